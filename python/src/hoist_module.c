@@ -1,0 +1,25 @@
+/* _hoist: the CPython extension over libhoist's public API. Other parts of the
+ * module (S3 client, Parquet reader, datasets) live in sibling files and are
+ * registered from here. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "hoist.h"
+
+static PyObject *py_version(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    return PyUnicode_FromString(hoist_version());
+}
+
+static PyMethodDef hoist_methods[] = {
+    {"version", py_version, METH_NOARGS, "hoist's C library version."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef hoist_module = {
+    PyModuleDef_HEAD_INIT, "_hoist", "libhoist bindings", -1, hoist_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__hoist(void) { return PyModule_Create(&hoist_module); }

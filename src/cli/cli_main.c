@@ -1,0 +1,98 @@
+/* hoist: command-line entry point and subcommand dispatch. */
+#include "cli_internal.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+extern const struct cli_command cli_cmd_version;
+
+const struct cli_command *const cli_commands[] = {
+    &cli_cmd_version,
+    NULL,
+};
+
+static void print_help(FILE *out) {
+    fprintf(out,
+            "hoist %s — move tables between object storage and Apache Arrow\n\n"
+            "usage: hoist [--version] [--help] <command> [options]\n\ncommands:\n",
+            hoist_version());
+    for (size_t i = 0; cli_commands[i]; i++)
+        fprintf(out, "  %-10s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
+    fprintf(out, "\n'hoist <command> --help' shows a command's options.\n"
+                 "HOIST_LOG=debug|info|warn|error sets the log level (stderr).\n");
+}
+
+int cli_fail(enum hoist_status status) {
+    const char *msg = hoist_errmsg();
+    fprintf(stderr, "hoist: %s\n", (msg && *msg) ? msg : hoist_strerror(status));
+    return status == HOIST_ERR_USAGE || status == HOIST_ERR_FILTER ? CLI_USAGE : CLI_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "hoist %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see 'hoist %s --help')\n", cmd);
+    return CLI_USAGE;
+}
+
+bool cli_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return true;
+    }
+    return false;
+}
+
+static int run_version(int argc, char **argv) {
+    if (argc > 1) return cli_usage_error("version", "unexpected argument '%s'", argv[1]);
+    printf("hoist %s\n", hoist_version());
+    return CLI_OK;
+}
+
+const struct cli_command cli_cmd_version = {
+    "version", "print the version",
+    "usage: hoist version\n\nPrints hoist's version (same as 'hoist --version').\n",
+    run_version};
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("hoist %s\n", hoist_version());
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        if (argc > 2 && strcmp(cmd, "help") == 0) {
+            for (size_t i = 0; cli_commands[i]; i++)
+                if (strcmp(cli_commands[i]->name, argv[2]) == 0) {
+                    fputs(cli_commands[i]->usage, stdout);
+                    return CLI_OK;
+                }
+            fprintf(stderr, "hoist: unknown command '%s'\n", argv[2]);
+            return CLI_USAGE;
+        }
+        print_help(stdout);
+        return CLI_OK;
+    }
+    for (size_t i = 0; cli_commands[i]; i++) {
+        const struct cli_command *c = cli_commands[i];
+        if (strcmp(c->name, cmd) != 0) continue;
+        if (cli_wants_help(argc - 1, argv + 1)) {
+            fputs(c->usage, stdout);
+            return CLI_OK;
+        }
+        return c->run(argc - 1, argv + 1);
+    }
+    if (cmd[0] == '-')
+        fprintf(stderr, "hoist: unknown option '%s'\n", cmd);
+    else
+        fprintf(stderr, "hoist: unknown command '%s'\n", cmd);
+    fprintf(stderr, "(see 'hoist --help')\n");
+    return CLI_USAGE;
+}

@@ -1,0 +1,141 @@
+/*
+ * util_internal.h — errors, allocation, logging, buffers, thread pool.
+ * Internal to libhoist; every other module includes it.
+ *
+ * Thread safety: everything here is safe to call from any thread. The error
+ * message is per thread. A thread pool is shared by its submitters.
+ */
+#ifndef HOIST_UTIL_INTERNAL_H
+#define HOIST_UTIL_INTERNAL_H
+
+#include "hoist.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define HX_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define HX_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HX_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define HX_PRINTF(a, b)
+#define HX_LIKELY(x) (x)
+#define HX_UNLIKELY(x) (x)
+#endif
+
+typedef enum hoist_status hx_status;
+
+/* ---- errors ---------------------------------------------------------- */
+
+/* Records `status` and a formatted message for hoist_errmsg(); returns status
+ * so callers can `return hx_error(...)`. */
+HOIST_NODISCARD hx_status hx_error(hx_status status, const char *fmt, ...) HX_PRINTF(2, 3);
+HOIST_NODISCARD hx_status hx_errorv(hx_status status, const char *fmt, va_list ap);
+
+/* Prepends "prefix: " to the current thread's message, keeping the status.
+ * Used to add the object name as an error travels up ("s3://b/k: ..."). */
+HOIST_NODISCARD hx_status hx_error_prefix(hx_status status, const char *fmt, ...) HX_PRINTF(2, 3);
+
+/* Clears the thread's message (successful public calls do this). */
+void hx_error_clear(void);
+
+/* Copies the thread's message into buf (for streams that keep their own). */
+void hx_error_copy(char *buf, size_t cap);
+
+#define HX_TRY(expr)                                                                               \
+    do {                                                                                           \
+        hx_status hx_try_status_ = (expr);                                                         \
+        if (HX_UNLIKELY(hx_try_status_ != HOIST_OK)) return hx_try_status_;                        \
+    } while (0)
+
+#define HX_FAIL(code, ...) return hx_error((code), __VA_ARGS__)
+
+#define HX_FAIL_IF(cond, code, ...)                                                                \
+    do {                                                                                           \
+        if (HX_UNLIKELY(cond)) return hx_error((code), __VA_ARGS__);                               \
+    } while (0)
+
+/* ---- allocation -------------------------------------------------------- */
+
+void *hx_malloc(size_t size);
+void *hx_calloc(size_t count, size_t size);
+void *hx_realloc(void *ptr, size_t size);
+void hx_free(void *ptr);
+char *hx_strdup(const char *s);
+char *hx_strndup(const char *s, size_t n);
+char *hx_asprintf(const char *fmt, ...) HX_PRINTF(1, 2);
+
+/* 64-byte aligned blocks for Arrow buffers (Arrow columnar spec recommends
+ * 64-byte alignment). Free with hx_aligned_free only. */
+void *hx_aligned_alloc(size_t size);
+void hx_aligned_free(void *ptr);
+
+/* Test hook: make the Nth allocation from now fail (0 disables). Counts all
+ * threads. Lets tests check every failure path frees what it took. */
+void hx_alloc_fail_after(uint64_t n);
+
+/* Overflow-checked size arithmetic; false on overflow. */
+static inline bool hx_mul_size(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool hx_add_size(size_t a, size_t b, size_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+
+/* ---- growable byte buffer -------------------------------------------- */
+
+struct hx_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void hx_buf_init(struct hx_buf *buf);
+void hx_buf_reset(struct hx_buf *buf); /* frees memory */
+HOIST_NODISCARD hx_status hx_buf_reserve(struct hx_buf *buf, size_t extra);
+HOIST_NODISCARD hx_status hx_buf_append(struct hx_buf *buf, const void *data, size_t len);
+HOIST_NODISCARD hx_status hx_buf_append_str(struct hx_buf *buf, const char *s);
+HOIST_NODISCARD hx_status hx_buf_printf(struct hx_buf *buf, const char *fmt, ...) HX_PRINTF(2, 3);
+/* Gives the buffer's memory (NUL-terminated) to the caller; the buf is reset. */
+char *hx_buf_detach(struct hx_buf *buf);
+
+/* ---- logging ------------------------------------------------------------ */
+
+void hx_log(enum hoist_log_level level, const char *fmt, ...) HX_PRINTF(2, 3);
+bool hx_log_enabled(enum hoist_log_level level);
+#define HX_DEBUG(...) (hx_log_enabled(HOIST_LOG_DEBUG) ? hx_log(HOIST_LOG_DEBUG, __VA_ARGS__) : (void)0)
+#define HX_INFO(...) (hx_log_enabled(HOIST_LOG_INFO) ? hx_log(HOIST_LOG_INFO, __VA_ARGS__) : (void)0)
+#define HX_WARN(...) (hx_log_enabled(HOIST_LOG_WARN) ? hx_log(HOIST_LOG_WARN, __VA_ARGS__) : (void)0)
+
+/* ---- thread pool ---------------------------------------------------------
+ * A fixed set of worker threads running submitted tasks in FIFO order.
+ * Tasks are grouped: hx_pool_wait(group) blocks until every task of that
+ * group has run, so several users can share one pool. Tasks must not block
+ * on the network (DESIGN.md concurrency model).
+ */
+struct hx_pool;
+struct hx_task_group;
+typedef void (*hx_task_fn)(void *arg);
+
+/* nthreads 0 = number of online CPUs. */
+HOIST_NODISCARD hx_status hx_pool_new(unsigned nthreads, struct hx_pool **out);
+void hx_pool_free(struct hx_pool *pool); /* waits for queued tasks */
+unsigned hx_pool_size(const struct hx_pool *pool);
+
+HOIST_NODISCARD hx_status hx_task_group_new(struct hx_pool *pool, struct hx_task_group **out);
+/* Queues fn(arg) in the group. Fails only on allocation failure. */
+HOIST_NODISCARD hx_status hx_task_group_submit(struct hx_task_group *group, hx_task_fn fn, void *arg);
+/* Blocks until all tasks submitted to the group so far have finished. */
+void hx_task_group_wait(struct hx_task_group *group);
+void hx_task_group_free(struct hx_task_group *group); /* waits first */
+
+/* Number of online CPUs (at least 1). */
+unsigned hx_cpu_count(void);
+/* Total physical memory in bytes (0 if unknown). */
+uint64_t hx_total_memory(void);
+/* Monotonic clock in seconds. */
+double hx_now(void);
+
+#endif /* HOIST_UTIL_INTERNAL_H */
