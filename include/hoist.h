@@ -210,11 +210,307 @@ struct ArrowArrayStream {
 };
 #endif /* ARROW_C_STREAM_INTERFACE */
 
-/* ---- store (object store client) ------------------------------------ */
-/* (declared by the store module; see below) */
+/* ======================================================================
+ * Object store client (src/store, src/s3, src/net).
+ *
+ * URLs: s3://bucket/key, file:///abs/path, or a plain local path. One client
+ * serves any number of threads: calls may run concurrently, each on its own
+ * event loop over the client's shared connection pool. Progress callbacks run
+ * on the calling thread.
+ * ====================================================================== */
 
-/* ---- parquet (Parquet reader) --------------------------------------- */
-/* (declared by the parquet module; see below) */
+struct hoist_store_config;
+struct hoist_store;
+
+enum hoist_store_option {
+    HOIST_STORE_ENDPOINT = 1,          /* str: e.g. http://127.0.0.1:8333 (else env/profile/AWS) */
+    HOIST_STORE_REGION = 2,            /* str */
+    HOIST_STORE_PROFILE = 3,           /* str: ~/.aws profile name */
+    HOIST_STORE_ACCESS_KEY_ID = 4,     /* str */
+    HOIST_STORE_SECRET_ACCESS_KEY = 5, /* str */
+    HOIST_STORE_SESSION_TOKEN = 6,     /* str */
+    HOIST_STORE_NO_SIGN_REQUEST = 7,   /* int 0/1: anonymous requests */
+    HOIST_STORE_VERIFY_TLS = 8,        /* int 0/1, default 1 */
+    HOIST_STORE_CONCURRENCY = 9,       /* int: max requests in flight; 0 = automatic */
+    HOIST_STORE_PART_SIZE = 10,        /* int: bytes per ranged GET / multipart part; 0 = auto */
+    HOIST_STORE_MAX_RETRIES = 11,      /* int: attempts after the first, default 10 */
+    HOIST_STORE_STALL_TIMEOUT = 12,    /* int: seconds with no bytes before a retry, default 30 */
+    HOIST_STORE_CONNECT_TIMEOUT = 13,  /* int: seconds, default 10 */
+    HOIST_STORE_ADDRESSING = 14,       /* str: "path", "virtual" or "auto" (default) */
+    HOIST_STORE_TMPDIR = 15            /* str: temp root for downloads (default METAFLOW_TEMPDIR, TMPDIR, /tmp) */
+};
+
+/* Config: a bag of options; unset options come from the environment and
+ * ~/.aws files when the client is created (docs/store.md gives the order). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_config_new(struct hoist_store_config **out);
+HOIST_API void hoist_store_config_free(struct hoist_store_config *cfg);
+/* Setters range-check and copy their input. Wrong type for the option or an
+ * out-of-range value: HOIST_ERR_INVALID_ARG. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_config_set_str(struct hoist_store_config *cfg,
+                                                                       enum hoist_store_option opt,
+                                                                       const char *value);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_config_set_int(struct hoist_store_config *cfg,
+                                                                       enum hoist_store_option opt,
+                                                                       int64_t value);
+
+/* Creates a client. cfg may be NULL (all from the environment); it is copied. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_new(const struct hoist_store_config *cfg,
+                                                            struct hoist_store **out);
+HOIST_API void hoist_store_free(struct hoist_store *store);
+
+/* What is known of an object. Strings belong to the struct; release them with
+ * hoist_object_info_reset(). metadata_json is the user metadata as a JSON
+ * object (metaflow.S3's layout: one x-amz-meta-metaflow-user-attributes
+ * header), or NULL when there is none. */
+struct hoist_object_info {
+    char *url;
+    uint64_t size;
+    int64_t last_modified; /* Unix seconds, 0 if unknown */
+    char *etag;
+    char *content_type;
+    char *metadata_json;
+};
+HOIST_API void hoist_object_info_reset(struct hoist_object_info *info);
+
+/* Where a get writes its bytes. */
+enum hoist_dest {
+    HOIST_DEST_ALLOC = 0,  /* hoist allocates `data` (free with hoist_free) */
+    HOIST_DEST_BUFFER = 1, /* caller memory: buffer/buffer_size; too small = HOIST_ERR_LIMIT */
+    HOIST_DEST_FILE = 2    /* a file at `path`, written under a temp name and renamed when whole */
+};
+
+/* One object of hoist_store_get_many. Fields marked "in" are read; "out" are
+ * written. Zero the struct, then fill the "in" fields. */
+struct hoist_get_item {
+    const char *url;       /* in */
+    int64_t offset;        /* in: first byte (0 = start) */
+    int64_t length;        /* in: bytes to read; -1 = to the end */
+    int suffix;            /* in: 1 = the last `length` bytes (offset ignored) */
+    enum hoist_dest dest;  /* in */
+    void *buffer;          /* in: HOIST_DEST_BUFFER */
+    size_t buffer_size;    /* in: HOIST_DEST_BUFFER */
+    const char *path;      /* in: HOIST_DEST_FILE */
+
+    enum hoist_status status; /* out: HOIST_OK, HOIST_ERR_S3_NO_SUCH_KEY, ... */
+    char *error;              /* out: message when status != OK (hoist_free) */
+    void *data;               /* out: HOIST_DEST_ALLOC bytes (hoist_free) or the caller buffer */
+    uint64_t size;            /* out: bytes written */
+    uint64_t range_start;     /* out: offset of data[0] within the object */
+    struct hoist_object_info info; /* out: size (whole object), etag, content type, metadata */
+};
+/* Frees what a get_many put into the item (data when allocated, error, info). */
+HOIST_API void hoist_get_item_reset(struct hoist_get_item *item);
+
+/* Flags for the *_many calls. */
+#define HOIST_RETURN_MISSING 1u /* a missing object is reported in its item, not as a failure */
+#define HOIST_NO_OVERWRITE 2u   /* put: never replace an existing object (atomic If-None-Match) */
+
+/* Fetches n objects (or ranges) concurrently; large ones are split into
+ * ranged parts written at their offsets. Results stay in input order in the
+ * items. Returns HOIST_OK when every item succeeded (or was missing with
+ * HOIST_RETURN_MISSING); otherwise the first failing item's status, with a
+ * message naming its URL. Items are always filled in, so callers can see
+ * which objects failed. progress may be NULL. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_get_many(struct hoist_store *store,
+                                                                 struct hoist_get_item *items, size_t n,
+                                                                 unsigned flags,
+                                                                 hoist_progress_fn progress,
+                                                                 void *userdata);
+
+/* One object of hoist_store_put_many: from memory (data/size) or from a file
+ * (path). content_type and metadata_json may be NULL. */
+struct hoist_put_item {
+    const char *url;           /* in */
+    const void *data;          /* in: body in memory, or NULL to read `path` */
+    uint64_t size;             /* in: body size when data is set */
+    const char *path;          /* in: local file to upload when data is NULL */
+    const char *content_type;  /* in */
+    const char *metadata_json; /* in: a JSON object of user metadata */
+
+    enum hoist_status status; /* out: OK, HOIST_ERR_EXISTS when skipped by HOIST_NO_OVERWRITE, ... */
+    char *error;              /* out (hoist_free) */
+};
+HOIST_API void hoist_put_item_reset(struct hoist_put_item *item);
+
+/* Uploads n objects concurrently (multipart for large bodies, aborted on
+ * failure so nothing partial is left). With HOIST_NO_OVERWRITE, an object
+ * that exists is skipped with item status HOIST_ERR_EXISTS and the call does
+ * not fail for it. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_put_many(struct hoist_store *store,
+                                                                 struct hoist_put_item *items, size_t n,
+                                                                 unsigned flags,
+                                                                 hoist_progress_fn progress,
+                                                                 void *userdata);
+
+/* HEAD of n objects. Missing objects: see HOIST_RETURN_MISSING. */
+struct hoist_info_item {
+    const char *url;               /* in */
+    enum hoist_status status;      /* out */
+    char *error;                   /* out (hoist_free) */
+    struct hoist_object_info info; /* out */
+};
+HOIST_API void hoist_info_item_reset(struct hoist_info_item *item);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_info_many(struct hoist_store *store,
+                                                                  struct hoist_info_item *items, size_t n,
+                                                                  unsigned flags);
+
+/* Listing. One level (recursive = 0: objects and common prefixes directly
+ * under each prefix, metaflow list_paths) or all leaves (recursive = 1,
+ * metaflow list_recursive). A prefix is a directory: "s3://b/log" lists
+ * "s3://b/log/..." and never "s3://b/log_other". Prefixes are listed
+ * concurrently; entries come grouped by prefix in input order, sorted by key
+ * within a prefix. */
+struct hoist_list_entry {
+    char *url;       /* full URL (prefixes end with '/') */
+    char *prefix;    /* the requested prefix it was found under */
+    uint64_t size;
+    int64_t last_modified;
+    char *etag;
+    int is_prefix;   /* 1 for a common prefix ("directory") */
+};
+struct hoist_list {
+    struct hoist_list_entry *entries;
+    size_t count;
+};
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list(struct hoist_store *store,
+                                                             const char *const *prefixes, size_t n,
+                                                             int recursive, struct hoist_list *out);
+HOIST_API void hoist_list_reset(struct hoist_list *list);
+
+/* Deletes n objects (batched DeleteObjects on S3). Missing objects are not
+ * an error. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_delete_many(struct hoist_store *store,
+                                                                    const char *const *urls, size_t n);
+
+/* Buckets, for local servers and tests: s3://name. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_create(struct hoist_store *store,
+                                                                      const char *url);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_delete(struct hoist_store *store,
+                                                                      const char *url);
+
+/* Transfer counters since the client was created (for summaries/benchmarks). */
+struct hoist_store_stats {
+    uint64_t bytes_received;
+    uint64_t bytes_sent;
+    uint64_t requests;
+    uint64_t retries;
+};
+HOIST_API void hoist_store_get_stats(struct hoist_store *store, struct hoist_store_stats *out);
+
+/* ======================================================================
+ * Parquet reader (src/parquet, src/arrow). Codecs do no I/O: they decode
+ * bytes the caller holds.
+ *
+ * Two levels:
+ *  - struct hoist_pq_file: a parsed footer (schema, row groups, column
+ *    chunks, statistics). Immutable once made; share it between threads.
+ *    hoist_pq_decode_field() decodes one top-level field of one row group
+ *    from the bytes of its column chunks, so a loader can fetch exactly those
+ *    ranges and decode them in parallel as they arrive.
+ *  - struct hoist_pq_reader: a whole file in memory or mmapped, read into
+ *    record batches. One reader per thread.
+ * Arrow output follows pyarrow's type mapping (docs/parquet.md). Buffers are
+ * 64-byte aligned and owned by the arrays' release callbacks, which may run
+ * on any thread after the file or reader is gone.
+ * ====================================================================== */
+
+struct hoist_pq_file;
+struct hoist_pq_reader;
+
+/* Decode flags. */
+#define HOIST_PQ_NO_CRC 1u          /* do not verify page CRCs */
+#define HOIST_PQ_DICT_AS_DICTIONARY 2u /* keep dictionary-encoded strings as Arrow dictionary arrays */
+
+/* From the last bytes of a file (at least 8), the number of bytes at the end
+ * of the file that hold the footer (metadata + 4-byte length + "PAR1").
+ * name is used in messages. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_footer_size(const void *tail, size_t tail_len,
+                                                                 uint64_t file_size, const char *name,
+                                                                 uint64_t *footer_size);
+
+/* Parses a footer: `footer` holds the last footer_size bytes of a file of
+ * file_size bytes (more bytes before them are fine: tail_len >= footer_size).
+ * name (URL or path) is copied and used in every message. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_new(const void *tail, size_t tail_len,
+                                                              uint64_t file_size, const char *name,
+                                                              struct hoist_pq_file **out);
+HOIST_API void hoist_pq_file_free(struct hoist_pq_file *file);
+
+HOIST_API int64_t hoist_pq_file_num_rows(const struct hoist_pq_file *file);
+HOIST_API int hoist_pq_file_num_row_groups(const struct hoist_pq_file *file);
+HOIST_API int64_t hoist_pq_file_row_group_num_rows(const struct hoist_pq_file *file, int row_group);
+/* Top-level fields of the Arrow schema (a nested column is one field). */
+HOIST_API int hoist_pq_file_num_fields(const struct hoist_pq_file *file);
+/* Index of the top-level field called name, or -1. */
+HOIST_API int hoist_pq_file_field_index(const struct hoist_pq_file *file, const char *name);
+/* The file's Arrow schema: a struct ("+s") with one child per top-level field,
+ * with the key-value metadata pyarrow exposes. Caller releases. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_schema(const struct hoist_pq_file *file,
+                                                                 unsigned flags, struct ArrowSchema *out);
+/* The byte range [offset, offset + length) of the file holding every column
+ * chunk (dictionary and data pages) of a top-level field in a row group. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_field_range(const struct hoist_pq_file *file,
+                                                                      int row_group, int field,
+                                                                      uint64_t *offset, uint64_t *length);
+
+/* Column chunk statistics of a flat (non-nested) top-level field, converted
+ * to the field's Arrow value domain, and only when trustworthy (Parquet
+ * rules on sort order, deprecated min/max, NaN, truncation). */
+enum hoist_pq_stat_kind {
+    HOIST_PQ_STAT_NONE = 0,   /* no usable min/max */
+    HOIST_PQ_STAT_INT = 1,    /* signed ints, dates (days), times and timestamps in their Arrow unit */
+    HOIST_PQ_STAT_UINT = 2,   /* unsigned ints */
+    HOIST_PQ_STAT_DOUBLE = 3, /* float16/32/64 */
+    HOIST_PQ_STAT_BYTES = 4,  /* strings and binary, compared as unsigned bytes */
+    HOIST_PQ_STAT_BOOL = 5    /* min_i/max_i are 0/1 */
+};
+struct hoist_pq_stats {
+    enum hoist_pq_stat_kind kind;
+    int has_null_count;
+    int64_t null_count;
+    int64_t num_values; /* values including nulls */
+    int64_t min_i, max_i;
+    uint64_t min_u, max_u;
+    double min_d, max_d;
+    const uint8_t *min_b, *max_b; /* point into the file object; valid while it lives */
+    size_t min_b_len, max_b_len;
+};
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_field_stats(const struct hoist_pq_file *file,
+                                                                      int row_group, int field,
+                                                                      struct hoist_pq_stats *out);
+
+/* Decodes top-level field `field` of `row_group`. bytes holds the file's
+ * bytes [bytes_offset, bytes_offset + bytes_len), which must cover
+ * hoist_pq_file_field_range(). Writes an array of the field's type (as in
+ * hoist_pq_file_schema) to *out; the caller releases it. Safe to call
+ * concurrently for any fields and row groups of one file. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_decode_field(const struct hoist_pq_file *file,
+                                                                  int row_group, int field,
+                                                                  const void *bytes, uint64_t bytes_offset,
+                                                                  size_t bytes_len, unsigned flags,
+                                                                  struct ArrowArray *out);
+
+/* A whole file: from memory (borrowed: keep it alive and unchanged until the
+ * reader is closed and every stream made from it is released) or from a
+ * local path (mmapped). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_reader_open_memory(const void *data, size_t size,
+                                                                        const char *name, unsigned flags,
+                                                                        struct hoist_pq_reader **out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_reader_open_file(const char *path, unsigned flags,
+                                                                      struct hoist_pq_reader **out);
+HOIST_API void hoist_pq_reader_close(struct hoist_pq_reader *reader);
+HOIST_API const struct hoist_pq_file *hoist_pq_reader_file(const struct hoist_pq_reader *reader);
+
+/* Streams record batches (struct arrays, one per row group, in row-group
+ * order) of the chosen columns (top-level names; NULL/0 = all) and row
+ * groups (NULL/0 = all). threads > 1 decodes columns in parallel (0 = all
+ * cores). The stream holds what it needs: it may outlive the reader (but
+ * not memory passed to open_memory). Unknown column: HOIST_ERR_COLUMN_NOT_FOUND. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_reader_stream(struct hoist_pq_reader *reader,
+                                                                   const char *const *columns, size_t ncolumns,
+                                                                   const int *row_groups, size_t nrow_groups,
+                                                                   unsigned threads,
+                                                                   struct ArrowArrayStream *out);
 
 /* ---- dataset (loading tables) --------------------------------------- */
 /* (declared by the dataset module; see below) */
