@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -74,49 +73,41 @@ class Measurement:
         return d
 
 
+def _rusage_exec() -> str:
+    """Builds bench/tools/rusage_exec.c once (see its comment for why)."""
+    exe = CACHE / "rusage_exec"
+    src = ROOT / "bench" / "tools" / "rusage_exec.c"
+    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cc", "-O2", "-o", str(exe), str(src)], check=True)
+    return str(exe)
+
+
 def run_measured(argv, env=None, cwd=None, timeout=3600, input=None):
     """Runs argv as a child; returns (returncode, wall_s, cpu_s, peak_rss_mib,
-    stdout, stderr). CPU and RSS come from wait4() on the child itself, so
-    other processes (the S3 server) are not counted."""
+    stdout, stderr). CPU and RSS are the child's own (and its children's),
+    taken by rusage_exec, so other processes (the S3 server) are not counted
+    and the harness's own memory does not leak into the figure."""
+    import tempfile
     e = dict(os.environ)
     if env:
         e.update(env)
-    t0 = time.perf_counter()
-    p = subprocess.Popen(argv, env=e, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL)
-    # communicate() reaps with waitpid; use wait4 ourselves to keep rusage.
-    import threading
-    out_chunks, err_chunks = [], []
-
-    def pump(src, dst):
-        for chunk in iter(lambda: src.read(65536), b""):
-            dst.append(chunk)
-
-    threads = [threading.Thread(target=pump, args=(p.stdout, out_chunks)),
-               threading.Thread(target=pump, args=(p.stderr, err_chunks))]
-    for t in threads:
-        t.start()
-    if input is not None:
-        p.stdin.write(input)
-        p.stdin.close()
-    deadline = time.time() + timeout
-    while True:
-        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.time() > deadline:
-            p.kill()
-            pid, status, ru = os.wait4(p.pid, 0)
-            break
-        time.sleep(0.005)
-    wall = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    for t in threads:
-        t.join()
-    cpu = ru.ru_utime + ru.ru_stime
-    rss_mib = ru.ru_maxrss / 1024.0
-    return (p.returncode, wall, cpu, rss_mib, b"".join(out_chunks).decode("utf-8", "replace"),
-            b"".join(err_chunks).decode("utf-8", "replace"))
+    with tempfile.NamedTemporaryFile("r", suffix=".rusage") as ru_file:
+        t0 = time.perf_counter()
+        try:
+            p = subprocess.run([_rusage_exec(), ru_file.name, *argv], env=e, cwd=cwd,
+                               capture_output=True, timeout=timeout, input=input)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as ex:
+            rc, out, err = 124, ex.stdout or b"", (ex.stderr or b"") + b"\ntimed out"
+        wall = time.perf_counter() - t0
+        fields = ru_file.read().split()
+    if len(fields) == 3:
+        cpu = float(fields[0]) + float(fields[1])
+        rss_mib = int(fields[2]) / 1024.0
+    else:
+        cpu, rss_mib = 0.0, 0.0
+    return (rc, wall, cpu, rss_mib, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
 class Context:
