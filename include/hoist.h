@@ -512,8 +512,169 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_reader_stream(struct hoist_
                                                                    unsigned threads,
                                                                    struct ArrowArrayStream *out);
 
-/* ---- dataset (loading tables) --------------------------------------- */
-/* (declared by the dataset module; see below) */
+/* ======================================================================
+ * Datasets (src/dataset): load a Parquet dataset from object storage into
+ * Arrow. docs/datasets.md has the guide and the filter language.
+ *
+ * A dataset is opened from a prefix ("s3://b/taxi/", "file:///data/taxi/",
+ * a local directory), a list of file URLs, or a glob ("s3://b/t/part-*.parquet").
+ * Hive directories (`month=2024-01/`) become typed partition columns. Opening
+ * lists the files and reads every footer (one suffix range GET each), so the
+ * schema, the row groups kept by the filter and the shards are known before
+ * any column data moves. Scanning then fetches only the projected column
+ * chunks and decodes them on worker threads while later ones download, within
+ * one memory budget.
+ *
+ * Threads: a config is used by one thread at a time. A dataset may be scanned
+ * by several threads at once (each scan is independent); its stats are
+ * updated by the scans. A stream is used by one thread at a time; its release
+ * may run on any thread.
+ * ====================================================================== */
+
+struct hoist_dataset_config;
+struct hoist_dataset;
+
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_new(struct hoist_dataset_config **out);
+HOIST_API void hoist_dataset_config_free(struct hoist_dataset_config *cfg);
+
+/* Columns to load, by top-level name (partition columns included), in the
+ * output order. n = 0 means all columns (file columns, then partition
+ * columns). Names are copied. Unknown names fail at open with
+ * HOIST_ERR_COLUMN_NOT_FOUND. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_columns(struct hoist_dataset_config *cfg,
+                                                                           const char *const *names, size_t n);
+/* A row filter, e.g. "passenger_count > 1 AND payment_type IN ('CRD', 'CSH')"
+ * (NULL or "" clears it). Parsed here: bad syntax is HOIST_ERR_FILTER with a
+ * message quoting the expression and pointing at the offending token. Columns
+ * are resolved at open. Filter columns need not be among the loaded columns. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_filter(struct hoist_dataset_config *cfg,
+                                                                          const char *expr);
+/* Keeps each row with probability `fraction` (0 < fraction <= 1), decided by
+ * a hash of (seed, file, row), so the same seed gives the same rows however
+ * the dataset is scanned or sharded. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_sample(struct hoist_dataset_config *cfg,
+                                                                          double fraction, uint64_t seed);
+/* At most `rows` rows (in scan order, after filter and sample); -1 = all. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_limit(struct hoist_dataset_config *cfg,
+                                                                         int64_t rows);
+/* Bytes of column chunks in flight or waiting to be decoded (not the decoded
+ * output, which belongs to the caller). 0 = default: 1/8 of physical memory,
+ * at most 1 GiB (enough to keep the network busy). A column chunk bigger than the budget is still loaded, alone
+ * (the budget then is exceeded by that one chunk, never more). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_memory_limit(struct hoist_dataset_config *cfg,
+                                                                                uint64_t bytes);
+/* Decoding threads; 0 = number of cores. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_threads(struct hoist_dataset_config *cfg,
+                                                                           unsigned threads);
+/* 1 = a file that is not valid Parquet (or has an incompatible schema) is
+ * skipped and reported (hoist_dataset_skipped) instead of failing the load. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_skip_bad(struct hoist_dataset_config *cfg,
+                                                                            int skip_bad);
+/* Hive partitions: 1 (default) turns `key=value/` directories into columns. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_hive(struct hoist_dataset_config *cfg,
+                                                                        int enable);
+/* Overrides the inferred type of a partition column: type is "int32",
+ * "int64", "string" or "date32" (values must parse as that type, else open
+ * fails with HOIST_ERR_SCHEMA_MISMATCH). Without an override (as pyarrow):
+ * all values integers -> int32 (int64 if one does not fit); all YYYY-MM-DD ->
+ * date32; else string. __HIVE_DEFAULT_PARTITION__ is null. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_partition_type(struct hoist_dataset_config *cfg,
+                                                                                  const char *column,
+                                                                                  const char *type);
+/* Flags passed to hoist_pq_decode_field (HOIST_PQ_NO_CRC, HOIST_PQ_DICT_AS_DICTIONARY). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_decode_flags(struct hoist_dataset_config *cfg,
+                                                                                unsigned flags);
+/* Store settings for the client hoist_dataset_open makes when it is given no
+ * store. Borrowed: keep store_cfg alive until hoist_dataset_open returns. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_store_config(struct hoist_dataset_config *cfg,
+                                                                                const struct hoist_store_config *store_cfg);
+/* Progress of scans (bytes of column chunks fetched of those planned). Runs
+ * on the scan's I/O thread; non-zero cancels (HOIST_ERR_CANCELLED). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_progress(struct hoist_dataset_config *cfg,
+                                                                            hoist_progress_fn fn, void *userdata);
+
+/* Opens a dataset: lists, reads footers, unifies schemas, resolves and prunes
+ * by the filter. urls: n >= 1 entries, each a prefix (ending in '/' or a
+ * directory), a file URL, or a glob (* ? [..] in the key). A file URL may end
+ * in a row-group selection "#rg=0-3,7" (what hoist_dataset_shards makes).
+ * store: the client to use (borrowed; must outlive the dataset and every
+ * stream made from it), or NULL to make one from the config's store settings
+ * (or the environment). cfg may be NULL (defaults); it is copied.
+ * Errors: HOIST_ERR_EMPTY_DATASET (no data files under a prefix/glob),
+ * HOIST_ERR_S3_NO_SUCH_KEY (a listed file is missing), HOIST_ERR_PARQUET_*
+ * naming the file (unless skip_bad), HOIST_ERR_SCHEMA_MISMATCH naming both
+ * files and the column, HOIST_ERR_COLUMN_NOT_FOUND, HOIST_ERR_FILTER (unknown
+ * column or a literal of the wrong type, message with a caret). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_open(struct hoist_store *store,
+                                                             const char *const *urls, size_t n,
+                                                             const struct hoist_dataset_config *cfg,
+                                                             struct hoist_dataset **out);
+/* Frees the dataset; streams made from it stay valid (they hold a reference). */
+HOIST_API void hoist_dataset_close(struct hoist_dataset *ds);
+
+/* The output schema (a struct "+s": projected columns, unified across files,
+ * then partition columns). Caller releases. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_schema(struct hoist_dataset *ds, struct ArrowSchema *out);
+
+/* Streams record batches (struct arrays with the schema above), one per kept
+ * row group, in file order then row-group order; filtered, sampled and
+ * limited. Decoding runs ahead of the consumer within the memory budget. An
+ * error mid-scan (network after retries, a corrupt chunk) ends the stream with
+ * that error from get_next (and get_last_error says what and where); a stream
+ * never ends early without an error. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_scan(struct hoist_dataset *ds,
+                                                             struct ArrowArrayStream *out);
+/* Loads the whole result before returning: on success *out is a stream over
+ * batches already in memory (a table: pyarrow.Table.from_batches takes it
+ * without a copy); on any failure nothing is returned. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_load(struct hoist_dataset *ds,
+                                                             struct ArrowArrayStream *out);
+
+/* Splits the dataset's kept row groups into at most n shards balanced by the
+ * bytes of their projected column chunks, deterministically (same dataset,
+ * config and n -> same shards). By default whole files go to shards; with
+ * HOIST_SHARD_ROW_GROUPS files are split between row groups when that balances
+ * better. Shard i is a list of file URLs (with "#rg=..." selections when split)
+ * that hoist_dataset_open accepts; loading every shard with the same config
+ * yields every row exactly once. *count may be < n when there are fewer
+ * files/row groups than n. Free with hoist_shards_free. */
+#define HOIST_SHARD_ROW_GROUPS 1u
+struct hoist_shard {
+    char **urls;
+    size_t count;
+    uint64_t bytes; /* projected column-chunk bytes */
+    int64_t rows;   /* rows before filter and sample */
+};
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_shards(struct hoist_dataset *ds, size_t n, unsigned flags,
+                                                               struct hoist_shard **shards, size_t *count);
+HOIST_API void hoist_shards_free(struct hoist_shard *shards, size_t count);
+
+/* What open and the scans so far cost. Times are wall seconds; decode_seconds
+ * is summed over worker threads. */
+struct hoist_dataset_stats {
+    uint64_t files;              /* data files opened */
+    uint64_t files_skipped;      /* bad files skipped (skip_bad) */
+    uint64_t row_groups;         /* row groups in the files */
+    uint64_t row_groups_pruned;  /* skipped by partitions or statistics */
+    uint64_t dataset_bytes;      /* sum of the data files' sizes */
+    uint64_t bytes_fetched;      /* footers + column chunks received */
+    uint64_t requests;           /* GET requests issued (ranges, after coalescing) */
+    int64_t rows;                /* rows output by scans */
+    int64_t columns;             /* output columns */
+    uint64_t output_bytes;       /* bytes of the Arrow buffers output */
+    uint64_t peak_pipeline_bytes; /* most bytes held in flight + undecoded */
+    double list_seconds;
+    double footer_seconds;
+    double download_seconds;     /* first request to last byte of the scans */
+    double decode_seconds;
+    double scan_seconds;         /* wall time of the scans */
+};
+HOIST_API void hoist_dataset_get_stats(struct hoist_dataset *ds, struct hoist_dataset_stats *out);
+
+/* Text listing the skipped bad files, one "url: reason" per line ("" when
+ * none). Free with hoist_free. NULL on allocation failure. */
+HOIST_API char *hoist_dataset_skipped(struct hoist_dataset *ds);
+
 
 #ifdef __cplusplus
 }

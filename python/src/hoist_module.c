@@ -22,4 +22,16 @@ static struct PyModuleDef hoist_module = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__hoist(void) { return PyModule_Create(&hoist_module); }
+int hoist_py_init_dataset(PyObject *m);
+int hoist_py_init_parquet(PyObject *m);
+
+PyMODINIT_FUNC PyInit__hoist(void) {
+    PyObject *m = PyModule_Create(&hoist_module);
+    if (!m)
+        return NULL;
+    if (hoist_py_init_dataset(m) < 0 || hoist_py_init_parquet(m) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -28,4 +28,91 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* True when argv has -h or --help. */
 bool cli_wants_help(int argc, char **argv);
 
+/* ======================================================================
+ * Shared helpers for commands that talk to a store (cli_common.c).
+ * Used by ls/cp/cat/info/rm/mb/rb and by the dataset commands
+ * (load/schema/head). Everything here uses only hoist.h.
+ * ====================================================================== */
+#include <stdint.h>
+
+/* The common store options, as given on the command line. Zero-initialize;
+ * unset fields fall back to the environment and ~/.aws (the store decides). */
+struct cli_store_opts {
+    const char *endpoint;  /* --endpoint URL */
+    const char *profile;   /* --profile NAME */
+    const char *region;    /* --region NAME */
+    bool no_sign_request;  /* --no-sign-request */
+    int64_t concurrency;   /* --concurrency N; 0 = automatic */
+    int64_t part_size;     /* --part-size SIZE (8M, 64MiB, 1048576); 0 = automatic */
+};
+
+/* Help text for the common options, to append to a command's usage. */
+#define CLI_STORE_OPTS_HELP                                                                   \
+    "common options:\n"                                                                       \
+    "  --endpoint URL        S3 endpoint (else AWS_ENDPOINT_URL[_S3], profile, AWS)\n"        \
+    "  --profile NAME        ~/.aws profile (else AWS_PROFILE, 'default')\n"                  \
+    "  --region NAME         region (else AWS_REGION/AWS_DEFAULT_REGION, profile)\n"          \
+    "  --no-sign-request     anonymous requests (public buckets)\n"                           \
+    "  --concurrency N       requests in flight (default: automatic)\n"                       \
+    "  --part-size SIZE      bytes per ranged GET / upload part, e.g. 8M, 64MiB (default: auto)\n"
+
+/* Matches argv[*i] against the long option `name` ("--endpoint"), in either
+ * form "--name VALUE" or "--name=VALUE". Returns 1 and sets *value (advancing
+ * *i past a separate value) on a match; 0 when argv[*i] is another argument;
+ * -1 when the value is missing (a usage error was printed for cmd). */
+int cli_opt_value(const char *cmd, const char *name, int argc, char **argv, int *i,
+                  const char **value);
+
+/* Tries argv[*i] as one of the common store options. Returns 1 when it was
+ * one (stored in *o, *i advanced past its value), 0 when it is not, -1 on a
+ * bad value (usage error printed for cmd; exit with CLI_USAGE). */
+int cli_store_opts_parse(const char *cmd, struct cli_store_opts *o, int argc, char **argv, int *i);
+
+/* Creates a client from the options (the rest from the environment).
+ * *out = NULL on failure; hoist_errmsg() says why. */
+enum hoist_status cli_store_open(const struct cli_store_opts *o, struct hoist_store **out);
+
+/* Parses a byte size: a plain number of bytes, or a number with a binary
+ * suffix K/M/G/T, optionally followed by "i" and/or "B" (8M = 8MiB = 8MB =
+ * 8388608; suffixes are case-insensitive). Fractions are allowed with a
+ * suffix ("1.5G"). Returns 0 on success, -1 on bad syntax or overflow. */
+int cli_parse_size(const char *text, int64_t *out);
+
+/* Formats bytes for people: "0 B", "1023 B", "1.0 KiB", "12.3 MiB", "4.00 GiB".
+ * Always NUL-terminates buf; returns buf. */
+char *cli_format_size(uint64_t bytes, char *buf, size_t size);
+
+/* Formats Unix seconds in UTC: iso != 0 gives "2026-11-21T18:22:06Z", else
+ * "2026-11-21 18:22:06". 0 (unknown) gives "-". Returns buf. */
+char *cli_format_time(int64_t unix_seconds, int iso, char *buf, size_t size);
+
+/* Writes s as a JSON string literal (quotes included). UTF-8 passes through;
+ * control characters, '"' and '\\' are escaped; NULL writes null. */
+void cli_json_string(FILE *out, const char *s);
+
+/* Prints one line "hoist: <what>: <cause>" for a failed library call and
+ * returns CLI_FAIL (CLI_USAGE for HOIST_ERR_USAGE). `what` (usually the URL)
+ * is only prefixed when the library message does not already name it; NULL
+ * means no prefix. Credential and signature failures get a hint. */
+int cli_fail_on(enum hoist_status status, const char *what);
+
+/* Progress bar on stderr, drawn only when stderr is a terminal (and
+ * HOIST_PROGRESS is not "0"), at most 10 times a second: bytes done/total,
+ * objects done/total, rate and ETA. Silent otherwise, so pipes and logs stay
+ * clean. Pass cli_progress_update as the hoist_progress_fn and the struct as
+ * its userdata; call cli_progress_finish() once afterwards to clear the line. */
+struct cli_progress {
+    bool enabled;
+    bool drawn;
+    const char *label; /* borrowed; shown at the start of the line */
+    double t_start;
+    double t_last;
+};
+void cli_progress_init(struct cli_progress *p, const char *label);
+int cli_progress_update(const struct hoist_progress *progress, void *userdata);
+void cli_progress_finish(struct cli_progress *p);
+
+/* Monotonic seconds. */
+double cli_now(void);
+
 #endif

@@ -5,9 +5,29 @@
 #include <string.h>
 
 extern const struct cli_command cli_cmd_version;
+extern const struct cli_command cli_cmd_ls;
+extern const struct cli_command cli_cmd_cp;
+extern const struct cli_command cli_cmd_cat;
+extern const struct cli_command cli_cmd_info;
+extern const struct cli_command cli_cmd_rm;
+extern const struct cli_command cli_cmd_mb;
+extern const struct cli_command cli_cmd_rb;
+extern const struct cli_command cli_cmd_load;
+extern const struct cli_command cli_cmd_schema;
+extern const struct cli_command cli_cmd_head;
 
 const struct cli_command *const cli_commands[] = {
     &cli_cmd_version,
+    &cli_cmd_ls,
+    &cli_cmd_cp,
+    &cli_cmd_cat,
+    &cli_cmd_info,
+    &cli_cmd_rm,
+    &cli_cmd_mb,
+    &cli_cmd_rb,
+    &cli_cmd_load,
+    &cli_cmd_schema,
+    &cli_cmd_head,
     NULL,
 };
 

@@ -1,0 +1,136 @@
+"""Issue 5's benchmark: load a taxi-like, Hive-partitioned Parquet dataset from
+the local S3 server into Arrow, three ways, with hoist and its peers.
+
+Dataset: 12 monthly partitions (month=1..12), several files each, 18 columns,
+written by pyarrow (snappy, 256 Ki-row row groups), >= 2 GiB (--quick: ~300 MB),
+plus the same rows as CSV for the CSV work to come. Generated once into
+bench/cache/ and uploaded once to s3://hoist-bench-taxi/taxi/.
+
+Workloads: (a) all columns; (b) trip_distance, total_amount; (c) those two
+with `passenger_count > 1`.
+
+Tools (each a child Python process from bench/tools/, measured by the
+harness: wall, CPU-s, peak RSS): hoist CLI (`hoist load`), hoist Python
+(`hoist.load_table`), the seeds' recipe (seed 002: metaflow.S3.get_many to temp
+files + ThreadPoolExecutor of pq.read_table(use_threads=False) +
+concat_tables), pyarrow.dataset over pyarrow's S3FileSystem,
+polars.scan_parquet over s3://, and duckdb + httpfs when it can be loaded.
+
+`bytes` (hence Gbit/s) is what the workload logically needs from storage:
+the whole dataset for (a); the compressed column chunks of the projected
+columns (plus passenger_count for (c)) for (b) and (c). Every tool in a
+workload is credited the same bytes, so Gbit/s ratios equal speed ratios.
+Each measurement's extra has the resulting table size (pyarrow's nbytes) and
+peak RSS / table size.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from harness import ROOT
+
+TOOLS = ROOT / "bench" / "tools"
+WORKLOADS = {"all": "a_all_columns", "two": "b_two_columns", "two_filtered": "c_two_columns_filtered"}
+TWO = ["trip_distance", "total_amount"]  # must match bench/tools/_common.py
+FILTER = "passenger_count > 1"
+
+
+# --------------------------------------------------------------------------
+# run
+
+def _result(m):
+    """The JSON line a tool prints last."""
+    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return {}
+    return {}
+
+
+def run(ctx):
+    env_keys = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    if not all(os.environ.get(k) for k in env_keys):
+        ctx.note("skipped: the local S3 server's environment is not set (run through scripts/run-bench)")
+        return
+    # Everything that needs pyarrow/boto3 runs in a child: a measured child's
+    # peak RSS starts at the harness's own high-water mark (vfork + exec).
+    prep = subprocess.run([ctx.python, str(TOOLS / "prepare_taxi.py")] + (["--quick"] if ctx.quick else []),
+                          stdout=subprocess.PIPE, text=True, timeout=7200)
+    if prep.returncode != 0:
+        ctx.note("dataset preparation failed (exit %d); nothing measured" % prep.returncode)
+        return
+    info = json.loads(prep.stdout.strip().splitlines()[-1])
+    url, nbytes = info["url"], info["bytes"]
+    files = range(info["files"])
+    ctx.note("dataset %s: %d files, %.2f GiB, %d rows, 12 monthly partitions, 18 columns"
+             % (url, info["files"], info["size"] / 2**30, info["rows"]))
+
+    py = ctx.python
+    env = {"PYTHONPATH": os.pathsep.join([str(TOOLS), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+           "METAFLOW_S3_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"]}
+    # The interpreter and libraries alone take memory: recorded so that peak
+    # RSS / table size can be read for what it is on small tables.
+    base = ctx.measure("python+pyarrow baseline", "baseline",
+                       [py, "-c", "import pyarrow, pyarrow.parquet, pyarrow.dataset, hoist"], env=env)
+    ctx.note("baseline RSS of a Python process with pyarrow and hoist imported: %.0f MiB" % base.peak_rss_mib)
+
+    # Warm the server's page cache so the first tool measured is not penalised.
+    subprocess.run([py, str(TOOLS / "load_pyarrow_dataset.py"), url, "all"], env={**os.environ, **env},
+                   capture_output=True, timeout=3600)
+
+    repeat = 1 if ctx.quick else 2
+    duck_reason = None
+    for wl, workload in WORKLOADS.items():
+        b = nbytes[wl]
+        table_bytes = None
+        cli = [ctx.hoist, "load", url]
+        if wl != "all":
+            cli += ["--columns", ",".join(TWO)]
+        if wl == "two_filtered":
+            cli += ["--filter", FILTER]
+        tools = [
+            ("hoist", [py, str(TOOLS / "load_hoist_python.py"), url, wl]),
+            ("hoist-cli", cli),
+            ("seeds-recipe (metaflow.S3)", [py, str(TOOLS / "load_seeds_recipe.py"), url, wl]),
+            ("pyarrow.dataset", [py, str(TOOLS / "load_pyarrow_dataset.py"), url, wl]),
+            ("polars", [py, str(TOOLS / "load_polars.py"), url, wl]),
+        ]
+        for tool, argv in tools:
+            m = ctx.measure(tool, workload, argv, bytes=b, objects=len(files), env=env, repeat=repeat)
+            r = _result(m)
+            if r:
+                m.rows = r["rows"]
+                m.extra["table_bytes"] = r["table_bytes"]
+                m.extra["columns"] = r["columns"]
+                if tool == "hoist":
+                    table_bytes = r["table_bytes"]
+                    m.extra["bytes_fetched"] = r.get("bytes_fetched")
+        for m in ctx.measurements:
+            if m.workload == workload and m.ok:
+                tb = m.extra.get("table_bytes") or table_bytes
+                if tb:
+                    m.extra["peak_rss_over_table"] = round(m.peak_rss_mib * 2**20 / tb, 3)
+        if duck_reason is None:
+            m = ctx.measure("duckdb+httpfs", workload, [py, str(TOOLS / "load_duckdb.py"), url, wl], bytes=b,
+                            objects=len(files), env=env, repeat=repeat, check=False)
+            if not m.ok:
+                duck_reason = m.note
+                ctx.measurements.remove(m)
+                ctx.note("duckdb: not measured: its S3 support is the httpfs extension, which duckdb "
+                         "downloads from extensions.duckdb.org on first use; this machine is offline and no "
+                         "copy is installed (%s)" % duck_reason)
+            else:
+                r = _result(m)
+                if r:
+                    m.rows = r["rows"]
+                    m.extra["table_bytes"] = r["table_bytes"]
+        ctx.compare(workload, ours="hoist")
+        ctx.compare(workload, ours="hoist-cli")
+        rows = {m.tool: m.rows for m in ctx.measurements if m.workload == workload and m.ok and m.rows}
+        if len(set(rows.values())) > 1:
+            ctx.note("row counts differ on %s: %s" % (workload, rows))

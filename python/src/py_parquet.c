@@ -1,0 +1,419 @@
+/* _hoist.read_parquet: decode a Parquet file (path or bytes-like) with the GIL
+ * released, and hand the record batches to any Arrow consumer through the
+ * Arrow PyCapsule interface (__arrow_c_stream__ / __arrow_c_schema__).
+ *
+ * The decoded batches live in the ParquetTable object. Each exported stream
+ * hands out shallow views of them whose release drops a reference to the
+ * object (taking the GIL: consumers may release on any thread), so a table
+ * can be exported any number of times without copying. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <string.h>
+
+#include "hoist.h"
+
+static PyObject *ParquetError;
+
+typedef struct {
+    PyObject_HEAD
+    struct ArrowSchema schema;
+    struct ArrowArray *batches;
+    Py_ssize_t nbatches;
+} PqTable;
+
+static void pqtable_dealloc(PqTable *self) {
+    if (self->schema.release) self->schema.release(&self->schema);
+    for (Py_ssize_t i = 0; i < self->nbatches; i++)
+        if (self->batches[i].release) self->batches[i].release(&self->batches[i]);
+    PyMem_RawFree(self->batches);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* ---- schema copies ------------------------------------------------------ */
+
+static size_t metadata_size(const char *m) {
+    if (!m) return 0;
+    int32_t n, l;
+    size_t off = 4;
+    memcpy(&n, m, 4);
+    for (int32_t i = 0; i < n; i++) {
+        memcpy(&l, m + off, 4);
+        off += 4 + (size_t)l;
+        memcpy(&l, m + off, 4);
+        off += 4 + (size_t)l;
+    }
+    return off;
+}
+
+static void schema_copy_release(struct ArrowSchema *s) {
+    if (!s || !s->release) return;
+    for (int64_t i = 0; i < s->n_children; i++) {
+        if (s->children[i]->release) s->children[i]->release(s->children[i]);
+        PyMem_RawFree(s->children[i]);
+    }
+    PyMem_RawFree(s->children);
+    if (s->dictionary) {
+        if (s->dictionary->release) s->dictionary->release(s->dictionary);
+        PyMem_RawFree(s->dictionary);
+    }
+    PyMem_RawFree((void *)s->format);
+    PyMem_RawFree((void *)s->name);
+    PyMem_RawFree((void *)s->metadata);
+    s->release = NULL;
+}
+
+static char *dup_bytes(const char *p, size_t n) {
+    char *d = PyMem_RawMalloc(n ? n : 1);
+    if (d && n) memcpy(d, p, n);
+    return d;
+}
+
+static int schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
+    memset(dst, 0, sizeof *dst);
+    dst->release = schema_copy_release;
+    dst->flags = src->flags;
+    dst->format = dup_bytes(src->format, strlen(src->format) + 1);
+    dst->name = src->name ? dup_bytes(src->name, strlen(src->name) + 1) : NULL;
+    if (src->metadata) dst->metadata = dup_bytes(src->metadata, metadata_size(src->metadata));
+    if (!dst->format || (src->name && !dst->name) || (src->metadata && !dst->metadata)) return -1;
+    if (src->n_children > 0) {
+        dst->children = PyMem_RawCalloc((size_t)src->n_children, sizeof *dst->children);
+        if (!dst->children) return -1;
+        for (int64_t i = 0; i < src->n_children; i++) {
+            dst->children[i] = PyMem_RawCalloc(1, sizeof **dst->children);
+            if (!dst->children[i]) return -1;
+            dst->n_children = i + 1;
+            if (schema_copy(src->children[i], dst->children[i]) != 0) return -1;
+        }
+    }
+    if (src->dictionary) {
+        dst->dictionary = PyMem_RawCalloc(1, sizeof *dst->dictionary);
+        if (!dst->dictionary || schema_copy(src->dictionary, dst->dictionary) != 0) return -1;
+    }
+    return 0;
+}
+
+static void schema_capsule_destructor(PyObject *cap) {
+    struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
+    if (!s) {
+        PyErr_Clear();
+        return;
+    }
+    if (s->release) s->release(s);
+    PyMem_RawFree(s);
+}
+
+static PyObject *pqtable_arrow_c_schema(PqTable *self, PyObject *unused) {
+    (void)unused;
+    struct ArrowSchema *s = PyMem_RawCalloc(1, sizeof *s);
+    if (!s) return PyErr_NoMemory();
+    if (schema_copy(&self->schema, s) != 0) {
+        if (s->release) s->release(s);
+        PyMem_RawFree(s);
+        return PyErr_NoMemory();
+    }
+    PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_destructor);
+    if (!cap) {
+        s->release(s);
+        PyMem_RawFree(s);
+    }
+    return cap;
+}
+
+/* ---- exported stream ---------------------------------------------------- */
+
+struct export_stream {
+    PyObject *owner; /* PqTable */
+    Py_ssize_t next;
+    char error[256];
+};
+
+static void drop_owner(PyObject *owner) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    Py_DECREF(owner);
+    PyGILState_Release(g);
+}
+
+static void view_release(struct ArrowArray *a) {
+    if (!a || !a->release) return;
+    drop_owner((PyObject *)a->private_data);
+    a->release = NULL;
+}
+
+static int export_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
+    struct export_stream *p = st->private_data;
+    PqTable *t = (PqTable *)p->owner;
+    if (schema_copy(&t->schema, out) != 0) {
+        if (out->release) out->release(out);
+        snprintf(p->error, sizeof p->error, "out of memory copying the schema");
+        return 12; /* ENOMEM */
+    }
+    return 0;
+}
+
+static int export_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
+    struct export_stream *p = st->private_data;
+    PqTable *t = (PqTable *)p->owner;
+    memset(out, 0, sizeof *out);
+    if (p->next >= t->nbatches) return 0;
+    const struct ArrowArray *b = &t->batches[p->next++];
+    *out = *b;
+    /* A view: buffers and children stay owned by the table's batch. */
+    out->private_data = t;
+    out->release = view_release;
+    PyGILState_STATE g = PyGILState_Ensure();
+    Py_INCREF(t);
+    PyGILState_Release(g);
+    return 0;
+}
+
+static const char *export_last_error(struct ArrowArrayStream *st) {
+    struct export_stream *p = st->private_data;
+    return p->error[0] ? p->error : NULL;
+}
+
+static void export_release(struct ArrowArrayStream *st) {
+    if (!st || !st->release) return;
+    struct export_stream *p = st->private_data;
+    drop_owner(p->owner);
+    PyMem_RawFree(p);
+    st->release = NULL;
+}
+
+static void stream_capsule_destructor(PyObject *cap) {
+    struct ArrowArrayStream *s = PyCapsule_GetPointer(cap, "arrow_array_stream");
+    if (!s) {
+        PyErr_Clear();
+        return;
+    }
+    if (s->release) s->release(s);
+    PyMem_RawFree(s);
+}
+
+static PyObject *pqtable_arrow_c_stream(PqTable *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"requested_schema", NULL};
+    PyObject *requested = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", kwlist, &requested)) return NULL;
+    /* requested_schema is best effort (PyCapsuleInterface.rst): we offer our own. */
+    struct ArrowArrayStream *s = PyMem_RawCalloc(1, sizeof *s);
+    struct export_stream *p = PyMem_RawCalloc(1, sizeof *p);
+    if (!s || !p) {
+        PyMem_RawFree(s);
+        PyMem_RawFree(p);
+        return PyErr_NoMemory();
+    }
+    Py_INCREF(self);
+    p->owner = (PyObject *)self;
+    s->get_schema = export_get_schema;
+    s->get_next = export_get_next;
+    s->get_last_error = export_last_error;
+    s->release = export_release;
+    s->private_data = p;
+    PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_destructor);
+    if (!cap) {
+        s->release(s);
+        PyMem_RawFree(s);
+    }
+    return cap;
+}
+
+static PyObject *pqtable_num_rows(PqTable *self, void *closure) {
+    (void)closure;
+    long long n = 0;
+    for (Py_ssize_t i = 0; i < self->nbatches; i++) n += self->batches[i].length;
+    return PyLong_FromLongLong(n);
+}
+
+static PyMethodDef pqtable_methods[] = {
+    {"__arrow_c_stream__", (PyCFunction)(void (*)(void))pqtable_arrow_c_stream, METH_VARARGS | METH_KEYWORDS,
+     "Export the batches as an Arrow C stream (PyCapsule 'arrow_array_stream')."},
+    {"__arrow_c_schema__", (PyCFunction)pqtable_arrow_c_schema, METH_NOARGS,
+     "Export the schema (PyCapsule 'arrow_schema')."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef pqtable_getset[] = {
+    {"num_rows", (getter)pqtable_num_rows, NULL, "number of rows", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject PqTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "hoist._hoist.ParquetTable",
+    .tp_basicsize = sizeof(PqTable),
+    .tp_dealloc = (destructor)pqtable_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Record batches decoded from a Parquet file; export with __arrow_c_stream__.",
+    .tp_methods = pqtable_methods,
+    .tp_getset = pqtable_getset,
+};
+
+/* ---- read_parquet -------------------------------------------------------- */
+
+struct decode_job {
+    const char *path;
+    const void *data;
+    size_t size;
+    const char *const *columns;
+    size_t ncolumns;
+    unsigned threads;
+    unsigned flags;
+    enum hoist_status status;
+    char error[1024];
+    struct ArrowSchema schema;
+    struct ArrowArray *batches;
+    Py_ssize_t nbatches;
+};
+
+/* Runs without the GIL. */
+static void decode(struct decode_job *j) {
+    struct hoist_pq_reader *r = NULL;
+    struct ArrowArrayStream st = {0};
+    j->status = j->path ? hoist_pq_reader_open_file(j->path, j->flags, &r)
+                        : hoist_pq_reader_open_memory(j->data, j->size, "<bytes>", j->flags, &r);
+    if (j->status == HOIST_OK) j->status = hoist_pq_reader_stream(r, j->columns, j->ncolumns, NULL, 0, j->threads, &st);
+    if (j->status != HOIST_OK) {
+        snprintf(j->error, sizeof j->error, "%s", hoist_errmsg());
+        hoist_pq_reader_close(r);
+        return;
+    }
+    int rc = st.get_schema(&st, &j->schema);
+    Py_ssize_t cap = 0;
+    while (rc == 0) {
+        if (j->nbatches == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct ArrowArray *b = PyMem_RawRealloc(j->batches, (size_t)cap * sizeof *b);
+            if (!b) {
+                rc = 12;
+                break;
+            }
+            j->batches = b;
+        }
+        struct ArrowArray *out = &j->batches[j->nbatches];
+        rc = st.get_next(&st, out);
+        if (rc != 0 || !out->release) break;
+        j->nbatches++;
+    }
+    if (rc != 0) {
+        const char *e = st.get_last_error(&st);
+        snprintf(j->error, sizeof j->error, "%s", e ? e : "Parquet decoding failed");
+        j->status = HOIST_ERR_PARQUET_CORRUPT;
+        if (rc == 12) j->status = HOIST_ERR_NOMEM;
+    }
+    st.release(&st);
+    hoist_pq_reader_close(r);
+}
+
+static PyObject *py_read_parquet(PyObject *mod, PyObject *args, PyObject *kwargs) {
+    (void)mod;
+    static char *kwlist[] = {"source", "columns", "threads", "verify_crc", NULL};
+    PyObject *source, *columns = Py_None;
+    int threads = 0, verify_crc = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Oip", kwlist, &source, &columns, &threads, &verify_crc))
+        return NULL;
+    if (threads < 0) {
+        PyErr_SetString(PyExc_ValueError, "threads must be >= 0");
+        return NULL;
+    }
+    struct decode_job j;
+    memset(&j, 0, sizeof j);
+    j.threads = (unsigned)threads;
+    j.flags = verify_crc ? 0 : HOIST_PQ_NO_CRC;
+    PyObject *path_bytes = NULL, *col_list = NULL;
+    Py_buffer view = {0};
+    int have_view = 0;
+    const char **cols = NULL;
+    PyObject *result = NULL;
+    if (PyUnicode_Check(source) || PyObject_HasAttrString(source, "__fspath__")) {
+        if (!PyUnicode_FSConverter(source, &path_bytes)) return NULL;
+        j.path = PyBytes_AS_STRING(path_bytes);
+    } else {
+        if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) != 0) return NULL;
+        have_view = 1;
+        j.data = view.buf;
+        j.size = (size_t)view.len;
+    }
+    if (columns != Py_None) {
+        col_list = PySequence_Fast(columns, "columns must be a sequence of str");
+        if (!col_list) goto done;
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(col_list);
+        cols = PyMem_RawCalloc((size_t)(n ? n : 1), sizeof *cols);
+        if (!cols) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *c = PySequence_Fast_GET_ITEM(col_list, i);
+            cols[i] = PyUnicode_Check(c) ? PyUnicode_AsUTF8(c) : NULL;
+            if (!cols[i]) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "columns must be str");
+                goto done;
+            }
+        }
+        j.columns = cols;
+        j.ncolumns = (size_t)n;
+        if (n == 0) j.columns = NULL; /* hoist.h: an empty selection means all */
+    }
+    Py_BEGIN_ALLOW_THREADS
+    decode(&j);
+    Py_END_ALLOW_THREADS
+    if (j.status != HOIST_OK) {
+        PyObject *exc_type = ParquetError;
+        if (j.status == HOIST_ERR_NOMEM) exc_type = PyExc_MemoryError;
+        else if (j.status == HOIST_ERR_COLUMN_NOT_FOUND) exc_type = PyExc_KeyError;
+        else if (j.status == HOIST_ERR_NOT_FOUND) exc_type = PyExc_FileNotFoundError;
+        /* Names from a corrupt footer may not be UTF-8. */
+        const char *msg = j.error[0] ? j.error : hoist_strerror(j.status);
+        PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "backslashreplace");
+        if (text) {
+            PyErr_SetObject(exc_type, text);
+            Py_DECREF(text);
+        }
+        goto done;
+    }
+    PqTable *t = PyObject_New(PqTable, &PqTableType);
+    if (!t) goto done;
+    t->schema = j.schema;
+    t->batches = j.batches;
+    t->nbatches = j.nbatches;
+    j.schema.release = NULL;
+    j.batches = NULL;
+    j.nbatches = 0;
+    result = (PyObject *)t;
+done:
+    if (j.schema.release) j.schema.release(&j.schema);
+    for (Py_ssize_t i = 0; i < j.nbatches; i++)
+        if (j.batches[i].release) j.batches[i].release(&j.batches[i]);
+    PyMem_RawFree(j.batches);
+    PyMem_RawFree(cols);
+    Py_XDECREF(col_list);
+    Py_XDECREF(path_bytes);
+    if (have_view) PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef parquet_methods[] = {
+    {"read_parquet", (PyCFunction)(void (*)(void))py_read_parquet, METH_VARARGS | METH_KEYWORDS,
+     "read_parquet(source, columns=None, threads=0, verify_crc=True) -> ParquetTable\n"
+     "Decodes a Parquet file (a path or a bytes-like object) into Arrow record batches."},
+    {NULL, NULL, 0, NULL},
+};
+
+int hoist_py_init_parquet(PyObject *m) {
+    if (PyType_Ready(&PqTableType) < 0) return -1;
+    if (!ParquetError) {
+        ParquetError = PyErr_NewException("hoist._hoist.ParquetError", PyExc_OSError, NULL);
+        if (!ParquetError) return -1;
+    }
+    Py_INCREF(ParquetError);
+    if (PyModule_AddObject(m, "ParquetError", ParquetError) < 0) {
+        Py_DECREF(ParquetError);
+        return -1;
+    }
+    Py_INCREF(&PqTableType);
+    if (PyModule_AddObject(m, "ParquetTable", (PyObject *)&PqTableType) < 0) {
+        Py_DECREF(&PqTableType);
+        return -1;
+    }
+    return PyModule_AddFunctions(m, parquet_methods);
+}

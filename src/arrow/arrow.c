@@ -1,0 +1,323 @@
+/* Arrow C Data / C Stream interface: schemas, arrays, streams. */
+#include "arrow_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---- schemas ------------------------------------------------------------ */
+
+struct schema_priv {
+    char *format;
+    char *name;
+    char *metadata;
+};
+
+static void schema_release(struct ArrowSchema *s) {
+    if (!s || !s->release) return;
+    for (int64_t i = 0; i < s->n_children; i++) {
+        struct ArrowSchema *c = s->children ? s->children[i] : NULL;
+        if (c) {
+            if (c->release) c->release(c);
+            hx_free(c);
+        }
+    }
+    hx_free(s->children);
+    if (s->dictionary) {
+        if (s->dictionary->release) s->dictionary->release(s->dictionary);
+        hx_free(s->dictionary);
+    }
+    struct schema_priv *p = s->private_data;
+    if (p) {
+        hx_free(p->format);
+        hx_free(p->name);
+        hx_free(p->metadata);
+        hx_free(p);
+    }
+    s->release = NULL;
+}
+
+hx_status hx_schema_init(struct ArrowSchema *s, const char *format, const char *name, int64_t flags) {
+    memset(s, 0, sizeof *s);
+    struct schema_priv *p = hx_calloc(1, sizeof *p);
+    if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow schema");
+    p->format = hx_strdup(format);
+    p->name = name ? hx_strdup(name) : NULL;
+    if (!p->format || (name && !p->name)) {
+        hx_free(p->format);
+        hx_free(p->name);
+        hx_free(p);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow schema");
+    }
+    s->format = p->format;
+    s->name = p->name;
+    s->flags = flags;
+    s->private_data = p;
+    s->release = schema_release;
+    return HOIST_OK;
+}
+
+hx_status hx_schema_alloc_children(struct ArrowSchema *s, int64_t n) {
+    if (n <= 0) return HOIST_OK;
+    s->children = hx_calloc((size_t)n, sizeof *s->children);
+    if (!s->children) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow schema");
+    for (int64_t i = 0; i < n; i++) {
+        s->children[i] = hx_calloc(1, sizeof **s->children);
+        if (!s->children[i]) {
+            s->n_children = i;
+            HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow schema");
+        }
+    }
+    s->n_children = n;
+    return HOIST_OK;
+}
+
+hx_status hx_schema_alloc_dictionary(struct ArrowSchema *s) {
+    s->dictionary = hx_calloc(1, sizeof *s->dictionary);
+    if (!s->dictionary) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow schema");
+    return HOIST_OK;
+}
+
+size_t hx_metadata_size(const char *blob) {
+    if (!blob) return 0;
+    int32_t n, len;
+    size_t off = 4;
+    memcpy(&n, blob, 4);
+    for (int32_t i = 0; i < n; i++) {
+        memcpy(&len, blob + off, 4);
+        off += 4 + (size_t)len;
+        memcpy(&len, blob + off, 4);
+        off += 4 + (size_t)len;
+    }
+    return off;
+}
+
+hx_status hx_schema_set_metadata(struct ArrowSchema *s, const char *blob, size_t len) {
+    struct schema_priv *p = s->private_data;
+    hx_free(p->metadata);
+    p->metadata = NULL;
+    s->metadata = NULL;
+    if (!blob || len == 0) return HOIST_OK;
+    p->metadata = hx_malloc(len);
+    if (!p->metadata) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow schema");
+    memcpy(p->metadata, blob, len);
+    s->metadata = p->metadata;
+    return HOIST_OK;
+}
+
+hx_status hx_metadata_begin(struct hx_buf *buf) {
+    int32_t zero = 0;
+    buf->len = 0;
+    return hx_buf_append(buf, &zero, 4);
+}
+
+hx_status hx_metadata_add(struct hx_buf *buf, const char *key, size_t klen, const char *val, size_t vlen) {
+    if (klen > INT32_MAX || vlen > INT32_MAX) HX_FAIL(HOIST_ERR_LIMIT, "metadata entry too large");
+    int32_t k = (int32_t)klen, v = (int32_t)vlen, n;
+    HX_TRY(hx_buf_append(buf, &k, 4));
+    HX_TRY(hx_buf_append(buf, key, klen));
+    HX_TRY(hx_buf_append(buf, &v, 4));
+    HX_TRY(hx_buf_append(buf, val, vlen));
+    memcpy(&n, buf->data, 4);
+    n++;
+    memcpy(buf->data, &n, 4);
+    return HOIST_OK;
+}
+
+hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
+    HX_TRY(hx_schema_init(dst, src->format, src->name, src->flags));
+    hx_status st = hx_schema_set_metadata(dst, src->metadata, hx_metadata_size(src->metadata));
+    if (st == HOIST_OK) st = hx_schema_alloc_children(dst, src->n_children);
+    for (int64_t i = 0; st == HOIST_OK && i < src->n_children; i++)
+        st = hx_schema_copy(src->children[i], dst->children[i]);
+    if (st == HOIST_OK && src->dictionary) {
+        st = hx_schema_alloc_dictionary(dst);
+        if (st == HOIST_OK) st = hx_schema_copy(src->dictionary, dst->dictionary);
+    }
+    if (st != HOIST_OK) dst->release(dst);
+    return st;
+}
+
+/* ---- aligned buffers ---------------------------------------------------- */
+
+hx_status hx_abuf_reserve(struct hx_abuf *b, size_t extra) {
+    size_t need;
+    if (!hx_add_size(b->len, extra, &need) || !hx_add_size(need, 64, &need))
+        HX_FAIL(HOIST_ERR_LIMIT, "buffer size overflows");
+    if (need <= b->cap) return HOIST_OK;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) {
+            cap = need;
+            break;
+        }
+        cap *= 2;
+    }
+    uint8_t *p = hx_aligned_alloc(cap);
+    if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory allocating %zu bytes", cap);
+    if (b->len) memcpy(p, b->data, b->len);
+    hx_aligned_free(b->data);
+    b->data = p;
+    b->cap = cap;
+    return HOIST_OK;
+}
+
+void hx_abuf_reset(struct hx_abuf *b) {
+    hx_aligned_free(b->data);
+    *b = (struct hx_abuf){0};
+}
+
+void *hx_abuf_detach(struct hx_abuf *b) {
+    void *p = b->data;
+    *b = (struct hx_abuf){0};
+    return p;
+}
+
+/* ---- arrays ------------------------------------------------------------- */
+
+struct array_priv {
+    void *owned[HX_ARRAY_MAX_BUFFERS];
+    const void *ptrs[HX_ARRAY_MAX_BUFFERS];
+};
+
+static void array_release(struct ArrowArray *a) {
+    if (!a || !a->release) return;
+    for (int64_t i = 0; i < a->n_children; i++) {
+        struct ArrowArray *c = a->children ? a->children[i] : NULL;
+        if (c) {
+            if (c->release) c->release(c);
+            hx_free(c);
+        }
+    }
+    hx_free(a->children);
+    if (a->dictionary) {
+        if (a->dictionary->release) a->dictionary->release(a->dictionary);
+        hx_free(a->dictionary);
+    }
+    struct array_priv *p = a->private_data;
+    if (p) {
+        for (int i = 0; i < HX_ARRAY_MAX_BUFFERS; i++) hx_aligned_free(p->owned[i]);
+        hx_free(p);
+    }
+    a->release = NULL;
+}
+
+hx_status hx_array_init(struct ArrowArray *a, int64_t length, int64_t n_buffers, int64_t n_children) {
+    memset(a, 0, sizeof *a);
+    if (n_buffers > HX_ARRAY_MAX_BUFFERS) HX_FAIL(HOIST_ERR_INTERNAL, "too many Arrow buffers");
+    struct array_priv *p = hx_calloc(1, sizeof *p);
+    if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow array");
+    a->length = length;
+    a->n_buffers = n_buffers;
+    a->buffers = p->ptrs;
+    a->private_data = p;
+    a->release = array_release;
+    if (n_children > 0) {
+        a->children = hx_calloc((size_t)n_children, sizeof *a->children);
+        if (!a->children) {
+            a->release(a);
+            HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow array");
+        }
+        for (int64_t i = 0; i < n_children; i++) {
+            a->children[i] = hx_calloc(1, sizeof **a->children);
+            if (!a->children[i]) {
+                a->n_children = i;
+                a->release(a);
+                HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow array");
+            }
+        }
+        a->n_children = n_children;
+    }
+    return HOIST_OK;
+}
+
+void hx_array_set_buffer(struct ArrowArray *a, int i, void *buf) {
+    struct array_priv *p = a->private_data;
+    hx_aligned_free(p->owned[i]);
+    p->owned[i] = buf;
+    p->ptrs[i] = buf;
+}
+
+hx_status hx_array_alloc_dictionary(struct ArrowArray *a) {
+    a->dictionary = hx_calloc(1, sizeof *a->dictionary);
+    if (!a->dictionary) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow array");
+    return HOIST_OK;
+}
+
+int64_t hx_bitmap_count_nulls(const uint8_t *bits, int64_t n) {
+    int64_t set = 0, i = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint64_t w;
+        memcpy(&w, bits + i / 8, 8);
+        set += __builtin_popcountll(w);
+    }
+    for (; i < n; i++) set += (bits[i >> 3] >> (i & 7)) & 1;
+    return n - set;
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+struct stream_priv {
+    const struct hx_stream_ops *ops;
+    void *state;
+    char error[1024];
+};
+
+static int status_errno(hx_status st) {
+    switch (st) {
+    case HOIST_ERR_NOMEM: return ENOMEM;
+    case HOIST_ERR_INVALID_ARG: return EINVAL;
+    case HOIST_ERR_UNSUPPORTED:
+    case HOIST_ERR_PARQUET_UNSUPPORTED:
+    case HOIST_ERR_PARQUET_ENCRYPTED: return ENOSYS;
+    default: return EIO;
+    }
+}
+
+static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out) {
+    struct stream_priv *p = s->private_data;
+    hx_status st = p->ops->get_schema(p->state, out);
+    if (st == HOIST_OK) return 0;
+    hx_error_copy(p->error, sizeof p->error);
+    return status_errno(st);
+}
+
+static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out) {
+    struct stream_priv *p = s->private_data;
+    memset(out, 0, sizeof *out);
+    hx_status st = p->ops->get_next(p->state, out);
+    if (st == HOIST_OK) return 0;
+    hx_error_copy(p->error, sizeof p->error);
+    return status_errno(st);
+}
+
+static const char *stream_get_last_error(struct ArrowArrayStream *s) {
+    struct stream_priv *p = s->private_data;
+    return p->error[0] ? p->error : NULL;
+}
+
+static void stream_release(struct ArrowArrayStream *s) {
+    if (!s || !s->release) return;
+    struct stream_priv *p = s->private_data;
+    if (p) {
+        if (p->ops->free_state) p->ops->free_state(p->state);
+        hx_free(p);
+    }
+    s->release = NULL;
+}
+
+hx_status hx_stream_init(struct ArrowArrayStream *out, const struct hx_stream_ops *ops, void *state) {
+    memset(out, 0, sizeof *out);
+    struct stream_priv *p = hx_calloc(1, sizeof *p);
+    if (!p) {
+        if (ops->free_state) ops->free_state(state);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating an Arrow stream");
+    }
+    p->ops = ops;
+    p->state = state;
+    out->get_schema = stream_get_schema;
+    out->get_next = stream_get_next;
+    out->get_last_error = stream_get_last_error;
+    out->release = stream_release;
+    out->private_data = p;
+    return HOIST_OK;
+}

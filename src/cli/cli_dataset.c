@@ -1,0 +1,670 @@
+/* cli_dataset.c — hoist load / schema / head: datasets from object storage
+ * into Arrow, through the public dataset API only (STYLE.md). */
+#include "cli_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+/* ---- options shared by the three commands ---------------------------------------- */
+
+struct ds_opts {
+    struct cli_store_opts store;
+    const char *url;
+    char *columns_buf;
+    const char **columns;
+    size_t ncolumns;
+    const char *filter;
+    double sample;
+    uint64_t seed;
+    int64_t limit;
+    int64_t memory;
+    int64_t threads;
+    bool skip_bad;
+    bool no_hive;
+    const char *output;
+    const char *partition_types;
+    bool quiet;
+    int64_t head_rows;
+};
+
+static void ds_opts_reset(struct ds_opts *o) {
+    free(o->columns_buf);
+    free(o->columns);
+}
+
+static int split_columns(const char *cmd, struct ds_opts *o, const char *text) {
+    free(o->columns_buf);
+    free(o->columns);
+    o->columns_buf = strdup(text);
+    size_t n = 1;
+    for (const char *p = text; *p; p++) n += *p == ',';
+    o->columns = calloc(n, sizeof *o->columns);
+    if (!o->columns_buf || !o->columns) return cli_usage_error(cmd, "out of memory");
+    o->ncolumns = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(o->columns_buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ') tok++;
+        size_t l = strlen(tok);
+        while (l && tok[l - 1] == ' ') tok[--l] = '\0';
+        if (*tok) o->columns[o->ncolumns++] = tok;
+    }
+    if (o->ncolumns == 0) return cli_usage_error(cmd, "--columns needs at least one name");
+    return 0;
+}
+
+static int parse_i64(const char *s, int64_t *out) {
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (errno || !*s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses argv for cmd; `allowed` says which dataset options it takes. */
+enum { OPT_LOAD = 1, OPT_HEAD = 2, OPT_SCHEMA = 4 };
+
+static int parse_args(const char *cmd, unsigned kind, int argc, char **argv, struct ds_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->sample = 1.0;
+    o->limit = -1;
+    o->head_rows = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int r = cli_store_opts_parse(cmd, &o->store, argc, argv, &i);
+        if (r < 0) return CLI_USAGE;
+        if (r > 0) continue;
+        if ((r = cli_opt_value(cmd, "--columns", argc, argv, &i, &v)) != 0) {
+            if (r < 0 || split_columns(cmd, o, v)) return CLI_USAGE;
+        } else if ((r = cli_opt_value(cmd, "--filter", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            o->filter = v;
+        } else if ((r = cli_opt_value(cmd, "--partition-types", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            o->partition_types = v;
+        } else if ((r = cli_opt_value(cmd, "--memory", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            if (cli_parse_size(v, &o->memory) != 0 || o->memory < 0)
+                return cli_usage_error(cmd, "--memory: '%s' is not a size (e.g. 512M, 2G)", v);
+        } else if ((r = cli_opt_value(cmd, "--threads", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            if (parse_i64(v, &o->threads) || o->threads < 0 || o->threads > 1024)
+                return cli_usage_error(cmd, "--threads: '%s' is not a thread count", v);
+        } else if (strcmp(a, "--skip-bad") == 0) {
+            o->skip_bad = true;
+        } else if (strcmp(a, "--no-hive") == 0) {
+            o->no_hive = true;
+        } else if ((kind & OPT_LOAD) && (r = cli_opt_value(cmd, "--sample", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            char *end = NULL;
+            o->sample = strtod(v, &end);
+            if (!*v || *end || !(o->sample > 0 && o->sample <= 1))
+                return cli_usage_error(cmd, "--sample: '%s' is not a fraction in (0, 1]", v);
+        } else if ((kind & OPT_LOAD) && (r = cli_opt_value(cmd, "--seed", argc, argv, &i, &v)) != 0) {
+            int64_t s;
+            if (r < 0 || parse_i64(v, &s)) return cli_usage_error(cmd, "--seed: '%s' is not an integer", v ? v : "");
+            o->seed = (uint64_t)s;
+        } else if ((kind & OPT_LOAD) && (r = cli_opt_value(cmd, "--limit", argc, argv, &i, &v)) != 0) {
+            if (r < 0 || parse_i64(v, &o->limit) || o->limit < 0)
+                return cli_usage_error(cmd, "--limit: '%s' is not a row count", v ? v : "");
+        } else if ((kind & OPT_LOAD) && (r = cli_opt_value(cmd, "--output", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            o->output = v;
+        } else if ((kind & OPT_LOAD) && (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
+            o->quiet = true;
+        } else if ((kind & OPT_HEAD) && (strcmp(a, "-n") == 0 || strncmp(a, "--rows", 6) == 0)) {
+            if (strcmp(a, "-n") == 0) {
+                if (i + 1 >= argc) return cli_usage_error(cmd, "-n needs a row count");
+                v = argv[++i];
+            } else if ((r = cli_opt_value(cmd, "--rows", argc, argv, &i, &v)) <= 0) {
+                return cli_usage_error(cmd, "unknown option '%s'", a);
+            }
+            if (parse_i64(v, &o->head_rows) || o->head_rows < 0)
+                return cli_usage_error(cmd, "-n: '%s' is not a row count", v);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return cli_usage_error(cmd, "unknown option '%s'", a);
+        } else if (!o->url) {
+            o->url = a;
+        } else {
+            return cli_usage_error(cmd, "unexpected argument '%s' (one dataset URL)", a);
+        }
+    }
+    if (!o->url) return cli_usage_error(cmd, "missing the dataset URL");
+    return CLI_OK;
+}
+
+/* Library errors, keeping a filter's caret lines intact. */
+static int ds_fail(enum hoist_status st, const char *url) {
+    if (st == HOIST_ERR_FILTER) {
+        fprintf(stderr, "hoist: %s\n", hoist_errmsg());
+        return CLI_USAGE;
+    }
+    return cli_fail_on(st, url);
+}
+
+static enum hoist_status open_dataset(const struct ds_opts *o, struct hoist_store **store,
+                                      struct hoist_dataset **ds, int64_t limit) {
+    struct hoist_dataset_config *cfg = NULL;
+    *ds = NULL;
+    enum hoist_status st = cli_store_open(&o->store, store);
+    if (st != HOIST_OK) return st;
+    if ((st = hoist_dataset_config_new(&cfg)) != HOIST_OK) return st;
+    if (o->ncolumns) st = hoist_dataset_config_set_columns(cfg, o->columns, o->ncolumns);
+    if (st == HOIST_OK && o->filter) st = hoist_dataset_config_set_filter(cfg, o->filter);
+    if (st == HOIST_OK && o->sample < 1.0) st = hoist_dataset_config_set_sample(cfg, o->sample, o->seed);
+    if (st == HOIST_OK && limit >= 0) st = hoist_dataset_config_set_limit(cfg, limit);
+    if (st == HOIST_OK && o->memory) st = hoist_dataset_config_set_memory_limit(cfg, (uint64_t)o->memory);
+    if (st == HOIST_OK && o->threads) st = hoist_dataset_config_set_threads(cfg, (unsigned)o->threads);
+    if (st == HOIST_OK && o->skip_bad) st = hoist_dataset_config_set_skip_bad(cfg, 1);
+    if (st == HOIST_OK && o->no_hive) st = hoist_dataset_config_set_hive(cfg, 0);
+    if (st == HOIST_OK && o->partition_types) {
+        /* "month:string,day:date32" */
+        char *copy = strdup(o->partition_types), *save = NULL;
+        if (!copy) st = HOIST_ERR_NOMEM;
+        for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && st == HOIST_OK; t = strtok_r(NULL, ",", &save)) {
+            char *colon = strchr(t, ':');
+            if (!colon) {
+                free(copy);
+                fprintf(stderr, "hoist: --partition-types: '%s' is not NAME:TYPE\n", t);
+                return HOIST_ERR_USAGE;
+            }
+            *colon = '\0';
+            st = hoist_dataset_config_set_partition_type(cfg, t, colon + 1);
+        }
+        free(copy);
+    }
+    if (st == HOIST_OK) {
+        const char *urls[1] = {o->url};
+        st = hoist_dataset_open(*store, urls, 1, cfg, ds);
+    }
+    hoist_dataset_config_free(cfg);
+    return st;
+}
+
+/* ---- formatting cells ---------------------------------------------------------------- */
+
+static bool valid_at(const struct ArrowArray *a, int64_t i) {
+    if (a->null_count == 0 || a->n_buffers == 0 || !a->buffers[0]) return true;
+    const uint8_t *bm = a->buffers[0];
+    int64_t j = i + a->offset;
+    return (bm[j >> 3] >> (j & 7)) & 1;
+}
+
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d) {
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t yy = (int64_t)yoe + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int)(yy + (*m <= 2));
+}
+
+/* Writes cell i of array a (format fmt) into buf; returns false for null. */
+static bool format_cell(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, char *buf, size_t cap,
+                        const char **str, size_t *slen) {
+    *str = NULL;
+    if (!valid_at(a, i)) return false;
+    const char *f = s->format;
+    int64_t j = i + a->offset;
+    if (s->dictionary && a->dictionary) {
+        int64_t k;
+        switch (f[0]) {
+        case 'c': k = ((const int8_t *)a->buffers[1])[j]; break;
+        case 's': k = ((const int16_t *)a->buffers[1])[j]; break;
+        case 'i': k = ((const int32_t *)a->buffers[1])[j]; break;
+        default: k = ((const int64_t *)a->buffers[1])[j]; break;
+        }
+        return format_cell(s->dictionary, a->dictionary, k, buf, cap, str, slen);
+    }
+    const void *v = a->n_buffers > 1 ? a->buffers[1] : NULL;
+    if (f[1] == '\0') {
+        switch (f[0]) {
+        case 'n': return false;
+        case 'b': snprintf(buf, cap, "%s", (((const uint8_t *)v)[j >> 3] >> (j & 7)) & 1 ? "true" : "false"); return true;
+        case 'c': snprintf(buf, cap, "%d", ((const int8_t *)v)[j]); return true;
+        case 'C': snprintf(buf, cap, "%u", ((const uint8_t *)v)[j]); return true;
+        case 's': snprintf(buf, cap, "%d", ((const int16_t *)v)[j]); return true;
+        case 'S': snprintf(buf, cap, "%u", ((const uint16_t *)v)[j]); return true;
+        case 'i': snprintf(buf, cap, "%" PRId32, ((const int32_t *)v)[j]); return true;
+        case 'I': snprintf(buf, cap, "%" PRIu32, ((const uint32_t *)v)[j]); return true;
+        case 'l': snprintf(buf, cap, "%" PRId64, ((const int64_t *)v)[j]); return true;
+        case 'L': snprintf(buf, cap, "%" PRIu64, ((const uint64_t *)v)[j]); return true;
+        case 'f': {
+            /* Shortest text that reads back to the same float. */
+            float x = ((const float *)v)[j];
+            snprintf(buf, cap, "%.7g", x);
+            if (strtof(buf, NULL) != x) snprintf(buf, cap, "%.9g", x);
+            return true;
+        }
+        case 'g': {
+            double d = ((const double *)v)[j];
+            snprintf(buf, cap, "%.15g", d);
+            if (strtod(buf, NULL) != d) snprintf(buf, cap, "%.16g", d);
+            if (strtod(buf, NULL) != d) snprintf(buf, cap, "%.17g", d);
+            return true;
+        }
+        case 'u': case 'z': {
+            const int32_t *off = v;
+            *str = (const char *)a->buffers[2] + off[j];
+            *slen = (size_t)(off[j + 1] - off[j]);
+            return true;
+        }
+        case 'U': case 'Z': {
+            const int64_t *off = v;
+            *str = (const char *)a->buffers[2] + off[j];
+            *slen = (size_t)(off[j + 1] - off[j]);
+            return true;
+        }
+        default: break;
+        }
+    }
+    if (!strcmp(f, "tdD") || !strcmp(f, "tdm")) {
+        int64_t days = f[2] == 'D' ? ((const int32_t *)v)[j] : ((const int64_t *)v)[j] / 86400000;
+        int y;
+        unsigned m, d;
+        civil_from_days(days, &y, &m, &d);
+        snprintf(buf, cap, "%04d-%02u-%02u", y, m, d);
+        return true;
+    }
+    if (f[0] == 't' && f[1] == 's') {
+        int64_t t = ((const int64_t *)v)[j], per = f[2] == 's' ? 1 : f[2] == 'm' ? 1000 : f[2] == 'u' ? 1000000 : 1000000000;
+        int64_t secs = t / per, frac = t % per;
+        if (frac < 0) {
+            frac += per;
+            secs--;
+        }
+        int64_t days = secs / 86400, rem = secs % 86400;
+        if (rem < 0) {
+            rem += 86400;
+            days--;
+        }
+        int y;
+        unsigned m, d;
+        civil_from_days(days, &y, &m, &d);
+        int n = snprintf(buf, cap, "%04d-%02u-%02u %02d:%02d:%02d", y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60),
+                         (int)(rem % 60));
+        if (frac && n > 0 && (size_t)n < cap) {
+            int digits = per == 1000 ? 3 : per == 1000000 ? 6 : 9;
+            snprintf(buf + n, cap - (size_t)n, ".%0*" PRId64, digits, frac);
+        }
+        return true;
+    }
+    snprintf(buf, cap, "<%s>", f);
+    return true;
+}
+
+/* ---- CSV output ----------------------------------------------------------------------- */
+
+static void csv_field(FILE *out, const char *s, size_t n) {
+    bool quote = false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') quote = true;
+    if (!quote) {
+        fwrite(s, 1, n, out);
+        return;
+    }
+    putc('"', out);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') putc('"', out);
+        putc(s[i], out);
+    }
+    putc('"', out);
+}
+
+static void csv_batch(FILE *out, const struct ArrowSchema *schema, const struct ArrowArray *b) {
+    char buf[128];
+    for (int64_t r = 0; r < b->length; r++) {
+        for (int64_t c = 0; c < schema->n_children; c++) {
+            if (c) putc(',', out);
+            const char *str;
+            size_t sl;
+            if (!format_cell(schema->children[c], b->children[c], r + b->offset, buf, sizeof buf, &str, &sl)) continue;
+            if (str)
+                csv_field(out, str, sl);
+            else
+                csv_field(out, buf, strlen(buf));
+        }
+        putc('\n', out);
+    }
+}
+
+/* ---- load ---------------------------------------------------------------------------- */
+
+static const char *dot_number(uint64_t v, char *buf, size_t cap) {
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+    size_t k = 0;
+    for (int i = 0; i < n && k + 2 < cap; i++) {
+        if (i && (n - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = tmp[i];
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+static uint64_t peak_rss(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (uint64_t)ru.ru_maxrss * 1024;
+}
+
+static void print_summary(FILE *out, struct hoist_dataset *ds, double wall) {
+    struct hoist_dataset_stats s;
+    hoist_dataset_get_stats(ds, &s);
+    char a[32], b[32], c[32], n1[32];
+    fprintf(out, "rows        %s\n", dot_number((uint64_t)s.rows, n1, sizeof n1));
+    fprintf(out, "columns     %" PRId64 "\n", s.columns);
+    fprintf(out, "files       %" PRIu64 " (%" PRIu64 " row groups, %" PRIu64 " pruned by the filter%s)\n", s.files,
+            s.row_groups, s.row_groups_pruned, s.files_skipped ? ", some files skipped" : "");
+    fprintf(out, "fetched     %s of %s (%.1f%%) in %" PRIu64 " requests\n", cli_format_size(s.bytes_fetched, a, sizeof a),
+            cli_format_size(s.dataset_bytes, b, sizeof b),
+            s.dataset_bytes ? 100.0 * (double)s.bytes_fetched / (double)s.dataset_bytes : 0.0, s.requests);
+    fprintf(out, "time        %.2f s (list %.2f s, footers %.2f s, download %.2f s, decode %.2f cpu-s)\n", wall,
+            s.list_seconds, s.footer_seconds, s.download_seconds, s.decode_seconds);
+    fprintf(out, "throughput  %.2f Gbit/s fetched, %s/s of Arrow\n",
+            wall > 0 ? (double)s.bytes_fetched * 8 / wall / 1e9 : 0.0,
+            cli_format_size(wall > 0 ? (uint64_t)((double)s.output_bytes / wall) : 0, c, sizeof c));
+    fprintf(out, "table       %s of Arrow buffers\n", cli_format_size(s.output_bytes, a, sizeof a));
+    fprintf(out, "peak RSS    %s\n", cli_format_size(peak_rss(), b, sizeof b));
+    if (s.files_skipped) {
+        char *sk = hoist_dataset_skipped(ds);
+        fprintf(out, "skipped     %" PRIu64 " bad file(s):\n%s", s.files_skipped, sk ? sk : "");
+        hoist_free(sk);
+    }
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int run_load(int argc, char **argv) {
+    struct ds_opts o;
+    int rc = parse_args("load", OPT_LOAD, argc, argv, &o);
+    if (rc != CLI_OK) {
+        ds_opts_reset(&o);
+        return rc;
+    }
+    FILE *out = NULL;
+    bool to_stdout = false;
+    if (o.output) {
+        to_stdout = strcmp(o.output, "-") == 0;
+        if (!to_stdout && !ends_with(o.output, ".csv")) {
+            ds_opts_reset(&o);
+            return cli_usage_error("load", "--output '%s': only CSV (.csv or '-') is written for now; "
+                                           "Arrow IPC and Parquet output come with the writers", o.output);
+        }
+    }
+    double t0 = cli_now();
+    struct hoist_store *store = NULL;
+    struct hoist_dataset *ds = NULL;
+    enum hoist_status st = open_dataset(&o, &store, &ds, o.limit);
+    if (st != HOIST_OK) {
+        rc = ds_fail(st, o.url);
+        goto done;
+    }
+    struct ArrowSchema schema = {0};
+    struct ArrowArrayStream stream = {0};
+    if (o.output) {
+        /* Streamed: each batch is written and freed as it comes. */
+        st = hoist_dataset_scan(ds, &stream);
+        if (st == HOIST_OK) st = hoist_dataset_schema(ds, &schema);
+        if (st != HOIST_OK) {
+            rc = ds_fail(st, o.url);
+            goto done_stream;
+        }
+        out = to_stdout ? stdout : fopen(o.output, "w");
+        if (!out) {
+            fprintf(stderr, "hoist: %s: %s\n", o.output, strerror(errno));
+            rc = CLI_FAIL;
+            goto done_stream;
+        }
+        for (int64_t c = 0; c < schema.n_children; c++) {
+            if (c) putc(',', out);
+            csv_field(out, schema.children[c]->name, strlen(schema.children[c]->name));
+        }
+        putc('\n', out);
+        for (;;) {
+            struct ArrowArray b;
+            int e = stream.get_next(&stream, &b);
+            if (e) {
+                const char *m = stream.get_last_error(&stream);
+                fprintf(stderr, "hoist: %s\n", m ? m : "load failed");
+                rc = CLI_FAIL;
+                break;
+            }
+            if (!b.release) break;
+            csv_batch(out, &schema, &b);
+            b.release(&b);
+        }
+        if (!to_stdout && fclose(out) != 0 && rc == CLI_OK) {
+            fprintf(stderr, "hoist: %s: %s\n", o.output, strerror(errno));
+            rc = CLI_FAIL;
+        }
+        if (rc != CLI_OK && !to_stdout) remove(o.output); /* never leave a partial file looking complete */
+    } else {
+        /* The whole table in memory, as hoist.load_table makes it. */
+        st = hoist_dataset_load(ds, &stream);
+        if (st != HOIST_OK) {
+            rc = ds_fail(st, o.url);
+            goto done_stream;
+        }
+    }
+    if (rc == CLI_OK && !o.quiet) print_summary(to_stdout ? stderr : stdout, ds, cli_now() - t0);
+done_stream:
+    if (stream.release) stream.release(&stream);
+    if (schema.release) schema.release(&schema);
+done:
+    hoist_dataset_close(ds);
+    hoist_store_free(store);
+    ds_opts_reset(&o);
+    return rc;
+}
+
+/* ---- schema ---------------------------------------------------------------------------- */
+
+static const char *type_name(const char *f, char *buf, size_t cap) {
+    static const struct {
+        const char *fmt, *name;
+    } names[] = {{"n", "null"},         {"b", "bool"},        {"c", "int8"},        {"C", "uint8"},
+                 {"s", "int16"},        {"S", "uint16"},      {"i", "int32"},       {"I", "uint32"},
+                 {"l", "int64"},        {"L", "uint64"},      {"e", "float16"},     {"f", "float"},
+                 {"g", "double"},       {"u", "string"},      {"U", "large_string"}, {"z", "binary"},
+                 {"Z", "large_binary"}, {"tdD", "date32"},    {"tdm", "date64"},    {"+s", "struct"},
+                 {"+l", "list"},        {"+L", "large_list"}, {"+m", "map"},        {"tts", "time32[s]"},
+                 {"ttm", "time32[ms]"}, {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(f, names[i].fmt)) return names[i].name;
+    if (f[0] == 't' && f[1] == 's') {
+        snprintf(buf, cap, "timestamp[%s%s%s]", f[2] == 's' ? "s" : f[2] == 'm' ? "ms" : f[2] == 'u' ? "us" : "ns",
+                 f[4] ? ", tz=" : "", f[4] ? f + 4 : "");
+        return buf;
+    }
+    if (f[0] == 'd' && f[1] == ':') {
+        snprintf(buf, cap, "decimal(%s)", f + 2);
+        return buf;
+    }
+    return f;
+}
+
+static void print_field(const struct ArrowSchema *s, int depth) {
+    char buf[96];
+    const char *t = type_name(s->format, buf, sizeof buf);
+    if (s->dictionary) {
+        char b2[96];
+        printf("%*s%s: dictionary<%s, %s>%s\n", depth * 2, "", s->name ? s->name : "", t,
+               type_name(s->dictionary->format, b2, sizeof b2), (s->flags & ARROW_FLAG_NULLABLE) ? "" : " not null");
+    } else {
+        printf("%*s%s: %s%s\n", depth * 2, "", s->name ? s->name : "", t, (s->flags & ARROW_FLAG_NULLABLE) ? "" : " not null");
+    }
+    for (int64_t i = 0; i < s->n_children; i++) print_field(s->children[i], depth + 1);
+}
+
+static int run_schema(int argc, char **argv) {
+    struct ds_opts o;
+    int rc = parse_args("schema", OPT_SCHEMA, argc, argv, &o);
+    if (rc != CLI_OK) {
+        ds_opts_reset(&o);
+        return rc;
+    }
+    struct hoist_store *store = NULL;
+    struct hoist_dataset *ds = NULL;
+    struct ArrowSchema schema = {0};
+    enum hoist_status st = open_dataset(&o, &store, &ds, -1);
+    if (st == HOIST_OK) st = hoist_dataset_schema(ds, &schema);
+    if (st != HOIST_OK) {
+        rc = ds_fail(st, o.url);
+    } else {
+        for (int64_t i = 0; i < schema.n_children; i++) print_field(schema.children[i], 0);
+        struct hoist_dataset_stats s;
+        hoist_dataset_get_stats(ds, &s);
+        char a[32];
+        printf("-- %" PRIu64 " files, %" PRIu64 " row groups, %s\n", s.files, s.row_groups,
+               cli_format_size(s.dataset_bytes, a, sizeof a));
+        schema.release(&schema);
+    }
+    hoist_dataset_close(ds);
+    hoist_store_free(store);
+    ds_opts_reset(&o);
+    return rc;
+}
+
+/* ---- head ------------------------------------------------------------------------------ */
+
+static int run_head(int argc, char **argv) {
+    struct ds_opts o;
+    int rc = parse_args("head", OPT_HEAD, argc, argv, &o);
+    if (rc != CLI_OK) {
+        ds_opts_reset(&o);
+        return rc;
+    }
+    struct hoist_store *store = NULL;
+    struct hoist_dataset *ds = NULL;
+    struct ArrowSchema schema = {0};
+    struct ArrowArrayStream stream = {0};
+    char ***cells = NULL;
+    int64_t nrows = 0, ncols = 0;
+    enum hoist_status st = open_dataset(&o, &store, &ds, o.head_rows);
+    if (st == HOIST_OK) st = hoist_dataset_schema(ds, &schema);
+    if (st == HOIST_OK) st = hoist_dataset_load(ds, &stream);
+    if (st != HOIST_OK) {
+        rc = ds_fail(st, o.url);
+        goto done;
+    }
+    ncols = schema.n_children;
+    cells = calloc((size_t)o.head_rows + 1, sizeof *cells);
+    size_t *width = calloc((size_t)ncols + 1, sizeof *width);
+    if (!cells || !width) {
+        free(width);
+        rc = cli_fail(HOIST_ERR_NOMEM);
+        goto done;
+    }
+    for (int64_t c = 0; c < ncols; c++) width[c] = strlen(schema.children[c]->name);
+    for (;;) {
+        struct ArrowArray b;
+        if (stream.get_next(&stream, &b) != 0 || !b.release) break;
+        for (int64_t r = 0; r < b.length && nrows < o.head_rows; r++, nrows++) {
+            cells[nrows] = calloc((size_t)ncols + 1, sizeof(char *));
+            for (int64_t c = 0; cells[nrows] && c < ncols; c++) {
+                char buf[128];
+                const char *s;
+                size_t sl;
+                char *text;
+                if (!format_cell(schema.children[c], b.children[c], r + b.offset, buf, sizeof buf, &s, &sl))
+                    text = strdup("null");
+                else if (s)
+                    text = strndup(s, sl > 40 ? 40 : sl);
+                else
+                    text = strdup(buf);
+                cells[nrows][c] = text;
+                size_t w = text ? strlen(text) : 0;
+                if (w > width[c]) width[c] = w;
+            }
+        }
+        b.release(&b);
+    }
+    for (int64_t c = 0; c < ncols; c++) printf("%s%-*s", c ? "  " : "", (int)width[c], schema.children[c]->name);
+    putchar('\n');
+    for (int64_t c = 0; c < ncols; c++) {
+        printf("%s", c ? "  " : "");
+        for (size_t k = 0; k < width[c]; k++) putchar('-');
+    }
+    putchar('\n');
+    for (int64_t r = 0; r < nrows; r++) {
+        for (int64_t c = 0; c < ncols; c++) {
+            const char *t = cells[r] && cells[r][c] ? cells[r][c] : "";
+            const char *fmt = schema.children[c]->format;
+            bool numeric = strchr("cCsSiIlLfg", fmt[0]) && fmt[1] == '\0';
+            if (numeric)
+                printf("%s%*s", c ? "  " : "", (int)width[c], t);
+            else
+                printf("%s%-*s", c ? "  " : "", (int)width[c], t);
+        }
+        putchar('\n');
+    }
+    free(width);
+done:
+    for (int64_t r = 0; cells && r < nrows; r++) {
+        for (int64_t c = 0; cells[r] && c < ncols; c++) free(cells[r][c]);
+        free(cells[r]);
+    }
+    free(cells);
+    if (stream.release) stream.release(&stream);
+    if (schema.release) schema.release(&schema);
+    hoist_dataset_close(ds);
+    hoist_store_free(store);
+    ds_opts_reset(&o);
+    return rc;
+}
+
+#define DS_COMMON_HELP                                                                              \
+    "  --columns a,b         load only these columns (partition columns included)\n"                \
+    "  --filter EXPR         keep rows where EXPR holds, e.g. \"passenger_count > 1 AND\n"          \
+    "                        payment_type IN ('CRD', 'CSH')\" (docs/datasets.md has the language)\n" \
+    "  --skip-bad            skip (and report) files that are not valid Parquet\n"                  \
+    "  --no-hive             do not turn key=value/ directories into columns\n"                     \
+    "  --partition-types T   override inferred partition types: month:string,day:date32\n"          \
+    "  --memory SIZE         bytes in flight or waiting to decode (default 1/8 of RAM, max 1G)\n"   \
+    "  --threads N           decoding threads (default: all cores)\n"
+
+const struct cli_command cli_cmd_load = {
+    "load", "load a Parquet dataset into Arrow and report what it took",
+    "usage: hoist load URL [--columns a,b] [--filter EXPR] [--sample P [--seed N]] [--limit N]\n"
+    "                      [--output FILE.csv|-] [--skip-bad] [options]\n\n"
+    "Loads the Parquet files under URL (a prefix s3://b/p/, file:///dir/ or a local directory;\n"
+    "a glob such as s3://b/p/*.parquet; or one file) into Arrow, fetching only the needed\n"
+    "column chunks, and prints a summary: rows, columns, bytes fetched vs the dataset's size,\n"
+    "Gbit/s, time in list/footers/download/decode and peak RSS.\n\n"
+    "  --sample P            keep each row with probability P (0 < P <= 1), reproducibly\n"
+    "  --seed N              sample seed (default 0)\n"
+    "  --limit N             at most N rows\n"
+    "  --output FILE|-       write the rows as CSV to FILE (.csv) or stdout (-); the summary\n"
+    "                        then goes to stderr. Arrow IPC (.arrow) and Parquet output come\n"
+    "                        with the writers (issue: writing tables).\n"
+    "  -q, --quiet           no summary\n" DS_COMMON_HELP CLI_STORE_OPTS_HELP,
+    run_load};
+
+const struct cli_command cli_cmd_schema = {
+    "schema", "print a Parquet dataset's unified schema",
+    "usage: hoist schema URL [options]\n\n"
+    "Reads every footer under URL and prints the unified schema (files disagreeing on a\n"
+    "column's type are an error naming both) with partition columns last.\n\n" DS_COMMON_HELP
+        CLI_STORE_OPTS_HELP,
+    run_schema};
+
+const struct cli_command cli_cmd_head = {
+    "head", "print the first rows of a Parquet dataset as a table",
+    "usage: hoist head URL [-n N] [--columns a,b] [--filter EXPR] [options]\n\n"
+    "Prints the first N rows (default 10), in file order then row-group order, as an aligned\n"
+    "table. Only the row groups needed are fetched.\n\n"
+    "  -n, --rows N          rows to print (default 10)\n" DS_COMMON_HELP CLI_STORE_OPTS_HELP,
+    run_head};

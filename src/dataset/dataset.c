@@ -1,0 +1,1817 @@
+/*
+ * dataset.c — hoist_dataset_*: open (list, footers, schema, pruning), scan
+ * (the download/decode pipeline), load, shards, stats.
+ *
+ * The scan pipeline (DESIGN.md "Loading a Parquet dataset"):
+ *  - The plan is the list of kept row groups ("units") in file order, then
+ *    row-group order, each with the coalesced byte ranges of its needed
+ *    column chunks.
+ *  - A few fetcher threads each take the next units (a batch of ~8 MiB, so
+ *    tiny row groups still make big requests) while the memory budget
+ *    allows, and fetch their ranges with one hoist_store_get_many call
+ *    straight into the buffers the decoder will read (no staging copy). Each
+ *    call runs its own event loop over the client's shared connections, so
+ *    several batches are in flight at once and a slow one does not stall
+ *    the rest.
+ *  - When a batch lands, its fetcher queues one decode task per (unit,
+ *    column) on the worker pool and goes back for the next batch: decoding
+ *    row group k overlaps downloading row group k+1. The last task of a
+ *    unit frees its bytes (returning them to the budget), adds partition and
+ *    missing columns, applies the filter and the sample, and publishes the
+ *    batch.
+ *  - The consumer takes batches strictly in plan order.
+ */
+#include "dataset_internal.h"
+
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A fetch batch aims at this many bytes: big enough that a batch of tiny row
+ * groups is not dominated by per-request latency, small enough that several
+ * batches share the budget. */
+#define DS_BATCH_BYTES (8u * 1024u * 1024u)
+#define DS_BATCH_UNITS 64
+#define DS_FETCHERS 4
+/* Footer reads: one suffix GET covers the footer of nearly every file
+ * (pyarrow reads 64 KiB too); a bigger footer costs a second exact read. */
+#define DS_FOOTER_GUESS 65536
+
+/* ---- config ------------------------------------------------------------------ */
+
+struct ptype_override {
+    char *column;
+    enum ds_ptype type;
+};
+
+struct hoist_dataset_config {
+    char **columns;
+    size_t ncolumns;
+    char *filter;
+    double sample;
+    uint64_t seed;
+    int64_t limit;
+    uint64_t memory_limit;
+    unsigned threads;
+    int skip_bad;
+    int hive;
+    struct ptype_override *ptypes;
+    size_t nptypes;
+    unsigned decode_flags;
+    const struct hoist_store_config *store_cfg;
+    hoist_progress_fn progress;
+    void *progress_ud;
+};
+
+static void strv_free(char **v, size_t n) {
+    if (!v) return;
+    for (size_t i = 0; i < n; i++) hx_free(v[i]);
+    hx_free(v);
+}
+
+static hx_status strv_copy(const char *const *src, size_t n, char ***out) {
+    *out = NULL;
+    if (n == 0) return HOIST_OK;
+    char **v = hx_calloc(n, sizeof *v);
+    if (!v) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] = hx_strdup(src[i]))) {
+            strv_free(v, n);
+            return hx_error(HOIST_ERR_NOMEM, "out of memory");
+        }
+    *out = v;
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_new(struct hoist_dataset_config **out) {
+    HX_FAIL_IF(!out, HOIST_ERR_INVALID_ARG, "hoist_dataset_config_new: out is NULL");
+    struct hoist_dataset_config *c = hx_calloc(1, sizeof *c);
+    *out = c;
+    if (!c) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    c->sample = 1.0;
+    c->limit = -1;
+    c->hive = 1;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+void hoist_dataset_config_free(struct hoist_dataset_config *c) {
+    if (!c) return;
+    strv_free(c->columns, c->ncolumns);
+    hx_free(c->filter);
+    for (size_t i = 0; i < c->nptypes; i++) hx_free(c->ptypes[i].column);
+    hx_free(c->ptypes);
+    hx_free(c);
+}
+
+hx_status hoist_dataset_config_set_columns(struct hoist_dataset_config *c, const char *const *names, size_t n) {
+    HX_FAIL_IF(!c || (n && !names), HOIST_ERR_INVALID_ARG, "set_columns: NULL argument");
+    for (size_t i = 0; i < n; i++) {
+        HX_FAIL_IF(!names[i] || !names[i][0], HOIST_ERR_INVALID_ARG, "set_columns: column %zu has no name", i);
+        for (size_t j = 0; j < i; j++)
+            HX_FAIL_IF(strcmp(names[i], names[j]) == 0, HOIST_ERR_INVALID_ARG, "set_columns: column '%s' given twice",
+                       names[i]);
+    }
+    char **v;
+    HX_TRY(strv_copy(names, n, &v));
+    strv_free(c->columns, c->ncolumns);
+    c->columns = v;
+    c->ncolumns = n;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_filter(struct hoist_dataset_config *c, const char *expr) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_filter: NULL config");
+    char *copy = NULL;
+    if (expr && *expr) {
+        struct ds_filter *f;
+        HX_TRY(hx_ds_filter_parse(expr, &f));
+        hx_ds_filter_free(f);
+        if (!(copy = hx_strdup(expr))) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    }
+    hx_free(c->filter);
+    c->filter = copy;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_sample(struct hoist_dataset_config *c, double fraction, uint64_t seed) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_sample: NULL config");
+    HX_FAIL_IF(!(fraction > 0.0 && fraction <= 1.0), HOIST_ERR_INVALID_ARG,
+               "sample fraction %g is not in (0, 1]", fraction);
+    c->sample = fraction;
+    c->seed = seed;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_limit(struct hoist_dataset_config *c, int64_t rows) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_limit: NULL config");
+    HX_FAIL_IF(rows < -1, HOIST_ERR_INVALID_ARG, "row limit %lld is negative", (long long)rows);
+    c->limit = rows;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_memory_limit(struct hoist_dataset_config *c, uint64_t bytes) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_memory_limit: NULL config");
+    HX_FAIL_IF(bytes != 0 && bytes < 65536, HOIST_ERR_INVALID_ARG, "memory limit %llu is below 64 KiB",
+               (unsigned long long)bytes);
+    c->memory_limit = bytes;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_threads(struct hoist_dataset_config *c, unsigned threads) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_threads: NULL config");
+    HX_FAIL_IF(threads > 1024, HOIST_ERR_INVALID_ARG, "threads %u is more than 1024", threads);
+    c->threads = threads;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_skip_bad(struct hoist_dataset_config *c, int skip_bad) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_skip_bad: NULL config");
+    c->skip_bad = skip_bad != 0;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_hive(struct hoist_dataset_config *c, int enable) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_hive: NULL config");
+    c->hive = enable != 0;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_partition_type(struct hoist_dataset_config *c, const char *column,
+                                                  const char *type) {
+    HX_FAIL_IF(!c || !column || !*column || !type, HOIST_ERR_INVALID_ARG, "set_partition_type: NULL argument");
+    enum ds_ptype t;
+    if (!strcmp(type, "int32"))
+        t = DS_PT_INT32;
+    else if (!strcmp(type, "int64"))
+        t = DS_PT_INT64;
+    else if (!strcmp(type, "string"))
+        t = DS_PT_STRING;
+    else if (!strcmp(type, "date32"))
+        t = DS_PT_DATE32;
+    else
+        HX_FAIL(HOIST_ERR_INVALID_ARG, "partition type '%s' for '%s' is not int32, int64, string or date32", type,
+                column);
+    for (size_t i = 0; i < c->nptypes; i++)
+        if (!strcmp(c->ptypes[i].column, column)) {
+            c->ptypes[i].type = t;
+            hx_error_clear();
+            return HOIST_OK;
+        }
+    struct ptype_override *n = hx_realloc(c->ptypes, (c->nptypes + 1) * sizeof *n);
+    if (!n) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    c->ptypes = n;
+    if (!(n[c->nptypes].column = hx_strdup(column))) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    n[c->nptypes++].type = t;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_decode_flags(struct hoist_dataset_config *c, unsigned flags) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_decode_flags: NULL config");
+    HX_FAIL_IF(flags & ~(unsigned)(HOIST_PQ_NO_CRC | HOIST_PQ_DICT_AS_DICTIONARY), HOIST_ERR_INVALID_ARG,
+               "unknown decode flags 0x%x", flags);
+    c->decode_flags = flags;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_store_config(struct hoist_dataset_config *c, const struct hoist_store_config *sc) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_store_config: NULL config");
+    c->store_cfg = sc;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_dataset_config_set_progress(struct hoist_dataset_config *c, hoist_progress_fn fn, void *userdata) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_progress: NULL config");
+    c->progress = fn;
+    c->progress_ud = userdata;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+/* ---- dataset -------------------------------------------------------------------- */
+
+struct ds_file {
+    char *url; /* without a #rg selection */
+    uint64_t size;
+    struct hoist_pq_file *pq;
+    struct ArrowSchema schema; /* the file's Arrow schema */
+    char **pvalues;            /* per partition column; NULL = null */
+    int *rg_sel;               /* from "#rg=", NULL = all */
+    size_t nrg_sel;
+    int *field;                /* per dataset column: field index in this file, -1 = absent */
+    uint64_t hash;             /* of the URL, for sampling */
+    int64_t *rg_first_row;
+};
+
+struct ds_col {
+    char *name;
+    struct ArrowSchema schema; /* unified type (a copy of the first file's, format widened) */
+    char *format;              /* unified format (owned) */
+    size_t first_file;
+    bool partition;
+    size_t pidx;
+    enum ds_ptype ptype;
+};
+
+struct ds_unit {
+    size_t file;
+    int rg;
+    uint64_t bytes;
+    int64_t rows;
+};
+
+struct hoist_dataset {
+    atomic_int refs;
+    struct hoist_store *store;
+    bool own_store;
+    struct hoist_dataset_config cfg; /* copy: columns/filter/ptypes owned */
+
+    struct ds_file *files;
+    size_t nfiles;
+    char **pkeys; /* partition column names */
+    size_t npkeys;
+    struct ds_col *cols;
+    size_t ncols;
+    size_t *need; /* dataset column indexes: outputs first, then filter-only */
+    size_t nneed, nout;
+    const char **need_formats;
+    const char **need_dict_formats;
+    struct ds_filter *filter; /* bound to need[] */
+    struct ds_unit *units;
+    size_t nunits;
+    struct hx_pool *pool;
+
+    pthread_mutex_t mu; /* stats, skipped */
+    struct hoist_dataset_stats stats;
+    struct hx_buf skipped;
+};
+
+static void file_reset(struct ds_file *f, size_t npkeys) {
+    hx_free(f->url);
+    hoist_pq_file_free(f->pq);
+    if (f->schema.release) f->schema.release(&f->schema);
+    strv_free(f->pvalues, npkeys);
+    hx_free(f->rg_sel);
+    hx_free(f->field);
+    hx_free(f->rg_first_row);
+    memset(f, 0, sizeof *f);
+}
+
+static void ds_unref(struct hoist_dataset *ds) {
+    if (!ds || atomic_fetch_sub(&ds->refs, 1) != 1) return;
+    for (size_t i = 0; i < ds->nfiles; i++) file_reset(&ds->files[i], ds->npkeys);
+    hx_free(ds->files);
+    strv_free(ds->pkeys, ds->npkeys);
+    for (size_t i = 0; i < ds->ncols; i++) {
+        hx_free(ds->cols[i].name);
+        hx_free(ds->cols[i].format);
+        if (ds->cols[i].schema.release) ds->cols[i].schema.release(&ds->cols[i].schema);
+    }
+    hx_free(ds->cols);
+    hx_free(ds->need);
+    hx_free(ds->need_formats);
+    hx_free(ds->need_dict_formats);
+    hx_ds_filter_free(ds->filter);
+    hx_free(ds->units);
+    hx_pool_free(ds->pool);
+    strv_free(ds->cfg.columns, ds->cfg.ncolumns);
+    hx_free(ds->cfg.filter);
+    for (size_t i = 0; i < ds->cfg.nptypes; i++) hx_free(ds->cfg.ptypes[i].column);
+    hx_free(ds->cfg.ptypes);
+    if (ds->own_store) hoist_store_free(ds->store);
+    hx_buf_reset(&ds->skipped);
+    pthread_mutex_destroy(&ds->mu);
+    hx_free(ds);
+}
+
+void hoist_dataset_close(struct hoist_dataset *ds) { ds_unref(ds); }
+
+static void note_skipped(struct hoist_dataset *ds, const char *url, const char *why) {
+    pthread_mutex_lock(&ds->mu);
+    ds->stats.files_skipped++;
+    if (hx_buf_printf(&ds->skipped, "%s: %s\n", url, why) != HOIST_OK) { /* the count still says it */
+    }
+    pthread_mutex_unlock(&ds->mu);
+    HX_WARN("skipping %s: %s", url, why);
+}
+
+/* ---- listing ---------------------------------------------------------------------- */
+
+struct cand {
+    char *url; /* may carry #rg */
+    uint64_t size; /* 0 = unknown (from the footer GET) */
+    bool listed;
+};
+
+static bool has_glob(const char *url) {
+    const char *k = strstr(url, "://");
+    k = k ? k + 3 : url;
+    return strpbrk(k, "*?[") != NULL;
+}
+
+static bool looks_like_file(const char *url) {
+    size_t n = strlen(url);
+    if (strstr(url, "#rg=")) return true;
+    return (n > 8 && !strcmp(url + n - 8, ".parquet")) || (n > 5 && !strcmp(url + n - 5, ".parq")) ||
+           (n > 3 && !strcmp(url + n - 3, ".pq"));
+}
+
+static hx_status cand_push(struct cand **v, size_t *n, size_t *cap, const char *url, uint64_t size, bool listed) {
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        struct cand *nv = hx_realloc(*v, nc * sizeof *nv);
+        if (!nv) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+        *v = nv;
+        *cap = nc;
+    }
+    if (!((*v)[*n].url = hx_strdup(url))) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    (*v)[*n].size = size;
+    (*v)[*n].listed = listed;
+    (*n)++;
+    return HOIST_OK;
+}
+
+static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct cand **v, size_t *n, size_t *cap) {
+    if (looks_like_file(url) && !has_glob(url)) return cand_push(v, n, cap, url, 0, false);
+    char *prefix = NULL;
+    const char *pattern = NULL;
+    if (has_glob(url)) {
+        /* List from the last '/' before the first wildcard, then match. */
+        const char *k = strstr(url, "://");
+        k = k ? k + 3 : url;
+        const char *w = strpbrk(k, "*?[");
+        const char *slash = w;
+        while (slash > url && *slash != '/') slash--;
+        prefix = hx_strndup(url, (size_t)(slash - url) + 1);
+        pattern = url;
+    } else {
+        size_t len = strlen(url);
+        prefix = hx_asprintf("%s%s", url, len && url[len - 1] == '/' ? "" : "/");
+    }
+    if (!prefix) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    struct hoist_list list = {0};
+    const char *pv[1] = {prefix};
+    hx_status st = hoist_store_list(ds->store, pv, 1, 1, &list);
+    if (st != HOIST_OK) {
+        if (!pattern && (st == HOIST_ERR_NOT_FOUND || st == HOIST_ERR_INVALID_ARG || st == HOIST_ERR_IO) &&
+            url[strlen(url) - 1] != '/') {
+            /* Not a directory: maybe a file without a .parquet name. */
+            hx_free(prefix);
+            return cand_push(v, n, cap, url, 0, false);
+        }
+        st = hx_error_prefix(st, "listing %s", prefix);
+        hx_free(prefix);
+        return st;
+    }
+    size_t before = *n, entries = 0;
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < list.count && st == HOIST_OK; i++) {
+        const struct hoist_list_entry *e = &list.entries[i];
+        if (e->is_prefix) continue;
+        entries++;
+        if (pattern && fnmatch(pattern, e->url, FNM_PATHNAME) != 0) continue;
+        if (!hx_ds_is_data_key(e->url, plen, e->size)) continue;
+        st = cand_push(v, n, cap, e->url, e->size, true);
+    }
+    hoist_list_reset(&list);
+    if (st == HOIST_OK && *n == before) {
+        if (entries == 0 && !pattern && url[strlen(url) - 1] != '/') {
+            /* Nothing under "url/": treat url as one object (the footer GET
+             * then says whether it exists). */
+            st = cand_push(v, n, cap, url, 0, false);
+        } else {
+            st = hx_error(HOIST_ERR_EMPTY_DATASET, "%s: no data files%s", pattern ? pattern : prefix,
+                          entries ? " (only markers such as _SUCCESS or hidden files)" : "");
+        }
+    }
+    hx_free(prefix);
+    return st;
+}
+
+/* ---- footers ----------------------------------------------------------------------- */
+
+/* Reads the footer of every candidate: one suffix GET each, then exact reads
+ * for footers larger than the guess. Parsed files land in ds->files; bad ones
+ * are skipped (skip_bad) or fail the open. */
+static hx_status read_footers(struct hoist_dataset *ds, struct cand *c, size_t n) {
+    struct hoist_get_item *it = hx_calloc(n ? n : 1, sizeof *it);
+    size_t *base_len = hx_calloc(n ? n : 1, sizeof *base_len);
+    char **base = hx_calloc(n ? n : 1, sizeof *base);
+    int **rgs = hx_calloc(n ? n : 1, sizeof *rgs);
+    size_t *nrgs = hx_calloc(n ? n : 1, sizeof *nrgs);
+    hx_status st = HOIST_OK;
+    if (!it || !base_len || !base || !rgs || !nrgs) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == HOIST_OK && i < n; i++) {
+        st = hx_ds_parse_rg_selection(c[i].url, &base_len[i], &rgs[i], &nrgs[i]);
+        if (st == HOIST_OK && !(base[i] = hx_strndup(c[i].url, base_len[i])))
+            st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        if (st != HOIST_OK) break;
+        it[i].url = base[i];
+        it[i].suffix = 1;
+        it[i].length = DS_FOOTER_GUESS;
+        it[i].dest = HOIST_DEST_ALLOC;
+    }
+    if (st == HOIST_OK) {
+        st = hoist_store_get_many(ds->store, it, n, 0, NULL, NULL);
+        if (st != HOIST_OK && !ds->cfg.skip_bad) {
+            /* A user-given URL that is neither a prefix nor an object. */
+            for (size_t i = 0; i < n; i++)
+                if (it[i].status == HOIST_ERR_S3_NO_SUCH_KEY || it[i].status == HOIST_ERR_NOT_FOUND) {
+                    st = hx_error(it[i].status, "%s: no such object or prefix", it[i].url);
+                    break;
+                }
+        }
+        if (st != HOIST_OK && ds->cfg.skip_bad) {
+            /* Network trouble fails the load even with skip_bad: only bad
+             * files are skipped, never unreadable ones silently. */
+            bool only_missing = true;
+            for (size_t i = 0; i < n; i++)
+                if (it[i].status != HOIST_OK && it[i].status != HOIST_ERR_S3_NO_SUCH_KEY &&
+                    it[i].status != HOIST_ERR_NOT_FOUND)
+                    only_missing = false;
+            if (!only_missing) goto done;
+            st = HOIST_OK;
+        }
+        if (st != HOIST_OK) goto done;
+    }
+    /* Second round for big footers. */
+    for (size_t i = 0; st == HOIST_OK && i < n; i++) {
+        struct hoist_get_item *g = &it[i];
+        ds->stats.bytes_fetched += g->size;
+        ds->stats.requests++;
+        if (g->status != HOIST_OK) continue;
+        uint64_t fsize = g->info.size ? g->info.size : (c[i].size ? c[i].size : g->range_start + g->size);
+        uint64_t need = 0;
+        if (g->size >= 8 && hoist_pq_footer_size(g->data, g->size, fsize, g->url, &need) == HOIST_OK &&
+            need > g->size && need <= fsize) {
+            struct hoist_get_item x = {0};
+            x.url = g->url;
+            x.offset = (int64_t)(fsize - need);
+            x.length = (int64_t)need;
+            x.dest = HOIST_DEST_ALLOC;
+            hx_status s2 = hoist_store_get_many(ds->store, &x, 1, 0, NULL, NULL);
+            ds->stats.requests++;
+            ds->stats.bytes_fetched += x.size;
+            if (s2 != HOIST_OK) {
+                hoist_get_item_reset(&x);
+                st = s2;
+                goto done;
+            }
+            hoist_free(g->data);
+            g->data = x.data;
+            g->size = x.size;
+            x.data = NULL;
+            hoist_get_item_reset(&x);
+        }
+    }
+    ds->files = hx_calloc(n ? n : 1, sizeof *ds->files);
+    if (!ds->files) {
+        st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct hoist_get_item *g = &it[i];
+        if (g->status != HOIST_OK) {
+            note_skipped(ds, base[i], g->error ? g->error : hoist_strerror(g->status));
+            continue;
+        }
+        uint64_t fsize = g->info.size ? g->info.size : (c[i].size ? c[i].size : g->range_start + g->size);
+        struct ds_file *f = &ds->files[ds->nfiles];
+        hx_status fs = g->size < 12 ? hx_error(HOIST_ERR_PARQUET_NOT_PARQUET,
+                                              "%s: %llu bytes is too small for a Parquet file", base[i],
+                                              (unsigned long long)fsize)
+                                    : hoist_pq_file_new(g->data, g->size, fsize, base[i], &f->pq);
+        if (fs == HOIST_OK) fs = hoist_pq_file_schema(f->pq, ds->cfg.decode_flags, &f->schema);
+        for (size_t k = 0; fs == HOIST_OK && k < nrgs[i]; k++)
+            if (rgs[i][k] >= hoist_pq_file_num_row_groups(f->pq))
+                fs = hx_error(HOIST_ERR_INVALID_ARG, "%s: row group %d selected, the file has %d", c[i].url,
+                              rgs[i][k], hoist_pq_file_num_row_groups(f->pq));
+        if (fs != HOIST_OK) {
+            if (!ds->cfg.skip_bad || fs == HOIST_ERR_NOMEM || fs == HOIST_ERR_INVALID_ARG) {
+                st = fs;
+                goto done;
+            }
+            note_skipped(ds, base[i], hoist_errmsg());
+            file_reset(f, 0);
+            continue;
+        }
+        f->url = base[i];
+        base[i] = NULL;
+        f->size = fsize;
+        f->rg_sel = rgs[i];
+        f->nrg_sel = nrgs[i];
+        rgs[i] = NULL;
+        f->hash = hx_ds_hash_str(f->url, strlen(f->url));
+        ds->stats.dataset_bytes += fsize;
+        ds->nfiles++;
+    }
+    if (ds->nfiles == 0) st = hx_error(HOIST_ERR_EMPTY_DATASET, "no readable Parquet files (%zu skipped)", n);
+done:
+    for (size_t i = 0; i < n; i++) {
+        if (it) hoist_get_item_reset(&it[i]);
+        if (base) hx_free(base[i]);
+        if (rgs) hx_free(rgs[i]);
+    }
+    hx_free(it);
+    hx_free(base_len);
+    hx_free(base);
+    hx_free(rgs);
+    hx_free(nrgs);
+    return st;
+}
+
+/* ---- schema ----------------------------------------------------------------------- */
+
+static hx_status add_col(struct hoist_dataset *ds, const char *name, const struct ArrowSchema *s, size_t file,
+                         size_t *cap) {
+    if (ds->ncols == *cap) {
+        size_t nc = *cap ? *cap * 2 : 32;
+        struct ds_col *v = hx_realloc(ds->cols, nc * sizeof *v);
+        if (!v) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+        ds->cols = v;
+        *cap = nc;
+    }
+    struct ds_col *c = &ds->cols[ds->ncols];
+    memset(c, 0, sizeof *c);
+    c->first_file = file;
+    if (!(c->name = hx_strdup(name))) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    hx_status st = s ? hx_ds_schema_copy(s, &c->schema) : HOIST_OK;
+    if (st == HOIST_OK && s && !(c->format = hx_strdup(s->format))) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+    if (st != HOIST_OK) {
+        hx_free(c->name);
+        if (c->schema.release) c->schema.release(&c->schema);
+        hx_free(c->format);
+        return st;
+    }
+    ds->ncols++;
+    return HOIST_OK;
+}
+
+static int col_index(const struct hoist_dataset *ds, const char *name) {
+    for (size_t i = 0; i < ds->ncols; i++)
+        if (!strcmp(ds->cols[i].name, name)) return (int)i;
+    return -1;
+}
+
+static hx_status unify_schemas(struct hoist_dataset *ds) {
+    size_t cap = 0;
+    for (size_t fi = 0; fi < ds->nfiles; fi++) {
+        const struct ArrowSchema *fs = &ds->files[fi].schema;
+        for (int64_t k = 0; k < fs->n_children; k++) {
+            const struct ArrowSchema *ch = fs->children[k];
+            int ci = col_index(ds, ch->name);
+            if (ci < 0) {
+                HX_TRY(add_col(ds, ch->name, ch, fi, &cap));
+                continue;
+            }
+            struct ds_col *c = &ds->cols[ci];
+            const char *u = NULL;
+            bool simple = ch->n_children == 0 && !ch->dictionary && c->schema.n_children == 0 && !c->schema.dictionary;
+            bool same_nested = !simple && !strcmp(ch->format, c->format) && ch->n_children == c->schema.n_children;
+            if (simple ? !hx_ds_unify_format(c->format, ch->format, &u) : !same_nested)
+                return hx_error(HOIST_ERR_SCHEMA_MISMATCH,
+                                "column '%s' has type '%s' in %s but '%s' in %s (no common type)", ch->name,
+                                c->format, ds->files[c->first_file].url, ch->format, ds->files[fi].url);
+            if (simple && strcmp(u, c->format) != 0) {
+                char *nf = hx_strdup(u);
+                if (!nf) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+                hx_free(c->format);
+                c->format = nf;
+            }
+        }
+    }
+    /* Make each widened column's schema carry the unified format. */
+    for (size_t i = 0; i < ds->ncols; i++) {
+        struct ds_col *c = &ds->cols[i];
+        if (strcmp(c->schema.format, c->format) != 0) {
+            struct ArrowSchema leaf;
+            HX_TRY(hx_ds_schema_leaf(c->name, c->format, c->schema.flags | ARROW_FLAG_NULLABLE, &leaf));
+            c->schema.release(&c->schema);
+            c->schema = leaf;
+        }
+        /* A column absent from some file is null there. */
+        for (size_t fi = 0; fi < ds->nfiles; fi++)
+            if (hoist_pq_file_field_index(ds->files[fi].pq, c->name) < 0) c->schema.flags |= ARROW_FLAG_NULLABLE;
+    }
+    return HOIST_OK;
+}
+
+static hx_status setup_partitions(struct hoist_dataset *ds) {
+    if (!ds->cfg.hive) return HOIST_OK;
+    size_t kcap = 0;
+    struct ds_kv **kvs = hx_calloc(ds->nfiles, sizeof *kvs);
+    size_t *nkv = hx_calloc(ds->nfiles, sizeof *nkv);
+    hx_status st = (!kvs || !nkv) ? hx_error(HOIST_ERR_NOMEM, "out of memory") : HOIST_OK;
+    for (size_t fi = 0; st == HOIST_OK && fi < ds->nfiles; fi++) {
+        st = hx_ds_parse_hive(ds->files[fi].url, &kvs[fi], &nkv[fi]);
+        for (size_t k = 0; st == HOIST_OK && k < nkv[fi]; k++) {
+            size_t j;
+            for (j = 0; j < ds->npkeys; j++)
+                if (!strcmp(ds->pkeys[j], kvs[fi][k].key)) break;
+            if (j < ds->npkeys) continue;
+            if (ds->npkeys == kcap) {
+                kcap = kcap ? kcap * 2 : 4;
+                char **nv = hx_realloc(ds->pkeys, kcap * sizeof *nv);
+                if (!nv) {
+                    st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                ds->pkeys = nv;
+            }
+            if (!(ds->pkeys[ds->npkeys] = hx_strdup(kvs[fi][k].key))) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            else ds->npkeys++;
+        }
+    }
+    const char **vals = st == HOIST_OK ? hx_calloc(ds->nfiles ? ds->nfiles : 1, sizeof *vals) : NULL;
+    if (st == HOIST_OK && !vals) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t fi = 0; st == HOIST_OK && fi < ds->nfiles; fi++) {
+        ds->files[fi].pvalues = hx_calloc(ds->npkeys ? ds->npkeys : 1, sizeof(char *));
+        if (!ds->files[fi].pvalues) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        for (size_t k = 0; st == HOIST_OK && k < nkv[fi]; k++)
+            for (size_t j = 0; j < ds->npkeys; j++)
+                if (!strcmp(ds->pkeys[j], kvs[fi][k].key)) {
+                    ds->files[fi].pvalues[j] = kvs[fi][k].value;
+                    kvs[fi][k].value = NULL;
+                }
+    }
+    size_t cap = ds->ncols;
+    for (size_t j = 0; st == HOIST_OK && j < ds->npkeys; j++) {
+        if (col_index(ds, ds->pkeys[j]) >= 0) {
+            st = hx_error(HOIST_ERR_SCHEMA_MISMATCH, "partition key '%s' (in the path of %s) is also a column in the files",
+                          ds->pkeys[j], ds->files[0].url);
+            break;
+        }
+        for (size_t fi = 0; fi < ds->nfiles; fi++) vals[fi] = ds->files[fi].pvalues[j];
+        enum ds_ptype t = hx_ds_infer_ptype(vals, ds->nfiles);
+        for (size_t o = 0; o < ds->cfg.nptypes; o++)
+            if (!strcmp(ds->cfg.ptypes[o].column, ds->pkeys[j])) t = ds->cfg.ptypes[o].type;
+        for (size_t fi = 0; fi < ds->nfiles; fi++) {
+            int64_t v;
+            if (vals[fi] && !hx_ds_parse_pvalue(vals[fi], t, &v)) {
+                st = hx_error(HOIST_ERR_SCHEMA_MISMATCH, "%s: partition %s=%s is not a valid %s", ds->files[fi].url,
+                              ds->pkeys[j], vals[fi],
+                              t == DS_PT_DATE32 ? "date" : t == DS_PT_INT32 ? "int32" : "int64");
+                break;
+            }
+        }
+        if (st != HOIST_OK) break;
+        static const char *const fmt[] = {"i", "l", "u", "tdD"};
+        struct ArrowSchema leaf;
+        st = hx_ds_schema_leaf(ds->pkeys[j], fmt[t], ARROW_FLAG_NULLABLE, &leaf);
+        if (st != HOIST_OK) break;
+        st = add_col(ds, ds->pkeys[j], &leaf, 0, &cap);
+        leaf.release(&leaf);
+        if (st != HOIST_OK) break;
+        ds->cols[ds->ncols - 1].partition = true;
+        ds->cols[ds->ncols - 1].pidx = j;
+        ds->cols[ds->ncols - 1].ptype = t;
+    }
+    for (size_t fi = 0; kvs && fi < ds->nfiles; fi++) hx_ds_kv_free(kvs[fi], nkv[fi]);
+    hx_free(kvs);
+    hx_free(nkv);
+    hx_free(vals);
+    return st;
+}
+
+/* Chooses output and needed columns, binds the filter. */
+static hx_status setup_columns(struct hoist_dataset *ds) {
+    size_t nout = ds->cfg.ncolumns ? ds->cfg.ncolumns : ds->ncols;
+    ds->need = hx_calloc(ds->ncols + 1, sizeof *ds->need);
+    if (!ds->need) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    if (ds->cfg.ncolumns) {
+        for (size_t i = 0; i < nout; i++) {
+            int ci = col_index(ds, ds->cfg.columns[i]);
+            if (ci < 0) {
+                struct hx_buf b;
+                hx_buf_init(&b);
+                for (size_t k = 0; k < ds->ncols && k < 40; k++)
+                    if (hx_buf_printf(&b, "%s%s", k ? ", " : "", ds->cols[k].name) != HOIST_OK) break;
+                hx_status st = hx_error(HOIST_ERR_COLUMN_NOT_FOUND, "column '%s' is not in the dataset (columns: %s)",
+                                        ds->cfg.columns[i], b.data ? b.data : "");
+                hx_buf_reset(&b);
+                return st;
+            }
+            ds->need[i] = (size_t)ci;
+        }
+    } else {
+        for (size_t i = 0; i < nout; i++) ds->need[i] = i;
+    }
+    ds->nout = ds->nneed = nout;
+    if (ds->cfg.filter) {
+        HX_TRY(hx_ds_filter_parse(ds->cfg.filter, &ds->filter));
+        for (size_t k = 0; k < ds->filter->ncolumns; k++) {
+            int ci = col_index(ds, ds->filter->columns[k]);
+            if (ci < 0) continue; /* bind reports it with a caret */
+            bool have = false;
+            for (size_t i = 0; i < ds->nneed; i++) have |= ds->need[i] == (size_t)ci;
+            if (!have) ds->need[ds->nneed++] = (size_t)ci;
+        }
+    }
+    ds->need_formats = hx_calloc(ds->nneed + 1, sizeof *ds->need_formats);
+    ds->need_dict_formats = hx_calloc(ds->nneed + 1, sizeof *ds->need_dict_formats);
+    const char **names = hx_calloc(ds->nneed + 1, sizeof *names);
+    if (!ds->need_formats || !ds->need_dict_formats || !names) {
+        hx_free(names);
+        return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < ds->nneed; i++) {
+        const struct ds_col *c = &ds->cols[ds->need[i]];
+        names[i] = c->name;
+        ds->need_formats[i] = c->format;
+        ds->need_dict_formats[i] = c->schema.dictionary ? c->schema.dictionary->format : NULL;
+    }
+    hx_status st = HOIST_OK;
+    if (ds->filter) {
+        /* Dictionary columns compare by their values' type. */
+        const char **vf = hx_calloc(ds->nneed + 1, sizeof *vf);
+        if (!vf) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; vf && i < ds->nneed; i++)
+            vf[i] = ds->need_dict_formats[i] ? ds->need_dict_formats[i] : ds->need_formats[i];
+        if (st == HOIST_OK) st = hx_ds_filter_bind(ds->filter, names, vf, ds->nneed);
+        hx_free(vf);
+    }
+    hx_free(names);
+    HX_TRY(st);
+    for (size_t fi = 0; fi < ds->nfiles; fi++) {
+        struct ds_file *f = &ds->files[fi];
+        f->field = hx_calloc(ds->nneed + 1, sizeof *f->field);
+        if (!f->field) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < ds->nneed; i++) {
+            const struct ds_col *c = &ds->cols[ds->need[i]];
+            f->field[i] = c->partition ? -1 : hoist_pq_file_field_index(f->pq, c->name);
+        }
+    }
+    return HOIST_OK;
+}
+
+/* Statistics of a partition value as a pruning input. */
+static void part_stats(const struct ds_col *c, const char *value, int64_t rows, struct ds_colstats *s) {
+    memset(s, 0, sizeof *s);
+    s->known = true;
+    s->has_null_count = true;
+    s->num_values = rows;
+    if (!value) {
+        s->null_count = rows;
+        return;
+    }
+    int64_t v = 0;
+    if (c->ptype == DS_PT_STRING) {
+        s->min.kind = DS_V_BYTES;
+        s->min.b = (const uint8_t *)value;
+        s->min.blen = strlen(value);
+    } else {
+        (void)hx_ds_parse_pvalue(value, c->ptype, &v);
+        s->min.kind = DS_V_INT;
+        s->min.i = v;
+    }
+    s->max = s->min;
+    s->has_minmax = true;
+}
+
+static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s) {
+    memset(s, 0, sizeof *s);
+    s->known = true;
+    s->has_null_count = p->has_null_count;
+    s->null_count = p->null_count;
+    s->num_values = p->num_values;
+    s->has_minmax = true;
+    switch (p->kind) {
+    case HOIST_PQ_STAT_INT:
+        s->min.kind = s->max.kind = DS_V_INT;
+        s->min.i = p->min_i;
+        s->max.i = p->max_i;
+        break;
+    case HOIST_PQ_STAT_UINT:
+        s->min.kind = s->max.kind = DS_V_INT;
+        s->min.i = p->min_u;
+        s->max.i = p->max_u;
+        break;
+    case HOIST_PQ_STAT_DOUBLE:
+        s->min.kind = s->max.kind = DS_V_DOUBLE;
+        s->min.d = p->min_d;
+        s->max.d = p->max_d;
+        break;
+    case HOIST_PQ_STAT_BYTES:
+        s->min.kind = s->max.kind = DS_V_BYTES;
+        s->min.b = p->min_b;
+        s->min.blen = p->min_b_len;
+        s->max.b = p->max_b;
+        s->max.blen = p->max_b_len;
+        break;
+    case HOIST_PQ_STAT_BOOL:
+        s->min.kind = s->max.kind = DS_V_BOOL;
+        s->min.i = p->min_i;
+        s->max.i = p->max_i;
+        break;
+    default:
+        s->has_minmax = false;
+    }
+    /* num_values may be unknown (0) in old writers; null counts then can't
+     * prove "all null". */
+    if (s->num_values <= 0) s->has_null_count = s->has_null_count && s->null_count == 0 && false;
+}
+
+static hx_status plan_units(struct hoist_dataset *ds) {
+    size_t cap = 0;
+    struct ds_colstats *cs = hx_calloc(ds->nneed + 1, sizeof *cs);
+    if (!cs) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    hx_status st = HOIST_OK;
+    for (size_t fi = 0; st == HOIST_OK && fi < ds->nfiles; fi++) {
+        struct ds_file *f = &ds->files[fi];
+        int nrg = hoist_pq_file_num_row_groups(f->pq);
+        f->rg_first_row = hx_calloc((size_t)nrg + 1, sizeof *f->rg_first_row);
+        if (!f->rg_first_row) {
+            st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            break;
+        }
+        for (int g = 0; g < nrg; g++)
+            f->rg_first_row[g + 1] = f->rg_first_row[g] + hoist_pq_file_row_group_num_rows(f->pq, g);
+        size_t nsel = f->rg_sel ? f->nrg_sel : (size_t)nrg;
+        ds->stats.row_groups += nsel;
+        /* File level: only partition values are known. */
+        if (ds->filter) {
+            for (size_t i = 0; i < ds->nneed; i++) {
+                const struct ds_col *c = &ds->cols[ds->need[i]];
+                if (c->partition)
+                    part_stats(c, f->pvalues[c->pidx], 1, &cs[i]);
+                else
+                    memset(&cs[i], 0, sizeof cs[i]);
+            }
+            if (!hx_ds_filter_may_match(ds->filter, cs)) {
+                ds->stats.row_groups_pruned += nsel;
+                continue;
+            }
+        }
+        for (size_t si = 0; si < nsel; si++) {
+            int g = f->rg_sel ? f->rg_sel[si] : (int)si;
+            int64_t rows = hoist_pq_file_row_group_num_rows(f->pq, g);
+            if (ds->filter) {
+                for (size_t i = 0; i < ds->nneed; i++) {
+                    const struct ds_col *c = &ds->cols[ds->need[i]];
+                    struct hoist_pq_stats ps;
+                    if (c->partition) {
+                        part_stats(c, f->pvalues[c->pidx], rows, &cs[i]);
+                    } else if (f->field[i] < 0) {
+                        memset(&cs[i], 0, sizeof cs[i]);
+                        cs[i].known = cs[i].has_null_count = true;
+                        cs[i].null_count = cs[i].num_values = rows;
+                    } else if (hoist_pq_file_field_stats(f->pq, g, f->field[i], &ps) == HOIST_OK) {
+                        pq_to_colstats(&ps, &cs[i]);
+                    } else {
+                        memset(&cs[i], 0, sizeof cs[i]);
+                    }
+                }
+                if (!hx_ds_filter_may_match(ds->filter, cs)) {
+                    ds->stats.row_groups_pruned++;
+                    continue;
+                }
+            }
+            uint64_t bytes = 0;
+            for (size_t i = 0; i < ds->nneed; i++) {
+                if (f->field[i] < 0) continue;
+                uint64_t off, len;
+                st = hoist_pq_file_field_range(f->pq, g, f->field[i], &off, &len);
+                if (st != HOIST_OK) break;
+                if (off + len > f->size || off + len < off) {
+                    st = hx_error(HOIST_ERR_PARQUET_CORRUPT,
+                                  "%s: row group %d, column '%s': chunk [%llu, +%llu) is past the end of the file (%llu bytes)",
+                                  f->url, g, ds->cols[ds->need[i]].name, (unsigned long long)off,
+                                  (unsigned long long)len, (unsigned long long)f->size);
+                    break;
+                }
+                bytes += len;
+            }
+            if (st != HOIST_OK) break;
+            if (ds->nunits == cap) {
+                cap = cap ? cap * 2 : 256;
+                struct ds_unit *nu = hx_realloc(ds->units, cap * sizeof *nu);
+                if (!nu) {
+                    st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                ds->units = nu;
+            }
+            ds->units[ds->nunits++] = (struct ds_unit){fi, g, bytes, rows};
+        }
+    }
+    hx_free(cs);
+    return st;
+}
+
+hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls, size_t n,
+                             const struct hoist_dataset_config *cfg, struct hoist_dataset **out) {
+    HX_FAIL_IF(!out, HOIST_ERR_INVALID_ARG, "hoist_dataset_open: out is NULL");
+    *out = NULL;
+    HX_FAIL_IF(!urls || n == 0, HOIST_ERR_INVALID_ARG, "hoist_dataset_open: no URLs");
+    for (size_t i = 0; i < n; i++)
+        HX_FAIL_IF(!urls[i] || !urls[i][0], HOIST_ERR_INVALID_ARG, "hoist_dataset_open: URL %zu is empty", i);
+    struct hoist_dataset *ds = hx_calloc(1, sizeof *ds);
+    if (!ds) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    atomic_init(&ds->refs, 1);
+    pthread_mutex_init(&ds->mu, NULL);
+    hx_buf_init(&ds->skipped);
+    hx_status st = HOIST_OK;
+    if (cfg) {
+        ds->cfg = *cfg;
+        ds->cfg.columns = NULL;
+        ds->cfg.filter = NULL;
+        ds->cfg.ptypes = NULL;
+        ds->cfg.ncolumns = ds->cfg.nptypes = 0;
+        st = strv_copy((const char *const *)cfg->columns, cfg->ncolumns, &ds->cfg.columns);
+        if (st == HOIST_OK) ds->cfg.ncolumns = cfg->ncolumns;
+        if (st == HOIST_OK && cfg->filter && !(ds->cfg.filter = hx_strdup(cfg->filter)))
+            st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        if (st == HOIST_OK && cfg->nptypes) {
+            ds->cfg.ptypes = hx_calloc(cfg->nptypes, sizeof *ds->cfg.ptypes);
+            if (!ds->cfg.ptypes) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            for (size_t i = 0; st == HOIST_OK && i < cfg->nptypes; i++) {
+                ds->cfg.ptypes[i].type = cfg->ptypes[i].type;
+                if (!(ds->cfg.ptypes[i].column = hx_strdup(cfg->ptypes[i].column)))
+                    st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+                ds->cfg.nptypes = i + 1;
+            }
+        }
+    } else {
+        ds->cfg.sample = 1.0;
+        ds->cfg.limit = -1;
+        ds->cfg.hive = 1;
+    }
+    ds->cfg.store_cfg = NULL;
+    if (st == HOIST_OK) {
+        if (store) {
+            ds->store = store;
+        } else {
+            st = hoist_store_new(cfg ? cfg->store_cfg : NULL, &ds->store);
+            ds->own_store = ds->store != NULL;
+        }
+    }
+    if (st == HOIST_OK) st = hx_pool_new(ds->cfg.threads, &ds->pool);
+    struct cand *cands = NULL;
+    size_t ncand = 0, ccap = 0;
+    double t0 = hx_now();
+    for (size_t i = 0; st == HOIST_OK && i < n; i++) st = expand_input(ds, urls[i], &cands, &ncand, &ccap);
+    double t1 = hx_now();
+    ds->stats.list_seconds = t1 - t0;
+    if (st == HOIST_OK) st = read_footers(ds, cands, ncand);
+    ds->stats.footer_seconds = hx_now() - t1;
+    for (size_t i = 0; i < ncand; i++) hx_free(cands[i].url);
+    hx_free(cands);
+    if (st == HOIST_OK) st = unify_schemas(ds);
+    if (st == HOIST_OK) st = setup_partitions(ds);
+    if (st == HOIST_OK) st = setup_columns(ds);
+    if (st == HOIST_OK) st = plan_units(ds);
+    if (st != HOIST_OK) {
+        ds_unref(ds);
+        return st;
+    }
+    ds->stats.files = ds->nfiles;
+    ds->stats.columns = (int64_t)ds->nout;
+    *out = ds;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+static hx_status output_schema(struct hoist_dataset *ds, struct ArrowSchema *out) {
+    struct ArrowSchema *ch = hx_calloc(ds->nout + 1, sizeof *ch);
+    if (!ch) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    hx_status st = HOIST_OK;
+    size_t i;
+    for (i = 0; i < ds->nout && st == HOIST_OK; i++) st = hx_ds_schema_copy(&ds->cols[ds->need[i]].schema, &ch[i]);
+    if (st != HOIST_OK) {
+        for (size_t k = 0; k + 1 < i; k++) ch[k].release(&ch[k]);
+        hx_free(ch);
+        return st;
+    }
+    st = hx_ds_schema_struct(ch, ds->nout, out);
+    hx_free(ch);
+    return st;
+}
+
+hx_status hoist_dataset_schema(struct hoist_dataset *ds, struct ArrowSchema *out) {
+    HX_FAIL_IF(!ds || !out, HOIST_ERR_INVALID_ARG, "hoist_dataset_schema: NULL argument");
+    HX_TRY(output_schema(ds, out));
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+void hoist_dataset_get_stats(struct hoist_dataset *ds, struct hoist_dataset_stats *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!ds) return;
+    pthread_mutex_lock(&ds->mu);
+    *out = ds->stats;
+    pthread_mutex_unlock(&ds->mu);
+}
+
+char *hoist_dataset_skipped(struct hoist_dataset *ds) {
+    if (!ds) return hx_strdup("");
+    pthread_mutex_lock(&ds->mu);
+    char *s = hx_strdup(ds->skipped.data ? ds->skipped.data : "");
+    pthread_mutex_unlock(&ds->mu);
+    return s;
+}
+
+/* ---- shards --------------------------------------------------------------------- */
+
+void hoist_shards_free(struct hoist_shard *shards, size_t count) {
+    if (!shards) return;
+    for (size_t i = 0; i < count; i++) strv_free(shards[i].urls, shards[i].count);
+    hx_free(shards);
+}
+
+hx_status hoist_dataset_shards(struct hoist_dataset *ds, size_t n, unsigned flags, struct hoist_shard **shards,
+                               size_t *count) {
+    HX_FAIL_IF(!ds || !shards || !count || n == 0, HOIST_ERR_INVALID_ARG, "hoist_dataset_shards: bad argument");
+    *shards = NULL;
+    *count = 0;
+    bool by_rg = (flags & HOIST_SHARD_ROW_GROUPS) != 0;
+    /* Units: row groups, or whole files (their kept row groups). */
+    size_t nu = 0;
+    size_t *ufirst = hx_calloc(ds->nunits + 1, sizeof *ufirst); /* first plan unit of each shard unit */
+    size_t *ulen = hx_calloc(ds->nunits + 1, sizeof *ulen);
+    uint64_t *ubytes = hx_calloc(ds->nunits + 1, sizeof *ubytes);
+    size_t *shard_of = hx_calloc(ds->nunits + 1, sizeof *shard_of);
+    hx_status st = HOIST_OK;
+    if (!ufirst || !ulen || !ubytes || !shard_of) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == HOIST_OK && i < ds->nunits; i++) {
+        if (by_rg || i == 0 || ds->units[i].file != ds->units[i - 1].file) {
+            ufirst[nu] = i;
+            nu++;
+        }
+        ulen[nu - 1]++;
+        ubytes[nu - 1] += ds->units[i].bytes ? ds->units[i].bytes : 1;
+    }
+    size_t ns = st == HOIST_OK ? hx_ds_shard_assign(ubytes, nu, n, shard_of) : 0;
+    struct hoist_shard *sh = NULL;
+    if (st == HOIST_OK && ns == 0) st = hx_error(HOIST_ERR_EMPTY_DATASET, "no row groups to shard (all pruned)");
+    if (st == HOIST_OK && !(sh = hx_calloc(ns, sizeof *sh))) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+    int *rgs = st == HOIST_OK ? hx_calloc(ds->nunits + 1, sizeof *rgs) : NULL;
+    if (st == HOIST_OK && !rgs) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t s = 0; st == HOIST_OK && s < ns; s++) {
+        /* Walk the plan in order, grouping this shard's row groups by file so
+         * each file appears once with an exact selection. */
+        size_t cap = 0;
+        for (size_t u = 0; st == HOIST_OK && u < nu;) {
+            if (shard_of[u] != s) {
+                u++;
+                continue;
+            }
+            size_t file = ds->units[ufirst[u]].file;
+            size_t nr = 0;
+            size_t v = u;
+            for (; v < nu && ds->units[ufirst[v]].file == file; v++) {
+                if (shard_of[v] != s) continue;
+                for (size_t k = 0; k < ulen[v]; k++) {
+                    const struct ds_unit *pu = &ds->units[ufirst[v] + k];
+                    rgs[nr++] = pu->rg;
+                    sh[s].bytes += pu->bytes;
+                    sh[s].rows += pu->rows;
+                }
+            }
+            u = v;
+            const struct ds_file *f = &ds->files[file];
+            /* The selection is always written: pruned row groups must stay
+             * out, and a file may later gain row groups. */
+            char *url = hx_ds_format_rg_selection(f->url, rgs, nr);
+            if (!url) {
+                st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+                break;
+            }
+            if (sh[s].count == cap) {
+                cap = cap ? cap * 2 : 8;
+                char **nv = hx_realloc(sh[s].urls, cap * sizeof *nv);
+                if (!nv) {
+                    hx_free(url);
+                    st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                sh[s].urls = nv;
+            }
+            sh[s].urls[sh[s].count++] = url;
+        }
+    }
+    hx_free(ufirst);
+    hx_free(ulen);
+    hx_free(ubytes);
+    hx_free(shard_of);
+    hx_free(rgs);
+    if (st != HOIST_OK) {
+        hoist_shards_free(sh, ns);
+        return st;
+    }
+    *shards = sh;
+    *count = ns;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+/* ---- scan ------------------------------------------------------------------------ */
+
+enum unit_state { U_PENDING = 0, U_FETCHING, U_DECODING, U_READY, U_FAILED, U_TAKEN };
+
+struct scan;
+
+struct unit_run {
+    enum unit_state state;
+    struct ds_range *ranges; /* coalesced, sorted */
+    uint8_t **bufs;          /* one per range */
+    size_t nranges;
+    struct ArrowArray *arrays; /* per needed column */
+    atomic_int pending;
+    atomic_int failed;
+    hx_status status;
+    char *msg;
+    struct ArrowArray batch;
+    int64_t batch_rows;
+    uint64_t budget;      /* bytes reserved */
+    uint64_t batch_bytes; /* decoded bytes waiting for the consumer (scan only) */
+};
+
+struct decode_task {
+    struct scan *s;
+    size_t unit;
+    size_t col;
+};
+
+struct scan {
+    struct hoist_dataset *ds;
+    struct unit_run *u;
+    size_t nunits;
+    struct decode_task *tasks; /* nunits * (nneed + 1): one per column, then the guard */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t next_fetch, next_emit;
+    uint64_t inflight, budget, peak;
+    size_t ahead_limit;
+    bool count_ready; /* streaming: batches not yet taken count against the budget */
+    bool stop;
+    hx_status err;
+    int nfetchers;
+    int live_fetchers;
+    pthread_t fetchers[DS_FETCHERS];
+    struct hx_task_group *tg;
+    int64_t rows_out, limit;
+    uint64_t planned_bytes, fetched_bytes;
+    double t_first_request, t_last_byte, t_start;
+    atomic_uint_fast64_t decode_ns;
+    atomic_uint_fast64_t output_bytes;
+    char errmsg[2048];
+    bool done;
+};
+
+static void scan_fail_locked(struct scan *s, hx_status st, const char *msg) {
+    if (s->err == HOIST_OK) {
+        s->err = st;
+        snprintf(s->errmsg, sizeof s->errmsg, "%s", msg && *msg ? msg : hoist_strerror(st));
+    }
+    s->stop = true;
+    pthread_cond_broadcast(&s->cv);
+}
+
+static void unit_free_bytes(struct scan *s, struct unit_run *r) {
+    for (size_t i = 0; i < r->nranges; i++) hx_free(r->bufs ? r->bufs[i] : NULL);
+    hx_free(r->bufs);
+    hx_free(r->ranges);
+    r->bufs = NULL;
+    r->ranges = NULL;
+    r->nranges = 0;
+    pthread_mutex_lock(&s->mu);
+    s->inflight -= r->budget;
+    r->budget = 0;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void release_arrays(struct hoist_dataset *ds, struct unit_run *r) {
+    if (!r->arrays) return;
+    for (size_t i = 0; i < ds->nneed; i++)
+        if (r->arrays[i].release) r->arrays[i].release(&r->arrays[i]);
+    hx_free(r->arrays);
+    r->arrays = NULL;
+}
+
+/* Adds the columns not decoded from the file, widens, filters, samples and
+ * builds the batch. Runs on a worker after the unit's last decode. */
+static hx_status finish_unit(struct scan *s, size_t ui) {
+    struct hoist_dataset *ds = s->ds;
+    struct unit_run *r = &s->u[ui];
+    const struct ds_unit *u = &ds->units[ui];
+    const struct ds_file *f = &ds->files[u->file];
+    int64_t rows = u->rows;
+    for (size_t i = 0; i < ds->nneed; i++) {
+        const struct ds_col *c = &ds->cols[ds->need[i]];
+        struct ArrowArray *a = &r->arrays[i];
+        if (c->partition) {
+            HX_TRY(hx_ds_array_const(c->ptype, f->pvalues[c->pidx], rows, a));
+        } else if (f->field[i] < 0) {
+            HX_TRY(hx_ds_array_nulls(&c->schema, rows, a));
+        } else {
+            if (a->length != rows)
+                return hx_error(HOIST_ERR_PARQUET_CORRUPT, "%s: row group %d, column '%s': %lld values, expected %lld",
+                                f->url, u->rg, c->name, (long long)a->length, (long long)rows);
+            const char *ff = f->schema.children[f->field[i]]->format;
+            if (strcmp(ff, c->format) != 0) {
+                struct ArrowArray w;
+                HX_TRY(hx_ds_array_cast(a, ff, c->format, &w));
+                *a = w;
+            }
+        }
+    }
+    uint8_t *keep = NULL;
+    int64_t kept = rows;
+    if (ds->filter || ds->cfg.sample < 1.0) {
+        keep = hx_malloc(rows > 0 ? (size_t)rows : 1);
+        if (!keep) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+        const struct ArrowArray **cols = hx_calloc(ds->nneed + 1, sizeof *cols);
+        if (!cols) {
+            hx_free(keep);
+            return hx_error(HOIST_ERR_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < ds->nneed; i++) cols[i] = &r->arrays[i];
+        hx_status st = hx_ds_filter_eval(ds->filter, cols, ds->need_formats, ds->need_dict_formats, rows, keep);
+        hx_free(cols);
+        if (st != HOIST_OK) {
+            hx_free(keep);
+            return hx_error_prefix(st, "%s: row group %d", f->url, u->rg);
+        }
+        if (ds->cfg.sample < 1.0) {
+            /* Row identity = (file, row number in the file), so a row is in or
+             * out of the sample however the dataset is split or scanned. */
+            uint64_t thr = ds->cfg.sample >= 1.0 ? UINT64_MAX : (uint64_t)(ds->cfg.sample * 18446744073709551616.0);
+            uint64_t base = hx_ds_mix64(f->hash ^ hx_ds_mix64(ds->cfg.seed));
+            int64_t first = f->rg_first_row[u->rg];
+            for (int64_t i = 0; i < rows; i++)
+                if (keep[i] && hx_ds_mix64(base + (uint64_t)(first + i)) >= thr) keep[i] = 0;
+        }
+        kept = 0;
+        for (int64_t i = 0; i < rows; i++) kept += keep[i];
+    }
+    /* Filter-only columns are done with. */
+    for (size_t i = ds->nout; i < ds->nneed; i++)
+        if (r->arrays[i].release) r->arrays[i].release(&r->arrays[i]);
+    if (keep && kept < rows) {
+        for (size_t i = 0; i < ds->nout; i++) {
+            struct ArrowArray o;
+            hx_status st = hx_ds_array_filter(&r->arrays[i], &ds->cols[ds->need[i]].schema, keep, kept, &o);
+            if (st != HOIST_OK) {
+                hx_free(keep);
+                return hx_error_prefix(st, "%s: row group %d, column '%s'", f->url, u->rg, ds->cols[ds->need[i]].name);
+            }
+            r->arrays[i] = o;
+        }
+    }
+    hx_free(keep);
+    uint64_t ob = 0;
+    for (size_t i = 0; i < ds->nout; i++) ob += hx_ds_array_bytes(&r->arrays[i], &ds->cols[ds->need[i]].schema);
+    atomic_fetch_add(&s->output_bytes, ob);
+    r->batch_bytes = s->count_ready ? ob : 0;
+    HX_TRY(hx_ds_array_struct(r->arrays, ds->nout, kept, &r->batch));
+    r->batch_rows = kept;
+    return HOIST_OK;
+}
+
+static void decode_task_run(void *arg) {
+    struct decode_task *t = arg;
+    struct scan *s = t->s;
+    struct hoist_dataset *ds = s->ds;
+    struct unit_run *r = &s->u[t->unit];
+    const struct ds_unit *u = &ds->units[t->unit];
+    const struct ds_file *f = &ds->files[u->file];
+    double t0 = hx_now();
+    if (t->col != SIZE_MAX && !atomic_load(&r->failed) && !s->stop) {
+        int field = f->field[t->col];
+        uint64_t off = 0, len = 0;
+        hx_status st = hoist_pq_file_field_range(f->pq, u->rg, field, &off, &len);
+        size_t k = 0;
+        while (st == HOIST_OK && k < r->nranges && !(r->ranges[k].offset <= off && off + len <= r->ranges[k].offset + r->ranges[k].length))
+            k++;
+        if (st == HOIST_OK && k == r->nranges) st = hx_error(HOIST_ERR_INTERNAL, "%s: chunk not fetched", f->url);
+        if (st == HOIST_OK)
+            st = hoist_pq_decode_field(f->pq, u->rg, field, r->bufs[k], r->ranges[k].offset,
+                                       (size_t)r->ranges[k].length, ds->cfg.decode_flags, &r->arrays[t->col]);
+        if (st != HOIST_OK && !atomic_exchange(&r->failed, 1)) {
+            r->status = st;
+            r->msg = hx_strdup(hoist_errmsg());
+        }
+    }
+    atomic_fetch_add(&s->decode_ns, (uint64_t)((hx_now() - t0) * 1e9));
+    if (atomic_fetch_sub(&r->pending, 1) != 1) return;
+    /* Last task of the unit. */
+    unit_free_bytes(s, r);
+    double t1 = hx_now();
+    hx_status st = HOIST_OK;
+    if (!atomic_load(&r->failed) && !s->stop) {
+        st = finish_unit(s, t->unit);
+        if (st != HOIST_OK) {
+            r->status = st;
+            r->msg = hx_strdup(hoist_errmsg());
+            atomic_store(&r->failed, 1);
+        }
+    }
+    release_arrays(ds, r);
+    atomic_fetch_add(&s->decode_ns, (uint64_t)((hx_now() - t1) * 1e9));
+    pthread_mutex_lock(&s->mu);
+    if (atomic_load(&r->failed)) {
+        bool corrupt = r->status >= 200 && r->status < 300;
+        if (ds->cfg.skip_bad && corrupt) {
+            /* The file is reported; its rows are left out, as asked. */
+            pthread_mutex_unlock(&s->mu);
+            note_skipped(ds, f->url, r->msg ? r->msg : hoist_strerror(r->status));
+            pthread_mutex_lock(&s->mu);
+            r->batch_rows = 0;
+            r->state = U_READY;
+        } else {
+            r->state = U_FAILED;
+            scan_fail_locked(s, r->status, r->msg);
+        }
+    } else {
+        r->state = s->stop ? U_FAILED : U_READY;
+        s->inflight += r->batch_bytes;
+        if (s->inflight > s->peak) s->peak = s->inflight;
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Prepares the ranges of a unit and its buffers; appends get items. */
+static hx_status prepare_unit(struct scan *s, size_t ui, struct hoist_get_item **items, size_t *nitems,
+                              size_t *cap) {
+    struct hoist_dataset *ds = s->ds;
+    const struct ds_unit *u = &ds->units[ui];
+    const struct ds_file *f = &ds->files[u->file];
+    struct unit_run *r = &s->u[ui];
+    r->arrays = hx_calloc(ds->nneed + 1, sizeof *r->arrays);
+    r->ranges = hx_calloc(ds->nneed + 1, sizeof *r->ranges);
+    if (!r->arrays || !r->ranges) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < ds->nneed; i++) {
+        if (f->field[i] < 0) continue;
+        HX_TRY(hoist_pq_file_field_range(f->pq, u->rg, f->field[i], &r->ranges[n].offset, &r->ranges[n].length));
+        if (r->ranges[n].length) n++;
+    }
+    r->nranges = hx_ds_coalesce(r->ranges, n, DS_MAX_GAP);
+    r->bufs = hx_calloc(r->nranges + 1, sizeof *r->bufs);
+    if (!r->bufs) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < r->nranges; k++) {
+        uint64_t len = r->ranges[k].length;
+        if (!(r->bufs[k] = hx_malloc((size_t)len))) return hx_error(HOIST_ERR_NOMEM, "out of memory (%llu bytes)", (unsigned long long)len);
+        for (uint64_t p = 0; p < len; p += DS_MAX_PART) {
+            if (*nitems == *cap) {
+                size_t nc = *cap ? *cap * 2 : 64;
+                struct hoist_get_item *ni = hx_realloc(*items, nc * sizeof *ni);
+                if (!ni) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+                *items = ni;
+                *cap = nc;
+            }
+            struct hoist_get_item *g = &(*items)[(*nitems)++];
+            memset(g, 0, sizeof *g);
+            uint64_t l = len - p < DS_MAX_PART ? len - p : DS_MAX_PART;
+            g->url = f->url;
+            g->offset = (int64_t)(r->ranges[k].offset + p);
+            g->length = (int64_t)l;
+            g->dest = HOIST_DEST_BUFFER;
+            g->buffer = r->bufs[k] + p;
+            g->buffer_size = (size_t)l;
+        }
+    }
+    return HOIST_OK;
+}
+
+static void *fetcher_main(void *arg) {
+    struct scan *s = arg;
+    struct hoist_dataset *ds = s->ds;
+    struct hoist_get_item *items = NULL;
+    size_t icap = 0;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        if (s->stop || s->next_fetch >= s->nunits) break;
+        /* Take units in order while the budget and the read-ahead allow; a
+         * unit bigger than the budget goes alone when nothing is in flight,
+         * so the load always progresses. */
+        size_t first = s->next_fetch, k = 0;
+        uint64_t bytes = 0;
+        while (first + k < s->nunits && k < DS_BATCH_UNITS && bytes < DS_BATCH_BYTES) {
+            uint64_t b = ds->units[first + k].bytes;
+            bool fits = s->inflight + bytes + b <= s->budget || (s->inflight == 0 && k == 0);
+            if (!fits || first + k >= s->next_emit + s->ahead_limit) break;
+            bytes += b;
+            k++;
+        }
+        if (k == 0) {
+            pthread_cond_wait(&s->cv, &s->mu);
+            continue;
+        }
+        s->next_fetch += k;
+        s->inflight += bytes;
+        if (s->inflight > s->peak) s->peak = s->inflight;
+        for (size_t i = 0; i < k; i++) {
+            s->u[first + i].state = U_FETCHING;
+            s->u[first + i].budget = ds->units[first + i].bytes;
+        }
+        if (s->t_first_request == 0) s->t_first_request = hx_now();
+        pthread_mutex_unlock(&s->mu);
+
+        size_t nitems = 0;
+        hx_status st = HOIST_OK;
+        for (size_t i = 0; i < k && st == HOIST_OK; i++) st = prepare_unit(s, first + i, &items, &nitems, &icap);
+        if (st == HOIST_OK) st = hoist_store_get_many(ds->store, items, nitems, 0, NULL, NULL);
+        uint64_t got = 0;
+        for (size_t i = 0; i < nitems; i++) {
+            got += items[i].size;
+            hoist_get_item_reset(&items[i]);
+        }
+        pthread_mutex_lock(&s->mu);
+        s->fetched_bytes += got;
+        ds->stats.requests += nitems;
+        s->t_last_byte = hx_now();
+        if (st == HOIST_OK && ds->cfg.progress) {
+            struct hoist_progress p = {s->fetched_bytes, s->planned_bytes, s->next_fetch, s->nunits};
+            if (ds->cfg.progress(&p, ds->cfg.progress_ud)) st = hx_error(HOIST_ERR_CANCELLED, "load cancelled");
+        }
+        if (st != HOIST_OK) {
+            char msg[1024];
+            hx_error_copy(msg, sizeof msg);
+            for (size_t i = 0; i < k; i++) s->u[first + i].state = U_FAILED;
+            scan_fail_locked(s, st, msg);
+            pthread_mutex_unlock(&s->mu);
+            for (size_t i = 0; i < k; i++) {
+                unit_free_bytes(s, &s->u[first + i]);
+                release_arrays(ds, &s->u[first + i]);
+            }
+            pthread_mutex_lock(&s->mu);
+            break;
+        }
+        pthread_mutex_unlock(&s->mu);
+        for (size_t i = 0; i < k; i++) {
+            size_t ui = first + i;
+            struct unit_run *r = &s->u[ui];
+            const struct ds_file *f = &ds->files[ds->units[ui].file];
+            size_t nfields = 0;
+            for (size_t c = 0; c < ds->nneed; c++) nfields += f->field[c] >= 0;
+            r->state = U_DECODING;
+            /* +1 is a guard so the count cannot reach zero before every task
+             * is queued; the guard task drops it (and finishes the unit when
+             * it is last, e.g. a unit whose columns are all absent). */
+            atomic_store(&r->pending, (int)nfields + 1);
+            size_t stride = ds->nneed + 1;
+            for (size_t c = 0; c <= ds->nneed; c++) {
+                if (c < ds->nneed && f->field[c] < 0) continue;
+                struct decode_task *t = &s->tasks[ui * stride + c];
+                *t = (struct decode_task){s, ui, c == ds->nneed ? SIZE_MAX : c};
+                if (hx_task_group_submit(s->tg, decode_task_run, t) != HOIST_OK) decode_task_run(t);
+            }
+        }
+        pthread_mutex_lock(&s->mu);
+    }
+    s->live_fetchers--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    hx_free(items);
+    return NULL;
+}
+
+static void scan_destroy(struct scan *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nfetchers; i++) pthread_join(s->fetchers[i], NULL);
+    if (s->tg) hx_task_group_free(s->tg); /* waits for queued decodes */
+    struct hoist_dataset *ds = s->ds;
+    double now = hx_now();
+    pthread_mutex_lock(&ds->mu);
+    ds->stats.bytes_fetched += s->fetched_bytes;
+    ds->stats.rows += s->rows_out;
+    ds->stats.output_bytes += atomic_load(&s->output_bytes);
+    ds->stats.decode_seconds += (double)atomic_load(&s->decode_ns) / 1e9;
+    if (s->t_first_request > 0) ds->stats.download_seconds += s->t_last_byte - s->t_first_request;
+    ds->stats.scan_seconds += now - s->t_start;
+    if (s->peak > ds->stats.peak_pipeline_bytes) ds->stats.peak_pipeline_bytes = s->peak;
+    pthread_mutex_unlock(&ds->mu);
+    for (size_t i = 0; s->u && i < s->nunits; i++) {
+        struct unit_run *r = &s->u[i];
+        for (size_t k = 0; k < r->nranges; k++) hx_free(r->bufs ? r->bufs[k] : NULL);
+        hx_free(r->bufs);
+        hx_free(r->ranges);
+        release_arrays(ds, r);
+        if (r->batch.release) r->batch.release(&r->batch);
+        hx_free(r->msg);
+    }
+    hx_free(s->u);
+    hx_free(s->tasks);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    ds_unref(ds);
+    hx_free(s);
+}
+
+static hx_status scan_start(struct hoist_dataset *ds, size_t ahead_limit, bool count_ready, struct scan **out) {
+    *out = NULL;
+    struct scan *s = hx_calloc(1, sizeof *s);
+    if (!s) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    atomic_fetch_add(&ds->refs, 1);
+    s->ds = ds;
+    s->t_start = hx_now();
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    atomic_init(&s->decode_ns, 0);
+    atomic_init(&s->output_bytes, 0);
+    s->limit = ds->cfg.limit;
+    s->nunits = ds->nunits;
+    if (s->limit >= 0 && !ds->filter && ds->cfg.sample >= 1.0) {
+        /* Without a filter or sample the row counts are known: fetch only
+         * the row groups the limit reaches. */
+        int64_t rows = 0;
+        size_t k = 0;
+        while (k < s->nunits && rows < s->limit) rows += ds->units[k++].rows;
+        s->nunits = k;
+    }
+    uint64_t mem = ds->cfg.memory_limit;
+    if (mem == 0) {
+        mem = hx_total_memory() / 8;
+        if (mem == 0 || mem > (1ull << 30)) mem = 1ull << 30;
+    }
+    s->budget = mem;
+    s->ahead_limit = ahead_limit;
+    s->count_ready = count_ready;
+    for (size_t i = 0; i < s->nunits; i++) s->planned_bytes += ds->units[i].bytes;
+    s->u = hx_calloc(s->nunits + 1, sizeof *s->u);
+    s->tasks = hx_calloc((s->nunits + 1) * (ds->nneed + 1), sizeof *s->tasks);
+    hx_status st = (!s->u || !s->tasks) ? hx_error(HOIST_ERR_NOMEM, "out of memory") : HOIST_OK;
+    if (st == HOIST_OK) st = hx_task_group_new(ds->pool, &s->tg);
+    if (st == HOIST_OK) {
+        int nf = DS_FETCHERS;
+        if ((size_t)nf > s->nunits) nf = s->nunits ? (int)s->nunits : 0;
+        pthread_mutex_lock(&s->mu);
+        for (int i = 0; i < nf; i++) {
+            if (pthread_create(&s->fetchers[i], NULL, fetcher_main, s) != 0) {
+                if (i == 0) st = hx_error(HOIST_ERR_INTERNAL, "cannot start a fetch thread");
+                break;
+            }
+            s->nfetchers++;
+            s->live_fetchers++;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (st != HOIST_OK) {
+        scan_destroy(s);
+        return st;
+    }
+    *out = s;
+    return HOIST_OK;
+}
+
+/* Next batch in plan order: HOIST_OK with *out filled, or with
+ * out->release == NULL at the end. */
+static hx_status scan_next(struct scan *s, struct ArrowArray *out) {
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        if (s->err != HOIST_OK) {
+            hx_status st = s->err;
+            pthread_mutex_unlock(&s->mu);
+            return hx_error(st, "%s", s->errmsg);
+        }
+        if (s->done || s->next_emit >= s->nunits) {
+            s->done = true;
+            pthread_mutex_unlock(&s->mu);
+            return HOIST_OK;
+        }
+        struct unit_run *r = &s->u[s->next_emit];
+        if (r->state != U_READY) {
+            pthread_cond_wait(&s->cv, &s->mu);
+            continue;
+        }
+        r->state = U_TAKEN;
+        s->next_emit++;
+        s->inflight -= r->batch_bytes;
+        r->batch_bytes = 0;
+        pthread_cond_broadcast(&s->cv);
+        if (r->batch_rows == 0) {
+            if (r->batch.release) r->batch.release(&r->batch);
+            continue;
+        }
+        *out = r->batch;
+        r->batch.release = NULL;
+        if (s->limit >= 0 && s->rows_out + out->length >= s->limit) {
+            int64_t take = s->limit - s->rows_out;
+            /* Shortening a batch we made: children keep their buffers,
+             * lengths shrink, null counts become unknown. */
+            out->length = take;
+            for (int64_t c = 0; c < out->n_children; c++) {
+                out->children[c]->length = take;
+                out->children[c]->null_count = -1;
+            }
+            s->done = true;
+            s->stop = true;
+            pthread_cond_broadcast(&s->cv);
+        }
+        s->rows_out += out->length;
+        pthread_mutex_unlock(&s->mu);
+        return HOIST_OK;
+    }
+}
+
+/* ---- streams ---------------------------------------------------------------------- */
+
+struct scan_stream {
+    struct scan *s;
+    struct ArrowSchema schema;
+    char err[2048];
+};
+
+static int scan_stream_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
+    struct scan_stream *p = st->private_data;
+    if (hx_ds_schema_copy(&p->schema, out) != HOIST_OK) {
+        hx_error_copy(p->err, sizeof p->err);
+        return 12; /* ENOMEM */
+    }
+    return 0;
+}
+
+static int scan_stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
+    struct scan_stream *p = st->private_data;
+    hx_status rc = scan_next(p->s, out);
+    if (rc != HOIST_OK) {
+        hx_error_copy(p->err, sizeof p->err);
+        return 5; /* EIO: get_last_error has the cause */
+    }
+    return 0;
+}
+
+static const char *scan_stream_last_error(struct ArrowArrayStream *st) {
+    struct scan_stream *p = st->private_data;
+    return p->err[0] ? p->err : NULL;
+}
+
+static void scan_stream_release(struct ArrowArrayStream *st) {
+    struct scan_stream *p = st->private_data;
+    if (p) {
+        scan_destroy(p->s);
+        if (p->schema.release) p->schema.release(&p->schema);
+        hx_free(p);
+    }
+    st->release = NULL;
+}
+
+hx_status hoist_dataset_scan(struct hoist_dataset *ds, struct ArrowArrayStream *out) {
+    HX_FAIL_IF(!ds || !out, HOIST_ERR_INVALID_ARG, "hoist_dataset_scan: NULL argument");
+    memset(out, 0, sizeof *out);
+    struct scan_stream *p = hx_calloc(1, sizeof *p);
+    if (!p) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    hx_status st = output_schema(ds, &p->schema);
+    /* A streaming consumer may be slow: decode at most a few row groups per
+     * worker ahead of it, so memory stays bounded by the budget plus that. */
+    if (st == HOIST_OK) st = scan_start(ds, 2 * hx_pool_size(ds->pool) + 2 * DS_FETCHERS, true, &p->s);
+    if (st != HOIST_OK) {
+        if (p->schema.release) p->schema.release(&p->schema);
+        hx_free(p);
+        return st;
+    }
+    out->get_schema = scan_stream_get_schema;
+    out->get_next = scan_stream_get_next;
+    out->get_last_error = scan_stream_last_error;
+    out->release = scan_stream_release;
+    out->private_data = p;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+/* A table: batches already in memory. */
+struct table_stream {
+    struct ArrowSchema schema;
+    struct ArrowArray *batches;
+    size_t n, next;
+};
+
+static int table_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
+    struct table_stream *p = st->private_data;
+    return hx_ds_schema_copy(&p->schema, out) == HOIST_OK ? 0 : 12;
+}
+
+static int table_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
+    struct table_stream *p = st->private_data;
+    if (p->next >= p->n) {
+        memset(out, 0, sizeof *out);
+        return 0;
+    }
+    *out = p->batches[p->next];
+    p->batches[p->next++].release = NULL;
+    return 0;
+}
+
+static const char *table_last_error(struct ArrowArrayStream *st) {
+    (void)st;
+    return NULL;
+}
+
+static void table_release(struct ArrowArrayStream *st) {
+    struct table_stream *p = st->private_data;
+    if (p) {
+        for (size_t i = 0; i < p->n; i++)
+            if (p->batches[i].release) p->batches[i].release(&p->batches[i]);
+        hx_free(p->batches);
+        if (p->schema.release) p->schema.release(&p->schema);
+        hx_free(p);
+    }
+    st->release = NULL;
+}
+
+hx_status hoist_dataset_load(struct hoist_dataset *ds, struct ArrowArrayStream *out) {
+    HX_FAIL_IF(!ds || !out, HOIST_ERR_INVALID_ARG, "hoist_dataset_load: NULL argument");
+    memset(out, 0, sizeof *out);
+    struct table_stream *p = hx_calloc(1, sizeof *p);
+    if (!p) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    hx_status st = output_schema(ds, &p->schema);
+    struct scan *s = NULL;
+    /* The consumer is this loop, so read-ahead needs no cap beyond the budget. */
+    if (st == HOIST_OK) st = scan_start(ds, SIZE_MAX / 2, false, &s);
+    size_t cap = 0;
+    while (st == HOIST_OK) {
+        struct ArrowArray b;
+        st = scan_next(s, &b);
+        if (st != HOIST_OK || !b.release) break;
+        if (p->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct ArrowArray *nb = hx_realloc(p->batches, cap * sizeof *nb);
+            if (!nb) {
+                b.release(&b);
+                st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+                break;
+            }
+            p->batches = nb;
+        }
+        p->batches[p->n++] = b;
+    }
+    if (st != HOIST_OK) {
+        char msg[2048];
+        hx_error_copy(msg, sizeof msg);
+        scan_destroy(s);
+        struct ArrowArrayStream tmp = {.private_data = p};
+        table_release(&tmp);
+        return hx_error(st, "%s", msg);
+    }
+    scan_destroy(s);
+    out->get_schema = table_get_schema;
+    out->get_next = table_get_next;
+    out->get_last_error = table_last_error;
+    out->release = table_release;
+    out->private_data = p;
+    hx_error_clear();
+    return HOIST_OK;
+}

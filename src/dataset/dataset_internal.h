@@ -1,0 +1,216 @@
+/*
+ * dataset_internal.h — the dataset layer: listing, Hive partitions, the
+ * filter language, range planning, shards and the scan pipeline.
+ *
+ * It joins the store (I/O) and the Parquet reader (decode) through their
+ * public functions only. The pieces here are pure functions of their inputs
+ * (no I/O) so the unit tests in tests/dataset/ can drive them directly.
+ *
+ * Thread safety: a parsed filter is immutable after hx_ds_filter_bind and is
+ * evaluated concurrently by the decode workers.
+ */
+#ifndef HOIST_DATASET_INTERNAL_H
+#define HOIST_DATASET_INTERNAL_H
+
+#include "util_internal.h"
+
+/* ---- values ------------------------------------------------------------
+ * The filter compares column values with literals in one of four domains.
+ * Integers (including dates, times and timestamps in their Arrow unit) are
+ * compared as __int128 so uint64 and int64 mix without overflow. */
+enum ds_vkind { DS_V_NONE = 0, DS_V_INT, DS_V_DOUBLE, DS_V_BYTES, DS_V_BOOL };
+
+struct ds_value {
+    enum ds_vkind kind;
+    __int128 i;       /* DS_V_INT, DS_V_BOOL (0/1) */
+    double d;         /* DS_V_DOUBLE */
+    const uint8_t *b; /* DS_V_BYTES (not owned) */
+    size_t blen;
+};
+
+/* ---- filter ------------------------------------------------------------ */
+
+enum ds_cmp { DS_EQ, DS_NE, DS_LT, DS_LE, DS_GT, DS_GE };
+
+enum ds_node_kind {
+    DS_N_AND,
+    DS_N_OR,
+    DS_N_NOT,     /* removed by hx_ds_filter_parse (pushed into the leaves) */
+    DS_N_CMP,     /* column op literal */
+    DS_N_IN,      /* column [NOT] IN (literals) */
+    DS_N_IS_NULL, /* column IS [NOT] NULL */
+    DS_N_CONST    /* TRUE / FALSE */
+};
+
+enum ds_lit_kind { DS_L_INT, DS_L_FLOAT, DS_L_STRING, DS_L_BOOL, DS_L_DATE, DS_L_TIMESTAMP };
+
+struct ds_lit {
+    enum ds_lit_kind kind;
+    int64_t i;    /* INT, BOOL */
+    double d;     /* FLOAT */
+    char *s;      /* STRING, DATE, TIMESTAMP text (owned) */
+    size_t slen;
+    int pos;      /* offset in the expression, for messages */
+    struct ds_value v; /* the literal in the column's domain (after bind) */
+};
+
+struct ds_node {
+    enum ds_node_kind kind;
+    struct ds_node *a, *b; /* AND/OR/NOT operands */
+    bool negate;           /* NOT IN, IS NOT NULL */
+    bool const_value;      /* DS_N_CONST */
+    enum ds_cmp op;
+    char *column;
+    int column_pos;
+    int col;               /* index into the bound column table, -1 before bind */
+    struct ds_lit *lits;
+    size_t nlits;
+};
+
+struct ds_filter {
+    char *text;
+    struct ds_node *root;
+    char **columns; /* distinct column names referenced, in first-use order */
+    size_t ncolumns;
+};
+
+/* Parses expr. On a syntax error returns HOIST_ERR_FILTER with a message
+ * that quotes the expression and puts a caret under the offending token. */
+HOIST_NODISCARD hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out);
+void hx_ds_filter_free(struct ds_filter *f);
+
+/* The value domain of an Arrow format string (dictionary arrays: pass the
+ * dictionary's format). DS_V_NONE when the filter cannot compare it. */
+enum ds_vkind hx_ds_format_vkind(const char *format);
+
+/* Resolves column names to indexes (ncols names, with their Arrow formats)
+ * and converts literals to each column's domain. Errors point at the token. */
+HOIST_NODISCARD hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names,
+                                            const char *const *formats, size_t ncols);
+
+/* What is known of one column over a set of rows, for pruning. */
+struct ds_colstats {
+    bool known;            /* false = nothing known: the column cannot prune */
+    bool has_minmax;
+    struct ds_value min, max;
+    bool has_null_count;
+    int64_t null_count;
+    int64_t num_values;
+};
+
+/* False when no row described by stats[] (indexed like the bound columns)
+ * can satisfy the filter; true when some may. */
+bool hx_ds_filter_may_match(const struct ds_filter *f, const struct ds_colstats *stats);
+
+/* Evaluates the filter over `length` rows. cols[i] / formats[i] are the
+ * bound columns' arrays (NULL if the column is not loaded: then all null).
+ * dict_formats[i] is the dictionary's format for dictionary arrays (else
+ * NULL). Writes keep[r] = 1 for rows where the filter is TRUE (SQL: NULL and
+ * FALSE drop the row). */
+HOIST_NODISCARD hx_status hx_ds_filter_eval(const struct ds_filter *f, const struct ArrowArray *const *cols,
+                                            const char *const *formats, const char *const *dict_formats,
+                                            int64_t length, uint8_t *keep);
+
+/* ---- Hive partitions and keys ----------------------------------------- */
+
+struct ds_kv {
+    char *key;
+    char *value; /* NULL: __HIVE_DEFAULT_PARTITION__ (null) */
+};
+
+/* Collects the `key=value` directory segments of a URL's path (values
+ * percent-decoded). Later duplicates of a key replace earlier ones. */
+HOIST_NODISCARD hx_status hx_ds_parse_hive(const char *url, struct ds_kv **out, size_t *n);
+void hx_ds_kv_free(struct ds_kv *kv, size_t n);
+
+/* False for keys that are not data: any path segment below `prefix_len`
+ * starting with '_' or '.' (_SUCCESS, _committed_*, _temporary/, .crc),
+ * names ending in .crc or _$folder$, directory markers and empty objects. */
+bool hx_ds_is_data_key(const char *url, size_t prefix_len, uint64_t size);
+
+enum ds_ptype { DS_PT_INT32, DS_PT_INT64, DS_PT_STRING, DS_PT_DATE32 };
+/* Inferred type of a partition column from its non-null values (pyarrow's
+ * rule, plus dates). */
+enum ds_ptype hx_ds_infer_ptype(const char *const *values, size_t n);
+/* Parses a value as the type; false if it does not parse. */
+bool hx_ds_parse_pvalue(const char *s, enum ds_ptype t, int64_t *out);
+bool hx_ds_parse_int64(const char *s, size_t len, int64_t *out);
+/* "YYYY-MM-DD" -> days since 1970-01-01. */
+bool hx_ds_parse_date(const char *s, size_t len, int64_t *days);
+/* "YYYY-MM-DD[ T]HH:MM:SS[.fraction]" or a date -> microseconds since epoch (UTC). */
+bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us);
+
+/* ---- byte ranges ---------------------------------------------------------
+ * Column chunks of one row group are fetched as few requests as is sensible:
+ * neighbours closer than DS_MAX_GAP are merged (one request for a small hole
+ * is cheaper than a second round trip: at ~100 MB/s per connection and
+ * 10-30 ms first-byte latency on S3, a request costs about 1-3 MB of
+ * transfer, so a hole of up to 512 KiB costs less than it saves, while a
+ * bigger hole would start to waste bandwidth the projection saved); merged
+ * ranges are then split into parts of at most DS_MAX_PART so one large chunk
+ * is fetched over several connections in parallel (the DESIGN.md part size). */
+#define DS_MAX_GAP (512u * 1024u)
+#define DS_MAX_PART (16u * 1024u * 1024u)
+
+struct ds_range {
+    uint64_t offset;
+    uint64_t length;
+};
+/* Sorts ranges and merges overlapping ones and those with gaps <= max_gap,
+ * in place. Returns the new count. */
+size_t hx_ds_coalesce(struct ds_range *r, size_t n, uint64_t max_gap);
+
+/* ---- shards --------------------------------------------------------------
+ * Assigns n_units units (weights = bytes) to at most n_shards shards:
+ * largest first to the least loaded shard (ties: lower index), which is
+ * deterministic and within max(unit) of the best balance. shard_of[i]
+ * receives the shard of unit i. Returns the number of shards used. */
+size_t hx_ds_shard_assign(const uint64_t *bytes, size_t n_units, size_t n_shards, size_t *shard_of);
+
+/* "#rg=0-3,7" row-group selections on file URLs. */
+/* Splits url at a trailing "#rg=LIST": *base_len = length without it;
+ * rgs/nrgs the sorted distinct row groups (NULL/0 when there is no
+ * selection). Bad list: HOIST_ERR_BAD_URL. */
+HOIST_NODISCARD hx_status hx_ds_parse_rg_selection(const char *url, size_t *base_len, int **rgs, size_t *nrgs);
+/* Formats url + "#rg=..." with ranges collapsed ("0-3,7"). */
+char *hx_ds_format_rg_selection(const char *url, const int *rgs, size_t n);
+
+/* Deterministic 64-bit mix (splitmix64) and string hash (FNV-1a). */
+uint64_t hx_ds_mix64(uint64_t x);
+uint64_t hx_ds_hash_str(const char *s, size_t len);
+
+/* ---- Arrow helpers (ds_arrow.c) ----------------------------------------- */
+
+/* Deep copy of a schema (own release). */
+HOIST_NODISCARD hx_status hx_ds_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst);
+/* A leaf schema with a copied name and format. */
+HOIST_NODISCARD hx_status hx_ds_schema_leaf(const char *name, const char *format, int64_t flags,
+                                            struct ArrowSchema *out);
+/* A struct schema taking ownership of the children (moved). */
+HOIST_NODISCARD hx_status hx_ds_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out);
+
+/* An all-null array of the type described by schema (flat types, structs,
+ * lists). */
+HOIST_NODISCARD hx_status hx_ds_array_nulls(const struct ArrowSchema *schema, int64_t length,
+                                            struct ArrowArray *out);
+/* A partition column: `length` copies of a value (is_null: all null). */
+HOIST_NODISCARD hx_status hx_ds_array_const(enum ds_ptype t, const char *value, int64_t length,
+                                            struct ArrowArray *out);
+/* Widens in (format from) to format to (int -> wider int, float -> double,
+ * int -> double). The input is released on success. */
+HOIST_NODISCARD hx_status hx_ds_array_cast(struct ArrowArray *in, const char *from, const char *to,
+                                           struct ArrowArray *out);
+/* Keeps the rows with keep[i] != 0 (out_len of them). The input is released
+ * on success. */
+HOIST_NODISCARD hx_status hx_ds_array_filter(struct ArrowArray *in, const struct ArrowSchema *schema,
+                                             const uint8_t *keep, int64_t out_len, struct ArrowArray *out);
+/* A struct array of `length` rows owning the children (moved). */
+HOIST_NODISCARD hx_status hx_ds_array_struct(struct ArrowArray *children, size_t n, int64_t length,
+                                             struct ArrowArray *out);
+/* Bytes of the buffers an array (and its children) reference. */
+uint64_t hx_ds_array_bytes(const struct ArrowArray *a, const struct ArrowSchema *schema);
+/* True when a widening cast from -> to exists (or they are equal). Sets
+ * *unified to the common format of a and b, or returns false on conflict. */
+bool hx_ds_unify_format(const char *a, const char *b, const char **unified);
+
+#endif /* HOIST_DATASET_INTERNAL_H */

@@ -1,0 +1,688 @@
+/* The HTTP engine: libcurl multi loop, shared connection cache, retries. */
+#include "net_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void curl_init_once(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userptr) {
+    (void)handle;
+    (void)access;
+    struct hx_net *net = userptr;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_lock(&net->locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *userptr) {
+    (void)handle;
+    struct hx_net *net = userptr;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_unlock(&net->locks[data]);
+}
+
+hx_status hx_net_new(const struct hx_net_config *cfg, struct hx_net **out) {
+    *out = NULL;
+    pthread_once(&curl_once, curl_init_once);
+    HX_FAIL_IF(curl_init_result != CURLE_OK, HOIST_ERR_NET, "libcurl initialisation failed: %s",
+               curl_easy_strerror(curl_init_result));
+    struct hx_net *net = hx_calloc(1, sizeof *net);
+    HX_FAIL_IF(net == NULL, HOIST_ERR_NOMEM, "out of memory creating the HTTP engine");
+    net->cfg = *cfg;
+    if (net->cfg.concurrency < 1) net->cfg.concurrency = 1;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&net->locks[i], NULL);
+    net->share = curl_share_init();
+    if (net->share == NULL) {
+        hx_net_free(net);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating the connection cache");
+    }
+    curl_share_setopt(net->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(net->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(net->share, CURLSHOPT_USERDATA, net);
+    /* Connections shared across calls are the point: a second get_many on the
+     * same client starts on warm keep-alive connections (DESIGN.md). */
+    curl_share_setopt(net->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(net->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(net->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    *out = net;
+    return HOIST_OK;
+}
+
+void hx_net_free(struct hx_net *net) {
+    if (net == NULL) return;
+    if (net->share) curl_share_cleanup(net->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&net->locks[i]);
+    hx_free(net);
+}
+
+void hx_net_req_cleanup(struct hx_net_req *req) {
+    hx_buf_reset(&req->url);
+    hx_buf_reset(&req->body);
+    hx_buf_reset(&req->resp.meta_json);
+    if (req->headers) curl_slist_free_all(req->headers);
+    req->headers = NULL;
+}
+
+void hx_net_req_reset_response(struct hx_net_req *req) {
+    struct hx_buf meta = req->resp.meta_json;
+    meta.len = 0;
+    memset(&req->resp, 0, sizeof req->resp);
+    req->resp.meta_json = meta;
+    req->resp.content_length = -1;
+    req->resp.range_start = req->resp.range_end = req->resp.range_total = -1;
+    req->body.len = 0;
+    req->received = 0;
+    req->stored = 0;
+    req->sent = 0;
+    req->crc = 0;
+    req->crc_kind = 0;
+    req->abort_status = HOIST_OK;
+    req->abort_msg[0] = '\0';
+    req->errbuf[0] = '\0';
+}
+
+/* ---- backoff ----------------------------------------------------------- */
+
+static _Thread_local uint64_t rng_state;
+
+static uint64_t rng_next(void) {
+    if (rng_state == 0) rng_state = ((uint64_t)(hx_now() * 1e9)) ^ (uint64_t)(uintptr_t)&rng_state ^ 0x9E3779B97F4A7C15ull;
+    /* xorshift64*: plenty for spreading retries apart */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+double hx_net_backoff_seconds(int attempt) {
+    const double base = 0.05, cap = 20.0;
+    double ceiling = base;
+    for (int i = 0; i < attempt && ceiling < cap; i++) ceiling *= 2;
+    if (ceiling > cap) ceiling = cap;
+    return ceiling * ((double)(rng_next() >> 11) / (double)(1ull << 53));
+}
+
+int hx_net_curl_transient(CURLcode code) {
+    switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_ABORTED_BY_CALLBACK:
+    case CURLE_WRITE_ERROR:
+    case CURLE_READ_ERROR:
+    case CURLE_TOO_MANY_REDIRECTS:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+hx_status hx_net_curl_status(CURLcode code) {
+    switch (code) {
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return HOIST_ERR_BAD_URL;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+        return HOIST_ERR_TLS;
+    case CURLE_OPERATION_TIMEDOUT:
+        return HOIST_ERR_S3_TIMEOUT;
+    case CURLE_OUT_OF_MEMORY:
+        return HOIST_ERR_NOMEM;
+    case CURLE_PARTIAL_FILE:
+        return HOIST_ERR_S3_BAD_RESPONSE;
+    default:
+        return HOIST_ERR_NET;
+    }
+}
+
+/* ---- callbacks ----------------------------------------------------------- */
+
+static int header_is(const char *line, size_t len, const char *name, const char **value, size_t *vlen) {
+    size_t n = strlen(name);
+    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0) return 0;
+    const char *v = line + n + 1;
+    const char *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) end--;
+    *value = v;
+    *vlen = (size_t)(end - v);
+    return 1;
+}
+
+static void copy_field(char *dst, size_t cap, const char *v, size_t n) {
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+}
+
+static int64_t parse_i64(const char *v, size_t n, int *ok) {
+    int64_t x = 0;
+    size_t i = 0;
+    *ok = 0;
+    for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
+        if (x > (INT64_MAX - 9) / 10) return 0;
+        x = x * 10 + (v[i] - '0');
+    }
+    *ok = i > 0;
+    return x;
+}
+
+static void parse_content_range(struct hx_net_resp *r, const char *v, size_t n) {
+    /* "bytes 0-9/100", or "bytes STAR/100" on a 416 (RFC 9110 14.4) */
+    if (n < 6 || strncasecmp(v, "bytes ", 6) != 0) return;
+    v += 6;
+    n -= 6;
+    const char *slash = memchr(v, '/', n);
+    if (slash == NULL) return;
+    int ok;
+    if (slash[1] != '*') {
+        int64_t t = parse_i64(slash + 1, (size_t)(v + n - slash - 1), &ok);
+        if (ok) r->range_total = t;
+    }
+    const char *dash = memchr(v, '-', (size_t)(slash - v));
+    if (dash == NULL) return;
+    int ok2;
+    int64_t a = parse_i64(v, (size_t)(dash - v), &ok);
+    int64_t b = parse_i64(dash + 1, (size_t)(slash - dash - 1), &ok2);
+    if (ok && ok2 && b >= a) {
+        r->range_start = a;
+        r->range_end = b;
+    }
+}
+
+static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) {
+    struct hx_net_req *req = userdata;
+    size_t len = size * nitems;
+    struct hx_net_resp *r = &req->resp;
+    const char *v;
+    size_t n;
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* A new response (after a 100 Continue, say) replaces the previous one. */
+        hx_buf_reset(&r->meta_json);
+        memset(r, 0, sizeof *r);
+        r->content_length = -1;
+        r->range_start = r->range_end = r->range_total = -1;
+        const char *sp = memchr(line, ' ', len);
+        if (sp) {
+            int ok;
+            r->status = (long)parse_i64(sp + 1, len - (size_t)(sp + 1 - line), &ok);
+        }
+        return len;
+    }
+    if (len <= 2 && (line[0] == '\r' || line[0] == '\n')) {
+        if (r->status >= 100 && r->status < 200) return len; /* interim response */
+        r->headers_done = 1;
+        if (r->status >= 200 && r->status < 300 && req->on_headers) {
+            hx_status st = req->on_headers(req);
+            if (st != HOIST_OK) {
+                req->abort_status = st;
+                hx_error_copy(req->abort_msg, sizeof req->abort_msg);
+                return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+            }
+        }
+        return len;
+    }
+    int ok;
+    if (header_is(line, len, "content-length", &v, &n)) {
+        int64_t x = parse_i64(v, n, &ok);
+        if (ok) r->content_length = x;
+    } else if (header_is(line, len, "content-range", &v, &n)) {
+        parse_content_range(r, v, n);
+    } else if (header_is(line, len, "etag", &v, &n)) {
+        copy_field(r->etag, sizeof r->etag, v, n);
+    } else if (header_is(line, len, "content-type", &v, &n)) {
+        copy_field(r->content_type, sizeof r->content_type, v, n);
+    } else if (header_is(line, len, "last-modified", &v, &n)) {
+        copy_field(r->last_modified, sizeof r->last_modified, v, n);
+    } else if (header_is(line, len, "x-amz-checksum-crc32c", &v, &n)) {
+        copy_field(r->checksum_crc32c, sizeof r->checksum_crc32c, v, n);
+    } else if (header_is(line, len, "x-amz-checksum-crc32", &v, &n)) {
+        copy_field(r->checksum_crc32, sizeof r->checksum_crc32, v, n);
+    } else if (header_is(line, len, "x-amz-checksum-type", &v, &n)) {
+        copy_field(r->checksum_type, sizeof r->checksum_type, v, n);
+    } else if (header_is(line, len, "x-amz-request-id", &v, &n)) {
+        copy_field(r->amz_request_id, sizeof r->amz_request_id, v, n);
+    } else if (header_is(line, len, "x-amz-meta-metaflow-user-attributes", &v, &n)) {
+        r->meta_json.len = 0;
+        if (hx_buf_append(&r->meta_json, v, n) != HOIST_OK) {
+            req->abort_status = HOIST_ERR_NOMEM;
+            return 0;
+        }
+        r->meta_json.data[r->meta_json.len] = '\0';
+    }
+    return len;
+}
+
+/* CRC32C (Castagnoli), used for x-amz-checksum-crc32c. SSE4.2 has an
+ * instruction for it; the table version covers other CPUs. */
+static uint32_t crc32c_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+static int crc_hw;
+
+static void crc32c_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+        crc32c_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc32c_table[t][i] = (crc32c_table[t - 1][i] >> 8) ^ crc32c_table[0][crc32c_table[t - 1][i] & 0xff];
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p, size_t n) {
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c = __builtin_ia32_crc32di(c, w);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+uint32_t hx_crc32c_update(uint32_t crc, const void *data, size_t n) {
+    pthread_once(&crc_once, crc32c_init);
+    const uint8_t *p = data;
+    crc = ~crc;
+#if defined(__x86_64__)
+    if (crc_hw) return ~crc32c_hw(crc, p, n);
+#endif
+    while (n >= 8) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + 4, 4);
+        lo ^= crc;
+        crc = crc32c_table[7][lo & 0xff] ^ crc32c_table[6][(lo >> 8) & 0xff] ^ crc32c_table[5][(lo >> 16) & 0xff] ^
+              crc32c_table[4][lo >> 24] ^ crc32c_table[3][hi & 0xff] ^ crc32c_table[2][(hi >> 8) & 0xff] ^
+              crc32c_table[1][(hi >> 16) & 0xff] ^ crc32c_table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) crc = (crc >> 8) ^ crc32c_table[0][(crc ^ *p++) & 0xff];
+    return ~crc;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
+    struct hx_net_req *req = userdata;
+    size_t n = size * nmemb;
+    req->loop->bytes_in += n;
+    long status = req->resp.status;
+    if (status < 200 || status >= 300) {
+        /* Error bodies are small XML documents; keep the first 64 KiB. */
+        size_t room = req->body.len < 65536 ? 65536 - req->body.len : 0;
+        if (room && hx_buf_append(&req->body, data, n < room ? n : room) != HOIST_OK) return 0;
+        return n;
+    }
+    uint64_t off = req->received;
+    req->received += n;
+    const char *src = data;
+    size_t len = n;
+    switch (req->sink) {
+    case HX_SINK_NONE: return n;
+    case HX_SINK_BUF:
+        if (req->body.len + n > req->body_cap) {
+            req->abort_status = HOIST_ERR_S3_BAD_RESPONSE;
+            snprintf(req->abort_msg, sizeof req->abort_msg, "response body larger than %zu bytes", req->body_cap);
+            return 0;
+        }
+        if (hx_buf_append(&req->body, data, n) != HOIST_OK) {
+            req->abort_status = HOIST_ERR_NOMEM;
+            return 0;
+        }
+        return n;
+    case HX_SINK_MEM:
+    case HX_SINK_FD: break;
+    }
+    if (off < req->sink_skip) {
+        uint64_t drop = req->sink_skip - off;
+        if (drop >= len) return n;
+        src += drop;
+        len -= (size_t)drop;
+    }
+    if (req->stored + len > req->sink_cap) {
+        if (!req->sink_lenient) {
+            req->abort_status = HOIST_ERR_S3_BAD_RESPONSE;
+            snprintf(req->abort_msg, sizeof req->abort_msg, "server sent more than the %llu bytes expected",
+                     (unsigned long long)req->sink_cap);
+            return 0;
+        }
+        len = (size_t)(req->sink_cap - req->stored);
+        if (len == 0) return n;
+    }
+    uint64_t at = req->sink_off + req->stored;
+    if (req->sink == HX_SINK_MEM) {
+        memcpy(req->sink_mem + at, src, len);
+    } else {
+        size_t done = 0;
+        while (done < len) {
+            ssize_t w = pwrite(req->sink_fd, src + done, len - done, (off_t)(at + done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                req->abort_status = HOIST_ERR_IO;
+                snprintf(req->abort_msg, sizeof req->abort_msg, "writing the local file: %s",
+                         strerror(w < 0 ? errno : ENOSPC));
+                return 0;
+            }
+            done += (size_t)w;
+        }
+    }
+    if (req->crc_kind == 1)
+        req->crc = hx_crc32c_update(req->crc, src, len);
+    else if (req->crc_kind == 2)
+        req->crc = (uint32_t)crc32(req->crc, (const Bytef *)src, (uInt)len);
+    req->stored += len;
+    return n;
+}
+
+static size_t on_read(char *buffer, size_t size, size_t nitems, void *userdata) {
+    struct hx_net_req *req = userdata;
+    size_t cap = size * nitems;
+    uint64_t left = req->body_len - req->sent;
+    size_t n = left < cap ? (size_t)left : cap;
+    if (n) memcpy(buffer, req->body_data + req->sent, n);
+    req->sent += n;
+    req->loop->bytes_out += n;
+    return n;
+}
+
+static int on_seek(void *userdata, curl_off_t offset, int origin) {
+    struct hx_net_req *req = userdata;
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > req->body_len) return CURL_SEEKFUNC_CANTSEEK;
+    req->sent = (uint64_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+/* ---- loop ------------------------------------------------------------- */
+
+hx_status hx_net_loop_init(struct hx_net_loop *loop, struct hx_net *net) {
+    memset(loop, 0, sizeof *loop);
+    loop->net = net;
+    loop->concurrency = net->cfg.concurrency;
+    loop->multi = curl_multi_init();
+    HX_FAIL_IF(loop->multi == NULL, HOIST_ERR_NOMEM, "out of memory creating an HTTP event loop");
+    /* Keep every connection of the pool alive between transfers; libcurl's
+     * default (4 x handles added) would close most of them as a call winds down. */
+    curl_multi_setopt(loop->multi, CURLMOPT_MAXCONNECTS, (long)loop->concurrency * 2 + 4);
+    loop->idle = hx_calloc((size_t)loop->concurrency, sizeof *loop->idle);
+    loop->active = hx_calloc((size_t)loop->concurrency, sizeof *loop->active);
+    if (loop->idle == NULL || loop->active == NULL) {
+        hx_free(loop->idle);
+        hx_free(loop->active);
+        curl_multi_cleanup(loop->multi);
+        loop->multi = NULL;
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating an HTTP event loop");
+    }
+    return HOIST_OK;
+}
+
+static void drop_running(struct hx_net_loop *loop, int keep_must_finish) {
+    int kept = 0;
+    for (int i = 0; i < loop->running; i++) {
+        struct hx_net_req *req = loop->active[i];
+        if (keep_must_finish && req->must_finish) {
+            loop->active[kept++] = req;
+            continue;
+        }
+        curl_multi_remove_handle(loop->multi, req->easy);
+        curl_easy_cleanup(req->easy);
+        req->easy = NULL;
+    }
+    loop->running = kept;
+}
+
+static void finish(struct hx_net_loop *loop, struct hx_net_req *req, CURLcode code);
+
+/* After a cancel: let the must_finish transfers complete, start nothing new. */
+static void drain(struct hx_net_loop *loop) {
+    while (loop->running > 0) {
+        int still = 0;
+        if (curl_multi_perform(loop->multi, &still) != CURLM_OK) break;
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(loop->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            struct hx_net_req *req = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+            finish(loop, req, msg->data.result);
+        }
+        if (loop->running > 0) curl_multi_poll(loop->multi, NULL, 0, 100, NULL);
+    }
+    loop->waiting = NULL;
+    loop->queue_head = loop->queue_tail = NULL;
+}
+
+void hx_net_loop_cleanup(struct hx_net_loop *loop) {
+    if (loop->multi) {
+        drop_running(loop, 0);
+        curl_multi_cleanup(loop->multi);
+    }
+    for (int i = 0; i < loop->nidle; i++) curl_easy_cleanup(loop->idle[i]);
+    hx_free(loop->idle);
+    hx_free(loop->active);
+    memset(loop, 0, sizeof *loop);
+}
+
+void hx_net_loop_submit(struct hx_net_loop *loop, struct hx_net_req *req, int urgent) {
+    req->loop = loop;
+    req->next = NULL;
+    if (req->max_retries == 0 && req->attempt == 0) req->max_retries = loop->net->cfg.max_retries;
+    if (urgent) {
+        req->next = loop->queue_head;
+        loop->queue_head = req;
+        if (loop->queue_tail == NULL) loop->queue_tail = req;
+    } else {
+        if (loop->queue_tail)
+            loop->queue_tail->next = req;
+        else
+            loop->queue_head = req;
+        loop->queue_tail = req;
+    }
+}
+
+static void start(struct hx_net_loop *loop, struct hx_net_req *req) {
+    hx_net_req_reset_response(req);
+    req->loop = loop;
+    hx_status st = req->prepare(req);
+    if (st != HOIST_OK) {
+        req->abort_status = st;
+        hx_error_copy(req->abort_msg, sizeof req->abort_msg);
+        req->on_done(req, CURLE_ABORTED_BY_CALLBACK);
+        return;
+    }
+    CURL *e;
+    if (loop->nidle > 0) {
+        e = loop->idle[--loop->nidle];
+        curl_easy_reset(e);
+    } else {
+        e = curl_easy_init();
+    }
+    if (e == NULL) {
+        req->abort_status = HOIST_ERR_NOMEM;
+        snprintf(req->abort_msg, sizeof req->abort_msg, "out of memory starting a transfer");
+        req->on_done(req, CURLE_OUT_OF_MEMORY);
+        return;
+    }
+    const struct hx_net_config *cfg = &loop->net->cfg;
+    curl_easy_setopt(e, CURLOPT_SHARE, loop->net->share);
+    curl_easy_setopt(e, CURLOPT_URL, req->url.data);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout_s);
+    /* Stall detection: under 1 byte/s for stall_timeout seconds fails the
+     * transfer with CURLE_OPERATION_TIMEDOUT, which is then retried. */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)cfg->stall_timeout_s);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* Keys may contain "./" and "../": send the path exactly as signed. */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+    if (req->sink == HX_SINK_MEM || req->sink == HX_SINK_FD) {
+        /* Big bodies: fewer, larger write callbacks. */
+        if (req->sink_cap > 1 << 20) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
+    }
+    if (strcmp(req->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (req->has_body || strcmp(req->method, "PUT") == 0 || strcmp(req->method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(e, CURLOPT_READDATA, req);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(e, CURLOPT_SEEKDATA, req);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+        if (req->body_len > 1 << 20) curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+        if (strcmp(req->method, "PUT") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    } else if (strcmp(req->method, "GET") != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    }
+    req->easy = e;
+    CURLMcode mc = curl_multi_add_handle(loop->multi, e);
+    if (mc != CURLM_OK) {
+        req->easy = NULL;
+        curl_easy_cleanup(e);
+        req->abort_status = HOIST_ERR_NET;
+        snprintf(req->abort_msg, sizeof req->abort_msg, "cannot start a transfer: %s", curl_multi_strerror(mc));
+        req->on_done(req, CURLE_FAILED_INIT);
+        return;
+    }
+    loop->active[loop->running++] = req;
+}
+
+static void finish(struct hx_net_loop *loop, struct hx_net_req *req, CURLcode code) {
+    CURL *e = req->easy;
+    curl_multi_remove_handle(loop->multi, e);
+    req->easy = NULL;
+    for (int i = 0; i < loop->running; i++) {
+        if (loop->active[i] == req) {
+            loop->active[i] = loop->active[--loop->running];
+            break;
+        }
+    }
+    if (loop->nidle < loop->concurrency)
+        loop->idle[loop->nidle++] = e;
+    else
+        curl_easy_cleanup(e);
+    struct hx_net *net = loop->net;
+    atomic_fetch_add(&net->requests, 1);
+    if (code == CURLE_OK && req->resp.status >= 200 && req->resp.status < 300 && req->resp.content_length >= 0 &&
+        strcmp(req->method, "HEAD") != 0 && req->received != (uint64_t)req->resp.content_length)
+        code = CURLE_PARTIAL_FILE; /* truncated body the server did not flag */
+    if (code == CURLE_WRITE_ERROR && req->abort_status == HOIST_OK) code = CURLE_PARTIAL_FILE;
+    enum hx_net_action act = req->on_done(req, code);
+    if (act == HX_NET_RETRY && !loop->cancelled) {
+        req->attempt++;
+        atomic_fetch_add(&net->retries, 1);
+        req->not_before = hx_now() + hx_net_backoff_seconds(req->attempt);
+        req->next = loop->waiting;
+        loop->waiting = req;
+    }
+}
+
+static double promote_waiting(struct hx_net_loop *loop) {
+    double now = hx_now(), next = -1;
+    struct hx_net_req **pp = &loop->waiting;
+    while (*pp) {
+        struct hx_net_req *r = *pp;
+        if (r->not_before <= now) {
+            *pp = r->next;
+            hx_net_loop_submit(loop, r, 1);
+        } else {
+            if (next < 0 || r->not_before - now < next) next = r->not_before - now;
+            pp = &r->next;
+        }
+    }
+    return next;
+}
+
+hx_status hx_net_loop_run(struct hx_net_loop *loop) {
+    struct hx_net *net = loop->net;
+    uint64_t in0 = loop->bytes_in, out0 = loop->bytes_out;
+    hx_status result = HOIST_OK;
+    for (;;) {
+        double wait_next = promote_waiting(loop);
+        while (loop->running < loop->concurrency && loop->queue_head) {
+            struct hx_net_req *req = loop->queue_head;
+            loop->queue_head = req->next;
+            if (loop->queue_head == NULL) loop->queue_tail = NULL;
+            req->next = NULL;
+            start(loop, req);
+        }
+        if (loop->running == 0 && loop->queue_head == NULL && loop->waiting == NULL) break;
+        int still = 0;
+        CURLMcode mc = curl_multi_perform(loop->multi, &still);
+        if (mc != CURLM_OK) {
+            result = hx_error(HOIST_ERR_NET, "HTTP event loop failed: %s", curl_multi_strerror(mc));
+            drop_running(loop, 0);
+            break;
+        }
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(loop->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            struct hx_net_req *req = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+            finish(loop, req, msg->data.result);
+        }
+        if (loop->tick && loop->tick(loop, loop->tick_data)) {
+            loop->cancelled = 1;
+            drop_running(loop, 1);
+            loop->queue_head = loop->queue_tail = NULL;
+            loop->waiting = NULL;
+            drain(loop);
+            result = hx_error(HOIST_ERR_CANCELLED, "cancelled by the progress callback");
+            break;
+        }
+        if (loop->queue_head && loop->running < loop->concurrency) continue;
+        int timeout_ms = 100;
+        if (wait_next >= 0 && wait_next * 1000 < timeout_ms) timeout_ms = (int)(wait_next * 1000) + 1;
+        if (loop->running > 0)
+            curl_multi_poll(loop->multi, NULL, 0, timeout_ms, NULL);
+        else if (loop->waiting) {
+            struct timespec ts = {0, (long)timeout_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    atomic_fetch_add(&net->bytes_received, loop->bytes_in - in0);
+    atomic_fetch_add(&net->bytes_sent, loop->bytes_out - out0);
+    return result;
+}

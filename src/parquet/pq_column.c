@@ -1,0 +1,991 @@
+/* One leaf column chunk: pages → definition/repetition levels and dense
+ * (non-null) values already in their final Arrow representation
+ * (parquet-format README "Data Pages", Encodings.md). */
+#include "parquet_internal.h"
+
+#include <string.h>
+
+struct colctx {
+    const struct hoist_pq_file *f;
+    const struct hx_pq_anode *a;
+    const struct hx_pq_element *e;
+    const struct hx_pq_chunk *c;
+    struct hx_pq_leaf_data *out;
+    int max_def, max_rep;
+    int phys_width; /* bytes per PLAIN value of fixed physical types */
+    unsigned flags;
+    /* scratch */
+    uint8_t *page;
+    size_t page_cap;
+    uint32_t *idx;
+    size_t idx_cap;
+    uint8_t *phys;
+    size_t phys_cap;
+    /* dictionary, converted to the output representation */
+    int have_dict;
+    int64_t dict_n;
+    uint8_t *dict_fixed;       /* fixed outputs: dict_n * out_width */
+    int64_t *dict_off;         /* byte arrays: dict_n + 1 offsets into dict_bytes */
+    uint8_t *dict_bytes;
+    /* dictionary outputs of PLAIN pages: a hash set over the output dictionary */
+    int32_t *ht;
+    size_t ht_cap; /* power of two */
+};
+
+#define CORRUPT(...) hx_error(HOIST_ERR_PARQUET_CORRUPT, __VA_ARGS__)
+
+static size_t count_eq_u16(const uint16_t *v, size_t n, uint16_t x);
+static uint32_t max_u32(const uint32_t *v, size_t n);
+
+static hx_status grow(void **p, size_t *cap, size_t need) {
+    if (need <= *cap) return HOIST_OK;
+    size_t n = *cap ? *cap : 1024;
+    while (n < need) n = n > SIZE_MAX / 2 ? need : n * 2;
+    void *q = hx_realloc(*p, n);
+    if (!q) HX_FAIL(HOIST_ERR_NOMEM, "out of memory (%zu bytes)", n);
+    *p = q;
+    *cap = n;
+    return HOIST_OK;
+}
+
+void hx_pq_leaf_data_reset(struct hx_pq_leaf_data *d) {
+    hx_free(d->def);
+    hx_free(d->rep);
+    hx_abuf_reset(&d->values);
+    hx_abuf_reset(&d->offsets);
+    hx_abuf_reset(&d->data);
+    hx_abuf_reset(&d->dict_offsets);
+    hx_abuf_reset(&d->dict_data);
+    memset(d, 0, sizeof *d);
+}
+
+static int phys_width(const struct hx_pq_element *e) {
+    switch (e->type) {
+    case PQT_INT32:
+    case PQT_FLOAT: return 4;
+    case PQT_INT64:
+    case PQT_DOUBLE: return 8;
+    case PQT_INT96: return 12;
+    case PQT_FLBA: return e->type_length;
+    default: return 0;
+    }
+}
+
+/* ---- conversion of fixed physical values to the output form ------------- */
+
+static void store_dec_from_i64(uint8_t *dst, int64_t v, int width) {
+    memcpy(dst, &v, 8);
+    memset(dst + 8, v < 0 ? 0xff : 0, (size_t)width - 8);
+}
+
+static hx_status be_to_dec(const uint8_t *src, size_t len, uint8_t *dst, int width) {
+    HX_FAIL_IF(len > (size_t)width, HOIST_ERR_PARQUET_CORRUPT, "decimal of %zu bytes does not fit %d bytes", len,
+               width);
+    uint8_t fill = (len > 0 && (src[0] & 0x80)) ? 0xff : 0;
+    for (size_t i = 0; i < len; i++) dst[i] = src[len - 1 - i];
+    memset(dst + len, fill, (size_t)width - len);
+    return HOIST_OK;
+}
+
+static void int96_to_ts(const uint8_t *src, int64_t k, uint8_t *dst) {
+    uint64_t nanos;
+    int32_t jd;
+    memcpy(&nanos, src, 8);
+    memcpy(&jd, src + 8, 4);
+    int64_t days = (int64_t)jd - 2440588;
+    uint64_t v;
+    if (k == 1) {
+        /* Wraps like Arrow C++ for dates outside the int64 ns range (int96_from_spark). */
+        v = (uint64_t)days * 86400000000000ull + nanos;
+    } else {
+        v = (uint64_t)days * (uint64_t)(86400000000000ll / k) + (uint64_t)((int64_t)nanos / k);
+    }
+    memcpy(dst, &v, 8);
+}
+
+/* Converts n physical values (src, phys_width each) into n output values. */
+static hx_status convert_fixed(const struct colctx *cx, const uint8_t *src, size_t n, uint8_t *dst) {
+    const struct hx_pq_anode *a = cx->a;
+    int w = a->out_width, pw = cx->phys_width;
+    switch (a->conv) {
+    case CV_COPY: memcpy(dst, src, n * (size_t)w); break;
+    case CV_I32_I8:
+        for (size_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, src + 4 * i, 4);
+            dst[i] = (uint8_t)v;
+        }
+        break;
+    case CV_I32_I16:
+        for (size_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, src + 4 * i, 4);
+            uint16_t s = (uint16_t)v;
+            memcpy(dst + 2 * i, &s, 2);
+        }
+        break;
+    case CV_I64_I32:
+        for (size_t i = 0; i < n; i++) {
+            int64_t v;
+            memcpy(&v, src + 8 * i, 8);
+            uint32_t s = (uint32_t)v;
+            memcpy(dst + 4 * i, &s, 4);
+        }
+        break;
+    case CV_I32_I64:
+        for (size_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, src + 4 * i, 4);
+            int64_t s = v;
+            memcpy(dst + 8 * i, &s, 8);
+        }
+        break;
+    case CV_I32_MUL:
+        for (size_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, src + 4 * i, 4);
+            int64_t s = (int64_t)v * a->conv_k;
+            memcpy(dst + 8 * i, &s, 8);
+        }
+        break;
+    case CV_I32_DIV:
+        for (size_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, src + 4 * i, 4);
+            v = (int32_t)(v / a->conv_k);
+            memcpy(dst + 4 * i, &v, 4);
+        }
+        break;
+    case CV_I64_DIV:
+        for (size_t i = 0; i < n; i++) {
+            int64_t v;
+            memcpy(&v, src + 8 * i, 8);
+            v /= a->conv_k;
+            memcpy(dst + 8 * i, &v, 8);
+        }
+        break;
+    case CV_I32_DEC:
+        for (size_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, src + 4 * i, 4);
+            store_dec_from_i64(dst + (size_t)w * i, v, w);
+        }
+        break;
+    case CV_I64_DEC:
+        for (size_t i = 0; i < n; i++) {
+            int64_t v;
+            memcpy(&v, src + 8 * i, 8);
+            store_dec_from_i64(dst + (size_t)w * i, v, w);
+        }
+        break;
+    case CV_BE_DEC:
+        for (size_t i = 0; i < n; i++) HX_TRY(be_to_dec(src + (size_t)pw * i, (size_t)pw, dst + (size_t)w * i, w));
+        break;
+    case CV_INT96:
+        for (size_t i = 0; i < n; i++) int96_to_ts(src + 12 * i, a->conv_k, dst + 8 * i);
+        break;
+    default: HX_FAIL(HOIST_ERR_INTERNAL, "bad conversion %d", (int)a->conv);
+    }
+    return HOIST_OK;
+}
+
+/* ---- byte arrays ----------------------------------------------------------- */
+
+/* A decoded run of byte arrays (offsets into bytes), for the slow paths. */
+struct barr {
+    int64_t *off; /* n + 1 */
+    uint8_t *bytes;
+    size_t n;
+    size_t off_cap, bytes_cap;
+    const uint8_t *borrowed; /* when bytes point into the page */
+};
+
+static void barr_free(struct barr *b) {
+    hx_free(b->off);
+    hx_free(b->bytes);
+}
+
+static const uint8_t *barr_data(const struct barr *b) { return b->borrowed ? b->borrowed : b->bytes; }
+
+/* PLAIN BYTE_ARRAY: u32 length + bytes, n times. Offsets point into data. */
+static hx_status plain_barr(const uint8_t *p, size_t len, size_t n, struct barr *b) {
+    void *o = b->off;
+    HX_TRY(grow(&o, &b->off_cap, (n + 1) * sizeof(int64_t)));
+    b->off = o;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t l;
+        HX_FAIL_IF(len - pos < 4, HOIST_ERR_PARQUET_CORRUPT, "PLAIN byte array %zu of %zu overruns the page", i, n);
+        memcpy(&l, p + pos, 4);
+        HX_FAIL_IF(l > len - pos - 4, HOIST_ERR_PARQUET_CORRUPT, "PLAIN byte array %zu of %zu overruns the page", i, n);
+        /* offsets here are (start) positions; the length is implied by the next */
+        b->off[i] = (int64_t)(pos + 4);
+        pos += 4 + l;
+        (void)0;
+    }
+    b->off[n] = (int64_t)pos;
+    b->n = n;
+    b->borrowed = p;
+    return HOIST_OK;
+}
+
+/* Because PLAIN offsets above include the 4-byte length words, lengths are
+ * read back from them: value i is [off[i], next start - 4). */
+static inline size_t barr_len_plain(const struct barr *b, size_t i) {
+    return (size_t)(b->off[i + 1] - b->off[i]) - (i + 1 < b->n ? 4 : 0);
+}
+
+static hx_status delta_lengths_barr(const uint8_t *p, size_t len, size_t n, struct barr *b, size_t *used) {
+    void *o = b->off;
+    HX_TRY(grow(&o, &b->off_cap, (n + 1) * sizeof(int64_t)));
+    b->off = o;
+    if (n == 0) {
+        b->off[0] = 0;
+        b->n = 0;
+        b->borrowed = p;
+        if (used) *used = 0;
+        return HOIST_OK;
+    }
+    int32_t *lens = hx_malloc(n * sizeof *lens);
+    if (!lens) HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+    size_t consumed = 0;
+    hx_status st = hx_delta_decode_i32(p, len, lens, n, &consumed);
+    if (st != HOIST_OK) {
+        hx_free(lens);
+        return hx_error_prefix(st, "DELTA_LENGTH_BYTE_ARRAY lengths");
+    }
+    size_t pos = consumed;
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] < 0 || (size_t)lens[i] > len - pos) {
+            hx_free(lens);
+            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "DELTA_LENGTH_BYTE_ARRAY value %zu overruns the page", i);
+        }
+        b->off[i] = (int64_t)pos;
+        pos += (size_t)lens[i];
+    }
+    b->off[n] = (int64_t)pos;
+    hx_free(lens);
+    b->n = n;
+    b->borrowed = p;
+    if (used) *used = pos;
+    return HOIST_OK;
+}
+
+static hx_status delta_byte_array_barr(const uint8_t *p, size_t len, size_t n, struct barr *b) {
+    if (n == 0) {
+        void *o0 = b->off;
+        HX_TRY(grow(&o0, &b->off_cap, sizeof(int64_t)));
+        b->off = o0;
+        b->off[0] = 0;
+        b->n = 0;
+        return HOIST_OK;
+    }
+    int32_t *pre = hx_malloc(n * sizeof *pre);
+    if (!pre) HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+    size_t consumed = 0;
+    hx_status st = hx_delta_decode_i32(p, len, pre, n, &consumed);
+    struct barr suf = {0};
+    if (st == HOIST_OK) st = delta_lengths_barr(p + consumed, len - consumed, n, &suf, NULL);
+    if (st != HOIST_OK) {
+        hx_free(pre);
+        barr_free(&suf);
+        return hx_error_prefix(st, "DELTA_BYTE_ARRAY");
+    }
+    void *o = b->off;
+    st = grow(&o, &b->off_cap, (n + 1) * sizeof(int64_t));
+    b->off = o;
+    size_t total = 0;
+    for (size_t i = 0; st == HOIST_OK && i < n; i++) {
+        size_t prev_len = i ? (size_t)(b->off[i] - b->off[i - 1]) : 0;
+        if (pre[i] < 0 || (size_t)pre[i] > prev_len) {
+            st = CORRUPT("DELTA_BYTE_ARRAY prefix %d of value %zu is longer than the previous value", pre[i], i);
+            break;
+        }
+        size_t sl = (size_t)(suf.off[i + 1] - suf.off[i]);
+        size_t vl = (size_t)pre[i] + sl;
+        void *bb = b->bytes;
+        st = grow(&bb, &b->bytes_cap, total + vl + 1);
+        b->bytes = bb;
+        if (st != HOIST_OK) break;
+        if (i) memmove(b->bytes + total, b->bytes + b->off[i - 1], (size_t)pre[i]);
+        memcpy(b->bytes + total + pre[i], suf.borrowed + suf.off[i], sl);
+        b->off[i] = (int64_t)total;
+        total += vl;
+        b->off[i + 1] = (int64_t)total;
+    }
+    if (st == HOIST_OK && n == 0) b->off[0] = 0;
+    hx_free(pre);
+    barr_free(&suf);
+    b->n = n;
+    b->borrowed = NULL;
+    return st;
+}
+
+/* Appends byte arrays to the binary output. lenfn: plain layout or not. */
+static hx_status emit_binary(struct colctx *cx, const struct barr *b, int plain) {
+    struct hx_pq_leaf_data *o = cx->out;
+    size_t total = 0;
+    for (size_t i = 0; i < b->n; i++) total += plain ? barr_len_plain(b, i) : (size_t)(b->off[i + 1] - b->off[i]);
+    HX_TRY(hx_abuf_reserve(&o->data, total));
+    int large = cx->a->large;
+    HX_TRY(hx_abuf_reserve(&o->offsets, b->n * (large ? 8 : 4)));
+    HX_FAIL_IF(!large && o->data.len + total > INT32_MAX, HOIST_ERR_LIMIT,
+               "more than 2 GiB of string data in one column chunk (not supported for 32-bit offsets)");
+    const uint8_t *src = barr_data(b);
+    uint8_t *dst = o->data.data + o->data.len;
+    int64_t end = (int64_t)o->data.len;
+    for (size_t i = 0; i < b->n; i++) {
+        size_t l = plain ? barr_len_plain(b, i) : (size_t)(b->off[i + 1] - b->off[i]);
+        memcpy(dst, src + b->off[i], l);
+        dst += l;
+        end += (int64_t)l;
+        if (large) memcpy(o->offsets.data + o->offsets.len + 8 * i, &end, 8);
+        else {
+            int32_t e32 = (int32_t)end;
+            memcpy(o->offsets.data + o->offsets.len + 4 * i, &e32, 4);
+        }
+    }
+    o->offsets.len += b->n * (large ? 8 : 4);
+    o->data.len = (size_t)end;
+    return HOIST_OK;
+}
+
+/* Byte arrays to fixed outputs (FLBA via DELTA_BYTE_ARRAY, decimals). */
+static hx_status emit_barr_fixed(struct colctx *cx, const struct barr *b, int plain, uint8_t *dst) {
+    const uint8_t *src = barr_data(b);
+    int w = cx->a->out_width;
+    for (size_t i = 0; i < b->n; i++) {
+        size_t l = plain ? barr_len_plain(b, i) : (size_t)(b->off[i + 1] - b->off[i]);
+        if (cx->a->conv == CV_BE_DEC) {
+            HX_TRY(be_to_dec(src + b->off[i], l, dst + (size_t)w * i, w));
+        } else {
+            HX_FAIL_IF(l != (size_t)w, HOIST_ERR_PARQUET_CORRUPT, "value of %zu bytes in a %d-byte column", l, w);
+            memcpy(dst + (size_t)w * i, src + b->off[i], l);
+        }
+    }
+    return HOIST_OK;
+}
+
+/* ---- dictionary ----------------------------------------------------------- */
+
+static hx_status read_dictionary(struct colctx *cx, const uint8_t *p, size_t len, int32_t n) {
+    HX_FAIL_IF(n < 0, HOIST_ERR_PARQUET_CORRUPT, "dictionary page with %d values", (int)n);
+    HX_FAIL_IF(cx->have_dict, HOIST_ERR_PARQUET_CORRUPT, "more than one dictionary page");
+    cx->have_dict = 1;
+    cx->dict_n = n;
+    const struct hx_pq_anode *a = cx->a;
+    if (cx->e->type == PQT_BYTE_ARRAY || (cx->e->type == PQT_FLBA && a->conv == CV_BINARY)) {
+        struct barr b = {0};
+        hx_status st = plain_barr(p, len, (size_t)n, &b);
+        if (st == HOIST_OK) {
+            cx->dict_off = hx_malloc(((size_t)n + 1) * sizeof(int64_t));
+            size_t total = 0;
+            for (int32_t i = 0; i < n; i++) total += barr_len_plain(&b, (size_t)i);
+            cx->dict_bytes = hx_malloc(total + 16);
+            if (!cx->dict_off || !cx->dict_bytes) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            size_t pos = 0;
+            for (int32_t i = 0; st == HOIST_OK && i < n; i++) {
+                size_t l = barr_len_plain(&b, (size_t)i);
+                memcpy(cx->dict_bytes + pos, p + b.off[i], l);
+                cx->dict_off[i] = (int64_t)pos;
+                pos += l;
+            }
+            if (st == HOIST_OK) cx->dict_off[n] = (int64_t)pos;
+            if (st == HOIST_OK && a->conv == CV_BE_DEC) {
+                cx->dict_fixed = hx_malloc((size_t)n * (size_t)a->out_width + 1);
+                if (!cx->dict_fixed) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+                for (int32_t i = 0; st == HOIST_OK && i < n; i++)
+                    st = be_to_dec(cx->dict_bytes + cx->dict_off[i], (size_t)(cx->dict_off[i + 1] - cx->dict_off[i]),
+                                   cx->dict_fixed + (size_t)a->out_width * i, a->out_width);
+            }
+        }
+        barr_free(&b);
+        return st;
+    }
+    if (a->conv == CV_BOOL || a->conv == CV_NULL) return HOIST_OK;
+    size_t need;
+    HX_FAIL_IF(!hx_mul_size((size_t)n, (size_t)cx->phys_width, &need) || need > len, HOIST_ERR_PARQUET_CORRUPT,
+               "dictionary page holds %zu bytes, %d values need %zu", len, (int)n, need);
+    cx->dict_fixed = hx_malloc((size_t)n * (size_t)a->out_width + 1);
+    if (!cx->dict_fixed) HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+    return convert_fixed(cx, p, (size_t)n, cx->dict_fixed);
+}
+
+/* RLE_DICTIONARY / PLAIN_DICTIONARY indices: 1 byte bit width + hybrid runs. */
+static hx_status read_indices(struct colctx *cx, const uint8_t *p, size_t len, size_t n) {
+    HX_FAIL_IF(!cx->have_dict, HOIST_ERR_PARQUET_CORRUPT, "dictionary-encoded page without a dictionary page");
+    void *ip = cx->idx;
+    HX_TRY(grow(&ip, &cx->idx_cap, (n ? n : 1) * sizeof(uint32_t)));
+    cx->idx = ip;
+    if (n == 0) return HOIST_OK;
+    HX_FAIL_IF(len < 1, HOIST_ERR_PARQUET_CORRUPT, "dictionary indices missing");
+    int bw = p[0];
+    HX_FAIL_IF(bw > 32, HOIST_ERR_PARQUET_CORRUPT, "dictionary index bit width %d", bw);
+    HX_TRY(hx_rle_decode_u32(p + 1, len - 1, bw, cx->idx, n, NULL));
+    uint32_t m = max_u32(cx->idx, n);
+    HX_FAIL_IF(m >= (uint64_t)cx->dict_n, HOIST_ERR_PARQUET_CORRUPT, "dictionary index %u out of range (%lld entries)",
+               m, (long long)cx->dict_n);
+    return HOIST_OK;
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+    uint64_t h = 1469598103934665603ull ^ n;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static const uint8_t *dict_entry(const struct hx_pq_leaf_data *o, int32_t k, size_t *len) {
+    int32_t s0, s1;
+    memcpy(&s0, o->dict_offsets.data + 4 * (size_t)k, 4);
+    memcpy(&s1, o->dict_offsets.data + 4 * (size_t)k + 4, 4);
+    *len = (size_t)(s1 - s0);
+    return o->dict_data.data + s0;
+}
+
+static hx_status ht_rebuild(struct colctx *cx, size_t cap) {
+    int32_t *ht = hx_malloc(cap * sizeof *ht);
+    if (!ht) HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+    memset(ht, 0xff, cap * sizeof *ht);
+    const struct hx_pq_leaf_data *o = cx->out;
+    for (int64_t k = 0; k < o->dict_n; k++) {
+        size_t l;
+        const uint8_t *v = dict_entry(o, (int32_t)k, &l);
+        size_t h = (size_t)hash_bytes(v, l) & (cap - 1);
+        while (ht[h] >= 0) h = (h + 1) & (cap - 1);
+        ht[h] = (int32_t)k;
+    }
+    hx_free(cx->ht);
+    cx->ht = ht;
+    cx->ht_cap = cap;
+    return HOIST_OK;
+}
+
+/* Values of non-dictionary pages into a dictionary output: each distinct
+ * value once, in order of first appearance, like Arrow's dictionary builder. */
+static hx_status dict_insert(struct colctx *cx, const struct barr *b, int plain) {
+    struct hx_pq_leaf_data *o = cx->out;
+    const uint8_t *src = barr_data(b);
+    if (!cx->ht) HX_TRY(ht_rebuild(cx, 1024));
+    HX_TRY(hx_abuf_reserve(&o->values, b->n * 4));
+    for (size_t i = 0; i < b->n; i++) {
+        size_t l = plain ? barr_len_plain(b, i) : (size_t)(b->off[i + 1] - b->off[i]);
+        const uint8_t *v = src + b->off[i];
+        size_t h = (size_t)hash_bytes(v, l) & (cx->ht_cap - 1);
+        int32_t k;
+        for (;;) {
+            k = cx->ht[h];
+            if (k < 0) break;
+            size_t el;
+            const uint8_t *e = dict_entry(o, k, &el);
+            if (el == l && memcmp(e, v, l) == 0) break;
+            h = (h + 1) & (cx->ht_cap - 1);
+        }
+        if (k < 0) {
+            HX_FAIL_IF(o->dict_n >= INT32_MAX || o->dict_data.len + l > INT32_MAX, HOIST_ERR_LIMIT,
+                       "dictionary over 2 GiB");
+            HX_TRY(hx_abuf_reserve(&o->dict_data, l));
+            HX_TRY(hx_abuf_reserve(&o->dict_offsets, 4));
+            memcpy(o->dict_data.data + o->dict_data.len, v, l);
+            o->dict_data.len += l;
+            int32_t end = (int32_t)o->dict_data.len;
+            memcpy(o->dict_offsets.data + o->dict_offsets.len, &end, 4);
+            o->dict_offsets.len += 4;
+            k = (int32_t)o->dict_n++;
+            cx->ht[h] = k;
+            if ((size_t)o->dict_n * 2 > cx->ht_cap) HX_TRY(ht_rebuild(cx, cx->ht_cap * 2));
+        }
+        memcpy(o->values.data + o->values.len + 4 * i, &k, 4);
+    }
+    o->values.len += b->n * 4;
+    return HOIST_OK;
+}
+
+/* ---- values of one page --------------------------------------------------- */
+
+static hx_status append_bits(struct hx_pq_leaf_data *o, const uint8_t *bits, size_t bit_off, size_t n) {
+    HX_TRY(hx_abuf_reserve(&o->values, (size_t)((o->n_values + (int64_t)n + 7) / 8) - o->values.len + 8));
+    uint8_t *dst = o->values.data;
+    size_t d = (size_t)o->n_values;
+    for (size_t i = 0; i < n; i++) {
+        size_t s = bit_off + i;
+        int v = (bits[s >> 3] >> (s & 7)) & 1;
+        if (v) dst[(d + i) >> 3] |= (uint8_t)(1u << ((d + i) & 7));
+        else dst[(d + i) >> 3] &= (uint8_t)~(1u << ((d + i) & 7));
+    }
+    o->values.len = (size_t)((o->n_values + (int64_t)n + 7) / 8);
+    return HOIST_OK;
+}
+
+static hx_status decode_values(struct colctx *cx, int enc, const uint8_t *p, size_t len, size_t n) {
+    struct hx_pq_leaf_data *o = cx->out;
+    const struct hx_pq_anode *a = cx->a;
+    int type = cx->e->type;
+    if (a->conv == CV_NULL) {
+        o->n_values += (int64_t)n;
+        return HOIST_OK;
+    }
+    if (enc == PQE_PLAIN_DICTIONARY || enc == PQE_RLE_DICTIONARY) {
+        HX_TRY(read_indices(cx, p, len, n));
+        if (a->dict) {
+            HX_TRY(hx_abuf_reserve(&o->values, n * 4));
+            memcpy(o->values.data + o->values.len, cx->idx, n * 4);
+            o->values.len += n * 4;
+        } else if (a->conv == CV_BINARY) {
+            size_t total = 0;
+            for (size_t i = 0; i < n; i++) total += (size_t)(cx->dict_off[cx->idx[i] + 1] - cx->dict_off[cx->idx[i]]);
+            int large = a->large;
+            HX_FAIL_IF(!large && o->data.len + total > INT32_MAX, HOIST_ERR_LIMIT,
+                       "more than 2 GiB of string data in one column chunk (not supported for 32-bit offsets)");
+            HX_TRY(hx_abuf_reserve(&o->data, total));
+            HX_TRY(hx_abuf_reserve(&o->offsets, n * 8));
+            uint8_t *dst = o->data.data + o->data.len;
+            int64_t end = (int64_t)o->data.len;
+            for (size_t i = 0; i < n; i++) {
+                uint32_t k = cx->idx[i];
+                size_t l = (size_t)(cx->dict_off[k + 1] - cx->dict_off[k]);
+                /* Short values: one fixed 16-byte copy (both buffers have slack). */
+                if (l <= 16) memcpy(dst, cx->dict_bytes + cx->dict_off[k], 16);
+                else memcpy(dst, cx->dict_bytes + cx->dict_off[k], l);
+                dst += l;
+                end += (int64_t)l;
+                if (large) memcpy(o->offsets.data + o->offsets.len + 8 * i, &end, 8);
+                else {
+                    int32_t e32 = (int32_t)end;
+                    memcpy(o->offsets.data + o->offsets.len + 4 * i, &e32, 4);
+                }
+            }
+            o->offsets.len += n * (large ? 8 : 4);
+            o->data.len = (size_t)end;
+        } else if (a->conv == CV_BOOL) {
+            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "dictionary encoding on a BOOLEAN column");
+        } else {
+            size_t w = (size_t)a->out_width;
+            HX_TRY(hx_abuf_reserve(&o->values, n * w));
+            HX_TRY(hx_dict_gather(cx->dict_fixed, (size_t)cx->dict_n, w, cx->idx, n, o->values.data + o->values.len));
+            o->values.len += n * w;
+        }
+        o->n_values += (int64_t)n;
+        return HOIST_OK;
+    }
+    if (a->conv == CV_BOOL) {
+        if (enc == PQE_PLAIN) {
+            HX_FAIL_IF(len * 8 < n, HOIST_ERR_PARQUET_CORRUPT, "PLAIN booleans: %zu values need more than %zu bytes", n,
+                       len);
+            HX_TRY(append_bits(o, p, 0, n));
+        } else if (enc == PQE_RLE) {
+            uint32_t l32;
+            HX_FAIL_IF(len < 4, HOIST_ERR_PARQUET_CORRUPT, "RLE booleans without a length");
+            memcpy(&l32, p, 4);
+            HX_FAIL_IF(l32 > len - 4, HOIST_ERR_PARQUET_CORRUPT, "RLE boolean length %u overruns the page", l32);
+            void *ip = cx->idx;
+            HX_TRY(grow(&ip, &cx->idx_cap, (n ? n : 1) * sizeof(uint32_t)));
+            cx->idx = ip;
+            HX_TRY(hx_rle_decode_u32(p + 4, l32, 1, cx->idx, n, NULL));
+            HX_TRY(hx_abuf_reserve(&o->values, (size_t)((o->n_values + (int64_t)n + 7) / 8) - o->values.len + 8));
+            size_t d = (size_t)o->n_values;
+            for (size_t i = 0; i < n; i++) {
+                if (cx->idx[i]) o->values.data[(d + i) >> 3] |= (uint8_t)(1u << ((d + i) & 7));
+                else o->values.data[(d + i) >> 3] &= (uint8_t)~(1u << ((d + i) & 7));
+            }
+            o->values.len = (size_t)((o->n_values + (int64_t)n + 7) / 8);
+        } else {
+            HX_FAIL(HOIST_ERR_PARQUET_UNSUPPORTED, "encoding %d on a BOOLEAN column", enc);
+        }
+        o->n_values += (int64_t)n;
+        return HOIST_OK;
+    }
+    if (type == PQT_BYTE_ARRAY || (type == PQT_FLBA && (enc == PQE_DELTA_BYTE_ARRAY))) {
+        struct barr b = {0};
+        hx_status st;
+        int plain = 0;
+        if (enc == PQE_PLAIN && type == PQT_BYTE_ARRAY) {
+            st = plain_barr(p, len, n, &b);
+            plain = 1;
+        } else if (enc == PQE_DELTA_LENGTH_BYTE_ARRAY && type == PQT_BYTE_ARRAY) {
+            st = delta_lengths_barr(p, len, n, &b, NULL);
+        } else if (enc == PQE_DELTA_BYTE_ARRAY) {
+            st = delta_byte_array_barr(p, len, n, &b);
+        } else {
+            st = hx_error(HOIST_ERR_PARQUET_UNSUPPORTED, "encoding %d on a byte-array column", enc);
+        }
+        if (st == HOIST_OK) {
+            if (a->conv == CV_BINARY && a->dict) {
+                st = dict_insert(cx, &b, plain);
+            } else if (a->conv == CV_BINARY) {
+                st = emit_binary(cx, &b, plain);
+            } else {
+                st = hx_abuf_reserve(&o->values, n * (size_t)a->out_width);
+                if (st == HOIST_OK) st = emit_barr_fixed(cx, &b, plain, o->values.data + o->values.len);
+                if (st == HOIST_OK) o->values.len += n * (size_t)a->out_width;
+            }
+        }
+        barr_free(&b);
+        HX_TRY(st);
+        o->n_values += (int64_t)n;
+        return HOIST_OK;
+    }
+    /* fixed-width physical types */
+    size_t pw = (size_t)cx->phys_width, w = (size_t)a->out_width;
+    HX_TRY(hx_abuf_reserve(&o->values, n * w));
+    uint8_t *dst = o->values.data + o->values.len;
+    int direct = a->conv == CV_COPY;
+    uint8_t *tmp = dst;
+    if (!direct) {
+        void *pp = cx->phys;
+        HX_TRY(grow(&pp, &cx->phys_cap, n * pw + 8));
+        cx->phys = pp;
+        tmp = cx->phys;
+    }
+    switch (enc) {
+    case PQE_PLAIN: {
+        size_t need;
+        HX_FAIL_IF(!hx_mul_size(n, pw, &need) || need > len, HOIST_ERR_PARQUET_CORRUPT,
+                   "PLAIN values: %zu values of %zu bytes overrun the %zu-byte page", n, pw, len);
+        if (direct) memcpy(dst, p, need);
+        else tmp = (uint8_t *)p;
+        break;
+    }
+    case PQE_DELTA_BINARY_PACKED:
+        if (type == PQT_INT32) HX_TRY(hx_delta_decode_i32(p, len, (int32_t *)(void *)tmp, n, NULL));
+        else if (type == PQT_INT64) HX_TRY(hx_delta_decode_i64(p, len, (int64_t *)(void *)tmp, n, NULL));
+        else HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "DELTA_BINARY_PACKED on a non-integer column");
+        break;
+    case PQE_BYTE_STREAM_SPLIT: {
+        /* The value count comes from the page size (Encodings.md); the
+         * streams are laid out for all values of the page. */
+        HX_FAIL_IF(pw == 0 || len % pw != 0 || len / pw < n, HOIST_ERR_PARQUET_CORRUPT,
+                   "BYTE_STREAM_SPLIT data of %zu bytes does not hold %zu values of %zu bytes", len, n, pw);
+        size_t total = len / pw;
+        if (total == n) {
+            HX_TRY(hx_byte_stream_split_decode(p, len, pw, n, tmp));
+        } else {
+            uint8_t *all = hx_malloc(len);
+            if (!all) HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+            hx_status st = hx_byte_stream_split_decode(p, len, pw, total, all);
+            if (st == HOIST_OK) memcpy(tmp, all, n * pw);
+            hx_free(all);
+            HX_TRY(st);
+        }
+        break;
+    }
+    default: HX_FAIL(HOIST_ERR_PARQUET_UNSUPPORTED, "encoding %d is not supported for this column type", enc);
+    }
+    if (!direct) HX_TRY(convert_fixed(cx, tmp, n, dst));
+    o->values.len += n * w;
+    o->n_values += (int64_t)n;
+    return HOIST_OK;
+}
+
+/* ---- levels ---------------------------------------------------------------- */
+
+static int bit_width(int max_level) {
+    int w = 0;
+    while ((1 << w) <= max_level) w++;
+    return w;
+}
+
+/* Deprecated BIT_PACKED levels: MSB-first, no length (Encodings.md). */
+static hx_status bitpacked_levels(const uint8_t *p, size_t len, int w, uint16_t *out, size_t n, size_t *used) {
+    size_t bytes = (n * (size_t)w + 7) / 8;
+    HX_FAIL_IF(bytes > len, HOIST_ERR_PARQUET_CORRUPT, "BIT_PACKED levels overrun the page");
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        for (int b = 0; b < w; b++) {
+            size_t bit = i * (size_t)w + (size_t)b;
+            v = (v << 1) | ((p[bit >> 3] >> (7 - (bit & 7))) & 1);
+        }
+        out[i] = (uint16_t)v;
+    }
+    *used = bytes;
+    return HOIST_OK;
+}
+
+/* v1 levels: RLE with a 4-byte length, or BIT_PACKED. */
+static hx_status levels_v1(int enc, const uint8_t *p, size_t len, int max_level, uint16_t *out, size_t n,
+                           size_t *used, const char *what) {
+    int w = bit_width(max_level);
+    if (enc == PQE_BIT_PACKED) return bitpacked_levels(p, len, w, out, n, used);
+    uint32_t l;
+    HX_FAIL_IF(len < 4, HOIST_ERR_PARQUET_CORRUPT, "%s levels: missing length", what);
+    memcpy(&l, p, 4);
+    HX_FAIL_IF(l > len - 4, HOIST_ERR_PARQUET_CORRUPT, "%s levels: length %u overruns the page", what, l);
+    hx_status st = hx_rle_decode_u16(p + 4, l, w, out, n, NULL);
+    if (st != HOIST_OK) return hx_error_prefix(st, "%s levels", what);
+    *used = 4 + (size_t)l;
+    return HOIST_OK;
+}
+
+/* Hot loops the compiler should vectorise even at -O2. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HX_VECTORIZE __attribute__((optimize("O3")))
+#else
+#define HX_VECTORIZE
+#endif
+
+HX_VECTORIZE static size_t count_eq_u16(const uint16_t *v, size_t n, uint16_t x) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += v[i] == x;
+    return c;
+}
+
+HX_VECTORIZE static uint32_t max_u32(const uint32_t *v, size_t n) {
+    uint32_t m = 0;
+    for (size_t i = 0; i < n; i++) m = v[i] > m ? v[i] : m;
+    return m;
+}
+
+static hx_status check_levels(const uint16_t *lv, size_t n, int max, const char *what) {
+    uint16_t m = 0;
+    for (size_t i = 0; i < n; i++) m = lv[i] > m ? lv[i] : m;
+    HX_FAIL_IF(m > max, HOIST_ERR_PARQUET_CORRUPT, "%s level %u exceeds the maximum %d", what, m, max);
+    return HOIST_OK;
+}
+
+/* ---- pages ------------------------------------------------------------------ */
+
+static hx_status decompress_to_scratch(struct colctx *cx, const uint8_t *src, size_t src_len, size_t dst_len,
+                                       const uint8_t **out) {
+    void *pg = cx->page;
+    HX_TRY(grow(&pg, &cx->page_cap, dst_len + 8));
+    cx->page = pg;
+    if (dst_len == 0 && src_len == 0) {
+        *out = cx->page;
+        return HOIST_OK;
+    }
+    HX_TRY(hx_pq_decompress((enum hx_pq_codec)cx->c->codec, src, src_len, cx->page, dst_len));
+    *out = cx->page;
+    return HOIST_OK;
+}
+
+static hx_status reserve_levels(struct colctx *cx, size_t *cap, size_t need) {
+    struct hx_pq_leaf_data *o = cx->out;
+    if (need <= *cap) return HOIST_OK;
+    size_t n = *cap ? *cap * 2 : 1024;
+    if (n < need) n = need;
+    if (cx->max_def > 0) {
+        uint16_t *d = hx_realloc(o->def, n * 2);
+        if (!d) HX_FAIL(HOIST_ERR_NOMEM, "out of memory for levels");
+        o->def = d;
+    }
+    if (cx->max_rep > 0) {
+        uint16_t *r = hx_realloc(o->rep, n * 2);
+        if (!r) HX_FAIL(HOIST_ERR_NOMEM, "out of memory for levels");
+        o->rep = r;
+    }
+    *cap = n;
+    return HOIST_OK;
+}
+
+static hx_status data_page(struct colctx *cx, const struct hx_pq_page_header *h, const uint8_t *raw,
+                           size_t *lvl_cap, int64_t limit) {
+    struct hx_pq_leaf_data *o = cx->out;
+    int v2 = h->type == PQP_DATA_V2;
+    HX_FAIL_IF(v2 ? !h->has_v2_header : !h->has_data_header, HOIST_ERR_PARQUET_CORRUPT, "data page without its header");
+    HX_FAIL_IF(h->num_values < 0, HOIST_ERR_PARQUET_CORRUPT, "page with %d values", (int)h->num_values);
+    size_t n = (size_t)h->num_values;
+    HX_FAIL_IF((int64_t)n > limit - o->n_levels, HOIST_ERR_PARQUET_CORRUPT,
+               "page has %zu values but only %lld remain in the column chunk", n, (long long)(limit - o->n_levels));
+    HX_TRY(reserve_levels(cx, lvl_cap, (size_t)o->n_levels + n));
+    uint16_t *def = cx->max_def ? o->def + o->n_levels : NULL;
+    uint16_t *rep = cx->max_rep ? o->rep + o->n_levels : NULL;
+    const uint8_t *vals;
+    size_t vlen;
+    size_t csize = (size_t)h->compressed_size, usize = (size_t)h->uncompressed_size;
+    if (!v2) {
+        const uint8_t *pg = raw;
+        if (cx->c->codec != HX_PQ_UNCOMPRESSED) HX_TRY(decompress_to_scratch(cx, raw, csize, usize, &pg));
+        else HX_FAIL_IF(usize != csize, HOIST_ERR_PARQUET_CORRUPT, "uncompressed page sizes differ (%zu vs %zu)", usize, csize);
+        size_t pos = 0, used;
+        if (rep) {
+            HX_TRY(levels_v1(h->rep_encoding, pg, usize, cx->max_rep, rep, n, &used, "repetition"));
+            pos += used;
+        }
+        if (def) {
+            HX_TRY(levels_v1(h->def_encoding, pg + pos, usize - pos, cx->max_def, def, n, &used, "definition"));
+            pos += used;
+        }
+        vals = pg + pos;
+        vlen = usize - pos;
+    } else {
+        HX_FAIL_IF(h->def_len < 0 || h->rep_len < 0 || (size_t)h->def_len + (size_t)h->rep_len > csize,
+                   HOIST_ERR_PARQUET_CORRUPT, "v2 level lengths (%d + %d) exceed the page (%zu)", (int)h->rep_len,
+                   (int)h->def_len, csize);
+        size_t rl = (size_t)h->rep_len, dl = (size_t)h->def_len;
+        if (rep) {
+            hx_status st = hx_rle_decode_u16(raw, rl, bit_width(cx->max_rep), rep, n, NULL);
+            if (st != HOIST_OK) return hx_error_prefix(st, "repetition levels");
+        }
+        if (def) {
+            hx_status st = hx_rle_decode_u16(raw + rl, dl, bit_width(cx->max_def), def, n, NULL);
+            if (st != HOIST_OK) return hx_error_prefix(st, "definition levels");
+        }
+        const uint8_t *vraw = raw + rl + dl;
+        size_t vc = csize - rl - dl;
+        HX_FAIL_IF(usize < rl + dl, HOIST_ERR_PARQUET_CORRUPT, "v2 page uncompressed size below its levels");
+        size_t vu = usize - rl - dl;
+        int compressed = cx->c->codec != HX_PQ_UNCOMPRESSED && (h->is_compressed || cx->f->cpp_10353_bug);
+        if (compressed && vc > 0) {
+            HX_TRY(decompress_to_scratch(cx, vraw, vc, vu, &vals));
+            vlen = vu;
+        } else {
+            vals = vraw;
+            vlen = vc;
+        }
+    }
+    /* Levels are read with bit_width(max) bits, so only a max that is not
+     * of the form 2^w - 1 can be exceeded. */
+    if (rep && ((1 << bit_width(cx->max_rep)) - 1) != cx->max_rep)
+        HX_TRY(check_levels(rep, n, cx->max_rep, "repetition"));
+    size_t nn = n;
+    if (def) {
+        if (((1 << bit_width(cx->max_def)) - 1) != cx->max_def)
+            HX_TRY(check_levels(def, n, cx->max_def, "definition"));
+        nn = count_eq_u16(def, n, (uint16_t)cx->max_def);
+    }
+    if (rep && o->n_levels == 0 && n > 0)
+        HX_FAIL_IF(rep[0] != 0, HOIST_ERR_PARQUET_CORRUPT, "first repetition level is %u, not 0", rep[0]);
+    HX_TRY(decode_values(cx, h->encoding, vals, vlen, nn));
+    o->n_levels += (int64_t)n;
+    return HOIST_OK;
+}
+
+hx_status hx_pq_chunk_range(const struct hoist_pq_file *f, int rg, int leaf, uint64_t *off, uint64_t *len) {
+    const struct hx_pq_chunk *c = &f->row_groups[rg].chunks[leaf];
+    int64_t start = c->data_page_offset;
+    if (c->dict_page_offset >= 0 && c->dict_page_offset < start) start = c->dict_page_offset;
+    HX_FAIL_IF(start < 0 || c->total_compressed < 0 || (uint64_t)start > f->file_size ||
+                   (uint64_t)c->total_compressed > f->file_size - (uint64_t)start,
+               HOIST_ERR_PARQUET_CORRUPT, "column chunk [%lld, +%lld) lies outside the %llu-byte file",
+               (long long)start, (long long)c->total_compressed, (unsigned long long)f->file_size);
+    uint64_t l = (uint64_t)c->total_compressed;
+    if (f->pad_chunks) {
+        /* PARQUET-816: old parquet-mr under-reports the chunk; Arrow C++ pads by 100 bytes. */
+        uint64_t room = f->file_size - (uint64_t)start - l;
+        l += room < 100 ? room : 100;
+    }
+    *off = (uint64_t)start;
+    *len = l;
+    return HOIST_OK;
+}
+
+hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
+                            const uint8_t *chunk, size_t chunk_len, unsigned flags, int64_t rows,
+                            struct hx_pq_leaf_data *out) {
+    struct colctx cx = {0};
+    cx.f = f;
+    cx.a = leaf;
+    cx.c = &f->row_groups[rg].chunks[leaf->leaf];
+    cx.e = &f->elements[f->leaves[leaf->leaf].element];
+    cx.max_def = f->leaves[leaf->leaf].max_def;
+    cx.max_rep = f->leaves[leaf->leaf].max_rep;
+    cx.phys_width = phys_width(cx.e);
+    cx.flags = flags;
+    cx.out = out;
+    memset(out, 0, sizeof *out);
+    hx_status st = HOIST_OK;
+    size_t pos = 0, lvl_cap = 0;
+    int page_no = 0;
+    int64_t limit = cx.max_rep == 0 ? rows : cx.c->num_values;
+    if (leaf->conv == CV_BINARY || leaf->dict) {
+        /* offsets start with a 0 */
+        struct hx_abuf *ob = leaf->dict ? &out->dict_offsets : &out->offsets;
+        st = hx_abuf_reserve(ob, 8);
+        if (st == HOIST_OK) {
+            memset(ob->data, 0, 8);
+            ob->len = leaf->large ? 8 : 4;
+        }
+    }
+    if (st == HOIST_OK && limit > 0) {
+        /* Pre-size from the declared counts so values land in their final
+         * buffer without regrowth, but never trust a count far beyond what
+         * the bytes could hold (bigger chunks grow as pages prove them). */
+        uint64_t bound = (uint64_t)chunk_len * 64 + 65536;
+        size_t want = (size_t)((uint64_t)limit < bound ? (uint64_t)limit : bound);
+        size_t w = leaf->dict ? 4 : leaf->conv == CV_BOOL ? 1 : leaf->conv == CV_BINARY ? 0 : (size_t)leaf->out_width;
+        if (w) st = hx_abuf_reserve(&out->values, want * w);
+        if (st == HOIST_OK && leaf->conv == CV_BINARY && !leaf->dict)
+            st = hx_abuf_reserve(&out->offsets, want * (leaf->large ? 8 : 4));
+        if (st == HOIST_OK && leaf->conv == CV_BINARY && !leaf->dict && cx.c->total_uncompressed > 0)
+            st = hx_abuf_reserve(&out->data, (size_t)((uint64_t)cx.c->total_uncompressed < bound
+                                                          ? (uint64_t)cx.c->total_uncompressed : bound));
+        if (st == HOIST_OK && (cx.max_def || cx.max_rep)) st = reserve_levels(&cx, &lvl_cap, want);
+    }
+    while (st == HOIST_OK && out->n_levels < limit) {
+        if (pos >= chunk_len) {
+            st = CORRUPT("column chunk ends after %lld of %lld values", (long long)out->n_levels, (long long)limit);
+            break;
+        }
+        struct hx_pq_page_header h;
+        size_t hl;
+        st = hx_pq_parse_page_header(chunk + pos, chunk_len - pos, &h, &hl);
+        if (st != HOIST_OK) {
+            st = hx_error_prefix(st, "page %d header", page_no);
+            break;
+        }
+        pos += hl;
+        if ((size_t)h.compressed_size > chunk_len - pos) {
+            st = CORRUPT("page %d: %d bytes overrun the column chunk (%zu left)", page_no, (int)h.compressed_size,
+                         chunk_len - pos);
+            break;
+        }
+        const uint8_t *raw = chunk + pos;
+        pos += (size_t)h.compressed_size;
+        if (h.has_crc && !(flags & HOIST_PQ_NO_CRC) &&
+            (h.type == PQP_DATA || h.type == PQP_DATA_V2 || h.type == PQP_DICTIONARY)) {
+            uint32_t crc = hx_crc32(raw, (size_t)h.compressed_size);
+            if (crc != h.crc) {
+                st = hx_error(HOIST_ERR_PARQUET_CHECKSUM, "page %d: CRC mismatch (stored %08x, computed %08x)",
+                              page_no, h.crc, crc);
+                break;
+            }
+        }
+        if (h.type == PQP_DICTIONARY) {
+            if (!h.has_dict_header) {
+                st = CORRUPT("page %d: dictionary page without its header", page_no);
+                break;
+            }
+            const uint8_t *pg = raw;
+            if (cx.c->codec != HX_PQ_UNCOMPRESSED)
+                st = decompress_to_scratch(&cx, raw, (size_t)h.compressed_size, (size_t)h.uncompressed_size, &pg);
+            if (st == HOIST_OK) {
+                size_t len = cx.c->codec != HX_PQ_UNCOMPRESSED ? (size_t)h.uncompressed_size : (size_t)h.compressed_size;
+                st = read_dictionary(&cx, pg, len, h.num_values);
+                if (st == HOIST_OK && leaf->dict) {
+                    /* The Arrow dictionary is the dictionary page itself. */
+                    struct hx_abuf *dd = &out->dict_data, *dof = &out->dict_offsets;
+                    size_t total = (size_t)cx.dict_off[cx.dict_n];
+                    st = hx_abuf_reserve(dd, total);
+                    if (st == HOIST_OK) st = hx_abuf_reserve(dof, (size_t)cx.dict_n * 8);
+                    if (st == HOIST_OK && total > INT32_MAX) st = hx_error(HOIST_ERR_LIMIT, "dictionary over 2 GiB");
+                    if (st == HOIST_OK) {
+                        memcpy(dd->data, cx.dict_bytes, total);
+                        dd->len = total;
+                        for (int64_t i = 1; i <= cx.dict_n; i++) {
+                            int32_t v = (int32_t)cx.dict_off[i];
+                            memcpy(dof->data + 4 * i, &v, 4);
+                        }
+                        dof->len = 4 * ((size_t)cx.dict_n + 1);
+                        out->dict_n = cx.dict_n;
+                    }
+                }
+            }
+            if (st != HOIST_OK) st = hx_error_prefix(st, "page %d (dictionary)", page_no);
+        } else if (h.type == PQP_DATA || h.type == PQP_DATA_V2) {
+            st = data_page(&cx, &h, raw, &lvl_cap, limit);
+            if (st != HOIST_OK) st = hx_error_prefix(st, "page %d", page_no);
+        }
+        /* index pages and unknown page types are skipped */
+        page_no++;
+    }
+    if (st == HOIST_OK && cx.max_def == 0 && cx.max_rep == 0 && out->n_values != out->n_levels)
+        st = CORRUPT("%lld values for %lld rows", (long long)out->n_values, (long long)out->n_levels);
+    hx_free(cx.page);
+    hx_free(cx.idx);
+    hx_free(cx.phys);
+    hx_free(cx.dict_fixed);
+    hx_free(cx.dict_off);
+    hx_free(cx.dict_bytes);
+    hx_free(cx.ht);
+    if (st != HOIST_OK) hx_pq_leaf_data_reset(out);
+    return st;
+}

@@ -1,0 +1,367 @@
+/*
+ * pq_rle.c — bit unpacking and the RLE/bit-packed hybrid (Encodings.md).
+ *
+ * Unpacking is the reader's hottest loop (dictionary indices, levels,
+ * booleans, DELTA_BINARY_PACKED), so each bit width gets its own fully
+ * unrolled 32-value kernel: 32 values of w bits are exactly w 32-bit words,
+ * every shift and mask is a compile-time constant and no value needs a
+ * branch.
+ */
+#include "pq_kernels.h"
+
+#include <string.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "pq_rle.c assumes a little-endian host (Parquet data is little-endian)"
+#endif
+
+static inline uint32_t load32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Value i of a 32-value group starts at bit i*w; it lives in word
+ * (i*w)/32 and spills into the next word when (i*w)%32 + w > 32. With w a
+ * constant the compiler folds all of this into straight-line code. */
+#define HX_UNPACK_ONE(i)                                                                           \
+    do {                                                                                           \
+        const unsigned bit_ = (unsigned)(i) * W, word_ = bit_ / 32, sh_ = bit_ % 32;               \
+        uint64_t v_ = load32(in + 4 * word_);                                                      \
+        if (sh_ + W > 32) v_ |= (uint64_t)load32(in + 4 * word_ + 4) << 32;                        \
+        out[i] = (uint32_t)(v_ >> sh_) & MASK;                                                     \
+    } while (0)
+
+#define HX_UNPACK_8(b)                                                                             \
+    HX_UNPACK_ONE(b + 0);                                                                          \
+    HX_UNPACK_ONE(b + 1);                                                                          \
+    HX_UNPACK_ONE(b + 2);                                                                          \
+    HX_UNPACK_ONE(b + 3);                                                                          \
+    HX_UNPACK_ONE(b + 4);                                                                          \
+    HX_UNPACK_ONE(b + 5);                                                                          \
+    HX_UNPACK_ONE(b + 6);                                                                          \
+    HX_UNPACK_ONE(b + 7)
+
+#define HX_DEFINE_UNPACK32(w)                                                                      \
+    static void unpack32_##w(const uint8_t *in, uint32_t *out) {                                   \
+        enum { W = w };                                                                            \
+        const uint32_t MASK = (uint32_t)((1ull << W) - 1);                                         \
+        HX_UNPACK_8(0);                                                                            \
+        HX_UNPACK_8(8);                                                                            \
+        HX_UNPACK_8(16);                                                                           \
+        HX_UNPACK_8(24);                                                                           \
+    }
+
+HX_DEFINE_UNPACK32(1)
+HX_DEFINE_UNPACK32(2)
+HX_DEFINE_UNPACK32(3)
+HX_DEFINE_UNPACK32(4)
+HX_DEFINE_UNPACK32(5)
+HX_DEFINE_UNPACK32(6)
+HX_DEFINE_UNPACK32(7)
+HX_DEFINE_UNPACK32(8)
+HX_DEFINE_UNPACK32(9)
+HX_DEFINE_UNPACK32(10)
+HX_DEFINE_UNPACK32(11)
+HX_DEFINE_UNPACK32(12)
+HX_DEFINE_UNPACK32(13)
+HX_DEFINE_UNPACK32(14)
+HX_DEFINE_UNPACK32(15)
+HX_DEFINE_UNPACK32(16)
+HX_DEFINE_UNPACK32(17)
+HX_DEFINE_UNPACK32(18)
+HX_DEFINE_UNPACK32(19)
+HX_DEFINE_UNPACK32(20)
+HX_DEFINE_UNPACK32(21)
+HX_DEFINE_UNPACK32(22)
+HX_DEFINE_UNPACK32(23)
+HX_DEFINE_UNPACK32(24)
+HX_DEFINE_UNPACK32(25)
+HX_DEFINE_UNPACK32(26)
+HX_DEFINE_UNPACK32(27)
+HX_DEFINE_UNPACK32(28)
+HX_DEFINE_UNPACK32(29)
+HX_DEFINE_UNPACK32(30)
+HX_DEFINE_UNPACK32(31)
+
+static void unpack32_0(const uint8_t *in, uint32_t *out) {
+    (void)in;
+    memset(out, 0, 32 * sizeof *out);
+}
+
+static void unpack32_32(const uint8_t *in, uint32_t *out) { memcpy(out, in, 32 * sizeof *out); }
+
+typedef void (*unpack32_fn)(const uint8_t *in, uint32_t *out);
+
+static const unpack32_fn unpack32_table[33] = {
+    unpack32_0,  unpack32_1,  unpack32_2,  unpack32_3,  unpack32_4,  unpack32_5,  unpack32_6,
+    unpack32_7,  unpack32_8,  unpack32_9,  unpack32_10, unpack32_11, unpack32_12, unpack32_13,
+    unpack32_14, unpack32_15, unpack32_16, unpack32_17, unpack32_18, unpack32_19, unpack32_20,
+    unpack32_21, unpack32_22, unpack32_23, unpack32_24, unpack32_25, unpack32_26, unpack32_27,
+    unpack32_28, unpack32_29, unpack32_30, unpack32_31, unpack32_32,
+};
+
+void hx_unpack_u32(const uint8_t *in, int bit_width, uint32_t *out, size_t n) {
+    if (bit_width <= 0) {
+        memset(out, 0, n * sizeof *out);
+        return;
+    }
+    if (bit_width >= 32) {
+        memcpy(out, in, n * sizeof *out);
+        return;
+    }
+    /* Byte-aligned widths are plain widening copies, which compilers
+     * vectorise better than the shift-and-mask kernels. */
+    if (bit_width == 8) {
+        for (size_t i = 0; i < n; i++) out[i] = in[i];
+        return;
+    }
+    if (bit_width == 16) {
+        for (size_t i = 0; i < n; i++) {
+            uint16_t v;
+            memcpy(&v, in + 2 * i, 2);
+            out[i] = v;
+        }
+        return;
+    }
+    const unpack32_fn fn = unpack32_table[bit_width];
+    const size_t step = 4 * (size_t)bit_width; /* bytes per 32 values */
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32, in += step) fn(in, out + i);
+    size_t rest = n - i;
+    if (rest) {
+        /* The tail may end mid-word: unpack from a zero-padded copy so the
+         * kernel never reads past ceil(n*w/8) bytes. */
+        uint8_t buf[32 * 4] = {0};
+        uint32_t tmp[32];
+        memcpy(buf, in, (rest * (size_t)bit_width + 7) / 8);
+        fn(buf, tmp);
+        memcpy(out + i, tmp, rest * sizeof *out);
+    }
+}
+
+/* ---- RLE / bit-packed hybrid ------------------------------------------ */
+
+/* Run headers are ULEB128 varints; Encodings.md caps run lengths at 2^31-1,
+ * so anything longer than 5 bytes is corrupt. */
+static int read_run_header(const uint8_t **pp, const uint8_t *end, uint32_t *out) {
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+        if (p >= end) return 0;
+        uint8_t b = *p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            if (v > UINT32_MAX) return 0;
+            *out = (uint32_t)v;
+            *pp = p;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static inline uint32_t load_le_bytes(const uint8_t *p, int nbytes) {
+    uint32_t v = 0;
+    for (int i = 0; i < nbytes; i++) v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+/* Values a bit-packed run of `groups` 8-value groups can really supply from
+ * `avail` bytes: writers pad the last run to whole groups, but a truncated
+ * final run is read as far as its bytes go (as Arrow does). */
+static uint64_t literal_values_available(uint32_t groups, int bit_width, size_t avail) {
+    uint64_t declared = (uint64_t)groups * 8;
+    if (bit_width == 0) return declared;
+    uint64_t fit = (uint64_t)avail * 8 / (uint64_t)bit_width;
+    return fit < declared ? fit : declared;
+}
+
+static hx_status rle_bad_width(int bit_width, int max) {
+    return hx_error(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed bit width %d is outside 0..%d", bit_width, max);
+}
+
+hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint32_t *out, size_t n,
+                            size_t *consumed) {
+    if (bit_width < 0 || bit_width > 32) return rle_bad_width(bit_width, 32);
+    const uint8_t *p = data, *end = data + len;
+    const int value_bytes = (bit_width + 7) / 8;
+    size_t done = 0;
+    while (done < n) {
+        uint32_t header;
+        if (!read_run_header(&p, end, &header))
+            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed data ends after %zu of %zu values", done, n);
+        size_t want = n - done;
+        if (header & 1) {
+            uint32_t groups = header >> 1;
+            size_t avail = (size_t)(end - p);
+            uint64_t have = literal_values_available(groups, bit_width, avail);
+            size_t take = have < want ? (size_t)have : want;
+            if (take < want && have < (uint64_t)groups * 8)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
+                        "bit-packed run of %llu values is truncated: %zu bytes left for it",
+                        (unsigned long long)groups * 8, avail);
+            hx_unpack_u32(p, bit_width, out + done, take);
+            uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
+            p += run_bytes < avail ? (size_t)run_bytes : avail;
+            done += take;
+        } else {
+            uint32_t count = header >> 1;
+            if ((size_t)(end - p) < (size_t)value_bytes)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run value is truncated");
+            uint32_t v = load_le_bytes(p, value_bytes);
+            p += value_bytes;
+            size_t take = count < want ? count : want;
+            uint32_t *o = out + done;
+            for (size_t i = 0; i < take; i++) o[i] = v;
+            done += take;
+        }
+    }
+    if (consumed) *consumed = (size_t)(p - data);
+    return HOIST_OK;
+}
+
+hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint16_t *out, size_t n,
+                            size_t *consumed) {
+    if (bit_width < 0 || bit_width > 16) return rle_bad_width(bit_width, 16);
+    const uint8_t *p = data, *end = data + len;
+    const int value_bytes = (bit_width + 7) / 8;
+    size_t done = 0;
+    uint32_t tmp[256];
+    while (done < n) {
+        uint32_t header;
+        if (!read_run_header(&p, end, &header))
+            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed levels end after %zu of %zu values", done, n);
+        size_t want = n - done;
+        if (header & 1) {
+            uint32_t groups = header >> 1;
+            size_t avail = (size_t)(end - p);
+            uint64_t have = literal_values_available(groups, bit_width, avail);
+            size_t take = have < want ? (size_t)have : want;
+            if (take < want && have < (uint64_t)groups * 8)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
+                        "bit-packed run of %llu levels is truncated: %zu bytes left for it",
+                        (unsigned long long)groups * 8, avail);
+            /* 256 values of w bits are exactly 32*w bytes, so chunks after
+             * the first start on a byte boundary. */
+            const uint8_t *src = p;
+            for (size_t k = 0; k < take; k += 256) {
+                size_t c = take - k < 256 ? take - k : 256;
+                hx_unpack_u32(src, bit_width, tmp, c);
+                src += 32 * (size_t)bit_width;
+                uint16_t *o = out + done + k;
+                for (size_t i = 0; i < c; i++) o[i] = (uint16_t)tmp[i];
+            }
+            uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
+            p += run_bytes < avail ? (size_t)run_bytes : avail;
+            done += take;
+        } else {
+            uint32_t count = header >> 1;
+            if ((size_t)(end - p) < (size_t)value_bytes)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run level is truncated");
+            uint16_t v = (uint16_t)load_le_bytes(p, value_bytes);
+            p += value_bytes;
+            size_t take = count < want ? count : want;
+            uint16_t *o = out + done;
+            for (size_t i = 0; i < take; i++) o[i] = v;
+            done += take;
+        }
+    }
+    if (consumed) *consumed = (size_t)(p - data);
+    return HOIST_OK;
+}
+
+/* ---- streaming reader ------------------------------------------------- */
+
+/* Usage note for run-aware callers: after any call, r->run_left values of the
+ * current run remain; when !r->run_is_literal they all equal r->run_value, so
+ * a caller may consume them itself (e.g. memset a validity bitmap) by
+ * decreasing run_left. */
+void hx_rle_reader_init(struct hx_rle_reader *r, const uint8_t *data, size_t len, int bit_width) {
+    memset(r, 0, sizeof *r);
+    r->p = data;
+    r->end = data + len;
+    r->bit_width = bit_width;
+}
+
+static int reader_next_run(struct hx_rle_reader *r, int *err) {
+    *err = 0;
+    if (r->p >= r->end) return 0;
+    uint32_t header;
+    if (!read_run_header(&r->p, r->end, &header)) {
+        *err = 1;
+        return 0;
+    }
+    const int w = r->bit_width;
+    if (header & 1) {
+        uint32_t groups = header >> 1;
+        size_t avail = (size_t)(r->end - r->p);
+        uint64_t have = literal_values_available(groups, w, avail);
+        uint64_t run_bytes = (uint64_t)groups * (uint64_t)w;
+        r->run_is_literal = 1;
+        r->literal = r->p;
+        r->literal_pos = 0;
+        /* A truncated final run yields what its bytes hold; the caller sees
+         * the shortfall as the end of the data. */
+        r->run_left = (uint32_t)(have > UINT32_MAX ? UINT32_MAX : have);
+        r->p += run_bytes < avail ? (size_t)run_bytes : avail;
+    } else {
+        int value_bytes = (w + 7) / 8;
+        if ((size_t)(r->end - r->p) < (size_t)value_bytes) {
+            *err = 1;
+            return 0;
+        }
+        r->run_is_literal = 0;
+        r->run_value = load_le_bytes(r->p, value_bytes);
+        r->p += value_bytes;
+        r->run_left = header >> 1;
+    }
+    return 1;
+}
+
+int64_t hx_rle_reader_next(struct hx_rle_reader *r, uint32_t *out, size_t n) {
+    if (r->bit_width < 0 || r->bit_width > 32) {
+        hx_status st = rle_bad_width(r->bit_width, 32);
+        (void)st;
+        return -1;
+    }
+    const int w = r->bit_width;
+    size_t done = 0;
+    while (done < n) {
+        if (r->run_left == 0) {
+            int err;
+            if (!reader_next_run(r, &err)) {
+                if (err) {
+                    hx_status st = hx_error(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed run header or value is truncated");
+                    (void)st;
+                    return -1;
+                }
+                break;
+            }
+            continue;
+        }
+        size_t take = n - done < r->run_left ? n - done : r->run_left;
+        if (!r->run_is_literal) {
+            uint32_t v = r->run_value, *o = out + done;
+            for (size_t i = 0; i < take; i++) o[i] = v;
+        } else {
+            size_t pos = r->literal_pos, k = 0;
+            /* Finish a partly read 8-value group first so the bulk unpack
+             * starts on a byte boundary. */
+            if (pos % 8) {
+                uint32_t grp[8];
+                size_t off = pos % 8, c = 8 - off < take ? 8 - off : take;
+                /* Only off+c values: a truncated final run may not hold the
+                 * whole group's bytes. */
+                hx_unpack_u32(r->literal + (pos / 8) * (size_t)w, w, grp, off + c);
+                memcpy(out + done, grp + off, c * sizeof *out);
+                k = c;
+            }
+            if (take > k) hx_unpack_u32(r->literal + ((pos + k) / 8) * (size_t)w, w, out + done + k, take - k);
+            r->literal_pos += (uint32_t)take;
+        }
+        r->run_left -= (uint32_t)take;
+        done += take;
+    }
+    return (int64_t)done;
+}

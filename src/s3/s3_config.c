@@ -1,0 +1,274 @@
+/* Settings and the credentials chain: explicit > environment > ~/.aws. */
+#include "s3_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static char *trim(char *s) {
+    while (*s && isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+/* AWS config files are INI files with "[section]" headers and "key = value"
+ * lines; an indented line after "s3 =" belongs to that nested block (AWS CLI
+ * topic "config-vars": nested settings). */
+hx_status hx_s3_ini_get(const char *path, const char *section, const char *key, const char *subkey, char **out) {
+    *out = NULL;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (errno == ENOENT || errno == ENOTDIR) return HOIST_OK;
+        HX_FAIL(HOIST_ERR_CREDENTIALS, "%s: cannot read: %s", path, strerror(errno));
+    }
+    char line[4096];
+    int in_section = 0, in_block = 0;
+    hx_status st = HOIST_OK;
+    size_t total = 0;
+    while (fgets(line, sizeof line, f)) {
+        total += strlen(line);
+        if (total > (1u << 20)) {
+            st = hx_error(HOIST_ERR_CREDENTIALS, "%s: larger than 1 MiB, refusing to parse it", path);
+            break;
+        }
+        int indented = line[0] == ' ' || line[0] == '\t';
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#' || *s == ';') continue;
+        if (*s == '[') {
+            char *e = strchr(s, ']');
+            if (e == NULL) continue;
+            *e = '\0';
+            char *name = trim(s + 1);
+            in_section = strcmp(name, section) == 0;
+            in_block = 0;
+            continue;
+        }
+        if (!in_section) continue;
+        char *eq = strchr(s, '=');
+        if (eq == NULL) continue;
+        *eq = '\0';
+        char *k = trim(s), *v = trim(eq + 1);
+        if (!indented) in_block = 0;
+        if (!indented && *v == '\0') {
+            in_block = subkey && strcmp(k, key) == 0;
+            continue;
+        }
+        int match = subkey ? (in_block && indented && strcmp(k, subkey) == 0) : (!indented && strcmp(k, key) == 0);
+        if (match) {
+            hx_free(*out);
+            *out = hx_strdup(v);
+            if (*out == NULL) {
+                st = hx_error(HOIST_ERR_NOMEM, "out of memory reading %s", path);
+                break;
+            }
+        }
+    }
+    fclose(f);
+    if (st != HOIST_OK) {
+        hx_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static const char *env(const char *name) {
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+static hx_status set_str(char **dst, const char *v) {
+    if (*dst || v == NULL) return HOIST_OK;
+    *dst = hx_strdup(v);
+    HX_FAIL_IF(*dst == NULL, HOIST_ERR_NOMEM, "out of memory");
+    return HOIST_OK;
+}
+
+static hx_status file_path(const char *env_name, const char *leaf, char **out) {
+    const char *e = env(env_name);
+    if (e) {
+        *out = hx_strdup(e);
+    } else {
+        const char *home = env("HOME");
+        *out = home ? hx_asprintf("%s/.aws/%s", home, leaf) : NULL;
+        if (home == NULL) return HOIST_OK;
+    }
+    HX_FAIL_IF(*out == NULL, HOIST_ERR_NOMEM, "out of memory");
+    return HOIST_OK;
+}
+
+/* Reads key from the profile: credentials file "[name]" first, then config
+ * file "[profile name]" ("[default]" for the default profile). */
+static hx_status profile_get(const char *cred_file, const char *conf_file, const char *profile, const char *key,
+                             const char *subkey, int creds_too, char **out) {
+    *out = NULL;
+    if (creds_too && cred_file) HX_TRY(hx_s3_ini_get(cred_file, profile, key, subkey, out));
+    if (*out || conf_file == NULL) return HOIST_OK;
+    char section[300];
+    if (strcmp(profile, "default") == 0)
+        snprintf(section, sizeof section, "default");
+    else
+        snprintf(section, sizeof section, "profile %s", profile);
+    return hx_s3_ini_get(conf_file, section, key, subkey, out);
+}
+
+void hx_s3_settings_reset(struct hx_s3_settings *s) {
+    hx_free(s->endpoint);
+    hx_free(s->region);
+    hx_free(s->access_key);
+    if (s->secret_key) {
+        memset(s->secret_key, 0, strlen(s->secret_key));
+        hx_free(s->secret_key);
+    }
+    if (s->session_token) {
+        memset(s->session_token, 0, strlen(s->session_token));
+        hx_free(s->session_token);
+    }
+    hx_free(s->profile);
+    memset(s, 0, sizeof *s);
+}
+
+static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings *out, char *cred_file,
+                         char *conf_file) {
+    /* endpoint: metaflow passes METAFLOW_S3_ENDPOINT_URL as an explicit
+     * client parameter, so it beats boto3's own env variables. */
+    HX_TRY(set_str(&out->endpoint, ex->endpoint));
+    HX_TRY(set_str(&out->endpoint, env("METAFLOW_S3_ENDPOINT_URL")));
+    HX_TRY(set_str(&out->endpoint, env("AWS_ENDPOINT_URL_S3")));
+    HX_TRY(set_str(&out->endpoint, env("AWS_ENDPOINT_URL")));
+    HX_TRY(set_str(&out->region, ex->region));
+    HX_TRY(set_str(&out->region, env("AWS_REGION")));
+    HX_TRY(set_str(&out->region, env("AWS_DEFAULT_REGION")));
+
+    int profile_explicit = ex->profile != NULL;
+    HX_TRY(set_str(&out->profile, ex->profile));
+    HX_TRY(set_str(&out->profile, env("AWS_PROFILE")));
+    HX_TRY(set_str(&out->profile, "default"));
+
+    out->anonymous = ex->no_sign == 1;
+    if (ex->access_key && ex->secret_key) {
+        HX_TRY(set_str(&out->access_key, ex->access_key));
+        HX_TRY(set_str(&out->secret_key, ex->secret_key));
+        HX_TRY(set_str(&out->session_token, ex->session_token));
+        snprintf(out->creds_source, sizeof out->creds_source, "options");
+    } else if (ex->access_key || ex->secret_key) {
+        HX_FAIL(HOIST_ERR_CREDENTIALS, "an access key id and a secret access key must be given together");
+    }
+    /* An explicitly chosen profile beats credentials in the environment (as
+     * with `aws --profile`); AWS_PROFILE alone does not. */
+    for (int pass = 0; pass < 2 && out->access_key == NULL; pass++) {
+        int from_env = (pass == 0) != profile_explicit;
+        if (from_env) {
+            const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
+            if (ak && sk) {
+                HX_TRY(set_str(&out->access_key, ak));
+                HX_TRY(set_str(&out->secret_key, sk));
+                HX_TRY(set_str(&out->session_token, env("AWS_SESSION_TOKEN")));
+                snprintf(out->creds_source, sizeof out->creds_source, "environment");
+            }
+        } else {
+            char *ak = NULL, *sk = NULL, *tok = NULL;
+            hx_status st = profile_get(cred_file, conf_file, out->profile, "aws_access_key_id", NULL, 1, &ak);
+            if (st == HOIST_OK)
+                st = profile_get(cred_file, conf_file, out->profile, "aws_secret_access_key", NULL, 1, &sk);
+            if (st == HOIST_OK)
+                st = profile_get(cred_file, conf_file, out->profile, "aws_session_token", NULL, 1, &tok);
+            if (st == HOIST_OK && ak && sk) {
+                out->access_key = ak;
+                out->secret_key = sk;
+                out->session_token = tok;
+                snprintf(out->creds_source, sizeof out->creds_source, "profile %.50s", out->profile);
+            } else {
+                hx_free(ak);
+                hx_free(sk);
+                hx_free(tok);
+            }
+            HX_TRY(st);
+        }
+    }
+    out->have_credentials = out->access_key != NULL;
+    if (!out->have_credentials)
+        snprintf(out->missing_why, sizeof out->missing_why,
+                 "checked options, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and profile '%.60s' in %.80s",
+                 out->profile, cred_file ? cred_file : "~/.aws/credentials");
+
+    char *v = NULL;
+    if (out->endpoint == NULL) {
+        HX_TRY(profile_get(cred_file, conf_file, out->profile, "s3", "endpoint_url", 0, &v));
+        if (v == NULL) HX_TRY(profile_get(cred_file, conf_file, out->profile, "endpoint_url", NULL, 0, &v));
+        out->endpoint = v;
+        v = NULL;
+    }
+    if (out->region == NULL) {
+        HX_TRY(profile_get(cred_file, conf_file, out->profile, "region", NULL, 0, &v));
+        out->region = v;
+        v = NULL;
+    }
+    HX_TRY(set_str(&out->region, "us-east-1"));
+
+    const char *addr = ex->addressing;
+    if (addr == NULL) {
+        HX_TRY(profile_get(cred_file, conf_file, out->profile, "s3", "addressing_style", 0, &v));
+        addr = v;
+    }
+    out->addressing = HX_S3_ADDR_AUTO;
+    if (addr && strcmp(addr, "path") == 0)
+        out->addressing = HX_S3_ADDR_PATH;
+    else if (addr && strcmp(addr, "virtual") == 0)
+        out->addressing = HX_S3_ADDR_VIRTUAL;
+    hx_free(v);
+
+    if (out->endpoint == NULL) {
+        out->endpoint = hx_asprintf("https://s3.%s.amazonaws.com", out->region);
+        HX_FAIL_IF(out->endpoint == NULL, HOIST_ERR_NOMEM, "out of memory");
+        out->endpoint_is_aws = 1;
+    } else {
+        size_t n = strlen(out->endpoint);
+        while (n > 0 && out->endpoint[n - 1] == '/') out->endpoint[--n] = '\0';
+        if (strncmp(out->endpoint, "http://", 7) != 0 && strncmp(out->endpoint, "https://", 8) != 0)
+            HX_FAIL(HOIST_ERR_BAD_URL, "endpoint '%s' must start with http:// or https://", out->endpoint);
+        const char *host = strstr(out->endpoint, "://") + 3;
+        if (*host == '\0' || strchr(host, '/') || strchr(host, '?') || strchr(host, '#'))
+            HX_FAIL(HOIST_ERR_BAD_URL, "endpoint '%s' must be scheme://host[:port] with no path", out->endpoint);
+        const char *aws = strstr(host, "amazonaws.com");
+        out->endpoint_is_aws = aws != NULL && aws[13] == '\0';
+    }
+    return HOIST_OK;
+}
+
+hx_status hx_s3_settings_resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings *out) {
+    memset(out, 0, sizeof *out);
+    char *cred_file = NULL, *conf_file = NULL;
+    hx_status st = file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", &cred_file);
+    if (st == HOIST_OK) st = file_path("AWS_CONFIG_FILE", "config", &conf_file);
+    if (st == HOIST_OK) st = resolve(ex, out, cred_file, conf_file);
+    hx_free(cred_file);
+    hx_free(conf_file);
+    if (st != HOIST_OK) hx_s3_settings_reset(out);
+    return st;
+}
+
+hx_status hx_s3_init(struct hx_s3 *s3, const struct hx_s3_explicit *ex) {
+    memset(s3, 0, sizeof *s3);
+    HX_TRY(hx_s3_settings_resolve(ex, &s3->set));
+    pthread_mutex_init(&s3->key_lock, NULL);
+    s3->scheme_host = hx_strdup(s3->set.endpoint);
+    const char *h = strstr(s3->set.endpoint, "://");
+    s3->host = hx_strdup(h ? h + 3 : s3->set.endpoint);
+    if (s3->scheme_host == NULL || s3->host == NULL) {
+        hx_s3_cleanup(s3);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+    }
+    return HOIST_OK;
+}
+
+void hx_s3_cleanup(struct hx_s3 *s3) {
+    if (s3->set.endpoint) pthread_mutex_destroy(&s3->key_lock);
+    hx_free(s3->host);
+    hx_free(s3->scheme_host);
+    hx_s3_settings_reset(&s3->set);
+    memset(s3, 0, sizeof *s3);
+}

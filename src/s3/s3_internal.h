@@ -1,0 +1,162 @@
+/*
+ * s3_internal.h — the S3 protocol: settings and credentials chain, SigV4,
+ * key encoding, request building, XML responses, error mapping.
+ *
+ * Threads: a struct hx_s3 is shared by all threads of a client; signing is
+ * thread-safe (the cached signing key is locked). XML parsers and encoders
+ * are pure functions.
+ * Secrets (secret key, session token) never go into messages or logs.
+ */
+#ifndef HOIST_S3_INTERNAL_H
+#define HOIST_S3_INTERNAL_H
+
+#include "net_internal.h"
+#include "util_internal.h"
+
+#include <pthread.h>
+
+/* ---- settings ----------------------------------------------------------- */
+
+/* Options given explicitly (NULL / -1 = unset). */
+struct hx_s3_explicit {
+    const char *endpoint, *region, *profile;
+    const char *access_key, *secret_key, *session_token;
+    const char *addressing; /* "path", "virtual", "auto" */
+    int no_sign;            /* 1 = anonymous */
+};
+
+enum hx_s3_addressing { HX_S3_ADDR_AUTO = 0, HX_S3_ADDR_PATH = 1, HX_S3_ADDR_VIRTUAL = 2 };
+
+/* Resolved settings. Strings are owned. */
+struct hx_s3_settings {
+    char *endpoint;      /* scheme://host[:port], no trailing '/' */
+    int endpoint_is_aws; /* the default AWS endpoint (virtual addressing allowed) */
+    char *region;
+    char *access_key, *secret_key, *session_token;
+    int anonymous;
+    int have_credentials;
+    enum hx_s3_addressing addressing;
+    char *profile;
+    char creds_source[64];  /* "options", "environment", "profile default" (for messages) */
+    char missing_why[256];  /* why no credentials were found */
+};
+
+/* Fills out from explicit > environment > ~/.aws files (docs/store.md).
+ * Finding no credentials is not an error here (file:// needs none); the
+ * first S3 request fails with HOIST_ERR_CREDENTIALS instead. A bad endpoint
+ * or unreadable profile is an error. */
+HOIST_NODISCARD hx_status hx_s3_settings_resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings *out);
+void hx_s3_settings_reset(struct hx_s3_settings *s);
+
+/* Reads `key` of section `section` ("default", "profile x", or "x") of an
+ * INI file; subkey non-NULL reads a nested "s3 =" block entry. Returns a
+ * copy in *out (NULL if absent). Missing file: HOIST_OK with *out NULL. */
+HOIST_NODISCARD hx_status hx_s3_ini_get(const char *path, const char *section, const char *key,
+                                        const char *subkey, char **out);
+
+/* ---- client ------------------------------------------------------------- */
+
+struct hx_s3 {
+    struct hx_s3_settings set;
+    char *scheme_host;  /* "http://127.0.0.1:8333" */
+    char *host;         /* host[:port] for the Host header */
+    pthread_mutex_t key_lock;
+    char key_date[9];
+    uint8_t signing_key[32];
+};
+
+HOIST_NODISCARD hx_status hx_s3_init(struct hx_s3 *s3, const struct hx_s3_explicit *ex);
+void hx_s3_cleanup(struct hx_s3 *s3);
+
+struct hx_s3_header {
+    const char *name;  /* lowercase */
+    const char *value;
+};
+
+/* Builds req->method, req->url and req->headers (replacing old ones) for one
+ * signed request. key may be NULL or "" for bucket operations, bucket NULL
+ * for the service. query is the canonical query string (sorted, encoded) or
+ * NULL. payload_hash NULL means UNSIGNED-PAYLOAD. */
+HOIST_NODISCARD hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_req *req, const char *method,
+                                              const char *bucket, const char *key, const char *query,
+                                              const char *payload_hash, const struct hx_s3_header *extra,
+                                              size_t nextra);
+
+/* ---- SigV4 (AWS docs "Signature Version 4 for Amazon S3") --------------- */
+
+/* Authorization header value. headers: lowercase names, values trimmed,
+ * sorted by name, and including host and x-amz-date. amz_date is
+ * "YYYYMMDDTHHMMSSZ". signing_key: 32 bytes from hx_s3_signing_key. */
+HOIST_NODISCARD hx_status hx_s3_sigv4_authorization(const char *method, const char *canonical_uri,
+                                                    const char *canonical_query,
+                                                    const struct hx_s3_header *headers, size_t n,
+                                                    const char *payload_hash, const char *amz_date,
+                                                    const char *region, const char *access_key,
+                                                    const uint8_t signing_key[32], struct hx_buf *out);
+void hx_s3_signing_key(const char *secret, const char *date8, const char *region, uint8_t out[32]);
+
+void hx_sha256_hex(const void *data, size_t n, char out[65]);
+void hx_md5_base64(const void *data, size_t n, char out[25]);
+/* Base64 of a 32-bit big-endian value (x-amz-checksum-crc32c format). */
+void hx_crc_base64(uint32_t crc, char out[9]);
+
+/* Percent-encodes s (RFC 3986 unreserved kept; '/' kept when keep_slash),
+ * appending to out. Every other byte, UTF-8 included, becomes %XX. */
+HOIST_NODISCARD hx_status hx_s3_uri_encode(struct hx_buf *out, const char *s, size_t n, int keep_slash);
+/* Decodes %XX (and '+' as space when plus_space) into out (NUL-terminated).
+ * A bad escape is HOIST_ERR_S3_BAD_RESPONSE. */
+HOIST_NODISCARD hx_status hx_s3_url_decode(struct hx_buf *out, const char *s, size_t n, int plus_space);
+
+/* ---- XML responses (expat; no DTDs or entities; bounded depth) --------- */
+
+struct hx_s3_list_item {
+    char *key;    /* decoded */
+    uint64_t size;
+    int64_t last_modified;
+    char *etag;
+    int is_prefix;
+};
+struct hx_s3_list_page {
+    struct hx_s3_list_item *items;
+    size_t count, cap;
+    int is_truncated;
+    char *next_token;
+};
+/* Parses a ListObjectsV2 result; url_encoded when encoding-type=url was sent.
+ * Appends to page (items from earlier pages are kept). */
+HOIST_NODISCARD hx_status hx_s3_parse_list(const char *xml, size_t len, int url_encoded,
+                                           struct hx_s3_list_page *page);
+void hx_s3_list_page_reset(struct hx_s3_list_page *page);
+
+/* From an <Error> document: Code and Message (truncated to their caps).
+ * Returns 1 when the document is an S3 error. */
+int hx_s3_parse_error(const char *xml, size_t len, char *code, size_t code_cap, char *msg, size_t msg_cap);
+
+/* The text of the first element called `name` (e.g. UploadId). */
+HOIST_NODISCARD hx_status hx_s3_xml_find(const char *xml, size_t len, const char *name, char **out);
+
+/* DeleteObjects result: each <Error> as key/code/message. */
+struct hx_s3_delete_error {
+    char *key, *code, *message;
+};
+HOIST_NODISCARD hx_status hx_s3_parse_delete(const char *xml, size_t len, struct hx_s3_delete_error **errors,
+                                             size_t *count);
+void hx_s3_delete_errors_free(struct hx_s3_delete_error *errors, size_t count);
+
+/* Appends s to out with XML escapes; control characters XML 1.0 cannot carry
+ * give HOIST_ERR_BAD_URL. */
+HOIST_NODISCARD hx_status hx_s3_xml_escape(struct hx_buf *out, const char *s);
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Status for an S3 error code (may be "" or NULL) with its HTTP status. */
+hx_status hx_s3_status_for(long http_status, const char *code);
+/* True when the request should be retried (5xx, SlowDown, RequestTimeout...). */
+int hx_s3_transient(long http_status, const char *code);
+
+/* ISO 8601 "2009-10-12T17:50:30.000Z" and RFC 7231 "Sun, 06 Nov 1994
+ * 08:49:37 GMT" to Unix seconds (0 when unparseable). */
+int64_t hx_s3_parse_iso8601(const char *s);
+int64_t hx_s3_parse_http_date(const char *s);
+
+#endif /* HOIST_S3_INTERNAL_H */

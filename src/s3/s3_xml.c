@@ -1,0 +1,507 @@
+/* S3 XML responses (expat), error mapping and dates.
+ * Hostile XML: any DOCTYPE (and so any entity declaration) stops the parse,
+ * so no entity is ever expanded (billion laughs, external entities); depth
+ * and text size are bounded; the caller bounds the document size. */
+#include "s3_internal.h"
+
+#include <expat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define XML_MAX_DEPTH 16
+#define XML_MAX_TEXT (64 * 1024)
+
+struct xml_walk;
+/* text is NULL at the end of an element that had child elements. */
+typedef hx_status (*xml_leaf_fn)(struct xml_walk *w, const char *parent, const char *name, const char *text,
+                                 size_t len);
+
+struct xml_walk {
+    XML_Parser parser;
+    int depth;
+    char names[XML_MAX_DEPTH][64];
+    int had_child[XML_MAX_DEPTH];
+    struct hx_buf text;
+    xml_leaf_fn leaf;
+    void *ctx;
+    hx_status status;
+    const char *why;
+};
+
+static void stop(struct xml_walk *w, hx_status st, const char *why) {
+    if (w->status == HOIST_OK) {
+        w->status = st;
+        w->why = why;
+    }
+    XML_StopParser(w->parser, XML_FALSE);
+}
+
+static const char *local_name(const char *n) {
+    /* expat without namespace processing gives "prefix:name" at most */
+    const char *c = strrchr(n, ':');
+    return c ? c + 1 : n;
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs) {
+    (void)attrs;
+    struct xml_walk *w = ud;
+    if (w->status != HOIST_OK) return;
+    if (w->depth >= XML_MAX_DEPTH) {
+        stop(w, HOIST_ERR_S3_BAD_RESPONSE, "XML nested too deeply");
+        return;
+    }
+    if (w->depth > 0) w->had_child[w->depth - 1] = 1;
+    snprintf(w->names[w->depth], sizeof w->names[0], "%s", local_name(name));
+    w->had_child[w->depth] = 0;
+    w->depth++;
+    w->text.len = 0;
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name) {
+    (void)name;
+    struct xml_walk *w = ud;
+    if (w->status != HOIST_OK || w->depth == 0) return;
+    w->depth--;
+    const char *parent = w->depth > 0 ? w->names[w->depth - 1] : "";
+    hx_status st;
+    if (w->had_child[w->depth]) {
+        st = w->leaf(w, parent, w->names[w->depth], NULL, 0);
+    } else {
+        if (w->text.data == NULL && hx_buf_reserve(&w->text, 0) != HOIST_OK) {
+            stop(w, HOIST_ERR_NOMEM, "out of memory");
+            return;
+        }
+        w->text.data[w->text.len] = '\0';
+        st = w->leaf(w, parent, w->names[w->depth], w->text.data, w->text.len);
+    }
+    w->text.len = 0;
+    if (st != HOIST_OK) stop(w, st, NULL);
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len) {
+    struct xml_walk *w = ud;
+    if (w->status != HOIST_OK) return;
+    if (w->text.len + (size_t)len > XML_MAX_TEXT) {
+        stop(w, HOIST_ERR_S3_BAD_RESPONSE, "XML text node too long");
+        return;
+    }
+    if (hx_buf_append(&w->text, s, (size_t)len) != HOIST_OK) stop(w, HOIST_ERR_NOMEM, "out of memory");
+}
+
+static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid, const XML_Char *pubid,
+                               int has_internal) {
+    (void)name;
+    (void)sysid;
+    (void)pubid;
+    (void)has_internal;
+    stop(ud, HOIST_ERR_S3_BAD_RESPONSE, "XML with a DOCTYPE (entities are refused)");
+}
+
+static void XMLCALL on_entity(void *ud, const XML_Char *n, int pe, const XML_Char *v, int vl, const XML_Char *b,
+                              const XML_Char *s, const XML_Char *p, const XML_Char *nn) {
+    (void)n, (void)pe, (void)v, (void)vl, (void)b, (void)s, (void)p, (void)nn;
+    stop(ud, HOIST_ERR_S3_BAD_RESPONSE, "XML entity declarations are refused");
+}
+
+static hx_status xml_walk(const char *xml, size_t len, xml_leaf_fn leaf, void *ctx, const char *what) {
+    struct xml_walk w;
+    memset(&w, 0, sizeof w);
+    w.leaf = leaf;
+    w.ctx = ctx;
+    w.parser = XML_ParserCreate("UTF-8");
+    HX_FAIL_IF(w.parser == NULL, HOIST_ERR_NOMEM, "out of memory creating an XML parser");
+    XML_SetUserData(w.parser, &w);
+    XML_SetElementHandler(w.parser, on_start, on_end);
+    XML_SetCharacterDataHandler(w.parser, on_text);
+    XML_SetStartDoctypeDeclHandler(w.parser, on_doctype);
+    XML_SetEntityDeclHandler(w.parser, on_entity);
+    XML_SetParamEntityParsing(w.parser, XML_PARAM_ENTITY_PARSING_NEVER);
+    hx_status st = HOIST_OK;
+    if (len > (size_t)INT32_MAX) {
+        st = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: XML response too large", what);
+    } else if (XML_Parse(w.parser, xml, (int)len, XML_TRUE) == XML_STATUS_ERROR || w.status != HOIST_OK) {
+        if (w.status != HOIST_OK && w.why == NULL)
+            st = w.status; /* a leaf callback failed and set the message */
+        else if (w.status != HOIST_OK)
+            st = hx_error(w.status, "%s: %s", what, w.why);
+        else
+            st = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: malformed XML at line %lu: %s", what,
+                          (unsigned long)XML_GetCurrentLineNumber(w.parser),
+                          XML_ErrorString(XML_GetErrorCode(w.parser)));
+    }
+    XML_ParserFree(w.parser);
+    hx_buf_reset(&w.text);
+    return st;
+}
+
+/* ---- ListObjectsV2 ----------------------------------------------------- */
+
+struct list_ctx {
+    struct hx_s3_list_page *page;
+    int url_encoded;
+    struct hx_s3_list_item cur;
+    int have_key;
+};
+
+static hx_status decode_key(struct list_ctx *c, const char *text, size_t len, char **out) {
+    struct hx_buf b;
+    hx_buf_init(&b);
+    hx_status st = c->url_encoded ? hx_s3_url_decode(&b, text, len, 1) : hx_buf_append(&b, text, len);
+    if (st != HOIST_OK) {
+        hx_buf_reset(&b);
+        return st;
+    }
+    hx_free(*out);
+    *out = hx_buf_detach(&b);
+    HX_FAIL_IF(*out == NULL, HOIST_ERR_NOMEM, "out of memory");
+    return HOIST_OK;
+}
+
+static hx_status push_item(struct hx_s3_list_page *p, struct hx_s3_list_item *it) {
+    if (p->count == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 256;
+        struct hx_s3_list_item *n = hx_realloc(p->items, cap * sizeof *n);
+        HX_FAIL_IF(n == NULL, HOIST_ERR_NOMEM, "out of memory listing");
+        p->items = n;
+        p->cap = cap;
+    }
+    p->items[p->count++] = *it;
+    memset(it, 0, sizeof *it);
+    return HOIST_OK;
+}
+
+static void item_free(struct hx_s3_list_item *it) {
+    hx_free(it->key);
+    hx_free(it->etag);
+    memset(it, 0, sizeof *it);
+}
+
+static hx_status list_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text, size_t len) {
+    struct list_ctx *c = w->ctx;
+    if (text == NULL) {
+        if ((strcmp(name, "Contents") == 0 || strcmp(name, "CommonPrefixes") == 0)) {
+            if (c->cur.key == NULL) {
+                item_free(&c->cur);
+                return hx_error(HOIST_ERR_S3_BAD_RESPONSE, "listing: an entry without a key");
+            }
+            c->cur.is_prefix = strcmp(name, "CommonPrefixes") == 0;
+            return push_item(c->page, &c->cur);
+        }
+        return HOIST_OK;
+    }
+    if (strcmp(parent, "Contents") == 0) {
+        if (strcmp(name, "Key") == 0) return decode_key(c, text, len, &c->cur.key);
+        if (strcmp(name, "Size") == 0) {
+            char *end;
+            unsigned long long v = strtoull(text, &end, 10);
+            if (end == text || *end) return hx_error(HOIST_ERR_S3_BAD_RESPONSE, "listing: bad <Size> '%.40s'", text);
+            c->cur.size = v;
+        } else if (strcmp(name, "LastModified") == 0) {
+            c->cur.last_modified = hx_s3_parse_iso8601(text);
+        } else if (strcmp(name, "ETag") == 0) {
+            hx_free(c->cur.etag);
+            c->cur.etag = hx_strndup(text, len);
+            HX_FAIL_IF(c->cur.etag == NULL, HOIST_ERR_NOMEM, "out of memory");
+        }
+    } else if (strcmp(parent, "CommonPrefixes") == 0 && strcmp(name, "Prefix") == 0) {
+        return decode_key(c, text, len, &c->cur.key);
+    } else if (strcmp(parent, "ListBucketResult") == 0) {
+        if (strcmp(name, "IsTruncated") == 0) {
+            c->page->is_truncated = strcmp(text, "true") == 0;
+        } else if (strcmp(name, "NextContinuationToken") == 0) {
+            hx_free(c->page->next_token);
+            c->page->next_token = hx_strndup(text, len);
+            HX_FAIL_IF(c->page->next_token == NULL, HOIST_ERR_NOMEM, "out of memory");
+        }
+    }
+    return HOIST_OK;
+}
+
+hx_status hx_s3_parse_list(const char *xml, size_t len, int url_encoded, struct hx_s3_list_page *page) {
+    struct list_ctx c;
+    memset(&c, 0, sizeof c);
+    c.page = page;
+    c.url_encoded = url_encoded;
+    page->is_truncated = 0;
+    hx_free(page->next_token);
+    page->next_token = NULL;
+    hx_status st = xml_walk(xml, len, list_leaf, &c, "listing");
+    item_free(&c.cur);
+    if (st == HOIST_OK && page->is_truncated && (page->next_token == NULL || page->next_token[0] == '\0'))
+        st = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "listing: truncated page without a continuation token");
+    return st;
+}
+
+void hx_s3_list_page_reset(struct hx_s3_list_page *page) {
+    for (size_t i = 0; i < page->count; i++) item_free(&page->items[i]);
+    hx_free(page->items);
+    hx_free(page->next_token);
+    memset(page, 0, sizeof *page);
+}
+
+/* ---- errors and single elements ---------------------------------------- */
+
+struct find_ctx {
+    const char *name;
+    char *found;
+    int is_error_doc;
+    char *code, *msg;
+    size_t code_cap, msg_cap;
+};
+
+static hx_status error_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text, size_t len) {
+    (void)len;
+    struct find_ctx *c = w->ctx;
+    if (text == NULL) {
+        if (strcmp(name, "Error") == 0) c->is_error_doc = 1;
+        return HOIST_OK;
+    }
+    if (strcmp(parent, "Error") != 0) return HOIST_OK;
+    c->is_error_doc = 1;
+    if (strcmp(name, "Code") == 0) snprintf(c->code, c->code_cap, "%s", text);
+    if (strcmp(name, "Message") == 0) snprintf(c->msg, c->msg_cap, "%s", text);
+    return HOIST_OK;
+}
+
+int hx_s3_parse_error(const char *xml, size_t len, char *code, size_t code_cap, char *msg, size_t msg_cap) {
+    if (code_cap) code[0] = '\0';
+    if (msg_cap) msg[0] = '\0';
+    if (xml == NULL || len == 0) return 0;
+    struct find_ctx c = {.code = code, .msg = msg, .code_cap = code_cap, .msg_cap = msg_cap};
+    /* An unparseable error body only loses detail: keep the caller's error. */
+    char saved[1024];
+    hx_error_copy(saved, sizeof saved);
+    hx_status st = xml_walk(xml, len, error_leaf, &c, "error response");
+    if (st != HOIST_OK) {
+        hx_status ignored = hx_error(HOIST_OK, "%s", saved);
+        (void)ignored;
+    }
+    return st == HOIST_OK && c.is_error_doc;
+}
+
+static hx_status find_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text, size_t len) {
+    (void)parent;
+    struct find_ctx *c = w->ctx;
+    if (text && c->found == NULL && strcmp(name, c->name) == 0) {
+        c->found = hx_strndup(text, len);
+        HX_FAIL_IF(c->found == NULL, HOIST_ERR_NOMEM, "out of memory");
+    }
+    return HOIST_OK;
+}
+
+hx_status hx_s3_xml_find(const char *xml, size_t len, const char *name, char **out) {
+    struct find_ctx c = {.name = name};
+    *out = NULL;
+    hx_status st = xml_walk(xml, len, find_leaf, &c, name);
+    if (st != HOIST_OK) {
+        hx_free(c.found);
+        return st;
+    }
+    HX_FAIL_IF(c.found == NULL, HOIST_ERR_S3_BAD_RESPONSE, "response has no <%s>", name);
+    *out = c.found;
+    return HOIST_OK;
+}
+
+/* ---- DeleteObjects ------------------------------------------------------ */
+
+struct del_ctx {
+    struct hx_s3_delete_error *errs;
+    size_t count, cap;
+    struct hx_s3_delete_error cur;
+};
+
+static hx_status del_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text, size_t len) {
+    struct del_ctx *c = w->ctx;
+    if (text == NULL) {
+        if (strcmp(name, "Error") == 0) {
+            if (c->count == c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 16;
+                struct hx_s3_delete_error *n = hx_realloc(c->errs, cap * sizeof *n);
+                HX_FAIL_IF(n == NULL, HOIST_ERR_NOMEM, "out of memory");
+                c->errs = n;
+                c->cap = cap;
+            }
+            c->errs[c->count++] = c->cur;
+            memset(&c->cur, 0, sizeof c->cur);
+        }
+        return HOIST_OK;
+    }
+    if (strcmp(parent, "Error") != 0) return HOIST_OK;
+    char **dst = strcmp(name, "Key") == 0 ? &c->cur.key
+                 : strcmp(name, "Code") == 0 ? &c->cur.code
+                 : strcmp(name, "Message") == 0 ? &c->cur.message
+                                                : NULL;
+    if (dst) {
+        hx_free(*dst);
+        *dst = hx_strndup(text, len);
+        HX_FAIL_IF(*dst == NULL, HOIST_ERR_NOMEM, "out of memory");
+    }
+    return HOIST_OK;
+}
+
+hx_status hx_s3_parse_delete(const char *xml, size_t len, struct hx_s3_delete_error **errors, size_t *count) {
+    struct del_ctx c;
+    memset(&c, 0, sizeof c);
+    hx_status st = xml_walk(xml, len, del_leaf, &c, "delete response");
+    hx_free(c.cur.key);
+    hx_free(c.cur.code);
+    hx_free(c.cur.message);
+    if (st != HOIST_OK) {
+        hx_s3_delete_errors_free(c.errs, c.count);
+        *errors = NULL;
+        *count = 0;
+        return st;
+    }
+    *errors = c.errs;
+    *count = c.count;
+    return HOIST_OK;
+}
+
+void hx_s3_delete_errors_free(struct hx_s3_delete_error *errors, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        hx_free(errors[i].key);
+        hx_free(errors[i].code);
+        hx_free(errors[i].message);
+    }
+    hx_free(errors);
+}
+
+hx_status hx_s3_xml_escape(struct hx_buf *out, const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '&': HX_TRY(hx_buf_append_str(out, "&amp;")); break;
+        case '<': HX_TRY(hx_buf_append_str(out, "&lt;")); break;
+        case '>': HX_TRY(hx_buf_append_str(out, "&gt;")); break;
+        case '"': HX_TRY(hx_buf_append_str(out, "&quot;")); break;
+        case '\'': HX_TRY(hx_buf_append_str(out, "&apos;")); break;
+        case '\t':
+        case '\n':
+        case '\r': HX_TRY(hx_buf_printf(out, "&#x%X;", *p)); break;
+        default:
+            if (*p < 0x20) HX_FAIL(HOIST_ERR_BAD_URL, "key has a control character XML cannot carry");
+            HX_TRY(hx_buf_append(out, p, 1));
+        }
+    }
+    return HOIST_OK;
+}
+
+/* ---- error mapping (AWS "Error responses" list; ErrorBestPractices) ----- */
+
+hx_status hx_s3_status_for(long http, const char *code) {
+    static const struct {
+        const char *code;
+        hx_status st;
+    } map[] = {
+        {"NoSuchKey", HOIST_ERR_S3_NO_SUCH_KEY},
+        {"NoSuchBucket", HOIST_ERR_S3_NO_SUCH_BUCKET},
+        {"AccessDenied", HOIST_ERR_S3_ACCESS_DENIED},
+        {"AllAccessDisabled", HOIST_ERR_S3_ACCESS_DENIED},
+        {"AccountProblem", HOIST_ERR_S3_ACCESS_DENIED},
+        {"SignatureDoesNotMatch", HOIST_ERR_S3_BAD_SIGNATURE},
+        {"InvalidAccessKeyId", HOIST_ERR_S3_BAD_SIGNATURE},
+        {"InvalidToken", HOIST_ERR_S3_BAD_SIGNATURE},
+        {"ExpiredToken", HOIST_ERR_S3_BAD_SIGNATURE},
+        {"TokenRefreshRequired", HOIST_ERR_S3_BAD_SIGNATURE},
+        {"AuthorizationHeaderMalformed", HOIST_ERR_S3_BAD_SIGNATURE},
+        {"RequestTimeTooSkewed", HOIST_ERR_S3_BAD_SIGNATURE},
+        {"InvalidRange", HOIST_ERR_S3_INVALID_RANGE},
+        {"SlowDown", HOIST_ERR_S3_SLOW_DOWN},
+        {"Throttling", HOIST_ERR_S3_SLOW_DOWN},
+        {"ThrottlingException", HOIST_ERR_S3_SLOW_DOWN},
+        {"ServiceUnavailable", HOIST_ERR_S3_SLOW_DOWN},
+        {"InternalError", HOIST_ERR_S3_SERVER},
+        {"RequestTimeout", HOIST_ERR_S3_TIMEOUT},
+        {"PreconditionFailed", HOIST_ERR_S3_PRECONDITION},
+        {"BucketNotEmpty", HOIST_ERR_S3_BUCKET_NOT_EMPTY},
+        {"BucketAlreadyExists", HOIST_ERR_S3_BUCKET_EXISTS},
+        {"BucketAlreadyOwnedByYou", HOIST_ERR_S3_BUCKET_EXISTS},
+        {"InvalidBucketName", HOIST_ERR_BAD_URL},
+        {"KeyTooLongError", HOIST_ERR_BAD_URL},
+        {"XAmzContentSHA256Mismatch", HOIST_ERR_S3_BAD_RESPONSE},
+        {"BadDigest", HOIST_ERR_S3_BAD_RESPONSE},
+        {"InvalidDigest", HOIST_ERR_S3_BAD_RESPONSE},
+    };
+    if (code && code[0]) {
+        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+            if (strcmp(map[i].code, code) == 0) return map[i].st;
+    }
+    switch (http) {
+    case 404: return HOIST_ERR_S3_NO_SUCH_KEY;
+    case 403: return HOIST_ERR_S3_ACCESS_DENIED;
+    case 416: return HOIST_ERR_S3_INVALID_RANGE;
+    case 412: return HOIST_ERR_S3_PRECONDITION;
+    case 503: return HOIST_ERR_S3_SLOW_DOWN;
+    default: break;
+    }
+    if (http >= 500) return HOIST_ERR_S3_SERVER;
+    if (code && code[0]) return HOIST_ERR_S3_OTHER;
+    return HOIST_ERR_HTTP;
+}
+
+int hx_s3_transient(long http, const char *code) {
+    static const char *const transient[] = {"SlowDown",       "InternalError",        "RequestTimeout",
+                                            "ServiceUnavailable", "Throttling",       "ThrottlingException",
+                                            "ConditionalRequestConflict", "OperationAborted",
+                                            "PriorRequestNotComplete", "RequestThrottled"};
+    if (code && code[0]) {
+        for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
+            if (strcmp(transient[i], code) == 0) return 1;
+    }
+    return http == 500 || http == 502 || http == 503 || http == 504 || http == 429;
+}
+
+/* ---- dates --------------------------------------------------------------- */
+
+static int num(const char *s, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+int64_t hx_s3_parse_iso8601(const char *s) {
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int y, mo, d, h, mi, se;
+    if (strlen(s) < 19 || !num(s, 4, &y) || s[4] != '-' || !num(s + 5, 2, &mo) || s[7] != '-' ||
+        !num(s + 8, 2, &d) || s[10] != 'T' || !num(s + 11, 2, &h) || !num(s + 14, 2, &mi) || !num(s + 17, 2, &se))
+        return 0;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    return (int64_t)timegm(&tm);
+}
+
+int64_t hx_s3_parse_http_date(const char *s) {
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+    const char *c = strchr(s, ',');
+    if (c == NULL) return 0;
+    c++;
+    while (*c == ' ') c++;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int d, y, h, mi, se;
+    if (strlen(c) < 20 || !num(c, 2, &d) || !num(c + 7, 4, &y) || !num(c + 12, 2, &h) || !num(c + 15, 2, &mi) ||
+        !num(c + 18, 2, &se))
+        return 0;
+    const char *m = NULL;
+    for (int i = 0; i < 12; i++)
+        if (strncmp(months + 3 * i, c + 3, 3) == 0) m = months + 3 * i;
+    if (m == NULL) return 0;
+    tm.tm_mday = d;
+    tm.tm_mon = (int)((m - months) / 3);
+    tm.tm_year = y - 1900;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    return (int64_t)timegm(&tm);
+}

@@ -1,0 +1,295 @@
+/* The file:// backend: local paths behind the same API as s3://.
+ * Writes go to a temp name in the target directory and are renamed (or,
+ * for no-overwrite, hard-linked, which fails atomically when the name
+ * exists). Content type and metadata live in user xattrs where the file
+ * system has them. */
+#include "store_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define XATTR_CTYPE "user.hoist.content_type"
+#define XATTR_META "user.hoist.metadata"
+
+static char *read_xattr(int fd, const char *name) {
+    char buf[4096];
+    ssize_t n = fgetxattr(fd, name, buf, sizeof buf - 1);
+    if (n <= 0) return NULL;
+    return hx_strndup(buf, (size_t)n);
+}
+
+static void set_item_error(hx_status st, enum hoist_status *status, char **error) {
+    *status = st;
+    *error = hx_store_errdup();
+}
+
+static hx_status stat_info(int fd, const char *url, struct hoist_object_info *info) {
+    struct stat sb;
+    HX_FAIL_IF(fstat(fd, &sb) != 0, HOIST_ERR_IO, "%s: stat failed: %s", url, strerror(errno));
+    HX_FAIL_IF(!S_ISREG(sb.st_mode), HOIST_ERR_NOT_FOUND, "%s: not a regular file", url);
+    hoist_object_info_reset(info);
+    info->url = hx_strdup(url);
+    info->size = (uint64_t)sb.st_size;
+    info->last_modified = (int64_t)sb.st_mtime;
+    info->content_type = read_xattr(fd, XATTR_CTYPE);
+    info->metadata_json = read_xattr(fd, XATTR_META);
+    HX_FAIL_IF(info->url == NULL, HOIST_ERR_NOMEM, "out of memory");
+    return HOIST_OK;
+}
+
+static hx_status open_read(const char *path, const char *url, int *fd) {
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        HX_FAIL(errno == ENOENT || errno == ENOTDIR ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO, "%s: cannot open: %s", url,
+                strerror(errno));
+    return HOIST_OK;
+}
+
+static hx_status pread_all(int fd, void *dst, uint64_t len, uint64_t off, const char *url) {
+    uint64_t done = 0;
+    while (done < len) {
+        ssize_t r = pread(fd, (char *)dst + done, (size_t)(len - done), (off_t)(off + done));
+        if (r < 0 && errno == EINTR) continue;
+        HX_FAIL_IF(r < 0, HOIST_ERR_IO, "%s: read failed: %s", url, strerror(errno));
+        HX_FAIL_IF(r == 0, HOIST_ERR_IO, "%s: file shrank while reading", url);
+        done += (uint64_t)r;
+    }
+    return HOIST_OK;
+}
+
+static hx_status write_all(int fd, const void *src, uint64_t len, const char *path) {
+    uint64_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, (const char *)src + done, (size_t)(len - done));
+        if (w < 0 && errno == EINTR) continue;
+        HX_FAIL_IF(w <= 0, HOIST_ERR_IO, "%s: write failed: %s", path, strerror(w < 0 ? errno : ENOSPC));
+        done += (uint64_t)w;
+    }
+    return HOIST_OK;
+}
+
+static hx_status copy_range(int in, int out, uint64_t off, uint64_t len, const char *url) {
+    loff_t ioff = (loff_t)off;
+    uint64_t done = 0;
+    while (done < len) {
+        ssize_t r = copy_file_range(in, &ioff, out, NULL, (size_t)(len - done), 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+            char buf[1 << 16];
+            while (done < len) {
+                size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
+                HX_TRY(pread_all(in, buf, want, off + done, url));
+                HX_TRY(write_all(out, buf, want, url));
+                done += want;
+            }
+            return HOIST_OK;
+        }
+        HX_FAIL_IF(r <= 0, HOIST_ERR_IO, "%s: copy failed: %s", url, r < 0 ? strerror(errno) : "file shrank");
+        done += (uint64_t)r;
+    }
+    return HOIST_OK;
+}
+
+static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
+    int fd;
+    HX_TRY(open_read(u->path, it->url, &fd));
+    hx_status s = stat_info(fd, it->url, &it->info);
+    uint64_t total = it->info.size, start = 0, end = total;
+    if (s == HOIST_OK) {
+        if (it->suffix) {
+            uint64_t n = (uint64_t)it->length < total ? (uint64_t)it->length : total;
+            start = total - n;
+        } else {
+            start = (uint64_t)it->offset;
+            if (start > total || (start == total && total > 0 && it->offset > 0))
+                s = hx_error(HOIST_ERR_S3_INVALID_RANGE, "%s: offset %llu is past the end (%llu bytes)", it->url,
+                             (unsigned long long)start, (unsigned long long)total);
+            else if (it->length >= 0 && start + (uint64_t)it->length < total)
+                end = start + (uint64_t)it->length;
+        }
+    }
+    uint64_t len = end - start;
+    if (s == HOIST_OK) {
+        switch (it->dest) {
+        case HOIST_DEST_ALLOC: {
+            uint8_t *m = hx_malloc(len ? len : 1);
+            s = m ? pread_all(fd, m, len, start, it->url) : hx_error(HOIST_ERR_NOMEM, "%s: out of memory", it->url);
+            if (s == HOIST_OK)
+                it->data = m;
+            else
+                hx_free(m);
+            break;
+        }
+        case HOIST_DEST_BUFFER:
+            if (len > it->buffer_size)
+                s = hx_error(HOIST_ERR_LIMIT, "%s: %llu bytes do not fit the %zu-byte buffer", it->url,
+                             (unsigned long long)len, it->buffer_size);
+            else
+                s = pread_all(fd, it->buffer, len, start, it->url);
+            if (s == HOIST_OK) it->data = it->buffer;
+            break;
+        case HOIST_DEST_FILE: {
+            int out;
+            char *tmp;
+            s = hx_store_temp_for(it->path, &out, &tmp);
+            if (s != HOIST_OK) break;
+            s = copy_range(fd, out, start, len, it->url);
+            if (s == HOIST_OK)
+                s = hx_store_commit_temp(out, tmp, it->path);
+            else
+                unlink(tmp);
+            close(out);
+            hx_free(tmp);
+            break;
+        }
+        }
+    }
+    close(fd);
+    if (s == HOIST_OK) {
+        it->size = len;
+        it->range_start = start;
+    }
+    return s;
+}
+
+void hx_store_file_get(struct hoist_get_item *it, const struct hx_url *u) {
+    hx_status s = file_get(it, u);
+    if (s != HOIST_OK) {
+        if (s != HOIST_ERR_NOT_FOUND) hoist_object_info_reset(&it->info);
+        set_item_error(s, &it->status, &it->error);
+    }
+}
+
+static hx_status file_put(struct hoist_put_item *it, const struct hx_url *u, unsigned flags) {
+    if ((flags & HOIST_NO_OVERWRITE) && access(u->path, F_OK) == 0)
+        return hx_error(HOIST_ERR_EXISTS, "%s: exists; not overwritten", it->url);
+    int out;
+    char *tmp;
+    HX_TRY(hx_store_temp_for(u->path, &out, &tmp));
+    hx_status s = HOIST_OK;
+    if (it->data || it->path == NULL) {
+        s = write_all(out, it->data, it->size, u->path);
+    } else {
+        int in;
+        s = open_read(it->path, it->path, &in);
+        if (s == HOIST_OK) {
+            struct stat sb;
+            if (fstat(in, &sb) != 0)
+                s = hx_error(HOIST_ERR_IO, "%s: stat failed: %s", it->path, strerror(errno));
+            else
+                s = copy_range(in, out, 0, (uint64_t)sb.st_size, it->path);
+            close(in);
+        }
+    }
+    if (s == HOIST_OK && it->content_type) (void)fsetxattr(out, XATTR_CTYPE, it->content_type, strlen(it->content_type), 0);
+    if (s == HOIST_OK && it->metadata_json) (void)fsetxattr(out, XATTR_META, it->metadata_json, strlen(it->metadata_json), 0);
+    if (s == HOIST_OK && (flags & HOIST_NO_OVERWRITE)) {
+        /* link() fails with EEXIST if the name appeared meanwhile: atomic. */
+        if (fchmod(out, 0644) != 0 || link(tmp, u->path) != 0)
+            s = errno == EEXIST ? hx_error(HOIST_ERR_EXISTS, "%s: exists; not overwritten", it->url)
+                                : hx_error(HOIST_ERR_IO, "%s: cannot link into place: %s", it->url, strerror(errno));
+        unlink(tmp);
+    } else if (s == HOIST_OK) {
+        s = hx_store_commit_temp(out, tmp, u->path);
+    } else {
+        unlink(tmp);
+    }
+    close(out);
+    hx_free(tmp);
+    return s;
+}
+
+void hx_store_file_put(struct hoist_put_item *it, const struct hx_url *u, unsigned flags) {
+    hx_status s = file_put(it, u, flags);
+    if (s != HOIST_OK) set_item_error(s, &it->status, &it->error);
+}
+
+void hx_store_file_info(struct hoist_info_item *it, const struct hx_url *u) {
+    int fd;
+    hx_status s = open_read(u->path, it->url, &fd);
+    if (s == HOIST_OK) {
+        s = stat_info(fd, it->url, &it->info);
+        close(fd);
+    }
+    if (s != HOIST_OK) set_item_error(s, &it->status, &it->error);
+}
+
+struct walk {
+    struct hoist_list *out;
+    size_t cap;
+    const char *prefix_url;
+    const char *url_base; /* "file://" or "" */
+    int recursive;
+};
+
+static hx_status walk_dir(struct walk *w, const char *dir) {
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        if (errno == ENOENT || errno == ENOTDIR) return HOIST_OK; /* an empty prefix, as on S3 */
+        HX_FAIL(HOIST_ERR_IO, "%s: cannot list: %s", dir, strerror(errno));
+    }
+    hx_status s = HOIST_OK;
+    struct dirent *e;
+    while (s == HOIST_OK && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (strstr(e->d_name, ".hoist-") != NULL && e->d_name[0] == '.') continue; /* our temp files */
+        char *p = hx_asprintf("%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
+        if (p == NULL) {
+            s = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            break;
+        }
+        struct stat sb;
+        if (stat(p, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode)) {
+                if (w->recursive) {
+                    s = walk_dir(w, p);
+                } else {
+                    char *u = hx_asprintf("%s%s/", w->url_base, p);
+                    s = u ? hx_store_list_push(w->out, &w->cap, u, w->prefix_url, 0, 0, NULL, 1)
+                          : hx_error(HOIST_ERR_NOMEM, "out of memory");
+                    hx_free(u);
+                }
+            } else if (S_ISREG(sb.st_mode)) {
+                char *u = hx_asprintf("%s%s", w->url_base, p);
+                s = u ? hx_store_list_push(w->out, &w->cap, u, w->prefix_url, (uint64_t)sb.st_size,
+                                           (int64_t)sb.st_mtime, NULL, 0)
+                      : hx_error(HOIST_ERR_NOMEM, "out of memory");
+                hx_free(u);
+            }
+        }
+        hx_free(p);
+    }
+    closedir(d);
+    return s;
+}
+
+static int cmp_entry(const void *a, const void *b) {
+    return strcmp(((const struct hoist_list_entry *)a)->url, ((const struct hoist_list_entry *)b)->url);
+}
+
+hx_status hx_store_file_list(const char *prefix_url, const struct hx_url *u, int recursive, struct hoist_list *out) {
+    struct walk w = {.out = out,
+                     .prefix_url = prefix_url,
+                     .url_base = strncmp(prefix_url, "file://", 7) == 0 ? "file://" : "",
+                     .recursive = recursive};
+    hx_status s = walk_dir(&w, u->path[0] ? u->path : ".");
+    if (s != HOIST_OK) {
+        hoist_list_reset(out);
+        return s;
+    }
+    if (out->count) qsort(out->entries, out->count, sizeof *out->entries, cmp_entry);
+    return HOIST_OK;
+}
+
+hx_status hx_store_file_delete(const struct hx_url *u, const char *url) {
+    if (unlink(u->path) != 0 && errno != ENOENT)
+        HX_FAIL(HOIST_ERR_IO, "%s: cannot delete: %s", url, strerror(errno));
+    return HOIST_OK;
+}

@@ -1,0 +1,102 @@
+/*
+ * store_internal.h — the object store behind hoist_store_*: URL parsing,
+ * the s3:// engine (on the net + s3 layers) and the file:// backend.
+ *
+ * Threads: struct hoist_store is shared; every public call runs its own
+ * event loop on the calling thread over the client's shared connections.
+ */
+#ifndef HOIST_STORE_INTERNAL_H
+#define HOIST_STORE_INTERNAL_H
+
+#include "net_internal.h"
+#include "s3_internal.h"
+#include "util_internal.h"
+
+#include <stdatomic.h>
+
+#define HX_STORE_MAX_KEY 1024
+
+struct hoist_store_config {
+    char *endpoint, *region, *profile, *access_key, *secret_key, *session_token, *addressing, *tmpdir;
+    int no_sign;          /* -1 unset */
+    int verify_tls;       /* -1 unset */
+    int64_t concurrency, part_size, max_retries, stall_timeout, connect_timeout; /* -1 unset */
+};
+
+struct hoist_store {
+    struct hx_s3 s3;
+    struct hx_net *net;
+    int concurrency;
+    uint64_t part_size;     /* ranged GET part size */
+    uint64_t put_part_size; /* multipart part size floor */
+    char *tmpdir;
+    /* Learned: the server answered a conditional PUT with 412, so it honours
+     * If-None-Match and no-overwrite needs no HEAD first. */
+    atomic_int inm_honored;
+};
+
+enum hx_url_kind { HX_URL_S3 = 0, HX_URL_FILE = 1 };
+
+struct hx_url {
+    enum hx_url_kind kind;
+    char *bucket; /* s3: bucket; points into buf */
+    char *key;    /* s3: key ("" when none); points into buf */
+    char *path;   /* file: local path; points into buf */
+    char *buf;
+};
+
+/* Splits a URL: s3://bucket[/key], file:///path, or a plain local path.
+ * Keys longer than 1024 bytes, empty buckets and unknown schemes are
+ * HOIST_ERR_BAD_URL; ".." or empty segments in file:// URLs are
+ * HOIST_ERR_UNSAFE_KEY. */
+HOIST_NODISCARD hx_status hx_store_parse_url(const char *url, struct hx_url *out);
+void hx_url_reset(struct hx_url *u);
+
+/* Joins a key under dir, refusing keys that would land outside it or
+ * collide with a directory: "", "/abs", "..", ".", empty segments ("a//b",
+ * "a/"), and NUL-free but hostile mixes like "a/../../b". *out is a new
+ * string (hx_free). For callers mapping listed keys to local files. */
+HOIST_NODISCARD hx_status hx_store_safe_join(const char *dir, const char *key, char **out);
+
+/* Creates every missing parent directory of path (mode 0777 & ~umask). */
+HOIST_NODISCARD hx_status hx_store_make_parents(const char *path);
+
+/* Temp file next to path (same directory, so rename is atomic); *fd is
+ * open for writing and *tmp_path is hx_free'd by the caller. */
+HOIST_NODISCARD hx_status hx_store_temp_for(const char *path, int *fd, char **tmp_path);
+/* Gives a finished temp file its final mode and name. */
+HOIST_NODISCARD hx_status hx_store_commit_temp(int fd, const char *tmp_path, const char *path);
+
+/* Copies a message for an item's `error` field (hoist_free'able). */
+char *hx_store_errdup(void);
+
+/* s3:// engines (store_s3.c); they handle only the items whose URL is s3. */
+HOIST_NODISCARD hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, size_t n,
+                                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
+                                          void *userdata);
+HOIST_NODISCARD hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, size_t n,
+                                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
+                                          void *userdata);
+HOIST_NODISCARD hx_status hx_store_s3_info(struct hoist_store *st, struct hoist_info_item *items, size_t n,
+                                           struct hx_url *urls);
+/* Fills per[i] for every s3 prefix i (others are left alone). */
+HOIST_NODISCARD hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, size_t n,
+                                           struct hx_url *urls, int recursive, struct hoist_list *per);
+HOIST_NODISCARD hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in, size_t n,
+                                             struct hx_url *urls);
+HOIST_NODISCARD hx_status hx_store_s3_bucket(struct hoist_store *st, const char *bucket, int create);
+
+/* file:// backend (store_file.c): one item at a time, status in the item. */
+void hx_store_file_get(struct hoist_get_item *item, const struct hx_url *u);
+void hx_store_file_put(struct hoist_put_item *item, const struct hx_url *u, unsigned flags);
+void hx_store_file_info(struct hoist_info_item *item, const struct hx_url *u);
+HOIST_NODISCARD hx_status hx_store_file_list(const char *prefix_url, const struct hx_url *u, int recursive,
+                                             struct hoist_list *out);
+HOIST_NODISCARD hx_status hx_store_file_delete(const struct hx_url *u, const char *url);
+
+/* Appends one entry to a list (copies strings). */
+HOIST_NODISCARD hx_status hx_store_list_push(struct hoist_list *list, size_t *cap, const char *url,
+                                             const char *prefix, uint64_t size, int64_t mtime, const char *etag,
+                                             int is_prefix);
+
+#endif /* HOIST_STORE_INTERNAL_H */

@@ -1,0 +1,210 @@
+/* Unit tests of the store that need no server: config setters, URL
+ * parsing, hostile keys, and the file:// backend behind the public API. */
+#include "store_internal.h"
+#include "test_harness.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[256];
+
+static void test_config(void) {
+    struct hoist_store_config *c;
+    CHECK_EQ_INT(hoist_store_config_new(&c), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_config_set_int(c, HOIST_STORE_CONCURRENCY, 64), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_config_set_int(c, HOIST_STORE_CONCURRENCY, -1), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_store_config_set_int(c, HOIST_STORE_PART_SIZE, 100), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_store_config_set_int(c, HOIST_STORE_PART_SIZE, 16 << 20), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_config_set_int(c, HOIST_STORE_VERIFY_TLS, 2), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_store_config_set_int(c, HOIST_STORE_STALL_TIMEOUT, 0), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_store_config_set_int(c, HOIST_STORE_REGION, 1), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_store_config_set_str(c, HOIST_STORE_CONCURRENCY, "1"), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_store_config_set_str(c, HOIST_STORE_ENDPOINT, "ftp://x"), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_store_config_set_str(c, HOIST_STORE_ENDPOINT, "http://127.0.0.1:9"), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_config_set_str(c, HOIST_STORE_ADDRESSING, "sideways"), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_store_config_set_str(c, HOIST_STORE_ADDRESSING, "path"), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_config_set_str(c, HOIST_STORE_REGION, NULL), HOIST_ERR_INVALID_ARG);
+    struct hoist_store *s = (struct hoist_store *)1;
+    CHECK_EQ_INT(hoist_store_new(c, &s), HOIST_OK);
+    CHECK(s != NULL && s->concurrency == 64 && s->part_size == (16u << 20));
+    hoist_store_free(s);
+    hoist_store_config_free(c);
+    hoist_store_config_free(NULL);
+    hoist_store_free(NULL);
+    CHECK_EQ_INT(hoist_store_config_new(NULL), HOIST_ERR_INVALID_ARG);
+}
+
+static void test_urls(void) {
+    struct hx_url u;
+    CHECK_EQ_INT(hx_store_parse_url("s3://b/k/e y", &u), HOIST_OK);
+    CHECK(u.kind == HX_URL_S3);
+    CHECK_STR(u.bucket, "b");
+    CHECK_STR(u.key, "k/e y");
+    hx_url_reset(&u);
+    CHECK_EQ_INT(hx_store_parse_url("s3://b", &u), HOIST_OK);
+    CHECK_STR(u.key, "");
+    hx_url_reset(&u);
+    CHECK_EQ_INT(hx_store_parse_url("s3:///k", &u), HOIST_ERR_BAD_URL);
+    CHECK_EQ_INT(hx_store_parse_url("gs://b/k", &u), HOIST_ERR_BAD_URL);
+    CHECK_EQ_INT(hx_store_parse_url("", &u), HOIST_ERR_BAD_URL);
+    CHECK_EQ_INT(hx_store_parse_url("file://relative", &u), HOIST_ERR_BAD_URL);
+    CHECK_EQ_INT(hx_store_parse_url("file:///a/../../etc/passwd", &u), HOIST_ERR_UNSAFE_KEY);
+    CHECK_EQ_INT(hx_store_parse_url("file:///tmp/x", &u), HOIST_OK);
+    CHECK(u.kind == HX_URL_FILE);
+    CHECK_STR(u.path, "/tmp/x");
+    hx_url_reset(&u);
+    CHECK_EQ_INT(hx_store_parse_url("file://localhost/tmp/x", &u), HOIST_OK);
+    CHECK_STR(u.path, "/tmp/x");
+    hx_url_reset(&u);
+    CHECK_EQ_INT(hx_store_parse_url("rel/path.parquet", &u), HOIST_OK);
+    CHECK_STR(u.path, "rel/path.parquet");
+    hx_url_reset(&u);
+    char longkey[1100] = "s3://b/";
+    memset(longkey + 7, 'k', 1025);
+    longkey[7 + 1025] = '\0';
+    CHECK_EQ_INT(hx_store_parse_url(longkey, &u), HOIST_ERR_BAD_URL);
+    longkey[7 + 1024] = '\0';
+    CHECK_EQ_INT(hx_store_parse_url(longkey, &u), HOIST_OK);
+    hx_url_reset(&u);
+}
+
+static void test_safe_join(void) {
+    char *p;
+    CHECK_EQ_INT(hx_store_safe_join("/d", "a/b.txt", &p), HOIST_OK);
+    CHECK_STR(p, "/d/a/b.txt");
+    hx_free(p);
+    CHECK_EQ_INT(hx_store_safe_join("/d/", "x..y/.hidden", &p), HOIST_OK);
+    CHECK_STR(p, "/d/x..y/.hidden");
+    hx_free(p);
+    const char *bad[] = {"../x", "/abs", "a/../../b", "a//b", "a/", "", ".", "a/./b", "..", "a/.."};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p = (char *)1;
+        CHECK_EQ_INT(hx_store_safe_join("/d", bad[i], &p), HOIST_ERR_UNSAFE_KEY);
+        CHECK(p == NULL);
+    }
+    CHECK_CONTAINS(hoist_errmsg(), "/d");
+}
+
+static char *path_of(const char *leaf) { return hx_asprintf("%s/%s", dir, leaf); }
+
+static void test_file_backend(void) {
+    struct hoist_store *s;
+    CHECK_EQ_INT(hoist_store_new(NULL, &s), HOIST_OK);
+    char *u1 = hx_asprintf("file://%s/data/a.bin", dir);
+    char *u2 = path_of("data/sub/b.txt");
+    char *u3 = path_of("data_other/c.txt");
+    uint8_t body[1000];
+    for (int i = 0; i < 1000; i++) body[i] = (uint8_t)(i * 7);
+    struct hoist_put_item p[3] = {{.url = u1, .data = body, .size = 1000, .content_type = "application/x-bin"},
+                                  {.url = u2, .data = "hello", .size = 5, .metadata_json = "{\"a\":1}"},
+                                  {.url = u3, .data = "", .size = 0}};
+    CHECK_EQ_INT(hoist_store_put_many(s, p, 3, 0, NULL, NULL), HOIST_OK);
+    for (int i = 0; i < 3; i++) hoist_put_item_reset(&p[i]);
+    /* no-overwrite keeps the old bytes */
+    struct hoist_put_item q = {.url = u2, .data = "other", .size = 5};
+    CHECK_EQ_INT(hoist_store_put_many(s, &q, 1, HOIST_NO_OVERWRITE, NULL, NULL), HOIST_OK);
+    CHECK_EQ_INT(q.status, HOIST_ERR_EXISTS);
+    hoist_put_item_reset(&q);
+    char *missing = path_of("data/none");
+    char *out = path_of("out/dl.bin");
+    struct hoist_get_item g[6] = {
+        {.url = u1, .length = -1},
+        {.url = u1, .offset = 10, .length = 20},
+        {.url = u1, .suffix = 1, .length = 100},
+        {.url = u2, .length = -1},
+        {.url = missing, .length = -1},
+        {.url = u1, .offset = 900, .length = -1, .dest = HOIST_DEST_FILE, .path = out},
+    };
+    CHECK_EQ_INT(hoist_store_get_many(s, g, 6, HOIST_RETURN_MISSING, NULL, NULL), HOIST_OK);
+    CHECK(g[0].size == 1000 && memcmp(g[0].data, body, 1000) == 0);
+    CHECK(g[1].size == 20 && g[1].range_start == 10 && memcmp(g[1].data, body + 10, 20) == 0);
+    CHECK(g[2].size == 100 && memcmp(g[2].data, body + 900, 100) == 0);
+    CHECK(g[3].size == 5 && memcmp(g[3].data, "hello", 5) == 0);
+    CHECK_EQ_INT(g[4].status, HOIST_ERR_NOT_FOUND);
+    CHECK_EQ_INT(g[5].size, 100);
+    struct stat sb;
+    CHECK(stat(out, &sb) == 0 && sb.st_size == 100);
+    CHECK_EQ_INT(g[0].info.size, 1000);
+    for (int i = 0; i < 6; i++) hoist_get_item_reset(&g[i]);
+    g[0] = (struct hoist_get_item){.url = missing, .length = -1};
+    CHECK_EQ_INT(hoist_store_get_many(s, g, 1, 0, NULL, NULL), HOIST_ERR_NOT_FOUND);
+    CHECK_CONTAINS(hoist_errmsg(), "data/none");
+    hoist_get_item_reset(&g[0]);
+    /* info */
+    struct hoist_info_item inf = {.url = u2};
+    CHECK_EQ_INT(hoist_store_info_many(s, &inf, 1, 0), HOIST_OK);
+    CHECK_EQ_INT(inf.info.size, 5);
+    hoist_info_item_reset(&inf);
+    /* list: "data" never matches "data_other" */
+    char *pref = hx_asprintf("file://%s/data", dir);
+    const char *prefs[1] = {pref};
+    struct hoist_list l;
+    CHECK_EQ_INT(hoist_store_list(s, prefs, 1, 1, &l), HOIST_OK);
+    CHECK_EQ_INT(l.count, 2);
+    for (size_t i = 0; i < l.count; i++) CHECK(strstr(l.entries[i].url, "data_other") == NULL);
+    if (l.count == 2) CHECK_STR(l.entries[0].url, u1);
+    hoist_list_reset(&l);
+    CHECK_EQ_INT(hoist_store_list(s, prefs, 1, 0, &l), HOIST_OK);
+    CHECK_EQ_INT(l.count, 2);
+    if (l.count == 2) CHECK_EQ_INT(l.entries[1].is_prefix, 1);
+    hoist_list_reset(&l);
+    /* delete; deleting again is fine */
+    const char *dels[2] = {u1, u1};
+    CHECK_EQ_INT(hoist_store_delete_many(s, dels, 2), HOIST_OK);
+    CHECK(access(u1 + 7, F_OK) != 0);
+    /* a hostile file URL is refused */
+    struct hoist_get_item h = {.url = "file:///tmp/../etc/passwd", .length = -1};
+    CHECK_EQ_INT(hoist_store_get_many(s, &h, 1, 0, NULL, NULL), HOIST_ERR_UNSAFE_KEY);
+    CHECK_EQ_INT(h.status, HOIST_ERR_UNSAFE_KEY);
+    hoist_get_item_reset(&h);
+    hx_free(pref);
+    hx_free(u1);
+    hx_free(u2);
+    hx_free(u3);
+    hx_free(missing);
+    hx_free(out);
+    hoist_store_free(s);
+}
+
+static void test_alloc_failures(void) {
+    /* Every allocation of a small file:// round trip may fail: no leak, no crash. */
+    char *u = path_of("af/x.bin");
+    for (uint64_t n = 1; n < 80; n++) {
+        struct hoist_store *s = NULL;
+        hx_alloc_fail_after(n);
+        enum hoist_status st = hoist_store_new(NULL, &s);
+        if (st == HOIST_OK) {
+            struct hoist_put_item p = {.url = u, .data = "abc", .size = 3};
+            st = hoist_store_put_many(s, &p, 1, 0, NULL, NULL);
+            hoist_put_item_reset(&p);
+            struct hoist_get_item g = {.url = u, .length = -1};
+            st = hoist_store_get_many(s, &g, 1, 0, NULL, NULL);
+            hoist_get_item_reset(&g);
+            const char *pr[1] = {u};
+            struct hoist_list l;
+            if (hoist_store_list(s, pr, 1, 1, &l) == HOIST_OK) hoist_list_reset(&l);
+        }
+        hx_alloc_fail_after(0);
+        hoist_store_free(s);
+        (void)st;
+    }
+    hx_free(u);
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "/tmp/hoist-store-unit-%d", (int)getpid());
+    mkdir(dir, 0700);
+    RUN(test_config);
+    RUN(test_urls);
+    RUN(test_safe_join);
+    RUN(test_file_backend);
+    RUN(test_alloc_failures);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    TEST_MAIN_END();
+}

@@ -1,0 +1,250 @@
+/* Fault injection: the store through tests/store/fault_relay.py, which
+ * answers 503 SlowDown, cuts responses mid-body and stalls, in front of the
+ * real local S3 server. Every object must arrive byte-exact, or the call
+ * must fail with a clear error and leave nothing partial. Skipped unless
+ * HOIST_TEST_S3=1. */
+#include "store_internal.h"
+#include "test_harness.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t relay_pid[2];
+static int relay_port[2];
+static struct hoist_store *direct;
+static char burl[96];
+static char tmpdir[256];
+
+static int start_relay(int idx, const char *rate) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    const char *up = getenv("AWS_ENDPOINT_URL");
+    const char *hostport = up && strstr(up, "://") ? strstr(up, "://") + 3 : "127.0.0.1:8333";
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execlp("python3", "python3", "tests/store/fault_relay.py", "--upstream", hostport, "--rate", rate, "--stall",
+               "4", "--seed", idx ? "2" : "1", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    int port = -1;
+    if (f == NULL || fscanf(f, "PORT %d", &port) != 1) port = -1;
+    if (f) fclose(f);
+    relay_pid[idx] = pid;
+    relay_port[idx] = port;
+    return port;
+}
+
+static void stop_relays(void) {
+    for (int i = 0; i < 2; i++) {
+        if (relay_pid[i] > 0) {
+            kill(relay_pid[i], SIGTERM);
+            waitpid(relay_pid[i], NULL, 0);
+        }
+    }
+}
+
+static struct hoist_store *relay_store(int idx, int retries) {
+    struct hoist_store_config *cfg;
+    struct hoist_store *s = NULL;
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", relay_port[idx]);
+    if (hoist_store_config_new(&cfg) != HOIST_OK) return NULL;
+    if (hoist_store_config_set_str(cfg, HOIST_STORE_ENDPOINT, ep) != HOIST_OK ||
+        hoist_store_config_set_int(cfg, HOIST_STORE_STALL_TIMEOUT, 2) != HOIST_OK ||
+        hoist_store_config_set_int(cfg, HOIST_STORE_MAX_RETRIES, retries) != HOIST_OK ||
+        hoist_store_config_set_int(cfg, HOIST_STORE_CONCURRENCY, 16) != HOIST_OK ||
+        hoist_store_new(cfg, &s) != HOIST_OK)
+        s = NULL;
+    hoist_store_config_free(cfg);
+    return s;
+}
+
+static void fill(uint8_t *p, size_t n, uint32_t seed) {
+    uint32_t x = seed * 2654435761u + 7;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (uint8_t)(x >> 3);
+    }
+}
+
+enum { NOBJ = 40 };
+static uint8_t *bodies[NOBJ];
+static size_t sizes[NOBJ];
+static char *urls[NOBJ];
+
+static size_t obj_size(int i) {
+    if (i < 3) return (size_t)(20u << 20) + (size_t)i * 12345; /* ranged parts / multipart */
+    if (i == 3) return 0;
+    return (size_t)((i * 7919) % (300 * 1024)) + 1;
+}
+
+static int dir_is_clean(const char *d) {
+    DIR *dd = opendir(d);
+    if (dd == NULL) return 1;
+    struct dirent *e;
+    int bad = 0;
+    while ((e = readdir(dd))) bad += strstr(e->d_name, ".hoist-") != NULL;
+    closedir(dd);
+    return bad == 0;
+}
+
+static void test_get_through_faults(void) {
+    struct hoist_store *s = relay_store(0, 12);
+    CHECK(s != NULL);
+    if (s == NULL) return;
+    struct hoist_get_item g[NOBJ * 2];
+    memset(g, 0, sizeof g);
+    char paths[NOBJ][300];
+    for (int i = 0; i < NOBJ; i++) {
+        g[i] = (struct hoist_get_item){.url = urls[i], .length = -1};
+        snprintf(paths[i], sizeof paths[i], "%s/get/%02d.bin", tmpdir, i);
+        g[NOBJ + i] = (struct hoist_get_item){.url = urls[i], .length = -1, .dest = HOIST_DEST_FILE, .path = paths[i]};
+    }
+    enum hoist_status st = hoist_store_get_many(s, g, NOBJ * 2, 0, NULL, NULL);
+    if (st != HOIST_OK) fprintf(stderr, "  get through faults: %s\n", hoist_errmsg());
+    CHECK_EQ_INT(st, HOIST_OK);
+    int exact = 0;
+    for (int i = 0; i < NOBJ; i++) {
+        exact += g[i].status == HOIST_OK && g[i].size == sizes[i] && memcmp(g[i].data, bodies[i], sizes[i]) == 0;
+        FILE *f = fopen(paths[i], "rb");
+        if (f) {
+            uint8_t *b = malloc(sizes[i] + 1);
+            size_t r = fread(b, 1, sizes[i] + 1, f);
+            exact += r == sizes[i] && memcmp(b, bodies[i], sizes[i]) == 0;
+            free(b);
+            fclose(f);
+        }
+    }
+    CHECK_EQ_INT(exact, 2 * NOBJ);
+    char d[300];
+    snprintf(d, sizeof d, "%s/get", tmpdir);
+    CHECK(dir_is_clean(d));
+    for (int i = 0; i < NOBJ * 2; i++) hoist_get_item_reset(&g[i]);
+    struct hoist_store_stats ss;
+    hoist_store_get_stats(s, &ss);
+    fprintf(stderr, "  get: %llu requests, %llu retries\n", (unsigned long long)ss.requests,
+            (unsigned long long)ss.retries);
+    CHECK(ss.retries >= 5);
+    hoist_store_free(s);
+}
+
+static void test_put_through_faults(void) {
+    struct hoist_store *s = relay_store(0, 12);
+    CHECK(s != NULL);
+    if (s == NULL) return;
+    struct hoist_put_item p[NOBJ];
+    char *purls[NOBJ];
+    memset(p, 0, sizeof p);
+    for (int i = 0; i < NOBJ; i++) {
+        purls[i] = hx_asprintf("%s/put/%02d", burl, i);
+        p[i] = (struct hoist_put_item){.url = purls[i], .data = bodies[i], .size = sizes[i]};
+    }
+    enum hoist_status st = hoist_store_put_many(s, p, NOBJ, 0, NULL, NULL);
+    if (st != HOIST_OK) fprintf(stderr, "  put through faults: %s\n", hoist_errmsg());
+    CHECK_EQ_INT(st, HOIST_OK);
+    struct hoist_get_item g[NOBJ];
+    memset(g, 0, sizeof g);
+    for (int i = 0; i < NOBJ; i++) g[i] = (struct hoist_get_item){.url = purls[i], .length = -1};
+    CHECK_EQ_INT(hoist_store_get_many(direct, g, NOBJ, 0, NULL, NULL), HOIST_OK);
+    int exact = 0;
+    for (int i = 0; i < NOBJ; i++) {
+        exact += g[i].status == HOIST_OK && g[i].size == sizes[i] && memcmp(g[i].data, bodies[i], sizes[i]) == 0;
+        hoist_get_item_reset(&g[i]);
+        hoist_put_item_reset(&p[i]);
+    }
+    CHECK_EQ_INT(exact, NOBJ);
+    CHECK_EQ_INT(hoist_store_delete_many(direct, (const char *const *)purls, NOBJ), HOIST_OK);
+    for (int i = 0; i < NOBJ; i++) hx_free(purls[i]);
+    hoist_store_free(s);
+}
+
+static void test_always_failing(void) {
+    /* every request faulted, 2 retries: a clear error, nothing partial */
+    struct hoist_store *s = relay_store(1, 2);
+    CHECK(s != NULL);
+    if (s == NULL) return;
+    char path[300];
+    snprintf(path, sizeof path, "%s/fail/big.bin", tmpdir);
+    struct hoist_get_item g[2] = {{.url = urls[0], .length = -1, .dest = HOIST_DEST_FILE, .path = path},
+                                  {.url = urls[5], .length = -1}};
+    double t0 = hx_now();
+    enum hoist_status st = hoist_store_get_many(s, g, 2, 0, NULL, NULL);
+    CHECK(st == HOIST_ERR_S3_SLOW_DOWN || st == HOIST_ERR_NET || st == HOIST_ERR_S3_TIMEOUT ||
+          st == HOIST_ERR_S3_BAD_RESPONSE);
+    CHECK_CONTAINS(hoist_errmsg(), "s3://");
+    CHECK_CONTAINS(hoist_errmsg(), "attempts");
+    CHECK(hx_now() - t0 < 60);
+    CHECK(access(path, F_OK) != 0);
+    char d[300];
+    snprintf(d, sizeof d, "%s/fail", tmpdir);
+    CHECK(dir_is_clean(d));
+    CHECK(g[0].status != HOIST_OK && g[0].error != NULL && g[1].data == NULL);
+    for (int i = 0; i < 2; i++) hoist_get_item_reset(&g[i]);
+    /* a failing multipart upload leaves no object */
+    char *u = hx_asprintf("%s/fail/mp", burl);
+    struct hoist_put_item p = {.url = u, .data = bodies[0], .size = sizes[0]};
+    CHECK(hoist_store_put_many(s, &p, 1, 0, NULL, NULL) != HOIST_OK);
+    CHECK(p.error != NULL);
+    hoist_put_item_reset(&p);
+    struct hoist_info_item inf = {.url = u};
+    CHECK_EQ_INT(hoist_store_info_many(direct, &inf, 1, 0), HOIST_ERR_S3_NO_SUCH_KEY);
+    hoist_info_item_reset(&inf);
+    hx_free(u);
+    hoist_store_free(s);
+}
+
+int main(void) {
+    if (getenv("HOIST_TEST_S3") == NULL || strcmp(getenv("HOIST_TEST_S3"), "1") != 0)
+        TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/hoist-faults-%d", (int)getpid());
+    mkdir(tmpdir, 0700);
+    snprintf(burl, sizeof burl, "s3://hoist-faults-%d-%ld", (int)getpid(), (long)(hx_now() * 1000) % 100000);
+    if (hoist_store_new(NULL, &direct) != HOIST_OK || hoist_store_bucket_create(direct, burl) != HOIST_OK) {
+        fprintf(stderr, "setup: %s\n", hoist_errmsg());
+        return 1;
+    }
+    if (start_relay(0, "0.2") < 0 || start_relay(1, "1.0") < 0) {
+        fprintf(stderr, "could not start tests/store/fault_relay.py\n");
+        stop_relays();
+        return 1;
+    }
+    struct hoist_put_item p[NOBJ];
+    memset(p, 0, sizeof p);
+    for (int i = 0; i < NOBJ; i++) {
+        sizes[i] = obj_size(i);
+        bodies[i] = malloc(sizes[i] ? sizes[i] : 1);
+        fill(bodies[i], sizes[i], (uint32_t)i + 1);
+        urls[i] = hx_asprintf("%s/src/%02d", burl, i);
+        p[i] = (struct hoist_put_item){.url = urls[i], .data = bodies[i], .size = sizes[i]};
+    }
+    CHECK_EQ_INT(hoist_store_put_many(direct, p, NOBJ, 0, NULL, NULL), HOIST_OK);
+    for (int i = 0; i < NOBJ; i++) hoist_put_item_reset(&p[i]);
+    RUN(test_get_through_faults);
+    RUN(test_put_through_faults);
+    RUN(test_always_failing);
+    stop_relays();
+    CHECK_EQ_INT(hoist_store_delete_many(direct, (const char *const *)urls, NOBJ), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_bucket_delete(direct, burl), HOIST_OK);
+    for (int i = 0; i < NOBJ; i++) {
+        free(bodies[i]);
+        hx_free(urls[i]);
+    }
+    hoist_store_free(direct);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    TEST_MAIN_END();
+}
