@@ -557,10 +557,11 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_sample(stru
 /* At most `rows` rows (in scan order, after filter and sample); -1 = all. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_limit(struct hoist_dataset_config *cfg,
                                                                          int64_t rows);
-/* Bytes of column chunks in flight or waiting to be decoded (not the decoded
- * output, which belongs to the caller). 0 = default: 1/8 of physical memory,
- * at most 1 GiB (enough to keep the network busy). A column chunk bigger than the budget is still loaded, alone
- * (the budget then is exceeded by that one chunk, never more). */
+/* Bytes of column chunks in flight or waiting to be decoded, plus, for a
+ * scan, decoded batches its consumer has not taken yet (the loaded table
+ * itself is the caller's). 0 = default: 1/8 of physical memory, at most
+ * 256 MiB (enough to keep the network busy). A row group bigger than the
+ * budget is still loaded, alone, so a load always makes progress. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_memory_limit(struct hoist_dataset_config *cfg,
                                                                                 uint64_t bytes);
 /* Decoding threads; 0 = number of cores. */

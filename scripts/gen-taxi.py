@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-BYTES_PER_ROW = 42  # measured with these distributions and snappy
+BYTES_PER_ROW = 32  # measured with these distributions and snappy (785 MiB for 25.6M rows)
 SCHEMA = pa.schema([
     ("vendor_id", pa.string()),
     ("pickup_at", pa.timestamp("us")),

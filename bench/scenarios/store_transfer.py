@@ -131,7 +131,7 @@ def run(ctx):
     if any(k not in os.environ for k in need):
         ctx.note("store_transfer skipped: export the local server's env (eval \"$(scripts/s3-server env)\")")
         return
-    driver = ROOT / "build" / "hoist_store_bench"
+    driver = Path(os.environ.get("HOIST_STORE_BENCH") or ROOT / "build" / "hoist_store_bench")
     if not driver.exists():
         ctx.note(f"store_transfer skipped: {driver} missing (build with `make build`)")
         return

@@ -16,3 +16,15 @@ __all__ += ["Table", "Shard", "Scanner", "load_table", "scan", "shards", "featur
             "DatasetValueError", "DatasetNotFoundError", "DatasetPermissionError"]
 from .parquet import ParquetError, ParquetTable, read_parquet  # noqa: E402
 __all__ += ["read_parquet", "ParquetTable", "ParquetError"]
+
+# Object store: the metaflow.S3 API (docs/python.md "hoist.S3").
+from .exceptions import (HoistError, MetaflowS3AccessDenied, MetaflowS3Exception,  # noqa: E402
+                         MetaflowS3InvalidObject, MetaflowS3InvalidRange, MetaflowS3NotFound,
+                         MetaflowS3URLException, S3AccessDenied, S3BucketNotFound, S3CredentialsError,
+                         S3Error, S3InvalidObject, S3InvalidRange, S3NotFound, S3ObjectExists, S3URLError)
+from .s3 import S3, RangeInfo, S3GetObject, S3Object, S3PutObject  # noqa: E402
+__all__ += ["S3", "S3Object", "S3GetObject", "S3PutObject", "RangeInfo", "HoistError", "S3Error",
+            "S3NotFound", "S3BucketNotFound", "S3AccessDenied", "S3CredentialsError", "S3URLError",
+            "S3InvalidObject", "S3InvalidRange", "S3ObjectExists", "MetaflowS3Exception",
+            "MetaflowS3NotFound", "MetaflowS3AccessDenied", "MetaflowS3URLException",
+            "MetaflowS3InvalidObject", "MetaflowS3InvalidRange"]

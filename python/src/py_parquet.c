@@ -306,10 +306,11 @@ static void decode(struct decode_job *j) {
 
 static PyObject *py_read_parquet(PyObject *mod, PyObject *args, PyObject *kwargs) {
     (void)mod;
-    static char *kwlist[] = {"source", "columns", "threads", "verify_crc", NULL};
+    static char *kwlist[] = {"source", "columns", "threads", "verify_crc", "dictionary", NULL};
     PyObject *source, *columns = Py_None;
-    int threads = 0, verify_crc = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Oip", kwlist, &source, &columns, &threads, &verify_crc))
+    int threads = 0, verify_crc = 1, dictionary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Oipp", kwlist, &source, &columns, &threads, &verify_crc,
+                                     &dictionary))
         return NULL;
     if (threads < 0) {
         PyErr_SetString(PyExc_ValueError, "threads must be >= 0");
@@ -318,7 +319,7 @@ static PyObject *py_read_parquet(PyObject *mod, PyObject *args, PyObject *kwargs
     struct decode_job j;
     memset(&j, 0, sizeof j);
     j.threads = (unsigned)threads;
-    j.flags = verify_crc ? 0 : HOIST_PQ_NO_CRC;
+    j.flags = (verify_crc ? 0 : HOIST_PQ_NO_CRC) | (dictionary ? HOIST_PQ_DICT_AS_DICTIONARY : 0);
     PyObject *path_bytes = NULL, *col_list = NULL;
     Py_buffer view = {0};
     int have_view = 0;
@@ -394,7 +395,7 @@ done:
 
 static PyMethodDef parquet_methods[] = {
     {"read_parquet", (PyCFunction)(void (*)(void))py_read_parquet, METH_VARARGS | METH_KEYWORDS,
-     "read_parquet(source, columns=None, threads=0, verify_crc=True) -> ParquetTable\n"
+     "read_parquet(source, columns=None, threads=0, verify_crc=True, dictionary=False) -> ParquetTable\n"
      "Decodes a Parquet file (a path or a bytes-like object) into Arrow record batches."},
     {NULL, NULL, 0, NULL},
 };

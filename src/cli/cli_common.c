@@ -208,8 +208,7 @@ void cli_json_string(FILE *out, const char *s) {
     putc('"', out);
 }
 
-int cli_fail_on(enum hoist_status status, const char *what) {
-    const char *msg = hoist_errmsg();
+void cli_error_line(const char *what, enum hoist_status status, const char *msg, const char *extra) {
     if (!msg || !*msg) msg = hoist_strerror(status);
     /* Messages keep to one line so a script can show or grep them. */
     fputs("hoist: ", stderr);
@@ -222,11 +221,16 @@ int cli_fail_on(enum hoist_status status, const char *what) {
         break;
     case HOIST_ERR_S3_ACCESS_DENIED:
         if (!strstr(msg, "credentials"))
-            fputs(" (check the credentials and the bucket policy)", stderr);
+            fputs(" (access denied: check the credentials and the bucket policy)", stderr);
         break;
     default: break;
     }
+    if (extra) fputs(extra, stderr);
     putc('\n', stderr);
+}
+
+int cli_fail_on(enum hoist_status status, const char *what) {
+    cli_error_line(what, status, hoist_errmsg(), NULL);
     return status == HOIST_ERR_USAGE || status == HOIST_ERR_FILTER ? CLI_USAGE : CLI_FAIL;
 }
 

@@ -95,6 +95,9 @@ void cli_json_string(FILE *out, const char *s);
  * is only prefixed when the library message does not already name it; NULL
  * means no prefix. Credential and signature failures get a hint. */
 int cli_fail_on(enum hoist_status status, const char *what);
+/* The line cli_fail_on prints, for a message that is not hoist_errmsg()
+ * (e.g. a *_many item's `error`); extra (may be NULL) is appended. */
+void cli_error_line(const char *what, enum hoist_status status, const char *msg, const char *extra);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal (and
  * HOIST_PROGRESS is not "0"), at most 10 times a second: bytes done/total,

@@ -226,14 +226,9 @@ static char *file_url_abs(const char *url) {
  * first failure (url, status, its message) stands for them. */
 static int report_item_failure(const char *url, enum hoist_status status, const char *error,
                                size_t failed, size_t total) {
-    const char *msg = error && *error ? error : hoist_strerror(status);
-    fputs("hoist: ", stderr);
-    if (url && !strstr(msg, url)) fprintf(stderr, "%s: ", url);
-    for (const char *p = msg; *p; p++) putc(*p == '\n' ? ' ' : *p, stderr);
-    if (status == HOIST_ERR_S3_BAD_SIGNATURE && !strstr(msg, "credentials"))
-        fputs(" (check the credentials: the access key id or secret key is wrong)", stderr);
-    if (failed > 1) fprintf(stderr, " (%zu of %zu objects failed)", failed, total);
-    putc('\n', stderr);
+    char extra[64] = "";
+    if (failed > 1) snprintf(extra, sizeof extra, " (%zu of %zu objects failed)", failed, total);
+    cli_error_line(url, status, error, extra);
     return CLI_FAIL;
 }
 
@@ -642,6 +637,44 @@ static int plan_recursive(struct hoist_store *store, const char *src, const char
     return rc;
 }
 
+static int cat_to_stdout(struct hoist_store *store, const char *url);
+
+/* cp - DST: stdin, read whole, becomes one object (or local file). */
+static int put_from_stdin(struct hoist_store *store, const char *dst, bool no_overwrite) {
+    if (ends_with_slash(dst) || is_bucket_root(dst) || (!is_s3(dst) && local_is_dir(local_path(dst)))) {
+        fprintf(stderr, "hoist: %s: name the object to write stdin to (not a prefix or directory)\n", dst);
+        return CLI_FAIL;
+    }
+    size_t cap = 1 << 20, len = 0;
+    char *data = malloc(cap);
+    for (;;) {
+        if (!data) {
+            fputs("hoist: stdin: out of memory\n", stderr);
+            return CLI_FAIL;
+        }
+        size_t got = fread(data + len, 1, cap - len, stdin);
+        len += got;
+        if (got == 0) break;
+        if (len == cap) {
+            char *bigger = realloc(data, cap * 2);
+            if (!bigger) free(data);
+            data = bigger;
+            cap *= 2;
+        }
+    }
+    if (ferror(stdin)) {
+        fprintf(stderr, "hoist: stdin: %s\n", strerror(errno));
+        free(data);
+        return CLI_FAIL;
+    }
+    struct hoist_put_item item = {.url = dst, .data = data, .size = len};
+    enum hoist_status st = hoist_store_put_many(store, &item, 1, no_overwrite ? HOIST_NO_OVERWRITE : 0, NULL, NULL);
+    int rc = finish_puts(st, &item, 1);
+    hoist_put_item_reset(&item);
+    free(data);
+    return rc;
+}
+
 static int run_cp(int argc, char **argv) {
     bool recursive = false, no_overwrite = false;
     struct cli_store_opts opts = {0};
@@ -657,9 +690,18 @@ static int run_cp(int argc, char **argv) {
     if (strcmp(src, "s3://") == 0 || strcmp(dst, "s3://") == 0)
         return cli_usage_error("cp", "name a bucket: s3://BUCKET[/KEY]");
 
+    bool from_stdin = strcmp(src, "-") == 0, to_stdout = strcmp(dst, "-") == 0;
+    if ((from_stdin || to_stdout) && recursive) return cli_usage_error("cp", "'-' (stdin/stdout) is one object: no -r");
+    if (from_stdin && to_stdout) return cli_usage_error("cp", "SRC and DST cannot both be '-'");
+
     struct copy_plan plan = {.src_s3 = is_s3(src), .dst_s3 = is_s3(dst), .no_overwrite = no_overwrite};
     struct hoist_store *store = NULL;
     if ((rc = open_store(&opts, &store)) != CLI_OK) return rc;
+    if (to_stdout || from_stdin) {
+        rc = to_stdout ? cat_to_stdout(store, src) : put_from_stdin(store, dst, no_overwrite);
+        hoist_store_free(store);
+        return rc;
+    }
     rc = recursive ? plan_recursive(store, src, dst, &plan) : plan_single(store, src, dst, &plan);
     if (rc == CLI_OK) rc = run_plan(store, &plan);
     plan_free(&plan);
@@ -778,6 +820,19 @@ static int cat_one(struct hoist_store *store, const char *url, const struct byte
         off += got;
     }
     return CLI_OK;
+}
+
+static int cat_to_stdout(struct hoist_store *store, const char *url) {
+    struct byte_range whole = {0};
+    void *buf = NULL;
+    size_t buf_size = 0;
+    int rc = cat_one(store, url, &whole, &buf, &buf_size);
+    free(buf);
+    if (fflush(stdout) != 0 && rc == CLI_OK) {
+        fprintf(stderr, "hoist: stdout: %s\n", strerror(errno));
+        rc = CLI_FAIL;
+    }
+    return rc;
 }
 
 static int run_cat(int argc, char **argv) {
@@ -945,12 +1000,30 @@ static int bucket_command(const char *cmd, int argc, char **argv, bool create) {
             hoist_store_free(store);
             return rc;
         }
+        /* Some servers (SeaweedFS) delete a bucket with objects in it; S3
+         * refuses. Check first so rb means the same everywhere (a PUT racing
+         * this check can still be lost on such servers). */
+        if (!force) {
+            struct hoist_list list;
+            if ((rc = list_prefix(store, url, 0, &list)) != CLI_OK) {
+                hoist_store_free(store);
+                return rc;
+            }
+            size_t n = list.count;
+            hoist_list_reset(&list);
+            if (n > 0) {
+                fprintf(stderr,
+                        "hoist: %s: bucket not empty (BucketNotEmpty); empty it with 'hoist rm -r %s' or use "
+                        "'hoist rb --force'\n",
+                        url, url);
+                hoist_store_free(store);
+                return CLI_FAIL;
+            }
+        }
         st = hoist_store_bucket_delete(store, url);
     }
     if (st != HOIST_OK) {
         rc = cli_fail_on(st, url);
-        if (st == HOIST_ERR_S3_BUCKET_NOT_EMPTY && !force)
-            fprintf(stderr, "hoist: (empty it first with 'hoist rm -r %s', or use 'hoist rb --force')\n", url);
     }
     hoist_store_free(store);
     return rc;
@@ -977,7 +1050,8 @@ const struct cli_command cli_cmd_cp = {
     "usage: hoist cp [-r] [--no-overwrite] SRC DST\n\n"
     "Copies s3→local, local→s3, s3→s3 or local→local. SRC and DST are s3://bucket/key,\n"
     "file:///path or local paths. If DST ends with '/' (or is a local directory) the\n"
-    "source's name is appended. Many objects move concurrently in one transfer.\n\n"
+    "source's name is appended. SRC '-' uploads stdin; DST '-' writes to stdout.\n"
+    "Many objects move concurrently in one transfer.\n\n"
     "  -r, --recursive     copy everything under SRC to DST, keeping relative names\n"
     "                      (like 'aws s3 cp --recursive'); keys that would land outside\n"
     "                      DST ('..', absolute, empty segments) are refused\n"

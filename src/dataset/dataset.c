@@ -35,7 +35,9 @@
  * batches share the budget. */
 #define DS_BATCH_BYTES (8u * 1024u * 1024u)
 #define DS_BATCH_UNITS 64
-#define DS_FETCHERS 4
+/* Batches in flight at once. With the store's 25 connections per call this
+ * keeps enough requests going even when each batch is one big range. */
+#define DS_FETCHERS 8
 /* Footer reads: one suffix GET covers the footer of nearly every file
  * (pyarrow reads 64 KiB too); a bigger footer costs a second exact read. */
 #define DS_FOOTER_GUESS 65536
@@ -1198,6 +1200,7 @@ struct scan {
     uint64_t inflight, budget, peak;
     size_t ahead_limit;
     bool count_ready; /* streaming: batches not yet taken count against the budget */
+    uint64_t seen_in, seen_out; /* bytes fetched and decoded by finished units */
     bool stop;
     hx_status err;
     int nfetchers;
@@ -1205,12 +1208,13 @@ struct scan {
     pthread_t fetchers[DS_FETCHERS];
     struct hx_task_group *tg;
     int64_t rows_out, limit;
-    uint64_t planned_bytes, fetched_bytes;
+    uint64_t planned_bytes, fetched_bytes, requests;
     double t_first_request, t_last_byte, t_start;
     atomic_uint_fast64_t decode_ns;
     atomic_uint_fast64_t output_bytes;
     char errmsg[2048];
     bool done;
+    bool stats_flushed;
 };
 
 static void scan_fail_locked(struct scan *s, hx_status st, const char *msg) {
@@ -1381,6 +1385,8 @@ static void decode_task_run(void *arg) {
     } else {
         r->state = s->stop ? U_FAILED : U_READY;
         s->inflight += r->batch_bytes;
+        s->seen_in += ds->units[t->unit].bytes;
+        s->seen_out += r->batch_bytes;
         if (s->inflight > s->peak) s->peak = s->inflight;
     }
     pthread_cond_broadcast(&s->cv);
@@ -1431,6 +1437,17 @@ static hx_status prepare_unit(struct scan *s, size_t ui, struct hoist_get_item *
     return HOIST_OK;
 }
 
+/* Budget reserved for a unit of `bytes` column-chunk bytes. A streaming
+ * scan also holds the decoded batch until its consumer takes it, and for a
+ * while both exist, so it reserves the bytes plus their decoded size,
+ * estimated from the units decoded so far (4x before the first one; Parquet
+ * typically decodes to 2-5x its size). Called with s->mu held. */
+static uint64_t reservation(const struct scan *s, uint64_t bytes) {
+    if (!s->count_ready) return bytes;
+    double ratio = s->seen_in > 0 ? (double)s->seen_out / (double)s->seen_in : 4.0;
+    return bytes + (uint64_t)((double)bytes * ratio);
+}
+
 static void *fetcher_main(void *arg) {
     struct scan *s = arg;
     struct hoist_dataset *ds = s->ds;
@@ -1445,7 +1462,7 @@ static void *fetcher_main(void *arg) {
         size_t first = s->next_fetch, k = 0;
         uint64_t bytes = 0;
         while (first + k < s->nunits && k < DS_BATCH_UNITS && bytes < DS_BATCH_BYTES) {
-            uint64_t b = ds->units[first + k].bytes;
+            uint64_t b = reservation(s, ds->units[first + k].bytes);
             bool fits = s->inflight + bytes + b <= s->budget || (s->inflight == 0 && k == 0);
             if (!fits || first + k >= s->next_emit + s->ahead_limit) break;
             bytes += b;
@@ -1460,7 +1477,7 @@ static void *fetcher_main(void *arg) {
         if (s->inflight > s->peak) s->peak = s->inflight;
         for (size_t i = 0; i < k; i++) {
             s->u[first + i].state = U_FETCHING;
-            s->u[first + i].budget = ds->units[first + i].bytes;
+            s->u[first + i].budget = reservation(s, ds->units[first + i].bytes);
         }
         if (s->t_first_request == 0) s->t_first_request = hx_now();
         pthread_mutex_unlock(&s->mu);
@@ -1476,7 +1493,7 @@ static void *fetcher_main(void *arg) {
         }
         pthread_mutex_lock(&s->mu);
         s->fetched_bytes += got;
-        ds->stats.requests += nitems;
+        s->requests += nitems;
         s->t_last_byte = hx_now();
         if (st == HOIST_OK && ds->cfg.progress) {
             struct hoist_progress p = {s->fetched_bytes, s->planned_bytes, s->next_fetch, s->nunits};
@@ -1524,6 +1541,25 @@ static void *fetcher_main(void *arg) {
     return NULL;
 }
 
+/* Adds the scan's counters to the dataset's stats, once: at the end of the
+ * stream (so a consumer sees them before releasing it) or at release. */
+static void scan_flush_stats(struct scan *s) {
+    if (s->stats_flushed) return;
+    s->stats_flushed = true;
+    struct hoist_dataset *ds = s->ds;
+    double now = hx_now();
+    pthread_mutex_lock(&ds->mu);
+    ds->stats.bytes_fetched += s->fetched_bytes;
+    ds->stats.requests += s->requests;
+    ds->stats.rows += s->rows_out;
+    ds->stats.output_bytes += atomic_load(&s->output_bytes);
+    ds->stats.decode_seconds += (double)atomic_load(&s->decode_ns) / 1e9;
+    if (s->t_first_request > 0) ds->stats.download_seconds += s->t_last_byte - s->t_first_request;
+    ds->stats.scan_seconds += now - s->t_start;
+    if (s->peak > ds->stats.peak_pipeline_bytes) ds->stats.peak_pipeline_bytes = s->peak;
+    pthread_mutex_unlock(&ds->mu);
+}
+
 static void scan_destroy(struct scan *s) {
     if (!s) return;
     pthread_mutex_lock(&s->mu);
@@ -1533,16 +1569,7 @@ static void scan_destroy(struct scan *s) {
     for (int i = 0; i < s->nfetchers; i++) pthread_join(s->fetchers[i], NULL);
     if (s->tg) hx_task_group_free(s->tg); /* waits for queued decodes */
     struct hoist_dataset *ds = s->ds;
-    double now = hx_now();
-    pthread_mutex_lock(&ds->mu);
-    ds->stats.bytes_fetched += s->fetched_bytes;
-    ds->stats.rows += s->rows_out;
-    ds->stats.output_bytes += atomic_load(&s->output_bytes);
-    ds->stats.decode_seconds += (double)atomic_load(&s->decode_ns) / 1e9;
-    if (s->t_first_request > 0) ds->stats.download_seconds += s->t_last_byte - s->t_first_request;
-    ds->stats.scan_seconds += now - s->t_start;
-    if (s->peak > ds->stats.peak_pipeline_bytes) ds->stats.peak_pipeline_bytes = s->peak;
-    pthread_mutex_unlock(&ds->mu);
+    scan_flush_stats(s);
     for (size_t i = 0; s->u && i < s->nunits; i++) {
         struct unit_run *r = &s->u[i];
         for (size_t k = 0; k < r->nranges; k++) hx_free(r->bufs ? r->bufs[k] : NULL);
@@ -1583,8 +1610,11 @@ static hx_status scan_start(struct hoist_dataset *ds, size_t ahead_limit, bool c
     }
     uint64_t mem = ds->cfg.memory_limit;
     if (mem == 0) {
+        /* Enough to keep a fast network busy (the bandwidth-delay product of
+         * 10 Gbit/s at 30 ms is under 40 MB) while decoding catches up;
+         * more would only raise the peak RSS above the table's size. */
         mem = hx_total_memory() / 8;
-        if (mem == 0 || mem > (1ull << 30)) mem = 1ull << 30;
+        if (mem == 0 || mem > (256ull << 20)) mem = 256ull << 20;
     }
     s->budget = mem;
     s->ahead_limit = ahead_limit;
@@ -1630,6 +1660,14 @@ static hx_status scan_next(struct scan *s, struct ArrowArray *out) {
         if (s->done || s->next_emit >= s->nunits) {
             s->done = true;
             pthread_mutex_unlock(&s->mu);
+            /* Decodes may still be finishing after a limit: wait for them so
+             * the counters are whole. */
+            if (!s->stats_flushed) {
+                hx_task_group_wait(s->tg);
+                pthread_mutex_lock(&s->mu);
+                scan_flush_stats(s);
+                pthread_mutex_unlock(&s->mu);
+            }
             return HOIST_OK;
         }
         struct unit_run *r = &s->u[s->next_emit];

@@ -147,10 +147,11 @@ bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us);
  * 10-30 ms first-byte latency on S3, a request costs about 1-3 MB of
  * transfer, so a hole of up to 512 KiB costs less than it saves, while a
  * bigger hole would start to waste bandwidth the projection saved); merged
- * ranges are then split into parts of at most DS_MAX_PART so one large chunk
- * is fetched over several connections in parallel (the DESIGN.md part size). */
+ * ranges are then split into parts of at most DS_MAX_PART (8 MiB, the low end
+ * of the DESIGN.md part size) so one large chunk or a whole row group is
+ * fetched over several connections in parallel. */
 #define DS_MAX_GAP (512u * 1024u)
-#define DS_MAX_PART (16u * 1024u * 1024u)
+#define DS_MAX_PART (8u * 1024u * 1024u)
 
 struct ds_range {
     uint64_t offset;

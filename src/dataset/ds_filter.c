@@ -871,9 +871,61 @@ static inline uint8_t apply_op(enum ds_cmp op, int c) {
     }
 }
 
+/* The common case -- an integer or float column against one number --
+ * gets a tight loop per physical type (the generic path below goes through
+ * __int128 values one row at a time). Returns false when it does not apply. */
+#define CMP_LOOP(T, LIT)                                                                           \
+    do {                                                                                           \
+        const T *v = (const T *)a->buffers[1] + a->offset;                                         \
+        switch (n->op) {                                                                           \
+        case DS_EQ: for (int64_t i = 0; i < len; i++) res[i] = v[i] == (LIT); break;               \
+        case DS_NE: for (int64_t i = 0; i < len; i++) res[i] = v[i] != (LIT); break;               \
+        case DS_LT: for (int64_t i = 0; i < len; i++) res[i] = v[i] < (LIT); break;                \
+        case DS_LE: for (int64_t i = 0; i < len; i++) res[i] = v[i] <= (LIT); break;               \
+        case DS_GT: for (int64_t i = 0; i < len; i++) res[i] = v[i] > (LIT); break;                \
+        default: for (int64_t i = 0; i < len; i++) res[i] = v[i] >= (LIT); break;                  \
+        }                                                                                          \
+    } while (0)
+
+static bool eval_fast(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, int64_t len,
+                      uint8_t *res) {
+    if (n->kind != DS_N_CMP) return false;
+    const struct ds_value *lit = &n->lits[0].v;
+    bool sign;
+    int w = int_width(fmt, &sign);
+    if (w && sign && lit->kind == DS_V_INT && lit->i >= INT64_MIN && lit->i <= INT64_MAX) {
+        /* A literal outside the column's range still compares right once
+         * both sides are int64. */
+        int64_t x = (int64_t)lit->i;
+        switch (w) {
+        case 1: CMP_LOOP(int8_t, (int64_t)x); break;
+        case 2: CMP_LOOP(int16_t, (int64_t)x); break;
+        case 4: CMP_LOOP(int32_t, (int64_t)x); break;
+        default: CMP_LOOP(int64_t, x); break;
+        }
+    } else if ((fmt[0] == 'g' || fmt[0] == 'f') && fmt[1] == '\0' && lit->kind == DS_V_DOUBLE) {
+        /* IEEE comparisons are false for NaN except !=, as required. */
+        double x = lit->d;
+        if (fmt[0] == 'g')
+            CMP_LOOP(double, x);
+        else
+            CMP_LOOP(float, x);
+    } else {
+        return false;
+    }
+    const uint8_t *bm = a->null_count != 0 && a->n_buffers > 0 ? a->buffers[0] : NULL;
+    if (bm)
+        for (int64_t i = 0; i < len; i++) {
+            int64_t j = i + a->offset;
+            if (!((bm[j >> 3] >> (j & 7)) & 1)) res[i] = V_NULL;
+        }
+    return true;
+}
+
 /* Compares every row of a numeric/bool/string array with the leaf. */
 static void eval_leaf_values(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, int64_t len,
                              uint8_t *res) {
+    if (eval_fast(n, a, fmt, len, res)) return;
     bool sign;
     int w = int_width(fmt, &sign);
     for (int64_t i = 0; i < len; i++) {

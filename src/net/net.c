@@ -37,6 +37,7 @@ hx_status hx_net_new(const struct hx_net_config *cfg, struct hx_net **out) {
     net->cfg = *cfg;
     if (net->cfg.concurrency < 1) net->cfg.concurrency = 1;
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&net->locks[i], NULL);
+    pthread_mutex_init(&net->pool_lock, NULL);
     net->share = curl_share_init();
     if (net->share == NULL) {
         hx_net_free(net);
@@ -45,9 +46,6 @@ hx_status hx_net_new(const struct hx_net_config *cfg, struct hx_net **out) {
     curl_share_setopt(net->share, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(net->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(net->share, CURLSHOPT_USERDATA, net);
-    /* Connections shared across calls are the point: a second get_many on the
-     * same client starts on warm keep-alive connections (DESIGN.md). */
-    curl_share_setopt(net->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(net->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(net->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     *out = net;
@@ -56,7 +54,14 @@ hx_status hx_net_new(const struct hx_net_config *cfg, struct hx_net **out) {
 
 void hx_net_free(struct hx_net *net) {
     if (net == NULL) return;
+    for (int i = 0; i < net->npool; i++) {
+        struct hx_net_idle_multi *m = &net->pool[i];
+        for (int k = 0; k < m->nidle; k++) curl_easy_cleanup(m->idle[k]);
+        hx_free(m->idle);
+        curl_multi_cleanup(m->multi);
+    }
     if (net->share) curl_share_cleanup(net->share);
+    pthread_mutex_destroy(&net->pool_lock);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&net->locks[i]);
     hx_free(net);
 }
@@ -85,6 +90,7 @@ void hx_net_req_reset_response(struct hx_net_req *req) {
     req->abort_status = HOIST_OK;
     req->abort_msg[0] = '\0';
     req->errbuf[0] = '\0';
+    req->stopped_early = 0;
 }
 
 /* ---- backoff ----------------------------------------------------------- */
@@ -262,6 +268,8 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
         copy_field(r->checksum_crc32, sizeof r->checksum_crc32, v, n);
     } else if (header_is(line, len, "x-amz-checksum-type", &v, &n)) {
         copy_field(r->checksum_type, sizeof r->checksum_type, v, n);
+    } else if (header_is(line, len, "x-amz-bucket-region", &v, &n)) {
+        copy_field(r->bucket_region, sizeof r->bucket_region, v, n);
     } else if (header_is(line, len, "x-amz-request-id", &v, &n)) {
         copy_field(r->amz_request_id, sizeof r->amz_request_id, v, n);
     } else if (header_is(line, len, "x-amz-meta-metaflow-user-attributes", &v, &n)) {
@@ -372,7 +380,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
         len -= (size_t)drop;
     }
     if (req->stored + len > req->sink_cap) {
-        if (!req->sink_lenient) {
+        if (!req->sink_lenient && !req->sink_stop_at_cap) {
             req->abort_status = HOIST_ERR_S3_BAD_RESPONSE;
             snprintf(req->abort_msg, sizeof req->abort_msg, "server sent more than the %llu bytes expected",
                      (unsigned long long)req->sink_cap);
@@ -403,6 +411,11 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
     else if (req->crc_kind == 2)
         req->crc = (uint32_t)crc32(req->crc, (const Bytef *)src, (uInt)len);
     req->stored += len;
+    if (req->sink_stop_at_cap && req->stored == req->sink_cap) {
+        /* The rest of this body is fetched by other ranged requests. */
+        req->stopped_early = 1;
+        return 0;
+    }
     return n;
 }
 
@@ -430,20 +443,29 @@ hx_status hx_net_loop_init(struct hx_net_loop *loop, struct hx_net *net) {
     memset(loop, 0, sizeof *loop);
     loop->net = net;
     loop->concurrency = net->cfg.concurrency;
+    loop->active = hx_calloc((size_t)loop->concurrency, sizeof *loop->active);
+    HX_FAIL_IF(loop->active == NULL, HOIST_ERR_NOMEM, "out of memory creating an HTTP event loop");
+    pthread_mutex_lock(&net->pool_lock);
+    if (net->npool > 0) {
+        struct hx_net_idle_multi *m = &net->pool[--net->npool];
+        loop->multi = m->multi;
+        loop->idle = m->idle;
+        loop->nidle = m->nidle;
+    }
+    pthread_mutex_unlock(&net->pool_lock);
+    if (loop->multi) return HOIST_OK;
     loop->multi = curl_multi_init();
-    HX_FAIL_IF(loop->multi == NULL, HOIST_ERR_NOMEM, "out of memory creating an HTTP event loop");
+    loop->idle = hx_calloc((size_t)loop->concurrency, sizeof *loop->idle);
+    if (loop->multi == NULL || loop->idle == NULL) {
+        hx_free(loop->idle);
+        hx_free(loop->active);
+        if (loop->multi) curl_multi_cleanup(loop->multi);
+        memset(loop, 0, sizeof *loop);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating an HTTP event loop");
+    }
     /* Keep every connection of the pool alive between transfers; libcurl's
      * default (4 x handles added) would close most of them as a call winds down. */
     curl_multi_setopt(loop->multi, CURLMOPT_MAXCONNECTS, (long)loop->concurrency * 2 + 4);
-    loop->idle = hx_calloc((size_t)loop->concurrency, sizeof *loop->idle);
-    loop->active = hx_calloc((size_t)loop->concurrency, sizeof *loop->active);
-    if (loop->idle == NULL || loop->active == NULL) {
-        hx_free(loop->idle);
-        hx_free(loop->active);
-        curl_multi_cleanup(loop->multi);
-        loop->multi = NULL;
-        HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating an HTTP event loop");
-    }
     return HOIST_OK;
 }
 
@@ -484,12 +506,24 @@ static void drain(struct hx_net_loop *loop) {
 }
 
 void hx_net_loop_cleanup(struct hx_net_loop *loop) {
+    struct hx_net *net = loop->net;
     if (loop->multi) {
         drop_running(loop, 0);
-        curl_multi_cleanup(loop->multi);
+        int kept = 0;
+        if (!loop->cancelled) {
+            pthread_mutex_lock(&net->pool_lock);
+            if (net->npool < HX_NET_POOL) {
+                net->pool[net->npool++] = (struct hx_net_idle_multi){loop->multi, loop->idle, loop->nidle};
+                kept = 1;
+            }
+            pthread_mutex_unlock(&net->pool_lock);
+        }
+        if (!kept) {
+            curl_multi_cleanup(loop->multi);
+            for (int i = 0; i < loop->nidle; i++) curl_easy_cleanup(loop->idle[i]);
+            hx_free(loop->idle);
+        }
     }
-    for (int i = 0; i < loop->nidle; i++) curl_easy_cleanup(loop->idle[i]);
-    hx_free(loop->idle);
     hx_free(loop->active);
     memset(loop, 0, sizeof *loop);
 }
@@ -604,7 +638,8 @@ static void finish(struct hx_net_loop *loop, struct hx_net_req *req, CURLcode co
         curl_easy_cleanup(e);
     struct hx_net *net = loop->net;
     atomic_fetch_add(&net->requests, 1);
-    if (code == CURLE_OK && req->resp.status >= 200 && req->resp.status < 300 && req->resp.content_length >= 0 &&
+    if (code == CURLE_WRITE_ERROR && req->stopped_early && req->abort_status == HOIST_OK) code = CURLE_OK;
+    else if (code == CURLE_OK && req->resp.status >= 200 && req->resp.status < 300 && req->resp.content_length >= 0 &&
         strcmp(req->method, "HEAD") != 0 && req->received != (uint64_t)req->resp.content_length)
         code = CURLE_PARTIAL_FILE; /* truncated body the server did not flag */
     if (code == CURLE_WRITE_ERROR && req->abort_status == HOIST_OK) code = CURLE_PARTIAL_FILE;

@@ -3,9 +3,9 @@
  * (an event loop), many requests in flight, retries with capped full-jitter
  * backoff, bodies written straight to where they live.
  *
- * Threads: a struct hx_net is shared by every thread of a client (its
- * connection cache, DNS cache and TLS sessions sit in a locked CURLSH, so
- * keep-alive connections are reused across calls). A struct hx_net_loop
+ * Threads: a struct hx_net is shared by every thread of a client (DNS cache
+ * and TLS sessions in a locked CURLSH; keep-alive connections in a pool of
+ * idle multi handles, so they are reused across calls). A struct hx_net_loop
  * belongs to the one thread that runs it; every callback of a request runs
  * on that thread, inside hx_net_loop_run().
  *
@@ -30,10 +30,28 @@ struct hx_net_config {
     int verify_tls;         /* 0 disables certificate checks (explicit option only) */
 };
 
+/* An idle event loop's multi handle with its connection cache and easy
+ * handles, kept for the next call. */
+struct hx_net_idle_multi {
+    CURLM *multi;
+    CURL **idle;
+    int nidle;
+};
+#define HX_NET_POOL 8
+
 struct hx_net {
     struct hx_net_config cfg;
+    /* DNS and TLS sessions are shared through a locked CURLSH. Connections
+     * are not: libcurl does not support one connection cache used by
+     * concurrent threads, so each call takes a multi handle (and with it a
+     * connection cache of keep-alive connections) from this pool and gives
+     * it back at the end: sequential calls reuse warm connections, and
+     * concurrent calls each get their own. */
     CURLSH *share;
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+    pthread_mutex_t pool_lock;
+    struct hx_net_idle_multi pool[HX_NET_POOL];
+    int npool;
     _Atomic uint64_t bytes_received, bytes_sent, requests, retries;
 };
 
@@ -63,6 +81,7 @@ struct hx_net_resp {
     char checksum_crc32[16];
     char checksum_type[24];
     char amz_request_id[64];
+    char bucket_region[32];  /* x-amz-bucket-region (on a wrong-region 301) */
     struct hx_buf meta_json; /* x-amz-meta-metaflow-user-attributes */
     int headers_done;
 };
@@ -91,6 +110,8 @@ struct hx_net_req {
     uint64_t sink_cap;   /* max body bytes stored (MEM/FD); more is a bad response */
     uint64_t sink_skip;  /* leading body bytes to drop (server ignored a Range) */
     int sink_lenient;    /* 1: bytes past sink_cap are dropped, not an error */
+    int sink_stop_at_cap; /* 1: end the transfer successfully once sink_cap bytes are stored */
+    int stopped_early;    /* set when sink_stop_at_cap ended the transfer */
     size_t body_cap;     /* HX_SINK_BUF limit */
     struct hx_buf body;  /* HX_SINK_BUF body, or the error body of a non-2xx */
     uint64_t received;   /* body bytes seen this attempt (including skipped) */

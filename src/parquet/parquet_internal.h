@@ -204,6 +204,12 @@ struct hoist_pq_file {
     char *schema_metadata;    /* encoded key-value metadata for the Arrow schema */
 };
 
+/* Whether a leaf is output as an Arrow dictionary array: kept as pyarrow
+ * wrote it (ARROW:schema), or asked for by HOIST_PQ_DICT_AS_DICTIONARY. */
+static inline int hx_pq_leaf_dict(const struct hx_pq_anode *a, unsigned flags) {
+    return a->dict || ((flags & HOIST_PQ_DICT_AS_DICTIONARY) && a->kind == AN_LEAF && a->conv == CV_BINARY && !a->large);
+}
+
 /* pq_meta.c */
 HOIST_NODISCARD hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_t len);
 void hx_pq_anode_free(struct hx_pq_anode *n);
@@ -233,6 +239,9 @@ HOIST_NODISCARD hx_status hx_pq_parse_page_header(const uint8_t *data, size_t le
                                                   struct hx_pq_page_header *h, size_t *header_len);
 
 /* pq_column.c: one leaf column chunk decoded to levels and dense values. */
+/* Internal flag: the leaf is a whole top-level field without repetition, so
+ * its definition levels go straight to a validity bitmap. */
+#define HX_PQ_FLAT_LEAF (1u << 24)
 struct hx_pq_leaf_data {
     int64_t n_levels;
     uint16_t *def; /* NULL when max_def == 0 */
@@ -241,6 +250,9 @@ struct hx_pq_leaf_data {
     struct hx_abuf values;      /* fixed-width outputs; bools bit-packed; dict indices (int32) */
     struct hx_abuf offsets;     /* CV_BINARY (int32 or int64 per anode->large) */
     struct hx_abuf data;        /* CV_BINARY bytes */
+    /* HX_PQ_FLAT_LEAF: validity bits instead of def levels */
+    int has_valid;
+    struct hx_abuf valid;
     /* dictionary output */
     int64_t dict_n;
     struct hx_abuf dict_offsets, dict_data;
@@ -256,6 +268,7 @@ HOIST_NODISCARD hx_status hx_pq_chunk_range(const struct hoist_pq_file *f, int r
 
 /* pq_assemble.c: a top-level field from its leaves' data. */
 HOIST_NODISCARD hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode *field,
-                                         struct hx_pq_leaf_data *leaves, int64_t rows, struct ArrowArray *out);
+                                         struct hx_pq_leaf_data *leaves, int64_t rows, unsigned flags,
+                                         struct ArrowArray *out);
 
 #endif /* HOIST_PARQUET_INTERNAL_H */

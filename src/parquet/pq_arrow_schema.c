@@ -124,7 +124,7 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
     const struct hx_pq_element *e = &f->elements[f->leaves[a->leaf].element];
     char fmt[300];
     size_t dict = fb_ref(fb, field, 4);
-    if (dict && e->type == PQT_BYTE_ARRAY && a->conv == CV_BINARY && (tt == AT_UTF8 || tt == AT_BINARY)) {
+    if (dict && e->type == PQT_BYTE_ARRAY && a->conv == CV_BINARY && !a->large && (tt == AT_UTF8 || tt == AT_BINARY)) {
         /* Arrow C++ reads dictionary columns back with int32 indices. */
         HX_TRY(replace_format(&a->dict_format, tt == AT_UTF8 ? "u" : "z"));
         HX_TRY(replace_format(&a->format, "i"));
@@ -141,7 +141,9 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
         break;
     case AT_UTF8:
     case AT_BINARY:
-        if (a->conv == CV_BINARY) HX_TRY(replace_format(&a->format, tt == AT_UTF8 ? "u" : "z"));
+        /* keep 64-bit offsets chosen for a chunk over 2 GiB */
+        if (a->conv == CV_BINARY)
+            HX_TRY(replace_format(&a->format, tt == AT_UTF8 ? (a->large ? "U" : "u") : (a->large ? "Z" : "z")));
         break;
     case AT_TIMESTAMP: {
         int unit = (int)fb_int(fb, type, 0, 2, 0);

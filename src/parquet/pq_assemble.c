@@ -22,6 +22,7 @@ struct asm_ctx {
     struct hx_pq_leaf_data *leaves; /* indexed by leaf - field->first_leaf */
     struct nb *nbs;
     int nnb, capnb;
+    unsigned flags;
 };
 
 static hx_status collect(struct asm_ctx *cx, const struct hx_pq_anode *a, int parent, int depth) {
@@ -151,10 +152,11 @@ static hx_status walk_leaf(struct asm_ctx *cx, int leaf_nb) {
 }
 
 /* Spreads dense leaf values to their slots, backwards in place. */
-static hx_status spread(const struct hx_pq_anode *a, struct hx_pq_leaf_data *ld, const uint8_t *valid, int64_t n) {
+static hx_status spread(const struct hx_pq_anode *a, int dict, struct hx_pq_leaf_data *ld, const uint8_t *valid,
+                        int64_t n) {
     int64_t j = ld->n_values;
     if (a->conv == CV_NULL) return HOIST_OK;
-    if (a->conv == CV_BINARY && !a->dict) {
+    if (a->conv == CV_BINARY && !dict) {
         size_t ow = a->large ? 8 : 4;
         HX_TRY(hx_abuf_reserve(&ld->offsets, (size_t)(n + 1) * ow - ld->offsets.len));
         uint8_t *o = ld->offsets.data;
@@ -187,7 +189,7 @@ static hx_status spread(const struct hx_pq_anode *a, struct hx_pq_leaf_data *ld,
         ld->values.len = (size_t)(n + 7) / 8;
         return HOIST_OK;
     }
-    size_t w = a->dict ? 4 : (size_t)a->out_width;
+    size_t w = dict ? 4 : (size_t)a->out_width;
     HX_TRY(hx_abuf_reserve(&ld->values, (size_t)n * w - ld->values.len));
     uint8_t *v = ld->values.data;
 #define SPREAD_T(T)                                                                                \
@@ -235,7 +237,8 @@ static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out
             out->null_count = n;
             return HOIST_OK;
         }
-        int nbuf = (a->conv == CV_BINARY && !a->dict) ? 3 : 2;
+        int dict = hx_pq_leaf_dict(a, cx->flags);
+        int nbuf = (a->conv == CV_BINARY && !dict) ? 3 : 2;
         HX_TRY(hx_array_init(out, n, nbuf, 0));
         HX_TRY(finish_validity(out, &nb->valid, n));
         if (nbuf == 3) {
@@ -246,7 +249,7 @@ static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out
             if (!ld->values.data) HX_TRY(hx_abuf_reserve(&ld->values, 1));
             hx_array_set_buffer(out, 1, hx_abuf_detach(&ld->values));
         }
-        if (a->dict) {
+        if (dict) {
             HX_TRY(hx_array_alloc_dictionary(out));
             HX_TRY(hx_array_init(out->dictionary, ld->dict_n, 3, 0));
             if (!ld->dict_data.data) HX_TRY(hx_abuf_reserve(&ld->dict_data, 1));
@@ -273,8 +276,8 @@ static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out
 }
 
 hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode *field,
-                         struct hx_pq_leaf_data *leaves, int64_t rows, struct ArrowArray *out) {
-    struct asm_ctx cx = {f, field, leaves, NULL, 0, 0};
+                         struct hx_pq_leaf_data *leaves, int64_t rows, unsigned flags, struct ArrowArray *out) {
+    struct asm_ctx cx = {f, field, leaves, NULL, 0, 0, flags};
     hx_status st = collect(&cx, field, -1, 0);
     int nested = 0;
     for (int i = 0; i < field->n_leaves; i++) nested |= f->leaves[field->first_leaf + i].max_rep > 0;
@@ -296,8 +299,13 @@ hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode
                 p->recorded = 1;
                 /* A leaf with a value in every row needs no bitmap. */
                 int all_valid = p->a->kind == AN_LEAF && ld->n_values == rows;
-                if (p->a->def > 0 && ld->def && !all_valid)
+                if (all_valid) continue;
+                if (p->a->kind == AN_LEAF && ld->has_valid) {
+                    p->valid = ld->valid;
+                    ld->valid = (struct hx_abuf){0};
+                } else if (p->a->def > 0 && ld->def) {
                     st = bitmap_from_def(ld->def, rows, p->a->def, &p->valid);
+                }
                 if (st != HOIST_OK) break;
             }
             /* the leaf's own validity is recorded by the first pass above when it is the rep leaf */
@@ -313,7 +321,7 @@ hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode
                          (long long)valid_count);
             break;
         }
-        if (nb->valid.data && valid_count != n) st = spread(nb->a, ld, nb->valid.data, n);
+        if (nb->valid.data && valid_count != n) st = spread(nb->a, hx_pq_leaf_dict(nb->a, flags), ld, nb->valid.data, n);
     }
     if (st == HOIST_OK && cx.nbs[0].n != rows)
         st = CORRUPT("field '%s' has %lld rows, the row group %lld", field->name, (long long)cx.nbs[0].n,

@@ -1,7 +1,7 @@
 /*
  * pq_bss.c — BYTE_STREAM_SPLIT (Encodings.md): byte k of value i is stored
- * at data[k*n + i]. Decoding is a transpose; widths 4 and 8 (FLOAT, DOUBLE,
- * INT32, INT64) get SSE2 interleaving kernels, other widths (FLOAT16, FLBA)
+ * at data[k*n + i]. Decoding is a transpose; widths 2, 4 and 8 (FLOAT16, FLOAT,
+ * DOUBLE, INT32, INT64) get SSE2 interleaving kernels, other widths (FLBA)
  * a plain loop.
  */
 #include "pq_kernels.h"
@@ -10,6 +10,23 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+
+static void bss_decode2(const uint8_t *data, size_t n, uint8_t *out) {
+    const uint8_t *s0 = data, *s1 = data + n;
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(s0 + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(s1 + i));
+        _mm_storeu_si128((__m128i *)(out + 2 * i), _mm_unpacklo_epi8(a, b));
+        _mm_storeu_si128((__m128i *)(out + 2 * i + 16), _mm_unpackhi_epi8(a, b));
+    }
+#endif
+    for (; i < n; i++) {
+        out[2 * i] = s0[i];
+        out[2 * i + 1] = s1[i];
+    }
+}
 
 static void bss_decode4(const uint8_t *data, size_t n, uint8_t *out) {
     const uint8_t *s0 = data, *s1 = data + n, *s2 = data + 2 * n, *s3 = data + 3 * n;
@@ -81,7 +98,10 @@ hx_status hx_byte_stream_split_decode(const uint8_t *data, size_t len, size_t wi
     if (n > SIZE_MAX / width || n * width > len)
         HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "BYTE_STREAM_SPLIT data holds %zu bytes, %zu values of %zu bytes need more",
                 len, n, width);
-    if (width == 4) {
+    if (n == 0) return HOIST_OK;
+    if (width == 2) {
+        bss_decode2(data, n, out);
+    } else if (width == 4) {
         bss_decode4(data, n, out);
     } else if (width == 8) {
         bss_decode8(data, n, out);

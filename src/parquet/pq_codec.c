@@ -9,10 +9,10 @@
 #include <brotli/decode.h>
 #include <libdeflate.h>
 #include <limits.h>
+#include <pthread.h>
 #include <lz4.h>
 #include <snappy-c.h>
 #include <string.h>
-#include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -86,10 +86,34 @@ static hx_status decompress_gzip(const uint8_t *src, size_t src_len, uint8_t *ds
     return st;
 }
 
+/* A decompression context per thread: creating one costs about as much as
+ * decompressing an 8 KiB page (measured 15 vs 9 us), and readers see many
+ * small pages. The key's destructor frees it when a pool thread exits. */
+static pthread_key_t zstd_key;
+static pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+static int zstd_key_ok;
+
+static void zstd_ctx_free(void *ctx) { ZSTD_freeDCtx(ctx); }
+static void zstd_key_init(void) { zstd_key_ok = pthread_key_create(&zstd_key, zstd_ctx_free) == 0; }
+
+static ZSTD_DCtx *thread_zstd_ctx(void) {
+    pthread_once(&zstd_once, zstd_key_init);
+    if (!zstd_key_ok) return NULL;
+    ZSTD_DCtx *ctx = pthread_getspecific(zstd_key);
+    if (!ctx) {
+        ctx = ZSTD_createDCtx();
+        if (ctx && pthread_setspecific(zstd_key, ctx) != 0) {
+            ZSTD_freeDCtx(ctx);
+            ctx = NULL;
+        }
+    }
+    return ctx;
+}
+
 static hx_status decompress_zstd(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
-    /* ZSTD_decompress handles concatenated frames and never writes past
-     * dst_len. */
-    size_t r = ZSTD_decompress(dst, dst_len, src, src_len);
+    /* Both calls handle concatenated frames and never write past dst_len. */
+    ZSTD_DCtx *ctx = thread_zstd_ctx();
+    size_t r = ctx ? ZSTD_decompressDCtx(ctx, dst, dst_len, src, src_len) : ZSTD_decompress(dst, dst_len, src, src_len);
     if (ZSTD_isError(r)) {
         if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall)
             HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "ZSTD page decompresses to more than the %zu bytes the header says",
@@ -166,14 +190,8 @@ hx_status hx_pq_decompress(enum hx_pq_codec codec, const uint8_t *src, size_t sr
 }
 
 uint32_t hx_crc32(const uint8_t *data, size_t len) {
-    /* zlib's crc32 takes a uInt length; feed it in chunks so pages over
-     * 4 GiB would still be summed correctly. */
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (len > 0) {
-        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        crc = crc32(crc, data, chunk);
-        data += chunk;
-        len -= chunk;
-    }
-    return (uint32_t)crc;
+    /* The same CRC-32 as zlib's crc32() (the test checks they agree), but
+     * libdeflate's PCLMUL version runs about 3x faster here (6.5 vs 2 GB/s),
+     * which matters when every page of a file carries a CRC. */
+    return libdeflate_crc32(0, data, len);
 }

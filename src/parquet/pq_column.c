@@ -21,6 +21,8 @@ struct colctx {
     size_t idx_cap;
     uint8_t *phys;
     size_t phys_cap;
+    uint8_t *phys2; /* flat-mode scratch levels */
+    size_t phys2_cap;
     /* dictionary, converted to the output representation */
     int have_dict;
     int64_t dict_n;
@@ -55,6 +57,7 @@ void hx_pq_leaf_data_reset(struct hx_pq_leaf_data *d) {
     hx_abuf_reset(&d->offsets);
     hx_abuf_reset(&d->data);
     hx_abuf_reset(&d->dict_offsets);
+    hx_abuf_reset(&d->valid);
     hx_abuf_reset(&d->dict_data);
     memset(d, 0, sizeof *d);
 }
@@ -89,7 +92,7 @@ static hx_status be_to_dec(const uint8_t *src, size_t len, uint8_t *dst, int wid
 
 static void int96_to_ts(const uint8_t *src, int64_t k, uint8_t *dst) {
     uint64_t nanos;
-    int32_t jd;
+    uint32_t jd; /* unsigned, as Arrow C++ reads it (int96_from_spark's last row) */
     memcpy(&nanos, src, 8);
     memcpy(&jd, src + 8, 4);
     int64_t days = (int64_t)jd - 2440588;
@@ -422,9 +425,13 @@ static hx_status read_indices(struct colctx *cx, const uint8_t *p, size_t len, s
     int bw = p[0];
     HX_FAIL_IF(bw > 32, HOIST_ERR_PARQUET_CORRUPT, "dictionary index bit width %d", bw);
     HX_TRY(hx_rle_decode_u32(p + 1, len - 1, bw, cx->idx, n, NULL));
+    return HOIST_OK;
+}
+
+static hx_status check_indices(const struct colctx *cx, size_t n) {
     uint32_t m = max_u32(cx->idx, n);
-    HX_FAIL_IF(m >= (uint64_t)cx->dict_n, HOIST_ERR_PARQUET_CORRUPT, "dictionary index %u out of range (%lld entries)",
-               m, (long long)cx->dict_n);
+    HX_FAIL_IF(n && m >= (uint64_t)cx->dict_n, HOIST_ERR_PARQUET_CORRUPT,
+               "dictionary index %u out of range (%lld entries)", m, (long long)cx->dict_n);
     return HOIST_OK;
 }
 
@@ -526,6 +533,8 @@ static hx_status decode_values(struct colctx *cx, int enc, const uint8_t *p, siz
     }
     if (enc == PQE_PLAIN_DICTIONARY || enc == PQE_RLE_DICTIONARY) {
         HX_TRY(read_indices(cx, p, len, n));
+        size_t ow = (size_t)a->out_width;
+        if (a->dict || a->conv == CV_BINARY || ow == 1 || ow == 2) HX_TRY(check_indices(cx, n));
         if (a->dict) {
             HX_TRY(hx_abuf_reserve(&o->values, n * 4));
             memcpy(o->values.data + o->values.len, cx->idx, n * 4);
@@ -559,9 +568,18 @@ static hx_status decode_values(struct colctx *cx, int enc, const uint8_t *p, siz
         } else if (a->conv == CV_BOOL) {
             HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "dictionary encoding on a BOOLEAN column");
         } else {
-            size_t w = (size_t)a->out_width;
+            size_t w = ow;
             HX_TRY(hx_abuf_reserve(&o->values, n * w));
-            HX_TRY(hx_dict_gather(cx->dict_fixed, (size_t)cx->dict_n, w, cx->idx, n, o->values.data + o->values.len));
+            uint8_t *dst = o->values.data + o->values.len;
+            /* Narrow widths inline (indices checked above): the kernel's
+             * generic path costs a call per value. */
+            if (w == 1) {
+                for (size_t i = 0; i < n; i++) dst[i] = cx->dict_fixed[cx->idx[i]];
+            } else if (w == 2) {
+                for (size_t i = 0; i < n; i++) memcpy(dst + 2 * i, cx->dict_fixed + 2 * (size_t)cx->idx[i], 2);
+            } else {
+                HX_TRY(hx_dict_gather(cx->dict_fixed, (size_t)cx->dict_n, w, cx->idx, n, dst));
+            }
             o->values.len += n * w;
         }
         o->n_values += (int64_t)n;
@@ -741,6 +759,68 @@ static hx_status check_levels(const uint16_t *lv, size_t n, int max, const char 
     return HOIST_OK;
 }
 
+static void set_bits(uint8_t *b, int64_t start, int64_t count, int v) {
+    int64_t i = start, end = start + count;
+    for (; i < end && (i & 7); i++) {
+        if (v) b[i >> 3] |= (uint8_t)(1u << (i & 7));
+        else b[i >> 3] &= (uint8_t)~(1u << (i & 7));
+    }
+    if (end - i >= 8) {
+        memset(b + (i >> 3), v ? 0xff : 0, (size_t)((end - i) >> 3));
+        i += (end - i) & ~(int64_t)7;
+    }
+    for (; i < end; i++) {
+        if (v) b[i >> 3] |= (uint8_t)(1u << (i & 7));
+        else b[i >> 3] &= (uint8_t)~(1u << (i & 7));
+    }
+}
+
+/* Definition levels of a flat field straight to validity bits: long runs
+ * (the common "no nulls" page) become a memset. */
+static hx_status def_to_bits(struct colctx *cx, const uint8_t *p, size_t len, size_t n, size_t *nn_out) {
+    struct hx_pq_leaf_data *o = cx->out;
+    int64_t bit = o->n_levels;
+    HX_TRY(hx_abuf_reserve(&o->valid, (size_t)((bit + (int64_t)n + 7) / 8) - o->valid.len + 8));
+    uint8_t *b = o->valid.data;
+    uint32_t md = (uint32_t)cx->max_def;
+    struct hx_rle_reader r;
+    hx_rle_reader_init(&r, p, len, bit_width(cx->max_def));
+    uint32_t buf[512];
+    size_t done = 0, nn = 0;
+    while (done < n) {
+        size_t want = n - done < 512 ? n - done : 512;
+        if (r.run_left > 0 && !r.run_is_literal) {
+            size_t take = r.run_left < n - done ? r.run_left : n - done;
+            HX_FAIL_IF(r.run_value > md, HOIST_ERR_PARQUET_CORRUPT, "definition level %u exceeds the maximum %u",
+                       r.run_value, md);
+            set_bits(b, bit, (int64_t)take, r.run_value == md);
+            if (r.run_value == md) nn += take;
+            r.run_left -= (uint32_t)take;
+            bit += (int64_t)take;
+            done += take;
+            continue;
+        }
+        if (r.run_left == 0) want = 1; /* loads the next run */
+        else if (want > r.run_left) want = r.run_left;
+        int64_t k = hx_rle_reader_next(&r, buf, want);
+        if (k < 0) return hx_error_prefix(HOIST_ERR_PARQUET_CORRUPT, "definition levels");
+        HX_FAIL_IF(k == 0, HOIST_ERR_PARQUET_CORRUPT, "definition levels: %zu of %zu values present", done, n);
+        for (int64_t i = 0; i < k; i++) {
+            HX_FAIL_IF(buf[i] > md, HOIST_ERR_PARQUET_CORRUPT, "definition level %u exceeds the maximum %u", buf[i], md);
+            int v = buf[i] == md;
+            nn += (size_t)v;
+            if (v) b[(bit + i) >> 3] |= (uint8_t)(1u << ((bit + i) & 7));
+            else b[(bit + i) >> 3] &= (uint8_t)~(1u << ((bit + i) & 7));
+        }
+        bit += k;
+        done += (size_t)k;
+    }
+    o->valid.len = (size_t)(bit + 7) / 8;
+    o->has_valid = 1;
+    *nn_out = nn;
+    return HOIST_OK;
+}
+
 /* ---- pages ------------------------------------------------------------------ */
 
 static hx_status decompress_to_scratch(struct colctx *cx, const uint8_t *src, size_t src_len, size_t dst_len,
@@ -762,7 +842,7 @@ static hx_status reserve_levels(struct colctx *cx, size_t *cap, size_t need) {
     if (need <= *cap) return HOIST_OK;
     size_t n = *cap ? *cap * 2 : 1024;
     if (n < need) n = need;
-    if (cx->max_def > 0) {
+    if (cx->max_def > 0 && !(cx->flags & HX_PQ_FLAT_LEAF)) {
         uint16_t *d = hx_realloc(o->def, n * 2);
         if (!d) HX_FAIL(HOIST_ERR_NOMEM, "out of memory for levels");
         o->def = d;
@@ -786,7 +866,19 @@ static hx_status data_page(struct colctx *cx, const struct hx_pq_page_header *h,
     HX_FAIL_IF((int64_t)n > limit - o->n_levels, HOIST_ERR_PARQUET_CORRUPT,
                "page has %zu values but only %lld remain in the column chunk", n, (long long)(limit - o->n_levels));
     HX_TRY(reserve_levels(cx, lvl_cap, (size_t)o->n_levels + n));
-    uint16_t *def = cx->max_def ? o->def + o->n_levels : NULL;
+    int flat_bits = (cx->flags & HX_PQ_FLAT_LEAF) && cx->max_def > 0 && cx->max_rep == 0;
+    int flat_done = 0;
+    size_t flat_nn = 0;
+    uint16_t *def = NULL;
+    if (flat_bits) {
+        /* only deprecated BIT_PACKED levels use this scratch in flat mode */
+        void *ip = cx->phys2;
+        HX_TRY(grow(&ip, &cx->phys2_cap, (n ? n : 1) * 2));
+        cx->phys2 = ip;
+        def = (uint16_t *)cx->phys2;
+    } else if (cx->max_def) {
+        def = o->def + o->n_levels;
+    }
     uint16_t *rep = cx->max_rep ? o->rep + o->n_levels : NULL;
     const uint8_t *vals;
     size_t vlen;
@@ -800,7 +892,15 @@ static hx_status data_page(struct colctx *cx, const struct hx_pq_page_header *h,
             HX_TRY(levels_v1(h->rep_encoding, pg, usize, cx->max_rep, rep, n, &used, "repetition"));
             pos += used;
         }
-        if (def) {
+        if (flat_bits && h->def_encoding != PQE_BIT_PACKED) {
+            uint32_t l;
+            HX_FAIL_IF(usize - pos < 4, HOIST_ERR_PARQUET_CORRUPT, "definition levels: missing length");
+            memcpy(&l, pg + pos, 4);
+            HX_FAIL_IF(l > usize - pos - 4, HOIST_ERR_PARQUET_CORRUPT, "definition levels: length %u overruns the page", l);
+            HX_TRY(def_to_bits(cx, pg + pos + 4, l, n, &flat_nn));
+            pos += 4 + (size_t)l;
+            flat_done = 1;
+        } else if (def) {
             HX_TRY(levels_v1(h->def_encoding, pg + pos, usize - pos, cx->max_def, def, n, &used, "definition"));
             pos += used;
         }
@@ -815,7 +915,10 @@ static hx_status data_page(struct colctx *cx, const struct hx_pq_page_header *h,
             hx_status st = hx_rle_decode_u16(raw, rl, bit_width(cx->max_rep), rep, n, NULL);
             if (st != HOIST_OK) return hx_error_prefix(st, "repetition levels");
         }
-        if (def) {
+        if (flat_bits) {
+            HX_TRY(def_to_bits(cx, raw + rl, dl, n, &flat_nn));
+            flat_done = 1;
+        } else if (def) {
             hx_status st = hx_rle_decode_u16(raw + rl, dl, bit_width(cx->max_def), def, n, NULL);
             if (st != HOIST_OK) return hx_error_prefix(st, "definition levels");
         }
@@ -837,7 +940,21 @@ static hx_status data_page(struct colctx *cx, const struct hx_pq_page_header *h,
     if (rep && ((1 << bit_width(cx->max_rep)) - 1) != cx->max_rep)
         HX_TRY(check_levels(rep, n, cx->max_rep, "repetition"));
     size_t nn = n;
-    if (def) {
+    if (flat_done) {
+        nn = flat_nn;
+    } else if (flat_bits) {
+        /* deprecated BIT_PACKED levels: scratch levels, then bits */
+        HX_TRY(check_levels(def, n, cx->max_def, "definition"));
+        HX_TRY(hx_abuf_reserve(&o->valid, (size_t)((o->n_levels + (int64_t)n + 7) / 8) - o->valid.len + 8));
+        nn = 0;
+        for (size_t i = 0; i < n; i++) {
+            int v = def[i] == cx->max_def;
+            nn += (size_t)v;
+            set_bits(o->valid.data, o->n_levels + (int64_t)i, 1, v);
+        }
+        o->valid.len = (size_t)((o->n_levels + (int64_t)n + 7) / 8);
+        o->has_valid = 1;
+    } else if (def) {
         if (((1 << bit_width(cx->max_def)) - 1) != cx->max_def)
             HX_TRY(check_levels(def, n, cx->max_def, "definition"));
         nn = count_eq_u16(def, n, (uint16_t)cx->max_def);
@@ -872,6 +989,9 @@ hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct 
                             const uint8_t *chunk, size_t chunk_len, unsigned flags, int64_t rows,
                             struct hx_pq_leaf_data *out) {
     struct colctx cx = {0};
+    struct hx_pq_anode eff = *leaf;
+    eff.dict = hx_pq_leaf_dict(leaf, flags);
+    leaf = &eff;
     cx.f = f;
     cx.a = leaf;
     cx.c = &f->row_groups[rg].chunks[leaf->leaf];
@@ -982,6 +1102,7 @@ hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct 
     hx_free(cx.page);
     hx_free(cx.idx);
     hx_free(cx.phys);
+    hx_free(cx.phys2);
     hx_free(cx.dict_fixed);
     hx_free(cx.dict_off);
     hx_free(cx.dict_bytes);

@@ -507,6 +507,25 @@ static hx_status build_node(struct hoist_pq_file *f, int idx, int pdef, int prep
     return build_struct_children(f, idx, def, prep, slot_def, slot_rep, depth, a);
 }
 
+/* Byte arrays whose chunk could hold more than 2 GiB get 64-bit offsets
+ * (large_string/large_binary): the uncompressed size bounds PLAIN data; a
+ * dictionary-encoded chunk that still overflows fails with HOIST_ERR_LIMIT. */
+static hx_status widen_large(struct hoist_pq_file *f, struct hx_pq_anode *a) {
+    for (int i = 0; a->kind != AN_LEAF && i < a->nchildren; i++) HX_TRY(widen_large(f, &a->children[i]));
+    if (a->kind != AN_LEAF || a->conv != CV_BINARY || a->large) return HOIST_OK;
+    for (int rg = 0; rg < f->nrow_groups; rg++) {
+        if (f->row_groups[rg].chunks[a->leaf].total_uncompressed > INT32_MAX) {
+            char *nf = hx_strdup(strcmp(a->format, "u") == 0 ? "U" : "Z");
+            if (!nf) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building the schema");
+            hx_free(a->format);
+            a->format = nf;
+            a->large = 1;
+            return HOIST_OK;
+        }
+    }
+    return HOIST_OK;
+}
+
 void hx_pq_anode_free(struct hx_pq_anode *n) {
     if (!n) return;
     for (int i = 0; i < n->nchildren; i++) hx_pq_anode_free(&n->children[i]);
@@ -519,15 +538,16 @@ void hx_pq_anode_free(struct hx_pq_anode *n) {
 }
 
 hx_status hx_pq_anode_schema(const struct hx_pq_anode *n, unsigned flags, struct ArrowSchema *out) {
-    (void)flags;
-    HX_TRY(hx_schema_init(out, n->format, n->name, n->flags));
+    int as_dict = n->kind == AN_LEAF && !n->dict && hx_pq_leaf_dict(n, flags);
+    HX_TRY(hx_schema_init(out, as_dict ? "i" : n->format, n->name, n->flags));
     hx_status st = hx_schema_set_metadata(out, n->metadata, hx_metadata_size(n->metadata));
     if (st == HOIST_OK && n->kind != AN_LEAF) st = hx_schema_alloc_children(out, n->nchildren);
     for (int i = 0; st == HOIST_OK && n->kind != AN_LEAF && i < n->nchildren; i++)
         st = hx_pq_anode_schema(&n->children[i], flags, out->children[i]);
-    if (st == HOIST_OK && n->kind == AN_LEAF && n->dict) {
+    if (st == HOIST_OK && n->kind == AN_LEAF && (n->dict || as_dict)) {
         st = hx_schema_alloc_dictionary(out);
-        if (st == HOIST_OK) st = hx_schema_init(out->dictionary, n->dict_format, NULL, ARROW_FLAG_NULLABLE);
+        if (st == HOIST_OK)
+            st = hx_schema_init(out->dictionary, as_dict ? n->format : n->dict_format, NULL, ARROW_FLAG_NULLABLE);
     }
     if (st != HOIST_OK) out->release(out);
     return st;
@@ -733,6 +753,7 @@ hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_
             c = subtree_end(f, c);
         }
     }
+    HX_TRY(widen_large(f, &f->root));
     if (arrow_schema) {
         /* Best effort: a schema we cannot use leaves pyarrow-like defaults. */
         st = hx_pq_apply_arrow_schema(f, (const char *)arrow_schema, arrow_schema_len);

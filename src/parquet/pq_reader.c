@@ -275,12 +275,13 @@ static hx_status decode_field(const struct hoist_pq_file *f, int rg, int field, 
                 while (k + 1 < n->nchildren && n->children[k + 1].first_leaf <= leaf) k++;
                 n = &n->children[k];
             }
-            st = hx_pq_decode_leaf(f, rg, n, bytes + (off - bytes_offset), (size_t)len, flags, rows, &ld[i]);
+            unsigned lf = flags | (n == a && f->leaves[leaf].max_rep == 0 ? HX_PQ_FLAT_LEAF : 0);
+            st = hx_pq_decode_leaf(f, rg, n, bytes + (off - bytes_offset), (size_t)len, lf, rows, &ld[i]);
         }
         if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, column '%s'", f->name, rg, cname);
     }
     if (st == HOIST_OK) {
-        st = hx_pq_assemble(f, a, ld, rows, out);
+        st = hx_pq_assemble(f, a, ld, rows, flags, out);
         if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, field '%s'", f->name, rg, a->name);
     }
     for (int k = 0; k < a->n_leaves; k++) hx_pq_leaf_data_reset(&ld[k]);

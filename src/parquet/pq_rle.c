@@ -10,6 +10,9 @@
 #include "pq_kernels.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "pq_rle.c assumes a little-endian host (Parquet data is little-endian)"
@@ -102,26 +105,13 @@ static const unpack32_fn unpack32_table[33] = {
 };
 
 void hx_unpack_u32(const uint8_t *in, int bit_width, uint32_t *out, size_t n) {
+    if (n == 0) return; /* in/out may be NULL then; memcpy must not see them */
     if (bit_width <= 0) {
         memset(out, 0, n * sizeof *out);
         return;
     }
     if (bit_width >= 32) {
         memcpy(out, in, n * sizeof *out);
-        return;
-    }
-    /* Byte-aligned widths are plain widening copies, which compilers
-     * vectorise better than the shift-and-mask kernels. */
-    if (bit_width == 8) {
-        for (size_t i = 0; i < n; i++) out[i] = in[i];
-        return;
-    }
-    if (bit_width == 16) {
-        for (size_t i = 0; i < n; i++) {
-            uint16_t v;
-            memcpy(&v, in + 2 * i, 2);
-            out[i] = v;
-        }
         return;
     }
     const unpack32_fn fn = unpack32_table[bit_width];
@@ -138,6 +128,47 @@ void hx_unpack_u32(const uint8_t *in, int bit_width, uint32_t *out, size_t n) {
         fn(buf, tmp);
         memcpy(out + i, tmp, rest * sizeof *out);
     }
+}
+
+/* RLE runs are the common case for levels (a long run of "defined") and
+ * low-cardinality indices; fill them 16 bytes at a time. */
+static void fill_u32(uint32_t *o, uint32_t v, size_t n) {
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i x = _mm_set1_epi32((int)v);
+    for (; i + 8 <= n; i += 8) {
+        _mm_storeu_si128((__m128i *)(void *)(o + i), x);
+        _mm_storeu_si128((__m128i *)(void *)(o + i + 4), x);
+    }
+#endif
+    for (; i < n; i++) o[i] = v;
+}
+
+static void fill_u16(uint16_t *o, uint16_t v, size_t n) {
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i x = _mm_set1_epi16((short)v);
+    for (; i + 16 <= n; i += 16) {
+        _mm_storeu_si128((__m128i *)(void *)(o + i), x);
+        _mm_storeu_si128((__m128i *)(void *)(o + i + 8), x);
+    }
+#endif
+    for (; i < n; i++) o[i] = v;
+}
+
+/* Narrows unpacked values (< 2^16) to uint16. SSE2 only has a signed
+ * saturating pack, so bias into the signed range and back. */
+static void narrow_u16(const uint32_t *in, uint16_t *o, size_t n) {
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i bias32 = _mm_set1_epi32(0x8000), bias16 = _mm_set1_epi16((short)0x8000);
+    for (; i + 8 <= n; i += 8) {
+        __m128i a = _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(const void *)(in + i)), bias32);
+        __m128i b = _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(const void *)(in + i + 4)), bias32);
+        _mm_storeu_si128((__m128i *)(void *)(o + i), _mm_add_epi16(_mm_packs_epi32(a, b), bias16));
+    }
+#endif
+    for (; i < n; i++) o[i] = (uint16_t)in[i];
 }
 
 /* ---- RLE / bit-packed hybrid ------------------------------------------ */
@@ -212,8 +243,7 @@ hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint
             uint32_t v = load_le_bytes(p, value_bytes);
             p += value_bytes;
             size_t take = count < want ? count : want;
-            uint32_t *o = out + done;
-            for (size_t i = 0; i < take; i++) o[i] = v;
+            fill_u32(out + done, v, take);
             done += take;
         }
     }
@@ -249,8 +279,7 @@ hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint
                 size_t c = take - k < 256 ? take - k : 256;
                 hx_unpack_u32(src, bit_width, tmp, c);
                 src += 32 * (size_t)bit_width;
-                uint16_t *o = out + done + k;
-                for (size_t i = 0; i < c; i++) o[i] = (uint16_t)tmp[i];
+                narrow_u16(tmp, out + done + k, c);
             }
             uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
             p += run_bytes < avail ? (size_t)run_bytes : avail;
@@ -262,8 +291,7 @@ hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint
             uint16_t v = (uint16_t)load_le_bytes(p, value_bytes);
             p += value_bytes;
             size_t take = count < want ? count : want;
-            uint16_t *o = out + done;
-            for (size_t i = 0; i < take; i++) o[i] = v;
+            fill_u16(out + done, v, take);
             done += take;
         }
     }
@@ -342,8 +370,7 @@ int64_t hx_rle_reader_next(struct hx_rle_reader *r, uint32_t *out, size_t n) {
         }
         size_t take = n - done < r->run_left ? n - done : r->run_left;
         if (!r->run_is_literal) {
-            uint32_t v = r->run_value, *o = out + done;
-            for (size_t i = 0; i < take; i++) o[i] = v;
+            fill_u32(out + done, r->run_value, take);
         } else {
             size_t pos = r->literal_pos, k = 0;
             /* Finish a partly read 8-value group first so the bulk unpack

@@ -444,7 +444,9 @@ int hx_s3_transient(long http, const char *code) {
     static const char *const transient[] = {"SlowDown",       "InternalError",        "RequestTimeout",
                                             "ServiceUnavailable", "Throttling",       "ThrottlingException",
                                             "ConditionalRequestConflict", "OperationAborted",
-                                            "PriorRequestNotComplete", "RequestThrottled"};
+                                            "PriorRequestNotComplete", "RequestThrottled",
+                                            /* the body was damaged on the way: sending it again fixes it */
+                                            "BadDigest", "XAmzContentSHA256Mismatch"};
     if (code && code[0]) {
         for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
             if (strcmp(transient[i], code) == 0) return 1;

@@ -525,7 +525,7 @@ hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *it
         if (urls[i].kind == HX_URL_S3 && urls[i].key[0] == '\0') {
             items[i].status = hx_error(HOIST_ERR_BAD_URL, "%s: no key to write", items[i].url);
             items[i].error = hx_store_errdup();
-            urls[i].kind = HX_URL_FILE + 1; /* handled */
+            urls[i].kind = HX_URL_DONE;
         }
         if (urls[i].kind == HX_URL_FILE) hx_store_file_put(&items[i], &urls[i], flags);
     }

@@ -35,7 +35,7 @@ struct hoist_store {
     atomic_int inm_honored;
 };
 
-enum hx_url_kind { HX_URL_S3 = 0, HX_URL_FILE = 1 };
+enum hx_url_kind { HX_URL_S3 = 0, HX_URL_FILE = 1, HX_URL_DONE = 2 /* already answered */ };
 
 struct hx_url {
     enum hx_url_kind kind;

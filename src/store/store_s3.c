@@ -74,8 +74,12 @@ static enum outcome classify(struct hx_net_req *req, CURLcode code, const char *
     if (hx_s3_transient(http, scode) && hx_net_can_retry(req)) return OUT_RETRY;
     *st = hx_s3_status_for(http, scode);
     if (scode[0] == '\0' && http == 404) snprintf(scode, sizeof scode, "NoSuchKey");
-    *err = hx_asprintf("%s: HTTP %ld%s%s%s%s%s", url, http, scode[0] ? " " : "", scode, msg[0] ? ": " : "", msg,
-                       tries);
+    char hint[96] = "";
+    if (req->resp.bucket_region[0] && (http == 301 || http == 400))
+        snprintf(hint, sizeof hint, " (the bucket is in region %s: set AWS_REGION or the region option)",
+                 req->resp.bucket_region);
+    *err = hx_asprintf("%s: HTTP %ld%s%s%s%s%s%s", url, http, scode[0] ? " " : "", scode, msg[0] ? ": " : "", msg,
+                       hint, tries);
     return OUT_FAIL;
 }
 
@@ -108,7 +112,7 @@ struct gobj {
     struct hoist_get_item *item;
     struct hx_url *u;
     struct call *c;
-    int known, norange, whole_body, done, failed;
+    int known, whole_body, done, failed;
     uint64_t total, start, len;
     uint8_t *mem;
     int fd;
@@ -135,7 +139,11 @@ static hx_status gpart_prepare(struct hx_net_req *req) {
     struct gobj *o = p->obj;
     if (o->failed) return HOIST_ERR_CANCELLED; /* the object already failed: skip */
     char range[64] = "";
-    if (p->is_probe && o->norange) {
+    const struct hoist_get_item *it = o->item;
+    if (p->is_probe && !o->known && it->offset == 0 && it->length < 0 && !it->suffix) {
+        /* A whole object: a plain GET, so the server can send the stored
+         * checksum with it (none comes with a range). A large object is cut
+         * after its first part; ranged parts fetch the rest. */
         range[0] = '\0';
     } else if (!p->is_probe || o->known) {
         uint64_t last = p->len ? p->off + p->len - 1 : p->off;
@@ -174,6 +182,13 @@ static hx_status gobj_allocate(struct gobj *o) {
     case HOIST_DEST_ALLOC:
         o->mem = hx_malloc(o->len ? o->len : 1);
         HX_FAIL_IF(o->mem == NULL, HOIST_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)o->len);
+        if (o->len >= ((uint64_t)4 << 20)) {
+            /* First-touch page faults cost more than the copy itself on big
+             * downloads: ask for huge pages (a hint; ignored where off). */
+            uintptr_t a = ((uintptr_t)o->mem + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+            uintptr_t e = ((uintptr_t)o->mem + o->len) & ~(uintptr_t)((2u << 20) - 1);
+            if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+        }
         return HOIST_OK;
     case HOIST_DEST_BUFFER:
         HX_FAIL_IF(o->len > it->buffer_size, HOIST_ERR_LIMIT, "%llu bytes do not fit the %zu-byte buffer",
@@ -224,7 +239,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         } else {
             HX_FAIL_IF(r->content_length < 0, HOIST_ERR_S3_BAD_RESPONSE, "response without a Content-Length");
             total = (uint64_t)r->content_length;
-            o->whole_body = 1;
+            o->whole_body = !(it->offset == 0 && it->length < 0 && !it->suffix && total > o->c->st->part_size);
             if (it->suffix) {
                 uint64_t n = (uint64_t)it->length < total ? (uint64_t)it->length : total;
                 start = total - n;
@@ -250,7 +265,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         if (o->whole_body) {
             p->len = o->len;
         } else {
-            uint64_t probe_end = (uint64_t)r->range_end + 1;
+            uint64_t probe_end = r->status == 206 ? (uint64_t)r->range_end + 1 : o->c->st->part_size;
             if (probe_end > end) probe_end = end;
             p->len = probe_end > start ? probe_end - start : 0;
             uint64_t rest = o->len - p->len, ps = o->c->st->part_size;
@@ -284,11 +299,13 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         req->sink_skip = o->start;
         req->sink_cap = o->len;
         req->sink_lenient = 1;
+        req->sink_stop_at_cap = 0;
     } else {
         req->sink_off = 0;
         req->sink_skip = 0;
         req->sink_cap = p->len;
         req->sink_lenient = 0;
+        req->sink_stop_at_cap = r->status == 200; /* a plain GET of a large object */
     }
     /* Verify a stored full-object checksum when this response carries the
      * whole object (COMPOSITE multipart checksums end in "-N": skip those). */
@@ -332,14 +349,6 @@ static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code) {
     hx_status st;
     char *err;
     const struct hoist_get_item *it = o->item;
-    /* An empty object answers a ranged GET with 416: ask again without a
-     * Range (aws-c-s3 does the same with partNumber=1). */
-    if (p->is_probe && !o->known && !o->norange && code == CURLE_OK && req->resp.status == 416 && it->offset == 0 &&
-        it->length < 0 && !it->suffix) {
-        o->norange = 1;
-        hx_net_loop_submit(req->loop, req, 1);
-        return HX_NET_DONE;
-    }
     enum outcome out = classify(req, code, it->url, &st, &err);
     if (out == OUT_RETRY) return HX_NET_RETRY;
     if (out == OUT_OK) {

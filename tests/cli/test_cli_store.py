@@ -238,6 +238,17 @@ def test_cp_local_to_local_via_file_urls(hoist_cli, tmp_dir):
     assert (tmp_dir / "c.bin").read_bytes() == data
 
 
+def test_cp_stdin_and_stdout(hoist_cli, s3, bucket, tmp_dir):
+    data = body(300_000, seed=4)
+    ok(run_cli(hoist_cli, "cp", "-", f"s3://{bucket}/from-stdin.bin", input=data))
+    assert s3.get_object(Bucket=bucket, Key="from-stdin.bin")["Body"].read() == data
+    p = ok(run_cli(hoist_cli, "cp", f"s3://{bucket}/from-stdin.bin", "-"))
+    assert p.stdout == data
+    ok(run_cli(hoist_cli, "cp", "-", str(tmp_dir / "local.bin"), input=b""))
+    assert (tmp_dir / "local.bin").read_bytes() == b""
+    assert run_cli(hoist_cli, "cp", "-r", "-", f"s3://{bucket}/x").returncode == 2
+
+
 def test_cp_no_overwrite(hoist_cli, s3, bucket, tmp_dir):
     s3.put_object(Bucket=bucket, Key="keep.txt", Body=b"old")
     (tmp_dir / "new.txt").write_bytes(b"new")

@@ -69,6 +69,7 @@ class Dataset:
     def __init__(self, urls, columns=None, filter=None, sample=None, seed=0, limit=None,
                  memory_limit=None, skip_bad=False, threads=0):
         L = lib()
+        self.ds = None
         if isinstance(urls, str):
             urls = [urls]
         cfg = ctypes.c_void_p()

@@ -43,12 +43,8 @@ FILES = _files()
 # read like pyarrow with verify_crc=False.
 BAD_CRC = {"datapage_v1-corrupt-checksum.parquet", "rle-dict-uncompressed-corrupt-checksum.parquet"}
 
-# Known, documented differences from pyarrow.
-XFAIL = {
-    # Year 290000: nanoseconds overflow int64; pyarrow's wrapped value differs from a
-    # plain modular computation (docs/parquet.md "INT96").
-    "int96_from_spark.parquet": "INT96 beyond the int64 nanosecond range wraps differently from pyarrow",
-}
+# Known, documented differences from pyarrow (none at the moment).
+XFAIL = {}
 
 
 def _tables_equal(got, exp):
@@ -76,7 +72,7 @@ def test_file_matches_pyarrow(rel):
     path = os.path.join(TESTDATA, rel)
     name = os.path.basename(rel)
     if "large_string_map" in name:
-        pytest.skip("large_string_map.brotli needs > 2 GiB of memory (two 1 GiB strings)")
+        pytest.skip("large_string_map.brotli needs > 2 GiB of memory (two 1 GiB strings; ~4 GiB peak RSS)")
     try:
         exp = pq.read_table(path)
         pa_error = None
@@ -297,3 +293,19 @@ def test_other_writers(tmp_path):
         pytest.skip("no other writers installed")
     for p in written:
         _check_same(pa.table(hoist.read_parquet(p)), pq.read_table(p))
+
+
+def test_dictionary_option(tmp_path):
+    path = str(tmp_path / "d.parquet")
+    n = 5000
+    table = pa.table({"s": [None if i % 7 == 0 else f"v{i % 13}" for i in range(n)],
+                      "b": [bytes([i % 5]) for i in range(n)], "i": list(range(n))})
+    pq.write_table(table, path, row_group_size=2000, store_schema=False)
+    got = pa.table(hoist.read_parquet(path, dictionary=True))
+    exp = pq.read_table(path, read_dictionary=["s", "b"])
+    _check_same(got, exp)
+    with open(os.path.join(PQ_DATA, "alltypes_plain.parquet"), "rb") as f:
+        data = f.read()
+    got = pa.table(hoist.read_parquet(data, dictionary=True))
+    exp = pq.read_table(io.BytesIO(data), read_dictionary=["date_string_col", "string_col"])
+    _check_same(got, exp)

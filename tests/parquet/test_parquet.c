@@ -338,6 +338,164 @@ static void test_alloc_failure_paths(void) {
     hx_free(p);
 }
 
+/* Deterministic mutations (byte changes, truncations) of small valid files:
+ * every one must decode or fail cleanly; ASan/UBSan catch the rest. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void decode_all(const uint8_t *buf, size_t n, unsigned flags) {
+    struct hoist_pq_reader *r;
+    if (hoist_pq_reader_open_memory(buf, n, "mutant", flags, &r) != HOIST_OK) {
+        CHECK(hoist_errmsg()[0] != '\0');
+        return;
+    }
+    struct ArrowArrayStream s;
+    if (hoist_pq_reader_stream(r, NULL, 0, NULL, 0, 1, &s) == HOIST_OK) {
+        struct ArrowSchema sc;
+        if (s.get_schema(&s, &sc) == 0) sc.release(&sc);
+        struct ArrowArray a;
+        while (s.get_next(&s, &a) == 0 && a.release) a.release(&a);
+        s.release(&s);
+    }
+    hoist_pq_reader_close(r);
+}
+
+static void test_mutations(void) {
+    const char *files[] = {
+        "parquet-testing/data/alltypes_plain.parquet", "parquet-testing/data/nested_lists.snappy.parquet",
+        "parquet-testing/data/nested_maps.snappy.parquet", "parquet-testing/data/datapage_v2.snappy.parquet",
+        "parquet-testing/data/delta_length_byte_array.parquet", "parquet-testing/data/nullable.impala.parquet",
+        "parquet-testing/data/rle_boolean_encoding.parquet", "parquet-testing/data/byte_array_decimal.parquet",
+        "parquet-testing/data/repeated_no_annotation.parquet", "parquet-testing/data/list_columns.parquet",
+        "parquet-testing/data/fixed_length_decimal.parquet", "parquet-testing/data/int96_from_spark.parquet",
+        "parquet-testing/data/delta_encoding_optional_column.parquet",
+        "parquet-testing/data/byte_stream_split.zstd.parquet", "parquet-testing/data/old_list_structure.parquet",
+    };
+    int runs = 0;
+    /* HOIST_PQ_MUTANTS raises the count for a longer local hunt. */
+    int mutants_per_file = getenv("HOIST_PQ_MUTANTS") ? (int)strtol(getenv("HOIST_PQ_MUTANTS"), NULL, 10) : 400;
+    if (getenv("HOIST_PQ_SEED")) rng_state ^= (uint64_t)strtoull(getenv("HOIST_PQ_SEED"), NULL, 10) * 0x2545f4914f6cdd1dull;
+    for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
+        char *p = path_of(files[fi]);
+        FILE *fp = fopen(p, "rb");
+        hx_free(p);
+        if (!fp) continue;
+        static uint8_t orig[1 << 17];
+        size_t n = fread(orig, 1, sizeof orig, fp);
+        fclose(fp);
+        for (int m = 0; m < mutants_per_file; m++) {
+            size_t len = n;
+            uint8_t *buf = malloc(n);
+            memcpy(buf, orig, n);
+            int edits = 1 + (int)(rnd() % 4);
+            for (int e = 0; e < edits; e++) {
+                size_t at = (size_t)(rnd() % n);
+                switch (rnd() % 4) {
+                case 0: buf[at] ^= (uint8_t)(1u << (rnd() % 8)); break;
+                case 1: buf[at] = (uint8_t)rnd(); break;
+                case 2: buf[at] = (uint8_t)(rnd() % 2 ? 0xff : 0); break;
+                default: /* inside the footer, where structure lives */
+                    if (n > 64) buf[n - 9 - (size_t)(rnd() % 56)] = (uint8_t)rnd();
+                }
+            }
+            if (m % 10 == 0) len = (size_t)(rnd() % n); /* truncation */
+            uint8_t *exact = malloc(len ? len : 1);
+            memcpy(exact, buf, len);
+            decode_all(exact, len, m % 2 ? HOIST_PQ_NO_CRC : 0);
+            free(exact);
+            free(buf);
+            runs++;
+        }
+    }
+    fprintf(stderr, "  %d mutants\n", runs);
+    CHECK(runs > 0);
+}
+
+static void test_statistics(void) {
+    char *p = path_of("parquet-testing/data/sort_columns.parquet");
+    struct hoist_pq_reader *r;
+    if (hoist_pq_reader_open_file(p, 0, &r) == HOIST_OK) {
+        const struct hoist_pq_file *f = hoist_pq_reader_file(r);
+        struct hoist_pq_stats s;
+        CHECK_EQ_INT(hoist_pq_file_field_stats(f, 0, 0, &s), HOIST_OK);
+        CHECK_EQ_INT(s.kind, HOIST_PQ_STAT_INT);
+        CHECK_EQ_INT(s.min_i, 1);
+        CHECK_EQ_INT(s.max_i, 2);
+        CHECK(s.has_null_count && s.null_count == 1);
+        CHECK_EQ_INT(s.num_values, 3);
+        CHECK_EQ_INT(hoist_pq_file_field_stats(f, 1, 1, &s), HOIST_OK);
+        CHECK_EQ_INT(s.kind, HOIST_PQ_STAT_BYTES);
+        CHECK(s.min_b_len == 1 && s.min_b[0] == 'a' && s.max_b_len == 1 && s.max_b[0] == 'c');
+        CHECK_EQ_INT(hoist_pq_file_field_stats(f, 2, 0, &s), HOIST_ERR_INVALID_ARG);
+        hoist_pq_reader_close(r);
+    }
+    hx_free(p);
+    /* a NaN max (pyarrow 0.8) is not a usable bound */
+    p = path_of("parquet-testing/data/nan_in_stats.parquet");
+    if (hoist_pq_reader_open_file(p, 0, &r) == HOIST_OK) {
+        struct hoist_pq_stats s;
+        CHECK_EQ_INT(hoist_pq_file_field_stats(hoist_pq_reader_file(r), 0, 0, &s), HOIST_OK);
+        CHECK_EQ_INT(s.kind, HOIST_PQ_STAT_NONE);
+        hoist_pq_reader_close(r);
+    }
+    hx_free(p);
+    /* strings without column orders: the deprecated min/max are signed-order only */
+    p = path_of("parquet-testing/data/alltypes_plain.parquet");
+    if (hoist_pq_reader_open_file(p, 0, &r) == HOIST_OK) {
+        const struct hoist_pq_file *f = hoist_pq_reader_file(r);
+        struct hoist_pq_stats s;
+        CHECK_EQ_INT(hoist_pq_file_field_stats(f, 0, hoist_pq_file_field_index(f, "string_col"), &s), HOIST_OK);
+        CHECK_EQ_INT(s.kind, HOIST_PQ_STAT_NONE);
+        hoist_pq_reader_close(r);
+    }
+    hx_free(p);
+}
+
+static void test_decode_field_ranges(void) {
+    /* hoist_pq_decode_field on bytes that hold only the field's range, and
+     * a clean error when they do not cover it */
+    char *p = path_of("parquet-testing/data/nested_structs.rust.parquet");
+    FILE *fp = fopen(p, "rb");
+    hx_free(p);
+    if (!fp) return;
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    uint8_t *all = malloc((size_t)size);
+    fseek(fp, 0, SEEK_SET);
+    CHECK(fread(all, 1, (size_t)size, fp) == (size_t)size);
+    fclose(fp);
+    uint64_t fs;
+    CHECK_EQ_INT(hoist_pq_footer_size(all + size - 8, 8, (uint64_t)size, "n.parquet", &fs), HOIST_OK);
+    struct hoist_pq_file *f;
+    CHECK_EQ_INT(hoist_pq_file_new(all + size - fs, (size_t)fs, (uint64_t)size, "n.parquet", &f), HOIST_OK);
+    int nf = hoist_pq_file_num_fields(f);
+    CHECK(nf > 0);
+    for (int k = 0; k < nf; k++) {
+        uint64_t off, len;
+        CHECK_EQ_INT(hoist_pq_file_field_range(f, 0, k, &off, &len), HOIST_OK);
+        uint8_t *b = malloc(len);
+        memcpy(b, all + off, len);
+        struct ArrowArray a;
+        CHECK_EQ_INT(hoist_pq_decode_field(f, 0, k, b, off, (size_t)len, 0, &a), HOIST_OK);
+        if (a.release) {
+            CHECK_EQ_INT(a.length, hoist_pq_file_row_group_num_rows(f, 0));
+            a.release(&a);
+        }
+        if (len > 1) {
+            CHECK_EQ_INT(hoist_pq_decode_field(f, 0, k, b + 1, off + 1, (size_t)len - 1, 0, &a), HOIST_ERR_INVALID_ARG);
+            CHECK_CONTAINS(hoist_errmsg(), "do not cover");
+        }
+        free(b);
+    }
+    hoist_pq_file_free(f);
+    free(all);
+}
+
 int main(void) {
     RUN(test_thrift_fields);
     RUN(test_thrift_skip_and_malformed);
@@ -346,6 +504,9 @@ int main(void) {
     RUN(test_schema_mapping);
     RUN(test_nesting);
     RUN(test_alloc_failure_paths);
+    RUN(test_statistics);
+    RUN(test_decode_field_ranges);
     RUN(test_every_file);
+    RUN(test_mutations);
     TEST_MAIN_END();
 }

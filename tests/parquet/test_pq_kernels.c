@@ -13,6 +13,7 @@
 #include <libdeflate.h>
 #include <lz4.h>
 #include <snappy-c.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -509,7 +510,7 @@ static void test_bss(void) {
 /* ---- dictionary gather ------------------------------------------------ */
 
 static void test_dict_gather(void) {
-    static const size_t widths[] = {1, 2, 4, 8, 12, 16};
+    static const size_t widths[] = {1, 2, 3, 4, 8, 12, 16, 32};
     for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
         size_t w = widths[wi], dict_n = 37, n = 1001;
         uint8_t *dict = malloc(dict_n * w);
@@ -694,6 +695,41 @@ static void test_codecs(void) {
     }
 }
 
+/* Decoders keep per-thread state (the zstd context): concurrent use must
+ * agree with the data, and threads that exit must not leak it (LSan). */
+struct codec_job {
+    const uint8_t *src, *z;
+    size_t n, zlen;
+    int ok;
+};
+static void *codec_thread(void *arg) {
+    struct codec_job *j = arg;
+    uint8_t *dst = malloc(j->n);
+    j->ok = 1;
+    for (int k = 0; k < 50; k++)
+        j->ok &= hx_pq_decompress(HX_PQ_ZSTD, j->z, j->zlen, dst, j->n) == HOIST_OK && memcmp(dst, j->src, j->n) == 0;
+    free(dst);
+    return NULL;
+}
+static void test_codecs_threads(void) {
+    size_t n = 50000;
+    uint8_t *src = sample_data(n);
+    struct bytes b = {0};
+    compress_with(HX_PQ_ZSTD, src, n, &b, 0);
+    pthread_t t[4];
+    struct codec_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct codec_job){src, b.p, n, b.len, 0};
+        CHECK(pthread_create(&t[i], NULL, codec_thread, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(jobs[i].ok);
+    }
+    free(src);
+    free(b.p);
+}
+
 int main(void) {
     RUN(test_unpack_every_width);
     RUN(test_rle_roundtrip);
@@ -705,5 +741,6 @@ int main(void) {
     RUN(test_dict_gather);
     RUN(test_crc32);
     RUN(test_codecs);
+    RUN(test_codecs_threads);
     TEST_MAIN_END();
 }

@@ -3,11 +3,13 @@
 
 It sits in front of a real S3 server and, for a given fraction of requests,
 answers 503 SlowDown without asking the server, cuts the connection in the
-middle of the response body, or stalls mid-body (then closes). Everything
+middle of the response body, stalls mid-body (then closes), or flips a byte
+of a body that carries an x-amz-checksum-crc32c (same length, so only the
+checksum can catch it). Everything
 else is relayed byte for byte, so SigV4 signatures stay valid (the Host
 header is forwarded unchanged).
 
-Usage: fault_relay.py --upstream 127.0.0.1:8333 --rate 0.2 [--port 0] [--seed N]
+Usage: fault_relay.py --upstream 127.0.0.1:8333 --rate 0.2 [--port 0] [--seed N] [--stats FILE]
 Prints "PORT <n>" on stdout once listening; runs until killed.
 """
 import argparse
@@ -40,7 +42,7 @@ async def relay_one(args, rng, head, body, writer, stats):
     up_host, up_port = args.upstream.rsplit(":", 1)
     fault = None
     if rng.random() < args.rate:
-        fault = rng.choice(["slowdown", "slowdown", "cut", "cut", "stall"])
+        fault = rng.choice(["slowdown", "slowdown", "cut", "cut", "stall", "corrupt"])
     stats[fault or "ok"] = stats.get(fault or "ok", 0) + 1
     if fault == "slowdown":
         writer.write(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnection: close\r\n"
@@ -59,6 +61,16 @@ async def relay_one(args, rng, head, body, writer, stats):
         return b"connection: close" not in response.lower()
     split = response.index(b"\r\n\r\n") + 4
     body_len = len(response) - split
+    if fault == "corrupt":
+        # Flip one body byte, same length: only a checksum can catch this, so
+        # corrupt only responses that carry one (whole-object GETs).
+        if b"x-amz-checksum-crc32c" in response[:split].lower() and body_len > 0 and b" 20" in response[:15]:
+            at = split + body_len // 2
+            response = response[:at] + bytes([response[at] ^ 0x5A]) + response[at + 1:]
+            stats["corrupted"] = stats.get("corrupted", 0) + 1
+        writer.write(response)
+        await writer.drain()
+        return False
     cut = split + (body_len // 2 if body_len > 1 else 0)
     writer.write(response[:cut])
     await writer.drain()
@@ -84,7 +96,12 @@ async def handle(reader, writer, args, rng, stats):
             # The response of this relay always carries the upstream's framing
             # plus Connection: close, so one request per client connection.
             await relay_one(args, rng, head, body, writer, stats)
+            if args.stats:
+                with open(args.stats, "w") as f:
+                    f.write(" ".join("%s=%d" % kv for kv in sorted(stats.items())) + "\n")
             break
+    except ConnectionError:
+        pass  # the client hung up early (it had what it needed)
     except Exception as e:  # a broken test client must not kill the relay
         print("relay error:", repr(e), file=sys.stderr)
     finally:
@@ -101,6 +118,7 @@ async def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--stall", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stats", help="file rewritten with fault counts after each request")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     stats = {}

@@ -30,8 +30,10 @@ static int start_relay(int idx, const char *rate) {
     if (pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]);
+        char stats[300];
+        snprintf(stats, sizeof stats, "%s/relay%d.stats", tmpdir, idx);
         execlp("python3", "python3", "tests/store/fault_relay.py", "--upstream", hostport, "--rate", rate, "--stall",
-               "4", "--seed", idx ? "2" : "1", (char *)NULL);
+               "4", "--seed", idx ? "2" : "1", "--stats", stats, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -90,6 +92,23 @@ static size_t obj_size(int i) {
     return (size_t)((i * 7919) % (300 * 1024)) + 1;
 }
 
+/* A count from the relay's stats file ("ok=3 corrupted=2 ..."). */
+static int relay_count(int idx, const char *name) {
+    char path[300], line[512];
+    snprintf(path, sizeof path, "%s/relay%d.stats", tmpdir, idx);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return -1;
+    int n = 0;
+    if (fgets(line, sizeof line, f)) {
+        char key[64];
+        snprintf(key, sizeof key, "%s=", name);
+        const char *p = strstr(line, key);
+        if (p) n = (int)strtol(p + strlen(key), NULL, 10);
+    }
+    fclose(f);
+    return n;
+}
+
 static int dir_is_clean(const char *d) {
     DIR *dd = opendir(d);
     if (dd == NULL) return 1;
@@ -137,6 +156,13 @@ static void test_get_through_faults(void) {
     fprintf(stderr, "  get: %llu requests, %llu retries\n", (unsigned long long)ss.requests,
             (unsigned long long)ss.retries);
     CHECK(ss.retries >= 5);
+    /* each kind of fault happened, and corrupted bodies were caught by CRC32C */
+    fprintf(stderr, "  relay: slowdown=%d cut=%d stall=%d corrupted=%d\n", relay_count(0, "slowdown"),
+            relay_count(0, "cut"), relay_count(0, "stall"), relay_count(0, "corrupted"));
+    CHECK(relay_count(0, "slowdown") > 0);
+    CHECK(relay_count(0, "cut") > 0);
+    CHECK(relay_count(0, "stall") > 0);
+    CHECK(relay_count(0, "corrupted") > 0);
     hoist_store_free(s);
 }
 
@@ -236,8 +262,12 @@ int main(void) {
     RUN(test_put_through_faults);
     RUN(test_always_failing);
     stop_relays();
-    CHECK_EQ_INT(hoist_store_delete_many(direct, (const char *const *)urls, NOBJ), HOIST_OK);
-    CHECK_EQ_INT(hoist_store_bucket_delete(direct, burl), HOIST_OK);
+    enum hoist_status st = hoist_store_delete_many(direct, (const char *const *)urls, NOBJ);
+    if (st != HOIST_OK) fprintf(stderr, "  cleanup: %s\n", hoist_errmsg());
+    CHECK_EQ_INT(st, HOIST_OK);
+    st = hoist_store_bucket_delete(direct, burl);
+    if (st != HOIST_OK) fprintf(stderr, "  cleanup: %s\n", hoist_errmsg());
+    CHECK_EQ_INT(st, HOIST_OK);
     for (int i = 0; i < NOBJ; i++) {
         free(bodies[i]);
         hx_free(urls[i]);
