@@ -589,8 +589,10 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_decode_flag
  * store. Borrowed: keep store_cfg alive until hoist_dataset_open returns. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_store_config(struct hoist_dataset_config *cfg,
                                                                                 const struct hoist_store_config *store_cfg);
-/* Progress of scans (bytes of column chunks fetched of those planned). Runs
- * on the scan's I/O thread; non-zero cancels (HOIST_ERR_CANCELLED). */
+/* Progress of scans (bytes of column chunks fetched of those planned, row
+ * groups fetched of those planned). Runs on one of the scan's fetch threads,
+ * one call at a time, after each batch of requests; non-zero cancels
+ * (HOIST_ERR_CANCELLED). */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_progress(struct hoist_dataset_config *cfg,
                                                                             hoist_progress_fn fn, void *userdata);
 
@@ -650,8 +652,9 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_shards(struct hoist_da
                                                                struct hoist_shard **shards, size_t *count);
 HOIST_API void hoist_shards_free(struct hoist_shard *shards, size_t count);
 
-/* What open and the scans so far cost. Times are wall seconds; decode_seconds
- * is summed over worker threads. */
+/* What open and the scans so far cost. Times are wall seconds, except
+ * decode_seconds: CPU-seconds of the decode workers (decoding, widening,
+ * filtering), summed over threads. */
 struct hoist_dataset_stats {
     uint64_t files;              /* data files opened */
     uint64_t files_skipped;      /* bad files skipped (skip_bad) */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---- schemas ------------------------------------------------------------ */
 
@@ -139,6 +140,22 @@ hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst)
 
 /* ---- aligned buffers ---------------------------------------------------- */
 
+/* Column buffers of a large row group are written once, front to back:
+ * with transparent huge pages (where the system leaves them to madvise)
+ * that is one fault per 2 MiB instead of one per 4 KiB, which dominates
+ * decoding time otherwise (and serialises threads on the mm's locks). */
+static void advise_huge(void *p, size_t len) {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (len < 4 * huge) return;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + len) & ~(huge - 1);
+    if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
 hx_status hx_abuf_reserve(struct hx_abuf *b, size_t extra) {
     size_t need;
     if (!hx_add_size(b->len, extra, &need) || !hx_add_size(need, 64, &need))
@@ -154,6 +171,7 @@ hx_status hx_abuf_reserve(struct hx_abuf *b, size_t extra) {
     }
     uint8_t *p = hx_aligned_alloc(cap);
     if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory allocating %zu bytes", cap);
+    advise_huge(p, cap);
     if (b->len) memcpy(p, b->data, b->len);
     hx_aligned_free(b->data);
     b->data = p;

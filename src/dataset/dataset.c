@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A fetch batch aims at this many bytes: big enough that a batch of tiny row
  * groups is not dominated by per-request latency, small enough that several
@@ -449,12 +450,14 @@ static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct 
 /* Reads the footer of every candidate: one suffix GET each, then exact reads
  * for footers larger than the guess. Parsed files land in ds->files; bad ones
  * are skipped (skip_bad) or fail the open. */
-static hx_status read_footers(struct hoist_dataset *ds, struct cand *c, size_t n) {
+static hx_status read_footer_chunk(struct hoist_dataset *ds, struct cand *c, size_t n) {
     struct hoist_get_item *it = hx_calloc(n ? n : 1, sizeof *it);
     size_t *base_len = hx_calloc(n ? n : 1, sizeof *base_len);
     char **base = hx_calloc(n ? n : 1, sizeof *base);
     int **rgs = hx_calloc(n ? n : 1, sizeof *rgs);
     size_t *nrgs = hx_calloc(n ? n : 1, sizeof *nrgs);
+    struct hoist_get_item *x = NULL; /* second reads */
+    size_t *xi = NULL, nx = 0;
     hx_status st = HOIST_OK;
     if (!it || !base_len || !base || !rgs || !nrgs) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == HOIST_OK && i < n; i++) {
@@ -490,8 +493,14 @@ static hx_status read_footers(struct hoist_dataset *ds, struct cand *c, size_t n
         }
         if (st != HOIST_OK) goto done;
     }
-    /* Second round for big footers. */
-    for (size_t i = 0; st == HOIST_OK && i < n; i++) {
+    /* Second round, all at once, for footers larger than the guess. */
+    x = hx_calloc(n ? n : 1, sizeof *x);
+    xi = hx_calloc(n ? n : 1, sizeof *xi);
+    if (!x || !xi) {
+        st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
         struct hoist_get_item *g = &it[i];
         ds->stats.bytes_fetched += g->size;
         ds->stats.requests++;
@@ -500,30 +509,27 @@ static hx_status read_footers(struct hoist_dataset *ds, struct cand *c, size_t n
         uint64_t need = 0;
         if (g->size >= 8 && hoist_pq_footer_size(g->data, g->size, fsize, g->url, &need) == HOIST_OK &&
             need > g->size && need <= fsize) {
-            struct hoist_get_item x = {0};
-            x.url = g->url;
-            x.offset = (int64_t)(fsize - need);
-            x.length = (int64_t)need;
-            x.dest = HOIST_DEST_ALLOC;
-            hx_status s2 = hoist_store_get_many(ds->store, &x, 1, 0, NULL, NULL);
-            ds->stats.requests++;
-            ds->stats.bytes_fetched += x.size;
-            if (s2 != HOIST_OK) {
-                hoist_get_item_reset(&x);
-                st = s2;
-                goto done;
-            }
-            hoist_free(g->data);
-            g->data = x.data;
-            g->size = x.size;
-            x.data = NULL;
-            hoist_get_item_reset(&x);
+            struct hoist_get_item *e = &x[nx];
+            e->url = g->url;
+            e->offset = (int64_t)(fsize - need);
+            e->length = (int64_t)need;
+            e->dest = HOIST_DEST_ALLOC;
+            xi[nx++] = i;
         }
     }
-    ds->files = hx_calloc(n ? n : 1, sizeof *ds->files);
-    if (!ds->files) {
-        st = hx_error(HOIST_ERR_NOMEM, "out of memory");
-        goto done;
+    if (nx) {
+        st = hoist_store_get_many(ds->store, x, nx, 0, NULL, NULL);
+        for (size_t k = 0; k < nx; k++) {
+            ds->stats.requests++;
+            ds->stats.bytes_fetched += x[k].size;
+            if (x[k].status != HOIST_OK) continue;
+            struct hoist_get_item *g = &it[xi[k]];
+            hoist_free(g->data);
+            g->data = x[k].data;
+            g->size = x[k].size;
+            x[k].data = NULL;
+        }
+        if (st != HOIST_OK) goto done;
     }
     for (size_t i = 0; i < n; i++) {
         struct hoist_get_item *g = &it[i];
@@ -561,8 +567,10 @@ static hx_status read_footers(struct hoist_dataset *ds, struct cand *c, size_t n
         ds->stats.dataset_bytes += fsize;
         ds->nfiles++;
     }
-    if (ds->nfiles == 0) st = hx_error(HOIST_ERR_EMPTY_DATASET, "no readable Parquet files (%zu skipped)", n);
 done:
+    for (size_t k = 0; x && k < nx; k++) hoist_get_item_reset(&x[k]);
+    hx_free(x);
+    hx_free(xi);
     for (size_t i = 0; i < n; i++) {
         if (it) hoist_get_item_reset(&it[i]);
         if (base) hx_free(base[i]);
@@ -574,6 +582,20 @@ done:
     hx_free(rgs);
     hx_free(nrgs);
     return st;
+}
+
+/* Footers are read in chunks so that the 64 KiB tails of a dataset with
+ * many thousands of files never sit in memory all at once (each chunk's
+ * tails are freed once parsed; a parsed footer keeps only its metadata). */
+#define DS_FOOTER_CHUNK 512
+
+static hx_status read_footers(struct hoist_dataset *ds, struct cand *c, size_t n) {
+    ds->files = hx_calloc(n ? n : 1, sizeof *ds->files);
+    if (!ds->files) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i += DS_FOOTER_CHUNK)
+        HX_TRY(read_footer_chunk(ds, c + i, n - i < DS_FOOTER_CHUNK ? n - i : DS_FOOTER_CHUNK));
+    if (ds->nfiles == 0) return hx_error(HOIST_ERR_EMPTY_DATASET, "no readable Parquet files (%zu skipped)", n);
+    return HOIST_OK;
 }
 
 /* ---- schema ----------------------------------------------------------------------- */
@@ -1328,6 +1350,14 @@ static hx_status finish_unit(struct scan *s, size_t ui) {
     return HOIST_OK;
 }
 
+/* CPU time of the calling thread: decode time is reported as CPU-seconds,
+ * which stay meaningful when the machine is shared. */
+static double thread_cpu_now(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return hx_now();
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void decode_task_run(void *arg) {
     struct decode_task *t = arg;
     struct scan *s = t->s;
@@ -1335,7 +1365,7 @@ static void decode_task_run(void *arg) {
     struct unit_run *r = &s->u[t->unit];
     const struct ds_unit *u = &ds->units[t->unit];
     const struct ds_file *f = &ds->files[u->file];
-    double t0 = hx_now();
+    double t0 = thread_cpu_now();
     if (t->col != SIZE_MAX && !atomic_load(&r->failed) && !s->stop) {
         int field = f->field[t->col];
         uint64_t off = 0, len = 0;
@@ -1352,11 +1382,11 @@ static void decode_task_run(void *arg) {
             r->msg = hx_strdup(hoist_errmsg());
         }
     }
-    atomic_fetch_add(&s->decode_ns, (uint64_t)((hx_now() - t0) * 1e9));
+    atomic_fetch_add(&s->decode_ns, (uint64_t)((thread_cpu_now() - t0) * 1e9));
     if (atomic_fetch_sub(&r->pending, 1) != 1) return;
     /* Last task of the unit. */
     unit_free_bytes(s, r);
-    double t1 = hx_now();
+    double t1 = thread_cpu_now();
     hx_status st = HOIST_OK;
     if (!atomic_load(&r->failed) && !s->stop) {
         st = finish_unit(s, t->unit);
@@ -1367,7 +1397,7 @@ static void decode_task_run(void *arg) {
         }
     }
     release_arrays(ds, r);
-    atomic_fetch_add(&s->decode_ns, (uint64_t)((hx_now() - t1) * 1e9));
+    atomic_fetch_add(&s->decode_ns, (uint64_t)((thread_cpu_now() - t1) * 1e9));
     pthread_mutex_lock(&s->mu);
     if (atomic_load(&r->failed)) {
         bool corrupt = r->status >= 200 && r->status < 300;

@@ -258,9 +258,21 @@ struct hx_pq_leaf_data {
     struct hx_abuf dict_offsets, dict_data;
 };
 void hx_pq_leaf_data_reset(struct hx_pq_leaf_data *d);
+/* Per-thread scratch kept between column chunks (page, indices, converted
+ * values, levels, dictionary): fresh buffers per chunk cost page faults
+ * that dominate decoding. Zero-initialised; hx_pq_scratch_free releases. */
+enum { HX_PQ_SCRATCH_N = 5 };
+struct hx_pq_scratch {
+    void *buf[HX_PQ_SCRATCH_N];
+    size_t cap[HX_PQ_SCRATCH_N];
+    struct hx_pq_scratch *next; /* free list of a stream */
+};
+void hx_pq_scratch_free(struct hx_pq_scratch *s);
+/* scratch may be NULL (buffers for this call only). */
 HOIST_NODISCARD hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
                                             const uint8_t *chunk, size_t chunk_len, unsigned flags,
-                                            int64_t rows, struct hx_pq_leaf_data *out);
+                                            int64_t rows, struct hx_pq_scratch *scratch,
+                                            struct hx_pq_leaf_data *out);
 /* Byte range of a leaf's chunk within the file (with PARQUET-816 padding
  * clipped to the file). */
 HOIST_NODISCARD hx_status hx_pq_chunk_range(const struct hoist_pq_file *f, int rg, int leaf, uint64_t *off,

@@ -23,6 +23,8 @@ struct colctx {
     size_t phys_cap;
     uint8_t *phys2; /* flat-mode scratch levels */
     size_t phys2_cap;
+    uint8_t *dict_buf; /* holds dict_fixed when read_dictionary_direct fills it */
+    size_t dict_buf_cap;
     /* dictionary, converted to the output representation */
     int have_dict;
     int64_t dict_n;
@@ -48,6 +50,28 @@ static hx_status grow(void **p, size_t *cap, size_t need) {
     *p = q;
     *cap = n;
     return HOIST_OK;
+}
+
+/* Scratch whose contents need not survive growth: no copy (realloc would
+ * copy, and doubling from 1 KiB copies every page size on the way up). */
+static hx_status grow_scratch(void **p, size_t *cap, size_t need) {
+    if (need <= *cap) return HOIST_OK;
+    size_t n = need + need / 8;
+    if (n < 1024) n = 1024;
+    hx_free(*p);
+    *p = NULL;
+    *cap = 0;
+    void *q = hx_malloc(n);
+    if (!q) HX_FAIL(HOIST_ERR_NOMEM, "out of memory (%zu bytes)", n);
+    *p = q;
+    *cap = n;
+    return HOIST_OK;
+}
+
+void hx_pq_scratch_free(struct hx_pq_scratch *s) {
+    if (!s) return;
+    for (int i = 0; i < HX_PQ_SCRATCH_N; i++) hx_free(s->buf[i]);
+    hx_free(s);
 }
 
 void hx_pq_leaf_data_reset(struct hx_pq_leaf_data *d) {
@@ -414,11 +438,31 @@ static hx_status read_dictionary(struct colctx *cx, const uint8_t *p, size_t len
     return convert_fixed(cx, p, (size_t)n, cx->dict_fixed);
 }
 
+/* A compressed dictionary of fixed-width values that need no conversion is
+ * decompressed straight into its final buffer: going through the page
+ * scratch costs a copy and fresh pages for every column chunk. */
+static hx_status read_dictionary_direct(struct colctx *cx, const uint8_t *src, size_t src_len, size_t usize,
+                                        int32_t n) {
+    HX_FAIL_IF(n < 0, HOIST_ERR_PARQUET_CORRUPT, "dictionary page with %d values", (int)n);
+    HX_FAIL_IF(cx->have_dict, HOIST_ERR_PARQUET_CORRUPT, "more than one dictionary page");
+    size_t need;
+    HX_FAIL_IF(!hx_mul_size((size_t)n, (size_t)cx->phys_width, &need) || need > usize, HOIST_ERR_PARQUET_CORRUPT,
+               "dictionary page holds %zu bytes, %d values need %zu", usize, (int)n, need);
+    void *d = cx->dict_buf;
+    HX_TRY(grow_scratch(&d, &cx->dict_buf_cap, usize + 1));
+    cx->dict_buf = d;
+    if (usize > 0 || src_len > 0) HX_TRY(hx_pq_decompress((enum hx_pq_codec)cx->c->codec, src, src_len, d, usize));
+    cx->have_dict = 1;
+    cx->dict_n = n;
+    cx->dict_fixed = d;
+    return HOIST_OK;
+}
+
 /* RLE_DICTIONARY / PLAIN_DICTIONARY indices: 1 byte bit width + hybrid runs. */
 static hx_status read_indices(struct colctx *cx, const uint8_t *p, size_t len, size_t n) {
     HX_FAIL_IF(!cx->have_dict, HOIST_ERR_PARQUET_CORRUPT, "dictionary-encoded page without a dictionary page");
     void *ip = cx->idx;
-    HX_TRY(grow(&ip, &cx->idx_cap, (n ? n : 1) * sizeof(uint32_t)));
+    HX_TRY(grow_scratch(&ip, &cx->idx_cap, (n ? n : 1) * sizeof(uint32_t)));
     cx->idx = ip;
     if (n == 0) return HOIST_OK;
     HX_FAIL_IF(len < 1, HOIST_ERR_PARQUET_CORRUPT, "dictionary indices missing");
@@ -596,7 +640,7 @@ static hx_status decode_values(struct colctx *cx, int enc, const uint8_t *p, siz
             memcpy(&l32, p, 4);
             HX_FAIL_IF(l32 > len - 4, HOIST_ERR_PARQUET_CORRUPT, "RLE boolean length %u overruns the page", l32);
             void *ip = cx->idx;
-            HX_TRY(grow(&ip, &cx->idx_cap, (n ? n : 1) * sizeof(uint32_t)));
+            HX_TRY(grow_scratch(&ip, &cx->idx_cap, (n ? n : 1) * sizeof(uint32_t)));
             cx->idx = ip;
             HX_TRY(hx_rle_decode_u32(p + 4, l32, 1, cx->idx, n, NULL));
             HX_TRY(hx_abuf_reserve(&o->values, (size_t)((o->n_values + (int64_t)n + 7) / 8) - o->values.len + 8));
@@ -650,7 +694,7 @@ static hx_status decode_values(struct colctx *cx, int enc, const uint8_t *p, siz
     uint8_t *tmp = dst;
     if (!direct) {
         void *pp = cx->phys;
-        HX_TRY(grow(&pp, &cx->phys_cap, n * pw + 8));
+        HX_TRY(grow_scratch(&pp, &cx->phys_cap, n * pw + 8));
         cx->phys = pp;
         tmp = cx->phys;
     }
@@ -826,7 +870,7 @@ static hx_status def_to_bits(struct colctx *cx, const uint8_t *p, size_t len, si
 static hx_status decompress_to_scratch(struct colctx *cx, const uint8_t *src, size_t src_len, size_t dst_len,
                                        const uint8_t **out) {
     void *pg = cx->page;
-    HX_TRY(grow(&pg, &cx->page_cap, dst_len + 8));
+    HX_TRY(grow_scratch(&pg, &cx->page_cap, dst_len + 8));
     cx->page = pg;
     if (dst_len == 0 && src_len == 0) {
         *out = cx->page;
@@ -873,7 +917,7 @@ static hx_status data_page(struct colctx *cx, const struct hx_pq_page_header *h,
     if (flat_bits) {
         /* only deprecated BIT_PACKED levels use this scratch in flat mode */
         void *ip = cx->phys2;
-        HX_TRY(grow(&ip, &cx->phys2_cap, (n ? n : 1) * 2));
+        HX_TRY(grow_scratch(&ip, &cx->phys2_cap, (n ? n : 1) * 2));
         cx->phys2 = ip;
         def = (uint16_t *)cx->phys2;
     } else if (cx->max_def) {
@@ -987,8 +1031,15 @@ hx_status hx_pq_chunk_range(const struct hoist_pq_file *f, int rg, int leaf, uin
 
 hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
                             const uint8_t *chunk, size_t chunk_len, unsigned flags, int64_t rows,
-                            struct hx_pq_leaf_data *out) {
+                            struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out) {
     struct colctx cx = {0};
+    if (scratch) {
+        cx.page = scratch->buf[0], cx.page_cap = scratch->cap[0];
+        cx.idx = scratch->buf[1], cx.idx_cap = scratch->cap[1];
+        cx.phys = scratch->buf[2], cx.phys_cap = scratch->cap[2];
+        cx.phys2 = scratch->buf[3], cx.phys2_cap = scratch->cap[3];
+        cx.dict_buf = scratch->buf[4], cx.dict_buf_cap = scratch->cap[4];
+    }
     struct hx_pq_anode eff = *leaf;
     eff.dict = hx_pq_leaf_dict(leaf, flags);
     leaf = &eff;
@@ -1065,6 +1116,13 @@ hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct 
                 break;
             }
             const uint8_t *pg = raw;
+            if (cx.c->codec != HX_PQ_UNCOMPRESSED && leaf->conv == CV_COPY && cx.phys_width > 0) {
+                st = read_dictionary_direct(&cx, raw, (size_t)h.compressed_size, (size_t)h.uncompressed_size,
+                                            h.num_values);
+                if (st != HOIST_OK) st = hx_error_prefix(st, "page %d (dictionary)", page_no);
+                page_no++;
+                continue;
+            }
             if (cx.c->codec != HX_PQ_UNCOMPRESSED)
                 st = decompress_to_scratch(&cx, raw, (size_t)h.compressed_size, (size_t)h.uncompressed_size, &pg);
             if (st == HOIST_OK) {
@@ -1099,11 +1157,20 @@ hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct 
     }
     if (st == HOIST_OK && cx.max_def == 0 && cx.max_rep == 0 && out->n_values != out->n_levels)
         st = CORRUPT("%lld values for %lld rows", (long long)out->n_values, (long long)out->n_levels);
-    hx_free(cx.page);
-    hx_free(cx.idx);
-    hx_free(cx.phys);
-    hx_free(cx.phys2);
-    hx_free(cx.dict_fixed);
+    if (cx.dict_fixed != cx.dict_buf) hx_free(cx.dict_fixed);
+    if (scratch) {
+        scratch->buf[0] = cx.page, scratch->cap[0] = cx.page_cap;
+        scratch->buf[1] = cx.idx, scratch->cap[1] = cx.idx_cap;
+        scratch->buf[2] = cx.phys, scratch->cap[2] = cx.phys_cap;
+        scratch->buf[3] = cx.phys2, scratch->cap[3] = cx.phys2_cap;
+        scratch->buf[4] = cx.dict_buf, scratch->cap[4] = cx.dict_buf_cap;
+    } else {
+        hx_free(cx.page);
+        hx_free(cx.idx);
+        hx_free(cx.phys);
+        hx_free(cx.phys2);
+        hx_free(cx.dict_buf);
+    }
     hx_free(cx.dict_off);
     hx_free(cx.dict_bytes);
     hx_free(cx.ht);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -246,7 +247,8 @@ hx_status hoist_pq_file_field_stats(const struct hoist_pq_file *f, int rg, int f
 /* ---- decoding ------------------------------------------------------------------ */
 
 static hx_status decode_field(const struct hoist_pq_file *f, int rg, int field, const uint8_t *bytes,
-                              uint64_t bytes_offset, size_t bytes_len, unsigned flags, struct ArrowArray *out) {
+                              uint64_t bytes_offset, size_t bytes_len, unsigned flags, struct hx_pq_scratch *scratch,
+                              struct ArrowArray *out) {
     const struct hx_pq_anode *a = &f->root.children[field];
     int64_t rows = f->row_groups[rg].num_rows;
     struct hx_pq_leaf_data *ld = hx_calloc((size_t)(a->n_leaves > 0 ? a->n_leaves : 1), sizeof *ld);
@@ -276,7 +278,7 @@ static hx_status decode_field(const struct hoist_pq_file *f, int rg, int field, 
                 n = &n->children[k];
             }
             unsigned lf = flags | (n == a && f->leaves[leaf].max_rep == 0 ? HX_PQ_FLAT_LEAF : 0);
-            st = hx_pq_decode_leaf(f, rg, n, bytes + (off - bytes_offset), (size_t)len, lf, rows, &ld[i]);
+            st = hx_pq_decode_leaf(f, rg, n, bytes + (off - bytes_offset), (size_t)len, lf, rows, scratch, &ld[i]);
         }
         if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, column '%s'", f->name, rg, cname);
     }
@@ -295,7 +297,7 @@ hx_status hoist_pq_decode_field(const struct hoist_pq_file *f, int rg, int field
     memset(out, 0, sizeof *out);
     HX_TRY(check_rg_field(f, rg, field));
     HX_FAIL_IF(!bytes && bytes_len, HOIST_ERR_INVALID_ARG, "hoist_pq_decode_field: bytes is NULL");
-    return decode_field(f, rg, field, bytes, bytes_offset, bytes_len, flags, out);
+    return decode_field(f, rg, field, bytes, bytes_offset, bytes_len, flags, NULL, out);
 }
 
 /* ---- readers ------------------------------------------------------------------------ */
@@ -404,7 +406,10 @@ const struct hoist_pq_file *hoist_pq_reader_file(const struct hoist_pq_reader *r
 
 /* ---- streams ------------------------------------------------------------------------ */
 
+struct pq_stream;
+
 struct field_task {
+    struct pq_stream *s;
     const struct hoist_pq_file *f;
     const uint8_t *data;
     size_t size;
@@ -424,12 +429,33 @@ struct pq_stream {
     int next;
     unsigned threads;
     struct hx_pool *pool;
+    /* scratch of finished tasks, for the next ones (at most one per thread) */
+    pthread_mutex_t scratch_mu;
+    struct hx_pq_scratch *scratch;
 };
+
+static struct hx_pq_scratch *scratch_get(struct pq_stream *s) {
+    pthread_mutex_lock(&s->scratch_mu);
+    struct hx_pq_scratch *sc = s->scratch;
+    if (sc) s->scratch = sc->next;
+    pthread_mutex_unlock(&s->scratch_mu);
+    return sc ? sc : hx_calloc(1, sizeof *sc); /* NULL: decode without reuse */
+}
+
+static void scratch_put(struct pq_stream *s, struct hx_pq_scratch *sc) {
+    if (!sc) return;
+    pthread_mutex_lock(&s->scratch_mu);
+    sc->next = s->scratch;
+    s->scratch = sc;
+    pthread_mutex_unlock(&s->scratch_mu);
+}
 
 static void run_field_task(void *arg) {
     struct field_task *t = arg;
-    t->st = decode_field(t->f, t->rg, t->field, t->data, 0, t->size, t->flags, t->out);
+    struct hx_pq_scratch *sc = scratch_get(t->s);
+    t->st = decode_field(t->f, t->rg, t->field, t->data, 0, t->size, t->flags, sc, t->out);
     if (t->st != HOIST_OK) hx_error_copy(t->err, sizeof t->err);
+    scratch_put(t->s, sc);
 }
 
 static hx_status stream_schema(void *state, struct ArrowSchema *out) {
@@ -450,7 +476,7 @@ static hx_status stream_next(void *state, struct ArrowArray *out) {
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < s->nfields; i++) {
-        tasks[i] = (struct field_task){f, s->src->data, s->src->size, rg, s->fields[i], s->src->flags, out->children[i],
+        tasks[i] = (struct field_task){s, f, s->src->data, s->src->size, rg, s->fields[i], s->src->flags, out->children[i],
                                        HOIST_OK, {0}};
     }
     hx_status st = HOIST_OK;
@@ -493,6 +519,12 @@ static void stream_free(void *state) {
     struct pq_stream *s = state;
     if (!s) return;
     hx_pool_free(s->pool);
+    while (s->scratch) {
+        struct hx_pq_scratch *n = s->scratch->next;
+        hx_pq_scratch_free(s->scratch);
+        s->scratch = n;
+    }
+    pthread_mutex_destroy(&s->scratch_mu);
     source_unref(s->src);
     hx_free(s->fields);
     hx_free(s->rgs);
@@ -509,6 +541,7 @@ hx_status hoist_pq_reader_stream(struct hoist_pq_reader *r, const char *const *c
     const struct hoist_pq_file *f = r->src->file;
     struct pq_stream *s = hx_calloc(1, sizeof *s);
     if (!s) HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&s->scratch_mu, NULL);
     size_t nf = columns && ncolumns ? ncolumns : (size_t)f->root.nchildren;
     size_t nr = row_groups && nrow_groups ? nrow_groups : (size_t)f->nrow_groups;
     s->fields = hx_malloc(sizeof(int) * (nf + 1));

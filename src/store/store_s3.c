@@ -447,7 +447,7 @@ hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, 
  * put_many
  * ====================================================================== */
 
-enum pphase { PH_HEAD, PH_PUT, PH_INIT, PH_PARTS, PH_COMPLETE, PH_ABORT, PH_DONE };
+enum pphase { PH_HEAD, PH_PUT, PH_INIT, PH_PARTS, PH_COMPLETE, PH_VERIFY, PH_ABORT, PH_DONE };
 
 struct pobj;
 struct ppart {
@@ -576,7 +576,8 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
     }
     const char *ctype = o->item->content_type;
     switch (o->phase) {
-    case PH_HEAD: return hx_s3_build_request(s3, req, "HEAD", o->u->bucket, o->u->key, NULL, NULL, NULL, 0);
+    case PH_HEAD:
+    case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", o->u->bucket, o->u->key, NULL, NULL, NULL, 0);
     case PH_PUT:
         if (p->sha[0] == '\0') {
             hx_sha256_hex(o->size ? o->data : (const uint8_t *)"", o->size, p->sha);
@@ -723,8 +724,31 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
             return HX_NET_DONE;
         }
     }
+    if (p->number == 0 && o->phase == PH_VERIFY) {
+        if (code == CURLE_OK && http == 200 && req->resp.content_length == (int64_t)o->size) {
+            pobj_success(o);
+            return HX_NET_DONE;
+        }
+        enum outcome vout = classify(req, code, url, &st, &err);
+        if (vout == OUT_RETRY) return HX_NET_RETRY;
+        hx_free(err);
+        pobj_fail(o, HOIST_ERR_S3_OTHER,
+                  hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there", url));
+        return HX_NET_DONE;
+    }
     enum outcome out = classify(req, code, url, &st, &err);
     if (out == OUT_RETRY) return HX_NET_RETRY;
+    if (out == OUT_FAIL && p->number == 0 && o->phase == PH_COMPLETE && req->attempt > 0) {
+        /* A retried CompleteMultipartUpload answers NoSuchUpload when the
+         * first attempt completed but its answer was lost: check the object. */
+        char scode[64], msg[8];
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg) &&
+            strcmp(scode, "NoSuchUpload") == 0) {
+            hx_free(err);
+            pobj_next(o, PH_VERIFY);
+            return HX_NET_DONE;
+        }
+    }
     if (out == OUT_OK && p->number == 0 && o->phase == PH_COMPLETE) {
         /* CompleteMultipartUpload can fail after a 200 with an <Error> body. */
         char scode[64], msg[256];

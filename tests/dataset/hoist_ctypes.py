@@ -67,14 +67,22 @@ def _check(status):
 
 class Dataset:
     def __init__(self, urls, columns=None, filter=None, sample=None, seed=0, limit=None,
-                 memory_limit=None, skip_bad=False, threads=0):
+                 memory_limit=None, skip_bad=False, threads=0, endpoint=None, max_retries=None):
         L = lib()
         self.ds = None
         if isinstance(urls, str):
             urls = [urls]
         cfg = ctypes.c_void_p()
+        scfg = ctypes.c_void_p()
         _check(L.hoist_dataset_config_new(ctypes.byref(cfg)))
         try:
+            if endpoint is not None or max_retries is not None:
+                _check(L.hoist_store_config_new(ctypes.byref(scfg)))
+                if endpoint is not None:
+                    _check(L.hoist_store_config_set_str(scfg, 1, endpoint.encode()))  # HOIST_STORE_ENDPOINT
+                if max_retries is not None:
+                    _check(L.hoist_store_config_set_int(scfg, 11, ctypes.c_int64(max_retries)))  # MAX_RETRIES
+                _check(L.hoist_dataset_config_set_store_config(cfg, scfg))
             if columns is not None:
                 arr = (ctypes.c_char_p * len(columns))(*[c.encode() for c in columns])
                 _check(L.hoist_dataset_config_set_columns(cfg, arr, ctypes.c_size_t(len(columns))))
@@ -95,6 +103,7 @@ class Dataset:
             _check(L.hoist_dataset_open(None, arr, ctypes.c_size_t(len(urls)), cfg, ctypes.byref(self.ds)))
         finally:
             L.hoist_dataset_config_free(cfg)
+            L.hoist_store_config_free(scfg)
 
     def close(self):
         if self.ds:

@@ -10,6 +10,7 @@ else is relayed byte for byte, so SigV4 signatures stay valid (the Host
 header is forwarded unchanged).
 
 Usage: fault_relay.py --upstream 127.0.0.1:8333 --rate 0.2 [--port 0] [--seed N] [--stats FILE]
+                      [--kinds slowdown,cut,stall,corrupt]
 Prints "PORT <n>" on stdout once listening; runs until killed.
 """
 import argparse
@@ -42,7 +43,7 @@ async def relay_one(args, rng, head, body, writer, stats):
     up_host, up_port = args.upstream.rsplit(":", 1)
     fault = None
     if rng.random() < args.rate:
-        fault = rng.choice(["slowdown", "slowdown", "cut", "cut", "stall", "corrupt"])
+        fault = rng.choice(args.kinds)
     stats[fault or "ok"] = stats.get(fault or "ok", 0) + 1
     if fault == "slowdown":
         writer.write(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnection: close\r\n"
@@ -119,7 +120,10 @@ async def main():
     ap.add_argument("--stall", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--stats", help="file rewritten with fault counts after each request")
+    ap.add_argument("--kinds", default="slowdown,slowdown,cut,cut,stall,corrupt",
+                    help="faults to draw from (repeat one to make it likelier)")
     args = ap.parse_args()
+    args.kinds = args.kinds.split(",")
     rng = random.Random(args.seed)
     stats = {}
     server = await asyncio.start_server(lambda r, w: handle(r, w, args, rng, stats), "127.0.0.1", args.port)

@@ -32,8 +32,11 @@ static int start_relay(int idx, const char *rate) {
         close(fds[0]);
         char stats[300];
         snprintf(stats, sizeof stats, "%s/relay%d.stats", tmpdir, idx);
+        /* The always-failing relay never passes a request through untouched:
+         * a "corrupt" draw leaves bodies without a checksum intact. */
         execlp("python3", "python3", "tests/store/fault_relay.py", "--upstream", hostport, "--rate", rate, "--stall",
-               "4", "--seed", idx ? "2" : "1", "--stats", stats, (char *)NULL);
+               "4", "--seed", idx ? "2" : "1", "--stats", stats, "--kinds",
+               idx ? "slowdown,slowdown,cut,cut,stall" : "slowdown,slowdown,cut,cut,stall,corrupt", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);

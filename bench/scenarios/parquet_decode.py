@@ -1,0 +1,96 @@
+"""Issue 4's benchmark: decode a Parquet file held in memory into Arrow, with
+hoist and its peers, single-threaded and with all cores.
+
+Files (bench/tools/pq_prepare.py, generated once into bench/cache/pq_decode/):
+(a) taxi: the 18 columns of the NYC taxi schema, 10 M rows (--quick: 2 M),
+    snappy, 1 Mi-row row groups; (b) wide: 300 float32 columns, 1 M rows
+    (--quick: 200 k), snappy, 256 Ki-row row groups. Both are written by
+    pyarrow with its defaults, so (b)'s chunks are dictionary-encoded floats
+    (18-bit indices) as a pandas/pyarrow user's file would be.
+
+Tools, each a child process (bench/tools/pq_decode_*.py) so that peak RSS is
+its own: hoist (`hoist.read_parquet(bytes, threads=1|0)` + `pyarrow.table`,
+zero copy), pyarrow (`pq.read_table(BufferReader, use_threads=False|True)`),
+polars (`pl.read_parquet(BytesIO)`, POLARS_MAX_THREADS=1 for single) and
+duckdb (`SELECT *` from the file on /dev/shm to an Arrow table, `SET
+threads=1` for single).
+
+Each child reads the file into memory, then times only the decode (best of
+a few in-process repeats); the Measurement's wall_s/cpu_s are that decode's
+wall time and CPU time (all threads), the whole process's are kept in
+extra.process_wall_s/process_cpu_s. Peak RSS is the whole process (the input
+bytes, the interpreter and one decoded table). `bytes` is the file size.
+On a shared machine wall time is noisy; CPU-s is the steadier figure.
+
+HOIST_BENCH_PYTHONPATH, if set, is put first on the hoist child's
+PYTHONPATH (to measure a development build of the extension).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from harness import ROOT
+
+TOOLS = ROOT / "bench" / "tools"
+PEERS = ("pyarrow", "polars", "duckdb")
+
+
+def _result(m):
+    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return {}
+    return {}
+
+
+def run(ctx):
+    prep = subprocess.run([ctx.python, str(TOOLS / "pq_prepare.py")] + (["--quick"] if ctx.quick else []),
+                          stdout=subprocess.PIPE, text=True, timeout=7200)
+    if prep.returncode != 0:
+        ctx.note("data preparation failed (exit %d); nothing measured" % prep.returncode)
+        return
+    files = json.loads(prep.stdout.strip().splitlines()[-1])
+    for name, f in files.items():
+        ctx.note("%s: %s, %d rows, %d columns, %d row groups, %.0f MiB on disk, %.0f MiB uncompressed pages"
+                 % (name, os.path.basename(f["path"]), f["rows"], f["columns"], f["row_groups"],
+                    f["size"] / 2**20, f["uncompressed"] / 2**20))
+
+    py = ctx.python
+    base_pp = os.environ.get("PYTHONPATH", "")
+    hoist_pp = os.pathsep.join(p for p in (os.environ.get("HOIST_BENCH_PYTHONPATH", ""), str(TOOLS), base_pp) if p)
+    peer_pp = os.pathsep.join(p for p in (str(TOOLS), base_pp) if p)
+    base = ctx.measure("python+pyarrow baseline", "baseline", [py, "-c", "import pyarrow, pyarrow.parquet, hoist"],
+                       env={"PYTHONPATH": hoist_pp})
+    ctx.note("baseline RSS of a Python process with pyarrow and hoist imported: %.0f MiB" % base.peak_rss_mib)
+
+    repeats = "2" if ctx.quick else "3"
+    for name, f in files.items():
+        for threads, label in (("1", "1 thread"), ("0", "all cores")):
+            workload = "%s, %s" % (name, label)
+            for tool in ("hoist",) + PEERS:
+                path = f["shm_path"] if tool == "duckdb" else f["path"]
+                env = {"PYTHONPATH": hoist_pp if tool == "hoist" else peer_pp}
+                if tool == "polars" and threads == "1":
+                    env["POLARS_MAX_THREADS"] = "1"
+                m = ctx.measure(tool, workload, [py, str(TOOLS / ("pq_decode_%s.py" % tool)), path, threads, repeats],
+                                bytes=f["size"], env=env)
+                r = _result(m)
+                if not m.ok or not r:
+                    continue
+                m.extra["process_wall_s"] = round(m.wall_s, 4)
+                m.extra["process_cpu_s"] = round(m.cpu_s, 3)
+                m.wall_s, m.cpu_s = r["decode_s"], r["decode_cpu_s"]
+                m.rows = r["rows"]
+                m.extra["table_bytes"] = r["table_bytes"]
+                m.extra["rows_per_s"] = round(r["rows"] / r["decode_s"]) if r["decode_s"] else None
+                m.extra["peak_rss_over_table"] = round(m.peak_rss_mib * 2**20 / r["table_bytes"], 3)
+                print("    decode %.3f s (cpu %.3f s), %.1f M rows/s" % (m.wall_s, m.cpu_s, r["rows"] / m.wall_s / 1e6),
+                      file=__import__("sys").stderr)
+                if r["rows"] != f["rows"]:
+                    ctx.note("%s on %s: %d rows, expected %d" % (tool, workload, r["rows"], f["rows"]))
+            ctx.compare(workload)
