@@ -420,6 +420,19 @@ struct field_task {
     char err[1024];
 };
 
+/* A row group being decoded on the pool: with threads, the next row group's
+ * columns are queued while the current one finishes, so workers do not idle
+ * at each batch's barrier waiting for its slowest column. */
+struct pq_batch {
+    int active;
+    int rg;
+    struct ArrowArray arr;
+    struct field_task *tasks;
+    struct hx_task_group *g;
+    int submitted;
+    hx_status st;
+};
+
 struct pq_stream {
     struct pq_source *src;
     int *fields;
@@ -429,6 +442,7 @@ struct pq_stream {
     int next;
     unsigned threads;
     struct hx_pool *pool;
+    struct pq_batch ahead[2]; /* row groups next and next + 1 */
     /* scratch of finished tasks, for the next ones (at most one per thread) */
     pthread_mutex_t scratch_mu;
     struct hx_pq_scratch *scratch;
@@ -463,51 +477,135 @@ static hx_status stream_schema(void *state, struct ArrowSchema *out) {
     return schema_of_fields(s->src->file, s->fields, s->nfields, s->src->flags, out);
 }
 
-static hx_status stream_next(void *state, struct ArrowArray *out) {
-    struct pq_stream *s = state;
-    if (s->next >= s->nrgs) return HOIST_OK; /* end: out->release stays NULL */
+static int64_t field_bytes(const struct hoist_pq_file *f, int rg, int field) {
+    const struct hx_pq_anode *a = &f->root.children[field];
+    int64_t n = 0;
+    for (int i = 0; i < a->n_leaves; i++) n += f->row_groups[rg].chunks[a->first_leaf + i].total_compressed;
+    return n;
+}
+
+/* Sets up the batch of row group index `k` (tasks, output) without running it. */
+static hx_status batch_init(struct pq_stream *s, struct pq_batch *b, int k) {
     const struct hoist_pq_file *f = s->src->file;
-    int rg = s->rgs[s->next];
-    int64_t rows = f->row_groups[rg].num_rows;
-    HX_TRY(hx_array_init(out, rows, 1, s->nfields));
-    struct field_task *tasks = hx_calloc((size_t)(s->nfields > 0 ? s->nfields : 1), sizeof *tasks);
-    if (!tasks) {
-        out->release(out);
+    int rg = s->rgs[k];
+    memset(b, 0, sizeof *b);
+    HX_TRY(hx_array_init(&b->arr, f->row_groups[rg].num_rows, 1, s->nfields));
+    b->tasks = hx_calloc((size_t)(s->nfields > 0 ? s->nfields : 1), sizeof *b->tasks);
+    if (!b->tasks) {
+        b->arr.release(&b->arr);
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < s->nfields; i++) {
-        tasks[i] = (struct field_task){s, f, s->src->data, s->src->size, rg, s->fields[i], s->src->flags, out->children[i],
-                                       HOIST_OK, {0}};
+        b->tasks[i] = (struct field_task){s, f, s->src->data, s->src->size, rg, s->fields[i], s->src->flags,
+                                          b->arr.children[i], HOIST_OK, {0}};
     }
-    hx_status st = HOIST_OK;
-    if (s->threads != 1 && s->nfields > 1) {
-        if (!s->pool) st = hx_pool_new(s->threads, &s->pool);
-        struct hx_task_group *g = NULL;
-        if (st == HOIST_OK) st = hx_task_group_new(s->pool, &g);
-        int submitted = 0;
-        for (int i = 0; st == HOIST_OK && i < s->nfields; i++) {
-            st = hx_task_group_submit(g, run_field_task, &tasks[i]);
-            if (st == HOIST_OK) submitted++;
-        }
-        if (g) hx_task_group_free(g); /* waits */
-        for (int i = submitted; i < s->nfields; i++) tasks[i].st = HOIST_ERR_CANCELLED;
-    } else {
-        for (int i = 0; i < s->nfields; i++) {
-            run_field_task(&tasks[i]);
-            if (tasks[i].st != HOIST_OK) break;
+    b->rg = rg;
+    b->active = 1;
+    return HOIST_OK;
+}
+
+/* Queues a batch's columns on the pool, biggest first (the last task to
+ * start bounds the batch's wall time). */
+static void batch_submit(struct pq_stream *s, struct pq_batch *b) {
+    const struct hoist_pq_file *f = s->src->file;
+    int n = s->nfields;
+    b->st = hx_task_group_new(s->pool, &b->g);
+    if (b->st != HOIST_OK) return;
+    int *order = hx_malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    int64_t *size = hx_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    for (int i = 0; i < n; i++) {
+        if (order && size) {
+            /* insertion sort: a few hundred columns at most per call */
+            int64_t z = field_bytes(f, b->rg, s->fields[i]);
+            int j = i;
+            while (j > 0 && size[j - 1] < z) {
+                size[j] = size[j - 1];
+                order[j] = order[j - 1];
+                j--;
+            }
+            size[j] = z;
+            order[j] = i;
         }
     }
+    for (int i = 0; b->st == HOIST_OK && i < n; i++) {
+        int t = order && size ? order[i] : i;
+        b->st = hx_task_group_submit(b->g, run_field_task, &b->tasks[t]);
+        if (b->st == HOIST_OK) b->submitted++;
+    }
+    if (b->submitted < n) {
+        /* mark what never ran, in submission order */
+        for (int i = b->submitted; i < n; i++) b->tasks[order && size ? order[i] : i].st = HOIST_ERR_CANCELLED;
+    }
+    hx_free(order);
+    hx_free(size);
+}
+
+/* Waits for the batch, then hands its array to `out` or fails. */
+static hx_status batch_finish(struct pq_stream *s, struct pq_batch *b, struct ArrowArray *out) {
+    if (b->g) hx_task_group_free(b->g); /* waits */
+    b->g = NULL;
+    hx_status st = b->st;
     if (st == HOIST_OK) {
         for (int i = 0; i < s->nfields; i++) {
-            if (tasks[i].st != HOIST_OK && tasks[i].st != HOIST_ERR_CANCELLED) {
-                st = hx_error(tasks[i].st, "%s", tasks[i].err);
+            if (b->tasks[i].st != HOIST_OK && b->tasks[i].st != HOIST_ERR_CANCELLED) {
+                st = hx_error(b->tasks[i].st, "%s", b->tasks[i].err);
                 break;
             }
         }
     }
-    hx_free(tasks);
+    hx_free(b->tasks);
+    b->tasks = NULL;
+    b->active = 0;
     if (st != HOIST_OK) {
-        out->release(out);
+        b->arr.release(&b->arr);
+        return st;
+    }
+    *out = b->arr;
+    memset(&b->arr, 0, sizeof b->arr);
+    return HOIST_OK;
+}
+
+static void batch_discard(struct pq_stream *s, struct pq_batch *b) {
+    if (!b->active) return;
+    struct ArrowArray tmp;
+    if (batch_finish(s, b, &tmp) == HOIST_OK) tmp.release(&tmp);
+}
+
+static hx_status stream_next(void *state, struct ArrowArray *out) {
+    struct pq_stream *s = state;
+    if (s->next >= s->nrgs) return HOIST_OK; /* end: out->release stays NULL */
+    hx_status st = HOIST_OK;
+    if (s->threads != 1 && s->nfields > 1) {
+        if (!s->pool) HX_TRY(hx_pool_new(s->threads, &s->pool));
+        for (int k = s->next; k < s->nrgs && k <= s->next + 1; k++) {
+            struct pq_batch *b = &s->ahead[k % 2];
+            if (b->active) continue;
+            st = batch_init(s, b, k);
+            if (st != HOIST_OK) break;
+            batch_submit(s, b);
+        }
+        struct pq_batch *cur = &s->ahead[s->next % 2];
+        if (st == HOIST_OK && !cur->active) st = hx_error(HOIST_ERR_INTERNAL, "row group batch not queued");
+        if (st != HOIST_OK) {
+            batch_discard(s, cur);
+        } else {
+            st = batch_finish(s, cur, out);
+        }
+        if (st != HOIST_OK) {
+            memset(out, 0, sizeof *out);
+            return st;
+        }
+        s->next++;
+        return HOIST_OK;
+    }
+    struct pq_batch b;
+    HX_TRY(batch_init(s, &b, s->next));
+    for (int i = 0; i < s->nfields; i++) {
+        run_field_task(&b.tasks[i]);
+        if (b.tasks[i].st != HOIST_OK) break;
+    }
+    st = batch_finish(s, &b, out);
+    if (st != HOIST_OK) {
         memset(out, 0, sizeof *out);
         return st;
     }
@@ -518,6 +616,8 @@ static hx_status stream_next(void *state, struct ArrowArray *out) {
 static void stream_free(void *state) {
     struct pq_stream *s = state;
     if (!s) return;
+    batch_discard(s, &s->ahead[0]);
+    batch_discard(s, &s->ahead[1]);
     hx_pool_free(s->pool);
     while (s->scratch) {
         struct hx_pq_scratch *n = s->scratch->next;

@@ -402,6 +402,15 @@ def test_hoist_options_and_client_params(bucket, tmp_path, s3_env):
 
 
 def test_wrong_credentials_fail_fast_and_say_so(bucket, tmp_path, s3_env):
+    import boto3
+    import botocore.exceptions
+    bad = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"], aws_access_key_id=s3_env["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key="wrong-secret")
+    try:
+        bad.head_bucket(Bucket=bucket)
+        pytest.skip("this S3 server does not check signatures (moto)")
+    except botocore.exceptions.ClientError:
+        pass
     t0 = time.perf_counter()
     with S3(s3root="s3://%s/x" % bucket, tmproot=str(tmp_path),
             credentials=(s3_env["AWS_ACCESS_KEY_ID"], "wrong-secret")) as s3:
