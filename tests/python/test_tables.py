@@ -424,9 +424,11 @@ def test_load_table_s3_equals_pyarrow_dataset(local_ds, bucket, columns, hfilter
     t = _check_case(url, root, columns, hfilter, pfilter)
     stats = t.load_stats
     assert stats["files"] == 6
-    if columns is not None and len(columns) <= 3 and hfilter is None:
-        # projection: only the requested column chunks move
-        assert stats["bytes_fetched"] < 0.5 * stats["dataset_bytes"]
+    # Projection savings are checked where chunks are big enough not to be
+    # merged by range coalescing (512 KiB gap, docs/datasets.md):
+    # tests/dataset/test_dataset_s3.py checks 2 of 18 columns fetch < 25 %.
+    # These files are ~175 KB each, so one coalesced range per file is right.
+    assert 0 < stats["bytes_fetched"] <= stats["dataset_bytes"] + 6 * 65536
 
 
 def test_load_table_result_is_zero_copy_for_consumers(local_ds):
