@@ -126,6 +126,26 @@ def _stop_nginx(work: Path):
             pass
 
 
+def _put_all(ctx, s3, bucket, name, count, size, total, label, w_put, src, driver, scratch, s5cmd, endpoint,
+             py, tools_dir, mf_env):
+    _measure(ctx, "hoist", w_put, [str(driver), "put", src, str(count), str(size)], total, count)
+    files = scratch / f"{name}-files"
+    _write_files(files, count, size)
+    _measure(ctx, "s5cmd", w_put,
+             [s5cmd, "--endpoint-url", endpoint, "cp", f"{files}/*", f"s3://{bucket}/{name}/s5cmd/"],
+             total, count)
+    shutil.rmtree(files)
+    for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py")):
+        _measure(ctx, tool, w_put, [py, str(tools_dir / script), "put",
+                                    f"s3://{bucket}/{name}/{tool}/", str(count), str(size)], total, count)
+    _measure(ctx, "metaflow.S3", w_put, [py, str(tools_dir / "metaflow_s3_bench.py"), "put",
+                                         f"s3://{bucket}/{name}/metaflow/", str(count), str(size)],
+             total, count, env=mf_env)
+    for tool in ("s5cmd", "awscrt", "boto3", "metaflow"):
+        _delete_prefix(s3, bucket, f"{name}/{tool}/")
+    ctx.compare(w_put)
+
+
 def run(ctx):
     need = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
     if any(k not in os.environ for k in need):
@@ -155,6 +175,9 @@ def run(ctx):
              f"{os.cpu_count()} cores, so the server's CPU limits everyone. s5cmd and metaflow write files: "
              f"their downloads land in (and s5cmd's uploads read from) tmpfs {SHM}.")
 
+    # STORE_TRANSFER_OPS=get re-measures only the gets (the objects are then
+    # uploaded unmeasured), e.g. after a shared server was restarted mid-run.
+    ops = [o.strip() for o in os.environ.get("STORE_TRANSFER_OPS", "put,get").split(",") if o.strip()]
     workloads = [("large", 8 if ctx.quick else 64, 64 * MiB),
                  ("small", 1000 if ctx.quick else 10000, 16 * KiB)]
     nginx_root = None
@@ -166,22 +189,11 @@ def run(ctx):
             src = f"s3://{bucket}/{name}/hoist/"
 
             # ---- put: each tool into its own prefix --------------------------------
-            _measure(ctx, "hoist", w_put, [str(driver), "put", src, str(count), str(size)], total, count)
-            files = scratch / f"{name}-files"
-            _write_files(files, count, size)
-            _measure(ctx, "s5cmd", w_put,
-                     [s5cmd, "--endpoint-url", endpoint, "cp", f"{files}/*", f"s3://{bucket}/{name}/s5cmd/"],
-                     total, count)
-            shutil.rmtree(files)
-            for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py")):
-                _measure(ctx, tool, w_put, [py, str(tools_dir / script), "put",
-                                            f"s3://{bucket}/{name}/{tool}/", str(count), str(size)], total, count)
-            _measure(ctx, "metaflow.S3", w_put, [py, str(tools_dir / "metaflow_s3_bench.py"), "put",
-                                                 f"s3://{bucket}/{name}/metaflow/", str(count), str(size)],
-                     total, count, env=mf_env)
-            for tool in ("s5cmd", "awscrt", "boto3", "metaflow"):
-                _delete_prefix(s3, bucket, f"{name}/{tool}/")
-            ctx.compare(w_put)
+            if "put" in ops:
+                _put_all(ctx, s3, bucket, name, count, size, total, label, w_put, src, driver, scratch,
+                         s5cmd, endpoint, py, tools_dir, mf_env)
+            else:
+                ctx.note(f"{name}: puts not measured in this run (STORE_TRANSFER_OPS={','.join(ops)})")
 
             # ---- get: everyone reads what hoist wrote --------------------------------
             # The server is shared (make test restarts it): make sure the objects

@@ -2,7 +2,6 @@
 #include "arrow_internal.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -148,7 +147,7 @@ hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst)
 static void advise_huge(void *p, size_t len) {
 #ifdef MADV_HUGEPAGE
     const uintptr_t huge = (uintptr_t)2 << 20;
-    if (len < 4 * huge || getenv("XX_NOHUGE")) return;
+    if (len < 4 * huge) return;
     uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + len) & ~(huge - 1);
     if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
 #else

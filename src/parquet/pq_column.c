@@ -3,7 +3,6 @@
  * (parquet-format README "Data Pages", Encodings.md). */
 #include "parquet_internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -1051,7 +1050,7 @@ static hx_status presize_from_dict(struct colctx *cx, int64_t limit, size_t chun
 static void prefault(void *p, size_t len) {
 #ifdef MADV_POPULATE_WRITE
     const uintptr_t pg = 4096;
-    if (len < 64 * pg || getenv("XX_NOPF")) return;
+    if (len < 64 * pg) return;
     uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + len) & ~(pg - 1);
     if (e > a) (void)madvise((void *)a, e - a, MADV_POPULATE_WRITE); /* advisory: older kernels say EINVAL */
 #else
