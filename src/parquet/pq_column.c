@@ -32,6 +32,9 @@ struct colctx {
     uint8_t *dict_fixed;       /* fixed outputs: dict_n * out_width */
     int64_t *dict_off;         /* byte arrays: dict_n + 1 offsets into dict_bytes */
     uint8_t *dict_bytes;
+    /* short dictionaries of short strings: each entry in a 16-byte slot */
+    uint8_t *dict_slots;
+    uint8_t *dict_len8;
     /* dictionary outputs of PLAIN pages: a hash set over the output dictionary */
     int32_t *ht;
     size_t ht_cap; /* power of two */
@@ -396,6 +399,31 @@ static hx_status emit_barr_fixed(struct colctx *cx, const struct barr *b, int pl
 
 /* ---- dictionary ----------------------------------------------------------- */
 
+/* Categorical strings (a few thousand entries of at most 16 bytes) are the
+ * common dictionary: copying each value as one 16-byte load/store from a slot
+ * table, with lengths in a byte array, avoids two dependent offset loads per
+ * value and the pass that sums the lengths first. */
+static hx_status build_slots(struct colctx *cx) {
+    int64_t n = cx->dict_n;
+    if (n <= 0 || n > 65536) return HOIST_OK;
+    for (int64_t i = 0; i < n; i++)
+        if (cx->dict_off[i + 1] - cx->dict_off[i] > 16) return HOIST_OK;
+    cx->dict_slots = hx_calloc((size_t)n, 16);
+    cx->dict_len8 = hx_malloc((size_t)n);
+    if (!cx->dict_slots || !cx->dict_len8) {
+        hx_free(cx->dict_slots);
+        hx_free(cx->dict_len8);
+        cx->dict_slots = cx->dict_len8 = NULL;
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t i = 0; i < n; i++) {
+        size_t l = (size_t)(cx->dict_off[i + 1] - cx->dict_off[i]);
+        memcpy(cx->dict_slots + 16 * i, cx->dict_bytes + cx->dict_off[i], l);
+        cx->dict_len8[i] = (uint8_t)l;
+    }
+    return HOIST_OK;
+}
+
 static hx_status read_dictionary(struct colctx *cx, const uint8_t *p, size_t len, int32_t n) {
     HX_FAIL_IF(n < 0, HOIST_ERR_PARQUET_CORRUPT, "dictionary page with %d values", (int)n);
     HX_FAIL_IF(cx->have_dict, HOIST_ERR_PARQUET_CORRUPT, "more than one dictionary page");
@@ -419,6 +447,7 @@ static hx_status read_dictionary(struct colctx *cx, const uint8_t *p, size_t len
                 pos += l;
             }
             if (st == HOIST_OK) cx->dict_off[n] = (int64_t)pos;
+            if (st == HOIST_OK && a->conv == CV_BINARY) st = build_slots(cx);
             if (st == HOIST_OK && a->conv == CV_BE_DEC) {
                 cx->dict_fixed = hx_malloc((size_t)n * (size_t)a->out_width + 1);
                 if (!cx->dict_fixed) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
@@ -584,6 +613,37 @@ static hx_status decode_values(struct colctx *cx, int enc, const uint8_t *p, siz
             HX_TRY(hx_abuf_reserve(&o->values, n * 4));
             memcpy(o->values.data + o->values.len, cx->idx, n * 4);
             o->values.len += n * 4;
+        } else if (a->conv == CV_BINARY && cx->dict_slots && (a->large || o->data.len + 16 * n <= INT32_MAX)) {
+            /* at most 16 bytes a value: no length pass, no 2 GiB check per value */
+            HX_TRY(hx_abuf_reserve(&o->data, 16 * n));
+            HX_TRY(hx_abuf_reserve(&o->offsets, n * 8));
+            uint8_t *dst = o->data.data + o->data.len;
+            const uint8_t *slots = cx->dict_slots, *len8 = cx->dict_len8;
+            const uint32_t *idx = cx->idx;
+            int64_t end = (int64_t)o->data.len;
+            if (a->large) {
+                uint8_t *off = o->offsets.data + o->offsets.len;
+                for (size_t i = 0; i < n; i++) {
+                    uint32_t k = idx[i];
+                    memcpy(dst, slots + 16 * (size_t)k, 16);
+                    dst += len8[k];
+                    end += len8[k];
+                    memcpy(off + 8 * i, &end, 8);
+                }
+            } else {
+                uint8_t *off = o->offsets.data + o->offsets.len;
+                int32_t e32 = (int32_t)end;
+                for (size_t i = 0; i < n; i++) {
+                    uint32_t k = idx[i];
+                    memcpy(dst, slots + 16 * (size_t)k, 16);
+                    dst += len8[k];
+                    e32 += len8[k];
+                    memcpy(off + 4 * i, &e32, 4);
+                }
+                end = e32;
+            }
+            o->offsets.len += n * (a->large ? 8 : 4);
+            o->data.len = (size_t)end;
         } else if (a->conv == CV_BINARY) {
             size_t total = 0;
             for (size_t i = 0; i < n; i++) total += (size_t)(cx->dict_off[cx->idx[i] + 1] - cx->dict_off[cx->idx[i]]);
@@ -1210,6 +1270,8 @@ hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct 
     }
     hx_free(cx.dict_off);
     hx_free(cx.dict_bytes);
+    hx_free(cx.dict_slots);
+    hx_free(cx.dict_len8);
     hx_free(cx.ht);
     if (st != HOIST_OK) hx_pq_leaf_data_reset(out);
     return st;
