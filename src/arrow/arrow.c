@@ -171,7 +171,9 @@ hx_status hx_abuf_reserve(struct hx_abuf *b, size_t extra) {
     }
     uint8_t *p = hx_aligned_alloc(cap);
     if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory allocating %zu bytes", cap);
-    advise_huge(p, cap);
+    /* only the span asked for: a huge page straddling the end of the data
+     * would be backed in full (up to 2 MiB of RSS per column buffer) */
+    advise_huge(p, need);
     if (b->len) memcpy(p, b->data, b->len);
     hx_aligned_free(b->data);
     b->data = p;

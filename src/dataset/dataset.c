@@ -39,6 +39,8 @@
 /* Batches in flight at once. With the store's 25 connections per call this
  * keeps enough requests going even when each batch is one big range. */
 #define DS_FETCHERS 8
+/* Fetch buffers kept for reuse (see struct scan). */
+#define DS_SPARE_BUFS 64
 /* Footer reads: one suffix GET covers the footer of nearly every file
  * (pyarrow reads 64 KiB too); a bigger footer costs a second exact read. */
 #define DS_FOOTER_GUESS 65536
@@ -1193,6 +1195,7 @@ struct unit_run {
     enum unit_state state;
     struct ds_range *ranges; /* coalesced, sorted */
     uint8_t **bufs;          /* one per range */
+    size_t *caps;            /* bytes allocated for each buffer */
     size_t nranges;
     struct ArrowArray *arrays; /* per needed column */
     atomic_int pending;
@@ -1231,6 +1234,16 @@ struct scan {
     struct hx_task_group *tg;
     int64_t rows_out, limit;
     uint64_t planned_bytes, fetched_bytes, requests;
+    /* Fetch buffers of decoded units, kept for the next units: a fresh
+     * multi-MiB allocation is a new mapping whose every page faults, is
+     * zeroed and charged on first touch, which costs about as much CPU as
+     * receiving the bytes. Guarded by mu. */
+    struct spare_buf {
+        uint8_t *p;
+        size_t cap;
+    } spare[DS_SPARE_BUFS];
+    size_t nspare;
+    uint64_t spare_bytes;
     double t_first_request, t_last_byte, t_start;
     atomic_uint_fast64_t decode_ns;
     atomic_uint_fast64_t output_bytes;
@@ -1248,11 +1261,52 @@ static void scan_fail_locked(struct scan *s, hx_status st, const char *msg) {
     pthread_cond_broadcast(&s->cv);
 }
 
+/* A buffer of at least len bytes: the smallest spare that fits, else a new
+ * one rounded up so that the next, slightly bigger chunk can reuse it. */
+static uint8_t *fetch_buf_get(struct scan *s, size_t len, size_t *cap) {
+    pthread_mutex_lock(&s->mu);
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < s->nspare; i++)
+        if (s->spare[i].cap >= len && (best == SIZE_MAX || s->spare[i].cap < s->spare[best].cap)) best = i;
+    if (best != SIZE_MAX) {
+        uint8_t *p = s->spare[best].p;
+        *cap = s->spare[best].cap;
+        s->spare_bytes -= *cap;
+        s->spare[best] = s->spare[--s->nspare];
+        pthread_mutex_unlock(&s->mu);
+        return p;
+    }
+    pthread_mutex_unlock(&s->mu);
+    size_t grain = len >= (1u << 20) ? (1u << 20) : (64u << 10);
+    size_t c = len > SIZE_MAX - grain ? len : (len + grain - 1) / grain * grain;
+    uint8_t *p = hx_malloc(c ? c : 1);
+    *cap = c;
+    return p;
+}
+
+/* Keeps a buffer for reuse while the spares stay within half the budget
+ * (they are memory the pipeline just had in flight); frees it otherwise.
+ * Called with s->mu held. */
+static void fetch_buf_put_locked(struct scan *s, uint8_t *p, size_t cap) {
+    if (!p) return;
+    if (!s->stop && s->nspare < DS_SPARE_BUFS && s->spare_bytes + cap <= s->budget / 2) {
+        s->spare[s->nspare++] = (struct spare_buf){p, cap};
+        s->spare_bytes += cap;
+        return;
+    }
+    hx_free(p);
+}
+
 static void unit_free_bytes(struct scan *s, struct unit_run *r) {
-    for (size_t i = 0; i < r->nranges; i++) hx_free(r->bufs ? r->bufs[i] : NULL);
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < r->nranges; i++)
+        if (r->bufs) fetch_buf_put_locked(s, r->bufs[i], r->caps ? r->caps[i] : 0);
+    pthread_mutex_unlock(&s->mu);
     hx_free(r->bufs);
+    hx_free(r->caps);
     hx_free(r->ranges);
     r->bufs = NULL;
+    r->caps = NULL;
     r->ranges = NULL;
     r->nranges = 0;
     pthread_mutex_lock(&s->mu);
@@ -1441,10 +1495,12 @@ static hx_status prepare_unit(struct scan *s, size_t ui, struct hoist_get_item *
     }
     r->nranges = hx_ds_coalesce(r->ranges, n, DS_MAX_GAP);
     r->bufs = hx_calloc(r->nranges + 1, sizeof *r->bufs);
-    if (!r->bufs) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    r->caps = hx_calloc(r->nranges + 1, sizeof *r->caps);
+    if (!r->bufs || !r->caps) return hx_error(HOIST_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < r->nranges; k++) {
         uint64_t len = r->ranges[k].length;
-        if (!(r->bufs[k] = hx_malloc((size_t)len))) return hx_error(HOIST_ERR_NOMEM, "out of memory (%llu bytes)", (unsigned long long)len);
+        if (!(r->bufs[k] = fetch_buf_get(s, (size_t)len, &r->caps[k])))
+            return hx_error(HOIST_ERR_NOMEM, "out of memory (%llu bytes)", (unsigned long long)len);
         for (uint64_t p = 0; p < len; p += DS_MAX_PART) {
             if (*nitems == *cap) {
                 size_t nc = *cap ? *cap * 2 : 64;
@@ -1604,11 +1660,13 @@ static void scan_destroy(struct scan *s) {
         struct unit_run *r = &s->u[i];
         for (size_t k = 0; k < r->nranges; k++) hx_free(r->bufs ? r->bufs[k] : NULL);
         hx_free(r->bufs);
+        hx_free(r->caps);
         hx_free(r->ranges);
         release_arrays(ds, r);
         if (r->batch.release) r->batch.release(&r->batch);
         hx_free(r->msg);
     }
+    for (size_t i = 0; i < s->nspare; i++) hx_free(s->spare[i].p);
     hx_free(s->u);
     hx_free(s->tasks);
     pthread_cond_destroy(&s->cv);

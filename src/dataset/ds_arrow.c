@@ -507,6 +507,45 @@ static uint8_t *child_mask_lists(const struct ArrowArray *in, const uint8_t *kee
     return m;
 }
 
+/* Copies the kept fixed-width values. Branch-free (write every value, advance
+ * by keep[i], which is 0 or 1): a filter keeps rows in no predictable
+ * pattern, and a taken/not-taken branch per row costs more than the copy.
+ * The write position stays below out_len, so the loop stops once every kept
+ * value is out. */
+static void compress_fixed(uint8_t *dst, const uint8_t *src, const uint8_t *keep, int64_t n, size_t w,
+                           int64_t out_len) {
+    int64_t k = 0, i = 0;
+    switch (w) {
+    case 1:
+        for (; i < n && k < out_len; i++) {
+            dst[k] = src[i];
+            k += keep[i];
+        }
+        break;
+    case 2:
+        for (; i < n && k < out_len; i++) {
+            ((uint16_t *)dst)[k] = ((const uint16_t *)src)[i];
+            k += keep[i];
+        }
+        break;
+    case 4:
+        for (; i < n && k < out_len; i++) {
+            ((uint32_t *)dst)[k] = ((const uint32_t *)src)[i];
+            k += keep[i];
+        }
+        break;
+    case 8:
+        for (; i < n && k < out_len; i++) {
+            ((uint64_t *)dst)[k] = ((const uint64_t *)src)[i];
+            k += keep[i];
+        }
+        break;
+    default:
+        for (; i < n; i++)
+            if (keep[i]) memcpy(dst + (size_t)(k++) * w, src + (size_t)i * w, w);
+    }
+}
+
 static hx_status filter_rec(const struct ArrowArray *in, const struct ArrowSchema *schema, const uint8_t *keep,
                             int64_t out_len, struct ArrowArray *out) {
     const char *f = schema->format;
@@ -520,12 +559,9 @@ static hx_status filter_rec(const struct ArrowArray *in, const struct ArrowSchem
         size_t sz[2] = {vsz, (size_t)out_len * (size_t)(ib / 8)};
         HX_TRY(array_init(out, out_len, 2, sz, 0));
         filter_validity(in, keep, out_len, out);
-        const uint8_t *src = in->buffers[1];
-        uint8_t *dst = obuf(out, 1);
         size_t w = (size_t)ib / 8;
-        int64_t k = 0;
-        for (int64_t i = 0; i < in->length; i++)
-            if (keep[i]) memcpy(dst + (size_t)(k++) * w, src + (size_t)(i + in->offset) * w, w);
+        compress_fixed(obuf(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep, in->length, w,
+                       out_len);
         struct own_array *p = out->private_data;
         p->dict = hx_calloc(1, sizeof *p->dict);
         hx_status st = HOIST_OK;
@@ -571,22 +607,8 @@ static hx_status filter_rec(const struct ArrowArray *in, const struct ArrowSchem
         size_t sz[2] = {vsz, (size_t)out_len * w};
         HX_TRY(array_init(out, out_len, 2, sz, 0));
         filter_validity(in, keep, out_len, out);
-        const uint8_t *src = (const uint8_t *)in->buffers[1] + (size_t)in->offset * w;
-        uint8_t *dst = obuf(out, 1);
-        int64_t k = 0;
-        switch (w) {
-        case 4:
-            for (int64_t i = 0; i < in->length; i++)
-                if (keep[i]) ((uint32_t *)dst)[k++] = ((const uint32_t *)src)[i];
-            break;
-        case 8:
-            for (int64_t i = 0; i < in->length; i++)
-                if (keep[i]) ((uint64_t *)dst)[k++] = ((const uint64_t *)src)[i];
-            break;
-        default:
-            for (int64_t i = 0; i < in->length; i++)
-                if (keep[i]) memcpy(dst + (size_t)(k++) * w, src + (size_t)i * w, w);
-        }
+        compress_fixed(obuf(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep, in->length, w,
+                       out_len);
         return HOIST_OK;
     }
     if (!strcmp(f, "u") || !strcmp(f, "z") || !strcmp(f, "U") || !strcmp(f, "Z")) {

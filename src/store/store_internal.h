@@ -26,7 +26,8 @@ struct hoist_store_config {
 struct hoist_store {
     struct hx_s3 s3;
     struct hx_net *net;
-    int concurrency;
+    int concurrency;        /* requests in flight per call */
+    int small_put_concurrency; /* put_many of small objects (latency-bound); the net's maximum */
     uint64_t part_size;     /* ranged GET part size */
     uint64_t put_part_size; /* multipart part size floor */
     char *tmpdir;

@@ -42,6 +42,9 @@ static hx_status call_init(struct call *c, struct hoist_store *st, hoist_progres
     c->progress = progress;
     c->userdata = userdata;
     HX_TRY(hx_net_loop_init(&c->loop, st->net));
+    /* The net is sized for the widest call (small puts); the rest use the
+     * throughput-based count. */
+    c->loop.concurrency = st->concurrency;
     c->loop.tick = call_tick;
     c->loop.tick_data = c;
     return HOIST_OK;
@@ -579,10 +582,12 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
     case PH_HEAD:
     case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", o->u->bucket, o->u->key, NULL, NULL, NULL, 0);
     case PH_PUT:
-        if (p->sha[0] == '\0') {
-            hx_sha256_hex(o->size ? o->data : (const uint8_t *)"", o->size, p->sha);
-            hx_crc_base64(hx_crc32c_update(0, o->data, o->size), o->crc);
-        }
+        /* The CRC32C header alone protects the body: the server rejects a
+         * body that does not match it (BadDigest), so the payload is sent
+         * UNSIGNED (the signature still covers every header, the checksum
+         * included). SHA-256 of the body would cost ~10x the CPU of the
+         * hardware CRC32C on the one I/O thread, taken from the transfer. */
+        if (o->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->data, o->size), o->crc);
         if (ctype) h[nh++] = (struct hx_s3_header){"content-type", ctype};
         if (o->meta) h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", o->meta};
         if (no_overwrite(o)) h[nh++] = (struct hx_s3_header){"if-none-match", "*"};
@@ -590,7 +595,7 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
         req->has_body = 1;
         req->body_data = o->size ? o->data : (const uint8_t *)"";
         req->body_len = o->size;
-        return hx_s3_build_request(s3, req, "PUT", o->u->bucket, o->u->key, NULL, p->sha, h, nh);
+        return hx_s3_build_request(s3, req, "PUT", o->u->bucket, o->u->key, NULL, NULL, h, nh);
     case PH_INIT:
         /* Once sent, an initiate creates an upload we must be able to abort:
          * a cancel lets it finish to learn the UploadId. */
@@ -872,6 +877,11 @@ hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, 
         o->phase = check_first ? PH_HEAD : upload_phase(o);
         hx_net_loop_submit(&c.loop, &o->main.req, 0);
     }
+    /* Mostly small objects: each request is a server round trip, not a
+     * bandwidth share, so more of them in flight (docs/store.md). */
+    if (c.prog.objects_total > (uint64_t)st->concurrency &&
+        c.prog.bytes_total / (c.prog.objects_total ? c.prog.objects_total : 1) < ((uint64_t)1 << 20))
+        c.loop.concurrency = st->small_put_concurrency;
     hx_status s = hx_net_loop_run(&c.loop);
     int cancelled = s == HOIST_ERR_CANCELLED;
     /* Abort every multipart upload that did not complete: no leaked parts. */

@@ -88,6 +88,60 @@ static void test_filter_flat(void) {
     out.release(&out);
 }
 
+/* Fixed-width values of every width, with an offset, a kept last row and a
+ * dropped last row: the copy is branch-free and must neither lose a value
+ * nor write past the kept count. */
+static void test_filter_fixed_widths(void) {
+    static const char *fmts[4] = {"c", "s", "i", "l"};
+    uint8_t src[8 * 41];
+    for (size_t i = 0; i < sizeof src; i++) src[i] = (uint8_t)(i * 7 + 3);
+    for (int drop_last = 0; drop_last < 2; drop_last++) {
+        for (int f = 0; f < 4; f++) {
+            size_t w = (size_t)1 << f;
+            uint8_t keep[40];
+            int64_t n = 0;
+            for (int i = 0; i < 40; i++) n += keep[i] = (uint8_t)((i * 37 % 11) < 4 || i == 39);
+            if (drop_last) {
+                keep[39] = 0;
+                n--;
+            }
+            const void *b[2] = {NULL, src};
+            struct ArrowArray a = borrowed(40, 0, 2, b), out;
+            a.offset = 1;
+            struct ArrowSchema s = {.format = fmts[f]};
+            CHECK_EQ_INT(hx_ds_array_filter(&a, &s, keep, n, &out), HOIST_OK);
+            CHECK_EQ_INT(out.length, n);
+            const uint8_t *o = out.buffers[1];
+            int64_t k = 0;
+            for (int i = 0; i < 40; i++) {
+                if (!keep[i]) continue;
+                CHECK(memcmp(o + (size_t)k * w, src + (size_t)(i + 1) * w, w) == 0);
+                k++;
+            }
+            CHECK_EQ_INT(k, n);
+            out.release(&out);
+        }
+    }
+    /* dictionary indices go through the same copy */
+    int32_t idx[6] = {0, 2, 1, 2, 0, 1};
+    double dict_vals[3] = {1.5, 2.5, 3.5};
+    const void *db[2] = {NULL, dict_vals};
+    struct ArrowArray dict = borrowed(3, 0, 2, db);
+    const void *ib[2] = {NULL, idx};
+    struct ArrowArray a = borrowed(6, 0, 2, ib), out;
+    a.dictionary = &dict;
+    struct ArrowSchema ds = {.format = "g"};
+    struct ArrowSchema s = {.format = "i", .dictionary = &ds};
+    uint8_t keep[6] = {0, 1, 1, 0, 0, 1};
+    CHECK_EQ_INT(hx_ds_array_filter(&a, &s, keep, 3, &out), HOIST_OK);
+    const int32_t *o = out.buffers[1];
+    CHECK(o[0] == 2 && o[1] == 1 && o[2] == 1);
+    CHECK(out.dictionary && out.dictionary->length == 3);
+    CHECK(((const double *)out.dictionary->buffers[1])[2] == 3.5);
+    out.release(&out);
+    if (dict.release) dict.release(&dict);
+}
+
 static void test_filter_list(void) {
     /* list<int16>: [1,2], [], [3], [4,5,6] */
     int16_t child_v[6] = {1, 2, 3, 4, 5, 6};
@@ -164,6 +218,7 @@ int main(void) {
     RUN(test_unify);
     RUN(test_cast);
     RUN(test_filter_flat);
+    RUN(test_filter_fixed_widths);
     RUN(test_filter_list);
     RUN(test_nulls_and_const);
     RUN(test_schema_copy_alloc_failures);

@@ -527,3 +527,53 @@ def test_load_table_memory_limit_and_threads(local_ds):
     assert t.num_rows == rows.num_rows
     assert t.load_stats["peak_pipeline_bytes"] <= 2**20 + max(
         pq.ParquetFile(os.path.join(root, "month=1", "part-0.parquet")).metadata.row_group(0).total_byte_size, 0)
+
+
+CANCEL_SCRIPT = r"""
+import sys, time
+import hoist
+urls = sys.argv[1:]
+print("started", flush=True)
+t0 = time.perf_counter()
+try:
+    t = hoist.load_table(urls, memory_limit="8MiB", threads=1)
+    print("finished %.3f %d" % (time.perf_counter() - t0, t.num_rows), flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    raise SystemExit(3)
+"""
+
+
+def test_ctrl_c_cancels_load_table_promptly(bucket, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import boto3
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    # ~16 MiB of incompressible doubles per file, stored 40 times: a load of
+    # several seconds with an 8 MiB budget, so the signal lands mid-load.
+    path = tmp_path / "f.parquet"
+    pq.write_table(pa.table({"x": np.random.default_rng(1).random(2_000_000)}), path,
+                   compression="none", row_group_size=250_000)
+    body = path.read_bytes()
+    s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    urls = []
+    for i in range(40):
+        s3.put_object(Bucket=bucket, Key=f"cancel/part-{i:02d}.parquet", Body=body)
+        urls.append(f"s3://{bucket}/cancel/part-{i:02d}.parquet")
+    p = subprocess.Popen([sys.executable, "-c", CANCEL_SCRIPT, *urls], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "started"
+    time.sleep(1.0)
+    t_sig = time.perf_counter()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    elapsed = time.perf_counter() - t_sig
+    print("exit %d %.3f s after SIGINT; %s" % (p.returncode, elapsed, out.strip()))
+    assert "finished" not in out, "the load ended before the signal: make it longer"
+    assert p.returncode == 3, err[-2000:]
+    assert elapsed < 3.0

@@ -68,6 +68,8 @@ static struct hoist_store *relay_store(int idx, int retries) {
         hoist_store_config_set_int(cfg, HOIST_STORE_STALL_TIMEOUT, 2) != HOIST_OK ||
         hoist_store_config_set_int(cfg, HOIST_STORE_MAX_RETRIES, retries) != HOIST_OK ||
         hoist_store_config_set_int(cfg, HOIST_STORE_CONCURRENCY, 16) != HOIST_OK ||
+        /* 8 MiB parts: the 20 MiB objects go as ranged GETs and multipart uploads */
+        hoist_store_config_set_int(cfg, HOIST_STORE_PART_SIZE, 8 << 20) != HOIST_OK ||
         hoist_store_new(cfg, &s) != HOIST_OK)
         s = NULL;
     hoist_store_config_free(cfg);
