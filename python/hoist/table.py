@@ -346,7 +346,7 @@ def load_table(url_or_urls: Union[str, Sequence[str], Shard], columns: Optional[
     partitions and row groups and then applied to rows. ``sample``: keep each
     row with this probability (reproducible with ``seed``, however the data
     is sharded). ``memory_limit``: bytes (or ``"2GiB"``) of downloaded but not
-    yet decoded data; the default is a quarter of RAM, at most 4 GiB.
+    yet decoded data; the default is 1/8 of RAM, at most 256 MiB.
     ``threads``: decoding threads (default: all cores).
 
     The GIL is released while loading. Errors raise ``hoist.DatasetError``

@@ -459,6 +459,7 @@ struct ppart {
     int number; /* 0 = the object's own request */
     uint64_t off, len;
     char sha[65];
+    char crc[9]; /* parts: base64 CRC32C of the part */
     char etag[136];
 };
 
@@ -565,7 +566,10 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
     req->body_len = 0;
     if (p->number > 0) {
         if (o->failed) return HOIST_ERR_CANCELLED;
-        if (p->sha[0] == '\0') hx_sha256_hex(o->data + p->off, p->len, p->sha);
+        /* As for single PUTs: the part's CRC32C (declared at the initiate)
+         * guards the body, so the payload goes UNSIGNED, without a SHA-256. */
+        if (p->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->data + p->off, p->len), p->crc);
+        h[nh++] = (struct hx_s3_header){"x-amz-checksum-crc32c", p->crc};
         char q[600];
         struct hx_buf id;
         hx_buf_init(&id);
@@ -575,7 +579,7 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
         req->has_body = 1;
         req->body_data = o->data + p->off;
         req->body_len = p->len;
-        return hx_s3_build_request(s3, req, "PUT", o->u->bucket, o->u->key, q, p->sha, NULL, 0);
+        return hx_s3_build_request(s3, req, "PUT", o->u->bucket, o->u->key, q, NULL, h, nh);
     }
     const char *ctype = o->item->content_type;
     switch (o->phase) {
@@ -602,6 +606,7 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
         req->must_finish = 1;
         if (ctype) h[nh++] = (struct hx_s3_header){"content-type", ctype};
         if (o->meta) h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", o->meta};
+        h[nh++] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC32C"};
         req->sink = HX_SINK_BUF;
         req->body_cap = 1 << 16;
         req->has_body = 1;
@@ -692,7 +697,7 @@ static hx_status complete_xml(struct pobj *o) {
     for (int i = 0; i < o->nparts; i++) {
         HX_TRY(hx_buf_printf(&o->xml, "<Part><PartNumber>%d</PartNumber><ETag>", o->parts[i].number));
         HX_TRY(hx_s3_xml_escape(&o->xml, o->parts[i].etag));
-        HX_TRY(hx_buf_append_str(&o->xml, "</ETag></Part>"));
+        HX_TRY(hx_buf_printf(&o->xml, "</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part>", o->parts[i].crc));
     }
     return hx_buf_append_str(&o->xml, "</CompleteMultipartUpload>");
 }
