@@ -175,6 +175,31 @@ static int store_check(StoreObject *self) {
     return 0;
 }
 
+/* Runs get_many (gets != NULL) or put_many with the GIL released; Ctrl-C
+ * cancels it. Returns 0, or -1 with the Python exception set. */
+static int run_transfer(StoreObject *self, struct hoist_get_item *gets, struct hoist_put_item *puts, size_t n,
+                        unsigned flags) {
+    if (n == 0)
+        return 0;
+    struct cancel_state cs;
+    cancel_state_init(&cs);
+    enum hoist_status st;
+    char msg[2048] = "";
+    Py_BEGIN_ALLOW_THREADS
+    st = gets ? hoist_store_get_many(self->store, gets, n, flags, progress_check_signals, &cs)
+              : hoist_store_put_many(self->store, puts, n, flags, progress_check_signals, &cs);
+    if (st != HOIST_OK)
+        copy_errmsg(msg, sizeof msg);
+    Py_END_ALLOW_THREADS
+    if (cancel_state_restore(&cs))
+        return -1;
+    if (st != HOIST_OK) {
+        raise_status(st, msg);
+        return -1;
+    }
+    return 0;
+}
+
 static int set_str_opt(struct hoist_store_config *cfg, enum hoist_store_option opt, PyObject *v,
                        const char *argname) {
     if (v == NULL || v == Py_None)
@@ -403,23 +428,8 @@ static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwd
         }
     }
 
-    struct cancel_state cs;
-    cancel_state_init(&cs);
-    enum hoist_status st = HOIST_OK;
-    char msg[2048] = "";
-    if (n > 0) {
-        Py_BEGIN_ALLOW_THREADS
-        st = hoist_store_get_many(self->store, gi, (size_t)n, flags, progress_check_signals, &cs);
-        if (st != HOIST_OK)
-            copy_errmsg(msg, sizeof msg);
-        Py_END_ALLOW_THREADS
-    }
-    if (cancel_state_restore(&cs))
+    if (run_transfer(self, gi, NULL, (size_t)n, flags) < 0)
         goto out;
-    if (st != HOIST_OK) {
-        raise_status(st, msg);
-        goto out;
-    }
     result = PyList_New(n);
     if (result == NULL)
         goto out;
@@ -538,23 +548,8 @@ static PyObject *store_put_many(StoreObject *self, PyObject *args, PyObject *kwd
         }
     }
 
-    struct cancel_state cs;
-    cancel_state_init(&cs);
-    enum hoist_status st = HOIST_OK;
-    char msg[2048] = "";
-    if (n > 0) {
-        Py_BEGIN_ALLOW_THREADS
-        st = hoist_store_put_many(self->store, pi, (size_t)n, flags, progress_check_signals, &cs);
-        if (st != HOIST_OK)
-            copy_errmsg(msg, sizeof msg);
-        Py_END_ALLOW_THREADS
-    }
-    if (cancel_state_restore(&cs))
+    if (run_transfer(self, NULL, pi, (size_t)n, flags) < 0)
         goto out;
-    if (st != HOIST_OK) {
-        raise_status(st, msg);
-        goto out;
-    }
     result = PyList_New(n);
     if (result == NULL)
         goto out;
