@@ -490,6 +490,87 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_decode_field(const struct h
                                                                   size_t bytes_len, unsigned flags,
                                                                   struct ArrowArray *out);
 
+/* ---- Page index (ColumnIndex + OffsetIndex, parquet-format PageIndex.md) --
+ * Writers that emit it (parquet-mr/Spark by default, pyarrow with
+ * write_page_index=True) store it between the last row group and the footer.
+ * With it a loader can skip pages whose statistics cannot match a filter and
+ * fetch only the pages holding the rows it needs. */
+struct hoist_pq_page_index;
+
+/* The byte range of the file holding the ColumnIndex and OffsetIndex
+ * structures of every column chunk (one span: writers put them together).
+ * *length = 0 when the file has no page index. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_page_index_range(const struct hoist_pq_file *file,
+                                                                           uint64_t *offset, uint64_t *length);
+/* Parses the page index from the file's bytes [bytes_offset, bytes_offset +
+ * bytes_len), which must cover hoist_pq_file_page_index_range(). The index
+ * keeps a pointer to file (free the index first) and is immutable: share it
+ * between threads. Malformed structures: HOIST_ERR_PARQUET_CORRUPT naming the
+ * file, row group and column. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_page_index_new(const struct hoist_pq_file *file,
+                                                                    const void *bytes, uint64_t bytes_offset,
+                                                                    size_t bytes_len,
+                                                                    struct hoist_pq_page_index **out);
+HOIST_API void hoist_pq_page_index_free(struct hoist_pq_page_index *index);
+
+/* One data page of a column chunk (dictionary pages are not listed). */
+struct hoist_pq_page {
+    uint64_t offset;   /* of the page header in the file */
+    uint64_t length;   /* header + compressed body */
+    int64_t first_row; /* first row of the page, counted from the row group's first row */
+    int64_t num_rows;
+    int null_page;     /* ColumnIndex says every value is null */
+    struct hoist_pq_stats stats; /* from the ColumnIndex, in the same domain and under the same
+                                    trust rules as hoist_pq_file_field_stats; kind NONE when
+                                    there is no ColumnIndex or it cannot be trusted */
+};
+/* The data pages of a flat (non-nested) top-level field in a row group, in
+ * file order. *pages points into the index (valid while it lives).
+ * *npages = 0 when that column chunk has no OffsetIndex; a nested field:
+ * HOIST_ERR_INVALID_ARG. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_page_index_pages(const struct hoist_pq_page_index *index,
+                                                                      int row_group, int field,
+                                                                      const struct hoist_pq_page **pages,
+                                                                      size_t *npages);
+
+/* A run of rows of a row group: [first, first + count). Lists of them are
+ * sorted and disjoint. */
+struct hoist_pq_row_range {
+    int64_t first;
+    int64_t count;
+};
+/* A byte range of a file. */
+struct hoist_pq_byte_range {
+    uint64_t offset;
+    uint64_t length;
+};
+/* The byte ranges of a top-level field's column chunks (every leaf, nested
+ * fields too) needed to decode the rows in `rows`: each leaf's dictionary
+ * page and the data pages overlapping the rows, sorted, adjacent ones
+ * merged. Writes at most `cap` ranges to out and the number needed to
+ * *nout (call with cap = 0 to size the array). A leaf without an OffsetIndex
+ * contributes its whole column chunk. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_page_index_field_ranges(
+    const struct hoist_pq_page_index *index, int row_group, int field, const struct hoist_pq_row_range *rows,
+    size_t nrows, struct hoist_pq_byte_range *out, size_t cap, size_t *nout);
+
+/* Bytes of a file the caller holds: [offset, offset + length) at data. */
+struct hoist_pq_bytes {
+    uint64_t offset;
+    const void *data;
+    size_t length;
+};
+/* Decodes only the rows in `rows` of top-level field `field` of row_group:
+ * the output has sum(rows[i].count) rows, in order. parts must cover the
+ * ranges hoist_pq_page_index_field_ranges() gives for the same rows (more
+ * is fine; pages outside are never read). index may be NULL, or a chunk may
+ * lack an OffsetIndex: then every page is walked and the rows are cut out of
+ * it. Safe to call concurrently. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_decode_field_rows(
+    const struct hoist_pq_file *file, const struct hoist_pq_page_index *index, int row_group, int field,
+    const struct hoist_pq_bytes *parts, size_t nparts, const struct hoist_pq_row_range *rows, size_t nrows,
+    unsigned flags, struct ArrowArray *out);
+
 /* A whole file: from memory (borrowed: keep it alive and unchanged until the
  * reader is closed and every stream made from it is released) or from a
  * local path (mmapped). */
@@ -661,7 +742,7 @@ struct hoist_dataset_stats {
     uint64_t row_groups;         /* row groups in the files */
     uint64_t row_groups_pruned;  /* skipped by partitions or statistics */
     uint64_t dataset_bytes;      /* sum of the data files' sizes */
-    uint64_t bytes_fetched;      /* footers + column chunks received */
+    uint64_t bytes_fetched;      /* footers, page indexes and column chunks received */
     uint64_t requests;           /* GET requests issued (ranges, after coalescing) */
     int64_t rows;                /* rows output by scans */
     int64_t columns;             /* output columns */
@@ -672,6 +753,11 @@ struct hoist_dataset_stats {
     double download_seconds;     /* first request to last byte of the scans */
     double decode_seconds;
     double scan_seconds;         /* wall time of the scans */
+    /* Page skipping (docs/datasets.md): data pages of the loaded flat
+     * columns, and rows of row groups kept by their statistics, that the
+     * filter ruled out by the page index (not fetched, not decoded). */
+    uint64_t pages_skipped;
+    int64_t rows_skipped_by_page_index;
 };
 HOIST_API void hoist_dataset_get_stats(struct hoist_dataset *ds, struct hoist_dataset_stats *out);
 

@@ -61,9 +61,10 @@ class Table:
     @property
     def load_stats(self) -> Optional[Dict[str, Any]]:
         """What loading cost, from the C loader: files, row_groups,
-        row_groups_pruned, dataset_bytes, bytes_fetched, requests, rows,
-        output_bytes, peak_pipeline_bytes, list/footer/download/decode/scan
-        seconds. None for a table made with ``from_arrow``."""
+        row_groups_pruned, pages_skipped, rows_skipped_by_page_index,
+        dataset_bytes, bytes_fetched, requests, rows, output_bytes,
+        peak_pipeline_bytes, list/footer/download/decode/scan seconds. None
+        for a table made with ``from_arrow``."""
         return dict(self._stats) if self._stats is not None else None
 
     @classmethod

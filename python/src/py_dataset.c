@@ -1136,7 +1136,7 @@ static PyObject *dataset_stats(Dataset *self, PyObject *unused) {
     struct hoist_dataset_stats s;
     memset(&s, 0, sizeof s);
     hoist_dataset_get_stats(self->ds, &s);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsLsLsKsKsdsdsdsdsd}", "files", (unsigned long long)s.files,
+    return Py_BuildValue("{sKsKsKsKsKsKsKsLsLsKsKsdsdsdsdsdsKsL}", "files", (unsigned long long)s.files,
                          "files_skipped", (unsigned long long)s.files_skipped, "row_groups",
                          (unsigned long long)s.row_groups, "row_groups_pruned",
                          (unsigned long long)s.row_groups_pruned, "dataset_bytes",
@@ -1145,7 +1145,9 @@ static PyObject *dataset_stats(Dataset *self, PyObject *unused) {
                          (long long)s.columns, "output_bytes", (unsigned long long)s.output_bytes,
                          "peak_pipeline_bytes", (unsigned long long)s.peak_pipeline_bytes, "list_seconds",
                          s.list_seconds, "footer_seconds", s.footer_seconds, "download_seconds",
-                         s.download_seconds, "decode_seconds", s.decode_seconds, "scan_seconds", s.scan_seconds);
+                         s.download_seconds, "decode_seconds", s.decode_seconds, "scan_seconds", s.scan_seconds,
+                         "pages_skipped", (unsigned long long)s.pages_skipped, "rows_skipped_by_page_index",
+                         (long long)s.rows_skipped_by_page_index);
 }
 
 static PyObject *dataset_skipped(Dataset *self, PyObject *unused) {

@@ -15,18 +15,31 @@
 #include "util_internal.h"
 
 /* ---- values ------------------------------------------------------------
- * The filter compares column values with literals in one of four domains.
+ * The filter compares column values with literals in one of five domains.
  * Integers (including dates, times and timestamps in their Arrow unit) are
- * compared as __int128 so uint64 and int64 mix without overflow. */
-enum ds_vkind { DS_V_NONE = 0, DS_V_INT, DS_V_DOUBLE, DS_V_BYTES, DS_V_BOOL };
+ * compared as __int128 so uint64 and int64 mix without overflow; decimals
+ * as 256-bit integers in the column's scale. */
+enum ds_vkind { DS_V_NONE = 0, DS_V_INT, DS_V_DOUBLE, DS_V_BYTES, DS_V_BOOL, DS_V_DECIMAL };
 
+/* DS_V_DECIMAL: an unscaled value in the column's scale, as a 256-bit two's
+ * complement integer (least significant word first) so decimal32..256 share
+ * one domain. A literal with more digits than the scale keeps its exact
+ * position: dec_frac = 1 says it lies strictly between dec and dec + 1;
+ * dec_inf = +1/-1 says it is beyond every decimal256 value. */
 struct ds_value {
     enum ds_vkind kind;
     __int128 i;       /* DS_V_INT, DS_V_BOOL (0/1) */
     double d;         /* DS_V_DOUBLE */
     const uint8_t *b; /* DS_V_BYTES (not owned) */
     size_t blen;
+    uint64_t dec[4];  /* DS_V_DECIMAL */
+    int8_t dec_frac;
+    int8_t dec_inf;
 };
+
+/* Parses an Arrow decimal format "d:P,S[,BITS]" (BITS 32, 64, 128 (the
+ * default) or 256). False for anything else. */
+bool hx_ds_decimal_format(const char *format, int *precision, int *scale, int *bits);
 
 /* ---- filter ------------------------------------------------------------ */
 
@@ -160,6 +173,22 @@ struct ds_range {
 /* Sorts ranges and merges overlapping ones and those with gaps <= max_gap,
  * in place. Returns the new count. */
 size_t hx_ds_coalesce(struct ds_range *r, size_t n, uint64_t max_gap);
+
+/* ---- page skipping -------------------------------------------------------
+ * With a page index, a kept row group is cut into segments at every page
+ * start of every filter column, so each segment lies inside one page of each
+ * of them and that page's statistics describe it; the segments the filter
+ * may match are the rows to decode. */
+
+/* Sorts and deduplicates segment starts in place and makes sure 0 is the
+ * first one (starts must have room for n + 1 values; values outside
+ * [0, rows) are dropped). Returns the count. */
+size_t hx_ds_segment_starts(int64_t *starts, size_t n, int64_t rows);
+
+/* Appends rows [first, first + count) to a sorted list of row ranges,
+ * extending the last range when they touch. */
+HOIST_NODISCARD hx_status hx_ds_row_ranges_add(struct hoist_pq_row_range **v, size_t *n, size_t *cap, int64_t first,
+                                               int64_t count);
 
 /* ---- shards --------------------------------------------------------------
  * Assigns n_units units (weights = bytes) to at most n_shards shards:

@@ -275,9 +275,18 @@ static hx_status parse_literal(struct parser *p, struct ds_lit *lit) {
         if (is_int) {
             errno = 0;
             long long v = strtoll(buf, &end, 10);
-            if (errno || *end) return err_here(p, "integer out of range");
-            lit->kind = DS_L_INT;
-            lit->i = v;
+            if (*end) return err_here(p, "bad number");
+            if (errno == ERANGE) {
+                /* Beyond int64: still a valid literal for a decimal(38)
+                 * column (bound from its text) or a float one. */
+                lit->kind = DS_L_FLOAT;
+                lit->d = strtod(buf, NULL);
+            } else if (errno) {
+                return err_here(p, "bad number");
+            } else {
+                lit->kind = DS_L_INT;
+                lit->i = v;
+            }
         } else {
             double d = strtod(buf, &end);
             if (*end || !isfinite(d)) return err_here(p, "bad number");
@@ -601,6 +610,162 @@ fail:
     return st;
 }
 
+/* ---- decimals --------------------------------------------------------------
+ * Decimal columns are compared in their own scale with integer arithmetic:
+ * a literal such as 12.345 against scale 2 becomes 1234 plus "a fraction
+ * above it" rather than a double, so no rounding can move a row across the
+ * boundary (x > 12.345 is x >= 12.35). 256 bits hold every decimal256. */
+
+bool hx_ds_decimal_format(const char *fmt, int *precision, int *scale, int *bits) {
+    if (!fmt || fmt[0] != 'd' || fmt[1] != ':') return false;
+    const char *p = fmt + 2;
+    char *end;
+    errno = 0;
+    long prec = strtol(p, &end, 10);
+    if (end == p || *end != ',' || errno || prec < 1 || prec > 76) return false;
+    p = end + 1;
+    long sc = strtol(p, &end, 10);
+    if (end == p || errno || sc < -1000 || sc > 1000) return false;
+    long bw = 128;
+    if (*end == ',') {
+        p = end + 1;
+        bw = strtol(p, &end, 10);
+        if (end == p || errno) return false;
+    }
+    if (*end != '\0' || (bw != 32 && bw != 64 && bw != 128 && bw != 256)) return false;
+    *precision = (int)prec;
+    *scale = (int)sc;
+    *bits = (int)bw;
+    return true;
+}
+
+static void dec_from_i64(uint64_t w[4], int64_t v) {
+    w[0] = (uint64_t)v;
+    w[1] = w[2] = w[3] = v < 0 ? UINT64_MAX : 0;
+}
+
+static void dec_from_i128(uint64_t w[4], __int128 v) {
+    w[0] = (uint64_t)v;
+    w[1] = (uint64_t)((unsigned __int128)v >> 64);
+    w[2] = w[3] = v < 0 ? UINT64_MAX : 0;
+}
+
+/* Loads element j of a decimal array of `bits` width (little-endian, as
+ * Arrow stores them on every platform hoist builds for). */
+static void dec_load(const void *buf, int64_t j, int bits, uint64_t w[4]) {
+    const uint8_t *p = (const uint8_t *)buf + j * (bits / 8);
+    if (bits == 32) {
+        int32_t v;
+        memcpy(&v, p, 4);
+        dec_from_i64(w, v);
+    } else if (bits == 64) {
+        int64_t v;
+        memcpy(&v, p, 8);
+        dec_from_i64(w, v);
+    } else if (bits == 128) {
+        __int128 v;
+        memcpy(&v, p, 16);
+        dec_from_i128(w, v);
+    } else {
+        memcpy(w, p, 32);
+    }
+}
+
+static int dec_cmp_words(const uint64_t a[4], const uint64_t b[4]) {
+    bool na = (a[3] >> 63) != 0, nb = (b[3] >> 63) != 0;
+    if (na != nb) return na ? -1 : 1;
+    /* Same sign: two's complement orders like unsigned. */
+    for (int k = 3; k >= 0; k--)
+        if (a[k] != b[k]) return a[k] < b[k] ? -1 : 1;
+    return 0;
+}
+
+/* Orders two decimal values of one scale as the numbers they stand for
+ * (dec + dec_frac / 2 stands in for "between dec and dec + 1"). */
+static int dec_cmp(const struct ds_value *a, const struct ds_value *b) {
+    if (a->dec_inf != b->dec_inf) return a->dec_inf < b->dec_inf ? -1 : 1;
+    if (a->dec_inf) return 0;
+    int c = dec_cmp_words(a->dec, b->dec);
+    if (c) return c;
+    return (a->dec_frac > b->dec_frac) - (a->dec_frac < b->dec_frac);
+}
+
+/* w = w * 10 + digit on a non-negative magnitude below 10^76 (fits). */
+static void dec_mul10_add(uint64_t w[4], unsigned digit) {
+    unsigned __int128 carry = digit;
+    for (int k = 0; k < 4; k++) {
+        unsigned __int128 x = (unsigned __int128)w[k] * 10u + carry;
+        w[k] = (uint64_t)x;
+        carry = x >> 64;
+    }
+}
+
+static void dec_negate(uint64_t w[4]) {
+    unsigned __int128 carry = 1;
+    for (int k = 0; k < 4; k++) {
+        unsigned __int128 x = (unsigned __int128)(~w[k]) + carry;
+        w[k] = (uint64_t)x;
+        carry = x >> 64;
+    }
+}
+
+/* Converts the numeric literal text at s (as the tokenizer accepted it:
+ * [+-]digits[.digits][e[+-]digits]) to the decimal domain at `scale`. */
+static void dec_from_text(const char *s, int scale, struct ds_value *v) {
+    memset(v, 0, sizeof *v);
+    v->kind = DS_V_DECIMAL;
+    bool neg = false;
+    if (*s == '+' || *s == '-') neg = *s++ == '-';
+    /* Significant digits (leading zeros dropped) and where the point is.
+     * parse_literal rejected tokens of 64 characters or more. */
+    char digits[64];
+    int nd = 0, frac_digits = 0;
+    bool seen_point = false;
+    for (; (isdigit((unsigned char)*s) || *s == '.') && nd < (int)sizeof digits; s++) {
+        if (*s == '.') {
+            seen_point = true;
+            continue;
+        }
+        if (seen_point) frac_digits++;
+        if (nd == 0 && *s == '0') continue;
+        digits[nd++] = *s;
+    }
+    long exp10 = 0;
+    if (*s == 'e' || *s == 'E') {
+        errno = 0;
+        exp10 = strtol(s + 1, NULL, 10);
+        if (errno || exp10 > 100000) exp10 = 100000;
+        if (exp10 < -100000) exp10 = -100000;
+    }
+    if (nd == 0) return; /* zero, whatever the exponent */
+    /* value = digits * 10^k in units of the scale */
+    long k = exp10 - frac_digits + scale;
+    long int_digits = nd + k;
+    if (int_digits > 76) {
+        /* >= 10^76: beyond every decimal256 (precision <= 76). */
+        v->dec_inf = neg ? -1 : 1;
+        return;
+    }
+    int keep = k >= 0 ? nd : (int)(int_digits > 0 ? int_digits : 0);
+    for (int i = 0; i < keep; i++) dec_mul10_add(v->dec, (unsigned)(digits[i] - '0'));
+    for (long i = 0; i < k; i++) dec_mul10_add(v->dec, 0);
+    bool frac = false;
+    for (int i = keep; i < nd; i++) frac = frac || digits[i] != '0';
+    if (neg) {
+        /* floor(-(m + f)) = -(m + 1) for 0 < f < 1 */
+        if (frac) {
+            unsigned __int128 carry = 1;
+            for (int w = 0; w < 4 && carry; w++) {
+                unsigned __int128 x = (unsigned __int128)v->dec[w] + carry;
+                v->dec[w] = (uint64_t)x;
+                carry = x >> 64;
+            }
+        }
+        dec_negate(v->dec);
+    }
+    v->dec_frac = frac;
+}
+
 /* ---- binding -------------------------------------------------------------- */
 
 enum ds_vkind hx_ds_format_vkind(const char *fmt) {
@@ -620,6 +785,8 @@ enum ds_vkind hx_ds_format_vkind(const char *fmt) {
         }
     }
     if (fmt[0] == 't' && (fmt[1] == 'd' || fmt[1] == 's' || fmt[1] == 't' || fmt[1] == 'D')) return DS_V_INT;
+    int prec, scale, bits;
+    if (hx_ds_decimal_format(fmt, &prec, &scale, &bits)) return DS_V_DECIMAL;
     return DS_V_NONE;
 }
 
@@ -702,6 +869,15 @@ static hx_status bind_lit(const struct ds_filter *f, const struct ds_node *n, st
             return HOIST_OK;
         }
         break;
+    case DS_V_DECIMAL:
+        if (lit->kind == DS_L_INT || lit->kind == DS_L_FLOAT) {
+            /* From the literal's text, not its double: exact in any scale. */
+            int prec, scale, bits;
+            (void)hx_ds_decimal_format(fmt, &prec, &scale, &bits);
+            dec_from_text(f->text + lit->pos, scale, &lit->v);
+            return HOIST_OK;
+        }
+        break;
     case DS_V_BOOL:
         if (lit->kind == DS_L_BOOL || (lit->kind == DS_L_INT && (lit->i == 0 || lit->i == 1))) {
             lit->v.kind = DS_V_BOOL;
@@ -751,6 +927,7 @@ hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const
 /* ---- pruning --------------------------------------------------------------- */
 
 static int cmp_values(const struct ds_value *a, const struct ds_value *b) {
+    if (a->kind == DS_V_DECIMAL && b->kind == DS_V_DECIMAL) return dec_cmp(a, b);
     if (a->kind == DS_V_BYTES || b->kind == DS_V_BYTES) {
         size_t n = a->blen < b->blen ? a->blen : b->blen;
         int c = n ? memcmp(a->b, b->b, n) : 0;
@@ -768,7 +945,8 @@ static int cmp_values(const struct ds_value *a, const struct ds_value *b) {
 static bool comparable(const struct ds_value *a, const struct ds_value *b) {
     bool an = a->kind == DS_V_INT || a->kind == DS_V_DOUBLE || a->kind == DS_V_BOOL;
     bool bn = b->kind == DS_V_INT || b->kind == DS_V_DOUBLE || b->kind == DS_V_BOOL;
-    return (an && bn) || (a->kind == DS_V_BYTES && b->kind == DS_V_BYTES);
+    return (an && bn) || (a->kind == DS_V_BYTES && b->kind == DS_V_BYTES) ||
+           (a->kind == DS_V_DECIMAL && b->kind == DS_V_DECIMAL);
 }
 
 static bool leaf_may_match(const struct ds_node *n, const struct ds_colstats *s) {
@@ -922,10 +1100,64 @@ static bool eval_fast(const struct ds_node *n, const struct ArrowArray *a, const
     return true;
 }
 
+/* A decimal array against a comparison or IN list (literals bound to the
+ * column's scale). decimal128 against one literal that fits 128 bits, the
+ * common case, compares native __int128 values. Returns false when fmt is
+ * not a decimal. */
+static bool eval_decimal(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, int64_t len,
+                         uint8_t *res) {
+    int prec, scale, bits;
+    if (!hx_ds_decimal_format(fmt, &prec, &scale, &bits)) return false;
+    const uint8_t *buf = a->buffers[1];
+    const struct ds_value *lit = n->kind == DS_N_CMP ? &n->lits[0].v : NULL;
+    bool lit128 = lit && lit->kind == DS_V_DECIMAL && !lit->dec_inf &&
+                  lit->dec[2] == ((lit->dec[1] >> 63) ? UINT64_MAX : 0) && lit->dec[3] == lit->dec[2];
+    if (bits == 128 && lit128) {
+        __int128 q = (__int128)(((unsigned __int128)lit->dec[1] << 64) | lit->dec[0]);
+        enum ds_cmp op = n->op;
+        if (lit->dec_frac) {
+            /* The literal lies in (q, q + 1): nothing equals it, and below
+             * it means <= q. */
+            if (op == DS_EQ || op == DS_NE) {
+                memset(res, op == DS_NE ? V_TRUE : V_FALSE, (size_t)len);
+                goto nulls;
+            }
+            op = op == DS_LT || op == DS_LE ? DS_LE : DS_GT;
+        }
+        const uint8_t *p = buf + a->offset * 16;
+        for (int64_t i = 0; i < len; i++) {
+            __int128 x;
+            memcpy(&x, p + i * 16, 16);
+            res[i] = apply_op(op, (x > q) - (x < q));
+        }
+    } else {
+        struct ds_value x = {.kind = DS_V_DECIMAL};
+        for (int64_t i = 0; i < len; i++) {
+            dec_load(buf, i + a->offset, bits, x.dec);
+            if (n->kind == DS_N_CMP) {
+                res[i] = apply_op(n->op, cmp_values(&x, lit));
+            } else {
+                uint8_t hit = 0;
+                for (size_t k = 0; k < n->nlits && !hit; k++) hit = cmp_values(&x, &n->lits[k].v) == 0;
+                res[i] = n->negate ? !hit : hit;
+            }
+        }
+    }
+nulls:;
+    const uint8_t *bm = a->null_count != 0 && a->n_buffers > 0 ? a->buffers[0] : NULL;
+    if (bm)
+        for (int64_t i = 0; i < len; i++) {
+            int64_t j = i + a->offset;
+            if (!((bm[j >> 3] >> (j & 7)) & 1)) res[i] = V_NULL;
+        }
+    return true;
+}
+
 /* Compares every row of a numeric/bool/string array with the leaf. */
 static void eval_leaf_values(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, int64_t len,
                              uint8_t *res) {
     if (eval_fast(n, a, fmt, len, res)) return;
+    if (eval_decimal(n, a, fmt, len, res)) return;
     bool sign;
     int w = int_width(fmt, &sign);
     for (int64_t i = 0; i < len; i++) {

@@ -422,3 +422,39 @@ uint64_t hx_ds_hash_str(const char *s, size_t len) {
     }
     return h;
 }
+
+/* ---- page skipping ------------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t hx_ds_segment_starts(int64_t *starts, size_t n, int64_t rows) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (starts[i] > 0 && starts[i] < rows) starts[k++] = starts[i];
+    starts[k++] = 0;
+    qsort(starts, k, sizeof *starts, cmp_i64);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+        if (m == 0 || starts[i] != starts[m - 1]) starts[m++] = starts[i];
+    return rows > 0 ? m : 0;
+}
+
+hx_status hx_ds_row_ranges_add(struct hoist_pq_row_range **v, size_t *n, size_t *cap, int64_t first, int64_t count) {
+    if (count <= 0) return HOIST_OK;
+    if (*n && (*v)[*n - 1].first + (*v)[*n - 1].count == first) {
+        (*v)[*n - 1].count += count;
+        return HOIST_OK;
+    }
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        struct hoist_pq_row_range *nv = hx_realloc(*v, nc * sizeof *nv);
+        if (!nv) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = (struct hoist_pq_row_range){first, count};
+    return HOIST_OK;
+}

@@ -124,6 +124,10 @@ struct hx_pq_chunk {
     int has_meta;
     int has_file_path;
     struct hx_pq_stat_raw stats;
+    /* ColumnChunk 4-7: where the page index structures are (-1 when
+     * absent); checked against the file when the page index is used. */
+    int64_t offset_index_offset, offset_index_length;
+    int64_t column_index_offset, column_index_length;
 };
 
 struct hx_pq_row_group {
@@ -217,6 +221,14 @@ void hx_pq_anode_free(struct hx_pq_anode *n);
 HOIST_NODISCARD hx_status hx_pq_anode_schema(const struct hx_pq_anode *n, unsigned flags,
                                              struct ArrowSchema *out);
 
+/* pq_reader.c: min/max bytes of a flat leaf field, in the Parquet sort
+ * order, converted to the Arrow value domain (kind and bounds; kind stays
+ * NONE when they cannot be trusted). Shared by the column chunk statistics
+ * and the ColumnIndex. */
+HOIST_NODISCARD hx_status hx_pq_stats_convert(const struct hoist_pq_file *f, const struct hx_pq_anode *a,
+                                              const uint8_t *mn, size_t mnl, const uint8_t *mx, size_t mxl,
+                                              struct hoist_pq_stats *out);
+
 /* pq_arrow_schema.c: applies the base64 IPC Schema of ARROW:schema to the
  * field tree (types that Parquet cannot express). A schema that does not
  * fit the tree is ignored. */
@@ -273,6 +285,22 @@ HOIST_NODISCARD hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int r
                                             const uint8_t *chunk, size_t chunk_len, unsigned flags,
                                             int64_t rows, struct hx_pq_scratch *scratch,
                                             struct hx_pq_leaf_data *out);
+/* One data page listed by the OffsetIndex (header + body), or the bytes
+ * before a chunk's first listed page (rows = 0: only a dictionary page may
+ * be there), and the rows it must hold. */
+struct hx_pq_page_span {
+    const uint8_t *data;
+    size_t len;
+    uint64_t offset; /* in the file, for messages */
+    int64_t rows;
+};
+/* Decodes only the listed pages, in order, into one leaf data: as many rows
+ * as the pages' rows add up to (pages start at record boundaries). */
+HOIST_NODISCARD hx_status hx_pq_decode_leaf_pages(const struct hoist_pq_file *f, int rg,
+                                                  const struct hx_pq_anode *leaf,
+                                                  const struct hx_pq_page_span *pages, size_t npages,
+                                                  unsigned flags, struct hx_pq_scratch *scratch,
+                                                  struct hx_pq_leaf_data *out);
 /* Byte range of a leaf's chunk within the file (with PARQUET-816 padding
  * clipped to the file). */
 HOIST_NODISCARD hx_status hx_pq_chunk_range(const struct hoist_pq_file *f, int rg, int leaf, uint64_t *off,

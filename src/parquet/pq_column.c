@@ -509,6 +509,58 @@ static hx_status check_indices(const struct colctx *cx, size_t n) {
     return HOIST_OK;
 }
 
+/* Short dictionary strings (cx->dict_slots) with the indices decoded 256 at
+ * a time into L1: a whole page of indices (4 MB for a 1 Mi-row page) would
+ * be written to memory and read back. Caller checked: n > 0, len >= 1, room
+ * for 16 bytes a value under 32-bit offsets. */
+static hx_status gather_slots_streamed(struct colctx *cx, const uint8_t *p, size_t len, size_t n) {
+    struct hx_pq_leaf_data *o = cx->out;
+    const int bw = p[0], large = cx->a->large;
+    HX_FAIL_IF(bw > 32, HOIST_ERR_PARQUET_CORRUPT, "dictionary index bit width %d", bw);
+    const int check = ((uint64_t)1 << bw) > (uint64_t)cx->dict_n;
+    HX_TRY(hx_abuf_reserve(&o->data, 16 * n));
+    HX_TRY(hx_abuf_reserve(&o->offsets, n * 8));
+    struct hx_rle_reader r;
+    hx_rle_reader_init(&r, p + 1, len - 1, bw);
+    uint32_t idx[256];
+    const uint8_t *slots = cx->dict_slots, *len8 = cx->dict_len8;
+    uint8_t *dst = o->data.data + o->data.len, *off = o->offsets.data + o->offsets.len;
+    int64_t end = (int64_t)o->data.len;
+    for (size_t done = 0; done < n;) {
+        int64_t k = hx_rle_reader_next(&r, idx, n - done < 256 ? n - done : 256);
+        if (k < 0) return hx_error_prefix(HOIST_ERR_PARQUET_CORRUPT, "dictionary indices");
+        HX_FAIL_IF(k == 0, HOIST_ERR_PARQUET_CORRUPT, "dictionary indices end after %zu of %zu values", done, n);
+        if (check) {
+            uint32_t m = max_u32(idx, (size_t)k);
+            HX_FAIL_IF(m >= (uint64_t)cx->dict_n, HOIST_ERR_PARQUET_CORRUPT,
+                       "dictionary index %u out of range (%lld entries)", m, (long long)cx->dict_n);
+        }
+        if (large) {
+            for (int64_t i = 0; i < k; i++) {
+                uint32_t e = idx[i];
+                memcpy(dst, slots + 16 * (size_t)e, 16);
+                dst += len8[e];
+                end += len8[e];
+                memcpy(off + 8 * (done + (size_t)i), &end, 8);
+            }
+        } else {
+            int32_t e32 = (int32_t)end;
+            for (int64_t i = 0; i < k; i++) {
+                uint32_t e = idx[i];
+                memcpy(dst, slots + 16 * (size_t)e, 16);
+                dst += len8[e];
+                e32 += len8[e];
+                memcpy(off + 4 * (done + (size_t)i), &e32, 4);
+            }
+            end = e32;
+        }
+        done += (size_t)k;
+    }
+    o->offsets.len += n * (large ? 8 : 4);
+    o->data.len = (size_t)end;
+    return HOIST_OK;
+}
+
 static uint64_t hash_bytes(const uint8_t *p, size_t n) {
     uint64_t h = 1469598103934665603ull ^ n;
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
@@ -606,9 +658,29 @@ static hx_status decode_values(struct colctx *cx, int enc, const uint8_t *p, siz
         return HOIST_OK;
     }
     if (enc == PQE_PLAIN_DICTIONARY || enc == PQE_RLE_DICTIONARY) {
+        if (!a->dict && a->conv != CV_BINARY && a->conv != CV_BOOL && n > 0 && cx->have_dict && len >= 1) {
+            /* Fixed-width values: indices unpacked and gathered in one pass,
+             * never written out as an index array. */
+            size_t w = (size_t)a->out_width;
+            HX_TRY(hx_abuf_reserve(&o->values, n * w));
+            HX_TRY(hx_dict_decode_fixed(cx->dict_fixed, (size_t)cx->dict_n, w, p + 1, len - 1, p[0], n,
+                                        o->values.data + o->values.len));
+            o->values.len += n * w;
+            o->n_values += (int64_t)n;
+            return HOIST_OK;
+        }
+        if (a->conv == CV_BINARY && !a->dict && cx->dict_slots && n > 0 && cx->have_dict && len >= 1 &&
+            (a->large || o->data.len + 16 * n <= INT32_MAX)) {
+            HX_TRY(gather_slots_streamed(cx, p, len, n));
+            o->n_values += (int64_t)n;
+            return HOIST_OK;
+        }
         HX_TRY(read_indices(cx, p, len, n));
         size_t ow = (size_t)a->out_width;
-        if (a->dict || a->conv == CV_BINARY || ow == 1 || ow == 2) HX_TRY(check_indices(cx, n));
+        /* b-bit indices cannot reach a dictionary of 2^b or more entries */
+        if ((a->dict || a->conv == CV_BINARY || ow == 1 || ow == 2) && n > 0 &&
+            ((uint64_t)1 << p[0]) > (uint64_t)cx->dict_n)
+            HX_TRY(check_indices(cx, n));
         if (a->dict) {
             HX_TRY(hx_abuf_reserve(&o->values, n * 4));
             memcpy(o->values.data + o->values.len, cx->idx, n * 4);
@@ -905,6 +977,16 @@ static hx_status def_to_bits(struct colctx *cx, const uint8_t *p, size_t len, si
             done += take;
             continue;
         }
+        if (md == 1 && r.run_left > 0 && r.run_is_literal) {
+            /* 1-bit levels: a bit-packed run already is the validity bitmap */
+            size_t take = r.run_left < n - done ? r.run_left : n - done;
+            nn += hx_copy_bits(b, (uint64_t)bit, r.literal, r.literal_pos, take);
+            r.literal_pos += (uint32_t)take;
+            r.run_left -= (uint32_t)take;
+            bit += (int64_t)take;
+            done += take;
+            continue;
+        }
         if (r.run_left == 0) want = 1; /* loads the next run */
         else if (want > r.run_left) want = r.run_left;
         int64_t k = hx_rle_reader_next(&r, buf, want);
@@ -1090,6 +1172,22 @@ hx_status hx_pq_chunk_range(const struct hoist_pq_file *f, int rg, int leaf, uin
     return HOIST_OK;
 }
 
+/* A listed page must hold exactly the rows the OffsetIndex gives it, and
+ * start a record: the caller cuts rows by those numbers. */
+static hx_status check_span(const struct colctx *cx, const struct hx_pq_page_span *sp, int64_t from) {
+    const struct hx_pq_leaf_data *o = cx->out;
+    int64_t rows = o->n_levels - from;
+    if (cx->max_rep > 0) {
+        HX_FAIL_IF(rows > 0 && o->rep[from] != 0, HOIST_ERR_PARQUET_CORRUPT,
+                   "page does not start at a record boundary (repetition level %u)", o->rep[from]);
+        rows = 0;
+        for (int64_t i = from; i < o->n_levels; i++) rows += o->rep[i] == 0;
+    }
+    HX_FAIL_IF(rows != sp->rows, HOIST_ERR_PARQUET_CORRUPT, "page holds %lld rows where the offset index says %lld",
+               (long long)rows, (long long)sp->rows);
+    return HOIST_OK;
+}
+
 /* Strings gathered from a dictionary: the chunk's sizes say nothing of the
  * output, so size it once from the mean entry length (bounded like the other
  * presizing) instead of doubling through every page. */
@@ -1119,9 +1217,12 @@ static void prefault(void *p, size_t len) {
 #endif
 }
 
-hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
-                            const uint8_t *chunk, size_t chunk_len, unsigned flags, int64_t rows,
-                            struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out) {
+/* Pages back to back in chunk, or (pages != NULL) the listed pages one per
+ * entry: chunk_len then only bounds the presizing. */
+static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
+                             const uint8_t *chunk, size_t chunk_len, const struct hx_pq_page_span *pages,
+                             size_t npages, unsigned flags, int64_t rows, struct hx_pq_scratch *scratch,
+                             struct hx_pq_leaf_data *out) {
     struct colctx cx = {0};
     if (scratch) {
         cx.page = scratch->buf[0], cx.page_cap = scratch->cap[0];
@@ -1176,7 +1277,18 @@ hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct 
         if (st == HOIST_OK && (flags & HX_PQ_FLAT_LEAF) && cx.max_def > 0 && cx.max_rep == 0)
             st = hx_abuf_reserve(&out->valid, want / 8 + 8);
     }
-    while (st == HOIST_OK && out->n_levels < limit) {
+    size_t next_span = 0, total_len = chunk_len; /* chunk_len is per entry from here on */
+    int64_t span_levels = 0;
+    if (pages) pos = chunk_len; /* the first entry is taken below */
+    while (st == HOIST_OK && (pages ? pos < chunk_len || next_span < npages : out->n_levels < limit)) {
+        if (pages && pos >= chunk_len) {
+            if (next_span > 0 && (st = check_span(&cx, &pages[next_span - 1], span_levels)) != HOIST_OK) break;
+            chunk = pages[next_span].data, chunk_len = pages[next_span].len;
+            pos = 0;
+            span_levels = out->n_levels;
+            next_span++;
+            continue;
+        }
         if (pos >= chunk_len) {
             st = CORRUPT("column chunk ends after %lld of %lld values", (long long)out->n_levels, (long long)limit);
             break;
@@ -1224,7 +1336,7 @@ hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct 
                 size_t len = cx.c->codec != HX_PQ_UNCOMPRESSED ? (size_t)h.uncompressed_size : (size_t)h.compressed_size;
                 st = read_dictionary(&cx, pg, len, h.num_values);
                 if (st == HOIST_OK && leaf->conv == CV_BINARY && !leaf->dict && cx.dict_n > 0 && cx.dict_off)
-                    st = presize_from_dict(&cx, limit, chunk_len);
+                    st = presize_from_dict(&cx, limit, total_len);
                 if (st == HOIST_OK && leaf->dict) {
                     /* The Arrow dictionary is the dictionary page itself. */
                     struct hx_abuf *dd = &out->dict_data, *dof = &out->dict_offsets;
@@ -1252,6 +1364,9 @@ hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct 
         /* index pages and unknown page types are skipped */
         page_no++;
     }
+    if (st == HOIST_OK && pages && next_span > 0) st = check_span(&cx, &pages[next_span - 1], span_levels);
+    if (st != HOIST_OK && pages && next_span > 0)
+        st = hx_error_prefix(st, "page at offset %llu", (unsigned long long)pages[next_span - 1].offset);
     if (st == HOIST_OK && cx.max_def == 0 && cx.max_rep == 0 && out->n_values != out->n_levels)
         st = CORRUPT("%lld values for %lld rows", (long long)out->n_values, (long long)out->n_levels);
     if (cx.dict_fixed != cx.dict_buf) hx_free(cx.dict_fixed);
@@ -1275,4 +1390,21 @@ hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct 
     hx_free(cx.ht);
     if (st != HOIST_OK) hx_pq_leaf_data_reset(out);
     return st;
+}
+
+hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
+                            const uint8_t *chunk, size_t chunk_len, unsigned flags, int64_t rows,
+                            struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out) {
+    return decode_leaf(f, rg, leaf, chunk, chunk_len, NULL, 0, flags, rows, scratch, out);
+}
+
+hx_status hx_pq_decode_leaf_pages(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
+                                  const struct hx_pq_page_span *pages, size_t npages, unsigned flags,
+                                  struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out) {
+    int64_t rows = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < npages; i++) rows += pages[i].rows, bytes += pages[i].len;
+    static const uint8_t none[1];
+    static const struct hx_pq_page_span no_pages[1];
+    return decode_leaf(f, rg, leaf, none, bytes, pages ? pages : no_pages, npages, flags, rows, scratch, out);
 }

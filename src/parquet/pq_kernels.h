@@ -85,6 +85,31 @@ HOIST_NODISCARD hx_status hx_byte_stream_split_decode(const uint8_t *data, size_
 HOIST_NODISCARD hx_status hx_dict_gather(const uint8_t *dict, size_t dict_n, size_t width,
                                          const uint32_t *idx, size_t n, uint8_t *out);
 
+/* Without the range check: every idx[i] must be < the dictionary's size. */
+void hx_dict_gather_unchecked(const uint8_t *dict, size_t width, const uint32_t *idx, size_t n, uint8_t *out);
+
+/* n copies of one `width`-byte value. */
+void hx_fill_fixed(uint8_t *out, const uint8_t *value, size_t width, size_t n);
+
+/* Largest of n values (0 when n == 0). */
+uint32_t hx_max_u32(const uint32_t *v, size_t n);
+
+/* RLE_DICTIONARY indices (the hybrid runs after the bit-width byte, as for
+ * hx_rle_decode_u32) gathered straight into n fixed-width values: out[i] =
+ * dict[index i]. Fused so the indices never reach memory: bit-packed runs go
+ * through a block that stays in L1, RLE runs become fills, and an index can
+ * only be out of range when 2^bit_width > dict_n, checked once per block or
+ * run. An index >= dict_n, or fewer than n values, is corrupt. */
+HOIST_NODISCARD hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width,
+                                               const uint8_t *data, size_t len, int bit_width, size_t n,
+                                               uint8_t *out);
+
+/* Copies n bits from src (starting at bit src_off, LSB-first) to dst at bit
+ * dst_off, leaving dst's other bits alone; returns how many were 1. Reads
+ * only the bytes holding bits src_off .. src_off + n - 1. For 1-bit
+ * definition levels, whose bit-packed runs are already a validity bitmap. */
+size_t hx_copy_bits(uint8_t *dst, uint64_t dst_off, const uint8_t *src, uint64_t src_off, size_t n);
+
 /* CRC-32 (the page header's crc field: zlib's CRC-32 of the page bytes as
  * stored, i.e. compressed). */
 uint32_t hx_crc32(const uint8_t *data, size_t len);

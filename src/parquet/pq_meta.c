@@ -193,8 +193,14 @@ static hx_status parse_col_meta(struct hx_tc *tc, struct hx_pq_chunk *c) {
 static hx_status parse_chunk(struct hx_tc *tc, struct hx_pq_chunk *c) {
     c->dict_page_offset = -1;
     c->data_page_offset = -1;
+    c->offset_index_offset = c->offset_index_length = -1;
+    c->column_index_offset = c->column_index_length = -1;
     FIELDS_BEGIN(tc)
     case 1: c->has_file_path = 1; HX_TRY(hx_tc_skip(tc, t)); break;
+    case 4: HX_TRY(rd_int(tc, t, &c->offset_index_offset)); break;
+    case 5: HX_TRY(rd_int(tc, t, &c->offset_index_length)); break;
+    case 6: HX_TRY(rd_int(tc, t, &c->column_index_offset)); break;
+    case 7: HX_TRY(rd_int(tc, t, &c->column_index_length)); break;
     case 3:
         if (t == HX_TC_STRUCT) HX_TRY(parse_col_meta(tc, c));
         else HX_TRY(hx_tc_skip(tc, t));

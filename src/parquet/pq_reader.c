@@ -147,13 +147,18 @@ hx_status hoist_pq_file_field_range(const struct hoist_pq_file *f, int rg, int f
 
 static int ci_has(const char *s, const char *needle) { return s && strstr(s, needle) != NULL; }
 
+static int unsigned_order_of(const struct hoist_pq_file *f, const struct hx_pq_anode *a) {
+    const struct hx_pq_element *e = &f->elements[f->leaves[a->leaf].element];
+    return a->format[0] == 'C' || a->format[0] == 'S' || a->format[0] == 'I' || a->format[0] == 'L' ||
+           a->conv == CV_BINARY || e->type == PQT_FLBA;
+}
+
 hx_status hoist_pq_file_field_stats(const struct hoist_pq_file *f, int rg, int field, struct hoist_pq_stats *out) {
     HX_TRY(check_rg_field(f, rg, field));
     memset(out, 0, sizeof *out);
     const struct hx_pq_anode *a = &f->root.children[field];
     if (a->kind != AN_LEAF) return HOIST_OK;
     const struct hx_pq_chunk *c = &f->row_groups[rg].chunks[a->leaf];
-    const struct hx_pq_element *e = &f->elements[f->leaves[a->leaf].element];
     const struct hx_pq_stat_raw *s = &c->stats;
     out->num_values = c->num_values;
     if (!s->present) return HOIST_OK;
@@ -161,8 +166,7 @@ hx_status hoist_pq_file_field_stats(const struct hoist_pq_file *f, int rg, int f
     out->null_count = s->null_count;
     const uint8_t *mn = NULL, *mx = NULL;
     size_t mnl = 0, mxl = 0;
-    int unsigned_order = a->format[0] == 'C' || a->format[0] == 'S' || a->format[0] == 'I' || a->format[0] == 'L' ||
-                         a->conv == CV_BINARY || e->type == PQT_FLBA;
+    int unsigned_order = unsigned_order_of(f, a);
     if (s->min && s->max && f->has_column_orders) {
         mn = s->min, mnl = s->min_len, mx = s->max, mxl = s->max_len;
     } else if (s->min_old && s->max_old && !unsigned_order) {
@@ -171,6 +175,13 @@ hx_status hoist_pq_file_field_stats(const struct hoist_pq_file *f, int rg, int f
         mn = s->min_old, mnl = s->min_old_len, mx = s->max_old, mxl = s->max_old_len;
     }
     if (!mn || !mx) return HOIST_OK;
+    return hx_pq_stats_convert(f, a, mn, mnl, mx, mxl, out);
+}
+
+hx_status hx_pq_stats_convert(const struct hoist_pq_file *f, const struct hx_pq_anode *a, const uint8_t *mn,
+                              size_t mnl, const uint8_t *mx, size_t mxl, struct hoist_pq_stats *out) {
+    const struct hx_pq_element *e = &f->elements[f->leaves[a->leaf].element];
+    int unsigned_order = unsigned_order_of(f, a);
     if (e->type == PQT_INT96 || a->conv == CV_BE_DEC || a->conv == CV_I32_DEC || a->conv == CV_I64_DEC || a->dict ||
         ci_has(a->format, "tD"))
         return HOIST_OK;

@@ -104,7 +104,67 @@ static const unpack32_fn unpack32_table[33] = {
     unpack32_28, unpack32_29, unpack32_30, unpack32_31, unpack32_32,
 };
 
-void hx_unpack_u32(const uint8_t *in, int bit_width, uint32_t *out, size_t n) {
+/* ---- AVX2 unpacking ------------------------------------------------------
+ *
+ * Where the CPU has AVX2 (checked at load time), widths up to 25 bits unpack
+ * 8 values per step: 8 values of w bits are exactly w bytes; values 0-3 are
+ * read from a 16-byte load at the step's first byte and values 4-7 from one
+ * (4w)/8 bytes further on, so each value's bits lie within 4 bytes of its
+ * lane. A byte shuffle moves those 4 bytes under each 32-bit slot, a per-slot
+ * shift (the value's bit offset, 0..7) and a mask finish it; w <= 25 keeps
+ * offset + width within 32 bits. The tables depend only on w. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HX_AVX2_UNPACK 1
+
+struct avx2_plan {
+    uint8_t shuf[32];
+    uint32_t shift[8];
+    size_t hi; /* byte offset of the load for values 4-7 */
+};
+static struct avx2_plan avx2_plans[26];
+static int have_avx2;
+
+__attribute__((constructor)) static void avx2_plans_init(void) {
+    __builtin_cpu_init();
+    have_avx2 = __builtin_cpu_supports("avx2");
+    for (unsigned w = 1; w <= 25; w++) {
+        struct avx2_plan *pl = &avx2_plans[w];
+        pl->hi = 4 * w / 8;
+        for (unsigned j = 0; j < 8; j++) {
+            unsigned bit = j * w - (j >= 4 ? 8 * (unsigned)pl->hi : 0);
+            pl->shift[j] = bit % 8;
+            for (unsigned k = 0; k < 4; k++) pl->shuf[4 * j + k] = (uint8_t)(bit / 8 + k);
+        }
+    }
+}
+
+/* Unpacks whole 8-value steps while each step's loads stay within avail
+ * bytes of in; returns the values done (a multiple of 8). */
+__attribute__((target("avx2"))) static size_t unpack_avx2(const uint8_t *in, size_t avail, int w, uint32_t *out,
+                                                          size_t n) {
+    const struct avx2_plan *pl = &avx2_plans[w];
+    const __m256i shuf = _mm256_loadu_si256((const __m256i *)(const void *)pl->shuf);
+    const __m256i sh = _mm256_loadu_si256((const __m256i *)(const void *)pl->shift);
+    const __m256i mask = _mm256_set1_epi32((int)((1u << w) - 1));
+    const size_t step = (size_t)w, hi = pl->hi;
+    if (avail < hi + 16) return 0;
+    const uint8_t *last = in + (avail - hi - 16); /* the last start a step may load from */
+    size_t i = 0;
+    for (const uint8_t *p = in; i + 8 <= n && p <= last; i += 8, p += step) {
+        __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i up = _mm_loadu_si128((const __m128i *)(const void *)(p + hi));
+        __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), up, 1);
+        v = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(v, shuf), sh), mask);
+        _mm256_storeu_si256((__m256i *)(void *)(out + i), v);
+    }
+    return i;
+}
+#endif
+
+/* hx_unpack_u32, told that `avail` bytes (at least ceil(n*w/8)) may be read
+ * from in: runs inside a page let the wide loads run up to the page end. */
+static void unpack_avail(const uint8_t *in, size_t avail, int bit_width, uint32_t *out, size_t n) {
     if (n == 0) return; /* in/out may be NULL then; memcpy must not see them */
     if (bit_width <= 0) {
         memset(out, 0, n * sizeof *out);
@@ -117,6 +177,14 @@ void hx_unpack_u32(const uint8_t *in, int bit_width, uint32_t *out, size_t n) {
     const unpack32_fn fn = unpack32_table[bit_width];
     const size_t step = 4 * (size_t)bit_width; /* bytes per 32 values */
     size_t i = 0;
+#ifdef HX_AVX2_UNPACK
+    if (have_avx2 && bit_width <= 25 && n >= 16) {
+        i = unpack_avx2(in, avail, bit_width, out, n);
+        in += i / 8 * (size_t)bit_width; /* 8 values are bit_width bytes */
+    }
+#else
+    (void)avail;
+#endif
     for (; i + 32 <= n; i += 32, in += step) fn(in, out + i);
     size_t rest = n - i;
     if (rest) {
@@ -128,6 +196,11 @@ void hx_unpack_u32(const uint8_t *in, int bit_width, uint32_t *out, size_t n) {
         fn(buf, tmp);
         memcpy(out + i, tmp, rest * sizeof *out);
     }
+}
+
+void hx_unpack_u32(const uint8_t *in, int bit_width, uint32_t *out, size_t n) {
+    size_t bits = n * (size_t)(bit_width > 0 ? bit_width : 0);
+    unpack_avail(in, (bits + 7) / 8, bit_width, out, n);
 }
 
 /* RLE runs are the common case for levels (a long run of "defined") and
@@ -198,6 +271,18 @@ static inline uint32_t load_le_bytes(const uint8_t *p, int nbytes) {
     return v;
 }
 
+/* An RLE run stores its value in whole bytes; bits above the bit width must
+ * be zero. Rejecting them keeps every decoded value below 2^bit_width, which
+ * the dictionary paths rely on to skip range checks when the dictionary has
+ * at least 2^bit_width entries. */
+static inline int run_value_fits(uint32_t v, int bit_width) {
+    return bit_width >= 32 || (v >> bit_width) == 0;
+}
+
+static hx_status bad_run_value(uint32_t v, int bit_width) {
+    return hx_error(HOIST_ERR_PARQUET_CORRUPT, "RLE run value %u does not fit in bit width %d", v, bit_width);
+}
+
 /* Values a bit-packed run of `groups` 8-value groups can really supply from
  * `avail` bytes: writers pad the last run to whole groups, but a truncated
  * final run is read as far as its bytes go (as Arrow does). */
@@ -232,7 +317,7 @@ hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
                         "bit-packed run of %llu values is truncated: %zu bytes left for it",
                         (unsigned long long)groups * 8, avail);
-            hx_unpack_u32(p, bit_width, out + done, take);
+            unpack_avail(p, avail, bit_width, out + done, take);
             uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
             p += run_bytes < avail ? (size_t)run_bytes : avail;
             done += take;
@@ -241,6 +326,7 @@ hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint
             if ((size_t)(end - p) < (size_t)value_bytes)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run value is truncated");
             uint32_t v = load_le_bytes(p, value_bytes);
+            if (!run_value_fits(v, bit_width)) return bad_run_value(v, bit_width);
             p += value_bytes;
             size_t take = count < want ? count : want;
             fill_u32(out + done, v, take);
@@ -277,7 +363,7 @@ hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint
             const uint8_t *src = p;
             for (size_t k = 0; k < take; k += 256) {
                 size_t c = take - k < 256 ? take - k : 256;
-                hx_unpack_u32(src, bit_width, tmp, c);
+                unpack_avail(src, (size_t)(end - src), bit_width, tmp, c);
                 src += 32 * (size_t)bit_width;
                 narrow_u16(tmp, out + done + k, c);
             }
@@ -288,7 +374,9 @@ hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint
             uint32_t count = header >> 1;
             if ((size_t)(end - p) < (size_t)value_bytes)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run level is truncated");
-            uint16_t v = (uint16_t)load_le_bytes(p, value_bytes);
+            uint32_t v32 = load_le_bytes(p, value_bytes);
+            if (!run_value_fits(v32, bit_width)) return bad_run_value(v32, bit_width);
+            uint16_t v = (uint16_t)v32;
             p += value_bytes;
             size_t take = count < want ? count : want;
             fill_u16(out + done, v, take);
@@ -341,6 +429,10 @@ static int reader_next_run(struct hx_rle_reader *r, int *err) {
         }
         r->run_is_literal = 0;
         r->run_value = load_le_bytes(r->p, value_bytes);
+        if (!run_value_fits(r->run_value, w)) {
+            *err = 1;
+            return 0;
+        }
         r->p += value_bytes;
         r->run_left = header >> 1;
     }
@@ -360,7 +452,7 @@ int64_t hx_rle_reader_next(struct hx_rle_reader *r, uint32_t *out, size_t n) {
             int err;
             if (!reader_next_run(r, &err)) {
                 if (err) {
-                    hx_status st = hx_error(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed run header or value is truncated");
+                    hx_status st = hx_error(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed run header or value is truncated or wider than the bit width");
                     (void)st;
                     return -1;
                 }
@@ -384,11 +476,143 @@ int64_t hx_rle_reader_next(struct hx_rle_reader *r, uint32_t *out, size_t n) {
                 memcpy(out + done, grp + off, c * sizeof *out);
                 k = c;
             }
-            if (take > k) hx_unpack_u32(r->literal + ((pos + k) / 8) * (size_t)w, w, out + done + k, take - k);
+            if (take > k) {
+                const uint8_t *src = r->literal + ((pos + k) / 8) * (size_t)w;
+                unpack_avail(src, (size_t)(r->end - src), w, out + done + k, take - k);
+            }
             r->literal_pos += (uint32_t)take;
         }
         r->run_left -= (uint32_t)take;
         done += take;
     }
     return (int64_t)done;
+}
+
+/* ---- fused dictionary decode -------------------------------------------- */
+
+static hx_status bad_dict_index(const uint32_t *v, size_t n, uint32_t m, size_t first, size_t dict_n) {
+    size_t at = 0;
+    while (at < n && v[at] != m) at++;
+    return hx_error(HOIST_ERR_PARQUET_CORRUPT,
+                    "dictionary index %u at value %zu is out of range (dictionary has %zu entries)", m, first + at,
+                    dict_n);
+}
+
+/* Whether any of n values (each < 2^31: bit width <= 31) is >= lim. Two
+ * SSE2 ops per 4 values (the values fit a signed compare), no reduction. */
+static int any_ge_u31(const uint32_t *v, size_t n, uint32_t lim) {
+    size_t i = 0;
+    if (lim > INT32_MAX) return 0;
+#ifdef __SSE2__
+    const __m128i top = _mm_set1_epi32((int)lim - 1);
+    __m128i acc = _mm_setzero_si128();
+    for (; i + 8 <= n; i += 8) {
+        acc = _mm_or_si128(acc, _mm_cmpgt_epi32(_mm_loadu_si128((const __m128i *)(const void *)(v + i)), top));
+        acc = _mm_or_si128(acc, _mm_cmpgt_epi32(_mm_loadu_si128((const __m128i *)(const void *)(v + i + 4)), top));
+    }
+    if (_mm_movemask_epi8(acc)) return 1;
+#endif
+    for (; i < n; i++)
+        if (v[i] >= lim) return 1;
+    return 0;
+}
+
+hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width, const uint8_t *data, size_t len,
+                               int bit_width, size_t n, uint8_t *out) {
+    if (bit_width < 0 || bit_width > 32) return rle_bad_width(bit_width, 32);
+    /* 18-bit indices into a 2^18-entry dictionary cannot be out of range */
+    const int check = bit_width >= 32 || ((uint64_t)1 << bit_width) > (uint64_t)dict_n;
+    const uint8_t *p = data, *end = data + len;
+    const int value_bytes = (bit_width + 7) / 8;
+    /* 256 indices: 1 KiB, stays in L1 between the unpack and the gather */
+    uint32_t tmp[256];
+    size_t done = 0;
+    while (done < n) {
+        uint32_t header;
+        if (!read_run_header(&p, end, &header))
+            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "dictionary indices end after %zu of %zu values", done, n);
+        size_t want = n - done;
+        if (header & 1) {
+            uint32_t groups = header >> 1;
+            size_t avail = (size_t)(end - p);
+            uint64_t have = literal_values_available(groups, bit_width, avail);
+            size_t take = have < want ? (size_t)have : want;
+            if (take < want && have < (uint64_t)groups * 8)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
+                        "bit-packed run of %llu indices is truncated: %zu bytes left for it",
+                        (unsigned long long)groups * 8, avail);
+            /* 256 values of w bits are exactly 32*w bytes: every block
+             * after the first starts on a byte boundary */
+            const uint8_t *src = p;
+            for (size_t k = 0; k < take; k += 256) {
+                size_t c = take - k < 256 ? take - k : 256;
+                unpack_avail(src, (size_t)(end - src), bit_width, tmp, c);
+                src += 32 * (size_t)bit_width;
+                if (check && (bit_width >= 32 || dict_n == 0 || any_ge_u31(tmp, c, (uint32_t)dict_n))) {
+                    uint32_t m = hx_max_u32(tmp, c);
+                    if ((size_t)m >= dict_n) return bad_dict_index(tmp, c, m, done + k, dict_n);
+                }
+                hx_dict_gather_unchecked(dict, width, tmp, c, out + (done + k) * width);
+            }
+            uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
+            p += run_bytes < avail ? (size_t)run_bytes : avail;
+            done += take;
+        } else {
+            uint32_t count = header >> 1;
+            if ((size_t)(end - p) < (size_t)value_bytes)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run of dictionary indices is truncated");
+            uint32_t v = load_le_bytes(p, value_bytes);
+            p += value_bytes;
+            size_t take = count < want ? count : want;
+            if (take == 0) continue;
+            if ((size_t)v >= dict_n)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
+                        "dictionary index %u at value %zu is out of range (dictionary has %zu entries)", v, done,
+                        dict_n);
+            hx_fill_fixed(out + done * width, dict + (size_t)v * width, width, take);
+            done += take;
+        }
+    }
+    return HOIST_OK;
+}
+
+/* ---- bit copy (validity bitmaps from 1-bit levels) ---------------------- */
+
+static inline void put_bit(uint8_t *b, uint64_t i, unsigned v) {
+    b[i >> 3] = (uint8_t)((b[i >> 3] & ~(1u << (i & 7))) | (v << (i & 7)));
+}
+
+size_t hx_copy_bits(uint8_t *dst, uint64_t dst_off, const uint8_t *src, uint64_t src_off, size_t n) {
+    size_t ones = 0;
+    /* bit by bit until dst is byte aligned, then whole bytes (64 bits at a
+     * time while the source holds 9 more bytes), then the tail */
+    for (; n > 0 && (dst_off & 7); n--, dst_off++, src_off++) {
+        unsigned v = (src[src_off >> 3] >> (src_off & 7)) & 1;
+        put_bit(dst, dst_off, v);
+        ones += v;
+    }
+    uint8_t *d = dst + (dst_off >> 3);
+    const unsigned sh = (unsigned)(src_off & 7);
+    while (n >= 72) {
+        const uint8_t *s = src + (src_off >> 3);
+        uint64_t w;
+        memcpy(&w, s, 8);
+        if (sh) w = (w >> sh) | ((uint64_t)s[8] << (64 - sh));
+        memcpy(d, &w, 8);
+        ones += (size_t)__builtin_popcountll(w);
+        d += 8, src_off += 64, dst_off += 64, n -= 64;
+    }
+    while (n >= 8) {
+        const uint8_t *s = src + (src_off >> 3);
+        uint8_t v = sh ? (uint8_t)((s[0] >> sh) | (s[1] << (8 - sh))) : s[0];
+        *d++ = v;
+        ones += (size_t)__builtin_popcount(v);
+        src_off += 8, dst_off += 8, n -= 8;
+    }
+    for (; n > 0; n--, dst_off++, src_off++) {
+        unsigned v = (src[src_off >> 3] >> (src_off & 7)) & 1;
+        put_bit(dst, dst_off, v);
+        ones += v;
+    }
+    return ones;
 }

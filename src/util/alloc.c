@@ -2,10 +2,13 @@
  * plug in an allocator and a test can fail the Nth allocation. */
 #include "util_internal.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static struct hoist_allocator current = {malloc, calloc, realloc, free};
 
@@ -13,6 +16,8 @@ static struct hoist_allocator current = {malloc, calloc, realloc, free};
 static _Atomic uint64_t fail_countdown;
 
 void hoist_set_allocator(const struct hoist_allocator *allocator) {
+    /* cached blocks belong to the default allocator: hand them back now */
+    hx_big_cache_trim();
     if (allocator == NULL || allocator->malloc_fn == NULL || allocator->calloc_fn == NULL ||
         allocator->realloc_fn == NULL || allocator->free_fn == NULL) {
         current = (struct hoist_allocator){malloc, calloc, realloc, free};
@@ -79,19 +84,212 @@ char *hx_asprintf(const char *fmt, ...) {
  * any user allocator works without needing an aligned variant. */
 #define HX_ALIGN 64
 
+/* ---- large Arrow buffers -------------------------------------------------
+ *
+ * With the default allocator, blocks of HX_BIG_MIN bytes or more (column
+ * buffers) are mapped directly, and freed ones are kept in a small cache for
+ * reuse. Why: a decoded table is written once into fresh memory, and every
+ * 4 KiB page of it costs a fault; glibc returns freed big blocks to the
+ * kernel, so reading a second file faults all of it in again (a quarter of
+ * the decode time). jemalloc/mimalloc (pyarrow, polars) keep such memory for
+ * a while; this is the same idea, kept small:
+ *  - bounded: the cached blocks' resident bytes never exceed the limit
+ *    (HOIST_BUFFER_CACHE_MB, default min(RAM/8, 2 GiB); 0 disables), and at
+ *    most HX_BIG_SLOTS blocks;
+ *  - it does not raise peak RSS: an allocation the cache cannot serve first
+ *    unmaps cached blocks worth at least its own size;
+ *  - blocks unused for HX_BIG_DECAY_S seconds are unmapped at the next large
+ *    allocation or free (no background thread), and hoist_set_allocator()
+ *    empties it;
+ *  - thread-safe: one mutex, held only for the bookkeeping and unmapping.
+ * User allocator hooks are always honoured: with hooks installed, every
+ * block comes from them.
+ *
+ * A mapped block starts HX_ALIGN bytes into its mapping; the word below the
+ * returned pointer holds the mapping length with bit 0 set and the word
+ * below that a magic (a malloc'd block has its raw pointer and a zero
+ * there). */
+#define HX_BIG_MIN ((size_t)256 << 10)
+#define HX_BIG_SLOTS 4096
+#define HX_BIG_DECAY_S 5.0
+#define HX_BIG_MAGIC ((uintptr_t)0x686f697374626967ull)
+
+struct big_block {
+    void *base;
+    size_t len;      /* mapping length (page multiple) */
+    size_t resident; /* bytes resident when cached (mincore) */
+    double freed_at;
+};
+
+static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct big_block big_cache[HX_BIG_SLOTS]; /* oldest first; guarded by big_mu */
+static size_t big_n, big_bytes, big_limit;       /* guarded by big_mu */
+static int big_limit_set;                        /* guarded by big_mu */
+static size_t page_size;                         /* guarded by big_mu (set once) */
+
+/* Sanitizer builds keep every block on the (instrumented) heap so that
+ * overruns of column buffers are still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HX_BIG_ENABLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HX_BIG_ENABLED 0
+#endif
+#endif
+#ifndef HX_BIG_ENABLED
+#define HX_BIG_ENABLED 1
+#endif
+
+static bool default_allocator(void) { return HX_BIG_ENABLED && current.malloc_fn == malloc && current.free_fn == free; }
+
+/* A fork while another thread holds big_mu would leave the child's copy
+ * locked for good: hold it across fork, as malloc does with its own locks. */
+static void big_prefork(void) { pthread_mutex_lock(&big_mu); }
+static void big_postfork(void) { pthread_mutex_unlock(&big_mu); }
+static pthread_once_t big_once = PTHREAD_ONCE_INIT;
+static void big_register_atfork(void) { (void)pthread_atfork(big_prefork, big_postfork, big_postfork); }
+
+static void big_lock(void) {
+    (void)pthread_once(&big_once, big_register_atfork);
+    pthread_mutex_lock(&big_mu);
+}
+
+static void big_init_locked(void) {
+    if (big_limit_set) return;
+    big_limit_set = 1;
+    long ps = sysconf(_SC_PAGESIZE);
+    page_size = ps > 0 ? (size_t)ps : 4096;
+    uint64_t lim = hx_total_memory() / 8;
+    if (lim > ((uint64_t)2 << 30)) lim = (uint64_t)2 << 30;
+    const char *env = getenv("HOIST_BUFFER_CACHE_MB");
+    if (env && *env) {
+        char *end;
+        unsigned long long mb = strtoull(env, &end, 10);
+        if (*end == '\0' && mb <= (SIZE_MAX >> 20)) lim = (uint64_t)mb << 20;
+    }
+    big_limit = lim > SIZE_MAX ? SIZE_MAX : (size_t)lim;
+}
+
+/* Resident bytes of a mapping (its whole length if mincore fails). */
+static size_t resident_bytes(void *base, size_t len) {
+    unsigned char vec[512];
+    size_t pages = len / page_size, res = 0;
+    for (size_t i = 0; i < pages; i += sizeof vec) {
+        size_t k = pages - i < sizeof vec ? pages - i : sizeof vec;
+        if (mincore((char *)base + i * page_size, k * page_size, vec) != 0) return len;
+        for (size_t j = 0; j < k; j++) res += vec[j] & 1;
+    }
+    return res * page_size;
+}
+
+static void big_drop_locked(size_t i) {
+    (void)munmap(big_cache[i].base, big_cache[i].len);
+    big_bytes -= big_cache[i].resident;
+    memmove(big_cache + i, big_cache + i + 1, (big_n - i - 1) * sizeof *big_cache);
+    big_n--;
+}
+
+static void big_decay_locked(double now) {
+    size_t k = 0;
+    while (k < big_n && now - big_cache[k].freed_at > HX_BIG_DECAY_S) k++;
+    if (k == 0) return;
+    for (size_t i = 0; i < k; i++) {
+        (void)munmap(big_cache[i].base, big_cache[i].len);
+        big_bytes -= big_cache[i].resident;
+    }
+    memmove(big_cache, big_cache + k, (big_n - k) * sizeof *big_cache);
+    big_n -= k;
+}
+
+static void *big_alloc(size_t size) {
+    size_t len;
+    if (!hx_add_size(size, HX_ALIGN, &len)) return NULL;
+    big_lock();
+    big_init_locked();
+    len = (len + page_size - 1) & ~(page_size - 1);
+    big_decay_locked(hx_now());
+    void *base = NULL;
+    /* Best fit among blocks at most twice the size: a bigger block would pin
+     * resident pages the new owner never touches. Newest first on ties, as
+     * its pages are the likeliest to be resident. */
+    size_t best = SIZE_MAX;
+    for (size_t i = big_n; i-- > 0;) {
+        size_t l = big_cache[i].len;
+        if (l >= len && l / 2 <= len && (best == SIZE_MAX || l < big_cache[best].len)) best = i;
+    }
+    if (best != SIZE_MAX) {
+        base = big_cache[best].base;
+        len = big_cache[best].len;
+        big_bytes -= big_cache[best].resident;
+        memmove(big_cache + best, big_cache + best + 1, (big_n - best - 1) * sizeof *big_cache);
+        big_n--;
+    } else {
+        /* Make room first so the cache never adds to peak RSS. */
+        size_t freed = 0;
+        while (big_n > 0 && freed < len) {
+            freed += big_cache[0].resident;
+            big_drop_locked(0);
+        }
+    }
+    pthread_mutex_unlock(&big_mu);
+    if (!base) {
+        base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base == MAP_FAILED) return NULL;
+    }
+    uintptr_t *p = (uintptr_t *)(void *)((char *)base + HX_ALIGN);
+    p[-1] = (uintptr_t)len | 1;
+    p[-2] = HX_BIG_MAGIC;
+    return p;
+}
+
+static void big_free(void *base, size_t len) {
+    big_lock();
+    big_init_locked();
+    big_decay_locked(hx_now());
+    size_t res = big_limit ? resident_bytes(base, len) : len;
+    if (res > big_limit) {
+        pthread_mutex_unlock(&big_mu);
+        (void)munmap(base, len);
+        return;
+    }
+    while (big_n > 0 && (big_n >= HX_BIG_SLOTS || big_bytes + res > big_limit)) big_drop_locked(0);
+    big_cache[big_n++] = (struct big_block){base, len, res, hx_now()};
+    big_bytes += res;
+    pthread_mutex_unlock(&big_mu);
+}
+
+void hx_big_cache_trim(void) {
+    big_lock();
+    while (big_n > 0) big_drop_locked(big_n - 1);
+    pthread_mutex_unlock(&big_mu);
+}
+
 void *hx_aligned_alloc(size_t size) {
+    if (size >= HX_BIG_MIN && default_allocator()) {
+        if (injected_failure()) return NULL;
+        return big_alloc(size);
+    }
+    /* two words below the block, both inside the allocation: the raw
+     * pointer and a zero where a mapped block has its magic */
     size_t total;
-    if (!hx_add_size(size, HX_ALIGN + sizeof(void *), &total)) return NULL;
+    if (!hx_add_size(size, HX_ALIGN + 2 * sizeof(void *), &total)) return NULL;
     char *raw = hx_malloc(total);
     if (!raw) return NULL;
-    uintptr_t base = (uintptr_t)(raw + sizeof(void *));
+    uintptr_t base = (uintptr_t)(raw + 2 * sizeof(void *));
     uintptr_t aligned = (base + HX_ALIGN - 1) & ~(uintptr_t)(HX_ALIGN - 1);
     ((void **)aligned)[-1] = raw;
+    ((uintptr_t *)aligned)[-2] = 0;
     return (void *)aligned;
 }
 
 void hx_aligned_free(void *ptr) {
-    if (ptr) hx_free(((void **)ptr)[-1]);
+    if (!ptr) return;
+    const uintptr_t *p = ptr;
+    if (p[-2] == HX_BIG_MAGIC && (p[-1] & 1)) {
+        big_free((char *)ptr - HX_ALIGN, (size_t)(p[-1] & ~(uintptr_t)1));
+        return;
+    }
+    hx_free(((void **)ptr)[-1]);
 }
 
 /* ---- growable buffer ---- */

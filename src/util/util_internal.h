@@ -71,6 +71,8 @@ char *hx_asprintf(const char *fmt, ...) HX_PRINTF(1, 2);
  * 64-byte alignment). Free with hx_aligned_free only. */
 void *hx_aligned_alloc(size_t size);
 void hx_aligned_free(void *ptr);
+/* Unmaps the large blocks alloc.c keeps for reuse (see there). */
+void hx_big_cache_trim(void);
 
 /* Test hook: make the Nth allocation from now fail (0 disables). Counts all
  * threads. Lets tests check every failure path frees what it took. */

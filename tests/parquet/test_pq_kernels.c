@@ -398,6 +398,27 @@ static void check_delta(const int64_t *v, size_t n, int is32, size_t block, size
     free(b.p);
 }
 
+/* A run value with bits above the bit width is corrupt in every decoder
+ * (the dictionary paths skip range checks on the strength of it). */
+static void test_rle_run_value_wider_than_width(void) {
+    /* header 5 << 1 = RLE run of 5; value 0x1ff in 2 bytes at bit width 9 fits,
+     * 0x3ff does not; at width 3 one byte 0x08 does not. */
+    const uint8_t fits9[] = {10, 0xff, 0x01}, wide9[] = {10, 0xff, 0x03}, wide3[] = {10, 0x08};
+    uint32_t out[5];
+    uint16_t out16[5];
+    CHECK_EQ_INT(hx_rle_decode_u32(fits9, sizeof fits9, 9, out, 5, NULL), HOIST_OK);
+    CHECK_EQ_INT((int)out[4], 0x1ff);
+    CHECK_EQ_INT(hx_rle_decode_u32(wide9, sizeof wide9, 9, out, 5, NULL), HOIST_ERR_PARQUET_CORRUPT);
+    CHECK_CONTAINS(hoist_errmsg(), "does not fit in bit width 9");
+    CHECK_EQ_INT(hx_rle_decode_u32(wide3, sizeof wide3, 3, out, 5, NULL), HOIST_ERR_PARQUET_CORRUPT);
+    CHECK_EQ_INT(hx_rle_decode_u16(wide3, sizeof wide3, 3, out16, 5, NULL), HOIST_ERR_PARQUET_CORRUPT);
+    struct hx_rle_reader r;
+    hx_rle_reader_init(&r, wide9, sizeof wide9, 9);
+    CHECK(hx_rle_reader_next(&r, out, 5) == -1);
+    hx_rle_reader_init(&r, fits9, sizeof fits9, 9);
+    CHECK(hx_rle_reader_next(&r, out, 5) == 5);
+}
+
 static void test_delta_every_width(void) {
     static const size_t counts[] = {0, 1, 2, 31, 32, 33, 128, 129, 300, 1025};
     for (int is32 = 0; is32 < 2; is32++) {
@@ -530,6 +551,111 @@ static void test_dict_gather(void) {
         CHECK_EQ_INT(hx_dict_gather(in, 0, w, idx, 0, out), HOIST_OK);
         CHECK_EQ_INT(hx_dict_gather(NULL, 0, w, idx, 1, out), HOIST_ERR_PARQUET_CORRUPT);
         free(dict), free(in), free(idx), free(out);
+    }
+}
+
+/* The fused index decode + gather must equal hx_rle_decode_u32 followed by
+ * a plain gather, for every bit width (including widths whose indices cannot
+ * exceed the dictionary, where it skips the check), run mixes, widths with
+ * and without a specialised copy, and reject any out-of-range index whether
+ * it sits in a bit-packed or an RLE run. */
+static void test_dict_decode_fixed(void) {
+    static const size_t widths[] = {1, 2, 3, 4, 8, 12, 16};
+    static const size_t counts[] = {1, 9, 255, 256, 257, 1000, 3000};
+    for (int bw = 0; bw <= 20; bw++) {
+        for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+            for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
+                size_t w = widths[wi], n = counts[ci];
+                /* dictionary exactly 2^bw entries (check elided) or fewer */
+                size_t full = (size_t)1 << bw, dict_n = (ci & 1) ? full : full - full / 3;
+                if (dict_n == 0) dict_n = 1;
+                uint64_t *v = runny_values(n, bw);
+                for (size_t i = 0; i < n; i++) v[i] %= dict_n;
+                uint8_t *dict = malloc(dict_n * w);
+                for (size_t i = 0; i < dict_n * w; i++) dict[i] = (uint8_t)rnd();
+                for (int literal_only = 0; literal_only < 2; literal_only++) {
+                    struct bytes b = {0};
+                    ref_rle_encode(&b, v, n, bw, literal_only);
+                    uint8_t *in = exact_copy(b.p, b.len);
+                    uint8_t *out = malloc(n * w);
+                    CHECK_EQ_INT(hx_dict_decode_fixed(dict, dict_n, w, in, b.len, bw, n, out), HOIST_OK);
+                    int ok = 1;
+                    for (size_t i = 0; i < n; i++) ok &= memcmp(out + i * w, dict + v[i] * w, w) == 0;
+                    if (!ok) fprintf(stderr, "dict decode mismatch bw=%d w=%zu n=%zu\n", bw, w, n);
+                    CHECK(ok);
+                    /* fewer values than asked for */
+                    uint8_t *big = malloc((n + 300) * w);
+                    CHECK_EQ_INT(hx_dict_decode_fixed(dict, dict_n, w, in, b.len, bw, n + 300, big),
+                                 HOIST_ERR_PARQUET_CORRUPT);
+                    free(big), free(out), free(in), free(b.p);
+                }
+                if (bw > 0 && dict_n < full) {
+                    /* one index past the end, in a literal run and in an RLE run */
+                    uint64_t *bad = malloc(n * sizeof *bad);
+                    for (int rle = 0; rle < 2; rle++) {
+                        memcpy(bad, v, n * sizeof *bad);
+                        size_t at = n / 2;
+                        size_t len = rle ? (n - at < 20 ? n - at : 20) : 1;
+                        for (size_t i = at; i < at + len; i++) bad[i] = dict_n;
+                        struct bytes b = {0};
+                        ref_rle_encode(&b, bad, n, bw, !rle);
+                        uint8_t *out = malloc(n * w);
+                        CHECK_EQ_INT(hx_dict_decode_fixed(dict, dict_n, w, b.p, b.len, bw, n, out),
+                                     HOIST_ERR_PARQUET_CORRUPT);
+                        CHECK_CONTAINS(last_msg(), "out of range");
+                        if (!rle) {
+                            char want[64];
+                            snprintf(want, sizeof want, "index %zu at value %zu", dict_n, at);
+                            CHECK_CONTAINS(last_msg(), want);
+                        }
+                        free(out), free(b.p);
+                    }
+                    free(bad);
+                }
+                free(dict), free(v);
+            }
+        }
+    }
+    uint8_t junk[8] = {0x03, 0xff, 0xff, 0xff, 0xff, 0, 0, 0}, o[64];
+    CHECK_EQ_INT(hx_dict_decode_fixed(junk, 2, 4, junk, 8, 33, 1, o), HOIST_ERR_PARQUET_CORRUPT);
+    CHECK_EQ_INT(hx_dict_decode_fixed(junk, 2, 4, junk, 0, 1, 1, o), HOIST_ERR_PARQUET_CORRUPT);
+    /* empty dictionary: any index is out of range, even from a 0-bit run */
+    uint8_t zero_run[2] = {0x10, 0x00};
+    CHECK_EQ_INT(hx_dict_decode_fixed(junk, 0, 4, zero_run, 2, 0, 8, o), HOIST_ERR_PARQUET_CORRUPT);
+}
+
+/* hx_copy_bits against a bit-at-a-time copy: every source and destination
+ * bit offset 0..15, lengths around the byte and 64-bit paths' edges, the
+ * source an exact heap copy of the bytes the bits need (ASan catches an
+ * overread), and destination bits outside the range left untouched. */
+static void test_copy_bits(void) {
+    static const size_t lens[] = {0, 1, 7, 8, 9, 63, 64, 71, 72, 73, 130, 1000};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        for (unsigned so = 0; so < 16; so++) {
+            for (unsigned doff = 0; doff < 16; doff++) {
+                size_t n = lens[li];
+                size_t sbytes = (so + n + 7) / 8;
+                uint8_t *srcbuf = malloc(sbytes + 1);
+                for (size_t i = 0; i < sbytes + 1; i++) srcbuf[i] = (uint8_t)rnd();
+                uint8_t *src = exact_copy(srcbuf, sbytes);
+                size_t dbytes = (doff + n + 7) / 8 + 2;
+                uint8_t *dst = malloc(dbytes), *want = malloc(dbytes);
+                for (size_t i = 0; i < dbytes; i++) dst[i] = want[i] = (uint8_t)rnd();
+                size_t ones = 0;
+                for (size_t i = 0; i < n; i++) {
+                    unsigned v = (src[(so + i) >> 3] >> ((so + i) & 7)) & 1;
+                    size_t d = doff + i;
+                    want[d >> 3] = (uint8_t)((want[d >> 3] & ~(1u << (d & 7))) | (v << (d & 7)));
+                    ones += v;
+                }
+                CHECK_EQ_INT(hx_copy_bits(dst, doff, src, so, n), ones);
+                if (memcmp(dst, want, dbytes) != 0) {
+                    fprintf(stderr, "copy_bits mismatch n=%zu so=%u do=%u\n", n, so, doff);
+                    CHECK(0);
+                }
+                free(srcbuf), free(src), free(dst), free(want);
+            }
+        }
     }
 }
 
@@ -735,10 +861,13 @@ int main(void) {
     RUN(test_rle_roundtrip);
     RUN(test_rle_boundaries);
     RUN(test_rle_truncation);
+    RUN(test_rle_run_value_wider_than_width);
     RUN(test_delta_every_width);
     RUN(test_delta_corrupt);
     RUN(test_bss);
     RUN(test_dict_gather);
+    RUN(test_dict_decode_fixed);
+    RUN(test_copy_bits);
     RUN(test_crc32);
     RUN(test_codecs);
     RUN(test_codecs_threads);
