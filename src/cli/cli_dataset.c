@@ -209,6 +209,51 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d) {
     *y = (int)(yy + (*m <= 2));
 }
 
+/* A decimal cell ("d:P,S[,bits]": little-endian two's complement of `bits`
+ * bits) as plain text with S digits after the point, e.g. -0.05 at scale 2;
+ * a negative scale appends zeros. */
+static void format_decimal(const uint8_t *p, int bits, int scale, char *buf, size_t cap) {
+    uint64_t w[4] = {0, 0, 0, 0};
+    const int nbytes = bits / 8;
+    memcpy(w, p, (size_t)nbytes);
+    const bool neg = (p[nbytes - 1] & 0x80) != 0;
+    if (neg) {
+        /* sign-extend to 256 bits, then take the magnitude */
+        for (int k = nbytes; k < 32; k++) ((uint8_t *)w)[k] = 0xff;
+        unsigned __int128 carry = 1;
+        for (int k = 0; k < 4; k++) {
+            unsigned __int128 x = (unsigned __int128)(~w[k]) + carry;
+            w[k] = (uint64_t)x;
+            carry = x >> 64;
+        }
+    }
+    char digits[96];
+    int n = 0;
+    do {
+        unsigned __int128 rem = 0;
+        for (int k = 3; k >= 0; k--) {
+            unsigned __int128 cur = (rem << 64) | w[k];
+            w[k] = (uint64_t)(cur / 10);
+            rem = cur % 10;
+        }
+        digits[n++] = (char)('0' + (int)rem);
+    } while ((w[0] | w[1] | w[2] | w[3]) != 0 && n < (int)sizeof digits);
+    size_t o = 0;
+    if (neg && o + 1 < cap) buf[o++] = '-';
+    if (scale > 0) {
+        /* at least one digit before the point */
+        int before = n > scale ? n - scale : 0;
+        for (int i = 0; i < before && o + 1 < cap; i++) buf[o++] = digits[n - 1 - i];
+        if (before == 0 && o + 1 < cap) buf[o++] = '0';
+        if (o + 1 < cap) buf[o++] = '.';
+        for (int i = scale - 1; i >= 0 && o + 1 < cap; i--) buf[o++] = i < n ? digits[i] : '0';
+    } else {
+        for (int i = n - 1; i >= 0 && o + 1 < cap; i--) buf[o++] = digits[i];
+        for (int i = 0; i < -scale && digits[n - 1] != '0' && o + 1 < cap; i++) buf[o++] = '0';
+    }
+    buf[o] = '\0';
+}
+
 /* Writes cell i of array a (format fmt) into buf; returns false for null. */
 static bool format_cell(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, char *buf, size_t cap,
                         const char **str, size_t *slen) {
@@ -293,6 +338,26 @@ static bool format_cell(const struct ArrowSchema *s, const struct ArrowArray *a,
         civil_from_days(days, &y, &m, &d);
         int n = snprintf(buf, cap, "%04d-%02u-%02u %02d:%02d:%02d", y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60),
                          (int)(rem % 60));
+        if (frac && n > 0 && (size_t)n < cap) {
+            int digits = per == 1000 ? 3 : per == 1000000 ? 6 : 9;
+            snprintf(buf + n, cap - (size_t)n, ".%0*" PRId64, digits, frac);
+        }
+        return true;
+    }
+    if (f[0] == 'd' && f[1] == ':') {
+        int prec = 0, scale = 0, bits = 128;
+        if (sscanf(f + 2, "%d,%d,%d", &prec, &scale, &bits) >= 2 &&
+            (bits == 32 || bits == 64 || bits == 128 || bits == 256)) {
+            format_decimal((const uint8_t *)v + (size_t)j * (size_t)(bits / 8), bits, scale, buf, cap);
+            return true;
+        }
+    }
+    if (f[0] == 't' && f[1] == 't' && f[2] && !f[3]) {
+        /* time of day: time32 s/ms, time64 us/ns */
+        int64_t t = f[2] == 's' || f[2] == 'm' ? ((const int32_t *)v)[j] : ((const int64_t *)v)[j];
+        int64_t per = f[2] == 's' ? 1 : f[2] == 'm' ? 1000 : f[2] == 'u' ? 1000000 : 1000000000;
+        int64_t secs = t / per, frac = t % per;
+        int n = snprintf(buf, cap, "%02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
         if (frac && n > 0 && (size_t)n < cap) {
             int digits = per == 1000 ? 3 : per == 1000000 ? 6 : 9;
             snprintf(buf + n, cap - (size_t)n, ".%0*" PRId64, digits, frac);
