@@ -1,6 +1,7 @@
 /* Fuzzes every Parquet decoding kernel (src/parquet/pq_kernels.h). The first
  * byte picks the kernel, the second a bit width / codec / value width, the
  * next two a value count or output size; the rest is the kernel's input.
+ * (Kernels 10 and 11 came later: kernel % 12 picks.)
  * Outputs are bounded so no input can demand a huge allocation. */
 #include "pq_kernels.h"
 
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (len) memcpy(buf, in, len);
     hx_status st = HOIST_OK;
     hx_error_clear();
-    switch (kernel % 10) {
+    switch (kernel % 12) {
     case 0: { /* hx_unpack_u32: only as many values as the bytes hold */
         int w = param % 33;
         size_t n = w ? len * 8 / (size_t)w : count;
@@ -123,6 +124,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 9: {
         volatile uint32_t crc = hx_crc32(buf, len);
         (void)crc;
+        break;
+    }
+    case 10: { /* fused dictionary decode: a made-up dictionary, indices from the input */
+        static const size_t widths[8] = {1, 2, 4, 8, 16, 3, 12, 5};
+        size_t w = widths[(count >> 13) & 7], dict_n = count & 0x1fff;
+        int bw = param % 34; /* 33 must be rejected */
+        size_t n = len * 4 + (param >> 6); /* often more than the data holds */
+        if (n > MAX_VALUES) n = MAX_VALUES;
+        uint8_t *dict = malloc(dict_n * w + 1), *out = malloc(n * w + 1);
+        uint32_t *idx = malloc((n + 8) * sizeof *idx);
+        if (dict && out && idx) {
+            for (size_t i = 0; i < dict_n * w; i++) dict[i] = (uint8_t)(i * 7 + i / w);
+            st = hx_dict_decode_fixed(dict, dict_n, w, buf, len, bw, n, out);
+            if (st != HOIST_OK && hoist_errmsg()[0] == '\0') abort();
+            /* The oracle: the two-pass decode (indices, then a gather) must
+             * agree on success and on every value. */
+            hx_status st2 = hx_rle_decode_u32(buf, len, bw, idx, n, NULL);
+            int in_range = st2 == HOIST_OK;
+            for (size_t i = 0; in_range && i < n; i++) in_range = idx[i] < dict_n;
+            if ((st == HOIST_OK) != in_range) abort();
+            if (st == HOIST_OK)
+                for (size_t i = 0; i < n; i++)
+                    if (memcmp(out + i * w, dict + (size_t)idx[i] * w, w) != 0) abort();
+            st = HOIST_OK; /* its message was checked above */
+        }
+        free(dict), free(out), free(idx);
+        break;
+    }
+    case 11: { /* bit copy at every offset, checked against a bit-by-bit copy */
+        uint64_t src_off = count % 61, dst_off = param % 67;
+        size_t n = len * 8 > src_off ? (size_t)(len * 8 - src_off) : 0;
+        size_t dst_bytes = (size_t)((dst_off + n + 7) / 8) + 1;
+        uint8_t *dst = malloc(dst_bytes), *ref = malloc(dst_bytes);
+        if (dst && ref) {
+            memset(dst, 0xa5, dst_bytes);
+            memset(ref, 0xa5, dst_bytes);
+            size_t ones = hx_copy_bits(dst, dst_off, buf, src_off, n), ref_ones = 0;
+            for (size_t i = 0; i < n; i++) {
+                uint64_t s = src_off + i, d = dst_off + i;
+                int bit = (buf[s >> 3] >> (s & 7)) & 1;
+                ref_ones += (size_t)bit;
+                ref[d >> 3] = (uint8_t)((ref[d >> 3] & ~(1u << (d & 7))) | ((unsigned)bit << (d & 7)));
+            }
+            if (ones != ref_ones || memcmp(dst, ref, dst_bytes) != 0) abort();
+        }
+        free(dst), free(ref);
         break;
     }
     }

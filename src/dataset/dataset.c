@@ -1108,6 +1108,14 @@ static hx_status count_skipped_pages(const struct hoist_dataset *ds, const struc
     return HOIST_OK;
 }
 
+/* Nested columns are fetched whole and cut row by row even when the page
+ * index could narrow them: the format wants their pages to start at record
+ * boundaries, but some writers split a record across pages, and a page-wise
+ * decode of such a chunk would fail a load that works without a filter. */
+static bool column_is_nested(const struct hoist_dataset *ds, size_t need_i) {
+    return ds->cols[ds->need[need_i]].schema.n_children > 0;
+}
+
 /* The byte ranges of every loaded column needed for the selected rows,
  * coalesced as whole chunks are. */
 static hx_status selection_ranges(const struct hoist_dataset *ds, const struct ds_file *f, struct ds_unit *u) {
@@ -1117,6 +1125,22 @@ static hx_status selection_ranges(const struct hoist_dataset *ds, const struct d
     for (size_t i = 0; i < ds->nneed && st == HOIST_OK; i++) {
         if (f->field[i] < 0) continue;
         size_t need = 0;
+        if (column_is_nested(ds, i)) {
+            /* Whole chunk: see column_is_nested. */
+            if (n + 1 > cap) {
+                size_t nc = (n + 1) * 2;
+                struct hoist_pq_byte_range *nb = hx_realloc(br, nc * sizeof *nb);
+                if (!nb) {
+                    st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                br = nb;
+                cap = nc;
+            }
+            st = hoist_pq_file_field_range(f->pq, u->rg, f->field[i], &br[n].offset, &br[n].length);
+            if (st == HOIST_OK) n++;
+            continue;
+        }
         st = hoist_pq_page_index_field_ranges(f->pi, u->rg, f->field[i], u->sel, u->nsel, NULL, 0, &need);
         if (st != HOIST_OK) break;
         if (n + need > cap) {
@@ -1876,7 +1900,8 @@ static void decode_task_run(void *arg) {
         for (size_t k = 0; parts && k < r->nranges; k++)
             parts[k] = (struct hoist_pq_bytes){r->ranges[k].offset, r->bufs[k], (size_t)r->ranges[k].length};
         if (st == HOIST_OK)
-            st = hoist_pq_decode_field_rows(f->pq, f->pi, u->rg, f->field[t->col], parts, r->nranges, u->sel, u->nsel,
+            st = hoist_pq_decode_field_rows(f->pq, column_is_nested(ds, t->col) ? NULL : f->pi, u->rg,
+                                            f->field[t->col], parts, r->nranges, u->sel, u->nsel,
                                             ds->cfg.decode_flags, &r->arrays[t->col]);
         hx_free(parts);
         if (st != HOIST_OK && !atomic_exchange(&r->failed, 1)) {

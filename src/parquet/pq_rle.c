@@ -562,6 +562,7 @@ hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width,
             if ((size_t)(end - p) < (size_t)value_bytes)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run of dictionary indices is truncated");
             uint32_t v = load_le_bytes(p, value_bytes);
+            if (!run_value_fits(v, bit_width)) return bad_run_value(v, bit_width);
             p += value_bytes;
             size_t take = count < want ? count : want;
             if (take == 0) continue;
