@@ -462,7 +462,10 @@ enum hoist_pq_stat_kind {
     HOIST_PQ_STAT_UINT = 2,   /* unsigned ints */
     HOIST_PQ_STAT_DOUBLE = 3, /* float16/32/64 */
     HOIST_PQ_STAT_BYTES = 4,  /* strings and binary, compared as unsigned bytes */
-    HOIST_PQ_STAT_BOOL = 5    /* min_i/max_i are 0/1 */
+    HOIST_PQ_STAT_BOOL = 5,   /* min_i/max_i are 0/1 */
+    HOIST_PQ_STAT_DECIMAL = 6 /* decimals, as unscaled values in the field's scale: min_i/max_i
+                                 for INT32/INT64 storage (min_b NULL), else min_b/max_b as
+                                 big-endian two's complement (1 to 32 bytes) */
 };
 struct hoist_pq_stats {
     enum hoist_pq_stat_kind kind;

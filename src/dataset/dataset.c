@@ -898,6 +898,23 @@ static void part_stats(const struct ds_col *c, const char *value, int64_t rows, 
     s->has_minmax = true;
 }
 
+/* Decimal statistics into the filter's 256-bit two's complement words
+ * (little-endian word order). */
+static void decimal_from_i64(int64_t v, uint64_t w[4]) {
+    w[0] = (uint64_t)v;
+    w[1] = w[2] = w[3] = v < 0 ? UINT64_MAX : 0;
+}
+
+static void decimal_from_be(const uint8_t *b, size_t n, uint64_t w[4]) {
+    uint8_t le[32];
+    memset(le, (b[0] & 0x80) ? 0xff : 0, sizeof le);
+    for (size_t i = 0; i < n; i++) le[i] = b[n - 1 - i];
+    for (int k = 0; k < 4; k++) {
+        w[k] = 0;
+        for (int j = 7; j >= 0; j--) w[k] = w[k] << 8 | le[8 * k + j];
+    }
+}
+
 static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s) {
     memset(s, 0, sizeof *s);
     s->known = true;
@@ -932,6 +949,16 @@ static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s
         s->min.kind = s->max.kind = DS_V_BOOL;
         s->min.i = p->min_i;
         s->max.i = p->max_i;
+        break;
+    case HOIST_PQ_STAT_DECIMAL:
+        s->min.kind = s->max.kind = DS_V_DECIMAL;
+        if (p->min_b) {
+            decimal_from_be(p->min_b, p->min_b_len, s->min.dec);
+            decimal_from_be(p->max_b, p->max_b_len, s->max.dec);
+        } else {
+            decimal_from_i64(p->min_i, s->min.dec);
+            decimal_from_i64(p->max_i, s->max.dec);
+        }
         break;
     default:
         s->has_minmax = false;

@@ -169,22 +169,49 @@ hx_status hoist_pq_file_field_stats(const struct hoist_pq_file *f, int rg, int f
     int unsigned_order = unsigned_order_of(f, a);
     if (s->min && s->max && f->has_column_orders) {
         mn = s->min, mnl = s->min_len, mx = s->max, mxl = s->max_len;
-    } else if (s->min_old && s->max_old && !unsigned_order) {
+    } else if (s->min_old && s->max_old && !unsigned_order && a->conv != CV_BE_DEC) {
         /* Deprecated fields: signed order only, and parquet-mr < 1.8 wrote
-         * corrupt binary stats (PARQUET-251). */
+         * corrupt binary stats (PARQUET-251), decimal bytes included. */
         mn = s->min_old, mnl = s->min_old_len, mx = s->max_old, mxl = s->max_old_len;
     }
     if (!mn || !mx) return HOIST_OK;
     return hx_pq_stats_convert(f, a, mn, mnl, mx, mxl, out);
 }
 
+/* Decimals sort as signed numbers (SIGNED column order): the unscaled
+ * values, in the storage's own form, are enough for a consumer that knows
+ * the scale. Only a whole value will do, so byte strings longer than
+ * decimal256 are left out. */
+static hx_status decimal_stats(const struct hx_pq_anode *a, const uint8_t *mn, size_t mnl, const uint8_t *mx,
+                               size_t mxl, struct hoist_pq_stats *out) {
+    if (a->conv == CV_I32_DEC || a->conv == CV_I64_DEC) {
+        size_t w = a->conv == CV_I32_DEC ? 4 : 8;
+        if (mnl != w || mxl != w) return HOIST_OK;
+        if (w == 4) {
+            int32_t lo, hi;
+            memcpy(&lo, mn, 4);
+            memcpy(&hi, mx, 4);
+            out->min_i = lo, out->max_i = hi;
+        } else {
+            memcpy(&out->min_i, mn, 8);
+            memcpy(&out->max_i, mx, 8);
+        }
+        out->kind = HOIST_PQ_STAT_DECIMAL;
+        return HOIST_OK;
+    }
+    if (mnl < 1 || mnl > 32 || mxl < 1 || mxl > 32) return HOIST_OK;
+    out->kind = HOIST_PQ_STAT_DECIMAL;
+    out->min_b = mn, out->min_b_len = mnl, out->max_b = mx, out->max_b_len = mxl;
+    return HOIST_OK;
+}
+
 hx_status hx_pq_stats_convert(const struct hoist_pq_file *f, const struct hx_pq_anode *a, const uint8_t *mn,
                               size_t mnl, const uint8_t *mx, size_t mxl, struct hoist_pq_stats *out) {
     const struct hx_pq_element *e = &f->elements[f->leaves[a->leaf].element];
     int unsigned_order = unsigned_order_of(f, a);
-    if (e->type == PQT_INT96 || a->conv == CV_BE_DEC || a->conv == CV_I32_DEC || a->conv == CV_I64_DEC || a->dict ||
-        ci_has(a->format, "tD"))
-        return HOIST_OK;
+    if (a->conv == CV_I32_DEC || a->conv == CV_I64_DEC || a->conv == CV_BE_DEC)
+        return decimal_stats(a, mn, mnl, mx, mxl, out);
+    if (e->type == PQT_INT96 || a->dict || ci_has(a->format, "tD")) return HOIST_OK;
     switch (e->type) {
     case PQT_BOOLEAN:
         if (mnl < 1 || mxl < 1) return HOIST_OK;

@@ -169,3 +169,26 @@ def test_type_errors(decimals):
             hc.Dataset("s3://" + path, filter=expr)
         assert e.value.status == 501, expr
         assert "does not match the type of column" in e.value.message
+
+
+@pytest.mark.parametrize("column", list(TYPES))
+def test_row_groups_pruned_by_decimal_statistics(bucket, s3fs, column):
+    """Sorted decimals in many row groups: a range filter skips the row groups
+    whose min/max (INT32/INT64 or big-endian FLBA statistics) rule them out,
+    and the rows still equal the exact answer."""
+    t = TYPES[column]
+    n = 4000
+    vals = [(D(k - 2000) * D("1.25")).quantize(D(1).scaleb(-t.scale)) for k in range(n)]
+    table = pa.table({"id": pa.array(range(n), pa.int64()), column: pa.array(vals, t)})
+    path = f"{bucket}/sorted-{column}"
+    with s3fs.open_output_stream(f"{path}/part-0.parquet") as f:
+        pq.write_table(table, f, row_group_size=500, store_decimal_as_integer=True)
+    for op, lit in [(">", "2000.5"), ("<=", "-2400"), ("=", "12.50"), (">=", "-0.001")]:
+        expr = f"{column} {op} {lit}"
+        ds = hc.Dataset("s3://" + path, columns=["id", column], filter=expr)
+        got = sorted(ds.load().column("id").to_pylist())
+        assert got == exact_ids(table, column, op, lit), expr
+        kept = {i // 500 for i in got}
+        # sorted data: every row group without a matching row is ruled out
+        assert ds.stats().row_groups_pruned == 8 - len(kept), (expr, kept)
+        ds.close()

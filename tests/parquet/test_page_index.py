@@ -27,7 +27,7 @@ if not os.path.exists(LIB_PATH):
     pytest.skip("no shared library at " + LIB_PATH, allow_module_level=True)
 
 OK, INVALID_ARG, PARQUET_CORRUPT = 0, 2, 200
-STAT_NONE, STAT_INT, STAT_UINT, STAT_DOUBLE, STAT_BYTES, STAT_BOOL = range(6)
+STAT_NONE, STAT_INT, STAT_UINT, STAT_DOUBLE, STAT_BYTES, STAT_BOOL, STAT_DECIMAL = range(7)
 
 
 # ---- ctypes binding ---------------------------------------------------------
@@ -89,6 +89,7 @@ def _load():
     L.hoist_pq_file_row_group_num_rows.argtypes = [vp, ctypes.c_int]
     L.hoist_pq_file_num_row_groups.argtypes = [vp]
     L.hoist_pq_file_num_fields.argtypes = [vp]
+    L.hoist_pq_file_field_stats.argtypes = [vp, ctypes.c_int, ctypes.c_int, P(Stats)]
     return L
 
 
@@ -356,6 +357,20 @@ def check_page_stats(pages, col, arrow_type):
             mx = ctypes.string_at(s.max_b, s.max_b_len)
             enc = (lambda v: v.encode()) if isinstance(lo, str) else (lambda v: v)
             assert mn <= enc(lo) and enc(hi) <= mx, (mn, lo, hi, mx)
+        elif s.kind == STAT_DECIMAL:
+            mn, mx = decimal_bounds(s)
+            scale = vals.type.scale
+            assert mn <= int(lo.scaleb(scale)) and int(hi.scaleb(scale)) <= mx, (mn, lo, hi, mx)
+        else:
+            raise AssertionError("unknown stats kind %d" % s.kind)
+
+
+def decimal_bounds(s):
+    """Unscaled min/max of HOIST_PQ_STAT_DECIMAL stats."""
+    if s.min_b:
+        return (int.from_bytes(ctypes.string_at(s.min_b, s.min_b_len), "big", signed=True),
+                int.from_bytes(ctypes.string_at(s.max_b, s.max_b_len), "big", signed=True))
+    return s.min_i, s.max_i
 
 
 def check_selections(f, table, rng, trials=6, flags=0, parts_from_ranges=True):
@@ -719,3 +734,38 @@ def test_parquet_testing_page_index(name):
                 ref = ref_table.column(field).combine_chunks()
                 if ref.type == whole.type:
                     assert same(whole, ref), field
+
+
+def test_decimal_statistics():
+    """Chunk and page statistics of decimals (INT32, INT64, FLBA storage;
+    decimal256) are the unscaled values pyarrow wrote, and bound each page."""
+    import decimal
+    D = decimal.Decimal
+    types = {"d9": pa.decimal128(9, 2), "d18": pa.decimal128(18, 4), "d38": pa.decimal128(38, 10),
+             "d50": pa.decimal256(50, 5)}
+    rng = random.Random(5)
+    n = 3000
+    cols = {}
+    for name, t in types.items():
+        cols[name] = pa.array([None if k % 7 == 0 else
+                               (D(rng.randint(-10**6, 10**6)) / 100).quantize(D(1).scaleb(-t.scale))
+                               for k in range(n)], t)
+    table = pa.table(cols)
+    data = write(table, row_group_size=1000, store_decimal_as_integer=True, data_page_size=256)
+    f = PqFile(data)
+    md = pq.ParquetFile(io.BytesIO(data)).metadata
+    f.open_index()
+    for rg in range(f.num_row_groups):
+        for k, name in enumerate(types):
+            s = Stats()
+            check(L.hoist_pq_file_field_stats(f.f, rg, k, ctypes.byref(s)))
+            assert s.kind == STAT_DECIMAL, name
+            want = md.row_group(rg).column(k).statistics
+            scale = types[name].scale
+            assert decimal_bounds(s) == (int(want.min.scaleb(scale)), int(want.max.scaleb(scale))), name
+            assert (s.min_b is None) == (name in ("d9", "d18")), name
+            pages = f.pages(rg, k)
+            assert len(pages) >= 5
+            assert all(p.stats.kind == STAT_DECIMAL for p in pages if not p.null_page)
+            check_page_stats(pages, table.column(name).slice(rg * 1000, 1000), types[name])
+    f.close_index()
