@@ -25,23 +25,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memset(&schema, 0, sizeof schema);
         if (hoist_pq_file_schema(f, flags, &schema) == HOIST_OK && schema.release) schema.release(&schema);
     }
-    volatile int64_t sink = hoist_pq_file_num_rows(f);
+    /* unsigned: the sums of hostile counts wrap instead of overflowing */
+    volatile uint64_t sink = (uint64_t)hoist_pq_file_num_rows(f);
     int nrg = hoist_pq_file_num_row_groups(f), nf = hoist_pq_file_num_fields(f);
     long budget = 20000; /* bound the work a footer with huge counts can cause */
     for (int rg = -1; rg <= nrg && budget > 0; rg++) {
-        sink += hoist_pq_file_row_group_num_rows(f, rg);
+        sink += (uint64_t)hoist_pq_file_row_group_num_rows(f, rg);
         for (int field = -1; field <= nf && budget > 0; field++, budget--) {
             uint64_t off, len;
-            if (hoist_pq_file_field_range(f, rg, field, &off, &len) == HOIST_OK) sink += (int64_t)(off + len);
+            if (hoist_pq_file_field_range(f, rg, field, &off, &len) == HOIST_OK) sink += off + len;
             struct hoist_pq_stats stats;
-            if (hoist_pq_file_field_stats(f, rg, field, &stats) == HOIST_OK && stats.kind == HOIST_PQ_STAT_BYTES) {
-                /* Byte stats point into the file object: touch every byte. */
+            if (hoist_pq_file_field_stats(f, rg, field, &stats) == HOIST_OK && stats.min_b && stats.max_b) {
+                /* Byte stats (strings, decimals) point into the file object: touch every byte. */
                 for (size_t i = 0; i < stats.min_b_len; i++) sink += stats.min_b[i];
                 for (size_t i = 0; i < stats.max_b_len; i++) sink += stats.max_b[i];
             }
         }
     }
-    sink += hoist_pq_file_field_index(f, "a") + hoist_pq_file_field_index(f, "");
+    sink += (uint64_t)(hoist_pq_file_field_index(f, "a") + hoist_pq_file_field_index(f, ""));
     (void)sink;
     hoist_pq_file_free(f);
     return 0;
