@@ -3,13 +3,14 @@
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+ASAN_PY_BUILD ?= build-asan-py
 FUZZ_BUILD ?= build-fuzz
 VENV ?= .venv
 PY := $(VENV)/bin/python
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build python test test-c test-asan test-python demo bench fuzz clean
+.PHONY: all deps build python build-asan-py test test-c test-asan test-python demo bench fuzz clean
 
 all: build python
 
@@ -34,9 +35,20 @@ $(ASAN_BUILD)/build.ninja: CMakeLists.txt | deps
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	@ninja -C $(ASAN_BUILD) --quiet
 
+# The Python extension under ASan+UBSan, importable from $(ASAN_PY_BUILD)/pkg
+# (scripts/run-tests runs pytest on it with the ASan runtime preloaded).
+$(ASAN_PY_BUILD)/build.ninja: CMakeLists.txt | deps
+	@cmake -S . -B $(ASAN_PY_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHOIST_SANITIZE=ON -DHOIST_PYTHON=ON \
+		-DHOIST_TESTS=OFF -DHOIST_CLI=OFF -DPython_EXECUTABLE=$(CURDIR)/$(PY) >/dev/null
+
+build-asan-py: deps $(ASAN_PY_BUILD)/build.ninja
+	@ninja -C $(ASAN_PY_BUILD) --quiet _hoist
+	@mkdir -p $(ASAN_PY_BUILD)/pkg/hoist
+	@cp python/hoist/*.py python/hoist/py.typed $(ASAN_PY_BUILD)/_hoist*.so $(ASAN_PY_BUILD)/pkg/hoist/
+
 # Every test: C (normal and ASan+UBSan) and Python, against a local S3 server
 # that this target starts and always stops.
-test: build python build-asan
+test: build python build-asan build-asan-py
 	@scripts/run-tests
 
 demo: build python
@@ -54,4 +66,4 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz $(FUZZ_BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) _skbuild dist *.egg-info
+	rm -rf $(BUILD) $(ASAN_BUILD) $(ASAN_PY_BUILD) $(FUZZ_BUILD) _skbuild dist *.egg-info

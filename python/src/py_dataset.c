@@ -742,7 +742,12 @@ static PyObject *raise_status(int status, const char *msg) {
         break;
     }
     const char *text = msg && msg[0] ? msg : hoist_strerror((enum hoist_status)status);
-    PyObject *exc = PyObject_CallFunction(cls, "s", text);
+    /* hoist caps messages at a fixed size, which can split a multi-byte
+     * character of a long non-ASCII URL: decode leniently, or the real error
+     * would turn into UnicodeDecodeError. */
+    PyObject *str = PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "backslashreplace");
+    PyObject *exc = str ? PyObject_CallFunctionObjArgs(cls, str, NULL) : NULL;
+    Py_XDECREF(str);
     if (!exc)
         return NULL;
     PyObject *code = PyLong_FromLong(status);
@@ -788,7 +793,10 @@ static const char **utf8_array(PyObject *seq, const char *argname, PyObject **ke
         PyErr_Format(PyExc_TypeError, "%s: expected a list of str, not a single string", argname);
         return NULL;
     }
-    PyObject *fast = PySequence_Fast(seq, "");
+    /* A tuple copy, not PySequence_Fast (which returns a list itself): the
+     * strings must outlive the GIL-released open even if another thread
+     * empties the caller's list meanwhile. */
+    PyObject *fast = PySequence_Tuple(seq);
     if (!fast) {
         PyErr_Format(PyExc_TypeError, "%s: expected a list of str, got %.100s", argname, Py_TYPE(seq)->tp_name);
         return NULL;

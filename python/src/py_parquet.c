@@ -335,7 +335,9 @@ static PyObject *py_read_parquet(PyObject *mod, PyObject *args, PyObject *kwargs
         j.size = (size_t)view.len;
     }
     if (columns != Py_None) {
-        col_list = PySequence_Fast(columns, "columns must be a sequence of str");
+        /* A tuple copy (not the caller's list, which another thread could
+         * empty while the GIL is released and the names are in use). */
+        col_list = PySequence_Tuple(columns);
         if (!col_list) goto done;
         Py_ssize_t n = PySequence_Fast_GET_SIZE(col_list);
         cols = PyMem_RawCalloc((size_t)(n ? n : 1), sizeof *cols);

@@ -17,6 +17,15 @@
 
 /* ---------------------------------------------------------------- errors */
 
+/* A str of a C message, or None for NULL. hoist caps its messages at a fixed
+ * size, which can cut a multi-byte character in two (a long non-ASCII key):
+ * strict decoding would then replace the real error by UnicodeDecodeError. */
+static PyObject *text_or_none(const char *s) {
+    if (s == NULL)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "backslashreplace");
+}
+
 /* Raises the exception hoist.exceptions maps `status` to, with the C message.
  * The mapping lives in Python so the class hierarchy is defined once. */
 static PyObject *raise_status(enum hoist_status status, const char *msg) {
@@ -29,7 +38,8 @@ static PyObject *raise_status(enum hoist_status status, const char *msg) {
         PyErr_Format(PyExc_RuntimeError, "hoist error %d: %s", (int)status, msg);
         return NULL;
     }
-    PyObject *exc = PyObject_CallMethod(mod, "from_status", "is", (int)status, msg);
+    PyObject *text = text_or_none(msg);
+    PyObject *exc = text ? PyObject_CallMethod(mod, "from_status", "iN", (int)status, text) : NULL;
     Py_DECREF(mod);
     if (exc == NULL)
         return NULL;
@@ -151,19 +161,32 @@ static int cancel_state_restore(struct cancel_state *st) {
 
 /* ---------------------------------------------------------------- Store */
 
+/* Calls run with the GIL released, so close() (or a signal handler run by
+ * the progress callback) can come from another thread while one is in
+ * flight; freeing the client then would pull it from under the running
+ * call. close() therefore only detaches it, and whoever finishes last frees
+ * it. busy and closing change only with the GIL held. */
 typedef struct {
     PyObject_HEAD
-    struct hoist_store *store;
+    struct hoist_store *store;   /* NULL once closed */
+    struct hoist_store *closing; /* closed while calls were in flight */
+    Py_ssize_t busy;             /* calls in flight without the GIL */
 } StoreObject;
 
+static void store_free_nogil(struct hoist_store *s) {
+    if (s == NULL)
+        return;
+    Py_BEGIN_ALLOW_THREADS
+    hoist_store_free(s);
+    Py_END_ALLOW_THREADS
+}
+
 static void store_dealloc(StoreObject *self) {
-    if (self->store) {
-        struct hoist_store *s = self->store;
-        self->store = NULL;
-        Py_BEGIN_ALLOW_THREADS
-        hoist_store_free(s);
-        Py_END_ALLOW_THREADS
-    }
+    /* busy is 0 here: every call in flight holds a reference to self. */
+    struct hoist_store *s = self->store, *c = self->closing;
+    self->store = self->closing = NULL;
+    store_free_nogil(s);
+    store_free_nogil(c);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -173,6 +196,27 @@ static int store_check(StoreObject *self) {
         return -1;
     }
     return 0;
+}
+
+/* With the GIL, right before releasing it: the client for one call, or NULL
+ * with ValueError if closed (argument conversion can run Python code that
+ * closes it, so the check at the top of a method is not enough). */
+static struct hoist_store *store_enter(StoreObject *self) {
+    if (store_check(self) < 0)
+        return NULL;
+    self->busy++;
+    Py_INCREF(self);
+    return self->store;
+}
+
+/* With the GIL, after the call. */
+static void store_leave(StoreObject *self) {
+    if (--self->busy == 0 && self->closing) {
+        struct hoist_store *c = self->closing;
+        self->closing = NULL;
+        store_free_nogil(c);
+    }
+    Py_DECREF(self);
 }
 
 /* Runs get_many (gets != NULL) or put_many with the GIL released; Ctrl-C
@@ -185,12 +229,16 @@ static int run_transfer(StoreObject *self, struct hoist_get_item *gets, struct h
     cancel_state_init(&cs);
     enum hoist_status st;
     char msg[2048] = "";
+    struct hoist_store *store = store_enter(self);
+    if (store == NULL)
+        return -1;
     Py_BEGIN_ALLOW_THREADS
-    st = gets ? hoist_store_get_many(self->store, gets, n, flags, progress_check_signals, &cs)
-              : hoist_store_put_many(self->store, puts, n, flags, progress_check_signals, &cs);
+    st = gets ? hoist_store_get_many(store, gets, n, flags, progress_check_signals, &cs)
+              : hoist_store_put_many(store, puts, n, flags, progress_check_signals, &cs);
     if (st != HOIST_OK)
         copy_errmsg(msg, sizeof msg);
     Py_END_ALLOW_THREADS
+    store_leave(self);
     if (cancel_state_restore(&cs))
         return -1;
     if (st != HOIST_OK) {
@@ -305,7 +353,7 @@ static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
     }
 
     struct hoist_store *store = NULL;
-    char msg[1024];
+    char msg[1024] = "";
     Py_BEGIN_ALLOW_THREADS
     st = hoist_store_new(cfg, &store);
     if (st != HOIST_OK)
@@ -447,13 +495,18 @@ static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwd
             Py_DECREF(info);
             info = info_to_tuple(&g->info);
         }
-        PyObject *t = (data && info)
-                          ? Py_BuildValue("(izNKKN)", (int)g->status, g->error, data, (unsigned long long)g->size,
-                                          (unsigned long long)g->range_start, info)
-                          : NULL;
-        if (t == NULL) {
+        PyObject *error = text_or_none(g->error);
+        if (data == NULL || info == NULL || error == NULL) {
             Py_XDECREF(data);
             Py_XDECREF(info);
+            Py_XDECREF(error);
+            Py_CLEAR(result);
+            goto out;
+        }
+        /* "N" consumes its object even when Py_BuildValue fails. */
+        PyObject *t = Py_BuildValue("(iNNKKN)", (int)g->status, error, data, (unsigned long long)g->size,
+                                    (unsigned long long)g->range_start, info);
+        if (t == NULL) {
             Py_CLEAR(result);
             goto out;
         }
@@ -554,7 +607,8 @@ static PyObject *store_put_many(StoreObject *self, PyObject *args, PyObject *kwd
     if (result == NULL)
         goto out;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *t = Py_BuildValue("(iz)", (int)pi[i].status, pi[i].error);
+        PyObject *error = text_or_none(pi[i].error);
+        PyObject *t = error ? Py_BuildValue("(iN)", (int)pi[i].status, error) : NULL;
         if (t == NULL) {
             Py_CLEAR(result);
             goto out;
@@ -637,11 +691,15 @@ static PyObject *store_info_many(StoreObject *self, PyObject *args, PyObject *kw
     enum hoist_status st = HOIST_OK;
     char msg[2048] = "";
     if (n > 0) {
+        struct hoist_store *store = store_enter(self);
+        if (store == NULL)
+            goto out;
         Py_BEGIN_ALLOW_THREADS
-        st = hoist_store_info_many(self->store, ii, (size_t)n, flags);
+        st = hoist_store_info_many(store, ii, (size_t)n, flags);
         if (st != HOIST_OK)
             copy_errmsg(msg, sizeof msg);
         Py_END_ALLOW_THREADS
+        store_leave(self);
     }
     if (st != HOIST_OK) {
         raise_status(st, msg);
@@ -658,7 +716,10 @@ static PyObject *store_info_many(StoreObject *self, PyObject *args, PyObject *kw
             info = Py_None;
             Py_INCREF(info);
         }
-        PyObject *tup = info ? Py_BuildValue("(izN)", (int)ii[i].status, ii[i].error, info) : NULL;
+        PyObject *error = info ? text_or_none(ii[i].error) : NULL;
+        if (error == NULL)
+            Py_XDECREF(info);
+        PyObject *tup = error ? Py_BuildValue("(iNN)", (int)ii[i].status, error, info) : NULL;
         if (tup == NULL) {
             Py_CLEAR(result);
             goto out;
@@ -698,11 +759,15 @@ static PyObject *store_list(StoreObject *self, PyObject *args, PyObject *kwds) {
     char msg[2048] = "";
     PyObject *result = NULL;
     if (n > 0) {
+        struct hoist_store *store = store_enter(self);
+        if (store == NULL)
+            goto out;
         Py_BEGIN_ALLOW_THREADS
-        st = hoist_store_list(self->store, prefixes, (size_t)n, recursive, &lst);
+        st = hoist_store_list(store, prefixes, (size_t)n, recursive, &lst);
         if (st != HOIST_OK)
             copy_errmsg(msg, sizeof msg);
         Py_END_ALLOW_THREADS
+        store_leave(self);
     }
     if (st != HOIST_OK) {
         raise_status(st, msg);
@@ -739,15 +804,19 @@ static PyObject *store_delete_many(StoreObject *self, PyObject *urls_obj) {
         return NULL;
     enum hoist_status st = HOIST_OK;
     char msg[2048] = "";
-    if (n > 0) {
+    struct hoist_store *store = n > 0 ? store_enter(self) : NULL;
+    if (store) {
         Py_BEGIN_ALLOW_THREADS
-        st = hoist_store_delete_many(self->store, urls, (size_t)n);
+        st = hoist_store_delete_many(store, urls, (size_t)n);
         if (st != HOIST_OK)
             copy_errmsg(msg, sizeof msg);
         Py_END_ALLOW_THREADS
+        store_leave(self);
     }
     PyMem_Free(urls);
     Py_DECREF(t);
+    if (n > 0 && store == NULL)
+        return NULL;
     if (st != HOIST_OK)
         return raise_status(st, msg);
     Py_RETURN_NONE;
@@ -763,15 +832,19 @@ static PyObject *bucket_op(StoreObject *self, PyObject *arg, int create) {
     const char *url = PyUnicode_AsUTF8(arg);
     if (url == NULL)
         return NULL;
+    struct hoist_store *store = store_enter(self);
+    if (store == NULL)
+        return NULL;
     Py_INCREF(arg);
     enum hoist_status st;
     char msg[2048] = "";
     Py_BEGIN_ALLOW_THREADS
-    st = create ? hoist_store_bucket_create(self->store, url) : hoist_store_bucket_delete(self->store, url);
+    st = create ? hoist_store_bucket_create(store, url) : hoist_store_bucket_delete(store, url);
     if (st != HOIST_OK)
         copy_errmsg(msg, sizeof msg);
     Py_END_ALLOW_THREADS
     Py_DECREF(arg);
+    store_leave(self);
     if (st != HOIST_OK)
         return raise_status(st, msg);
     Py_RETURN_NONE;
@@ -797,18 +870,19 @@ static PyObject *store_stats(StoreObject *self, PyObject *noargs) {
 static PyObject *store_abandon(StoreObject *self, PyObject *noargs) {
     (void)noargs;
     self->store = NULL;
+    self->closing = NULL;
     Py_RETURN_NONE;
 }
 
+/* With calls in flight (other threads), the last of them frees the client. */
 static PyObject *store_close(StoreObject *self, PyObject *noargs) {
     (void)noargs;
     struct hoist_store *s = self->store;
     self->store = NULL;
-    if (s) {
-        Py_BEGIN_ALLOW_THREADS
-        hoist_store_free(s);
-        Py_END_ALLOW_THREADS
-    }
+    if (s && self->busy > 0)
+        self->closing = s;
+    else
+        store_free_nogil(s);
     Py_RETURN_NONE;
 }
 

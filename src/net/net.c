@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -289,6 +289,10 @@ static uint32_t crc32c_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 static int crc_hw;
 
+#if defined(__x86_64__)
+static void crc32c_long_init(void);
+#endif
+
 static void crc32c_init(void) {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
@@ -301,12 +305,60 @@ static void crc32c_init(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     crc_hw = __builtin_cpu_supports("sse4.2");
+    if (crc_hw) crc32c_long_init();
 #endif
 }
 
 #if defined(__x86_64__)
+/* The crc32 instruction has a 3-cycle latency and a 1-cycle throughput: one
+ * dependent chain runs at a third of the unit's speed (5.4 GB/s here). Three
+ * chains over adjacent CRC_LONG-byte blocks are joined with a table that
+ * advances a CRC register over CRC_LONG zero bytes (CRC is linear:
+ * reg(A||B) = zeros_|B|(reg(A)) ^ reg(B, from 0)). */
+#define CRC_LONG 8192
+static uint32_t crc32c_long[4][256];
+
+__attribute__((target("sse4.2"))) static void crc32c_long_init(void) {
+    uint32_t basis[32];
+    for (int b = 0; b < 32; b++) {
+        uint64_t c = (uint64_t)1 << b;
+        for (int i = 0; i < CRC_LONG / 8; i++) c = __builtin_ia32_crc32di(c, 0);
+        basis[b] = (uint32_t)c;
+    }
+    for (int k = 0; k < 4; k++)
+        for (uint32_t v = 0; v < 256; v++) {
+            uint32_t t = 0;
+            for (int bit = 0; bit < 8; bit++)
+                if (v >> bit & 1) t ^= basis[8 * k + bit];
+            crc32c_long[k][v] = t;
+        }
+}
+
+static uint32_t crc32c_shift_long(uint32_t c) {
+    return crc32c_long[0][c & 0xff] ^ crc32c_long[1][(c >> 8) & 0xff] ^ crc32c_long[2][(c >> 16) & 0xff] ^
+           crc32c_long[3][c >> 24];
+}
+
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p, size_t n) {
     uint64_t c = crc;
+    while (n >= 3 * CRC_LONG) {
+        uint64_t c1 = 0, c2 = 0;
+        const uint8_t *end = p + CRC_LONG;
+        do {
+            uint64_t w0, w1, w2;
+            memcpy(&w0, p, 8);
+            memcpy(&w1, p + CRC_LONG, 8);
+            memcpy(&w2, p + 2 * CRC_LONG, 8);
+            c = __builtin_ia32_crc32di(c, w0);
+            c1 = __builtin_ia32_crc32di(c1, w1);
+            c2 = __builtin_ia32_crc32di(c2, w2);
+            p += 8;
+        } while (p < end);
+        c = crc32c_shift_long((uint32_t)c) ^ (uint32_t)c1;
+        c = crc32c_shift_long((uint32_t)c) ^ (uint32_t)c2;
+        p += 2 * CRC_LONG;
+        n -= 3 * CRC_LONG;
+    }
     while (n >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
@@ -409,7 +461,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
     if (req->crc_kind == 1)
         req->crc = hx_crc32c_update(req->crc, src, len);
     else if (req->crc_kind == 2)
-        req->crc = (uint32_t)crc32(req->crc, (const Bytef *)src, (uInt)len);
+        req->crc = libdeflate_crc32(req->crc, src, len); /* PCLMUL: 2.6x zlib's crc32 here */
     req->stored += len;
     if (req->sink_stop_at_cap && req->stored == req->sink_cap) {
         /* The rest of this body is fetched by other ranged requests. */

@@ -153,6 +153,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
     st->concurrency = cfg->concurrency > 0 ? (int)cfg->concurrency : DEFAULT_CONCURRENCY;
     st->small_put_concurrency = cfg->concurrency > 0 ? st->concurrency : SMALL_PUT_CONCURRENCY;
     st->part_size = cfg->part_size > 0 ? (uint64_t)cfg->part_size : DEFAULT_PART_SIZE;
+    st->part_size_auto = cfg->part_size <= 0;
     /* S3 parts are at least 5 MiB except the last (qfacts). */
     st->put_part_size = cfg->part_size > 0 ? st->part_size : DEFAULT_PUT_PART_SIZE;
     if (st->put_part_size < ((uint64_t)5 << 20)) st->put_part_size = (uint64_t)5 << 20;

@@ -12,6 +12,7 @@
 #include "s3_internal.h"
 #include "util_internal.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #define HX_STORE_MAX_KEY 1024
@@ -29,12 +30,36 @@ struct hoist_store {
     int concurrency;        /* requests in flight per call */
     int small_put_concurrency; /* put_many of small objects (latency-bound); the net's maximum */
     uint64_t part_size;     /* ranged GET part size */
+    int part_size_auto;     /* not set by the caller: get_many may use longer parts */
     uint64_t put_part_size; /* multipart part size floor */
     char *tmpdir;
     /* Learned: the server answered a conditional PUT with 412, so it honours
      * If-None-Match and no-overwrite needs no HEAD first. */
     atomic_int inm_honored;
 };
+
+/* Prefaults large destinations from a helper thread while the event loop
+ * downloads into them (store_prefault.c). One per get_many call; the thread
+ * starts with the first pushed block. Items live in the caller's objects and
+ * must stay valid until hx_prefault_stop, which joins the thread: call it
+ * before freeing any pushed block. */
+struct hx_prefault_item {
+    void *ptr;
+    size_t len;
+    struct hx_prefault_item *next;
+};
+struct hx_prefault {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    struct hx_prefault_item *head, *tail; /* guarded by mu */
+    int started, running, joinable, stop, unsupported; /* guarded by mu */
+    atomic_int stop_fast;
+    size_t page;
+};
+void hx_prefault_init(struct hx_prefault *pf);
+void hx_prefault_push(struct hx_prefault *pf, struct hx_prefault_item *it, void *ptr, size_t len);
+void hx_prefault_stop(struct hx_prefault *pf);
 
 enum hx_url_kind { HX_URL_S3 = 0, HX_URL_FILE = 1, HX_URL_DONE = 2 /* already answered */ };
 

@@ -23,6 +23,8 @@ struct call {
     struct hoist_progress prog;
     double last_tick;
     int upload; /* progress counts bytes sent */
+    struct hx_prefault *pf; /* get_many: prefaults big DEST_ALLOC blocks */
+    size_t sizing;          /* get_many: objects whose size is not known yet */
 };
 
 static int call_tick(struct hx_net_loop *loop, void *ud) {
@@ -115,8 +117,8 @@ struct gobj {
     struct hoist_get_item *item;
     struct hx_url *u;
     struct call *c;
-    int known, whole_body, done, failed;
-    uint64_t total, start, len;
+    int known, whole_body, done, failed, sizing;
+    uint64_t total, start, len, ps;
     uint8_t *mem;
     int fd;
     char *tmp_path;
@@ -125,6 +127,7 @@ struct gobj {
     char etag[136];
     hx_status status;
     char *err;
+    struct hx_prefault_item pfi;
 };
 
 static void gobj_fail(struct gobj *o, hx_status st, char *err) {
@@ -183,15 +186,10 @@ static hx_status gobj_allocate(struct gobj *o) {
     struct hoist_get_item *it = o->item;
     switch (it->dest) {
     case HOIST_DEST_ALLOC:
-        o->mem = hx_malloc(o->len ? o->len : 1);
+        o->mem = hx_malloc_huge(o->len ? o->len : 1);
         HX_FAIL_IF(o->mem == NULL, HOIST_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)o->len);
-        if (o->len >= ((uint64_t)4 << 20)) {
-            /* First-touch page faults cost more than the copy itself on big
-             * downloads: ask for huge pages (a hint; ignored where off). */
-            uintptr_t a = ((uintptr_t)o->mem + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
-            uintptr_t e = ((uintptr_t)o->mem + o->len) & ~(uintptr_t)((2u << 20) - 1);
-            if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-        }
+        /* the pages are faulted in ahead of the writes, off this thread */
+        if (o->c->pf) hx_prefault_push(o->c->pf, &o->pfi, o->mem, (size_t)o->len);
         return HOIST_OK;
     case HOIST_DEST_BUFFER:
         HX_FAIL_IF(o->len > it->buffer_size, HOIST_ERR_LIMIT, "%llu bytes do not fit the %zu-byte buffer",
@@ -206,6 +204,36 @@ static hx_status gobj_allocate(struct gobj *o) {
         return HOIST_OK;
     }
     HX_FAIL(HOIST_ERR_INVALID_ARG, "unknown destination");
+}
+
+/* Longest ranged part of a whole-object GET when the part size is auto.
+ * Bounds what a retry re-reads. */
+#define HX_GET_MAX_STREAM ((uint64_t)64 << 20)
+
+static void gobj_sized(struct gobj *o) {
+    if (o->sizing) {
+        o->sizing = 0;
+        o->c->sizing--;
+    }
+}
+
+/* Part size for a whole object of len bytes read by a plain GET. Every part
+ * after the first costs a request and cuts the first GET short (its
+ * connection is closed), which costs the server more than the bytes: so
+ * while enough other objects wait to keep every connection busy, an object
+ * is one stream (up to HX_GET_MAX_STREAM); only the last objects of a call,
+ * or a few big ones, are split, into as many parts as there are idle
+ * connections to share (never under the configured part size). */
+static uint64_t whole_get_part_size(const struct gobj *o, uint64_t len) {
+    const struct hoist_store *st = o->c->st;
+    if (!st->part_size_auto) return st->part_size;
+    uint64_t conc = (uint64_t)(st->concurrency > 0 ? st->concurrency : 1);
+    uint64_t waiting = o->c->sizing;
+    uint64_t k = waiting >= conc ? 1 : (conc + waiting) / (waiting + 1);
+    uint64_t ps = len / k + (len % k != 0);
+    if (ps > HX_GET_MAX_STREAM) ps = HX_GET_MAX_STREAM;
+    if (ps < st->part_size) ps = st->part_size;
+    return ps;
 }
 
 static hx_status gpart_headers(struct hx_net_req *req) {
@@ -228,6 +256,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
             HX_FAIL_IF(r->range_total < 0 || r->range_start < 0, HOIST_ERR_S3_BAD_RESPONSE,
                        "HTTP 206 without a usable Content-Range");
             total = (uint64_t)r->range_total;
+            o->ps = o->c->st->part_size; /* the probe's range was fixed when it was sent */
             if (it->suffix) {
                 start = (uint64_t)r->range_start;
                 end = total;
@@ -242,7 +271,10 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         } else {
             HX_FAIL_IF(r->content_length < 0, HOIST_ERR_S3_BAD_RESPONSE, "response without a Content-Length");
             total = (uint64_t)r->content_length;
-            o->whole_body = !(it->offset == 0 && it->length < 0 && !it->suffix && total > o->c->st->part_size);
+            int whole_obj = it->offset == 0 && it->length < 0 && !it->suffix;
+            gobj_sized(o); /* not waiting itself */
+            o->ps = whole_obj ? whole_get_part_size(o, total) : o->c->st->part_size;
+            o->whole_body = !(whole_obj && total > o->ps);
             if (it->suffix) {
                 uint64_t n = (uint64_t)it->length < total ? (uint64_t)it->length : total;
                 start = total - n;
@@ -261,6 +293,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         snprintf(o->etag, sizeof o->etag, "%s", r->etag);
         HX_TRY(gobj_allocate(o));
         o->known = 1;
+        gobj_sized(o);
         fill_info(&it->info, it->url, r, total);
         o->c->prog.bytes_total += o->len;
         /* Plan the rest as ranged parts written at their offsets. */
@@ -268,10 +301,10 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         if (o->whole_body) {
             p->len = o->len;
         } else {
-            uint64_t probe_end = r->status == 206 ? (uint64_t)r->range_end + 1 : o->c->st->part_size;
+            uint64_t probe_end = r->status == 206 ? (uint64_t)r->range_end + 1 : o->ps;
             if (probe_end > end) probe_end = end;
             p->len = probe_end > start ? probe_end - start : 0;
-            uint64_t rest = o->len - p->len, ps = o->c->st->part_size;
+            uint64_t rest = o->len - p->len, ps = o->ps;
             if (rest > 0) {
                 int np = (int)((rest + ps - 1) / ps);
                 o->parts = hx_calloc((size_t)np, sizeof *o->parts);
@@ -375,8 +408,12 @@ static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code) {
         }
     }
     if (out == OUT_FAIL) gobj_fail(o, st, err);
-    if (p->is_probe && !o->known) o->left = 0; /* no parts were planned */
-    else o->left--;
+    if (p->is_probe && !o->known) {
+        o->left = 0; /* no parts were planned */
+        gobj_sized(o);
+    } else {
+        o->left--;
+    }
     if (o->left == 0 && !o->failed && o->known) gobj_finish(o);
     return HX_NET_DONE;
 }
@@ -409,8 +446,12 @@ hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, 
     (void)flags;
     struct call c;
     HX_TRY(call_init(&c, st, progress, userdata));
+    struct hx_prefault pf;
+    hx_prefault_init(&pf);
+    c.pf = &pf;
     struct gobj *objs = hx_calloc(n, sizeof *objs);
     if (objs == NULL) {
+        hx_prefault_stop(&pf);
         hx_net_loop_cleanup(&c.loop);
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory for %zu objects", n);
     }
@@ -434,11 +475,14 @@ hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, 
         o->probe.req.on_headers = gpart_headers;
         o->probe.req.on_done = gpart_done;
         o->probe.req.sink_fd = -1;
+        o->sizing = 1;
+        c.sizing++;
         hx_net_loop_submit(&c.loop, &o->probe.req, 0);
     }
     hx_status s = hx_net_loop_run(&c.loop);
     int cancelled = s == HOIST_ERR_CANCELLED;
     hx_net_loop_cleanup(&c.loop);
+    hx_prefault_stop(&pf); /* before any pushed block can be freed */
     for (size_t i = 0; i < n; i++)
         if (objs[i].item) gobj_cleanup(&objs[i], cancelled);
     hx_free(objs);

@@ -170,6 +170,95 @@ static void test_file_backend(void) {
     hoist_store_free(s);
 }
 
+/* The prefaulter must never change a byte (it races with the writers by
+ * design), must tolerate blocks too small to bother with and a stop with
+ * nothing pushed, and must ignore pushes after a stop. */
+static void test_prefault(void) {
+    struct hx_prefault pf;
+    hx_prefault_init(&pf);
+    hx_prefault_stop(&pf); /* never started */
+
+    size_t n = (9u << 20) + 333;
+    uint8_t *a = hx_malloc(n), *b = hx_malloc(n), *small = hx_malloc(4096);
+    CHECK(a && b && small);
+    if (!a || !b || !small) return;
+    for (size_t i = 0; i < n; i++) a[i] = (uint8_t)(i * 31 + 7);
+    memset(small, 0x5a, 4096);
+    struct hx_prefault_item ia, ib, is;
+    hx_prefault_init(&pf);
+    hx_prefault_push(&pf, &ia, a, n);       /* already written: must stay as is */
+    hx_prefault_push(&pf, &is, small, 4096); /* too small: skipped */
+    hx_prefault_push(&pf, &ib, b, n);
+    /* write b while the helper may be populating it */
+    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(i * 13 + 1);
+    hx_prefault_stop(&pf);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += a[i] != (uint8_t)(i * 31 + 7) || b[i] != (uint8_t)(i * 13 + 1);
+    CHECK_EQ_INT(bad, 0);
+    for (size_t i = 0; i < 4096; i++) bad += small[i] != 0x5a;
+    CHECK_EQ_INT(bad, 0);
+
+    /* after a stop, pushes are ignored (no thread is started again) */
+    struct hx_prefault pf2;
+    hx_prefault_init(&pf2);
+    pf2.stop = 1;
+    hx_prefault_push(&pf2, &ia, a, n);
+    CHECK_EQ_INT(pf2.started, 0);
+    pf2.stop = 0;
+    hx_prefault_stop(&pf2);
+    hx_free(a);
+    hx_free(b);
+    hx_free(small);
+}
+
+/* CRC32C as the download path computes it (three interleaved hardware
+ * chains joined by a shift table for long inputs) against a bitwise
+ * reference: lengths around the 3 x 8 KiB block edges, odd offsets, and
+ * the same data fed in uneven pieces as write callbacks would. */
+static uint32_t crc32c_ref(uint32_t crc, const uint8_t *p, size_t n) {
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
+
+static void test_crc32c_long(void) {
+    size_t cap = 3 * 8192 * 3 + 64;
+    uint8_t *buf = hx_malloc(cap);
+    CHECK(buf != NULL);
+    if (!buf) return;
+    uint32_t x = 12345;
+    for (size_t i = 0; i < cap; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    size_t lens[] = {0, 1, 7, 8, 9, 24575, 24576, 24577, 24576 + 8, 2 * 24576 - 1, 2 * 24576, 2 * 24576 + 13,
+                     3 * 8192 * 3};
+    int bad = 0;
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++)
+        for (size_t off = 0; off < 4; off++) {
+            size_t n = lens[li];
+            if (off + n > cap) continue;
+            uint32_t want = crc32c_ref(0, buf + off, n);
+            bad += hx_crc32c_update(0, buf + off, n) != want;
+            /* in pieces, continuing the CRC */
+            uint32_t c = 0;
+            size_t at = 0, step = 5000 + off * 999;
+            while (at < n) {
+                size_t k = n - at < step ? n - at : step;
+                c = hx_crc32c_update(c, buf + off + at, k);
+                at += k;
+                step = step * 3 + 1;
+            }
+            bad += c != want;
+        }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(hx_crc32c_update(0, "123456789", 9), 0xE3069283u);
+    hx_free(buf);
+}
+
 static void test_alloc_failures(void) {
     /* Every allocation of a small file:// round trip may fail: no leak, no crash. */
     char *u = path_of("af/x.bin");
@@ -203,6 +292,8 @@ int main(void) {
     RUN(test_safe_join);
     RUN(test_file_backend);
     RUN(test_alloc_failures);
+    RUN(test_prefault);
+    RUN(test_crc32c_long);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -58,7 +58,9 @@ static void stop_relays(void) {
     }
 }
 
-static struct hoist_store *relay_store(int idx, int retries) {
+/* part_size 0: auto (get_many then reads whole objects as single streams
+ * while others wait) */
+static struct hoist_store *relay_store_with(int idx, int retries, int concurrency, int64_t part_size) {
     struct hoist_store_config *cfg;
     struct hoist_store *s = NULL;
     char ep[64];
@@ -67,14 +69,16 @@ static struct hoist_store *relay_store(int idx, int retries) {
     if (hoist_store_config_set_str(cfg, HOIST_STORE_ENDPOINT, ep) != HOIST_OK ||
         hoist_store_config_set_int(cfg, HOIST_STORE_STALL_TIMEOUT, 2) != HOIST_OK ||
         hoist_store_config_set_int(cfg, HOIST_STORE_MAX_RETRIES, retries) != HOIST_OK ||
-        hoist_store_config_set_int(cfg, HOIST_STORE_CONCURRENCY, 16) != HOIST_OK ||
-        /* 8 MiB parts: the 20 MiB objects go as ranged GETs and multipart uploads */
-        hoist_store_config_set_int(cfg, HOIST_STORE_PART_SIZE, 8 << 20) != HOIST_OK ||
+        hoist_store_config_set_int(cfg, HOIST_STORE_CONCURRENCY, concurrency) != HOIST_OK ||
+        (part_size && hoist_store_config_set_int(cfg, HOIST_STORE_PART_SIZE, part_size) != HOIST_OK) ||
         hoist_store_new(cfg, &s) != HOIST_OK)
         s = NULL;
     hoist_store_config_free(cfg);
     return s;
 }
+
+/* 8 MiB parts: the 20 MiB objects go as ranged GETs and multipart uploads */
+static struct hoist_store *relay_store(int idx, int retries) { return relay_store_with(idx, retries, 16, 8 << 20); }
 
 static void fill(uint8_t *p, size_t n, uint32_t seed) {
     uint32_t x = seed * 2654435761u + 7;
@@ -171,6 +175,48 @@ static void test_get_through_faults(void) {
     hoist_store_free(s);
 }
 
+/* Auto part size through the same faults: the 20 MiB objects are then read
+ * as single 20 MiB streams (few connections, many objects waiting), so a
+ * cut or stall deep into one must restart it cleanly; into hoist memory
+ * (prefaulted) and into files. */
+static void test_get_whole_streams_through_faults(void) {
+    struct hoist_store *s = relay_store_with(0, 20, 3, 0);
+    CHECK(s != NULL);
+    if (s == NULL) return;
+    enum { K = 8 };
+    struct hoist_get_item g[2 * K];
+    char paths[K][300];
+    memset(g, 0, sizeof g);
+    for (int i = 0; i < K; i++) {
+        g[i] = (struct hoist_get_item){.url = urls[i], .length = -1};
+        snprintf(paths[i], sizeof paths[i], "%s/whole/%02d.bin", tmpdir, i);
+        g[K + i] = (struct hoist_get_item){.url = urls[i], .length = -1, .dest = HOIST_DEST_FILE, .path = paths[i]};
+    }
+    enum hoist_status st = hoist_store_get_many(s, g, 2 * K, 0, NULL, NULL);
+    if (st != HOIST_OK) fprintf(stderr, "  whole streams through faults: %s\n", hoist_errmsg());
+    CHECK_EQ_INT(st, HOIST_OK);
+    int exact = 0;
+    for (int i = 0; i < K; i++) {
+        exact += g[i].status == HOIST_OK && g[i].size == sizes[i] && memcmp(g[i].data, bodies[i], sizes[i]) == 0;
+        FILE *f = fopen(paths[i], "rb");
+        if (f) {
+            uint8_t *b = malloc(sizes[i] + 1);
+            size_t r = fread(b, 1, sizes[i] + 1, f);
+            exact += r == sizes[i] && memcmp(b, bodies[i], sizes[i]) == 0;
+            free(b);
+            fclose(f);
+        }
+    }
+    CHECK_EQ_INT(exact, 2 * K);
+    for (int i = 0; i < 2 * K; i++) hoist_get_item_reset(&g[i]);
+    struct hoist_store_stats ss;
+    hoist_store_get_stats(s, &ss);
+    fprintf(stderr, "  whole streams: %llu requests, %llu retries\n", (unsigned long long)ss.requests,
+            (unsigned long long)ss.retries);
+    CHECK(ss.retries >= 1);
+    hoist_store_free(s);
+}
+
 static void test_put_through_faults(void) {
     struct hoist_store *s = relay_store(0, 12);
     CHECK(s != NULL);
@@ -264,6 +310,7 @@ int main(void) {
     CHECK_EQ_INT(hoist_store_put_many(direct, p, NOBJ, 0, NULL, NULL), HOIST_OK);
     for (int i = 0; i < NOBJ; i++) hoist_put_item_reset(&p[i]);
     RUN(test_get_through_faults);
+    RUN(test_get_whole_streams_through_faults);
     RUN(test_put_through_faults);
     RUN(test_always_failing);
     stop_relays();
