@@ -898,23 +898,6 @@ static void part_stats(const struct ds_col *c, const char *value, int64_t rows, 
     s->has_minmax = true;
 }
 
-/* Decimal statistics into the filter's 256-bit two's complement words
- * (little-endian word order). */
-static void decimal_from_i64(int64_t v, uint64_t w[4]) {
-    w[0] = (uint64_t)v;
-    w[1] = w[2] = w[3] = v < 0 ? UINT64_MAX : 0;
-}
-
-static void decimal_from_be(const uint8_t *b, size_t n, uint64_t w[4]) {
-    uint8_t le[32];
-    memset(le, (b[0] & 0x80) ? 0xff : 0, sizeof le);
-    for (size_t i = 0; i < n; i++) le[i] = b[n - 1 - i];
-    for (int k = 0; k < 4; k++) {
-        w[k] = 0;
-        for (int j = 7; j >= 0; j--) w[k] = w[k] << 8 | le[8 * k + j];
-    }
-}
-
 static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s) {
     memset(s, 0, sizeof *s);
     s->known = true;
@@ -953,11 +936,11 @@ static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s
     case HOIST_PQ_STAT_DECIMAL:
         s->min.kind = s->max.kind = DS_V_DECIMAL;
         if (p->min_b) {
-            decimal_from_be(p->min_b, p->min_b_len, s->min.dec);
-            decimal_from_be(p->max_b, p->max_b_len, s->max.dec);
+            hx_ds_decimal_from_be(p->min_b, p->min_b_len, s->min.dec);
+            hx_ds_decimal_from_be(p->max_b, p->max_b_len, s->max.dec);
         } else {
-            decimal_from_i64(p->min_i, s->min.dec);
-            decimal_from_i64(p->max_i, s->max.dec);
+            hx_ds_decimal_from_i64(p->min_i, s->min.dec);
+            hx_ds_decimal_from_i64(p->max_i, s->max.dec);
         }
         break;
     default:
@@ -965,7 +948,7 @@ static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s
     }
     /* num_values may be unknown (0) in old writers; null counts then can't
      * prove "all null". */
-    if (s->num_values <= 0) s->has_null_count = s->has_null_count && s->null_count == 0 && false;
+    if (s->num_values <= 0) s->has_null_count = false;
 }
 
 /* What the row group's statistics say of each needed column. */
@@ -1151,24 +1134,10 @@ static hx_status selection_ranges(const struct hoist_dataset *ds, const struct d
     hx_status st = HOIST_OK;
     for (size_t i = 0; i < ds->nneed && st == HOIST_OK; i++) {
         if (f->field[i] < 0) continue;
-        size_t need = 0;
-        if (column_is_nested(ds, i)) {
-            /* Whole chunk: see column_is_nested. */
-            if (n + 1 > cap) {
-                size_t nc = (n + 1) * 2;
-                struct hoist_pq_byte_range *nb = hx_realloc(br, nc * sizeof *nb);
-                if (!nb) {
-                    st = hx_error(HOIST_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                br = nb;
-                cap = nc;
-            }
-            st = hoist_pq_file_field_range(f->pq, u->rg, f->field[i], &br[n].offset, &br[n].length);
-            if (st == HOIST_OK) n++;
-            continue;
-        }
-        st = hoist_pq_page_index_field_ranges(f->pi, u->rg, f->field[i], u->sel, u->nsel, NULL, 0, &need);
+        /* nested: the whole chunk (see column_is_nested) */
+        const bool whole = column_is_nested(ds, i);
+        size_t need = 1;
+        if (!whole) st = hoist_pq_page_index_field_ranges(f->pi, u->rg, f->field[i], u->sel, u->nsel, NULL, 0, &need);
         if (st != HOIST_OK) break;
         if (n + need > cap) {
             size_t nc = (n + need) * 2;
@@ -1180,8 +1149,11 @@ static hx_status selection_ranges(const struct hoist_dataset *ds, const struct d
             br = nb;
             cap = nc;
         }
-        size_t got = 0;
-        st = hoist_pq_page_index_field_ranges(f->pi, u->rg, f->field[i], u->sel, u->nsel, br + n, need, &got);
+        size_t got = 1;
+        if (whole)
+            st = hoist_pq_file_field_range(f->pq, u->rg, f->field[i], &br[n].offset, &br[n].length);
+        else
+            st = hoist_pq_page_index_field_ranges(f->pi, u->rg, f->field[i], u->sel, u->nsel, br + n, need, &got);
         if (st == HOIST_OK && got > need)
             st = hx_error(HOIST_ERR_INTERNAL, "%s: page ranges of column '%s' changed size", f->url,
                           ds->cols[ds->need[i]].name);

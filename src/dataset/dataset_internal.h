@@ -40,6 +40,11 @@ struct ds_value {
 /* Parses an Arrow decimal format "d:P,S[,BITS]" (BITS 32, 64, 128 (the
  * default) or 256). False for anything else. */
 bool hx_ds_decimal_format(const char *format, int *precision, int *scale, int *bits);
+/* A decimal's unscaled value into the DS_V_DECIMAL words (struct
+ * ds_value.dec): from an integer, or from n (1..32) big-endian two's
+ * complement bytes, as Parquet stores decimal statistics. */
+void hx_ds_decimal_from_i64(int64_t v, uint64_t w[4]);
+void hx_ds_decimal_from_be(const uint8_t *b, size_t n, uint64_t w[4]);
 
 /* ---- filter ------------------------------------------------------------ */
 

@@ -644,6 +644,8 @@ static void dec_from_i64(uint64_t w[4], int64_t v) {
     w[1] = w[2] = w[3] = v < 0 ? UINT64_MAX : 0;
 }
 
+void hx_ds_decimal_from_i64(int64_t v, uint64_t w[4]) { dec_from_i64(w, v); }
+
 static void dec_from_i128(uint64_t w[4], __int128 v) {
     w[0] = (uint64_t)v;
     w[1] = (uint64_t)((unsigned __int128)v >> 64);
@@ -669,6 +671,14 @@ static void dec_load(const void *buf, int64_t j, int bits, uint64_t w[4]) {
     } else {
         memcpy(w, p, 32);
     }
+}
+
+void hx_ds_decimal_from_be(const uint8_t *b, size_t n, uint64_t w[4]) {
+    /* sign-extend to 32 bytes, then read them as little-endian words */
+    uint8_t le[32];
+    memset(le, (b[0] & 0x80) ? 0xff : 0, sizeof le);
+    for (size_t i = 0; i < n && i < sizeof le; i++) le[i] = b[n - 1 - i];
+    dec_load(le, 0, 256, w);
 }
 
 static int dec_cmp_words(const uint64_t a[4], const uint64_t b[4]) {

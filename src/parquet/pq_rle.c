@@ -265,18 +265,17 @@ static int read_run_header(const uint8_t **pp, const uint8_t *end, uint32_t *out
     return 0;
 }
 
-static inline uint32_t load_le_bytes(const uint8_t *p, int nbytes) {
-    uint32_t v = 0;
-    for (int i = 0; i < nbytes; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-/* An RLE run stores its value in whole bytes; bits above the bit width must
- * be zero. Rejecting them keeps every decoded value below 2^bit_width, which
- * the dictionary paths rely on to skip range checks when the dictionary has
- * at least 2^bit_width entries. */
-static inline int run_value_fits(uint32_t v, int bit_width) {
-    return bit_width >= 32 || (v >> bit_width) == 0;
+/* An RLE run's value: ceil(bit_width / 8) little-endian bytes whose bits
+ * above the bit width must be zero. Refusing others keeps every decoded
+ * value below 2^bit_width, which the dictionary paths rely on to skip range
+ * checks when the dictionary has at least 2^bit_width entries. Returns
+ * false for such a value (still stored in *v, for the message). */
+static inline bool load_run_value(const uint8_t *p, int bit_width, uint32_t *v) {
+    const int nbytes = (bit_width + 7) / 8;
+    uint32_t x = 0;
+    for (int i = 0; i < nbytes; i++) x |= (uint32_t)p[i] << (8 * i);
+    *v = x;
+    return bit_width >= 32 || (x >> bit_width) == 0;
 }
 
 static hx_status bad_run_value(uint32_t v, int bit_width) {
@@ -325,8 +324,8 @@ hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint
             uint32_t count = header >> 1;
             if ((size_t)(end - p) < (size_t)value_bytes)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run value is truncated");
-            uint32_t v = load_le_bytes(p, value_bytes);
-            if (!run_value_fits(v, bit_width)) return bad_run_value(v, bit_width);
+            uint32_t v;
+            if (!load_run_value(p, bit_width, &v)) return bad_run_value(v, bit_width);
             p += value_bytes;
             size_t take = count < want ? count : want;
             fill_u32(out + done, v, take);
@@ -374,8 +373,8 @@ hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint
             uint32_t count = header >> 1;
             if ((size_t)(end - p) < (size_t)value_bytes)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run level is truncated");
-            uint32_t v32 = load_le_bytes(p, value_bytes);
-            if (!run_value_fits(v32, bit_width)) return bad_run_value(v32, bit_width);
+            uint32_t v32;
+            if (!load_run_value(p, bit_width, &v32)) return bad_run_value(v32, bit_width);
             uint16_t v = (uint16_t)v32;
             p += value_bytes;
             size_t take = count < want ? count : want;
@@ -428,8 +427,7 @@ static int reader_next_run(struct hx_rle_reader *r, int *err) {
             return 0;
         }
         r->run_is_literal = 0;
-        r->run_value = load_le_bytes(r->p, value_bytes);
-        if (!run_value_fits(r->run_value, w)) {
+        if (!load_run_value(r->p, w, &r->run_value)) {
             *err = 1;
             return 0;
         }
@@ -561,8 +559,8 @@ hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width,
             uint32_t count = header >> 1;
             if ((size_t)(end - p) < (size_t)value_bytes)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run of dictionary indices is truncated");
-            uint32_t v = load_le_bytes(p, value_bytes);
-            if (!run_value_fits(v, bit_width)) return bad_run_value(v, bit_width);
+            uint32_t v;
+            if (!load_run_value(p, bit_width, &v)) return bad_run_value(v, bit_width);
             p += value_bytes;
             size_t take = count < want ? count : want;
             if (take == 0) continue;
