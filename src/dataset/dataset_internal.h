@@ -214,38 +214,51 @@ char *hx_ds_format_rg_selection(const char *url, const int *rgs, size_t n);
 uint64_t hx_ds_mix64(uint64_t x);
 uint64_t hx_ds_hash_str(const char *s, size_t len);
 
-/* ---- Arrow helpers (ds_arrow.c) ----------------------------------------- */
+/* ---- Arrow helpers ----------------------------------------------------------
+ * The Arrow work is src/arrow's (arrow.h). The hx_ds_ names below are the
+ * ones dataset.c calls; they forward to it until dataset.c's stage files call
+ * arrow.h directly. Only partition columns are the dataset layer's own
+ * (ds_arrow.c). */
+#include "arrow.h"
 
-/* Deep copy of a schema (own release). */
-HOIST_NODISCARD hx_status hx_ds_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst);
-/* A leaf schema with a copied name and format. */
-HOIST_NODISCARD hx_status hx_ds_schema_leaf(const char *name, const char *format, int64_t flags,
-                                            struct ArrowSchema *out);
-/* A struct schema taking ownership of the children (moved). */
-HOIST_NODISCARD hx_status hx_ds_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out);
-
-/* An all-null array of the type described by schema (flat types, structs,
- * lists). */
-HOIST_NODISCARD hx_status hx_ds_array_nulls(const struct ArrowSchema *schema, int64_t length,
-                                            struct ArrowArray *out);
-/* A partition column: `length` copies of a value (is_null: all null). */
+/* A partition column: `length` copies of a value parsed as type t (value
+ * NULL: all null). */
 HOIST_NODISCARD hx_status hx_ds_array_const(enum ds_ptype t, const char *value, int64_t length,
                                             struct ArrowArray *out);
-/* Widens in (format from) to format to (int -> wider int, float -> double,
- * int -> double). The input is released on success. */
-HOIST_NODISCARD hx_status hx_ds_array_cast(struct ArrowArray *in, const char *from, const char *to,
-                                           struct ArrowArray *out);
-/* Keeps the rows with keep[i] != 0 (out_len of them). The input is released
- * on success. */
-HOIST_NODISCARD hx_status hx_ds_array_filter(struct ArrowArray *in, const struct ArrowSchema *schema,
-                                             const uint8_t *keep, int64_t out_len, struct ArrowArray *out);
-/* A struct array of `length` rows owning the children (moved). */
-HOIST_NODISCARD hx_status hx_ds_array_struct(struct ArrowArray *children, size_t n, int64_t length,
-                                             struct ArrowArray *out);
-/* Bytes of the buffers an array (and its children) reference. */
-uint64_t hx_ds_array_bytes(const struct ArrowArray *a, const struct ArrowSchema *schema);
-/* True when a widening cast from -> to exists (or they are equal). Sets
- * *unified to the common format of a and b, or returns false on conflict. */
-bool hx_ds_unify_format(const char *a, const char *b, const char **unified);
+
+HOIST_NODISCARD static inline hx_status hx_ds_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
+    return hx_schema_copy(src, dst);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_schema_leaf(const char *name, const char *format, int64_t flags,
+                                                          struct ArrowSchema *out) {
+    return hx_schema_init(out, format, name, flags);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_schema_struct(struct ArrowSchema *children, size_t n,
+                                                            struct ArrowSchema *out) {
+    return hx_arrow_schema_struct(children, n, out);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_array_nulls(const struct ArrowSchema *schema, int64_t length,
+                                                          struct ArrowArray *out) {
+    return hx_arrow_array_nulls(schema, length, out);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_array_cast(struct ArrowArray *in, const char *from, const char *to,
+                                                         struct ArrowArray *out) {
+    return hx_arrow_array_cast(in, from, to, out);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_array_filter(struct ArrowArray *in, const struct ArrowSchema *schema,
+                                                           const uint8_t *keep, int64_t out_len,
+                                                           struct ArrowArray *out) {
+    return hx_arrow_array_filter(in, schema, keep, out_len, out);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_array_struct(struct ArrowArray *children, size_t n, int64_t length,
+                                                           struct ArrowArray *out) {
+    return hx_arrow_array_struct(children, n, length, out);
+}
+static inline uint64_t hx_ds_array_bytes(const struct ArrowArray *a, const struct ArrowSchema *schema) {
+    return hx_arrow_array_bytes(a, schema);
+}
+static inline bool hx_ds_unify_format(const char *a, const char *b, const char **unified) {
+    return hx_arrow_unify_format(a, b, unified);
+}
 
 #endif /* HOIST_DATASET_INTERNAL_H */

@@ -10,7 +10,7 @@
 #ifndef HOIST_PARQUET_INTERNAL_H
 #define HOIST_PARQUET_INTERNAL_H
 
-#include "arrow_internal.h"
+#include "arrow.h"
 #include "pq_kernels.h"
 
 /* ---- Thrift compact protocol (thrift-compact-protocol.md) ------------- */
