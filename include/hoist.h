@@ -210,6 +210,50 @@ struct ArrowArrayStream {
 };
 #endif /* ARROW_C_STREAM_INTERFACE */
 
+/* ---- Arrow helpers (src/arrow) ------------------------------------------
+ * For programs that hold Arrow data of their own (the Python extension is
+ * one). Structs made here are released with their own release callback,
+ * which may run on any thread; memory is hoist's allocator's. */
+
+/* Deep copy of a schema (format, name, flags, metadata, children,
+ * dictionary) into the caller's struct *out, which the caller releases.
+ * src is borrowed. HOIST_ERR_ARROW_INVALID for a NULL format. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_schema_copy(const struct ArrowSchema *src,
+                                                                    struct ArrowSchema *out);
+
+/* A stream over batches the stream then owns: schema and arrays[0..n) are
+ * moved into it (their release is set to NULL in the caller's structs, on
+ * failure too, when they are released instead); the arrays container stays
+ * the caller's. get_next hands the batches out in order; get_schema gives
+ * copies. Like every hoist stream it keeps its own get_last_error text. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_stream_from_arrays(struct ArrowSchema *schema,
+                                                                           struct ArrowArray *arrays, size_t n,
+                                                                           struct ArrowArrayStream *out);
+
+/* A stream of zero-copy views of batches that `owner` keeps: get_next gives
+ * an array sharing the buffers of arrays[i] (a consumer may move its
+ * children out), get_schema a copy of schema. The stream and every exported
+ * batch hold a reference on owner, taken with owner_ref and dropped with
+ * owner_unref: one each, whatever the number of children. owner_unref runs
+ * on whichever thread releases the last view (release callbacks may run on
+ * any thread), so it must be thread-safe. schema and arrays are borrowed
+ * for as long as owner is referenced and must not change meanwhile. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_stream_share(const struct ArrowSchema *schema,
+                                                                     const struct ArrowArray *arrays, size_t n,
+                                                                     void *owner, void (*owner_ref)(void *owner),
+                                                                     void (*owner_unref)(void *owner),
+                                                                     struct ArrowArrayStream *out);
+
+/* Writes every batch of stream (borrowed; it is drained, the caller still
+ * releases it) to an Arrow IPC file at path (Columnar.md "IPC File
+ * Format", readable by pyarrow.ipc.open_file). Flat columns only: a nested
+ * or dictionary column fails with HOIST_ERR_ARROW_TYPE naming it. A failure
+ * of the stream returns its get_last_error text with the status matching
+ * its errno (HOIST_ERR_NOMEM, _INVALID_ARG, _UNSUPPORTED, else HOIST_ERR_IO).
+ * On any failure the file is removed: it exists only when complete. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_ipc_write_file(const char *path,
+                                                                       struct ArrowArrayStream *stream);
+
 /* ======================================================================
  * Object store client (src/store, src/s3, src/net).
  *

@@ -142,6 +142,13 @@ hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst)
     return st;
 }
 
+hx_status hoist_arrow_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *out) {
+    HX_FAIL_IF(!src || !out, HOIST_ERR_INVALID_ARG, "hoist_arrow_schema_copy: NULL argument");
+    HX_TRY(hx_schema_copy(src, out));
+    hx_error_clear();
+    return HOIST_OK;
+}
+
 hx_status hx_arrow_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out) {
     hx_status st = hx_schema_init(out, "+s", "", 0);
     if (st == HOIST_OK) st = hx_schema_alloc_children(out, (int64_t)n);

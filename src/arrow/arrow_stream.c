@@ -285,3 +285,24 @@ hx_status hx_arrow_stream_share(const struct ArrowSchema *schema, const struct A
     owner_ref(owner);
     return hx_stream_init(out, &share_ops, s);
 }
+
+/* ---- public entry points -------------------------------------------------------- */
+
+hx_status hoist_arrow_stream_from_arrays(struct ArrowSchema *schema, struct ArrowArray *arrays, size_t n,
+                                         struct ArrowArrayStream *out) {
+    HX_FAIL_IF(!schema || !out || (n && !arrays), HOIST_ERR_INVALID_ARG, "hoist_arrow_stream_from_arrays: NULL argument");
+    HX_FAIL_IF(!schema->release, HOIST_ERR_INVALID_ARG, "hoist_arrow_stream_from_arrays: the schema is released");
+    HX_TRY(hx_arrow_stream_from_arrays(schema, arrays, n, out));
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_arrow_stream_share(const struct ArrowSchema *schema, const struct ArrowArray *arrays, size_t n,
+                                   void *owner, void (*owner_ref)(void *), void (*owner_unref)(void *),
+                                   struct ArrowArrayStream *out) {
+    HX_FAIL_IF(!schema || !out || (n && !arrays) || !owner_ref || !owner_unref, HOIST_ERR_INVALID_ARG,
+               "hoist_arrow_stream_share: NULL argument");
+    HX_TRY(hx_arrow_stream_share(schema, arrays, n, owner, owner_ref, owner_unref, out));
+    hx_error_clear();
+    return HOIST_OK;
+}
