@@ -4,7 +4,7 @@
  * exactly as the C stream produced them (their buffers are never copied).
  * Consumers (pyarrow, polars, duckdb, numpy) get *views*: ArrowArrays whose
  * buffer pointers are the batch's own and whose release callbacks only drop
- * a reference on the set. That is what lets one Table be imported any number
+ * a reference on the set (hoist_arrow_stream_share makes them). That is what lets one Table be imported any number
  * of times, by any number of consumers, while every consumer points at the
  * same bytes; the bytes go away when the last view and the Table are gone.
  *
@@ -146,218 +146,17 @@ static int set_push(struct batch_set *s, struct ArrowArray *a) {
     return 0;
 }
 
-/* ---------------------------------------------------------------------- */
-/* Views: shallow copies of the set's arrays, each node holding a reference */
-/* ---------------------------------------------------------------------- */
+/* Owner callbacks for hoist_arrow_stream_share: every exported stream and
+ * batch holds the set (its release may run on any thread, hence atomics). */
+static void set_ref_cb(void *s) { set_ref(s); }
+static void set_unref_cb(void *s) { set_unref(s); }
 
-static void view_release(struct ArrowArray *a) {
-    if (!a || !a->release)
-        return;
-    /* A consumer may have moved a child out (allowed by the spec), in which
-     * case its release is already NULL and it owns its own reference. */
-    for (int64_t i = 0; i < a->n_children; i++) {
-        struct ArrowArray *c = a->children[i];
-        if (c->release)
-            c->release(c);
-        free(c);
-    }
-    free(a->children);
-    if (a->dictionary) {
-        if (a->dictionary->release)
-            a->dictionary->release(a->dictionary);
-        free(a->dictionary);
-    }
-    free((void *)a->buffers);
-    set_unref((struct batch_set *)a->private_data);
-    a->release = NULL;
-}
-
-static int view_make(struct batch_set *set, const struct ArrowArray *src, struct ArrowArray *dst) {
-    memset(dst, 0, sizeof *dst);
-    dst->length = src->length;
-    dst->null_count = src->null_count;
-    dst->offset = src->offset;
-    dst->n_buffers = src->n_buffers;
-    dst->n_children = 0;
-    dst->buffers = calloc(src->n_buffers ? (size_t)src->n_buffers : 1, sizeof(void *));
-    if (!dst->buffers)
-        return -1;
-    for (int64_t i = 0; i < src->n_buffers; i++)
-        dst->buffers[i] = src->buffers[i];
-    set_ref(set);
-    dst->private_data = set;
-    dst->release = view_release;
-    /* From here on view_release cleans up whatever was built so far. */
-    if (src->n_children > 0) {
-        dst->children = calloc((size_t)src->n_children, sizeof(struct ArrowArray *));
-        if (!dst->children)
-            goto fail;
-        for (int64_t i = 0; i < src->n_children; i++) {
-            struct ArrowArray *c = malloc(sizeof *c);
-            if (!c)
-                goto fail;
-            dst->children[i] = c;
-            dst->n_children = i + 1;
-            if (view_make(set, src->children[i], c) != 0) {
-                c->release = NULL; /* view_make left nothing to release */
-                goto fail;
-            }
-        }
-    }
-    if (src->dictionary) {
-        dst->dictionary = malloc(sizeof *dst->dictionary);
-        if (!dst->dictionary)
-            goto fail;
-        if (view_make(set, src->dictionary, dst->dictionary) != 0) {
-            dst->dictionary->release = NULL;
-            goto fail;
-        }
-    }
-    return 0;
-fail:
-    view_release(dst);
-    return -1;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Schema deep copy (schemas are small; consumers own and release theirs)   */
-/* ---------------------------------------------------------------------- */
-
-static size_t metadata_size(const char *md) {
-    if (!md)
-        return 0;
-    int32_t n;
-    memcpy(&n, md, 4);
-    size_t pos = 4;
-    for (int32_t i = 0; i < n * 2; i++) {
-        int32_t len;
-        memcpy(&len, md + pos, 4);
-        pos += 4 + (size_t)len;
-    }
-    return pos;
-}
-
-static void schema_copy_release(struct ArrowSchema *s) {
-    if (!s || !s->release)
-        return;
-    for (int64_t i = 0; i < s->n_children; i++) {
-        if (s->children[i]->release)
-            s->children[i]->release(s->children[i]);
-        free(s->children[i]);
-    }
-    free(s->children);
-    if (s->dictionary) {
-        if (s->dictionary->release)
-            s->dictionary->release(s->dictionary);
-        free(s->dictionary);
-    }
-    free((void *)s->format);
-    free((void *)s->name);
-    free((void *)s->metadata);
-    s->release = NULL;
-}
-
-static int schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
-    memset(dst, 0, sizeof *dst);
-    dst->release = schema_copy_release;
-    dst->flags = src->flags;
-    dst->format = strdup(src->format ? src->format : "");
-    if (!dst->format)
-        goto fail;
-    if (src->name && !(dst->name = strdup(src->name)))
-        goto fail;
-    if (src->metadata) {
-        size_t n = metadata_size(src->metadata);
-        char *md = malloc(n);
-        if (!md)
-            goto fail;
-        memcpy(md, src->metadata, n);
-        dst->metadata = md;
-    }
-    if (src->n_children > 0) {
-        dst->children = calloc((size_t)src->n_children, sizeof(struct ArrowSchema *));
-        if (!dst->children)
-            goto fail;
-        for (int64_t i = 0; i < src->n_children; i++) {
-            struct ArrowSchema *c = malloc(sizeof *c);
-            if (!c)
-                goto fail;
-            dst->children[i] = c;
-            dst->n_children = i + 1;
-            if (schema_copy(src->children[i], c) != 0)
-                goto fail;
-        }
-    }
-    if (src->dictionary) {
-        dst->dictionary = malloc(sizeof *dst->dictionary);
-        if (!dst->dictionary || schema_copy(src->dictionary, dst->dictionary) != 0)
-            goto fail;
-    }
-    return 0;
-fail:
-    schema_copy_release(dst);
-    return -1;
-}
-
-/* ---------------------------------------------------------------------- */
-/* The stream handed to consumers: walks the set, one view per get_next     */
-/* ---------------------------------------------------------------------- */
-
-struct view_stream {
-    struct batch_set *set;
-    size_t next;
-    char error[128];
-};
-
-static int vs_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
-    struct view_stream *p = st->private_data;
-    if (schema_copy(&p->set->schema, out) != 0) {
-        snprintf(p->error, sizeof p->error, "hoist table: out of memory copying the schema");
-        return 12; /* ENOMEM, as the stream interface uses errno codes */
-    }
-    return 0;
-}
-
-static int vs_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
-    struct view_stream *p = st->private_data;
-    if (p->next >= p->set->n) {
-        memset(out, 0, sizeof *out); /* end of stream: release == NULL */
-        return 0;
-    }
-    if (view_make(p->set, &p->set->batches[p->next], out) != 0) {
-        snprintf(p->error, sizeof p->error, "hoist table: out of memory exporting batch %zu", p->next);
-        return 12;
-    }
-    p->next++;
-    return 0;
-}
-
-static const char *vs_last_error(struct ArrowArrayStream *st) {
-    struct view_stream *p = st->private_data;
-    return p->error[0] ? p->error : NULL;
-}
-
-static void vs_release(struct ArrowArrayStream *st) {
-    if (!st || !st->release)
-        return;
-    struct view_stream *p = st->private_data;
-    set_unref(p->set);
-    free(p);
-    st->release = NULL;
-}
-
-static int view_stream_init(struct batch_set *set, struct ArrowArrayStream *out) {
-    struct view_stream *p = calloc(1, sizeof *p);
-    if (!p)
-        return -1;
-    set_ref(set);
-    p->set = set;
-    out->get_schema = vs_get_schema;
-    out->get_next = vs_get_next;
-    out->get_last_error = vs_last_error;
-    out->release = vs_release;
-    out->private_data = p;
-    return 0;
+/* A failed hoist_arrow_* call as a Python exception. */
+static PyObject *arrow_error(enum hoist_status st) {
+    if (st == HOIST_ERR_NOMEM)
+        return PyErr_NoMemory();
+    PyErr_SetString(PyExc_RuntimeError, hoist_errmsg());
+    return NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -382,11 +181,16 @@ static void schema_capsule_free(PyObject *cap) {
     free(s);
 }
 
+/* Zero-copy views of the set's batches (hoist_arrow_stream_share). */
 static PyObject *stream_capsule_new(struct batch_set *set) {
     struct ArrowArrayStream *st = calloc(1, sizeof *st);
-    if (!st || view_stream_init(set, st) != 0) {
-        free(st);
+    if (!st)
         return PyErr_NoMemory();
+    enum hoist_status rc = hoist_arrow_stream_share(&set->schema, set->batches, set->n, set, set_ref_cb,
+                                                    set_unref_cb, st);
+    if (rc != HOIST_OK) {
+        free(st);
+        return arrow_error(rc);
     }
     PyObject *cap = PyCapsule_New(st, "arrow_array_stream", stream_capsule_free);
     if (!cap) {
@@ -398,9 +202,12 @@ static PyObject *stream_capsule_new(struct batch_set *set) {
 
 static PyObject *schema_capsule_new(const struct ArrowSchema *schema) {
     struct ArrowSchema *s = calloc(1, sizeof *s);
-    if (!s || schema_copy(schema, s) != 0) {
-        free(s);
+    if (!s)
         return PyErr_NoMemory();
+    enum hoist_status rc = hoist_arrow_schema_copy(schema, s);
+    if (rc != HOIST_OK) {
+        free(s);
+        return arrow_error(rc);
     }
     PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_free);
     if (!cap) {

@@ -30,69 +30,14 @@ static void pqtable_dealloc(PqTable *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* ---- schema copies ------------------------------------------------------ */
-
-static size_t metadata_size(const char *m) {
-    if (!m) return 0;
-    int32_t n, l;
-    size_t off = 4;
-    memcpy(&n, m, 4);
-    for (int32_t i = 0; i < n; i++) {
-        memcpy(&l, m + off, 4);
-        off += 4 + (size_t)l;
-        memcpy(&l, m + off, 4);
-        off += 4 + (size_t)l;
-    }
-    return off;
+/* A failed hoist_arrow_* call as a Python exception. */
+static PyObject *arrow_error(enum hoist_status st) {
+    if (st == HOIST_ERR_NOMEM) return PyErr_NoMemory();
+    PyErr_SetString(ParquetError, hoist_errmsg());
+    return NULL;
 }
 
-static void schema_copy_release(struct ArrowSchema *s) {
-    if (!s || !s->release) return;
-    for (int64_t i = 0; i < s->n_children; i++) {
-        if (s->children[i]->release) s->children[i]->release(s->children[i]);
-        PyMem_RawFree(s->children[i]);
-    }
-    PyMem_RawFree(s->children);
-    if (s->dictionary) {
-        if (s->dictionary->release) s->dictionary->release(s->dictionary);
-        PyMem_RawFree(s->dictionary);
-    }
-    PyMem_RawFree((void *)s->format);
-    PyMem_RawFree((void *)s->name);
-    PyMem_RawFree((void *)s->metadata);
-    s->release = NULL;
-}
-
-static char *dup_bytes(const char *p, size_t n) {
-    char *d = PyMem_RawMalloc(n ? n : 1);
-    if (d && n) memcpy(d, p, n);
-    return d;
-}
-
-static int schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
-    memset(dst, 0, sizeof *dst);
-    dst->release = schema_copy_release;
-    dst->flags = src->flags;
-    dst->format = dup_bytes(src->format, strlen(src->format) + 1);
-    dst->name = src->name ? dup_bytes(src->name, strlen(src->name) + 1) : NULL;
-    if (src->metadata) dst->metadata = dup_bytes(src->metadata, metadata_size(src->metadata));
-    if (!dst->format || (src->name && !dst->name) || (src->metadata && !dst->metadata)) return -1;
-    if (src->n_children > 0) {
-        dst->children = PyMem_RawCalloc((size_t)src->n_children, sizeof *dst->children);
-        if (!dst->children) return -1;
-        for (int64_t i = 0; i < src->n_children; i++) {
-            dst->children[i] = PyMem_RawCalloc(1, sizeof **dst->children);
-            if (!dst->children[i]) return -1;
-            dst->n_children = i + 1;
-            if (schema_copy(src->children[i], dst->children[i]) != 0) return -1;
-        }
-    }
-    if (src->dictionary) {
-        dst->dictionary = PyMem_RawCalloc(1, sizeof *dst->dictionary);
-        if (!dst->dictionary || schema_copy(src->dictionary, dst->dictionary) != 0) return -1;
-    }
-    return 0;
-}
+/* ---- exports ------------------------------------------------------------ */
 
 static void schema_capsule_destructor(PyObject *cap) {
     struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
@@ -108,10 +53,10 @@ static PyObject *pqtable_arrow_c_schema(PqTable *self, PyObject *unused) {
     (void)unused;
     struct ArrowSchema *s = PyMem_RawCalloc(1, sizeof *s);
     if (!s) return PyErr_NoMemory();
-    if (schema_copy(&self->schema, s) != 0) {
-        if (s->release) s->release(s);
+    enum hoist_status st = hoist_arrow_schema_copy(&self->schema, s);
+    if (st != HOIST_OK) {
         PyMem_RawFree(s);
-        return PyErr_NoMemory();
+        return arrow_error(st);
     }
     PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_destructor);
     if (!cap) {
@@ -121,64 +66,19 @@ static PyObject *pqtable_arrow_c_schema(PqTable *self, PyObject *unused) {
     return cap;
 }
 
-/* ---- exported stream ---------------------------------------------------- */
-
-struct export_stream {
-    PyObject *owner; /* PqTable */
-    Py_ssize_t next;
-    char error[256];
-};
-
-static void drop_owner(PyObject *owner) {
+/* Owner callbacks for hoist_arrow_stream_share: the table object stays
+ * alive while a stream or batch view exists. Views may be released on any
+ * thread, without the GIL, so both take it. */
+static void table_ref(void *owner) {
     PyGILState_STATE g = PyGILState_Ensure();
-    Py_DECREF(owner);
+    Py_INCREF((PyObject *)owner);
     PyGILState_Release(g);
 }
 
-static void view_release(struct ArrowArray *a) {
-    if (!a || !a->release) return;
-    drop_owner((PyObject *)a->private_data);
-    a->release = NULL;
-}
-
-static int export_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
-    struct export_stream *p = st->private_data;
-    PqTable *t = (PqTable *)p->owner;
-    if (schema_copy(&t->schema, out) != 0) {
-        if (out->release) out->release(out);
-        snprintf(p->error, sizeof p->error, "out of memory copying the schema");
-        return 12; /* ENOMEM */
-    }
-    return 0;
-}
-
-static int export_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
-    struct export_stream *p = st->private_data;
-    PqTable *t = (PqTable *)p->owner;
-    memset(out, 0, sizeof *out);
-    if (p->next >= t->nbatches) return 0;
-    const struct ArrowArray *b = &t->batches[p->next++];
-    *out = *b;
-    /* A view: buffers and children stay owned by the table's batch. */
-    out->private_data = t;
-    out->release = view_release;
+static void table_unref(void *owner) {
     PyGILState_STATE g = PyGILState_Ensure();
-    Py_INCREF(t);
+    Py_DECREF((PyObject *)owner);
     PyGILState_Release(g);
-    return 0;
-}
-
-static const char *export_last_error(struct ArrowArrayStream *st) {
-    struct export_stream *p = st->private_data;
-    return p->error[0] ? p->error : NULL;
-}
-
-static void export_release(struct ArrowArrayStream *st) {
-    if (!st || !st->release) return;
-    struct export_stream *p = st->private_data;
-    drop_owner(p->owner);
-    PyMem_RawFree(p);
-    st->release = NULL;
 }
 
 static void stream_capsule_destructor(PyObject *cap) {
@@ -197,19 +97,13 @@ static PyObject *pqtable_arrow_c_stream(PqTable *self, PyObject *args, PyObject 
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", kwlist, &requested)) return NULL;
     /* requested_schema is best effort (PyCapsuleInterface.rst): we offer our own. */
     struct ArrowArrayStream *s = PyMem_RawCalloc(1, sizeof *s);
-    struct export_stream *p = PyMem_RawCalloc(1, sizeof *p);
-    if (!s || !p) {
+    if (!s) return PyErr_NoMemory();
+    enum hoist_status st = hoist_arrow_stream_share(&self->schema, self->batches, (size_t)self->nbatches, self,
+                                                    table_ref, table_unref, s);
+    if (st != HOIST_OK) {
         PyMem_RawFree(s);
-        PyMem_RawFree(p);
-        return PyErr_NoMemory();
+        return arrow_error(st);
     }
-    Py_INCREF(self);
-    p->owner = (PyObject *)self;
-    s->get_schema = export_get_schema;
-    s->get_next = export_get_next;
-    s->get_last_error = export_last_error;
-    s->release = export_release;
-    s->private_data = p;
     PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_destructor);
     if (!cap) {
         s->release(s);
