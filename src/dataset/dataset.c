@@ -21,7 +21,7 @@
  *    batch.
  *  - The consumer takes batches strictly in plan order.
  */
-#include "dataset_internal.h"
+#include "ds_open_internal.h"
 
 #include <fnmatch.h>
 #include <pthread.h>
@@ -45,280 +45,7 @@
  * (pyarrow reads 64 KiB too); a bigger footer costs a second exact read. */
 #define DS_FOOTER_GUESS 65536
 
-/* ---- config ------------------------------------------------------------------ */
-
-struct ptype_override {
-    char *column;
-    enum ds_ptype type;
-};
-
-struct hoist_dataset_config {
-    char **columns;
-    size_t ncolumns;
-    char *filter;
-    double sample;
-    uint64_t seed;
-    int64_t limit;
-    uint64_t memory_limit;
-    unsigned threads;
-    int skip_bad;
-    int hive;
-    struct ptype_override *ptypes;
-    size_t nptypes;
-    unsigned decode_flags;
-    const struct hoist_store_config *store_cfg;
-    hoist_progress_fn progress;
-    void *progress_ud;
-};
-
-static void strv_free(char **v, size_t n) {
-    if (!v) return;
-    for (size_t i = 0; i < n; i++) hx_free(v[i]);
-    hx_free(v);
-}
-
-static hx_status strv_copy(const char *const *src, size_t n, char ***out) {
-    *out = NULL;
-    if (n == 0) return HOIST_OK;
-    char **v = hx_calloc(n, sizeof *v);
-    if (!v) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        if (!(v[i] = hx_strdup(src[i]))) {
-            strv_free(v, n);
-            return hx_error(HOIST_ERR_NOMEM, "out of memory");
-        }
-    *out = v;
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_new(struct hoist_dataset_config **out) {
-    HX_FAIL_IF(!out, HOIST_ERR_INVALID_ARG, "hoist_dataset_config_new: out is NULL");
-    struct hoist_dataset_config *c = hx_calloc(1, sizeof *c);
-    *out = c;
-    if (!c) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-    c->sample = 1.0;
-    c->limit = -1;
-    c->hive = 1;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-void hoist_dataset_config_free(struct hoist_dataset_config *c) {
-    if (!c) return;
-    strv_free(c->columns, c->ncolumns);
-    hx_free(c->filter);
-    for (size_t i = 0; i < c->nptypes; i++) hx_free(c->ptypes[i].column);
-    hx_free(c->ptypes);
-    hx_free(c);
-}
-
-hx_status hoist_dataset_config_set_columns(struct hoist_dataset_config *c, const char *const *names, size_t n) {
-    HX_FAIL_IF(!c || (n && !names), HOIST_ERR_INVALID_ARG, "set_columns: NULL argument");
-    for (size_t i = 0; i < n; i++) {
-        HX_FAIL_IF(!names[i] || !names[i][0], HOIST_ERR_INVALID_ARG, "set_columns: column %zu has no name", i);
-        for (size_t j = 0; j < i; j++)
-            HX_FAIL_IF(strcmp(names[i], names[j]) == 0, HOIST_ERR_INVALID_ARG, "set_columns: column '%s' given twice",
-                       names[i]);
-    }
-    char **v;
-    HX_TRY(strv_copy(names, n, &v));
-    strv_free(c->columns, c->ncolumns);
-    c->columns = v;
-    c->ncolumns = n;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_filter(struct hoist_dataset_config *c, const char *expr) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_filter: NULL config");
-    char *copy = NULL;
-    if (expr && *expr) {
-        struct ds_filter *f;
-        HX_TRY(hx_ds_filter_parse(expr, &f));
-        hx_ds_filter_free(f);
-        if (!(copy = hx_strdup(expr))) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-    }
-    hx_free(c->filter);
-    c->filter = copy;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_sample(struct hoist_dataset_config *c, double fraction, uint64_t seed) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_sample: NULL config");
-    HX_FAIL_IF(!(fraction > 0.0 && fraction <= 1.0), HOIST_ERR_INVALID_ARG,
-               "sample fraction %g is not in (0, 1]", fraction);
-    c->sample = fraction;
-    c->seed = seed;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_limit(struct hoist_dataset_config *c, int64_t rows) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_limit: NULL config");
-    HX_FAIL_IF(rows < -1, HOIST_ERR_INVALID_ARG, "row limit %lld is negative", (long long)rows);
-    c->limit = rows;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_memory_limit(struct hoist_dataset_config *c, uint64_t bytes) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_memory_limit: NULL config");
-    HX_FAIL_IF(bytes != 0 && bytes < 65536, HOIST_ERR_INVALID_ARG, "memory limit %llu is below 64 KiB",
-               (unsigned long long)bytes);
-    c->memory_limit = bytes;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_threads(struct hoist_dataset_config *c, unsigned threads) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_threads: NULL config");
-    HX_FAIL_IF(threads > 1024, HOIST_ERR_INVALID_ARG, "threads %u is more than 1024", threads);
-    c->threads = threads;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_skip_bad(struct hoist_dataset_config *c, int skip_bad) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_skip_bad: NULL config");
-    c->skip_bad = skip_bad != 0;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_hive(struct hoist_dataset_config *c, int enable) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_hive: NULL config");
-    c->hive = enable != 0;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_partition_type(struct hoist_dataset_config *c, const char *column,
-                                                  const char *type) {
-    HX_FAIL_IF(!c || !column || !*column || !type, HOIST_ERR_INVALID_ARG, "set_partition_type: NULL argument");
-    enum ds_ptype t;
-    if (!strcmp(type, "int32"))
-        t = DS_PT_INT32;
-    else if (!strcmp(type, "int64"))
-        t = DS_PT_INT64;
-    else if (!strcmp(type, "string"))
-        t = DS_PT_STRING;
-    else if (!strcmp(type, "date32"))
-        t = DS_PT_DATE32;
-    else
-        HX_FAIL(HOIST_ERR_INVALID_ARG, "partition type '%s' for '%s' is not int32, int64, string or date32", type,
-                column);
-    for (size_t i = 0; i < c->nptypes; i++)
-        if (!strcmp(c->ptypes[i].column, column)) {
-            c->ptypes[i].type = t;
-            hx_error_clear();
-            return HOIST_OK;
-        }
-    struct ptype_override *n = hx_realloc(c->ptypes, (c->nptypes + 1) * sizeof *n);
-    if (!n) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-    c->ptypes = n;
-    if (!(n[c->nptypes].column = hx_strdup(column))) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-    n[c->nptypes++].type = t;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_decode_flags(struct hoist_dataset_config *c, unsigned flags) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_decode_flags: NULL config");
-    HX_FAIL_IF(flags & ~(unsigned)(HOIST_PQ_NO_CRC | HOIST_PQ_DICT_AS_DICTIONARY), HOIST_ERR_INVALID_ARG,
-               "unknown decode flags 0x%x", flags);
-    c->decode_flags = flags;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_store_config(struct hoist_dataset_config *c, const struct hoist_store_config *sc) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_store_config: NULL config");
-    c->store_cfg = sc;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
-hx_status hoist_dataset_config_set_progress(struct hoist_dataset_config *c, hoist_progress_fn fn, void *userdata) {
-    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_progress: NULL config");
-    c->progress = fn;
-    c->progress_ud = userdata;
-    hx_error_clear();
-    return HOIST_OK;
-}
-
 /* ---- dataset -------------------------------------------------------------------- */
-
-struct ds_file {
-    char *url; /* without a #rg selection */
-    uint64_t size;
-    struct hoist_pq_file *pq;
-    struct ArrowSchema schema; /* the file's Arrow schema */
-    char **pvalues;            /* per partition column; NULL = null */
-    int *rg_sel;               /* from "#rg=", NULL = all */
-    size_t nrg_sel;
-    int *field;                /* per dataset column: field index in this file, -1 = absent */
-    uint64_t hash;             /* of the URL, for sampling */
-    int64_t *rg_first_row;
-    /* Page index: its bytes when the footer read already covered them
-     * (they sit just before the footer), then the parsed index. */
-    uint8_t *pi_bytes;
-    uint64_t pi_offset;
-    size_t pi_len;
-    struct hoist_pq_page_index *pi;
-};
-
-struct ds_col {
-    char *name;
-    struct ArrowSchema schema; /* unified type (a copy of the first file's, format widened) */
-    char *format;              /* unified format (owned) */
-    size_t first_file;
-    bool partition;
-    size_t pidx;
-    enum ds_ptype ptype;
-};
-
-struct ds_unit {
-    size_t file;
-    int rg;
-    uint64_t bytes;
-    int64_t rows;
-    /* A row group the page index cut down: only these rows are decoded
-     * (rows = their count), from these coalesced byte ranges. NULL = all. */
-    struct hoist_pq_row_range *sel;
-    size_t nsel;
-    struct ds_range *ranges;
-    size_t nranges;
-};
-
-struct hoist_dataset {
-    atomic_int refs;
-    struct hoist_store *store;
-    bool own_store;
-    struct hoist_dataset_config cfg; /* copy: columns/filter/ptypes owned */
-
-    struct ds_file *files;
-    size_t nfiles;
-    char **pkeys; /* partition column names */
-    size_t npkeys;
-    struct ds_col *cols;
-    size_t ncols;
-    size_t *need; /* dataset column indexes: outputs first, then filter-only */
-    size_t nneed, nout;
-    const char **need_formats;
-    const char **need_dict_formats;
-    struct ds_filter *filter; /* bound to need[] */
-    struct ds_unit *units;
-    size_t nunits;
-    struct hx_pool *pool;
-    bool no_page_index; /* HOIST_NO_PAGE_INDEX set: never skip pages */
-    size_t files_dropped; /* skipped (skip_bad) after their footer was read */
-    uint64_t pi_kept_bytes; /* page index bytes kept from footer reads */
-
-    pthread_mutex_t mu; /* stats, skipped */
-    struct hoist_dataset_stats stats;
-    struct hx_buf skipped;
-};
 
 static void file_reset(struct ds_file *f, size_t npkeys) {
     hx_free(f->url);
@@ -326,18 +53,18 @@ static void file_reset(struct ds_file *f, size_t npkeys) {
     hx_free(f->pi_bytes);
     hoist_pq_file_free(f->pq);
     if (f->schema.release) f->schema.release(&f->schema);
-    strv_free(f->pvalues, npkeys);
+    hx_ds_strv_free(f->pvalues, npkeys);
     hx_free(f->rg_sel);
     hx_free(f->field);
     hx_free(f->rg_first_row);
     memset(f, 0, sizeof *f);
 }
 
-static void ds_unref(struct hoist_dataset *ds) {
+void hx_ds_unref(struct hoist_dataset *ds) {
     if (!ds || atomic_fetch_sub(&ds->refs, 1) != 1) return;
     for (size_t i = 0; i < ds->nfiles; i++) file_reset(&ds->files[i], ds->npkeys);
     hx_free(ds->files);
-    strv_free(ds->pkeys, ds->npkeys);
+    hx_ds_strv_free(ds->pkeys, ds->npkeys);
     for (size_t i = 0; i < ds->ncols; i++) {
         hx_free(ds->cols[i].name);
         hx_free(ds->cols[i].format);
@@ -354,7 +81,7 @@ static void ds_unref(struct hoist_dataset *ds) {
     }
     hx_free(ds->units);
     hx_pool_free(ds->pool);
-    strv_free(ds->cfg.columns, ds->cfg.ncolumns);
+    hx_ds_strv_free(ds->cfg.columns, ds->cfg.ncolumns);
     hx_free(ds->cfg.filter);
     for (size_t i = 0; i < ds->cfg.nptypes; i++) hx_free(ds->cfg.ptypes[i].column);
     hx_free(ds->cfg.ptypes);
@@ -364,9 +91,9 @@ static void ds_unref(struct hoist_dataset *ds) {
     hx_free(ds);
 }
 
-void hoist_dataset_close(struct hoist_dataset *ds) { ds_unref(ds); }
+void hoist_dataset_close(struct hoist_dataset *ds) { hx_ds_unref(ds); }
 
-static void note_skipped(struct hoist_dataset *ds, const char *url, const char *why) {
+void hx_ds_note_skipped(struct hoist_dataset *ds, const char *url, const char *why) {
     pthread_mutex_lock(&ds->mu);
     ds->stats.files_skipped++;
     if (hx_buf_printf(&ds->skipped, "%s: %s\n", url, why) != HOIST_OK) { /* the count still says it */
@@ -584,7 +311,7 @@ static hx_status read_footer_chunk(struct hoist_dataset *ds, struct cand *c, siz
     for (size_t i = 0; i < n; i++) {
         struct hoist_get_item *g = &it[i];
         if (g->status != HOIST_OK) {
-            note_skipped(ds, base[i], g->error ? g->error : hoist_strerror(g->status));
+            hx_ds_note_skipped(ds, base[i], g->error ? g->error : hoist_strerror(g->status));
             continue;
         }
         uint64_t fsize = g->info.size ? g->info.size : (c[i].size ? c[i].size : g->range_start + g->size);
@@ -604,7 +331,7 @@ static hx_status read_footer_chunk(struct hoist_dataset *ds, struct cand *c, siz
                 file_reset(f, 0); /* not counted in nfiles: nobody else frees it */
                 goto done;
             }
-            note_skipped(ds, base[i], hoist_errmsg());
+            hx_ds_note_skipped(ds, base[i], hoist_errmsg());
             file_reset(f, 0);
             continue;
         }
@@ -635,11 +362,6 @@ done:
     hx_free(nrgs);
     return st;
 }
-
-/* Footers are read in chunks so that the 64 KiB tails of a dataset with
- * many thousands of files never sit in memory all at once (each chunk's
- * tails are freed once parsed; a parsed footer keeps only its metadata). */
-#define DS_FOOTER_CHUNK 512
 
 static hx_status read_footers(struct hoist_dataset *ds, struct cand *c, size_t n) {
     ds->files = hx_calloc(n ? n : 1, sizeof *ds->files);
@@ -972,7 +694,7 @@ static void rg_colstats(const struct hoist_dataset *ds, const struct ds_file *f,
     }
 }
 
-static hx_status plan_units(struct hoist_dataset *ds) {
+hx_status hx_ds_plan_units(struct hoist_dataset *ds) {
     size_t cap = 0;
     struct ds_colstats *cs = hx_calloc(ds->nneed + 1, sizeof *cs);
     if (!cs) return hx_error(HOIST_ERR_NOMEM, "out of memory");
@@ -1118,14 +840,6 @@ static hx_status count_skipped_pages(const struct hoist_dataset *ds, const struc
     return HOIST_OK;
 }
 
-/* Nested columns are fetched whole and cut row by row even when the page
- * index could narrow them: the format wants their pages to start at record
- * boundaries, but some writers split a record across pages, and a page-wise
- * decode of such a chunk would fail a load that works without a filter. */
-static bool column_is_nested(const struct hoist_dataset *ds, size_t need_i) {
-    return ds->cols[ds->need[need_i]].schema.n_children > 0;
-}
-
 /* The byte ranges of every loaded column needed for the selected rows,
  * coalesced as whole chunks are. */
 static hx_status selection_ranges(const struct hoist_dataset *ds, const struct ds_file *f, struct ds_unit *u) {
@@ -1135,7 +849,7 @@ static hx_status selection_ranges(const struct hoist_dataset *ds, const struct d
     for (size_t i = 0; i < ds->nneed && st == HOIST_OK; i++) {
         if (f->field[i] < 0) continue;
         /* nested: the whole chunk (see column_is_nested) */
-        const bool whole = column_is_nested(ds, i);
+        const bool whole = hx_ds_column_is_nested(ds, i);
         size_t need = 1;
         if (!whole) st = hoist_pq_page_index_field_ranges(f->pi, u->rg, f->field[i], u->sel, u->nsel, NULL, 0, &need);
         if (st != HOIST_OK) break;
@@ -1266,7 +980,7 @@ done:
 
 /* A file found bad while planning (skip_bad): reported, its row groups left out. */
 static void drop_file(struct hoist_dataset *ds, size_t fi, bool *dropped) {
-    note_skipped(ds, ds->files[fi].url, hoist_errmsg());
+    hx_ds_note_skipped(ds, ds->files[fi].url, hoist_errmsg());
     dropped[fi] = true;
     ds->files_dropped++;
     ds->stats.dataset_bytes -= ds->files[fi].size;
@@ -1356,7 +1070,7 @@ static void drop_page_index_bytes(struct hoist_dataset *ds) {
     ds->pi_kept_bytes = 0;
 }
 
-static hx_status page_prune(struct hoist_dataset *ds) {
+hx_status hx_ds_page_prune(struct hoist_dataset *ds) {
     if (!ds->filter || ds->no_page_index || ds->nunits == 0) {
         drop_page_index_bytes(ds);
         return HOIST_OK;
@@ -1449,7 +1163,7 @@ hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls,
         ds->cfg.filter = NULL;
         ds->cfg.ptypes = NULL;
         ds->cfg.ncolumns = ds->cfg.nptypes = 0;
-        st = strv_copy((const char *const *)cfg->columns, cfg->ncolumns, &ds->cfg.columns);
+        st = hx_ds_strv_copy((const char *const *)cfg->columns, cfg->ncolumns, &ds->cfg.columns);
         if (st == HOIST_OK) ds->cfg.ncolumns = cfg->ncolumns;
         if (st == HOIST_OK && cfg->filter && !(ds->cfg.filter = hx_strdup(cfg->filter)))
             st = hx_error(HOIST_ERR_NOMEM, "out of memory");
@@ -1493,10 +1207,10 @@ hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls,
     if (st == HOIST_OK) st = unify_schemas(ds);
     if (st == HOIST_OK) st = setup_partitions(ds);
     if (st == HOIST_OK) st = setup_columns(ds);
-    if (st == HOIST_OK) st = plan_units(ds);
-    if (st == HOIST_OK) st = page_prune(ds);
+    if (st == HOIST_OK) st = hx_ds_plan_units(ds);
+    if (st == HOIST_OK) st = hx_ds_page_prune(ds);
     if (st != HOIST_OK) {
-        ds_unref(ds);
+        hx_ds_unref(ds);
         return st;
     }
     ds->stats.files = ds->nfiles - ds->files_dropped;
@@ -1506,7 +1220,7 @@ hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls,
     return HOIST_OK;
 }
 
-static hx_status output_schema(struct hoist_dataset *ds, struct ArrowSchema *out) {
+hx_status hx_ds_output_schema(struct hoist_dataset *ds, struct ArrowSchema *out) {
     struct ArrowSchema *ch = hx_calloc(ds->nout + 1, sizeof *ch);
     if (!ch) return hx_error(HOIST_ERR_NOMEM, "out of memory");
     hx_status st = HOIST_OK;
@@ -1524,7 +1238,7 @@ static hx_status output_schema(struct hoist_dataset *ds, struct ArrowSchema *out
 
 hx_status hoist_dataset_schema(struct hoist_dataset *ds, struct ArrowSchema *out) {
     HX_FAIL_IF(!ds || !out, HOIST_ERR_INVALID_ARG, "hoist_dataset_schema: NULL argument");
-    HX_TRY(output_schema(ds, out));
+    HX_TRY(hx_ds_output_schema(ds, out));
     hx_error_clear();
     return HOIST_OK;
 }
@@ -1550,7 +1264,7 @@ char *hoist_dataset_skipped(struct hoist_dataset *ds) {
 
 void hoist_shards_free(struct hoist_shard *shards, size_t count) {
     if (!shards) return;
-    for (size_t i = 0; i < count; i++) strv_free(shards[i].urls, shards[i].count);
+    for (size_t i = 0; i < count; i++) hx_ds_strv_free(shards[i].urls, shards[i].count);
     hx_free(shards);
 }
 
@@ -1899,7 +1613,7 @@ static void decode_task_run(void *arg) {
         for (size_t k = 0; parts && k < r->nranges; k++)
             parts[k] = (struct hoist_pq_bytes){r->ranges[k].offset, r->bufs[k], (size_t)r->ranges[k].length};
         if (st == HOIST_OK)
-            st = hoist_pq_decode_field_rows(f->pq, column_is_nested(ds, t->col) ? NULL : f->pi, u->rg,
+            st = hoist_pq_decode_field_rows(f->pq, hx_ds_column_is_nested(ds, t->col) ? NULL : f->pi, u->rg,
                                             f->field[t->col], parts, r->nranges, u->sel, u->nsel,
                                             ds->cfg.decode_flags, &r->arrays[t->col]);
         hx_free(parts);
@@ -1945,7 +1659,7 @@ static void decode_task_run(void *arg) {
         if (ds->cfg.skip_bad && corrupt) {
             /* The file is reported; its rows are left out, as asked. */
             pthread_mutex_unlock(&s->mu);
-            note_skipped(ds, f->url, r->msg ? r->msg : hoist_strerror(r->status));
+            hx_ds_note_skipped(ds, f->url, r->msg ? r->msg : hoist_strerror(r->status));
             pthread_mutex_lock(&s->mu);
             r->batch_rows = 0;
             r->state = U_READY;
@@ -2164,7 +1878,7 @@ static void scan_destroy(struct scan *s) {
     hx_free(s->tasks);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
-    ds_unref(ds);
+    hx_ds_unref(ds);
     hx_free(s);
 }
 
@@ -2333,7 +2047,7 @@ hx_status hoist_dataset_scan(struct hoist_dataset *ds, struct ArrowArrayStream *
     memset(out, 0, sizeof *out);
     struct scan_stream *p = hx_calloc(1, sizeof *p);
     if (!p) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-    hx_status st = output_schema(ds, &p->schema);
+    hx_status st = hx_ds_output_schema(ds, &p->schema);
     /* A streaming consumer may be slow: decode at most a few row groups per
      * worker ahead of it, so memory stays bounded by the budget plus that. */
     if (st == HOIST_OK) st = scan_start(ds, 2 * hx_pool_size(ds->pool) + 2 * DS_FETCHERS, true, &p->s);
@@ -2396,7 +2110,7 @@ hx_status hoist_dataset_load(struct hoist_dataset *ds, struct ArrowArrayStream *
     memset(out, 0, sizeof *out);
     struct table_stream *p = hx_calloc(1, sizeof *p);
     if (!p) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-    hx_status st = output_schema(ds, &p->schema);
+    hx_status st = hx_ds_output_schema(ds, &p->schema);
     struct scan *s = NULL;
     /* The consumer is this loop, so read-ahead needs no cap beyond the budget. */
     if (st == HOIST_OK) st = scan_start(ds, SIZE_MAX / 2, false, &s);
