@@ -1,6 +1,9 @@
 /*
- * dataset.c — hoist_dataset_open: list, footers, schema, partitions,
- * columns, pruning; schema, stats, close.
+ * ds_open.c — hoist_dataset_open and the dataset object: expanding the
+ * inputs (prefixes, globs, files) into candidate files, reading their
+ * footers, unifying their schemas, Hive partition columns, choosing the
+ * needed columns and binding the filter, then handing over to ds_prune.c
+ * for the plan. Also close, schema, stats and the skipped-files report.
  */
 #include "ds_open_internal.h"
 
@@ -566,6 +569,8 @@ static hx_status setup_columns(struct hoist_dataset *ds) {
     }
     return HOIST_OK;
 }
+
+/* ---- open ---------------------------------------------------------------------- */
 
 hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls, size_t n,
                              const struct hoist_dataset_config *cfg, struct hoist_dataset **out) {
