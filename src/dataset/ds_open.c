@@ -8,12 +8,8 @@
 #include "ds_open_internal.h"
 
 #include <fnmatch.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Footer reads: one suffix GET covers the footer of nearly every file
  * (pyarrow reads 64 KiB too); a bigger footer costs a second exact read. */
@@ -197,6 +193,118 @@ static void keep_page_index_bytes(struct hoist_dataset *ds, struct ds_file *f, c
     ds->pi_kept_bytes += len;
 }
 
+/* The file's size: from the GET's response, else the listing, else the end
+ * of the range read. */
+static uint64_t footer_file_size(const struct hoist_get_item *g, const struct cand *c) {
+    return g->info.size ? g->info.size : (c->size ? c->size : g->range_start + g->size);
+}
+
+/* One suffix GET per file. Missing objects are skipped with skip_bad;
+ * any other failure fails the open. */
+static hx_status fetch_footer_tails(struct hoist_dataset *ds, struct hoist_get_item *it, size_t n) {
+    hx_status st = hoist_store_get_many(ds->store, it, n, 0, NULL, NULL);
+    if (st == HOIST_OK) return HOIST_OK;
+    if (!ds->cfg.skip_bad) {
+        /* A user-given URL that is neither a prefix nor an object. */
+        for (size_t i = 0; i < n; i++)
+            if (it[i].status == HOIST_ERR_S3_NO_SUCH_KEY || it[i].status == HOIST_ERR_NOT_FOUND)
+                return hx_error(it[i].status, "%s: no such object or prefix", it[i].url);
+        return st;
+    }
+    /* Network trouble fails the load even with skip_bad: only bad files are
+     * skipped, never unreadable ones silently. */
+    for (size_t i = 0; i < n; i++)
+        if (it[i].status != HOIST_OK && it[i].status != HOIST_ERR_S3_NO_SUCH_KEY &&
+            it[i].status != HOIST_ERR_NOT_FOUND)
+            return st;
+    return HOIST_OK;
+}
+
+/* Second round, all at once, for footers larger than the guess: each such
+ * item's data is replaced by an exact read of the whole footer. */
+static hx_status fetch_large_footers(struct hoist_dataset *ds, const struct cand *c, struct hoist_get_item *it,
+                                     size_t n) {
+    struct hoist_get_item *x = hx_calloc(n ? n : 1, sizeof *x);
+    size_t *xi = hx_calloc(n ? n : 1, sizeof *xi);
+    size_t nx = 0;
+    hx_status st = (!x || !xi) ? hx_error(HOIST_ERR_NOMEM, "out of memory") : HOIST_OK;
+    for (size_t i = 0; st == HOIST_OK && i < n; i++) {
+        struct hoist_get_item *g = &it[i];
+        ds->stats.bytes_fetched += g->size;
+        ds->stats.requests++;
+        if (g->status != HOIST_OK) continue;
+        uint64_t fsize = footer_file_size(g, &c[i]);
+        uint64_t need = 0;
+        if (g->size >= 8 && hoist_pq_footer_size(g->data, g->size, fsize, g->url, &need) == HOIST_OK &&
+            need > g->size && need <= fsize) {
+            struct hoist_get_item *e = &x[nx];
+            e->url = g->url;
+            e->offset = (int64_t)(fsize - need);
+            e->length = (int64_t)need;
+            e->dest = HOIST_DEST_ALLOC;
+            xi[nx++] = i;
+        }
+    }
+    if (st == HOIST_OK && nx) {
+        st = hoist_store_get_many(ds->store, x, nx, 0, NULL, NULL);
+        for (size_t k = 0; k < nx; k++) {
+            ds->stats.requests++;
+            ds->stats.bytes_fetched += x[k].size;
+            if (x[k].status != HOIST_OK) continue;
+            struct hoist_get_item *g = &it[xi[k]];
+            hoist_free(g->data);
+            g->data = x[k].data;
+            g->size = x[k].size;
+            x[k].data = NULL;
+        }
+    }
+    for (size_t k = 0; x && k < nx; k++) hoist_get_item_reset(&x[k]);
+    hx_free(x);
+    hx_free(xi);
+    return st;
+}
+
+/* Parses one fetched footer into the next ds->files entry, taking *base and
+ * *rgs on success. A bad file is skipped (skip_bad) or fails the open. */
+static hx_status add_file(struct hoist_dataset *ds, const struct cand *c, const struct hoist_get_item *g,
+                          char **base, int **rgs, size_t nrgs) {
+    if (g->status != HOIST_OK) {
+        hx_ds_note_skipped(ds, *base, g->error ? g->error : hoist_strerror(g->status));
+        return HOIST_OK;
+    }
+    uint64_t fsize = footer_file_size(g, c);
+    struct ds_file *f = &ds->files[ds->nfiles];
+    hx_status fs = g->size < 12 ? hx_error(HOIST_ERR_PARQUET_NOT_PARQUET,
+                                          "%s: %llu bytes is too small for a Parquet file", *base,
+                                          (unsigned long long)fsize)
+                                : hoist_pq_file_new(g->data, g->size, fsize, *base, &f->pq);
+    if (fs == HOIST_OK) fs = hoist_pq_file_schema(f->pq, ds->cfg.decode_flags, &f->schema);
+    for (size_t k = 0; fs == HOIST_OK && k < nrgs; k++)
+        if ((*rgs)[k] >= hoist_pq_file_num_row_groups(f->pq))
+            fs = hx_error(HOIST_ERR_INVALID_ARG, "%s: row group %d selected, the file has %d", c->url, (*rgs)[k],
+                          hoist_pq_file_num_row_groups(f->pq));
+    if (fs != HOIST_OK) {
+        if (!ds->cfg.skip_bad || fs == HOIST_ERR_NOMEM || fs == HOIST_ERR_INVALID_ARG) {
+            file_reset(f, 0); /* not counted in nfiles: nobody else frees it */
+            return fs;
+        }
+        hx_ds_note_skipped(ds, *base, hoist_errmsg());
+        file_reset(f, 0);
+        return HOIST_OK;
+    }
+    if (ds->cfg.filter && !ds->no_page_index) keep_page_index_bytes(ds, f, g->data, g->size, fsize);
+    f->url = *base;
+    *base = NULL;
+    f->size = fsize;
+    f->rg_sel = *rgs;
+    f->nrg_sel = nrgs;
+    *rgs = NULL;
+    f->hash = hx_ds_hash_str(f->url, strlen(f->url));
+    ds->stats.dataset_bytes += fsize;
+    ds->nfiles++;
+    return HOIST_OK;
+}
+
 /* Reads the footer of every candidate: one suffix GET each, then exact reads
  * for footers larger than the guess. Parsed files land in ds->files; bad ones
  * are skipped (skip_bad) or fail the open. */
@@ -206,8 +314,6 @@ static hx_status read_footer_chunk(struct hoist_dataset *ds, struct cand *c, siz
     char **base = hx_calloc(n ? n : 1, sizeof *base);
     int **rgs = hx_calloc(n ? n : 1, sizeof *rgs);
     size_t *nrgs = hx_calloc(n ? n : 1, sizeof *nrgs);
-    struct hoist_get_item *x = NULL; /* second reads */
-    size_t *xi = NULL, nx = 0;
     hx_status st = HOIST_OK;
     if (!it || !base_len || !base || !rgs || !nrgs) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == HOIST_OK && i < n; i++) {
@@ -220,110 +326,9 @@ static hx_status read_footer_chunk(struct hoist_dataset *ds, struct cand *c, siz
         it[i].length = DS_FOOTER_GUESS;
         it[i].dest = HOIST_DEST_ALLOC;
     }
-    if (st == HOIST_OK) {
-        st = hoist_store_get_many(ds->store, it, n, 0, NULL, NULL);
-        if (st != HOIST_OK && !ds->cfg.skip_bad) {
-            /* A user-given URL that is neither a prefix nor an object. */
-            for (size_t i = 0; i < n; i++)
-                if (it[i].status == HOIST_ERR_S3_NO_SUCH_KEY || it[i].status == HOIST_ERR_NOT_FOUND) {
-                    st = hx_error(it[i].status, "%s: no such object or prefix", it[i].url);
-                    break;
-                }
-        }
-        if (st != HOIST_OK && ds->cfg.skip_bad) {
-            /* Network trouble fails the load even with skip_bad: only bad
-             * files are skipped, never unreadable ones silently. */
-            bool only_missing = true;
-            for (size_t i = 0; i < n; i++)
-                if (it[i].status != HOIST_OK && it[i].status != HOIST_ERR_S3_NO_SUCH_KEY &&
-                    it[i].status != HOIST_ERR_NOT_FOUND)
-                    only_missing = false;
-            if (!only_missing) goto done;
-            st = HOIST_OK;
-        }
-        if (st != HOIST_OK) goto done;
-    }
-    if (st != HOIST_OK) goto done;
-    /* Second round, all at once, for footers larger than the guess. */
-    x = hx_calloc(n ? n : 1, sizeof *x);
-    xi = hx_calloc(n ? n : 1, sizeof *xi);
-    if (!x || !xi) {
-        st = hx_error(HOIST_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct hoist_get_item *g = &it[i];
-        ds->stats.bytes_fetched += g->size;
-        ds->stats.requests++;
-        if (g->status != HOIST_OK) continue;
-        uint64_t fsize = g->info.size ? g->info.size : (c[i].size ? c[i].size : g->range_start + g->size);
-        uint64_t need = 0;
-        if (g->size >= 8 && hoist_pq_footer_size(g->data, g->size, fsize, g->url, &need) == HOIST_OK &&
-            need > g->size && need <= fsize) {
-            struct hoist_get_item *e = &x[nx];
-            e->url = g->url;
-            e->offset = (int64_t)(fsize - need);
-            e->length = (int64_t)need;
-            e->dest = HOIST_DEST_ALLOC;
-            xi[nx++] = i;
-        }
-    }
-    if (nx) {
-        st = hoist_store_get_many(ds->store, x, nx, 0, NULL, NULL);
-        for (size_t k = 0; k < nx; k++) {
-            ds->stats.requests++;
-            ds->stats.bytes_fetched += x[k].size;
-            if (x[k].status != HOIST_OK) continue;
-            struct hoist_get_item *g = &it[xi[k]];
-            hoist_free(g->data);
-            g->data = x[k].data;
-            g->size = x[k].size;
-            x[k].data = NULL;
-        }
-        if (st != HOIST_OK) goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct hoist_get_item *g = &it[i];
-        if (g->status != HOIST_OK) {
-            hx_ds_note_skipped(ds, base[i], g->error ? g->error : hoist_strerror(g->status));
-            continue;
-        }
-        uint64_t fsize = g->info.size ? g->info.size : (c[i].size ? c[i].size : g->range_start + g->size);
-        struct ds_file *f = &ds->files[ds->nfiles];
-        hx_status fs = g->size < 12 ? hx_error(HOIST_ERR_PARQUET_NOT_PARQUET,
-                                              "%s: %llu bytes is too small for a Parquet file", base[i],
-                                              (unsigned long long)fsize)
-                                    : hoist_pq_file_new(g->data, g->size, fsize, base[i], &f->pq);
-        if (fs == HOIST_OK) fs = hoist_pq_file_schema(f->pq, ds->cfg.decode_flags, &f->schema);
-        for (size_t k = 0; fs == HOIST_OK && k < nrgs[i]; k++)
-            if (rgs[i][k] >= hoist_pq_file_num_row_groups(f->pq))
-                fs = hx_error(HOIST_ERR_INVALID_ARG, "%s: row group %d selected, the file has %d", c[i].url,
-                              rgs[i][k], hoist_pq_file_num_row_groups(f->pq));
-        if (fs != HOIST_OK) {
-            if (!ds->cfg.skip_bad || fs == HOIST_ERR_NOMEM || fs == HOIST_ERR_INVALID_ARG) {
-                st = fs;
-                file_reset(f, 0); /* not counted in nfiles: nobody else frees it */
-                goto done;
-            }
-            hx_ds_note_skipped(ds, base[i], hoist_errmsg());
-            file_reset(f, 0);
-            continue;
-        }
-        if (ds->cfg.filter && !ds->no_page_index) keep_page_index_bytes(ds, f, g->data, g->size, fsize);
-        f->url = base[i];
-        base[i] = NULL;
-        f->size = fsize;
-        f->rg_sel = rgs[i];
-        f->nrg_sel = nrgs[i];
-        rgs[i] = NULL;
-        f->hash = hx_ds_hash_str(f->url, strlen(f->url));
-        ds->stats.dataset_bytes += fsize;
-        ds->nfiles++;
-    }
-done:
-    for (size_t k = 0; x && k < nx; k++) hoist_get_item_reset(&x[k]);
-    hx_free(x);
-    hx_free(xi);
+    if (st == HOIST_OK) st = fetch_footer_tails(ds, it, n);
+    if (st == HOIST_OK) st = fetch_large_footers(ds, c, it, n);
+    for (size_t i = 0; st == HOIST_OK && i < n; i++) st = add_file(ds, &c[i], &it[i], &base[i], &rgs[i], nrgs[i]);
     for (size_t i = 0; i < n; i++) {
         if (it) hoist_get_item_reset(&it[i]);
         if (base) hx_free(base[i]);
