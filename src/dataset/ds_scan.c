@@ -27,6 +27,7 @@
  */
 #include "ds_open_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -700,7 +701,7 @@ static int scan_stream_get_schema(struct ArrowArrayStream *st, struct ArrowSchem
     struct scan_stream *p = st->private_data;
     if (hx_ds_schema_copy(&p->schema, out) != HOIST_OK) {
         hx_error_copy(p->err, sizeof p->err);
-        return 12; /* ENOMEM */
+        return ENOMEM;
     }
     return 0;
 }
@@ -710,7 +711,7 @@ static int scan_stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *
     hx_status rc = scan_next(p->s, out);
     if (rc != HOIST_OK) {
         hx_error_copy(p->err, sizeof p->err);
-        return 5; /* EIO: get_last_error has the cause */
+        return EIO; /* get_last_error has the cause */
     }
     return 0;
 }
@@ -762,7 +763,7 @@ struct table_stream {
 
 static int table_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
     struct table_stream *p = st->private_data;
-    return hx_ds_schema_copy(&p->schema, out) == HOIST_OK ? 0 : 12;
+    return hx_ds_schema_copy(&p->schema, out) == HOIST_OK ? 0 : ENOMEM;
 }
 
 static int table_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
