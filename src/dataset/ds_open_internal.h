@@ -128,6 +128,11 @@ struct hoist_dataset {
     struct hx_buf skipped;
 };
 
+/* True for a status from the Parquet range (hoist.h pins it to 200..299):
+ * the file itself is bad, so skip_bad may leave it out; any other failure
+ * (network, memory, cancel) fails the load. */
+static inline bool hx_ds_status_is_bad_file(hx_status st) { return st >= 200 && st < 300; }
+
 /* Drops a reference; the last one frees the dataset. A scan holds one so
  * the dataset outlives hoist_dataset_close while its stream is alive. */
 void hx_ds_unref(struct hoist_dataset *ds);

@@ -513,7 +513,7 @@ hx_status hx_ds_page_prune(struct hoist_dataset *ds) {
         bool drop = dropped[u->file];
         if (!drop && f->pi) {
             st = select_rows(ds, u, fcol, cs, &drop);
-            if (st != HOIST_OK && ds->cfg.skip_bad && st >= 200 && st < 300) {
+            if (st != HOIST_OK && ds->cfg.skip_bad && hx_ds_status_is_bad_file(st)) {
                 drop_file(ds, u->file, dropped);
                 drop = true;
                 st = HOIST_OK;

@@ -344,7 +344,7 @@ static void decode_task_run(void *arg) {
     atomic_fetch_add(&s->decode_ns, (uint64_t)((thread_cpu_now() - t1) * 1e9));
     pthread_mutex_lock(&s->mu);
     if (atomic_load(&r->failed)) {
-        bool corrupt = r->status >= 200 && r->status < 300;
+        bool corrupt = hx_ds_status_is_bad_file(r->status);
         if (ds->cfg.skip_bad && corrupt) {
             /* The file is reported; its rows are left out, as asked. */
             pthread_mutex_unlock(&s->mu);
