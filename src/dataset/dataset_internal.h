@@ -101,6 +101,9 @@ struct ds_filter {
  * that quotes the expression and puts a caret under the offending token. */
 HOIST_NODISCARD hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out);
 void hx_ds_filter_free(struct ds_filter *f);
+/* HOIST_ERR_FILTER with "filter: what at position N", the expression and a
+ * caret under [pos, pos + len): parse and bind errors look alike. */
+HOIST_NODISCARD hx_status hx_ds_filter_syntax_error(const char *expr, int pos, int len, const char *what);
 
 /* The value domain of an Arrow format string (dictionary arrays: pass the
  * dictionary's format). DS_V_NONE when the filter cannot compare it. */
