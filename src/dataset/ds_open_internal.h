@@ -27,11 +27,14 @@
 
 /* ---- config (ds_config.c) ------------------------------------------------ */
 
+/* A partition column whose type the user fixed (set_partition_type). */
 struct ptype_override {
     char *column;
     enum ds_ptype type;
 };
 
+/* The setters' values (hoist.h documents each). hoist_dataset_open takes a
+ * deep copy, so the caller may free or reuse its config afterwards. */
 struct hoist_dataset_config {
     char **columns;
     size_t ncolumns;
@@ -57,6 +60,7 @@ HOIST_NODISCARD hx_status hx_ds_strv_copy(const char *const *src, size_t n, char
 
 /* ---- the dataset (ds_open.c) ----------------------------------------------- */
 
+/* One input file whose footer parsed. */
 struct ds_file {
     char *url; /* without a #rg selection */
     uint64_t size;
@@ -76,6 +80,8 @@ struct ds_file {
     struct hoist_pq_page_index *pi;
 };
 
+/* One dataset column: a file column (type unified over the files) or a
+ * Hive partition key. */
 struct ds_col {
     char *name;
     struct ArrowSchema schema; /* unified type (a copy of the first file's, format widened) */
@@ -86,6 +92,7 @@ struct ds_col {
     enum ds_ptype ptype;
 };
 
+/* One kept row group: what is fetched, decoded and sharded as a whole. */
 struct ds_unit {
     size_t file;
     int rg;
