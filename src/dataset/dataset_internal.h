@@ -1,6 +1,10 @@
 /*
- * dataset_internal.h — the dataset layer: listing, Hive partitions, the
- * filter language, range planning, shards and the scan pipeline.
+ * dataset_internal.h — the dataset layer's pure pieces: the filter
+ * language, range and page planning, shard assignment, row-group
+ * selections and the Arrow helpers. The Hive layout rules are in dataset.h
+ * (layers above share them); the dataset object the stage files
+ * (ds_open.c, ds_prune.c, ds_scan.c, ds_shards.c) share is in
+ * ds_open_internal.h.
  *
  * It joins the store (I/O) and the Parquet reader (decode) through their
  * public functions only. The pieces here are pure functions of their inputs
@@ -12,6 +16,7 @@
 #ifndef HOIST_DATASET_INTERNAL_H
 #define HOIST_DATASET_INTERNAL_H
 
+#include "dataset.h"
 #include "util_internal.h"
 
 /* ---- values ------------------------------------------------------------
@@ -96,6 +101,9 @@ struct ds_filter {
  * that quotes the expression and puts a caret under the offending token. */
 HOIST_NODISCARD hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out);
 void hx_ds_filter_free(struct ds_filter *f);
+/* HOIST_ERR_FILTER with "filter: what at position N", the expression and a
+ * caret under [pos, pos + len): parse and bind errors look alike. */
+HOIST_NODISCARD hx_status hx_ds_filter_syntax_error(const char *expr, int pos, int len, const char *what);
 
 /* The value domain of an Arrow format string (dictionary arrays: pass the
  * dictionary's format). DS_V_NONE when the filter cannot compare it. */
@@ -128,35 +136,6 @@ bool hx_ds_filter_may_match(const struct ds_filter *f, const struct ds_colstats 
 HOIST_NODISCARD hx_status hx_ds_filter_eval(const struct ds_filter *f, const struct ArrowArray *const *cols,
                                             const char *const *formats, const char *const *dict_formats,
                                             int64_t length, uint8_t *keep);
-
-/* ---- Hive partitions and keys ----------------------------------------- */
-
-struct ds_kv {
-    char *key;
-    char *value; /* NULL: __HIVE_DEFAULT_PARTITION__ (null) */
-};
-
-/* Collects the `key=value` directory segments of a URL's path (values
- * percent-decoded). Later duplicates of a key replace earlier ones. */
-HOIST_NODISCARD hx_status hx_ds_parse_hive(const char *url, struct ds_kv **out, size_t *n);
-void hx_ds_kv_free(struct ds_kv *kv, size_t n);
-
-/* False for keys that are not data: any path segment below `prefix_len`
- * starting with '_' or '.' (_SUCCESS, _committed_*, _temporary/, .crc),
- * names ending in .crc or _$folder$, directory markers and empty objects. */
-bool hx_ds_is_data_key(const char *url, size_t prefix_len, uint64_t size);
-
-enum ds_ptype { DS_PT_INT32, DS_PT_INT64, DS_PT_STRING, DS_PT_DATE32 };
-/* Inferred type of a partition column from its non-null values (pyarrow's
- * rule, plus dates). */
-enum ds_ptype hx_ds_infer_ptype(const char *const *values, size_t n);
-/* Parses a value as the type; false if it does not parse. */
-bool hx_ds_parse_pvalue(const char *s, enum ds_ptype t, int64_t *out);
-bool hx_ds_parse_int64(const char *s, size_t len, int64_t *out);
-/* "YYYY-MM-DD" -> days since 1970-01-01. */
-bool hx_ds_parse_date(const char *s, size_t len, int64_t *days);
-/* "YYYY-MM-DD[ T]HH:MM:SS[.fraction]" or a date -> microseconds since epoch (UTC). */
-bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us);
 
 /* ---- byte ranges ---------------------------------------------------------
  * Column chunks of one row group are fetched as few requests as is sensible:
