@@ -128,18 +128,19 @@ hx_status hx_arrow_array_struct(struct ArrowArray *children, size_t n, int64_t l
     return HOIST_OK;
 }
 
+static hx_status all_null(const char *format, int64_t length, struct ArrowArray *out) {
+    const struct ArrowSchema type = {.format = format};
+    return hx_arrow_array_nulls(&type, length, out);
+}
+
 hx_status hx_arrow_array_const_string(const char *value, int64_t length, struct ArrowArray *out) {
     size_t vlen = value ? strlen(value) : 0, total;
     if (!hx_mul_size(vlen, (size_t)length, &total))
         HX_FAIL(HOIST_ERR_LIMIT, "constant column of %" PRId64 " x %zu bytes is too large", length, vlen);
+    if (!value) return all_null("u", length, out);
     bool large = total > INT32_MAX;
-    size_t sz[3] = {value ? HX_ARROW_NO_BUFFER : hx_arrow_bitmap_bytes(length), (size_t)(length + 1) * (large ? 8 : 4),
-                    total};
+    size_t sz[3] = {HX_ARROW_NO_BUFFER, (size_t)(length + 1) * (large ? 8 : 4), total};
     HX_TRY(hx_arrow_array_make(out, length, 3, sz, 0));
-    if (!value) {
-        out->null_count = length;
-        return HOIST_OK;
-    }
     char *data = hx_arrow_buffer(out, 2);
     for (int64_t i = 0; i < length; i++) memcpy(data + (size_t)i * vlen, value, vlen);
     if (large) {
@@ -155,12 +156,9 @@ hx_status hx_arrow_array_const_string(const char *value, int64_t length, struct 
 hx_status hx_arrow_array_const_fixed(const void *value, size_t width, int64_t length, struct ArrowArray *out) {
     HX_FAIL_IF(width != 1 && width != 2 && width != 4 && width != 8, HOIST_ERR_INVALID_ARG,
                "constant column: value width %zu is not 1, 2, 4 or 8 bytes", width);
-    size_t sz[2] = {value ? HX_ARROW_NO_BUFFER : hx_arrow_bitmap_bytes(length), (size_t)length * width};
+    if (!value) return all_null(width == 1 ? "C" : width == 2 ? "S" : width == 4 ? "I" : "L", length, out);
+    size_t sz[2] = {HX_ARROW_NO_BUFFER, (size_t)length * width};
     HX_TRY(hx_arrow_array_make(out, length, 2, sz, 0));
-    if (!value) {
-        out->null_count = length;
-        return HOIST_OK;
-    }
     uint8_t *d = hx_arrow_buffer(out, 1);
     for (int64_t i = 0; i < length; i++) memcpy(d + (size_t)i * width, value, width);
     return HOIST_OK;
