@@ -165,20 +165,36 @@ static PyObject *arrow_error(enum hoist_status st) {
 
 static void stream_capsule_free(PyObject *cap) {
     struct ArrowArrayStream *s = PyCapsule_GetPointer(cap, "arrow_array_stream");
-    if (!s)
-        return;
-    if (s->release)
+    if (s && s->release)
         s->release(s);
     free(s);
 }
 
 static void schema_capsule_free(PyObject *cap) {
     struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
-    if (!s)
-        return;
-    if (s->release)
+    if (s && s->release)
         s->release(s);
     free(s);
+}
+
+/* The capsule owning a filled, malloc'ed stream or schema; when the
+ * capsule cannot be made, the struct is released and freed. */
+static PyObject *stream_capsule_wrap(struct ArrowArrayStream *s) {
+    PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_free);
+    if (!cap) {
+        s->release(s);
+        free(s);
+    }
+    return cap;
+}
+
+static PyObject *schema_capsule_wrap(struct ArrowSchema *s) {
+    PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_free);
+    if (!cap) {
+        s->release(s);
+        free(s);
+    }
+    return cap;
 }
 
 /* Zero-copy views of the set's batches (hoist_arrow_stream_share). */
@@ -192,12 +208,7 @@ static PyObject *stream_capsule_new(struct batch_set *set) {
         free(st);
         return arrow_error(rc);
     }
-    PyObject *cap = PyCapsule_New(st, "arrow_array_stream", stream_capsule_free);
-    if (!cap) {
-        st->release(st);
-        free(st);
-    }
-    return cap;
+    return stream_capsule_wrap(st);
 }
 
 static PyObject *schema_capsule_new(const struct ArrowSchema *schema) {
@@ -209,12 +220,7 @@ static PyObject *schema_capsule_new(const struct ArrowSchema *schema) {
         free(s);
         return arrow_error(rc);
     }
-    PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_free);
-    if (!cap) {
-        s->release(s);
-        free(s);
-    }
-    return cap;
+    return schema_capsule_wrap(s);
 }
 
 /* Drains a stream into a new set (the GIL is released while pulling: the
@@ -814,54 +820,44 @@ static int dataset_check(Dataset *self) {
     return 0;
 }
 
-static PyObject *dataset_schema(Dataset *self, PyObject *unused) {
-    (void)unused;
+/* The dataset's schema (a quick call, made with the GIL held) or a new
+ * scan, a stream the consumer drains at its own pace (opened with the GIL
+ * released: it starts fetching; batches are decoded ahead within the memory
+ * budget), as a capsule. */
+static PyObject *dataset_export(Dataset *self, int scan) {
     if (dataset_check(self) < 0)
         return NULL;
-    struct ArrowSchema *s = calloc(1, sizeof *s);
-    if (!s)
-        return PyErr_NoMemory();
-    enum hoist_status st = hoist_dataset_schema(self->ds, s);
-    if (st != HOIST_OK) {
-        struct errcopy e;
-        errcopy_take(&e);
-        free(s);
-        return raise_status(st, e.text);
-    }
-    PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_free);
-    if (!cap) {
-        s->release(s);
-        free(s);
-    }
-    return cap;
-}
-
-/* A stream capsule the consumer drains at its own pace (batches are decoded
- * ahead within the memory budget). */
-static PyObject *dataset_scan(Dataset *self, PyObject *unused) {
-    (void)unused;
-    if (dataset_check(self) < 0)
-        return NULL;
-    struct ArrowArrayStream *s = calloc(1, sizeof *s);
-    if (!s)
+    void *out = calloc(1, scan ? sizeof(struct ArrowArrayStream) : sizeof(struct ArrowSchema));
+    if (!out)
         return PyErr_NoMemory();
     enum hoist_status st;
     struct errcopy e;
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_dataset_scan(self->ds, s);
-    if (st != HOIST_OK)
-        errcopy_take(&e);
-    Py_END_ALLOW_THREADS
+    if (scan) {
+        Py_BEGIN_ALLOW_THREADS
+        st = hoist_dataset_scan(self->ds, out);
+        if (st != HOIST_OK)
+            errcopy_take(&e);
+        Py_END_ALLOW_THREADS
+    } else {
+        st = hoist_dataset_schema(self->ds, out);
+        if (st != HOIST_OK)
+            errcopy_take(&e);
+    }
     if (st != HOIST_OK) {
-        free(s);
+        free(out);
         return raise_status(st, e.text);
     }
-    PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_free);
-    if (!cap) {
-        s->release(s);
-        free(s);
-    }
-    return cap;
+    return scan ? stream_capsule_wrap(out) : schema_capsule_wrap(out);
+}
+
+static PyObject *dataset_schema(Dataset *self, PyObject *unused) {
+    (void)unused;
+    return dataset_export(self, 0);
+}
+
+static PyObject *dataset_scan(Dataset *self, PyObject *unused) {
+    (void)unused;
+    return dataset_export(self, 1);
 }
 
 /* Loads everything (GIL released) and returns the TableData that owns it. */

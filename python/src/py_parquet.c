@@ -39,14 +39,34 @@ static PyObject *arrow_error(enum hoist_status st) {
 
 /* ---- exports ------------------------------------------------------------ */
 
-static void schema_capsule_destructor(PyObject *cap) {
-    struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
-    if (!s) {
+/* Releases and frees an exported struct: "arrow_schema" or
+ * "arrow_array_stream" (PyCapsuleInterface.rst names). */
+static void release_export(void *p, const char *name) {
+    if (strcmp(name, "arrow_schema") == 0) {
+        struct ArrowSchema *s = p;
+        if (s->release) s->release(s);
+    } else {
+        struct ArrowArrayStream *s = p;
+        if (s->release) s->release(s);
+    }
+    PyMem_RawFree(p);
+}
+
+static void capsule_destructor(PyObject *cap) {
+    const char *name = PyCapsule_GetName(cap);
+    void *p = name ? PyCapsule_GetPointer(cap, name) : NULL;
+    if (!p) {
         PyErr_Clear();
         return;
     }
-    if (s->release) s->release(s);
-    PyMem_RawFree(s);
+    release_export(p, name);
+}
+
+/* The capsule owning a filled export; without one the export is released. */
+static PyObject *capsule_wrap(void *p, const char *name) {
+    PyObject *cap = PyCapsule_New(p, name, capsule_destructor);
+    if (!cap) release_export(p, name);
+    return cap;
 }
 
 static PyObject *pqtable_arrow_c_schema(PqTable *self, PyObject *unused) {
@@ -58,12 +78,7 @@ static PyObject *pqtable_arrow_c_schema(PqTable *self, PyObject *unused) {
         PyMem_RawFree(s);
         return arrow_error(st);
     }
-    PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_destructor);
-    if (!cap) {
-        s->release(s);
-        PyMem_RawFree(s);
-    }
-    return cap;
+    return capsule_wrap(s, "arrow_schema");
 }
 
 /* Owner callbacks for hoist_arrow_stream_share: the table object stays
@@ -81,16 +96,6 @@ static void table_unref(void *owner) {
     PyGILState_Release(g);
 }
 
-static void stream_capsule_destructor(PyObject *cap) {
-    struct ArrowArrayStream *s = PyCapsule_GetPointer(cap, "arrow_array_stream");
-    if (!s) {
-        PyErr_Clear();
-        return;
-    }
-    if (s->release) s->release(s);
-    PyMem_RawFree(s);
-}
-
 static PyObject *pqtable_arrow_c_stream(PqTable *self, PyObject *args, PyObject *kwargs) {
     static char *kwlist[] = {"requested_schema", NULL};
     PyObject *requested = Py_None;
@@ -104,12 +109,7 @@ static PyObject *pqtable_arrow_c_stream(PqTable *self, PyObject *args, PyObject 
         PyMem_RawFree(s);
         return arrow_error(st);
     }
-    PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_destructor);
-    if (!cap) {
-        s->release(s);
-        PyMem_RawFree(s);
-    }
-    return cap;
+    return capsule_wrap(s, "arrow_array_stream");
 }
 
 static PyObject *pqtable_num_rows(PqTable *self, void *closure) {

@@ -13,20 +13,20 @@ struct schema_priv {
     char *metadata;
 };
 
+/* Children and dictionaries made here are separate blocks this struct
+ * owns: released (if still live; a consumer may have moved them out), then
+ * freed. */
+static void free_schema_node(struct ArrowSchema *c) {
+    if (!c) return;
+    if (c->release) c->release(c);
+    hx_free(c);
+}
+
 static void schema_release(struct ArrowSchema *s) {
     if (!s || !s->release) return;
-    for (int64_t i = 0; i < s->n_children; i++) {
-        struct ArrowSchema *c = s->children ? s->children[i] : NULL;
-        if (c) {
-            if (c->release) c->release(c);
-            hx_free(c);
-        }
-    }
+    for (int64_t i = 0; s->children && i < s->n_children; i++) free_schema_node(s->children[i]);
     hx_free(s->children);
-    if (s->dictionary) {
-        if (s->dictionary->release) s->dictionary->release(s->dictionary);
-        hx_free(s->dictionary);
-    }
+    free_schema_node(s->dictionary);
     struct schema_priv *p = s->private_data;
     if (p) {
         hx_free(p->format);
@@ -225,20 +225,17 @@ struct array_priv {
     const void *ptrs[HX_ARRAY_MAX_BUFFERS];
 };
 
+static void free_array_node(struct ArrowArray *c) {
+    if (!c) return;
+    if (c->release) c->release(c);
+    hx_free(c);
+}
+
 static void array_release(struct ArrowArray *a) {
     if (!a || !a->release) return;
-    for (int64_t i = 0; i < a->n_children; i++) {
-        struct ArrowArray *c = a->children ? a->children[i] : NULL;
-        if (c) {
-            if (c->release) c->release(c);
-            hx_free(c);
-        }
-    }
+    for (int64_t i = 0; a->children && i < a->n_children; i++) free_array_node(a->children[i]);
     hx_free(a->children);
-    if (a->dictionary) {
-        if (a->dictionary->release) a->dictionary->release(a->dictionary);
-        hx_free(a->dictionary);
-    }
+    free_array_node(a->dictionary);
     struct array_priv *p = a->private_data;
     if (p) {
         for (int i = 0; i < HX_ARRAY_MAX_BUFFERS; i++) hx_aligned_free(p->owned[i]);
