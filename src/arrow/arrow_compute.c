@@ -216,168 +216,173 @@ static void compress_fixed(uint8_t *dst, const uint8_t *src, const uint8_t *keep
     }
 }
 
+/* Offsets of the kept rows of a binary or list array, rebased to 0, into
+ * dst (count + 1 of them); returns where the last one ends. */
+static int64_t kept_offsets(const struct ArrowArray *in, const uint8_t *keep, bool big, void *dst) {
+    int64_t k = 0, pos = 0;
+    for (int64_t i = 0; i < in->length; i++) {
+        if (!keep[i]) continue;
+        int64_t j = i + in->offset;
+        int64_t n = big ? ((const int64_t *)in->buffers[1])[j + 1] - ((const int64_t *)in->buffers[1])[j]
+                        : ((const int32_t *)in->buffers[1])[j + 1] - ((const int32_t *)in->buffers[1])[j];
+        if (big)
+            ((int64_t *)dst)[k] = pos;
+        else
+            ((int32_t *)dst)[k] = (int32_t)pos;
+        pos += n;
+        k++;
+    }
+    if (big)
+        ((int64_t *)dst)[k] = pos;
+    else
+        ((int32_t *)dst)[k] = (int32_t)pos;
+    return pos;
+}
+
+/* Indices are filtered; the dictionary is copied whole (it is small and
+ * shared by every row). */
+static hx_status filter_dictionary(const struct ArrowArray *in, const struct ArrowSchema *schema, const uint8_t *keep,
+                                   int64_t out_len, size_t vsz, struct ArrowArray *out) {
+    size_t w = (size_t)hx_arrow_format_bits(schema->format) / 8;
+    size_t sz[2] = {vsz, (size_t)out_len * w};
+    HX_TRY(hx_arrow_array_make(out, out_len, 2, sz, 0));
+    filter_validity(in, keep, out_len, out);
+    compress_fixed(hx_arrow_buffer(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep, in->length,
+                   w, out_len);
+    hx_status st = hx_array_alloc_dictionary(out);
+    uint8_t *all = hx_malloc(in->dictionary->length > 0 ? (size_t)in->dictionary->length : 1);
+    if (st == HOIST_OK && !all) st = hx_error(HOIST_ERR_NOMEM, "out of memory filtering a dictionary array");
+    if (st == HOIST_OK) {
+        memset(all, 1, (size_t)in->dictionary->length);
+        st = filter_rec(in->dictionary, schema->dictionary, all, in->dictionary->length, out->dictionary);
+    }
+    hx_free(all);
+    if (st != HOIST_OK) out->release(out);
+    return st;
+}
+
+/* Fixed-width values: bit-packed booleans (bits == 1) or whole bytes. */
+static hx_status filter_fixed(const struct ArrowArray *in, int bits, const uint8_t *keep, int64_t out_len, size_t vsz,
+                              struct ArrowArray *out) {
+    size_t w = (size_t)bits / 8;
+    size_t sz[2] = {vsz, bits == 1 ? hx_arrow_bitmap_bytes(out_len) : (size_t)out_len * w};
+    HX_TRY(hx_arrow_array_make(out, out_len, 2, sz, 0));
+    filter_validity(in, keep, out_len, out);
+    if (bits > 1) {
+        compress_fixed(hx_arrow_buffer(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep,
+                       in->length, w, out_len);
+        return HOIST_OK;
+    }
+    const uint8_t *src = in->buffers[1];
+    uint8_t *dst = hx_arrow_buffer(out, 1);
+    int64_t k = 0;
+    for (int64_t i = 0; i < in->length; i++) {
+        if (!keep[i]) continue;
+        int64_t j = i + in->offset;
+        if ((src[j >> 3] >> (j & 7)) & 1) dst[k >> 3] |= (uint8_t)(1u << (k & 7));
+        k++;
+    }
+    return HOIST_OK;
+}
+
+/* Strings and binaries: offsets first (they size the data buffer), then
+ * the kept values' bytes. */
+static hx_status filter_binary(const struct ArrowArray *in, bool big, const uint8_t *keep, int64_t out_len, size_t vsz,
+                               struct ArrowArray *out) {
+    size_t sz[3] = {vsz, (size_t)(out_len + 1) * (big ? 8 : 4), HX_ARROW_NO_BUFFER};
+    HX_TRY(hx_arrow_array_make(out, out_len, 3, sz, 0));
+    filter_validity(in, keep, out_len, out);
+    int64_t total = kept_offsets(in, keep, big, hx_arrow_buffer(out, 1));
+    void *dd;
+    hx_status st = hx_arrow_array_alloc_buffer(out, 2, (size_t)total, &dd);
+    if (st != HOIST_OK) {
+        out->release(out);
+        return st;
+    }
+    const char *data = in->buffers[2];
+    int64_t pos = 0;
+    for (int64_t i = 0; i < in->length; i++) {
+        if (!keep[i]) continue;
+        int64_t j = i + in->offset;
+        int64_t s = big ? ((const int64_t *)in->buffers[1])[j] : ((const int32_t *)in->buffers[1])[j];
+        int64_t e = big ? ((const int64_t *)in->buffers[1])[j + 1] : ((const int32_t *)in->buffers[1])[j + 1];
+        memcpy((char *)dd + pos, data + s, (size_t)(e - s));
+        pos += e - s;
+    }
+    return HOIST_OK;
+}
+
+static hx_status filter_struct(const struct ArrowArray *in, const struct ArrowSchema *schema, const uint8_t *keep,
+                               int64_t out_len, size_t vsz, struct ArrowArray *out) {
+    size_t sz[1] = {vsz};
+    HX_TRY(hx_arrow_array_make(out, out_len, 1, sz, (size_t)schema->n_children));
+    filter_validity(in, keep, out_len, out);
+    uint8_t *ck = NULL;
+    hx_status st = HOIST_OK;
+    for (int64_t c = 0; st == HOIST_OK && c < schema->n_children; c++) {
+        const struct ArrowArray *child = in->children[c];
+        const uint8_t *cm = keep;
+        if (in->offset != 0 || child->length != in->length) {
+            /* The struct's row i is the child's row offset + i. */
+            if (!ck) ck = hx_calloc(child->length > 0 ? (size_t)child->length : 1, 1);
+            if (!ck) {
+                st = hx_error(HOIST_ERR_NOMEM, "out of memory filtering a struct array");
+                break;
+            }
+            memset(ck, 0, (size_t)child->length);
+            for (int64_t i = 0; i < in->length && i + in->offset < child->length; i++) ck[i + in->offset] = keep[i];
+            cm = ck;
+        }
+        st = filter_rec(child, schema->children[c], cm, out_len, out->children[c]);
+    }
+    hx_free(ck);
+    if (st != HOIST_OK) out->release(out);
+    return st;
+}
+
+/* Lists, large lists, maps and fixed-size lists: the offsets of the kept
+ * rows, and the child filtered by the ranges those rows cover. */
+static hx_status filter_list(const struct ArrowArray *in, const struct ArrowSchema *schema, const uint8_t *keep,
+                             int64_t out_len, size_t vsz, struct ArrowArray *out) {
+    const char *f = schema->format;
+    bool big = !strcmp(f, "+L"), fsl = !strncmp(f, "+w:", 3);
+    int64_t fixed = fsl ? strtol(f + 3, NULL, 10) : 0;
+    const struct ArrowArray *child = in->children[0];
+    int64_t child_out = 0;
+    uint8_t *cm = child_mask_lists(in, keep, child->length, big, fixed, &child_out);
+    if (!cm) return hx_error(HOIST_ERR_ARROW_INVALID, "list offsets out of range (or out of memory)");
+    size_t sz[2] = {vsz, (size_t)(out_len + 1) * (big ? 8 : 4)};
+    hx_status st = hx_arrow_array_make(out, out_len, fsl ? 1 : 2, sz, 1);
+    if (st != HOIST_OK) {
+        hx_free(cm);
+        return st;
+    }
+    filter_validity(in, keep, out_len, out);
+    if (!fsl) (void)kept_offsets(in, keep, big, hx_arrow_buffer(out, 1));
+    st = filter_rec(child, schema->children[0], cm, child_out, out->children[0]);
+    hx_free(cm);
+    if (st != HOIST_OK) out->release(out);
+    return st;
+}
+
 static hx_status filter_rec(const struct ArrowArray *in, const struct ArrowSchema *schema, const uint8_t *keep,
                             int64_t out_len, struct ArrowArray *out) {
     const char *f = schema->format;
     bool has_validity = in->null_count != 0 && in->n_buffers > 0 && in->buffers[0];
     size_t vsz = has_validity ? hx_arrow_bitmap_bytes(out_len) : HX_ARROW_NO_BUFFER;
-    int bits = schema->dictionary ? -1 : hx_arrow_format_bits(f);
-    if (schema->dictionary) {
-        /* Indices are filtered; the dictionary is copied whole (it is small
-         * and shared by every row). */
-        int ib = hx_arrow_format_bits(f);
-        size_t sz[2] = {vsz, (size_t)out_len * (size_t)(ib / 8)};
-        HX_TRY(hx_arrow_array_make(out, out_len, 2, sz, 0));
-        filter_validity(in, keep, out_len, out);
-        size_t w = (size_t)ib / 8;
-        compress_fixed(hx_arrow_buffer(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep, in->length, w,
-                       out_len);
-        hx_status st = hx_array_alloc_dictionary(out);
-        uint8_t *all = hx_malloc(in->dictionary->length > 0 ? (size_t)in->dictionary->length : 1);
-        if (st == HOIST_OK && !all) st = hx_error(HOIST_ERR_NOMEM, "out of memory filtering a dictionary array");
-        if (st == HOIST_OK) {
-            memset(all, 1, (size_t)in->dictionary->length);
-            st = filter_rec(in->dictionary, schema->dictionary, all, in->dictionary->length, out->dictionary);
-        }
-        hx_free(all);
-        if (st != HOIST_OK) out->release(out);
-        return st;
-    }
+    if (schema->dictionary) return filter_dictionary(in, schema, keep, out_len, vsz, out);
+    int bits = hx_arrow_format_bits(f);
     if (bits == 0 && f[0] == 'n') {
         HX_TRY(hx_arrow_array_make(out, out_len, 0, NULL, 0));
         out->null_count = out_len;
         return HOIST_OK;
     }
-    if (bits == 1) {
-        size_t sz[2] = {vsz, hx_arrow_bitmap_bytes(out_len)};
-        HX_TRY(hx_arrow_array_make(out, out_len, 2, sz, 0));
-        filter_validity(in, keep, out_len, out);
-        const uint8_t *src = in->buffers[1];
-        uint8_t *dst = hx_arrow_buffer(out, 1);
-        int64_t k = 0;
-        for (int64_t i = 0; i < in->length; i++) {
-            if (!keep[i]) continue;
-            int64_t j = i + in->offset;
-            if ((src[j >> 3] >> (j & 7)) & 1) dst[k >> 3] |= (uint8_t)(1u << (k & 7));
-            k++;
-        }
-        return HOIST_OK;
-    }
-    if (bits > 0) {
-        size_t w = (size_t)bits / 8;
-        size_t sz[2] = {vsz, (size_t)out_len * w};
-        HX_TRY(hx_arrow_array_make(out, out_len, 2, sz, 0));
-        filter_validity(in, keep, out_len, out);
-        compress_fixed(hx_arrow_buffer(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep, in->length, w,
-                       out_len);
-        return HOIST_OK;
-    }
-    if (!strcmp(f, "u") || !strcmp(f, "z") || !strcmp(f, "U") || !strcmp(f, "Z")) {
-        bool big = f[0] == 'U' || f[0] == 'Z';
-        int64_t total = 0;
-        for (int64_t i = 0; i < in->length; i++) {
-            if (!keep[i]) continue;
-            int64_t j = i + in->offset;
-            total += big ? ((const int64_t *)in->buffers[1])[j + 1] - ((const int64_t *)in->buffers[1])[j]
-                         : ((const int32_t *)in->buffers[1])[j + 1] - ((const int32_t *)in->buffers[1])[j];
-        }
-        size_t sz[3] = {vsz, (size_t)(out_len + 1) * (big ? 8 : 4), (size_t)total};
-        HX_TRY(hx_arrow_array_make(out, out_len, 3, sz, 0));
-        filter_validity(in, keep, out_len, out);
-        const char *data = in->buffers[2];
-        char *dd = hx_arrow_buffer(out, 2);
-        int64_t k = 0, pos = 0;
-        for (int64_t i = 0; i < in->length; i++) {
-            if (!keep[i]) continue;
-            int64_t j = i + in->offset, s, e;
-            if (big) {
-                s = ((const int64_t *)in->buffers[1])[j];
-                e = ((const int64_t *)in->buffers[1])[j + 1];
-                ((int64_t *)hx_arrow_buffer(out, 1))[k] = pos;
-            } else {
-                s = ((const int32_t *)in->buffers[1])[j];
-                e = ((const int32_t *)in->buffers[1])[j + 1];
-                ((int32_t *)hx_arrow_buffer(out, 1))[k] = (int32_t)pos;
-            }
-            memcpy(dd + pos, data + s, (size_t)(e - s));
-            pos += e - s;
-            k++;
-        }
-        if (big)
-            ((int64_t *)hx_arrow_buffer(out, 1))[k] = pos;
-        else
-            ((int32_t *)hx_arrow_buffer(out, 1))[k] = (int32_t)pos;
-        return HOIST_OK;
-    }
-    if (!strcmp(f, "+s")) {
-        size_t sz[1] = {vsz};
-        HX_TRY(hx_arrow_array_make(out, out_len, 1, sz, (size_t)schema->n_children));
-        filter_validity(in, keep, out_len, out);
-        uint8_t *ck = NULL;
-        for (int64_t c = 0; c < schema->n_children; c++) {
-            const struct ArrowArray *child = in->children[c];
-            const uint8_t *cm = keep;
-            if (in->offset != 0 || child->length != in->length) {
-                /* The struct's row i is the child's row offset + i. */
-                if (!ck) ck = hx_calloc(child->length > 0 ? (size_t)child->length : 1, 1);
-                if (!ck) {
-                    out->release(out);
-                    return hx_error(HOIST_ERR_NOMEM, "out of memory filtering a struct array");
-                }
-                memset(ck, 0, (size_t)child->length);
-                for (int64_t i = 0; i < in->length && i + in->offset < child->length; i++) ck[i + in->offset] = keep[i];
-                cm = ck;
-            }
-            hx_status st = filter_rec(child, schema->children[c], cm, out_len, out->children[c]);
-            if (st != HOIST_OK) {
-                hx_free(ck);
-                out->release(out);
-                return st;
-            }
-        }
-        hx_free(ck);
-        return HOIST_OK;
-    }
-    bool list = !strcmp(f, "+l") || !strcmp(f, "+L") || !strcmp(f, "+m");
-    bool fsl = !strncmp(f, "+w:", 3);
-    if ((list || fsl) && schema->n_children == 1 && in->n_children == 1) {
-        bool big = !strcmp(f, "+L");
-        int64_t fixed = fsl ? strtol(f + 3, NULL, 10) : 0;
-        const struct ArrowArray *child = in->children[0];
-        int64_t child_out = 0;
-        uint8_t *cm = child_mask_lists(in, keep, child->length, big, fixed, &child_out);
-        if (!cm) return hx_error(HOIST_ERR_ARROW_INVALID, "list offsets out of range (or out of memory)");
-        size_t sz[2] = {vsz, (size_t)(out_len + 1) * (big ? 8 : 4)};
-        hx_status st = hx_arrow_array_make(out, out_len, fsl ? 1 : 2, sz, 1);
-        if (st != HOIST_OK) {
-            hx_free(cm);
-            return st;
-        }
-        filter_validity(in, keep, out_len, out);
-        if (!fsl) {
-            int64_t k = 0, pos = 0;
-            for (int64_t i = 0; i < in->length; i++) {
-                if (!keep[i]) continue;
-                int64_t j = i + in->offset;
-                int64_t n = big ? ((const int64_t *)in->buffers[1])[j + 1] - ((const int64_t *)in->buffers[1])[j]
-                                : ((const int32_t *)in->buffers[1])[j + 1] - ((const int32_t *)in->buffers[1])[j];
-                if (big)
-                    ((int64_t *)hx_arrow_buffer(out, 1))[k] = pos;
-                else
-                    ((int32_t *)hx_arrow_buffer(out, 1))[k] = (int32_t)pos;
-                pos += n;
-                k++;
-            }
-            if (big)
-                ((int64_t *)hx_arrow_buffer(out, 1))[k] = pos;
-            else
-                ((int32_t *)hx_arrow_buffer(out, 1))[k] = (int32_t)pos;
-        }
-        st = filter_rec(child, schema->children[0], cm, child_out, out->children[0]);
-        hx_free(cm);
-        if (st != HOIST_OK) out->release(out);
-        return st;
-    }
+    if (bits > 0) return filter_fixed(in, bits, keep, out_len, vsz, out);
+    bool big;
+    if (hx_arrow_format_is_binary(f, &big)) return filter_binary(in, big, keep, out_len, vsz, out);
+    if (!strcmp(f, "+s")) return filter_struct(in, schema, keep, out_len, vsz, out);
+    bool list = !strcmp(f, "+l") || !strcmp(f, "+L") || !strcmp(f, "+m") || !strncmp(f, "+w:", 3);
+    if (list && schema->n_children == 1 && in->n_children == 1) return filter_list(in, schema, keep, out_len, vsz, out);
     return hx_error(HOIST_ERR_ARROW_TYPE, "filtering rows of type '%s' is not supported", f);
 }
 
