@@ -222,9 +222,9 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_schema_copy(const struct
                                                                     struct ArrowSchema *out);
 
 /* A stream over batches the stream then owns: schema and arrays[0..n) are
- * moved into it (their release is set to NULL in the caller's structs, on
- * failure too, when they are released instead); the arrays container stays
- * the caller's. get_next hands the batches out in order; get_schema gives
+ * moved into it (their release is set to NULL in the caller's structs; when
+ * the call fails other than with HOIST_ERR_INVALID_ARG they are released);
+ * the arrays container stays the caller's. get_next hands the batches out in order; get_schema gives
  * copies. Like every hoist stream it keeps its own get_last_error text. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_stream_from_arrays(struct ArrowSchema *schema,
                                                                            struct ArrowArray *arrays, size_t n,
