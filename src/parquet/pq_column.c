@@ -395,6 +395,112 @@ static void prefault(void *p, size_t len) {
 #endif
 }
 
+/* The per-thread scratch is lent to the context for one chunk and handed
+ * back (possibly grown) after it; without scratch the buffers are freed. */
+static void scratch_lend(struct hx_pq_colctx *cx, const struct hx_pq_scratch *scratch) {
+    if (!scratch) return;
+    cx->page = scratch->buf[0], cx->page_cap = scratch->cap[0];
+    cx->idx = scratch->buf[1], cx->idx_cap = scratch->cap[1];
+    cx->phys = scratch->buf[2], cx->phys_cap = scratch->cap[2];
+    cx->phys2 = scratch->buf[3], cx->phys2_cap = scratch->cap[3];
+    cx->dict_buf = scratch->buf[4], cx->dict_buf_cap = scratch->cap[4];
+}
+
+static void colctx_release(struct hx_pq_colctx *cx, struct hx_pq_scratch *scratch) {
+    if (cx->dict_fixed != cx->dict_buf) hx_free(cx->dict_fixed);
+    if (scratch) {
+        scratch->buf[0] = cx->page, scratch->cap[0] = cx->page_cap;
+        scratch->buf[1] = cx->idx, scratch->cap[1] = cx->idx_cap;
+        scratch->buf[2] = cx->phys, scratch->cap[2] = cx->phys_cap;
+        scratch->buf[3] = cx->phys2, scratch->cap[3] = cx->phys2_cap;
+        scratch->buf[4] = cx->dict_buf, scratch->cap[4] = cx->dict_buf_cap;
+    } else {
+        hx_free(cx->page);
+        hx_free(cx->idx);
+        hx_free(cx->phys);
+        hx_free(cx->phys2);
+        hx_free(cx->dict_buf);
+    }
+    hx_free(cx->dict_off);
+    hx_free(cx->dict_bytes);
+    hx_free(cx->dict_slots);
+    hx_free(cx->dict_len8);
+    hx_free(cx->ht);
+}
+
+/* Output buffers before the first page: offsets start with a 0, and the
+ * rest is pre-sized from the declared counts so values land in their final
+ * buffer without regrowth, but never trusting a count far beyond what the
+ * bytes could hold (bigger chunks grow as pages prove them). */
+static hx_status presize_outputs(struct hx_pq_colctx *cx, size_t chunk_len, int64_t limit, size_t *lvl_cap) {
+    const struct hx_pq_anode *leaf = cx->a;
+    struct hx_pq_leaf_data *out = cx->out;
+    if (leaf->conv == CV_BINARY || leaf->dict) {
+        struct hx_abuf *ob = leaf->dict ? &out->dict_offsets : &out->offsets;
+        HX_TRY(hx_abuf_reserve(ob, 8));
+        memset(ob->data, 0, 8);
+        ob->len = leaf->large ? 8 : 4;
+    }
+    if (limit <= 0) return HOIST_OK;
+    uint64_t bound = (uint64_t)chunk_len * 64 + 65536;
+    size_t want = (size_t)((uint64_t)limit < bound ? (uint64_t)limit : bound);
+    size_t w = leaf->dict ? 4 : leaf->conv == CV_BOOL ? 1 : leaf->conv == CV_BINARY ? 0 : (size_t)leaf->out_width;
+    if (w) {
+        HX_TRY(hx_abuf_reserve(&out->values, want * w));
+        prefault(out->values.data, want * w);
+    }
+    if (leaf->conv == CV_BINARY && !leaf->dict) {
+        HX_TRY(hx_abuf_reserve(&out->offsets, want * (leaf->large ? 8 : 4)));
+        prefault(out->offsets.data, want * (leaf->large ? 8 : 4));
+        if (cx->c->total_uncompressed > 0)
+            HX_TRY(hx_abuf_reserve(&out->data, (size_t)((uint64_t)cx->c->total_uncompressed < bound
+                                                             ? (uint64_t)cx->c->total_uncompressed : bound)));
+    }
+    if (cx->max_def || cx->max_rep) HX_TRY(reserve_levels(cx, lvl_cap, want));
+    if ((cx->flags & HX_PQ_FLAT_LEAF) && cx->max_def > 0 && cx->max_rep == 0)
+        HX_TRY(hx_abuf_reserve(&out->valid, want / 8 + 8));
+    return HOIST_OK;
+}
+
+/* A dictionary output's dictionary is the dictionary page itself. */
+static hx_status copy_dictionary_out(struct hx_pq_colctx *cx) {
+    struct hx_pq_leaf_data *out = cx->out;
+    struct hx_abuf *dd = &out->dict_data, *dof = &out->dict_offsets;
+    size_t total = (size_t)cx->dict_off[cx->dict_n];
+    HX_TRY(hx_abuf_reserve(dd, total));
+    HX_TRY(hx_abuf_reserve(dof, (size_t)cx->dict_n * 8));
+    HX_FAIL_IF(total > INT32_MAX, HOIST_ERR_LIMIT, "dictionary over 2 GiB");
+    memcpy(dd->data, cx->dict_bytes, total);
+    dd->len = total;
+    for (int64_t i = 1; i <= cx->dict_n; i++) {
+        int32_t v = (int32_t)cx->dict_off[i];
+        memcpy(dof->data + 4 * i, &v, 4);
+    }
+    dof->len = 4 * ((size_t)cx->dict_n + 1);
+    out->dict_n = cx->dict_n;
+    return HOIST_OK;
+}
+
+/* A dictionary page (raw as stored); total_len bounds the presizing of
+ * strings gathered from it. */
+static hx_status dictionary_page(struct hx_pq_colctx *cx, const struct hx_pq_page_header *h, const uint8_t *raw,
+                                 int64_t limit, size_t total_len) {
+    const struct hx_pq_anode *leaf = cx->a;
+    int compressed = cx->c->codec != HX_PQ_UNCOMPRESSED;
+    if (compressed && leaf->conv == CV_COPY && cx->phys_width > 0)
+        return hx_pq_read_dictionary_direct(cx, raw, (size_t)h->compressed_size, (size_t)h->uncompressed_size,
+                                            h->num_values);
+    const uint8_t *pg = raw;
+    if (compressed)
+        HX_TRY(decompress_to_scratch(cx, raw, (size_t)h->compressed_size, (size_t)h->uncompressed_size, &pg));
+    size_t len = compressed ? (size_t)h->uncompressed_size : (size_t)h->compressed_size;
+    HX_TRY(hx_pq_read_dictionary(cx, pg, len, h->num_values));
+    if (leaf->conv == CV_BINARY && !leaf->dict && cx->dict_n > 0 && cx->dict_off)
+        HX_TRY(presize_from_dict(cx, limit, total_len));
+    if (leaf->dict) HX_TRY(copy_dictionary_out(cx));
+    return HOIST_OK;
+}
+
 /* Pages back to back in chunk, or (pages != NULL) the listed pages one per
  * entry: chunk_len then only bounds the presizing. */
 static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
@@ -402,13 +508,7 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
                              size_t npages, unsigned flags, int64_t rows, struct hx_pq_scratch *scratch,
                              struct hx_pq_leaf_data *out) {
     struct hx_pq_colctx cx = {0};
-    if (scratch) {
-        cx.page = scratch->buf[0], cx.page_cap = scratch->cap[0];
-        cx.idx = scratch->buf[1], cx.idx_cap = scratch->cap[1];
-        cx.phys = scratch->buf[2], cx.phys_cap = scratch->cap[2];
-        cx.phys2 = scratch->buf[3], cx.phys2_cap = scratch->cap[3];
-        cx.dict_buf = scratch->buf[4], cx.dict_buf_cap = scratch->cap[4];
-    }
+    scratch_lend(&cx, scratch);
     struct hx_pq_anode eff = *leaf;
     eff.dict = hx_pq_leaf_dict(leaf, flags);
     leaf = &eff;
@@ -422,39 +522,10 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
     cx.flags = flags;
     cx.out = out;
     memset(out, 0, sizeof *out);
-    hx_status st = HOIST_OK;
     size_t pos = 0, lvl_cap = 0;
     int page_no = 0;
     int64_t limit = cx.max_rep == 0 ? rows : cx.c->num_values;
-    if (leaf->conv == CV_BINARY || leaf->dict) {
-        /* offsets start with a 0 */
-        struct hx_abuf *ob = leaf->dict ? &out->dict_offsets : &out->offsets;
-        st = hx_abuf_reserve(ob, 8);
-        if (st == HOIST_OK) {
-            memset(ob->data, 0, 8);
-            ob->len = leaf->large ? 8 : 4;
-        }
-    }
-    if (st == HOIST_OK && limit > 0) {
-        /* Pre-size from the declared counts so values land in their final
-         * buffer without regrowth, but never trust a count far beyond what
-         * the bytes could hold (bigger chunks grow as pages prove them). */
-        uint64_t bound = (uint64_t)chunk_len * 64 + 65536;
-        size_t want = (size_t)((uint64_t)limit < bound ? (uint64_t)limit : bound);
-        size_t w = leaf->dict ? 4 : leaf->conv == CV_BOOL ? 1 : leaf->conv == CV_BINARY ? 0 : (size_t)leaf->out_width;
-        if (w) st = hx_abuf_reserve(&out->values, want * w);
-        if (st == HOIST_OK && w) prefault(out->values.data, want * w);
-        if (st == HOIST_OK && leaf->conv == CV_BINARY && !leaf->dict) {
-            st = hx_abuf_reserve(&out->offsets, want * (leaf->large ? 8 : 4));
-            if (st == HOIST_OK) prefault(out->offsets.data, want * (leaf->large ? 8 : 4));
-        }
-        if (st == HOIST_OK && leaf->conv == CV_BINARY && !leaf->dict && cx.c->total_uncompressed > 0)
-            st = hx_abuf_reserve(&out->data, (size_t)((uint64_t)cx.c->total_uncompressed < bound
-                                                          ? (uint64_t)cx.c->total_uncompressed : bound));
-        if (st == HOIST_OK && (cx.max_def || cx.max_rep)) st = reserve_levels(&cx, &lvl_cap, want);
-        if (st == HOIST_OK && (flags & HX_PQ_FLAT_LEAF) && cx.max_def > 0 && cx.max_rep == 0)
-            st = hx_abuf_reserve(&out->valid, want / 8 + 8);
-    }
+    hx_status st = presize_outputs(&cx, chunk_len, limit, &lvl_cap);
     size_t next_span = 0, total_len = chunk_len; /* chunk_len is per entry from here on */
     int64_t span_levels = 0;
     if (pages) pos = chunk_len; /* the first entry is taken below */
@@ -495,45 +566,12 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
                 break;
             }
         }
+        if (h.type == PQP_DICTIONARY && !h.has_dict_header) {
+            st = CORRUPT("page %d: dictionary page without its header", page_no);
+            break;
+        }
         if (h.type == PQP_DICTIONARY) {
-            if (!h.has_dict_header) {
-                st = CORRUPT("page %d: dictionary page without its header", page_no);
-                break;
-            }
-            const uint8_t *pg = raw;
-            if (cx.c->codec != HX_PQ_UNCOMPRESSED && leaf->conv == CV_COPY && cx.phys_width > 0) {
-                st = hx_pq_read_dictionary_direct(&cx, raw, (size_t)h.compressed_size, (size_t)h.uncompressed_size,
-                                            h.num_values);
-                if (st != HOIST_OK) st = hx_error_prefix(st, "page %d (dictionary)", page_no);
-                page_no++;
-                continue;
-            }
-            if (cx.c->codec != HX_PQ_UNCOMPRESSED)
-                st = decompress_to_scratch(&cx, raw, (size_t)h.compressed_size, (size_t)h.uncompressed_size, &pg);
-            if (st == HOIST_OK) {
-                size_t len = cx.c->codec != HX_PQ_UNCOMPRESSED ? (size_t)h.uncompressed_size : (size_t)h.compressed_size;
-                st = hx_pq_read_dictionary(&cx, pg, len, h.num_values);
-                if (st == HOIST_OK && leaf->conv == CV_BINARY && !leaf->dict && cx.dict_n > 0 && cx.dict_off)
-                    st = presize_from_dict(&cx, limit, total_len);
-                if (st == HOIST_OK && leaf->dict) {
-                    /* The Arrow dictionary is the dictionary page itself. */
-                    struct hx_abuf *dd = &out->dict_data, *dof = &out->dict_offsets;
-                    size_t total = (size_t)cx.dict_off[cx.dict_n];
-                    st = hx_abuf_reserve(dd, total);
-                    if (st == HOIST_OK) st = hx_abuf_reserve(dof, (size_t)cx.dict_n * 8);
-                    if (st == HOIST_OK && total > INT32_MAX) st = hx_error(HOIST_ERR_LIMIT, "dictionary over 2 GiB");
-                    if (st == HOIST_OK) {
-                        memcpy(dd->data, cx.dict_bytes, total);
-                        dd->len = total;
-                        for (int64_t i = 1; i <= cx.dict_n; i++) {
-                            int32_t v = (int32_t)cx.dict_off[i];
-                            memcpy(dof->data + 4 * i, &v, 4);
-                        }
-                        dof->len = 4 * ((size_t)cx.dict_n + 1);
-                        out->dict_n = cx.dict_n;
-                    }
-                }
-            }
+            st = dictionary_page(&cx, &h, raw, limit, total_len);
             if (st != HOIST_OK) st = hx_error_prefix(st, "page %d (dictionary)", page_no);
         } else if (h.type == PQP_DATA || h.type == PQP_DATA_V2) {
             st = data_page(&cx, &h, raw, &lvl_cap, limit);
@@ -547,25 +585,7 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
         st = hx_error_prefix(st, "page at offset %llu", (unsigned long long)pages[next_span - 1].offset);
     if (st == HOIST_OK && cx.max_def == 0 && cx.max_rep == 0 && out->n_values != out->n_levels)
         st = CORRUPT("%lld values for %lld rows", (long long)out->n_values, (long long)out->n_levels);
-    if (cx.dict_fixed != cx.dict_buf) hx_free(cx.dict_fixed);
-    if (scratch) {
-        scratch->buf[0] = cx.page, scratch->cap[0] = cx.page_cap;
-        scratch->buf[1] = cx.idx, scratch->cap[1] = cx.idx_cap;
-        scratch->buf[2] = cx.phys, scratch->cap[2] = cx.phys_cap;
-        scratch->buf[3] = cx.phys2, scratch->cap[3] = cx.phys2_cap;
-        scratch->buf[4] = cx.dict_buf, scratch->cap[4] = cx.dict_buf_cap;
-    } else {
-        hx_free(cx.page);
-        hx_free(cx.idx);
-        hx_free(cx.phys);
-        hx_free(cx.phys2);
-        hx_free(cx.dict_buf);
-    }
-    hx_free(cx.dict_off);
-    hx_free(cx.dict_bytes);
-    hx_free(cx.dict_slots);
-    hx_free(cx.dict_len8);
-    hx_free(cx.ht);
+    colctx_release(&cx, scratch);
     if (st != HOIST_OK) hx_pq_leaf_data_reset(out);
     return st;
 }
