@@ -32,7 +32,7 @@ struct hx_pq_colctx {
     size_t phys_cap;
     uint8_t *phys2; /* flat-mode scratch levels */
     size_t phys2_cap;
-    uint8_t *dict_buf; /* holds dict_fixed when read_dictionary_direct fills it */
+    uint8_t *dict_buf; /* holds dict_fixed when hx_pq_read_dictionary_direct fills it */
     size_t dict_buf_cap;
     /* dictionary, converted to the output representation */
     int have_dict;
@@ -48,8 +48,7 @@ struct hx_pq_colctx {
     size_t ht_cap; /* power of two */
 };
 
-
-/* Grows scratch whose contents need not survive growth (no copy). */
+/* pq_column.c: grows scratch whose contents need not survive growth (no copy). */
 HOIST_NODISCARD hx_status hx_pq_scratch_grow(void **p, size_t *cap, size_t need);
 
 /* pq_values.c: the dictionary page, uncompressed (p, len) or, for values
