@@ -54,7 +54,6 @@ static inline bool hx_rle_run_value(const uint8_t *p, int bit_width, uint32_t *v
     return bit_width >= 32 || (x >> bit_width) == 0;
 }
 
-
 /* Values a bit-packed run of `groups` 8-value groups can really supply from
  * `avail` bytes: writers pad the last run to whole groups, but a truncated
  * final run is read as far as its bytes go (as Arrow does). */
