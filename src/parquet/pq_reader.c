@@ -1,5 +1,6 @@
-/* Public Parquet API: footers, file objects, field decoding, readers and
- * record-batch streams. */
+/* Public Parquet API: footers, file objects, field decoding, readers over
+ * bytes in memory and record-batch streams. No I/O: opening a path is the
+ * dataset layer's (src/dataset/ds_pq_file.c, through hx_pq_reader_open_owned). */
 #include "parquet_internal.h"
 
 #include <math.h>
