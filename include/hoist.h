@@ -107,6 +107,36 @@ enum hoist_status {
 /* Static, never-NULL text for a status (e.g. "out of memory"). */
 HOIST_API const char *hoist_strerror(enum hoist_status status);
 
+/* What kind of failure a status is, for callers that react to the kind
+ * rather than the exact code (SQLite's primary vs extended result codes):
+ * retry a TRANSIENT failure, report NOT_FOUND as a missing object, and so
+ * on. Every status belongs to exactly one class; the classes are pinned and
+ * never renumbered, and a new status joins an existing class. docs/errors.md
+ * lists the class of each status. */
+enum hoist_status_class {
+    HOIST_CLASS_OK = 0,
+    HOIST_CLASS_NOT_FOUND = 1,     /* the named object, bucket, file, column or data does not exist */
+    HOIST_CLASS_ACCESS = 2,        /* refused: permissions, credentials, TLS trust */
+    HOIST_CLASS_INVALID_INPUT = 3, /* the caller's arguments, URL, expression or data cannot be used as given */
+    HOIST_CLASS_CORRUPT_DATA = 4,  /* bytes read (a file, a server response) are malformed */
+    HOIST_CLASS_TRANSIENT = 5,     /* network or server trouble that outlasted the retries: try again later */
+    HOIST_CLASS_CANCELLED = 6,     /* the caller asked to stop */
+    HOIST_CLASS_RESOURCE = 7,      /* out of memory, or over a configured limit */
+    HOIST_CLASS_UNSUPPORTED = 8,   /* valid, but a feature hoist does not have */
+    HOIST_CLASS_EXISTS = 9,        /* refused because something already exists there */
+    HOIST_CLASS_INTERNAL = 10,     /* a bug in hoist, or a status this version does not know */
+    HOIST_CLASS_IO = 11,           /* local file system I/O failed (the message has errno's text) */
+    HOIST_CLASS_REMOTE = 12        /* the store refused for a reason hoist does not classify */
+};
+
+/* The class of a status; HOIST_CLASS_INTERNAL for a value that is not a
+ * status. Thread-safe, no side effects. */
+HOIST_API enum hoist_status_class hoist_status_class(enum hoist_status status);
+
+/* Static, never-NULL lower_snake name of a class ("not_found",
+ * "transient", ...); "unknown" for a value that is not a class. */
+HOIST_API const char *hoist_status_class_name(enum hoist_status_class cls);
+
 /* The calling thread's message for its last failed hoist call ("" if none).
  * Valid until the next hoist call on this thread. */
 HOIST_API const char *hoist_errmsg(void);
