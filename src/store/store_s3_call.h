@@ -1,0 +1,46 @@
+/*
+ * store_s3_call.h — private to the s3:// backend (store_s3_*.c): the state
+ * of one public call (its event loop and progress) and the helpers every
+ * operation uses to sort finished requests.
+ */
+#ifndef HOIST_STORE_S3_CALL_H
+#define HOIST_STORE_S3_CALL_H
+
+#include "store_internal.h"
+
+/* Response bodies parsed as XML (listings, multipart, delete results). */
+#define XML_BODY_CAP ((size_t)16 << 20)
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+/* One public call: one event loop on the calling thread. */
+struct hx_store_call {
+    struct hoist_store *st;
+    struct hx_net_loop loop;
+    hoist_progress_fn progress;
+    void *userdata;
+    struct hoist_progress prog;
+    double last_tick;
+    int upload;             /* progress counts bytes sent */
+    struct hx_prefault *pf; /* get_many: prefaults big DEST_ALLOC blocks */
+    size_t sizing;          /* get_many: objects whose size is not known yet */
+};
+
+/* Sets up c's loop on st's connections; progress (may be NULL) is ticked
+ * from the loop at most every 50 ms and cancels the call when non-zero. */
+HOIST_NODISCARD hx_status hx_store_s3_call_init(struct hx_store_call *c, struct hoist_store *st,
+                                                hoist_progress_fn progress, void *userdata);
+
+enum hx_store_outcome { HX_OUT_OK, HX_OUT_RETRY, HX_OUT_FAIL };
+
+/* Sorts a finished attempt into success, retry or failure; on failure *st
+ * and *err (hx_free) say what happened, naming url. */
+enum hx_store_outcome hx_store_s3_classify(struct hx_net_req *req, CURLcode code, const char *url,
+                                           hx_status *st, char **err);
+
+/* A copy of s, or NULL when s is NULL or empty. */
+char *hx_store_s3_dup_or_null(const char *s);
+/* Fills info from a GET/HEAD response. */
+void hx_store_s3_fill_info(struct hoist_object_info *info, const char *url,
+                           const struct hx_net_resp *r, uint64_t size);
+
+#endif /* HOIST_STORE_S3_CALL_H */
