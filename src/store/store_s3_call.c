@@ -77,3 +77,13 @@ void hx_store_s3_fill_info(struct hoist_object_info *info, const char *url,
     info->metadata_json = r->meta_json.len ? hx_strndup(r->meta_json.data, r->meta_json.len) : NULL;
     info->last_modified = r->last_modified[0] ? hx_s3_parse_http_date(r->last_modified) : 0;
 }
+
+const struct hx_store_backend hx_store_s3_backend = {
+    .kind = HX_URL_S3,
+    .get_many = hx_store_s3_get,
+    .put_many = hx_store_s3_put,
+    .info_many = hx_store_s3_info,
+    .list = hx_store_s3_list,
+    .delete_many = hx_store_s3_delete,
+    .bucket = hx_store_s3_bucket,
+};

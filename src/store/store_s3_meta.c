@@ -384,7 +384,8 @@ static enum hx_net_action bop_done(struct hx_net_req *req, CURLcode code) {
     return HX_NET_DONE;
 }
 
-hx_status hx_store_s3_bucket(struct hoist_store *st, const char *bucket, int create) {
+hx_status hx_store_s3_bucket(struct hoist_store *st, const struct hx_url *u, int create) {
+    const char *bucket = u->bucket;
     struct bop b;
     memset(&b, 0, sizeof b);
     b.st = st;
