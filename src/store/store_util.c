@@ -161,16 +161,17 @@ hx_status hx_store_parse_url(const char *url, struct hx_url *out) {
 hx_status hx_store_safe_join(const char *dir, const char *key, char **out) {
     *out = NULL;
     HX_FAIL_IF(dir == NULL || key == NULL, HOIST_ERR_INVALID_ARG, "safe_join: NULL argument");
-    HX_FAIL_IF(key[0] == '\0', HOIST_ERR_UNSAFE_KEY, "an empty key has no local file name");
+    HX_FAIL_IF(key[0] == '\0', HOIST_ERR_UNSAFE_KEY,
+               "unsafe key: an empty key names no file under '%s'", dir);
     HX_FAIL_IF(key[0] == '/', HOIST_ERR_UNSAFE_KEY,
-               "key '%.200s' is absolute: refusing to write outside '%s'", key, dir);
+               "unsafe key: '%.200s' would write outside '%s' (absolute)", key, dir);
     for (const char *s = key;;) {
         const char *e = strchr(s, '/');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         if (segment_bad(s, n))
             HX_FAIL(HOIST_ERR_UNSAFE_KEY,
-                    "key '%.200s' has an empty, '.' or '..' path segment: refusing to map it under "
-                    "'%s'",
+                    "unsafe key: '%.200s' would write outside '%s' (an empty, '.' or '..' path "
+                    "segment)",
                     key, dir);
         if (e == NULL) break;
         s = e + 1;
