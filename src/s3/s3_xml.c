@@ -2,7 +2,7 @@
  * Hostile XML: any DOCTYPE (and so any entity declaration) stops the parse,
  * so no entity is ever expanded (billion laughs, external entities); depth
  * and text size are bounded; the caller bounds the document size. */
-#include "s3_internal.h"
+#include "s3.h"
 
 #include <expat.h>
 #include <stdlib.h>

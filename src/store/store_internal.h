@@ -8,8 +8,8 @@
 #ifndef HOIST_STORE_INTERNAL_H
 #define HOIST_STORE_INTERNAL_H
 
-#include "net_internal.h"
-#include "s3_internal.h"
+#include "net.h"
+#include "s3.h"
 #include "util_internal.h"
 
 #include <pthread.h>

@@ -1,7 +1,7 @@
 /*
  * store_s3_call.h — private to the s3:// backend (store_s3_*.c): the state
- * of one public call (its event loop and progress) and the helpers every
- * operation uses to sort finished requests.
+ * of one public call (its event loop and progress) and the operations of
+ * the backend's table entry.
  */
 #ifndef HOIST_STORE_S3_CALL_H
 #define HOIST_STORE_S3_CALL_H
@@ -30,18 +30,12 @@ struct hx_store_call {
 HOIST_NODISCARD hx_status hx_store_s3_call_init(struct hx_store_call *c, struct hoist_store *st,
                                                 hoist_progress_fn progress, void *userdata);
 
-enum hx_store_outcome { HX_OUT_OK, HX_OUT_RETRY, HX_OUT_FAIL };
-
-/* Sorts a finished attempt into success, retry or failure; on failure *st
- * and *err (hx_free) say what happened, naming url. */
-enum hx_store_outcome hx_store_s3_classify(struct hx_net_req *req, CURLcode code, const char *url,
-                                           hx_status *st, char **err);
-
 /* A copy of s, or NULL when s is NULL or empty. */
 char *hx_store_s3_dup_or_null(const char *s);
-/* Fills info from a GET/HEAD response. */
+/* Fills info from a GET/HEAD response (HTTP and S3 headers). */
 void hx_store_s3_fill_info(struct hoist_object_info *info, const char *url,
-                           const struct hx_net_resp *r, uint64_t size);
+                           const struct hx_net_resp *r, const struct hx_s3_resp *s3r,
+                           uint64_t size);
 
 /* The operations of hx_store_s3_backend (see struct hx_store_backend). */
 HOIST_NODISCARD hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items,

@@ -15,6 +15,7 @@
 struct gobj;
 struct gpart {
     struct hx_net_req req; /* first: prepare/on_done get it back by cast */
+    struct hx_s3_resp s3r; /* its S3 headers */
     struct gobj *obj;
     uint64_t off, len; /* object byte range of this request (probe: once known) */
     int is_probe;
@@ -211,7 +212,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         HX_TRY(gobj_allocate(o));
         o->known = 1;
         gobj_sized(o);
-        hx_store_s3_fill_info(&it->info, it->url, r, total);
+        hx_store_s3_fill_info(&it->info, it->url, r, &p->s3r, total);
         o->c->prog.bytes_total += o->len;
         /* Plan the rest as ranged parts written at their offsets. */
         p->off = start;
@@ -235,6 +236,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
                     q->len = i == np - 1 ? end - q->off : ps;
                     q->req.owner = q;
                     q->req.prepare = gpart_prepare;
+                    hx_s3_resp_attach(&q->s3r, &q->req);
                     q->req.on_headers = gpart_headers;
                     q->req.on_done = p->req.on_done;
                     q->req.sink_fd = -1;
@@ -263,10 +265,11 @@ static hx_status gpart_headers(struct hx_net_req *req) {
     /* Verify a stored full-object checksum when this response carries the
      * whole object (COMPOSITE multipart checksums end in "-N": skip those). */
     int whole = o->start == 0 && o->len == o->total && p->len == o->len;
-    if (whole && strcmp(r->checksum_type, "COMPOSITE") != 0) {
-        if (r->checksum_crc32c[0] && !strchr(r->checksum_crc32c, '-'))
+    const struct hx_s3_resp *s3r = &p->s3r;
+    if (whole && strcmp(s3r->checksum_type, "COMPOSITE") != 0) {
+        if (s3r->checksum_crc32c[0] && !strchr(s3r->checksum_crc32c, '-'))
             req->crc_kind = 1;
-        else if (r->checksum_crc32[0] && !strchr(r->checksum_crc32, '-'))
+        else if (s3r->checksum_crc32[0] && !strchr(s3r->checksum_crc32, '-'))
             req->crc_kind = 2;
     }
     return HOIST_OK;
@@ -302,30 +305,29 @@ static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code) {
     hx_status st;
     char *err;
     const struct hoist_get_item *it = o->item;
-    enum hx_store_outcome out = hx_store_s3_classify(req, code, it->url, &st, &err);
-    if (out == HX_OUT_RETRY) return HX_NET_RETRY;
-    if (out == HX_OUT_OK) {
+    enum hx_s3_outcome out = hx_s3_classify(req, code, it->url, &st, &err);
+    if (out == HX_S3_RETRY) return HX_NET_RETRY;
+    if (out == HX_S3_OK) {
         if (req->stored != req->sink_cap) {
             if (hx_net_can_retry(req)) return HX_NET_RETRY;
-            out = HX_OUT_FAIL;
+            out = HX_S3_FAIL;
             st = HOIST_ERR_S3_BAD_RESPONSE;
             err = hx_asprintf("%s: body of %llu bytes, expected %llu", it->url,
                               (unsigned long long)req->stored, (unsigned long long)req->sink_cap);
         } else if (req->crc_kind) {
             char got[9];
             hx_crc_base64(req->crc, got);
-            const char *want =
-                req->crc_kind == 1 ? req->resp.checksum_crc32c : req->resp.checksum_crc32;
+            const char *want = req->crc_kind == 1 ? p->s3r.checksum_crc32c : p->s3r.checksum_crc32;
             if (strcmp(got, want) != 0) {
                 if (hx_net_can_retry(req)) return HX_NET_RETRY;
-                out = HX_OUT_FAIL;
+                out = HX_S3_FAIL;
                 st = HOIST_ERR_S3_BAD_RESPONSE;
                 err = hx_asprintf("%s: %s checksum mismatch (got %s, object has %s)", it->url,
                                   req->crc_kind == 1 ? "CRC32C" : "CRC32", got, want);
             }
         }
     }
-    if (out == HX_OUT_FAIL) gobj_fail(o, st, err);
+    if (out == HX_S3_FAIL) gobj_fail(o, st, err);
     if (p->is_probe && !o->known) {
         o->left = 0; /* no parts were planned */
         gobj_sized(o);
@@ -356,8 +358,11 @@ static void gobj_cleanup(struct gobj *o, int cancelled) {
     hx_free(o->err);
     hx_free(o->tmp_path);
     hx_net_req_cleanup(&o->probe.req);
-    for (int i = 0; i < o->nparts; i++)
+    hx_s3_resp_cleanup(&o->probe.s3r);
+    for (int i = 0; i < o->nparts; i++) {
         hx_net_req_cleanup(&o->parts[i].req);
+        hx_s3_resp_cleanup(&o->parts[i].s3r);
+    }
     hx_free(o->parts);
 }
 
@@ -393,6 +398,7 @@ hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, 
         o->probe.is_probe = 1;
         o->probe.req.owner = &o->probe;
         o->probe.req.prepare = gpart_prepare;
+        hx_s3_resp_attach(&o->probe.s3r, &o->probe.req);
         o->probe.req.on_headers = gpart_headers;
         o->probe.req.on_done = gpart_done;
         o->probe.req.sink_fd = -1;

@@ -15,6 +15,7 @@
 
 struct iobj {
     struct hx_net_req req;
+    struct hx_s3_resp s3r; /* its S3 headers */
     struct hoist_info_item *item;
     struct hx_url *u;
     struct hoist_store *st;
@@ -31,14 +32,14 @@ static enum hx_net_action iobj_done(struct hx_net_req *req, CURLcode code) {
     struct iobj *o = (struct iobj *)req;
     hx_status st;
     char *err;
-    enum hx_store_outcome out = hx_store_s3_classify(req, code, o->item->url, &st, &err);
-    if (out == HX_OUT_RETRY) return HX_NET_RETRY;
-    if (out == HX_OUT_FAIL) {
+    enum hx_s3_outcome out = hx_s3_classify(req, code, o->item->url, &st, &err);
+    if (out == HX_S3_RETRY) return HX_NET_RETRY;
+    if (out == HX_S3_FAIL) {
         o->item->status = st;
         o->item->error = err;
         return HX_NET_DONE;
     }
-    hx_store_s3_fill_info(&o->item->info, o->item->url, &req->resp,
+    hx_store_s3_fill_info(&o->item->info, o->item->url, &req->resp, &o->s3r,
                           req->resp.content_length > 0 ? (uint64_t)req->resp.content_length : 0);
     o->item->status = HOIST_OK;
     return HX_NET_DONE;
@@ -66,14 +67,17 @@ hx_status hx_store_s3_info(struct hoist_store *st, struct hoist_info_item *items
         }
         o->req.owner = o;
         o->req.prepare = iobj_prepare;
+        hx_s3_resp_attach(&o->s3r, &o->req);
         o->req.on_done = iobj_done;
         o->req.sink_fd = -1;
         hx_net_loop_submit(&c.loop, &o->req, 0);
     }
     hx_status s = hx_net_loop_run(&c.loop);
     hx_net_loop_cleanup(&c.loop);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         hx_net_req_cleanup(&objs[i].req);
+        hx_s3_resp_cleanup(&objs[i].s3r);
+    }
     hx_free(objs);
     return s;
 }
@@ -82,6 +86,7 @@ hx_status hx_store_s3_info(struct hoist_store *st, struct hoist_info_item *items
 
 struct lobj {
     struct hx_net_req req;
+    struct hx_s3_resp s3r; /* its S3 headers */
     struct hoist_store *st;
     const char *prefix_url;
     struct hx_url *u;
@@ -120,9 +125,9 @@ static enum hx_net_action lobj_done(struct hx_net_req *req, CURLcode code) {
     struct lobj *o = (struct lobj *)req;
     hx_status st;
     char *err;
-    enum hx_store_outcome out = hx_store_s3_classify(req, code, o->prefix_url, &st, &err);
-    if (out == HX_OUT_RETRY) return HX_NET_RETRY;
-    if (out == HX_OUT_FAIL) {
+    enum hx_s3_outcome out = hx_s3_classify(req, code, o->prefix_url, &st, &err);
+    if (out == HX_S3_RETRY) return HX_NET_RETRY;
+    if (out == HX_S3_FAIL) {
         o->status = st;
         o->err = err;
         return HX_NET_DONE;
@@ -178,6 +183,7 @@ hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, 
         }
         o->req.owner = o;
         o->req.prepare = lobj_prepare;
+        hx_s3_resp_attach(&o->s3r, &o->req);
         o->req.on_done = lobj_done;
         o->req.sink_fd = -1;
         hx_net_loop_submit(&c.loop, &o->req, 0);
@@ -207,6 +213,7 @@ hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, 
     hx_buf_reset(&url);
     for (size_t i = 0; i < n; i++) {
         hx_net_req_cleanup(&objs[i].req);
+        hx_s3_resp_cleanup(&objs[i].s3r);
         hx_s3_list_page_reset(&objs[i].page);
         hx_free(objs[i].prefix);
         hx_free(objs[i].token);
@@ -220,6 +227,7 @@ hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, 
 
 struct dbatch {
     struct hx_net_req req;
+    struct hx_s3_resp s3r; /* its S3 headers */
     struct hoist_store *st;
     const char *bucket;
     const char *key; /* single DELETE when set (keys XML cannot carry) */
@@ -251,9 +259,9 @@ static enum hx_net_action dbatch_done(struct hx_net_req *req, CURLcode code) {
     struct dbatch *b = (struct dbatch *)req;
     hx_status st;
     char *err;
-    enum hx_store_outcome out = hx_store_s3_classify(req, code, b->url, &st, &err);
-    if (out == HX_OUT_RETRY) return HX_NET_RETRY;
-    if (out == HX_OUT_FAIL) {
+    enum hx_s3_outcome out = hx_s3_classify(req, code, b->url, &st, &err);
+    if (out == HX_S3_RETRY) return HX_NET_RETRY;
+    if (out == HX_S3_FAIL) {
         if (b->key && st == HOIST_ERR_S3_NO_SUCH_KEY) {
             hx_free(err);
             return HX_NET_DONE;
@@ -335,6 +343,7 @@ hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in,
         }
         b->req.owner = b;
         b->req.prepare = dbatch_prepare;
+        hx_s3_resp_attach(&b->s3r, &b->req);
         b->req.on_done = dbatch_done;
         b->req.sink_fd = -1;
         hx_net_loop_submit(&c.loop, &b->req, 0);
@@ -346,6 +355,7 @@ hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in,
         hx_free(bs[i].err);
         hx_buf_reset(&bs[i].xml);
         hx_net_req_cleanup(&bs[i].req);
+        hx_s3_resp_cleanup(&bs[i].s3r);
     }
     hx_free(bs);
     return s;
@@ -355,6 +365,7 @@ hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in,
 
 struct bop {
     struct hx_net_req req;
+    struct hx_s3_resp s3r; /* its S3 headers */
     struct hoist_store *st;
     const char *bucket;
     int create;
@@ -378,9 +389,9 @@ static hx_status bop_prepare(struct hx_net_req *req) {
 
 static enum hx_net_action bop_done(struct hx_net_req *req, CURLcode code) {
     struct bop *b = (struct bop *)req;
-    enum hx_store_outcome out = hx_store_s3_classify(req, code, b->url, &b->status, &b->err);
-    if (out == HX_OUT_RETRY) return HX_NET_RETRY;
-    if (out == HX_OUT_OK) b->status = HOIST_OK;
+    enum hx_s3_outcome out = hx_s3_classify(req, code, b->url, &b->status, &b->err);
+    if (out == HX_S3_RETRY) return HX_NET_RETRY;
+    if (out == HX_S3_OK) b->status = HOIST_OK;
     return HX_NET_DONE;
 }
 
@@ -408,6 +419,7 @@ hx_status hx_store_s3_bucket(struct hoist_store *st, const struct hx_url *u, int
     }
     b.req.owner = &b;
     b.req.prepare = bop_prepare;
+    hx_s3_resp_attach(&b.s3r, &b.req);
     b.req.on_done = bop_done;
     b.req.sink_fd = -1;
     hx_net_loop_submit(&c.loop, &b.req, 0);
@@ -418,5 +430,6 @@ hx_status hx_store_s3_bucket(struct hoist_store *st, const struct hx_url *u, int
     hx_free(b.err);
     hx_buf_reset(&b.body);
     hx_net_req_cleanup(&b.req);
+    hx_s3_resp_cleanup(&b.s3r);
     return s;
 }

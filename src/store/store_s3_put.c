@@ -17,6 +17,7 @@ enum pphase { PH_HEAD, PH_PUT, PH_INIT, PH_PARTS, PH_COMPLETE, PH_VERIFY, PH_ABO
 struct pobj;
 struct ppart {
     struct hx_net_req req;
+    struct hx_s3_resp s3r; /* its S3 headers */
     struct pobj *obj;
     int number; /* 0 = the object's own request */
     uint64_t off, len;
@@ -54,68 +55,6 @@ static void pobj_fail(struct pobj *o, hx_status st, char *err) {
     o->failed = 1;
     o->status = st;
     o->err = err;
-}
-
-/* User metadata travels as one header (metaflow's layout); S3 user metadata
- * must be ASCII and at most 2 KB, so non-ASCII becomes JSON \u escapes (the
- * same JSON value: json.dumps does this by default). */
-static hx_status metadata_header(const char *json, char **out) {
-    *out = NULL;
-    const char *s = json;
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-        n--;
-    HX_FAIL_IF(n < 2 || s[0] != '{' || s[n - 1] != '}', HOIST_ERR_INVALID_ARG,
-               "metadata must be a JSON object ({...})");
-    struct hx_buf b;
-    hx_buf_init(&b);
-    hx_status st = HOIST_OK;
-    for (size_t i = 0; i < n && st == HOIST_OK; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\t' || c == '\n' || c == '\r') {
-            st = hx_buf_append(&b, " ", 1);
-        } else if (c < 0x20 || c == 0x7f) {
-            st = hx_error(HOIST_ERR_INVALID_ARG, "metadata has a control character");
-        } else if (c < 0x80) {
-            st = hx_buf_append(&b, &s[i], 1);
-        } else {
-            int extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
-            uint32_t cp = c & (extra == 3 ? 0x07 : extra == 2 ? 0x0f : 0x1f);
-            if (extra < 0 || i + (size_t)extra >= n) {
-                st = hx_error(HOIST_ERR_INVALID_ARG, "metadata is not valid UTF-8");
-                break;
-            }
-            for (int k = 1; k <= extra; k++) {
-                unsigned char cc = (unsigned char)s[i + (size_t)k];
-                if ((cc & 0xc0) != 0x80) {
-                    st = hx_error(HOIST_ERR_INVALID_ARG, "metadata is not valid UTF-8");
-                    break;
-                }
-                cp = (cp << 6) | (cc & 0x3f);
-            }
-            if (st != HOIST_OK) break;
-            i += (size_t)extra;
-            if (cp >= 0x10000) {
-                cp -= 0x10000;
-                st =
-                    hx_buf_printf(&b, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
-            } else {
-                st = hx_buf_printf(&b, "\\u%04x", cp);
-            }
-        }
-    }
-    if (st == HOIST_OK && b.len > 2048)
-        st = hx_error(HOIST_ERR_LIMIT, "metadata is %zu bytes; S3 allows 2 KB of user metadata",
-                      b.len);
-    if (st != HOIST_OK) {
-        hx_buf_reset(&b);
-        return st;
-    }
-    *out = hx_buf_detach(&b);
-    HX_FAIL_IF(*out == NULL, HOIST_ERR_NOMEM, "out of memory");
-    return HOIST_OK;
 }
 
 static int no_overwrite(const struct pobj *o) { return (o->flags & HOIST_NO_OVERWRITE) != 0; }
@@ -257,6 +196,7 @@ static hx_status plan_parts(struct pobj *o) {
         q->len = i == np - 1 ? o->size - q->off : ps;
         q->req.owner = q;
         q->req.prepare = ppart_prepare;
+        hx_s3_resp_attach(&q->s3r, &q->req);
         q->req.on_done = o->main.req.on_done;
         q->req.sink_fd = -1;
         hx_net_loop_submit(&o->c->loop, &q->req, 1);
@@ -285,9 +225,9 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
     char *err;
     if (o->phase == PH_ABORT) {
         /* best effort: the upload is gone either way unless the server is down */
-        enum hx_store_outcome out = hx_store_s3_classify(req, code, url, &st, &err);
-        if (out == HX_OUT_RETRY) return HX_NET_RETRY;
-        if (out == HX_OUT_FAIL)
+        enum hx_s3_outcome out = hx_s3_classify(req, code, url, &st, &err);
+        if (out == HX_S3_RETRY) return HX_NET_RETRY;
+        if (out == HX_S3_FAIL)
             HX_WARN("%s: could not abort the multipart upload: %s", url, err ? err : "");
         hx_free(err);
         hx_free(o->upload_id);
@@ -315,8 +255,8 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
             pobj_success(o);
             return HX_NET_DONE;
         }
-        enum hx_store_outcome vout = hx_store_s3_classify(req, code, url, &st, &err);
-        if (vout == HX_OUT_RETRY) return HX_NET_RETRY;
+        enum hx_s3_outcome vout = hx_s3_classify(req, code, url, &st, &err);
+        if (vout == HX_S3_RETRY) return HX_NET_RETRY;
         hx_free(err);
         pobj_fail(
             o, HOIST_ERR_S3_OTHER,
@@ -324,9 +264,9 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
                         url));
         return HX_NET_DONE;
     }
-    enum hx_store_outcome out = hx_store_s3_classify(req, code, url, &st, &err);
-    if (out == HX_OUT_RETRY) return HX_NET_RETRY;
-    if (out == HX_OUT_FAIL && p->number == 0 && o->phase == PH_COMPLETE && req->attempt > 0) {
+    enum hx_s3_outcome out = hx_s3_classify(req, code, url, &st, &err);
+    if (out == HX_S3_RETRY) return HX_NET_RETRY;
+    if (out == HX_S3_FAIL && p->number == 0 && o->phase == PH_COMPLETE && req->attempt > 0) {
         /* A retried CompleteMultipartUpload answers NoSuchUpload when the
          * first attempt completed but its answer was lost: check the object. */
         char scode[64], msg[8];
@@ -338,18 +278,18 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
             return HX_NET_DONE;
         }
     }
-    if (out == HX_OUT_OK && p->number == 0 && o->phase == PH_COMPLETE) {
+    if (out == HX_S3_OK && p->number == 0 && o->phase == PH_COMPLETE) {
         /* CompleteMultipartUpload can fail after a 200 with an <Error> body. */
         char scode[64], msg[256];
         if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
                               sizeof msg)) {
             if (hx_s3_transient(500, scode) && hx_net_can_retry(req)) return HX_NET_RETRY;
-            out = HX_OUT_FAIL;
+            out = HX_S3_FAIL;
             st = hx_s3_status_for(500, scode);
             err = hx_asprintf("%s: completing the upload: %s: %s", url, scode, msg);
         }
     }
-    if (out == HX_OUT_FAIL) {
+    if (out == HX_S3_FAIL) {
         pobj_fail(o, st, err);
         if (p->number > 0) o->left--;
         return HX_NET_DONE;
@@ -453,12 +393,13 @@ hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, 
         o->main.obj = o;
         o->main.req.owner = &o->main;
         o->main.req.prepare = ppart_prepare;
+        hx_s3_resp_attach(&o->main.s3r, &o->main.req);
         o->main.req.on_done = ppart_done;
         o->main.req.sink_fd = -1;
         c.prog.objects_total++;
         hx_status s = pobj_source(o);
         if (s == HOIST_OK && items[i].metadata_json)
-            s = metadata_header(items[i].metadata_json, &o->meta);
+            s = hx_s3_metadata_header(items[i].metadata_json, &o->meta);
         if (s == HOIST_OK && items[i].content_type && !header_safe(items[i].content_type))
             s = hx_error(HOIST_ERR_INVALID_ARG, "content type has a control character");
         if (s != HOIST_OK) {
@@ -517,8 +458,11 @@ hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, 
         hx_buf_reset(&o->xml);
         if (o->map) munmap(o->map, (size_t)o->size);
         hx_net_req_cleanup(&o->main.req);
-        for (int k = 0; k < o->nparts; k++)
+        hx_s3_resp_cleanup(&o->main.s3r);
+        for (int k = 0; k < o->nparts; k++) {
             hx_net_req_cleanup(&o->parts[k].req);
+            hx_s3_resp_cleanup(&o->parts[k].s3r);
+        }
         hx_free(o->parts);
     }
     hx_free(objs);

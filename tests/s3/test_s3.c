@@ -1,6 +1,6 @@
 /* Unit tests of the S3 protocol layer: SigV4 vectors, encoding, XML
  * (including hostile documents), error mapping, settings and profiles. */
-#include "s3_internal.h"
+#include "s3.h"
 #include "test_harness.h"
 
 #include <stdio.h>
@@ -371,6 +371,78 @@ static void test_build_request(void) {
     hx_s3_cleanup(&s3);
 }
 
+/* Transport failures and finished requests to statuses (moved here from
+ * the net layer, which knows HTTP only). */
+static void test_transport_and_classify(void) {
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_PEER_FAILED_VERIFICATION), HOIST_ERR_TLS);
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_OPERATION_TIMEDOUT), HOIST_ERR_S3_TIMEOUT);
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_COULDNT_CONNECT), HOIST_ERR_NET);
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_COULDNT_RESOLVE_HOST), HOIST_ERR_BAD_URL);
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_PARTIAL_FILE), HOIST_ERR_S3_BAD_RESPONSE);
+
+    struct hx_net_req req;
+    memset(&req, 0, sizeof req);
+    struct hx_s3_resp s3r;
+    memset(&s3r, 0, sizeof s3r);
+    hx_s3_resp_attach(&s3r, &req);
+    CHECK(hx_s3_resp_of(&req) == &s3r);
+    hx_status st;
+    char *err;
+    /* a body over the cap: net stopped it; S3 calls it a bad response, no retry */
+    req.max_retries = 3;
+    req.body_too_long = 1;
+    snprintf(req.abort_msg, sizeof req.abort_msg, "response body larger than 16 bytes");
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_WRITE_ERROR, "s3://b/k", &st, &err), HX_S3_FAIL);
+    CHECK_EQ_INT(st, HOIST_ERR_S3_BAD_RESPONSE);
+    CHECK_CONTAINS(err, "s3://b/k: response body larger");
+    hx_free(err);
+    req.body_too_long = 0;
+    /* transient transport failure with retries left, then without */
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_RECV_ERROR, "s3://b/k", &st, &err), HX_S3_RETRY);
+    req.attempt = 3;
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_OPERATION_TIMEDOUT, "s3://b/k", &st, &err), HX_S3_FAIL);
+    CHECK_EQ_INT(st, HOIST_ERR_S3_TIMEOUT);
+    CHECK_CONTAINS(err, "after 4 attempts");
+    hx_free(err);
+    /* a wrong-region answer names the bucket's region from x-amz-bucket-region */
+    CHECK_EQ_INT(hx_s3_resp_header(&s3r, "X-Amz-Bucket-Region", 19, "eu-west-1", 9), HOIST_OK);
+    req.resp.status = 301;
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_OK, "s3://b/k", &st, &err), HX_S3_FAIL);
+    CHECK_CONTAINS(err, "region eu-west-1");
+    hx_free(err);
+    req.resp.status = 200;
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_OK, "s3://b/k", &st, &err), HX_S3_OK);
+    hx_s3_resp_cleanup(&s3r);
+    hx_net_req_cleanup(&req);
+}
+
+/* The header hook: x-amz-* names in any case, the metadata header, and a
+ * reset when a new response starts. */
+static void test_resp_headers(void) {
+    struct hx_s3_resp r;
+    memset(&r, 0, sizeof r);
+#define HDR(n, v) CHECK_EQ_INT(hx_s3_resp_header(&r, n, strlen(n), v, strlen(v)), HOIST_OK)
+    HDR("x-amz-checksum-crc32c", "yZRlqg==");
+    HDR("X-AMZ-CHECKSUM-CRC32", "NSRBwg==");
+    HDR("x-amz-checksum-type", "FULL_OBJECT");
+    HDR("x-amz-request-id", "REQ1");
+    HDR("x-amz-meta-metaflow-user-attributes", "{\"a\": 1}");
+    HDR("x-amz-checksum-crc32c-extra", "ignored");
+    HDR("content-type", "text/plain");
+    CHECK(strcmp(r.checksum_crc32c, "yZRlqg==") == 0);
+    CHECK(strcmp(r.checksum_crc32, "NSRBwg==") == 0);
+    CHECK(strcmp(r.checksum_type, "FULL_OBJECT") == 0);
+    CHECK(strcmp(r.request_id, "REQ1") == 0);
+    CHECK(r.meta_json.len == 8 && strcmp(r.meta_json.data, "{\"a\": 1}") == 0);
+    /* over-long values are cut at the field's size, never overrun */
+    HDR("x-amz-bucket-region", "a-region-name-much-longer-than-thirty-two-bytes");
+    CHECK_EQ_INT(strlen(r.bucket_region), sizeof r.bucket_region - 1);
+    CHECK_EQ_INT(hx_s3_resp_header(&r, NULL, 0, NULL, 0), HOIST_OK);
+    CHECK(r.checksum_crc32c[0] == '\0' && r.request_id[0] == '\0' && r.meta_json.len == 0);
+#undef HDR
+    hx_s3_resp_cleanup(&r);
+}
+
 int main(void) {
     RUN(test_sigv4_aws_example);
     RUN(test_encoding);
@@ -381,6 +453,8 @@ int main(void) {
     RUN(test_error_mapping);
     RUN(test_settings);
     RUN(test_build_request);
+    RUN(test_transport_and_classify);
+    RUN(test_resp_headers);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_home);
     if (tmp_home[0] && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_home);

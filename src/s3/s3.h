@@ -1,16 +1,17 @@
 /*
- * s3_internal.h — the S3 protocol: settings and credentials chain, SigV4,
- * key encoding, request building, XML responses, error mapping.
+ * s3.h — the s3 module's interface (the store layer includes it): the S3
+ * protocol: settings and credentials chain, SigV4, key encoding, request
+ * building, XML responses, x-amz-* response headers, error mapping.
  *
  * Threads: a struct hx_s3 is shared by all threads of a client; signing is
  * thread-safe (the cached signing key is locked). XML parsers and encoders
  * are pure functions.
  * Secrets (secret key, session token) never go into messages or logs.
  */
-#ifndef HOIST_S3_INTERNAL_H
-#define HOIST_S3_INTERNAL_H
+#ifndef HOIST_S3_H
+#define HOIST_S3_H
 
-#include "net_internal.h"
+#include "net.h"
 #include "util_internal.h"
 
 #include <pthread.h>
@@ -154,9 +155,49 @@ hx_status hx_s3_status_for(long http_status, const char *code);
 /* True when the request should be retried (5xx, SlowDown, RequestTimeout...). */
 int hx_s3_transient(long http_status, const char *code);
 
+/* Status for a transport error (a CURLcode) that will not be retried any more. */
+hx_status hx_s3_transport_status(CURLcode code);
+
+enum hx_s3_outcome { HX_S3_OK, HX_S3_RETRY, HX_S3_FAIL };
+
+/* Sorts a finished attempt of an S3 request into success, retry (transient
+ * HTTP or S3 error, or transport failure, while retries are left) or
+ * failure; on failure *st and *err (hx_free; NULL when cancelled) say what
+ * happened, naming url, with the S3 code and message and, on a wrong-region
+ * answer, the bucket's region (from the response attached with
+ * hx_s3_resp_attach). */
+enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, const char *url,
+                                  hx_status *st, char **err);
+
+/* ---- responses ---------------------------------------------------------- */
+
+/* The S3 headers of a response, read through the net request's header hook. */
+struct hx_s3_resp {
+    char checksum_crc32c[16];
+    char checksum_crc32[16];
+    char checksum_type[24];
+    char request_id[64];     /* x-amz-request-id */
+    char bucket_region[32];  /* x-amz-bucket-region (on a wrong-region 301) */
+    struct hx_buf meta_json; /* x-amz-meta-metaflow-user-attributes (metaflow's layout) */
+};
+/* Makes req fill resp from each response's headers (reset per response).
+ * resp must outlive the request's transfers; free it with hx_s3_resp_cleanup. */
+void hx_s3_resp_attach(struct hx_s3_resp *resp, struct hx_net_req *req);
+/* The response attached to req, or NULL. */
+const struct hx_s3_resp *hx_s3_resp_of(const struct hx_net_req *req);
+void hx_s3_resp_cleanup(struct hx_s3_resp *resp);
+/* The hook itself (an hx_net_header_fn with ctx = struct hx_s3_resp). */
+HOIST_NODISCARD hx_status hx_s3_resp_header(void *ctx, const char *name, size_t name_len, const char *value,
+                                            size_t value_len);
+
+/* The metadata header value for a JSON object of user metadata: one
+ * x-amz-meta-metaflow-user-attributes header, non-ASCII as JSON \u escapes
+ * (S3 metadata is ASCII, at most 2 KB: HOIST_ERR_LIMIT beyond). *out hx_free. */
+HOIST_NODISCARD hx_status hx_s3_metadata_header(const char *json, char **out);
+
 /* ISO 8601 "2009-10-12T17:50:30.000Z" and RFC 7231 "Sun, 06 Nov 1994
  * 08:49:37 GMT" to Unix seconds (0 when unparseable). */
 int64_t hx_s3_parse_iso8601(const char *s);
 int64_t hx_s3_parse_http_date(const char *s);
 
-#endif /* HOIST_S3_INTERNAL_H */
+#endif /* HOIST_S3_H */
