@@ -83,6 +83,39 @@ HOIST_NODISCARD hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_re
                                               const char *payload_hash, const struct hx_s3_header *extra,
                                               size_t nextra);
 
+/* ---- multipart uploads (s3_multipart.c) ---------------------------------- */
+
+/* Builders of one attempt of each multipart request: they set req's method,
+ * URL, signed headers, body (borrowed: keep it alive for the transfer) and
+ * sink (Create, Complete and List answer into req->body). upload_id is the
+ * one Create returned (its <UploadId>). */
+HOIST_NODISCARD hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                   const char *key, const char *content_type,
+                                                   const char *meta_header);
+/* crc32c: the part's CRC32C in base64 (hx_crc_base64); the server checks it. */
+HOIST_NODISCARD hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                 const char *key, const char *upload_id, int number,
+                                                 const uint8_t *data, uint64_t len, const char *crc32c);
+struct hx_s3_part_ref {
+    int number;         /* 1..10000, ascending */
+    const char *etag;   /* as UploadPart returned it */
+    const char *crc32c; /* base64 */
+};
+/* The CompleteMultipartUpload document for parts (replaces out's text). */
+HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(struct hx_buf *out, const struct hx_s3_part_ref *parts, size_t n);
+/* xml: from hx_s3_mpu_complete_xml, kept alive for the transfer; sha: space
+ * for its SHA-256 (kept alive too). if_none_match: fail with 412 when the
+ * key exists. A 200 may still carry an <Error>: check req->body. */
+HOIST_NODISCARD hx_status hx_s3_mpu_complete_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                     const char *key, const char *upload_id,
+                                                     const struct hx_buf *xml, char sha[65], int if_none_match);
+HOIST_NODISCARD hx_status hx_s3_mpu_abort_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                  const char *key, const char *upload_id);
+/* One page of ListMultipartUploads under prefix (markers NULL for the first). */
+HOIST_NODISCARD hx_status hx_s3_mpu_list_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                 const char *prefix, const char *key_marker,
+                                                 const char *upload_id_marker);
+
 /* ---- SigV4 (AWS docs "Signature Version 4 for Amazon S3") --------------- */
 
 /* Authorization header value. headers: lowercase names, values trimmed,
@@ -128,6 +161,23 @@ struct hx_s3_list_page {
 HOIST_NODISCARD hx_status hx_s3_parse_list(const char *xml, size_t len, int url_encoded,
                                            struct hx_s3_list_page *page);
 void hx_s3_list_page_reset(struct hx_s3_list_page *page);
+
+/* ListMultipartUploads: the uploads started and neither completed nor
+ * aborted. Appends to page; url_encoded as for hx_s3_parse_list. */
+struct hx_s3_upload {
+    char *key; /* decoded */
+    char *upload_id;
+    int64_t initiated; /* Unix seconds, 0 if unparseable */
+};
+struct hx_s3_upload_page {
+    struct hx_s3_upload *items;
+    size_t count, cap;
+    int is_truncated;
+    char *next_key_marker, *next_upload_id_marker;
+};
+HOIST_NODISCARD hx_status hx_s3_parse_uploads(const char *xml, size_t len, int url_encoded,
+                                              struct hx_s3_upload_page *page);
+void hx_s3_upload_page_reset(struct hx_s3_upload_page *page);
 
 /* From an <Error> document: Code and Message (truncated to their caps).
  * Returns 1 when the document is an S3 error. */

@@ -1,6 +1,7 @@
 /*
- * store_internal.h — the object store behind hoist_store_*: URL parsing,
- * the s3:// engine (on the net + s3 layers) and the file:// backend.
+ * store_internal.h — private to src/store: the client behind hoist_store_*,
+ * URL parsing, the backend table (s3:// on the net + s3 layers, file://)
+ * and helpers the backends share. Other layers include store.h instead.
  *
  * Threads: struct hoist_store is shared; every public call runs its own
  * event loop on the calling thread over the client's shared connections.
@@ -10,6 +11,7 @@
 
 #include "net.h"
 #include "s3.h"
+#include "store.h"
 #include "util_internal.h"
 
 #include <pthread.h>
@@ -83,12 +85,6 @@ struct hx_url {
  * HOIST_ERR_UNSAFE_KEY. */
 HOIST_NODISCARD hx_status hx_store_parse_url(const char *url, struct hx_url *out);
 void hx_url_reset(struct hx_url *u);
-
-/* Joins a key under dir, refusing keys that would land outside it or
- * collide with a directory: "", "/abs", "..", ".", empty segments ("a//b",
- * "a/"), and NUL-free but hostile mixes like "a/../../b". *out is a new
- * string (hx_free). For callers mapping listed keys to local files. */
-HOIST_NODISCARD hx_status hx_store_safe_join(const char *dir, const char *key, char **out);
 
 /* Creates every missing parent directory of path (mode 0777 & ~umask). */
 HOIST_NODISCARD hx_status hx_store_make_parents(const char *path);

@@ -71,20 +71,9 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
     req->body_len = 0;
     if (p->number > 0) {
         if (o->failed) return HOIST_ERR_CANCELLED;
-        /* As for single PUTs: the part's CRC32C (declared at the initiate)
-         * guards the body, so the payload goes UNSIGNED, without a SHA-256. */
         if (p->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->data + p->off, p->len), p->crc);
-        h[nh++] = (struct hx_s3_header){"x-amz-checksum-crc32c", p->crc};
-        char q[600];
-        struct hx_buf id;
-        hx_buf_init(&id);
-        HX_TRY(hx_s3_uri_encode(&id, o->upload_id, strlen(o->upload_id), 0));
-        snprintf(q, sizeof q, "partNumber=%d&uploadId=%s", p->number, id.data);
-        hx_buf_reset(&id);
-        req->has_body = 1;
-        req->body_data = o->data + p->off;
-        req->body_len = p->len;
-        return hx_s3_build_request(s3, req, "PUT", o->u->bucket, o->u->key, q, NULL, h, nh);
+        return hx_s3_mpu_part_request(s3, req, o->u->bucket, o->u->key, o->upload_id, p->number,
+                                      o->data + p->off, p->len, p->crc);
     }
     const char *ctype = o->item->content_type;
     switch (o->phase) {
@@ -111,40 +100,12 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
         /* Once sent, an initiate creates an upload we must be able to abort:
          * a cancel lets it finish to learn the UploadId. */
         req->must_finish = 1;
-        if (ctype) h[nh++] = (struct hx_s3_header){"content-type", ctype};
-        if (o->meta)
-            h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", o->meta};
-        h[nh++] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC32C"};
-        req->sink = HX_SINK_BUF;
-        req->body_cap = 1 << 16;
-        req->has_body = 1;
-        req->body_data = (const uint8_t *)"";
-        return hx_s3_build_request(s3, req, "POST", o->u->bucket, o->u->key,
-                                   "uploads=", EMPTY_SHA256, h, nh);
+        return hx_s3_mpu_create_request(s3, req, o->u->bucket, o->u->key, ctype, o->meta);
     case PH_COMPLETE:
-    case PH_ABORT: {
-        struct hx_buf q;
-        hx_buf_init(&q);
-        HX_TRY(hx_buf_append_str(&q, "uploadId="));
-        hx_status s = hx_s3_uri_encode(&q, o->upload_id, strlen(o->upload_id), 0);
-        if (s == HOIST_OK && o->phase == PH_COMPLETE) {
-            hx_sha256_hex(o->xml.data, o->xml.len, p->sha);
-            if (no_overwrite(o)) h[nh++] = (struct hx_s3_header){"if-none-match", "*"};
-            h[nh++] = (struct hx_s3_header){"content-type", "application/xml"};
-            req->sink = HX_SINK_BUF;
-            req->body_cap = 1 << 16;
-            req->has_body = 1;
-            req->body_data = (const uint8_t *)o->xml.data;
-            req->body_len = o->xml.len;
-            s = hx_s3_build_request(s3, req, "POST", o->u->bucket, o->u->key, q.data, p->sha, h,
-                                    nh);
-        } else if (s == HOIST_OK) {
-            s = hx_s3_build_request(s3, req, "DELETE", o->u->bucket, o->u->key, q.data, NULL, NULL,
-                                    0);
-        }
-        hx_buf_reset(&q);
-        return s;
-    }
+        return hx_s3_mpu_complete_request(s3, req, o->u->bucket, o->u->key, o->upload_id, &o->xml,
+                                          p->sha, no_overwrite(o));
+    case PH_ABORT:
+        return hx_s3_mpu_abort_request(s3, req, o->u->bucket, o->u->key, o->upload_id);
     default:
         break;
     }
@@ -205,16 +166,13 @@ static hx_status plan_parts(struct pobj *o) {
 }
 
 static hx_status complete_xml(struct pobj *o) {
-    o->xml.len = 0;
-    HX_TRY(hx_buf_append_str(&o->xml, "<CompleteMultipartUpload>"));
-    for (int i = 0; i < o->nparts; i++) {
-        HX_TRY(
-            hx_buf_printf(&o->xml, "<Part><PartNumber>%d</PartNumber><ETag>", o->parts[i].number));
-        HX_TRY(hx_s3_xml_escape(&o->xml, o->parts[i].etag));
-        HX_TRY(hx_buf_printf(&o->xml, "</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part>",
-                             o->parts[i].crc));
-    }
-    return hx_buf_append_str(&o->xml, "</CompleteMultipartUpload>");
+    struct hx_s3_part_ref *refs = hx_calloc((size_t)o->nparts, sizeof *refs);
+    HX_FAIL_IF(refs == NULL, HOIST_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < o->nparts; i++)
+        refs[i] = (struct hx_s3_part_ref){o->parts[i].number, o->parts[i].etag, o->parts[i].crc};
+    hx_status s = hx_s3_mpu_complete_xml(&o->xml, refs, (size_t)o->nparts);
+    hx_free(refs);
+    return s;
 }
 
 static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
