@@ -150,6 +150,46 @@ static uint64_t whole_get_part_size(const struct gobj *o, uint64_t len) {
     return ps;
 }
 
+static hx_status gpart_headers(struct hx_net_req *req);
+
+/* After the probe: the probe keeps the first part (or the whole body); the
+ * rest of [start, end) is planned as ranged parts written at their offsets
+ * and queued at the front. */
+static hx_status plan_parts(struct gobj *o, struct gpart *p, const struct hx_net_resp *r,
+                            uint64_t start, uint64_t end) {
+    p->off = start;
+    if (o->whole_body) {
+        p->len = o->len;
+    } else {
+        uint64_t probe_end = r->status == 206 ? (uint64_t)r->range_end + 1 : o->ps;
+        if (probe_end > end) probe_end = end;
+        p->len = probe_end > start ? probe_end - start : 0;
+        uint64_t rest = o->len - p->len, ps = o->ps;
+        if (rest > 0) {
+            int np = (int)((rest + ps - 1) / ps);
+            o->parts = hx_calloc((size_t)np, sizeof *o->parts);
+            HX_FAIL_IF(o->parts == NULL, HOIST_ERR_NOMEM, "out of memory");
+            o->nparts = np;
+            o->left += np;
+            for (int i = np - 1; i >= 0; i--) {
+                struct gpart *q = &o->parts[i];
+                q->obj = o;
+                q->off = start + p->len + (uint64_t)i * ps;
+                q->len = i == np - 1 ? end - q->off : ps;
+                q->req.owner = q;
+                q->req.prepare = gpart_prepare;
+                hx_s3_resp_attach(&q->s3r, &q->req);
+                q->req.on_headers = gpart_headers;
+                q->req.on_done = p->req.on_done;
+                q->req.sink_fd = -1;
+                /* at the front: started objects finish first */
+                hx_net_loop_submit(&o->c->loop, &q->req, 1);
+            }
+        }
+    }
+    return HOIST_OK;
+}
+
 static hx_status gpart_headers(struct hx_net_req *req) {
     struct gpart *p = (struct gpart *)req;
     struct gobj *o = p->obj;
@@ -214,37 +254,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         gobj_sized(o);
         hx_store_s3_fill_info(&it->info, it->url, r, &p->s3r, total);
         o->c->prog.bytes_total += o->len;
-        /* Plan the rest as ranged parts written at their offsets. */
-        p->off = start;
-        if (o->whole_body) {
-            p->len = o->len;
-        } else {
-            uint64_t probe_end = r->status == 206 ? (uint64_t)r->range_end + 1 : o->ps;
-            if (probe_end > end) probe_end = end;
-            p->len = probe_end > start ? probe_end - start : 0;
-            uint64_t rest = o->len - p->len, ps = o->ps;
-            if (rest > 0) {
-                int np = (int)((rest + ps - 1) / ps);
-                o->parts = hx_calloc((size_t)np, sizeof *o->parts);
-                HX_FAIL_IF(o->parts == NULL, HOIST_ERR_NOMEM, "out of memory");
-                o->nparts = np;
-                o->left += np;
-                for (int i = np - 1; i >= 0; i--) {
-                    struct gpart *q = &o->parts[i];
-                    q->obj = o;
-                    q->off = start + p->len + (uint64_t)i * ps;
-                    q->len = i == np - 1 ? end - q->off : ps;
-                    q->req.owner = q;
-                    q->req.prepare = gpart_prepare;
-                    hx_s3_resp_attach(&q->s3r, &q->req);
-                    q->req.on_headers = gpart_headers;
-                    q->req.on_done = p->req.on_done;
-                    q->req.sink_fd = -1;
-                    /* at the front: started objects finish first */
-                    hx_net_loop_submit(&o->c->loop, &q->req, 1);
-                }
-            }
-        }
+        HX_TRY(plan_parts(o, p, r, start, end));
     }
     req->sink = o->mem ? HX_SINK_MEM : HX_SINK_FD;
     req->sink_mem = o->mem;
