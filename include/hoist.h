@@ -418,6 +418,49 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_create(struct hoi
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_delete(struct hoist_store *store,
                                                                       const char *url);
 
+/* Recursive download (aws s3 cp --recursive): every object under prefix_url
+ * lands in a file under dest_dir (a local path) at its key's name relative
+ * to the prefix: with prefix s3://b/p, s3://b/p/x/y.csv becomes
+ * dest_dir/x/y.csv. The prefix is a directory, as in hoist_store_list
+ * (s3://b/p never picks up s3://b/p_other/...); file:// prefixes work too.
+ * "dir/" placeholder objects of size 0 are skipped. Every key is checked
+ * (hoist_store_join_path) before anything is downloaded: one that would land
+ * outside dest_dir fails the call with HOIST_ERR_UNSAFE_KEY naming it, and
+ * nothing is written. Files are written under temp names and renamed when
+ * whole; missing parent directories are created. Flags: HOIST_NO_OVERWRITE
+ * skips files that exist locally (their entry has status HOIST_ERR_EXISTS
+ * and the call does not fail for them).
+ * out (may be NULL) receives one entry per object in listing order (release
+ * with hoist_prefix_files_reset); it is left empty when the call fails
+ * before downloading (listing failed, unsafe key). Returns HOIST_OK when
+ * every object arrived or was skipped (an empty prefix is HOIST_OK with no
+ * entries), otherwise as hoist_store_get_many: the first failing object's
+ * status, with the entries saying which failed. progress as in get_many. */
+struct hoist_prefix_file {
+    char *url;                /* the object */
+    char *path;               /* where it was (or would have been) written */
+    uint64_t size;            /* bytes written */
+    enum hoist_status status; /* HOIST_OK, HOIST_ERR_EXISTS (skipped), or the failure */
+    char *error;              /* message when status != OK */
+};
+struct hoist_prefix_files {
+    struct hoist_prefix_file *files;
+    size_t count;
+};
+HOIST_API void hoist_prefix_files_reset(struct hoist_prefix_files *files);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_get_prefix(struct hoist_store *store, const char *prefix_url,
+                                                                   const char *dest_dir, unsigned flags,
+                                                                   hoist_progress_fn progress, void *userdata,
+                                                                   struct hoist_prefix_files *out);
+
+/* The one safe mapping of a key (relative to a downloaded prefix) to a local
+ * path under dir, used by hoist_store_get_prefix and by callers that name
+ * local files after keys. Keys are refused, never rewritten (a rewrite could
+ * make two keys collide on one file): "", absolute keys, and keys with an
+ * empty, "." or ".." segment ("a//b", "a/", "x/..", "a/../../b") give
+ * HOIST_ERR_UNSAFE_KEY. *path is "dir/key" (hoist_free). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_join_path(const char *dir, const char *key, char **path);
+
 /* Transfer counters since the client was created (for summaries/benchmarks). */
 struct hoist_store_stats {
     uint64_t bytes_received;
