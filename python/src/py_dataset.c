@@ -163,37 +163,39 @@ static PyObject *arrow_error(enum hoist_status st) {
 /* Capsules (the Arrow PyCapsule interface)                                 */
 /* ---------------------------------------------------------------------- */
 
-static void stream_capsule_free(PyObject *cap) {
-    struct ArrowArrayStream *s = PyCapsule_GetPointer(cap, "arrow_array_stream");
-    if (s && s->release)
-        s->release(s);
-    free(s);
-}
+#define SCHEMA_CAPSULE "arrow_schema"
+#define STREAM_CAPSULE "arrow_array_stream"
 
-static void schema_capsule_free(PyObject *cap) {
-    struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
-    if (s && s->release)
-        s->release(s);
-    free(s);
-}
-
-/* The capsule owning a filled, malloc'ed stream or schema; when the
- * capsule cannot be made, the struct is released and freed. */
-static PyObject *stream_capsule_wrap(struct ArrowArrayStream *s) {
-    PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_free);
-    if (!cap) {
-        s->release(s);
-        free(s);
+/* Releases and frees a malloc'ed export named by its capsule name. */
+static void release_export(void *p, const char *name) {
+    if (strcmp(name, SCHEMA_CAPSULE) == 0) {
+        struct ArrowSchema *s = p;
+        if (s->release)
+            s->release(s);
+    } else {
+        struct ArrowArrayStream *s = p;
+        if (s->release)
+            s->release(s);
     }
-    return cap;
+    free(p);
 }
 
-static PyObject *schema_capsule_wrap(struct ArrowSchema *s) {
-    PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_free);
-    if (!cap) {
-        s->release(s);
-        free(s);
-    }
+/* A capsule a consumer renamed is not ours to interpret: left alone, as
+ * PyCapsule_GetPointer with our name would. */
+static void capsule_free(PyObject *cap) {
+    const char *name = PyCapsule_GetName(cap);
+    if (!name || (strcmp(name, SCHEMA_CAPSULE) != 0 && strcmp(name, STREAM_CAPSULE) != 0))
+        return;
+    void *p = PyCapsule_GetPointer(cap, name);
+    if (p)
+        release_export(p, name);
+}
+
+/* The capsule owning a filled export; without one the export is released. */
+static PyObject *capsule_wrap(void *p, const char *name) {
+    PyObject *cap = PyCapsule_New(p, name, capsule_free);
+    if (!cap)
+        release_export(p, name);
     return cap;
 }
 
@@ -208,7 +210,7 @@ static PyObject *stream_capsule_new(struct batch_set *set) {
         free(st);
         return arrow_error(rc);
     }
-    return stream_capsule_wrap(st);
+    return capsule_wrap(st, STREAM_CAPSULE);
 }
 
 static PyObject *schema_capsule_new(const struct ArrowSchema *schema) {
@@ -220,7 +222,7 @@ static PyObject *schema_capsule_new(const struct ArrowSchema *schema) {
         free(s);
         return arrow_error(rc);
     }
-    return schema_capsule_wrap(s);
+    return capsule_wrap(s, SCHEMA_CAPSULE);
 }
 
 /* Drains a stream into a new set (the GIL is released while pulling: the
@@ -847,7 +849,7 @@ static PyObject *dataset_export(Dataset *self, int scan) {
         free(out);
         return raise_status(st, e.text);
     }
-    return scan ? stream_capsule_wrap(out) : schema_capsule_wrap(out);
+    return capsule_wrap(out, scan ? STREAM_CAPSULE : SCHEMA_CAPSULE);
 }
 
 static PyObject *dataset_schema(Dataset *self, PyObject *unused) {

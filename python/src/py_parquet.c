@@ -9,6 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "hoist.h"
@@ -52,9 +53,12 @@ static void release_export(void *p, const char *name) {
     PyMem_RawFree(p);
 }
 
+/* A capsule a consumer renamed is not ours to interpret: left alone, as
+ * PyCapsule_GetPointer with our name would. */
 static void capsule_destructor(PyObject *cap) {
     const char *name = PyCapsule_GetName(cap);
-    void *p = name ? PyCapsule_GetPointer(cap, name) : NULL;
+    bool ours = name && (strcmp(name, "arrow_schema") == 0 || strcmp(name, "arrow_array_stream") == 0);
+    void *p = ours ? PyCapsule_GetPointer(cap, name) : NULL;
     if (!p) {
         PyErr_Clear();
         return;
