@@ -27,7 +27,6 @@
  */
 #include "ds_open_internal.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -689,47 +688,34 @@ static hx_status scan_next(struct scan *s, struct ArrowArray *out) {
     }
 }
 
-/* ---- streams ---------------------------------------------------------------------- */
+/* ---- streams ----------------------------------------------------------------------
+ * Both are src/arrow streams (arrow.h), which keep their own error text: a
+ * scan is a generic stream over scan_next, a load a basic stream over the
+ * batches it collected. */
 
 struct scan_stream {
     struct scan *s;
     struct ArrowSchema schema;
-    char err[2048];
 };
 
-static int scan_stream_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
-    struct scan_stream *p = st->private_data;
-    if (hx_ds_schema_copy(&p->schema, out) != HOIST_OK) {
-        hx_error_copy(p->err, sizeof p->err);
-        return ENOMEM;
-    }
-    return 0;
+static hx_status scan_stream_schema(void *state, struct ArrowSchema *out) {
+    struct scan_stream *p = state;
+    return hx_schema_copy(&p->schema, out);
 }
 
-static int scan_stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
-    struct scan_stream *p = st->private_data;
-    hx_status rc = scan_next(p->s, out);
-    if (rc != HOIST_OK) {
-        hx_error_copy(p->err, sizeof p->err);
-        return EIO; /* get_last_error has the cause */
-    }
-    return 0;
+static hx_status scan_stream_next(void *state, struct ArrowArray *out) {
+    struct scan_stream *p = state;
+    return scan_next(p->s, out);
 }
 
-static const char *scan_stream_last_error(struct ArrowArrayStream *st) {
-    struct scan_stream *p = st->private_data;
-    return p->err[0] ? p->err : NULL;
+static void scan_stream_free(void *state) {
+    struct scan_stream *p = state;
+    scan_destroy(p->s);
+    if (p->schema.release) p->schema.release(&p->schema);
+    hx_free(p);
 }
 
-static void scan_stream_release(struct ArrowArrayStream *st) {
-    struct scan_stream *p = st->private_data;
-    if (p) {
-        scan_destroy(p->s);
-        if (p->schema.release) p->schema.release(&p->schema);
-        hx_free(p);
-    }
-    st->release = NULL;
-}
+static const struct hx_stream_ops scan_stream_ops = {scan_stream_schema, scan_stream_next, scan_stream_free};
 
 hx_status hoist_dataset_scan(struct hoist_dataset *ds, struct ArrowArrayStream *out) {
     HX_FAIL_IF(!ds || !out, HOIST_ERR_INVALID_ARG, "hoist_dataset_scan: NULL argument");
@@ -741,99 +727,38 @@ hx_status hoist_dataset_scan(struct hoist_dataset *ds, struct ArrowArrayStream *
      * worker ahead of it, so memory stays bounded by the budget plus that. */
     if (st == HOIST_OK) st = scan_start(ds, 2 * hx_pool_size(ds->pool) + 2 * DS_FETCHERS, true, &p->s);
     if (st != HOIST_OK) {
-        if (p->schema.release) p->schema.release(&p->schema);
-        hx_free(p);
+        scan_stream_free(p);
         return st;
     }
-    out->get_schema = scan_stream_get_schema;
-    out->get_next = scan_stream_get_next;
-    out->get_last_error = scan_stream_last_error;
-    out->release = scan_stream_release;
-    out->private_data = p;
+    HX_TRY(hx_stream_init(out, &scan_stream_ops, p));
     hx_error_clear();
     return HOIST_OK;
 }
 
-/* A table: batches already in memory. */
-struct table_stream {
-    struct ArrowSchema schema;
-    struct ArrowArray *batches;
-    size_t n, next;
-};
-
-static int table_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
-    struct table_stream *p = st->private_data;
-    return hx_ds_schema_copy(&p->schema, out) == HOIST_OK ? 0 : ENOMEM;
-}
-
-static int table_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
-    struct table_stream *p = st->private_data;
-    if (p->next >= p->n) {
-        memset(out, 0, sizeof *out);
-        return 0;
-    }
-    *out = p->batches[p->next];
-    p->batches[p->next++].release = NULL;
-    return 0;
-}
-
-static const char *table_last_error(struct ArrowArrayStream *st) {
-    (void)st;
-    return NULL;
-}
-
-static void table_release(struct ArrowArrayStream *st) {
-    struct table_stream *p = st->private_data;
-    if (p) {
-        for (size_t i = 0; i < p->n; i++)
-            if (p->batches[i].release) p->batches[i].release(&p->batches[i]);
-        hx_free(p->batches);
-        if (p->schema.release) p->schema.release(&p->schema);
-        hx_free(p);
-    }
-    st->release = NULL;
-}
-
+/* A table: every batch in memory before the stream is handed out. */
 hx_status hoist_dataset_load(struct hoist_dataset *ds, struct ArrowArrayStream *out) {
     HX_FAIL_IF(!ds || !out, HOIST_ERR_INVALID_ARG, "hoist_dataset_load: NULL argument");
     memset(out, 0, sizeof *out);
-    struct table_stream *p = hx_calloc(1, sizeof *p);
-    if (!p) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-    hx_status st = hx_ds_output_schema(ds, &p->schema);
+    struct ArrowSchema schema;
+    HX_TRY(hx_ds_output_schema(ds, &schema));
+    HX_TRY(hx_arrow_basic_stream_init(out, &schema));
     struct scan *s = NULL;
     /* The consumer is this loop, so read-ahead needs no cap beyond the budget. */
-    if (st == HOIST_OK) st = scan_start(ds, SIZE_MAX / 2, false, &s);
-    size_t cap = 0;
+    hx_status st = scan_start(ds, SIZE_MAX / 2, false, &s);
     while (st == HOIST_OK) {
         struct ArrowArray b;
         st = scan_next(s, &b);
         if (st != HOIST_OK || !b.release) break;
-        if (p->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct ArrowArray *nb = hx_realloc(p->batches, cap * sizeof *nb);
-            if (!nb) {
-                b.release(&b);
-                st = hx_error(HOIST_ERR_NOMEM, "out of memory");
-                break;
-            }
-            p->batches = nb;
-        }
-        p->batches[p->n++] = b;
+        st = hx_arrow_basic_stream_append(out, &b);
     }
     if (st != HOIST_OK) {
         char msg[2048];
         hx_error_copy(msg, sizeof msg);
         scan_destroy(s);
-        struct ArrowArrayStream tmp = {.private_data = p};
-        table_release(&tmp);
+        out->release(out);
         return hx_error(st, "%s", msg);
     }
     scan_destroy(s);
-    out->get_schema = table_get_schema;
-    out->get_next = table_get_next;
-    out->get_last_error = table_last_error;
-    out->release = table_release;
-    out->private_data = p;
     hx_error_clear();
     return HOIST_OK;
 }
