@@ -11,8 +11,8 @@
  * Release callbacks may run on any thread and without the GIL (Arrow C data
  * interface), so the set uses an atomic count and raw malloc, never Python
  * objects. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+
+#include "py_common.h" /* Python.h first, as the C API asks */
 
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hoist.h"
 
 int hoist_py_init_dataset(PyObject *m);
 
@@ -525,55 +524,9 @@ static PyTypeObject TableDataType = {
 /* Errors: a status and hoist's message become a Python exception           */
 /* ---------------------------------------------------------------------- */
 
-static PyObject *DatasetError;   /* hoist.DatasetError(RuntimeError) */
-static PyObject *DatasetValueError;    /* bad filter/column/argument: also ValueError */
-static PyObject *DatasetNotFoundError; /* missing prefix/object/bucket: also FileNotFoundError */
-static PyObject *DatasetPermissionError; /* access denied: also PermissionError */
-
 /* Raises for `status` with the message copied right after the failing call
  * (hoist_errmsg is reset by the next hoist call on this thread). */
-static PyObject *raise_status(int status, const char *msg) {
-    PyObject *cls = DatasetError;
-    switch (status) {
-    case HOIST_ERR_NOMEM:
-        return PyErr_Format(PyExc_MemoryError, "%s", msg && msg[0] ? msg : "out of memory");
-    case HOIST_ERR_INVALID_ARG:
-    case HOIST_ERR_USAGE:
-    case HOIST_ERR_FILTER:
-    case HOIST_ERR_COLUMN_NOT_FOUND:
-        cls = DatasetValueError;
-        break;
-    case HOIST_ERR_NOT_FOUND:
-    case HOIST_ERR_S3_NO_SUCH_KEY:
-    case HOIST_ERR_S3_NO_SUCH_BUCKET:
-    case HOIST_ERR_EMPTY_DATASET:
-        cls = DatasetNotFoundError;
-        break;
-    case HOIST_ERR_S3_ACCESS_DENIED:
-    case HOIST_ERR_S3_BAD_SIGNATURE:
-        cls = DatasetPermissionError;
-        break;
-    default:
-        break;
-    }
-    const char *text = msg && msg[0] ? msg : hoist_strerror((enum hoist_status)status);
-    /* hoist caps messages at a fixed size, which can split a multi-byte
-     * character of a long non-ASCII URL: decode leniently, or the real error
-     * would turn into UnicodeDecodeError. */
-    PyObject *str = PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "backslashreplace");
-    PyObject *exc = str ? PyObject_CallFunctionObjArgs(cls, str, NULL) : NULL;
-    Py_XDECREF(str);
-    if (!exc)
-        return NULL;
-    PyObject *code = PyLong_FromLong(status);
-    if (code) {
-        PyObject_SetAttrString(exc, "status", code);
-        Py_DECREF(code);
-    }
-    PyErr_SetObject(cls, exc);
-    Py_DECREF(exc);
-    return NULL;
-}
+static PyObject *raise_status(int status, const char *msg) { return hoist_py_raise(status, msg, "dataset"); }
 
 /* The message of the last failure on this thread, copied. */
 struct errcopy {
@@ -1031,38 +984,6 @@ int hoist_py_init_dataset(PyObject *m) {
         Py_DECREF(&DatasetType);
         return -1;
     }
-    DatasetError = PyErr_NewExceptionWithDoc("hoist.DatasetError",
-                                             "A dataset could not be opened or loaded; .status is hoist's status code.",
-                                             PyExc_RuntimeError, NULL);
-    if (!DatasetError)
-        return -1;
-    PyObject *bases = Py_BuildValue("(OO)", DatasetError, PyExc_ValueError);
-    DatasetValueError = bases ? PyErr_NewExceptionWithDoc("hoist.DatasetValueError",
-                                                          "A bad filter, column or argument.", bases, NULL)
-                              : NULL;
-    Py_XDECREF(bases);
-    bases = Py_BuildValue("(OO)", DatasetError, PyExc_FileNotFoundError);
-    DatasetNotFoundError = bases ? PyErr_NewExceptionWithDoc("hoist.DatasetNotFoundError",
-                                                             "A missing prefix, object or bucket, or no data files.",
-                                                             bases, NULL)
-                                 : NULL;
-    Py_XDECREF(bases);
-    bases = Py_BuildValue("(OO)", DatasetError, PyExc_PermissionError);
-    DatasetPermissionError = bases ? PyErr_NewExceptionWithDoc("hoist.DatasetPermissionError",
-                                                               "The store refused access.", bases, NULL)
-                                   : NULL;
-    Py_XDECREF(bases);
-    if (!DatasetValueError || !DatasetNotFoundError || !DatasetPermissionError)
-        return -1;
-    Py_INCREF(DatasetError);
-    Py_INCREF(DatasetValueError);
-    Py_INCREF(DatasetNotFoundError);
-    Py_INCREF(DatasetPermissionError);
-    if (PyModule_AddObject(m, "DatasetError", DatasetError) < 0 ||
-        PyModule_AddObject(m, "DatasetValueError", DatasetValueError) < 0 ||
-        PyModule_AddObject(m, "DatasetNotFoundError", DatasetNotFoundError) < 0 ||
-        PyModule_AddObject(m, "DatasetPermissionError", DatasetPermissionError) < 0)
-        return -1;
     Py_INCREF(&TableDataType);
     if (PyModule_AddObject(m, "TableData", (PyObject *)&TableDataType) < 0) {
         Py_DECREF(&TableDataType);

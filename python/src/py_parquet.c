@@ -6,15 +6,13 @@
  * hands out shallow views of them whose release drops a reference to the
  * object (taking the GIL: consumers may release on any thread), so a table
  * can be exported any number of times without copying. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+
+#include "py_common.h" /* Python.h first, as the C API asks */
 
 #include <stdbool.h>
 #include <string.h>
 
-#include "hoist.h"
 
-static PyObject *ParquetError;
 
 typedef struct {
     PyObject_HEAD
@@ -33,9 +31,7 @@ static void pqtable_dealloc(PqTable *self) {
 
 /* A failed hoist_arrow_* call as a Python exception. */
 static PyObject *arrow_error(enum hoist_status st) {
-    if (st == HOIST_ERR_NOMEM) return PyErr_NoMemory();
-    PyErr_SetString(ParquetError, hoist_errmsg());
-    return NULL;
+    return hoist_py_raise(st, hoist_errmsg(), "parquet");
 }
 
 /* ---- exports ------------------------------------------------------------ */
@@ -259,17 +255,7 @@ static PyObject *py_read_parquet(PyObject *mod, PyObject *args, PyObject *kwargs
     decode(&j);
     Py_END_ALLOW_THREADS
     if (j.status != HOIST_OK) {
-        PyObject *exc_type = ParquetError;
-        if (j.status == HOIST_ERR_NOMEM) exc_type = PyExc_MemoryError;
-        else if (j.status == HOIST_ERR_COLUMN_NOT_FOUND) exc_type = PyExc_KeyError;
-        else if (j.status == HOIST_ERR_NOT_FOUND) exc_type = PyExc_FileNotFoundError;
-        /* Names from a corrupt footer may not be UTF-8. */
-        const char *msg = j.error[0] ? j.error : hoist_strerror(j.status);
-        PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "backslashreplace");
-        if (text) {
-            PyErr_SetObject(exc_type, text);
-            Py_DECREF(text);
-        }
+        hoist_py_raise(j.status, j.error, "parquet");
         goto done;
     }
     PqTable *t = PyObject_New(PqTable, &PqTableType);
@@ -302,15 +288,6 @@ static PyMethodDef parquet_methods[] = {
 
 int hoist_py_init_parquet(PyObject *m) {
     if (PyType_Ready(&PqTableType) < 0) return -1;
-    if (!ParquetError) {
-        ParquetError = PyErr_NewException("hoist._hoist.ParquetError", PyExc_OSError, NULL);
-        if (!ParquetError) return -1;
-    }
-    Py_INCREF(ParquetError);
-    if (PyModule_AddObject(m, "ParquetError", ParquetError) < 0) {
-        Py_DECREF(ParquetError);
-        return -1;
-    }
     Py_INCREF(&PqTableType);
     if (PyModule_AddObject(m, "ParquetTable", (PyObject *)&PqTableType) < 0) {
         Py_DECREF(&PqTableType);

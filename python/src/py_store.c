@@ -6,8 +6,8 @@
  * Every store call runs with the GIL released. Calls that take a progress
  * callback can be cancelled with Ctrl-C: the callback briefly takes the GIL
  * and runs the Python signal handlers (they only run on the main thread). */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+
+#include "py_common.h" /* Python.h first, as the C API asks */
 
 #include <stdint.h>
 #include <string.h>
@@ -26,27 +26,9 @@ static PyObject *text_or_none(const char *s) {
     return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "backslashreplace");
 }
 
-/* Raises the exception hoist.exceptions maps `status` to, with the C message.
- * The mapping lives in Python so the class hierarchy is defined once. */
-static PyObject *raise_status(enum hoist_status status, const char *msg) {
-    if (msg == NULL || msg[0] == '\0')
-        msg = hoist_strerror(status);
-    PyObject *mod = PyImport_ImportModule("hoist.exceptions");
-    if (mod == NULL) {
-        /* The package is broken; still report the C error, not the import one. */
-        PyErr_Clear();
-        PyErr_Format(PyExc_RuntimeError, "hoist error %d: %s", (int)status, msg);
-        return NULL;
-    }
-    PyObject *text = text_or_none(msg);
-    PyObject *exc = text ? PyObject_CallMethod(mod, "from_status", "iN", (int)status, text) : NULL;
-    Py_DECREF(mod);
-    if (exc == NULL)
-        return NULL;
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-    Py_DECREF(exc);
-    return NULL;
-}
+/* Raises the exception hoist.exceptions maps `status` to (metaflow.S3's
+ * classes), with the C message. */
+static PyObject *raise_status(enum hoist_status status, const char *msg) { return hoist_py_raise(status, msg, "s3"); }
 
 /* Copies the thread-local message before anything else can call hoist. */
 static void copy_errmsg(char *dst, size_t cap) {
