@@ -108,6 +108,48 @@ static hx_status cand_push(struct cand **v, size_t *n, size_t *cap, const char *
     return HOIST_OK;
 }
 
+/* A directory with the writer's manifest (<prefix>_SUCCESS, listed) holds
+ * exactly the files it lists: one GET for the manifest, then its files
+ * become the candidates in its order. *used = false when there is no
+ * manifest or it is a plain marker (empty, Spark's, another tool's): the
+ * caller then takes the listing as it always has. */
+static hx_status expand_manifest(struct hoist_dataset *ds, const char *prefix, const struct hoist_list *list,
+                                 struct cand **v, size_t *n, size_t *cap, bool *used) {
+    *used = false;
+    size_t plen = strlen(prefix);
+    const struct hoist_list_entry *me = NULL;
+    for (size_t i = 0; i < list->count && !me; i++) {
+        const struct hoist_list_entry *e = &list->entries[i];
+        if (!e->is_prefix && !strncmp(e->url, prefix, plen) && !strcmp(e->url + plen, DS_MANIFEST_NAME)) me = e;
+    }
+    if (!me || me->size == 0) return HOIST_OK;
+    if (me->size > DS_MANIFEST_MAX_BYTES)
+        return hx_error(HOIST_ERR_LIMIT, "%s: %llu bytes, more than a manifest may have (%u MiB)", me->url,
+                        (unsigned long long)me->size, DS_MANIFEST_MAX_BYTES >> 20);
+    struct hoist_get_item g = {.url = me->url, .length = -1, .dest = HOIST_DEST_ALLOC};
+    hx_status st = hoist_store_get_many(ds->store, &g, 1, 0, NULL, NULL);
+    ds->stats.requests++;
+    ds->stats.bytes_fetched += g.size;
+    struct ds_manifest *m = NULL;
+    if (st != HOIST_OK)
+        st = hx_error(g.status ? g.status : st, "reading manifest %s: %s", me->url, g.error ? g.error : hoist_errmsg());
+    else
+        st = hx_ds_manifest_parse(g.data, (size_t)g.size, me->url, &m);
+    hoist_get_item_reset(&g);
+    if (st != HOIST_OK || !m) return st;
+    char **urls = NULL;
+    uint64_t *sizes = NULL;
+    st = hx_ds_manifest_resolve(m, me->url, prefix, list, &urls, &sizes);
+    for (size_t i = 0; st == HOIST_OK && i < m->nfiles; i++) st = cand_push(v, n, cap, urls[i], sizes[i], true);
+    if (st == HOIST_OK && m->nfiles == 0) st = hx_error(HOIST_ERR_EMPTY_DATASET, "%s lists no files", me->url);
+    for (size_t i = 0; urls && i < m->nfiles; i++) hx_free(urls[i]);
+    hx_free(urls);
+    hx_free(sizes);
+    hx_ds_manifest_free(m);
+    *used = st == HOIST_OK;
+    return st;
+}
+
 static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct cand **v, size_t *n, size_t *cap) {
     if (looks_like_file(url) && !has_glob(url)) return cand_push(v, n, cap, url, 0, false);
     char *prefix = NULL;
@@ -137,6 +179,13 @@ static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct 
             return cand_push(v, n, cap, url, 0, false);
         }
         st = hx_error_prefix(st, "listing %s", prefix);
+        hx_free(prefix);
+        return st;
+    }
+    bool manifest = false;
+    if (!pattern) st = expand_manifest(ds, prefix, &list, v, n, cap, &manifest);
+    if (st != HOIST_OK || manifest) {
+        hoist_list_reset(&list);
         hx_free(prefix);
         return st;
     }
