@@ -86,6 +86,8 @@ struct ds_node {
     char *column;
     int column_pos;
     int col;               /* index into the bound column table, -1 before bind */
+    int fcol;              /* index into ds_filter.columns (leaves), -1 otherwise */
+    int height;            /* operator levels below this node (0 = a leaf) */
     struct ds_lit *lits;
     size_t nlits;
 };
@@ -97,8 +99,17 @@ struct ds_filter {
     size_t ncolumns;
 };
 
+/* Limits that keep a generated or hostile expression from exhausting the
+ * stack or memory (every tree walk recurses; the height is bounded): at most
+ * this many levels of parentheses, NOT and AND/OR (a chain of n terms joined
+ * by one operator counts as log2(n) levels, ds_filter_parse.c), and at most
+ * this many terms and operators in all. docs/datasets.md documents them. */
+#define DS_FILTER_MAX_DEPTH 1000
+#define DS_FILTER_MAX_NODES 100000
+
 /* Parses expr. On a syntax error returns HOIST_ERR_FILTER with a message
- * that quotes the expression and puts a caret under the offending token. */
+ * that quotes the expression and puts a caret under the offending token;
+ * an expression past the limits above fails the same way. */
 HOIST_NODISCARD hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out);
 void hx_ds_filter_free(struct ds_filter *f);
 /* HOIST_ERR_FILTER with "filter: what at position N", the expression and a
