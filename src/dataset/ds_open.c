@@ -14,6 +14,9 @@
 /* Footer reads: one suffix GET covers the footer of nearly every file
  * (pyarrow reads 64 KiB too); a bigger footer costs a second exact read. */
 #define DS_FOOTER_GUESS 65536
+/* The Parquet reader refuses footers over 256 MiB (docs/parquet.md); a file
+ * claiming more is not fetched whole just to be refused. */
+#define DS_FOOTER_MAX (256ull * 1024 * 1024 + 8)
 
 /* ---- dataset -------------------------------------------------------------------- */
 
@@ -285,7 +288,7 @@ static hx_status fetch_large_footers(struct hoist_dataset *ds, const struct cand
         uint64_t fsize = footer_file_size(g, &c[i]);
         uint64_t need = 0;
         if (g->size >= 8 && hoist_pq_footer_size(g->data, g->size, fsize, g->url, &need) == HOIST_OK &&
-            need > g->size && need <= fsize) {
+            need > g->size && need <= fsize && need <= DS_FOOTER_MAX) {
             struct hoist_get_item *e = &x[nx];
             e->url = g->url;
             e->offset = (int64_t)(fsize - need);
@@ -321,12 +324,16 @@ static hx_status add_file(struct hoist_dataset *ds, const struct cand *c, const 
         hx_ds_note_skipped(ds, *base, g->error ? g->error : hoist_strerror(g->status));
         return HOIST_OK;
     }
-    uint64_t fsize = footer_file_size(g, c);
+    uint64_t fsize = footer_file_size(g, c), need = 0;
     struct ds_file *f = &ds->files[ds->nfiles];
     hx_status fs = g->size < 12 ? hx_error(HOIST_ERR_PARQUET_NOT_PARQUET,
                                           "%s: %llu bytes is too small for a Parquet file", *base,
                                           (unsigned long long)fsize)
-                                : hoist_pq_file_new(g->data, g->size, fsize, *base, &f->pq);
+                                : hoist_pq_footer_size(g->data, g->size, fsize, *base, &need);
+    if (fs == HOIST_OK && need > DS_FOOTER_MAX)
+        fs = hx_error(HOIST_ERR_PARQUET_UNSUPPORTED, "%s: footer of %llu bytes exceeds the limit of 256 MiB", *base,
+                      (unsigned long long)need);
+    if (fs == HOIST_OK) fs = hoist_pq_file_new(g->data, g->size, fsize, *base, &f->pq);
     if (fs == HOIST_OK) fs = hoist_pq_file_schema(f->pq, ds->cfg.decode_flags, &f->schema);
     for (size_t k = 0; fs == HOIST_OK && k < nrgs; k++)
         if ((*rgs)[k] >= hoist_pq_file_num_row_groups(f->pq))
