@@ -64,6 +64,11 @@ def test_load_table_large_filters_within_limits(data_dir):
     nested = "(" * 900 + "x < 2 OR x > 17" + ")" * 900
     rc, out = load_in_child(str(data_dir) + "/", "NOT NOT " + nested)
     assert rc == 0 and out.strip() == "rows [0, 1, 18, 19]", out
+    # a tree 990 levels deep, pruned and evaluated on the decode workers:
+    # x = 0 OR (x != 1 AND (x = 2 OR (x != 3 AND ... FALSE))) keeps the even rows
+    deep = "".join(("x = %d OR (" if i % 2 == 0 else "x != %d AND (") % i for i in range(990)) + "FALSE" + ")" * 990
+    rc, out = load_in_child(str(data_dir) + "/", deep)
+    assert rc == 0 and out.strip() == "rows %s" % list(range(0, 20, 2)), out
 
 
 def test_cli_rejects_huge_filters(data_dir, hoist_cli):
