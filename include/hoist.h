@@ -107,6 +107,36 @@ enum hoist_status {
 /* Static, never-NULL text for a status (e.g. "out of memory"). */
 HOIST_API const char *hoist_strerror(enum hoist_status status);
 
+/* What kind of failure a status is, for callers that react to the kind
+ * rather than the exact code (SQLite's primary vs extended result codes):
+ * retry a TRANSIENT failure, report NOT_FOUND as a missing object, and so
+ * on. Every status belongs to exactly one class; the classes are pinned and
+ * never renumbered, and a new status joins an existing class. docs/errors.md
+ * lists the class of each status. */
+enum hoist_status_class {
+    HOIST_CLASS_OK = 0,
+    HOIST_CLASS_NOT_FOUND = 1,     /* the named object, bucket, file, column or data does not exist */
+    HOIST_CLASS_ACCESS = 2,        /* refused: permissions, credentials, TLS trust */
+    HOIST_CLASS_INVALID_INPUT = 3, /* the caller's arguments, URL, expression or data cannot be used as given */
+    HOIST_CLASS_CORRUPT_DATA = 4,  /* bytes read (a file, a server response) are malformed */
+    HOIST_CLASS_TRANSIENT = 5,     /* network or server trouble that outlasted the retries: try again later */
+    HOIST_CLASS_CANCELLED = 6,     /* the caller asked to stop */
+    HOIST_CLASS_RESOURCE = 7,      /* out of memory, or over a configured limit */
+    HOIST_CLASS_UNSUPPORTED = 8,   /* valid, but a feature hoist does not have */
+    HOIST_CLASS_EXISTS = 9,        /* refused because something already exists there */
+    HOIST_CLASS_INTERNAL = 10,     /* a bug in hoist, or a status this version does not know */
+    HOIST_CLASS_IO = 11,           /* local file system I/O failed (the message has errno's text) */
+    HOIST_CLASS_REMOTE = 12        /* the store refused for a reason hoist does not classify */
+};
+
+/* The class of a status; HOIST_CLASS_INTERNAL for a value that is not a
+ * status. Thread-safe, no side effects. */
+HOIST_API enum hoist_status_class hoist_status_class(enum hoist_status status);
+
+/* Static, never-NULL lower_snake name of a class ("not_found",
+ * "transient", ...); "unknown" for a value that is not a class. */
+HOIST_API const char *hoist_status_class_name(enum hoist_status_class cls);
+
 /* The calling thread's message for its last failed hoist call ("" if none).
  * Valid until the next hoist call on this thread. */
 HOIST_API const char *hoist_errmsg(void);
@@ -387,6 +417,49 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_create(struct hoi
                                                                       const char *url);
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_delete(struct hoist_store *store,
                                                                       const char *url);
+
+/* Recursive download (aws s3 cp --recursive): every object under prefix_url
+ * lands in a file under dest_dir (a local path) at its key's name relative
+ * to the prefix: with prefix s3://b/p, s3://b/p/x/y.csv becomes
+ * dest_dir/x/y.csv. The prefix is a directory, as in hoist_store_list
+ * (s3://b/p never picks up s3://b/p_other/...); file:// prefixes work too.
+ * "dir/" placeholder objects of size 0 are skipped. Every key is checked
+ * (hoist_store_join_path) before anything is downloaded: one that would land
+ * outside dest_dir fails the call with HOIST_ERR_UNSAFE_KEY naming it, and
+ * nothing is written. Files are written under temp names and renamed when
+ * whole; missing parent directories are created. Flags: HOIST_NO_OVERWRITE
+ * skips files that exist locally (their entry has status HOIST_ERR_EXISTS
+ * and the call does not fail for them).
+ * out (may be NULL) receives one entry per object in listing order (release
+ * with hoist_prefix_files_reset); it is left empty when the call fails
+ * before downloading (listing failed, unsafe key). Returns HOIST_OK when
+ * every object arrived or was skipped (an empty prefix is HOIST_OK with no
+ * entries), otherwise as hoist_store_get_many: the first failing object's
+ * status, with the entries saying which failed. progress as in get_many. */
+struct hoist_prefix_file {
+    char *url;                /* the object */
+    char *path;               /* where it was (or would have been) written */
+    uint64_t size;            /* bytes written */
+    enum hoist_status status; /* HOIST_OK, HOIST_ERR_EXISTS (skipped), or the failure */
+    char *error;              /* message when status != OK */
+};
+struct hoist_prefix_files {
+    struct hoist_prefix_file *files;
+    size_t count;
+};
+HOIST_API void hoist_prefix_files_reset(struct hoist_prefix_files *files);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_get_prefix(struct hoist_store *store, const char *prefix_url,
+                                                                   const char *dest_dir, unsigned flags,
+                                                                   hoist_progress_fn progress, void *userdata,
+                                                                   struct hoist_prefix_files *out);
+
+/* The one safe mapping of a key (relative to a downloaded prefix) to a local
+ * path under dir, used by hoist_store_get_prefix and by callers that name
+ * local files after keys. Keys are refused, never rewritten (a rewrite could
+ * make two keys collide on one file): "", absolute keys, and keys with an
+ * empty, "." or ".." segment ("a//b", "a/", "x/..", "a/../../b") give
+ * HOIST_ERR_UNSAFE_KEY. *path is "dir/key" (hoist_free). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_join_path(const char *dir, const char *key, char **path);
 
 /* Transfer counters since the client was created (for summaries/benchmarks). */
 struct hoist_store_stats {

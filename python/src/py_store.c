@@ -794,6 +794,62 @@ out:
     return result;
 }
 
+PyDoc_STRVAR(store_get_prefix_doc,
+             "get_prefix(prefix, dest_dir, flags=0) -> list\n\n"
+             "Downloads every object under prefix (a directory) into files under dest_dir at\n"
+             "their keys' relative names (hoist_store_get_prefix). A key that would land outside\n"
+             "dest_dir raises before anything is written. Returns one (url, path, size, status,\n"
+             "error) per object; with HOIST_NO_OVERWRITE an existing file is skipped with\n"
+             "HOIST_ERR_EXISTS there. Raises on failure of the call.");
+
+static PyObject *store_get_prefix(StoreObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"prefix", "dest_dir", "flags", NULL};
+    const char *prefix, *dest;
+    unsigned int flags = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "ss|I", kwlist, &prefix, &dest, &flags))
+        return NULL;
+    if (store_check(self) < 0)
+        return NULL;
+    struct hoist_store *store = store_enter(self);
+    if (store == NULL)
+        return NULL;
+    struct cancel_state cs;
+    cancel_state_init(&cs);
+    struct hoist_prefix_files files = {0};
+    enum hoist_status st;
+    char msg[2048] = "";
+    /* prefix and dest point into argument strings the caller keeps alive. */
+    Py_BEGIN_ALLOW_THREADS
+    st = hoist_store_get_prefix(store, prefix, dest, flags, progress_check_signals, &cs, &files);
+    if (st != HOIST_OK)
+        copy_errmsg(msg, sizeof msg);
+    Py_END_ALLOW_THREADS
+    store_leave(self);
+    PyObject *result = NULL;
+    if (cancel_state_restore(&cs))
+        goto out;
+    if (st != HOIST_OK) {
+        raise_status(st, msg);
+        goto out;
+    }
+    result = PyList_New((Py_ssize_t)files.count);
+    if (result == NULL)
+        goto out;
+    for (size_t i = 0; i < files.count; i++) {
+        const struct hoist_prefix_file *f = &files.files[i];
+        PyObject *tup = Py_BuildValue("(ssKiz)", f->url, f->path, (unsigned long long)f->size, (int)f->status,
+                                      f->error);
+        if (tup == NULL) {
+            Py_CLEAR(result);
+            goto out;
+        }
+        PyList_SET_ITEM(result, (Py_ssize_t)i, tup);
+    }
+out:
+    hoist_prefix_files_reset(&files);
+    return result;
+}
+
 static PyObject *store_delete_many(StoreObject *self, PyObject *urls_obj) {
     if (store_check(self) < 0)
         return NULL;
@@ -891,6 +947,8 @@ static PyMethodDef store_methods[] = {
     {"put_many", (PyCFunction)(void (*)(void))store_put_many, METH_VARARGS | METH_KEYWORDS, store_put_many_doc},
     {"info_many", (PyCFunction)(void (*)(void))store_info_many, METH_VARARGS | METH_KEYWORDS, store_info_many_doc},
     {"list", (PyCFunction)(void (*)(void))store_list, METH_VARARGS | METH_KEYWORDS, store_list_doc},
+    {"get_prefix", (PyCFunction)(void (*)(void))store_get_prefix, METH_VARARGS | METH_KEYWORDS,
+     store_get_prefix_doc},
     {"delete_many", (PyCFunction)store_delete_many, METH_O, "delete_many(urls): missing objects are not an error."},
     {"bucket_create", (PyCFunction)store_bucket_create, METH_O, "bucket_create('s3://name')"},
     {"bucket_delete", (PyCFunction)store_bucket_delete, METH_O, "bucket_delete('s3://name')"},

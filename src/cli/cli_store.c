@@ -147,25 +147,6 @@ static char *join(const char *dir, const char *name) {
     return dup_printf("%s%s%s", dir, ends_with_slash(dir) || !*dir ? "" : "/", name);
 }
 
-/* True when a key, relative to the copy's source prefix, maps to a path
- * inside the destination directory: no absolute path, no "." or ".."
- * segment, no empty segment. Keys are refused rather than rewritten, since
- * any rewrite could make two keys collide on one file. Backslashes are
- * ordinary bytes on POSIX, so they pass. */
-static bool key_is_safe_relative(const char *rel) {
-    if (!*rel || rel[0] == '/') return false;
-    const char *seg = rel;
-    for (;;) {
-        const char *end = strchr(seg, '/');
-        size_t n = end ? (size_t)(end - seg) : strlen(seg);
-        if (n == 0) return false;
-        if (n == 1 && seg[0] == '.') return false;
-        if (n == 2 && seg[0] == '.' && seg[1] == '.') return false;
-        if (!end) return true;
-        seg = end + 1;
-    }
-}
-
 static bool local_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -559,13 +540,15 @@ static int plan_single(struct hoist_store *store, const char *src, const char *d
     const char *dpath = local_path(dst);
     char *to;
     if (ends_with_slash(dpath) || local_is_dir(dpath)) {
-        /* The name comes from a key: it must stay a single safe segment. */
-        if (!key_is_safe_relative(name)) {
-            fprintf(stderr, "hoist: %s: unsafe key: '%s' would write outside %s; nothing copied\n", src, name,
-                    dpath);
+        /* The name comes from a key: the store's safe join refuses "..", "." and "". */
+        char *joined;
+        enum hoist_status st = hoist_store_join_path(dpath, name, &joined);
+        if (st != HOIST_OK) {
+            cli_error_line(src, st, hoist_errmsg(), "; nothing copied");
             return CLI_FAIL;
         }
-        to = join(dpath, name);
+        to = dup_printf("%s", joined);
+        hoist_free(joined);
     } else {
         to = dup_printf("%s", dpath);
     }
@@ -574,34 +557,80 @@ static int plan_single(struct hoist_store *store, const char *src, const char *d
     return CLI_OK;
 }
 
-/* cp -r SRC DST: everything under SRC goes under DST with the same relative
- * names (aws s3 cp --recursive). */
-static int plan_recursive(struct hoist_store *store, const char *src, const char *dst, struct copy_plan *p) {
-    char *prefix;
-    if (p->src_s3) {
-        prefix = is_bucket_root(src) || ends_with_slash(src) ? dup_printf("%s", src) : dup_printf("%s/", src);
+/* The listing prefix of cp -r SRC (a directory: ends with '/'), or NULL
+ * after printing why SRC cannot be copied recursively. */
+static char *recursive_prefix(const char *src, bool src_s3) {
+    if (src_s3) {
+        char *prefix = is_bucket_root(src) || ends_with_slash(src) ? dup_printf("%s", src) : dup_printf("%s/", src);
         if (!strchr(prefix + 5, '/')) {
             char *t = dup_printf("%s/", prefix);
             free(prefix);
             prefix = t;
         }
-    } else {
-        if (!local_is_dir(local_path(src))) {
-            fprintf(stderr, "hoist: %s: not a directory (%s)\n", src,
-                    local_exists(local_path(src)) ? "cp -r copies what is under a directory" : "no such file");
-            return CLI_FAIL;
-        }
-        char *abs = file_url_abs(src);
-        prefix = ends_with_slash(abs) ? abs : dup_printf("%s/", abs);
-        if (prefix != abs) free(abs);
+        return prefix;
     }
+    if (!local_is_dir(local_path(src))) {
+        fprintf(stderr, "hoist: %s: not a directory (%s)\n", src,
+                local_exists(local_path(src)) ? "cp -r copies what is under a directory" : "no such file");
+        return NULL;
+    }
+    char *abs = file_url_abs(src);
+    char *prefix = ends_with_slash(abs) ? abs : dup_printf("%s/", abs);
+    if (prefix != abs) free(abs);
+    return prefix;
+}
+
+/* cp -r SRC DIR with a local destination: the store's recursive download
+ * (hoist_store_get_prefix: list, safe join, one get_many into files). */
+static int copy_prefix_to_local(struct hoist_store *store, const char *src, const char *dst, bool no_overwrite) {
+    char *prefix = recursive_prefix(src, is_s3(src));
+    if (!prefix) return CLI_FAIL;
+    struct hoist_prefix_files files;
+    struct cli_progress bar;
+    cli_progress_init(&bar, "cp");
+    enum hoist_status st = hoist_store_get_prefix(store, prefix, local_path(dst), no_overwrite ? HOIST_NO_OVERWRITE : 0,
+                                                  cli_progress_update, &bar, &files);
+    cli_progress_finish(&bar);
+    int rc = CLI_OK;
+    size_t fetched = 0, failed = 0, first = files.count;
+    const char *only = NULL; /* the URL when one object was fetched */
+    for (size_t i = 0; i < files.count; i++) {
+        const struct hoist_prefix_file *f = &files.files[i];
+        if (f->status == HOIST_ERR_EXISTS) {
+            note_skipped(f->path);
+            continue;
+        }
+        only = fetched++ == 0 ? f->url : NULL;
+        if (f->status != HOIST_OK && failed++ == 0) first = i;
+    }
+    if (first < files.count) {
+        const struct hoist_prefix_file *f = &files.files[first];
+        rc = report_item_failure(f->url, f->status, f->error, failed, fetched);
+    } else if (st == HOIST_ERR_UNSAFE_KEY) {
+        cli_error_line(NULL, st, hoist_errmsg(), "; nothing copied");
+        rc = CLI_FAIL;
+    } else if (st != HOIST_OK) {
+        rc = cli_fail_on(st, only);
+    } else if (files.count == 0) {
+        fprintf(stderr, "hoist: %s: nothing to copy (no objects under it)\n", src);
+        rc = CLI_FAIL;
+    }
+    hoist_prefix_files_reset(&files);
+    free(prefix);
+    return rc;
+}
+
+/* cp -r SRC DST to S3: everything under SRC goes under DST with the same
+ * relative names (aws s3 cp --recursive). */
+static int plan_recursive(struct hoist_store *store, const char *src, const char *dst, struct copy_plan *p) {
+    char *prefix = recursive_prefix(src, p->src_s3);
+    if (!prefix) return CLI_FAIL;
     struct hoist_list list;
     int rc = list_prefix(store, prefix, 1, &list);
     if (rc != CLI_OK) {
         free(prefix);
         return rc;
     }
-    const char *dbase = p->dst_s3 ? dst : local_path(dst);
     for (size_t i = 0; i < list.count && rc == CLI_OK; i++) {
         const struct hoist_list_entry *e = &list.entries[i];
         if (e->is_prefix) continue;
@@ -618,15 +647,7 @@ static int plan_recursive(struct hoist_store *store, const char *src, const char
         }
         /* "dir/" placeholder objects (made by consoles) hold no data. */
         if (ends_with_slash(rel) && e->size == 0) continue;
-        if (!p->dst_s3 && !key_is_safe_relative(rel)) {
-            fprintf(stderr,
-                    "hoist: %s: unsafe key: '%s' would write outside %s (absolute, '..', '.' or empty "
-                    "segment); nothing copied\n",
-                    e->url, rel, dbase);
-            rc = CLI_FAIL;
-            break;
-        }
-        plan_add(p, dup_printf("%s", e->url), join(dbase, rel), e->size);
+        plan_add(p, dup_printf("%s", e->url), join(dst, rel), e->size);
     }
     if (rc == CLI_OK && p->n == 0) {
         fprintf(stderr, "hoist: %s: nothing to copy (no objects under it)\n", src);
@@ -702,8 +723,12 @@ static int run_cp(int argc, char **argv) {
         hoist_store_free(store);
         return rc;
     }
-    rc = recursive ? plan_recursive(store, src, dst, &plan) : plan_single(store, src, dst, &plan);
-    if (rc == CLI_OK) rc = run_plan(store, &plan);
+    if (recursive && !plan.dst_s3) {
+        rc = copy_prefix_to_local(store, src, dst, no_overwrite);
+    } else {
+        rc = recursive ? plan_recursive(store, src, dst, &plan) : plan_single(store, src, dst, &plan);
+        if (rc == CLI_OK) rc = run_plan(store, &plan);
+    }
     plan_free(&plan);
     hoist_store_free(store);
     return rc;

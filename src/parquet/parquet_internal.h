@@ -2,7 +2,8 @@
  * parquet_internal.h — the Parquet reader's internals: a Thrift compact
  * protocol decoder, the parsed footer (struct hoist_pq_file), the Arrow field
  * tree derived from the Parquet schema (and the ARROW:schema entry), and the
- * column-chunk decoder.
+ * column-chunk decoder. Private to src/parquet (and its tests): the layers
+ * above include parquet.h.
  *
  * Thread safety: a parsed hoist_pq_file is immutable; every decode function
  * takes it const and keeps its state on the stack or in its own buffers.
@@ -11,6 +12,7 @@
 #define HOIST_PARQUET_INTERNAL_H
 
 #include "arrow_internal.h"
+#include "parquet.h"
 #include "pq_kernels.h"
 
 /* ---- Thrift compact protocol (thrift-compact-protocol.md) ------------- */

@@ -653,6 +653,88 @@ static void writer_gates(struct hoist_pq_file *f) {
     }
 }
 
+/* FileMetaData field 2: the flattened schema, then the leaves and their
+ * levels, so that row groups can be checked against them. */
+static hx_status parse_schema(struct hx_tc *tc, struct hoist_pq_file *f) {
+    int et;
+    uint32_t n;
+    HX_TRY(hx_tc_list(tc, &et, &n));
+    HX_FAIL_IF(et != HX_TC_STRUCT || n == 0, HOIST_ERR_PARQUET_CORRUPT, "footer: schema is not a list of elements");
+    f->elements = hx_calloc(n, sizeof *f->elements);
+    if (!f->elements) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading the footer");
+    f->nelements = (int)n;
+    for (uint32_t i = 0; i < n; i++) {
+        HX_TRY(parse_element(tc, &f->elements[i]));
+        HX_FAIL_IF(f->elements[i].num_children < 0 || (uint32_t)f->elements[i].num_children >= n,
+                   HOIST_ERR_PARQUET_CORRUPT, "footer: schema element %u claims %d children", i,
+                   f->elements[i].num_children);
+    }
+    int nleaves = 0;
+    for (uint32_t i = 1; i < n; i++) nleaves += f->elements[i].num_children <= 0;
+    f->leaves = hx_calloc((size_t)nleaves + 1, sizeof *f->leaves);
+    if (!f->leaves) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading the footer");
+    struct build b = {f, 1, 0, 0};
+    for (int i = 0; i < f->elements[0].num_children; i++) HX_TRY(walk_levels(&b, 0, 0));
+    HX_FAIL_IF(b.pos != f->nelements, HOIST_ERR_PARQUET_CORRUPT, "footer: schema has %d elements but the tree uses %d",
+               f->nelements, b.pos);
+    f->nleaves = b.leaves;
+    return HOIST_OK;
+}
+
+/* FileMetaData field 4, after the schema. */
+static hx_status parse_row_groups(struct hx_tc *tc, struct hoist_pq_file *f) {
+    int et;
+    uint32_t n;
+    HX_TRY(hx_tc_list(tc, &et, &n));
+    HX_FAIL_IF(et != HX_TC_STRUCT, HOIST_ERR_PARQUET_CORRUPT, "footer: row groups are not structs");
+    f->row_groups = hx_calloc(n ? n : 1, sizeof *f->row_groups);
+    if (!f->row_groups) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading the footer");
+    f->nrow_groups = (int)n;
+    for (uint32_t i = 0; i < n; i++) {
+        hx_status st = parse_row_group(tc, f, &f->row_groups[i]);
+        if (st != HOIST_OK) return hx_error_prefix(st, "row group %u", i);
+    }
+    return HOIST_OK;
+}
+
+/* Every chunk in this file, with metadata, of its leaf's physical type. */
+static hx_status check_chunks(const struct hoist_pq_file *f) {
+    for (int i = 0; i < f->nrow_groups; i++)
+        for (int j = 0; j < f->nleaves; j++) {
+            const struct hx_pq_chunk *c = &f->row_groups[i].chunks[j];
+            HX_FAIL_IF(c->has_file_path, HOIST_ERR_PARQUET_UNSUPPORTED,
+                       "row group %d, column %d: column chunk stored in another file", i, j);
+            HX_FAIL_IF(!c->has_meta, HOIST_ERR_PARQUET_CORRUPT, "row group %d, column %d: no column metadata", i, j);
+            const struct hx_pq_element *e = &f->elements[f->leaves[j].element];
+            HX_FAIL_IF(c->type != e->type, HOIST_ERR_PARQUET_CORRUPT,
+                       "row group %d, column '%s': chunk type %d differs from the schema's %d", i, e->name, c->type,
+                       e->type);
+        }
+    return HOIST_OK;
+}
+
+/* The Arrow field tree, then the types ARROW:schema adds (best effort: a
+ * schema we cannot use leaves pyarrow-like defaults). */
+static hx_status build_field_tree(struct hoist_pq_file *f, const uint8_t *arrow_schema, size_t arrow_schema_len) {
+    f->root.kind = AN_STRUCT;
+    f->root.leaf = -1;
+    f->root.n_leaves = f->nleaves;
+    HX_TRY(set_str(&f->root.format, "+s"));
+    HX_TRY(set_str(&f->root.name, ""));
+    HX_TRY(alloc_children(&f->root, f->elements[0].num_children));
+    int c = 1;
+    for (int i = 0; i < f->elements[0].num_children; i++) {
+        HX_TRY(build_node(f, c, 0, 0, 0, 0, 0, 1, &f->root.children[i]));
+        c = subtree_end(f, c);
+    }
+    HX_TRY(widen_large(f, &f->root));
+    if (arrow_schema) {
+        hx_status st = hx_pq_apply_arrow_schema(f, (const char *)arrow_schema, arrow_schema_len);
+        if (st == HOIST_ERR_NOMEM) return st;
+    }
+    return HOIST_OK;
+}
+
 hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_t len) {
     struct hx_tc tc0, *tc = &tc0;
     hx_tc_init(tc, meta, len);
@@ -678,139 +760,36 @@ hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_
         HX_TRY(hx_tc_field(tc, &last_, &t, &id));
         if (t == HX_TC_STOP) break;
         switch (id) {
-        case 2: {
+        case 2:
             if (t != HX_TC_LIST || got_schema) {
                 HX_TRY(hx_tc_skip(tc, t));
-                break;
+            } else {
+                HX_TRY(parse_schema(tc, f));
+                got_schema = 1;
             }
-            int et;
-            uint32_t n;
-            HX_TRY(hx_tc_list(tc, &et, &n));
-            if (et != HX_TC_STRUCT || n == 0) {
-                st = CORRUPT("footer: schema is not a list of elements");
-                goto fail;
-            }
-            f->elements = hx_calloc(n, sizeof *f->elements);
-            if (!f->elements) {
-                st = hx_error(HOIST_ERR_NOMEM, "out of memory reading the footer");
-                goto fail;
-            }
-            f->nelements = (int)n;
-            for (uint32_t i = 0; i < n; i++) {
-                HX_TRY(parse_element(tc, &f->elements[i]));
-                if (f->elements[i].num_children < 0 || (uint32_t)f->elements[i].num_children >= n) {
-                    st = CORRUPT("footer: schema element %u claims %d children", i, f->elements[i].num_children);
-                    goto fail;
-                }
-            }
-            got_schema = 1;
-            /* Leaves and levels now, so row groups can be checked against them. */
-            int nleaves = 0;
-            for (uint32_t i = 1; i < n; i++) nleaves += f->elements[i].num_children <= 0;
-            f->leaves = hx_calloc((size_t)nleaves + 1, sizeof *f->leaves);
-            if (!f->leaves) {
-                st = hx_error(HOIST_ERR_NOMEM, "out of memory reading the footer");
-                goto fail;
-            }
-            struct build b = {f, 1, 0, 0};
-            for (int i = 0; i < f->elements[0].num_children; i++) HX_TRY(walk_levels(&b, 0, 0));
-            if (b.pos != f->nelements) {
-                st = CORRUPT("footer: schema has %d elements but the tree uses %d", f->nelements, b.pos);
-                goto fail;
-            }
-            f->nleaves = b.leaves;
             break;
-        }
         case 3: HX_TRY(rd_int(tc, t, &f->num_rows)); break;
-        case 4: {
-            if (t != HX_TC_LIST || !got_schema || f->row_groups) {
-                if (!got_schema && t == HX_TC_LIST) {
-                    st = CORRUPT("footer: row groups before the schema");
-                    goto fail;
-                }
-                HX_TRY(hx_tc_skip(tc, t));
-                break;
-            }
-            int et;
-            uint32_t n;
-            HX_TRY(hx_tc_list(tc, &et, &n));
-            if (et != HX_TC_STRUCT) {
-                st = CORRUPT("footer: row groups are not structs");
-                goto fail;
-            }
-            f->row_groups = hx_calloc(n ? n : 1, sizeof *f->row_groups);
-            if (!f->row_groups) {
-                st = hx_error(HOIST_ERR_NOMEM, "out of memory reading the footer");
-                goto fail;
-            }
-            f->nrow_groups = (int)n;
-            for (uint32_t i = 0; i < n; i++) {
-                st = parse_row_group(tc, f, &f->row_groups[i]);
-                if (st != HOIST_OK) {
-                    st = hx_error_prefix(st, "row group %u", i);
-                    goto fail;
-                }
-            }
+        case 4:
+            if (!got_schema && t == HX_TC_LIST) HX_TRY(CORRUPT("footer: row groups before the schema"));
+            if (t != HX_TC_LIST || f->row_groups) HX_TRY(hx_tc_skip(tc, t));
+            else HX_TRY(parse_row_groups(tc, f));
             break;
-        }
         case 5: HX_TRY(parse_kv(tc, t, f, &md, &arrow_schema, &arrow_schema_len)); break;
         case 6: HX_TRY(rd_str(tc, t, &f->created_by)); break;
         case 7: f->has_column_orders = 1; HX_TRY(hx_tc_skip(tc, t)); break;
         case 8:
-            st = hx_error(HOIST_ERR_PARQUET_ENCRYPTED, "encrypted Parquet is not supported (signed plaintext footer)");
-            goto fail;
+            HX_TRY(hx_error(HOIST_ERR_PARQUET_ENCRYPTED,
+                            "encrypted Parquet is not supported (signed plaintext footer)"));
+            break;
         default: HX_TRY(hx_tc_skip(tc, t));
         }
     }
     hx_tc_struct_end(tc);
-    if (!got_schema) {
-        st = CORRUPT("footer: no schema");
-        goto fail;
-    }
-    for (int i = 0; i < f->nrow_groups; i++)
-        for (int j = 0; j < f->nleaves; j++) {
-            struct hx_pq_chunk *c = &f->row_groups[i].chunks[j];
-            if (c->has_file_path) {
-                st = hx_error(HOIST_ERR_PARQUET_UNSUPPORTED,
-                              "row group %d, column %d: column chunk stored in another file", i, j);
-                goto fail;
-            }
-            if (!c->has_meta) {
-                st = CORRUPT("row group %d, column %d: no column metadata", i, j);
-                goto fail;
-            }
-            if (c->type != f->elements[f->leaves[j].element].type) {
-                st = CORRUPT("row group %d, column '%s': chunk type %d differs from the schema's %d", i,
-                             f->elements[f->leaves[j].element].name, c->type,
-                             f->elements[f->leaves[j].element].type);
-                goto fail;
-            }
-        }
+    if (!got_schema) HX_TRY(CORRUPT("footer: no schema"));
+    HX_TRY(check_chunks(f));
     writer_gates(f);
-    /* The Arrow field tree. */
-    f->root.kind = AN_STRUCT;
-    f->root.leaf = -1;
-    f->root.n_leaves = f->nleaves;
-    HX_TRY(set_str(&f->root.format, "+s"));
-    HX_TRY(set_str(&f->root.name, ""));
-    HX_TRY(alloc_children(&f->root, f->elements[0].num_children));
-    {
-        int c = 1;
-        for (int i = 0; i < f->elements[0].num_children; i++) {
-            HX_TRY(build_node(f, c, 0, 0, 0, 0, 0, 1, &f->root.children[i]));
-            c = subtree_end(f, c);
-        }
-    }
-    HX_TRY(widen_large(f, &f->root));
-    if (arrow_schema) {
-        /* Best effort: a schema we cannot use leaves pyarrow-like defaults. */
-        st = hx_pq_apply_arrow_schema(f, (const char *)arrow_schema, arrow_schema_len);
-        if (st == HOIST_ERR_NOMEM) goto fail;
-        st = HOIST_OK;
-    }
-    if (md.len) {
-        f->schema_metadata = hx_buf_detach(&md);
-    }
+    HX_TRY(build_field_tree(f, arrow_schema, arrow_schema_len));
+    if (md.len) f->schema_metadata = hx_buf_detach(&md);
     hx_buf_reset(&md);
     return HOIST_OK;
 fail:

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 static struct hoist_allocator current = {malloc, calloc, realloc, free};
 
@@ -157,8 +156,7 @@ static void big_lock(void) {
 static void big_init_locked(void) {
     if (big_limit_set) return;
     big_limit_set = 1;
-    long ps = sysconf(_SC_PAGESIZE);
-    page_size = ps > 0 ? (size_t)ps : 4096;
+    page_size = hx_page_size();
     uint64_t lim = hx_total_memory() / 8;
     if (lim > ((uint64_t)2 << 30)) lim = (uint64_t)2 << 30;
     const char *env = getenv("HOIST_BUFFER_CACHE_MB");

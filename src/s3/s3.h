@@ -1,16 +1,17 @@
 /*
- * s3_internal.h — the S3 protocol: settings and credentials chain, SigV4,
- * key encoding, request building, XML responses, error mapping.
+ * s3.h — the s3 module's interface (the store layer includes it): the S3
+ * protocol: settings and credentials chain, SigV4, key encoding, request
+ * building, XML responses, x-amz-* response headers, error mapping.
  *
  * Threads: a struct hx_s3 is shared by all threads of a client; signing is
  * thread-safe (the cached signing key is locked). XML parsers and encoders
  * are pure functions.
  * Secrets (secret key, session token) never go into messages or logs.
  */
-#ifndef HOIST_S3_INTERNAL_H
-#define HOIST_S3_INTERNAL_H
+#ifndef HOIST_S3_H
+#define HOIST_S3_H
 
-#include "net_internal.h"
+#include "net.h"
 #include "util_internal.h"
 
 #include <pthread.h>
@@ -82,6 +83,39 @@ HOIST_NODISCARD hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_re
                                               const char *payload_hash, const struct hx_s3_header *extra,
                                               size_t nextra);
 
+/* ---- multipart uploads (s3_multipart.c) ---------------------------------- */
+
+/* Builders of one attempt of each multipart request: they set req's method,
+ * URL, signed headers, body (borrowed: keep it alive for the transfer) and
+ * sink (Create, Complete and List answer into req->body). upload_id is the
+ * one Create returned (its <UploadId>). */
+HOIST_NODISCARD hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                   const char *key, const char *content_type,
+                                                   const char *meta_header);
+/* crc32c: the part's CRC32C in base64 (hx_crc_base64); the server checks it. */
+HOIST_NODISCARD hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                 const char *key, const char *upload_id, int number,
+                                                 const uint8_t *data, uint64_t len, const char *crc32c);
+struct hx_s3_part_ref {
+    int number;         /* 1..10000, ascending */
+    const char *etag;   /* as UploadPart returned it */
+    const char *crc32c; /* base64 */
+};
+/* The CompleteMultipartUpload document for parts (replaces out's text). */
+HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(struct hx_buf *out, const struct hx_s3_part_ref *parts, size_t n);
+/* xml: from hx_s3_mpu_complete_xml, kept alive for the transfer; sha: space
+ * for its SHA-256 (kept alive too). if_none_match: fail with 412 when the
+ * key exists. A 200 may still carry an <Error>: check req->body. */
+HOIST_NODISCARD hx_status hx_s3_mpu_complete_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                     const char *key, const char *upload_id,
+                                                     const struct hx_buf *xml, char sha[65], int if_none_match);
+HOIST_NODISCARD hx_status hx_s3_mpu_abort_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                  const char *key, const char *upload_id);
+/* One page of ListMultipartUploads under prefix (markers NULL for the first). */
+HOIST_NODISCARD hx_status hx_s3_mpu_list_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                 const char *prefix, const char *key_marker,
+                                                 const char *upload_id_marker);
+
 /* ---- SigV4 (AWS docs "Signature Version 4 for Amazon S3") --------------- */
 
 /* Authorization header value. headers: lowercase names, values trimmed,
@@ -128,6 +162,23 @@ HOIST_NODISCARD hx_status hx_s3_parse_list(const char *xml, size_t len, int url_
                                            struct hx_s3_list_page *page);
 void hx_s3_list_page_reset(struct hx_s3_list_page *page);
 
+/* ListMultipartUploads: the uploads started and neither completed nor
+ * aborted. Appends to page; url_encoded as for hx_s3_parse_list. */
+struct hx_s3_upload {
+    char *key; /* decoded */
+    char *upload_id;
+    int64_t initiated; /* Unix seconds, 0 if unparseable */
+};
+struct hx_s3_upload_page {
+    struct hx_s3_upload *items;
+    size_t count, cap;
+    int is_truncated;
+    char *next_key_marker, *next_upload_id_marker;
+};
+HOIST_NODISCARD hx_status hx_s3_parse_uploads(const char *xml, size_t len, int url_encoded,
+                                              struct hx_s3_upload_page *page);
+void hx_s3_upload_page_reset(struct hx_s3_upload_page *page);
+
 /* From an <Error> document: Code and Message (truncated to their caps).
  * Returns 1 when the document is an S3 error. */
 int hx_s3_parse_error(const char *xml, size_t len, char *code, size_t code_cap, char *msg, size_t msg_cap);
@@ -154,9 +205,49 @@ hx_status hx_s3_status_for(long http_status, const char *code);
 /* True when the request should be retried (5xx, SlowDown, RequestTimeout...). */
 int hx_s3_transient(long http_status, const char *code);
 
+/* Status for a transport error (a CURLcode) that will not be retried any more. */
+hx_status hx_s3_transport_status(CURLcode code);
+
+enum hx_s3_outcome { HX_S3_OK, HX_S3_RETRY, HX_S3_FAIL };
+
+/* Sorts a finished attempt of an S3 request into success, retry (transient
+ * HTTP or S3 error, or transport failure, while retries are left) or
+ * failure; on failure *st and *err (hx_free; NULL when cancelled) say what
+ * happened, naming url, with the S3 code and message and, on a wrong-region
+ * answer, the bucket's region (from the response attached with
+ * hx_s3_resp_attach). */
+enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, const char *url,
+                                  hx_status *st, char **err);
+
+/* ---- responses ---------------------------------------------------------- */
+
+/* The S3 headers of a response, read through the net request's header hook. */
+struct hx_s3_resp {
+    char checksum_crc32c[16];
+    char checksum_crc32[16];
+    char checksum_type[24];
+    char request_id[64];     /* x-amz-request-id */
+    char bucket_region[32];  /* x-amz-bucket-region (on a wrong-region 301) */
+    struct hx_buf meta_json; /* x-amz-meta-metaflow-user-attributes (metaflow's layout) */
+};
+/* Makes req fill resp from each response's headers (reset per response).
+ * resp must outlive the request's transfers; free it with hx_s3_resp_cleanup. */
+void hx_s3_resp_attach(struct hx_s3_resp *resp, struct hx_net_req *req);
+/* The response attached to req, or NULL. */
+const struct hx_s3_resp *hx_s3_resp_of(const struct hx_net_req *req);
+void hx_s3_resp_cleanup(struct hx_s3_resp *resp);
+/* The hook itself (an hx_net_header_fn with ctx = struct hx_s3_resp). */
+HOIST_NODISCARD hx_status hx_s3_resp_header(void *ctx, const char *name, size_t name_len, const char *value,
+                                            size_t value_len);
+
+/* The metadata header value for a JSON object of user metadata: one
+ * x-amz-meta-metaflow-user-attributes header, non-ASCII as JSON \u escapes
+ * (S3 metadata is ASCII, at most 2 KB: HOIST_ERR_LIMIT beyond). *out hx_free. */
+HOIST_NODISCARD hx_status hx_s3_metadata_header(const char *json, char **out);
+
 /* ISO 8601 "2009-10-12T17:50:30.000Z" and RFC 7231 "Sun, 06 Nov 1994
  * 08:49:37 GMT" to Unix seconds (0 when unparseable). */
 int64_t hx_s3_parse_iso8601(const char *s);
 int64_t hx_s3_parse_http_date(const char *s);
 
-#endif /* HOIST_S3_INTERNAL_H */
+#endif /* HOIST_S3_H */

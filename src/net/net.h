@@ -1,5 +1,6 @@
 /*
- * net_internal.h — the HTTP engine: one libcurl multi handle per call
+ * net.h — the net module's interface (the s3 and store layers include it):
+ * the HTTP engine: one libcurl multi handle per call
  * (an event loop), many requests in flight, retries with capped full-jitter
  * backoff, bodies written straight to where they live.
  *
@@ -13,8 +14,8 @@
  * keeps them alive until their on_done returned HX_NET_DONE (or the loop was
  * cancelled or finished).
  */
-#ifndef HOIST_NET_INTERNAL_H
-#define HOIST_NET_INTERNAL_H
+#ifndef HOIST_NET_H
+#define HOIST_NET_H
 
 #include "util_internal.h"
 
@@ -68,8 +69,9 @@ enum hx_sink {
 
 enum hx_net_action { HX_NET_DONE = 0, HX_NET_RETRY = 1 };
 
-/* What the header callback saw of the last response. Strings are truncated
- * at their capacity (none of them is ever that long from a sane server). */
+/* The HTTP headers net itself needs of the last response. Strings are
+ * truncated at their capacity (none of them is ever that long from a sane
+ * server). Other headers reach the request's on_header_line hook. */
 struct hx_net_resp {
     long status;
     int64_t content_length;                      /* -1 if absent */
@@ -77,17 +79,17 @@ struct hx_net_resp {
     char etag[136];
     char content_type[256];
     char last_modified[64];
-    char checksum_crc32c[16];
-    char checksum_crc32[16];
-    char checksum_type[24];
-    char amz_request_id[64];
-    char bucket_region[32];  /* x-amz-bucket-region (on a wrong-region 301) */
-    struct hx_buf meta_json; /* x-amz-meta-metaflow-user-attributes */
     int headers_done;
 };
 
 struct hx_net_req;
 typedef hx_status (*hx_net_prepare_fn)(struct hx_net_req *req);
+/* Sees every response header line: name (as sent, not NUL-terminated) and
+ * value (trimmed), or name NULL when a new response starts (after a
+ * 100 Continue or on a retry), so the owner can forget the last one. Runs on
+ * the loop thread; a non-OK status aborts the transfer with it. */
+typedef hx_status (*hx_net_header_fn)(void *ctx, const char *name, size_t name_len, const char *value,
+                                      size_t value_len);
 typedef hx_status (*hx_net_headers_fn)(struct hx_net_req *req);
 typedef enum hx_net_action (*hx_net_done_fn)(struct hx_net_req *req, CURLcode code);
 
@@ -124,9 +126,12 @@ struct hx_net_req {
 
     struct hx_net_resp resp;
     hx_status abort_status; /* set when prepare or a callback aborted the transfer */
+    int body_too_long;      /* the body overran body_cap or sink_cap: net stopped it (abort_msg says) */
     char abort_msg[256];
 
     hx_net_prepare_fn prepare;
+    hx_net_header_fn on_header_line; /* optional: every header, with header_ctx */
+    void *header_ctx;
     hx_net_headers_fn on_headers; /* after the headers of a 2xx response */
     hx_net_done_fn on_done;
     void *owner;
@@ -195,7 +200,5 @@ uint32_t hx_crc32c_update(uint32_t crc, const void *data, size_t n);
 /* True for transport errors worth retrying (resets, timeouts, stalls,
  * truncated bodies); false for misconfiguration (bad host, TLS, bad URL). */
 int hx_net_curl_transient(CURLcode code);
-/* Status for a transport error that will not be retried any more. */
-hx_status hx_net_curl_status(CURLcode code);
 
-#endif /* HOIST_NET_INTERNAL_H */
+#endif /* HOIST_NET_H */
