@@ -697,22 +697,6 @@ static hx_status parse_row_groups(struct hx_tc *tc, struct hoist_pq_file *f) {
     return HOIST_OK;
 }
 
-/* Every chunk in this file, with metadata, of its leaf's physical type. */
-static hx_status check_chunks(const struct hoist_pq_file *f) {
-    for (int i = 0; i < f->nrow_groups; i++)
-        for (int j = 0; j < f->nleaves; j++) {
-            const struct hx_pq_chunk *c = &f->row_groups[i].chunks[j];
-            HX_FAIL_IF(c->has_file_path, HOIST_ERR_PARQUET_UNSUPPORTED,
-                       "row group %d, column %d: column chunk stored in another file", i, j);
-            HX_FAIL_IF(!c->has_meta, HOIST_ERR_PARQUET_CORRUPT, "row group %d, column %d: no column metadata", i, j);
-            const struct hx_pq_element *e = &f->elements[f->leaves[j].element];
-            HX_FAIL_IF(c->type != e->type, HOIST_ERR_PARQUET_CORRUPT,
-                       "row group %d, column '%s': chunk type %d differs from the schema's %d", i, e->name, c->type,
-                       e->type);
-        }
-    return HOIST_OK;
-}
-
 /* The Arrow field tree, then the types ARROW:schema adds (best effort: a
  * schema we cannot use leaves pyarrow-like defaults). */
 static hx_status build_field_tree(struct hoist_pq_file *f, const uint8_t *arrow_schema, size_t arrow_schema_len) {
@@ -786,7 +770,6 @@ hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_
     }
     hx_tc_struct_end(tc);
     if (!got_schema) HX_TRY(CORRUPT("footer: no schema"));
-    HX_TRY(check_chunks(f));
     writer_gates(f);
     HX_TRY(build_field_tree(f, arrow_schema, arrow_schema_len));
     if (md.len) f->schema_metadata = hx_buf_detach(&md);
