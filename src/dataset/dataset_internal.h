@@ -86,6 +86,8 @@ struct ds_node {
     char *column;
     int column_pos;
     int col;               /* index into the bound column table, -1 before bind */
+    int fcol;              /* index into ds_filter.columns (leaves), -1 otherwise */
+    int height;            /* operator levels below this node (0 = a leaf) */
     struct ds_lit *lits;
     size_t nlits;
 };
@@ -97,8 +99,17 @@ struct ds_filter {
     size_t ncolumns;
 };
 
+/* Limits that keep a generated or hostile expression from exhausting the
+ * stack or memory (every tree walk recurses; the height is bounded): at most
+ * this many levels of parentheses, NOT and AND/OR (a chain of n terms joined
+ * by one operator counts as log2(n) levels, ds_filter_parse.c), and at most
+ * this many terms and operators in all. docs/datasets.md documents them. */
+#define DS_FILTER_MAX_DEPTH 1000
+#define DS_FILTER_MAX_NODES 100000
+
 /* Parses expr. On a syntax error returns HOIST_ERR_FILTER with a message
- * that quotes the expression and puts a caret under the offending token. */
+ * that quotes the expression and puts a caret under the offending token;
+ * an expression past the limits above fails the same way. */
 HOIST_NODISCARD hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out);
 void hx_ds_filter_free(struct ds_filter *f);
 /* HOIST_ERR_FILTER with "filter: what at position N", the expression and a
@@ -192,6 +203,39 @@ char *hx_ds_format_rg_selection(const char *url, const int *rgs, size_t n);
 /* Deterministic 64-bit mix (splitmix64) and string hash (FNV-1a). */
 uint64_t hx_ds_mix64(uint64_t x);
 uint64_t hx_ds_hash_str(const char *s, size_t len);
+
+/* ---- the writer's _SUCCESS manifest (ds_manifest.c) ---------------------
+ * A directory whose `_SUCCESS` parses as {"format": "hoist-manifest",
+ * "version": 1, "files": [{"path", "bytes"}, ...]} holds exactly the listed
+ * files (docs/datasets.md). */
+#define DS_MANIFEST_NAME "_SUCCESS"
+/* A manifest lists about 200 bytes per file: 256 MiB is over a million. */
+#define DS_MANIFEST_MAX_BYTES (256u * 1024u * 1024u)
+
+struct ds_manifest_file {
+    char *path;    /* relative to the manifest's directory, checked safe */
+    int64_t bytes; /* -1: not given */
+};
+struct ds_manifest {
+    struct ds_manifest_file *files; /* in the manifest's order */
+    size_t nfiles;
+};
+
+/* Parses a `_SUCCESS` object's bytes (url names it in messages). *out =
+ * NULL with HOIST_OK when it is not a hoist manifest (empty, or other
+ * content). A hoist manifest that is malformed or of another version:
+ * HOIST_ERR_UNSUPPORTED; a path that is absolute or leaves the directory:
+ * HOIST_ERR_UNSAFE_KEY. */
+HOIST_NODISCARD hx_status hx_ds_manifest_parse(const void *data, size_t len, const char *url,
+                                               struct ds_manifest **out);
+void hx_ds_manifest_free(struct ds_manifest *m);
+/* Joins each listed path to dir and finds it in the listing (recursive,
+ * under dir): *urls (owned, m->nfiles of them, manifest order) and *sizes
+ * (the listing's size, else the manifest's bytes, else 0 = unknown). A file
+ * the listing lacks: HOIST_ERR_NOT_FOUND naming the manifest and the file. */
+HOIST_NODISCARD hx_status hx_ds_manifest_resolve(const struct ds_manifest *m, const char *manifest_url,
+                                                 const char *dir, const struct hoist_list *list, char ***urls,
+                                                 uint64_t **sizes);
 
 /* ---- Arrow helpers ----------------------------------------------------------
  * The Arrow work is src/arrow's (arrow.h). The hx_ds_ names below are the

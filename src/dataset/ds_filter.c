@@ -313,18 +313,14 @@ static hx_status bind_lit(const struct ds_filter *f, const struct ds_node *n, st
     return hx_ds_filter_syntax_error(f->text, lit->pos, 1, what);
 }
 
-static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const char *const *names,
-                           const char *const *formats, size_t ncols) {
+/* col_of[k]: the bound column of f->columns[k], -1 if there is none. Walks
+ * recurse no deeper than DS_FILTER_MAX_DEPTH (the parser's limit). */
+static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const int *col_of, const char *const *formats) {
     if (!n) return HOIST_OK;
-    HX_TRY(bind_node(f, n->a, names, formats, ncols));
-    HX_TRY(bind_node(f, n->b, names, formats, ncols));
+    HX_TRY(bind_node(f, n->a, col_of, formats));
+    HX_TRY(bind_node(f, n->b, col_of, formats));
     if (!n->column) return HOIST_OK;
-    int idx = -1;
-    for (size_t i = 0; i < ncols; i++)
-        if (strcmp(names[i], n->column) == 0) {
-            idx = (int)i;
-            break;
-        }
+    int idx = n->fcol >= 0 && (size_t)n->fcol < f->ncolumns ? col_of[n->fcol] : -1;
     if (idx < 0) {
         char what[300];
         snprintf(what, sizeof what, "unknown column '%s'", n->column);
@@ -337,7 +333,20 @@ static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const char *c
 
 hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const char *const *formats,
                             size_t ncols) {
-    return bind_node(f, f->root, names, formats, ncols);
+    /* Names are resolved once per distinct column, not once per leaf. */
+    int *col_of = hx_malloc((f->ncolumns ? f->ncolumns : 1) * sizeof *col_of);
+    if (!col_of) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
+    for (size_t k = 0; k < f->ncolumns; k++) {
+        col_of[k] = -1;
+        for (size_t i = 0; i < ncols; i++)
+            if (strcmp(names[i], f->columns[k]) == 0) {
+                col_of[k] = (int)i;
+                break;
+            }
+    }
+    hx_status st = bind_node(f, f->root, col_of, formats);
+    hx_free(col_of);
+    return st;
 }
 
 /* ---- pruning --------------------------------------------------------------- */
@@ -679,10 +688,15 @@ static hx_status eval_node(const struct ds_node *n, const struct ArrowArray *con
         return HOIST_OK;
     }
     if (n->kind == DS_N_AND || n->kind == DS_N_OR) {
-        HX_TRY(eval_node(n->a, cols, formats, dict_formats, len, res));
+        /* The taller operand first, into res: a row buffer is then held only
+         * while the shorter one is evaluated, so a deep tree holds a few
+         * buffers at a time, not one per level. Kleene AND/OR commute. */
+        const struct ds_node *first = n->a->height >= n->b->height ? n->a : n->b;
+        const struct ds_node *second = first == n->a ? n->b : n->a;
+        HX_TRY(eval_node(first, cols, formats, dict_formats, len, res));
         uint8_t *tmp = hx_malloc(len > 0 ? (size_t)len : 1);
         if (!tmp) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-        hx_status st = eval_node(n->b, cols, formats, dict_formats, len, tmp);
+        hx_status st = eval_node(second, cols, formats, dict_formats, len, tmp);
         if (st == HOIST_OK) {
             if (n->kind == DS_N_AND) {
                 for (int64_t i = 0; i < len; i++)

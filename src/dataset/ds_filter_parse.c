@@ -21,12 +21,20 @@
  * only when the whole filter is TRUE. NOT is pushed into the leaves at parse
  * time (NOT a < 1 == a >= 1 under Kleene logic, De Morgan for AND/OR), so
  * pruning and evaluation only see AND/OR over leaves.
+ *
+ * Size limits (DS_FILTER_MAX_DEPTH, DS_FILTER_MAX_NODES): every walk over the
+ * tree (here, in ds_filter.c) recurses, so the tree's height is what bounds
+ * the stack. Parentheses and NOT count one level each while parsing, and a
+ * chain a AND b AND c ... becomes a balanced tree (AND and OR are
+ * associative in Kleene logic too), so a long flat list of terms costs
+ * log2(terms) levels, not one per term.
  */
 #include "dataset_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,18 +72,33 @@ struct parser {
     const char *s;
     struct tok t;
     struct ds_filter *f;
+    int depth;    /* parentheses and NOTs open at the current token */
+    size_t nodes; /* tree nodes so far (operators counted at their token) */
 };
 
+/* Expressions longer than this are quoted as a window around the error. */
+#define ERR_WINDOW 60
+
 hx_status hx_ds_filter_syntax_error(const char *expr, int pos, int len, const char *what) {
-    /* The caret line is what makes a long expression's error findable. */
+    /* The caret line is what makes a long expression's error findable; a
+     * generated expression of megabytes is shown around the caret only. */
     size_t n = strlen(expr);
     if (pos < 0) pos = 0;
     if ((size_t)pos > n) pos = (int)n;
+    if (len > ERR_WINDOW) len = ERR_WINDOW;
+    size_t from = 0, to = n;
+    if (n > 2 * ERR_WINDOW) {
+        from = (size_t)pos > ERR_WINDOW ? (size_t)pos - ERR_WINDOW : 0;
+        to = (size_t)pos + ERR_WINDOW < n ? (size_t)pos + ERR_WINDOW : n;
+    }
+    const char *pre = from > 0 ? "..." : "", *post = to < n ? "..." : "";
+    int caret = (int)strlen(pre) + (pos - (int)from);
     struct hx_buf b;
     hx_buf_init(&b);
     hx_status st = hx_buf_printf(&b, "filter: %s at position %d", what, pos + 1);
     if (st == HOIST_OK && pos < (int)n) st = hx_buf_printf(&b, " ('%.*s')", len > 0 ? len : 1, expr + pos);
-    if (st == HOIST_OK) st = hx_buf_printf(&b, "\n  %s\n  %*s^", expr, pos, "");
+    if (st == HOIST_OK)
+        st = hx_buf_printf(&b, "\n  %s%.*s%s\n  %*s^", pre, (int)(to - from), expr + from, post, caret, "");
     if (st != HOIST_OK) {
         hx_buf_reset(&b);
         return hx_error(HOIST_ERR_FILTER, "filter: %s at position %d", what, pos + 1);
@@ -224,8 +247,30 @@ static struct ds_node *node_new(enum ds_node_kind kind) {
         n->kind = kind;
         n->column_pos = -1;
         n->col = -1;
+        n->fcol = -1;
     }
     return n;
+}
+
+/* Counts one more node at the token at pos (the limit stops a generated
+ * expression of millions of terms before it is built). */
+static hx_status count_node(struct parser *p, int pos) {
+    if (++p->nodes <= DS_FILTER_MAX_NODES) return HOIST_OK;
+    char what[96];
+    snprintf(what, sizeof what, "expression too large (more than %d terms and operators)", DS_FILTER_MAX_NODES);
+    return hx_ds_filter_syntax_error(p->s, pos, 1, what);
+}
+
+static hx_status too_deep(struct parser *p, int pos) {
+    char what[96];
+    snprintf(what, sizeof what, "expression nested too deeply (more than %d levels)", DS_FILTER_MAX_DEPTH);
+    return hx_ds_filter_syntax_error(p->s, pos, 1, what);
+}
+
+/* Opens one level of parentheses or NOT at the current token. */
+static hx_status enter(struct parser *p) {
+    if (++p->depth > DS_FILTER_MAX_DEPTH) return too_deep(p, p->t.pos);
+    return HOIST_OK;
 }
 
 /* Unquotes a quoted token (doubled quotes -> one). */
@@ -343,6 +388,7 @@ static enum ds_cmp flip(enum ds_cmp op) {
 static hx_status parse_expr(struct parser *p, struct ds_node **out);
 
 static hx_status parse_pred(struct parser *p, struct ds_node **out) {
+    HX_TRY(count_node(p, p->t.pos));
     struct ds_node *n = node_new(DS_N_CMP);
     if (!n) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
     hx_status st = HOIST_OK;
@@ -450,8 +496,10 @@ fail:
 static hx_status parse_primary(struct parser *p, struct ds_node **out) {
     if (p->t.kind == T_LPAREN) {
         int open_pos = p->t.pos;
+        HX_TRY(enter(p));
         next_tok(p);
         HX_TRY(parse_expr(p, out));
+        p->depth--;
         if (p->t.kind != T_RPAREN) {
             node_free(*out);
             *out = NULL;
@@ -468,6 +516,7 @@ static hx_status parse_primary(struct parser *p, struct ds_node **out) {
         bool v = p->t.kind == T_TRUE;
         next_tok(p);
         if (p->t.kind != T_OP) {
+            HX_TRY(count_node(p, save.t.pos));
             struct ds_node *n = node_new(DS_N_CONST);
             if (!n) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
             n->const_value = v;
@@ -482,43 +531,123 @@ static hx_status parse_primary(struct parser *p, struct ds_node **out) {
 
 static hx_status parse_not(struct parser *p, struct ds_node **out) {
     if (p->t.kind == T_NOT) {
+        int pos = p->t.pos;
+        HX_TRY(enter(p));
+        HX_TRY(count_node(p, pos));
         next_tok(p);
         struct ds_node *inner = NULL;
         HX_TRY(parse_not(p, &inner));
+        p->depth--;
         struct ds_node *n = node_new(DS_N_NOT);
         if (!n) {
             node_free(inner);
             return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
         }
         n->a = inner;
+        n->height = inner->height + 1;
+        if (n->height > DS_FILTER_MAX_DEPTH) {
+            node_free(n);
+            return too_deep(p, pos);
+        }
         *out = n;
         return HOIST_OK;
     }
     return parse_primary(p, out);
 }
 
-static hx_status parse_binary(struct parser *p, enum tok_kind op, struct ds_node **out) {
-    struct ds_node *left = NULL;
-    HX_TRY(op == T_OR ? parse_binary(p, T_AND, &left) : parse_not(p, &left));
-    while (p->t.kind == op) {
-        next_tok(p);
-        struct ds_node *right = NULL;
-        hx_status st = op == T_OR ? parse_binary(p, T_AND, &right) : parse_not(p, &right);
-        if (st != HOIST_OK) {
-            node_free(left);
-            return st;
-        }
-        struct ds_node *n = node_new(op == T_OR ? DS_N_OR : DS_N_AND);
-        if (!n) {
-            node_free(left);
-            node_free(right);
+/* The operands of one chain a OP b OP c ..., with the position of the
+ * operator before each (for messages). */
+struct chain {
+    struct ds_node **v;
+    int *op_pos;
+    size_t n, cap;
+};
+
+static void chain_free(struct chain *c) {
+    for (size_t i = 0; i < c->n; i++) node_free(c->v[i]);
+    hx_free(c->v);
+    hx_free(c->op_pos);
+}
+
+static hx_status chain_push(struct chain *c, struct ds_node *node, int op_pos) {
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 8;
+        struct ds_node **nv = hx_realloc(c->v, nc * sizeof *nv);
+        if (nv) c->v = nv;
+        int *np = nv ? hx_realloc(c->op_pos, nc * sizeof *np) : NULL;
+        if (!nv || !np) {
+            node_free(node);
             return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
         }
-        n->a = left;
-        n->b = right;
-        left = n;
+        c->op_pos = np;
+        c->cap = nc;
     }
-    *out = left;
+    c->v[c->n] = node;
+    c->op_pos[c->n] = op_pos;
+    c->n++;
+    return HOIST_OK;
+}
+
+/* Joins the chain into a balanced tree, left-to-right order kept: each pass
+ * pairs neighbours, halving the count. On failure every node still in the
+ * chain is freed by the caller (chain_free): a pass keeps v[0..n) whole. */
+static hx_status chain_build(struct parser *p, struct chain *c, enum ds_node_kind kind) {
+    while (c->n > 1) {
+        size_t out = 0, i = 0;
+        for (; i + 1 < c->n; i += 2) {
+            struct ds_node *a = c->v[i], *b = c->v[i + 1];
+            int height = (a->height > b->height ? a->height : b->height) + 1;
+            hx_status st = height > DS_FILTER_MAX_DEPTH ? too_deep(p, c->op_pos[i + 1]) : HOIST_OK;
+            struct ds_node *n = st == HOIST_OK ? node_new(kind) : NULL;
+            if (st == HOIST_OK && !n) st = hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
+            if (st != HOIST_OK) {
+                /* close the gap [out, i) so v[0..n) holds every live node */
+                memmove(&c->v[out], &c->v[i], (c->n - i) * sizeof *c->v);
+                c->n -= i - out;
+                return st;
+            }
+            n->a = a;
+            n->b = b;
+            n->height = height;
+            c->v[out] = n;
+            c->op_pos[out] = c->op_pos[i];
+            out++;
+        }
+        if (i < c->n) {
+            c->v[out] = c->v[i];
+            c->op_pos[out] = c->op_pos[i];
+            out++;
+        }
+        c->n = out;
+    }
+    return HOIST_OK;
+}
+
+static hx_status parse_binary(struct parser *p, enum tok_kind op, struct ds_node **out) {
+    struct ds_node *first = NULL;
+    HX_TRY(op == T_OR ? parse_binary(p, T_AND, &first) : parse_not(p, &first));
+    if (p->t.kind != op) {
+        *out = first;
+        return HOIST_OK;
+    }
+    struct chain c = {0};
+    hx_status st = chain_push(&c, first, p->t.pos);
+    while (st == HOIST_OK && p->t.kind == op) {
+        int op_pos = p->t.pos;
+        if ((st = count_node(p, op_pos)) != HOIST_OK) break;
+        next_tok(p);
+        struct ds_node *right = NULL;
+        st = op == T_OR ? parse_binary(p, T_AND, &right) : parse_not(p, &right);
+        if (st == HOIST_OK) st = chain_push(&c, right, op_pos);
+    }
+    if (st == HOIST_OK) st = chain_build(p, &c, op == T_OR ? DS_N_OR : DS_N_AND);
+    if (st != HOIST_OK) {
+        chain_free(&c);
+        return st;
+    }
+    *out = c.v[0];
+    c.n = 0;
+    chain_free(&c);
     return HOIST_OK;
 }
 
@@ -565,19 +694,48 @@ static struct ds_node *push_not(struct ds_node *n, bool neg) {
     return n;
 }
 
-static hx_status collect_columns(struct ds_filter *f, struct ds_node *n) {
+/* The distinct column names in first-use order, each leaf noting its own
+ * (fcol): a hash set keeps a filter over many thousands of columns linear. */
+struct colset {
+    int *slot; /* index into f->columns, -1 = empty */
+    size_t mask;
+};
+
+static size_t count_leaves(const struct ds_node *n) {
+    return !n ? 0 : (n->column != NULL) + count_leaves(n->a) + count_leaves(n->b);
+}
+
+static hx_status collect_node(struct ds_filter *f, struct colset *set, struct ds_node *n) {
     if (!n) return HOIST_OK;
-    HX_TRY(collect_columns(f, n->a));
-    HX_TRY(collect_columns(f, n->b));
+    HX_TRY(collect_node(f, set, n->a));
+    HX_TRY(collect_node(f, set, n->b));
     if (!n->column) return HOIST_OK;
-    for (size_t i = 0; i < f->ncolumns; i++)
-        if (strcmp(f->columns[i], n->column) == 0) return HOIST_OK;
-    char **nc = hx_realloc(f->columns, (f->ncolumns + 1) * sizeof *nc);
-    if (!nc) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-    f->columns = nc;
+    size_t h = (size_t)hx_ds_hash_str(n->column, strlen(n->column)) & set->mask;
+    while (set->slot[h] >= 0) {
+        if (strcmp(f->columns[set->slot[h]], n->column) == 0) {
+            n->fcol = set->slot[h];
+            return HOIST_OK;
+        }
+        h = (h + 1) & set->mask;
+    }
     if (!(f->columns[f->ncolumns] = hx_strdup(n->column))) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-    f->ncolumns++;
+    n->fcol = set->slot[h] = (int)f->ncolumns++;
     return HOIST_OK;
+}
+
+static hx_status collect_columns(struct ds_filter *f) {
+    size_t leaves = count_leaves(f->root), size = 16;
+    while (size < 2 * leaves) size *= 2;
+    struct colset set = {hx_malloc(size * sizeof *set.slot), size - 1};
+    f->columns = hx_calloc(leaves ? leaves : 1, sizeof *f->columns);
+    if (!set.slot || !f->columns) {
+        hx_free(set.slot);
+        return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
+    }
+    memset(set.slot, 0xff, size * sizeof *set.slot);
+    hx_status st = collect_node(f, &set, f->root);
+    hx_free(set.slot);
+    return st;
 }
 
 hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out) {
@@ -589,7 +747,7 @@ hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out) {
         hx_free(f);
         return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
     }
-    struct parser p = {f->text, {T_END, 0, 0, DS_EQ}, f};
+    struct parser p = {f->text, {T_END, 0, 0, DS_EQ}, f, 0, 0};
     next_tok(&p);
     hx_status st;
     if (p.t.kind == T_END) {
@@ -602,7 +760,7 @@ hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out) {
         goto fail;
     }
     f->root = push_not(f->root, false);
-    if ((st = collect_columns(f, f->root)) != HOIST_OK) goto fail;
+    if ((st = collect_columns(f)) != HOIST_OK) goto fail;
     *out = f;
     return HOIST_OK;
 fail:

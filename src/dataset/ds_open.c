@@ -14,6 +14,9 @@
 /* Footer reads: one suffix GET covers the footer of nearly every file
  * (pyarrow reads 64 KiB too); a bigger footer costs a second exact read. */
 #define DS_FOOTER_GUESS 65536
+/* The Parquet reader refuses footers over 256 MiB (docs/parquet.md); a file
+ * claiming more is not fetched whole just to be refused. */
+#define DS_FOOTER_MAX (256ull * 1024 * 1024 + 8)
 
 /* ---- dataset -------------------------------------------------------------------- */
 
@@ -108,6 +111,48 @@ static hx_status cand_push(struct cand **v, size_t *n, size_t *cap, const char *
     return HOIST_OK;
 }
 
+/* A directory with the writer's manifest (<prefix>_SUCCESS, listed) holds
+ * exactly the files it lists: one GET for the manifest, then its files
+ * become the candidates in its order. *used = false when there is no
+ * manifest or it is a plain marker (empty, Spark's, another tool's): the
+ * caller then takes the listing as it always has. */
+static hx_status expand_manifest(struct hoist_dataset *ds, const char *prefix, const struct hoist_list *list,
+                                 struct cand **v, size_t *n, size_t *cap, bool *used) {
+    *used = false;
+    size_t plen = strlen(prefix);
+    const struct hoist_list_entry *me = NULL;
+    for (size_t i = 0; i < list->count && !me; i++) {
+        const struct hoist_list_entry *e = &list->entries[i];
+        if (!e->is_prefix && !strncmp(e->url, prefix, plen) && !strcmp(e->url + plen, DS_MANIFEST_NAME)) me = e;
+    }
+    if (!me || me->size == 0) return HOIST_OK;
+    if (me->size > DS_MANIFEST_MAX_BYTES)
+        return hx_error(HOIST_ERR_LIMIT, "%s: %llu bytes, more than a manifest may have (%u MiB)", me->url,
+                        (unsigned long long)me->size, DS_MANIFEST_MAX_BYTES >> 20);
+    struct hoist_get_item g = {.url = me->url, .length = -1, .dest = HOIST_DEST_ALLOC};
+    hx_status st = hoist_store_get_many(ds->store, &g, 1, 0, NULL, NULL);
+    ds->stats.requests++;
+    ds->stats.bytes_fetched += g.size;
+    struct ds_manifest *m = NULL;
+    if (st != HOIST_OK)
+        st = hx_error(g.status ? g.status : st, "reading manifest %s: %s", me->url, g.error ? g.error : hoist_errmsg());
+    else
+        st = hx_ds_manifest_parse(g.data, (size_t)g.size, me->url, &m);
+    hoist_get_item_reset(&g);
+    if (st != HOIST_OK || !m) return st;
+    char **urls = NULL;
+    uint64_t *sizes = NULL;
+    st = hx_ds_manifest_resolve(m, me->url, prefix, list, &urls, &sizes);
+    for (size_t i = 0; st == HOIST_OK && i < m->nfiles; i++) st = cand_push(v, n, cap, urls[i], sizes[i], true);
+    if (st == HOIST_OK && m->nfiles == 0) st = hx_error(HOIST_ERR_EMPTY_DATASET, "%s lists no files", me->url);
+    for (size_t i = 0; urls && i < m->nfiles; i++) hx_free(urls[i]);
+    hx_free(urls);
+    hx_free(sizes);
+    hx_ds_manifest_free(m);
+    *used = st == HOIST_OK;
+    return st;
+}
+
 static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct cand **v, size_t *n, size_t *cap) {
     if (looks_like_file(url) && !has_glob(url)) return cand_push(v, n, cap, url, 0, false);
     char *prefix = NULL;
@@ -137,6 +182,13 @@ static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct 
             return cand_push(v, n, cap, url, 0, false);
         }
         st = hx_error_prefix(st, "listing %s", prefix);
+        hx_free(prefix);
+        return st;
+    }
+    bool manifest = false;
+    if (!pattern) st = expand_manifest(ds, prefix, &list, v, n, cap, &manifest);
+    if (st != HOIST_OK || manifest) {
+        hoist_list_reset(&list);
         hx_free(prefix);
         return st;
     }
@@ -236,7 +288,7 @@ static hx_status fetch_large_footers(struct hoist_dataset *ds, const struct cand
         uint64_t fsize = footer_file_size(g, &c[i]);
         uint64_t need = 0;
         if (g->size >= 8 && hoist_pq_footer_size(g->data, g->size, fsize, g->url, &need) == HOIST_OK &&
-            need > g->size && need <= fsize) {
+            need > g->size && need <= fsize && need <= DS_FOOTER_MAX) {
             struct hoist_get_item *e = &x[nx];
             e->url = g->url;
             e->offset = (int64_t)(fsize - need);
@@ -272,12 +324,16 @@ static hx_status add_file(struct hoist_dataset *ds, const struct cand *c, const 
         hx_ds_note_skipped(ds, *base, g->error ? g->error : hoist_strerror(g->status));
         return HOIST_OK;
     }
-    uint64_t fsize = footer_file_size(g, c);
+    uint64_t fsize = footer_file_size(g, c), need = 0;
     struct ds_file *f = &ds->files[ds->nfiles];
     hx_status fs = g->size < 12 ? hx_error(HOIST_ERR_PARQUET_NOT_PARQUET,
                                           "%s: %llu bytes is too small for a Parquet file", *base,
                                           (unsigned long long)fsize)
-                                : hoist_pq_file_new(g->data, g->size, fsize, *base, &f->pq);
+                                : hoist_pq_footer_size(g->data, g->size, fsize, *base, &need);
+    if (fs == HOIST_OK && need > DS_FOOTER_MAX)
+        fs = hx_error(HOIST_ERR_PARQUET_UNSUPPORTED, "%s: footer of %llu bytes exceeds the limit of 256 MiB", *base,
+                      (unsigned long long)need);
+    if (fs == HOIST_OK) fs = hoist_pq_file_new(g->data, g->size, fsize, *base, &f->pq);
     if (fs == HOIST_OK) fs = hoist_pq_file_schema(f->pq, ds->cfg.decode_flags, &f->schema);
     for (size_t k = 0; fs == HOIST_OK && k < nrgs; k++)
         if ((*rgs)[k] >= hoist_pq_file_num_row_groups(f->pq))
@@ -384,15 +440,48 @@ static int col_index(const struct hoist_dataset *ds, const char *name) {
     return -1;
 }
 
-static hx_status unify_schemas(struct hoist_dataset *ds) {
+/* Column names to ds->cols indexes through a hash table: matching each
+ * name by a scan over all columns made a file of 16,000 columns cost
+ * 16,000^2 string compares (seconds); this is linear. */
+struct col_map {
+    int *slot; /* index into ds->cols, -1 = empty */
+    size_t mask;
+};
+
+static hx_status col_map_init(struct col_map *m, size_t n) {
+    size_t size = 16;
+    while (size < 2 * n) size *= 2;
+    m->mask = size - 1;
+    if (!(m->slot = hx_malloc(size * sizeof *m->slot))) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    memset(m->slot, 0xff, size * sizeof *m->slot);
+    return HOIST_OK;
+}
+
+/* Where name is, or the empty slot where it goes. */
+static size_t col_map_slot(const struct col_map *m, const struct hoist_dataset *ds, const char *name) {
+    size_t h = (size_t)hx_ds_hash_str(name, strlen(name)) & m->mask;
+    while (m->slot[h] >= 0 && strcmp(ds->cols[m->slot[h]].name, name) != 0) h = (h + 1) & m->mask;
+    return h;
+}
+
+/* All of ds->cols (names are distinct). */
+static hx_status col_map_all(struct col_map *m, const struct hoist_dataset *ds) {
+    HX_TRY(col_map_init(m, ds->ncols));
+    for (size_t i = 0; i < ds->ncols; i++) m->slot[col_map_slot(m, ds, ds->cols[i].name)] = (int)i;
+    return HOIST_OK;
+}
+
+static hx_status unify_columns(struct hoist_dataset *ds, struct col_map *m) {
     size_t cap = 0;
     for (size_t fi = 0; fi < ds->nfiles; fi++) {
         const struct ArrowSchema *fs = &ds->files[fi].schema;
         for (int64_t k = 0; k < fs->n_children; k++) {
             const struct ArrowSchema *ch = fs->children[k];
-            int ci = col_index(ds, ch->name);
+            size_t slot = col_map_slot(m, ds, ch->name);
+            int ci = m->slot[slot];
             if (ci < 0) {
                 HX_TRY(add_col(ds, ch->name, ch, fi, &cap));
+                m->slot[slot] = (int)ds->ncols - 1;
                 continue;
             }
             struct ds_col *c = &ds->cols[ci];
@@ -420,11 +509,29 @@ static hx_status unify_schemas(struct hoist_dataset *ds) {
             c->schema.release(&c->schema);
             c->schema = leaf;
         }
-        /* A column absent from some file is null there. */
-        for (size_t fi = 0; fi < ds->nfiles; fi++)
-            if (hoist_pq_file_field_index(ds->files[fi].pq, c->name) < 0) c->schema.flags |= ARROW_FLAG_NULLABLE;
     }
+    /* A column absent from some file is null there. */
+    bool *present = hx_malloc(ds->ncols + 1);
+    if (!present) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t fi = 0; fi < ds->nfiles; fi++) {
+        const struct ArrowSchema *fs = &ds->files[fi].schema;
+        memset(present, 0, ds->ncols + 1);
+        for (int64_t k = 0; k < fs->n_children; k++) present[m->slot[col_map_slot(m, ds, fs->children[k]->name)]] = true;
+        for (size_t i = 0; i < ds->ncols; i++)
+            if (!present[i]) ds->cols[i].schema.flags |= ARROW_FLAG_NULLABLE;
+    }
+    hx_free(present);
     return HOIST_OK;
+}
+
+static hx_status unify_schemas(struct hoist_dataset *ds) {
+    size_t total = 0;
+    for (size_t fi = 0; fi < ds->nfiles; fi++) total += (size_t)ds->files[fi].schema.n_children;
+    struct col_map m;
+    HX_TRY(col_map_init(&m, total));
+    hx_status st = unify_columns(ds, &m);
+    hx_free(m.slot);
+    return st;
 }
 
 static hx_status setup_partitions(struct hoist_dataset *ds) {
@@ -504,14 +611,39 @@ static hx_status setup_partitions(struct hoist_dataset *ds) {
     return st;
 }
 
+/* Each file's field index of every needed column (-1: absent, or a
+ * partition key), through the name table. */
+static hx_status map_file_fields(struct hoist_dataset *ds, const struct col_map *m) {
+    int *pos = hx_malloc((ds->ncols + 1) * sizeof *pos);
+    if (!pos) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    hx_status st = HOIST_OK;
+    for (size_t fi = 0; fi < ds->nfiles && st == HOIST_OK; fi++) {
+        struct ds_file *f = &ds->files[fi];
+        const struct ArrowSchema *fs = &f->schema;
+        for (size_t i = 0; i < ds->ncols; i++) pos[i] = -1;
+        for (int64_t k = 0; k < fs->n_children; k++) {
+            int ci = m->slot[col_map_slot(m, ds, fs->children[k]->name)];
+            if (ci >= 0 && pos[ci] < 0) pos[ci] = (int)k; /* the first of a repeated name */
+        }
+        f->field = hx_calloc(ds->nneed + 1, sizeof *f->field);
+        if (!f->field) {
+            st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            break;
+        }
+        for (size_t i = 0; i < ds->nneed; i++) f->field[i] = ds->cols[ds->need[i]].partition ? -1 : pos[ds->need[i]];
+    }
+    hx_free(pos);
+    return st;
+}
+
 /* Chooses output and needed columns, binds the filter. */
-static hx_status setup_columns(struct hoist_dataset *ds) {
+static hx_status setup_columns(struct hoist_dataset *ds, const struct col_map *m) {
     size_t nout = ds->cfg.ncolumns ? ds->cfg.ncolumns : ds->ncols;
     ds->need = hx_calloc(ds->ncols + 1, sizeof *ds->need);
     if (!ds->need) return hx_error(HOIST_ERR_NOMEM, "out of memory");
     if (ds->cfg.ncolumns) {
         for (size_t i = 0; i < nout; i++) {
-            int ci = col_index(ds, ds->cfg.columns[i]);
+            int ci = m->slot[col_map_slot(m, ds, ds->cfg.columns[i])];
             if (ci < 0) {
                 struct hx_buf b;
                 hx_buf_init(&b);
@@ -530,13 +662,16 @@ static hx_status setup_columns(struct hoist_dataset *ds) {
     ds->nout = ds->nneed = nout;
     if (ds->cfg.filter) {
         HX_TRY(hx_ds_filter_parse(ds->cfg.filter, &ds->filter));
+        bool *have = hx_calloc(ds->ncols + 1, sizeof *have);
+        if (!have) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < ds->nneed; i++) have[ds->need[i]] = true;
         for (size_t k = 0; k < ds->filter->ncolumns; k++) {
-            int ci = col_index(ds, ds->filter->columns[k]);
-            if (ci < 0) continue; /* bind reports it with a caret */
-            bool have = false;
-            for (size_t i = 0; i < ds->nneed; i++) have |= ds->need[i] == (size_t)ci;
-            if (!have) ds->need[ds->nneed++] = (size_t)ci;
+            int ci = m->slot[col_map_slot(m, ds, ds->filter->columns[k])];
+            if (ci < 0 || have[ci]) continue; /* an unknown one: bind reports it with a caret */
+            have[ci] = true;
+            ds->need[ds->nneed++] = (size_t)ci;
         }
+        hx_free(have);
     }
     ds->need_formats = hx_calloc(ds->nneed + 1, sizeof *ds->need_formats);
     ds->need_dict_formats = hx_calloc(ds->nneed + 1, sizeof *ds->need_dict_formats);
@@ -563,16 +698,7 @@ static hx_status setup_columns(struct hoist_dataset *ds) {
     }
     hx_free(names);
     HX_TRY(st);
-    for (size_t fi = 0; fi < ds->nfiles; fi++) {
-        struct ds_file *f = &ds->files[fi];
-        f->field = hx_calloc(ds->nneed + 1, sizeof *f->field);
-        if (!f->field) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-        for (size_t i = 0; i < ds->nneed; i++) {
-            const struct ds_col *c = &ds->cols[ds->need[i]];
-            f->field[i] = c->partition ? -1 : hoist_pq_file_field_index(f->pq, c->name);
-        }
-    }
-    return HOIST_OK;
+    return map_file_fields(ds, m);
 }
 
 /* ---- open ---------------------------------------------------------------------- */
@@ -639,7 +765,10 @@ hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls,
     hx_free(cands);
     if (st == HOIST_OK) st = unify_schemas(ds);
     if (st == HOIST_OK) st = setup_partitions(ds);
-    if (st == HOIST_OK) st = setup_columns(ds);
+    struct col_map cols = {0};
+    if (st == HOIST_OK) st = col_map_all(&cols, ds);
+    if (st == HOIST_OK) st = setup_columns(ds, &cols);
+    hx_free(cols.slot);
     if (st == HOIST_OK) st = hx_ds_plan_units(ds);
     if (st == HOIST_OK) st = hx_ds_page_prune(ds);
     if (st != HOIST_OK) {
