@@ -9,6 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#define HOIST_EXPERIMENTAL_API /* Arrow helpers (hoist.h, experimental tier) */
 #include "hoist.h"
 
 int hoist_py_init_dataset(PyObject *m);

@@ -891,7 +891,7 @@ static PyObject *dataset_shards(Dataset *self, PyObject *args, PyObject *kwargs)
         PyList_SET_ITEM(out, (Py_ssize_t)i, t);
     }
 done:
-    hoist_shards_free(shards, count);
+    hoist_dataset_shards_free(shards, count);
     return out;
 }
 
@@ -901,7 +901,7 @@ static PyObject *dataset_stats(Dataset *self, PyObject *unused) {
         return NULL;
     struct hoist_dataset_stats s;
     memset(&s, 0, sizeof s);
-    hoist_dataset_get_stats(self->ds, &s);
+    hoist_dataset_get_stats(self->ds, &s, sizeof s);
     return Py_BuildValue("{sKsKsKsKsKsKsKsLsLsKsKsdsdsdsdsdsKsL}", "files", (unsigned long long)s.files,
                          "files_skipped", (unsigned long long)s.files_skipped, "row_groups",
                          (unsigned long long)s.row_groups, "row_groups_pruned",

@@ -497,7 +497,7 @@ static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwd
 out:
     if (gi) {
         for (Py_ssize_t i = 0; i < n; i++)
-            hoist_get_item_reset(&gi[i]);
+            hoist_store_get_item_reset(&gi[i]);
         PyMem_Free(gi);
     }
     Py_XDECREF(k.list);
@@ -600,7 +600,7 @@ static PyObject *store_put_many(StoreObject *self, PyObject *args, PyObject *kwd
 out:
     if (pi) {
         for (Py_ssize_t i = 0; i < n; i++)
-            hoist_put_item_reset(&pi[i]);
+            hoist_store_put_item_reset(&pi[i]);
         PyMem_Free(pi);
     }
     if (views && have_view) {
@@ -711,7 +711,7 @@ static PyObject *store_info_many(StoreObject *self, PyObject *args, PyObject *kw
 out:
     if (ii) {
         for (Py_ssize_t i = 0; i < n; i++)
-            hoist_info_item_reset(&ii[i]);
+            hoist_store_info_item_reset(&ii[i]);
         PyMem_Free(ii);
     }
     PyMem_Free(urls);
@@ -770,7 +770,7 @@ static PyObject *store_list(StoreObject *self, PyObject *args, PyObject *kwds) {
         PyList_SET_ITEM(result, (Py_ssize_t)i, tup);
     }
 out:
-    hoist_list_reset(&lst);
+    hoist_store_list_reset(&lst);
     PyMem_Free(prefixes);
     Py_DECREF(t);
     return result;
@@ -828,7 +828,7 @@ static PyObject *store_get_prefix(StoreObject *self, PyObject *args, PyObject *k
         PyList_SET_ITEM(result, (Py_ssize_t)i, tup);
     }
 out:
-    hoist_prefix_files_reset(&files);
+    hoist_store_prefix_files_reset(&files);
     return result;
 }
 
@@ -897,7 +897,7 @@ static PyObject *store_stats(StoreObject *self, PyObject *noargs) {
         return NULL;
     struct hoist_store_stats s;
     memset(&s, 0, sizeof s);
-    hoist_store_get_stats(self->store, &s);
+    hoist_store_get_stats(self->store, &s, sizeof s);
     return Py_BuildValue("{sKsKsKsK}", "bytes_received", (unsigned long long)s.bytes_received, "bytes_sent",
                          (unsigned long long)s.bytes_sent, "requests", (unsigned long long)s.requests, "retries",
                          (unsigned long long)s.retries);

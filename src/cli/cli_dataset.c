@@ -425,7 +425,7 @@ static uint64_t peak_rss(void) {
 
 static void print_summary(FILE *out, struct hoist_dataset *ds, double wall) {
     struct hoist_dataset_stats s;
-    hoist_dataset_get_stats(ds, &s);
+    hoist_dataset_get_stats(ds, &s, sizeof s);
     char a[32], b[32], c[32], n1[32];
     fprintf(out, "rows        %s\n", dot_number((uint64_t)s.rows, n1, sizeof n1));
     fprintf(out, "columns     %" PRId64 "\n", s.columns);
@@ -615,7 +615,7 @@ static int run_schema(int argc, char **argv) {
     } else {
         for (int64_t i = 0; i < schema.n_children; i++) print_field(schema.children[i], 0);
         struct hoist_dataset_stats s;
-        hoist_dataset_get_stats(ds, &s);
+        hoist_dataset_get_stats(ds, &s, sizeof s);
         char a[32];
         printf("-- %" PRIu64 " files, %" PRIu64 " row groups, %s\n", s.files, s.row_groups,
                cli_format_size(s.dataset_bytes, a, sizeof a));

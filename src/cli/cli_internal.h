@@ -3,6 +3,7 @@
 #ifndef HOIST_CLI_INTERNAL_H
 #define HOIST_CLI_INTERNAL_H
 
+#define HOIST_EXPERIMENTAL_API /* Arrow helpers (hoist.h, experimental tier) */
 #include "hoist.h"
 
 #include <stdbool.h>

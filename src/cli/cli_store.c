@@ -313,7 +313,7 @@ static int run_ls(int argc, char **argv) {
             else
                 printf("%s\n", e.url);
         }
-        hoist_info_item_reset(&it);
+        hoist_store_info_item_reset(&it);
     }
     for (size_t i = 0; i < list.count; i++) {
         const struct hoist_list_entry *e = &list.entries[i];
@@ -324,7 +324,7 @@ static int run_ls(int argc, char **argv) {
         else
             printf("%s\n", e->url);
     }
-    hoist_list_reset(&list);
+    hoist_store_list_reset(&list);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "hoist: stdout: %s\n", strerror(errno));
         rc = CLI_FAIL;
@@ -421,7 +421,7 @@ static int copy_to_local(struct hoist_store *store, struct copy_plan *p) {
         else
             rc = report_item_failure(items[first].url, items[first].status, items[first].error, failed, n);
     }
-    for (size_t i = 0; i < n; i++) hoist_get_item_reset(&items[i]);
+    for (size_t i = 0; i < n; i++) hoist_store_get_item_reset(&items[i]);
     free(items);
     return rc;
 }
@@ -458,7 +458,7 @@ static int copy_local_to_s3(struct hoist_store *store, struct copy_plan *p) {
                                                 cli_progress_update, &bar);
     cli_progress_finish(&bar);
     int rc = finish_puts(st, items, p->n);
-    for (size_t i = 0; i < p->n; i++) hoist_put_item_reset(&items[i]);
+    for (size_t i = 0; i < p->n; i++) hoist_store_put_item_reset(&items[i]);
     free(items);
     return rc;
 }
@@ -508,8 +508,8 @@ static int copy_s3_to_s3(struct hoist_store *store, struct copy_plan *p) {
             rc = finish_puts(st, puts, n);
         }
         for (size_t i = 0; i < n; i++) {
-            hoist_put_item_reset(&puts[i]);
-            hoist_get_item_reset(&gets[i]);
+            hoist_store_put_item_reset(&puts[i]);
+            hoist_store_get_item_reset(&gets[i]);
         }
         free(gets);
         free(puts);
@@ -615,7 +615,7 @@ static int copy_prefix_to_local(struct hoist_store *store, const char *src, cons
         fprintf(stderr, "hoist: %s: nothing to copy (no objects under it)\n", src);
         rc = CLI_FAIL;
     }
-    hoist_prefix_files_reset(&files);
+    hoist_store_prefix_files_reset(&files);
     free(prefix);
     return rc;
 }
@@ -653,7 +653,7 @@ static int plan_recursive(struct hoist_store *store, const char *src, const char
         fprintf(stderr, "hoist: %s: nothing to copy (no objects under it)\n", src);
         rc = CLI_FAIL;
     }
-    hoist_list_reset(&list);
+    hoist_store_list_reset(&list);
     free(prefix);
     return rc;
 }
@@ -691,7 +691,7 @@ static int put_from_stdin(struct hoist_store *store, const char *dst, bool no_ov
     struct hoist_put_item item = {.url = dst, .data = data, .size = len};
     enum hoist_status st = hoist_store_put_many(store, &item, 1, no_overwrite ? HOIST_NO_OVERWRITE : 0, NULL, NULL);
     int rc = finish_puts(st, &item, 1);
-    hoist_put_item_reset(&item);
+    hoist_store_put_item_reset(&item);
     free(data);
     return rc;
 }
@@ -788,11 +788,11 @@ static int cat_one(struct hoist_store *store, const char *url, const struct byte
     enum hoist_status st = hoist_store_info_many(store, &it, 1, 0);
     if (st != HOIST_OK) {
         int rc = it.status != HOIST_OK ? report_item_failure(url, it.status, it.error, 1, 1) : cli_fail_on(st, url);
-        hoist_info_item_reset(&it);
+        hoist_store_info_item_reset(&it);
         return rc;
     }
     uint64_t size = it.info.size;
-    hoist_info_item_reset(&it);
+    hoist_store_info_item_reset(&it);
 
     uint64_t start = 0, end = size; /* [start, end) */
     if (range->set) {
@@ -828,11 +828,11 @@ static int cat_one(struct hoist_store *store, const char *url, const struct byte
         st = hoist_store_get_many(store, &g, 1, 0, NULL, NULL);
         if (st != HOIST_OK) {
             int rc = g.status != HOIST_OK ? report_item_failure(url, g.status, g.error, 1, 1) : cli_fail_on(st, url);
-            hoist_get_item_reset(&g);
+            hoist_store_get_item_reset(&g);
             return rc;
         }
         uint64_t got = g.size;
-        hoist_get_item_reset(&g);
+        hoist_store_get_item_reset(&g);
         if (got != want) {
             fprintf(stderr, "hoist: %s: object changed while reading (expected %" PRIu64 " bytes at %" PRIu64
                             ", got %" PRIu64 ")\n", url, want, off, got);
@@ -952,7 +952,7 @@ static int run_info(int argc, char **argv) {
             }
         }
     }
-    for (int i = 0; i < npos; i++) hoist_info_item_reset(&items[i]);
+    for (int i = 0; i < npos; i++) hoist_store_info_item_reset(&items[i]);
     free(items);
     hoist_store_free(store);
     return rc;
@@ -974,7 +974,7 @@ static int remove_under(struct hoist_store *store, const char *url) {
         if (st != HOIST_OK) rc = cli_fail_on(st, url);
     }
     free(urls);
-    hoist_list_reset(&list);
+    hoist_store_list_reset(&list);
     return rc;
 }
 
@@ -1035,7 +1035,7 @@ static int bucket_command(const char *cmd, int argc, char **argv, bool create) {
                 return rc;
             }
             size_t n = list.count;
-            hoist_list_reset(&list);
+            hoist_store_list_reset(&list);
             if (n > 0) {
                 fprintf(stderr,
                         "hoist: %s: bucket not empty (BucketNotEmpty); empty it with 'hoist rm -r %s' or use "

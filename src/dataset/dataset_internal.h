@@ -17,6 +17,7 @@
 #define HOIST_DATASET_INTERNAL_H
 
 #include "dataset.h"
+#include "parquet.h"
 #include "util_internal.h"
 
 /* ---- values ------------------------------------------------------------

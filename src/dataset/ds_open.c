@@ -138,7 +138,7 @@ static hx_status expand_manifest(struct hoist_dataset *ds, const char *prefix, c
         st = hx_error(g.status ? g.status : st, "reading manifest %s: %s", me->url, g.error ? g.error : hoist_errmsg());
     else
         st = hx_ds_manifest_parse(g.data, (size_t)g.size, me->url, &m);
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     if (st != HOIST_OK || !m) return st;
     char **urls = NULL;
     uint64_t *sizes = NULL;
@@ -188,7 +188,7 @@ static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct 
     bool manifest = false;
     if (!pattern) st = expand_manifest(ds, prefix, &list, v, n, cap, &manifest);
     if (st != HOIST_OK || manifest) {
-        hoist_list_reset(&list);
+        hoist_store_list_reset(&list);
         hx_free(prefix);
         return st;
     }
@@ -202,7 +202,7 @@ static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct 
         if (!hx_ds_is_data_key(e->url, plen, e->size)) continue;
         st = cand_push(v, n, cap, e->url, e->size, true);
     }
-    hoist_list_reset(&list);
+    hoist_store_list_reset(&list);
     if (st == HOIST_OK && *n == before) {
         if (entries == 0 && !pattern && url[strlen(url) - 1] != '/') {
             /* Nothing under "url/": treat url as one object (the footer GET
@@ -310,7 +310,7 @@ static hx_status fetch_large_footers(struct hoist_dataset *ds, const struct cand
             x[k].data = NULL;
         }
     }
-    for (size_t k = 0; x && k < nx; k++) hoist_get_item_reset(&x[k]);
+    for (size_t k = 0; x && k < nx; k++) hoist_store_get_item_reset(&x[k]);
     hx_free(x);
     hx_free(xi);
     return st;
@@ -386,7 +386,7 @@ static hx_status read_footer_chunk(struct hoist_dataset *ds, struct cand *c, siz
     if (st == HOIST_OK) st = fetch_large_footers(ds, c, it, n);
     for (size_t i = 0; st == HOIST_OK && i < n; i++) st = add_file(ds, &c[i], &it[i], &base[i], &rgs[i], nrgs[i]);
     for (size_t i = 0; i < n; i++) {
-        if (it) hoist_get_item_reset(&it[i]);
+        if (it) hoist_store_get_item_reset(&it[i]);
         if (base) hx_free(base[i]);
         if (rgs) hx_free(rgs[i]);
     }
@@ -805,13 +805,15 @@ hx_status hoist_dataset_schema(struct hoist_dataset *ds, struct ArrowSchema *out
     return HOIST_OK;
 }
 
-void hoist_dataset_get_stats(struct hoist_dataset *ds, struct hoist_dataset_stats *out) {
+void hoist_dataset_get_stats(struct hoist_dataset *ds, struct hoist_dataset_stats *out, size_t size) {
     if (!out) return;
-    memset(out, 0, sizeof *out);
-    if (!ds) return;
-    pthread_mutex_lock(&ds->mu);
-    *out = ds->stats;
-    pthread_mutex_unlock(&ds->mu);
+    struct hoist_dataset_stats s = {0};
+    if (ds) {
+        pthread_mutex_lock(&ds->mu);
+        s = ds->stats;
+        pthread_mutex_unlock(&ds->mu);
+    }
+    memcpy(out, &s, size < sizeof s ? size : sizeof s);
 }
 
 char *hoist_dataset_skipped(struct hoist_dataset *ds) {

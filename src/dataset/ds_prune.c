@@ -467,7 +467,7 @@ static hx_status load_page_indexes(struct hoist_dataset *ds, bool *want, bool *d
             hx_free(f->pi_bytes);
             f->pi_bytes = NULL;
         }
-        for (size_t k = 0; it && k < n; k++) hoist_get_item_reset(&it[k]);
+        for (size_t k = 0; it && k < n; k++) hoist_store_get_item_reset(&it[k]);
         hx_free(it);
         hx_free(owner);
         hx_free(item_of);

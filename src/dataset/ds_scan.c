@@ -470,14 +470,15 @@ static void *fetcher_main(void *arg) {
         uint64_t got = 0;
         for (size_t i = 0; i < nitems; i++) {
             got += items[i].size;
-            hoist_get_item_reset(&items[i]);
+            hoist_store_get_item_reset(&items[i]);
         }
         pthread_mutex_lock(&s->mu);
         s->fetched_bytes += got;
         s->requests += nitems;
         s->t_last_byte = hx_now();
         if (st == HOIST_OK && ds->cfg.progress) {
-            struct hoist_progress p = {s->fetched_bytes, s->planned_bytes, s->next_fetch, s->nunits};
+            struct hoist_progress p = {.struct_size = sizeof p, .bytes_done = s->fetched_bytes, .bytes_total = s->planned_bytes,
+                                       .objects_done = s->next_fetch, .objects_total = s->nunits};
             if (ds->cfg.progress(&p, ds->cfg.progress_ud)) st = hx_error(HOIST_ERR_CANCELLED, "load cancelled");
         }
         if (st != HOIST_OK) {

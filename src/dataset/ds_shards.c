@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-void hoist_shards_free(struct hoist_shard *shards, size_t count) {
+void hoist_dataset_shards_free(struct hoist_shard *shards, size_t count) {
     if (!shards) return;
     for (size_t i = 0; i < count; i++) hx_ds_strv_free(shards[i].urls, shards[i].count);
     hx_free(shards);
@@ -91,7 +91,7 @@ hx_status hoist_dataset_shards(struct hoist_dataset *ds, size_t n, unsigned flag
     hx_free(shard_of);
     hx_free(rgs);
     if (st != HOIST_OK) {
-        hoist_shards_free(sh, ns);
+        hoist_dataset_shards_free(sh, ns);
         return st;
     }
     *shards = sh;

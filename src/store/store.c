@@ -199,14 +199,16 @@ void hoist_store_free(struct hoist_store *st) {
     hx_free(st);
 }
 
-void hoist_store_get_stats(struct hoist_store *st, struct hoist_store_stats *out) {
+void hoist_store_get_stats(struct hoist_store *st, struct hoist_store_stats *out, size_t size) {
     if (out == NULL) return;
-    memset(out, 0, sizeof *out);
-    if (st == NULL || st->net == NULL) return;
-    out->bytes_received = atomic_load(&st->net->bytes_received);
-    out->bytes_sent = atomic_load(&st->net->bytes_sent);
-    out->requests = atomic_load(&st->net->requests);
-    out->retries = atomic_load(&st->net->retries);
+    struct hoist_store_stats s = {0};
+    if (st != NULL && st->net != NULL) {
+        s.bytes_received = atomic_load(&st->net->bytes_received);
+        s.bytes_sent = atomic_load(&st->net->bytes_sent);
+        s.requests = atomic_load(&st->net->requests);
+        s.retries = atomic_load(&st->net->retries);
+    }
+    memcpy(out, &s, size < sizeof s ? size : sizeof s);
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -344,7 +346,7 @@ hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *it
     if (s != HOIST_OK) return s;
     if (progress) {
         /* The final report: everything is done, so its answer cannot cancel. */
-        struct hoist_progress p = {0, 0, n, n};
+        struct hoist_progress p = {.struct_size = sizeof p, .objects_done = n, .objects_total = n};
         for (size_t i = 0; i < n; i++)
             p.bytes_done += items[i].size;
         p.bytes_total = p.bytes_done;
@@ -458,7 +460,7 @@ hx_status hoist_store_list(struct hoist_store *st, const char *const *prefixes, 
             s = backends[k]->list(st, prefixes, n, b.urls, recursive, per);
     if (s == HOIST_OK) s = join_lists(per, n, out);
     for (size_t i = 0; i < n; i++)
-        hoist_list_reset(&per[i]);
+        hoist_store_list_reset(&per[i]);
     hx_free(per);
     batch_reset(&b);
     if (s == HOIST_OK) hx_error_clear();

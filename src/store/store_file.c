@@ -34,7 +34,7 @@ static hx_status stat_info(int fd, const char *url, struct hoist_object_info *in
     struct stat sb;
     HX_FAIL_IF(fstat(fd, &sb) != 0, HOIST_ERR_IO, "%s: stat failed: %s", url, strerror(errno));
     HX_FAIL_IF(!S_ISREG(sb.st_mode), HOIST_ERR_NOT_FOUND, "%s: not a regular file", url);
-    hoist_object_info_reset(info);
+    hoist_store_object_info_reset(info);
     info->url = hx_strdup(url);
     info->size = (uint64_t)sb.st_size;
     info->last_modified = (int64_t)sb.st_mtime;
@@ -167,7 +167,7 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
 static void get_one(struct hoist_get_item *it, const struct hx_url *u) {
     hx_status s = file_get(it, u);
     if (s != HOIST_OK) {
-        if (s != HOIST_ERR_NOT_FOUND) hoist_object_info_reset(&it->info);
+        if (s != HOIST_ERR_NOT_FOUND) hoist_store_object_info_reset(&it->info);
         set_item_error(s, &it->status, &it->error);
     }
 }
@@ -292,7 +292,7 @@ static hx_status list_one(const char *prefix_url, const struct hx_url *u, int re
                      .recursive = recursive};
     hx_status s = walk_dir(&w, u->path[0] ? u->path : ".");
     if (s != HOIST_OK) {
-        hoist_list_reset(out);
+        hoist_store_list_reset(out);
         return s;
     }
     if (out->count) qsort(out->entries, out->count, sizeof *out->entries, cmp_entry);

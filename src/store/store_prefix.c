@@ -14,7 +14,7 @@ hx_status hoist_store_join_path(const char *dir, const char *key, char **path) {
     return HOIST_OK;
 }
 
-void hoist_prefix_files_reset(struct hoist_prefix_files *files) {
+void hoist_store_prefix_files_reset(struct hoist_prefix_files *files) {
     if (files == NULL) return;
     for (size_t i = 0; i < files->count; i++) {
         hx_free(files->files[i].url);
@@ -100,7 +100,7 @@ static hx_status fetch_files(struct hoist_store *st, struct hoist_prefix_files *
         f->size = items[k].size;
         f->error = items[k].error;
         items[k].error = NULL;
-        hoist_get_item_reset(&items[k]);
+        hoist_store_get_item_reset(&items[k]);
     }
     hx_free(items);
     hx_free(which);
@@ -126,16 +126,16 @@ hx_status hoist_store_get_prefix(struct hoist_store *st, const char *prefix_url,
     hx_status s = hoist_store_list(st, prefixes, 1, 1, &list);
     if (s == HOIST_OK) {
         s = plan_files(&list, prefix, dest_dir, res);
-        hoist_list_reset(&list);
+        hoist_store_list_reset(&list);
     }
     if (s == HOIST_OK) {
         s = fetch_files(st, res, flags, progress, userdata);
     } else {
         /* Nothing was downloaded: no per-file outcomes to report. */
-        hoist_prefix_files_reset(res);
+        hoist_store_prefix_files_reset(res);
     }
     hx_free(prefix);
-    if (res == &mine) hoist_prefix_files_reset(&mine);
+    if (res == &mine) hoist_store_prefix_files_reset(&mine);
     if (s == HOIST_OK) hx_error_clear();
     return s;
 }

@@ -13,6 +13,7 @@ static int call_tick(struct hx_net_loop *loop, void *ud) {
     c->last_tick = now;
     uint64_t b = c->upload ? loop->bytes_out : loop->bytes_in;
     c->prog.bytes_done = c->prog.bytes_total && b > c->prog.bytes_total ? c->prog.bytes_total : b;
+    c->prog.struct_size = sizeof c->prog;
     return c->progress(&c->prog, c->userdata);
 }
 
@@ -36,7 +37,7 @@ char *hx_store_s3_dup_or_null(const char *s) { return s && s[0] ? hx_strdup(s) :
 void hx_store_s3_fill_info(struct hoist_object_info *info, const char *url,
                            const struct hx_net_resp *r, const struct hx_s3_resp *s3r,
                            uint64_t size) {
-    hoist_object_info_reset(info);
+    hoist_store_object_info_reset(info);
     info->url = hx_strdup(url);
     info->size = size;
     info->etag = hx_store_s3_dup_or_null(r->etag);

@@ -363,7 +363,7 @@ static void gobj_cleanup(struct gobj *o, int cancelled) {
         o->err = NULL;
         it->data = NULL;
         it->size = 0;
-        if (it->status != HOIST_ERR_S3_NO_SUCH_KEY) hoist_object_info_reset(&it->info);
+        if (it->status != HOIST_ERR_S3_NO_SUCH_KEY) hoist_store_object_info_reset(&it->info);
     }
     hx_free(o->err);
     hx_free(o->tmp_path);

@@ -14,7 +14,7 @@
 
 /* ---- item resets ----------------------------------------------------------- */
 
-void hoist_object_info_reset(struct hoist_object_info *info) {
+void hoist_store_object_info_reset(struct hoist_object_info *info) {
     if (info == NULL) return;
     hx_free(info->url);
     hx_free(info->etag);
@@ -23,34 +23,34 @@ void hoist_object_info_reset(struct hoist_object_info *info) {
     memset(info, 0, sizeof *info);
 }
 
-void hoist_get_item_reset(struct hoist_get_item *item) {
+void hoist_store_get_item_reset(struct hoist_get_item *item) {
     if (item == NULL) return;
     if (item->dest == HOIST_DEST_ALLOC) hx_free(item->data);
     item->data = NULL;
     hx_free(item->error);
     item->error = NULL;
-    hoist_object_info_reset(&item->info);
+    hoist_store_object_info_reset(&item->info);
     item->status = HOIST_OK;
     item->size = 0;
     item->range_start = 0;
 }
 
-void hoist_put_item_reset(struct hoist_put_item *item) {
+void hoist_store_put_item_reset(struct hoist_put_item *item) {
     if (item == NULL) return;
     hx_free(item->error);
     item->error = NULL;
     item->status = HOIST_OK;
 }
 
-void hoist_info_item_reset(struct hoist_info_item *item) {
+void hoist_store_info_item_reset(struct hoist_info_item *item) {
     if (item == NULL) return;
     hx_free(item->error);
     item->error = NULL;
-    hoist_object_info_reset(&item->info);
+    hoist_store_object_info_reset(&item->info);
     item->status = HOIST_OK;
 }
 
-void hoist_list_reset(struct hoist_list *list) {
+void hoist_store_list_reset(struct hoist_list *list) {
     if (list == NULL) return;
     for (size_t i = 0; i < list->count; i++) {
         hx_free(list->entries[i].url);

@@ -123,11 +123,11 @@ static hx_status open_footer(struct w *w, struct hoist_pq_file **f) {
     memcpy(tail + w->n, &len, 4);
     memcpy(tail + w->n + 4, "PAR1", 4);
     live = peak = 0;
-    hoist_set_allocator(&counting);
+    hoist_allocator_set(&counting);
     hx_status st = hoist_pq_file_new(tail, total, total + 4, "hostile.parquet", f);
     if (st == HOIST_OK) hoist_pq_file_free(*f);
     *f = NULL;
-    hoist_set_allocator(NULL);
+    hoist_allocator_set(NULL);
     free(tail);
     return st;
 }

@@ -57,7 +57,7 @@ static void test_create_parts_complete(void) {
     CHECK(g.data && memcmp(g.data, data, n1 + n2) == 0);
     CHECK(g.info.content_type && strcmp(g.info.content_type, "application/x-test") == 0);
     CHECK(g.info.metadata_json && strstr(g.info.metadata_json, "\"k\"") != NULL);
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     hx_free(id);
     free(data);
 }
@@ -79,7 +79,7 @@ static void test_abort_and_pending(void) {
     struct hoist_info_item it = {.url = url};
     CHECK_EQ_INT(hoist_store_info_many(store, &it, 1, HOIST_RETURN_MISSING), HOIST_OK);
     CHECK_EQ_INT(it.status, HOIST_ERR_S3_NO_SUCH_KEY);
-    hoist_info_item_reset(&it);
+    hoist_store_info_item_reset(&it);
     /* parts of an aborted upload fail, naming the URL */
     CHECK(hx_store_multipart_upload_parts(store, url, id, &p, 1, NULL, NULL) != HOIST_OK);
     CHECK(p.status != HOIST_OK && p.error != NULL);
@@ -137,7 +137,7 @@ int main(void) {
             urls[i] = l.entries[i].url;
         CHECK_EQ_INT(hoist_store_delete_many(store, urls, l.count), HOIST_OK);
         free(urls);
-        hoist_list_reset(&l);
+        hoist_store_list_reset(&l);
     }
     CHECK_EQ_INT(hoist_store_bucket_delete(store, burl), HOIST_OK);
     hoist_store_free(store);

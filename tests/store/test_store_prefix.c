@@ -56,7 +56,7 @@ static int count_files(const char *dir) {
 static void put_text(struct hoist_store *st, const char *url, const char *text) {
     struct hoist_put_item it = {.url = url, .data = text, .size = strlen(text)};
     CHECK_EQ_INT(hoist_store_put_many(st, &it, 1, 0, NULL, NULL), HOIST_OK);
-    hoist_put_item_reset(&it);
+    hoist_store_put_item_reset(&it);
 }
 
 static void test_join_path(void) {
@@ -95,7 +95,7 @@ static void check_prefix_download(struct hoist_store *st, const char *base, cons
         CHECK(files.files[i].error == NULL);
         CHECK(strncmp(files.files[i].path, dest, strlen(dest)) == 0);
     }
-    hoist_prefix_files_reset(&files);
+    hoist_store_prefix_files_reset(&files);
     CHECK(files.files == NULL && files.count == 0);
     CHECK(file_is(dest, "top.txt", "t/top.txt"));
     CHECK(file_is(dest, "nested/deeper/leaf.txt", "t/nested/deeper/leaf.txt"));
@@ -125,7 +125,7 @@ static void check_prefix_download(struct hoist_store *st, const char *base, cons
             CHECK_CONTAINS(files.files[i].path, "top.txt");
         }
     CHECK_EQ_INT(skipped, 1);
-    hoist_prefix_files_reset(&files);
+    hoist_store_prefix_files_reset(&files);
     CHECK(file_is(dest, "top.txt", "mine"));
     CHECK(file_is(dest, "nested/deeper/leaf.txt", "t/nested/deeper/leaf.txt"));
     CHECK(file_is(dest, "unicodé/日本 ファイル.txt", "t/unicodé/日本 ファイル.txt"));
@@ -139,7 +139,7 @@ static void check_prefix_download(struct hoist_store *st, const char *base, cons
     snprintf(dest, sizeof dest, "%s/%s-empty", tmpdir, tag);
     CHECK_EQ_INT(hoist_store_get_prefix(st, url, dest, 0, NULL, NULL, &files), HOIST_OK);
     CHECK_EQ_INT(files.count, 0);
-    hoist_prefix_files_reset(&files);
+    hoist_store_prefix_files_reset(&files);
     CHECK_EQ_INT(count_files(dest), 0);
 
     CHECK_EQ_INT(hoist_store_get_prefix(st, url, "", 0, NULL, NULL, &files), HOIST_ERR_INVALID_ARG);
@@ -189,7 +189,7 @@ static void test_s3_prefix(void) {
     CHECK_EQ_INT(hoist_store_get_prefix(st, url, dest, 0, count_progress, NULL, &files), HOIST_OK);
     CHECK_EQ_INT(files.count, 1);
     CHECK(progress_calls > 0);
-    hoist_prefix_files_reset(&files);
+    hoist_store_prefix_files_reset(&files);
     CHECK(file_is(dest, "dir/real.txt", "real"));
     CHECK_EQ_INT(count_files(dest), 1);
 
@@ -197,7 +197,7 @@ static void test_s3_prefix(void) {
     snprintf(dest, sizeof dest, "%s/root-dest", tmpdir);
     CHECK_EQ_INT(hoist_store_get_prefix(st, burl, dest, 0, NULL, NULL, &files), HOIST_OK);
     CHECK(files.count >= 5);
-    hoist_prefix_files_reset(&files);
+    hoist_store_prefix_files_reset(&files);
     CHECK(file_is(dest, "t/top.txt", "t/top.txt"));
     CHECK(file_is(dest, "t_other/no.txt", "t_other/no.txt"));
 
@@ -209,7 +209,7 @@ static void test_s3_prefix(void) {
         urls[i] = l.entries[i].url;
     CHECK_EQ_INT(hoist_store_delete_many(st, urls, l.count), HOIST_OK);
     free(urls);
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     CHECK_EQ_INT(hoist_store_bucket_delete(st, burl), HOIST_OK);
     hoist_store_free(st);
 }
