@@ -266,6 +266,7 @@ hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf 
         out->offs.len = 8;
     }
     const struct ArrowArray *top = batch->children[s.child[0]];
+    row0 += batch->offset; /* a struct's offset applies to its children */
     if (s.npath == 2) {
         HX_TRY(shred_flat(&s, leaf->node, top, row0, nrows));
     } else {
