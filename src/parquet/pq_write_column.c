@@ -56,6 +56,22 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n) {
     return h ^ (h >> 29);
 }
 
+static inline uint64_t load_w(const uint8_t *p, size_t w) {
+    if (w == 4) {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        return x;
+    }
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+static inline size_t hash_w(uint64_t x) {
+    x *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(x ^ (x >> 29));
+}
+
 static const uint8_t *value_at(const struct hx_pqw_leafbuf *b, int ba, size_t w, uint32_t i, size_t *len) {
     if (ba) {
         const int64_t *off = (const int64_t *)(const void *)b->offs.data;
@@ -73,13 +89,48 @@ static hx_status dict_grow(struct dict *d, const struct hx_pqw_leafbuf *b, int b
     for (size_t e = 0; e < d->n; e++) {
         size_t len;
         const uint8_t *p = value_at(b, ba, w, d->entry_val[e], &len);
-        size_t h = (size_t)hash_bytes(p, len) & (cap - 1);
+        size_t h = (!ba && (w == 4 || w == 8) ? hash_w(load_w(p, w)) : (size_t)hash_bytes(p, len)) & (cap - 1);
         while (s[h]) h = (h + 1) & (cap - 1);
         s[h] = (uint32_t)e + 1;
     }
     hx_free(d->slots);
     d->slots = s;
     d->cap = cap;
+    return HOIST_OK;
+}
+
+static hx_status entry_add(struct dict *d, uint32_t value_index) {
+    if (d->n == d->entry_cap) {
+        size_t nc = d->entry_cap ? d->entry_cap * 2 : 256;
+        uint32_t *ev = hx_realloc(d->entry_val, nc * sizeof *ev);
+        if (!ev) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+        d->entry_val = ev;
+        d->entry_cap = nc;
+    }
+    d->entry_val[d->n++] = value_index;
+    return HOIST_OK;
+}
+
+/* 4- and 8-byte values compared as integers (bit patterns, so -0.0 and
+ * +0.0 stay distinct as PLAIN requires). */
+static hx_status dict_build_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t limit, struct dict *d, int *ok) {
+    const uint8_t *v = b->vals.data;
+    for (int64_t i = 0; i < b->n_values; i++) {
+        uint64_t x = load_w(v + (size_t)i * w, w);
+        size_t h = hash_w(x) & (d->cap - 1);
+        uint32_t e;
+        while ((e = d->slots[h]) != 0 && load_w(v + (size_t)d->entry_val[e - 1] * w, w) != x) h = (h + 1) & (d->cap - 1);
+        if (!e) {
+            d->plain_bytes += (int64_t)w;
+            if (d->plain_bytes > limit) return HOIST_OK;
+            HX_TRY(entry_add(d, (uint32_t)i));
+            e = (uint32_t)d->n;
+            d->slots[h] = e;
+            if (d->n * 2 > d->cap) HX_TRY(dict_grow(d, b, 0, w));
+        }
+        d->idx[i] = e - 1;
+    }
+    *ok = 1;
     return HOIST_OK;
 }
 
@@ -95,6 +146,7 @@ static hx_status dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_
     d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
     if (!d->idx) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
     HX_TRY(dict_grow(d, b, ba, w));
+    if (w == 4 || w == 8) return dict_build_fixed(b, w, limit, d, ok);
     for (int64_t i = 0; i < b->n_values; i++) {
         size_t len;
         const uint8_t *p = value_at(b, ba, w, (uint32_t)i, &len);
@@ -109,15 +161,8 @@ static hx_status dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_
         if (!e) {
             d->plain_bytes += (int64_t)len + (ba ? 4 : 0);
             if (d->plain_bytes > limit) return HOIST_OK;
-            if (d->n == d->entry_cap) {
-                size_t nc = d->entry_cap ? d->entry_cap * 2 : 256;
-                uint32_t *ev = hx_realloc(d->entry_val, nc * sizeof *ev);
-                if (!ev) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
-                d->entry_val = ev;
-                d->entry_cap = nc;
-            }
-            d->entry_val[d->n] = (uint32_t)i;
-            e = (uint32_t)++d->n;
+            HX_TRY(entry_add(d, (uint32_t)i));
+            e = (uint32_t)d->n;
             d->slots[h] = e;
             if (d->n * 2 > d->cap) HX_TRY(dict_grow(d, b, ba, w));
         }
@@ -430,7 +475,7 @@ static hx_status pages(struct enc *e) {
     int max_def = e->leaf->max_def;
     int64_t limit = e->cfg->o->page_bytes * 8, max_rows = e->cfg->page_rows;
     int64_t l = 0, v = 0, row = 0;
-    int fixed_bits = !e->use_dict && e->leaf->node->ptype != PQT_BYTE_ARRAY;
+    int fixed_bits = e->use_dict || e->leaf->node->ptype != PQT_BYTE_ARRAY;
     int64_t fb = fixed_bits ? value_bits(e, 0) : 0;
     while (l < b->n_levels) {
         int64_t l0 = l, v0 = v, r0 = row, rows = 0, bits = 0;

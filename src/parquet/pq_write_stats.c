@@ -139,6 +139,39 @@ static hx_status fixed_bounds(const struct hx_pqw_leaf *leaf, const uint8_t *bas
     case SO_I64: MINMAX_LOOP(int64_t); mn = mnb, mx = mxb; break;
     case SO_U64: MINMAX_LOOP(uint64_t); mn = mnb, mx = mxb; break;
     case SO_NONE: return HOIST_OK;
+    case SO_FLOAT:
+    case SO_DOUBLE: {
+        /* typed, NaN-skipping: NaN fails both comparisons, so it never wins */
+        int found = 0;
+        if (o == SO_DOUBLE) {
+            const double *x = (const double *)(const void *)base;
+            double lo = INFINITY, hi = -INFINITY;
+            for (int64_t i = 0; i < n; i++) {
+                if (x[i] < lo) lo = x[i];
+                if (x[i] > hi) hi = x[i];
+                found |= x[i] == x[i];
+            }
+            memcpy(mnb, &lo, 8);
+            memcpy(mxb, &hi, 8);
+        } else {
+            const float *x = (const float *)(const void *)base;
+            float lo = INFINITY, hi = -INFINITY;
+            for (int64_t i = 0; i < n; i++) {
+                if (x[i] < lo) lo = x[i];
+                if (x[i] > hi) hi = x[i];
+                found |= x[i] == x[i];
+            }
+            memcpy(mnb, &lo, 4);
+            memcpy(mxb, &hi, 4);
+        }
+        if (!found) {
+            out->all_nan = 1;
+            return HOIST_OK;
+        }
+        fix_zero(o, mnb, mxb);
+        mn = mnb, mx = mxb;
+        break;
+    }
     default:
         /* floats (NaN skipped), float16, FLBA, decimals: generic compare */
         for (int64_t i = 0; i < n; i++) {
