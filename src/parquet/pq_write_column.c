@@ -186,7 +186,95 @@ struct enc {
     size_t width;  /* fixed-width value bytes */
     struct hx_buf body, levels, comp_buf, header;
     size_t page_cap;
+    /* Arrow dictionary kept as it came: entries in b->dict, indices in
+     * b->idx (borrowed by dict.idx), rank[] orders entries for statistics */
+    int arrow_dict;
+    int32_t *rank;
+    struct hx_pqw_leafbuf gathered; /* a dictionary-mode buffer made plain */
 };
+
+static const uint8_t *entry_at(const struct enc *e, uint32_t i, size_t *len) {
+    int ba = e->leaf->node->ptype == PQT_BYTE_ARRAY;
+    if (e->arrow_dict) return value_at(e->b->dict, ba, e->width, i, len);
+    return value_at(e->b, ba, e->width, e->dict.entry_val[i], len);
+}
+
+/* Merge sort of entry numbers by value, for ranks (no qsort: needs context). */
+static void sort_entries(const struct enc *e, uint32_t *a, uint32_t *tmp, size_t n) {
+    if (n < 2) return;
+    size_t h = n / 2;
+    sort_entries(e, a, tmp, h);
+    sort_entries(e, a + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    enum hx_pqw_order o = e->leaf->node->order;
+    while (i < h && j < n) {
+        size_t la, lb;
+        const uint8_t *pa = entry_at(e, a[i], &la), *pb = entry_at(e, a[j], &lb);
+        tmp[k++] = hx_pqw_compare(o, pb, lb, pa, la) < 0 ? a[j++] : a[i++];
+    }
+    while (i < h) tmp[k++] = a[i++];
+    while (j < n) tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof *a);
+}
+
+static int is_nan(enum hx_pqw_order o, const uint8_t *p) {
+    if (o == SO_DOUBLE) { double x; memcpy(&x, p, 8); return x != x; }
+    if (o == SO_FLOAT) { float x; memcpy(&x, p, 4); return x != x; }
+    if (o == SO_F16) { uint16_t x; memcpy(&x, p, 2); return (x & 0x7c00) == 0x7c00 && (x & 0x3ff); }
+    return 0;
+}
+
+/* rank[entry]: position in value order; -1 for NaN (never a bound). */
+static hx_status rank_entries(struct enc *e) {
+    size_t n = e->dict.n;
+    e->rank = hx_malloc((n ? n : 1) * sizeof *e->rank);
+    uint32_t *ord = hx_malloc((n ? n : 1) * 2 * sizeof *ord);
+    if (!e->rank || !ord) {
+        hx_free(ord);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory ordering a dictionary");
+    }
+    for (size_t i = 0; i < n; i++) ord[i] = (uint32_t)i;
+    sort_entries(e, ord, ord + n, n);
+    enum hx_pqw_order o = e->leaf->node->order;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const uint8_t *p = entry_at(e, ord[i], &len);
+        e->rank[ord[i]] = is_nan(o, p) ? -1 : (int32_t)i;
+    }
+    hx_free(ord);
+    return HOIST_OK;
+}
+
+/* Page bounds of values [v0, v1). */
+static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw_stats *out) {
+    if (!e->arrow_dict) return hx_pqw_stats_compute(e->leaf, e->b, v0, v1, out);
+    if (v1 <= v0 || e->leaf->node->order == SO_NONE) return HOIST_OK;
+    int32_t lo = -1, hi = -1;
+    uint32_t lo_e = 0, hi_e = 0;
+    for (int64_t i = v0; i < v1; i++) {
+        uint32_t x = e->dict.idx[i];
+        int32_t r = e->rank[x];
+        if (r < 0) continue;
+        if (lo < 0 || r < lo) lo = r, lo_e = x;
+        if (r > hi) hi = r, hi_e = x;
+    }
+    if (lo < 0) {
+        out->all_nan = 1;
+        return HOIST_OK;
+    }
+    struct hx_pqw_stats a = {0}, b = {0};
+    hx_status st = hx_pqw_stats_compute(e->leaf, e->b->dict, lo_e, lo_e + 1, &a);
+    if (st == HOIST_OK) st = hx_pqw_stats_compute(e->leaf, e->b->dict, hi_e, hi_e + 1, &b);
+    if (st == HOIST_OK) {
+        out->has_minmax = a.has_minmax && b.has_minmax;
+        out->min = a.min, out->min_len = a.min_len, out->min_exact = a.min_exact;
+        out->max = b.max, out->max_len = b.max_len, out->max_exact = b.max_exact;
+        a.min = b.max = NULL;
+    }
+    hx_pqw_stats_reset(&a);
+    hx_pqw_stats_reset(&b);
+    return st;
+}
 
 static hx_status levels_rle(const uint16_t *lv, size_t n, int max, int prefix, struct hx_buf *out) {
     size_t at = out->len;
@@ -308,12 +396,11 @@ static hx_status page_header(struct enc *e, int type, int64_t ulen, int64_t clen
 }
 
 static hx_status dictionary_page(struct enc *e) {
-    const struct hx_pqw_leafbuf *b = e->b;
     int ba = e->leaf->node->ptype == PQT_BYTE_ARRAY;
     e->body.len = 0;
     for (size_t i = 0; i < e->dict.n; i++) {
         size_t len;
-        const uint8_t *p = value_at(b, ba, e->width, e->dict.entry_val[i], &len);
+        const uint8_t *p = entry_at(e, (uint32_t)i, &len);
         if (ba) {
             uint32_t l = (uint32_t)len;
             HX_TRY(hx_buf_append(&e->body, &l, 4));
@@ -387,7 +474,7 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
     pg.null_page = v1 == v0;
     struct hx_pqw_stats st = {0};
     hx_status s = HOIST_OK;
-    if (o->statistics) s = hx_pqw_stats_compute(leaf, b, v0, v1, &st);
+    if (o->statistics) s = page_stats(e, v0, v1, &st);
     st.null_count = pg.null_count;
     if (s == HOIST_OK) s = hx_pqw_stats_merge(leaf->node->order, &e->out->stats, &st);
     if (s == HOIST_OK && st.all_nan) e->out->column_index_ok = 0;
@@ -429,7 +516,13 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
     if (s == HOIST_OK) {
         pg.offset = (int64_t)e->out->bytes.len;
         pg.size = (int32_t)(e->header.len + plen);
-        if (leaf->node->ptype == PQT_BYTE_ARRAY) {
+        if (leaf->node->ptype == PQT_BYTE_ARRAY && e->arrow_dict) {
+            for (int64_t i = v0; i < v1; i++) {
+                size_t len;
+                entry_at(e, e->dict.idx[i], &len);
+                pg.unencoded_ba_bytes += (int64_t)len;
+            }
+        } else if (leaf->node->ptype == PQT_BYTE_ARRAY) {
             const int64_t *off = (const int64_t *)(const void *)b->offs.data;
             pg.unencoded_ba_bytes = off[v1] - off[v0];
         }
@@ -532,7 +625,30 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     hx_buf_init(&e.header);
     e.value_enc = value_encoding(leaf);
     hx_status st = HOIST_OK;
-    if (leaf->opt.dictionary && b->n_values > 0) {
+    if (b->dict_mode) {
+        int ba = pt == PQT_BYTE_ARRAY;
+        int64_t plain = (int64_t)b->dict->vals.len + (ba ? 4 * b->dict->n_values : 0);
+        if (plain <= cfg->o->dict_page_bytes && b->dict->n_values > 0 && b->dict->n_values <= INT32_MAX) {
+            e.arrow_dict = 1;
+            e.use_dict = 1;
+            e.value_enc = PQE_RLE_DICTIONARY;
+            e.dict.n = (size_t)b->dict->n_values;
+            e.dict.idx = (uint32_t *)(void *)b->idx.data;
+            e.dict_bits = e.dict.n > 1 ? hx_bit_width(e.dict.n - 1) : 1;
+            st = rank_entries(&e);
+            if (st == HOIST_OK) st = dictionary_page(&e);
+        } else {
+            /* too large a dictionary: plain values, then as any other chunk */
+            st = hx_pqw_leafbuf_gather(leaf, b, &e.gathered);
+            /* levels stay the leaf buffer's (borrowed, dropped before reset) */
+            e.gathered.def = b->def;
+            e.gathered.rep = b->rep;
+            e.gathered.n_levels = b->n_levels;
+            e.gathered.n_rows = b->n_rows;
+            e.b = b = &e.gathered;
+        }
+    }
+    if (st == HOIST_OK && !e.arrow_dict && leaf->opt.dictionary && b->n_values > 0) {
         int ok = 0;
         st = dict_build(leaf, b, cfg->o->dict_page_bytes, &e.dict, &ok);
         if (st == HOIST_OK && ok) {
@@ -544,7 +660,12 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     }
     if (st == HOIST_OK) st = pages(&e);
     if (st == HOIST_OK && out->npages == 0) st = data_page(&e, 0, 0, 0, 0, 0, 0);
+    if (e.arrow_dict) e.dict.idx = NULL; /* borrowed from the leaf buffer */
     dict_free(&e.dict);
+    hx_free(e.rank);
+    memset(&e.gathered.def, 0, sizeof e.gathered.def);
+    memset(&e.gathered.rep, 0, sizeof e.gathered.rep);
+    hx_pqw_leafbuf_reset(&e.gathered);
     hx_pqw_compressor_free(&e.comp);
     hx_buf_reset(&e.body);
     hx_buf_reset(&e.levels);

@@ -199,6 +199,13 @@ struct hx_pqw_leafbuf {
     struct hx_abuf vals;     /* fixed-width values, or byte-array bytes */
     struct hx_abuf offs;     /* byte arrays: int64 offsets, n_values + 1 */
     int64_t n_levels, n_values, n_rows;
+    /* Arrow dictionary input kept as it came (no re-hashing, as Arrow C++'s
+     * WriteArrowDictionary): idx holds one uint32 index per value and dict
+     * the converted dictionary values. A batch with another dictionary
+     * turns the row group's data back into plain values (dict_off). */
+    int dict_mode, dict_off;
+    struct hx_abuf idx;
+    struct hx_pqw_leafbuf *dict;
 };
 void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b); /* frees */
 void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b); /* keeps memory */
@@ -208,6 +215,10 @@ uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b);
 HOIST_NODISCARD hx_status hx_pqw_shred(const struct hx_pqw_schema *s, const struct hx_pqw_leaf *leaf,
                                        const struct ArrowArray *batch, int64_t row0, int64_t nrows,
                                        struct hx_pqw_leafbuf *out);
+/* Values of a dictionary-mode buffer gathered into plain values (out must
+ * be empty). */
+HOIST_NODISCARD hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
+                                                struct hx_pqw_leafbuf *out);
 /* Checks the batch's shape against the schema (children, lengths, buffers). */
 HOIST_NODISCARD hx_status hx_pqw_check_batch(const struct hx_pqw_schema *s, const struct ArrowArray *batch);
 

@@ -389,3 +389,38 @@ def test_file_size_close_to_pyarrow(codec):
     # never more than a few % larger; smaller is fine (whole-chunk dictionary decisions)
     assert 0.90 < len(b) / len(p) < 1.03, (len(b), len(p))
     assert read(b).equals(t)
+
+
+def test_arrow_dictionary_written_as_is():
+    # entries in Arrow's order, an unused one kept: the Parquet dictionary is
+    # the Arrow dictionary, not a re-hash of the values
+    d = pa.DictionaryArray.from_arrays(pa.array([1, 0, None, 1], pa.int8()), pa.array(["z", "a", "unused"]))
+    t = pa.table({"d": d, "l": pa.array([[1.5, None], None, [], [2.5]])})
+    b = write(t)
+    r = read(b, read_dictionary=["d"])
+    assert r["d"].chunk(0).dictionary.to_pylist() == ["z", "a", "unused"]
+    assert r["d"].to_pylist() == ["a", "z", None, "a"]
+    st = stats_of(b)[(0, "d")]
+    assert st == (("a", "z"), 1)
+
+
+def test_arrow_dictionary_batches_and_fallbacks():
+    n = 5000
+    d = pa.array([f"d{i % 50}" if i % 9 else None for i in range(n)]).dictionary_encode()
+    fd = pa.array(np.where(np.arange(n) % 4 == 0, np.nan, np.arange(n) % 13 - 6.0)).dictionary_encode()
+    ld = pa.array([[f"x{i % 3}", None] if i % 5 else None for i in range(n)],
+                  pa.list_(pa.dictionary(pa.int8(), pa.string())))
+    t = pa.table({"d": d, "fd": fd, "l": ld})
+    for kw in ({}, {"row_group_rows": 700}, {"dict_page_bytes": 50}, {"dictionary": 0}):
+        b = write(t, **kw)
+        r = read(b)
+        assert r["d"].to_pylist() == t["d"].to_pylist()
+        assert r["l"].to_pylist() == t["l"].to_pylist()
+        assert r["fd"].to_numpy().tobytes() == t["fd"].cast(pa.float64()).to_numpy().tobytes()
+        assert stats_of(b) == stats_of(pyarrow_bytes(t, row_group_size=kw.get("row_group_rows", 10**6)))
+    # batches with different dictionaries in one row group
+    b1 = pa.record_batch({"d": pa.array(["a", "b", "a"]).dictionary_encode()})
+    b2 = pa.record_batch({"d": pa.array(["c", "a"]).dictionary_encode()})
+    b3 = pa.record_batch({"d": pa.array(["a", "b"]).dictionary_encode()})
+    b = write(pa.RecordBatchReader.from_batches(b1.schema, [b1, b3, b2]))
+    assert read(b)["d"].to_pylist() == ["a", "b", "a", "a", "b", "c", "a"]
