@@ -660,6 +660,7 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     }
     if (st == HOIST_OK) st = pages(&e);
     if (st == HOIST_OK && out->npages == 0) st = data_page(&e, 0, 0, 0, 0, 0, 0);
+    if (st == HOIST_OK && leaf->opt.bloom_fpp > 0) st = hx_pqw_bloom_build(leaf, e.arrow_dict ? b->dict : b, &out->bloom);
     if (e.arrow_dict) e.dict.idx = NULL; /* borrowed from the leaf buffer */
     dict_free(&e.dict);
     hx_free(e.rank);

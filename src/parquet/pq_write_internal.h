@@ -292,6 +292,12 @@ HOIST_NODISCARD hx_status hx_pqw_column_index(const struct hx_pqw_chunk *c, cons
                                               struct hx_buf *out);
 HOIST_NODISCARD hx_status hx_pqw_offset_index(const struct hx_pqw_chunk *c, struct hx_buf *out);
 
+/* ---- bloom filters (pq_write_bloom.c) ---------------------------------------- */
+
+/* BloomFilterHeader + bitset over every value of vals (plain form). */
+HOIST_NODISCARD hx_status hx_pqw_bloom_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *vals,
+                                             struct hx_buf *out);
+
 /* ---- ARROW:schema (pq_write_arrow_schema.c) ---------------------------------- */
 
 /* Base64 of the IPC-encapsulated Schema message for an Arrow struct schema

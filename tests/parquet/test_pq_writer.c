@@ -29,10 +29,12 @@ static int v_null(int64_t i) { return i % 3 == 0; }
 static int s_null(int64_t i) { return i % 5 == 0; }
 static int l_null(int64_t i) { return i % 6 == 0; }
 static int st_null(int64_t i) { return i % 7 == 0; }
+static int d_null(int64_t i) { return i % 4 == 1; }
+static const char *const d_words[] = {"x", "yy", "zzz"};
 
 static void make_schema(struct ArrowSchema *s) {
     CHECK_EQ_INT(hx_schema_init(s, "+s", NULL, 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(s, 5), HOIST_OK);
+    CHECK_EQ_INT(hx_schema_alloc_children(s, 6), HOIST_OK);
     CHECK_EQ_INT(hx_schema_init(s->children[0], "l", "id", 0), HOIST_OK);
     CHECK_EQ_INT(hx_schema_init(s->children[1], "g", "v", ARROW_FLAG_NULLABLE), HOIST_OK);
     CHECK_EQ_INT(hx_schema_init(s->children[2], "u", "s", ARROW_FLAG_NULLABLE), HOIST_OK);
@@ -42,11 +44,14 @@ static void make_schema(struct ArrowSchema *s) {
     CHECK_EQ_INT(hx_schema_init(s->children[4], "+s", "st", ARROW_FLAG_NULLABLE), HOIST_OK);
     CHECK_EQ_INT(hx_schema_alloc_children(s->children[4], 1), HOIST_OK);
     CHECK_EQ_INT(hx_schema_init(s->children[4]->children[0], "i", "a", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_schema_init(s->children[5], "s", "d", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_schema_alloc_dictionary(s->children[5]), HOIST_OK);
+    CHECK_EQ_INT(hx_schema_init(s->children[5]->dictionary, "u", NULL, 0), HOIST_OK);
 }
 
 /* rows [0, n) */
 static void make_batch(struct ArrowArray *b, int64_t n) {
-    CHECK_EQ_INT(hx_array_init(b, n, 1, 5), HOIST_OK);
+    CHECK_EQ_INT(hx_array_init(b, n, 1, 6), HOIST_OK);
     struct ArrowArray *id = b->children[0], *v = b->children[1], *s = b->children[2], *l = b->children[3],
                       *st = b->children[4];
     CHECK_EQ_INT(hx_array_init(id, n, 2, 0), HOIST_OK);
@@ -101,6 +106,25 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
     CHECK_EQ_INT(hx_array_init(st->children[0], n, 2, 0), HOIST_OK);
     int32_t *sta = buf(st->children[0], 1, (size_t)n * 4);
     for (int64_t i = 0; i < n; i++) sta[i] = (int32_t)(i % 100);
+
+    /* an Arrow dictionary column: int16 indices into {"x", "yy", "zzz"} */
+    struct ArrowArray *d = b->children[5];
+    CHECK_EQ_INT(hx_array_init(d, n, 2, 0), HOIST_OK);
+    uint8_t *dv = buf(d, 0, (size_t)(n + 7) / 8);
+    int16_t *di = buf(d, 1, (size_t)n * 2);
+    for (int64_t i = 0; i < n; i++) {
+        if (d_null(i)) d->null_count++;
+        else set_bit(dv, i), di[i] = (int16_t)(i % 3);
+    }
+    CHECK_EQ_INT(hx_array_alloc_dictionary(d), HOIST_OK);
+    CHECK_EQ_INT(hx_array_init(d->dictionary, 3, 3, 0), HOIST_OK);
+    int32_t *wo = buf(d->dictionary, 1, 16);
+    char *wd = buf(d->dictionary, 2, 8);
+    wo[0] = 0;
+    for (int k = 0; k < 3; k++) {
+        memcpy(wd + wo[k], d_words[k], strlen(d_words[k]));
+        wo[k + 1] = wo[k] + (int32_t)strlen(d_words[k]);
+    }
 }
 
 /* ---- sink ------------------------------------------------------------------- */
@@ -140,8 +164,8 @@ static int bit(const void *bits, int64_t i) {
 }
 
 static void check_batch(const struct ArrowArray *b, int64_t row0) {
-    CHECK_EQ_INT(b->n_children, 5);
-    if (b->n_children != 5) return;
+    CHECK_EQ_INT(b->n_children, 6);
+    if (b->n_children != 6) return;
     const struct ArrowArray *id = b->children[0], *v = b->children[1], *s = b->children[2], *l = b->children[3],
                             *st = b->children[4];
     int bad = 0;
@@ -170,6 +194,18 @@ static void check_batch(const struct ArrowArray *b, int64_t row0) {
         if (bit(st->buffers[0], st->offset + r) == st_null(i)) bad++, fprintf(stderr, "st validity %lld\n", (long long)i);
         if (!st_null(i) && ((const int32_t *)st->children[0]->buffers[1])[st->children[0]->offset + r] != i % 100)
             bad++, fprintf(stderr, "st.a value %lld\n", (long long)i);
+        /* read back as a dictionary array (ARROW:schema) or as strings */
+        const struct ArrowArray *d = b->children[5];
+        if (bit(d->buffers[0], d->offset + r) == d_null(i)) bad++, fprintf(stderr, "d validity %lld\n", (long long)i);
+        if (!d_null(i)) {
+            const struct ArrowArray *dv = d->dictionary ? d->dictionary : d;
+            int64_t k = d->offset + r;
+            if (d->dictionary) k = ((const int32_t *)d->buffers[1])[k] + dv->offset;
+            const int32_t *o = dv->buffers[1];
+            const char *want = d_words[i % 3];
+            if (o[k + 1] - o[k] != (int32_t)strlen(want) || memcmp((const char *)dv->buffers[2] + o[k], want, strlen(want)))
+                bad++, fprintf(stderr, "d value %lld\n", (long long)i);
+        }
     }
     /* list elements: the global element sequence j has value j*3, null at j%5==2 */
     const struct ArrowArray *le = l->children[0];
@@ -284,6 +320,10 @@ static void test_allocation_failures(void) {
     CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_THREADS, 1), HOIST_OK);
     CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_ROW_GROUP_ROWS, 25), HOIST_OK);
     CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_PAGE_BYTES, 64), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_column_bloom_filter(o, "s", 0.05, 100), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_column_bloom_filter(o, "d", 0.05, 100), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_column_encoding(o, "v", "byte_stream_split"), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_column_encoding(o, "l.list.element", "delta_binary_packed"), HOIST_OK);
     int failures = 0, ok_at = 0;
     for (uint64_t k = 1; k < 20000; k++) {
         struct sink s = {{0}, 0};

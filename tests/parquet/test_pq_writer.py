@@ -424,3 +424,33 @@ def test_arrow_dictionary_batches_and_fallbacks():
     b3 = pa.record_batch({"d": pa.array(["a", "b"]).dictionary_encode()})
     b = write(pa.RecordBatchReader.from_batches(b1.schema, [b1, b3, b2]))
     assert read(b)["d"].to_pylist() == ["a", "b", "a", "a", "b", "c", "a"]
+
+
+def test_bloom_filters_probe_in_duckdb(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    n = 20000
+    t = pa.table({"i": pa.array(np.arange(n) * 2, pa.int64()), "s": pa.array([f"k{i}" for i in range(n)]),
+                  "f": pa.array(np.arange(n) * 0.5), "i32": pa.array(np.arange(n) * 2, pa.int32()),
+                  "d": pa.array([f"v{i % 10}" for i in range(n)]).dictionary_encode()})
+    b = write(t, bloom={c: (0.01, n) for c in t.column_names}, row_group_rows=8000)
+    path = tmp_path / "bloom.parquet"
+    path.write_bytes(b)
+    assert read(b).equals(t)
+    md = pq.ParquetFile(path).metadata
+    assert all(md.row_group(0).column(i).bloom_filter_length > 32 for i in range(5))
+    con = duckdb.connect()
+
+    def excluded(col, value):
+        rows = con.execute(f"select row_group_id, bloom_filter_excludes from parquet_bloom_probe(?, ?, {value})",
+                           [str(path), col]).fetchall()
+        return [e for _, e in sorted(rows)]
+
+    # present in row group 0 only; never a false negative
+    assert excluded("i", 4) == [False, True, True]
+    assert excluded("i32", 4)[0] is False
+    assert excluded("s", "'k10'") == [False, True, True]
+    assert excluded("f", 1.5) == [False, True, True]
+    assert excluded("d", "'v3'") == [False, False, False]
+    assert excluded("s", "'absent'") == [True, True, True]
+    with pytest.raises(HoistError):
+        write(pa.table({"b": [True]}), bloom={"b": (0.01, 10)})
