@@ -40,6 +40,26 @@ static void dict_free(struct dict *d) {
     hx_free(d->idx);
 }
 
+/* murmur3's 64-bit finalizer: every input bit reaches the low bits the
+ * table uses (doubles such as 12.5 have long runs of zero low bits). */
+static inline size_t hash_w(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return (size_t)(x ^ (x >> 33));
+}
+
+static const uint8_t *value_at(const struct hx_pqw_leafbuf *b, int ba, size_t w, uint32_t i, size_t *len) {
+    if (ba) {
+        const int64_t *off = (const int64_t *)(const void *)b->offs.data;
+        *len = (size_t)(off[i + 1] - off[i]);
+        return b->vals.data + off[i];
+    }
+    *len = w;
+    return b->vals.data + (size_t)i * w;
+}
+
 static uint64_t hash_bytes(const uint8_t *p, size_t n) {
     uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
     while (n >= 8) {
@@ -52,8 +72,7 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n) {
     }
     uint64_t x = 0;
     memcpy(&x, p, n);
-    h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
-    return h ^ (h >> 29);
+    return hash_w(h ^ x);
 }
 
 static inline uint64_t load_w(const uint8_t *p, size_t w) {
@@ -65,21 +84,6 @@ static inline uint64_t load_w(const uint8_t *p, size_t w) {
     uint64_t x;
     memcpy(&x, p, 8);
     return x;
-}
-
-static inline size_t hash_w(uint64_t x) {
-    x *= 0x9E3779B97F4A7C15ull;
-    return (size_t)(x ^ (x >> 29));
-}
-
-static const uint8_t *value_at(const struct hx_pqw_leafbuf *b, int ba, size_t w, uint32_t i, size_t *len) {
-    if (ba) {
-        const int64_t *off = (const int64_t *)(const void *)b->offs.data;
-        *len = (size_t)(off[i + 1] - off[i]);
-        return b->vals.data + off[i];
-    }
-    *len = w;
-    return b->vals.data + (size_t)i * w;
 }
 
 static hx_status dict_grow(struct dict *d, const struct hx_pqw_leafbuf *b, int ba, size_t w) {
