@@ -118,24 +118,54 @@ static hx_status entry_add(struct dict *d, uint32_t value_index) {
 /* 4- and 8-byte values compared as integers (bit patterns, so -0.0 and
  * +0.0 stay distinct as PLAIN requires). */
 static hx_status dict_build_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t limit, struct dict *d, int *ok) {
+    /* keys kept in the table: a probe touches one cache line, not three */
+    size_t cap = 1024;
+    uint64_t *keys = hx_malloc(cap * sizeof *keys);
+    uint32_t *slots = hx_calloc(cap, sizeof *slots);
+    hx_status st = keys && slots ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory building a dictionary");
     const uint8_t *v = b->vals.data;
-    for (int64_t i = 0; i < b->n_values; i++) {
+    int64_t i = 0;
+    for (; st == HOIST_OK && i < b->n_values; i++) {
         uint64_t x = load_w(v + (size_t)i * w, w);
-        size_t h = hash_w(x) & (d->cap - 1);
+        size_t h = hash_w(x) & (cap - 1);
         uint32_t e;
-        while ((e = d->slots[h]) != 0 && load_w(v + (size_t)d->entry_val[e - 1] * w, w) != x) h = (h + 1) & (d->cap - 1);
+        while ((e = slots[h]) != 0 && keys[h] != x) h = (h + 1) & (cap - 1);
         if (!e) {
             d->plain_bytes += (int64_t)w;
-            if (d->plain_bytes > limit) return HOIST_OK;
-            HX_TRY(entry_add(d, (uint32_t)i));
+            if (d->plain_bytes > limit) break;
+            st = entry_add(d, (uint32_t)i);
+            if (st != HOIST_OK) break;
             e = (uint32_t)d->n;
-            d->slots[h] = e;
-            if (d->n * 2 > d->cap) HX_TRY(dict_grow(d, b, 0, w));
+            slots[h] = e;
+            keys[h] = x;
+            if (d->n * 2 > cap) {
+                size_t nc = cap * 2;
+                uint64_t *nk = hx_malloc(nc * sizeof *nk);
+                uint32_t *ns = hx_calloc(nc, sizeof *ns);
+                if (!nk || !ns) {
+                    hx_free(nk);
+                    hx_free(ns);
+                    st = hx_error(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+                    break;
+                }
+                for (size_t k = 0; k < cap; k++) {
+                    if (!slots[k]) continue;
+                    size_t g = hash_w(keys[k]) & (nc - 1);
+                    while (ns[g]) g = (g + 1) & (nc - 1);
+                    ns[g] = slots[k];
+                    nk[g] = keys[k];
+                }
+                hx_free(keys);
+                hx_free(slots);
+                keys = nk, slots = ns, cap = nc;
+            }
         }
         d->idx[i] = e - 1;
     }
-    *ok = 1;
-    return HOIST_OK;
+    hx_free(keys);
+    hx_free(slots);
+    *ok = st == HOIST_OK && i == b->n_values;
+    return st;
 }
 
 /* Builds the chunk's dictionary; *ok = 0 when it passes the size limit
@@ -149,8 +179,8 @@ static hx_status dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_
     if (b->n_values > UINT32_MAX - 1) return HOIST_OK;
     d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
     if (!d->idx) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+    if (!ba && (w == 4 || w == 8)) return dict_build_fixed(b, w, limit, d, ok);
     HX_TRY(dict_grow(d, b, ba, w));
-    if (w == 4 || w == 8) return dict_build_fixed(b, w, limit, d, ok);
     for (int64_t i = 0; i < b->n_values; i++) {
         size_t len;
         const uint8_t *p = value_at(b, ba, w, (uint32_t)i, &len);
@@ -574,6 +604,22 @@ static hx_status pages(struct enc *e) {
     int64_t l = 0, v = 0, row = 0;
     int fixed_bits = e->use_dict || e->leaf->node->ptype != PQT_BYTE_ARRAY;
     int64_t fb = fixed_bits ? value_bits(e, 0) : 0;
+    if (!rep && fixed_bits) {
+        /* one level per row and a known size per value: count, don't add */
+        int64_t kmax = (limit + fb - 1) / fb;
+        while (l < b->n_levels) {
+            int64_t l0 = l, v0 = v, end = b->n_levels - l < max_rows ? b->n_levels : l + max_rows, k = 0;
+            if (!def) {
+                k = end - l < kmax ? end - l : kmax;
+                l += k;
+            } else {
+                for (; l < end && k < kmax; l++) k += def[l] == max_def;
+            }
+            v += k;
+            HX_TRY(data_page(e, l0, l, v0, v, l0, l - l0));
+        }
+        return HOIST_OK;
+    }
     while (l < b->n_levels) {
         int64_t l0 = l, v0 = v, r0 = row, rows = 0, bits = 0;
         while (l < b->n_levels) {
