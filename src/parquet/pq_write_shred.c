@@ -160,9 +160,7 @@ static hx_status put_value(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n
     return HOIST_OK;
 }
 
-static hx_status put_leaf(struct shred *s, const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
-    if (!n->dict_index_bytes) return put_value(s->b, n, a, j);
-    struct hx_pqw_leafbuf *b = s->b;
+static int64_t dict_index(const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
     const uint8_t *ix = a->buffers[1];
     int64_t idx;
     switch (n->dict_index_bytes) {
@@ -171,6 +169,21 @@ static hx_status put_leaf(struct shred *s, const struct hx_pqw_node *n, const st
     case 4: { int32_t x; memcpy(&x, ix + 4 * j, 4); idx = n->dict_index_signed ? (int64_t)x : (int64_t)(uint32_t)x; break; }
     default: memcpy(&idx, ix + 8 * j, 8); break;
     }
+    return idx;
+}
+
+/* A valid index that points at a null dictionary entry is a null value. */
+static int dict_entry_null(const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
+    if (!n->dict_index_bytes || !a->dictionary || a->dictionary->null_count == 0 || !a->dictionary->buffers[0])
+        return 0;
+    int64_t idx = dict_index(n, a, j);
+    return idx >= 0 && idx < a->dictionary->length && !bit(a->dictionary->buffers[0], idx + a->dictionary->offset);
+}
+
+static hx_status put_leaf(struct shred *s, const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
+    if (!n->dict_index_bytes) return put_value(s->b, n, a, j);
+    struct hx_pqw_leafbuf *b = s->b;
+    int64_t idx = dict_index(n, a, j);
     const struct ArrowArray *d = a->dictionary;
     HX_FAIL_IF(!d || idx < 0 || idx >= d->length, HOIST_ERR_INVALID_ARG,
                "field '%s': dictionary index %lld is out of range", n->name, (long long)idx);
@@ -288,7 +301,7 @@ static hx_status shred(struct shred *s, int k, const struct ArrowArray *a, int64
     const struct hx_pqw_node *n = s->path[k];
     int64_t j = i + a->offset;
     if (n->kind == PQW_LEAF && n->conv == WC_NULL) return push_level(s, rep, def);
-    if (is_null(a, j)) {
+    if (is_null(a, j) || (n->kind == PQW_LEAF && dict_entry_null(n, a, j))) {
         if (!n->nullable) return nullable_violation(n);
         return push_level(s, rep, def);
     }
@@ -384,7 +397,9 @@ hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf 
         HX_TRY(dictionary_batch(leaf, leaf_array(&s, batch), out));
     const struct ArrowArray *top = batch->children[s.child[0]];
     row0 += batch->offset; /* a struct's offset applies to its children */
-    if (s.npath == 2) {
+    const struct ArrowArray *la = leaf->node->dict_index_bytes ? leaf_array(&s, batch) : NULL;
+    int dict_nulls = la && la->dictionary && la->dictionary->null_count != 0;
+    if (s.npath == 2 && !dict_nulls) {
         HX_TRY(shred_flat(&s, leaf->node, top, row0, nrows));
     } else {
         for (int64_t i = 0; i < nrows; i++) HX_TRY(shred(&s, 1, top, row0 + i, 0, 0));

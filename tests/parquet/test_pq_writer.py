@@ -454,3 +454,12 @@ def test_bloom_filters_probe_in_duckdb(tmp_path):
     assert excluded("s", "'absent'") == [True, True, True]
     with pytest.raises(HoistError):
         write(pa.table({"b": [True]}), bloom={"b": (0.01, 10)})
+
+
+def test_arrow_dictionary_with_null_entries():
+    d = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, None, 1], pa.int32()), pa.array(["a", None, "c"]))
+    t = pa.table({"d": d, "ld": pa.array([[x] for x in d.to_pylist()], pa.list_(pa.string()))})
+    for dictionary in (1, 0):
+        b = write(t, dictionary=dictionary)
+        assert read(b)["d"].to_pylist() == ["a", None, "c", None, None]
+        assert stats_of(b)[(0, "d")] == (("a", "c"), 3)
