@@ -288,7 +288,10 @@ static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw
     for (int64_t i = v0; i < v1; i++) {
         uint32_t x = e->dict.idx[i];
         int32_t r = e->rank[x];
-        if (r < 0) continue;
+        if (r < 0) {
+            out->nan_count++;
+            continue;
+        }
         if (lo < 0 || r < lo) lo = r, lo_e = x;
         if (r > hi) hi = r, hi_e = x;
     }

@@ -231,6 +231,7 @@ struct hx_pqw_stats {
     size_t min_len, max_len;
     int min_exact, max_exact;
     int64_t null_count;
+    int64_t nan_count; /* floats (Statistics field 9) */
     int all_nan; /* non-null values exist but all are NaN */
 };
 void hx_pqw_stats_reset(struct hx_pqw_stats *s);

@@ -463,3 +463,22 @@ def test_arrow_dictionary_with_null_entries():
         b = write(t, dictionary=dictionary)
         assert read(b)["d"].to_pylist() == ["a", None, "c", None, None]
         assert stats_of(b)[(0, "d")] == (("a", "c"), 3)
+
+
+def test_nan_count_and_exactness_read_by_duckdb(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    t = pa.table({"f": [1.0, float("nan"), None, float("nan")],
+                  "h": pa.array([np.float16(1), np.float16("nan"), None, None], pa.float16()),
+                  "fd": pa.array([1.0, float("nan"), float("nan")] + [None]).dictionary_encode(),
+                  "i": [1, 2, 3, None], "s": ["a" * 100, "b", None, "c"]})
+    path = tmp_path / "nan.parquet"
+    path.write_bytes(write(t))
+    rows = duckdb.connect().execute(
+        "select path_in_schema, stats_nan_count, min_is_exact, max_is_exact from parquet_metadata(?)",
+        [str(path)]).fetchall()
+    got = {r[0]: r[1:] for r in rows}
+    assert got["f"] == (2, True, True)
+    assert got["h"][0] == 1
+    assert got["fd"][0] == 2
+    assert got["i"] == (None, True, True)  # no nan_count on integers
+    assert got["s"] == (None, False, True)  # min truncated from 100 bytes
