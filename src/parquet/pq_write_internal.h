@@ -245,6 +245,49 @@ int hx_pqw_compare(enum hx_pqw_order order, const uint8_t *a, size_t al, const u
 /* Statistics struct fields (legacy min/max only for signed orders). */
 void hx_pqw_stats_write(const struct hx_pqw_stats *s, enum hx_pqw_order order, struct hx_tw *w);
 
+/* ---- dictionaries (pq_write_dict.c) ------------------------------------------ */
+
+/* Bytes per value of a fixed-width physical type (booleans 1; byte arrays 0). */
+static inline size_t hx_pqw_value_width(const struct hx_pqw_node *n) {
+    switch (n->ptype) {
+    case PQT_BOOLEAN: return 1;
+    case PQT_INT32:
+    case PQT_FLOAT: return 4;
+    case PQT_FLBA: return (size_t)n->type_length;
+    case PQT_BYTE_ARRAY: return 0;
+    default: return 8;
+    }
+}
+
+/* Value i of a leaf buffer: its bytes and length. */
+static inline const uint8_t *hx_pqw_value_at(const struct hx_pqw_leafbuf *b, int ba, size_t w, uint32_t i,
+                                             size_t *len) {
+    if (ba) {
+        const int64_t *off = (const int64_t *)(const void *)b->offs.data;
+        *len = (size_t)(off[i + 1] - off[i]);
+        return b->vals.data + off[i];
+    }
+    *len = w;
+    return b->vals.data + (size_t)i * w;
+}
+
+struct hx_pqw_dict {
+    uint32_t *slots; /* entry + 1, 0 = empty */
+    size_t cap;
+    uint32_t *entry_val; /* entry -> index of its first value in the leaf buffer */
+    size_t n, entry_cap;
+    uint32_t *idx; /* per value */
+    int64_t plain_bytes;
+};
+void hx_pqw_dict_free(struct hx_pqw_dict *d);
+/* Builds the dictionary of a chunk's values; *ok = 0 when its PLAIN size
+ * passes limit. */
+HOIST_NODISCARD hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
+                                            int64_t limit, struct hx_pqw_dict *d, int *ok);
+/* *rank (hx_free) gets each entry's position in the column's sort order, -1 for NaN. */
+HOIST_NODISCARD hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries,
+                                           int32_t **rank);
+
 /* ---- column chunk encoder (pq_write_column.c) ------------------------------- */
 
 struct hx_pqw_page {
