@@ -46,6 +46,8 @@ def flat_table(nulls, n=N, seed=1):
         "d128": pa.array([decimal.Decimal(int(x)) / 100 for x in ints * 1000], pa.decimal128(10, 2)),
         "d128w": pa.array([decimal.Decimal(int(x)) * 10**20 for x in ints], pa.decimal128(38, 0)),
         "d256": pa.array([decimal.Decimal(int(x)) / 100 for x in ints * 1000], pa.decimal256(40, 2)),
+        "d32": pa.array([decimal.Decimal(int(x)) / 100 for x in ints * 10], pa.decimal32(6, 2)),
+        "d64": pa.array([decimal.Decimal(int(x)) / 10 for x in ints * 10**8], pa.decimal64(18, 1)),
         "date32": pa.array(ints.astype(np.int32) + 18000, pa.date32()),
         "date64": pa.array((ints.astype(np.int64) + 18000) * 86400000, pa.date64()),
         "t32s": pa.array(np.abs(ints).astype(np.int32), pa.time32("s")),
