@@ -484,3 +484,65 @@ def test_nan_count_and_exactness_read_by_duckdb(tmp_path):
     assert got["fd"][0] == 2
     assert got["i"] == (None, True, True)  # no nan_count on integers
     assert got["s"] == (None, False, True)  # min truncated from 100 bytes
+
+
+@pytest.mark.parametrize("make", [nested_table, lambda: flat_table(True)])
+def test_sliced_arrays(make):
+    # offsets at every level: sliced batches of sliced children
+    t = make()
+    batches = [b.slice(3, 50) for b in t.to_batches(max_chunksize=97)]
+    want = pa.Table.from_batches(batches, t.schema)
+    b = write(pa.RecordBatchReader.from_batches(t.schema, batches))
+    assert_same(read(b), read(pyarrow_bytes(want)))
+
+
+def random_type(rng, depth):
+    leaves = [pa.int32(), pa.int64(), pa.float64(), pa.string(), pa.bool_(), pa.binary(), pa.uint16(),
+              pa.timestamp("us", "UTC"), pa.large_string(), pa.decimal128(12, 3)]
+    k = rng.integers(0, 8) if depth < 3 else 0
+    if k == 1:
+        return pa.list_(random_type(rng, depth + 1))
+    if k == 2:
+        return pa.struct([(f"f{i}", random_type(rng, depth + 1)) for i in range(rng.integers(1, 4))])
+    if k == 3:
+        return pa.map_(pa.string(), random_type(rng, depth + 1))
+    if k == 4:
+        return pa.large_list(random_type(rng, depth + 1))
+    return leaves[rng.integers(0, len(leaves))]
+
+
+def random_value(rng, t):
+    if rng.random() < 0.15:
+        return None
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return [random_value(rng, t.value_type) for _ in range(rng.integers(0, 4))]
+    if pa.types.is_struct(t):
+        return {f.name: random_value(rng, f.type) for f in t}
+    if pa.types.is_map(t):
+        return [(f"k{i}", random_value(rng, t.item_type)) for i in range(rng.integers(0, 3))]
+    if pa.types.is_boolean(t):
+        return bool(rng.integers(0, 2))
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "s" * int(rng.integers(0, 5)) + str(rng.integers(0, 9))
+    if pa.types.is_binary(t):
+        return bytes(rng.integers(0, 256, rng.integers(0, 4)).tolist())
+    if pa.types.is_floating(t):
+        return float(rng.standard_normal())
+    if pa.types.is_decimal(t):
+        return decimal.Decimal(int(rng.integers(-10**6, 10**6))) / 1000
+    if pa.types.is_timestamp(t):
+        return int(rng.integers(0, 10**15))
+    return int(rng.integers(0, 1000))
+
+
+@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("PQW_SEEDS", "12"))))
+def test_random_nested_schemas(seed):
+    rng = np.random.default_rng(100 + seed)
+    types = [random_type(rng, 0) for _ in range(4)]
+    n = int(rng.integers(1, 400))
+    t = pa.table({f"c{i}": pa.array([random_value(rng, ty) for _ in range(n)], ty) for i, ty in enumerate(types)})
+    kw = {"data_page_version": int(rng.integers(1, 3)), "page_bytes": int(rng.integers(30, 3000)),
+          "row_group_rows": int(rng.integers(1, 300)), "dictionary": int(rng.integers(0, 2))}
+    b = write(t, **kw)
+    assert_same(read(b), t)
+    assert stats_of(b) == stats_of(pyarrow_bytes(t, row_group_size=kw["row_group_rows"]))
