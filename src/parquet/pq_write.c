@@ -41,6 +41,7 @@ struct hoist_pq_writer {
     struct hx_task_group *group;
     struct task *tasks;
     struct hx_pqw_leafbuf *bufs;
+    struct hx_pqw_scratch *scratch; /* per leaf */
     int64_t rg_rows; /* rows buffered for the current row group */
     int64_t num_rows;
     uint64_t written;
@@ -74,7 +75,7 @@ static void run_encode(void *arg) {
     struct task *t = arg;
     struct hoist_pq_writer *w = t->w;
     struct hx_pqw_encode_cfg cfg = {w->o, PAGE_ROWS};
-    t->st = hx_pqw_encode_chunk(&cfg, &w->s.leaves[t->leaf], &w->bufs[t->leaf], t->chunk);
+    t->st = hx_pqw_encode_chunk(&cfg, &w->s.leaves[t->leaf], &w->bufs[t->leaf], &w->scratch[t->leaf], t->chunk);
     if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
 }
 
@@ -137,7 +138,11 @@ static hx_status flush_row_group(struct hoist_pq_writer *w) {
         if (c->dict_offset >= 0) c->dict_offset += base;
         c->data_offset += base;
         for (size_t p = 0; p < c->npages; p++) c->pages[p].offset += base;
-        hx_buf_reset(&c->bytes);
+        /* the bytes' buffer serves the leaf's next chunk */
+        hx_buf_reset(&w->scratch[i].bytes);
+        w->scratch[i].bytes = c->bytes;
+        w->scratch[i].bytes.len = 0;
+        memset(&c->bytes, 0, sizeof c->bytes);
     }
     /* bloom filters right after their row group (BloomFilter.md allows it),
      * so their bitsets need not wait in memory for the end of the file */
@@ -182,6 +187,9 @@ void hoist_pq_writer_free(struct hoist_pq_writer *w) {
     if (w->bufs)
         for (int i = 0; i < w->s.nleaves; i++) hx_pqw_leafbuf_reset(&w->bufs[i]);
     hx_free(w->bufs);
+    if (w->scratch)
+        for (int i = 0; i < w->s.nleaves; i++) hx_pqw_scratch_free(&w->scratch[i]);
+    hx_free(w->scratch);
     hx_free(w->tasks);
     hx_pqw_schema_free(&w->s);
     if (w->schema.release) w->schema.release(&w->schema);
@@ -201,7 +209,8 @@ static hx_status writer_init(struct hoist_pq_writer *w, const struct ArrowSchema
     int n = w->s.nleaves;
     w->bufs = hx_calloc((size_t)n, sizeof *w->bufs);
     w->tasks = hx_calloc((size_t)n, sizeof *w->tasks);
-    if (!w->bufs || !w->tasks) HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating a Parquet writer");
+    w->scratch = hx_calloc((size_t)n, sizeof *w->scratch);
+    if (!w->bufs || !w->tasks || !w->scratch) HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating a Parquet writer");
     for (int i = 0; i < n; i++) {
         w->tasks[i].w = w;
         w->tasks[i].leaf = i;

@@ -142,7 +142,7 @@ hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_
                       : leaf->node->ptype == PQT_INT32 || leaf->node->ptype == PQT_FLOAT ? 4 : 8;
     *ok = 0;
     if (b->n_values > UINT32_MAX - 1) return HOIST_OK;
-    d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
+    if (!d->idx) d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
     if (!d->idx) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
     if (!ba && (w == 4 || w == 8)) return dict_build_fixed(b, w, limit, d, ok);
     HX_TRY(dict_grow(d, b, ba, w));

@@ -328,9 +328,20 @@ struct hx_pqw_encode_cfg {
     int64_t page_rows; /* row limit per data page */
 };
 
+/* Buffers a leaf's encoding task keeps from one row group to the next:
+ * fresh memory per chunk costs page faults that rival the encoding. */
+struct hx_pqw_scratch {
+    struct hx_buf body, levels, comp_buf, header;
+    struct hx_buf bytes; /* lent to the chunk, given back once emitted */
+    uint32_t *idx;       /* dictionary indices */
+    size_t idx_cap;
+};
+void hx_pqw_scratch_free(struct hx_pqw_scratch *s);
+
 /* Encodes one leaf's row group data into pages. */
 HOIST_NODISCARD hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
-                                              const struct hx_pqw_leafbuf *b, struct hx_pqw_chunk *out);
+                                              const struct hx_pqw_leafbuf *b, struct hx_pqw_scratch *scratch,
+                                              struct hx_pqw_chunk *out);
 /* Serializes the page index structures of an emitted chunk. */
 HOIST_NODISCARD hx_status hx_pqw_column_index(const struct hx_pqw_chunk *c, const struct hx_pqw_leaf *leaf,
                                               struct hx_buf *out);
