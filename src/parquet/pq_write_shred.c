@@ -361,6 +361,47 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
         b->n_values += nrows;
         return HOIST_OK;
     }
+    if (n->conv == WC_COPY && !n->dict_index_bytes) {
+        size_t w = (size_t)n->in_width;
+        HX_TRY(hx_abuf_reserve(&b->vals, (size_t)nrows * w));
+        const uint8_t *src = (const uint8_t *)a->buffers[1] + (size_t)j0 * w;
+        uint8_t *dst = b->vals.data + b->vals.len;
+        for (int64_t i = 0; i < nrows; i++) {
+            memcpy(dst, src + (size_t)i * w, w);
+            dst += bit(a->buffers[0], j0 + i) ? w : 0; /* a null's slot is overwritten */
+        }
+        size_t k = (size_t)(dst - (b->vals.data + b->vals.len)) / w;
+        b->vals.len += k * w;
+        b->n_values += (int64_t)k;
+        return HOIST_OK;
+    }
+    if (!nulls && (n->conv == WC_BIN32 || n->conv == WC_BIN64) && !n->dict_index_bytes) {
+        /* one copy of the bytes, offsets rebased */
+        int64_t first, last;
+        if (n->conv == WC_BIN32) {
+            const int32_t *o = (const int32_t *)a->buffers[1] + j0;
+            first = o[0], last = o[nrows];
+        } else {
+            const int64_t *o = (const int64_t *)a->buffers[1] + j0;
+            first = o[0], last = o[nrows];
+        }
+        HX_FAIL_IF(last < first, HOIST_ERR_INVALID_ARG, "field '%s': offsets decrease", n->name);
+        HX_TRY(hx_abuf_reserve(&b->offs, (size_t)nrows * 8));
+        int64_t base = (int64_t)b->vals.len - first;
+        int64_t *dst = (int64_t *)(void *)(b->offs.data + b->offs.len);
+        for (int64_t i = 1; i <= nrows; i++) {
+            int64_t o;
+            if (n->conv == WC_BIN32) o = ((const int32_t *)a->buffers[1])[j0 + i];
+            else o = ((const int64_t *)a->buffers[1])[j0 + i];
+            dst[i - 1] = base + o;
+        }
+        for (int64_t i = 1; i < nrows; i++)
+            HX_FAIL_IF(dst[i] < dst[i - 1], HOIST_ERR_INVALID_ARG, "field '%s': offsets decrease", n->name);
+        b->offs.len += (size_t)nrows * 8;
+        HX_TRY(put_bytes(b, (const uint8_t *)a->buffers[2] + first, (size_t)(last - first)));
+        b->n_values += nrows;
+        return HOIST_OK;
+    }
     if (n->ptype != PQT_BYTE_ARRAY && n->ptype != PQT_BOOLEAN)
         HX_TRY(hx_abuf_reserve(&b->vals, (size_t)nrows * (size_t)(n->ptype == PQT_FLBA ? n->type_length : 8)));
     for (int64_t i = 0; i < nrows; i++)
