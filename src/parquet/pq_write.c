@@ -37,7 +37,8 @@ struct hoist_pq_writer {
     hoist_pq_sink_fn sink;
     void *userdata;
     unsigned nthreads;
-    struct hx_pool *pool;
+    struct hx_pool *pool;     /* own pool, made on first use */
+    struct hx_pool *shared;   /* or a caller's (hx_pqw_writer_use_pool) */
     struct hx_task_group *group;
     struct task *tasks;
     struct hx_pqw_leafbuf *bufs;
@@ -85,6 +86,11 @@ static hx_status run_all(struct hoist_pq_writer *w, hx_task_fn fn) {
     int n = w->s.nleaves;
     int submitted = 0;
     hx_status st = HOIST_OK;
+    if (!w->group && (w->shared || w->nthreads > 1)) {
+        /* threads are made when there is work, so idle writers cost none */
+        if (!w->shared && !w->pool) HX_TRY(hx_pool_new(w->nthreads, &w->pool));
+        HX_TRY(hx_task_group_new(w->shared ? w->shared : w->pool, &w->group));
+    }
     if (w->group) {
         for (; submitted < n; submitted++) {
             st = hx_task_group_submit(w->group, fn, &w->tasks[submitted]);
@@ -165,6 +171,14 @@ static hx_status flush_row_group(struct hoist_pq_writer *w) {
     return HOIST_OK;
 }
 
+void hx_pqw_writer_use_pool(struct hoist_pq_writer *w, struct hx_pool *pool) {
+    hx_task_group_free(w->group);
+    w->group = NULL;
+    hx_pool_free(w->pool);
+    w->pool = NULL;
+    w->shared = pool;
+}
+
 uint64_t hoist_pq_writer_buffered_bytes(const struct hoist_pq_writer *w) {
     if (!w) return 0;
     uint64_t n = 0;
@@ -217,10 +231,6 @@ static hx_status writer_init(struct hoist_pq_writer *w, const struct ArrowSchema
     }
     w->nthreads = w->o->threads ? (unsigned)w->o->threads : hx_cpu_count();
     if (w->nthreads > (unsigned)n) w->nthreads = (unsigned)n;
-    if (w->nthreads > 1) {
-        HX_TRY(hx_pool_new(w->nthreads, &w->pool));
-        HX_TRY(hx_task_group_new(w->pool, &w->group));
-    }
     return HOIST_OK;
 }
 

@@ -353,6 +353,14 @@ HOIST_NODISCARD hx_status hx_pqw_offset_index(const struct hx_pqw_chunk *c, stru
 HOIST_NODISCARD hx_status hx_pqw_bloom_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *vals,
                                              struct hx_buf *out);
 
+/* ---- the writer (pq_write.c) ---------------------------------------------------- */
+
+/* Runs the writer's tasks on pool (borrowed; it must outlive the writer)
+ * instead of threads of its own, e.g. one pool shared by the many files a
+ * dataset write has open. NULL goes back to HOIST_PQW_THREADS. The bytes
+ * written do not change. */
+void hx_pqw_writer_use_pool(struct hoist_pq_writer *w, struct hx_pool *pool);
+
 /* ---- ARROW:schema (pq_write_arrow_schema.c) ---------------------------------- */
 
 /* Base64 of the IPC-encapsulated Schema message for an Arrow struct schema

@@ -302,6 +302,30 @@ static void test_threads_identical(void) {
         hoist_pq_write_options_free(o);
     }
     CHECK(a.out.len > 0 && a.out.len == b.out.len && memcmp(a.out.data, b.out.data, a.out.len) == 0);
+
+    /* on a caller's shared pool: the same bytes again */
+    struct hx_pool *pool = NULL;
+    CHECK_EQ_INT(hx_pool_new(3, &pool), HOIST_OK);
+    struct sink c = {{0}, 0};
+    struct hoist_pq_write_options *o = NULL;
+    CHECK_EQ_INT(hoist_pq_write_options_new(&o), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_ROW_GROUP_ROWS, 600), HOIST_OK);
+    struct hoist_pq_writer *w = NULL;
+    CHECK_EQ_INT(hoist_pq_writer_new(&schema, o, sink_fn, &c, &w), HOIST_OK);
+    hx_pqw_writer_use_pool(w, pool);
+    struct ArrowArray half = batch;
+    half.length = batch.length / 2;
+    struct ArrowArray rest = batch;
+    rest.offset = half.length;
+    rest.length = batch.length - half.length;
+    CHECK_EQ_INT(hoist_pq_writer_write(w, &half), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_writer_write(w, &rest), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_writer_close(w), HOIST_OK);
+    hoist_pq_writer_free(w);
+    hx_pool_free(pool);
+    hoist_pq_write_options_free(o);
+    CHECK(c.out.len == a.out.len && memcmp(a.out.data, c.out.data, a.out.len) == 0);
+    hx_buf_reset(&c.out);
     hx_buf_reset(&a.out);
     hx_buf_reset(&b.out);
     batch.release(&batch);
@@ -310,14 +334,14 @@ static void test_threads_identical(void) {
 
 /* Every allocation failed in turn: a clean error each time, and nothing
  * leaks (LSan in the ASan build). */
-static void test_allocation_failures(void) {
+static void allocation_failures(int threads) {
     struct ArrowSchema schema;
     struct ArrowArray batch;
     make_schema(&schema);
     make_batch(&batch, 40);
     struct hoist_pq_write_options *o = NULL;
     CHECK_EQ_INT(hoist_pq_write_options_new(&o), HOIST_OK);
-    CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_THREADS, 1), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_THREADS, threads), HOIST_OK);
     CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_ROW_GROUP_ROWS, 25), HOIST_OK);
     CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_PAGE_BYTES, 64), HOIST_OK);
     CHECK_EQ_INT(hoist_pq_write_options_set_column_bloom_filter(o, "s", 0.05, 100), HOIST_OK);
@@ -344,10 +368,16 @@ static void test_allocation_failures(void) {
     }
     CHECK(ok_at > 0);
     CHECK(failures > 50);
-    fprintf(stderr, "  %d allocation failures handled\n", failures);
+    fprintf(stderr, "  %d allocation failures handled (%d threads)\n", failures, threads);
     hoist_pq_write_options_free(o);
     batch.release(&batch);
     schema.release(&schema);
+}
+
+/* Tasks on pool threads fail too: their errors reach the caller. */
+static void test_allocation_failures(void) {
+    allocation_failures(1);
+    allocation_failures(2);
 }
 
 static void test_sink_stops_and_errors(void) {
