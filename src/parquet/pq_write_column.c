@@ -189,7 +189,8 @@ static hx_status emit_page(struct enc *e, const uint8_t *body, size_t body_len, 
     return HOIST_OK;
 }
 
-/* Page header; the data/dictionary sub-header is written by `sub`. */
+/* Starts a page header (type, sizes, CRC of the stored body); the caller
+ * adds the data or dictionary sub-header and finishes it. */
 static hx_status page_header(struct enc *e, int type, int64_t ulen, int64_t clen, const uint8_t *crc_data,
                              size_t crc_len, struct hx_tw *w) {
     HX_FAIL_IF(ulen > INT32_MAX || clen > INT32_MAX, HOIST_ERR_LIMIT,
