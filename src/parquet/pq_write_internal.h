@@ -163,6 +163,7 @@ struct hx_pqw_node {
     /* schema element annotations */
     int converted;   /* -1 none */
     int logical;     /* PQL_*, PQL_NONE */
+    int has_field_id, field_id; /* PARQUET:field_id field metadata */
     int lt_unit, lt_utc, lt_bits, lt_signed;
     int scale, precision;
 };

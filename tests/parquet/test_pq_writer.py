@@ -546,3 +546,32 @@ def test_random_nested_schemas(seed):
     b = write(t, **kw)
     assert_same(read(b), t)
     assert stats_of(b) == stats_of(pyarrow_bytes(t, row_group_size=kw["row_group_rows"]))
+
+
+def test_field_ids_and_extension_types():
+    import uuid
+    schema = pa.schema([
+        pa.field("u", pa.uuid(), metadata={"PARQUET:field_id": "7"}),
+        pa.field("j", pa.json_()),
+        pa.field("l", pa.list_(pa.field("item", pa.int32(), metadata={"PARQUET:field_id": "9"})),
+                 metadata={"PARQUET:field_id": "8"}),
+    ])
+    t = pa.table({"u": pa.array([uuid.uuid4().bytes, None], pa.uuid()), "j": pa.array(['{"a": 1}', None], pa.json_()),
+                  "l": [[1, None], None]}, schema=schema)
+    b = write(t)
+    r = read(b)
+    assert r.equals(t)
+    want = pq.ParquetFile(io.BytesIO(pyarrow_bytes(t))).schema
+    got = pq.ParquetFile(io.BytesIO(b)).schema
+    assert str(got).split("\n", 1)[1] == str(want).split("\n", 1)[1]  # identical Parquet schemas
+    assert r.schema.field("u").metadata[b"PARQUET:field_id"] == b"7"
+    assert r.schema.field("l").type.value_field.metadata[b"PARQUET:field_id"] == b"9"
+    assert "field_id=8" in str(got)
+
+
+@pytest.mark.parametrize("make", [lambda: flat_table(True), nested_table])
+def test_parquet_schema_same_as_pyarrow(make):
+    t = make()
+    got = str(pq.ParquetFile(io.BytesIO(write(t))).schema).split("\n", 1)[1]
+    want = str(pq.ParquetFile(io.BytesIO(pyarrow_bytes(t))).schema).split("\n", 1)[1]
+    assert got == want
