@@ -150,6 +150,7 @@ struct hx_pqw_node {
     struct hx_pqw_node *children;
     int fixed_size;  /* PQW_LIST: > 0 for fixed_size_list */
     int large;       /* PQW_LIST: 64-bit offsets */
+    int view;        /* PQW_LIST: list view (offsets and sizes) */
     int first_leaf, n_leaves;
     /* PQW_LEAF */
     int leaf;

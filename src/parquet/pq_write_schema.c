@@ -245,6 +245,10 @@ static hx_status build(struct hx_pqw_schema *s, struct hx_pqw_node *n, const str
         } else if ((f[1] == 'l' || f[1] == 'L') && !f[2]) {
             n->kind = PQW_LIST;
             n->large = f[1] == 'L';
+        } else if (f[1] == 'v' && (f[2] == 'l' || f[2] == 'L') && !f[3]) {
+            n->kind = PQW_LIST; /* list views: the same LIST shape (Arrow C++ ListToNode) */
+            n->view = 1;
+            n->large = f[2] == 'L';
         } else if (f[1] == 'w' && f[2] == ':') {
             n->kind = PQW_LIST;
             char *end;

@@ -317,6 +317,18 @@ static hx_status shred(struct shred *s, int k, const struct ArrowArray *a, int64
         if (n->fixed_size) {
             start = j * n->fixed_size;
             end = start + n->fixed_size;
+        } else if (n->view) {
+            if (n->large) {
+                memcpy(&start, (const int64_t *)a->buffers[1] + j, 8);
+                memcpy(&end, (const int64_t *)a->buffers[2] + j, 8);
+            } else {
+                int32_t o, z;
+                memcpy(&o, (const int32_t *)a->buffers[1] + j, 4);
+                memcpy(&z, (const int32_t *)a->buffers[2] + j, 4);
+                start = o, end = z;
+            }
+            HX_FAIL_IF(start < 0 || end < 0, HOIST_ERR_INVALID_ARG, "field '%s': negative list view", n->name);
+            end += start;
         } else if (n->large) {
             memcpy(&start, (const int64_t *)a->buffers[1] + j, 8);
             memcpy(&end, (const int64_t *)a->buffers[1] + j + 1, 8);
@@ -480,8 +492,9 @@ static hx_status check(const struct hx_pqw_node *n, const struct ArrowArray *a, 
                "field '%s': %lld child arrays, the schema has %d", n->name, (long long)a->n_children,
                n->kind == PQW_STRUCT ? n->nchildren : 1);
     if (n->kind != PQW_STRUCT && !n->fixed_size)
-        HX_FAIL_IF(a->n_buffers != 2 || (a->length > 0 && !a->buffers[1]), HOIST_ERR_INVALID_ARG,
-                   "field '%s': a list needs an offsets buffer", n->name);
+        HX_FAIL_IF(a->n_buffers != 2 + n->view || (a->length > 0 && (!a->buffers[1] || (n->view && !a->buffers[2]))),
+                   HOIST_ERR_INVALID_ARG, "field '%s': a list needs %s", n->name,
+                   n->view ? "offsets and sizes buffers" : "an offsets buffer");
     if (n->kind == PQW_STRUCT) {
         for (int i = 0; i < n->nchildren; i++) {
             HX_TRY(check(&n->children[i], a->children[i], depth + 1));

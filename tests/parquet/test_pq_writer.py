@@ -245,6 +245,9 @@ def nested_table(n=500, seed=2):
     return pa.table({
         "l": pa.array(lists, pa.list_(pa.int32())),
         "ll": pa.array(lists, pa.large_list(pa.int64())),
+        "lv": pa.array(lists, pa.list_view(pa.int32())),
+        "llv": pa.array([None if x is None else [None if y is None else str(y) for y in x] for x in lists],
+                 pa.large_list_view(pa.string())),
         "fsl": pa.array([[i, i + 1] if i % 7 else None for i in range(n)], pa.list_(pa.int16(), 2)),
         "st": pa.array([{"x": i, "y": f"v{i}" if i % 3 else None} if i % 5 else None for i in range(n)],
                        pa.struct([("x", pa.int32()), ("y", pa.string())])),
@@ -266,8 +269,9 @@ def test_nested_roundtrip(kw):
     assert_same(read(b), t)
     assert_same(read(b), read(pyarrow_bytes(t)))
     pl = pytest.importorskip("polars")
-    got = pl.read_parquet(io.BytesIO(b))
-    assert got.equals(pl.read_parquet(io.BytesIO(pyarrow_bytes(t))))
+    cols = [c for c in t.column_names if c not in ("lv", "llv")]  # polars panics on list views
+    got = pl.read_parquet(io.BytesIO(b), columns=cols)
+    assert got.equals(pl.read_parquet(io.BytesIO(pyarrow_bytes(t)), columns=cols))
 
 
 def test_nested_statistics_equal_pyarrow():
