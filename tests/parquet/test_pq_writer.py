@@ -269,9 +269,9 @@ def test_nested_roundtrip(kw):
     assert_same(read(b), t)
     assert_same(read(b), read(pyarrow_bytes(t)))
     pl = pytest.importorskip("polars")
-    cols = [c for c in t.column_names if c not in ("lv", "llv")]  # polars panics on list views
-    got = pl.read_parquet(io.BytesIO(b), columns=cols)
-    assert got.equals(pl.read_parquet(io.BytesIO(pyarrow_bytes(t)), columns=cols))
+    tp = t.drop_columns(["lv", "llv"])  # polars panics on list views in ARROW:schema
+    got = pl.read_parquet(io.BytesIO(write(tp, **kw)))
+    assert got.equals(pl.read_parquet(io.BytesIO(pyarrow_bytes(tp))))
 
 
 def test_nested_statistics_equal_pyarrow():
