@@ -154,6 +154,10 @@ static hx_status put_value(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n
         memcpy(&off, view + 12, 4);
         HX_FAIL_IF(bufi < 0 || off < 0 || 2 + (int64_t)bufi >= a->n_buffers - 1, HOIST_ERR_INVALID_ARG,
                    "field '%s': a view points at data buffer %d, which the array lacks", n->name, bufi);
+        /* the last buffer holds the data buffers' sizes (C Data Interface) */
+        const int64_t *sizes = a->buffers[a->n_buffers - 1];
+        HX_FAIL_IF(sizes && (int64_t)off + len > sizes[bufi], HOIST_ERR_INVALID_ARG,
+                   "field '%s': a view runs past the end of data buffer %d", n->name, bufi);
         return put_binary(b, (const uint8_t *)a->buffers[2 + bufi] + off, (size_t)len);
     }
     }
