@@ -261,6 +261,9 @@ static hx_status usable(const struct hoist_pq_writer *w) {
 
 static hx_status write_batch(struct hoist_pq_writer *w, const struct ArrowArray *batch) {
     HX_TRY(hx_pqw_check_batch(&w->s, batch));
+    /* a dictionary is known by its buffers only within one batch: a
+     * producer may reuse freed memory for the next batch's dictionary */
+    for (int i = 0; i < w->s.nleaves; i++) memset(w->bufs[i].dict_seen, 0, sizeof w->bufs[i].dict_seen);
     int64_t row = 0, n = batch->length;
     while (row < n) {
         int64_t take = n - row;

@@ -208,6 +208,7 @@ struct hx_pqw_leafbuf {
     int dict_mode, dict_off;
     struct hx_abuf idx;
     struct hx_pqw_leafbuf *dict;
+    const void *dict_seen[4]; /* buffers, offset, length of the dictionary matched in this batch */
 };
 void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b); /* frees */
 void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b); /* keeps memory */

@@ -255,20 +255,29 @@ static hx_status dictionary_batch(const struct hx_pqw_leaf *leaf, const struct A
         b->dict = hx_calloc(1, sizeof *b->dict);
         if (!b->dict) HX_FAIL(HOIST_ERR_NOMEM, "out of memory keeping a dictionary");
     }
+    /* the same dictionary array as last time (slices of one batch): nothing to compare */
+    const struct ArrowArray *d = a->dictionary;
+    const void *seen[4] = {d->n_buffers > 1 ? d->buffers[1] : NULL, d->n_buffers > 2 ? d->buffers[2] : NULL,
+                           (const void *)(intptr_t)d->offset, (const void *)(intptr_t)d->length};
     if (b->n_levels == 0 && !b->dict_mode) {
         hx_pqw_leafbuf_clear(b->dict);
         HX_TRY(convert_dictionary(n, a->dictionary, b->dict));
         b->dict_mode = 1;
+        memcpy(b->dict_seen, seen, sizeof seen);
         return HOIST_OK;
     }
     if (!b->dict_mode) goto plain;
+    if (!memcmp(b->dict_seen, seen, sizeof seen)) return HOIST_OK;
     struct hx_pqw_leafbuf tmp;
     memset(&tmp, 0, sizeof tmp);
     hx_status st = convert_dictionary(n, a->dictionary, &tmp);
     int same = st == HOIST_OK && same_values(&tmp, b->dict);
     hx_pqw_leafbuf_reset(&tmp);
     HX_TRY(st);
-    if (same) return HOIST_OK;
+    if (same) {
+        memcpy(b->dict_seen, seen, sizeof seen);
+        return HOIST_OK;
+    }
 plain:
     if (b->dict_mode) {
         /* another dictionary: this row group's values become plain */
