@@ -279,8 +279,9 @@ def test_nested_statistics_equal_pyarrow():
     assert stats_of(write(t)) == stats_of(pyarrow_bytes(t))
 
 
+@pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("version", [1, 2])
-def test_encodings_on_request(version):
+def test_encodings_on_request(version, codec):
     rng = np.random.default_rng(5)
     n = 3000
     t = pa.table({
@@ -290,16 +291,19 @@ def test_encodings_on_request(version):
         "s": pa.array([f"prefix-{i // 3}" if i % 11 else None for i in range(n)]),
         "fsb": pa.array([bytes([i % 7]) * 4 for i in range(n)], pa.binary(4)),
         "f32": pa.array(rng.random(n).astype(np.float32)),
+        "ln": pa.array([None if i % 7 == 0 else i * 3 for i in range(n)], pa.int64()),
     })
     cases = [({"i": "delta_binary_packed", "l": "delta_binary_packed", "f": "byte_stream_split",
-               "s": "delta_length_byte_array", "fsb": "delta_byte_array", "f32": "byte_stream_split"},
+               "s": "delta_length_byte_array", "fsb": "delta_byte_array", "f32": "byte_stream_split",
+               "ln": "delta_binary_packed"},
               ["DELTA_BINARY_PACKED", "DELTA_BINARY_PACKED", "BYTE_STREAM_SPLIT", "DELTA_LENGTH_BYTE_ARRAY",
-               "DELTA_BYTE_ARRAY", "BYTE_STREAM_SPLIT"]),
+               "DELTA_BYTE_ARRAY", "BYTE_STREAM_SPLIT", "DELTA_BINARY_PACKED"]),
              ({"s": "delta_byte_array", "i": "byte_stream_split", "l": "plain", "fsb": "byte_stream_split",
-               "f": "plain", "f32": "plain"},
-              ["BYTE_STREAM_SPLIT", "PLAIN", "PLAIN", "DELTA_BYTE_ARRAY", "BYTE_STREAM_SPLIT", "PLAIN"])]
+               "f": "plain", "f32": "plain", "ln": "byte_stream_split"},
+              ["BYTE_STREAM_SPLIT", "PLAIN", "PLAIN", "DELTA_BYTE_ARRAY", "BYTE_STREAM_SPLIT", "PLAIN",
+               "BYTE_STREAM_SPLIT"])]
     for enc, want in cases:
-        b = write(t, encodings=enc, data_page_version=version, compression="zstd", page_bytes=4000)
+        b = write(t, encodings=enc, data_page_version=version, compression=codec, page_bytes=4000)
         assert read(b).equals(t)
         md = pq.ParquetFile(io.BytesIO(b)).metadata.row_group(0)
         for i, w in enumerate(want):
