@@ -24,7 +24,7 @@ struct task {
     struct hoist_pq_writer *w;
     int leaf;
     const struct ArrowArray *batch;
-    int64_t row0, nrows;
+    int64_t row0, nrows, expect_rows;
     struct hx_pqw_chunk *chunk; /* encode tasks */
     hx_status st;
     char msg[512];
@@ -68,7 +68,8 @@ static hx_status emit(struct hoist_pq_writer *w, const void *data, size_t len) {
 static void run_shred(void *arg) {
     struct task *t = arg;
     struct hoist_pq_writer *w = t->w;
-    t->st = hx_pqw_shred(&w->s, &w->s.leaves[t->leaf], t->batch, t->row0, t->nrows, &w->bufs[t->leaf]);
+    t->st = hx_pqw_shred(&w->s, &w->s.leaves[t->leaf], t->batch, t->row0, t->nrows, t->expect_rows,
+                         &w->bufs[t->leaf]);
     if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
 }
 
@@ -269,10 +270,14 @@ static hx_status write_batch(struct hoist_pq_writer *w, const struct ArrowArray 
         int64_t take = n - row;
         if (take > w->o->row_group_rows - w->rg_rows) take = w->o->row_group_rows - w->rg_rows;
         if (take > SLICE_ROWS) take = SLICE_ROWS;
+        /* this batch's rows that will land in the current row group */
+        int64_t expect = w->rg_rows + (n - row < w->o->row_group_rows - w->rg_rows ? n - row
+                                                                                   : w->o->row_group_rows - w->rg_rows);
         for (int i = 0; i < w->s.nleaves; i++) {
             w->tasks[i].batch = batch;
             w->tasks[i].row0 = row;
             w->tasks[i].nrows = take;
+            w->tasks[i].expect_rows = expect;
             w->tasks[i].st = HOIST_OK;
         }
         HX_TRY(run_all(w, run_shred));

@@ -214,10 +214,11 @@ void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b); /* frees */
 void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b); /* keeps memory */
 uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b);
 /* Appends rows [row0, row0 + nrows) of batch (a struct array of the schema)
- * for one leaf. */
+ * for one leaf. expect_rows: rows the buffer will likely hold before the
+ * row group ends, to size it once rather than grow it by copies. */
 HOIST_NODISCARD hx_status hx_pqw_shred(const struct hx_pqw_schema *s, const struct hx_pqw_leaf *leaf,
                                        const struct ArrowArray *batch, int64_t row0, int64_t nrows,
-                                       struct hx_pqw_leafbuf *out);
+                                       int64_t expect_rows, struct hx_pqw_leafbuf *out);
 /* Values of a dictionary-mode buffer gathered into plain values (out must
  * be empty). */
 HOIST_NODISCARD hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,

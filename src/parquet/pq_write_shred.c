@@ -434,8 +434,20 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
     return HOIST_OK;
 }
 
+/* Flat columns know their size per row: one allocation for the row group. */
+static hx_status presize(const struct hx_pqw_leaf *leaf, int64_t expect_rows, struct hx_pqw_leafbuf *out) {
+    const struct hx_pqw_node *n = leaf->node;
+    if (leaf->max_rep > 0 || expect_rows <= out->n_rows) return HOIST_OK;
+    size_t more = (size_t)(expect_rows - out->n_rows);
+    if (leaf->max_def > 0) HX_TRY(hx_abuf_reserve(&out->def, more * 2));
+    if (n->ptype == PQT_BYTE_ARRAY) return hx_abuf_reserve(&out->offs, more * 8);
+    if (!n->dict_index_bytes && n->conv != WC_NULL) return hx_abuf_reserve(&out->vals, more * hx_pqw_value_width(n));
+    return HOIST_OK;
+}
+
 hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf *leaf, const struct ArrowArray *batch,
-                       int64_t row0, int64_t nrows, struct hx_pqw_leafbuf *out) {
+                       int64_t row0, int64_t nrows, int64_t expect_rows, struct hx_pqw_leafbuf *out) {
+    HX_TRY(presize(leaf, expect_rows, out));
     struct shred s;
     s.leaf = leaf;
     s.b = out;
