@@ -411,15 +411,22 @@ static void write_row_group(struct hoist_pq_writer *w, int r, struct hx_tw *t) {
     hx_tw_struct_end(t);
 }
 
-/* key-value metadata: the schema's own, the options', then ARROW:schema */
+/* key-value metadata: the schema's own, the options', then ARROW:schema
+ * (an older ARROW:schema among the others is dropped: it would describe
+ * another schema, and readers take the first). */
+struct kv {
+    const char *k, *v;
+    size_t kl, vl;
+};
+
 static hx_status write_kv(struct hoist_pq_writer *w, struct hx_tw *t, const char *arrow_schema) {
     const char *md = w->schema.metadata;
     int32_t nmd = 0;
     if (md) memcpy(&nmd, md, 4);
     if (nmd < 0) nmd = 0;
-    uint32_t n = (uint32_t)nmd + (uint32_t)w->o->nkv + (arrow_schema != NULL);
-    if (n == 0) return HOIST_OK;
-    hx_tw_list_begin(t, 5, HX_TC_STRUCT, n);
+    size_t cap = (size_t)nmd + w->o->nkv + 1, n = 0;
+    struct kv *kv = hx_malloc(cap * sizeof *kv);
+    if (!kv) HX_FAIL(HOIST_ERR_NOMEM, "out of memory writing key-value metadata");
     const char *p = md ? md + 4 : NULL;
     for (int32_t i = 0; i < nmd; i++) {
         int32_t kl, vl;
@@ -428,23 +435,27 @@ static hx_status write_kv(struct hoist_pq_writer *w, struct hx_tw *t, const char
         memcpy(&vl, k + kl, 4);
         const char *v = k + kl + 4;
         p = v + vl;
-        hx_tw_elem_struct_begin(t);
-        hx_tw_binary(t, 1, k, (size_t)kl);
-        hx_tw_binary(t, 2, v, (size_t)vl);
-        hx_tw_struct_end(t);
+        kv[n++] = (struct kv){k, v, (size_t)kl, (size_t)vl};
     }
-    for (size_t i = 0; i < w->o->nkv; i++) {
-        hx_tw_elem_struct_begin(t);
-        hx_tw_string(t, 1, w->o->kv[2 * i]);
-        hx_tw_string(t, 2, w->o->kv[2 * i + 1]);
-        hx_tw_struct_end(t);
-    }
+    for (size_t i = 0; i < w->o->nkv; i++)
+        kv[n++] = (struct kv){w->o->kv[2 * i], w->o->kv[2 * i + 1], strlen(w->o->kv[2 * i]), strlen(w->o->kv[2 * i + 1])};
     if (arrow_schema) {
-        hx_tw_elem_struct_begin(t);
-        hx_tw_string(t, 1, "ARROW:schema");
-        hx_tw_string(t, 2, arrow_schema);
-        hx_tw_struct_end(t);
+        size_t keep = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!(kv[i].kl == 12 && memcmp(kv[i].k, "ARROW:schema", 12) == 0)) kv[keep++] = kv[i];
+        n = keep;
+        kv[n++] = (struct kv){"ARROW:schema", arrow_schema, 12, strlen(arrow_schema)};
     }
+    if (n > 0) {
+        hx_tw_list_begin(t, 5, HX_TC_STRUCT, (uint32_t)n);
+        for (size_t i = 0; i < n; i++) {
+            hx_tw_elem_struct_begin(t);
+            hx_tw_binary(t, 1, kv[i].k, kv[i].kl);
+            hx_tw_binary(t, 2, kv[i].v, kv[i].vl);
+            hx_tw_struct_end(t);
+        }
+    }
+    hx_free(kv);
     return HOIST_OK;
 }
 

@@ -583,3 +583,19 @@ def test_parquet_schema_same_as_pyarrow(make):
     got = str(pq.ParquetFile(io.BytesIO(write(t))).schema).split("\n", 1)[1]
     want = str(pq.ParquetFile(io.BytesIO(pyarrow_bytes(t))).schema).split("\n", 1)[1]
     assert got == want
+
+
+def test_stale_arrow_schema_metadata_replaced(tmp_path):
+    old = pa.table({"a": pa.array([1], pa.int8())})
+    stale = pq.ParquetFile(io.BytesIO(pyarrow_bytes(old))).metadata.metadata[b"ARROW:schema"]
+    t = pa.table({"a": pa.array([5, None], pa.timestamp("us", "UTC"))}).replace_schema_metadata(
+        {"ARROW:schema": stale, "x": "y"})
+    b = write(t, metadata={"ARROW:schema": "junk"})
+    md = pq.ParquetFile(io.BytesIO(b)).metadata.metadata
+    assert md[b"x"] == b"y"
+    assert read(b).schema.field("a").type == pa.timestamp("us", "UTC")
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / "kv.parquet"
+    path.write_bytes(b)
+    keys = [r[0] for r in duckdb.connect().execute("select key from parquet_kv_metadata(?)", [str(path)]).fetchall()]
+    assert sorted(k.decode() if isinstance(k, bytes) else k for k in keys) == ["ARROW:schema", "x"]
