@@ -440,9 +440,9 @@ static hx_status presize(const struct hx_pqw_leaf *leaf, int64_t expect_rows, st
     if (leaf->max_rep > 0 || expect_rows <= out->n_rows) return HOIST_OK;
     size_t more = (size_t)(expect_rows - out->n_rows);
     if (leaf->max_def > 0) HX_TRY(hx_abuf_reserve(&out->def, more * 2));
+    if (n->dict_index_bytes || n->conv == WC_NULL) return HOIST_OK;
     if (n->ptype == PQT_BYTE_ARRAY) return hx_abuf_reserve(&out->offs, more * 8);
-    if (!n->dict_index_bytes && n->conv != WC_NULL) return hx_abuf_reserve(&out->vals, more * hx_pqw_value_width(n));
-    return HOIST_OK;
+    return hx_abuf_reserve(&out->vals, more * hx_pqw_value_width(n));
 }
 
 hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf *leaf, const struct ArrowArray *batch,
