@@ -431,6 +431,8 @@ void hx_pqw_scratch_free(struct hx_pqw_scratch *s) {
     hx_buf_reset(&s->header);
     hx_buf_reset(&s->bytes);
     hx_free(s->idx);
+    hx_free(s->keys);
+    hx_free(s->kslots);
     memset(s, 0, sizeof *s);
 }
 
@@ -503,7 +505,11 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     if (st == HOIST_OK && !e.arrow_dict && leaf->opt.dictionary && b->n_values > 0) {
         int ok = 0;
         st = lend_indices(scr, b->n_values, &e.dict);
+        e.dict.keys = scr->keys, e.dict.kslots = scr->kslots, e.dict.kcap = scr->kcap;
+        scr->keys = NULL, scr->kslots = NULL, scr->kcap = 0;
         if (st == HOIST_OK) st = hx_pqw_dict_build(leaf, b, cfg->o->dict_page_bytes, &e.dict, &ok);
+        scr->keys = e.dict.keys, scr->kslots = e.dict.kslots, scr->kcap = e.dict.kcap; /* taken back */
+        e.dict.keys = NULL, e.dict.kslots = NULL, e.dict.kcap = 0;
         if (st == HOIST_OK && ok) {
             e.use_dict = 1;
             e.value_enc = PQE_RLE_DICTIONARY;

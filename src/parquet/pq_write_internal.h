@@ -282,6 +282,11 @@ struct hx_pqw_dict {
     size_t n, entry_cap;
     uint32_t *idx; /* per value */
     int64_t plain_bytes;
+    /* 4/8-byte values: the hash table, which a caller may lend (and take
+     * back, perhaps regrown) to keep it from chunk to chunk */
+    uint64_t *keys;
+    uint32_t *kslots;
+    size_t kcap;
 };
 void hx_pqw_dict_free(struct hx_pqw_dict *d);
 /* Builds the dictionary of a chunk's values; *ok = 0 when its PLAIN size
@@ -339,6 +344,9 @@ struct hx_pqw_scratch {
     struct hx_buf bytes; /* lent to the chunk, given back once emitted */
     uint32_t *idx;       /* dictionary indices */
     size_t idx_cap;
+    uint64_t *keys;      /* dictionary hash table (struct hx_pqw_dict) */
+    uint32_t *kslots;
+    size_t kcap;
 };
 void hx_pqw_scratch_free(struct hx_pqw_scratch *s);
 
