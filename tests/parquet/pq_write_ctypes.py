@@ -112,5 +112,8 @@ def hoist_read(data):
     finally:
         L.hoist_pq_reader_close(r)
     table = pa.RecordBatchReader._import_from_c(ctypes.addressof(stream)).read_all()
-    del buf
+    _KEEP.append(buf)  # the stream is released; kept anyway, test files are small
     return table
+
+
+_KEEP = []
