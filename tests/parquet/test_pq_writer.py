@@ -554,6 +554,9 @@ def test_random_nested_schemas(seed):
     b = write(t, **kw)
     assert_same(read(b), t)
     assert stats_of(b) == stats_of(pyarrow_bytes(t, row_group_size=kw["row_group_rows"]))
+    got = hoist_read(b)
+    for name in t.column_names:
+        assert got[name].to_pylist() == t[name].to_pylist(), name
 
 
 def test_field_ids_and_extension_types():
