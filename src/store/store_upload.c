@@ -123,6 +123,7 @@ void hx_upload_free(struct hx_upload *u) {
 const char *hx_upload_url(const struct hx_upload *u) { return u->url; }
 uint64_t hx_upload_bytes(const struct hx_upload *u) { return u->bytes; }
 int hx_upload_committed(const struct hx_upload *u) { return u->state == HX_UP_COMMITTED; }
+uint64_t hx_upload_unsent(const struct hx_upload *u) { return u->up->ops->unsent(u); }
 
 hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url, struct hoist_list *out) {
     memset(out, 0, sizeof *out);

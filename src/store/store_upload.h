@@ -61,6 +61,8 @@ void hx_upload_free(struct hx_upload *u);
 const char *hx_upload_url(const struct hx_upload *u);
 uint64_t hx_upload_bytes(const struct hx_upload *u); /* bytes written so far */
 int hx_upload_committed(const struct hx_upload *u);
+/* Bytes written but still in this upload's buffer (less than a part). */
+uint64_t hx_upload_unsent(const struct hx_upload *u);
 
 /* Uploads begun and never completed under prefix_url: S3 pending multipart
  * uploads (entry url = the key's URL, etag = the upload id) or file://
@@ -87,6 +89,7 @@ struct hx_upload_ops {
     HOIST_NODISCARD hx_status (*commit)(struct hx_upload *const *u, size_t n);
     void (*abort)(struct hx_upload *const *u, size_t n);
     void (*release)(struct hx_upload *u); /* frees backend resources (after commit/abort) */
+    uint64_t (*unsent)(const struct hx_upload *u);
     HOIST_NODISCARD hx_status (*list_pending)(struct hoist_store *st, const char *prefix_url,
                                               const struct hx_url *pu, struct hoist_list *out);
     HOIST_NODISCARD hx_status (*abort_pending)(struct hoist_store *st, const struct hoist_list_entry *e);

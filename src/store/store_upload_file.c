@@ -90,6 +90,8 @@ static void file_release(struct hx_upload *u) {
     hx_free(f->tmp);
 }
 
+static uint64_t file_unsent(const struct hx_upload *u) { return 0; }
+
 /* ".<name>.hoist-XXXXXX" as hx_store_temp_for makes them. */
 static int is_temp_name(const char *name) {
     size_t n = strlen(name);
@@ -149,6 +151,7 @@ const struct hx_upload_ops hx_upload_file_ops = {
     .commit = file_commit,
     .abort = file_abort,
     .release = file_release,
+    .unsent = file_unsent,
     .list_pending = file_list_pending,
     .abort_pending = file_abort_pending,
 };

@@ -664,6 +664,11 @@ static void s3_release(struct hx_upload *u) {
     hx_free(o->err);
 }
 
+static uint64_t s3_unsent(const struct hx_upload *u) {
+    const struct s3_upload *o = (const struct s3_upload *)u;
+    return o->held ? 0 : o->buf.len;
+}
+
 /* ---- pending uploads (ListMultipartUploads) ------------------------------ */
 
 struct lmu_ctx {
@@ -841,6 +846,7 @@ const struct hx_upload_ops hx_upload_s3_ops = {
     .commit = s3_commit,
     .abort = s3_abort,
     .release = s3_release,
+    .unsent = s3_unsent,
     .list_pending = s3_list_pending,
     .abort_pending = s3_abort_pending,
 };
