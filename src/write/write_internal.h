@@ -16,7 +16,6 @@
 #include "arrow_internal.h"
 #include "store_upload.h"
 #include "util_internal.h"
-#include "write_pq_api.h"
 
 enum hx_write_existing { HX_EXISTING_ERROR = 0, HX_EXISTING_OVERWRITE = 1, HX_EXISTING_APPEND = 2 };
 
