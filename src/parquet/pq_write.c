@@ -1,0 +1,503 @@
+/*
+ * pq_write.c — the Parquet writer object: batches are shredded into per-leaf
+ * buffers (one task per leaf), full row groups are encoded (one task per
+ * column chunk) and emitted to the sink in schema order, and close writes
+ * the page indexes and the footer (parquet-format README "File format";
+ * layout as Arrow C++: all ColumnIndexes, then all OffsetIndexes, then
+ * FileMetaData). Tasks run on the writer's worker pool; since each chunk is
+ * encoded alone and emitted in order, the bytes do not depend on threads.
+ */
+#include "pq_write_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { SLICE_ROWS = 65536, PAGE_ROWS = 20000 /* Arrow C++ kDefaultMaxRowsPerPage */ };
+
+struct row_group {
+    int64_t num_rows;
+    int64_t file_offset;
+    struct hx_pqw_chunk *chunks; /* one per leaf */
+};
+
+struct task {
+    struct hoist_pq_writer *w;
+    int leaf;
+    const struct ArrowArray *batch;
+    int64_t row0, nrows;
+    struct hx_pqw_chunk *chunk; /* encode tasks */
+    hx_status st;
+    char msg[512];
+};
+
+struct hoist_pq_writer {
+    struct hoist_pq_write_options *o;
+    struct ArrowSchema schema;
+    struct hx_pqw_schema s;
+    hoist_pq_sink_fn sink;
+    void *userdata;
+    unsigned nthreads;
+    struct hx_pool *pool;
+    struct hx_task_group *group;
+    struct task *tasks;
+    struct hx_pqw_leafbuf *bufs;
+    int64_t rg_rows; /* rows buffered for the current row group */
+    int64_t num_rows;
+    uint64_t written;
+    struct row_group *rgs;
+    int nrgs, rg_cap;
+    int failed, closed;
+};
+
+static hx_status emit(struct hoist_pq_writer *w, const void *data, size_t len) {
+    if (len == 0) return HOIST_OK;
+    int r = w->sink(w->userdata, data, len);
+    if (r != 0) {
+        w->failed = 1;
+        HX_FAIL((hx_status)r, "Parquet writer: the sink stopped the write at byte %llu (status %d)",
+                (unsigned long long)w->written, r);
+    }
+    w->written += len;
+    return HOIST_OK;
+}
+
+/* ---- tasks ------------------------------------------------------------------- */
+
+static void run_shred(void *arg) {
+    struct task *t = arg;
+    struct hoist_pq_writer *w = t->w;
+    t->st = hx_pqw_shred(&w->s, &w->s.leaves[t->leaf], t->batch, t->row0, t->nrows, &w->bufs[t->leaf]);
+    if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
+}
+
+static void run_encode(void *arg) {
+    struct task *t = arg;
+    struct hoist_pq_writer *w = t->w;
+    struct hx_pqw_encode_cfg cfg = {w->o, PAGE_ROWS};
+    t->st = hx_pqw_encode_chunk(&cfg, &w->s.leaves[t->leaf], &w->bufs[t->leaf], t->chunk);
+    if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
+}
+
+/* Runs fn over every leaf's task, on the pool when there is one; the first
+ * failure in leaf order is reported, whatever order tasks finished in. */
+static hx_status run_all(struct hoist_pq_writer *w, hx_task_fn fn) {
+    int n = w->s.nleaves;
+    int submitted = 0;
+    hx_status st = HOIST_OK;
+    if (w->group) {
+        for (; submitted < n; submitted++) {
+            st = hx_task_group_submit(w->group, fn, &w->tasks[submitted]);
+            if (st != HOIST_OK) break;
+        }
+        hx_task_group_wait(w->group);
+        if (st != HOIST_OK) return st;
+    } else {
+        for (int i = 0; i < n; i++) fn(&w->tasks[i]);
+    }
+    for (int i = 0; i < n; i++)
+        if (w->tasks[i].st != HOIST_OK) return hx_error(w->tasks[i].st, "%s", w->tasks[i].msg);
+    return HOIST_OK;
+}
+
+/* ---- row groups ----------------------------------------------------------------- */
+
+static void rg_free(struct row_group *rg, int nleaves) {
+    if (!rg->chunks) return;
+    for (int i = 0; i < nleaves; i++) hx_pqw_chunk_reset(&rg->chunks[i]);
+    hx_free(rg->chunks);
+    rg->chunks = NULL;
+}
+
+static hx_status flush_row_group(struct hoist_pq_writer *w) {
+    if (w->rg_rows == 0) return HOIST_OK;
+    if (w->written == 0) HX_TRY(emit(w, "PAR1", 4));
+    int n = w->s.nleaves;
+    if (w->nrgs == w->rg_cap) {
+        int nc = w->rg_cap ? w->rg_cap * 2 : 8;
+        struct row_group *r = hx_realloc(w->rgs, (size_t)nc * sizeof *r);
+        if (!r) HX_FAIL(HOIST_ERR_NOMEM, "out of memory recording row groups");
+        w->rgs = r;
+        w->rg_cap = nc;
+    }
+    struct row_group *rg = &w->rgs[w->nrgs];
+    memset(rg, 0, sizeof *rg);
+    rg->chunks = hx_calloc((size_t)n, sizeof *rg->chunks);
+    if (!rg->chunks) HX_FAIL(HOIST_ERR_NOMEM, "out of memory encoding a row group");
+    for (int i = 0; i < n; i++) {
+        w->tasks[i].chunk = &rg->chunks[i];
+        w->tasks[i].st = HOIST_OK;
+    }
+    hx_status st = run_all(w, run_encode);
+    rg->num_rows = w->rg_rows;
+    rg->file_offset = (int64_t)w->written;
+    for (int i = 0; st == HOIST_OK && i < n; i++) {
+        struct hx_pqw_chunk *c = &rg->chunks[i];
+        int64_t base = (int64_t)w->written;
+        st = emit(w, c->bytes.data, c->bytes.len);
+        if (c->dict_offset >= 0) c->dict_offset += base;
+        c->data_offset += base;
+        for (size_t p = 0; p < c->npages; p++) c->pages[p].offset += base;
+        hx_buf_reset(&c->bytes);
+    }
+    if (st != HOIST_OK) {
+        rg_free(rg, n);
+        return st;
+    }
+    w->nrgs++;
+    w->num_rows += w->rg_rows;
+    w->rg_rows = 0;
+    for (int i = 0; i < n; i++) hx_pqw_leafbuf_clear(&w->bufs[i]);
+    return HOIST_OK;
+}
+
+uint64_t hoist_pq_writer_buffered_bytes(const struct hoist_pq_writer *w) {
+    if (!w) return 0;
+    uint64_t n = 0;
+    for (int i = 0; i < w->s.nleaves; i++) n += hx_pqw_leafbuf_bytes(&w->bufs[i]);
+    return n;
+}
+
+uint64_t hoist_pq_writer_bytes_written(const struct hoist_pq_writer *w) { return w ? w->written : 0; }
+int64_t hoist_pq_writer_num_rows(const struct hoist_pq_writer *w) { return w ? w->num_rows + w->rg_rows : 0; }
+int hoist_pq_writer_num_row_groups(const struct hoist_pq_writer *w) { return w ? w->nrgs : 0; }
+
+/* ---- public API ------------------------------------------------------------------ */
+
+void hoist_pq_writer_free(struct hoist_pq_writer *w) {
+    if (!w) return;
+    hx_task_group_free(w->group);
+    hx_pool_free(w->pool);
+    for (int i = 0; i < w->nrgs; i++) rg_free(&w->rgs[i], w->s.nleaves);
+    hx_free(w->rgs);
+    if (w->bufs)
+        for (int i = 0; i < w->s.nleaves; i++) hx_pqw_leafbuf_reset(&w->bufs[i]);
+    hx_free(w->bufs);
+    hx_free(w->tasks);
+    hx_pqw_schema_free(&w->s);
+    if (w->schema.release) w->schema.release(&w->schema);
+    hoist_pq_write_options_free(w->o);
+    hx_free(w);
+}
+
+static hx_status writer_init(struct hoist_pq_writer *w, const struct ArrowSchema *schema,
+                             const struct hoist_pq_write_options *opts) {
+    if (opts) {
+        HX_TRY(hoist_pq_write_options_copy(opts, &w->o));
+    } else {
+        HX_TRY(hoist_pq_write_options_new(&w->o));
+    }
+    HX_TRY(hx_schema_copy(schema, &w->schema));
+    HX_TRY(hx_pqw_schema_build(&w->schema, w->o, &w->s));
+    int n = w->s.nleaves;
+    w->bufs = hx_calloc((size_t)n, sizeof *w->bufs);
+    w->tasks = hx_calloc((size_t)n, sizeof *w->tasks);
+    if (!w->bufs || !w->tasks) HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating a Parquet writer");
+    for (int i = 0; i < n; i++) {
+        w->tasks[i].w = w;
+        w->tasks[i].leaf = i;
+    }
+    w->nthreads = w->o->threads ? (unsigned)w->o->threads : hx_cpu_count();
+    if (w->nthreads > (unsigned)n) w->nthreads = (unsigned)n;
+    if (w->nthreads > 1) {
+        HX_TRY(hx_pool_new(w->nthreads, &w->pool));
+        HX_TRY(hx_task_group_new(w->pool, &w->group));
+    }
+    return HOIST_OK;
+}
+
+hx_status hoist_pq_writer_new(const struct ArrowSchema *schema, const struct hoist_pq_write_options *opts,
+                              hoist_pq_sink_fn sink, void *userdata, struct hoist_pq_writer **out) {
+    if (out) *out = NULL;
+    if (!schema || !sink || !out) HX_FAIL(HOIST_ERR_INVALID_ARG, "hoist_pq_writer_new: NULL schema, sink or out");
+    struct hoist_pq_writer *w = hx_calloc(1, sizeof *w);
+    if (!w) HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating a Parquet writer");
+    w->sink = sink;
+    w->userdata = userdata;
+    hx_status st = writer_init(w, schema, opts);
+    if (st != HOIST_OK) {
+        hoist_pq_writer_free(w);
+        return st;
+    }
+    *out = w;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+static hx_status usable(const struct hoist_pq_writer *w) {
+    if (!w) HX_FAIL(HOIST_ERR_INVALID_ARG, "Parquet writer: NULL writer");
+    if (w->failed) HX_FAIL(HOIST_ERR_INVALID_ARG, "Parquet writer: an earlier call failed; the writer can only be freed");
+    if (w->closed) HX_FAIL(HOIST_ERR_INVALID_ARG, "Parquet writer: already closed");
+    return HOIST_OK;
+}
+
+static hx_status write_batch(struct hoist_pq_writer *w, const struct ArrowArray *batch) {
+    HX_TRY(hx_pqw_check_batch(&w->s, batch));
+    int64_t row = 0, n = batch->length;
+    while (row < n) {
+        int64_t take = n - row;
+        if (take > w->o->row_group_rows - w->rg_rows) take = w->o->row_group_rows - w->rg_rows;
+        if (take > SLICE_ROWS) take = SLICE_ROWS;
+        for (int i = 0; i < w->s.nleaves; i++) {
+            w->tasks[i].batch = batch;
+            w->tasks[i].row0 = row;
+            w->tasks[i].nrows = take;
+            w->tasks[i].st = HOIST_OK;
+        }
+        HX_TRY(run_all(w, run_shred));
+        w->rg_rows += take;
+        row += take;
+        if (w->rg_rows >= w->o->row_group_rows || hoist_pq_writer_buffered_bytes(w) >= (uint64_t)w->o->row_group_bytes)
+            HX_TRY(flush_row_group(w));
+    }
+    return HOIST_OK;
+}
+
+hx_status hoist_pq_writer_write(struct hoist_pq_writer *w, const struct ArrowArray *batch) {
+    HX_TRY(usable(w));
+    hx_status st = write_batch(w, batch);
+    if (st != HOIST_OK) {
+        w->failed = 1;
+        return st;
+    }
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_pq_writer_flush(struct hoist_pq_writer *w) {
+    HX_TRY(usable(w));
+    hx_status st = flush_row_group(w);
+    if (st != HOIST_OK) {
+        w->failed = 1;
+        return st;
+    }
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+/* ---- close: page indexes and footer ----------------------------------------------- */
+
+static hx_status write_page_indexes(struct hoist_pq_writer *w) {
+    struct hx_buf b;
+    hx_buf_init(&b);
+    hx_status st = HOIST_OK;
+    for (int pass = 0; pass < 2 && st == HOIST_OK; pass++) {
+        for (int r = 0; r < w->nrgs && st == HOIST_OK; r++) {
+            for (int i = 0; i < w->s.nleaves && st == HOIST_OK; i++) {
+                struct hx_pqw_chunk *c = &w->rgs[r].chunks[i];
+                if (pass == 0 && !c->column_index_ok) continue;
+                b.len = 0;
+                st = pass == 0 ? hx_pqw_column_index(c, &w->s.leaves[i], &b) : hx_pqw_offset_index(c, &b);
+                int64_t at = (int64_t)w->written;
+                if (st == HOIST_OK) st = emit(w, b.data, b.len);
+                if (pass == 0) c->ci_offset = at, c->ci_len = (int64_t)b.len;
+                else c->oi_offset = at, c->oi_len = (int64_t)b.len;
+            }
+        }
+    }
+    hx_buf_reset(&b);
+    return st;
+}
+
+static void write_column_meta(struct hoist_pq_writer *w, const struct hx_pqw_chunk *c, int leaf, struct hx_tw *t) {
+    const struct hx_pqw_leaf *l = &w->s.leaves[leaf];
+    hx_tw_struct_begin(t, 3);
+    hx_tw_i32(t, 1, l->node->ptype);
+    uint32_t nenc = (uint32_t)__builtin_popcount(c->encodings);
+    hx_tw_list_begin(t, 2, HX_TC_I32, nenc);
+    for (int e = 0; e < 32; e++)
+        if (c->encodings & (1u << e)) hx_tw_elem_i32(t, e);
+    hx_tw_list_begin(t, 3, HX_TC_BINARY, (uint32_t)l->npath);
+    for (int i = 0; i < l->npath; i++) hx_tw_elem_binary(t, l->path[i], strlen(l->path[i]));
+    hx_tw_i32(t, 4, (int32_t)c->codec);
+    hx_tw_i64(t, 5, c->num_values);
+    hx_tw_i64(t, 6, c->total_uncompressed);
+    hx_tw_i64(t, 7, c->total_compressed);
+    hx_tw_i64(t, 9, c->data_offset);
+    if (c->dict_offset >= 0) hx_tw_i64(t, 11, c->dict_offset);
+    if (w->o->statistics) {
+        hx_tw_struct_begin(t, 12);
+        hx_pqw_stats_write(&c->stats, l->node->order, t);
+        hx_tw_struct_end(t);
+    }
+    uint32_t nstats = (uint32_t)c->n_dict_pages > 0;
+    for (int e = 0; e < 10; e++) nstats += c->n_data_pages_by_enc[e] > 0;
+    hx_tw_list_begin(t, 13, HX_TC_STRUCT, nstats);
+    if (c->n_dict_pages) {
+        hx_tw_elem_struct_begin(t);
+        hx_tw_i32(t, 1, PQP_DICTIONARY);
+        hx_tw_i32(t, 2, PQE_PLAIN);
+        hx_tw_i32(t, 3, c->n_dict_pages);
+        hx_tw_struct_end(t);
+    }
+    for (int e = 0; e < 10; e++) {
+        if (!c->n_data_pages_by_enc[e]) continue;
+        hx_tw_elem_struct_begin(t);
+        hx_tw_i32(t, 1, w->o->page_version == 2 ? PQP_DATA_V2 : PQP_DATA);
+        hx_tw_i32(t, 2, e);
+        hx_tw_i32(t, 3, c->n_data_pages_by_enc[e]);
+        hx_tw_struct_end(t);
+    }
+    if (c->bloom_len > 0) {
+        hx_tw_i64(t, 14, c->bloom_offset);
+        hx_tw_i32(t, 15, (int32_t)c->bloom_len);
+    }
+    hx_tw_struct_end(t);
+}
+
+static void write_row_group(struct hoist_pq_writer *w, int r, struct hx_tw *t) {
+    const struct row_group *rg = &w->rgs[r];
+    int64_t total = 0, compressed = 0;
+    hx_tw_elem_struct_begin(t);
+    hx_tw_list_begin(t, 1, HX_TC_STRUCT, (uint32_t)w->s.nleaves);
+    for (int i = 0; i < w->s.nleaves; i++) {
+        const struct hx_pqw_chunk *c = &rg->chunks[i];
+        total += c->total_uncompressed;
+        compressed += c->total_compressed;
+        hx_tw_elem_struct_begin(t);
+        hx_tw_i64(t, 2, 0); /* file_offset: deprecated, 0 (parquet.thrift) */
+        write_column_meta(w, c, i, t);
+        if (c->oi_len > 0) {
+            hx_tw_i64(t, 4, c->oi_offset);
+            hx_tw_i32(t, 5, (int32_t)c->oi_len);
+        }
+        if (c->ci_len > 0) {
+            hx_tw_i64(t, 6, c->ci_offset);
+            hx_tw_i32(t, 7, (int32_t)c->ci_len);
+        }
+        hx_tw_struct_end(t);
+    }
+    hx_tw_i64(t, 2, total);
+    hx_tw_i64(t, 3, rg->num_rows);
+    hx_tw_i64(t, 5, rg->file_offset);
+    hx_tw_i64(t, 6, compressed);
+    hx_tw_i16(t, 7, (int16_t)r);
+    hx_tw_struct_end(t);
+}
+
+/* key-value metadata: the schema's own, the options', then ARROW:schema */
+static hx_status write_kv(struct hoist_pq_writer *w, struct hx_tw *t, const char *arrow_schema) {
+    const char *md = w->schema.metadata;
+    int32_t nmd = 0;
+    if (md) memcpy(&nmd, md, 4);
+    if (nmd < 0) nmd = 0;
+    uint32_t n = (uint32_t)nmd + (uint32_t)w->o->nkv + (arrow_schema != NULL);
+    if (n == 0) return HOIST_OK;
+    hx_tw_list_begin(t, 5, HX_TC_STRUCT, n);
+    const char *p = md ? md + 4 : NULL;
+    for (int32_t i = 0; i < nmd; i++) {
+        int32_t kl, vl;
+        memcpy(&kl, p, 4);
+        const char *k = p + 4;
+        memcpy(&vl, k + kl, 4);
+        const char *v = k + kl + 4;
+        p = v + vl;
+        hx_tw_elem_struct_begin(t);
+        hx_tw_binary(t, 1, k, (size_t)kl);
+        hx_tw_binary(t, 2, v, (size_t)vl);
+        hx_tw_struct_end(t);
+    }
+    for (size_t i = 0; i < w->o->nkv; i++) {
+        hx_tw_elem_struct_begin(t);
+        hx_tw_string(t, 1, w->o->kv[2 * i]);
+        hx_tw_string(t, 2, w->o->kv[2 * i + 1]);
+        hx_tw_struct_end(t);
+    }
+    if (arrow_schema) {
+        hx_tw_elem_struct_begin(t);
+        hx_tw_string(t, 1, "ARROW:schema");
+        hx_tw_string(t, 2, arrow_schema);
+        hx_tw_struct_end(t);
+    }
+    return HOIST_OK;
+}
+
+static hx_status write_footer(struct hoist_pq_writer *w) {
+    char *arrow_schema = NULL;
+    if (w->o->store_schema) HX_TRY(hx_pqw_arrow_schema_b64(&w->schema, &arrow_schema));
+    struct hx_buf b;
+    hx_buf_init(&b);
+    struct hx_tw t;
+    hx_tw_init(&t, &b);
+    hx_tw_i32(&t, 1, 2); /* version: 2 as Arrow C++ writes for format 2.x */
+    hx_pqw_schema_write(&w->s, &t);
+    hx_tw_i64(&t, 3, w->num_rows);
+    hx_tw_list_begin(&t, 4, HX_TC_STRUCT, (uint32_t)w->nrgs);
+    for (int r = 0; r < w->nrgs; r++) write_row_group(w, r, &t);
+    hx_status st = write_kv(w, &t, arrow_schema);
+    char created[128];
+    snprintf(created, sizeof created, "hoist version %s", HOIST_VERSION_STRING);
+    hx_tw_string(&t, 6, w->o->created_by ? w->o->created_by : created);
+    /* column_orders: TYPE_ORDER for every leaf, required once min/max are written */
+    hx_tw_list_begin(&t, 7, HX_TC_STRUCT, (uint32_t)w->s.nleaves);
+    for (int i = 0; i < w->s.nleaves; i++) {
+        hx_tw_elem_struct_begin(&t);
+        hx_tw_struct_begin(&t, 1);
+        hx_tw_struct_end(&t);
+        hx_tw_struct_end(&t);
+    }
+    if (st == HOIST_OK) st = hx_tw_finish(&t);
+    hx_free(arrow_schema);
+    if (st == HOIST_OK) {
+        uint32_t len = (uint32_t)b.len;
+        if (b.len > UINT32_MAX) st = hx_error(HOIST_ERR_LIMIT, "Parquet footer of %zu bytes is too large", b.len);
+        if (st == HOIST_OK) st = hx_buf_append(&b, &len, 4);
+        if (st == HOIST_OK) st = hx_buf_append(&b, "PAR1", 4);
+        if (st == HOIST_OK) st = emit(w, b.data, b.len);
+    }
+    hx_buf_reset(&b);
+    return st;
+}
+
+static hx_status close_writer(struct hoist_pq_writer *w) {
+    HX_TRY(flush_row_group(w));
+    if (w->written == 0) HX_TRY(emit(w, "PAR1", 4));
+    if (w->o->page_index) HX_TRY(write_page_indexes(w));
+    return write_footer(w);
+}
+
+hx_status hoist_pq_writer_close(struct hoist_pq_writer *w) {
+    HX_TRY(usable(w));
+    hx_status st = close_writer(w);
+    w->closed = 1;
+    if (st != HOIST_OK) {
+        w->failed = 1;
+        return st;
+    }
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hoist_pq_write_stream(struct ArrowArrayStream *stream, const struct hoist_pq_write_options *opts,
+                                hoist_pq_sink_fn sink, void *userdata) {
+    if (!stream || !stream->release) HX_FAIL(HOIST_ERR_INVALID_ARG, "hoist_pq_write_stream: NULL or released stream");
+    struct ArrowSchema schema;
+    memset(&schema, 0, sizeof schema);
+    struct hoist_pq_writer *w = NULL;
+    hx_status st = HOIST_OK;
+    int rc = stream->get_schema(stream, &schema);
+    if (rc != 0) {
+        const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
+        st = hx_error(HOIST_ERR_INVALID_ARG, "hoist_pq_write_stream: the stream gave no schema (%s)", m ? m : "no message");
+    }
+    if (st == HOIST_OK) st = hoist_pq_writer_new(&schema, opts, sink, userdata, &w);
+    while (st == HOIST_OK) {
+        struct ArrowArray batch;
+        memset(&batch, 0, sizeof batch);
+        rc = stream->get_next(stream, &batch);
+        if (rc != 0) {
+            const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
+            st = hx_error(HOIST_ERR_INVALID_ARG, "hoist_pq_write_stream: reading the stream failed (%s)",
+                          m ? m : "no message");
+            break;
+        }
+        if (!batch.release) break;
+        st = hoist_pq_writer_write(w, &batch);
+        batch.release(&batch);
+    }
+    if (st == HOIST_OK) st = hoist_pq_writer_close(w);
+    hoist_pq_writer_free(w);
+    if (schema.release) schema.release(&schema);
+    stream->release(stream);
+    if (st == HOIST_OK) hx_error_clear();
+    return st;
+}

@@ -1,0 +1,575 @@
+/*
+ * pq_write_column.c — one leaf's row group data into a column chunk: an
+ * optional dictionary page, then data pages (v1 or v2) cut at row
+ * boundaries near the target size, each with its levels, values, header,
+ * statistics and offset-index entry. The chunk is built in memory with
+ * offsets relative to its start; the writer rebases them when it emits the
+ * bytes (as Arrow C++ does in buffered row-group mode). Deterministic: the
+ * bytes depend only on the data and the options, never on threads.
+ */
+#include "pq_write_internal.h"
+
+#include <string.h>
+
+void hx_pqw_chunk_reset(struct hx_pqw_chunk *c) {
+    hx_buf_reset(&c->bytes);
+    hx_buf_reset(&c->bloom);
+    hx_pqw_stats_reset(&c->stats);
+    for (size_t i = 0; i < c->npages; i++) {
+        hx_free(c->pages[i].min);
+        hx_free(c->pages[i].max);
+    }
+    hx_free(c->pages);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- dictionary ------------------------------------------------------------ */
+
+struct dict {
+    uint32_t *slots; /* entry + 1, 0 = empty */
+    size_t cap;
+    uint32_t *entry_val; /* entry -> index of its first value in the leaf buffer */
+    size_t n, entry_cap;
+    uint32_t *idx; /* per value */
+    int64_t plain_bytes;
+};
+
+static void dict_free(struct dict *d) {
+    hx_free(d->slots);
+    hx_free(d->entry_val);
+    hx_free(d->idx);
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    while (n >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        h = (h ^ x) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t x = 0;
+    memcpy(&x, p, n);
+    h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+}
+
+static const uint8_t *value_at(const struct hx_pqw_leafbuf *b, int ba, size_t w, uint32_t i, size_t *len) {
+    if (ba) {
+        const int64_t *off = (const int64_t *)(const void *)b->offs.data;
+        *len = (size_t)(off[i + 1] - off[i]);
+        return b->vals.data + off[i];
+    }
+    *len = w;
+    return b->vals.data + (size_t)i * w;
+}
+
+static hx_status dict_grow(struct dict *d, const struct hx_pqw_leafbuf *b, int ba, size_t w) {
+    size_t cap = d->cap ? d->cap * 2 : 1024;
+    uint32_t *s = hx_calloc(cap, sizeof *s);
+    if (!s) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+    for (size_t e = 0; e < d->n; e++) {
+        size_t len;
+        const uint8_t *p = value_at(b, ba, w, d->entry_val[e], &len);
+        size_t h = (size_t)hash_bytes(p, len) & (cap - 1);
+        while (s[h]) h = (h + 1) & (cap - 1);
+        s[h] = (uint32_t)e + 1;
+    }
+    hx_free(d->slots);
+    d->slots = s;
+    d->cap = cap;
+    return HOIST_OK;
+}
+
+/* Builds the chunk's dictionary; *ok = 0 when it passes the size limit
+ * (the chunk is then written PLAIN). */
+static hx_status dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int64_t limit,
+                            struct dict *d, int *ok) {
+    int ba = leaf->node->ptype == PQT_BYTE_ARRAY;
+    size_t w = ba ? 0 : leaf->node->ptype == PQT_FLBA ? (size_t)leaf->node->type_length
+                      : leaf->node->ptype == PQT_INT32 || leaf->node->ptype == PQT_FLOAT ? 4 : 8;
+    *ok = 0;
+    if (b->n_values > UINT32_MAX - 1) return HOIST_OK;
+    d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
+    if (!d->idx) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+    HX_TRY(dict_grow(d, b, ba, w));
+    for (int64_t i = 0; i < b->n_values; i++) {
+        size_t len;
+        const uint8_t *p = value_at(b, ba, w, (uint32_t)i, &len);
+        size_t h = (size_t)hash_bytes(p, len) & (d->cap - 1);
+        uint32_t e;
+        while ((e = d->slots[h]) != 0) {
+            size_t l2;
+            const uint8_t *q = value_at(b, ba, w, d->entry_val[e - 1], &l2);
+            if (l2 == len && memcmp(p, q, len) == 0) break;
+            h = (h + 1) & (d->cap - 1);
+        }
+        if (!e) {
+            d->plain_bytes += (int64_t)len + (ba ? 4 : 0);
+            if (d->plain_bytes > limit) return HOIST_OK;
+            if (d->n == d->entry_cap) {
+                size_t nc = d->entry_cap ? d->entry_cap * 2 : 256;
+                uint32_t *ev = hx_realloc(d->entry_val, nc * sizeof *ev);
+                if (!ev) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+                d->entry_val = ev;
+                d->entry_cap = nc;
+            }
+            d->entry_val[d->n] = (uint32_t)i;
+            e = (uint32_t)++d->n;
+            d->slots[h] = e;
+            if (d->n * 2 > d->cap) HX_TRY(dict_grow(d, b, ba, w));
+        }
+        d->idx[i] = e - 1;
+    }
+    *ok = 1;
+    return HOIST_OK;
+}
+
+/* ---- pages ------------------------------------------------------------------ */
+
+struct enc {
+    const struct hx_pqw_encode_cfg *cfg;
+    const struct hx_pqw_leaf *leaf;
+    const struct hx_pqw_leafbuf *b;
+    struct hx_pqw_chunk *out;
+    struct hx_pqw_compressor comp;
+    struct dict dict;
+    int use_dict, dict_bits;
+    int value_enc; /* PQE_* of data pages */
+    size_t width;  /* fixed-width value bytes */
+    struct hx_buf body, levels, comp_buf, header;
+    size_t page_cap;
+};
+
+static hx_status levels_rle(const uint16_t *lv, size_t n, int max, int prefix, struct hx_buf *out) {
+    size_t at = out->len;
+    if (prefix) HX_TRY(hx_buf_append(out, "\0\0\0\0", 4));
+    HX_TRY(hx_rle_encode_u16(lv, n, hx_bit_width((uint64_t)max), out));
+    if (prefix) {
+        uint32_t len = (uint32_t)(out->len - at - 4);
+        memcpy(out->data + at, &len, 4);
+    }
+    return HOIST_OK;
+}
+
+static hx_status plain_values(struct enc *e, int64_t v0, int64_t v1, struct hx_buf *out) {
+    const struct hx_pqw_leafbuf *b = e->b;
+    size_t n = (size_t)(v1 - v0);
+    int ptype = e->leaf->node->ptype;
+    if (ptype == PQT_BOOLEAN) return hx_plain_bool_encode(b->vals.data + v0, n, out);
+    if (ptype != PQT_BYTE_ARRAY) return hx_buf_append(out, b->vals.data + (size_t)v0 * e->width, n * e->width);
+    const int64_t *off = (const int64_t *)(const void *)b->offs.data;
+    HX_TRY(hx_buf_reserve(out, (size_t)(off[v1] - off[v0]) + 4 * n));
+    uint8_t *p = (uint8_t *)out->data + out->len;
+    for (int64_t i = v0; i < v1; i++) {
+        uint32_t len = (uint32_t)(off[i + 1] - off[i]);
+        memcpy(p, &len, 4);
+        memcpy(p + 4, b->vals.data + off[i], len);
+        p += 4 + len;
+    }
+    out->len = (size_t)(p - (uint8_t *)out->data);
+    return HOIST_OK;
+}
+
+static hx_status delta_lengths(const int64_t *off, int64_t v0, int64_t v1, struct hx_buf *out) {
+    size_t n = (size_t)(v1 - v0);
+    int32_t *len = hx_malloc((n ? n : 1) * sizeof *len);
+    if (!len) HX_FAIL(HOIST_ERR_NOMEM, "out of memory encoding lengths");
+    for (size_t i = 0; i < n; i++) len[i] = (int32_t)(off[v0 + (int64_t)i + 1] - off[v0 + (int64_t)i]);
+    hx_status st = hx_delta_encode_i32(len, n, out);
+    hx_free(len);
+    return st;
+}
+
+/* DELTA_BYTE_ARRAY: prefix lengths shared with the previous value, then
+ * the suffixes as DELTA_LENGTH_BYTE_ARRAY (Encodings.md). */
+static hx_status delta_byte_array(struct enc *e, int64_t v0, int64_t v1, struct hx_buf *out) {
+    const struct hx_pqw_leafbuf *b = e->b;
+    int ba = e->leaf->node->ptype == PQT_BYTE_ARRAY;
+    size_t n = (size_t)(v1 - v0);
+    int32_t *pre = hx_malloc((n ? n : 1) * 2 * sizeof *pre);
+    if (!pre) HX_FAIL(HOIST_ERR_NOMEM, "out of memory encoding DELTA_BYTE_ARRAY");
+    int32_t *suf = pre + (n ? n : 1);
+    const uint8_t *prev = NULL;
+    size_t prev_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const uint8_t *p = value_at(b, ba, e->width, (uint32_t)(v0 + (int64_t)i), &len);
+        size_t k = 0;
+        while (prev && k < len && k < prev_len && p[k] == prev[k]) k++;
+        pre[i] = (int32_t)k;
+        suf[i] = (int32_t)(len - k);
+        prev = p;
+        prev_len = len;
+    }
+    hx_status st = hx_delta_encode_i32(pre, n, out);
+    if (st == HOIST_OK) st = hx_delta_encode_i32(suf, n, out);
+    for (size_t i = 0; st == HOIST_OK && i < n; i++) {
+        size_t len;
+        const uint8_t *p = value_at(b, ba, e->width, (uint32_t)(v0 + (int64_t)i), &len);
+        st = hx_buf_append(out, p + pre[i], (size_t)suf[i]);
+    }
+    hx_free(pre);
+    return st;
+}
+
+static hx_status encode_values(struct enc *e, int64_t v0, int64_t v1, struct hx_buf *out) {
+    const struct hx_pqw_leafbuf *b = e->b;
+    size_t n = (size_t)(v1 - v0);
+    switch (e->value_enc) {
+    case PQE_RLE_DICTIONARY: {
+        uint8_t bw = (uint8_t)e->dict_bits;
+        HX_TRY(hx_buf_append(out, &bw, 1));
+        return hx_rle_encode_u32(e->dict.idx + v0, n, e->dict_bits, out);
+    }
+    case PQE_DELTA_BINARY_PACKED:
+        if (e->leaf->node->ptype == PQT_INT32)
+            return hx_delta_encode_i32((const int32_t *)(const void *)(b->vals.data + (size_t)v0 * 4), n, out);
+        return hx_delta_encode_i64((const int64_t *)(const void *)(b->vals.data + (size_t)v0 * 8), n, out);
+    case PQE_DELTA_LENGTH_BYTE_ARRAY: {
+        const int64_t *off = (const int64_t *)(const void *)b->offs.data;
+        HX_TRY(delta_lengths(off, v0, v1, out));
+        return hx_buf_append(out, b->vals.data + off[v0], (size_t)(off[v1] - off[v0]));
+    }
+    case PQE_DELTA_BYTE_ARRAY: return delta_byte_array(e, v0, v1, out);
+    case PQE_BYTE_STREAM_SPLIT: return hx_bss_encode(b->vals.data + (size_t)v0 * e->width, n, e->width, out);
+    default: return plain_values(e, v0, v1, out);
+    }
+}
+
+static hx_status emit_page(struct enc *e, const uint8_t *body, size_t body_len, int64_t uncompressed_len) {
+    struct hx_pqw_chunk *c = e->out;
+    HX_TRY(hx_buf_append(&c->bytes, e->header.data, e->header.len));
+    HX_TRY(hx_buf_append(&c->bytes, body, body_len));
+    c->total_compressed += (int64_t)(e->header.len + body_len);
+    c->total_uncompressed += (int64_t)e->header.len + uncompressed_len;
+    return HOIST_OK;
+}
+
+/* Page header; the data/dictionary sub-header is written by `sub`. */
+static hx_status page_header(struct enc *e, int type, int64_t ulen, int64_t clen, const uint8_t *crc_data,
+                             size_t crc_len, struct hx_tw *w) {
+    HX_FAIL_IF(ulen > INT32_MAX || clen > INT32_MAX, HOIST_ERR_LIMIT,
+               "column '%s': a page of %lld bytes is over Parquet's 2 GiB page limit", e->leaf->dotted, (long long)ulen);
+    e->header.len = 0;
+    hx_tw_init(w, &e->header);
+    hx_tw_i32(w, 1, type);
+    hx_tw_i32(w, 2, (int32_t)ulen);
+    hx_tw_i32(w, 3, (int32_t)clen);
+    if (e->cfg->o->page_crc) hx_tw_i32(w, 4, (int32_t)hx_crc32(crc_data, crc_len));
+    return HOIST_OK;
+}
+
+static hx_status dictionary_page(struct enc *e) {
+    const struct hx_pqw_leafbuf *b = e->b;
+    int ba = e->leaf->node->ptype == PQT_BYTE_ARRAY;
+    e->body.len = 0;
+    for (size_t i = 0; i < e->dict.n; i++) {
+        size_t len;
+        const uint8_t *p = value_at(b, ba, e->width, e->dict.entry_val[i], &len);
+        if (ba) {
+            uint32_t l = (uint32_t)len;
+            HX_TRY(hx_buf_append(&e->body, &l, 4));
+        }
+        HX_TRY(hx_buf_append(&e->body, p, len));
+    }
+    e->comp_buf.len = 0;
+    HX_TRY(hx_pqw_compress(&e->comp, (const uint8_t *)e->body.data, e->body.len, &e->comp_buf));
+    struct hx_tw w;
+    HX_TRY(page_header(e, PQP_DICTIONARY, (int64_t)e->body.len, (int64_t)e->comp_buf.len,
+                       (const uint8_t *)e->comp_buf.data, e->comp_buf.len, &w));
+    hx_tw_struct_begin(&w, 7);
+    hx_tw_i32(&w, 1, (int32_t)e->dict.n);
+    hx_tw_i32(&w, 2, PQE_PLAIN);
+    hx_tw_struct_end(&w);
+    HX_TRY(hx_tw_finish(&w));
+    e->out->dict_offset = (int64_t)e->out->bytes.len;
+    e->out->n_dict_pages = 1;
+    e->out->encodings |= 1u << PQE_PLAIN;
+    return emit_page(e, (const uint8_t *)e->comp_buf.data, e->comp_buf.len, (int64_t)e->body.len);
+}
+
+static hx_status add_page_entry(struct enc *e, struct hx_pqw_page *pg) {
+    struct hx_pqw_chunk *c = e->out;
+    if (c->npages == e->page_cap) {
+        size_t nc = e->page_cap ? e->page_cap * 2 : 16;
+        struct hx_pqw_page *p = hx_realloc(c->pages, nc * sizeof *p);
+        if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory recording pages");
+        c->pages = p;
+        e->page_cap = nc;
+    }
+    c->pages[c->npages++] = *pg;
+    return HOIST_OK;
+}
+
+/* One data page of levels [l0, l1) and values [v0, v1), rows from row0. */
+static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, int64_t v1, int64_t row0,
+                           int64_t rows) {
+    const struct hx_pqw_leaf *leaf = e->leaf;
+    const struct hx_pqw_leafbuf *b = e->b;
+    const struct hoist_pq_write_options *o = e->cfg->o;
+    int v2 = o->page_version == 2;
+    size_t nlev = (size_t)(l1 - l0);
+    e->levels.len = e->body.len = e->comp_buf.len = 0;
+    size_t rep_len = 0, def_len = 0;
+    if (leaf->max_rep > 0) {
+        HX_TRY(levels_rle((const uint16_t *)(const void *)b->rep.data + l0, nlev, leaf->max_rep, !v2, &e->levels));
+        rep_len = e->levels.len;
+    }
+    if (leaf->max_def > 0) {
+        HX_TRY(levels_rle((const uint16_t *)(const void *)b->def.data + l0, nlev, leaf->max_def, !v2, &e->levels));
+        def_len = e->levels.len - rep_len;
+    }
+    struct hx_buf *vals = v2 ? &e->body : &e->levels; /* v1: one body, compressed whole */
+    HX_TRY(encode_values(e, v0, v1, vals));
+    int64_t ulen = (int64_t)(e->levels.len + (v2 ? e->body.len : 0));
+    const uint8_t *page;
+    size_t plen;
+    if (v2) {
+        HX_TRY(hx_buf_append(&e->comp_buf, e->levels.data, e->levels.len));
+        HX_TRY(hx_pqw_compress(&e->comp, (const uint8_t *)e->body.data, e->body.len, &e->comp_buf));
+    } else {
+        HX_TRY(hx_pqw_compress(&e->comp, (const uint8_t *)e->levels.data, e->levels.len, &e->comp_buf));
+    }
+    page = (const uint8_t *)e->comp_buf.data;
+    plen = e->comp_buf.len;
+
+    struct hx_pqw_page pg = {0};
+    pg.first_row = row0;
+    pg.null_count = (int64_t)nlev - (v1 - v0);
+    pg.null_page = v1 == v0;
+    struct hx_pqw_stats st = {0};
+    hx_status s = HOIST_OK;
+    if (o->statistics) s = hx_pqw_stats_compute(leaf, b, v0, v1, &st);
+    st.null_count = pg.null_count;
+    if (s == HOIST_OK) s = hx_pqw_stats_merge(leaf->node->order, &e->out->stats, &st);
+    if (s == HOIST_OK && st.all_nan) e->out->column_index_ok = 0;
+
+    struct hx_tw w;
+    if (s == HOIST_OK) s = page_header(e, v2 ? PQP_DATA_V2 : PQP_DATA, ulen, (int64_t)plen, page, plen, &w);
+    if (s == HOIST_OK) {
+        /* Page statistics only without a page index (PageIndex.md; as Arrow C++). */
+        int page_stats = o->statistics && !o->page_index;
+        if (v2) {
+            hx_tw_struct_begin(&w, 8);
+            hx_tw_i32(&w, 1, (int32_t)nlev);
+            hx_tw_i32(&w, 2, (int32_t)pg.null_count);
+            hx_tw_i32(&w, 3, (int32_t)rows);
+            hx_tw_i32(&w, 4, e->value_enc);
+            hx_tw_i32(&w, 5, (int32_t)def_len);
+            hx_tw_i32(&w, 6, (int32_t)rep_len);
+            hx_tw_bool(&w, 7, e->comp.codec != HX_PQ_UNCOMPRESSED);
+            if (page_stats) {
+                hx_tw_struct_begin(&w, 8);
+                hx_pqw_stats_write(&st, leaf->node->order, &w);
+                hx_tw_struct_end(&w);
+            }
+        } else {
+            hx_tw_struct_begin(&w, 5);
+            hx_tw_i32(&w, 1, (int32_t)nlev);
+            hx_tw_i32(&w, 2, e->value_enc);
+            hx_tw_i32(&w, 3, PQE_RLE);
+            hx_tw_i32(&w, 4, PQE_RLE);
+            if (page_stats) {
+                hx_tw_struct_begin(&w, 5);
+                hx_pqw_stats_write(&st, leaf->node->order, &w);
+                hx_tw_struct_end(&w);
+            }
+        }
+        hx_tw_struct_end(&w);
+        s = hx_tw_finish(&w);
+    }
+    if (s == HOIST_OK) {
+        pg.offset = (int64_t)e->out->bytes.len;
+        pg.size = (int32_t)(e->header.len + plen);
+        if (leaf->node->ptype == PQT_BYTE_ARRAY) {
+            const int64_t *off = (const int64_t *)(const void *)b->offs.data;
+            pg.unencoded_ba_bytes = off[v1] - off[v0];
+        }
+        if (e->out->data_offset < 0) e->out->data_offset = pg.offset;
+        s = emit_page(e, page, plen, ulen);
+    }
+    if (s == HOIST_OK) {
+        /* the ColumnIndex keeps the page's bounds */
+        pg.min = st.min, pg.max = st.max;
+        pg.min_len = st.min_len, pg.max_len = st.max_len;
+        st.min = st.max = NULL;
+        s = add_page_entry(e, &pg);
+        if (s != HOIST_OK) {
+            hx_free(pg.min);
+            hx_free(pg.max);
+        }
+    }
+    hx_pqw_stats_reset(&st);
+    if (s == HOIST_OK) {
+        e->out->n_data_pages_by_enc[e->value_enc]++;
+        e->out->encodings |= 1u << e->value_enc;
+    }
+    return s;
+}
+
+/* Bits a value adds to a page, for cutting pages near the target size. */
+static int64_t value_bits(const struct enc *e, int64_t v) {
+    if (e->use_dict) return e->dict_bits;
+    switch (e->leaf->node->ptype) {
+    case PQT_BOOLEAN: return 1;
+    case PQT_BYTE_ARRAY: {
+        const int64_t *off = (const int64_t *)(const void *)e->b->offs.data;
+        return (off[v + 1] - off[v] + 4) * 8;
+    }
+    default: return (int64_t)e->width * 8;
+    }
+}
+
+static hx_status pages(struct enc *e) {
+    const struct hx_pqw_leafbuf *b = e->b;
+    const uint16_t *rep = e->leaf->max_rep ? (const uint16_t *)(const void *)b->rep.data : NULL;
+    const uint16_t *def = e->leaf->max_def ? (const uint16_t *)(const void *)b->def.data : NULL;
+    int max_def = e->leaf->max_def;
+    int64_t limit = e->cfg->o->page_bytes * 8, max_rows = e->cfg->page_rows;
+    int64_t l = 0, v = 0, row = 0;
+    int fixed_bits = !e->use_dict && e->leaf->node->ptype != PQT_BYTE_ARRAY;
+    int64_t fb = fixed_bits ? value_bits(e, 0) : 0;
+    while (l < b->n_levels) {
+        int64_t l0 = l, v0 = v, r0 = row, rows = 0, bits = 0;
+        while (l < b->n_levels) {
+            if (!rep || rep[l] == 0) {
+                if (rows > 0 && (bits >= limit || rows >= max_rows)) break;
+                rows++;
+            }
+            if (!def || def[l] == max_def) {
+                bits += fixed_bits ? fb : value_bits(e, v);
+                v++;
+            }
+            l++;
+        }
+        HX_TRY(data_page(e, l0, l, v0, v, r0, rows));
+        row += rows;
+    }
+    return HOIST_OK;
+}
+
+static int value_encoding(const struct hx_pqw_leaf *leaf) {
+    switch (leaf->opt.encoding) {
+    case PQW_ENC_DELTA_BINARY_PACKED: return PQE_DELTA_BINARY_PACKED;
+    case PQW_ENC_DELTA_LENGTH_BYTE_ARRAY: return PQE_DELTA_LENGTH_BYTE_ARRAY;
+    case PQW_ENC_DELTA_BYTE_ARRAY: return PQE_DELTA_BYTE_ARRAY;
+    case PQW_ENC_BYTE_STREAM_SPLIT: return PQE_BYTE_STREAM_SPLIT;
+    default: return PQE_PLAIN;
+    }
+}
+
+hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
+                              const struct hx_pqw_leafbuf *b, struct hx_pqw_chunk *out) {
+    struct enc e;
+    memset(&e, 0, sizeof e);
+    e.cfg = cfg;
+    e.leaf = leaf;
+    e.b = b;
+    e.out = out;
+    memset(out, 0, sizeof *out);
+    out->dict_offset = -1;
+    out->data_offset = -1;
+    out->codec = leaf->opt.codec;
+    out->num_values = b->n_levels;
+    out->column_index_ok = 1;
+    out->encodings = 1u << PQE_RLE;
+    out->unencoded_ba_bytes = leaf->node->ptype == PQT_BYTE_ARRAY ? 0 : -1;
+    int pt = leaf->node->ptype;
+    e.width = pt == PQT_FLBA ? (size_t)leaf->node->type_length : pt == PQT_INT32 || pt == PQT_FLOAT ? 4
+            : pt == PQT_BOOLEAN ? 1 : 8;
+    hx_pqw_compressor_init(&e.comp, leaf->opt.codec, leaf->opt.level);
+    hx_buf_init(&e.body);
+    hx_buf_init(&e.levels);
+    hx_buf_init(&e.comp_buf);
+    hx_buf_init(&e.header);
+    e.value_enc = value_encoding(leaf);
+    hx_status st = HOIST_OK;
+    if (leaf->opt.dictionary && b->n_values > 0) {
+        int ok = 0;
+        st = dict_build(leaf, b, cfg->o->dict_page_bytes, &e.dict, &ok);
+        if (st == HOIST_OK && ok) {
+            e.use_dict = 1;
+            e.value_enc = PQE_RLE_DICTIONARY;
+            e.dict_bits = e.dict.n > 1 ? hx_bit_width(e.dict.n - 1) : 1;
+            st = dictionary_page(&e);
+        }
+    }
+    if (st == HOIST_OK) st = pages(&e);
+    if (st == HOIST_OK && out->npages == 0) st = data_page(&e, 0, 0, 0, 0, 0, 0);
+    dict_free(&e.dict);
+    hx_pqw_compressor_free(&e.comp);
+    hx_buf_reset(&e.body);
+    hx_buf_reset(&e.levels);
+    hx_buf_reset(&e.comp_buf);
+    hx_buf_reset(&e.header);
+    if (st == HOIST_OK) {
+        out->stats.null_count = 0;
+        for (size_t i = 0; i < out->npages; i++) out->stats.null_count += out->pages[i].null_count;
+        if (!cfg->o->statistics) out->column_index_ok = 0;
+        /* boundary order over non-null pages (PageIndex.md; AC-PI DetermineBoundaryOrder) */
+        int asc = 1, desc = 1;
+        const struct hx_pqw_page *prev = NULL;
+        for (size_t i = 0; i < out->npages; i++) {
+            const struct hx_pqw_page *p = &out->pages[i];
+            if (p->null_page || !p->min) continue;
+            if (prev) {
+                enum hx_pqw_order o = leaf->node->order;
+                if (hx_pqw_compare(o, p->min, p->min_len, prev->min, prev->min_len) < 0 ||
+                    hx_pqw_compare(o, p->max, p->max_len, prev->max, prev->max_len) < 0)
+                    asc = 0;
+                if (hx_pqw_compare(o, p->min, p->min_len, prev->min, prev->min_len) > 0 ||
+                    hx_pqw_compare(o, p->max, p->max_len, prev->max, prev->max_len) > 0)
+                    desc = 0;
+            }
+            prev = p;
+        }
+        out->boundary_order = leaf->node->order == SO_NONE ? 0 : asc ? 1 : desc ? 2 : 0;
+    } else {
+        st = hx_error_prefix(st, "column '%s'", leaf->dotted);
+    }
+    return st;
+}
+
+/* ---- page index structures --------------------------------------------------- */
+
+hx_status hx_pqw_column_index(const struct hx_pqw_chunk *c, const struct hx_pqw_leaf *leaf, struct hx_buf *out) {
+    (void)leaf;
+    struct hx_tw w;
+    hx_tw_init(&w, out);
+    uint32_t n = (uint32_t)c->npages;
+    hx_tw_list_begin(&w, 1, HX_TC_TRUE, n);
+    for (size_t i = 0; i < c->npages; i++) hx_tw_elem_bool(&w, c->pages[i].null_page);
+    hx_tw_list_begin(&w, 2, HX_TC_BINARY, n);
+    for (size_t i = 0; i < c->npages; i++)
+        hx_tw_elem_binary(&w, c->pages[i].null_page ? (const uint8_t *)"" : c->pages[i].min,
+                          c->pages[i].null_page ? 0 : c->pages[i].min_len);
+    hx_tw_list_begin(&w, 3, HX_TC_BINARY, n);
+    for (size_t i = 0; i < c->npages; i++)
+        hx_tw_elem_binary(&w, c->pages[i].null_page ? (const uint8_t *)"" : c->pages[i].max,
+                          c->pages[i].null_page ? 0 : c->pages[i].max_len);
+    hx_tw_i32(&w, 4, c->boundary_order);
+    hx_tw_list_begin(&w, 5, HX_TC_I64, n);
+    for (size_t i = 0; i < c->npages; i++) hx_tw_elem_i64(&w, c->pages[i].null_count);
+    return hx_tw_finish(&w);
+}
+
+hx_status hx_pqw_offset_index(const struct hx_pqw_chunk *c, struct hx_buf *out) {
+    struct hx_tw w;
+    hx_tw_init(&w, out);
+    hx_tw_list_begin(&w, 1, HX_TC_STRUCT, (uint32_t)c->npages);
+    for (size_t i = 0; i < c->npages; i++) {
+        hx_tw_elem_struct_begin(&w);
+        hx_tw_i64(&w, 1, c->pages[i].offset);
+        hx_tw_i32(&w, 2, c->pages[i].size);
+        hx_tw_i64(&w, 3, c->pages[i].first_row);
+        hx_tw_struct_end(&w);
+    }
+    if (c->unencoded_ba_bytes >= 0) {
+        hx_tw_list_begin(&w, 2, HX_TC_I64, (uint32_t)c->npages);
+        for (size_t i = 0; i < c->npages; i++) hx_tw_elem_i64(&w, c->pages[i].unencoded_ba_bytes);
+    }
+    return hx_tw_finish(&w);
+}

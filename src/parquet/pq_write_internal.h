@@ -1,0 +1,290 @@
+/*
+ * pq_write_internal.h — the Parquet encoder's internals: a Thrift compact
+ * protocol writer, the encoding kernels (RLE/bit-packed hybrid, delta,
+ * byte-stream-split), page compression, the Arrow → Parquet schema mapping,
+ * shredding of Arrow arrays into per-leaf levels and values, statistics, the
+ * column chunk encoder and the ARROW:schema IPC flatbuffer.
+ *
+ * Thread safety: a column chunk is shredded and encoded by one task at a
+ * time; tasks of different leaves share only the immutable schema and
+ * options. Nothing here does I/O.
+ */
+#ifndef HOIST_PQ_WRITE_INTERNAL_H
+#define HOIST_PQ_WRITE_INTERNAL_H
+
+#include "parquet_internal.h"
+
+/* ---- Thrift compact protocol writer (thrift-compact-protocol.md) ---------- */
+
+#define HX_TW_MAX_DEPTH 16
+struct hx_tw {
+    struct hx_buf *out;
+    int16_t last[HX_TW_MAX_DEPTH]; /* last field id per open struct */
+    int depth;
+    hx_status st; /* first failure; later calls do nothing */
+};
+void hx_tw_init(struct hx_tw *w, struct hx_buf *out);
+/* Field headers and values: each writes one field of the current struct. */
+void hx_tw_i8(struct hx_tw *w, int16_t id, int8_t v);
+void hx_tw_i16(struct hx_tw *w, int16_t id, int16_t v);
+void hx_tw_i32(struct hx_tw *w, int16_t id, int32_t v);
+void hx_tw_i64(struct hx_tw *w, int16_t id, int64_t v);
+void hx_tw_bool(struct hx_tw *w, int16_t id, int v);
+void hx_tw_binary(struct hx_tw *w, int16_t id, const void *data, size_t len);
+void hx_tw_string(struct hx_tw *w, int16_t id, const char *s);
+/* A struct-valued field (hx_tw_struct_end closes it). */
+void hx_tw_struct_begin(struct hx_tw *w, int16_t id);
+void hx_tw_struct_end(struct hx_tw *w);
+/* A list-valued field; then write n elements with the elem_* calls. */
+void hx_tw_list_begin(struct hx_tw *w, int16_t id, int elem_type, uint32_t n);
+void hx_tw_elem_i32(struct hx_tw *w, int32_t v);
+void hx_tw_elem_i64(struct hx_tw *w, int64_t v);
+void hx_tw_elem_bool(struct hx_tw *w, int v);
+void hx_tw_elem_binary(struct hx_tw *w, const void *data, size_t len);
+/* A struct element of a list (closed with hx_tw_struct_end). */
+void hx_tw_elem_struct_begin(struct hx_tw *w);
+/* Ends the top-level struct (writes its stop byte); returns the status. */
+HOIST_NODISCARD hx_status hx_tw_finish(struct hx_tw *w);
+
+/* ---- encoding kernels (pq_enc_rle.c, pq_enc_delta.c) --------------------- */
+
+/* Bits needed for values up to max (0 for 0). */
+int hx_bit_width(uint64_t max);
+/* RLE/bit-packed hybrid of n values of bit_width bits (no length prefix),
+ * appended to out. Runs of 8 or more equal values become RLE runs, the rest
+ * bit-packed runs of up to 504 values (one-byte headers). */
+HOIST_NODISCARD hx_status hx_rle_encode_u16(const uint16_t *v, size_t n, int bit_width, struct hx_buf *out);
+HOIST_NODISCARD hx_status hx_rle_encode_u32(const uint32_t *v, size_t n, int bit_width, struct hx_buf *out);
+/* PLAIN booleans: n one-byte 0/1 values bit-packed LSB-first. */
+HOIST_NODISCARD hx_status hx_plain_bool_encode(const uint8_t *v, size_t n, struct hx_buf *out);
+/* DELTA_BINARY_PACKED of n values (128-value blocks of 4 miniblocks). */
+HOIST_NODISCARD hx_status hx_delta_encode_i32(const int32_t *v, size_t n, struct hx_buf *out);
+HOIST_NODISCARD hx_status hx_delta_encode_i64(const int64_t *v, size_t n, struct hx_buf *out);
+/* BYTE_STREAM_SPLIT of n values of width bytes. */
+HOIST_NODISCARD hx_status hx_bss_encode(const uint8_t *v, size_t n, size_t width, struct hx_buf *out);
+
+/* ---- compression (pq_enc_codec.c) ------------------------------------------ */
+
+/* A codec with its level and lazily made per-task contexts. */
+struct hx_pqw_compressor {
+    enum hx_pq_codec codec;
+    int level;
+    void *zstd;    /* ZSTD_CCtx */
+    void *deflate; /* struct libdeflate_compressor */
+};
+void hx_pqw_compressor_init(struct hx_pqw_compressor *c, enum hx_pq_codec codec, int level);
+void hx_pqw_compressor_free(struct hx_pqw_compressor *c);
+/* Compresses src, appending to out. */
+HOIST_NODISCARD hx_status hx_pqw_compress(struct hx_pqw_compressor *c, const uint8_t *src, size_t len,
+                                          struct hx_buf *out);
+/* Parses "zstd", "zstd:3", ...; level -1 = the codec's default. */
+HOIST_NODISCARD hx_status hx_pqw_parse_codec(const char *s, enum hx_pq_codec *codec, int *level);
+
+/* ---- options (pq_write_options.c) ------------------------------------------ */
+
+enum hx_pqw_enc { PQW_ENC_DEFAULT = 0, PQW_ENC_PLAIN, PQW_ENC_DELTA_BINARY_PACKED, PQW_ENC_DELTA_LENGTH_BYTE_ARRAY,
+                  PQW_ENC_DELTA_BYTE_ARRAY, PQW_ENC_BYTE_STREAM_SPLIT };
+
+struct hx_pqw_colopt {
+    char *path;
+    int has_codec;
+    enum hx_pq_codec codec;
+    int level;
+    int dictionary; /* -1 = file default */
+    enum hx_pqw_enc encoding;
+    double bloom_fpp; /* 0 = no bloom filter */
+    int64_t bloom_ndv;
+};
+
+struct hoist_pq_write_options {
+    enum hx_pq_codec codec;
+    int level;
+    int64_t row_group_rows, row_group_bytes, page_bytes, dict_page_bytes;
+    int dictionary, page_version, statistics, page_index, page_crc, store_schema;
+    int threads;
+    char *created_by;
+    struct hx_pqw_colopt *cols;
+    size_t ncols;
+    char **kv; /* key, value pairs */
+    size_t nkv;
+};
+
+/* Options of one leaf (the file's, overridden by its column entry). */
+struct hx_pqw_leafopt {
+    enum hx_pq_codec codec;
+    int level;
+    int dictionary;
+    enum hx_pqw_enc encoding;
+    double bloom_fpp;
+    int64_t bloom_ndv;
+};
+
+/* ---- schema mapping (pq_write_schema.c) ------------------------------------ */
+
+enum hx_pqw_kind { PQW_LEAF, PQW_STRUCT, PQW_LIST, PQW_MAP };
+
+/* How an Arrow value becomes a Parquet physical value. */
+enum hx_pqw_conv {
+    WC_NULL,     /* Arrow null: INT32, never a value */
+    WC_BOOL,     /* bitmap -> one byte 0/1 */
+    WC_COPY,     /* same width and bytes */
+    WC_I8, WC_U8, WC_I16, WC_U16, /* widen to INT32 */
+    WC_MUL32,    /* int32 * k (time32[s] -> ms) */
+    WC_DIV64_32, /* int64 / k -> INT32 (date64 -> days) */
+    WC_MUL64,    /* int64 * k (timestamp[s] -> ms) */
+    WC_DEC,      /* little-endian decimal128/256 -> big-endian FLBA(type_length) */
+    WC_BIN32, WC_BIN64, WC_VIEW /* binary-like -> BYTE_ARRAY */
+};
+
+/* Parquet sort orders we compute statistics in. */
+enum hx_pqw_order { SO_NONE, SO_BOOL, SO_I32, SO_U32, SO_I64, SO_U64, SO_FLOAT, SO_DOUBLE, SO_F16, SO_BYTES, SO_DEC };
+
+struct hx_pqw_node {
+    enum hx_pqw_kind kind;
+    char *name;
+    const char *format; /* points into the writer's schema copy */
+    int nullable;
+    int def;      /* definition level when this node is present and non-null */
+    int rep;      /* PQW_LIST/MAP: repetition level of its repeated group */
+    int nchildren;
+    struct hx_pqw_node *children;
+    int fixed_size;  /* PQW_LIST: > 0 for fixed_size_list */
+    int large;       /* PQW_LIST: 64-bit offsets */
+    int first_leaf, n_leaves;
+    /* PQW_LEAF */
+    int leaf;
+    int ptype, type_length;
+    enum hx_pqw_conv conv;
+    int in_width;    /* Arrow bytes per value (WC_COPY, WC_DEC, ...) */
+    int64_t conv_k;
+    int dict_index_bytes; /* Arrow dictionary input: index width (values in node's conversion) */
+    int dict_index_signed;
+    enum hx_pqw_order order;
+    /* schema element annotations */
+    int converted;   /* -1 none */
+    int logical;     /* PQL_*, PQL_NONE */
+    int lt_unit, lt_utc, lt_bits, lt_signed;
+    int scale, precision;
+};
+
+struct hx_pqw_leaf {
+    const struct hx_pqw_node *node;
+    char **path; /* path_in_schema */
+    int npath;
+    char *dotted;
+    int max_def, max_rep;
+    struct hx_pqw_leafopt opt;
+};
+
+struct hx_pqw_schema {
+    struct hx_pqw_node root; /* PQW_STRUCT */
+    int nleaves;
+    struct hx_pqw_leaf *leaves;
+    int nelements;
+};
+
+HOIST_NODISCARD hx_status hx_pqw_schema_build(const struct ArrowSchema *schema, const struct hoist_pq_write_options *o,
+                                              struct hx_pqw_schema *out);
+void hx_pqw_schema_free(struct hx_pqw_schema *s);
+/* Writes FileMetaData.schema (field 2). */
+void hx_pqw_schema_write(const struct hx_pqw_schema *s, struct hx_tw *w);
+
+/* ---- shredding (pq_write_shred.c) ------------------------------------------- */
+
+/* One leaf's levels and values for the current row group, in physical form:
+ * fixed-width values back to back (booleans one byte each), byte arrays as
+ * int64 offsets + bytes. */
+struct hx_pqw_leafbuf {
+    struct hx_abuf def, rep; /* uint16 levels (only when max_def / max_rep > 0) */
+    struct hx_abuf vals;     /* fixed-width values, or byte-array bytes */
+    struct hx_abuf offs;     /* byte arrays: int64 offsets, n_values + 1 */
+    int64_t n_levels, n_values, n_rows;
+};
+void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b); /* frees */
+void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b); /* keeps memory */
+uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b);
+/* Appends rows [row0, row0 + nrows) of batch (a struct array of the schema)
+ * for one leaf. */
+HOIST_NODISCARD hx_status hx_pqw_shred(const struct hx_pqw_schema *s, const struct hx_pqw_leaf *leaf,
+                                       const struct ArrowArray *batch, int64_t row0, int64_t nrows,
+                                       struct hx_pqw_leafbuf *out);
+/* Checks the batch's shape against the schema (children, lengths, buffers). */
+HOIST_NODISCARD hx_status hx_pqw_check_batch(const struct hx_pqw_schema *s, const struct ArrowArray *batch);
+
+/* ---- statistics (pq_write_stats.c) ------------------------------------------ */
+
+#define HX_PQW_STAT_TRUNC 64 /* bytes kept of long byte-array bounds (arrow-rs' default) */
+struct hx_pqw_stats {
+    int has_minmax;
+    uint8_t *min, *max; /* owned */
+    size_t min_len, max_len;
+    int min_exact, max_exact;
+    int64_t null_count;
+    int all_nan; /* non-null values exist but all are NaN */
+};
+void hx_pqw_stats_reset(struct hx_pqw_stats *s);
+/* Bounds of values [v0, v1) of a leaf buffer in the leaf's sort order. */
+HOIST_NODISCARD hx_status hx_pqw_stats_compute(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
+                                               int64_t v0, int64_t v1, struct hx_pqw_stats *out);
+/* into += from (min of mins, max of maxes, null counts added). */
+HOIST_NODISCARD hx_status hx_pqw_stats_merge(enum hx_pqw_order order, struct hx_pqw_stats *into,
+                                             const struct hx_pqw_stats *from);
+int hx_pqw_compare(enum hx_pqw_order order, const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
+/* Statistics struct fields (legacy min/max only for signed orders). */
+void hx_pqw_stats_write(const struct hx_pqw_stats *s, enum hx_pqw_order order, struct hx_tw *w);
+
+/* ---- column chunk encoder (pq_write_column.c) ------------------------------- */
+
+struct hx_pqw_page {
+    int64_t offset; /* in the chunk's bytes; made absolute when emitted */
+    int32_t size;   /* header + body */
+    int64_t first_row;
+    int64_t null_count;
+    int null_page;
+    uint8_t *min, *max;
+    size_t min_len, max_len;
+    int64_t unencoded_ba_bytes;
+};
+
+struct hx_pqw_chunk {
+    struct hx_buf bytes;
+    int64_t num_values;
+    int64_t total_uncompressed, total_compressed;
+    int64_t dict_offset; /* -1 none; relative until emitted */
+    int64_t data_offset;
+    enum hx_pq_codec codec;
+    unsigned encodings;  /* bit per PQE_* */
+    int n_dict_pages;
+    int n_data_pages_by_enc[10];
+    struct hx_pqw_stats stats;
+    struct hx_pqw_page *pages;
+    size_t npages;
+    int column_index_ok;
+    int boundary_order;
+    int64_t unencoded_ba_bytes; /* -1 when not byte array */
+    /* set by the writer */
+    int64_t ci_offset, ci_len, oi_offset, oi_len, bloom_offset, bloom_len;
+    struct hx_buf bloom; /* serialized header + bitset, or empty */
+};
+void hx_pqw_chunk_reset(struct hx_pqw_chunk *c);
+
+struct hx_pqw_encode_cfg {
+    const struct hoist_pq_write_options *o;
+    int64_t page_rows; /* row limit per data page */
+};
+
+/* Encodes one leaf's row group data into pages. */
+HOIST_NODISCARD hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
+                                              const struct hx_pqw_leafbuf *b, struct hx_pqw_chunk *out);
+/* Serializes the page index structures of an emitted chunk. */
+HOIST_NODISCARD hx_status hx_pqw_column_index(const struct hx_pqw_chunk *c, const struct hx_pqw_leaf *leaf,
+                                              struct hx_buf *out);
+HOIST_NODISCARD hx_status hx_pqw_offset_index(const struct hx_pqw_chunk *c, struct hx_buf *out);
+
+/* ---- ARROW:schema (pq_write_arrow_schema.c) ---------------------------------- */
+
+/* Base64 of the IPC-encapsulated Schema message for an Arrow struct schema
+ * (the value pyarrow stores under ARROW:schema). NUL-terminated, hx_free. */
+HOIST_NODISCARD hx_status hx_pqw_arrow_schema_b64(const struct ArrowSchema *schema, char **out);
+
+#endif /* HOIST_PQ_WRITE_INTERNAL_H */

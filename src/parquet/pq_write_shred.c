@@ -1,0 +1,344 @@
+/*
+ * pq_write_shred.c — Arrow arrays into one leaf's definition/repetition
+ * levels and dense physical values (parquet-format README "Nested
+ * Encoding"; Dremel). Each leaf is shredded on its own from the root down
+ * its path, so leaves run as independent tasks. Every slot of the leaf — a
+ * value, a null, a null or empty list — gives one (rep, def) pair; only
+ * pairs at the leaf's max definition level carry a value. Values are
+ * converted to the Parquet physical form here (widened ints, big-endian
+ * decimals, date64 in days), so the chunk encoder sees one layout per
+ * physical type.
+ */
+#include "pq_write_internal.h"
+
+#include <string.h>
+
+void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b) {
+    hx_abuf_reset(&b->def);
+    hx_abuf_reset(&b->rep);
+    hx_abuf_reset(&b->vals);
+    hx_abuf_reset(&b->offs);
+    memset(b, 0, sizeof *b);
+}
+
+void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b) {
+    b->def.len = b->rep.len = b->vals.len = b->offs.len = 0;
+    b->n_levels = b->n_values = b->n_rows = 0;
+}
+
+uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b) {
+    return b->def.len + b->rep.len + b->vals.len + b->offs.len;
+}
+
+enum { MAX_PATH = 130 };
+
+struct shred {
+    const struct hx_pqw_leaf *leaf;
+    const struct hx_pqw_node *path[MAX_PATH];
+    int child[MAX_PATH]; /* index of path[k + 1] among path[k]'s children */
+    int npath;
+    struct hx_pqw_leafbuf *b;
+    int has_def, has_rep;
+};
+
+static int bit(const void *bits, int64_t i) { return (((const uint8_t *)bits)[i >> 3] >> (i & 7)) & 1; }
+
+static int is_null(const struct ArrowArray *a, int64_t j) {
+    return a->null_count != 0 && a->buffers[0] && !bit(a->buffers[0], j);
+}
+
+static hx_status nullable_violation(const struct hx_pqw_node *n) {
+    HX_FAIL(HOIST_ERR_INVALID_ARG, "field '%s' is declared non-nullable but contains nulls", n->name);
+}
+
+static hx_status push_level(struct shred *s, int rep, int def) {
+    struct hx_pqw_leafbuf *b = s->b;
+    if (s->has_def) {
+        HX_TRY(hx_abuf_reserve(&b->def, 2));
+        uint16_t d = (uint16_t)def;
+        memcpy(b->def.data + b->def.len, &d, 2);
+        b->def.len += 2;
+    }
+    if (s->has_rep) {
+        HX_TRY(hx_abuf_reserve(&b->rep, 2));
+        uint16_t r = (uint16_t)rep;
+        memcpy(b->rep.data + b->rep.len, &r, 2);
+        b->rep.len += 2;
+    }
+    b->n_levels++;
+    return HOIST_OK;
+}
+
+static hx_status put_bytes(struct hx_pqw_leafbuf *b, const void *p, size_t n) {
+    HX_TRY(hx_abuf_reserve(&b->vals, n));
+    memcpy(b->vals.data + b->vals.len, p, n);
+    b->vals.len += n;
+    return HOIST_OK;
+}
+
+static hx_status put_binary(struct hx_pqw_leafbuf *b, const uint8_t *p, size_t n) {
+    HX_TRY(put_bytes(b, p, n));
+    HX_TRY(hx_abuf_reserve(&b->offs, 8));
+    int64_t end = (int64_t)b->vals.len;
+    memcpy(b->offs.data + b->offs.len, &end, 8);
+    b->offs.len += 8;
+    return HOIST_OK;
+}
+
+/* Value j (physical index, offset applied) of array a, converted. */
+static hx_status put_value(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
+    const uint8_t *v = a->buffers[1];
+    b->n_values++;
+    switch (n->conv) {
+    case WC_NULL: return HOIST_OK;
+    case WC_BOOL: {
+        uint8_t x = (uint8_t)bit(v, j);
+        return put_bytes(b, &x, 1);
+    }
+    case WC_COPY: return put_bytes(b, v + (size_t)j * (size_t)n->in_width, (size_t)n->in_width);
+    case WC_I8: { int32_t x = ((const int8_t *)v)[j]; return put_bytes(b, &x, 4); }
+    case WC_U8: { int32_t x = ((const uint8_t *)v)[j]; return put_bytes(b, &x, 4); }
+    case WC_I16: { int16_t y; memcpy(&y, v + 2 * j, 2); int32_t x = y; return put_bytes(b, &x, 4); }
+    case WC_U16: { uint16_t y; memcpy(&y, v + 2 * j, 2); int32_t x = y; return put_bytes(b, &x, 4); }
+    case WC_MUL32: {
+        int32_t y;
+        memcpy(&y, v + 4 * j, 4);
+        int32_t x = (int32_t)(uint32_t)((uint64_t)(int64_t)y * (uint64_t)n->conv_k);
+        return put_bytes(b, &x, 4);
+    }
+    case WC_DIV64_32: {
+        int64_t y;
+        memcpy(&y, v + 8 * j, 8);
+        int32_t x = (int32_t)(y / n->conv_k);
+        return put_bytes(b, &x, 4);
+    }
+    case WC_MUL64: {
+        int64_t y;
+        memcpy(&y, v + 8 * j, 8);
+        int64_t x = (int64_t)((uint64_t)y * (uint64_t)n->conv_k);
+        return put_bytes(b, &x, 8);
+    }
+    case WC_DEC: {
+        /* little-endian two's complement -> big-endian, keeping the low bytes */
+        const uint8_t *p = v + (size_t)j * (size_t)n->in_width;
+        uint8_t be[32];
+        for (int k = 0; k < n->type_length; k++) be[k] = p[n->type_length - 1 - k];
+        return put_bytes(b, be, (size_t)n->type_length);
+    }
+    case WC_BIN32: {
+        int32_t o[2];
+        memcpy(o, (const int32_t *)v + j, 8);
+        HX_FAIL_IF(o[1] < o[0], HOIST_ERR_INVALID_ARG, "field '%s': offsets decrease", n->name);
+        return put_binary(b, (const uint8_t *)a->buffers[2] + o[0], (size_t)(o[1] - o[0]));
+    }
+    case WC_BIN64: {
+        int64_t o[2];
+        memcpy(o, (const int64_t *)v + j, 16);
+        HX_FAIL_IF(o[1] < o[0], HOIST_ERR_INVALID_ARG, "field '%s': offsets decrease", n->name);
+        return put_binary(b, (const uint8_t *)a->buffers[2] + o[0], (size_t)(o[1] - o[0]));
+    }
+    case WC_VIEW: {
+        const uint8_t *view = v + 16 * (size_t)j;
+        int32_t len, bufi, off;
+        memcpy(&len, view, 4);
+        if (len <= 12) return put_binary(b, view + 4, (size_t)(len < 0 ? 0 : len));
+        memcpy(&bufi, view + 8, 4);
+        memcpy(&off, view + 12, 4);
+        HX_FAIL_IF(bufi < 0 || off < 0 || 2 + (int64_t)bufi >= a->n_buffers - 1, HOIST_ERR_INVALID_ARG,
+                   "field '%s': a view points at data buffer %d, which the array lacks", n->name, bufi);
+        return put_binary(b, (const uint8_t *)a->buffers[2 + bufi] + off, (size_t)len);
+    }
+    }
+    return HOIST_OK;
+}
+
+static hx_status put_leaf(struct shred *s, const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
+    if (!n->dict_index_bytes) return put_value(s->b, n, a, j);
+    const uint8_t *ix = a->buffers[1];
+    int64_t idx;
+    switch (n->dict_index_bytes) {
+    case 1: idx = n->dict_index_signed ? (int64_t)((const int8_t *)ix)[j] : (int64_t)ix[j]; break;
+    case 2: { int16_t x; memcpy(&x, ix + 2 * j, 2); idx = n->dict_index_signed ? (int64_t)x : (int64_t)(uint16_t)x; break; }
+    case 4: { int32_t x; memcpy(&x, ix + 4 * j, 4); idx = n->dict_index_signed ? (int64_t)x : (int64_t)(uint32_t)x; break; }
+    default: memcpy(&idx, ix + 8 * j, 8); break;
+    }
+    const struct ArrowArray *d = a->dictionary;
+    HX_FAIL_IF(!d || idx < 0 || idx >= d->length, HOIST_ERR_INVALID_ARG,
+               "field '%s': dictionary index %lld is out of range", n->name, (long long)idx);
+    return put_value(s->b, n, d, idx + d->offset);
+}
+
+/* Shreds element i (logical, before a->offset) of path[k]'s array. */
+static hx_status shred(struct shred *s, int k, const struct ArrowArray *a, int64_t i, int rep, int def) {
+    const struct hx_pqw_node *n = s->path[k];
+    int64_t j = i + a->offset;
+    if (n->kind == PQW_LEAF && n->conv == WC_NULL) return push_level(s, rep, def);
+    if (is_null(a, j)) {
+        if (!n->nullable) return nullable_violation(n);
+        return push_level(s, rep, def);
+    }
+    int d = n->def;
+    switch (n->kind) {
+    case PQW_LEAF:
+        HX_TRY(push_level(s, rep, d));
+        return put_leaf(s, n, a, j);
+    case PQW_STRUCT: return shred(s, k + 1, a->children[s->child[k]], j, rep, d);
+    case PQW_LIST:
+    case PQW_MAP: {
+        int64_t start, end;
+        if (n->fixed_size) {
+            start = j * n->fixed_size;
+            end = start + n->fixed_size;
+        } else if (n->large) {
+            memcpy(&start, (const int64_t *)a->buffers[1] + j, 8);
+            memcpy(&end, (const int64_t *)a->buffers[1] + j + 1, 8);
+        } else {
+            int32_t o[2];
+            memcpy(o, (const int32_t *)a->buffers[1] + j, 8);
+            start = o[0], end = o[1];
+        }
+        if (start >= end) return push_level(s, rep, d);
+        const struct ArrowArray *c = a->children[0];
+        HX_FAIL_IF(end > c->length, HOIST_ERR_INVALID_ARG, "field '%s': list offsets run past the child array", n->name);
+        for (int64_t e = start; e < end; e++) HX_TRY(shred(s, k + 1, c, e, e == start ? rep : n->rep, d + 1));
+        return HOIST_OK;
+    }
+    }
+    return HOIST_OK;
+}
+
+/* A top-level leaf without levels above it: straight loops, and one copy
+ * when the values need no conversion. */
+static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t row0,
+                            int64_t nrows) {
+    struct hx_pqw_leafbuf *b = s->b;
+    int64_t j0 = row0 + a->offset;
+    int nulls = n->conv == WC_NULL || (a->null_count != 0 && a->buffers[0]);
+    if (nulls && !n->nullable) {
+        for (int64_t i = 0; i < nrows; i++)
+            if (n->conv == WC_NULL || !bit(a->buffers[0], j0 + i)) return nullable_violation(n);
+    }
+    if (s->has_def) {
+        HX_TRY(hx_abuf_reserve(&b->def, (size_t)nrows * 2));
+        uint16_t *dl = (uint16_t *)(b->def.data + b->def.len);
+        for (int64_t i = 0; i < nrows; i++)
+            dl[i] = (uint16_t)(n->conv == WC_NULL ? 0 : !nulls || bit(a->buffers[0], j0 + i));
+        b->def.len += (size_t)nrows * 2;
+    }
+    b->n_levels += nrows;
+    if (n->conv == WC_NULL) return HOIST_OK;
+    if (!nulls && n->conv == WC_COPY && !n->dict_index_bytes) {
+        HX_TRY(put_bytes(b, (const uint8_t *)a->buffers[1] + (size_t)j0 * (size_t)n->in_width,
+                         (size_t)nrows * (size_t)n->in_width));
+        b->n_values += nrows;
+        return HOIST_OK;
+    }
+    if (n->ptype != PQT_BYTE_ARRAY && n->ptype != PQT_BOOLEAN)
+        HX_TRY(hx_abuf_reserve(&b->vals, (size_t)nrows * (size_t)(n->ptype == PQT_FLBA ? n->type_length : 8)));
+    for (int64_t i = 0; i < nrows; i++)
+        if (!nulls || bit(a->buffers[0], j0 + i)) HX_TRY(put_leaf(s, n, a, j0 + i));
+    return HOIST_OK;
+}
+
+hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf *leaf, const struct ArrowArray *batch,
+                       int64_t row0, int64_t nrows, struct hx_pqw_leafbuf *out) {
+    struct shred s;
+    s.leaf = leaf;
+    s.b = out;
+    s.has_def = leaf->max_def > 0;
+    s.has_rep = leaf->max_rep > 0;
+    s.npath = 0;
+    const struct hx_pqw_node *n = &sc->root;
+    int li = leaf->node->leaf;
+    while (1) {
+        if (s.npath >= MAX_PATH) HX_FAIL(HOIST_ERR_UNSUPPORTED, "column '%s' is nested too deep", leaf->dotted);
+        s.path[s.npath] = n;
+        if (n->kind == PQW_LEAF) break;
+        int c = 0;
+        while (c + 1 < n->nchildren && li >= n->children[c + 1].first_leaf) c++;
+        s.child[s.npath++] = c;
+        n = &n->children[c];
+    }
+    s.npath++;
+    if (out->offs.len == 0 && leaf->node->ptype == PQT_BYTE_ARRAY) {
+        HX_TRY(hx_abuf_reserve(&out->offs, 8));
+        memset(out->offs.data, 0, 8);
+        out->offs.len = 8;
+    }
+    const struct ArrowArray *top = batch->children[s.child[0]];
+    if (s.npath == 2) {
+        HX_TRY(shred_flat(&s, leaf->node, top, row0, nrows));
+    } else {
+        for (int64_t i = 0; i < nrows; i++) HX_TRY(shred(&s, 1, top, row0 + i, 0, 0));
+    }
+    out->n_rows += nrows;
+    return HOIST_OK;
+}
+
+/* ---- batch shape check ---------------------------------------------------- */
+
+static hx_status check(const struct hx_pqw_node *n, const struct ArrowArray *a, int depth) {
+    HX_FAIL_IF(!a || !a->release, HOIST_ERR_INVALID_ARG, "field '%s': missing or released array", n->name);
+    HX_FAIL_IF(a->length < 0 || a->offset < 0, HOIST_ERR_INVALID_ARG, "field '%s': negative length or offset", n->name);
+    if (n->kind == PQW_LEAF) {
+        if (n->conv == WC_NULL) return HOIST_OK;
+        int64_t want = n->conv == WC_BIN32 || n->conv == WC_BIN64 ? 3 : 2;
+        if (n->dict_index_bytes) {
+            HX_FAIL_IF(a->n_buffers != 2 || !a->dictionary, HOIST_ERR_INVALID_ARG,
+                       "field '%s': a dictionary array needs indices and a dictionary", n->name);
+            HX_FAIL_IF(a->length > 0 && !a->buffers[1], HOIST_ERR_INVALID_ARG, "field '%s': no index buffer", n->name);
+            a = a->dictionary;
+            HX_FAIL_IF(a->length < 0 || a->offset < 0, HOIST_ERR_INVALID_ARG, "field '%s': bad dictionary", n->name);
+        }
+        if (n->conv == WC_VIEW) {
+            HX_FAIL_IF(a->n_buffers < 3, HOIST_ERR_INVALID_ARG, "field '%s': a view array needs at least 3 buffers", n->name);
+        } else {
+            HX_FAIL_IF(a->n_buffers != want, HOIST_ERR_INVALID_ARG, "field '%s': %lld buffers, expected %lld", n->name,
+                       (long long)a->n_buffers, (long long)want);
+        }
+        HX_FAIL_IF(a->length > 0 && !a->buffers[1], HOIST_ERR_INVALID_ARG, "field '%s': no value buffer", n->name);
+        HX_FAIL_IF(want == 3 && a->length > 0 && !a->buffers[2] && a->n_buffers == 3, HOIST_ERR_INVALID_ARG,
+                   "field '%s': no data buffer", n->name);
+        return HOIST_OK;
+    }
+    HX_FAIL_IF(depth > 128, HOIST_ERR_INVALID_ARG, "field '%s': nested too deep", n->name);
+    HX_FAIL_IF(a->n_children != (n->kind == PQW_STRUCT ? n->nchildren : 1), HOIST_ERR_INVALID_ARG,
+               "field '%s': %lld child arrays, the schema has %d", n->name, (long long)a->n_children,
+               n->kind == PQW_STRUCT ? n->nchildren : 1);
+    if (n->kind != PQW_STRUCT && !n->fixed_size)
+        HX_FAIL_IF(a->n_buffers != 2 || (a->length > 0 && !a->buffers[1]), HOIST_ERR_INVALID_ARG,
+                   "field '%s': a list needs an offsets buffer", n->name);
+    if (n->kind == PQW_STRUCT) {
+        for (int i = 0; i < n->nchildren; i++) {
+            HX_TRY(check(&n->children[i], a->children[i], depth + 1));
+            HX_FAIL_IF(a->children[i]->length < a->offset + a->length, HOIST_ERR_INVALID_ARG,
+                       "field '%s': child shorter than the struct", n->children[i].name);
+        }
+        return HOIST_OK;
+    }
+    if (n->kind == PQW_MAP) {
+        const struct hx_pqw_node *e = &n->children[0];
+        const struct ArrowArray *c = a->children[0];
+        HX_FAIL_IF(!c || c->n_children != 2, HOIST_ERR_INVALID_ARG, "field '%s': map entries need key and value", n->name);
+        HX_TRY(check(&e->children[0], c->children[0], depth + 1));
+        return check(&e->children[1], c->children[1], depth + 1);
+    }
+    if (n->fixed_size)
+        HX_FAIL_IF(a->children[0]->length < (a->offset + a->length) * n->fixed_size, HOIST_ERR_INVALID_ARG,
+                   "field '%s': fixed-size list child too short", n->name);
+    return check(&n->children[0], a->children[0], depth + 1);
+}
+
+hx_status hx_pqw_check_batch(const struct hx_pqw_schema *s, const struct ArrowArray *batch) {
+    HX_FAIL_IF(!batch || !batch->release, HOIST_ERR_INVALID_ARG, "Parquet writer: NULL or released batch");
+    HX_FAIL_IF(batch->n_children != s->root.nchildren, HOIST_ERR_INVALID_ARG,
+               "Parquet writer: the batch has %lld columns, the schema %d", (long long)batch->n_children,
+               s->root.nchildren);
+    HX_FAIL_IF(batch->length < 0 || batch->offset < 0, HOIST_ERR_INVALID_ARG, "Parquet writer: bad batch length");
+    for (int i = 0; i < s->root.nchildren; i++) {
+        HX_TRY(check(&s->root.children[i], batch->children[i], 1));
+        HX_FAIL_IF(batch->children[i]->length < batch->offset + batch->length, HOIST_ERR_INVALID_ARG,
+                   "Parquet writer: column '%s' is shorter than the batch", s->root.children[i].name);
+    }
+    return HOIST_OK;
+}
