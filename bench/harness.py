@@ -189,6 +189,7 @@ class Context:
         self.measurements: list[Measurement] = []
         self.comparisons: list[dict] = []
         self.notes: list[str] = []
+        self.summary: dict = {}  # per workload, a scenario's headline figures (optional)
         self.hoist = str(ROOT / "build" / "hoist")
         self.python = str(ROOT / ".venv" / "bin" / "python")
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -348,6 +349,8 @@ class Context:
             "comparisons": self.comparisons,
             "notes": self.notes,
         }
+        if self.summary:
+            doc["summary"] = self.summary
         path.write_text(json.dumps(doc, indent=2) + "\n")
         return path
 
