@@ -8,6 +8,8 @@ harness so that the harness process stays small.
 --dataset quick|full: the taxi dataset of dataset_load (prepare_taxi.py, its
     Parquet files generated once in bench/cache/taxi-*/) read back into one
     table with its Hive `month` column, for dataset_write.
+--dataset-rows ROWS: a small table of the same form (ROWS/12 per month, made
+    directly), for developing dataset_write.
 --bucket NAME: also makes sure the bucket exists on the S3 server."""
 import json
 import os
@@ -62,6 +64,21 @@ def dataset(kind):
     return path, size
 
 
+def small_dataset(rows):
+    import pyarrow as pa
+    from prepare_taxi import _month_table
+    path = CACHE / "dataset_write" / ("taxi-rows-%d.arrow" % rows)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        parts = []
+        for month in range(1, 13):
+            t = _month_table(rows // 12 + (1 if month <= rows % 12 else 0), month * 1000, month)
+            parts.append(t.append_column("month", pa.array([month] * t.num_rows, pa.int32())))
+        t = pa.concat_tables(parts).combine_chunks()
+        write_ipc(path, t.schema, t.to_batches(max_chunksize=1 << 20))
+    return path
+
+
 def ensure_bucket(bucket):
     import pyarrow.fs as pafs
     scheme, _, host = os.environ["AWS_ENDPOINT_URL"].partition("://")
@@ -78,10 +95,12 @@ def main():
     out = {}
     if "--taxi" in a:
         path = taxi(int(a[a.index("--taxi") + 1]))
+    elif "--dataset-rows" in a:
+        path = small_dataset(int(a[a.index("--dataset-rows") + 1]))
     elif "--dataset" in a:
         path, out["source_parquet_bytes"] = dataset(a[a.index("--dataset") + 1])
     else:
-        sys.exit("usage: write_prepare.py --taxi ROWS | --dataset quick|full [--bucket NAME]")
+        sys.exit("usage: write_prepare.py --taxi ROWS | --dataset quick|full | --dataset-rows ROWS [--bucket NAME]")
     if "--bucket" in a:
         ensure_bucket(a[a.index("--bucket") + 1])
     with pa.memory_map(str(path)) as src:
