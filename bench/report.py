@@ -72,6 +72,11 @@ def headline(doc: dict) -> str:
             txt += " ⚠ not settled (the spread crosses 1.0)"
         if s.get("hoist_size_vs_pyarrow"):
             txt += f"; hoist's output {s['hoist_size_vs_pyarrow']:.2f}× pyarrow's size"
+        cores = s.get("server_cores") or {}
+        if cores:
+            busiest = max(cores.values())
+            txt += (f"; S3 server busy {min(cores.values()):.2f}–{busiest:.2f} cores during the writes"
+                    + (" (server-bound)" if busiest >= 0.8 else ""))
         parts.append(txt)
     return "Who wins: " + "; ".join(parts) + "."
 

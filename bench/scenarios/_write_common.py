@@ -122,6 +122,11 @@ def summarize(ctx, workload, ours="hoist", size_base="pyarrow"):
                                                 "rss_ratio", "crosses_1")})
     if ours in ms and base and sizes.get(ours):
         s["hoist_size_vs_" + size_base] = round(sizes[ours] / base, 3)
+    # how busy the S3 server was (dataset writes): about a core or more means
+    # the server, not the client, set the pace
+    cores = {t: m.extra["server_cores"] for t, m in ms.items() if m.extra.get("server_cores") is not None}
+    if cores:
+        s["server_cores"] = cores
     ctx.summary[workload] = s
     if s.get("speedup") is not None:
         flag = " (spread crosses 1.0: not settled)" if "speedup" in (s.get("crosses_1") or []) else ""
