@@ -65,5 +65,5 @@ def polars_read():
 check("duckdb", duck)
 check("daft", daft_read)
 check("polars", polars_read)
-fs.delete_file("%s/%s" % (BUCKET, KEY))
+fs.delete_dir("%s/%s" % (BUCKET, KEY.split("/")[0]))
 sys.exit(1 if failed else 0)
