@@ -526,7 +526,7 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
         size_t take = len < room ? len : room;
         if (o->buf.cap < ps && o->buf.len + take > o->buf.cap) {
             /* Grow geometrically up to one part: small objects stay small. */
-            size_t want = o->buf.cap ? o->buf.cap * 2 : 64 << 10;
+            size_t want = o->buf.cap ? o->buf.cap * 2 : 4 << 10;
             while (want < o->buf.len + take) want *= 2;
             if (want > ps) want = (size_t)ps;
             HX_TRY(hx_buf_reserve(&o->buf, want - o->buf.len));
@@ -558,12 +558,24 @@ static hx_status s3_finish(struct hx_upload *u) {
         if (hold) io->held += o->buf.len;
         pthread_mutex_unlock(&io->mu);
         if (hold) {
+            /* Thousands of small files may wait for the commit: keep only
+             * their bytes, not the buffer's growth room. */
+            if (o->buf.cap > o->buf.len + 1) {
+                char *d = hx_realloc(o->buf.data, o->buf.len + 1);
+                if (d) {
+                    o->buf.data = d;
+                    o->buf.cap = o->buf.len + 1;
+                }
+            }
             o->held = 1;
             return HOIST_OK;
         }
     }
     if (o->buf.len > 0 || o->nparts == 0) HX_TRY(ship_part(o));
     wait_parts(o);
+    hx_buf_reset(&o->buf);
+    /* Only the ETags and checksums are needed from here on. */
+    for (int i = 0; i < o->nparts; i++) hx_net_req_cleanup(&o->parts[i]->req);
     return first_failure(o);
 }
 
@@ -611,6 +623,8 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
             release_held(o);
             hx_free(o->upload_id);
             o->upload_id = NULL;
+            hx_net_req_cleanup(&o->main);
+            hx_buf_reset(&o->xml);
         }
         if (s != HOIST_OK) {
             const char *why = NULL;
