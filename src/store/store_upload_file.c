@@ -16,12 +16,67 @@ struct file_upload {
     char *tmp;
 };
 
-static hx_status file_start(struct hx_uploader *up) { return HOIST_OK; }
-static void file_stop(struct hx_uploader *up) {}
+/* Directories this uploader created, parents first: a failed job removes
+ * the ones left empty, so an aborted write leaves no trace. */
+struct file_dirs {
+    char **dirs;
+    size_t n, cap;
+};
+
+static hx_status file_start(struct hx_uploader *up) {
+    up->impl = hx_calloc(1, sizeof(struct file_dirs));
+    HX_FAIL_IF(up->impl == NULL, HOIST_ERR_NOMEM, "out of memory");
+    return HOIST_OK;
+}
+
+static void file_stop(struct hx_uploader *up) {
+    struct file_dirs *d = up->impl;
+    for (size_t i = d->n; i-- > 0;) {
+        (void)rmdir(d->dirs[i]); /* fails, as it should, unless empty */
+        hx_free(d->dirs[i]);
+    }
+    hx_free(d->dirs);
+    hx_free(d);
+}
+
+/* Records the missing ancestors of path (they are about to be created). */
+static hx_status note_missing_dirs(struct file_dirs *d, const char *path) {
+    char *p = hx_strdup(path);
+    HX_FAIL_IF(p == NULL, HOIST_ERR_NOMEM, "out of memory");
+    size_t first = d->n;
+    hx_status s = HOIST_OK;
+    struct stat sb;
+    for (char *slash = strrchr(p, '/'); slash && slash != p && s == HOIST_OK; slash = strrchr(p, '/')) {
+        *slash = '\0';
+        if (stat(p, &sb) == 0 || errno != ENOENT) break;
+        if (d->n == d->cap) {
+            size_t cap = d->cap ? d->cap * 2 : 16;
+            char **n = hx_realloc(d->dirs, cap * sizeof *n);
+            if (n == NULL) {
+                s = hx_error(HOIST_ERR_NOMEM, "out of memory");
+                break;
+            }
+            d->dirs = n;
+            d->cap = cap;
+        }
+        d->dirs[d->n] = hx_strdup(p);
+        if (d->dirs[d->n] == NULL) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        else d->n++;
+    }
+    hx_free(p);
+    /* found deepest first: store parents first */
+    for (size_t i = first, j = d->n; i + 1 < j; i++, j--) {
+        char *t = d->dirs[i];
+        d->dirs[i] = d->dirs[j - 1];
+        d->dirs[j - 1] = t;
+    }
+    return s;
+}
 
 static hx_status file_open(struct hx_upload *u) {
     struct file_upload *f = (struct file_upload *)u;
     f->fd = -1;
+    HX_TRY(note_missing_dirs(u->up->impl, u->u.path));
     HX_TRY(hx_store_temp_for(u->u.path, &f->fd, &f->tmp));
     return HOIST_OK;
 }
