@@ -270,7 +270,8 @@ def test_ten_thousand_partitions_bounded_memory(hoist_cli, tmp_path, where, requ
     rc, rss, err = peak_rss_of([hoist_cli, "convert", str(src), dst, "--partition-by", "k", "--write-memory",
                                 "32M", "--max-open-files", "16", "-q"])
     assert rc == 0, err
-    assert rss < 160 << 20, f"peak RSS {rss >> 20} MiB"
+    if "asan" not in hoist_cli:  # ASan's quarantine and shadow memory inflate RSS
+        assert rss < 160 << 20, f"peak RSS {rss >> 20} MiB"
     if where == "file":
         back = read_hive(str(tmp_path / "out"))
         m = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
