@@ -24,6 +24,7 @@ struct s3_io {
     struct hx_net_req **inbox;
     size_t ninbox, capinbox;
     int stop;
+    hx_status broken; /* the event loop failed: requests in it are lost */
     uint64_t inflight, held; /* part bytes in flight; small bodies held */
     struct hx_uploader *up;
 };
@@ -88,8 +89,17 @@ static void *io_main(void *arg) {
         take_inbox(io);
         pthread_mutex_unlock(&io->mu);
         hx_status s = hx_net_loop_run(&io->loop);
-        if (s != HOIST_OK) HX_WARN("upload I/O loop: %s", hoist_errmsg());
         pthread_mutex_lock(&io->mu);
+        if (s != HOIST_OK) {
+            /* Only when libcurl itself fails (out of memory): the requests
+             * it held never finish, so every waiter is told instead. */
+            HX_WARN("upload I/O loop: %s", hoist_errmsg());
+            io->broken = s;
+            io->ninbox = 0;
+            pthread_cond_broadcast(&io->done);
+            while (!io->stop) pthread_cond_wait(&io->wake, &io->mu);
+            break;
+        }
     }
     pthread_mutex_unlock(&io->mu);
     return NULL;
@@ -97,6 +107,7 @@ static void *io_main(void *arg) {
 
 /* Hands a request to the I/O thread; caller holds mu. */
 static hx_status enqueue_locked(struct s3_io *io, struct hx_net_req *req) {
+    HX_FAIL_IF(io->broken != HOIST_OK, io->broken, "the upload I/O loop failed earlier");
     if (io->ninbox == io->capinbox) {
         size_t cap = io->capinbox ? io->capinbox * 2 : 64;
         struct hx_net_req **n = hx_realloc(io->inbox, cap * sizeof *n);
@@ -419,7 +430,8 @@ static hx_status wait_main_locked(struct s3_io *io, struct s3_upload *const *os,
     hx_status first = HOIST_OK;
     for (size_t i = 0; i < n; i++) {
         struct s3_upload *o = os[i];
-        while (o->main_busy) pthread_cond_wait(&io->done, &io->mu);
+        while (o->main_busy && io->broken == HOIST_OK) pthread_cond_wait(&io->done, &io->mu);
+        if (o->main_busy) o->main_status = io->broken;
         if (o->main_status != HOIST_OK && first == HOIST_OK) {
             first = o->main_status;
             hx_status e = hx_error(first, "%s", o->err ? o->err : hoist_strerror(first));
@@ -499,7 +511,7 @@ static hx_status ship_part(struct s3_upload *o) {
     p->req.sink_fd = -1;
     o->parts[o->nparts++] = p;
     pthread_mutex_lock(&io->mu);
-    while (io->inflight > 0 && io->inflight + io->held + p->len > up->memory_limit)
+    while (io->inflight > 0 && io->inflight + io->held + p->len > up->memory_limit && io->broken == HOIST_OK)
         pthread_cond_wait(&io->done, &io->mu);
     io->inflight += p->len;
     o->pending++;
@@ -543,7 +555,8 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
 static void wait_parts(struct s3_upload *o) {
     struct s3_io *io = io_of(&o->base);
     pthread_mutex_lock(&io->mu);
-    while (o->pending > 0) pthread_cond_wait(&io->done, &io->mu);
+    while (o->pending > 0 && io->broken == HOIST_OK) pthread_cond_wait(&io->done, &io->mu);
+    if (o->pending > 0 && o->status == HOIST_OK) o->status = io->broken;
     pthread_mutex_unlock(&io->mu);
 }
 
