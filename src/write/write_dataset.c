@@ -151,7 +151,10 @@ static hx_status enforce_budget(struct hx_job *j) {
                 big = f;
             }
         }
-        if (total <= j->memory_limit || big == NULL) return HOIST_OK;
+        /* Parts in flight and small files held for the commit drain by
+         * themselves (the uploader waits for them); only what open files
+         * hold is worth a flush or an early finish. */
+        if (total <= j->memory_limit || big == NULL || bigb < ((uint64_t)64 << 10)) return HOIST_OK;
         if (hoist_pq_writer_buffered_bytes(big->w) > hx_upload_unsent(big->up))
             HX_TRY(hoist_pq_writer_flush(big->w));
         else

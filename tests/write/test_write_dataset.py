@@ -112,6 +112,17 @@ def test_keep_partition_columns_and_rollover(tmp_path):
     assert "vendor" in f0.column_names
 
 
+def test_max_bytes_per_file(tmp_path):
+    rng = np.random.default_rng(6)
+    t = pa.table({"x": pa.array(np.arange(400_000)), "r": rng.random(400_000)})
+    m = json.loads(wc.write_dataset(t, str(tmp_path / "o"), max_bytes_per_file=1 << 20, batch_rows=10_000,
+                                    parquet={"compression": "none", "row_group_rows": 10_000}))
+    assert len(m["files"]) >= 5
+    # a file rolls over once past the limit: at most one row group more
+    assert all(f["bytes"] < (1 << 20) + 200_000 for f in m["files"])
+    assert sorted(read_hive(tmp_path / "o")["x"].to_pylist()) == list(range(400_000))
+
+
 def test_single_file_and_empty_input(tmp_path):
     t = sample_table(1000)
     wc.write_dataset(t, str(tmp_path / "one.parquet"), parquet={"row_group_rows": 300})
