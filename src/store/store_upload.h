@@ -34,7 +34,8 @@ struct hx_upload;
 
 /* An uploader for objects under root_url's scheme (s3:// or file://). */
 HOIST_NODISCARD hx_status hx_uploader_new(struct hoist_store *st, const char *root_url,
-                                          const struct hx_uploader_config *cfg, struct hx_uploader **out);
+                                          const struct hx_uploader_config *cfg,
+                                          struct hx_uploader **out);
 /* Aborts every upload still open, then frees. Accepts NULL. */
 void hx_uploader_free(struct hx_uploader *up);
 /* Bytes the uploader holds right now (buffers, parts in flight, small bodies). */
@@ -44,7 +45,8 @@ uint64_t hx_uploader_part_size(const struct hx_uploader *up);
 
 /* Starts an upload to url (same scheme as the uploader's root). Nothing is
  * visible at url until commit. */
-HOIST_NODISCARD hx_status hx_upload_open(struct hx_uploader *up, const char *url, struct hx_upload **out);
+HOIST_NODISCARD hx_status hx_upload_open(struct hx_uploader *up, const char *url,
+                                         struct hx_upload **out);
 HOIST_NODISCARD hx_status hx_upload_write(struct hx_upload *u, const void *data, size_t len);
 /* All bytes written reach the store (or are held in memory when the whole
  * object is smaller than a part); the object is still invisible. */
@@ -71,9 +73,11 @@ uint64_t hx_upload_unsent(const struct hx_upload *u);
 HOIST_NODISCARD hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url,
                                                  struct hoist_list *out);
 /* Aborts (S3) or unlinks (file://) what hx_upload_list_pending listed. */
-HOIST_NODISCARD hx_status hx_upload_abort_pending(struct hoist_store *st, const struct hoist_list *pending);
+HOIST_NODISCARD hx_status hx_upload_abort_pending(struct hoist_store *st,
+                                                  const struct hoist_list *pending);
 /* Deletes committed objects (a failed job takes back what it published). */
-HOIST_NODISCARD hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls, size_t n);
+HOIST_NODISCARD hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls,
+                                           size_t n);
 
 /* ---- backends (store_upload_s3.c, store_upload_file.c) ------------------ */
 
@@ -92,7 +96,8 @@ struct hx_upload_ops {
     uint64_t (*unsent)(const struct hx_upload *u);
     HOIST_NODISCARD hx_status (*list_pending)(struct hoist_store *st, const char *prefix_url,
                                               const struct hx_url *pu, struct hoist_list *out);
-    HOIST_NODISCARD hx_status (*abort_pending)(struct hoist_store *st, const struct hoist_list_entry *e);
+    HOIST_NODISCARD hx_status (*abort_pending)(struct hoist_store *st,
+                                               const struct hoist_list_entry *e);
 };
 
 extern const struct hx_upload_ops hx_upload_s3_ops;

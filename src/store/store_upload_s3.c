@@ -24,7 +24,7 @@ struct s3_io {
     struct hx_net_req **inbox;
     size_t ninbox, capinbox;
     int stop;
-    hx_status broken; /* the event loop failed: requests in it are lost */
+    hx_status broken;        /* the event loop failed: requests in it are lost */
     uint64_t inflight, held; /* part bytes in flight; small bodies held */
     struct hx_uploader *up;
 };
@@ -47,13 +47,13 @@ struct s3_upload {
     int main_busy;         /* under mu */
     hx_status main_status; /* under mu */
     char *upload_id;
-    struct hx_buf buf;     /* bytes not yet in a part (or the whole small body) */
-    int held;              /* buf holds the whole object, counted in io->held */
+    struct hx_buf buf; /* bytes not yet in a part (or the whole small body) */
+    int held;          /* buf holds the whole object, counted in io->held */
     struct s3_part **parts;
     int nparts, capparts;
-    int pending;           /* parts in flight; under mu */
-    int aborting;          /* parts not yet started are dropped */
-    hx_status status;      /* first part failure; under mu */
+    int pending;      /* parts in flight; under mu */
+    int aborting;     /* parts not yet started are dropped */
+    hx_status status; /* first part failure; under mu */
     char *err;
     struct hx_buf xml;
     char sha[65], crc[9];
@@ -84,7 +84,8 @@ static void *io_main(void *arg) {
     struct s3_io *io = arg;
     pthread_mutex_lock(&io->mu);
     for (;;) {
-        while (io->ninbox == 0 && !io->stop) pthread_cond_wait(&io->wake, &io->mu);
+        while (io->ninbox == 0 && !io->stop)
+            pthread_cond_wait(&io->wake, &io->mu);
         if (io->ninbox == 0 && io->stop) break;
         take_inbox(io);
         pthread_mutex_unlock(&io->mu);
@@ -97,7 +98,8 @@ static void *io_main(void *arg) {
             io->broken = s;
             io->ninbox = 0;
             pthread_cond_broadcast(&io->done);
-            while (!io->stop) pthread_cond_wait(&io->wake, &io->mu);
+            while (!io->stop)
+                pthread_cond_wait(&io->wake, &io->mu);
             break;
         }
     }
@@ -168,7 +170,8 @@ static void s3_stop(struct hx_uploader *up) {
 
 /* Success, retry, or failure with a message naming url (hx_free'd by the
  * caller), as the store's other engines sort their answers. */
-static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_status *st, char **err) {
+static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_status *st,
+                    char **err) {
     *err = NULL;
     if (req->abort_status != HOIST_OK) {
         *st = req->abort_status;
@@ -178,7 +181,8 @@ static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_s
     if (code != CURLE_OK) {
         if (hx_net_curl_transient(code) && hx_net_can_retry(req)) return 1;
         *st = hx_net_curl_status(code);
-        *err = hx_asprintf("%s: %s%s%s", url, curl_easy_strerror(code), req->errbuf[0] ? ": " : "", req->errbuf);
+        *err = hx_asprintf("%s: %s%s%s", url, curl_easy_strerror(code), req->errbuf[0] ? ": " : "",
+                           req->errbuf);
         return -1;
     }
     long http = req->resp.status;
@@ -187,7 +191,8 @@ static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_s
     hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg);
     if (hx_s3_transient(http, scode) && hx_net_can_retry(req)) return 1;
     *st = hx_s3_status_for(http, scode);
-    *err = hx_asprintf("%s: HTTP %ld%s%s%s%s", url, http, scode[0] ? " " : "", scode, msg[0] ? ": " : "", msg);
+    *err = hx_asprintf("%s: HTTP %ld%s%s%s%s", url, http, scode[0] ? " " : "", scode,
+                       msg[0] ? ": " : "", msg);
     return -1;
 }
 
@@ -215,7 +220,8 @@ static hx_status part_prepare(struct hx_net_req *req) {
     req->body_data = p->len ? p->data : (const uint8_t *)"";
     req->body_len = p->len;
     if (s == HOIST_OK)
-        s = hx_s3_build_request(&o->base.up->st->s3, req, "PUT", o->base.u.bucket, o->base.u.key, q.data, NULL, h, 1);
+        s = hx_s3_build_request(&o->base.up->st->s3, req, "PUT", o->base.u.bucket, o->base.u.key,
+                                q.data, NULL, h, 1);
     hx_buf_reset(&q);
     return s;
 }
@@ -291,7 +297,8 @@ static hx_status main_prepare(struct hx_net_req *req) {
         req->body_data = o->buf.len ? (const uint8_t *)o->buf.data : (const uint8_t *)"";
         req->body_len = o->buf.len;
         return hx_s3_build_request(s3, req, "PUT", b, k, NULL, NULL, h, 1);
-    case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", b, k, NULL, NULL, NULL, 0);
+    case PH_VERIFY:
+        return hx_s3_build_request(s3, req, "HEAD", b, k, NULL, NULL, NULL, 0);
     case PH_COMPLETE:
     case PH_ABORT: {
         struct hx_buf q;
@@ -312,7 +319,8 @@ static hx_status main_prepare(struct hx_net_req *req) {
         hx_buf_reset(&q);
         return s;
     }
-    default: break;
+    default:
+        break;
     }
     HX_FAIL(HOIST_ERR_INTERNAL, "%s: upload request in phase %d", o->base.url, (int)o->phase);
 }
@@ -320,7 +328,8 @@ static hx_status main_prepare(struct hx_net_req *req) {
 /* Decides what a finished main request means: 0 done (*st, *err say how),
  * 1 retry, 2 send again as a new request (a new phase). Runs on the I/O
  * thread. */
-static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode code, hx_status *st, char **err) {
+static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode code, hx_status *st,
+                       char **err) {
     const char *url = o->base.url;
     long http = req->resp.status;
     if (o->phase == PH_VERIFY) {
@@ -331,7 +340,8 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
         if (out > 0) return 1;
         hx_free(*err);
         *st = HOIST_ERR_S3_OTHER;
-        *err = hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there", url);
+        *err = hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there",
+                           url);
         return 0;
     }
     int out = classify(req, code, url, st, err);
@@ -349,7 +359,8 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
         /* A retried Complete answers NoSuchUpload when the first attempt
          * completed but its answer was lost: look at the object. */
         char scode[64], msg[8];
-        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg) &&
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
+                              sizeof msg) &&
             strcmp(scode, "NoSuchUpload") == 0) {
             hx_free(*err);
             *err = NULL;
@@ -361,7 +372,8 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
     if (o->phase == PH_COMPLETE) {
         /* Complete can fail after a 200, with an <Error> body. */
         char scode[64], msg[256];
-        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg)) {
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
+                              sizeof msg)) {
             if (hx_s3_transient(500, scode) && hx_net_can_retry(req)) return 1;
             *st = hx_s3_status_for(500, scode);
             *err = hx_asprintf("%s: completing the upload: %s: %s", url, scode, msg);
@@ -405,7 +417,8 @@ static enum hx_net_action main_done(struct hx_net_req *req, CURLcode code) {
 
 /* Starts the main request of each upload in phase ph (caller holds mu);
  * *sent says how many went. */
-static hx_status submit_main_locked(struct s3_upload *const *os, size_t n, enum phase ph, size_t *sent) {
+static hx_status submit_main_locked(struct s3_upload *const *os, size_t n, enum phase ph,
+                                    size_t *sent) {
     struct s3_io *io = n ? io_of(&os[0]->base) : NULL;
     for (*sent = 0; *sent < n; (*sent)++) {
         struct s3_upload *o = os[*sent];
@@ -430,7 +443,8 @@ static hx_status wait_main_locked(struct s3_io *io, struct s3_upload *const *os,
     hx_status first = HOIST_OK;
     for (size_t i = 0; i < n; i++) {
         struct s3_upload *o = os[i];
-        while (o->main_busy && io->broken == HOIST_OK) pthread_cond_wait(&io->done, &io->mu);
+        while (o->main_busy && io->broken == HOIST_OK)
+            pthread_cond_wait(&io->done, &io->mu);
         if (o->main_busy) o->main_status = io->broken;
         if (o->main_status != HOIST_OK && first == HOIST_OK) {
             first = o->main_status;
@@ -481,8 +495,8 @@ static hx_status ship_part(struct s3_upload *o) {
     struct s3_io *io = io_of(&o->base);
     struct hx_uploader *up = o->base.up;
     HX_TRY(first_failure(o));
-    HX_FAIL_IF(o->nparts >= MAX_PARTS, HOIST_ERR_LIMIT, "%s: more than %d parts of %llu bytes", o->base.url, MAX_PARTS,
-               (unsigned long long)up->part_size);
+    HX_FAIL_IF(o->nparts >= MAX_PARTS, HOIST_ERR_LIMIT, "%s: more than %d parts of %llu bytes",
+               o->base.url, MAX_PARTS, (unsigned long long)up->part_size);
     if (o->upload_id == NULL) {
         struct s3_upload *one[1] = {o};
         HX_TRY(run_main(one, 1, PH_INIT));
@@ -511,7 +525,8 @@ static hx_status ship_part(struct s3_upload *o) {
     p->req.sink_fd = -1;
     o->parts[o->nparts++] = p;
     pthread_mutex_lock(&io->mu);
-    while (io->inflight > 0 && io->inflight + io->held + p->len > up->memory_limit && io->broken == HOIST_OK)
+    while (io->inflight > 0 && io->inflight + io->held + p->len > up->memory_limit &&
+           io->broken == HOIST_OK)
         pthread_cond_wait(&io->done, &io->mu);
     io->inflight += p->len;
     o->pending++;
@@ -539,7 +554,8 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
         if (o->buf.cap < ps && o->buf.len + take > o->buf.cap) {
             /* Grow geometrically up to one part: small objects stay small. */
             size_t want = o->buf.cap ? o->buf.cap * 2 : 4 << 10;
-            while (want < o->buf.len + take) want *= 2;
+            while (want < o->buf.len + take)
+                want *= 2;
             if (want > ps) want = (size_t)ps;
             HX_TRY(hx_buf_reserve(&o->buf, want - o->buf.len));
         }
@@ -555,7 +571,8 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
 static void wait_parts(struct s3_upload *o) {
     struct s3_io *io = io_of(&o->base);
     pthread_mutex_lock(&io->mu);
-    while (o->pending > 0 && io->broken == HOIST_OK) pthread_cond_wait(&io->done, &io->mu);
+    while (o->pending > 0 && io->broken == HOIST_OK)
+        pthread_cond_wait(&io->done, &io->mu);
     if (o->pending > 0 && o->status == HOIST_OK) o->status = io->broken;
     pthread_mutex_unlock(&io->mu);
 }
@@ -588,7 +605,8 @@ static hx_status s3_finish(struct hx_upload *u) {
     wait_parts(o);
     hx_buf_reset(&o->buf);
     /* Only the ETags and checksums are needed from here on. */
-    for (int i = 0; i < o->nparts; i++) hx_net_req_cleanup(&o->parts[i]->req);
+    for (int i = 0; i < o->nparts; i++)
+        hx_net_req_cleanup(&o->parts[i]->req);
     return first_failure(o);
 }
 
@@ -612,7 +630,8 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
     for (size_t i = 0; i < n && s == HOIST_OK; i++) {
         struct s3_upload *o = (struct s3_upload *)us[i];
         if (o->base.state == HX_UP_COMMITTED) continue;
-        if (o->held) puts[np++] = o;
+        if (o->held)
+            puts[np++] = o;
         else {
             s = complete_xml(o);
             completes[nc++] = o;
@@ -663,10 +682,12 @@ static void s3_abort(struct hx_upload *const *us, size_t n) {
         wait_parts(o);
         o->base.state = HX_UP_ABORTED;
         if (o->upload_id == NULL) continue;
-        if (todo) todo[m++] = o;
+        if (todo)
+            todo[m++] = o;
         else {
             struct s3_upload *one[1] = {o};
-            if (run_main(one, 1, PH_ABORT) != HOIST_OK) HX_WARN("%s: could not abort the upload: %s", o->base.url, hoist_errmsg());
+            if (run_main(one, 1, PH_ABORT) != HOIST_OK)
+                HX_WARN("%s: could not abort the upload: %s", o->base.url, hoist_errmsg());
         }
     }
     if (m > 0 && run_main(todo, m, PH_ABORT) != HOIST_OK)
@@ -730,11 +751,16 @@ static void set_text(struct lmu_ctx *c, char **dst) {
 static void XMLCALL lmu_end(void *ud, const XML_Char *name) {
     struct lmu_ctx *c = ud;
     c->depth--;
-    if (c->in_upload && strcmp(name, "Key") == 0) set_text(c, &c->key);
-    else if (c->in_upload && strcmp(name, "UploadId") == 0) set_text(c, &c->upload_id);
-    else if (strcmp(name, "NextKeyMarker") == 0) set_text(c, &c->next_key);
-    else if (strcmp(name, "NextUploadIdMarker") == 0) set_text(c, &c->next_id);
-    else if (strcmp(name, "IsTruncated") == 0) c->truncated = c->text.len == 4 && memcmp(c->text.data, "true", 4) == 0;
+    if (c->in_upload && strcmp(name, "Key") == 0)
+        set_text(c, &c->key);
+    else if (c->in_upload && strcmp(name, "UploadId") == 0)
+        set_text(c, &c->upload_id);
+    else if (strcmp(name, "NextKeyMarker") == 0)
+        set_text(c, &c->next_key);
+    else if (strcmp(name, "NextUploadIdMarker") == 0)
+        set_text(c, &c->next_id);
+    else if (strcmp(name, "IsTruncated") == 0)
+        c->truncated = c->text.len == 4 && memcmp(c->text.data, "true", 4) == 0;
     else if (strcmp(name, "Upload") == 0) {
         c->in_upload = 0;
         if (c->key && c->upload_id && c->st == HOIST_OK) {
@@ -775,12 +801,15 @@ static hx_status lmu_prepare(struct hx_net_req *req) {
         if (s == HOIST_OK) s = hx_buf_append_str(&q, "&uploads=");
         req->sink = HX_SINK_BUF;
         req->body_cap = (size_t)16 << 20;
-        if (s == HOIST_OK) s = hx_s3_build_request(&l->st->s3, req, "GET", l->bucket, NULL, q.data, NULL, NULL, 0);
+        if (s == HOIST_OK)
+            s = hx_s3_build_request(&l->st->s3, req, "GET", l->bucket, NULL, q.data, NULL, NULL, 0);
     } else {
         s = hx_buf_append_str(&q, "uploadId=");
         if (s == HOIST_OK) s = hx_s3_uri_encode(&q, l->id_marker, strlen(l->id_marker), 0);
         req->sink = HX_SINK_NONE;
-        if (s == HOIST_OK) s = hx_s3_build_request(&l->st->s3, req, "DELETE", l->bucket, l->key, q.data, NULL, NULL, 0);
+        if (s == HOIST_OK)
+            s = hx_s3_build_request(&l->st->s3, req, "DELETE", l->bucket, l->key, q.data, NULL,
+                                    NULL, 0);
     }
     hx_buf_reset(&q);
     return s;
@@ -817,8 +846,8 @@ static hx_status run_one(struct lmu_req *l) {
     return s;
 }
 
-static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url, const struct hx_url *pu,
-                                 struct hoist_list *out) {
+static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url,
+                                 const struct hx_url *pu, struct hoist_list *out) {
     size_t cap = 0;
     struct lmu_ctx c = {.out = out, .cap = &cap, .bucket = pu->bucket};
     hx_buf_init(&c.text);
@@ -828,14 +857,17 @@ static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url,
         s = run_one(&l);
         if (s == HOIST_OK) {
             XML_Parser p = XML_ParserCreate(NULL);
-            if (p == NULL) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            if (p == NULL)
+                s = hx_error(HOIST_ERR_NOMEM, "out of memory");
             else {
                 XML_SetUserData(p, &c);
                 XML_SetElementHandler(p, lmu_start, lmu_end);
                 XML_SetCharacterDataHandler(p, lmu_chars);
                 c.truncated = 0;
-                if (XML_Parse(p, l.req.body.data ? l.req.body.data : "", (int)l.req.body.len, 1) != XML_STATUS_OK)
-                    s = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: ListMultipartUploads: bad XML", prefix_url);
+                if (XML_Parse(p, l.req.body.data ? l.req.body.data : "", (int)l.req.body.len, 1) !=
+                    XML_STATUS_OK)
+                    s = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: ListMultipartUploads: bad XML",
+                                 prefix_url);
                 XML_ParserFree(p);
                 if (s == HOIST_OK) s = c.st;
             }
@@ -856,8 +888,10 @@ static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url,
 static hx_status s3_abort_pending(struct hoist_store *st, const struct hoist_list_entry *e) {
     struct hx_url u;
     HX_TRY(hx_store_parse_url(e->url, &u));
-    struct lmu_req l = {.st = st, .bucket = u.bucket, .key = u.key, .id_marker = e->etag, .list = 0};
-    hx_status s = e->etag ? run_one(&l) : hx_error(HOIST_ERR_INVALID_ARG, "%s: no upload id", e->url);
+    struct lmu_req l = {
+        .st = st, .bucket = u.bucket, .key = u.key, .id_marker = e->etag, .list = 0};
+    hx_status s =
+        e->etag ? run_one(&l) : hx_error(HOIST_ERR_INVALID_ARG, "%s: no upload id", e->url);
     hx_net_req_cleanup(&l.req);
     hx_url_reset(&u);
     return s;

@@ -42,7 +42,8 @@ static hx_status gen_next(void *state, struct ArrowArray *out) {
     if (s == HOIST_OK) s = hx_array_init(out->children[1], ROWS, 2, 0);
     if (s == HOIST_OK) s = hx_array_init(out->children[2], ROWS, 3, 0);
     uint8_t *kv = s == HOIST_OK ? block(8) : NULL, *sv = s == HOIST_OK ? block(8) : NULL;
-    int64_t *k = s == HOIST_OK ? block(ROWS * 8) : NULL, *x = s == HOIST_OK ? block(ROWS * 8) : NULL;
+    int64_t *k = s == HOIST_OK ? block(ROWS * 8) : NULL,
+            *x = s == HOIST_OK ? block(ROWS * 8) : NULL;
     int32_t *so = s == HOIST_OK ? block((ROWS + 1) * 4) : NULL;
     char *sd = s == HOIST_OK ? block(ROWS * 8) : NULL;
     if (s == HOIST_OK && (!kv || !sv || !k || !x || !so || !sd)) s = HOIST_ERR_NOMEM;
@@ -61,9 +62,12 @@ static hx_status gen_next(void *state, struct ArrowArray *out) {
         int r = b * ROWS + i;
         k[i] = r % 5;
         x[i] = r;
-        if (r % 7 == 3) kn++;
-        else kv[i >> 3] |= (uint8_t)(1u << (i & 7));
-        if (r % 11 == 4) sn++;
+        if (r % 7 == 3)
+            kn++;
+        else
+            kv[i >> 3] |= (uint8_t)(1u << (i & 7));
+        if (r % 11 == 4)
+            sn++;
         else {
             sv[i >> 3] |= (uint8_t)(1u << (i & 7));
             pos += snprintf(sd + pos, 8, "v%d", r);
@@ -120,7 +124,8 @@ static void test_roundtrip(void) {
     struct hoist_list l;
     CHECK_EQ_INT(hoist_store_list(store, p, 1, 1, &l), HOIST_OK);
     size_t parquet = 0;
-    for (size_t i = 0; i < l.count; i++) parquet += strstr(l.entries[i].url, ".parquet") != NULL;
+    for (size_t i = 0; i < l.count; i++)
+        parquet += strstr(l.entries[i].url, ".parquet") != NULL;
     CHECK(parquet >= 12);
     CHECK(l.count > 0 && strstr(l.entries[0].url, "/_SUCCESS") != NULL); /* sorted: "_" < "k" */
     hoist_list_reset(&l);
@@ -145,8 +150,10 @@ static void test_alloc_failures(void) {
         enum hoist_status s = hoist_write_dataset(store, url, &st, c, NULL);
         hx_alloc_fail_after(0);
         struct stat sb;
-        if (s == HOIST_OK) ok_seen = 1;
-        else CHECK(stat(url + 7, &sb) != 0); /* nothing left, not even the directory */
+        if (s == HOIST_OK)
+            ok_seen = 1;
+        else
+            CHECK(stat(url + 7, &sb) != 0); /* nothing left, not even the directory */
         hx_free(url);
     }
     CHECK(ok_seen);

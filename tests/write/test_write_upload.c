@@ -248,7 +248,8 @@ int main(void) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 
     if (getenv("HOIST_TEST_S3") && strcmp(getenv("HOIST_TEST_S3"), "1") == 0) {
-        snprintf(root, sizeof root, "s3://hoist-upload-%d-%ld", (int)getpid(), (long)(hx_now() * 1000) % 100000);
+        snprintf(root, sizeof root, "s3://hoist-upload-%d-%ld", (int)getpid(),
+                 (long)(hx_now() * 1000) % 100000);
         CHECK_EQ_INT(hoist_store_bucket_create(store, root), HOIST_OK);
         RUN(test_sizes);
         RUN(test_free_aborts);
