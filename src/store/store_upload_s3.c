@@ -25,6 +25,7 @@ struct s3_io {
     size_t ninbox, capinbox;
     int stop;
     hx_status broken;        /* the event loop failed: requests in it are lost */
+    int want_concurrency;    /* applied by the I/O thread (it owns the loop) */
     uint64_t inflight, held; /* part bytes in flight; small bodies held */
     struct hx_uploader *up;
 };
@@ -64,6 +65,7 @@ static struct s3_io *io_of(const struct hx_upload *u) { return u->up->impl; }
 /* ---- the I/O thread ---------------------------------------------------- */
 
 static void take_inbox(struct s3_io *io) {
+    io->loop.concurrency = io->want_concurrency;
     for (size_t i = 0; i < io->ninbox; i++) {
         struct hx_net_req *r = io->inbox[i];
         /* Commits and aborts (the main requests, owner NULL) go before queued parts. */
@@ -132,7 +134,7 @@ static hx_status s3_start(struct hx_uploader *up) {
         hx_free(io);
         return s;
     }
-    io->loop.concurrency = up->st->concurrency;
+    io->loop.concurrency = io->want_concurrency = up->st->concurrency;
     io->loop.tick = io_tick;
     io->loop.tick_data = io;
     pthread_mutex_init(&io->mu, NULL);
@@ -642,10 +644,15 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
         struct s3_io *io = io_of(us[0]);
         size_t sp = 0, sc = 0;
         pthread_mutex_lock(&io->mu);
+        /* Many small requests: each is a round trip, not a share of the
+         * bandwidth, so more of them in flight (as put_many does). */
+        if (np + nc > (size_t)us[0]->up->st->concurrency)
+            io->want_concurrency = us[0]->up->st->small_put_concurrency;
         s = submit_main_locked(puts, np, PH_PUT, &sp);
         if (s == HOIST_OK) s = submit_main_locked(completes, nc, PH_COMPLETE, &sc);
         hx_status a = wait_main_locked(io, puts, sp);
         hx_status b = wait_main_locked(io, completes, sc);
+        io->want_concurrency = us[0]->up->st->concurrency;
         pthread_mutex_unlock(&io->mu);
         if (s == HOIST_OK) s = a != HOIST_OK ? a : b;
         for (size_t i = 0; i < sp + sc; i++) {
