@@ -27,7 +27,8 @@ static int parse_count(const char *cmd, const char *opt, const char *v, int64_t 
     errno = 0;
     char *end = NULL;
     long long n = strtoll(v, &end, 10);
-    if (errno || !*v || *end || n < 0) return cli_usage_error(cmd, "%s: '%s' is not a count", opt, v);
+    if (errno || !*v || *end || n < 0)
+        return cli_usage_error(cmd, "%s: '%s' is not a count", opt, v);
     *out = n;
     return 0;
 }
@@ -86,11 +87,13 @@ static bool ends_with(const char *s, const char *suffix) {
 
 bool cli_write_target(const char *output) {
     if (ends_with(output, ".parquet") || ends_with(output, "/")) return true;
-    return strncmp(output, "s3://", 5) == 0 && !ends_with(output, ".csv") && !ends_with(output, ".arrow");
+    return strncmp(output, "s3://", 5) == 0 && !ends_with(output, ".csv") &&
+           !ends_with(output, ".arrow");
 }
 
 /* The config from the options; NULL with a message printed on failure. */
-static enum hoist_status make_config(const struct cli_write_opts *o, struct hoist_write_config **out) {
+static enum hoist_status make_config(const struct cli_write_opts *o,
+                                     struct hoist_write_config **out) {
     struct hoist_write_config *c = NULL;
     struct hoist_pq_write_options *pq = NULL;
     enum hoist_status st = hoist_write_config_new(&c);
@@ -100,7 +103,8 @@ static enum hoist_status make_config(const struct cli_write_opts *o, struct hois
         size_t n = 0;
         char *save = NULL;
         if (copy == NULL) st = HOIST_ERR_NOMEM;
-        for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && n < 64; t = strtok_r(NULL, ",", &save))
+        for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && n < 64;
+             t = strtok_r(NULL, ",", &save))
             if (*t) names[n++] = t;
         if (st == HOIST_OK) st = hoist_write_config_set_partition_by(c, names, n);
         free(copy);
@@ -111,15 +115,20 @@ static enum hoist_status make_config(const struct cli_write_opts *o, struct hois
         st = hoist_write_config_set_int(c, HOIST_WRITE_MAX_BYTES_PER_FILE, o->max_bytes_per_file);
     if (st == HOIST_OK && o->max_open_files)
         st = hoist_write_config_set_int(c, HOIST_WRITE_MAX_OPEN_FILES, o->max_open_files);
-    if (st == HOIST_OK && o->memory) st = hoist_write_config_set_int(c, HOIST_WRITE_MEMORY_LIMIT, o->memory);
-    if (st == HOIST_OK && o->existing) st = hoist_write_config_set_str(c, HOIST_WRITE_EXISTING, o->existing);
-    if (st == HOIST_OK && o->lineage) st = hoist_write_config_set_str(c, HOIST_WRITE_LINEAGE_JSON, o->lineage);
-    if (st == HOIST_OK && o->no_manifest) st = hoist_write_config_set_int(c, HOIST_WRITE_MANIFEST, 0);
+    if (st == HOIST_OK && o->memory)
+        st = hoist_write_config_set_int(c, HOIST_WRITE_MEMORY_LIMIT, o->memory);
+    if (st == HOIST_OK && o->existing)
+        st = hoist_write_config_set_str(c, HOIST_WRITE_EXISTING, o->existing);
+    if (st == HOIST_OK && o->lineage)
+        st = hoist_write_config_set_str(c, HOIST_WRITE_LINEAGE_JSON, o->lineage);
+    if (st == HOIST_OK && o->no_manifest)
+        st = hoist_write_config_set_int(c, HOIST_WRITE_MANIFEST, 0);
     if (st == HOIST_OK && o->keep_partition_columns)
         st = hoist_write_config_set_int(c, HOIST_WRITE_KEEP_PARTITION_COLUMNS, 1);
     if (st == HOIST_OK && (o->compression || o->row_group_rows)) {
         st = hoist_pq_write_options_new(&pq);
-        if (st == HOIST_OK && o->compression) st = hoist_pq_write_options_set_str(pq, HOIST_PQW_COMPRESSION, o->compression);
+        if (st == HOIST_OK && o->compression)
+            st = hoist_pq_write_options_set_str(pq, HOIST_PQW_COMPRESSION, o->compression);
         if (st == HOIST_OK && o->row_group_rows)
             st = hoist_pq_write_options_set_int(pq, HOIST_PQW_ROW_GROUP_ROWS, o->row_group_rows);
         if (st == HOIST_OK) st = hoist_write_config_set_parquet_options(c, pq);
@@ -133,14 +142,16 @@ static enum hoist_status make_config(const struct cli_write_opts *o, struct hois
     return st;
 }
 
-int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, struct ArrowArrayStream *stream,
-                     const char *url, struct cli_progress *bar, bool quiet) {
+int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store,
+                     struct ArrowArrayStream *stream, const char *url, struct cli_progress *bar,
+                     bool quiet) {
     struct hoist_write_config *cfg = NULL;
     enum hoist_status st = make_config(o, &cfg);
     if (st != HOIST_OK) {
         stream->release(stream);
-        return st == HOIST_ERR_INVALID_ARG ? (fprintf(stderr, "hoist: %s\n", hoist_errmsg()), CLI_USAGE)
-                                           : cli_fail_on(st, url);
+        return st == HOIST_ERR_INVALID_ARG
+                   ? (fprintf(stderr, "hoist: %s\n", hoist_errmsg()), CLI_USAGE)
+                   : cli_fail_on(st, url);
     }
     struct write_progress wp = {bar};
     st = hoist_write_config_set_progress(cfg, write_progress_cb, &wp);
@@ -154,8 +165,10 @@ int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, 
     sigaction(SIGTERM, &sa, &old_term);
     double t0 = cli_now();
     char *manifest = NULL;
-    if (st == HOIST_OK) st = hoist_write_dataset(store, url, stream, cfg, &manifest);
-    else stream->release(stream);
+    if (st == HOIST_OK)
+        st = hoist_write_dataset(store, url, stream, cfg, &manifest);
+    else
+        stream->release(stream);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (bar) cli_progress_finish(bar);
@@ -170,7 +183,8 @@ int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, 
         /* The manifest's totals, without a JSON parser in the CLI. */
         const char *files = manifest ? strstr(manifest, "\"files\"") : NULL;
         size_t nfiles = 0;
-        for (const char *p = files; p && (p = strstr(p, "\"path\"")) != NULL; p += 6) nfiles++;
+        for (const char *p = files; p && (p = strstr(p, "\"path\"")) != NULL; p += 6)
+            nfiles++;
         char size[32];
         const char *b = manifest ? strstr(manifest, "\n \"bytes\": ") : NULL;
         const char *r = manifest ? strstr(manifest, "\n \"rows\": ") : NULL;
@@ -197,11 +211,16 @@ static int run_convert(int argc, char **argv) {
         if (r < 0) return CLI_USAGE;
         if (r > 0) continue;
         const char *a = argv[i];
-        if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) quiet = true;
-        else if (a[0] == '-' && a[1] != '\0') return cli_usage_error("convert", "unknown option '%s'", a);
-        else if (!src) src = a;
-        else if (!dst) dst = a;
-        else return cli_usage_error("convert", "unexpected argument '%s' (SRC and DST)", a);
+        if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+            quiet = true;
+        else if (a[0] == '-' && a[1] != '\0')
+            return cli_usage_error("convert", "unknown option '%s'", a);
+        else if (!src)
+            src = a;
+        else if (!dst)
+            dst = a;
+        else
+            return cli_usage_error("convert", "unexpected argument '%s' (SRC and DST)", a);
     }
     if (!src || !dst) return cli_usage_error("convert", "needs SRC and DST");
     struct hoist_store *store = NULL;

@@ -139,6 +139,16 @@ static hx_status flush_row_group(struct hoist_pq_writer *w) {
         for (size_t p = 0; p < c->npages; p++) c->pages[p].offset += base;
         hx_buf_reset(&c->bytes);
     }
+    /* bloom filters right after their row group (BloomFilter.md allows it),
+     * so their bitsets need not wait in memory for the end of the file */
+    for (int i = 0; st == HOIST_OK && i < n; i++) {
+        struct hx_pqw_chunk *c = &rg->chunks[i];
+        if (!c->bloom.len) continue;
+        c->bloom_offset = (int64_t)w->written;
+        c->bloom_len = (int64_t)c->bloom.len;
+        st = emit(w, c->bloom.data, c->bloom.len);
+        hx_buf_reset(&c->bloom);
+    }
     if (st != HOIST_OK) {
         rg_free(rg, n);
         return st;

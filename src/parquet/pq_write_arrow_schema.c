@@ -310,7 +310,8 @@ hx_status hx_pqw_arrow_schema_b64(const struct ArrowSchema *schema, char **out) 
     hx_buf_init(&body.b);
     body.st = HOIST_OK;
     body.dict_id = 0;
-    hx_status st = schema_message(&body, schema);
+    hx_status st = f.st;
+    if (st == HOIST_OK) st = schema_message(&body, schema);
     if (st == HOIST_OK) {
         uint32_t len = (uint32_t)body.b.len;
         memcpy(f.b.data + 4, &len, 4);

@@ -23,110 +23,6 @@ void hx_pqw_chunk_reset(struct hx_pqw_chunk *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* ---- dictionary ------------------------------------------------------------ */
-
-struct dict {
-    uint32_t *slots; /* entry + 1, 0 = empty */
-    size_t cap;
-    uint32_t *entry_val; /* entry -> index of its first value in the leaf buffer */
-    size_t n, entry_cap;
-    uint32_t *idx; /* per value */
-    int64_t plain_bytes;
-};
-
-static void dict_free(struct dict *d) {
-    hx_free(d->slots);
-    hx_free(d->entry_val);
-    hx_free(d->idx);
-}
-
-static uint64_t hash_bytes(const uint8_t *p, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-    while (n >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        h = (h ^ x) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t x = 0;
-    memcpy(&x, p, n);
-    h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
-    return h ^ (h >> 29);
-}
-
-static const uint8_t *value_at(const struct hx_pqw_leafbuf *b, int ba, size_t w, uint32_t i, size_t *len) {
-    if (ba) {
-        const int64_t *off = (const int64_t *)(const void *)b->offs.data;
-        *len = (size_t)(off[i + 1] - off[i]);
-        return b->vals.data + off[i];
-    }
-    *len = w;
-    return b->vals.data + (size_t)i * w;
-}
-
-static hx_status dict_grow(struct dict *d, const struct hx_pqw_leafbuf *b, int ba, size_t w) {
-    size_t cap = d->cap ? d->cap * 2 : 1024;
-    uint32_t *s = hx_calloc(cap, sizeof *s);
-    if (!s) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
-    for (size_t e = 0; e < d->n; e++) {
-        size_t len;
-        const uint8_t *p = value_at(b, ba, w, d->entry_val[e], &len);
-        size_t h = (size_t)hash_bytes(p, len) & (cap - 1);
-        while (s[h]) h = (h + 1) & (cap - 1);
-        s[h] = (uint32_t)e + 1;
-    }
-    hx_free(d->slots);
-    d->slots = s;
-    d->cap = cap;
-    return HOIST_OK;
-}
-
-/* Builds the chunk's dictionary; *ok = 0 when it passes the size limit
- * (the chunk is then written PLAIN). */
-static hx_status dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int64_t limit,
-                            struct dict *d, int *ok) {
-    int ba = leaf->node->ptype == PQT_BYTE_ARRAY;
-    size_t w = ba ? 0 : leaf->node->ptype == PQT_FLBA ? (size_t)leaf->node->type_length
-                      : leaf->node->ptype == PQT_INT32 || leaf->node->ptype == PQT_FLOAT ? 4 : 8;
-    *ok = 0;
-    if (b->n_values > UINT32_MAX - 1) return HOIST_OK;
-    d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
-    if (!d->idx) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
-    HX_TRY(dict_grow(d, b, ba, w));
-    for (int64_t i = 0; i < b->n_values; i++) {
-        size_t len;
-        const uint8_t *p = value_at(b, ba, w, (uint32_t)i, &len);
-        size_t h = (size_t)hash_bytes(p, len) & (d->cap - 1);
-        uint32_t e;
-        while ((e = d->slots[h]) != 0) {
-            size_t l2;
-            const uint8_t *q = value_at(b, ba, w, d->entry_val[e - 1], &l2);
-            if (l2 == len && memcmp(p, q, len) == 0) break;
-            h = (h + 1) & (d->cap - 1);
-        }
-        if (!e) {
-            d->plain_bytes += (int64_t)len + (ba ? 4 : 0);
-            if (d->plain_bytes > limit) return HOIST_OK;
-            if (d->n == d->entry_cap) {
-                size_t nc = d->entry_cap ? d->entry_cap * 2 : 256;
-                uint32_t *ev = hx_realloc(d->entry_val, nc * sizeof *ev);
-                if (!ev) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
-                d->entry_val = ev;
-                d->entry_cap = nc;
-            }
-            d->entry_val[d->n] = (uint32_t)i;
-            e = (uint32_t)++d->n;
-            d->slots[h] = e;
-            if (d->n * 2 > d->cap) HX_TRY(dict_grow(d, b, ba, w));
-        }
-        d->idx[i] = e - 1;
-    }
-    *ok = 1;
-    return HOIST_OK;
-}
-
 /* ---- pages ------------------------------------------------------------------ */
 
 struct enc {
@@ -135,13 +31,58 @@ struct enc {
     const struct hx_pqw_leafbuf *b;
     struct hx_pqw_chunk *out;
     struct hx_pqw_compressor comp;
-    struct dict dict;
+    struct hx_pqw_dict dict;
     int use_dict, dict_bits;
     int value_enc; /* PQE_* of data pages */
     size_t width;  /* fixed-width value bytes */
     struct hx_buf body, levels, comp_buf, header;
     size_t page_cap;
+    /* Arrow dictionary kept as it came: entries in b->dict, indices in
+     * b->idx (borrowed by dict.idx), rank[] orders entries for statistics */
+    int arrow_dict;
+    int32_t *rank;
+    struct hx_pqw_leafbuf gathered; /* a dictionary-mode buffer made plain */
 };
+
+static const uint8_t *entry_at(const struct enc *e, uint32_t i, size_t *len) {
+    int ba = e->leaf->node->ptype == PQT_BYTE_ARRAY;
+    if (e->arrow_dict) return hx_pqw_value_at(e->b->dict, ba, e->width, i, len);
+    return hx_pqw_value_at(e->b, ba, e->width, e->dict.entry_val[i], len);
+}
+
+/* Page bounds of values [v0, v1). */
+static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw_stats *out) {
+    if (!e->arrow_dict) return hx_pqw_stats_compute(e->leaf, e->b, v0, v1, out);
+    if (v1 <= v0 || e->leaf->node->order == SO_NONE) return HOIST_OK;
+    int32_t lo = -1, hi = -1;
+    uint32_t lo_e = 0, hi_e = 0;
+    for (int64_t i = v0; i < v1; i++) {
+        uint32_t x = e->dict.idx[i];
+        int32_t r = e->rank[x];
+        if (r < 0) {
+            out->nan_count++;
+            continue;
+        }
+        if (lo < 0 || r < lo) lo = r, lo_e = x;
+        if (r > hi) hi = r, hi_e = x;
+    }
+    if (lo < 0) {
+        out->all_nan = 1;
+        return HOIST_OK;
+    }
+    struct hx_pqw_stats a = {0}, b = {0};
+    hx_status st = hx_pqw_stats_compute(e->leaf, e->b->dict, lo_e, lo_e + 1, &a);
+    if (st == HOIST_OK) st = hx_pqw_stats_compute(e->leaf, e->b->dict, hi_e, hi_e + 1, &b);
+    if (st == HOIST_OK) {
+        out->has_minmax = a.has_minmax && b.has_minmax;
+        out->min = a.min, out->min_len = a.min_len, out->min_exact = a.min_exact;
+        out->max = b.max, out->max_len = b.max_len, out->max_exact = b.max_exact;
+        a.min = b.max = NULL;
+    }
+    hx_pqw_stats_reset(&a);
+    hx_pqw_stats_reset(&b);
+    return st;
+}
 
 static hx_status levels_rle(const uint16_t *lv, size_t n, int max, int prefix, struct hx_buf *out) {
     size_t at = out->len;
@@ -196,7 +137,7 @@ static hx_status delta_byte_array(struct enc *e, int64_t v0, int64_t v1, struct 
     size_t prev_len = 0;
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        const uint8_t *p = value_at(b, ba, e->width, (uint32_t)(v0 + (int64_t)i), &len);
+        const uint8_t *p = hx_pqw_value_at(b, ba, e->width, (uint32_t)(v0 + (int64_t)i), &len);
         size_t k = 0;
         while (prev && k < len && k < prev_len && p[k] == prev[k]) k++;
         pre[i] = (int32_t)k;
@@ -208,7 +149,7 @@ static hx_status delta_byte_array(struct enc *e, int64_t v0, int64_t v1, struct 
     if (st == HOIST_OK) st = hx_delta_encode_i32(suf, n, out);
     for (size_t i = 0; st == HOIST_OK && i < n; i++) {
         size_t len;
-        const uint8_t *p = value_at(b, ba, e->width, (uint32_t)(v0 + (int64_t)i), &len);
+        const uint8_t *p = hx_pqw_value_at(b, ba, e->width, (uint32_t)(v0 + (int64_t)i), &len);
         st = hx_buf_append(out, p + pre[i], (size_t)suf[i]);
     }
     hx_free(pre);
@@ -263,12 +204,11 @@ static hx_status page_header(struct enc *e, int type, int64_t ulen, int64_t clen
 }
 
 static hx_status dictionary_page(struct enc *e) {
-    const struct hx_pqw_leafbuf *b = e->b;
     int ba = e->leaf->node->ptype == PQT_BYTE_ARRAY;
     e->body.len = 0;
     for (size_t i = 0; i < e->dict.n; i++) {
         size_t len;
-        const uint8_t *p = value_at(b, ba, e->width, e->dict.entry_val[i], &len);
+        const uint8_t *p = entry_at(e, (uint32_t)i, &len);
         if (ba) {
             uint32_t l = (uint32_t)len;
             HX_TRY(hx_buf_append(&e->body, &l, 4));
@@ -342,7 +282,7 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
     pg.null_page = v1 == v0;
     struct hx_pqw_stats st = {0};
     hx_status s = HOIST_OK;
-    if (o->statistics) s = hx_pqw_stats_compute(leaf, b, v0, v1, &st);
+    if (o->statistics) s = page_stats(e, v0, v1, &st);
     st.null_count = pg.null_count;
     if (s == HOIST_OK) s = hx_pqw_stats_merge(leaf->node->order, &e->out->stats, &st);
     if (s == HOIST_OK && st.all_nan) e->out->column_index_ok = 0;
@@ -384,7 +324,13 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
     if (s == HOIST_OK) {
         pg.offset = (int64_t)e->out->bytes.len;
         pg.size = (int32_t)(e->header.len + plen);
-        if (leaf->node->ptype == PQT_BYTE_ARRAY) {
+        if (leaf->node->ptype == PQT_BYTE_ARRAY && e->arrow_dict) {
+            for (int64_t i = v0; i < v1; i++) {
+                size_t len;
+                entry_at(e, e->dict.idx[i], &len);
+                pg.unencoded_ba_bytes += (int64_t)len;
+            }
+        } else if (leaf->node->ptype == PQT_BYTE_ARRAY) {
             const int64_t *off = (const int64_t *)(const void *)b->offs.data;
             pg.unencoded_ba_bytes = off[v1] - off[v0];
         }
@@ -430,8 +376,24 @@ static hx_status pages(struct enc *e) {
     int max_def = e->leaf->max_def;
     int64_t limit = e->cfg->o->page_bytes * 8, max_rows = e->cfg->page_rows;
     int64_t l = 0, v = 0, row = 0;
-    int fixed_bits = !e->use_dict && e->leaf->node->ptype != PQT_BYTE_ARRAY;
+    int fixed_bits = e->use_dict || e->leaf->node->ptype != PQT_BYTE_ARRAY;
     int64_t fb = fixed_bits ? value_bits(e, 0) : 0;
+    if (!rep && fixed_bits) {
+        /* one level per row and a known size per value: count, don't add */
+        int64_t kmax = (limit + fb - 1) / fb;
+        while (l < b->n_levels) {
+            int64_t l0 = l, v0 = v, end = b->n_levels - l < max_rows ? b->n_levels : l + max_rows, k = 0;
+            if (!def) {
+                k = end - l < kmax ? end - l : kmax;
+                l += k;
+            } else {
+                for (; l < end && k < kmax; l++) k += def[l] == max_def;
+            }
+            v += k;
+            HX_TRY(data_page(e, l0, l, v0, v, l0, l - l0));
+        }
+        return HOIST_OK;
+    }
     while (l < b->n_levels) {
         int64_t l0 = l, v0 = v, r0 = row, rows = 0, bits = 0;
         while (l < b->n_levels) {
@@ -487,9 +449,32 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     hx_buf_init(&e.header);
     e.value_enc = value_encoding(leaf);
     hx_status st = HOIST_OK;
-    if (leaf->opt.dictionary && b->n_values > 0) {
+    if (b->dict_mode) {
+        int ba = pt == PQT_BYTE_ARRAY;
+        int64_t plain = (int64_t)b->dict->vals.len + (ba ? 4 * b->dict->n_values : 0);
+        if (plain <= cfg->o->dict_page_bytes && b->dict->n_values > 0 && b->dict->n_values <= INT32_MAX) {
+            e.arrow_dict = 1;
+            e.use_dict = 1;
+            e.value_enc = PQE_RLE_DICTIONARY;
+            e.dict.n = (size_t)b->dict->n_values;
+            e.dict.idx = (uint32_t *)(void *)b->idx.data;
+            e.dict_bits = e.dict.n > 1 ? hx_bit_width(e.dict.n - 1) : 1;
+            st = hx_pqw_dict_rank(leaf, b->dict, &e.rank);
+            if (st == HOIST_OK) st = dictionary_page(&e);
+        } else {
+            /* too large a dictionary: plain values, then as any other chunk */
+            st = hx_pqw_leafbuf_gather(leaf, b, &e.gathered);
+            /* levels stay the leaf buffer's (borrowed, dropped before reset) */
+            e.gathered.def = b->def;
+            e.gathered.rep = b->rep;
+            e.gathered.n_levels = b->n_levels;
+            e.gathered.n_rows = b->n_rows;
+            e.b = b = &e.gathered;
+        }
+    }
+    if (st == HOIST_OK && !e.arrow_dict && leaf->opt.dictionary && b->n_values > 0) {
         int ok = 0;
-        st = dict_build(leaf, b, cfg->o->dict_page_bytes, &e.dict, &ok);
+        st = hx_pqw_dict_build(leaf, b, cfg->o->dict_page_bytes, &e.dict, &ok);
         if (st == HOIST_OK && ok) {
             e.use_dict = 1;
             e.value_enc = PQE_RLE_DICTIONARY;
@@ -499,7 +484,13 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     }
     if (st == HOIST_OK) st = pages(&e);
     if (st == HOIST_OK && out->npages == 0) st = data_page(&e, 0, 0, 0, 0, 0, 0);
-    dict_free(&e.dict);
+    if (st == HOIST_OK && leaf->opt.bloom_fpp > 0) st = hx_pqw_bloom_build(leaf, e.arrow_dict ? b->dict : b, &out->bloom);
+    if (e.arrow_dict) e.dict.idx = NULL; /* borrowed from the leaf buffer */
+    hx_pqw_dict_free(&e.dict);
+    hx_free(e.rank);
+    memset(&e.gathered.def, 0, sizeof e.gathered.def);
+    memset(&e.gathered.rep, 0, sizeof e.gathered.rep);
+    hx_pqw_leafbuf_reset(&e.gathered);
     hx_pqw_compressor_free(&e.comp);
     hx_buf_reset(&e.body);
     hx_buf_reset(&e.levels);

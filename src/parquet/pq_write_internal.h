@@ -199,6 +199,13 @@ struct hx_pqw_leafbuf {
     struct hx_abuf vals;     /* fixed-width values, or byte-array bytes */
     struct hx_abuf offs;     /* byte arrays: int64 offsets, n_values + 1 */
     int64_t n_levels, n_values, n_rows;
+    /* Arrow dictionary input kept as it came (no re-hashing, as Arrow C++'s
+     * WriteArrowDictionary): idx holds one uint32 index per value and dict
+     * the converted dictionary values. A batch with another dictionary
+     * turns the row group's data back into plain values (dict_off). */
+    int dict_mode, dict_off;
+    struct hx_abuf idx;
+    struct hx_pqw_leafbuf *dict;
 };
 void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b); /* frees */
 void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b); /* keeps memory */
@@ -208,6 +215,10 @@ uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b);
 HOIST_NODISCARD hx_status hx_pqw_shred(const struct hx_pqw_schema *s, const struct hx_pqw_leaf *leaf,
                                        const struct ArrowArray *batch, int64_t row0, int64_t nrows,
                                        struct hx_pqw_leafbuf *out);
+/* Values of a dictionary-mode buffer gathered into plain values (out must
+ * be empty). */
+HOIST_NODISCARD hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
+                                                struct hx_pqw_leafbuf *out);
 /* Checks the batch's shape against the schema (children, lengths, buffers). */
 HOIST_NODISCARD hx_status hx_pqw_check_batch(const struct hx_pqw_schema *s, const struct ArrowArray *batch);
 
@@ -220,6 +231,7 @@ struct hx_pqw_stats {
     size_t min_len, max_len;
     int min_exact, max_exact;
     int64_t null_count;
+    int64_t nan_count; /* floats (Statistics field 9) */
     int all_nan; /* non-null values exist but all are NaN */
 };
 void hx_pqw_stats_reset(struct hx_pqw_stats *s);
@@ -232,6 +244,49 @@ HOIST_NODISCARD hx_status hx_pqw_stats_merge(enum hx_pqw_order order, struct hx_
 int hx_pqw_compare(enum hx_pqw_order order, const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 /* Statistics struct fields (legacy min/max only for signed orders). */
 void hx_pqw_stats_write(const struct hx_pqw_stats *s, enum hx_pqw_order order, struct hx_tw *w);
+
+/* ---- dictionaries (pq_write_dict.c) ------------------------------------------ */
+
+/* Bytes per value of a fixed-width physical type (booleans 1; byte arrays 0). */
+static inline size_t hx_pqw_value_width(const struct hx_pqw_node *n) {
+    switch (n->ptype) {
+    case PQT_BOOLEAN: return 1;
+    case PQT_INT32:
+    case PQT_FLOAT: return 4;
+    case PQT_FLBA: return (size_t)n->type_length;
+    case PQT_BYTE_ARRAY: return 0;
+    default: return 8;
+    }
+}
+
+/* Value i of a leaf buffer: its bytes and length. */
+static inline const uint8_t *hx_pqw_value_at(const struct hx_pqw_leafbuf *b, int ba, size_t w, uint32_t i,
+                                             size_t *len) {
+    if (ba) {
+        const int64_t *off = (const int64_t *)(const void *)b->offs.data;
+        *len = (size_t)(off[i + 1] - off[i]);
+        return b->vals.data + off[i];
+    }
+    *len = w;
+    return b->vals.data + (size_t)i * w;
+}
+
+struct hx_pqw_dict {
+    uint32_t *slots; /* entry + 1, 0 = empty */
+    size_t cap;
+    uint32_t *entry_val; /* entry -> index of its first value in the leaf buffer */
+    size_t n, entry_cap;
+    uint32_t *idx; /* per value */
+    int64_t plain_bytes;
+};
+void hx_pqw_dict_free(struct hx_pqw_dict *d);
+/* Builds the dictionary of a chunk's values; *ok = 0 when its PLAIN size
+ * passes limit. */
+HOIST_NODISCARD hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
+                                            int64_t limit, struct hx_pqw_dict *d, int *ok);
+/* *rank (hx_free) gets each entry's position in the column's sort order, -1 for NaN. */
+HOIST_NODISCARD hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries,
+                                           int32_t **rank);
 
 /* ---- column chunk encoder (pq_write_column.c) ------------------------------- */
 
@@ -280,6 +335,12 @@ HOIST_NODISCARD hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cf
 HOIST_NODISCARD hx_status hx_pqw_column_index(const struct hx_pqw_chunk *c, const struct hx_pqw_leaf *leaf,
                                               struct hx_buf *out);
 HOIST_NODISCARD hx_status hx_pqw_offset_index(const struct hx_pqw_chunk *c, struct hx_buf *out);
+
+/* ---- bloom filters (pq_write_bloom.c) ---------------------------------------- */
+
+/* BloomFilterHeader + bitset over every value of vals (plain form). */
+HOIST_NODISCARD hx_status hx_pqw_bloom_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *vals,
+                                             struct hx_buf *out);
 
 /* ---- ARROW:schema (pq_write_arrow_schema.c) ---------------------------------- */
 

@@ -269,7 +269,7 @@ static void node_free(struct hx_pqw_node *n) {
 
 void hx_pqw_schema_free(struct hx_pqw_schema *s) {
     node_free(&s->root);
-    for (int i = 0; i < s->nleaves; i++) {
+    for (int i = 0; s->leaves && i < s->nleaves; i++) {
         hx_free(s->leaves[i].path);
         hx_free(s->leaves[i].dotted);
     }

@@ -14,6 +14,11 @@
 #include <string.h>
 
 void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b) {
+    if (b->dict) {
+        hx_pqw_leafbuf_reset(b->dict);
+        hx_free(b->dict);
+    }
+    hx_abuf_reset(&b->idx);
     hx_abuf_reset(&b->def);
     hx_abuf_reset(&b->rep);
     hx_abuf_reset(&b->vals);
@@ -24,10 +29,13 @@ void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b) {
 void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b) {
     b->def.len = b->rep.len = b->vals.len = b->offs.len = 0;
     b->n_levels = b->n_values = b->n_rows = 0;
+    b->dict_mode = b->dict_off = 0;
+    b->idx.len = 0;
+    if (b->dict) hx_pqw_leafbuf_clear(b->dict);
 }
 
 uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b) {
-    return b->def.len + b->rep.len + b->vals.len + b->offs.len;
+    return b->def.len + b->rep.len + b->vals.len + b->offs.len + b->idx.len + (b->dict ? hx_pqw_leafbuf_bytes(b->dict) : 0);
 }
 
 enum { MAX_PATH = 130 };
@@ -152,8 +160,7 @@ static hx_status put_value(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n
     return HOIST_OK;
 }
 
-static hx_status put_leaf(struct shred *s, const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
-    if (!n->dict_index_bytes) return put_value(s->b, n, a, j);
+static int64_t dict_index(const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
     const uint8_t *ix = a->buffers[1];
     int64_t idx;
     switch (n->dict_index_bytes) {
@@ -162,10 +169,131 @@ static hx_status put_leaf(struct shred *s, const struct hx_pqw_node *n, const st
     case 4: { int32_t x; memcpy(&x, ix + 4 * j, 4); idx = n->dict_index_signed ? (int64_t)x : (int64_t)(uint32_t)x; break; }
     default: memcpy(&idx, ix + 8 * j, 8); break;
     }
+    return idx;
+}
+
+/* A valid index that points at a null dictionary entry is a null value. */
+static int dict_entry_null(const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
+    if (!n->dict_index_bytes || !a->dictionary || a->dictionary->null_count == 0 || !a->dictionary->buffers[0])
+        return 0;
+    int64_t idx = dict_index(n, a, j);
+    return idx >= 0 && idx < a->dictionary->length && !bit(a->dictionary->buffers[0], idx + a->dictionary->offset);
+}
+
+static hx_status put_leaf(struct shred *s, const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
+    if (!n->dict_index_bytes) return put_value(s->b, n, a, j);
+    struct hx_pqw_leafbuf *b = s->b;
+    int64_t idx = dict_index(n, a, j);
     const struct ArrowArray *d = a->dictionary;
     HX_FAIL_IF(!d || idx < 0 || idx >= d->length, HOIST_ERR_INVALID_ARG,
                "field '%s': dictionary index %lld is out of range", n->name, (long long)idx);
-    return put_value(s->b, n, d, idx + d->offset);
+    if (b->dict_mode) {
+        HX_TRY(hx_abuf_reserve(&b->idx, 4));
+        uint32_t x = (uint32_t)idx;
+        memcpy(b->idx.data + b->idx.len, &x, 4);
+        b->idx.len += 4;
+        b->n_values++;
+        return HOIST_OK;
+    }
+    return put_value(b, n, d, idx + d->offset);
+}
+
+/* ---- Arrow dictionaries ------------------------------------------------------ */
+
+static void init_offsets(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n) {
+    if (n->ptype == PQT_BYTE_ARRAY && b->offs.len == 0) {
+        memset(b->offs.data, 0, 8);
+        b->offs.len = 8;
+    }
+}
+
+/* The dictionary's values in physical form. */
+static hx_status convert_dictionary(const struct hx_pqw_node *n, const struct ArrowArray *d, struct hx_pqw_leafbuf *out) {
+    HX_TRY(hx_abuf_reserve(&out->offs, 8));
+    init_offsets(out, n);
+    for (int64_t j = 0; j < d->length; j++) HX_TRY(put_value(out, n, d, j + d->offset));
+    return HOIST_OK;
+}
+
+static int same_values(const struct hx_pqw_leafbuf *x, const struct hx_pqw_leafbuf *y) {
+    return x->n_values == y->n_values && x->vals.len == y->vals.len && x->offs.len == y->offs.len &&
+           (x->vals.len == 0 || memcmp(x->vals.data, y->vals.data, x->vals.len) == 0) &&
+           (x->offs.len == 0 || memcmp(x->offs.data, y->offs.data, x->offs.len) == 0);
+}
+
+hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
+                                struct hx_pqw_leafbuf *out) {
+    const struct hx_pqw_node *n = leaf->node;
+    const struct hx_pqw_leafbuf *d = b->dict;
+    const uint32_t *ix = (const uint32_t *)(const void *)b->idx.data;
+    HX_TRY(hx_abuf_reserve(&out->offs, 8));
+    init_offsets(out, n);
+    if (n->ptype == PQT_BYTE_ARRAY) {
+        const int64_t *off = (const int64_t *)(const void *)d->offs.data;
+        for (int64_t i = 0; i < b->n_values; i++)
+            HX_TRY(put_binary(out, d->vals.data + off[ix[i]], (size_t)(off[ix[i] + 1] - off[ix[i]])));
+    } else {
+        size_t w = d->n_values ? d->vals.len / (size_t)d->n_values : 0;
+        HX_TRY(hx_abuf_reserve(&out->vals, (size_t)b->n_values * w));
+        for (int64_t i = 0; i < b->n_values; i++) memcpy(out->vals.data + out->vals.len + (size_t)i * w, d->vals.data + (size_t)ix[i] * w, w);
+        out->vals.len += (size_t)b->n_values * w;
+    }
+    out->n_values = b->n_values;
+    return HOIST_OK;
+}
+
+/* Before shredding a batch of a dictionary leaf: keep indices while every
+ * batch of the row group brings the same dictionary values. */
+static hx_status dictionary_batch(const struct hx_pqw_leaf *leaf, const struct ArrowArray *a, struct hx_pqw_leafbuf *b) {
+    const struct hx_pqw_node *n = leaf->node;
+    if (b->dict_off || !a->dictionary || a->dictionary->null_count != 0) goto plain;
+    if (!b->dict) {
+        b->dict = hx_calloc(1, sizeof *b->dict);
+        if (!b->dict) HX_FAIL(HOIST_ERR_NOMEM, "out of memory keeping a dictionary");
+    }
+    if (b->n_levels == 0 && !b->dict_mode) {
+        hx_pqw_leafbuf_clear(b->dict);
+        HX_TRY(convert_dictionary(n, a->dictionary, b->dict));
+        b->dict_mode = 1;
+        return HOIST_OK;
+    }
+    if (!b->dict_mode) goto plain;
+    struct hx_pqw_leafbuf tmp;
+    memset(&tmp, 0, sizeof tmp);
+    hx_status st = convert_dictionary(n, a->dictionary, &tmp);
+    int same = st == HOIST_OK && same_values(&tmp, b->dict);
+    hx_pqw_leafbuf_reset(&tmp);
+    HX_TRY(st);
+    if (same) return HOIST_OK;
+plain:
+    if (b->dict_mode) {
+        /* another dictionary: this row group's values become plain */
+        struct hx_pqw_leafbuf vals;
+        memset(&vals, 0, sizeof vals);
+        hx_status gs = hx_pqw_leafbuf_gather(leaf, b, &vals);
+        if (gs != HOIST_OK) {
+            hx_pqw_leafbuf_reset(&vals);
+            return gs;
+        }
+        hx_abuf_reset(&b->vals);
+        hx_abuf_reset(&b->offs);
+        b->vals = vals.vals;
+        b->offs = vals.offs;
+        b->idx.len = 0;
+        b->dict_mode = 0;
+    }
+    b->dict_off = 1;
+    return HOIST_OK;
+}
+
+/* The leaf's own array in a batch (the one that carries the dictionary). */
+static const struct ArrowArray *leaf_array(const struct shred *s, const struct ArrowArray *batch) {
+    const struct ArrowArray *a = batch;
+    for (int k = 0; k + 1 < s->npath; k++) {
+        const struct hx_pqw_node *n = s->path[k];
+        a = n->kind == PQW_STRUCT ? a->children[s->child[k]] : a->children[0];
+    }
+    return a;
 }
 
 /* Shreds element i (logical, before a->offset) of path[k]'s array. */
@@ -173,7 +301,7 @@ static hx_status shred(struct shred *s, int k, const struct ArrowArray *a, int64
     const struct hx_pqw_node *n = s->path[k];
     int64_t j = i + a->offset;
     if (n->kind == PQW_LEAF && n->conv == WC_NULL) return push_level(s, rep, def);
-    if (is_null(a, j)) {
+    if (is_null(a, j) || (n->kind == PQW_LEAF && dict_entry_null(n, a, j))) {
         if (!n->nullable) return nullable_violation(n);
         return push_level(s, rep, def);
     }
@@ -265,8 +393,13 @@ hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf 
         memset(out->offs.data, 0, 8);
         out->offs.len = 8;
     }
+    if (leaf->node->dict_index_bytes && leaf->opt.dictionary)
+        HX_TRY(dictionary_batch(leaf, leaf_array(&s, batch), out));
     const struct ArrowArray *top = batch->children[s.child[0]];
-    if (s.npath == 2) {
+    row0 += batch->offset; /* a struct's offset applies to its children */
+    const struct ArrowArray *la = leaf->node->dict_index_bytes ? leaf_array(&s, batch) : NULL;
+    int dict_nulls = la && la->dictionary && la->dictionary->null_count != 0;
+    if (s.npath == 2 && !dict_nulls) {
         HX_TRY(shred_flat(&s, leaf->node, top, row0, nrows));
     } else {
         for (int64_t i = 0; i < nrows; i++) HX_TRY(shred(&s, 1, top, row0 + i, 0, 0));

@@ -139,11 +139,53 @@ static hx_status fixed_bounds(const struct hx_pqw_leaf *leaf, const uint8_t *bas
     case SO_I64: MINMAX_LOOP(int64_t); mn = mnb, mx = mxb; break;
     case SO_U64: MINMAX_LOOP(uint64_t); mn = mnb, mx = mxb; break;
     case SO_NONE: return HOIST_OK;
+    case SO_FLOAT:
+    case SO_DOUBLE: {
+        /* typed, NaN-skipping: NaN fails both comparisons, so it never wins */
+        int found = 0;
+        if (o == SO_DOUBLE) {
+            const double *x = (const double *)(const void *)base;
+            double lo = INFINITY, hi = -INFINITY;
+            int64_t nan = 0;
+            for (int64_t i = 0; i < n; i++) {
+                if (x[i] < lo) lo = x[i];
+                if (x[i] > hi) hi = x[i];
+                nan += x[i] != x[i];
+            }
+            found = nan < n;
+            out->nan_count = nan;
+            memcpy(mnb, &lo, 8);
+            memcpy(mxb, &hi, 8);
+        } else {
+            const float *x = (const float *)(const void *)base;
+            float lo = INFINITY, hi = -INFINITY;
+            int64_t nan = 0;
+            for (int64_t i = 0; i < n; i++) {
+                if (x[i] < lo) lo = x[i];
+                if (x[i] > hi) hi = x[i];
+                nan += x[i] != x[i];
+            }
+            found = nan < n;
+            out->nan_count = nan;
+            memcpy(mnb, &lo, 4);
+            memcpy(mxb, &hi, 4);
+        }
+        if (!found) {
+            out->all_nan = 1;
+            return HOIST_OK;
+        }
+        fix_zero(o, mnb, mxb);
+        mn = mnb, mx = mxb;
+        break;
+    }
     default:
         /* floats (NaN skipped), float16, FLBA, decimals: generic compare */
         for (int64_t i = 0; i < n; i++) {
             const uint8_t *p = base + (size_t)i * w;
-            if (is_nan(o, p)) continue;
+            if (is_nan(o, p)) {
+                out->nan_count++;
+                continue;
+            }
             if (!mn || hx_pqw_compare(o, p, w, mn, w) < 0) mn = p;
             if (!mx || hx_pqw_compare(o, p, w, mx, w) > 0) mx = p;
         }
@@ -219,6 +261,7 @@ hx_status hx_pqw_stats_compute(const struct hx_pqw_leaf *leaf, const struct hx_p
 
 hx_status hx_pqw_stats_merge(enum hx_pqw_order order, struct hx_pqw_stats *into, const struct hx_pqw_stats *from) {
     into->null_count += from->null_count;
+    into->nan_count += from->nan_count;
     if (from->all_nan && !into->has_minmax) into->all_nan = 1;
     if (!from->has_minmax) return HOIST_OK;
     into->all_nan = 0;
@@ -248,4 +291,6 @@ void hx_pqw_stats_write(const struct hx_pqw_stats *s, enum hx_pqw_order order, s
         hx_tw_bool(w, 7, s->max_exact);
         hx_tw_bool(w, 8, s->min_exact);
     }
+    /* bounds leave NaN out; only nan_count says whether there are any */
+    if (order == SO_FLOAT || order == SO_DOUBLE || order == SO_F16) hx_tw_i64(w, 9, s->nan_count);
 }

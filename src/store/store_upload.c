@@ -11,8 +11,8 @@ static const struct hx_upload_ops *ops_for(enum hx_url_kind kind) {
     return kind == HX_URL_S3 ? &hx_upload_s3_ops : &hx_upload_file_ops;
 }
 
-hx_status hx_uploader_new(struct hoist_store *st, const char *root_url, const struct hx_uploader_config *cfg,
-                          struct hx_uploader **out) {
+hx_status hx_uploader_new(struct hoist_store *st, const char *root_url,
+                          const struct hx_uploader_config *cfg, struct hx_uploader **out) {
     *out = NULL;
     struct hx_url u;
     HX_TRY(hx_store_parse_url(root_url, &u));
@@ -39,13 +39,17 @@ hx_status hx_uploader_new(struct hoist_store *st, const char *root_url, const st
 
 void hx_uploader_free(struct hx_uploader *up) {
     if (up == NULL) return;
-    while (up->open) hx_upload_free(up->open);
+    while (up->open)
+        hx_upload_free(up->open);
     up->ops->stop(up);
     hx_free(up);
 }
 
 uint64_t hx_uploader_buffered(const struct hx_uploader *up) { return atomic_load(&up->buffered); }
 uint64_t hx_uploader_part_size(const struct hx_uploader *up) { return up->part_size; }
+int hx_uploader_maybe_orphans(const struct hx_uploader *up) {
+    return atomic_load(&up->maybe_orphans);
+}
 
 hx_status hx_upload_open(struct hx_uploader *up, const char *url, struct hx_upload **out) {
     *out = NULL;
@@ -59,7 +63,8 @@ hx_status hx_upload_open(struct hx_uploader *up, const char *url, struct hx_uplo
     }
     hx_status s = hx_store_parse_url(url, &u->u);
     if (s == HOIST_OK && u->u.kind != up->kind)
-        s = hx_error(HOIST_ERR_BAD_URL, "%s: not under the same scheme as the upload's destination", url);
+        s = hx_error(HOIST_ERR_BAD_URL, "%s: not under the same scheme as the upload's destination",
+                     url);
     if (s == HOIST_OK && u->u.kind == HX_URL_S3 && u->u.key[0] == '\0')
         s = hx_error(HOIST_ERR_BAD_URL, "%s: an upload needs a key, not just a bucket", url);
     if (s == HOIST_OK) s = up->ops->open(u);
@@ -95,9 +100,10 @@ hx_status hx_upload_finish(struct hx_upload *u) {
 hx_status hx_upload_commit(struct hx_upload *const *u, size_t n) {
     if (n == 0) return HOIST_OK;
     for (size_t i = 0; i < n; i++) {
-        HX_FAIL_IF(u[i]->up != u[0]->up, HOIST_ERR_INTERNAL, "commit: uploads of different uploaders");
-        HX_FAIL_IF(u[i]->state != HX_UP_FINISHED && u[i]->state != HX_UP_COMMITTED, HOIST_ERR_INTERNAL,
-                   "%s: committed before finish", u[i]->url);
+        HX_FAIL_IF(u[i]->up != u[0]->up, HOIST_ERR_INTERNAL,
+                   "commit: uploads of different uploaders");
+        HX_FAIL_IF(u[i]->state != HX_UP_FINISHED && u[i]->state != HX_UP_COMMITTED,
+                   HOIST_ERR_INTERNAL, "%s: committed before finish", u[i]->url);
     }
     return u[0]->up->ops->commit(u, n);
 }
@@ -112,8 +118,10 @@ void hx_upload_free(struct hx_upload *u) {
     struct hx_uploader *up = u->up;
     if (u->state == HX_UP_OPEN || u->state == HX_UP_FINISHED) up->ops->abort(&u, 1);
     up->ops->release(u);
-    if (u->prev) u->prev->next = u->next;
-    else up->open = u->next;
+    if (u->prev)
+        u->prev->next = u->next;
+    else
+        up->open = u->next;
     if (u->next) u->next->prev = u->prev;
     hx_url_reset(&u->u);
     hx_free(u->url);
@@ -125,11 +133,17 @@ uint64_t hx_upload_bytes(const struct hx_upload *u) { return u->bytes; }
 int hx_upload_committed(const struct hx_upload *u) { return u->state == HX_UP_COMMITTED; }
 uint64_t hx_upload_unsent(const struct hx_upload *u) { return u->up->ops->unsent(u); }
 
-hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url, struct hoist_list *out) {
+hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url,
+                                 struct hoist_list *out) {
     memset(out, 0, sizeof *out);
     struct hx_url u;
     HX_TRY(hx_store_parse_url(prefix_url, &u));
-    hx_status s = ops_for(u.kind)->list_pending(st, prefix_url, &u, out);
+    hx_status s = HOIST_OK;
+    for (int round = 0; round < 3; round++) {
+        s = ops_for(u.kind)->list_pending(st, prefix_url, &u, out);
+        if (s == HOIST_OK || s == HOIST_ERR_NOMEM) break;
+        hoist_list_reset(out);
+    }
     hx_url_reset(&u);
     if (s != HOIST_OK) hoist_list_reset(out);
     return s;
@@ -141,7 +155,10 @@ hx_status hx_upload_abort_pending(struct hoist_store *st, const struct hoist_lis
         struct hx_url u;
         hx_status s = hx_store_parse_url(pending->entries[i].url, &u);
         if (s == HOIST_OK) {
-            s = ops_for(u.kind)->abort_pending(st, &pending->entries[i]);
+            for (int round = 0; round < 4; round++) {
+                s = ops_for(u.kind)->abort_pending(st, &pending->entries[i]);
+                if (s == HOIST_OK || s == HOIST_ERR_NOMEM) break;
+            }
             hx_url_reset(&u);
         }
         if (s != HOIST_OK && first == HOIST_OK) first = s;
@@ -151,5 +168,12 @@ hx_status hx_upload_abort_pending(struct hoist_store *st, const struct hoist_lis
 
 hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls, size_t n) {
     if (n == 0) return HOIST_OK;
-    return hoist_store_delete_many(st, urls, n);
+    /* Taking back a failed job's objects matters more than its speed: a
+     * few more rounds than the store's own retries (deleting is idempotent). */
+    hx_status s = HOIST_OK;
+    for (int round = 0; round < 4; round++) {
+        s = hoist_store_delete_many(st, urls, n);
+        if (s == HOIST_OK || s == HOIST_ERR_NOMEM || s == HOIST_ERR_INVALID_ARG) break;
+    }
+    return s;
 }

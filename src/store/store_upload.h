@@ -34,17 +34,24 @@ struct hx_upload;
 
 /* An uploader for objects under root_url's scheme (s3:// or file://). */
 HOIST_NODISCARD hx_status hx_uploader_new(struct hoist_store *st, const char *root_url,
-                                          const struct hx_uploader_config *cfg, struct hx_uploader **out);
+                                          const struct hx_uploader_config *cfg,
+                                          struct hx_uploader **out);
 /* Aborts every upload still open, then frees. Accepts NULL. */
 void hx_uploader_free(struct hx_uploader *up);
 /* Bytes the uploader holds right now (buffers, parts in flight, small bodies). */
 uint64_t hx_uploader_buffered(const struct hx_uploader *up);
 /* The part size in use (a write buffers at most this much per upload). */
 uint64_t hx_uploader_part_size(const struct hx_uploader *up);
+/* True when an S3 initiate lost its answer (cut connection, 5xx): the
+ * server may hold an upload whose id never reached us. The caller, who
+ * knows which keys are its own, aborts them with hx_upload_list_pending +
+ * hx_upload_abort_pending once its uploads are committed or aborted. */
+int hx_uploader_maybe_orphans(const struct hx_uploader *up);
 
 /* Starts an upload to url (same scheme as the uploader's root). Nothing is
  * visible at url until commit. */
-HOIST_NODISCARD hx_status hx_upload_open(struct hx_uploader *up, const char *url, struct hx_upload **out);
+HOIST_NODISCARD hx_status hx_upload_open(struct hx_uploader *up, const char *url,
+                                         struct hx_upload **out);
 HOIST_NODISCARD hx_status hx_upload_write(struct hx_upload *u, const void *data, size_t len);
 /* All bytes written reach the store (or are held in memory when the whole
  * object is smaller than a part); the object is still invisible. */
@@ -71,9 +78,11 @@ uint64_t hx_upload_unsent(const struct hx_upload *u);
 HOIST_NODISCARD hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url,
                                                  struct hoist_list *out);
 /* Aborts (S3) or unlinks (file://) what hx_upload_list_pending listed. */
-HOIST_NODISCARD hx_status hx_upload_abort_pending(struct hoist_store *st, const struct hoist_list *pending);
+HOIST_NODISCARD hx_status hx_upload_abort_pending(struct hoist_store *st,
+                                                  const struct hoist_list *pending);
 /* Deletes committed objects (a failed job takes back what it published). */
-HOIST_NODISCARD hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls, size_t n);
+HOIST_NODISCARD hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls,
+                                           size_t n);
 
 /* ---- backends (store_upload_s3.c, store_upload_file.c) ------------------ */
 
@@ -92,7 +101,8 @@ struct hx_upload_ops {
     uint64_t (*unsent)(const struct hx_upload *u);
     HOIST_NODISCARD hx_status (*list_pending)(struct hoist_store *st, const char *prefix_url,
                                               const struct hx_url *pu, struct hoist_list *out);
-    HOIST_NODISCARD hx_status (*abort_pending)(struct hoist_store *st, const struct hoist_list_entry *e);
+    HOIST_NODISCARD hx_status (*abort_pending)(struct hoist_store *st,
+                                               const struct hoist_list_entry *e);
 };
 
 extern const struct hx_upload_ops hx_upload_s3_ops;
@@ -114,8 +124,9 @@ struct hx_uploader {
     uint64_t part_size, memory_limit;
     int fsync;
     _Atomic uint64_t buffered;
-    struct hx_upload *open; /* uploads not yet freed */
-    void *impl;             /* backend state */
+    _Atomic int maybe_orphans; /* see hx_uploader_maybe_orphans */
+    struct hx_upload *open;    /* uploads not yet freed */
+    void *impl;                /* backend state */
 };
 
 #endif /* HOIST_STORE_UPLOAD_H */

@@ -24,6 +24,8 @@ struct s3_io {
     struct hx_net_req **inbox;
     size_t ninbox, capinbox;
     int stop;
+    hx_status broken;        /* the event loop failed: requests in it are lost */
+    int want_concurrency;    /* applied by the I/O thread (it owns the loop) */
     uint64_t inflight, held; /* part bytes in flight; small bodies held */
     struct hx_uploader *up;
 };
@@ -46,13 +48,13 @@ struct s3_upload {
     int main_busy;         /* under mu */
     hx_status main_status; /* under mu */
     char *upload_id;
-    struct hx_buf buf;     /* bytes not yet in a part (or the whole small body) */
-    int held;              /* buf holds the whole object, counted in io->held */
+    struct hx_buf buf; /* bytes not yet in a part (or the whole small body) */
+    int held;          /* buf holds the whole object, counted in io->held */
     struct s3_part **parts;
     int nparts, capparts;
-    int pending;           /* parts in flight; under mu */
-    int aborting;          /* parts not yet started are dropped */
-    hx_status status;      /* first part failure; under mu */
+    int pending;      /* parts in flight; under mu */
+    int aborting;     /* parts not yet started are dropped */
+    hx_status status; /* first part failure; under mu */
     char *err;
     struct hx_buf xml;
     char sha[65], crc[9];
@@ -63,6 +65,7 @@ static struct s3_io *io_of(const struct hx_upload *u) { return u->up->impl; }
 /* ---- the I/O thread ---------------------------------------------------- */
 
 static void take_inbox(struct s3_io *io) {
+    io->loop.concurrency = io->want_concurrency;
     for (size_t i = 0; i < io->ninbox; i++) {
         struct hx_net_req *r = io->inbox[i];
         /* Commits and aborts (the main requests, owner NULL) go before queued parts. */
@@ -83,13 +86,24 @@ static void *io_main(void *arg) {
     struct s3_io *io = arg;
     pthread_mutex_lock(&io->mu);
     for (;;) {
-        while (io->ninbox == 0 && !io->stop) pthread_cond_wait(&io->wake, &io->mu);
+        while (io->ninbox == 0 && !io->stop)
+            pthread_cond_wait(&io->wake, &io->mu);
         if (io->ninbox == 0 && io->stop) break;
         take_inbox(io);
         pthread_mutex_unlock(&io->mu);
         hx_status s = hx_net_loop_run(&io->loop);
-        if (s != HOIST_OK) HX_WARN("upload I/O loop: %s", hoist_errmsg());
         pthread_mutex_lock(&io->mu);
+        if (s != HOIST_OK) {
+            /* Only when libcurl itself fails (out of memory): the requests
+             * it held never finish, so every waiter is told instead. */
+            HX_WARN("upload I/O loop: %s", hoist_errmsg());
+            io->broken = s;
+            io->ninbox = 0;
+            pthread_cond_broadcast(&io->done);
+            while (!io->stop)
+                pthread_cond_wait(&io->wake, &io->mu);
+            break;
+        }
     }
     pthread_mutex_unlock(&io->mu);
     return NULL;
@@ -97,6 +111,7 @@ static void *io_main(void *arg) {
 
 /* Hands a request to the I/O thread; caller holds mu. */
 static hx_status enqueue_locked(struct s3_io *io, struct hx_net_req *req) {
+    HX_FAIL_IF(io->broken != HOIST_OK, io->broken, "the upload I/O loop failed earlier");
     if (io->ninbox == io->capinbox) {
         size_t cap = io->capinbox ? io->capinbox * 2 : 64;
         struct hx_net_req **n = hx_realloc(io->inbox, cap * sizeof *n);
@@ -119,7 +134,7 @@ static hx_status s3_start(struct hx_uploader *up) {
         hx_free(io);
         return s;
     }
-    io->loop.concurrency = up->st->concurrency;
+    io->loop.concurrency = io->want_concurrency = up->st->concurrency;
     io->loop.tick = io_tick;
     io->loop.tick_data = io;
     pthread_mutex_init(&io->mu, NULL);
@@ -157,7 +172,8 @@ static void s3_stop(struct hx_uploader *up) {
 
 /* Success, retry, or failure with a message naming url (hx_free'd by the
  * caller), as the store's other engines sort their answers. */
-static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_status *st, char **err) {
+static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_status *st,
+                    char **err) {
     *err = NULL;
     if (req->abort_status != HOIST_OK) {
         *st = req->abort_status;
@@ -167,7 +183,8 @@ static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_s
     if (code != CURLE_OK) {
         if (hx_net_curl_transient(code) && hx_net_can_retry(req)) return 1;
         *st = hx_net_curl_status(code);
-        *err = hx_asprintf("%s: %s%s%s", url, curl_easy_strerror(code), req->errbuf[0] ? ": " : "", req->errbuf);
+        *err = hx_asprintf("%s: %s%s%s", url, curl_easy_strerror(code), req->errbuf[0] ? ": " : "",
+                           req->errbuf);
         return -1;
     }
     long http = req->resp.status;
@@ -176,7 +193,8 @@ static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_s
     hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg);
     if (hx_s3_transient(http, scode) && hx_net_can_retry(req)) return 1;
     *st = hx_s3_status_for(http, scode);
-    *err = hx_asprintf("%s: HTTP %ld%s%s%s%s", url, http, scode[0] ? " " : "", scode, msg[0] ? ": " : "", msg);
+    *err = hx_asprintf("%s: HTTP %ld%s%s%s%s", url, http, scode[0] ? " " : "", scode,
+                       msg[0] ? ": " : "", msg);
     return -1;
 }
 
@@ -204,7 +222,8 @@ static hx_status part_prepare(struct hx_net_req *req) {
     req->body_data = p->len ? p->data : (const uint8_t *)"";
     req->body_len = p->len;
     if (s == HOIST_OK)
-        s = hx_s3_build_request(&o->base.up->st->s3, req, "PUT", o->base.u.bucket, o->base.u.key, q.data, NULL, h, 1);
+        s = hx_s3_build_request(&o->base.up->st->s3, req, "PUT", o->base.u.bucket, o->base.u.key,
+                                q.data, NULL, h, 1);
     hx_buf_reset(&q);
     return s;
 }
@@ -280,7 +299,8 @@ static hx_status main_prepare(struct hx_net_req *req) {
         req->body_data = o->buf.len ? (const uint8_t *)o->buf.data : (const uint8_t *)"";
         req->body_len = o->buf.len;
         return hx_s3_build_request(s3, req, "PUT", b, k, NULL, NULL, h, 1);
-    case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", b, k, NULL, NULL, NULL, 0);
+    case PH_VERIFY:
+        return hx_s3_build_request(s3, req, "HEAD", b, k, NULL, NULL, NULL, 0);
     case PH_COMPLETE:
     case PH_ABORT: {
         struct hx_buf q;
@@ -301,7 +321,8 @@ static hx_status main_prepare(struct hx_net_req *req) {
         hx_buf_reset(&q);
         return s;
     }
-    default: break;
+    default:
+        break;
     }
     HX_FAIL(HOIST_ERR_INTERNAL, "%s: upload request in phase %d", o->base.url, (int)o->phase);
 }
@@ -309,7 +330,8 @@ static hx_status main_prepare(struct hx_net_req *req) {
 /* Decides what a finished main request means: 0 done (*st, *err say how),
  * 1 retry, 2 send again as a new request (a new phase). Runs on the I/O
  * thread. */
-static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode code, hx_status *st, char **err) {
+static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode code, hx_status *st,
+                       char **err) {
     const char *url = o->base.url;
     long http = req->resp.status;
     if (o->phase == PH_VERIFY) {
@@ -320,9 +342,14 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
         if (out > 0) return 1;
         hx_free(*err);
         *st = HOIST_ERR_S3_OTHER;
-        *err = hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there", url);
+        *err = hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there",
+                           url);
         return 0;
     }
+    /* An initiate whose answer was lost may have created an upload we never
+     * learn the id of: the job sweeps such orphans at its end. */
+    if (o->phase == PH_INIT && (code != CURLE_OK || http >= 500))
+        atomic_store(&o->base.up->maybe_orphans, 1);
     int out = classify(req, code, url, st, err);
     if (out > 0) return 1;
     if (o->phase == PH_ABORT) {
@@ -338,7 +365,8 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
         /* A retried Complete answers NoSuchUpload when the first attempt
          * completed but its answer was lost: look at the object. */
         char scode[64], msg[8];
-        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg) &&
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
+                              sizeof msg) &&
             strcmp(scode, "NoSuchUpload") == 0) {
             hx_free(*err);
             *err = NULL;
@@ -350,7 +378,8 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
     if (o->phase == PH_COMPLETE) {
         /* Complete can fail after a 200, with an <Error> body. */
         char scode[64], msg[256];
-        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg)) {
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
+                              sizeof msg)) {
             if (hx_s3_transient(500, scode) && hx_net_can_retry(req)) return 1;
             *st = hx_s3_status_for(500, scode);
             *err = hx_asprintf("%s: completing the upload: %s: %s", url, scode, msg);
@@ -394,7 +423,8 @@ static enum hx_net_action main_done(struct hx_net_req *req, CURLcode code) {
 
 /* Starts the main request of each upload in phase ph (caller holds mu);
  * *sent says how many went. */
-static hx_status submit_main_locked(struct s3_upload *const *os, size_t n, enum phase ph, size_t *sent) {
+static hx_status submit_main_locked(struct s3_upload *const *os, size_t n, enum phase ph,
+                                    size_t *sent) {
     struct s3_io *io = n ? io_of(&os[0]->base) : NULL;
     for (*sent = 0; *sent < n; (*sent)++) {
         struct s3_upload *o = os[*sent];
@@ -402,7 +432,9 @@ static hx_status submit_main_locked(struct s3_upload *const *os, size_t n, enum 
         o->main_busy = 1;
         o->main_status = HOIST_OK;
         o->main.attempt = 0;
-        o->main.max_retries = 0; /* submit sets the configured count */
+        /* submit sets the configured count; cleanup gets more tries: a
+         * lost abort leaves storage billed behind */
+        o->main.max_retries = ph == PH_ABORT ? 10 : 0;
         hx_status s = enqueue_locked(io, &o->main);
         if (s != HOIST_OK) {
             o->main_busy = 0;
@@ -419,7 +451,9 @@ static hx_status wait_main_locked(struct s3_io *io, struct s3_upload *const *os,
     hx_status first = HOIST_OK;
     for (size_t i = 0; i < n; i++) {
         struct s3_upload *o = os[i];
-        while (o->main_busy) pthread_cond_wait(&io->done, &io->mu);
+        while (o->main_busy && io->broken == HOIST_OK)
+            pthread_cond_wait(&io->done, &io->mu);
+        if (o->main_busy) o->main_status = io->broken;
         if (o->main_status != HOIST_OK && first == HOIST_OK) {
             first = o->main_status;
             hx_status e = hx_error(first, "%s", o->err ? o->err : hoist_strerror(first));
@@ -469,8 +503,8 @@ static hx_status ship_part(struct s3_upload *o) {
     struct s3_io *io = io_of(&o->base);
     struct hx_uploader *up = o->base.up;
     HX_TRY(first_failure(o));
-    HX_FAIL_IF(o->nparts >= MAX_PARTS, HOIST_ERR_LIMIT, "%s: more than %d parts of %llu bytes", o->base.url, MAX_PARTS,
-               (unsigned long long)up->part_size);
+    HX_FAIL_IF(o->nparts >= MAX_PARTS, HOIST_ERR_LIMIT, "%s: more than %d parts of %llu bytes",
+               o->base.url, MAX_PARTS, (unsigned long long)up->part_size);
     if (o->upload_id == NULL) {
         struct s3_upload *one[1] = {o};
         HX_TRY(run_main(one, 1, PH_INIT));
@@ -499,7 +533,8 @@ static hx_status ship_part(struct s3_upload *o) {
     p->req.sink_fd = -1;
     o->parts[o->nparts++] = p;
     pthread_mutex_lock(&io->mu);
-    while (io->inflight > 0 && io->inflight + io->held + p->len > up->memory_limit)
+    while (io->inflight > 0 && io->inflight + io->held + p->len > up->memory_limit &&
+           io->broken == HOIST_OK)
         pthread_cond_wait(&io->done, &io->mu);
     io->inflight += p->len;
     o->pending++;
@@ -526,8 +561,9 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
         size_t take = len < room ? len : room;
         if (o->buf.cap < ps && o->buf.len + take > o->buf.cap) {
             /* Grow geometrically up to one part: small objects stay small. */
-            size_t want = o->buf.cap ? o->buf.cap * 2 : 64 << 10;
-            while (want < o->buf.len + take) want *= 2;
+            size_t want = o->buf.cap ? o->buf.cap * 2 : 4 << 10;
+            while (want < o->buf.len + take)
+                want *= 2;
             if (want > ps) want = (size_t)ps;
             HX_TRY(hx_buf_reserve(&o->buf, want - o->buf.len));
         }
@@ -543,7 +579,9 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
 static void wait_parts(struct s3_upload *o) {
     struct s3_io *io = io_of(&o->base);
     pthread_mutex_lock(&io->mu);
-    while (o->pending > 0) pthread_cond_wait(&io->done, &io->mu);
+    while (o->pending > 0 && io->broken == HOIST_OK)
+        pthread_cond_wait(&io->done, &io->mu);
+    if (o->pending > 0 && o->status == HOIST_OK) o->status = io->broken;
     pthread_mutex_unlock(&io->mu);
 }
 
@@ -558,12 +596,25 @@ static hx_status s3_finish(struct hx_upload *u) {
         if (hold) io->held += o->buf.len;
         pthread_mutex_unlock(&io->mu);
         if (hold) {
+            /* Thousands of small files may wait for the commit: keep only
+             * their bytes, not the buffer's growth room. */
+            if (o->buf.cap > o->buf.len + 1) {
+                char *d = hx_realloc(o->buf.data, o->buf.len + 1);
+                if (d) {
+                    o->buf.data = d;
+                    o->buf.cap = o->buf.len + 1;
+                }
+            }
             o->held = 1;
             return HOIST_OK;
         }
     }
     if (o->buf.len > 0 || o->nparts == 0) HX_TRY(ship_part(o));
     wait_parts(o);
+    hx_buf_reset(&o->buf);
+    /* Only the ETags and checksums are needed from here on. */
+    for (int i = 0; i < o->nparts; i++)
+        hx_net_req_cleanup(&o->parts[i]->req);
     return first_failure(o);
 }
 
@@ -587,7 +638,8 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
     for (size_t i = 0; i < n && s == HOIST_OK; i++) {
         struct s3_upload *o = (struct s3_upload *)us[i];
         if (o->base.state == HX_UP_COMMITTED) continue;
-        if (o->held) puts[np++] = o;
+        if (o->held)
+            puts[np++] = o;
         else {
             s = complete_xml(o);
             completes[nc++] = o;
@@ -598,10 +650,15 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
         struct s3_io *io = io_of(us[0]);
         size_t sp = 0, sc = 0;
         pthread_mutex_lock(&io->mu);
+        /* Many small requests: each is a round trip, not a share of the
+         * bandwidth, so more of them in flight (as put_many does). */
+        if (np + nc > (size_t)us[0]->up->st->concurrency)
+            io->want_concurrency = us[0]->up->st->small_put_concurrency;
         s = submit_main_locked(puts, np, PH_PUT, &sp);
         if (s == HOIST_OK) s = submit_main_locked(completes, nc, PH_COMPLETE, &sc);
         hx_status a = wait_main_locked(io, puts, sp);
         hx_status b = wait_main_locked(io, completes, sc);
+        io->want_concurrency = us[0]->up->st->concurrency;
         pthread_mutex_unlock(&io->mu);
         if (s == HOIST_OK) s = a != HOIST_OK ? a : b;
         for (size_t i = 0; i < sp + sc; i++) {
@@ -611,6 +668,8 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
             release_held(o);
             hx_free(o->upload_id);
             o->upload_id = NULL;
+            hx_net_req_cleanup(&o->main);
+            hx_buf_reset(&o->xml);
         }
         if (s != HOIST_OK) {
             const char *why = NULL;
@@ -636,10 +695,12 @@ static void s3_abort(struct hx_upload *const *us, size_t n) {
         wait_parts(o);
         o->base.state = HX_UP_ABORTED;
         if (o->upload_id == NULL) continue;
-        if (todo) todo[m++] = o;
+        if (todo)
+            todo[m++] = o;
         else {
             struct s3_upload *one[1] = {o};
-            if (run_main(one, 1, PH_ABORT) != HOIST_OK) HX_WARN("%s: could not abort the upload: %s", o->base.url, hoist_errmsg());
+            if (run_main(one, 1, PH_ABORT) != HOIST_OK)
+                HX_WARN("%s: could not abort the upload: %s", o->base.url, hoist_errmsg());
         }
     }
     if (m > 0 && run_main(todo, m, PH_ABORT) != HOIST_OK)
@@ -703,11 +764,16 @@ static void set_text(struct lmu_ctx *c, char **dst) {
 static void XMLCALL lmu_end(void *ud, const XML_Char *name) {
     struct lmu_ctx *c = ud;
     c->depth--;
-    if (c->in_upload && strcmp(name, "Key") == 0) set_text(c, &c->key);
-    else if (c->in_upload && strcmp(name, "UploadId") == 0) set_text(c, &c->upload_id);
-    else if (strcmp(name, "NextKeyMarker") == 0) set_text(c, &c->next_key);
-    else if (strcmp(name, "NextUploadIdMarker") == 0) set_text(c, &c->next_id);
-    else if (strcmp(name, "IsTruncated") == 0) c->truncated = c->text.len == 4 && memcmp(c->text.data, "true", 4) == 0;
+    if (c->in_upload && strcmp(name, "Key") == 0)
+        set_text(c, &c->key);
+    else if (c->in_upload && strcmp(name, "UploadId") == 0)
+        set_text(c, &c->upload_id);
+    else if (strcmp(name, "NextKeyMarker") == 0)
+        set_text(c, &c->next_key);
+    else if (strcmp(name, "NextUploadIdMarker") == 0)
+        set_text(c, &c->next_id);
+    else if (strcmp(name, "IsTruncated") == 0)
+        c->truncated = c->text.len == 4 && memcmp(c->text.data, "true", 4) == 0;
     else if (strcmp(name, "Upload") == 0) {
         c->in_upload = 0;
         if (c->key && c->upload_id && c->st == HOIST_OK) {
@@ -748,12 +814,15 @@ static hx_status lmu_prepare(struct hx_net_req *req) {
         if (s == HOIST_OK) s = hx_buf_append_str(&q, "&uploads=");
         req->sink = HX_SINK_BUF;
         req->body_cap = (size_t)16 << 20;
-        if (s == HOIST_OK) s = hx_s3_build_request(&l->st->s3, req, "GET", l->bucket, NULL, q.data, NULL, NULL, 0);
+        if (s == HOIST_OK)
+            s = hx_s3_build_request(&l->st->s3, req, "GET", l->bucket, NULL, q.data, NULL, NULL, 0);
     } else {
         s = hx_buf_append_str(&q, "uploadId=");
         if (s == HOIST_OK) s = hx_s3_uri_encode(&q, l->id_marker, strlen(l->id_marker), 0);
         req->sink = HX_SINK_NONE;
-        if (s == HOIST_OK) s = hx_s3_build_request(&l->st->s3, req, "DELETE", l->bucket, l->key, q.data, NULL, NULL, 0);
+        if (s == HOIST_OK)
+            s = hx_s3_build_request(&l->st->s3, req, "DELETE", l->bucket, l->key, q.data, NULL,
+                                    NULL, 0);
     }
     hx_buf_reset(&q);
     return s;
@@ -790,8 +859,8 @@ static hx_status run_one(struct lmu_req *l) {
     return s;
 }
 
-static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url, const struct hx_url *pu,
-                                 struct hoist_list *out) {
+static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url,
+                                 const struct hx_url *pu, struct hoist_list *out) {
     size_t cap = 0;
     struct lmu_ctx c = {.out = out, .cap = &cap, .bucket = pu->bucket};
     hx_buf_init(&c.text);
@@ -801,14 +870,17 @@ static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url,
         s = run_one(&l);
         if (s == HOIST_OK) {
             XML_Parser p = XML_ParserCreate(NULL);
-            if (p == NULL) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            if (p == NULL)
+                s = hx_error(HOIST_ERR_NOMEM, "out of memory");
             else {
                 XML_SetUserData(p, &c);
                 XML_SetElementHandler(p, lmu_start, lmu_end);
                 XML_SetCharacterDataHandler(p, lmu_chars);
                 c.truncated = 0;
-                if (XML_Parse(p, l.req.body.data ? l.req.body.data : "", (int)l.req.body.len, 1) != XML_STATUS_OK)
-                    s = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: ListMultipartUploads: bad XML", prefix_url);
+                if (XML_Parse(p, l.req.body.data ? l.req.body.data : "", (int)l.req.body.len, 1) !=
+                    XML_STATUS_OK)
+                    s = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: ListMultipartUploads: bad XML",
+                                 prefix_url);
                 XML_ParserFree(p);
                 if (s == HOIST_OK) s = c.st;
             }
@@ -829,8 +901,10 @@ static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url,
 static hx_status s3_abort_pending(struct hoist_store *st, const struct hoist_list_entry *e) {
     struct hx_url u;
     HX_TRY(hx_store_parse_url(e->url, &u));
-    struct lmu_req l = {.st = st, .bucket = u.bucket, .key = u.key, .id_marker = e->etag, .list = 0};
-    hx_status s = e->etag ? run_one(&l) : hx_error(HOIST_ERR_INVALID_ARG, "%s: no upload id", e->url);
+    struct lmu_req l = {
+        .st = st, .bucket = u.bucket, .key = u.key, .id_marker = e->etag, .list = 0};
+    hx_status s =
+        e->etag ? run_one(&l) : hx_error(HOIST_ERR_INVALID_ARG, "%s: no upload id", e->url);
     hx_net_req_cleanup(&l.req);
     hx_url_reset(&u);
     return s;

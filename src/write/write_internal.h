@@ -42,8 +42,9 @@ struct hoist_write_config {
  * (ints, floats, decimals, dates, times, timestamps, durations, intervals,
  * fixed-size binary), (large) binary/utf8, struct, (large/fixed) list, map,
  * dictionary; others HOIST_ERR_ARROW_TYPE. */
-HOIST_NODISCARD hx_status hx_write_take(const struct ArrowArray *in, const struct ArrowSchema *schema,
-                                        const int64_t *idx, int64_t n, struct ArrowArray *out);
+HOIST_NODISCARD hx_status hx_write_take(const struct ArrowArray *in,
+                                        const struct ArrowSchema *schema, const int64_t *idx,
+                                        int64_t n, struct ArrowArray *out);
 
 /* ---- partitions (write_partition.c) ------------------------------------------ */
 
@@ -59,7 +60,8 @@ HOIST_NODISCARD hx_status hx_write_check_partition_type(const struct ArrowSchema
 /* Appends the text of row `row` of column (a, s) to out (unescaped):
  * integers in decimal, bool true/false, date32 YYYY-MM-DD, strings as is.
  * *is_null set for a null. */
-HOIST_NODISCARD hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSchema *s, int64_t row,
+HOIST_NODISCARD hx_status hx_write_value_text(const struct ArrowArray *a,
+                                              const struct ArrowSchema *s, int64_t row,
                                               struct hx_buf *out, int *is_null);
 
 /* One partition: its relative directory ("k=v/k2=v2/", "" when none) and
@@ -69,7 +71,7 @@ struct hx_wpart {
     char **values;
     size_t nvalues;
     uint32_t hash;
-    int64_t files;        /* files started (the {n} of the next name) */
+    int64_t files;         /* files started (the {n} of the next name) */
     struct hx_wfile *open; /* the open file, or NULL */
     uint64_t stamp;        /* batch that last saw it, and its group there */
     int64_t group;
@@ -84,7 +86,8 @@ struct hx_wpart_table {
 };
 void hx_wpart_table_reset(struct hx_wpart_table *t);
 /* Finds the partition named dir, or NULL. */
-struct hx_wpart *hx_wpart_find(const struct hx_wpart_table *t, const char *dir, size_t len, uint32_t hash);
+struct hx_wpart *hx_wpart_find(const struct hx_wpart_table *t, const char *dir, size_t len,
+                               uint32_t hash);
 /* Adds a new partition (takes dir and values). */
 HOIST_NODISCARD hx_status hx_wpart_add(struct hx_wpart_table *t, struct hx_wpart *p);
 uint32_t hx_write_hash(const char *s, size_t n);
@@ -107,12 +110,12 @@ struct hx_wfile {
 struct hx_job {
     struct hoist_store *st;
     const struct hoist_write_config *cfg;
-    char *root;   /* dataset directory URL without the trailing '/', or the file's URL */
-    int single;   /* one file (root ends in .parquet) */
-    struct ArrowSchema schema;      /* the stream's */
-    struct ArrowSchema file_schema; /* the files' (partition columns dropped) */
-    int64_t *pcols;                 /* partition column indices in schema */
-    int64_t *fcols;                 /* file column indices in schema */
+    char *root; /* dataset directory URL without the trailing '/', or the file's URL */
+    int single; /* one file (root ends in .parquet) */
+    struct ArrowSchema schema;         /* the stream's */
+    struct ArrowSchema file_schema;    /* the files' (partition columns dropped) */
+    int64_t *pcols;                    /* partition column indices in schema */
+    int64_t *fcols;                    /* file column indices in schema */
     struct ArrowArray **view_children; /* scratch: a batch's file columns */
     int drop_columns;
     char write_id[48];
@@ -128,7 +131,8 @@ struct hx_job {
     struct hoist_list existing; /* objects under root before the write */
     char *old_manifest;
     struct hx_upload *manifest_up;
-    int published; /* every file and the manifest committed */
+    int published;        /* every file and the manifest committed */
+    char sink_error[512]; /* an upload's message when it stopped an encoder */
 };
 
 /* write_dataset.c: the stream into files (all finished, none committed). */
@@ -138,6 +142,8 @@ HOIST_NODISCARD hx_status hx_job_write_stream(struct hx_job *j, struct ArrowArra
 HOIST_NODISCARD hx_status hx_job_check_existing(struct hx_job *j);
 HOIST_NODISCARD hx_status hx_job_commit(struct hx_job *j, char **manifest_json);
 void hx_job_rollback(struct hx_job *j);
+/* Aborts pending uploads of this write's own keys it lost track of. */
+void hx_job_sweep_orphans(struct hx_job *j);
 
 /* ---- manifest (write_manifest.c) --------------------------------------------- */
 
@@ -158,7 +164,8 @@ struct hx_manifest_in {
 HOIST_NODISCARD hx_status hx_write_manifest(const struct hx_manifest_in *in, char **out);
 /* Relative paths listed by a manifest (*paths: hx_free each and the array).
  * Not a hoist manifest: HOIST_ERR_INVALID_ARG. */
-HOIST_NODISCARD hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths, size_t *n);
+HOIST_NODISCARD hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths,
+                                                  size_t *n);
 /* A JSON object? (for HOIST_WRITE_LINEAGE_JSON) */
 HOIST_NODISCARD hx_status hx_write_check_json_object(const char *json);
 /* Arrow format string to a readable type name ("int64", "string", ...). */

@@ -12,13 +12,14 @@
 static const char *simple_type(const char *f) {
     static const struct {
         const char *fmt, *name;
-    } names[] = {{"n", "null"},       {"b", "bool"},         {"c", "int8"},          {"C", "uint8"},
-                 {"s", "int16"},      {"S", "uint16"},       {"i", "int32"},         {"I", "uint32"},
-                 {"l", "int64"},      {"L", "uint64"},       {"e", "float16"},       {"f", "float"},
-                 {"g", "double"},     {"z", "binary"},       {"Z", "large_binary"},  {"u", "string"},
-                 {"U", "large_string"}, {"tdD", "date32"},   {"tdm", "date64"},      {"tts", "time32[s]"},
-                 {"ttm", "time32[ms]"}, {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}, {"+s", "struct"},
-                 {"+l", "list"},      {"+L", "large_list"},  {"+m", "map"}};
+    } names[] = {
+        {"n", "null"},         {"b", "bool"},         {"c", "int8"},         {"C", "uint8"},
+        {"s", "int16"},        {"S", "uint16"},       {"i", "int32"},        {"I", "uint32"},
+        {"l", "int64"},        {"L", "uint64"},       {"e", "float16"},      {"f", "float"},
+        {"g", "double"},       {"z", "binary"},       {"Z", "large_binary"}, {"u", "string"},
+        {"U", "large_string"}, {"tdD", "date32"},     {"tdm", "date64"},     {"tts", "time32[s]"},
+        {"ttm", "time32[ms]"}, {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}, {"+s", "struct"},
+        {"+l", "list"},        {"+L", "large_list"},  {"+m", "map"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(f, names[i].fmt) == 0) return names[i].name;
     return NULL;
@@ -40,7 +41,8 @@ hx_status hx_write_type_name(const struct ArrowSchema *s, struct hx_buf *out) {
     if (n) return hx_buf_append_str(out, n);
     if (f[0] == 't' && f[1] == 's' && f[2] && f[3] == ':') {
         const char *unit = f[2] == 's' ? "s" : f[2] == 'm' ? "ms" : f[2] == 'u' ? "us" : "ns";
-        return f[4] ? hx_buf_printf(out, "timestamp[%s, tz=%s]", unit, f + 4) : hx_buf_printf(out, "timestamp[%s]", unit);
+        return f[4] ? hx_buf_printf(out, "timestamp[%s, tz=%s]", unit, f + 4)
+                    : hx_buf_printf(out, "timestamp[%s]", unit);
     }
     if (f[0] == 'd' && f[1] == ':') return hx_buf_printf(out, "decimal(%s)", f + 2);
     if (f[0] == 'w' && f[1] == ':') return hx_buf_printf(out, "fixed_size_binary[%s]", f + 2);
@@ -52,7 +54,8 @@ hx_status hx_write_check_json_object(const char *json) {
     json_t *v = json_loads(json, JSON_REJECT_DUPLICATES, &e);
     int ok = v != NULL && json_is_object(v);
     json_decref(v);
-    HX_FAIL_IF(!ok, HOIST_ERR_INVALID_ARG, "lineage must be a JSON object%s%s", v ? "" : ": ", v ? "" : e.text);
+    HX_FAIL_IF(!ok, HOIST_ERR_INVALID_ARG, "lineage must be a JSON object%s%s", v ? "" : ": ",
+               v ? "" : e.text);
     return HOIST_OK;
 }
 
@@ -67,7 +70,8 @@ static json_t *file_entry(const struct hx_wfile *f, const struct hoist_write_con
     if (cfg->npartition_by > 0 && f->part) {
         json_t *p = json_object();
         for (size_t i = 0; i < cfg->npartition_by && i < f->part->nvalues; i++)
-            json_object_set_new(p, cfg->partition_by[i], f->part->values[i] ? json_string(f->part->values[i]) : json_null());
+            json_object_set_new(p, cfg->partition_by[i],
+                                f->part->values[i] ? json_string(f->part->values[i]) : json_null());
         json_object_set_new(o, "partition", p);
     }
     return o;
@@ -78,7 +82,8 @@ static const char *existing_name(enum hx_write_existing e) {
 }
 
 /* Lists the old manifest's files that are kept. */
-static void add_old_files(json_t *files, const struct hx_manifest_in *in, int64_t *rows, int64_t *bytes) {
+static void add_old_files(json_t *files, const struct hx_manifest_in *in, int64_t *rows,
+                          int64_t *bytes) {
     const char *old = in->old_manifest;
     json_t *prev = json_loads(old, 0, NULL);
     json_t *pf = prev ? json_object_get(prev, "files") : NULL;
@@ -87,7 +92,9 @@ static void add_old_files(json_t *files, const struct hx_manifest_in *in, int64_
     if (json_is_array(pf)) {
         json_array_foreach(pf, i, e) {
             if (!json_is_object(e) || !json_is_string(json_object_get(e, "path"))) continue;
-            if (in->keep_old && !in->keep_old(in->keep_ud, json_string_value(json_object_get(e, "path")))) continue;
+            if (in->keep_old &&
+                !in->keep_old(in->keep_ud, json_string_value(json_object_get(e, "path"))))
+                continue;
             json_array_append(files, e);
             *rows += json_integer_value(json_object_get(e, "rows"));
             *bytes += json_integer_value(json_object_get(e, "bytes"));
@@ -125,7 +132,8 @@ hx_status hx_write_manifest(const struct hx_manifest_in *in, char **out) {
     json_object_set_new(m, "rows", json_integer(rows));
     json_object_set_new(m, "bytes", json_integer(bytes));
     json_t *pb = json_array();
-    for (size_t i = 0; i < cfg->npartition_by; i++) json_array_append_new(pb, json_string(cfg->partition_by[i]));
+    for (size_t i = 0; i < cfg->npartition_by; i++)
+        json_array_append_new(pb, json_string(cfg->partition_by[i]));
     json_object_set_new(m, "partition_by", pb);
     json_t *schema = json_array();
     hx_status st = HOIST_OK;
@@ -150,7 +158,8 @@ hx_status hx_write_manifest(const struct hx_manifest_in *in, char **out) {
     json_object_set_new(opts, "existing", json_string(existing_name(cfg->existing)));
     json_object_set_new(opts, "keep_partition_columns", json_boolean(cfg->keep_partition_columns));
     json_object_set_new(m, "options", opts);
-    if (cfg->lineage_json) json_object_set_new(m, "lineage", json_loads(cfg->lineage_json, 0, NULL));
+    if (cfg->lineage_json)
+        json_object_set_new(m, "lineage", json_loads(cfg->lineage_json, 0, NULL));
     char *text = st == HOIST_OK ? json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(m);
     if (st != HOIST_OK) return st;
@@ -167,7 +176,8 @@ hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths, s
     json_t *m = json_loadb(json, len, 0, NULL);
     json_t *files = m ? json_object_get(m, "files") : NULL;
     if (m == NULL || !json_is_string(json_object_get(m, "format")) ||
-        strcmp(json_string_value(json_object_get(m, "format")), "hoist-manifest") != 0 || !json_is_array(files)) {
+        strcmp(json_string_value(json_object_get(m, "format")), "hoist-manifest") != 0 ||
+        !json_is_array(files)) {
         json_decref(m);
         HX_FAIL(HOIST_ERR_INVALID_ARG, "not a hoist manifest");
     }
@@ -179,12 +189,15 @@ hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths, s
         const char *p = json_string_value(json_object_get(json_array_get(files, i), "path"));
         if (p == NULL) continue;
         out[k] = hx_strdup(p);
-        if (out[k] == NULL) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
-        else k++;
+        if (out[k] == NULL)
+            st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        else
+            k++;
     }
     json_decref(m);
     if (st != HOIST_OK) {
-        for (size_t i = 0; i < k; i++) hx_free(out[i]);
+        for (size_t i = 0; i < k; i++)
+            hx_free(out[i]);
         hx_free(out);
         return st;
     }

@@ -389,3 +389,96 @@ def test_file_size_close_to_pyarrow(codec):
     # never more than a few % larger; smaller is fine (whole-chunk dictionary decisions)
     assert 0.90 < len(b) / len(p) < 1.03, (len(b), len(p))
     assert read(b).equals(t)
+
+
+def test_arrow_dictionary_written_as_is():
+    # entries in Arrow's order, an unused one kept: the Parquet dictionary is
+    # the Arrow dictionary, not a re-hash of the values
+    d = pa.DictionaryArray.from_arrays(pa.array([1, 0, None, 1], pa.int8()), pa.array(["z", "a", "unused"]))
+    t = pa.table({"d": d, "l": pa.array([[1.5, None], None, [], [2.5]])})
+    b = write(t)
+    r = read(b, read_dictionary=["d"])
+    assert r["d"].chunk(0).dictionary.to_pylist() == ["z", "a", "unused"]
+    assert r["d"].to_pylist() == ["a", "z", None, "a"]
+    st = stats_of(b)[(0, "d")]
+    assert st == (("a", "z"), 1)
+
+
+def test_arrow_dictionary_batches_and_fallbacks():
+    n = 5000
+    d = pa.array([f"d{i % 50}" if i % 9 else None for i in range(n)]).dictionary_encode()
+    fd = pa.array(np.where(np.arange(n) % 4 == 0, np.nan, np.arange(n) % 13 - 6.0)).dictionary_encode()
+    ld = pa.array([[f"x{i % 3}", None] if i % 5 else None for i in range(n)],
+                  pa.list_(pa.dictionary(pa.int8(), pa.string())))
+    t = pa.table({"d": d, "fd": fd, "l": ld})
+    for kw in ({}, {"row_group_rows": 700}, {"dict_page_bytes": 50}, {"dictionary": 0}):
+        b = write(t, **kw)
+        r = read(b)
+        assert r["d"].to_pylist() == t["d"].to_pylist()
+        assert r["l"].to_pylist() == t["l"].to_pylist()
+        assert r["fd"].to_numpy().tobytes() == t["fd"].cast(pa.float64()).to_numpy().tobytes()
+        assert stats_of(b) == stats_of(pyarrow_bytes(t, row_group_size=kw.get("row_group_rows", 10**6)))
+    # batches with different dictionaries in one row group
+    b1 = pa.record_batch({"d": pa.array(["a", "b", "a"]).dictionary_encode()})
+    b2 = pa.record_batch({"d": pa.array(["c", "a"]).dictionary_encode()})
+    b3 = pa.record_batch({"d": pa.array(["a", "b"]).dictionary_encode()})
+    b = write(pa.RecordBatchReader.from_batches(b1.schema, [b1, b3, b2]))
+    assert read(b)["d"].to_pylist() == ["a", "b", "a", "a", "b", "c", "a"]
+
+
+def test_bloom_filters_probe_in_duckdb(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    n = 20000
+    t = pa.table({"i": pa.array(np.arange(n) * 2, pa.int64()), "s": pa.array([f"k{i}" for i in range(n)]),
+                  "f": pa.array(np.arange(n) * 0.5), "i32": pa.array(np.arange(n) * 2, pa.int32()),
+                  "d": pa.array([f"v{i % 10}" for i in range(n)]).dictionary_encode()})
+    b = write(t, bloom={c: (0.01, n) for c in t.column_names}, row_group_rows=8000)
+    path = tmp_path / "bloom.parquet"
+    path.write_bytes(b)
+    assert read(b).equals(t)
+    md = pq.ParquetFile(path).metadata
+    assert all(md.row_group(0).column(i).bloom_filter_length > 32 for i in range(5))
+    con = duckdb.connect()
+
+    def excluded(col, value):
+        rows = con.execute(f"select row_group_id, bloom_filter_excludes from parquet_bloom_probe(?, ?, {value})",
+                           [str(path), col]).fetchall()
+        return [e for _, e in sorted(rows)]
+
+    # present in row group 0 only; never a false negative
+    assert excluded("i", 4) == [False, True, True]
+    assert excluded("i32", 4)[0] is False
+    assert excluded("s", "'k10'") == [False, True, True]
+    assert excluded("f", 1.5) == [False, True, True]
+    assert excluded("d", "'v3'") == [False, False, False]
+    assert excluded("s", "'absent'") == [True, True, True]
+    with pytest.raises(HoistError):
+        write(pa.table({"b": [True]}), bloom={"b": (0.01, 10)})
+
+
+def test_arrow_dictionary_with_null_entries():
+    d = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, None, 1], pa.int32()), pa.array(["a", None, "c"]))
+    t = pa.table({"d": d, "ld": pa.array([[x] for x in d.to_pylist()], pa.list_(pa.string()))})
+    for dictionary in (1, 0):
+        b = write(t, dictionary=dictionary)
+        assert read(b)["d"].to_pylist() == ["a", None, "c", None, None]
+        assert stats_of(b)[(0, "d")] == (("a", "c"), 3)
+
+
+def test_nan_count_and_exactness_read_by_duckdb(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    t = pa.table({"f": [1.0, float("nan"), None, float("nan")],
+                  "h": pa.array([np.float16(1), np.float16("nan"), None, None], pa.float16()),
+                  "fd": pa.array([1.0, float("nan"), float("nan")] + [None]).dictionary_encode(),
+                  "i": [1, 2, 3, None], "s": ["a" * 100, "b", None, "c"]})
+    path = tmp_path / "nan.parquet"
+    path.write_bytes(write(t))
+    rows = duckdb.connect().execute(
+        "select path_in_schema, stats_nan_count, min_is_exact, max_is_exact from parquet_metadata(?)",
+        [str(path)]).fetchall()
+    got = {r[0]: r[1:] for r in rows}
+    assert got["f"] == (2, True, True)
+    assert got["h"][0] == 1
+    assert got["fd"][0] == 2
+    assert got["i"] == (None, True, True)  # no nan_count on integers
+    assert got["s"] == (None, False, True)  # min truncated from 100 bytes

@@ -1,0 +1,229 @@
+/*
+ * pq_write_dict.c — dictionaries for RLE_DICTIONARY chunks (Encodings.md
+ * "Dictionary Encoding"): the chunk's distinct values in first-seen order
+ * with an index per value, abandoned once their PLAIN size passes the
+ * limit (the chunk is then written PLAIN, as DuckDB decides per row group),
+ * and the value order of an Arrow dictionary's entries for statistics.
+ */
+#include "pq_write_internal.h"
+
+#include <string.h>
+
+void hx_pqw_dict_free(struct hx_pqw_dict *d) {
+    hx_free(d->slots);
+    hx_free(d->entry_val);
+    hx_free(d->idx);
+}
+
+/* murmur3's 64-bit finalizer: every input bit reaches the low bits the
+ * table uses (doubles such as 12.5 have long runs of zero low bits). */
+static inline size_t hash_w(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return (size_t)(x ^ (x >> 33));
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    while (n >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        h = (h ^ x) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t x = 0;
+    memcpy(&x, p, n);
+    return hash_w(h ^ x);
+}
+
+static inline uint64_t load_w(const uint8_t *p, size_t w) {
+    if (w == 4) {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        return x;
+    }
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+static hx_status dict_grow(struct hx_pqw_dict *d, const struct hx_pqw_leafbuf *b, int ba, size_t w) {
+    size_t cap = d->cap ? d->cap * 2 : 1024;
+    uint32_t *s = hx_calloc(cap, sizeof *s);
+    if (!s) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+    for (size_t e = 0; e < d->n; e++) {
+        size_t len;
+        const uint8_t *p = hx_pqw_value_at(b, ba, w, d->entry_val[e], &len);
+        size_t h = (!ba && (w == 4 || w == 8) ? hash_w(load_w(p, w)) : (size_t)hash_bytes(p, len)) & (cap - 1);
+        while (s[h]) h = (h + 1) & (cap - 1);
+        s[h] = (uint32_t)e + 1;
+    }
+    hx_free(d->slots);
+    d->slots = s;
+    d->cap = cap;
+    return HOIST_OK;
+}
+
+static hx_status entry_add(struct hx_pqw_dict *d, uint32_t value_index) {
+    if (d->n == d->entry_cap) {
+        size_t nc = d->entry_cap ? d->entry_cap * 2 : 256;
+        uint32_t *ev = hx_realloc(d->entry_val, nc * sizeof *ev);
+        if (!ev) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+        d->entry_val = ev;
+        d->entry_cap = nc;
+    }
+    d->entry_val[d->n++] = value_index;
+    return HOIST_OK;
+}
+
+/* 4- and 8-byte values compared as integers (bit patterns, so -0.0 and
+ * +0.0 stay distinct as PLAIN requires). */
+static hx_status dict_build_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t limit, struct hx_pqw_dict *d, int *ok) {
+    /* keys kept in the table: a probe touches one cache line, not three */
+    size_t cap = 1024;
+    uint64_t *keys = hx_malloc(cap * sizeof *keys);
+    uint32_t *slots = hx_calloc(cap, sizeof *slots);
+    hx_status st = keys && slots ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+    const uint8_t *v = b->vals.data;
+    int64_t i = 0;
+    for (; st == HOIST_OK && i < b->n_values; i++) {
+        uint64_t x = load_w(v + (size_t)i * w, w);
+        size_t h = hash_w(x) & (cap - 1);
+        uint32_t e;
+        while ((e = slots[h]) != 0 && keys[h] != x) h = (h + 1) & (cap - 1);
+        if (!e) {
+            d->plain_bytes += (int64_t)w;
+            if (d->plain_bytes > limit) break;
+            st = entry_add(d, (uint32_t)i);
+            if (st != HOIST_OK) break;
+            e = (uint32_t)d->n;
+            slots[h] = e;
+            keys[h] = x;
+            if (d->n * 2 > cap) {
+                size_t nc = cap * 2;
+                uint64_t *nk = hx_malloc(nc * sizeof *nk);
+                uint32_t *ns = hx_calloc(nc, sizeof *ns);
+                if (!nk || !ns) {
+                    hx_free(nk);
+                    hx_free(ns);
+                    st = hx_error(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+                    break;
+                }
+                for (size_t k = 0; k < cap; k++) {
+                    if (!slots[k]) continue;
+                    size_t g = hash_w(keys[k]) & (nc - 1);
+                    while (ns[g]) g = (g + 1) & (nc - 1);
+                    ns[g] = slots[k];
+                    nk[g] = keys[k];
+                }
+                hx_free(keys);
+                hx_free(slots);
+                keys = nk, slots = ns, cap = nc;
+            }
+        }
+        d->idx[i] = e - 1;
+    }
+    hx_free(keys);
+    hx_free(slots);
+    *ok = st == HOIST_OK && i == b->n_values;
+    return st;
+}
+
+/* Builds the chunk's dictionary; *ok = 0 when it passes the size limit
+ * (the chunk is then written PLAIN). */
+hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int64_t limit,
+                            struct hx_pqw_dict *d, int *ok) {
+    int ba = leaf->node->ptype == PQT_BYTE_ARRAY;
+    size_t w = ba ? 0 : leaf->node->ptype == PQT_FLBA ? (size_t)leaf->node->type_length
+                      : leaf->node->ptype == PQT_INT32 || leaf->node->ptype == PQT_FLOAT ? 4 : 8;
+    *ok = 0;
+    if (b->n_values > UINT32_MAX - 1) return HOIST_OK;
+    d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
+    if (!d->idx) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+    if (!ba && (w == 4 || w == 8)) return dict_build_fixed(b, w, limit, d, ok);
+    HX_TRY(dict_grow(d, b, ba, w));
+    for (int64_t i = 0; i < b->n_values; i++) {
+        size_t len;
+        const uint8_t *p = hx_pqw_value_at(b, ba, w, (uint32_t)i, &len);
+        size_t h = (size_t)hash_bytes(p, len) & (d->cap - 1);
+        uint32_t e;
+        while ((e = d->slots[h]) != 0) {
+            size_t l2;
+            const uint8_t *q = hx_pqw_value_at(b, ba, w, d->entry_val[e - 1], &l2);
+            if (l2 == len && memcmp(p, q, len) == 0) break;
+            h = (h + 1) & (d->cap - 1);
+        }
+        if (!e) {
+            d->plain_bytes += (int64_t)len + (ba ? 4 : 0);
+            if (d->plain_bytes > limit) return HOIST_OK;
+            HX_TRY(entry_add(d, (uint32_t)i));
+            e = (uint32_t)d->n;
+            d->slots[h] = e;
+            if (d->n * 2 > d->cap) HX_TRY(dict_grow(d, b, ba, w));
+        }
+        d->idx[i] = e - 1;
+    }
+    *ok = 1;
+    return HOIST_OK;
+}
+
+struct ranking {
+    const struct hx_pqw_leafbuf *entries;
+    int ba;
+    size_t w;
+    enum hx_pqw_order order;
+};
+
+/* Merge sort of entry numbers by value (no qsort: the comparison needs context). */
+static void sort_entries(const struct ranking *e, uint32_t *a, uint32_t *tmp, size_t n) {
+    if (n < 2) return;
+    size_t h = n / 2;
+    sort_entries(e, a, tmp, h);
+    sort_entries(e, a + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    enum hx_pqw_order o = e->order;
+    while (i < h && j < n) {
+        size_t la, lb;
+        const uint8_t *pa = hx_pqw_value_at(e->entries, e->ba, e->w, a[i], &la);
+        const uint8_t *pb = hx_pqw_value_at(e->entries, e->ba, e->w, a[j], &lb);
+        tmp[k++] = hx_pqw_compare(o, pb, lb, pa, la) < 0 ? a[j++] : a[i++];
+    }
+    while (i < h) tmp[k++] = a[i++];
+    while (j < n) tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof *a);
+}
+
+static int is_nan(enum hx_pqw_order o, const uint8_t *p) {
+    if (o == SO_DOUBLE) { double x; memcpy(&x, p, 8); return x != x; }
+    if (o == SO_FLOAT) { float x; memcpy(&x, p, 4); return x != x; }
+    if (o == SO_F16) { uint16_t x; memcpy(&x, p, 2); return (x & 0x7c00) == 0x7c00 && (x & 0x3ff); }
+    return 0;
+}
+
+/* rank[entry]: position in value order; -1 for NaN (never a bound). */
+hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries, int32_t **out) {
+    const struct hx_pqw_node *nd = leaf->node;
+    struct ranking r = {entries, nd->ptype == PQT_BYTE_ARRAY, hx_pqw_value_width(nd), nd->order};
+    size_t n = (size_t)entries->n_values;
+    int32_t *rank = hx_malloc((n ? n : 1) * sizeof *rank);
+    uint32_t *ord = hx_malloc((n ? n : 1) * 2 * sizeof *ord);
+    if (!rank || !ord) {
+        hx_free(rank);
+        hx_free(ord);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory ordering a dictionary");
+    }
+    for (size_t i = 0; i < n; i++) ord[i] = (uint32_t)i;
+    sort_entries(&r, ord, ord + n, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const uint8_t *p = hx_pqw_value_at(entries, r.ba, r.w, ord[i], &len);
+        rank[ord[i]] = is_nan(r.order, p) ? -1 : (int32_t)i;
+    }
+    hx_free(ord);
+    *out = rank;
+    return HOIST_OK;
+}
