@@ -60,7 +60,9 @@ def headline(doc: dict) -> str:
     parts = []
     for w, s in doc["summary"].items():
         if s.get("speedup") is None:
-            parts.append(f"{w}: no comparison (hoist or every peer failed)")
+            fastest = s.get("fastest_peer")
+            parts.append(f"{w}: hoist failed, fastest peer {fastest}" if fastest
+                         else f"{w}: no comparison (every peer failed)")
             continue
         sp, lo, hi = s["speedup"], s.get("speedup_min"), s.get("speedup_max")
         if sp >= 1:
