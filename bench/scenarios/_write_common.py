@@ -48,24 +48,36 @@ def envs(ctx, threads: str):
     return {**common, "PYTHONPATH": hoist_pp}, {**common, "PYTHONPATH": peer_pp}
 
 
+def selected(tool) -> bool:
+    """HOIST_BENCH_TOOLS=hoist,polars,... limits a run to those tools (development)."""
+    only = os.environ.get("HOIST_BENCH_TOOLS")
+    return not only or tool in only.split(",")
+
+
 def write_job(ctx, tool, workload, argv_for_round, output_for_round, *, env, rows, table_bytes,
-              check_python, expect_partitions=0):
+              check_python, expect_partitions=0, whole_process=False):
     """A Job whose after-step turns the measurement into the write's own
     figures (the process's are kept in extra), then reads the output back with
     pyarrow (every row group decoded in the first round, footers after) and
-    deletes it. A wrong row count or partition count fails the run."""
+    deletes it. A wrong row count or partition count fails the run.
+    whole_process: the tool prints no result line (the CLI); its figures are
+    the whole process's."""
 
     def after(m, r):
         out = output_for_round(r)
         try:
-            res = result_line(m)
-            if m.ok and not res:
+            res = {} if whole_process else result_line(m)
+            if m.ok and not res and not whole_process:
                 m.ok, m.note = False, "no result line"
             if not m.ok:
                 return
             m.extra["process_wall_s"] = round(m.wall_s, 4)
             m.extra["process_cpu_s"] = round(m.cpu_s, 3)
-            m.wall_s, m.cpu_s, m.rows = res["write_s"], res["write_cpu_s"], res["rows"]
+            if whole_process:
+                m.rows = rows
+                m.extra["measured"] = "whole process"
+            else:
+                m.wall_s, m.cpu_s, m.rows = res["write_s"], res["write_cpu_s"], res["rows"]
             for k in ("rss_before_write_mib", "call_path", "compression_level"):
                 if res.get(k) is not None:
                     m.extra[k] = res[k]

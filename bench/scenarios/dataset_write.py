@@ -23,6 +23,12 @@ the httpfs extension of the duckdb-ext-httpfs wheel), daft
 (HOIST_BENCH_DSW_COMPRESSION=zstd:3,... picks others). The peers run in
 .venv-bench (scripts/setup-deps --bench).
 
+hoist-cli: `hoist convert <the source Parquet files in bench/cache> s3://...
+--partition-by month`, run in the same rounds but as its own workload ("...,
+CLI convert"), not in the ratios: it reads and decodes the source Parquet too,
+and its figures are the whole process's. Skipped with HOIST_BENCH_WRITE_ROWS
+(no source files then).
+
 The S3 server's CPU seconds during each run (psutil on its process, from
 scripts/s3-server's pid file) are in extra.server_cpu_s and
 extra.server_cores (server CPU-s / write wall time): a write whose server
@@ -43,7 +49,7 @@ import time
 from urllib.parse import urlparse
 
 from harness import ProcessCPU
-from scenarios._write_common import PEERS, TOOLS, envs, peer_python, remove, summarize, write_job
+from scenarios._write_common import PEERS, TOOLS, envs, peer_python, remove, selected, summarize, write_job
 
 BUCKET = "hoist-bench-write"
 
@@ -100,8 +106,21 @@ def run(ctx):
             def argv(r, tool=tool, py=py, output=output, compression=compression):
                 return [py, str(TOOLS / ("write_%s.py" % tool)), info["path"], output(r), "0", compression, "month"]
 
-            jobs.append(write_job(ctx, tool, workload, argv, output, env=env, rows=info["rows"],
-                                  table_bytes=info["table_bytes"], check_python=peer_py, expect_partitions=12))
+            if selected(tool):
+                jobs.append(write_job(ctx, tool, workload, argv, output, env=env, rows=info["rows"],
+                                      table_bytes=info["table_bytes"], check_python=peer_py, expect_partitions=12))
+        if info.get("source_root") and selected("hoist-cli"):
+            def cli_output(r, compression=compression):
+                return "s3://%s/%s/hoist-cli-%s-r%d/" % (BUCKET, run_id, compression.replace(":", ""), r)
+
+            def cli_argv(r, cli_output=cli_output, compression=compression):
+                return [ctx.hoist, "convert", info["source_root"] + "/", cli_output(r), "--partition-by", "month",
+                        "--compression", compression, "-q"]
+
+            jobs.append(write_job(ctx, "hoist-cli", workload + ", CLI convert (reads the source Parquet too)",
+                                  cli_argv, cli_output, env=hoist_env, rows=info["rows"],
+                                  table_bytes=info["table_bytes"], check_python=peer_py, expect_partitions=12,
+                                  whole_process=True))
         for m in ctx.measure_interleaved(jobs, rounds, probes=probes):
             s = m.extra.get("server_cpu_s")
             if m.ok and s is not None and m.wall_s:

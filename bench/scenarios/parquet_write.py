@@ -23,6 +23,12 @@ parquet)), daft (write_parquet(single_file=True)). Every tool is asked for
 --bench). 1 thread: hoist's encoder threads = 1, pa.set_cpu_count(1),
 POLARS_MAX_THREADS=1, SET threads=1, daft.set_runner_native(num_threads=1).
 
+hoist-cli (all cores only): `hoist convert <the same table as Parquet>
+/dev/shm/....parquet --compression ...`, when parquet_decode's copy of the table
+(bench/cache/pq_decode/taxi-ROWS.parquet, same generator and seeds) exists; run
+in the same rounds as its own workload ("..., CLI convert"), not in the
+ratios: it decodes that Parquet file too, and its figures are the process's.
+
 The tools run interleaved, HOIST_BENCH_ROUNDS rounds (default 3); figures are
 medians with the spread over the rounds, ratios are taken round by round
 (harness.measure_interleaved). Every output is read back with pyarrow (all
@@ -38,7 +44,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from scenarios._write_common import PEERS, TOOLS, envs, peer_python, summarize, write_job
+from scenarios._write_common import PEERS, TOOLS, envs, peer_python, selected, summarize, write_job
 
 SHM = Path("/dev/shm") / ("hoist-bench-pqw-%d" % os.getuid())
 COMPRESSIONS = ("snappy", "zstd:3")
@@ -76,8 +82,20 @@ def run(ctx):
                 def argv(r, tool=tool, py=py, output=output):
                     return [py, str(TOOLS / ("write_%s.py" % tool)), info["path"], output(r), threads, compression]
 
-                jobs.append(write_job(ctx, tool, workload, argv, output, env=env, rows=info["rows"],
-                                      table_bytes=info["table_bytes"], check_python=peer_py))
+                if selected(tool):
+                    jobs.append(write_job(ctx, tool, workload, argv, output, env=env, rows=info["rows"],
+                                          table_bytes=info["table_bytes"], check_python=peer_py))
+            source = TOOLS.parent / "cache" / "pq_decode" / ("taxi-%d.parquet" % info["rows"])
+            if threads == "0" and source.exists() and selected("hoist-cli"):
+                def cli_output(r, compression=compression):
+                    return str(SHM / ("hoist-cli-%s-r%d.parquet" % (compression.replace(":", ""), r)))
+
+                def cli_argv(r, cli_output=cli_output, compression=compression):
+                    return [ctx.hoist, "convert", str(source), cli_output(r), "--compression", compression, "-q"]
+
+                jobs.append(write_job(ctx, "hoist-cli", workload + ", CLI convert (decodes a Parquet copy too)",
+                                      cli_argv, cli_output, env=hoist_env, rows=info["rows"],
+                                      table_bytes=info["table_bytes"], check_python=peer_py, whole_process=True))
             ctx.measure_interleaved(jobs, rounds)
             ctx.compare_interleaved(workload)
             summarize(ctx, workload)

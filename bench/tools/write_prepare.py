@@ -61,7 +61,7 @@ def dataset(kind):
         log("writing %s from %s" % (path, root))
         d = ds.dataset(str(root), format="parquet", partitioning="hive")
         write_ipc(path, d.schema, d.to_batches(batch_size=1 << 20))
-    return path, size
+    return path, size, root
 
 
 def small_dataset(rows):
@@ -98,7 +98,8 @@ def main():
     elif "--dataset-rows" in a:
         path = small_dataset(int(a[a.index("--dataset-rows") + 1]))
     elif "--dataset" in a:
-        path, out["source_parquet_bytes"] = dataset(a[a.index("--dataset") + 1])
+        path, out["source_parquet_bytes"], root = dataset(a[a.index("--dataset") + 1])
+        out["source_root"] = str(root)
     else:
         sys.exit("usage: write_prepare.py --taxi ROWS | --dataset quick|full | --dataset-rows ROWS [--bucket NAME]")
     if "--bucket" in a:
