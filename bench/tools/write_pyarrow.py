@@ -1,6 +1,8 @@
 """pyarrow: pq.write_table for one file; pyarrow.dataset.write_dataset over
 pyarrow.fs.S3FileSystem (Hive partitions) for a dataset. THREADS=1 sets
 pyarrow's CPU and I/O pools to one thread. Arguments: see _pqwrite.py."""
+import os
+
 import _pqwrite
 
 a = _pqwrite.parse_args()
@@ -19,8 +21,8 @@ if out.startswith("s3://"):
     import pyarrow.fs as pafs
     scheme, host = _pqwrite.s3_endpoint()
     fs = pafs.S3FileSystem(endpoint_override=host, scheme=scheme, region="us-east-1",
-                           access_key=_pqwrite.os.environ["AWS_ACCESS_KEY_ID"],
-                           secret_key=_pqwrite.os.environ["AWS_SECRET_ACCESS_KEY"])
+                           access_key=os.environ["AWS_ACCESS_KEY_ID"],
+                           secret_key=os.environ["AWS_SECRET_ACCESS_KEY"])
     opts = ds.ParquetFileFormat().make_write_options(compression=a["codec"], compression_level=a["level"])
 
     def run():
