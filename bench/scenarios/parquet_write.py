@@ -79,7 +79,7 @@ def run(ctx):
                 def output(r, slug=slug):
                     return str(SHM / ("%s-r%d.parquet" % (slug, r)))
 
-                def argv(r, tool=tool, py=py, output=output):
+                def argv(r, tool=tool, py=py, output=output, threads=threads, compression=compression):
                     return [py, str(TOOLS / ("write_%s.py" % tool)), info["path"], output(r), threads, compression]
 
                 if selected(tool):
