@@ -876,6 +876,64 @@ HOIST_API void hoist_dataset_get_stats(struct hoist_dataset *ds, struct hoist_da
  * none). Free with hoist_free. NULL on allocation failure. */
 HOIST_API char *hoist_dataset_skipped(struct hoist_dataset *ds);
 
+/* ======================================================================
+ * Dataset writer (src/write): an Arrow stream → Parquet files under a
+ * prefix (Hive "key=value/" partitions) or one Parquet file, all or nothing:
+ * every file stays invisible (pending multipart upload, hidden temp file)
+ * until the whole stream is written; then all are committed and, for a
+ * directory, "_SUCCESS" (a JSON manifest listing them) is written last. A
+ * failure or cancel leaves no new object and no pending multipart upload.
+ * docs/write.md has the guide.
+ *
+ * Thread safety: a config is used by one thread at a time; a write runs on
+ * the calling thread (plus the store's I/O thread and the encoder's pool).
+ * ====================================================================== */
+struct hoist_pq_write_options; /* the Parquet encoder's options (above) */
+struct hoist_write_config;
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_new(struct hoist_write_config **out);
+HOIST_API void hoist_write_config_free(struct hoist_write_config *c);
+/* Top-level columns whose values name the partition directories, in order
+ * (copied). Types: integers, bool, date32, (large) utf8 and dictionaries of
+ * those; others fail the write with HOIST_ERR_ARROW_TYPE. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_partition_by(struct hoist_write_config *c,
+                                                                               const char *const *columns,
+                                                                               size_t n);
+/* Options of every Parquet file (copied); without, the encoder's defaults. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_parquet_options(
+    struct hoist_write_config *c, const struct hoist_pq_write_options *o);
+enum hoist_write_option {
+    HOIST_WRITE_MAX_ROWS_PER_FILE = 1, /* int, 0 = unlimited */
+    HOIST_WRITE_MAX_BYTES_PER_FILE,    /* int, 0 = unlimited (a file rolls over once past it) */
+    HOIST_WRITE_EXISTING,              /* str: "error" (default), "overwrite", "append" */
+    HOIST_WRITE_NAME_TEMPLATE,         /* str: default "part-{id}-{n}.parquet"; {id} = write id, {n} = file number */
+    HOIST_WRITE_KEEP_PARTITION_COLUMNS,/* int 0/1, default 0 */
+    HOIST_WRITE_MEMORY_LIMIT,          /* int bytes; default min(RAM/4, 2 GiB) */
+    HOIST_WRITE_MAX_OPEN_FILES,        /* int; default 64 */
+    HOIST_WRITE_LINEAGE_JSON,          /* str: a JSON object stored as "lineage" in the manifest */
+    HOIST_WRITE_MANIFEST               /* int 0/1, default 1: write _SUCCESS */
+};
+/* Bad values (unknown mode, template without {n} or with '/', negative
+ * sizes, lineage that is not a JSON object): HOIST_ERR_INVALID_ARG. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_str(struct hoist_write_config *c,
+                                                                      enum hoist_write_option opt, const char *v);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_int(struct hoist_write_config *c,
+                                                                      enum hoist_write_option opt, int64_t v);
+/* Called on the writing thread after each batch (bytes_done: bytes encoded
+ * so far; objects_done: files finished); non-zero cancels the write. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_progress(struct hoist_write_config *c,
+                                                                           hoist_progress_fn fn, void *userdata);
+
+/* Writes every batch of `stream` (consumed and released) under `url`: a URL
+ * ending in ".parquet" writes one file; otherwise a dataset directory. All or
+ * nothing: on failure or cancel nothing is left visible (no object, no
+ * pending multipart upload). On success, *manifest_json (if not NULL)
+ * receives the manifest text (free with hoist_free). existing = "error" and
+ * something there: HOIST_ERR_EXISTS. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_dataset(struct hoist_store *store, const char *url,
+                                                               struct ArrowArrayStream *stream,
+                                                               const struct hoist_write_config *cfg,
+                                                               char **manifest_json);
+
 
 /* ======================================================================
  * EXPERIMENTAL API (zstd's ZSTD_STATIC_LINKING_ONLY pattern).

@@ -30,6 +30,7 @@ struct ds_opts {
     const char *partition_types;
     bool quiet;
     int64_t head_rows;
+    struct cli_write_opts write; /* --output as Parquet (cli_write.c) */
 };
 
 static void ds_opts_reset(struct ds_opts *o) {
@@ -79,7 +80,9 @@ static int parse_args(const char *cmd, unsigned kind, int argc, char **argv, str
         int r = cli_store_opts_parse(cmd, &o->store, argc, argv, &i);
         if (r < 0) return CLI_USAGE;
         if (r > 0) continue;
-        if ((r = cli_opt_value(cmd, "--columns", argc, argv, &i, &v)) != 0) {
+        if ((kind & OPT_LOAD) && (r = cli_write_opts_parse(cmd, &o->write, argc, argv, &i)) != 0) {
+            if (r < 0) return CLI_USAGE;
+        } else if ((r = cli_opt_value(cmd, "--columns", argc, argv, &i, &v)) != 0) {
             if (r < 0 || split_columns(cmd, o, v)) return CLI_USAGE;
         } else if ((r = cli_opt_value(cmd, "--filter", argc, argv, &i, &v)) != 0) {
             if (r < 0) return CLI_USAGE;
@@ -500,12 +503,13 @@ static int run_load(int argc, char **argv) {
         return rc;
     }
     bool to_stdout = false, as_ipc = false;
-    if (o.output) {
+    bool as_parquet = o.output && cli_write_target(o.output);
+    if (o.output && !as_parquet) {
         to_stdout = strcmp(o.output, "-") == 0;
         if (!to_stdout && !ends_with(o.output, ".csv") && !ends_with(o.output, ".arrow")) {
             ds_opts_reset(&o);
-            return cli_usage_error("load", "--output '%s': write .csv, .arrow (Arrow IPC file) or '-' (CSV); "
-                                           "Parquet output comes with the Parquet writer", o.output);
+            return cli_usage_error("load", "--output '%s': write .parquet, a dataset directory (ending in '/'), "
+                                           ".csv, .arrow (Arrow IPC file) or '-' (CSV)", o.output);
         }
         as_ipc = !to_stdout && ends_with(o.output, ".arrow");
     }
@@ -521,6 +525,12 @@ static int run_load(int argc, char **argv) {
     }
     struct ArrowSchema schema = {0};
     struct ArrowArrayStream stream = {0};
+    if (as_parquet) {
+        st = hoist_dataset_scan(ds, &stream);
+        rc = st != HOIST_OK ? ds_fail(st, o.url) : cli_write_stream(&o.write, store, &stream, o.output, NULL, o.quiet);
+        cli_progress_finish(&bar);
+        goto done_stream;
+    }
     if (o.output) {
         /* Streamed: each batch is written and freed as it comes. */
         st = hoist_dataset_scan(ds, &stream);

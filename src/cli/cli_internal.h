@@ -122,4 +122,36 @@ void cli_progress_finish(struct cli_progress *p);
 /* Monotonic seconds. */
 double cli_now(void);
 
+/* ======================================================================
+ * Writing Parquet (cli_write.c): options shared by `load --output` and
+ * `convert`.
+ * ====================================================================== */
+struct cli_write_opts {
+    const char *partition_by; /* "month,vendor" */
+    const char *compression;  /* "zstd:3" */
+    int64_t row_group_rows, max_rows_per_file, max_bytes_per_file, max_open_files, memory;
+    const char *existing;     /* error | overwrite | append */
+    const char *lineage;      /* JSON object */
+    bool no_manifest, keep_partition_columns;
+};
+#define CLI_WRITE_OPTS_HELP                                                                   \
+    "write options (Parquet output):\n"                                                       \
+    "  --partition-by COLS   Hive partitions by these columns, e.g. month,vendor\n"           \
+    "  --compression C[:L]   none, snappy (default), gzip, zstd, lz4_raw, brotli; e.g. zstd:3\n" \
+    "  --row-group-size N    rows per row group\n"                                            \
+    "  --max-rows-per-file N, --max-bytes-per-file SIZE   roll files over\n"                  \
+    "  --max-open-files N    files open at once (default 64)\n"                               \
+    "  --existing MODE       error (default), overwrite (the partitions written), append\n"   \
+    "  --write-memory SIZE   memory budget of the writer\n"                                   \
+    "  --keep-partition-columns, --no-manifest, --lineage JSON\n"
+/* Like cli_store_opts_parse, for the write options. */
+int cli_write_opts_parse(const char *cmd, struct cli_write_opts *o, int argc, char **argv, int *i);
+/* True when an --output names Parquet: ends in .parquet or '/', or is an
+ * s3:// URL that is not .csv/.arrow. */
+bool cli_write_target(const char *output);
+/* Writes stream (consumed) to url; bar (may be NULL) draws progress. Returns
+ * the exit code: 128 + signal after Ctrl-C / SIGTERM (nothing left behind). */
+int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, struct ArrowArrayStream *stream,
+                     const char *url, struct cli_progress *bar, bool quiet);
+
 #endif

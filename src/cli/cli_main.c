@@ -15,6 +15,7 @@ extern const struct cli_command cli_cmd_rb;
 extern const struct cli_command cli_cmd_load;
 extern const struct cli_command cli_cmd_schema;
 extern const struct cli_command cli_cmd_head;
+extern const struct cli_command cli_cmd_convert;
 
 const struct cli_command *const cli_commands[] = {
     &cli_cmd_version,
@@ -28,6 +29,7 @@ const struct cli_command *const cli_commands[] = {
     &cli_cmd_load,
     &cli_cmd_schema,
     &cli_cmd_head,
+    &cli_cmd_convert,
     NULL,
 };
 

@@ -1,0 +1,132 @@
+/*
+ * store_upload.h — streamed uploads with deferred visibility: an object is
+ * written piece by piece, its bytes leave as they come (S3 multipart parts,
+ * or a hidden temp file), and it becomes visible only at commit. A writer of
+ * many objects (the dataset writer) keeps them all invisible until the whole
+ * job succeeded, then commits them together, or aborts them all.
+ *
+ * Threads: one struct hx_uploader per job, used by one thread at a time (the
+ * job's thread). The s3 backend runs its requests on an I/O thread of its own
+ * (started with the uploader), so parts are sent while the caller goes on
+ * producing bytes; the caller only waits when the memory budget is full, at
+ * finish and at commit.
+ *
+ * Lifecycle of one upload: open → write* → finish → commit | abort → free.
+ * finish makes every byte durable on the store side (all parts uploaded, or a
+ * small body held in memory) without making the object visible; commit
+ * publishes it (CompleteMultipartUpload, one PUT, or rename); abort discards
+ * it (AbortMultipartUpload, drop the body, unlink). hx_upload_free aborts an
+ * upload that was neither committed nor aborted.
+ */
+#ifndef HOIST_STORE_UPLOAD_H
+#define HOIST_STORE_UPLOAD_H
+
+#include "store_internal.h"
+
+struct hx_uploader_config {
+    uint64_t part_size;    /* S3 part size; 0 = the store's (clamped to 5 MiB .. 5 GiB) */
+    uint64_t memory_limit; /* bytes in flight + small bodies held; 0 = 256 MiB */
+    int fsync;             /* file://: fsync each file before it is renamed */
+};
+
+struct hx_uploader;
+struct hx_upload;
+
+/* An uploader for objects under root_url's scheme (s3:// or file://). */
+HOIST_NODISCARD hx_status hx_uploader_new(struct hoist_store *st, const char *root_url,
+                                          const struct hx_uploader_config *cfg,
+                                          struct hx_uploader **out);
+/* Aborts every upload still open, then frees. Accepts NULL. */
+void hx_uploader_free(struct hx_uploader *up);
+/* Bytes the uploader holds right now (buffers, parts in flight, small bodies). */
+uint64_t hx_uploader_buffered(const struct hx_uploader *up);
+/* The part size in use (a write buffers at most this much per upload). */
+uint64_t hx_uploader_part_size(const struct hx_uploader *up);
+/* True when an S3 initiate lost its answer (cut connection, 5xx): the
+ * server may hold an upload whose id never reached us. The caller, who
+ * knows which keys are its own, aborts them with hx_upload_list_pending +
+ * hx_upload_abort_pending once its uploads are committed or aborted. */
+int hx_uploader_maybe_orphans(const struct hx_uploader *up);
+
+/* Starts an upload to url (same scheme as the uploader's root). Nothing is
+ * visible at url until commit. */
+HOIST_NODISCARD hx_status hx_upload_open(struct hx_uploader *up, const char *url,
+                                         struct hx_upload **out);
+HOIST_NODISCARD hx_status hx_upload_write(struct hx_upload *u, const void *data, size_t len);
+/* All bytes written reach the store (or are held in memory when the whole
+ * object is smaller than a part); the object is still invisible. */
+HOIST_NODISCARD hx_status hx_upload_finish(struct hx_upload *u);
+/* Publishes n finished uploads (of one uploader) concurrently. On failure
+ * some may be committed: hx_upload_committed() says which. */
+HOIST_NODISCARD hx_status hx_upload_commit(struct hx_upload *const *u, size_t n);
+/* Discards n uploads not yet committed (best effort, never fails: a failed
+ * S3 abort is logged). Committed ones are left alone. */
+void hx_upload_abort(struct hx_upload *const *u, size_t n);
+/* Aborts the upload unless it was committed, then frees it. Accepts NULL. */
+void hx_upload_free(struct hx_upload *u);
+
+const char *hx_upload_url(const struct hx_upload *u);
+uint64_t hx_upload_bytes(const struct hx_upload *u); /* bytes written so far */
+int hx_upload_committed(const struct hx_upload *u);
+/* Bytes written but still in this upload's buffer (less than a part). */
+uint64_t hx_upload_unsent(const struct hx_upload *u);
+
+/* Uploads begun and never completed under prefix_url: S3 pending multipart
+ * uploads (entry url = the key's URL, etag = the upload id) or file://
+ * temp files this module leaves while writing (".name.hoist-XXXXXX"). For
+ * cleanup tools and tests. */
+HOIST_NODISCARD hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url,
+                                                 struct hoist_list *out);
+/* Aborts (S3) or unlinks (file://) what hx_upload_list_pending listed. */
+HOIST_NODISCARD hx_status hx_upload_abort_pending(struct hoist_store *st,
+                                                  const struct hoist_list *pending);
+/* Deletes committed objects (a failed job takes back what it published). */
+HOIST_NODISCARD hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls,
+                                           size_t n);
+
+/* ---- backends (store_upload_s3.c, store_upload_file.c) ------------------ */
+
+enum hx_upload_state { HX_UP_OPEN, HX_UP_FINISHED, HX_UP_COMMITTED, HX_UP_ABORTED };
+
+struct hx_upload_ops {
+    size_t upload_size; /* bytes of the backend's upload struct (embeds struct hx_upload first) */
+    HOIST_NODISCARD hx_status (*start)(struct hx_uploader *up);
+    void (*stop)(struct hx_uploader *up);
+    HOIST_NODISCARD hx_status (*open)(struct hx_upload *u);
+    HOIST_NODISCARD hx_status (*write)(struct hx_upload *u, const void *data, size_t len);
+    HOIST_NODISCARD hx_status (*finish)(struct hx_upload *u);
+    HOIST_NODISCARD hx_status (*commit)(struct hx_upload *const *u, size_t n);
+    void (*abort)(struct hx_upload *const *u, size_t n);
+    void (*release)(struct hx_upload *u); /* frees backend resources (after commit/abort) */
+    uint64_t (*unsent)(const struct hx_upload *u);
+    HOIST_NODISCARD hx_status (*list_pending)(struct hoist_store *st, const char *prefix_url,
+                                              const struct hx_url *pu, struct hoist_list *out);
+    HOIST_NODISCARD hx_status (*abort_pending)(struct hoist_store *st,
+                                               const struct hoist_list_entry *e);
+};
+
+extern const struct hx_upload_ops hx_upload_s3_ops;
+extern const struct hx_upload_ops hx_upload_file_ops;
+
+struct hx_upload {
+    struct hx_uploader *up;
+    char *url;
+    struct hx_url u;
+    enum hx_upload_state state;
+    uint64_t bytes;
+    struct hx_upload *prev, *next; /* the uploader's open list */
+};
+
+struct hx_uploader {
+    const struct hx_upload_ops *ops;
+    struct hoist_store *st;
+    enum hx_url_kind kind;
+    uint64_t part_size, memory_limit;
+    int fsync;
+    _Atomic uint64_t buffered;
+    _Atomic int maybe_orphans; /* see hx_uploader_maybe_orphans */
+    struct hx_upload *open;    /* uploads not yet freed */
+    void *impl;                /* backend state */
+};
+
+#endif /* HOIST_STORE_UPLOAD_H */

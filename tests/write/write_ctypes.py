@@ -1,0 +1,121 @@
+"""ctypes binding of hoist_write_dataset for the dataset-writer tests: a
+pyarrow table or reader goes in through the Arrow C stream interface."""
+import ctypes
+import os
+import pathlib
+
+import pyarrow as pa
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+WOPT = {"max_rows_per_file": 1, "max_bytes_per_file": 2, "existing": 3, "name_template": 4,
+        "keep_partition_columns": 5, "memory_limit": 6, "max_open_files": 7, "lineage_json": 8, "manifest": 9}
+PQOPT = {"compression": 1, "row_group_rows": 2, "row_group_bytes": 3}
+
+PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+
+class HoistError(Exception):
+    def __init__(self, status, message):
+        super().__init__(f"[{status}] {message}")
+        self.status = status
+
+
+_LIB = None
+
+
+def lib():
+    global _LIB
+    if _LIB is None:
+        cli = os.environ.get("HOIST_CLI") or str(ROOT / "build" / "hoist")
+        L = ctypes.CDLL(str(pathlib.Path(cli).parent / "libhoist.so"))
+        L.hoist_errmsg.restype = ctypes.c_char_p
+        L.hoist_write_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+        L.hoist_write_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+        L.hoist_write_config_set_partition_by.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p),
+                                                          ctypes.c_size_t]
+        L.hoist_write_config_set_parquet_options.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        L.hoist_write_config_set_progress.argtypes = [ctypes.c_void_p, PROGRESS, ctypes.c_void_p]
+        L.hoist_write_config_free.argtypes = [ctypes.c_void_p]
+        L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+        L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+        L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
+        L.hoist_store_new.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        L.hoist_store_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+        L.hoist_store_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+        L.hoist_store_config_free.argtypes = [ctypes.c_void_p]
+        L.hoist_store_free.argtypes = [ctypes.c_void_p]
+        L.hoist_write_dataset.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                                          ctypes.POINTER(ctypes.c_void_p)]
+        L.hoist_free.argtypes = [ctypes.c_void_p]
+        _LIB = L
+    return _LIB
+
+
+def _check(status):
+    if status != 0:
+        raise HoistError(status, lib().hoist_errmsg().decode())
+
+
+STOREOPT = {"endpoint": 1, "max_retries": 11}
+
+
+def write_dataset(data, url, partition_by=(), cancel_after=None, parquet=None, store_opts=None, **opts):
+    """Writes a pyarrow Table / RecordBatchReader with hoist_write_dataset;
+    returns the manifest text. cancel_after=N: the progress callback cancels
+    at its Nth call. parquet: encoder options, e.g. {"row_group_rows": 1000}."""
+    L = lib()
+    if isinstance(data, pa.Table):
+        data = data.to_reader(max_chunksize=opts.pop("batch_rows", None))
+    stream = pa.RecordBatchReader.from_batches(data.schema, data)
+    cstream = ctypes.create_string_buffer(64)  # struct ArrowArrayStream (5 pointers)
+    stream._export_to_c(ctypes.addressof(cstream))
+    store = ctypes.c_void_p()
+    cfg = ctypes.c_void_p()
+    pq = ctypes.c_void_p()
+    calls = [0]
+
+    def progress(_p, _ud):
+        calls[0] += 1
+        return 1 if cancel_after is not None and calls[0] >= cancel_after else 0
+
+    cb = PROGRESS(progress)
+    try:
+        scfg = ctypes.c_void_p()
+        _check(L.hoist_store_config_new(ctypes.byref(scfg)))
+        try:
+            for k, v in (store_opts or {}).items():
+                if isinstance(v, str):
+                    _check(L.hoist_store_config_set_str(scfg, STOREOPT[k], v.encode()))
+                else:
+                    _check(L.hoist_store_config_set_int(scfg, STOREOPT[k], int(v)))
+            _check(L.hoist_store_new(scfg, ctypes.byref(store)))
+        finally:
+            L.hoist_store_config_free(scfg)
+        _check(L.hoist_write_config_new(ctypes.byref(cfg)))
+        if partition_by:
+            arr = (ctypes.c_char_p * len(partition_by))(*[p.encode() for p in partition_by])
+            _check(L.hoist_write_config_set_partition_by(cfg, arr, len(partition_by)))
+        for k, v in opts.items():
+            if isinstance(v, str):
+                _check(L.hoist_write_config_set_str(cfg, WOPT[k], v.encode()))
+            else:
+                _check(L.hoist_write_config_set_int(cfg, WOPT[k], int(v)))
+        if parquet:
+            _check(L.hoist_pq_write_options_new(ctypes.byref(pq)))
+            for k, v in parquet.items():
+                if isinstance(v, str):
+                    _check(L.hoist_pq_write_options_set_str(pq, PQOPT[k], v.encode()))
+                else:
+                    _check(L.hoist_pq_write_options_set_int(pq, PQOPT[k], int(v)))
+            _check(L.hoist_write_config_set_parquet_options(cfg, pq))
+        _check(L.hoist_write_config_set_progress(cfg, cb, None))
+        out = ctypes.c_void_p()
+        _check(L.hoist_write_dataset(store, url.encode(), ctypes.addressof(cstream), cfg, ctypes.byref(out)))
+        text = ctypes.string_at(out.value).decode()
+        L.hoist_free(out)
+        return text
+    finally:
+        L.hoist_pq_write_options_free(pq)
+        L.hoist_write_config_free(cfg)
+        L.hoist_store_free(store)
