@@ -142,10 +142,10 @@ hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url,
     for (int round = 0; round < 3; round++) {
         s = ops_for(u.kind)->list_pending(st, prefix_url, &u, out);
         if (s == HOIST_OK || s == HOIST_ERR_NOMEM) break;
-        hoist_list_reset(out);
+        hoist_store_list_reset(out);
     }
     hx_url_reset(&u);
-    if (s != HOIST_OK) hoist_list_reset(out);
+    if (s != HOIST_OK) hoist_store_list_reset(out);
     return s;
 }
 

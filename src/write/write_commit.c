@@ -23,7 +23,7 @@ static hx_status check_single(struct hx_job *j) {
         s = hx_error(s, "%s", it.error ? it.error : hoist_errmsg());
     else
         s = HOIST_OK;
-    hoist_info_item_reset(&it);
+    hoist_store_info_item_reset(&it);
     HX_TRY(s);
     HX_FAIL_IF(exists && j->cfg->existing == HX_EXISTING_ERROR, HOIST_ERR_EXISTS,
                "%s: exists (existing=error; use overwrite)", j->root);
@@ -50,7 +50,7 @@ static hx_status read_old_manifest(struct hx_job *j, const char *url) {
     } else if (s != HOIST_OK) {
         s = hx_error(s, "%s", g.error ? g.error : hoist_errmsg());
     }
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     return s;
 }
 
@@ -189,7 +189,7 @@ void hx_job_sweep_orphans(struct hx_job *j) {
                         hoist_errmsg());
         }
     }
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     hx_free(prefix);
 }
 

@@ -520,7 +520,7 @@ static void job_cleanup(struct hx_job *j) {
     hx_free(j->pcols);
     hx_free(j->fcols);
     hx_free(j->view_children);
-    hoist_list_reset(&j->existing);
+    hoist_store_list_reset(&j->existing);
     hx_free(j->old_manifest);
     hx_free(j->root);
 }

@@ -128,7 +128,7 @@ static void test_roundtrip(void) {
         parquet += strstr(l.entries[i].url, ".parquet") != NULL;
     CHECK(parquet >= 12);
     CHECK(l.count > 0 && strstr(l.entries[0].url, "/_SUCCESS") != NULL); /* sorted: "_" < "k" */
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     /* a second write is refused: existing = error */
     CHECK(make_stream(&st));
     CHECK_EQ_INT(hoist_write_dataset(store, url, &st, c, NULL), HOIST_ERR_EXISTS);

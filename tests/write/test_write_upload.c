@@ -30,7 +30,7 @@ static size_t pending_count(const char *prefix) {
         return (size_t)-1;
     }
     size_t n = l.count;
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     return n;
 }
 
@@ -45,7 +45,7 @@ static uint8_t *get(const char *url, size_t *n) {
         memcpy(out, g.data, g.size);
         *n = g.size;
     }
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     return out;
 }
 
