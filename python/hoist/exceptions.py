@@ -131,10 +131,36 @@ _STATUS_CLASSES = {
 }
 
 
-def from_status(status: int, message: str) -> BaseException:
-    """The exception for a C status and message (used by the extension module)."""
+# domain "dataset": the hoist.DatasetError family (defined by the extension).
+_DATASET_VALUE = {2, 8, 205, 501}  # INVALID_ARG, USAGE, COLUMN_NOT_FOUND, FILTER
+_DATASET_NOT_FOUND = {9, 103, 104, 502}  # NOT_FOUND, NO_SUCH_KEY, NO_SUCH_BUCKET, EMPTY_DATASET
+_DATASET_PERMISSION = {105, 106}  # ACCESS_DENIED, BAD_SIGNATURE
+
+
+def _dataset_error(status: int, message: str) -> BaseException:
+    from . import _hoist
+
+    if status in _DATASET_VALUE:
+        cls = _hoist.DatasetValueError
+    elif status in _DATASET_NOT_FOUND:
+        cls = _hoist.DatasetNotFoundError
+    elif status in _DATASET_PERMISSION:
+        cls = _hoist.DatasetPermissionError
+    else:
+        cls = _hoist.DatasetError
+    exc = cls(message)
+    exc.status = status
+    return exc
+
+
+def from_status(status: int, message: str, domain: str = "s3") -> BaseException:
+    """The exception for a C status and message (used by the extension module).
+
+    ``domain`` "s3" (hoist.S3) or "dataset" (write_table: the DatasetError family)."""
     if status == 5:  # HOIST_ERR_CANCELLED: the caller asked to stop
         return KeyboardInterrupt(message)
+    if domain == "dataset" and status != 1:
+        return _dataset_error(status, message)
     if status == 2:  # HOIST_ERR_INVALID_ARG
         return ValueError(message)
     cls = _STATUS_CLASSES.get(status, S3Error)
