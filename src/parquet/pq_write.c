@@ -24,7 +24,7 @@ struct task {
     struct hoist_pq_writer *w;
     int leaf;
     const struct ArrowArray *batch;
-    int64_t row0, nrows;
+    int64_t row0, nrows, expect_rows;
     struct hx_pqw_chunk *chunk; /* encode tasks */
     hx_status st;
     char msg[512];
@@ -37,10 +37,12 @@ struct hoist_pq_writer {
     hoist_pq_sink_fn sink;
     void *userdata;
     unsigned nthreads;
-    struct hx_pool *pool;
+    struct hx_pool *pool;     /* own pool, made on first use */
+    struct hx_pool *shared;   /* or a caller's (hx_pqw_writer_use_pool) */
     struct hx_task_group *group;
     struct task *tasks;
     struct hx_pqw_leafbuf *bufs;
+    struct hx_pqw_scratch *scratch; /* per leaf */
     int64_t rg_rows; /* rows buffered for the current row group */
     int64_t num_rows;
     uint64_t written;
@@ -66,7 +68,8 @@ static hx_status emit(struct hoist_pq_writer *w, const void *data, size_t len) {
 static void run_shred(void *arg) {
     struct task *t = arg;
     struct hoist_pq_writer *w = t->w;
-    t->st = hx_pqw_shred(&w->s, &w->s.leaves[t->leaf], t->batch, t->row0, t->nrows, &w->bufs[t->leaf]);
+    t->st = hx_pqw_shred(&w->s, &w->s.leaves[t->leaf], t->batch, t->row0, t->nrows, t->expect_rows,
+                         &w->bufs[t->leaf]);
     if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
 }
 
@@ -74,7 +77,7 @@ static void run_encode(void *arg) {
     struct task *t = arg;
     struct hoist_pq_writer *w = t->w;
     struct hx_pqw_encode_cfg cfg = {w->o, PAGE_ROWS};
-    t->st = hx_pqw_encode_chunk(&cfg, &w->s.leaves[t->leaf], &w->bufs[t->leaf], t->chunk);
+    t->st = hx_pqw_encode_chunk(&cfg, &w->s.leaves[t->leaf], &w->bufs[t->leaf], &w->scratch[t->leaf], t->chunk);
     if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
 }
 
@@ -84,6 +87,11 @@ static hx_status run_all(struct hoist_pq_writer *w, hx_task_fn fn) {
     int n = w->s.nleaves;
     int submitted = 0;
     hx_status st = HOIST_OK;
+    if (!w->group && (w->shared || w->nthreads > 1)) {
+        /* threads are made when there is work, so idle writers cost none */
+        if (!w->shared && !w->pool) HX_TRY(hx_pool_new(w->nthreads, &w->pool));
+        HX_TRY(hx_task_group_new(w->shared ? w->shared : w->pool, &w->group));
+    }
     if (w->group) {
         for (; submitted < n; submitted++) {
             st = hx_task_group_submit(w->group, fn, &w->tasks[submitted]);
@@ -137,7 +145,11 @@ static hx_status flush_row_group(struct hoist_pq_writer *w) {
         if (c->dict_offset >= 0) c->dict_offset += base;
         c->data_offset += base;
         for (size_t p = 0; p < c->npages; p++) c->pages[p].offset += base;
-        hx_buf_reset(&c->bytes);
+        /* the bytes' buffer serves the leaf's next chunk */
+        hx_buf_reset(&w->scratch[i].bytes);
+        w->scratch[i].bytes = c->bytes;
+        w->scratch[i].bytes.len = 0;
+        memset(&c->bytes, 0, sizeof c->bytes);
     }
     /* bloom filters right after their row group (BloomFilter.md allows it),
      * so their bitsets need not wait in memory for the end of the file */
@@ -158,6 +170,14 @@ static hx_status flush_row_group(struct hoist_pq_writer *w) {
     w->rg_rows = 0;
     for (int i = 0; i < n; i++) hx_pqw_leafbuf_clear(&w->bufs[i]);
     return HOIST_OK;
+}
+
+void hx_pqw_writer_use_pool(struct hoist_pq_writer *w, struct hx_pool *pool) {
+    hx_task_group_free(w->group);
+    w->group = NULL;
+    hx_pool_free(w->pool);
+    w->pool = NULL;
+    w->shared = pool;
 }
 
 uint64_t hoist_pq_writer_buffered_bytes(const struct hoist_pq_writer *w) {
@@ -182,6 +202,9 @@ void hoist_pq_writer_free(struct hoist_pq_writer *w) {
     if (w->bufs)
         for (int i = 0; i < w->s.nleaves; i++) hx_pqw_leafbuf_reset(&w->bufs[i]);
     hx_free(w->bufs);
+    if (w->scratch)
+        for (int i = 0; i < w->s.nleaves; i++) hx_pqw_scratch_free(&w->scratch[i]);
+    hx_free(w->scratch);
     hx_free(w->tasks);
     hx_pqw_schema_free(&w->s);
     if (w->schema.release) w->schema.release(&w->schema);
@@ -201,17 +224,14 @@ static hx_status writer_init(struct hoist_pq_writer *w, const struct ArrowSchema
     int n = w->s.nleaves;
     w->bufs = hx_calloc((size_t)n, sizeof *w->bufs);
     w->tasks = hx_calloc((size_t)n, sizeof *w->tasks);
-    if (!w->bufs || !w->tasks) HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating a Parquet writer");
+    w->scratch = hx_calloc((size_t)n, sizeof *w->scratch);
+    if (!w->bufs || !w->tasks || !w->scratch) HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating a Parquet writer");
     for (int i = 0; i < n; i++) {
         w->tasks[i].w = w;
         w->tasks[i].leaf = i;
     }
     w->nthreads = w->o->threads ? (unsigned)w->o->threads : hx_cpu_count();
     if (w->nthreads > (unsigned)n) w->nthreads = (unsigned)n;
-    if (w->nthreads > 1) {
-        HX_TRY(hx_pool_new(w->nthreads, &w->pool));
-        HX_TRY(hx_task_group_new(w->pool, &w->group));
-    }
     return HOIST_OK;
 }
 
@@ -242,15 +262,22 @@ static hx_status usable(const struct hoist_pq_writer *w) {
 
 static hx_status write_batch(struct hoist_pq_writer *w, const struct ArrowArray *batch) {
     HX_TRY(hx_pqw_check_batch(&w->s, batch));
+    /* a dictionary is known by its buffers only within one batch: a
+     * producer may reuse freed memory for the next batch's dictionary */
+    for (int i = 0; i < w->s.nleaves; i++) memset(w->bufs[i].dict_seen, 0, sizeof w->bufs[i].dict_seen);
     int64_t row = 0, n = batch->length;
     while (row < n) {
         int64_t take = n - row;
         if (take > w->o->row_group_rows - w->rg_rows) take = w->o->row_group_rows - w->rg_rows;
         if (take > SLICE_ROWS) take = SLICE_ROWS;
+        /* this batch's rows that will land in the current row group */
+        int64_t expect = w->rg_rows + (n - row < w->o->row_group_rows - w->rg_rows ? n - row
+                                                                                   : w->o->row_group_rows - w->rg_rows);
         for (int i = 0; i < w->s.nleaves; i++) {
             w->tasks[i].batch = batch;
             w->tasks[i].row0 = row;
             w->tasks[i].nrows = take;
+            w->tasks[i].expect_rows = expect;
             w->tasks[i].st = HOIST_OK;
         }
         HX_TRY(run_all(w, run_shred));
@@ -384,15 +411,22 @@ static void write_row_group(struct hoist_pq_writer *w, int r, struct hx_tw *t) {
     hx_tw_struct_end(t);
 }
 
-/* key-value metadata: the schema's own, the options', then ARROW:schema */
+/* key-value metadata: the schema's own, the options', then ARROW:schema
+ * (an older ARROW:schema among the others is dropped: it would describe
+ * another schema, and readers take the first). */
+struct kv {
+    const char *k, *v;
+    size_t kl, vl;
+};
+
 static hx_status write_kv(struct hoist_pq_writer *w, struct hx_tw *t, const char *arrow_schema) {
     const char *md = w->schema.metadata;
     int32_t nmd = 0;
     if (md) memcpy(&nmd, md, 4);
     if (nmd < 0) nmd = 0;
-    uint32_t n = (uint32_t)nmd + (uint32_t)w->o->nkv + (arrow_schema != NULL);
-    if (n == 0) return HOIST_OK;
-    hx_tw_list_begin(t, 5, HX_TC_STRUCT, n);
+    size_t cap = (size_t)nmd + w->o->nkv + 1, n = 0;
+    struct kv *kv = hx_malloc(cap * sizeof *kv);
+    if (!kv) HX_FAIL(HOIST_ERR_NOMEM, "out of memory writing key-value metadata");
     const char *p = md ? md + 4 : NULL;
     for (int32_t i = 0; i < nmd; i++) {
         int32_t kl, vl;
@@ -401,23 +435,27 @@ static hx_status write_kv(struct hoist_pq_writer *w, struct hx_tw *t, const char
         memcpy(&vl, k + kl, 4);
         const char *v = k + kl + 4;
         p = v + vl;
-        hx_tw_elem_struct_begin(t);
-        hx_tw_binary(t, 1, k, (size_t)kl);
-        hx_tw_binary(t, 2, v, (size_t)vl);
-        hx_tw_struct_end(t);
+        kv[n++] = (struct kv){k, v, (size_t)kl, (size_t)vl};
     }
-    for (size_t i = 0; i < w->o->nkv; i++) {
-        hx_tw_elem_struct_begin(t);
-        hx_tw_string(t, 1, w->o->kv[2 * i]);
-        hx_tw_string(t, 2, w->o->kv[2 * i + 1]);
-        hx_tw_struct_end(t);
-    }
+    for (size_t i = 0; i < w->o->nkv; i++)
+        kv[n++] = (struct kv){w->o->kv[2 * i], w->o->kv[2 * i + 1], strlen(w->o->kv[2 * i]), strlen(w->o->kv[2 * i + 1])};
     if (arrow_schema) {
-        hx_tw_elem_struct_begin(t);
-        hx_tw_string(t, 1, "ARROW:schema");
-        hx_tw_string(t, 2, arrow_schema);
-        hx_tw_struct_end(t);
+        size_t keep = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!(kv[i].kl == 12 && memcmp(kv[i].k, "ARROW:schema", 12) == 0)) kv[keep++] = kv[i];
+        n = keep;
+        kv[n++] = (struct kv){"ARROW:schema", arrow_schema, 12, strlen(arrow_schema)};
     }
+    if (n > 0) {
+        hx_tw_list_begin(t, 5, HX_TC_STRUCT, (uint32_t)n);
+        for (size_t i = 0; i < n; i++) {
+            hx_tw_elem_struct_begin(t);
+            hx_tw_binary(t, 1, kv[i].k, kv[i].kl);
+            hx_tw_binary(t, 2, kv[i].v, kv[i].vl);
+            hx_tw_struct_end(t);
+        }
+    }
+    hx_free(kv);
     return HOIST_OK;
 }
 

@@ -20,7 +20,7 @@
 /* Schema.fbs Type union members */
 enum { T_NULL = 1, T_INT, T_FLOAT, T_BINARY, T_UTF8, T_BOOL, T_DECIMAL, T_DATE, T_TIME, T_TIMESTAMP,
        T_INTERVAL, T_LIST, T_STRUCT, T_UNION, T_FSB, T_FSL, T_MAP, T_DURATION, T_LARGE_BINARY,
-       T_LARGE_UTF8, T_LARGE_LIST, T_REE, T_BINARY_VIEW, T_UTF8_VIEW };
+       T_LARGE_UTF8, T_LARGE_LIST, T_REE, T_BINARY_VIEW, T_UTF8_VIEW, T_LIST_VIEW, T_LARGE_LIST_VIEW };
 
 struct fbb {
     struct hx_buf b;
@@ -208,6 +208,10 @@ static int type_table(struct fbb *f, const char *fmt, size_t *pos) {
         tag = T_LIST;
     } else if (!strcmp(fmt, "+L")) {
         tag = T_LARGE_LIST;
+    } else if (!strcmp(fmt, "+vl")) {
+        tag = T_LIST_VIEW;
+    } else if (!strcmp(fmt, "+vL")) {
+        tag = T_LARGE_LIST_VIEW;
     } else if (!strcmp(fmt, "+s")) {
         tag = T_STRUCT;
     } else if (fmt[0] == '+' && fmt[1] == 'w' && fmt[2] == ':') {

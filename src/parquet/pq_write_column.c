@@ -189,7 +189,8 @@ static hx_status emit_page(struct enc *e, const uint8_t *body, size_t body_len, 
     return HOIST_OK;
 }
 
-/* Page header; the data/dictionary sub-header is written by `sub`. */
+/* Starts a page header (type, sizes, CRC of the stored body); the caller
+ * adds the data or dictionary sub-header and finishes it. */
 static hx_status page_header(struct enc *e, int type, int64_t ulen, int64_t clen, const uint8_t *crc_data,
                              size_t crc_len, struct hx_tw *w) {
     HX_FAIL_IF(ulen > INT32_MAX || clen > INT32_MAX, HOIST_ERR_LIMIT,
@@ -423,8 +424,33 @@ static int value_encoding(const struct hx_pqw_leaf *leaf) {
     }
 }
 
+void hx_pqw_scratch_free(struct hx_pqw_scratch *s) {
+    hx_buf_reset(&s->body);
+    hx_buf_reset(&s->levels);
+    hx_buf_reset(&s->comp_buf);
+    hx_buf_reset(&s->header);
+    hx_buf_reset(&s->bytes);
+    hx_free(s->idx);
+    hx_free(s->keys);
+    hx_free(s->kslots);
+    memset(s, 0, sizeof *s);
+}
+
+/* The dictionary's index array from the scratch (grown as needed). */
+static hx_status lend_indices(struct hx_pqw_scratch *scr, int64_t n, struct hx_pqw_dict *d) {
+    if (scr->idx_cap < (size_t)n) {
+        hx_free(scr->idx);
+        scr->idx_cap = 0;
+        if (!(scr->idx = hx_malloc((size_t)n * sizeof *scr->idx)))
+            HX_FAIL(HOIST_ERR_NOMEM, "out of memory for %lld dictionary indices", (long long)n);
+        scr->idx_cap = (size_t)n;
+    }
+    d->idx = scr->idx;
+    return HOIST_OK;
+}
+
 hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
-                              const struct hx_pqw_leafbuf *b, struct hx_pqw_chunk *out) {
+                              const struct hx_pqw_leafbuf *b, struct hx_pqw_scratch *scr, struct hx_pqw_chunk *out) {
     struct enc e;
     memset(&e, 0, sizeof e);
     e.cfg = cfg;
@@ -443,10 +469,14 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     e.width = pt == PQT_FLBA ? (size_t)leaf->node->type_length : pt == PQT_INT32 || pt == PQT_FLOAT ? 4
             : pt == PQT_BOOLEAN ? 1 : 8;
     hx_pqw_compressor_init(&e.comp, leaf->opt.codec, leaf->opt.level);
-    hx_buf_init(&e.body);
-    hx_buf_init(&e.levels);
-    hx_buf_init(&e.comp_buf);
-    hx_buf_init(&e.header);
+    /* the scratch's buffers, moved in and back out */
+    e.body = scr->body;
+    e.levels = scr->levels;
+    e.comp_buf = scr->comp_buf;
+    e.header = scr->header;
+    out->bytes = scr->bytes;
+    out->bytes.len = 0;
+    memset(&scr->bytes, 0, sizeof scr->bytes);
     e.value_enc = value_encoding(leaf);
     hx_status st = HOIST_OK;
     if (b->dict_mode) {
@@ -474,7 +504,12 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     }
     if (st == HOIST_OK && !e.arrow_dict && leaf->opt.dictionary && b->n_values > 0) {
         int ok = 0;
-        st = hx_pqw_dict_build(leaf, b, cfg->o->dict_page_bytes, &e.dict, &ok);
+        st = lend_indices(scr, b->n_values, &e.dict);
+        e.dict.keys = scr->keys, e.dict.kslots = scr->kslots, e.dict.kcap = scr->kcap;
+        scr->keys = NULL, scr->kslots = NULL, scr->kcap = 0;
+        if (st == HOIST_OK) st = hx_pqw_dict_build(leaf, b, cfg->o->dict_page_bytes, &e.dict, &ok);
+        scr->keys = e.dict.keys, scr->kslots = e.dict.kslots, scr->kcap = e.dict.kcap; /* taken back */
+        e.dict.keys = NULL, e.dict.kslots = NULL, e.dict.kcap = 0;
         if (st == HOIST_OK && ok) {
             e.use_dict = 1;
             e.value_enc = PQE_RLE_DICTIONARY;
@@ -485,17 +520,17 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     if (st == HOIST_OK) st = pages(&e);
     if (st == HOIST_OK && out->npages == 0) st = data_page(&e, 0, 0, 0, 0, 0, 0);
     if (st == HOIST_OK && leaf->opt.bloom_fpp > 0) st = hx_pqw_bloom_build(leaf, e.arrow_dict ? b->dict : b, &out->bloom);
-    if (e.arrow_dict) e.dict.idx = NULL; /* borrowed from the leaf buffer */
+    e.dict.idx = NULL; /* borrowed from the leaf buffer or the scratch */
     hx_pqw_dict_free(&e.dict);
     hx_free(e.rank);
     memset(&e.gathered.def, 0, sizeof e.gathered.def);
     memset(&e.gathered.rep, 0, sizeof e.gathered.rep);
     hx_pqw_leafbuf_reset(&e.gathered);
     hx_pqw_compressor_free(&e.comp);
-    hx_buf_reset(&e.body);
-    hx_buf_reset(&e.levels);
-    hx_buf_reset(&e.comp_buf);
-    hx_buf_reset(&e.header);
+    scr->body = e.body;
+    scr->levels = e.levels;
+    scr->comp_buf = e.comp_buf;
+    scr->header = e.header;
     if (st == HOIST_OK) {
         out->stats.null_count = 0;
         for (size_t i = 0; i < out->npages; i++) out->stats.null_count += out->pages[i].null_count;

@@ -10,6 +10,8 @@
 #include <string.h>
 
 void hx_pqw_dict_free(struct hx_pqw_dict *d) {
+    hx_free(d->keys);
+    hx_free(d->kslots);
     hx_free(d->slots);
     hx_free(d->entry_val);
     hx_free(d->idx);
@@ -83,10 +85,20 @@ static hx_status entry_add(struct hx_pqw_dict *d, uint32_t value_index) {
 /* 4- and 8-byte values compared as integers (bit patterns, so -0.0 and
  * +0.0 stay distinct as PLAIN requires). */
 static hx_status dict_build_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t limit, struct hx_pqw_dict *d, int *ok) {
-    /* keys kept in the table: a probe touches one cache line, not three */
-    size_t cap = 1024;
-    uint64_t *keys = hx_malloc(cap * sizeof *keys);
-    uint32_t *slots = hx_calloc(cap, sizeof *slots);
+    /* keys kept in the table: a probe touches one cache line, not three;
+     * the table is the caller's from the last chunk when it lent one */
+    size_t cap = d->kcap;
+    uint64_t *keys = d->keys;
+    uint32_t *slots = d->kslots;
+    if (cap < 1024 || !keys || !slots) {
+        hx_free(keys);
+        hx_free(slots);
+        cap = 1024;
+        keys = hx_malloc(cap * sizeof *keys);
+        slots = hx_calloc(cap, sizeof *slots);
+    } else {
+        memset(slots, 0, cap * sizeof *slots);
+    }
     hx_status st = keys && slots ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory building a dictionary");
     const uint8_t *v = b->vals.data;
     int64_t i = 0;
@@ -127,8 +139,12 @@ static hx_status dict_build_fixed(const struct hx_pqw_leafbuf *b, size_t w, int6
         }
         d->idx[i] = e - 1;
     }
-    hx_free(keys);
-    hx_free(slots);
+    if (!keys || !slots) {
+        hx_free(keys);
+        hx_free(slots);
+        keys = NULL, slots = NULL, cap = 0;
+    }
+    d->keys = keys, d->kslots = slots, d->kcap = cap;
     *ok = st == HOIST_OK && i == b->n_values;
     return st;
 }
@@ -142,7 +158,7 @@ hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_
                       : leaf->node->ptype == PQT_INT32 || leaf->node->ptype == PQT_FLOAT ? 4 : 8;
     *ok = 0;
     if (b->n_values > UINT32_MAX - 1) return HOIST_OK;
-    d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
+    if (!d->idx) d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
     if (!d->idx) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
     if (!ba && (w == 4 || w == 8)) return dict_build_fixed(b, w, limit, d, ok);
     HX_TRY(dict_grow(d, b, ba, w));

@@ -150,6 +150,7 @@ struct hx_pqw_node {
     struct hx_pqw_node *children;
     int fixed_size;  /* PQW_LIST: > 0 for fixed_size_list */
     int large;       /* PQW_LIST: 64-bit offsets */
+    int view;        /* PQW_LIST: list view (offsets and sizes) */
     int first_leaf, n_leaves;
     /* PQW_LEAF */
     int leaf;
@@ -163,6 +164,7 @@ struct hx_pqw_node {
     /* schema element annotations */
     int converted;   /* -1 none */
     int logical;     /* PQL_*, PQL_NONE */
+    int has_field_id, field_id; /* PARQUET:field_id field metadata */
     int lt_unit, lt_utc, lt_bits, lt_signed;
     int scale, precision;
 };
@@ -206,15 +208,17 @@ struct hx_pqw_leafbuf {
     int dict_mode, dict_off;
     struct hx_abuf idx;
     struct hx_pqw_leafbuf *dict;
+    const void *dict_seen[4]; /* buffers, offset, length of the dictionary matched in this batch */
 };
 void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b); /* frees */
 void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b); /* keeps memory */
 uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b);
 /* Appends rows [row0, row0 + nrows) of batch (a struct array of the schema)
- * for one leaf. */
+ * for one leaf. expect_rows: rows the buffer will likely hold before the
+ * row group ends, to size it once rather than grow it by copies. */
 HOIST_NODISCARD hx_status hx_pqw_shred(const struct hx_pqw_schema *s, const struct hx_pqw_leaf *leaf,
                                        const struct ArrowArray *batch, int64_t row0, int64_t nrows,
-                                       struct hx_pqw_leafbuf *out);
+                                       int64_t expect_rows, struct hx_pqw_leafbuf *out);
 /* Values of a dictionary-mode buffer gathered into plain values (out must
  * be empty). */
 HOIST_NODISCARD hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
@@ -278,6 +282,11 @@ struct hx_pqw_dict {
     size_t n, entry_cap;
     uint32_t *idx; /* per value */
     int64_t plain_bytes;
+    /* 4/8-byte values: the hash table, which a caller may lend (and take
+     * back, perhaps regrown) to keep it from chunk to chunk */
+    uint64_t *keys;
+    uint32_t *kslots;
+    size_t kcap;
 };
 void hx_pqw_dict_free(struct hx_pqw_dict *d);
 /* Builds the dictionary of a chunk's values; *ok = 0 when its PLAIN size
@@ -328,9 +337,23 @@ struct hx_pqw_encode_cfg {
     int64_t page_rows; /* row limit per data page */
 };
 
+/* Buffers a leaf's encoding task keeps from one row group to the next:
+ * fresh memory per chunk costs page faults that rival the encoding. */
+struct hx_pqw_scratch {
+    struct hx_buf body, levels, comp_buf, header;
+    struct hx_buf bytes; /* lent to the chunk, given back once emitted */
+    uint32_t *idx;       /* dictionary indices */
+    size_t idx_cap;
+    uint64_t *keys;      /* dictionary hash table (struct hx_pqw_dict) */
+    uint32_t *kslots;
+    size_t kcap;
+};
+void hx_pqw_scratch_free(struct hx_pqw_scratch *s);
+
 /* Encodes one leaf's row group data into pages. */
 HOIST_NODISCARD hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
-                                              const struct hx_pqw_leafbuf *b, struct hx_pqw_chunk *out);
+                                              const struct hx_pqw_leafbuf *b, struct hx_pqw_scratch *scratch,
+                                              struct hx_pqw_chunk *out);
 /* Serializes the page index structures of an emitted chunk. */
 HOIST_NODISCARD hx_status hx_pqw_column_index(const struct hx_pqw_chunk *c, const struct hx_pqw_leaf *leaf,
                                               struct hx_buf *out);
@@ -341,6 +364,14 @@ HOIST_NODISCARD hx_status hx_pqw_offset_index(const struct hx_pqw_chunk *c, stru
 /* BloomFilterHeader + bitset over every value of vals (plain form). */
 HOIST_NODISCARD hx_status hx_pqw_bloom_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *vals,
                                              struct hx_buf *out);
+
+/* ---- the writer (pq_write.c) ---------------------------------------------------- */
+
+/* Runs the writer's tasks on pool (borrowed; it must outlive the writer)
+ * instead of threads of its own, e.g. one pool shared by the many files a
+ * dataset write has open. NULL goes back to HOIST_PQW_THREADS. The bytes
+ * written do not change. */
+void hx_pqw_writer_use_pool(struct hoist_pq_writer *w, struct hx_pool *pool);
 
 /* ---- ARROW:schema (pq_write_arrow_schema.c) ---------------------------------- */
 

@@ -162,6 +162,48 @@ static hx_status map_leaf(struct hx_pqw_node *n, const char *f) {
 static hx_status build(struct hx_pqw_schema *s, struct hx_pqw_node *n, const struct ArrowSchema *a, const char *name,
                        int parent_def, int parent_rep, int depth);
 
+/* Value of key in a C Data Interface metadata blob, or NULL. */
+static const char *metadata_find(const char *md, const char *key, int32_t *vlen) {
+    if (!md) return NULL;
+    int32_t n;
+    memcpy(&n, md, 4);
+    const char *p = md + 4;
+    size_t klen = strlen(key);
+    for (int32_t i = 0; i < n; i++) {
+        int32_t kl, vl;
+        memcpy(&kl, p, 4);
+        const char *k = p + 4;
+        memcpy(&vl, k + kl, 4);
+        const char *v = k + kl + 4;
+        p = v + vl;
+        if ((size_t)kl == klen && memcmp(k, key, klen) == 0) {
+            *vlen = vl;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* Field metadata Parquet keeps: the field id (Iceberg's, Arrow C++
+ * FieldIdFromMetadata) and the extension types with a Parquet logical type. */
+static void apply_metadata(struct hx_pqw_node *n, const char *md) {
+    int32_t vl;
+    const char *v = metadata_find(md, "PARQUET:field_id", &vl);
+    if (v && vl > 0 && vl < 16) {
+        char num[16], *end;
+        memcpy(num, v, (size_t)vl);
+        num[vl] = 0;
+        long id = strtol(num, &end, 10);
+        if (!*end && id >= 0 && id <= INT32_MAX) n->has_field_id = 1, n->field_id = (int)id;
+    }
+    v = metadata_find(md, "ARROW:extension:name", &vl);
+    if (!v || n->kind != PQW_LEAF) return;
+    if (vl == 10 && !memcmp(v, "arrow.uuid", 10) && n->ptype == PQT_FLBA && n->type_length == 16)
+        n->logical = PQL_UUID;
+    if (vl == 10 && !memcmp(v, "arrow.json", 10) && n->ptype == PQT_BYTE_ARRAY)
+        n->logical = PQL_JSON, n->converted = 19 /* JSON */;
+}
+
 static hx_status build_children(struct hx_pqw_schema *s, struct hx_pqw_node *n, const struct ArrowSchema *a,
                                  int def, int rep, int depth) {
     if (a->n_children < 1) HX_FAIL(HOIST_ERR_UNSUPPORTED, "field '%s': a struct without fields cannot be written to Parquet", n->name);
@@ -203,6 +245,10 @@ static hx_status build(struct hx_pqw_schema *s, struct hx_pqw_node *n, const str
         } else if ((f[1] == 'l' || f[1] == 'L') && !f[2]) {
             n->kind = PQW_LIST;
             n->large = f[1] == 'L';
+        } else if (f[1] == 'v' && (f[2] == 'l' || f[2] == 'L') && !f[3]) {
+            n->kind = PQW_LIST; /* list views: the same LIST shape (Arrow C++ ListToNode) */
+            n->view = 1;
+            n->large = f[2] == 'L';
         } else if (f[1] == 'w' && f[2] == ':') {
             n->kind = PQW_LIST;
             char *end;
@@ -258,6 +304,7 @@ static hx_status build(struct hx_pqw_schema *s, struct hx_pqw_node *n, const str
         n->rep = parent_rep;
     }
     n->n_leaves = s->nleaves - n->first_leaf;
+    apply_metadata(n, a->metadata);
     return HOIST_OK;
 }
 
@@ -426,7 +473,7 @@ static void write_logical(struct hx_tw *w, const struct hx_pqw_node *n) {
 }
 
 static void element(struct hx_tw *w, const char *name, int ptype, int rep, int nchildren, int converted,
-                    const struct hx_pqw_node *leaf, int logical) {
+                    const struct hx_pqw_node *leaf, int logical, const struct hx_pqw_node *ids) {
     hx_tw_elem_struct_begin(w);
     if (ptype >= 0) hx_tw_i32(w, 1, ptype);
     if (leaf && leaf->ptype == PQT_FLBA) hx_tw_i32(w, 2, leaf->type_length);
@@ -438,6 +485,7 @@ static void element(struct hx_tw *w, const char *name, int ptype, int rep, int n
         hx_tw_i32(w, 7, leaf->scale);
         hx_tw_i32(w, 8, leaf->precision);
     }
+    if (ids && ids->has_field_id) hx_tw_i32(w, 9, ids->field_id);
     if (leaf && leaf->logical != PQL_NONE) {
         write_logical(w, leaf);
     } else if (logical != PQL_NONE) {
@@ -451,23 +499,23 @@ static void element(struct hx_tw *w, const char *name, int ptype, int rep, int n
 
 static void write_node(struct hx_tw *w, const struct hx_pqw_node *n, int repetition) {
     switch (n->kind) {
-    case PQW_LEAF: element(w, n->name, n->ptype, repetition, -1, n->converted, n, PQL_NONE); break;
+    case PQW_LEAF: element(w, n->name, n->ptype, repetition, -1, n->converted, n, PQL_NONE, n); break;
     case PQW_STRUCT:
-        element(w, n->name, -1, repetition, n->nchildren, -1, NULL, PQL_NONE);
+        element(w, n->name, -1, repetition, n->nchildren, -1, NULL, PQL_NONE, n);
         for (int i = 0; i < n->nchildren; i++)
             write_node(w, &n->children[i], n->children[i].nullable ? PQR_OPTIONAL : PQR_REQUIRED);
         break;
     case PQW_LIST: {
         const struct hx_pqw_node *e = &n->children[0];
-        element(w, n->name, -1, repetition, 1, CT_LIST, NULL, PQL_LIST);
-        element(w, "list", -1, PQR_REPEATED, 1, -1, NULL, PQL_NONE);
+        element(w, n->name, -1, repetition, 1, CT_LIST, NULL, PQL_LIST, n);
+        element(w, "list", -1, PQR_REPEATED, 1, -1, NULL, PQL_NONE, NULL);
         write_node(w, e, e->nullable ? PQR_OPTIONAL : PQR_REQUIRED);
         break;
     }
     case PQW_MAP: {
         const struct hx_pqw_node *e = &n->children[0];
-        element(w, n->name, -1, repetition, 1, CT_MAP, NULL, PQL_MAP);
-        element(w, e->name, -1, PQR_REPEATED, e->nchildren, -1, NULL, PQL_NONE);
+        element(w, n->name, -1, repetition, 1, CT_MAP, NULL, PQL_MAP, n);
+        element(w, e->name, -1, PQR_REPEATED, e->nchildren, -1, NULL, PQL_NONE, NULL);
         write_node(w, &e->children[0], PQR_REQUIRED);
         write_node(w, &e->children[1], e->children[1].nullable ? PQR_OPTIONAL : PQR_REQUIRED);
         break;
@@ -477,7 +525,7 @@ static void write_node(struct hx_tw *w, const struct hx_pqw_node *n, int repetit
 
 void hx_pqw_schema_write(const struct hx_pqw_schema *s, struct hx_tw *w) {
     hx_tw_list_begin(w, 2, HX_TC_STRUCT, (uint32_t)s->nelements);
-    element(w, s->root.name, -1, -1, s->root.nchildren, -1, NULL, PQL_NONE);
+    element(w, s->root.name, -1, -1, s->root.nchildren, -1, NULL, PQL_NONE, NULL);
     for (int i = 0; i < s->root.nchildren; i++)
         write_node(w, &s->root.children[i], s->root.children[i].nullable ? PQR_OPTIONAL : PQR_REQUIRED);
 }

@@ -154,6 +154,10 @@ static hx_status put_value(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n
         memcpy(&off, view + 12, 4);
         HX_FAIL_IF(bufi < 0 || off < 0 || 2 + (int64_t)bufi >= a->n_buffers - 1, HOIST_ERR_INVALID_ARG,
                    "field '%s': a view points at data buffer %d, which the array lacks", n->name, bufi);
+        /* the last buffer holds the data buffers' sizes (C Data Interface) */
+        const int64_t *sizes = a->buffers[a->n_buffers - 1];
+        HX_FAIL_IF(sizes && (int64_t)off + len > sizes[bufi], HOIST_ERR_INVALID_ARG,
+                   "field '%s': a view runs past the end of data buffer %d", n->name, bufi);
         return put_binary(b, (const uint8_t *)a->buffers[2 + bufi] + off, (size_t)len);
     }
     }
@@ -251,20 +255,29 @@ static hx_status dictionary_batch(const struct hx_pqw_leaf *leaf, const struct A
         b->dict = hx_calloc(1, sizeof *b->dict);
         if (!b->dict) HX_FAIL(HOIST_ERR_NOMEM, "out of memory keeping a dictionary");
     }
+    /* the same dictionary array as last time (slices of one batch): nothing to compare */
+    const struct ArrowArray *d = a->dictionary;
+    const void *seen[4] = {d->n_buffers > 1 ? d->buffers[1] : NULL, d->n_buffers > 2 ? d->buffers[2] : NULL,
+                           (const void *)(intptr_t)d->offset, (const void *)(intptr_t)d->length};
     if (b->n_levels == 0 && !b->dict_mode) {
         hx_pqw_leafbuf_clear(b->dict);
         HX_TRY(convert_dictionary(n, a->dictionary, b->dict));
         b->dict_mode = 1;
+        memcpy(b->dict_seen, seen, sizeof seen);
         return HOIST_OK;
     }
     if (!b->dict_mode) goto plain;
+    if (!memcmp(b->dict_seen, seen, sizeof seen)) return HOIST_OK;
     struct hx_pqw_leafbuf tmp;
     memset(&tmp, 0, sizeof tmp);
     hx_status st = convert_dictionary(n, a->dictionary, &tmp);
     int same = st == HOIST_OK && same_values(&tmp, b->dict);
     hx_pqw_leafbuf_reset(&tmp);
     HX_TRY(st);
-    if (same) return HOIST_OK;
+    if (same) {
+        memcpy(b->dict_seen, seen, sizeof seen);
+        return HOIST_OK;
+    }
 plain:
     if (b->dict_mode) {
         /* another dictionary: this row group's values become plain */
@@ -317,6 +330,18 @@ static hx_status shred(struct shred *s, int k, const struct ArrowArray *a, int64
         if (n->fixed_size) {
             start = j * n->fixed_size;
             end = start + n->fixed_size;
+        } else if (n->view) {
+            if (n->large) {
+                memcpy(&start, (const int64_t *)a->buffers[1] + j, 8);
+                memcpy(&end, (const int64_t *)a->buffers[2] + j, 8);
+            } else {
+                int32_t o, z;
+                memcpy(&o, (const int32_t *)a->buffers[1] + j, 4);
+                memcpy(&z, (const int32_t *)a->buffers[2] + j, 4);
+                start = o, end = z;
+            }
+            HX_FAIL_IF(start < 0 || end < 0, HOIST_ERR_INVALID_ARG, "field '%s': negative list view", n->name);
+            end += start;
         } else if (n->large) {
             memcpy(&start, (const int64_t *)a->buffers[1] + j, 8);
             memcpy(&end, (const int64_t *)a->buffers[1] + j + 1, 8);
@@ -361,6 +386,47 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
         b->n_values += nrows;
         return HOIST_OK;
     }
+    if (n->conv == WC_COPY && !n->dict_index_bytes) {
+        size_t w = (size_t)n->in_width;
+        HX_TRY(hx_abuf_reserve(&b->vals, (size_t)nrows * w));
+        const uint8_t *src = (const uint8_t *)a->buffers[1] + (size_t)j0 * w;
+        uint8_t *dst = b->vals.data + b->vals.len;
+        for (int64_t i = 0; i < nrows; i++) {
+            memcpy(dst, src + (size_t)i * w, w);
+            dst += bit(a->buffers[0], j0 + i) ? w : 0; /* a null's slot is overwritten */
+        }
+        size_t k = (size_t)(dst - (b->vals.data + b->vals.len)) / w;
+        b->vals.len += k * w;
+        b->n_values += (int64_t)k;
+        return HOIST_OK;
+    }
+    if (!nulls && (n->conv == WC_BIN32 || n->conv == WC_BIN64) && !n->dict_index_bytes) {
+        /* one copy of the bytes, offsets rebased */
+        int64_t first, last;
+        if (n->conv == WC_BIN32) {
+            const int32_t *o = (const int32_t *)a->buffers[1] + j0;
+            first = o[0], last = o[nrows];
+        } else {
+            const int64_t *o = (const int64_t *)a->buffers[1] + j0;
+            first = o[0], last = o[nrows];
+        }
+        HX_FAIL_IF(last < first, HOIST_ERR_INVALID_ARG, "field '%s': offsets decrease", n->name);
+        HX_TRY(hx_abuf_reserve(&b->offs, (size_t)nrows * 8));
+        int64_t base = (int64_t)b->vals.len - first;
+        int64_t *dst = (int64_t *)(void *)(b->offs.data + b->offs.len);
+        for (int64_t i = 1; i <= nrows; i++) {
+            int64_t o;
+            if (n->conv == WC_BIN32) o = ((const int32_t *)a->buffers[1])[j0 + i];
+            else o = ((const int64_t *)a->buffers[1])[j0 + i];
+            dst[i - 1] = base + o;
+        }
+        for (int64_t i = 1; i < nrows; i++)
+            HX_FAIL_IF(dst[i] < dst[i - 1], HOIST_ERR_INVALID_ARG, "field '%s': offsets decrease", n->name);
+        b->offs.len += (size_t)nrows * 8;
+        HX_TRY(put_bytes(b, (const uint8_t *)a->buffers[2] + first, (size_t)(last - first)));
+        b->n_values += nrows;
+        return HOIST_OK;
+    }
     if (n->ptype != PQT_BYTE_ARRAY && n->ptype != PQT_BOOLEAN)
         HX_TRY(hx_abuf_reserve(&b->vals, (size_t)nrows * (size_t)(n->ptype == PQT_FLBA ? n->type_length : 8)));
     for (int64_t i = 0; i < nrows; i++)
@@ -368,8 +434,20 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
     return HOIST_OK;
 }
 
+/* Flat columns know their size per row: one allocation for the row group. */
+static hx_status presize(const struct hx_pqw_leaf *leaf, int64_t expect_rows, struct hx_pqw_leafbuf *out) {
+    const struct hx_pqw_node *n = leaf->node;
+    if (leaf->max_rep > 0 || expect_rows <= out->n_rows) return HOIST_OK;
+    size_t more = (size_t)(expect_rows - out->n_rows);
+    if (leaf->max_def > 0) HX_TRY(hx_abuf_reserve(&out->def, more * 2));
+    if (n->dict_index_bytes || n->conv == WC_NULL) return HOIST_OK;
+    if (n->ptype == PQT_BYTE_ARRAY) return hx_abuf_reserve(&out->offs, more * 8);
+    return hx_abuf_reserve(&out->vals, more * hx_pqw_value_width(n));
+}
+
 hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf *leaf, const struct ArrowArray *batch,
-                       int64_t row0, int64_t nrows, struct hx_pqw_leafbuf *out) {
+                       int64_t row0, int64_t nrows, int64_t expect_rows, struct hx_pqw_leafbuf *out) {
+    HX_TRY(presize(leaf, expect_rows, out));
     struct shred s;
     s.leaf = leaf;
     s.b = out;
@@ -439,8 +517,9 @@ static hx_status check(const struct hx_pqw_node *n, const struct ArrowArray *a, 
                "field '%s': %lld child arrays, the schema has %d", n->name, (long long)a->n_children,
                n->kind == PQW_STRUCT ? n->nchildren : 1);
     if (n->kind != PQW_STRUCT && !n->fixed_size)
-        HX_FAIL_IF(a->n_buffers != 2 || (a->length > 0 && !a->buffers[1]), HOIST_ERR_INVALID_ARG,
-                   "field '%s': a list needs an offsets buffer", n->name);
+        HX_FAIL_IF(a->n_buffers != 2 + n->view || (a->length > 0 && (!a->buffers[1] || (n->view && !a->buffers[2]))),
+                   HOIST_ERR_INVALID_ARG, "field '%s': a list needs %s", n->name,
+                   n->view ? "offsets and sizes buffers" : "an offsets buffer");
     if (n->kind == PQW_STRUCT) {
         for (int i = 0; i < n->nchildren; i++) {
             HX_TRY(check(&n->children[i], a->children[i], depth + 1));

@@ -47,6 +47,9 @@ void hx_uploader_free(struct hx_uploader *up) {
 
 uint64_t hx_uploader_buffered(const struct hx_uploader *up) { return atomic_load(&up->buffered); }
 uint64_t hx_uploader_part_size(const struct hx_uploader *up) { return up->part_size; }
+int hx_uploader_maybe_orphans(const struct hx_uploader *up) {
+    return atomic_load(&up->maybe_orphans);
+}
 
 hx_status hx_upload_open(struct hx_uploader *up, const char *url, struct hx_upload **out) {
     *out = NULL;
@@ -135,7 +138,12 @@ hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url,
     memset(out, 0, sizeof *out);
     struct hx_url u;
     HX_TRY(hx_store_parse_url(prefix_url, &u));
-    hx_status s = ops_for(u.kind)->list_pending(st, prefix_url, &u, out);
+    hx_status s = HOIST_OK;
+    for (int round = 0; round < 3; round++) {
+        s = ops_for(u.kind)->list_pending(st, prefix_url, &u, out);
+        if (s == HOIST_OK || s == HOIST_ERR_NOMEM) break;
+        hoist_list_reset(out);
+    }
     hx_url_reset(&u);
     if (s != HOIST_OK) hoist_list_reset(out);
     return s;
@@ -147,7 +155,10 @@ hx_status hx_upload_abort_pending(struct hoist_store *st, const struct hoist_lis
         struct hx_url u;
         hx_status s = hx_store_parse_url(pending->entries[i].url, &u);
         if (s == HOIST_OK) {
-            s = ops_for(u.kind)->abort_pending(st, &pending->entries[i]);
+            for (int round = 0; round < 4; round++) {
+                s = ops_for(u.kind)->abort_pending(st, &pending->entries[i]);
+                if (s == HOIST_OK || s == HOIST_ERR_NOMEM) break;
+            }
             hx_url_reset(&u);
         }
         if (s != HOIST_OK && first == HOIST_OK) first = s;
@@ -157,5 +168,12 @@ hx_status hx_upload_abort_pending(struct hoist_store *st, const struct hoist_lis
 
 hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls, size_t n) {
     if (n == 0) return HOIST_OK;
-    return hoist_store_delete_many(st, urls, n);
+    /* Taking back a failed job's objects matters more than its speed: a
+     * few more rounds than the store's own retries (deleting is idempotent). */
+    hx_status s = HOIST_OK;
+    for (int round = 0; round < 4; round++) {
+        s = hoist_store_delete_many(st, urls, n);
+        if (s == HOIST_OK || s == HOIST_ERR_NOMEM || s == HOIST_ERR_INVALID_ARG) break;
+    }
+    return s;
 }

@@ -42,6 +42,11 @@ void hx_uploader_free(struct hx_uploader *up);
 uint64_t hx_uploader_buffered(const struct hx_uploader *up);
 /* The part size in use (a write buffers at most this much per upload). */
 uint64_t hx_uploader_part_size(const struct hx_uploader *up);
+/* True when an S3 initiate lost its answer (cut connection, 5xx): the
+ * server may hold an upload whose id never reached us. The caller, who
+ * knows which keys are its own, aborts them with hx_upload_list_pending +
+ * hx_upload_abort_pending once its uploads are committed or aborted. */
+int hx_uploader_maybe_orphans(const struct hx_uploader *up);
 
 /* Starts an upload to url (same scheme as the uploader's root). Nothing is
  * visible at url until commit. */
@@ -119,8 +124,9 @@ struct hx_uploader {
     uint64_t part_size, memory_limit;
     int fsync;
     _Atomic uint64_t buffered;
-    struct hx_upload *open; /* uploads not yet freed */
-    void *impl;             /* backend state */
+    _Atomic int maybe_orphans; /* see hx_uploader_maybe_orphans */
+    struct hx_upload *open;    /* uploads not yet freed */
+    void *impl;                /* backend state */
 };
 
 #endif /* HOIST_STORE_UPLOAD_H */

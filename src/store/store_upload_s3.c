@@ -346,6 +346,10 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
                            url);
         return 0;
     }
+    /* An initiate whose answer was lost may have created an upload we never
+     * learn the id of: the job sweeps such orphans at its end. */
+    if (o->phase == PH_INIT && (code != CURLE_OK || http >= 500))
+        atomic_store(&o->base.up->maybe_orphans, 1);
     int out = classify(req, code, url, st, err);
     if (out > 0) return 1;
     if (o->phase == PH_ABORT) {
@@ -428,7 +432,9 @@ static hx_status submit_main_locked(struct s3_upload *const *os, size_t n, enum 
         o->main_busy = 1;
         o->main_status = HOIST_OK;
         o->main.attempt = 0;
-        o->main.max_retries = 0; /* submit sets the configured count */
+        /* submit sets the configured count; cleanup gets more tries: a
+         * lost abort leaves storage billed behind */
+        o->main.max_retries = ph == PH_ABORT ? 10 : 0;
         hx_status s = enqueue_locked(io, &o->main);
         if (s != HOIST_OK) {
             o->main_busy = 0;

@@ -168,6 +168,31 @@ hx_status hx_job_commit(struct hx_job *j, char **manifest_json) {
     return s;
 }
 
+static int own_key(const struct hx_job *j, const char *url) {
+    const char *rel = relative(j, url);
+    if (rel[0] == '\0') return j->single && strcmp(url, j->root) == 0;
+    return new_file(j, rel) || strcmp(rel, "_SUCCESS") == 0;
+}
+
+/* Aborts pending uploads of this write's keys that the uploader never
+ * learnt about (an initiate whose answer was lost). The keys carry the
+ * write id, so no other writer's upload can match. Best effort. */
+void hx_job_sweep_orphans(struct hx_job *j) {
+    if (j->up == NULL || !hx_uploader_maybe_orphans(j->up)) return;
+    char *prefix = j->single ? hx_strdup(j->root) : hx_asprintf("%s/", j->root);
+    struct hoist_list l = {0};
+    if (prefix && hx_upload_list_pending(j->st, prefix, &l) == HOIST_OK) {
+        for (size_t i = 0; i < l.count; i++) {
+            struct hoist_list one = {&l.entries[i], 1}; /* a view: l keeps ownership */
+            if (own_key(j, l.entries[i].url) && hx_upload_abort_pending(j->st, &one) != HOIST_OK)
+                HX_WARN("%s: could not abort an orphaned upload: %s", l.entries[i].url,
+                        hoist_errmsg());
+        }
+    }
+    hoist_list_reset(&l);
+    hx_free(prefix);
+}
+
 void hx_job_rollback(struct hx_job *j) {
     if (j->published) return;
     const char **urls = hx_calloc(j->nfiles + 2, sizeof *urls);

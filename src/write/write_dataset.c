@@ -38,7 +38,11 @@ static int sink(void *ud, const void *data, size_t len) {
     struct hx_wfile *f = ud;
     struct hx_job *j = f->job;
     hx_status s = hx_upload_write(f->up, data, len);
-    if (s == HOIST_OK) j->encoded += len;
+    if (s == HOIST_OK)
+        j->encoded += len;
+    else
+        hx_error_copy(j->sink_error,
+                      sizeof j->sink_error); /* the encoder reports only the status */
     return (int)s;
 }
 
@@ -91,7 +95,8 @@ static hx_status close_file(struct hx_job *j, struct hx_wfile *f) {
         f->rows = hoist_pq_writer_num_rows(f->w);
         f->row_groups = hoist_pq_writer_num_row_groups(f->w);
     } else {
-        s = hx_error_prefix(s, "%s", hx_upload_url(f->up));
+        s = j->sink_error[0] ? hx_error(s, "%s", j->sink_error)
+                             : hx_error_prefix(s, "%s", hx_upload_url(f->up));
     }
     hoist_pq_writer_free(f->w);
     f->w = NULL;
@@ -210,7 +215,8 @@ static hx_status write_rows(struct hx_job *j, struct hx_wpart *p, const struct A
             idx += k;
         }
         if (s != HOIST_OK) {
-            s = hx_error_prefix(s, "%s", hx_upload_url(f->up));
+            s = j->sink_error[0] ? hx_error(s, "%s", j->sink_error)
+                                 : hx_error_prefix(s, "%s", hx_upload_url(f->up));
             break;
         }
         n -= k;
@@ -546,10 +552,13 @@ hx_status hoist_write_dataset(struct hoist_store *store, const char *url,
         char why[1024];
         hx_error_copy(why, sizeof why);
         hx_job_rollback(&j);
+        hx_job_sweep_orphans(&j);
         s = hx_error(s, "%s", why);
+    } else {
+        hx_job_sweep_orphans(&j);
+        hx_error_clear();
     }
     job_cleanup(&j);
     hoist_write_config_free(dflt);
-    if (s == HOIST_OK) hx_error_clear();
     return s;
 }

@@ -131,7 +131,8 @@ struct hx_job {
     struct hoist_list existing; /* objects under root before the write */
     char *old_manifest;
     struct hx_upload *manifest_up;
-    int published; /* every file and the manifest committed */
+    int published;        /* every file and the manifest committed */
+    char sink_error[512]; /* an upload's message when it stopped an encoder */
 };
 
 /* write_dataset.c: the stream into files (all finished, none committed). */
@@ -141,6 +142,8 @@ HOIST_NODISCARD hx_status hx_job_write_stream(struct hx_job *j, struct ArrowArra
 HOIST_NODISCARD hx_status hx_job_check_existing(struct hx_job *j);
 HOIST_NODISCARD hx_status hx_job_commit(struct hx_job *j, char **manifest_json);
 void hx_job_rollback(struct hx_job *j);
+/* Aborts pending uploads of this write's own keys it lost track of. */
+void hx_job_sweep_orphans(struct hx_job *j);
 
 /* ---- manifest (write_manifest.c) --------------------------------------------- */
 

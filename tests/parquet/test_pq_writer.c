@@ -302,6 +302,30 @@ static void test_threads_identical(void) {
         hoist_pq_write_options_free(o);
     }
     CHECK(a.out.len > 0 && a.out.len == b.out.len && memcmp(a.out.data, b.out.data, a.out.len) == 0);
+
+    /* on a caller's shared pool: the same bytes again */
+    struct hx_pool *pool = NULL;
+    CHECK_EQ_INT(hx_pool_new(3, &pool), HOIST_OK);
+    struct sink c = {{0}, 0};
+    struct hoist_pq_write_options *o = NULL;
+    CHECK_EQ_INT(hoist_pq_write_options_new(&o), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_ROW_GROUP_ROWS, 600), HOIST_OK);
+    struct hoist_pq_writer *w = NULL;
+    CHECK_EQ_INT(hoist_pq_writer_new(&schema, o, sink_fn, &c, &w), HOIST_OK);
+    hx_pqw_writer_use_pool(w, pool);
+    struct ArrowArray half = batch;
+    half.length = batch.length / 2;
+    struct ArrowArray rest = batch;
+    rest.offset = half.length;
+    rest.length = batch.length - half.length;
+    CHECK_EQ_INT(hoist_pq_writer_write(w, &half), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_writer_write(w, &rest), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_writer_close(w), HOIST_OK);
+    hoist_pq_writer_free(w);
+    hx_pool_free(pool);
+    hoist_pq_write_options_free(o);
+    CHECK(c.out.len == a.out.len && memcmp(a.out.data, c.out.data, a.out.len) == 0);
+    hx_buf_reset(&c.out);
     hx_buf_reset(&a.out);
     hx_buf_reset(&b.out);
     batch.release(&batch);
@@ -310,14 +334,14 @@ static void test_threads_identical(void) {
 
 /* Every allocation failed in turn: a clean error each time, and nothing
  * leaks (LSan in the ASan build). */
-static void test_allocation_failures(void) {
+static void allocation_failures(int threads) {
     struct ArrowSchema schema;
     struct ArrowArray batch;
     make_schema(&schema);
     make_batch(&batch, 40);
     struct hoist_pq_write_options *o = NULL;
     CHECK_EQ_INT(hoist_pq_write_options_new(&o), HOIST_OK);
-    CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_THREADS, 1), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_THREADS, threads), HOIST_OK);
     CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_ROW_GROUP_ROWS, 25), HOIST_OK);
     CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_PAGE_BYTES, 64), HOIST_OK);
     CHECK_EQ_INT(hoist_pq_write_options_set_column_bloom_filter(o, "s", 0.05, 100), HOIST_OK);
@@ -344,10 +368,16 @@ static void test_allocation_failures(void) {
     }
     CHECK(ok_at > 0);
     CHECK(failures > 50);
-    fprintf(stderr, "  %d allocation failures handled\n", failures);
+    fprintf(stderr, "  %d allocation failures handled (%d threads)\n", failures, threads);
     hoist_pq_write_options_free(o);
     batch.release(&batch);
     schema.release(&schema);
+}
+
+/* Tasks on pool threads fail too: their errors reach the caller. */
+static void test_allocation_failures(void) {
+    allocation_failures(1);
+    allocation_failures(2);
 }
 
 static void test_sink_stops_and_errors(void) {
@@ -403,7 +433,75 @@ static void test_sink_stops_and_errors(void) {
     schema.release(&schema);
 }
 
+/* hoist's own reader uses the page index: pages, their statistics, chunk
+ * statistics and decoding row ranges through the OffsetIndex. */
+static void test_page_index_read_by_hoist(void) {
+    struct ArrowSchema schema;
+    struct ArrowArray batch;
+    make_schema(&schema);
+    make_batch(&batch, N);
+    struct hoist_pq_write_options *o = NULL;
+    CHECK_EQ_INT(hoist_pq_write_options_new(&o), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_ROW_GROUP_ROWS, 1000), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_PAGE_BYTES, 400), HOIST_OK);
+    struct sink s = {{0}, 0};
+    CHECK_EQ_INT(write_table(&schema, &batch, o, &s), HOIST_OK);
+    struct hoist_pq_reader *r = NULL;
+    CHECK_EQ_INT(hoist_pq_reader_open_memory(s.out.data, s.out.len, "pi.parquet", 0, &r), HOIST_OK);
+    const struct hoist_pq_file *f = r ? hoist_pq_reader_file(r) : NULL;
+    uint64_t off = 0, len = 0;
+    if (f) CHECK_EQ_INT(hoist_pq_file_page_index_range(f, &off, &len), HOIST_OK);
+    CHECK(len > 0);
+    struct hoist_pq_page_index *pi = NULL;
+    if (f && len) CHECK_EQ_INT(hoist_pq_page_index_new(f, s.out.data, 0, s.out.len, &pi), HOIST_OK);
+    for (int rg = 0; pi && rg < 3; rg++) {
+        int64_t rg0 = rg * 1000, rows = rg == 2 ? 500 : 1000;
+        const struct hoist_pq_page *pages = NULL;
+        size_t np = 0;
+        CHECK_EQ_INT(hoist_pq_page_index_pages(pi, rg, 0, &pages, &np), HOIST_OK);
+        CHECK(np >= 2); /* 400-byte pages of 10-bit dictionary indices */
+        int64_t next = 0;
+        for (size_t p = 0; p < np; p++) {
+            CHECK_EQ_INT(pages[p].first_row, next);
+            CHECK_EQ_INT(pages[p].stats.kind, HOIST_PQ_STAT_INT);
+            CHECK_EQ_INT(pages[p].stats.min_i, (rg0 + next) * 1000 - 7);
+            CHECK_EQ_INT(pages[p].stats.max_i, (rg0 + next + pages[p].num_rows - 1) * 1000 - 7);
+            next += pages[p].num_rows;
+        }
+        CHECK_EQ_INT(next, rows);
+        struct hoist_pq_stats cs;
+        CHECK_EQ_INT(hoist_pq_file_field_stats(f, rg, 1, &cs), HOIST_OK);
+        CHECK_EQ_INT(cs.kind, HOIST_PQ_STAT_DOUBLE);
+        int64_t nulls = 0;
+        for (int64_t i = rg0; i < rg0 + rows; i++) nulls += v_null(i);
+        CHECK(cs.has_null_count && cs.null_count == nulls);
+        CHECK(cs.min_d == (double)(rg0 + (rg0 % 3 == 0)) / 4 - 100);
+        /* rows 100..149 and 400..409 of the nested list field through the OffsetIndex */
+        struct hoist_pq_row_range want[2] = {{100, 50}, {400, 10}};
+        struct hoist_pq_bytes part = {0, s.out.data, s.out.len};
+        struct ArrowArray a;
+        CHECK_EQ_INT(hoist_pq_decode_field_rows(f, pi, rg, 3, &part, 1, want, 2, 0, &a), HOIST_OK);
+        CHECK_EQ_INT(a.length, 60);
+        int bad = 0;
+        for (int64_t k = 0; k < a.length; k++) {
+            int64_t i = rg0 + (k < 50 ? 100 + k : 400 + k - 50);
+            const int32_t *lo = a.buffers[1];
+            int valid = !a.buffers[0] || ((((const uint8_t *)a.buffers[0])[(a.offset + k) >> 3] >> ((a.offset + k) & 7)) & 1);
+            if (valid == l_null(i) || (valid && lo[a.offset + k + 1] - lo[a.offset + k] != i % 4)) bad++;
+        }
+        CHECK_EQ_INT(bad, 0);
+        if (a.release) a.release(&a);
+    }
+    hoist_pq_page_index_free(pi);
+    hoist_pq_reader_close(r);
+    hx_buf_reset(&s.out);
+    hoist_pq_write_options_free(o);
+    batch.release(&batch);
+    schema.release(&schema);
+}
+
 int main(void) {
+    RUN(test_page_index_read_by_hoist);
     RUN(test_roundtrip);
     RUN(test_threads_identical);
     RUN(test_allocation_failures);

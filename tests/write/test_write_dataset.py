@@ -343,30 +343,61 @@ def start_relay(upstream, rate, seed, kinds="slowdown,cut"):
     return p, int(line.split()[1])
 
 
+def check_all_or_nothing(s3, bucket, prefix, ok, n):
+    keys = s3_keys(s3, bucket)
+    assert pending_uploads(s3, bucket) == []
+    if ok:
+        m = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}/_SUCCESS")["Body"].read())
+        assert sorted(keys) == sorted([f"{prefix}/_SUCCESS"] + [f"{prefix}/" + f["path"] for f in m["files"]])
+        assert m["rows"] == n
+    else:
+        assert keys == []
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_fault_relay_all_or_nothing(hoist_cli, s3, s3_env, bucket, tmp_path, seed):
+    """503s and connections cut mid-answer (after the server acted: lost
+    initiates, completes, parts) with the default retries: the write commits
+    whole, with nothing pending."""
     rng = np.random.default_rng(seed)
-    n = 700_000
-    t = pa.table({"k": pa.array(rng.integers(0, 4, n)), "r": rng.random(n), "x": np.arange(n)})
+    n = 1_500_000
+    t = pa.table({"k": pa.array(rng.integers(0, 2, n)), "r": rng.random(n), "x": np.arange(n)})
     src = tmp_path / "in.parquet"
     pq.write_table(t, src, row_group_size=100_000, compression="none")
     upstream = s3_env["AWS_ENDPOINT_URL"].split("://", 1)[1]
-    relay, port = start_relay(upstream, 0.15, seed)
+    relay, port = start_relay(upstream, 0.3, seed)
     try:
         p = run_cli(hoist_cli, "convert", str(src), f"s3://{bucket}/f/", "--partition-by", "k",
                     "--compression", "none", "--write-memory", "32M", "-q",
-                    env={"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}, timeout=600)
+                    "--endpoint", f"http://127.0.0.1:{port}", timeout=600)
     finally:
         relay.kill()
         relay.wait()
-    keys = s3_keys(s3, bucket)
-    assert pending_uploads(s3, bucket) == []
-    if p.returncode == 0:
-        m = json.loads(s3.get_object(Bucket=bucket, Key="f/_SUCCESS")["Body"].read())
-        assert sorted(keys) == sorted(["f/_SUCCESS"] + ["f/" + f["path"] for f in m["files"]])
-        assert m["rows"] == n
-    else:
-        assert keys == [], (p.stderr_text, keys)
+    check_all_or_nothing(s3, bucket, "f", p.returncode == 0, n)
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6, 7])
+def test_fault_relay_failing_write_leaves_nothing(s3, s3_env, bucket, seed):
+    """With one retry the faults win: the write fails part way and its
+    rollback (aborts, deletes, the sweep of lost initiates) leaves nothing."""
+    rng = np.random.default_rng(seed)
+    n = 1_200_000
+    t = pa.table({"k": pa.array(rng.integers(0, 3, n)), "r": rng.random(n), "x": np.arange(n)})
+    upstream = s3_env["AWS_ENDPOINT_URL"].split("://", 1)[1]
+    relay, port = start_relay(upstream, 0.25, seed)
+    try:
+        try:
+            wc.write_dataset(t, f"s3://{bucket}/g/", partition_by=["k"], parquet={"compression": "none"},
+                             memory_limit=32 << 20, batch_rows=100_000,
+                             store_opts={"endpoint": f"http://127.0.0.1:{port}", "max_retries": 1})
+            ok = True
+        except wc.HoistError as e:
+            print("write failed as expected:", e)
+            ok = False
+    finally:
+        relay.kill()
+        relay.wait()
+    check_all_or_nothing(s3, bucket, "g", ok, n)
 
 
 def big_input(tmp_path, n=4_000_000):

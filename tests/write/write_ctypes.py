@@ -41,6 +41,9 @@ def lib():
         L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
         L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
         L.hoist_store_new.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        L.hoist_store_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+        L.hoist_store_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+        L.hoist_store_config_free.argtypes = [ctypes.c_void_p]
         L.hoist_store_free.argtypes = [ctypes.c_void_p]
         L.hoist_write_dataset.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
                                           ctypes.POINTER(ctypes.c_void_p)]
@@ -54,7 +57,10 @@ def _check(status):
         raise HoistError(status, lib().hoist_errmsg().decode())
 
 
-def write_dataset(data, url, partition_by=(), cancel_after=None, parquet=None, **opts):
+STOREOPT = {"endpoint": 1, "max_retries": 11}
+
+
+def write_dataset(data, url, partition_by=(), cancel_after=None, parquet=None, store_opts=None, **opts):
     """Writes a pyarrow Table / RecordBatchReader with hoist_write_dataset;
     returns the manifest text. cancel_after=N: the progress callback cancels
     at its Nth call. parquet: encoder options, e.g. {"row_group_rows": 1000}."""
@@ -75,7 +81,17 @@ def write_dataset(data, url, partition_by=(), cancel_after=None, parquet=None, *
 
     cb = PROGRESS(progress)
     try:
-        _check(L.hoist_store_new(None, ctypes.byref(store)))
+        scfg = ctypes.c_void_p()
+        _check(L.hoist_store_config_new(ctypes.byref(scfg)))
+        try:
+            for k, v in (store_opts or {}).items():
+                if isinstance(v, str):
+                    _check(L.hoist_store_config_set_str(scfg, STOREOPT[k], v.encode()))
+                else:
+                    _check(L.hoist_store_config_set_int(scfg, STOREOPT[k], int(v)))
+            _check(L.hoist_store_new(scfg, ctypes.byref(store)))
+        finally:
+            L.hoist_store_config_free(scfg)
         _check(L.hoist_write_config_new(ctypes.byref(cfg)))
         if partition_by:
             arr = (ctypes.c_char_p * len(partition_by))(*[p.encode() for p in partition_by])
