@@ -26,32 +26,27 @@ static unsigned long main_thread_ident(void) {
     PyObject *mod = PyImport_ImportModule("threading");
     PyObject *t = mod ? PyObject_CallMethod(mod, "main_thread", NULL) : NULL;
     PyObject *id = t ? PyObject_GetAttrString(t, "ident") : NULL;
-    if (id && PyLong_Check(id))
-        ident = PyLong_AsUnsignedLong(id);
+    if (id && PyLong_Check(id)) ident = PyLong_AsUnsignedLong(id);
     Py_XDECREF(id);
     Py_XDECREF(t);
     Py_XDECREF(mod);
-    if (PyErr_Occurred())
-        PyErr_Clear();
+    if (PyErr_Occurred()) PyErr_Clear();
     return ident;
 }
 
 void hoist_py_sigint_enter(struct hoist_py_sigint_guard *g) {
     g->installed = 0;
     interrupted = 0;
-    if (PyThread_get_thread_ident() != main_thread_ident())
-        return;
+    if (PyThread_get_thread_ident() != main_thread_ident()) return;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, &g->previous) == 0)
-        g->installed = 1;
+    if (sigaction(SIGINT, &sa, &g->previous) == 0) g->installed = 1;
 }
 
 int hoist_py_sigint_leave(struct hoist_py_sigint_guard *g) {
-    if (g->installed)
-        sigaction(SIGINT, &g->previous, NULL);
+    if (g->installed) sigaction(SIGINT, &g->previous, NULL);
     if (g->installed && interrupted) {
         interrupted = 0;
         PyErr_SetNone(PyExc_KeyboardInterrupt);

@@ -38,9 +38,9 @@ static PyObject *raise_write_error(int status, const char *msg) {
         PyErr_Clear();
         PyErr_Format(PyExc_RuntimeError, "hoist error %d: %s", status, text);
     }
-    PyObject *exc = mod ? PyObject_CallMethod(mod, "from_status", "iOs", status, str, "dataset") : NULL;
-    if (exc)
-        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    PyObject *exc =
+        mod ? PyObject_CallMethod(mod, "from_status", "iOs", status, str, "dataset") : NULL;
+    if (exc) PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
     Py_XDECREF(exc);
     Py_XDECREF(mod);
     Py_XDECREF(str);
@@ -138,18 +138,15 @@ static int setter_failed(enum hoist_status st, const char *what) {
 /* Applies [(name, value), ...] with value a str, bool or int. */
 static int apply_options(PyObject *list, const struct opt_name *names, set_fn set, void *obj,
                          const char *argname) {
-    if (list == NULL || list == Py_None)
-        return 0;
+    if (list == NULL || list == Py_None) return 0;
     PyObject *fast = PySequence_Fast(list, "options: expected a list of (name, value) pairs");
-    if (!fast)
-        return -1;
+    if (!fast) return -1;
     int rc = -1;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
         PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
         const char *name;
         PyObject *value;
-        if (!PyArg_ParseTuple(item, "sO;options: expected (name, value)", &name, &value))
-            goto done;
+        if (!PyArg_ParseTuple(item, "sO;options: expected (name, value)", &name, &value)) goto done;
         const struct opt_name *n = names;
         while (n->name && strcmp(n->name, name) != 0)
             n++;
@@ -160,16 +157,15 @@ static int apply_options(PyObject *list, const struct opt_name *names, set_fn se
         enum hoist_status st;
         if (PyUnicode_Check(value)) {
             const char *s = PyUnicode_AsUTF8(value);
-            if (!s)
-                goto done;
+            if (!s) goto done;
             st = set(obj, n->code, s, 0);
         } else if (PyLong_Check(value)) {
             long long v = PyLong_AsLongLong(value);
-            if (v == -1 && PyErr_Occurred())
-                goto done;
+            if (v == -1 && PyErr_Occurred()) goto done;
             st = set(obj, n->code, NULL, (int64_t)v);
         } else {
-            PyErr_Format(PyExc_TypeError, "%s: expected str or int, got %.100s", name, Py_TYPE(value)->tp_name);
+            PyErr_Format(PyExc_TypeError, "%s: expected str or int, got %.100s", name,
+                         Py_TYPE(value)->tp_name);
             goto done;
         }
         if (st != HOIST_OK) {
@@ -186,17 +182,15 @@ done:
 /* Per-column options: [(column, kind, value), ...]; kind "compression"
  * (str), "dictionary" (int), "encoding" (str), "bloom_filter" ((fpp, ndv)). */
 static int apply_column_options(PyObject *list, struct hoist_pq_write_options *o) {
-    if (list == NULL || list == Py_None)
-        return 0;
+    if (list == NULL || list == Py_None) return 0;
     PyObject *fast = PySequence_Fast(list, "columns: expected a list of (column, kind, value)");
-    if (!fast)
-        return -1;
+    if (!fast) return -1;
     int rc = -1;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
         const char *col, *kind;
         PyObject *value;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "ssO;columns: expected (column, kind, value)",
-                              &col, &kind, &value))
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i),
+                              "ssO;columns: expected (column, kind, value)", &col, &kind, &value))
             goto done;
         enum hoist_status st;
         if (strcmp(kind, "compression") == 0 || strcmp(kind, "encoding") == 0) {
@@ -206,12 +200,12 @@ static int apply_column_options(PyObject *list, struct hoist_pq_write_options *o
                     PyErr_Format(PyExc_TypeError, "column '%s': %s must be a str", col, kind);
                 goto done;
             }
-            st = kind[0] == 'c' ? hoist_pq_write_options_set_column_str(o, col, HOIST_PQW_COMPRESSION, s)
-                                : hoist_pq_write_options_set_column_encoding(o, col, s);
+            st = kind[0] == 'c'
+                     ? hoist_pq_write_options_set_column_str(o, col, HOIST_PQW_COMPRESSION, s)
+                     : hoist_pq_write_options_set_column_encoding(o, col, s);
         } else if (strcmp(kind, "dictionary") == 0) {
             int on = PyObject_IsTrue(value);
-            if (on < 0)
-                goto done;
+            if (on < 0) goto done;
             st = hoist_pq_write_options_set_column_int(o, col, HOIST_PQW_DICTIONARY, on);
         } else if (strcmp(kind, "bloom_filter") == 0) {
             double fpp;
@@ -238,15 +232,14 @@ done:
 
 /* [(key, value), ...] into the files' key-value metadata. */
 static int apply_metadata(PyObject *list, struct hoist_pq_write_options *o) {
-    if (list == NULL || list == Py_None)
-        return 0;
+    if (list == NULL || list == Py_None) return 0;
     PyObject *fast = PySequence_Fast(list, "metadata: expected a list of (key, value)");
-    if (!fast)
-        return -1;
+    if (!fast) return -1;
     int rc = -1;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
         const char *k, *v;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "ss;metadata: expected (str, str)", &k, &v))
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "ss;metadata: expected (str, str)",
+                              &k, &v))
             goto done;
         enum hoist_status st = hoist_pq_write_options_add_metadata(o, k, v);
         if (st != HOIST_OK) {
@@ -265,11 +258,12 @@ done:
 /* ---------------------------------------------------------------------- */
 
 /* Both the writer's get_next and its progress callback run on the writing
- * thread, so the count needs no atomics. Plain malloc: the writer releases
- * the stream without the GIL. */
+ * thread, so the count needs no atomics. It lives in the caller's frame, not
+ * in the stream, which the writer may release before its last progress call.
+ * Plain malloc: the writer releases the stream without the GIL. */
 struct counted_stream {
     struct ArrowArrayStream inner;
-    int64_t rows;
+    int64_t *rows;
 };
 
 static int cs_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
@@ -280,8 +274,7 @@ static int cs_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
 static int cs_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
     struct counted_stream *c = st->private_data;
     int rc = c->inner.get_next(&c->inner, out);
-    if (rc == 0 && out->release)
-        c->rows += out->length;
+    if (rc == 0 && out->release) *c->rows += out->length;
     return rc;
 }
 
@@ -292,15 +285,14 @@ static const char *cs_get_last_error(struct ArrowArrayStream *st) {
 
 static void cs_release(struct ArrowArrayStream *st) {
     struct counted_stream *c = st->private_data;
-    if (c->inner.release)
-        c->inner.release(&c->inner);
+    if (c->inner.release) c->inner.release(&c->inner);
     free(c);
     st->release = NULL;
 }
 
 /* Moves the capsule's stream into *out (wrapped); the capsule keeps a
  * released stream, as the PyCapsule protocol asks of consumers. */
-static int take_stream(PyObject *capsule, struct ArrowArrayStream *out, struct counted_stream **counter) {
+static int take_stream(PyObject *capsule, struct ArrowArrayStream *out, int64_t *rows) {
     if (!PyCapsule_IsValid(capsule, "arrow_array_stream")) {
         PyErr_SetString(PyExc_TypeError, "data: expected an 'arrow_array_stream' PyCapsule");
         return -1;
@@ -323,7 +315,7 @@ static int take_stream(PyObject *capsule, struct ArrowArrayStream *out, struct c
     out->get_last_error = cs_get_last_error;
     out->release = cs_release;
     out->private_data = c;
-    *counter = c;
+    c->rows = rows;
     return 0;
 }
 
@@ -332,8 +324,8 @@ static int take_stream(PyObject *capsule, struct ArrowArrayStream *out, struct c
 /* ---------------------------------------------------------------------- */
 
 struct write_progress {
-    PyObject *fn; /* or NULL */
-    struct counted_stream *counter;
+    PyObject *fn;    /* or NULL */
+    int64_t rows;    /* read from the input so far */
     PyObject *error; /* what the callable raised (cancels the write) */
 };
 
@@ -344,8 +336,7 @@ static PyObject *fetch_exception(void) {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
-    if (value && tb)
-        PyException_SetTraceback(value, tb);
+    if (value && tb) PyException_SetTraceback(value, tb);
     Py_XDECREF(type);
     Py_XDECREF(tb);
     return value;
@@ -354,13 +345,12 @@ static PyObject *fetch_exception(void) {
 
 static int on_write_progress(const struct hoist_progress *p, void *userdata) {
     struct write_progress *wp = userdata;
-    if (hoist_py_sigint_pending())
-        return 1;
-    if (!wp->fn)
-        return 0;
+    if (hoist_py_sigint_pending()) return 1;
+    if (!wp->fn) return 0;
     PyGILState_STATE g = PyGILState_Ensure();
-    PyObject *r = PyObject_CallFunction(wp->fn, "LKK", (long long)wp->counter->rows,
-                                        (unsigned long long)p->bytes_done, (unsigned long long)p->objects_done);
+    PyObject *r =
+        PyObject_CallFunction(wp->fn, "LKK", (long long)wp->rows, (unsigned long long)p->bytes_done,
+                              (unsigned long long)p->objects_done);
     int cancel = 0;
     if (r) {
         Py_DECREF(r);
@@ -391,21 +381,21 @@ static int build_configs(const struct write_args *a, struct hoist_write_config *
         return -1;
     }
     int rc = -1;
-    if (apply_options(a->parquet, pq_options, set_pq, pq, "parquet") < 0 || apply_column_options(a->columns, pq) < 0 ||
-        apply_metadata(a->metadata, pq) < 0 || apply_options(a->write, write_options, set_write, cfg, "write") < 0 ||
+    if (apply_options(a->parquet, pq_options, set_pq, pq, "parquet") < 0 ||
+        apply_column_options(a->columns, pq) < 0 || apply_metadata(a->metadata, pq) < 0 ||
+        apply_options(a->write, write_options, set_write, cfg, "write") < 0 ||
         apply_options(a->store, store_options, set_store, scfg, "store") < 0)
         goto done;
     enum hoist_status st = hoist_write_config_set_parquet_options(cfg, pq);
-    if (st == HOIST_OK)
-        st = hoist_write_config_set_progress(cfg, on_write_progress, wp);
+    if (st == HOIST_OK) st = hoist_write_config_set_progress(cfg, on_write_progress, wp);
     if (st != HOIST_OK) {
         setter_failed(st, "write options");
         goto done;
     }
     if (a->partition_by != Py_None) {
-        PyObject *fast = PySequence_Fast(a->partition_by, "partition_by: expected a list of column names");
-        if (!fast)
-            goto done;
+        PyObject *fast =
+            PySequence_Fast(a->partition_by, "partition_by: expected a list of column names");
+        if (!fast) goto done;
         Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
         const char **cols = PyMem_Calloc(n ? (size_t)n : 1, sizeof *cols);
         int ok = cols != NULL;
@@ -425,12 +415,10 @@ static int build_configs(const struct write_args *a, struct hoist_write_config *
                 ok = 0;
             }
         }
-        if (!cols && !PyErr_Occurred())
-            PyErr_NoMemory();
+        if (!cols && !PyErr_Occurred()) PyErr_NoMemory();
         PyMem_Free(cols);
         Py_DECREF(fast);
-        if (!ok)
-            goto done;
+        if (!ok) goto done;
     }
     rc = 0;
 done:
@@ -442,27 +430,24 @@ done:
 static PyObject *run_write(const struct write_args *a, const struct hoist_write_config *cfg,
                            const struct hoist_store_config *scfg, struct write_progress *wp) {
     struct ArrowArrayStream stream;
-    if (take_stream(a->stream, &stream, &wp->counter) < 0)
-        return NULL;
+    if (take_stream(a->stream, &stream, &wp->rows) < 0) return NULL;
     struct hoist_store *store = NULL;
     char *manifest = NULL;
     char msg[1024] = "";
     enum hoist_status st;
     struct hoist_py_sigint_guard guard;
     hoist_py_sigint_enter(&guard);
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_store_new(scfg, &store);
+    Py_BEGIN_ALLOW_THREADS st = hoist_store_new(scfg, &store);
     if (st == HOIST_OK) {
         st = hoist_write_dataset(store, a->url, &stream, cfg, &manifest);
     } else {
         stream.release(&stream);
     }
-    if (st != HOIST_OK)
-        snprintf(msg, sizeof msg, "%s", hoist_errmsg());
+    if (st != HOIST_OK) snprintf(msg, sizeof msg, "%s", hoist_errmsg());
     hoist_store_free(store);
     Py_END_ALLOW_THREADS
-    /* Ctrl-C wins over whatever else ended the write: the user asked to stop. */
-    if (hoist_py_sigint_leave(&guard)) {
+        /* Ctrl-C wins over whatever else ended the write: the user asked to stop. */
+        if (hoist_py_sigint_leave(&guard)) {
         hoist_free(manifest);
         return NULL;
     }
@@ -471,33 +456,40 @@ static PyObject *run_write(const struct write_args *a, const struct hoist_write_
         PyErr_SetObject((PyObject *)Py_TYPE(wp->error), wp->error);
         return NULL;
     }
-    if (st != HOIST_OK)
-        return raise_write_error(st, msg);
+    if (st != HOIST_OK) return raise_write_error(st, msg);
     PyObject *out = PyUnicode_FromString(manifest ? manifest : "{}");
     hoist_free(manifest);
     return out;
 }
 
-PyDoc_STRVAR(write_dataset_doc,
-             "write_dataset(stream, url, partition_by=None, parquet=None, columns=None, metadata=None,\n"
-             "              write=None, store=None, progress=None) -> str\n\n"
-             "Writes an 'arrow_array_stream' capsule (consumed) under url with hoist_write_dataset\n"
-             "and returns the manifest JSON. parquet/write/store: [(option name, str or int)];\n"
-             "columns: [(column, 'compression'|'dictionary'|'encoding'|'bloom_filter', value)];\n"
-             "metadata: [(key, value)]; progress: callable(rows, bytes_encoded, files_done).\n"
-             "Use hoist.write_table.");
+PyDoc_STRVAR(
+    write_dataset_doc,
+    "write_dataset(stream, url, partition_by=None, parquet=None, columns=None, metadata=None,\n"
+    "              write=None, store=None, progress=None) -> str\n\n"
+    "Writes an 'arrow_array_stream' capsule (consumed) under url with hoist_write_dataset\n"
+    "and returns the manifest JSON. parquet/write/store: [(option name, str or int)];\n"
+    "columns: [(column, 'compression'|'dictionary'|'encoding'|'bloom_filter', value)];\n"
+    "metadata: [(key, value)]; progress: callable(rows, bytes_encoded, files_done).\n"
+    "Use hoist.write_table.");
 
 static PyObject *py_write_dataset(PyObject *self, PyObject *args, PyObject *kwargs) {
     (void)self;
-    static char *kw[] = {"stream", "url",   "partition_by", "parquet", "columns", "metadata",
-                         "write",  "store", "progress",     NULL};
-    struct write_args a = {.partition_by = Py_None, .parquet = Py_None, .columns = Py_None, .metadata = Py_None,
-                           .write = Py_None, .store = Py_None, .progress = Py_None};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Os|OOOOOOO", kw, &a.stream, &a.url, &a.partition_by,
-                                     &a.parquet, &a.columns, &a.metadata, &a.write, &a.store, &a.progress))
+    static char *kw[] = {"stream",   "url",   "partition_by", "parquet",  "columns",
+                         "metadata", "write", "store",        "progress", NULL};
+    struct write_args a = {.partition_by = Py_None,
+                           .parquet = Py_None,
+                           .columns = Py_None,
+                           .metadata = Py_None,
+                           .write = Py_None,
+                           .store = Py_None,
+                           .progress = Py_None};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Os|OOOOOOO", kw, &a.stream, &a.url,
+                                     &a.partition_by, &a.parquet, &a.columns, &a.metadata, &a.write,
+                                     &a.store, &a.progress))
         return NULL;
     if (a.progress != Py_None && !PyCallable_Check(a.progress)) {
-        PyErr_SetString(PyExc_TypeError, "progress: expected a callable(rows, bytes_encoded, files_done)");
+        PyErr_SetString(PyExc_TypeError,
+                        "progress: expected a callable(rows, bytes_encoded, files_done)");
         return NULL;
     }
     struct hoist_write_config *cfg = NULL;
@@ -508,8 +500,7 @@ static PyObject *py_write_dataset(PyObject *self, PyObject *args, PyObject *kwar
     }
     struct write_progress wp = {.fn = a.progress == Py_None ? NULL : a.progress};
     PyObject *out = NULL;
-    if (build_configs(&a, cfg, scfg, &wp) == 0)
-        out = run_write(&a, cfg, scfg, &wp);
+    if (build_configs(&a, cfg, scfg, &wp) == 0) out = run_write(&a, cfg, scfg, &wp);
     Py_XDECREF(wp.error);
     hoist_write_config_free(cfg);
     hoist_store_config_free(scfg);
