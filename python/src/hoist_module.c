@@ -25,12 +25,12 @@ static struct PyModuleDef hoist_module = {
 int hoist_py_init_dataset(PyObject *m);
 int hoist_py_init_parquet(PyObject *m);
 int hoist_py_init_store(PyObject *m);
-int hoist_py_init_write(PyObject *m);
 
 PyMODINIT_FUNC PyInit__hoist(void) {
     PyObject *m = PyModule_Create(&hoist_module);
     if (!m)
         return NULL;
+    int hoist_py_init_write(PyObject *m); /* py_write.c */
     if (hoist_py_init_dataset(m) < 0 || hoist_py_init_parquet(m) < 0 || hoist_py_init_store(m) < 0 ||
         hoist_py_init_write(m) < 0) {
         Py_DECREF(m);
