@@ -437,7 +437,8 @@ static PyObject *run_write(const struct write_args *a, const struct hoist_write_
     enum hoist_status st;
     struct hoist_py_sigint_guard guard;
     hoist_py_sigint_enter(&guard);
-    Py_BEGIN_ALLOW_THREADS st = hoist_store_new(scfg, &store);
+    PyThreadState *ts = PyEval_SaveThread();
+    st = hoist_store_new(scfg, &store);
     if (st == HOIST_OK) {
         st = hoist_write_dataset(store, a->url, &stream, cfg, &manifest);
     } else {
@@ -445,10 +446,14 @@ static PyObject *run_write(const struct write_args *a, const struct hoist_write_
     }
     if (st != HOIST_OK) snprintf(msg, sizeof msg, "%s", hoist_errmsg());
     hoist_store_free(store);
-    Py_END_ALLOW_THREADS
-        /* Ctrl-C wins over whatever else ended the write: the user asked to stop. */
-        if (hoist_py_sigint_leave(&guard)) {
+    PyEval_RestoreThread(ts);
+    /* Ctrl-C wins over whatever else ended the write: the user asked to
+     * stop. A signal during the commit (no progress call left to see it)
+     * lands after the data became visible: say so. */
+    if (hoist_py_sigint_leave(&guard)) {
         hoist_free(manifest);
+        if (st == HOIST_OK)
+            PyErr_Format(PyExc_KeyboardInterrupt, "%s: the write was already committed", a->url);
         return NULL;
     }
     if (wp->error) {

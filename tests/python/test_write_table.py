@@ -589,18 +589,24 @@ except KeyboardInterrupt:
 """
 
 
-@pytest.mark.parametrize("single", [False, True])
-def test_ctrl_c_mid_write_leaves_nothing(s3, bucket, single):
-    url = "s3://%s/cancel/%s" % (bucket, "one.parquet" if single else "ds/")
+@pytest.mark.parametrize("where", ["s3-dataset", "s3-file", "local"])
+def test_ctrl_c_mid_write_leaves_nothing(request, tmp_path, where):
+    if where == "local":
+        url = str(tmp_path / "out") + "/"
+        started = lambda: any(f.startswith(".") for _, _, fs in os.walk(tmp_path) for f in fs)  # noqa: E731
+    else:
+        s3, bucket = request.getfixturevalue("s3"), request.getfixturevalue("bucket")
+        url = "s3://%s/cancel/%s" % (bucket, "one.parquet" if where == "s3-file" else "ds/")
+        started = lambda: bool(pending_uploads(s3, bucket))  # noqa: E731
     p = subprocess.Popen([sys.executable, "-c", CANCEL_SCRIPT, url], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
         assert p.stdout.readline().strip() == "started"
-        # wait until a multipart upload is really pending: the signal must land mid-upload
+        # the signal must land mid-upload: a multipart upload (or hidden temp file) exists
         deadline = time.monotonic() + 30
-        while not pending_uploads(s3, bucket) and time.monotonic() < deadline:
+        while not started() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert pending_uploads(s3, bucket), "no multipart upload started"
+        assert started(), "no upload started"
         t_sig = time.perf_counter()
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
@@ -612,5 +618,8 @@ def test_ctrl_c_mid_write_leaves_nothing(s3, bucket, single):
     assert "finished" not in out
     assert p.returncode == 3, err[-2000:]
     assert elapsed < 10
-    assert keys(s3, bucket) == []
-    assert pending_uploads(s3, bucket) == []
+    if where == "local":
+        assert files_under(tmp_path) == [] and not (tmp_path / "out").exists()
+    else:
+        assert keys(s3, bucket) == []
+        assert pending_uploads(s3, bucket) == []
