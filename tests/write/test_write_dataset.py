@@ -469,3 +469,10 @@ def test_cli_load_output_and_usage(hoist_cli, tmp_path):
     p = run_cli(hoist_cli, "load", str(tmp_path / "in.parquet"), "--output", str(tmp_path / "x") + "/",
                 "--existing", "sideways")
     assert p.returncode == 2
+    # convert SRC... DST: several sources, one output
+    pq.write_table(t, tmp_path / "in2.parquet")
+    p = run_cli(hoist_cli, "convert", str(tmp_path / "in.parquet"), str(tmp_path / "in2.parquet"),
+                str(tmp_path / "both.parquet"), "-q")
+    assert p.returncode == 0, p.stderr_text
+    assert pq.read_table(tmp_path / "both.parquet").num_rows == 2 * t.num_rows
+    assert run_cli(hoist_cli, "convert", str(tmp_path / "in.parquet")).returncode == 2
