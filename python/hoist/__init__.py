@@ -35,3 +35,7 @@ __all__ += ["S3", "S3Object", "S3GetObject", "S3PutObject", "RangeInfo", "HoistE
             "S3InvalidObject", "S3InvalidRange", "S3ObjectExists", "MetaflowS3Exception",
             "MetaflowS3NotFound", "MetaflowS3AccessDenied", "MetaflowS3URLException",
             "MetaflowS3InvalidObject", "MetaflowS3InvalidRange"]
+
+# Writing tables (docs/python.md "Writing tables").
+from .write import WriteResult, write_dataset, write_table  # noqa: E402
+__all__ += ["write_table", "write_dataset", "WriteResult"]

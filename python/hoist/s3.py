@@ -554,6 +554,34 @@ class S3:
             return os.path.join(self._s3root, key.lstrip("/"))
         return self._s3root
 
+    # -- tables under the root (hoist extensions, not in metaflow.S3) ---------
+
+    def url(self, key: Optional[str] = None) -> str:
+        """The full ``s3://`` URL of ``key`` under this client's root (the root
+        itself without a key): ``S3(run=self).url("nyc_taxi/")`` is where a
+        step's outputs go, ``<DATATOOLS_S3ROOT>/<Flow>/<run_id>/nyc_taxi/``.
+        A trailing '/' is kept. Needs ``run`` or ``s3root`` unless ``key`` is
+        a full URL."""
+        _check_str(key, "key")
+        url = self._url(key)
+        return url + "/" if key and key.endswith("/") and not url.endswith("/") else url
+
+    def write_table(self, data: Any, key: Optional[str] = None, **options: Any) -> Any:
+        """``hoist.write_table(data, self.url(key), ...)`` with this client's
+        endpoint, region, profile and credentials: writes a Parquet dataset
+        (or a ``.parquet`` file) under the root, e.g. in a Metaflow step::
+
+            with hoist.S3(run=self) as s3:
+                res = s3.write_table(table, "nyc_taxi/", partition_by=["month"])
+                self.paths = res.paths
+
+        Returns the ``hoist.WriteResult``; ``options`` are write_table's."""
+        from .write import write_table
+
+        merged = dict(self._options)
+        merged.update(options)
+        return write_table(data, self.url(key), **merged)
+
     def _request(self, key_value: Any) -> Tuple[str, int, int, bool]:
         """(url, offset, length, suffix) for the C get: length -1 means to the end."""
         url = self._url(key_value)

@@ -24,77 +24,8 @@
 
 int hoist_py_init_dataset(PyObject *m);
 
-/* ---------------------------------------------------------------------- */
-/* Ctrl-C during a load                                                    */
-/* ---------------------------------------------------------------------- */
-
-/* A load runs in C with the GIL released, and the loader's progress
- * callback runs on its I/O thread, where Python never runs signal handlers.
- * So while the main thread waits in a load, a C SIGINT handler of ours sets
- * this flag; the progress callback sees it and cancels the load (the loader
- * then stops its fetches and frees what it holds); the caller raises
- * KeyboardInterrupt. */
-static volatile sig_atomic_t load_interrupted;
-
-static void on_sigint_during_load(int sig) {
-    (void)sig;
-    load_interrupted = 1;
-}
-
-static int load_progress(const struct hoist_progress *p, void *userdata) {
-    (void)p;
-    (void)userdata;
-    return load_interrupted != 0;
-}
-
-struct sigint_guard {
-    int installed;
-    struct sigaction previous;
-};
-
-/* threading.main_thread().ident, or 0 if it cannot be found. */
-static unsigned long main_thread_ident(void) {
-    unsigned long ident = 0;
-    PyObject *mod = PyImport_ImportModule("threading");
-    PyObject *t = mod ? PyObject_CallMethod(mod, "main_thread", NULL) : NULL;
-    PyObject *id = t ? PyObject_GetAttrString(t, "ident") : NULL;
-    if (id && PyLong_Check(id))
-        ident = PyLong_AsUnsignedLong(id);
-    Py_XDECREF(id);
-    Py_XDECREF(t);
-    Py_XDECREF(mod);
-    if (PyErr_Occurred())
-        PyErr_Clear();
-    return ident;
-}
-
-/* Only the main thread receives SIGINT for Python, so only it installs
- * (with the GIL held). */
-static void sigint_guard_enter(struct sigint_guard *g) {
-    g->installed = 0;
-    load_interrupted = 0;
-    if (PyThread_get_thread_ident() != main_thread_ident())
-        return;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint_during_load;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, &g->previous) == 0)
-        g->installed = 1;
-}
-
-/* Restores the previous handler; returns 1 (with KeyboardInterrupt set) if
- * Ctrl-C was pressed during the load. */
-static int sigint_guard_leave(struct sigint_guard *g) {
-    if (g->installed)
-        sigaction(SIGINT, &g->previous, NULL);
-    if (g->installed && load_interrupted) {
-        load_interrupted = 0;
-        PyErr_SetNone(PyExc_KeyboardInterrupt);
-        return 1;
-    }
-    return 0;
-}
+/* Ctrl-C during a load: py_interrupt.h. */
+#include "py_interrupt.h"
 
 /* ---------------------------------------------------------------------- */
 /* The shared, refcounted batch set                                        */
@@ -683,7 +614,7 @@ static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
         goto done;
     if (filter && filter[0] && check_cfg(hoist_dataset_config_set_filter(cfg, filter), "filter") < 0)
         goto done;
-    if (check_cfg(hoist_dataset_config_set_progress(cfg, load_progress, NULL), "progress") < 0)
+    if (check_cfg(hoist_dataset_config_set_progress(cfg, hoist_py_cancel_on_sigint, NULL), "progress") < 0)
         goto done;
     if (sample >= 0.0 || sample != sample) {
         if (!(sample > 0.0 && sample <= 1.0)) {
@@ -824,14 +755,14 @@ static PyObject *dataset_load(Dataset *self, PyObject *unused) {
     memset(&stream, 0, sizeof stream);
     enum hoist_status st;
     struct errcopy e;
-    struct sigint_guard guard;
-    sigint_guard_enter(&guard);
+    struct hoist_py_sigint_guard guard;
+    hoist_py_sigint_enter(&guard);
     Py_BEGIN_ALLOW_THREADS
     st = hoist_dataset_load(self->ds, &stream);
     if (st != HOIST_OK)
         errcopy_take(&e);
     Py_END_ALLOW_THREADS
-    if (sigint_guard_leave(&guard)) {
+    if (hoist_py_sigint_leave(&guard)) {
         if (st == HOIST_OK && stream.release)
             stream.release(&stream);
         return NULL;

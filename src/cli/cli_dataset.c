@@ -508,8 +508,8 @@ static int run_load(int argc, char **argv) {
         to_stdout = strcmp(o.output, "-") == 0;
         if (!to_stdout && !ends_with(o.output, ".csv") && !ends_with(o.output, ".arrow")) {
             ds_opts_reset(&o);
-            return cli_usage_error("load", "--output '%s': write .parquet, a dataset directory (ending in '/'), "
-                                           ".csv, .arrow (Arrow IPC file) or '-' (CSV)", o.output);
+            return cli_usage_error("load", "--output '%s': write .csv, .arrow (Arrow IPC file), '-' (CSV), "
+                                           ".parquet or a dataset directory ending in '/'", o.output);
         }
         as_ipc = !to_stdout && ends_with(o.output, ".arrow");
     }
@@ -738,7 +738,7 @@ done:
 const struct cli_command cli_cmd_load = {
     "load", "load a Parquet dataset into Arrow and report what it took",
     "usage: hoist load URL [--columns a,b] [--filter EXPR] [--sample P [--seed N]] [--limit N]\n"
-    "                      [--output FILE.arrow|FILE.csv|-] [--skip-bad] [options]\n\n"
+    "                      [--output FILE.arrow|FILE.csv|-|FILE.parquet|DIR/] [--skip-bad] [options]\n\n"
     "Loads the Parquet files under URL (a prefix s3://b/p/, file:///dir/ or a local directory;\n"
     "a glob such as s3://b/p/*.parquet; or one file) into Arrow, fetching only the needed\n"
     "column chunks, and prints a summary: rows, columns, bytes fetched vs the dataset's size,\n"
@@ -747,9 +747,10 @@ const struct cli_command cli_cmd_load = {
     "  --seed N              sample seed (default 0)\n"
     "  --limit N             at most N rows\n"
     "  --output FILE|-       stream the rows to FILE.arrow (Arrow IPC file), FILE.csv, or\n"
-    "                        stdout as CSV (-); the summary then goes to stderr. Parquet\n"
-    "                        output comes with the Parquet writer (issue: writing tables).\n"
-    "  -q, --quiet           no summary\n" DS_COMMON_HELP CLI_STORE_OPTS_HELP,
+    "                        stdout as CSV (-); the summary then goes to stderr. FILE.parquet\n"
+    "                        writes one Parquet file, DIR/ or s3://b/p/ a Parquet dataset\n"
+    "                        (write options below, as in 'hoist convert')\n"
+    "  -q, --quiet           no summary\n" DS_COMMON_HELP CLI_WRITE_OPTS_HELP CLI_STORE_OPTS_HELP,
     run_load};
 
 const struct cli_command cli_cmd_schema = {

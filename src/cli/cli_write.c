@@ -201,40 +201,39 @@ int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store,
 static int run_convert(int argc, char **argv) {
     struct cli_store_opts so = {0};
     struct cli_write_opts wo = {0};
-    const char *src = NULL, *dst = NULL;
     bool quiet = false;
-    for (int i = 1; i < argc; i++) {
+    /* SRC... DST: the sources form one dataset, as hoist_dataset_open takes them. */
+    const char **args = calloc((size_t)argc, sizeof *args);
+    size_t nargs = 0;
+    if (args == NULL) return cli_usage_error("convert", "out of memory");
+    int rc = CLI_OK;
+    for (int i = 1; i < argc && rc == CLI_OK; i++) {
         int r = cli_store_opts_parse("convert", &so, argc, argv, &i);
-        if (r < 0) return CLI_USAGE;
-        if (r > 0) continue;
-        r = cli_write_opts_parse("convert", &wo, argc, argv, &i);
-        if (r < 0) return CLI_USAGE;
-        if (r > 0) continue;
+        if (r == 0) r = cli_write_opts_parse("convert", &wo, argc, argv, &i);
+        if (r < 0) rc = CLI_USAGE;
+        if (r != 0) continue;
         const char *a = argv[i];
         if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             quiet = true;
         else if (a[0] == '-' && a[1] != '\0')
-            return cli_usage_error("convert", "unknown option '%s'", a);
-        else if (!src)
-            src = a;
-        else if (!dst)
-            dst = a;
+            rc = cli_usage_error("convert", "unknown option '%s'", a);
         else
-            return cli_usage_error("convert", "unexpected argument '%s' (SRC and DST)", a);
+            args[nargs++] = a;
     }
-    if (!src || !dst) return cli_usage_error("convert", "needs SRC and DST");
+    if (rc == CLI_OK && nargs < 2) rc = cli_usage_error("convert", "needs SRC... and DST");
+    if (rc != CLI_OK) {
+        free(args);
+        return rc;
+    }
+    const char *dst = args[nargs - 1];
     struct hoist_store *store = NULL;
     struct hoist_dataset *ds = NULL;
     struct ArrowArrayStream stream = {0};
     enum hoist_status st = cli_store_open(&so, &store);
-    if (st == HOIST_OK) {
-        const char *urls[1] = {src};
-        st = hoist_dataset_open(store, urls, 1, NULL, &ds);
-    }
+    if (st == HOIST_OK) st = hoist_dataset_open(store, args, nargs - 1, NULL, &ds);
     if (st == HOIST_OK) st = hoist_dataset_scan(ds, &stream);
-    int rc;
     if (st != HOIST_OK) {
-        rc = cli_fail_on(st, src);
+        rc = cli_fail_on(st, nargs == 2 ? args[0] : NULL);
     } else {
         struct cli_progress bar;
         cli_progress_init(&bar, "convert");
@@ -243,13 +242,15 @@ static int run_convert(int argc, char **argv) {
     if (stream.release) stream.release(&stream);
     hoist_dataset_close(ds);
     hoist_store_free(store);
+    free(args);
     return rc;
 }
 
 const struct cli_command cli_cmd_convert = {
     "convert", "rewrite a Parquet file or dataset as Parquet (partitioned, recompressed)",
-    "usage: hoist convert SRC DST [options]\n\n"
-    "Reads SRC (a Parquet file, prefix or glob, as 'hoist load' does) and writes DST:\n"
+    "usage: hoist convert SRC... DST [options]\n\n"
+    "Reads SRC (Parquet files, prefixes or globs: one dataset, as 'hoist load' reads it)\n"
+    "and writes DST:\n"
     "a URL ending in .parquet is one file, anything else a dataset directory with\n"
     "Hive partitions and a _SUCCESS manifest. Nothing is visible until the whole\n"
     "write succeeded; Ctrl-C leaves nothing behind.\n\n" CLI_WRITE_OPTS_HELP

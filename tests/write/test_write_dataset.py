@@ -272,6 +272,25 @@ def test_s3_roundtrip_multipart_and_existing(s3, s3fs, bucket):
     assert back.num_rows == n - int((t["k"].to_numpy() == 1).sum()) + 1
 
 
+def test_s3_single_file_and_append(s3, s3fs, bucket):
+    t = sample_table(2000)
+    url = f"s3://{bucket}/one/t.parquet"
+    wc.write_dataset(t, url)
+    assert pq.read_table(f"{bucket}/one/t.parquet", filesystem=s3fs).equals(t)
+    with pytest.raises(wc.HoistError) as e:
+        wc.write_dataset(t, url)
+    assert e.value.status == 10
+    wc.write_dataset(t.slice(0, 10), url, existing="overwrite")
+    assert pq.read_table(f"{bucket}/one/t.parquet", filesystem=s3fs).num_rows == 10
+    assert s3_keys(s3, bucket) == ["one/t.parquet"]
+    # append to a dataset: both writes listed, nothing overwritten
+    m1 = json.loads(wc.write_dataset(t, f"s3://{bucket}/ds/", partition_by=["vendor"]))
+    m2 = json.loads(wc.write_dataset(t, f"s3://{bucket}/ds/", partition_by=["vendor"], existing="append"))
+    assert m2["rows"] == 2 * t.num_rows and len(m2["files"]) == 2 * len(m1["files"])
+    assert read_hive(f"{bucket}/ds", s3fs).num_rows == 2 * t.num_rows
+    assert pending_uploads(s3, bucket) == []
+
+
 def test_s3_cancel_leaves_nothing(s3, bucket):
     n = 600_000
     t = pa.table({"k": pa.array(np.arange(n) % 2), "r": np.random.default_rng(3).random(n)})
@@ -450,3 +469,10 @@ def test_cli_load_output_and_usage(hoist_cli, tmp_path):
     p = run_cli(hoist_cli, "load", str(tmp_path / "in.parquet"), "--output", str(tmp_path / "x") + "/",
                 "--existing", "sideways")
     assert p.returncode == 2
+    # convert SRC... DST: several sources, one output
+    pq.write_table(t, tmp_path / "in2.parquet")
+    p = run_cli(hoist_cli, "convert", str(tmp_path / "in.parquet"), str(tmp_path / "in2.parquet"),
+                str(tmp_path / "both.parquet"), "-q")
+    assert p.returncode == 0, p.stderr_text
+    assert pq.read_table(tmp_path / "both.parquet").num_rows == 2 * t.num_rows
+    assert run_cli(hoist_cli, "convert", str(tmp_path / "in.parquet")).returncode == 2
