@@ -13,6 +13,14 @@
 
 #include "util_internal.h"
 
+/* Marks a hot loop the compiler should vectorise even at -O2 (GCC only:
+ * clang vectorises at -O2 already). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HX_VECTORIZE __attribute__((optimize("O3")))
+#else
+#define HX_VECTORIZE
+#endif
+
 /* Parquet CompressionCodec values (parquet.thrift). */
 enum hx_pq_codec {
     HX_PQ_UNCOMPRESSED = 0,
