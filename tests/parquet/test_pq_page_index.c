@@ -8,18 +8,13 @@
 
 #include <stdio.h>
 
-static const char *testdata(void) {
-    const char *t = getenv("HOIST_TESTDATA");
-    return t ? t : "../shared/testdata";
-}
-
 struct blob {
     uint8_t *data;
     size_t size;
 };
 
 static int load(const char *rel, struct blob *b) {
-    char *p = hx_asprintf("%s/parquet-testing/data/%s", testdata(), rel);
+    char *p = hx_asprintf("%s/parquet-testing/data/%s", th_testdata(), rel);
     FILE *fp = p ? fopen(p, "rb") : NULL;
     hx_free(p);
     memset(b, 0, sizeof *b);
@@ -51,6 +46,19 @@ static struct hoist_pq_page_index *open_index(const struct hoist_pq_file *f, con
     return idx;
 }
 
+/* alltypes_tiny_pages_plain.parquet opened as "tiny.parquet", and where its
+ * page index lies; NULL, with nothing to free, when it is missing. */
+static struct hoist_pq_file *open_tiny(struct blob *b, uint64_t *off, uint64_t *len) {
+    if (!load("alltypes_tiny_pages_plain.parquet", b)) return NULL;
+    struct hoist_pq_file *f = open_file(b, "tiny.parquet");
+    if (!f) {
+        hx_free(b->data);
+        return NULL;
+    }
+    CHECK_EQ_INT(hoist_pq_file_page_index_range(f, off, len), HOIST_OK);
+    return f;
+}
+
 /* Whether row i of x equals row j of y, for flat primitive and string arrays. */
 static int valid_at(const struct ArrowArray *a, int64_t i) {
     const uint8_t *v = a->buffers[0];
@@ -78,12 +86,7 @@ static int same_row(const char *fmt, const struct ArrowArray *x, int64_t i, cons
 }
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-static uint64_t next_rand(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next_rand(void) { return th_xorshift(&rng); }
 
 /* Sorted disjoint random ranges of [0, n). */
 static size_t random_rows(int64_t n, struct hoist_pq_row_range *out, size_t cap) {
@@ -305,14 +308,9 @@ out:
  * right or fails cleanly. */
 static void test_corrupt_index(void) {
     struct blob b;
-    if (!load("alltypes_tiny_pages_plain.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "tiny.parquet");
-    if (!f) {
-        hx_free(b.data);
-        return;
-    }
     uint64_t off, len;
-    CHECK_EQ_INT(hoist_pq_file_page_index_range(f, &off, &len), HOIST_OK);
+    struct hoist_pq_file *f = open_tiny(&b, &off, &len);
+    if (!f) return;
     uint8_t *copy = hx_malloc((size_t)len);
     int bad_status = 0, rejected = 0, accepted = 0;
     int64_t rows = hoist_pq_file_row_group_num_rows(f, 0);
@@ -386,14 +384,9 @@ static void test_bad_footer_offsets(void) {
 
 static void test_alloc_failures(void) {
     struct blob b;
-    if (!load("alltypes_tiny_pages_plain.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "tiny.parquet");
-    if (!f) {
-        hx_free(b.data);
-        return;
-    }
     uint64_t off, len;
-    CHECK_EQ_INT(hoist_pq_file_page_index_range(f, &off, &len), HOIST_OK);
+    struct hoist_pq_file *f = open_tiny(&b, &off, &len);
+    if (!f) return;
     struct hoist_pq_row_range sel[3] = {{5, 100}, {3000, 7}, {7000, 300}};
     int succeeded = 0, bad = 0;
     for (uint64_t k = 1; k < 400 && !succeeded; k++) {
