@@ -94,6 +94,19 @@ static inline uint64_t th_xorshift(uint64_t *state) {
     return *state;
 }
 
+/* Whether the tests that need the local S3 server should run (HOIST_TEST_S3=1). */
+static inline int th_s3_enabled(void) {
+    const char *v = getenv("HOIST_TEST_S3");
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
+/* Removes a test's scratch directory and all below it; says so when it cannot. */
+static inline void th_remove_tree(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 /* Reads a stream to its end, releasing every batch; returns the rows seen. */
 static inline int64_t th_drain_stream(struct ArrowArrayStream *s) {
     struct ArrowArray a;

@@ -1,7 +1,7 @@
 /* Integration tests of the store against the local S3 server (skipped
  * unless HOIST_TEST_S3=1 with the server's AWS_* environment). */
 #include "store_internal.h"
-#include "test_harness.h"
+#include "test_store_util.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -339,17 +339,9 @@ int count_uploads(void);
  * (Metadata={"metaflow-user-attributes": json.dumps(d)}), hoist reads it; and
  * hoist's writes read back in boto3 as metaflow would decode them. */
 static void test_metaflow_interop(void) {
-    const char *py = "/work/main/.venv/bin/python";
     char pybuf[512];
-    const char *src = getenv("HOIST_SOURCE_DIR");
-    if (src) {
-        snprintf(pybuf, sizeof pybuf, "%s/.venv/bin/python", src);
-        py = pybuf;
-    }
-    if (access(py, X_OK) != 0) {
-        fprintf(stderr, "  (no %s: interop part skipped)\n", py);
-        return;
-    }
+    const char *py = stu_venv_python(pybuf, sizeof pybuf);
+    if (!py) return;
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "%s -c 'import boto3,json,os; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);"
@@ -663,17 +655,9 @@ static void test_large_get_plan(void) {
  * x-amz-checksum-crc32 and hoist verifies it as bytes arrive (many write
  * callbacks for 3 MiB), so a wrong CRC32 would fail the download. */
 static void test_crc32_verified(void) {
-    const char *py = "/work/main/.venv/bin/python";
     char pybuf[512];
-    const char *src = getenv("HOIST_SOURCE_DIR");
-    if (src) {
-        snprintf(pybuf, sizeof pybuf, "%s/.venv/bin/python", src);
-        py = pybuf;
-    }
-    if (access(py, X_OK) != 0) {
-        fprintf(stderr, "  (no %s: skipped)\n", py);
-        return;
-    }
+    const char *py = stu_venv_python(pybuf, sizeof pybuf);
+    if (!py) return;
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "%s -c 'import boto3,os; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);"
@@ -704,7 +688,7 @@ static void test_stats(void) {
 }
 
 int main(void) {
-    if (getenv("HOIST_TEST_S3") == NULL || strcmp(getenv("HOIST_TEST_S3"), "1") != 0)
+    if (!th_s3_enabled())
         TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
     snprintf(bucket, sizeof bucket, "hoist-store-%d-%ld", (int)getpid(), (long)(hx_now() * 1000) % 100000);
     snprintf(burl, sizeof burl, "s3://%s", bucket);
@@ -730,19 +714,9 @@ int main(void) {
     RUN(test_threads);
     RUN(test_stats);
     /* clean up the bucket */
-    const char *root[1] = {burl};
-    struct hoist_list l;
-    if (hoist_store_list(store, root, 1, 1, &l) == HOIST_OK) {
-        const char **urls = malloc((l.count + 1) * sizeof *urls);
-        for (size_t i = 0; i < l.count; i++) urls[i] = l.entries[i].url;
-        CHECK_EQ_INT(hoist_store_delete_many(store, urls, l.count), HOIST_OK);
-        free(urls);
-        hoist_store_list_reset(&l);
-    }
+    stu_empty_bucket(store, burl);
     CHECK_EQ_INT(hoist_store_bucket_delete(store, burl), HOIST_OK);
     hoist_store_free(store);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    th_remove_tree(tmpdir);
     TEST_MAIN_END();
 }
