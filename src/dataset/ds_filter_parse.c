@@ -222,6 +222,19 @@ static hx_status err_here(struct parser *p, const char *what) {
     return hx_ds_filter_syntax_error(p->s, p->t.pos, p->t.len, what);
 }
 
+/* Consumes the current token when it is of that kind. */
+static bool accept(struct parser *p, enum tok_kind kind) {
+    if (p->t.kind != kind) return false;
+    next_tok(p);
+    return true;
+}
+
+/* Consumes a token of that kind, or fails with `what` at the current one. */
+static hx_status expect(struct parser *p, enum tok_kind kind, const char *what) {
+    if (!accept(p, kind)) return err_here(p, what);
+    return HOIST_OK;
+}
+
 static void node_free(struct ds_node *n) {
     if (!n) return;
     node_free(n->a);
@@ -429,31 +442,13 @@ static hx_status parse_pred(struct parser *p, struct ds_node **out) {
     } else if (p->t.kind == T_IS) {
         n->kind = DS_N_IS_NULL;
         next_tok(p);
-        if (p->t.kind == T_NOT) {
-            n->negate = true;
-            next_tok(p);
-        }
-        if (p->t.kind != T_NULL) {
-            st = err_here(p, "expected NULL");
-            goto fail;
-        }
-        next_tok(p);
+        n->negate = accept(p, T_NOT);
+        if ((st = expect(p, T_NULL, "expected NULL")) != HOIST_OK) goto fail;
     } else if (p->t.kind == T_IN || p->t.kind == T_NOT) {
         n->kind = DS_N_IN;
-        if (p->t.kind == T_NOT) {
-            n->negate = true;
-            next_tok(p);
-            if (p->t.kind != T_IN) {
-                st = err_here(p, "expected IN");
-                goto fail;
-            }
-        }
-        next_tok(p);
-        if (p->t.kind != T_LPAREN) {
-            st = err_here(p, "expected '(' after IN");
-            goto fail;
-        }
-        next_tok(p);
+        n->negate = accept(p, T_NOT);
+        if ((st = expect(p, T_IN, "expected IN")) != HOIST_OK) goto fail;
+        if ((st = expect(p, T_LPAREN, "expected '(' after IN")) != HOIST_OK) goto fail;
         size_t cap = 0;
         for (;;) {
             if (n->nlits == cap) {
