@@ -325,3 +325,15 @@ hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode
     hx_free(cx.nbs);
     return st;
 }
+
+hx_status hx_pq_assemble_leaves(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *field,
+                                struct hx_pq_leaf_data *leaves, int64_t rows, unsigned flags, struct ArrowArray *out,
+                                hx_status st) {
+    if (st == HOIST_OK) {
+        st = hx_pq_assemble(f, field, leaves, rows, flags, out);
+        if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, field '%s'", f->name, rg, field->name);
+    }
+    for (int k = 0; k < field->n_leaves; k++) hx_pq_leaf_data_reset(&leaves[k]);
+    hx_free(leaves);
+    return st;
+}
