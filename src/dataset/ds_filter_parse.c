@@ -400,6 +400,14 @@ static enum ds_cmp flip(enum ds_cmp op) {
 
 static hx_status parse_expr(struct parser *p, struct ds_node **out);
 
+/* A comparison's one literal, into n->lits[0]. */
+static hx_status parse_single_literal(struct parser *p, struct ds_node *n) {
+    n->lits = hx_calloc(1, sizeof *n->lits);
+    if (!n->lits) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
+    n->nlits = 1;
+    return parse_literal(p, &n->lits[0]);
+}
+
 static hx_status parse_pred(struct parser *p, struct ds_node **out) {
     HX_TRY(count_node(p, p->t.pos));
     struct ds_node *n = node_new(DS_N_CMP);
@@ -407,13 +415,7 @@ static hx_status parse_pred(struct parser *p, struct ds_node **out) {
     hx_status st = HOIST_OK;
     if (is_literal_start(p->t.kind)) {
         /* literal op column: flip into column op literal. */
-        n->lits = hx_calloc(1, sizeof *n->lits);
-        if (!n->lits) {
-            st = hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-            goto fail;
-        }
-        n->nlits = 1;
-        if ((st = parse_literal(p, &n->lits[0])) != HOIST_OK) goto fail;
+        if ((st = parse_single_literal(p, n)) != HOIST_OK) goto fail;
         if (p->t.kind != T_OP) {
             st = err_here(p, "expected a comparison operator");
             goto fail;
@@ -432,13 +434,7 @@ static hx_status parse_pred(struct parser *p, struct ds_node **out) {
             st = err_here(p, "comparing two columns is not supported (expected a literal)");
             goto fail;
         }
-        n->lits = hx_calloc(1, sizeof *n->lits);
-        if (!n->lits) {
-            st = hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-            goto fail;
-        }
-        n->nlits = 1;
-        if ((st = parse_literal(p, &n->lits[0])) != HOIST_OK) goto fail;
+        if ((st = parse_single_literal(p, n)) != HOIST_OK) goto fail;
     } else if (p->t.kind == T_IS) {
         n->kind = DS_N_IS_NULL;
         next_tok(p);

@@ -335,6 +335,22 @@ static void test_metadata_and_no_overwrite(void) {
 
 int count_uploads(void);
 
+/* Runs Python statements (fmt, printf-style) in the virtualenv `py` with
+ * json, os and sys imported and `s3` a boto3 client of the test server;
+ * returns system()'s status. */
+static int run_boto3(const char *py, const char *fmt, ...) HX_PRINTF(2, 3);
+static int run_boto3(const char *py, const char *fmt, ...) {
+    char stmts[1536], cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(stmts, sizeof stmts, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd,
+             "%s -c 'import boto3,json,os,sys; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);%s'",
+             py, stmts);
+    return system(cmd);
+}
+
 /* Interop with metaflow.S3's layout: boto3 writes what metaflow writes
  * (Metadata={"metaflow-user-attributes": json.dumps(d)}), hoist reads it; and
  * hoist's writes read back in boto3 as metaflow would decode them. */
@@ -342,13 +358,11 @@ static void test_metaflow_interop(void) {
     char pybuf[512];
     const char *py = stu_venv_python(pybuf, sizeof pybuf);
     if (!py) return;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "%s -c 'import boto3,json,os; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);"
-             "s3.put_object(Bucket=\"%s\",Key=\"mf/from-boto3\",Body=b\"abc\",ContentType=\"text/x-mf\","
-             "Metadata={\"metaflow-user-attributes\":json.dumps({\"run\":7,\"name\":\"caf\\u00e9\"})})'",
-             py, bucket);
-    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(run_boto3(py,
+                           "s3.put_object(Bucket=\"%s\",Key=\"mf/from-boto3\",Body=b\"abc\",ContentType=\"text/x-mf\","
+                           "Metadata={\"metaflow-user-attributes\":json.dumps({\"run\":7,\"name\":\"caf\\u00e9\"})})",
+                           bucket),
+                 0);
     char *u = url_of("mf/from-boto3");
     struct hoist_info_item i = {.url = u};
     CHECK_EQ_INT(hoist_store_info_many(store, &i, 1, 0), HOIST_OK);
@@ -360,13 +374,12 @@ static void test_metaflow_interop(void) {
                                .metadata_json = "{\"k\": [1, 2], \"s\": \"\xc3\xa9\"}"};
     CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_OK);
     hoist_store_put_item_reset(&p);
-    snprintf(cmd, sizeof cmd,
-             "%s -c 'import boto3,json,os,sys; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);"
-             "h=s3.head_object(Bucket=\"%s\",Key=\"mf/from-hoist\");"
-             "sys.exit(0 if json.loads(h[\"Metadata\"][\"metaflow-user-attributes\"])=={\"k\":[1,2],\"s\":\"\\u00e9\"}"
-             " and h[\"ContentType\"]==\"text/x-h\" else 1)'",
-             py, bucket);
-    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(run_boto3(py,
+                           "h=s3.head_object(Bucket=\"%s\",Key=\"mf/from-hoist\");"
+                           "sys.exit(0 if json.loads(h[\"Metadata\"][\"metaflow-user-attributes\"])=={\"k\":[1,2],"
+                           "\"s\":\"\\u00e9\"} and h[\"ContentType\"]==\"text/x-h\" else 1)",
+                           bucket),
+                 0);
     hx_free(u);
     hx_free(u2);
 }
@@ -658,12 +671,11 @@ static void test_crc32_verified(void) {
     char pybuf[512];
     const char *py = stu_venv_python(pybuf, sizeof pybuf);
     if (!py) return;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "%s -c 'import boto3,os; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);"
-             "s3.put_object(Bucket=\"%s\",Key=\"crc/crc32\",Body=bytes(range(256))*12289,ChecksumAlgorithm=\"CRC32\")'",
-             py, bucket);
-    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(run_boto3(py,
+                           "s3.put_object(Bucket=\"%s\",Key=\"crc/crc32\",Body=bytes(range(256))*12289,"
+                           "ChecksumAlgorithm=\"CRC32\")",
+                           bucket),
+                 0);
     size_t n = 256u * 12289u;
     char *u = url_of("crc/crc32");
     struct hoist_get_item g = {.url = u, .length = -1};
