@@ -85,9 +85,9 @@ struct hx_rle_run {
 #else
 #define PQ_RLE_ALWAYS_INLINE
 #endif
-HOIST_NODISCARD static inline PQ_RLE_ALWAYS_INLINE hx_status hx_rle_next_run(const uint8_t **pp, const uint8_t *end, int bit_width,
-                                                        size_t done, size_t n, const char *what,
-                                                        struct hx_rle_run *run) {
+HOIST_NODISCARD static inline PQ_RLE_ALWAYS_INLINE hx_status hx_rle_next_run(const uint8_t **pp, const uint8_t *end,
+                                                                             int bit_width, size_t done, size_t n,
+                                                                             const char *what, struct hx_rle_run *run) {
     /* hx_error's status is opaque to the compiler: without this it warns
      * that a caller may read the run after a failure */
     *run = (struct hx_rle_run){0};

@@ -46,6 +46,22 @@ static struct hoist_pq_page_index *open_index(const struct hoist_pq_file *f, con
     return idx;
 }
 
+/* A test file (rel), opened as `name`, and its page index; NULL when the
+ * file is missing or either fails (*f and b may still need close_indexed). */
+static struct hoist_pq_page_index *open_indexed(const char *rel, const char *name, struct blob *b,
+                                                struct hoist_pq_file **f) {
+    *f = NULL;
+    if (!load(rel, b)) return NULL;
+    *f = open_file(b, name);
+    return *f ? open_index(*f, b) : NULL;
+}
+
+static void close_indexed(struct hoist_pq_page_index *idx, struct hoist_pq_file *f, struct blob *b) {
+    hoist_pq_page_index_free(idx);
+    hoist_pq_file_free(f);
+    hx_free(b->data);
+}
+
 /* alltypes_tiny_pages_plain.parquet opened as "tiny.parquet", and where its
  * page index lies; NULL, with nothing to free, when it is missing. */
 static struct hoist_pq_file *open_tiny(struct blob *b, uint64_t *off, uint64_t *len) {
@@ -152,9 +168,8 @@ static void check_selection(const struct hoist_pq_file *f, const struct hoist_pq
 
 static void test_tiny_pages(void) {
     struct blob b;
-    if (!load("alltypes_tiny_pages_plain.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "tiny.parquet");
-    struct hoist_pq_page_index *idx = f ? open_index(f, &b) : NULL;
+    struct hoist_pq_file *f;
+    struct hoist_pq_page_index *idx = open_indexed("alltypes_tiny_pages_plain.parquet", "tiny.parquet", &b, &f);
     if (!idx) goto out;
     int64_t rows = hoist_pq_file_row_group_num_rows(f, 0);
     int nf = hoist_pq_file_num_fields(f), pages_total = 0, stats_seen = 0;
@@ -209,16 +224,13 @@ static void test_tiny_pages(void) {
     CHECK_CONTAINS(hoist_errmsg(), "parts do not cover");
     CHECK(a.release == NULL);
 out:
-    hoist_pq_page_index_free(idx);
-    hoist_pq_file_free(f);
-    hx_free(b.data);
+    close_indexed(idx, f, &b);
 }
 
 static void test_null_pages(void) {
     struct blob b;
-    if (!load("int32_with_null_pages.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "nullpages.parquet");
-    struct hoist_pq_page_index *idx = f ? open_index(f, &b) : NULL;
+    struct hoist_pq_file *f;
+    struct hoist_pq_page_index *idx = open_indexed("int32_with_null_pages.parquet", "nullpages.parquet", &b, &f);
     if (idx) {
         const struct hoist_pq_page *pg;
         size_t np;
@@ -243,18 +255,16 @@ static void test_null_pages(void) {
         }
         CHECK(nulls > 0);
     }
-    hoist_pq_page_index_free(idx);
-    hoist_pq_file_free(f);
-    hx_free(b.data);
+    close_indexed(idx, f, &b);
 }
 
 /* parquet-mr with statistics off calls every page null with unknown null
  * counts: that ColumnIndex must not be believed. */
 static void test_untrusted_null_pages(void) {
     struct blob b;
-    if (!load("datapage_v1-uncompressed-checksum.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "nostats.parquet");
-    struct hoist_pq_page_index *idx = f ? open_index(f, &b) : NULL;
+    struct hoist_pq_file *f;
+    struct hoist_pq_page_index *idx =
+        open_indexed("datapage_v1-uncompressed-checksum.parquet", "nostats.parquet", &b, &f);
     if (idx) {
         const struct hoist_pq_page *pg;
         size_t np;
@@ -266,9 +276,7 @@ static void test_untrusted_null_pages(void) {
             CHECK_EQ_INT(pg[i].stats.has_null_count, 0);
         }
     }
-    hoist_pq_page_index_free(idx);
-    hoist_pq_file_free(f);
-    hx_free(b.data);
+    close_indexed(idx, f, &b);
 }
 
 static void test_no_index(void) {
