@@ -113,11 +113,8 @@ int main(void) {
     if (!th_s3_enabled())
         TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
     stu_bucket_url(burl, sizeof burl, "hoist-mpu");
-    if (hoist_store_new(NULL, &store) != HOIST_OK) {
-        fprintf(stderr, "store: %s\n", hoist_errmsg());
-        return 1;
-    }
-    CHECK_EQ_INT(hoist_store_bucket_create(store, burl), HOIST_OK);
+    store = stu_store_with_bucket(burl);
+    if (!store) return 1;
     RUN(test_create_parts_complete);
     RUN(test_abort_and_pending);
     RUN(test_arguments);

@@ -706,11 +706,8 @@ int main(void) {
     snprintf(burl, sizeof burl, "s3://%s", bucket);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hoist-store-test-%d", (int)getpid());
     mkdir(tmpdir, 0700);
-    if (hoist_store_new(NULL, &store) != HOIST_OK) {
-        fprintf(stderr, "store: %s\n", hoist_errmsg());
-        return 1;
-    }
-    CHECK_EQ_INT(hoist_store_bucket_create(store, burl), HOIST_OK);
+    store = stu_store_with_bucket(burl);
+    if (!store) return 1;
     RUN(test_roundtrips);
     RUN(test_many_small);
     RUN(test_listing_semantics);

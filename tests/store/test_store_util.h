@@ -17,6 +17,18 @@ static inline void stu_bucket_url(char *buf, size_t n, const char *prefix) {
     snprintf(buf, n, "s3://%s-%d-%ld", prefix, (int)getpid(), (long)(hx_now() * 1000) % 100000);
 }
 
+/* A store with the default settings (the server's AWS_* environment) and a
+ * new bucket at burl; NULL, after saying why, when there is no store. */
+static inline struct hoist_store *stu_store_with_bucket(const char *burl) {
+    struct hoist_store *s = NULL;
+    if (hoist_store_new(NULL, &s) != HOIST_OK) {
+        fprintf(stderr, "store: %s\n", hoist_errmsg());
+        return NULL;
+    }
+    CHECK_EQ_INT(hoist_store_bucket_create(s, burl), HOIST_OK);
+    return s;
+}
+
 /* Deletes every object under the bucket url (not the bucket). */
 static inline void stu_empty_bucket(struct hoist_store *s, const char *burl) {
     const char *root[1] = {burl};
