@@ -49,8 +49,9 @@ static void set_bit(uint8_t *b, int64_t i, int v) {
 }
 static int get_bit(const uint8_t *b, int64_t i) { return (b[i >> 3] >> (i & 7)) & 1; }
 
-/* Appends one end offset to a list or map node, in its offset width. */
-static hx_status append_offset(struct nb *nb, int64_t o) {
+/* Appends one end offset to a list or map node, in its offset width (once
+ * per list record, hence inline). */
+static inline HX_ALWAYS_INLINE hx_status append_offset(struct nb *nb, int64_t o) {
     HX_TRY(hx_abuf_reserve(&nb->offs, 8));
     if (nb->a->large) memcpy(nb->offs.data + nb->offs.len, &o, 8);
     else {

@@ -80,14 +80,9 @@ struct hx_rle_run {
  * short only at the end of the data, where it yields what its bytes hold.
  * Forced inline: it runs once per run, runs can be a single value, and the
  * call costs decoders of short runs ~10% more instructions. */
-#if defined(__GNUC__)
-#define PQ_RLE_ALWAYS_INLINE __attribute__((always_inline))
-#else
-#define PQ_RLE_ALWAYS_INLINE
-#endif
-HOIST_NODISCARD static inline PQ_RLE_ALWAYS_INLINE hx_status hx_rle_next_run(const uint8_t **pp, const uint8_t *end,
-                                                                             int bit_width, size_t done, size_t n,
-                                                                             const char *what, struct hx_rle_run *run) {
+HOIST_NODISCARD static inline HX_ALWAYS_INLINE hx_status hx_rle_next_run(const uint8_t **pp, const uint8_t *end,
+                                                                         int bit_width, size_t done, size_t n,
+                                                                         const char *what, struct hx_rle_run *run) {
     /* hx_error's status is opaque to the compiler: without this it warns
      * that a caller may read the run after a failure */
     *run = (struct hx_rle_run){0};
