@@ -1,8 +1,13 @@
 /* test_harness.h — a minimal C test harness: CHECK records a failure and
- * keeps going; main returns non-zero if anything failed. */
+ * keeps going; main returns non-zero if anything failed. Also the few
+ * helpers every folder's tests need (test data, replayable randomness,
+ * draining a stream). */
 #ifndef HOIST_TEST_HARNESS_H
 #define HOIST_TEST_HARNESS_H
 
+#include "hoist.h"
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,5 +78,44 @@ static int th_checks;
         fprintf(stderr, "skipped: %s\n", why);                                                     \
         return 0;                                                                                  \
     } while (0)
+
+/* The shared test files: $HOIST_TESTDATA, else where ctest runs from. */
+static inline const char *th_testdata(void) {
+    const char *t = getenv("HOIST_TESTDATA");
+    return t ? t : "../shared/testdata";
+}
+
+/* xorshift64: the same sequence on every run, so a failing mutation or
+ * random selection replays. */
+static inline uint64_t th_xorshift(uint64_t *state) {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+/* Whether the tests that need the local S3 server should run (HOIST_TEST_S3=1). */
+static inline int th_s3_enabled(void) {
+    const char *v = getenv("HOIST_TEST_S3");
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
+/* Removes a test's scratch directory and all below it; says so when it cannot. */
+static inline void th_remove_tree(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Reads a stream to its end, releasing every batch; returns the rows seen. */
+static inline int64_t th_drain_stream(struct ArrowArrayStream *s) {
+    struct ArrowArray a;
+    int64_t rows = 0;
+    while (s->get_next(s, &a) == 0 && a.release) {
+        rows += a.length;
+        a.release(&a);
+    }
+    return rows;
+}
 
 #endif

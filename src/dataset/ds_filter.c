@@ -490,6 +490,17 @@ static inline uint8_t apply_op(enum ds_cmp op, int c) {
         }                                                                                          \
     } while (0)
 
+/* Sets V_NULL where the array's validity bitmap says the row is null: the
+ * fast paths compare every row's bytes and mark the nulls after. */
+static void mask_nulls(const struct ArrowArray *a, int64_t len, uint8_t *res) {
+    const uint8_t *bm = a->null_count != 0 && a->n_buffers > 0 ? a->buffers[0] : NULL;
+    if (bm)
+        for (int64_t i = 0; i < len; i++) {
+            int64_t j = i + a->offset;
+            if (!((bm[j >> 3] >> (j & 7)) & 1)) res[i] = V_NULL;
+        }
+}
+
 static bool eval_fast(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, int64_t len,
                       uint8_t *res) {
     if (n->kind != DS_N_CMP) return false;
@@ -516,12 +527,7 @@ static bool eval_fast(const struct ds_node *n, const struct ArrowArray *a, const
     } else {
         return false;
     }
-    const uint8_t *bm = a->null_count != 0 && a->n_buffers > 0 ? a->buffers[0] : NULL;
-    if (bm)
-        for (int64_t i = 0; i < len; i++) {
-            int64_t j = i + a->offset;
-            if (!((bm[j >> 3] >> (j & 7)) & 1)) res[i] = V_NULL;
-        }
+    mask_nulls(a, len, res);
     return true;
 }
 
@@ -569,12 +575,7 @@ static bool eval_decimal(const struct ds_node *n, const struct ArrowArray *a, co
         }
     }
 nulls:;
-    const uint8_t *bm = a->null_count != 0 && a->n_buffers > 0 ? a->buffers[0] : NULL;
-    if (bm)
-        for (int64_t i = 0; i < len; i++) {
-            int64_t j = i + a->offset;
-            if (!((bm[j >> 3] >> (j & 7)) & 1)) res[i] = V_NULL;
-        }
+    mask_nulls(a, len, res);
     return true;
 }
 

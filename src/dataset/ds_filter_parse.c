@@ -222,6 +222,19 @@ static hx_status err_here(struct parser *p, const char *what) {
     return hx_ds_filter_syntax_error(p->s, p->t.pos, p->t.len, what);
 }
 
+/* Consumes the current token when it is of that kind. */
+static bool accept(struct parser *p, enum tok_kind kind) {
+    if (p->t.kind != kind) return false;
+    next_tok(p);
+    return true;
+}
+
+/* Consumes a token of that kind, or fails with `what` at the current one. */
+static hx_status expect(struct parser *p, enum tok_kind kind, const char *what) {
+    if (!accept(p, kind)) return err_here(p, what);
+    return HOIST_OK;
+}
+
 static void node_free(struct ds_node *n) {
     if (!n) return;
     node_free(n->a);
@@ -387,6 +400,14 @@ static enum ds_cmp flip(enum ds_cmp op) {
 
 static hx_status parse_expr(struct parser *p, struct ds_node **out);
 
+/* A comparison's one literal, into n->lits[0]. */
+static hx_status parse_single_literal(struct parser *p, struct ds_node *n) {
+    n->lits = hx_calloc(1, sizeof *n->lits);
+    if (!n->lits) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
+    n->nlits = 1;
+    return parse_literal(p, &n->lits[0]);
+}
+
 static hx_status parse_pred(struct parser *p, struct ds_node **out) {
     HX_TRY(count_node(p, p->t.pos));
     struct ds_node *n = node_new(DS_N_CMP);
@@ -394,13 +415,7 @@ static hx_status parse_pred(struct parser *p, struct ds_node **out) {
     hx_status st = HOIST_OK;
     if (is_literal_start(p->t.kind)) {
         /* literal op column: flip into column op literal. */
-        n->lits = hx_calloc(1, sizeof *n->lits);
-        if (!n->lits) {
-            st = hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-            goto fail;
-        }
-        n->nlits = 1;
-        if ((st = parse_literal(p, &n->lits[0])) != HOIST_OK) goto fail;
+        if ((st = parse_single_literal(p, n)) != HOIST_OK) goto fail;
         if (p->t.kind != T_OP) {
             st = err_here(p, "expected a comparison operator");
             goto fail;
@@ -419,41 +434,17 @@ static hx_status parse_pred(struct parser *p, struct ds_node **out) {
             st = err_here(p, "comparing two columns is not supported (expected a literal)");
             goto fail;
         }
-        n->lits = hx_calloc(1, sizeof *n->lits);
-        if (!n->lits) {
-            st = hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-            goto fail;
-        }
-        n->nlits = 1;
-        if ((st = parse_literal(p, &n->lits[0])) != HOIST_OK) goto fail;
+        if ((st = parse_single_literal(p, n)) != HOIST_OK) goto fail;
     } else if (p->t.kind == T_IS) {
         n->kind = DS_N_IS_NULL;
         next_tok(p);
-        if (p->t.kind == T_NOT) {
-            n->negate = true;
-            next_tok(p);
-        }
-        if (p->t.kind != T_NULL) {
-            st = err_here(p, "expected NULL");
-            goto fail;
-        }
-        next_tok(p);
+        n->negate = accept(p, T_NOT);
+        if ((st = expect(p, T_NULL, "expected NULL")) != HOIST_OK) goto fail;
     } else if (p->t.kind == T_IN || p->t.kind == T_NOT) {
         n->kind = DS_N_IN;
-        if (p->t.kind == T_NOT) {
-            n->negate = true;
-            next_tok(p);
-            if (p->t.kind != T_IN) {
-                st = err_here(p, "expected IN");
-                goto fail;
-            }
-        }
-        next_tok(p);
-        if (p->t.kind != T_LPAREN) {
-            st = err_here(p, "expected '(' after IN");
-            goto fail;
-        }
-        next_tok(p);
+        n->negate = accept(p, T_NOT);
+        if ((st = expect(p, T_IN, "expected IN")) != HOIST_OK) goto fail;
+        if ((st = expect(p, T_LPAREN, "expected '(' after IN")) != HOIST_OK) goto fail;
         size_t cap = 0;
         for (;;) {
             if (n->nlits == cap) {

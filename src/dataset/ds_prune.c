@@ -34,6 +34,13 @@ static void part_stats(const struct ds_col *c, const char *value, int64_t rows, 
     s->has_minmax = true;
 }
 
+/* An integer-valued range (ints of any sign, booleans as 0/1). */
+static void set_int_range(struct ds_colstats *s, enum ds_vkind kind, __int128 lo, __int128 hi) {
+    s->min.kind = s->max.kind = kind;
+    s->min.i = lo;
+    s->max.i = hi;
+}
+
 static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s) {
     memset(s, 0, sizeof *s);
     s->known = true;
@@ -42,16 +49,8 @@ static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s
     s->num_values = p->num_values;
     s->has_minmax = true;
     switch (p->kind) {
-    case HOIST_PQ_STAT_INT:
-        s->min.kind = s->max.kind = DS_V_INT;
-        s->min.i = p->min_i;
-        s->max.i = p->max_i;
-        break;
-    case HOIST_PQ_STAT_UINT:
-        s->min.kind = s->max.kind = DS_V_INT;
-        s->min.i = p->min_u;
-        s->max.i = p->max_u;
-        break;
+    case HOIST_PQ_STAT_INT: set_int_range(s, DS_V_INT, p->min_i, p->max_i); break;
+    case HOIST_PQ_STAT_UINT: set_int_range(s, DS_V_INT, p->min_u, p->max_u); break;
     case HOIST_PQ_STAT_DOUBLE:
         s->min.kind = s->max.kind = DS_V_DOUBLE;
         s->min.d = p->min_d;
@@ -64,11 +63,7 @@ static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s
         s->max.b = p->max_b;
         s->max.blen = p->max_b_len;
         break;
-    case HOIST_PQ_STAT_BOOL:
-        s->min.kind = s->max.kind = DS_V_BOOL;
-        s->min.i = p->min_i;
-        s->max.i = p->max_i;
-        break;
+    case HOIST_PQ_STAT_BOOL: set_int_range(s, DS_V_BOOL, p->min_i, p->max_i); break;
     case HOIST_PQ_STAT_DECIMAL:
         s->min.kind = s->max.kind = DS_V_DECIMAL;
         if (p->min_b) {

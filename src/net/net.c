@@ -515,19 +515,24 @@ static void drop_running(struct hx_net_loop *loop, int keep_must_finish) {
 
 static void finish(struct hx_net_loop *loop, struct hx_net_req *req, CURLcode code);
 
+/* Finishes every transfer curl reports done since the last call. */
+static void finish_completed(struct hx_net_loop *loop) {
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(loop->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        struct hx_net_req *req = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+        finish(loop, req, msg->data.result);
+    }
+}
+
 /* After a cancel: let the must_finish transfers complete, start nothing new. */
 static void drain(struct hx_net_loop *loop) {
     while (loop->running > 0) {
         int still = 0;
         if (curl_multi_perform(loop->multi, &still) != CURLM_OK) break;
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(loop->multi, &left))) {
-            if (msg->msg != CURLMSG_DONE) continue;
-            struct hx_net_req *req = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
-            finish(loop, req, msg->data.result);
-        }
+        finish_completed(loop);
         if (loop->running > 0) curl_multi_poll(loop->multi, NULL, 0, 100, NULL);
     }
     loop->waiting = NULL;
@@ -719,14 +724,7 @@ hx_status hx_net_loop_run(struct hx_net_loop *loop) {
             drop_running(loop, 0);
             break;
         }
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(loop->multi, &left))) {
-            if (msg->msg != CURLMSG_DONE) continue;
-            struct hx_net_req *req = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
-            finish(loop, req, msg->data.result);
-        }
+        finish_completed(loop);
         if (loop->tick && loop->tick(loop, loop->tick_data)) {
             loop->cancelled = 1;
             drop_running(loop, 1);

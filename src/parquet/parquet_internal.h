@@ -325,5 +325,12 @@ HOIST_NODISCARD hx_status hx_pq_chunk_range(const struct hoist_pq_file *f, int r
 HOIST_NODISCARD hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode *field,
                                          struct hx_pq_leaf_data *leaves, int64_t rows, unsigned flags,
                                          struct ArrowArray *out);
+/* Ends a field decode that produced `leaves` (hx_malloc'd, one per leaf of
+ * the field) with status `st`: when st is HOIST_OK assembles the field
+ * (a failure names file, row group and field), then always resets and frees
+ * the leaves. Returns the first failure. */
+HOIST_NODISCARD hx_status hx_pq_assemble_leaves(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *field,
+                                                struct hx_pq_leaf_data *leaves, int64_t rows, unsigned flags,
+                                                struct ArrowArray *out, hx_status st);
 
 #endif /* HOIST_PARQUET_INTERNAL_H */

@@ -43,17 +43,25 @@ static hx_status collect(struct asm_ctx *cx, const struct hx_pq_anode *a, int pa
     return HOIST_OK;
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#define HX_VECTORIZE __attribute__((optimize("O3")))
-#else
-#define HX_VECTORIZE
-#endif
-
 static void set_bit(uint8_t *b, int64_t i, int v) {
     if (v) b[i >> 3] |= (uint8_t)(1u << (i & 7));
     else b[i >> 3] &= (uint8_t)~(1u << (i & 7));
 }
 static int get_bit(const uint8_t *b, int64_t i) { return (b[i >> 3] >> (i & 7)) & 1; }
+
+/* Appends one end offset to a list or map node, in its offset width (once
+ * per list record, hence inline). */
+static inline HX_ALWAYS_INLINE hx_status append_offset(struct nb *nb, int64_t o) {
+    HX_TRY(hx_abuf_reserve(&nb->offs, 8));
+    if (nb->a->large) memcpy(nb->offs.data + nb->offs.len, &o, 8);
+    else {
+        HX_FAIL_IF(o > INT32_MAX, HOIST_ERR_LIMIT, "list with more than 2^31 elements");
+        int32_t o32 = (int32_t)o;
+        memcpy(nb->offs.data + nb->offs.len, &o32, 4);
+    }
+    nb->offs.len += nb->a->large ? 8 : 4;
+    return HOIST_OK;
+}
 
 /* Validity for n rows from def levels: bit = def >= threshold, eight at a time. */
 HX_VECTORIZE static hx_status bitmap_from_def(const uint16_t *def, int64_t n, int threshold, struct hx_abuf *out) {
@@ -110,17 +118,7 @@ static hx_status walk_leaf(struct asm_ctx *cx, int leaf_nb) {
                     nb->valid.len += 8;
                 }
                 set_bit(nb->valid.data, cnt[k], d >= a->def);
-                if (a->kind == AN_LIST || a->kind == AN_MAP) {
-                    HX_TRY(hx_abuf_reserve(&nb->offs, 8));
-                    int64_t o = cnt[k + 1];
-                    if (a->large) memcpy(nb->offs.data + nb->offs.len, &o, 8);
-                    else {
-                        HX_FAIL_IF(o > INT32_MAX, HOIST_ERR_LIMIT, "list with more than 2^31 elements");
-                        int32_t o32 = (int32_t)o;
-                        memcpy(nb->offs.data + nb->offs.len, &o32, 4);
-                    }
-                    nb->offs.len += a->large ? 8 : 4;
-                }
+                if (a->kind == AN_LIST || a->kind == AN_MAP) HX_TRY(append_offset(nb, cnt[k + 1]));
             }
             cnt[k]++;
         }
@@ -129,17 +127,7 @@ static hx_status walk_leaf(struct asm_ctx *cx, int leaf_nb) {
         struct nb *nb = &cx->nbs[path[k]];
         const struct hx_pq_anode *a = nb->a;
         if (rec[k]) {
-            if (a->kind == AN_LIST || a->kind == AN_MAP) {
-                HX_TRY(hx_abuf_reserve(&nb->offs, 8));
-                int64_t o = cnt[k + 1];
-                if (a->large) memcpy(nb->offs.data + nb->offs.len, &o, 8);
-                else {
-                    HX_FAIL_IF(o > INT32_MAX, HOIST_ERR_LIMIT, "list with more than 2^31 elements");
-                    int32_t o32 = (int32_t)o;
-                    memcpy(nb->offs.data + nb->offs.len, &o32, 4);
-                }
-                nb->offs.len += a->large ? 8 : 4;
-            }
+            if (a->kind == AN_LIST || a->kind == AN_MAP) HX_TRY(append_offset(nb, cnt[k + 1]));
             nb->n = cnt[k];
             nb->recorded = 1;
             nb->valid.len = (size_t)(cnt[k] + 7) / 8;
@@ -336,5 +324,17 @@ hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode
         hx_abuf_reset(&cx.nbs[i].offs);
     }
     hx_free(cx.nbs);
+    return st;
+}
+
+hx_status hx_pq_assemble_leaves(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *field,
+                                struct hx_pq_leaf_data *leaves, int64_t rows, unsigned flags, struct ArrowArray *out,
+                                hx_status st) {
+    if (st == HOIST_OK) {
+        st = hx_pq_assemble(f, field, leaves, rows, flags, out);
+        if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, field '%s'", f->name, rg, field->name);
+    }
+    for (int k = 0; k < field->n_leaves; k++) hx_pq_leaf_data_reset(&leaves[k]);
+    hx_free(leaves);
     return st;
 }

@@ -94,13 +94,6 @@ static hx_status levels_v1(int enc, const uint8_t *p, size_t len, int max_level,
     return HOIST_OK;
 }
 
-/* Hot loops the compiler should vectorise even at -O2. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define HX_VECTORIZE __attribute__((optimize("O3")))
-#else
-#define HX_VECTORIZE
-#endif
-
 HX_VECTORIZE static size_t count_eq_u16(const uint16_t *v, size_t n, uint16_t x) {
     size_t c = 0;
     for (size_t i = 0; i < n; i++) c += v[i] == x;

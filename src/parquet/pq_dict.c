@@ -17,12 +17,6 @@
 #include <emmintrin.h>
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__)
-#define HX_VECTORIZE __attribute__((optimize("O3")))
-#else
-#define HX_VECTORIZE
-#endif
-
 HX_VECTORIZE uint32_t hx_max_u32(const uint32_t *v, size_t n) {
     uint32_t m = 0;
     for (size_t i = 0; i < n; i++) m = v[i] > m ? v[i] : m;
@@ -127,29 +121,18 @@ hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width,
     /* 18-bit indices into a 2^18-entry dictionary cannot be out of range */
     const int check = bit_width >= 32 || ((uint64_t)1 << bit_width) > (uint64_t)dict_n;
     const uint8_t *p = data, *end = data + len;
-    const int value_bytes = (bit_width + 7) / 8;
     /* 256 indices: 1 KiB, stays in L1 between the unpack and the gather */
     uint32_t tmp[256];
     size_t done = 0;
     while (done < n) {
-        uint32_t header;
-        if (!hx_rle_run_header(&p, end, &header))
-            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "dictionary indices end after %zu of %zu values", done, n);
-        size_t want = n - done;
-        if (header & 1) {
-            uint32_t groups = header >> 1;
-            size_t avail = (size_t)(end - p);
-            uint64_t have = hx_rle_literal_available(groups, bit_width, avail);
-            size_t take = have < want ? (size_t)have : want;
-            if (take < want && have < (uint64_t)groups * 8)
-                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
-                        "bit-packed run of %llu indices is truncated: %zu bytes left for it",
-                        (unsigned long long)groups * 8, avail);
+        struct hx_rle_run run;
+        HX_TRY(hx_rle_next_run(&p, end, bit_width, done, n, "dictionary indices", &run));
+        if (run.literal) {
             /* 256 values of w bits are exactly 32*w bytes: every block
              * after the first starts on a byte boundary */
-            const uint8_t *src = p;
-            for (size_t k = 0; k < take; k += 256) {
-                size_t c = take - k < 256 ? take - k : 256;
+            const uint8_t *src = run.packed;
+            for (size_t k = 0; k < run.take; k += 256) {
+                size_t c = run.take - k < 256 ? run.take - k : 256;
                 hx_unpack_avail(src, (size_t)(end - src), bit_width, tmp, c);
                 src += 32 * (size_t)bit_width;
                 if (check && (bit_width >= 32 || dict_n == 0 || any_ge_u31(tmp, c, (uint32_t)dict_n))) {
@@ -158,25 +141,14 @@ hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width,
                 }
                 hx_dict_gather_unchecked(dict, width, tmp, c, out + (done + k) * width);
             }
-            uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
-            p += run_bytes < avail ? (size_t)run_bytes : avail;
-            done += take;
-        } else {
-            uint32_t count = header >> 1;
-            if ((size_t)(end - p) < (size_t)value_bytes)
-                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run of dictionary indices is truncated");
-            uint32_t v;
-            if (!hx_rle_run_value(p, bit_width, &v)) return hx_rle_bad_run_value(v, bit_width);
-            p += value_bytes;
-            size_t take = count < want ? count : want;
-            if (take == 0) continue;
-            if ((size_t)v >= dict_n)
+        } else if (run.take > 0) {
+            if ((size_t)run.value >= dict_n)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
-                        "dictionary index %u at value %zu is out of range (dictionary has %zu entries)", v, done,
-                        dict_n);
-            hx_fill_fixed(out + done * width, dict + (size_t)v * width, width, take);
-            done += take;
+                        "dictionary index %u at value %zu is out of range (dictionary has %zu entries)", run.value,
+                        done, dict_n);
+            hx_fill_fixed(out + done * width, dict + (size_t)run.value * width, width, run.take);
         }
+        done += run.take;
     }
     return HOIST_OK;
 }

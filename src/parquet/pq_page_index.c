@@ -872,11 +872,5 @@ hx_status hoist_pq_decode_field_rows(const struct hoist_pq_file *f, const struct
         st = decode_leaf_rows(f, idx, rg, a, leaf, parts, nparts, rows, nrows, total, flags, &ld[i]);
         if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, column '%s'", f->name, rg, leaf_name(f, leaf));
     }
-    if (st == HOIST_OK) {
-        st = hx_pq_assemble(f, a, ld, total, flags, out);
-        if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, field '%s'", f->name, rg, a->name);
-    }
-    for (int k = 0; k < a->n_leaves; k++) hx_pq_leaf_data_reset(&ld[k]);
-    hx_free(ld);
-    return st;
+    return hx_pq_assemble_leaves(f, rg, a, ld, total, flags, out, st);
 }

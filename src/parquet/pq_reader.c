@@ -316,13 +316,7 @@ static hx_status decode_field(const struct hoist_pq_file *f, int rg, int field, 
         }
         if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, column '%s'", f->name, rg, cname);
     }
-    if (st == HOIST_OK) {
-        st = hx_pq_assemble(f, a, ld, rows, flags, out);
-        if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, field '%s'", f->name, rg, a->name);
-    }
-    for (int k = 0; k < a->n_leaves; k++) hx_pq_leaf_data_reset(&ld[k]);
-    hx_free(ld);
-    return st;
+    return hx_pq_assemble_leaves(f, rg, a, ld, rows, flags, out, st);
 }
 
 hx_status hoist_pq_decode_field(const struct hoist_pq_file *f, int rg, int field, const void *bytes,

@@ -261,37 +261,15 @@ hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint
                             size_t *consumed) {
     if (bit_width < 0 || bit_width > 32) return hx_rle_bad_width(bit_width, 32);
     const uint8_t *p = data, *end = data + len;
-    const int value_bytes = (bit_width + 7) / 8;
     size_t done = 0;
     while (done < n) {
-        uint32_t header;
-        if (!hx_rle_run_header(&p, end, &header))
-            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed data ends after %zu of %zu values", done, n);
-        size_t want = n - done;
-        if (header & 1) {
-            uint32_t groups = header >> 1;
-            size_t avail = (size_t)(end - p);
-            uint64_t have = hx_rle_literal_available(groups, bit_width, avail);
-            size_t take = have < want ? (size_t)have : want;
-            if (take < want && have < (uint64_t)groups * 8)
-                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
-                        "bit-packed run of %llu values is truncated: %zu bytes left for it",
-                        (unsigned long long)groups * 8, avail);
-            hx_unpack_avail(p, avail, bit_width, out + done, take);
-            uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
-            p += run_bytes < avail ? (size_t)run_bytes : avail;
-            done += take;
-        } else {
-            uint32_t count = header >> 1;
-            if ((size_t)(end - p) < (size_t)value_bytes)
-                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run value is truncated");
-            uint32_t v;
-            if (!hx_rle_run_value(p, bit_width, &v)) return hx_rle_bad_run_value(v, bit_width);
-            p += value_bytes;
-            size_t take = count < want ? count : want;
-            fill_u32(out + done, v, take);
-            done += take;
-        }
+        struct hx_rle_run run;
+        HX_TRY(hx_rle_next_run(&p, end, bit_width, done, n, "values", &run));
+        if (run.literal)
+            hx_unpack_avail(run.packed, (size_t)(end - run.packed), bit_width, out + done, run.take);
+        else
+            fill_u32(out + done, run.value, run.take);
+        done += run.take;
     }
     if (consumed) *consumed = (size_t)(p - data);
     return HOIST_OK;
@@ -301,47 +279,25 @@ hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint
                             size_t *consumed) {
     if (bit_width < 0 || bit_width > 16) return hx_rle_bad_width(bit_width, 16);
     const uint8_t *p = data, *end = data + len;
-    const int value_bytes = (bit_width + 7) / 8;
     size_t done = 0;
     uint32_t tmp[256];
     while (done < n) {
-        uint32_t header;
-        if (!hx_rle_run_header(&p, end, &header))
-            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed levels end after %zu of %zu values", done, n);
-        size_t want = n - done;
-        if (header & 1) {
-            uint32_t groups = header >> 1;
-            size_t avail = (size_t)(end - p);
-            uint64_t have = hx_rle_literal_available(groups, bit_width, avail);
-            size_t take = have < want ? (size_t)have : want;
-            if (take < want && have < (uint64_t)groups * 8)
-                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
-                        "bit-packed run of %llu levels is truncated: %zu bytes left for it",
-                        (unsigned long long)groups * 8, avail);
+        struct hx_rle_run run;
+        HX_TRY(hx_rle_next_run(&p, end, bit_width, done, n, "levels", &run));
+        if (run.literal) {
             /* 256 values of w bits are exactly 32*w bytes, so chunks after
              * the first start on a byte boundary. */
-            const uint8_t *src = p;
-            for (size_t k = 0; k < take; k += 256) {
-                size_t c = take - k < 256 ? take - k : 256;
+            const uint8_t *src = run.packed;
+            for (size_t k = 0; k < run.take; k += 256) {
+                size_t c = run.take - k < 256 ? run.take - k : 256;
                 hx_unpack_avail(src, (size_t)(end - src), bit_width, tmp, c);
                 src += 32 * (size_t)bit_width;
                 narrow_u16(tmp, out + done + k, c);
             }
-            uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
-            p += run_bytes < avail ? (size_t)run_bytes : avail;
-            done += take;
         } else {
-            uint32_t count = header >> 1;
-            if ((size_t)(end - p) < (size_t)value_bytes)
-                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run level is truncated");
-            uint32_t v32;
-            if (!hx_rle_run_value(p, bit_width, &v32)) return hx_rle_bad_run_value(v32, bit_width);
-            uint16_t v = (uint16_t)v32;
-            p += value_bytes;
-            size_t take = count < want ? count : want;
-            fill_u16(out + done, v, take);
-            done += take;
+            fill_u16(out + done, (uint16_t)run.value, run.take);
         }
+        done += run.take;
     }
     if (consumed) *consumed = (size_t)(p - data);
     return HOIST_OK;

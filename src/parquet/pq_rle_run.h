@@ -64,4 +64,56 @@ static inline uint64_t hx_rle_literal_available(uint32_t groups, int bit_width, 
     return fit < declared ? fit : declared;
 }
 
+/* One run as a batch decoder meets it: `take` values (at most what the
+ * caller still wants), bit-packed from `packed` when `literal`, else `take`
+ * copies of `value`. */
+struct hx_rle_run {
+    bool literal;
+    const uint8_t *packed;
+    uint32_t value;
+    size_t take;
+};
+
+/* Reads the run at *pp for a decoder that has `done` of `n` values, checks
+ * it against the bytes left and moves *pp past it. `what` names the values
+ * in messages ("levels", "dictionary indices"). A bit-packed run may stop
+ * short only at the end of the data, where it yields what its bytes hold.
+ * Forced inline: it runs once per run, runs can be a single value, and the
+ * call costs decoders of short runs ~10% more instructions. */
+HOIST_NODISCARD static inline HX_ALWAYS_INLINE hx_status hx_rle_next_run(const uint8_t **pp, const uint8_t *end,
+                                                                         int bit_width, size_t done, size_t n,
+                                                                         const char *what, struct hx_rle_run *run) {
+    /* hx_error's status is opaque to the compiler: without this it warns
+     * that a caller may read the run after a failure */
+    *run = (struct hx_rle_run){0};
+    uint32_t header;
+    if (HX_UNLIKELY(!hx_rle_run_header(pp, end, &header)))
+        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed %s end after %zu of %zu values", what, done, n);
+    const uint8_t *p = *pp;
+    size_t want = n - done;
+    if (header & 1) {
+        uint32_t groups = header >> 1;
+        size_t avail = (size_t)(end - p);
+        uint64_t have = hx_rle_literal_available(groups, bit_width, avail);
+        run->take = have < want ? (size_t)have : want;
+        if (HX_UNLIKELY(run->take < want && have < (uint64_t)groups * 8))
+            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "bit-packed run of %llu %s is truncated: %zu bytes left for it",
+                    (unsigned long long)groups * 8, what, avail);
+        run->literal = true;
+        run->packed = p;
+        uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
+        *pp = p + (run_bytes < avail ? (size_t)run_bytes : avail);
+        return HOIST_OK;
+    }
+    const int value_bytes = (bit_width + 7) / 8;
+    if (HX_UNLIKELY((size_t)(end - p) < (size_t)value_bytes))
+        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run of %s is truncated", what);
+    if (HX_UNLIKELY(!hx_rle_run_value(p, bit_width, &run->value))) return hx_rle_bad_run_value(run->value, bit_width);
+    uint32_t count = header >> 1;
+    run->literal = false;
+    run->take = count < want ? count : want;
+    *pp = p + value_bytes;
+    return HOIST_OK;
+}
+
 #endif /* HOIST_PQ_RLE_RUN_H */

@@ -265,6 +265,15 @@ static hx_status parse_dict_header(struct hx_tc *tc, struct hx_pq_page_header *h
     return HOIST_OK;
 }
 
+/* PageHeader fields 5, 7 and 8: the header of a v1 data, dictionary or v2
+ * data page, noted in *has; a field of another type is skipped. */
+static hx_status parse_kind_header(struct hx_tc *tc, int t, int16_t id, struct hx_pq_page_header *h, int *has) {
+    if (t != HX_TC_STRUCT) return hx_tc_skip(tc, t);
+    HX_TRY(id == 7 ? parse_dict_header(tc, h) : parse_data_header(tc, h, id == 8));
+    *has = 1;
+    return HOIST_OK;
+}
+
 hx_status hx_pq_parse_page_header(const uint8_t *data, size_t len, struct hx_pq_page_header *h,
                                   size_t *header_len) {
     memset(h, 0, sizeof *h);
@@ -295,30 +304,9 @@ hx_status hx_pq_parse_page_header(const uint8_t *data, size_t len, struct hx_pq_
             }
             break;
         }
-        case 5:
-            if (t == HX_TC_STRUCT) {
-                HX_TRY(parse_data_header(&tc, h, 0));
-                h->has_data_header = 1;
-            } else {
-                HX_TRY(hx_tc_skip(&tc, t));
-            }
-            break;
-        case 7:
-            if (t == HX_TC_STRUCT) {
-                HX_TRY(parse_dict_header(&tc, h));
-                h->has_dict_header = 1;
-            } else {
-                HX_TRY(hx_tc_skip(&tc, t));
-            }
-            break;
-        case 8:
-            if (t == HX_TC_STRUCT) {
-                HX_TRY(parse_data_header(&tc, h, 1));
-                h->has_v2_header = 1;
-            } else {
-                HX_TRY(hx_tc_skip(&tc, t));
-            }
-            break;
+        case 5: HX_TRY(parse_kind_header(&tc, t, id, h, &h->has_data_header)); break;
+        case 7: HX_TRY(parse_kind_header(&tc, t, id, h, &h->has_dict_header)); break;
+        case 8: HX_TRY(parse_kind_header(&tc, t, id, h, &h->has_v2_header)); break;
         default: HX_TRY(hx_tc_skip(&tc, t));
         }
     }

@@ -2,8 +2,7 @@
  * or chained far beyond any hand-written filter fail with HOIST_ERR_FILTER
  * and a position instead of overflowing the stack, and large expressions
  * within the limits still parse, bind, prune and evaluate correctly. */
-#include "dataset_internal.h"
-#include "test_harness.h"
+#include "test_ds_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -198,16 +197,7 @@ static void test_long_error_window(void) {
 
 /* Allocation failures while building a chain free everything. */
 static void test_alloc_failures(void) {
-    const char *expr = "a = 1 AND b = 2 AND c = 3 AND d = 4 AND e = 5 OR NOT (f IN (1, 2) AND g IS NULL)";
-    for (int k = 1; k < 200; k++) {
-        hx_alloc_fail_after((uint64_t)k);
-        struct ds_filter *f = NULL;
-        hx_status st = hx_ds_filter_parse(expr, &f);
-        hx_alloc_fail_after(0);
-        CHECK(st == HOIST_OK || st == HOIST_ERR_NOMEM);
-        hx_ds_filter_free(f);
-        if (st == HOIST_OK) break;
-    }
+    dsu_parse_under_alloc_failures("a = 1 AND b = 2 AND c = 3 AND d = 4 AND e = 5 OR NOT (f IN (1, 2) AND g IS NULL)");
 }
 
 int main(void) {

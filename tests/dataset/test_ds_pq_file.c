@@ -5,11 +5,6 @@
 #include "test_harness.h"
 #include "util_internal.h"
 
-static const char *testdata(void) {
-    const char *t = getenv("HOIST_TESTDATA");
-    return t ? t : "../shared/testdata";
-}
-
 /* Whether path is mapped into this process. */
 static int is_mapped(const char *path) {
     FILE *fp = fopen("/proc/self/maps", "r");
@@ -27,7 +22,7 @@ static int is_mapped(const char *path) {
 }
 
 static char *real_path(const char *rel) {
-    char *p = hx_asprintf("%s/%s", testdata(), rel);
+    char *p = hx_asprintf("%s/%s", th_testdata(), rel);
     char *r = realpath(p, NULL); /* /proc/self/maps shows the resolved path */
     hx_free(p);
     return r;
@@ -48,13 +43,7 @@ static void test_mapping_lives_as_long_as_its_users(void) {
     CHECK_EQ_INT(hoist_pq_reader_stream(r, NULL, 0, NULL, 0, 1, &s), HOIST_OK);
     hoist_pq_reader_close(r);
     CHECK_EQ_INT(is_mapped(p), 1); /* the stream still reads it */
-    struct ArrowArray a;
-    int64_t rows = 0;
-    while (s.get_next(&s, &a) == 0 && a.release) {
-        rows += a.length;
-        a.release(&a);
-    }
-    CHECK_EQ_INT(rows, 8);
+    CHECK_EQ_INT(th_drain_stream(&s), 8);
     s.release(&s);
     CHECK_EQ_INT(is_mapped(p), 0);
     free(p);

@@ -6,11 +6,6 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-static const char *testdata(void) {
-    const char *t = getenv("HOIST_TESTDATA");
-    return t ? t : "../shared/testdata";
-}
-
 /* ---- Thrift ---------------------------------------------------------------- */
 
 static void test_thrift_fields(void) {
@@ -136,7 +131,7 @@ static void test_footer_errors(void) {
     }
 }
 
-static char *path_of(const char *rel) { return hx_asprintf("%s/%s", testdata(), rel); }
+static char *path_of(const char *rel) { return hx_asprintf("%s/%s", th_testdata(), rel); }
 
 static void test_schema_mapping(void) {
     char *p = path_of("parquet-testing/data/alltypes_plain.parquet");
@@ -341,12 +336,7 @@ static void test_alloc_failure_paths(void) {
 /* Deterministic mutations (byte changes, truncations) of small valid files:
  * every one must decode or fail cleanly; ASan/UBSan catch the rest. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+static uint64_t rnd(void) { return th_xorshift(&rng_state); }
 
 static void decode_all(const uint8_t *buf, size_t n, unsigned flags) {
     struct hoist_pq_reader *r;

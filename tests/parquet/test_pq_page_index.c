@@ -8,18 +8,13 @@
 
 #include <stdio.h>
 
-static const char *testdata(void) {
-    const char *t = getenv("HOIST_TESTDATA");
-    return t ? t : "../shared/testdata";
-}
-
 struct blob {
     uint8_t *data;
     size_t size;
 };
 
 static int load(const char *rel, struct blob *b) {
-    char *p = hx_asprintf("%s/parquet-testing/data/%s", testdata(), rel);
+    char *p = hx_asprintf("%s/parquet-testing/data/%s", th_testdata(), rel);
     FILE *fp = p ? fopen(p, "rb") : NULL;
     hx_free(p);
     memset(b, 0, sizeof *b);
@@ -51,6 +46,35 @@ static struct hoist_pq_page_index *open_index(const struct hoist_pq_file *f, con
     return idx;
 }
 
+/* A test file (rel), opened as `name`, and its page index; NULL when the
+ * file is missing or either fails (*f and b may still need close_indexed). */
+static struct hoist_pq_page_index *open_indexed(const char *rel, const char *name, struct blob *b,
+                                                struct hoist_pq_file **f) {
+    *f = NULL;
+    if (!load(rel, b)) return NULL;
+    *f = open_file(b, name);
+    return *f ? open_index(*f, b) : NULL;
+}
+
+static void close_indexed(struct hoist_pq_page_index *idx, struct hoist_pq_file *f, struct blob *b) {
+    hoist_pq_page_index_free(idx);
+    hoist_pq_file_free(f);
+    hx_free(b->data);
+}
+
+/* alltypes_tiny_pages_plain.parquet opened as "tiny.parquet", and where its
+ * page index lies; NULL, with nothing to free, when it is missing. */
+static struct hoist_pq_file *open_tiny(struct blob *b, uint64_t *off, uint64_t *len) {
+    if (!load("alltypes_tiny_pages_plain.parquet", b)) return NULL;
+    struct hoist_pq_file *f = open_file(b, "tiny.parquet");
+    if (!f) {
+        hx_free(b->data);
+        return NULL;
+    }
+    CHECK_EQ_INT(hoist_pq_file_page_index_range(f, off, len), HOIST_OK);
+    return f;
+}
+
 /* Whether row i of x equals row j of y, for flat primitive and string arrays. */
 static int valid_at(const struct ArrowArray *a, int64_t i) {
     const uint8_t *v = a->buffers[0];
@@ -78,12 +102,7 @@ static int same_row(const char *fmt, const struct ArrowArray *x, int64_t i, cons
 }
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-static uint64_t next_rand(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next_rand(void) { return th_xorshift(&rng); }
 
 /* Sorted disjoint random ranges of [0, n). */
 static size_t random_rows(int64_t n, struct hoist_pq_row_range *out, size_t cap) {
@@ -149,9 +168,8 @@ static void check_selection(const struct hoist_pq_file *f, const struct hoist_pq
 
 static void test_tiny_pages(void) {
     struct blob b;
-    if (!load("alltypes_tiny_pages_plain.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "tiny.parquet");
-    struct hoist_pq_page_index *idx = f ? open_index(f, &b) : NULL;
+    struct hoist_pq_file *f;
+    struct hoist_pq_page_index *idx = open_indexed("alltypes_tiny_pages_plain.parquet", "tiny.parquet", &b, &f);
     if (!idx) goto out;
     int64_t rows = hoist_pq_file_row_group_num_rows(f, 0);
     int nf = hoist_pq_file_num_fields(f), pages_total = 0, stats_seen = 0;
@@ -206,16 +224,13 @@ static void test_tiny_pages(void) {
     CHECK_CONTAINS(hoist_errmsg(), "parts do not cover");
     CHECK(a.release == NULL);
 out:
-    hoist_pq_page_index_free(idx);
-    hoist_pq_file_free(f);
-    hx_free(b.data);
+    close_indexed(idx, f, &b);
 }
 
 static void test_null_pages(void) {
     struct blob b;
-    if (!load("int32_with_null_pages.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "nullpages.parquet");
-    struct hoist_pq_page_index *idx = f ? open_index(f, &b) : NULL;
+    struct hoist_pq_file *f;
+    struct hoist_pq_page_index *idx = open_indexed("int32_with_null_pages.parquet", "nullpages.parquet", &b, &f);
     if (idx) {
         const struct hoist_pq_page *pg;
         size_t np;
@@ -240,18 +255,16 @@ static void test_null_pages(void) {
         }
         CHECK(nulls > 0);
     }
-    hoist_pq_page_index_free(idx);
-    hoist_pq_file_free(f);
-    hx_free(b.data);
+    close_indexed(idx, f, &b);
 }
 
 /* parquet-mr with statistics off calls every page null with unknown null
  * counts: that ColumnIndex must not be believed. */
 static void test_untrusted_null_pages(void) {
     struct blob b;
-    if (!load("datapage_v1-uncompressed-checksum.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "nostats.parquet");
-    struct hoist_pq_page_index *idx = f ? open_index(f, &b) : NULL;
+    struct hoist_pq_file *f;
+    struct hoist_pq_page_index *idx =
+        open_indexed("datapage_v1-uncompressed-checksum.parquet", "nostats.parquet", &b, &f);
     if (idx) {
         const struct hoist_pq_page *pg;
         size_t np;
@@ -263,9 +276,7 @@ static void test_untrusted_null_pages(void) {
             CHECK_EQ_INT(pg[i].stats.has_null_count, 0);
         }
     }
-    hoist_pq_page_index_free(idx);
-    hoist_pq_file_free(f);
-    hx_free(b.data);
+    close_indexed(idx, f, &b);
 }
 
 static void test_no_index(void) {
@@ -305,14 +316,9 @@ out:
  * right or fails cleanly. */
 static void test_corrupt_index(void) {
     struct blob b;
-    if (!load("alltypes_tiny_pages_plain.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "tiny.parquet");
-    if (!f) {
-        hx_free(b.data);
-        return;
-    }
     uint64_t off, len;
-    CHECK_EQ_INT(hoist_pq_file_page_index_range(f, &off, &len), HOIST_OK);
+    struct hoist_pq_file *f = open_tiny(&b, &off, &len);
+    if (!f) return;
     uint8_t *copy = hx_malloc((size_t)len);
     int bad_status = 0, rejected = 0, accepted = 0;
     int64_t rows = hoist_pq_file_row_group_num_rows(f, 0);
@@ -386,14 +392,9 @@ static void test_bad_footer_offsets(void) {
 
 static void test_alloc_failures(void) {
     struct blob b;
-    if (!load("alltypes_tiny_pages_plain.parquet", &b)) return;
-    struct hoist_pq_file *f = open_file(&b, "tiny.parquet");
-    if (!f) {
-        hx_free(b.data);
-        return;
-    }
     uint64_t off, len;
-    CHECK_EQ_INT(hoist_pq_file_page_index_range(f, &off, &len), HOIST_OK);
+    struct hoist_pq_file *f = open_tiny(&b, &off, &len);
+    if (!f) return;
     struct hoist_pq_row_range sel[3] = {{5, 100}, {3000, 7}, {7000, 300}};
     int succeeded = 0, bad = 0;
     for (uint64_t k = 1; k < 400 && !succeeded; k++) {

@@ -4,11 +4,6 @@
 #include "parquet_internal.h"
 #include "test_harness.h"
 
-static const char *testdata(void) {
-    const char *t = getenv("HOIST_TESTDATA");
-    return t ? t : "../shared/testdata";
-}
-
 /* bytes of a flat fixed-width Arrow format, 0 otherwise */
 static int width_of(const char *fmt) {
     switch (fmt[0]) {
@@ -39,7 +34,7 @@ static int read_all(const char *path, unsigned threads, struct ArrowArray *out, 
 }
 
 static void test_threaded_equals_serial(void) {
-    char *path = hx_asprintf("%s/parquet-testing/data/floating_orders_nan_count.parquet", testdata());
+    char *path = hx_asprintf("%s/parquet-testing/data/floating_orders_nan_count.parquet", th_testdata());
     struct ArrowArray a[16], b[16];
     struct ArrowSchema sc;
     int na = read_all(path, 1, a, 16, &sc);
@@ -69,7 +64,7 @@ static void test_threaded_equals_serial(void) {
 }
 
 static void test_release_with_batch_in_flight(void) {
-    char *path = hx_asprintf("%s/parquet-testing/data/geospatial/geography-points.parquet", testdata());
+    char *path = hx_asprintf("%s/parquet-testing/data/geospatial/geography-points.parquet", th_testdata());
     for (int keep = 0; keep <= 3; keep++) {
         struct hoist_pq_reader *r = NULL;
         CHECK_EQ_INT(hoist_pq_reader_open_file(path, 0, &r), HOIST_OK);

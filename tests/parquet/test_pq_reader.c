@@ -4,11 +4,6 @@
 #include "parquet_internal.h"
 #include "test_harness.h"
 
-static const char *testdata(void) {
-    const char *t = getenv("HOIST_TESTDATA");
-    return t ? t : "../shared/testdata";
-}
-
 struct owned {
     uint8_t *bytes;
     int released;
@@ -23,7 +18,7 @@ static void release_owned(void *ud) {
 
 /* The whole of a test file in an hx_malloc'd buffer, or NULL. */
 static uint8_t *read_file(const char *rel, size_t *len) {
-    char *p = hx_asprintf("%s/%s", testdata(), rel);
+    char *p = hx_asprintf("%s/%s", th_testdata(), rel);
     FILE *fp = p ? fopen(p, "rb") : NULL;
     hx_free(p);
     if (!fp) return NULL;
@@ -46,13 +41,7 @@ static void test_release_after_last_user(void) {
     CHECK_EQ_INT(hoist_pq_reader_stream(r, NULL, 0, NULL, 0, 1, &s), HOIST_OK);
     hoist_pq_reader_close(r);
     CHECK_EQ_INT(o.released, 0); /* the stream still reads the bytes */
-    struct ArrowArray a;
-    int64_t rows = 0;
-    while (s.get_next(&s, &a) == 0 && a.release) {
-        rows += a.length;
-        a.release(&a);
-    }
-    CHECK_EQ_INT(rows, 8);
+    CHECK_EQ_INT(th_drain_stream(&s), 8);
     s.release(&s);
     CHECK_EQ_INT(o.released, 1);
 }

@@ -519,8 +519,6 @@ int main(void) {
     RUN(test_transport_and_classify);
     RUN(test_resp_headers);
     RUN(test_xml_uploads);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_home);
-    if (tmp_home[0] && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_home);
+    if (tmp_home[0]) th_remove_tree(tmp_home);
     TEST_MAIN_END();
 }

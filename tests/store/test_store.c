@@ -1,7 +1,7 @@
 /* Unit tests of the store that need no server: config setters, URL
  * parsing, hostile keys, and the file:// backend behind the public API. */
 #include "store_internal.h"
-#include "test_harness.h"
+#include "test_store_util.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -294,8 +294,6 @@ int main(void) {
     RUN(test_alloc_failures);
     RUN(test_prefault);
     RUN(test_crc32c_long);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    th_remove_tree(dir);
     TEST_MAIN_END();
 }

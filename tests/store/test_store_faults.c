@@ -4,7 +4,7 @@
  * must fail with a clear error and leave nothing partial. Skipped unless
  * HOIST_TEST_S3=1. */
 #include "store_internal.h"
-#include "test_harness.h"
+#include "test_store_util.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -22,31 +22,17 @@ static char burl[96];
 static char tmpdir[256];
 
 static int start_relay(int idx, const char *rate) {
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
     const char *up = getenv("AWS_ENDPOINT_URL");
     const char *hostport = up && strstr(up, "://") ? strstr(up, "://") + 3 : "127.0.0.1:8333";
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        char stats[300];
-        snprintf(stats, sizeof stats, "%s/relay%d.stats", tmpdir, idx);
-        /* The always-failing relay never passes a request through untouched:
-         * a "corrupt" draw leaves bodies without a checksum intact. */
-        execlp("python3", "python3", "tests/store/fault_relay.py", "--upstream", hostport, "--rate", rate, "--stall",
-               "4", "--seed", idx ? "2" : "1", "--stats", stats, "--kinds",
-               idx ? "slowdown,slowdown,cut,cut,stall" : "slowdown,slowdown,cut,cut,stall,corrupt", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    int port = -1;
-    if (f == NULL || fscanf(f, "PORT %d", &port) != 1) port = -1;
-    if (f) fclose(f);
-    relay_pid[idx] = pid;
-    relay_port[idx] = port;
-    return port;
+    char stats[300];
+    snprintf(stats, sizeof stats, "%s/relay%d.stats", tmpdir, idx);
+    /* The always-failing relay never passes a request through untouched:
+     * a "corrupt" draw leaves bodies without a checksum intact. */
+    const char *argv[] = {"python3", "tests/store/fault_relay.py", "--upstream", hostport, "--rate", rate, "--stall",
+                          "4", "--seed", idx ? "2" : "1", "--stats", stats, "--kinds",
+                          idx ? "slowdown,slowdown,cut,cut,stall" : "slowdown,slowdown,cut,cut,stall,corrupt", NULL};
+    relay_port[idx] = stu_spawn_port(argv, &relay_pid[idx]);
+    return relay_port[idx];
 }
 
 static void stop_relays(void) {
@@ -128,6 +114,24 @@ static int dir_is_clean(const char *d) {
     return bad == 0;
 }
 
+/* How many of the n in-memory items g[0..n) and files paths[0..n) hold
+ * exactly bodies[i]: 2n when every download arrived intact. */
+static int count_exact(const struct hoist_get_item *g, char (*paths)[300], int n) {
+    int exact = 0;
+    for (int i = 0; i < n; i++) {
+        exact += g[i].status == HOIST_OK && g[i].size == sizes[i] && memcmp(g[i].data, bodies[i], sizes[i]) == 0;
+        FILE *f = fopen(paths[i], "rb");
+        if (f) {
+            uint8_t *b = malloc(sizes[i] + 1);
+            size_t r = fread(b, 1, sizes[i] + 1, f);
+            exact += r == sizes[i] && memcmp(b, bodies[i], sizes[i]) == 0;
+            free(b);
+            fclose(f);
+        }
+    }
+    return exact;
+}
+
 static void test_get_through_faults(void) {
     struct hoist_store *s = relay_store(0, 12);
     CHECK(s != NULL);
@@ -143,18 +147,7 @@ static void test_get_through_faults(void) {
     enum hoist_status st = hoist_store_get_many(s, g, NOBJ * 2, 0, NULL, NULL);
     if (st != HOIST_OK) fprintf(stderr, "  get through faults: %s\n", hoist_errmsg());
     CHECK_EQ_INT(st, HOIST_OK);
-    int exact = 0;
-    for (int i = 0; i < NOBJ; i++) {
-        exact += g[i].status == HOIST_OK && g[i].size == sizes[i] && memcmp(g[i].data, bodies[i], sizes[i]) == 0;
-        FILE *f = fopen(paths[i], "rb");
-        if (f) {
-            uint8_t *b = malloc(sizes[i] + 1);
-            size_t r = fread(b, 1, sizes[i] + 1, f);
-            exact += r == sizes[i] && memcmp(b, bodies[i], sizes[i]) == 0;
-            free(b);
-            fclose(f);
-        }
-    }
+    int exact = count_exact(g, paths, NOBJ);
     CHECK_EQ_INT(exact, 2 * NOBJ);
     char d[300];
     snprintf(d, sizeof d, "%s/get", tmpdir);
@@ -195,18 +188,7 @@ static void test_get_whole_streams_through_faults(void) {
     enum hoist_status st = hoist_store_get_many(s, g, 2 * K, 0, NULL, NULL);
     if (st != HOIST_OK) fprintf(stderr, "  whole streams through faults: %s\n", hoist_errmsg());
     CHECK_EQ_INT(st, HOIST_OK);
-    int exact = 0;
-    for (int i = 0; i < K; i++) {
-        exact += g[i].status == HOIST_OK && g[i].size == sizes[i] && memcmp(g[i].data, bodies[i], sizes[i]) == 0;
-        FILE *f = fopen(paths[i], "rb");
-        if (f) {
-            uint8_t *b = malloc(sizes[i] + 1);
-            size_t r = fread(b, 1, sizes[i] + 1, f);
-            exact += r == sizes[i] && memcmp(b, bodies[i], sizes[i]) == 0;
-            free(b);
-            fclose(f);
-        }
-    }
+    int exact = count_exact(g, paths, K);
     CHECK_EQ_INT(exact, 2 * K);
     for (int i = 0; i < 2 * K; i++) hoist_store_get_item_reset(&g[i]);
     struct hoist_store_stats ss;
@@ -283,12 +265,12 @@ static void test_always_failing(void) {
 }
 
 int main(void) {
-    if (getenv("HOIST_TEST_S3") == NULL || strcmp(getenv("HOIST_TEST_S3"), "1") != 0)
+    if (!th_s3_enabled())
         TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
     signal(SIGPIPE, SIG_IGN);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hoist-faults-%d", (int)getpid());
     mkdir(tmpdir, 0700);
-    snprintf(burl, sizeof burl, "s3://hoist-faults-%d-%ld", (int)getpid(), (long)(hx_now() * 1000) % 100000);
+    stu_bucket_url(burl, sizeof burl, "hoist-faults");
     if (hoist_store_new(NULL, &direct) != HOIST_OK || hoist_store_bucket_create(direct, burl) != HOIST_OK) {
         fprintf(stderr, "setup: %s\n", hoist_errmsg());
         return 1;
@@ -325,8 +307,6 @@ int main(void) {
         hx_free(urls[i]);
     }
     hoist_store_free(direct);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    th_remove_tree(tmpdir);
     TEST_MAIN_END();
 }

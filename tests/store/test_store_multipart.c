@@ -2,7 +2,7 @@
  * (skipped unless HOIST_TEST_S3=1): create, parts, list pending, complete,
  * abort, and their argument checks. */
 #include "store_internal.h"
-#include "test_harness.h"
+#include "test_store_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,15 +110,11 @@ static void test_arguments(void) {
 }
 
 int main(void) {
-    if (getenv("HOIST_TEST_S3") == NULL || strcmp(getenv("HOIST_TEST_S3"), "1") != 0)
+    if (!th_s3_enabled())
         TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
-    snprintf(burl, sizeof burl, "s3://hoist-mpu-%d-%ld", (int)getpid(),
-             (long)(hx_now() * 1000) % 100000);
-    if (hoist_store_new(NULL, &store) != HOIST_OK) {
-        fprintf(stderr, "store: %s\n", hoist_errmsg());
-        return 1;
-    }
-    CHECK_EQ_INT(hoist_store_bucket_create(store, burl), HOIST_OK);
+    stu_bucket_url(burl, sizeof burl, "hoist-mpu");
+    store = stu_store_with_bucket(burl);
+    if (!store) return 1;
     RUN(test_create_parts_complete);
     RUN(test_abort_and_pending);
     RUN(test_arguments);
@@ -129,16 +125,7 @@ int main(void) {
         for (size_t i = 0; i < n; i++)
             CHECK_EQ_INT(hx_store_multipart_abort(store, up[i].url, up[i].upload_id), HOIST_OK);
     hx_store_pending_uploads_free(up, n);
-    const char *root[1] = {burl};
-    struct hoist_list l;
-    if (hoist_store_list(store, root, 1, 1, &l) == HOIST_OK) {
-        const char **urls = malloc((l.count + 1) * sizeof *urls);
-        for (size_t i = 0; i < l.count; i++)
-            urls[i] = l.entries[i].url;
-        CHECK_EQ_INT(hoist_store_delete_many(store, urls, l.count), HOIST_OK);
-        free(urls);
-        hoist_store_list_reset(&l);
-    }
+    stu_empty_bucket(store, burl);
     CHECK_EQ_INT(hoist_store_bucket_delete(store, burl), HOIST_OK);
     hoist_store_free(store);
     TEST_MAIN_END();

@@ -3,7 +3,7 @@
  * real server refuses to store through a scripted endpoint
  * (hostile_listing.py) that lists them anyway. */
 #include "store_internal.h"
-#include "test_harness.h"
+#include "test_store_util.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -164,15 +164,14 @@ static int count_progress(const struct hoist_progress *p, void *ud) {
 }
 
 static void test_s3_prefix(void) {
-    if (getenv("HOIST_TEST_S3") == NULL || strcmp(getenv("HOIST_TEST_S3"), "1") != 0) {
+    if (!th_s3_enabled()) {
         fprintf(stderr, "  (skipped: HOIST_TEST_S3 is not 1)\n");
         return;
     }
     struct hoist_store *st;
     CHECK_EQ_INT(hoist_store_new(NULL, &st), HOIST_OK);
     char burl[96];
-    snprintf(burl, sizeof burl, "s3://hoist-prefix-%d-%ld", (int)getpid(),
-             (long)(hx_now() * 1000) % 100000);
+    stu_bucket_url(burl, sizeof burl, "hoist-prefix");
     CHECK_EQ_INT(hoist_store_bucket_create(st, burl), HOIST_OK);
     check_prefix_download(st, burl, "s3");
 
@@ -201,39 +200,17 @@ static void test_s3_prefix(void) {
     CHECK(file_is(dest, "t/top.txt", "t/top.txt"));
     CHECK(file_is(dest, "t_other/no.txt", "t_other/no.txt"));
 
-    const char *root[1] = {burl};
-    struct hoist_list l;
-    CHECK_EQ_INT(hoist_store_list(st, root, 1, 1, &l), HOIST_OK);
-    const char **urls = malloc((l.count + 1) * sizeof *urls);
-    for (size_t i = 0; i < l.count; i++)
-        urls[i] = l.entries[i].url;
-    CHECK_EQ_INT(hoist_store_delete_many(st, urls, l.count), HOIST_OK);
-    free(urls);
-    hoist_store_list_reset(&l);
+    stu_empty_bucket(st, burl);
     CHECK_EQ_INT(hoist_store_bucket_delete(st, burl), HOIST_OK);
     hoist_store_free(st);
 }
 
 /* Starts hostile_listing.py listing `keys`; returns its port (or -1). */
 static int start_hostile(const char *const *keys, size_t n, pid_t *pid) {
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    *pid = fork();
-    if (*pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        const char *argv[16] = {"python3", "tests/store/hostile_listing.py"};
-        for (size_t i = 0; i < n && i < 12; i++)
-            argv[2 + i] = keys[i];
-        execvp("python3", (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    int port = -1;
-    if (f == NULL || fscanf(f, "PORT %d", &port) != 1) port = -1;
-    if (f) fclose(f);
-    return port;
+    const char *argv[16] = {"python3", "tests/store/hostile_listing.py"};
+    for (size_t i = 0; i < n && i < 12; i++)
+        argv[2 + i] = keys[i];
+    return stu_spawn_port(argv, pid);
 }
 
 static void test_hostile_keys(void) {
@@ -284,8 +261,6 @@ int main(void) {
     RUN(test_file_prefix);
     RUN(test_s3_prefix);
     RUN(test_hostile_keys);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    th_remove_tree(tmpdir);
     TEST_MAIN_END();
 }

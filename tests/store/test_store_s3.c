@@ -1,7 +1,7 @@
 /* Integration tests of the store against the local S3 server (skipped
  * unless HOIST_TEST_S3=1 with the server's AWS_* environment). */
 #include "store_internal.h"
-#include "test_harness.h"
+#include "test_store_util.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -335,28 +335,34 @@ static void test_metadata_and_no_overwrite(void) {
 
 int count_uploads(void);
 
+/* Runs Python statements (fmt, printf-style) in the virtualenv `py` with
+ * json, os and sys imported and `s3` a boto3 client of the test server;
+ * returns system()'s status. */
+static int run_boto3(const char *py, const char *fmt, ...) HX_PRINTF(2, 3);
+static int run_boto3(const char *py, const char *fmt, ...) {
+    char stmts[1536], cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(stmts, sizeof stmts, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd,
+             "%s -c 'import boto3,json,os,sys; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);%s'",
+             py, stmts);
+    return system(cmd);
+}
+
 /* Interop with metaflow.S3's layout: boto3 writes what metaflow writes
  * (Metadata={"metaflow-user-attributes": json.dumps(d)}), hoist reads it; and
  * hoist's writes read back in boto3 as metaflow would decode them. */
 static void test_metaflow_interop(void) {
-    const char *py = "/work/main/.venv/bin/python";
     char pybuf[512];
-    const char *src = getenv("HOIST_SOURCE_DIR");
-    if (src) {
-        snprintf(pybuf, sizeof pybuf, "%s/.venv/bin/python", src);
-        py = pybuf;
-    }
-    if (access(py, X_OK) != 0) {
-        fprintf(stderr, "  (no %s: interop part skipped)\n", py);
-        return;
-    }
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "%s -c 'import boto3,json,os; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);"
-             "s3.put_object(Bucket=\"%s\",Key=\"mf/from-boto3\",Body=b\"abc\",ContentType=\"text/x-mf\","
-             "Metadata={\"metaflow-user-attributes\":json.dumps({\"run\":7,\"name\":\"caf\\u00e9\"})})'",
-             py, bucket);
-    CHECK_EQ_INT(system(cmd), 0);
+    const char *py = stu_venv_python(pybuf, sizeof pybuf);
+    if (!py) return;
+    CHECK_EQ_INT(run_boto3(py,
+                           "s3.put_object(Bucket=\"%s\",Key=\"mf/from-boto3\",Body=b\"abc\",ContentType=\"text/x-mf\","
+                           "Metadata={\"metaflow-user-attributes\":json.dumps({\"run\":7,\"name\":\"caf\\u00e9\"})})",
+                           bucket),
+                 0);
     char *u = url_of("mf/from-boto3");
     struct hoist_info_item i = {.url = u};
     CHECK_EQ_INT(hoist_store_info_many(store, &i, 1, 0), HOIST_OK);
@@ -368,13 +374,12 @@ static void test_metaflow_interop(void) {
                                .metadata_json = "{\"k\": [1, 2], \"s\": \"\xc3\xa9\"}"};
     CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_OK);
     hoist_store_put_item_reset(&p);
-    snprintf(cmd, sizeof cmd,
-             "%s -c 'import boto3,json,os,sys; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);"
-             "h=s3.head_object(Bucket=\"%s\",Key=\"mf/from-hoist\");"
-             "sys.exit(0 if json.loads(h[\"Metadata\"][\"metaflow-user-attributes\"])=={\"k\":[1,2],\"s\":\"\\u00e9\"}"
-             " and h[\"ContentType\"]==\"text/x-h\" else 1)'",
-             py, bucket);
-    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(run_boto3(py,
+                           "h=s3.head_object(Bucket=\"%s\",Key=\"mf/from-hoist\");"
+                           "sys.exit(0 if json.loads(h[\"Metadata\"][\"metaflow-user-attributes\"])=={\"k\":[1,2],"
+                           "\"s\":\"\\u00e9\"} and h[\"ContentType\"]==\"text/x-h\" else 1)",
+                           bucket),
+                 0);
     hx_free(u);
     hx_free(u2);
 }
@@ -663,23 +668,14 @@ static void test_large_get_plan(void) {
  * x-amz-checksum-crc32 and hoist verifies it as bytes arrive (many write
  * callbacks for 3 MiB), so a wrong CRC32 would fail the download. */
 static void test_crc32_verified(void) {
-    const char *py = "/work/main/.venv/bin/python";
     char pybuf[512];
-    const char *src = getenv("HOIST_SOURCE_DIR");
-    if (src) {
-        snprintf(pybuf, sizeof pybuf, "%s/.venv/bin/python", src);
-        py = pybuf;
-    }
-    if (access(py, X_OK) != 0) {
-        fprintf(stderr, "  (no %s: skipped)\n", py);
-        return;
-    }
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "%s -c 'import boto3,os; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);"
-             "s3.put_object(Bucket=\"%s\",Key=\"crc/crc32\",Body=bytes(range(256))*12289,ChecksumAlgorithm=\"CRC32\")'",
-             py, bucket);
-    CHECK_EQ_INT(system(cmd), 0);
+    const char *py = stu_venv_python(pybuf, sizeof pybuf);
+    if (!py) return;
+    CHECK_EQ_INT(run_boto3(py,
+                           "s3.put_object(Bucket=\"%s\",Key=\"crc/crc32\",Body=bytes(range(256))*12289,"
+                           "ChecksumAlgorithm=\"CRC32\")",
+                           bucket),
+                 0);
     size_t n = 256u * 12289u;
     char *u = url_of("crc/crc32");
     struct hoist_get_item g = {.url = u, .length = -1};
@@ -704,17 +700,14 @@ static void test_stats(void) {
 }
 
 int main(void) {
-    if (getenv("HOIST_TEST_S3") == NULL || strcmp(getenv("HOIST_TEST_S3"), "1") != 0)
+    if (!th_s3_enabled())
         TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
     snprintf(bucket, sizeof bucket, "hoist-store-%d-%ld", (int)getpid(), (long)(hx_now() * 1000) % 100000);
     snprintf(burl, sizeof burl, "s3://%s", bucket);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hoist-store-test-%d", (int)getpid());
     mkdir(tmpdir, 0700);
-    if (hoist_store_new(NULL, &store) != HOIST_OK) {
-        fprintf(stderr, "store: %s\n", hoist_errmsg());
-        return 1;
-    }
-    CHECK_EQ_INT(hoist_store_bucket_create(store, burl), HOIST_OK);
+    store = stu_store_with_bucket(burl);
+    if (!store) return 1;
     RUN(test_roundtrips);
     RUN(test_many_small);
     RUN(test_listing_semantics);
@@ -730,19 +723,9 @@ int main(void) {
     RUN(test_threads);
     RUN(test_stats);
     /* clean up the bucket */
-    const char *root[1] = {burl};
-    struct hoist_list l;
-    if (hoist_store_list(store, root, 1, 1, &l) == HOIST_OK) {
-        const char **urls = malloc((l.count + 1) * sizeof *urls);
-        for (size_t i = 0; i < l.count; i++) urls[i] = l.entries[i].url;
-        CHECK_EQ_INT(hoist_store_delete_many(store, urls, l.count), HOIST_OK);
-        free(urls);
-        hoist_store_list_reset(&l);
-    }
+    stu_empty_bucket(store, burl);
     CHECK_EQ_INT(hoist_store_bucket_delete(store, burl), HOIST_OK);
     hoist_store_free(store);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    th_remove_tree(tmpdir);
     TEST_MAIN_END();
 }
