@@ -4,6 +4,7 @@
  * pages they name. Errors are fine; crashes, leaks, sanitizer reports and
  * outputs of the wrong length are bugs. */
 #include "hoist.h"
+#include "parquet.h" /* the page index is not public API */
 
 #include <stdint.h>
 #include <stdlib.h>

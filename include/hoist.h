@@ -107,6 +107,36 @@ enum hoist_status {
 /* Static, never-NULL text for a status (e.g. "out of memory"). */
 HOIST_API const char *hoist_strerror(enum hoist_status status);
 
+/* What kind of failure a status is, for callers that react to the kind
+ * rather than the exact code (SQLite's primary vs extended result codes):
+ * retry a TRANSIENT failure, report NOT_FOUND as a missing object, and so
+ * on. Every status belongs to exactly one class; the classes are pinned and
+ * never renumbered, and a new status joins an existing class. docs/errors.md
+ * lists the class of each status. */
+enum hoist_status_class {
+    HOIST_CLASS_OK = 0,
+    HOIST_CLASS_NOT_FOUND = 1,     /* the named object, bucket, file, column or data does not exist */
+    HOIST_CLASS_ACCESS = 2,        /* refused: permissions, credentials, TLS trust */
+    HOIST_CLASS_INVALID_INPUT = 3, /* the caller's arguments, URL, expression or data cannot be used as given */
+    HOIST_CLASS_CORRUPT_DATA = 4,  /* bytes read (a file, a server response) are malformed */
+    HOIST_CLASS_TRANSIENT = 5,     /* network or server trouble that outlasted the retries: try again later */
+    HOIST_CLASS_CANCELLED = 6,     /* the caller asked to stop */
+    HOIST_CLASS_RESOURCE = 7,      /* out of memory, or over a configured limit */
+    HOIST_CLASS_UNSUPPORTED = 8,   /* valid, but a feature hoist does not have */
+    HOIST_CLASS_EXISTS = 9,        /* refused because something already exists there */
+    HOIST_CLASS_INTERNAL = 10,     /* a bug in hoist, or a status this version does not know */
+    HOIST_CLASS_IO = 11,           /* local file system I/O failed (the message has errno's text) */
+    HOIST_CLASS_REMOTE = 12        /* the store refused for a reason hoist does not classify */
+};
+
+/* The class of a status; HOIST_CLASS_INTERNAL for a value that is not a
+ * status. Thread-safe, no side effects. */
+HOIST_API enum hoist_status_class hoist_status_class(enum hoist_status status);
+
+/* Static, never-NULL lower_snake name of a class ("not_found",
+ * "transient", ...); "unknown" for a value that is not a class. */
+HOIST_API const char *hoist_status_class_name(enum hoist_status_class cls);
+
 /* The calling thread's message for its last failed hoist call ("" if none).
  * Valid until the next hoist call on this thread. */
 HOIST_API const char *hoist_errmsg(void);
@@ -132,7 +162,7 @@ struct hoist_allocator {
     void *(*realloc_fn)(void *ptr, size_t size);
     void (*free_fn)(void *ptr);
 };
-HOIST_API void hoist_set_allocator(const struct hoist_allocator *allocator);
+HOIST_API void hoist_allocator_set(const struct hoist_allocator *allocator);
 
 /* ======================================================================
  * Logging. Messages go to stderr at or above the level, which starts from
@@ -155,11 +185,19 @@ HOIST_API enum hoist_log_level hoist_log_get_level(void);
  * HOIST_ERR_CANCELLED). Totals may be 0 while still unknown.
  * ====================================================================== */
 struct hoist_progress {
-    uint64_t bytes_done;
+    /* sizeof(struct hoist_progress) in the library that filled this: fields
+     * are only ever added at the end, so a callback built against a newer
+     * header reads a field only when HOIST_PROGRESS_HAS says it is there. */
+    size_t struct_size;
+    uint64_t bytes_done;    /* loads, transfers: bytes moved; writes: bytes encoded */
     uint64_t bytes_total;
-    uint64_t objects_done;
+    uint64_t objects_done;  /* objects transferred; writes: files committed */
     uint64_t objects_total;
+    int64_t rows_done;      /* writes: rows taken from the input stream (0 where not counted) */
+    uint64_t bytes_uploaded; /* writes: bytes the store has accepted (0 where not counted) */
 };
+#define HOIST_PROGRESS_HAS(p, field) \
+    ((p)->struct_size >= offsetof(struct hoist_progress, field) + sizeof((p)->field))
 typedef int (*hoist_progress_fn)(const struct hoist_progress *progress, void *userdata);
 
 /* ======================================================================
@@ -259,7 +297,7 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_new(const struct hoist_s
 HOIST_API void hoist_store_free(struct hoist_store *store);
 
 /* What is known of an object. Strings belong to the struct; release them with
- * hoist_object_info_reset(). metadata_json is the user metadata as a JSON
+ * hoist_store_object_info_reset(). metadata_json is the user metadata as a JSON
  * object (metaflow.S3's layout: one x-amz-meta-metaflow-user-attributes
  * header), or NULL when there is none. */
 struct hoist_object_info {
@@ -270,7 +308,7 @@ struct hoist_object_info {
     char *content_type;
     char *metadata_json;
 };
-HOIST_API void hoist_object_info_reset(struct hoist_object_info *info);
+HOIST_API void hoist_store_object_info_reset(struct hoist_object_info *info);
 
 /* Where a get writes its bytes. */
 enum hoist_dest {
@@ -299,7 +337,7 @@ struct hoist_get_item {
     struct hoist_object_info info; /* out: size (whole object), etag, content type, metadata */
 };
 /* Frees what a get_many put into the item (data when allocated, error, info). */
-HOIST_API void hoist_get_item_reset(struct hoist_get_item *item);
+HOIST_API void hoist_store_get_item_reset(struct hoist_get_item *item);
 
 /* Flags for the *_many calls. */
 #define HOIST_RETURN_MISSING 1u /* a missing object is reported in its item, not as a failure */
@@ -330,7 +368,7 @@ struct hoist_put_item {
     enum hoist_status status; /* out: OK, HOIST_ERR_EXISTS when skipped by HOIST_NO_OVERWRITE, ... */
     char *error;              /* out (hoist_free) */
 };
-HOIST_API void hoist_put_item_reset(struct hoist_put_item *item);
+HOIST_API void hoist_store_put_item_reset(struct hoist_put_item *item);
 
 /* Uploads n objects concurrently (multipart for large bodies, aborted on
  * failure so nothing partial is left). With HOIST_NO_OVERWRITE, an object
@@ -349,7 +387,7 @@ struct hoist_info_item {
     char *error;                   /* out (hoist_free) */
     struct hoist_object_info info; /* out */
 };
-HOIST_API void hoist_info_item_reset(struct hoist_info_item *item);
+HOIST_API void hoist_store_info_item_reset(struct hoist_info_item *item);
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_info_many(struct hoist_store *store,
                                                                   struct hoist_info_item *items, size_t n,
                                                                   unsigned flags);
@@ -375,7 +413,7 @@ struct hoist_list {
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list(struct hoist_store *store,
                                                              const char *const *prefixes, size_t n,
                                                              int recursive, struct hoist_list *out);
-HOIST_API void hoist_list_reset(struct hoist_list *list);
+HOIST_API void hoist_store_list_reset(struct hoist_list *list);
 
 /* Deletes n objects (batched DeleteObjects on S3). Missing objects are not
  * an error. */
@@ -388,6 +426,49 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_create(struct hoi
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_delete(struct hoist_store *store,
                                                                       const char *url);
 
+/* Recursive download (aws s3 cp --recursive): every object under prefix_url
+ * lands in a file under dest_dir (a local path) at its key's name relative
+ * to the prefix: with prefix s3://b/p, s3://b/p/x/y.csv becomes
+ * dest_dir/x/y.csv. The prefix is a directory, as in hoist_store_list
+ * (s3://b/p never picks up s3://b/p_other/...); file:// prefixes work too.
+ * "dir/" placeholder objects of size 0 are skipped. Every key is checked
+ * (hoist_store_join_path) before anything is downloaded: one that would land
+ * outside dest_dir fails the call with HOIST_ERR_UNSAFE_KEY naming it, and
+ * nothing is written. Files are written under temp names and renamed when
+ * whole; missing parent directories are created. Flags: HOIST_NO_OVERWRITE
+ * skips files that exist locally (their entry has status HOIST_ERR_EXISTS
+ * and the call does not fail for them).
+ * out (may be NULL) receives one entry per object in listing order (release
+ * with hoist_store_prefix_files_reset); it is left empty when the call fails
+ * before downloading (listing failed, unsafe key). Returns HOIST_OK when
+ * every object arrived or was skipped (an empty prefix is HOIST_OK with no
+ * entries), otherwise as hoist_store_get_many: the first failing object's
+ * status, with the entries saying which failed. progress as in get_many. */
+struct hoist_prefix_file {
+    char *url;                /* the object */
+    char *path;               /* where it was (or would have been) written */
+    uint64_t size;            /* bytes written */
+    enum hoist_status status; /* HOIST_OK, HOIST_ERR_EXISTS (skipped), or the failure */
+    char *error;              /* message when status != OK */
+};
+struct hoist_prefix_files {
+    struct hoist_prefix_file *files;
+    size_t count;
+};
+HOIST_API void hoist_store_prefix_files_reset(struct hoist_prefix_files *files);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_get_prefix(struct hoist_store *store, const char *prefix_url,
+                                                                   const char *dest_dir, unsigned flags,
+                                                                   hoist_progress_fn progress, void *userdata,
+                                                                   struct hoist_prefix_files *out);
+
+/* The one safe mapping of a key (relative to a downloaded prefix) to a local
+ * path under dir, used by hoist_store_get_prefix and by callers that name
+ * local files after keys. Keys are refused, never rewritten (a rewrite could
+ * make two keys collide on one file): "", absolute keys, and keys with an
+ * empty, "." or ".." segment ("a//b", "a/", "x/..", "a/../../b") give
+ * HOIST_ERR_UNSAFE_KEY. *path is "dir/key" (hoist_free). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_join_path(const char *dir, const char *key, char **path);
+
 /* Transfer counters since the client was created (for summaries/benchmarks). */
 struct hoist_store_stats {
     uint64_t bytes_received;
@@ -395,7 +476,9 @@ struct hoist_store_stats {
     uint64_t requests;
     uint64_t retries;
 };
-HOIST_API void hoist_store_get_stats(struct hoist_store *store, struct hoist_store_stats *out);
+/* Fills the first `size` bytes of *out (pass sizeof *out): a program built
+ * against an older, shorter struct keeps working when fields are added. */
+HOIST_API void hoist_store_get_stats(struct hoist_store *store, struct hoist_store_stats *out, size_t size);
 
 /* ======================================================================
  * Parquet reader (src/parquet, src/arrow). Codecs do no I/O: they decode
@@ -492,87 +575,6 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_decode_field(const struct h
                                                                   const void *bytes, uint64_t bytes_offset,
                                                                   size_t bytes_len, unsigned flags,
                                                                   struct ArrowArray *out);
-
-/* ---- Page index (ColumnIndex + OffsetIndex, parquet-format PageIndex.md) --
- * Writers that emit it (parquet-mr/Spark by default, pyarrow with
- * write_page_index=True) store it between the last row group and the footer.
- * With it a loader can skip pages whose statistics cannot match a filter and
- * fetch only the pages holding the rows it needs. */
-struct hoist_pq_page_index;
-
-/* The byte range of the file holding the ColumnIndex and OffsetIndex
- * structures of every column chunk (one span: writers put them together).
- * *length = 0 when the file has no page index. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_page_index_range(const struct hoist_pq_file *file,
-                                                                           uint64_t *offset, uint64_t *length);
-/* Parses the page index from the file's bytes [bytes_offset, bytes_offset +
- * bytes_len), which must cover hoist_pq_file_page_index_range(). The index
- * keeps a pointer to file (free the index first) and is immutable: share it
- * between threads. Malformed structures: HOIST_ERR_PARQUET_CORRUPT naming the
- * file, row group and column. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_page_index_new(const struct hoist_pq_file *file,
-                                                                    const void *bytes, uint64_t bytes_offset,
-                                                                    size_t bytes_len,
-                                                                    struct hoist_pq_page_index **out);
-HOIST_API void hoist_pq_page_index_free(struct hoist_pq_page_index *index);
-
-/* One data page of a column chunk (dictionary pages are not listed). */
-struct hoist_pq_page {
-    uint64_t offset;   /* of the page header in the file */
-    uint64_t length;   /* header + compressed body */
-    int64_t first_row; /* first row of the page, counted from the row group's first row */
-    int64_t num_rows;
-    int null_page;     /* ColumnIndex says every value is null */
-    struct hoist_pq_stats stats; /* from the ColumnIndex, in the same domain and under the same
-                                    trust rules as hoist_pq_file_field_stats; kind NONE when
-                                    there is no ColumnIndex or it cannot be trusted */
-};
-/* The data pages of a flat (non-nested) top-level field in a row group, in
- * file order. *pages points into the index (valid while it lives).
- * *npages = 0 when that column chunk has no OffsetIndex; a nested field:
- * HOIST_ERR_INVALID_ARG. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_page_index_pages(const struct hoist_pq_page_index *index,
-                                                                      int row_group, int field,
-                                                                      const struct hoist_pq_page **pages,
-                                                                      size_t *npages);
-
-/* A run of rows of a row group: [first, first + count). Lists of them are
- * sorted and disjoint. */
-struct hoist_pq_row_range {
-    int64_t first;
-    int64_t count;
-};
-/* A byte range of a file. */
-struct hoist_pq_byte_range {
-    uint64_t offset;
-    uint64_t length;
-};
-/* The byte ranges of a top-level field's column chunks (every leaf, nested
- * fields too) needed to decode the rows in `rows`: each leaf's dictionary
- * page and the data pages overlapping the rows, sorted, adjacent ones
- * merged. Writes at most `cap` ranges to out and the number needed to
- * *nout (call with cap = 0 to size the array). A leaf without an OffsetIndex
- * contributes its whole column chunk. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_page_index_field_ranges(
-    const struct hoist_pq_page_index *index, int row_group, int field, const struct hoist_pq_row_range *rows,
-    size_t nrows, struct hoist_pq_byte_range *out, size_t cap, size_t *nout);
-
-/* Bytes of a file the caller holds: [offset, offset + length) at data. */
-struct hoist_pq_bytes {
-    uint64_t offset;
-    const void *data;
-    size_t length;
-};
-/* Decodes only the rows in `rows` of top-level field `field` of row_group:
- * the output has sum(rows[i].count) rows, in order. parts must cover the
- * ranges hoist_pq_page_index_field_ranges() gives for the same rows (more
- * is fine; pages outside are never read). index may be NULL, or a chunk may
- * lack an OffsetIndex: then every page is walked and the rows are cut out of
- * it. Safe to call concurrently. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_decode_field_rows(
-    const struct hoist_pq_file *file, const struct hoist_pq_page_index *index, int row_group, int field,
-    const struct hoist_pq_bytes *parts, size_t nparts, const struct hoist_pq_row_range *rows, size_t nrows,
-    unsigned flags, struct ArrowArray *out);
 
 /* A whole file: from memory (borrowed: keep it alive and unchanged until the
  * reader is closed and every stream made from it is released) or from a
@@ -828,7 +830,7 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_load(struct hoist_data
  * better. Shard i is a list of file URLs (with "#rg=..." selections when split)
  * that hoist_dataset_open accepts; loading every shard with the same config
  * yields every row exactly once. *count may be < n when there are fewer
- * files/row groups than n. Free with hoist_shards_free. */
+ * files/row groups than n. Free with hoist_dataset_shards_free. */
 #define HOIST_SHARD_ROW_GROUPS 1u
 struct hoist_shard {
     char **urls;
@@ -838,7 +840,7 @@ struct hoist_shard {
 };
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_shards(struct hoist_dataset *ds, size_t n, unsigned flags,
                                                                struct hoist_shard **shards, size_t *count);
-HOIST_API void hoist_shards_free(struct hoist_shard *shards, size_t count);
+HOIST_API void hoist_dataset_shards_free(struct hoist_shard *shards, size_t count);
 
 /* What open and the scans so far cost. Times are wall seconds, except
  * decode_seconds: CPU-seconds of the decode workers (decoding, widening,
@@ -866,7 +868,9 @@ struct hoist_dataset_stats {
     uint64_t pages_skipped;
     int64_t rows_skipped_by_page_index;
 };
-HOIST_API void hoist_dataset_get_stats(struct hoist_dataset *ds, struct hoist_dataset_stats *out);
+/* Fills the first `size` bytes of *out (pass sizeof *out), so the struct can
+ * grow without breaking programs built against an older header. */
+HOIST_API void hoist_dataset_get_stats(struct hoist_dataset *ds, struct hoist_dataset_stats *out, size_t size);
 
 /* Text listing the skipped bad files, one "url: reason" per line ("" when
  * none). Free with hoist_free. NULL on allocation failure. */
@@ -930,6 +934,64 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_dataset(struct hoist_sto
                                                                const struct hoist_write_config *cfg,
                                                                char **manifest_json);
 
+
+/* ======================================================================
+ * EXPERIMENTAL API (zstd's ZSTD_STATIC_LINKING_ONLY pattern).
+ *
+ * Declared only when HOIST_EXPERIMENTAL_API is defined before including
+ * this header. These functions work and are tested, but their signatures
+ * may change in any 0.x release; a program that uses them should link
+ * libhoist statically or pin the exact version. Everything above this line
+ * is the stable API: it changes only with a new major version (and, while
+ * hoist is 0.x, with a CHANGELOG entry).
+ * ====================================================================== */
+#if defined(HOIST_EXPERIMENTAL_API) || defined(HOIST_BUILDING)
+
+/* ---- Arrow helpers (src/arrow) ------------------------------------------
+ * For programs that hold Arrow data of their own (the Python extension is
+ * one). Structs made here are released with their own release callback,
+ * which may run on any thread; memory is hoist's allocator's. */
+
+/* Deep copy of a schema (format, name, flags, metadata, children,
+ * dictionary) into the caller's struct *out, which the caller releases.
+ * src is borrowed. HOIST_ERR_ARROW_INVALID for a NULL format. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_schema_copy(const struct ArrowSchema *src,
+                                                                    struct ArrowSchema *out);
+
+/* A stream over batches the stream then owns: schema and arrays[0..n) are
+ * moved into it (their release is set to NULL in the caller's structs; when
+ * the call fails other than with HOIST_ERR_INVALID_ARG they are released);
+ * the arrays container stays the caller's. get_next hands the batches out in order; get_schema gives
+ * copies. Like every hoist stream it keeps its own get_last_error text. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_stream_from_arrays(struct ArrowSchema *schema,
+                                                                           struct ArrowArray *arrays, size_t n,
+                                                                           struct ArrowArrayStream *out);
+
+/* A stream of zero-copy views of batches that `owner` keeps: get_next gives
+ * an array sharing the buffers of arrays[i] (a consumer may move its
+ * children out), get_schema a copy of schema. The stream and every exported
+ * batch hold a reference on owner, taken with owner_ref and dropped with
+ * owner_unref: one each, whatever the number of children. owner_unref runs
+ * on whichever thread releases the last view (release callbacks may run on
+ * any thread), so it must be thread-safe. schema and arrays are borrowed
+ * for as long as owner is referenced and must not change meanwhile. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_stream_share(const struct ArrowSchema *schema,
+                                                                     const struct ArrowArray *arrays, size_t n,
+                                                                     void *owner, void (*owner_ref)(void *owner),
+                                                                     void (*owner_unref)(void *owner),
+                                                                     struct ArrowArrayStream *out);
+
+/* Writes every batch of stream (borrowed; it is drained, the caller still
+ * releases it) to an Arrow IPC file at path (Columnar.md "IPC File
+ * Format", readable by pyarrow.ipc.open_file). Flat columns only: a nested
+ * or dictionary column fails with HOIST_ERR_ARROW_TYPE naming it. A failure
+ * of the stream returns its get_last_error text with the status matching
+ * its errno (HOIST_ERR_NOMEM, _INVALID_ARG, _UNSUPPORTED, else HOIST_ERR_IO).
+ * On any failure the file is removed: it exists only when complete. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_ipc_write_file(const char *path,
+                                                                       struct ArrowArrayStream *stream);
+
+#endif /* HOIST_EXPERIMENTAL_API */
 
 #ifdef __cplusplus
 }

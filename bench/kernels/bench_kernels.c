@@ -1,7 +1,7 @@
 /* Micro-benchmark of the Parquet decoding kernels (not a test).
  * Build by hand from the repository root:
  *   gcc -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc/util -Isrc/parquet \
- *       bench/kernels/bench_kernels.c src/parquet/pq_{codec,rle,delta,bss,dict}.c src/util/{alloc,error,log,threadpool}.c \
+ *       bench/kernels/bench_kernels.c src/parquet/pq_{codec,rle,delta,bss,dict}.c src/util/{alloc,error,log,sys,threadpool}.c \
  *       -o /tmp/bench_kernels $(pkg-config --libs libzstd snappy liblz4 libbrotlidec libdeflate zlib) -lpthread -lm
  * Prints values/s or MB/s per kernel; each figure is the best of 5 runs.
  * hx_unpack_u32 takes its AVX2 path where the CPU has AVX2 (widths <= 25). */

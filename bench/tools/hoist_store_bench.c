@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
         st = hoist_store_put_many(store, items, count, 0, NULL, NULL);
         t1 = now();
         if (st != HOIST_OK) rc = fail("put_many", st);
-        for (uint64_t i = 0; i < count; i++) hoist_put_item_reset(&items[i]);
+        for (uint64_t i = 0; i < count; i++) hoist_store_put_item_reset(&items[i]);
         free(items);
         free(data);
     } else {
@@ -129,11 +129,11 @@ int main(int argc, char **argv) {
                         items[i].size, size);
                 rc = 1;
             }
-        for (uint64_t i = 0; i < count; i++) hoist_get_item_reset(&items[i]);
+        for (uint64_t i = 0; i < count; i++) hoist_store_get_item_reset(&items[i]);
         free(items);
     }
     struct hoist_store_stats stats;
-    hoist_store_get_stats(store, &stats);
+    hoist_store_get_stats(store, &stats, sizeof stats);
     hoist_store_free(store);
     for (uint64_t i = 0; i < count; i++) free(urls[i]);
     free(urls);

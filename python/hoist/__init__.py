@@ -7,17 +7,24 @@ __version__ = _c_version()
 __all__ = ["__version__"]
 
 # Tables (docs/python.md "Tables").
-from ._hoist import (DatasetError, DatasetNotFoundError, DatasetPermissionError,  # noqa: E402
-                     DatasetValueError)
+from .exceptions import (DatasetError, DatasetExistsError, DatasetNotFoundError,  # noqa: E402
+                         DatasetPermissionError, DatasetValueError)
 from .table import Scanner, Shard, Table, load_table, scan, shards  # noqa: E402
 from . import features  # noqa: E402
 
 __all__ += ["Table", "Shard", "Scanner", "load_table", "scan", "shards", "features", "DatasetError",
-            "DatasetValueError", "DatasetNotFoundError", "DatasetPermissionError"]
+            "DatasetValueError", "DatasetNotFoundError", "DatasetPermissionError", "DatasetExistsError"]
 from .parquet import ParquetError, ParquetTable, read_parquet  # noqa: E402
 __all__ += ["read_parquet", "ParquetTable", "ParquetError"]
 
 # Object store: the metaflow.S3 API (docs/python.md "hoist.S3").
+from .exceptions import (AccessDeniedError, AlreadyExistsError, CorruptDataError,  # noqa: E402
+                         InternalError, InvalidInputError, LocalIOError, NotFoundError,
+                         ParquetColumnError, ParquetNotFoundError, RemoteError, TransientError,
+                         UnsupportedError)
+__all__ += ["NotFoundError", "AccessDeniedError", "InvalidInputError", "CorruptDataError",
+            "TransientError", "UnsupportedError", "AlreadyExistsError", "LocalIOError", "RemoteError",
+            "InternalError", "ParquetNotFoundError", "ParquetColumnError"]
 from .exceptions import (HoistError, MetaflowS3AccessDenied, MetaflowS3Exception,  # noqa: E402
                          MetaflowS3InvalidObject, MetaflowS3InvalidRange, MetaflowS3NotFound,
                          MetaflowS3URLException, S3AccessDenied, S3BucketNotFound, S3CredentialsError,

@@ -14,6 +14,24 @@ from typing import Optional
 
 __all__ = [
     "HoistError",
+    "NotFoundError",
+    "AccessDeniedError",
+    "InvalidInputError",
+    "CorruptDataError",
+    "TransientError",
+    "UnsupportedError",
+    "AlreadyExistsError",
+    "LocalIOError",
+    "RemoteError",
+    "InternalError",
+    "DatasetError",
+    "DatasetValueError",
+    "DatasetNotFoundError",
+    "DatasetPermissionError",
+    "DatasetExistsError",
+    "ParquetError",
+    "ParquetNotFoundError",
+    "ParquetColumnError",
     "S3Error",
     "S3NotFound",
     "S3BucketNotFound",
@@ -39,14 +57,85 @@ class HoistError(Exception):
     Attributes:
         status: the C status code (0 when the error was raised in Python).
         message: the message, as given by the C library where it came from there.
+        status_class: the kind of failure (``hoist_status_class_name``: "not_found",
+            "access", "invalid_input", "corrupt_data", "transient", ...; "" when raised
+            in Python).
     """
 
     headline = "hoist error"
 
     def __init__(self, message: str = "", status: int = 0) -> None:
+        # One argument to the base: OSError-derived families would otherwise read
+        # (message, status) as (errno, strerror).
         super().__init__(message)
         self.message: str = message
         self.status: int = status
+        self.status_class: str = _class_name(status) if status else ""
+
+
+# ---- families, one per status class (hoist_status_class in hoist.h) --------
+# Each also derives from the built-in a Python programmer would catch, so
+# `except FileNotFoundError` sees a missing S3 key or dataset prefix too.
+
+
+class NotFoundError(HoistError, FileNotFoundError):
+    """The object, bucket, file, column or data does not exist."""
+
+    headline = "not found"
+
+
+class AccessDeniedError(HoistError, PermissionError):
+    """Refused: permissions, credentials, TLS trust."""
+
+    headline = "access denied"
+
+
+class InvalidInputError(HoistError, ValueError):
+    """An argument, URL, expression or data that cannot be used as given."""
+
+    headline = "invalid input"
+
+
+class CorruptDataError(HoistError):
+    """Bytes read (a file, a server response) are malformed."""
+
+    headline = "corrupt data"
+
+
+class TransientError(HoistError):
+    """Network or server trouble that outlasted the retries: try again later."""
+
+    headline = "transient failure"
+
+
+class UnsupportedError(HoistError):
+    """Valid input using a feature hoist does not have."""
+
+    headline = "unsupported"
+
+
+class AlreadyExistsError(HoistError, FileExistsError):
+    """Refused because something already exists there."""
+
+    headline = "already exists"
+
+
+class LocalIOError(HoistError, OSError):
+    """Local file system I/O failed."""
+
+    headline = "I/O error"
+
+
+class RemoteError(HoistError):
+    """The store refused for a reason hoist does not classify."""
+
+    headline = "store error"
+
+
+class InternalError(HoistError):
+    """A bug in hoist: please report it."""
+
+    headline = "internal error"
 
 
 class S3Error(HoistError):
@@ -55,7 +144,7 @@ class S3Error(HoistError):
     headline = "S3 error"
 
 
-class S3NotFound(S3Error):
+class S3NotFound(S3Error, NotFoundError):
     """The object (or local file to upload) does not exist (``MetaflowS3NotFound``)."""
 
     headline = "S3 object not found"
@@ -67,7 +156,7 @@ class S3BucketNotFound(S3NotFound):
     headline = "S3 bucket not found"
 
 
-class S3AccessDenied(S3Error):
+class S3AccessDenied(S3Error, AccessDeniedError):
     """403 / AccessDenied (``MetaflowS3AccessDenied``)."""
 
     headline = "access denied"
@@ -82,7 +171,7 @@ class S3CredentialsError(S3AccessDenied):
     headline = "S3 credentials error"
 
 
-class S3URLError(S3Error, ValueError):
+class S3URLError(S3Error, InvalidInputError):
     """A URL or key hoist cannot use (``MetaflowS3URLException``)."""
 
     headline = "invalid S3 URL"
@@ -94,16 +183,58 @@ class S3InvalidObject(S3Error, TypeError):
     headline = "invalid object"
 
 
-class S3InvalidRange(S3Error):
+class S3InvalidRange(S3Error, InvalidInputError):
     """The requested byte range is outside the object (``MetaflowS3InvalidRange``)."""
 
     headline = "invalid range"
 
 
-class S3ObjectExists(S3Error):
+class S3ObjectExists(S3Error, AlreadyExistsError):
     """The destination exists and overwriting it was refused."""
 
     headline = "object exists"
+
+
+# ---- datasets and Parquet files (hoist.load_table, hoist.read_parquet) -------
+
+
+class DatasetError(HoistError, RuntimeError):
+    """A dataset could not be opened, loaded or written; ``.status`` is hoist's status code."""
+
+    headline = "dataset error"
+
+
+class DatasetValueError(DatasetError, InvalidInputError):
+    """A bad filter, column or argument."""
+
+
+class DatasetNotFoundError(DatasetError, NotFoundError):
+    """A missing prefix, object or bucket, or no data files."""
+
+
+class DatasetPermissionError(DatasetError, AccessDeniedError):
+    """The store refused access."""
+
+
+class DatasetExistsError(DatasetError, AlreadyExistsError):
+    """A write found data where ``existing="error"`` forbids it."""
+
+
+class ParquetError(HoistError, OSError):
+    """A Parquet file could not be read (malformed, encrypted, unsupported)."""
+
+    headline = "Parquet error"
+
+
+class ParquetNotFoundError(ParquetError, NotFoundError):
+    """The Parquet file does not exist."""
+
+
+class ParquetColumnError(ParquetError, KeyError):
+    """A requested column is not in the file's schema."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
 
 
 # metaflow.S3's names: the same classes, so `except MetaflowS3NotFound` catches hoist's errors.
@@ -114,9 +245,9 @@ MetaflowS3URLException = S3URLError
 MetaflowS3InvalidObject = S3InvalidObject
 MetaflowS3InvalidRange = S3InvalidRange
 
-# Status numbers are pinned in hoist.h and never renumbered.
-_STATUS_CLASSES = {
-    1: MemoryError,  # HOIST_ERR_NOMEM
+# Status numbers are pinned in hoist.h and never renumbered. The S3 client's
+# own classes (metaflow's names) are finer than the status classes.
+_S3_STATUS_CLASSES = {
     9: S3NotFound,  # HOIST_ERR_NOT_FOUND (a local file)
     10: S3ObjectExists,  # HOIST_ERR_EXISTS
     103: S3NotFound,  # HOIST_ERR_S3_NO_SUCH_KEY
@@ -130,16 +261,54 @@ _STATUS_CLASSES = {
     115: S3URLError,  # HOIST_ERR_UNSAFE_KEY
 }
 
+# hoist.S3's class for a status not named above, by its status class.
+_S3_FAMILIES = {"not_found": S3NotFound, "access": S3AccessDenied, "exists": S3ObjectExists}
 
-def from_status(status: int, message: str) -> BaseException:
-    """The exception for a C status and message (used by the extension module)."""
-    if status == 5:  # HOIST_ERR_CANCELLED: the caller asked to stop
+# Per domain, the class for each status class ("" = the domain's base class).
+_FAMILIES = {
+    "": {
+        "not_found": NotFoundError, "access": AccessDeniedError, "invalid_input": InvalidInputError,
+        "corrupt_data": CorruptDataError, "transient": TransientError, "unsupported": UnsupportedError,
+        "exists": AlreadyExistsError, "io": LocalIOError, "remote": RemoteError, "internal": InternalError,
+        "": HoistError,
+    },
+    "dataset": {
+        "not_found": DatasetNotFoundError, "access": DatasetPermissionError,
+        "invalid_input": DatasetValueError, "exists": DatasetExistsError, "": DatasetError,
+    },
+    "parquet": {"not_found": ParquetNotFoundError, "": ParquetError},
+}
+
+
+def _class_name(status: int) -> str:
+    from ._hoist import status_class  # the C library's table, so the two never drift
+
+    return status_class(status)
+
+
+def from_status(status: int, message: str, domain: str = "s3") -> BaseException:
+    """The exception for a C status and message: one mapping for every binding.
+
+    ``domain`` is "s3" (hoist.S3), "dataset" (load_table, scan, shards, write),
+    "parquet" (read_parquet) or "" (anything else). Cancellation is
+    KeyboardInterrupt and out-of-memory MemoryError everywhere.
+    """
+    cls_name = _class_name(status)
+    if cls_name == "cancelled":  # the caller asked to stop (Ctrl-C)
         return KeyboardInterrupt(message)
-    if status == 2:  # HOIST_ERR_INVALID_ARG
-        return ValueError(message)
-    cls = _STATUS_CLASSES.get(status, S3Error)
-    if cls is MemoryError:
+    if status == 1:  # HOIST_ERR_NOMEM
         return MemoryError(message)
+    if domain == "s3":
+        if status == 2:  # HOIST_ERR_INVALID_ARG: metaflow.S3 raises ValueError
+            return ValueError(message)
+        cls = _S3_STATUS_CLASSES.get(status) or _S3_FAMILIES.get(cls_name, S3Error)
+    elif domain == "parquet" and status == 205:  # HOIST_ERR_COLUMN_NOT_FOUND
+        cls = ParquetColumnError
+    elif domain == "dataset" and status == 205:  # a column to load that is not there: a bad argument
+        cls = DatasetValueError
+    else:
+        fam = _FAMILIES.get(domain, _FAMILIES[""])
+        cls = fam.get(cls_name, fam[""])
     return cls(message, status)
 
 

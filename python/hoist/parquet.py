@@ -10,7 +10,8 @@ without a copy through the Arrow PyCapsule interface::
 
 import os
 
-from ._hoist import ParquetError, ParquetTable
+from ._hoist import ParquetTable
+from .exceptions import ParquetError
 from ._hoist import read_parquet as _read_parquet
 
 __all__ = ["read_parquet", "ParquetTable", "ParquetError"]

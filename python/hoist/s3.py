@@ -705,6 +705,33 @@ class S3:
             owners.append(prefix.rstrip("/"))
         return self._get_objects(reqs, owners, False, return_info, into_memory)
 
+    def download_prefix(self, key: Optional[str], dest_dir: str, overwrite: bool = True) -> List[S3Object]:
+        """Downloads every object under a prefix into ``dest_dir``, keeping the keys' names
+        relative to the prefix (``aws s3 cp --recursive``); a hoist extension, not in metaflow.S3.
+
+        Unlike :meth:`get_recursive` (temp files that live as long as this client), the files
+        are the caller's and stay after :meth:`close`. A key that would land outside
+        ``dest_dir`` (``..``, ``.``, an empty segment or an absolute key) raises
+        MetaflowS3URLException before anything is written. With ``overwrite=False`` files
+        that exist are left alone and not returned.
+
+        Returns the objects written, in key order, with ``.path`` set and ``.key`` relative
+        to the prefix (the file's name under ``dest_dir``).
+        """
+        self._check_flags(overwrite=overwrite)
+        _check_str(key, "key")
+        _check_str(dest_dir, "dest_dir", optional=False)
+        prefix = self._url(key).rstrip("/") + "/"
+        flags = 0 if overwrite else _hoist.NO_OVERWRITE
+        out = []
+        for url, path, size, status, error in self._store().get_prefix(prefix, os.fspath(dest_dir), flags):
+            if status == _ERR_EXISTS:
+                continue
+            if status != 0:
+                raise _item_error(status, error, url)
+            out.append(S3Object(prefix, url, path=path, size=size))
+        return out
+
     def get_all(self, return_info: bool = False, into_memory: bool = False) -> List[S3Object]:
         """Downloads everything under the root (needs ``run`` or ``s3root``)."""
         if self._s3root is None:

@@ -4,15 +4,15 @@
  * exactly as the C stream produced them (their buffers are never copied).
  * Consumers (pyarrow, polars, duckdb, numpy) get *views*: ArrowArrays whose
  * buffer pointers are the batch's own and whose release callbacks only drop
- * a reference on the set. That is what lets one Table be imported any number
+ * a reference on the set (hoist_arrow_stream_share makes them). That is what lets one Table be imported any number
  * of times, by any number of consumers, while every consumer points at the
  * same bytes; the bytes go away when the last view and the Table are gone.
  *
  * Release callbacks may run on any thread and without the GIL (Arrow C data
  * interface), so the set uses an atomic count and raw malloc, never Python
  * objects. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+
+#include "py_common.h" /* Python.h first, as the C API asks */
 
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hoist.h"
 
 int hoist_py_init_dataset(PyObject *m);
 
@@ -146,268 +145,83 @@ static int set_push(struct batch_set *s, struct ArrowArray *a) {
     return 0;
 }
 
-/* ---------------------------------------------------------------------- */
-/* Views: shallow copies of the set's arrays, each node holding a reference */
-/* ---------------------------------------------------------------------- */
+/* Owner callbacks for hoist_arrow_stream_share: every exported stream and
+ * batch holds the set (its release may run on any thread, hence atomics). */
+static void set_ref_cb(void *s) { set_ref(s); }
+static void set_unref_cb(void *s) { set_unref(s); }
 
-static void view_release(struct ArrowArray *a) {
-    if (!a || !a->release)
-        return;
-    /* A consumer may have moved a child out (allowed by the spec), in which
-     * case its release is already NULL and it owns its own reference. */
-    for (int64_t i = 0; i < a->n_children; i++) {
-        struct ArrowArray *c = a->children[i];
-        if (c->release)
-            c->release(c);
-        free(c);
-    }
-    free(a->children);
-    if (a->dictionary) {
-        if (a->dictionary->release)
-            a->dictionary->release(a->dictionary);
-        free(a->dictionary);
-    }
-    free((void *)a->buffers);
-    set_unref((struct batch_set *)a->private_data);
-    a->release = NULL;
-}
-
-static int view_make(struct batch_set *set, const struct ArrowArray *src, struct ArrowArray *dst) {
-    memset(dst, 0, sizeof *dst);
-    dst->length = src->length;
-    dst->null_count = src->null_count;
-    dst->offset = src->offset;
-    dst->n_buffers = src->n_buffers;
-    dst->n_children = 0;
-    dst->buffers = calloc(src->n_buffers ? (size_t)src->n_buffers : 1, sizeof(void *));
-    if (!dst->buffers)
-        return -1;
-    for (int64_t i = 0; i < src->n_buffers; i++)
-        dst->buffers[i] = src->buffers[i];
-    set_ref(set);
-    dst->private_data = set;
-    dst->release = view_release;
-    /* From here on view_release cleans up whatever was built so far. */
-    if (src->n_children > 0) {
-        dst->children = calloc((size_t)src->n_children, sizeof(struct ArrowArray *));
-        if (!dst->children)
-            goto fail;
-        for (int64_t i = 0; i < src->n_children; i++) {
-            struct ArrowArray *c = malloc(sizeof *c);
-            if (!c)
-                goto fail;
-            dst->children[i] = c;
-            dst->n_children = i + 1;
-            if (view_make(set, src->children[i], c) != 0) {
-                c->release = NULL; /* view_make left nothing to release */
-                goto fail;
-            }
-        }
-    }
-    if (src->dictionary) {
-        dst->dictionary = malloc(sizeof *dst->dictionary);
-        if (!dst->dictionary)
-            goto fail;
-        if (view_make(set, src->dictionary, dst->dictionary) != 0) {
-            dst->dictionary->release = NULL;
-            goto fail;
-        }
-    }
-    return 0;
-fail:
-    view_release(dst);
-    return -1;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Schema deep copy (schemas are small; consumers own and release theirs)   */
-/* ---------------------------------------------------------------------- */
-
-static size_t metadata_size(const char *md) {
-    if (!md)
-        return 0;
-    int32_t n;
-    memcpy(&n, md, 4);
-    size_t pos = 4;
-    for (int32_t i = 0; i < n * 2; i++) {
-        int32_t len;
-        memcpy(&len, md + pos, 4);
-        pos += 4 + (size_t)len;
-    }
-    return pos;
-}
-
-static void schema_copy_release(struct ArrowSchema *s) {
-    if (!s || !s->release)
-        return;
-    for (int64_t i = 0; i < s->n_children; i++) {
-        if (s->children[i]->release)
-            s->children[i]->release(s->children[i]);
-        free(s->children[i]);
-    }
-    free(s->children);
-    if (s->dictionary) {
-        if (s->dictionary->release)
-            s->dictionary->release(s->dictionary);
-        free(s->dictionary);
-    }
-    free((void *)s->format);
-    free((void *)s->name);
-    free((void *)s->metadata);
-    s->release = NULL;
-}
-
-static int schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
-    memset(dst, 0, sizeof *dst);
-    dst->release = schema_copy_release;
-    dst->flags = src->flags;
-    dst->format = strdup(src->format ? src->format : "");
-    if (!dst->format)
-        goto fail;
-    if (src->name && !(dst->name = strdup(src->name)))
-        goto fail;
-    if (src->metadata) {
-        size_t n = metadata_size(src->metadata);
-        char *md = malloc(n);
-        if (!md)
-            goto fail;
-        memcpy(md, src->metadata, n);
-        dst->metadata = md;
-    }
-    if (src->n_children > 0) {
-        dst->children = calloc((size_t)src->n_children, sizeof(struct ArrowSchema *));
-        if (!dst->children)
-            goto fail;
-        for (int64_t i = 0; i < src->n_children; i++) {
-            struct ArrowSchema *c = malloc(sizeof *c);
-            if (!c)
-                goto fail;
-            dst->children[i] = c;
-            dst->n_children = i + 1;
-            if (schema_copy(src->children[i], c) != 0)
-                goto fail;
-        }
-    }
-    if (src->dictionary) {
-        dst->dictionary = malloc(sizeof *dst->dictionary);
-        if (!dst->dictionary || schema_copy(src->dictionary, dst->dictionary) != 0)
-            goto fail;
-    }
-    return 0;
-fail:
-    schema_copy_release(dst);
-    return -1;
-}
-
-/* ---------------------------------------------------------------------- */
-/* The stream handed to consumers: walks the set, one view per get_next     */
-/* ---------------------------------------------------------------------- */
-
-struct view_stream {
-    struct batch_set *set;
-    size_t next;
-    char error[128];
-};
-
-static int vs_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
-    struct view_stream *p = st->private_data;
-    if (schema_copy(&p->set->schema, out) != 0) {
-        snprintf(p->error, sizeof p->error, "hoist table: out of memory copying the schema");
-        return 12; /* ENOMEM, as the stream interface uses errno codes */
-    }
-    return 0;
-}
-
-static int vs_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
-    struct view_stream *p = st->private_data;
-    if (p->next >= p->set->n) {
-        memset(out, 0, sizeof *out); /* end of stream: release == NULL */
-        return 0;
-    }
-    if (view_make(p->set, &p->set->batches[p->next], out) != 0) {
-        snprintf(p->error, sizeof p->error, "hoist table: out of memory exporting batch %zu", p->next);
-        return 12;
-    }
-    p->next++;
-    return 0;
-}
-
-static const char *vs_last_error(struct ArrowArrayStream *st) {
-    struct view_stream *p = st->private_data;
-    return p->error[0] ? p->error : NULL;
-}
-
-static void vs_release(struct ArrowArrayStream *st) {
-    if (!st || !st->release)
-        return;
-    struct view_stream *p = st->private_data;
-    set_unref(p->set);
-    free(p);
-    st->release = NULL;
-}
-
-static int view_stream_init(struct batch_set *set, struct ArrowArrayStream *out) {
-    struct view_stream *p = calloc(1, sizeof *p);
-    if (!p)
-        return -1;
-    set_ref(set);
-    p->set = set;
-    out->get_schema = vs_get_schema;
-    out->get_next = vs_get_next;
-    out->get_last_error = vs_last_error;
-    out->release = vs_release;
-    out->private_data = p;
-    return 0;
+/* A failed hoist_arrow_* call as a Python exception. */
+static PyObject *arrow_error(enum hoist_status st) {
+    if (st == HOIST_ERR_NOMEM)
+        return PyErr_NoMemory();
+    PyErr_SetString(PyExc_RuntimeError, hoist_errmsg());
+    return NULL;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Capsules (the Arrow PyCapsule interface)                                 */
 /* ---------------------------------------------------------------------- */
 
-static void stream_capsule_free(PyObject *cap) {
-    struct ArrowArrayStream *s = PyCapsule_GetPointer(cap, "arrow_array_stream");
-    if (!s)
-        return;
-    if (s->release)
-        s->release(s);
-    free(s);
+#define SCHEMA_CAPSULE "arrow_schema"
+#define STREAM_CAPSULE "arrow_array_stream"
+
+/* Releases and frees a malloc'ed export named by its capsule name. */
+static void release_export(void *p, const char *name) {
+    if (strcmp(name, SCHEMA_CAPSULE) == 0) {
+        struct ArrowSchema *s = p;
+        if (s->release)
+            s->release(s);
+    } else {
+        struct ArrowArrayStream *s = p;
+        if (s->release)
+            s->release(s);
+    }
+    free(p);
 }
 
-static void schema_capsule_free(PyObject *cap) {
-    struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
-    if (!s)
+/* A capsule a consumer renamed is not ours to interpret: left alone, as
+ * PyCapsule_GetPointer with our name would. */
+static void capsule_free(PyObject *cap) {
+    const char *name = PyCapsule_GetName(cap);
+    if (!name || (strcmp(name, SCHEMA_CAPSULE) != 0 && strcmp(name, STREAM_CAPSULE) != 0))
         return;
-    if (s->release)
-        s->release(s);
-    free(s);
+    void *p = PyCapsule_GetPointer(cap, name);
+    if (p)
+        release_export(p, name);
 }
 
+/* The capsule owning a filled export; without one the export is released. */
+static PyObject *capsule_wrap(void *p, const char *name) {
+    PyObject *cap = PyCapsule_New(p, name, capsule_free);
+    if (!cap)
+        release_export(p, name);
+    return cap;
+}
+
+/* Zero-copy views of the set's batches (hoist_arrow_stream_share). */
 static PyObject *stream_capsule_new(struct batch_set *set) {
     struct ArrowArrayStream *st = calloc(1, sizeof *st);
-    if (!st || view_stream_init(set, st) != 0) {
-        free(st);
+    if (!st)
         return PyErr_NoMemory();
-    }
-    PyObject *cap = PyCapsule_New(st, "arrow_array_stream", stream_capsule_free);
-    if (!cap) {
-        st->release(st);
+    enum hoist_status rc = hoist_arrow_stream_share(&set->schema, set->batches, set->n, set, set_ref_cb,
+                                                    set_unref_cb, st);
+    if (rc != HOIST_OK) {
         free(st);
+        return arrow_error(rc);
     }
-    return cap;
+    return capsule_wrap(st, STREAM_CAPSULE);
 }
 
 static PyObject *schema_capsule_new(const struct ArrowSchema *schema) {
     struct ArrowSchema *s = calloc(1, sizeof *s);
-    if (!s || schema_copy(schema, s) != 0) {
-        free(s);
+    if (!s)
         return PyErr_NoMemory();
-    }
-    PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_free);
-    if (!cap) {
-        s->release(s);
+    enum hoist_status rc = hoist_arrow_schema_copy(schema, s);
+    if (rc != HOIST_OK) {
         free(s);
+        return arrow_error(rc);
     }
-    return cap;
+    return capsule_wrap(s, SCHEMA_CAPSULE);
 }
 
 /* Drains a stream into a new set (the GIL is released while pulling: the
@@ -710,55 +524,9 @@ static PyTypeObject TableDataType = {
 /* Errors: a status and hoist's message become a Python exception           */
 /* ---------------------------------------------------------------------- */
 
-static PyObject *DatasetError;   /* hoist.DatasetError(RuntimeError) */
-static PyObject *DatasetValueError;    /* bad filter/column/argument: also ValueError */
-static PyObject *DatasetNotFoundError; /* missing prefix/object/bucket: also FileNotFoundError */
-static PyObject *DatasetPermissionError; /* access denied: also PermissionError */
-
 /* Raises for `status` with the message copied right after the failing call
  * (hoist_errmsg is reset by the next hoist call on this thread). */
-static PyObject *raise_status(int status, const char *msg) {
-    PyObject *cls = DatasetError;
-    switch (status) {
-    case HOIST_ERR_NOMEM:
-        return PyErr_Format(PyExc_MemoryError, "%s", msg && msg[0] ? msg : "out of memory");
-    case HOIST_ERR_INVALID_ARG:
-    case HOIST_ERR_USAGE:
-    case HOIST_ERR_FILTER:
-    case HOIST_ERR_COLUMN_NOT_FOUND:
-        cls = DatasetValueError;
-        break;
-    case HOIST_ERR_NOT_FOUND:
-    case HOIST_ERR_S3_NO_SUCH_KEY:
-    case HOIST_ERR_S3_NO_SUCH_BUCKET:
-    case HOIST_ERR_EMPTY_DATASET:
-        cls = DatasetNotFoundError;
-        break;
-    case HOIST_ERR_S3_ACCESS_DENIED:
-    case HOIST_ERR_S3_BAD_SIGNATURE:
-        cls = DatasetPermissionError;
-        break;
-    default:
-        break;
-    }
-    const char *text = msg && msg[0] ? msg : hoist_strerror((enum hoist_status)status);
-    /* hoist caps messages at a fixed size, which can split a multi-byte
-     * character of a long non-ASCII URL: decode leniently, or the real error
-     * would turn into UnicodeDecodeError. */
-    PyObject *str = PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "backslashreplace");
-    PyObject *exc = str ? PyObject_CallFunctionObjArgs(cls, str, NULL) : NULL;
-    Py_XDECREF(str);
-    if (!exc)
-        return NULL;
-    PyObject *code = PyLong_FromLong(status);
-    if (code) {
-        PyObject_SetAttrString(exc, "status", code);
-        Py_DECREF(code);
-    }
-    PyErr_SetObject(cls, exc);
-    Py_DECREF(exc);
-    return NULL;
-}
+static PyObject *raise_status(int status, const char *msg) { return hoist_py_raise(status, msg, "dataset"); }
 
 /* The message of the last failure on this thread, copied. */
 struct errcopy {
@@ -1007,54 +775,44 @@ static int dataset_check(Dataset *self) {
     return 0;
 }
 
-static PyObject *dataset_schema(Dataset *self, PyObject *unused) {
-    (void)unused;
+/* The dataset's schema (a quick call, made with the GIL held) or a new
+ * scan, a stream the consumer drains at its own pace (opened with the GIL
+ * released: it starts fetching; batches are decoded ahead within the memory
+ * budget), as a capsule. */
+static PyObject *dataset_export(Dataset *self, int scan) {
     if (dataset_check(self) < 0)
         return NULL;
-    struct ArrowSchema *s = calloc(1, sizeof *s);
-    if (!s)
-        return PyErr_NoMemory();
-    enum hoist_status st = hoist_dataset_schema(self->ds, s);
-    if (st != HOIST_OK) {
-        struct errcopy e;
-        errcopy_take(&e);
-        free(s);
-        return raise_status(st, e.text);
-    }
-    PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_free);
-    if (!cap) {
-        s->release(s);
-        free(s);
-    }
-    return cap;
-}
-
-/* A stream capsule the consumer drains at its own pace (batches are decoded
- * ahead within the memory budget). */
-static PyObject *dataset_scan(Dataset *self, PyObject *unused) {
-    (void)unused;
-    if (dataset_check(self) < 0)
-        return NULL;
-    struct ArrowArrayStream *s = calloc(1, sizeof *s);
-    if (!s)
+    void *out = calloc(1, scan ? sizeof(struct ArrowArrayStream) : sizeof(struct ArrowSchema));
+    if (!out)
         return PyErr_NoMemory();
     enum hoist_status st;
     struct errcopy e;
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_dataset_scan(self->ds, s);
-    if (st != HOIST_OK)
-        errcopy_take(&e);
-    Py_END_ALLOW_THREADS
+    if (scan) {
+        Py_BEGIN_ALLOW_THREADS
+        st = hoist_dataset_scan(self->ds, out);
+        if (st != HOIST_OK)
+            errcopy_take(&e);
+        Py_END_ALLOW_THREADS
+    } else {
+        st = hoist_dataset_schema(self->ds, out);
+        if (st != HOIST_OK)
+            errcopy_take(&e);
+    }
     if (st != HOIST_OK) {
-        free(s);
+        free(out);
         return raise_status(st, e.text);
     }
-    PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_free);
-    if (!cap) {
-        s->release(s);
-        free(s);
-    }
-    return cap;
+    return capsule_wrap(out, scan ? STREAM_CAPSULE : SCHEMA_CAPSULE);
+}
+
+static PyObject *dataset_schema(Dataset *self, PyObject *unused) {
+    (void)unused;
+    return dataset_export(self, 0);
+}
+
+static PyObject *dataset_scan(Dataset *self, PyObject *unused) {
+    (void)unused;
+    return dataset_export(self, 1);
 }
 
 /* Loads everything (GIL released) and returns the TableData that owns it. */
@@ -1133,7 +891,7 @@ static PyObject *dataset_shards(Dataset *self, PyObject *args, PyObject *kwargs)
         PyList_SET_ITEM(out, (Py_ssize_t)i, t);
     }
 done:
-    hoist_shards_free(shards, count);
+    hoist_dataset_shards_free(shards, count);
     return out;
 }
 
@@ -1143,7 +901,7 @@ static PyObject *dataset_stats(Dataset *self, PyObject *unused) {
         return NULL;
     struct hoist_dataset_stats s;
     memset(&s, 0, sizeof s);
-    hoist_dataset_get_stats(self->ds, &s);
+    hoist_dataset_get_stats(self->ds, &s, sizeof s);
     return Py_BuildValue("{sKsKsKsKsKsKsKsLsLsKsKsdsdsdsdsdsKsL}", "files", (unsigned long long)s.files,
                          "files_skipped", (unsigned long long)s.files_skipped, "row_groups",
                          (unsigned long long)s.row_groups, "row_groups_pruned",
@@ -1226,38 +984,6 @@ int hoist_py_init_dataset(PyObject *m) {
         Py_DECREF(&DatasetType);
         return -1;
     }
-    DatasetError = PyErr_NewExceptionWithDoc("hoist.DatasetError",
-                                             "A dataset could not be opened or loaded; .status is hoist's status code.",
-                                             PyExc_RuntimeError, NULL);
-    if (!DatasetError)
-        return -1;
-    PyObject *bases = Py_BuildValue("(OO)", DatasetError, PyExc_ValueError);
-    DatasetValueError = bases ? PyErr_NewExceptionWithDoc("hoist.DatasetValueError",
-                                                          "A bad filter, column or argument.", bases, NULL)
-                              : NULL;
-    Py_XDECREF(bases);
-    bases = Py_BuildValue("(OO)", DatasetError, PyExc_FileNotFoundError);
-    DatasetNotFoundError = bases ? PyErr_NewExceptionWithDoc("hoist.DatasetNotFoundError",
-                                                             "A missing prefix, object or bucket, or no data files.",
-                                                             bases, NULL)
-                                 : NULL;
-    Py_XDECREF(bases);
-    bases = Py_BuildValue("(OO)", DatasetError, PyExc_PermissionError);
-    DatasetPermissionError = bases ? PyErr_NewExceptionWithDoc("hoist.DatasetPermissionError",
-                                                               "The store refused access.", bases, NULL)
-                                   : NULL;
-    Py_XDECREF(bases);
-    if (!DatasetValueError || !DatasetNotFoundError || !DatasetPermissionError)
-        return -1;
-    Py_INCREF(DatasetError);
-    Py_INCREF(DatasetValueError);
-    Py_INCREF(DatasetNotFoundError);
-    Py_INCREF(DatasetPermissionError);
-    if (PyModule_AddObject(m, "DatasetError", DatasetError) < 0 ||
-        PyModule_AddObject(m, "DatasetValueError", DatasetValueError) < 0 ||
-        PyModule_AddObject(m, "DatasetNotFoundError", DatasetNotFoundError) < 0 ||
-        PyModule_AddObject(m, "DatasetPermissionError", DatasetPermissionError) < 0)
-        return -1;
     Py_INCREF(&TableDataType);
     if (PyModule_AddObject(m, "TableData", (PyObject *)&TableDataType) < 0) {
         Py_DECREF(&TableDataType);

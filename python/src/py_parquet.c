@@ -6,14 +6,13 @@
  * hands out shallow views of them whose release drops a reference to the
  * object (taking the GIL: consumers may release on any thread), so a table
  * can be exported any number of times without copying. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
 
+#include "py_common.h" /* Python.h first, as the C API asks */
+
+#include <stdbool.h>
 #include <string.h>
 
-#include "hoist.h"
 
-static PyObject *ParquetError;
 
 typedef struct {
     PyObject_HEAD
@@ -30,165 +29,71 @@ static void pqtable_dealloc(PqTable *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* ---- schema copies ------------------------------------------------------ */
-
-static size_t metadata_size(const char *m) {
-    if (!m) return 0;
-    int32_t n, l;
-    size_t off = 4;
-    memcpy(&n, m, 4);
-    for (int32_t i = 0; i < n; i++) {
-        memcpy(&l, m + off, 4);
-        off += 4 + (size_t)l;
-        memcpy(&l, m + off, 4);
-        off += 4 + (size_t)l;
-    }
-    return off;
+/* A failed hoist_arrow_* call as a Python exception. */
+static PyObject *arrow_error(enum hoist_status st) {
+    return hoist_py_raise(st, hoist_errmsg(), "parquet");
 }
 
-static void schema_copy_release(struct ArrowSchema *s) {
-    if (!s || !s->release) return;
-    for (int64_t i = 0; i < s->n_children; i++) {
-        if (s->children[i]->release) s->children[i]->release(s->children[i]);
-        PyMem_RawFree(s->children[i]);
+/* ---- exports ------------------------------------------------------------ */
+
+/* Releases and frees an exported struct: "arrow_schema" or
+ * "arrow_array_stream" (PyCapsuleInterface.rst names). */
+static void release_export(void *p, const char *name) {
+    if (strcmp(name, "arrow_schema") == 0) {
+        struct ArrowSchema *s = p;
+        if (s->release) s->release(s);
+    } else {
+        struct ArrowArrayStream *s = p;
+        if (s->release) s->release(s);
     }
-    PyMem_RawFree(s->children);
-    if (s->dictionary) {
-        if (s->dictionary->release) s->dictionary->release(s->dictionary);
-        PyMem_RawFree(s->dictionary);
-    }
-    PyMem_RawFree((void *)s->format);
-    PyMem_RawFree((void *)s->name);
-    PyMem_RawFree((void *)s->metadata);
-    s->release = NULL;
+    PyMem_RawFree(p);
 }
 
-static char *dup_bytes(const char *p, size_t n) {
-    char *d = PyMem_RawMalloc(n ? n : 1);
-    if (d && n) memcpy(d, p, n);
-    return d;
-}
-
-static int schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
-    memset(dst, 0, sizeof *dst);
-    dst->release = schema_copy_release;
-    dst->flags = src->flags;
-    dst->format = dup_bytes(src->format, strlen(src->format) + 1);
-    dst->name = src->name ? dup_bytes(src->name, strlen(src->name) + 1) : NULL;
-    if (src->metadata) dst->metadata = dup_bytes(src->metadata, metadata_size(src->metadata));
-    if (!dst->format || (src->name && !dst->name) || (src->metadata && !dst->metadata)) return -1;
-    if (src->n_children > 0) {
-        dst->children = PyMem_RawCalloc((size_t)src->n_children, sizeof *dst->children);
-        if (!dst->children) return -1;
-        for (int64_t i = 0; i < src->n_children; i++) {
-            dst->children[i] = PyMem_RawCalloc(1, sizeof **dst->children);
-            if (!dst->children[i]) return -1;
-            dst->n_children = i + 1;
-            if (schema_copy(src->children[i], dst->children[i]) != 0) return -1;
-        }
-    }
-    if (src->dictionary) {
-        dst->dictionary = PyMem_RawCalloc(1, sizeof *dst->dictionary);
-        if (!dst->dictionary || schema_copy(src->dictionary, dst->dictionary) != 0) return -1;
-    }
-    return 0;
-}
-
-static void schema_capsule_destructor(PyObject *cap) {
-    struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
-    if (!s) {
+/* A capsule a consumer renamed is not ours to interpret: left alone, as
+ * PyCapsule_GetPointer with our name would. */
+static void capsule_destructor(PyObject *cap) {
+    const char *name = PyCapsule_GetName(cap);
+    bool ours = name && (strcmp(name, "arrow_schema") == 0 || strcmp(name, "arrow_array_stream") == 0);
+    void *p = ours ? PyCapsule_GetPointer(cap, name) : NULL;
+    if (!p) {
         PyErr_Clear();
         return;
     }
-    if (s->release) s->release(s);
-    PyMem_RawFree(s);
+    release_export(p, name);
+}
+
+/* The capsule owning a filled export; without one the export is released. */
+static PyObject *capsule_wrap(void *p, const char *name) {
+    PyObject *cap = PyCapsule_New(p, name, capsule_destructor);
+    if (!cap) release_export(p, name);
+    return cap;
 }
 
 static PyObject *pqtable_arrow_c_schema(PqTable *self, PyObject *unused) {
     (void)unused;
     struct ArrowSchema *s = PyMem_RawCalloc(1, sizeof *s);
     if (!s) return PyErr_NoMemory();
-    if (schema_copy(&self->schema, s) != 0) {
-        if (s->release) s->release(s);
+    enum hoist_status st = hoist_arrow_schema_copy(&self->schema, s);
+    if (st != HOIST_OK) {
         PyMem_RawFree(s);
-        return PyErr_NoMemory();
+        return arrow_error(st);
     }
-    PyObject *cap = PyCapsule_New(s, "arrow_schema", schema_capsule_destructor);
-    if (!cap) {
-        s->release(s);
-        PyMem_RawFree(s);
-    }
-    return cap;
+    return capsule_wrap(s, "arrow_schema");
 }
 
-/* ---- exported stream ---------------------------------------------------- */
-
-struct export_stream {
-    PyObject *owner; /* PqTable */
-    Py_ssize_t next;
-    char error[256];
-};
-
-static void drop_owner(PyObject *owner) {
+/* Owner callbacks for hoist_arrow_stream_share: the table object stays
+ * alive while a stream or batch view exists. Views may be released on any
+ * thread, without the GIL, so both take it. */
+static void table_ref(void *owner) {
     PyGILState_STATE g = PyGILState_Ensure();
-    Py_DECREF(owner);
+    Py_INCREF((PyObject *)owner);
     PyGILState_Release(g);
 }
 
-static void view_release(struct ArrowArray *a) {
-    if (!a || !a->release) return;
-    drop_owner((PyObject *)a->private_data);
-    a->release = NULL;
-}
-
-static int export_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
-    struct export_stream *p = st->private_data;
-    PqTable *t = (PqTable *)p->owner;
-    if (schema_copy(&t->schema, out) != 0) {
-        if (out->release) out->release(out);
-        snprintf(p->error, sizeof p->error, "out of memory copying the schema");
-        return 12; /* ENOMEM */
-    }
-    return 0;
-}
-
-static int export_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
-    struct export_stream *p = st->private_data;
-    PqTable *t = (PqTable *)p->owner;
-    memset(out, 0, sizeof *out);
-    if (p->next >= t->nbatches) return 0;
-    const struct ArrowArray *b = &t->batches[p->next++];
-    *out = *b;
-    /* A view: buffers and children stay owned by the table's batch. */
-    out->private_data = t;
-    out->release = view_release;
+static void table_unref(void *owner) {
     PyGILState_STATE g = PyGILState_Ensure();
-    Py_INCREF(t);
+    Py_DECREF((PyObject *)owner);
     PyGILState_Release(g);
-    return 0;
-}
-
-static const char *export_last_error(struct ArrowArrayStream *st) {
-    struct export_stream *p = st->private_data;
-    return p->error[0] ? p->error : NULL;
-}
-
-static void export_release(struct ArrowArrayStream *st) {
-    if (!st || !st->release) return;
-    struct export_stream *p = st->private_data;
-    drop_owner(p->owner);
-    PyMem_RawFree(p);
-    st->release = NULL;
-}
-
-static void stream_capsule_destructor(PyObject *cap) {
-    struct ArrowArrayStream *s = PyCapsule_GetPointer(cap, "arrow_array_stream");
-    if (!s) {
-        PyErr_Clear();
-        return;
-    }
-    if (s->release) s->release(s);
-    PyMem_RawFree(s);
 }
 
 static PyObject *pqtable_arrow_c_stream(PqTable *self, PyObject *args, PyObject *kwargs) {
@@ -197,25 +102,14 @@ static PyObject *pqtable_arrow_c_stream(PqTable *self, PyObject *args, PyObject 
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", kwlist, &requested)) return NULL;
     /* requested_schema is best effort (PyCapsuleInterface.rst): we offer our own. */
     struct ArrowArrayStream *s = PyMem_RawCalloc(1, sizeof *s);
-    struct export_stream *p = PyMem_RawCalloc(1, sizeof *p);
-    if (!s || !p) {
+    if (!s) return PyErr_NoMemory();
+    enum hoist_status st = hoist_arrow_stream_share(&self->schema, self->batches, (size_t)self->nbatches, self,
+                                                    table_ref, table_unref, s);
+    if (st != HOIST_OK) {
         PyMem_RawFree(s);
-        PyMem_RawFree(p);
-        return PyErr_NoMemory();
+        return arrow_error(st);
     }
-    Py_INCREF(self);
-    p->owner = (PyObject *)self;
-    s->get_schema = export_get_schema;
-    s->get_next = export_get_next;
-    s->get_last_error = export_last_error;
-    s->release = export_release;
-    s->private_data = p;
-    PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_destructor);
-    if (!cap) {
-        s->release(s);
-        PyMem_RawFree(s);
-    }
-    return cap;
+    return capsule_wrap(s, "arrow_array_stream");
 }
 
 static PyObject *pqtable_num_rows(PqTable *self, void *closure) {
@@ -361,17 +255,7 @@ static PyObject *py_read_parquet(PyObject *mod, PyObject *args, PyObject *kwargs
     decode(&j);
     Py_END_ALLOW_THREADS
     if (j.status != HOIST_OK) {
-        PyObject *exc_type = ParquetError;
-        if (j.status == HOIST_ERR_NOMEM) exc_type = PyExc_MemoryError;
-        else if (j.status == HOIST_ERR_COLUMN_NOT_FOUND) exc_type = PyExc_KeyError;
-        else if (j.status == HOIST_ERR_NOT_FOUND) exc_type = PyExc_FileNotFoundError;
-        /* Names from a corrupt footer may not be UTF-8. */
-        const char *msg = j.error[0] ? j.error : hoist_strerror(j.status);
-        PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "backslashreplace");
-        if (text) {
-            PyErr_SetObject(exc_type, text);
-            Py_DECREF(text);
-        }
+        hoist_py_raise(j.status, j.error, "parquet");
         goto done;
     }
     PqTable *t = PyObject_New(PqTable, &PqTableType);
@@ -404,15 +288,6 @@ static PyMethodDef parquet_methods[] = {
 
 int hoist_py_init_parquet(PyObject *m) {
     if (PyType_Ready(&PqTableType) < 0) return -1;
-    if (!ParquetError) {
-        ParquetError = PyErr_NewException("hoist._hoist.ParquetError", PyExc_OSError, NULL);
-        if (!ParquetError) return -1;
-    }
-    Py_INCREF(ParquetError);
-    if (PyModule_AddObject(m, "ParquetError", ParquetError) < 0) {
-        Py_DECREF(ParquetError);
-        return -1;
-    }
     Py_INCREF(&PqTableType);
     if (PyModule_AddObject(m, "ParquetTable", (PyObject *)&PqTableType) < 0) {
         Py_DECREF(&PqTableType);

@@ -6,8 +6,8 @@
  * Every store call runs with the GIL released. Calls that take a progress
  * callback can be cancelled with Ctrl-C: the callback briefly takes the GIL
  * and runs the Python signal handlers (they only run on the main thread). */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+
+#include "py_common.h" /* Python.h first, as the C API asks */
 
 #include <stdint.h>
 #include <string.h>
@@ -26,27 +26,9 @@ static PyObject *text_or_none(const char *s) {
     return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "backslashreplace");
 }
 
-/* Raises the exception hoist.exceptions maps `status` to, with the C message.
- * The mapping lives in Python so the class hierarchy is defined once. */
-static PyObject *raise_status(enum hoist_status status, const char *msg) {
-    if (msg == NULL || msg[0] == '\0')
-        msg = hoist_strerror(status);
-    PyObject *mod = PyImport_ImportModule("hoist.exceptions");
-    if (mod == NULL) {
-        /* The package is broken; still report the C error, not the import one. */
-        PyErr_Clear();
-        PyErr_Format(PyExc_RuntimeError, "hoist error %d: %s", (int)status, msg);
-        return NULL;
-    }
-    PyObject *text = text_or_none(msg);
-    PyObject *exc = text ? PyObject_CallMethod(mod, "from_status", "iN", (int)status, text) : NULL;
-    Py_DECREF(mod);
-    if (exc == NULL)
-        return NULL;
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-    Py_DECREF(exc);
-    return NULL;
-}
+/* Raises the exception hoist.exceptions maps `status` to (metaflow.S3's
+ * classes), with the C message. */
+static PyObject *raise_status(enum hoist_status status, const char *msg) { return hoist_py_raise(status, msg, "s3"); }
 
 /* Copies the thread-local message before anything else can call hoist. */
 static void copy_errmsg(char *dst, size_t cap) {
@@ -515,7 +497,7 @@ static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwd
 out:
     if (gi) {
         for (Py_ssize_t i = 0; i < n; i++)
-            hoist_get_item_reset(&gi[i]);
+            hoist_store_get_item_reset(&gi[i]);
         PyMem_Free(gi);
     }
     Py_XDECREF(k.list);
@@ -618,7 +600,7 @@ static PyObject *store_put_many(StoreObject *self, PyObject *args, PyObject *kwd
 out:
     if (pi) {
         for (Py_ssize_t i = 0; i < n; i++)
-            hoist_put_item_reset(&pi[i]);
+            hoist_store_put_item_reset(&pi[i]);
         PyMem_Free(pi);
     }
     if (views && have_view) {
@@ -729,7 +711,7 @@ static PyObject *store_info_many(StoreObject *self, PyObject *args, PyObject *kw
 out:
     if (ii) {
         for (Py_ssize_t i = 0; i < n; i++)
-            hoist_info_item_reset(&ii[i]);
+            hoist_store_info_item_reset(&ii[i]);
         PyMem_Free(ii);
     }
     PyMem_Free(urls);
@@ -788,9 +770,65 @@ static PyObject *store_list(StoreObject *self, PyObject *args, PyObject *kwds) {
         PyList_SET_ITEM(result, (Py_ssize_t)i, tup);
     }
 out:
-    hoist_list_reset(&lst);
+    hoist_store_list_reset(&lst);
     PyMem_Free(prefixes);
     Py_DECREF(t);
+    return result;
+}
+
+PyDoc_STRVAR(store_get_prefix_doc,
+             "get_prefix(prefix, dest_dir, flags=0) -> list\n\n"
+             "Downloads every object under prefix (a directory) into files under dest_dir at\n"
+             "their keys' relative names (hoist_store_get_prefix). A key that would land outside\n"
+             "dest_dir raises before anything is written. Returns one (url, path, size, status,\n"
+             "error) per object; with HOIST_NO_OVERWRITE an existing file is skipped with\n"
+             "HOIST_ERR_EXISTS there. Raises on failure of the call.");
+
+static PyObject *store_get_prefix(StoreObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"prefix", "dest_dir", "flags", NULL};
+    const char *prefix, *dest;
+    unsigned int flags = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "ss|I", kwlist, &prefix, &dest, &flags))
+        return NULL;
+    if (store_check(self) < 0)
+        return NULL;
+    struct hoist_store *store = store_enter(self);
+    if (store == NULL)
+        return NULL;
+    struct cancel_state cs;
+    cancel_state_init(&cs);
+    struct hoist_prefix_files files = {0};
+    enum hoist_status st;
+    char msg[2048] = "";
+    /* prefix and dest point into argument strings the caller keeps alive. */
+    Py_BEGIN_ALLOW_THREADS
+    st = hoist_store_get_prefix(store, prefix, dest, flags, progress_check_signals, &cs, &files);
+    if (st != HOIST_OK)
+        copy_errmsg(msg, sizeof msg);
+    Py_END_ALLOW_THREADS
+    store_leave(self);
+    PyObject *result = NULL;
+    if (cancel_state_restore(&cs))
+        goto out;
+    if (st != HOIST_OK) {
+        raise_status(st, msg);
+        goto out;
+    }
+    result = PyList_New((Py_ssize_t)files.count);
+    if (result == NULL)
+        goto out;
+    for (size_t i = 0; i < files.count; i++) {
+        const struct hoist_prefix_file *f = &files.files[i];
+        PyObject *tup = Py_BuildValue("(ssKiz)", f->url, f->path, (unsigned long long)f->size, (int)f->status,
+                                      f->error);
+        if (tup == NULL) {
+            Py_CLEAR(result);
+            goto out;
+        }
+        PyList_SET_ITEM(result, (Py_ssize_t)i, tup);
+    }
+out:
+    hoist_store_prefix_files_reset(&files);
     return result;
 }
 
@@ -859,7 +897,7 @@ static PyObject *store_stats(StoreObject *self, PyObject *noargs) {
         return NULL;
     struct hoist_store_stats s;
     memset(&s, 0, sizeof s);
-    hoist_store_get_stats(self->store, &s);
+    hoist_store_get_stats(self->store, &s, sizeof s);
     return Py_BuildValue("{sKsKsKsK}", "bytes_received", (unsigned long long)s.bytes_received, "bytes_sent",
                          (unsigned long long)s.bytes_sent, "requests", (unsigned long long)s.requests, "retries",
                          (unsigned long long)s.retries);
@@ -891,6 +929,8 @@ static PyMethodDef store_methods[] = {
     {"put_many", (PyCFunction)(void (*)(void))store_put_many, METH_VARARGS | METH_KEYWORDS, store_put_many_doc},
     {"info_many", (PyCFunction)(void (*)(void))store_info_many, METH_VARARGS | METH_KEYWORDS, store_info_many_doc},
     {"list", (PyCFunction)(void (*)(void))store_list, METH_VARARGS | METH_KEYWORDS, store_list_doc},
+    {"get_prefix", (PyCFunction)(void (*)(void))store_get_prefix, METH_VARARGS | METH_KEYWORDS,
+     store_get_prefix_doc},
     {"delete_many", (PyCFunction)store_delete_many, METH_O, "delete_many(urls): missing objects are not an error."},
     {"bucket_create", (PyCFunction)store_bucket_create, METH_O, "bucket_create('s3://name')"},
     {"bucket_delete", (PyCFunction)store_bucket_delete, METH_O, "bucket_delete('s3://name')"},

@@ -1,7 +1,7 @@
-/* Arrow C Data / C Stream interface: schemas, arrays, streams. */
+/* arrow.c — Arrow C Data interface structs: schemas and their metadata,
+ * arrays and their 64-byte aligned buffers (arrow.h has the contracts). */
 #include "arrow_internal.h"
 
-#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -13,20 +13,20 @@ struct schema_priv {
     char *metadata;
 };
 
+/* Children and dictionaries made here are separate blocks this struct
+ * owns: released (if still live; a consumer may have moved them out), then
+ * freed. */
+static void free_schema_node(struct ArrowSchema *c) {
+    if (!c) return;
+    if (c->release) c->release(c);
+    hx_free(c);
+}
+
 static void schema_release(struct ArrowSchema *s) {
     if (!s || !s->release) return;
-    for (int64_t i = 0; i < s->n_children; i++) {
-        struct ArrowSchema *c = s->children ? s->children[i] : NULL;
-        if (c) {
-            if (c->release) c->release(c);
-            hx_free(c);
-        }
-    }
+    for (int64_t i = 0; s->children && i < s->n_children; i++) free_schema_node(s->children[i]);
     hx_free(s->children);
-    if (s->dictionary) {
-        if (s->dictionary->release) s->dictionary->release(s->dictionary);
-        hx_free(s->dictionary);
-    }
+    free_schema_node(s->dictionary);
     struct schema_priv *p = s->private_data;
     if (p) {
         hx_free(p->format);
@@ -125,6 +125,10 @@ hx_status hx_metadata_add(struct hx_buf *buf, const char *key, size_t klen, cons
 }
 
 hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
+    if (!src->format) {
+        memset(dst, 0, sizeof *dst);
+        HX_FAIL(HOIST_ERR_ARROW_INVALID, "Arrow schema '%s' has no format string", src->name ? src->name : "");
+    }
     HX_TRY(hx_schema_init(dst, src->format, src->name, src->flags));
     hx_status st = hx_schema_set_metadata(dst, src->metadata, hx_metadata_size(src->metadata));
     if (st == HOIST_OK) st = hx_schema_alloc_children(dst, src->n_children);
@@ -135,6 +139,28 @@ hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst)
         if (st == HOIST_OK) st = hx_schema_copy(src->dictionary, dst->dictionary);
     }
     if (st != HOIST_OK) dst->release(dst);
+    return st;
+}
+
+hx_status hoist_arrow_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *out) {
+    HX_FAIL_IF(!src || !out, HOIST_ERR_INVALID_ARG, "hoist_arrow_schema_copy: NULL argument");
+    HX_TRY(hx_schema_copy(src, out));
+    hx_error_clear();
+    return HOIST_OK;
+}
+
+hx_status hx_arrow_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out) {
+    hx_status st = hx_schema_init(out, "+s", "", 0);
+    if (st == HOIST_OK) st = hx_schema_alloc_children(out, (int64_t)n);
+    for (size_t i = 0; i < n; i++) {
+        if (st == HOIST_OK) {
+            *out->children[i] = children[i];
+            children[i].release = NULL;
+        } else if (children[i].release) {
+            children[i].release(&children[i]);
+        }
+    }
+    if (st != HOIST_OK && out->release) out->release(out);
     return st;
 }
 
@@ -199,20 +225,17 @@ struct array_priv {
     const void *ptrs[HX_ARRAY_MAX_BUFFERS];
 };
 
+static void free_array_node(struct ArrowArray *c) {
+    if (!c) return;
+    if (c->release) c->release(c);
+    hx_free(c);
+}
+
 static void array_release(struct ArrowArray *a) {
     if (!a || !a->release) return;
-    for (int64_t i = 0; i < a->n_children; i++) {
-        struct ArrowArray *c = a->children ? a->children[i] : NULL;
-        if (c) {
-            if (c->release) c->release(c);
-            hx_free(c);
-        }
-    }
+    for (int64_t i = 0; a->children && i < a->n_children; i++) free_array_node(a->children[i]);
     hx_free(a->children);
-    if (a->dictionary) {
-        if (a->dictionary->release) a->dictionary->release(a->dictionary);
-        hx_free(a->dictionary);
-    }
+    free_array_node(a->dictionary);
     struct array_priv *p = a->private_data;
     if (p) {
         for (int i = 0; i < HX_ARRAY_MAX_BUFFERS; i++) hx_aligned_free(p->owned[i]);
@@ -257,6 +280,16 @@ void hx_array_set_buffer(struct ArrowArray *a, int i, void *buf) {
     p->ptrs[i] = buf;
 }
 
+hx_status hx_arrow_array_alloc_buffer(struct ArrowArray *a, int i, size_t size, void **data) {
+    if (size == 0) size = 1;
+    void *p = hx_aligned_alloc(size);
+    if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory allocating an Arrow buffer of %zu bytes", size);
+    memset(p, 0, size);
+    hx_array_set_buffer(a, i, p);
+    *data = p;
+    return HOIST_OK;
+}
+
 hx_status hx_array_alloc_dictionary(struct ArrowArray *a) {
     a->dictionary = hx_calloc(1, sizeof *a->dictionary);
     if (!a->dictionary) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow array");
@@ -272,72 +305,4 @@ int64_t hx_bitmap_count_nulls(const uint8_t *bits, int64_t n) {
     }
     for (; i < n; i++) set += (bits[i >> 3] >> (i & 7)) & 1;
     return n - set;
-}
-
-/* ---- streams ------------------------------------------------------------ */
-
-struct stream_priv {
-    const struct hx_stream_ops *ops;
-    void *state;
-    char error[1024];
-};
-
-static int status_errno(hx_status st) {
-    switch (st) {
-    case HOIST_ERR_NOMEM: return ENOMEM;
-    case HOIST_ERR_INVALID_ARG: return EINVAL;
-    case HOIST_ERR_UNSUPPORTED:
-    case HOIST_ERR_PARQUET_UNSUPPORTED:
-    case HOIST_ERR_PARQUET_ENCRYPTED: return ENOSYS;
-    default: return EIO;
-    }
-}
-
-static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out) {
-    struct stream_priv *p = s->private_data;
-    hx_status st = p->ops->get_schema(p->state, out);
-    if (st == HOIST_OK) return 0;
-    hx_error_copy(p->error, sizeof p->error);
-    return status_errno(st);
-}
-
-static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out) {
-    struct stream_priv *p = s->private_data;
-    memset(out, 0, sizeof *out);
-    hx_status st = p->ops->get_next(p->state, out);
-    if (st == HOIST_OK) return 0;
-    hx_error_copy(p->error, sizeof p->error);
-    return status_errno(st);
-}
-
-static const char *stream_get_last_error(struct ArrowArrayStream *s) {
-    struct stream_priv *p = s->private_data;
-    return p->error[0] ? p->error : NULL;
-}
-
-static void stream_release(struct ArrowArrayStream *s) {
-    if (!s || !s->release) return;
-    struct stream_priv *p = s->private_data;
-    if (p) {
-        if (p->ops->free_state) p->ops->free_state(p->state);
-        hx_free(p);
-    }
-    s->release = NULL;
-}
-
-hx_status hx_stream_init(struct ArrowArrayStream *out, const struct hx_stream_ops *ops, void *state) {
-    memset(out, 0, sizeof *out);
-    struct stream_priv *p = hx_calloc(1, sizeof *p);
-    if (!p) {
-        if (ops->free_state) ops->free_state(state);
-        HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating an Arrow stream");
-    }
-    p->ops = ops;
-    p->state = state;
-    out->get_schema = stream_get_schema;
-    out->get_next = stream_get_next;
-    out->get_last_error = stream_get_last_error;
-    out->release = stream_release;
-    out->private_data = p;
-    return HOIST_OK;
 }

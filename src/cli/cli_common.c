@@ -214,24 +214,30 @@ void cli_error_line(const char *what, enum hoist_status status, const char *msg,
     fputs("hoist: ", stderr);
     if (what && *what && !strstr(msg, what)) fprintf(stderr, "%s: ", what);
     for (const char *p = msg; *p; p++) putc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
-    switch (status) {
-    case HOIST_ERR_S3_BAD_SIGNATURE:
-        if (!strstr(msg, "credentials"))
+    /* A hint by the kind of failure (hoist_status_class), said once here for
+     * every command. */
+    if (hoist_status_class(status) == HOIST_CLASS_ACCESS && !strstr(msg, "credentials")) {
+        if (status == HOIST_ERR_S3_BAD_SIGNATURE)
             fputs(" (check the credentials: the access key id or secret key is wrong)", stderr);
-        break;
-    case HOIST_ERR_S3_ACCESS_DENIED:
-        if (!strstr(msg, "credentials"))
+        else if (status == HOIST_ERR_S3_ACCESS_DENIED)
             fputs(" (access denied: check the credentials and the bucket policy)", stderr);
-        break;
-    default: break;
     }
     if (extra) fputs(extra, stderr);
     putc('\n', stderr);
 }
 
+int cli_exit_code(enum hoist_status status) {
+    /* A bad command line or expression is a usage error (2); a cancelled
+     * operation exits as an interrupted program does (128 + SIGINT);
+     * anything else that failed is 1. */
+    if (status == HOIST_ERR_USAGE || status == HOIST_ERR_FILTER) return CLI_USAGE;
+    if (hoist_status_class(status) == HOIST_CLASS_CANCELLED) return CLI_CANCELLED;
+    return CLI_FAIL;
+}
+
 int cli_fail_on(enum hoist_status status, const char *what) {
     cli_error_line(what, status, hoist_errmsg(), NULL);
-    return status == HOIST_ERR_USAGE || status == HOIST_ERR_FILTER ? CLI_USAGE : CLI_FAIL;
+    return cli_exit_code(status);
 }
 
 /* ---- progress bar ------------------------------------------------------ */

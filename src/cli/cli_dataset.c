@@ -406,448 +406,6 @@ static void csv_batch(FILE *out, const struct ArrowSchema *schema, const struct 
     }
 }
 
-/* ---- Arrow IPC file output -------------------------------------------------------------
- * The Arrow IPC file format (Columnar.md "IPC File Format"): magic, a schema
- * message, one record batch message per batch, a footer flatbuffer naming
- * the blocks, its length and the magic again. The flatbuffers are built
- * front to back: a table is written before the objects it points to, so every
- * uoffset points forward as the format requires, and is patched once the
- * target's position is known. Flat types only (what the taxi data uses);
- * nested and dictionary columns are refused with a clear message. */
-
-struct fbb {
-    uint8_t *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void fb_reserve(struct fbb *b, size_t n) {
-    if (b->len + n <= b->cap || b->oom) return;
-    size_t nc = b->cap ? b->cap * 2 : 1024;
-    while (nc < b->len + n) nc *= 2;
-    uint8_t *np = realloc(b->p, nc);
-    if (!np) {
-        b->oom = true;
-        return;
-    }
-    b->p = np;
-    b->cap = nc;
-}
-
-static void fb_pad(struct fbb *b, size_t align) {
-    while (b->len % align) {
-        fb_reserve(b, 1);
-        if (b->oom) return;
-        b->p[b->len++] = 0;
-    }
-}
-
-static size_t fb_put(struct fbb *b, const void *v, size_t n) {
-    fb_reserve(b, n);
-    size_t at = b->len;
-    if (b->oom) return at;
-    memcpy(b->p + at, v, n);
-    b->len += n;
-    return at;
-}
-
-/* Points the uoffset at `at` to the object at `target` (> at). */
-static void fb_patch(struct fbb *b, size_t at, size_t target) {
-    if (b->oom) return;
-    uint32_t rel = (uint32_t)(target - at);
-    memcpy(b->p + at, &rel, 4);
-}
-
-struct fb_field {
-    int id;
-    int size;       /* 1, 2, 4 or 8 */
-    uint64_t value; /* scalars */
-    size_t *slot;   /* offsets: receives the position to patch */
-};
-
-/* Writes a table (vtable right before it) and returns its position. */
-static size_t fb_table(struct fbb *b, const struct fb_field *f, int n) {
-    int maxid = -1;
-    for (int i = 0; i < n; i++)
-        if (f[i].id > maxid) maxid = f[i].id;
-    uint16_t vt[32] = {0};
-    /* Lay out the fields: table offset 0 is the soffset to the vtable. */
-    size_t pos[16], off = 4;
-    for (int i = 0; i < n; i++) {
-        size_t a = (size_t)f[i].size;
-        off = (off + a - 1) / a * a;
-        pos[i] = off;
-        off += a;
-    }
-    size_t tsize = (off + 7) / 8 * 8;
-    size_t vsize = 4 + 2 * (size_t)(maxid + 1);
-    /* The table starts 8-aligned (its 8-byte fields need it); the vtable
-     * sits right before it. */
-    while ((b->len + vsize) % 8) fb_put(b, "", 1);
-    vt[0] = (uint16_t)vsize;
-    vt[1] = (uint16_t)tsize;
-    for (int i = 0; i < n; i++) vt[2 + f[i].id] = (uint16_t)pos[i];
-    size_t vpos = fb_put(b, vt, vsize);
-    size_t tpos = b->len;
-    fb_reserve(b, tsize);
-    if (b->oom) return tpos;
-    memset(b->p + tpos, 0, tsize);
-    int32_t so = (int32_t)(tpos - vpos);
-    memcpy(b->p + tpos, &so, 4);
-    for (int i = 0; i < n; i++) {
-        if (f[i].slot)
-            *f[i].slot = tpos + pos[i];
-        else
-            memcpy(b->p + tpos + pos[i], &f[i].value, (size_t)f[i].size); /* little-endian */
-    }
-    b->len += tsize;
-    return tpos;
-}
-
-static size_t fb_string(struct fbb *b, const char *s) {
-    fb_pad(b, 4);
-    uint32_t n = (uint32_t)strlen(s);
-    size_t at = fb_put(b, &n, 4);
-    fb_put(b, s, n + 1);
-    return at;
-}
-
-/* A vector of n uoffsets; slots[i] receive their positions. */
-static size_t fb_offset_vector(struct fbb *b, size_t n, size_t *slots) {
-    fb_pad(b, 4);
-    uint32_t c = (uint32_t)n;
-    size_t at = fb_put(b, &c, 4);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t z = 0;
-        slots[i] = fb_put(b, &z, 4);
-    }
-    return at;
-}
-
-/* A vector of n structs of `size` bytes each (8-aligned elements). */
-static size_t fb_struct_vector(struct fbb *b, const void *elems, size_t n, size_t size) {
-    while ((b->len + 4) % 8) fb_put(b, "", 1);
-    uint32_t c = (uint32_t)n;
-    size_t at = fb_put(b, &c, 4);
-    if (n) fb_put(b, elems, n * size);
-    return at;
-}
-
-/* Arrow type of a format string as a Schema.fbs union member. */
-static int ipc_type(struct fbb *b, const char *f, size_t *type_pos) {
-    struct fb_field fl[2] = {{0, 0, 0, NULL}, {0, 0, 0, NULL}};
-    int bits = 0, sign = 1;
-    switch (f[0]) {
-    case 'c': bits = 8; break;
-    case 'C': bits = 8; sign = 0; break;
-    case 's': bits = 16; break;
-    case 'S': bits = 16; sign = 0; break;
-    case 'i': bits = 32; break;
-    case 'I': bits = 32; sign = 0; break;
-    case 'l': bits = 64; break;
-    case 'L': bits = 64; sign = 0; break;
-    default: break;
-    }
-    if (bits && f[1] == '\0') {
-        fl[0] = (struct fb_field){0, 4, (uint64_t)bits, NULL};
-        fl[1] = (struct fb_field){1, 1, (uint64_t)sign, NULL};
-        *type_pos = fb_table(b, fl, 2);
-        return 2; /* Int */
-    }
-    if (f[1] == '\0' && (f[0] == 'e' || f[0] == 'f' || f[0] == 'g')) {
-        fl[0] = (struct fb_field){0, 2, (uint64_t)(f[0] == 'e' ? 0 : f[0] == 'f' ? 1 : 2), NULL};
-        *type_pos = fb_table(b, fl, 1);
-        return 3; /* FloatingPoint */
-    }
-    if (f[1] == '\0') {
-        static const char simple[] = "nzubZU";
-        static const int ids[] = {1, 4, 5, 6, 19, 20}; /* Null Binary Utf8 Bool LargeBinary LargeUtf8 */
-        const char *k = strchr(simple, f[0]);
-        if (k) {
-            *type_pos = fb_table(b, fl, 0);
-            return ids[k - simple];
-        }
-    }
-    if (!strcmp(f, "tdD") || !strcmp(f, "tdm")) {
-        fl[0] = (struct fb_field){0, 2, (uint64_t)(f[2] == 'D' ? 0 : 1), NULL};
-        *type_pos = fb_table(b, fl, 1);
-        return 8; /* Date */
-    }
-    if (f[0] == 't' && f[1] == 's' && f[2] && f[3] == ':') {
-        int unit = f[2] == 's' ? 0 : f[2] == 'm' ? 1 : f[2] == 'u' ? 2 : 3;
-        size_t tz_slot = 0;
-        fl[0] = (struct fb_field){0, 2, (uint64_t)unit, NULL};
-        fl[1] = (struct fb_field){1, 4, 0, &tz_slot};
-        bool has_tz = f[4] != '\0';
-        *type_pos = fb_table(b, fl, has_tz ? 2 : 1);
-        if (has_tz) fb_patch(b, tz_slot, fb_string(b, f + 4));
-        return 10; /* Timestamp */
-    }
-    if (f[0] == 't' && f[1] == 't' && f[2] && f[3] == '\0') {
-        int unit = f[2] == 's' ? 0 : f[2] == 'm' ? 1 : f[2] == 'u' ? 2 : 3;
-        fl[0] = (struct fb_field){0, 2, (uint64_t)unit, NULL};
-        fl[1] = (struct fb_field){1, 4, (uint64_t)(unit < 2 ? 32 : 64), NULL};
-        *type_pos = fb_table(b, fl, 2);
-        return 9; /* Time */
-    }
-    return -1;
-}
-
-/* The Schema table (shared by the schema message and the footer). */
-static size_t ipc_schema_table(struct fbb *b, const struct ArrowSchema *schema, const char **bad) {
-    size_t fields_slot = 0;
-    struct fb_field st[2] = {{0, 2, 0, NULL}, {1, 4, 0, &fields_slot}};
-    size_t spos = fb_table(b, st, 2);
-    size_t n = (size_t)schema->n_children;
-    size_t *slots = calloc(n + 1, sizeof *slots);
-    if (!slots) {
-        b->oom = true;
-        return spos;
-    }
-    fb_patch(b, fields_slot, fb_offset_vector(b, n, slots));
-    for (size_t i = 0; i < n; i++) {
-        const struct ArrowSchema *c = schema->children[i];
-        if (c->dictionary || c->n_children) {
-            *bad = c->name;
-            break;
-        }
-        size_t name_slot = 0, type_slot = 0, children_slot = 0;
-        size_t tpos = 0;
-        struct fb_field ff[5] = {{0, 4, 0, &name_slot},
-                                 {1, 1, (c->flags & ARROW_FLAG_NULLABLE) ? 1u : 0u, NULL},
-                                 {2, 1, 0, NULL},
-                                 {3, 4, 0, &type_slot},
-                                 {5, 4, 0, &children_slot}};
-        /* The type id is only known once the type is written, and the field
-         * table must come first: write the type into a side buffer? No: the
-         * union type is a scalar, computed from the format up front. */
-        struct fbb probe = {0};
-        int tid = ipc_type(&probe, c->format, &tpos);
-        free(probe.p);
-        if (tid < 0) {
-            *bad = c->name;
-            break;
-        }
-        ff[2].value = (uint64_t)tid;
-        size_t fpos = fb_table(b, ff, 5);
-        fb_patch(b, slots[i], fpos);
-        fb_patch(b, name_slot, fb_string(b, c->name ? c->name : ""));
-        (void)ipc_type(b, c->format, &tpos);
-        fb_patch(b, type_slot, tpos);
-        size_t none[1];
-        fb_patch(b, children_slot, fb_offset_vector(b, 0, none));
-    }
-    free(slots);
-    return spos;
-}
-
-struct ipc_writer {
-    FILE *out;
-    uint64_t pos;
-    struct {
-        int64_t offset;
-        int32_t meta;
-        int32_t pad;
-        int64_t body;
-    } *blocks;
-    size_t nblocks, cap;
-    const struct ArrowSchema *schema;
-};
-
-/* Writes one message: continuation, length, flatbuffer (padded to 8), body. */
-static int ipc_message(struct ipc_writer *w, struct fbb *b, const uint8_t *body, size_t body_len, int32_t *meta_len) {
-    size_t fl = (b->len + 8 + 7) / 8 * 8 - 8;
-    uint32_t head[2] = {0xFFFFFFFFu, (uint32_t)fl};
-    static const uint8_t zeros[8] = {0};
-    if (fwrite(head, 1, 8, w->out) != 8 || fwrite(b->p, 1, b->len, w->out) != b->len ||
-        fwrite(zeros, 1, fl - b->len, w->out) != fl - b->len ||
-        (body_len && fwrite(body, 1, body_len, w->out) != body_len))
-        return -1;
-    *meta_len = (int32_t)(fl + 8);
-    w->pos += fl + 8 + body_len;
-    return 0;
-}
-
-/* Builds a Message table with header `type` whose header table is written
- * by the caller right after; returns the slot to patch. */
-static size_t ipc_message_table(struct fbb *b, int header_type, int64_t body_len, size_t *header_slot) {
-    size_t root = 0;
-    uint32_t z = 0;
-    root = fb_put(b, &z, 4);
-    struct fb_field mf[4] = {{0, 2, 4, NULL}, {1, 1, (uint64_t)header_type, NULL}, {2, 4, 0, header_slot},
-                             {3, 8, (uint64_t)body_len, NULL}};
-    size_t mpos = fb_table(b, mf, 4);
-    fb_patch(b, root, mpos);
-    return mpos;
-}
-
-static int ipc_begin(struct ipc_writer *w, FILE *out, const struct ArrowSchema *schema) {
-    memset(w, 0, sizeof *w);
-    w->out = out;
-    w->schema = schema;
-    if (fwrite("ARROW1\0\0", 1, 8, out) != 8) return -1;
-    w->pos = 8;
-    struct fbb b = {0};
-    size_t hslot = 0;
-    const char *bad = NULL;
-    ipc_message_table(&b, 1, 0, &hslot);
-    fb_patch(&b, hslot, ipc_schema_table(&b, schema, &bad));
-    if (bad) {
-        free(b.p);
-        fprintf(stderr, "hoist: --output .arrow: column '%s' has a type the IPC writer does not handle yet "
-                        "(nested or dictionary)\n", bad);
-        return -2;
-    }
-    int32_t meta;
-    int rc = b.oom ? -1 : ipc_message(w, &b, NULL, 0, &meta);
-    free(b.p);
-    return rc;
-}
-
-static int64_t count_nulls(const struct ArrowArray *a) {
-    if (a->null_count >= 0) return a->null_count;
-    const uint8_t *bm = a->buffers[0];
-    if (!bm) return 0;
-    int64_t n = 0;
-    for (int64_t i = 0; i < a->length; i++) n += !((bm[i >> 3] >> (i & 7)) & 1);
-    return n;
-}
-
-static int ipc_batch(struct ipc_writer *w, const struct ArrowArray *batch) {
-    size_t ncols = (size_t)w->schema->n_children;
-    struct node {
-        int64_t length, nulls;
-    } *nodes = calloc(ncols + 1, sizeof *nodes);
-    struct buf {
-        int64_t offset, length;
-    } *bufs = calloc(3 * ncols + 1, sizeof *bufs);
-    const uint8_t **src = calloc(3 * ncols + 1, sizeof *src);
-    size_t nb = 0;
-    int64_t body = 0;
-    int rc = (!nodes || !bufs || !src) ? -1 : 0;
-    for (size_t c = 0; rc == 0 && c < ncols; c++) {
-        const struct ArrowArray *a = batch->children[c];
-        const char *f = w->schema->children[c]->format;
-        int64_t len = batch->length; /* children may be longer after a limit */
-        if (a->offset != 0) {
-            fprintf(stderr, "hoist: --output .arrow: sliced arrays are not supported\n");
-            rc = -2;
-            break;
-        }
-        nodes[c].length = len;
-        nodes[c].nulls = a->buffers[0] ? count_nulls(a) : 0;
-        if (a->length != len && nodes[c].nulls) {
-            /* Recount over the kept rows only. */
-            struct ArrowArray t = *a;
-            t.length = len;
-            t.null_count = -1;
-            nodes[c].nulls = count_nulls(&t);
-        }
-        int64_t sizes[3] = {nodes[c].nulls ? (len + 7) / 8 : 0, 0, 0};
-        int n = 2;
-        if (f[1] == '\0' && strchr("uzUZ", f[0])) {
-            bool big = f[0] == 'U' || f[0] == 'Z';
-            sizes[1] = (len + 1) * (big ? 8 : 4);
-            int64_t end = big ? ((const int64_t *)a->buffers[1])[len] : ((const int32_t *)a->buffers[1])[len];
-            int64_t start = big ? ((const int64_t *)a->buffers[1])[0] : ((const int32_t *)a->buffers[1])[0];
-            if (start != 0) {
-                fprintf(stderr, "hoist: --output .arrow: offsets not starting at 0 are not supported\n");
-                rc = -2;
-                break;
-            }
-            sizes[2] = end;
-            n = 3;
-        } else if (f[0] == 'b' && f[1] == '\0') {
-            sizes[1] = (len + 7) / 8;
-        } else if (f[0] == 'n' && f[1] == '\0') {
-            n = 0;
-        } else {
-            int bytes = (f[0] == 'c' || f[0] == 'C') ? 1 : (f[0] == 's' || f[0] == 'S' || f[0] == 'e') ? 2
-                      : (f[0] == 'i' || f[0] == 'I' || f[0] == 'f' || !strcmp(f, "tdD") || !strcmp(f, "tts") ||
-                         !strcmp(f, "ttm"))
-                          ? 4
-                          : 8;
-            sizes[1] = len * bytes;
-        }
-        for (int k = 0; k < n; k++) {
-            bufs[nb].offset = body;
-            bufs[nb].length = sizes[k];
-            src[nb] = k < a->n_buffers ? a->buffers[k] : NULL;
-            body += (sizes[k] + 7) / 8 * 8;
-            nb++;
-        }
-    }
-    struct fbb b = {0};
-    if (rc == 0) {
-        size_t hslot = 0, nodes_slot = 0, bufs_slot = 0;
-        ipc_message_table(&b, 3, body, &hslot);
-        struct fb_field rf[3] = {{0, 8, (uint64_t)batch->length, NULL}, {1, 4, 0, &nodes_slot}, {2, 4, 0, &bufs_slot}};
-        fb_patch(&b, hslot, fb_table(&b, rf, 3));
-        fb_patch(&b, nodes_slot, fb_struct_vector(&b, nodes, ncols, sizeof *nodes));
-        fb_patch(&b, bufs_slot, fb_struct_vector(&b, bufs, nb, sizeof *bufs));
-        if (b.oom) rc = -1;
-    }
-    if (rc == 0) {
-        /* The message header first, then the body buffers straight from
-         * the arrays (no copy of the column data). */
-        size_t fl = (b.len + 8 + 7) / 8 * 8 - 8;
-        uint32_t head[2] = {0xFFFFFFFFu, (uint32_t)fl};
-        static const uint8_t zeros[8] = {0};
-        if (fwrite(head, 1, 8, w->out) != 8 || fwrite(b.p, 1, b.len, w->out) != b.len ||
-            fwrite(zeros, 1, fl - b.len, w->out) != fl - b.len)
-            rc = -1;
-        for (size_t k = 0; rc == 0 && k < nb; k++) {
-            size_t l = (size_t)bufs[k].length, padded = (l + 7) / 8 * 8;
-            if (l && (!src[k] || fwrite(src[k], 1, l, w->out) != l)) rc = -1;
-            if (rc == 0 && padded > l && fwrite(zeros, 1, padded - l, w->out) != padded - l) rc = -1;
-        }
-        if (rc == 0) {
-            if (w->nblocks == w->cap) {
-                w->cap = w->cap ? w->cap * 2 : 64;
-                void *nbk = realloc(w->blocks, w->cap * sizeof *w->blocks);
-                if (!nbk) rc = -1;
-                else w->blocks = nbk;
-            }
-            if (rc == 0) {
-                w->blocks[w->nblocks].offset = (int64_t)w->pos;
-                w->blocks[w->nblocks].meta = (int32_t)(fl + 8);
-                w->blocks[w->nblocks].pad = 0;
-                w->blocks[w->nblocks].body = body;
-                w->nblocks++;
-                w->pos += fl + 8 + (uint64_t)body;
-            }
-        }
-    }
-    free(b.p);
-    free(nodes);
-    free(bufs);
-    free(src);
-    return rc;
-}
-
-static int ipc_end(struct ipc_writer *w) {
-    uint32_t eos[2] = {0xFFFFFFFFu, 0};
-    int rc = fwrite(eos, 1, 8, w->out) == 8 ? 0 : -1;
-    struct fbb b = {0};
-    uint32_t z = 0;
-    size_t root = fb_put(&b, &z, 4);
-    size_t schema_slot = 0, dict_slot = 0, rb_slot = 0;
-    struct fb_field ff[4] = {{0, 2, 4, NULL}, {1, 4, 0, &schema_slot}, {2, 4, 0, &dict_slot}, {3, 4, 0, &rb_slot}};
-    fb_patch(&b, root, fb_table(&b, ff, 4));
-    const char *bad = NULL;
-    fb_patch(&b, schema_slot, ipc_schema_table(&b, w->schema, &bad));
-    fb_patch(&b, dict_slot, fb_struct_vector(&b, NULL, 0, 24));
-    fb_patch(&b, rb_slot, fb_struct_vector(&b, w->blocks, w->nblocks, 24));
-    int32_t flen = (int32_t)b.len;
-    if (rc == 0 && (b.oom || fwrite(b.p, 1, b.len, w->out) != b.len || fwrite(&flen, 1, 4, w->out) != 4 ||
-                    fwrite("ARROW1", 1, 6, w->out) != 6))
-        rc = -1;
-    free(b.p);
-    free(w->blocks);
-    w->blocks = NULL;
-    return rc;
-}
-
 /* ---- load ---------------------------------------------------------------------------- */
 
 static const char *dot_number(uint64_t v, char *buf, size_t cap) {
@@ -870,7 +428,7 @@ static uint64_t peak_rss(void) {
 
 static void print_summary(FILE *out, struct hoist_dataset *ds, double wall) {
     struct hoist_dataset_stats s;
-    hoist_dataset_get_stats(ds, &s);
+    hoist_dataset_get_stats(ds, &s, sizeof s);
     char a[32], b[32], c[32], n1[32];
     fprintf(out, "rows        %s\n", dot_number((uint64_t)s.rows, n1, sizeof n1));
     fprintf(out, "columns     %" PRId64 "\n", s.columns);
@@ -901,6 +459,42 @@ static bool ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* Streams the batches to a CSV file (or stdout), header first, each batch
+ * freed once written. A failed write removes the file. */
+static int write_csv(const char *path, bool to_stdout, const struct ArrowSchema *schema,
+                     struct ArrowArrayStream *stream) {
+    FILE *out = to_stdout ? stdout : fopen(path, "wb");
+    if (!out) {
+        fprintf(stderr, "hoist: %s: %s\n", path, strerror(errno));
+        return CLI_FAIL;
+    }
+    int rc = CLI_OK;
+    for (int64_t c = 0; c < schema->n_children; c++) {
+        if (c) putc(',', out);
+        csv_field(out, schema->children[c]->name, strlen(schema->children[c]->name));
+    }
+    putc('\n', out);
+    while (rc == CLI_OK) {
+        struct ArrowArray b;
+        int e = stream->get_next(stream, &b);
+        if (e) {
+            const char *m = stream->get_last_error(stream);
+            fprintf(stderr, "hoist: %s\n", m ? m : "load failed");
+            rc = CLI_FAIL;
+            break;
+        }
+        if (!b.release) break;
+        csv_batch(out, schema, &b);
+        b.release(&b);
+    }
+    if (!to_stdout && fclose(out) != 0 && rc == CLI_OK) {
+        fprintf(stderr, "hoist: %s: %s\n", path, strerror(errno));
+        rc = CLI_FAIL;
+    }
+    if (rc != CLI_OK && !to_stdout) remove(path); /* never leave a partial file looking complete */
+    return rc;
+}
+
 static int run_load(int argc, char **argv) {
     struct ds_opts o;
     int rc = parse_args("load", OPT_LOAD, argc, argv, &o);
@@ -908,9 +502,7 @@ static int run_load(int argc, char **argv) {
         ds_opts_reset(&o);
         return rc;
     }
-    FILE *out = NULL;
     bool to_stdout = false, as_ipc = false;
-    struct ipc_writer ipc = {0};
     bool as_parquet = o.output && cli_write_target(o.output);
     if (o.output && !as_parquet) {
         to_stdout = strcmp(o.output, "-") == 0;
@@ -947,56 +539,15 @@ static int run_load(int argc, char **argv) {
             rc = ds_fail(st, o.url);
             goto done_stream;
         }
-        out = to_stdout ? stdout : fopen(o.output, "wb");
-        if (!out) {
-            fprintf(stderr, "hoist: %s: %s\n", o.output, strerror(errno));
-            rc = CLI_FAIL;
-            goto done_stream;
-        }
         if (as_ipc) {
-            int e = ipc_begin(&ipc, out, &schema);
-            if (e) {
-                if (e == -1) fprintf(stderr, "hoist: %s: %s\n", o.output, strerror(errno));
-                rc = e == -2 ? CLI_USAGE : CLI_FAIL;
-            }
+            st = hoist_arrow_ipc_write_file(o.output, &stream);
+            if (st != HOIST_OK) rc = cli_fail(st);
+            /* a column type the file cannot hold is a usage error, as the
+             * choice of output is */
+            if (st == HOIST_ERR_ARROW_TYPE) rc = CLI_USAGE;
         } else {
-            for (int64_t c = 0; c < schema.n_children; c++) {
-                if (c) putc(',', out);
-                csv_field(out, schema.children[c]->name, strlen(schema.children[c]->name));
-            }
-            putc('\n', out);
+            rc = write_csv(o.output, to_stdout, &schema, &stream);
         }
-        while (rc == CLI_OK) {
-            struct ArrowArray b;
-            int e = stream.get_next(&stream, &b);
-            if (e) {
-                const char *m = stream.get_last_error(&stream);
-                fprintf(stderr, "hoist: %s\n", m ? m : "load failed");
-                rc = CLI_FAIL;
-                break;
-            }
-            if (!b.release) break;
-            if (as_ipc) {
-                int e = ipc_batch(&ipc, &b);
-                if (e) {
-                    if (e == -1) fprintf(stderr, "hoist: %s: %s\n", o.output, strerror(errno));
-                    rc = CLI_FAIL;
-                }
-            } else {
-                csv_batch(out, &schema, &b);
-            }
-            b.release(&b);
-        }
-        if (as_ipc && rc == CLI_OK && ipc_end(&ipc) != 0) {
-            fprintf(stderr, "hoist: %s: %s\n", o.output, strerror(errno));
-            rc = CLI_FAIL;
-        }
-        free(ipc.blocks);
-        if (!to_stdout && fclose(out) != 0 && rc == CLI_OK) {
-            fprintf(stderr, "hoist: %s: %s\n", o.output, strerror(errno));
-            rc = CLI_FAIL;
-        }
-        if (rc != CLI_OK && !to_stdout) remove(o.output); /* never leave a partial file looking complete */
     } else {
         /* The whole table in memory, as hoist.load_table makes it. */
         st = hoist_dataset_load(ds, &stream);
@@ -1074,7 +625,7 @@ static int run_schema(int argc, char **argv) {
     } else {
         for (int64_t i = 0; i < schema.n_children; i++) print_field(schema.children[i], 0);
         struct hoist_dataset_stats s;
-        hoist_dataset_get_stats(ds, &s);
+        hoist_dataset_get_stats(ds, &s, sizeof s);
         char a[32];
         printf("-- %" PRIu64 " files, %" PRIu64 " row groups, %s\n", s.files, s.row_groups,
                cli_format_size(s.dataset_bytes, a, sizeof a));

@@ -3,13 +3,14 @@
 #ifndef HOIST_CLI_INTERNAL_H
 #define HOIST_CLI_INTERNAL_H
 
+#define HOIST_EXPERIMENTAL_API /* Arrow helpers (hoist.h, experimental tier) */
 #include "hoist.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 
 /* Exit codes: 0 success, 1 runtime failure (message on stderr), 2 usage. */
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_CANCELLED = 130 };
 
 struct cli_command {
     const char *name;
@@ -90,8 +91,11 @@ char *cli_format_time(int64_t unix_seconds, int iso, char *buf, size_t size);
  * control characters, '"' and '\\' are escaped; NULL writes null. */
 void cli_json_string(FILE *out, const char *s);
 
+/* The exit status for a failed call: CLI_USAGE for a bad command line or
+ * expression, CLI_CANCELLED (130) for a cancelled one, else CLI_FAIL. */
+int cli_exit_code(enum hoist_status status);
 /* Prints one line "hoist: <what>: <cause>" for a failed library call and
- * returns CLI_FAIL (CLI_USAGE for HOIST_ERR_USAGE). `what` (usually the URL)
+ * returns cli_exit_code(status). `what` (usually the URL)
  * is only prefixed when the library message does not already name it; NULL
  * means no prefix. Credential and signature failures get a hint. */
 int cli_fail_on(enum hoist_status status, const char *what);

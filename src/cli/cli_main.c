@@ -47,7 +47,7 @@ static void print_help(FILE *out) {
 int cli_fail(enum hoist_status status) {
     const char *msg = hoist_errmsg();
     fprintf(stderr, "hoist: %s\n", (msg && *msg) ? msg : hoist_strerror(status));
-    return status == HOIST_ERR_USAGE || status == HOIST_ERR_FILTER ? CLI_USAGE : CLI_FAIL;
+    return cli_exit_code(status);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {

@@ -147,25 +147,6 @@ static char *join(const char *dir, const char *name) {
     return dup_printf("%s%s%s", dir, ends_with_slash(dir) || !*dir ? "" : "/", name);
 }
 
-/* True when a key, relative to the copy's source prefix, maps to a path
- * inside the destination directory: no absolute path, no "." or ".."
- * segment, no empty segment. Keys are refused rather than rewritten, since
- * any rewrite could make two keys collide on one file. Backslashes are
- * ordinary bytes on POSIX, so they pass. */
-static bool key_is_safe_relative(const char *rel) {
-    if (!*rel || rel[0] == '/') return false;
-    const char *seg = rel;
-    for (;;) {
-        const char *end = strchr(seg, '/');
-        size_t n = end ? (size_t)(end - seg) : strlen(seg);
-        if (n == 0) return false;
-        if (n == 1 && seg[0] == '.') return false;
-        if (n == 2 && seg[0] == '.' && seg[1] == '.') return false;
-        if (!end) return true;
-        seg = end + 1;
-    }
-}
-
 static bool local_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -332,7 +313,7 @@ static int run_ls(int argc, char **argv) {
             else
                 printf("%s\n", e.url);
         }
-        hoist_info_item_reset(&it);
+        hoist_store_info_item_reset(&it);
     }
     for (size_t i = 0; i < list.count; i++) {
         const struct hoist_list_entry *e = &list.entries[i];
@@ -343,7 +324,7 @@ static int run_ls(int argc, char **argv) {
         else
             printf("%s\n", e->url);
     }
-    hoist_list_reset(&list);
+    hoist_store_list_reset(&list);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "hoist: stdout: %s\n", strerror(errno));
         rc = CLI_FAIL;
@@ -440,7 +421,7 @@ static int copy_to_local(struct hoist_store *store, struct copy_plan *p) {
         else
             rc = report_item_failure(items[first].url, items[first].status, items[first].error, failed, n);
     }
-    for (size_t i = 0; i < n; i++) hoist_get_item_reset(&items[i]);
+    for (size_t i = 0; i < n; i++) hoist_store_get_item_reset(&items[i]);
     free(items);
     return rc;
 }
@@ -477,7 +458,7 @@ static int copy_local_to_s3(struct hoist_store *store, struct copy_plan *p) {
                                                 cli_progress_update, &bar);
     cli_progress_finish(&bar);
     int rc = finish_puts(st, items, p->n);
-    for (size_t i = 0; i < p->n; i++) hoist_put_item_reset(&items[i]);
+    for (size_t i = 0; i < p->n; i++) hoist_store_put_item_reset(&items[i]);
     free(items);
     return rc;
 }
@@ -527,8 +508,8 @@ static int copy_s3_to_s3(struct hoist_store *store, struct copy_plan *p) {
             rc = finish_puts(st, puts, n);
         }
         for (size_t i = 0; i < n; i++) {
-            hoist_put_item_reset(&puts[i]);
-            hoist_get_item_reset(&gets[i]);
+            hoist_store_put_item_reset(&puts[i]);
+            hoist_store_get_item_reset(&gets[i]);
         }
         free(gets);
         free(puts);
@@ -559,13 +540,15 @@ static int plan_single(struct hoist_store *store, const char *src, const char *d
     const char *dpath = local_path(dst);
     char *to;
     if (ends_with_slash(dpath) || local_is_dir(dpath)) {
-        /* The name comes from a key: it must stay a single safe segment. */
-        if (!key_is_safe_relative(name)) {
-            fprintf(stderr, "hoist: %s: unsafe key: '%s' would write outside %s; nothing copied\n", src, name,
-                    dpath);
+        /* The name comes from a key: the store's safe join refuses "..", "." and "". */
+        char *joined;
+        enum hoist_status st = hoist_store_join_path(dpath, name, &joined);
+        if (st != HOIST_OK) {
+            cli_error_line(src, st, hoist_errmsg(), "; nothing copied");
             return CLI_FAIL;
         }
-        to = join(dpath, name);
+        to = dup_printf("%s", joined);
+        hoist_free(joined);
     } else {
         to = dup_printf("%s", dpath);
     }
@@ -574,34 +557,80 @@ static int plan_single(struct hoist_store *store, const char *src, const char *d
     return CLI_OK;
 }
 
-/* cp -r SRC DST: everything under SRC goes under DST with the same relative
- * names (aws s3 cp --recursive). */
-static int plan_recursive(struct hoist_store *store, const char *src, const char *dst, struct copy_plan *p) {
-    char *prefix;
-    if (p->src_s3) {
-        prefix = is_bucket_root(src) || ends_with_slash(src) ? dup_printf("%s", src) : dup_printf("%s/", src);
+/* The listing prefix of cp -r SRC (a directory: ends with '/'), or NULL
+ * after printing why SRC cannot be copied recursively. */
+static char *recursive_prefix(const char *src, bool src_s3) {
+    if (src_s3) {
+        char *prefix = is_bucket_root(src) || ends_with_slash(src) ? dup_printf("%s", src) : dup_printf("%s/", src);
         if (!strchr(prefix + 5, '/')) {
             char *t = dup_printf("%s/", prefix);
             free(prefix);
             prefix = t;
         }
-    } else {
-        if (!local_is_dir(local_path(src))) {
-            fprintf(stderr, "hoist: %s: not a directory (%s)\n", src,
-                    local_exists(local_path(src)) ? "cp -r copies what is under a directory" : "no such file");
-            return CLI_FAIL;
-        }
-        char *abs = file_url_abs(src);
-        prefix = ends_with_slash(abs) ? abs : dup_printf("%s/", abs);
-        if (prefix != abs) free(abs);
+        return prefix;
     }
+    if (!local_is_dir(local_path(src))) {
+        fprintf(stderr, "hoist: %s: not a directory (%s)\n", src,
+                local_exists(local_path(src)) ? "cp -r copies what is under a directory" : "no such file");
+        return NULL;
+    }
+    char *abs = file_url_abs(src);
+    char *prefix = ends_with_slash(abs) ? abs : dup_printf("%s/", abs);
+    if (prefix != abs) free(abs);
+    return prefix;
+}
+
+/* cp -r SRC DIR with a local destination: the store's recursive download
+ * (hoist_store_get_prefix: list, safe join, one get_many into files). */
+static int copy_prefix_to_local(struct hoist_store *store, const char *src, const char *dst, bool no_overwrite) {
+    char *prefix = recursive_prefix(src, is_s3(src));
+    if (!prefix) return CLI_FAIL;
+    struct hoist_prefix_files files;
+    struct cli_progress bar;
+    cli_progress_init(&bar, "cp");
+    enum hoist_status st = hoist_store_get_prefix(store, prefix, local_path(dst), no_overwrite ? HOIST_NO_OVERWRITE : 0,
+                                                  cli_progress_update, &bar, &files);
+    cli_progress_finish(&bar);
+    int rc = CLI_OK;
+    size_t fetched = 0, failed = 0, first = files.count;
+    const char *only = NULL; /* the URL when one object was fetched */
+    for (size_t i = 0; i < files.count; i++) {
+        const struct hoist_prefix_file *f = &files.files[i];
+        if (f->status == HOIST_ERR_EXISTS) {
+            note_skipped(f->path);
+            continue;
+        }
+        only = fetched++ == 0 ? f->url : NULL;
+        if (f->status != HOIST_OK && failed++ == 0) first = i;
+    }
+    if (first < files.count) {
+        const struct hoist_prefix_file *f = &files.files[first];
+        rc = report_item_failure(f->url, f->status, f->error, failed, fetched);
+    } else if (st == HOIST_ERR_UNSAFE_KEY) {
+        cli_error_line(NULL, st, hoist_errmsg(), "; nothing copied");
+        rc = CLI_FAIL;
+    } else if (st != HOIST_OK) {
+        rc = cli_fail_on(st, only);
+    } else if (files.count == 0) {
+        fprintf(stderr, "hoist: %s: nothing to copy (no objects under it)\n", src);
+        rc = CLI_FAIL;
+    }
+    hoist_store_prefix_files_reset(&files);
+    free(prefix);
+    return rc;
+}
+
+/* cp -r SRC DST to S3: everything under SRC goes under DST with the same
+ * relative names (aws s3 cp --recursive). */
+static int plan_recursive(struct hoist_store *store, const char *src, const char *dst, struct copy_plan *p) {
+    char *prefix = recursive_prefix(src, p->src_s3);
+    if (!prefix) return CLI_FAIL;
     struct hoist_list list;
     int rc = list_prefix(store, prefix, 1, &list);
     if (rc != CLI_OK) {
         free(prefix);
         return rc;
     }
-    const char *dbase = p->dst_s3 ? dst : local_path(dst);
     for (size_t i = 0; i < list.count && rc == CLI_OK; i++) {
         const struct hoist_list_entry *e = &list.entries[i];
         if (e->is_prefix) continue;
@@ -618,21 +647,13 @@ static int plan_recursive(struct hoist_store *store, const char *src, const char
         }
         /* "dir/" placeholder objects (made by consoles) hold no data. */
         if (ends_with_slash(rel) && e->size == 0) continue;
-        if (!p->dst_s3 && !key_is_safe_relative(rel)) {
-            fprintf(stderr,
-                    "hoist: %s: unsafe key: '%s' would write outside %s (absolute, '..', '.' or empty "
-                    "segment); nothing copied\n",
-                    e->url, rel, dbase);
-            rc = CLI_FAIL;
-            break;
-        }
-        plan_add(p, dup_printf("%s", e->url), join(dbase, rel), e->size);
+        plan_add(p, dup_printf("%s", e->url), join(dst, rel), e->size);
     }
     if (rc == CLI_OK && p->n == 0) {
         fprintf(stderr, "hoist: %s: nothing to copy (no objects under it)\n", src);
         rc = CLI_FAIL;
     }
-    hoist_list_reset(&list);
+    hoist_store_list_reset(&list);
     free(prefix);
     return rc;
 }
@@ -670,7 +691,7 @@ static int put_from_stdin(struct hoist_store *store, const char *dst, bool no_ov
     struct hoist_put_item item = {.url = dst, .data = data, .size = len};
     enum hoist_status st = hoist_store_put_many(store, &item, 1, no_overwrite ? HOIST_NO_OVERWRITE : 0, NULL, NULL);
     int rc = finish_puts(st, &item, 1);
-    hoist_put_item_reset(&item);
+    hoist_store_put_item_reset(&item);
     free(data);
     return rc;
 }
@@ -702,8 +723,12 @@ static int run_cp(int argc, char **argv) {
         hoist_store_free(store);
         return rc;
     }
-    rc = recursive ? plan_recursive(store, src, dst, &plan) : plan_single(store, src, dst, &plan);
-    if (rc == CLI_OK) rc = run_plan(store, &plan);
+    if (recursive && !plan.dst_s3) {
+        rc = copy_prefix_to_local(store, src, dst, no_overwrite);
+    } else {
+        rc = recursive ? plan_recursive(store, src, dst, &plan) : plan_single(store, src, dst, &plan);
+        if (rc == CLI_OK) rc = run_plan(store, &plan);
+    }
     plan_free(&plan);
     hoist_store_free(store);
     return rc;
@@ -763,11 +788,11 @@ static int cat_one(struct hoist_store *store, const char *url, const struct byte
     enum hoist_status st = hoist_store_info_many(store, &it, 1, 0);
     if (st != HOIST_OK) {
         int rc = it.status != HOIST_OK ? report_item_failure(url, it.status, it.error, 1, 1) : cli_fail_on(st, url);
-        hoist_info_item_reset(&it);
+        hoist_store_info_item_reset(&it);
         return rc;
     }
     uint64_t size = it.info.size;
-    hoist_info_item_reset(&it);
+    hoist_store_info_item_reset(&it);
 
     uint64_t start = 0, end = size; /* [start, end) */
     if (range->set) {
@@ -803,11 +828,11 @@ static int cat_one(struct hoist_store *store, const char *url, const struct byte
         st = hoist_store_get_many(store, &g, 1, 0, NULL, NULL);
         if (st != HOIST_OK) {
             int rc = g.status != HOIST_OK ? report_item_failure(url, g.status, g.error, 1, 1) : cli_fail_on(st, url);
-            hoist_get_item_reset(&g);
+            hoist_store_get_item_reset(&g);
             return rc;
         }
         uint64_t got = g.size;
-        hoist_get_item_reset(&g);
+        hoist_store_get_item_reset(&g);
         if (got != want) {
             fprintf(stderr, "hoist: %s: object changed while reading (expected %" PRIu64 " bytes at %" PRIu64
                             ", got %" PRIu64 ")\n", url, want, off, got);
@@ -927,7 +952,7 @@ static int run_info(int argc, char **argv) {
             }
         }
     }
-    for (int i = 0; i < npos; i++) hoist_info_item_reset(&items[i]);
+    for (int i = 0; i < npos; i++) hoist_store_info_item_reset(&items[i]);
     free(items);
     hoist_store_free(store);
     return rc;
@@ -949,7 +974,7 @@ static int remove_under(struct hoist_store *store, const char *url) {
         if (st != HOIST_OK) rc = cli_fail_on(st, url);
     }
     free(urls);
-    hoist_list_reset(&list);
+    hoist_store_list_reset(&list);
     return rc;
 }
 
@@ -1010,7 +1035,7 @@ static int bucket_command(const char *cmd, int argc, char **argv, bool create) {
                 return rc;
             }
             size_t n = list.count;
-            hoist_list_reset(&list);
+            hoist_store_list_reset(&list);
             if (n > 0) {
                 fprintf(stderr,
                         "hoist: %s: bucket not empty (BucketNotEmpty); empty it with 'hoist rm -r %s' or use "

@@ -1,6 +1,10 @@
 /*
- * dataset_internal.h — the dataset layer: listing, Hive partitions, the
- * filter language, range planning, shards and the scan pipeline.
+ * dataset_internal.h — the dataset layer's pure pieces: the filter
+ * language, range and page planning, shard assignment, row-group
+ * selections and the Arrow helpers. The Hive layout rules are in dataset.h
+ * (layers above share them); the dataset object the stage files
+ * (ds_open.c, ds_prune.c, ds_scan.c, ds_shards.c) share is in
+ * ds_open_internal.h.
  *
  * It joins the store (I/O) and the Parquet reader (decode) through their
  * public functions only. The pieces here are pure functions of their inputs
@@ -12,6 +16,8 @@
 #ifndef HOIST_DATASET_INTERNAL_H
 #define HOIST_DATASET_INTERNAL_H
 
+#include "dataset.h"
+#include "parquet.h"
 #include "util_internal.h"
 
 /* ---- values ------------------------------------------------------------
@@ -81,6 +87,8 @@ struct ds_node {
     char *column;
     int column_pos;
     int col;               /* index into the bound column table, -1 before bind */
+    int fcol;              /* index into ds_filter.columns (leaves), -1 otherwise */
+    int height;            /* operator levels below this node (0 = a leaf) */
     struct ds_lit *lits;
     size_t nlits;
 };
@@ -92,10 +100,22 @@ struct ds_filter {
     size_t ncolumns;
 };
 
+/* Limits that keep a generated or hostile expression from exhausting the
+ * stack or memory (every tree walk recurses; the height is bounded): at most
+ * this many levels of parentheses, NOT and AND/OR (a chain of n terms joined
+ * by one operator counts as log2(n) levels, ds_filter_parse.c), and at most
+ * this many terms and operators in all. docs/datasets.md documents them. */
+#define DS_FILTER_MAX_DEPTH 1000
+#define DS_FILTER_MAX_NODES 100000
+
 /* Parses expr. On a syntax error returns HOIST_ERR_FILTER with a message
- * that quotes the expression and puts a caret under the offending token. */
+ * that quotes the expression and puts a caret under the offending token;
+ * an expression past the limits above fails the same way. */
 HOIST_NODISCARD hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out);
 void hx_ds_filter_free(struct ds_filter *f);
+/* HOIST_ERR_FILTER with "filter: what at position N", the expression and a
+ * caret under [pos, pos + len): parse and bind errors look alike. */
+HOIST_NODISCARD hx_status hx_ds_filter_syntax_error(const char *expr, int pos, int len, const char *what);
 
 /* The value domain of an Arrow format string (dictionary arrays: pass the
  * dictionary's format). DS_V_NONE when the filter cannot compare it. */
@@ -128,35 +148,6 @@ bool hx_ds_filter_may_match(const struct ds_filter *f, const struct ds_colstats 
 HOIST_NODISCARD hx_status hx_ds_filter_eval(const struct ds_filter *f, const struct ArrowArray *const *cols,
                                             const char *const *formats, const char *const *dict_formats,
                                             int64_t length, uint8_t *keep);
-
-/* ---- Hive partitions and keys ----------------------------------------- */
-
-struct ds_kv {
-    char *key;
-    char *value; /* NULL: __HIVE_DEFAULT_PARTITION__ (null) */
-};
-
-/* Collects the `key=value` directory segments of a URL's path (values
- * percent-decoded). Later duplicates of a key replace earlier ones. */
-HOIST_NODISCARD hx_status hx_ds_parse_hive(const char *url, struct ds_kv **out, size_t *n);
-void hx_ds_kv_free(struct ds_kv *kv, size_t n);
-
-/* False for keys that are not data: any path segment below `prefix_len`
- * starting with '_' or '.' (_SUCCESS, _committed_*, _temporary/, .crc),
- * names ending in .crc or _$folder$, directory markers and empty objects. */
-bool hx_ds_is_data_key(const char *url, size_t prefix_len, uint64_t size);
-
-enum ds_ptype { DS_PT_INT32, DS_PT_INT64, DS_PT_STRING, DS_PT_DATE32 };
-/* Inferred type of a partition column from its non-null values (pyarrow's
- * rule, plus dates). */
-enum ds_ptype hx_ds_infer_ptype(const char *const *values, size_t n);
-/* Parses a value as the type; false if it does not parse. */
-bool hx_ds_parse_pvalue(const char *s, enum ds_ptype t, int64_t *out);
-bool hx_ds_parse_int64(const char *s, size_t len, int64_t *out);
-/* "YYYY-MM-DD" -> days since 1970-01-01. */
-bool hx_ds_parse_date(const char *s, size_t len, int64_t *days);
-/* "YYYY-MM-DD[ T]HH:MM:SS[.fraction]" or a date -> microseconds since epoch (UTC). */
-bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us);
 
 /* ---- byte ranges ---------------------------------------------------------
  * Column chunks of one row group are fetched as few requests as is sensible:
@@ -214,38 +205,84 @@ char *hx_ds_format_rg_selection(const char *url, const int *rgs, size_t n);
 uint64_t hx_ds_mix64(uint64_t x);
 uint64_t hx_ds_hash_str(const char *s, size_t len);
 
-/* ---- Arrow helpers (ds_arrow.c) ----------------------------------------- */
+/* ---- the writer's _SUCCESS manifest (ds_manifest.c) ---------------------
+ * A directory whose `_SUCCESS` parses as {"format": "hoist-manifest",
+ * "version": 1, "files": [{"path", "bytes"}, ...]} holds exactly the listed
+ * files (docs/datasets.md). */
+#define DS_MANIFEST_NAME "_SUCCESS"
+/* A manifest lists about 200 bytes per file: 256 MiB is over a million. */
+#define DS_MANIFEST_MAX_BYTES (256u * 1024u * 1024u)
 
-/* Deep copy of a schema (own release). */
-HOIST_NODISCARD hx_status hx_ds_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst);
-/* A leaf schema with a copied name and format. */
-HOIST_NODISCARD hx_status hx_ds_schema_leaf(const char *name, const char *format, int64_t flags,
-                                            struct ArrowSchema *out);
-/* A struct schema taking ownership of the children (moved). */
-HOIST_NODISCARD hx_status hx_ds_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out);
+struct ds_manifest_file {
+    char *path;    /* relative to the manifest's directory, checked safe */
+    int64_t bytes; /* -1: not given */
+};
+struct ds_manifest {
+    struct ds_manifest_file *files; /* in the manifest's order */
+    size_t nfiles;
+};
 
-/* An all-null array of the type described by schema (flat types, structs,
- * lists). */
-HOIST_NODISCARD hx_status hx_ds_array_nulls(const struct ArrowSchema *schema, int64_t length,
-                                            struct ArrowArray *out);
-/* A partition column: `length` copies of a value (is_null: all null). */
+/* Parses a `_SUCCESS` object's bytes (url names it in messages). *out =
+ * NULL with HOIST_OK when it is not a hoist manifest (empty, or other
+ * content). A hoist manifest that is malformed or of another version:
+ * HOIST_ERR_UNSUPPORTED; a path that is absolute or leaves the directory:
+ * HOIST_ERR_UNSAFE_KEY. */
+HOIST_NODISCARD hx_status hx_ds_manifest_parse(const void *data, size_t len, const char *url,
+                                               struct ds_manifest **out);
+void hx_ds_manifest_free(struct ds_manifest *m);
+/* Joins each listed path to dir and finds it in the listing (recursive,
+ * under dir): *urls (owned, m->nfiles of them, manifest order) and *sizes
+ * (the listing's size, else the manifest's bytes, else 0 = unknown). A file
+ * the listing lacks: HOIST_ERR_NOT_FOUND naming the manifest and the file. */
+HOIST_NODISCARD hx_status hx_ds_manifest_resolve(const struct ds_manifest *m, const char *manifest_url,
+                                                 const char *dir, const struct hoist_list *list, char ***urls,
+                                                 uint64_t **sizes);
+
+/* ---- Arrow helpers ----------------------------------------------------------
+ * The Arrow work is src/arrow's (arrow.h). The hx_ds_ names below are the
+ * ones dataset.c calls; they forward to it until dataset.c's stage files call
+ * arrow.h directly. Only partition columns are the dataset layer's own
+ * (ds_arrow.c). */
+#include "arrow.h"
+
+/* A partition column: `length` copies of a value parsed as type t (value
+ * NULL: all null). */
 HOIST_NODISCARD hx_status hx_ds_array_const(enum ds_ptype t, const char *value, int64_t length,
                                             struct ArrowArray *out);
-/* Widens in (format from) to format to (int -> wider int, float -> double,
- * int -> double). The input is released on success. */
-HOIST_NODISCARD hx_status hx_ds_array_cast(struct ArrowArray *in, const char *from, const char *to,
-                                           struct ArrowArray *out);
-/* Keeps the rows with keep[i] != 0 (out_len of them). The input is released
- * on success. */
-HOIST_NODISCARD hx_status hx_ds_array_filter(struct ArrowArray *in, const struct ArrowSchema *schema,
-                                             const uint8_t *keep, int64_t out_len, struct ArrowArray *out);
-/* A struct array of `length` rows owning the children (moved). */
-HOIST_NODISCARD hx_status hx_ds_array_struct(struct ArrowArray *children, size_t n, int64_t length,
-                                             struct ArrowArray *out);
-/* Bytes of the buffers an array (and its children) reference. */
-uint64_t hx_ds_array_bytes(const struct ArrowArray *a, const struct ArrowSchema *schema);
-/* True when a widening cast from -> to exists (or they are equal). Sets
- * *unified to the common format of a and b, or returns false on conflict. */
-bool hx_ds_unify_format(const char *a, const char *b, const char **unified);
+
+HOIST_NODISCARD static inline hx_status hx_ds_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
+    return hx_schema_copy(src, dst);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_schema_leaf(const char *name, const char *format, int64_t flags,
+                                                          struct ArrowSchema *out) {
+    return hx_schema_init(out, format, name, flags);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_schema_struct(struct ArrowSchema *children, size_t n,
+                                                            struct ArrowSchema *out) {
+    return hx_arrow_schema_struct(children, n, out);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_array_nulls(const struct ArrowSchema *schema, int64_t length,
+                                                          struct ArrowArray *out) {
+    return hx_arrow_array_nulls(schema, length, out);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_array_cast(struct ArrowArray *in, const char *from, const char *to,
+                                                         struct ArrowArray *out) {
+    return hx_arrow_array_cast(in, from, to, out);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_array_filter(struct ArrowArray *in, const struct ArrowSchema *schema,
+                                                           const uint8_t *keep, int64_t out_len,
+                                                           struct ArrowArray *out) {
+    return hx_arrow_array_filter(in, schema, keep, out_len, out);
+}
+HOIST_NODISCARD static inline hx_status hx_ds_array_struct(struct ArrowArray *children, size_t n, int64_t length,
+                                                           struct ArrowArray *out) {
+    return hx_arrow_array_struct(children, n, length, out);
+}
+static inline uint64_t hx_ds_array_bytes(const struct ArrowArray *a, const struct ArrowSchema *schema) {
+    return hx_arrow_array_bytes(a, schema);
+}
+static inline bool hx_ds_unify_format(const char *a, const char *b, const char **unified) {
+    return hx_arrow_unify_format(a, b, unified);
+}
 
 #endif /* HOIST_DATASET_INTERNAL_H */

@@ -1,614 +1,20 @@
 /*
- * ds_filter.c — the filter language: parse, bind to a schema, prune with
- * statistics, evaluate on Arrow arrays.
- *
- * Grammar (keywords case-insensitive):
- *   expr    := or
- *   or      := and (OR and)*
- *   and     := not (AND not)*
- *   not     := NOT not | primary
- *   primary := '(' expr ')' | TRUE | FALSE | pred
- *   pred    := name op literal | literal op name
- *            | name [NOT] IN '(' literal (',' literal)* ')'
- *            | name IS [NOT] NULL
- *   op      := = == != <> < <= > >=
- *   literal := number | 'string' ('' escapes ') | TRUE | FALSE
- *            | DATE 'YYYY-MM-DD' | TIMESTAMP 'YYYY-MM-DD HH:MM:SS[.f]'
- *   name    := identifier | "quoted name"
+ * ds_filter.c — the parsed filter (ds_filter_parse.c) at work: literals
+ * converted to each column's domain (bind), row groups and pages ruled out
+ * by statistics (prune), and rows kept or dropped on Arrow arrays (eval),
+ * with decimals compared exactly in their column's scale.
  *
  * SQL three-valued logic: a comparison with a null is NULL and a row is kept
- * only when the whole filter is TRUE. NOT is pushed into the leaves at parse
- * time (NOT a < 1 == a >= 1 under Kleene logic, De Morgan for AND/OR), so
- * pruning and evaluation only see AND/OR over leaves.
+ * only when the whole filter is TRUE. The parser has pushed NOT into the
+ * leaves, so pruning and evaluation only see AND/OR over leaves.
  */
 #include "dataset_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum tok_kind {
-    T_END,
-    T_IDENT,
-    T_QIDENT,
-    T_NUMBER,
-    T_STRING,
-    T_LPAREN,
-    T_RPAREN,
-    T_COMMA,
-    T_OP,
-    T_AND,
-    T_OR,
-    T_NOT,
-    T_IN,
-    T_IS,
-    T_NULL,
-    T_TRUE,
-    T_FALSE,
-    T_DATE,
-    T_TIMESTAMP,
-    T_BAD
-};
-
-struct tok {
-    enum tok_kind kind;
-    int pos;
-    int len;
-    enum ds_cmp op;
-};
-
-struct parser {
-    const char *s;
-    struct tok t;
-    struct ds_filter *f;
-};
-
-static hx_status syntax_error(const char *expr, int pos, int len, const char *what) {
-    /* The caret line is what makes a long expression's error findable. */
-    size_t n = strlen(expr);
-    if (pos < 0) pos = 0;
-    if ((size_t)pos > n) pos = (int)n;
-    struct hx_buf b;
-    hx_buf_init(&b);
-    hx_status st = hx_buf_printf(&b, "filter: %s at position %d", what, pos + 1);
-    if (st == HOIST_OK && pos < (int)n) st = hx_buf_printf(&b, " ('%.*s')", len > 0 ? len : 1, expr + pos);
-    if (st == HOIST_OK) st = hx_buf_printf(&b, "\n  %s\n  %*s^", expr, pos, "");
-    if (st != HOIST_OK) {
-        hx_buf_reset(&b);
-        return hx_error(HOIST_ERR_FILTER, "filter: %s at position %d", what, pos + 1);
-    }
-    st = hx_error(HOIST_ERR_FILTER, "%s", b.data);
-    hx_buf_reset(&b);
-    return st;
-}
-
-static bool kw(const char *s, int len, const char *word) {
-    return (int)strlen(word) == len && strncasecmp(s, word, (size_t)len) == 0;
-}
-
-static void next_tok(struct parser *p) {
-    const char *s = p->s;
-    int i = p->t.pos + p->t.len;
-    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') i++;
-    struct tok t = {T_END, i, 0, DS_EQ};
-    char c = s[i];
-    if (c == '\0') {
-        p->t = t;
-        return;
-    }
-    if (c == '(' || c == ')' || c == ',') {
-        t.kind = c == '(' ? T_LPAREN : c == ')' ? T_RPAREN : T_COMMA;
-        t.len = 1;
-    } else if (c == '=' || c == '!' || c == '<' || c == '>') {
-        char d = s[i + 1];
-        t.kind = T_OP;
-        t.len = 1;
-        if (c == '=') {
-            t.op = DS_EQ;
-            if (d == '=') t.len = 2;
-        } else if (c == '!') {
-            if (d == '=') {
-                t.op = DS_NE;
-                t.len = 2;
-            } else
-                t.kind = T_BAD;
-        } else if (c == '<') {
-            if (d == '=') {
-                t.op = DS_LE;
-                t.len = 2;
-            } else if (d == '>') {
-                t.op = DS_NE;
-                t.len = 2;
-            } else
-                t.op = DS_LT;
-        } else {
-            if (d == '=') {
-                t.op = DS_GE;
-                t.len = 2;
-            } else
-                t.op = DS_GT;
-        }
-    } else if (c == '\'' || c == '"') {
-        /* A doubled quote inside is the quote itself (SQL). */
-        int j = i + 1;
-        for (;;) {
-            if (s[j] == '\0') {
-                t.kind = T_BAD;
-                break;
-            }
-            if (s[j] == c) {
-                if (s[j + 1] == c) {
-                    j += 2;
-                    continue;
-                }
-                break;
-            }
-            j++;
-        }
-        if (t.kind != T_BAD) t.kind = c == '\'' ? T_STRING : T_QIDENT;
-        t.len = (s[j] ? j + 1 : j) - i;
-    } else if (isdigit((unsigned char)c) || c == '-' || c == '+' ||
-               (c == '.' && isdigit((unsigned char)s[i + 1]))) {
-        int j = i;
-        if (s[j] == '-' || s[j] == '+') j++;
-        int digits = 0;
-        while (isdigit((unsigned char)s[j]) || s[j] == '.') {
-            digits += isdigit((unsigned char)s[j]) != 0;
-            j++;
-        }
-        if (digits && (s[j] == 'e' || s[j] == 'E')) {
-            int k = j + 1;
-            if (s[k] == '-' || s[k] == '+') k++;
-            if (isdigit((unsigned char)s[k])) {
-                while (isdigit((unsigned char)s[k])) k++;
-                j = k;
-            }
-        }
-        t.kind = digits ? T_NUMBER : T_BAD;
-        if (isalpha((unsigned char)s[j]) || s[j] == '_') t.kind = T_BAD;
-        t.len = j - i > 0 ? j - i : 1;
-    } else if (isalpha((unsigned char)c) || c == '_') {
-        int j = i;
-        while (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '.') j++;
-        t.len = j - i;
-        const char *w = s + i;
-        t.kind = kw(w, t.len, "AND")         ? T_AND
-                 : kw(w, t.len, "OR")        ? T_OR
-                 : kw(w, t.len, "NOT")       ? T_NOT
-                 : kw(w, t.len, "IN")        ? T_IN
-                 : kw(w, t.len, "IS")        ? T_IS
-                 : kw(w, t.len, "NULL")      ? T_NULL
-                 : kw(w, t.len, "TRUE")      ? T_TRUE
-                 : kw(w, t.len, "FALSE")     ? T_FALSE
-                 : kw(w, t.len, "DATE")      ? T_DATE
-                 : kw(w, t.len, "TIMESTAMP") ? T_TIMESTAMP
-                                             : T_IDENT;
-    } else {
-        t.kind = T_BAD;
-        t.len = 1;
-    }
-    p->t = t;
-}
-
-static hx_status err_here(struct parser *p, const char *what) {
-    if (p->t.kind == T_END) return syntax_error(p->s, p->t.pos, 0, "unexpected end of expression");
-    if (p->t.kind == T_BAD) return syntax_error(p->s, p->t.pos, p->t.len, "invalid token");
-    return syntax_error(p->s, p->t.pos, p->t.len, what);
-}
-
-static void node_free(struct ds_node *n) {
-    if (!n) return;
-    node_free(n->a);
-    node_free(n->b);
-    hx_free(n->column);
-    for (size_t i = 0; i < n->nlits; i++) hx_free(n->lits[i].s);
-    hx_free(n->lits);
-    hx_free(n);
-}
-
-void hx_ds_filter_free(struct ds_filter *f) {
-    if (!f) return;
-    node_free(f->root);
-    for (size_t i = 0; i < f->ncolumns; i++) hx_free(f->columns[i]);
-    hx_free(f->columns);
-    hx_free(f->text);
-    hx_free(f);
-}
-
-static struct ds_node *node_new(enum ds_node_kind kind) {
-    struct ds_node *n = hx_calloc(1, sizeof *n);
-    if (n) {
-        n->kind = kind;
-        n->column_pos = -1;
-        n->col = -1;
-    }
-    return n;
-}
-
-/* Unquotes a quoted token (doubled quotes -> one). */
-static char *unquote(const char *s, int len, size_t *outlen) {
-    char q = s[0];
-    char *r = hx_malloc((size_t)len + 1);
-    if (!r) return NULL;
-    size_t k = 0;
-    for (int i = 1; i < len - 1; i++) {
-        r[k++] = s[i];
-        if (s[i] == q && s[i + 1] == q) i++;
-    }
-    r[k] = '\0';
-    if (outlen) *outlen = k;
-    return r;
-}
-
-static hx_status parse_column(struct parser *p, struct ds_node *n) {
-    if (p->t.kind == T_IDENT)
-        n->column = hx_strndup(p->s + p->t.pos, (size_t)p->t.len);
-    else if (p->t.kind == T_QIDENT)
-        n->column = unquote(p->s + p->t.pos, p->t.len, NULL);
-    else
-        return err_here(p, "expected a column name");
-    if (!n->column) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-    n->column_pos = p->t.pos;
-    next_tok(p);
-    return HOIST_OK;
-}
-
-static bool is_literal_start(enum tok_kind k) {
-    return k == T_NUMBER || k == T_STRING || k == T_TRUE || k == T_FALSE || k == T_DATE || k == T_TIMESTAMP;
-}
-
-static hx_status parse_literal(struct parser *p, struct ds_lit *lit) {
-    memset(lit, 0, sizeof *lit);
-    lit->pos = p->t.pos;
-    const char *w = p->s + p->t.pos;
-    switch (p->t.kind) {
-    case T_NUMBER: {
-        char buf[64];
-        if (p->t.len >= (int)sizeof buf) return err_here(p, "number too long");
-        memcpy(buf, w, (size_t)p->t.len);
-        buf[p->t.len] = '\0';
-        bool is_int = strpbrk(buf, ".eE") == NULL;
-        char *end = NULL;
-        if (is_int) {
-            errno = 0;
-            long long v = strtoll(buf, &end, 10);
-            if (*end) return err_here(p, "bad number");
-            if (errno == ERANGE) {
-                /* Beyond int64: still a valid literal for a decimal(38)
-                 * column (bound from its text) or a float one. */
-                lit->kind = DS_L_FLOAT;
-                lit->d = strtod(buf, NULL);
-            } else if (errno) {
-                return err_here(p, "bad number");
-            } else {
-                lit->kind = DS_L_INT;
-                lit->i = v;
-            }
-        } else {
-            double d = strtod(buf, &end);
-            if (*end || !isfinite(d)) return err_here(p, "bad number");
-            lit->kind = DS_L_FLOAT;
-            lit->d = d;
-        }
-        break;
-    }
-    case T_STRING:
-        lit->kind = DS_L_STRING;
-        lit->s = unquote(w, p->t.len, &lit->slen);
-        if (!lit->s) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-        break;
-    case T_TRUE:
-    case T_FALSE:
-        lit->kind = DS_L_BOOL;
-        lit->i = p->t.kind == T_TRUE;
-        break;
-    case T_DATE:
-    case T_TIMESTAMP: {
-        bool date = p->t.kind == T_DATE;
-        next_tok(p);
-        if (p->t.kind != T_STRING) return err_here(p, date ? "expected 'YYYY-MM-DD' after DATE"
-                                                           : "expected a quoted timestamp after TIMESTAMP");
-        lit->pos = p->t.pos;
-        lit->s = unquote(p->s + p->t.pos, p->t.len, &lit->slen);
-        if (!lit->s) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-        int64_t v;
-        if (date ? !hx_ds_parse_date(lit->s, lit->slen, &v) : !hx_ds_parse_timestamp_us(lit->s, lit->slen, &v))
-            return err_here(p, date ? "bad date (expected 'YYYY-MM-DD')" : "bad timestamp");
-        lit->kind = date ? DS_L_DATE : DS_L_TIMESTAMP;
-        lit->i = v;
-        break;
-    }
-    case T_NULL:
-        return err_here(p, "comparison with NULL is never true (use IS NULL)");
-    default:
-        return err_here(p, "expected a literal");
-    }
-    next_tok(p);
-    return HOIST_OK;
-}
-
-static enum ds_cmp flip(enum ds_cmp op) {
-    switch (op) {
-    case DS_LT: return DS_GT;
-    case DS_LE: return DS_GE;
-    case DS_GT: return DS_LT;
-    case DS_GE: return DS_LE;
-    default: return op;
-    }
-}
-
-static hx_status parse_expr(struct parser *p, struct ds_node **out);
-
-static hx_status parse_pred(struct parser *p, struct ds_node **out) {
-    struct ds_node *n = node_new(DS_N_CMP);
-    if (!n) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-    hx_status st = HOIST_OK;
-    if (is_literal_start(p->t.kind)) {
-        /* literal op column: flip into column op literal. */
-        n->lits = hx_calloc(1, sizeof *n->lits);
-        if (!n->lits) {
-            st = hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-            goto fail;
-        }
-        n->nlits = 1;
-        if ((st = parse_literal(p, &n->lits[0])) != HOIST_OK) goto fail;
-        if (p->t.kind != T_OP) {
-            st = err_here(p, "expected a comparison operator");
-            goto fail;
-        }
-        n->op = flip(p->t.op);
-        next_tok(p);
-        if ((st = parse_column(p, n)) != HOIST_OK) goto fail;
-        *out = n;
-        return HOIST_OK;
-    }
-    if ((st = parse_column(p, n)) != HOIST_OK) goto fail;
-    if (p->t.kind == T_OP) {
-        n->op = p->t.op;
-        next_tok(p);
-        if (p->t.kind == T_IDENT || p->t.kind == T_QIDENT) {
-            st = err_here(p, "comparing two columns is not supported (expected a literal)");
-            goto fail;
-        }
-        n->lits = hx_calloc(1, sizeof *n->lits);
-        if (!n->lits) {
-            st = hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-            goto fail;
-        }
-        n->nlits = 1;
-        if ((st = parse_literal(p, &n->lits[0])) != HOIST_OK) goto fail;
-    } else if (p->t.kind == T_IS) {
-        n->kind = DS_N_IS_NULL;
-        next_tok(p);
-        if (p->t.kind == T_NOT) {
-            n->negate = true;
-            next_tok(p);
-        }
-        if (p->t.kind != T_NULL) {
-            st = err_here(p, "expected NULL");
-            goto fail;
-        }
-        next_tok(p);
-    } else if (p->t.kind == T_IN || p->t.kind == T_NOT) {
-        n->kind = DS_N_IN;
-        if (p->t.kind == T_NOT) {
-            n->negate = true;
-            next_tok(p);
-            if (p->t.kind != T_IN) {
-                st = err_here(p, "expected IN");
-                goto fail;
-            }
-        }
-        next_tok(p);
-        if (p->t.kind != T_LPAREN) {
-            st = err_here(p, "expected '(' after IN");
-            goto fail;
-        }
-        next_tok(p);
-        size_t cap = 0;
-        for (;;) {
-            if (n->nlits == cap) {
-                size_t ncap = cap ? cap * 2 : 4;
-                struct ds_lit *nl = hx_realloc(n->lits, ncap * sizeof *nl);
-                if (!nl) {
-                    st = hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-                    goto fail;
-                }
-                n->lits = nl;
-                cap = ncap;
-            }
-            n->nlits++;
-            if ((st = parse_literal(p, &n->lits[n->nlits - 1])) != HOIST_OK) {
-                /* the failed literal may hold nothing or a string */
-                goto fail;
-            }
-            if (p->t.kind == T_COMMA) {
-                next_tok(p);
-                continue;
-            }
-            if (p->t.kind == T_RPAREN) {
-                next_tok(p);
-                break;
-            }
-            st = err_here(p, "expected ',' or ')' in the IN list");
-            goto fail;
-        }
-    } else {
-        st = err_here(p, "expected a comparison operator, IN or IS");
-        goto fail;
-    }
-    *out = n;
-    return HOIST_OK;
-fail:
-    node_free(n);
-    return st;
-}
-
-static hx_status parse_primary(struct parser *p, struct ds_node **out) {
-    if (p->t.kind == T_LPAREN) {
-        int open_pos = p->t.pos;
-        next_tok(p);
-        HX_TRY(parse_expr(p, out));
-        if (p->t.kind != T_RPAREN) {
-            node_free(*out);
-            *out = NULL;
-            if (p->t.kind == T_END)
-                return syntax_error(p->s, open_pos, 1, "unclosed '('");
-            return err_here(p, "expected ')'");
-        }
-        next_tok(p);
-        return HOIST_OK;
-    }
-    if ((p->t.kind == T_TRUE || p->t.kind == T_FALSE)) {
-        /* A bare TRUE/FALSE (not "TRUE = col"). */
-        struct parser save = *p;
-        bool v = p->t.kind == T_TRUE;
-        next_tok(p);
-        if (p->t.kind != T_OP) {
-            struct ds_node *n = node_new(DS_N_CONST);
-            if (!n) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-            n->const_value = v;
-            *out = n;
-            return HOIST_OK;
-        }
-        *p = save;
-    }
-    if (p->t.kind == T_END) return err_here(p, "");
-    return parse_pred(p, out);
-}
-
-static hx_status parse_not(struct parser *p, struct ds_node **out) {
-    if (p->t.kind == T_NOT) {
-        next_tok(p);
-        struct ds_node *inner = NULL;
-        HX_TRY(parse_not(p, &inner));
-        struct ds_node *n = node_new(DS_N_NOT);
-        if (!n) {
-            node_free(inner);
-            return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-        }
-        n->a = inner;
-        *out = n;
-        return HOIST_OK;
-    }
-    return parse_primary(p, out);
-}
-
-static hx_status parse_binary(struct parser *p, enum tok_kind op, struct ds_node **out) {
-    struct ds_node *left = NULL;
-    HX_TRY(op == T_OR ? parse_binary(p, T_AND, &left) : parse_not(p, &left));
-    while (p->t.kind == op) {
-        next_tok(p);
-        struct ds_node *right = NULL;
-        hx_status st = op == T_OR ? parse_binary(p, T_AND, &right) : parse_not(p, &right);
-        if (st != HOIST_OK) {
-            node_free(left);
-            return st;
-        }
-        struct ds_node *n = node_new(op == T_OR ? DS_N_OR : DS_N_AND);
-        if (!n) {
-            node_free(left);
-            node_free(right);
-            return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-        }
-        n->a = left;
-        n->b = right;
-        left = n;
-    }
-    *out = left;
-    return HOIST_OK;
-}
-
-static hx_status parse_expr(struct parser *p, struct ds_node **out) { return parse_binary(p, T_OR, out); }
-
-static enum ds_cmp negate_cmp(enum ds_cmp op) {
-    switch (op) {
-    case DS_EQ: return DS_NE;
-    case DS_NE: return DS_EQ;
-    case DS_LT: return DS_GE;
-    case DS_LE: return DS_GT;
-    case DS_GT: return DS_LE;
-    default: return DS_LT;
-    }
-}
-
-/* Pushes NOT into the leaves; neg says whether an odd number of NOTs is
- * above n. Returns the node that replaces n. */
-static struct ds_node *push_not(struct ds_node *n, bool neg) {
-    switch (n->kind) {
-    case DS_N_NOT: {
-        struct ds_node *inner = n->a;
-        n->a = NULL;
-        node_free(n);
-        return push_not(inner, !neg);
-    }
-    case DS_N_AND:
-    case DS_N_OR:
-        if (neg) n->kind = n->kind == DS_N_AND ? DS_N_OR : DS_N_AND;
-        n->a = push_not(n->a, neg);
-        n->b = push_not(n->b, neg);
-        return n;
-    case DS_N_CMP:
-        if (neg) n->op = negate_cmp(n->op);
-        return n;
-    case DS_N_IN:
-    case DS_N_IS_NULL:
-        if (neg) n->negate = !n->negate;
-        return n;
-    case DS_N_CONST:
-        if (neg) n->const_value = !n->const_value;
-        return n;
-    }
-    return n;
-}
-
-static hx_status collect_columns(struct ds_filter *f, struct ds_node *n) {
-    if (!n) return HOIST_OK;
-    HX_TRY(collect_columns(f, n->a));
-    HX_TRY(collect_columns(f, n->b));
-    if (!n->column) return HOIST_OK;
-    for (size_t i = 0; i < f->ncolumns; i++)
-        if (strcmp(f->columns[i], n->column) == 0) return HOIST_OK;
-    char **nc = hx_realloc(f->columns, (f->ncolumns + 1) * sizeof *nc);
-    if (!nc) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-    f->columns = nc;
-    if (!(f->columns[f->ncolumns] = hx_strdup(n->column))) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-    f->ncolumns++;
-    return HOIST_OK;
-}
-
-hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out) {
-    *out = NULL;
-    if (!expr) return hx_error(HOIST_ERR_INVALID_ARG, "filter: NULL expression");
-    struct ds_filter *f = hx_calloc(1, sizeof *f);
-    if (!f) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-    if (!(f->text = hx_strdup(expr))) {
-        hx_free(f);
-        return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-    }
-    struct parser p = {f->text, {T_END, 0, 0, DS_EQ}, f};
-    next_tok(&p);
-    hx_status st;
-    if (p.t.kind == T_END) {
-        st = syntax_error(f->text, 0, 0, "empty expression");
-        goto fail;
-    }
-    if ((st = parse_expr(&p, &f->root)) != HOIST_OK) goto fail;
-    if (p.t.kind != T_END) {
-        st = err_here(&p, "unexpected token (expected AND, OR or the end)");
-        goto fail;
-    }
-    f->root = push_not(f->root, false);
-    if ((st = collect_columns(f, f->root)) != HOIST_OK) goto fail;
-    *out = f;
-    return HOIST_OK;
-fail:
-    hx_ds_filter_free(f);
-    return st;
-}
 
 /* ---- decimals --------------------------------------------------------------
  * Decimal columns are compared in their own scale with integer arithmetic:
@@ -834,7 +240,7 @@ static hx_status bind_lit(const struct ds_filter *f, const struct ds_node *n, st
             (lit->kind == DS_L_STRING || lit->kind == DS_L_DATE || lit->kind == DS_L_TIMESTAMP)) {
             int64_t us;
             if (!hx_ds_parse_timestamp_us(lit->s, lit->slen, &us))
-                return syntax_error(f->text, lit->pos, (int)lit->slen + 2,
+                return hx_ds_filter_syntax_error(f->text, lit->pos, (int)lit->slen + 2,
                                     "not a date or timestamp for a temporal column");
             lit->v.kind = DS_V_INT;
             if (is_date32) {
@@ -898,31 +304,27 @@ static hx_status bind_lit(const struct ds_filter *f, const struct ds_node *n, st
     default: {
         char what[160];
         snprintf(what, sizeof what, "column '%s' has type '%s', which filters do not support", name, fmt);
-        return syntax_error(f->text, n->column_pos, (int)strlen(name), what);
+        return hx_ds_filter_syntax_error(f->text, n->column_pos, (int)strlen(name), what);
     }
     }
     static const char *const lk[] = {"an integer", "a number", "a string", "a boolean", "a date", "a timestamp"};
     char what[200];
     snprintf(what, sizeof what, "%s does not match the type of column '%s' (%s)", lk[lit->kind], name, fmt);
-    return syntax_error(f->text, lit->pos, 1, what);
+    return hx_ds_filter_syntax_error(f->text, lit->pos, 1, what);
 }
 
-static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const char *const *names,
-                           const char *const *formats, size_t ncols) {
+/* col_of[k]: the bound column of f->columns[k], -1 if there is none. Walks
+ * recurse no deeper than DS_FILTER_MAX_DEPTH (the parser's limit). */
+static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const int *col_of, const char *const *formats) {
     if (!n) return HOIST_OK;
-    HX_TRY(bind_node(f, n->a, names, formats, ncols));
-    HX_TRY(bind_node(f, n->b, names, formats, ncols));
+    HX_TRY(bind_node(f, n->a, col_of, formats));
+    HX_TRY(bind_node(f, n->b, col_of, formats));
     if (!n->column) return HOIST_OK;
-    int idx = -1;
-    for (size_t i = 0; i < ncols; i++)
-        if (strcmp(names[i], n->column) == 0) {
-            idx = (int)i;
-            break;
-        }
+    int idx = n->fcol >= 0 && (size_t)n->fcol < f->ncolumns ? col_of[n->fcol] : -1;
     if (idx < 0) {
         char what[300];
         snprintf(what, sizeof what, "unknown column '%s'", n->column);
-        return syntax_error(f->text, n->column_pos, (int)strlen(n->column), what);
+        return hx_ds_filter_syntax_error(f->text, n->column_pos, (int)strlen(n->column), what);
     }
     n->col = idx;
     for (size_t i = 0; i < n->nlits; i++) HX_TRY(bind_lit(f, n, &n->lits[i], formats[idx]));
@@ -931,7 +333,20 @@ static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const char *c
 
 hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const char *const *formats,
                             size_t ncols) {
-    return bind_node(f, f->root, names, formats, ncols);
+    /* Names are resolved once per distinct column, not once per leaf. */
+    int *col_of = hx_malloc((f->ncolumns ? f->ncolumns : 1) * sizeof *col_of);
+    if (!col_of) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
+    for (size_t k = 0; k < f->ncolumns; k++) {
+        col_of[k] = -1;
+        for (size_t i = 0; i < ncols; i++)
+            if (strcmp(names[i], f->columns[k]) == 0) {
+                col_of[k] = (int)i;
+                break;
+            }
+    }
+    hx_status st = bind_node(f, f->root, col_of, formats);
+    hx_free(col_of);
+    return st;
 }
 
 /* ---- pruning --------------------------------------------------------------- */
@@ -1273,10 +688,15 @@ static hx_status eval_node(const struct ds_node *n, const struct ArrowArray *con
         return HOIST_OK;
     }
     if (n->kind == DS_N_AND || n->kind == DS_N_OR) {
-        HX_TRY(eval_node(n->a, cols, formats, dict_formats, len, res));
+        /* The taller operand first, into res: a row buffer is then held only
+         * while the shorter one is evaluated, so a deep tree holds a few
+         * buffers at a time, not one per level. Kleene AND/OR commute. */
+        const struct ds_node *first = n->a->height >= n->b->height ? n->a : n->b;
+        const struct ds_node *second = first == n->a ? n->b : n->a;
+        HX_TRY(eval_node(first, cols, formats, dict_formats, len, res));
         uint8_t *tmp = hx_malloc(len > 0 ? (size_t)len : 1);
         if (!tmp) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
-        hx_status st = eval_node(n->b, cols, formats, dict_formats, len, tmp);
+        hx_status st = eval_node(second, cols, formats, dict_formats, len, tmp);
         if (st == HOIST_OK) {
             if (n->kind == DS_N_AND) {
                 for (int64_t i = 0; i < len; i++)

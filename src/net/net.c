@@ -1,5 +1,5 @@
 /* The HTTP engine: libcurl multi loop, shared connection cache, retries. */
-#include "net_internal.h"
+#include "net.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -69,16 +69,12 @@ void hx_net_free(struct hx_net *net) {
 void hx_net_req_cleanup(struct hx_net_req *req) {
     hx_buf_reset(&req->url);
     hx_buf_reset(&req->body);
-    hx_buf_reset(&req->resp.meta_json);
     if (req->headers) curl_slist_free_all(req->headers);
     req->headers = NULL;
 }
 
 void hx_net_req_reset_response(struct hx_net_req *req) {
-    struct hx_buf meta = req->resp.meta_json;
-    meta.len = 0;
     memset(&req->resp, 0, sizeof req->resp);
-    req->resp.meta_json = meta;
     req->resp.content_length = -1;
     req->resp.range_start = req->resp.range_end = req->resp.range_total = -1;
     req->body.len = 0;
@@ -88,6 +84,7 @@ void hx_net_req_reset_response(struct hx_net_req *req) {
     req->crc = 0;
     req->crc_kind = 0;
     req->abort_status = HOIST_OK;
+    req->body_too_long = 0;
     req->abort_msg[0] = '\0';
     req->errbuf[0] = '\0';
     req->stopped_early = 0;
@@ -136,30 +133,6 @@ int hx_net_curl_transient(CURLcode code) {
         return 0;
     default:
         return 1;
-    }
-}
-
-hx_status hx_net_curl_status(CURLcode code) {
-    switch (code) {
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return HOIST_ERR_BAD_URL;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
-        return HOIST_ERR_TLS;
-    case CURLE_OPERATION_TIMEDOUT:
-        return HOIST_ERR_S3_TIMEOUT;
-    case CURLE_OUT_OF_MEMORY:
-        return HOIST_ERR_NOMEM;
-    case CURLE_PARTIAL_FILE:
-        return HOIST_ERR_S3_BAD_RESPONSE;
-    default:
-        return HOIST_ERR_NET;
     }
 }
 
@@ -218,6 +191,18 @@ static void parse_content_range(struct hx_net_resp *r, const char *v, size_t n) 
     }
 }
 
+/* Gives one header (name NULL: a new response starts) to the owner's hook;
+ * a failure aborts the transfer with the hook's status and message. */
+static hx_status pass_header(struct hx_net_req *req, const char *name, size_t nlen, const char *value, size_t vlen) {
+    if (req->on_header_line == NULL) return HOIST_OK;
+    hx_status st = req->on_header_line(req->header_ctx, name, nlen, value, vlen);
+    if (st != HOIST_OK) {
+        req->abort_status = st;
+        hx_error_copy(req->abort_msg, sizeof req->abort_msg);
+    }
+    return st;
+}
+
 static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) {
     struct hx_net_req *req = userdata;
     size_t len = size * nitems;
@@ -226,7 +211,6 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
     size_t n;
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         /* A new response (after a 100 Continue, say) replaces the previous one. */
-        hx_buf_reset(&r->meta_json);
         memset(r, 0, sizeof *r);
         r->content_length = -1;
         r->range_start = r->range_end = r->range_total = -1;
@@ -235,7 +219,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
             int ok;
             r->status = (long)parse_i64(sp + 1, len - (size_t)(sp + 1 - line), &ok);
         }
-        return len;
+        return pass_header(req, NULL, 0, NULL, 0) == HOIST_OK ? len : 0;
     }
     if (len <= 2 && (line[0] == '\r' || line[0] == '\n')) {
         if (r->status >= 100 && r->status < 200) return len; /* interim response */
@@ -262,28 +246,21 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
         copy_field(r->content_type, sizeof r->content_type, v, n);
     } else if (header_is(line, len, "last-modified", &v, &n)) {
         copy_field(r->last_modified, sizeof r->last_modified, v, n);
-    } else if (header_is(line, len, "x-amz-checksum-crc32c", &v, &n)) {
-        copy_field(r->checksum_crc32c, sizeof r->checksum_crc32c, v, n);
-    } else if (header_is(line, len, "x-amz-checksum-crc32", &v, &n)) {
-        copy_field(r->checksum_crc32, sizeof r->checksum_crc32, v, n);
-    } else if (header_is(line, len, "x-amz-checksum-type", &v, &n)) {
-        copy_field(r->checksum_type, sizeof r->checksum_type, v, n);
-    } else if (header_is(line, len, "x-amz-bucket-region", &v, &n)) {
-        copy_field(r->bucket_region, sizeof r->bucket_region, v, n);
-    } else if (header_is(line, len, "x-amz-request-id", &v, &n)) {
-        copy_field(r->amz_request_id, sizeof r->amz_request_id, v, n);
-    } else if (header_is(line, len, "x-amz-meta-metaflow-user-attributes", &v, &n)) {
-        r->meta_json.len = 0;
-        if (hx_buf_append(&r->meta_json, v, n) != HOIST_OK) {
-            req->abort_status = HOIST_ERR_NOMEM;
-            return 0;
-        }
-        r->meta_json.data[r->meta_json.len] = '\0';
+    }
+    /* Every header also goes to the owner's hook (the S3 layer reads its
+     * x-amz-* headers there): net knows HTTP only. */
+    const char *colon = memchr(line, ':', len);
+    if (req->on_header_line && colon && colon > line) {
+        const char *end = line + len;
+        v = colon + 1;
+        while (v < end && (*v == ' ' || *v == '\t')) v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) end--;
+        if (pass_header(req, line, (size_t)(colon - line), v, (size_t)(end - v)) != HOIST_OK) return 0;
     }
     return len;
 }
 
-/* CRC32C (Castagnoli), used for x-amz-checksum-crc32c. SSE4.2 has an
+/* CRC32C (Castagnoli), for callers checking bodies (S3's checksums). SSE4.2 has an
  * instruction for it; the table version covers other CPUs. */
 static uint32_t crc32c_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
@@ -413,7 +390,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
     case HX_SINK_NONE: return n;
     case HX_SINK_BUF:
         if (req->body.len + n > req->body_cap) {
-            req->abort_status = HOIST_ERR_S3_BAD_RESPONSE;
+            req->body_too_long = 1;
             snprintf(req->abort_msg, sizeof req->abort_msg, "response body larger than %zu bytes", req->body_cap);
             return 0;
         }
@@ -433,7 +410,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
     }
     if (req->stored + len > req->sink_cap) {
         if (!req->sink_lenient && !req->sink_stop_at_cap) {
-            req->abort_status = HOIST_ERR_S3_BAD_RESPONSE;
+            req->body_too_long = 1;
             snprintf(req->abort_msg, sizeof req->abort_msg, "server sent more than the %llu bytes expected",
                      (unsigned long long)req->sink_cap);
             return 0;
@@ -694,7 +671,7 @@ static void finish(struct hx_net_loop *loop, struct hx_net_req *req, CURLcode co
     else if (code == CURLE_OK && req->resp.status >= 200 && req->resp.status < 300 && req->resp.content_length >= 0 &&
         strcmp(req->method, "HEAD") != 0 && req->received != (uint64_t)req->resp.content_length)
         code = CURLE_PARTIAL_FILE; /* truncated body the server did not flag */
-    if (code == CURLE_WRITE_ERROR && req->abort_status == HOIST_OK) code = CURLE_PARTIAL_FILE;
+    if (code == CURLE_WRITE_ERROR && req->abort_status == HOIST_OK && !req->body_too_long) code = CURLE_PARTIAL_FILE;
     enum hx_net_action act = req->on_done(req, code);
     if (act == HX_NET_RETRY && !loop->cancelled) {
         req->attempt++;

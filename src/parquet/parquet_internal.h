@@ -2,7 +2,8 @@
  * parquet_internal.h — the Parquet reader's internals: a Thrift compact
  * protocol decoder, the parsed footer (struct hoist_pq_file), the Arrow field
  * tree derived from the Parquet schema (and the ARROW:schema entry), and the
- * column-chunk decoder.
+ * column-chunk decoder. Private to src/parquet (and its tests): the layers
+ * above include parquet.h.
  *
  * Thread safety: a parsed hoist_pq_file is immutable; every decode function
  * takes it const and keeps its state on the stack or in its own buffers.
@@ -10,7 +11,8 @@
 #ifndef HOIST_PARQUET_INTERNAL_H
 #define HOIST_PARQUET_INTERNAL_H
 
-#include "arrow_internal.h"
+#include "arrow.h"
+#include "parquet.h"
 #include "pq_kernels.h"
 
 /* ---- Thrift compact protocol (thrift-compact-protocol.md) ------------- */
@@ -33,6 +35,14 @@ enum {
 };
 
 #define HX_TC_MAX_DEPTH 64
+/* Limits on hostile Thrift (docs/parquet.md), Arrow C++'s defaults
+ * (ReaderProperties thrift_string_size_limit, thrift_container_size_limit):
+ * no string or binary over 100 MB and no list, set or map of more than a
+ * million elements, which no real footer comes near. A footer (FileMetaData)
+ * over HX_PQ_MAX_FOOTER_BYTES is refused before it is parsed. */
+#define HX_TC_MAX_STRING 100000000u
+#define HX_TC_MAX_CONTAINER 1000000u
+#define HX_PQ_MAX_FOOTER_BYTES (256u * 1024u * 1024u)
 
 struct hx_tc {
     const uint8_t *start, *p, *end;
@@ -50,8 +60,13 @@ void hx_tc_struct_end(struct hx_tc *tc);
 /* Next field header: *type = HX_TC_STOP at the end of the struct. For bool
  * fields the value is in the type (HX_TC_TRUE / HX_TC_FALSE). */
 HOIST_NODISCARD hx_status hx_tc_field(struct hx_tc *tc, int16_t *last_id, int *type, int16_t *id);
-/* List/set header; the size is checked against the bytes left. */
+/* List/set header; the size is checked against the bytes left and
+ * HX_TC_MAX_CONTAINER. */
 HOIST_NODISCARD hx_status hx_tc_list(struct hx_tc *tc, int *elem_type, uint32_t *n);
+/* The same where each element needs at least min_bytes on the wire to be
+ * valid: a count the bytes left cannot hold fails before the caller
+ * allocates for it. */
+HOIST_NODISCARD hx_status hx_tc_list_sized(struct hx_tc *tc, int *elem_type, uint32_t *n, size_t min_bytes);
 /* Reads an i32-ish integer of any integer wire type (I8/I16/I32/I64). */
 HOIST_NODISCARD hx_status hx_tc_int(struct hx_tc *tc, int type, int64_t *out);
 /* Skips a value of the given wire type (depth-limited). */

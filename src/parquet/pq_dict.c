@@ -1,14 +1,21 @@
 /*
- * pq_dict.c — dictionary gather for fixed-width values.
+ * pq_dict.c — dictionary gather for fixed-width values, and its fusion with
+ * the RLE/bit-packed hybrid that carries the indices (hx_dict_decode_fixed).
  *
  * hx_dict_gather validates indices in a first pass (a max reduction the
  * compiler vectorises) so the gather loop itself carries no bounds branch;
- * hx_dict_decode_fixed (pq_rle.c) validates per run instead and calls the
- * unchecked gather below on small blocks that are still in L1.
+ * hx_dict_decode_fixed validates per run instead and calls the unchecked
+ * gather below on small blocks that are still in L1.
+ *
+ * Dependency: this file uses pq_rle.c (through pq_rle_run.h), never the
+ * other way round.
  */
-#include "pq_kernels.h"
+#include "pq_rle_run.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define HX_VECTORIZE __attribute__((optimize("O3")))
@@ -83,4 +90,93 @@ void hx_fill_fixed(uint8_t *out, const uint8_t *value, size_t width, size_t n) {
         }
         return;
     }
+}
+
+/* ---- indices decoded and gathered in one pass -------------------------- */
+
+static hx_status bad_dict_index(const uint32_t *v, size_t n, uint32_t m, size_t first, size_t dict_n) {
+    size_t at = 0;
+    while (at < n && v[at] != m) at++;
+    return hx_error(HOIST_ERR_PARQUET_CORRUPT,
+                    "dictionary index %u at value %zu is out of range (dictionary has %zu entries)", m, first + at,
+                    dict_n);
+}
+
+/* Whether any of n values (each < 2^31: bit width <= 31) is >= lim. Two
+ * SSE2 ops per 4 values (the values fit a signed compare), no reduction. */
+static int any_ge_u31(const uint32_t *v, size_t n, uint32_t lim) {
+    size_t i = 0;
+    if (lim > INT32_MAX) return 0;
+#ifdef __SSE2__
+    const __m128i top = _mm_set1_epi32((int)lim - 1);
+    __m128i acc = _mm_setzero_si128();
+    for (; i + 8 <= n; i += 8) {
+        acc = _mm_or_si128(acc, _mm_cmpgt_epi32(_mm_loadu_si128((const __m128i *)(const void *)(v + i)), top));
+        acc = _mm_or_si128(acc, _mm_cmpgt_epi32(_mm_loadu_si128((const __m128i *)(const void *)(v + i + 4)), top));
+    }
+    if (_mm_movemask_epi8(acc)) return 1;
+#endif
+    for (; i < n; i++)
+        if (v[i] >= lim) return 1;
+    return 0;
+}
+
+hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width, const uint8_t *data, size_t len,
+                               int bit_width, size_t n, uint8_t *out) {
+    if (bit_width < 0 || bit_width > 32) return hx_rle_bad_width(bit_width, 32);
+    /* 18-bit indices into a 2^18-entry dictionary cannot be out of range */
+    const int check = bit_width >= 32 || ((uint64_t)1 << bit_width) > (uint64_t)dict_n;
+    const uint8_t *p = data, *end = data + len;
+    const int value_bytes = (bit_width + 7) / 8;
+    /* 256 indices: 1 KiB, stays in L1 between the unpack and the gather */
+    uint32_t tmp[256];
+    size_t done = 0;
+    while (done < n) {
+        uint32_t header;
+        if (!hx_rle_run_header(&p, end, &header))
+            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "dictionary indices end after %zu of %zu values", done, n);
+        size_t want = n - done;
+        if (header & 1) {
+            uint32_t groups = header >> 1;
+            size_t avail = (size_t)(end - p);
+            uint64_t have = hx_rle_literal_available(groups, bit_width, avail);
+            size_t take = have < want ? (size_t)have : want;
+            if (take < want && have < (uint64_t)groups * 8)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
+                        "bit-packed run of %llu indices is truncated: %zu bytes left for it",
+                        (unsigned long long)groups * 8, avail);
+            /* 256 values of w bits are exactly 32*w bytes: every block
+             * after the first starts on a byte boundary */
+            const uint8_t *src = p;
+            for (size_t k = 0; k < take; k += 256) {
+                size_t c = take - k < 256 ? take - k : 256;
+                hx_unpack_avail(src, (size_t)(end - src), bit_width, tmp, c);
+                src += 32 * (size_t)bit_width;
+                if (check && (bit_width >= 32 || dict_n == 0 || any_ge_u31(tmp, c, (uint32_t)dict_n))) {
+                    uint32_t m = hx_max_u32(tmp, c);
+                    if ((size_t)m >= dict_n) return bad_dict_index(tmp, c, m, done + k, dict_n);
+                }
+                hx_dict_gather_unchecked(dict, width, tmp, c, out + (done + k) * width);
+            }
+            uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
+            p += run_bytes < avail ? (size_t)run_bytes : avail;
+            done += take;
+        } else {
+            uint32_t count = header >> 1;
+            if ((size_t)(end - p) < (size_t)value_bytes)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run of dictionary indices is truncated");
+            uint32_t v;
+            if (!hx_rle_run_value(p, bit_width, &v)) return hx_rle_bad_run_value(v, bit_width);
+            p += value_bytes;
+            size_t take = count < want ? count : want;
+            if (take == 0) continue;
+            if ((size_t)v >= dict_n)
+                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
+                        "dictionary index %u at value %zu is out of range (dictionary has %zu entries)", v, done,
+                        dict_n);
+            hx_fill_fixed(out + done * width, dict + (size_t)v * width, width, take);
+            done += take;
+        }
+    }
+    return HOIST_OK;
 }

@@ -172,15 +172,26 @@ static hx_status parse_stats(struct hx_tc *tc, struct hx_pq_stat_raw *s) {
     return HOIST_OK;
 }
 
-static hx_status parse_col_meta(struct hx_tc *tc, struct hx_pq_chunk *c) {
+/* ColumnMetaData's required fields hoist reads (parquet.thrift), as bits
+ * of *seen: type, codec, num_values, the two sizes, data_page_offset. */
+#define META_REQUIRED 0x3f
+/* The fewest bytes a ColumnChunk passing check_chunk takes on the wire:
+ * field 3's header, the six required fields of at least two bytes each and
+ * two stop bytes. A chunk list longer than the bytes left / this is refused
+ * before its chunks (sizeof(struct hx_pq_chunk) each) are allocated. */
+#define MIN_CHUNK_BYTES 15
+
+static int int_seen(int t) { return is_int(t); }
+
+static hx_status parse_col_meta(struct hx_tc *tc, struct hx_pq_chunk *c, unsigned *seen) {
     c->has_meta = 1;
     FIELDS_BEGIN(tc)
-    case 1: HX_TRY(rd_int32(tc, t, &c->type)); break;
-    case 4: HX_TRY(rd_int32(tc, t, &c->codec)); break;
-    case 5: HX_TRY(rd_int(tc, t, &c->num_values)); break;
-    case 6: HX_TRY(rd_int(tc, t, &c->total_uncompressed)); break;
-    case 7: HX_TRY(rd_int(tc, t, &c->total_compressed)); break;
-    case 9: HX_TRY(rd_int(tc, t, &c->data_page_offset)); break;
+    case 1: *seen |= int_seen(t) << 0; HX_TRY(rd_int32(tc, t, &c->type)); break;
+    case 4: *seen |= int_seen(t) << 1; HX_TRY(rd_int32(tc, t, &c->codec)); break;
+    case 5: *seen |= int_seen(t) << 2; HX_TRY(rd_int(tc, t, &c->num_values)); break;
+    case 6: *seen |= int_seen(t) << 3; HX_TRY(rd_int(tc, t, &c->total_uncompressed)); break;
+    case 7: *seen |= int_seen(t) << 4; HX_TRY(rd_int(tc, t, &c->total_compressed)); break;
+    case 9: *seen |= int_seen(t) << 5; HX_TRY(rd_int(tc, t, &c->data_page_offset)); break;
     case 11: HX_TRY(rd_int(tc, t, &c->dict_page_offset)); break;
     case 12:
         if (t == HX_TC_STRUCT) HX_TRY(parse_stats(tc, &c->stats));
@@ -190,7 +201,23 @@ static hx_status parse_col_meta(struct hx_tc *tc, struct hx_pq_chunk *c) {
     return HOIST_OK;
 }
 
-static hx_status parse_chunk(struct hx_tc *tc, struct hx_pq_chunk *c) {
+/* Checks one chunk as soon as it is read, so a footer of millions of empty
+ * chunk structs fails at the first rather than after all are allocated.
+ * Like Arrow's Thrift decoder, a chunk must carry ColumnMetaData with its
+ * required fields. */
+static hx_status check_chunk(const struct hoist_pq_file *f, const struct hx_pq_chunk *c, int leaf, unsigned seen) {
+    HX_FAIL_IF(c->has_file_path, HOIST_ERR_PARQUET_UNSUPPORTED, "column %d: column chunk stored in another file", leaf);
+    HX_FAIL_IF(!c->has_meta, HOIST_ERR_PARQUET_CORRUPT, "column %d: no column metadata", leaf);
+    const struct hx_pq_element *e = &f->elements[f->leaves[leaf].element];
+    HX_FAIL_IF((seen & META_REQUIRED) != META_REQUIRED, HOIST_ERR_PARQUET_CORRUPT,
+               "column '%s': column metadata lacks required fields (type, codec, num_values, sizes, data_page_offset)",
+               e->name ? e->name : "?");
+    HX_FAIL_IF(c->type != e->type, HOIST_ERR_PARQUET_CORRUPT, "column '%s': chunk type %d differs from the schema's %d",
+               e->name ? e->name : "?", c->type, e->type);
+    return HOIST_OK;
+}
+
+static hx_status parse_chunk(struct hx_tc *tc, struct hx_pq_chunk *c, unsigned *seen) {
     c->dict_page_offset = -1;
     c->data_page_offset = -1;
     c->offset_index_offset = c->offset_index_length = -1;
@@ -202,7 +229,7 @@ static hx_status parse_chunk(struct hx_tc *tc, struct hx_pq_chunk *c) {
     case 6: HX_TRY(rd_int(tc, t, &c->column_index_offset)); break;
     case 7: HX_TRY(rd_int(tc, t, &c->column_index_length)); break;
     case 3:
-        if (t == HX_TC_STRUCT) HX_TRY(parse_col_meta(tc, c));
+        if (t == HX_TC_STRUCT) HX_TRY(parse_col_meta(tc, c, seen));
         else HX_TRY(hx_tc_skip(tc, t));
         break;
     case 8:
@@ -222,13 +249,17 @@ static hx_status parse_row_group(struct hx_tc *tc, struct hoist_pq_file *f, stru
         }
         int et;
         uint32_t n;
-        HX_TRY(hx_tc_list(tc, &et, &n));
+        HX_TRY(hx_tc_list_sized(tc, &et, &n, MIN_CHUNK_BYTES));
         HX_FAIL_IF(et != HX_TC_STRUCT || (int64_t)n != f->nleaves || got_columns, HOIST_ERR_PARQUET_CORRUPT,
                    "footer: row group has %u column chunks for %d leaf columns", n, f->nleaves);
         got_columns = 1;
         rg->chunks = hx_calloc(n ? n : 1, sizeof *rg->chunks);
         if (!rg->chunks) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading the footer");
-        for (uint32_t i = 0; i < n; i++) HX_TRY(parse_chunk(tc, &rg->chunks[i]));
+        for (uint32_t i = 0; i < n; i++) {
+            unsigned seen = 0;
+            HX_TRY(parse_chunk(tc, &rg->chunks[i], &seen));
+            HX_TRY(check_chunk(f, &rg->chunks[i], (int)i, seen));
+        }
         break;
     }
     case 3: HX_TRY(rd_int(tc, t, &rg->num_rows)); break;
@@ -408,10 +439,18 @@ static hx_status alloc_children(struct hx_pq_anode *a, int n) {
     return HOIST_OK;
 }
 
+/* The first leaf at or after schema element elem. Leaves are numbered in
+ * schema order (walk_levels), so their elements ascend: a binary search
+ * keeps building the field tree of a wide file linear-logarithmic rather
+ * than quadratic (16,000 columns: 128M steps before). */
 static int leaf_index_of(const struct hoist_pq_file *f, int elem) {
-    for (int i = 0; i < f->nleaves; i++)
-        if (f->leaves[i].element >= elem) return i;
-    return f->nleaves;
+    int lo = 0, hi = f->nleaves;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (f->leaves[mid].element < elem) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
 }
 
 /* Children of a group element (struct semantics), starting at levels (def, rep). */
@@ -614,9 +653,78 @@ static void writer_gates(struct hoist_pq_file *f) {
     }
 }
 
+/* FileMetaData field 2: the flattened schema, then the leaves and their
+ * levels, so that row groups can be checked against them. */
+static hx_status parse_schema(struct hx_tc *tc, struct hoist_pq_file *f) {
+    int et;
+    uint32_t n;
+    HX_TRY(hx_tc_list(tc, &et, &n));
+    HX_FAIL_IF(et != HX_TC_STRUCT || n == 0, HOIST_ERR_PARQUET_CORRUPT, "footer: schema is not a list of elements");
+    f->elements = hx_calloc(n, sizeof *f->elements);
+    if (!f->elements) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading the footer");
+    f->nelements = (int)n;
+    for (uint32_t i = 0; i < n; i++) {
+        HX_TRY(parse_element(tc, &f->elements[i]));
+        HX_FAIL_IF(f->elements[i].num_children < 0 || (uint32_t)f->elements[i].num_children >= n,
+                   HOIST_ERR_PARQUET_CORRUPT, "footer: schema element %u claims %d children", i,
+                   f->elements[i].num_children);
+    }
+    int nleaves = 0;
+    for (uint32_t i = 1; i < n; i++) nleaves += f->elements[i].num_children <= 0;
+    f->leaves = hx_calloc((size_t)nleaves + 1, sizeof *f->leaves);
+    if (!f->leaves) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading the footer");
+    struct build b = {f, 1, 0, 0};
+    for (int i = 0; i < f->elements[0].num_children; i++) HX_TRY(walk_levels(&b, 0, 0));
+    HX_FAIL_IF(b.pos != f->nelements, HOIST_ERR_PARQUET_CORRUPT, "footer: schema has %d elements but the tree uses %d",
+               f->nelements, b.pos);
+    f->nleaves = b.leaves;
+    return HOIST_OK;
+}
+
+/* FileMetaData field 4, after the schema. */
+static hx_status parse_row_groups(struct hx_tc *tc, struct hoist_pq_file *f) {
+    int et;
+    uint32_t n;
+    HX_TRY(hx_tc_list(tc, &et, &n));
+    HX_FAIL_IF(et != HX_TC_STRUCT, HOIST_ERR_PARQUET_CORRUPT, "footer: row groups are not structs");
+    f->row_groups = hx_calloc(n ? n : 1, sizeof *f->row_groups);
+    if (!f->row_groups) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading the footer");
+    f->nrow_groups = (int)n;
+    for (uint32_t i = 0; i < n; i++) {
+        hx_status st = parse_row_group(tc, f, &f->row_groups[i]);
+        if (st != HOIST_OK) return hx_error_prefix(st, "row group %u", i);
+    }
+    return HOIST_OK;
+}
+
+/* The Arrow field tree, then the types ARROW:schema adds (best effort: a
+ * schema we cannot use leaves pyarrow-like defaults). */
+static hx_status build_field_tree(struct hoist_pq_file *f, const uint8_t *arrow_schema, size_t arrow_schema_len) {
+    f->root.kind = AN_STRUCT;
+    f->root.leaf = -1;
+    f->root.n_leaves = f->nleaves;
+    HX_TRY(set_str(&f->root.format, "+s"));
+    HX_TRY(set_str(&f->root.name, ""));
+    HX_TRY(alloc_children(&f->root, f->elements[0].num_children));
+    int c = 1;
+    for (int i = 0; i < f->elements[0].num_children; i++) {
+        HX_TRY(build_node(f, c, 0, 0, 0, 0, 0, 1, &f->root.children[i]));
+        c = subtree_end(f, c);
+    }
+    HX_TRY(widen_large(f, &f->root));
+    if (arrow_schema) {
+        hx_status st = hx_pq_apply_arrow_schema(f, (const char *)arrow_schema, arrow_schema_len);
+        if (st == HOIST_ERR_NOMEM) return st;
+    }
+    return HOIST_OK;
+}
+
 hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_t len) {
     struct hx_tc tc0, *tc = &tc0;
     hx_tc_init(tc, meta, len);
+
+    HX_FAIL_IF(len > HX_PQ_MAX_FOOTER_BYTES, HOIST_ERR_PARQUET_UNSUPPORTED,
+               "footer of %zu bytes exceeds the limit of %u MiB", len, HX_PQ_MAX_FOOTER_BYTES >> 20);
     struct hx_buf md = {0};
     const uint8_t *arrow_schema = NULL;
     size_t arrow_schema_len = 0;
@@ -636,139 +744,35 @@ hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_
         HX_TRY(hx_tc_field(tc, &last_, &t, &id));
         if (t == HX_TC_STOP) break;
         switch (id) {
-        case 2: {
+        case 2:
             if (t != HX_TC_LIST || got_schema) {
                 HX_TRY(hx_tc_skip(tc, t));
-                break;
+            } else {
+                HX_TRY(parse_schema(tc, f));
+                got_schema = 1;
             }
-            int et;
-            uint32_t n;
-            HX_TRY(hx_tc_list(tc, &et, &n));
-            if (et != HX_TC_STRUCT || n == 0) {
-                st = CORRUPT("footer: schema is not a list of elements");
-                goto fail;
-            }
-            f->elements = hx_calloc(n, sizeof *f->elements);
-            if (!f->elements) {
-                st = hx_error(HOIST_ERR_NOMEM, "out of memory reading the footer");
-                goto fail;
-            }
-            f->nelements = (int)n;
-            for (uint32_t i = 0; i < n; i++) {
-                HX_TRY(parse_element(tc, &f->elements[i]));
-                if (f->elements[i].num_children < 0 || (uint32_t)f->elements[i].num_children >= n) {
-                    st = CORRUPT("footer: schema element %u claims %d children", i, f->elements[i].num_children);
-                    goto fail;
-                }
-            }
-            got_schema = 1;
-            /* Leaves and levels now, so row groups can be checked against them. */
-            int nleaves = 0;
-            for (uint32_t i = 1; i < n; i++) nleaves += f->elements[i].num_children <= 0;
-            f->leaves = hx_calloc((size_t)nleaves + 1, sizeof *f->leaves);
-            if (!f->leaves) {
-                st = hx_error(HOIST_ERR_NOMEM, "out of memory reading the footer");
-                goto fail;
-            }
-            struct build b = {f, 1, 0, 0};
-            for (int i = 0; i < f->elements[0].num_children; i++) HX_TRY(walk_levels(&b, 0, 0));
-            if (b.pos != f->nelements) {
-                st = CORRUPT("footer: schema has %d elements but the tree uses %d", f->nelements, b.pos);
-                goto fail;
-            }
-            f->nleaves = b.leaves;
             break;
-        }
         case 3: HX_TRY(rd_int(tc, t, &f->num_rows)); break;
-        case 4: {
-            if (t != HX_TC_LIST || !got_schema || f->row_groups) {
-                if (!got_schema && t == HX_TC_LIST) {
-                    st = CORRUPT("footer: row groups before the schema");
-                    goto fail;
-                }
-                HX_TRY(hx_tc_skip(tc, t));
-                break;
-            }
-            int et;
-            uint32_t n;
-            HX_TRY(hx_tc_list(tc, &et, &n));
-            if (et != HX_TC_STRUCT) {
-                st = CORRUPT("footer: row groups are not structs");
-                goto fail;
-            }
-            f->row_groups = hx_calloc(n ? n : 1, sizeof *f->row_groups);
-            if (!f->row_groups) {
-                st = hx_error(HOIST_ERR_NOMEM, "out of memory reading the footer");
-                goto fail;
-            }
-            f->nrow_groups = (int)n;
-            for (uint32_t i = 0; i < n; i++) {
-                st = parse_row_group(tc, f, &f->row_groups[i]);
-                if (st != HOIST_OK) {
-                    st = hx_error_prefix(st, "row group %u", i);
-                    goto fail;
-                }
-            }
+        case 4:
+            if (!got_schema && t == HX_TC_LIST) HX_TRY(CORRUPT("footer: row groups before the schema"));
+            if (t != HX_TC_LIST || f->row_groups) HX_TRY(hx_tc_skip(tc, t));
+            else HX_TRY(parse_row_groups(tc, f));
             break;
-        }
         case 5: HX_TRY(parse_kv(tc, t, f, &md, &arrow_schema, &arrow_schema_len)); break;
         case 6: HX_TRY(rd_str(tc, t, &f->created_by)); break;
         case 7: f->has_column_orders = 1; HX_TRY(hx_tc_skip(tc, t)); break;
         case 8:
-            st = hx_error(HOIST_ERR_PARQUET_ENCRYPTED, "encrypted Parquet is not supported (signed plaintext footer)");
-            goto fail;
+            HX_TRY(hx_error(HOIST_ERR_PARQUET_ENCRYPTED,
+                            "encrypted Parquet is not supported (signed plaintext footer)"));
+            break;
         default: HX_TRY(hx_tc_skip(tc, t));
         }
     }
     hx_tc_struct_end(tc);
-    if (!got_schema) {
-        st = CORRUPT("footer: no schema");
-        goto fail;
-    }
-    for (int i = 0; i < f->nrow_groups; i++)
-        for (int j = 0; j < f->nleaves; j++) {
-            struct hx_pq_chunk *c = &f->row_groups[i].chunks[j];
-            if (c->has_file_path) {
-                st = hx_error(HOIST_ERR_PARQUET_UNSUPPORTED,
-                              "row group %d, column %d: column chunk stored in another file", i, j);
-                goto fail;
-            }
-            if (!c->has_meta) {
-                st = CORRUPT("row group %d, column %d: no column metadata", i, j);
-                goto fail;
-            }
-            if (c->type != f->elements[f->leaves[j].element].type) {
-                st = CORRUPT("row group %d, column '%s': chunk type %d differs from the schema's %d", i,
-                             f->elements[f->leaves[j].element].name, c->type,
-                             f->elements[f->leaves[j].element].type);
-                goto fail;
-            }
-        }
+    if (!got_schema) HX_TRY(CORRUPT("footer: no schema"));
     writer_gates(f);
-    /* The Arrow field tree. */
-    f->root.kind = AN_STRUCT;
-    f->root.leaf = -1;
-    f->root.n_leaves = f->nleaves;
-    HX_TRY(set_str(&f->root.format, "+s"));
-    HX_TRY(set_str(&f->root.name, ""));
-    HX_TRY(alloc_children(&f->root, f->elements[0].num_children));
-    {
-        int c = 1;
-        for (int i = 0; i < f->elements[0].num_children; i++) {
-            HX_TRY(build_node(f, c, 0, 0, 0, 0, 0, 1, &f->root.children[i]));
-            c = subtree_end(f, c);
-        }
-    }
-    HX_TRY(widen_large(f, &f->root));
-    if (arrow_schema) {
-        /* Best effort: a schema we cannot use leaves pyarrow-like defaults. */
-        st = hx_pq_apply_arrow_schema(f, (const char *)arrow_schema, arrow_schema_len);
-        if (st == HOIST_ERR_NOMEM) goto fail;
-        st = HOIST_OK;
-    }
-    if (md.len) {
-        f->schema_metadata = hx_buf_detach(&md);
-    }
+    HX_TRY(build_field_tree(f, arrow_schema, arrow_schema_len));
+    if (md.len) f->schema_metadata = hx_buf_detach(&md);
     hx_buf_reset(&md);
     return HOIST_OK;
 fail:

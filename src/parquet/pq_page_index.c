@@ -604,6 +604,37 @@ static void advance(struct cursor *c, int64_t row) {
     c->value += v;
 }
 
+/* Offset i of a binary leaf's offsets buffer (32- or 64-bit). */
+static int64_t offset_at(const struct hx_pq_leaf_data *d, int large, int64_t i) {
+    if (large) {
+        int64_t v;
+        memcpy(&v, d->offsets.data + 8 * i, 8);
+        return v;
+    }
+    int32_t v4;
+    memcpy(&v4, d->offsets.data + 4 * i, 4);
+    return v4;
+}
+
+/* Appends binary values v0 .. v0 + k - 1 of d to o, rebasing their offsets
+ * (o's buffers are sized for them). */
+static void append_binary(struct hx_pq_leaf_data *o, const struct hx_pq_leaf_data *d, int large, int64_t v0,
+                          int64_t k) {
+    size_t ow = large ? 8 : 4;
+    int64_t base = (int64_t)o->data.len, a = offset_at(d, large, v0), end = base;
+    for (int64_t i = 1; i <= k; i++) {
+        end = offset_at(d, large, v0 + i) - a + base;
+        if (large) memcpy(o->offsets.data + o->offsets.len, &end, 8);
+        else {
+            int32_t e4 = (int32_t)end;
+            memcpy(o->offsets.data + o->offsets.len, &e4, 4);
+        }
+        o->offsets.len += ow;
+    }
+    memcpy(o->data.data + o->data.len, d->data.data + a, (size_t)(end - base));
+    o->data.len = (size_t)end;
+}
+
 /* Keeps only the rows in `runs` (positions in the `decoded` rows) of a
  * leaf's data, in order. */
 static hx_status cut_leaf(const struct hoist_pq_file *f, const struct hx_pq_anode *n, unsigned flags,
@@ -636,17 +667,7 @@ static hx_status cut_leaf(const struct hoist_pq_file *f, const struct hx_pq_anod
         advance(&c, runs[r].first + runs[r].count);
         nl += c.level - l0;
         nv += c.value - v0;
-        if (binary) {
-            int64_t a, b;
-            if (n->large) memcpy(&a, d->offsets.data + 8 * v0, 8), memcpy(&b, d->offsets.data + 8 * c.value, 8);
-            else {
-                int32_t a4, b4;
-                memcpy(&a4, d->offsets.data + 4 * v0, 4);
-                memcpy(&b4, d->offsets.data + 4 * c.value, 4);
-                a = a4, b = b4;
-            }
-            nbytes += b - a;
-        }
+        if (binary) nbytes += offset_at(d, n->large, c.value) - offset_at(d, n->large, v0);
     }
     hx_status st = HOIST_OK;
     if (d->def && !(o.def = hx_malloc((size_t)(nl ? nl : 1) * 2))) st = HOIST_ERR_NOMEM;
@@ -679,38 +700,7 @@ static hx_status cut_leaf(const struct hoist_pq_file *f, const struct hx_pq_anod
         if (n->conv == CV_NULL) {
             /* no buffers */
         } else if (binary) {
-            int64_t base = (int64_t)o.data.len, a;
-            if (n->large) memcpy(&a, d->offsets.data + 8 * v0, 8);
-            else {
-                int32_t a4;
-                memcpy(&a4, d->offsets.data + 4 * v0, 4);
-                a = a4;
-            }
-            for (int64_t i = 1; i <= k; i++) {
-                int64_t e;
-                if (n->large) memcpy(&e, d->offsets.data + 8 * (v0 + i), 8);
-                else {
-                    int32_t e4;
-                    memcpy(&e4, d->offsets.data + 4 * (v0 + i), 4);
-                    e = e4;
-                }
-                e = e - a + base;
-                if (n->large) memcpy(o.offsets.data + o.offsets.len, &e, 8);
-                else {
-                    int32_t e4 = (int32_t)e;
-                    memcpy(o.offsets.data + o.offsets.len, &e4, 4);
-                }
-                o.offsets.len += ow;
-            }
-            int64_t end;
-            if (n->large) memcpy(&end, o.offsets.data + o.offsets.len - 8, 8);
-            else {
-                int32_t e4;
-                memcpy(&e4, o.offsets.data + o.offsets.len - 4, 4);
-                end = e4;
-            }
-            memcpy(o.data.data + o.data.len, d->data.data + a, (size_t)(end - base));
-            o.data.len = (size_t)end;
+            append_binary(&o, d, n->large, v0, k);
         } else if (n->conv == CV_BOOL && !dict) {
             copy_bits(o.values.data, o.n_values, d->values.data, v0, k);
             o.values.len = (size_t)(o.n_values + k + 7) / 8;

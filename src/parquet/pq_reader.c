@@ -1,16 +1,12 @@
-/* Public Parquet API: footers, file objects, field decoding, readers and
- * record-batch streams. */
+/* Public Parquet API: footers, file objects, field decoding, readers over
+ * bytes in memory and record-batch streams. No I/O: opening a path is the
+ * dataset layer's (src/dataset/ds_pq_file.c, through hx_pq_reader_open_owned). */
 #include "parquet_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 hx_status hoist_pq_footer_size(const void *tail, size_t tail_len, uint64_t file_size, const char *name,
                                uint64_t *footer_size) {
@@ -346,15 +342,15 @@ struct pq_source {
     struct hoist_pq_file *file;
     const uint8_t *data;
     size_t size;
-    void *map;
-    size_t map_len;
+    hx_pq_release_fn release; /* owned bytes (hx_pq_reader_open_owned), else NULL */
+    void *release_ud;
     unsigned flags;
 };
 
 static void source_unref(struct pq_source *s) {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
     hoist_pq_file_free(s->file);
-    if (s->map) munmap(s->map, s->map_len);
+    if (s->release) s->release(s->release_ud);
     hx_free(s);
 }
 
@@ -362,21 +358,21 @@ struct hoist_pq_reader {
     struct pq_source *src;
 };
 
-static hx_status open_source(const uint8_t *data, size_t size, const char *name, unsigned flags, void *map,
-                             size_t map_len, struct hoist_pq_reader **out) {
+static hx_status open_source(const uint8_t *data, size_t size, const char *name, unsigned flags,
+                             hx_pq_release_fn release, void *release_ud, struct hoist_pq_reader **out) {
     struct pq_source *s = hx_calloc(1, sizeof *s);
     struct hoist_pq_reader *r = hx_calloc(1, sizeof *r);
     if (!s || !r) {
         hx_free(s);
         hx_free(r);
-        if (map) munmap(map, map_len);
+        if (release) release(release_ud);
         HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", name);
     }
     atomic_init(&s->refs, 1);
     s->data = data;
     s->size = size;
-    s->map = map;
-    s->map_len = map_len;
+    s->release = release;
+    s->release_ud = release_ud;
     s->flags = flags;
     r->src = s;
     hx_status st = HOIST_OK;
@@ -403,33 +399,14 @@ hx_status hoist_pq_reader_open_memory(const void *data, size_t size, const char 
     return open_source(data ? data : (const void *)"", size, name ? name : "(memory)", flags, NULL, 0, out);
 }
 
-hx_status hoist_pq_reader_open_file(const char *path, unsigned flags, struct hoist_pq_reader **out) {
-    HX_FAIL_IF(!out || !path, HOIST_ERR_INVALID_ARG, "hoist_pq_reader_open_file: NULL argument");
-    *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) HX_FAIL(errno == ENOENT ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        HX_FAIL(HOIST_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+hx_status hx_pq_reader_open_owned(const void *data, size_t size, const char *name, unsigned flags,
+                                  hx_pq_release_fn release, void *ud, struct hoist_pq_reader **out) {
+    if (out) *out = NULL;
+    if (!out || (!data && size)) {
+        if (release) release(ud);
+        HX_FAIL(HOIST_ERR_INVALID_ARG, "hx_pq_reader_open_owned: %s is NULL", out ? "data" : "out");
     }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        HX_FAIL(HOIST_ERR_IO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
-    void *map = NULL;
-    if (size > 0) {
-        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            HX_FAIL(HOIST_ERR_IO, "%s: cannot mmap: %s", path, strerror(e));
-        }
-    }
-    close(fd);
-    return open_source(map ? map : (const void *)"", size, path, flags, map, size, out);
+    return open_source(data ? data : (const void *)"", size, name ? name : "(memory)", flags, release, ud, out);
 }
 
 void hoist_pq_reader_close(struct hoist_pq_reader *r) {

@@ -6,8 +6,11 @@
  * unrolled 32-value kernel: 32 values of w bits are exactly w 32-bit words,
  * every shift and mask is a compile-time constant and no value needs a
  * branch.
+ *
+ * Dependency: leaf kernel; pq_dict.c builds its fused dictionary decode on
+ * the run helpers of pq_rle_run.h, and nothing here calls back into it.
  */
-#include "pq_kernels.h"
+#include "pq_rle_run.h"
 
 #include <string.h>
 #ifdef __SSE2__
@@ -164,7 +167,7 @@ __attribute__((target("avx2"))) static size_t unpack_avx2(const uint8_t *in, siz
 
 /* hx_unpack_u32, told that `avail` bytes (at least ceil(n*w/8)) may be read
  * from in: runs inside a page let the wide loads run up to the page end. */
-static void unpack_avail(const uint8_t *in, size_t avail, int bit_width, uint32_t *out, size_t n) {
+void hx_unpack_avail(const uint8_t *in, size_t avail, int bit_width, uint32_t *out, size_t n) {
     if (n == 0) return; /* in/out may be NULL then; memcpy must not see them */
     if (bit_width <= 0) {
         memset(out, 0, n * sizeof *out);
@@ -200,7 +203,7 @@ static void unpack_avail(const uint8_t *in, size_t avail, int bit_width, uint32_
 
 void hx_unpack_u32(const uint8_t *in, int bit_width, uint32_t *out, size_t n) {
     size_t bits = n * (size_t)(bit_width > 0 ? bit_width : 0);
-    unpack_avail(in, (bits + 7) / 8, bit_width, out, n);
+    hx_unpack_avail(in, (bits + 7) / 8, bit_width, out, n);
 }
 
 /* RLE runs are the common case for levels (a long run of "defined") and
@@ -246,77 +249,35 @@ static void narrow_u16(const uint32_t *in, uint16_t *o, size_t n) {
 
 /* ---- RLE / bit-packed hybrid ------------------------------------------ */
 
-/* Run headers are ULEB128 varints; Encodings.md caps run lengths at 2^31-1,
- * so anything longer than 5 bytes is corrupt. */
-static int read_run_header(const uint8_t **pp, const uint8_t *end, uint32_t *out) {
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-    for (int shift = 0; shift < 35; shift += 7) {
-        if (p >= end) return 0;
-        uint8_t b = *p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            if (v > UINT32_MAX) return 0;
-            *out = (uint32_t)v;
-            *pp = p;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* An RLE run's value: ceil(bit_width / 8) little-endian bytes whose bits
- * above the bit width must be zero. Refusing others keeps every decoded
- * value below 2^bit_width, which the dictionary paths rely on to skip range
- * checks when the dictionary has at least 2^bit_width entries. Returns
- * false for such a value (still stored in *v, for the message). */
-static inline bool load_run_value(const uint8_t *p, int bit_width, uint32_t *v) {
-    const int nbytes = (bit_width + 7) / 8;
-    uint32_t x = 0;
-    for (int i = 0; i < nbytes; i++) x |= (uint32_t)p[i] << (8 * i);
-    *v = x;
-    return bit_width >= 32 || (x >> bit_width) == 0;
-}
-
-static hx_status bad_run_value(uint32_t v, int bit_width) {
+hx_status hx_rle_bad_run_value(uint32_t v, int bit_width) {
     return hx_error(HOIST_ERR_PARQUET_CORRUPT, "RLE run value %u does not fit in bit width %d", v, bit_width);
 }
 
-/* Values a bit-packed run of `groups` 8-value groups can really supply from
- * `avail` bytes: writers pad the last run to whole groups, but a truncated
- * final run is read as far as its bytes go (as Arrow does). */
-static uint64_t literal_values_available(uint32_t groups, int bit_width, size_t avail) {
-    uint64_t declared = (uint64_t)groups * 8;
-    if (bit_width == 0) return declared;
-    uint64_t fit = (uint64_t)avail * 8 / (uint64_t)bit_width;
-    return fit < declared ? fit : declared;
-}
-
-static hx_status rle_bad_width(int bit_width, int max) {
+hx_status hx_rle_bad_width(int bit_width, int max) {
     return hx_error(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed bit width %d is outside 0..%d", bit_width, max);
 }
 
 hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint32_t *out, size_t n,
                             size_t *consumed) {
-    if (bit_width < 0 || bit_width > 32) return rle_bad_width(bit_width, 32);
+    if (bit_width < 0 || bit_width > 32) return hx_rle_bad_width(bit_width, 32);
     const uint8_t *p = data, *end = data + len;
     const int value_bytes = (bit_width + 7) / 8;
     size_t done = 0;
     while (done < n) {
         uint32_t header;
-        if (!read_run_header(&p, end, &header))
+        if (!hx_rle_run_header(&p, end, &header))
             HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed data ends after %zu of %zu values", done, n);
         size_t want = n - done;
         if (header & 1) {
             uint32_t groups = header >> 1;
             size_t avail = (size_t)(end - p);
-            uint64_t have = literal_values_available(groups, bit_width, avail);
+            uint64_t have = hx_rle_literal_available(groups, bit_width, avail);
             size_t take = have < want ? (size_t)have : want;
             if (take < want && have < (uint64_t)groups * 8)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
                         "bit-packed run of %llu values is truncated: %zu bytes left for it",
                         (unsigned long long)groups * 8, avail);
-            unpack_avail(p, avail, bit_width, out + done, take);
+            hx_unpack_avail(p, avail, bit_width, out + done, take);
             uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
             p += run_bytes < avail ? (size_t)run_bytes : avail;
             done += take;
@@ -325,7 +286,7 @@ hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint
             if ((size_t)(end - p) < (size_t)value_bytes)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run value is truncated");
             uint32_t v;
-            if (!load_run_value(p, bit_width, &v)) return bad_run_value(v, bit_width);
+            if (!hx_rle_run_value(p, bit_width, &v)) return hx_rle_bad_run_value(v, bit_width);
             p += value_bytes;
             size_t take = count < want ? count : want;
             fill_u32(out + done, v, take);
@@ -338,20 +299,20 @@ hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint
 
 hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint16_t *out, size_t n,
                             size_t *consumed) {
-    if (bit_width < 0 || bit_width > 16) return rle_bad_width(bit_width, 16);
+    if (bit_width < 0 || bit_width > 16) return hx_rle_bad_width(bit_width, 16);
     const uint8_t *p = data, *end = data + len;
     const int value_bytes = (bit_width + 7) / 8;
     size_t done = 0;
     uint32_t tmp[256];
     while (done < n) {
         uint32_t header;
-        if (!read_run_header(&p, end, &header))
+        if (!hx_rle_run_header(&p, end, &header))
             HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed levels end after %zu of %zu values", done, n);
         size_t want = n - done;
         if (header & 1) {
             uint32_t groups = header >> 1;
             size_t avail = (size_t)(end - p);
-            uint64_t have = literal_values_available(groups, bit_width, avail);
+            uint64_t have = hx_rle_literal_available(groups, bit_width, avail);
             size_t take = have < want ? (size_t)have : want;
             if (take < want && have < (uint64_t)groups * 8)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
@@ -362,7 +323,7 @@ hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint
             const uint8_t *src = p;
             for (size_t k = 0; k < take; k += 256) {
                 size_t c = take - k < 256 ? take - k : 256;
-                unpack_avail(src, (size_t)(end - src), bit_width, tmp, c);
+                hx_unpack_avail(src, (size_t)(end - src), bit_width, tmp, c);
                 src += 32 * (size_t)bit_width;
                 narrow_u16(tmp, out + done + k, c);
             }
@@ -374,7 +335,7 @@ hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint
             if ((size_t)(end - p) < (size_t)value_bytes)
                 HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run level is truncated");
             uint32_t v32;
-            if (!load_run_value(p, bit_width, &v32)) return bad_run_value(v32, bit_width);
+            if (!hx_rle_run_value(p, bit_width, &v32)) return hx_rle_bad_run_value(v32, bit_width);
             uint16_t v = (uint16_t)v32;
             p += value_bytes;
             size_t take = count < want ? count : want;
@@ -403,7 +364,7 @@ static int reader_next_run(struct hx_rle_reader *r, int *err) {
     *err = 0;
     if (r->p >= r->end) return 0;
     uint32_t header;
-    if (!read_run_header(&r->p, r->end, &header)) {
+    if (!hx_rle_run_header(&r->p, r->end, &header)) {
         *err = 1;
         return 0;
     }
@@ -411,7 +372,7 @@ static int reader_next_run(struct hx_rle_reader *r, int *err) {
     if (header & 1) {
         uint32_t groups = header >> 1;
         size_t avail = (size_t)(r->end - r->p);
-        uint64_t have = literal_values_available(groups, w, avail);
+        uint64_t have = hx_rle_literal_available(groups, w, avail);
         uint64_t run_bytes = (uint64_t)groups * (uint64_t)w;
         r->run_is_literal = 1;
         r->literal = r->p;
@@ -427,7 +388,7 @@ static int reader_next_run(struct hx_rle_reader *r, int *err) {
             return 0;
         }
         r->run_is_literal = 0;
-        if (!load_run_value(r->p, w, &r->run_value)) {
+        if (!hx_rle_run_value(r->p, w, &r->run_value)) {
             *err = 1;
             return 0;
         }
@@ -439,7 +400,7 @@ static int reader_next_run(struct hx_rle_reader *r, int *err) {
 
 int64_t hx_rle_reader_next(struct hx_rle_reader *r, uint32_t *out, size_t n) {
     if (r->bit_width < 0 || r->bit_width > 32) {
-        hx_status st = rle_bad_width(r->bit_width, 32);
+        hx_status st = hx_rle_bad_width(r->bit_width, 32);
         (void)st;
         return -1;
     }
@@ -476,7 +437,7 @@ int64_t hx_rle_reader_next(struct hx_rle_reader *r, uint32_t *out, size_t n) {
             }
             if (take > k) {
                 const uint8_t *src = r->literal + ((pos + k) / 8) * (size_t)w;
-                unpack_avail(src, (size_t)(r->end - src), w, out + done + k, take - k);
+                hx_unpack_avail(src, (size_t)(r->end - src), w, out + done + k, take - k);
             }
             r->literal_pos += (uint32_t)take;
         }
@@ -487,93 +448,6 @@ int64_t hx_rle_reader_next(struct hx_rle_reader *r, uint32_t *out, size_t n) {
 }
 
 /* ---- fused dictionary decode -------------------------------------------- */
-
-static hx_status bad_dict_index(const uint32_t *v, size_t n, uint32_t m, size_t first, size_t dict_n) {
-    size_t at = 0;
-    while (at < n && v[at] != m) at++;
-    return hx_error(HOIST_ERR_PARQUET_CORRUPT,
-                    "dictionary index %u at value %zu is out of range (dictionary has %zu entries)", m, first + at,
-                    dict_n);
-}
-
-/* Whether any of n values (each < 2^31: bit width <= 31) is >= lim. Two
- * SSE2 ops per 4 values (the values fit a signed compare), no reduction. */
-static int any_ge_u31(const uint32_t *v, size_t n, uint32_t lim) {
-    size_t i = 0;
-    if (lim > INT32_MAX) return 0;
-#ifdef __SSE2__
-    const __m128i top = _mm_set1_epi32((int)lim - 1);
-    __m128i acc = _mm_setzero_si128();
-    for (; i + 8 <= n; i += 8) {
-        acc = _mm_or_si128(acc, _mm_cmpgt_epi32(_mm_loadu_si128((const __m128i *)(const void *)(v + i)), top));
-        acc = _mm_or_si128(acc, _mm_cmpgt_epi32(_mm_loadu_si128((const __m128i *)(const void *)(v + i + 4)), top));
-    }
-    if (_mm_movemask_epi8(acc)) return 1;
-#endif
-    for (; i < n; i++)
-        if (v[i] >= lim) return 1;
-    return 0;
-}
-
-hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width, const uint8_t *data, size_t len,
-                               int bit_width, size_t n, uint8_t *out) {
-    if (bit_width < 0 || bit_width > 32) return rle_bad_width(bit_width, 32);
-    /* 18-bit indices into a 2^18-entry dictionary cannot be out of range */
-    const int check = bit_width >= 32 || ((uint64_t)1 << bit_width) > (uint64_t)dict_n;
-    const uint8_t *p = data, *end = data + len;
-    const int value_bytes = (bit_width + 7) / 8;
-    /* 256 indices: 1 KiB, stays in L1 between the unpack and the gather */
-    uint32_t tmp[256];
-    size_t done = 0;
-    while (done < n) {
-        uint32_t header;
-        if (!read_run_header(&p, end, &header))
-            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "dictionary indices end after %zu of %zu values", done, n);
-        size_t want = n - done;
-        if (header & 1) {
-            uint32_t groups = header >> 1;
-            size_t avail = (size_t)(end - p);
-            uint64_t have = literal_values_available(groups, bit_width, avail);
-            size_t take = have < want ? (size_t)have : want;
-            if (take < want && have < (uint64_t)groups * 8)
-                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
-                        "bit-packed run of %llu indices is truncated: %zu bytes left for it",
-                        (unsigned long long)groups * 8, avail);
-            /* 256 values of w bits are exactly 32*w bytes: every block
-             * after the first starts on a byte boundary */
-            const uint8_t *src = p;
-            for (size_t k = 0; k < take; k += 256) {
-                size_t c = take - k < 256 ? take - k : 256;
-                unpack_avail(src, (size_t)(end - src), bit_width, tmp, c);
-                src += 32 * (size_t)bit_width;
-                if (check && (bit_width >= 32 || dict_n == 0 || any_ge_u31(tmp, c, (uint32_t)dict_n))) {
-                    uint32_t m = hx_max_u32(tmp, c);
-                    if ((size_t)m >= dict_n) return bad_dict_index(tmp, c, m, done + k, dict_n);
-                }
-                hx_dict_gather_unchecked(dict, width, tmp, c, out + (done + k) * width);
-            }
-            uint64_t run_bytes = (uint64_t)groups * (uint64_t)bit_width;
-            p += run_bytes < avail ? (size_t)run_bytes : avail;
-            done += take;
-        } else {
-            uint32_t count = header >> 1;
-            if ((size_t)(end - p) < (size_t)value_bytes)
-                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "RLE run of dictionary indices is truncated");
-            uint32_t v;
-            if (!load_run_value(p, bit_width, &v)) return bad_run_value(v, bit_width);
-            p += value_bytes;
-            size_t take = count < want ? count : want;
-            if (take == 0) continue;
-            if ((size_t)v >= dict_n)
-                HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
-                        "dictionary index %u at value %zu is out of range (dictionary has %zu entries)", v, done,
-                        dict_n);
-            hx_fill_fixed(out + done * width, dict + (size_t)v * width, width, take);
-            done += take;
-        }
-    }
-    return HOIST_OK;
-}
 
 /* ---- bit copy (validity bitmaps from 1-bit levels) ---------------------- */
 

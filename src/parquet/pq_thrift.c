@@ -1,5 +1,6 @@
 /* Thrift compact protocol decoding (apache/thrift doc/specs/thrift-compact-protocol.md),
- * bounds-checked and depth-limited, plus the PageHeader struct. */
+ * bounds-checked, depth-limited and size-limited (string and container
+ * limits as Arrow C++ sets them), plus the PageHeader struct. */
 #include "parquet_internal.h"
 
 #include <string.h>
@@ -57,7 +58,12 @@ hx_status hx_tc_int(struct hx_tc *tc, int type, int64_t *out) {
 hx_status hx_tc_binary(struct hx_tc *tc, const uint8_t **data, size_t *len) {
     uint64_t n;
     HX_TRY(hx_tc_varint(tc, &n));
+    /* Past the end is corruption; within the data but past the limit, a
+     * file hoist declines to read. */
     if (n > (uint64_t)(tc->end - tc->p)) return TRUNC(tc);
+    HX_FAIL_IF(n > HX_TC_MAX_STRING, HOIST_ERR_PARQUET_UNSUPPORTED,
+               "Thrift string of %llu bytes at byte %zu exceeds the limit of %u", (unsigned long long)n,
+               (size_t)(tc->p - tc->start), HX_TC_MAX_STRING);
     *data = tc->p;
     *len = (size_t)n;
     tc->p += n;
@@ -93,19 +99,28 @@ hx_status hx_tc_field(struct hx_tc *tc, int16_t *last_id, int *type, int16_t *id
     return HOIST_OK;
 }
 
-hx_status hx_tc_list(struct hx_tc *tc, int *elem_type, uint32_t *n) {
+hx_status hx_tc_list_sized(struct hx_tc *tc, int *elem_type, uint32_t *n, size_t min_bytes) {
     if (tc->p >= tc->end) return TRUNC(tc);
+    size_t at = (size_t)(tc->p - tc->start);
     uint8_t b = *tc->p++;
     *elem_type = b & 0x0f;
     uint64_t size = b >> 4;
     if (size == 15) HX_TRY(hx_tc_varint(tc, &size));
     /* Every element takes at least one byte, except bools packed in the
      * header of a struct, which lists never use. */
-    HX_FAIL_IF(size > (uint64_t)(tc->end - tc->p), HOIST_ERR_PARQUET_CORRUPT,
-               "Thrift list of %llu elements overruns the data", (unsigned long long)size);
+    uint64_t left = (uint64_t)(tc->end - tc->p);
+    if (min_bytes < 1) min_bytes = 1;
+    HX_FAIL_IF(size > left / min_bytes, HOIST_ERR_PARQUET_CORRUPT,
+               "Thrift list of %llu elements at byte %zu overruns the data (%llu bytes left, %zu needed per element)",
+               (unsigned long long)size, at, (unsigned long long)left, min_bytes);
+    HX_FAIL_IF(size > HX_TC_MAX_CONTAINER, HOIST_ERR_PARQUET_UNSUPPORTED,
+               "Thrift list of %llu elements at byte %zu exceeds the limit of %u", (unsigned long long)size, at,
+               HX_TC_MAX_CONTAINER);
     *n = (uint32_t)size;
     return HOIST_OK;
 }
+
+hx_status hx_tc_list(struct hx_tc *tc, int *elem_type, uint32_t *n) { return hx_tc_list_sized(tc, elem_type, n, 1); }
 
 hx_status hx_tc_skip(struct hx_tc *tc, int type) {
     switch (type) {
@@ -157,6 +172,8 @@ hx_status hx_tc_skip(struct hx_tc *tc, int type) {
         HX_TRY(hx_tc_varint(tc, &n));
         if (n == 0) return HOIST_OK;
         HX_FAIL_IF(n > (uint64_t)(tc->end - tc->p), HOIST_ERR_PARQUET_CORRUPT, "Thrift map overruns the data");
+        HX_FAIL_IF(n > HX_TC_MAX_CONTAINER, HOIST_ERR_PARQUET_UNSUPPORTED,
+                   "Thrift map of %llu entries exceeds the limit of %u", (unsigned long long)n, HX_TC_MAX_CONTAINER);
         if (tc->p >= tc->end) return TRUNC(tc);
         uint8_t kv = *tc->p++;
         HX_FAIL_IF(++tc->depth > HX_TC_MAX_DEPTH, HOIST_ERR_PARQUET_CORRUPT, "Thrift nested too deep");

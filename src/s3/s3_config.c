@@ -1,5 +1,5 @@
 /* Settings and the credentials chain: explicit > environment > ~/.aws. */
-#include "s3_internal.h"
+#include "s3.h"
 
 #include <ctype.h>
 #include <errno.h>

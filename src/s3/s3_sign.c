@@ -1,5 +1,5 @@
 /* SigV4 signing, hashes, URI encoding and request building for S3. */
-#include "s3_internal.h"
+#include "s3.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -2,7 +2,7 @@
  * Hostile XML: any DOCTYPE (and so any entity declaration) stops the parse,
  * so no entity is ever expanded (billion laughs, external entities); depth
  * and text size are bounded; the caller bounds the document size. */
-#include "s3_internal.h"
+#include "s3.h"
 
 #include <expat.h>
 #include <stdlib.h>
@@ -238,6 +238,90 @@ void hx_s3_list_page_reset(struct hx_s3_list_page *page) {
     for (size_t i = 0; i < page->count; i++) item_free(&page->items[i]);
     hx_free(page->items);
     hx_free(page->next_token);
+    memset(page, 0, sizeof *page);
+}
+
+/* ---- ListMultipartUploads ------------------------------------------------ */
+
+struct uploads_ctx {
+    struct hx_s3_upload_page *page;
+    int url_encoded;
+    struct hx_s3_upload cur;
+};
+
+static void upload_free(struct hx_s3_upload *u) {
+    hx_free(u->key);
+    hx_free(u->upload_id);
+    memset(u, 0, sizeof *u);
+}
+
+static hx_status set_text(char **dst, const char *text, size_t len) {
+    hx_free(*dst);
+    *dst = hx_strndup(text, len);
+    HX_FAIL_IF(*dst == NULL, HOIST_ERR_NOMEM, "out of memory");
+    return HOIST_OK;
+}
+
+static hx_status uploads_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text,
+                              size_t len) {
+    struct uploads_ctx *c = w->ctx;
+    struct hx_s3_upload_page *p = c->page;
+    if (text == NULL) {
+        if (strcmp(name, "Upload") != 0) return HOIST_OK;
+        if (c->cur.key == NULL || c->cur.upload_id == NULL) {
+            upload_free(&c->cur);
+            return hx_error(HOIST_ERR_S3_BAD_RESPONSE, "upload listing: an upload without a key or UploadId");
+        }
+        if (p->count == p->cap) {
+            size_t cap = p->cap ? p->cap * 2 : 64;
+            struct hx_s3_upload *n = hx_realloc(p->items, cap * sizeof *n);
+            HX_FAIL_IF(n == NULL, HOIST_ERR_NOMEM, "out of memory listing uploads");
+            p->items = n;
+            p->cap = cap;
+        }
+        p->items[p->count++] = c->cur;
+        memset(&c->cur, 0, sizeof c->cur);
+        return HOIST_OK;
+    }
+    if (strcmp(parent, "Upload") == 0) {
+        if (strcmp(name, "Key") == 0) {
+            struct list_ctx lc = {.url_encoded = c->url_encoded};
+            return decode_key(&lc, text, len, &c->cur.key);
+        }
+        if (strcmp(name, "UploadId") == 0) return set_text(&c->cur.upload_id, text, len);
+        if (strcmp(name, "Initiated") == 0) c->cur.initiated = hx_s3_parse_iso8601(text);
+    } else if (strcmp(parent, "ListMultipartUploadsResult") == 0) {
+        if (strcmp(name, "IsTruncated") == 0) p->is_truncated = strcmp(text, "true") == 0;
+        if (strcmp(name, "NextKeyMarker") == 0) {
+            struct list_ctx lc = {.url_encoded = c->url_encoded};
+            return decode_key(&lc, text, len, &p->next_key_marker);
+        }
+        if (strcmp(name, "NextUploadIdMarker") == 0) return set_text(&p->next_upload_id_marker, text, len);
+    }
+    return HOIST_OK;
+}
+
+hx_status hx_s3_parse_uploads(const char *xml, size_t len, int url_encoded, struct hx_s3_upload_page *page) {
+    struct uploads_ctx c;
+    memset(&c, 0, sizeof c);
+    c.page = page;
+    c.url_encoded = url_encoded;
+    page->is_truncated = 0;
+    hx_free(page->next_key_marker);
+    hx_free(page->next_upload_id_marker);
+    page->next_key_marker = page->next_upload_id_marker = NULL;
+    hx_status st = xml_walk(xml, len, uploads_leaf, &c, "upload listing");
+    upload_free(&c.cur);
+    if (st == HOIST_OK && page->is_truncated && (page->next_key_marker == NULL || page->next_key_marker[0] == '\0'))
+        st = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "upload listing: truncated page without a NextKeyMarker");
+    return st;
+}
+
+void hx_s3_upload_page_reset(struct hx_s3_upload_page *page) {
+    for (size_t i = 0; i < page->count; i++) upload_free(&page->items[i]);
+    hx_free(page->items);
+    hx_free(page->next_key_marker);
+    hx_free(page->next_upload_id_marker);
     memset(page, 0, sizeof *page);
 }
 

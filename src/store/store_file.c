@@ -34,7 +34,7 @@ static hx_status stat_info(int fd, const char *url, struct hoist_object_info *in
     struct stat sb;
     HX_FAIL_IF(fstat(fd, &sb) != 0, HOIST_ERR_IO, "%s: stat failed: %s", url, strerror(errno));
     HX_FAIL_IF(!S_ISREG(sb.st_mode), HOIST_ERR_NOT_FOUND, "%s: not a regular file", url);
-    hoist_object_info_reset(info);
+    hoist_store_object_info_reset(info);
     info->url = hx_strdup(url);
     info->size = (uint64_t)sb.st_size;
     info->last_modified = (int64_t)sb.st_mtime;
@@ -47,8 +47,8 @@ static hx_status stat_info(int fd, const char *url, struct hoist_object_info *in
 static hx_status open_read(const char *path, const char *url, int *fd) {
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     if (*fd < 0)
-        HX_FAIL(errno == ENOENT || errno == ENOTDIR ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO, "%s: cannot open: %s", url,
-                strerror(errno));
+        HX_FAIL(errno == ENOENT || errno == ENOTDIR ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO,
+                "%s: cannot open: %s", url, strerror(errno));
     return HOIST_OK;
 }
 
@@ -69,7 +69,8 @@ static hx_status write_all(int fd, const void *src, uint64_t len, const char *pa
     while (done < len) {
         ssize_t w = write(fd, (const char *)src + done, (size_t)(len - done));
         if (w < 0 && errno == EINTR) continue;
-        HX_FAIL_IF(w <= 0, HOIST_ERR_IO, "%s: write failed: %s", path, strerror(w < 0 ? errno : ENOSPC));
+        HX_FAIL_IF(w <= 0, HOIST_ERR_IO, "%s: write failed: %s", path,
+                   strerror(w < 0 ? errno : ENOSPC));
         done += (uint64_t)w;
     }
     return HOIST_OK;
@@ -81,7 +82,8 @@ static hx_status copy_range(int in, int out, uint64_t off, uint64_t len, const c
     while (done < len) {
         ssize_t r = copy_file_range(in, &ioff, out, NULL, (size_t)(len - done), 0);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+        if (r < 0 &&
+            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
             char buf[1 << 16];
             while (done < len) {
                 size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
@@ -91,7 +93,8 @@ static hx_status copy_range(int in, int out, uint64_t off, uint64_t len, const c
             }
             return HOIST_OK;
         }
-        HX_FAIL_IF(r <= 0, HOIST_ERR_IO, "%s: copy failed: %s", url, r < 0 ? strerror(errno) : "file shrank");
+        HX_FAIL_IF(r <= 0, HOIST_ERR_IO, "%s: copy failed: %s", url,
+                   r < 0 ? strerror(errno) : "file shrank");
         done += (uint64_t)r;
     }
     return HOIST_OK;
@@ -109,7 +112,8 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
         } else {
             start = (uint64_t)it->offset;
             if (start > total || (start == total && total > 0 && it->offset > 0))
-                s = hx_error(HOIST_ERR_S3_INVALID_RANGE, "%s: offset %llu is past the end (%llu bytes)", it->url,
+                s = hx_error(HOIST_ERR_S3_INVALID_RANGE,
+                             "%s: offset %llu is past the end (%llu bytes)", it->url,
                              (unsigned long long)start, (unsigned long long)total);
             else if (it->length >= 0 && start + (uint64_t)it->length < total)
                 end = start + (uint64_t)it->length;
@@ -120,7 +124,8 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
         switch (it->dest) {
         case HOIST_DEST_ALLOC: {
             uint8_t *m = hx_malloc(len ? len : 1);
-            s = m ? pread_all(fd, m, len, start, it->url) : hx_error(HOIST_ERR_NOMEM, "%s: out of memory", it->url);
+            s = m ? pread_all(fd, m, len, start, it->url)
+                  : hx_error(HOIST_ERR_NOMEM, "%s: out of memory", it->url);
             if (s == HOIST_OK)
                 it->data = m;
             else
@@ -129,8 +134,8 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
         }
         case HOIST_DEST_BUFFER:
             if (len > it->buffer_size)
-                s = hx_error(HOIST_ERR_LIMIT, "%s: %llu bytes do not fit the %zu-byte buffer", it->url,
-                             (unsigned long long)len, it->buffer_size);
+                s = hx_error(HOIST_ERR_LIMIT, "%s: %llu bytes do not fit the %zu-byte buffer",
+                             it->url, (unsigned long long)len, it->buffer_size);
             else
                 s = pread_all(fd, it->buffer, len, start, it->url);
             if (s == HOIST_OK) it->data = it->buffer;
@@ -159,10 +164,10 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
     return s;
 }
 
-void hx_store_file_get(struct hoist_get_item *it, const struct hx_url *u) {
+static void get_one(struct hoist_get_item *it, const struct hx_url *u) {
     hx_status s = file_get(it, u);
     if (s != HOIST_OK) {
-        if (s != HOIST_ERR_NOT_FOUND) hoist_object_info_reset(&it->info);
+        if (s != HOIST_ERR_NOT_FOUND) hoist_store_object_info_reset(&it->info);
         set_item_error(s, &it->status, &it->error);
     }
 }
@@ -188,13 +193,16 @@ static hx_status file_put(struct hoist_put_item *it, const struct hx_url *u, uns
             close(in);
         }
     }
-    if (s == HOIST_OK && it->content_type) (void)fsetxattr(out, XATTR_CTYPE, it->content_type, strlen(it->content_type), 0);
-    if (s == HOIST_OK && it->metadata_json) (void)fsetxattr(out, XATTR_META, it->metadata_json, strlen(it->metadata_json), 0);
+    if (s == HOIST_OK && it->content_type)
+        (void)fsetxattr(out, XATTR_CTYPE, it->content_type, strlen(it->content_type), 0);
+    if (s == HOIST_OK && it->metadata_json)
+        (void)fsetxattr(out, XATTR_META, it->metadata_json, strlen(it->metadata_json), 0);
     if (s == HOIST_OK && (flags & HOIST_NO_OVERWRITE)) {
         /* link() fails with EEXIST if the name appeared meanwhile: atomic. */
         if (fchmod(out, 0644) != 0 || link(tmp, u->path) != 0)
             s = errno == EEXIST ? hx_error(HOIST_ERR_EXISTS, "%s: exists; not overwritten", it->url)
-                                : hx_error(HOIST_ERR_IO, "%s: cannot link into place: %s", it->url, strerror(errno));
+                                : hx_error(HOIST_ERR_IO, "%s: cannot link into place: %s", it->url,
+                                           strerror(errno));
         unlink(tmp);
     } else if (s == HOIST_OK) {
         s = hx_store_commit_temp(out, tmp, u->path);
@@ -206,12 +214,12 @@ static hx_status file_put(struct hoist_put_item *it, const struct hx_url *u, uns
     return s;
 }
 
-void hx_store_file_put(struct hoist_put_item *it, const struct hx_url *u, unsigned flags) {
+static void put_one(struct hoist_put_item *it, const struct hx_url *u, unsigned flags) {
     hx_status s = file_put(it, u, flags);
     if (s != HOIST_OK) set_item_error(s, &it->status, &it->error);
 }
 
-void hx_store_file_info(struct hoist_info_item *it, const struct hx_url *u) {
+static void info_one(struct hoist_info_item *it, const struct hx_url *u) {
     int fd;
     hx_status s = open_read(u->path, it->url, &fd);
     if (s == HOIST_OK) {
@@ -239,7 +247,8 @@ static hx_status walk_dir(struct walk *w, const char *dir) {
     struct dirent *e;
     while (s == HOIST_OK && (e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (strstr(e->d_name, ".hoist-") != NULL && e->d_name[0] == '.') continue; /* our temp files */
+        if (strstr(e->d_name, ".hoist-") != NULL && e->d_name[0] == '.')
+            continue; /* our temp files */
         char *p = hx_asprintf("%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
         if (p == NULL) {
             s = hx_error(HOIST_ERR_NOMEM, "out of memory");
@@ -271,25 +280,82 @@ static hx_status walk_dir(struct walk *w, const char *dir) {
 }
 
 static int cmp_entry(const void *a, const void *b) {
-    return strcmp(((const struct hoist_list_entry *)a)->url, ((const struct hoist_list_entry *)b)->url);
+    return strcmp(((const struct hoist_list_entry *)a)->url,
+                  ((const struct hoist_list_entry *)b)->url);
 }
 
-hx_status hx_store_file_list(const char *prefix_url, const struct hx_url *u, int recursive, struct hoist_list *out) {
+static hx_status list_one(const char *prefix_url, const struct hx_url *u, int recursive,
+                          struct hoist_list *out) {
     struct walk w = {.out = out,
                      .prefix_url = prefix_url,
                      .url_base = strncmp(prefix_url, "file://", 7) == 0 ? "file://" : "",
                      .recursive = recursive};
     hx_status s = walk_dir(&w, u->path[0] ? u->path : ".");
     if (s != HOIST_OK) {
-        hoist_list_reset(out);
+        hoist_store_list_reset(out);
         return s;
     }
     if (out->count) qsort(out->entries, out->count, sizeof *out->entries, cmp_entry);
     return HOIST_OK;
 }
 
-hx_status hx_store_file_delete(const struct hx_url *u, const char *url) {
+static hx_status delete_one(const struct hx_url *u, const char *url) {
     if (unlink(u->path) != 0 && errno != ENOENT)
         HX_FAIL(HOIST_ERR_IO, "%s: cannot delete: %s", url, strerror(errno));
     return HOIST_OK;
 }
+
+/* ---- the backend table entry: batches handled one item at a time ---------- */
+
+static hx_status file_get_many(struct hoist_store *st, struct hoist_get_item *items, size_t n,
+                               struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
+                               void *userdata) {
+    (void)st, (void)flags, (void)progress, (void)userdata;
+    for (size_t i = 0; i < n; i++)
+        if (urls[i].kind == HX_URL_FILE) get_one(&items[i], &urls[i]);
+    return HOIST_OK;
+}
+
+static hx_status file_put_many(struct hoist_store *st, struct hoist_put_item *items, size_t n,
+                               struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
+                               void *userdata) {
+    (void)st, (void)progress, (void)userdata;
+    for (size_t i = 0; i < n; i++)
+        if (urls[i].kind == HX_URL_FILE) put_one(&items[i], &urls[i], flags);
+    return HOIST_OK;
+}
+
+static hx_status file_info_many(struct hoist_store *st, struct hoist_info_item *items, size_t n,
+                                struct hx_url *urls) {
+    (void)st;
+    for (size_t i = 0; i < n; i++)
+        if (urls[i].kind == HX_URL_FILE) info_one(&items[i], &urls[i]);
+    return HOIST_OK;
+}
+
+static hx_status file_list_many(struct hoist_store *st, const char *const *prefixes, size_t n,
+                                struct hx_url *urls, int recursive, struct hoist_list *per) {
+    (void)st;
+    for (size_t i = 0; i < n; i++)
+        if (urls[i].kind == HX_URL_FILE)
+            HX_TRY(list_one(prefixes[i], &urls[i], recursive, &per[i]));
+    return HOIST_OK;
+}
+
+static hx_status file_delete_many(struct hoist_store *st, const char *const *urls_in, size_t n,
+                                  struct hx_url *urls) {
+    (void)st;
+    for (size_t i = 0; i < n; i++)
+        if (urls[i].kind == HX_URL_FILE) HX_TRY(delete_one(&urls[i], urls_in[i]));
+    return HOIST_OK;
+}
+
+const struct hx_store_backend hx_store_file_backend = {
+    .kind = HX_URL_FILE,
+    .get_many = file_get_many,
+    .put_many = file_put_many,
+    .info_many = file_info_many,
+    .list = file_list_many,
+    .delete_many = file_delete_many,
+    .bucket = NULL, /* a directory is not a bucket */
+};

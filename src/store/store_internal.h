@@ -1,6 +1,7 @@
 /*
- * store_internal.h — the object store behind hoist_store_*: URL parsing,
- * the s3:// engine (on the net + s3 layers) and the file:// backend.
+ * store_internal.h — private to src/store: the client behind hoist_store_*,
+ * URL parsing, the backend table (s3:// on the net + s3 layers, file://)
+ * and helpers the backends share. Other layers include store.h instead.
  *
  * Threads: struct hoist_store is shared; every public call runs its own
  * event loop on the calling thread over the client's shared connections.
@@ -8,8 +9,9 @@
 #ifndef HOIST_STORE_INTERNAL_H
 #define HOIST_STORE_INTERNAL_H
 
-#include "net_internal.h"
-#include "s3_internal.h"
+#include "net.h"
+#include "s3.h"
+#include "store.h"
 #include "util_internal.h"
 
 #include <pthread.h>
@@ -18,20 +20,21 @@
 #define HX_STORE_MAX_KEY 1024
 
 struct hoist_store_config {
-    char *endpoint, *region, *profile, *access_key, *secret_key, *session_token, *addressing, *tmpdir;
-    int no_sign;          /* -1 unset */
-    int verify_tls;       /* -1 unset */
+    char *endpoint, *region, *profile, *access_key, *secret_key, *session_token, *addressing,
+        *tmpdir;
+    int no_sign;                                                                 /* -1 unset */
+    int verify_tls;                                                              /* -1 unset */
     int64_t concurrency, part_size, max_retries, stall_timeout, connect_timeout; /* -1 unset */
 };
 
 struct hoist_store {
     struct hx_s3 s3;
     struct hx_net *net;
-    int concurrency;        /* requests in flight per call */
+    int concurrency;           /* requests in flight per call */
     int small_put_concurrency; /* put_many of small objects (latency-bound); the net's maximum */
-    uint64_t part_size;     /* ranged GET part size */
-    int part_size_auto;     /* not set by the caller: get_many may use longer parts */
-    uint64_t put_part_size; /* multipart part size floor */
+    uint64_t part_size;        /* ranged GET part size */
+    int part_size_auto;        /* not set by the caller: get_many may use longer parts */
+    uint64_t put_part_size;    /* multipart part size floor */
     char *tmpdir;
     /* Learned: the server answered a conditional PUT with 412, so it honours
      * If-None-Match and no-overwrite needs no HEAD first. */
@@ -52,7 +55,7 @@ struct hx_prefault {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
-    struct hx_prefault_item *head, *tail; /* guarded by mu */
+    struct hx_prefault_item *head, *tail;              /* guarded by mu */
     int started, running, joinable, stop, unsupported; /* guarded by mu */
     atomic_int stop_fast;
     size_t page;
@@ -61,12 +64,17 @@ void hx_prefault_init(struct hx_prefault *pf);
 void hx_prefault_push(struct hx_prefault *pf, struct hx_prefault_item *it, void *ptr, size_t len);
 void hx_prefault_stop(struct hx_prefault *pf);
 
-enum hx_url_kind { HX_URL_S3 = 0, HX_URL_FILE = 1, HX_URL_DONE = 2 /* already answered */ };
+enum hx_url_kind {
+    HX_URL_S3 = 0,
+    HX_URL_FILE = 1,
+    HX_URL_DONE = 2 /* already answered */,
+    HX_URL_NKINDS = 3
+};
 
 struct hx_url {
     enum hx_url_kind kind;
     char *bucket; /* s3: bucket; points into buf */
-    char *key;    /* s3: key ("" when none); points into buf */
+    char *key;    /* s3: key ("" when the URL names a bucket); points into buf; NULL for paths */
     char *path;   /* file: local path; points into buf */
     char *buf;
 };
@@ -77,12 +85,6 @@ struct hx_url {
  * HOIST_ERR_UNSAFE_KEY. */
 HOIST_NODISCARD hx_status hx_store_parse_url(const char *url, struct hx_url *out);
 void hx_url_reset(struct hx_url *u);
-
-/* Joins a key under dir, refusing keys that would land outside it or
- * collide with a directory: "", "/abs", "..", ".", empty segments ("a//b",
- * "a/"), and NUL-free but hostile mixes like "a/../../b". *out is a new
- * string (hx_free). For callers mapping listed keys to local files. */
-HOIST_NODISCARD hx_status hx_store_safe_join(const char *dir, const char *key, char **out);
 
 /* Creates every missing parent directory of path (mode 0777 & ~umask). */
 HOIST_NODISCARD hx_status hx_store_make_parents(const char *path);
@@ -96,33 +98,37 @@ HOIST_NODISCARD hx_status hx_store_commit_temp(int fd, const char *tmp_path, con
 /* Copies a message for an item's `error` field (hoist_free'able). */
 char *hx_store_errdup(void);
 
-/* s3:// engines (store_s3.c); they handle only the items whose URL is s3. */
-HOIST_NODISCARD hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, size_t n,
-                                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
-                                          void *userdata);
-HOIST_NODISCARD hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, size_t n,
-                                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
-                                          void *userdata);
-HOIST_NODISCARD hx_status hx_store_s3_info(struct hoist_store *st, struct hoist_info_item *items, size_t n,
-                                           struct hx_url *urls);
-/* Fills per[i] for every s3 prefix i (others are left alone). */
-HOIST_NODISCARD hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, size_t n,
-                                           struct hx_url *urls, int recursive, struct hoist_list *per);
-HOIST_NODISCARD hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in, size_t n,
-                                             struct hx_url *urls);
-HOIST_NODISCARD hx_status hx_store_s3_bucket(struct hoist_store *st, const char *bucket, int create);
+/* One backend per URL scheme behind a table of functions (curl's
+ * Curl_handler), so the public calls parse, validate and dispatch in one
+ * place. Each batch function receives the whole batch and handles only the
+ * items whose urls[i].kind is its own; per-item outcomes go into the items
+ * (status, error), and the returned status is for the call as a whole
+ * (cancelled, out of memory, a listing or delete that failed). */
+struct hx_store_backend {
+    enum hx_url_kind kind;
+    HOIST_NODISCARD hx_status (*get_many)(struct hoist_store *st, struct hoist_get_item *items,
+                                          size_t n, struct hx_url *urls, unsigned flags,
+                                          hoist_progress_fn progress, void *userdata);
+    HOIST_NODISCARD hx_status (*put_many)(struct hoist_store *st, struct hoist_put_item *items,
+                                          size_t n, struct hx_url *urls, unsigned flags,
+                                          hoist_progress_fn progress, void *userdata);
+    HOIST_NODISCARD hx_status (*info_many)(struct hoist_store *st, struct hoist_info_item *items,
+                                           size_t n, struct hx_url *urls);
+    /* Fills per[i] for each of its prefixes i (others are left alone). */
+    HOIST_NODISCARD hx_status (*list)(struct hoist_store *st, const char *const *prefixes, size_t n,
+                                      struct hx_url *urls, int recursive, struct hoist_list *per);
+    HOIST_NODISCARD hx_status (*delete_many)(struct hoist_store *st, const char *const *urls_in,
+                                             size_t n, struct hx_url *urls);
+    /* NULL when the scheme has no buckets. u is a URL with an empty key. */
+    HOIST_NODISCARD hx_status (*bucket)(struct hoist_store *st, const struct hx_url *u, int create);
+};
 
-/* file:// backend (store_file.c): one item at a time, status in the item. */
-void hx_store_file_get(struct hoist_get_item *item, const struct hx_url *u);
-void hx_store_file_put(struct hoist_put_item *item, const struct hx_url *u, unsigned flags);
-void hx_store_file_info(struct hoist_info_item *item, const struct hx_url *u);
-HOIST_NODISCARD hx_status hx_store_file_list(const char *prefix_url, const struct hx_url *u, int recursive,
-                                             struct hoist_list *out);
-HOIST_NODISCARD hx_status hx_store_file_delete(const struct hx_url *u, const char *url);
+extern const struct hx_store_backend hx_store_s3_backend;   /* store_s3_*.c */
+extern const struct hx_store_backend hx_store_file_backend; /* store_file.c */
 
 /* Appends one entry to a list (copies strings). */
 HOIST_NODISCARD hx_status hx_store_list_push(struct hoist_list *list, size_t *cap, const char *url,
-                                             const char *prefix, uint64_t size, int64_t mtime, const char *etag,
-                                             int is_prefix);
+                                             const char *prefix, uint64_t size, int64_t mtime,
+                                             const char *etag, int is_prefix);
 
 #endif /* HOIST_STORE_INTERNAL_H */

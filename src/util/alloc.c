@@ -8,14 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 static struct hoist_allocator current = {malloc, calloc, realloc, free};
 
 /* 0 = disabled; otherwise the number of allocations left before one fails. */
 static _Atomic uint64_t fail_countdown;
 
-void hoist_set_allocator(const struct hoist_allocator *allocator) {
+void hoist_allocator_set(const struct hoist_allocator *allocator) {
     /* cached blocks belong to the default allocator: hand them back now */
     hx_big_cache_trim();
     if (allocator == NULL || allocator->malloc_fn == NULL || allocator->calloc_fn == NULL ||
@@ -99,7 +98,7 @@ char *hx_asprintf(const char *fmt, ...) {
  *  - it does not raise peak RSS: an allocation the cache cannot serve first
  *    unmaps cached blocks worth at least its own size;
  *  - blocks unused for HX_BIG_DECAY_S seconds are unmapped at the next large
- *    allocation or free (no background thread), and hoist_set_allocator()
+ *    allocation or free (no background thread), and hoist_allocator_set()
  *    empties it;
  *  - thread-safe: one mutex, held only for the bookkeeping and unmapping.
  * User allocator hooks are always honoured: with hooks installed, every
@@ -157,8 +156,7 @@ static void big_lock(void) {
 static void big_init_locked(void) {
     if (big_limit_set) return;
     big_limit_set = 1;
-    long ps = sysconf(_SC_PAGESIZE);
-    page_size = ps > 0 ? (size_t)ps : 4096;
+    page_size = hx_page_size();
     uint64_t lim = hx_total_memory() / 8;
     if (lim > ((uint64_t)2 << 30)) lim = (uint64_t)2 << 30;
     const char *env = getenv("HOIST_BUFFER_CACHE_MB");

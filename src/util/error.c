@@ -1,4 +1,5 @@
-/* Status text and the thread-local error message (sqlite3_errmsg model). */
+/* Status text, status classes and the thread-local error message
+ * (sqlite3_errmsg model). */
 #include "util_internal.h"
 
 #include <stdio.h>
@@ -54,6 +55,76 @@ const char *hoist_strerror(enum hoist_status status) {
     case HOIST_ERR_EMPTY_DATASET: return "empty dataset";
     }
     return "unknown status";
+}
+
+/* One class per status (hoist.h): the exact code says which case, the
+ * class says how to react. No default, so -Wswitch flags a new status that
+ * was given no class. */
+enum hoist_status_class hoist_status_class(enum hoist_status status) {
+    switch (status) {
+    case HOIST_OK: return HOIST_CLASS_OK;
+    case HOIST_ERR_NOT_FOUND:
+    case HOIST_ERR_S3_NO_SUCH_KEY:
+    case HOIST_ERR_S3_NO_SUCH_BUCKET:
+    case HOIST_ERR_COLUMN_NOT_FOUND:
+    case HOIST_ERR_EMPTY_DATASET: return HOIST_CLASS_NOT_FOUND;
+    case HOIST_ERR_S3_ACCESS_DENIED:
+    case HOIST_ERR_S3_BAD_SIGNATURE:
+    case HOIST_ERR_CREDENTIALS:
+    case HOIST_ERR_TLS: return HOIST_CLASS_ACCESS;
+    case HOIST_ERR_INVALID_ARG:
+    case HOIST_ERR_USAGE:
+    case HOIST_ERR_BAD_URL:
+    case HOIST_ERR_UNSAFE_KEY:
+    case HOIST_ERR_S3_INVALID_RANGE:
+    case HOIST_ERR_FILTER:
+    case HOIST_ERR_ARROW_INVALID:
+    case HOIST_ERR_SCHEMA_MISMATCH: return HOIST_CLASS_INVALID_INPUT;
+    case HOIST_ERR_PARQUET_CORRUPT:
+    case HOIST_ERR_PARQUET_CHECKSUM:
+    case HOIST_ERR_PARQUET_NOT_PARQUET:
+    case HOIST_ERR_CSV_PARSE:
+    case HOIST_ERR_S3_BAD_RESPONSE: return HOIST_CLASS_CORRUPT_DATA;
+    case HOIST_ERR_NET:
+    case HOIST_ERR_S3_SLOW_DOWN:
+    case HOIST_ERR_S3_SERVER:
+    case HOIST_ERR_S3_TIMEOUT: return HOIST_CLASS_TRANSIENT;
+    case HOIST_ERR_CANCELLED: return HOIST_CLASS_CANCELLED;
+    case HOIST_ERR_NOMEM:
+    case HOIST_ERR_LIMIT: return HOIST_CLASS_RESOURCE;
+    case HOIST_ERR_UNSUPPORTED:
+    case HOIST_ERR_PARQUET_UNSUPPORTED:
+    case HOIST_ERR_PARQUET_ENCRYPTED:
+    case HOIST_ERR_ARROW_TYPE: return HOIST_CLASS_UNSUPPORTED;
+    case HOIST_ERR_EXISTS:
+    case HOIST_ERR_S3_PRECONDITION:
+    case HOIST_ERR_S3_BUCKET_EXISTS:
+    case HOIST_ERR_S3_BUCKET_NOT_EMPTY: return HOIST_CLASS_EXISTS;
+    case HOIST_ERR_INTERNAL: return HOIST_CLASS_INTERNAL;
+    case HOIST_ERR_IO: return HOIST_CLASS_IO;
+    case HOIST_ERR_HTTP:
+    case HOIST_ERR_S3_OTHER: return HOIST_CLASS_REMOTE;
+    }
+    return HOIST_CLASS_INTERNAL;
+}
+
+const char *hoist_status_class_name(enum hoist_status_class cls) {
+    switch (cls) {
+    case HOIST_CLASS_OK: return "ok";
+    case HOIST_CLASS_NOT_FOUND: return "not_found";
+    case HOIST_CLASS_ACCESS: return "access";
+    case HOIST_CLASS_INVALID_INPUT: return "invalid_input";
+    case HOIST_CLASS_CORRUPT_DATA: return "corrupt_data";
+    case HOIST_CLASS_TRANSIENT: return "transient";
+    case HOIST_CLASS_CANCELLED: return "cancelled";
+    case HOIST_CLASS_RESOURCE: return "resource";
+    case HOIST_CLASS_UNSUPPORTED: return "unsupported";
+    case HOIST_CLASS_EXISTS: return "exists";
+    case HOIST_CLASS_INTERNAL: return "internal";
+    case HOIST_CLASS_IO: return "io";
+    case HOIST_CLASS_REMOTE: return "remote";
+    }
+    return "unknown";
 }
 
 const char *hoist_errmsg(void) { return errmsg; }

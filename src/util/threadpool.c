@@ -5,8 +5,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <time.h>
-#include <unistd.h>
 
 struct task {
     hx_task_fn fn;
@@ -29,23 +27,6 @@ struct hx_task_group {
     pthread_cond_t done;
     uint64_t pending; /* guarded by pool->mu */
 };
-
-unsigned hx_cpu_count(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1u : (unsigned)n;
-}
-
-uint64_t hx_total_memory(void) {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0) return 0;
-    return (uint64_t)pages * (uint64_t)page;
-}
-
-double hx_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void *worker_main(void *arg) {
     struct hx_pool *pool = arg;

@@ -1,5 +1,6 @@
 /*
- * util_internal.h — errors, allocation, logging, buffers, thread pool.
+ * util_internal.h — errors, allocation, logging, buffers, thread pool,
+ * machine queries (sys.c).
  * Internal to libhoist; every other module includes it.
  *
  * Thread safety: everything here is safe to call from any thread. The error
@@ -138,10 +139,14 @@ HOIST_NODISCARD hx_status hx_task_group_submit(struct hx_task_group *group, hx_t
 void hx_task_group_wait(struct hx_task_group *group);
 void hx_task_group_free(struct hx_task_group *group); /* waits first */
 
+/* ---- machine queries (sys.c) ------------------------------------------- */
+
 /* Number of online CPUs (at least 1). */
 unsigned hx_cpu_count(void);
 /* Total physical memory in bytes (0 if unknown). */
 uint64_t hx_total_memory(void);
+/* Memory page size in bytes (4096 if unknown). */
+size_t hx_page_size(void);
 /* Monotonic clock in seconds. */
 double hx_now(void);
 

@@ -127,7 +127,7 @@ class Dataset:
 
     def stats(self):
         s = Stats()
-        lib().hoist_dataset_get_stats(self.ds, ctypes.byref(s))
+        lib().hoist_dataset_get_stats(self.ds, ctypes.byref(s), ctypes.sizeof(s))
         return s
 
     def skipped(self):
@@ -145,5 +145,5 @@ class Dataset:
         for i in range(count.value):
             s = out[i]
             result.append(([s.urls[k].decode() for k in range(s.count)], s.bytes, s.rows))
-        lib().hoist_shards_free(out, count)
+        lib().hoist_dataset_shards_free(out, count)
         return result

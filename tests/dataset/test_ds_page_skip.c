@@ -45,7 +45,7 @@ static hx_status load(const char *filter, struct result *r) {
         r->rows += b.length;
         b.release(&b);
     }
-    if (ds) hoist_dataset_get_stats(ds, &r->stats);
+    if (ds) hoist_dataset_get_stats(ds, &r->stats, sizeof r->stats);
     if (st.release) st.release(&st);
     hoist_dataset_close(ds);
     hoist_dataset_config_free(cfg);
@@ -90,9 +90,9 @@ static void test_alloc_failures(void) {
      * nothing leaks, nothing crashes. First count them. */
     struct result r;
     struct hoist_allocator counting = {count_malloc, count_calloc, count_realloc, free};
-    hoist_set_allocator(&counting);
+    hoist_allocator_set(&counting);
     CHECK_EQ_INT(load(FILTER, &r), HOIST_OK);
-    hoist_set_allocator(NULL);
+    hoist_allocator_set(NULL);
     uint64_t total = n_allocs;
     CHECK(total > 100);
     fprintf(stderr, "%llu allocations in a load\n", (unsigned long long)total);

@@ -1,6 +1,6 @@
 /* Unit tests of the S3 protocol layer: SigV4 vectors, encoding, XML
  * (including hostile documents), error mapping, settings and profiles. */
-#include "s3_internal.h"
+#include "s3.h"
 #include "test_harness.h"
 
 #include <stdio.h>
@@ -23,22 +23,27 @@ static void test_sigv4_aws_example(void) {
     hx_s3_signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20130524", "us-east-1", key);
     struct hx_buf out;
     hx_buf_init(&out);
-    CHECK_EQ_INT(hx_s3_sigv4_authorization("GET", "/test.txt", "", h, 4, EMPTY_SHA, "20130524T000000Z", "us-east-1",
-                                           "AKIAIOSFODNN7EXAMPLE", key, &out),
+    CHECK_EQ_INT(hx_s3_sigv4_authorization("GET", "/test.txt", "", h, 4, EMPTY_SHA,
+                                           "20130524T000000Z", "us-east-1", "AKIAIOSFODNN7EXAMPLE",
+                                           key, &out),
                  HOIST_OK);
-    CHECK_STR(out.data, "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
-                        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
-                        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+    CHECK_STR(
+        out.data,
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
     /* AWS docs, ListObjects example: GET /?max-keys=2&prefix=J */
     struct hx_s3_header h2[] = {
         {"host", "examplebucket.s3.amazonaws.com"},
         {"x-amz-content-sha256", EMPTY_SHA},
         {"x-amz-date", "20130524T000000Z"},
     };
-    CHECK_EQ_INT(hx_s3_sigv4_authorization("GET", "/", "max-keys=2&prefix=J", h2, 3, EMPTY_SHA, "20130524T000000Z",
-                                           "us-east-1", "AKIAIOSFODNN7EXAMPLE", key, &out),
+    CHECK_EQ_INT(hx_s3_sigv4_authorization("GET", "/", "max-keys=2&prefix=J", h2, 3, EMPTY_SHA,
+                                           "20130524T000000Z", "us-east-1", "AKIAIOSFODNN7EXAMPLE",
+                                           key, &out),
                  HOIST_OK);
-    CHECK_CONTAINS(out.data, "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
+    CHECK_CONTAINS(out.data,
+                   "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
     hx_buf_reset(&out);
 }
 
@@ -93,11 +98,14 @@ static void test_hashes(void) {
 static const char *list_xml =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>"
-    "<Prefix>log%2F</Prefix><KeyCount>3</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>"
+    "<Prefix>log%2F</Prefix><KeyCount>3</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</"
+    "IsTruncated>"
     "<NextContinuationToken>tok/+=</NextContinuationToken><EncodingType>url</EncodingType>"
     "<Contents><Key>log%2Fa+b.txt</Key><LastModified>2009-10-12T17:50:30.000Z</LastModified>"
-    "<ETag>&quot;abc&quot;</ETag><Size>434234</Size><StorageClass>STANDARD</StorageClass></Contents>"
-    "<Contents><Key>log%2F%C3%A9t%C3%A9%25</Key><LastModified>2009-10-12T17:50:31.000Z</LastModified>"
+    "<ETag>&quot;abc&quot;</ETag><Size>434234</Size><StorageClass>STANDARD</StorageClass></"
+    "Contents>"
+    "<Contents><Key>log%2F%C3%A9t%C3%A9%25</Key><LastModified>2009-10-12T17:50:31.000Z</"
+    "LastModified>"
     "<ETag>&quot;def&quot;</ETag><Size>0</Size></Contents>"
     "<CommonPrefixes><Prefix>log%2Fsub%2F</Prefix></CommonPrefixes>"
     "</ListBucketResult>";
@@ -123,7 +131,8 @@ static void test_xml_list(void) {
     const char *bad = "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>";
     CHECK_EQ_INT(hx_s3_parse_list(bad, strlen(bad), 1, &p), HOIST_ERR_S3_BAD_RESPONSE);
     hx_s3_list_page_reset(&p);
-    const char *badsize = "<ListBucketResult><Contents><Key>a</Key><Size>12x</Size></Contents></ListBucketResult>";
+    const char *badsize =
+        "<ListBucketResult><Contents><Key>a</Key><Size>12x</Size></Contents></ListBucketResult>";
     CHECK_EQ_INT(hx_s3_parse_list(badsize, strlen(badsize), 1, &p), HOIST_ERR_S3_BAD_RESPONSE);
     hx_s3_list_page_reset(&p);
 }
@@ -138,12 +147,14 @@ static void test_xml_hostile(void) {
     CHECK_EQ_INT(hx_s3_parse_list(laughs, strlen(laughs), 0, &p), HOIST_ERR_S3_BAD_RESPONSE);
     CHECK_CONTAINS(hoist_errmsg(), "DOCTYPE");
     hx_s3_list_page_reset(&p);
-    const char *ext = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
-                      "<ListBucketResult><Contents><Key>&e;</Key></Contents></ListBucketResult>";
+    const char *ext =
+        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
+        "<ListBucketResult><Contents><Key>&e;</Key></Contents></ListBucketResult>";
     CHECK_EQ_INT(hx_s3_parse_list(ext, strlen(ext), 0, &p), HOIST_ERR_S3_BAD_RESPONSE);
     hx_s3_list_page_reset(&p);
     char deep[4096];
-    for (int i = 0; i < 100; i++) memcpy(deep + 3 * i, "<a>", 3);
+    for (int i = 0; i < 100; i++)
+        memcpy(deep + 3 * i, "<a>", 3);
     deep[300] = '\0';
     CHECK_EQ_INT(hx_s3_parse_list(deep, strlen(deep), 0, &p), HOIST_ERR_S3_BAD_RESPONSE);
     CHECK_CONTAINS(hoist_errmsg(), "deep");
@@ -157,7 +168,8 @@ static void test_xml_hostile(void) {
     /* huge text node */
     size_t big = 200 * 1024;
     char *doc = malloc(big + 100);
-    const char *head = "<ListBucketResult><Contents><Key>", *tail = "</Key></Contents></ListBucketResult>";
+    const char *head = "<ListBucketResult><Contents><Key>",
+               *tail = "</Key></Contents></ListBucketResult>";
     size_t at = strlen(head);
     memcpy(doc, head, at);
     memset(doc + at, 'x', big);
@@ -177,14 +189,16 @@ static void test_xml_error_and_find(void) {
     CHECK_EQ_INT(hx_s3_parse_error("<html>", 6, code, sizeof code, msg, sizeof msg), 0);
     CHECK_EQ_INT(hx_s3_parse_error(NULL, 0, code, sizeof code, msg, sizeof msg), 0);
     char *id = NULL;
-    const char *init = "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>VXBsb2Fk+/=</UploadId>"
+    const char *init = "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</"
+                       "Key><UploadId>VXBsb2Fk+/=</UploadId>"
                        "</InitiateMultipartUploadResult>";
     CHECK_EQ_INT(hx_s3_xml_find(init, strlen(init), "UploadId", &id), HOIST_OK);
     CHECK_STR(id, "VXBsb2Fk+/=");
     hoist_free(id);
     CHECK_EQ_INT(hx_s3_xml_find("<a/>", 4, "UploadId", &id), HOIST_ERR_S3_BAD_RESPONSE);
-    const char *del = "<DeleteResult><Deleted><Key>a</Key></Deleted><Error><Key>b</Key><Code>AccessDenied</Code>"
-                      "<Message>no</Message></Error></DeleteResult>";
+    const char *del =
+        "<DeleteResult><Deleted><Key>a</Key></Deleted><Error><Key>b</Key><Code>AccessDenied</Code>"
+        "<Message>no</Message></Error></DeleteResult>";
     struct hx_s3_delete_error *errs;
     size_t ne;
     CHECK_EQ_INT(hx_s3_parse_delete(del, strlen(del), &errs, &ne), HOIST_OK);
@@ -238,10 +252,14 @@ static void write_file(const char *path, const char *text) {
 }
 
 static void clear_env(void) {
-    const char *vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
-                          "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE",
-                          "METAFLOW_S3_ENDPOINT_URL", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
+    const char *vars[] = {"AWS_ACCESS_KEY_ID",        "AWS_SECRET_ACCESS_KEY",
+                          "AWS_SESSION_TOKEN",        "AWS_REGION",
+                          "AWS_DEFAULT_REGION",       "AWS_ENDPOINT_URL",
+                          "AWS_ENDPOINT_URL_S3",      "AWS_PROFILE",
+                          "METAFLOW_S3_ENDPOINT_URL", "AWS_SHARED_CREDENTIALS_FILE",
+                          "AWS_CONFIG_FILE"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        unsetenv(vars[i]);
 }
 
 static void test_settings(void) {
@@ -251,13 +269,15 @@ static void test_settings(void) {
     snprintf(path, sizeof path, "%s/.aws", tmp_home);
     mkdir(path, 0700);
     snprintf(path, sizeof path, "%s/.aws/credentials", tmp_home);
-    write_file(path, "[default]\naws_access_key_id = DEFAULTKEY\naws_secret_access_key = defaultsecret\n\n"
-                     "# comment\n[other]\naws_access_key_id=OTHERKEY\naws_secret_access_key=othersecret\n"
-                     "aws_session_token = othertoken\n");
+    write_file(
+        path, "[default]\naws_access_key_id = DEFAULTKEY\naws_secret_access_key = defaultsecret\n\n"
+              "# comment\n[other]\naws_access_key_id=OTHERKEY\naws_secret_access_key=othersecret\n"
+              "aws_session_token = othertoken\n");
     snprintf(path, sizeof path, "%s/.aws/config", tmp_home);
-    write_file(path, "[default]\nregion = eu-west-1\n\n[profile other]\nregion = ap-south-1\ns3 =\n"
-                     "  endpoint_url = http://127.0.0.1:9999\n  addressing_style = path\n"
-                     "[profile ep]\nendpoint_url = https://minio.example:9000/\nregion=us-west-2\n");
+    write_file(path,
+               "[default]\nregion = eu-west-1\n\n[profile other]\nregion = ap-south-1\ns3 =\n"
+               "  endpoint_url = http://127.0.0.1:9999\n  addressing_style = path\n"
+               "[profile ep]\nendpoint_url = https://minio.example:9000/\nregion=us-west-2\n");
     clear_env();
     setenv("HOME", tmp_home, 1);
 
@@ -289,7 +309,9 @@ static void test_settings(void) {
     hx_s3_settings_reset(&s);
 
     /* explicit options beat everything; an explicit profile beats env creds */
-    struct hx_s3_explicit ex2 = {.access_key = "OPTKEY", .secret_key = "optsecret", .endpoint = "http://opt:4",
+    struct hx_s3_explicit ex2 = {.access_key = "OPTKEY",
+                                 .secret_key = "optsecret",
+                                 .endpoint = "http://opt:4",
                                  .region = "sa-east-1"};
     CHECK_EQ_INT(hx_s3_settings_resolve(&ex2, &s), HOIST_OK);
     CHECK_STR(s.access_key, "OPTKEY");
@@ -321,14 +343,17 @@ static void test_settings(void) {
     CHECK_EQ_INT(hx_s3_init(&s3, &ex), HOIST_OK);
     struct hx_net_req req;
     memset(&req, 0, sizeof req);
-    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "b", "k", NULL, NULL, NULL, 0), HOIST_ERR_CREDENTIALS);
+    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "b", "k", NULL, NULL, NULL, 0),
+                 HOIST_ERR_CREDENTIALS);
     hx_s3_cleanup(&s3);
     struct hx_s3_explicit anon = {.no_sign = 1};
     CHECK_EQ_INT(hx_s3_init(&s3, &anon), HOIST_OK);
-    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "b", "a b/c", NULL, NULL, NULL, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "b", "a b/c", NULL, NULL, NULL, 0),
+                 HOIST_OK);
     CHECK_STR(req.url.data, "https://minio.example:9000/b/a%20b/c");
     int has_auth = 0;
-    for (struct curl_slist *l = req.headers; l; l = l->next) has_auth |= strncmp(l->data, "Authorization", 13) == 0;
+    for (struct curl_slist *l = req.headers; l; l = l->next)
+        has_auth |= strncmp(l->data, "Authorization", 13) == 0;
     CHECK(!has_auth);
     hx_net_req_cleanup(&req);
     hx_s3_cleanup(&s3);
@@ -344,14 +369,18 @@ static void test_settings(void) {
 
 static void test_build_request(void) {
     clear_env();
-    struct hx_s3_explicit ex = {.access_key = "AKID", .secret_key = "SECRETVALUE", .session_token = "TOKENVALUE",
+    struct hx_s3_explicit ex = {.access_key = "AKID",
+                                .secret_key = "SECRETVALUE",
+                                .session_token = "TOKENVALUE",
                                 .region = "us-east-1"};
     struct hx_s3 s3;
     CHECK_EQ_INT(hx_s3_init(&s3, &ex), HOIST_OK);
     struct hx_net_req req;
     memset(&req, 0, sizeof req);
     struct hx_s3_header h[] = {{"range", "bytes=0-9"}};
-    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "mybucket", "dir/k ey#?.txt", NULL, NULL, h, 1), HOIST_OK);
+    CHECK_EQ_INT(
+        hx_s3_build_request(&s3, &req, "GET", "mybucket", "dir/k ey#?.txt", NULL, NULL, h, 1),
+        HOIST_OK);
     /* AWS endpoint + DNS-safe bucket: virtual-hosted */
     CHECK_STR(req.url.data, "https://mybucket.s3.us-east-1.amazonaws.com/dir/k%20ey%23%3F.txt");
     int saw_token = 0, saw_secret = 0, saw_auth = 0;
@@ -360,15 +389,121 @@ static void test_build_request(void) {
         saw_secret |= strstr(l->data, "SECRETVALUE") != NULL;
         if (strncmp(l->data, "Authorization: ", 15) == 0) {
             saw_auth = 1;
-            CHECK_CONTAINS(l->data, "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date;x-amz-security-token");
+            CHECK_CONTAINS(
+                l->data,
+                "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date;x-amz-security-token");
         }
     }
     CHECK(saw_token && saw_auth && !saw_secret);
     /* dotted bucket: path style */
-    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "my.bucket", "k", "list-type=2", NULL, NULL, 0), HOIST_OK);
+    CHECK_EQ_INT(
+        hx_s3_build_request(&s3, &req, "GET", "my.bucket", "k", "list-type=2", NULL, NULL, 0),
+        HOIST_OK);
     CHECK_STR(req.url.data, "https://s3.us-east-1.amazonaws.com/my.bucket/k?list-type=2");
     hx_net_req_cleanup(&req);
     hx_s3_cleanup(&s3);
+}
+
+/* Transport failures and finished requests to statuses (moved here from
+ * the net layer, which knows HTTP only). */
+static void test_transport_and_classify(void) {
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_PEER_FAILED_VERIFICATION), HOIST_ERR_TLS);
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_OPERATION_TIMEDOUT), HOIST_ERR_S3_TIMEOUT);
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_COULDNT_CONNECT), HOIST_ERR_NET);
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_COULDNT_RESOLVE_HOST), HOIST_ERR_BAD_URL);
+    CHECK_EQ_INT(hx_s3_transport_status(CURLE_PARTIAL_FILE), HOIST_ERR_S3_BAD_RESPONSE);
+
+    struct hx_net_req req;
+    memset(&req, 0, sizeof req);
+    struct hx_s3_resp s3r;
+    memset(&s3r, 0, sizeof s3r);
+    hx_s3_resp_attach(&s3r, &req);
+    CHECK(hx_s3_resp_of(&req) == &s3r);
+    hx_status st;
+    char *err;
+    /* a body over the cap: net stopped it; S3 calls it a bad response, no retry */
+    req.max_retries = 3;
+    req.body_too_long = 1;
+    snprintf(req.abort_msg, sizeof req.abort_msg, "response body larger than 16 bytes");
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_WRITE_ERROR, "s3://b/k", &st, &err), HX_S3_FAIL);
+    CHECK_EQ_INT(st, HOIST_ERR_S3_BAD_RESPONSE);
+    CHECK_CONTAINS(err, "s3://b/k: response body larger");
+    hx_free(err);
+    req.body_too_long = 0;
+    /* transient transport failure with retries left, then without */
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_RECV_ERROR, "s3://b/k", &st, &err), HX_S3_RETRY);
+    req.attempt = 3;
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_OPERATION_TIMEDOUT, "s3://b/k", &st, &err), HX_S3_FAIL);
+    CHECK_EQ_INT(st, HOIST_ERR_S3_TIMEOUT);
+    CHECK_CONTAINS(err, "after 4 attempts");
+    hx_free(err);
+    /* a wrong-region answer names the bucket's region from x-amz-bucket-region */
+    CHECK_EQ_INT(hx_s3_resp_header(&s3r, "X-Amz-Bucket-Region", 19, "eu-west-1", 9), HOIST_OK);
+    req.resp.status = 301;
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_OK, "s3://b/k", &st, &err), HX_S3_FAIL);
+    CHECK_CONTAINS(err, "region eu-west-1");
+    hx_free(err);
+    req.resp.status = 200;
+    CHECK_EQ_INT(hx_s3_classify(&req, CURLE_OK, "s3://b/k", &st, &err), HX_S3_OK);
+    hx_s3_resp_cleanup(&s3r);
+    hx_net_req_cleanup(&req);
+}
+
+/* The header hook: x-amz-* names in any case, the metadata header, and a
+ * reset when a new response starts. */
+static void test_resp_headers(void) {
+    struct hx_s3_resp r;
+    memset(&r, 0, sizeof r);
+#define HDR(n, v) CHECK_EQ_INT(hx_s3_resp_header(&r, n, strlen(n), v, strlen(v)), HOIST_OK)
+    HDR("x-amz-checksum-crc32c", "yZRlqg==");
+    HDR("X-AMZ-CHECKSUM-CRC32", "NSRBwg==");
+    HDR("x-amz-checksum-type", "FULL_OBJECT");
+    HDR("x-amz-request-id", "REQ1");
+    HDR("x-amz-meta-metaflow-user-attributes", "{\"a\": 1}");
+    HDR("x-amz-checksum-crc32c-extra", "ignored");
+    HDR("content-type", "text/plain");
+    CHECK(strcmp(r.checksum_crc32c, "yZRlqg==") == 0);
+    CHECK(strcmp(r.checksum_crc32, "NSRBwg==") == 0);
+    CHECK(strcmp(r.checksum_type, "FULL_OBJECT") == 0);
+    CHECK(strcmp(r.request_id, "REQ1") == 0);
+    CHECK(r.meta_json.len == 8 && strcmp(r.meta_json.data, "{\"a\": 1}") == 0);
+    /* over-long values are cut at the field's size, never overrun */
+    HDR("x-amz-bucket-region", "a-region-name-much-longer-than-thirty-two-bytes");
+    CHECK_EQ_INT(strlen(r.bucket_region), sizeof r.bucket_region - 1);
+    CHECK_EQ_INT(hx_s3_resp_header(&r, NULL, 0, NULL, 0), HOIST_OK);
+    CHECK(r.checksum_crc32c[0] == '\0' && r.request_id[0] == '\0' && r.meta_json.len == 0);
+#undef HDR
+    hx_s3_resp_cleanup(&r);
+}
+
+/* ListMultipartUploads pages: keys URL-decoded, markers for the next page,
+ * and a truncated page without a marker refused. */
+static void test_xml_uploads(void) {
+    const char *xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListMultipartUploadsResult><Bucket>b</Bucket>"
+        "<IsTruncated>true</IsTruncated><NextKeyMarker>a%20b</NextKeyMarker>"
+        "<NextUploadIdMarker>U2</NextUploadIdMarker>"
+        "<Upload><Key>a%20b</Key><UploadId>U1</UploadId><Initiated>2026-01-02T03:04:05.000Z</"
+        "Initiated></Upload>"
+        "<Upload><Key>c</Key><UploadId>U2</UploadId></Upload></ListMultipartUploadsResult>";
+    struct hx_s3_upload_page page;
+    memset(&page, 0, sizeof page);
+    CHECK_EQ_INT(hx_s3_parse_uploads(xml, strlen(xml), 1, &page), HOIST_OK);
+    CHECK_EQ_INT(page.count, 2);
+    CHECK(page.count == 2 && strcmp(page.items[0].key, "a b") == 0 &&
+          strcmp(page.items[0].upload_id, "U1") == 0);
+    CHECK(page.count == 2 && page.items[0].initiated == 1767323045 && page.items[1].initiated == 0);
+    CHECK(page.is_truncated && strcmp(page.next_key_marker, "a b") == 0);
+    CHECK(strcmp(page.next_upload_id_marker, "U2") == 0);
+    hx_s3_upload_page_reset(&page);
+    const char *bad =
+        "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated></ListMultipartUploadsResult>";
+    CHECK_EQ_INT(hx_s3_parse_uploads(bad, strlen(bad), 1, &page), HOIST_ERR_S3_BAD_RESPONSE);
+    hx_s3_upload_page_reset(&page);
+    const char *nokey = "<ListMultipartUploadsResult><Upload><UploadId>U</UploadId></Upload></"
+                        "ListMultipartUploadsResult>";
+    CHECK_EQ_INT(hx_s3_parse_uploads(nokey, strlen(nokey), 1, &page), HOIST_ERR_S3_BAD_RESPONSE);
+    hx_s3_upload_page_reset(&page);
 }
 
 int main(void) {
@@ -381,6 +516,9 @@ int main(void) {
     RUN(test_error_mapping);
     RUN(test_settings);
     RUN(test_build_request);
+    RUN(test_transport_and_classify);
+    RUN(test_resp_headers);
+    RUN(test_xml_uploads);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_home);
     if (tmp_home[0] && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_home);

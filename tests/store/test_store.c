@@ -103,12 +103,12 @@ static void test_file_backend(void) {
                                   {.url = u2, .data = "hello", .size = 5, .metadata_json = "{\"a\":1}"},
                                   {.url = u3, .data = "", .size = 0}};
     CHECK_EQ_INT(hoist_store_put_many(s, p, 3, 0, NULL, NULL), HOIST_OK);
-    for (int i = 0; i < 3; i++) hoist_put_item_reset(&p[i]);
+    for (int i = 0; i < 3; i++) hoist_store_put_item_reset(&p[i]);
     /* no-overwrite keeps the old bytes */
     struct hoist_put_item q = {.url = u2, .data = "other", .size = 5};
     CHECK_EQ_INT(hoist_store_put_many(s, &q, 1, HOIST_NO_OVERWRITE, NULL, NULL), HOIST_OK);
     CHECK_EQ_INT(q.status, HOIST_ERR_EXISTS);
-    hoist_put_item_reset(&q);
+    hoist_store_put_item_reset(&q);
     char *missing = path_of("data/none");
     char *out = path_of("out/dl.bin");
     struct hoist_get_item g[6] = {
@@ -129,16 +129,16 @@ static void test_file_backend(void) {
     struct stat sb;
     CHECK(stat(out, &sb) == 0 && sb.st_size == 100);
     CHECK_EQ_INT(g[0].info.size, 1000);
-    for (int i = 0; i < 6; i++) hoist_get_item_reset(&g[i]);
+    for (int i = 0; i < 6; i++) hoist_store_get_item_reset(&g[i]);
     g[0] = (struct hoist_get_item){.url = missing, .length = -1};
     CHECK_EQ_INT(hoist_store_get_many(s, g, 1, 0, NULL, NULL), HOIST_ERR_NOT_FOUND);
     CHECK_CONTAINS(hoist_errmsg(), "data/none");
-    hoist_get_item_reset(&g[0]);
+    hoist_store_get_item_reset(&g[0]);
     /* info */
     struct hoist_info_item inf = {.url = u2};
     CHECK_EQ_INT(hoist_store_info_many(s, &inf, 1, 0), HOIST_OK);
     CHECK_EQ_INT(inf.info.size, 5);
-    hoist_info_item_reset(&inf);
+    hoist_store_info_item_reset(&inf);
     /* list: "data" never matches "data_other" */
     char *pref = hx_asprintf("file://%s/data", dir);
     const char *prefs[1] = {pref};
@@ -147,11 +147,11 @@ static void test_file_backend(void) {
     CHECK_EQ_INT(l.count, 2);
     for (size_t i = 0; i < l.count; i++) CHECK(strstr(l.entries[i].url, "data_other") == NULL);
     if (l.count == 2) CHECK_STR(l.entries[0].url, u1);
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     CHECK_EQ_INT(hoist_store_list(s, prefs, 1, 0, &l), HOIST_OK);
     CHECK_EQ_INT(l.count, 2);
     if (l.count == 2) CHECK_EQ_INT(l.entries[1].is_prefix, 1);
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     /* delete; deleting again is fine */
     const char *dels[2] = {u1, u1};
     CHECK_EQ_INT(hoist_store_delete_many(s, dels, 2), HOIST_OK);
@@ -160,7 +160,7 @@ static void test_file_backend(void) {
     struct hoist_get_item h = {.url = "file:///tmp/../etc/passwd", .length = -1};
     CHECK_EQ_INT(hoist_store_get_many(s, &h, 1, 0, NULL, NULL), HOIST_ERR_UNSAFE_KEY);
     CHECK_EQ_INT(h.status, HOIST_ERR_UNSAFE_KEY);
-    hoist_get_item_reset(&h);
+    hoist_store_get_item_reset(&h);
     hx_free(pref);
     hx_free(u1);
     hx_free(u2);
@@ -269,13 +269,13 @@ static void test_alloc_failures(void) {
         if (st == HOIST_OK) {
             struct hoist_put_item p = {.url = u, .data = "abc", .size = 3};
             st = hoist_store_put_many(s, &p, 1, 0, NULL, NULL);
-            hoist_put_item_reset(&p);
+            hoist_store_put_item_reset(&p);
             struct hoist_get_item g = {.url = u, .length = -1};
             st = hoist_store_get_many(s, &g, 1, 0, NULL, NULL);
-            hoist_get_item_reset(&g);
+            hoist_store_get_item_reset(&g);
             const char *pr[1] = {u};
             struct hoist_list l;
-            if (hoist_store_list(s, pr, 1, 1, &l) == HOIST_OK) hoist_list_reset(&l);
+            if (hoist_store_list(s, pr, 1, 1, &l) == HOIST_OK) hoist_store_list_reset(&l);
         }
         hx_alloc_fail_after(0);
         hoist_store_free(s);

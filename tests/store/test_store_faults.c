@@ -159,9 +159,9 @@ static void test_get_through_faults(void) {
     char d[300];
     snprintf(d, sizeof d, "%s/get", tmpdir);
     CHECK(dir_is_clean(d));
-    for (int i = 0; i < NOBJ * 2; i++) hoist_get_item_reset(&g[i]);
+    for (int i = 0; i < NOBJ * 2; i++) hoist_store_get_item_reset(&g[i]);
     struct hoist_store_stats ss;
-    hoist_store_get_stats(s, &ss);
+    hoist_store_get_stats(s, &ss, sizeof ss);
     fprintf(stderr, "  get: %llu requests, %llu retries\n", (unsigned long long)ss.requests,
             (unsigned long long)ss.retries);
     CHECK(ss.retries >= 5);
@@ -208,9 +208,9 @@ static void test_get_whole_streams_through_faults(void) {
         }
     }
     CHECK_EQ_INT(exact, 2 * K);
-    for (int i = 0; i < 2 * K; i++) hoist_get_item_reset(&g[i]);
+    for (int i = 0; i < 2 * K; i++) hoist_store_get_item_reset(&g[i]);
     struct hoist_store_stats ss;
-    hoist_store_get_stats(s, &ss);
+    hoist_store_get_stats(s, &ss, sizeof ss);
     fprintf(stderr, "  whole streams: %llu requests, %llu retries\n", (unsigned long long)ss.requests,
             (unsigned long long)ss.retries);
     CHECK(ss.retries >= 1);
@@ -238,8 +238,8 @@ static void test_put_through_faults(void) {
     int exact = 0;
     for (int i = 0; i < NOBJ; i++) {
         exact += g[i].status == HOIST_OK && g[i].size == sizes[i] && memcmp(g[i].data, bodies[i], sizes[i]) == 0;
-        hoist_get_item_reset(&g[i]);
-        hoist_put_item_reset(&p[i]);
+        hoist_store_get_item_reset(&g[i]);
+        hoist_store_put_item_reset(&p[i]);
     }
     CHECK_EQ_INT(exact, NOBJ);
     CHECK_EQ_INT(hoist_store_delete_many(direct, (const char *const *)purls, NOBJ), HOIST_OK);
@@ -268,16 +268,16 @@ static void test_always_failing(void) {
     snprintf(d, sizeof d, "%s/fail", tmpdir);
     CHECK(dir_is_clean(d));
     CHECK(g[0].status != HOIST_OK && g[0].error != NULL && g[1].data == NULL);
-    for (int i = 0; i < 2; i++) hoist_get_item_reset(&g[i]);
+    for (int i = 0; i < 2; i++) hoist_store_get_item_reset(&g[i]);
     /* a failing multipart upload leaves no object */
     char *u = hx_asprintf("%s/fail/mp", burl);
     struct hoist_put_item p = {.url = u, .data = bodies[0], .size = sizes[0]};
     CHECK(hoist_store_put_many(s, &p, 1, 0, NULL, NULL) != HOIST_OK);
     CHECK(p.error != NULL);
-    hoist_put_item_reset(&p);
+    hoist_store_put_item_reset(&p);
     struct hoist_info_item inf = {.url = u};
     CHECK_EQ_INT(hoist_store_info_many(direct, &inf, 1, 0), HOIST_ERR_S3_NO_SUCH_KEY);
-    hoist_info_item_reset(&inf);
+    hoist_store_info_item_reset(&inf);
     hx_free(u);
     hoist_store_free(s);
 }
@@ -308,7 +308,7 @@ int main(void) {
         p[i] = (struct hoist_put_item){.url = urls[i], .data = bodies[i], .size = sizes[i]};
     }
     CHECK_EQ_INT(hoist_store_put_many(direct, p, NOBJ, 0, NULL, NULL), HOIST_OK);
-    for (int i = 0; i < NOBJ; i++) hoist_put_item_reset(&p[i]);
+    for (int i = 0; i < NOBJ; i++) hoist_store_put_item_reset(&p[i]);
     RUN(test_get_through_faults);
     RUN(test_get_whole_streams_through_faults);
     RUN(test_put_through_faults);

@@ -32,7 +32,7 @@ static enum hoist_status put_mem(const char *key, const void *data, size_t n, un
     char *u = url_of(key);
     struct hoist_put_item it = {.url = u, .data = data, .size = n};
     enum hoist_status st = hoist_store_put_many(store, &it, 1, flags, NULL, NULL);
-    hoist_put_item_reset(&it);
+    hoist_store_put_item_reset(&it);
     hx_free(u);
     return st;
 }
@@ -50,18 +50,18 @@ static void roundtrip(size_t n, uint32_t seed) {
     CHECK_EQ_INT(g.size, n);
     CHECK_EQ_INT(g.info.size, n);
     CHECK(g.data != NULL && memcmp(g.data, data, n) == 0);
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     /* into a caller buffer, and a too small one */
     uint8_t *buf = malloc(n + 1);
     struct hoist_get_item b = {.url = u, .length = -1, .dest = HOIST_DEST_BUFFER, .buffer = buf, .buffer_size = n + 1};
     CHECK_EQ_INT(hoist_store_get_many(store, &b, 1, 0, NULL, NULL), HOIST_OK);
     CHECK(b.data == buf && b.size == n && memcmp(buf, data, n) == 0);
-    hoist_get_item_reset(&b);
+    hoist_store_get_item_reset(&b);
     if (n > 0) {
         struct hoist_get_item s = {.url = u, .length = -1, .dest = HOIST_DEST_BUFFER, .buffer = buf, .buffer_size = n - 1};
         CHECK_EQ_INT(hoist_store_get_many(store, &s, 1, 0, NULL, NULL), HOIST_ERR_LIMIT);
         CHECK_CONTAINS(s.error, key);
-        hoist_get_item_reset(&s);
+        hoist_store_get_item_reset(&s);
     }
     /* into a file */
     char path[400];
@@ -78,7 +78,7 @@ static void roundtrip(size_t n, uint32_t seed) {
         free(back);
         fclose(fp);
     }
-    hoist_get_item_reset(&f);
+    hoist_store_get_item_reset(&f);
     free(buf);
     free(data);
     hx_free(u);
@@ -120,8 +120,8 @@ static void test_many_small(void) {
     for (int i = 0; i < N; i++) {
         if (g[i].status != HOIST_OK || g[i].size != p[i].size || memcmp(g[i].data, data + i * 100, g[i].size) != 0)
             bad++;
-        hoist_get_item_reset(&g[i]);
-        hoist_put_item_reset(&p[i]);
+        hoist_store_get_item_reset(&g[i]);
+        hoist_store_put_item_reset(&p[i]);
     }
     CHECK_EQ_INT(bad, 0);
     /* listing > 1000 keys needs pagination; recursive and one level */
@@ -130,7 +130,7 @@ static void test_many_small(void) {
     struct hoist_list l;
     CHECK_EQ_INT(hoist_store_list(store, prefs, 1, 1, &l), HOIST_OK);
     CHECK_EQ_INT(l.count, N);
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     CHECK_EQ_INT(hoist_store_list(store, prefs, 1, 0, &l), HOIST_OK);
     CHECK_EQ_INT(l.count, N);
     if (l.count == N) {
@@ -140,7 +140,7 @@ static void test_many_small(void) {
         for (size_t i = 1; i < l.count; i++) sorted &= strcmp(l.entries[i - 1].url, l.entries[i].url) < 0;
         CHECK(sorted);
     }
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     /* info_many */
     struct hoist_info_item inf[3] = {{.url = urls[0]}, {.url = urls[99]}, {.url = pref}};
     CHECK_EQ_INT(hoist_store_info_many(store, inf, 3, HOIST_RETURN_MISSING), HOIST_OK);
@@ -148,12 +148,12 @@ static void test_many_small(void) {
     CHECK_EQ_INT(inf[1].info.size, 100);
     CHECK(inf[0].info.last_modified > 1600000000);
     CHECK_EQ_INT(inf[2].status, HOIST_ERR_S3_NO_SUCH_KEY);
-    for (int i = 0; i < 3; i++) hoist_info_item_reset(&inf[i]);
+    for (int i = 0; i < 3; i++) hoist_store_info_item_reset(&inf[i]);
     /* batch delete (two DeleteObjects requests) */
     CHECK_EQ_INT(hoist_store_delete_many(store, (const char *const *)urls, N), HOIST_OK);
     CHECK_EQ_INT(hoist_store_list(store, prefs, 1, 1, &l), HOIST_OK);
     CHECK_EQ_INT(l.count, 0);
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     hx_free(pref);
     for (int i = 0; i < N; i++) hx_free(urls[i]);
     free(urls);
@@ -175,7 +175,7 @@ static void test_listing_semantics(void) {
         CHECK_STR(l.entries[0].prefix, p1);
         CHECK_STR(l.entries[3].prefix, p2);
     }
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     CHECK_EQ_INT(hoist_store_list(store, prefs, 1, 0, &l), HOIST_OK);
     CHECK_EQ_INT(l.count, 2);
     if (l.count == 2) {
@@ -187,14 +187,14 @@ static void test_listing_semantics(void) {
         CHECK_EQ_INT(l.entries[1].is_prefix, 1);
         hx_free(want);
     }
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     /* bucket root */
     const char *root[1] = {burl};
     CHECK_EQ_INT(hoist_store_list(store, root, 1, 0, &l), HOIST_OK);
     int saw_logx = 0;
     for (size_t i = 0; i < l.count; i++) saw_logx |= strstr(l.entries[i].url, "/logx") != NULL;
     CHECK(saw_logx);
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     hx_free(p1);
     hx_free(p2);
 }
@@ -207,11 +207,11 @@ static void test_unicode_and_odd_keys(void) {
         struct hoist_put_item p = {.url = u, .data = keys[i], .size = strlen(keys[i])};
         CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_OK);
         if (p.error) fprintf(stderr, "  %s\n", p.error);
-        hoist_put_item_reset(&p);
+        hoist_store_put_item_reset(&p);
         struct hoist_get_item g = {.url = u, .length = -1};
         CHECK_EQ_INT(hoist_store_get_many(store, &g, 1, 0, NULL, NULL), HOIST_OK);
         CHECK(g.size == strlen(keys[i]) && memcmp(g.data, keys[i], g.size) == 0);
-        hoist_get_item_reset(&g);
+        hoist_store_get_item_reset(&g);
         hx_free(u);
     }
     char *pref = url_of("uni");
@@ -226,7 +226,7 @@ static void test_unicode_and_odd_keys(void) {
         hx_free(want);
     }
     CHECK(found);
-    hoist_list_reset(&l);
+    hoist_store_list_reset(&l);
     hx_free(pref);
     /* a 1024-byte key works; 1025 is refused before any request */
     char key[1100];
@@ -265,7 +265,7 @@ static void test_ranges_and_missing(void) {
     CHECK_EQ_INT(g[0].info.size, n);
     CHECK_EQ_INT(g[5].status, HOIST_ERR_S3_NO_SUCH_KEY);
     CHECK_CONTAINS(g[5].error, "range/nope");
-    for (int i = 0; i < 6; i++) hoist_get_item_reset(&g[i]);
+    for (int i = 0; i < 6; i++) hoist_store_get_item_reset(&g[i]);
     /* without RETURN_MISSING: one error naming the key; other items still filled */
     g[0] = (struct hoist_get_item){.url = u, .offset = 0, .length = 10};
     g[1] = (struct hoist_get_item){.url = missing, .length = -1};
@@ -273,23 +273,23 @@ static void test_ranges_and_missing(void) {
     CHECK_CONTAINS(hoist_errmsg(), "range/nope");
     CHECK_CONTAINS(hoist_errmsg(), "404");
     CHECK(g[0].status == HOIST_OK && g[0].size == 10);
-    for (int i = 0; i < 2; i++) hoist_get_item_reset(&g[i]);
+    for (int i = 0; i < 2; i++) hoist_store_get_item_reset(&g[i]);
     /* past the end */
     g[0] = (struct hoist_get_item){.url = u, .offset = (int64_t)n + 10, .length = 10};
     CHECK_EQ_INT(hoist_store_get_many(store, g, 1, 0, NULL, NULL), HOIST_ERR_S3_INVALID_RANGE);
-    hoist_get_item_reset(&g[0]);
+    hoist_store_get_item_reset(&g[0]);
     /* missing into a file leaves no file and no temp */
     char path[400];
     snprintf(path, sizeof path, "%s/missing-dir/out", tmpdir);
     g[0] = (struct hoist_get_item){.url = missing, .length = -1, .dest = HOIST_DEST_FILE, .path = path};
     CHECK_EQ_INT(hoist_store_get_many(store, g, 1, 0, NULL, NULL), HOIST_ERR_S3_NO_SUCH_KEY);
     CHECK(access(path, F_OK) != 0);
-    hoist_get_item_reset(&g[0]);
+    hoist_store_get_item_reset(&g[0]);
     /* missing bucket */
     struct hoist_get_item nb = {.url = "s3://hoist-no-such-bucket-xyz/k", .length = -1};
     enum hoist_status st = hoist_store_get_many(store, &nb, 1, 0, NULL, NULL);
     CHECK(st == HOIST_ERR_S3_NO_SUCH_BUCKET || st == HOIST_ERR_S3_NO_SUCH_KEY);
-    hoist_get_item_reset(&nb);
+    hoist_store_get_item_reset(&nb);
     hx_free(u);
     hx_free(missing);
     free(data);
@@ -300,22 +300,22 @@ static void test_metadata_and_no_overwrite(void) {
     struct hoist_put_item p = {.url = u, .data = "{}", .size = 2, .content_type = "application/json",
                                .metadata_json = "{\"a\": 1, \"name\": \"caf\xc3\xa9\"}"};
     CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_OK);
-    hoist_put_item_reset(&p);
+    hoist_store_put_item_reset(&p);
     struct hoist_info_item i = {.url = u};
     CHECK_EQ_INT(hoist_store_info_many(store, &i, 1, 0), HOIST_OK);
     CHECK_STR(i.info.content_type, "application/json");
     CHECK_STR(i.info.metadata_json, "{\"a\": 1, \"name\": \"caf\\u00e9\"}");
     CHECK(i.info.etag != NULL);
-    hoist_info_item_reset(&i);
+    hoist_store_info_item_reset(&i);
     struct hoist_get_item g = {.url = u, .length = -1};
     CHECK_EQ_INT(hoist_store_get_many(store, &g, 1, 0, NULL, NULL), HOIST_OK);
     CHECK_STR(g.info.metadata_json, "{\"a\": 1, \"name\": \"caf\\u00e9\"}");
     CHECK_STR(g.info.content_type, "application/json");
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     /* bad metadata is refused before any request */
     p.metadata_json = "[1,2]";
     CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_ERR_INVALID_ARG);
-    hoist_put_item_reset(&p);
+    hoist_store_put_item_reset(&p);
     /* no-overwrite: the existing object is kept, new ones are written */
     char *u2 = url_of("meta/new.txt");
     struct hoist_put_item q[2] = {{.url = u, .data = "NEW", .size = 3}, {.url = u2, .data = "fresh", .size = 5}};
@@ -323,12 +323,12 @@ static void test_metadata_and_no_overwrite(void) {
         CHECK_EQ_INT(hoist_store_put_many(store, q, 2, HOIST_NO_OVERWRITE, NULL, NULL), HOIST_OK);
         CHECK_EQ_INT(q[0].status, HOIST_ERR_EXISTS);
         CHECK_EQ_INT(q[1].status, round == 0 ? HOIST_OK : HOIST_ERR_EXISTS);
-        hoist_put_item_reset(&q[0]);
-        hoist_put_item_reset(&q[1]);
+        hoist_store_put_item_reset(&q[0]);
+        hoist_store_put_item_reset(&q[1]);
     }
     CHECK_EQ_INT(hoist_store_get_many(store, &g, 1, 0, NULL, NULL), HOIST_OK);
     CHECK(g.size == 2 && memcmp(g.data, "{}", 2) == 0);
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     hx_free(u);
     hx_free(u2);
 }
@@ -362,12 +362,12 @@ static void test_metaflow_interop(void) {
     CHECK_EQ_INT(hoist_store_info_many(store, &i, 1, 0), HOIST_OK);
     CHECK_STR(i.info.metadata_json, "{\"run\": 7, \"name\": \"caf\\u00e9\"}");
     CHECK_STR(i.info.content_type, "text/x-mf");
-    hoist_info_item_reset(&i);
+    hoist_store_info_item_reset(&i);
     char *u2 = url_of("mf/from-hoist");
     struct hoist_put_item p = {.url = u2, .data = "xyz", .size = 3, .content_type = "text/x-h",
                                .metadata_json = "{\"k\": [1, 2], \"s\": \"\xc3\xa9\"}"};
     CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_OK);
-    hoist_put_item_reset(&p);
+    hoist_store_put_item_reset(&p);
     snprintf(cmd, sizeof cmd,
              "%s -c 'import boto3,json,os,sys; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);"
              "h=s3.head_object(Bucket=\"%s\",Key=\"mf/from-hoist\");"
@@ -393,14 +393,14 @@ static void test_conditional_put(void) {
     CHECK_EQ_INT(hoist_store_put_many(store, p, 2, HOIST_NO_OVERWRITE, NULL, NULL), HOIST_OK);
     CHECK_EQ_INT(p[0].status, HOIST_ERR_EXISTS);
     CHECK_EQ_INT(p[1].status, HOIST_ERR_EXISTS);
-    hoist_put_item_reset(&p[0]);
-    hoist_put_item_reset(&p[1]);
+    hoist_store_put_item_reset(&p[0]);
+    hoist_store_put_item_reset(&p[1]);
     struct hoist_get_item g[2] = {{.url = u, .length = -1}, {.url = ub, .length = -1}};
     CHECK_EQ_INT(hoist_store_get_many(store, g, 2, 0, NULL, NULL), HOIST_OK);
     CHECK(g[0].size == 5 && memcmp(g[0].data, "first", 5) == 0);
     CHECK(g[1].size == 5 && memcmp(g[1].data, "first", 5) == 0);
-    hoist_get_item_reset(&g[0]);
-    hoist_get_item_reset(&g[1]);
+    hoist_store_get_item_reset(&g[0]);
+    hoist_store_get_item_reset(&g[1]);
     CHECK_EQ_INT(count_uploads(), 0); /* the refused multipart upload was aborted */
     atomic_store(&store->inm_honored, 0);
     free(big);
@@ -462,17 +462,17 @@ static void test_multipart_and_cancel(void) {
     char *u = url_of("mp/from-file");
     struct hoist_put_item p = {.url = u, .path = path, .content_type = "application/x-test", .metadata_json = "{\"k\":\"v\"}"};
     CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_OK);
-    hoist_put_item_reset(&p);
+    hoist_store_put_item_reset(&p);
     struct hoist_get_item g = {.url = u, .length = -1};
     CHECK_EQ_INT(hoist_store_get_many(store, &g, 1, 0, NULL, NULL), HOIST_OK);
     CHECK(g.size == n && memcmp(g.data, data, n) == 0);
     CHECK_STR(g.info.content_type, "application/x-test");
     CHECK_STR(g.info.metadata_json, "{\"k\":\"v\"}");
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     /* a missing local file */
     struct hoist_put_item m = {.url = u, .path = "/nonexistent/hoist/file"};
     CHECK_EQ_INT(hoist_store_put_many(store, &m, 1, 0, NULL, NULL), HOIST_ERR_NOT_FOUND);
-    hoist_put_item_reset(&m);
+    hoist_store_put_item_reset(&m);
     /* cancel a multipart upload midway: no object appears, the upload is aborted */
     char *uc = url_of("mp/cancelled");
     struct hoist_put_item c = {.url = uc, .data = data, .size = n};
@@ -480,10 +480,10 @@ static void test_multipart_and_cancel(void) {
     CHECK_EQ_INT(hoist_store_put_many(store, &c, 1, 0, cancel_after, &calls), HOIST_ERR_CANCELLED);
     CHECK(calls > 0);
     CHECK_EQ_INT(c.status, HOIST_ERR_CANCELLED);
-    hoist_put_item_reset(&c);
+    hoist_store_put_item_reset(&c);
     struct hoist_info_item i = {.url = uc};
     CHECK_EQ_INT(hoist_store_info_many(store, &i, 1, 0), HOIST_ERR_S3_NO_SUCH_KEY);
-    hoist_info_item_reset(&i);
+    hoist_store_info_item_reset(&i);
     CHECK_EQ_INT(count_uploads(), 0);
     /* cancel a download into a file: no file, no temp */
     char out[400];
@@ -502,7 +502,7 @@ static void test_multipart_and_cancel(void) {
         closedir(d);
     }
     CHECK_EQ_INT(entries, 0);
-    hoist_get_item_reset(&gc);
+    hoist_store_get_item_reset(&gc);
     hx_free(u);
     hx_free(uc);
     free(data);
@@ -524,7 +524,7 @@ static void test_errors(void) {
     CHECK(hx_now() - t0 < 10.0); /* no retry loop: 10 retries would back off for far longer */
     CHECK(strstr(hoist_errmsg(), "wrong-secret") == NULL);
     CHECK_CONTAINS(hoist_errmsg(), "meta/obj.json");
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     hoist_store_free(bad);
     /* nothing listening: fails (after a few quick retries) with a network error */
     CHECK_EQ_INT(hoist_store_config_set_str(cfg, HOIST_STORE_ENDPOINT, "http://127.0.0.1:1"), HOIST_OK);
@@ -532,7 +532,7 @@ static void test_errors(void) {
     CHECK_EQ_INT(hoist_store_new(cfg, &bad), HOIST_OK);
     CHECK_EQ_INT(hoist_store_get_many(bad, &g, 1, 0, NULL, NULL), HOIST_ERR_NET);
     CHECK_CONTAINS(hoist_errmsg(), "meta/obj.json");
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     hoist_store_free(bad);
     hoist_store_config_free(cfg);
     hx_free(u);
@@ -567,8 +567,8 @@ static void *thread_main(void *arg) {
         ok &= hoist_store_get_many(store, g, N, 0, NULL, NULL) == HOIST_OK;
         for (int i = 0; i < N; i++) {
             ok &= g[i].size == sizeof bodies[i] && memcmp(g[i].data, bodies[i], sizeof bodies[i]) == 0;
-            hoist_get_item_reset(&g[i]);
-            hoist_put_item_reset(&p[i]);
+            hoist_store_get_item_reset(&g[i]);
+            hoist_store_put_item_reset(&p[i]);
         }
     }
     ok &= hoist_store_delete_many(store, (const char *const *)urls, N) == HOIST_OK;
@@ -597,7 +597,7 @@ static void test_threads(void) {
  * from a helper thread: the data must still be byte-exact and freeable. */
 static uint64_t requests_now(struct hoist_store *s) {
     struct hoist_store_stats st;
-    hoist_store_get_stats(s, &st);
+    hoist_store_get_stats(s, &st, sizeof st);
     return st.requests;
 }
 
@@ -622,7 +622,7 @@ static void get_plan_run(int64_t concurrency, int64_t part_size, char **urls, ui
         CHECK(g[i].data != NULL && memcmp(g[i].data, want[i], sizes[i]) == 0);
         hoist_free(g[i].data); /* the documented way to free DEST_ALLOC memory */
         g[i].data = NULL;
-        hoist_get_item_reset(&g[i]);
+        hoist_store_get_item_reset(&g[i]);
     }
     hoist_store_free(s);
 }
@@ -691,13 +691,13 @@ static void test_crc32_verified(void) {
     const uint8_t *d = g.data;
     for (size_t i = 0; d && i < n; i++) bad += d[i] != (uint8_t)i;
     CHECK(g.data != NULL && bad == 0);
-    hoist_get_item_reset(&g);
+    hoist_store_get_item_reset(&g);
     hx_free(u);
 }
 
 static void test_stats(void) {
     struct hoist_store_stats s;
-    hoist_store_get_stats(store, &s);
+    hoist_store_get_stats(store, &s, sizeof s);
     CHECK(s.requests > 2000);
     CHECK(s.bytes_received > (64u << 20));
     CHECK(s.bytes_sent > (64u << 20));
@@ -737,7 +737,7 @@ int main(void) {
         for (size_t i = 0; i < l.count; i++) urls[i] = l.entries[i].url;
         CHECK_EQ_INT(hoist_store_delete_many(store, urls, l.count), HOIST_OK);
         free(urls);
-        hoist_list_reset(&l);
+        hoist_store_list_reset(&l);
     }
     CHECK_EQ_INT(hoist_store_bucket_delete(store, burl), HOIST_OK);
     hoist_store_free(store);

@@ -76,13 +76,13 @@ static void hook_free(void *p) {
 
 static void test_hooks_see_big_blocks(void) {
     struct hoist_allocator h = {hook_malloc, calloc, realloc, hook_free};
-    hoist_set_allocator(&h);
+    hoist_allocator_set(&h);
     void *p = hx_aligned_alloc(8 * MIB);
     CHECK(p != NULL);
     CHECK_EQ_INT(hook_mallocs, 1);
     hx_aligned_free(p);
     CHECK_EQ_INT(hook_frees, 1);
-    hoist_set_allocator(NULL);
+    hoist_allocator_set(NULL);
 
     hx_alloc_fail_after(1);
     CHECK(hx_aligned_alloc(2 * MIB) == NULL);

@@ -49,7 +49,7 @@ static void test_default_allocator(void) {
 
 static void test_hooks_honoured(void) {
     struct hoist_allocator a = {count_malloc, count_calloc, count_realloc, count_free};
-    hoist_set_allocator(&a);
+    hoist_allocator_set(&a);
     mallocs = frees = 0;
     uint8_t *p = hx_malloc_huge(6 * MIB + 5);
     CHECK(p != NULL);
@@ -57,7 +57,7 @@ static void test_hooks_honoured(void) {
     if (p) CHECK(pattern_ok(p, 6 * MIB + 5));
     hoist_free(p);
     CHECK_EQ_INT(frees, 1);
-    hoist_set_allocator(NULL);
+    hoist_allocator_set(NULL);
 }
 
 static void test_failure_injection(void) {

@@ -56,12 +56,12 @@ static void *counting_malloc(size_t n) {
 
 static void test_allocator_hooks(void) {
     struct hoist_allocator a = {counting_malloc, calloc, realloc, free};
-    hoist_set_allocator(&a);
+    hoist_allocator_set(&a);
     void *p = hx_malloc(10);
     CHECK(p != NULL);
     CHECK_EQ_INT(custom_mallocs, 1);
     hoist_free(p);
-    hoist_set_allocator(NULL);
+    hoist_allocator_set(NULL);
     p = hx_malloc(10);
     CHECK_EQ_INT(custom_mallocs, 1);
     hx_free(p);

@@ -1,0 +1,173 @@
+/*
+ * arrow.h — the Arrow layer's interface for the layers above (parquet,
+ * dataset): Arrow C Data / C Stream plumbing in plain C (nanoarrow's ideas,
+ * our own code). Schemas and their metadata, arrays with 64-byte aligned
+ * buffers, builders for null/constant/struct columns, widening casts and row
+ * filters, streams that keep their own error text, and the Arrow IPC file
+ * writer. src/arrow is the only place that makes or walks these structs.
+ *
+ * Ownership: every struct filled here gets a release callback that frees only
+ * the struct's private data (its own strings, buffers, children, dictionary),
+ * so it can run on any thread after the producer is gone. A struct whose init
+ * failed has release == NULL and owns nothing. "Moved" means the callee takes
+ * the struct (its release is set to NULL in the caller's copy), on failure
+ * too.
+ *
+ * Thread safety: functions act only on the structs passed in.
+ */
+#ifndef HOIST_ARROW_H
+#define HOIST_ARROW_H
+
+#include "util_internal.h"
+
+#include <stdio.h>
+
+/* ---- schemas (arrow.c) ------------------------------------------------------ */
+
+/* Makes *s a schema with copies of format and name (name may be NULL),
+ * no children, no metadata. */
+HOIST_NODISCARD hx_status hx_schema_init(struct ArrowSchema *s, const char *format, const char *name,
+                                         int64_t flags);
+/* Gives s n children, each zeroed (release == NULL) for the caller to init.
+ * A child left uninitialised makes the schema invalid; release still works. */
+HOIST_NODISCARD hx_status hx_schema_alloc_children(struct ArrowSchema *s, int64_t n);
+/* Gives s an uninitialised dictionary schema to init. */
+HOIST_NODISCARD hx_status hx_schema_alloc_dictionary(struct ArrowSchema *s);
+/* Sets metadata from an already encoded blob (C Data Interface layout). */
+HOIST_NODISCARD hx_status hx_schema_set_metadata(struct ArrowSchema *s, const char *blob, size_t len);
+/* Deep copy (format, name, flags, metadata, children, dictionary). A NULL
+ * format anywhere in src fails with HOIST_ERR_ARROW_INVALID. */
+HOIST_NODISCARD hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst);
+/* A struct schema ("+s", empty name) owning the n children (moved). */
+HOIST_NODISCARD hx_status hx_arrow_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out);
+
+/* ---- schema metadata (arrow.c) ------------------------------------------------
+ * C Data Interface layout: int32 count, then per pair int32 length + key
+ * bytes, int32 length + value bytes. */
+
+/* Byte size of an encoded metadata blob (0 for NULL). */
+size_t hx_metadata_size(const char *blob);
+/* Starts a blob in buf (count 0); hx_metadata_add appends pairs. */
+HOIST_NODISCARD hx_status hx_metadata_begin(struct hx_buf *buf);
+HOIST_NODISCARD hx_status hx_metadata_add(struct hx_buf *buf, const char *key, size_t klen, const char *val,
+                                          size_t vlen);
+
+/* ---- growable 64-byte aligned buffers (arrow.c) ---------------------------- */
+
+struct hx_abuf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+};
+/* Ensures room for `extra` more bytes past len (geometric growth). Capacity
+ * always has 64 spare bytes so word-at-a-time loops may overrun by a word. */
+HOIST_NODISCARD hx_status hx_abuf_reserve(struct hx_abuf *b, size_t extra);
+void hx_abuf_reset(struct hx_abuf *b);
+/* Hands the buffer to the caller (hx_aligned_free); b is reset. */
+void *hx_abuf_detach(struct hx_abuf *b);
+
+/* ---- arrays (arrow.c) --------------------------------------------------------- */
+
+#define HX_ARRAY_MAX_BUFFERS 3
+
+/* Makes *a an array with n_buffers NULL buffers and n_children zeroed
+ * children (release == NULL) for the caller to fill. */
+HOIST_NODISCARD hx_status hx_array_init(struct ArrowArray *a, int64_t length, int64_t n_buffers,
+                                        int64_t n_children);
+/* The array takes ownership of an hx_aligned_alloc block (may be NULL). */
+void hx_array_set_buffer(struct ArrowArray *a, int i, void *buf);
+/* Allocates buffer i of a (hx_array_init'ed) zeroed, size bytes (at least
+ * one), and sets *data to it. */
+HOIST_NODISCARD hx_status hx_arrow_array_alloc_buffer(struct ArrowArray *a, int i, size_t size, void **data);
+HOIST_NODISCARD hx_status hx_array_alloc_dictionary(struct ArrowArray *a);
+
+/* Counts zero bits in the first n bits of a validity bitmap. */
+int64_t hx_bitmap_count_nulls(const uint8_t *bits, int64_t n);
+
+/* ---- builders (arrow_build.c) ------------------------------------------------- */
+
+/* An all-null array of the type described by schema (flat types, strings,
+ * structs, lists, dictionaries). */
+HOIST_NODISCARD hx_status hx_arrow_array_nulls(const struct ArrowSchema *schema, int64_t length,
+                                               struct ArrowArray *out);
+/* `length` copies of a utf8 value ("u", or "U" past 2 GiB of data); value
+ * NULL makes the column all null. */
+HOIST_NODISCARD hx_status hx_arrow_array_const_string(const char *value, int64_t length, struct ArrowArray *out);
+/* `length` copies of a fixed-width value of `width` bytes (1, 2, 4 or 8);
+ * value NULL makes the column all null. */
+HOIST_NODISCARD hx_status hx_arrow_array_const_fixed(const void *value, size_t width, int64_t length,
+                                                     struct ArrowArray *out);
+/* A struct array of `length` rows owning the n children (moved), no nulls. */
+HOIST_NODISCARD hx_status hx_arrow_array_struct(struct ArrowArray *children, size_t n, int64_t length,
+                                                struct ArrowArray *out);
+/* Bytes of the buffers an array (and its children) reference. */
+uint64_t hx_arrow_array_bytes(const struct ArrowArray *a, const struct ArrowSchema *schema);
+
+/* ---- compute (arrow_compute.c) ------------------------------------------------ */
+
+/* True when a and b have a common format (equal, or a widening of numeric
+ * types as pyarrow unifies them); sets *unified to it. */
+bool hx_arrow_unify_format(const char *a, const char *b, const char **unified);
+/* Widens in (format from) to format to (int -> wider int, float -> double,
+ * int -> double). The input is moved on success (and kept on failure). */
+HOIST_NODISCARD hx_status hx_arrow_array_cast(struct ArrowArray *in, const char *from, const char *to,
+                                              struct ArrowArray *out);
+/* Keeps the rows with keep[i] != 0 (out_len of them). The input is released
+ * on success (and kept on failure). */
+HOIST_NODISCARD hx_status hx_arrow_array_filter(struct ArrowArray *in, const struct ArrowSchema *schema,
+                                                const uint8_t *keep, int64_t out_len, struct ArrowArray *out);
+
+/* ---- streams (arrow_stream.c) ---------------------------------------------------
+ * Every stream made here keeps its own copy of the last error message for
+ * get_last_error (the consumer may be on another thread) and maps the
+ * status to an errno (ENOMEM, EINVAL, ENOSYS, else EIO). */
+
+/* A producer behind an ArrowArrayStream. get_next fills out with a batch, or
+ * leaves out->release NULL at the end. Failures set hx_error as usual; the
+ * stream copies the message for get_last_error. */
+struct hx_stream_ops {
+    hx_status (*get_schema)(void *state, struct ArrowSchema *out);
+    hx_status (*get_next)(void *state, struct ArrowArray *out);
+    void (*free_state)(void *state);
+};
+/* Takes ownership of state (freed by free_state even when this fails). */
+HOIST_NODISCARD hx_status hx_stream_init(struct ArrowArrayStream *out, const struct hx_stream_ops *ops,
+                                         void *state);
+
+/* The basic array stream: batches owned by the stream, handed out (moved)
+ * in order; get_schema gives copies of the schema. init takes the schema
+ * (moved) and starts empty; append moves one more batch in. Appending
+ * after the consumer started reading is allowed (it sees the new batch). */
+HOIST_NODISCARD hx_status hx_arrow_basic_stream_init(struct ArrowArrayStream *out, struct ArrowSchema *schema);
+HOIST_NODISCARD hx_status hx_arrow_basic_stream_append(struct ArrowArrayStream *stream, struct ArrowArray *batch);
+/* init + append of arrays[0..n) (all moved, on failure too). */
+HOIST_NODISCARD hx_status hx_arrow_stream_from_arrays(struct ArrowSchema *schema, struct ArrowArray *arrays,
+                                                      size_t n, struct ArrowArrayStream *out);
+
+/* A stream of views of batches someone else owns (zero copy): each
+ * exported batch shares the buffers of arrays[i] and keeps `owner` alive
+ * through owner_ref/owner_unref (one reference per exported batch and one
+ * for the stream). schema and arrays are borrowed for as long as any
+ * reference is held. A consumer may move children out of a view. */
+HOIST_NODISCARD hx_status hx_arrow_stream_share(const struct ArrowSchema *schema, const struct ArrowArray *arrays,
+                                                size_t n, void *owner, void (*owner_ref)(void *owner),
+                                                void (*owner_unref)(void *owner), struct ArrowArrayStream *out);
+
+/* ---- Arrow IPC file writer (arrow_ipc.c) ----------------------------------------
+ * Columnar.md "IPC File Format". Flat top-level columns (ints, floats,
+ * bool, null, (large) utf8/binary, dates, times, timestamps); nested and
+ * dictionary columns fail with HOIST_ERR_ARROW_TYPE naming the column. */
+
+struct hx_ipc_writer;
+/* Writes the magic and the schema message of `schema` (a struct, one
+ * column per child; borrowed until the writer is freed) to `out` (borrowed,
+ * not closed). `name` labels error messages. */
+HOIST_NODISCARD hx_status hx_arrow_ipc_writer_new(FILE *out, const char *name, const struct ArrowSchema *schema,
+                                                  struct hx_ipc_writer **w);
+/* Appends one record batch (a struct array of the schema; borrowed). */
+HOIST_NODISCARD hx_status hx_arrow_ipc_writer_write(struct hx_ipc_writer *w, const struct ArrowArray *batch);
+/* Writes the end-of-stream marker and the footer. */
+HOIST_NODISCARD hx_status hx_arrow_ipc_writer_finish(struct hx_ipc_writer *w);
+void hx_arrow_ipc_writer_free(struct hx_ipc_writer *w);
+
+#endif /* HOIST_ARROW_H */

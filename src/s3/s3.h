@@ -1,0 +1,253 @@
+/*
+ * s3.h — the s3 module's interface (the store layer includes it): the S3
+ * protocol: settings and credentials chain, SigV4, key encoding, request
+ * building, XML responses, x-amz-* response headers, error mapping.
+ *
+ * Threads: a struct hx_s3 is shared by all threads of a client; signing is
+ * thread-safe (the cached signing key is locked). XML parsers and encoders
+ * are pure functions.
+ * Secrets (secret key, session token) never go into messages or logs.
+ */
+#ifndef HOIST_S3_H
+#define HOIST_S3_H
+
+#include "net.h"
+#include "util_internal.h"
+
+#include <pthread.h>
+
+/* ---- settings ----------------------------------------------------------- */
+
+/* Options given explicitly (NULL / -1 = unset). */
+struct hx_s3_explicit {
+    const char *endpoint, *region, *profile;
+    const char *access_key, *secret_key, *session_token;
+    const char *addressing; /* "path", "virtual", "auto" */
+    int no_sign;            /* 1 = anonymous */
+};
+
+enum hx_s3_addressing { HX_S3_ADDR_AUTO = 0, HX_S3_ADDR_PATH = 1, HX_S3_ADDR_VIRTUAL = 2 };
+
+/* Resolved settings. Strings are owned. */
+struct hx_s3_settings {
+    char *endpoint;      /* scheme://host[:port], no trailing '/' */
+    int endpoint_is_aws; /* the default AWS endpoint (virtual addressing allowed) */
+    char *region;
+    char *access_key, *secret_key, *session_token;
+    int anonymous;
+    int have_credentials;
+    enum hx_s3_addressing addressing;
+    char *profile;
+    char creds_source[64];  /* "options", "environment", "profile default" (for messages) */
+    char missing_why[256];  /* why no credentials were found */
+};
+
+/* Fills out from explicit > environment > ~/.aws files (docs/store.md).
+ * Finding no credentials is not an error here (file:// needs none); the
+ * first S3 request fails with HOIST_ERR_CREDENTIALS instead. A bad endpoint
+ * or unreadable profile is an error. */
+HOIST_NODISCARD hx_status hx_s3_settings_resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings *out);
+void hx_s3_settings_reset(struct hx_s3_settings *s);
+
+/* Reads `key` of section `section` ("default", "profile x", or "x") of an
+ * INI file; subkey non-NULL reads a nested "s3 =" block entry. Returns a
+ * copy in *out (NULL if absent). Missing file: HOIST_OK with *out NULL. */
+HOIST_NODISCARD hx_status hx_s3_ini_get(const char *path, const char *section, const char *key,
+                                        const char *subkey, char **out);
+
+/* ---- client ------------------------------------------------------------- */
+
+struct hx_s3 {
+    struct hx_s3_settings set;
+    char *scheme_host;  /* "http://127.0.0.1:8333" */
+    char *host;         /* host[:port] for the Host header */
+    pthread_mutex_t key_lock;
+    char key_date[9];
+    uint8_t signing_key[32];
+};
+
+HOIST_NODISCARD hx_status hx_s3_init(struct hx_s3 *s3, const struct hx_s3_explicit *ex);
+void hx_s3_cleanup(struct hx_s3 *s3);
+
+struct hx_s3_header {
+    const char *name;  /* lowercase */
+    const char *value;
+};
+
+/* Builds req->method, req->url and req->headers (replacing old ones) for one
+ * signed request. key may be NULL or "" for bucket operations, bucket NULL
+ * for the service. query is the canonical query string (sorted, encoded) or
+ * NULL. payload_hash NULL means UNSIGNED-PAYLOAD. */
+HOIST_NODISCARD hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_req *req, const char *method,
+                                              const char *bucket, const char *key, const char *query,
+                                              const char *payload_hash, const struct hx_s3_header *extra,
+                                              size_t nextra);
+
+/* ---- multipart uploads (s3_multipart.c) ---------------------------------- */
+
+/* Builders of one attempt of each multipart request: they set req's method,
+ * URL, signed headers, body (borrowed: keep it alive for the transfer) and
+ * sink (Create, Complete and List answer into req->body). upload_id is the
+ * one Create returned (its <UploadId>). */
+HOIST_NODISCARD hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                   const char *key, const char *content_type,
+                                                   const char *meta_header);
+/* crc32c: the part's CRC32C in base64 (hx_crc_base64); the server checks it. */
+HOIST_NODISCARD hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                 const char *key, const char *upload_id, int number,
+                                                 const uint8_t *data, uint64_t len, const char *crc32c);
+struct hx_s3_part_ref {
+    int number;         /* 1..10000, ascending */
+    const char *etag;   /* as UploadPart returned it */
+    const char *crc32c; /* base64 */
+};
+/* The CompleteMultipartUpload document for parts (replaces out's text). */
+HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(struct hx_buf *out, const struct hx_s3_part_ref *parts, size_t n);
+/* xml: from hx_s3_mpu_complete_xml, kept alive for the transfer; sha: space
+ * for its SHA-256 (kept alive too). if_none_match: fail with 412 when the
+ * key exists. A 200 may still carry an <Error>: check req->body. */
+HOIST_NODISCARD hx_status hx_s3_mpu_complete_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                     const char *key, const char *upload_id,
+                                                     const struct hx_buf *xml, char sha[65], int if_none_match);
+HOIST_NODISCARD hx_status hx_s3_mpu_abort_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                  const char *key, const char *upload_id);
+/* One page of ListMultipartUploads under prefix (markers NULL for the first). */
+HOIST_NODISCARD hx_status hx_s3_mpu_list_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                 const char *prefix, const char *key_marker,
+                                                 const char *upload_id_marker);
+
+/* ---- SigV4 (AWS docs "Signature Version 4 for Amazon S3") --------------- */
+
+/* Authorization header value. headers: lowercase names, values trimmed,
+ * sorted by name, and including host and x-amz-date. amz_date is
+ * "YYYYMMDDTHHMMSSZ". signing_key: 32 bytes from hx_s3_signing_key. */
+HOIST_NODISCARD hx_status hx_s3_sigv4_authorization(const char *method, const char *canonical_uri,
+                                                    const char *canonical_query,
+                                                    const struct hx_s3_header *headers, size_t n,
+                                                    const char *payload_hash, const char *amz_date,
+                                                    const char *region, const char *access_key,
+                                                    const uint8_t signing_key[32], struct hx_buf *out);
+void hx_s3_signing_key(const char *secret, const char *date8, const char *region, uint8_t out[32]);
+
+void hx_sha256_hex(const void *data, size_t n, char out[65]);
+void hx_md5_base64(const void *data, size_t n, char out[25]);
+/* Base64 of a 32-bit big-endian value (x-amz-checksum-crc32c format). */
+void hx_crc_base64(uint32_t crc, char out[9]);
+
+/* Percent-encodes s (RFC 3986 unreserved kept; '/' kept when keep_slash),
+ * appending to out. Every other byte, UTF-8 included, becomes %XX. */
+HOIST_NODISCARD hx_status hx_s3_uri_encode(struct hx_buf *out, const char *s, size_t n, int keep_slash);
+/* Decodes %XX (and '+' as space when plus_space) into out (NUL-terminated).
+ * A bad escape is HOIST_ERR_S3_BAD_RESPONSE. */
+HOIST_NODISCARD hx_status hx_s3_url_decode(struct hx_buf *out, const char *s, size_t n, int plus_space);
+
+/* ---- XML responses (expat; no DTDs or entities; bounded depth) --------- */
+
+struct hx_s3_list_item {
+    char *key;    /* decoded */
+    uint64_t size;
+    int64_t last_modified;
+    char *etag;
+    int is_prefix;
+};
+struct hx_s3_list_page {
+    struct hx_s3_list_item *items;
+    size_t count, cap;
+    int is_truncated;
+    char *next_token;
+};
+/* Parses a ListObjectsV2 result; url_encoded when encoding-type=url was sent.
+ * Appends to page (items from earlier pages are kept). */
+HOIST_NODISCARD hx_status hx_s3_parse_list(const char *xml, size_t len, int url_encoded,
+                                           struct hx_s3_list_page *page);
+void hx_s3_list_page_reset(struct hx_s3_list_page *page);
+
+/* ListMultipartUploads: the uploads started and neither completed nor
+ * aborted. Appends to page; url_encoded as for hx_s3_parse_list. */
+struct hx_s3_upload {
+    char *key; /* decoded */
+    char *upload_id;
+    int64_t initiated; /* Unix seconds, 0 if unparseable */
+};
+struct hx_s3_upload_page {
+    struct hx_s3_upload *items;
+    size_t count, cap;
+    int is_truncated;
+    char *next_key_marker, *next_upload_id_marker;
+};
+HOIST_NODISCARD hx_status hx_s3_parse_uploads(const char *xml, size_t len, int url_encoded,
+                                              struct hx_s3_upload_page *page);
+void hx_s3_upload_page_reset(struct hx_s3_upload_page *page);
+
+/* From an <Error> document: Code and Message (truncated to their caps).
+ * Returns 1 when the document is an S3 error. */
+int hx_s3_parse_error(const char *xml, size_t len, char *code, size_t code_cap, char *msg, size_t msg_cap);
+
+/* The text of the first element called `name` (e.g. UploadId). */
+HOIST_NODISCARD hx_status hx_s3_xml_find(const char *xml, size_t len, const char *name, char **out);
+
+/* DeleteObjects result: each <Error> as key/code/message. */
+struct hx_s3_delete_error {
+    char *key, *code, *message;
+};
+HOIST_NODISCARD hx_status hx_s3_parse_delete(const char *xml, size_t len, struct hx_s3_delete_error **errors,
+                                             size_t *count);
+void hx_s3_delete_errors_free(struct hx_s3_delete_error *errors, size_t count);
+
+/* Appends s to out with XML escapes; control characters XML 1.0 cannot carry
+ * give HOIST_ERR_BAD_URL. */
+HOIST_NODISCARD hx_status hx_s3_xml_escape(struct hx_buf *out, const char *s);
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Status for an S3 error code (may be "" or NULL) with its HTTP status. */
+hx_status hx_s3_status_for(long http_status, const char *code);
+/* True when the request should be retried (5xx, SlowDown, RequestTimeout...). */
+int hx_s3_transient(long http_status, const char *code);
+
+/* Status for a transport error (a CURLcode) that will not be retried any more. */
+hx_status hx_s3_transport_status(CURLcode code);
+
+enum hx_s3_outcome { HX_S3_OK, HX_S3_RETRY, HX_S3_FAIL };
+
+/* Sorts a finished attempt of an S3 request into success, retry (transient
+ * HTTP or S3 error, or transport failure, while retries are left) or
+ * failure; on failure *st and *err (hx_free; NULL when cancelled) say what
+ * happened, naming url, with the S3 code and message and, on a wrong-region
+ * answer, the bucket's region (from the response attached with
+ * hx_s3_resp_attach). */
+enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, const char *url,
+                                  hx_status *st, char **err);
+
+/* ---- responses ---------------------------------------------------------- */
+
+/* The S3 headers of a response, read through the net request's header hook. */
+struct hx_s3_resp {
+    char checksum_crc32c[16];
+    char checksum_crc32[16];
+    char checksum_type[24];
+    char request_id[64];     /* x-amz-request-id */
+    char bucket_region[32];  /* x-amz-bucket-region (on a wrong-region 301) */
+    struct hx_buf meta_json; /* x-amz-meta-metaflow-user-attributes (metaflow's layout) */
+};
+/* Makes req fill resp from each response's headers (reset per response).
+ * resp must outlive the request's transfers; free it with hx_s3_resp_cleanup. */
+void hx_s3_resp_attach(struct hx_s3_resp *resp, struct hx_net_req *req);
+/* The response attached to req, or NULL. */
+const struct hx_s3_resp *hx_s3_resp_of(const struct hx_net_req *req);
+void hx_s3_resp_cleanup(struct hx_s3_resp *resp);
+/* The hook itself (an hx_net_header_fn with ctx = struct hx_s3_resp). */
+HOIST_NODISCARD hx_status hx_s3_resp_header(void *ctx, const char *name, size_t name_len, const char *value,
+                                            size_t value_len);
+
+/* The metadata header value for a JSON object of user metadata: one
+ * x-amz-meta-metaflow-user-attributes header, non-ASCII as JSON \u escapes
+ * (S3 metadata is ASCII, at most 2 KB: HOIST_ERR_LIMIT beyond). *out hx_free. */
+HOIST_NODISCARD hx_status hx_s3_metadata_header(const char *json, char **out);
+
+/* ISO 8601 "2009-10-12T17:50:30.000Z" and RFC 7231 "Sun, 06 Nov 1994
+ * 08:49:37 GMT" to Unix seconds (0 when unparseable). */
+int64_t hx_s3_parse_iso8601(const char *s);
+int64_t hx_s3_parse_http_date(const char *s);
+
+#endif /* HOIST_S3_H */

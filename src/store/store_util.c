@@ -1,0 +1,249 @@
+/* Helpers shared by the store's dispatcher (store.c) and its backends
+ * (store_file.c, store_s3_*.c): URL parsing, the safe mapping of keys to
+ * local paths, temp files renamed into place, list building and the public
+ * item resets. Nothing here calls a backend. */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- item resets ----------------------------------------------------------- */
+
+void hoist_store_object_info_reset(struct hoist_object_info *info) {
+    if (info == NULL) return;
+    hx_free(info->url);
+    hx_free(info->etag);
+    hx_free(info->content_type);
+    hx_free(info->metadata_json);
+    memset(info, 0, sizeof *info);
+}
+
+void hoist_store_get_item_reset(struct hoist_get_item *item) {
+    if (item == NULL) return;
+    if (item->dest == HOIST_DEST_ALLOC) hx_free(item->data);
+    item->data = NULL;
+    hx_free(item->error);
+    item->error = NULL;
+    hoist_store_object_info_reset(&item->info);
+    item->status = HOIST_OK;
+    item->size = 0;
+    item->range_start = 0;
+}
+
+void hoist_store_put_item_reset(struct hoist_put_item *item) {
+    if (item == NULL) return;
+    hx_free(item->error);
+    item->error = NULL;
+    item->status = HOIST_OK;
+}
+
+void hoist_store_info_item_reset(struct hoist_info_item *item) {
+    if (item == NULL) return;
+    hx_free(item->error);
+    item->error = NULL;
+    hoist_store_object_info_reset(&item->info);
+    item->status = HOIST_OK;
+}
+
+void hoist_store_list_reset(struct hoist_list *list) {
+    if (list == NULL) return;
+    for (size_t i = 0; i < list->count; i++) {
+        hx_free(list->entries[i].url);
+        hx_free(list->entries[i].prefix);
+        hx_free(list->entries[i].etag);
+    }
+    hx_free(list->entries);
+    list->entries = NULL;
+    list->count = 0;
+}
+
+hx_status hx_store_list_push(struct hoist_list *list, size_t *cap, const char *url,
+                             const char *prefix, uint64_t size, int64_t mtime, const char *etag,
+                             int is_prefix) {
+    if (list->count == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        struct hoist_list_entry *e = hx_realloc(list->entries, nc * sizeof *e);
+        HX_FAIL_IF(e == NULL, HOIST_ERR_NOMEM, "out of memory listing");
+        list->entries = e;
+        *cap = nc;
+    }
+    struct hoist_list_entry *e = &list->entries[list->count];
+    memset(e, 0, sizeof *e);
+    e->url = hx_strdup(url);
+    e->prefix = hx_strdup(prefix);
+    e->etag = etag ? hx_strdup(etag) : NULL;
+    e->size = size;
+    e->last_modified = mtime;
+    e->is_prefix = is_prefix;
+    if (e->url == NULL || e->prefix == NULL || (etag && e->etag == NULL)) {
+        hx_free(e->url);
+        hx_free(e->prefix);
+        hx_free(e->etag);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory listing");
+    }
+    list->count++;
+    return HOIST_OK;
+}
+
+char *hx_store_errdup(void) { return hx_strdup(hoist_errmsg()); }
+
+/* ---- URLs and local paths ---------------------------------------------------- */
+
+void hx_url_reset(struct hx_url *u) {
+    hx_free(u->buf);
+    memset(u, 0, sizeof *u);
+}
+
+static int segment_bad(const char *s, size_t n) {
+    return n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+hx_status hx_store_parse_url(const char *url, struct hx_url *out) {
+    memset(out, 0, sizeof *out);
+    HX_FAIL_IF(url == NULL || url[0] == '\0', HOIST_ERR_BAD_URL, "empty URL");
+    if (strncmp(url, "s3://", 5) == 0) {
+        out->kind = HX_URL_S3;
+        const char *b = url + 5;
+        const char *slash = strchr(b, '/');
+        size_t blen = slash ? (size_t)(slash - b) : strlen(b);
+        HX_FAIL_IF(blen == 0, HOIST_ERR_BAD_URL, "%s: no bucket name", url);
+        for (size_t i = 0; i < blen; i++) {
+            unsigned char c = (unsigned char)b[i];
+            HX_FAIL_IF(c <= 0x20 || c == '?' || c == '#' || c == '\\' || c >= 0x7f,
+                       HOIST_ERR_BAD_URL, "%s: bad character in bucket name", url);
+        }
+        const char *key = slash ? slash + 1 : "";
+        HX_FAIL_IF(strlen(key) > HX_STORE_MAX_KEY, HOIST_ERR_BAD_URL,
+                   "%.100s...: key longer than %d bytes", url, HX_STORE_MAX_KEY);
+        size_t klen = strlen(key);
+        out->buf = hx_malloc(blen + klen + 2);
+        HX_FAIL_IF(out->buf == NULL, HOIST_ERR_NOMEM, "out of memory");
+        memcpy(out->buf, b, blen);
+        out->buf[blen] = '\0';
+        memcpy(out->buf + blen + 1, key, klen + 1);
+        out->bucket = out->buf;
+        out->key = out->buf + blen + 1;
+        return HOIST_OK;
+    }
+    const char *path = url;
+    if (strncmp(url, "file://", 7) == 0) {
+        path = url + 7;
+        if (strncmp(path, "localhost/", 10) == 0) path += 9;
+        HX_FAIL_IF(path[0] != '/', HOIST_ERR_BAD_URL,
+                   "%s: file URLs need an absolute path (file:///dir/x)", url);
+        /* A file:// URL names a place the caller chose, but it may come from
+         * a listing or config: refuse climbing out with ".." segments. */
+        for (const char *s = path + 1;;) {
+            const char *e = strchr(s, '/');
+            size_t n = e ? (size_t)(e - s) : strlen(s);
+            if (n == 2 && s[0] == '.' && s[1] == '.')
+                HX_FAIL(HOIST_ERR_UNSAFE_KEY, "%s: '..' segments are not allowed in file URLs",
+                        url);
+            if (e == NULL) break;
+            s = e + 1;
+        }
+    } else if (strstr(url, "://") != NULL) {
+        HX_FAIL(HOIST_ERR_BAD_URL, "%s: unsupported scheme (use s3://, file:// or a local path)",
+                url);
+    }
+    out->kind = HX_URL_FILE;
+    out->buf = hx_strdup(path);
+    HX_FAIL_IF(out->buf == NULL, HOIST_ERR_NOMEM, "out of memory");
+    out->path = out->buf;
+    return HOIST_OK;
+}
+
+hx_status hx_store_safe_join(const char *dir, const char *key, char **out) {
+    *out = NULL;
+    HX_FAIL_IF(dir == NULL || key == NULL, HOIST_ERR_INVALID_ARG, "safe_join: NULL argument");
+    HX_FAIL_IF(key[0] == '\0', HOIST_ERR_UNSAFE_KEY,
+               "unsafe key: an empty key names no file under '%s'", dir);
+    HX_FAIL_IF(key[0] == '/', HOIST_ERR_UNSAFE_KEY,
+               "unsafe key: '%.200s' would write outside '%s' (absolute)", key, dir);
+    for (const char *s = key;;) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (segment_bad(s, n))
+            HX_FAIL(HOIST_ERR_UNSAFE_KEY,
+                    "unsafe key: '%.200s' would write outside '%s' (an empty, '.' or '..' path "
+                    "segment)",
+                    key, dir);
+        if (e == NULL) break;
+        s = e + 1;
+    }
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    *out = hx_asprintf("%.*s/%s", (int)dl, dir, key);
+    HX_FAIL_IF(*out == NULL, HOIST_ERR_NOMEM, "out of memory");
+    return HOIST_OK;
+}
+
+hx_status hx_store_make_parents(const char *path) {
+    char *p = hx_strdup(path);
+    HX_FAIL_IF(p == NULL, HOIST_ERR_NOMEM, "out of memory");
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            hx_status st =
+                hx_error(HOIST_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
+            hx_free(p);
+            return st;
+        }
+        *s = '/';
+    }
+    hx_free(p);
+    return HOIST_OK;
+}
+
+static mode_t file_mode(void) {
+    static _Atomic int cached = -1;
+    int m = atomic_load(&cached);
+    if (m < 0) {
+        /* umask can only be read by setting it; do it once, early. */
+        mode_t old = umask(022);
+        umask(old);
+        m = (int)(0666 & ~old);
+        atomic_store(&cached, m);
+    }
+    return (mode_t)m;
+}
+
+hx_status hx_store_temp_for(const char *path, int *fd, char **tmp_path) {
+    *fd = -1;
+    *tmp_path = NULL;
+    (void)file_mode();
+    HX_TRY(hx_store_make_parents(path));
+    const char *slash = strrchr(path, '/');
+    int dl = slash ? (int)(slash - path + 1) : 0;
+    const char *leaf = slash ? slash + 1 : path;
+    char *t = hx_asprintf("%.*s.%.100s.hoist-XXXXXX", dl, path, leaf);
+    HX_FAIL_IF(t == NULL, HOIST_ERR_NOMEM, "out of memory");
+    int f = mkostemp(t, O_CLOEXEC);
+    if (f < 0) {
+        hx_status st = hx_error(HOIST_ERR_IO, "%s: cannot create a temp file next to it: %s", path,
+                                strerror(errno));
+        hx_free(t);
+        return st;
+    }
+    *fd = f;
+    *tmp_path = t;
+    return HOIST_OK;
+}
+
+hx_status hx_store_commit_temp(int fd, const char *tmp_path, const char *path) {
+    if (fchmod(fd, file_mode()) != 0 || rename(tmp_path, path) != 0) {
+        hx_status st =
+            hx_error(HOIST_ERR_IO, "%s: cannot move the finished download into place: %s", path,
+                     strerror(errno));
+        unlink(tmp_path);
+        return st;
+    }
+    return HOIST_OK;
+}
