@@ -508,8 +508,8 @@ static int run_load(int argc, char **argv) {
         to_stdout = strcmp(o.output, "-") == 0;
         if (!to_stdout && !ends_with(o.output, ".csv") && !ends_with(o.output, ".arrow")) {
             ds_opts_reset(&o);
-            return cli_usage_error("load", "--output '%s': write .csv, .arrow (Arrow IPC file), '-' (CSV), "
-                                           ".parquet or a dataset directory ending in '/'", o.output);
+            return cli_usage_error("load", "--output '%s': write .parquet, a dataset directory (ending in '/'), "
+                                           ".csv, .arrow (Arrow IPC file) or '-' (CSV)", o.output);
         }
         as_ipc = !to_stdout && ends_with(o.output, ".arrow");
     }

@@ -253,6 +253,8 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
     const struct hoist_pq_write_options *o = e->cfg->o;
     int v2 = o->page_version == 2;
     size_t nlev = (size_t)(l1 - l0);
+    HX_FAIL_IF(nlev > INT32_MAX, HOIST_ERR_LIMIT, "column '%s': a row of %zu values is over a page's 2^31 limit",
+               leaf->dotted, nlev);
     e->levels.len = e->body.len = e->comp_buf.len = 0;
     size_t rep_len = 0, def_len = 0;
     if (leaf->max_rep > 0) {

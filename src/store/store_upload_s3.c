@@ -168,14 +168,12 @@ static void s3_stop(struct hx_uploader *up) {
 
 /* ---- requests ---------------------------------------------------------- */
 
-/* 0 success, 1 retry, -1 failure (*st, *err: hx_free, may be NULL) as the
- * store's other S3 requests sort their answers (hx_s3_classify). */
+/* Success (0), retry (1) or failure (-1, with *st and a message naming url
+ * in *err, hx_free'd by the caller; NULL when cancelled): the s3 layer's
+ * one classification of an S3 answer. */
 static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_status *st, char **err) {
-    switch (hx_s3_classify(req, code, url, st, err)) {
-    case HX_S3_OK: return 0;
-    case HX_S3_RETRY: return 1;
-    default: return -1;
-    }
+    enum hx_s3_outcome o = hx_s3_classify(req, code, url, st, err);
+    return o == HX_S3_OK ? 0 : o == HX_S3_RETRY ? 1 : -1;
 }
 
 static hx_status upload_id_query(const struct s3_upload *o, const char *before, struct hx_buf *q) {

@@ -93,3 +93,27 @@ def write(data, encodings=None, column=None, bloom=None, metadata=None, **opts):
         return b"".join(chunks)
     finally:
         L.hoist_pq_write_options_free(o)
+
+
+def hoist_read(data):
+    """Reads Parquet bytes back with hoist's own reader (hoist_pq_reader_stream)."""
+    L = lib()
+    L.hoist_pq_reader_open_memory.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_uint,
+                                              ctypes.c_void_p]
+    L.hoist_pq_reader_stream.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+                                         ctypes.c_size_t, ctypes.c_uint, ctypes.c_void_p]
+    L.hoist_pq_reader_close.argtypes = [ctypes.c_void_p]
+    buf = ctypes.create_string_buffer(bytes(data), len(data))  # borrowed by the reader: kept alive below
+    r = ctypes.c_void_p()
+    _check(L.hoist_pq_reader_open_memory(buf, len(data), b"written.parquet", 0, ctypes.byref(r)))
+    stream = ctypes.create_string_buffer(5 * 8)
+    try:
+        _check(L.hoist_pq_reader_stream(r, None, 0, None, 0, 1, ctypes.addressof(stream)))
+    finally:
+        L.hoist_pq_reader_close(r)
+    table = pa.RecordBatchReader._import_from_c(ctypes.addressof(stream)).read_all()
+    _KEEP.append(buf)  # the stream is released; kept anyway, test files are small
+    return table
+
+
+_KEEP = []
