@@ -27,8 +27,7 @@ static int parse_count(const char *cmd, const char *opt, const char *v, int64_t 
     errno = 0;
     char *end = NULL;
     long long n = strtoll(v, &end, 10);
-    if (errno || !*v || *end || n < 0)
-        return cli_usage_error(cmd, "%s: '%s' is not a count", opt, v);
+    if (errno || !*v || *end || n < 0) return cli_usage_error(cmd, "%s: '%s' is not a count", opt, v);
     *out = n;
     return 0;
 }
@@ -87,13 +86,11 @@ static bool ends_with(const char *s, const char *suffix) {
 
 bool cli_write_target(const char *output) {
     if (ends_with(output, ".parquet") || ends_with(output, "/")) return true;
-    return strncmp(output, "s3://", 5) == 0 && !ends_with(output, ".csv") &&
-           !ends_with(output, ".arrow");
+    return strncmp(output, "s3://", 5) == 0 && !ends_with(output, ".csv") && !ends_with(output, ".arrow");
 }
 
 /* The config from the options; NULL with a message printed on failure. */
-static enum hoist_status make_config(const struct cli_write_opts *o,
-                                     struct hoist_write_config **out) {
+static enum hoist_status make_config(const struct cli_write_opts *o, struct hoist_write_config **out) {
     struct hoist_write_config *c = NULL;
     struct hoist_pq_write_options *pq = NULL;
     enum hoist_status st = hoist_write_config_new(&c);
@@ -103,8 +100,7 @@ static enum hoist_status make_config(const struct cli_write_opts *o,
         size_t n = 0;
         char *save = NULL;
         if (copy == NULL) st = HOIST_ERR_NOMEM;
-        for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && n < 64;
-             t = strtok_r(NULL, ",", &save))
+        for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && n < 64; t = strtok_r(NULL, ",", &save))
             if (*t) names[n++] = t;
         if (st == HOIST_OK) st = hoist_write_config_set_partition_by(c, names, n);
         free(copy);
@@ -115,14 +111,10 @@ static enum hoist_status make_config(const struct cli_write_opts *o,
         st = hoist_write_config_set_int(c, HOIST_WRITE_MAX_BYTES_PER_FILE, o->max_bytes_per_file);
     if (st == HOIST_OK && o->max_open_files)
         st = hoist_write_config_set_int(c, HOIST_WRITE_MAX_OPEN_FILES, o->max_open_files);
-    if (st == HOIST_OK && o->memory)
-        st = hoist_write_config_set_int(c, HOIST_WRITE_MEMORY_LIMIT, o->memory);
-    if (st == HOIST_OK && o->existing)
-        st = hoist_write_config_set_str(c, HOIST_WRITE_EXISTING, o->existing);
-    if (st == HOIST_OK && o->lineage)
-        st = hoist_write_config_set_str(c, HOIST_WRITE_LINEAGE_JSON, o->lineage);
-    if (st == HOIST_OK && o->no_manifest)
-        st = hoist_write_config_set_int(c, HOIST_WRITE_MANIFEST, 0);
+    if (st == HOIST_OK && o->memory) st = hoist_write_config_set_int(c, HOIST_WRITE_MEMORY_LIMIT, o->memory);
+    if (st == HOIST_OK && o->existing) st = hoist_write_config_set_str(c, HOIST_WRITE_EXISTING, o->existing);
+    if (st == HOIST_OK && o->lineage) st = hoist_write_config_set_str(c, HOIST_WRITE_LINEAGE_JSON, o->lineage);
+    if (st == HOIST_OK && o->no_manifest) st = hoist_write_config_set_int(c, HOIST_WRITE_MANIFEST, 0);
     if (st == HOIST_OK && o->keep_partition_columns)
         st = hoist_write_config_set_int(c, HOIST_WRITE_KEEP_PARTITION_COLUMNS, 1);
     if (st == HOIST_OK && (o->compression || o->row_group_rows)) {
@@ -142,16 +134,14 @@ static enum hoist_status make_config(const struct cli_write_opts *o,
     return st;
 }
 
-int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store,
-                     struct ArrowArrayStream *stream, const char *url, struct cli_progress *bar,
-                     bool quiet) {
+int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, struct ArrowArrayStream *stream,
+                     const char *url, struct cli_progress *bar, bool quiet) {
     struct hoist_write_config *cfg = NULL;
     enum hoist_status st = make_config(o, &cfg);
     if (st != HOIST_OK) {
         stream->release(stream);
-        return st == HOIST_ERR_INVALID_ARG
-                   ? (fprintf(stderr, "hoist: %s\n", hoist_errmsg()), CLI_USAGE)
-                   : cli_fail_on(st, url);
+        return st == HOIST_ERR_INVALID_ARG ? (fprintf(stderr, "hoist: %s\n", hoist_errmsg()), CLI_USAGE)
+                                           : cli_fail_on(st, url);
     }
     struct write_progress wp = {bar};
     st = hoist_write_config_set_progress(cfg, write_progress_cb, &wp);
@@ -183,8 +173,7 @@ int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store,
         /* The manifest's totals, without a JSON parser in the CLI. */
         const char *files = manifest ? strstr(manifest, "\"files\"") : NULL;
         size_t nfiles = 0;
-        for (const char *p = files; p && (p = strstr(p, "\"path\"")) != NULL; p += 6)
-            nfiles++;
+        for (const char *p = files; p && (p = strstr(p, "\"path\"")) != NULL; p += 6) nfiles++;
         char size[32];
         const char *b = manifest ? strstr(manifest, "\n \"bytes\": ") : NULL;
         const char *r = manifest ? strstr(manifest, "\n \"rows\": ") : NULL;

@@ -1,6 +1,6 @@
 /* Streamed uploads with deferred visibility: the scheme-independent entry
  * points; the work is done by one table of functions per scheme. */
-#include "store_upload.h"
+#include "store_upload_backend.h"
 
 #include <string.h>
 
@@ -11,8 +11,8 @@ static const struct hx_upload_ops *ops_for(enum hx_url_kind kind) {
     return kind == HX_URL_S3 ? &hx_upload_s3_ops : &hx_upload_file_ops;
 }
 
-hx_status hx_uploader_new(struct hoist_store *st, const char *root_url,
-                          const struct hx_uploader_config *cfg, struct hx_uploader **out) {
+hx_status hx_uploader_new(struct hoist_store *st, const char *root_url, const struct hx_uploader_config *cfg,
+                          struct hx_uploader **out) {
     *out = NULL;
     struct hx_url u;
     HX_TRY(hx_store_parse_url(root_url, &u));
@@ -39,17 +39,15 @@ hx_status hx_uploader_new(struct hoist_store *st, const char *root_url,
 
 void hx_uploader_free(struct hx_uploader *up) {
     if (up == NULL) return;
-    while (up->open)
-        hx_upload_free(up->open);
+    while (up->open) hx_upload_free(up->open);
     up->ops->stop(up);
     hx_free(up);
 }
 
 uint64_t hx_uploader_buffered(const struct hx_uploader *up) { return atomic_load(&up->buffered); }
 uint64_t hx_uploader_part_size(const struct hx_uploader *up) { return up->part_size; }
-int hx_uploader_maybe_orphans(const struct hx_uploader *up) {
-    return atomic_load(&up->maybe_orphans);
-}
+int hx_uploader_maybe_orphans(const struct hx_uploader *up) { return atomic_load(&up->maybe_orphans); }
+uint64_t hx_uploader_uploaded(const struct hx_uploader *up) { return atomic_load(&up->uploaded); }
 
 hx_status hx_upload_open(struct hx_uploader *up, const char *url, struct hx_upload **out) {
     *out = NULL;
@@ -63,8 +61,7 @@ hx_status hx_upload_open(struct hx_uploader *up, const char *url, struct hx_uplo
     }
     hx_status s = hx_store_parse_url(url, &u->u);
     if (s == HOIST_OK && u->u.kind != up->kind)
-        s = hx_error(HOIST_ERR_BAD_URL, "%s: not under the same scheme as the upload's destination",
-                     url);
+        s = hx_error(HOIST_ERR_BAD_URL, "%s: not under the same scheme as the upload's destination", url);
     if (s == HOIST_OK && u->u.kind == HX_URL_S3 && u->u.key[0] == '\0')
         s = hx_error(HOIST_ERR_BAD_URL, "%s: an upload needs a key, not just a bucket", url);
     if (s == HOIST_OK) s = up->ops->open(u);
@@ -100,10 +97,9 @@ hx_status hx_upload_finish(struct hx_upload *u) {
 hx_status hx_upload_commit(struct hx_upload *const *u, size_t n) {
     if (n == 0) return HOIST_OK;
     for (size_t i = 0; i < n; i++) {
-        HX_FAIL_IF(u[i]->up != u[0]->up, HOIST_ERR_INTERNAL,
-                   "commit: uploads of different uploaders");
-        HX_FAIL_IF(u[i]->state != HX_UP_FINISHED && u[i]->state != HX_UP_COMMITTED,
-                   HOIST_ERR_INTERNAL, "%s: committed before finish", u[i]->url);
+        HX_FAIL_IF(u[i]->up != u[0]->up, HOIST_ERR_INTERNAL, "commit: uploads of different uploaders");
+        HX_FAIL_IF(u[i]->state != HX_UP_FINISHED && u[i]->state != HX_UP_COMMITTED, HOIST_ERR_INTERNAL,
+                   "%s: committed before finish", u[i]->url);
     }
     return u[0]->up->ops->commit(u, n);
 }
@@ -133,8 +129,7 @@ uint64_t hx_upload_bytes(const struct hx_upload *u) { return u->bytes; }
 int hx_upload_committed(const struct hx_upload *u) { return u->state == HX_UP_COMMITTED; }
 uint64_t hx_upload_unsent(const struct hx_upload *u) { return u->up->ops->unsent(u); }
 
-hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url,
-                                 struct hoist_list *out) {
+hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url, struct hoist_list *out) {
     memset(out, 0, sizeof *out);
     struct hx_url u;
     HX_TRY(hx_store_parse_url(prefix_url, &u));

@@ -21,7 +21,7 @@
 #ifndef HOIST_STORE_UPLOAD_H
 #define HOIST_STORE_UPLOAD_H
 
-#include "store_internal.h"
+#include "store.h"
 
 struct hx_uploader_config {
     uint64_t part_size;    /* S3 part size; 0 = the store's (clamped to 5 MiB .. 5 GiB) */
@@ -34,8 +34,7 @@ struct hx_upload;
 
 /* An uploader for objects under root_url's scheme (s3:// or file://). */
 HOIST_NODISCARD hx_status hx_uploader_new(struct hoist_store *st, const char *root_url,
-                                          const struct hx_uploader_config *cfg,
-                                          struct hx_uploader **out);
+                                          const struct hx_uploader_config *cfg, struct hx_uploader **out);
 /* Aborts every upload still open, then frees. Accepts NULL. */
 void hx_uploader_free(struct hx_uploader *up);
 /* Bytes the uploader holds right now (buffers, parts in flight, small bodies). */
@@ -47,11 +46,12 @@ uint64_t hx_uploader_part_size(const struct hx_uploader *up);
  * knows which keys are its own, aborts them with hx_upload_list_pending +
  * hx_upload_abort_pending once its uploads are committed or aborted. */
 int hx_uploader_maybe_orphans(const struct hx_uploader *up);
+/* Bytes the store has accepted so far (parts uploaded, files written). */
+uint64_t hx_uploader_uploaded(const struct hx_uploader *up);
 
 /* Starts an upload to url (same scheme as the uploader's root). Nothing is
  * visible at url until commit. */
-HOIST_NODISCARD hx_status hx_upload_open(struct hx_uploader *up, const char *url,
-                                         struct hx_upload **out);
+HOIST_NODISCARD hx_status hx_upload_open(struct hx_uploader *up, const char *url, struct hx_upload **out);
 HOIST_NODISCARD hx_status hx_upload_write(struct hx_upload *u, const void *data, size_t len);
 /* All bytes written reach the store (or are held in memory when the whole
  * object is smaller than a part); the object is still invisible. */
@@ -78,55 +78,8 @@ uint64_t hx_upload_unsent(const struct hx_upload *u);
 HOIST_NODISCARD hx_status hx_upload_list_pending(struct hoist_store *st, const char *prefix_url,
                                                  struct hoist_list *out);
 /* Aborts (S3) or unlinks (file://) what hx_upload_list_pending listed. */
-HOIST_NODISCARD hx_status hx_upload_abort_pending(struct hoist_store *st,
-                                                  const struct hoist_list *pending);
+HOIST_NODISCARD hx_status hx_upload_abort_pending(struct hoist_store *st, const struct hoist_list *pending);
 /* Deletes committed objects (a failed job takes back what it published). */
-HOIST_NODISCARD hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls,
-                                           size_t n);
-
-/* ---- backends (store_upload_s3.c, store_upload_file.c) ------------------ */
-
-enum hx_upload_state { HX_UP_OPEN, HX_UP_FINISHED, HX_UP_COMMITTED, HX_UP_ABORTED };
-
-struct hx_upload_ops {
-    size_t upload_size; /* bytes of the backend's upload struct (embeds struct hx_upload first) */
-    HOIST_NODISCARD hx_status (*start)(struct hx_uploader *up);
-    void (*stop)(struct hx_uploader *up);
-    HOIST_NODISCARD hx_status (*open)(struct hx_upload *u);
-    HOIST_NODISCARD hx_status (*write)(struct hx_upload *u, const void *data, size_t len);
-    HOIST_NODISCARD hx_status (*finish)(struct hx_upload *u);
-    HOIST_NODISCARD hx_status (*commit)(struct hx_upload *const *u, size_t n);
-    void (*abort)(struct hx_upload *const *u, size_t n);
-    void (*release)(struct hx_upload *u); /* frees backend resources (after commit/abort) */
-    uint64_t (*unsent)(const struct hx_upload *u);
-    HOIST_NODISCARD hx_status (*list_pending)(struct hoist_store *st, const char *prefix_url,
-                                              const struct hx_url *pu, struct hoist_list *out);
-    HOIST_NODISCARD hx_status (*abort_pending)(struct hoist_store *st,
-                                               const struct hoist_list_entry *e);
-};
-
-extern const struct hx_upload_ops hx_upload_s3_ops;
-extern const struct hx_upload_ops hx_upload_file_ops;
-
-struct hx_upload {
-    struct hx_uploader *up;
-    char *url;
-    struct hx_url u;
-    enum hx_upload_state state;
-    uint64_t bytes;
-    struct hx_upload *prev, *next; /* the uploader's open list */
-};
-
-struct hx_uploader {
-    const struct hx_upload_ops *ops;
-    struct hoist_store *st;
-    enum hx_url_kind kind;
-    uint64_t part_size, memory_limit;
-    int fsync;
-    _Atomic uint64_t buffered;
-    _Atomic int maybe_orphans; /* see hx_uploader_maybe_orphans */
-    struct hx_upload *open;    /* uploads not yet freed */
-    void *impl;                /* backend state */
-};
+HOIST_NODISCARD hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls, size_t n);
 
 #endif /* HOIST_STORE_UPLOAD_H */

@@ -1,7 +1,7 @@
 /* Streamed uploads to file:// : bytes go to a hidden temp file next to the
  * destination (".name.hoist-XXXXXX", which dataset readers skip), renamed into
  * place at commit, unlinked at abort. */
-#include "store_upload.h"
+#include "store_upload_backend.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -46,8 +46,7 @@ static hx_status note_missing_dirs(struct file_dirs *d, const char *path) {
     size_t first = d->n;
     hx_status s = HOIST_OK;
     struct stat sb;
-    for (char *slash = strrchr(p, '/'); slash && slash != p && s == HOIST_OK;
-         slash = strrchr(p, '/')) {
+    for (char *slash = strrchr(p, '/'); slash && slash != p && s == HOIST_OK; slash = strrchr(p, '/')) {
         *slash = '\0';
         if (stat(p, &sb) == 0 || errno != ENOENT) break;
         if (d->n == d->cap) {
@@ -93,6 +92,7 @@ static hx_status file_write(struct hx_upload *u, const void *data, size_t len) {
         HX_FAIL_IF(w < 0, HOIST_ERR_IO, "%s: cannot write: %s", u->u.path, strerror(errno));
         p += w;
         len -= (size_t)w;
+        atomic_fetch_add(&u->up->uploaded, (uint64_t)w);
     }
     return HOIST_OK;
 }
@@ -108,12 +108,10 @@ static mode_t file_mode(void) {
 static hx_status file_finish(struct hx_upload *u) {
     struct file_upload *f = (struct file_upload *)u;
     hx_status s = HOIST_OK;
-    if (u->up->fsync && fsync(f->fd) != 0)
-        s = hx_error(HOIST_ERR_IO, "%s: fsync: %s", u->u.path, strerror(errno));
+    if (u->up->fsync && fsync(f->fd) != 0) s = hx_error(HOIST_ERR_IO, "%s: fsync: %s", u->u.path, strerror(errno));
     if (s == HOIST_OK && fchmod(f->fd, file_mode()) != 0)
         s = hx_error(HOIST_ERR_IO, "%s: chmod: %s", u->u.path, strerror(errno));
-    if (close(f->fd) != 0 && s == HOIST_OK)
-        s = hx_error(HOIST_ERR_IO, "%s: close: %s", u->u.path, strerror(errno));
+    if (close(f->fd) != 0 && s == HOIST_OK) s = hx_error(HOIST_ERR_IO, "%s: close: %s", u->u.path, strerror(errno));
     f->fd = -1;
     return s;
 }
@@ -122,9 +120,8 @@ static hx_status file_commit(struct hx_upload *const *us, size_t n) {
     for (size_t i = 0; i < n; i++) {
         struct file_upload *f = (struct file_upload *)us[i];
         if (f->base.state == HX_UP_COMMITTED) continue;
-        HX_FAIL_IF(rename(f->tmp, f->base.u.path) != 0, HOIST_ERR_IO,
-                   "%s: cannot move the written file into place: %s", f->base.u.path,
-                   strerror(errno));
+        HX_FAIL_IF(rename(f->tmp, f->base.u.path) != 0, HOIST_ERR_IO, "%s: cannot move the written file into place: %s",
+                   f->base.u.path, strerror(errno));
         hx_free(f->tmp);
         f->tmp = NULL;
         f->base.state = HX_UP_COMMITTED;
@@ -163,9 +160,7 @@ static hx_status walk(const char *dir, struct hoist_list *out, size_t *cap, int 
     HX_FAIL_IF(depth > 64, HOIST_ERR_LIMIT, "%s: directories nested too deep", dir);
     DIR *d = opendir(dir);
     if (d == NULL)
-        return errno == ENOENT || errno == ENOTDIR
-                   ? HOIST_OK
-                   : hx_error(HOIST_ERR_IO, "%s: %s", dir, strerror(errno));
+        return errno == ENOENT || errno == ENOTDIR ? HOIST_OK : hx_error(HOIST_ERR_IO, "%s: %s", dir, strerror(errno));
     hx_status s = HOIST_OK;
     struct dirent *e;
     while (s == HOIST_OK && (e = readdir(d)) != NULL) {
@@ -186,14 +181,13 @@ static hx_status walk(const char *dir, struct hoist_list *out, size_t *cap, int 
     return s;
 }
 
-static hx_status file_list_pending(struct hoist_store *st, const char *prefix_url,
-                                   const struct hx_url *pu, struct hoist_list *out) {
+static hx_status file_list_pending(struct hoist_store *st, const char *prefix_url, const struct hx_url *pu,
+                                   struct hoist_list *out) {
     size_t cap = 0;
     char *dir = hx_strdup(pu->path);
     HX_FAIL_IF(dir == NULL, HOIST_ERR_NOMEM, "out of memory");
     size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        dir[--n] = '\0';
+    while (n > 1 && dir[n - 1] == '/') dir[--n] = '\0';
     hx_status s = walk(dir, out, &cap, 0);
     hx_free(dir);
     return s;
@@ -203,9 +197,7 @@ static hx_status file_abort_pending(struct hoist_store *st, const struct hoist_l
     struct hx_url u;
     HX_TRY(hx_store_parse_url(e->url, &u));
     int r = unlink(u.path);
-    hx_status s = r != 0 && errno != ENOENT
-                      ? hx_error(HOIST_ERR_IO, "%s: %s", u.path, strerror(errno))
-                      : HOIST_OK;
+    hx_status s = r != 0 && errno != ENOENT ? hx_error(HOIST_ERR_IO, "%s: %s", u.path, strerror(errno)) : HOIST_OK;
     hx_url_reset(&u);
     return s;
 }

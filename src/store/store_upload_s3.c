@@ -2,7 +2,7 @@
  * the caller keeps writing; the object appears only at CompleteMultipartUpload
  * (or at the one PUT of a body smaller than a part, held in memory until the
  * commit). */
-#include "store_upload.h"
+#include "store_upload_backend.h"
 
 #include <expat.h>
 #include <pthread.h>
@@ -86,8 +86,7 @@ static void *io_main(void *arg) {
     struct s3_io *io = arg;
     pthread_mutex_lock(&io->mu);
     for (;;) {
-        while (io->ninbox == 0 && !io->stop)
-            pthread_cond_wait(&io->wake, &io->mu);
+        while (io->ninbox == 0 && !io->stop) pthread_cond_wait(&io->wake, &io->mu);
         if (io->ninbox == 0 && io->stop) break;
         take_inbox(io);
         pthread_mutex_unlock(&io->mu);
@@ -100,8 +99,7 @@ static void *io_main(void *arg) {
             io->broken = s;
             io->ninbox = 0;
             pthread_cond_broadcast(&io->done);
-            while (!io->stop)
-                pthread_cond_wait(&io->wake, &io->mu);
+            while (!io->stop) pthread_cond_wait(&io->wake, &io->mu);
             break;
         }
     }
@@ -202,8 +200,7 @@ static hx_status part_prepare(struct hx_net_req *req) {
     req->body_data = p->len ? p->data : (const uint8_t *)"";
     req->body_len = p->len;
     if (s == HOIST_OK)
-        s = hx_s3_build_request(&o->base.up->st->s3, req, "PUT", o->base.u.bucket, o->base.u.key,
-                                q.data, NULL, h, 1);
+        s = hx_s3_build_request(&o->base.up->st->s3, req, "PUT", o->base.u.bucket, o->base.u.key, q.data, NULL, h, 1);
     hx_buf_reset(&q);
     return s;
 }
@@ -234,6 +231,7 @@ static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
     }
     o->pending--;
     io->inflight -= p->len;
+    if (out == 0) atomic_fetch_add(&o->base.up->uploaded, p->len);
     atomic_fetch_sub(&o->base.up->buffered, p->len);
     pthread_cond_broadcast(&io->done);
     pthread_mutex_unlock(&io->mu);
@@ -279,8 +277,7 @@ static hx_status main_prepare(struct hx_net_req *req) {
         req->body_data = o->buf.len ? (const uint8_t *)o->buf.data : (const uint8_t *)"";
         req->body_len = o->buf.len;
         return hx_s3_build_request(s3, req, "PUT", b, k, NULL, NULL, h, 1);
-    case PH_VERIFY:
-        return hx_s3_build_request(s3, req, "HEAD", b, k, NULL, NULL, NULL, 0);
+    case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", b, k, NULL, NULL, NULL, 0);
     case PH_COMPLETE:
     case PH_ABORT: {
         struct hx_buf q;
@@ -301,8 +298,7 @@ static hx_status main_prepare(struct hx_net_req *req) {
         hx_buf_reset(&q);
         return s;
     }
-    default:
-        break;
+    default: break;
     }
     HX_FAIL(HOIST_ERR_INTERNAL, "%s: upload request in phase %d", o->base.url, (int)o->phase);
 }
@@ -310,8 +306,7 @@ static hx_status main_prepare(struct hx_net_req *req) {
 /* Decides what a finished main request means: 0 done (*st, *err say how),
  * 1 retry, 2 send again as a new request (a new phase). Runs on the I/O
  * thread. */
-static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode code, hx_status *st,
-                       char **err) {
+static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode code, hx_status *st, char **err) {
     const char *url = o->base.url;
     long http = req->resp.status;
     if (o->phase == PH_VERIFY) {
@@ -322,14 +317,12 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
         if (out > 0) return 1;
         hx_free(*err);
         *st = HOIST_ERR_S3_OTHER;
-        *err = hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there",
-                           url);
+        *err = hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there", url);
         return 0;
     }
     /* An initiate whose answer was lost may have created an upload we never
      * learn the id of: the job sweeps such orphans at its end. */
-    if (o->phase == PH_INIT && (code != CURLE_OK || http >= 500))
-        atomic_store(&o->base.up->maybe_orphans, 1);
+    if (o->phase == PH_INIT && (code != CURLE_OK || http >= 500)) atomic_store(&o->base.up->maybe_orphans, 1);
     int out = classify(req, code, url, st, err);
     if (out > 0) return 1;
     if (o->phase == PH_ABORT) {
@@ -345,8 +338,7 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
         /* A retried Complete answers NoSuchUpload when the first attempt
          * completed but its answer was lost: look at the object. */
         char scode[64], msg[8];
-        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
-                              sizeof msg) &&
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg) &&
             strcmp(scode, "NoSuchUpload") == 0) {
             hx_free(*err);
             *err = NULL;
@@ -358,8 +350,7 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
     if (o->phase == PH_COMPLETE) {
         /* Complete can fail after a 200, with an <Error> body. */
         char scode[64], msg[256];
-        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
-                              sizeof msg)) {
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg)) {
             if (hx_s3_transient(500, scode) && hx_net_can_retry(req)) return 1;
             *st = hx_s3_status_for(500, scode);
             *err = hx_asprintf("%s: completing the upload: %s: %s", url, scode, msg);
@@ -403,8 +394,7 @@ static enum hx_net_action main_done(struct hx_net_req *req, CURLcode code) {
 
 /* Starts the main request of each upload in phase ph (caller holds mu);
  * *sent says how many went. */
-static hx_status submit_main_locked(struct s3_upload *const *os, size_t n, enum phase ph,
-                                    size_t *sent) {
+static hx_status submit_main_locked(struct s3_upload *const *os, size_t n, enum phase ph, size_t *sent) {
     struct s3_io *io = n ? io_of(&os[0]->base) : NULL;
     for (*sent = 0; *sent < n; (*sent)++) {
         struct s3_upload *o = os[*sent];
@@ -431,8 +421,7 @@ static hx_status wait_main_locked(struct s3_io *io, struct s3_upload *const *os,
     hx_status first = HOIST_OK;
     for (size_t i = 0; i < n; i++) {
         struct s3_upload *o = os[i];
-        while (o->main_busy && io->broken == HOIST_OK)
-            pthread_cond_wait(&io->done, &io->mu);
+        while (o->main_busy && io->broken == HOIST_OK) pthread_cond_wait(&io->done, &io->mu);
         if (o->main_busy) o->main_status = io->broken;
         if (o->main_status != HOIST_OK && first == HOIST_OK) {
             first = o->main_status;
@@ -483,8 +472,8 @@ static hx_status ship_part(struct s3_upload *o) {
     struct s3_io *io = io_of(&o->base);
     struct hx_uploader *up = o->base.up;
     HX_TRY(first_failure(o));
-    HX_FAIL_IF(o->nparts >= MAX_PARTS, HOIST_ERR_LIMIT, "%s: more than %d parts of %llu bytes",
-               o->base.url, MAX_PARTS, (unsigned long long)up->part_size);
+    HX_FAIL_IF(o->nparts >= MAX_PARTS, HOIST_ERR_LIMIT, "%s: more than %d parts of %llu bytes", o->base.url, MAX_PARTS,
+               (unsigned long long)up->part_size);
     if (o->upload_id == NULL) {
         struct s3_upload *one[1] = {o};
         HX_TRY(run_main(one, 1, PH_INIT));
@@ -513,8 +502,7 @@ static hx_status ship_part(struct s3_upload *o) {
     p->req.sink_fd = -1;
     o->parts[o->nparts++] = p;
     pthread_mutex_lock(&io->mu);
-    while (io->inflight > 0 && io->inflight + io->held + p->len > up->memory_limit &&
-           io->broken == HOIST_OK)
+    while (io->inflight > 0 && io->inflight + io->held + p->len > up->memory_limit && io->broken == HOIST_OK)
         pthread_cond_wait(&io->done, &io->mu);
     io->inflight += p->len;
     o->pending++;
@@ -542,8 +530,7 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
         if (o->buf.cap < ps && o->buf.len + take > o->buf.cap) {
             /* Grow geometrically up to one part: small objects stay small. */
             size_t want = o->buf.cap ? o->buf.cap * 2 : 4 << 10;
-            while (want < o->buf.len + take)
-                want *= 2;
+            while (want < o->buf.len + take) want *= 2;
             if (want > ps) want = (size_t)ps;
             HX_TRY(hx_buf_reserve(&o->buf, want - o->buf.len));
         }
@@ -559,8 +546,7 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
 static void wait_parts(struct s3_upload *o) {
     struct s3_io *io = io_of(&o->base);
     pthread_mutex_lock(&io->mu);
-    while (o->pending > 0 && io->broken == HOIST_OK)
-        pthread_cond_wait(&io->done, &io->mu);
+    while (o->pending > 0 && io->broken == HOIST_OK) pthread_cond_wait(&io->done, &io->mu);
     if (o->pending > 0 && o->status == HOIST_OK) o->status = io->broken;
     pthread_mutex_unlock(&io->mu);
 }
@@ -593,8 +579,7 @@ static hx_status s3_finish(struct hx_upload *u) {
     wait_parts(o);
     hx_buf_reset(&o->buf);
     /* Only the ETags and checksums are needed from here on. */
-    for (int i = 0; i < o->nparts; i++)
-        hx_net_req_cleanup(&o->parts[i]->req);
+    for (int i = 0; i < o->nparts; i++) hx_net_req_cleanup(&o->parts[i]->req);
     return first_failure(o);
 }
 
@@ -632,8 +617,7 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
         pthread_mutex_lock(&io->mu);
         /* Many small requests: each is a round trip, not a share of the
          * bandwidth, so more of them in flight (as put_many does). */
-        if (np + nc > (size_t)us[0]->up->st->concurrency)
-            io->want_concurrency = us[0]->up->st->small_put_concurrency;
+        if (np + nc > (size_t)us[0]->up->st->concurrency) io->want_concurrency = us[0]->up->st->small_put_concurrency;
         s = submit_main_locked(puts, np, PH_PUT, &sp);
         if (s == HOIST_OK) s = submit_main_locked(completes, nc, PH_COMPLETE, &sc);
         hx_status a = wait_main_locked(io, puts, sp);
@@ -645,6 +629,7 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
             struct s3_upload *o = i < sp ? puts[i] : completes[i - sp];
             if (o->main_status != HOIST_OK) continue;
             o->base.state = HX_UP_COMMITTED;
+            if (o->held) atomic_fetch_add(&o->base.up->uploaded, o->buf.len);
             release_held(o);
             hx_free(o->upload_id);
             o->upload_id = NULL;
@@ -794,15 +779,12 @@ static hx_status lmu_prepare(struct hx_net_req *req) {
         if (s == HOIST_OK) s = hx_buf_append_str(&q, "&uploads=");
         req->sink = HX_SINK_BUF;
         req->body_cap = (size_t)16 << 20;
-        if (s == HOIST_OK)
-            s = hx_s3_build_request(&l->st->s3, req, "GET", l->bucket, NULL, q.data, NULL, NULL, 0);
+        if (s == HOIST_OK) s = hx_s3_build_request(&l->st->s3, req, "GET", l->bucket, NULL, q.data, NULL, NULL, 0);
     } else {
         s = hx_buf_append_str(&q, "uploadId=");
         if (s == HOIST_OK) s = hx_s3_uri_encode(&q, l->id_marker, strlen(l->id_marker), 0);
         req->sink = HX_SINK_NONE;
-        if (s == HOIST_OK)
-            s = hx_s3_build_request(&l->st->s3, req, "DELETE", l->bucket, l->key, q.data, NULL,
-                                    NULL, 0);
+        if (s == HOIST_OK) s = hx_s3_build_request(&l->st->s3, req, "DELETE", l->bucket, l->key, q.data, NULL, NULL, 0);
     }
     hx_buf_reset(&q);
     return s;
@@ -839,8 +821,8 @@ static hx_status run_one(struct lmu_req *l) {
     return s;
 }
 
-static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url,
-                                 const struct hx_url *pu, struct hoist_list *out) {
+static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url, const struct hx_url *pu,
+                                 struct hoist_list *out) {
     size_t cap = 0;
     struct lmu_ctx c = {.out = out, .cap = &cap, .bucket = pu->bucket};
     hx_buf_init(&c.text);
@@ -857,10 +839,8 @@ static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url,
                 XML_SetElementHandler(p, lmu_start, lmu_end);
                 XML_SetCharacterDataHandler(p, lmu_chars);
                 c.truncated = 0;
-                if (XML_Parse(p, l.req.body.data ? l.req.body.data : "", (int)l.req.body.len, 1) !=
-                    XML_STATUS_OK)
-                    s = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: ListMultipartUploads: bad XML",
-                                 prefix_url);
+                if (XML_Parse(p, l.req.body.data ? l.req.body.data : "", (int)l.req.body.len, 1) != XML_STATUS_OK)
+                    s = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: ListMultipartUploads: bad XML", prefix_url);
                 XML_ParserFree(p);
                 if (s == HOIST_OK) s = c.st;
             }
@@ -881,10 +861,8 @@ static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url,
 static hx_status s3_abort_pending(struct hoist_store *st, const struct hoist_list_entry *e) {
     struct hx_url u;
     HX_TRY(hx_store_parse_url(e->url, &u));
-    struct lmu_req l = {
-        .st = st, .bucket = u.bucket, .key = u.key, .id_marker = e->etag, .list = 0};
-    hx_status s =
-        e->etag ? run_one(&l) : hx_error(HOIST_ERR_INVALID_ARG, "%s: no upload id", e->url);
+    struct lmu_req l = {.st = st, .bucket = u.bucket, .key = u.key, .id_marker = e->etag, .list = 0};
+    hx_status s = e->etag ? run_one(&l) : hx_error(HOIST_ERR_INVALID_ARG, "%s: no upload id", e->url);
     hx_net_req_cleanup(&l.req);
     hx_url_reset(&u);
     return s;

@@ -43,8 +43,7 @@ static hx_status read_old_manifest(struct hx_job *j, const char *url) {
         if (hx_write_manifest_paths(g.data, (size_t)g.size, &paths, &n) == HOIST_OK) {
             j->old_manifest = hx_strndup(g.data, (size_t)g.size);
             if (j->old_manifest == NULL) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
-            for (size_t i = 0; i < n; i++)
-                hx_free(paths[i]);
+            for (size_t i = 0; i < n; i++) hx_free(paths[i]);
             hx_free(paths);
         }
     } else if (s != HOIST_OK) {
@@ -63,10 +62,9 @@ hx_status hx_job_check_existing(struct hx_job *j) {
     hx_free(prefix);
     HX_TRY(s);
     if (j->existing.count == 0) return HOIST_OK;
-    HX_FAIL_IF(
-        j->cfg->existing == HX_EXISTING_ERROR, HOIST_ERR_EXISTS,
-        "%s/: %zu object(s) exist already, e.g. %s (existing=error; use overwrite or append)",
-        j->root, j->existing.count, j->existing.entries[0].url);
+    HX_FAIL_IF(j->cfg->existing == HX_EXISTING_ERROR, HOIST_ERR_EXISTS,
+               "%s/: %zu object(s) exist already, e.g. %s (existing=error; use overwrite or append)", j->root,
+               j->existing.count, j->existing.entries[0].url);
     for (size_t i = 0; i < j->existing.count; i++)
         if (strcmp(relative(j, j->existing.entries[i].url), "_SUCCESS") == 0)
             return read_old_manifest(j, j->existing.entries[i].url);
@@ -103,18 +101,16 @@ static hx_status delete_replaced(struct hx_job *j) {
     size_t n = 0;
     for (size_t i = 0; i < j->existing.count; i++) {
         const char *rel = relative(j, j->existing.entries[i].url);
-        if (rel[0] == '\0' || strcmp(rel, "_SUCCESS") == 0 || new_file(j, rel) || !replaced(j, rel))
-            continue;
+        if (rel[0] == '\0' || strcmp(rel, "_SUCCESS") == 0 || new_file(j, rel) || !replaced(j, rel)) continue;
         urls[n++] = j->existing.entries[i].url;
     }
     hx_status s = hx_upload_delete(j->st, urls, n);
     hx_free(urls);
     if (s != HOIST_OK)
-        return hx_error_prefix(
-            s,
-            "%s: the new files are committed but old objects of the replaced partitions "
-            "could not all be deleted",
-            j->root);
+        return hx_error_prefix(s,
+                               "%s: the new files are committed but old objects of the replaced partitions "
+                               "could not all be deleted",
+                               j->root);
     return HOIST_OK;
 }
 
@@ -126,8 +122,7 @@ static hx_status make_manifest(struct hx_job *j, char **text) {
                                 .schema = &j->schema,
                                 .files = j->files,
                                 .nfiles = j->nfiles,
-                                .old_manifest =
-                                    j->cfg->existing == HX_EXISTING_ERROR ? NULL : j->old_manifest,
+                                .old_manifest = j->cfg->existing == HX_EXISTING_ERROR ? NULL : j->old_manifest,
                                 .keep_old = keep_old,
                                 .keep_ud = j};
     return hx_write_manifest(&in, text);
@@ -135,8 +130,7 @@ static hx_status make_manifest(struct hx_job *j, char **text) {
 
 static hx_status upload_manifest(struct hx_job *j, const char *text) {
     char *url = hx_asprintf("%s/_SUCCESS", j->root);
-    hx_status s = url ? hx_upload_open(j->up, url, &j->manifest_up)
-                      : hx_error(HOIST_ERR_NOMEM, "out of memory");
+    hx_status s = url ? hx_upload_open(j->up, url, &j->manifest_up) : hx_error(HOIST_ERR_NOMEM, "out of memory");
     hx_free(url);
     if (s == HOIST_OK) s = hx_upload_write(j->manifest_up, text, strlen(text));
     if (s == HOIST_OK) s = hx_upload_finish(j->manifest_up);
@@ -149,8 +143,7 @@ hx_status hx_job_commit(struct hx_job *j, char **manifest_json) {
     HX_TRY(make_manifest(j, &text));
     struct hx_upload **ups = hx_calloc(j->nfiles + 1, sizeof *ups);
     hx_status s = ups ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; s == HOIST_OK && i < j->nfiles; i++)
-        ups[i] = j->files[i]->up;
+    for (size_t i = 0; s == HOIST_OK && i < j->nfiles; i++) ups[i] = j->files[i]->up;
     if (s == HOIST_OK) s = hx_upload_commit(ups, j->nfiles);
     hx_free(ups);
     if (s == HOIST_OK && !j->single && j->cfg->manifest) s = upload_manifest(j, text);
@@ -158,8 +151,12 @@ hx_status hx_job_commit(struct hx_job *j, char **manifest_json) {
         hx_free(text);
         return s;
     }
-    /* Published: from here on a failure must not take the new data back. */
+    /* Published: from here on a failure must not take the new data back
+     * (nor can a cancel: the last progress report only informs). */
     j->published = 1;
+    j->prog.objects_done = j->nfiles;
+    j->prog.bytes_uploaded = hx_uploader_uploaded(j->up);
+    if (j->cfg->progress) (void)j->cfg->progress(&j->prog, j->cfg->progress_ud);
     if (j->cfg->existing == HX_EXISTING_OVERWRITE && !j->single) s = delete_replaced(j);
     if (s == HOIST_OK && manifest_json)
         *manifest_json = text;
@@ -185,8 +182,7 @@ void hx_job_sweep_orphans(struct hx_job *j) {
         for (size_t i = 0; i < l.count; i++) {
             struct hoist_list one = {&l.entries[i], 1}; /* a view: l keeps ownership */
             if (own_key(j, l.entries[i].url) && hx_upload_abort_pending(j->st, &one) != HOIST_OK)
-                HX_WARN("%s: could not abort an orphaned upload: %s", l.entries[i].url,
-                        hoist_errmsg());
+                HX_WARN("%s: could not abort an orphaned upload: %s", l.entries[i].url, hoist_errmsg());
         }
     }
     hoist_store_list_reset(&l);
@@ -206,11 +202,9 @@ void hx_job_rollback(struct hx_job *j) {
             hx_upload_abort(&u, 1);
         }
     }
-    if (j->manifest_up && hx_upload_committed(j->manifest_up) && urls)
-        urls[n++] = hx_upload_url(j->manifest_up);
+    if (j->manifest_up && hx_upload_committed(j->manifest_up) && urls) urls[n++] = hx_upload_url(j->manifest_up);
     if (j->manifest_up && !hx_upload_committed(j->manifest_up)) hx_upload_abort(&j->manifest_up, 1);
     if (n > 0 && hx_upload_delete(j->st, urls, n) != HOIST_OK)
-        HX_WARN("%s: could not delete the objects of the failed write: %s", j->root,
-                hoist_errmsg());
+        HX_WARN("%s: could not delete the objects of the failed write: %s", j->root, hoist_errmsg());
     hx_free(urls);
 }

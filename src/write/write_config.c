@@ -14,8 +14,7 @@ hx_status hoist_write_config_new(struct hoist_write_config **out) {
 }
 
 static void free_names(struct hoist_write_config *c) {
-    for (size_t i = 0; i < c->npartition_by; i++)
-        hx_free(c->partition_by[i]);
+    for (size_t i = 0; i < c->npartition_by; i++) hx_free(c->partition_by[i]);
     hx_free(c->partition_by);
     c->partition_by = NULL;
     c->npartition_by = 0;
@@ -30,10 +29,8 @@ void hoist_write_config_free(struct hoist_write_config *c) {
     hx_free(c);
 }
 
-hx_status hoist_write_config_set_partition_by(struct hoist_write_config *c,
-                                              const char *const *columns, size_t n) {
-    HX_FAIL_IF(c == NULL || (n > 0 && columns == NULL), HOIST_ERR_INVALID_ARG,
-               "partition_by: NULL argument");
+hx_status hoist_write_config_set_partition_by(struct hoist_write_config *c, const char *const *columns, size_t n) {
+    HX_FAIL_IF(c == NULL || (n > 0 && columns == NULL), HOIST_ERR_INVALID_ARG, "partition_by: NULL argument");
     for (size_t i = 0; i < n; i++) {
         HX_FAIL_IF(columns[i] == NULL || columns[i][0] == '\0', HOIST_ERR_INVALID_ARG,
                    "partition_by: empty column name");
@@ -46,8 +43,7 @@ hx_status hoist_write_config_set_partition_by(struct hoist_write_config *c,
     for (size_t i = 0; i < n; i++) {
         names[i] = hx_strdup(columns[i]);
         if (names[i] == NULL) {
-            for (size_t j = 0; j < i; j++)
-                hx_free(names[j]);
+            for (size_t j = 0; j < i; j++) hx_free(names[j]);
             hx_free(names);
             HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
         }
@@ -58,8 +54,7 @@ hx_status hoist_write_config_set_partition_by(struct hoist_write_config *c,
     return HOIST_OK;
 }
 
-hx_status hoist_write_config_set_parquet_options(struct hoist_write_config *c,
-                                                 const struct hoist_pq_write_options *o) {
+hx_status hoist_write_config_set_parquet_options(struct hoist_write_config *c, const struct hoist_pq_write_options *o) {
     HX_FAIL_IF(c == NULL, HOIST_ERR_INVALID_ARG, "NULL config");
     struct hoist_pq_write_options *copy = NULL;
     if (o) HX_TRY(hoist_pq_write_options_copy(o, &copy));
@@ -76,8 +71,7 @@ static hx_status set_string(char **dst, const char *v) {
     return HOIST_OK;
 }
 
-hx_status hoist_write_config_set_str(struct hoist_write_config *c, enum hoist_write_option opt,
-                                     const char *v) {
+hx_status hoist_write_config_set_str(struct hoist_write_config *c, enum hoist_write_option opt, const char *v) {
     HX_FAIL_IF(c == NULL, HOIST_ERR_INVALID_ARG, "NULL config");
     switch (opt) {
     case HOIST_WRITE_EXISTING:
@@ -94,23 +88,19 @@ hx_status hoist_write_config_set_str(struct hoist_write_config *c, enum hoist_wr
         if (v != NULL) {
             HX_FAIL_IF(strstr(v, "{n}") == NULL, HOIST_ERR_INVALID_ARG,
                        "name template '%s' has no {n} (files of one partition would collide)", v);
-            HX_FAIL_IF(
-                strchr(v, '/') != NULL || v[0] == '.' || v[0] == '_', HOIST_ERR_INVALID_ARG,
-                "name template '%s': no '/', and no leading '.' or '_' (readers skip such files)",
-                v);
+            HX_FAIL_IF(strchr(v, '/') != NULL || v[0] == '.' || v[0] == '_', HOIST_ERR_INVALID_ARG,
+                       "name template '%s': no '/', and no leading '.' or '_' (readers skip such files)", v);
         }
         return set_string(&c->name_template, v);
     case HOIST_WRITE_LINEAGE_JSON:
         if (v != NULL) HX_TRY(hx_write_check_json_object(v));
         return set_string(&c->lineage_json, v);
-    default:
-        break;
+    default: break;
     }
     HX_FAIL(HOIST_ERR_INVALID_ARG, "write option %d is not a string option", (int)opt);
 }
 
-hx_status hoist_write_config_set_int(struct hoist_write_config *c, enum hoist_write_option opt,
-                                     int64_t v) {
+hx_status hoist_write_config_set_int(struct hoist_write_config *c, enum hoist_write_option opt, int64_t v) {
     HX_FAIL_IF(c == NULL, HOIST_ERR_INVALID_ARG, "NULL config");
     switch (opt) {
     case HOIST_WRITE_MAX_ROWS_PER_FILE:
@@ -138,14 +128,12 @@ hx_status hoist_write_config_set_int(struct hoist_write_config *c, enum hoist_wr
         HX_FAIL_IF(v != 0 && v != 1, HOIST_ERR_INVALID_ARG, "manifest is 0 or 1");
         c->manifest = (int)v;
         return HOIST_OK;
-    default:
-        break;
+    default: break;
     }
     HX_FAIL(HOIST_ERR_INVALID_ARG, "write option %d is not an integer option", (int)opt);
 }
 
-hx_status hoist_write_config_set_progress(struct hoist_write_config *c, hoist_progress_fn fn,
-                                          void *userdata) {
+hx_status hoist_write_config_set_progress(struct hoist_write_config *c, hoist_progress_fn fn, void *userdata) {
     HX_FAIL_IF(c == NULL, HOIST_ERR_INVALID_ARG, "NULL config");
     c->progress = fn;
     c->progress_ud = userdata;

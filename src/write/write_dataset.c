@@ -41,8 +41,7 @@ static int sink(void *ud, const void *data, size_t len) {
     if (s == HOIST_OK)
         j->encoded += len;
     else
-        hx_error_copy(j->sink_error,
-                      sizeof j->sink_error); /* the encoder reports only the status */
+        hx_error_copy(j->sink_error, sizeof j->sink_error); /* the encoder reports only the status */
     return (int)s;
 }
 
@@ -95,13 +94,11 @@ static hx_status close_file(struct hx_job *j, struct hx_wfile *f) {
         f->rows = hoist_pq_writer_num_rows(f->w);
         f->row_groups = hoist_pq_writer_num_row_groups(f->w);
     } else {
-        s = j->sink_error[0] ? hx_error(s, "%s", j->sink_error)
-                             : hx_error_prefix(s, "%s", hx_upload_url(f->up));
+        s = j->sink_error[0] ? hx_error(s, "%s", j->sink_error) : hx_error_prefix(s, "%s", hx_upload_url(f->up));
     }
     hoist_pq_writer_free(f->w);
     f->w = NULL;
     if (s == HOIST_OK) s = hx_upload_finish(f->up);
-    if (s == HOIST_OK) j->prog.objects_done++;
     return s;
 }
 
@@ -176,8 +173,8 @@ static hx_status enforce_budget(struct hx_job *j) {
 
 /* rows idx[0..n) of the batch (all rows when idx is NULL) go to partition p,
  * rolling files over at max_rows_per_file / max_bytes_per_file. */
-static hx_status write_rows(struct hx_job *j, struct hx_wpart *p, const struct ArrowArray *batch,
-                            const int64_t *idx, int64_t n) {
+static hx_status write_rows(struct hx_job *j, struct hx_wpart *p, const struct ArrowArray *batch, const int64_t *idx,
+                            int64_t n) {
     int64_t *all = NULL;
     hx_status s = HOIST_OK;
     int64_t max_rows = j->single ? 0 : j->cfg->max_rows_per_file;
@@ -199,8 +196,7 @@ static hx_status write_rows(struct hx_job *j, struct hx_wpart *p, const struct A
                     s = hx_error(HOIST_ERR_NOMEM, "out of memory");
                     break;
                 }
-                for (int64_t i = 0; i < n; i++)
-                    all[i] = i;
+                for (int64_t i = 0; i < n; i++) all[i] = i;
                 idx = all;
             }
             struct ArrowArray view = *batch, part;
@@ -215,15 +211,13 @@ static hx_status write_rows(struct hx_job *j, struct hx_wpart *p, const struct A
             idx += k;
         }
         if (s != HOIST_OK) {
-            s = j->sink_error[0] ? hx_error(s, "%s", j->sink_error)
-                                 : hx_error_prefix(s, "%s", hx_upload_url(f->up));
+            s = j->sink_error[0] ? hx_error(s, "%s", j->sink_error) : hx_error_prefix(s, "%s", hx_upload_url(f->up));
             break;
         }
         n -= k;
         uint64_t size = hoist_pq_writer_bytes_written(f->w) + hoist_pq_writer_buffered_bytes(f->w);
         if ((max_rows > 0 && hoist_pq_writer_num_rows(f->w) >= max_rows) ||
-            (!j->single && j->cfg->max_bytes_per_file > 0 &&
-             size >= (uint64_t)j->cfg->max_bytes_per_file))
+            (!j->single && j->cfg->max_bytes_per_file > 0 && size >= (uint64_t)j->cfg->max_bytes_per_file))
             s = close_file(j, f);
     }
     hx_free(all);
@@ -231,8 +225,8 @@ static hx_status write_rows(struct hx_job *j, struct hx_wpart *p, const struct A
 }
 
 /* A partition seen for the first time (at row r of batch). */
-static hx_status new_partition(struct hx_job *j, const struct ArrowArray *batch, int64_t r,
-                               const char *dir, uint32_t hash, struct hx_wpart **out) {
+static hx_status new_partition(struct hx_job *j, const struct ArrowArray *batch, int64_t r, const char *dir,
+                               uint32_t hash, struct hx_wpart **out) {
     size_t np = j->cfg->npartition_by;
     struct hx_wpart *p = hx_calloc(1, sizeof *p);
     HX_FAIL_IF(p == NULL, HOIST_ERR_NOMEM, "out of memory");
@@ -246,8 +240,8 @@ static hx_status new_partition(struct hx_job *j, const struct ArrowArray *batch,
     for (size_t c = 0; c < np && s == HOIST_OK; c++) {
         int is_null = 0;
         text.len = 0;
-        s = hx_write_value_text(batch->children[j->pcols[c]], j->schema.children[j->pcols[c]],
-                                r + batch->offset, &text, &is_null);
+        s = hx_write_value_text(batch->children[j->pcols[c]], j->schema.children[j->pcols[c]], r + batch->offset, &text,
+                                &is_null);
         if (s == HOIST_OK && !is_null) {
             p->values[c] = hx_strndup(text.data ? text.data : "", text.len);
             if (p->values[c] == NULL) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
@@ -256,8 +250,7 @@ static hx_status new_partition(struct hx_job *j, const struct ArrowArray *batch,
     hx_buf_reset(&text);
     if (s != HOIST_OK) {
         hx_free(p->dir);
-        for (size_t c = 0; c < np && p->values; c++)
-            hx_free(p->values[c]);
+        for (size_t c = 0; c < np && p->values; c++) hx_free(p->values[c]);
         hx_free(p->values);
         hx_free(p);
         return s;
@@ -323,15 +316,11 @@ static hx_status write_partitioned(struct hx_job *j, const struct ArrowArray *ba
     hx_buf_reset(&text);
     int64_t *start = s == HOIST_OK ? hx_calloc((size_t)ngroups + 1, sizeof *start) : NULL;
     int64_t *order = s == HOIST_OK ? hx_malloc((size_t)(n ? n : 1) * sizeof *order) : NULL;
-    if (s == HOIST_OK && (start == NULL || order == NULL))
-        s = hx_error(HOIST_ERR_NOMEM, "out of memory");
+    if (s == HOIST_OK && (start == NULL || order == NULL)) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
     if (s == HOIST_OK) {
-        for (int64_t r = 0; r < n; r++)
-            start[group[r] + 1]++;
-        for (int64_t g = 0; g < ngroups; g++)
-            start[g + 1] += start[g];
-        for (int64_t r = 0; r < n; r++)
-            order[start[group[r]]++] = r;
+        for (int64_t r = 0; r < n; r++) start[group[r] + 1]++;
+        for (int64_t g = 0; g < ngroups; g++) start[g + 1] += start[g];
+        for (int64_t r = 0; r < n; r++) order[start[group[r]]++] = r;
         /* start[g] is now the end of group g */
         int64_t b = 0;
         for (int64_t g = 0; g < ngroups && s == HOIST_OK; g++) {
@@ -350,7 +339,9 @@ static hx_status write_partitioned(struct hx_job *j, const struct ArrowArray *ba
 /* ---- the stream ------------------------------------------------------------- */
 
 static hx_status progress(struct hx_job *j) {
+    j->prog.struct_size = sizeof j->prog;
     j->prog.bytes_done = j->encoded;
+    j->prog.bytes_uploaded = j->up ? hx_uploader_uploaded(j->up) : 0;
     if (j->cfg->progress && j->cfg->progress(&j->prog, j->cfg->progress_ud))
         HX_FAIL(HOIST_ERR_CANCELLED, "%s: write cancelled", j->root);
     return HOIST_OK;
@@ -376,18 +367,17 @@ hx_status hx_job_write_stream(struct hx_job *j, struct ArrowArrayStream *stream)
         int rc = stream->get_next(stream, &batch);
         if (rc != 0) {
             const char *e = stream->get_last_error ? stream->get_last_error(stream) : NULL;
-            HX_FAIL(HOIST_ERR_ARROW_INVALID, "%s: reading the input stream: %s", j->root,
-                    e ? e : "error");
+            HX_FAIL(HOIST_ERR_ARROW_INVALID, "%s: reading the input stream: %s", j->root, e ? e : "error");
         }
         if (batch.release == NULL) break;
         if (batch.n_children != j->schema.n_children)
-            s = hx_error(HOIST_ERR_ARROW_INVALID, "%s: a batch has %lld columns, the schema %lld",
-                         j->root, (long long)batch.n_children, (long long)j->schema.n_children);
+            s = hx_error(HOIST_ERR_ARROW_INVALID, "%s: a batch has %lld columns, the schema %lld", j->root,
+                         (long long)batch.n_children, (long long)j->schema.n_children);
         for (int64_t c = 0; s == HOIST_OK && c < j->file_schema.n_children; c++)
             j->view_children[c] = batch.children[j->fcols[c]];
+        j->prog.rows_done += batch.length;
         if (s == HOIST_OK && batch.length > 0)
-            s = only ? write_rows(j, only, &batch, NULL, batch.length)
-                     : write_partitioned(j, &batch);
+            s = only ? write_rows(j, only, &batch, NULL, batch.length) : write_partitioned(j, &batch);
         batch.release(&batch);
         if (s == HOIST_OK) s = enforce_budget(j);
         HX_TRY(s);
@@ -398,8 +388,7 @@ hx_status hx_job_write_stream(struct hx_job *j, struct ArrowArrayStream *stream)
         struct hx_wfile *f;
         HX_TRY(open_file(j, only, &f));
     }
-    while (j->lru_head)
-        HX_TRY(close_file(j, j->lru_head));
+    while (j->lru_head) HX_TRY(close_file(j, j->lru_head));
     return progress(j);
 }
 
@@ -432,8 +421,7 @@ static hx_status plan_columns(struct hx_job *j) {
     const struct hoist_write_config *cfg = j->cfg;
     const struct ArrowSchema *s = &j->schema;
     HX_FAIL_IF(s->format == NULL || strcmp(s->format, "+s") != 0, HOIST_ERR_ARROW_INVALID,
-               "%s: the input stream's schema is not a struct (format '%s')", j->root,
-               s->format ? s->format : "");
+               "%s: the input stream's schema is not a struct (format '%s')", j->root, s->format ? s->format : "");
     HX_FAIL_IF(j->single && cfg->npartition_by > 0, HOIST_ERR_INVALID_ARG,
                "%s: a single .parquet file cannot be partitioned; write to a directory", j->root);
     size_t np = j->single ? 0 : cfg->npartition_by;
@@ -443,25 +431,22 @@ static hx_status plan_columns(struct hx_job *j) {
     HX_FAIL_IF(!j->pcols || !j->fcols || !j->view_children, HOIST_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < np; i++) {
         int64_t c = find_column(s, cfg->partition_by[i]);
-        HX_FAIL_IF(c < 0, HOIST_ERR_COLUMN_NOT_FOUND,
-                   "%s: partition column '%s' is not in the input", j->root, cfg->partition_by[i]);
+        HX_FAIL_IF(c < 0, HOIST_ERR_COLUMN_NOT_FOUND, "%s: partition column '%s' is not in the input", j->root,
+                   cfg->partition_by[i]);
         HX_TRY(hx_write_check_partition_type(s->children[c]));
         j->pcols[i] = c;
     }
     int64_t nf = 0;
     for (int64_t c = 0; c < s->n_children; c++) {
         int is_part = 0;
-        for (size_t i = 0; i < np; i++)
-            is_part |= j->pcols[i] == c;
+        for (size_t i = 0; i < np; i++) is_part |= j->pcols[i] == c;
         if (!is_part || cfg->keep_partition_columns) j->fcols[nf++] = c;
     }
-    HX_FAIL_IF(nf == 0, HOIST_ERR_INVALID_ARG,
-               "%s: no columns left to write besides the partition columns", j->root);
+    HX_FAIL_IF(nf == 0, HOIST_ERR_INVALID_ARG, "%s: no columns left to write besides the partition columns", j->root);
     j->drop_columns = nf != s->n_children;
     HX_TRY(hx_schema_init(&j->file_schema, "+s", "", 0));
     HX_TRY(hx_schema_alloc_children(&j->file_schema, nf));
-    for (int64_t c = 0; c < nf; c++)
-        HX_TRY(hx_schema_copy(s->children[j->fcols[c]], j->file_schema.children[c]));
+    for (int64_t c = 0; c < nf; c++) HX_TRY(hx_schema_copy(s->children[j->fcols[c]], j->file_schema.children[c]));
     return HOIST_OK;
 }
 
@@ -470,23 +455,21 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-static hx_status job_init(struct hx_job *j, struct hoist_store *st, const char *url,
-                          struct ArrowArrayStream *stream, const struct hoist_write_config *cfg) {
+static hx_status job_init(struct hx_job *j, struct hoist_store *st, const char *url, struct ArrowArrayStream *stream,
+                          const struct hoist_write_config *cfg) {
     j->st = st;
     j->cfg = cfg;
     j->single = ends_with(url, ".parquet");
     j->root = hx_strdup(url);
     HX_FAIL_IF(j->root == NULL, HOIST_ERR_NOMEM, "out of memory");
     size_t n = strlen(j->root);
-    while (n > 0 && j->root[n - 1] == '/')
-        j->root[--n] = '\0';
+    while (n > 0 && j->root[n - 1] == '/') j->root[--n] = '\0';
     HX_FAIL_IF(n == 0, HOIST_ERR_BAD_URL, "'%s': no destination", url);
     HX_TRY(new_write_id(j->write_id, sizeof j->write_id));
     if (stream->get_schema(stream, &j->schema) != 0) {
         const char *e = stream->get_last_error ? stream->get_last_error(stream) : NULL;
         memset(&j->schema, 0, sizeof j->schema);
-        HX_FAIL(HOIST_ERR_ARROW_INVALID, "%s: reading the input's schema: %s", url,
-                e ? e : "error");
+        HX_FAIL(HOIST_ERR_ARROW_INVALID, "%s: reading the input's schema: %s", url, e ? e : "error");
     }
     HX_TRY(plan_columns(j));
     uint64_t ram = hx_total_memory();
@@ -525,12 +508,11 @@ static void job_cleanup(struct hx_job *j) {
     hx_free(j->root);
 }
 
-hx_status hoist_write_dataset(struct hoist_store *store, const char *url,
-                              struct ArrowArrayStream *stream, const struct hoist_write_config *cfg,
-                              char **manifest_json) {
+hx_status hoist_write_dataset(struct hoist_store *store, const char *url, struct ArrowArrayStream *stream,
+                              const struct hoist_write_config *cfg, char **manifest_json) {
     if (manifest_json) *manifest_json = NULL;
-    HX_FAIL_IF(store == NULL || url == NULL || stream == NULL || stream->release == NULL,
-               HOIST_ERR_INVALID_ARG, "write_dataset: NULL store, url or stream");
+    HX_FAIL_IF(store == NULL || url == NULL || stream == NULL || stream->release == NULL, HOIST_ERR_INVALID_ARG,
+               "write_dataset: NULL store, url or stream");
     struct hoist_write_config *dflt = NULL;
     if (cfg == NULL) {
         hx_status s = hoist_write_config_new(&dflt);

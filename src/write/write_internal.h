@@ -3,17 +3,16 @@
  * a stream, one Parquet encoder per open file feeding a streamed upload, and
  * the commit protocol with its _SUCCESS manifest.
  *
- * Layering: uses the store's uploads (store_upload.h), the Parquet encoder
- * (public API), Arrow plumbing. store has no module header yet, so this
- * includes store_internal.h through store_upload.h; likewise
- * arrow_internal.h (arrow.h once the arrow branch is merged).
+ * Layering: uses the store's module headers (store.h, store_upload.h), the
+ * Parquet encoder (public API) and Arrow plumbing (arrow.h).
  *
  * Threads: everything here runs on the thread calling hoist_write_dataset.
  */
 #ifndef HOIST_WRITE_INTERNAL_H
 #define HOIST_WRITE_INTERNAL_H
 
-#include "arrow_internal.h"
+#include "arrow.h"
+#include "store.h"
 #include "store_upload.h"
 #include "util_internal.h"
 
@@ -42,9 +41,8 @@ struct hoist_write_config {
  * (ints, floats, decimals, dates, times, timestamps, durations, intervals,
  * fixed-size binary), (large) binary/utf8, struct, (large/fixed) list, map,
  * dictionary; others HOIST_ERR_ARROW_TYPE. */
-HOIST_NODISCARD hx_status hx_write_take(const struct ArrowArray *in,
-                                        const struct ArrowSchema *schema, const int64_t *idx,
-                                        int64_t n, struct ArrowArray *out);
+HOIST_NODISCARD hx_status hx_write_take(const struct ArrowArray *in, const struct ArrowSchema *schema,
+                                        const int64_t *idx, int64_t n, struct ArrowArray *out);
 
 /* ---- partitions (write_partition.c) ------------------------------------------ */
 
@@ -60,8 +58,7 @@ HOIST_NODISCARD hx_status hx_write_check_partition_type(const struct ArrowSchema
 /* Appends the text of row `row` of column (a, s) to out (unescaped):
  * integers in decimal, bool true/false, date32 YYYY-MM-DD, strings as is.
  * *is_null set for a null. */
-HOIST_NODISCARD hx_status hx_write_value_text(const struct ArrowArray *a,
-                                              const struct ArrowSchema *s, int64_t row,
+HOIST_NODISCARD hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSchema *s, int64_t row,
                                               struct hx_buf *out, int *is_null);
 
 /* One partition: its relative directory ("k=v/k2=v2/", "" when none) and
@@ -86,8 +83,7 @@ struct hx_wpart_table {
 };
 void hx_wpart_table_reset(struct hx_wpart_table *t);
 /* Finds the partition named dir, or NULL. */
-struct hx_wpart *hx_wpart_find(const struct hx_wpart_table *t, const char *dir, size_t len,
-                               uint32_t hash);
+struct hx_wpart *hx_wpart_find(const struct hx_wpart_table *t, const char *dir, size_t len, uint32_t hash);
 /* Adds a new partition (takes dir and values). */
 HOIST_NODISCARD hx_status hx_wpart_add(struct hx_wpart_table *t, struct hx_wpart *p);
 uint32_t hx_write_hash(const char *s, size_t n);
@@ -110,8 +106,8 @@ struct hx_wfile {
 struct hx_job {
     struct hoist_store *st;
     const struct hoist_write_config *cfg;
-    char *root; /* dataset directory URL without the trailing '/', or the file's URL */
-    int single; /* one file (root ends in .parquet) */
+    char *root;                        /* dataset directory URL without the trailing '/', or the file's URL */
+    int single;                        /* one file (root ends in .parquet) */
     struct ArrowSchema schema;         /* the stream's */
     struct ArrowSchema file_schema;    /* the files' (partition columns dropped) */
     int64_t *pcols;                    /* partition column indices in schema */
@@ -164,8 +160,7 @@ struct hx_manifest_in {
 HOIST_NODISCARD hx_status hx_write_manifest(const struct hx_manifest_in *in, char **out);
 /* Relative paths listed by a manifest (*paths: hx_free each and the array).
  * Not a hoist manifest: HOIST_ERR_INVALID_ARG. */
-HOIST_NODISCARD hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths,
-                                                  size_t *n);
+HOIST_NODISCARD hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths, size_t *n);
 /* A JSON object? (for HOIST_WRITE_LINEAGE_JSON) */
 HOIST_NODISCARD hx_status hx_write_check_json_object(const char *json);
 /* Arrow format string to a readable type name ("int64", "string", ...). */

@@ -12,14 +12,13 @@
 static const char *simple_type(const char *f) {
     static const struct {
         const char *fmt, *name;
-    } names[] = {
-        {"n", "null"},         {"b", "bool"},         {"c", "int8"},         {"C", "uint8"},
-        {"s", "int16"},        {"S", "uint16"},       {"i", "int32"},        {"I", "uint32"},
-        {"l", "int64"},        {"L", "uint64"},       {"e", "float16"},      {"f", "float"},
-        {"g", "double"},       {"z", "binary"},       {"Z", "large_binary"}, {"u", "string"},
-        {"U", "large_string"}, {"tdD", "date32"},     {"tdm", "date64"},     {"tts", "time32[s]"},
-        {"ttm", "time32[ms]"}, {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}, {"+s", "struct"},
-        {"+l", "list"},        {"+L", "large_list"},  {"+m", "map"}};
+    } names[] = {{"n", "null"},         {"b", "bool"},         {"c", "int8"},         {"C", "uint8"},
+                 {"s", "int16"},        {"S", "uint16"},       {"i", "int32"},        {"I", "uint32"},
+                 {"l", "int64"},        {"L", "uint64"},       {"e", "float16"},      {"f", "float"},
+                 {"g", "double"},       {"z", "binary"},       {"Z", "large_binary"}, {"u", "string"},
+                 {"U", "large_string"}, {"tdD", "date32"},     {"tdm", "date64"},     {"tts", "time32[s]"},
+                 {"ttm", "time32[ms]"}, {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}, {"+s", "struct"},
+                 {"+l", "list"},        {"+L", "large_list"},  {"+m", "map"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(f, names[i].fmt) == 0) return names[i].name;
     return NULL;
@@ -54,8 +53,7 @@ hx_status hx_write_check_json_object(const char *json) {
     json_t *v = json_loads(json, JSON_REJECT_DUPLICATES, &e);
     int ok = v != NULL && json_is_object(v);
     json_decref(v);
-    HX_FAIL_IF(!ok, HOIST_ERR_INVALID_ARG, "lineage must be a JSON object%s%s", v ? "" : ": ",
-               v ? "" : e.text);
+    HX_FAIL_IF(!ok, HOIST_ERR_INVALID_ARG, "lineage must be a JSON object%s%s", v ? "" : ": ", v ? "" : e.text);
     return HOIST_OK;
 }
 
@@ -82,8 +80,7 @@ static const char *existing_name(enum hx_write_existing e) {
 }
 
 /* Lists the old manifest's files that are kept. */
-static void add_old_files(json_t *files, const struct hx_manifest_in *in, int64_t *rows,
-                          int64_t *bytes) {
+static void add_old_files(json_t *files, const struct hx_manifest_in *in, int64_t *rows, int64_t *bytes) {
     const char *old = in->old_manifest;
     json_t *prev = json_loads(old, 0, NULL);
     json_t *pf = prev ? json_object_get(prev, "files") : NULL;
@@ -92,9 +89,7 @@ static void add_old_files(json_t *files, const struct hx_manifest_in *in, int64_
     if (json_is_array(pf)) {
         json_array_foreach(pf, i, e) {
             if (!json_is_object(e) || !json_is_string(json_object_get(e, "path"))) continue;
-            if (in->keep_old &&
-                !in->keep_old(in->keep_ud, json_string_value(json_object_get(e, "path"))))
-                continue;
+            if (in->keep_old && !in->keep_old(in->keep_ud, json_string_value(json_object_get(e, "path")))) continue;
             json_array_append(files, e);
             *rows += json_integer_value(json_object_get(e, "rows"));
             *bytes += json_integer_value(json_object_get(e, "bytes"));
@@ -132,8 +127,7 @@ hx_status hx_write_manifest(const struct hx_manifest_in *in, char **out) {
     json_object_set_new(m, "rows", json_integer(rows));
     json_object_set_new(m, "bytes", json_integer(bytes));
     json_t *pb = json_array();
-    for (size_t i = 0; i < cfg->npartition_by; i++)
-        json_array_append_new(pb, json_string(cfg->partition_by[i]));
+    for (size_t i = 0; i < cfg->npartition_by; i++) json_array_append_new(pb, json_string(cfg->partition_by[i]));
     json_object_set_new(m, "partition_by", pb);
     json_t *schema = json_array();
     hx_status st = HOIST_OK;
@@ -158,8 +152,7 @@ hx_status hx_write_manifest(const struct hx_manifest_in *in, char **out) {
     json_object_set_new(opts, "existing", json_string(existing_name(cfg->existing)));
     json_object_set_new(opts, "keep_partition_columns", json_boolean(cfg->keep_partition_columns));
     json_object_set_new(m, "options", opts);
-    if (cfg->lineage_json)
-        json_object_set_new(m, "lineage", json_loads(cfg->lineage_json, 0, NULL));
+    if (cfg->lineage_json) json_object_set_new(m, "lineage", json_loads(cfg->lineage_json, 0, NULL));
     char *text = st == HOIST_OK ? json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(m);
     if (st != HOIST_OK) return st;
@@ -176,8 +169,7 @@ hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths, s
     json_t *m = json_loadb(json, len, 0, NULL);
     json_t *files = m ? json_object_get(m, "files") : NULL;
     if (m == NULL || !json_is_string(json_object_get(m, "format")) ||
-        strcmp(json_string_value(json_object_get(m, "format")), "hoist-manifest") != 0 ||
-        !json_is_array(files)) {
+        strcmp(json_string_value(json_object_get(m, "format")), "hoist-manifest") != 0 || !json_is_array(files)) {
         json_decref(m);
         HX_FAIL(HOIST_ERR_INVALID_ARG, "not a hoist manifest");
     }
@@ -196,8 +188,7 @@ hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths, s
     }
     json_decref(m);
     if (st != HOIST_OK) {
-        for (size_t i = 0; i < k; i++)
-            hx_free(out[i]);
+        for (size_t i = 0; i < k; i++) hx_free(out[i]);
         hx_free(out);
         return st;
     }

@@ -13,8 +13,8 @@ hx_status hx_write_escape(struct hx_buf *out, const char *s, size_t n) {
     HX_TRY(hx_buf_reserve(out, n * 3 + 1));
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        int keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                   c == '-' || c == '.' || c == '_' || c == '~';
+        int keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                   c == '_' || c == '~';
         if (keep) {
             out->data[out->len++] = (char)c;
         } else {
@@ -34,10 +34,8 @@ static int string_format(const char *f) { return strcmp(f, "u") == 0 || strcmp(f
 hx_status hx_write_check_partition_type(const struct ArrowSchema *s) {
     const char *f = s->dictionary ? s->dictionary->format : s->format;
     if (s->dictionary && !int_format(s->format))
-        HX_FAIL(HOIST_ERR_ARROW_INVALID, "partition column '%s': dictionary indices of type '%s'",
-                s->name, s->format);
-    if (int_format(f) || string_format(f) || strcmp(f, "b") == 0 || strcmp(f, "tdD") == 0)
-        return HOIST_OK;
+        HX_FAIL(HOIST_ERR_ARROW_INVALID, "partition column '%s': dictionary indices of type '%s'", s->name, s->format);
+    if (int_format(f) || string_format(f) || strcmp(f, "b") == 0 || strcmp(f, "tdD") == 0) return HOIST_OK;
     HX_FAIL(HOIST_ERR_ARROW_TYPE,
             "partition column '%s' has type '%s'; partition by integers, strings, bool or date32 "
             "columns",
@@ -50,25 +48,17 @@ static int is_valid(const struct ArrowArray *a, int64_t j) {
     return (v[j >> 3] >> (j & 7)) & 1;
 }
 
-static int64_t int_at(const struct ArrowArray *a, const char *f, int64_t j, uint64_t *u,
-                      int *is_unsigned) {
+static int64_t int_at(const struct ArrowArray *a, const char *f, int64_t j, uint64_t *u, int *is_unsigned) {
     const void *d = a->buffers[1];
     *is_unsigned = 0;
     switch (f[0]) {
-    case 'c':
-        return ((const int8_t *)d)[j];
-    case 'C':
-        return ((const uint8_t *)d)[j];
-    case 's':
-        return ((const int16_t *)d)[j];
-    case 'S':
-        return ((const uint16_t *)d)[j];
-    case 'i':
-        return ((const int32_t *)d)[j];
-    case 'I':
-        return ((const uint32_t *)d)[j];
-    case 'l':
-        return ((const int64_t *)d)[j];
+    case 'c': return ((const int8_t *)d)[j];
+    case 'C': return ((const uint8_t *)d)[j];
+    case 's': return ((const int16_t *)d)[j];
+    case 'S': return ((const uint16_t *)d)[j];
+    case 'i': return ((const int32_t *)d)[j];
+    case 'I': return ((const uint32_t *)d)[j];
+    case 'l': return ((const int64_t *)d)[j];
     default:
         *is_unsigned = 1;
         *u = ((const uint64_t *)d)[j];
@@ -90,8 +80,8 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSchema *s, int64_t row,
-                              struct hx_buf *out, int *is_null) {
+hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSchema *s, int64_t row, struct hx_buf *out,
+                              int *is_null) {
     int64_t j = row + a->offset;
     *is_null = !is_valid(a, j);
     if (*is_null) return HOIST_OK;
@@ -100,9 +90,8 @@ hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSche
         int uns;
         int64_t k = int_at(a, s->format, j, &u, &uns);
         if (uns) k = (int64_t)u;
-        HX_FAIL_IF(
-            a->dictionary == NULL || k < 0 || k >= a->dictionary->length, HOIST_ERR_ARROW_INVALID,
-            "partition column '%s': dictionary index %lld out of range", s->name, (long long)k);
+        HX_FAIL_IF(a->dictionary == NULL || k < 0 || k >= a->dictionary->length, HOIST_ERR_ARROW_INVALID,
+                   "partition column '%s': dictionary index %lld out of range", s->name, (long long)k);
         return hx_write_value_text(a->dictionary, s->dictionary, k, out, is_null);
     }
     const char *f = s->format;
@@ -110,8 +99,7 @@ hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSche
         uint64_t u = 0;
         int uns;
         int64_t v = int_at(a, f, j, &u, &uns);
-        return uns ? hx_buf_printf(out, "%llu", (unsigned long long)u)
-                   : hx_buf_printf(out, "%lld", (long long)v);
+        return uns ? hx_buf_printf(out, "%llu", (unsigned long long)u) : hx_buf_printf(out, "%lld", (long long)v);
     }
     if (strcmp(f, "b") == 0) {
         const uint8_t *b = a->buffers[1];
@@ -145,8 +133,7 @@ uint32_t hx_write_hash(const char *s, size_t n) {
     return h;
 }
 
-struct hx_wpart *hx_wpart_find(const struct hx_wpart_table *t, const char *dir, size_t len,
-                               uint32_t hash) {
+struct hx_wpart *hx_wpart_find(const struct hx_wpart_table *t, const char *dir, size_t len, uint32_t hash) {
     if (t->cap == 0) return NULL;
     for (size_t i = hash & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
         struct hx_wpart *p = t->slots[i];
@@ -157,15 +144,13 @@ struct hx_wpart *hx_wpart_find(const struct hx_wpart_table *t, const char *dir, 
 
 static void insert(struct hx_wpart **slots, size_t cap, struct hx_wpart *p) {
     size_t i = p->hash & (cap - 1);
-    while (slots[i])
-        i = (i + 1) & (cap - 1);
+    while (slots[i]) i = (i + 1) & (cap - 1);
     slots[i] = p;
 }
 
 static void part_free(struct hx_wpart *p) {
     hx_free(p->dir);
-    for (size_t i = 0; i < p->nvalues; i++)
-        hx_free(p->values[i]);
+    for (size_t i = 0; i < p->nvalues; i++) hx_free(p->values[i]);
     hx_free(p->values);
     hx_free(p);
 }
@@ -201,8 +186,7 @@ hx_status hx_wpart_add(struct hx_wpart_table *t, struct hx_wpart *p) {
 }
 
 void hx_wpart_table_reset(struct hx_wpart_table *t) {
-    for (size_t i = 0; i < t->nall; i++)
-        part_free(t->all[i]);
+    for (size_t i = 0; i < t->nall; i++) part_free(t->all[i]);
     hx_free(t->all);
     hx_free(t->slots);
     memset(t, 0, sizeof *t);

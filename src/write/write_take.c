@@ -6,14 +6,13 @@
 
 #include <string.h>
 
-static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema *s,
-                          const int64_t *idx, int64_t n, struct ArrowArray *out);
+static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema *s, const int64_t *idx, int64_t n,
+                          struct ArrowArray *out);
 
 /* A positive decimal prefix of s, or 0. */
 static int atoi_safe(const char *s) {
     long v = 0;
-    for (; *s >= '0' && *s <= '9' && v < 1000000; s++)
-        v = v * 10 + (*s - '0');
+    for (; *s >= '0' && *s <= '9' && v < 1000000; s++) v = v * 10 + (*s - '0');
     return (int)v;
 }
 
@@ -35,25 +34,19 @@ static hx_status alloc_buf(struct ArrowArray *a, int i, size_t size, void **p) {
 /* Byte width of a fixed-width format; 0 for others, -1 for boolean bits. */
 static int fixed_width(const char *f) {
     switch (f[0]) {
-    case 'b':
-        return f[1] == '\0' ? -1 : 0;
+    case 'b': return f[1] == '\0' ? -1 : 0;
     case 'c':
-    case 'C':
-        return f[1] == '\0' ? 1 : 0;
+    case 'C': return f[1] == '\0' ? 1 : 0;
     case 's':
     case 'S':
-    case 'e':
-        return f[1] == '\0' ? 2 : 0;
+    case 'e': return f[1] == '\0' ? 2 : 0;
     case 'i':
     case 'I':
-    case 'f':
-        return f[1] == '\0' ? 4 : 0;
+    case 'f': return f[1] == '\0' ? 4 : 0;
     case 'l':
     case 'L':
-    case 'g':
-        return f[1] == '\0' ? 8 : 0;
-    case 'w':
-        return f[1] == ':' ? atoi_safe(f + 2) : 0;
+    case 'g': return f[1] == '\0' ? 8 : 0;
+    case 'w': return f[1] == ':' ? atoi_safe(f + 2) : 0;
     case 'd': {
         /* d:precision,scale[,bitwidth] */
         const char *c = strchr(f, ',');
@@ -67,13 +60,11 @@ static int fixed_width(const char *f) {
         if (f[1] == 's' || f[1] == 'D') return 8;
         if (f[1] == 'i') return f[2] == 'M' ? 4 : f[2] == 'D' ? 8 : f[2] == 'n' ? 16 : 0;
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
-static hx_status take_validity(const struct ArrowArray *in, const int64_t *idx, int64_t n,
-                               struct ArrowArray *out) {
+static hx_status take_validity(const struct ArrowArray *in, const int64_t *idx, int64_t n, struct ArrowArray *out) {
     const uint8_t *src = in->null_count != 0 && in->n_buffers > 0 ? in->buffers[0] : NULL;
     out->null_count = 0;
     if (src == NULL) return HOIST_OK;
@@ -90,8 +81,7 @@ static hx_status take_validity(const struct ArrowArray *in, const int64_t *idx, 
     return HOIST_OK;
 }
 
-static hx_status take_fixed(const struct ArrowArray *in, int w, const int64_t *idx, int64_t n,
-                            struct ArrowArray *out) {
+static hx_status take_fixed(const struct ArrowArray *in, int w, const int64_t *idx, int64_t n, struct ArrowArray *out) {
     if (w < 0) {
         const uint8_t *src = in->buffers[1];
         uint8_t *dst = NULL;
@@ -105,17 +95,14 @@ static hx_status take_fixed(const struct ArrowArray *in, int w, const int64_t *i
     HX_TRY(alloc_buf(out, 1, (size_t)n * (size_t)w, (void **)&dst));
     switch (w) {
     case 4:
-        for (int64_t k = 0; k < n; k++)
-            ((uint32_t *)dst)[k] = ((const uint32_t *)src)[idx[k] + in->offset];
+        for (int64_t k = 0; k < n; k++) ((uint32_t *)dst)[k] = ((const uint32_t *)src)[idx[k] + in->offset];
         break;
     case 8:
-        for (int64_t k = 0; k < n; k++)
-            ((uint64_t *)dst)[k] = ((const uint64_t *)src)[idx[k] + in->offset];
+        for (int64_t k = 0; k < n; k++) ((uint64_t *)dst)[k] = ((const uint64_t *)src)[idx[k] + in->offset];
         break;
     default:
         for (int64_t k = 0; k < n; k++)
-            memcpy(dst + (size_t)k * (size_t)w, src + (size_t)(idx[k] + in->offset) * (size_t)w,
-                   (size_t)w);
+            memcpy(dst + (size_t)k * (size_t)w, src + (size_t)(idx[k] + in->offset) * (size_t)w, (size_t)w);
     }
     return HOIST_OK;
 }
@@ -126,13 +113,10 @@ static hx_status take_binary(const struct ArrowArray *in, int big, const int64_t
     uint64_t total = 0;
     for (int64_t k = 0; k < n; k++) {
         int64_t j = idx[k] + in->offset;
-        total += big ? (uint64_t)(((const int64_t *)in->buffers[1])[j + 1] -
-                                  ((const int64_t *)in->buffers[1])[j])
-                     : (uint64_t)(((const int32_t *)in->buffers[1])[j + 1] -
-                                  ((const int32_t *)in->buffers[1])[j]);
+        total += big ? (uint64_t)(((const int64_t *)in->buffers[1])[j + 1] - ((const int64_t *)in->buffers[1])[j])
+                     : (uint64_t)(((const int32_t *)in->buffers[1])[j + 1] - ((const int32_t *)in->buffers[1])[j]);
     }
-    HX_FAIL_IF(!big && total > INT32_MAX, HOIST_ERR_LIMIT,
-               "a partition's strings exceed 2 GiB in one batch");
+    HX_FAIL_IF(!big && total > INT32_MAX, HOIST_ERR_LIMIT, "a partition's strings exceed 2 GiB in one batch");
     void *offs = NULL;
     uint8_t *dst = NULL;
     HX_TRY(alloc_buf(out, 1, (size_t)(n + 1) * (big ? 8 : 4), &offs));
@@ -160,19 +144,17 @@ static hx_status take_binary(const struct ArrowArray *in, int big, const int64_t
 }
 
 /* Lists: new offsets, and the child taken at every element of the rows. */
-static hx_status take_list(const struct ArrowArray *in, const struct ArrowSchema *s, int big,
-                           int64_t fixed, const int64_t *idx, int64_t n, struct ArrowArray *out) {
+static hx_status take_list(const struct ArrowArray *in, const struct ArrowSchema *s, int big, int64_t fixed,
+                           const int64_t *idx, int64_t n, struct ArrowArray *out) {
     int64_t total = 0;
     for (int64_t k = 0; k < n; k++) {
         int64_t j = idx[k] + in->offset;
         if (fixed)
             total += fixed;
         else if (big)
-            total +=
-                ((const int64_t *)in->buffers[1])[j + 1] - ((const int64_t *)in->buffers[1])[j];
+            total += ((const int64_t *)in->buffers[1])[j + 1] - ((const int64_t *)in->buffers[1])[j];
         else
-            total +=
-                ((const int32_t *)in->buffers[1])[j + 1] - ((const int32_t *)in->buffers[1])[j];
+            total += ((const int32_t *)in->buffers[1])[j + 1] - ((const int32_t *)in->buffers[1])[j];
     }
     int64_t *cidx = hx_malloc((size_t)(total ? total : 1) * sizeof *cidx);
     HX_FAIL_IF(cidx == NULL, HOIST_ERR_NOMEM, "out of memory splitting a batch");
@@ -193,8 +175,7 @@ static hx_status take_list(const struct ArrowArray *in, const struct ArrowSchema
             e = ((const int32_t *)in->buffers[1])[j + 1];
             ((int32_t *)offs)[k] = (int32_t)pos;
         }
-        for (int64_t c = b; c < e; c++)
-            cidx[pos++] = c;
+        for (int64_t c = b; c < e; c++) cidx[pos++] = c;
     }
     if (st == HOIST_OK && !fixed) {
         if (big)
@@ -202,14 +183,13 @@ static hx_status take_list(const struct ArrowArray *in, const struct ArrowSchema
         else
             ((int32_t *)offs)[n] = (int32_t)pos;
     }
-    if (st == HOIST_OK)
-        st = take_rec(in->children[0], s->children[0], cidx, total, out->children[0]);
+    if (st == HOIST_OK) st = take_rec(in->children[0], s->children[0], cidx, total, out->children[0]);
     hx_free(cidx);
     return st;
 }
 
-static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema *s,
-                          const int64_t *idx, int64_t n, struct ArrowArray *out) {
+static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema *s, const int64_t *idx, int64_t n,
+                          struct ArrowArray *out) {
     const char *f = s->format;
     int w = s->dictionary ? 0 : fixed_width(f);
     int64_t nbuf = 1, nchild = 0;
@@ -220,8 +200,7 @@ static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema 
         nbuf = 0;
     else if (w != 0)
         nbuf = 2;
-    else if (strcmp(f, "u") == 0 || strcmp(f, "z") == 0 ||
-             (big = strcmp(f, "U") == 0 || strcmp(f, "Z") == 0))
+    else if (strcmp(f, "u") == 0 || strcmp(f, "z") == 0 || (big = strcmp(f, "U") == 0 || strcmp(f, "Z") == 0))
         nbuf = 3;
     else if (strcmp(f, "+s") == 0)
         nchild = s->n_children;
@@ -248,10 +227,8 @@ static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema 
         /* The dictionary is copied whole: it is shared by every row. */
         int64_t dn = in->dictionary ? in->dictionary->length : 0;
         int64_t *all = st == HOIST_OK ? hx_malloc((size_t)(dn ? dn : 1) * sizeof *all) : NULL;
-        if (st == HOIST_OK && all == NULL)
-            st = hx_error(HOIST_ERR_NOMEM, "out of memory splitting a batch");
-        for (int64_t i = 0; st == HOIST_OK && i < dn; i++)
-            all[i] = i;
+        if (st == HOIST_OK && all == NULL) st = hx_error(HOIST_ERR_NOMEM, "out of memory splitting a batch");
+        for (int64_t i = 0; st == HOIST_OK && i < dn; i++) all[i] = i;
         if (st == HOIST_OK) st = hx_array_alloc_dictionary(out);
         if (st == HOIST_OK) st = take_rec(in->dictionary, s->dictionary, all, dn, out->dictionary);
         hx_free(all);
@@ -262,8 +239,7 @@ static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema 
     } else if (st == HOIST_OK && strcmp(f, "+s") == 0) {
         int64_t *cidx = hx_malloc((size_t)(n ? n : 1) * sizeof *cidx);
         if (cidx == NULL) st = hx_error(HOIST_ERR_NOMEM, "out of memory splitting a batch");
-        for (int64_t k = 0; st == HOIST_OK && k < n; k++)
-            cidx[k] = idx[k] + in->offset;
+        for (int64_t k = 0; st == HOIST_OK && k < n; k++) cidx[k] = idx[k] + in->offset;
         for (int64_t c = 0; st == HOIST_OK && c < nchild; c++)
             st = take_rec(in->children[c], s->children[c], cidx, n, out->children[c]);
         hx_free(cidx);
@@ -278,8 +254,8 @@ static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema 
     return st;
 }
 
-hx_status hx_write_take(const struct ArrowArray *in, const struct ArrowSchema *schema,
-                        const int64_t *idx, int64_t n, struct ArrowArray *out) {
+hx_status hx_write_take(const struct ArrowArray *in, const struct ArrowSchema *schema, const int64_t *idx, int64_t n,
+                        struct ArrowArray *out) {
     memset(out, 0, sizeof *out);
     return take_rec(in, schema, idx, n, out);
 }

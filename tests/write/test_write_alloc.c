@@ -42,8 +42,7 @@ static hx_status gen_next(void *state, struct ArrowArray *out) {
     if (s == HOIST_OK) s = hx_array_init(out->children[1], ROWS, 2, 0);
     if (s == HOIST_OK) s = hx_array_init(out->children[2], ROWS, 3, 0);
     uint8_t *kv = s == HOIST_OK ? block(8) : NULL, *sv = s == HOIST_OK ? block(8) : NULL;
-    int64_t *k = s == HOIST_OK ? block(ROWS * 8) : NULL,
-            *x = s == HOIST_OK ? block(ROWS * 8) : NULL;
+    int64_t *k = s == HOIST_OK ? block(ROWS * 8) : NULL, *x = s == HOIST_OK ? block(ROWS * 8) : NULL;
     int32_t *so = s == HOIST_OK ? block((ROWS + 1) * 4) : NULL;
     char *sd = s == HOIST_OK ? block(ROWS * 8) : NULL;
     if (s == HOIST_OK && (!kv || !sv || !k || !x || !so || !sd)) s = HOIST_ERR_NOMEM;
@@ -124,8 +123,7 @@ static void test_roundtrip(void) {
     struct hoist_list l;
     CHECK_EQ_INT(hoist_store_list(store, p, 1, 1, &l), HOIST_OK);
     size_t parquet = 0;
-    for (size_t i = 0; i < l.count; i++)
-        parquet += strstr(l.entries[i].url, ".parquet") != NULL;
+    for (size_t i = 0; i < l.count; i++) parquet += strstr(l.entries[i].url, ".parquet") != NULL;
     CHECK(parquet >= 12);
     CHECK(l.count > 0 && strstr(l.entries[0].url, "/_SUCCESS") != NULL); /* sorted: "_" < "k" */
     hoist_store_list_reset(&l);

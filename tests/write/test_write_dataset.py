@@ -207,6 +207,19 @@ def test_hoist_reads_what_it_wrote(hoist_cli, tmp_path):
     assert p.returncode == 0, p.stderr_text
     back = pq.read_table(tmp_path / "back.parquet")
     assert sorted(back["x"].to_pylist()) == list(range(1000))
+    # hoist's reader follows the manifest: a stray file is not part of the dataset
+    pq.write_table(t.slice(0, 5), tmp_path / "o" / "vendor=a" / "stray.parquet")
+    p = run_cli(hoist_cli, "load", str(tmp_path / "o") + "/", "--output", str(tmp_path / "back2.parquet"), "-q")
+    assert p.returncode == 0, p.stderr_text
+    assert pq.read_table(tmp_path / "back2.parquet").num_rows == 1000
+    # ... and after an overwrite of one partition, the new manifest
+    wc.write_dataset(pa.table({"vendor": ["a"], "x": pa.array([-1], pa.int64())}), str(tmp_path / "o"),
+                     partition_by=["vendor"], existing="overwrite")
+    p = run_cli(hoist_cli, "load", str(tmp_path / "o") + "/", "--output", str(tmp_path / "back3.parquet"), "-q")
+    assert p.returncode == 0, p.stderr_text
+    xs = pq.read_table(tmp_path / "back3.parquet")["x"].to_pylist()
+    assert len(xs) == 1 + sum(1 for v in t["vendor"].to_pylist() if v != "a") and -1 in xs
+    assert not (tmp_path / "o" / "vendor=a" / "stray.parquet").exists()  # replaced partition: all old objects go
 
 
 def test_cancel_leaves_nothing(tmp_path):

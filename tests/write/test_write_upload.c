@@ -1,7 +1,7 @@
 /* Streamed uploads with deferred visibility (src/store/store_upload.c):
  * file:// always, the local S3 server when HOIST_TEST_S3=1. Nothing is
  * visible before commit; after abort nothing is left, no pending upload. */
-#include "store_upload.h"
+#include "store_upload_backend.h"
 #include "test_harness.h"
 
 #include <stdio.h>
@@ -248,8 +248,7 @@ int main(void) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 
     if (getenv("HOIST_TEST_S3") && strcmp(getenv("HOIST_TEST_S3"), "1") == 0) {
-        snprintf(root, sizeof root, "s3://hoist-upload-%d-%ld", (int)getpid(),
-                 (long)(hx_now() * 1000) % 100000);
+        snprintf(root, sizeof root, "s3://hoist-upload-%d-%ld", (int)getpid(), (long)(hx_now() * 1000) % 100000);
         CHECK_EQ_INT(hoist_store_bucket_create(store, root), HOIST_OK);
         RUN(test_sizes);
         RUN(test_free_aborts);
