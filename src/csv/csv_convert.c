@@ -38,8 +38,8 @@ static hx_status alloc_bufs(enum hx_csv_type t, int64_t n, struct colbufs *b) {
     size_t bitmap = ((size_t)n + 7) / 8;
     b->validity = hx_aligned_alloc(bitmap ? bitmap : 1);
     size_t vbytes = t == HX_CSV_BOOL ? bitmap : value_width(t) * ((size_t)n + (t == HX_CSV_STRING));
-    if (vbytes) b->values = hx_aligned_alloc(vbytes);
-    if (!b->validity || (vbytes && !b->values)) {
+    if (t != HX_CSV_NULL) b->values = hx_aligned_alloc(vbytes ? vbytes : 1); /* never NULL: consumers read it */
+    if (!b->validity || (t != HX_CSV_NULL && !b->values)) {
         colbufs_free(b);
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory converting a CSV column (%lld rows)", (long long)n);
     }

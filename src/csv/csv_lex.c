@@ -221,7 +221,8 @@ uint8_t hx_csv_sniff_delimiter(const uint8_t *data, size_t len, bool final, int 
                 mode = counts[i];
             }
         }
-        if (mode < 2) continue;
+        /* a delimiter must split (nearly) every row alike */
+        if (mode < 2 || freq * 10 < nrows * 9) continue;
         if (freq > best_rows || (freq == best_rows && mode > best_cols)) {
             best = candidates[c];
             best_rows = freq;

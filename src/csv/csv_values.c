@@ -11,11 +11,19 @@
 
 static inline bool is_digit(uint8_t c) { return (unsigned)(c - '0') < 10; }
 
+/* Numbers, dates and times may be padded with spaces or tabs (as pyarrow
+ * reads them); text is never trimmed. */
+static inline void trim(const uint8_t **s, size_t *n) {
+    while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+}
+
 bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out) {
+    trim(&s, &n);
     size_t i = 0;
     bool neg = false;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
+    if (n && s[0] == '-') { /* no '+': pyarrow reads "+1" as a double */
+        neg = true;
         i = 1;
     }
     if (i == n) return false;
@@ -72,6 +80,7 @@ static bool strtod_exact(const uint8_t *s, size_t n, double *out) {
 }
 
 bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
+    trim(&s, &n);
     size_t i = 0;
     bool neg = false;
     if (n && (s[0] == '-' || s[0] == '+')) {
@@ -173,6 +182,7 @@ static bool parse_date(const uint8_t *s, int64_t *days) {
 }
 
 bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out) {
+    trim(&s, &n);
     int64_t days;
     if (n != 10 || !parse_date(s, &days)) return false;
     *out = (int32_t)days;
@@ -180,6 +190,7 @@ bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out) {
 }
 
 bool hx_csv_parse_timestamp(const uint8_t *s, size_t n, int64_t *out, bool *zoned) {
+    trim(&s, &n);
     int64_t days;
     if (n < 10 || !parse_date(s, &days)) return false;
     int64_t us = days * 86400 * 1000000;
@@ -272,6 +283,9 @@ unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_cs
                             size_t n) {
     unsigned m = 1u << HX_CSV_STRING;
     if (hx_csv_words_has(trues, s, n) || hx_csv_words_has(falses, s, n)) m |= 1u << HX_CSV_BOOL;
+    const uint8_t *full = s;
+    size_t full_n = n;
+    trim(&s, &n);
     if (n == 0) return m;
     uint8_t c = s[0];
     if (is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'i' || c == 'I' || c == 'n' || c == 'N') {
@@ -283,7 +297,7 @@ unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_cs
     if (n >= 10 && is_digit(c) && s[4] == '-') {
         int64_t ts;
         bool zoned;
-        if (hx_csv_parse_timestamp(s, n, &ts, &zoned)) {
+        if (hx_csv_parse_timestamp(full, full_n, &ts, &zoned)) {
             if (zoned) m |= 1u << HX_CSV_TIMESTAMP_UTC;
             else m |= 1u << HX_CSV_TIMESTAMP | (n == 10 ? 1u << HX_CSV_DATE32 : 0);
         }
