@@ -131,11 +131,14 @@ uint64_t hx_csv_line_of(const uint8_t *data, size_t pos);
 /* ---- values ------------------------------------------------------------ */
 
 /* Which strings are null / true / false, matched exactly. */
+#define HX_CSV_WORDS_FAST 32
 struct hx_csv_words {
     char **v;
     size_t n;
-    uint64_t lens; /* bit k: some word has length k (k < 63); bit 63: a longer one */
-    uint8_t first[256];
+    /* [min(len, 16)][first byte]: some word starts so (the empty word sets
+     * [0][0]); most values are rejected by this one lookup */
+    uint8_t lenfirst[17][256];
+    uint32_t wlen[HX_CSV_WORDS_FAST]; /* lengths of the first words */
 };
 void hx_csv_words_init(struct hx_csv_words *w, const struct hx_csv_strlist *list, const char *const *defaults);
 bool hx_csv_words_has(const struct hx_csv_words *w, const uint8_t *s, size_t n);

@@ -268,16 +268,17 @@ void hx_csv_words_init(struct hx_csv_words *w, const struct hx_csv_strlist *list
     }
     for (size_t i = 0; i < w->n; i++) {
         size_t n = strlen(w->v[i]);
-        w->lens |= (uint64_t)1 << (n < 63 ? n : 63);
-        if (n) w->first[(uint8_t)w->v[i][0]] = 1;
+        if (i < HX_CSV_WORDS_FAST) w->wlen[i] = (uint32_t)n;
+        w->lenfirst[n < 16 ? n : 16][(uint8_t)w->v[i][0]] = 1;
     }
 }
 
 bool hx_csv_words_has(const struct hx_csv_words *w, const uint8_t *s, size_t n) {
-    if (!(w->lens & ((uint64_t)1 << (n < 63 ? n : 63)))) return false;
+    if (!w->lenfirst[n < 16 ? n : 16][n ? s[0] : 0]) return false;
     if (n == 0) return true;
-    if (!w->first[s[0]]) return false;
-    for (size_t i = 0; i < w->n; i++)
-        if (strlen(w->v[i]) == n && memcmp(w->v[i], s, n) == 0) return true;
+    for (size_t i = 0; i < w->n; i++) {
+        size_t wl = i < HX_CSV_WORDS_FAST ? w->wlen[i] : strlen(w->v[i]);
+        if (wl == n && memcmp(w->v[i], s, n) == 0) return true;
+    }
     return false;
 }
