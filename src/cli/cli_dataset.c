@@ -899,6 +899,7 @@ static bool ends_with(const char *s, const char *suffix) {
 }
 
 static int run_load(int argc, char **argv) {
+    if (cli_csv_wants(argc, argv)) return cli_csv_run(argc, argv);
     struct ds_opts o;
     int rc = parse_args("load", OPT_LOAD, argc, argv, &o);
     if (rc != CLI_OK) {
@@ -1048,6 +1049,7 @@ static void print_field(const struct ArrowSchema *s, int depth) {
 }
 
 static int run_schema(int argc, char **argv) {
+    if (cli_csv_wants(argc, argv)) return cli_csv_run(argc, argv);
     struct ds_opts o;
     int rc = parse_args("schema", OPT_SCHEMA, argc, argv, &o);
     if (rc != CLI_OK) {
@@ -1079,6 +1081,7 @@ static int run_schema(int argc, char **argv) {
 /* ---- head ------------------------------------------------------------------------------ */
 
 static int run_head(int argc, char **argv) {
+    if (cli_csv_wants(argc, argv)) return cli_csv_run(argc, argv);
     struct ds_opts o;
     int rc = parse_args("head", OPT_HEAD, argc, argv, &o);
     if (rc != CLI_OK) {

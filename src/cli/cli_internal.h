@@ -118,4 +118,9 @@ void cli_progress_finish(struct cli_progress *p);
 /* Monotonic seconds. */
 double cli_now(void);
 
+/* load/schema/head on a local CSV file (cli_csv.c): wanted for --format csv
+ * or a .csv/.tsv[.gz|.zst] path; run takes the command's argv. */
+bool cli_csv_wants(int argc, char **argv);
+int cli_csv_run(int argc, char **argv);
+
 #endif
