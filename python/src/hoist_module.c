@@ -25,12 +25,13 @@ static struct PyModuleDef hoist_module = {
 int hoist_py_init_dataset(PyObject *m);
 int hoist_py_init_parquet(PyObject *m);
 int hoist_py_init_store(PyObject *m);
+int hoist_py_init_csv(PyObject *m);
 
 PyMODINIT_FUNC PyInit__hoist(void) {
     PyObject *m = PyModule_Create(&hoist_module);
     if (!m)
         return NULL;
-    if (hoist_py_init_dataset(m) < 0 || hoist_py_init_parquet(m) < 0 || hoist_py_init_store(m) < 0) {
+    if (hoist_py_init_dataset(m) < 0 || hoist_py_init_parquet(m) < 0 || hoist_py_init_store(m) < 0 || hoist_py_init_csv(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

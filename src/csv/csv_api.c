@@ -73,7 +73,9 @@ static hx_status refail(const struct hoist_csv_reader *rd) {
 
 static hx_status process(struct hoist_csv_reader *rd, bool final) {
     size_t consumed = 0;
-    hx_status st = hx_csv_run_job(rd, (const uint8_t *)rd->buf.data, rd->buf.len, final, &consumed);
+    static const uint8_t empty[1];
+    const uint8_t *data = rd->buf.data ? (const uint8_t *)rd->buf.data : empty; /* nothing was fed */
+    hx_status st = hx_csv_run_job(rd, data, rd->buf.len, final, &consumed);
     if (st != HOIST_OK) return fail_sticky(rd, st);
     if (consumed) {
         rd->base_line += hx_csv_line_of((const uint8_t *)rd->buf.data, consumed) - 1;
