@@ -125,6 +125,9 @@ size_t hx_csv_next_line(const uint8_t *data, size_t len, size_t p);
 /* The value of a RAW field into buf (reset first). */
 HOIST_NODISCARD hx_status hx_csv_unescape(const struct hx_csv_dialect *d, const uint8_t *raw, size_t n,
                                           struct hx_buf *buf);
+/* A field's value: in place, or unescaped into tmp; false when out of memory. */
+bool hx_csv_field_value(const struct hx_csv_dialect *d, const uint8_t *base, struct hx_csv_field f,
+                        struct hx_buf *tmp, const uint8_t **s, size_t *n);
 /* Physical line number (1-based) of position pos: counts LF, CRLF and lone CR. */
 uint64_t hx_csv_line_of(const uint8_t *data, size_t pos);
 
@@ -141,7 +144,12 @@ struct hx_csv_words {
     uint32_t wlen[HX_CSV_WORDS_FAST]; /* lengths of the first words */
 };
 void hx_csv_words_init(struct hx_csv_words *w, const struct hx_csv_strlist *list, const char *const *defaults);
-bool hx_csv_words_has(const struct hx_csv_words *w, const uint8_t *s, size_t n);
+bool hx_csv_words_match(const struct hx_csv_words *w, const uint8_t *s, size_t n);
+/* Asked of every value: the common "no" is one table lookup, inline. */
+static inline bool hx_csv_words_has(const struct hx_csv_words *w, const uint8_t *s, size_t n) {
+    if (!w->lenfirst[n < 16 ? n : 16][n ? s[0] : 0]) return false;
+    return n == 0 || hx_csv_words_match(w, s, n);
+}
 
 extern const char *const hx_csv_default_nulls[];
 extern const char *const hx_csv_default_trues[];
@@ -278,7 +286,14 @@ void hx_csv_convert_chunk(const struct hx_csv_job *job, struct hx_csv_chunk *ch,
                           const enum hx_csv_type *only_if_not);
 void hx_csv_chunk_reset(struct hx_csv_chunk *ch, size_t nproj);
 
+/* csv_pipeline.c: parses [start, job->len) of a settled job as chunks on
+ * the pool into batches on the reader's queue; *consumed is where the last
+ * complete row ends. */
+HOIST_NODISCARD hx_status hx_csv_run_chunks(struct hoist_csv_reader *rd, const struct hx_csv_job *job, size_t start,
+                                            size_t *consumed);
+
 /* csv_reader.c */
+const char *hx_csv_reader_name(const struct hoist_csv_reader *rd);
 HOIST_NODISCARD hx_status hx_csv_run_job(struct hoist_csv_reader *rd, const uint8_t *data, size_t len, bool final,
                                          size_t *consumed);
 

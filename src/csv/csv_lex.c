@@ -172,6 +172,17 @@ hx_status hx_csv_unescape(const struct hx_csv_dialect *d, const uint8_t *raw, si
     return HOIST_OK;
 }
 
+bool hx_csv_field_value(const struct hx_csv_dialect *d, const uint8_t *base, struct hx_csv_field f,
+                        struct hx_buf *tmp, const uint8_t **s, size_t *n) {
+    *s = base + f.off;
+    *n = f.len & HX_CSV_FIELD_MAXLEN;
+    if (!(f.len & HX_CSV_FIELD_RAW)) return true;
+    if (hx_csv_unescape(d, *s, *n, tmp) != HOIST_OK) return false;
+    *s = (const uint8_t *)tmp->data;
+    *n = tmp->len;
+    return true;
+}
+
 uint64_t hx_csv_line_of(const uint8_t *data, size_t pos) {
     uint64_t lines = 1;
     bool has_cr = memchr(data, '\r', pos) != NULL;

@@ -273,9 +273,7 @@ void hx_csv_words_init(struct hx_csv_words *w, const struct hx_csv_strlist *list
     }
 }
 
-bool hx_csv_words_has(const struct hx_csv_words *w, const uint8_t *s, size_t n) {
-    if (!w->lenfirst[n < 16 ? n : 16][n ? s[0] : 0]) return false;
-    if (n == 0) return true;
+bool hx_csv_words_match(const struct hx_csv_words *w, const uint8_t *s, size_t n) {
     for (size_t i = 0; i < w->n; i++) {
         size_t wl = i < HX_CSV_WORDS_FAST ? w->wlen[i] : strlen(w->v[i]);
         if (wl == n && memcmp(w->v[i], s, n) == 0) return true;
