@@ -7,6 +7,9 @@
 #include "csv_internal.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 void hx_csv_dialect_init(struct hx_csv_dialect *d, uint8_t delim, int quote, int escape, bool double_quote,
                          int comment) {
@@ -28,11 +31,30 @@ void hx_csv_dialect_init(struct hx_csv_dialect *d, uint8_t delim, int quote, int
 /* Scans an unquoted run from p to the delimiter or line break; an escape
  * takes the next byte literally. Returns false when non-final data ends
  * right after an escape (the escaped byte is still to come). */
+/* First byte at or after p that ends an unquoted run (d->stop), or len.
+ * With SSE2 (every x86-64) 16 bytes are tested at once: most fields end
+ * within the first load. */
+static inline size_t find_stop(const struct hx_csv_dialect *d, const uint8_t *data, size_t p, size_t len) {
+#if defined(__SSE2__)
+    const __m128i vd = _mm_set1_epi8((char)d->delim), vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r'),
+                  ve = _mm_set1_epi8((char)(d->has_escape ? d->escape : d->delim));
+    for (; p + 16 <= len; p += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(data + p));
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vn)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(x, vr), _mm_cmpeq_epi8(x, ve)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask) return p + (size_t)__builtin_ctz(mask);
+    }
+#endif
+    while (p < len && !d->stop[data[p]]) p++;
+    return p;
+}
+
 static inline bool scan_unquoted(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, bool final,
                                  size_t *pp, bool *raw) {
     size_t p = *pp;
     for (;;) {
-        while (p < len && !d->stop[data[p]]) p++;
+        p = find_stop(d, data, p, len);
         if (p < len && d->has_escape && data[p] == d->escape) {
             *raw = true;
             if (p + 1 >= len) {
