@@ -124,14 +124,18 @@ static hx_status finish_array(enum hx_csv_type t, int64_t n, int64_t nulls, stru
     return HOIST_OK;
 }
 
-hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8_t *base,
-                                const struct hx_csv_field *fields, size_t stride, size_t j, int64_t nrows,
-                                const uint8_t *dropped, enum hx_csv_type t, struct hx_buf *scratch,
-                                struct ArrowArray *out, struct hx_csv_convert_fail *fail) {
-    int64_t n = count_kept(dropped, nrows);
-    struct colbufs b = {0};
-    HX_TRY(alloc_bufs(t, n, &b));
-    if (t == HX_CSV_STRING) ((int32_t *)b.values)[0] = 0;
+/* The loop over a column's rows, inlined once per type (t is a constant at
+ * each call below) so the per-value dispatch folds away. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx, const uint8_t *base,
+                                            const struct hx_csv_field *fields, size_t stride, size_t j,
+                                            int64_t nrows, const uint8_t *dropped, const enum hx_csv_type t,
+                                            struct hx_buf *scratch, struct colbufs *b, int64_t *nulls_out,
+                                            struct hx_csv_convert_fail *fail) {
     bool nullable = t != HX_CSV_STRING || cx->strings_can_be_null;
     int64_t k = 0, nulls = 0;
     hx_status st = HOIST_OK;
@@ -140,31 +144,56 @@ hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8
         struct hx_csv_field f = fields[(size_t)r * stride + j];
         const uint8_t *s = base + f.off;
         size_t len = f.len & HX_CSV_FIELD_MAXLEN;
-        if (f.len & HX_CSV_FIELD_RAW) {
-            if ((st = hx_csv_unescape(cx->d, s, len, scratch)) != HOIST_OK) break;
+        if (HX_UNLIKELY(f.len & HX_CSV_FIELD_RAW)) {
+            if ((st = hx_csv_unescape(cx->d, s, len, scratch)) != HOIST_OK) return st;
             s = (const uint8_t *)scratch->data;
             len = scratch->len;
         }
         if (nullable && hx_csv_words_has(cx->nulls, s, len)) {
             nulls++;
-            if (t == HX_CSV_STRING) ((int32_t *)b.values)[k + 1] = (int32_t)b.data.len;
-            else if (value_width(t) == 8) ((int64_t *)b.values)[k] = 0;
-            else if (t == HX_CSV_DATE32) ((int32_t *)b.values)[k] = 0;
+            if (t == HX_CSV_STRING) ((int32_t *)b->values)[k + 1] = (int32_t)b->data.len;
+            else if (value_width(t) == 8) ((int64_t *)b->values)[k] = 0;
+            else if (t == HX_CSV_DATE32) ((int32_t *)b->values)[k] = 0;
             k++;
             continue;
         }
         bool bad_utf8 = false;
-        if (t == HX_CSV_NULL || !put_value(cx, t, s, len, &b, k, &st, &bad_utf8)) {
-            if (st != HOIST_OK) break;
+        if (t == HX_CSV_NULL || !put_value(cx, t, s, len, b, k, &st, &bad_utf8)) {
+            if (st != HOIST_OK) return st;
             fail->row = r;
             fail->bad_utf8 = bad_utf8;
-            fail->wanted = bad_utf8 ? HX_CSV_STRING : hx_csv_mask_best(hx_csv_value_types(cx->trues, cx->falses, s, len));
-            colbufs_free(&b);
+            fail->wanted =
+                bad_utf8 ? HX_CSV_STRING : hx_csv_mask_best(hx_csv_value_types(cx->trues, cx->falses, s, len));
             return HOIST_ERR_CSV_PARSE;
         }
-        bit_set(b.validity, k);
+        bit_set(b->validity, k);
         k++;
     }
+    *nulls_out = nulls;
+    return HOIST_OK;
+}
+
+hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8_t *base,
+                                const struct hx_csv_field *fields, size_t stride, size_t j, int64_t nrows,
+                                const uint8_t *dropped, enum hx_csv_type t, struct hx_buf *scratch,
+                                struct ArrowArray *out, struct hx_csv_convert_fail *fail) {
+    int64_t n = count_kept(dropped, nrows), nulls = 0;
+    struct colbufs b = {0};
+    HX_TRY(alloc_bufs(t, n, &b));
+    if (t == HX_CSV_STRING) ((int32_t *)b.values)[0] = 0;
+    hx_status st;
+#define CONVERT_AS(T) convert_rows(cx, base, fields, stride, j, nrows, dropped, T, scratch, &b, &nulls, fail)
+    switch (t) {
+    case HX_CSV_NULL: st = CONVERT_AS(HX_CSV_NULL); break;
+    case HX_CSV_INT64: st = CONVERT_AS(HX_CSV_INT64); break;
+    case HX_CSV_BOOL: st = CONVERT_AS(HX_CSV_BOOL); break;
+    case HX_CSV_FLOAT64: st = CONVERT_AS(HX_CSV_FLOAT64); break;
+    case HX_CSV_DATE32: st = CONVERT_AS(HX_CSV_DATE32); break;
+    case HX_CSV_TIMESTAMP: st = CONVERT_AS(HX_CSV_TIMESTAMP); break;
+    case HX_CSV_TIMESTAMP_UTC: st = CONVERT_AS(HX_CSV_TIMESTAMP_UTC); break;
+    default: st = CONVERT_AS(HX_CSV_STRING); break;
+    }
+#undef CONVERT_AS
     if (st != HOIST_OK) {
         colbufs_free(&b);
         return st;
