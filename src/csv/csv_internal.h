@@ -2,13 +2,14 @@
  * csv_internal.h — private to src/csv: the options object, the dialect, the
  * row lexer, value parsers, type inference and the chunked parallel reader.
  *
- * How a read goes (csv_reader.c): the dialect and the header are settled on
- * the first bytes; the input is cut into chunks whose rows are lexed on the
- * worker pool, each chunk starting speculatively after the first line break
- * past its nominal start and verified against where the previous chunk really
- * ended (re-lexed when a quoted line break fooled it); types are inferred
- * from rows of every chunk; then each chunk converts its projected columns
- * straight into Arrow buffers, widening a column a value does not fit.
+ * How a read goes: csv_reader.c settles the dialect, the header and the
+ * columns on the first bytes; csv_pipeline.c cuts the input into chunks,
+ * each (but the first) starting speculatively after the first line break
+ * past its cut, samples types at every chunk's start, lexes and converts
+ * every chunk in one task on the worker pool (csv_chunk.c: lexer csv_lex.c,
+ * values csv_values.c, Arrow buffers csv_convert.c), then verifies in order
+ * that each chunk started where the previous one really ended, parses the
+ * fooled ones again, and gives each column one type.
  *
  * Thread safety: options are read-only once a reader copied them; a reader
  * is used by one thread at a time; lexing and conversion of different chunks
