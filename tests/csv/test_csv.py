@@ -336,3 +336,14 @@ def test_streaming_refuses_to_widen_after_first_block():
     assert "line 2000002" in e.value.message and "set the column's type" in e.value.message
     t = hc.read_streaming(data, 1 << 20, block_size=65536, threads=1, column_types={"a": "string"})
     assert t.num_rows == 2000001
+
+
+@pytest.mark.parametrize("block", [700, 1000, 4096])
+def test_sample_taken_inside_a_quoted_field_is_discarded(block):
+    """A chunk starting inside a long quoted field sees its lines as rows
+    ("x,y": text in an int column); once the start proves wrong, the types
+    are picked again without that sample, so column a stays int64."""
+    data = ("a,b\n" + "1,p\n" * 300 + '2,"' + "x,y\n" * 600 + '"\n' + "3,q\n" * 300).encode()
+    p = arrow_read(data)
+    assert p.schema.field("a").type == pa.int64()
+    assert_same(hc.read_memory(data, block_size=block, threads=2), p)
