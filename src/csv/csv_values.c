@@ -97,43 +97,35 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
         *out = neg ? -v : v;
         return true;
     }
+    /* digits accumulate unchecked (unsigned wrap-around is defined); more
+     * than 19 of them go to strtod, which then decides */
+    const uint8_t *p = s + i, *end = s + n, *d0 = p;
     uint64_t mant = 0;
+    while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+    size_t ndig = (size_t)(p - d0), nfrac = 0;
+    if (p < end && *p == '.') {
+        const uint8_t *f0 = ++p;
+        while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+        nfrac = (size_t)(p - f0);
+        ndig += nfrac;
+    }
+    if (ndig == 0) return false;
     int64_t exp10 = 0;
-    bool any = false, inexact = false;
-    for (; i < n && is_digit(s[i]); i++) {
-        any = true;
-        if (mant < 100000000000000000ull) mant = mant * 10 + (unsigned)(s[i] - '0');
-        else {
-            exp10++;
-            inexact |= s[i] != '0';
-        }
-    }
-    if (i < n && s[i] == '.') {
-        for (i++; i < n && is_digit(s[i]); i++) {
-            any = true;
-            if (mant < 100000000000000000ull) {
-                mant = mant * 10 + (unsigned)(s[i] - '0');
-                exp10--;
-            } else {
-                inexact |= s[i] != '0';
-            }
-        }
-    }
-    if (!any) return false;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
         bool eneg = false;
-        if (i < n && (s[i] == '-' || s[i] == '+')) eneg = s[i++] == '-';
-        if (i == n) return false;
-        int64_t e = 0;
-        for (; i < n; i++) {
-            if (!is_digit(s[i])) return false;
-            if (e < 100000) e = e * 10 + (s[i] - '0');
+        if (p < end && (*p == '-' || *p == '+')) eneg = *p++ == '-';
+        if (p == end) return false;
+        for (; p < end; p++) {
+            if (!is_digit(*p)) return false;
+            if (exp10 < 100000) exp10 = exp10 * 10 + (*p - '0');
         }
-        exp10 += eneg ? -e : e;
+        if (eneg) exp10 = -exp10;
     }
-    if (i != n) return false;
-    if (!inexact && mant <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22) {
+    if (p != end) return false;
+    if (ndig > 19) return strtod_exact(s, n, out);
+    exp10 -= (int64_t)nfrac;
+    if (mant <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22) {
         double v = (double)mant;
         v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
         *out = neg ? -v : v;

@@ -347,3 +347,21 @@ def test_sample_taken_inside_a_quoted_field_is_discarded(block):
     p = arrow_read(data)
     assert p.schema.field("a").type == pa.int64()
     assert_same(hc.read_memory(data, block_size=block, threads=2), p)
+
+
+def test_doubles_round_exactly():
+    """Every spelling reads as the correctly rounded double (Python's float
+    is the reference): short decimals take the exact fast path, long ones
+    strtod."""
+    rng = random.Random(11)
+    texts = []
+    for _ in range(3000):
+        x = rng.choice([rng.random(), rng.uniform(-1e9, 1e9), rng.random() * 10 ** rng.randint(-320, 308)])
+        texts += [repr(x), "%.17g" % x, "%.3e" % x, "%.25f" % x, "%.10f" % x]
+    texts += ["0000.5000", "1" * 19, "1" * 25, "9" * 30 + ".5", "0." + "0" * 30 + "1", "123456789012345678e-5",
+              "1e-400", "2e308", ".5", "5.", "-0.0", "+3.25", "4.9e-324", "2.2250738585072011e-308"]
+    data = ("x\n" + "\n".join(texts) + "\n").encode()
+    got = hc.read_memory(data, column_types={"x": "double"}).column("x").to_pylist()
+    want = [float(t) for t in texts]
+    bad = [(t, g, w) for t, g, w in zip(texts, got, want) if g != w and not (g != g and w != w)]
+    assert not bad, bad[:5]
