@@ -365,3 +365,15 @@ def test_doubles_round_exactly():
     want = [float(t) for t in texts]
     bad = [(t, g, w) for t, g, w in zip(texts, got, want) if g != w and not (g != g and w != w)]
     assert not bad, bad[:5]
+
+
+def test_compressed_file_in_several_blocks(tmp_path):
+    """A gzip file bigger than the streaming reader's buffer is parsed block
+    by block; the result is the same as parsing the text in one piece."""
+    data = write_csv(random_table(random.Random(4), 30000))
+    path = tmp_path / "big.csv.gz"
+    path.write_bytes(gzip.compress(data))
+    assert len(data) > 3 * (1 << 20)
+    h = hc.read_file(path, threads=2, block_size=65536)
+    assert h.num_rows == 30000 and len(h.to_batches()) > 3
+    assert_same(h, arrow_read(data))
