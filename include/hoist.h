@@ -844,7 +844,7 @@ enum hoist_csv_option {
     HOIST_CSV_SKIP_BAD_ROWS = 7,       /* int 0/1: leave bad rows out instead of failing */
     HOIST_CSV_THREADS = 8,             /* int: worker threads, 0 = all cores (default) */
     HOIST_CSV_STRINGS_CAN_BE_NULL = 9, /* int 0/1: null strings make nulls in string columns too */
-    HOIST_CSV_BLOCK_SIZE = 10          /* int: bytes per parse chunk (one batch each); 0 = auto */
+    HOIST_CSV_BLOCK_SIZE = 10          /* int: bytes per parse chunk (one batch each); 0 = 1 MiB */
 };
 
 enum hoist_csv_list {
@@ -904,11 +904,12 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_file(const char *path
                                                                 struct hoist_csv_stats *stats);
 
 /* Streaming: feed the text in blocks of any size (split anywhere, even
- * inside a field), take batches as they are ready. The reader buffers about
- * a block size times the thread count of input; types are inferred from the
- * first buffered block (rows sampled through it), so a later value that does
- * not fit an inferred type fails with HOIST_ERR_CSV_PARSE naming the line and
- * column and asking for the column's type (set it and read again).
+ * inside a field), take batches as they are ready. The reader gathers
+ * 4 x threads chunks (HOIST_CSV_BLOCK_SIZE), at least 4 MiB, of text before
+ * each parse; types are inferred from the first such piece (rows sampled all
+ * through it), so a later value that does not fit an inferred type fails with
+ * HOIST_ERR_CSV_PARSE naming the line and column and asking for the column's
+ * type (set it and read again).
  * opts may be NULL; it is copied. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_new(const struct hoist_csv_options *opts,
                                                                  struct hoist_csv_reader **out);

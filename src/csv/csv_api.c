@@ -7,6 +7,13 @@
 
 #define MiB ((size_t)1 << 20)
 
+/* Text the streaming reader gathers before a parse: four chunks per
+ * worker, so every worker has work, and at least 4 MiB. */
+static size_t stream_threshold(const struct hoist_csv_reader *rd) {
+    size_t block = rd->opts.chunk_size ? rd->opts.chunk_size : MiB, t = block * rd->threads * 4;
+    return t < 4 * MiB ? 4 * MiB : t;
+}
+
 hx_status hx_csv_reader_new_named(const struct hoist_csv_options *opts, const char *name,
                                   struct hoist_csv_reader **out) {
     HX_FAIL_IF(!out, HOIST_ERR_INVALID_ARG, "hoist_csv_reader_new: NULL out");
@@ -29,9 +36,7 @@ hx_status hx_csv_reader_new_named(const struct hoist_csv_options *opts, const ch
     hx_csv_words_init(&rd->falses, &rd->opts.false_values, hx_csv_default_falses);
     rd->cx = (struct hx_csv_convert_ctx){&rd->d, &rd->nulls, &rd->trues, &rd->falses,
                                          rd->opts.strings_can_be_null != 0};
-    size_t block = rd->opts.chunk_size ? rd->opts.chunk_size : 4 * MiB;
-    rd->threshold = block * rd->threads * 2;
-    if (rd->threshold < MiB) rd->threshold = MiB;
+    rd->threshold = stream_threshold(rd);
     *out = rd;
     return HOIST_OK;
 }
@@ -83,8 +88,7 @@ static hx_status process(struct hoist_csv_reader *rd, bool final) {
         rd->buf.len -= consumed;
     }
     /* a row longer than the buffer: wait for twice as much, not re-lex per feed */
-    size_t block = rd->opts.chunk_size ? rd->opts.chunk_size : 4 * MiB;
-    size_t base = block * rd->threads * 2 < MiB ? MiB : block * rd->threads * 2;
+    size_t base = stream_threshold(rd);
     rd->threshold = rd->buf.len * 2 > base ? rd->buf.len * 2 : base;
     return HOIST_OK;
 }

@@ -330,12 +330,12 @@ def test_skip_bad_rows_counts_and_lines():
 
 
 def test_streaming_refuses_to_widen_after_first_block():
-    data = b"a\n" + b"1\n" * 2000000 + b"x\n"
+    data = b"a\n" + b"1\n" * 3000000 + b"x\n"
     with pytest.raises(hc.HoistError) as e:
         hc.read_streaming(data, 1 << 20, block_size=65536, threads=1)
-    assert "line 2000002" in e.value.message and "set the column's type" in e.value.message
+    assert "line 3000002" in e.value.message and "set the column's type" in e.value.message
     t = hc.read_streaming(data, 1 << 20, block_size=65536, threads=1, column_types={"a": "string"})
-    assert t.num_rows == 2000001
+    assert t.num_rows == 3000001
 
 
 @pytest.mark.parametrize("block", [700, 1000, 4096])
