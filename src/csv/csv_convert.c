@@ -180,7 +180,16 @@ hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8
     int64_t n = count_kept(dropped, nrows), nulls = 0;
     struct colbufs b = {0};
     HX_TRY(alloc_bufs(t, n, &b));
-    if (t == HX_CSV_STRING) ((int32_t *)b.values)[0] = 0;
+    if (t == HX_CSV_STRING) {
+        /* the raw lengths bound the text: one allocation, no regrowth */
+        size_t total = 0;
+        for (int64_t r = 0; r < nrows; r++) total += fields[(size_t)r * stride + j].len & HX_CSV_FIELD_MAXLEN;
+        if (total && hx_abuf_reserve(&b.data, total) != HOIST_OK) {
+            colbufs_free(&b);
+            HX_FAIL(HOIST_ERR_NOMEM, "out of memory converting a CSV column (%zu bytes of text)", total);
+        }
+        ((int32_t *)b.values)[0] = 0;
+    }
     hx_status st;
 #define CONVERT_AS(T) convert_rows(cx, base, fields, stride, j, nrows, dropped, T, scratch, &b, &nulls, fail)
     switch (t) {
