@@ -1,7 +1,7 @@
 """CSV → Arrow (docs/csv.md).
 
-``read_csv(path, ...)`` parses a local CSV file (plain, ``.gz`` or ``.zst``) on
-all cores with the GIL released and returns a :class:`hoist.Table`, which
+``read_csv(url, ...)`` parses a CSV file or S3 object (plain, ``.gz`` or
+``.zst``) on all cores with the GIL released and returns a :class:`hoist.Table`, which
 pyarrow, polars, pandas and duckdb take without a copy::
 
     import pyarrow as pa, hoist
@@ -43,8 +43,9 @@ def read_csv(url: Union[str, "os.PathLike[str]"], *, delimiter: Optional[str] = 
              strings_can_be_null: bool = False, threads: int = 0) -> Table:
     """Read a CSV file into a hoist.Table.
 
-    url: a local path or file:// URL; gzip and zstd files are recognised by
-    their magic bytes. delimiter: None sniffs it among , \\t ; |. quote: the
+    url: a local path, file:// URL or s3://bucket/key (credentials and
+    endpoint from the environment, as hoist.S3; fetched in ranges and parsed
+    as they arrive); gzip and zstd are recognised by their magic bytes. delimiter: None sniffs it among , \\t ; |. quote: the
     quote character (None: no quoting). escape: an escape character (e.g.
     "\\\\"). header: None sniffs whether the first row is a header (a file
     without one gets columns f0, f1, ...). null_values / true_values /
@@ -61,10 +62,6 @@ def read_csv(url: Union[str, "os.PathLike[str]"], *, delimiter: Optional[str] = 
     KeyError for an unknown column, FileNotFoundError, OSError.
     """
     path = os.fspath(url)
-    if path.startswith("file://"):
-        path = path[len("file://"):]
-    elif "://" in path:
-        raise ValueError(f"read_csv reads local files (got {path!r})")
     types = None
     if column_types is not None:
         types = [(str(k), str(v)) for k, v in dict(column_types).items()]

@@ -1,5 +1,5 @@
-/* _hoist.read_csv: parse a local CSV file (plain, gzip or zstd) with the GIL
- * released and hand the batches back as an 'arrow_array_stream' capsule,
+/* _hoist.read_csv: parse a CSV file or S3 object (plain, gzip or zstd; the
+ * store comes from the environment) with the GIL released and hand the batches back as an 'arrow_array_stream' capsule,
  * which hoist.csv wraps in a hoist.Table (TableData.from_stream takes the
  * batches without copying). Options arrive already normalised by
  * python/hoist/csv.py. */
@@ -117,7 +117,7 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
     }
     struct hoist_csv_stats stats;
     Py_BEGIN_ALLOW_THREADS
-    st = hoist_csv_read_file(path, o, s, &stats);
+    st = hoist_csv_read_url(NULL, path, o, s, &stats);
     Py_END_ALLOW_THREADS
     hoist_csv_options_free(o);
     if (st != HOIST_OK) {

@@ -1,6 +1,7 @@
-/* cli_csv.c — hoist load / schema / head on a local CSV file (plain, .gz or
- * .zst), through the public CSV API only. cli_dataset.c hands a command
- * over when the file looks like CSV or --format csv is given. */
+/* cli_csv.c — hoist load / schema / head on a CSV file or object (plain,
+ * .gz or .zst; local or s3://), through the public CSV API only.
+ * cli_dataset.c hands a command over when the URL looks like CSV or
+ * --format csv is given. */
 #include "cli_internal.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <sys/resource.h>
 
 struct csv_opts {
+    struct cli_store_opts store;
     const char *cmd;
     const char *path;
     struct hoist_csv_options *o;
@@ -29,7 +31,7 @@ bool cli_csv_wants(int argc, char **argv) {
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (a[0] == '-' || !strncmp(a, "s3://", 5)) continue;
+        if (a[0] == '-') continue;
         static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz", ".tsv.zst"};
         for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++)
             if (has_suffix(a, exts[k])) return true;
@@ -94,7 +96,9 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
         const char *a = argv[i], *v = NULL;
         int r;
         enum hoist_status st = HOIST_OK;
-        if ((r = cli_opt_value(cmd, "--format", argc, argv, &i, &v)) != 0) {
+        if ((r = cli_store_opts_parse(cmd, &c->store, argc, argv, &i)) != 0) {
+            if (r < 0) return CLI_USAGE;
+        } else if ((r = cli_opt_value(cmd, "--format", argc, argv, &i, &v)) != 0) {
             if (r < 0 || strcmp(v, "csv")) return cli_usage_error(cmd, "--format: only 'csv' is read here");
         } else if ((r = cli_opt_value(cmd, "--delimiter", argc, argv, &i, &v)) != 0) {
             int b = r < 0 ? -2 : byte_opt(v);
@@ -148,8 +152,18 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
         if (st != HOIST_OK) return cli_fail(st);
     }
     if (!c->path) return cli_usage_error(cmd, "missing the CSV file");
-    if (!strncmp(c->path, "file://", 7)) c->path += 7;
     return CLI_OK;
+}
+
+/* A local file, or an object through a store made from the options. */
+static enum hoist_status read_csv(const struct csv_opts *c, struct ArrowArrayStream *s,
+                                  struct hoist_csv_stats *stats) {
+    struct hoist_store *store = NULL;
+    enum hoist_status st = HOIST_OK;
+    if (strstr(c->path, "://") && strncmp(c->path, "file://", 7)) st = cli_store_open(&c->store, &store);
+    if (st == HOIST_OK) st = hoist_csv_read_url(store, c->path, c->o, s, stats);
+    hoist_store_free(store);
+    return st;
 }
 
 /* ---- cells -------------------------------------------------------------- */
@@ -228,7 +242,7 @@ static int run_csv_load(struct csv_opts *c) {
     double t0 = cli_now();
     struct ArrowArrayStream s;
     struct hoist_csv_stats stats;
-    enum hoist_status st = hoist_csv_read_file(c->path, c->o, &s, &stats);
+    enum hoist_status st = read_csv(c, &s, &stats);
     if (st != HOIST_OK) return fail(c, st);
     double wall = cli_now() - t0;
     struct ArrowSchema sc;
@@ -269,7 +283,7 @@ static int run_csv_load(struct csv_opts *c) {
 static int run_csv_schema(struct csv_opts *c) {
     struct ArrowArrayStream s;
     struct hoist_csv_stats stats;
-    enum hoist_status st = hoist_csv_read_file(c->path, c->o, &s, &stats);
+    enum hoist_status st = read_csv(c, &s, &stats);
     if (st != HOIST_OK) return fail(c, st);
     struct ArrowSchema sc;
     if (s.get_schema(&s, &sc) == 0) {
@@ -284,7 +298,7 @@ static int run_csv_schema(struct csv_opts *c) {
 
 static int run_csv_head(struct csv_opts *c) {
     struct ArrowArrayStream s;
-    enum hoist_status st = hoist_csv_read_file(c->path, c->o, &s, NULL);
+    enum hoist_status st = read_csv(c, &s, NULL);
     if (st != HOIST_OK) return fail(c, st);
     struct ArrowSchema sc;
     if (s.get_schema(&s, &sc) != 0) {

@@ -63,6 +63,8 @@ def lib():
                                             ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
         L.hoist_csv_read_file.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ArrowArrayStream),
                                           ctypes.POINTER(Stats)]
+        L.hoist_csv_read_url.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p,
+                                         ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
         L.hoist_csv_reader_new.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
         L.hoist_csv_reader_feed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
         L.hoist_csv_reader_finish.argtypes = [ctypes.c_void_p]
@@ -141,6 +143,21 @@ def read_file(path, stats=None, **kw):
         L.hoist_csv_options_free(o)
     if stats is not None:
         stats.update(rows=st.rows, bad_rows=st.bad_rows, bad_lines=list(st.bad_lines[:min(8, st.bad_rows)]))
+    return _table(s)
+
+
+def read_url(url, stats=None, **kw):
+    """Through a store made from the environment (AWS_ENDPOINT_URL, ...)."""
+    L = lib()
+    o = options(**kw)
+    s = ArrowArrayStream()
+    st = Stats()
+    try:
+        _check(L.hoist_csv_read_url(None, url.encode(), o, ctypes.byref(s), ctypes.byref(st)))
+    finally:
+        L.hoist_csv_options_free(o)
+    if stats is not None:
+        stats.update(rows=st.rows, bad_rows=st.bad_rows, bytes=st.bytes)
     return _table(s)
 
 
