@@ -799,8 +799,9 @@ HOIST_API void hoist_dataset_get_stats(struct hoist_dataset *ds, struct hoist_da
 HOIST_API char *hoist_dataset_skipped(struct hoist_dataset *ds);
 
 /* ======================================================================
- * CSV (src/csv, reading files: src/dataset). CSV text to Arrow record
- * batches. docs/csv.md has the guide.
+ * CSV (src/csv; files and objects: src/dataset). CSV text to Arrow record
+ * batches, from memory, a local file, an S3 object or fed blocks.
+ * docs/csv.md has the guide.
  *
  * Dialect: RFC 4180 plus a chosen delimiter, quote and escape character,
  * doubled quotes, quoted line breaks, LF/CRLF/CR line ends, a UTF-8 BOM,
