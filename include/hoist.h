@@ -853,7 +853,8 @@ enum hoist_csv_list {
     HOIST_CSV_TRUE_VALUES = 2,  /* default "1", "True", "TRUE", "true" */
     HOIST_CSV_FALSE_VALUES = 3, /* default "0", "False", "FALSE", "false" */
     HOIST_CSV_COLUMNS = 4,      /* columns to output, in this order (default all) */
-    HOIST_CSV_COLUMN_NAMES = 5  /* names of all columns: with a header, it is skipped */
+    HOIST_CSV_COLUMN_NAMES = 5  /* names of all columns; the first row is then data, unless
+                                   HOIST_CSV_HEADER is 1 (then that row is skipped) */
 };
 
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_options_new(struct hoist_csv_options **out);
