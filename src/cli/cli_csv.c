@@ -24,18 +24,30 @@ static bool has_suffix(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* Options that take no value, of the dataset commands and of CSV. */
+static bool is_flag(const char *a) {
+    static const char *const flags[] = {"--skip-bad", "--skip-bad-rows", "--no-hive", "-q", "--quiet", "--header",
+                                        "--no-header", "--no-sign-request", "-h", "--help"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (!strcmp(a, flags[i])) return true;
+    return strchr(a, '=') != NULL; /* --name=value */
+}
+
 bool cli_csv_wants(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--format=csv") || (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "csv")))
-            return true;
-    }
+    const char *url = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (a[0] == '-') continue;
-        static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz", ".tsv.zst"};
-        for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++)
-            if (has_suffix(a, exts[k])) return true;
+        if (!strcmp(a, "--format=csv") || (!strcmp(a, "--format") && i + 1 < argc && !strcmp(argv[i + 1], "csv")))
+            return true;
+        if (a[0] == '-' && a[1]) {
+            if (!is_flag(a)) i++; /* skip the option's value (--output x.csv is no CSV input) */
+        } else if (!url) {
+            url = a;
+        }
     }
+    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz", ".tsv.zst"};
+    for (size_t k = 0; url && k < sizeof exts / sizeof exts[0]; k++)
+        if (has_suffix(url, exts[k])) return true;
     return false;
 }
 

@@ -43,3 +43,11 @@ def test_bad_csv_fails_with_line(hoist_cli, tmp_path):
     assert p.returncode == 0 and "bad rows    1 skipped, lines 3" in p.stdout_text
     p = run_cli(hoist_cli, "load", str(path), "--delimiter", "ab")
     assert p.returncode == 2
+
+
+def test_csv_output_value_is_not_csv_input(hoist_cli, tmp_path):
+    """--output x.csv names the output: a Parquet load stays a Parquet load
+    (regression: the value was taken for a CSV input)."""
+    p = run_cli(hoist_cli, "load", str(tmp_path / "nothing-here"), "--output", str(tmp_path / "x.csv"))
+    assert p.returncode != 0
+    assert "CSV file" not in p.stderr_text
