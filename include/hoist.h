@@ -936,6 +936,155 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_dataset(struct hoist_sto
 
 
 /* ======================================================================
+ * CSV (src/csv; files and objects: src/dataset). CSV text to Arrow record
+ * batches, from memory, a local file, an S3 object or fed blocks.
+ * docs/csv.md has the guide.
+ *
+ * Dialect: RFC 4180 plus a chosen delimiter, quote and escape character,
+ * doubled quotes, quoted line breaks, LF/CRLF/CR line ends, a UTF-8 BOM,
+ * comment lines, blank lines (skipped) and a missing final line break.
+ * Unset, the delimiter (among , \t ; |) and the presence of a header are
+ * sniffed from the data; a file without a header gets columns f0, f1, ...
+ *
+ * Types: unless set per column, inferred from rows sampled from every part
+ * of the input (the head and the start of every chunk) into, in order of
+ * preference, int64, bool, double, date32 (YYYY-MM-DD), timestamp[us]
+ * (YYYY-MM-DD[T ]HH:MM[:SS[.f]]), timestamp[us, tz=UTC] (the same with a zone:
+ * Z, +HH:MM, ...) and string (UTF-8); a column of only nulls is of type null.
+ * A later value that does not fit an inferred type widens the column
+ * (int64 -> double -> string, date32 -> timestamp, otherwise string); a value
+ * that does not fit a type the caller set is an error naming its line and
+ * column. Null strings (default: pyarrow's list: "", "NA", "NULL", "null",
+ * "NaN", "nan", "N/A", "#N/A", ...) make nulls in non-string columns, and in
+ * string columns too with HOIST_CSV_STRINGS_CAN_BE_NULL.
+ *
+ * Bad input (a row with the wrong number of fields, an unterminated quote,
+ * invalid UTF-8 in a string column, a value failing its set type) fails with
+ * HOIST_ERR_CSV_PARSE and "name: line L, column C ('col'): cause"; with
+ * HOIST_CSV_SKIP_BAD_ROWS such rows are left out and counted
+ * (struct hoist_csv_stats). Nothing partial is returned on failure.
+ *
+ * Threads: an options object or a reader is used by one thread at a time.
+ * Parsing runs on a pool of `threads` workers owned by the call or reader.
+ * Returned arrays and streams may be released on any thread.
+ * ====================================================================== */
+
+struct hoist_csv_options;
+struct hoist_csv_reader;
+
+enum hoist_csv_option {
+    HOIST_CSV_DELIMITER = 1,           /* int: a byte; -1 = sniff (default) */
+    HOIST_CSV_QUOTE = 2,               /* int: a byte, default '"'; 0 = no quoting */
+    HOIST_CSV_ESCAPE = 3,              /* int: a byte (e.g. '\\'); 0 = none (default) */
+    HOIST_CSV_DOUBLE_QUOTE = 4,        /* int 0/1: "" inside quotes is a quote (default 1) */
+    HOIST_CSV_HEADER = 5,              /* int: 1 first row is a header, 0 not, -1 sniff (default) */
+    HOIST_CSV_COMMENT = 6,             /* int: a byte starting comment lines; 0 = none (default) */
+    HOIST_CSV_SKIP_BAD_ROWS = 7,       /* int 0/1: leave bad rows out instead of failing */
+    HOIST_CSV_THREADS = 8,             /* int: worker threads, 0 = all cores (default) */
+    HOIST_CSV_STRINGS_CAN_BE_NULL = 9, /* int 0/1: null strings make nulls in string columns too */
+    HOIST_CSV_BLOCK_SIZE = 10          /* int: bytes per parse chunk (one batch each); 0 = 1 MiB */
+};
+
+enum hoist_csv_list {
+    HOIST_CSV_NULL_VALUES = 1,  /* strings read as null (replaces the default list) */
+    HOIST_CSV_TRUE_VALUES = 2,  /* default "1", "True", "TRUE", "true" */
+    HOIST_CSV_FALSE_VALUES = 3, /* default "0", "False", "FALSE", "false" */
+    HOIST_CSV_COLUMNS = 4,      /* columns to output, in this order (default all) */
+    HOIST_CSV_COLUMN_NAMES = 5  /* names of all columns; the first row is then data, unless
+                                   HOIST_CSV_HEADER is 1 (then that row is skipped) */
+};
+
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_options_new(struct hoist_csv_options **out);
+HOIST_API void hoist_csv_options_free(struct hoist_csv_options *opts);
+/* Range-checked: a byte option outside 0..255 (or -1 where allowed), the
+ * same byte as delimiter and quote, or a wrong option: HOIST_ERR_INVALID_ARG. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_options_set_int(struct hoist_csv_options *opts,
+                                                                      enum hoist_csv_option opt, int64_t value);
+/* Replaces a list (copied). n = 0 with HOIST_CSV_NULL_VALUES means no
+ * null strings; with the others it restores the default. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_options_set_strings(struct hoist_csv_options *opts,
+                                                                          enum hoist_csv_list list,
+                                                                          const char *const *values, size_t n);
+/* Sets the type of a column by name: "null", "bool", "int64", "double"
+ * (or "float64"), "date32", "timestamp[us]", "timestamp[us, tz=UTC]",
+ * "string"; NULL type removes the override. Unknown type names:
+ * HOIST_ERR_INVALID_ARG. A name not in the file fails the read with
+ * HOIST_ERR_COLUMN_NOT_FOUND. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_options_set_column_type(struct hoist_csv_options *opts,
+                                                                              const char *column,
+                                                                              const char *type);
+
+/* What a read did. */
+struct hoist_csv_stats {
+    int64_t rows;          /* rows output */
+    uint64_t bytes;        /* input bytes parsed */
+    int64_t bad_rows;      /* rows left out (HOIST_CSV_SKIP_BAD_ROWS) */
+    uint64_t bad_lines[8]; /* line numbers of the first min(bad_rows, 8) of them */
+};
+
+/* Parses all of data[0, len) (borrowed for the call) on `threads` workers.
+ * On success *out is a stream over batches already in memory (struct arrays,
+ * one per chunk, in input order; no batch when there are no rows) that owns
+ * its memory; get_schema gives the columns. opts may be NULL (defaults).
+ * stats may be NULL. Statuses: HOIST_ERR_CSV_PARSE, HOIST_ERR_COLUMN_NOT_FOUND,
+ * HOIST_ERR_NOMEM, HOIST_ERR_INVALID_ARG. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_memory(const void *data, size_t len,
+                                                                  const struct hoist_csv_options *opts,
+                                                                  struct ArrowArrayStream *out,
+                                                                  struct hoist_csv_stats *stats);
+
+/* Reads a local CSV file: plain (mapped), gzip or zstd (by magic bytes,
+ * decompressed as a stream, so memory is the result plus a few blocks).
+ * Compressed input is read with the streaming reader below (its type
+ * inference rule applies). Adds HOIST_ERR_NOT_FOUND, HOIST_ERR_IO. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_file(const char *path,
+                                                                const struct hoist_csv_options *opts,
+                                                                struct ArrowArrayStream *out,
+                                                                struct hoist_csv_stats *stats);
+
+/* Reads a CSV object through a store: s3://bucket/key (a local path or
+ * file:// URL goes to hoist_csv_read_file). The object is fetched in 8 MiB
+ * ranged GETs, four at a time, and each range is decompressed (gzip or zstd,
+ * by magic bytes) and parsed by the streaming reader below as its turn
+ * comes, so memory is the result plus about 32 MiB of ranges and the
+ * reader's buffer; the streaming reader's type inference rule applies.
+ * store: borrowed, or NULL to make one from the environment for the call.
+ * Adds the store's statuses (HOIST_ERR_S3_NO_SUCH_KEY, ...). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_url(struct hoist_store *store, const char *url,
+                                                               const struct hoist_csv_options *opts,
+                                                               struct ArrowArrayStream *out,
+                                                               struct hoist_csv_stats *stats);
+
+/* Streaming: feed the text in blocks of any size (split anywhere, even
+ * inside a field), take batches as they are ready. The reader gathers
+ * 4 x threads chunks (HOIST_CSV_BLOCK_SIZE), at least 4 MiB, of text before
+ * each parse; types are inferred from the first such piece (rows sampled all
+ * through it), so a later value that does not fit an inferred type fails with
+ * HOIST_ERR_CSV_PARSE naming the line and column and asking for the column's
+ * type (set it and read again).
+ * opts may be NULL; it is copied. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_new(const struct hoist_csv_options *opts,
+                                                                 struct hoist_csv_reader **out);
+HOIST_API void hoist_csv_reader_free(struct hoist_csv_reader *reader);
+/* Copies len bytes in; parses when enough are buffered. After a failure
+ * every call returns the same status. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_feed(struct hoist_csv_reader *reader,
+                                                                  const void *data, size_t len);
+/* The input is complete: parses what is left (a last row without a line
+ * break included). */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_finish(struct hoist_csv_reader *reader);
+/* The output schema (caller releases), known once the first block was
+ * parsed or the reader finished; before: HOIST_ERR_INVALID_ARG. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_schema(struct hoist_csv_reader *reader,
+                                                                    struct ArrowSchema *out);
+/* Moves the next ready batch into *out (the caller releases it), or leaves
+ * out->release NULL when none is ready: after finish that is the end. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_next(struct hoist_csv_reader *reader,
+                                                                  struct ArrowArray *out);
+HOIST_API void hoist_csv_reader_get_stats(const struct hoist_csv_reader *reader, struct hoist_csv_stats *out);
+
+
+/* ======================================================================
  * EXPERIMENTAL API (zstd's ZSTD_STATIC_LINKING_ONLY pattern).
  *
  * Declared only when HOIST_EXPERIMENTAL_API is defined before including

@@ -496,6 +496,7 @@ static int write_csv(const char *path, bool to_stdout, const struct ArrowSchema 
 }
 
 static int run_load(int argc, char **argv) {
+    if (cli_csv_wants(argc, argv)) return cli_csv_run(argc, argv);
     struct ds_opts o;
     int rc = parse_args("load", OPT_LOAD, argc, argv, &o);
     if (rc != CLI_OK) {
@@ -609,6 +610,7 @@ static void print_field(const struct ArrowSchema *s, int depth) {
 }
 
 static int run_schema(int argc, char **argv) {
+    if (cli_csv_wants(argc, argv)) return cli_csv_run(argc, argv);
     struct ds_opts o;
     int rc = parse_args("schema", OPT_SCHEMA, argc, argv, &o);
     if (rc != CLI_OK) {
@@ -640,6 +642,7 @@ static int run_schema(int argc, char **argv) {
 /* ---- head ------------------------------------------------------------------------------ */
 
 static int run_head(int argc, char **argv) {
+    if (cli_csv_wants(argc, argv)) return cli_csv_run(argc, argv);
     struct ds_opts o;
     int rc = parse_args("head", OPT_HEAD, argc, argv, &o);
     if (rc != CLI_OK) {

@@ -153,5 +153,9 @@ bool cli_write_target(const char *output);
  * the exit code: 128 + signal after Ctrl-C / SIGTERM (nothing left behind). */
 int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, struct ArrowArrayStream *stream,
                      const char *url, struct cli_progress *bar, bool quiet);
+/* load/schema/head on a local CSV file (cli_csv.c): wanted for --format csv
+ * or a .csv/.tsv[.gz|.zst] path; run takes the command's argv. */
+bool cli_csv_wants(int argc, char **argv);
+int cli_csv_run(int argc, char **argv);
 
 #endif

@@ -1,0 +1,167 @@
+/* _hoist.read_csv: parse a CSV file or S3 object (plain, gzip or zstd; the
+ * store comes from the environment) with the GIL released and hand the batches back as an 'arrow_array_stream' capsule,
+ * which hoist.csv wraps in a hoist.Table (TableData.from_stream takes the
+ * batches without copying). Options arrive already normalised by
+ * python/hoist/csv.py. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hoist.h"
+
+static PyObject *CsvError;
+
+static void stream_capsule_free(PyObject *cap) {
+    struct ArrowArrayStream *s = PyCapsule_GetPointer(cap, "arrow_array_stream");
+    if (!s) {
+        PyErr_Clear();
+        return;
+    }
+    if (s->release) s->release(s);
+    free(s);
+}
+
+static PyObject *raise_status(enum hoist_status st) {
+    const char *msg = hoist_errmsg();
+    PyObject *type = st == HOIST_ERR_CSV_PARSE          ? CsvError
+                     : st == HOIST_ERR_COLUMN_NOT_FOUND ? PyExc_KeyError
+                     : st == HOIST_ERR_NOT_FOUND        ? PyExc_FileNotFoundError
+                     : st == HOIST_ERR_NOMEM            ? PyExc_MemoryError
+                     : st == HOIST_ERR_INVALID_ARG      ? PyExc_ValueError
+                                                        : PyExc_OSError;
+    PyErr_SetString(type, msg && *msg ? msg : hoist_strerror(st));
+    return NULL;
+}
+
+/* A list of str (or None: leave the default) into a list option. */
+static int set_list(struct hoist_csv_options *o, enum hoist_csv_list which, PyObject *list) {
+    if (list == Py_None) return 0;
+    Py_ssize_t n = PyList_Size(list);
+    if (n < 0) return -1;
+    const char **v = calloc((size_t)n + 1, sizeof *v);
+    if (!v) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        v[i] = PyUnicode_AsUTF8(PyList_GET_ITEM(list, i));
+        if (!v[i]) {
+            free(v);
+            return -1;
+        }
+    }
+    enum hoist_status st = hoist_csv_options_set_strings(o, which, v, (size_t)n);
+    free(v);
+    if (st != HOIST_OK) {
+        raise_status(st);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    static char *kwlist[] = {"path",        "delimiter",    "quote",          "escape",
+                             "double_quote", "header",      "comment",        "null_values",
+                             "true_values", "false_values", "columns",        "column_names",
+                             "column_types", "skip_bad_rows", "strings_can_be_null", "threads", NULL};
+    const char *path;
+    int delimiter = -1, quote = '"', escape = 0, double_quote = 1, header = -1, comment = 0;
+    int skip_bad = 0, strings_null = 0, threads = 0;
+    PyObject *nulls = Py_None, *trues = Py_None, *falses = Py_None, *columns = Py_None, *names = Py_None,
+             *types = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|iiiiiiOOOOOOiii", kwlist, &path, &delimiter, &quote, &escape,
+                                     &double_quote, &header, &comment, &nulls, &trues, &falses, &columns, &names,
+                                     &types, &skip_bad, &strings_null, &threads))
+        return NULL;
+    struct hoist_csv_options *o;
+    enum hoist_status st = hoist_csv_options_new(&o);
+    if (st != HOIST_OK) return raise_status(st);
+    const struct {
+        enum hoist_csv_option opt;
+        int value;
+    } ints[] = {{HOIST_CSV_DELIMITER, delimiter}, {HOIST_CSV_QUOTE, quote},       {HOIST_CSV_ESCAPE, escape},
+                {HOIST_CSV_DOUBLE_QUOTE, double_quote}, {HOIST_CSV_HEADER, header}, {HOIST_CSV_COMMENT, comment},
+                {HOIST_CSV_SKIP_BAD_ROWS, skip_bad}, {HOIST_CSV_STRINGS_CAN_BE_NULL, strings_null},
+                {HOIST_CSV_THREADS, threads}};
+    for (size_t i = 0; st == HOIST_OK && i < sizeof ints / sizeof ints[0]; i++)
+        st = hoist_csv_options_set_int(o, ints[i].opt, ints[i].value);
+    if (st != HOIST_OK) {
+        hoist_csv_options_free(o);
+        return raise_status(st);
+    }
+    if (set_list(o, HOIST_CSV_NULL_VALUES, nulls) || set_list(o, HOIST_CSV_TRUE_VALUES, trues) ||
+        set_list(o, HOIST_CSV_FALSE_VALUES, falses) || set_list(o, HOIST_CSV_COLUMNS, columns) ||
+        set_list(o, HOIST_CSV_COLUMN_NAMES, names)) {
+        hoist_csv_options_free(o);
+        return NULL;
+    }
+    /* column_types: a list of (name, type) pairs of str */
+    for (Py_ssize_t i = 0; types != Py_None && i < PyList_Size(types); i++) {
+        const char *n, *t;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(types, i), "ss", &n, &t)) {
+            hoist_csv_options_free(o);
+            return NULL;
+        }
+        if ((st = hoist_csv_options_set_column_type(o, n, t)) != HOIST_OK) {
+            hoist_csv_options_free(o);
+            return raise_status(st);
+        }
+    }
+    struct ArrowArrayStream *s = calloc(1, sizeof *s);
+    if (!s) {
+        hoist_csv_options_free(o);
+        return PyErr_NoMemory();
+    }
+    struct hoist_csv_stats stats;
+    Py_BEGIN_ALLOW_THREADS
+    st = hoist_csv_read_url(NULL, path, o, s, &stats);
+    Py_END_ALLOW_THREADS
+    hoist_csv_options_free(o);
+    if (st != HOIST_OK) {
+        free(s);
+        return raise_status(st);
+    }
+    PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_free);
+    if (!cap) {
+        s->release(s);
+        free(s);
+        return NULL;
+    }
+    PyObject *lines = PyList_New(0);
+    for (int64_t i = 0; lines && i < stats.bad_rows && i < 8; i++) {
+        PyObject *v = PyLong_FromUnsignedLongLong(stats.bad_lines[i]);
+        if (!v || PyList_Append(lines, v) < 0) Py_CLEAR(lines);
+        Py_XDECREF(v);
+    }
+    PyObject *d = lines ? Py_BuildValue("{s:L,s:K,s:L,s:N}", "rows", (long long)stats.rows, "bytes",
+                                        (unsigned long long)stats.bytes, "bad_rows", (long long)stats.bad_rows,
+                                        "bad_lines", lines)
+                        : NULL;
+    if (!d) {
+        Py_DECREF(cap);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", cap, d);
+}
+
+static PyMethodDef csv_methods[] = {
+    {"read_csv", (PyCFunction)(void (*)(void))py_read_csv, METH_VARARGS | METH_KEYWORDS,
+     "read_csv(path, ...) -> (arrow_array_stream capsule, stats dict); see hoist.read_csv."},
+    {NULL, NULL, 0, NULL},
+};
+
+int hoist_py_init_csv(PyObject *m) {
+    if (!CsvError) {
+        CsvError = PyErr_NewException("hoist._hoist.CsvError", PyExc_ValueError, NULL);
+        if (!CsvError) return -1;
+    }
+    Py_INCREF(CsvError);
+    if (PyModule_AddObject(m, "CsvError", CsvError) < 0) {
+        Py_DECREF(CsvError);
+        return -1;
+    }
+    return PyModule_AddFunctions(m, csv_methods);
+}

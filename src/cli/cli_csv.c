@@ -1,0 +1,364 @@
+/* cli_csv.c — hoist load / schema / head on a CSV file or object (plain,
+ * .gz or .zst; local or s3://), through the public CSV API only.
+ * cli_dataset.c hands a command over when the URL looks like CSV or
+ * --format csv is given. */
+#include "cli_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+struct csv_opts {
+    struct cli_store_opts store;
+    const char *cmd;
+    const char *path;
+    struct hoist_csv_options *o;
+    int64_t rows;
+    bool quiet;
+};
+
+static bool has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Options that take no value, of the dataset commands and of CSV. */
+static bool is_flag(const char *a) {
+    static const char *const flags[] = {"--skip-bad", "--skip-bad-rows", "--no-hive", "-q", "--quiet", "--header",
+                                        "--no-header", "--no-sign-request", "-h", "--help"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (!strcmp(a, flags[i])) return true;
+    return strchr(a, '=') != NULL; /* --name=value */
+}
+
+bool cli_csv_wants(int argc, char **argv) {
+    const char *url = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--format=csv") || (!strcmp(a, "--format") && i + 1 < argc && !strcmp(argv[i + 1], "csv")))
+            return true;
+        if (a[0] == '-' && a[1]) {
+            if (!is_flag(a)) i++; /* skip the option's value (--output x.csv is no CSV input) */
+        } else if (!url) {
+            url = a;
+        }
+    }
+    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz", ".tsv.zst"};
+    for (size_t k = 0; url && k < sizeof exts / sizeof exts[0]; k++)
+        if (has_suffix(url, exts[k])) return true;
+    return false;
+}
+
+/* "a,b" -> list option; NULL-safe split on commas (empty items kept for
+ * null values, where "" is a real null string). */
+static enum hoist_status set_list(struct hoist_csv_options *o, enum hoist_csv_list which, const char *text) {
+    char *copy = strdup(text);
+    size_t n = 1;
+    for (const char *p = text; *p; p++) n += *p == ',';
+    const char **items = calloc(n, sizeof *items);
+    enum hoist_status st = HOIST_ERR_NOMEM;
+    if (copy && items) {
+        size_t k = 0;
+        char *p = copy;
+        for (;;) {
+            char *comma = strchr(p, ',');
+            if (comma) *comma = '\0';
+            items[k++] = p;
+            if (!comma) break;
+            p = comma + 1;
+        }
+        st = hoist_csv_options_set_strings(o, which, items, k);
+    }
+    free(copy);
+    free(items);
+    return st;
+}
+
+static enum hoist_status set_types(struct hoist_csv_options *o, const char *text) {
+    char *copy = strdup(text), *save = NULL;
+    if (!copy) return HOIST_ERR_NOMEM;
+    enum hoist_status st = HOIST_OK;
+    for (char *t = strtok_r(copy, ",", &save); t && st == HOIST_OK; t = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(t, ':');
+        if (!colon) {
+            free(copy);
+            return HOIST_ERR_USAGE;
+        }
+        *colon = '\0';
+        st = hoist_csv_options_set_column_type(o, t, colon + 1);
+    }
+    free(copy);
+    return st;
+}
+
+static int byte_opt(const char *v) {
+    if (!strcmp(v, "\\t") || !strcmp(v, "tab")) return '\t';
+    if (!strcmp(v, "none") || !v[0]) return 0;
+    return v[1] ? -2 : (unsigned char)v[0];
+}
+
+static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
+    memset(c, 0, sizeof *c);
+    c->cmd = cmd;
+    c->rows = 10;
+    if (hoist_csv_options_new(&c->o) != HOIST_OK) return cli_fail(HOIST_ERR_NOMEM);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int r;
+        enum hoist_status st = HOIST_OK;
+        if ((r = cli_store_opts_parse(cmd, &c->store, argc, argv, &i)) != 0) {
+            if (r < 0) return CLI_USAGE;
+        } else if ((r = cli_opt_value(cmd, "--format", argc, argv, &i, &v)) != 0) {
+            if (r < 0 || strcmp(v, "csv")) return cli_usage_error(cmd, "--format: only 'csv' is read here");
+        } else if ((r = cli_opt_value(cmd, "--delimiter", argc, argv, &i, &v)) != 0) {
+            int b = r < 0 ? -2 : byte_opt(v);
+            if (b <= 0) return cli_usage_error(cmd, "--delimiter: one character (or \\t)");
+            st = hoist_csv_options_set_int(c->o, HOIST_CSV_DELIMITER, b);
+        } else if ((r = cli_opt_value(cmd, "--quote", argc, argv, &i, &v)) != 0) {
+            int b = r < 0 ? -2 : byte_opt(v);
+            if (b < 0) return cli_usage_error(cmd, "--quote: one character or 'none'");
+            st = hoist_csv_options_set_int(c->o, HOIST_CSV_QUOTE, b);
+        } else if ((r = cli_opt_value(cmd, "--escape", argc, argv, &i, &v)) != 0) {
+            int b = r < 0 ? -2 : byte_opt(v);
+            if (b < 0) return cli_usage_error(cmd, "--escape: one character");
+            st = hoist_csv_options_set_int(c->o, HOIST_CSV_ESCAPE, b);
+        } else if ((r = cli_opt_value(cmd, "--comment", argc, argv, &i, &v)) != 0) {
+            int b = r < 0 ? -2 : byte_opt(v);
+            if (b < 0) return cli_usage_error(cmd, "--comment: one character");
+            st = hoist_csv_options_set_int(c->o, HOIST_CSV_COMMENT, b);
+        } else if (!strcmp(a, "--header") || !strcmp(a, "--no-header")) {
+            st = hoist_csv_options_set_int(c->o, HOIST_CSV_HEADER, a[2] == 'h');
+        } else if ((r = cli_opt_value(cmd, "--columns", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            st = set_list(c->o, HOIST_CSV_COLUMNS, v);
+        } else if ((r = cli_opt_value(cmd, "--null-values", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            st = set_list(c->o, HOIST_CSV_NULL_VALUES, v);
+        } else if ((r = cli_opt_value(cmd, "--types", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            st = set_types(c->o, v);
+            if (st == HOIST_ERR_USAGE) return cli_usage_error(cmd, "--types: NAME:TYPE,... (e.g. id:int64,day:date32)");
+        } else if ((r = cli_opt_value(cmd, "--threads", argc, argv, &i, &v)) != 0) {
+            char *end = NULL;
+            long t = r < 0 ? -1 : strtol(v, &end, 10);
+            if (t < 0 || !end || *end) return cli_usage_error(cmd, "--threads: a thread count");
+            st = hoist_csv_options_set_int(c->o, HOIST_CSV_THREADS, t);
+        } else if (!strcmp(a, "--skip-bad") || !strcmp(a, "--skip-bad-rows")) {
+            st = hoist_csv_options_set_int(c->o, HOIST_CSV_SKIP_BAD_ROWS, 1);
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            c->quiet = true;
+        } else if (!strcmp(a, "-n") || (r = cli_opt_value(cmd, "--rows", argc, argv, &i, &v)) != 0) {
+            if (!strcmp(a, "-n")) v = i + 1 < argc ? argv[++i] : NULL;
+            char *end = NULL;
+            c->rows = v ? strtoll(v, &end, 10) : -1;
+            if (!v || c->rows < 0 || *end) return cli_usage_error(cmd, "-n: a row count");
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error(cmd, "unknown option '%s' for a CSV file", a);
+        } else if (!c->path) {
+            c->path = a;
+        } else {
+            return cli_usage_error(cmd, "unexpected argument '%s' (one CSV file)", a);
+        }
+        if (st != HOIST_OK) return cli_fail(st);
+    }
+    if (!c->path) return cli_usage_error(cmd, "missing the CSV file");
+    return CLI_OK;
+}
+
+/* A local file, or an object through a store made from the options. */
+static enum hoist_status read_csv(const struct csv_opts *c, struct ArrowArrayStream *s,
+                                  struct hoist_csv_stats *stats) {
+    struct hoist_store *store = NULL;
+    enum hoist_status st = HOIST_OK;
+    if (strstr(c->path, "://") && strncmp(c->path, "file://", 7)) st = cli_store_open(&c->store, &store);
+    if (st == HOIST_OK) st = hoist_csv_read_url(store, c->path, c->o, s, stats);
+    hoist_store_free(store);
+    return st;
+}
+
+/* ---- cells -------------------------------------------------------------- */
+
+static void civil(int64_t days, int *y, unsigned *m, unsigned *d) {
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* One cell as text (NULL for null), strings cut at 40 bytes. */
+static char *cell(const char *fmt, const struct ArrowArray *a, int64_t i) {
+    const uint8_t *valid = a->n_buffers ? a->buffers[0] : NULL;
+    if (fmt[0] == 'n' || (valid && !((valid[i >> 3] >> (i & 7)) & 1))) return NULL;
+    char buf[64];
+    if (fmt[0] == 'u') {
+        const int32_t *off = a->buffers[1];
+        size_t n = (size_t)(off[i + 1] - off[i]);
+        return strndup((const char *)a->buffers[2] + off[i], n > 40 ? 40 : n);
+    }
+    if (fmt[0] == 'b') return strdup((((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "true" : "false");
+    if (fmt[0] == 'l') snprintf(buf, sizeof buf, "%" PRId64, ((const int64_t *)a->buffers[1])[i]);
+    if (fmt[0] == 'g') {
+        double d = ((const double *)a->buffers[1])[i];
+        snprintf(buf, sizeof buf, "%.15g", d);
+        if (strtod(buf, NULL) != d) snprintf(buf, sizeof buf, "%.17g", d);
+    }
+    if (fmt[0] == 't' && fmt[1] == 'd') {
+        int y;
+        unsigned m, d;
+        civil(((const int32_t *)a->buffers[1])[i], &y, &m, &d);
+        snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
+    }
+    if (fmt[0] == 't' && fmt[1] == 's') {
+        int64_t us = ((const int64_t *)a->buffers[1])[i], day = us / 86400000000LL, rem = us % 86400000000LL;
+        if (rem < 0) rem += 86400000000LL, day--;
+        int y;
+        unsigned m, d;
+        civil(day, &y, &m, &d);
+        int64_t s = rem / 1000000, f = rem % 1000000;
+        int k = snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d", y, m, d, (int)(s / 3600),
+                         (int)(s / 60 % 60), (int)(s % 60));
+        if (f) k += snprintf(buf + k, sizeof buf - (size_t)k, ".%06d", (int)f);
+        if (fmt[4]) snprintf(buf + k, sizeof buf - (size_t)k, "Z");
+    }
+    return strdup(buf);
+}
+
+static const char *type_text(const char *f) {
+    static const char *const m[][2] = {{"n", "null"},     {"b", "bool"},          {"l", "int64"},
+                                      {"g", "double"},   {"tdD", "date32"},      {"tsu:", "timestamp[us]"},
+                                      {"u", "string"},   {"tsu:UTC", "timestamp[us, tz=UTC]"}};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (!strcmp(f, m[i][0])) return m[i][1];
+    return f;
+}
+
+/* ---- commands ------------------------------------------------------------------ */
+
+static int fail(const struct csv_opts *c, enum hoist_status st) { return cli_fail_on(st, c->path); }
+
+static uint64_t array_bytes(const char *fmt, const struct ArrowArray *a) {
+    uint64_t n = (uint64_t)a->length, b = a->null_count ? (n + 7) / 8 : 0;
+    if (fmt[0] == 'u') return b + 4 * (n + 1) + (uint64_t)((const int32_t *)a->buffers[1])[n];
+    if (fmt[0] == 'b') return b + (n + 7) / 8;
+    if (fmt[0] == 't' && fmt[1] == 'd') return b + 4 * n;
+    return fmt[0] == 'n' ? 0 : b + 8 * n;
+}
+
+static int run_csv_load(struct csv_opts *c) {
+    double t0 = cli_now();
+    struct ArrowArrayStream s;
+    struct hoist_csv_stats stats;
+    enum hoist_status st = read_csv(c, &s, &stats);
+    if (st != HOIST_OK) return fail(c, st);
+    double wall = cli_now() - t0;
+    struct ArrowSchema sc;
+    if (s.get_schema(&s, &sc) != 0) {
+        s.release(&s);
+        return cli_fail(HOIST_ERR_NOMEM);
+    }
+    uint64_t bytes = 0;
+    int64_t batches = 0;
+    for (;;) {
+        struct ArrowArray b;
+        if (s.get_next(&s, &b) != 0 || !b.release) break;
+        for (int64_t k = 0; k < b.n_children; k++) bytes += array_bytes(sc.children[k]->format, b.children[k]);
+        batches++;
+        b.release(&b);
+    }
+    if (!c->quiet) {
+        char a[32], r[32];
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("rows        %" PRId64 " (%" PRId64 " batches), %" PRId64 " columns\n", stats.rows, batches,
+               sc.n_children);
+        printf("input       %s of CSV text in %.3f s (%s/s)\n", cli_format_size(stats.bytes, a, sizeof a), wall,
+               cli_format_size(wall > 0 ? (uint64_t)((double)stats.bytes / wall) : 0, r, sizeof r));
+        printf("table       %s of Arrow buffers\n", cli_format_size(bytes, a, sizeof a));
+        if (stats.bad_rows) {
+            printf("bad rows    %" PRId64 " skipped, lines", stats.bad_rows);
+            for (int64_t i = 0; i < stats.bad_rows && i < 8; i++) printf(" %" PRIu64, stats.bad_lines[i]);
+            printf("%s\n", stats.bad_rows > 8 ? " ..." : "");
+        }
+        printf("peak RSS    %s\n", cli_format_size((uint64_t)ru.ru_maxrss * 1024, a, sizeof a));
+    }
+    sc.release(&sc);
+    s.release(&s);
+    return CLI_OK;
+}
+
+static int run_csv_schema(struct csv_opts *c) {
+    struct ArrowArrayStream s;
+    struct hoist_csv_stats stats;
+    enum hoist_status st = read_csv(c, &s, &stats);
+    if (st != HOIST_OK) return fail(c, st);
+    struct ArrowSchema sc;
+    if (s.get_schema(&s, &sc) == 0) {
+        for (int64_t k = 0; k < sc.n_children; k++)
+            printf("%s: %s\n", sc.children[k]->name, type_text(sc.children[k]->format));
+        printf("-- CSV, %" PRId64 " rows\n", stats.rows);
+        sc.release(&sc);
+    }
+    s.release(&s);
+    return CLI_OK;
+}
+
+static int run_csv_head(struct csv_opts *c) {
+    struct ArrowArrayStream s;
+    enum hoist_status st = read_csv(c, &s, NULL);
+    if (st != HOIST_OK) return fail(c, st);
+    struct ArrowSchema sc;
+    if (s.get_schema(&s, &sc) != 0) {
+        s.release(&s);
+        return cli_fail(HOIST_ERR_NOMEM);
+    }
+    int64_t ncols = sc.n_children, nrows = 0;
+    char **cells = calloc((size_t)(c->rows * ncols) + 1, sizeof *cells);
+    size_t *width = calloc((size_t)ncols + 1, sizeof *width);
+    for (int64_t k = 0; width && k < ncols; k++) width[k] = strlen(sc.children[k]->name);
+    while (cells && width && nrows < c->rows) {
+        struct ArrowArray b;
+        if (s.get_next(&s, &b) != 0 || !b.release) break;
+        for (int64_t r = 0; r < b.length && nrows < c->rows; r++, nrows++)
+            for (int64_t k = 0; k < ncols; k++) {
+                char *t = cell(sc.children[k]->format, b.children[k], r);
+                cells[nrows * ncols + k] = t;
+                size_t w = t ? strlen(t) : 4;
+                if (w > width[k]) width[k] = w;
+            }
+        b.release(&b);
+    }
+    for (int64_t k = 0; width && k < ncols; k++) printf("%s%-*s", k ? "  " : "", (int)width[k], sc.children[k]->name);
+    putchar('\n');
+    for (int64_t r = 0; width && r < nrows; r++) {
+        for (int64_t k = 0; k < ncols; k++) {
+            const char *t = cells[r * ncols + k];
+            bool num = sc.children[k]->format[0] == 'l' || sc.children[k]->format[0] == 'g';
+            printf(num ? "%s%*s" : "%s%-*s", k ? "  " : "", (int)width[k], t ? t : "null");
+            free(cells[r * ncols + k]);
+        }
+        putchar('\n');
+    }
+    free(cells);
+    free(width);
+    sc.release(&sc);
+    s.release(&s);
+    return CLI_OK;
+}
+
+int cli_csv_run(int argc, char **argv) {
+    struct csv_opts c;
+    int rc = parse(argv[0], argc, argv, &c);
+    if (rc == CLI_OK) {
+        if (!strcmp(argv[0], "schema")) rc = run_csv_schema(&c);
+        else if (!strcmp(argv[0], "head")) rc = run_csv_head(&c);
+        else rc = run_csv_load(&c);
+    }
+    hoist_csv_options_free(c.o);
+    return rc;
+}

@@ -1,0 +1,37 @@
+/*
+ * csv.h — the CSV codec as the layers above it (src/dataset) see it: bytes
+ * in memory in, Arrow record batches out, no I/O inside (DESIGN.md).
+ * Include this, never csv_internal.h, which is private to src/csv.
+ *
+ * What the codec offers (declared in hoist.h, where the contracts are):
+ *   options      hoist_csv_options_new/_free/_set_int/_set_strings/
+ *                _set_column_type
+ *   one shot     hoist_csv_read_memory (parallel over the whole input)
+ *   streaming    hoist_csv_reader_new/_feed/_finish/_schema/_next/
+ *                _get_stats/_free (feed blocks, take batches)
+ * and, below, what only the library's own layers need.
+ *
+ * Thread safety: as stated in hoist.h (an options object or a reader is
+ * used by one thread at a time; streams and arrays may be released on any
+ * thread).
+ */
+#ifndef HOIST_CSV_H
+#define HOIST_CSV_H
+
+#include "util_internal.h"
+
+/* hoist_csv_read_memory with a name for messages ("x.csv: line 3, column 2
+ * ('fare'): ..."); name may be NULL. */
+HOIST_NODISCARD hx_status hx_csv_read_named(const void *data, size_t len, const char *name,
+                                            const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
+                                            struct hoist_csv_stats *stats);
+
+/* hoist_csv_reader_new with a name for messages (copied; may be NULL). */
+HOIST_NODISCARD hx_status hx_csv_reader_new_named(const struct hoist_csv_options *opts, const char *name,
+                                                  struct hoist_csv_reader **out);
+
+/* Turns a finished reader into a stream over its batches; the stream owns
+ * the reader (freed by the stream's release, or here on failure). */
+HOIST_NODISCARD hx_status hx_csv_reader_into_stream(struct hoist_csv_reader *rd, struct ArrowArrayStream *out);
+
+#endif /* HOIST_CSV_H */

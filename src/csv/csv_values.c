@@ -1,0 +1,304 @@
+/* Text to values: integers, doubles, dates, ISO 8601 timestamps, UTF-8
+ * checks, and the per-value type mask that inference ANDs over a column.
+ * Each parser accepts the whole field or nothing (no trimming, like
+ * pyarrow), so a value either converts exactly or widens its column. */
+#include "csv_internal.h"
+
+#include <locale.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline bool is_digit(uint8_t c) { return (unsigned)(c - '0') < 10; }
+
+/* Numbers, dates and times may be padded with spaces or tabs (as pyarrow
+ * reads them); text is never trimmed. */
+static inline void trim(const uint8_t **s, size_t *n) {
+    while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+}
+
+bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out) {
+    trim(&s, &n);
+    size_t i = 0;
+    bool neg = false;
+    if (n && s[0] == '-') { /* no '+': pyarrow reads "+1" as a double */
+        neg = true;
+        i = 1;
+    }
+    if (i == n) return false;
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9) return false;
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1) return false;
+        *out = (int64_t)(0 - v);
+    } else {
+        if (v > (uint64_t)INT64_MAX) return false;
+        *out = (int64_t)v;
+    }
+    return true;
+}
+
+/* ---- doubles --------------------------------------------------------- */
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void make_c_locale(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
+static bool word_ci(const uint8_t *s, size_t n, const char *w) {
+    if (strlen(w) != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((s[i] | 0x20) != (uint8_t)w[i]) return false;
+    return true;
+}
+
+/* Exactly representable powers of ten: with a mantissa below 2^53 one
+ * multiplication or division rounds once, so the result is the correctly
+ * rounded value (Clinger's fast path). */
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static bool strtod_exact(const uint8_t *s, size_t n, double *out) {
+    char small[128], *buf = small;
+    if (n >= sizeof small) {
+        buf = hx_malloc(n + 1);
+        if (!buf) return false;
+    }
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    pthread_once(&c_locale_once, make_c_locale);
+    char *end;
+    *out = c_locale ? strtod_l(buf, &end, c_locale) : strtod(buf, &end);
+    bool ok = end == buf + n;
+    if (buf != small) hx_free(buf);
+    return ok;
+}
+
+bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
+    trim(&s, &n);
+    size_t i = 0;
+    bool neg = false;
+    if (n && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i < n && !is_digit(s[i]) && s[i] != '.') {
+        const uint8_t *w = s + i;
+        size_t wn = n - i;
+        double v;
+        if (word_ci(w, wn, "inf") || word_ci(w, wn, "infinity")) v = __builtin_inf();
+        else if (word_ci(w, wn, "nan")) v = __builtin_nan("");
+        else return false;
+        *out = neg ? -v : v;
+        return true;
+    }
+    /* digits accumulate unchecked (unsigned wrap-around is defined); more
+     * than 19 of them go to strtod, which then decides */
+    const uint8_t *p = s + i, *end = s + n, *d0 = p;
+    uint64_t mant = 0;
+    while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+    size_t ndig = (size_t)(p - d0), nfrac = 0;
+    if (p < end && *p == '.') {
+        const uint8_t *f0 = ++p;
+        while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+        nfrac = (size_t)(p - f0);
+        ndig += nfrac;
+    }
+    if (ndig == 0) return false;
+    int64_t exp10 = 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        bool eneg = false;
+        if (p < end && (*p == '-' || *p == '+')) eneg = *p++ == '-';
+        if (p == end) return false;
+        for (; p < end; p++) {
+            if (!is_digit(*p)) return false;
+            if (exp10 < 100000) exp10 = exp10 * 10 + (*p - '0');
+        }
+        if (eneg) exp10 = -exp10;
+    }
+    if (p != end) return false;
+    if (ndig > 19) return strtod_exact(s, n, out);
+    exp10 -= (int64_t)nfrac;
+    if (mant <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22) {
+        double v = (double)mant;
+        v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
+        *out = neg ? -v : v;
+        return true;
+    }
+    if (mant == 0) {
+        *out = neg ? -0.0 : 0.0;
+        return true;
+    }
+    return strtod_exact(s, n, out);
+}
+
+/* ---- dates and timestamps --------------------------------------------- */
+
+static bool digits(const uint8_t *s, size_t n, int *out) {
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit(s[i])) return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (the era arithmetic
+ * of Hinnant's "chrono-compatible low-level date algorithms"). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool parse_date(const uint8_t *s, int64_t *days) {
+    int y, m, d;
+    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' || !digits(s + 8, 2, &d))
+        return false;
+    static const uint8_t dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12 || d < 1) return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > dim[m - 1] + (m == 2 && leap)) return false;
+    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
+    return true;
+}
+
+bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out) {
+    trim(&s, &n);
+    int64_t days;
+    if (n != 10 || !parse_date(s, &days)) return false;
+    *out = (int32_t)days;
+    return true;
+}
+
+bool hx_csv_parse_timestamp(const uint8_t *s, size_t n, int64_t *out, bool *zoned) {
+    trim(&s, &n);
+    int64_t days;
+    if (n < 10 || !parse_date(s, &days)) return false;
+    int64_t us = days * 86400 * 1000000;
+    *zoned = false;
+    if (n == 10) {
+        *out = us;
+        return true;
+    }
+    int hh, mm, ss = 0;
+    if (n < 16 || (s[10] != 'T' && s[10] != ' ') || !digits(s + 11, 2, &hh) || s[13] != ':' ||
+        !digits(s + 14, 2, &mm) || hh > 23 || mm > 59)
+        return false;
+    size_t p = 16;
+    int64_t frac = 0;
+    if (p < n && s[p] == ':') {
+        if (p + 3 > n || !digits(s + p + 1, 2, &ss) || ss > 59) return false;
+        p += 3;
+        if (p < n && s[p] == '.') {
+            size_t k = 0;
+            for (p++; p < n && is_digit(s[p]); p++, k++) {
+                if (k < 6) frac = frac * 10 + (s[p] - '0');
+                else if (s[p] != '0') return false; /* finer than a microsecond */
+            }
+            if (k == 0) return false;
+            for (; k < 6; k++) frac *= 10;
+        }
+    }
+    us += ((int64_t)hh * 3600 + mm * 60 + ss) * 1000000 + frac;
+    if (p < n) {
+        if (s[p] == 'Z' && p + 1 == n) {
+            *zoned = true;
+        } else if (s[p] == '+' || s[p] == '-') {
+            int zh, zm = 0;
+            size_t r = n - p - 1;
+            const uint8_t *z = s + p + 1;
+            if (!(r == 2 || r == 4 || (r == 5 && z[2] == ':')) || !digits(z, 2, &zh) ||
+                (r > 2 && !digits(z + r - 2, 2, &zm)) || zh > 23 || zm > 59)
+                return false;
+            int64_t off = ((int64_t)zh * 3600 + zm * 60) * 1000000;
+            us += s[p] == '+' ? -off : off;
+            *zoned = true;
+        } else {
+            return false;
+        }
+    }
+    *out = us;
+    return true;
+}
+
+/* ---- UTF-8 ---------------------------------------------------------------- */
+
+bool hx_csv_utf8_valid(const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) k = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef) k = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4) k = 3, cp = c & 0x07;
+        else return false;
+        if (n - i <= k) return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80) return false;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        /* overlong forms, surrogates, beyond U+10FFFF (RFC 3629 section 3) */
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+/* ---- inference masks ------------------------------------------------------ */
+
+unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_csv_words *falses, const uint8_t *s,
+                            size_t n) {
+    unsigned m = 1u << HX_CSV_STRING;
+    if (hx_csv_words_has(trues, s, n) || hx_csv_words_has(falses, s, n)) m |= 1u << HX_CSV_BOOL;
+    const uint8_t *full = s;
+    size_t full_n = n;
+    trim(&s, &n);
+    if (n == 0) return m;
+    uint8_t c = s[0];
+    if (is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'i' || c == 'I' || c == 'n' || c == 'N') {
+        int64_t iv;
+        double dv;
+        if (hx_csv_parse_int64(s, n, &iv)) m |= 1u << HX_CSV_INT64 | 1u << HX_CSV_FLOAT64;
+        else if (hx_csv_parse_float64(s, n, &dv)) m |= 1u << HX_CSV_FLOAT64;
+    }
+    if (n >= 10 && is_digit(c) && s[4] == '-') {
+        int64_t ts;
+        bool zoned;
+        if (hx_csv_parse_timestamp(full, full_n, &ts, &zoned)) {
+            if (zoned) m |= 1u << HX_CSV_TIMESTAMP_UTC;
+            else m |= 1u << HX_CSV_TIMESTAMP | (n == 10 ? 1u << HX_CSV_DATE32 : 0);
+        }
+    }
+    return m;
+}
+
+enum hx_csv_type hx_csv_mask_best(unsigned mask) {
+    for (int t = HX_CSV_INT64; t < HX_CSV_NTYPES; t++)
+        if (mask & (1u << t)) return (enum hx_csv_type)t;
+    return HX_CSV_STRING;
+}

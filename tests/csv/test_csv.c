@@ -1,0 +1,322 @@
+/* CSV codec unit tests: dialects with known values, every split point of a
+ * tricky input (one-shot chunks and streaming feeds), sniffing, bad input
+ * with line and column, option checks, and every allocation failed in turn
+ * (ASan then checks nothing leaks). */
+#include "csv_internal.h"
+#include "test_harness.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+
+/* ---- rendering a result as text, to compare results exactly ------------ */
+
+/* Out of memory while rendering shows up as a mismatch, which is enough. */
+static void used(enum hoist_status st) { (void)st; }
+
+static void render_value(struct hx_buf *o, const char *fmt, const struct ArrowArray *a, int64_t i) {
+    const uint8_t *valid = a->n_buffers ? a->buffers[0] : NULL;
+    if (fmt[0] == 'n' || (valid && !((valid[i >> 3] >> (i & 7)) & 1))) {
+        used(hx_buf_append_str(o, "<null>"));
+        return;
+    }
+    if (!strcmp(fmt, "l") || !strncmp(fmt, "tsu", 3))
+        used(hx_buf_printf(o, "%" PRId64, ((const int64_t *)a->buffers[1])[i]));
+    else if (!strcmp(fmt, "g")) used(hx_buf_printf(o, "%.17g", ((const double *)a->buffers[1])[i]));
+    else if (!strcmp(fmt, "tdD")) used(hx_buf_printf(o, "%d", ((const int32_t *)a->buffers[1])[i]));
+    else if (!strcmp(fmt, "b"))
+        used(hx_buf_append_str(o, (((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "T" : "F"));
+    else if (!strcmp(fmt, "u")) {
+        const int32_t *off = a->buffers[1];
+        used(hx_buf_append(o, "'", 1));
+        used(hx_buf_append(o, (const char *)a->buffers[2] + off[i], (size_t)(off[i + 1] - off[i])));
+        used(hx_buf_append(o, "'", 1));
+    }
+}
+
+/* "name:format,...|row|row..." or NULL (status in *st) */
+static char *render_stream(struct ArrowArrayStream *s) {
+    struct hx_buf o;
+    hx_buf_init(&o);
+    struct ArrowSchema sc;
+    if (s->get_schema(s, &sc) != 0) {
+        s->release(s);
+        return NULL;
+    }
+    for (int64_t c = 0; c < sc.n_children; c++)
+        used(hx_buf_printf(&o, "%s:%s,", sc.children[c]->name, sc.children[c]->format));
+    for (;;) {
+        struct ArrowArray b;
+        if (s->get_next(s, &b) != 0 || !b.release) break;
+        for (int64_t r = 0; r < b.length; r++) {
+            used(hx_buf_append_str(&o, "|"));
+            for (int64_t c = 0; c < b.n_children; c++) {
+                render_value(&o, sc.children[c]->format, b.children[c], r);
+                used(hx_buf_append_str(&o, ","));
+            }
+        }
+        b.release(&b);
+    }
+    sc.release(&sc);
+    s->release(s);
+    return hx_buf_detach(&o);
+}
+
+static struct hoist_csv_options *opts_v(const char *spec, va_list ap) {
+    struct hoist_csv_options *o;
+    if (hoist_csv_options_new(&o) != HOIST_OK) return NULL;
+    /* spec: one letter per int option taken from the varargs */
+    for (const char *p = spec; *p; p++) {
+        int v = va_arg(ap, int);
+        enum hoist_csv_option opt = *p == 'd' ? HOIST_CSV_DELIMITER : *p == 'q' ? HOIST_CSV_QUOTE
+                                    : *p == 'e' ? HOIST_CSV_ESCAPE : *p == 'D' ? HOIST_CSV_DOUBLE_QUOTE
+                                    : *p == 'h' ? HOIST_CSV_HEADER : *p == 'c' ? HOIST_CSV_COMMENT
+                                    : *p == 's' ? HOIST_CSV_SKIP_BAD_ROWS : *p == 't' ? HOIST_CSV_THREADS
+                                    : *p == 'n' ? HOIST_CSV_STRINGS_CAN_BE_NULL : HOIST_CSV_BLOCK_SIZE;
+        if (hoist_csv_options_set_int(o, opt, v) != HOIST_OK) {
+            hoist_csv_options_free(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static struct hoist_csv_options *opts(const char *spec, ...) {
+    va_list ap;
+    va_start(ap, spec);
+    struct hoist_csv_options *o = opts_v(spec, ap);
+    va_end(ap);
+    return o;
+}
+
+/* Reads text with options; returns the rendering or NULL with *st set. */
+static char *read_text(const char *text, size_t len, const struct hoist_csv_options *o, enum hoist_status *st) {
+    struct ArrowArrayStream s;
+    *st = hoist_csv_read_memory(text, len, o, &s, NULL);
+    return *st == HOIST_OK ? render_stream(&s) : NULL;
+}
+
+static char *read_stream_pieces(const char *text, size_t len, size_t piece, const struct hoist_csv_options *o,
+                                enum hoist_status *st) {
+    struct hoist_csv_reader *rd;
+    if ((*st = hoist_csv_reader_new(o, &rd)) != HOIST_OK) return NULL;
+    struct hx_buf rows;
+    hx_buf_init(&rows);
+    for (size_t i = 0; *st == HOIST_OK && i < len; i += piece)
+        *st = hoist_csv_reader_feed(rd, text + i, len - i < piece ? len - i : piece);
+    if (*st == HOIST_OK) *st = hoist_csv_reader_finish(rd);
+    char *out = NULL;
+    struct ArrowSchema sc;
+    if (*st == HOIST_OK && (*st = hoist_csv_reader_schema(rd, &sc)) == HOIST_OK) {
+        for (int64_t c = 0; c < sc.n_children; c++)
+            used(hx_buf_printf(&rows, "%s:%s,", sc.children[c]->name, sc.children[c]->format));
+        for (;;) {
+            struct ArrowArray b;
+            if ((*st = hoist_csv_reader_next(rd, &b)) != HOIST_OK || !b.release) break;
+            for (int64_t r = 0; r < b.length; r++) {
+                used(hx_buf_append_str(&rows, "|"));
+                for (int64_t c = 0; c < b.n_children; c++) {
+                    render_value(&rows, sc.children[c]->format, b.children[c], r);
+                    used(hx_buf_append_str(&rows, ","));
+                }
+            }
+            b.release(&b);
+        }
+        sc.release(&sc);
+        if (*st == HOIST_OK) out = hx_buf_detach(&rows);
+    }
+    hx_buf_reset(&rows);
+    hoist_csv_reader_free(rd);
+    return out;
+}
+
+static void expect(const char *text, struct hoist_csv_options *o, const char *want) {
+    enum hoist_status st;
+    char *got = read_text(text, strlen(text), o, &st);
+    CHECK_EQ_INT(st, HOIST_OK);
+    CHECK_STR(got, want);
+    hx_free(got);
+    hoist_csv_options_free(o);
+}
+
+static void test_dialects(void) {
+    expect("a,b\n1,x\n2,y\n", NULL, "a:l,b:u,|1,'x',|2,'y',");
+    expect("a,b\r\n1,\"x\r\ny\"\r\n", NULL, "a:l,b:u,|1,'x\r\ny',");
+    expect("\xef\xbb\xbf" "a;b\n1;\"q\"\"t\"\n\n", NULL, "a:l,b:u,|1,'q\"t',");
+    expect("a|b\n1|2", NULL, "a:l,b:l,|1,2,");
+    expect("a,b\n1,\"x\\\"y\"\n", opts("eD", '\\', 0), "a:l,b:u,|1,'x\"y',");
+    expect("#c,1\na,b\n#c\n1,2\n", opts("c", '#'), "a:l,b:l,|1,2,");
+    expect("1,2\n3,4\n", NULL, "f0:l,f1:l,|1,2,|3,4,");
+    expect("a,b\n1,2\n", opts("h", 0), "f0:u,f1:u,|'a','b',|'1','2',");
+    expect("a,b\nNA,\n1,\n", NULL, "a:l,b:n,|<null>,<null>,|1,<null>,");
+    expect("a,b\nNA,\n1,x\n", NULL, "a:l,b:u,|<null>,'',|1,'x',");
+    expect("a,b\nNA,\n1,x\n", opts("n", 1), "a:l,b:u,|<null>,<null>,|1,'x',");
+    expect("t,d,f\n2020-01-01T00:00:01.5Z,1970-01-02,1e3\n", NULL,
+           "t:tsu:UTC,d:tdD,f:g,|1577836801500000,1,1000,");
+    expect("b\ntrue\nFALSE\n\n", NULL, "b:b,|T,|F,");
+    expect("a,b\n'x,y',1\n", opts("q", '\''), "a:u,b:l,|'x,y',1,");
+}
+
+/* Every block size from 1 byte up cuts the input at every position, so
+ * speculative chunk starts land inside quotes, between CR and LF, after an
+ * escape; the result must not change, nor when fed in pieces of any size. */
+static void test_every_split_point(void) {
+    static const char plain[] = "k,v,w\r\n\"a\r\nb\",1,\"q\"\"\n\"\r\n\"\",2,\",\"\r\n"
+                                "x\\y,3,\"\"\"\"\r\n\r\n\"\n\n\",4,z\n\"e,\r\n\",5,\"\r\"";
+    static const char escaped[] = "k,v,w\r\n\"a\r\nb\",1,\"q\\\"\n\"\r\n\"\",2,\",\"\r\n"
+                                  "x\\,y,3,\"\\\"\"\r\n\r\n\"\n\n\",4,z\\\n\n\"e,\r\n\",5,\"\r\"";
+    for (int esc = 0; esc < 2; esc++) {
+        const char *text = esc ? escaped : plain;
+        size_t len = esc ? sizeof escaped - 1 : sizeof plain - 1;
+        struct hoist_csv_options *o = esc ? opts("eD", '\\', 0) : NULL;
+        enum hoist_status st;
+        char *want = read_text(text, len, o, &st);
+        CHECK_EQ_INT(st, HOIST_OK);
+        CHECK(want && strstr(want, "|'e,\r\n',5,'\r',")); /* the last row, unterminated */
+        hoist_csv_options_free(o);
+        for (size_t block = 1; want && block <= len; block++)
+            for (int threads = 1; threads <= 3; threads += 2) {
+                o = esc ? opts("eDbt", '\\', 0, (int)block, threads) : opts("bt", (int)block, threads);
+                char *got = read_text(text, len, o, &st);
+                CHECK_STR(got, want);
+                hx_free(got);
+                got = read_stream_pieces(text, len, block, o, &st);
+                CHECK_STR(got, want);
+                hx_free(got);
+                hoist_csv_options_free(o);
+            }
+        hx_free(want);
+    }
+}
+
+static void expect_fail(const char *text, size_t len, struct hoist_csv_options *o, enum hoist_status want,
+                        const char *msg) {
+    enum hoist_status st;
+    char *got = read_text(text, len, o, &st);
+    CHECK(got == NULL);
+    CHECK_EQ_INT(st, want);
+    CHECK_CONTAINS(hoist_errmsg(), msg);
+    hx_free(got);
+    hoist_csv_options_free(o);
+}
+
+static void test_bad_input(void) {
+    expect_fail("a,b\n1,2\n3\n", 10, NULL, HOIST_ERR_CSV_PARSE, "line 3, column 2: expected 2 fields, found 1");
+    expect_fail("a,b\n1,2\n3,\"x\n", 13, opts("b", 3), HOIST_ERR_CSV_PARSE, "line 3: unterminated quoted field");
+    expect_fail("a\nx\n\xc3\x28\n", 7, NULL, HOIST_ERR_CSV_PARSE, "line 3, column 1 ('a'): invalid UTF-8");
+    expect_fail("a\nx\n\xed\xa0\x80\n", 8, NULL, HOIST_ERR_CSV_PARSE, "invalid UTF-8"); /* a surrogate */
+    struct hoist_csv_options *o = opts("");
+    CHECK_EQ_INT(hoist_csv_options_set_column_type(o, "a", "date32"), HOIST_OK);
+    expect_fail("a\n2020-01-01\n2020-02-30\n", 23, o, HOIST_ERR_CSV_PARSE,
+                "line 3, column 1 ('a'): '2020-02-30' is not a valid date32");
+    o = opts("");
+    const char *cols[] = {"zz"};
+    CHECK_EQ_INT(hoist_csv_options_set_strings(o, HOIST_CSV_COLUMNS, cols, 1), HOIST_OK);
+    expect_fail("a\n1\n", 4, o, HOIST_ERR_COLUMN_NOT_FOUND, "no column 'zz'");
+    /* with skip_bad_rows the same rows are counted and left out */
+    o = opts("sbt", 1, 2, 2);
+    struct ArrowArrayStream s;
+    struct hoist_csv_stats stats;
+    const char *bad = "a,b\n1,x\n2\n3,\xff\n4,y,z\n5,w\n";
+    CHECK_EQ_INT(hoist_csv_read_memory(bad, strlen(bad), o, &s, &stats), HOIST_OK);
+    char *got = render_stream(&s);
+    CHECK_STR(got, "a:l,b:u,|1,'x',|5,'w',");
+    CHECK_EQ_INT(stats.bad_rows, 3);
+    CHECK_EQ_INT(stats.bad_lines[0], 3);
+    CHECK_EQ_INT(stats.bad_lines[1], 4);
+    CHECK_EQ_INT(stats.bad_lines[2], 5);
+    hx_free(got);
+    hoist_csv_options_free(o);
+}
+
+static void test_options(void) {
+    struct hoist_csv_options *o;
+    CHECK_EQ_INT(hoist_csv_options_new(&o), HOIST_OK);
+    CHECK_EQ_INT(hoist_csv_options_set_int(o, HOIST_CSV_DELIMITER, 300), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_csv_options_set_int(o, HOIST_CSV_DELIMITER, '\n'), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_csv_options_set_int(o, HOIST_CSV_DELIMITER, '"'), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_csv_options_set_int(o, HOIST_CSV_HEADER, 2), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_csv_options_set_int(o, (enum hoist_csv_option)99, 1), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_csv_options_set_column_type(o, "a", "int128"), HOIST_ERR_INVALID_ARG);
+    CHECK_CONTAINS(hoist_errmsg(), "unknown type 'int128'");
+    CHECK_EQ_INT(hoist_csv_options_set_column_type(o, "a", "int64"), HOIST_OK);
+    CHECK_EQ_INT(hoist_csv_options_set_column_type(o, "a", NULL), HOIST_OK);
+    CHECK_EQ_INT(hoist_csv_options_set_int(o, HOIST_CSV_DELIMITER, -1), HOIST_OK);
+    hoist_csv_options_free(o);
+    hoist_csv_options_free(NULL);
+    hoist_csv_reader_free(NULL);
+    struct hoist_csv_reader *rd;
+    CHECK_EQ_INT(hoist_csv_reader_new(NULL, &rd), HOIST_OK);
+    struct ArrowSchema sc;
+    CHECK_EQ_INT(hoist_csv_reader_schema(rd, &sc), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_csv_reader_feed(rd, "a\n1\n", 4), HOIST_OK);
+    CHECK_EQ_INT(hoist_csv_reader_finish(rd), HOIST_OK);
+    CHECK_EQ_INT(hoist_csv_reader_feed(rd, "2\n", 2), HOIST_ERR_INVALID_ARG);
+    hoist_csv_reader_free(rd);
+}
+
+static void test_values(void) {
+    int64_t i;
+    double d;
+    int32_t day;
+    bool z;
+    CHECK(hx_csv_parse_int64((const uint8_t *)"-9223372036854775808", 20, &i) && i == INT64_MIN);
+    CHECK(!hx_csv_parse_int64((const uint8_t *)"9223372036854775808", 19, &i));
+    CHECK(!hx_csv_parse_int64((const uint8_t *)"+1", 2, &i));
+    CHECK(hx_csv_parse_float64((const uint8_t *)"0.1", 3, &d) && d == 0.1);
+    CHECK(hx_csv_parse_float64((const uint8_t *)"123456789012345678901234e-5", 27, &d) &&
+          d == 1234567890123456789.01234);
+    CHECK(hx_csv_parse_float64((const uint8_t *)"4.9e-324", 8, &d) && d > 0);
+    CHECK(!hx_csv_parse_float64((const uint8_t *)"1e", 2, &d));
+    CHECK(!hx_csv_parse_float64((const uint8_t *)".", 1, &d));
+    CHECK(hx_csv_parse_date32((const uint8_t *)"2000-02-29", 10, &day) && day == 11016);
+    CHECK(!hx_csv_parse_date32((const uint8_t *)"1900-02-29", 10, &day));
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01T01:00:00+01:00", 25, &i, &z) && i == 0 && z);
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1969-12-31 23:59:59.999999", 26, &i, &z) && i == -1 && !z);
+    CHECK(!hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:00.0000001", 27, &i, &z));
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:00.0000010", 27, &i, &z) && i == 1);
+    CHECK(hx_csv_utf8_valid((const uint8_t *)"\xf0\x9f\x98\x80 ok", 7));
+    CHECK(!hx_csv_utf8_valid((const uint8_t *)"\xc0\x80", 2)); /* overlong */
+    CHECK(!hx_csv_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    CHECK(!hx_csv_utf8_valid((const uint8_t *)"ab\xe2\x82", 4)); /* cut short */
+}
+
+/* Fails the 1st, 2nd, ... allocation of a threaded, chunked read and of a
+ * streaming read until one succeeds: each failure is NOMEM (never a crash or
+ * a wrong answer) and, under ASan, leaks nothing. */
+static void test_alloc_failures(void) {
+    static const char text[] = "a,b,c\n1,\"x\ny\",2020-01-01\n2,\"q\"\"\",\n3,z,2020-01-02 10:00\n4.5,w,x\n";
+    size_t len = sizeof text - 1;
+    enum hoist_status st;
+    struct hoist_csv_options *o = opts("bt", 8, 3);
+    char *want = read_text(text, len, o, &st);
+    CHECK(want != NULL);
+    for (int stream = 0; stream < 2; stream++) {
+        int ok = 0;
+        for (uint64_t k = 1; k < 5000 && !ok; k++) {
+            hx_alloc_fail_after(k);
+            char *got = stream ? read_stream_pieces(text, len, 5, o, &st) : read_text(text, len, o, &st);
+            hx_alloc_fail_after(0);
+            if (st == HOIST_OK) {
+                CHECK_STR(got, want);
+                ok = 1;
+            } else if (st != HOIST_ERR_NOMEM) {
+                fprintf(stderr, "allocation %llu: status %d: %s\n", (unsigned long long)k, st, hoist_errmsg());
+                CHECK_EQ_INT(st, HOIST_ERR_NOMEM);
+            }
+            hx_free(got);
+        }
+        CHECK(ok);
+    }
+    hx_free(want);
+    hoist_csv_options_free(o);
+}
+
+int main(void) {
+    RUN(test_values);
+    RUN(test_dialects);
+    RUN(test_every_split_point);
+    RUN(test_bad_input);
+    RUN(test_options);
+    RUN(test_alloc_failures);
+    TEST_MAIN_END();
+}

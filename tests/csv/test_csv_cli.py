@@ -1,0 +1,53 @@
+"""hoist load / schema / head on local CSV files (src/cli/cli_csv.c)."""
+import gzip
+
+from conftest import run_cli
+
+DATA = b"id,name,price,day\n1,ann,1.5,2020-01-01\n2,\"b,c\",,2020-01-02\n3,dan,-2,2020-01-03\n"
+
+
+def test_schema_head_load(hoist_cli, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(DATA)
+    p = run_cli(hoist_cli, "schema", str(path))
+    assert p.returncode == 0, p.stderr_text
+    assert p.stdout_text.splitlines()[:4] == ["id: int64", "name: string", "price: double", "day: date32"]
+    assert "3 rows" in p.stdout_text
+    p = run_cli(hoist_cli, "head", str(path), "-n", "2")
+    assert p.returncode == 0, p.stderr_text
+    lines = p.stdout_text.splitlines()
+    assert len(lines) == 3 and lines[0].split() == ["id", "name", "price", "day"]
+    assert "b,c" in lines[2] and "null" in lines[2]
+    gz = tmp_path / "t.csv.gz"
+    gz.write_bytes(gzip.compress(DATA))
+    p = run_cli(hoist_cli, "load", str(gz), "--columns", "price,id", "--types", "id:string")
+    assert p.returncode == 0, p.stderr_text
+    assert "rows        3" in p.stdout_text and "2 columns" in p.stdout_text
+
+
+def test_format_flag_and_dialect(hoist_cli, tmp_path):
+    path = tmp_path / "data.txt"
+    path.write_bytes(b"a|b\n1|x\n")
+    p = run_cli(hoist_cli, "schema", str(path), "--format", "csv", "--delimiter", "|")
+    assert p.returncode == 0, p.stderr_text
+    assert p.stdout_text.startswith("a: int64\nb: string\n")
+
+
+def test_bad_csv_fails_with_line(hoist_cli, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"a,b\n1,2\n3\n")
+    p = run_cli(hoist_cli, "load", str(path))
+    assert p.returncode == 1
+    assert "line 3" in p.stderr_text and "expected 2 fields" in p.stderr_text
+    p = run_cli(hoist_cli, "load", str(path), "--skip-bad-rows")
+    assert p.returncode == 0 and "bad rows    1 skipped, lines 3" in p.stdout_text
+    p = run_cli(hoist_cli, "load", str(path), "--delimiter", "ab")
+    assert p.returncode == 2
+
+
+def test_csv_output_value_is_not_csv_input(hoist_cli, tmp_path):
+    """--output x.csv names the output: a Parquet load stays a Parquet load
+    (regression: the value was taken for a CSV input)."""
+    p = run_cli(hoist_cli, "load", str(tmp_path / "nothing-here"), "--output", str(tmp_path / "x.csv"))
+    assert p.returncode != 0
+    assert "CSV file" not in p.stderr_text
