@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static hx_status progress(struct hx_job *j);
+
 /* ---- open files ----------------------------------------------------------- */
 
 static void lru_unlink(struct hx_job *j, struct hx_wfile *f) {
@@ -325,7 +327,10 @@ static hx_status write_partitioned(struct hx_job *j, const struct ArrowArray *ba
         int64_t b = 0;
         for (int64_t g = 0; g < ngroups && s == HOIST_OK; g++) {
             s = write_rows(j, groups[g], batch, order + b, start[g] - b);
+            /* A batch with thousands of partitions takes a while: the budget
+             * and a cancel are looked at along the way, not only after it. */
             if (s == HOIST_OK && (g & 63) == 63) s = enforce_budget(j);
+            if (s == HOIST_OK && (g & 63) == 63) s = progress(j);
             b = start[g];
         }
     }

@@ -230,6 +230,14 @@ def test_cancel_leaves_nothing(tmp_path):
     assert not (tmp_path / "c").exists()  # not even the directories it made
 
 
+def test_cancel_inside_one_batch_of_many_partitions(tmp_path):
+    t = pa.table({"k": pa.array(np.arange(4000) % 2000), "x": pa.array(np.arange(4000))})
+    with pytest.raises(wc.HoistError) as e:
+        wc.write_dataset(t, str(tmp_path / "c"), partition_by=["k"], cancel_after=3)  # one batch
+    assert e.value.status == 5
+    assert not (tmp_path / "c").exists()
+
+
 # ---- existing data ----------------------------------------------------------------
 
 
