@@ -6,7 +6,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "hoist.h"
@@ -20,7 +19,7 @@ static void stream_capsule_free(PyObject *cap) {
         return;
     }
     if (s->release) s->release(s);
-    free(s);
+    PyMem_RawFree(s);
 }
 
 static PyObject *raise_status(enum hoist_status st) {
@@ -40,7 +39,7 @@ static int set_list(struct hoist_csv_options *o, enum hoist_csv_list which, PyOb
     if (list == Py_None) return 0;
     Py_ssize_t n = PyList_Size(list);
     if (n < 0) return -1;
-    const char **v = calloc((size_t)n + 1, sizeof *v);
+    const char **v = PyMem_RawCalloc((size_t)n + 1, sizeof *v);
     if (!v) {
         PyErr_NoMemory();
         return -1;
@@ -48,12 +47,12 @@ static int set_list(struct hoist_csv_options *o, enum hoist_csv_list which, PyOb
     for (Py_ssize_t i = 0; i < n; i++) {
         v[i] = PyUnicode_AsUTF8(PyList_GET_ITEM(list, i));
         if (!v[i]) {
-            free(v);
+            PyMem_RawFree(v);
             return -1;
         }
     }
     enum hoist_status st = hoist_csv_options_set_strings(o, which, v, (size_t)n);
-    free(v);
+    PyMem_RawFree(v);
     if (st != HOIST_OK) {
         raise_status(st);
         return -1;
@@ -110,7 +109,7 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
             return raise_status(st);
         }
     }
-    struct ArrowArrayStream *s = calloc(1, sizeof *s);
+    struct ArrowArrayStream *s = PyMem_RawCalloc(1, sizeof *s);
     if (!s) {
         hoist_csv_options_free(o);
         return PyErr_NoMemory();
@@ -121,13 +120,13 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
     Py_END_ALLOW_THREADS
     hoist_csv_options_free(o);
     if (st != HOIST_OK) {
-        free(s);
+        PyMem_RawFree(s);
         return raise_status(st);
     }
     PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_free);
     if (!cap) {
         s->release(s);
-        free(s);
+        PyMem_RawFree(s);
         return NULL;
     }
     PyObject *lines = PyList_New(0);
