@@ -1044,10 +1044,11 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_file(const char *path
 
 /* Reads a CSV object through a store: s3://bucket/key (a local path or
  * file:// URL goes to hoist_csv_read_file). The object is fetched in 8 MiB
- * ranged GETs, four at a time, and each range is decompressed (gzip or zstd,
- * by magic bytes) and parsed by the streaming reader below as its turn
- * comes, so memory is the result plus about 32 MiB of ranges and the
- * reader's buffer; the streaming reader's type inference rule applies.
+ * ranged GETs, four at a time, the next four downloading (on a thread of
+ * their own) while the current ones are decompressed (gzip or zstd, by
+ * magic bytes) and parsed by the streaming reader below, so memory is the
+ * result plus about 64 MiB of ranges and the reader's buffer; the streaming
+ * reader's type inference rule applies.
  * store: borrowed, or NULL to make one from the environment for the call.
  * Adds the store's statuses (HOIST_ERR_S3_NO_SUCH_KEY, ...). */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_url(struct hoist_store *store, const char *url,

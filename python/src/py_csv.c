@@ -1,12 +1,10 @@
 /* _hoist.read_csv: parse a CSV file or S3 object (plain, gzip or zstd; the
- * store comes from the environment) with the GIL released and hand the batches back as an 'arrow_array_stream' capsule,
- * which hoist.csv wraps in a hoist.Table (TableData.from_stream takes the
- * batches without copying). Options arrive already normalised by
- * python/hoist/csv.py. */
+ * store comes from the environment) with the GIL released and hand the batches back as an
+ * 'arrow_array_stream' capsule, which hoist.csv wraps in a hoist.Table (TableData.from_stream takes
+ * the batches without copying). Options arrive already normalised by python/hoist/csv.py. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "hoist.h"
@@ -20,7 +18,7 @@ static void stream_capsule_free(PyObject *cap) {
         return;
     }
     if (s->release) s->release(s);
-    free(s);
+    PyMem_RawFree(s);
 }
 
 static PyObject *raise_status(enum hoist_status st) {
@@ -40,7 +38,7 @@ static int set_list(struct hoist_csv_options *o, enum hoist_csv_list which, PyOb
     if (list == Py_None) return 0;
     Py_ssize_t n = PyList_Size(list);
     if (n < 0) return -1;
-    const char **v = calloc((size_t)n + 1, sizeof *v);
+    const char **v = PyMem_RawCalloc((size_t)n + 1, sizeof *v);
     if (!v) {
         PyErr_NoMemory();
         return -1;
@@ -48,12 +46,12 @@ static int set_list(struct hoist_csv_options *o, enum hoist_csv_list which, PyOb
     for (Py_ssize_t i = 0; i < n; i++) {
         v[i] = PyUnicode_AsUTF8(PyList_GET_ITEM(list, i));
         if (!v[i]) {
-            free(v);
+            PyMem_RawFree(v);
             return -1;
         }
     }
     enum hoist_status st = hoist_csv_options_set_strings(o, which, v, (size_t)n);
-    free(v);
+    PyMem_RawFree(v);
     if (st != HOIST_OK) {
         raise_status(st);
         return -1;
@@ -63,18 +61,32 @@ static int set_list(struct hoist_csv_options *o, enum hoist_csv_list which, PyOb
 
 static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
     (void)self;
-    static char *kwlist[] = {"path",        "delimiter",    "quote",          "escape",
-                             "double_quote", "header",      "comment",        "null_values",
-                             "true_values", "false_values", "columns",        "column_names",
-                             "column_types", "skip_bad_rows", "strings_can_be_null", "threads", NULL};
+    static char *kwlist[] = {"path",
+                             "delimiter",
+                             "quote",
+                             "escape",
+                             "double_quote",
+                             "header",
+                             "comment",
+                             "null_values",
+                             "true_values",
+                             "false_values",
+                             "columns",
+                             "column_names",
+                             "column_types",
+                             "skip_bad_rows",
+                             "strings_can_be_null",
+                             "threads",
+                             NULL};
     const char *path;
     int delimiter = -1, quote = '"', escape = 0, double_quote = 1, header = -1, comment = 0;
     int skip_bad = 0, strings_null = 0, threads = 0;
-    PyObject *nulls = Py_None, *trues = Py_None, *falses = Py_None, *columns = Py_None, *names = Py_None,
-             *types = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|iiiiiiOOOOOOiii", kwlist, &path, &delimiter, &quote, &escape,
-                                     &double_quote, &header, &comment, &nulls, &trues, &falses, &columns, &names,
-                                     &types, &skip_bad, &strings_null, &threads))
+    PyObject *nulls = Py_None, *trues = Py_None, *falses = Py_None, *columns = Py_None,
+             *names = Py_None, *types = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|iiiiiiOOOOOOiii", kwlist, &path, &delimiter,
+                                     &quote, &escape, &double_quote, &header, &comment, &nulls,
+                                     &trues, &falses, &columns, &names, &types, &skip_bad,
+                                     &strings_null, &threads))
         return NULL;
     struct hoist_csv_options *o;
     enum hoist_status st = hoist_csv_options_new(&o);
@@ -82,8 +94,9 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
     const struct {
         enum hoist_csv_option opt;
         int value;
-    } ints[] = {{HOIST_CSV_DELIMITER, delimiter}, {HOIST_CSV_QUOTE, quote},       {HOIST_CSV_ESCAPE, escape},
-                {HOIST_CSV_DOUBLE_QUOTE, double_quote}, {HOIST_CSV_HEADER, header}, {HOIST_CSV_COMMENT, comment},
+    } ints[] = {{HOIST_CSV_DELIMITER, delimiter},    {HOIST_CSV_QUOTE, quote},
+                {HOIST_CSV_ESCAPE, escape},          {HOIST_CSV_DOUBLE_QUOTE, double_quote},
+                {HOIST_CSV_HEADER, header},          {HOIST_CSV_COMMENT, comment},
                 {HOIST_CSV_SKIP_BAD_ROWS, skip_bad}, {HOIST_CSV_STRINGS_CAN_BE_NULL, strings_null},
                 {HOIST_CSV_THREADS, threads}};
     for (size_t i = 0; st == HOIST_OK && i < sizeof ints / sizeof ints[0]; i++)
@@ -110,24 +123,22 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
             return raise_status(st);
         }
     }
-    struct ArrowArrayStream *s = calloc(1, sizeof *s);
+    struct ArrowArrayStream *s = PyMem_RawCalloc(1, sizeof *s);
     if (!s) {
         hoist_csv_options_free(o);
         return PyErr_NoMemory();
     }
     struct hoist_csv_stats stats;
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_csv_read_url(NULL, path, o, s, &stats);
-    Py_END_ALLOW_THREADS
-    hoist_csv_options_free(o);
+    Py_BEGIN_ALLOW_THREADS st = hoist_csv_read_url(NULL, path, o, s, &stats);
+    Py_END_ALLOW_THREADS hoist_csv_options_free(o);
     if (st != HOIST_OK) {
-        free(s);
+        PyMem_RawFree(s);
         return raise_status(st);
     }
     PyObject *cap = PyCapsule_New(s, "arrow_array_stream", stream_capsule_free);
     if (!cap) {
         s->release(s);
-        free(s);
+        PyMem_RawFree(s);
         return NULL;
     }
     PyObject *lines = PyList_New(0);
@@ -137,8 +148,8 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
         Py_XDECREF(v);
     }
     PyObject *d = lines ? Py_BuildValue("{s:L,s:K,s:L,s:N}", "rows", (long long)stats.rows, "bytes",
-                                        (unsigned long long)stats.bytes, "bad_rows", (long long)stats.bad_rows,
-                                        "bad_lines", lines)
+                                        (unsigned long long)stats.bytes, "bad_rows",
+                                        (long long)stats.bad_rows, "bad_lines", lines)
                         : NULL;
     if (!d) {
         Py_DECREF(cap);

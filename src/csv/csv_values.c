@@ -14,8 +14,10 @@ static inline bool is_digit(uint8_t c) { return (unsigned)(c - '0') < 10; }
 /* Numbers, dates and times may be padded with spaces or tabs (as pyarrow
  * reads them); text is never trimmed. */
 static inline void trim(const uint8_t **s, size_t *n) {
-    while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+    while (*n && (**s == ' ' || **s == '\t'))
+        (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+        (*n)--;
 }
 
 bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out) {
@@ -60,8 +62,9 @@ static bool word_ci(const uint8_t *s, size_t n, const char *w) {
 /* Exactly representable powers of ten: with a mantissa below 2^53 one
  * multiplication or division rounds once, so the result is the correctly
  * rounded value (Clinger's fast path). */
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 static bool strtod_exact(const uint8_t *s, size_t n, double *out) {
     char small[128], *buf = small;
@@ -91,9 +94,12 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
         const uint8_t *w = s + i;
         size_t wn = n - i;
         double v;
-        if (word_ci(w, wn, "inf") || word_ci(w, wn, "infinity")) v = __builtin_inf();
-        else if (word_ci(w, wn, "nan")) v = __builtin_nan("");
-        else return false;
+        if (word_ci(w, wn, "inf") || word_ci(w, wn, "infinity"))
+            v = __builtin_inf();
+        else if (word_ci(w, wn, "nan"))
+            v = __builtin_nan("");
+        else
+            return false;
         *out = neg ? -v : v;
         return true;
     }
@@ -101,11 +107,13 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
      * than 19 of them go to strtod, which then decides */
     const uint8_t *p = s + i, *end = s + n, *d0 = p;
     uint64_t mant = 0;
-    while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+    while (p < end && is_digit(*p))
+        mant = mant * 10 + (unsigned)(*p++ - '0');
     size_t ndig = (size_t)(p - d0), nfrac = 0;
     if (p < end && *p == '.') {
         const uint8_t *f0 = ++p;
-        while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+        while (p < end && is_digit(*p))
+            mant = mant * 10 + (unsigned)(*p++ - '0');
         nfrac = (size_t)(p - f0);
         ndig += nfrac;
     }
@@ -163,7 +171,8 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 
 static bool parse_date(const uint8_t *s, int64_t *days) {
     int y, m, d;
-    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' || !digits(s + 8, 2, &d))
+    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' ||
+        !digits(s + 8, 2, &d))
         return false;
     static const uint8_t dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (m < 1 || m > 12 || d < 1) return false;
@@ -203,11 +212,14 @@ bool hx_csv_parse_timestamp(const uint8_t *s, size_t n, int64_t *out, bool *zone
         if (p < n && s[p] == '.') {
             size_t k = 0;
             for (p++; p < n && is_digit(s[p]); p++, k++) {
-                if (k < 6) frac = frac * 10 + (s[p] - '0');
-                else if (s[p] != '0') return false; /* finer than a microsecond */
+                if (k < 6)
+                    frac = frac * 10 + (s[p] - '0');
+                else if (s[p] != '0')
+                    return false; /* finer than a microsecond */
             }
             if (k == 0) return false;
-            for (; k < 6; k++) frac *= 10;
+            for (; k < 6; k++)
+                frac *= 10;
         }
     }
     us += ((int64_t)hh * 3600 + mm * 60 + ss) * 1000000 + frac;
@@ -252,17 +264,22 @@ bool hx_csv_utf8_valid(const uint8_t *s, size_t n) {
         }
         size_t k;
         uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) k = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef) k = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4) k = 3, cp = c & 0x07;
-        else return false;
+        if (c >= 0xc2 && c <= 0xdf)
+            k = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            k = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            k = 3, cp = c & 0x07;
+        else
+            return false;
         if (n - i <= k) return false;
         for (size_t j = 1; j <= k; j++) {
             if ((s[i + j] & 0xc0) != 0x80) return false;
             cp = cp << 6 | (s[i + j] & 0x3f);
         }
         /* overlong forms, surrogates, beyond U+10FFFF (RFC 3629 section 3) */
-        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
             return false;
         i += k + 1;
     }
@@ -271,8 +288,8 @@ bool hx_csv_utf8_valid(const uint8_t *s, size_t n) {
 
 /* ---- inference masks ------------------------------------------------------ */
 
-unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_csv_words *falses, const uint8_t *s,
-                            size_t n) {
+unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_csv_words *falses,
+                            const uint8_t *s, size_t n) {
     unsigned m = 1u << HX_CSV_STRING;
     if (hx_csv_words_has(trues, s, n) || hx_csv_words_has(falses, s, n)) m |= 1u << HX_CSV_BOOL;
     const uint8_t *full = s;
@@ -280,18 +297,23 @@ unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_cs
     trim(&s, &n);
     if (n == 0) return m;
     uint8_t c = s[0];
-    if (is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'i' || c == 'I' || c == 'n' || c == 'N') {
+    if (is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'i' || c == 'I' || c == 'n' ||
+        c == 'N') {
         int64_t iv;
         double dv;
-        if (hx_csv_parse_int64(s, n, &iv)) m |= 1u << HX_CSV_INT64 | 1u << HX_CSV_FLOAT64;
-        else if (hx_csv_parse_float64(s, n, &dv)) m |= 1u << HX_CSV_FLOAT64;
+        if (hx_csv_parse_int64(s, n, &iv))
+            m |= 1u << HX_CSV_INT64 | 1u << HX_CSV_FLOAT64;
+        else if (hx_csv_parse_float64(s, n, &dv))
+            m |= 1u << HX_CSV_FLOAT64;
     }
     if (n >= 10 && is_digit(c) && s[4] == '-') {
         int64_t ts;
         bool zoned;
         if (hx_csv_parse_timestamp(full, full_n, &ts, &zoned)) {
-            if (zoned) m |= 1u << HX_CSV_TIMESTAMP_UTC;
-            else m |= 1u << HX_CSV_TIMESTAMP | (n == 10 ? 1u << HX_CSV_DATE32 : 0);
+            if (zoned)
+                m |= 1u << HX_CSV_TIMESTAMP_UTC;
+            else
+                m |= 1u << HX_CSV_TIMESTAMP | (n == 10 ? 1u << HX_CSV_DATE32 : 0);
         }
     }
     return m;

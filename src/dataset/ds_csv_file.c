@@ -3,12 +3,13 @@
  * store_file_map.c, or fetches an object's ranges) and the CSV codec (which
  * parses bytes in memory and does no I/O). A plain local file is parsed in
  * place, in parallel; gzip (RFC 1952, several members allowed) and zstd
- * input, and every object fetched from a store, go block by block through
- * the streaming reader, so only a few blocks of text are held besides the
- * result. */
+ * input, and every object fetched from a store (ranges downloading while
+ * the previous ones parse), go block by block through the streaming reader,
+ * so only a few blocks of text are held besides the result. */
 #include "csv.h"
 #include "file_map.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -50,9 +51,11 @@ static hx_status push_gzip(struct sink *s, const uint8_t *src, size_t n) {
         size_t used = in - s->z.avail_in, got = BLOCK - s->z.avail_out;
         src += used;
         n -= used;
-        if (rc == Z_STREAM_END) s->z_ended = true;
+        if (rc == Z_STREAM_END)
+            s->z_ended = true;
         else if (rc != Z_OK && !(rc == Z_BUF_ERROR && (used || got)))
-            HX_FAIL(HOIST_ERR_IO, "%s: gzip data is corrupt (%s)", s->name, s->z.msg ? s->z.msg : "inflate failed");
+            HX_FAIL(HOIST_ERR_IO, "%s: gzip data is corrupt (%s)", s->name,
+                    s->z.msg ? s->z.msg : "inflate failed");
         if (got) st = hoist_csv_reader_feed(s->rd, s->block, got);
     }
     /* output left inside zlib's window comes out with no more input */
@@ -77,7 +80,8 @@ static hx_status push_zstd(struct sink *s, const uint8_t *src, size_t n) {
         ZSTD_outBuffer out = {s->block, BLOCK, 0};
         s->zs_last = ZSTD_decompressStream(s->zs, &out, &in);
         if (ZSTD_isError(s->zs_last))
-            HX_FAIL(HOIST_ERR_IO, "%s: zstd data is corrupt (%s)", s->name, ZSTD_getErrorName(s->zs_last));
+            HX_FAIL(HOIST_ERR_IO, "%s: zstd data is corrupt (%s)", s->name,
+                    ZSTD_getErrorName(s->zs_last));
         if (out.pos) st = hoist_csv_reader_feed(s->rd, s->block, out.pos);
         if (in.pos == in.size && out.pos < out.size) break;
     }
@@ -94,7 +98,8 @@ static hx_status sink_start(struct sink *s, const uint8_t *magic, size_t n) {
     s->kind = detect(magic, n);
     if (s->kind == SINK_PLAIN) return HOIST_OK;
     if (s->kind == SINK_GZIP) {
-        if (inflateInit2(&s->z, 15 + 16) != Z_OK) HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start gzip", s->name);
+        if (inflateInit2(&s->z, 15 + 16) != Z_OK)
+            HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start gzip", s->name);
         s->z_live = true;
     } else if (!(s->zs = ZSTD_createDStream())) {
         HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start zstd", s->name);
@@ -105,9 +110,12 @@ static hx_status sink_start(struct sink *s, const uint8_t *magic, size_t n) {
 
 static hx_status sink_push_known(struct sink *s, const uint8_t *data, size_t n) {
     switch (s->kind) {
-    case SINK_GZIP: return push_gzip(s, data, n);
-    case SINK_ZSTD: return push_zstd(s, data, n);
-    default: return hoist_csv_reader_feed(s->rd, data, n);
+    case SINK_GZIP:
+        return push_gzip(s, data, n);
+    case SINK_ZSTD:
+        return push_zstd(s, data, n);
+    default:
+        return hoist_csv_reader_feed(s->rd, data, n);
     }
 }
 
@@ -130,8 +138,10 @@ static hx_status sink_end(struct sink *s) {
         HX_TRY(sink_start(s, s->head, s->nhead));
         HX_TRY(sink_push_known(s, s->head, s->nhead));
     }
-    HX_FAIL_IF(s->kind == SINK_GZIP && !s->z_ended, HOIST_ERR_IO, "%s: gzip data is truncated", s->name);
-    HX_FAIL_IF(s->kind == SINK_ZSTD && s->zs_last != 0, HOIST_ERR_IO, "%s: zstd data is truncated", s->name);
+    HX_FAIL_IF(s->kind == SINK_GZIP && !s->z_ended, HOIST_ERR_IO, "%s: gzip data is truncated",
+               s->name);
+    HX_FAIL_IF(s->kind == SINK_ZSTD && s->zs_last != 0, HOIST_ERR_IO, "%s: zstd data is truncated",
+               s->name);
     return hoist_csv_reader_finish(s->rd);
 }
 
@@ -160,8 +170,8 @@ static hx_status sink_finish(struct sink *s, hx_status st, struct ArrowArrayStre
 
 /* ---- local files ------------------------------------------------------- */
 
-hx_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
-                              struct hoist_csv_stats *stats) {
+hx_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *opts,
+                              struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
     HX_FAIL_IF(!path || !out, HOIST_ERR_INVALID_ARG, "hoist_csv_read_file: NULL argument");
     memset(out, 0, sizeof *out);
     if (stats) memset(stats, 0, sizeof *stats);
@@ -186,35 +196,85 @@ hx_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *
 
 static bool is_local(const char *url) { return !strstr(url, "://") || !strncmp(url, "file://", 7); }
 
-/* Fetches [offset, size) in ranges, RANGES_IN_FLIGHT at a time, pushing each
- * into the sink in order as soon as its turn comes. */
-static hx_status fetch_into(struct hoist_store *store, const char *url, uint64_t size, struct sink *s) {
+/* One batch of ranges: RANGES_IN_FLIGHT ranged GETs issued together. */
+struct batch {
+    struct hoist_store *store;
     struct hoist_get_item items[RANGES_IN_FLIGHT];
-    hx_status st = HOIST_OK;
-    for (uint64_t off = 0; st == HOIST_OK && off < size;) {
-        size_t n = 0;
-        memset(items, 0, sizeof items);
-        for (; n < RANGES_IN_FLIGHT && off < size; n++, off += RANGE) {
-            items[n].url = url;
-            items[n].offset = (int64_t)off;
-            items[n].length = (int64_t)(size - off < RANGE ? size - off : RANGE);
-            items[n].dest = HOIST_DEST_ALLOC;
-        }
-        st = hoist_store_get_many(store, items, n, 0, NULL, NULL);
-        for (size_t i = 0; i < n; i++) {
-            if (st == HOIST_OK && items[i].size != (uint64_t)items[i].length)
-                st = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: a range came back short (the object changed?)", url);
-            if (st == HOIST_OK) st = sink_push(s, items[i].data, (size_t)items[i].size);
-            hoist_store_get_item_reset(&items[i]);
-        }
+    size_t n;
+    hx_status st;
+    char err[512];
+};
+
+static uint64_t batch_prepare(struct batch *b, struct hoist_store *store, const char *url,
+                              uint64_t off, uint64_t size) {
+    memset(b, 0, sizeof *b);
+    b->store = store;
+    for (; b->n < RANGES_IN_FLIGHT && off < size; b->n++, off += RANGE) {
+        b->items[b->n].url = url;
+        b->items[b->n].offset = (int64_t)off;
+        b->items[b->n].length = (int64_t)(size - off < RANGE ? size - off : RANGE);
+        b->items[b->n].dest = HOIST_DEST_ALLOC;
     }
+    return off;
+}
+
+static void *batch_fetch(void *arg) {
+    struct batch *b = arg;
+    b->st = hoist_store_get_many(b->store, b->items, b->n, 0, NULL, NULL);
+    if (b->st != HOIST_OK) hx_error_copy(b->err, sizeof b->err); /* the message is this thread's */
+    return NULL;
+}
+
+static void batch_reset(struct batch *b) {
+    for (size_t i = 0; i < b->n; i++)
+        hoist_store_get_item_reset(&b->items[i]);
+    b->n = 0;
+}
+
+/* Pushes a fetched batch into the sink, in order. */
+static hx_status batch_push(struct batch *b, const char *url, struct sink *s) {
+    if (b->st != HOIST_OK) HX_FAIL(b->st, "%s", b->err);
+    for (size_t i = 0; i < b->n; i++) {
+        HX_FAIL_IF(b->items[i].size != (uint64_t)b->items[i].length, HOIST_ERR_S3_BAD_RESPONSE,
+                   "%s: a range came back short (the object changed?)", url);
+        HX_TRY(sink_push(s, b->items[i].data, (size_t)b->items[i].size));
+    }
+    return HOIST_OK;
+}
+
+/* Fetches the object in batches of ranges; the next batch downloads on a
+ * thread of its own while this one parses the current one, so network and
+ * parsing overlap with two batches (64 MiB) in memory. */
+static hx_status fetch_into(struct hoist_store *store, const char *url, uint64_t size,
+                            struct sink *s) {
+    struct batch *b = hx_calloc(2, sizeof *b);
+    if (!b) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", url);
+    uint64_t off = batch_prepare(&b[0], store, url, 0, size);
+    batch_fetch(&b[0]);
+    hx_status st = HOIST_OK;
+    for (int cur = 0; st == HOIST_OK && b[cur].n;) {
+        int next = !cur;
+        off = batch_prepare(&b[next], store, url, off, size);
+        pthread_t th;
+        bool threaded = b[next].n && pthread_create(&th, NULL, batch_fetch, &b[next]) == 0;
+        if (b[next].n && !threaded) batch_fetch(&b[next]); /* no thread: fetch first, then parse */
+        st = batch_push(&b[cur], url, s);
+        if (threaded) pthread_join(th, NULL);
+        batch_reset(&b[cur]);
+        cur = next;
+    }
+    batch_reset(&b[0]);
+    batch_reset(&b[1]);
+    hx_free(b);
     return st;
 }
 
-hx_status hoist_csv_read_url(struct hoist_store *store, const char *url, const struct hoist_csv_options *opts,
-                             struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
+hx_status hoist_csv_read_url(struct hoist_store *store, const char *url,
+                             const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
+                             struct hoist_csv_stats *stats) {
     HX_FAIL_IF(!url || !out, HOIST_ERR_INVALID_ARG, "hoist_csv_read_url: NULL argument");
-    if (is_local(url)) return hoist_csv_read_file(strncmp(url, "file://", 7) ? url : url + 7, opts, out, stats);
+    if (is_local(url))
+        return hoist_csv_read_file(strncmp(url, "file://", 7) ? url : url + 7, opts, out, stats);
     memset(out, 0, sizeof *out);
     if (stats) memset(stats, 0, sizeof *stats);
     struct hoist_store *own = NULL;

@@ -21,10 +21,13 @@ static void render_value(struct hx_buf *o, const char *fmt, const struct ArrowAr
     }
     if (!strcmp(fmt, "l") || !strncmp(fmt, "tsu", 3))
         used(hx_buf_printf(o, "%" PRId64, ((const int64_t *)a->buffers[1])[i]));
-    else if (!strcmp(fmt, "g")) used(hx_buf_printf(o, "%.17g", ((const double *)a->buffers[1])[i]));
-    else if (!strcmp(fmt, "tdD")) used(hx_buf_printf(o, "%d", ((const int32_t *)a->buffers[1])[i]));
+    else if (!strcmp(fmt, "g"))
+        used(hx_buf_printf(o, "%.17g", ((const double *)a->buffers[1])[i]));
+    else if (!strcmp(fmt, "tdD"))
+        used(hx_buf_printf(o, "%d", ((const int32_t *)a->buffers[1])[i]));
     else if (!strcmp(fmt, "b"))
-        used(hx_buf_append_str(o, (((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "T" : "F"));
+        used(hx_buf_append_str(o, (((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "T"
+                                                                                            : "F"));
     else if (!strcmp(fmt, "u")) {
         const int32_t *off = a->buffers[1];
         used(hx_buf_append(o, "'", 1));
@@ -67,11 +70,16 @@ static struct hoist_csv_options *opts_v(const char *spec, va_list ap) {
     /* spec: one letter per int option taken from the varargs */
     for (const char *p = spec; *p; p++) {
         int v = va_arg(ap, int);
-        enum hoist_csv_option opt = *p == 'd' ? HOIST_CSV_DELIMITER : *p == 'q' ? HOIST_CSV_QUOTE
-                                    : *p == 'e' ? HOIST_CSV_ESCAPE : *p == 'D' ? HOIST_CSV_DOUBLE_QUOTE
-                                    : *p == 'h' ? HOIST_CSV_HEADER : *p == 'c' ? HOIST_CSV_COMMENT
-                                    : *p == 's' ? HOIST_CSV_SKIP_BAD_ROWS : *p == 't' ? HOIST_CSV_THREADS
-                                    : *p == 'n' ? HOIST_CSV_STRINGS_CAN_BE_NULL : HOIST_CSV_BLOCK_SIZE;
+        enum hoist_csv_option opt = *p == 'd'   ? HOIST_CSV_DELIMITER
+                                    : *p == 'q' ? HOIST_CSV_QUOTE
+                                    : *p == 'e' ? HOIST_CSV_ESCAPE
+                                    : *p == 'D' ? HOIST_CSV_DOUBLE_QUOTE
+                                    : *p == 'h' ? HOIST_CSV_HEADER
+                                    : *p == 'c' ? HOIST_CSV_COMMENT
+                                    : *p == 's' ? HOIST_CSV_SKIP_BAD_ROWS
+                                    : *p == 't' ? HOIST_CSV_THREADS
+                                    : *p == 'n' ? HOIST_CSV_STRINGS_CAN_BE_NULL
+                                                : HOIST_CSV_BLOCK_SIZE;
         if (hoist_csv_options_set_int(o, opt, v) != HOIST_OK) {
             hoist_csv_options_free(o);
             return NULL;
@@ -89,14 +97,15 @@ static struct hoist_csv_options *opts(const char *spec, ...) {
 }
 
 /* Reads text with options; returns the rendering or NULL with *st set. */
-static char *read_text(const char *text, size_t len, const struct hoist_csv_options *o, enum hoist_status *st) {
+static char *read_text(const char *text, size_t len, const struct hoist_csv_options *o,
+                       enum hoist_status *st) {
     struct ArrowArrayStream s;
     *st = hoist_csv_read_memory(text, len, o, &s, NULL);
     return *st == HOIST_OK ? render_stream(&s) : NULL;
 }
 
-static char *read_stream_pieces(const char *text, size_t len, size_t piece, const struct hoist_csv_options *o,
-                                enum hoist_status *st) {
+static char *read_stream_pieces(const char *text, size_t len, size_t piece,
+                                const struct hoist_csv_options *o, enum hoist_status *st) {
     struct hoist_csv_reader *rd;
     if ((*st = hoist_csv_reader_new(o, &rd)) != HOIST_OK) return NULL;
     struct hx_buf rows;
@@ -141,7 +150,9 @@ static void expect(const char *text, struct hoist_csv_options *o, const char *wa
 static void test_dialects(void) {
     expect("a,b\n1,x\n2,y\n", NULL, "a:l,b:u,|1,'x',|2,'y',");
     expect("a,b\r\n1,\"x\r\ny\"\r\n", NULL, "a:l,b:u,|1,'x\r\ny',");
-    expect("\xef\xbb\xbf" "a;b\n1;\"q\"\"t\"\n\n", NULL, "a:l,b:u,|1,'q\"t',");
+    expect("\xef\xbb\xbf"
+           "a;b\n1;\"q\"\"t\"\n\n",
+           NULL, "a:l,b:u,|1,'q\"t',");
     expect("a|b\n1|2", NULL, "a:l,b:l,|1,2,");
     expect("a,b\n1,\"x\\\"y\"\n", opts("eD", '\\', 0), "a:l,b:u,|1,'x\"y',");
     expect("#c,1\na,b\n#c\n1,2\n", opts("c", '#'), "a:l,b:l,|1,2,");
@@ -175,7 +186,8 @@ static void test_every_split_point(void) {
         hoist_csv_options_free(o);
         for (size_t block = 1; want && block <= len; block++)
             for (int threads = 1; threads <= 3; threads += 2) {
-                o = esc ? opts("eDbt", '\\', 0, (int)block, threads) : opts("bt", (int)block, threads);
+                o = esc ? opts("eDbt", '\\', 0, (int)block, threads)
+                        : opts("bt", (int)block, threads);
                 char *got = read_text(text, len, o, &st);
                 CHECK_STR(got, want);
                 hx_free(got);
@@ -188,8 +200,8 @@ static void test_every_split_point(void) {
     }
 }
 
-static void expect_fail(const char *text, size_t len, struct hoist_csv_options *o, enum hoist_status want,
-                        const char *msg) {
+static void expect_fail(const char *text, size_t len, struct hoist_csv_options *o,
+                        enum hoist_status want, const char *msg) {
     enum hoist_status st;
     char *got = read_text(text, len, o, &st);
     CHECK(got == NULL);
@@ -200,10 +212,14 @@ static void expect_fail(const char *text, size_t len, struct hoist_csv_options *
 }
 
 static void test_bad_input(void) {
-    expect_fail("a,b\n1,2\n3\n", 10, NULL, HOIST_ERR_CSV_PARSE, "line 3, column 2: expected 2 fields, found 1");
-    expect_fail("a,b\n1,2\n3,\"x\n", 13, opts("b", 3), HOIST_ERR_CSV_PARSE, "line 3: unterminated quoted field");
-    expect_fail("a\nx\n\xc3\x28\n", 7, NULL, HOIST_ERR_CSV_PARSE, "line 3, column 1 ('a'): invalid UTF-8");
-    expect_fail("a\nx\n\xed\xa0\x80\n", 8, NULL, HOIST_ERR_CSV_PARSE, "invalid UTF-8"); /* a surrogate */
+    expect_fail("a,b\n1,2\n3\n", 10, NULL, HOIST_ERR_CSV_PARSE,
+                "line 3, column 2: expected 2 fields, found 1");
+    expect_fail("a,b\n1,2\n3,\"x\n", 13, opts("b", 3), HOIST_ERR_CSV_PARSE,
+                "line 3: unterminated quoted field");
+    expect_fail("a\nx\n\xc3\x28\n", 7, NULL, HOIST_ERR_CSV_PARSE,
+                "line 3, column 1 ('a'): invalid UTF-8");
+    expect_fail("a\nx\n\xed\xa0\x80\n", 8, NULL, HOIST_ERR_CSV_PARSE,
+                "invalid UTF-8"); /* a surrogate */
     struct hoist_csv_options *o = opts("");
     CHECK_EQ_INT(hoist_csv_options_set_column_type(o, "a", "date32"), HOIST_OK);
     expect_fail("a\n2020-01-01\n2020-02-30\n", 23, o, HOIST_ERR_CSV_PARSE,
@@ -270,21 +286,25 @@ static void test_values(void) {
     CHECK(!hx_csv_parse_float64((const uint8_t *)".", 1, &d));
     CHECK(hx_csv_parse_date32((const uint8_t *)"2000-02-29", 10, &day) && day == 11016);
     CHECK(!hx_csv_parse_date32((const uint8_t *)"1900-02-29", 10, &day));
-    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01T01:00:00+01:00", 25, &i, &z) && i == 0 && z);
-    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1969-12-31 23:59:59.999999", 26, &i, &z) && i == -1 && !z);
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01T01:00:00+01:00", 25, &i, &z) &&
+          i == 0 && z);
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1969-12-31 23:59:59.999999", 26, &i, &z) &&
+          i == -1 && !z);
     CHECK(!hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:00.0000001", 27, &i, &z));
-    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:00.0000010", 27, &i, &z) && i == 1);
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:00.0000010", 27, &i, &z) &&
+          i == 1);
     CHECK(hx_csv_utf8_valid((const uint8_t *)"\xf0\x9f\x98\x80 ok", 7));
-    CHECK(!hx_csv_utf8_valid((const uint8_t *)"\xc0\x80", 2)); /* overlong */
+    CHECK(!hx_csv_utf8_valid((const uint8_t *)"\xc0\x80", 2));         /* overlong */
     CHECK(!hx_csv_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-    CHECK(!hx_csv_utf8_valid((const uint8_t *)"ab\xe2\x82", 4)); /* cut short */
+    CHECK(!hx_csv_utf8_valid((const uint8_t *)"ab\xe2\x82", 4));       /* cut short */
 }
 
 /* Fails the 1st, 2nd, ... allocation of a threaded, chunked read and of a
  * streaming read until one succeeds: each failure is NOMEM (never a crash or
  * a wrong answer) and, under ASan, leaks nothing. */
 static void test_alloc_failures(void) {
-    static const char text[] = "a,b,c\n1,\"x\ny\",2020-01-01\n2,\"q\"\"\",\n3,z,2020-01-02 10:00\n4.5,w,x\n";
+    static const char text[] =
+        "a,b,c\n1,\"x\ny\",2020-01-01\n2,\"q\"\"\",\n3,z,2020-01-02 10:00\n4.5,w,x\n";
     size_t len = sizeof text - 1;
     enum hoist_status st;
     struct hoist_csv_options *o = opts("bt", 8, 3);
@@ -294,13 +314,15 @@ static void test_alloc_failures(void) {
         int ok = 0;
         for (uint64_t k = 1; k < 5000 && !ok; k++) {
             hx_alloc_fail_after(k);
-            char *got = stream ? read_stream_pieces(text, len, 5, o, &st) : read_text(text, len, o, &st);
+            char *got =
+                stream ? read_stream_pieces(text, len, 5, o, &st) : read_text(text, len, o, &st);
             hx_alloc_fail_after(0);
             if (st == HOIST_OK) {
                 CHECK_STR(got, want);
                 ok = 1;
             } else if (st != HOIST_ERR_NOMEM) {
-                fprintf(stderr, "allocation %llu: status %d: %s\n", (unsigned long long)k, st, hoist_errmsg());
+                fprintf(stderr, "allocation %llu: status %d: %s\n", (unsigned long long)k, st,
+                        hoist_errmsg());
                 CHECK_EQ_INT(st, HOIST_ERR_NOMEM);
             }
             hx_free(got);
