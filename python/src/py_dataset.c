@@ -561,6 +561,46 @@ static int check_cfg(enum hoist_status st, const char *argname) {
     return -1;
 }
 
+/* partition_types={column: type} into the config; -1 with an exception set. */
+static int set_partition_types(struct hoist_dataset_config *cfg, PyObject *partition_types) {
+    if (!PyDict_Check(partition_types)) {
+        PyErr_Format(PyExc_TypeError, "partition_types: expected a dict {column: type}, got %.100s",
+                     Py_TYPE(partition_types)->tp_name);
+        return -1;
+    }
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(partition_types, &pos, &k, &v)) {
+        if (!PyUnicode_Check(k) || !PyUnicode_Check(v)) {
+            PyErr_SetString(PyExc_TypeError, "partition_types: keys and values must be str");
+            return -1;
+        }
+        const char *ks = PyUnicode_AsUTF8(k), *vs = PyUnicode_AsUTF8(v);
+        if (!ks || !vs) return -1;
+        if (check_cfg(hoist_dataset_config_set_partition_type(cfg, ks, vs), "partition_types") < 0) return -1;
+    }
+    return 0;
+}
+
+/* The store settings load_table takes, as a store config the dataset config
+ * copies (*scfg is the caller's to free); -1 with an exception set. */
+static int set_store_settings(struct hoist_dataset_config *cfg, struct hoist_store_config **scfg, PyObject *endpoint,
+                              PyObject *region, PyObject *profile, long long concurrency) {
+    if (hoist_store_config_new(scfg) != HOIST_OK) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (store_set_str(*scfg, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 ||
+        store_set_str(*scfg, HOIST_STORE_REGION, region, "region") < 0 ||
+        store_set_str(*scfg, HOIST_STORE_PROFILE, profile, "profile") < 0)
+        return -1;
+    if (concurrency && hoist_store_config_set_int(*scfg, HOIST_STORE_CONCURRENCY, concurrency) != HOIST_OK) {
+        PyErr_Format(PyExc_ValueError, "concurrency: %s", hoist_errmsg());
+        return -1;
+    }
+    return check_cfg(hoist_dataset_config_set_store_config(cfg, *scfg), "store");
+}
+
 static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
     static char *kw[] = {"urls", "columns", "filter", "sample", "seed", "limit", "memory_limit",
                          "threads", "skip_bad", "hive", "partition_types", "decode_flags",
@@ -637,43 +677,11 @@ static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
         goto done;
     if (decode_flags && check_cfg(hoist_dataset_config_set_decode_flags(cfg, decode_flags), "decode_flags") < 0)
         goto done;
-    if (partition_types != Py_None) {
-        if (!PyDict_Check(partition_types)) {
-            PyErr_Format(PyExc_TypeError, "partition_types: expected a dict {column: type}, got %.100s",
-                         Py_TYPE(partition_types)->tp_name);
-            goto done;
-        }
-        PyObject *k, *v;
-        Py_ssize_t pos = 0;
-        while (PyDict_Next(partition_types, &pos, &k, &v)) {
-            if (!PyUnicode_Check(k) || !PyUnicode_Check(v)) {
-                PyErr_SetString(PyExc_TypeError, "partition_types: keys and values must be str");
-                goto done;
-            }
-            const char *ks = PyUnicode_AsUTF8(k), *vs = PyUnicode_AsUTF8(v);
-            if (!ks || !vs)
-                goto done;
-            if (check_cfg(hoist_dataset_config_set_partition_type(cfg, ks, vs), "partition_types") < 0)
-                goto done;
-        }
-    }
-    if (endpoint != Py_None || region != Py_None || profile != Py_None || concurrency) {
-        if (hoist_store_config_new(&scfg) != HOIST_OK) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        if (store_set_str(scfg, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 ||
-            store_set_str(scfg, HOIST_STORE_REGION, region, "region") < 0 ||
-            store_set_str(scfg, HOIST_STORE_PROFILE, profile, "profile") < 0)
-            goto done;
-        if (concurrency && hoist_store_config_set_int(scfg, HOIST_STORE_CONCURRENCY, concurrency) != HOIST_OK) {
-            PyErr_Format(PyExc_ValueError, "concurrency: %s", hoist_errmsg());
-            goto done;
-        }
-        if (check_cfg(hoist_dataset_config_set_store_config(cfg, scfg), "store") < 0)
-            goto done;
-    }
-
+    if (partition_types != Py_None && set_partition_types(cfg, partition_types) < 0)
+        goto done;
+    if ((endpoint != Py_None || region != Py_None || profile != Py_None || concurrency) &&
+        set_store_settings(cfg, &scfg, endpoint, region, profile, concurrency) < 0)
+        goto done;
     struct hoist_dataset *ds = NULL;
     enum hoist_status st;
     struct errcopy e;
