@@ -39,7 +39,13 @@ struct hx_s3_settings {
     enum hx_s3_addressing addressing;
     char *profile;
     char creds_source[64];  /* "options", "environment", "profile default" (for messages) */
-    char missing_why[256];  /* why no credentials were found */
+    char missing_why[600];  /* why no static credentials were found */
+    /* For the credential chain, which runs at the first request when no
+     * static credentials were found (s3_cred_chain.c). */
+    char *cred_file, *conf_file;
+    int profile_explicit;
+    int region_defaulted;      /* no region was set anywhere (us-east-1 assumed) */
+    const char *deferred_to;   /* the provider that will fetch ("IMDS", ...) or NULL */
 };
 
 /* Fills out from explicit > environment > ~/.aws files (docs/store.md).
@@ -57,8 +63,14 @@ HOIST_NODISCARD hx_status hx_s3_ini_get(const char *path, const char *section, c
 
 /* ---- client ------------------------------------------------------------- */
 
+struct hx_s3_creds;
+struct hx_s3_cred_cache;
+
 struct hx_s3 {
     struct hx_s3_settings set;
+    struct hx_s3_creds *static_creds;    /* options, environment or profile keys */
+    struct hx_s3_cred_cache *cred_cache; /* else: the process-wide temporary credentials */
+    uint64_t key_generation;             /* the credentials signing_key was derived from */
     char *scheme_host;  /* "http://127.0.0.1:8333" */
     char *host;         /* host[:port] for the Host header */
     pthread_mutex_t key_lock;
@@ -67,6 +79,9 @@ struct hx_s3 {
 };
 
 HOIST_NODISCARD hx_status hx_s3_init(struct hx_s3 *s3, const struct hx_s3_explicit *ex);
+/* Where the client's credentials come from now ("environment", "web
+ * identity", ...; "anonymous"; "none yet" before the chain first ran). */
+void hx_s3_creds_source(struct hx_s3 *s3, char *out, size_t cap);
 void hx_s3_cleanup(struct hx_s3 *s3);
 
 struct hx_s3_header {
@@ -128,6 +143,13 @@ HOIST_NODISCARD hx_status hx_s3_sigv4_authorization(const char *method, const ch
                                                     const char *region, const char *access_key,
                                                     const uint8_t signing_key[32], struct hx_buf *out);
 void hx_s3_signing_key(const char *secret, const char *date8, const char *region, uint8_t out[32]);
+/* The same for any service (STS signs AssumeRole with "sts"). */
+void hx_s3_sigv4_key(const char *secret, const char *date8, const char *region, const char *service, uint8_t out[32]);
+HOIST_NODISCARD hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method, const char *canonical_uri,
+                                                 const char *canonical_query, const struct hx_s3_header *headers,
+                                                 size_t n, const char *payload_hash, const char *amz_date,
+                                                 const char *region, const char *access_key,
+                                                 const uint8_t signing_key[32], struct hx_buf *out);
 
 void hx_sha256_hex(const void *data, size_t n, char out[65]);
 void hx_md5_base64(const void *data, size_t n, char out[25]);
