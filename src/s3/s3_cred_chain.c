@@ -167,14 +167,14 @@ static hx_status fetch(const struct hx_s3_cred_input *in, struct hx_s3_creds **o
     struct hx_s3_cred_value v;
     memset(&v, 0, sizeof v);
     enum hx_cred_found found = HX_CRED_NONE;
-    char why[600] = "";
+    char why[900] = "";
     struct hx_s3_cred_input lazy = *in;
     lazy.eager = 0;
     hx_status st = hx_s3_cred_chain_run(&lazy, &v, &found, NULL, why, sizeof why);
     if (st != HOIST_OK) return st;
     HX_FAIL_IF(found != HX_CRED_FOUND, HOIST_ERR_CREDENTIALS,
-               "no S3 credentials found (checked options, %s); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-               "a profile, or ask for anonymous access",
+               "no S3 credentials found (%s); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, "
+               "or ask for anonymous access",
                why);
     st = hx_s3_creds_new(&v, v.expiration != 0, out);
     hx_s3_cred_value_reset(&v);

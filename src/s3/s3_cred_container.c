@@ -102,7 +102,7 @@ hx_status hx_s3_container_fetch(struct hx_s3_cred_value *out, enum hx_cred_found
     char *url = NULL;
     HX_TRY(hx_s3_container_url(&url));
     if (url == NULL) {
-        snprintf(why, why_cap, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI not set");
+        snprintf(why, why_cap, "AWS_CONTAINER_CREDENTIALS_*_URI not set");
         return HOIST_OK;
     }
     struct hx_buf body;
@@ -147,7 +147,7 @@ static hx_status container_load(const struct hx_s3_cred_input *in, struct hx_s3_
         char *url = NULL;
         HX_TRY(hx_s3_container_url(&url));
         *found = url ? HX_CRED_DEFER : HX_CRED_NONE;
-        if (url == NULL) snprintf(why, why_cap, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI not set");
+        if (url == NULL) snprintf(why, why_cap, "AWS_CONTAINER_CREDENTIALS_*_URI not set");
         hx_free(url);
         return HOIST_OK;
     }

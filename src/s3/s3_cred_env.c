@@ -11,8 +11,7 @@ static hx_status env_load(const struct hx_s3_cred_input *in, struct hx_s3_cred_v
     *found = HX_CRED_NONE;
     const char *ak = hx_s3_env("AWS_ACCESS_KEY_ID"), *sk = hx_s3_env("AWS_SECRET_ACCESS_KEY");
     if (ak == NULL || sk == NULL) {
-        snprintf(why, why_cap, "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY %s",
-                 ak || sk ? "not both set" : "not set");
+        snprintf(why, why_cap, "AWS_ACCESS_KEY_ID/SECRET_ACCESS_KEY %s", ak || sk ? "not both set" : "not set");
         return HOIST_OK;
     }
     const char *tok = hx_s3_env("AWS_SECURITY_TOKEN");

@@ -157,7 +157,8 @@ static hx_status imds_load(const struct hx_s3_cred_input *in, struct hx_s3_cred_
     }
     hx_status st = hx_s3_imds_fetch(out, found, why, why_cap);
     if (st == HOIST_ERR_CREDENTIALS) {
-        snprintf(why, why_cap, "%s", hoist_errmsg());
+        const char *m = hoist_errmsg();
+        snprintf(why, why_cap, "%s%s", strncmp(m, "IMDS", 4) == 0 ? "" : "IMDS ", m);
         *found = HX_CRED_NONE;
         hx_error_clear();
         return HOIST_OK;

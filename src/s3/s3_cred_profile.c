@@ -130,8 +130,7 @@ static hx_status resolve(const struct hx_s3_cred_input *in, const char *name, in
         st = static_keys(&p, name, out);
     } else {
         fetched = 0;
-        snprintf(why, why_cap, "profile '%.60s' in %.200s: no credentials", name,
-                 in->cred_file ? in->cred_file : "~/.aws/credentials");
+        snprintf(why, why_cap, "profile '%.60s': no keys, role, process or SSO", name);
     }
     if (st == HOIST_OK && fetched) *found = HX_CRED_FOUND;
     if (st != HOIST_OK && depth == 0) st = hx_error_prefix(st, "profile '%s'", name);
