@@ -16,6 +16,7 @@ give two different access keys; the stand-in counts requests per endpoint
 (POST /_config {"expires_in": N}) to exercise refresh ahead of expiry.
 """
 import datetime
+import http.client
 import json
 import os
 import socket
@@ -92,6 +93,7 @@ class State:
         self.web_identity_token = "eyJ-web-identity-token-0d9e"
         self.delay = 0.0
         self.issued = []  # access key ids handed out, in order
+        self.expired = set()  # keys the S3 relay answers ExpiredToken for
         self.secrets = []  # their secret keys and session tokens (tests check none leaks)
 
     def count(self, name):
@@ -179,13 +181,17 @@ def make_handler(state):
                 cfg = json.loads(body or b"{}")
                 with state.lock:
                     for k, v in cfg.items():
-                        setattr(state, k, v)
+                        if k == "expire_issued":
+                            state.expired |= set(state.issued)
+                        else:
+                            setattr(state, k, v)
                 return self.send(200, "{}")
             if self.path == "/_reset":
                 with state.lock:
                     state.counts = {}
                     state.issued = []
                     state.secrets = []
+                    state.expired = set()
                 return self.send(200, "{}")
             self.send(404, "not found")
 
@@ -246,6 +252,63 @@ def make_handler(state):
     return Handler
 
 
+EXPIRED = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ExpiredToken</Code>"
+           b"<Message>The provided token has expired.</Message></Error>")
+
+
+def make_relay(state, moto_url):
+    """An S3 relay in front of moto that answers 400 ExpiredToken for the
+    keys marked expired (POST /_config {"expire_issued": true} on the
+    stand-in), as S3 does when temporary credentials run out mid-transfer.
+    Everything else is forwarded unchanged (Host included, so signatures
+    stay valid)."""
+    host, port = urllib.parse.urlparse(moto_url).netloc.split(":")
+
+    class Relay(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def relay(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else None
+            auth = self.headers.get("Authorization") or ""
+            akid = auth.split("Credential=")[1].split("/")[0] if "Credential=" in auth else ""
+            with state.lock:
+                expired = akid in state.expired
+                if expired:
+                    state.counts["expired_answers"] = state.counts.get("expired_answers", 0) + 1
+            if expired:
+                self.send_response(400)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(EXPIRED)))
+                self.end_headers()
+                self.wfile.write(EXPIRED)
+                return
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in self.headers.items():
+                conn.putheader(k, v)
+            conn.endheaders(body)
+            r = conn.getresponse()
+            data = r.read()
+            self.send_response(r.status)
+            for k, v in r.getheaders():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(k, v)
+            length = r.getheader("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", length or str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            conn.close()
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = relay
+
+    return Relay
+
+
 def main():
     moto, moto_url = start_moto()
     try:
@@ -254,8 +317,12 @@ def main():
         server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
+        relay = ThreadingHTTPServer(("127.0.0.1", 0), make_relay(state, moto_url))
+        relay.daemon_threads = True
+        threading.Thread(target=relay.serve_forever, daemon=True).start()
         print(json.dumps({
             "moto": moto_url, "standin": f"http://127.0.0.1:{server.server_address[1]}",
+            "s3_relay": f"http://127.0.0.1:{relay.server_address[1]}",
             "user_key": user_key, "user_secret": user_secret, "role_arn": ROLE_ARN,
             "bucket": BUCKET, "imds_token": IMDS_TOKEN, "container_token": state.container_token,
             "sso_token": state.sso_token,
