@@ -267,7 +267,10 @@ enum hoist_store_option {
     HOIST_STORE_STALL_TIMEOUT = 12,    /* int: seconds with no bytes before a retry, default 30 */
     HOIST_STORE_CONNECT_TIMEOUT = 13,  /* int: seconds, default 10 */
     HOIST_STORE_ADDRESSING = 14,       /* str: "path", "virtual" or "auto" (default) */
-    HOIST_STORE_TMPDIR = 15            /* str: temp root for downloads (default METAFLOW_TEMPDIR, TMPDIR, /tmp) */
+    HOIST_STORE_TMPDIR = 15,           /* str: temp root for downloads (default METAFLOW_TEMPDIR, TMPDIR, /tmp) */
+    HOIST_STORE_SSE = 16,              /* str: server-side encryption of puts: "AES256", "aws:kms" or
+                                          "aws:kms:dsse" (default: none sent, the bucket's default applies) */
+    HOIST_STORE_SSE_KMS_KEY_ID = 17    /* str: KMS key id, ARN or alias for "aws:kms" (default: aws/s3) */
 };
 
 /* Config: a bag of options; unset options come from the environment and
@@ -299,6 +302,7 @@ struct hoist_object_info {
     char *etag;
     char *content_type;
     char *metadata_json;
+    char *encryption; /* x-amz-server-side-encryption ("AES256", "aws:kms"), NULL if not reported */
 };
 HOIST_API void hoist_object_info_reset(struct hoist_object_info *info);
 

@@ -44,6 +44,8 @@ struct cli_store_opts {
     bool no_sign_request;  /* --no-sign-request */
     int64_t concurrency;   /* --concurrency N; 0 = automatic */
     int64_t part_size;     /* --part-size SIZE (8M, 64MiB, 1048576); 0 = automatic */
+    const char *sse;       /* --sse AES256|aws:kms|aws:kms:dsse */
+    const char *sse_kms_key_id; /* --sse-kms-key-id ID */
 };
 
 /* Help text for the common options, to append to a command's usage. */
@@ -54,7 +56,9 @@ struct cli_store_opts {
     "  --region NAME         region (else AWS_REGION/AWS_DEFAULT_REGION, profile)\n"          \
     "  --no-sign-request     anonymous requests (public buckets)\n"                           \
     "  --concurrency N       requests in flight (default: automatic)\n"                       \
-    "  --part-size SIZE      bytes per ranged GET / upload part, e.g. 8M, 64MiB (default: auto)\n"
+    "  --part-size SIZE      bytes per ranged GET / upload part, e.g. 8M, 64MiB (default: auto)\n" \
+    "  --sse ALG             server-side encryption of uploads: AES256, aws:kms, aws:kms:dsse\n"  \
+    "  --sse-kms-key-id ID   KMS key (id, ARN or alias) for --sse aws:kms (default: aws/s3)\n"
 
 /* Matches argv[*i] against the long option `name` ("--endpoint"), in either
  * form "--name VALUE" or "--name=VALUE". Returns 1 and sets *value (advancing

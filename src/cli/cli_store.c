@@ -897,6 +897,7 @@ static void print_info_text(const struct hoist_object_info *in, const char *url)
     printf("etag:          %s\n", in->etag ? in->etag : "-");
     printf("content_type:  %s\n", in->content_type ? in->content_type : "-");
     printf("metadata:      %s\n", in->metadata_json ? in->metadata_json : "-");
+    printf("encryption:    %s\n", in->encryption ? in->encryption : "-");
 }
 
 static void print_info_json(const struct hoist_object_info *in, const char *url) {
@@ -912,6 +913,8 @@ static void print_info_json(const struct hoist_object_info *in, const char *url)
     cli_json_string(stdout, in->etag);
     fputs(",\"content_type\":", stdout);
     cli_json_string(stdout, in->content_type);
+    fputs(",\"encryption\":", stdout);
+    cli_json_string(stdout, in->encryption);
     /* metadata_json is already a JSON object (hoist.h). */
     printf(",\"metadata\":%s}\n", in->metadata_json && *in->metadata_json ? in->metadata_json : "null");
 }

@@ -23,6 +23,7 @@ struct hx_s3_explicit {
     const char *endpoint, *region, *profile;
     const char *access_key, *secret_key, *session_token;
     const char *addressing; /* "path", "virtual", "auto" */
+    const char *sse, *sse_kms_key_id; /* server-side encryption of puts */
     int no_sign;            /* 1 = anonymous */
 };
 
@@ -38,6 +39,7 @@ struct hx_s3_settings {
     int have_credentials;
     enum hx_s3_addressing addressing;
     char *profile;
+    char *sse, *sse_kms_key_id; /* NULL: none sent */
     char creds_source[64];  /* "options", "environment", "profile default" (for messages) */
     char missing_why[600];  /* why no static credentials were found */
     /* For the credential chain, which runs at the first request when no
@@ -97,6 +99,15 @@ HOIST_NODISCARD hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_re
                                               const char *bucket, const char *key, const char *query,
                                               const char *payload_hash, const struct hx_s3_header *extra,
                                               size_t nextra);
+
+/* The headers every object-creating request carries (PutObject,
+ * CreateMultipartUpload): the content type (binary/octet-stream when none
+ * is given, what AWS stores, so objects read back the same on every
+ * S3-compatible store) and the server-side encryption settings. Writes at
+ * most HX_S3_OBJECT_HEADERS entries into h (borrowed strings); returns how
+ * many. */
+#define HX_S3_OBJECT_HEADERS 3
+size_t hx_s3_object_headers(const struct hx_s3 *s3, const char *content_type, struct hx_s3_header *h);
 
 /* ---- multipart uploads (s3_multipart.c) ---------------------------------- */
 
@@ -250,6 +261,7 @@ struct hx_s3_resp {
     char checksum_type[24];
     char request_id[64];     /* x-amz-request-id */
     char bucket_region[32];  /* x-amz-bucket-region (on a wrong-region 301) */
+    char sse[24];            /* x-amz-server-side-encryption */
     struct hx_buf meta_json; /* x-amz-meta-metaflow-user-attributes (metaflow's layout) */
 };
 /* Makes req fill resp from each response's headers (reset per response).

@@ -128,6 +128,8 @@ void hx_s3_settings_reset(struct hx_s3_settings *s) {
         hx_free(s->session_token);
     }
     hx_free(s->profile);
+    hx_free(s->sse);
+    hx_free(s->sse_kms_key_id);
     hx_free(s->cred_file);
     hx_free(s->conf_file);
     memset(s, 0, sizeof *s);
@@ -158,6 +160,11 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
     }
     out->region_defaulted = out->region == NULL;
     HX_TRY(set_str(&out->region, "us-east-1"));
+
+    HX_TRY(set_str(&out->sse, ex->sse));
+    HX_TRY(set_str(&out->sse_kms_key_id, ex->sse_kms_key_id));
+    HX_FAIL_IF(out->sse_kms_key_id && (out->sse == NULL || strncmp(out->sse, "aws:kms", 7) != 0),
+               HOIST_ERR_INVALID_ARG, "a KMS key id needs sse \"aws:kms\" (or \"aws:kms:dsse\")");
 
     out->anonymous = ex->no_sign == 1;
     out->profile_explicit = profile_explicit;

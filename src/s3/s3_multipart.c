@@ -2,7 +2,8 @@
  * UploadPart, CompleteMultipartUpload, AbortMultipartUpload,
  * ListMultipartUploads) and the Complete document, shared by put_many and
  * the store's separate multipart calls. Each builder sets the request's
- * method, URL, signed headers, body and response sink for one attempt. */
+ * method, URL, signed headers, body and response sink for one attempt; and
+ * the headers every object-creating request carries (type, encryption). */
 #include "s3.h"
 
 #include <stdio.h>
@@ -31,12 +32,21 @@ static hx_status upload_query(struct hx_buf *q, const char *before, const char *
     return s;
 }
 
+size_t hx_s3_object_headers(const struct hx_s3 *s3, const char *content_type, struct hx_s3_header *h) {
+    size_t n = 0;
+    h[n++] = (struct hx_s3_header){"content-type", content_type ? content_type : "binary/octet-stream"};
+    /* UploadPart carries no SSE headers: parts inherit the upload's. */
+    if (s3->set.sse) h[n++] = (struct hx_s3_header){"x-amz-server-side-encryption", s3->set.sse};
+    if (s3->set.sse_kms_key_id)
+        h[n++] = (struct hx_s3_header){"x-amz-server-side-encryption-aws-kms-key-id", s3->set.sse_kms_key_id};
+    return n;
+}
+
 hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
                                    const char *key, const char *content_type,
                                    const char *meta_header) {
-    struct hx_s3_header h[3];
-    size_t nh = 0;
-    if (content_type) h[nh++] = (struct hx_s3_header){"content-type", content_type};
+    struct hx_s3_header h[2 + HX_S3_OBJECT_HEADERS];
+    size_t nh = hx_s3_object_headers(s3, content_type, h);
     if (meta_header)
         h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", meta_header};
     /* Parts then carry their CRC32C, which the server checks (BadDigest). */

@@ -41,6 +41,8 @@ hx_status hx_s3_resp_header(void *ctx, const char *name, size_t nlen, const char
         copy_field(r->checksum_type, sizeof r->checksum_type, v, n);
     } else if (named(name, nlen, "x-amz-bucket-region")) {
         copy_field(r->bucket_region, sizeof r->bucket_region, v, n);
+    } else if (named(name, nlen, "x-amz-server-side-encryption")) {
+        copy_field(r->sse, sizeof r->sse, v, n);
     } else if (named(name, nlen, "x-amz-request-id")) {
         copy_field(r->request_id, sizeof r->request_id, v, n);
     } else if (named(name, nlen, "x-amz-meta-metaflow-user-attributes")) {

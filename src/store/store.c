@@ -34,6 +34,8 @@ void hoist_store_config_free(struct hoist_store_config *c) {
     hx_free(c->session_token);
     hx_free(c->addressing);
     hx_free(c->tmpdir);
+    hx_free(c->sse);
+    hx_free(c->sse_kms_key_id);
     hx_free(c);
 }
 
@@ -66,6 +68,12 @@ hx_status hoist_store_config_set_str(struct hoist_store_config *c, enum hoist_st
         return copy_opt(&c->session_token, v, "session token");
     case HOIST_STORE_TMPDIR:
         return copy_opt(&c->tmpdir, v, "tmpdir");
+    case HOIST_STORE_SSE:
+        HX_FAIL_IF(v == NULL || (strcmp(v, "AES256") && strcmp(v, "aws:kms") && strcmp(v, "aws:kms:dsse")),
+                   HOIST_ERR_INVALID_ARG, "sse must be \"AES256\", \"aws:kms\" or \"aws:kms:dsse\"");
+        return copy_opt(&c->sse, v, "sse");
+    case HOIST_STORE_SSE_KMS_KEY_ID:
+        return copy_opt(&c->sse_kms_key_id, v, "sse kms key id");
     case HOIST_STORE_ADDRESSING:
         HX_FAIL_IF(v == NULL || (strcmp(v, "path") && strcmp(v, "virtual") && strcmp(v, "auto")),
                    HOIST_ERR_INVALID_ARG, "addressing must be \"path\", \"virtual\" or \"auto\"");
@@ -155,6 +163,8 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         .secret_key = cfg->secret_key,
         .session_token = cfg->session_token,
         .addressing = cfg->addressing,
+        .sse = cfg->sse,
+        .sse_kms_key_id = cfg->sse_kms_key_id,
         .no_sign = cfg->no_sign == 1,
     };
     hx_status s = hx_s3_init(&st->s3, &ex);

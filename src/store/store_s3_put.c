@@ -87,7 +87,7 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
          * included). SHA-256 of the body would cost ~10x the CPU of the
          * hardware CRC32C on the one I/O thread, taken from the transfer. */
         if (o->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->data, o->size), o->crc);
-        if (ctype) h[nh++] = (struct hx_s3_header){"content-type", ctype};
+        nh += hx_s3_object_headers(s3, ctype, h + nh);
         if (o->meta)
             h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", o->meta};
         if (no_overwrite(o)) h[nh++] = (struct hx_s3_header){"if-none-match", "*"};
