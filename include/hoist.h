@@ -270,7 +270,8 @@ enum hoist_store_option {
     HOIST_STORE_TMPDIR = 15,           /* str: temp root for downloads (default METAFLOW_TEMPDIR, TMPDIR, /tmp) */
     HOIST_STORE_SSE = 16,              /* str: server-side encryption of puts: "AES256", "aws:kms" or
                                           "aws:kms:dsse" (default: none sent, the bucket's default applies) */
-    HOIST_STORE_SSE_KMS_KEY_ID = 17    /* str: KMS key id, ARN or alias for "aws:kms" (default: aws/s3) */
+    HOIST_STORE_SSE_KMS_KEY_ID = 17,   /* str: KMS key id, ARN or alias for "aws:kms" (default: aws/s3) */
+    HOIST_STORE_CA_BUNDLE = 18         /* str: PEM file of CAs to trust for https (default AWS_CA_BUNDLE, else the system's) */
 };
 
 /* Config: a bag of options; unset options come from the environment and

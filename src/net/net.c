@@ -617,6 +617,7 @@ static void start(struct hx_net_loop *loop, struct hx_net_req *req) {
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
+    if (cfg->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     /* Keys may contain "./" and "../": send the path exactly as signed. */
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
