@@ -51,7 +51,8 @@ struct cli_store_opts {
 /* Help text for the common options, to append to a command's usage. */
 #define CLI_STORE_OPTS_HELP                                                                   \
     "common options:\n"                                                                       \
-    "  --endpoint URL        S3 endpoint (else AWS_ENDPOINT_URL[_S3], profile, AWS)\n"        \
+    "  --endpoint URL        S3 endpoint (else AWS_ENDPOINT_URL[_S3], profile,\n"              \
+    "                        METAFLOW_S3_ENDPOINT_URL, AWS)\n"                               \
     "  --profile NAME        ~/.aws profile (else AWS_PROFILE, 'default')\n"                  \
     "  --region NAME         region (else AWS_REGION/AWS_DEFAULT_REGION, profile)\n"          \
     "  --no-sign-request     anonymous requests (public buckets)\n"                           \

@@ -137,10 +137,10 @@ void hx_s3_settings_reset(struct hx_s3_settings *s) {
 
 static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings *out, char *cred_file,
                          char *conf_file) {
-    /* endpoint: metaflow passes METAFLOW_S3_ENDPOINT_URL as an explicit
-     * client parameter, so it beats boto3's own env variables. */
+    /* endpoint: option > the AWS variables > profile > metaflow's variable
+     * (hoist.S3 passes METAFLOW_S3_ENDPOINT_URL as an explicit option, as
+     * metaflow does, so there it still wins). */
     HX_TRY(set_str(&out->endpoint, ex->endpoint));
-    HX_TRY(set_str(&out->endpoint, env("METAFLOW_S3_ENDPOINT_URL")));
     HX_TRY(set_str(&out->endpoint, env("AWS_ENDPOINT_URL_S3")));
     HX_TRY(set_str(&out->endpoint, env("AWS_ENDPOINT_URL")));
     HX_TRY(set_str(&out->region, ex->region));
@@ -201,6 +201,7 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
         out->endpoint = v;
         v = NULL;
     }
+    HX_TRY(set_str(&out->endpoint, env("METAFLOW_S3_ENDPOINT_URL")));
 
     const char *addr = ex->addressing;
     if (addr == NULL) {
