@@ -24,10 +24,21 @@ struct hx_s3_explicit {
     const char *access_key, *secret_key, *session_token;
     const char *addressing; /* "path", "virtual", "auto" */
     const char *sse, *sse_kms_key_id; /* server-side encryption of puts */
+    const char *checksum;             /* "when_supported", "when_required", "always" */
     int no_sign;            /* 1 = anonymous */
 };
 
 enum hx_s3_addressing { HX_S3_ADDR_AUTO = 0, HX_S3_ADDR_PATH = 1, HX_S3_ADDR_VIRTUAL = 2 };
+
+/* Flexible checksums (SDK setting request_checksum_calculation; some
+ * S3-compatible stores reject x-amz-checksum-* headers). */
+enum hx_s3_checksum {
+    HX_S3_CK_WHEN_SUPPORTED = 0, /* CRC32C on uploads; checksum mode on whole GETs */
+    HX_S3_CK_WHEN_REQUIRED = 1,  /* no x-amz-checksum-* at all; Content-MD5 on uploads */
+    HX_S3_CK_ALWAYS = 2          /* as when_supported, and a whole GET must carry a checksum */
+};
+/* The mode for a setting's text, or -1. */
+int hx_s3_checksum_parse(const char *s);
 
 /* Resolved settings. Strings are owned. */
 struct hx_s3_settings {
@@ -40,6 +51,7 @@ struct hx_s3_settings {
     enum hx_s3_addressing addressing;
     char *profile;
     char *sse, *sse_kms_key_id; /* NULL: none sent */
+    enum hx_s3_checksum checksum;
     char creds_source[64];  /* "options", "environment", "profile default" (for messages) */
     char missing_why[600];  /* why no static credentials were found */
     /* For the credential chain, which runs at the first request when no
@@ -108,6 +120,11 @@ HOIST_NODISCARD hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_re
  * many. */
 #define HX_S3_OBJECT_HEADERS 3
 size_t hx_s3_object_headers(const struct hx_s3 *s3, const char *content_type, struct hx_s3_header *h);
+/* The integrity header of an upload body (PutObject, UploadPart): its
+ * CRC32C (crc32c, base64) or, in when_required mode, its Content-MD5
+ * (computed into md5). Writes one entry into h. */
+void hx_s3_body_checksum_header(const struct hx_s3 *s3, const uint8_t *data, uint64_t len, const char *crc32c,
+                                char md5[25], struct hx_s3_header *h);
 
 /* ---- multipart uploads (s3_multipart.c) ---------------------------------- */
 
@@ -128,7 +145,8 @@ struct hx_s3_part_ref {
     const char *crc32c; /* base64 */
 };
 /* The CompleteMultipartUpload document for parts (replaces out's text). */
-HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(struct hx_buf *out, const struct hx_s3_part_ref *parts, size_t n);
+HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(const struct hx_s3 *s3, struct hx_buf *out,
+                                                 const struct hx_s3_part_ref *parts, size_t n);
 /* xml: from hx_s3_mpu_complete_xml, kept alive for the transfer; sha: space
  * for its SHA-256 (kept alive too). if_none_match: fail with 412 when the
  * key exists. A 200 may still carry an <Error>: check req->body. */

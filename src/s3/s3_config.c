@@ -80,6 +80,13 @@ hx_status hx_s3_ini_get(const char *path, const char *section, const char *key, 
 
 static const char *env(const char *name) { return hx_s3_env(name); }
 
+int hx_s3_checksum_parse(const char *s) {
+    if (strcasecmp(s, "when_supported") == 0) return HX_S3_CK_WHEN_SUPPORTED;
+    if (strcasecmp(s, "when_required") == 0) return HX_S3_CK_WHEN_REQUIRED;
+    if (strcasecmp(s, "always") == 0) return HX_S3_CK_ALWAYS;
+    return -1;
+}
+
 static hx_status set_str(char **dst, const char *v) {
     if (*dst || v == NULL) return HOIST_OK;
     *dst = hx_strdup(v);
@@ -161,6 +168,21 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
     out->region_defaulted = out->region == NULL;
     HX_TRY(set_str(&out->region, "us-east-1"));
 
+    const char *ck = ex->checksum ? ex->checksum : env("AWS_REQUEST_CHECKSUM_CALCULATION");
+    if (ck == NULL) {
+        HX_TRY(hx_s3_profile_get(cred_file, conf_file, out->profile, "request_checksum_calculation", NULL, 0, &v));
+        ck = v;
+    }
+    int ckm = ck ? hx_s3_checksum_parse(ck) : HX_S3_CK_WHEN_SUPPORTED;
+    if (ckm < 0) {
+        hx_status e = hx_error(HOIST_ERR_INVALID_ARG,
+                               "checksum setting '%s' is not when_supported, when_required or always", ck);
+        hx_free(v);
+        return e;
+    }
+    hx_free(v);
+    v = NULL;
+    out->checksum = (enum hx_s3_checksum)ckm;
     HX_TRY(set_str(&out->sse, ex->sse));
     HX_TRY(set_str(&out->sse_kms_key_id, ex->sse_kms_key_id));
     HX_FAIL_IF(out->sse_kms_key_id && (out->sse == NULL || strncmp(out->sse, "aws:kms", 7) != 0),

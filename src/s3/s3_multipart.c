@@ -50,7 +50,8 @@ hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, con
     if (meta_header)
         h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", meta_header};
     /* Parts then carry their CRC32C, which the server checks (BadDigest). */
-    h[nh++] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC32C"};
+    if (s3->set.checksum != HX_S3_CK_WHEN_REQUIRED)
+        h[nh++] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC32C"};
     no_body(req);
     req->sink = HX_SINK_BUF;
     req->body_cap = SMALL_XML_CAP;
@@ -64,7 +65,9 @@ hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const
                                  const uint8_t *data, uint64_t len, const char *crc32c) {
     /* The part's CRC32C (declared at the create) guards the body, so the
      * payload goes UNSIGNED, without a SHA-256 on the I/O thread. */
-    struct hx_s3_header h[1] = {{"x-amz-checksum-crc32c", crc32c}};
+    struct hx_s3_header h[1];
+    char md5[25];
+    hx_s3_body_checksum_header(s3, data, len, crc32c, md5, h);
     char before[32];
     snprintf(before, sizeof before, "partNumber=%d&", number);
     struct hx_buf q;
@@ -78,14 +81,29 @@ hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const
     return s;
 }
 
-hx_status hx_s3_mpu_complete_xml(struct hx_buf *out, const struct hx_s3_part_ref *parts, size_t n) {
+void hx_s3_body_checksum_header(const struct hx_s3 *s3, const uint8_t *data, uint64_t len, const char *crc32c,
+                                char md5[25], struct hx_s3_header *h) {
+    if (s3->set.checksum == HX_S3_CK_WHEN_REQUIRED) {
+        /* every S3 implementation checks Content-MD5 (BadDigest) */
+        hx_md5_base64(len ? data : (const uint8_t *)"", (size_t)len, md5);
+        *h = (struct hx_s3_header){"content-md5", md5};
+    } else {
+        *h = (struct hx_s3_header){"x-amz-checksum-crc32c", crc32c};
+    }
+}
+
+hx_status hx_s3_mpu_complete_xml(const struct hx_s3 *s3, struct hx_buf *out, const struct hx_s3_part_ref *parts,
+                                 size_t n) {
+    int with_crc = s3->set.checksum != HX_S3_CK_WHEN_REQUIRED;
     out->len = 0;
     HX_TRY(hx_buf_append_str(out, "<CompleteMultipartUpload>"));
     for (size_t i = 0; i < n; i++) {
         HX_TRY(hx_buf_printf(out, "<Part><PartNumber>%d</PartNumber><ETag>", parts[i].number));
         HX_TRY(hx_s3_xml_escape(out, parts[i].etag));
-        HX_TRY(hx_buf_printf(out, "</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part>",
-                             parts[i].crc32c));
+        if (with_crc)
+            HX_TRY(hx_buf_printf(out, "</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part>", parts[i].crc32c));
+        else
+            HX_TRY(hx_buf_append_str(out, "</ETag></Part>"));
     }
     return hx_buf_append_str(out, "</CompleteMultipartUpload>");
 }

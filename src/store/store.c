@@ -38,6 +38,7 @@ void hoist_store_config_free(struct hoist_store_config *c) {
     hx_free(c->sse);
     hx_free(c->sse_kms_key_id);
     hx_free(c->ca_bundle);
+    hx_free(c->checksum);
     hx_free(c);
 }
 
@@ -74,6 +75,10 @@ hx_status hoist_store_config_set_str(struct hoist_store_config *c, enum hoist_st
         HX_FAIL_IF(v == NULL || (strcmp(v, "AES256") && strcmp(v, "aws:kms") && strcmp(v, "aws:kms:dsse")),
                    HOIST_ERR_INVALID_ARG, "sse must be \"AES256\", \"aws:kms\" or \"aws:kms:dsse\"");
         return copy_opt(&c->sse, v, "sse");
+    case HOIST_STORE_CHECKSUM:
+        HX_FAIL_IF(v == NULL || hx_s3_checksum_parse(v) < 0, HOIST_ERR_INVALID_ARG,
+                   "checksum must be \"when_supported\", \"when_required\" or \"always\"");
+        return copy_opt(&c->checksum, v, "checksum");
     case HOIST_STORE_CA_BUNDLE:
         return copy_opt(&c->ca_bundle, v, "ca bundle");
     case HOIST_STORE_SSE_KMS_KEY_ID:
@@ -169,6 +174,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         .addressing = cfg->addressing,
         .sse = cfg->sse,
         .sse_kms_key_id = cfg->sse_kms_key_id,
+        .checksum = cfg->checksum,
         .no_sign = cfg->no_sign == 1,
     };
     hx_status s = hx_s3_init(&st->s3, &ex);

@@ -91,7 +91,8 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
         if (o->meta)
             h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", o->meta};
         if (no_overwrite(o)) h[nh++] = (struct hx_s3_header){"if-none-match", "*"};
-        h[nh++] = (struct hx_s3_header){"x-amz-checksum-crc32c", o->crc};
+        char md5[25];
+        hx_s3_body_checksum_header(s3, o->data, o->size, o->crc, md5, &h[nh++]);
         req->has_body = 1;
         req->body_data = o->size ? o->data : (const uint8_t *)"";
         req->body_len = o->size;
@@ -170,7 +171,7 @@ static hx_status complete_xml(struct pobj *o) {
     HX_FAIL_IF(refs == NULL, HOIST_ERR_NOMEM, "out of memory");
     for (int i = 0; i < o->nparts; i++)
         refs[i] = (struct hx_s3_part_ref){o->parts[i].number, o->parts[i].etag, o->parts[i].crc};
-    hx_status s = hx_s3_mpu_complete_xml(&o->xml, refs, (size_t)o->nparts);
+    hx_status s = hx_s3_mpu_complete_xml(&o->c->st->s3, &o->xml, refs, (size_t)o->nparts);
     hx_free(refs);
     return s;
 }

@@ -106,3 +106,76 @@ def test_ca_bundle(hoist_cli, bucket, tmp_path, tls_endpoint):
     p = run_cli(hoist_cli, "cat", "--endpoint", url, f"s3://{bucket}/tls.txt",
                 env=dict(env, AWS_CA_BUNDLE=str(tmp_path / "missing.pem")))
     assert p.returncode != 0 and "AWS_CA_BUNDLE" in p.stderr_text
+
+
+# ---- checksum modes -------------------------------------------------------------
+
+
+@pytest.fixture()
+def strict_store(s3_env):
+    """http://127.0.0.1:PORT in front of the local S3 server that rejects
+    x-amz-checksum-* headers, as B2 and R2 do; yields (url, counts())."""
+    import subprocess
+    import sys
+    import urllib.request
+    upstream = s3_env["AWS_ENDPOINT_URL"].split("://")[1]
+    relay = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "checksum_relay.py"),
+                              "--upstream", upstream], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    url = "http://127.0.0.1:" + relay.stdout.readline().split()[1]
+    yield url, lambda: json.loads(urllib.request.urlopen(url + "/_count", timeout=5).read())
+    relay.stdin.close()
+    relay.wait(timeout=10)
+
+
+@pytest.mark.parametrize("size", [1000, 11 << 20])
+def test_when_required_for_stores_that_reject_checksums(hoist_cli, bucket, tmp_path, strict_store, size):
+    url, counts = strict_store
+    src = tmp_path / "f.bin"
+    src.write_bytes(os.urandom(size))
+    dst = f"s3://{bucket}/ck.bin"
+    common = ["--endpoint", url, "--part-size", "5M"]
+    # the default sends CRC32C: this store refuses it (and says so)
+    p = run_cli(hoist_cli, "cp", *common, str(src), dst)
+    assert p.returncode == 1 and "InvalidArgument" in p.stderr_text
+    p = ok(run_cli(hoist_cli, "cp", *common, "--checksum", "when_required", str(src), dst))
+    parts = 1 if size < (5 << 20) else 3
+    assert counts()["md5_uploads"] == parts
+    out = tmp_path / "back.bin"
+    ok(run_cli(hoist_cli, "cp", *common, "--checksum", "when_required", dst, str(out)))
+    assert out.read_bytes() == src.read_bytes()
+    # the same settings from the SDK's variable
+    ok(run_cli(hoist_cli, "cp", "--endpoint", url, str(src), dst,
+               env={"AWS_REQUEST_CHECKSUM_CALCULATION": "WHEN_REQUIRED"}))
+
+
+def test_when_required_upload_is_checked_by_md5(hoist_cli, bucket, tmp_path, s3_env):
+    """Content-MD5 is real protection: a wrong one is refused (BadDigest).
+    Shown with boto3 on the same server, since hoist computes it right."""
+    import base64
+    import boto3
+    import botocore
+    s3 = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="bad", Body=b"abc",
+                      ContentMD5=base64.b64encode(b"0" * 16).decode())
+    assert e.value.response["Error"]["Code"] in ("BadDigest", "InvalidDigest")
+
+
+def test_always_needs_a_checksum_to_verify(hoist_cli, bucket, tmp_path, s3_env):
+    import boto3
+    src = tmp_path / "f.txt"
+    src.write_text("with crc\n")
+    ok(run_cli(hoist_cli, "cp", str(src), f"s3://{bucket}/with.txt"))
+    out = tmp_path / "out.txt"
+    ok(run_cli(hoist_cli, "cp", "--checksum", "always", f"s3://{bucket}/with.txt", str(out)))
+    assert out.read_text() == "with crc\n"
+    # an object stored without any checksum (an old client, or when_required)
+    ok(run_cli(hoist_cli, "cp", "--checksum", "when_required", str(src), f"s3://{bucket}/without.txt"))
+    head = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"]).head_object(
+        Bucket=bucket, Key="without.txt", ChecksumMode="ENABLED")
+    if any(k.startswith("Checksum") and k != "ChecksumType" for k in head):
+        pytest.skip("this server computes checksums itself")
+    p = run_cli(hoist_cli, "cp", "--checksum", "always", f"s3://{bucket}/without.txt", str(out))
+    assert p.returncode == 1 and "checksum mode" in p.stderr_text
+    ok(run_cli(hoist_cli, "cp", f"s3://{bucket}/without.txt", str(out)))
+    assert out.read_text() == "with crc\n"
