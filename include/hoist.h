@@ -393,6 +393,28 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_info_many(struct hoist_s
                                                                   struct hoist_info_item *items, size_t n,
                                                                   unsigned flags);
 
+/* Server-side copy: each src_url object is copied to dst_url by the store
+ * itself (CopyObject; objects larger than the multipart part size as a
+ * multipart upload of UploadPartCopy ranges, in parallel), so no byte passes
+ * through the client. Type and user metadata are kept; the client's SSE
+ * setting applies to the copy. Both URLs must be s3:// on this client's
+ * endpoint. The source must not change during the copy (its ETag is a
+ * condition). A failed multipart copy is aborted. Per-item results in
+ * status/error; the call fails as a whole only when cancelled or out of
+ * memory. flags: 0 (HOIST_NO_OVERWRITE is not supported: HOIST_ERR_INVALID_ARG). */
+struct hoist_copy_item {
+    const char *src_url;      /* in */
+    const char *dst_url;      /* in */
+    enum hoist_status status; /* out */
+    char *error;              /* out (hoist_free) */
+    uint64_t size;            /* out: bytes copied */
+};
+HOIST_API void hoist_copy_item_reset(struct hoist_copy_item *item);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_copy_many(struct hoist_store *store,
+                                                                  struct hoist_copy_item *items, size_t n,
+                                                                  unsigned flags, hoist_progress_fn progress,
+                                                                  void *userdata);
+
 /* Listing. One level (recursive = 0: objects and common prefixes directly
  * under each prefix, metaflow list_paths) or all leaves (recursive = 1,
  * metaflow list_recursive). A prefix is a directory: "s3://b/log" lists

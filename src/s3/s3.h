@@ -160,6 +160,27 @@ HOIST_NODISCARD hx_status hx_s3_mpu_list_request(struct hx_s3 *s3, struct hx_net
                                                  const char *prefix, const char *key_marker,
                                                  const char *upload_id_marker);
 
+/* ---- server-side copy (s3_copy.c) ----------------------------------------- */
+
+/* CopyObject of src_bucket/src_key to bucket/key (the source's type and
+ * metadata are kept: metadata directive COPY), only if the source still has
+ * src_etag (x-amz-copy-source-if-match; NULL: unconditional). The answer goes
+ * into req->body: a 200 may still carry an <Error> (S3 API: CopyObject). */
+HOIST_NODISCARD hx_status hx_s3_copy_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                             const char *key, const char *src_bucket, const char *src_key,
+                                             const char *src_etag);
+/* CreateMultipartUpload for a copy: the source's content type and metadata
+ * header (may be NULL), the SSE settings, no checksum algorithm (copied
+ * parts carry none of ours). */
+HOIST_NODISCARD hx_status hx_s3_copy_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                    const char *key, const char *content_type,
+                                                    const char *meta_header);
+/* UploadPartCopy of bytes [first, last] of the source as part `number`. */
+HOIST_NODISCARD hx_status hx_s3_copy_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                  const char *key, const char *upload_id, int number,
+                                                  const char *src_bucket, const char *src_key,
+                                                  const char *src_etag, uint64_t first, uint64_t last);
+
 /* ---- SigV4 (AWS docs "Signature Version 4 for Amazon S3") --------------- */
 
 /* Authorization header value. headers: lowercase names, values trimmed,

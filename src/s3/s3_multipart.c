@@ -100,7 +100,7 @@ hx_status hx_s3_mpu_complete_xml(const struct hx_s3 *s3, struct hx_buf *out, con
     for (size_t i = 0; i < n; i++) {
         HX_TRY(hx_buf_printf(out, "<Part><PartNumber>%d</PartNumber><ETag>", parts[i].number));
         HX_TRY(hx_s3_xml_escape(out, parts[i].etag));
-        if (with_crc)
+        if (with_crc && parts[i].crc32c)
             HX_TRY(hx_buf_printf(out, "</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part>", parts[i].crc32c));
         else
             HX_TRY(hx_buf_append_str(out, "</ETag></Part>"));

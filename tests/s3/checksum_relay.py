@@ -4,7 +4,8 @@ S3-compatible stores which reject flexible checksums (Backblaze B2:
 x-amz-checksum-crc32): any request carrying an x-amz-checksum-* or
 x-amz-sdk-checksum-* header gets 400 InvalidArgument; everything else is
 forwarded unchanged (Host included, so signatures stay valid). It counts the
-uploads that came with Content-MD5.
+uploads that came with Content-MD5, the server-side copy requests
+(x-amz-copy-source) and the object bytes that went out in GET answers.
 
 Usage: checksum_relay.py --upstream 127.0.0.1:8333
 Prints "PORT <n>" once listening; answers GET /_count with the counters;
@@ -26,7 +27,7 @@ def main():
     ap.add_argument("--upstream", required=True)
     args = ap.parse_args()
     host, port = args.upstream.rsplit(":", 1)
-    counts = {"rejected": 0, "md5_uploads": 0}
+    counts = {"rejected": 0, "md5_uploads": 0, "copies": 0, "get_bytes": 0}
     lock = threading.Lock()
 
     class Relay(BaseHTTPRequestHandler):
@@ -53,9 +54,11 @@ def main():
                 with lock:
                     counts["rejected"] += 1
                 return self.answer(400, REJECT)
-            if self.command == "PUT" and "content-md5" in names:
-                with lock:
+            with lock:
+                if self.command == "PUT" and "content-md5" in names:
                     counts["md5_uploads"] += 1
+                if "x-amz-copy-source" in names:
+                    counts["copies"] += 1
             conn = http.client.HTTPConnection(host, int(port), timeout=60)
             conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for k, v in self.headers.items():
@@ -72,6 +75,9 @@ def main():
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
+            if self.command == "GET":
+                with lock:
+                    counts["get_bytes"] += len(data)
             conn.close()
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = relay
