@@ -25,6 +25,7 @@ struct hx_s3_explicit {
     const char *addressing; /* "path", "virtual", "auto" */
     const char *sse, *sse_kms_key_id; /* server-side encryption of puts */
     const char *checksum;             /* "when_supported", "when_required", "always" */
+    const char *role_arn;             /* assume this role with the credentials found */
     int no_sign;            /* 1 = anonymous */
 };
 
@@ -52,6 +53,7 @@ struct hx_s3_settings {
     char *profile;
     char *sse, *sse_kms_key_id; /* NULL: none sent */
     enum hx_s3_checksum checksum;
+    char *role_arn;
     char creds_source[64];  /* "options", "environment", "profile default" (for messages) */
     char missing_why[600];  /* why no static credentials were found */
     /* For the credential chain, which runs at the first request when no
@@ -84,6 +86,7 @@ struct hx_s3 {
     struct hx_s3_settings set;
     struct hx_s3_creds *static_creds;    /* options, environment or profile keys */
     struct hx_s3_cred_cache *cred_cache; /* else: the process-wide temporary credentials */
+    struct hx_s3_creds *role_source;     /* with a role: the static credentials that assume it */
     uint64_t key_generation;             /* the credentials signing_key was derived from */
     char *scheme_host;  /* "http://127.0.0.1:8333" */
     char *host;         /* host[:port] for the Host header */

@@ -137,6 +137,7 @@ void hx_s3_settings_reset(struct hx_s3_settings *s) {
     hx_free(s->profile);
     hx_free(s->sse);
     hx_free(s->sse_kms_key_id);
+    hx_free(s->role_arn);
     hx_free(s->cred_file);
     hx_free(s->conf_file);
     memset(s, 0, sizeof *s);
@@ -183,6 +184,7 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
     hx_free(v);
     v = NULL;
     out->checksum = (enum hx_s3_checksum)ckm;
+    HX_TRY(set_str(&out->role_arn, ex->role_arn));
     HX_TRY(set_str(&out->sse, ex->sse));
     HX_TRY(set_str(&out->sse_kms_key_id, ex->sse_kms_key_id));
     HX_FAIL_IF(out->sse_kms_key_id && (out->sse == NULL || strncmp(out->sse, "aws:kms", 7) != 0),
@@ -200,7 +202,7 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
     } else if (!out->anonymous) {
         /* Static credentials (environment, profile keys) are taken now; a
          * provider that needs I/O defers to the first request. */
-        struct hx_s3_cred_input in = {out->profile, profile_explicit, cred_file, conf_file, out->region, 1};
+        struct hx_s3_cred_input in = {out->profile, profile_explicit, cred_file, conf_file, out->region, 1, NULL, NULL};
         struct hx_s3_cred_value cv;
         memset(&cv, 0, sizeof cv);
         enum hx_cred_found found = HX_CRED_NONE;
@@ -307,11 +309,13 @@ static hx_status init_creds(struct hx_s3 *s3) {
         struct hx_s3_cred_value src = {set->access_key, set->secret_key, set->session_token, 0, ""};
         snprintf(src.source, sizeof src.source, "%s", set->creds_source);
         HX_TRY(hx_s3_cred_value_copy(&src, &v));
-        return hx_s3_creds_new(&v, 0, &s3->static_creds);
+        HX_TRY(hx_s3_creds_new(&v, 0, set->role_arn ? &s3->role_source : &s3->static_creds));
+        if (set->role_arn == NULL) return HOIST_OK;
     }
     if (set->region_defaulted && set->endpoint_is_aws && set->deferred_to && strcmp(set->deferred_to, "IMDS") == 0)
         HX_TRY(region_from_imds(set));
-    struct hx_s3_cred_input in = {set->profile, set->profile_explicit, set->cred_file, set->conf_file, set->region, 0};
+    struct hx_s3_cred_input in = {set->profile, set->profile_explicit, set->cred_file, set->conf_file, set->region, 0,
+                                  set->role_arn, s3->role_source ? &s3->role_source->v : NULL};
     return hx_s3_cred_cache_get(&in, &s3->cred_cache);
 }
 
@@ -343,7 +347,8 @@ hx_status hx_s3_creds_acquire(struct hx_s3 *s3, struct hx_s3_creds **out) {
     }
     const struct hx_s3_settings *set = &s3->set;
     HX_FAIL_IF(s3->cred_cache == NULL, HOIST_ERR_CREDENTIALS, "no S3 credentials found (%s)", set->missing_why);
-    struct hx_s3_cred_input in = {set->profile, set->profile_explicit, set->cred_file, set->conf_file, set->region, 0};
+    struct hx_s3_cred_input in = {set->profile, set->profile_explicit, set->cred_file, set->conf_file, set->region, 0,
+                                  set->role_arn, s3->role_source ? &s3->role_source->v : NULL};
     return hx_s3_cred_cache_acquire(s3->cred_cache, &in, out);
 }
 
@@ -362,6 +367,7 @@ void hx_s3_creds_source(struct hx_s3 *s3, char *out, size_t cap) {
 void hx_s3_cleanup(struct hx_s3 *s3) {
     if (s3->set.endpoint) pthread_mutex_destroy(&s3->key_lock);
     hx_s3_creds_release(s3->static_creds);
+    hx_s3_creds_release(s3->role_source);
     OPENSSL_cleanse(s3->signing_key, sizeof s3->signing_key);
     hx_free(s3->host);
     hx_free(s3->scheme_host);

@@ -24,6 +24,10 @@ struct hx_s3_cred_input {
     const char *cred_file, *conf_file;  /* NULL when HOME is unknown */
     const char *region;                 /* never NULL */
     int eager;                          /* settings time: no I/O, say HX_CRED_DEFER instead */
+    /* With a role: AssumeRole on top, signed with source (static
+     * credentials) or, when NULL, with what the chain finds. */
+    const char *role_arn;
+    const struct hx_s3_cred_value *source;
 };
 
 enum hx_cred_found {

@@ -85,7 +85,9 @@ static hx_status config_key(const struct hx_s3_cred_input *in, char out[65]) {
         "AWS_EC2_METADATA_V1_DISABLED", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SSO", "HOME"};
     struct hx_buf b;
     hx_buf_init(&b);
-    const char *fixed[] = {in->profile, in->cred_file, in->conf_file, in->region, in->profile_explicit ? "1" : "0"};
+    /* a role's entry is per source identity: the access key id is not a secret */
+    const char *fixed[] = {in->profile, in->cred_file, in->conf_file, in->region, in->profile_explicit ? "1" : "0",
+                           in->role_arn, in->source ? in->source->access_key : NULL};
     hx_status st = HOIST_OK;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && st == HOIST_OK; i++)
         st = hx_buf_append(&b, fixed[i] ? fixed[i] : "", (fixed[i] ? strlen(fixed[i]) : 0) + 1);
@@ -163,9 +165,36 @@ static struct hx_s3_creds *take(struct hx_s3_creds *c) {
 }
 
 /* Runs the chain (the caller holds the refreshing flag, not the lock). */
+static hx_status fetch_role(const struct hx_s3_cred_input *in, struct hx_s3_cred_value *out) {
+    struct hx_s3_cred_value src;
+    memset(&src, 0, sizeof src);
+    enum hx_cred_found found = HX_CRED_FOUND;
+    char why[900] = "";
+    struct hx_s3_cred_input lazy = *in;
+    lazy.eager = 0;
+    lazy.role_arn = NULL;
+    hx_status st = in->source ? hx_s3_cred_value_copy(in->source, &src)
+                              : hx_s3_cred_chain_run(&lazy, &src, &found, NULL, why, sizeof why);
+    if (st == HOIST_OK && found != HX_CRED_FOUND)
+        st = hx_error(HOIST_ERR_CREDENTIALS, "no credentials to assume role %s with (%s)", in->role_arn, why);
+    char session[64];
+    snprintf(session, sizeof session, "hoist-%lld", (long long)time(NULL));
+    if (st == HOIST_OK) st = hx_s3_sts_assume_role(&lazy, &src, in->role_arn, session, NULL, out);
+    if (st == HOIST_OK) snprintf(out->source, sizeof out->source, "role %.50s", in->role_arn);
+    else if (st != HOIST_ERR_NOMEM) st = hx_error_prefix(HOIST_ERR_CREDENTIALS, "role option");
+    hx_s3_cred_value_reset(&src);
+    return st;
+}
+
 static hx_status fetch(const struct hx_s3_cred_input *in, struct hx_s3_creds **out) {
     struct hx_s3_cred_value v;
     memset(&v, 0, sizeof v);
+    if (in->role_arn) {
+        HX_TRY(fetch_role(in, &v));
+        hx_status st = hx_s3_creds_new(&v, 1, out);
+        hx_s3_cred_value_reset(&v);
+        return st;
+    }
     enum hx_cred_found found = HX_CRED_NONE;
     char why[900] = "";
     struct hx_s3_cred_input lazy = *in;

@@ -39,6 +39,7 @@ void hoist_store_config_free(struct hoist_store_config *c) {
     hx_free(c->sse_kms_key_id);
     hx_free(c->ca_bundle);
     hx_free(c->checksum);
+    hx_free(c->role_arn);
     hx_free(c);
 }
 
@@ -79,6 +80,10 @@ hx_status hoist_store_config_set_str(struct hoist_store_config *c, enum hoist_st
         HX_FAIL_IF(v == NULL || hx_s3_checksum_parse(v) < 0, HOIST_ERR_INVALID_ARG,
                    "checksum must be \"when_supported\", \"when_required\" or \"always\"");
         return copy_opt(&c->checksum, v, "checksum");
+    case HOIST_STORE_ROLE_ARN:
+        HX_FAIL_IF(v == NULL || strncmp(v, "arn:", 4) != 0, HOIST_ERR_INVALID_ARG,
+                   "role must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+        return copy_opt(&c->role_arn, v, "role");
     case HOIST_STORE_CA_BUNDLE:
         return copy_opt(&c->ca_bundle, v, "ca bundle");
     case HOIST_STORE_SSE_KMS_KEY_ID:
@@ -175,6 +180,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         .sse = cfg->sse,
         .sse_kms_key_id = cfg->sse_kms_key_id,
         .checksum = cfg->checksum,
+        .role_arn = cfg->role_arn,
         .no_sign = cfg->no_sign == 1,
     };
     hx_status s = hx_s3_init(&st->s3, &ex);

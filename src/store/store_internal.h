@@ -21,7 +21,7 @@
 
 struct hoist_store_config {
     char *endpoint, *region, *profile, *access_key, *secret_key, *session_token, *addressing,
-        *tmpdir, *sse, *sse_kms_key_id, *ca_bundle, *checksum;
+        *tmpdir, *sse, *sse_kms_key_id, *ca_bundle, *checksum, *role_arn;
     int no_sign;                                                                 /* -1 unset */
     int verify_tls;                                                              /* -1 unset */
     int64_t concurrency, part_size, max_retries, stall_timeout, connect_timeout; /* -1 unset */

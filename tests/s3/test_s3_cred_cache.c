@@ -5,6 +5,7 @@
  * ExpiredToken answer refreshes and retries. Every check ends in a real S3
  * request that moto authenticates. */
 #include "s3_cred.h"
+#include "store_internal.h"
 #include "test_harness.h"
 
 #include <jansson.h>
@@ -19,7 +20,7 @@
 
 extern char **environ;
 
-static char moto_url[128], standin_url[128], relay_url[128];
+static char moto_url[128], standin_url[128], relay_url[128], user_key[128], user_secret[128], role_arn[128];
 static pid_t standin_pid;
 static int standin_stdin = -1;
 
@@ -55,6 +56,9 @@ static int start_standin(void) {
     snprintf(moto_url, sizeof moto_url, "%s", json_string_value(json_object_get(j, "moto")));
     snprintf(standin_url, sizeof standin_url, "%s", json_string_value(json_object_get(j, "standin")));
     snprintf(relay_url, sizeof relay_url, "%s", json_string_value(json_object_get(j, "s3_relay")));
+    snprintf(user_key, sizeof user_key, "%s", json_string_value(json_object_get(j, "user_key")));
+    snprintf(user_secret, sizeof user_secret, "%s", json_string_value(json_object_get(j, "user_secret")));
+    snprintf(role_arn, sizeof role_arn, "%s", json_string_value(json_object_get(j, "role_arn")));
     json_decref(j);
     return 1;
 }
@@ -206,6 +210,58 @@ static void test_expired_token_refreshes_and_retries(void) {
     setenv("AWS_ENDPOINT_URL_S3", moto_url, 1);
 }
 
+/* HOIST_STORE_ROLE_ARN: the environment's user keys assume the role at
+ * moto's STS; every client with the same source and role shares one
+ * AssumeRole, and the requests are signed by the role's session. */
+static struct hoist_store *role_store(void) {
+    struct hoist_store_config *cfg = NULL;
+    struct hoist_store *st = NULL;
+    CHECK_EQ_INT(hoist_store_config_new(&cfg), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_config_set_str(cfg, HOIST_STORE_ROLE_ARN, role_arn), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_new(cfg, &st), HOIST_OK);
+    hoist_store_config_free(cfg);
+    return st;
+}
+
+static void test_role_option(void) {
+    use_region("ap-south-1");
+    setenv("AWS_ACCESS_KEY_ID", user_key, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", user_secret, 1);
+    setenv("AWS_ENDPOINT_URL_STS", moto_url, 1);
+    struct hoist_store *a = role_store(), *b = role_store();
+    for (int i = 0; i < 2 && a && b; i++) {
+        struct hoist_store *st = i ? b : a;
+        struct hoist_info_item it;
+        memset(&it, 0, sizeof it);
+        it.url = "s3://hoist-cred/hello.txt";
+        CHECK_EQ_INT(hoist_store_info_many(st, &it, 1, 0), HOIST_OK);
+        CHECK_EQ_INT(it.info.size, 16);
+        hoist_info_item_reset(&it);
+    }
+    if (a && b) {
+        CHECK(a->s3.cred_cache == b->s3.cred_cache);
+        CHECK_EQ_INT(hx_s3_cred_cache_fetches(a->s3.cred_cache), 1);
+        struct hx_s3_creds *c = NULL;
+        CHECK_EQ_INT(hx_s3_creds_acquire(&a->s3, &c), HOIST_OK);
+        if (c) {
+            CHECK(strcmp(c->v.access_key, user_key) != 0);
+            CHECK(strncmp(c->v.access_key, "ASIA", 4) == 0);
+            CHECK(c->v.session_token != NULL);
+            CHECK_CONTAINS(c->v.source, "role");
+        }
+        hx_s3_creds_release(c);
+    }
+    hoist_store_free(a);
+    hoist_store_free(b);
+    struct hoist_store_config *cfg = NULL;
+    CHECK_EQ_INT(hoist_store_config_new(&cfg), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_config_set_str(cfg, HOIST_STORE_ROLE_ARN, "my-role"), HOIST_ERR_INVALID_ARG);
+    hoist_store_config_free(cfg);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_ENDPOINT_URL_STS");
+}
+
 int main(void) {
     char home[256];
     snprintf(home, sizeof home, "/tmp/hoist-cred-cache-%d", (int)getpid());
@@ -222,6 +278,7 @@ int main(void) {
     RUN(test_many_threads_one_fetch);
     RUN(test_refresh_ahead_of_expiry);
     RUN(test_expired_token_refreshes_and_retries);
+    RUN(test_role_option);
     stop_standin();
     TEST_MAIN_END();
 }
