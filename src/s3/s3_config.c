@@ -309,8 +309,9 @@ static hx_status init_creds(struct hx_s3 *s3) {
         struct hx_s3_cred_value src = {set->access_key, set->secret_key, set->session_token, 0, ""};
         snprintf(src.source, sizeof src.source, "%s", set->creds_source);
         HX_TRY(hx_s3_cred_value_copy(&src, &v));
-        HX_TRY(hx_s3_creds_new(&v, 0, set->role_arn ? &s3->role_source : &s3->static_creds));
-        if (set->role_arn == NULL) return HOIST_OK;
+        hx_status st = hx_s3_creds_new(&v, 0, set->role_arn ? &s3->role_source : &s3->static_creds);
+        hx_s3_cred_value_reset(&v); /* empty unless creds_new failed */
+        if (st != HOIST_OK || set->role_arn == NULL) return st;
     }
     if (set->region_defaulted && set->endpoint_is_aws && set->deferred_to && strcmp(set->deferred_to, "IMDS") == 0)
         HX_TRY(region_from_imds(set));
