@@ -276,8 +276,10 @@ enum hoist_store_option {
                                           downloads when the store has one), "when_required" (no
                                           x-amz-checksum-* headers, Content-MD5 on uploads: for stores that
                                           reject them), "always" (a whole download must come with a checksum) */
-    HOIST_STORE_ROLE_ARN = 20          /* str: assume this IAM role (STS AssumeRole) with the credentials found
+    HOIST_STORE_ROLE_ARN = 20,         /* str: assume this IAM role (STS AssumeRole) with the credentials found
                                           otherwise; refreshed before expiry (metaflow.S3's role=) */
+    HOIST_STORE_INJECT_FAILURES = 21   /* int 0..100: tests: that % of first attempts fail (before sending) and
+                                          are retried (metaflow.S3's inject_failure_rate); default 0 */
 };
 
 /* Config: a bag of options; unset options come from the environment and

@@ -352,7 +352,7 @@ class S3:
         **kwargs: metaflow's ``client_params`` (endpoint_url, region_name, verify,
             aws_access_key_id, aws_secret_access_key, aws_session_token), ``session_vars``
             and ``external_client`` (ignored, as metaflow's batch calls do),
-            ``inject_failure_rate`` (0 only), ``role`` (an IAM role ARN to assume); hoist's
+            ``inject_failure_rate`` (a % of first attempts that fail and are retried), ``role`` (an IAM role ARN to assume); hoist's
             ``no_sign_request``, ``verify_tls``,
             ``part_size``, ``credentials=(key_id, secret[, token])``, ``max_retries``,
             ``connect_timeout``, ``addressing``.
@@ -468,7 +468,10 @@ class S3:
         kwargs.pop("external_client", None)  # metaflow's batch calls ignore it as well
         rate = kwargs.pop("inject_failure_rate", 0)
         if rate:
-            raise ValueError("inject_failure_rate: metaflow.S3's failure injection is not supported")
+            if isinstance(rate, bool) or not isinstance(rate, int) or not 0 <= rate <= 100:
+                raise ValueError("inject_failure_rate must be a percentage 0..100, not %r" % (rate,))
+            # that % of first attempts fail before sending; the retries absorb them
+            options["inject_failures"] = rate
         for name in ("no_sign_request", "verify_tls"):
             if name in kwargs:
                 v = kwargs.pop(name)

@@ -302,15 +302,15 @@ static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"endpoint",    "region",         "profile",    "credentials",
                              "no_sign_request", "verify_tls", "concurrency", "part_size",
                              "max_retries", "connect_timeout", "addressing", "tmpdir",
-                             "role", "sse", "sse_kms_key_id", "ca_bundle", NULL};
+                             "role", "sse", "sse_kms_key_id", "ca_bundle", "inject_failures", NULL};
     PyObject *endpoint = NULL, *region = NULL, *profile = NULL, *credentials = NULL;
     PyObject *no_sign = NULL, *verify = NULL, *concurrency = NULL, *part_size = NULL;
     PyObject *max_retries = NULL, *connect_timeout = NULL, *addressing = NULL, *tmpdir = NULL;
-    PyObject *role = NULL, *sse = NULL, *sse_kms_key_id = NULL, *ca_bundle = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOOOOOOOOO", kwlist, &endpoint, &region, &profile,
+    PyObject *role = NULL, *sse = NULL, *sse_kms_key_id = NULL, *ca_bundle = NULL, *inject = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOOOOOOOOOO", kwlist, &endpoint, &region, &profile,
                                      &credentials, &no_sign, &verify, &concurrency, &part_size,
                                      &max_retries, &connect_timeout, &addressing, &tmpdir, &role, &sse,
-                                     &sse_kms_key_id, &ca_bundle))
+                                     &sse_kms_key_id, &ca_bundle, &inject))
         return -1;
     if (self->store) {
         PyErr_SetString(PyExc_RuntimeError, "Store.__init__ called twice");
@@ -338,7 +338,8 @@ static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
         set_int_opt(cfg, HOIST_STORE_CONCURRENCY, concurrency, "concurrency", 0) < 0 ||
         set_int_opt(cfg, HOIST_STORE_PART_SIZE, part_size, "part_size", 0) < 0 ||
         set_int_opt(cfg, HOIST_STORE_MAX_RETRIES, max_retries, "max_retries", 0) < 0 ||
-        set_int_opt(cfg, HOIST_STORE_CONNECT_TIMEOUT, connect_timeout, "connect_timeout", 0) < 0)
+        set_int_opt(cfg, HOIST_STORE_CONNECT_TIMEOUT, connect_timeout, "connect_timeout", 0) < 0 ||
+        set_int_opt(cfg, HOIST_STORE_INJECT_FAILURES, inject, "inject_failure_rate", 0) < 0)
         goto done;
     if (credentials != NULL && credentials != Py_None) {
         /* (access_key_id, secret_access_key[, session_token]) */

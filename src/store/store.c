@@ -111,6 +111,11 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
         else
             c->verify_tls = (int)v;
         return HOIST_OK;
+    case HOIST_STORE_INJECT_FAILURES:
+        HX_FAIL_IF(v < 0 || v > 100, HOIST_ERR_INVALID_ARG, "inject failures must be 0..100 (%%), not %lld",
+                   (long long)v);
+        c->inject_failures = (int)v;
+        return HOIST_OK;
     case HOIST_STORE_CONCURRENCY:
         HX_FAIL_IF(v < 0 || v > 4096, HOIST_ERR_INVALID_ARG,
                    "concurrency must be 0 (auto) to 4096, not %lld", (long long)v);
@@ -219,6 +224,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         .max_retries = cfg->max_retries >= 0 ? (int)cfg->max_retries : 10,
         .verify_tls = cfg->verify_tls != 0,
         .ca_file = st->ca_bundle,
+        .inject_failure_pct = cfg->inject_failures,
     };
     s = st->tmpdir ? hx_net_new(&nc, &st->net) : hx_error(HOIST_ERR_NOMEM, "out of memory");
     if (s != HOIST_OK) {

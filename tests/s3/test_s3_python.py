@@ -63,3 +63,25 @@ def test_role(standin, monkeypatch):
     with S3(s3root=f"s3://{standin['bucket']}/", endpoint=standin["moto"], role=standin["role_arn"]) as s3:
         with pytest.raises(Exception, match="role option"):
             s3.get("hello.txt")
+
+
+@pytest.mark.parametrize("rate", [10, 50, 90])
+def test_inject_failure_rate(s3_env, bucket, rate):
+    """metaflow.S3(inject_failure_rate=N): N % of first attempts fail before
+    anything is sent; the retries absorb them and every call succeeds."""
+    from hoist import S3
+    blobs = {"k%03d" % i: os.urandom(1000 + i) for i in range(60)}
+    big = os.urandom(11 << 20)  # multipart: create, parts, complete all see injected failures
+    with S3(s3root=f"s3://{bucket}/inj{rate}/", inject_failure_rate=rate, part_size=5 << 20) as s3:
+        s3.put_many(list(blobs.items()))
+        s3.put("big", big)
+        got = {o.key: o.blob for o in s3.get_many(list(blobs))}
+        assert got == blobs
+        assert s3.get("big").blob == big
+        assert len(s3.list_paths()) == len(blobs) + 1
+        assert all(o.exists for o in s3.info_many(list(blobs)))
+        stats = s3._store().stats() if hasattr(s3._store(), "stats") else None
+    if stats is not None:
+        assert stats.get("retries", 0) > 0
+    with pytest.raises(ValueError, match="inject_failure_rate"):
+        S3(inject_failure_rate=101)
