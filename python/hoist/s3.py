@@ -883,9 +883,10 @@ class S3:
             metadata: a JSON-serialisable dict, stored as metaflow does (metaflow-user-attributes).
         """
         self._check_flags(overwrite=overwrite)
+        value = self._value(obj, "obj")  # metaflow checks the value before the URL
         url = self._url(key)
         ct, meta = self._meta_args(content_type, metadata, "")
-        self._put_items([(url, self._value(obj, "obj"), None, ct, meta)], [key], overwrite)
+        self._put_items([(url, value, None, ct, meta)], [key], overwrite)
         return url
 
     def put_many(self, key_objs: Iterable[Union[Tuple[str, Any], S3PutObject]],
@@ -911,13 +912,15 @@ class S3:
                     raise TypeError("key_objs[%d] must be a (key, value) tuple or an S3PutObject" % i)
                 key, value = ko
                 path, ct, meta = None, None, None
+            # metaflow checks the value before the URL
+            data = self._value(value, "key_objs[%d] value" % i) if value is not None else None
             url = self._url(key)
             if value is None and path is not None:
                 items.append(self._file_item(url, path, ct, meta))
             elif value is None:
                 raise S3InvalidObject("key_objs[%d] (%s): no value to upload" % (i, url))
             else:
-                items.append((url, self._value(value, "key_objs[%d] value" % i), None, ct, meta))
+                items.append((url, data, None, ct, meta))
             keys.append(key)
         return self._put_items(items, keys, overwrite)
 

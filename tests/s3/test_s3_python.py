@@ -85,3 +85,15 @@ def test_inject_failure_rate(s3_env, bucket, rate):
         assert stats.get("retries", 0) > 0
     with pytest.raises(ValueError, match="inject_failure_rate"):
         S3(inject_failure_rate=101)
+
+
+def test_put_checks_the_value_before_the_url(tmp_path):
+    """metaflow raises MetaflowS3InvalidObject for a bad value even when the
+    key is not a URL and there is no root (issue 14, section 3)."""
+    from hoist import S3
+    from hoist.s3 import S3InvalidObject
+    with S3(tmproot=str(tmp_path)) as s3:
+        with pytest.raises(S3InvalidObject):
+            s3.put("no-root-key", 12345)
+        with pytest.raises(S3InvalidObject):
+            s3.put_many([("no-root-key", object())])
