@@ -413,7 +413,7 @@ struct hoist_copy_item {
     char *error;              /* out (hoist_free) */
     uint64_t size;            /* out: bytes copied */
 };
-HOIST_API void hoist_copy_item_reset(struct hoist_copy_item *item);
+HOIST_API void hoist_store_copy_item_reset(struct hoist_copy_item *item);
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_copy_many(struct hoist_store *store,
                                                                   struct hoist_copy_item *items, size_t n,
                                                                   unsigned flags, hoist_progress_fn progress,

@@ -486,7 +486,7 @@ static int copy_server_side(struct hoist_store *store, struct copy_plan *p) {
     } else if (st != HOIST_OK) {
         rc = cli_fail_on(st, NULL);
     }
-    for (size_t i = 0; i < p->n; i++) hoist_copy_item_reset(&items[i]);
+    for (size_t i = 0; i < p->n; i++) hoist_store_copy_item_reset(&items[i]);
     free(items);
     return rc;
 }

@@ -317,7 +317,7 @@ static void abort_pending(struct hoist_store *st, struct cobj *objs, size_t n) {
     hx_net_loop_cleanup(&c.loop);
 }
 
-void hoist_copy_item_reset(struct hoist_copy_item *item) {
+void hoist_store_copy_item_reset(struct hoist_copy_item *item) {
     if (item == NULL) return;
     hx_free(item->error);
     item->error = NULL;
