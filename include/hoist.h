@@ -275,7 +275,19 @@ enum hoist_store_option {
     HOIST_STORE_STALL_TIMEOUT = 12,    /* int: seconds with no bytes before a retry, default 30 */
     HOIST_STORE_CONNECT_TIMEOUT = 13,  /* int: seconds, default 10 */
     HOIST_STORE_ADDRESSING = 14,       /* str: "path", "virtual" or "auto" (default) */
-    HOIST_STORE_TMPDIR = 15            /* str: temp root for downloads (default METAFLOW_TEMPDIR, TMPDIR, /tmp) */
+    HOIST_STORE_TMPDIR = 15,           /* str: temp root for downloads (default METAFLOW_TEMPDIR, TMPDIR, /tmp) */
+    HOIST_STORE_SSE = 16,              /* str: server-side encryption of puts: "AES256", "aws:kms" or
+                                          "aws:kms:dsse" (default: none sent, the bucket's default applies) */
+    HOIST_STORE_SSE_KMS_KEY_ID = 17,   /* str: KMS key id, ARN or alias for "aws:kms" (default: aws/s3) */
+    HOIST_STORE_CA_BUNDLE = 18,        /* str: PEM file of CAs to trust for https (default AWS_CA_BUNDLE, else the system's) */
+    HOIST_STORE_CHECKSUM = 19,         /* str: "when_supported" (default: CRC32C on uploads, checked on whole
+                                          downloads when the store has one), "when_required" (no
+                                          x-amz-checksum-* headers, Content-MD5 on uploads: for stores that
+                                          reject them), "always" (a whole download must come with a checksum) */
+    HOIST_STORE_ROLE_ARN = 20,         /* str: assume this IAM role (STS AssumeRole) with the credentials found
+                                          otherwise; refreshed before expiry (metaflow.S3's role=) */
+    HOIST_STORE_INJECT_FAILURES = 21   /* int 0..100: tests: that % of first attempts fail (before sending) and
+                                          are retried (metaflow.S3's inject_failure_rate); default 0 */
 };
 
 /* Config: a bag of options; unset options come from the environment and
@@ -307,6 +319,7 @@ struct hoist_object_info {
     char *etag;
     char *content_type;
     char *metadata_json;
+    char *encryption; /* x-amz-server-side-encryption ("AES256", "aws:kms"), NULL if not reported */
 };
 HOIST_API void hoist_store_object_info_reset(struct hoist_object_info *info);
 
@@ -391,6 +404,28 @@ HOIST_API void hoist_store_info_item_reset(struct hoist_info_item *item);
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_info_many(struct hoist_store *store,
                                                                   struct hoist_info_item *items, size_t n,
                                                                   unsigned flags);
+
+/* Server-side copy: each src_url object is copied to dst_url by the store
+ * itself (CopyObject; objects larger than the multipart part size as a
+ * multipart upload of UploadPartCopy ranges, in parallel), so no byte passes
+ * through the client. Type and user metadata are kept; the client's SSE
+ * setting applies to the copy. Both URLs must be s3:// on this client's
+ * endpoint. The source must not change during the copy (its ETag is a
+ * condition). A failed multipart copy is aborted. Per-item results in
+ * status/error; the call fails as a whole only when cancelled or out of
+ * memory. flags: 0 (HOIST_NO_OVERWRITE is not supported: HOIST_ERR_INVALID_ARG). */
+struct hoist_copy_item {
+    const char *src_url;      /* in */
+    const char *dst_url;      /* in */
+    enum hoist_status status; /* out */
+    char *error;              /* out (hoist_free) */
+    uint64_t size;            /* out: bytes copied */
+};
+HOIST_API void hoist_store_copy_item_reset(struct hoist_copy_item *item);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_copy_many(struct hoist_store *store,
+                                                                  struct hoist_copy_item *items, size_t n,
+                                                                  unsigned flags, hoist_progress_fn progress,
+                                                                  void *userdata);
 
 /* Listing. One level (recursive = 0: objects and common prefixes directly
  * under each prefix, metaflow list_paths) or all leaves (recursive = 1,

@@ -198,7 +198,7 @@ class S3Object:
 
     @property
     def encryption(self) -> Optional[str]:
-        """Server-side encryption of the object. hoist does not report it yet: always None."""
+        """Server-side encryption of the object ("AES256", "aws:kms"), when the store reports it."""
         return self._encryption
 
     @property
@@ -343,7 +343,8 @@ class S3:
         bucket, prefix: override the parts of DATATOOLS_S3ROOT (only with ``run``).
         run: see above.
         s3root: see above.
-        encryption: server-side encryption on upload. Not supported yet: any value raises ValueError.
+        encryption: server-side encryption of uploads: "AES256" or "aws:kms" (default
+            ``METAFLOW_S3_SERVER_SIDE_ENCRYPTION``, else none: the bucket's default applies).
         endpoint: S3 endpoint URL (default ``METAFLOW_S3_ENDPOINT_URL``, then the AWS environment).
         profile: ~/.aws profile.
         region: AWS region.
@@ -351,7 +352,8 @@ class S3:
         **kwargs: metaflow's ``client_params`` (endpoint_url, region_name, verify,
             aws_access_key_id, aws_secret_access_key, aws_session_token), ``session_vars``
             and ``external_client`` (ignored, as metaflow's batch calls do),
-            ``inject_failure_rate`` (0 only); hoist's ``no_sign_request``, ``verify_tls``,
+            ``inject_failure_rate`` (a % of first attempts that fail and are retried), ``role`` (an IAM role ARN to assume); hoist's
+            ``no_sign_request``, ``verify_tls``,
             ``part_size``, ``credentials=(key_id, secret[, token])``, ``max_retries``,
             ``connect_timeout``, ``addressing``.
     """
@@ -387,12 +389,8 @@ class S3:
             raise ValueError("concurrency must be >= 0 (0 = automatic), got %d" % concurrency)
         if encryption is None:
             encryption = os.environ.get("METAFLOW_S3_SERVER_SIDE_ENCRYPTION") or None
-        if encryption is not None:
-            raise ValueError(
-                "encryption=%r: hoist.S3 cannot request server-side encryption yet, and will not upload "
-                "without it silently (unset METAFLOW_S3_SERVER_SIDE_ENCRYPTION or rely on the bucket's "
-                "default encryption)" % (encryption,)
-            )
+        if encryption is not None and encryption not in ("AES256", "aws:kms", "aws:kms:dsse"):
+            raise ValueError("encryption=%r: use \"AES256\", \"aws:kms\" or \"aws:kms:dsse\"" % (encryption,))
 
         if run:
             root = _datatools_s3root()
@@ -447,9 +445,14 @@ class S3:
         if concurrency:
             options["concurrency"] = concurrency
         if verify is not None:
-            if not isinstance(verify, bool):
-                raise ValueError("client_params['verify']: only True/False is supported, not a CA bundle path")
-            options["verify_tls"] = verify
+            if isinstance(verify, (str, os.PathLike)):
+                options["ca_bundle"] = os.fspath(verify)  # botocore: verify="/path/ca.pem"
+            elif isinstance(verify, bool):
+                options["verify_tls"] = verify
+            else:
+                raise ValueError("client_params['verify']: True/False or a CA bundle path")
+        if encryption is not None:
+            options["sse"] = encryption
         if keys[0] or keys[1]:
             if not (keys[0] and keys[1]):
                 raise ValueError("client_params: aws_access_key_id and aws_secret_access_key go together")
@@ -457,13 +460,18 @@ class S3:
 
         role = kwargs.pop("role", None)
         if role:
-            raise ValueError("role=%r: hoist.S3 does not assume IAM roles; assume it outside and export "
-                             "the credentials (AWS_PROFILE or AWS_* variables)" % (role,))
+            _check_str(role, "role")
+            if not role.startswith("arn:"):
+                raise ValueError("role=%r: an IAM role ARN (arn:aws:iam::<account>:role/<name>)" % (role,))
+            options["role"] = role  # assumed with the credentials found otherwise, cached per process
         kwargs.pop("session_vars", None)  # only meaningful with role in metaflow too
         kwargs.pop("external_client", None)  # metaflow's batch calls ignore it as well
         rate = kwargs.pop("inject_failure_rate", 0)
         if rate:
-            raise ValueError("inject_failure_rate: metaflow.S3's failure injection is not supported")
+            if isinstance(rate, bool) or not isinstance(rate, int) or not 0 <= rate <= 100:
+                raise ValueError("inject_failure_rate must be a percentage 0..100, not %r" % (rate,))
+            # that % of first attempts fail before sending; the retries absorb them
+            options["inject_failures"] = rate
         for name in ("no_sign_request", "verify_tls"):
             if name in kwargs:
                 v = kwargs.pop(name)
@@ -655,12 +663,13 @@ class S3:
                 raise _item_error(status, error, url)
             kw: Dict[str, Any] = {}
             if return_info and info is not None:
-                _, total, last_modified, _etag, content_type, metadata_json = info
+                _, total, last_modified, _etag, content_type, metadata_json, encryption = info
                 kw = dict(
                     content_type=content_type,
                     metadata=self._metadata(metadata_json),
                     range_info=RangeInfo(total, range_start, size),
                     last_modified=float(last_modified) if last_modified else None,
+                    encryption=encryption,
                 )
             out.append(S3Object(prefix, url, path=None if into_memory else paths[i], size=size,
                                 buffer=data if into_memory else None, **kw))
@@ -787,10 +796,11 @@ class S3:
                 continue
             if status != 0:
                 raise _item_error(status, error, url)
-            _, size, last_modified, _etag, content_type, metadata_json = info
+            _, size, last_modified, _etag, content_type, metadata_json, encryption = info
             out.append(S3Object(self._s3root, url, size=size, content_type=content_type,
                                 metadata=self._metadata(metadata_json),
-                                last_modified=float(last_modified) if last_modified else None))
+                                last_modified=float(last_modified) if last_modified else None,
+                                encryption=encryption))
         return out
 
     def list_paths(self, keys: Optional[Iterable[Optional[str]]] = None) -> List[S3Object]:
@@ -901,9 +911,10 @@ class S3:
             metadata: a JSON-serialisable dict, stored as metaflow does (metaflow-user-attributes).
         """
         self._check_flags(overwrite=overwrite)
+        value = self._value(obj, "obj")  # metaflow checks the value before the URL
         url = self._url(key)
         ct, meta = self._meta_args(content_type, metadata, "")
-        self._put_items([(url, self._value(obj, "obj"), None, ct, meta)], [key], overwrite)
+        self._put_items([(url, value, None, ct, meta)], [key], overwrite)
         return url
 
     def put_many(self, key_objs: Iterable[Union[Tuple[str, Any], S3PutObject]],
@@ -929,13 +940,15 @@ class S3:
                     raise TypeError("key_objs[%d] must be a (key, value) tuple or an S3PutObject" % i)
                 key, value = ko
                 path, ct, meta = None, None, None
+            # metaflow checks the value before the URL
+            data = self._value(value, "key_objs[%d] value" % i) if value is not None else None
             url = self._url(key)
             if value is None and path is not None:
                 items.append(self._file_item(url, path, ct, meta))
             elif value is None:
                 raise S3InvalidObject("key_objs[%d] (%s): no value to upload" % (i, url))
             else:
-                items.append((url, self._value(value, "key_objs[%d] value" % i), None, ct, meta))
+                items.append((url, data, None, ct, meta))
             keys.append(key)
         return self._put_items(items, keys, overwrite)
 

@@ -283,13 +283,16 @@ static int set_int_opt(struct hoist_store_config *cfg, enum hoist_store_option o
 static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"endpoint",    "region",         "profile",    "credentials",
                              "no_sign_request", "verify_tls", "concurrency", "part_size",
-                             "max_retries", "connect_timeout", "addressing", "tmpdir", NULL};
+                             "max_retries", "connect_timeout", "addressing", "tmpdir",
+                             "role", "sse", "sse_kms_key_id", "ca_bundle", "inject_failures", NULL};
     PyObject *endpoint = NULL, *region = NULL, *profile = NULL, *credentials = NULL;
     PyObject *no_sign = NULL, *verify = NULL, *concurrency = NULL, *part_size = NULL;
     PyObject *max_retries = NULL, *connect_timeout = NULL, *addressing = NULL, *tmpdir = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOOOOO", kwlist, &endpoint, &region, &profile,
+    PyObject *role = NULL, *sse = NULL, *sse_kms_key_id = NULL, *ca_bundle = NULL, *inject = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOOOOOOOOOO", kwlist, &endpoint, &region, &profile,
                                      &credentials, &no_sign, &verify, &concurrency, &part_size,
-                                     &max_retries, &connect_timeout, &addressing, &tmpdir))
+                                     &max_retries, &connect_timeout, &addressing, &tmpdir, &role, &sse,
+                                     &sse_kms_key_id, &ca_bundle, &inject))
         return -1;
     if (self->store) {
         PyErr_SetString(PyExc_RuntimeError, "Store.__init__ called twice");
@@ -308,12 +311,17 @@ static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
         set_str_opt(cfg, HOIST_STORE_PROFILE, profile, "profile") < 0 ||
         set_str_opt(cfg, HOIST_STORE_ADDRESSING, addressing, "addressing") < 0 ||
         set_str_opt(cfg, HOIST_STORE_TMPDIR, tmpdir, "tmpdir") < 0 ||
+        set_str_opt(cfg, HOIST_STORE_ROLE_ARN, role, "role") < 0 ||
+        set_str_opt(cfg, HOIST_STORE_SSE, sse, "encryption") < 0 ||
+        set_str_opt(cfg, HOIST_STORE_SSE_KMS_KEY_ID, sse_kms_key_id, "sse_kms_key_id") < 0 ||
+        set_str_opt(cfg, HOIST_STORE_CA_BUNDLE, ca_bundle, "verify (CA bundle)") < 0 ||
         set_int_opt(cfg, HOIST_STORE_NO_SIGN_REQUEST, no_sign, "no_sign_request", 1) < 0 ||
         set_int_opt(cfg, HOIST_STORE_VERIFY_TLS, verify, "verify_tls", 1) < 0 ||
         set_int_opt(cfg, HOIST_STORE_CONCURRENCY, concurrency, "concurrency", 0) < 0 ||
         set_int_opt(cfg, HOIST_STORE_PART_SIZE, part_size, "part_size", 0) < 0 ||
         set_int_opt(cfg, HOIST_STORE_MAX_RETRIES, max_retries, "max_retries", 0) < 0 ||
-        set_int_opt(cfg, HOIST_STORE_CONNECT_TIMEOUT, connect_timeout, "connect_timeout", 0) < 0)
+        set_int_opt(cfg, HOIST_STORE_CONNECT_TIMEOUT, connect_timeout, "connect_timeout", 0) < 0 ||
+        set_int_opt(cfg, HOIST_STORE_INJECT_FAILURES, inject, "inject_failure_rate", 0) < 0)
         goto done;
     if (credentials != NULL && credentials != Py_None) {
         /* (access_key_id, secret_access_key[, session_token]) */
@@ -381,8 +389,9 @@ static const char *keep_opt_utf8(struct keep *k, PyObject *s, const char *what, 
 }
 
 static PyObject *info_to_tuple(const struct hoist_object_info *info) {
-    return Py_BuildValue("(sKLzzz)", info->url ? info->url : "", (unsigned long long)info->size,
-                         (long long)info->last_modified, info->etag, info->content_type, info->metadata_json);
+    return Py_BuildValue("(sKLzzzz)", info->url ? info->url : "", (unsigned long long)info->size,
+                         (long long)info->last_modified, info->etag, info->content_type, info->metadata_json,
+                         info->encryption);
 }
 
 PyDoc_STRVAR(store_get_many_doc,
@@ -391,7 +400,7 @@ PyDoc_STRVAR(store_get_many_doc,
              "bytes go to those files (written under a temp name, renamed when whole); without,\n"
              "into memory. Returns one (status, error, data, size, range_start, info) per item,\n"
              "data a Buffer (memory) or None; info (url, size, last_modified, etag,\n"
-             "content_type, metadata_json) or None. Raises on failure of the call.");
+             "content_type, metadata_json, encryption) or None. Raises on failure of the call.");
 
 static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"items", "paths", "flags", NULL};

@@ -80,6 +80,26 @@ int cli_store_opts_parse(const char *cmd, struct cli_store_opts *o, int argc, ch
         }
         return 1;
     }
+    if ((r = cli_opt_value(cmd, "--sse", argc, argv, i, &v)) != 0) {
+        if (r < 0) return -1;
+        if (strcmp(v, "AES256") && strcmp(v, "aws:kms") && strcmp(v, "aws:kms:dsse"))
+            return cli_usage_error(cmd, "--sse: '%s' is not AES256, aws:kms or aws:kms:dsse", v), -1;
+        o->sse = v;
+        return 1;
+    }
+    if ((r = cli_opt_value(cmd, "--checksum", argc, argv, i, &v)) != 0) {
+        if (r < 0) return -1;
+        if (strcmp(v, "when_supported") && strcmp(v, "when_required") && strcmp(v, "always"))
+            return cli_usage_error(cmd, "--checksum: '%s' is not when_supported, when_required or always", v), -1;
+        o->checksum = v;
+        return 1;
+    }
+    if ((r = cli_opt_value(cmd, "--sse-kms-key-id", argc, argv, i, &v)) != 0) {
+        if (r < 0) return -1;
+        if (!*v) return cli_usage_error(cmd, "--sse-kms-key-id needs a key id"), -1;
+        o->sse_kms_key_id = v;
+        return 1;
+    }
     if ((r = cli_opt_value(cmd, "--part-size", argc, argv, i, &v)) != 0) {
         if (r < 0) return -1;
         if (cli_parse_size(v, &o->part_size) != 0) {
@@ -109,6 +129,12 @@ enum hoist_status cli_store_open(const struct cli_store_opts *o, struct hoist_st
         (st = hoist_store_config_set_int(cfg, HOIST_STORE_CONCURRENCY, o->concurrency)) != HOIST_OK)
         goto done;
     if (o->part_size && (st = hoist_store_config_set_int(cfg, HOIST_STORE_PART_SIZE, o->part_size)) != HOIST_OK)
+        goto done;
+    if (o->sse && (st = hoist_store_config_set_str(cfg, HOIST_STORE_SSE, o->sse)) != HOIST_OK) goto done;
+    if (o->checksum && (st = hoist_store_config_set_str(cfg, HOIST_STORE_CHECKSUM, o->checksum)) != HOIST_OK)
+        goto done;
+    if (o->sse_kms_key_id &&
+        (st = hoist_store_config_set_str(cfg, HOIST_STORE_SSE_KMS_KEY_ID, o->sse_kms_key_id)) != HOIST_OK)
         goto done;
     st = hoist_store_new(cfg, out);
 done:

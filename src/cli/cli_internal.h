@@ -45,17 +45,25 @@ struct cli_store_opts {
     bool no_sign_request;  /* --no-sign-request */
     int64_t concurrency;   /* --concurrency N; 0 = automatic */
     int64_t part_size;     /* --part-size SIZE (8M, 64MiB, 1048576); 0 = automatic */
+    const char *sse;       /* --sse AES256|aws:kms|aws:kms:dsse */
+    const char *sse_kms_key_id; /* --sse-kms-key-id ID */
+    const char *checksum;  /* --checksum when_supported|when_required|always */
 };
 
 /* Help text for the common options, to append to a command's usage. */
 #define CLI_STORE_OPTS_HELP                                                                   \
     "common options:\n"                                                                       \
-    "  --endpoint URL        S3 endpoint (else AWS_ENDPOINT_URL[_S3], profile, AWS)\n"        \
+    "  --endpoint URL        S3 endpoint (else AWS_ENDPOINT_URL[_S3], profile,\n"              \
+    "                        METAFLOW_S3_ENDPOINT_URL, AWS)\n"                               \
     "  --profile NAME        ~/.aws profile (else AWS_PROFILE, 'default')\n"                  \
     "  --region NAME         region (else AWS_REGION/AWS_DEFAULT_REGION, profile)\n"          \
     "  --no-sign-request     anonymous requests (public buckets)\n"                           \
     "  --concurrency N       requests in flight (default: automatic)\n"                       \
-    "  --part-size SIZE      bytes per ranged GET / upload part, e.g. 8M, 64MiB (default: auto)\n"
+    "  --part-size SIZE      bytes per ranged GET / upload part, e.g. 8M, 64MiB (default: auto)\n" \
+    "  --sse ALG             server-side encryption of uploads: AES256, aws:kms, aws:kms:dsse\n"  \
+    "  --sse-kms-key-id ID   KMS key (id, ARN or alias) for --sse aws:kms (default: aws/s3)\n" \
+    "  --checksum MODE       when_supported (default), when_required (stores that reject\n"  \
+    "                        x-amz-checksum-*: Content-MD5 instead), always\n"
 
 /* Matches argv[*i] against the long option `name` ("--endpoint"), in either
  * form "--name VALUE" or "--name=VALUE". Returns 1 and sets *value (advancing

@@ -463,9 +463,39 @@ static int copy_local_to_s3(struct hoist_store *store, struct copy_plan *p) {
     return rc;
 }
 
-/* s3→s3: GET a batch into memory, PUT it with the same content type and
- * metadata, next batch. */
+/* s3→s3 on the server (CopyObject / UploadPartCopy): no bytes through here. */
+static int copy_server_side(struct hoist_store *store, struct copy_plan *p) {
+    struct hoist_copy_item *items = xcalloc(p->n, sizeof *items);
+    for (size_t i = 0; i < p->n; i++) {
+        items[i].src_url = p->jobs[i].src;
+        items[i].dst_url = p->jobs[i].dst;
+    }
+    struct cli_progress bar;
+    cli_progress_init(&bar, "cp (server-side)");
+    enum hoist_status st = hoist_store_copy_many(store, items, p->n, 0, cli_progress_update, &bar);
+    cli_progress_finish(&bar);
+    size_t failed = 0, first = p->n;
+    for (size_t i = 0; i < p->n; i++)
+        if (items[i].status != HOIST_OK && failed++ == 0) first = i;
+    int rc = CLI_OK;
+    if (first < p->n) {
+        /* the message names whichever side failed (the source's HEAD, the copy) */
+        const struct hoist_copy_item *f = &items[first];
+        const char *what = f->error && strstr(f->error, f->src_url) ? f->src_url : f->dst_url;
+        rc = report_item_failure(what, f->status, f->error, failed, p->n);
+    } else if (st != HOIST_OK) {
+        rc = cli_fail_on(st, NULL);
+    }
+    for (size_t i = 0; i < p->n; i++) hoist_store_copy_item_reset(&items[i]);
+    free(items);
+    return rc;
+}
+
+/* s3→s3 with --no-overwrite (a conditional copy is not portable): GET a
+ * batch into memory, PUT it with the same content type and metadata, next
+ * batch. */
 static int copy_s3_to_s3(struct hoist_store *store, struct copy_plan *p) {
+    if (!p->no_overwrite) return copy_server_side(store, p);
     int rc = CLI_OK;
     for (size_t start = 0; start < p->n && rc == CLI_OK;) {
         size_t end = start;
@@ -897,6 +927,7 @@ static void print_info_text(const struct hoist_object_info *in, const char *url)
     printf("etag:          %s\n", in->etag ? in->etag : "-");
     printf("content_type:  %s\n", in->content_type ? in->content_type : "-");
     printf("metadata:      %s\n", in->metadata_json ? in->metadata_json : "-");
+    printf("encryption:    %s\n", in->encryption ? in->encryption : "-");
 }
 
 static void print_info_json(const struct hoist_object_info *in, const char *url) {
@@ -912,6 +943,8 @@ static void print_info_json(const struct hoist_object_info *in, const char *url)
     cli_json_string(stdout, in->etag);
     fputs(",\"content_type\":", stdout);
     cli_json_string(stdout, in->content_type);
+    fputs(",\"encryption\":", stdout);
+    cli_json_string(stdout, in->encryption);
     /* metadata_json is already a JSON object (hoist.h). */
     printf(",\"metadata\":%s}\n", in->metadata_json && *in->metadata_json ? in->metadata_json : "null");
 }

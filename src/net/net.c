@@ -579,6 +579,28 @@ void hx_net_loop_submit(struct hx_net_loop *loop, struct hx_net_req *req, int ur
     }
 }
 
+static void schedule_retry(struct hx_net_loop *loop, struct hx_net_req *req) {
+    req->attempt++;
+    atomic_fetch_add(&loop->net->retries, 1);
+    req->not_before = hx_now() + hx_net_backoff_seconds(req->attempt);
+    req->next = loop->waiting;
+    loop->waiting = req;
+}
+
+/* Failure injection (metaflow.S3's inject_failure_rate): a first attempt
+ * fails before anything is sent, so the retry machinery must absorb it and
+ * no request is ever applied twice. */
+static int inject_failure(const struct hx_net_loop *loop, const struct hx_net_req *req) {
+    static _Thread_local uint64_t x;
+    int pct = loop->net->cfg.inject_failure_pct;
+    if (pct <= 0 || req->attempt > 0 || !hx_net_can_retry(req)) return 0;
+    if (x == 0) x = (uint64_t)(uintptr_t)&x ^ (uint64_t)(hx_now() * 1e9) ^ 0x9e3779b97f4a7c15ull;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return (int)(x % 100) < pct;
+}
+
 static void start(struct hx_net_loop *loop, struct hx_net_req *req) {
     hx_net_req_reset_response(req);
     req->loop = loop;
@@ -587,6 +609,11 @@ static void start(struct hx_net_loop *loop, struct hx_net_req *req) {
         req->abort_status = st;
         hx_error_copy(req->abort_msg, sizeof req->abort_msg);
         req->on_done(req, CURLE_ABORTED_BY_CALLBACK);
+        return;
+    }
+    if (inject_failure(loop, req)) {
+        snprintf(req->errbuf, sizeof req->errbuf, "injected failure");
+        if (req->on_done(req, CURLE_SEND_ERROR) == HX_NET_RETRY && !loop->cancelled) schedule_retry(loop, req);
         return;
     }
     CURL *e;
@@ -622,6 +649,7 @@ static void start(struct hx_net_loop *loop, struct hx_net_req *req) {
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
+    if (cfg->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     /* Keys may contain "./" and "../": send the path exactly as signed. */
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
@@ -678,13 +706,7 @@ static void finish(struct hx_net_loop *loop, struct hx_net_req *req, CURLcode co
         code = CURLE_PARTIAL_FILE; /* truncated body the server did not flag */
     if (code == CURLE_WRITE_ERROR && req->abort_status == HOIST_OK && !req->body_too_long) code = CURLE_PARTIAL_FILE;
     enum hx_net_action act = req->on_done(req, code);
-    if (act == HX_NET_RETRY && !loop->cancelled) {
-        req->attempt++;
-        atomic_fetch_add(&net->retries, 1);
-        req->not_before = hx_now() + hx_net_backoff_seconds(req->attempt);
-        req->next = loop->waiting;
-        loop->waiting = req;
-    }
+    if (act == HX_NET_RETRY && !loop->cancelled) schedule_retry(loop, req);
 }
 
 static double promote_waiting(struct hx_net_loop *loop) {

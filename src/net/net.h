@@ -29,6 +29,8 @@ struct hx_net_config {
     int stall_timeout_s;    /* no bytes for this long: the transfer fails (then retried) */
     int max_retries;        /* attempts after the first */
     int verify_tls;         /* 0 disables certificate checks (explicit option only) */
+    const char *ca_file;    /* PEM bundle to trust instead of the system's, or NULL (borrowed: outlives the net) */
+    int inject_failure_pct; /* tests: this % of first attempts fail before sending (a retried send error) */
 };
 
 /* An idle event loop's multi handle with its connection cache and easy

@@ -23,10 +23,23 @@ struct hx_s3_explicit {
     const char *endpoint, *region, *profile;
     const char *access_key, *secret_key, *session_token;
     const char *addressing; /* "path", "virtual", "auto" */
+    const char *sse, *sse_kms_key_id; /* server-side encryption of puts */
+    const char *checksum;             /* "when_supported", "when_required", "always" */
+    const char *role_arn;             /* assume this role with the credentials found */
     int no_sign;            /* 1 = anonymous */
 };
 
 enum hx_s3_addressing { HX_S3_ADDR_AUTO = 0, HX_S3_ADDR_PATH = 1, HX_S3_ADDR_VIRTUAL = 2 };
+
+/* Flexible checksums (SDK setting request_checksum_calculation; some
+ * S3-compatible stores reject x-amz-checksum-* headers). */
+enum hx_s3_checksum {
+    HX_S3_CK_WHEN_SUPPORTED = 0, /* CRC32C on uploads; checksum mode on whole GETs */
+    HX_S3_CK_WHEN_REQUIRED = 1,  /* no x-amz-checksum-* at all; Content-MD5 on uploads */
+    HX_S3_CK_ALWAYS = 2          /* as when_supported, and a whole GET must carry a checksum */
+};
+/* The mode for a setting's text, or -1. */
+int hx_s3_checksum_parse(const char *s);
 
 /* Resolved settings. Strings are owned. */
 struct hx_s3_settings {
@@ -38,8 +51,17 @@ struct hx_s3_settings {
     int have_credentials;
     enum hx_s3_addressing addressing;
     char *profile;
+    char *sse, *sse_kms_key_id; /* NULL: none sent */
+    enum hx_s3_checksum checksum;
+    char *role_arn;
     char creds_source[64];  /* "options", "environment", "profile default" (for messages) */
-    char missing_why[256];  /* why no credentials were found */
+    char missing_why[600];  /* why no static credentials were found */
+    /* For the credential chain, which runs at the first request when no
+     * static credentials were found (s3_cred_chain.c). */
+    char *cred_file, *conf_file;
+    int profile_explicit;
+    int region_defaulted;      /* no region was set anywhere (us-east-1 assumed) */
+    const char *deferred_to;   /* the provider that will fetch ("IMDS", ...) or NULL */
 };
 
 /* Fills out from explicit > environment > ~/.aws files (docs/store.md).
@@ -57,8 +79,15 @@ HOIST_NODISCARD hx_status hx_s3_ini_get(const char *path, const char *section, c
 
 /* ---- client ------------------------------------------------------------- */
 
+struct hx_s3_creds;
+struct hx_s3_cred_cache;
+
 struct hx_s3 {
     struct hx_s3_settings set;
+    struct hx_s3_creds *static_creds;    /* options, environment or profile keys */
+    struct hx_s3_cred_cache *cred_cache; /* else: the process-wide temporary credentials */
+    struct hx_s3_creds *role_source;     /* with a role: the static credentials that assume it */
+    uint64_t key_generation;             /* the credentials signing_key was derived from */
     char *scheme_host;  /* "http://127.0.0.1:8333" */
     char *host;         /* host[:port] for the Host header */
     pthread_mutex_t key_lock;
@@ -67,6 +96,9 @@ struct hx_s3 {
 };
 
 HOIST_NODISCARD hx_status hx_s3_init(struct hx_s3 *s3, const struct hx_s3_explicit *ex);
+/* Where the client's credentials come from now ("environment", "web
+ * identity", ...; "anonymous"; "none yet" before the chain first ran). */
+void hx_s3_creds_source(struct hx_s3 *s3, char *out, size_t cap);
 void hx_s3_cleanup(struct hx_s3 *s3);
 
 struct hx_s3_header {
@@ -82,6 +114,20 @@ HOIST_NODISCARD hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_re
                                               const char *bucket, const char *key, const char *query,
                                               const char *payload_hash, const struct hx_s3_header *extra,
                                               size_t nextra);
+
+/* The headers every object-creating request carries (PutObject,
+ * CreateMultipartUpload): the content type (binary/octet-stream when none
+ * is given, what AWS stores, so objects read back the same on every
+ * S3-compatible store) and the server-side encryption settings. Writes at
+ * most HX_S3_OBJECT_HEADERS entries into h (borrowed strings); returns how
+ * many. */
+#define HX_S3_OBJECT_HEADERS 3
+size_t hx_s3_object_headers(const struct hx_s3 *s3, const char *content_type, struct hx_s3_header *h);
+/* The integrity header of an upload body (PutObject, UploadPart): its
+ * CRC32C (crc32c, base64) or, in when_required mode, its Content-MD5
+ * (computed into md5). Writes one entry into h. */
+void hx_s3_body_checksum_header(const struct hx_s3 *s3, const uint8_t *data, uint64_t len, const char *crc32c,
+                                char md5[25], struct hx_s3_header *h);
 
 /* ---- multipart uploads (s3_multipart.c) ---------------------------------- */
 
@@ -102,7 +148,8 @@ struct hx_s3_part_ref {
     const char *crc32c; /* base64 */
 };
 /* The CompleteMultipartUpload document for parts (replaces out's text). */
-HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(struct hx_buf *out, const struct hx_s3_part_ref *parts, size_t n);
+HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(const struct hx_s3 *s3, struct hx_buf *out,
+                                                 const struct hx_s3_part_ref *parts, size_t n);
 /* xml: from hx_s3_mpu_complete_xml, kept alive for the transfer; sha: space
  * for its SHA-256 (kept alive too). if_none_match: fail with 412 when the
  * key exists. A 200 may still carry an <Error>: check req->body. */
@@ -116,6 +163,27 @@ HOIST_NODISCARD hx_status hx_s3_mpu_list_request(struct hx_s3 *s3, struct hx_net
                                                  const char *prefix, const char *key_marker,
                                                  const char *upload_id_marker);
 
+/* ---- server-side copy (s3_copy.c) ----------------------------------------- */
+
+/* CopyObject of src_bucket/src_key to bucket/key (the source's type and
+ * metadata are kept: metadata directive COPY), only if the source still has
+ * src_etag (x-amz-copy-source-if-match; NULL: unconditional). The answer goes
+ * into req->body: a 200 may still carry an <Error> (S3 API: CopyObject). */
+HOIST_NODISCARD hx_status hx_s3_copy_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                             const char *key, const char *src_bucket, const char *src_key,
+                                             const char *src_etag);
+/* CreateMultipartUpload for a copy: the source's content type and metadata
+ * header (may be NULL), the SSE settings, no checksum algorithm (copied
+ * parts carry none of ours). */
+HOIST_NODISCARD hx_status hx_s3_copy_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                    const char *key, const char *content_type,
+                                                    const char *meta_header);
+/* UploadPartCopy of bytes [first, last] of the source as part `number`. */
+HOIST_NODISCARD hx_status hx_s3_copy_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                  const char *key, const char *upload_id, int number,
+                                                  const char *src_bucket, const char *src_key,
+                                                  const char *src_etag, uint64_t first, uint64_t last);
+
 /* ---- SigV4 (AWS docs "Signature Version 4 for Amazon S3") --------------- */
 
 /* Authorization header value. headers: lowercase names, values trimmed,
@@ -128,6 +196,13 @@ HOIST_NODISCARD hx_status hx_s3_sigv4_authorization(const char *method, const ch
                                                     const char *region, const char *access_key,
                                                     const uint8_t signing_key[32], struct hx_buf *out);
 void hx_s3_signing_key(const char *secret, const char *date8, const char *region, uint8_t out[32]);
+/* The same for any service (STS signs AssumeRole with "sts"). */
+void hx_s3_sigv4_key(const char *secret, const char *date8, const char *region, const char *service, uint8_t out[32]);
+HOIST_NODISCARD hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method, const char *canonical_uri,
+                                                 const char *canonical_query, const struct hx_s3_header *headers,
+                                                 size_t n, const char *payload_hash, const char *amz_date,
+                                                 const char *region, const char *access_key,
+                                                 const uint8_t signing_key[32], struct hx_buf *out);
 
 void hx_sha256_hex(const void *data, size_t n, char out[65]);
 void hx_md5_base64(const void *data, size_t n, char out[25]);
@@ -228,6 +303,7 @@ struct hx_s3_resp {
     char checksum_type[24];
     char request_id[64];     /* x-amz-request-id */
     char bucket_region[32];  /* x-amz-bucket-region (on a wrong-region 301) */
+    char sse[24];            /* x-amz-server-side-encryption */
     struct hx_buf meta_json; /* x-amz-meta-metaflow-user-attributes (metaflow's layout) */
 };
 /* Makes req fill resp from each response's headers (reset per response).

@@ -1,7 +1,10 @@
-/* Settings and the credentials chain: explicit > environment > ~/.aws. */
-#include "s3.h"
+/* Settings (endpoint, region, addressing, profile files) and the static
+ * credentials found without I/O: explicit options, then the chain in eager
+ * mode (s3_cred_chain.c); the rest of the chain runs at the first request. */
+#include "s3_cred.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,9 +78,13 @@ hx_status hx_s3_ini_get(const char *path, const char *section, const char *key, 
     return st;
 }
 
-static const char *env(const char *name) {
-    const char *v = getenv(name);
-    return v && v[0] ? v : NULL;
+static const char *env(const char *name) { return hx_s3_env(name); }
+
+int hx_s3_checksum_parse(const char *s) {
+    if (strcasecmp(s, "when_supported") == 0) return HX_S3_CK_WHEN_SUPPORTED;
+    if (strcasecmp(s, "when_required") == 0) return HX_S3_CK_WHEN_REQUIRED;
+    if (strcasecmp(s, "always") == 0) return HX_S3_CK_ALWAYS;
+    return -1;
 }
 
 static hx_status set_str(char **dst, const char *v) {
@@ -102,8 +109,8 @@ static hx_status file_path(const char *env_name, const char *leaf, char **out) {
 
 /* Reads key from the profile: credentials file "[name]" first, then config
  * file "[profile name]" ("[default]" for the default profile). */
-static hx_status profile_get(const char *cred_file, const char *conf_file, const char *profile, const char *key,
-                             const char *subkey, int creds_too, char **out) {
+hx_status hx_s3_profile_get(const char *cred_file, const char *conf_file, const char *profile, const char *key,
+                            const char *subkey, int creds_too, char **out) {
     *out = NULL;
     if (creds_too && cred_file) HX_TRY(hx_s3_ini_get(cred_file, profile, key, subkey, out));
     if (*out || conf_file == NULL) return HOIST_OK;
@@ -128,15 +135,20 @@ void hx_s3_settings_reset(struct hx_s3_settings *s) {
         hx_free(s->session_token);
     }
     hx_free(s->profile);
+    hx_free(s->sse);
+    hx_free(s->sse_kms_key_id);
+    hx_free(s->role_arn);
+    hx_free(s->cred_file);
+    hx_free(s->conf_file);
     memset(s, 0, sizeof *s);
 }
 
 static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings *out, char *cred_file,
                          char *conf_file) {
-    /* endpoint: metaflow passes METAFLOW_S3_ENDPOINT_URL as an explicit
-     * client parameter, so it beats boto3's own env variables. */
+    /* endpoint: option > the AWS variables > profile > metaflow's variable
+     * (hoist.S3 passes METAFLOW_S3_ENDPOINT_URL as an explicit option, as
+     * metaflow does, so there it still wins). */
     HX_TRY(set_str(&out->endpoint, ex->endpoint));
-    HX_TRY(set_str(&out->endpoint, env("METAFLOW_S3_ENDPOINT_URL")));
     HX_TRY(set_str(&out->endpoint, env("AWS_ENDPOINT_URL_S3")));
     HX_TRY(set_str(&out->endpoint, env("AWS_ENDPOINT_URL")));
     HX_TRY(set_str(&out->region, ex->region));
@@ -148,7 +160,38 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
     HX_TRY(set_str(&out->profile, env("AWS_PROFILE")));
     HX_TRY(set_str(&out->profile, "default"));
 
+    char *v = NULL;
+    if (out->region == NULL) {
+        HX_TRY(hx_s3_profile_get(cred_file, conf_file, out->profile, "region", NULL, 0, &v));
+        out->region = v;
+        v = NULL;
+    }
+    out->region_defaulted = out->region == NULL;
+    HX_TRY(set_str(&out->region, "us-east-1"));
+
+    const char *ck = ex->checksum ? ex->checksum : env("AWS_REQUEST_CHECKSUM_CALCULATION");
+    if (ck == NULL) {
+        HX_TRY(hx_s3_profile_get(cred_file, conf_file, out->profile, "request_checksum_calculation", NULL, 0, &v));
+        ck = v;
+    }
+    int ckm = ck ? hx_s3_checksum_parse(ck) : HX_S3_CK_WHEN_SUPPORTED;
+    if (ckm < 0) {
+        hx_status e = hx_error(HOIST_ERR_INVALID_ARG,
+                               "checksum setting '%s' is not when_supported, when_required or always", ck);
+        hx_free(v);
+        return e;
+    }
+    hx_free(v);
+    v = NULL;
+    out->checksum = (enum hx_s3_checksum)ckm;
+    HX_TRY(set_str(&out->role_arn, ex->role_arn));
+    HX_TRY(set_str(&out->sse, ex->sse));
+    HX_TRY(set_str(&out->sse_kms_key_id, ex->sse_kms_key_id));
+    HX_FAIL_IF(out->sse_kms_key_id && (out->sse == NULL || strncmp(out->sse, "aws:kms", 7) != 0),
+               HOIST_ERR_INVALID_ARG, "a KMS key id needs sse \"aws:kms\" (or \"aws:kms:dsse\")");
+
     out->anonymous = ex->no_sign == 1;
+    out->profile_explicit = profile_explicit;
     if (ex->access_key && ex->secret_key) {
         HX_TRY(set_str(&out->access_key, ex->access_key));
         HX_TRY(set_str(&out->secret_key, ex->secret_key));
@@ -156,62 +199,37 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
         snprintf(out->creds_source, sizeof out->creds_source, "options");
     } else if (ex->access_key || ex->secret_key) {
         HX_FAIL(HOIST_ERR_CREDENTIALS, "an access key id and a secret access key must be given together");
-    }
-    /* An explicitly chosen profile beats credentials in the environment (as
-     * with `aws --profile`); AWS_PROFILE alone does not. */
-    for (int pass = 0; pass < 2 && out->access_key == NULL; pass++) {
-        int from_env = (pass == 0) != profile_explicit;
-        if (from_env) {
-            const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
-            if (ak && sk) {
-                HX_TRY(set_str(&out->access_key, ak));
-                HX_TRY(set_str(&out->secret_key, sk));
-                HX_TRY(set_str(&out->session_token, env("AWS_SESSION_TOKEN")));
-                snprintf(out->creds_source, sizeof out->creds_source, "environment");
-            }
+    } else if (!out->anonymous) {
+        /* Static credentials (environment, profile keys) are taken now; a
+         * provider that needs I/O defers to the first request. */
+        struct hx_s3_cred_input in = {out->profile, profile_explicit, cred_file, conf_file, out->region, 1, NULL, NULL};
+        struct hx_s3_cred_value cv;
+        memset(&cv, 0, sizeof cv);
+        enum hx_cred_found found = HX_CRED_NONE;
+        HX_TRY(hx_s3_cred_chain_run(&in, &cv, &found, &out->deferred_to, out->missing_why,
+                                    sizeof out->missing_why));
+        if (found == HX_CRED_FOUND) {
+            out->access_key = cv.access_key;
+            out->secret_key = cv.secret_key;
+            out->session_token = cv.session_token;
+            snprintf(out->creds_source, sizeof out->creds_source, "%s", cv.source);
         } else {
-            char *ak = NULL, *sk = NULL, *tok = NULL;
-            hx_status st = profile_get(cred_file, conf_file, out->profile, "aws_access_key_id", NULL, 1, &ak);
-            if (st == HOIST_OK)
-                st = profile_get(cred_file, conf_file, out->profile, "aws_secret_access_key", NULL, 1, &sk);
-            if (st == HOIST_OK)
-                st = profile_get(cred_file, conf_file, out->profile, "aws_session_token", NULL, 1, &tok);
-            if (st == HOIST_OK && ak && sk) {
-                out->access_key = ak;
-                out->secret_key = sk;
-                out->session_token = tok;
-                snprintf(out->creds_source, sizeof out->creds_source, "profile %.50s", out->profile);
-            } else {
-                hx_free(ak);
-                hx_free(sk);
-                hx_free(tok);
-            }
-            HX_TRY(st);
+            out->deferred_to = found == HX_CRED_DEFER ? out->deferred_to : NULL;
         }
     }
     out->have_credentials = out->access_key != NULL;
-    if (!out->have_credentials)
-        snprintf(out->missing_why, sizeof out->missing_why,
-                 "checked options, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and profile '%.60s' in %.80s",
-                 out->profile, cred_file ? cred_file : "~/.aws/credentials");
 
-    char *v = NULL;
     if (out->endpoint == NULL) {
-        HX_TRY(profile_get(cred_file, conf_file, out->profile, "s3", "endpoint_url", 0, &v));
-        if (v == NULL) HX_TRY(profile_get(cred_file, conf_file, out->profile, "endpoint_url", NULL, 0, &v));
+        HX_TRY(hx_s3_profile_get(cred_file, conf_file, out->profile, "s3", "endpoint_url", 0, &v));
+        if (v == NULL) HX_TRY(hx_s3_profile_get(cred_file, conf_file, out->profile, "endpoint_url", NULL, 0, &v));
         out->endpoint = v;
         v = NULL;
     }
-    if (out->region == NULL) {
-        HX_TRY(profile_get(cred_file, conf_file, out->profile, "region", NULL, 0, &v));
-        out->region = v;
-        v = NULL;
-    }
-    HX_TRY(set_str(&out->region, "us-east-1"));
+    HX_TRY(set_str(&out->endpoint, env("METAFLOW_S3_ENDPOINT_URL")));
 
     const char *addr = ex->addressing;
     if (addr == NULL) {
-        HX_TRY(profile_get(cred_file, conf_file, out->profile, "s3", "addressing_style", 0, &v));
+        HX_TRY(hx_s3_profile_get(cred_file, conf_file, out->profile, "s3", "addressing_style", 0, &v));
         addr = v;
     }
     out->addressing = HX_S3_ADDR_AUTO;
@@ -241,20 +259,76 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
 
 hx_status hx_s3_settings_resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings *out) {
     memset(out, 0, sizeof *out);
-    char *cred_file = NULL, *conf_file = NULL;
-    hx_status st = file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", &cred_file);
-    if (st == HOIST_OK) st = file_path("AWS_CONFIG_FILE", "config", &conf_file);
-    if (st == HOIST_OK) st = resolve(ex, out, cred_file, conf_file);
-    hx_free(cred_file);
-    hx_free(conf_file);
+    hx_status st = file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", &out->cred_file);
+    if (st == HOIST_OK) st = file_path("AWS_CONFIG_FILE", "config", &out->conf_file);
+    if (st == HOIST_OK) st = resolve(ex, out, out->cred_file, out->conf_file);
     if (st != HOIST_OK) hx_s3_settings_reset(out);
     return st;
+}
+
+/* EC2 knows its region; ask once per process, and only when nothing set a
+ * region and IMDS is where the credentials will come from anyway. */
+static pthread_mutex_t imds_region_mu = PTHREAD_MUTEX_INITIALIZER;
+static int imds_region_done;
+static char imds_region[32];
+
+static hx_status region_from_imds(struct hx_s3_settings *set) {
+    pthread_mutex_lock(&imds_region_mu);
+    if (!imds_region_done) {
+        char *r = NULL;
+        hx_status st = hx_s3_imds_region(&r);
+        if (st == HOIST_OK && r) snprintf(imds_region, sizeof imds_region, "%s", r);
+        hx_free(r);
+        imds_region_done = 1;
+    }
+    char region[32];
+    memcpy(region, imds_region, sizeof region);
+    pthread_mutex_unlock(&imds_region_mu);
+    if (region[0] == '\0') return HOIST_OK;
+    char *r = hx_strdup(region);
+    char *ep = hx_asprintf("https://s3.%s.amazonaws.com", region);
+    if (r == NULL || ep == NULL) {
+        hx_free(r);
+        hx_free(ep);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+    }
+    HX_DEBUG("region %s from IMDS", region);
+    hx_free(set->region);
+    hx_free(set->endpoint);
+    set->region = r;
+    set->endpoint = ep;
+    return HOIST_OK;
+}
+
+static hx_status init_creds(struct hx_s3 *s3) {
+    struct hx_s3_settings *set = &s3->set;
+    if (set->anonymous) return HOIST_OK;
+    if (set->have_credentials) {
+        struct hx_s3_cred_value v;
+        memset(&v, 0, sizeof v);
+        struct hx_s3_cred_value src = {set->access_key, set->secret_key, set->session_token, 0, ""};
+        snprintf(src.source, sizeof src.source, "%s", set->creds_source);
+        HX_TRY(hx_s3_cred_value_copy(&src, &v));
+        hx_status st = hx_s3_creds_new(&v, 0, set->role_arn ? &s3->role_source : &s3->static_creds);
+        hx_s3_cred_value_reset(&v); /* empty unless creds_new failed */
+        if (st != HOIST_OK || set->role_arn == NULL) return st;
+    }
+    if (set->region_defaulted && set->endpoint_is_aws && set->deferred_to && strcmp(set->deferred_to, "IMDS") == 0)
+        HX_TRY(region_from_imds(set));
+    struct hx_s3_cred_input in = {set->profile, set->profile_explicit, set->cred_file, set->conf_file, set->region, 0,
+                                  set->role_arn, s3->role_source ? &s3->role_source->v : NULL};
+    return hx_s3_cred_cache_get(&in, &s3->cred_cache);
 }
 
 hx_status hx_s3_init(struct hx_s3 *s3, const struct hx_s3_explicit *ex) {
     memset(s3, 0, sizeof *s3);
     HX_TRY(hx_s3_settings_resolve(ex, &s3->set));
     pthread_mutex_init(&s3->key_lock, NULL);
+    hx_status st = init_creds(s3);
+    if (st != HOIST_OK) {
+        hx_s3_cleanup(s3);
+        return st;
+    }
     s3->scheme_host = hx_strdup(s3->set.endpoint);
     const char *h = strstr(s3->set.endpoint, "://");
     s3->host = hx_strdup(h ? h + 3 : s3->set.endpoint);
@@ -265,8 +339,37 @@ hx_status hx_s3_init(struct hx_s3 *s3, const struct hx_s3_explicit *ex) {
     return HOIST_OK;
 }
 
+hx_status hx_s3_creds_acquire(struct hx_s3 *s3, struct hx_s3_creds **out) {
+    *out = NULL;
+    if (s3->static_creds) {
+        atomic_fetch_add(&s3->static_creds->refs, 1);
+        *out = s3->static_creds;
+        return HOIST_OK;
+    }
+    const struct hx_s3_settings *set = &s3->set;
+    HX_FAIL_IF(s3->cred_cache == NULL, HOIST_ERR_CREDENTIALS, "no S3 credentials found (%s)", set->missing_why);
+    struct hx_s3_cred_input in = {set->profile, set->profile_explicit, set->cred_file, set->conf_file, set->region, 0,
+                                  set->role_arn, s3->role_source ? &s3->role_source->v : NULL};
+    return hx_s3_cred_cache_acquire(s3->cred_cache, &in, out);
+}
+
+void hx_s3_creds_source(struct hx_s3 *s3, char *out, size_t cap) {
+    if (s3->set.anonymous) {
+        snprintf(out, cap, "anonymous");
+        return;
+    }
+    if (s3->static_creds) {
+        snprintf(out, cap, "%s", s3->static_creds->v.source);
+        return;
+    }
+    snprintf(out, cap, "%s (fetched at first use)", s3->set.deferred_to ? s3->set.deferred_to : "none");
+}
+
 void hx_s3_cleanup(struct hx_s3 *s3) {
     if (s3->set.endpoint) pthread_mutex_destroy(&s3->key_lock);
+    hx_s3_creds_release(s3->static_creds);
+    hx_s3_creds_release(s3->role_source);
+    OPENSSL_cleanse(s3->signing_key, sizeof s3->signing_key);
     hx_free(s3->host);
     hx_free(s3->scheme_host);
     hx_s3_settings_reset(&s3->set);

@@ -2,7 +2,8 @@
  * UploadPart, CompleteMultipartUpload, AbortMultipartUpload,
  * ListMultipartUploads) and the Complete document, shared by put_many and
  * the store's separate multipart calls. Each builder sets the request's
- * method, URL, signed headers, body and response sink for one attempt. */
+ * method, URL, signed headers, body and response sink for one attempt; and
+ * the headers every object-creating request carries (type, encryption). */
 #include "s3.h"
 
 #include <stdio.h>
@@ -31,16 +32,26 @@ static hx_status upload_query(struct hx_buf *q, const char *before, const char *
     return s;
 }
 
+size_t hx_s3_object_headers(const struct hx_s3 *s3, const char *content_type, struct hx_s3_header *h) {
+    size_t n = 0;
+    h[n++] = (struct hx_s3_header){"content-type", content_type ? content_type : "binary/octet-stream"};
+    /* UploadPart carries no SSE headers: parts inherit the upload's. */
+    if (s3->set.sse) h[n++] = (struct hx_s3_header){"x-amz-server-side-encryption", s3->set.sse};
+    if (s3->set.sse_kms_key_id)
+        h[n++] = (struct hx_s3_header){"x-amz-server-side-encryption-aws-kms-key-id", s3->set.sse_kms_key_id};
+    return n;
+}
+
 hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
                                    const char *key, const char *content_type,
                                    const char *meta_header) {
-    struct hx_s3_header h[3];
-    size_t nh = 0;
-    if (content_type) h[nh++] = (struct hx_s3_header){"content-type", content_type};
+    struct hx_s3_header h[2 + HX_S3_OBJECT_HEADERS];
+    size_t nh = hx_s3_object_headers(s3, content_type, h);
     if (meta_header)
         h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", meta_header};
     /* Parts then carry their CRC32C, which the server checks (BadDigest). */
-    h[nh++] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC32C"};
+    if (s3->set.checksum != HX_S3_CK_WHEN_REQUIRED)
+        h[nh++] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC32C"};
     no_body(req);
     req->sink = HX_SINK_BUF;
     req->body_cap = SMALL_XML_CAP;
@@ -54,7 +65,9 @@ hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const
                                  const uint8_t *data, uint64_t len, const char *crc32c) {
     /* The part's CRC32C (declared at the create) guards the body, so the
      * payload goes UNSIGNED, without a SHA-256 on the I/O thread. */
-    struct hx_s3_header h[1] = {{"x-amz-checksum-crc32c", crc32c}};
+    struct hx_s3_header h[1];
+    char md5[25];
+    hx_s3_body_checksum_header(s3, data, len, crc32c, md5, h);
     char before[32];
     snprintf(before, sizeof before, "partNumber=%d&", number);
     struct hx_buf q;
@@ -68,14 +81,29 @@ hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const
     return s;
 }
 
-hx_status hx_s3_mpu_complete_xml(struct hx_buf *out, const struct hx_s3_part_ref *parts, size_t n) {
+void hx_s3_body_checksum_header(const struct hx_s3 *s3, const uint8_t *data, uint64_t len, const char *crc32c,
+                                char md5[25], struct hx_s3_header *h) {
+    if (s3->set.checksum == HX_S3_CK_WHEN_REQUIRED) {
+        /* every S3 implementation checks Content-MD5 (BadDigest) */
+        hx_md5_base64(len ? data : (const uint8_t *)"", (size_t)len, md5);
+        *h = (struct hx_s3_header){"content-md5", md5};
+    } else {
+        *h = (struct hx_s3_header){"x-amz-checksum-crc32c", crc32c};
+    }
+}
+
+hx_status hx_s3_mpu_complete_xml(const struct hx_s3 *s3, struct hx_buf *out, const struct hx_s3_part_ref *parts,
+                                 size_t n) {
+    int with_crc = s3->set.checksum != HX_S3_CK_WHEN_REQUIRED;
     out->len = 0;
     HX_TRY(hx_buf_append_str(out, "<CompleteMultipartUpload>"));
     for (size_t i = 0; i < n; i++) {
         HX_TRY(hx_buf_printf(out, "<Part><PartNumber>%d</PartNumber><ETag>", parts[i].number));
         HX_TRY(hx_s3_xml_escape(out, parts[i].etag));
-        HX_TRY(hx_buf_printf(out, "</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part>",
-                             parts[i].crc32c));
+        if (with_crc && parts[i].crc32c)
+            HX_TRY(hx_buf_printf(out, "</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part>", parts[i].crc32c));
+        else
+            HX_TRY(hx_buf_append_str(out, "</ETag></Part>"));
     }
     return hx_buf_append_str(out, "</CompleteMultipartUpload>");
 }

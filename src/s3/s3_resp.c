@@ -1,7 +1,7 @@
 /* What S3 adds to an HTTP response: its x-amz-* headers (read through the
  * net layer's per-request header hook), the mapping of transport failures
  * and S3 error documents to statuses, and the user metadata header. */
-#include "s3.h"
+#include "s3_cred.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +41,8 @@ hx_status hx_s3_resp_header(void *ctx, const char *name, size_t nlen, const char
         copy_field(r->checksum_type, sizeof r->checksum_type, v, n);
     } else if (named(name, nlen, "x-amz-bucket-region")) {
         copy_field(r->bucket_region, sizeof r->bucket_region, v, n);
+    } else if (named(name, nlen, "x-amz-server-side-encryption")) {
+        copy_field(r->sse, sizeof r->sse, v, n);
     } else if (named(name, nlen, "x-amz-request-id")) {
         copy_field(r->request_id, sizeof r->request_id, v, n);
     } else if (named(name, nlen, "x-amz-meta-metaflow-user-attributes")) {
@@ -92,6 +94,34 @@ hx_status hx_s3_transport_status(CURLcode code) {
     }
 }
 
+/* The access key id the request was signed with, from its Authorization
+ * header ("... Credential=AKID/date/region/s3/aws4_request, ..."). */
+static int signed_access_key(const struct hx_net_req *req, char *out, size_t cap) {
+    for (const struct curl_slist *l = req->headers; l; l = l->next) {
+        if (strncasecmp(l->data, "Authorization:", 14) != 0) continue;
+        const char *c = strstr(l->data, "Credential=");
+        if (c == NULL) return 0;
+        c += 11;
+        size_t n = strcspn(c, "/");
+        if (n == 0 || n >= cap) return 0;
+        memcpy(out, c, n);
+        out[n] = '\0';
+        return 1;
+    }
+    return 0;
+}
+
+/* Temporary credentials can expire between signing and the server's check
+ * (a long transfer, a clock off by a little): the entry that handed them
+ * out refreshes, and the request is signed again with new ones. */
+static int expired_and_refreshable(const struct hx_net_req *req, const char *scode) {
+    if (strcmp(scode, "ExpiredToken") != 0 && strcmp(scode, "TokenRefreshRequired") != 0) return 0;
+    char ak[128];
+    if (!signed_access_key(req, ak, sizeof ak) || !hx_s3_creds_expired(ak)) return 0;
+    HX_INFO("credentials expired (%s): refreshing and retrying", scode);
+    return 1;
+}
+
 enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, const char *url,
                                   hx_status *st, char **err) {
     *err = NULL;
@@ -119,6 +149,7 @@ enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, c
     char scode[64], msg[256];
     hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg);
     if (hx_s3_transient(http, scode) && hx_net_can_retry(req)) return HX_S3_RETRY;
+    if (hx_net_can_retry(req) && expired_and_refreshable(req, scode)) return HX_S3_RETRY;
     *st = hx_s3_status_for(http, scode);
     if (scode[0] == '\0' && http == 404) snprintf(scode, sizeof scode, "NoSuchKey");
     char hint[96] = "";

@@ -1,5 +1,5 @@
 /* SigV4 signing, hashes, URI encoding and request building for S3. */
-#include "s3.h"
+#include "s3_cred.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -48,13 +48,17 @@ static void hmac(const uint8_t *key, size_t klen, const char *msg, size_t mlen, 
 }
 
 void hx_s3_signing_key(const char *secret, const char *date8, const char *region, uint8_t out[32]) {
+    hx_s3_sigv4_key(secret, date8, region, "s3", out);
+}
+
+void hx_s3_sigv4_key(const char *secret, const char *date8, const char *region, const char *service, uint8_t out[32]) {
     char k0[256];
     int n = snprintf(k0, sizeof k0, "AWS4%s", secret);
     if (n < 0 || (size_t)n >= sizeof k0) n = (int)sizeof k0 - 1;
     uint8_t a[32], b[32], c[32];
     hmac((const uint8_t *)k0, (size_t)n, date8, strlen(date8), a);
     hmac(a, 32, region, strlen(region), b);
-    hmac(b, 32, "s3", 2, c);
+    hmac(b, 32, service, strlen(service), c);
     hmac(c, 32, "aws4_request", 12, out);
     /* the secret-derived key material must not linger on the stack */
     OPENSSL_cleanse(k0, sizeof k0);
@@ -67,6 +71,14 @@ hx_status hx_s3_sigv4_authorization(const char *method, const char *canonical_ur
                                     const struct hx_s3_header *headers, size_t n, const char *payload_hash,
                                     const char *amz_date, const char *region, const char *access_key,
                                     const uint8_t signing_key[32], struct hx_buf *out) {
+    return hx_s3_sigv4_authorization_for("s3", method, canonical_uri, canonical_query, headers, n, payload_hash, amz_date,
+                                  region, access_key, signing_key, out);
+}
+
+hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method, const char *canonical_uri,
+                                 const char *canonical_query, const struct hx_s3_header *headers, size_t n,
+                                 const char *payload_hash, const char *amz_date, const char *region,
+                                 const char *access_key, const uint8_t signing_key[32], struct hx_buf *out) {
     struct hx_buf creq, signed_names;
     hx_buf_init(&creq);
     hx_buf_init(&signed_names);
@@ -84,8 +96,8 @@ hx_status hx_s3_sigv4_authorization(const char *method, const char *canonical_ur
     memcpy(date8, amz_date, 8);
     date8[8] = '\0';
     char sts[512];
-    int sl = snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, date8, region,
-                      creq_hash);
+    int sl = snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", amz_date, date8, region,
+                      service, creq_hash);
     if (sl < 0 || (size_t)sl >= sizeof sts) {
         st = hx_error(HOIST_ERR_INVALID_ARG, "region name too long");
         goto done;
@@ -95,8 +107,8 @@ hx_status hx_s3_sigv4_authorization(const char *method, const char *canonical_ur
     char sighex[65];
     to_hex(sig, 32, sighex);
     out->len = 0;
-    st = hx_buf_printf(out, "AWS4-HMAC-SHA256 Credential=%s/%s/%s/s3/aws4_request, SignedHeaders=%s, Signature=%s",
-                       access_key, date8, region, signed_names.data, sighex);
+    st = hx_buf_printf(out, "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s",
+                       access_key, date8, region, service, signed_names.data, sighex);
 done:
     hx_buf_reset(&creq);
     hx_buf_reset(&signed_names);
@@ -179,15 +191,26 @@ static void amz_now(char out[17]) {
 
 #define MAX_HEADERS 24
 
+static hx_status sign_request(struct hx_s3 *s3, const struct hx_s3_creds *creds, struct hx_net_req *req,
+                              const char *method, const char *bucket, const char *key, const char *query,
+                              const char *payload_hash, const struct hx_s3_header *extra, size_t nextra);
+
 hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_req *req, const char *method, const char *bucket,
                               const char *key, const char *query, const char *payload_hash,
                               const struct hx_s3_header *extra, size_t nextra) {
     const struct hx_s3_settings *set = &s3->set;
-    if (!set->anonymous && !set->have_credentials)
-        HX_FAIL(HOIST_ERR_CREDENTIALS, "no S3 credentials found (%s); set AWS_ACCESS_KEY_ID and "
-                                       "AWS_SECRET_ACCESS_KEY, a profile, or ask for anonymous access",
-                set->missing_why);
     HX_FAIL_IF(nextra + 6 > MAX_HEADERS, HOIST_ERR_INTERNAL, "too many request headers");
+    struct hx_s3_creds *creds = NULL;
+    if (!set->anonymous) HX_TRY(hx_s3_creds_acquire(s3, &creds));
+    hx_status st = sign_request(s3, creds, req, method, bucket, key, query, payload_hash, extra, nextra);
+    hx_s3_creds_release(creds);
+    return st;
+}
+
+static hx_status sign_request(struct hx_s3 *s3, const struct hx_s3_creds *creds, struct hx_net_req *req,
+                              const char *method, const char *bucket, const char *key, const char *query,
+                              const char *payload_hash, const struct hx_s3_header *extra, size_t nextra) {
+    const struct hx_s3_settings *set = &s3->set;
     int virtual_host = 0;
     if (bucket && bucket[0]) {
         if (set->addressing == HX_S3_ADDR_VIRTUAL)
@@ -232,8 +255,8 @@ hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_req *req, const ch
     h[n++] = (struct hx_s3_header){"host", host_buf};
     h[n++] = (struct hx_s3_header){"x-amz-content-sha256", phash};
     h[n++] = (struct hx_s3_header){"x-amz-date", amz_date};
-    if (!set->anonymous && set->session_token)
-        h[n++] = (struct hx_s3_header){"x-amz-security-token", set->session_token};
+    if (creds && creds->v.session_token)
+        h[n++] = (struct hx_s3_header){"x-amz-security-token", creds->v.session_token};
     for (size_t i = 0; i < nextra; i++) h[n++] = extra[i];
     qsort(h, n, sizeof h[0], cmp_header);
 
@@ -252,15 +275,16 @@ hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_req *req, const ch
         if (nl == NULL) st = hx_error(HOIST_ERR_NOMEM, "out of memory building request headers");
         list = nl ? nl : list;
     }
-    if (st == HOIST_OK && !set->anonymous) {
+    if (st == HOIST_OK && creds) {
         char date8[9];
         memcpy(date8, amz_date, 8);
         date8[8] = '\0';
         uint8_t key_copy[32];
         pthread_mutex_lock(&s3->key_lock);
-        if (strcmp(s3->key_date, date8) != 0) {
-            hx_s3_signing_key(set->secret_key, date8, set->region, s3->signing_key);
+        if (strcmp(s3->key_date, date8) != 0 || s3->key_generation != creds->generation) {
+            hx_s3_signing_key(creds->v.secret_key, date8, set->region, s3->signing_key);
             memcpy(s3->key_date, date8, 9);
+            s3->key_generation = creds->generation;
         }
         memcpy(key_copy, s3->signing_key, 32);
         pthread_mutex_unlock(&s3->key_lock);
@@ -269,7 +293,7 @@ hx_status hx_s3_build_request(struct hx_s3 *s3, struct hx_net_req *req, const ch
         struct hx_buf auth;
         hx_buf_init(&auth);
         st = hx_s3_sigv4_authorization(method, url->data + path_at, query, h, n, phash, amz_date, set->region,
-                                       set->access_key, key_copy, &auth);
+                                       creds->v.access_key, key_copy, &auth);
         url->data[path_end] = saved;
         OPENSSL_cleanse(key_copy, sizeof key_copy);
         if (st == HOIST_OK) {

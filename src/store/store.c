@@ -2,6 +2,7 @@
  * which validate their items and hand each to the backend of its URL scheme. */
 #include "store_internal.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,11 @@ void hoist_store_config_free(struct hoist_store_config *c) {
     hx_free(c->session_token);
     hx_free(c->addressing);
     hx_free(c->tmpdir);
+    hx_free(c->sse);
+    hx_free(c->sse_kms_key_id);
+    hx_free(c->ca_bundle);
+    hx_free(c->checksum);
+    hx_free(c->role_arn);
     hx_free(c);
 }
 
@@ -66,6 +72,22 @@ hx_status hoist_store_config_set_str(struct hoist_store_config *c, enum hoist_st
         return copy_opt(&c->session_token, v, "session token");
     case HOIST_STORE_TMPDIR:
         return copy_opt(&c->tmpdir, v, "tmpdir");
+    case HOIST_STORE_SSE:
+        HX_FAIL_IF(v == NULL || (strcmp(v, "AES256") && strcmp(v, "aws:kms") && strcmp(v, "aws:kms:dsse")),
+                   HOIST_ERR_INVALID_ARG, "sse must be \"AES256\", \"aws:kms\" or \"aws:kms:dsse\"");
+        return copy_opt(&c->sse, v, "sse");
+    case HOIST_STORE_CHECKSUM:
+        HX_FAIL_IF(v == NULL || hx_s3_checksum_parse(v) < 0, HOIST_ERR_INVALID_ARG,
+                   "checksum must be \"when_supported\", \"when_required\" or \"always\"");
+        return copy_opt(&c->checksum, v, "checksum");
+    case HOIST_STORE_ROLE_ARN:
+        HX_FAIL_IF(v == NULL || strncmp(v, "arn:", 4) != 0, HOIST_ERR_INVALID_ARG,
+                   "role must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+        return copy_opt(&c->role_arn, v, "role");
+    case HOIST_STORE_CA_BUNDLE:
+        return copy_opt(&c->ca_bundle, v, "ca bundle");
+    case HOIST_STORE_SSE_KMS_KEY_ID:
+        return copy_opt(&c->sse_kms_key_id, v, "sse kms key id");
     case HOIST_STORE_ADDRESSING:
         HX_FAIL_IF(v == NULL || (strcmp(v, "path") && strcmp(v, "virtual") && strcmp(v, "auto")),
                    HOIST_ERR_INVALID_ARG, "addressing must be \"path\", \"virtual\" or \"auto\"");
@@ -88,6 +110,11 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
             c->no_sign = (int)v;
         else
             c->verify_tls = (int)v;
+        return HOIST_OK;
+    case HOIST_STORE_INJECT_FAILURES:
+        HX_FAIL_IF(v < 0 || v > 100, HOIST_ERR_INVALID_ARG, "inject failures must be 0..100 (%%), not %lld",
+                   (long long)v);
+        c->inject_failures = (int)v;
         return HOIST_OK;
     case HOIST_STORE_CONCURRENCY:
         HX_FAIL_IF(v < 0 || v > 4096, HOIST_ERR_INVALID_ARG,
@@ -155,6 +182,10 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         .secret_key = cfg->secret_key,
         .session_token = cfg->session_token,
         .addressing = cfg->addressing,
+        .sse = cfg->sse,
+        .sse_kms_key_id = cfg->sse_kms_key_id,
+        .checksum = cfg->checksum,
+        .role_arn = cfg->role_arn,
         .no_sign = cfg->no_sign == 1,
     };
     hx_status s = hx_s3_init(&st->s3, &ex);
@@ -173,6 +204,18 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
     if (tmp == NULL || !tmp[0]) tmp = getenv("TMPDIR");
     if (tmp == NULL || !tmp[0]) tmp = "/tmp";
     st->tmpdir = hx_strdup(tmp);
+    /* botocore: verify argument > AWS_CA_BUNDLE; STS, SSO and container
+     * endpoints read AWS_CA_BUNDLE themselves (s3_cred_common.c). */
+    const char *ca = cfg->ca_bundle ? cfg->ca_bundle : getenv("AWS_CA_BUNDLE");
+    if (ca && ca[0] && access(ca, R_OK) != 0) {
+        hoist_store_free(st);
+        HX_FAIL(HOIST_ERR_INVALID_ARG, "CA bundle %s (%s): %s", ca, cfg->ca_bundle ? "option" : "AWS_CA_BUNDLE",
+                strerror(errno));
+    }
+    if (ca && ca[0] && (st->ca_bundle = hx_strdup(ca)) == NULL) {
+        hoist_store_free(st);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
+    }
     struct hx_net_config nc = {
         .concurrency = st->concurrency > st->small_put_concurrency ? st->concurrency
                                                                    : st->small_put_concurrency,
@@ -180,6 +223,8 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         .stall_timeout_s = cfg->stall_timeout > 0 ? (int)cfg->stall_timeout : 30,
         .max_retries = cfg->max_retries >= 0 ? (int)cfg->max_retries : 10,
         .verify_tls = cfg->verify_tls != 0,
+        .ca_file = st->ca_bundle,
+        .inject_failure_pct = cfg->inject_failures,
     };
     s = st->tmpdir ? hx_net_new(&nc, &st->net) : hx_error(HOIST_ERR_NOMEM, "out of memory");
     if (s != HOIST_OK) {
@@ -196,6 +241,7 @@ void hoist_store_free(struct hoist_store *st) {
     hx_net_free(st->net);
     hx_s3_cleanup(&st->s3);
     hx_free(st->tmpdir);
+    hx_free(st->ca_bundle);
     hx_free(st);
 }
 

@@ -21,10 +21,11 @@
 
 struct hoist_store_config {
     char *endpoint, *region, *profile, *access_key, *secret_key, *session_token, *addressing,
-        *tmpdir;
+        *tmpdir, *sse, *sse_kms_key_id, *ca_bundle, *checksum, *role_arn;
     int no_sign;                                                                 /* -1 unset */
     int verify_tls;                                                              /* -1 unset */
     int64_t concurrency, part_size, max_retries, stall_timeout, connect_timeout; /* -1 unset */
+    int inject_failures;                                                         /* 0..100 */
 };
 
 struct hoist_store {
@@ -36,6 +37,7 @@ struct hoist_store {
     int part_size_auto;        /* not set by the caller: get_many may use longer parts */
     uint64_t put_part_size;    /* multipart part size floor */
     char *tmpdir;
+    char *ca_bundle; /* the net's CA file (NULL: the system's) */
     /* Learned: the server answered a conditional PUT with 412, so it honours
      * If-None-Match and no-overwrite needs no HEAD first. */
     atomic_int inm_honored;

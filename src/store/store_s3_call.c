@@ -45,6 +45,7 @@ void hx_store_s3_fill_info(struct hoist_object_info *info, const char *url,
     info->metadata_json =
         s3r->meta_json.len ? hx_strndup(s3r->meta_json.data, s3r->meta_json.len) : NULL;
     info->last_modified = r->last_modified[0] ? hx_s3_parse_http_date(r->last_modified) : 0;
+    info->encryption = hx_store_s3_dup_or_null(s3r->sse);
 }
 
 const struct hx_store_backend hx_store_s3_backend = {

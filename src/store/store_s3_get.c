@@ -76,7 +76,7 @@ static hx_status gpart_prepare(struct hx_net_req *req) {
     struct hx_s3_header h[3];
     size_t nh = 0;
     if (range[0]) h[nh++] = (struct hx_s3_header){"range", range};
-    if (p->is_probe)
+    if (p->is_probe && o->c->st->s3.set.checksum != HX_S3_CK_WHEN_REQUIRED)
         h[nh++] = (struct hx_s3_header){"x-amz-checksum-mode", "ENABLED"};
     else if (o->etag[0])
         h[nh++] =
@@ -282,6 +282,11 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         else if (s3r->checksum_crc32[0] && !strchr(s3r->checksum_crc32, '-'))
             req->crc_kind = 2;
     }
+    /* a ranged answer (206) never carries the object's checksum */
+    HX_FAIL_IF(whole && r->status == 200 && req->crc_kind == 0 && o->c->st->s3.set.checksum == HX_S3_CK_ALWAYS,
+               HOIST_ERR_S3_BAD_RESPONSE,
+               "no whole-object CRC32C/CRC32 to verify (checksum mode \"always\"; the object was uploaded "
+               "without one, or in parts with a COMPOSITE checksum)");
     return HOIST_OK;
 }
 

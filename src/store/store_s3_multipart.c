@@ -292,7 +292,7 @@ hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url,
                          parts[i].number);
         refs[i] = (struct hx_s3_part_ref){parts[i].number, parts[i].etag, parts[i].crc32c};
     }
-    if (s == HOIST_OK) s = hx_s3_mpu_complete_xml(&xml, refs, n);
+    if (s == HOIST_OK) s = hx_s3_mpu_complete_xml(&st->s3, &xml, refs, n);
     struct hx_store_call c;
     struct mreq m;
     memset(&m, 0, sizeof m);

@@ -87,11 +87,12 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
          * included). SHA-256 of the body would cost ~10x the CPU of the
          * hardware CRC32C on the one I/O thread, taken from the transfer. */
         if (o->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->data, o->size), o->crc);
-        if (ctype) h[nh++] = (struct hx_s3_header){"content-type", ctype};
+        nh += hx_s3_object_headers(s3, ctype, h + nh);
         if (o->meta)
             h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", o->meta};
         if (no_overwrite(o)) h[nh++] = (struct hx_s3_header){"if-none-match", "*"};
-        h[nh++] = (struct hx_s3_header){"x-amz-checksum-crc32c", o->crc};
+        char md5[25];
+        hx_s3_body_checksum_header(s3, o->data, o->size, o->crc, md5, &h[nh++]);
         req->has_body = 1;
         req->body_data = o->size ? o->data : (const uint8_t *)"";
         req->body_len = o->size;
@@ -170,7 +171,7 @@ static hx_status complete_xml(struct pobj *o) {
     HX_FAIL_IF(refs == NULL, HOIST_ERR_NOMEM, "out of memory");
     for (int i = 0; i < o->nparts; i++)
         refs[i] = (struct hx_s3_part_ref){o->parts[i].number, o->parts[i].etag, o->parts[i].crc};
-    hx_status s = hx_s3_mpu_complete_xml(&o->xml, refs, (size_t)o->nparts);
+    hx_status s = hx_s3_mpu_complete_xml(&o->c->st->s3, &o->xml, refs, (size_t)o->nparts);
     hx_free(refs);
     return s;
 }

@@ -20,6 +20,7 @@ void hoist_store_object_info_reset(struct hoist_object_info *info) {
     hx_free(info->etag);
     hx_free(info->content_type);
     hx_free(info->metadata_json);
+    hx_free(info->encryption);
     memset(info, 0, sizeof *info);
 }
 

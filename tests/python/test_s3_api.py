@@ -375,9 +375,9 @@ def test_bad_arguments_name_the_argument(root, tmp_path):
     with pytest.raises(TypeError, match="bogus"):
         S3(bogus=1)
     with pytest.raises(ValueError, match="role"):
-        S3(role="arn:aws:iam::1:role/x")
+        S3(role="my-role")  # not an ARN
     with pytest.raises(ValueError, match="encryption"):
-        S3(encryption="AES256")
+        S3(encryption="rot13")
     with S3(s3root=root, tmproot=str(tmp_path)) as s3:
         with pytest.raises(TypeError, match="return_missing"):
             s3.get("x", return_missing="yes")

@@ -303,10 +303,32 @@ static void test_settings(void) {
     CHECK_STR(s.endpoint, "http://s3only:2");
     CHECK_STR(s.creds_source, "environment");
     hx_s3_settings_reset(&s);
+    /* endpoint order: option > AWS_ENDPOINT_URL_S3 > AWS_ENDPOINT_URL >
+     * profile > METAFLOW_S3_ENDPOINT_URL (issue 14) */
     setenv("METAFLOW_S3_ENDPOINT_URL", "http://metaflow:3/", 1);
+    CHECK_EQ_INT(hx_s3_settings_resolve(&ex, &s), HOIST_OK);
+    CHECK_STR(s.endpoint, "http://s3only:2");
+    hx_s3_settings_reset(&s);
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    CHECK_EQ_INT(hx_s3_settings_resolve(&ex, &s), HOIST_OK);
+    CHECK_STR(s.endpoint, "http://generic:1");
+    hx_s3_settings_reset(&s);
+    unsetenv("AWS_ENDPOINT_URL");
     CHECK_EQ_INT(hx_s3_settings_resolve(&ex, &s), HOIST_OK);
     CHECK_STR(s.endpoint, "http://metaflow:3");
     hx_s3_settings_reset(&s);
+    setenv("AWS_PROFILE", "ep", 1);
+    CHECK_EQ_INT(hx_s3_settings_resolve(&ex, &s), HOIST_OK);
+    CHECK_STR(s.endpoint, "https://minio.example:9000");
+    hx_s3_settings_reset(&s);
+    struct hx_s3_explicit exe = {.endpoint = "http://opt:5"};
+    CHECK_EQ_INT(hx_s3_settings_resolve(&exe, &s), HOIST_OK);
+    CHECK_STR(s.endpoint, "http://opt:5");
+    hx_s3_settings_reset(&s);
+    unsetenv("AWS_PROFILE");
+    unsetenv("METAFLOW_S3_ENDPOINT_URL");
+    setenv("AWS_ENDPOINT_URL_S3", "http://s3only:2", 1);
+    setenv("AWS_ENDPOINT_URL", "http://generic:1", 1);
 
     /* explicit options beat everything; an explicit profile beats env creds */
     struct hx_s3_explicit ex2 = {.access_key = "OPTKEY",
