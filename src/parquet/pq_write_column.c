@@ -38,7 +38,9 @@ struct enc {
     struct hx_buf body, levels, comp_buf, header;
     size_t page_cap;
     /* Arrow dictionary kept as it came: entries in b->dict, indices in
-     * b->idx (borrowed by dict.idx), rank[] orders entries for statistics */
+     * b->idx (borrowed by dict.idx); rank[] orders entries for statistics
+     * (also of built byte-array dictionaries: page bounds by comparing
+     * ranks, not the bytes of every value) */
     int arrow_dict;
     int32_t *rank;
     struct hx_pqw_leafbuf gathered; /* a dictionary-mode buffer made plain */
@@ -52,7 +54,7 @@ static const uint8_t *entry_at(const struct enc *e, uint32_t i, size_t *len) {
 
 /* Page bounds of values [v0, v1). */
 static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw_stats *out) {
-    if (!e->arrow_dict) return hx_pqw_stats_compute(e->leaf, e->b, v0, v1, out);
+    if (!e->rank) return hx_pqw_stats_compute(e->leaf, e->b, v0, v1, out);
     if (v1 <= v0 || e->leaf->node->order == SO_NONE) return HOIST_OK;
     int32_t lo = -1, hi = -1;
     uint32_t lo_e = 0, hi_e = 0;
@@ -71,8 +73,10 @@ static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw
         return HOIST_OK;
     }
     struct hx_pqw_stats a = {0}, b = {0};
-    hx_status st = hx_pqw_stats_compute(e->leaf, e->b->dict, lo_e, lo_e + 1, &a);
-    if (st == HOIST_OK) st = hx_pqw_stats_compute(e->leaf, e->b->dict, hi_e, hi_e + 1, &b);
+    const struct hx_pqw_leafbuf *vals = e->arrow_dict ? e->b->dict : e->b;
+    if (!e->arrow_dict) lo_e = e->dict.entry_val[lo_e], hi_e = e->dict.entry_val[hi_e];
+    hx_status st = hx_pqw_stats_compute(e->leaf, vals, lo_e, lo_e + 1, &a);
+    if (st == HOIST_OK) st = hx_pqw_stats_compute(e->leaf, vals, hi_e, hi_e + 1, &b);
     if (st == HOIST_OK) {
         out->has_minmax = a.has_minmax && b.has_minmax;
         out->min = a.min, out->min_len = a.min_len, out->min_exact = a.min_exact;
@@ -516,7 +520,8 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
             e.use_dict = 1;
             e.value_enc = PQE_RLE_DICTIONARY;
             e.dict_bits = e.dict.n > 1 ? hx_bit_width(e.dict.n - 1) : 1;
-            st = dictionary_page(&e);
+            if (pt == PQT_BYTE_ARRAY && cfg->o->statistics) st = hx_pqw_dict_rank_built(leaf, b, &e.dict, &e.rank);
+            if (st == HOIST_OK) st = dictionary_page(&e);
         }
     }
     if (st == HOIST_OK) st = pages(&e);

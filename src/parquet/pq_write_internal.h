@@ -275,8 +275,17 @@ static inline const uint8_t *hx_pqw_value_at(const struct hx_pqw_leafbuf *b, int
     return b->vals.data + (size_t)i * w;
 }
 
+/* A byte-array dictionary's hash slot: the value's full hash and length
+ * decide equality of values up to 8 bytes (the hash is injective there)
+ * and spare a compare of the bytes for all but true matches otherwise. */
+struct hx_pqw_dslot {
+    uint64_t hash;
+    uint32_t entry; /* entry + 1, 0 = empty */
+    uint32_t len;
+};
+
 struct hx_pqw_dict {
-    uint32_t *slots; /* entry + 1, 0 = empty */
+    struct hx_pqw_dslot *slots; /* byte arrays and other widths */
     size_t cap;
     uint32_t *entry_val; /* entry -> index of its first value in the leaf buffer */
     size_t n, entry_cap;
@@ -296,6 +305,9 @@ HOIST_NODISCARD hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, cons
 /* *rank (hx_free) gets each entry's position in the column's sort order, -1 for NaN. */
 HOIST_NODISCARD hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries,
                                            int32_t **rank);
+/* The same for a dictionary built over the values of b. */
+HOIST_NODISCARD hx_status hx_pqw_dict_rank_built(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
+                                                 const struct hx_pqw_dict *d, int32_t **rank);
 
 /* ---- column chunk encoder (pq_write_column.c) ------------------------------- */
 
