@@ -115,6 +115,19 @@ hx_status hx_rle_encode_u16(const uint16_t *v, size_t n, int w, struct hx_buf *o
 
 hx_status hx_rle_encode_u32(const uint32_t *v, size_t n, int w, struct hx_buf *out) { RLE_ENCODE_BODY(uint32_t) }
 
+hx_status hx_rle_encode_repeat(uint32_t value, size_t n, int w, struct hx_buf *out) {
+    if (n < 8 || n >= ((size_t)1 << 30)) {
+        uint32_t v[8];
+        if (n >= 8) { /* runs this long are cut as the general encoder cuts them */
+            HX_TRY(emit_run(value, (size_t)1 << 30, w, out));
+            return hx_rle_encode_repeat(value, n - ((size_t)1 << 30), w, out);
+        }
+        for (size_t i = 0; i < n; i++) v[i] = value;
+        return hx_rle_encode_u32(v, n, w, out);
+    }
+    return emit_run(value, n, w, out);
+}
+
 hx_status hx_plain_bool_encode(const uint8_t *v, size_t n, struct hx_buf *out) {
     hx_status st;
     uint8_t *p = grow(out, (n + 7) / 8, &st);

@@ -88,10 +88,16 @@ static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw
     return st;
 }
 
-static hx_status levels_rle(const uint16_t *lv, size_t n, int max, int prefix, struct hx_buf *out) {
+/* all_max: every level is max (a page of a flat column without nulls),
+ * known without reading them. */
+static hx_status levels_rle(const uint16_t *lv, size_t n, int max, int all_max, int prefix, struct hx_buf *out) {
     size_t at = out->len;
     if (prefix) HX_TRY(hx_buf_append(out, "\0\0\0\0", 4));
-    HX_TRY(hx_rle_encode_u16(lv, n, hx_bit_width((uint64_t)max), out));
+    if (all_max) {
+        HX_TRY(hx_rle_encode_repeat((uint32_t)max, n, hx_bit_width((uint64_t)max), out));
+    } else {
+        HX_TRY(hx_rle_encode_u16(lv, n, hx_bit_width((uint64_t)max), out));
+    }
     if (prefix) {
         uint32_t len = (uint32_t)(out->len - at - 4);
         memcpy(out->data + at, &len, 4);
@@ -262,11 +268,14 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
     e->levels.len = e->body.len = e->comp_buf.len = 0;
     size_t rep_len = 0, def_len = 0;
     if (leaf->max_rep > 0) {
-        HX_TRY(levels_rle((const uint16_t *)(const void *)b->rep.data + l0, nlev, leaf->max_rep, !v2, &e->levels));
+        HX_TRY(levels_rle((const uint16_t *)(const void *)b->rep.data + l0, nlev, leaf->max_rep, 0, !v2, &e->levels));
         rep_len = e->levels.len;
     }
     if (leaf->max_def > 0) {
-        HX_TRY(levels_rle((const uint16_t *)(const void *)b->def.data + l0, nlev, leaf->max_def, !v2, &e->levels));
+        /* without repetition a level is max_def exactly when it has a value */
+        int all_max = leaf->max_rep == 0 && (size_t)(v1 - v0) == nlev;
+        HX_TRY(levels_rle((const uint16_t *)(const void *)b->def.data + l0, nlev, leaf->max_def, all_max, !v2,
+                          &e->levels));
         def_len = e->levels.len - rep_len;
     }
     struct hx_buf *vals = v2 ? &e->body : &e->levels; /* v1: one body, compressed whole */

@@ -55,6 +55,8 @@ int hx_bit_width(uint64_t max);
  * bit-packed runs of up to 504 values (one-byte headers). */
 HOIST_NODISCARD hx_status hx_rle_encode_u16(const uint16_t *v, size_t n, int bit_width, struct hx_buf *out);
 HOIST_NODISCARD hx_status hx_rle_encode_u32(const uint32_t *v, size_t n, int bit_width, struct hx_buf *out);
+/* The same for n copies of value, without reading them. */
+HOIST_NODISCARD hx_status hx_rle_encode_repeat(uint32_t value, size_t n, int bit_width, struct hx_buf *out);
 /* PLAIN booleans: n one-byte 0/1 values bit-packed LSB-first. */
 HOIST_NODISCARD hx_status hx_plain_bool_encode(const uint8_t *v, size_t n, struct hx_buf *out);
 /* DELTA_BINARY_PACKED of n values (128-value blocks of 4 miniblocks). */
