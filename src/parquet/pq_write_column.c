@@ -388,7 +388,7 @@ static int64_t value_bits(const struct enc *e, int64_t v) {
 static hx_status pages(struct enc *e) {
     const struct hx_pqw_leafbuf *b = e->b;
     const uint16_t *rep = e->leaf->max_rep ? (const uint16_t *)(const void *)b->rep.data : NULL;
-    const uint16_t *def = e->leaf->max_def ? (const uint16_t *)(const void *)b->def.data : NULL;
+    const uint16_t *def = e->leaf->max_def && !b->def_all_max ? (const uint16_t *)(const void *)b->def.data : NULL;
     int max_def = e->leaf->max_def;
     int64_t limit = e->cfg->o->page_bytes * 8, max_rows = e->cfg->page_rows;
     int64_t l = 0, v = 0, row = 0;
@@ -511,6 +511,7 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
             st = hx_pqw_leafbuf_gather(leaf, b, &e.gathered);
             /* levels stay the leaf buffer's (borrowed, dropped before reset) */
             e.gathered.def = b->def;
+            e.gathered.def_all_max = b->def_all_max;
             e.gathered.rep = b->rep;
             e.gathered.n_levels = b->n_levels;
             e.gathered.n_rows = b->n_rows;

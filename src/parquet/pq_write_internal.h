@@ -203,6 +203,12 @@ struct hx_pqw_leafbuf {
     struct hx_abuf vals;     /* fixed-width values, or byte-array bytes */
     struct hx_abuf offs;     /* byte arrays: int64 offsets, n_values + 1 */
     int64_t n_levels, n_values, n_rows;
+    /* def_all_max: the definition levels are not stored because every one
+     * so far is max_def (a flat column without nulls yet): writing 2 bytes
+     * a row that no page reads costs more than encoding them. They are
+     * stored on the first null; they count in hx_pqw_leafbuf_bytes as if
+     * stored, so row groups end where they would. */
+    int def_all_max;
     /* Arrow dictionary input kept as it came (no re-hashing, as Arrow C++'s
      * WriteArrowDictionary): idx holds one uint32 index per value and dict
      * the converted dictionary values. A batch with another dictionary

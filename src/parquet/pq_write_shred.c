@@ -30,12 +30,13 @@ void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b) {
     b->def.len = b->rep.len = b->vals.len = b->offs.len = 0;
     b->n_levels = b->n_values = b->n_rows = 0;
     b->dict_mode = b->dict_off = 0;
+    b->def_all_max = 0;
     b->idx.len = 0;
     if (b->dict) hx_pqw_leafbuf_clear(b->dict);
 }
 
 uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b) {
-    return b->def.len + b->rep.len + b->vals.len + b->offs.len + b->idx.len + (b->dict ? hx_pqw_leafbuf_bytes(b->dict) : 0);
+    return (b->def_all_max ? (uint64_t)b->n_levels * 2 : b->def.len) + b->rep.len + b->vals.len + b->offs.len + b->idx.len + (b->dict ? hx_pqw_leafbuf_bytes(b->dict) : 0);
 }
 
 enum { MAX_PATH = 130 };
@@ -57,6 +58,18 @@ static int is_null(const struct ArrowArray *a, int64_t j) {
 
 static hx_status nullable_violation(const struct hx_pqw_node *n) {
     HX_FAIL(HOIST_ERR_INVALID_ARG, "field '%s' is declared non-nullable but contains nulls", n->name);
+}
+
+/* Stores the definition levels a def_all_max buffer left out. */
+static hx_status store_levels(struct hx_pqw_leafbuf *b, int max_def) {
+    if (!b->def_all_max) return HOIST_OK;
+    size_t n = (size_t)b->n_levels;
+    HX_TRY(hx_abuf_reserve(&b->def, n * 2));
+    uint16_t *dl = (uint16_t *)(void *)b->def.data;
+    for (size_t i = 0; i < n; i++) dl[i] = (uint16_t)max_def;
+    b->def.len = n * 2;
+    b->def_all_max = 0;
+    return HOIST_OK;
 }
 
 static hx_status push_level(struct shred *s, int rep, int def) {
@@ -421,7 +434,10 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
         for (int64_t i = 0; i < nrows; i++)
             if (n->conv == WC_NULL || !bit(a->buffers[0], j0 + i)) return nullable_violation(n);
     }
-    if (s->has_def) {
+    if (s->has_def && !nulls && (b->def_all_max || b->n_levels == 0)) {
+        b->def_all_max = 1; /* a present flat value's level is 1 = max_def */
+    } else if (s->has_def) {
+        HX_TRY(store_levels(b, s->leaf->max_def));
         HX_TRY(hx_abuf_reserve(&b->def, (size_t)nrows * 2));
         uint16_t *dl = (uint16_t *)(b->def.data + b->def.len);
         for (int64_t i = 0; i < nrows; i++)
@@ -531,6 +547,7 @@ hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf 
     if (s.npath == 2 && !dict_nulls) {
         HX_TRY(shred_flat(&s, leaf->node, top, row0, nrows));
     } else {
+        HX_TRY(store_levels(out, leaf->max_def));
         for (int64_t i = 0; i < nrows; i++) HX_TRY(shred(&s, 1, top, row0 + i, 0, 0));
     }
     out->n_rows += nrows;
