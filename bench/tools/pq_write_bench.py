@@ -5,7 +5,7 @@ prints the process CPU seconds (user + system, all threads) the call took,
 which is the measure to use on a shared machine, not wall time. Peers
 (pyarrow, polars) encode the same table into memory, measured the same way.
 
-  pq_write_bench.py [--rows N] [--threads T] [--compression C] [--tool hoist|pyarrow|polars]
+  pq_write_bench.py [--rows N] [--threads T] [--compression C] [--tool hoist|hoist-dataset|pyarrow|polars]
                     [--repeat R] [--out FILE]
 
 Run under `perf record -g` or `valgrind --tool=callgrind` (use --rows 200000)
@@ -26,7 +26,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 SINK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
-PQW_COMPRESSION, PQW_ROW_GROUP_ROWS, PQW_THREADS = 1, 2, 12
+PQW_COMPRESSION, PQW_ROW_GROUP_ROWS, PQW_DICTIONARY, PQW_THREADS = 1, 2, 6, 12
 
 
 def table(rows):
@@ -57,6 +57,7 @@ def hoist_writer(threads, compression):
     L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
     L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
     L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
+    L.hoist_pq_write_options_set_column_int.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int64]
     L.hoist_pq_write_stream.argtypes = [ctypes.c_void_p, ctypes.c_void_p, SINK, ctypes.c_void_p]
 
     def write(t, out):
@@ -66,6 +67,8 @@ def hoist_writer(threads, compression):
         L.hoist_pq_write_options_set_str(o, PQW_COMPRESSION, compression.encode())
         L.hoist_pq_write_options_set_int(o, PQW_ROW_GROUP_ROWS, 1 << 20)
         L.hoist_pq_write_options_set_int(o, PQW_THREADS, threads)
+        for col in filter(None, os.environ.get("PQ_BENCH_NO_DICT", "").split(",")):  # experiments
+            L.hoist_pq_write_options_set_column_int(o, col.encode(), PQW_DICTIONARY, 0)
         reader = pa.RecordBatchReader.from_batches(t.schema, t.to_batches())
         stream = ctypes.create_string_buffer(5 * 8)
         reader._export_to_c(ctypes.addressof(stream))
@@ -86,6 +89,20 @@ def hoist_writer(threads, compression):
         if st != 0:
             raise RuntimeError(L.hoist_errmsg().decode())
         return size[0]
+    return write
+
+
+def dataset_writer(threads, compression):
+    """hoist_write_dataset into /dev/shm, the benchmark harness's path (_hoist_write.py)."""
+    import _hoist_write
+
+    def write(t, out):
+        path = out or "/dev/shm/pq_write_bench-%d.parquet" % os.getpid()
+        _hoist_write.write_capi(t, path, threads, compression, None, 1 << 20)
+        size = os.path.getsize(path)
+        if not out:
+            os.unlink(path)
+        return size
     return write
 
 
@@ -140,7 +157,7 @@ def main():
     ap.add_argument("--out")
     a = ap.parse_args()
     t = table(a.rows)
-    write = {"hoist": hoist_writer, "pyarrow": pyarrow_writer, "polars": polars_writer}[a.tool](
+    write = {"hoist": hoist_writer, "hoist-dataset": dataset_writer, "pyarrow": pyarrow_writer, "polars": polars_writer}[a.tool](
         a.threads, a.compression)
     for _ in range(a.repeat):
         perf_ctl("enable")
