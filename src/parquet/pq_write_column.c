@@ -448,6 +448,7 @@ void hx_pqw_scratch_free(struct hx_pqw_scratch *s) {
     hx_free(s->idx);
     hx_free(s->keys);
     hx_free(s->kslots);
+    hx_pqw_compressor_free(&s->comp);
     memset(s, 0, sizeof *s);
 }
 
@@ -483,7 +484,13 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     int pt = leaf->node->ptype;
     e.width = pt == PQT_FLBA ? (size_t)leaf->node->type_length : pt == PQT_INT32 || pt == PQT_FLOAT ? 4
             : pt == PQT_BOOLEAN ? 1 : 8;
+    /* a context made for an earlier chunk serves this one: zstd takes the
+     * level per call; a libdeflate compressor is made for one level */
     hx_pqw_compressor_init(&e.comp, leaf->opt.codec, leaf->opt.level);
+    e.comp.zstd = scr->comp.zstd;
+    if (scr->comp.level == leaf->opt.level) e.comp.deflate = scr->comp.deflate;
+    else if (scr->comp.deflate) hx_pqw_compressor_free(&(struct hx_pqw_compressor){.deflate = scr->comp.deflate});
+    memset(&scr->comp, 0, sizeof scr->comp);
     /* the scratch's buffers, moved in and back out */
     e.body = scr->body;
     e.levels = scr->levels;
@@ -543,7 +550,7 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     memset(&e.gathered.def, 0, sizeof e.gathered.def);
     memset(&e.gathered.rep, 0, sizeof e.gathered.rep);
     hx_pqw_leafbuf_reset(&e.gathered);
-    hx_pqw_compressor_free(&e.comp);
+    scr->comp = e.comp; /* its contexts, for the next chunk */
     scr->body = e.body;
     scr->levels = e.levels;
     scr->comp_buf = e.comp_buf;

@@ -367,6 +367,7 @@ struct hx_pqw_scratch {
     uint64_t *keys;      /* dictionary hash table (struct hx_pqw_dict) */
     uint32_t *kslots;
     size_t kcap;
+    struct hx_pqw_compressor comp; /* contexts kept from chunk to chunk */
 };
 void hx_pqw_scratch_free(struct hx_pqw_scratch *s);
 
