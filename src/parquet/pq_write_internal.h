@@ -357,8 +357,10 @@ struct hx_pqw_encode_cfg {
     int64_t page_rows; /* row limit per data page */
 };
 
-/* Buffers a leaf's encoding task keeps from one row group to the next:
- * fresh memory per chunk costs page faults that rival the encoding. */
+/* Buffers an encoding task keeps from one chunk to the next (the writer
+ * hands one to each running task, whatever its leaf): fresh memory per
+ * chunk costs page faults that rival the encoding. bytes is the chunk
+ * output buffer of the leaf being encoded, lent in by the writer. */
 struct hx_pqw_scratch {
     struct hx_buf body, levels, comp_buf, header;
     struct hx_buf bytes; /* lent to the chunk, given back once emitted */
