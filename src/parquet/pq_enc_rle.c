@@ -32,32 +32,41 @@ static size_t put_varint(uint8_t *p, uint64_t v) {
     return n;
 }
 
-/* Packs n (a multiple of 8, padded by the caller) values LSB-first. */
+/* Packs n (a multiple of 8, padded by the caller) values LSB-first,
+ * storing 32 bits at a time: n * w / 8 bytes exactly, so every wide store
+ * lands inside the output. */
 static void pack(const uint32_t *v, size_t n, int w, uint8_t *p) {
+    if (w == 0) return;
     uint64_t acc = 0;
     int bits = 0;
+    uint64_t mask = w == 32 ? 0xffffffffull : (1ull << w) - 1;
     for (size_t i = 0; i < n; i++) {
-        acc |= (uint64_t)v[i] << bits;
+        acc |= ((uint64_t)v[i] & mask) << bits;
         bits += w;
-        while (bits >= 8) {
-            *p++ = (uint8_t)acc;
-            acc >>= 8;
-            bits -= 8;
+        if (bits >= 32) {
+            uint32_t lo = (uint32_t)acc;
+            memcpy(p, &lo, 4);
+            p += 4;
+            acc >>= 32;
+            bits -= 32;
         }
     }
-    if (bits > 0) *p = (uint8_t)acc;
+    for (; bits > 0; bits -= 8) {
+        *p++ = (uint8_t)acc;
+        acc >>= 8;
+    }
 }
 
-static hx_status emit_literal(const uint32_t *v, size_t n, int w, struct hx_buf *out) {
-    uint32_t tmp[MAX_LITERAL];
+/* Emits v[0, n) as one bit-packed run; pads v with zeros in place up to a
+ * whole group of 8 (v has room for it). */
+static hx_status emit_literal(uint32_t *v, size_t n, int w, struct hx_buf *out) {
     size_t groups = (n + 7) / 8;
-    memcpy(tmp, v, n * sizeof *v);
-    memset(tmp + n, 0, (groups * 8 - n) * sizeof *v);
+    memset(v + n, 0, (groups * 8 - n) * sizeof *v);
     hx_status st;
     uint8_t *p = grow(out, 1 + groups * (size_t)w, &st);
     if (!p) return st;
     p[0] = (uint8_t)((groups << 1) | 1);
-    pack(tmp, groups * 8, w, p + 1);
+    pack(v, groups * 8, w, p + 1);
     return HOIST_OK;
 }
 
@@ -105,6 +114,19 @@ static hx_status emit_run(uint32_t value, size_t count, int w, struct hx_buf *ou
 hx_status hx_rle_encode_u16(const uint16_t *v, size_t n, int w, struct hx_buf *out) { RLE_ENCODE_BODY(uint16_t) }
 
 hx_status hx_rle_encode_u32(const uint32_t *v, size_t n, int w, struct hx_buf *out) { RLE_ENCODE_BODY(uint32_t) }
+
+hx_status hx_rle_encode_repeat(uint32_t value, size_t n, int w, struct hx_buf *out) {
+    if (n < 8 || n >= ((size_t)1 << 30)) {
+        uint32_t v[8];
+        if (n >= 8) { /* runs this long are cut as the general encoder cuts them */
+            HX_TRY(emit_run(value, (size_t)1 << 30, w, out));
+            return hx_rle_encode_repeat(value, n - ((size_t)1 << 30), w, out);
+        }
+        for (size_t i = 0; i < n; i++) v[i] = value;
+        return hx_rle_encode_u32(v, n, w, out);
+    }
+    return emit_run(value, n, w, out);
+}
 
 hx_status hx_plain_bool_encode(const uint8_t *v, size_t n, struct hx_buf *out) {
     hx_status st;

@@ -9,6 +9,7 @@
  */
 #include "pq_write_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,13 +43,24 @@ struct hoist_pq_writer {
     struct hx_task_group *group;
     struct task *tasks;
     struct hx_pqw_leafbuf *bufs;
-    struct hx_pqw_scratch *scratch; /* per leaf */
+    /* Encoding scratch (page buffers, dictionary table and indices) goes
+     * to whichever task runs, not to a leaf: a row group touches one set
+     * per running task instead of one per leaf, and fresh memory's page
+     * faults cost as much as encoding. scratch[0, nscratch) are made,
+     * idle[0, nidle) of them free; both guarded by scratch_mu. */
+    struct hx_pqw_scratch *scratch; /* nleaves slots */
+    int nscratch;
+    int *idle;
+    int nidle;
+    pthread_mutex_t scratch_mu;
+    struct hx_buf *chunk_bytes; /* per leaf: its last chunk's buffer, for its next */
     int64_t rg_rows; /* rows buffered for the current row group */
     int64_t num_rows;
     uint64_t written;
     struct row_group *rgs;
     int nrgs, rg_cap;
     int failed, closed;
+    int scratch_mu_made;
 };
 
 static hx_status emit(struct hoist_pq_writer *w, const void *data, size_t len) {
@@ -73,12 +85,30 @@ static void run_shred(void *arg) {
     if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
 }
 
+/* There are as many scratch slots as tasks, so one is always free. */
+static struct hx_pqw_scratch *scratch_take(struct hoist_pq_writer *w) {
+    pthread_mutex_lock(&w->scratch_mu);
+    int k = w->nidle > 0 ? w->idle[--w->nidle] : w->nscratch++;
+    pthread_mutex_unlock(&w->scratch_mu);
+    return &w->scratch[k];
+}
+
+static void scratch_give(struct hoist_pq_writer *w, struct hx_pqw_scratch *s) {
+    pthread_mutex_lock(&w->scratch_mu);
+    w->idle[w->nidle++] = (int)(s - w->scratch);
+    pthread_mutex_unlock(&w->scratch_mu);
+}
+
 static void run_encode(void *arg) {
     struct task *t = arg;
     struct hoist_pq_writer *w = t->w;
     struct hx_pqw_encode_cfg cfg = {w->o, PAGE_ROWS};
-    t->st = hx_pqw_encode_chunk(&cfg, &w->s.leaves[t->leaf], &w->bufs[t->leaf], &w->scratch[t->leaf], t->chunk);
+    struct hx_pqw_scratch *scr = scratch_take(w);
+    scr->bytes = w->chunk_bytes[t->leaf]; /* moved into the chunk */
+    memset(&w->chunk_bytes[t->leaf], 0, sizeof w->chunk_bytes[t->leaf]);
+    t->st = hx_pqw_encode_chunk(&cfg, &w->s.leaves[t->leaf], &w->bufs[t->leaf], scr, t->chunk);
     if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
+    scratch_give(w, scr);
 }
 
 /* Runs fn over every leaf's task, on the pool when there is one; the first
@@ -146,9 +176,9 @@ static hx_status flush_row_group(struct hoist_pq_writer *w) {
         c->data_offset += base;
         for (size_t p = 0; p < c->npages; p++) c->pages[p].offset += base;
         /* the bytes' buffer serves the leaf's next chunk */
-        hx_buf_reset(&w->scratch[i].bytes);
-        w->scratch[i].bytes = c->bytes;
-        w->scratch[i].bytes.len = 0;
+        hx_buf_reset(&w->chunk_bytes[i]);
+        w->chunk_bytes[i] = c->bytes;
+        w->chunk_bytes[i].len = 0;
         memset(&c->bytes, 0, sizeof c->bytes);
     }
     /* bloom filters right after their row group (BloomFilter.md allows it),
@@ -205,6 +235,11 @@ void hoist_pq_writer_free(struct hoist_pq_writer *w) {
     if (w->scratch)
         for (int i = 0; i < w->s.nleaves; i++) hx_pqw_scratch_free(&w->scratch[i]);
     hx_free(w->scratch);
+    hx_free(w->idle);
+    if (w->chunk_bytes)
+        for (int i = 0; i < w->s.nleaves; i++) hx_buf_reset(&w->chunk_bytes[i]);
+    hx_free(w->chunk_bytes);
+    if (w->scratch_mu_made) pthread_mutex_destroy(&w->scratch_mu);
     hx_free(w->tasks);
     hx_pqw_schema_free(&w->s);
     if (w->schema.release) w->schema.release(&w->schema);
@@ -225,7 +260,13 @@ static hx_status writer_init(struct hoist_pq_writer *w, const struct ArrowSchema
     w->bufs = hx_calloc((size_t)n, sizeof *w->bufs);
     w->tasks = hx_calloc((size_t)n, sizeof *w->tasks);
     w->scratch = hx_calloc((size_t)n, sizeof *w->scratch);
-    if (!w->bufs || !w->tasks || !w->scratch) HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating a Parquet writer");
+    w->idle = hx_calloc((size_t)n, sizeof *w->idle);
+    w->chunk_bytes = hx_calloc((size_t)n, sizeof *w->chunk_bytes);
+    if (!w->bufs || !w->tasks || !w->scratch || !w->idle || !w->chunk_bytes)
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating a Parquet writer");
+    HX_FAIL_IF(pthread_mutex_init(&w->scratch_mu, NULL) != 0, HOIST_ERR_INTERNAL,
+               "cannot create a Parquet writer's mutex");
+    w->scratch_mu_made = 1;
     for (int i = 0; i < n; i++) {
         w->tasks[i].w = w;
         w->tasks[i].leaf = i;

@@ -38,7 +38,9 @@ struct enc {
     struct hx_buf body, levels, comp_buf, header;
     size_t page_cap;
     /* Arrow dictionary kept as it came: entries in b->dict, indices in
-     * b->idx (borrowed by dict.idx), rank[] orders entries for statistics */
+     * b->idx (borrowed by dict.idx); rank[] orders entries for statistics
+     * (also of built byte-array dictionaries: page bounds by comparing
+     * ranks, not the bytes of every value) */
     int arrow_dict;
     int32_t *rank;
     struct hx_pqw_leafbuf gathered; /* a dictionary-mode buffer made plain */
@@ -52,7 +54,7 @@ static const uint8_t *entry_at(const struct enc *e, uint32_t i, size_t *len) {
 
 /* Page bounds of values [v0, v1). */
 static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw_stats *out) {
-    if (!e->arrow_dict) return hx_pqw_stats_compute(e->leaf, e->b, v0, v1, out);
+    if (!e->rank) return hx_pqw_stats_compute(e->leaf, e->b, v0, v1, out);
     if (v1 <= v0 || e->leaf->node->order == SO_NONE) return HOIST_OK;
     int32_t lo = -1, hi = -1;
     uint32_t lo_e = 0, hi_e = 0;
@@ -71,8 +73,10 @@ static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw
         return HOIST_OK;
     }
     struct hx_pqw_stats a = {0}, b = {0};
-    hx_status st = hx_pqw_stats_compute(e->leaf, e->b->dict, lo_e, lo_e + 1, &a);
-    if (st == HOIST_OK) st = hx_pqw_stats_compute(e->leaf, e->b->dict, hi_e, hi_e + 1, &b);
+    const struct hx_pqw_leafbuf *vals = e->arrow_dict ? e->b->dict : e->b;
+    if (!e->arrow_dict) lo_e = e->dict.entry_val[lo_e], hi_e = e->dict.entry_val[hi_e];
+    hx_status st = hx_pqw_stats_compute(e->leaf, vals, lo_e, lo_e + 1, &a);
+    if (st == HOIST_OK) st = hx_pqw_stats_compute(e->leaf, vals, hi_e, hi_e + 1, &b);
     if (st == HOIST_OK) {
         out->has_minmax = a.has_minmax && b.has_minmax;
         out->min = a.min, out->min_len = a.min_len, out->min_exact = a.min_exact;
@@ -84,10 +88,16 @@ static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw
     return st;
 }
 
-static hx_status levels_rle(const uint16_t *lv, size_t n, int max, int prefix, struct hx_buf *out) {
+/* all_max: every level is max (a page of a flat column without nulls),
+ * known without reading them. */
+static hx_status levels_rle(const uint16_t *lv, size_t n, int max, int all_max, int prefix, struct hx_buf *out) {
     size_t at = out->len;
     if (prefix) HX_TRY(hx_buf_append(out, "\0\0\0\0", 4));
-    HX_TRY(hx_rle_encode_u16(lv, n, hx_bit_width((uint64_t)max), out));
+    if (all_max) {
+        HX_TRY(hx_rle_encode_repeat((uint32_t)max, n, hx_bit_width((uint64_t)max), out));
+    } else {
+        HX_TRY(hx_rle_encode_u16(lv, n, hx_bit_width((uint64_t)max), out));
+    }
     if (prefix) {
         uint32_t len = (uint32_t)(out->len - at - 4);
         memcpy(out->data + at, &len, 4);
@@ -258,11 +268,14 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
     e->levels.len = e->body.len = e->comp_buf.len = 0;
     size_t rep_len = 0, def_len = 0;
     if (leaf->max_rep > 0) {
-        HX_TRY(levels_rle((const uint16_t *)(const void *)b->rep.data + l0, nlev, leaf->max_rep, !v2, &e->levels));
+        HX_TRY(levels_rle((const uint16_t *)(const void *)b->rep.data + l0, nlev, leaf->max_rep, 0, !v2, &e->levels));
         rep_len = e->levels.len;
     }
     if (leaf->max_def > 0) {
-        HX_TRY(levels_rle((const uint16_t *)(const void *)b->def.data + l0, nlev, leaf->max_def, !v2, &e->levels));
+        /* without repetition a level is max_def exactly when it has a value */
+        int all_max = leaf->max_rep == 0 && (size_t)(v1 - v0) == nlev;
+        HX_TRY(levels_rle((const uint16_t *)(const void *)b->def.data + l0, nlev, leaf->max_def, all_max, !v2,
+                          &e->levels));
         def_len = e->levels.len - rep_len;
     }
     struct hx_buf *vals = v2 ? &e->body : &e->levels; /* v1: one body, compressed whole */
@@ -375,7 +388,7 @@ static int64_t value_bits(const struct enc *e, int64_t v) {
 static hx_status pages(struct enc *e) {
     const struct hx_pqw_leafbuf *b = e->b;
     const uint16_t *rep = e->leaf->max_rep ? (const uint16_t *)(const void *)b->rep.data : NULL;
-    const uint16_t *def = e->leaf->max_def ? (const uint16_t *)(const void *)b->def.data : NULL;
+    const uint16_t *def = e->leaf->max_def && !b->def_all_max ? (const uint16_t *)(const void *)b->def.data : NULL;
     int max_def = e->leaf->max_def;
     int64_t limit = e->cfg->o->page_bytes * 8, max_rows = e->cfg->page_rows;
     int64_t l = 0, v = 0, row = 0;
@@ -435,6 +448,7 @@ void hx_pqw_scratch_free(struct hx_pqw_scratch *s) {
     hx_free(s->idx);
     hx_free(s->keys);
     hx_free(s->kslots);
+    hx_pqw_compressor_free(&s->comp);
     memset(s, 0, sizeof *s);
 }
 
@@ -470,7 +484,13 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     int pt = leaf->node->ptype;
     e.width = pt == PQT_FLBA ? (size_t)leaf->node->type_length : pt == PQT_INT32 || pt == PQT_FLOAT ? 4
             : pt == PQT_BOOLEAN ? 1 : 8;
+    /* a context made for an earlier chunk serves this one: zstd takes the
+     * level per call; a libdeflate compressor is made for one level */
     hx_pqw_compressor_init(&e.comp, leaf->opt.codec, leaf->opt.level);
+    e.comp.zstd = scr->comp.zstd;
+    if (scr->comp.level == leaf->opt.level) e.comp.deflate = scr->comp.deflate;
+    else if (scr->comp.deflate) hx_pqw_compressor_free(&(struct hx_pqw_compressor){.deflate = scr->comp.deflate});
+    memset(&scr->comp, 0, sizeof scr->comp);
     /* the scratch's buffers, moved in and back out */
     e.body = scr->body;
     e.levels = scr->levels;
@@ -498,6 +518,7 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
             st = hx_pqw_leafbuf_gather(leaf, b, &e.gathered);
             /* levels stay the leaf buffer's (borrowed, dropped before reset) */
             e.gathered.def = b->def;
+            e.gathered.def_all_max = b->def_all_max;
             e.gathered.rep = b->rep;
             e.gathered.n_levels = b->n_levels;
             e.gathered.n_rows = b->n_rows;
@@ -516,7 +537,8 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
             e.use_dict = 1;
             e.value_enc = PQE_RLE_DICTIONARY;
             e.dict_bits = e.dict.n > 1 ? hx_bit_width(e.dict.n - 1) : 1;
-            st = dictionary_page(&e);
+            if (pt == PQT_BYTE_ARRAY && cfg->o->statistics) st = hx_pqw_dict_rank_built(leaf, b, &e.dict, &e.rank);
+            if (st == HOIST_OK) st = dictionary_page(&e);
         }
     }
     if (st == HOIST_OK) st = pages(&e);
@@ -528,7 +550,7 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     memset(&e.gathered.def, 0, sizeof e.gathered.def);
     memset(&e.gathered.rep, 0, sizeof e.gathered.rep);
     hx_pqw_leafbuf_reset(&e.gathered);
-    hx_pqw_compressor_free(&e.comp);
+    scr->comp = e.comp; /* its contexts, for the next chunk */
     scr->body = e.body;
     scr->levels = e.levels;
     scr->comp_buf = e.comp_buf;

@@ -27,19 +27,44 @@ static inline size_t hash_w(uint64_t x) {
     return (size_t)(x ^ (x >> 33));
 }
 
+static inline uint32_t load32(const uint8_t *p) {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+}
+
+static inline uint64_t load64(const uint8_t *p) {
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* For a given length n <= 8 the hash is injective (each step below is a
+ * bijection of the bytes read, and every byte is read), so equal hashes
+ * and lengths mean equal values. Short tails are read with overlapping
+ * loads rather than a variable-length memcpy, which is a libc call. */
 static uint64_t hash_bytes(const uint8_t *p, size_t n) {
     uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-    while (n >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        h = (h ^ x) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-        p += 8;
-        n -= 8;
+    uint64_t x;
+    if (n > 8) {
+        const uint8_t *end = p + n;
+        while (end - p > 8) {
+            h = (h ^ load64(p)) * 0xff51afd7ed558ccdull;
+            h ^= h >> 32;
+            p += 8;
+        }
+        x = load64(end - 8);
+    } else if (n == 8) {
+        x = load64(p);
+    } else if (n >= 4) {
+        x = (uint64_t)load32(p) | (uint64_t)load32(p + n - 4) << 32;
+    } else if (n > 0) {
+        x = (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+    } else {
+        x = 0;
     }
-    uint64_t x = 0;
-    memcpy(&x, p, n);
-    return hash_w(h ^ x);
+    h = (h ^ x) * 0xff51afd7ed558ccdull;
+    return hash_w(h ^ (h >> 32));
 }
 
 static inline uint64_t load_w(const uint8_t *p, size_t w) {
@@ -53,16 +78,15 @@ static inline uint64_t load_w(const uint8_t *p, size_t w) {
     return x;
 }
 
-static hx_status dict_grow(struct hx_pqw_dict *d, const struct hx_pqw_leafbuf *b, int ba, size_t w) {
+static hx_status dict_grow(struct hx_pqw_dict *d) {
     size_t cap = d->cap ? d->cap * 2 : 1024;
-    uint32_t *s = hx_calloc(cap, sizeof *s);
+    struct hx_pqw_dslot *s = hx_calloc(cap, sizeof *s);
     if (!s) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
-    for (size_t e = 0; e < d->n; e++) {
-        size_t len;
-        const uint8_t *p = hx_pqw_value_at(b, ba, w, d->entry_val[e], &len);
-        size_t h = (!ba && (w == 4 || w == 8) ? hash_w(load_w(p, w)) : (size_t)hash_bytes(p, len)) & (cap - 1);
-        while (s[h]) h = (h + 1) & (cap - 1);
-        s[h] = (uint32_t)e + 1;
+    for (size_t k = 0; k < d->cap; k++) {
+        if (!d->slots[k].entry) continue;
+        size_t h = (size_t)d->slots[k].hash & (cap - 1);
+        while (s[h].entry) h = (h + 1) & (cap - 1);
+        s[h] = d->slots[k];
     }
     hx_free(d->slots);
     d->slots = s;
@@ -161,25 +185,31 @@ hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_
     if (!d->idx) d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
     if (!d->idx) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
     if (!ba && (w == 4 || w == 8)) return dict_build_fixed(b, w, limit, d, ok);
-    HX_TRY(dict_grow(d, b, ba, w));
+    HX_TRY(dict_grow(d));
     for (int64_t i = 0; i < b->n_values; i++) {
         size_t len;
         const uint8_t *p = hx_pqw_value_at(b, ba, w, (uint32_t)i, &len);
-        size_t h = (size_t)hash_bytes(p, len) & (d->cap - 1);
+        uint64_t hash = hash_bytes(p, len);
+        size_t h = (size_t)hash & (d->cap - 1);
         uint32_t e;
-        while ((e = d->slots[h]) != 0) {
-            size_t l2;
-            const uint8_t *q = hx_pqw_value_at(b, ba, w, d->entry_val[e - 1], &l2);
-            if (l2 == len && memcmp(p, q, len) == 0) break;
+        while ((e = d->slots[h].entry) != 0) {
+            if (d->slots[h].hash == hash && d->slots[h].len == len) {
+                if (len <= 8) break;
+                size_t l2;
+                const uint8_t *q = hx_pqw_value_at(b, ba, w, d->entry_val[e - 1], &l2);
+                if (memcmp(p, q, len) == 0) break;
+            }
             h = (h + 1) & (d->cap - 1);
         }
         if (!e) {
             d->plain_bytes += (int64_t)len + (ba ? 4 : 0);
             if (d->plain_bytes > limit) return HOIST_OK;
+            HX_FAIL_IF(len > UINT32_MAX, HOIST_ERR_LIMIT, "column '%s': a value of %zu bytes is too long for a dictionary",
+                       leaf->dotted, len);
             HX_TRY(entry_add(d, (uint32_t)i));
             e = (uint32_t)d->n;
-            d->slots[h] = e;
-            if (d->n * 2 > d->cap) HX_TRY(dict_grow(d, b, ba, w));
+            d->slots[h] = (struct hx_pqw_dslot){hash, e, (uint32_t)len};
+            if (d->n * 2 > d->cap) HX_TRY(dict_grow(d));
         }
         d->idx[i] = e - 1;
     }
@@ -189,6 +219,7 @@ hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_
 
 struct ranking {
     const struct hx_pqw_leafbuf *entries;
+    const uint32_t *at; /* entry -> value index in entries, or NULL (identity) */
     int ba;
     size_t w;
     enum hx_pqw_order order;
@@ -204,8 +235,8 @@ static void sort_entries(const struct ranking *e, uint32_t *a, uint32_t *tmp, si
     enum hx_pqw_order o = e->order;
     while (i < h && j < n) {
         size_t la, lb;
-        const uint8_t *pa = hx_pqw_value_at(e->entries, e->ba, e->w, a[i], &la);
-        const uint8_t *pb = hx_pqw_value_at(e->entries, e->ba, e->w, a[j], &lb);
+        const uint8_t *pa = hx_pqw_value_at(e->entries, e->ba, e->w, e->at ? e->at[a[i]] : a[i], &la);
+        const uint8_t *pb = hx_pqw_value_at(e->entries, e->ba, e->w, e->at ? e->at[a[j]] : a[j], &lb);
         tmp[k++] = hx_pqw_compare(o, pb, lb, pa, la) < 0 ? a[j++] : a[i++];
     }
     while (i < h) tmp[k++] = a[i++];
@@ -221,10 +252,10 @@ static int is_nan(enum hx_pqw_order o, const uint8_t *p) {
 }
 
 /* rank[entry]: position in value order; -1 for NaN (never a bound). */
-hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries, int32_t **out) {
+static hx_status rank_entries(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries, const uint32_t *at,
+                              size_t n, int32_t **out) {
     const struct hx_pqw_node *nd = leaf->node;
-    struct ranking r = {entries, nd->ptype == PQT_BYTE_ARRAY, hx_pqw_value_width(nd), nd->order};
-    size_t n = (size_t)entries->n_values;
+    struct ranking r = {entries, at, nd->ptype == PQT_BYTE_ARRAY, hx_pqw_value_width(nd), nd->order};
     int32_t *rank = hx_malloc((n ? n : 1) * sizeof *rank);
     uint32_t *ord = hx_malloc((n ? n : 1) * 2 * sizeof *ord);
     if (!rank || !ord) {
@@ -236,10 +267,19 @@ hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_l
     sort_entries(&r, ord, ord + n, n);
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        const uint8_t *p = hx_pqw_value_at(entries, r.ba, r.w, ord[i], &len);
+        const uint8_t *p = hx_pqw_value_at(entries, r.ba, r.w, at ? at[ord[i]] : ord[i], &len);
         rank[ord[i]] = is_nan(r.order, p) ? -1 : (int32_t)i;
     }
     hx_free(ord);
     *out = rank;
     return HOIST_OK;
+}
+
+hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries, int32_t **out) {
+    return rank_entries(leaf, entries, NULL, (size_t)entries->n_values, out);
+}
+
+hx_status hx_pqw_dict_rank_built(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
+                                 const struct hx_pqw_dict *d, int32_t **out) {
+    return rank_entries(leaf, b, d->entry_val, d->n, out);
 }

@@ -55,6 +55,8 @@ int hx_bit_width(uint64_t max);
  * bit-packed runs of up to 504 values (one-byte headers). */
 HOIST_NODISCARD hx_status hx_rle_encode_u16(const uint16_t *v, size_t n, int bit_width, struct hx_buf *out);
 HOIST_NODISCARD hx_status hx_rle_encode_u32(const uint32_t *v, size_t n, int bit_width, struct hx_buf *out);
+/* The same for n copies of value, without reading them. */
+HOIST_NODISCARD hx_status hx_rle_encode_repeat(uint32_t value, size_t n, int bit_width, struct hx_buf *out);
 /* PLAIN booleans: n one-byte 0/1 values bit-packed LSB-first. */
 HOIST_NODISCARD hx_status hx_plain_bool_encode(const uint8_t *v, size_t n, struct hx_buf *out);
 /* DELTA_BINARY_PACKED of n values (128-value blocks of 4 miniblocks). */
@@ -201,6 +203,12 @@ struct hx_pqw_leafbuf {
     struct hx_abuf vals;     /* fixed-width values, or byte-array bytes */
     struct hx_abuf offs;     /* byte arrays: int64 offsets, n_values + 1 */
     int64_t n_levels, n_values, n_rows;
+    /* def_all_max: the definition levels are not stored because every one
+     * so far is max_def (a flat column without nulls yet): writing 2 bytes
+     * a row that no page reads costs more than encoding them. They are
+     * stored on the first null; they count in hx_pqw_leafbuf_bytes as if
+     * stored, so row groups end where they would. */
+    int def_all_max;
     /* Arrow dictionary input kept as it came (no re-hashing, as Arrow C++'s
      * WriteArrowDictionary): idx holds one uint32 index per value and dict
      * the converted dictionary values. A batch with another dictionary
@@ -275,8 +283,17 @@ static inline const uint8_t *hx_pqw_value_at(const struct hx_pqw_leafbuf *b, int
     return b->vals.data + (size_t)i * w;
 }
 
+/* A byte-array dictionary's hash slot: the value's full hash and length
+ * decide equality of values up to 8 bytes (the hash is injective there)
+ * and spare a compare of the bytes for all but true matches otherwise. */
+struct hx_pqw_dslot {
+    uint64_t hash;
+    uint32_t entry; /* entry + 1, 0 = empty */
+    uint32_t len;
+};
+
 struct hx_pqw_dict {
-    uint32_t *slots; /* entry + 1, 0 = empty */
+    struct hx_pqw_dslot *slots; /* byte arrays and other widths */
     size_t cap;
     uint32_t *entry_val; /* entry -> index of its first value in the leaf buffer */
     size_t n, entry_cap;
@@ -296,6 +313,9 @@ HOIST_NODISCARD hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, cons
 /* *rank (hx_free) gets each entry's position in the column's sort order, -1 for NaN. */
 HOIST_NODISCARD hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries,
                                            int32_t **rank);
+/* The same for a dictionary built over the values of b. */
+HOIST_NODISCARD hx_status hx_pqw_dict_rank_built(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
+                                                 const struct hx_pqw_dict *d, int32_t **rank);
 
 /* ---- column chunk encoder (pq_write_column.c) ------------------------------- */
 
@@ -337,8 +357,10 @@ struct hx_pqw_encode_cfg {
     int64_t page_rows; /* row limit per data page */
 };
 
-/* Buffers a leaf's encoding task keeps from one row group to the next:
- * fresh memory per chunk costs page faults that rival the encoding. */
+/* Buffers an encoding task keeps from one chunk to the next (the writer
+ * hands one to each running task, whatever its leaf): fresh memory per
+ * chunk costs page faults that rival the encoding. bytes is the chunk
+ * output buffer of the leaf being encoded, lent in by the writer. */
 struct hx_pqw_scratch {
     struct hx_buf body, levels, comp_buf, header;
     struct hx_buf bytes; /* lent to the chunk, given back once emitted */
@@ -347,6 +369,7 @@ struct hx_pqw_scratch {
     uint64_t *keys;      /* dictionary hash table (struct hx_pqw_dict) */
     uint32_t *kslots;
     size_t kcap;
+    struct hx_pqw_compressor comp; /* contexts kept from chunk to chunk */
 };
 void hx_pqw_scratch_free(struct hx_pqw_scratch *s);
 

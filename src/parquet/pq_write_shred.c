@@ -30,12 +30,13 @@ void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b) {
     b->def.len = b->rep.len = b->vals.len = b->offs.len = 0;
     b->n_levels = b->n_values = b->n_rows = 0;
     b->dict_mode = b->dict_off = 0;
+    b->def_all_max = 0;
     b->idx.len = 0;
     if (b->dict) hx_pqw_leafbuf_clear(b->dict);
 }
 
 uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b) {
-    return b->def.len + b->rep.len + b->vals.len + b->offs.len + b->idx.len + (b->dict ? hx_pqw_leafbuf_bytes(b->dict) : 0);
+    return (b->def_all_max ? (uint64_t)b->n_levels * 2 : b->def.len) + b->rep.len + b->vals.len + b->offs.len + b->idx.len + (b->dict ? hx_pqw_leafbuf_bytes(b->dict) : 0);
 }
 
 enum { MAX_PATH = 130 };
@@ -57,6 +58,18 @@ static int is_null(const struct ArrowArray *a, int64_t j) {
 
 static hx_status nullable_violation(const struct hx_pqw_node *n) {
     HX_FAIL(HOIST_ERR_INVALID_ARG, "field '%s' is declared non-nullable but contains nulls", n->name);
+}
+
+/* Stores the definition levels a def_all_max buffer left out. */
+static hx_status store_levels(struct hx_pqw_leafbuf *b, int max_def) {
+    if (!b->def_all_max) return HOIST_OK;
+    size_t n = (size_t)b->n_levels;
+    HX_TRY(hx_abuf_reserve(&b->def, n * 2));
+    uint16_t *dl = (uint16_t *)(void *)b->def.data;
+    for (size_t i = 0; i < n; i++) dl[i] = (uint16_t)max_def;
+    b->def.len = n * 2;
+    b->def_all_max = 0;
+    return HOIST_OK;
 }
 
 static hx_status push_level(struct shred *s, int rep, int def) {
@@ -360,6 +373,56 @@ static hx_status shred(struct shred *s, int k, const struct ArrowArray *a, int64
     return HOIST_OK;
 }
 
+/* Small integers widened to INT32 and unit-scaled integers of a column
+ * without nulls, in one loop (put_leaf's per-value path costs a call and a
+ * capacity check each). Returns 0 when the conversion is not one of them;
+ * 1 once done (vals was presized by hx_pqw_shred, reserved here anyway). */
+static int widen_flat(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n, const uint8_t *v, int64_t j0,
+                      int64_t nrows) {
+    size_t w = n->conv == WC_MUL64 ? 8 : 4;
+    switch (n->conv) {
+    case WC_I8: case WC_U8: case WC_I16: case WC_U16: case WC_MUL32: case WC_MUL64: break;
+    default: return 0;
+    }
+    if (hx_abuf_reserve(&b->vals, (size_t)nrows * w) != HOIST_OK) return 0; /* the slow path reports it */
+    uint8_t *dst = b->vals.data + b->vals.len;
+    size_t m = (size_t)nrows;
+    if (n->conv == WC_I8) {
+        const int8_t *x = (const int8_t *)v + j0;
+        for (size_t i = 0; i < m; i++) { int32_t y = x[i]; memcpy(dst + 4 * i, &y, 4); }
+    } else if (n->conv == WC_U8) {
+        const uint8_t *x = v + j0;
+        for (size_t i = 0; i < m; i++) { int32_t y = x[i]; memcpy(dst + 4 * i, &y, 4); }
+    } else if (n->conv == WC_I16 || n->conv == WC_U16) {
+        const uint8_t *x = v + 2 * j0;
+        for (size_t i = 0; i < m; i++) {
+            uint16_t u;
+            memcpy(&u, x + 2 * i, 2);
+            int32_t y = n->conv == WC_I16 ? (int32_t)(int16_t)u : (int32_t)u;
+            memcpy(dst + 4 * i, &y, 4);
+        }
+    } else if (n->conv == WC_MUL32) {
+        const uint8_t *x = v + 4 * j0;
+        for (size_t i = 0; i < m; i++) {
+            int32_t y;
+            memcpy(&y, x + 4 * i, 4);
+            int32_t z = (int32_t)(uint32_t)((uint64_t)(int64_t)y * (uint64_t)n->conv_k);
+            memcpy(dst + 4 * i, &z, 4);
+        }
+    } else {
+        const uint8_t *x = v + 8 * j0;
+        for (size_t i = 0; i < m; i++) {
+            int64_t y;
+            memcpy(&y, x + 8 * i, 8);
+            int64_t z = (int64_t)((uint64_t)y * (uint64_t)n->conv_k);
+            memcpy(dst + 8 * i, &z, 8);
+        }
+    }
+    b->vals.len += m * w;
+    b->n_values += nrows;
+    return 1;
+}
+
 /* A top-level leaf without levels above it: straight loops, and one copy
  * when the values need no conversion. */
 static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t row0,
@@ -371,7 +434,10 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
         for (int64_t i = 0; i < nrows; i++)
             if (n->conv == WC_NULL || !bit(a->buffers[0], j0 + i)) return nullable_violation(n);
     }
-    if (s->has_def) {
+    if (s->has_def && !nulls && (b->def_all_max || b->n_levels == 0)) {
+        b->def_all_max = 1; /* a present flat value's level is 1 = max_def */
+    } else if (s->has_def) {
+        HX_TRY(store_levels(b, s->leaf->max_def));
         HX_TRY(hx_abuf_reserve(&b->def, (size_t)nrows * 2));
         uint16_t *dl = (uint16_t *)(b->def.data + b->def.len);
         for (int64_t i = 0; i < nrows; i++)
@@ -427,6 +493,7 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
         b->n_values += nrows;
         return HOIST_OK;
     }
+    if (!nulls && !n->dict_index_bytes && widen_flat(b, n, (const uint8_t *)a->buffers[1], j0, nrows)) return HOIST_OK;
     if (n->ptype != PQT_BYTE_ARRAY && n->ptype != PQT_BOOLEAN)
         HX_TRY(hx_abuf_reserve(&b->vals, (size_t)nrows * (size_t)(n->ptype == PQT_FLBA ? n->type_length : 8)));
     for (int64_t i = 0; i < nrows; i++)
@@ -480,6 +547,7 @@ hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf 
     if (s.npath == 2 && !dict_nulls) {
         HX_TRY(shred_flat(&s, leaf->node, top, row0, nrows));
     } else {
+        HX_TRY(store_levels(out, leaf->max_def));
         for (int64_t i = 0; i < nrows; i++) HX_TRY(shred(&s, 1, top, row0 + i, 0, 0));
     }
     out->n_rows += nrows;

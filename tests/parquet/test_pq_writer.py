@@ -212,6 +212,30 @@ def test_same_bytes_for_any_thread_count():
     assert pq.ParquetFile(io.BytesIO(one)).metadata.num_row_groups == 3
 
 
+def test_nulls_arriving_after_rows_without_nulls():
+    # a flat column's first batches have no nulls (its levels are not stored
+    # then), a later one in the same row group has: values, null counts and
+    # page bounds must come out as pyarrow reads and writes them
+    parts = [pa.array(np.arange(i * 700, (i + 1) * 700, dtype=np.int64)) for i in range(3)]
+    parts.append(pa.array([None if k % 5 == 0 else k for k in range(700)], pa.int64()))
+    parts.append(pa.array(np.arange(700, dtype=np.int64)))
+    strs = [pa.array([f"s{k % 7}" for k in range(700)])] * 3 + [pa.array([None, "z"] * 350)] + \
+        [pa.array(["a"] * 700)]
+    schema = pa.schema([("x", pa.int64()), ("s", pa.string())])
+    batches = [pa.record_batch([x, y], schema=schema) for x, y in zip(parts, strs)]
+    t = pa.Table.from_batches(batches)
+    for kw in ({}, {"data_page_version": 2}, {"page_bytes": 1000}):
+        b = write(pa.RecordBatchReader.from_batches(schema, batches), row_group_rows=2500, **kw)
+        assert read(b).combine_chunks().equals(t.combine_chunks())
+        md = pq.ParquetFile(io.BytesIO(b)).metadata
+        assert [md.row_group(i).num_rows for i in range(md.num_row_groups)] == [2500, 1000]
+        assert md.row_group(0).column(0).statistics.null_count == 80  # rows 2100-2499 of 2500
+        assert md.row_group(0).column(1).statistics.null_count == 200
+        assert hoist_read(b).combine_chunks().equals(t.combine_chunks())
+    got = stats_of(write(pa.RecordBatchReader.from_batches(schema, batches), row_group_rows=2500))
+    assert got == stats_of(pyarrow_bytes(t, row_group_size=2500))
+
+
 def test_row_groups_by_rows_and_bytes():
     t = pa.table({"x": pa.array(np.arange(100_000, dtype=np.int64))})
     md = pq.ParquetFile(io.BytesIO(write(t, row_group_rows=30_000))).metadata
