@@ -55,8 +55,7 @@ static void batch(struct sink *s, const struct ArrowSchema *sc, const struct Arr
     for (int64_t c = 0; c < b->n_children; c++)
         if (b->children[c]->length != b->length) abort();
     for (int64_t i = 0; i < b->length; i++) {
-        for (int64_t c = 0; c < b->n_children; c++)
-            value(s, sc->children[c]->format, b->children[c], i);
+        for (int64_t c = 0; c < b->n_children; c++) value(s, sc->children[c]->format, b->children[c], i);
         put(s, "\x03", 1);
     }
 }
@@ -67,8 +66,7 @@ static int drain(struct ArrowArrayStream *st, struct sink *out, char ***names, i
     if (names) {
         *ncols = sc.n_children;
         *names = calloc((size_t)sc.n_children + 1, sizeof **names);
-        for (int64_t c = 0; c < sc.n_children; c++)
-            (*names)[c] = strdup(sc.children[c]->name);
+        for (int64_t c = 0; c < sc.n_children; c++) (*names)[c] = strdup(sc.children[c]->name);
     }
     for (;;) {
         struct ArrowArray b;
@@ -127,8 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (int64_t d = 0; d < c; d++)
             if (!strcmp(names[c], names[d])) ncols = -1;
     if (ncols < 0) {
-        for (int64_t c = 0; names[c]; c++)
-            free(names[c]);
+        for (int64_t c = 0; names[c]; c++) free(names[c]);
         free(names);
         return 0;
     }
@@ -147,15 +144,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (hoist_csv_reader_new(o, &rd) != HOIST_OK) abort();
             rc = HOIST_OK;
             for (size_t i = 0; rc == HOIST_OK && i < len; i += (size_t)block)
-                rc = hoist_csv_reader_feed(rd, text + i,
-                                           len - i < (size_t)block ? len - i : (size_t)block);
+                rc = hoist_csv_reader_feed(rd, text + i, len - i < (size_t)block ? len - i : (size_t)block);
             if (rc == HOIST_OK) rc = hoist_csv_reader_finish(rd);
             struct ArrowSchema sc;
             if (rc == HOIST_OK && hoist_csv_reader_schema(rd, &sc) != HOIST_OK) abort();
             for (;;) {
                 struct ArrowArray b;
-                if (rc != HOIST_OK || hoist_csv_reader_next(rd, &b) != HOIST_OK || !b.release)
-                    break;
+                if (rc != HOIST_OK || hoist_csv_reader_next(rd, &b) != HOIST_OK || !b.release) break;
                 batch(&out[k], &sc, &b);
                 b.release(&b);
             }
@@ -170,15 +165,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     }
     if (ok && (out[0].len != out[1].len || out[0].len != out[2].len ||
-               (out[0].len && (memcmp(out[0].p, out[1].p, out[0].len) ||
-                               memcmp(out[0].p, out[2].p, out[0].len))))) {
+               (out[0].len && (memcmp(out[0].p, out[1].p, out[0].len) || memcmp(out[0].p, out[2].p, out[0].len))))) {
         fprintf(stderr, "fuzz_csv: chunking changed the result\n");
         abort();
     }
-    for (int k = 0; k < 3; k++)
-        free(out[k].p);
-    for (int64_t c = 0; c < ncols; c++)
-        free(names[c]);
+    for (int k = 0; k < 3; k++) free(out[k].p);
+    for (int64_t c = 0; c < ncols; c++) free(names[c]);
     free(names);
     return 0;
 }

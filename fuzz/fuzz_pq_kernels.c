@@ -129,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 10: { /* fused dictionary decode: a made-up dictionary, indices from the input */
         static const size_t widths[8] = {1, 2, 4, 8, 16, 3, 12, 5};
         size_t w = widths[(count >> 13) & 7], dict_n = count & 0x1fff;
-        int bw = param % 34; /* 33 must be rejected */
+        int bw = param % 34;               /* 33 must be rejected */
         size_t n = len * 4 + (param >> 6); /* often more than the data holds */
         if (n > MAX_VALUES) n = MAX_VALUES;
         uint8_t *dict = malloc(dict_n * w + 1), *out = malloc(n * w + 1);

@@ -51,22 +51,22 @@ enum hoist_status {
     HOIST_OK = 0,
 
     /* generic: 1..99 */
-    HOIST_ERR_NOMEM = 1,          /* an allocation failed */
-    HOIST_ERR_INVALID_ARG = 2,    /* a caller passed a bad argument */
-    HOIST_ERR_IO = 3,             /* local file system I/O failed */
-    HOIST_ERR_UNSUPPORTED = 4,    /* a valid request hoist does not support */
-    HOIST_ERR_CANCELLED = 5,      /* the caller cancelled the operation */
-    HOIST_ERR_INTERNAL = 6,       /* a bug in hoist: please report it */
-    HOIST_ERR_LIMIT = 7,          /* a configured limit (memory budget, size) was exceeded */
-    HOIST_ERR_USAGE = 8,          /* bad command line or expression syntax */
-    HOIST_ERR_NOT_FOUND = 9,      /* a local file or named item does not exist */
-    HOIST_ERR_EXISTS = 10,        /* the destination exists and overwrite was refused */
+    HOIST_ERR_NOMEM = 1,       /* an allocation failed */
+    HOIST_ERR_INVALID_ARG = 2, /* a caller passed a bad argument */
+    HOIST_ERR_IO = 3,          /* local file system I/O failed */
+    HOIST_ERR_UNSUPPORTED = 4, /* a valid request hoist does not support */
+    HOIST_ERR_CANCELLED = 5,   /* the caller cancelled the operation */
+    HOIST_ERR_INTERNAL = 6,    /* a bug in hoist: please report it */
+    HOIST_ERR_LIMIT = 7,       /* a configured limit (memory budget, size) was exceeded */
+    HOIST_ERR_USAGE = 8,       /* bad command line or expression syntax */
+    HOIST_ERR_NOT_FOUND = 9,   /* a local file or named item does not exist */
+    HOIST_ERR_EXISTS = 10,     /* the destination exists and overwrite was refused */
 
     /* network, store and S3: 100..199 */
-    HOIST_ERR_NET = 100,              /* connection failed, reset or timed out (after retries) */
-    HOIST_ERR_TLS = 101,              /* TLS handshake or certificate verification failed */
-    HOIST_ERR_HTTP = 102,             /* an unexpected HTTP status without a mapped S3 code */
-    HOIST_ERR_S3_NO_SUCH_KEY = 103,   /* NoSuchKey / 404 on an object */
+    HOIST_ERR_NET = 100,            /* connection failed, reset or timed out (after retries) */
+    HOIST_ERR_TLS = 101,            /* TLS handshake or certificate verification failed */
+    HOIST_ERR_HTTP = 102,           /* an unexpected HTTP status without a mapped S3 code */
+    HOIST_ERR_S3_NO_SUCH_KEY = 103, /* NoSuchKey / 404 on an object */
     HOIST_ERR_S3_NO_SUCH_BUCKET = 104,
     HOIST_ERR_S3_ACCESS_DENIED = 105, /* AccessDenied / 403 */
     HOIST_ERR_S3_BAD_SIGNATURE = 106, /* SignatureDoesNotMatch, InvalidAccessKeyId */
@@ -81,7 +81,7 @@ enum hoist_status {
     HOIST_ERR_UNSAFE_KEY = 115,       /* a key would write outside the destination */
     HOIST_ERR_S3_BUCKET_NOT_EMPTY = 116,
     HOIST_ERR_S3_BUCKET_EXISTS = 117,
-    HOIST_ERR_S3_OTHER = 118,         /* another S3 error code; the message has it */
+    HOIST_ERR_S3_OTHER = 118, /* another S3 error code; the message has it */
 
     /* Parquet: 200..299 */
     HOIST_ERR_PARQUET_CORRUPT = 200,     /* malformed file: the message says where */
@@ -95,8 +95,8 @@ enum hoist_status {
     HOIST_ERR_CSV_PARSE = 300,
 
     /* Arrow: 400..499 */
-    HOIST_ERR_ARROW_INVALID = 400,   /* an Arrow array or schema violates the spec */
-    HOIST_ERR_ARROW_TYPE = 401,      /* an Arrow type hoist cannot handle here */
+    HOIST_ERR_ARROW_INVALID = 400, /* an Arrow array or schema violates the spec */
+    HOIST_ERR_ARROW_TYPE = 401,    /* an Arrow type hoist cannot handle here */
 
     /* dataset: 500..599 */
     HOIST_ERR_SCHEMA_MISMATCH = 500, /* files of one dataset disagree on a column */
@@ -189,15 +189,14 @@ struct hoist_progress {
      * are only ever added at the end, so a callback built against a newer
      * header reads a field only when HOIST_PROGRESS_HAS says it is there. */
     size_t struct_size;
-    uint64_t bytes_done;    /* loads, transfers: bytes moved; writes: bytes encoded */
+    uint64_t bytes_done; /* loads, transfers: bytes moved; writes: bytes encoded */
     uint64_t bytes_total;
-    uint64_t objects_done;  /* objects transferred; writes: files committed */
+    uint64_t objects_done; /* objects transferred; writes: files committed */
     uint64_t objects_total;
-    int64_t rows_done;      /* writes: rows taken from the input stream (0 where not counted) */
+    int64_t rows_done;       /* writes: rows taken from the input stream (0 where not counted) */
     uint64_t bytes_uploaded; /* writes: bytes the store has accepted (0 where not counted) */
 };
-#define HOIST_PROGRESS_HAS(p, field) \
-    ((p)->struct_size >= offsetof(struct hoist_progress, field) + sizeof((p)->field))
+#define HOIST_PROGRESS_HAS(p, field) ((p)->struct_size >= offsetof(struct hoist_progress, field) + sizeof((p)->field))
 typedef int (*hoist_progress_fn)(const struct hoist_progress *progress, void *userdata);
 
 /* ======================================================================
@@ -279,15 +278,15 @@ enum hoist_store_option {
     HOIST_STORE_SSE = 16,              /* str: server-side encryption of puts: "AES256", "aws:kms" or
                                           "aws:kms:dsse" (default: none sent, the bucket's default applies) */
     HOIST_STORE_SSE_KMS_KEY_ID = 17,   /* str: KMS key id, ARN or alias for "aws:kms" (default: aws/s3) */
-    HOIST_STORE_CA_BUNDLE = 18,        /* str: PEM file of CAs to trust for https (default AWS_CA_BUNDLE, else the system's) */
-    HOIST_STORE_CHECKSUM = 19,         /* str: "when_supported" (default: CRC32C on uploads, checked on whole
-                                          downloads when the store has one), "when_required" (no
-                                          x-amz-checksum-* headers, Content-MD5 on uploads: for stores that
-                                          reject them), "always" (a whole download must come with a checksum) */
-    HOIST_STORE_ROLE_ARN = 20,         /* str: assume this IAM role (STS AssumeRole) with the credentials found
-                                          otherwise; refreshed before expiry (metaflow.S3's role=) */
-    HOIST_STORE_INJECT_FAILURES = 21   /* int 0..100: tests: that % of first attempts fail (before sending) and
-                                          are retried (metaflow.S3's inject_failure_rate); default 0 */
+    HOIST_STORE_CA_BUNDLE = 18, /* str: PEM file of CAs to trust for https (default AWS_CA_BUNDLE, else the system's) */
+    HOIST_STORE_CHECKSUM = 19,  /* str: "when_supported" (default: CRC32C on uploads, checked on whole
+                                   downloads when the store has one), "when_required" (no
+                                   x-amz-checksum-* headers, Content-MD5 on uploads: for stores that
+                                   reject them), "always" (a whole download must come with a checksum) */
+    HOIST_STORE_ROLE_ARN = 20,  /* str: assume this IAM role (STS AssumeRole) with the credentials found
+                                   otherwise; refreshed before expiry (metaflow.S3's role=) */
+    HOIST_STORE_INJECT_FAILURES = 21 /* int 0..100: tests: that % of first attempts fail (before sending) and
+                                        are retried (metaflow.S3's inject_failure_rate); default 0 */
 };
 
 /* Config: a bag of options; unset options come from the environment and
@@ -297,11 +296,9 @@ HOIST_API void hoist_store_config_free(struct hoist_store_config *cfg);
 /* Setters range-check and copy their input. Wrong type for the option or an
  * out-of-range value: HOIST_ERR_INVALID_ARG. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_config_set_str(struct hoist_store_config *cfg,
-                                                                       enum hoist_store_option opt,
-                                                                       const char *value);
+                                                                       enum hoist_store_option opt, const char *value);
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_config_set_int(struct hoist_store_config *cfg,
-                                                                       enum hoist_store_option opt,
-                                                                       int64_t value);
+                                                                       enum hoist_store_option opt, int64_t value);
 
 /* Creates a client. cfg may be NULL (all from the environment); it is copied. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_new(const struct hoist_store_config *cfg,
@@ -333,20 +330,20 @@ enum hoist_dest {
 /* One object of hoist_store_get_many. Fields marked "in" are read; "out" are
  * written. Zero the struct, then fill the "in" fields. */
 struct hoist_get_item {
-    const char *url;       /* in */
-    int64_t offset;        /* in: first byte (0 = start) */
-    int64_t length;        /* in: bytes to read; -1 = to the end */
-    int suffix;            /* in: 1 = the last `length` bytes (offset ignored) */
-    enum hoist_dest dest;  /* in */
-    void *buffer;          /* in: HOIST_DEST_BUFFER */
-    size_t buffer_size;    /* in: HOIST_DEST_BUFFER */
-    const char *path;      /* in: HOIST_DEST_FILE */
+    const char *url;      /* in */
+    int64_t offset;       /* in: first byte (0 = start) */
+    int64_t length;       /* in: bytes to read; -1 = to the end */
+    int suffix;           /* in: 1 = the last `length` bytes (offset ignored) */
+    enum hoist_dest dest; /* in */
+    void *buffer;         /* in: HOIST_DEST_BUFFER */
+    size_t buffer_size;   /* in: HOIST_DEST_BUFFER */
+    const char *path;     /* in: HOIST_DEST_FILE */
 
-    enum hoist_status status; /* out: HOIST_OK, HOIST_ERR_S3_NO_SUCH_KEY, ... */
-    char *error;              /* out: message when status != OK (hoist_free) */
-    void *data;               /* out: HOIST_DEST_ALLOC bytes (hoist_free) or the caller buffer */
-    uint64_t size;            /* out: bytes written */
-    uint64_t range_start;     /* out: offset of data[0] within the object */
+    enum hoist_status status;      /* out: HOIST_OK, HOIST_ERR_S3_NO_SUCH_KEY, ... */
+    char *error;                   /* out: message when status != OK (hoist_free) */
+    void *data;                    /* out: HOIST_DEST_ALLOC bytes (hoist_free) or the caller buffer */
+    uint64_t size;                 /* out: bytes written */
+    uint64_t range_start;          /* out: offset of data[0] within the object */
     struct hoist_object_info info; /* out: size (whole object), etag, content type, metadata */
 };
 /* Frees what a get_many put into the item (data when allocated, error, info). */
@@ -363,10 +360,8 @@ HOIST_API void hoist_store_get_item_reset(struct hoist_get_item *item);
  * message naming its URL. Items are always filled in, so callers can see
  * which objects failed. progress may be NULL. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_get_many(struct hoist_store *store,
-                                                                 struct hoist_get_item *items, size_t n,
-                                                                 unsigned flags,
-                                                                 hoist_progress_fn progress,
-                                                                 void *userdata);
+                                                                 struct hoist_get_item *items, size_t n, unsigned flags,
+                                                                 hoist_progress_fn progress, void *userdata);
 
 /* One object of hoist_store_put_many: from memory (data/size) or from a file
  * (path). content_type and metadata_json may be NULL. */
@@ -388,10 +383,8 @@ HOIST_API void hoist_store_put_item_reset(struct hoist_put_item *item);
  * that exists is skipped with item status HOIST_ERR_EXISTS and the call does
  * not fail for it. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_put_many(struct hoist_store *store,
-                                                                 struct hoist_put_item *items, size_t n,
-                                                                 unsigned flags,
-                                                                 hoist_progress_fn progress,
-                                                                 void *userdata);
+                                                                 struct hoist_put_item *items, size_t n, unsigned flags,
+                                                                 hoist_progress_fn progress, void *userdata);
 
 /* HEAD of n objects. Missing objects: see HOIST_RETURN_MISSING. */
 struct hoist_info_item {
@@ -401,9 +394,8 @@ struct hoist_info_item {
     struct hoist_object_info info; /* out */
 };
 HOIST_API void hoist_store_info_item_reset(struct hoist_info_item *item);
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_info_many(struct hoist_store *store,
-                                                                  struct hoist_info_item *items, size_t n,
-                                                                  unsigned flags);
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_store_info_many(struct hoist_store *store, struct hoist_info_item *items, size_t n, unsigned flags);
 
 /* Server-side copy: each src_url object is copied to dst_url by the store
  * itself (CopyObject; objects larger than the multipart part size as a
@@ -434,32 +426,29 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_copy_many(struct hoist_s
  * concurrently; entries come grouped by prefix in input order, sorted by key
  * within a prefix. */
 struct hoist_list_entry {
-    char *url;       /* full URL (prefixes end with '/') */
-    char *prefix;    /* the requested prefix it was found under */
+    char *url;    /* full URL (prefixes end with '/') */
+    char *prefix; /* the requested prefix it was found under */
     uint64_t size;
     int64_t last_modified;
     char *etag;
-    int is_prefix;   /* 1 for a common prefix ("directory") */
+    int is_prefix; /* 1 for a common prefix ("directory") */
 };
 struct hoist_list {
     struct hoist_list_entry *entries;
     size_t count;
 };
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list(struct hoist_store *store,
-                                                             const char *const *prefixes, size_t n,
-                                                             int recursive, struct hoist_list *out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list(struct hoist_store *store, const char *const *prefixes,
+                                                             size_t n, int recursive, struct hoist_list *out);
 HOIST_API void hoist_store_list_reset(struct hoist_list *list);
 
 /* Deletes n objects (batched DeleteObjects on S3). Missing objects are not
  * an error. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_delete_many(struct hoist_store *store,
-                                                                    const char *const *urls, size_t n);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_delete_many(struct hoist_store *store, const char *const *urls,
+                                                                    size_t n);
 
 /* Buckets, for local servers and tests: s3://name. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_create(struct hoist_store *store,
-                                                                      const char *url);
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_delete(struct hoist_store *store,
-                                                                      const char *url);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_create(struct hoist_store *store, const char *url);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_bucket_delete(struct hoist_store *store, const char *url);
 
 /* Recursive download (aws s3 cp --recursive): every object under prefix_url
  * lands in a file under dest_dir (a local path) at its key's name relative
@@ -536,22 +525,20 @@ struct hoist_pq_file;
 struct hoist_pq_reader;
 
 /* Decode flags. */
-#define HOIST_PQ_NO_CRC 1u          /* do not verify page CRCs */
+#define HOIST_PQ_NO_CRC 1u             /* do not verify page CRCs */
 #define HOIST_PQ_DICT_AS_DICTIONARY 2u /* keep dictionary-encoded strings as Arrow dictionary arrays */
 
 /* From the last bytes of a file (at least 8), the number of bytes at the end
  * of the file that hold the footer (metadata + 4-byte length + "PAR1").
  * name is used in messages. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_footer_size(const void *tail, size_t tail_len,
-                                                                 uint64_t file_size, const char *name,
-                                                                 uint64_t *footer_size);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_footer_size(const void *tail, size_t tail_len, uint64_t file_size,
+                                                                 const char *name, uint64_t *footer_size);
 
 /* Parses a footer: `footer` holds the last footer_size bytes of a file of
  * file_size bytes (more bytes before them are fine: tail_len >= footer_size).
  * name (URL or path) is copied and used in every message. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_new(const void *tail, size_t tail_len,
-                                                              uint64_t file_size, const char *name,
-                                                              struct hoist_pq_file **out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_new(const void *tail, size_t tail_len, uint64_t file_size,
+                                                              const char *name, struct hoist_pq_file **out);
 HOIST_API void hoist_pq_file_free(struct hoist_pq_file *file);
 
 HOIST_API int64_t hoist_pq_file_num_rows(const struct hoist_pq_file *file);
@@ -563,13 +550,12 @@ HOIST_API int hoist_pq_file_num_fields(const struct hoist_pq_file *file);
 HOIST_API int hoist_pq_file_field_index(const struct hoist_pq_file *file, const char *name);
 /* The file's Arrow schema: a struct ("+s") with one child per top-level field,
  * with the key-value metadata pyarrow exposes. Caller releases. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_schema(const struct hoist_pq_file *file,
-                                                                 unsigned flags, struct ArrowSchema *out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_schema(const struct hoist_pq_file *file, unsigned flags,
+                                                                 struct ArrowSchema *out);
 /* The byte range [offset, offset + length) of the file holding every column
  * chunk (dictionary and data pages) of a top-level field in a row group. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_field_range(const struct hoist_pq_file *file,
-                                                                      int row_group, int field,
-                                                                      uint64_t *offset, uint64_t *length);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_field_range(const struct hoist_pq_file *file, int row_group,
+                                                                      int field, uint64_t *offset, uint64_t *length);
 
 /* Column chunk statistics of a flat (non-nested) top-level field, converted
  * to the field's Arrow value domain, and only when trustworthy (Parquet
@@ -596,27 +582,24 @@ struct hoist_pq_stats {
     const uint8_t *min_b, *max_b; /* point into the file object; valid while it lives */
     size_t min_b_len, max_b_len;
 };
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_field_stats(const struct hoist_pq_file *file,
-                                                                      int row_group, int field,
-                                                                      struct hoist_pq_stats *out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_field_stats(const struct hoist_pq_file *file, int row_group,
+                                                                      int field, struct hoist_pq_stats *out);
 
 /* Decodes top-level field `field` of `row_group`. bytes holds the file's
  * bytes [bytes_offset, bytes_offset + bytes_len), which must cover
  * hoist_pq_file_field_range(). Writes an array of the field's type (as in
  * hoist_pq_file_schema) to *out; the caller releases it. Safe to call
  * concurrently for any fields and row groups of one file. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_decode_field(const struct hoist_pq_file *file,
-                                                                  int row_group, int field,
-                                                                  const void *bytes, uint64_t bytes_offset,
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_decode_field(const struct hoist_pq_file *file, int row_group,
+                                                                  int field, const void *bytes, uint64_t bytes_offset,
                                                                   size_t bytes_len, unsigned flags,
                                                                   struct ArrowArray *out);
 
 /* A whole file: from memory (borrowed: keep it alive and unchanged until the
  * reader is closed and every stream made from it is released) or from a
  * local path (mmapped). */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_reader_open_memory(const void *data, size_t size,
-                                                                        const char *name, unsigned flags,
-                                                                        struct hoist_pq_reader **out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_reader_open_memory(const void *data, size_t size, const char *name,
+                                                                        unsigned flags, struct hoist_pq_reader **out);
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_reader_open_file(const char *path, unsigned flags,
                                                                       struct hoist_pq_reader **out);
 HOIST_API void hoist_pq_reader_close(struct hoist_pq_reader *reader);
@@ -630,8 +613,7 @@ HOIST_API const struct hoist_pq_file *hoist_pq_reader_file(const struct hoist_pq
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_reader_stream(struct hoist_pq_reader *reader,
                                                                    const char *const *columns, size_t ncolumns,
                                                                    const int *row_groups, size_t nrow_groups,
-                                                                   unsigned threads,
-                                                                   struct ArrowArrayStream *out);
+                                                                   unsigned threads, struct ArrowArrayStream *out);
 
 /* ======================================================================
  * Parquet encoder (src/parquet): Arrow record batches → Parquet bytes,
@@ -651,27 +633,26 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_write_options_copy(const st
                                                                         struct hoist_pq_write_options **out);
 
 enum hoist_pq_write_option {
-    HOIST_PQW_COMPRESSION = 1,    /* str: "none","snappy","gzip","zstd","lz4_raw","brotli", optional ":LEVEL" ("zstd:3"); default "snappy" */
-    HOIST_PQW_ROW_GROUP_ROWS,     /* int: max rows per row group; default 1,048,576 */
-    HOIST_PQW_ROW_GROUP_BYTES,    /* int: max uncompressed bytes per row group; default 128 MiB */
-    HOIST_PQW_PAGE_BYTES,         /* int: target data page size; default 1 MiB */
-    HOIST_PQW_DICT_PAGE_BYTES,    /* int: dictionary size limit before falling back to PLAIN; default 1 MiB */
-    HOIST_PQW_DICTIONARY,         /* int 0/1: use RLE_DICTIONARY where possible; default 1 */
-    HOIST_PQW_DATA_PAGE_VERSION,  /* int 1 or 2; default 1 */
-    HOIST_PQW_STATISTICS,         /* int 0/1; default 1 (chunk + page statistics) */
-    HOIST_PQW_PAGE_INDEX,         /* int 0/1: ColumnIndex + OffsetIndex; default 1 */
-    HOIST_PQW_PAGE_CRC,           /* int 0/1; default 0 */
-    HOIST_PQW_CREATED_BY,         /* str; default "hoist version X" */
-    HOIST_PQW_THREADS,            /* int: encoder threads, 0 = all cores; default 0 */
-    HOIST_PQW_STORE_ARROW_SCHEMA  /* int 0/1: ARROW:schema key-value metadata; default 1 */
+    HOIST_PQW_COMPRESSION =
+        1, /* str: "none","snappy","gzip","zstd","lz4_raw","brotli", optional ":LEVEL" ("zstd:3"); default "snappy" */
+    HOIST_PQW_ROW_GROUP_ROWS,    /* int: max rows per row group; default 1,048,576 */
+    HOIST_PQW_ROW_GROUP_BYTES,   /* int: max uncompressed bytes per row group; default 128 MiB */
+    HOIST_PQW_PAGE_BYTES,        /* int: target data page size; default 1 MiB */
+    HOIST_PQW_DICT_PAGE_BYTES,   /* int: dictionary size limit before falling back to PLAIN; default 1 MiB */
+    HOIST_PQW_DICTIONARY,        /* int 0/1: use RLE_DICTIONARY where possible; default 1 */
+    HOIST_PQW_DATA_PAGE_VERSION, /* int 1 or 2; default 1 */
+    HOIST_PQW_STATISTICS,        /* int 0/1; default 1 (chunk + page statistics) */
+    HOIST_PQW_PAGE_INDEX,        /* int 0/1: ColumnIndex + OffsetIndex; default 1 */
+    HOIST_PQW_PAGE_CRC,          /* int 0/1; default 0 */
+    HOIST_PQW_CREATED_BY,        /* str; default "hoist version X" */
+    HOIST_PQW_THREADS,           /* int: encoder threads, 0 = all cores; default 0 */
+    HOIST_PQW_STORE_ARROW_SCHEMA /* int 0/1: ARROW:schema key-value metadata; default 1 */
 };
 /* Out-of-range values and options of the wrong kind: HOIST_ERR_INVALID_ARG. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_write_options_set_str(struct hoist_pq_write_options *o,
-                                                                           enum hoist_pq_write_option opt,
-                                                                           const char *v);
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_pq_write_options_set_str(struct hoist_pq_write_options *o, enum hoist_pq_write_option opt, const char *v);
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_write_options_set_int(struct hoist_pq_write_options *o,
-                                                                           enum hoist_pq_write_option opt,
-                                                                           int64_t v);
+                                                                           enum hoist_pq_write_option opt, int64_t v);
 /* Per column (dotted path of a top-level or nested leaf, e.g. "fare" or
  * "loc.lat"; a list element is "tags.list.element" as in path_in_schema):
  * HOIST_PQW_COMPRESSION and HOIST_PQW_DICTIONARY. A path that names no leaf
@@ -688,13 +669,13 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_write_options_set_column_in
  * "delta_byte_array", "byte_stream_split" (used for the column's pages
  * instead of dictionary encoding). An encoding the column's physical type
  * cannot use fails hoist_pq_writer_new with HOIST_ERR_INVALID_ARG. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_write_options_set_column_encoding(struct hoist_pq_write_options *o,
-                                                                                       const char *column,
-                                                                                       const char *encoding);
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_pq_write_options_set_column_encoding(struct hoist_pq_write_options *o, const char *column, const char *encoding);
 /* A split-block bloom filter per chunk of the column, sized for ndv distinct
  * values at false-positive rate fpp (0 < fpp < 1). */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_write_options_set_column_bloom_filter(
-    struct hoist_pq_write_options *o, const char *column, double fpp, int64_t ndv);
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_pq_write_options_set_column_bloom_filter(struct hoist_pq_write_options *o, const char *column, double fpp,
+                                               int64_t ndv);
 /* Adds a key-value pair to the file's metadata (after the schema's own). */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_write_options_add_metadata(struct hoist_pq_write_options *o,
                                                                                 const char *key, const char *value);
@@ -767,59 +748,57 @@ HOIST_API void hoist_dataset_config_free(struct hoist_dataset_config *cfg);
  * columns). Names are copied. Unknown names fail at open with
  * HOIST_ERR_COLUMN_NOT_FOUND. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_columns(struct hoist_dataset_config *cfg,
-                                                                           const char *const *names, size_t n);
+                                                                             const char *const *names, size_t n);
 /* A row filter, e.g. "passenger_count > 1 AND payment_type IN ('CRD', 'CSH')"
  * (NULL or "" clears it). Parsed here: bad syntax is HOIST_ERR_FILTER with a
  * message quoting the expression and pointing at the offending token. Columns
  * are resolved at open. Filter columns need not be among the loaded columns. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_filter(struct hoist_dataset_config *cfg,
-                                                                          const char *expr);
+                                                                            const char *expr);
 /* Keeps each row with probability `fraction` (0 < fraction <= 1), decided by
  * a hash of (seed, file, row), so the same seed gives the same rows however
  * the dataset is scanned or sharded. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_sample(struct hoist_dataset_config *cfg,
-                                                                          double fraction, uint64_t seed);
+                                                                            double fraction, uint64_t seed);
 /* At most `rows` rows (in scan order, after filter and sample); -1 = all. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_limit(struct hoist_dataset_config *cfg,
-                                                                         int64_t rows);
+                                                                           int64_t rows);
 /* Bytes of column chunks in flight or waiting to be decoded, plus, for a
  * scan, decoded batches its consumer has not taken yet (the loaded table
  * itself is the caller's). 0 = default: 1/8 of physical memory, at most
  * 256 MiB (enough to keep the network busy). A row group bigger than the
  * budget is still loaded, alone, so a load always makes progress. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_memory_limit(struct hoist_dataset_config *cfg,
-                                                                                uint64_t bytes);
+                                                                                  uint64_t bytes);
 /* Decoding threads; 0 = number of cores. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_threads(struct hoist_dataset_config *cfg,
-                                                                           unsigned threads);
+                                                                             unsigned threads);
 /* 1 = a file that is not valid Parquet (or has an incompatible schema) is
  * skipped and reported (hoist_dataset_skipped) instead of failing the load. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_skip_bad(struct hoist_dataset_config *cfg,
-                                                                            int skip_bad);
+                                                                              int skip_bad);
 /* Hive partitions: 1 (default) turns `key=value/` directories into columns. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_hive(struct hoist_dataset_config *cfg,
-                                                                        int enable);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_hive(struct hoist_dataset_config *cfg, int enable);
 /* Overrides the inferred type of a partition column: type is "int32",
  * "int64", "string" or "date32" (values must parse as that type, else open
  * fails with HOIST_ERR_SCHEMA_MISMATCH). Without an override (as pyarrow):
  * all values integers -> int32 (int64 if one does not fit); all YYYY-MM-DD ->
  * date32; else string. __HIVE_DEFAULT_PARTITION__ is null. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_partition_type(struct hoist_dataset_config *cfg,
-                                                                                  const char *column,
-                                                                                  const char *type);
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_dataset_config_set_partition_type(struct hoist_dataset_config *cfg, const char *column, const char *type);
 /* Flags passed to hoist_pq_decode_field (HOIST_PQ_NO_CRC, HOIST_PQ_DICT_AS_DICTIONARY). */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_decode_flags(struct hoist_dataset_config *cfg,
-                                                                                unsigned flags);
+                                                                                  unsigned flags);
 /* Store settings for the client hoist_dataset_open makes when it is given no
  * store. Borrowed: keep store_cfg alive until hoist_dataset_open returns. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_store_config(struct hoist_dataset_config *cfg,
-                                                                                const struct hoist_store_config *store_cfg);
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_dataset_config_set_store_config(struct hoist_dataset_config *cfg, const struct hoist_store_config *store_cfg);
 /* Progress of scans (bytes of column chunks fetched of those planned, row
  * groups fetched of those planned). Runs on one of the scan's fetch threads,
  * one call at a time, after each batch of requests; non-zero cancels
  * (HOIST_ERR_CANCELLED). */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_progress(struct hoist_dataset_config *cfg,
-                                                                            hoist_progress_fn fn, void *userdata);
+                                                                              hoist_progress_fn fn, void *userdata);
 
 /* Opens a dataset: lists, reads footers, unifies schemas, resolves and prunes
  * by the filter. urls: n >= 1 entries, each a prefix (ending in '/' or a
@@ -833,10 +812,9 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_progress(st
  * naming the file (unless skip_bad), HOIST_ERR_SCHEMA_MISMATCH naming both
  * files and the column, HOIST_ERR_COLUMN_NOT_FOUND, HOIST_ERR_FILTER (unknown
  * column or a literal of the wrong type, message with a caret). */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_open(struct hoist_store *store,
-                                                             const char *const *urls, size_t n,
-                                                             const struct hoist_dataset_config *cfg,
-                                                             struct hoist_dataset **out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_open(struct hoist_store *store, const char *const *urls,
+                                                               size_t n, const struct hoist_dataset_config *cfg,
+                                                               struct hoist_dataset **out);
 /* Frees the dataset; streams made from it stay valid (they hold a reference). */
 HOIST_API void hoist_dataset_close(struct hoist_dataset *ds);
 
@@ -850,13 +828,11 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_schema(struct hoist_da
  * error mid-scan (network after retries, a corrupt chunk) ends the stream with
  * that error from get_next (and get_last_error says what and where); a stream
  * never ends early without an error. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_scan(struct hoist_dataset *ds,
-                                                             struct ArrowArrayStream *out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_scan(struct hoist_dataset *ds, struct ArrowArrayStream *out);
 /* Loads the whole result before returning: on success *out is a stream over
  * batches already in memory (a table: pyarrow.Table.from_batches takes it
  * without a copy); on any failure nothing is returned. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_load(struct hoist_dataset *ds,
-                                                             struct ArrowArrayStream *out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_load(struct hoist_dataset *ds, struct ArrowArrayStream *out);
 
 /* Splits the dataset's kept row groups into at most n shards balanced by the
  * bytes of their projected column chunks, deterministically (same dataset,
@@ -874,29 +850,29 @@ struct hoist_shard {
     int64_t rows;   /* rows before filter and sample */
 };
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_shards(struct hoist_dataset *ds, size_t n, unsigned flags,
-                                                               struct hoist_shard **shards, size_t *count);
+                                                                 struct hoist_shard **shards, size_t *count);
 HOIST_API void hoist_dataset_shards_free(struct hoist_shard *shards, size_t count);
 
 /* What open and the scans so far cost. Times are wall seconds, except
  * decode_seconds: CPU-seconds of the decode workers (decoding, widening,
  * filtering), summed over threads. */
 struct hoist_dataset_stats {
-    uint64_t files;              /* data files opened */
-    uint64_t files_skipped;      /* bad files skipped (skip_bad) */
-    uint64_t row_groups;         /* row groups in the files */
-    uint64_t row_groups_pruned;  /* skipped by partitions or statistics */
-    uint64_t dataset_bytes;      /* sum of the data files' sizes */
-    uint64_t bytes_fetched;      /* footers, page indexes and column chunks received */
-    uint64_t requests;           /* GET requests issued (ranges, after coalescing) */
-    int64_t rows;                /* rows output by scans */
-    int64_t columns;             /* output columns */
-    uint64_t output_bytes;       /* bytes of the Arrow buffers output */
+    uint64_t files;               /* data files opened */
+    uint64_t files_skipped;       /* bad files skipped (skip_bad) */
+    uint64_t row_groups;          /* row groups in the files */
+    uint64_t row_groups_pruned;   /* skipped by partitions or statistics */
+    uint64_t dataset_bytes;       /* sum of the data files' sizes */
+    uint64_t bytes_fetched;       /* footers, page indexes and column chunks received */
+    uint64_t requests;            /* GET requests issued (ranges, after coalescing) */
+    int64_t rows;                 /* rows output by scans */
+    int64_t columns;              /* output columns */
+    uint64_t output_bytes;        /* bytes of the Arrow buffers output */
     uint64_t peak_pipeline_bytes; /* most bytes held in flight + undecoded */
     double list_seconds;
     double footer_seconds;
-    double download_seconds;     /* first request to last byte of the scans */
+    double download_seconds; /* first request to last byte of the scans */
     double decode_seconds;
-    double scan_seconds;         /* wall time of the scans */
+    double scan_seconds; /* wall time of the scans */
     /* Page skipping (docs/datasets.md): data pages of the loaded flat
      * columns, and rows of row groups kept by their statistics, that the
      * filter ruled out by the page index (not fetched, not decoded). */
@@ -931,32 +907,31 @@ HOIST_API void hoist_write_config_free(struct hoist_write_config *c);
  * (copied). Types: integers, bool, date32, (large) utf8 and dictionaries of
  * those; others fail the write with HOIST_ERR_ARROW_TYPE. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_partition_by(struct hoist_write_config *c,
-                                                                               const char *const *columns,
-                                                                               size_t n);
+                                                                                const char *const *columns, size_t n);
 /* Options of every Parquet file (copied); without, the encoder's defaults. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_parquet_options(
-    struct hoist_write_config *c, const struct hoist_pq_write_options *o);
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_write_config_set_parquet_options(struct hoist_write_config *c, const struct hoist_pq_write_options *o);
 enum hoist_write_option {
-    HOIST_WRITE_MAX_ROWS_PER_FILE = 1, /* int, 0 = unlimited */
-    HOIST_WRITE_MAX_BYTES_PER_FILE,    /* int, 0 = unlimited (a file rolls over once past it) */
-    HOIST_WRITE_EXISTING,              /* str: "error" (default), "overwrite", "append" */
-    HOIST_WRITE_NAME_TEMPLATE,         /* str: default "part-{id}-{n}.parquet"; {id} = write id, {n} = file number */
-    HOIST_WRITE_KEEP_PARTITION_COLUMNS,/* int 0/1, default 0 */
-    HOIST_WRITE_MEMORY_LIMIT,          /* int bytes; default min(RAM/4, 2 GiB) */
-    HOIST_WRITE_MAX_OPEN_FILES,        /* int; default 64 */
-    HOIST_WRITE_LINEAGE_JSON,          /* str: a JSON object stored as "lineage" in the manifest */
-    HOIST_WRITE_MANIFEST               /* int 0/1, default 1: write _SUCCESS */
+    HOIST_WRITE_MAX_ROWS_PER_FILE = 1,  /* int, 0 = unlimited */
+    HOIST_WRITE_MAX_BYTES_PER_FILE,     /* int, 0 = unlimited (a file rolls over once past it) */
+    HOIST_WRITE_EXISTING,               /* str: "error" (default), "overwrite", "append" */
+    HOIST_WRITE_NAME_TEMPLATE,          /* str: default "part-{id}-{n}.parquet"; {id} = write id, {n} = file number */
+    HOIST_WRITE_KEEP_PARTITION_COLUMNS, /* int 0/1, default 0 */
+    HOIST_WRITE_MEMORY_LIMIT,           /* int bytes; default min(RAM/4, 2 GiB) */
+    HOIST_WRITE_MAX_OPEN_FILES,         /* int; default 64 */
+    HOIST_WRITE_LINEAGE_JSON,           /* str: a JSON object stored as "lineage" in the manifest */
+    HOIST_WRITE_MANIFEST                /* int 0/1, default 1: write _SUCCESS */
 };
 /* Bad values (unknown mode, template without {n} or with '/', negative
  * sizes, lineage that is not a JSON object): HOIST_ERR_INVALID_ARG. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_str(struct hoist_write_config *c,
-                                                                      enum hoist_write_option opt, const char *v);
+                                                                       enum hoist_write_option opt, const char *v);
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_int(struct hoist_write_config *c,
-                                                                      enum hoist_write_option opt, int64_t v);
+                                                                       enum hoist_write_option opt, int64_t v);
 /* Called on the writing thread after each batch (bytes_done: bytes encoded
  * so far; objects_done: files finished); non-zero cancels the write. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_progress(struct hoist_write_config *c,
-                                                                           hoist_progress_fn fn, void *userdata);
+                                                                            hoist_progress_fn fn, void *userdata);
 
 /* Writes every batch of `stream` (consumed and released) under `url`: a URL
  * ending in ".parquet" writes one file; otherwise a dataset directory. All or
@@ -965,10 +940,9 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_config_set_progress(stru
  * receives the manifest text (free with hoist_free). existing = "error" and
  * something there: HOIST_ERR_EXISTS. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_dataset(struct hoist_store *store, const char *url,
-                                                               struct ArrowArrayStream *stream,
-                                                               const struct hoist_write_config *cfg,
-                                                               char **manifest_json);
-
+                                                                struct ArrowArrayStream *stream,
+                                                                const struct hoist_write_config *cfg,
+                                                                char **manifest_json);
 
 /* ======================================================================
  * CSV (src/csv; files and objects: src/dataset). CSV text to Arrow record
@@ -1046,8 +1020,7 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_options_set_strings(struct
  * HOIST_ERR_INVALID_ARG. A name not in the file fails the read with
  * HOIST_ERR_COLUMN_NOT_FOUND. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_options_set_column_type(struct hoist_csv_options *opts,
-                                                                              const char *column,
-                                                                              const char *type);
+                                                                              const char *column, const char *type);
 
 /* What a read did. */
 struct hoist_csv_stats {
@@ -1072,8 +1045,7 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_memory(const void *da
  * decompressed as a stream, so memory is the result plus a few blocks).
  * Compressed input is read with the streaming reader below (its type
  * inference rule applies). Adds HOIST_ERR_NOT_FOUND, HOIST_ERR_IO. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_file(const char *path,
-                                                                const struct hoist_csv_options *opts,
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *opts,
                                                                 struct ArrowArrayStream *out,
                                                                 struct hoist_csv_stats *stats);
 
@@ -1104,8 +1076,8 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_new(const struct ho
 HOIST_API void hoist_csv_reader_free(struct hoist_csv_reader *reader);
 /* Copies len bytes in; parses when enough are buffered. After a failure
  * every call returns the same status. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_feed(struct hoist_csv_reader *reader,
-                                                                  const void *data, size_t len);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_feed(struct hoist_csv_reader *reader, const void *data,
+                                                                  size_t len);
 /* The input is complete: parses what is left (a last row without a line
  * break included). */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_finish(struct hoist_csv_reader *reader);
@@ -1118,7 +1090,6 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_schema(struct hoist
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_next(struct hoist_csv_reader *reader,
                                                                   struct ArrowArray *out);
 HOIST_API void hoist_csv_reader_get_stats(const struct hoist_csv_reader *reader, struct hoist_csv_stats *out);
-
 
 /* ======================================================================
  * EXPERIMENTAL API (zstd's ZSTD_STATIC_LINKING_ONLY pattern).

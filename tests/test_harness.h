@@ -15,68 +15,68 @@
 static int th_failures;
 static int th_checks;
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        th_checks++;                                                                               \
-        if (!(cond)) {                                                                             \
-            th_failures++;                                                                         \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);              \
-        }                                                                                          \
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        th_checks++;                                                                                                   \
+        if (!(cond)) {                                                                                                 \
+            th_failures++;                                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                                   \
+        }                                                                                                              \
     } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                                         \
-    do {                                                                                           \
-        long long th_a_ = (long long)(a), th_b_ = (long long)(b);                                  \
-        th_checks++;                                                                               \
-        if (th_a_ != th_b_) {                                                                      \
-            th_failures++;                                                                         \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", __FILE__, __LINE__,  \
-                    #a, #b, th_a_, th_b_);                                                         \
-        }                                                                                          \
+#define CHECK_EQ_INT(a, b)                                                                                             \
+    do {                                                                                                               \
+        long long th_a_ = (long long)(a), th_b_ = (long long)(b);                                                      \
+        th_checks++;                                                                                                   \
+        if (th_a_ != th_b_) {                                                                                          \
+            th_failures++;                                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", __FILE__, __LINE__, #a, #b, th_a_,       \
+                    th_b_);                                                                                            \
+        }                                                                                                              \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                            \
-    do {                                                                                           \
-        const char *th_a_ = (a), *th_b_ = (b);                                                     \
-        th_checks++;                                                                               \
-        if (th_a_ == NULL || th_b_ == NULL || strcmp(th_a_, th_b_) != 0) {                         \
-            th_failures++;                                                                         \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", __FILE__,        \
-                    __LINE__, #a, #b, th_a_ ? th_a_ : "(null)", th_b_ ? th_b_ : "(null)");         \
-        }                                                                                          \
+#define CHECK_STR(a, b)                                                                                                \
+    do {                                                                                                               \
+        const char *th_a_ = (a), *th_b_ = (b);                                                                         \
+        th_checks++;                                                                                                   \
+        if (th_a_ == NULL || th_b_ == NULL || strcmp(th_a_, th_b_) != 0) {                                             \
+            th_failures++;                                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", __FILE__, __LINE__, #a, #b,          \
+                    th_a_ ? th_a_ : "(null)", th_b_ ? th_b_ : "(null)");                                               \
+        }                                                                                                              \
     } while (0)
 
 /* True when the string contains the needle. */
-#define CHECK_CONTAINS(hay, needle)                                                                \
-    do {                                                                                           \
-        const char *th_h_ = (hay), *th_n_ = (needle);                                              \
-        th_checks++;                                                                               \
-        if (th_h_ == NULL || strstr(th_h_, th_n_) == NULL) {                                       \
-            th_failures++;                                                                         \
-            fprintf(stderr, "%s:%d: CHECK failed: \"%s\" contains \"%s\"\n", __FILE__, __LINE__,   \
-                    th_h_ ? th_h_ : "(null)", th_n_);                                              \
-        }                                                                                          \
+#define CHECK_CONTAINS(hay, needle)                                                                                    \
+    do {                                                                                                               \
+        const char *th_h_ = (hay), *th_n_ = (needle);                                                                  \
+        th_checks++;                                                                                                   \
+        if (th_h_ == NULL || strstr(th_h_, th_n_) == NULL) {                                                           \
+            th_failures++;                                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: \"%s\" contains \"%s\"\n", __FILE__, __LINE__,                       \
+                    th_h_ ? th_h_ : "(null)", th_n_);                                                                  \
+        }                                                                                                              \
     } while (0)
 
-#define RUN(test_fn)                                                                               \
-    do {                                                                                           \
-        int th_before_ = th_failures;                                                              \
-        test_fn();                                                                                 \
-        fprintf(stderr, "%s %s\n", th_failures == th_before_ ? "ok  " : "FAIL", #test_fn);        \
+#define RUN(test_fn)                                                                                                   \
+    do {                                                                                                               \
+        int th_before_ = th_failures;                                                                                  \
+        test_fn();                                                                                                     \
+        fprintf(stderr, "%s %s\n", th_failures == th_before_ ? "ok  " : "FAIL", #test_fn);                             \
     } while (0)
 
-#define TEST_MAIN_END()                                                                            \
-    do {                                                                                           \
-        fprintf(stderr, "%d checks, %d failures\n", th_checks, th_failures);                       \
-        return th_failures ? 1 : 0;                                                                \
+#define TEST_MAIN_END()                                                                                                \
+    do {                                                                                                               \
+        fprintf(stderr, "%d checks, %d failures\n", th_checks, th_failures);                                           \
+        return th_failures ? 1 : 0;                                                                                    \
     } while (0)
 
 /* Skips the whole test program (ctest counts exit code 77 as skipped when the
  * test sets SKIP_RETURN_CODE; we treat it as pass-with-note). */
-#define TEST_SKIP(why)                                                                             \
-    do {                                                                                           \
-        fprintf(stderr, "skipped: %s\n", why);                                                     \
-        return 0;                                                                                  \
+#define TEST_SKIP(why)                                                                                                 \
+    do {                                                                                                               \
+        fprintf(stderr, "skipped: %s\n", why);                                                                         \
+        return 0;                                                                                                      \
     } while (0)
 
 /* The shared test files: $HOIST_TESTDATA, else where ctest runs from. */

@@ -1,9 +1,9 @@
 /* Micro-benchmark of the Parquet decoding kernels (not a test).
  * Build by hand from the repository root:
  *   gcc -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc/util -Isrc/parquet \
- *       bench/kernels/bench_kernels.c src/parquet/pq_{codec,rle,delta,bss,dict}.c src/util/{alloc,error,log,sys,threadpool}.c \
- *       -o /tmp/bench_kernels $(pkg-config --libs libzstd snappy liblz4 libbrotlidec libdeflate zlib) -lpthread -lm
- * Prints values/s or MB/s per kernel; each figure is the best of 5 runs.
+ *       bench/kernels/bench_kernels.c src/parquet/pq_{codec,rle,delta,bss,dict}.c
+ * src/util/{alloc,error,log,sys,threadpool}.c \ -o /tmp/bench_kernels $(pkg-config --libs libzstd snappy liblz4
+ * libbrotlidec libdeflate zlib) -lpthread -lm Prints values/s or MB/s per kernel; each figure is the best of 5 runs.
  * hx_unpack_u32 takes its AVX2 path where the CPU has AVX2 (widths <= 25). */
 #include "pq_kernels.h"
 
@@ -31,16 +31,18 @@ static uint64_t rnd(void) {
 static volatile uint32_t sink;
 
 /* Best-of-5 seconds for fn(arg) repeated `reps` times. */
-#define BEST_OF(reps, body)                                                                        \
-    ({                                                                                             \
-        double best_ = 1e9;                                                                        \
-        for (int r_ = 0; r_ < 5; r_++) {                                                           \
-            double t0_ = now();                                                                    \
-            for (int k_ = 0; k_ < (reps); k_++) { body; }                                          \
-            double t_ = (now() - t0_) / (reps);                                                    \
-            if (t_ < best_) best_ = t_;                                                            \
-        }                                                                                          \
-        best_;                                                                                     \
+#define BEST_OF(reps, body)                                                                                            \
+    ({                                                                                                                 \
+        double best_ = 1e9;                                                                                            \
+        for (int r_ = 0; r_ < 5; r_++) {                                                                               \
+            double t0_ = now();                                                                                        \
+            for (int k_ = 0; k_ < (reps); k_++) {                                                                      \
+                body;                                                                                                  \
+            }                                                                                                          \
+            double t_ = (now() - t0_) / (reps);                                                                        \
+            if (t_ < best_) best_ = t_;                                                                                \
+        }                                                                                                              \
+        best_;                                                                                                         \
     })
 
 int main(void) {
@@ -85,7 +87,10 @@ int main(void) {
         printf("RLE hybrid decode (w=10, 75%% literal): %.0f M values/s\n", n / t / 1e6);
         /* Levels: long runs (all defined) */
         uint8_t lv[8] = {0x80 | 0, 0x80, 0x80, 0x01, 1}; /* run of 2^21 ones (varint) */
-        lv[0] = 0x80; lv[1] = 0x80; lv[2] = 0x80; lv[3] = 0x01; /* header = 1<<21 -> run 2^20 */
+        lv[0] = 0x80;
+        lv[1] = 0x80;
+        lv[2] = 0x80;
+        lv[3] = 0x01; /* header = 1<<21 -> run 2^20 */
         uint16_t *lev = malloc(n * 2);
         t = BEST_OF(20, if (hx_rle_decode_u16(lv, 5, 1, lev, n, NULL) != HOIST_OK) abort());
         printf("RLE level decode (one long run, u16): %.0f M values/s\n", n / t / 1e6);
@@ -96,7 +101,10 @@ int main(void) {
         uint8_t hdr[8];
         size_t hl = 0;
         uint64_t h = (uint64_t)g << 1 | 1;
-        while (h >= 0x80) { hdr[hl++] = (uint8_t)(h | 0x80); h >>= 7; }
+        while (h >= 0x80) {
+            hdr[hl++] = (uint8_t)(h | 0x80);
+            h >>= 7;
+        }
         hdr[hl++] = (uint8_t)h;
         memcpy(bp, hdr, hl);
         bl = hl;
@@ -133,7 +141,10 @@ int main(void) {
         size_t groups = pn / 8, len = 0;
         uint8_t *page = malloc(groups * (size_t)w + 16);
         uint64_t h = (uint64_t)groups << 1 | 1;
-        while (h >= 0x80) { page[len++] = (uint8_t)(h | 0x80); h >>= 7; }
+        while (h >= 0x80) {
+            page[len++] = (uint8_t)(h | 0x80);
+            h >>= 7;
+        }
         page[len++] = (uint8_t)h;
         /* indices < dn_part: pack them bit by bit */
         memset(page + len, 0, groups * (size_t)w);
@@ -174,9 +185,14 @@ int main(void) {
         size_t cap = n * 3, len = 0;
         uint8_t *d = malloc(cap);
         /* header: block 128, 4 miniblocks, n values, first 0 */
-        d[len++] = 0x80; d[len++] = 0x01; d[len++] = 4;
+        d[len++] = 0x80;
+        d[len++] = 0x01;
+        d[len++] = 4;
         size_t v = n;
-        while (v >= 0x80) { d[len++] = (uint8_t)(v | 0x80); v >>= 7; }
+        while (v >= 0x80) {
+            d[len++] = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
         d[len++] = (uint8_t)v;
         d[len++] = 0;
         for (size_t done = 1; done < n; done += 128) {

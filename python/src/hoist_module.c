@@ -45,14 +45,12 @@ static PyMethodDef hoist_methods[] = {
 };
 
 static struct PyModuleDef hoist_module = {
-    PyModuleDef_HEAD_INIT, "_hoist", "libhoist bindings", -1, hoist_methods,
-    NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "_hoist", "libhoist bindings", -1, hoist_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__hoist(void) {
     PyObject *m = PyModule_Create(&hoist_module);
-    if (!m)
-        return NULL;
+    if (!m) return NULL;
     if (hoist_py_init_dataset(m) < 0 || hoist_py_init_parquet(m) < 0 || hoist_py_init_store(m) < 0 ||
         hoist_py_init_write(m) < 0 || hoist_py_init_csv(m) < 0) {
         Py_DECREF(m);

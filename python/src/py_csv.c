@@ -81,12 +81,11 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
     const char *path;
     int delimiter = -1, quote = '"', escape = 0, double_quote = 1, header = -1, comment = 0;
     int skip_bad = 0, strings_null = 0, threads = 0;
-    PyObject *nulls = Py_None, *trues = Py_None, *falses = Py_None, *columns = Py_None,
-             *names = Py_None, *types = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|iiiiiiOOOOOOiii", kwlist, &path, &delimiter,
-                                     &quote, &escape, &double_quote, &header, &comment, &nulls,
-                                     &trues, &falses, &columns, &names, &types, &skip_bad,
-                                     &strings_null, &threads))
+    PyObject *nulls = Py_None, *trues = Py_None, *falses = Py_None, *columns = Py_None, *names = Py_None,
+             *types = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|iiiiiiOOOOOOiii", kwlist, &path, &delimiter, &quote, &escape,
+                                     &double_quote, &header, &comment, &nulls, &trues, &falses, &columns, &names,
+                                     &types, &skip_bad, &strings_null, &threads))
         return NULL;
     struct hoist_csv_options *o;
     enum hoist_status st = hoist_csv_options_new(&o);
@@ -148,8 +147,8 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
         Py_XDECREF(v);
     }
     PyObject *d = lines ? Py_BuildValue("{s:L,s:K,s:L,s:N}", "rows", (long long)stats.rows, "bytes",
-                                        (unsigned long long)stats.bytes, "bad_rows",
-                                        (long long)stats.bad_rows, "bad_lines", lines)
+                                        (unsigned long long)stats.bytes, "bad_rows", (long long)stats.bad_rows,
+                                        "bad_lines", lines)
                         : NULL;
     if (!d) {
         Py_DECREF(cap);

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 int hoist_py_init_dataset(PyObject *m);
 
 /* Ctrl-C during a load: py_interrupt.h. */
@@ -41,22 +40,18 @@ struct batch_set {
 
 static struct batch_set *set_new(void) {
     struct batch_set *s = calloc(1, sizeof *s);
-    if (s)
-        atomic_init(&s->refs, 1);
+    if (s) atomic_init(&s->refs, 1);
     return s;
 }
 
 static void set_ref(struct batch_set *s) { atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed); }
 
 static void set_unref(struct batch_set *s) {
-    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
-        return;
+    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
     for (size_t i = 0; i < s->n; i++)
-        if (s->batches[i].release)
-            s->batches[i].release(&s->batches[i]);
+        if (s->batches[i].release) s->batches[i].release(&s->batches[i]);
     free(s->batches);
-    if (s->schema.release)
-        s->schema.release(&s->schema);
+    if (s->schema.release) s->schema.release(&s->schema);
     free(s);
 }
 
@@ -65,8 +60,7 @@ static int set_push(struct batch_set *s, struct ArrowArray *a) {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
         struct ArrowArray *b = realloc(s->batches, cap * sizeof *b);
-        if (!b)
-            return -1;
+        if (!b) return -1;
         s->batches = b;
         s->cap = cap;
     }
@@ -83,8 +77,7 @@ static void set_unref_cb(void *s) { set_unref(s); }
 
 /* A failed hoist_arrow_* call as a Python exception. */
 static PyObject *arrow_error(enum hoist_status st) {
-    if (st == HOIST_ERR_NOMEM)
-        return PyErr_NoMemory();
+    if (st == HOIST_ERR_NOMEM) return PyErr_NoMemory();
     PyErr_SetString(PyExc_RuntimeError, hoist_errmsg());
     return NULL;
 }
@@ -100,12 +93,10 @@ static PyObject *arrow_error(enum hoist_status st) {
 static void release_export(void *p, const char *name) {
     if (strcmp(name, SCHEMA_CAPSULE) == 0) {
         struct ArrowSchema *s = p;
-        if (s->release)
-            s->release(s);
+        if (s->release) s->release(s);
     } else {
         struct ArrowArrayStream *s = p;
-        if (s->release)
-            s->release(s);
+        if (s->release) s->release(s);
     }
     free(p);
 }
@@ -114,28 +105,24 @@ static void release_export(void *p, const char *name) {
  * PyCapsule_GetPointer with our name would. */
 static void capsule_free(PyObject *cap) {
     const char *name = PyCapsule_GetName(cap);
-    if (!name || (strcmp(name, SCHEMA_CAPSULE) != 0 && strcmp(name, STREAM_CAPSULE) != 0))
-        return;
+    if (!name || (strcmp(name, SCHEMA_CAPSULE) != 0 && strcmp(name, STREAM_CAPSULE) != 0)) return;
     void *p = PyCapsule_GetPointer(cap, name);
-    if (p)
-        release_export(p, name);
+    if (p) release_export(p, name);
 }
 
 /* The capsule owning a filled export; without one the export is released. */
 static PyObject *capsule_wrap(void *p, const char *name) {
     PyObject *cap = PyCapsule_New(p, name, capsule_free);
-    if (!cap)
-        release_export(p, name);
+    if (!cap) release_export(p, name);
     return cap;
 }
 
 /* Zero-copy views of the set's batches (hoist_arrow_stream_share). */
 static PyObject *stream_capsule_new(struct batch_set *set) {
     struct ArrowArrayStream *st = calloc(1, sizeof *st);
-    if (!st)
-        return PyErr_NoMemory();
-    enum hoist_status rc = hoist_arrow_stream_share(&set->schema, set->batches, set->n, set, set_ref_cb,
-                                                    set_unref_cb, st);
+    if (!st) return PyErr_NoMemory();
+    enum hoist_status rc =
+        hoist_arrow_stream_share(&set->schema, set->batches, set->n, set, set_ref_cb, set_unref_cb, st);
     if (rc != HOIST_OK) {
         free(st);
         return arrow_error(rc);
@@ -145,8 +132,7 @@ static PyObject *stream_capsule_new(struct batch_set *set) {
 
 static PyObject *schema_capsule_new(const struct ArrowSchema *schema) {
     struct ArrowSchema *s = calloc(1, sizeof *s);
-    if (!s)
-        return PyErr_NoMemory();
+    if (!s) return PyErr_NoMemory();
     enum hoist_status rc = hoist_arrow_schema_copy(schema, s);
     if (rc != HOIST_OK) {
         free(s);
@@ -167,15 +153,13 @@ static struct batch_set *set_from_stream(struct ArrowArrayStream *stream) {
         return NULL;
     }
     int rc = 0, oom = 0;
-    Py_BEGIN_ALLOW_THREADS
-    rc = stream->get_schema(stream, &set->schema);
+    Py_BEGIN_ALLOW_THREADS rc = stream->get_schema(stream, &set->schema);
     if (rc == 0) {
         for (;;) {
             struct ArrowArray a;
             memset(&a, 0, sizeof a);
             rc = stream->get_next(stream, &a);
-            if (rc != 0 || !a.release)
-                break;
+            if (rc != 0 || !a.release) break;
             if (set_push(set, &a) != 0) {
                 a.release(&a);
                 oom = 1;
@@ -183,8 +167,7 @@ static struct batch_set *set_from_stream(struct ArrowArrayStream *stream) {
             }
         }
     }
-    Py_END_ALLOW_THREADS
-    if (rc != 0 || oom) {
+    Py_END_ALLOW_THREADS if (rc != 0 || oom) {
         if (oom) {
             PyErr_NoMemory();
         } else {
@@ -280,11 +263,12 @@ static PyObject *td_from_stream(PyObject *cls, PyObject *obj) {
         cap = obj;
     } else if (PyObject_HasAttrString(obj, "__arrow_c_stream__")) {
         cap = PyObject_CallMethod(obj, "__arrow_c_stream__", NULL);
-        if (!cap)
-            return NULL;
+        if (!cap) return NULL;
     } else {
-        PyErr_Format(PyExc_TypeError, "data: expected an object with __arrow_c_stream__ or an "
-                                      "'arrow_array_stream' capsule, got %.100s", Py_TYPE(obj)->tp_name);
+        PyErr_Format(PyExc_TypeError,
+                     "data: expected an object with __arrow_c_stream__ or an "
+                     "'arrow_array_stream' capsule, got %.100s",
+                     Py_TYPE(obj)->tp_name);
         return NULL;
     }
     struct ArrowArrayStream *src = PyCapsule_GetPointer(cap, "arrow_array_stream");
@@ -307,8 +291,7 @@ static PyObject *td_from_stream(PyObject *cls, PyObject *obj) {
 static PyObject *td_arrow_c_stream(TableData *self, PyObject *args, PyObject *kwargs) {
     static char *kw[] = {"requested_schema", NULL};
     PyObject *requested = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", kw, &requested))
-        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", kw, &requested)) return NULL;
     /* The PyCapsule protocol lets a producer ignore a requested schema it
      * cannot honour without a copy; hoist never casts behind the caller. */
     return stream_capsule_new(self->set);
@@ -333,8 +316,7 @@ static PyObject *td_columns(TableData *self, void *c) {
     (void)c;
     const struct ArrowSchema *s = &self->set->schema;
     PyObject *list = PyList_New(s->n_children);
-    if (!list)
-        return NULL;
+    if (!list) return NULL;
     for (int64_t i = 0; i < s->n_children; i++) {
         const struct ArrowSchema *f = s->children[i];
         PyObject *t = Py_BuildValue("(ss)", f->name ? f->name : "", f->format);
@@ -366,14 +348,11 @@ static const struct ArrowArray *td_column(TableData *self, Py_ssize_t batch, Py_
  * tests and callers check that a consumer points at hoist's bytes. */
 static PyObject *td_chunk_info(TableData *self, PyObject *args) {
     Py_ssize_t batch, column;
-    if (!PyArg_ParseTuple(args, "nn", &batch, &column))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "nn", &batch, &column)) return NULL;
     const struct ArrowArray *a = td_column(self, batch, column);
-    if (!a)
-        return NULL;
+    if (!a) return NULL;
     PyObject *bufs = PyList_New(a->n_buffers);
-    if (!bufs)
-        return NULL;
+    if (!bufs) return NULL;
     for (int64_t i = 0; i < a->n_buffers; i++) {
         PyObject *v = PyLong_FromVoidPtr((void *)a->buffers[i]);
         if (!v) {
@@ -389,14 +368,11 @@ static PyObject *td_chunk_info(TableData *self, PyObject *args) {
  * caller computes the size from the type; Arrow arrays do not store it). */
 static PyObject *td_buffer(TableData *self, PyObject *args) {
     Py_ssize_t batch, column, index, nbytes;
-    if (!PyArg_ParseTuple(args, "nnnn", &batch, &column, &index, &nbytes))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "nnnn", &batch, &column, &index, &nbytes)) return NULL;
     const struct ArrowArray *a = td_column(self, batch, column);
-    if (!a)
-        return NULL;
+    if (!a) return NULL;
     if (index < 0 || index >= a->n_buffers) {
-        PyErr_Format(PyExc_IndexError, "index: buffer %zd out of range (%lld buffers)", index,
-                     (long long)a->n_buffers);
+        PyErr_Format(PyExc_IndexError, "index: buffer %zd out of range (%lld buffers)", index, (long long)a->n_buffers);
         return NULL;
     }
     if (nbytes < 0) {
@@ -404,14 +380,12 @@ static PyObject *td_buffer(TableData *self, PyObject *args) {
         return NULL;
     }
     BufferView *v = PyObject_New(BufferView, &BufferViewType);
-    if (!v)
-        return NULL;
+    if (!v) return NULL;
     set_ref(self->set);
     v->set = self->set;
     v->ptr = a->buffers[index];
     v->len = v->ptr ? nbytes : 0;
-    if (!v->ptr)
-        v->ptr = "";
+    if (!v->ptr) v->ptr = "";
     return (PyObject *)v;
 }
 
@@ -477,8 +451,7 @@ static void dataset_dealloc(Dataset *self) {
     if (self->ds) {
         struct hoist_dataset *ds = self->ds;
         self->ds = NULL;
-        Py_BEGIN_ALLOW_THREADS
-        hoist_dataset_close(ds);
+        Py_BEGIN_ALLOW_THREADS hoist_dataset_close(ds);
         Py_END_ALLOW_THREADS
     }
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -514,8 +487,7 @@ static const char **utf8_array(PyObject *seq, const char *argname, PyObject **ke
             goto fail;
         }
         out[i] = PyUnicode_AsUTF8(item);
-        if (!out[i])
-            goto fail;
+        if (!out[i]) goto fail;
     }
     *keep = fast;
     *n_out = n;
@@ -526,17 +498,14 @@ fail:
     return NULL;
 }
 
-static int store_set_str(struct hoist_store_config *sc, enum hoist_store_option opt, PyObject *v,
-                         const char *argname) {
-    if (v == Py_None)
-        return 0;
+static int store_set_str(struct hoist_store_config *sc, enum hoist_store_option opt, PyObject *v, const char *argname) {
+    if (v == Py_None) return 0;
     if (!PyUnicode_Check(v)) {
         PyErr_Format(PyExc_TypeError, "%s: expected str, got %.100s", argname, Py_TYPE(v)->tp_name);
         return -1;
     }
     const char *s = PyUnicode_AsUTF8(v);
-    if (!s)
-        return -1;
+    if (!s) return -1;
     if (hoist_store_config_set_str(sc, opt, s) != HOIST_OK) {
         PyErr_Format(PyExc_ValueError, "%s: %s", argname, hoist_errmsg());
         return -1;
@@ -545,8 +514,7 @@ static int store_set_str(struct hoist_store_config *sc, enum hoist_store_option 
 }
 
 static int check_cfg(enum hoist_status st, const char *argname) {
-    if (st == HOIST_OK)
-        return 0;
+    if (st == HOIST_OK) return 0;
     struct errcopy e;
     errcopy_take(&e);
     if (st == HOIST_ERR_FILTER || st == HOIST_ERR_USAGE) {
@@ -602,9 +570,10 @@ static int set_store_settings(struct hoist_dataset_config *cfg, struct hoist_sto
 }
 
 static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
-    static char *kw[] = {"urls", "columns", "filter", "sample", "seed", "limit", "memory_limit",
-                         "threads", "skip_bad", "hive", "partition_types", "decode_flags",
-                         "endpoint", "region", "profile", "concurrency", NULL};
+    static char *kw[] = {
+        "urls",    "columns",     "filter", "sample",          "seed",         "limit",    "memory_limit",
+        "threads", "skip_bad",    "hive",   "partition_types", "decode_flags", "endpoint", "region",
+        "profile", "concurrency", NULL};
     PyObject *urls_obj, *columns_obj = Py_None, *partition_types = Py_None;
     PyObject *endpoint = Py_None, *region = Py_None, *profile = Py_None;
     const char *filter = NULL;
@@ -613,10 +582,9 @@ static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
     long long limit = -1, concurrency = 0;
     unsigned int threads = 0, decode_flags = 0;
     int skip_bad = 0, hive = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OzdKLKIppOIOOOL", kw, &urls_obj, &columns_obj, &filter,
-                                     &sample, &seed, &limit, &memory_limit, &threads, &skip_bad, &hive,
-                                     &partition_types, &decode_flags, &endpoint, &region, &profile,
-                                     &concurrency))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OzdKLKIppOIOOOL", kw, &urls_obj, &columns_obj, &filter, &sample,
+                                     &seed, &limit, &memory_limit, &threads, &skip_bad, &hive, &partition_types,
+                                     &decode_flags, &endpoint, &region, &profile, &concurrency))
         return -1;
     if (self->ds) {
         PyErr_SetString(PyExc_RuntimeError, "Dataset is already open");
@@ -631,16 +599,14 @@ static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
     int rc = -1;
 
     urls = utf8_array(urls_obj, "urls", &urls_keep, &n_urls);
-    if (!urls)
-        goto done;
+    if (!urls) goto done;
     if (n_urls == 0) {
         PyErr_SetString(PyExc_ValueError, "urls: give at least one URL, prefix or glob");
         goto done;
     }
     if (columns_obj != Py_None) {
         cols = utf8_array(columns_obj, "columns", &cols_keep, &n_cols);
-        if (!cols)
-            goto done;
+        if (!cols) goto done;
         if (n_cols == 0) {
             PyErr_SetString(PyExc_ValueError, "columns: an empty list selects nothing; use None for all columns");
             goto done;
@@ -650,47 +616,35 @@ static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
         PyErr_NoMemory();
         goto done;
     }
-    if (cols && check_cfg(hoist_dataset_config_set_columns(cfg, cols, (size_t)n_cols), "columns") < 0)
-        goto done;
-    if (filter && filter[0] && check_cfg(hoist_dataset_config_set_filter(cfg, filter), "filter") < 0)
-        goto done;
-    if (check_cfg(hoist_dataset_config_set_progress(cfg, hoist_py_cancel_on_sigint, NULL), "progress") < 0)
-        goto done;
+    if (cols && check_cfg(hoist_dataset_config_set_columns(cfg, cols, (size_t)n_cols), "columns") < 0) goto done;
+    if (filter && filter[0] && check_cfg(hoist_dataset_config_set_filter(cfg, filter), "filter") < 0) goto done;
+    if (check_cfg(hoist_dataset_config_set_progress(cfg, hoist_py_cancel_on_sigint, NULL), "progress") < 0) goto done;
     if (sample >= 0.0 || sample != sample) {
         if (!(sample > 0.0 && sample <= 1.0)) {
             PyErr_Format(PyExc_ValueError, "sample: a fraction in (0, 1] is needed, got %g", sample);
             goto done;
         }
-        if (check_cfg(hoist_dataset_config_set_sample(cfg, sample, (uint64_t)seed), "sample") < 0)
-            goto done;
+        if (check_cfg(hoist_dataset_config_set_sample(cfg, sample, (uint64_t)seed), "sample") < 0) goto done;
     }
-    if (limit != -1 && check_cfg(hoist_dataset_config_set_limit(cfg, (int64_t)limit), "limit") < 0)
-        goto done;
+    if (limit != -1 && check_cfg(hoist_dataset_config_set_limit(cfg, (int64_t)limit), "limit") < 0) goto done;
     if (memory_limit &&
         check_cfg(hoist_dataset_config_set_memory_limit(cfg, (uint64_t)memory_limit), "memory_limit") < 0)
         goto done;
-    if (threads && check_cfg(hoist_dataset_config_set_threads(cfg, threads), "threads") < 0)
-        goto done;
-    if (skip_bad && check_cfg(hoist_dataset_config_set_skip_bad(cfg, 1), "skip_bad") < 0)
-        goto done;
-    if (!hive && check_cfg(hoist_dataset_config_set_hive(cfg, 0), "hive") < 0)
-        goto done;
+    if (threads && check_cfg(hoist_dataset_config_set_threads(cfg, threads), "threads") < 0) goto done;
+    if (skip_bad && check_cfg(hoist_dataset_config_set_skip_bad(cfg, 1), "skip_bad") < 0) goto done;
+    if (!hive && check_cfg(hoist_dataset_config_set_hive(cfg, 0), "hive") < 0) goto done;
     if (decode_flags && check_cfg(hoist_dataset_config_set_decode_flags(cfg, decode_flags), "decode_flags") < 0)
         goto done;
-    if (partition_types != Py_None && set_partition_types(cfg, partition_types) < 0)
-        goto done;
+    if (partition_types != Py_None && set_partition_types(cfg, partition_types) < 0) goto done;
     if ((endpoint != Py_None || region != Py_None || profile != Py_None || concurrency) &&
         set_store_settings(cfg, &scfg, endpoint, region, profile, concurrency) < 0)
         goto done;
     struct hoist_dataset *ds = NULL;
     enum hoist_status st;
     struct errcopy e;
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_dataset_open(NULL, urls, (size_t)n_urls, cfg, &ds);
-    if (st != HOIST_OK)
-        errcopy_take(&e);
-    Py_END_ALLOW_THREADS
-    if (st != HOIST_OK) {
+    Py_BEGIN_ALLOW_THREADS st = hoist_dataset_open(NULL, urls, (size_t)n_urls, cfg, &ds);
+    if (st != HOIST_OK) errcopy_take(&e);
+    Py_END_ALLOW_THREADS if (st != HOIST_OK) {
         raise_status(st, e.text);
         goto done;
     }
@@ -719,23 +673,18 @@ static int dataset_check(Dataset *self) {
  * released: it starts fetching; batches are decoded ahead within the memory
  * budget), as a capsule. */
 static PyObject *dataset_export(Dataset *self, int scan) {
-    if (dataset_check(self) < 0)
-        return NULL;
+    if (dataset_check(self) < 0) return NULL;
     void *out = calloc(1, scan ? sizeof(struct ArrowArrayStream) : sizeof(struct ArrowSchema));
-    if (!out)
-        return PyErr_NoMemory();
+    if (!out) return PyErr_NoMemory();
     enum hoist_status st;
     struct errcopy e;
     if (scan) {
-        Py_BEGIN_ALLOW_THREADS
-        st = hoist_dataset_scan(self->ds, out);
-        if (st != HOIST_OK)
-            errcopy_take(&e);
+        Py_BEGIN_ALLOW_THREADS st = hoist_dataset_scan(self->ds, out);
+        if (st != HOIST_OK) errcopy_take(&e);
         Py_END_ALLOW_THREADS
     } else {
         st = hoist_dataset_schema(self->ds, out);
-        if (st != HOIST_OK)
-            errcopy_take(&e);
+        if (st != HOIST_OK) errcopy_take(&e);
     }
     if (st != HOIST_OK) {
         free(out);
@@ -757,26 +706,20 @@ static PyObject *dataset_scan(Dataset *self, PyObject *unused) {
 /* Loads everything (GIL released) and returns the TableData that owns it. */
 static PyObject *dataset_load(Dataset *self, PyObject *unused) {
     (void)unused;
-    if (dataset_check(self) < 0)
-        return NULL;
+    if (dataset_check(self) < 0) return NULL;
     struct ArrowArrayStream stream;
     memset(&stream, 0, sizeof stream);
     enum hoist_status st;
     struct errcopy e;
     struct hoist_py_sigint_guard guard;
     hoist_py_sigint_enter(&guard);
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_dataset_load(self->ds, &stream);
-    if (st != HOIST_OK)
-        errcopy_take(&e);
-    Py_END_ALLOW_THREADS
-    if (hoist_py_sigint_leave(&guard)) {
-        if (st == HOIST_OK && stream.release)
-            stream.release(&stream);
+    Py_BEGIN_ALLOW_THREADS st = hoist_dataset_load(self->ds, &stream);
+    if (st != HOIST_OK) errcopy_take(&e);
+    Py_END_ALLOW_THREADS if (hoist_py_sigint_leave(&guard)) {
+        if (st == HOIST_OK && stream.release) stream.release(&stream);
         return NULL;
     }
-    if (st != HOIST_OK)
-        return raise_status(st, e.text);
+    if (st != HOIST_OK) return raise_status(st, e.text);
     struct batch_set *set = set_from_stream(&stream);
     return set ? table_data_wrap(set) : NULL;
 }
@@ -785,10 +728,8 @@ static PyObject *dataset_shards(Dataset *self, PyObject *args, PyObject *kwargs)
     static char *kw[] = {"n", "split_row_groups", NULL};
     Py_ssize_t n;
     int split = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "n|p", kw, &n, &split))
-        return NULL;
-    if (dataset_check(self) < 0)
-        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "n|p", kw, &n, &split)) return NULL;
+    if (dataset_check(self) < 0) return NULL;
     if (n < 1) {
         PyErr_Format(PyExc_ValueError, "n: the number of shards must be >= 1, got %zd", n);
         return NULL;
@@ -797,16 +738,12 @@ static PyObject *dataset_shards(Dataset *self, PyObject *args, PyObject *kwargs)
     size_t count = 0;
     enum hoist_status st;
     struct errcopy e;
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_dataset_shards(self->ds, (size_t)n, split ? HOIST_SHARD_ROW_GROUPS : 0u, &shards, &count);
-    if (st != HOIST_OK)
-        errcopy_take(&e);
-    Py_END_ALLOW_THREADS
-    if (st != HOIST_OK)
-        return raise_status(st, e.text);
+    Py_BEGIN_ALLOW_THREADS st =
+        hoist_dataset_shards(self->ds, (size_t)n, split ? HOIST_SHARD_ROW_GROUPS : 0u, &shards, &count);
+    if (st != HOIST_OK) errcopy_take(&e);
+    Py_END_ALLOW_THREADS if (st != HOIST_OK) return raise_status(st, e.text);
     PyObject *out = PyList_New((Py_ssize_t)count);
-    if (!out)
-        goto done;
+    if (!out) goto done;
     for (size_t i = 0; i < count; i++) {
         PyObject *urls = PyList_New((Py_ssize_t)shards[i].count);
         if (!urls) {
@@ -836,32 +773,27 @@ done:
 
 static PyObject *dataset_stats(Dataset *self, PyObject *unused) {
     (void)unused;
-    if (dataset_check(self) < 0)
-        return NULL;
+    if (dataset_check(self) < 0) return NULL;
     struct hoist_dataset_stats s;
     memset(&s, 0, sizeof s);
     hoist_dataset_get_stats(self->ds, &s, sizeof s);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsLsLsKsKsdsdsdsdsdsKsL}", "files", (unsigned long long)s.files,
-                         "files_skipped", (unsigned long long)s.files_skipped, "row_groups",
-                         (unsigned long long)s.row_groups, "row_groups_pruned",
-                         (unsigned long long)s.row_groups_pruned, "dataset_bytes",
-                         (unsigned long long)s.dataset_bytes, "bytes_fetched", (unsigned long long)s.bytes_fetched,
-                         "requests", (unsigned long long)s.requests, "rows", (long long)s.rows, "columns",
-                         (long long)s.columns, "output_bytes", (unsigned long long)s.output_bytes,
-                         "peak_pipeline_bytes", (unsigned long long)s.peak_pipeline_bytes, "list_seconds",
-                         s.list_seconds, "footer_seconds", s.footer_seconds, "download_seconds",
-                         s.download_seconds, "decode_seconds", s.decode_seconds, "scan_seconds", s.scan_seconds,
-                         "pages_skipped", (unsigned long long)s.pages_skipped, "rows_skipped_by_page_index",
-                         (long long)s.rows_skipped_by_page_index);
+    return Py_BuildValue(
+        "{sKsKsKsKsKsKsKsLsLsKsKsdsdsdsdsdsKsL}", "files", (unsigned long long)s.files, "files_skipped",
+        (unsigned long long)s.files_skipped, "row_groups", (unsigned long long)s.row_groups, "row_groups_pruned",
+        (unsigned long long)s.row_groups_pruned, "dataset_bytes", (unsigned long long)s.dataset_bytes, "bytes_fetched",
+        (unsigned long long)s.bytes_fetched, "requests", (unsigned long long)s.requests, "rows", (long long)s.rows,
+        "columns", (long long)s.columns, "output_bytes", (unsigned long long)s.output_bytes, "peak_pipeline_bytes",
+        (unsigned long long)s.peak_pipeline_bytes, "list_seconds", s.list_seconds, "footer_seconds", s.footer_seconds,
+        "download_seconds", s.download_seconds, "decode_seconds", s.decode_seconds, "scan_seconds", s.scan_seconds,
+        "pages_skipped", (unsigned long long)s.pages_skipped, "rows_skipped_by_page_index",
+        (long long)s.rows_skipped_by_page_index);
 }
 
 static PyObject *dataset_skipped(Dataset *self, PyObject *unused) {
     (void)unused;
-    if (dataset_check(self) < 0)
-        return NULL;
+    if (dataset_check(self) < 0) return NULL;
     char *text = hoist_dataset_skipped(self->ds);
-    if (!text)
-        return PyErr_NoMemory();
+    if (!text) return PyErr_NoMemory();
     PyObject *out = PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace");
     hoist_free(text);
     return out;
@@ -872,8 +804,7 @@ static PyObject *dataset_close(Dataset *self, PyObject *unused) {
     if (self->ds) {
         struct hoist_dataset *ds = self->ds;
         self->ds = NULL;
-        Py_BEGIN_ALLOW_THREADS
-        hoist_dataset_close(ds);
+        Py_BEGIN_ALLOW_THREADS hoist_dataset_close(ds);
         Py_END_ALLOW_THREADS
     }
     Py_RETURN_NONE;
@@ -909,15 +840,13 @@ static PyTypeObject DatasetType = {
 /* ---------------------------------------------------------------------- */
 
 int hoist_py_init_dataset(PyObject *m) {
-    if (PyType_Ready(&BufferViewType) < 0 || PyType_Ready(&TableDataType) < 0)
-        return -1;
+    if (PyType_Ready(&BufferViewType) < 0 || PyType_Ready(&TableDataType) < 0) return -1;
     Py_INCREF(&BufferViewType);
     if (PyModule_AddObject(m, "BufferView", (PyObject *)&BufferViewType) < 0) {
         Py_DECREF(&BufferViewType);
         return -1;
     }
-    if (PyType_Ready(&DatasetType) < 0)
-        return -1;
+    if (PyType_Ready(&DatasetType) < 0) return -1;
     Py_INCREF(&DatasetType);
     if (PyModule_AddObject(m, "Dataset", (PyObject *)&DatasetType) < 0) {
         Py_DECREF(&DatasetType);

@@ -12,11 +12,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-
-
 typedef struct {
-    PyObject_HEAD
-    struct ArrowSchema schema;
+    PyObject_HEAD struct ArrowSchema schema;
     struct ArrowArray *batches;
     Py_ssize_t nbatches;
 } PqTable;
@@ -30,9 +27,7 @@ static void pqtable_dealloc(PqTable *self) {
 }
 
 /* A failed hoist_arrow_* call as a Python exception. */
-static PyObject *arrow_error(enum hoist_status st) {
-    return hoist_py_raise(st, hoist_errmsg(), "parquet");
-}
+static PyObject *arrow_error(enum hoist_status st) { return hoist_py_raise(st, hoist_errmsg(), "parquet"); }
 
 /* ---- exports ------------------------------------------------------------ */
 
@@ -103,8 +98,8 @@ static PyObject *pqtable_arrow_c_stream(PqTable *self, PyObject *args, PyObject 
     /* requested_schema is best effort (PyCapsuleInterface.rst): we offer our own. */
     struct ArrowArrayStream *s = PyMem_RawCalloc(1, sizeof *s);
     if (!s) return PyErr_NoMemory();
-    enum hoist_status st = hoist_arrow_stream_share(&self->schema, self->batches, (size_t)self->nbatches, self,
-                                                    table_ref, table_unref, s);
+    enum hoist_status st =
+        hoist_arrow_stream_share(&self->schema, self->batches, (size_t)self->nbatches, self, table_ref, table_unref, s);
     if (st != HOIST_OK) {
         PyMem_RawFree(s);
         return arrow_error(st);
@@ -251,10 +246,8 @@ static PyObject *py_read_parquet(PyObject *mod, PyObject *args, PyObject *kwargs
         j.ncolumns = (size_t)n;
         if (n == 0) j.columns = NULL; /* hoist.h: an empty selection means all */
     }
-    Py_BEGIN_ALLOW_THREADS
-    decode(&j);
-    Py_END_ALLOW_THREADS
-    if (j.status != HOIST_OK) {
+    Py_BEGIN_ALLOW_THREADS decode(&j);
+    Py_END_ALLOW_THREADS if (j.status != HOIST_OK) {
         hoist_py_raise(j.status, j.error, "parquet");
         goto done;
     }

@@ -21,8 +21,7 @@
  * size, which can cut a multi-byte character in two (a long non-ASCII key):
  * strict decoding would then replace the real error by UnicodeDecodeError. */
 static PyObject *text_or_none(const char *s) {
-    if (s == NULL)
-        Py_RETURN_NONE;
+    if (s == NULL) Py_RETURN_NONE;
     return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "backslashreplace");
 }
 
@@ -39,8 +38,7 @@ static void copy_errmsg(char *dst, size_t cap) {
 /* ---------------------------------------------------------------- Buffer */
 
 typedef struct {
-    PyObject_HEAD
-    void *data;
+    PyObject_HEAD void *data;
     Py_ssize_t size;
 } BufferObject;
 
@@ -51,8 +49,7 @@ static void buffer_dealloc(BufferObject *self) {
 
 static int buffer_getbuffer(BufferObject *self, Py_buffer *view, int flags) {
     /* Read-only: the bytes may back several S3Objects (duplicate keys). */
-    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : (void *)"", self->size, 1,
-                             flags);
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : (void *)"", self->size, 1, flags);
 }
 
 static Py_ssize_t buffer_len(BufferObject *self) { return self->size; }
@@ -93,7 +90,7 @@ static PyObject *buffer_new(void *data, uint64_t size) {
 
 struct cancel_state {
     PyObject *exc_type, *exc_value, *exc_tb; /* captured KeyboardInterrupt etc. */
-    double next_check;                        /* monotonic seconds */
+    double next_check;                       /* monotonic seconds */
     int cancelled;
 };
 
@@ -108,14 +105,11 @@ static double monotonic_s(void) {
 static int progress_check_signals(const struct hoist_progress *progress, void *userdata) {
     (void)progress;
     struct cancel_state *st = userdata;
-    if (st->cancelled)
-        return 1;
+    if (st->cancelled) return 1;
     double now = monotonic_s();
-    if (now < st->next_check)
-        return 0;
+    if (now < st->next_check) return 0;
     st->next_check = now + 0.02;
-    if (!Py_IsInitialized())
-        return 0;
+    if (!Py_IsInitialized()) return 0;
     PyGILState_STATE g = PyGILState_Ensure();
     /* A no-op off the main thread, where Python never runs signal handlers. */
     if (PyErr_CheckSignals() != 0) {
@@ -134,8 +128,7 @@ static void cancel_state_init(struct cancel_state *st) {
 /* With the GIL held after the call: if a signal handler raised, that
  * exception wins over the call's own status (the user asked to stop). */
 static int cancel_state_restore(struct cancel_state *st) {
-    if (st->exc_type == NULL)
-        return 0;
+    if (st->exc_type == NULL) return 0;
     PyErr_Restore(st->exc_type, st->exc_value, st->exc_tb);
     st->exc_type = st->exc_value = st->exc_tb = NULL;
     return 1;
@@ -149,17 +142,14 @@ static int cancel_state_restore(struct cancel_state *st) {
  * call. close() therefore only detaches it, and whoever finishes last frees
  * it. busy and closing change only with the GIL held. */
 typedef struct {
-    PyObject_HEAD
-    struct hoist_store *store;   /* NULL once closed */
-    struct hoist_store *closing; /* closed while calls were in flight */
-    Py_ssize_t busy;             /* calls in flight without the GIL */
+    PyObject_HEAD struct hoist_store *store; /* NULL once closed */
+    struct hoist_store *closing;             /* closed while calls were in flight */
+    Py_ssize_t busy;                         /* calls in flight without the GIL */
 } StoreObject;
 
 static void store_free_nogil(struct hoist_store *s) {
-    if (s == NULL)
-        return;
-    Py_BEGIN_ALLOW_THREADS
-    hoist_store_free(s);
+    if (s == NULL) return;
+    Py_BEGIN_ALLOW_THREADS hoist_store_free(s);
     Py_END_ALLOW_THREADS
 }
 
@@ -184,8 +174,7 @@ static int store_check(StoreObject *self) {
  * with ValueError if closed (argument conversion can run Python code that
  * closes it, so the check at the top of a method is not enough). */
 static struct hoist_store *store_enter(StoreObject *self) {
-    if (store_check(self) < 0)
-        return NULL;
+    if (store_check(self) < 0) return NULL;
     self->busy++;
     Py_INCREF(self);
     return self->store;
@@ -205,24 +194,18 @@ static void store_leave(StoreObject *self) {
  * cancels it. Returns 0, or -1 with the Python exception set. */
 static int run_transfer(StoreObject *self, struct hoist_get_item *gets, struct hoist_put_item *puts, size_t n,
                         unsigned flags) {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     struct cancel_state cs;
     cancel_state_init(&cs);
     enum hoist_status st;
     char msg[2048] = "";
     struct hoist_store *store = store_enter(self);
-    if (store == NULL)
-        return -1;
-    Py_BEGIN_ALLOW_THREADS
-    st = gets ? hoist_store_get_many(store, gets, n, flags, progress_check_signals, &cs)
-              : hoist_store_put_many(store, puts, n, flags, progress_check_signals, &cs);
-    if (st != HOIST_OK)
-        copy_errmsg(msg, sizeof msg);
-    Py_END_ALLOW_THREADS
-    store_leave(self);
-    if (cancel_state_restore(&cs))
-        return -1;
+    if (store == NULL) return -1;
+    Py_BEGIN_ALLOW_THREADS st = gets ? hoist_store_get_many(store, gets, n, flags, progress_check_signals, &cs)
+                                     : hoist_store_put_many(store, puts, n, flags, progress_check_signals, &cs);
+    if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
+    Py_END_ALLOW_THREADS store_leave(self);
+    if (cancel_state_restore(&cs)) return -1;
     if (st != HOIST_OK) {
         raise_status(st, msg);
         return -1;
@@ -230,17 +213,14 @@ static int run_transfer(StoreObject *self, struct hoist_get_item *gets, struct h
     return 0;
 }
 
-static int set_str_opt(struct hoist_store_config *cfg, enum hoist_store_option opt, PyObject *v,
-                       const char *argname) {
-    if (v == NULL || v == Py_None)
-        return 0;
+static int set_str_opt(struct hoist_store_config *cfg, enum hoist_store_option opt, PyObject *v, const char *argname) {
+    if (v == NULL || v == Py_None) return 0;
     if (!PyUnicode_Check(v)) {
         PyErr_Format(PyExc_TypeError, "%s must be a str, not %.100s", argname, Py_TYPE(v)->tp_name);
         return -1;
     }
     const char *s = PyUnicode_AsUTF8(v);
-    if (s == NULL)
-        return -1;
+    if (s == NULL) return -1;
     enum hoist_status st = hoist_store_config_set_str(cfg, opt, s);
     if (st != HOIST_OK) {
         PyErr_Format(PyExc_ValueError, "%s: %s", argname, hoist_errmsg());
@@ -249,15 +229,13 @@ static int set_str_opt(struct hoist_store_config *cfg, enum hoist_store_option o
     return 0;
 }
 
-static int set_int_opt(struct hoist_store_config *cfg, enum hoist_store_option opt, PyObject *v,
-                       const char *argname, int is_bool) {
-    if (v == NULL || v == Py_None)
-        return 0;
+static int set_int_opt(struct hoist_store_config *cfg, enum hoist_store_option opt, PyObject *v, const char *argname,
+                       int is_bool) {
+    if (v == NULL || v == Py_None) return 0;
     long long x;
     if (is_bool) {
         int t = PyObject_IsTrue(v);
-        if (t < 0)
-            return -1;
+        if (t < 0) return -1;
         x = t;
     } else {
         if (PyBool_Check(v) || !PyLong_Check(v)) {
@@ -265,8 +243,7 @@ static int set_int_opt(struct hoist_store_config *cfg, enum hoist_store_option o
             return -1;
         }
         x = PyLong_AsLongLong(v);
-        if (x == -1 && PyErr_Occurred())
-            return -1;
+        if (x == -1 && PyErr_Occurred()) return -1;
         if (x < 0) {
             PyErr_Format(PyExc_ValueError, "%s must be >= 0, got %lld", argname, x);
             return -1;
@@ -281,18 +258,18 @@ static int set_int_opt(struct hoist_store_config *cfg, enum hoist_store_option o
 }
 
 static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"endpoint",    "region",         "profile",    "credentials",
-                             "no_sign_request", "verify_tls", "concurrency", "part_size",
-                             "max_retries", "connect_timeout", "addressing", "tmpdir",
-                             "role", "sse", "sse_kms_key_id", "ca_bundle", "inject_failures", NULL};
+    static char *kwlist[] = {"endpoint",   "region",          "profile",   "credentials", "no_sign_request",
+                             "verify_tls", "concurrency",     "part_size", "max_retries", "connect_timeout",
+                             "addressing", "tmpdir",          "role",      "sse",         "sse_kms_key_id",
+                             "ca_bundle",  "inject_failures", NULL};
     PyObject *endpoint = NULL, *region = NULL, *profile = NULL, *credentials = NULL;
     PyObject *no_sign = NULL, *verify = NULL, *concurrency = NULL, *part_size = NULL;
     PyObject *max_retries = NULL, *connect_timeout = NULL, *addressing = NULL, *tmpdir = NULL;
     PyObject *role = NULL, *sse = NULL, *sse_kms_key_id = NULL, *ca_bundle = NULL, *inject = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOOOOOOOOOO", kwlist, &endpoint, &region, &profile,
-                                     &credentials, &no_sign, &verify, &concurrency, &part_size,
-                                     &max_retries, &connect_timeout, &addressing, &tmpdir, &role, &sse,
-                                     &sse_kms_key_id, &ca_bundle, &inject))
+                                     &credentials, &no_sign, &verify, &concurrency, &part_size, &max_retries,
+                                     &connect_timeout, &addressing, &tmpdir, &role, &sse, &sse_kms_key_id, &ca_bundle,
+                                     &inject))
         return -1;
     if (self->store) {
         PyErr_SetString(PyExc_RuntimeError, "Store.__init__ called twice");
@@ -325,8 +302,7 @@ static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
         goto done;
     if (credentials != NULL && credentials != Py_None) {
         /* (access_key_id, secret_access_key[, session_token]) */
-        if (!PyTuple_Check(credentials) || PyTuple_GET_SIZE(credentials) < 2 ||
-            PyTuple_GET_SIZE(credentials) > 3) {
+        if (!PyTuple_Check(credentials) || PyTuple_GET_SIZE(credentials) < 2 || PyTuple_GET_SIZE(credentials) > 3) {
             PyErr_SetString(PyExc_TypeError,
                             "credentials must be a tuple (access_key_id, secret_access_key[, session_token])");
             goto done;
@@ -344,12 +320,9 @@ static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
 
     struct hoist_store *store = NULL;
     char msg[1024] = "";
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_store_new(cfg, &store);
-    if (st != HOIST_OK)
-        copy_errmsg(msg, sizeof msg);
-    Py_END_ALLOW_THREADS
-    if (st != HOIST_OK) {
+    Py_BEGIN_ALLOW_THREADS st = hoist_store_new(cfg, &store);
+    if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
+    Py_END_ALLOW_THREADS if (st != HOIST_OK) {
         raise_status(st, msg);
         goto done;
     }
@@ -372,19 +345,15 @@ static const char *keep_utf8(struct keep *k, PyObject *s, const char *what, Py_s
         return NULL;
     }
     const char *u = PyUnicode_AsUTF8(s);
-    if (u == NULL)
-        return NULL;
-    if (PyList_Append(k->list, s) < 0)
-        return NULL;
+    if (u == NULL) return NULL;
+    if (PyList_Append(k->list, s) < 0) return NULL;
     return u;
 }
 
 static const char *keep_opt_utf8(struct keep *k, PyObject *s, const char *what, Py_ssize_t i, int *err) {
-    if (s == Py_None)
-        return NULL;
+    if (s == Py_None) return NULL;
     const char *u = keep_utf8(k, s, what, i);
-    if (u == NULL)
-        *err = 1;
+    if (u == NULL) *err = 1;
     return u;
 }
 
@@ -394,25 +363,21 @@ static PyObject *info_to_tuple(const struct hoist_object_info *info) {
                          info->encryption);
 }
 
-PyDoc_STRVAR(store_get_many_doc,
-             "get_many(items, paths=None, flags=0) -> list\n\n"
-             "items: sequence of (url, offset, length, suffix). With paths (one str per item) the\n"
-             "bytes go to those files (written under a temp name, renamed when whole); without,\n"
-             "into memory. Returns one (status, error, data, size, range_start, info) per item,\n"
-             "data a Buffer (memory) or None; info (url, size, last_modified, etag,\n"
-             "content_type, metadata_json, encryption) or None. Raises on failure of the call.");
+PyDoc_STRVAR(store_get_many_doc, "get_many(items, paths=None, flags=0) -> list\n\n"
+                                 "items: sequence of (url, offset, length, suffix). With paths (one str per item) the\n"
+                                 "bytes go to those files (written under a temp name, renamed when whole); without,\n"
+                                 "into memory. Returns one (status, error, data, size, range_start, info) per item,\n"
+                                 "data a Buffer (memory) or None; info (url, size, last_modified, etag,\n"
+                                 "content_type, metadata_json, encryption) or None. Raises on failure of the call.");
 
 static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"items", "paths", "flags", NULL};
     PyObject *items_obj, *paths_obj = Py_None;
     unsigned int flags = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OI", kwlist, &items_obj, &paths_obj, &flags))
-        return NULL;
-    if (store_check(self) < 0)
-        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OI", kwlist, &items_obj, &paths_obj, &flags)) return NULL;
+    if (store_check(self) < 0) return NULL;
     PyObject *items = PySequence_Tuple(items_obj);
-    if (items == NULL)
-        return NULL;
+    if (items == NULL) return NULL;
     PyObject *paths = NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
     if (paths_obj != Py_None) {
@@ -448,8 +413,7 @@ static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwd
             goto out;
         }
         gi[i].url = keep_utf8(&k, url, "items", i);
-        if (gi[i].url == NULL)
-            goto out;
+        if (gi[i].url == NULL) goto out;
         if (off < 0) {
             PyErr_Format(PyExc_ValueError, "items[%zd]: offset must be >= 0, got %lld", i, off);
             goto out;
@@ -460,18 +424,15 @@ static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwd
         if (paths) {
             gi[i].dest = HOIST_DEST_FILE;
             gi[i].path = keep_utf8(&k, PyTuple_GET_ITEM(paths, i), "paths", i);
-            if (gi[i].path == NULL)
-                goto out;
+            if (gi[i].path == NULL) goto out;
         } else {
             gi[i].dest = HOIST_DEST_ALLOC;
         }
     }
 
-    if (run_transfer(self, gi, NULL, (size_t)n, flags) < 0)
-        goto out;
+    if (run_transfer(self, gi, NULL, (size_t)n, flags) < 0) goto out;
     result = PyList_New(n);
-    if (result == NULL)
-        goto out;
+    if (result == NULL) goto out;
     for (Py_ssize_t i = 0; i < n; i++) {
         struct hoist_get_item *g = &gi[i];
         PyObject *data = Py_None, *info = Py_None;
@@ -505,8 +466,7 @@ static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwd
     }
 out:
     if (gi) {
-        for (Py_ssize_t i = 0; i < n; i++)
-            hoist_store_get_item_reset(&gi[i]);
+        for (Py_ssize_t i = 0; i < n; i++) hoist_store_get_item_reset(&gi[i]);
         PyMem_Free(gi);
     }
     Py_XDECREF(k.list);
@@ -515,24 +475,20 @@ out:
     return result;
 }
 
-PyDoc_STRVAR(store_put_many_doc,
-             "put_many(items, flags=0) -> list\n\n"
-             "items: sequence of (url, data, path, content_type, metadata_json); data is any\n"
-             "C-contiguous buffer (or str, sent as UTF-8) read in place without a copy, or None\n"
-             "to upload the file at path. Returns one (status, error) per item; with\n"
-             "HOIST_NO_OVERWRITE an existing object gives HOIST_ERR_EXISTS there.");
+PyDoc_STRVAR(store_put_many_doc, "put_many(items, flags=0) -> list\n\n"
+                                 "items: sequence of (url, data, path, content_type, metadata_json); data is any\n"
+                                 "C-contiguous buffer (or str, sent as UTF-8) read in place without a copy, or None\n"
+                                 "to upload the file at path. Returns one (status, error) per item; with\n"
+                                 "HOIST_NO_OVERWRITE an existing object gives HOIST_ERR_EXISTS there.");
 
 static PyObject *store_put_many(StoreObject *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"items", "flags", NULL};
     PyObject *items_obj;
     unsigned int flags = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|I", kwlist, &items_obj, &flags))
-        return NULL;
-    if (store_check(self) < 0)
-        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|I", kwlist, &items_obj, &flags)) return NULL;
+    if (store_check(self) < 0) return NULL;
     PyObject *items = PySequence_Tuple(items_obj);
-    if (items == NULL)
-        return NULL;
+    if (items == NULL) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
     struct keep k = {PyList_New(0)};
     struct hoist_put_item *pi = PyMem_Calloc((size_t)(n ? n : 1), sizeof *pi);
@@ -553,18 +509,15 @@ static PyObject *store_put_many(StoreObject *self, PyObject *args, PyObject *kwd
         }
         int err = 0;
         pi[i].url = keep_utf8(&k, url, "items", i);
-        if (pi[i].url == NULL)
-            goto out;
+        if (pi[i].url == NULL) goto out;
         pi[i].content_type = keep_opt_utf8(&k, ctype, "content_type of items", i, &err);
         pi[i].metadata_json = keep_opt_utf8(&k, meta, "metadata_json of items", i, &err);
-        if (err)
-            goto out;
+        if (err) goto out;
         if (data != Py_None) {
             if (PyUnicode_Check(data)) {
                 Py_ssize_t len;
                 const char *u = PyUnicode_AsUTF8AndSize(data, &len);
-                if (u == NULL || PyList_Append(k.list, data) < 0)
-                    goto out;
+                if (u == NULL || PyList_Append(k.list, data) < 0) goto out;
                 pi[i].data = u;
                 pi[i].size = (uint64_t)len;
             } else {
@@ -587,16 +540,13 @@ static PyObject *store_put_many(StoreObject *self, PyObject *args, PyObject *kwd
                 goto out;
             }
             pi[i].path = keep_utf8(&k, path, "path of items", i);
-            if (pi[i].path == NULL)
-                goto out;
+            if (pi[i].path == NULL) goto out;
         }
     }
 
-    if (run_transfer(self, NULL, pi, (size_t)n, flags) < 0)
-        goto out;
+    if (run_transfer(self, NULL, pi, (size_t)n, flags) < 0) goto out;
     result = PyList_New(n);
-    if (result == NULL)
-        goto out;
+    if (result == NULL) goto out;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *error = text_or_none(pi[i].error);
         PyObject *t = error ? Py_BuildValue("(iN)", (int)pi[i].status, error) : NULL;
@@ -608,14 +558,12 @@ static PyObject *store_put_many(StoreObject *self, PyObject *args, PyObject *kwd
     }
 out:
     if (pi) {
-        for (Py_ssize_t i = 0; i < n; i++)
-            hoist_store_put_item_reset(&pi[i]);
+        for (Py_ssize_t i = 0; i < n; i++) hoist_store_put_item_reset(&pi[i]);
         PyMem_Free(pi);
     }
     if (views && have_view) {
         for (Py_ssize_t i = 0; i < n; i++)
-            if (have_view[i])
-                PyBuffer_Release(&views[i]);
+            if (have_view[i]) PyBuffer_Release(&views[i]);
     }
     PyMem_Free(views);
     PyMem_Free(have_view);
@@ -627,8 +575,7 @@ out:
 /* A tuple of str kept alive for the call, as a C array of UTF-8 pointers. */
 static const char **utf8_array(PyObject *seq_obj, const char *what, PyObject **tuple_out, Py_ssize_t *n_out) {
     PyObject *t = PySequence_Tuple(seq_obj);
-    if (t == NULL)
-        return NULL;
+    if (t == NULL) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(t);
     const char **a = PyMem_Calloc((size_t)(n ? n : 1), sizeof *a);
     if (a == NULL) {
@@ -643,8 +590,7 @@ static const char **utf8_array(PyObject *seq_obj, const char *what, PyObject **t
             goto fail;
         }
         a[i] = PyUnicode_AsUTF8(s);
-        if (a[i] == NULL)
-            goto fail;
+        if (a[i] == NULL) goto fail;
     }
     *tuple_out = t;
     *n_out = n;
@@ -655,50 +601,40 @@ fail:
     return NULL;
 }
 
-PyDoc_STRVAR(store_info_many_doc,
-             "info_many(urls, flags=0) -> list of (status, error, info)\n\n"
-             "HEAD of each URL; info as in get_many, or None when the item failed.");
+PyDoc_STRVAR(store_info_many_doc, "info_many(urls, flags=0) -> list of (status, error, info)\n\n"
+                                  "HEAD of each URL; info as in get_many, or None when the item failed.");
 
 static PyObject *store_info_many(StoreObject *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"urls", "flags", NULL};
     PyObject *urls_obj, *t = NULL;
     unsigned int flags = 0;
     Py_ssize_t n = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|I", kwlist, &urls_obj, &flags))
-        return NULL;
-    if (store_check(self) < 0)
-        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|I", kwlist, &urls_obj, &flags)) return NULL;
+    if (store_check(self) < 0) return NULL;
     const char **urls = utf8_array(urls_obj, "urls", &t, &n);
-    if (urls == NULL)
-        return NULL;
+    if (urls == NULL) return NULL;
     PyObject *result = NULL;
     struct hoist_info_item *ii = PyMem_Calloc((size_t)(n ? n : 1), sizeof *ii);
     if (ii == NULL) {
         PyErr_NoMemory();
         goto out;
     }
-    for (Py_ssize_t i = 0; i < n; i++)
-        ii[i].url = urls[i];
+    for (Py_ssize_t i = 0; i < n; i++) ii[i].url = urls[i];
     enum hoist_status st = HOIST_OK;
     char msg[2048] = "";
     if (n > 0) {
         struct hoist_store *store = store_enter(self);
-        if (store == NULL)
-            goto out;
-        Py_BEGIN_ALLOW_THREADS
-        st = hoist_store_info_many(store, ii, (size_t)n, flags);
-        if (st != HOIST_OK)
-            copy_errmsg(msg, sizeof msg);
-        Py_END_ALLOW_THREADS
-        store_leave(self);
+        if (store == NULL) goto out;
+        Py_BEGIN_ALLOW_THREADS st = hoist_store_info_many(store, ii, (size_t)n, flags);
+        if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
+        Py_END_ALLOW_THREADS store_leave(self);
     }
     if (st != HOIST_OK) {
         raise_status(st, msg);
         goto out;
     }
     result = PyList_New(n);
-    if (result == NULL)
-        goto out;
+    if (result == NULL) goto out;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *info;
         if (ii[i].status == HOIST_OK) {
@@ -708,8 +644,7 @@ static PyObject *store_info_many(StoreObject *self, PyObject *args, PyObject *kw
             Py_INCREF(info);
         }
         PyObject *error = info ? text_or_none(ii[i].error) : NULL;
-        if (error == NULL)
-            Py_XDECREF(info);
+        if (error == NULL) Py_XDECREF(info);
         PyObject *tup = error ? Py_BuildValue("(iNN)", (int)ii[i].status, error, info) : NULL;
         if (tup == NULL) {
             Py_CLEAR(result);
@@ -719,8 +654,7 @@ static PyObject *store_info_many(StoreObject *self, PyObject *args, PyObject *kw
     }
 out:
     if (ii) {
-        for (Py_ssize_t i = 0; i < n; i++)
-            hoist_store_info_item_reset(&ii[i]);
+        for (Py_ssize_t i = 0; i < n; i++) hoist_store_info_item_reset(&ii[i]);
         PyMem_Free(ii);
     }
     PyMem_Free(urls);
@@ -738,40 +672,32 @@ static PyObject *store_list(StoreObject *self, PyObject *args, PyObject *kwds) {
     PyObject *pref_obj, *t = NULL;
     int recursive = 0;
     Py_ssize_t n = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|p", kwlist, &pref_obj, &recursive))
-        return NULL;
-    if (store_check(self) < 0)
-        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|p", kwlist, &pref_obj, &recursive)) return NULL;
+    if (store_check(self) < 0) return NULL;
     const char **prefixes = utf8_array(pref_obj, "prefixes", &t, &n);
-    if (prefixes == NULL)
-        return NULL;
+    if (prefixes == NULL) return NULL;
     struct hoist_list lst = {0};
     enum hoist_status st = HOIST_OK;
     char msg[2048] = "";
     PyObject *result = NULL;
     if (n > 0) {
         struct hoist_store *store = store_enter(self);
-        if (store == NULL)
-            goto out;
-        Py_BEGIN_ALLOW_THREADS
-        st = hoist_store_list(store, prefixes, (size_t)n, recursive, &lst);
-        if (st != HOIST_OK)
-            copy_errmsg(msg, sizeof msg);
-        Py_END_ALLOW_THREADS
-        store_leave(self);
+        if (store == NULL) goto out;
+        Py_BEGIN_ALLOW_THREADS st = hoist_store_list(store, prefixes, (size_t)n, recursive, &lst);
+        if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
+        Py_END_ALLOW_THREADS store_leave(self);
     }
     if (st != HOIST_OK) {
         raise_status(st, msg);
         goto out;
     }
     result = PyList_New((Py_ssize_t)lst.count);
-    if (result == NULL)
-        goto out;
+    if (result == NULL) goto out;
     for (size_t i = 0; i < lst.count; i++) {
         const struct hoist_list_entry *e = &lst.entries[i];
-        PyObject *tup = Py_BuildValue("(ssKLzO)", e->url ? e->url : "", e->prefix ? e->prefix : "",
-                                      (unsigned long long)e->size, (long long)e->last_modified, e->etag,
-                                      e->is_prefix ? Py_True : Py_False);
+        PyObject *tup =
+            Py_BuildValue("(ssKLzO)", e->url ? e->url : "", e->prefix ? e->prefix : "", (unsigned long long)e->size,
+                          (long long)e->last_modified, e->etag, e->is_prefix ? Py_True : Py_False);
         if (tup == NULL) {
             Py_CLEAR(result);
             goto out;
@@ -797,39 +723,31 @@ static PyObject *store_get_prefix(StoreObject *self, PyObject *args, PyObject *k
     static char *kwlist[] = {"prefix", "dest_dir", "flags", NULL};
     const char *prefix, *dest;
     unsigned int flags = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "ss|I", kwlist, &prefix, &dest, &flags))
-        return NULL;
-    if (store_check(self) < 0)
-        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "ss|I", kwlist, &prefix, &dest, &flags)) return NULL;
+    if (store_check(self) < 0) return NULL;
     struct hoist_store *store = store_enter(self);
-    if (store == NULL)
-        return NULL;
+    if (store == NULL) return NULL;
     struct cancel_state cs;
     cancel_state_init(&cs);
     struct hoist_prefix_files files = {0};
     enum hoist_status st;
     char msg[2048] = "";
     /* prefix and dest point into argument strings the caller keeps alive. */
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_store_get_prefix(store, prefix, dest, flags, progress_check_signals, &cs, &files);
-    if (st != HOIST_OK)
-        copy_errmsg(msg, sizeof msg);
-    Py_END_ALLOW_THREADS
-    store_leave(self);
+    Py_BEGIN_ALLOW_THREADS st = hoist_store_get_prefix(store, prefix, dest, flags, progress_check_signals, &cs, &files);
+    if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
+    Py_END_ALLOW_THREADS store_leave(self);
     PyObject *result = NULL;
-    if (cancel_state_restore(&cs))
-        goto out;
+    if (cancel_state_restore(&cs)) goto out;
     if (st != HOIST_OK) {
         raise_status(st, msg);
         goto out;
     }
     result = PyList_New((Py_ssize_t)files.count);
-    if (result == NULL)
-        goto out;
+    if (result == NULL) goto out;
     for (size_t i = 0; i < files.count; i++) {
         const struct hoist_prefix_file *f = &files.files[i];
-        PyObject *tup = Py_BuildValue("(ssKiz)", f->url, f->path, (unsigned long long)f->size, (int)f->status,
-                                      f->error);
+        PyObject *tup =
+            Py_BuildValue("(ssKiz)", f->url, f->path, (unsigned long long)f->size, (int)f->status, f->error);
         if (tup == NULL) {
             Py_CLEAR(result);
             goto out;
@@ -842,58 +760,44 @@ out:
 }
 
 static PyObject *store_delete_many(StoreObject *self, PyObject *urls_obj) {
-    if (store_check(self) < 0)
-        return NULL;
+    if (store_check(self) < 0) return NULL;
     PyObject *t = NULL;
     Py_ssize_t n = 0;
     const char **urls = utf8_array(urls_obj, "urls", &t, &n);
-    if (urls == NULL)
-        return NULL;
+    if (urls == NULL) return NULL;
     enum hoist_status st = HOIST_OK;
     char msg[2048] = "";
     struct hoist_store *store = n > 0 ? store_enter(self) : NULL;
     if (store) {
-        Py_BEGIN_ALLOW_THREADS
-        st = hoist_store_delete_many(store, urls, (size_t)n);
-        if (st != HOIST_OK)
-            copy_errmsg(msg, sizeof msg);
-        Py_END_ALLOW_THREADS
-        store_leave(self);
+        Py_BEGIN_ALLOW_THREADS st = hoist_store_delete_many(store, urls, (size_t)n);
+        if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
+        Py_END_ALLOW_THREADS store_leave(self);
     }
     PyMem_Free(urls);
     Py_DECREF(t);
-    if (n > 0 && store == NULL)
-        return NULL;
-    if (st != HOIST_OK)
-        return raise_status(st, msg);
+    if (n > 0 && store == NULL) return NULL;
+    if (st != HOIST_OK) return raise_status(st, msg);
     Py_RETURN_NONE;
 }
 
 static PyObject *bucket_op(StoreObject *self, PyObject *arg, int create) {
-    if (store_check(self) < 0)
-        return NULL;
+    if (store_check(self) < 0) return NULL;
     if (!PyUnicode_Check(arg)) {
         PyErr_Format(PyExc_TypeError, "url must be a str, not %.100s", Py_TYPE(arg)->tp_name);
         return NULL;
     }
     const char *url = PyUnicode_AsUTF8(arg);
-    if (url == NULL)
-        return NULL;
+    if (url == NULL) return NULL;
     struct hoist_store *store = store_enter(self);
-    if (store == NULL)
-        return NULL;
+    if (store == NULL) return NULL;
     Py_INCREF(arg);
     enum hoist_status st;
     char msg[2048] = "";
-    Py_BEGIN_ALLOW_THREADS
-    st = create ? hoist_store_bucket_create(store, url) : hoist_store_bucket_delete(store, url);
-    if (st != HOIST_OK)
-        copy_errmsg(msg, sizeof msg);
-    Py_END_ALLOW_THREADS
-    Py_DECREF(arg);
+    Py_BEGIN_ALLOW_THREADS st = create ? hoist_store_bucket_create(store, url) : hoist_store_bucket_delete(store, url);
+    if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
+    Py_END_ALLOW_THREADS Py_DECREF(arg);
     store_leave(self);
-    if (st != HOIST_OK)
-        return raise_status(st, msg);
+    if (st != HOIST_OK) return raise_status(st, msg);
     Py_RETURN_NONE;
 }
 
@@ -902,8 +806,7 @@ static PyObject *store_bucket_delete(StoreObject *self, PyObject *arg) { return 
 
 static PyObject *store_stats(StoreObject *self, PyObject *noargs) {
     (void)noargs;
-    if (store_check(self) < 0)
-        return NULL;
+    if (store_check(self) < 0) return NULL;
     struct hoist_store_stats s;
     memset(&s, 0, sizeof s);
     hoist_store_get_stats(self->store, &s, sizeof s);
@@ -938,8 +841,7 @@ static PyMethodDef store_methods[] = {
     {"put_many", (PyCFunction)(void (*)(void))store_put_many, METH_VARARGS | METH_KEYWORDS, store_put_many_doc},
     {"info_many", (PyCFunction)(void (*)(void))store_info_many, METH_VARARGS | METH_KEYWORDS, store_info_many_doc},
     {"list", (PyCFunction)(void (*)(void))store_list, METH_VARARGS | METH_KEYWORDS, store_list_doc},
-    {"get_prefix", (PyCFunction)(void (*)(void))store_get_prefix, METH_VARARGS | METH_KEYWORDS,
-     store_get_prefix_doc},
+    {"get_prefix", (PyCFunction)(void (*)(void))store_get_prefix, METH_VARARGS | METH_KEYWORDS, store_get_prefix_doc},
     {"delete_many", (PyCFunction)store_delete_many, METH_O, "delete_many(urls): missing objects are not an error."},
     {"bucket_create", (PyCFunction)store_bucket_create, METH_O, "bucket_create('s3://name')"},
     {"bucket_delete", (PyCFunction)store_bucket_delete, METH_O, "bucket_delete('s3://name')"},
@@ -967,8 +869,7 @@ static PyTypeObject StoreType = {
 int hoist_py_init_store(PyObject *m);
 
 int hoist_py_init_store(PyObject *m) {
-    if (PyType_Ready(&BufferType) < 0 || PyType_Ready(&StoreType) < 0)
-        return -1;
+    if (PyType_Ready(&BufferType) < 0 || PyType_Ready(&StoreType) < 0) return -1;
     Py_INCREF(&BufferType);
     if (PyModule_AddObject(m, "Buffer", (PyObject *)&BufferType) < 0) {
         Py_DECREF(&BufferType);
@@ -1019,7 +920,6 @@ int hoist_py_init_store(PyObject *m) {
         {"ERR_S3_OTHER", HOIST_ERR_S3_OTHER},
     };
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-        if (PyModule_AddIntConstant(m, codes[i].name, codes[i].value) < 0)
-            return -1;
+        if (PyModule_AddIntConstant(m, codes[i].name, codes[i].value) < 0) return -1;
     return 0;
 }

@@ -113,8 +113,7 @@ static int setter_failed(enum hoist_status st, const char *what) {
 }
 
 /* Applies [(name, value), ...] with value a str, bool or int. */
-static int apply_options(PyObject *list, const struct opt_name *names, set_fn set, void *obj,
-                         const char *argname) {
+static int apply_options(PyObject *list, const struct opt_name *names, set_fn set, void *obj, const char *argname) {
     if (list == NULL || list == Py_None) return 0;
     PyObject *fast = PySequence_Fast(list, "options: expected a list of (name, value) pairs");
     if (!fast) return -1;
@@ -125,8 +124,7 @@ static int apply_options(PyObject *list, const struct opt_name *names, set_fn se
         PyObject *value;
         if (!PyArg_ParseTuple(item, "sO;options: expected (name, value)", &name, &value)) goto done;
         const struct opt_name *n = names;
-        while (n->name && strcmp(n->name, name) != 0)
-            n++;
+        while (n->name && strcmp(n->name, name) != 0) n++;
         if (!n->name) {
             PyErr_Format(PyExc_TypeError, "%s: unknown option '%s'", argname, name);
             goto done;
@@ -141,8 +139,7 @@ static int apply_options(PyObject *list, const struct opt_name *names, set_fn se
             if (v == -1 && PyErr_Occurred()) goto done;
             st = set(obj, n->code, NULL, (int64_t)v);
         } else {
-            PyErr_Format(PyExc_TypeError, "%s: expected str or int, got %.100s", name,
-                         Py_TYPE(value)->tp_name);
+            PyErr_Format(PyExc_TypeError, "%s: expected str or int, got %.100s", name, Py_TYPE(value)->tp_name);
             goto done;
         }
         if (st != HOIST_OK) {
@@ -166,20 +163,18 @@ static int apply_column_options(PyObject *list, struct hoist_pq_write_options *o
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
         const char *col, *kind;
         PyObject *value;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i),
-                              "ssO;columns: expected (column, kind, value)", &col, &kind, &value))
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "ssO;columns: expected (column, kind, value)", &col,
+                              &kind, &value))
             goto done;
         enum hoist_status st;
         if (strcmp(kind, "compression") == 0 || strcmp(kind, "encoding") == 0) {
             const char *s = PyUnicode_Check(value) ? PyUnicode_AsUTF8(value) : NULL;
             if (!s) {
-                if (!PyErr_Occurred())
-                    PyErr_Format(PyExc_TypeError, "column '%s': %s must be a str", col, kind);
+                if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "column '%s': %s must be a str", col, kind);
                 goto done;
             }
-            st = kind[0] == 'c'
-                     ? hoist_pq_write_options_set_column_str(o, col, HOIST_PQW_COMPRESSION, s)
-                     : hoist_pq_write_options_set_column_encoding(o, col, s);
+            st = kind[0] == 'c' ? hoist_pq_write_options_set_column_str(o, col, HOIST_PQW_COMPRESSION, s)
+                                : hoist_pq_write_options_set_column_encoding(o, col, s);
         } else if (strcmp(kind, "dictionary") == 0) {
             int on = PyObject_IsTrue(value);
             if (on < 0) goto done;
@@ -187,8 +182,7 @@ static int apply_column_options(PyObject *list, struct hoist_pq_write_options *o
         } else if (strcmp(kind, "bloom_filter") == 0) {
             double fpp;
             long long ndv;
-            if (!PyArg_ParseTuple(value, "dL;bloom_filter: expected (fpp, ndv)", &fpp, &ndv))
-                goto done;
+            if (!PyArg_ParseTuple(value, "dL;bloom_filter: expected (fpp, ndv)", &fpp, &ndv)) goto done;
             st = hoist_pq_write_options_set_column_bloom_filter(o, col, fpp, (int64_t)ndv);
         } else {
             PyErr_Format(PyExc_TypeError, "columns: unknown kind '%s'", kind);
@@ -215,9 +209,7 @@ static int apply_metadata(PyObject *list, struct hoist_pq_write_options *o) {
     int rc = -1;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
         const char *k, *v;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "ss;metadata: expected (str, str)",
-                              &k, &v))
-            goto done;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "ss;metadata: expected (str, str)", &k, &v)) goto done;
         enum hoist_status st = hoist_pq_write_options_add_metadata(o, k, v);
         if (st != HOIST_OK) {
             setter_failed(st, "metadata");
@@ -325,9 +317,8 @@ static int on_write_progress(const struct hoist_progress *p, void *userdata) {
     if (hoist_py_sigint_pending()) return 1;
     if (!wp->fn) return 0;
     PyGILState_STATE g = PyGILState_Ensure();
-    PyObject *r =
-        PyObject_CallFunction(wp->fn, "LKK", (long long)wp->rows, (unsigned long long)p->bytes_done,
-                              (unsigned long long)p->objects_done);
+    PyObject *r = PyObject_CallFunction(wp->fn, "LKK", (long long)wp->rows, (unsigned long long)p->bytes_done,
+                                        (unsigned long long)p->objects_done);
     int cancel = 0;
     if (r) {
         Py_DECREF(r);
@@ -350,17 +341,16 @@ struct write_args {
 };
 
 /* The configs from the option lists; 0 or -1 with an exception set. */
-static int build_configs(const struct write_args *a, struct hoist_write_config *cfg,
-                         struct hoist_store_config *scfg, struct write_progress *wp) {
+static int build_configs(const struct write_args *a, struct hoist_write_config *cfg, struct hoist_store_config *scfg,
+                         struct write_progress *wp) {
     struct hoist_pq_write_options *pq = NULL;
     if (hoist_pq_write_options_new(&pq) != HOIST_OK) {
         PyErr_NoMemory();
         return -1;
     }
     int rc = -1;
-    if (apply_options(a->parquet, pq_options, set_pq, pq, "parquet") < 0 ||
-        apply_column_options(a->columns, pq) < 0 || apply_metadata(a->metadata, pq) < 0 ||
-        apply_options(a->write, write_options, set_write, cfg, "write") < 0 ||
+    if (apply_options(a->parquet, pq_options, set_pq, pq, "parquet") < 0 || apply_column_options(a->columns, pq) < 0 ||
+        apply_metadata(a->metadata, pq) < 0 || apply_options(a->write, write_options, set_write, cfg, "write") < 0 ||
         apply_options(a->store, store_options, set_store, scfg, "store") < 0)
         goto done;
     enum hoist_status st = hoist_write_config_set_parquet_options(cfg, pq);
@@ -370,8 +360,7 @@ static int build_configs(const struct write_args *a, struct hoist_write_config *
         goto done;
     }
     if (a->partition_by != Py_None) {
-        PyObject *fast =
-            PySequence_Fast(a->partition_by, "partition_by: expected a list of column names");
+        PyObject *fast = PySequence_Fast(a->partition_by, "partition_by: expected a list of column names");
         if (!fast) goto done;
         Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
         const char **cols = PyMem_Calloc(n ? (size_t)n : 1, sizeof *cols);
@@ -380,8 +369,7 @@ static int build_configs(const struct write_args *a, struct hoist_write_config *
             PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
             cols[i] = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
             if (!cols[i]) {
-                if (!PyErr_Occurred())
-                    PyErr_Format(PyExc_TypeError, "partition_by: item %zd is not a str", i);
+                if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "partition_by: item %zd is not a str", i);
                 ok = 0;
             }
         }
@@ -429,8 +417,7 @@ static PyObject *run_write(const struct write_args *a, const struct hoist_write_
      * lands after the data became visible: say so. */
     if (hoist_py_sigint_leave(&guard)) {
         hoist_free(manifest);
-        if (st == HOIST_OK)
-            PyErr_Format(PyExc_KeyboardInterrupt, "%s: the write was already committed", a->url);
+        if (st == HOIST_OK) PyErr_Format(PyExc_KeyboardInterrupt, "%s: the write was already committed", a->url);
         return NULL;
     }
     if (wp->error) {
@@ -444,15 +431,14 @@ static PyObject *run_write(const struct write_args *a, const struct hoist_write_
     return out;
 }
 
-PyDoc_STRVAR(
-    write_dataset_doc,
-    "write_dataset(stream, url, partition_by=None, parquet=None, columns=None, metadata=None,\n"
-    "              write=None, store=None, progress=None) -> str\n\n"
-    "Writes an 'arrow_array_stream' capsule (consumed) under url with hoist_write_dataset\n"
-    "and returns the manifest JSON. parquet/write/store: [(option name, str or int)];\n"
-    "columns: [(column, 'compression'|'dictionary'|'encoding'|'bloom_filter', value)];\n"
-    "metadata: [(key, value)]; progress: callable(rows, bytes_encoded, files_done).\n"
-    "Use hoist.write_table.");
+PyDoc_STRVAR(write_dataset_doc,
+             "write_dataset(stream, url, partition_by=None, parquet=None, columns=None, metadata=None,\n"
+             "              write=None, store=None, progress=None) -> str\n\n"
+             "Writes an 'arrow_array_stream' capsule (consumed) under url with hoist_write_dataset\n"
+             "and returns the manifest JSON. parquet/write/store: [(option name, str or int)];\n"
+             "columns: [(column, 'compression'|'dictionary'|'encoding'|'bloom_filter', value)];\n"
+             "metadata: [(key, value)]; progress: callable(rows, bytes_encoded, files_done).\n"
+             "Use hoist.write_table.");
 
 static PyObject *py_write_dataset(PyObject *self, PyObject *args, PyObject *kwargs) {
     (void)self;
@@ -465,13 +451,11 @@ static PyObject *py_write_dataset(PyObject *self, PyObject *args, PyObject *kwar
                            .write = Py_None,
                            .store = Py_None,
                            .progress = Py_None};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Os|OOOOOOO", kw, &a.stream, &a.url,
-                                     &a.partition_by, &a.parquet, &a.columns, &a.metadata, &a.write,
-                                     &a.store, &a.progress))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Os|OOOOOOO", kw, &a.stream, &a.url, &a.partition_by, &a.parquet,
+                                     &a.columns, &a.metadata, &a.write, &a.store, &a.progress))
         return NULL;
     if (a.progress != Py_None && !PyCallable_Check(a.progress)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "progress: expected a callable(rows, bytes_encoded, files_done)");
+        PyErr_SetString(PyExc_TypeError, "progress: expected a callable(rows, bytes_encoded, files_done)");
         return NULL;
     }
     struct hoist_write_config *cfg = NULL;
@@ -490,8 +474,7 @@ static PyObject *py_write_dataset(PyObject *self, PyObject *args, PyObject *kwar
 }
 
 static PyMethodDef write_methods[] = {
-    {"write_dataset", (PyCFunction)(void (*)(void))py_write_dataset, METH_VARARGS | METH_KEYWORDS,
-     write_dataset_doc},
+    {"write_dataset", (PyCFunction)(void (*)(void))py_write_dataset, METH_VARARGS | METH_KEYWORDS, write_dataset_doc},
     {NULL, NULL, 0, NULL},
 };
 

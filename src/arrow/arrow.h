@@ -26,8 +26,7 @@
 
 /* Makes *s a schema with copies of format and name (name may be NULL),
  * no children, no metadata. */
-HOIST_NODISCARD hx_status hx_schema_init(struct ArrowSchema *s, const char *format, const char *name,
-                                         int64_t flags);
+HOIST_NODISCARD hx_status hx_schema_init(struct ArrowSchema *s, const char *format, const char *name, int64_t flags);
 /* Gives s n children, each zeroed (release == NULL) for the caller to init.
  * A child left uninitialised makes the schema invalid; release still works. */
 HOIST_NODISCARD hx_status hx_schema_alloc_children(struct ArrowSchema *s, int64_t n);
@@ -72,8 +71,7 @@ void *hx_abuf_detach(struct hx_abuf *b);
 
 /* Makes *a an array with n_buffers NULL buffers and n_children zeroed
  * children (release == NULL) for the caller to fill. */
-HOIST_NODISCARD hx_status hx_array_init(struct ArrowArray *a, int64_t length, int64_t n_buffers,
-                                        int64_t n_children);
+HOIST_NODISCARD hx_status hx_array_init(struct ArrowArray *a, int64_t length, int64_t n_buffers, int64_t n_children);
 /* The array takes ownership of an hx_aligned_alloc block (may be NULL). */
 void hx_array_set_buffer(struct ArrowArray *a, int i, void *buf);
 /* Allocates buffer i of a (hx_array_init'ed) zeroed, size bytes (at least
@@ -131,8 +129,7 @@ struct hx_stream_ops {
     void (*free_state)(void *state);
 };
 /* Takes ownership of state (freed by free_state even when this fails). */
-HOIST_NODISCARD hx_status hx_stream_init(struct ArrowArrayStream *out, const struct hx_stream_ops *ops,
-                                         void *state);
+HOIST_NODISCARD hx_status hx_stream_init(struct ArrowArrayStream *out, const struct hx_stream_ops *ops, void *state);
 
 /* The basic array stream: batches owned by the stream, handed out (moved)
  * in order; get_schema gives copies of the schema. init takes the schema
@@ -141,8 +138,8 @@ HOIST_NODISCARD hx_status hx_stream_init(struct ArrowArrayStream *out, const str
 HOIST_NODISCARD hx_status hx_arrow_basic_stream_init(struct ArrowArrayStream *out, struct ArrowSchema *schema);
 HOIST_NODISCARD hx_status hx_arrow_basic_stream_append(struct ArrowArrayStream *stream, struct ArrowArray *batch);
 /* init + append of arrays[0..n) (all moved, on failure too). */
-HOIST_NODISCARD hx_status hx_arrow_stream_from_arrays(struct ArrowSchema *schema, struct ArrowArray *arrays,
-                                                      size_t n, struct ArrowArrayStream *out);
+HOIST_NODISCARD hx_status hx_arrow_stream_from_arrays(struct ArrowSchema *schema, struct ArrowArray *arrays, size_t n,
+                                                      struct ArrowArrayStream *out);
 
 /* A stream of views of batches someone else owns (zero copy): each
  * exported batch shares the buffers of arrays[i] and keeps `owner` alive

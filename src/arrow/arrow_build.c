@@ -13,10 +13,17 @@ int hx_arrow_format_bits(const char *f) {
         switch (f[0]) {
         case 'n': return 0;
         case 'b': return 1;
-        case 'c': case 'C': return 8;
-        case 's': case 'S': case 'e': return 16;
-        case 'i': case 'I': case 'f': return 32;
-        case 'l': case 'L': case 'g': return 64;
+        case 'c':
+        case 'C': return 8;
+        case 's':
+        case 'S':
+        case 'e': return 16;
+        case 'i':
+        case 'I':
+        case 'f': return 32;
+        case 'l':
+        case 'L':
+        case 'g': return 64;
         default: return -1;
         }
     }
@@ -72,7 +79,8 @@ hx_status hx_arrow_array_nulls(const struct ArrowSchema *schema, int64_t length,
         return HOIST_OK;
     }
     if (bits > 0) {
-        size_t sz[2] = {hx_arrow_bitmap_bytes(length), bits == 1 ? hx_arrow_bitmap_bytes(length) : (size_t)length * (size_t)(bits / 8)};
+        size_t sz[2] = {hx_arrow_bitmap_bytes(length),
+                        bits == 1 ? hx_arrow_bitmap_bytes(length) : (size_t)length * (size_t)(bits / 8)};
         HX_TRY(hx_arrow_array_make(out, length, 2, sz, 0));
         out->null_count = length;
         return HOIST_OK;
@@ -181,7 +189,8 @@ uint64_t hx_arrow_array_bytes(const struct ArrowArray *a, const struct ArrowSche
         n += (uint64_t)(len + 1) * 4;
     else if (!strcmp(f, "+L"))
         n += (uint64_t)(len + 1) * 8;
-    for (int64_t i = 0; i < a->n_children && i < s->n_children; i++) n += hx_arrow_array_bytes(a->children[i], s->children[i]);
+    for (int64_t i = 0; i < a->n_children && i < s->n_children; i++)
+        n += hx_arrow_array_bytes(a->children[i], s->children[i]);
     if (a->dictionary && s->dictionary) n += hx_arrow_array_bytes(a->dictionary, s->dictionary);
     return n;
 }

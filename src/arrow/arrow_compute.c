@@ -9,10 +9,14 @@
 static int int_rank(char c, bool *sign) {
     *sign = c == 'c' || c == 's' || c == 'i' || c == 'l';
     switch (c) {
-    case 'c': case 'C': return 1;
-    case 's': case 'S': return 2;
-    case 'i': case 'I': return 3;
-    case 'l': case 'L': return 4;
+    case 'c':
+    case 'C': return 1;
+    case 's':
+    case 'S': return 2;
+    case 'i':
+    case 'I': return 3;
+    case 'l':
+    case 'L': return 4;
     default: return 0;
     }
 }
@@ -92,13 +96,25 @@ hx_status hx_arrow_array_cast(struct ArrowArray *in, const char *from, const cha
         } else {
             switch (from[0]) {
             case 'c': iv = ((const int8_t *)src)[j]; break;
-            case 'C': uv = ((const uint8_t *)src)[j]; iv = (int64_t)uv; break;
+            case 'C':
+                uv = ((const uint8_t *)src)[j];
+                iv = (int64_t)uv;
+                break;
             case 's': iv = ((const int16_t *)src)[j]; break;
-            case 'S': uv = ((const uint16_t *)src)[j]; iv = (int64_t)uv; break;
+            case 'S':
+                uv = ((const uint16_t *)src)[j];
+                iv = (int64_t)uv;
+                break;
             case 'i': iv = ((const int32_t *)src)[j]; break;
-            case 'I': uv = ((const uint32_t *)src)[j]; iv = (int64_t)uv; break;
+            case 'I':
+                uv = ((const uint32_t *)src)[j];
+                iv = (int64_t)uv;
+                break;
             case 'l': iv = ((const int64_t *)src)[j]; break;
-            default: uv = ((const uint64_t *)src)[j]; iv = (int64_t)uv; break;
+            default:
+                uv = ((const uint64_t *)src)[j];
+                iv = (int64_t)uv;
+                break;
             }
             dv = sf ? (double)iv : (double)uv;
         }
@@ -387,9 +403,8 @@ static hx_status filter_rec(const struct ArrowArray *in, const struct ArrowSchem
 }
 
 hx_status hx_arrow_array_filter(struct ArrowArray *in, const struct ArrowSchema *schema, const uint8_t *keep,
-                             int64_t out_len, struct ArrowArray *out) {
+                                int64_t out_len, struct ArrowArray *out) {
     HX_TRY(filter_rec(in, schema, keep, out_len, out));
     in->release(in);
     return HOIST_OK;
 }
-

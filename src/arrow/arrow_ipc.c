@@ -215,8 +215,8 @@ static size_t ipc_schema_table(struct fbb *b, const struct ArrowSchema *schema) 
 static void ipc_message_table(struct fbb *b, int header_type, int64_t body_len, size_t *header_slot) {
     uint32_t z = 0;
     size_t root = fb_put(b, &z, 4);
-    struct fb_field mf[4] = {{0, 2, 4, NULL}, {1, 1, (uint64_t)header_type, NULL}, {2, 4, 0, header_slot},
-                             {3, 8, (uint64_t)body_len, NULL}};
+    struct fb_field mf[4] = {
+        {0, 2, 4, NULL}, {1, 1, (uint64_t)header_type, NULL}, {2, 4, 0, header_slot}, {3, 8, (uint64_t)body_len, NULL}};
     fb_patch(b, root, fb_table(b, mf, 4));
 }
 
@@ -275,8 +275,8 @@ hx_status hx_arrow_ipc_writer_new(FILE *out, const char *name, const struct Arro
         const struct ArrowSchema *c = schema->children[i];
         if (c->dictionary || c->n_children || ipc_type(NULL, c->format, NULL) < 0)
             HX_FAIL(HOIST_ERR_ARROW_TYPE,
-                    "%s: column '%s' has a type the IPC writer does not handle yet ('%s': nested or dictionary)",
-                    name, c->name ? c->name : "", c->format);
+                    "%s: column '%s' has a type the IPC writer does not handle yet ('%s': nested or dictionary)", name,
+                    c->name ? c->name : "", c->format);
     }
     struct hx_ipc_writer *w = hx_calloc(1, sizeof *w);
     if (w) w->name = hx_strdup(name);
@@ -312,17 +312,16 @@ struct ipc_buffer {
 /* The FieldNode and Buffers of one column of `len` rows (children may be
  * longer than their batch after a limit cut it), and where each buffer's
  * bytes are. */
-static hx_status column_layout(const struct hx_ipc_writer *w, const struct ArrowArray *a,
-                               const struct ArrowSchema *col, int64_t len, struct ipc_node *node, struct ipc_buffer *bufs, const uint8_t **src, size_t *nb,
-                               int64_t *body) {
+static hx_status column_layout(const struct hx_ipc_writer *w, const struct ArrowArray *a, const struct ArrowSchema *col,
+                               int64_t len, struct ipc_node *node, struct ipc_buffer *bufs, const uint8_t **src,
+                               size_t *nb, int64_t *body) {
     const char *f = col->format, *cname = col->name ? col->name : "";
     HX_FAIL_IF(a->offset != 0, HOIST_ERR_UNSUPPORTED, "%s: column '%s': sliced arrays are not supported", w->name,
                cname);
     node->length = len;
     node->nulls = 0;
     if (a->n_buffers > 0 && a->buffers[0] && a->null_count != 0) {
-        node->nulls = a->null_count > 0 && a->length == len ? a->null_count
-                                                            : hx_bitmap_count_nulls(a->buffers[0], len);
+        node->nulls = a->null_count > 0 && a->length == len ? a->null_count : hx_bitmap_count_nulls(a->buffers[0], len);
     }
     int64_t sizes[3] = {node->nulls ? (len + 7) / 8 : 0, 0, 0};
     int n = 2;
@@ -353,9 +352,9 @@ static hx_status column_layout(const struct hx_ipc_writer *w, const struct Arrow
 }
 
 /* The RecordBatch message of a batch whose layout is known. */
-static hx_status write_batch_message(struct hx_ipc_writer *w, int64_t rows, const struct ipc_node *nodes,
-                                     size_t ncols, const struct ipc_buffer *bufs, const uint8_t *const *src,
-                                     size_t nb, int64_t body) {
+static hx_status write_batch_message(struct hx_ipc_writer *w, int64_t rows, const struct ipc_node *nodes, size_t ncols,
+                                     const struct ipc_buffer *bufs, const uint8_t *const *src, size_t nb,
+                                     int64_t body) {
     struct fbb b = {0};
     size_t hslot = 0, nodes_slot = 0, bufs_slot = 0;
     ipc_message_table(&b, 3, body, &hslot); /* MessageHeader.RecordBatch */
@@ -374,8 +373,10 @@ static hx_status write_batch_message(struct hx_ipc_writer *w, int64_t rows, cons
     if (st == HOIST_OK && w->nblocks == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 64;
         struct ipc_block *nbk = hx_realloc(w->blocks, cap * sizeof *nbk);
-        if (!nbk) st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory", w->name);
-        else w->blocks = nbk, w->cap = cap;
+        if (!nbk)
+            st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory", w->name);
+        else
+            w->blocks = nbk, w->cap = cap;
     }
     if (st == HOIST_OK) w->blocks[w->nblocks++] = blk;
     return st;
@@ -434,8 +435,10 @@ void hx_arrow_ipc_writer_free(struct hx_ipc_writer *w) {
 /* The status of a failed call into a foreign stream, from its errno. */
 static hx_status stream_failure(struct ArrowArrayStream *stream, int rc, const char *path, const char *what) {
     const char *msg = stream->get_last_error ? stream->get_last_error(stream) : NULL;
-    hx_status st = rc == ENOMEM ? HOIST_ERR_NOMEM : rc == EINVAL ? HOIST_ERR_INVALID_ARG
-                 : rc == ENOSYS ? HOIST_ERR_UNSUPPORTED : HOIST_ERR_IO;
+    hx_status st = rc == ENOMEM   ? HOIST_ERR_NOMEM
+                   : rc == EINVAL ? HOIST_ERR_INVALID_ARG
+                   : rc == ENOSYS ? HOIST_ERR_UNSUPPORTED
+                                  : HOIST_ERR_IO;
     if (msg && *msg) return hx_error(st, "%s", msg);
     return hx_error(st, "%s: the input stream failed to give its %s: %s", path, what, strerror(rc));
 }

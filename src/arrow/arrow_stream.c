@@ -290,7 +290,8 @@ hx_status hx_arrow_stream_share(const struct ArrowSchema *schema, const struct A
 
 hx_status hoist_arrow_stream_from_arrays(struct ArrowSchema *schema, struct ArrowArray *arrays, size_t n,
                                          struct ArrowArrayStream *out) {
-    HX_FAIL_IF(!schema || !out || (n && !arrays), HOIST_ERR_INVALID_ARG, "hoist_arrow_stream_from_arrays: NULL argument");
+    HX_FAIL_IF(!schema || !out || (n && !arrays), HOIST_ERR_INVALID_ARG,
+               "hoist_arrow_stream_from_arrays: NULL argument");
     HX_FAIL_IF(!schema->release, HOIST_ERR_INVALID_ARG, "hoist_arrow_stream_from_arrays: the schema is released");
     HX_TRY(hx_arrow_stream_from_arrays(schema, arrays, n, out));
     hx_error_clear();

@@ -18,8 +18,7 @@ double cli_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int cli_opt_value(const char *cmd, const char *name, int argc, char **argv, int *i,
-                  const char **value) {
+int cli_opt_value(const char *cmd, const char *name, int argc, char **argv, int *i, const char **value) {
     const char *arg = argv[*i];
     size_t n = strlen(name);
     if (strncmp(arg, name, n) != 0) return 0;
@@ -116,23 +115,17 @@ enum hoist_status cli_store_open(const struct cli_store_opts *o, struct hoist_st
     struct hoist_store_config *cfg = NULL;
     enum hoist_status st = hoist_store_config_new(&cfg);
     if (st != HOIST_OK) return st;
-    if (o->endpoint && (st = hoist_store_config_set_str(cfg, HOIST_STORE_ENDPOINT, o->endpoint)) != HOIST_OK)
+    if (o->endpoint && (st = hoist_store_config_set_str(cfg, HOIST_STORE_ENDPOINT, o->endpoint)) != HOIST_OK) goto done;
+    if (o->profile && (st = hoist_store_config_set_str(cfg, HOIST_STORE_PROFILE, o->profile)) != HOIST_OK) goto done;
+    if (o->region && (st = hoist_store_config_set_str(cfg, HOIST_STORE_REGION, o->region)) != HOIST_OK) goto done;
+    if (o->no_sign_request && (st = hoist_store_config_set_int(cfg, HOIST_STORE_NO_SIGN_REQUEST, 1)) != HOIST_OK)
         goto done;
-    if (o->profile && (st = hoist_store_config_set_str(cfg, HOIST_STORE_PROFILE, o->profile)) != HOIST_OK)
-        goto done;
-    if (o->region && (st = hoist_store_config_set_str(cfg, HOIST_STORE_REGION, o->region)) != HOIST_OK)
-        goto done;
-    if (o->no_sign_request &&
-        (st = hoist_store_config_set_int(cfg, HOIST_STORE_NO_SIGN_REQUEST, 1)) != HOIST_OK)
-        goto done;
-    if (o->concurrency &&
-        (st = hoist_store_config_set_int(cfg, HOIST_STORE_CONCURRENCY, o->concurrency)) != HOIST_OK)
+    if (o->concurrency && (st = hoist_store_config_set_int(cfg, HOIST_STORE_CONCURRENCY, o->concurrency)) != HOIST_OK)
         goto done;
     if (o->part_size && (st = hoist_store_config_set_int(cfg, HOIST_STORE_PART_SIZE, o->part_size)) != HOIST_OK)
         goto done;
     if (o->sse && (st = hoist_store_config_set_str(cfg, HOIST_STORE_SSE, o->sse)) != HOIST_OK) goto done;
-    if (o->checksum && (st = hoist_store_config_set_str(cfg, HOIST_STORE_CHECKSUM, o->checksum)) != HOIST_OK)
-        goto done;
+    if (o->checksum && (st = hoist_store_config_set_str(cfg, HOIST_STORE_CHECKSUM, o->checksum)) != HOIST_OK) goto done;
     if (o->sse_kms_key_id &&
         (st = hoist_store_config_set_str(cfg, HOIST_STORE_SSE_KMS_KEY_ID, o->sse_kms_key_id)) != HOIST_OK)
         goto done;
@@ -156,10 +149,26 @@ int cli_parse_size(const char *text, int64_t *out) {
     const char *s = end;
     double mult = 1;
     switch (*s) {
-    case 'k': case 'K': mult = 1024.0; s++; break;
-    case 'm': case 'M': mult = 1024.0 * 1024; s++; break;
-    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; s++; break;
-    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; s++; break;
+    case 'k':
+    case 'K':
+        mult = 1024.0;
+        s++;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1024.0 * 1024;
+        s++;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1024.0 * 1024 * 1024;
+        s++;
+        break;
+    case 't':
+    case 'T':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        s++;
+        break;
     default: break;
     }
     if (mult > 1 && (*s == 'i' || *s == 'I')) s++;

@@ -26,9 +26,8 @@ static bool has_suffix(const char *s, const char *suffix) {
 
 /* Options that take no value, of the dataset commands and of CSV. */
 static bool is_flag(const char *a) {
-    static const char *const flags[] = {
-        "--skip-bad", "--skip-bad-rows", "--no-hive",         "-q", "--quiet",
-        "--header",   "--no-header",     "--no-sign-request", "-h", "--help"};
+    static const char *const flags[] = {"--skip-bad", "--skip-bad-rows", "--no-hive",         "-q", "--quiet",
+                                        "--header",   "--no-header",     "--no-sign-request", "-h", "--help"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (!strcmp(a, flags[i])) return true;
     return strchr(a, '=') != NULL; /* --name=value */
@@ -38,8 +37,7 @@ bool cli_csv_wants(int argc, char **argv) {
     const char *url = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--format=csv") ||
-            (!strcmp(a, "--format") && i + 1 < argc && !strcmp(argv[i + 1], "csv")))
+        if (!strcmp(a, "--format=csv") || (!strcmp(a, "--format") && i + 1 < argc && !strcmp(argv[i + 1], "csv")))
             return true;
         if (a[0] == '-' && a[1]) {
             if (!is_flag(a)) i++; /* skip the option's value (--output x.csv is no CSV input) */
@@ -47,8 +45,7 @@ bool cli_csv_wants(int argc, char **argv) {
             url = a;
         }
     }
-    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst",
-                                       ".tsv", ".tsv.gz", ".tsv.zst"};
+    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz", ".tsv.zst"};
     for (size_t k = 0; url && k < sizeof exts / sizeof exts[0]; k++)
         if (has_suffix(url, exts[k])) return true;
     return false;
@@ -56,12 +53,10 @@ bool cli_csv_wants(int argc, char **argv) {
 
 /* "a,b" -> list option; NULL-safe split on commas (empty items kept for
  * null values, where "" is a real null string). */
-static enum hoist_status set_list(struct hoist_csv_options *o, enum hoist_csv_list which,
-                                  const char *text) {
+static enum hoist_status set_list(struct hoist_csv_options *o, enum hoist_csv_list which, const char *text) {
     char *copy = strdup(text);
     size_t n = 1;
-    for (const char *p = text; *p; p++)
-        n += *p == ',';
+    for (const char *p = text; *p; p++) n += *p == ',';
     const char **items = calloc(n, sizeof *items);
     enum hoist_status st = HOIST_ERR_NOMEM;
     if (copy && items) {
@@ -85,8 +80,7 @@ static enum hoist_status set_types(struct hoist_csv_options *o, const char *text
     char *copy = strdup(text), *save = NULL;
     if (!copy) return HOIST_ERR_NOMEM;
     enum hoist_status st = HOIST_OK;
-    for (char *t = strtok_r(copy, ",", &save); t && st == HOIST_OK;
-         t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(copy, ",", &save); t && st == HOIST_OK; t = strtok_r(NULL, ",", &save)) {
         char *colon = strrchr(t, ':');
         if (!colon) {
             free(copy);
@@ -117,8 +111,7 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
         if ((r = cli_store_opts_parse(cmd, &c->store, argc, argv, &i)) != 0) {
             if (r < 0) return CLI_USAGE;
         } else if ((r = cli_opt_value(cmd, "--format", argc, argv, &i, &v)) != 0) {
-            if (r < 0 || strcmp(v, "csv"))
-                return cli_usage_error(cmd, "--format: only 'csv' is read here");
+            if (r < 0 || strcmp(v, "csv")) return cli_usage_error(cmd, "--format: only 'csv' is read here");
         } else if ((r = cli_opt_value(cmd, "--delimiter", argc, argv, &i, &v)) != 0) {
             int b = r < 0 ? -2 : byte_opt(v);
             if (b <= 0) return cli_usage_error(cmd, "--delimiter: one character (or \\t)");
@@ -146,8 +139,7 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
         } else if ((r = cli_opt_value(cmd, "--types", argc, argv, &i, &v)) != 0) {
             if (r < 0) return CLI_USAGE;
             st = set_types(c->o, v);
-            if (st == HOIST_ERR_USAGE)
-                return cli_usage_error(cmd, "--types: NAME:TYPE,... (e.g. id:int64,day:date32)");
+            if (st == HOIST_ERR_USAGE) return cli_usage_error(cmd, "--types: NAME:TYPE,... (e.g. id:int64,day:date32)");
         } else if ((r = cli_opt_value(cmd, "--threads", argc, argv, &i, &v)) != 0) {
             char *end = NULL;
             long t = r < 0 ? -1 : strtol(v, &end, 10);
@@ -157,8 +149,7 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
             st = hoist_csv_options_set_int(c->o, HOIST_CSV_SKIP_BAD_ROWS, 1);
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             c->quiet = true;
-        } else if (!strcmp(a, "-n") ||
-                   (r = cli_opt_value(cmd, "--rows", argc, argv, &i, &v)) != 0) {
+        } else if (!strcmp(a, "-n") || (r = cli_opt_value(cmd, "--rows", argc, argv, &i, &v)) != 0) {
             if (!strcmp(a, "-n")) v = i + 1 < argc ? argv[++i] : NULL;
             char *end = NULL;
             c->rows = v ? strtoll(v, &end, 10) : -1;
@@ -177,12 +168,10 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
 }
 
 /* A local file, or an object through a store made from the options. */
-static enum hoist_status read_csv(const struct csv_opts *c, struct ArrowArrayStream *s,
-                                  struct hoist_csv_stats *stats) {
+static enum hoist_status read_csv(const struct csv_opts *c, struct ArrowArrayStream *s, struct hoist_csv_stats *stats) {
     struct hoist_store *store = NULL;
     enum hoist_status st = HOIST_OK;
-    if (strstr(c->path, "://") && strncmp(c->path, "file://", 7))
-        st = cli_store_open(&c->store, &store);
+    if (strstr(c->path, "://") && strncmp(c->path, "file://", 7)) st = cli_store_open(&c->store, &store);
     if (st == HOIST_OK) st = hoist_csv_read_url(store, c->path, c->o, s, stats);
     hoist_store_free(store);
     return st;
@@ -211,8 +200,7 @@ static char *cell(const char *fmt, const struct ArrowArray *a, int64_t i) {
         size_t n = (size_t)(off[i + 1] - off[i]);
         return strndup((const char *)a->buffers[2] + off[i], n > 40 ? 40 : n);
     }
-    if (fmt[0] == 'b')
-        return strdup((((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "true" : "false");
+    if (fmt[0] == 'b') return strdup((((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "true" : "false");
     if (fmt[0] == 'l') snprintf(buf, sizeof buf, "%" PRId64, ((const int64_t *)a->buffers[1])[i]);
     if (fmt[0] == 'g') {
         double d = ((const double *)a->buffers[1])[i];
@@ -226,15 +214,14 @@ static char *cell(const char *fmt, const struct ArrowArray *a, int64_t i) {
         snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
     }
     if (fmt[0] == 't' && fmt[1] == 's') {
-        int64_t us = ((const int64_t *)a->buffers[1])[i], day = us / 86400000000LL,
-                rem = us % 86400000000LL;
+        int64_t us = ((const int64_t *)a->buffers[1])[i], day = us / 86400000000LL, rem = us % 86400000000LL;
         if (rem < 0) rem += 86400000000LL, day--;
         int y;
         unsigned m, d;
         civil(day, &y, &m, &d);
         int64_t s = rem / 1000000, f = rem % 1000000;
-        int k = snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d", y, m, d, (int)(s / 3600),
-                         (int)(s / 60 % 60), (int)(s % 60));
+        int k = snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d", y, m, d, (int)(s / 3600), (int)(s / 60 % 60),
+                         (int)(s % 60));
         if (f) k += snprintf(buf + k, sizeof buf - (size_t)k, ".%06d", (int)f);
         if (fmt[4]) snprintf(buf + k, sizeof buf - (size_t)k, "Z");
     }
@@ -280,8 +267,7 @@ static int run_csv_load(struct csv_opts *c) {
     for (;;) {
         struct ArrowArray b;
         if (s.get_next(&s, &b) != 0 || !b.release) break;
-        for (int64_t k = 0; k < b.n_children; k++)
-            bytes += array_bytes(sc.children[k]->format, b.children[k]);
+        for (int64_t k = 0; k < b.n_children; k++) bytes += array_bytes(sc.children[k]->format, b.children[k]);
         batches++;
         b.release(&b);
     }
@@ -289,16 +275,14 @@ static int run_csv_load(struct csv_opts *c) {
         char a[32], r[32];
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        printf("rows        %" PRId64 " (%" PRId64 " batches), %" PRId64 " columns\n", stats.rows,
-               batches, sc.n_children);
-        printf("input       %s of CSV text in %.3f s (%s/s)\n",
-               cli_format_size(stats.bytes, a, sizeof a), wall,
+        printf("rows        %" PRId64 " (%" PRId64 " batches), %" PRId64 " columns\n", stats.rows, batches,
+               sc.n_children);
+        printf("input       %s of CSV text in %.3f s (%s/s)\n", cli_format_size(stats.bytes, a, sizeof a), wall,
                cli_format_size(wall > 0 ? (uint64_t)((double)stats.bytes / wall) : 0, r, sizeof r));
         printf("table       %s of Arrow buffers\n", cli_format_size(bytes, a, sizeof a));
         if (stats.bad_rows) {
             printf("bad rows    %" PRId64 " skipped, lines", stats.bad_rows);
-            for (int64_t i = 0; i < stats.bad_rows && i < 8; i++)
-                printf(" %" PRIu64, stats.bad_lines[i]);
+            for (int64_t i = 0; i < stats.bad_rows && i < 8; i++) printf(" %" PRIu64, stats.bad_lines[i]);
             printf("%s\n", stats.bad_rows > 8 ? " ..." : "");
         }
         printf("peak RSS    %s\n", cli_format_size((uint64_t)ru.ru_maxrss * 1024, a, sizeof a));
@@ -336,8 +320,7 @@ static int run_csv_head(struct csv_opts *c) {
     int64_t ncols = sc.n_children, nrows = 0;
     char **cells = calloc((size_t)(c->rows * ncols) + 1, sizeof *cells);
     size_t *width = calloc((size_t)ncols + 1, sizeof *width);
-    for (int64_t k = 0; width && k < ncols; k++)
-        width[k] = strlen(sc.children[k]->name);
+    for (int64_t k = 0; width && k < ncols; k++) width[k] = strlen(sc.children[k]->name);
     while (cells && width && nrows < c->rows) {
         struct ArrowArray b;
         if (s.get_next(&s, &b) != 0 || !b.release) break;
@@ -350,8 +333,7 @@ static int run_csv_head(struct csv_opts *c) {
             }
         b.release(&b);
     }
-    for (int64_t k = 0; width && k < ncols; k++)
-        printf("%s%-*s", k ? "  " : "", (int)width[k], sc.children[k]->name);
+    for (int64_t k = 0; width && k < ncols; k++) printf("%s%-*s", k ? "  " : "", (int)width[k], sc.children[k]->name);
     putchar('\n');
     for (int64_t r = 0; width && r < nrows; r++) {
         for (int64_t k = 0; k < ncols; k++) {

@@ -150,8 +150,8 @@ static int ds_fail(enum hoist_status st, const char *url) {
     return cli_fail_on(st, url);
 }
 
-static enum hoist_status open_dataset(const struct ds_opts *o, struct hoist_store **store,
-                                      struct hoist_dataset **ds, int64_t limit, struct cli_progress *bar) {
+static enum hoist_status open_dataset(const struct ds_opts *o, struct hoist_store **store, struct hoist_dataset **ds,
+                                      int64_t limit, struct cli_progress *bar) {
     struct hoist_dataset_config *cfg = NULL;
     *ds = NULL;
     enum hoist_status st = cli_store_open(&o->store, store);
@@ -278,7 +278,9 @@ static bool format_cell(const struct ArrowSchema *s, const struct ArrowArray *a,
     if (f[1] == '\0') {
         switch (f[0]) {
         case 'n': return false;
-        case 'b': snprintf(buf, cap, "%s", (((const uint8_t *)v)[j >> 3] >> (j & 7)) & 1 ? "true" : "false"); return true;
+        case 'b':
+            snprintf(buf, cap, "%s", (((const uint8_t *)v)[j >> 3] >> (j & 7)) & 1 ? "true" : "false");
+            return true;
         case 'c': snprintf(buf, cap, "%d", ((const int8_t *)v)[j]); return true;
         case 'C': snprintf(buf, cap, "%u", ((const uint8_t *)v)[j]); return true;
         case 's': snprintf(buf, cap, "%d", ((const int16_t *)v)[j]); return true;
@@ -301,13 +303,15 @@ static bool format_cell(const struct ArrowSchema *s, const struct ArrowArray *a,
             if (strtod(buf, NULL) != d) snprintf(buf, cap, "%.17g", d);
             return true;
         }
-        case 'u': case 'z': {
+        case 'u':
+        case 'z': {
             const int32_t *off = v;
             *str = (const char *)a->buffers[2] + off[j];
             *slen = (size_t)(off[j + 1] - off[j]);
             return true;
         }
-        case 'U': case 'Z': {
+        case 'U':
+        case 'Z': {
             const int64_t *off = v;
             *str = (const char *)a->buffers[2] + off[j];
             *slen = (size_t)(off[j + 1] - off[j]);
@@ -325,7 +329,10 @@ static bool format_cell(const struct ArrowSchema *s, const struct ArrowArray *a,
         return true;
     }
     if (f[0] == 't' && f[1] == 's') {
-        int64_t t = ((const int64_t *)v)[j], per = f[2] == 's' ? 1 : f[2] == 'm' ? 1000 : f[2] == 'u' ? 1000000 : 1000000000;
+        int64_t t = ((const int64_t *)v)[j], per = f[2] == 's'   ? 1
+                                                   : f[2] == 'm' ? 1000
+                                                   : f[2] == 'u' ? 1000000
+                                                                 : 1000000000;
         int64_t secs = t / per, frac = t % per;
         if (frac < 0) {
             frac += per;
@@ -437,8 +444,8 @@ static void print_summary(FILE *out, struct hoist_dataset *ds, double wall) {
     if (s.pages_skipped || s.rows_skipped_by_page_index)
         fprintf(out, "pages       %" PRIu64 " skipped by the page index (%s rows)\n", s.pages_skipped,
                 dot_number((uint64_t)s.rows_skipped_by_page_index, n1, sizeof n1));
-    fprintf(out, "fetched     %s of %s (%.1f%%) in %" PRIu64 " requests\n", cli_format_size(s.bytes_fetched, a, sizeof a),
-            cli_format_size(s.dataset_bytes, b, sizeof b),
+    fprintf(out, "fetched     %s of %s (%.1f%%) in %" PRIu64 " requests\n",
+            cli_format_size(s.bytes_fetched, a, sizeof a), cli_format_size(s.dataset_bytes, b, sizeof b),
             s.dataset_bytes ? 100.0 * (double)s.bytes_fetched / (double)s.dataset_bytes : 0.0, s.requests);
     fprintf(out, "time        %.2f s (list %.2f s, footers %.2f s, download %.2f s, decode %.2f cpu-s)\n", wall,
             s.list_seconds, s.footer_seconds, s.download_seconds, s.decode_seconds);
@@ -509,8 +516,10 @@ static int run_load(int argc, char **argv) {
         to_stdout = strcmp(o.output, "-") == 0;
         if (!to_stdout && !ends_with(o.output, ".csv") && !ends_with(o.output, ".arrow")) {
             ds_opts_reset(&o);
-            return cli_usage_error("load", "--output '%s': write .csv, .arrow (Arrow IPC file), '-' (CSV), "
-                                           ".parquet or a dataset directory ending in '/'", o.output);
+            return cli_usage_error("load",
+                                   "--output '%s': write .csv, .arrow (Arrow IPC file), '-' (CSV), "
+                                   ".parquet or a dataset directory ending in '/'",
+                                   o.output);
         }
         as_ipc = !to_stdout && ends_with(o.output, ".arrow");
     }
@@ -575,17 +584,21 @@ done:
 static const char *type_name(const char *f, char *buf, size_t cap) {
     static const struct {
         const char *fmt, *name;
-    } names[] = {{"n", "null"},         {"b", "bool"},        {"c", "int8"},        {"C", "uint8"},
-                 {"s", "int16"},        {"S", "uint16"},      {"i", "int32"},       {"I", "uint32"},
-                 {"l", "int64"},        {"L", "uint64"},      {"e", "float16"},     {"f", "float"},
-                 {"g", "double"},       {"u", "string"},      {"U", "large_string"}, {"z", "binary"},
-                 {"Z", "large_binary"}, {"tdD", "date32"},    {"tdm", "date64"},    {"+s", "struct"},
-                 {"+l", "list"},        {"+L", "large_list"}, {"+m", "map"},        {"tts", "time32[s]"},
+    } names[] = {{"n", "null"},         {"b", "bool"},         {"c", "int8"},         {"C", "uint8"},
+                 {"s", "int16"},        {"S", "uint16"},       {"i", "int32"},        {"I", "uint32"},
+                 {"l", "int64"},        {"L", "uint64"},       {"e", "float16"},      {"f", "float"},
+                 {"g", "double"},       {"u", "string"},       {"U", "large_string"}, {"z", "binary"},
+                 {"Z", "large_binary"}, {"tdD", "date32"},     {"tdm", "date64"},     {"+s", "struct"},
+                 {"+l", "list"},        {"+L", "large_list"},  {"+m", "map"},         {"tts", "time32[s]"},
                  {"ttm", "time32[ms]"}, {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(f, names[i].fmt)) return names[i].name;
     if (f[0] == 't' && f[1] == 's') {
-        snprintf(buf, cap, "timestamp[%s%s%s]", f[2] == 's' ? "s" : f[2] == 'm' ? "ms" : f[2] == 'u' ? "us" : "ns",
+        snprintf(buf, cap, "timestamp[%s%s%s]",
+                 f[2] == 's'   ? "s"
+                 : f[2] == 'm' ? "ms"
+                 : f[2] == 'u' ? "us"
+                               : "ns",
                  f[4] ? ", tz=" : "", f[4] ? f + 4 : "");
         return buf;
     }
@@ -604,7 +617,8 @@ static void print_field(const struct ArrowSchema *s, int depth) {
         printf("%*s%s: dictionary<%s, %s>%s\n", depth * 2, "", s->name ? s->name : "", t,
                type_name(s->dictionary->format, b2, sizeof b2), (s->flags & ARROW_FLAG_NULLABLE) ? "" : " not null");
     } else {
-        printf("%*s%s: %s%s\n", depth * 2, "", s->name ? s->name : "", t, (s->flags & ARROW_FLAG_NULLABLE) ? "" : " not null");
+        printf("%*s%s: %s%s\n", depth * 2, "", s->name ? s->name : "", t,
+               (s->flags & ARROW_FLAG_NULLABLE) ? "" : " not null");
     }
     for (int64_t i = 0; i < s->n_children; i++) print_field(s->children[i], depth + 1);
 }
@@ -728,14 +742,14 @@ done:
     return rc;
 }
 
-#define DS_COMMON_HELP                                                                              \
-    "  --columns a,b         load only these columns (partition columns included)\n"                \
-    "  --filter EXPR         keep rows where EXPR holds, e.g. \"passenger_count > 1 AND\n"          \
-    "                        payment_type IN ('CRD', 'CSH')\" (docs/datasets.md has the language)\n" \
-    "  --skip-bad            skip (and report) files that are not valid Parquet\n"                  \
-    "  --no-hive             do not turn key=value/ directories into columns\n"                     \
-    "  --partition-types T   override inferred partition types: month:string,day:date32\n"          \
-    "  --memory SIZE         bytes in flight or waiting to decode (default 1/8 of RAM, max 256M)\n"   \
+#define DS_COMMON_HELP                                                                                                 \
+    "  --columns a,b         load only these columns (partition columns included)\n"                                   \
+    "  --filter EXPR         keep rows where EXPR holds, e.g. \"passenger_count > 1 AND\n"                             \
+    "                        payment_type IN ('CRD', 'CSH')\" (docs/datasets.md has the language)\n"                   \
+    "  --skip-bad            skip (and report) files that are not valid Parquet\n"                                     \
+    "  --no-hive             do not turn key=value/ directories into columns\n"                                        \
+    "  --partition-types T   override inferred partition types: month:string,day:date32\n"                             \
+    "  --memory SIZE         bytes in flight or waiting to decode (default 1/8 of RAM, max 256M)\n"                    \
     "  --threads N           decoding threads (default: all cores)\n"
 
 const struct cli_command cli_cmd_load = {
@@ -760,8 +774,7 @@ const struct cli_command cli_cmd_schema = {
     "schema", "print a Parquet dataset's unified schema",
     "usage: hoist schema URL [options]\n\n"
     "Reads every footer under URL and prints the unified schema (files disagreeing on a\n"
-    "column's type are an error naming both) with partition columns last.\n\n" DS_COMMON_HELP
-        CLI_STORE_OPTS_HELP,
+    "column's type are an error naming both) with partition columns last.\n\n" DS_COMMON_HELP CLI_STORE_OPTS_HELP,
     run_schema};
 
 const struct cli_command cli_cmd_head = {

@@ -14,8 +14,8 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_CANCELLED = 130 };
 
 struct cli_command {
     const char *name;
-    const char *summary; /* one line for `hoist --help` */
-    const char *usage;   /* full text for `hoist <command> --help` */
+    const char *summary;               /* one line for `hoist --help` */
+    const char *usage;                 /* full text for `hoist <command> --help` */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 
@@ -39,38 +39,37 @@ bool cli_wants_help(int argc, char **argv);
 /* The common store options, as given on the command line. Zero-initialize;
  * unset fields fall back to the environment and ~/.aws (the store decides). */
 struct cli_store_opts {
-    const char *endpoint;  /* --endpoint URL */
-    const char *profile;   /* --profile NAME */
-    const char *region;    /* --region NAME */
-    bool no_sign_request;  /* --no-sign-request */
-    int64_t concurrency;   /* --concurrency N; 0 = automatic */
-    int64_t part_size;     /* --part-size SIZE (8M, 64MiB, 1048576); 0 = automatic */
-    const char *sse;       /* --sse AES256|aws:kms|aws:kms:dsse */
+    const char *endpoint;       /* --endpoint URL */
+    const char *profile;        /* --profile NAME */
+    const char *region;         /* --region NAME */
+    bool no_sign_request;       /* --no-sign-request */
+    int64_t concurrency;        /* --concurrency N; 0 = automatic */
+    int64_t part_size;          /* --part-size SIZE (8M, 64MiB, 1048576); 0 = automatic */
+    const char *sse;            /* --sse AES256|aws:kms|aws:kms:dsse */
     const char *sse_kms_key_id; /* --sse-kms-key-id ID */
-    const char *checksum;  /* --checksum when_supported|when_required|always */
+    const char *checksum;       /* --checksum when_supported|when_required|always */
 };
 
 /* Help text for the common options, to append to a command's usage. */
-#define CLI_STORE_OPTS_HELP                                                                   \
-    "common options:\n"                                                                       \
-    "  --endpoint URL        S3 endpoint (else AWS_ENDPOINT_URL[_S3], profile,\n"              \
-    "                        METAFLOW_S3_ENDPOINT_URL, AWS)\n"                               \
-    "  --profile NAME        ~/.aws profile (else AWS_PROFILE, 'default')\n"                  \
-    "  --region NAME         region (else AWS_REGION/AWS_DEFAULT_REGION, profile)\n"          \
-    "  --no-sign-request     anonymous requests (public buckets)\n"                           \
-    "  --concurrency N       requests in flight (default: automatic)\n"                       \
-    "  --part-size SIZE      bytes per ranged GET / upload part, e.g. 8M, 64MiB (default: auto)\n" \
-    "  --sse ALG             server-side encryption of uploads: AES256, aws:kms, aws:kms:dsse\n"  \
-    "  --sse-kms-key-id ID   KMS key (id, ARN or alias) for --sse aws:kms (default: aws/s3)\n" \
-    "  --checksum MODE       when_supported (default), when_required (stores that reject\n"  \
+#define CLI_STORE_OPTS_HELP                                                                                            \
+    "common options:\n"                                                                                                \
+    "  --endpoint URL        S3 endpoint (else AWS_ENDPOINT_URL[_S3], profile,\n"                                      \
+    "                        METAFLOW_S3_ENDPOINT_URL, AWS)\n"                                                         \
+    "  --profile NAME        ~/.aws profile (else AWS_PROFILE, 'default')\n"                                           \
+    "  --region NAME         region (else AWS_REGION/AWS_DEFAULT_REGION, profile)\n"                                   \
+    "  --no-sign-request     anonymous requests (public buckets)\n"                                                    \
+    "  --concurrency N       requests in flight (default: automatic)\n"                                                \
+    "  --part-size SIZE      bytes per ranged GET / upload part, e.g. 8M, 64MiB (default: auto)\n"                     \
+    "  --sse ALG             server-side encryption of uploads: AES256, aws:kms, aws:kms:dsse\n"                       \
+    "  --sse-kms-key-id ID   KMS key (id, ARN or alias) for --sse aws:kms (default: aws/s3)\n"                         \
+    "  --checksum MODE       when_supported (default), when_required (stores that reject\n"                            \
     "                        x-amz-checksum-*: Content-MD5 instead), always\n"
 
 /* Matches argv[*i] against the long option `name` ("--endpoint"), in either
  * form "--name VALUE" or "--name=VALUE". Returns 1 and sets *value (advancing
  * *i past a separate value) on a match; 0 when argv[*i] is another argument;
  * -1 when the value is missing (a usage error was printed for cmd). */
-int cli_opt_value(const char *cmd, const char *name, int argc, char **argv, int *i,
-                  const char **value);
+int cli_opt_value(const char *cmd, const char *name, int argc, char **argv, int *i, const char **value);
 
 /* Tries argv[*i] as one of the common store options. Returns 1 when it was
  * one (stored in *o, *i advanced past its value), 0 when it is not, -1 on a
@@ -138,19 +137,19 @@ struct cli_write_opts {
     const char *partition_by; /* "month,vendor" */
     const char *compression;  /* "zstd:3" */
     int64_t row_group_rows, max_rows_per_file, max_bytes_per_file, max_open_files, memory;
-    const char *existing;     /* error | overwrite | append */
-    const char *lineage;      /* JSON object */
+    const char *existing; /* error | overwrite | append */
+    const char *lineage;  /* JSON object */
     bool no_manifest, keep_partition_columns;
 };
-#define CLI_WRITE_OPTS_HELP                                                                   \
-    "write options (Parquet output):\n"                                                       \
-    "  --partition-by COLS   Hive partitions by these columns, e.g. month,vendor\n"           \
-    "  --compression C[:L]   none, snappy (default), gzip, zstd, lz4_raw, brotli; e.g. zstd:3\n" \
-    "  --row-group-size N    rows per row group\n"                                            \
-    "  --max-rows-per-file N, --max-bytes-per-file SIZE   roll files over\n"                  \
-    "  --max-open-files N    files open at once (default 64)\n"                               \
-    "  --existing MODE       error (default), overwrite (the partitions written), append\n"   \
-    "  --write-memory SIZE   memory budget of the writer\n"                                   \
+#define CLI_WRITE_OPTS_HELP                                                                                            \
+    "write options (Parquet output):\n"                                                                                \
+    "  --partition-by COLS   Hive partitions by these columns, e.g. month,vendor\n"                                    \
+    "  --compression C[:L]   none, snappy (default), gzip, zstd, lz4_raw, brotli; e.g. zstd:3\n"                       \
+    "  --row-group-size N    rows per row group\n"                                                                     \
+    "  --max-rows-per-file N, --max-bytes-per-file SIZE   roll files over\n"                                           \
+    "  --max-open-files N    files open at once (default 64)\n"                                                        \
+    "  --existing MODE       error (default), overwrite (the partitions written), append\n"                            \
+    "  --write-memory SIZE   memory budget of the writer\n"                                                            \
     "  --keep-partition-columns, --no-manifest, --lineage JSON\n"
 /* Like cli_store_opts_parse, for the write options. */
 int cli_write_opts_parse(const char *cmd, struct cli_write_opts *o, int argc, char **argv, int *i);

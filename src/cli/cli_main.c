@@ -18,19 +18,8 @@ extern const struct cli_command cli_cmd_head;
 extern const struct cli_command cli_cmd_convert;
 
 const struct cli_command *const cli_commands[] = {
-    &cli_cmd_version,
-    &cli_cmd_ls,
-    &cli_cmd_cp,
-    &cli_cmd_cat,
-    &cli_cmd_info,
-    &cli_cmd_rm,
-    &cli_cmd_mb,
-    &cli_cmd_rb,
-    &cli_cmd_load,
-    &cli_cmd_schema,
-    &cli_cmd_head,
-    &cli_cmd_convert,
-    NULL,
+    &cli_cmd_version, &cli_cmd_ls,   &cli_cmd_cp,     &cli_cmd_cat,  &cli_cmd_info,    &cli_cmd_rm, &cli_cmd_mb,
+    &cli_cmd_rb,      &cli_cmd_load, &cli_cmd_schema, &cli_cmd_head, &cli_cmd_convert, NULL,
 };
 
 static void print_help(FILE *out) {
@@ -75,8 +64,7 @@ static int run_version(int argc, char **argv) {
 }
 
 const struct cli_command cli_cmd_version = {
-    "version", "print the version",
-    "usage: hoist version\n\nPrints hoist's version (same as 'hoist --version').\n",
+    "version", "print the version", "usage: hoist version\n\nPrints hoist's version (same as 'hoist --version').\n",
     run_version};
 
 int main(int argc, char **argv) {

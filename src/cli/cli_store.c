@@ -28,8 +28,8 @@ struct flag {
 /* Parses flags, the common store options and up to max_pos positional
  * arguments. Short boolean flags combine ("-rl"). Returns CLI_OK or
  * CLI_USAGE (message printed). */
-static int parse_args(const char *cmd, int argc, char **argv, const struct flag *flags,
-                      struct cli_store_opts *opts, const char **pos, int max_pos, int *npos) {
+static int parse_args(const char *cmd, int argc, char **argv, const struct flag *flags, struct cli_store_opts *opts,
+                      const char **pos, int max_pos, int *npos) {
     *npos = 0;
     bool only_positional = false;
     for (int i = 1; i < argc; i++) {
@@ -92,8 +92,8 @@ static bool has_unknown_scheme(const char *url) {
     const char *sep = strstr(url, "://");
     if (!sep || is_s3(url) || is_file_url(url)) return false;
     for (const char *p = url; p < sep; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '+' || *p == '-' || *p == '.'))
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '+' ||
+              *p == '-' || *p == '.'))
             return false;
     return sep > url;
 }
@@ -205,8 +205,8 @@ static char *file_url_abs(const char *url) {
 
 /* One line for a *_many call where `failed` of `total` items failed; the
  * first failure (url, status, its message) stands for them. */
-static int report_item_failure(const char *url, enum hoist_status status, const char *error,
-                               size_t failed, size_t total) {
+static int report_item_failure(const char *url, enum hoist_status status, const char *error, size_t failed,
+                               size_t total) {
     char extra[64] = "";
     if (failed > 1) snprintf(extra, sizeof extra, " (%zu of %zu objects failed)", failed, total);
     cli_error_line(url, status, error, extra);
@@ -249,8 +249,7 @@ static void print_entry_long(const struct hoist_list_entry *e) {
     if (e->is_prefix)
         printf("%-19s %12s  %s\n", "", "PRE", e->url);
     else
-        printf("%-19s %12" PRIu64 "  %s\n", cli_format_time(e->last_modified, 0, when, sizeof when), e->size,
-               e->url);
+        printf("%-19s %12" PRIu64 "  %s\n", cli_format_time(e->last_modified, 0, when, sizeof when), e->size, e->url);
 }
 
 static void print_entry_json(const struct hoist_list_entry *e) {
@@ -341,10 +340,10 @@ done:
 #define CP_BATCH_BYTES ((uint64_t)256 << 20)
 
 struct copy_job {
-    char *src;   /* source URL or path */
-    char *dst;   /* destination URL, or a local path */
+    char *src; /* source URL or path */
+    char *dst; /* destination URL, or a local path */
     uint64_t size;
-    bool skip;   /* --no-overwrite and the destination exists */
+    bool skip; /* --no-overwrite and the destination exists */
 };
 
 struct copy_plan {
@@ -454,8 +453,8 @@ static int copy_local_to_s3(struct hoist_store *store, struct copy_plan *p) {
     }
     struct cli_progress bar;
     cli_progress_init(&bar, "cp");
-    enum hoist_status st = hoist_store_put_many(store, items, p->n, p->no_overwrite ? HOIST_NO_OVERWRITE : 0,
-                                                cli_progress_update, &bar);
+    enum hoist_status st =
+        hoist_store_put_many(store, items, p->n, p->no_overwrite ? HOIST_NO_OVERWRITE : 0, cli_progress_update, &bar);
     cli_progress_finish(&bar);
     int rc = finish_puts(st, items, p->n);
     for (size_t i = 0; i < p->n; i++) hoist_store_put_item_reset(&items[i]);
@@ -532,8 +531,8 @@ static int copy_s3_to_s3(struct hoist_store *store, struct copy_plan *p) {
                 puts[i].metadata_json = gets[i].info.metadata_json;
             }
             cli_progress_init(&bar, "cp (write)");
-            st = hoist_store_put_many(store, puts, n, p->no_overwrite ? HOIST_NO_OVERWRITE : 0,
-                                      cli_progress_update, &bar);
+            st = hoist_store_put_many(store, puts, n, p->no_overwrite ? HOIST_NO_OVERWRITE : 0, cli_progress_update,
+                                      &bar);
             cli_progress_finish(&bar);
             rc = finish_puts(st, puts, n);
         }
@@ -729,9 +728,8 @@ static int put_from_stdin(struct hoist_store *store, const char *dst, bool no_ov
 static int run_cp(int argc, char **argv) {
     bool recursive = false, no_overwrite = false;
     struct cli_store_opts opts = {0};
-    const struct flag flags[] = {{'r', "--recursive", &recursive, NULL},
-                                 {'n', "--no-overwrite", &no_overwrite, NULL},
-                                 {0, NULL, NULL, NULL}};
+    const struct flag flags[] = {
+        {'r', "--recursive", &recursive, NULL}, {'n', "--no-overwrite", &no_overwrite, NULL}, {0, NULL, NULL, NULL}};
     const char *pos[2];
     int npos, rc;
     if ((rc = parse_args("cp", argc, argv, flags, &opts, pos, 2, &npos)) != CLI_OK) return rc;
@@ -864,8 +862,10 @@ static int cat_one(struct hoist_store *store, const char *url, const struct byte
         uint64_t got = g.size;
         hoist_store_get_item_reset(&g);
         if (got != want) {
-            fprintf(stderr, "hoist: %s: object changed while reading (expected %" PRIu64 " bytes at %" PRIu64
-                            ", got %" PRIu64 ")\n", url, want, off, got);
+            fprintf(stderr,
+                    "hoist: %s: object changed while reading (expected %" PRIu64 " bytes at %" PRIu64 ", got %" PRIu64
+                    ")\n",
+                    url, want, off, got);
             return CLI_FAIL;
         }
         if (fwrite(*buf, 1, (size_t)got, stdout) != got) {
@@ -1116,13 +1116,12 @@ const struct cli_command cli_cmd_cp = {
     "  -n, --no-overwrite  keep existing destination objects/files (reported on stderr)\n\n" CLI_STORE_OPTS_HELP,
     run_cp};
 
-const struct cli_command cli_cmd_cat = {
-    "cat", "write an object (or a byte range) to stdout",
-    "usage: hoist cat [--range A-B] URL...\n\n"
-    "Writes the objects' bytes to stdout, in order.\n\n"
-    "  --range A-B   bytes A to B inclusive (0-based); 'A-' from A to the end;\n"
-    "                '-N' the last N bytes\n\n" CLI_STORE_OPTS_HELP,
-    run_cat};
+const struct cli_command cli_cmd_cat = {"cat", "write an object (or a byte range) to stdout",
+                                        "usage: hoist cat [--range A-B] URL...\n\n"
+                                        "Writes the objects' bytes to stdout, in order.\n\n"
+                                        "  --range A-B   bytes A to B inclusive (0-based); 'A-' from A to the end;\n"
+                                        "                '-N' the last N bytes\n\n" CLI_STORE_OPTS_HELP,
+                                        run_cat};
 
 const struct cli_command cli_cmd_info = {
     "info", "show an object's size, date, ETag, content type and metadata",
@@ -1144,9 +1143,8 @@ const struct cli_command cli_cmd_mb = {
     "usage: hoist mb s3://BUCKET\n\nCreates a bucket (meant for local servers and tests).\n\n" CLI_STORE_OPTS_HELP,
     run_mb};
 
-const struct cli_command cli_cmd_rb = {
-    "rb", "delete a bucket",
-    "usage: hoist rb [--force] s3://BUCKET\n\n"
-    "Deletes an empty bucket.\n\n"
-    "  --force   delete every object in it first\n\n" CLI_STORE_OPTS_HELP,
-    run_rb};
+const struct cli_command cli_cmd_rb = {"rb", "delete a bucket",
+                                       "usage: hoist rb [--force] s3://BUCKET\n\n"
+                                       "Deletes an empty bucket.\n\n"
+                                       "  --force   delete every object in it first\n\n" CLI_STORE_OPTS_HELP,
+                                       run_rb};

@@ -23,17 +23,15 @@
 /* hoist_csv_read_memory with a name for messages ("x.csv: line 3, column 2
  * ('fare'): ..."); name may be NULL. */
 HOIST_NODISCARD hx_status hx_csv_read_named(const void *data, size_t len, const char *name,
-                                            const struct hoist_csv_options *opts,
-                                            struct ArrowArrayStream *out,
+                                            const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
                                             struct hoist_csv_stats *stats);
 
 /* hoist_csv_reader_new with a name for messages (copied; may be NULL). */
-HOIST_NODISCARD hx_status hx_csv_reader_new_named(const struct hoist_csv_options *opts,
-                                                  const char *name, struct hoist_csv_reader **out);
+HOIST_NODISCARD hx_status hx_csv_reader_new_named(const struct hoist_csv_options *opts, const char *name,
+                                                  struct hoist_csv_reader **out);
 
 /* Turns a finished reader into a stream over its batches; the stream owns
  * the reader (freed by the stream's release, or here on failure). */
-HOIST_NODISCARD hx_status hx_csv_reader_into_stream(struct hoist_csv_reader *rd,
-                                                    struct ArrowArrayStream *out);
+HOIST_NODISCARD hx_status hx_csv_reader_into_stream(struct hoist_csv_reader *rd, struct ArrowArrayStream *out);
 
 #endif /* HOIST_CSV_H */

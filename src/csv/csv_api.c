@@ -34,15 +34,14 @@ hx_status hx_csv_reader_new_named(const struct hoist_csv_options *opts, const ch
     hx_csv_words_init(&rd->nulls, &rd->opts.null_values, hx_csv_default_nulls);
     hx_csv_words_init(&rd->trues, &rd->opts.true_values, hx_csv_default_trues);
     hx_csv_words_init(&rd->falses, &rd->opts.false_values, hx_csv_default_falses);
-    rd->cx = (struct hx_csv_convert_ctx){&rd->d, &rd->nulls, &rd->trues, &rd->falses,
-                                         rd->opts.strings_can_be_null != 0};
+    rd->cx =
+        (struct hx_csv_convert_ctx){&rd->d, &rd->nulls, &rd->trues, &rd->falses, rd->opts.strings_can_be_null != 0};
     rd->threshold = stream_threshold(rd);
     *out = rd;
     return HOIST_OK;
 }
 
-hx_status hoist_csv_reader_new(const struct hoist_csv_options *opts,
-                               struct hoist_csv_reader **out) {
+hx_status hoist_csv_reader_new(const struct hoist_csv_options *opts, struct hoist_csv_reader **out) {
     return hx_csv_reader_new_named(opts, NULL, out);
 }
 
@@ -53,8 +52,7 @@ void hoist_csv_reader_free(struct hoist_csv_reader *rd) {
         if (rd->queue[i].release) rd->queue[i].release(&rd->queue[i]);
     hx_free(rd->queue);
     if (rd->names)
-        for (size_t c = 0; c < rd->ncols; c++)
-            hx_free(rd->names[c]);
+        for (size_t c = 0; c < rd->ncols; c++) hx_free(rd->names[c]);
     hx_free(rd->names);
     hx_free(rd->proj_map);
     hx_free(rd->proj_cols);
@@ -81,8 +79,7 @@ static hx_status refail(const struct hoist_csv_reader *rd) {
 static hx_status process(struct hoist_csv_reader *rd, bool final) {
     size_t consumed = 0;
     static const uint8_t empty[1];
-    const uint8_t *data =
-        rd->buf.data ? (const uint8_t *)rd->buf.data : empty; /* nothing was fed */
+    const uint8_t *data = rd->buf.data ? (const uint8_t *)rd->buf.data : empty; /* nothing was fed */
     hx_status st = hx_csv_run_job(rd, data, rd->buf.len, final, &consumed);
     if (st != HOIST_OK) return fail_sticky(rd, st);
     if (consumed) {
@@ -97,13 +94,10 @@ static hx_status process(struct hoist_csv_reader *rd, bool final) {
 }
 
 hx_status hoist_csv_reader_feed(struct hoist_csv_reader *rd, const void *data, size_t len) {
-    HX_FAIL_IF(!rd || (len && !data), HOIST_ERR_INVALID_ARG,
-               "hoist_csv_reader_feed: NULL argument");
+    HX_FAIL_IF(!rd || (len && !data), HOIST_ERR_INVALID_ARG, "hoist_csv_reader_feed: NULL argument");
     if (rd->failed) return refail(rd);
-    HX_FAIL_IF(rd->finished, HOIST_ERR_INVALID_ARG,
-               "hoist_csv_reader_feed: the reader is finished");
-    if (len && hx_buf_append(&rd->buf, data, len) != HOIST_OK)
-        return fail_sticky(rd, HOIST_ERR_NOMEM);
+    HX_FAIL_IF(rd->finished, HOIST_ERR_INVALID_ARG, "hoist_csv_reader_feed: the reader is finished");
+    if (len && hx_buf_append(&rd->buf, data, len) != HOIST_OK) return fail_sticky(rd, HOIST_ERR_NOMEM);
     if (rd->buf.len >= rd->threshold) return process(rd, false);
     return HOIST_OK;
 }
@@ -122,8 +116,8 @@ static hx_status build_schema(const struct hoist_csv_reader *rd, struct ArrowSch
     HX_TRY(hx_schema_init(out, "+s", "", 0));
     hx_status st = hx_schema_alloc_children(out, (int64_t)rd->nproj);
     for (size_t j = 0; st == HOIST_OK && j < rd->nproj; j++)
-        st = hx_schema_init(out->children[j], hx_csv_type_format(rd->types[j]),
-                            rd->names[rd->proj_cols[j]], ARROW_FLAG_NULLABLE);
+        st = hx_schema_init(out->children[j], hx_csv_type_format(rd->types[j]), rd->names[rd->proj_cols[j]],
+                            ARROW_FLAG_NULLABLE);
     if (st != HOIST_OK) out->release(out);
     return st;
 }
@@ -192,12 +186,8 @@ static const struct hx_stream_ops mem_stream_ops = {ms_schema, ms_next, ms_free}
 
 /* ---- a finished reader behind a stream ------------------------------------ */
 
-static hx_status rs_schema(void *state, struct ArrowSchema *out) {
-    return build_schema(state, out);
-}
-static hx_status rs_next(void *state, struct ArrowArray *out) {
-    return hoist_csv_reader_next(state, out);
-}
+static hx_status rs_schema(void *state, struct ArrowSchema *out) { return build_schema(state, out); }
+static hx_status rs_next(void *state, struct ArrowArray *out) { return hoist_csv_reader_next(state, out); }
 static void rs_free(void *state) { hoist_csv_reader_free(state); }
 static const struct hx_stream_ops reader_stream_ops = {rs_schema, rs_next, rs_free};
 
@@ -211,11 +201,9 @@ hx_status hx_csv_reader_into_stream(struct hoist_csv_reader *rd, struct ArrowArr
     return hx_stream_init(out, &reader_stream_ops, rd);
 }
 
-hx_status hx_csv_read_named(const void *data, size_t len, const char *name,
-                            const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
-                            struct hoist_csv_stats *stats) {
-    HX_FAIL_IF(!out || (len && !data), HOIST_ERR_INVALID_ARG,
-               "hoist_csv_read_memory: NULL argument");
+hx_status hx_csv_read_named(const void *data, size_t len, const char *name, const struct hoist_csv_options *opts,
+                            struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
+    HX_FAIL_IF(!out || (len && !data), HOIST_ERR_INVALID_ARG, "hoist_csv_read_memory: NULL argument");
     memset(out, 0, sizeof *out);
     if (stats) memset(stats, 0, sizeof *stats);
     struct hoist_csv_reader *rd;

@@ -23,8 +23,7 @@ void hx_csv_chunk_reset(struct hx_csv_chunk *ch, size_t nproj) {
     ch->stop = stop;
 }
 
-static void lex_fail(struct hx_csv_chunk *ch, hx_status st, size_t pos, size_t col,
-                     const char *msg) {
+static void lex_fail(struct hx_csv_chunk *ch, hx_status st, size_t pos, size_t col, const char *msg) {
     ch->st = st;
     ch->err_pos = pos;
     ch->err_col = col;
@@ -48,8 +47,8 @@ static bool grow_rows(struct hx_csv_chunk *ch, size_t nproj) {
 }
 
 /* A bad row: fail, or with skip_bad_rows remember where it was. */
-static bool bad_row(const struct hoist_csv_reader *rd, struct hx_csv_chunk *ch, size_t pos,
-                    size_t col, const char *msg) {
+static bool bad_row(const struct hoist_csv_reader *rd, struct hx_csv_chunk *ch, size_t pos, size_t col,
+                    const char *msg) {
     if (!rd->opts.skip_bad_rows) {
         lex_fail(ch, HOIST_ERR_CSV_PARSE, pos, col, msg);
         return false;
@@ -78,8 +77,7 @@ void hx_csv_lex_chunk(const struct hx_csv_job *job, struct hx_csv_chunk *ch) {
         }
         if (d->has_comment && c == d->comment) {
             size_t q = p;
-            while (q < len && data[q] != '\n' && data[q] != '\r')
-                q++;
+            while (q < len && data[q] != '\n' && data[q] != '\r') q++;
             if (q >= len && !job->final) {
                 ch->incomplete = true;
                 break;
@@ -97,8 +95,8 @@ void hx_csv_lex_chunk(const struct hx_csv_job *job, struct hx_csv_chunk *ch) {
         }
         size_t nf = 0, next = len;
         struct hx_csv_field *row = nproj ? ch->fields + (size_t)ch->nrows * nproj : NULL;
-        enum hx_csv_row rs = hx_csv_lex_row(d, data, len, p, job->final, ch->start, rd->proj_map,
-                                            rd->ncols, row, &nf, &next);
+        enum hx_csv_row rs =
+            hx_csv_lex_row(d, data, len, p, job->final, ch->start, rd->proj_map, rd->ncols, row, &nf, &next);
         if (rs == HX_ROW_INCOMPLETE) {
             ch->incomplete = true;
             break;
@@ -109,9 +107,7 @@ void hx_csv_lex_chunk(const struct hx_csv_job *job, struct hx_csv_chunk *ch) {
         }
         if (rs == HX_ROW_UNTERMINATED) {
             /* the rest of the input is inside the quote: one bad row */
-            if (bad_row(rd, ch, p, 0,
-                        "unterminated quoted field (a quote opened here is never closed)"))
-                p = len;
+            if (bad_row(rd, ch, p, 0, "unterminated quoted field (a quote opened here is never closed)")) p = len;
             break;
         }
         if (nf != rd->ncols) {
@@ -146,14 +142,13 @@ static bool drop_row(struct hx_csv_chunk *ch, int64_t r, size_t pos) {
 
 enum col_result { COL_OK, COL_FAIL, COL_RESTART };
 
-static enum col_result convert_one(const struct hx_csv_job *job, struct hx_csv_chunk *ch, size_t j,
-                                   bool widen, struct hx_buf *scratch) {
+static enum col_result convert_one(const struct hx_csv_job *job, struct hx_csv_chunk *ch, size_t j, bool widen,
+                                   struct hx_buf *scratch) {
     const struct hoist_csv_reader *rd = job->rd;
     for (;;) {
         struct hx_csv_convert_fail fail = {0};
-        hx_status st = hx_csv_convert_column(&rd->cx, job->data + ch->start, ch->fields, rd->nproj,
-                                             j, ch->nrows, ch->dropped, ch->types[j], scratch,
-                                             &ch->cols[j], &fail);
+        hx_status st = hx_csv_convert_column(&rd->cx, job->data + ch->start, ch->fields, rd->nproj, j, ch->nrows,
+                                             ch->dropped, ch->types[j], scratch, &ch->cols[j], &fail);
         if (st == HOIST_OK) return COL_OK;
         if (st != HOIST_ERR_CSV_PARSE) {
             ch->cst = st;

@@ -27,13 +27,10 @@ static size_t value_width(enum hx_csv_type t) {
     case HX_CSV_INT64:
     case HX_CSV_FLOAT64:
     case HX_CSV_TIMESTAMP:
-    case HX_CSV_TIMESTAMP_UTC:
-        return 8;
+    case HX_CSV_TIMESTAMP_UTC: return 8;
     case HX_CSV_DATE32:
-    case HX_CSV_STRING:
-        return 4; /* int32 offsets, one more than rows */
-    default:
-        return 0;
+    case HX_CSV_STRING: return 4; /* int32 offsets, one more than rows */
+    default: return 0;
     }
 }
 
@@ -41,8 +38,7 @@ static hx_status alloc_bufs(enum hx_csv_type t, int64_t n, struct colbufs *b) {
     size_t bitmap = ((size_t)n + 7) / 8;
     b->validity = hx_aligned_alloc(bitmap ? bitmap : 1);
     size_t vbytes = t == HX_CSV_BOOL ? bitmap : value_width(t) * ((size_t)n + (t == HX_CSV_STRING));
-    if (t != HX_CSV_NULL)
-        b->values = hx_aligned_alloc(vbytes ? vbytes : 1); /* never NULL: consumers read it */
+    if (t != HX_CSV_NULL) b->values = hx_aligned_alloc(vbytes ? vbytes : 1); /* never NULL: consumers read it */
     if (!b->validity || (t != HX_CSV_NULL && !b->values)) {
         colbufs_free(b);
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory converting a CSV column (%lld rows)", (long long)n);
@@ -53,21 +49,16 @@ static hx_status alloc_bufs(enum hx_csv_type t, int64_t n, struct colbufs *b) {
 }
 
 /* Converts one non-null value; false when it does not fit t. */
-static inline bool put_value(const struct hx_csv_convert_ctx *cx, enum hx_csv_type t,
-                             const uint8_t *s, size_t n, struct colbufs *b, int64_t k,
-                             hx_status *st, bool *bad_utf8) {
+static inline bool put_value(const struct hx_csv_convert_ctx *cx, enum hx_csv_type t, const uint8_t *s, size_t n,
+                             struct colbufs *b, int64_t k, hx_status *st, bool *bad_utf8) {
     switch (t) {
-    case HX_CSV_INT64:
-        return hx_csv_parse_int64(s, n, (int64_t *)b->values + k);
-    case HX_CSV_FLOAT64:
-        return hx_csv_parse_float64(s, n, (double *)b->values + k);
-    case HX_CSV_DATE32:
-        return hx_csv_parse_date32(s, n, (int32_t *)b->values + k);
+    case HX_CSV_INT64: return hx_csv_parse_int64(s, n, (int64_t *)b->values + k);
+    case HX_CSV_FLOAT64: return hx_csv_parse_float64(s, n, (double *)b->values + k);
+    case HX_CSV_DATE32: return hx_csv_parse_date32(s, n, (int32_t *)b->values + k);
     case HX_CSV_TIMESTAMP:
     case HX_CSV_TIMESTAMP_UTC: {
         bool zoned;
-        return hx_csv_parse_timestamp(s, n, (int64_t *)b->values + k, &zoned) &&
-               zoned == (t == HX_CSV_TIMESTAMP_UTC);
+        return hx_csv_parse_timestamp(s, n, (int64_t *)b->values + k, &zoned) && zoned == (t == HX_CSV_TIMESTAMP_UTC);
     }
     case HX_CSV_BOOL:
         if (hx_csv_words_has(cx->trues, s, n)) {
@@ -93,21 +84,18 @@ static inline bool put_value(const struct hx_csv_convert_ctx *cx, enum hx_csv_ty
         offs[k + 1] = (int32_t)b->data.len;
         return true;
     }
-    default:
-        return false;
+    default: return false;
     }
 }
 
 static int64_t count_kept(const uint8_t *dropped, int64_t nrows) {
     if (!dropped) return nrows;
     int64_t kept = 0;
-    for (int64_t r = 0; r < nrows; r++)
-        kept += !bit_get(dropped, r);
+    for (int64_t r = 0; r < nrows; r++) kept += !bit_get(dropped, r);
     return kept;
 }
 
-static hx_status finish_array(enum hx_csv_type t, int64_t n, int64_t nulls, struct colbufs *b,
-                              struct ArrowArray *out) {
+static hx_status finish_array(enum hx_csv_type t, int64_t n, int64_t nulls, struct colbufs *b, struct ArrowArray *out) {
     int64_t nbuf = t == HX_CSV_NULL ? 0 : t == HX_CSV_STRING ? 3 : 2;
     hx_status st = hx_array_init(out, n, nbuf, 0);
     if (st != HOIST_OK) {
@@ -143,12 +131,10 @@ static hx_status finish_array(enum hx_csv_type t, int64_t n, int64_t nulls, stru
 #else
 #define ALWAYS_INLINE inline
 #endif
-static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
-                                            const uint8_t *base, const struct hx_csv_field *fields,
-                                            size_t stride, size_t j, int64_t nrows,
-                                            const uint8_t *dropped, const enum hx_csv_type t,
-                                            struct hx_buf *scratch, struct colbufs *b,
-                                            int64_t *nulls_out, struct hx_csv_convert_fail *fail) {
+static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx, const uint8_t *base,
+                                            const struct hx_csv_field *fields, size_t stride, size_t j, int64_t nrows,
+                                            const uint8_t *dropped, const enum hx_csv_type t, struct hx_buf *scratch,
+                                            struct colbufs *b, int64_t *nulls_out, struct hx_csv_convert_fail *fail) {
     bool nullable = t != HX_CSV_STRING || cx->strings_can_be_null;
     int64_t k = 0, nulls = 0;
     hx_status st = HOIST_OK;
@@ -179,8 +165,7 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
             fail->row = r;
             fail->bad_utf8 = bad_utf8;
             fail->wanted =
-                bad_utf8 ? HX_CSV_STRING
-                         : hx_csv_mask_best(hx_csv_value_types(cx->trues, cx->falses, s, len));
+                bad_utf8 ? HX_CSV_STRING : hx_csv_mask_best(hx_csv_value_types(cx->trues, cx->falses, s, len));
             return HOIST_ERR_CSV_PARSE;
         }
         bit_set(b->validity, k);
@@ -191,53 +176,33 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
 }
 
 hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8_t *base,
-                                const struct hx_csv_field *fields, size_t stride, size_t j,
-                                int64_t nrows, const uint8_t *dropped, enum hx_csv_type t,
-                                struct hx_buf *scratch, struct ArrowArray *out,
-                                struct hx_csv_convert_fail *fail) {
+                                const struct hx_csv_field *fields, size_t stride, size_t j, int64_t nrows,
+                                const uint8_t *dropped, enum hx_csv_type t, struct hx_buf *scratch,
+                                struct ArrowArray *out, struct hx_csv_convert_fail *fail) {
     int64_t n = count_kept(dropped, nrows), nulls = 0;
     struct colbufs b = {0};
     HX_TRY(alloc_bufs(t, n, &b));
     if (t == HX_CSV_STRING) {
         /* the raw lengths bound the text: one allocation, no regrowth */
         size_t total = 0;
-        for (int64_t r = 0; r < nrows; r++)
-            total += fields[(size_t)r * stride + j].len & HX_CSV_FIELD_MAXLEN;
+        for (int64_t r = 0; r < nrows; r++) total += fields[(size_t)r * stride + j].len & HX_CSV_FIELD_MAXLEN;
         if (total && hx_abuf_reserve(&b.data, total) != HOIST_OK) {
             colbufs_free(&b);
-            HX_FAIL(HOIST_ERR_NOMEM, "out of memory converting a CSV column (%zu bytes of text)",
-                    total);
+            HX_FAIL(HOIST_ERR_NOMEM, "out of memory converting a CSV column (%zu bytes of text)", total);
         }
         ((int32_t *)b.values)[0] = 0;
     }
     hx_status st;
-#define CONVERT_AS(T)                                                                              \
-    convert_rows(cx, base, fields, stride, j, nrows, dropped, T, scratch, &b, &nulls, fail)
+#define CONVERT_AS(T) convert_rows(cx, base, fields, stride, j, nrows, dropped, T, scratch, &b, &nulls, fail)
     switch (t) {
-    case HX_CSV_NULL:
-        st = CONVERT_AS(HX_CSV_NULL);
-        break;
-    case HX_CSV_INT64:
-        st = CONVERT_AS(HX_CSV_INT64);
-        break;
-    case HX_CSV_BOOL:
-        st = CONVERT_AS(HX_CSV_BOOL);
-        break;
-    case HX_CSV_FLOAT64:
-        st = CONVERT_AS(HX_CSV_FLOAT64);
-        break;
-    case HX_CSV_DATE32:
-        st = CONVERT_AS(HX_CSV_DATE32);
-        break;
-    case HX_CSV_TIMESTAMP:
-        st = CONVERT_AS(HX_CSV_TIMESTAMP);
-        break;
-    case HX_CSV_TIMESTAMP_UTC:
-        st = CONVERT_AS(HX_CSV_TIMESTAMP_UTC);
-        break;
-    default:
-        st = CONVERT_AS(HX_CSV_STRING);
-        break;
+    case HX_CSV_NULL: st = CONVERT_AS(HX_CSV_NULL); break;
+    case HX_CSV_INT64: st = CONVERT_AS(HX_CSV_INT64); break;
+    case HX_CSV_BOOL: st = CONVERT_AS(HX_CSV_BOOL); break;
+    case HX_CSV_FLOAT64: st = CONVERT_AS(HX_CSV_FLOAT64); break;
+    case HX_CSV_DATE32: st = CONVERT_AS(HX_CSV_DATE32); break;
+    case HX_CSV_TIMESTAMP: st = CONVERT_AS(HX_CSV_TIMESTAMP); break;
+    case HX_CSV_TIMESTAMP_UTC: st = CONVERT_AS(HX_CSV_TIMESTAMP_UTC); break;
+    default: st = CONVERT_AS(HX_CSV_STRING); break;
     }
 #undef CONVERT_AS
     if (st != HOIST_OK) {

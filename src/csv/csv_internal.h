@@ -78,8 +78,7 @@ struct hoist_csv_options {
     size_t ntypes;
 };
 
-HOIST_NODISCARD hx_status hx_csv_options_copy(const struct hoist_csv_options *src,
-                                              struct hoist_csv_options *dst);
+HOIST_NODISCARD hx_status hx_csv_options_copy(const struct hoist_csv_options *src, struct hoist_csv_options *dst);
 void hx_csv_options_reset(struct hoist_csv_options *o);
 void hx_csv_options_defaults(struct hoist_csv_options *o);
 
@@ -91,8 +90,8 @@ struct hx_csv_dialect {
     /* Bytes that end an unquoted run: the delimiter, CR, LF, the escape. */
     uint8_t stop[256];
 };
-void hx_csv_dialect_init(struct hx_csv_dialect *d, uint8_t delim, int quote, int escape,
-                         bool double_quote, int comment);
+void hx_csv_dialect_init(struct hx_csv_dialect *d, uint8_t delim, int quote, int escape, bool double_quote,
+                         int comment);
 
 /* A field's bytes relative to a base offset. When HX_CSV_FIELD_RAW is set in
  * len the span is the raw field (quotes, doubled quotes, escapes) and
@@ -115,22 +114,21 @@ enum hx_csv_row {
  * hx_csv_skip_lines). Fields with index i < cap go to out[map ? map[i] : i]
  * (skipped when map[i] < 0), offsets relative to base. *nfields gets the
  * row's field count, *next the position after its line break. */
-enum hx_csv_row hx_csv_lex_row(const struct hx_csv_dialect *d, const uint8_t *data, size_t len,
-                               size_t p, bool final, size_t base, const int *map, size_t cap,
-                               struct hx_csv_field *out, size_t *nfields, size_t *next);
+enum hx_csv_row hx_csv_lex_row(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, bool final,
+                               size_t base, const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields,
+                               size_t *next);
 /* Skips blank lines and comment lines from p; returns the first position of
  * a row, len at the end, or SIZE_MAX when a comment line is cut by the end
  * of non-final data. */
-size_t hx_csv_skip_lines(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p,
-                         bool final);
+size_t hx_csv_skip_lines(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, bool final);
 /* First position >= p that follows a line break (CR, LF or CRLF), or len. */
 size_t hx_csv_next_line(const uint8_t *data, size_t len, size_t p);
 /* The value of a RAW field into buf (reset first). */
-HOIST_NODISCARD hx_status hx_csv_unescape(const struct hx_csv_dialect *d, const uint8_t *raw,
-                                          size_t n, struct hx_buf *buf);
+HOIST_NODISCARD hx_status hx_csv_unescape(const struct hx_csv_dialect *d, const uint8_t *raw, size_t n,
+                                          struct hx_buf *buf);
 /* A field's value: in place, or unescaped into tmp; false when out of memory. */
-bool hx_csv_field_value(const struct hx_csv_dialect *d, const uint8_t *base, struct hx_csv_field f,
-                        struct hx_buf *tmp, const uint8_t **s, size_t *n);
+bool hx_csv_field_value(const struct hx_csv_dialect *d, const uint8_t *base, struct hx_csv_field f, struct hx_buf *tmp,
+                        const uint8_t **s, size_t *n);
 /* Physical line number (1-based) of position pos: counts LF, CRLF and lone CR. */
 uint64_t hx_csv_line_of(const uint8_t *data, size_t pos);
 
@@ -146,8 +144,7 @@ struct hx_csv_words {
     uint8_t lenfirst[17][256];
     uint32_t wlen[HX_CSV_WORDS_FAST]; /* lengths of the first words */
 };
-void hx_csv_words_init(struct hx_csv_words *w, const struct hx_csv_strlist *list,
-                       const char *const *defaults);
+void hx_csv_words_init(struct hx_csv_words *w, const struct hx_csv_strlist *list, const char *const *defaults);
 bool hx_csv_words_match(const struct hx_csv_words *w, const uint8_t *s, size_t n);
 /* Asked of every value: the common "no" is one table lookup, inline. */
 static inline bool hx_csv_words_has(const struct hx_csv_words *w, const uint8_t *s, size_t n) {
@@ -171,8 +168,8 @@ bool hx_csv_parse_timestamp(const uint8_t *s, size_t n, int64_t *out, bool *zone
 bool hx_csv_utf8_valid(const uint8_t *s, size_t n);
 
 /* Bit (1 << type) for each type a non-null value parses as; STRING always. */
-unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_csv_words *falses,
-                            const uint8_t *s, size_t n);
+unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_csv_words *falses, const uint8_t *s,
+                            size_t n);
 /* The preferred type in a mask from hx_csv_value_types (ANDed over values). */
 enum hx_csv_type hx_csv_mask_best(unsigned mask);
 
@@ -180,8 +177,8 @@ enum hx_csv_type hx_csv_mask_best(unsigned mask);
 
 /* Picks the delimiter among , \t ; | whose rows in data[0, len) are most
  * consistently split into more than one field; ',' when none is. */
-uint8_t hx_csv_sniff_delimiter(const uint8_t *data, size_t len, bool final, int quote, int escape,
-                               bool double_quote, int comment);
+uint8_t hx_csv_sniff_delimiter(const uint8_t *data, size_t len, bool final, int quote, int escape, bool double_quote,
+                               int comment);
 
 /* ---- column conversion ------------------------------------------------ */
 
@@ -203,10 +200,11 @@ struct hx_csv_convert_fail {
  * Arrow array). Rows with dropped[r] set are left out. HOIST_OK, or
  * HOIST_ERR_CSV_PARSE with *fail filled (no message set, out untouched),
  * or HOIST_ERR_NOMEM / LIMIT. */
-HOIST_NODISCARD hx_status hx_csv_convert_column(
-    const struct hx_csv_convert_ctx *cx, const uint8_t *base, const struct hx_csv_field *fields,
-    size_t stride, size_t j, int64_t nrows, const uint8_t *dropped, enum hx_csv_type t,
-    struct hx_buf *scratch, struct ArrowArray *out, struct hx_csv_convert_fail *fail);
+HOIST_NODISCARD hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8_t *base,
+                                                const struct hx_csv_field *fields, size_t stride, size_t j,
+                                                int64_t nrows, const uint8_t *dropped, enum hx_csv_type t,
+                                                struct hx_buf *scratch, struct ArrowArray *out,
+                                                struct hx_csv_convert_fail *fail);
 
 /* ---- the reader ---------------------------------------------------------- */
 
@@ -291,13 +289,12 @@ void hx_csv_chunk_reset(struct hx_csv_chunk *ch, size_t nproj);
 /* csv_pipeline.c: parses [start, job->len) of a settled job as chunks on
  * the pool into batches on the reader's queue; *consumed is where the last
  * complete row ends. */
-HOIST_NODISCARD hx_status hx_csv_run_chunks(struct hoist_csv_reader *rd,
-                                            const struct hx_csv_job *job, size_t start,
+HOIST_NODISCARD hx_status hx_csv_run_chunks(struct hoist_csv_reader *rd, const struct hx_csv_job *job, size_t start,
                                             size_t *consumed);
 
 /* csv_reader.c */
 const char *hx_csv_reader_name(const struct hoist_csv_reader *rd);
-HOIST_NODISCARD hx_status hx_csv_run_job(struct hoist_csv_reader *rd, const uint8_t *data,
-                                         size_t len, bool final, size_t *consumed);
+HOIST_NODISCARD hx_status hx_csv_run_job(struct hoist_csv_reader *rd, const uint8_t *data, size_t len, bool final,
+                                         size_t *consumed);
 
 #endif /* HOIST_CSV_INTERNAL_H */

@@ -11,8 +11,8 @@
 #include <emmintrin.h>
 #endif
 
-void hx_csv_dialect_init(struct hx_csv_dialect *d, uint8_t delim, int quote, int escape,
-                         bool double_quote, int comment) {
+void hx_csv_dialect_init(struct hx_csv_dialect *d, uint8_t delim, int quote, int escape, bool double_quote,
+                         int comment) {
     memset(d, 0, sizeof *d);
     d->delim = delim;
     d->has_quote = quote > 0;
@@ -34,11 +34,9 @@ void hx_csv_dialect_init(struct hx_csv_dialect *d, uint8_t delim, int quote, int
 /* First byte at or after p that ends an unquoted run (d->stop), or len.
  * With SSE2 (every x86-64) 16 bytes are tested at once: most fields end
  * within the first load. */
-static inline size_t find_stop(const struct hx_csv_dialect *d, const uint8_t *data, size_t p,
-                               size_t len) {
+static inline size_t find_stop(const struct hx_csv_dialect *d, const uint8_t *data, size_t p, size_t len) {
 #if defined(__SSE2__)
-    const __m128i vd = _mm_set1_epi8((char)d->delim), vn = _mm_set1_epi8('\n'),
-                  vr = _mm_set1_epi8('\r'),
+    const __m128i vd = _mm_set1_epi8((char)d->delim), vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r'),
                   ve = _mm_set1_epi8((char)(d->has_escape ? d->escape : d->delim));
     for (; p + 16 <= len; p += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(data + p));
@@ -48,13 +46,12 @@ static inline size_t find_stop(const struct hx_csv_dialect *d, const uint8_t *da
         if (mask) return p + (size_t)__builtin_ctz(mask);
     }
 #endif
-    while (p < len && !d->stop[data[p]])
-        p++;
+    while (p < len && !d->stop[data[p]]) p++;
     return p;
 }
 
-static inline bool scan_unquoted(const struct hx_csv_dialect *d, const uint8_t *data, size_t len,
-                                 bool final, size_t *pp, bool *raw) {
+static inline bool scan_unquoted(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, bool final,
+                                 size_t *pp, bool *raw) {
     size_t p = *pp;
     for (;;) {
         p = find_stop(d, data, p, len);
@@ -74,9 +71,9 @@ static inline bool scan_unquoted(const struct hx_csv_dialect *d, const uint8_t *
     return true;
 }
 
-enum hx_csv_row hx_csv_lex_row(const struct hx_csv_dialect *d, const uint8_t *data, size_t len,
-                               size_t p, bool final, size_t base, const int *map, size_t cap,
-                               struct hx_csv_field *out, size_t *nfields, size_t *next) {
+enum hx_csv_row hx_csv_lex_row(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, bool final,
+                               size_t base, const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields,
+                               size_t *next) {
     size_t nf = 0;
     for (;;) {
         size_t vstart = p, vlen;
@@ -88,8 +85,7 @@ enum hx_csv_row hx_csv_lex_row(const struct hx_csv_dialect *d, const uint8_t *da
                     const uint8_t *q = memchr(data + p, d->quote, len - p);
                     p = q ? (size_t)(q - data) : len;
                 } else {
-                    while (p < len && data[p] != d->quote && data[p] != d->escape)
-                        p++;
+                    while (p < len && data[p] != d->quote && data[p] != d->escape) p++;
                 }
                 if (p >= len) return final ? HX_ROW_UNTERMINATED : HX_ROW_INCOMPLETE;
                 if (d->has_escape && data[p] == d->escape) {
@@ -142,8 +138,7 @@ enum hx_csv_row hx_csv_lex_row(const struct hx_csv_dialect *d, const uint8_t *da
     return HX_ROW_OK;
 }
 
-size_t hx_csv_skip_lines(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p,
-                         bool final) {
+size_t hx_csv_skip_lines(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, bool final) {
     while (p < len) {
         uint8_t c = data[p];
         if (c == '\n') {
@@ -152,8 +147,7 @@ size_t hx_csv_skip_lines(const struct hx_csv_dialect *d, const uint8_t *data, si
             p++;
             if (p < len && data[p] == '\n') p++;
         } else if (d->has_comment && c == d->comment) {
-            while (p < len && data[p] != '\n' && data[p] != '\r')
-                p++;
+            while (p < len && data[p] != '\n' && data[p] != '\r') p++;
             if (p >= len) return final ? len : SIZE_MAX;
         } else {
             return p;
@@ -171,8 +165,7 @@ size_t hx_csv_next_line(const uint8_t *data, size_t len, size_t p) {
     return len;
 }
 
-hx_status hx_csv_unescape(const struct hx_csv_dialect *d, const uint8_t *raw, size_t n,
-                          struct hx_buf *buf) {
+hx_status hx_csv_unescape(const struct hx_csv_dialect *d, const uint8_t *raw, size_t n, struct hx_buf *buf) {
     buf->len = 0;
     HX_TRY(hx_buf_reserve(buf, n + 1));
     char *o = buf->data;
@@ -201,8 +194,8 @@ hx_status hx_csv_unescape(const struct hx_csv_dialect *d, const uint8_t *raw, si
     return HOIST_OK;
 }
 
-bool hx_csv_field_value(const struct hx_csv_dialect *d, const uint8_t *base, struct hx_csv_field f,
-                        struct hx_buf *tmp, const uint8_t **s, size_t *n) {
+bool hx_csv_field_value(const struct hx_csv_dialect *d, const uint8_t *base, struct hx_csv_field f, struct hx_buf *tmp,
+                        const uint8_t **s, size_t *n) {
     *s = base + f.off;
     *n = f.len & HX_CSV_FIELD_MAXLEN;
     if (!(f.len & HX_CSV_FIELD_RAW)) return true;
@@ -232,15 +225,13 @@ uint64_t hx_csv_line_of(const uint8_t *data, size_t pos) {
 
 #define SNIFF_ROWS 50
 
-uint8_t hx_csv_sniff_delimiter(const uint8_t *data, size_t len, bool final, int quote, int escape,
-                               bool double_quote, int comment) {
+uint8_t hx_csv_sniff_delimiter(const uint8_t *data, size_t len, bool final, int quote, int escape, bool double_quote,
+                               int comment) {
     static const uint8_t candidates[] = {',', '\t', ';', '|'};
     uint8_t best = ',';
     size_t best_rows = 0, best_cols = 0;
     for (size_t c = 0; c < sizeof candidates; c++) {
-        if ((int)candidates[c] == quote || (int)candidates[c] == escape ||
-            (int)candidates[c] == comment)
-            continue;
+        if ((int)candidates[c] == quote || (int)candidates[c] == escape || (int)candidates[c] == comment) continue;
         struct hx_csv_dialect d;
         hx_csv_dialect_init(&d, candidates[c], quote, escape, double_quote, comment);
         size_t counts[SNIFF_ROWS], nrows = 0, p = 0;
@@ -248,8 +239,7 @@ uint8_t hx_csv_sniff_delimiter(const uint8_t *data, size_t len, bool final, int 
             p = hx_csv_skip_lines(&d, data, len, p, final);
             if (p >= len) break;
             size_t nf, next;
-            if (hx_csv_lex_row(&d, data, len, p, final, p, NULL, 0, NULL, &nf, &next) != HX_ROW_OK)
-                break;
+            if (hx_csv_lex_row(&d, data, len, p, final, p, NULL, 0, NULL, &nf, &next) != HX_ROW_OK) break;
             counts[nrows++] = nf;
             p = next;
         }
@@ -257,8 +247,7 @@ uint8_t hx_csv_sniff_delimiter(const uint8_t *data, size_t len, bool final, int 
         size_t mode = 0, freq = 0;
         for (size_t i = 0; i < nrows; i++) {
             size_t f = 0;
-            for (size_t k = 0; k < nrows; k++)
-                f += counts[k] == counts[i];
+            for (size_t k = 0; k < nrows; k++) f += counts[k] == counts[i];
             if (f > freq || (f == freq && counts[i] > mode)) {
                 freq = f;
                 mode = counts[i];

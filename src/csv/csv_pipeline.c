@@ -59,9 +59,8 @@ static void task_run(void *arg) {
 
 /* Runs task_run over the chunks flagged in `which` (NULL: all); a pool that
  * cannot take a task (out of memory) leaves it to this thread. */
-static void run_parallel(struct hoist_csv_reader *rd, const struct hx_csv_job *job,
-                         struct hx_csv_chunk *chunks, size_t n, const enum hx_csv_type *target,
-                         const bool *which) {
+static void run_parallel(struct hoist_csv_reader *rd, const struct hx_csv_job *job, struct hx_csv_chunk *chunks,
+                         size_t n, const enum hx_csv_type *target, const bool *which) {
     struct task *tasks = n > 1 && rd->threads > 1 ? hx_malloc(n * sizeof *tasks) : NULL;
     struct hx_task_group *g = NULL;
     if (tasks && !rd->pool && hx_pool_new(rd->threads, &rd->pool) != HOIST_OK) rd->pool = NULL;
@@ -84,15 +83,15 @@ static void run_parallel(struct hoist_csv_reader *rd, const struct hx_csv_job *j
 
 /* Type masks (0: no value seen) of the rows at the start of chunk i. */
 static bool sample_window(const struct hoist_csv_reader *rd, const struct hx_csv_job *job,
-                          const struct hx_csv_chunk *ch, int rows, unsigned *mask,
-                          struct hx_csv_field *tmpf, struct hx_buf *tmp) {
+                          const struct hx_csv_chunk *ch, int rows, unsigned *mask, struct hx_csv_field *tmpf,
+                          struct hx_buf *tmp) {
     size_t p = ch->start;
     for (int r = 0; r < rows && p < ch->stop; r++) {
         p = hx_csv_skip_lines(&rd->d, job->data, job->len, p, job->final);
         if (p >= job->len) break;
         size_t nf, next;
-        if (hx_csv_lex_row(&rd->d, job->data, job->len, p, job->final, p, rd->proj_map, rd->ncols,
-                           tmpf, &nf, &next) != HX_ROW_OK)
+        if (hx_csv_lex_row(&rd->d, job->data, job->len, p, job->final, p, rd->proj_map, rd->ncols, tmpf, &nf, &next) !=
+            HX_ROW_OK)
             break;
         for (size_t j = 0; nf == rd->ncols && j < rd->nproj; j++) {
             const uint8_t *s;
@@ -114,8 +113,8 @@ static hx_status sample_all(struct hoist_csv_reader *rd, const struct hx_csv_job
     hx_buf_init(&tmp);
     bool ok = tmpf != NULL;
     for (size_t i = 0; ok && i < n; i++)
-        ok = sample_window(rd, job, &chunks[i], i ? CHUNK_SAMPLE_ROWS : HEAD_SAMPLE_ROWS,
-                           masks + i * rd->nproj, tmpf, &tmp);
+        ok = sample_window(rd, job, &chunks[i], i ? CHUNK_SAMPLE_ROWS : HEAD_SAMPLE_ROWS, masks + i * rd->nproj, tmpf,
+                           &tmp);
     hx_free(tmpf);
     hx_buf_reset(&tmp);
     if (!ok) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory sampling types", hx_csv_reader_name(rd));
@@ -123,8 +122,7 @@ static hx_status sample_all(struct hoist_csv_reader *rd, const struct hx_csv_job
 }
 
 /* Picks the inferred types from the windows not excluded; true if one changed. */
-static bool pick_types(struct hoist_csv_reader *rd, const unsigned *masks, size_t n,
-                       const bool *exclude) {
+static bool pick_types(struct hoist_csv_reader *rd, const unsigned *masks, size_t n, const bool *exclude) {
     bool changed = false;
     for (size_t j = 0; j < rd->nproj; j++) {
         if (rd->explicit_type[j]) continue;
@@ -145,8 +143,7 @@ static bool pick_types(struct hoist_csv_reader *rd, const unsigned *masks, size_
 
 static void excerpt(const uint8_t *s, size_t n, char *out, size_t cap) {
     size_t k = 0;
-    for (size_t i = 0; i < n && k + 4 < cap; i++)
-        out[k++] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+    for (size_t i = 0; i < n && k + 4 < cap; i++) out[k++] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
     if (k < n && k + 4 >= cap) {
         memcpy(out + k, "...", 3);
         k += 3;
@@ -154,14 +151,11 @@ static void excerpt(const uint8_t *s, size_t n, char *out, size_t cap) {
     out[k] = 0;
 }
 
-static hx_status chunk_error(struct hoist_csv_reader *rd, const struct hx_csv_job *job,
-                             const struct hx_csv_chunk *ch) {
+static hx_status chunk_error(struct hoist_csv_reader *rd, const struct hx_csv_job *job, const struct hx_csv_chunk *ch) {
     const char *name = hx_csv_reader_name(rd);
     if (ch->st != HOIST_OK) {
-        unsigned long long line =
-            (unsigned long long)(rd->base_line + hx_csv_line_of(job->data, ch->err_pos));
-        if (ch->err_col)
-            HX_FAIL(ch->st, "%s: line %llu, column %zu: %s", name, line, ch->err_col, ch->err);
+        unsigned long long line = (unsigned long long)(rd->base_line + hx_csv_line_of(job->data, ch->err_pos));
+        if (ch->err_col) HX_FAIL(ch->st, "%s: line %llu, column %zu: %s", name, line, ch->err_col, ch->err);
         HX_FAIL(ch->st, "%s: line %llu: %s", name, line, ch->err);
     }
     if (ch->cst != HOIST_ERR_CSV_PARSE) HX_FAIL(ch->cst, "%s: %s", name, ch->cerr);
@@ -172,15 +166,13 @@ static hx_status chunk_error(struct hoist_csv_reader *rd, const struct hx_csv_jo
     const uint8_t *s;
     size_t sl;
     char val[48] = "";
-    if (hx_csv_field_value(&rd->d, job->data + ch->start,
-                           ch->fields[(size_t)ch->fail_row * rd->nproj + ch->fail_col], &tmp, &s,
-                           &sl))
+    if (hx_csv_field_value(&rd->d, job->data + ch->start, ch->fields[(size_t)ch->fail_row * rd->nproj + ch->fail_col],
+                           &tmp, &s, &sl))
         excerpt(s, sl, val, sizeof val);
     hx_buf_reset(&tmp);
     const char *tname = hx_csv_type_name(ch->types[ch->fail_col]);
     if (ch->fail_utf8)
-        HX_FAIL(HOIST_ERR_CSV_PARSE,
-                "%s: line %llu, column %zu ('%s'): invalid UTF-8 in a string column", name, line,
+        HX_FAIL(HOIST_ERR_CSV_PARSE, "%s: line %llu, column %zu ('%s'): invalid UTF-8 in a string column", name, line,
                 c + 1, rd->names[c]);
     if (ch->fail_widen_refused)
         HX_FAIL(HOIST_ERR_CSV_PARSE,
@@ -188,8 +180,8 @@ static hx_status chunk_error(struct hoist_csv_reader *rd, const struct hx_csv_jo
                 "first %llu bytes; "
                 "set the column's type",
                 name, line, c + 1, rd->names[c], val, tname, (unsigned long long)rd->sample_bytes);
-    HX_FAIL(HOIST_ERR_CSV_PARSE, "%s: line %llu, column %zu ('%s'): '%s' is not a valid %s", name,
-            line, c + 1, rd->names[c], val, tname);
+    HX_FAIL(HOIST_ERR_CSV_PARSE, "%s: line %llu, column %zu ('%s'): '%s' is not a valid %s", name, line, c + 1,
+            rd->names[c], val, tname);
 }
 
 /* ---- output --------------------------------------------------------------- */
@@ -220,8 +212,7 @@ static hx_status push_batch(struct hoist_csv_reader *rd, struct hx_csv_chunk *ch
     return HOIST_OK;
 }
 
-static void collect_bad(struct hoist_csv_reader *rd, const struct hx_csv_job *job,
-                        struct hx_csv_chunk *ch) {
+static void collect_bad(struct hoist_csv_reader *rd, const struct hx_csv_job *job, struct hx_csv_chunk *ch) {
     size_t k = ch->nbad < HX_CSV_BAD_LINES ? (size_t)ch->nbad : HX_CSV_BAD_LINES;
     for (size_t a = 1; a < k; a++) /* conversion drops come after lexing ones: order them */
         for (size_t b = a; b > 0 && ch->bad_pos[b - 1] > ch->bad_pos[b]; b--) {
@@ -240,14 +231,11 @@ static void collect_bad(struct hoist_csv_reader *rd, const struct hx_csv_job *jo
 
 /* 1 MiB chunks, like pyarrow's blocks: a chunk's index stays in cache
  * between lexing and converting; fewer when the input is small. */
-static size_t chunk_size(const struct hoist_csv_reader *rd) {
-    return rd->opts.chunk_size ? rd->opts.chunk_size : MiB;
-}
+static size_t chunk_size(const struct hoist_csv_reader *rd) { return rd->opts.chunk_size ? rd->opts.chunk_size : MiB; }
 
 /* Steps 4 and 5: verification in order, re-inference, one type per column. */
-static hx_status settle_chunks(struct hoist_csv_reader *rd, const struct hx_csv_job *job,
-                               struct hx_csv_chunk *chunks, size_t n, const unsigned *masks,
-                               bool *flags) {
+static hx_status settle_chunks(struct hoist_csv_reader *rd, const struct hx_csv_job *job, struct hx_csv_chunk *chunks,
+                               size_t n, const unsigned *masks, bool *flags) {
     bool refooled = false;
     memset(flags, 0, n * sizeof *flags);
     for (size_t i = 0; i < n; i++) {
@@ -257,20 +245,17 @@ static hx_status settle_chunks(struct hoist_csv_reader *rd, const struct hx_csv_
             task_run(&one);
             flags[i] = refooled = true;
         }
-        if (chunks[i].st != HOIST_OK || chunks[i].cst != HOIST_OK)
-            return chunk_error(rd, job, &chunks[i]);
+        if (chunks[i].st != HOIST_OK || chunks[i].cst != HOIST_OK) return chunk_error(rd, job, &chunks[i]);
     }
     /* a window sampled at a wrong start saw bytes of a quoted field as rows */
     if (refooled && masks && pick_types(rd, masks, n, flags)) {
         run_parallel(rd, job, chunks, n, NULL, NULL);
         for (size_t i = 0; i < n; i++)
-            if (chunks[i].st != HOIST_OK || chunks[i].cst != HOIST_OK)
-                return chunk_error(rd, job, &chunks[i]);
+            if (chunks[i].st != HOIST_OK || chunks[i].cst != HOIST_OK) return chunk_error(rd, job, &chunks[i]);
     }
     bool any = false;
     for (size_t j = 0; j < rd->nproj; j++)
-        for (size_t i = 0; i < n; i++)
-            rd->types[j] = hx_csv_type_join(rd->types[j], chunks[i].types[j]);
+        for (size_t i = 0; i < n; i++) rd->types[j] = hx_csv_type_join(rd->types[j], chunks[i].types[j]);
     for (size_t i = 0; i < n; i++) {
         flags[i] = false;
         for (size_t j = 0; j < rd->nproj; j++)
@@ -279,21 +264,18 @@ static hx_status settle_chunks(struct hoist_csv_reader *rd, const struct hx_csv_
     if (any) {
         run_parallel(rd, job, chunks, n, rd->types, flags);
         for (size_t i = 0; i < n; i++)
-            if (chunks[i].st != HOIST_OK || chunks[i].cst != HOIST_OK)
-                return chunk_error(rd, job, &chunks[i]);
+            if (chunks[i].st != HOIST_OK || chunks[i].cst != HOIST_OK) return chunk_error(rd, job, &chunks[i]);
     }
     return HOIST_OK;
 }
 
-hx_status hx_csv_run_chunks(struct hoist_csv_reader *rd, const struct hx_csv_job *job, size_t start,
-                            size_t *consumed) {
+hx_status hx_csv_run_chunks(struct hoist_csv_reader *rd, const struct hx_csv_job *job, size_t start, size_t *consumed) {
     size_t total = job->len - start, cs = chunk_size(rd), n = (total + cs - 1) / cs;
     struct hx_csv_chunk *chunks = hx_calloc(n, sizeof *chunks);
     bool *flags = hx_calloc(n, sizeof *flags);
     unsigned *masks = NULL;
     hx_status st = HOIST_OK;
-    if (!chunks || !flags)
-        st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory", hx_csv_reader_name(rd));
+    if (!chunks || !flags) st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory", hx_csv_reader_name(rd));
     for (size_t i = 0; st == HOIST_OK && i < n; i++) {
         chunks[i].nominal = start + i * cs;
         chunks[i].stop = i + 1 < n ? start + (i + 1) * cs : job->len;
@@ -317,8 +299,7 @@ hx_status hx_csv_run_chunks(struct hoist_csv_reader *rd, const struct hx_csv_job
         st = push_batch(rd, &chunks[i]);
     }
     if (st == HOIST_OK) *consumed = chunks[n - 1].end;
-    for (size_t i = 0; chunks && i < n; i++)
-        hx_csv_chunk_reset(&chunks[i], rd->nproj);
+    for (size_t i = 0; chunks && i < n; i++) hx_csv_chunk_reset(&chunks[i], rd->nproj);
     hx_free(chunks);
     hx_free(flags);
     hx_free(masks);

@@ -12,48 +12,41 @@
 #define HEAD_SAMPLE_ROWS 1000
 #define SNIFF_BYTES (256 * 1024)
 
-const char *hx_csv_reader_name(const struct hoist_csv_reader *rd) {
-    return rd->name ? rd->name : "CSV";
-}
+const char *hx_csv_reader_name(const struct hoist_csv_reader *rd) { return rd->name ? rd->name : "CSV"; }
 
 /* ---- dialect, header and columns ----------------------------------------- */
 
-static bool field_value(const struct hoist_csv_reader *rd, const uint8_t *base,
-                        struct hx_csv_field f, struct hx_buf *tmp, const uint8_t **s, size_t *n) {
+static bool field_value(const struct hoist_csv_reader *rd, const uint8_t *base, struct hx_csv_field f,
+                        struct hx_buf *tmp, const uint8_t **s, size_t *n) {
     return hx_csv_field_value(&rd->d, base, f, tmp, s, n);
 }
 
 /* DuckDB's rule: a first row is a header when a typed column's first value
  * does not have the column's type; with only text columns, when its values
  * are non-empty, distinct and not numbers or dates. */
-static hx_status sniff_header(struct hoist_csv_reader *rd, const uint8_t *data, size_t len,
-                              bool final, const struct hx_csv_field *row0, size_t nf, size_t p,
-                              bool *header) {
+static hx_status sniff_header(struct hoist_csv_reader *rd, const uint8_t *data, size_t len, bool final,
+                              const struct hx_csv_field *row0, size_t nf, size_t p, bool *header) {
     unsigned *masks = hx_malloc(nf * sizeof *masks);
     struct hx_csv_field *tmpf = hx_malloc(nf * sizeof *tmpf);
     struct hx_buf tmp;
     hx_buf_init(&tmp);
     hx_status st = HOIST_OK;
     if (!masks || !tmpf) {
-        st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header",
-                      hx_csv_reader_name(rd));
+        st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header", hx_csv_reader_name(rd));
         goto out;
     }
-    for (size_t c = 0; c < nf; c++)
-        masks[c] = 0;
+    for (size_t c = 0; c < nf; c++) masks[c] = 0;
     size_t start = p;
     for (int rows = 0; rows < HEAD_SAMPLE_ROWS && p - start < MiB; rows++) {
         p = hx_csv_skip_lines(&rd->d, data, len, p, final);
         if (p >= len) break;
         size_t n, next;
-        if (hx_csv_lex_row(&rd->d, data, len, p, final, p, NULL, nf, tmpf, &n, &next) != HX_ROW_OK)
-            break;
+        if (hx_csv_lex_row(&rd->d, data, len, p, final, p, NULL, nf, tmpf, &n, &next) != HX_ROW_OK) break;
         for (size_t c = 0; n == nf && c < nf; c++) {
             const uint8_t *s;
             size_t sl;
             if (!field_value(rd, data + p, tmpf[c], &tmp, &s, &sl)) {
-                st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header",
-                              hx_csv_reader_name(rd));
+                st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header", hx_csv_reader_name(rd));
                 goto out;
             }
             if (hx_csv_words_has(&rd->nulls, s, sl)) continue;
@@ -72,8 +65,7 @@ static hx_status sniff_header(struct hoist_csv_reader *rd, const uint8_t *data, 
         const uint8_t *s;
         size_t sl;
         if (!field_value(rd, data, row0[c], &tmp, &s, &sl)) {
-            st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header",
-                          hx_csv_reader_name(rd));
+            st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header", hx_csv_reader_name(rd));
             goto out;
         }
         if (!hx_csv_words_has(&rd->nulls, s, sl) &&
@@ -88,20 +80,17 @@ static hx_status sniff_header(struct hoist_csv_reader *rd, const uint8_t *data, 
             struct hx_buf one;
             hx_buf_init(&one);
             if (!field_value(rd, data, row0[c], &one, &s, &sl)) {
-                st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header",
-                              hx_csv_reader_name(rd));
+                st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header", hx_csv_reader_name(rd));
                 goto out;
             }
-            if (sl == 0 || (hx_csv_value_types(&rd->trues, &rd->falses, s, sl) & typed_bits &
-                            ~(1u << HX_CSV_BOOL)))
+            if (sl == 0 || (hx_csv_value_types(&rd->trues, &rd->falses, s, sl) & typed_bits & ~(1u << HX_CSV_BOOL)))
                 *header = false;
             for (size_t k = 0; k < c && *header; k++) {
                 const uint8_t *s2;
                 size_t sl2;
                 if (!field_value(rd, data, row0[k], &tmp, &s2, &sl2)) {
                     hx_buf_reset(&one);
-                    st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header",
-                                  hx_csv_reader_name(rd));
+                    st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory sniffing the header", hx_csv_reader_name(rd));
                     goto out;
                 }
                 if (sl2 == sl && memcmp(s, s2, sl) == 0) *header = false;
@@ -116,8 +105,8 @@ out:
     return st;
 }
 
-static hx_status set_names(struct hoist_csv_reader *rd, const uint8_t *data,
-                           const struct hx_csv_field *row0, bool header) {
+static hx_status set_names(struct hoist_csv_reader *rd, const uint8_t *data, const struct hx_csv_field *row0,
+                           bool header) {
     rd->names = hx_calloc(rd->ncols ? rd->ncols : 1, sizeof *rd->names);
     if (!rd->names) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", hx_csv_reader_name(rd));
     struct hx_buf tmp;
@@ -131,10 +120,8 @@ static hx_status set_names(struct hoist_csv_reader *rd, const uint8_t *data,
             if (!field_value(rd, data, row0[c], &tmp, &s, &sl)) break;
             if (!hx_csv_utf8_valid(s, sl)) {
                 hx_buf_reset(&tmp);
-                HX_FAIL(HOIST_ERR_CSV_PARSE,
-                        "%s: line %llu, column %zu: the header name is not valid UTF-8",
-                        hx_csv_reader_name(rd),
-                        (unsigned long long)(rd->base_line + hx_csv_line_of(data, 0)), c + 1);
+                HX_FAIL(HOIST_ERR_CSV_PARSE, "%s: line %llu, column %zu: the header name is not valid UTF-8",
+                        hx_csv_reader_name(rd), (unsigned long long)(rd->base_line + hx_csv_line_of(data, 0)), c + 1);
             }
             rd->names[c] = hx_strndup((const char *)s, sl);
         } else {
@@ -152,17 +139,15 @@ static hx_status lex_fail_status(const struct hoist_csv_reader *rd, const uint8_
                                  enum hx_csv_row rs) {
     unsigned long long line = (unsigned long long)(rd->base_line + hx_csv_line_of(data, pos));
     if (rs == HX_ROW_TOO_BIG)
-        HX_FAIL(HOIST_ERR_LIMIT, "%s: line %llu: a field longer than 2 GiB", hx_csv_reader_name(rd),
-                line);
-    HX_FAIL(HOIST_ERR_CSV_PARSE,
-            "%s: line %llu: unterminated quoted field (a quote opened here is never closed)",
+        HX_FAIL(HOIST_ERR_LIMIT, "%s: line %llu: a field longer than 2 GiB", hx_csv_reader_name(rd), line);
+    HX_FAIL(HOIST_ERR_CSV_PARSE, "%s: line %llu: unterminated quoted field (a quote opened here is never closed)",
             hx_csv_reader_name(rd), line);
 }
 
 /* Settles delimiter, header and column names from the first row(s).
  * *ready = false when non-final data does not hold the first row yet. */
-static hx_status settle(struct hoist_csv_reader *rd, const uint8_t *data, size_t len, bool final,
-                        size_t *data_start, bool *ready) {
+static hx_status settle(struct hoist_csv_reader *rd, const uint8_t *data, size_t len, bool final, size_t *data_start,
+                        bool *ready) {
     const struct hoist_csv_options *o = &rd->opts;
     *ready = false;
     size_t p = 0;
@@ -178,8 +163,7 @@ static hx_status settle(struct hoist_csv_reader *rd, const uint8_t *data, size_t
         delim = hx_csv_sniff_delimiter(data + p, win, final && win == len - p, o->quote, o->escape,
                                        o->double_quote != 0, o->comment);
     }
-    hx_csv_dialect_init(&rd->d, (uint8_t)delim, o->quote, o->escape, o->double_quote != 0,
-                        o->comment);
+    hx_csv_dialect_init(&rd->d, (uint8_t)delim, o->quote, o->escape, o->double_quote != 0, o->comment);
     size_t p0 = hx_csv_skip_lines(&rd->d, data, len, p, final);
     if (p0 == SIZE_MAX) return HOIST_OK;
     bool names_given = o->column_names.set;
@@ -192,8 +176,7 @@ static hx_status settle(struct hoist_csv_reader *rd, const uint8_t *data, size_t
         return HOIST_OK;
     }
     size_t nf, next;
-    enum hx_csv_row rs =
-        hx_csv_lex_row(&rd->d, data, len, p0, final, p0, NULL, 0, NULL, &nf, &next);
+    enum hx_csv_row rs = hx_csv_lex_row(&rd->d, data, len, p0, final, p0, NULL, 0, NULL, &nf, &next);
     if (rs == HX_ROW_INCOMPLETE) return HOIST_OK;
     if (rs != HX_ROW_OK) return lex_fail_status(rd, data, p0, rs);
     struct hx_csv_field *row0 = hx_malloc(nf * sizeof *row0);
@@ -230,23 +213,20 @@ static hx_status setup_columns(struct hoist_csv_reader *rd) {
     rd->explicit_type = hx_calloc(n, sizeof *rd->explicit_type);
     if (!rd->proj_map || !rd->proj_cols || !rd->types || !rd->explicit_type)
         HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", hx_csv_reader_name(rd));
-    for (size_t c = 0; c < rd->ncols; c++)
-        rd->proj_map[c] = o->columns.set ? -1 : (int)c;
+    for (size_t c = 0; c < rd->ncols; c++) rd->proj_map[c] = o->columns.set ? -1 : (int)c;
     for (size_t j = 0; j < rd->nproj; j++) {
         int c = o->columns.set ? find_name(rd, o->columns.v[j]) : (int)j;
-        HX_FAIL_IF(c < 0, HOIST_ERR_COLUMN_NOT_FOUND,
-                   "%s: no column '%s' (the file has %zu columns%s%s%s)", hx_csv_reader_name(rd),
-                   o->columns.v[j], rd->ncols, rd->ncols ? ": first '" : "",
+        HX_FAIL_IF(c < 0, HOIST_ERR_COLUMN_NOT_FOUND, "%s: no column '%s' (the file has %zu columns%s%s%s)",
+                   hx_csv_reader_name(rd), o->columns.v[j], rd->ncols, rd->ncols ? ": first '" : "",
                    rd->ncols ? rd->names[0] : "", rd->ncols ? "'" : "");
-        HX_FAIL_IF(rd->proj_map[c] >= 0 && o->columns.set, HOIST_ERR_INVALID_ARG,
-                   "%s: column '%s' selected twice", hx_csv_reader_name(rd), o->columns.v[j]);
+        HX_FAIL_IF(rd->proj_map[c] >= 0 && o->columns.set, HOIST_ERR_INVALID_ARG, "%s: column '%s' selected twice",
+                   hx_csv_reader_name(rd), o->columns.v[j]);
         rd->proj_map[c] = (int)j;
         rd->proj_cols[j] = (size_t)c;
     }
     for (size_t i = 0; i < o->ntypes; i++) {
         int c = find_name(rd, o->types[i].name);
-        HX_FAIL_IF(c < 0, HOIST_ERR_COLUMN_NOT_FOUND,
-                   "%s: a type is set for column '%s', which the file lacks",
+        HX_FAIL_IF(c < 0, HOIST_ERR_COLUMN_NOT_FOUND, "%s: a type is set for column '%s', which the file lacks",
                    hx_csv_reader_name(rd), o->types[i].name);
         if (rd->proj_map[c] < 0) continue;
         rd->types[rd->proj_map[c]] = o->types[i].type;
@@ -255,8 +235,7 @@ static hx_status setup_columns(struct hoist_csv_reader *rd) {
     return HOIST_OK;
 }
 
-hx_status hx_csv_run_job(struct hoist_csv_reader *rd, const uint8_t *data, size_t len, bool final,
-                         size_t *consumed) {
+hx_status hx_csv_run_job(struct hoist_csv_reader *rd, const uint8_t *data, size_t len, bool final, size_t *consumed) {
     *consumed = 0;
     size_t start = 0;
     struct hx_csv_job job = {rd, data, len, final};

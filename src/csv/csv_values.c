@@ -14,10 +14,8 @@ static inline bool is_digit(uint8_t c) { return (unsigned)(c - '0') < 10; }
 /* Numbers, dates and times may be padded with spaces or tabs (as pyarrow
  * reads them); text is never trimmed. */
 static inline void trim(const uint8_t **s, size_t *n) {
-    while (*n && (**s == ' ' || **s == '\t'))
-        (*s)++, (*n)--;
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-        (*n)--;
+    while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
 }
 
 bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out) {
@@ -62,9 +60,8 @@ static bool word_ci(const uint8_t *s, size_t n, const char *w) {
 /* Exactly representable powers of ten: with a mantissa below 2^53 one
  * multiplication or division rounds once, so the result is the correctly
  * rounded value (Clinger's fast path). */
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 static bool strtod_exact(const uint8_t *s, size_t n, double *out) {
     char small[128], *buf = small;
@@ -107,13 +104,11 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
      * than 19 of them go to strtod, which then decides */
     const uint8_t *p = s + i, *end = s + n, *d0 = p;
     uint64_t mant = 0;
-    while (p < end && is_digit(*p))
-        mant = mant * 10 + (unsigned)(*p++ - '0');
+    while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
     size_t ndig = (size_t)(p - d0), nfrac = 0;
     if (p < end && *p == '.') {
         const uint8_t *f0 = ++p;
-        while (p < end && is_digit(*p))
-            mant = mant * 10 + (unsigned)(*p++ - '0');
+        while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
         nfrac = (size_t)(p - f0);
         ndig += nfrac;
     }
@@ -171,9 +166,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 
 static bool parse_date(const uint8_t *s, int64_t *days) {
     int y, m, d;
-    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' ||
-        !digits(s + 8, 2, &d))
-        return false;
+    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' || !digits(s + 8, 2, &d)) return false;
     static const uint8_t dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (m < 1 || m > 12 || d < 1) return false;
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -218,8 +211,7 @@ bool hx_csv_parse_timestamp(const uint8_t *s, size_t n, int64_t *out, bool *zone
                     return false; /* finer than a microsecond */
             }
             if (k == 0) return false;
-            for (; k < 6; k++)
-                frac *= 10;
+            for (; k < 6; k++) frac *= 10;
         }
     }
     us += ((int64_t)hh * 3600 + mm * 60 + ss) * 1000000 + frac;
@@ -278,8 +270,7 @@ bool hx_csv_utf8_valid(const uint8_t *s, size_t n) {
             cp = cp << 6 | (s[i + j] & 0x3f);
         }
         /* overlong forms, surrogates, beyond U+10FFFF (RFC 3629 section 3) */
-        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
             return false;
         i += k + 1;
     }
@@ -288,8 +279,8 @@ bool hx_csv_utf8_valid(const uint8_t *s, size_t n) {
 
 /* ---- inference masks ------------------------------------------------------ */
 
-unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_csv_words *falses,
-                            const uint8_t *s, size_t n) {
+unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_csv_words *falses, const uint8_t *s,
+                            size_t n) {
     unsigned m = 1u << HX_CSV_STRING;
     if (hx_csv_words_has(trues, s, n) || hx_csv_words_has(falses, s, n)) m |= 1u << HX_CSV_BOOL;
     const uint8_t *full = s;
@@ -297,8 +288,7 @@ unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_cs
     trim(&s, &n);
     if (n == 0) return m;
     uint8_t c = s[0];
-    if (is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'i' || c == 'I' || c == 'n' ||
-        c == 'N') {
+    if (is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'i' || c == 'I' || c == 'n' || c == 'N') {
         int64_t iv;
         double dv;
         if (hx_csv_parse_int64(s, n, &iv))

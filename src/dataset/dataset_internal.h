@@ -38,7 +38,7 @@ struct ds_value {
     double d;         /* DS_V_DOUBLE */
     const uint8_t *b; /* DS_V_BYTES (not owned) */
     size_t blen;
-    uint64_t dec[4];  /* DS_V_DECIMAL */
+    uint64_t dec[4]; /* DS_V_DECIMAL */
     int8_t dec_frac;
     int8_t dec_inf;
 };
@@ -70,11 +70,11 @@ enum ds_lit_kind { DS_L_INT, DS_L_FLOAT, DS_L_STRING, DS_L_BOOL, DS_L_DATE, DS_L
 
 struct ds_lit {
     enum ds_lit_kind kind;
-    int64_t i;    /* INT, BOOL */
-    double d;     /* FLOAT */
-    char *s;      /* STRING, DATE, TIMESTAMP text (owned) */
+    int64_t i; /* INT, BOOL */
+    double d;  /* FLOAT */
+    char *s;   /* STRING, DATE, TIMESTAMP text (owned) */
     size_t slen;
-    int pos;      /* offset in the expression, for messages */
+    int pos;           /* offset in the expression, for messages */
     struct ds_value v; /* the literal in the column's domain (after bind) */
 };
 
@@ -86,9 +86,9 @@ struct ds_node {
     enum ds_cmp op;
     char *column;
     int column_pos;
-    int col;               /* index into the bound column table, -1 before bind */
-    int fcol;              /* index into ds_filter.columns (leaves), -1 otherwise */
-    int height;            /* operator levels below this node (0 = a leaf) */
+    int col;    /* index into the bound column table, -1 before bind */
+    int fcol;   /* index into ds_filter.columns (leaves), -1 otherwise */
+    int height; /* operator levels below this node (0 = a leaf) */
     struct ds_lit *lits;
     size_t nlits;
 };
@@ -123,12 +123,12 @@ enum ds_vkind hx_ds_format_vkind(const char *format);
 
 /* Resolves column names to indexes (ncols names, with their Arrow formats)
  * and converts literals to each column's domain. Errors point at the token. */
-HOIST_NODISCARD hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names,
-                                            const char *const *formats, size_t ncols);
+HOIST_NODISCARD hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const char *const *formats,
+                                            size_t ncols);
 
 /* What is known of one column over a set of rows, for pruning. */
 struct ds_colstats {
-    bool known;            /* false = nothing known: the column cannot prune */
+    bool known; /* false = nothing known: the column cannot prune */
     bool has_minmax;
     struct ds_value min, max;
     bool has_null_count;
@@ -146,8 +146,8 @@ bool hx_ds_filter_may_match(const struct ds_filter *f, const struct ds_colstats 
  * NULL). Writes keep[r] = 1 for rows where the filter is TRUE (SQL: NULL and
  * FALSE drop the row). */
 HOIST_NODISCARD hx_status hx_ds_filter_eval(const struct ds_filter *f, const struct ArrowArray *const *cols,
-                                            const char *const *formats, const char *const *dict_formats,
-                                            int64_t length, uint8_t *keep);
+                                            const char *const *formats, const char *const *dict_formats, int64_t length,
+                                            uint8_t *keep);
 
 /* ---- byte ranges ---------------------------------------------------------
  * Column chunks of one row group are fetched as few requests as is sensible:
@@ -227,16 +227,14 @@ struct ds_manifest {
  * content). A hoist manifest that is malformed or of another version:
  * HOIST_ERR_UNSUPPORTED; a path that is absolute or leaves the directory:
  * HOIST_ERR_UNSAFE_KEY. */
-HOIST_NODISCARD hx_status hx_ds_manifest_parse(const void *data, size_t len, const char *url,
-                                               struct ds_manifest **out);
+HOIST_NODISCARD hx_status hx_ds_manifest_parse(const void *data, size_t len, const char *url, struct ds_manifest **out);
 void hx_ds_manifest_free(struct ds_manifest *m);
 /* Joins each listed path to dir and finds it in the listing (recursive,
  * under dir): *urls (owned, m->nfiles of them, manifest order) and *sizes
  * (the listing's size, else the manifest's bytes, else 0 = unknown). A file
  * the listing lacks: HOIST_ERR_NOT_FOUND naming the manifest and the file. */
-HOIST_NODISCARD hx_status hx_ds_manifest_resolve(const struct ds_manifest *m, const char *manifest_url,
-                                                 const char *dir, const struct hoist_list *list, char ***urls,
-                                                 uint64_t **sizes);
+HOIST_NODISCARD hx_status hx_ds_manifest_resolve(const struct ds_manifest *m, const char *manifest_url, const char *dir,
+                                                 const struct hoist_list *list, char ***urls, uint64_t **sizes);
 
 /* ---- Arrow helpers ----------------------------------------------------------
  * The Arrow work is src/arrow's (arrow.h). The hx_ds_ names below are the
@@ -247,8 +245,7 @@ HOIST_NODISCARD hx_status hx_ds_manifest_resolve(const struct ds_manifest *m, co
 
 /* A partition column: `length` copies of a value parsed as type t (value
  * NULL: all null). */
-HOIST_NODISCARD hx_status hx_ds_array_const(enum ds_ptype t, const char *value, int64_t length,
-                                            struct ArrowArray *out);
+HOIST_NODISCARD hx_status hx_ds_array_const(enum ds_ptype t, const char *value, int64_t length, struct ArrowArray *out);
 
 HOIST_NODISCARD static inline hx_status hx_ds_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
     return hx_schema_copy(src, dst);

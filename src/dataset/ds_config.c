@@ -82,8 +82,8 @@ hx_status hoist_dataset_config_set_filter(struct hoist_dataset_config *c, const 
 
 hx_status hoist_dataset_config_set_sample(struct hoist_dataset_config *c, double fraction, uint64_t seed) {
     HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_sample: NULL config");
-    HX_FAIL_IF(!(fraction > 0.0 && fraction <= 1.0), HOIST_ERR_INVALID_ARG,
-               "sample fraction %g is not in (0, 1]", fraction);
+    HX_FAIL_IF(!(fraction > 0.0 && fraction <= 1.0), HOIST_ERR_INVALID_ARG, "sample fraction %g is not in (0, 1]",
+               fraction);
     c->sample = fraction;
     c->seed = seed;
     hx_error_clear();

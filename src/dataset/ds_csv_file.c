@@ -54,8 +54,7 @@ static hx_status push_gzip(struct sink *s, const uint8_t *src, size_t n) {
         if (rc == Z_STREAM_END)
             s->z_ended = true;
         else if (rc != Z_OK && !(rc == Z_BUF_ERROR && (used || got)))
-            HX_FAIL(HOIST_ERR_IO, "%s: gzip data is corrupt (%s)", s->name,
-                    s->z.msg ? s->z.msg : "inflate failed");
+            HX_FAIL(HOIST_ERR_IO, "%s: gzip data is corrupt (%s)", s->name, s->z.msg ? s->z.msg : "inflate failed");
         if (got) st = hoist_csv_reader_feed(s->rd, s->block, got);
     }
     /* output left inside zlib's window comes out with no more input */
@@ -80,8 +79,7 @@ static hx_status push_zstd(struct sink *s, const uint8_t *src, size_t n) {
         ZSTD_outBuffer out = {s->block, BLOCK, 0};
         s->zs_last = ZSTD_decompressStream(s->zs, &out, &in);
         if (ZSTD_isError(s->zs_last))
-            HX_FAIL(HOIST_ERR_IO, "%s: zstd data is corrupt (%s)", s->name,
-                    ZSTD_getErrorName(s->zs_last));
+            HX_FAIL(HOIST_ERR_IO, "%s: zstd data is corrupt (%s)", s->name, ZSTD_getErrorName(s->zs_last));
         if (out.pos) st = hoist_csv_reader_feed(s->rd, s->block, out.pos);
         if (in.pos == in.size && out.pos < out.size) break;
     }
@@ -98,8 +96,7 @@ static hx_status sink_start(struct sink *s, const uint8_t *magic, size_t n) {
     s->kind = detect(magic, n);
     if (s->kind == SINK_PLAIN) return HOIST_OK;
     if (s->kind == SINK_GZIP) {
-        if (inflateInit2(&s->z, 15 + 16) != Z_OK)
-            HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start gzip", s->name);
+        if (inflateInit2(&s->z, 15 + 16) != Z_OK) HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start gzip", s->name);
         s->z_live = true;
     } else if (!(s->zs = ZSTD_createDStream())) {
         HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start zstd", s->name);
@@ -110,12 +107,9 @@ static hx_status sink_start(struct sink *s, const uint8_t *magic, size_t n) {
 
 static hx_status sink_push_known(struct sink *s, const uint8_t *data, size_t n) {
     switch (s->kind) {
-    case SINK_GZIP:
-        return push_gzip(s, data, n);
-    case SINK_ZSTD:
-        return push_zstd(s, data, n);
-    default:
-        return hoist_csv_reader_feed(s->rd, data, n);
+    case SINK_GZIP: return push_gzip(s, data, n);
+    case SINK_ZSTD: return push_zstd(s, data, n);
+    default: return hoist_csv_reader_feed(s->rd, data, n);
     }
 }
 
@@ -138,10 +132,8 @@ static hx_status sink_end(struct sink *s) {
         HX_TRY(sink_start(s, s->head, s->nhead));
         HX_TRY(sink_push_known(s, s->head, s->nhead));
     }
-    HX_FAIL_IF(s->kind == SINK_GZIP && !s->z_ended, HOIST_ERR_IO, "%s: gzip data is truncated",
-               s->name);
-    HX_FAIL_IF(s->kind == SINK_ZSTD && s->zs_last != 0, HOIST_ERR_IO, "%s: zstd data is truncated",
-               s->name);
+    HX_FAIL_IF(s->kind == SINK_GZIP && !s->z_ended, HOIST_ERR_IO, "%s: gzip data is truncated", s->name);
+    HX_FAIL_IF(s->kind == SINK_ZSTD && s->zs_last != 0, HOIST_ERR_IO, "%s: zstd data is truncated", s->name);
     return hoist_csv_reader_finish(s->rd);
 }
 
@@ -170,8 +162,8 @@ static hx_status sink_finish(struct sink *s, hx_status st, struct ArrowArrayStre
 
 /* ---- local files ------------------------------------------------------- */
 
-hx_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *opts,
-                              struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
+hx_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
+                              struct hoist_csv_stats *stats) {
     HX_FAIL_IF(!path || !out, HOIST_ERR_INVALID_ARG, "hoist_csv_read_file: NULL argument");
     memset(out, 0, sizeof *out);
     if (stats) memset(stats, 0, sizeof *stats);
@@ -205,8 +197,8 @@ struct batch {
     char err[512];
 };
 
-static uint64_t batch_prepare(struct batch *b, struct hoist_store *store, const char *url,
-                              uint64_t off, uint64_t size) {
+static uint64_t batch_prepare(struct batch *b, struct hoist_store *store, const char *url, uint64_t off,
+                              uint64_t size) {
     memset(b, 0, sizeof *b);
     b->store = store;
     for (; b->n < RANGES_IN_FLIGHT && off < size; b->n++, off += RANGE) {
@@ -226,8 +218,7 @@ static void *batch_fetch(void *arg) {
 }
 
 static void batch_reset(struct batch *b) {
-    for (size_t i = 0; i < b->n; i++)
-        hoist_store_get_item_reset(&b->items[i]);
+    for (size_t i = 0; i < b->n; i++) hoist_store_get_item_reset(&b->items[i]);
     b->n = 0;
 }
 
@@ -245,8 +236,7 @@ static hx_status batch_push(struct batch *b, const char *url, struct sink *s) {
 /* Fetches the object in batches of ranges; the next batch downloads on a
  * thread of its own while this one parses the current one, so network and
  * parsing overlap with two batches (64 MiB) in memory. */
-static hx_status fetch_into(struct hoist_store *store, const char *url, uint64_t size,
-                            struct sink *s) {
+static hx_status fetch_into(struct hoist_store *store, const char *url, uint64_t size, struct sink *s) {
     struct batch *b = hx_calloc(2, sizeof *b);
     if (!b) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", url);
     uint64_t off = batch_prepare(&b[0], store, url, 0, size);
@@ -269,12 +259,10 @@ static hx_status fetch_into(struct hoist_store *store, const char *url, uint64_t
     return st;
 }
 
-hx_status hoist_csv_read_url(struct hoist_store *store, const char *url,
-                             const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
-                             struct hoist_csv_stats *stats) {
+hx_status hoist_csv_read_url(struct hoist_store *store, const char *url, const struct hoist_csv_options *opts,
+                             struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
     HX_FAIL_IF(!url || !out, HOIST_ERR_INVALID_ARG, "hoist_csv_read_url: NULL argument");
-    if (is_local(url))
-        return hoist_csv_read_file(strncmp(url, "file://", 7) ? url : url + 7, opts, out, stats);
+    if (is_local(url)) return hoist_csv_read_file(strncmp(url, "file://", 7) ? url : url + 7, opts, out, stats);
     memset(out, 0, sizeof *out);
     if (stats) memset(stats, 0, sizeof *stats);
     struct hoist_store *own = NULL;

@@ -188,16 +188,23 @@ enum ds_vkind hx_ds_format_vkind(const char *fmt) {
     if (!fmt || !*fmt) return DS_V_NONE;
     if (fmt[1] == '\0') {
         switch (fmt[0]) {
-        case 'c': case 'C': case 's': case 'S': case 'i': case 'I': case 'l': case 'L':
-            return DS_V_INT;
-        case 'e': case 'f': case 'g':
-            return DS_V_DOUBLE;
-        case 'u': case 'U': case 'z': case 'Z':
-            return DS_V_BYTES;
-        case 'b':
-            return DS_V_BOOL;
-        default:
-            return DS_V_NONE;
+        case 'c':
+        case 'C':
+        case 's':
+        case 'S':
+        case 'i':
+        case 'I':
+        case 'l':
+        case 'L': return DS_V_INT;
+        case 'e':
+        case 'f':
+        case 'g': return DS_V_DOUBLE;
+        case 'u':
+        case 'U':
+        case 'z':
+        case 'Z': return DS_V_BYTES;
+        case 'b': return DS_V_BOOL;
+        default: return DS_V_NONE;
         }
     }
     if (fmt[0] == 't' && (fmt[1] == 'd' || fmt[1] == 's' || fmt[1] == 't' || fmt[1] == 'D')) return DS_V_INT;
@@ -241,7 +248,7 @@ static hx_status bind_lit(const struct ds_filter *f, const struct ds_node *n, st
             int64_t us;
             if (!hx_ds_parse_timestamp_us(lit->s, lit->slen, &us))
                 return hx_ds_filter_syntax_error(f->text, lit->pos, (int)lit->slen + 2,
-                                    "not a date or timestamp for a temporal column");
+                                                 "not a date or timestamp for a temporal column");
             lit->v.kind = DS_V_INT;
             if (is_date32) {
                 /* A date column against a timestamp literal: compare days,
@@ -331,8 +338,7 @@ static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const int *co
     return HOIST_OK;
 }
 
-hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const char *const *formats,
-                            size_t ncols) {
+hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const char *const *formats, size_t ncols) {
     /* Names are resolved once per distinct column, not once per leaf. */
     int *col_of = hx_malloc((f->ncolumns ? f->ncolumns : 1) * sizeof *col_of);
     if (!col_of) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
@@ -477,17 +483,29 @@ static inline uint8_t apply_op(enum ds_cmp op, int c) {
 /* The common case -- an integer or float column against one number --
  * gets a tight loop per physical type (the generic path below goes through
  * __int128 values one row at a time). Returns false when it does not apply. */
-#define CMP_LOOP(T, LIT)                                                                           \
-    do {                                                                                           \
-        const T *v = (const T *)a->buffers[1] + a->offset;                                         \
-        switch (n->op) {                                                                           \
-        case DS_EQ: for (int64_t i = 0; i < len; i++) res[i] = v[i] == (LIT); break;               \
-        case DS_NE: for (int64_t i = 0; i < len; i++) res[i] = v[i] != (LIT); break;               \
-        case DS_LT: for (int64_t i = 0; i < len; i++) res[i] = v[i] < (LIT); break;                \
-        case DS_LE: for (int64_t i = 0; i < len; i++) res[i] = v[i] <= (LIT); break;               \
-        case DS_GT: for (int64_t i = 0; i < len; i++) res[i] = v[i] > (LIT); break;                \
-        default: for (int64_t i = 0; i < len; i++) res[i] = v[i] >= (LIT); break;                  \
-        }                                                                                          \
+#define CMP_LOOP(T, LIT)                                                                                               \
+    do {                                                                                                               \
+        const T *v = (const T *)a->buffers[1] + a->offset;                                                             \
+        switch (n->op) {                                                                                               \
+        case DS_EQ:                                                                                                    \
+            for (int64_t i = 0; i < len; i++) res[i] = v[i] == (LIT);                                                  \
+            break;                                                                                                     \
+        case DS_NE:                                                                                                    \
+            for (int64_t i = 0; i < len; i++) res[i] = v[i] != (LIT);                                                  \
+            break;                                                                                                     \
+        case DS_LT:                                                                                                    \
+            for (int64_t i = 0; i < len; i++) res[i] = v[i] < (LIT);                                                   \
+            break;                                                                                                     \
+        case DS_LE:                                                                                                    \
+            for (int64_t i = 0; i < len; i++) res[i] = v[i] <= (LIT);                                                  \
+            break;                                                                                                     \
+        case DS_GT:                                                                                                    \
+            for (int64_t i = 0; i < len; i++) res[i] = v[i] > (LIT);                                                   \
+            break;                                                                                                     \
+        default:                                                                                                       \
+            for (int64_t i = 0; i < len; i++) res[i] = v[i] >= (LIT);                                                  \
+            break;                                                                                                     \
+        }                                                                                                              \
     } while (0)
 
 /* Sets V_NULL where the array's validity bitmap says the row is null: the
@@ -501,8 +519,7 @@ static void mask_nulls(const struct ArrowArray *a, int64_t len, uint8_t *res) {
         }
 }
 
-static bool eval_fast(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, int64_t len,
-                      uint8_t *res) {
+static bool eval_fast(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, int64_t len, uint8_t *res) {
     if (n->kind != DS_N_CMP) return false;
     const struct ds_value *lit = &n->lits[0].v;
     bool sign;
@@ -641,8 +658,8 @@ static void eval_leaf_values(const struct ds_node *n, const struct ArrowArray *a
     }
 }
 
-static hx_status eval_leaf(const struct ds_node *n, const struct ArrowArray *a, const char *fmt,
-                           const char *dict_fmt, int64_t len, uint8_t *res) {
+static hx_status eval_leaf(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, const char *dict_fmt,
+                           int64_t len, uint8_t *res) {
     if (!a) {
         /* Column absent from this file: every value is null. */
         memset(res, n->kind == DS_N_IS_NULL ? (n->negate ? V_FALSE : V_TRUE) : V_NULL, (size_t)len);
@@ -681,9 +698,8 @@ static hx_status eval_leaf(const struct ds_node *n, const struct ArrowArray *a, 
     return HOIST_OK;
 }
 
-static hx_status eval_node(const struct ds_node *n, const struct ArrowArray *const *cols,
-                           const char *const *formats, const char *const *dict_formats, int64_t len,
-                           uint8_t *res) {
+static hx_status eval_node(const struct ds_node *n, const struct ArrowArray *const *cols, const char *const *formats,
+                           const char *const *dict_formats, int64_t len, uint8_t *res) {
     if (n->kind == DS_N_CONST) {
         memset(res, n->const_value ? V_TRUE : V_FALSE, (size_t)len);
         return HOIST_OK;
@@ -706,7 +722,7 @@ static hx_status eval_node(const struct ds_node *n, const struct ArrowArray *con
                                                                       : V_TRUE;
             } else {
                 for (int64_t i = 0; i < len; i++)
-                    res[i] = (res[i] == V_TRUE || tmp[i] == V_TRUE) ? V_TRUE
+                    res[i] = (res[i] == V_TRUE || tmp[i] == V_TRUE)   ? V_TRUE
                              : (res[i] == V_NULL || tmp[i] == V_NULL) ? V_NULL
                                                                       : V_FALSE;
             }
@@ -718,9 +734,8 @@ static hx_status eval_node(const struct ds_node *n, const struct ArrowArray *con
     return eval_leaf(n, cols[n->col], formats[n->col], dict_formats ? dict_formats[n->col] : NULL, len, res);
 }
 
-hx_status hx_ds_filter_eval(const struct ds_filter *f, const struct ArrowArray *const *cols,
-                            const char *const *formats, const char *const *dict_formats, int64_t length,
-                            uint8_t *keep) {
+hx_status hx_ds_filter_eval(const struct ds_filter *f, const struct ArrowArray *const *cols, const char *const *formats,
+                            const char *const *dict_formats, int64_t length, uint8_t *keep) {
     if (!f || !f->root) {
         memset(keep, 1, (size_t)length);
         return HOIST_OK;

@@ -173,8 +173,7 @@ static void next_tok(struct parser *p) {
         }
         if (t.kind != T_BAD) t.kind = c == '\'' ? T_STRING : T_QIDENT;
         t.len = (s[j] ? j + 1 : j) - i;
-    } else if (isdigit((unsigned char)c) || c == '-' || c == '+' ||
-               (c == '.' && isdigit((unsigned char)s[i + 1]))) {
+    } else if (isdigit((unsigned char)c) || c == '-' || c == '+' || (c == '.' && isdigit((unsigned char)s[i + 1]))) {
         int j = i;
         if (s[j] == '-' || s[j] == '+') j++;
         int digits = 0;
@@ -367,8 +366,9 @@ static hx_status parse_literal(struct parser *p, struct ds_lit *lit) {
     case T_TIMESTAMP: {
         bool date = p->t.kind == T_DATE;
         next_tok(p);
-        if (p->t.kind != T_STRING) return err_here(p, date ? "expected 'YYYY-MM-DD' after DATE"
-                                                           : "expected a quoted timestamp after TIMESTAMP");
+        if (p->t.kind != T_STRING)
+            return err_here(p,
+                            date ? "expected 'YYYY-MM-DD' after DATE" : "expected a quoted timestamp after TIMESTAMP");
         lit->pos = p->t.pos;
         lit->s = unquote(p->s + p->t.pos, p->t.len, &lit->slen);
         if (!lit->s) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
@@ -379,10 +379,8 @@ static hx_status parse_literal(struct parser *p, struct ds_lit *lit) {
         lit->i = v;
         break;
     }
-    case T_NULL:
-        return err_here(p, "comparison with NULL is never true (use IS NULL)");
-    default:
-        return err_here(p, "expected a literal");
+    case T_NULL: return err_here(p, "comparison with NULL is never true (use IS NULL)");
+    default: return err_here(p, "expected a literal");
     }
     next_tok(p);
     return HOIST_OK;
@@ -494,8 +492,7 @@ static hx_status parse_primary(struct parser *p, struct ds_node **out) {
         if (p->t.kind != T_RPAREN) {
             node_free(*out);
             *out = NULL;
-            if (p->t.kind == T_END)
-                return hx_ds_filter_syntax_error(p->s, open_pos, 1, "unclosed '('");
+            if (p->t.kind == T_END) return hx_ds_filter_syntax_error(p->s, open_pos, 1, "unclosed '('");
             return err_here(p, "expected ')'");
         }
         next_tok(p);

@@ -56,8 +56,7 @@ static const char *unsafe_path_reason(const char *p, size_t len) {
         while (j < len && p[j] != '/') j++;
         size_t seg = j - i;
         if (seg == 0) return "empty path segment";
-        if ((seg == 1 && p[i] == '.') || (seg == 2 && p[i] == '.' && p[i + 1] == '.'))
-            return "'.' or '..' segment";
+        if ((seg == 1 && p[i] == '.') || (seg == 2 && p[i] == '.' && p[i + 1] == '.')) return "'.' or '..' segment";
         i = j + 1;
     }
     return NULL;
@@ -76,8 +75,7 @@ static hx_status parse_file(json_t *e, size_t idx, const char *url, struct ds_ma
     const char *p = json_string_value(path);
     size_t plen = json_string_length(path);
     const char *why = strlen(p) != plen ? "NUL in path" : unsafe_path_reason(p, plen);
-    if (why)
-        return hx_error(HOIST_ERR_UNSAFE_KEY, "%s: files[%zu] path '%.200s' is unsafe (%s)", url, idx, p, why);
+    if (why) return hx_error(HOIST_ERR_UNSAFE_KEY, "%s: files[%zu] path '%.200s' is unsafe (%s)", url, idx, p, why);
     out->bytes = -1;
     json_t *bytes = json_object_get(e, "bytes");
     if (bytes && !json_is_null(bytes)) {
@@ -155,8 +153,8 @@ hx_status hx_ds_manifest_parse(const void *data, size_t len, const char *url, st
         if (json_error_code(&err) == json_error_out_of_memory)
             return hx_error(HOIST_ERR_NOMEM, "%s: out of memory parsing the manifest", url);
         if (!contains(data, len, "\"" MANIFEST_FORMAT "\"")) return HOIST_OK; /* some other tool's marker */
-        return hx_error(HOIST_ERR_UNSUPPORTED, "%s: not a valid hoist manifest: %s (line %d, column %d)", url,
-                        err.text, err.line, err.column);
+        return hx_error(HOIST_ERR_UNSUPPORTED, "%s: not a valid hoist manifest: %s (line %d, column %d)", url, err.text,
+                        err.line, err.column);
     }
     hx_status st = json_is_object(root) ? parse_root(root, url, out) : HOIST_OK;
     json_decref(root);
@@ -166,8 +164,7 @@ hx_status hx_ds_manifest_parse(const void *data, size_t len, const char *url, st
 /* ---- matching the listing --------------------------------------------------- */
 
 static int cmp_entry_url(const void *a, const void *b) {
-    return strcmp((*(const struct hoist_list_entry *const *)a)->url,
-                  (*(const struct hoist_list_entry *const *)b)->url);
+    return strcmp((*(const struct hoist_list_entry *const *)a)->url, (*(const struct hoist_list_entry *const *)b)->url);
 }
 
 hx_status hx_ds_manifest_resolve(const struct ds_manifest *m, const char *manifest_url, const char *dir,

@@ -78,7 +78,7 @@ void hx_ds_note_skipped(struct hoist_dataset *ds, const char *url, const char *w
 /* ---- listing ---------------------------------------------------------------------- */
 
 struct cand {
-    char *url; /* may carry #rg */
+    char *url;     /* may carry #rg */
     uint64_t size; /* 0 = unknown (from the footer GET) */
     bool listed;
 };
@@ -266,8 +266,7 @@ static hx_status fetch_footer_tails(struct hoist_dataset *ds, struct hoist_get_i
     /* Network trouble fails the load even with skip_bad: only bad files are
      * skipped, never unreadable ones silently. */
     for (size_t i = 0; i < n; i++)
-        if (it[i].status != HOIST_OK && it[i].status != HOIST_ERR_S3_NO_SUCH_KEY &&
-            it[i].status != HOIST_ERR_NOT_FOUND)
+        if (it[i].status != HOIST_OK && it[i].status != HOIST_ERR_S3_NO_SUCH_KEY && it[i].status != HOIST_ERR_NOT_FOUND)
             return st;
     return HOIST_OK;
 }
@@ -318,18 +317,18 @@ static hx_status fetch_large_footers(struct hoist_dataset *ds, const struct cand
 
 /* Parses one fetched footer into the next ds->files entry, taking *base and
  * *rgs on success. A bad file is skipped (skip_bad) or fails the open. */
-static hx_status add_file(struct hoist_dataset *ds, const struct cand *c, const struct hoist_get_item *g,
-                          char **base, int **rgs, size_t nrgs) {
+static hx_status add_file(struct hoist_dataset *ds, const struct cand *c, const struct hoist_get_item *g, char **base,
+                          int **rgs, size_t nrgs) {
     if (g->status != HOIST_OK) {
         hx_ds_note_skipped(ds, *base, g->error ? g->error : hoist_strerror(g->status));
         return HOIST_OK;
     }
     uint64_t fsize = footer_file_size(g, c), need = 0;
     struct ds_file *f = &ds->files[ds->nfiles];
-    hx_status fs = g->size < 12 ? hx_error(HOIST_ERR_PARQUET_NOT_PARQUET,
-                                          "%s: %llu bytes is too small for a Parquet file", *base,
-                                          (unsigned long long)fsize)
-                                : hoist_pq_footer_size(g->data, g->size, fsize, *base, &need);
+    hx_status fs = g->size < 12
+                       ? hx_error(HOIST_ERR_PARQUET_NOT_PARQUET, "%s: %llu bytes is too small for a Parquet file",
+                                  *base, (unsigned long long)fsize)
+                       : hoist_pq_footer_size(g->data, g->size, fsize, *base, &need);
     if (fs == HOIST_OK && need > DS_FOOTER_MAX)
         fs = hx_error(HOIST_ERR_PARQUET_UNSUPPORTED, "%s: footer of %llu bytes exceeds the limit of 256 MiB", *base,
                       (unsigned long long)need);
@@ -490,8 +489,8 @@ static hx_status unify_columns(struct hoist_dataset *ds, struct col_map *m) {
             bool same_nested = !simple && !strcmp(ch->format, c->format) && ch->n_children == c->schema.n_children;
             if (simple ? !hx_ds_unify_format(c->format, ch->format, &u) : !same_nested)
                 return hx_error(HOIST_ERR_SCHEMA_MISMATCH,
-                                "column '%s' has type '%s' in %s but '%s' in %s (no common type)", ch->name,
-                                c->format, ds->files[c->first_file].url, ch->format, ds->files[fi].url);
+                                "column '%s' has type '%s' in %s but '%s' in %s (no common type)", ch->name, c->format,
+                                ds->files[c->first_file].url, ch->format, ds->files[fi].url);
             if (simple && strcmp(u, c->format) != 0) {
                 char *nf = hx_strdup(u);
                 if (!nf) return hx_error(HOIST_ERR_NOMEM, "out of memory");
@@ -516,7 +515,8 @@ static hx_status unify_columns(struct hoist_dataset *ds, struct col_map *m) {
     for (size_t fi = 0; fi < ds->nfiles; fi++) {
         const struct ArrowSchema *fs = &ds->files[fi].schema;
         memset(present, 0, ds->ncols + 1);
-        for (int64_t k = 0; k < fs->n_children; k++) present[m->slot[col_map_slot(m, ds, fs->children[k]->name)]] = true;
+        for (int64_t k = 0; k < fs->n_children; k++)
+            present[m->slot[col_map_slot(m, ds, fs->children[k]->name)]] = true;
         for (size_t i = 0; i < ds->ncols; i++)
             if (!present[i]) ds->cols[i].schema.flags |= ARROW_FLAG_NULLABLE;
     }
@@ -556,8 +556,10 @@ static hx_status setup_partitions(struct hoist_dataset *ds) {
                 }
                 ds->pkeys = nv;
             }
-            if (!(ds->pkeys[ds->npkeys] = hx_strdup(kvs[fi][k].key))) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
-            else ds->npkeys++;
+            if (!(ds->pkeys[ds->npkeys] = hx_strdup(kvs[fi][k].key)))
+                st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            else
+                ds->npkeys++;
         }
     }
     const char **vals = st == HOIST_OK ? hx_calloc(ds->nfiles ? ds->nfiles : 1, sizeof *vals) : NULL;
@@ -575,8 +577,9 @@ static hx_status setup_partitions(struct hoist_dataset *ds) {
     size_t cap = ds->ncols;
     for (size_t j = 0; st == HOIST_OK && j < ds->npkeys; j++) {
         if (col_index(ds, ds->pkeys[j]) >= 0) {
-            st = hx_error(HOIST_ERR_SCHEMA_MISMATCH, "partition key '%s' (in the path of %s) is also a column in the files",
-                          ds->pkeys[j], ds->files[0].url);
+            st = hx_error(HOIST_ERR_SCHEMA_MISMATCH,
+                          "partition key '%s' (in the path of %s) is also a column in the files", ds->pkeys[j],
+                          ds->files[0].url);
             break;
         }
         for (size_t fi = 0; fi < ds->nfiles; fi++) vals[fi] = ds->files[fi].pvalues[j];
@@ -588,7 +591,9 @@ static hx_status setup_partitions(struct hoist_dataset *ds) {
             if (vals[fi] && !hx_ds_parse_pvalue(vals[fi], t, &v)) {
                 st = hx_error(HOIST_ERR_SCHEMA_MISMATCH, "%s: partition %s=%s is not a valid %s", ds->files[fi].url,
                               ds->pkeys[j], vals[fi],
-                              t == DS_PT_DATE32 ? "date" : t == DS_PT_INT32 ? "int32" : "int64");
+                              t == DS_PT_DATE32  ? "date"
+                              : t == DS_PT_INT32 ? "int32"
+                                                 : "int64");
                 break;
             }
         }

@@ -69,8 +69,8 @@ struct ds_file {
     char **pvalues;            /* per partition column; NULL = null */
     int *rg_sel;               /* from "#rg=", NULL = all */
     size_t nrg_sel;
-    int *field;                /* per dataset column: field index in this file, -1 = absent */
-    uint64_t hash;             /* of the URL, for sampling */
+    int *field;    /* per dataset column: field index in this file, -1 = absent */
+    uint64_t hash; /* of the URL, for sampling */
     int64_t *rg_first_row;
     /* Page index: its bytes when the footer read already covered them
      * (they sit just before the footer), then the parsed index. */
@@ -126,8 +126,8 @@ struct hoist_dataset {
     struct ds_unit *units;
     size_t nunits;
     struct hx_pool *pool;
-    bool no_page_index; /* HOIST_NO_PAGE_INDEX set: never skip pages */
-    size_t files_dropped; /* skipped (skip_bad) after their footer was read */
+    bool no_page_index;     /* HOIST_NO_PAGE_INDEX set: never skip pages */
+    size_t files_dropped;   /* skipped (skip_bad) after their footer was read */
     uint64_t pi_kept_bytes; /* page index bytes kept from footer reads */
 
     pthread_mutex_t mu; /* stats, skipped */

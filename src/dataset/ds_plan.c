@@ -33,8 +33,7 @@ static char *percent_decode(const char *s, size_t len) {
     if (!r) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-            hexval(s[i + 2]) >= 0) {
+        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             r[k++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else {
@@ -233,14 +232,10 @@ bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us) {
 bool hx_ds_parse_pvalue(const char *s, enum ds_ptype t, int64_t *out) {
     size_t len = strlen(s);
     switch (t) {
-    case DS_PT_INT32:
-        return hx_ds_parse_int64(s, len, out) && *out >= INT32_MIN && *out <= INT32_MAX;
-    case DS_PT_INT64:
-        return hx_ds_parse_int64(s, len, out);
-    case DS_PT_DATE32:
-        return hx_ds_parse_date(s, len, out);
-    default:
-        return true;
+    case DS_PT_INT32: return hx_ds_parse_int64(s, len, out) && *out >= INT32_MIN && *out <= INT32_MAX;
+    case DS_PT_INT64: return hx_ds_parse_int64(s, len, out);
+    case DS_PT_DATE32: return hx_ds_parse_date(s, len, out);
+    default: return true;
     }
 }
 

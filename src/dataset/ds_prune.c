@@ -74,8 +74,7 @@ static void pq_to_colstats(const struct hoist_pq_stats *p, struct ds_colstats *s
             hx_ds_decimal_from_i64(p->max_i, s->max.dec);
         }
         break;
-    default:
-        s->has_minmax = false;
+    default: s->has_minmax = false;
     }
     /* num_values may be unknown (0) in old writers; null counts then can't
      * prove "all null". */
@@ -151,10 +150,11 @@ hx_status hx_ds_plan_units(struct hoist_dataset *ds) {
                 st = hoist_pq_file_field_range(f->pq, g, f->field[i], &off, &len);
                 if (st != HOIST_OK) break;
                 if (off + len > f->size || off + len < off) {
-                    st = hx_error(HOIST_ERR_PARQUET_CORRUPT,
-                                  "%s: row group %d, column '%s': chunk [%llu, +%llu) is past the end of the file (%llu bytes)",
-                                  f->url, g, ds->cols[ds->need[i]].name, (unsigned long long)off,
-                                  (unsigned long long)len, (unsigned long long)f->size);
+                    st = hx_error(
+                        HOIST_ERR_PARQUET_CORRUPT,
+                        "%s: row group %d, column '%s': chunk [%llu, +%llu) is past the end of the file (%llu bytes)",
+                        f->url, g, ds->cols[ds->need[i]].name, (unsigned long long)off, (unsigned long long)len,
+                        (unsigned long long)f->size);
                     break;
                 }
                 bytes += len;
@@ -422,8 +422,8 @@ static hx_status load_page_indexes(struct hoist_dataset *ds, bool *want, bool *d
                 st = HOIST_OK;
                 continue;
             }
-            it[n] = (struct hoist_get_item){.url = f->url, .offset = (int64_t)off, .length = (int64_t)len,
-                                            .dest = HOIST_DEST_ALLOC};
+            it[n] = (struct hoist_get_item){
+                .url = f->url, .offset = (int64_t)off, .length = (int64_t)len, .dest = HOIST_DEST_ALLOC};
             owner[n] = fi;
             item_of[fi - c0] = n++;
         }
@@ -435,7 +435,8 @@ static hx_status load_page_indexes(struct hoist_dataset *ds, bool *want, bool *d
             }
             for (size_t j = 0; st == HOIST_OK && j < n; j++)
                 if (it[j].status != HOIST_OK)
-                    st = hx_error(it[j].status, "%s: %s", it[j].url, it[j].error ? it[j].error : hoist_strerror(it[j].status));
+                    st = hx_error(it[j].status, "%s: %s", it[j].url,
+                                  it[j].error ? it[j].error : hoist_strerror(it[j].status));
             if (st != HOIST_OK) st = hx_error_prefix(st, "reading page indexes");
         }
         for (size_t fi = c0; st == HOIST_OK && fi < c1; fi++) {

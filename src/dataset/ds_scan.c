@@ -82,7 +82,7 @@ struct scan {
     size_t next_fetch, next_emit;
     uint64_t inflight, budget, peak;
     size_t ahead_limit;
-    bool count_ready; /* streaming: batches not yet taken count against the budget */
+    bool count_ready;           /* streaming: batches not yet taken count against the budget */
     uint64_t seen_in, seen_out; /* bytes fetched and decoded by finished units */
     bool stop;
     hx_status err;
@@ -302,8 +302,8 @@ static void decode_task_run(void *arg) {
             parts[k] = (struct hoist_pq_bytes){r->ranges[k].offset, r->bufs[k], (size_t)r->ranges[k].length};
         if (st == HOIST_OK)
             st = hoist_pq_decode_field_rows(f->pq, hx_ds_column_is_nested(ds, t->col) ? NULL : f->pi, u->rg,
-                                            f->field[t->col], parts, r->nranges, u->sel, u->nsel,
-                                            ds->cfg.decode_flags, &r->arrays[t->col]);
+                                            f->field[t->col], parts, r->nranges, u->sel, u->nsel, ds->cfg.decode_flags,
+                                            &r->arrays[t->col]);
         hx_free(parts);
         if (st != HOIST_OK && !atomic_exchange(&r->failed, 1)) {
             r->status = st;
@@ -314,7 +314,8 @@ static void decode_task_run(void *arg) {
         uint64_t off = 0, len = 0;
         hx_status st = hoist_pq_file_field_range(f->pq, u->rg, field, &off, &len);
         size_t k = 0;
-        while (st == HOIST_OK && k < r->nranges && !(r->ranges[k].offset <= off && off + len <= r->ranges[k].offset + r->ranges[k].length))
+        while (st == HOIST_OK && k < r->nranges &&
+               !(r->ranges[k].offset <= off && off + len <= r->ranges[k].offset + r->ranges[k].length))
             k++;
         if (st == HOIST_OK && k == r->nranges) st = hx_error(HOIST_ERR_INTERNAL, "%s: chunk not fetched", f->url);
         if (st == HOIST_OK)
@@ -367,8 +368,7 @@ static void decode_task_run(void *arg) {
 }
 
 /* Prepares the ranges of a unit and its buffers; appends get items. */
-static hx_status prepare_unit(struct scan *s, size_t ui, struct hoist_get_item **items, size_t *nitems,
-                              size_t *cap) {
+static hx_status prepare_unit(struct scan *s, size_t ui, struct hoist_get_item **items, size_t *nitems, size_t *cap) {
     struct hoist_dataset *ds = s->ds;
     const struct ds_unit *u = &ds->units[ui];
     const struct ds_file *f = &ds->files[u->file];
@@ -477,8 +477,11 @@ static void *fetcher_main(void *arg) {
         s->requests += nitems;
         s->t_last_byte = hx_now();
         if (st == HOIST_OK && ds->cfg.progress) {
-            struct hoist_progress p = {.struct_size = sizeof p, .bytes_done = s->fetched_bytes, .bytes_total = s->planned_bytes,
-                                       .objects_done = s->next_fetch, .objects_total = s->nunits};
+            struct hoist_progress p = {.struct_size = sizeof p,
+                                       .bytes_done = s->fetched_bytes,
+                                       .bytes_total = s->planned_bytes,
+                                       .objects_done = s->next_fetch,
+                                       .objects_total = s->nunits};
             if (ds->cfg.progress(&p, ds->cfg.progress_ud)) st = hx_error(HOIST_ERR_CANCELLED, "load cancelled");
         }
         if (st != HOIST_OK) {

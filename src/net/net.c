@@ -95,7 +95,8 @@ void hx_net_req_reset_response(struct hx_net_req *req) {
 static _Thread_local uint64_t rng_state;
 
 static uint64_t rng_next(void) {
-    if (rng_state == 0) rng_state = ((uint64_t)(hx_now() * 1e9)) ^ (uint64_t)(uintptr_t)&rng_state ^ 0x9E3779B97F4A7C15ull;
+    if (rng_state == 0)
+        rng_state = ((uint64_t)(hx_now() * 1e9)) ^ (uint64_t)(uintptr_t)&rng_state ^ 0x9E3779B97F4A7C15ull;
     /* xorshift64*: plenty for spreading retries apart */
     rng_state ^= rng_state >> 12;
     rng_state ^= rng_state << 25;
@@ -129,10 +130,8 @@ int hx_net_curl_transient(CURLcode code) {
     case CURLE_ABORTED_BY_CALLBACK:
     case CURLE_WRITE_ERROR:
     case CURLE_READ_ERROR:
-    case CURLE_TOO_MANY_REDIRECTS:
-        return 0;
-    default:
-        return 1;
+    case CURLE_TOO_MANY_REDIRECTS: return 0;
+    default: return 1;
     }
 }
 
@@ -700,9 +699,10 @@ static void finish(struct hx_net_loop *loop, struct hx_net_req *req, CURLcode co
         curl_easy_cleanup(e);
     struct hx_net *net = loop->net;
     atomic_fetch_add(&net->requests, 1);
-    if (code == CURLE_WRITE_ERROR && req->stopped_early && req->abort_status == HOIST_OK) code = CURLE_OK;
+    if (code == CURLE_WRITE_ERROR && req->stopped_early && req->abort_status == HOIST_OK)
+        code = CURLE_OK;
     else if (code == CURLE_OK && req->resp.status >= 200 && req->resp.status < 300 && req->resp.content_length >= 0 &&
-        strcmp(req->method, "HEAD") != 0 && req->received != (uint64_t)req->resp.content_length)
+             strcmp(req->method, "HEAD") != 0 && req->received != (uint64_t)req->resp.content_length)
         code = CURLE_PARTIAL_FILE; /* truncated body the server did not flag */
     if (code == CURLE_WRITE_ERROR && req->abort_status == HOIST_OK && !req->body_too_long) code = CURLE_PARTIAL_FILE;
     enum hx_net_action act = req->on_done(req, code);

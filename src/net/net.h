@@ -97,8 +97,8 @@ typedef enum hx_net_action (*hx_net_done_fn)(struct hx_net_req *req, CURLcode co
 
 struct hx_net_req {
     /* Set by prepare() before every attempt: method, url, headers. */
-    const char *method;        /* "GET", "HEAD", "PUT", "POST", "DELETE" */
-    struct hx_buf url;         /* NUL-terminated */
+    const char *method; /* "GET", "HEAD", "PUT", "POST", "DELETE" */
+    struct hx_buf url;  /* NUL-terminated */
     struct curl_slist *headers;
 
     /* Request body (PUT/POST), read from memory. */
@@ -110,20 +110,20 @@ struct hx_net_req {
     enum hx_sink sink;
     uint8_t *sink_mem;
     int sink_fd;
-    uint64_t sink_off;   /* where byte 0 of the body lands */
-    uint64_t sink_cap;   /* max body bytes stored (MEM/FD); more is a bad response */
-    uint64_t sink_skip;  /* leading body bytes to drop (server ignored a Range) */
-    int sink_lenient;    /* 1: bytes past sink_cap are dropped, not an error */
+    uint64_t sink_off;    /* where byte 0 of the body lands */
+    uint64_t sink_cap;    /* max body bytes stored (MEM/FD); more is a bad response */
+    uint64_t sink_skip;   /* leading body bytes to drop (server ignored a Range) */
+    int sink_lenient;     /* 1: bytes past sink_cap are dropped, not an error */
     int sink_stop_at_cap; /* 1: end the transfer successfully once sink_cap bytes are stored */
     int stopped_early;    /* set when sink_stop_at_cap ended the transfer */
-    size_t body_cap;     /* HX_SINK_BUF limit */
-    struct hx_buf body;  /* HX_SINK_BUF body, or the error body of a non-2xx */
-    uint64_t received;   /* body bytes seen this attempt (including skipped) */
-    uint64_t stored;     /* bytes written to the sink this attempt */
-    uint64_t sent;       /* request body bytes handed to libcurl this attempt */
+    size_t body_cap;      /* HX_SINK_BUF limit */
+    struct hx_buf body;   /* HX_SINK_BUF body, or the error body of a non-2xx */
+    uint64_t received;    /* body bytes seen this attempt (including skipped) */
+    uint64_t stored;      /* bytes written to the sink this attempt */
+    uint64_t sent;        /* request body bytes handed to libcurl this attempt */
 
     /* CRC of the stored bytes, when on_headers asked for it (crc_kind). */
-    int crc_kind;        /* 0 none, 1 CRC32C, 2 CRC32 */
+    int crc_kind; /* 0 none, 1 CRC32C, 2 CRC32 */
     uint32_t crc;
 
     struct hx_net_resp resp;
@@ -137,9 +137,9 @@ struct hx_net_req {
     hx_net_headers_fn on_headers; /* after the headers of a 2xx response */
     hx_net_done_fn on_done;
     void *owner;
-    int must_finish;        /* on cancel, let this transfer complete (its on_done runs) */
-    int attempt;            /* 0 for the first try */
-    int max_retries;        /* copied from the config by submit; callers may lower it */
+    int must_finish; /* on cancel, let this transfer complete (its on_done runs) */
+    int attempt;     /* 0 for the first try */
+    int max_retries; /* copied from the config by submit; callers may lower it */
 
     /* loop-private */
     struct hx_net_loop *loop;
@@ -166,7 +166,7 @@ struct hx_net_loop {
     int running;
     int concurrency;
     struct hx_net_req **active; /* in flight, `running` of them */
-    CURL **idle;  /* easy handles kept for reuse */
+    CURL **idle;                /* easy handles kept for reuse */
     int nidle;
     uint64_t bytes_in, bytes_out;
     hx_net_tick_fn tick;

@@ -48,9 +48,8 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_file_page_index_range(const
  * keeps a pointer to file (free the index first) and is immutable: share it
  * between threads. Malformed structures: HOIST_ERR_PARQUET_CORRUPT naming the
  * file, row group and column. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_page_index_new(const struct hoist_pq_file *file,
-                                                                    const void *bytes, uint64_t bytes_offset,
-                                                                    size_t bytes_len,
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_page_index_new(const struct hoist_pq_file *file, const void *bytes,
+                                                                    uint64_t bytes_offset, size_t bytes_len,
                                                                     struct hoist_pq_page_index **out);
 HOIST_API void hoist_pq_page_index_free(struct hoist_pq_page_index *index);
 
@@ -60,7 +59,7 @@ struct hoist_pq_page {
     uint64_t length;   /* header + compressed body */
     int64_t first_row; /* first row of the page, counted from the row group's first row */
     int64_t num_rows;
-    int null_page;     /* ColumnIndex says every value is null */
+    int null_page;               /* ColumnIndex says every value is null */
     struct hoist_pq_stats stats; /* from the ColumnIndex, in the same domain and under the same
                                     trust rules as hoist_pq_file_field_stats; kind NONE when
                                     there is no ColumnIndex or it cannot be trusted */
@@ -91,9 +90,10 @@ struct hoist_pq_byte_range {
  * merged. Writes at most `cap` ranges to out and the number needed to
  * *nout (call with cap = 0 to size the array). A leaf without an OffsetIndex
  * contributes its whole column chunk. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_page_index_field_ranges(
-    const struct hoist_pq_page_index *index, int row_group, int field, const struct hoist_pq_row_range *rows,
-    size_t nrows, struct hoist_pq_byte_range *out, size_t cap, size_t *nout);
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_pq_page_index_field_ranges(const struct hoist_pq_page_index *index, int row_group, int field,
+                                 const struct hoist_pq_row_range *rows, size_t nrows, struct hoist_pq_byte_range *out,
+                                 size_t cap, size_t *nout);
 
 /* Bytes of a file the caller holds: [offset, offset + length) at data. */
 struct hoist_pq_bytes {
@@ -107,10 +107,10 @@ struct hoist_pq_bytes {
  * is fine; pages outside are never read). index may be NULL, or a chunk may
  * lack an OffsetIndex: then every page is walked and the rows are cut out of
  * it. Safe to call concurrently. */
-HOIST_API HOIST_NODISCARD enum hoist_status hoist_pq_decode_field_rows(
-    const struct hoist_pq_file *file, const struct hoist_pq_page_index *index, int row_group, int field,
-    const struct hoist_pq_bytes *parts, size_t nparts, const struct hoist_pq_row_range *rows, size_t nrows,
-    unsigned flags, struct ArrowArray *out);
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_pq_decode_field_rows(const struct hoist_pq_file *file, const struct hoist_pq_page_index *index, int row_group,
+                           int field, const struct hoist_pq_bytes *parts, size_t nparts,
+                           const struct hoist_pq_row_range *rows, size_t nrows, unsigned flags, struct ArrowArray *out);
 
 /* Gives back bytes a reader owned (hx_pq_reader_open_owned). Runs once, on
  * whichever thread drops the last reference (the reader's close or the last

@@ -89,17 +89,47 @@ enum {
 };
 enum { PQP_DATA = 0, PQP_INDEX = 1, PQP_DICTIONARY = 2, PQP_DATA_V2 = 3 };
 enum {
-    PQC_UTF8 = 0, PQC_MAP = 1, PQC_MAP_KEY_VALUE = 2, PQC_LIST = 3, PQC_ENUM = 4, PQC_DECIMAL = 5,
-    PQC_DATE = 6, PQC_TIME_MILLIS = 7, PQC_TIME_MICROS = 8, PQC_TIMESTAMP_MILLIS = 9,
-    PQC_TIMESTAMP_MICROS = 10, PQC_UINT_8 = 11, PQC_UINT_16 = 12, PQC_UINT_32 = 13, PQC_UINT_64 = 14,
-    PQC_INT_8 = 15, PQC_INT_16 = 16, PQC_INT_32 = 17, PQC_INT_64 = 18, PQC_JSON = 19, PQC_BSON = 20,
+    PQC_UTF8 = 0,
+    PQC_MAP = 1,
+    PQC_MAP_KEY_VALUE = 2,
+    PQC_LIST = 3,
+    PQC_ENUM = 4,
+    PQC_DECIMAL = 5,
+    PQC_DATE = 6,
+    PQC_TIME_MILLIS = 7,
+    PQC_TIME_MICROS = 8,
+    PQC_TIMESTAMP_MILLIS = 9,
+    PQC_TIMESTAMP_MICROS = 10,
+    PQC_UINT_8 = 11,
+    PQC_UINT_16 = 12,
+    PQC_UINT_32 = 13,
+    PQC_UINT_64 = 14,
+    PQC_INT_8 = 15,
+    PQC_INT_16 = 16,
+    PQC_INT_32 = 17,
+    PQC_INT_64 = 18,
+    PQC_JSON = 19,
+    PQC_BSON = 20,
     PQC_INTERVAL = 21
 };
 /* LogicalType union member ids. */
 enum {
-    PQL_NONE = 0, PQL_STRING = 1, PQL_MAP = 2, PQL_LIST = 3, PQL_ENUM = 4, PQL_DECIMAL = 5, PQL_DATE = 6,
-    PQL_TIME = 7, PQL_TIMESTAMP = 8, PQL_INTEGER = 10, PQL_UNKNOWN = 11, PQL_JSON = 12, PQL_BSON = 13,
-    PQL_UUID = 14, PQL_FLOAT16 = 15, PQL_OTHER = 99
+    PQL_NONE = 0,
+    PQL_STRING = 1,
+    PQL_MAP = 2,
+    PQL_LIST = 3,
+    PQL_ENUM = 4,
+    PQL_DECIMAL = 5,
+    PQL_DATE = 6,
+    PQL_TIME = 7,
+    PQL_TIMESTAMP = 8,
+    PQL_INTEGER = 10,
+    PQL_UNKNOWN = 11,
+    PQL_JSON = 12,
+    PQL_BSON = 13,
+    PQL_UUID = 14,
+    PQL_FLOAT16 = 15,
+    PQL_OTHER = 99
 };
 enum { PQU_MILLIS = 1, PQU_MICROS = 2, PQU_NANOS = 3 };
 
@@ -118,9 +148,9 @@ struct hx_pq_element {
 };
 
 struct hx_pq_stat_raw {
-    const uint8_t *min, *max;           /* min_value/max_value (fields 6/5) */
+    const uint8_t *min, *max; /* min_value/max_value (fields 6/5) */
     size_t min_len, max_len;
-    const uint8_t *min_old, *max_old;   /* deprecated min/max (fields 2/1) */
+    const uint8_t *min_old, *max_old; /* deprecated min/max (fields 2/1) */
     size_t min_old_len, max_old_len;
     int has_null_count;
     int64_t null_count;
@@ -161,51 +191,51 @@ enum hx_an_kind { AN_LEAF, AN_STRUCT, AN_LIST, AN_MAP };
 
 /* How a leaf's Parquet values become Arrow values. */
 enum hx_conv {
-    CV_NULL,      /* Arrow null type: no buffers */
-    CV_BOOL,      /* bit-packed booleans */
-    CV_COPY,      /* same bytes (INT32/INT64/FLOAT/DOUBLE/FLBA) */
-    CV_I32_I8,    /* narrowing to 1 byte */
-    CV_I32_I16,   /* narrowing to 2 bytes */
-    CV_I64_I32,   /* uint32 written as INT64 by old writers */
-    CV_I32_I64,   /* widen (signed) */
-    CV_I32_DEC,   /* INT32 -> decimal128/256 (sign extend) */
-    CV_I64_DEC,   /* INT64 -> decimal128/256 */
-    CV_BE_DEC,    /* big-endian FLBA/BYTE_ARRAY -> decimal128/256 */
-    CV_INT96,     /* INT96 -> timestamp in the leaf's unit */
-    CV_I32_MUL,   /* INT32 * mul -> int64 (date32 -> date64) */
-    CV_I64_DIV,   /* INT64 / div (timestamp ms -> s) */
-    CV_I32_DIV,   /* INT32 / div -> int32 (time32 ms -> s) */
-    CV_BINARY     /* BYTE_ARRAY -> binary/utf8 (32- or 64-bit offsets) */
+    CV_NULL,    /* Arrow null type: no buffers */
+    CV_BOOL,    /* bit-packed booleans */
+    CV_COPY,    /* same bytes (INT32/INT64/FLOAT/DOUBLE/FLBA) */
+    CV_I32_I8,  /* narrowing to 1 byte */
+    CV_I32_I16, /* narrowing to 2 bytes */
+    CV_I64_I32, /* uint32 written as INT64 by old writers */
+    CV_I32_I64, /* widen (signed) */
+    CV_I32_DEC, /* INT32 -> decimal128/256 (sign extend) */
+    CV_I64_DEC, /* INT64 -> decimal128/256 */
+    CV_BE_DEC,  /* big-endian FLBA/BYTE_ARRAY -> decimal128/256 */
+    CV_INT96,   /* INT96 -> timestamp in the leaf's unit */
+    CV_I32_MUL, /* INT32 * mul -> int64 (date32 -> date64) */
+    CV_I64_DIV, /* INT64 / div (timestamp ms -> s) */
+    CV_I32_DIV, /* INT32 / div -> int32 (time32 ms -> s) */
+    CV_BINARY   /* BYTE_ARRAY -> binary/utf8 (32- or 64-bit offsets) */
 };
 
 struct hx_pq_anode {
     enum hx_an_kind kind;
     char *name;
-    char *format;       /* Arrow format; for dictionary leaves the index format */
-    char *dict_format;  /* value format of a dictionary leaf, else NULL */
-    char *metadata;     /* encoded field metadata, or NULL */
+    char *format;      /* Arrow format; for dictionary leaves the index format */
+    char *dict_format; /* value format of a dictionary leaf, else NULL */
+    char *metadata;    /* encoded field metadata, or NULL */
     int64_t flags;
-    int def;            /* def level at which this node is non-null */
-    int slot_def;       /* def level at which this node has a slot at all */
-    int slot_rep;       /* rep level at or below which an entry starts a new slot */
-    int rep;            /* list/map: rep level of the repeated node */
-    int elem_def;       /* list/map: def level at which an element exists */
-    int leaf;           /* AN_LEAF: leaf column index */
+    int def;      /* def level at which this node is non-null */
+    int slot_def; /* def level at which this node has a slot at all */
+    int slot_rep; /* rep level at or below which an entry starts a new slot */
+    int rep;      /* list/map: rep level of the repeated node */
+    int elem_def; /* list/map: def level at which an element exists */
+    int leaf;     /* AN_LEAF: leaf column index */
     int first_leaf, n_leaves;
     int nchildren;
     struct hx_pq_anode *children;
     /* AN_LEAF */
     enum hx_conv conv;
-    int out_width;      /* bytes per value for fixed-width outputs */
-    int large;          /* CV_BINARY: 64-bit offsets */
-    int dict;           /* output is a dictionary array */
-    int64_t conv_k;     /* CV_I32_MUL/CV_*_DIV factor; CV_INT96 divisor from ns */
+    int out_width;       /* bytes per value for fixed-width outputs */
+    int large;           /* CV_BINARY: 64-bit offsets */
+    int dict;            /* output is a dictionary array */
+    int64_t conv_k;      /* CV_I32_MUL/CV_*_DIV factor; CV_INT96 divisor from ns */
     int fixed_size_list; /* AN_LIST: > 0 for fixed_size_list of this size */
 };
 
 struct hoist_pq_file {
     char *name;
-    uint8_t *footer;          /* copy of the FileMetaData bytes (stats point here) */
+    uint8_t *footer; /* copy of the FileMetaData bytes (stats point here) */
     size_t footer_len;
     uint64_t file_size;
     int64_t num_rows;
@@ -217,24 +247,24 @@ struct hoist_pq_file {
     struct hx_pq_row_group *row_groups;
     char *created_by;
     int has_column_orders;
-    int pad_chunks;           /* PARQUET-816: old parquet-mr under-reports chunk sizes */
-    int cpp_10353_bug;        /* ARROW-10353: v2 is_compressed unreliable */
-    struct hx_pq_anode root;  /* AN_STRUCT with one child per top-level field */
-    char *schema_metadata;    /* encoded key-value metadata for the Arrow schema */
+    int pad_chunks;          /* PARQUET-816: old parquet-mr under-reports chunk sizes */
+    int cpp_10353_bug;       /* ARROW-10353: v2 is_compressed unreliable */
+    struct hx_pq_anode root; /* AN_STRUCT with one child per top-level field */
+    char *schema_metadata;   /* encoded key-value metadata for the Arrow schema */
 };
 
 /* Whether a leaf is output as an Arrow dictionary array: kept as pyarrow
  * wrote it (ARROW:schema), or asked for by HOIST_PQ_DICT_AS_DICTIONARY. */
 static inline int hx_pq_leaf_dict(const struct hx_pq_anode *a, unsigned flags) {
-    return a->dict || ((flags & HOIST_PQ_DICT_AS_DICTIONARY) && a->kind == AN_LEAF && a->conv == CV_BINARY && !a->large);
+    return a->dict ||
+           ((flags & HOIST_PQ_DICT_AS_DICTIONARY) && a->kind == AN_LEAF && a->conv == CV_BINARY && !a->large);
 }
 
 /* pq_meta.c */
 HOIST_NODISCARD hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_t len);
 void hx_pq_anode_free(struct hx_pq_anode *n);
 /* Arrow schema of one field. */
-HOIST_NODISCARD hx_status hx_pq_anode_schema(const struct hx_pq_anode *n, unsigned flags,
-                                             struct ArrowSchema *out);
+HOIST_NODISCARD hx_status hx_pq_anode_schema(const struct hx_pq_anode *n, unsigned flags, struct ArrowSchema *out);
 
 /* pq_reader.c: min/max bytes of a flat leaf field, in the Parquet sort
  * order, converted to the Arrow value domain (kind and bounds; kind stays
@@ -262,8 +292,8 @@ struct hx_pq_page_header {
     int is_compressed;
     int has_data_header, has_dict_header, has_v2_header;
 };
-HOIST_NODISCARD hx_status hx_pq_parse_page_header(const uint8_t *data, size_t len,
-                                                  struct hx_pq_page_header *h, size_t *header_len);
+HOIST_NODISCARD hx_status hx_pq_parse_page_header(const uint8_t *data, size_t len, struct hx_pq_page_header *h,
+                                                  size_t *header_len);
 
 /* pq_column.c: one leaf column chunk decoded to levels and dense values. */
 /* Internal flag: the leaf is a whole top-level field without repetition, so
@@ -271,12 +301,12 @@ HOIST_NODISCARD hx_status hx_pq_parse_page_header(const uint8_t *data, size_t le
 #define HX_PQ_FLAT_LEAF (1u << 24)
 struct hx_pq_leaf_data {
     int64_t n_levels;
-    uint16_t *def; /* NULL when max_def == 0 */
-    uint16_t *rep; /* NULL when max_rep == 0 */
-    int64_t n_values;           /* dense (non-null) values */
-    struct hx_abuf values;      /* fixed-width outputs; bools bit-packed; dict indices (int32) */
-    struct hx_abuf offsets;     /* CV_BINARY (int32 or int64 per anode->large) */
-    struct hx_abuf data;        /* CV_BINARY bytes */
+    uint16_t *def;          /* NULL when max_def == 0 */
+    uint16_t *rep;          /* NULL when max_rep == 0 */
+    int64_t n_values;       /* dense (non-null) values */
+    struct hx_abuf values;  /* fixed-width outputs; bools bit-packed; dict indices (int32) */
+    struct hx_abuf offsets; /* CV_BINARY (int32 or int64 per anode->large) */
+    struct hx_abuf data;    /* CV_BINARY bytes */
     /* HX_PQ_FLAT_LEAF: validity bits instead of def levels */
     int has_valid;
     struct hx_abuf valid;
@@ -297,9 +327,8 @@ struct hx_pq_scratch {
 void hx_pq_scratch_free(struct hx_pq_scratch *s);
 /* scratch may be NULL (buffers for this call only). */
 HOIST_NODISCARD hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
-                                            const uint8_t *chunk, size_t chunk_len, unsigned flags,
-                                            int64_t rows, struct hx_pq_scratch *scratch,
-                                            struct hx_pq_leaf_data *out);
+                                            const uint8_t *chunk, size_t chunk_len, unsigned flags, int64_t rows,
+                                            struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out);
 /* One data page listed by the OffsetIndex (header + body), or the bytes
  * before a chunk's first listed page (rows = 0: only a dictionary page may
  * be there), and the rows it must hold. */
@@ -311,11 +340,9 @@ struct hx_pq_page_span {
 };
 /* Decodes only the listed pages, in order, into one leaf data: as many rows
  * as the pages' rows add up to (pages start at record boundaries). */
-HOIST_NODISCARD hx_status hx_pq_decode_leaf_pages(const struct hoist_pq_file *f, int rg,
-                                                  const struct hx_pq_anode *leaf,
-                                                  const struct hx_pq_page_span *pages, size_t npages,
-                                                  unsigned flags, struct hx_pq_scratch *scratch,
-                                                  struct hx_pq_leaf_data *out);
+HOIST_NODISCARD hx_status hx_pq_decode_leaf_pages(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
+                                                  const struct hx_pq_page_span *pages, size_t npages, unsigned flags,
+                                                  struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out);
 /* Byte range of a leaf's chunk within the file (with PARQUET-816 padding
  * clipped to the file). */
 HOIST_NODISCARD hx_status hx_pq_chunk_range(const struct hoist_pq_file *f, int rg, int leaf, uint64_t *off,

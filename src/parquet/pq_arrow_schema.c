@@ -81,9 +81,24 @@ static int fb_str(const struct fb *fb, size_t s, const char **str, uint32_t *len
 }
 
 enum {
-    AT_NULL = 1, AT_INT = 2, AT_FLOAT = 3, AT_BINARY = 4, AT_UTF8 = 5, AT_BOOL = 6, AT_DECIMAL = 7, AT_DATE = 8,
-    AT_TIME = 9, AT_TIMESTAMP = 10, AT_LIST = 12, AT_STRUCT = 13, AT_FSB = 15, AT_MAP = 17, AT_DURATION = 18,
-    AT_LARGE_BINARY = 19, AT_LARGE_UTF8 = 20, AT_LARGE_LIST = 21
+    AT_NULL = 1,
+    AT_INT = 2,
+    AT_FLOAT = 3,
+    AT_BINARY = 4,
+    AT_UTF8 = 5,
+    AT_BOOL = 6,
+    AT_DECIMAL = 7,
+    AT_DATE = 8,
+    AT_TIME = 9,
+    AT_TIMESTAMP = 10,
+    AT_LIST = 12,
+    AT_STRUCT = 13,
+    AT_FSB = 15,
+    AT_MAP = 17,
+    AT_DURATION = 18,
+    AT_LARGE_BINARY = 19,
+    AT_LARGE_UTF8 = 20,
+    AT_LARGE_LIST = 21
 };
 
 static hx_status replace_format(char **dst, const char *fmt) {
@@ -206,8 +221,8 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
     return HOIST_OK;
 }
 
-static hx_status apply_field(const struct hoist_pq_file *f, const struct fb *fb, size_t field,
-                             struct hx_pq_anode *a, int depth) {
+static hx_status apply_field(const struct hoist_pq_file *f, const struct fb *fb, size_t field, struct hx_pq_anode *a,
+                             int depth) {
     if (!field || depth > 64) return HOIST_OK;
     int tt = (int)(uint8_t)fb_int(fb, field, 2, 1, 0);
     size_t type = fb_ref(fb, field, 3);
@@ -278,8 +293,10 @@ hx_status hx_pq_apply_arrow_schema(struct hoist_pq_file *f, const char *b64, siz
     size_t start = 0;
     uint32_t w;
     /* IPC framing: optional 0xFFFFFFFF continuation, then an int32 length. */
-    if (fb_u32(&fb, 0, &w) && w == 0xFFFFFFFFu) start = 8;
-    else start = 4;
+    if (fb_u32(&fb, 0, &w) && w == 0xFFFFFFFFu)
+        start = 8;
+    else
+        start = 4;
     hx_status st = HOIST_OK;
     if (start < n) {
         struct fb msg = {buf + start, n - start};

@@ -44,8 +44,10 @@ static hx_status collect(struct asm_ctx *cx, const struct hx_pq_anode *a, int pa
 }
 
 static void set_bit(uint8_t *b, int64_t i, int v) {
-    if (v) b[i >> 3] |= (uint8_t)(1u << (i & 7));
-    else b[i >> 3] &= (uint8_t)~(1u << (i & 7));
+    if (v)
+        b[i >> 3] |= (uint8_t)(1u << (i & 7));
+    else
+        b[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 }
 static int get_bit(const uint8_t *b, int64_t i) { return (b[i >> 3] >> (i & 7)) & 1; }
 
@@ -53,7 +55,8 @@ static int get_bit(const uint8_t *b, int64_t i) { return (b[i >> 3] >> (i & 7)) 
  * per list record, hence inline). */
 static inline HX_ALWAYS_INLINE hx_status append_offset(struct nb *nb, int64_t o) {
     HX_TRY(hx_abuf_reserve(&nb->offs, 8));
-    if (nb->a->large) memcpy(nb->offs.data + nb->offs.len, &o, 8);
+    if (nb->a->large)
+        memcpy(nb->offs.data + nb->offs.len, &o, 8);
     else {
         HX_FAIL_IF(o > INT32_MAX, HOIST_ERR_LIMIT, "list with more than 2^31 elements");
         int32_t o32 = (int32_t)o;
@@ -72,8 +75,8 @@ HX_VECTORIZE static hx_status bitmap_from_def(const uint16_t *def, int64_t n, in
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const uint16_t *d = def + i;
-        b[i >> 3] = (uint8_t)((d[0] >= t) | (d[1] >= t) << 1 | (d[2] >= t) << 2 | (d[3] >= t) << 3 |
-                              (d[4] >= t) << 4 | (d[5] >= t) << 5 | (d[6] >= t) << 6 | (d[7] >= t) << 7);
+        b[i >> 3] = (uint8_t)((d[0] >= t) | (d[1] >= t) << 1 | (d[2] >= t) << 2 | (d[3] >= t) << 3 | (d[4] >= t) << 4 |
+                              (d[5] >= t) << 5 | (d[6] >= t) << 6 | (d[7] >= t) << 7);
     }
     if (i < n) b[i >> 3] = 0;
     for (; i < n; i++) set_bit(b, i, def[i] >= t);
@@ -180,24 +183,28 @@ static hx_status spread(const struct hx_pq_anode *a, int dict, struct hx_pq_leaf
     size_t w = dict ? 4 : (size_t)a->out_width;
     HX_TRY(hx_abuf_reserve(&ld->values, (size_t)n * w - ld->values.len));
     uint8_t *v = ld->values.data;
-#define SPREAD_T(T)                                                                                \
-    do {                                                                                           \
-        T *tv = (T *)(void *)v;                                                                    \
-        for (int64_t i = n - 1; i >= 0; i--) tv[i] = get_bit(valid, i) ? tv[--j] : (T)0;          \
+#define SPREAD_T(T)                                                                                                    \
+    do {                                                                                                               \
+        T *tv = (T *)(void *)v;                                                                                        \
+        for (int64_t i = n - 1; i >= 0; i--) tv[i] = get_bit(valid, i) ? tv[--j] : (T)0;                               \
     } while (0)
-    if (w == 1) SPREAD_T(uint8_t);
-    else if (w == 2) SPREAD_T(uint16_t);
-    else if (w == 4) SPREAD_T(uint32_t);
-    else if (w == 8) SPREAD_T(uint64_t);
+    if (w == 1)
+        SPREAD_T(uint8_t);
+    else if (w == 2)
+        SPREAD_T(uint16_t);
+    else if (w == 4)
+        SPREAD_T(uint32_t);
+    else if (w == 8)
+        SPREAD_T(uint64_t);
     else
-    for (int64_t i = n - 1; i >= 0; i--) {
-        if (get_bit(valid, i)) {
-            j--;
-            if (j != i) memmove(v + (size_t)i * w, v + (size_t)j * w, w);
-        } else {
-            memset(v + (size_t)i * w, 0, w);
+        for (int64_t i = n - 1; i >= 0; i--) {
+            if (get_bit(valid, i)) {
+                j--;
+                if (j != i) memmove(v + (size_t)i * w, v + (size_t)j * w, w);
+            } else {
+                memset(v + (size_t)i * w, 0, w);
+            }
         }
-    }
     ld->values.len = (size_t)n * w;
     return HOIST_OK;
 }
@@ -208,8 +215,10 @@ static hx_status finish_validity(struct ArrowArray *arr, struct hx_abuf *valid, 
         return HOIST_OK;
     }
     arr->null_count = hx_bitmap_count_nulls(valid->data, n);
-    if (arr->null_count == 0) hx_abuf_reset(valid);
-    else hx_array_set_buffer(arr, 0, hx_abuf_detach(valid));
+    if (arr->null_count == 0)
+        hx_abuf_reset(valid);
+    else
+        hx_array_set_buffer(arr, 0, hx_abuf_detach(valid));
     return HOIST_OK;
 }
 
@@ -263,8 +272,8 @@ static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out
     return HOIST_OK;
 }
 
-hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode *field,
-                         struct hx_pq_leaf_data *leaves, int64_t rows, unsigned flags, struct ArrowArray *out) {
+hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode *field, struct hx_pq_leaf_data *leaves,
+                         int64_t rows, unsigned flags, struct ArrowArray *out) {
     struct asm_ctx cx = {f, field, leaves, NULL, 0, 0, flags};
     hx_status st = collect(&cx, field, -1, 0);
     int nested = 0;
@@ -309,7 +318,8 @@ hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode
                          (long long)valid_count);
             break;
         }
-        if (nb->valid.data && valid_count != n) st = spread(nb->a, hx_pq_leaf_dict(nb->a, flags), ld, nb->valid.data, n);
+        if (nb->valid.data && valid_count != n)
+            st = spread(nb->a, hx_pq_leaf_dict(nb->a, flags), ld, nb->valid.data, n);
     }
     if (st == HOIST_OK && cx.nbs[0].n != rows)
         st = CORRUPT("field '%s' has %lld rows, the row group %lld", field->name, (long long)cx.nbs[0].n,

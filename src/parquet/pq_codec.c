@@ -17,8 +17,7 @@
 #include <zstd_errors.h>
 
 static hx_status corrupt_size(const char *codec, size_t got, size_t want) {
-    return hx_error(HOIST_ERR_PARQUET_CORRUPT, "%s page decompressed to %zu bytes, header says %zu", codec,
-                    got, want);
+    return hx_error(HOIST_ERR_PARQUET_CORRUPT, "%s page decompressed to %zu bytes, header says %zu", codec, got, want);
 }
 
 static hx_status decompress_snappy(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
@@ -45,11 +44,12 @@ static hx_status decompress_gzip(const uint8_t *src, size_t src_len, uint8_t *ds
     size_t in_pos = 0, out_pos = 0;
     if (src_len < 2 || src[0] != 0x1f || src[1] != 0x8b) {
         size_t in_used = 0, out_got = 0;
-        enum libdeflate_result r =
-            libdeflate_zlib_decompress_ex(d, src, src_len, dst, dst_len, &in_used, &out_got);
+        enum libdeflate_result r = libdeflate_zlib_decompress_ex(d, src, src_len, dst, dst_len, &in_used, &out_got);
         if (r == LIBDEFLATE_INSUFFICIENT_SPACE)
-            st = hx_error(HOIST_ERR_PARQUET_CORRUPT, "GZIP page decompresses to more than the %zu bytes "
-                                                     "the header says", dst_len);
+            st = hx_error(HOIST_ERR_PARQUET_CORRUPT,
+                          "GZIP page decompresses to more than the %zu bytes "
+                          "the header says",
+                          dst_len);
         else if (r != LIBDEFLATE_SUCCESS)
             st = hx_error(HOIST_ERR_PARQUET_CORRUPT, "GZIP page is neither a gzip nor a zlib stream");
         else if (out_got != dst_len)
@@ -128,18 +128,16 @@ static hx_status decompress_brotli(const uint8_t *src, size_t src_len, uint8_t *
     size_t got = dst_len;
     BrotliDecoderResult r = BrotliDecoderDecompress(src_len, src, &got, dst);
     if (r != BROTLI_DECODER_RESULT_SUCCESS)
-        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "BROTLI page is corrupt or decompresses to more than %zu bytes",
-                dst_len);
+        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "BROTLI page is corrupt or decompresses to more than %zu bytes", dst_len);
     if (got != dst_len) return corrupt_size("BROTLI", got, dst_len);
     return HOIST_OK;
 }
 
 static hx_status decompress_lz4_raw(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
-    if (src_len > INT_MAX || dst_len > INT_MAX)
-        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "LZ4 page larger than 2 GiB");
+    if (src_len > INT_MAX || dst_len > INT_MAX) HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "LZ4 page larger than 2 GiB");
     int r = LZ4_decompress_safe((const char *)src, (char *)dst, (int)src_len, (int)dst_len);
-    if (r < 0) HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "LZ4 block is corrupt or decompresses to more than %zu bytes",
-                       dst_len);
+    if (r < 0)
+        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "LZ4 block is corrupt or decompresses to more than %zu bytes", dst_len);
     if ((size_t)r != dst_len) return corrupt_size("LZ4", (size_t)r, dst_len);
     return HOIST_OK;
 }
@@ -166,8 +164,7 @@ static int try_lz4_hadoop(const uint8_t *src, size_t src_len, uint8_t *dst, size
     return out == dst_len;
 }
 
-hx_status hx_pq_decompress(enum hx_pq_codec codec, const uint8_t *src, size_t src_len, uint8_t *dst,
-                           size_t dst_len) {
+hx_status hx_pq_decompress(enum hx_pq_codec codec, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
     /* An empty page (e.g. parquet-testing page_v2_empty_compressed) may be
      * stored as zero bytes whatever the codec. */
     if (dst_len == 0 && src_len == 0) return HOIST_OK;

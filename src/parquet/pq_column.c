@@ -80,8 +80,8 @@ static hx_status bitpacked_levels(const uint8_t *p, size_t len, int w, uint16_t 
 }
 
 /* v1 levels: RLE with a 4-byte length, or BIT_PACKED. */
-static hx_status levels_v1(int enc, const uint8_t *p, size_t len, int max_level, uint16_t *out, size_t n,
-                           size_t *used, const char *what) {
+static hx_status levels_v1(int enc, const uint8_t *p, size_t len, int max_level, uint16_t *out, size_t n, size_t *used,
+                           const char *what) {
     int w = bit_width(max_level);
     if (enc == PQE_BIT_PACKED) return bitpacked_levels(p, len, w, out, n, used);
     uint32_t l;
@@ -110,16 +110,20 @@ static hx_status check_levels(const uint16_t *lv, size_t n, int max, const char 
 static void set_bits(uint8_t *b, int64_t start, int64_t count, int v) {
     int64_t i = start, end = start + count;
     for (; i < end && (i & 7); i++) {
-        if (v) b[i >> 3] |= (uint8_t)(1u << (i & 7));
-        else b[i >> 3] &= (uint8_t)~(1u << (i & 7));
+        if (v)
+            b[i >> 3] |= (uint8_t)(1u << (i & 7));
+        else
+            b[i >> 3] &= (uint8_t) ~(1u << (i & 7));
     }
     if (end - i >= 8) {
         memset(b + (i >> 3), v ? 0xff : 0, (size_t)((end - i) >> 3));
         i += (end - i) & ~(int64_t)7;
     }
     for (; i < end; i++) {
-        if (v) b[i >> 3] |= (uint8_t)(1u << (i & 7));
-        else b[i >> 3] &= (uint8_t)~(1u << (i & 7));
+        if (v)
+            b[i >> 3] |= (uint8_t)(1u << (i & 7));
+        else
+            b[i >> 3] &= (uint8_t) ~(1u << (i & 7));
     }
 }
 
@@ -158,17 +162,22 @@ static hx_status def_to_bits(struct hx_pq_colctx *cx, const uint8_t *p, size_t l
             done += take;
             continue;
         }
-        if (r.run_left == 0) want = 1; /* loads the next run */
-        else if (want > r.run_left) want = r.run_left;
+        if (r.run_left == 0)
+            want = 1; /* loads the next run */
+        else if (want > r.run_left)
+            want = r.run_left;
         int64_t k = hx_rle_reader_next(&r, buf, want);
         if (k < 0) return hx_error_prefix(HOIST_ERR_PARQUET_CORRUPT, "definition levels");
         HX_FAIL_IF(k == 0, HOIST_ERR_PARQUET_CORRUPT, "definition levels: %zu of %zu values present", done, n);
         for (int64_t i = 0; i < k; i++) {
-            HX_FAIL_IF(buf[i] > md, HOIST_ERR_PARQUET_CORRUPT, "definition level %u exceeds the maximum %u", buf[i], md);
+            HX_FAIL_IF(buf[i] > md, HOIST_ERR_PARQUET_CORRUPT, "definition level %u exceeds the maximum %u", buf[i],
+                       md);
             int v = buf[i] == md;
             nn += (size_t)v;
-            if (v) b[(bit + i) >> 3] |= (uint8_t)(1u << ((bit + i) & 7));
-            else b[(bit + i) >> 3] &= (uint8_t)~(1u << ((bit + i) & 7));
+            if (v)
+                b[(bit + i) >> 3] |= (uint8_t)(1u << ((bit + i) & 7));
+            else
+                b[(bit + i) >> 3] &= (uint8_t) ~(1u << ((bit + i) & 7));
         }
         bit += k;
         done += (size_t)k;
@@ -243,8 +252,11 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
     size_t csize = (size_t)h->compressed_size, usize = (size_t)h->uncompressed_size;
     if (!v2) {
         const uint8_t *pg = raw;
-        if (cx->c->codec != HX_PQ_UNCOMPRESSED) HX_TRY(decompress_to_scratch(cx, raw, csize, usize, &pg));
-        else HX_FAIL_IF(usize != csize, HOIST_ERR_PARQUET_CORRUPT, "uncompressed page sizes differ (%zu vs %zu)", usize, csize);
+        if (cx->c->codec != HX_PQ_UNCOMPRESSED)
+            HX_TRY(decompress_to_scratch(cx, raw, csize, usize, &pg));
+        else
+            HX_FAIL_IF(usize != csize, HOIST_ERR_PARQUET_CORRUPT, "uncompressed page sizes differ (%zu vs %zu)", usize,
+                       csize);
         size_t pos = 0, used;
         if (rep) {
             HX_TRY(levels_v1(h->rep_encoding, pg, usize, cx->max_rep, rep, n, &used, "repetition"));
@@ -254,7 +266,8 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
             uint32_t l;
             HX_FAIL_IF(usize - pos < 4, HOIST_ERR_PARQUET_CORRUPT, "definition levels: missing length");
             memcpy(&l, pg + pos, 4);
-            HX_FAIL_IF(l > usize - pos - 4, HOIST_ERR_PARQUET_CORRUPT, "definition levels: length %u overruns the page", l);
+            HX_FAIL_IF(l > usize - pos - 4, HOIST_ERR_PARQUET_CORRUPT, "definition levels: length %u overruns the page",
+                       l);
             HX_TRY(def_to_bits(cx, pg + pos + 4, l, n, &flat_nn));
             pos += 4 + (size_t)l;
             flat_done = 1;
@@ -313,8 +326,7 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
         o->valid.len = (size_t)((o->n_levels + (int64_t)n + 7) / 8);
         o->has_valid = 1;
     } else if (def) {
-        if (((1 << bit_width(cx->max_def)) - 1) != cx->max_def)
-            HX_TRY(check_levels(def, n, cx->max_def, "definition"));
+        if (((1 << bit_width(cx->max_def)) - 1) != cx->max_def) HX_TRY(check_levels(def, n, cx->max_def, "definition"));
         nn = count_eq_u16(def, n, (uint16_t)cx->max_def);
     }
     if (rep && o->n_levels == 0 && n > 0)
@@ -446,8 +458,9 @@ static hx_status presize_outputs(struct hx_pq_colctx *cx, size_t chunk_len, int6
         HX_TRY(hx_abuf_reserve(&out->offsets, want * (leaf->large ? 8 : 4)));
         prefault(out->offsets.data, want * (leaf->large ? 8 : 4));
         if (cx->c->total_uncompressed > 0)
-            HX_TRY(hx_abuf_reserve(&out->data, (size_t)((uint64_t)cx->c->total_uncompressed < bound
-                                                             ? (uint64_t)cx->c->total_uncompressed : bound)));
+            HX_TRY(hx_abuf_reserve(
+                &out->data,
+                (size_t)((uint64_t)cx->c->total_uncompressed < bound ? (uint64_t)cx->c->total_uncompressed : bound)));
     }
     if (cx->max_def || cx->max_rep) HX_TRY(reserve_levels(cx, lvl_cap, want));
     if ((cx->flags & HX_PQ_FLAT_LEAF) && cx->max_def > 0 && cx->max_rep == 0)
@@ -497,9 +510,8 @@ static hx_status dictionary_page(struct hx_pq_colctx *cx, const struct hx_pq_pag
 /* Pages back to back in chunk, or (pages != NULL) the listed pages one per
  * entry: chunk_len then only bounds the presizing. */
 static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
-                             const uint8_t *chunk, size_t chunk_len, const struct hx_pq_page_span *pages,
-                             size_t npages, unsigned flags, int64_t rows, struct hx_pq_scratch *scratch,
-                             struct hx_pq_leaf_data *out) {
+                             const uint8_t *chunk, size_t chunk_len, const struct hx_pq_page_span *pages, size_t npages,
+                             unsigned flags, int64_t rows, struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out) {
     struct hx_pq_colctx cx = {0};
     scratch_lend(&cx, scratch);
     struct hx_pq_anode eff = *leaf;
@@ -554,8 +566,8 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
             (h.type == PQP_DATA || h.type == PQP_DATA_V2 || h.type == PQP_DICTIONARY)) {
             uint32_t crc = hx_crc32(raw, (size_t)h.compressed_size);
             if (crc != h.crc) {
-                st = hx_error(HOIST_ERR_PARQUET_CHECKSUM, "page %d: CRC mismatch (stored %08x, computed %08x)",
-                              page_no, h.crc, crc);
+                st = hx_error(HOIST_ERR_PARQUET_CHECKSUM, "page %d: CRC mismatch (stored %08x, computed %08x)", page_no,
+                              h.crc, crc);
                 break;
             }
         }
@@ -583,9 +595,9 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
     return st;
 }
 
-hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
-                            const uint8_t *chunk, size_t chunk_len, unsigned flags, int64_t rows,
-                            struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out) {
+hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf, const uint8_t *chunk,
+                            size_t chunk_len, unsigned flags, int64_t rows, struct hx_pq_scratch *scratch,
+                            struct hx_pq_leaf_data *out) {
     return decode_leaf(f, rg, leaf, chunk, chunk_len, NULL, 0, flags, rows, scratch, out);
 }
 

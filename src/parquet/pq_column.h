@@ -37,8 +37,8 @@ struct hx_pq_colctx {
     /* dictionary, converted to the output representation */
     int have_dict;
     int64_t dict_n;
-    uint8_t *dict_fixed;       /* fixed outputs: dict_n * out_width */
-    int64_t *dict_off;         /* byte arrays: dict_n + 1 offsets into dict_bytes */
+    uint8_t *dict_fixed; /* fixed outputs: dict_n * out_width */
+    int64_t *dict_off;   /* byte arrays: dict_n + 1 offsets into dict_bytes */
     uint8_t *dict_bytes;
     /* short dictionaries of short strings: each entry in a 16-byte slot */
     uint8_t *dict_slots;
@@ -58,7 +58,6 @@ HOIST_NODISCARD hx_status hx_pq_read_dictionary_direct(struct hx_pq_colctx *cx, 
                                                        size_t usize, int32_t n);
 /* pq_values.c: n non-null values of a data page in encoding enc, appended
  * to cx->out. */
-HOIST_NODISCARD hx_status hx_pq_decode_values(struct hx_pq_colctx *cx, int enc, const uint8_t *p, size_t len,
-                                              size_t n);
+HOIST_NODISCARD hx_status hx_pq_decode_values(struct hx_pq_colctx *cx, int enc, const uint8_t *p, size_t len, size_t n);
 
 #endif /* HOIST_PQ_COLUMN_H */

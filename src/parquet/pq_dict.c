@@ -26,8 +26,8 @@ HX_VECTORIZE uint32_t hx_max_u32(const uint32_t *v, size_t n) {
 void hx_dict_gather_unchecked(const uint8_t *dict, size_t width, const uint32_t *idx, size_t n, uint8_t *out) {
     /* A constant width lets the compiler turn each memcpy into plain
      * loads and stores; common Parquet/Arrow widths get one each. */
-#define GATHER(W)                                                                                  \
-    for (size_t i = 0; i < n; i++) memcpy(out + i * (W), dict + (size_t)idx[i] * (W), (W));       \
+#define GATHER(W)                                                                                                      \
+    for (size_t i = 0; i < n; i++) memcpy(out + i * (W), dict + (size_t)idx[i] * (W), (W));                            \
     break
     switch (width) {
     case 1: GATHER(1);
@@ -51,8 +51,8 @@ hx_status hx_dict_gather(const uint8_t *dict, size_t dict_n, size_t width, const
     if ((size_t)m >= dict_n) {
         size_t at = 0;
         while (idx[at] != m) at++;
-        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "dictionary index %u at value %zu is out of range (dictionary has %zu entries)",
-                m, at, dict_n);
+        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
+                "dictionary index %u at value %zu is out of range (dictionary has %zu entries)", m, at, dict_n);
     }
     hx_dict_gather_unchecked(dict, width, idx, n, out);
     return HOIST_OK;

@@ -28,7 +28,9 @@ void hx_pqw_compressor_free(struct hx_pqw_compressor *c) {
     c->zstd = c->deflate = NULL;
 }
 
-static hx_status nomem(const char *what) { return hx_error(HOIST_ERR_NOMEM, "out of memory compressing a page with %s", what); }
+static hx_status nomem(const char *what) {
+    return hx_error(HOIST_ERR_NOMEM, "out of memory compressing a page with %s", what);
+}
 
 hx_status hx_pqw_compress(struct hx_pqw_compressor *c, const uint8_t *src, size_t len, struct hx_buf *out) {
     size_t cap = 0, got = 0;
@@ -88,7 +90,7 @@ hx_status hx_pqw_parse_codec(const char *s, enum hx_pq_codec *codec, int *level)
         int lo, hi;
     } names[] = {{"none", HX_PQ_UNCOMPRESSED, 0, 0}, {"uncompressed", HX_PQ_UNCOMPRESSED, 0, 0},
                  {"snappy", HX_PQ_SNAPPY, 0, 0},     {"gzip", HX_PQ_GZIP, 1, 12},
-                 {"zstd", HX_PQ_ZSTD, -131072, 22}, {"lz4_raw", HX_PQ_LZ4_RAW, 0, 0},
+                 {"zstd", HX_PQ_ZSTD, -131072, 22},  {"lz4_raw", HX_PQ_LZ4_RAW, 0, 0},
                  {"lz4", HX_PQ_LZ4_RAW, 0, 0},       {"brotli", HX_PQ_BROTLI, 0, 11}};
     if (!s) HX_FAIL(HOIST_ERR_INVALID_ARG, "compression: NULL value");
     const char *colon = strchr(s, ':');

@@ -83,37 +83,37 @@ static hx_status emit_run(uint32_t value, size_t count, int w, struct hx_buf *ou
 }
 
 /* One encoder over a value getter, so uint16 levels need no widening copy. */
-#define RLE_ENCODE_BODY(T)                                                                         \
-    size_t i = 0, lit = 0, nlit = 0; /* pending literal: values [lit, lit + nlit) */               \
-    uint32_t buf[MAX_LITERAL + 8];                                                                 \
-    while (i < n) {                                                                                \
-        T x = v[i];                                                                                \
-        size_t run = 1;                                                                            \
-        while (i + run < n && v[i + run] == x && run < ((size_t)1 << 30)) run++;                   \
-        if (run >= 8 && nlit % 8 == 0) {                                                           \
-            if (nlit) HX_TRY(emit_literal(buf, nlit, w, out));                                     \
-            nlit = 0;                                                                              \
-            HX_TRY(emit_run(x, run, w, out));                                                      \
-            i += run;                                                                              \
-            continue;                                                                              \
-        }                                                                                          \
-        /* values join the literal; a long run only up to the next group boundary */               \
-        size_t take = run >= 8 ? 8 - nlit % 8 : run;                                               \
-        for (size_t k = 0; k < take; k++) buf[nlit++] = x;                                         \
-        i += take;                                                                                 \
-        if (nlit >= MAX_LITERAL) {                                                                 \
-            HX_TRY(emit_literal(buf, MAX_LITERAL, w, out));                                        \
-            memmove(buf, buf + MAX_LITERAL, (nlit - MAX_LITERAL) * sizeof *buf);                   \
-            nlit -= MAX_LITERAL;                                                                   \
-        }                                                                                          \
-    }                                                                                              \
-    (void)lit;                                                                                     \
-    if (nlit) HX_TRY(emit_literal(buf, nlit, w, out));                                             \
+#define RLE_ENCODE_BODY(T)                                                                                             \
+    size_t i = 0, lit = 0, nlit = 0; /* pending literal: values [lit, lit + nlit) */                                   \
+    uint32_t buf[MAX_LITERAL + 8];                                                                                     \
+    while (i < n) {                                                                                                    \
+        T x = v[i];                                                                                                    \
+        size_t run = 1;                                                                                                \
+        while (i + run < n && v[i + run] == x && run < ((size_t)1 << 30)) run++;                                       \
+        if (run >= 8 && nlit % 8 == 0) {                                                                               \
+            if (nlit) HX_TRY(emit_literal(buf, nlit, w, out));                                                         \
+            nlit = 0;                                                                                                  \
+            HX_TRY(emit_run(x, run, w, out));                                                                          \
+            i += run;                                                                                                  \
+            continue;                                                                                                  \
+        }                                                                                                              \
+        /* values join the literal; a long run only up to the next group boundary */                                   \
+        size_t take = run >= 8 ? 8 - nlit % 8 : run;                                                                   \
+        for (size_t k = 0; k < take; k++) buf[nlit++] = x;                                                             \
+        i += take;                                                                                                     \
+        if (nlit >= MAX_LITERAL) {                                                                                     \
+            HX_TRY(emit_literal(buf, MAX_LITERAL, w, out));                                                            \
+            memmove(buf, buf + MAX_LITERAL, (nlit - MAX_LITERAL) * sizeof *buf);                                       \
+            nlit -= MAX_LITERAL;                                                                                       \
+        }                                                                                                              \
+    }                                                                                                                  \
+    (void)lit;                                                                                                         \
+    if (nlit) HX_TRY(emit_literal(buf, nlit, w, out));                                                                 \
     return HOIST_OK;
 
-hx_status hx_rle_encode_u16(const uint16_t *v, size_t n, int w, struct hx_buf *out) { RLE_ENCODE_BODY(uint16_t) }
+hx_status hx_rle_encode_u16(const uint16_t *v, size_t n, int w, struct hx_buf *out){RLE_ENCODE_BODY(uint16_t)}
 
-hx_status hx_rle_encode_u32(const uint32_t *v, size_t n, int w, struct hx_buf *out) { RLE_ENCODE_BODY(uint32_t) }
+hx_status hx_rle_encode_u32(const uint32_t *v, size_t n, int w, struct hx_buf *out){RLE_ENCODE_BODY(uint32_t)}
 
 hx_status hx_rle_encode_repeat(uint32_t value, size_t n, int w, struct hx_buf *out) {
     if (n < 8 || n >= ((size_t)1 << 30)) {

@@ -44,8 +44,8 @@ enum hx_pq_codec {
 /* Decompresses src into exactly dst_len bytes of dst (the page header's
  * uncompressed size). Output of any other length is corrupt. GZIP accepts
  * concatenated members. LZO: HOIST_ERR_PARQUET_UNSUPPORTED. */
-HOIST_NODISCARD hx_status hx_pq_decompress(enum hx_pq_codec codec, const uint8_t *src, size_t src_len,
-                                           uint8_t *dst, size_t dst_len);
+HOIST_NODISCARD hx_status hx_pq_decompress(enum hx_pq_codec codec, const uint8_t *src, size_t src_len, uint8_t *dst,
+                                           size_t dst_len);
 
 /* Unpacks n values of bit_width (0..32) bits, packed LSB-first as in
  * Parquet's bit-packed runs, from in (which must hold ceil(n*w/8) bytes). */
@@ -56,12 +56,12 @@ void hx_unpack_u32(const uint8_t *in, int bit_width, uint32_t *out, size_t n);
  * bit_width (0..32) into out; fewer values in the data is corrupt. A final
  * bit-packed run may be padded beyond n. *consumed (may be NULL) gets the
  * bytes used. */
-HOIST_NODISCARD hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint32_t *out,
-                                            size_t n, size_t *consumed);
+HOIST_NODISCARD hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint32_t *out, size_t n,
+                                            size_t *consumed);
 
 /* Same, for levels (bit_width 0..16), into uint16. */
-HOIST_NODISCARD hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint16_t *out,
-                                            size_t n, size_t *consumed);
+HOIST_NODISCARD hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint16_t *out, size_t n,
+                                            size_t *consumed);
 
 /* Streaming form for callers that want runs (e.g. to turn a long run of "all
  * defined" levels into a memset). */
@@ -93,13 +93,13 @@ HOIST_NODISCARD hx_status hx_delta_total_count(const uint8_t *data, size_t len, 
 
 /* BYTE_STREAM_SPLIT: n values of `width` bytes (any width >= 1) from
  * width streams of n bytes each; data must hold n*width bytes. */
-HOIST_NODISCARD hx_status hx_byte_stream_split_decode(const uint8_t *data, size_t len, size_t width,
-                                                      size_t n, uint8_t *out);
+HOIST_NODISCARD hx_status hx_byte_stream_split_decode(const uint8_t *data, size_t len, size_t width, size_t n,
+                                                      uint8_t *out);
 
 /* Dictionary gather for fixed-width values: out[i] = dict[idx[i]] for
  * `width`-byte values. An index >= dict_n is corrupt. */
-HOIST_NODISCARD hx_status hx_dict_gather(const uint8_t *dict, size_t dict_n, size_t width,
-                                         const uint32_t *idx, size_t n, uint8_t *out);
+HOIST_NODISCARD hx_status hx_dict_gather(const uint8_t *dict, size_t dict_n, size_t width, const uint32_t *idx,
+                                         size_t n, uint8_t *out);
 
 /* Without the range check: every idx[i] must be < the dictionary's size. */
 void hx_dict_gather_unchecked(const uint8_t *dict, size_t width, const uint32_t *idx, size_t n, uint8_t *out);
@@ -116,9 +116,8 @@ uint32_t hx_max_u32(const uint32_t *v, size_t n);
  * through a block that stays in L1, RLE runs become fills, and an index can
  * only be out of range when 2^bit_width > dict_n, checked once per block or
  * run. An index >= dict_n, or fewer than n values, is corrupt. */
-HOIST_NODISCARD hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width,
-                                               const uint8_t *data, size_t len, int bit_width, size_t n,
-                                               uint8_t *out);
+HOIST_NODISCARD hx_status hx_dict_decode_fixed(const uint8_t *dict, size_t dict_n, size_t width, const uint8_t *data,
+                                               size_t len, int bit_width, size_t n, uint8_t *out);
 
 /* Copies n bits from src (starting at bit src_off, LSB-first) to dst at bit
  * dst_off, leaving dst's other bits alone; returns how many were 1. Reads

@@ -34,85 +34,113 @@ static hx_status rd_str(struct hx_tc *tc, int t, char **out) {
     return HOIST_OK;
 }
 
-#define FIELDS_BEGIN(tc)                                                                            \
-    int16_t last_;                                                                                 \
-    HX_TRY(hx_tc_struct_begin((tc), &last_));                                                      \
-    for (;;) {                                                                                     \
-        int t;                                                                                     \
-        int16_t id;                                                                                \
-        HX_TRY(hx_tc_field((tc), &last_, &t, &id));                                                \
-        if (t == HX_TC_STOP) break;                                                                \
+#define FIELDS_BEGIN(tc)                                                                                               \
+    int16_t last_;                                                                                                     \
+    HX_TRY(hx_tc_struct_begin((tc), &last_));                                                                          \
+    for (;;) {                                                                                                         \
+        int t;                                                                                                         \
+        int16_t id;                                                                                                    \
+        HX_TRY(hx_tc_field((tc), &last_, &t, &id));                                                                    \
+        if (t == HX_TC_STOP) break;                                                                                    \
         switch (id) {
-#define FIELDS_END(tc)                                                                              \
-    default: HX_TRY(hx_tc_skip((tc), t));                                                          \
-        }                                                                                          \
-    }                                                                                              \
-    hx_tc_struct_end(tc);
+#define FIELDS_END(tc)                                                                                                 \
+    default: HX_TRY(hx_tc_skip((tc), t));                                                                              \
+        }                                                                                                              \
+        }                                                                                                              \
+        hx_tc_struct_end(tc);
 
 static hx_status parse_time_unit(struct hx_tc *tc, int *unit) {
     FIELDS_BEGIN(tc)
-    case 1: *unit = PQU_MILLIS; HX_TRY(hx_tc_skip(tc, t)); break;
-    case 2: *unit = PQU_MICROS; HX_TRY(hx_tc_skip(tc, t)); break;
-    case 3: *unit = PQU_NANOS; HX_TRY(hx_tc_skip(tc, t)); break;
+case 1:
+    *unit = PQU_MILLIS;
+    HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 2:
+    *unit = PQU_MICROS;
+    HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 3:
+    *unit = PQU_NANOS;
+    HX_TRY(hx_tc_skip(tc, t));
+    break;
     FIELDS_END(tc)
     return HOIST_OK;
 }
 
 static hx_status parse_time_like(struct hx_tc *tc, struct hx_pq_element *e) {
     FIELDS_BEGIN(tc)
-    case 1:
-        if (t == HX_TC_TRUE || t == HX_TC_FALSE) e->lt_utc = t == HX_TC_TRUE;
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
-    case 2:
-        if (t == HX_TC_STRUCT) HX_TRY(parse_time_unit(tc, &e->lt_unit));
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
+case 1:
+    if (t == HX_TC_TRUE || t == HX_TC_FALSE)
+        e->lt_utc = t == HX_TC_TRUE;
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 2:
+    if (t == HX_TC_STRUCT)
+        HX_TRY(parse_time_unit(tc, &e->lt_unit));
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
     FIELDS_END(tc)
     return HOIST_OK;
 }
 
 static hx_status parse_logical(struct hx_tc *tc, struct hx_pq_element *e) {
     FIELDS_BEGIN(tc)
-    case 5:
-        e->logical = PQL_DECIMAL;
-        if (t != HX_TC_STRUCT) {
-            HX_TRY(hx_tc_skip(tc, t));
-            break;
-        }
-        {
-            FIELDS_BEGIN(tc)
-            case 1: HX_TRY(rd_int32(tc, t, &e->lt_scale)); break;
-            case 2: HX_TRY(rd_int32(tc, t, &e->lt_precision)); break;
-            FIELDS_END(tc)
-        }
-        break;
-    case 7:
-    case 8:
-        e->logical = id == 7 ? PQL_TIME : PQL_TIMESTAMP;
-        if (t == HX_TC_STRUCT) HX_TRY(parse_time_like(tc, e));
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
-    case 10:
-        e->logical = PQL_INTEGER;
-        if (t != HX_TC_STRUCT) {
-            HX_TRY(hx_tc_skip(tc, t));
-            break;
-        }
-        {
-            FIELDS_BEGIN(tc)
-            case 1: HX_TRY(rd_int32(tc, t, &e->lt_bits)); break;
-            case 2:
-                if (t == HX_TC_TRUE || t == HX_TC_FALSE) e->lt_signed = t == HX_TC_TRUE;
-                else HX_TRY(hx_tc_skip(tc, t));
-                break;
-            FIELDS_END(tc)
-        }
-        break;
-    case 1: case 2: case 3: case 4: case 6: case 11: case 12: case 13: case 14: case 15:
-        e->logical = id;
+case 5:
+    e->logical = PQL_DECIMAL;
+    if (t != HX_TC_STRUCT) {
         HX_TRY(hx_tc_skip(tc, t));
         break;
+    }
+    {
+        FIELDS_BEGIN(tc)
+    case 1: HX_TRY(rd_int32(tc, t, &e->lt_scale)); break;
+    case 2:
+        HX_TRY(rd_int32(tc, t, &e->lt_precision));
+        break;
+        FIELDS_END(tc)
+    }
+    break;
+case 7:
+case 8:
+    e->logical = id == 7 ? PQL_TIME : PQL_TIMESTAMP;
+    if (t == HX_TC_STRUCT)
+        HX_TRY(parse_time_like(tc, e));
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 10:
+    e->logical = PQL_INTEGER;
+    if (t != HX_TC_STRUCT) {
+        HX_TRY(hx_tc_skip(tc, t));
+        break;
+    }
+    {
+        FIELDS_BEGIN(tc)
+    case 1: HX_TRY(rd_int32(tc, t, &e->lt_bits)); break;
+    case 2:
+        if (t == HX_TC_TRUE || t == HX_TC_FALSE)
+            e->lt_signed = t == HX_TC_TRUE;
+        else
+            HX_TRY(hx_tc_skip(tc, t));
+        break;
+        FIELDS_END(tc)
+    }
+    break;
+case 1:
+case 2:
+case 3:
+case 4:
+case 6:
+case 11:
+case 12:
+case 13:
+case 14:
+case 15:
+    e->logical = id;
+    HX_TRY(hx_tc_skip(tc, t));
+    break;
     FIELDS_END(tc)
     return HOIST_OK;
 }
@@ -122,18 +150,20 @@ static hx_status parse_element(struct hx_tc *tc, struct hx_pq_element *e) {
     e->converted = -1;
     e->repetition = PQR_REQUIRED;
     FIELDS_BEGIN(tc)
-    case 1: HX_TRY(rd_int32(tc, t, &e->type)); break;
-    case 2: HX_TRY(rd_int32(tc, t, &e->type_length)); break;
-    case 3: HX_TRY(rd_int32(tc, t, &e->repetition)); break;
-    case 4: HX_TRY(rd_str(tc, t, &e->name)); break;
-    case 5: HX_TRY(rd_int32(tc, t, &e->num_children)); break;
-    case 6: HX_TRY(rd_int32(tc, t, &e->converted)); break;
-    case 7: HX_TRY(rd_int32(tc, t, &e->scale)); break;
-    case 8: HX_TRY(rd_int32(tc, t, &e->precision)); break;
-    case 10:
-        if (t == HX_TC_STRUCT) HX_TRY(parse_logical(tc, e));
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
+case 1: HX_TRY(rd_int32(tc, t, &e->type)); break;
+case 2: HX_TRY(rd_int32(tc, t, &e->type_length)); break;
+case 3: HX_TRY(rd_int32(tc, t, &e->repetition)); break;
+case 4: HX_TRY(rd_str(tc, t, &e->name)); break;
+case 5: HX_TRY(rd_int32(tc, t, &e->num_children)); break;
+case 6: HX_TRY(rd_int32(tc, t, &e->converted)); break;
+case 7: HX_TRY(rd_int32(tc, t, &e->scale)); break;
+case 8: HX_TRY(rd_int32(tc, t, &e->precision)); break;
+case 10:
+    if (t == HX_TC_STRUCT)
+        HX_TRY(parse_logical(tc, e));
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
     FIELDS_END(tc)
     return HOIST_OK;
 }
@@ -142,32 +172,46 @@ static hx_status parse_stats(struct hx_tc *tc, struct hx_pq_stat_raw *s) {
     s->present = 1;
     s->min_exact = s->max_exact = -1;
     FIELDS_BEGIN(tc)
-    case 1:
-        if (t == HX_TC_BINARY) HX_TRY(hx_tc_binary(tc, &s->max_old, &s->max_old_len));
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
-    case 2:
-        if (t == HX_TC_BINARY) HX_TRY(hx_tc_binary(tc, &s->min_old, &s->min_old_len));
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
-    case 3:
-        if (is_int(t)) {
-            HX_TRY(hx_tc_int(tc, t, &s->null_count));
-            s->has_null_count = 1;
-        } else {
-            HX_TRY(hx_tc_skip(tc, t));
-        }
-        break;
-    case 5:
-        if (t == HX_TC_BINARY) HX_TRY(hx_tc_binary(tc, &s->max, &s->max_len));
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
-    case 6:
-        if (t == HX_TC_BINARY) HX_TRY(hx_tc_binary(tc, &s->min, &s->min_len));
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
-    case 7: s->max_exact = t == HX_TC_TRUE; if (t != HX_TC_TRUE && t != HX_TC_FALSE) HX_TRY(hx_tc_skip(tc, t)); break;
-    case 8: s->min_exact = t == HX_TC_TRUE; if (t != HX_TC_TRUE && t != HX_TC_FALSE) HX_TRY(hx_tc_skip(tc, t)); break;
+case 1:
+    if (t == HX_TC_BINARY)
+        HX_TRY(hx_tc_binary(tc, &s->max_old, &s->max_old_len));
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 2:
+    if (t == HX_TC_BINARY)
+        HX_TRY(hx_tc_binary(tc, &s->min_old, &s->min_old_len));
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 3:
+    if (is_int(t)) {
+        HX_TRY(hx_tc_int(tc, t, &s->null_count));
+        s->has_null_count = 1;
+    } else {
+        HX_TRY(hx_tc_skip(tc, t));
+    }
+    break;
+case 5:
+    if (t == HX_TC_BINARY)
+        HX_TRY(hx_tc_binary(tc, &s->max, &s->max_len));
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 6:
+    if (t == HX_TC_BINARY)
+        HX_TRY(hx_tc_binary(tc, &s->min, &s->min_len));
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 7:
+    s->max_exact = t == HX_TC_TRUE;
+    if (t != HX_TC_TRUE && t != HX_TC_FALSE) HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 8:
+    s->min_exact = t == HX_TC_TRUE;
+    if (t != HX_TC_TRUE && t != HX_TC_FALSE) HX_TRY(hx_tc_skip(tc, t));
+    break;
     FIELDS_END(tc)
     return HOIST_OK;
 }
@@ -186,17 +230,37 @@ static int int_seen(int t) { return is_int(t); }
 static hx_status parse_col_meta(struct hx_tc *tc, struct hx_pq_chunk *c, unsigned *seen) {
     c->has_meta = 1;
     FIELDS_BEGIN(tc)
-    case 1: *seen |= int_seen(t) << 0; HX_TRY(rd_int32(tc, t, &c->type)); break;
-    case 4: *seen |= int_seen(t) << 1; HX_TRY(rd_int32(tc, t, &c->codec)); break;
-    case 5: *seen |= int_seen(t) << 2; HX_TRY(rd_int(tc, t, &c->num_values)); break;
-    case 6: *seen |= int_seen(t) << 3; HX_TRY(rd_int(tc, t, &c->total_uncompressed)); break;
-    case 7: *seen |= int_seen(t) << 4; HX_TRY(rd_int(tc, t, &c->total_compressed)); break;
-    case 9: *seen |= int_seen(t) << 5; HX_TRY(rd_int(tc, t, &c->data_page_offset)); break;
-    case 11: HX_TRY(rd_int(tc, t, &c->dict_page_offset)); break;
-    case 12:
-        if (t == HX_TC_STRUCT) HX_TRY(parse_stats(tc, &c->stats));
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
+case 1:
+    *seen |= int_seen(t) << 0;
+    HX_TRY(rd_int32(tc, t, &c->type));
+    break;
+case 4:
+    *seen |= int_seen(t) << 1;
+    HX_TRY(rd_int32(tc, t, &c->codec));
+    break;
+case 5:
+    *seen |= int_seen(t) << 2;
+    HX_TRY(rd_int(tc, t, &c->num_values));
+    break;
+case 6:
+    *seen |= int_seen(t) << 3;
+    HX_TRY(rd_int(tc, t, &c->total_uncompressed));
+    break;
+case 7:
+    *seen |= int_seen(t) << 4;
+    HX_TRY(rd_int(tc, t, &c->total_compressed));
+    break;
+case 9:
+    *seen |= int_seen(t) << 5;
+    HX_TRY(rd_int(tc, t, &c->data_page_offset));
+    break;
+case 11: HX_TRY(rd_int(tc, t, &c->dict_page_offset)); break;
+case 12:
+    if (t == HX_TC_STRUCT)
+        HX_TRY(parse_stats(tc, &c->stats));
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
     FIELDS_END(tc)
     return HOIST_OK;
 }
@@ -223,17 +287,23 @@ static hx_status parse_chunk(struct hx_tc *tc, struct hx_pq_chunk *c, unsigned *
     c->offset_index_offset = c->offset_index_length = -1;
     c->column_index_offset = c->column_index_length = -1;
     FIELDS_BEGIN(tc)
-    case 1: c->has_file_path = 1; HX_TRY(hx_tc_skip(tc, t)); break;
-    case 4: HX_TRY(rd_int(tc, t, &c->offset_index_offset)); break;
-    case 5: HX_TRY(rd_int(tc, t, &c->offset_index_length)); break;
-    case 6: HX_TRY(rd_int(tc, t, &c->column_index_offset)); break;
-    case 7: HX_TRY(rd_int(tc, t, &c->column_index_length)); break;
-    case 3:
-        if (t == HX_TC_STRUCT) HX_TRY(parse_col_meta(tc, c, seen));
-        else HX_TRY(hx_tc_skip(tc, t));
-        break;
-    case 8:
-    case 9: HX_FAIL(HOIST_ERR_PARQUET_ENCRYPTED, "encrypted Parquet is not supported (encrypted column)");
+case 1:
+    c->has_file_path = 1;
+    HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 4: HX_TRY(rd_int(tc, t, &c->offset_index_offset)); break;
+case 5: HX_TRY(rd_int(tc, t, &c->offset_index_length)); break;
+case 6: HX_TRY(rd_int(tc, t, &c->column_index_offset)); break;
+case 7: HX_TRY(rd_int(tc, t, &c->column_index_length)); break;
+case 3:
+    if (t == HX_TC_STRUCT)
+        HX_TRY(parse_col_meta(tc, c, seen));
+    else
+        HX_TRY(hx_tc_skip(tc, t));
+    break;
+case 8:
+case 9:
+    HX_FAIL(HOIST_ERR_PARQUET_ENCRYPTED, "encrypted Parquet is not supported (encrypted column)");
     FIELDS_END(tc)
     if (c->dict_page_offset == 0) c->dict_page_offset = -1; /* pitfall 1.8.3: 0 means absent */
     return HOIST_OK;
@@ -242,27 +312,29 @@ static hx_status parse_chunk(struct hx_tc *tc, struct hx_pq_chunk *c, unsigned *
 static hx_status parse_row_group(struct hx_tc *tc, struct hoist_pq_file *f, struct hx_pq_row_group *rg) {
     int got_columns = 0;
     FIELDS_BEGIN(tc)
-    case 1: {
-        if (t != HX_TC_LIST) {
-            HX_TRY(hx_tc_skip(tc, t));
-            break;
-        }
-        int et;
-        uint32_t n;
-        HX_TRY(hx_tc_list_sized(tc, &et, &n, MIN_CHUNK_BYTES));
-        HX_FAIL_IF(et != HX_TC_STRUCT || (int64_t)n != f->nleaves || got_columns, HOIST_ERR_PARQUET_CORRUPT,
-                   "footer: row group has %u column chunks for %d leaf columns", n, f->nleaves);
-        got_columns = 1;
-        rg->chunks = hx_calloc(n ? n : 1, sizeof *rg->chunks);
-        if (!rg->chunks) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading the footer");
-        for (uint32_t i = 0; i < n; i++) {
-            unsigned seen = 0;
-            HX_TRY(parse_chunk(tc, &rg->chunks[i], &seen));
-            HX_TRY(check_chunk(f, &rg->chunks[i], (int)i, seen));
-        }
+case 1: {
+    if (t != HX_TC_LIST) {
+        HX_TRY(hx_tc_skip(tc, t));
         break;
     }
-    case 3: HX_TRY(rd_int(tc, t, &rg->num_rows)); break;
+    int et;
+    uint32_t n;
+    HX_TRY(hx_tc_list_sized(tc, &et, &n, MIN_CHUNK_BYTES));
+    HX_FAIL_IF(et != HX_TC_STRUCT || (int64_t)n != f->nleaves || got_columns, HOIST_ERR_PARQUET_CORRUPT,
+               "footer: row group has %u column chunks for %d leaf columns", n, f->nleaves);
+    got_columns = 1;
+    rg->chunks = hx_calloc(n ? n : 1, sizeof *rg->chunks);
+    if (!rg->chunks) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading the footer");
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned seen = 0;
+        HX_TRY(parse_chunk(tc, &rg->chunks[i], &seen));
+        HX_TRY(check_chunk(f, &rg->chunks[i], (int)i, seen));
+    }
+    break;
+}
+case 3:
+    HX_TRY(rd_int(tc, t, &rg->num_rows));
+    break;
     FIELDS_END(tc)
     HX_FAIL_IF(!got_columns && f->nleaves > 0, HOIST_ERR_PARQUET_CORRUPT, "footer: row group without columns");
     HX_FAIL_IF(rg->num_rows < 0, HOIST_ERR_PARQUET_CORRUPT, "footer: negative row count");
@@ -283,10 +355,13 @@ static hx_status walk_levels(struct build *b, int def, int rep) {
     HX_FAIL_IF(b->pos >= b->f->nelements, HOIST_ERR_PARQUET_CORRUPT, "footer: schema has fewer elements than declared");
     HX_FAIL_IF(++b->depth > 64, HOIST_ERR_PARQUET_CORRUPT, "footer: schema nested deeper than 64");
     struct hx_pq_element *e = &b->f->elements[b->pos++];
-    if (e->repetition == PQR_OPTIONAL) def++;
-    else if (e->repetition == PQR_REPEATED) def++, rep++;
-    else HX_FAIL_IF(e->repetition != PQR_REQUIRED, HOIST_ERR_PARQUET_CORRUPT, "footer: bad repetition type %d",
-                    e->repetition);
+    if (e->repetition == PQR_OPTIONAL)
+        def++;
+    else if (e->repetition == PQR_REPEATED)
+        def++, rep++;
+    else
+        HX_FAIL_IF(e->repetition != PQR_REQUIRED, HOIST_ERR_PARQUET_CORRUPT, "footer: bad repetition type %d",
+                   e->repetition);
     if (e->num_children <= 0) {
         HX_FAIL_IF(e->type < PQT_BOOLEAN || e->type > PQT_FLBA, HOIST_ERR_PARQUET_CORRUPT,
                    "footer: column '%s' has bad physical type %d", e->name ? e->name : "?", e->type);
@@ -335,12 +410,17 @@ static hx_status leaf_type(struct hoist_pq_file *f, const struct hx_pq_element *
     if (is_dec) {
         HX_FAIL_IF(prec <= 0 || prec > 76 || scale < 0 || scale > prec, HOIST_ERR_PARQUET_CORRUPT,
                    "footer: column '%s' has bad decimal precision %d / scale %d", e->name, prec, scale);
-        if (prec > 38) snprintf(fmt, sizeof fmt, "d:%d,%d,256", prec, scale);
-        else snprintf(fmt, sizeof fmt, "d:%d,%d", prec, scale);
+        if (prec > 38)
+            snprintf(fmt, sizeof fmt, "d:%d,%d,256", prec, scale);
+        else
+            snprintf(fmt, sizeof fmt, "d:%d,%d", prec, scale);
         a->out_width = prec > 38 ? 32 : 16;
     }
     switch (e->type) {
-    case PQT_BOOLEAN: snprintf(fmt, sizeof fmt, "b"); a->conv = CV_BOOL; break;
+    case PQT_BOOLEAN:
+        snprintf(fmt, sizeof fmt, "b");
+        a->conv = CV_BOOL;
+        break;
     case PQT_INT32:
         a->out_width = 4;
         if (is_dec) {
@@ -355,12 +435,18 @@ static hx_status leaf_type(struct hoist_pq_file *f, const struct hx_pq_element *
             snprintf(fmt, sizeof fmt, "ttm");
         } else {
             int bits = 32, sign = 1;
-            if (lt == PQL_INTEGER) bits = e->lt_bits, sign = e->lt_signed;
-            else if (ct >= PQC_UINT_8 && ct <= PQC_UINT_32) bits = 8 << (ct - PQC_UINT_8), sign = 0;
-            else if (ct >= PQC_INT_8 && ct <= PQC_INT_32) bits = 8 << (ct - PQC_INT_8);
-            if (bits == 8) snprintf(fmt, sizeof fmt, sign ? "c" : "C"), a->conv = CV_I32_I8, a->out_width = 1;
-            else if (bits == 16) snprintf(fmt, sizeof fmt, sign ? "s" : "S"), a->conv = CV_I32_I16, a->out_width = 2;
-            else snprintf(fmt, sizeof fmt, sign ? "i" : "I");
+            if (lt == PQL_INTEGER)
+                bits = e->lt_bits, sign = e->lt_signed;
+            else if (ct >= PQC_UINT_8 && ct <= PQC_UINT_32)
+                bits = 8 << (ct - PQC_UINT_8), sign = 0;
+            else if (ct >= PQC_INT_8 && ct <= PQC_INT_32)
+                bits = 8 << (ct - PQC_INT_8);
+            if (bits == 8)
+                snprintf(fmt, sizeof fmt, sign ? "c" : "C"), a->conv = CV_I32_I8, a->out_width = 1;
+            else if (bits == 16)
+                snprintf(fmt, sizeof fmt, sign ? "s" : "S"), a->conv = CV_I32_I16, a->out_width = 2;
+            else
+                snprintf(fmt, sizeof fmt, sign ? "i" : "I");
         }
         break;
     case PQT_INT64:
@@ -390,8 +476,14 @@ static hx_status leaf_type(struct hoist_pq_file *f, const struct hx_pq_element *
         a->out_width = 8;
         a->conv_k = 1;
         break;
-    case PQT_FLOAT: snprintf(fmt, sizeof fmt, "f"); a->out_width = 4; break;
-    case PQT_DOUBLE: snprintf(fmt, sizeof fmt, "g"); a->out_width = 8; break;
+    case PQT_FLOAT:
+        snprintf(fmt, sizeof fmt, "f");
+        a->out_width = 4;
+        break;
+    case PQT_DOUBLE:
+        snprintf(fmt, sizeof fmt, "g");
+        a->out_width = 8;
+        break;
     case PQT_BYTE_ARRAY:
         if (is_dec) {
             a->conv = CV_BE_DEC;
@@ -429,8 +521,8 @@ static hx_status leaf_type(struct hoist_pq_file *f, const struct hx_pq_element *
     return set_str(&a->format, fmt);
 }
 
-static hx_status build_node(struct hoist_pq_file *f, int idx, int pdef, int prep, int force_required,
-                            int slot_def, int slot_rep, int depth, struct hx_pq_anode *a);
+static hx_status build_node(struct hoist_pq_file *f, int idx, int pdef, int prep, int force_required, int slot_def,
+                            int slot_rep, int depth, struct hx_pq_anode *a);
 
 static hx_status alloc_children(struct hx_pq_anode *a, int n) {
     a->children = hx_calloc((size_t)(n > 0 ? n : 1), sizeof *a->children);
@@ -447,15 +539,17 @@ static int leaf_index_of(const struct hoist_pq_file *f, int elem) {
     int lo = 0, hi = f->nleaves;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (f->leaves[mid].element < elem) lo = mid + 1;
-        else hi = mid;
+        if (f->leaves[mid].element < elem)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
 
 /* Children of a group element (struct semantics), starting at levels (def, rep). */
-static hx_status build_struct_children(struct hoist_pq_file *f, int idx, int def, int rep, int slot_def,
-                                       int slot_rep, int depth, struct hx_pq_anode *a) {
+static hx_status build_struct_children(struct hoist_pq_file *f, int idx, int def, int rep, int slot_def, int slot_rep,
+                                       int depth, struct hx_pq_anode *a) {
     const struct hx_pq_element *e = &f->elements[idx];
     HX_TRY(alloc_children(a, e->num_children));
     int c = idx + 1;
@@ -466,8 +560,8 @@ static hx_status build_struct_children(struct hoist_pq_file *f, int idx, int def
     return HOIST_OK;
 }
 
-static hx_status build_node(struct hoist_pq_file *f, int idx, int pdef, int prep, int force_required,
-                            int slot_def, int slot_rep, int depth, struct hx_pq_anode *a) {
+static hx_status build_node(struct hoist_pq_file *f, int idx, int pdef, int prep, int force_required, int slot_def,
+                            int slot_rep, int depth, struct hx_pq_anode *a) {
     HX_FAIL_IF(depth > 64 || idx >= f->nelements, HOIST_ERR_PARQUET_CORRUPT, "footer: bad schema tree");
     const struct hx_pq_element *e = &f->elements[idx];
     int rept = force_required ? PQR_REQUIRED : e->repetition;
@@ -535,10 +629,10 @@ static hx_status build_node(struct hoist_pq_file *f, int idx, int pdef, int prep
         HX_TRY(set_str(&a->format, "+l"));
         int elem_is_repeated_node =
             re->num_children <= 0 || re->num_children > 1 ||
-            (re->num_children == 1 && (strcmp(re->name ? re->name : "", "array") == 0 ||
-                                       (e->name && re->name && strlen(re->name) == strlen(e->name) + 6 &&
-                                        strncmp(re->name, e->name, strlen(e->name)) == 0 &&
-                                        strcmp(re->name + strlen(e->name), "_tuple") == 0)));
+            (re->num_children == 1 &&
+             (strcmp(re->name ? re->name : "", "array") == 0 ||
+              (e->name && re->name && strlen(re->name) == strlen(e->name) + 6 &&
+               strncmp(re->name, e->name, strlen(e->name)) == 0 && strcmp(re->name + strlen(e->name), "_tuple") == 0)));
         if (elem_is_repeated_node) {
             HX_TRY(build_node(f, r, def + 1, prep + 1, 1, a->elem_def, a->rep, depth + 1, &a->children[0]));
             if (re->num_children > 0) a->children[0].flags = 0;
@@ -614,14 +708,18 @@ static hx_status parse_kv(struct hx_tc *tc, int t, struct hoist_pq_file *f, stru
         const uint8_t *k = NULL, *v = NULL;
         size_t kl = 0, vl = 0;
         FIELDS_BEGIN(tc)
-        case 1:
-            if (t == HX_TC_BINARY) HX_TRY(hx_tc_binary(tc, &k, &kl));
-            else HX_TRY(hx_tc_skip(tc, t));
-            break;
-        case 2:
-            if (t == HX_TC_BINARY) HX_TRY(hx_tc_binary(tc, &v, &vl));
-            else HX_TRY(hx_tc_skip(tc, t));
-            break;
+    case 1:
+        if (t == HX_TC_BINARY)
+            HX_TRY(hx_tc_binary(tc, &k, &kl));
+        else
+            HX_TRY(hx_tc_skip(tc, t));
+        break;
+    case 2:
+        if (t == HX_TC_BINARY)
+            HX_TRY(hx_tc_binary(tc, &v, &vl));
+        else
+            HX_TRY(hx_tc_skip(tc, t));
+        break;
         FIELDS_END(tc)
         if (!k) continue;
         if (kl == 12 && memcmp(k, "ARROW:schema", 12) == 0) {
@@ -731,10 +829,10 @@ hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_
     int got_schema = 0;
     hx_status st = HOIST_OK;
 #undef HX_TRY
-#define HX_TRY(expr)                                                                               \
-    do {                                                                                           \
-        st = (expr);                                                                               \
-        if (st != HOIST_OK) goto fail;                                                             \
+#define HX_TRY(expr)                                                                                                   \
+    do {                                                                                                               \
+        st = (expr);                                                                                                   \
+        if (st != HOIST_OK) goto fail;                                                                                 \
     } while (0)
     int16_t last_;
     HX_TRY(hx_tc_struct_begin(tc, &last_));
@@ -755,15 +853,20 @@ hx_status hx_pq_parse_footer(struct hoist_pq_file *f, const uint8_t *meta, size_
         case 3: HX_TRY(rd_int(tc, t, &f->num_rows)); break;
         case 4:
             if (!got_schema && t == HX_TC_LIST) HX_TRY(CORRUPT("footer: row groups before the schema"));
-            if (t != HX_TC_LIST || f->row_groups) HX_TRY(hx_tc_skip(tc, t));
-            else HX_TRY(parse_row_groups(tc, f));
+            if (t != HX_TC_LIST || f->row_groups)
+                HX_TRY(hx_tc_skip(tc, t));
+            else
+                HX_TRY(parse_row_groups(tc, f));
             break;
         case 5: HX_TRY(parse_kv(tc, t, f, &md, &arrow_schema, &arrow_schema_len)); break;
         case 6: HX_TRY(rd_str(tc, t, &f->created_by)); break;
-        case 7: f->has_column_orders = 1; HX_TRY(hx_tc_skip(tc, t)); break;
+        case 7:
+            f->has_column_orders = 1;
+            HX_TRY(hx_tc_skip(tc, t));
+            break;
         case 8:
-            HX_TRY(hx_error(HOIST_ERR_PARQUET_ENCRYPTED,
-                            "encrypted Parquet is not supported (signed plaintext footer)"));
+            HX_TRY(
+                hx_error(HOIST_ERR_PARQUET_ENCRYPTED, "encrypted Parquet is not supported (signed plaintext footer)"));
             break;
         default: HX_TRY(hx_tc_skip(tc, t));
         }

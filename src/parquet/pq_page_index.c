@@ -11,7 +11,7 @@
 
 struct pi_chunk {
     int has_oi;
-    size_t first, npages;        /* into index->pages */
+    size_t first, npages;          /* into index->pages */
     uint64_t chunk_off, chunk_len; /* hx_pq_chunk_range */
 };
 
@@ -35,9 +35,9 @@ static hx_status struct_span(const struct hoist_pq_file *f, int rg, int leaf, in
     *o = *l = 0;
     if ((off == -1 && len == -1) || len == 0) return HOIST_OK;
     HX_FAIL_IF(off < 4 || len < 0 || (uint64_t)off > f->file_size || (uint64_t)len > f->file_size - (uint64_t)off,
-               HOIST_ERR_PARQUET_CORRUPT, "%s: row group %d, column '%s': %s [%lld, +%lld) lies outside the %llu-byte file",
-               f->name, rg, leaf_name(f, leaf), what, (long long)off, (long long)len,
-               (unsigned long long)f->file_size);
+               HOIST_ERR_PARQUET_CORRUPT,
+               "%s: row group %d, column '%s': %s [%lld, +%lld) lies outside the %llu-byte file", f->name, rg,
+               leaf_name(f, leaf), what, (long long)off, (long long)len, (unsigned long long)f->file_size);
     *o = (uint64_t)off;
     *l = (uint64_t)len;
     return HOIST_OK;
@@ -137,16 +137,16 @@ static hx_status parse_offset_index(const uint8_t *p, size_t len, struct hoist_p
 }
 
 /* The chunk's pages must tile its rows and lie, in order, inside it. */
-static hx_status check_pages(struct hoist_pq_page *pg, size_t n, int64_t rows, uint64_t chunk_off,
-                             uint64_t chunk_len) {
+static hx_status check_pages(struct hoist_pq_page *pg, size_t n, int64_t rows, uint64_t chunk_off, uint64_t chunk_len) {
     HX_FAIL_IF(n == 0 && rows > 0, HOIST_ERR_PARQUET_CORRUPT, "offset index lists no pages for %lld rows",
                (long long)rows);
     for (size_t i = 0; i < n; i++) {
         HX_FAIL_IF(pg[i].offset < chunk_off || pg[i].length > chunk_len ||
                        pg[i].offset - chunk_off > chunk_len - pg[i].length,
-                   HOIST_ERR_PARQUET_CORRUPT, "offset index: page %zu [%llu, +%llu) lies outside the column chunk [%llu, +%llu)",
-                   i, (unsigned long long)pg[i].offset, (unsigned long long)pg[i].length,
-                   (unsigned long long)chunk_off, (unsigned long long)chunk_len);
+                   HOIST_ERR_PARQUET_CORRUPT,
+                   "offset index: page %zu [%llu, +%llu) lies outside the column chunk [%llu, +%llu)", i,
+                   (unsigned long long)pg[i].offset, (unsigned long long)pg[i].length, (unsigned long long)chunk_off,
+                   (unsigned long long)chunk_len);
         if (i == 0) {
             HX_FAIL_IF(pg[0].first_row != 0, HOIST_ERR_PARQUET_CORRUPT,
                        "offset index: the first page starts at row %lld, not 0", (long long)pg[0].first_row);
@@ -159,8 +159,8 @@ static hx_status check_pages(struct hoist_pq_page *pg, size_t n, int64_t rows, u
                        (long long)pg[i].first_row, i - 1, (long long)pg[i - 1].first_row);
         }
         HX_FAIL_IF(pg[i].first_row >= rows && !(rows == 0 && i == 0), HOIST_ERR_PARQUET_CORRUPT,
-                   "offset index: page %zu starts at row %lld of a %lld-row row group", i,
-                   (long long)pg[i].first_row, (long long)rows);
+                   "offset index: page %zu starts at row %lld of a %lld-row row group", i, (long long)pg[i].first_row,
+                   (long long)rows);
         pg[i].num_rows = (i + 1 < n ? pg[i + 1].first_row : rows) - pg[i].first_row;
         pg[i].stats.num_values = pg[i].num_rows;
     }
@@ -213,10 +213,10 @@ static hx_status parse_column_index(const struct hoist_pq_file *f, const struct 
     int got = 0, has_nc = 0;
     hx_status st = HOIST_OK;
     int16_t last;
-#define CI_TRY(expr)                                                                                          \
-    do {                                                                                                      \
-        st = (expr);                                                                                          \
-        if (st != HOIST_OK) goto done;                                                                        \
+#define CI_TRY(expr)                                                                                                   \
+    do {                                                                                                               \
+        st = (expr);                                                                                                   \
+        if (st != HOIST_OK) goto done;                                                                                 \
     } while (0)
     CI_TRY(hx_tc_struct_begin(&tc, &last));
     for (;;) {
@@ -330,8 +330,9 @@ static hx_status index_chunk(struct hoist_pq_page_index *idx, int rg, int leaf, 
     }
     if (st != HOIST_OK) return st;
     pc->has_oi = 1;
-    if (cl) HX_TRY(parse_column_index(f, flat_anode(f, leaf), &f->row_groups[rg].chunks[leaf], idx->bytes + (co - base), (size_t)cl, idx->pages + n0,
-                                      pc->npages));
+    if (cl)
+        HX_TRY(parse_column_index(f, flat_anode(f, leaf), &f->row_groups[rg].chunks[leaf], idx->bytes + (co - base),
+                                  (size_t)cl, idx->pages + n0, pc->npages));
     return HOIST_OK;
 }
 
@@ -371,8 +372,8 @@ hx_status hoist_pq_page_index_new(const struct hoist_pq_file *f, const void *byt
 }
 
 static hx_status check_rg_field(const struct hoist_pq_file *f, int rg, int field) {
-    HX_FAIL_IF(rg < 0 || rg >= f->nrow_groups, HOIST_ERR_INVALID_ARG, "%s: no row group %d (the file has %d)",
-               f->name, rg, f->nrow_groups);
+    HX_FAIL_IF(rg < 0 || rg >= f->nrow_groups, HOIST_ERR_INVALID_ARG, "%s: no row group %d (the file has %d)", f->name,
+               rg, f->nrow_groups);
     HX_FAIL_IF(field < 0 || field >= f->root.nchildren, HOIST_ERR_INVALID_ARG, "%s: no field %d (the file has %d)",
                f->name, field, f->root.nchildren);
     return HOIST_OK;
@@ -391,8 +392,8 @@ hx_status hoist_pq_page_index_pages(const struct hoist_pq_page_index *idx, int r
     HX_TRY(check_rg_field(f, rg, field));
     const struct hx_pq_anode *a = &f->root.children[field];
     HX_FAIL_IF(a->kind != AN_LEAF, HOIST_ERR_INVALID_ARG,
-               "%s: field '%s' is nested: its pages do not map to rows (use hoist_pq_page_index_field_ranges)",
-               f->name, a->name);
+               "%s: field '%s' is nested: its pages do not map to rows (use hoist_pq_page_index_field_ranges)", f->name,
+               a->name);
     const struct pi_chunk *pc = chunk_of(idx, rg, a->leaf);
     if (!pc->has_oi) return HOIST_OK;
     *pages = idx->pages + pc->first;
@@ -402,8 +403,8 @@ hx_status hoist_pq_page_index_pages(const struct hoist_pq_page_index *idx, int r
 
 /* ---- row selections --------------------------------------------------------- */
 
-static hx_status check_rows(const struct hoist_pq_file *f, int rg, const struct hoist_pq_row_range *rows,
-                            size_t nrows, int64_t *total) {
+static hx_status check_rows(const struct hoist_pq_file *f, int rg, const struct hoist_pq_row_range *rows, size_t nrows,
+                            int64_t *total) {
     HX_FAIL_IF(!rows && nrows, HOIST_ERR_INVALID_ARG, "row ranges are NULL");
     int64_t n = f->row_groups[rg].num_rows, end = 0, sum = 0;
     for (size_t i = 0; i < nrows; i++) {
@@ -470,7 +471,8 @@ static hx_status leaf_ranges(const struct hoist_pq_page_index *idx, int rg, int 
     uint8_t *sel = hx_malloc(pc->npages ? pc->npages : 1);
     if (!sel) HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
     hx_status st = HOIST_OK;
-    if (select_pages(pg, pc->npages, rows, nrows, sel) > 0) st = push_range(r, pc->chunk_off, pg[0].offset - pc->chunk_off);
+    if (select_pages(pg, pc->npages, rows, nrows, sel) > 0)
+        st = push_range(r, pc->chunk_off, pg[0].offset - pc->chunk_off);
     for (size_t i = 0; st == HOIST_OK && i < pc->npages; i++)
         if (sel[i]) st = push_range(r, pg[i].offset, pg[i].length);
     hx_free(sel);
@@ -480,7 +482,8 @@ static hx_status leaf_ranges(const struct hoist_pq_page_index *idx, int rg, int 
 hx_status hoist_pq_page_index_field_ranges(const struct hoist_pq_page_index *idx, int rg, int field,
                                            const struct hoist_pq_row_range *rows, size_t nrows,
                                            struct hoist_pq_byte_range *out, size_t cap, size_t *nout) {
-    HX_FAIL_IF(!idx || !nout || (!out && cap), HOIST_ERR_INVALID_ARG, "hoist_pq_page_index_field_ranges: NULL argument");
+    HX_FAIL_IF(!idx || !nout || (!out && cap), HOIST_ERR_INVALID_ARG,
+               "hoist_pq_page_index_field_ranges: NULL argument");
     *nout = 0;
     const struct hoist_pq_file *f = idx->file;
     HX_TRY(check_rg_field(f, rg, field));
@@ -490,7 +493,8 @@ hx_status hoist_pq_page_index_field_ranges(const struct hoist_pq_page_index *idx
     const struct hx_pq_anode *a = &f->root.children[field];
     struct rangev r = {0};
     hx_status st = HOIST_OK;
-    for (int i = 0; st == HOIST_OK && i < a->n_leaves; i++) st = leaf_ranges(idx, rg, a->first_leaf + i, rows, nrows, &r);
+    for (int i = 0; st == HOIST_OK && i < a->n_leaves; i++)
+        st = leaf_ranges(idx, rg, a->first_leaf + i, rows, nrows, &r);
     if (st != HOIST_OK) {
         hx_free(r.v);
         return hx_error_prefix(st, "%s: row group %d, field '%s'", f->name, rg, a->name);
@@ -520,8 +524,7 @@ static const uint8_t *find_part(const struct hoist_pq_bytes *parts, size_t npart
     for (size_t k = 0; k < nparts; k++) {
         size_t i = (*hint + k) % nparts;
         const struct hoist_pq_bytes *p = &parts[i];
-        if (!p->data || off < p->offset || off - p->offset > p->length || len > p->length - (off - p->offset))
-            continue;
+        if (!p->data || off < p->offset || off - p->offset > p->length || len > p->length - (off - p->offset)) continue;
         *hint = i;
         if (room) *room = p->length - (size_t)(off - p->offset);
         return (const uint8_t *)p->data + (off - p->offset);
@@ -552,8 +555,10 @@ static void copy_bits(uint8_t *dst, int64_t d, const uint8_t *src, int64_t s, in
     if (((d ^ s) & 7) == 0) {
         for (; n > 0 && (d & 7); n--, d++, s++) {
             int v = (src[s >> 3] >> (s & 7)) & 1;
-            if (v) dst[d >> 3] |= (uint8_t)(1u << (d & 7));
-            else dst[d >> 3] &= (uint8_t)~(1u << (d & 7));
+            if (v)
+                dst[d >> 3] |= (uint8_t)(1u << (d & 7));
+            else
+                dst[d >> 3] &= (uint8_t) ~(1u << (d & 7));
         }
         if (n >= 8) {
             memcpy(dst + (d >> 3), src + (s >> 3), (size_t)(n >> 3));
@@ -562,8 +567,10 @@ static void copy_bits(uint8_t *dst, int64_t d, const uint8_t *src, int64_t s, in
     }
     for (; n > 0; n--, d++, s++) {
         int v = (src[s >> 3] >> (s & 7)) & 1;
-        if (v) dst[d >> 3] |= (uint8_t)(1u << (d & 7));
-        else dst[d >> 3] &= (uint8_t)~(1u << (d & 7));
+        if (v)
+            dst[d >> 3] |= (uint8_t)(1u << (d & 7));
+        else
+            dst[d >> 3] &= (uint8_t) ~(1u << (d & 7));
     }
 }
 
@@ -624,7 +631,8 @@ static void append_binary(struct hx_pq_leaf_data *o, const struct hx_pq_leaf_dat
     int64_t base = (int64_t)o->data.len, a = offset_at(d, large, v0), end = base;
     for (int64_t i = 1; i <= k; i++) {
         end = offset_at(d, large, v0 + i) - a + base;
-        if (large) memcpy(o->offsets.data + o->offsets.len, &end, 8);
+        if (large)
+            memcpy(o->offsets.data + o->offsets.len, &end, 8);
         else {
             int32_t e4 = (int32_t)end;
             memcpy(o->offsets.data + o->offsets.len, &e4, 4);
@@ -651,13 +659,15 @@ static hx_status cut_leaf(const struct hoist_pq_file *f, const struct hx_pq_anod
         HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "pages hold %lld values for %lld rows", (long long)d->n_levels,
                 (long long)decoded);
     advance(&c, lf->max_rep ? INT64_MAX : decoded);
-    size_t have = n->conv == CV_NULL ? SIZE_MAX
-                  : binary           ? (d->offsets.len >= ow ? d->offsets.len / ow - 1 : 0)
+    size_t have = n->conv == CV_NULL            ? SIZE_MAX
+                  : binary                      ? (d->offsets.len >= ow ? d->offsets.len / ow - 1 : 0)
                   : n->conv == CV_BOOL && !dict ? d->values.len * 8
-                  : w ? d->values.len / w : 0;
+                  : w                           ? d->values.len / w
+                                                : 0;
     if ((lf->max_rep && c.row != decoded) || c.value != d->n_values || (uint64_t)d->n_values > have)
-        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "pages hold %lld rows and %lld values where %lld rows and %lld values were expected",
-                (long long)c.row, (long long)d->n_values, (long long)decoded, (long long)c.value);
+        HX_FAIL(HOIST_ERR_PARQUET_CORRUPT,
+                "pages hold %lld rows and %lld values where %lld rows and %lld values were expected", (long long)c.row,
+                (long long)d->n_values, (long long)decoded, (long long)c.value);
     c = (struct cursor){d, lf->max_def, lf->max_rep, 0, 0, 0};
     /* sizes first: one allocation per buffer */
     int64_t nl = 0, nv = 0, nbytes = 0;
@@ -834,8 +844,8 @@ static hx_status decode_leaf_rows(const struct hoist_pq_file *f, const struct ho
                               (unsigned long long)off, (unsigned long long)len);
         }
         if (st == HOIST_OK)
-            st = hx_pq_decode_leaf(f, rg, n, p, (size_t)(len < room ? len : room), lf, f->row_groups[rg].num_rows,
-                                   NULL, ld);
+            st = hx_pq_decode_leaf(f, rg, n, p, (size_t)(len < room ? len : room), lf, f->row_groups[rg].num_rows, NULL,
+                                   ld);
         segs = hx_malloc(sizeof *segs);
         if (st == HOIST_OK && !segs) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
         if (st == HOIST_OK) segs[nsegs++] = (struct seg){0, f->row_groups[rg].num_rows};

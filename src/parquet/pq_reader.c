@@ -97,7 +97,8 @@ static hx_status schema_of_fields(const struct hoist_pq_file *f, const int *fiel
     HX_TRY(hx_schema_init(out, "+s", "", 0));
     hx_status st = hx_schema_set_metadata(out, f->schema_metadata, hx_metadata_size(f->schema_metadata));
     if (st == HOIST_OK) st = hx_schema_alloc_children(out, n);
-    for (int i = 0; st == HOIST_OK && i < n; i++) st = hx_pq_anode_schema(&f->root.children[fields[i]], flags, out->children[i]);
+    for (int i = 0; st == HOIST_OK && i < n; i++)
+        st = hx_pq_anode_schema(&f->root.children[fields[i]], flags, out->children[i]);
     if (st != HOIST_OK) out->release(out);
     return st;
 }
@@ -114,8 +115,8 @@ hx_status hoist_pq_file_schema(const struct hoist_pq_file *f, unsigned flags, st
 
 static hx_status check_rg_field(const struct hoist_pq_file *f, int rg, int field) {
     HX_FAIL_IF(!f, HOIST_ERR_INVALID_ARG, "NULL Parquet file");
-    HX_FAIL_IF(rg < 0 || rg >= f->nrow_groups, HOIST_ERR_INVALID_ARG, "%s: no row group %d (the file has %d)",
-               f->name, rg, f->nrow_groups);
+    HX_FAIL_IF(rg < 0 || rg >= f->nrow_groups, HOIST_ERR_INVALID_ARG, "%s: no row group %d (the file has %d)", f->name,
+               rg, f->nrow_groups);
     HX_FAIL_IF(field < 0 || field >= f->root.nchildren, HOIST_ERR_INVALID_ARG, "%s: no field %d (the file has %d)",
                f->name, field, f->root.nchildren);
     return HOIST_OK;
@@ -201,8 +202,8 @@ static hx_status decimal_stats(const struct hx_pq_anode *a, const uint8_t *mn, s
     return HOIST_OK;
 }
 
-hx_status hx_pq_stats_convert(const struct hoist_pq_file *f, const struct hx_pq_anode *a, const uint8_t *mn,
-                              size_t mnl, const uint8_t *mx, size_t mxl, struct hoist_pq_stats *out) {
+hx_status hx_pq_stats_convert(const struct hoist_pq_file *f, const struct hx_pq_anode *a, const uint8_t *mn, size_t mnl,
+                              const uint8_t *mx, size_t mxl, struct hoist_pq_stats *out) {
     const struct hx_pq_element *e = &f->elements[f->leaves[a->leaf].element];
     int unsigned_order = unsigned_order_of(f, a);
     if (a->conv == CV_I32_DEC || a->conv == CV_I64_DEC || a->conv == CV_BE_DEC)
@@ -294,7 +295,8 @@ static hx_status decode_field(const struct hoist_pq_file *f, int rg, int field, 
         uint64_t off, len;
         const char *cname = f->elements[f->leaves[leaf].element].name;
         st = hx_pq_chunk_range(f, rg, leaf, &off, &len);
-        if (st == HOIST_OK && (off < bytes_offset || off - bytes_offset > bytes_len || len > bytes_len - (off - bytes_offset))) {
+        if (st == HOIST_OK &&
+            (off < bytes_offset || off - bytes_offset > bytes_len || len > bytes_len - (off - bytes_offset))) {
             /* The PARQUET-816 pad may run past what the caller fetched. */
             if (f->pad_chunks && off >= bytes_offset && off - bytes_offset <= bytes_len)
                 len = bytes_len - (off - bytes_offset);
@@ -409,9 +411,7 @@ void hoist_pq_reader_close(struct hoist_pq_reader *r) {
     hx_free(r);
 }
 
-const struct hoist_pq_file *hoist_pq_reader_file(const struct hoist_pq_reader *r) {
-    return r ? r->src->file : NULL;
-}
+const struct hoist_pq_file *hoist_pq_reader_file(const struct hoist_pq_reader *r) { return r ? r->src->file : NULL; }
 
 /* ---- streams ------------------------------------------------------------------------ */
 
@@ -505,8 +505,8 @@ static hx_status batch_init(struct pq_stream *s, struct pq_batch *b, int k) {
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < s->nfields; i++) {
-        b->tasks[i] = (struct field_task){s, f, s->src->data, s->src->size, rg, s->fields[i], s->src->flags,
-                                          b->arr.children[i], HOIST_OK, {0}};
+        b->tasks[i] = (struct field_task){
+            s, f, s->src->data, s->src->size, rg, s->fields[i], s->src->flags, b->arr.children[i], HOIST_OK, {0}};
     }
     b->rg = rg;
     b->active = 1;
@@ -678,8 +678,8 @@ hx_status hoist_pq_reader_stream(struct hoist_pq_reader *r, const char *const *c
     for (size_t i = 0; i < nr; i++) {
         int k = row_groups && nrow_groups ? row_groups[i] : (int)i;
         if (k < 0 || k >= f->nrow_groups) {
-            hx_status st = hx_error(HOIST_ERR_INVALID_ARG, "%s: no row group %d (the file has %d)", f->name, k,
-                                    f->nrow_groups);
+            hx_status st =
+                hx_error(HOIST_ERR_INVALID_ARG, "%s: no row group %d (the file has %d)", f->name, k, f->nrow_groups);
             stream_free(s);
             return st;
         }

@@ -30,32 +30,32 @@ static inline uint32_t load32(const uint8_t *p) {
 /* Value i of a 32-value group starts at bit i*w; it lives in word
  * (i*w)/32 and spills into the next word when (i*w)%32 + w > 32. With w a
  * constant the compiler folds all of this into straight-line code. */
-#define HX_UNPACK_ONE(i)                                                                           \
-    do {                                                                                           \
-        const unsigned bit_ = (unsigned)(i) * W, word_ = bit_ / 32, sh_ = bit_ % 32;               \
-        uint64_t v_ = load32(in + 4 * word_);                                                      \
-        if (sh_ + W > 32) v_ |= (uint64_t)load32(in + 4 * word_ + 4) << 32;                        \
-        out[i] = (uint32_t)(v_ >> sh_) & MASK;                                                     \
+#define HX_UNPACK_ONE(i)                                                                                               \
+    do {                                                                                                               \
+        const unsigned bit_ = (unsigned)(i)*W, word_ = bit_ / 32, sh_ = bit_ % 32;                                     \
+        uint64_t v_ = load32(in + 4 * word_);                                                                          \
+        if (sh_ + W > 32) v_ |= (uint64_t)load32(in + 4 * word_ + 4) << 32;                                            \
+        out[i] = (uint32_t)(v_ >> sh_) & MASK;                                                                         \
     } while (0)
 
-#define HX_UNPACK_8(b)                                                                             \
-    HX_UNPACK_ONE(b + 0);                                                                          \
-    HX_UNPACK_ONE(b + 1);                                                                          \
-    HX_UNPACK_ONE(b + 2);                                                                          \
-    HX_UNPACK_ONE(b + 3);                                                                          \
-    HX_UNPACK_ONE(b + 4);                                                                          \
-    HX_UNPACK_ONE(b + 5);                                                                          \
-    HX_UNPACK_ONE(b + 6);                                                                          \
+#define HX_UNPACK_8(b)                                                                                                 \
+    HX_UNPACK_ONE(b + 0);                                                                                              \
+    HX_UNPACK_ONE(b + 1);                                                                                              \
+    HX_UNPACK_ONE(b + 2);                                                                                              \
+    HX_UNPACK_ONE(b + 3);                                                                                              \
+    HX_UNPACK_ONE(b + 4);                                                                                              \
+    HX_UNPACK_ONE(b + 5);                                                                                              \
+    HX_UNPACK_ONE(b + 6);                                                                                              \
     HX_UNPACK_ONE(b + 7)
 
-#define HX_DEFINE_UNPACK32(w)                                                                      \
-    static void unpack32_##w(const uint8_t *in, uint32_t *out) {                                   \
-        enum { W = w };                                                                            \
-        const uint32_t MASK = (uint32_t)((1ull << W) - 1);                                         \
-        HX_UNPACK_8(0);                                                                            \
-        HX_UNPACK_8(8);                                                                            \
-        HX_UNPACK_8(16);                                                                           \
-        HX_UNPACK_8(24);                                                                           \
+#define HX_DEFINE_UNPACK32(w)                                                                                          \
+    static void unpack32_##w(const uint8_t *in, uint32_t *out) {                                                       \
+        enum { W = w };                                                                                                \
+        const uint32_t MASK = (uint32_t)((1ull << W) - 1);                                                             \
+        HX_UNPACK_8(0);                                                                                                \
+        HX_UNPACK_8(8);                                                                                                \
+        HX_UNPACK_8(16);                                                                                               \
+        HX_UNPACK_8(24);                                                                                               \
     }
 
 HX_DEFINE_UNPACK32(1)
@@ -100,11 +100,10 @@ static void unpack32_32(const uint8_t *in, uint32_t *out) { memcpy(out, in, 32 *
 typedef void (*unpack32_fn)(const uint8_t *in, uint32_t *out);
 
 static const unpack32_fn unpack32_table[33] = {
-    unpack32_0,  unpack32_1,  unpack32_2,  unpack32_3,  unpack32_4,  unpack32_5,  unpack32_6,
-    unpack32_7,  unpack32_8,  unpack32_9,  unpack32_10, unpack32_11, unpack32_12, unpack32_13,
-    unpack32_14, unpack32_15, unpack32_16, unpack32_17, unpack32_18, unpack32_19, unpack32_20,
-    unpack32_21, unpack32_22, unpack32_23, unpack32_24, unpack32_25, unpack32_26, unpack32_27,
-    unpack32_28, unpack32_29, unpack32_30, unpack32_31, unpack32_32,
+    unpack32_0,  unpack32_1,  unpack32_2,  unpack32_3,  unpack32_4,  unpack32_5,  unpack32_6,  unpack32_7,  unpack32_8,
+    unpack32_9,  unpack32_10, unpack32_11, unpack32_12, unpack32_13, unpack32_14, unpack32_15, unpack32_16, unpack32_17,
+    unpack32_18, unpack32_19, unpack32_20, unpack32_21, unpack32_22, unpack32_23, unpack32_24, unpack32_25, unpack32_26,
+    unpack32_27, unpack32_28, unpack32_29, unpack32_30, unpack32_31, unpack32_32,
 };
 
 /* ---- AVX2 unpacking ------------------------------------------------------
@@ -257,8 +256,7 @@ hx_status hx_rle_bad_width(int bit_width, int max) {
     return hx_error(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed bit width %d is outside 0..%d", bit_width, max);
 }
 
-hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint32_t *out, size_t n,
-                            size_t *consumed) {
+hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint32_t *out, size_t n, size_t *consumed) {
     if (bit_width < 0 || bit_width > 32) return hx_rle_bad_width(bit_width, 32);
     const uint8_t *p = data, *end = data + len;
     size_t done = 0;
@@ -275,8 +273,7 @@ hx_status hx_rle_decode_u32(const uint8_t *data, size_t len, int bit_width, uint
     return HOIST_OK;
 }
 
-hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint16_t *out, size_t n,
-                            size_t *consumed) {
+hx_status hx_rle_decode_u16(const uint8_t *data, size_t len, int bit_width, uint16_t *out, size_t n, size_t *consumed) {
     if (bit_width < 0 || bit_width > 16) return hx_rle_bad_width(bit_width, 16);
     const uint8_t *p = data, *end = data + len;
     size_t done = 0;
@@ -367,7 +364,9 @@ int64_t hx_rle_reader_next(struct hx_rle_reader *r, uint32_t *out, size_t n) {
             int err;
             if (!reader_next_run(r, &err)) {
                 if (err) {
-                    hx_status st = hx_error(HOIST_ERR_PARQUET_CORRUPT, "RLE/bit-packed run header or value is truncated or wider than the bit width");
+                    hx_status st =
+                        hx_error(HOIST_ERR_PARQUET_CORRUPT,
+                                 "RLE/bit-packed run header or value is truncated or wider than the bit width");
                     (void)st;
                     return -1;
                 }

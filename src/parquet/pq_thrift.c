@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-#define TRUNC(tc) hx_error(HOIST_ERR_PARQUET_CORRUPT, "truncated Thrift data at byte %zu", (size_t)((tc)->p - (tc)->start))
+#define TRUNC(tc)                                                                                                      \
+    hx_error(HOIST_ERR_PARQUET_CORRUPT, "truncated Thrift data at byte %zu", (size_t)((tc)->p - (tc)->start))
 
 void hx_tc_init(struct hx_tc *tc, const uint8_t *data, size_t len) {
     tc->start = tc->p = data;
@@ -238,8 +239,10 @@ static hx_status parse_data_header(struct hx_tc *tc, struct hx_pq_page_header *h
             case 5: HX_TRY(get_i32(tc, t, &h->def_len)); break;
             case 6: HX_TRY(get_i32(tc, t, &h->rep_len)); break;
             case 7:
-                if (t == HX_TC_TRUE || t == HX_TC_FALSE) h->is_compressed = t == HX_TC_TRUE;
-                else HX_TRY(hx_tc_skip(tc, t));
+                if (t == HX_TC_TRUE || t == HX_TC_FALSE)
+                    h->is_compressed = t == HX_TC_TRUE;
+                else
+                    HX_TRY(hx_tc_skip(tc, t));
                 break;
             default: HX_TRY(hx_tc_skip(tc, t));
             }
@@ -257,9 +260,12 @@ static hx_status parse_dict_header(struct hx_tc *tc, struct hx_pq_page_header *h
         int16_t id;
         HX_TRY(hx_tc_field(tc, &last, &t, &id));
         if (t == HX_TC_STOP) break;
-        if (id == 1) HX_TRY(get_i32(tc, t, &h->num_values));
-        else if (id == 2) HX_TRY(get_i32(tc, t, &h->encoding));
-        else HX_TRY(hx_tc_skip(tc, t));
+        if (id == 1)
+            HX_TRY(get_i32(tc, t, &h->num_values));
+        else if (id == 2)
+            HX_TRY(get_i32(tc, t, &h->encoding));
+        else
+            HX_TRY(hx_tc_skip(tc, t));
     }
     hx_tc_struct_end(tc);
     return HOIST_OK;
@@ -274,8 +280,7 @@ static hx_status parse_kind_header(struct hx_tc *tc, int t, int16_t id, struct h
     return HOIST_OK;
 }
 
-hx_status hx_pq_parse_page_header(const uint8_t *data, size_t len, struct hx_pq_page_header *h,
-                                  size_t *header_len) {
+hx_status hx_pq_parse_page_header(const uint8_t *data, size_t len, struct hx_pq_page_header *h, size_t *header_len) {
     memset(h, 0, sizeof *h);
     h->type = -1;
     h->is_compressed = 1;

@@ -20,7 +20,6 @@ static hx_status grow(void **p, size_t *cap, size_t need) {
     return HOIST_OK;
 }
 
-
 /* ---- conversion of fixed physical values to the output form ------------- */
 
 static void store_dec_from_i64(uint8_t *dst, int64_t v, int width) {
@@ -289,7 +288,8 @@ static hx_status emit_binary(struct hx_pq_colctx *cx, const struct barr *b, int 
         memcpy(dst, src + b->off[i], l);
         dst += l;
         end += (int64_t)l;
-        if (large) memcpy(o->offsets.data + o->offsets.len + 8 * i, &end, 8);
+        if (large)
+            memcpy(o->offsets.data + o->offsets.len + 8 * i, &end, 8);
         else {
             int32_t e32 = (int32_t)end;
             memcpy(o->offsets.data + o->offsets.len + 4 * i, &e32, 4);
@@ -561,8 +561,10 @@ static hx_status append_bits(struct hx_pq_leaf_data *o, const uint8_t *bits, siz
     for (size_t i = 0; i < n; i++) {
         size_t s = bit_off + i;
         int v = (bits[s >> 3] >> (s & 7)) & 1;
-        if (v) dst[(d + i) >> 3] |= (uint8_t)(1u << ((d + i) & 7));
-        else dst[(d + i) >> 3] &= (uint8_t)~(1u << ((d + i) & 7));
+        if (v)
+            dst[(d + i) >> 3] |= (uint8_t)(1u << ((d + i) & 7));
+        else
+            dst[(d + i) >> 3] &= (uint8_t) ~(1u << ((d + i) & 7));
     }
     o->values.len = (size_t)((o->n_values + (int64_t)n + 7) / 8);
     return HOIST_OK;
@@ -619,11 +621,14 @@ static hx_status gather_dict_binary(struct hx_pq_colctx *cx, size_t n) {
         uint32_t k = cx->idx[i];
         size_t l = (size_t)(cx->dict_off[k + 1] - cx->dict_off[k]);
         /* Short values: one fixed 16-byte copy (both buffers have slack). */
-        if (l <= 16) memcpy(dst, cx->dict_bytes + cx->dict_off[k], 16);
-        else memcpy(dst, cx->dict_bytes + cx->dict_off[k], l);
+        if (l <= 16)
+            memcpy(dst, cx->dict_bytes + cx->dict_off[k], 16);
+        else
+            memcpy(dst, cx->dict_bytes + cx->dict_off[k], l);
         dst += l;
         end += (int64_t)l;
-        if (large) memcpy(o->offsets.data + o->offsets.len + 8 * i, &end, 8);
+        if (large)
+            memcpy(o->offsets.data + o->offsets.len + 8 * i, &end, 8);
         else {
             int32_t e32 = (int32_t)end;
             memcpy(o->offsets.data + o->offsets.len + 4 * i, &e32, 4);
@@ -715,8 +720,10 @@ static hx_status decode_bool_values(struct hx_pq_colctx *cx, int enc, const uint
     HX_TRY(hx_abuf_reserve(&o->values, (size_t)((o->n_values + (int64_t)n + 7) / 8) - o->values.len + 8));
     size_t d = (size_t)o->n_values;
     for (size_t i = 0; i < n; i++) {
-        if (cx->idx[i]) o->values.data[(d + i) >> 3] |= (uint8_t)(1u << ((d + i) & 7));
-        else o->values.data[(d + i) >> 3] &= (uint8_t)~(1u << ((d + i) & 7));
+        if (cx->idx[i])
+            o->values.data[(d + i) >> 3] |= (uint8_t)(1u << ((d + i) & 7));
+        else
+            o->values.data[(d + i) >> 3] &= (uint8_t) ~(1u << ((d + i) & 7));
     }
     o->values.len = (size_t)((o->n_values + (int64_t)n + 7) / 8);
     return HOIST_OK;
@@ -793,14 +800,19 @@ static hx_status decode_fixed_values(struct hx_pq_colctx *cx, int enc, const uin
         size_t need;
         HX_FAIL_IF(!hx_mul_size(n, pw, &need) || need > len, HOIST_ERR_PARQUET_CORRUPT,
                    "PLAIN values: %zu values of %zu bytes overrun the %zu-byte page", n, pw, len);
-        if (direct) memcpy(dst, p, need);
-        else tmp = (uint8_t *)p;
+        if (direct)
+            memcpy(dst, p, need);
+        else
+            tmp = (uint8_t *)p;
         break;
     }
     case PQE_DELTA_BINARY_PACKED:
-        if (type == PQT_INT32) HX_TRY(hx_delta_decode_i32(p, len, (int32_t *)(void *)tmp, n, NULL));
-        else if (type == PQT_INT64) HX_TRY(hx_delta_decode_i64(p, len, (int64_t *)(void *)tmp, n, NULL));
-        else HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "DELTA_BINARY_PACKED on a non-integer column");
+        if (type == PQT_INT32)
+            HX_TRY(hx_delta_decode_i32(p, len, (int32_t *)(void *)tmp, n, NULL));
+        else if (type == PQT_INT64)
+            HX_TRY(hx_delta_decode_i64(p, len, (int64_t *)(void *)tmp, n, NULL));
+        else
+            HX_FAIL(HOIST_ERR_PARQUET_CORRUPT, "DELTA_BINARY_PACKED on a non-integer column");
         break;
     case PQE_BYTE_STREAM_SPLIT: HX_TRY(byte_stream_split_values(p, len, pw, n, tmp)); break;
     default: HX_FAIL(HOIST_ERR_PARQUET_UNSUPPORTED, "encoding %d is not supported for this column type", enc);
@@ -817,11 +829,14 @@ hx_status hx_pq_decode_values(struct hx_pq_colctx *cx, int enc, const uint8_t *p
         cx->out->n_values += (int64_t)n;
         return HOIST_OK;
     }
-    if (enc == PQE_PLAIN_DICTIONARY || enc == PQE_RLE_DICTIONARY) HX_TRY(decode_dict_values(cx, p, len, n));
-    else if (a->conv == CV_BOOL) HX_TRY(decode_bool_values(cx, enc, p, len, n));
+    if (enc == PQE_PLAIN_DICTIONARY || enc == PQE_RLE_DICTIONARY)
+        HX_TRY(decode_dict_values(cx, p, len, n));
+    else if (a->conv == CV_BOOL)
+        HX_TRY(decode_bool_values(cx, enc, p, len, n));
     else if (type == PQT_BYTE_ARRAY || (type == PQT_FLBA && enc == PQE_DELTA_BYTE_ARRAY))
         HX_TRY(decode_barr_values(cx, enc, p, len, n));
-    else HX_TRY(decode_fixed_values(cx, enc, p, len, n));
+    else
+        HX_TRY(decode_fixed_values(cx, enc, p, len, n));
     cx->out->n_values += (int64_t)n;
     return HOIST_OK;
 }

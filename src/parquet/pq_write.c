@@ -38,8 +38,8 @@ struct hoist_pq_writer {
     hoist_pq_sink_fn sink;
     void *userdata;
     unsigned nthreads;
-    struct hx_pool *pool;     /* own pool, made on first use */
-    struct hx_pool *shared;   /* or a caller's (hx_pqw_writer_use_pool) */
+    struct hx_pool *pool;   /* own pool, made on first use */
+    struct hx_pool *shared; /* or a caller's (hx_pqw_writer_use_pool) */
     struct hx_task_group *group;
     struct task *tasks;
     struct hx_pqw_leafbuf *bufs;
@@ -54,7 +54,7 @@ struct hoist_pq_writer {
     int nidle;
     pthread_mutex_t scratch_mu;
     struct hx_buf *chunk_bytes; /* per leaf: its last chunk's buffer, for its next */
-    int64_t rg_rows; /* rows buffered for the current row group */
+    int64_t rg_rows;            /* rows buffered for the current row group */
     int64_t num_rows;
     uint64_t written;
     struct row_group *rgs;
@@ -80,8 +80,7 @@ static hx_status emit(struct hoist_pq_writer *w, const void *data, size_t len) {
 static void run_shred(void *arg) {
     struct task *t = arg;
     struct hoist_pq_writer *w = t->w;
-    t->st = hx_pqw_shred(&w->s, &w->s.leaves[t->leaf], t->batch, t->row0, t->nrows, t->expect_rows,
-                         &w->bufs[t->leaf]);
+    t->st = hx_pqw_shred(&w->s, &w->s.leaves[t->leaf], t->batch, t->row0, t->nrows, t->expect_rows, &w->bufs[t->leaf]);
     if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
 }
 
@@ -296,7 +295,8 @@ hx_status hoist_pq_writer_new(const struct ArrowSchema *schema, const struct hoi
 
 static hx_status usable(const struct hoist_pq_writer *w) {
     if (!w) HX_FAIL(HOIST_ERR_INVALID_ARG, "Parquet writer: NULL writer");
-    if (w->failed) HX_FAIL(HOIST_ERR_INVALID_ARG, "Parquet writer: an earlier call failed; the writer can only be freed");
+    if (w->failed)
+        HX_FAIL(HOIST_ERR_INVALID_ARG, "Parquet writer: an earlier call failed; the writer can only be freed");
     if (w->closed) HX_FAIL(HOIST_ERR_INVALID_ARG, "Parquet writer: already closed");
     return HOIST_OK;
 }
@@ -312,8 +312,8 @@ static hx_status write_batch(struct hoist_pq_writer *w, const struct ArrowArray 
         if (take > w->o->row_group_rows - w->rg_rows) take = w->o->row_group_rows - w->rg_rows;
         if (take > SLICE_ROWS) take = SLICE_ROWS;
         /* this batch's rows that will land in the current row group */
-        int64_t expect = w->rg_rows + (n - row < w->o->row_group_rows - w->rg_rows ? n - row
-                                                                                   : w->o->row_group_rows - w->rg_rows);
+        int64_t expect =
+            w->rg_rows + (n - row < w->o->row_group_rows - w->rg_rows ? n - row : w->o->row_group_rows - w->rg_rows);
         for (int i = 0; i < w->s.nleaves; i++) {
             w->tasks[i].batch = batch;
             w->tasks[i].row0 = row;
@@ -367,8 +367,10 @@ static hx_status write_page_indexes(struct hoist_pq_writer *w) {
                 st = pass == 0 ? hx_pqw_column_index(c, &w->s.leaves[i], &b) : hx_pqw_offset_index(c, &b);
                 int64_t at = (int64_t)w->written;
                 if (st == HOIST_OK) st = emit(w, b.data, b.len);
-                if (pass == 0) c->ci_offset = at, c->ci_len = (int64_t)b.len;
-                else c->oi_offset = at, c->oi_len = (int64_t)b.len;
+                if (pass == 0)
+                    c->ci_offset = at, c->ci_len = (int64_t)b.len;
+                else
+                    c->oi_offset = at, c->oi_len = (int64_t)b.len;
             }
         }
     }
@@ -479,7 +481,8 @@ static hx_status write_kv(struct hoist_pq_writer *w, struct hx_tw *t, const char
         kv[n++] = (struct kv){k, v, (size_t)kl, (size_t)vl};
     }
     for (size_t i = 0; i < w->o->nkv; i++)
-        kv[n++] = (struct kv){w->o->kv[2 * i], w->o->kv[2 * i + 1], strlen(w->o->kv[2 * i]), strlen(w->o->kv[2 * i + 1])};
+        kv[n++] =
+            (struct kv){w->o->kv[2 * i], w->o->kv[2 * i + 1], strlen(w->o->kv[2 * i]), strlen(w->o->kv[2 * i + 1])};
     if (arrow_schema) {
         size_t keep = 0;
         for (size_t i = 0; i < n; i++)
@@ -566,7 +569,8 @@ hx_status hoist_pq_write_stream(struct ArrowArrayStream *stream, const struct ho
     int rc = stream->get_schema(stream, &schema);
     if (rc != 0) {
         const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
-        st = hx_error(HOIST_ERR_INVALID_ARG, "hoist_pq_write_stream: the stream gave no schema (%s)", m ? m : "no message");
+        st = hx_error(HOIST_ERR_INVALID_ARG, "hoist_pq_write_stream: the stream gave no schema (%s)",
+                      m ? m : "no message");
     }
     if (st == HOIST_OK) st = hoist_pq_writer_new(&schema, opts, sink, userdata, &w);
     while (st == HOIST_OK) {

@@ -18,9 +18,34 @@
 #include <string.h>
 
 /* Schema.fbs Type union members */
-enum { T_NULL = 1, T_INT, T_FLOAT, T_BINARY, T_UTF8, T_BOOL, T_DECIMAL, T_DATE, T_TIME, T_TIMESTAMP,
-       T_INTERVAL, T_LIST, T_STRUCT, T_UNION, T_FSB, T_FSL, T_MAP, T_DURATION, T_LARGE_BINARY,
-       T_LARGE_UTF8, T_LARGE_LIST, T_REE, T_BINARY_VIEW, T_UTF8_VIEW, T_LIST_VIEW, T_LARGE_LIST_VIEW };
+enum {
+    T_NULL = 1,
+    T_INT,
+    T_FLOAT,
+    T_BINARY,
+    T_UTF8,
+    T_BOOL,
+    T_DECIMAL,
+    T_DATE,
+    T_TIME,
+    T_TIMESTAMP,
+    T_INTERVAL,
+    T_LIST,
+    T_STRUCT,
+    T_UNION,
+    T_FSB,
+    T_FSL,
+    T_MAP,
+    T_DURATION,
+    T_LARGE_BINARY,
+    T_LARGE_UTF8,
+    T_LARGE_LIST,
+    T_REE,
+    T_BINARY_VIEW,
+    T_UTF8_VIEW,
+    T_LIST_VIEW,
+    T_LARGE_LIST_VIEW
+};
 
 struct fbb {
     struct hx_buf b;
@@ -154,7 +179,14 @@ static int type_table(struct fbb *f, const char *fmt, size_t *pos) {
         switch (fmt[0]) {
         case 'n': tag = T_NULL; break;
         case 'b': tag = T_BOOL; break;
-        case 'c': case 'C': case 's': case 'S': case 'i': case 'I': case 'l': case 'L': {
+        case 'c':
+        case 'C':
+        case 's':
+        case 'S':
+        case 'i':
+        case 'I':
+        case 'l':
+        case 'L': {
             static const char ints[] = "cCsSiIlL";
             int k = (int)(strchr(ints, fmt[0]) - ints);
             tag = T_INT;
@@ -162,7 +194,9 @@ static int type_table(struct fbb *f, const char *fmt, size_t *pos) {
             t[n++] = scalar(1, 1, k % 2 == 0);
             break;
         }
-        case 'e': case 'f': case 'g':
+        case 'e':
+        case 'f':
+        case 'g':
             tag = T_FLOAT;
             t[n++] = scalar(0, 2, fmt[0] == 'e' ? 0 : fmt[0] == 'f' ? 1 : 2);
             break;
@@ -265,7 +299,8 @@ static hx_status field(struct fbb *f, const struct ArrowSchema *s, size_t slot, 
     if (s->dictionary) {
         static const char ints[] = "cCsSiIlL";
         const char *p = strchr(ints, s->format[0]);
-        HX_FAIL_IF(!p || s->format[1], HOIST_ERR_UNSUPPORTED, "ARROW:schema: bad dictionary index type '%s'", s->format);
+        HX_FAIL_IF(!p || s->format[1], HOIST_ERR_UNSUPPORTED, "ARROW:schema: bad dictionary index type '%s'",
+                   s->format);
         int k = (int)(p - ints);
         struct fbf de[3] = {scalar(0, 8, (uint64_t)f->dict_id++), offset(1),
                             scalar(2, 1, (s->flags & ARROW_FLAG_DICTIONARY_ORDERED) != 0)};
@@ -294,8 +329,7 @@ static hx_status schema_message(struct fbb *f, const struct ArrowSchema *schema)
     patch(f, find_slot(msg, 3, 2), spos);
     size_t vec = offset_vector(f, (uint32_t)schema->n_children);
     patch(f, find_slot(sc, 1, 1), vec);
-    for (int64_t i = 0; i < schema->n_children; i++)
-        HX_TRY(field(f, schema->children[i], vec + 4 + 4 * (size_t)i, 1));
+    for (int64_t i = 0; i < schema->n_children; i++) HX_TRY(field(f, schema->children[i], vec + 4 + 4 * (size_t)i, 1));
     pad_to(f, 8);
     return f->st;
 }

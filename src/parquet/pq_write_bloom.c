@@ -43,7 +43,9 @@ hx_status hx_pqw_bloom_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw
         for (int64_t i = 0; i < vals->n_values; i++)
             insert(words, nblocks, XXH64(vals->vals.data + off[i], (size_t)(off[i + 1] - off[i]), 0));
     } else {
-        size_t w = n->ptype == PQT_FLBA ? (size_t)n->type_length : n->ptype == PQT_INT32 || n->ptype == PQT_FLOAT ? 4 : 8;
+        size_t w = n->ptype == PQT_FLBA                             ? (size_t)n->type_length
+                   : n->ptype == PQT_INT32 || n->ptype == PQT_FLOAT ? 4
+                                                                    : 8;
         for (int64_t i = 0; i < vals->n_values; i++)
             insert(words, nblocks, XXH64(vals->vals.data + (size_t)i * w, w, 0));
     }

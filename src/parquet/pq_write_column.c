@@ -204,7 +204,8 @@ static hx_status emit_page(struct enc *e, const uint8_t *body, size_t body_len, 
 static hx_status page_header(struct enc *e, int type, int64_t ulen, int64_t clen, const uint8_t *crc_data,
                              size_t crc_len, struct hx_tw *w) {
     HX_FAIL_IF(ulen > INT32_MAX || clen > INT32_MAX, HOIST_ERR_LIMIT,
-               "column '%s': a page of %lld bytes is over Parquet's 2 GiB page limit", e->leaf->dotted, (long long)ulen);
+               "column '%s': a page of %lld bytes is over Parquet's 2 GiB page limit", e->leaf->dotted,
+               (long long)ulen);
     e->header.len = 0;
     hx_tw_init(w, &e->header);
     hx_tw_i32(w, 1, type);
@@ -256,8 +257,7 @@ static hx_status add_page_entry(struct enc *e, struct hx_pqw_page *pg) {
 }
 
 /* One data page of levels [l0, l1) and values [v0, v1), rows from row0. */
-static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, int64_t v1, int64_t row0,
-                           int64_t rows) {
+static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, int64_t v1, int64_t row0, int64_t rows) {
     const struct hx_pqw_leaf *leaf = e->leaf;
     const struct hx_pqw_leafbuf *b = e->b;
     const struct hoist_pq_write_options *o = e->cfg->o;
@@ -482,14 +482,18 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     out->encodings = 1u << PQE_RLE;
     out->unencoded_ba_bytes = leaf->node->ptype == PQT_BYTE_ARRAY ? 0 : -1;
     int pt = leaf->node->ptype;
-    e.width = pt == PQT_FLBA ? (size_t)leaf->node->type_length : pt == PQT_INT32 || pt == PQT_FLOAT ? 4
-            : pt == PQT_BOOLEAN ? 1 : 8;
+    e.width = pt == PQT_FLBA                       ? (size_t)leaf->node->type_length
+              : pt == PQT_INT32 || pt == PQT_FLOAT ? 4
+              : pt == PQT_BOOLEAN                  ? 1
+                                                   : 8;
     /* a context made for an earlier chunk serves this one: zstd takes the
      * level per call; a libdeflate compressor is made for one level */
     hx_pqw_compressor_init(&e.comp, leaf->opt.codec, leaf->opt.level);
     e.comp.zstd = scr->comp.zstd;
-    if (scr->comp.level == leaf->opt.level) e.comp.deflate = scr->comp.deflate;
-    else if (scr->comp.deflate) hx_pqw_compressor_free(&(struct hx_pqw_compressor){.deflate = scr->comp.deflate});
+    if (scr->comp.level == leaf->opt.level)
+        e.comp.deflate = scr->comp.deflate;
+    else if (scr->comp.deflate)
+        hx_pqw_compressor_free(&(struct hx_pqw_compressor){.deflate = scr->comp.deflate});
     memset(&scr->comp, 0, sizeof scr->comp);
     /* the scratch's buffers, moved in and back out */
     e.body = scr->body;
@@ -543,7 +547,8 @@ hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct 
     }
     if (st == HOIST_OK) st = pages(&e);
     if (st == HOIST_OK && out->npages == 0) st = data_page(&e, 0, 0, 0, 0, 0, 0);
-    if (st == HOIST_OK && leaf->opt.bloom_fpp > 0) st = hx_pqw_bloom_build(leaf, e.arrow_dict ? b->dict : b, &out->bloom);
+    if (st == HOIST_OK && leaf->opt.bloom_fpp > 0)
+        st = hx_pqw_bloom_build(leaf, e.arrow_dict ? b->dict : b, &out->bloom);
     e.dict.idx = NULL; /* borrowed from the leaf buffer or the scratch */
     hx_pqw_dict_free(&e.dict);
     hx_free(e.rank);

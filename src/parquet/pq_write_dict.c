@@ -108,7 +108,8 @@ static hx_status entry_add(struct hx_pqw_dict *d, uint32_t value_index) {
 
 /* 4- and 8-byte values compared as integers (bit patterns, so -0.0 and
  * +0.0 stay distinct as PLAIN requires). */
-static hx_status dict_build_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t limit, struct hx_pqw_dict *d, int *ok) {
+static hx_status dict_build_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t limit, struct hx_pqw_dict *d,
+                                  int *ok) {
     /* keys kept in the table: a probe touches one cache line, not three;
      * the table is the caller's from the last chunk when it lent one */
     size_t cap = d->kcap;
@@ -178,8 +179,10 @@ static hx_status dict_build_fixed(const struct hx_pqw_leafbuf *b, size_t w, int6
 hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int64_t limit,
                             struct hx_pqw_dict *d, int *ok) {
     int ba = leaf->node->ptype == PQT_BYTE_ARRAY;
-    size_t w = ba ? 0 : leaf->node->ptype == PQT_FLBA ? (size_t)leaf->node->type_length
-                      : leaf->node->ptype == PQT_INT32 || leaf->node->ptype == PQT_FLOAT ? 4 : 8;
+    size_t w = ba                                                                 ? 0
+               : leaf->node->ptype == PQT_FLBA                                    ? (size_t)leaf->node->type_length
+               : leaf->node->ptype == PQT_INT32 || leaf->node->ptype == PQT_FLOAT ? 4
+                                                                                  : 8;
     *ok = 0;
     if (b->n_values > UINT32_MAX - 1) return HOIST_OK;
     if (!d->idx) d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
@@ -204,8 +207,8 @@ hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_
         if (!e) {
             d->plain_bytes += (int64_t)len + (ba ? 4 : 0);
             if (d->plain_bytes > limit) return HOIST_OK;
-            HX_FAIL_IF(len > UINT32_MAX, HOIST_ERR_LIMIT, "column '%s': a value of %zu bytes is too long for a dictionary",
-                       leaf->dotted, len);
+            HX_FAIL_IF(len > UINT32_MAX, HOIST_ERR_LIMIT,
+                       "column '%s': a value of %zu bytes is too long for a dictionary", leaf->dotted, len);
             HX_TRY(entry_add(d, (uint32_t)i));
             e = (uint32_t)d->n;
             d->slots[h] = (struct hx_pqw_dslot){hash, e, (uint32_t)len};
@@ -245,9 +248,21 @@ static void sort_entries(const struct ranking *e, uint32_t *a, uint32_t *tmp, si
 }
 
 static int is_nan(enum hx_pqw_order o, const uint8_t *p) {
-    if (o == SO_DOUBLE) { double x; memcpy(&x, p, 8); return x != x; }
-    if (o == SO_FLOAT) { float x; memcpy(&x, p, 4); return x != x; }
-    if (o == SO_F16) { uint16_t x; memcpy(&x, p, 2); return (x & 0x7c00) == 0x7c00 && (x & 0x3ff); }
+    if (o == SO_DOUBLE) {
+        double x;
+        memcpy(&x, p, 8);
+        return x != x;
+    }
+    if (o == SO_FLOAT) {
+        float x;
+        memcpy(&x, p, 4);
+        return x != x;
+    }
+    if (o == SO_F16) {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        return (x & 0x7c00) == 0x7c00 && (x & 0x3ff);
+    }
     return 0;
 }
 

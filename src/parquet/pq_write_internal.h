@@ -84,8 +84,14 @@ HOIST_NODISCARD hx_status hx_pqw_parse_codec(const char *s, enum hx_pq_codec *co
 
 /* ---- options (pq_write_options.c) ------------------------------------------ */
 
-enum hx_pqw_enc { PQW_ENC_DEFAULT = 0, PQW_ENC_PLAIN, PQW_ENC_DELTA_BINARY_PACKED, PQW_ENC_DELTA_LENGTH_BYTE_ARRAY,
-                  PQW_ENC_DELTA_BYTE_ARRAY, PQW_ENC_BYTE_STREAM_SPLIT };
+enum hx_pqw_enc {
+    PQW_ENC_DEFAULT = 0,
+    PQW_ENC_PLAIN,
+    PQW_ENC_DELTA_BINARY_PACKED,
+    PQW_ENC_DELTA_LENGTH_BYTE_ARRAY,
+    PQW_ENC_DELTA_BYTE_ARRAY,
+    PQW_ENC_BYTE_STREAM_SPLIT
+};
 
 struct hx_pqw_colopt {
     char *path;
@@ -127,15 +133,20 @@ enum hx_pqw_kind { PQW_LEAF, PQW_STRUCT, PQW_LIST, PQW_MAP };
 
 /* How an Arrow value becomes a Parquet physical value. */
 enum hx_pqw_conv {
-    WC_NULL,     /* Arrow null: INT32, never a value */
-    WC_BOOL,     /* bitmap -> one byte 0/1 */
-    WC_COPY,     /* same width and bytes */
-    WC_I8, WC_U8, WC_I16, WC_U16, /* widen to INT32 */
+    WC_NULL, /* Arrow null: INT32, never a value */
+    WC_BOOL, /* bitmap -> one byte 0/1 */
+    WC_COPY, /* same width and bytes */
+    WC_I8,
+    WC_U8,
+    WC_I16,
+    WC_U16,      /* widen to INT32 */
     WC_MUL32,    /* int32 * k (time32[s] -> ms) */
     WC_DIV64_32, /* int64 / k -> INT32 (date64 -> days) */
     WC_MUL64,    /* int64 * k (timestamp[s] -> ms) */
     WC_DEC,      /* little-endian decimal128/256 -> big-endian FLBA(type_length) */
-    WC_BIN32, WC_BIN64, WC_VIEW /* binary-like -> BYTE_ARRAY */
+    WC_BIN32,
+    WC_BIN64,
+    WC_VIEW /* binary-like -> BYTE_ARRAY */
 };
 
 /* Parquet sort orders we compute statistics in. */
@@ -146,26 +157,26 @@ struct hx_pqw_node {
     char *name;
     const char *format; /* points into the writer's schema copy */
     int nullable;
-    int def;      /* definition level when this node is present and non-null */
-    int rep;      /* PQW_LIST/MAP: repetition level of its repeated group */
+    int def; /* definition level when this node is present and non-null */
+    int rep; /* PQW_LIST/MAP: repetition level of its repeated group */
     int nchildren;
     struct hx_pqw_node *children;
-    int fixed_size;  /* PQW_LIST: > 0 for fixed_size_list */
-    int large;       /* PQW_LIST: 64-bit offsets */
-    int view;        /* PQW_LIST: list view (offsets and sizes) */
+    int fixed_size; /* PQW_LIST: > 0 for fixed_size_list */
+    int large;      /* PQW_LIST: 64-bit offsets */
+    int view;       /* PQW_LIST: list view (offsets and sizes) */
     int first_leaf, n_leaves;
     /* PQW_LEAF */
     int leaf;
     int ptype, type_length;
     enum hx_pqw_conv conv;
-    int in_width;    /* Arrow bytes per value (WC_COPY, WC_DEC, ...) */
+    int in_width; /* Arrow bytes per value (WC_COPY, WC_DEC, ...) */
     int64_t conv_k;
     int dict_index_bytes; /* Arrow dictionary input: index width (values in node's conversion) */
     int dict_index_signed;
     enum hx_pqw_order order;
     /* schema element annotations */
-    int converted;   /* -1 none */
-    int logical;     /* PQL_*, PQL_NONE */
+    int converted;              /* -1 none */
+    int logical;                /* PQL_*, PQL_NONE */
     int has_field_id, field_id; /* PARQUET:field_id field metadata */
     int lt_unit, lt_utc, lt_bits, lt_signed;
     int scale, precision;
@@ -225,8 +236,8 @@ uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b);
  * for one leaf. expect_rows: rows the buffer will likely hold before the
  * row group ends, to size it once rather than grow it by copies. */
 HOIST_NODISCARD hx_status hx_pqw_shred(const struct hx_pqw_schema *s, const struct hx_pqw_leaf *leaf,
-                                       const struct ArrowArray *batch, int64_t row0, int64_t nrows,
-                                       int64_t expect_rows, struct hx_pqw_leafbuf *out);
+                                       const struct ArrowArray *batch, int64_t row0, int64_t nrows, int64_t expect_rows,
+                                       struct hx_pqw_leafbuf *out);
 /* Values of a dictionary-mode buffer gathered into plain values (out must
  * be empty). */
 HOIST_NODISCARD hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
@@ -244,7 +255,7 @@ struct hx_pqw_stats {
     int min_exact, max_exact;
     int64_t null_count;
     int64_t nan_count; /* floats (Statistics field 9) */
-    int all_nan; /* non-null values exist but all are NaN */
+    int all_nan;       /* non-null values exist but all are NaN */
 };
 void hx_pqw_stats_reset(struct hx_pqw_stats *s);
 /* Bounds of values [v0, v1) of a leaf buffer in the leaf's sort order. */
@@ -337,7 +348,7 @@ struct hx_pqw_chunk {
     int64_t dict_offset; /* -1 none; relative until emitted */
     int64_t data_offset;
     enum hx_pq_codec codec;
-    unsigned encodings;  /* bit per PQE_* */
+    unsigned encodings; /* bit per PQE_* */
     int n_dict_pages;
     int n_data_pages_by_enc[10];
     struct hx_pqw_stats stats;
@@ -366,7 +377,7 @@ struct hx_pqw_scratch {
     struct hx_buf bytes; /* lent to the chunk, given back once emitted */
     uint32_t *idx;       /* dictionary indices */
     size_t idx_cap;
-    uint64_t *keys;      /* dictionary hash table (struct hx_pqw_dict) */
+    uint64_t *keys; /* dictionary hash table (struct hx_pqw_dict) */
     uint32_t *kslots;
     size_t kcap;
     struct hx_pqw_compressor comp; /* contexts kept from chunk to chunk */

@@ -97,8 +97,8 @@ hx_status hoist_pq_write_options_set_str(struct hoist_pq_write_options *o, enum 
 }
 
 static hx_status check_range(const char *name, int64_t v, int64_t lo, int64_t hi) {
-    HX_FAIL_IF(v < lo || v > hi, HOIST_ERR_INVALID_ARG, "Parquet write option %s: %lld is outside [%lld, %lld]",
-               name, (long long)v, (long long)lo, (long long)hi);
+    HX_FAIL_IF(v < lo || v > hi, HOIST_ERR_INVALID_ARG, "Parquet write option %s: %lld is outside [%lld, %lld]", name,
+               (long long)v, (long long)lo, (long long)hi);
     return HOIST_OK;
 }
 
@@ -106,18 +106,51 @@ hx_status hoist_pq_write_options_set_int(struct hoist_pq_write_options *o, enum 
     if (!o) HX_FAIL(HOIST_ERR_INVALID_ARG, "Parquet write options: NULL argument");
     const int64_t big = (int64_t)1 << 40;
     switch (opt) {
-    case HOIST_PQW_ROW_GROUP_ROWS: HX_TRY(check_range("row_group_rows", v, 1, INT32_MAX)); o->row_group_rows = v; break;
-    case HOIST_PQW_ROW_GROUP_BYTES: HX_TRY(check_range("row_group_bytes", v, 1, big)); o->row_group_bytes = v; break;
+    case HOIST_PQW_ROW_GROUP_ROWS:
+        HX_TRY(check_range("row_group_rows", v, 1, INT32_MAX));
+        o->row_group_rows = v;
+        break;
+    case HOIST_PQW_ROW_GROUP_BYTES:
+        HX_TRY(check_range("row_group_bytes", v, 1, big));
+        o->row_group_bytes = v;
+        break;
     /* pages are i32-sized (parquet.thrift PageHeader); keep well below */
-    case HOIST_PQW_PAGE_BYTES: HX_TRY(check_range("page_bytes", v, 1, 1 << 30)); o->page_bytes = v; break;
-    case HOIST_PQW_DICT_PAGE_BYTES: HX_TRY(check_range("dict_page_bytes", v, 0, 1 << 30)); o->dict_page_bytes = v; break;
-    case HOIST_PQW_DICTIONARY: HX_TRY(check_range("dictionary", v, 0, 1)); o->dictionary = (int)v; break;
-    case HOIST_PQW_DATA_PAGE_VERSION: HX_TRY(check_range("data_page_version", v, 1, 2)); o->page_version = (int)v; break;
-    case HOIST_PQW_STATISTICS: HX_TRY(check_range("statistics", v, 0, 1)); o->statistics = (int)v; break;
-    case HOIST_PQW_PAGE_INDEX: HX_TRY(check_range("page_index", v, 0, 1)); o->page_index = (int)v; break;
-    case HOIST_PQW_PAGE_CRC: HX_TRY(check_range("page_crc", v, 0, 1)); o->page_crc = (int)v; break;
-    case HOIST_PQW_THREADS: HX_TRY(check_range("threads", v, 0, 1024)); o->threads = (int)v; break;
-    case HOIST_PQW_STORE_ARROW_SCHEMA: HX_TRY(check_range("store_arrow_schema", v, 0, 1)); o->store_schema = (int)v; break;
+    case HOIST_PQW_PAGE_BYTES:
+        HX_TRY(check_range("page_bytes", v, 1, 1 << 30));
+        o->page_bytes = v;
+        break;
+    case HOIST_PQW_DICT_PAGE_BYTES:
+        HX_TRY(check_range("dict_page_bytes", v, 0, 1 << 30));
+        o->dict_page_bytes = v;
+        break;
+    case HOIST_PQW_DICTIONARY:
+        HX_TRY(check_range("dictionary", v, 0, 1));
+        o->dictionary = (int)v;
+        break;
+    case HOIST_PQW_DATA_PAGE_VERSION:
+        HX_TRY(check_range("data_page_version", v, 1, 2));
+        o->page_version = (int)v;
+        break;
+    case HOIST_PQW_STATISTICS:
+        HX_TRY(check_range("statistics", v, 0, 1));
+        o->statistics = (int)v;
+        break;
+    case HOIST_PQW_PAGE_INDEX:
+        HX_TRY(check_range("page_index", v, 0, 1));
+        o->page_index = (int)v;
+        break;
+    case HOIST_PQW_PAGE_CRC:
+        HX_TRY(check_range("page_crc", v, 0, 1));
+        o->page_crc = (int)v;
+        break;
+    case HOIST_PQW_THREADS:
+        HX_TRY(check_range("threads", v, 0, 1024));
+        o->threads = (int)v;
+        break;
+    case HOIST_PQW_STORE_ARROW_SCHEMA:
+        HX_TRY(check_range("store_arrow_schema", v, 0, 1));
+        o->store_schema = (int)v;
+        break;
     default: HX_FAIL(HOIST_ERR_INVALID_ARG, "Parquet write option %d does not take an integer", (int)opt);
     }
     hx_error_clear();
@@ -189,8 +222,10 @@ hx_status hoist_pq_write_options_set_column_encoding(struct hoist_pq_write_optio
         hx_error_clear();
         return HOIST_OK;
     }
-    HX_FAIL(HOIST_ERR_INVALID_ARG, "column '%s': encoding '%s' is not one of plain, delta_binary_packed, "
-            "delta_length_byte_array, delta_byte_array, byte_stream_split", col ? col : "", encoding);
+    HX_FAIL(HOIST_ERR_INVALID_ARG,
+            "column '%s': encoding '%s' is not one of plain, delta_binary_packed, "
+            "delta_length_byte_array, delta_byte_array, byte_stream_split",
+            col ? col : "", encoding);
 }
 
 hx_status hoist_pq_write_options_set_column_bloom_filter(struct hoist_pq_write_options *o, const char *col, double fpp,

@@ -13,9 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CT_UTF8 = 0, CT_MAP = 1, CT_LIST = 3, CT_DECIMAL = 5, CT_DATE = 6, CT_TIME_MILLIS = 7, CT_TIME_MICROS = 8,
-       CT_TS_MILLIS = 9, CT_TS_MICROS = 10, CT_UINT_8 = 11, CT_UINT_16 = 12, CT_UINT_32 = 13, CT_UINT_64 = 14,
-       CT_INT_8 = 15, CT_INT_16 = 16 };
+enum {
+    CT_UTF8 = 0,
+    CT_MAP = 1,
+    CT_LIST = 3,
+    CT_DECIMAL = 5,
+    CT_DATE = 6,
+    CT_TIME_MILLIS = 7,
+    CT_TIME_MICROS = 8,
+    CT_TS_MILLIS = 9,
+    CT_TS_MICROS = 10,
+    CT_UINT_8 = 11,
+    CT_UINT_16 = 12,
+    CT_UINT_32 = 13,
+    CT_UINT_64 = 14,
+    CT_INT_8 = 15,
+    CT_INT_16 = 16
+};
 
 static void set_leaf(struct hx_pqw_node *n, int ptype, enum hx_pqw_conv conv, int in_width, enum hx_pqw_order order) {
     n->ptype = ptype;
@@ -53,7 +67,7 @@ static hx_status map_time(struct hx_pqw_node *n, const char *f) {
     const char *u = strchr(units, f[2]);
     if (!f[2] || !u) return unsupported(n->name, f);
     int unit = (int)(u - units); /* 0 s, 1 ms, 2 us, 3 ns */
-    if (f[1] == 't') { /* time32 s/ms, time64 us/ns */
+    if (f[1] == 't') {           /* time32 s/ms, time64 us/ns */
         if (f[3]) return unsupported(n->name, f);
         n->logical = PQL_TIME;
         n->lt_utc = 0; /* pyarrow's write_time_adjusted_to_utc default */
@@ -95,17 +109,43 @@ static hx_status map_leaf(struct hx_pqw_node *n, const char *f) {
     n->logical = PQL_NONE;
     if (f[0] && f[1] == 0) {
         switch (f[0]) {
-        case 'n': set_leaf(n, PQT_INT32, WC_NULL, 0, SO_NONE); n->logical = PQL_UNKNOWN; n->nullable = 1; return HOIST_OK;
+        case 'n':
+            set_leaf(n, PQT_INT32, WC_NULL, 0, SO_NONE);
+            n->logical = PQL_UNKNOWN;
+            n->nullable = 1;
+            return HOIST_OK;
         case 'b': set_leaf(n, PQT_BOOLEAN, WC_BOOL, 0, SO_BOOL); return HOIST_OK;
-        case 'c': set_leaf(n, PQT_INT32, WC_I8, 1, SO_I32); set_int(n, 8, 1, CT_INT_8); return HOIST_OK;
-        case 'C': set_leaf(n, PQT_INT32, WC_U8, 1, SO_U32); set_int(n, 8, 0, CT_UINT_8); return HOIST_OK;
-        case 's': set_leaf(n, PQT_INT32, WC_I16, 2, SO_I32); set_int(n, 16, 1, CT_INT_16); return HOIST_OK;
-        case 'S': set_leaf(n, PQT_INT32, WC_U16, 2, SO_U32); set_int(n, 16, 0, CT_UINT_16); return HOIST_OK;
+        case 'c':
+            set_leaf(n, PQT_INT32, WC_I8, 1, SO_I32);
+            set_int(n, 8, 1, CT_INT_8);
+            return HOIST_OK;
+        case 'C':
+            set_leaf(n, PQT_INT32, WC_U8, 1, SO_U32);
+            set_int(n, 8, 0, CT_UINT_8);
+            return HOIST_OK;
+        case 's':
+            set_leaf(n, PQT_INT32, WC_I16, 2, SO_I32);
+            set_int(n, 16, 1, CT_INT_16);
+            return HOIST_OK;
+        case 'S':
+            set_leaf(n, PQT_INT32, WC_U16, 2, SO_U32);
+            set_int(n, 16, 0, CT_UINT_16);
+            return HOIST_OK;
         case 'i': set_leaf(n, PQT_INT32, WC_COPY, 4, SO_I32); return HOIST_OK;
-        case 'I': set_leaf(n, PQT_INT32, WC_COPY, 4, SO_U32); set_int(n, 32, 0, CT_UINT_32); return HOIST_OK;
+        case 'I':
+            set_leaf(n, PQT_INT32, WC_COPY, 4, SO_U32);
+            set_int(n, 32, 0, CT_UINT_32);
+            return HOIST_OK;
         case 'l': set_leaf(n, PQT_INT64, WC_COPY, 8, SO_I64); return HOIST_OK;
-        case 'L': set_leaf(n, PQT_INT64, WC_COPY, 8, SO_U64); set_int(n, 64, 0, CT_UINT_64); return HOIST_OK;
-        case 'e': set_leaf(n, PQT_FLBA, WC_COPY, 2, SO_F16); n->type_length = 2; n->logical = PQL_FLOAT16; return HOIST_OK;
+        case 'L':
+            set_leaf(n, PQT_INT64, WC_COPY, 8, SO_U64);
+            set_int(n, 64, 0, CT_UINT_64);
+            return HOIST_OK;
+        case 'e':
+            set_leaf(n, PQT_FLBA, WC_COPY, 2, SO_F16);
+            n->type_length = 2;
+            n->logical = PQL_FLOAT16;
+            return HOIST_OK;
         case 'f': set_leaf(n, PQT_FLOAT, WC_COPY, 4, SO_FLOAT); return HOIST_OK;
         case 'g': set_leaf(n, PQT_DOUBLE, WC_COPY, 8, SO_DOUBLE); return HOIST_OK;
         case 'z': set_leaf(n, PQT_BYTE_ARRAY, WC_BIN32, 0, SO_BYTES); return HOIST_OK;
@@ -198,15 +238,15 @@ static void apply_metadata(struct hx_pqw_node *n, const char *md) {
     }
     v = metadata_find(md, "ARROW:extension:name", &vl);
     if (!v || n->kind != PQW_LEAF) return;
-    if (vl == 10 && !memcmp(v, "arrow.uuid", 10) && n->ptype == PQT_FLBA && n->type_length == 16)
-        n->logical = PQL_UUID;
+    if (vl == 10 && !memcmp(v, "arrow.uuid", 10) && n->ptype == PQT_FLBA && n->type_length == 16) n->logical = PQL_UUID;
     if (vl == 10 && !memcmp(v, "arrow.json", 10) && n->ptype == PQT_BYTE_ARRAY)
         n->logical = PQL_JSON, n->converted = 19 /* JSON */;
 }
 
-static hx_status build_children(struct hx_pqw_schema *s, struct hx_pqw_node *n, const struct ArrowSchema *a,
-                                 int def, int rep, int depth) {
-    if (a->n_children < 1) HX_FAIL(HOIST_ERR_UNSUPPORTED, "field '%s': a struct without fields cannot be written to Parquet", n->name);
+static hx_status build_children(struct hx_pqw_schema *s, struct hx_pqw_node *n, const struct ArrowSchema *a, int def,
+                                int rep, int depth) {
+    if (a->n_children < 1)
+        HX_FAIL(HOIST_ERR_UNSUPPORTED, "field '%s': a struct without fields cannot be written to Parquet", n->name);
     n->children = hx_calloc((size_t)a->n_children, sizeof *n->children);
     if (!n->children) HX_FAIL(HOIST_ERR_NOMEM, "out of memory mapping the schema");
     n->nchildren = (int)a->n_children;
@@ -407,8 +447,10 @@ static hx_status leaf_options(struct hx_pqw_schema *s, const struct hoist_pq_wri
                 l->opt.bloom_ndv = co->bloom_ndv;
             }
         }
-        HX_FAIL_IF(!found, HOIST_ERR_COLUMN_NOT_FOUND, "Parquet write options name column '%s', which is not a leaf of "
-                   "the schema", co->path);
+        HX_FAIL_IF(!found, HOIST_ERR_COLUMN_NOT_FOUND,
+                   "Parquet write options name column '%s', which is not a leaf of "
+                   "the schema",
+                   co->path);
     }
     return HOIST_OK;
 }

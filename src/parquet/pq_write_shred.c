@@ -36,7 +36,8 @@ void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b) {
 }
 
 uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b) {
-    return (b->def_all_max ? (uint64_t)b->n_levels * 2 : b->def.len) + b->rep.len + b->vals.len + b->offs.len + b->idx.len + (b->dict ? hx_pqw_leafbuf_bytes(b->dict) : 0);
+    return (b->def_all_max ? (uint64_t)b->n_levels * 2 : b->def.len) + b->rep.len + b->vals.len + b->offs.len +
+           b->idx.len + (b->dict ? hx_pqw_leafbuf_bytes(b->dict) : 0);
 }
 
 enum { MAX_PATH = 130 };
@@ -107,7 +108,8 @@ static hx_status put_binary(struct hx_pqw_leafbuf *b, const uint8_t *p, size_t n
 }
 
 /* Value j (physical index, offset applied) of array a, converted. */
-static hx_status put_value(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n, const struct ArrowArray *a, int64_t j) {
+static hx_status put_value(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n, const struct ArrowArray *a,
+                           int64_t j) {
     const uint8_t *v = a->buffers[1];
     b->n_values++;
     switch (n->conv) {
@@ -117,10 +119,26 @@ static hx_status put_value(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n
         return put_bytes(b, &x, 1);
     }
     case WC_COPY: return put_bytes(b, v + (size_t)j * (size_t)n->in_width, (size_t)n->in_width);
-    case WC_I8: { int32_t x = ((const int8_t *)v)[j]; return put_bytes(b, &x, 4); }
-    case WC_U8: { int32_t x = ((const uint8_t *)v)[j]; return put_bytes(b, &x, 4); }
-    case WC_I16: { int16_t y; memcpy(&y, v + 2 * j, 2); int32_t x = y; return put_bytes(b, &x, 4); }
-    case WC_U16: { uint16_t y; memcpy(&y, v + 2 * j, 2); int32_t x = y; return put_bytes(b, &x, 4); }
+    case WC_I8: {
+        int32_t x = ((const int8_t *)v)[j];
+        return put_bytes(b, &x, 4);
+    }
+    case WC_U8: {
+        int32_t x = ((const uint8_t *)v)[j];
+        return put_bytes(b, &x, 4);
+    }
+    case WC_I16: {
+        int16_t y;
+        memcpy(&y, v + 2 * j, 2);
+        int32_t x = y;
+        return put_bytes(b, &x, 4);
+    }
+    case WC_U16: {
+        uint16_t y;
+        memcpy(&y, v + 2 * j, 2);
+        int32_t x = y;
+        return put_bytes(b, &x, 4);
+    }
     case WC_MUL32: {
         int32_t y;
         memcpy(&y, v + 4 * j, 4);
@@ -182,8 +200,18 @@ static int64_t dict_index(const struct hx_pqw_node *n, const struct ArrowArray *
     int64_t idx;
     switch (n->dict_index_bytes) {
     case 1: idx = n->dict_index_signed ? (int64_t)((const int8_t *)ix)[j] : (int64_t)ix[j]; break;
-    case 2: { int16_t x; memcpy(&x, ix + 2 * j, 2); idx = n->dict_index_signed ? (int64_t)x : (int64_t)(uint16_t)x; break; }
-    case 4: { int32_t x; memcpy(&x, ix + 4 * j, 4); idx = n->dict_index_signed ? (int64_t)x : (int64_t)(uint32_t)x; break; }
+    case 2: {
+        int16_t x;
+        memcpy(&x, ix + 2 * j, 2);
+        idx = n->dict_index_signed ? (int64_t)x : (int64_t)(uint16_t)x;
+        break;
+    }
+    case 4: {
+        int32_t x;
+        memcpy(&x, ix + 4 * j, 4);
+        idx = n->dict_index_signed ? (int64_t)x : (int64_t)(uint32_t)x;
+        break;
+    }
     default: memcpy(&idx, ix + 8 * j, 8); break;
     }
     return idx;
@@ -225,7 +253,8 @@ static void init_offsets(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n) 
 }
 
 /* The dictionary's values in physical form. */
-static hx_status convert_dictionary(const struct hx_pqw_node *n, const struct ArrowArray *d, struct hx_pqw_leafbuf *out) {
+static hx_status convert_dictionary(const struct hx_pqw_node *n, const struct ArrowArray *d,
+                                    struct hx_pqw_leafbuf *out) {
     HX_TRY(hx_abuf_reserve(&out->offs, 8));
     init_offsets(out, n);
     for (int64_t j = 0; j < d->length; j++) HX_TRY(put_value(out, n, d, j + d->offset));
@@ -252,7 +281,8 @@ hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_
     } else {
         size_t w = d->n_values ? d->vals.len / (size_t)d->n_values : 0;
         HX_TRY(hx_abuf_reserve(&out->vals, (size_t)b->n_values * w));
-        for (int64_t i = 0; i < b->n_values; i++) memcpy(out->vals.data + out->vals.len + (size_t)i * w, d->vals.data + (size_t)ix[i] * w, w);
+        for (int64_t i = 0; i < b->n_values; i++)
+            memcpy(out->vals.data + out->vals.len + (size_t)i * w, d->vals.data + (size_t)ix[i] * w, w);
         out->vals.len += (size_t)b->n_values * w;
     }
     out->n_values = b->n_values;
@@ -261,7 +291,8 @@ hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_
 
 /* Before shredding a batch of a dictionary leaf: keep indices while every
  * batch of the row group brings the same dictionary values. */
-static hx_status dictionary_batch(const struct hx_pqw_leaf *leaf, const struct ArrowArray *a, struct hx_pqw_leafbuf *b) {
+static hx_status dictionary_batch(const struct hx_pqw_leaf *leaf, const struct ArrowArray *a,
+                                  struct hx_pqw_leafbuf *b) {
     const struct hx_pqw_node *n = leaf->node;
     if (b->dict_off || !a->dictionary || a->dictionary->null_count != 0) goto plain;
     if (!b->dict) {
@@ -333,9 +364,7 @@ static hx_status shred(struct shred *s, int k, const struct ArrowArray *a, int64
     }
     int d = n->def;
     switch (n->kind) {
-    case PQW_LEAF:
-        HX_TRY(push_level(s, rep, d));
-        return put_leaf(s, n, a, j);
+    case PQW_LEAF: HX_TRY(push_level(s, rep, d)); return put_leaf(s, n, a, j);
     case PQW_STRUCT: return shred(s, k + 1, a->children[s->child[k]], j, rep, d);
     case PQW_LIST:
     case PQW_MAP: {
@@ -365,7 +394,8 @@ static hx_status shred(struct shred *s, int k, const struct ArrowArray *a, int64
         }
         if (start >= end) return push_level(s, rep, d);
         const struct ArrowArray *c = a->children[0];
-        HX_FAIL_IF(end > c->length, HOIST_ERR_INVALID_ARG, "field '%s': list offsets run past the child array", n->name);
+        HX_FAIL_IF(end > c->length, HOIST_ERR_INVALID_ARG, "field '%s': list offsets run past the child array",
+                   n->name);
         for (int64_t e = start; e < end; e++) HX_TRY(shred(s, k + 1, c, e, e == start ? rep : n->rep, d + 1));
         return HOIST_OK;
     }
@@ -381,7 +411,12 @@ static int widen_flat(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n, con
                       int64_t nrows) {
     size_t w = n->conv == WC_MUL64 ? 8 : 4;
     switch (n->conv) {
-    case WC_I8: case WC_U8: case WC_I16: case WC_U16: case WC_MUL32: case WC_MUL64: break;
+    case WC_I8:
+    case WC_U8:
+    case WC_I16:
+    case WC_U16:
+    case WC_MUL32:
+    case WC_MUL64: break;
     default: return 0;
     }
     if (hx_abuf_reserve(&b->vals, (size_t)nrows * w) != HOIST_OK) return 0; /* the slow path reports it */
@@ -389,10 +424,16 @@ static int widen_flat(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n, con
     size_t m = (size_t)nrows;
     if (n->conv == WC_I8) {
         const int8_t *x = (const int8_t *)v + j0;
-        for (size_t i = 0; i < m; i++) { int32_t y = x[i]; memcpy(dst + 4 * i, &y, 4); }
+        for (size_t i = 0; i < m; i++) {
+            int32_t y = x[i];
+            memcpy(dst + 4 * i, &y, 4);
+        }
     } else if (n->conv == WC_U8) {
         const uint8_t *x = v + j0;
-        for (size_t i = 0; i < m; i++) { int32_t y = x[i]; memcpy(dst + 4 * i, &y, 4); }
+        for (size_t i = 0; i < m; i++) {
+            int32_t y = x[i];
+            memcpy(dst + 4 * i, &y, 4);
+        }
     } else if (n->conv == WC_I16 || n->conv == WC_U16) {
         const uint8_t *x = v + 2 * j0;
         for (size_t i = 0; i < m; i++) {
@@ -482,8 +523,10 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
         int64_t *dst = (int64_t *)(void *)(b->offs.data + b->offs.len);
         for (int64_t i = 1; i <= nrows; i++) {
             int64_t o;
-            if (n->conv == WC_BIN32) o = ((const int32_t *)a->buffers[1])[j0 + i];
-            else o = ((const int64_t *)a->buffers[1])[j0 + i];
+            if (n->conv == WC_BIN32)
+                o = ((const int32_t *)a->buffers[1])[j0 + i];
+            else
+                o = ((const int64_t *)a->buffers[1])[j0 + i];
             dst[i - 1] = base + o;
         }
         for (int64_t i = 1; i < nrows; i++)
@@ -570,7 +613,8 @@ static hx_status check(const struct hx_pqw_node *n, const struct ArrowArray *a, 
             HX_FAIL_IF(a->length < 0 || a->offset < 0, HOIST_ERR_INVALID_ARG, "field '%s': bad dictionary", n->name);
         }
         if (n->conv == WC_VIEW) {
-            HX_FAIL_IF(a->n_buffers < 3, HOIST_ERR_INVALID_ARG, "field '%s': a view array needs at least 3 buffers", n->name);
+            HX_FAIL_IF(a->n_buffers < 3, HOIST_ERR_INVALID_ARG, "field '%s': a view array needs at least 3 buffers",
+                       n->name);
         } else {
             HX_FAIL_IF(a->n_buffers != want, HOIST_ERR_INVALID_ARG, "field '%s': %lld buffers, expected %lld", n->name,
                        (long long)a->n_buffers, (long long)want);
@@ -599,7 +643,8 @@ static hx_status check(const struct hx_pqw_node *n, const struct ArrowArray *a, 
     if (n->kind == PQW_MAP) {
         const struct hx_pqw_node *e = &n->children[0];
         const struct ArrowArray *c = a->children[0];
-        HX_FAIL_IF(!c || c->n_children != 2, HOIST_ERR_INVALID_ARG, "field '%s': map entries need key and value", n->name);
+        HX_FAIL_IF(!c || c->n_children != 2, HOIST_ERR_INVALID_ARG, "field '%s': map entries need key and value",
+                   n->name);
         HX_TRY(check(&e->children[0], c->children[0], depth + 1));
         return check(&e->children[1], c->children[1], depth + 1);
     }

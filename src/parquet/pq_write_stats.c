@@ -48,12 +48,42 @@ static int cmp_decimal(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 int hx_pqw_compare(enum hx_pqw_order order, const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
     switch (order) {
     case SO_BOOL: return CMP3(a[0], b[0]);
-    case SO_I32: { int32_t x, y; memcpy(&x, a, 4); memcpy(&y, b, 4); return CMP3(x, y); }
-    case SO_U32: { uint32_t x, y; memcpy(&x, a, 4); memcpy(&y, b, 4); return CMP3(x, y); }
-    case SO_I64: { int64_t x, y; memcpy(&x, a, 8); memcpy(&y, b, 8); return CMP3(x, y); }
-    case SO_U64: { uint64_t x, y; memcpy(&x, a, 8); memcpy(&y, b, 8); return CMP3(x, y); }
-    case SO_FLOAT: { float x, y; memcpy(&x, a, 4); memcpy(&y, b, 4); return CMP3(x, y); }
-    case SO_DOUBLE: { double x, y; memcpy(&x, a, 8); memcpy(&y, b, 8); return CMP3(x, y); }
+    case SO_I32: {
+        int32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return CMP3(x, y);
+    }
+    case SO_U32: {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return CMP3(x, y);
+    }
+    case SO_I64: {
+        int64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return CMP3(x, y);
+    }
+    case SO_U64: {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return CMP3(x, y);
+    }
+    case SO_FLOAT: {
+        float x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return CMP3(x, y);
+    }
+    case SO_DOUBLE: {
+        double x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return CMP3(x, y);
+    }
     case SO_F16: {
         uint16_t x, y;
         memcpy(&x, a, 2);
@@ -79,9 +109,21 @@ static hx_status set_bound(uint8_t **dst, size_t *dst_len, const void *src, size
 }
 
 static int is_nan(enum hx_pqw_order o, const uint8_t *p) {
-    if (o == SO_FLOAT) { float x; memcpy(&x, p, 4); return x != x; }
-    if (o == SO_DOUBLE) { double x; memcpy(&x, p, 8); return x != x; }
-    if (o == SO_F16) { uint16_t h; memcpy(&h, p, 2); return (h & 0x7c00) == 0x7c00 && (h & 0x3ff); }
+    if (o == SO_FLOAT) {
+        float x;
+        memcpy(&x, p, 4);
+        return x != x;
+    }
+    if (o == SO_DOUBLE) {
+        double x;
+        memcpy(&x, p, 8);
+        return x != x;
+    }
+    if (o == SO_F16) {
+        uint16_t h;
+        memcpy(&h, p, 2);
+        return (h & 0x7c00) == 0x7c00 && (h & 0x3ff);
+    }
     return 0;
 }
 
@@ -115,16 +157,16 @@ static void fix_zero(enum hx_pqw_order o, uint8_t *mn, uint8_t *mx) {
 }
 
 /* Fixed-width bounds: typed loops for the common orders. */
-#define MINMAX_LOOP(T)                                                                             \
-    do {                                                                                           \
-        const T *x = (const T *)(const void *)base;                                                \
-        T lo = x[0], hi = x[0];                                                                    \
-        for (int64_t i = 1; i < n; i++) {                                                          \
-            if (x[i] < lo) lo = x[i];                                                              \
-            if (x[i] > hi) hi = x[i];                                                              \
-        }                                                                                          \
-        memcpy(mnb, &lo, sizeof lo);                                                               \
-        memcpy(mxb, &hi, sizeof hi);                                                               \
+#define MINMAX_LOOP(T)                                                                                                 \
+    do {                                                                                                               \
+        const T *x = (const T *)(const void *)base;                                                                    \
+        T lo = x[0], hi = x[0];                                                                                        \
+        for (int64_t i = 1; i < n; i++) {                                                                              \
+            if (x[i] < lo) lo = x[i];                                                                                  \
+            if (x[i] > hi) hi = x[i];                                                                                  \
+        }                                                                                                              \
+        memcpy(mnb, &lo, sizeof lo);                                                                                   \
+        memcpy(mxb, &hi, sizeof hi);                                                                                   \
     } while (0)
 
 static hx_status fixed_bounds(const struct hx_pqw_leaf *leaf, const uint8_t *base, int64_t n, size_t w,
@@ -133,11 +175,26 @@ static hx_status fixed_bounds(const struct hx_pqw_leaf *leaf, const uint8_t *bas
     uint8_t mnb[8], mxb[8];
     const uint8_t *mn = NULL, *mx = NULL;
     switch (o) {
-    case SO_BOOL: MINMAX_LOOP(uint8_t); mn = mnb, mx = mxb; break;
-    case SO_I32: MINMAX_LOOP(int32_t); mn = mnb, mx = mxb; break;
-    case SO_U32: MINMAX_LOOP(uint32_t); mn = mnb, mx = mxb; break;
-    case SO_I64: MINMAX_LOOP(int64_t); mn = mnb, mx = mxb; break;
-    case SO_U64: MINMAX_LOOP(uint64_t); mn = mnb, mx = mxb; break;
+    case SO_BOOL:
+        MINMAX_LOOP(uint8_t);
+        mn = mnb, mx = mxb;
+        break;
+    case SO_I32:
+        MINMAX_LOOP(int32_t);
+        mn = mnb, mx = mxb;
+        break;
+    case SO_U32:
+        MINMAX_LOOP(uint32_t);
+        mn = mnb, mx = mxb;
+        break;
+    case SO_I64:
+        MINMAX_LOOP(int64_t);
+        mn = mnb, mx = mxb;
+        break;
+    case SO_U64:
+        MINMAX_LOOP(uint64_t);
+        mn = mnb, mx = mxb;
+        break;
     case SO_NONE: return HOIST_OK;
     case SO_FLOAT:
     case SO_DOUBLE: {
@@ -254,8 +311,10 @@ hx_status hx_pqw_stats_compute(const struct hx_pqw_leaf *leaf, const struct hx_p
         out->min_exact = out->max_exact = 1;
         return truncate_bounds(out, n->logical == PQL_STRING);
     }
-    size_t w = n->ptype == PQT_BOOLEAN ? 1 : n->ptype == PQT_INT32 || n->ptype == PQT_FLOAT ? 4
-             : n->ptype == PQT_FLBA ? (size_t)n->type_length : 8;
+    size_t w = n->ptype == PQT_BOOLEAN                          ? 1
+               : n->ptype == PQT_INT32 || n->ptype == PQT_FLOAT ? 4
+               : n->ptype == PQT_FLBA                           ? (size_t)n->type_length
+                                                                : 8;
     return fixed_bounds(leaf, b->vals.data + (size_t)v0 * w, v1 - v0, w, out);
 }
 

@@ -22,11 +22,11 @@
 struct hx_s3_explicit {
     const char *endpoint, *region, *profile;
     const char *access_key, *secret_key, *session_token;
-    const char *addressing; /* "path", "virtual", "auto" */
+    const char *addressing;           /* "path", "virtual", "auto" */
     const char *sse, *sse_kms_key_id; /* server-side encryption of puts */
     const char *checksum;             /* "when_supported", "when_required", "always" */
     const char *role_arn;             /* assume this role with the credentials found */
-    int no_sign;            /* 1 = anonymous */
+    int no_sign;                      /* 1 = anonymous */
 };
 
 enum hx_s3_addressing { HX_S3_ADDR_AUTO = 0, HX_S3_ADDR_PATH = 1, HX_S3_ADDR_VIRTUAL = 2 };
@@ -54,14 +54,14 @@ struct hx_s3_settings {
     char *sse, *sse_kms_key_id; /* NULL: none sent */
     enum hx_s3_checksum checksum;
     char *role_arn;
-    char creds_source[64];  /* "options", "environment", "profile default" (for messages) */
-    char missing_why[600];  /* why no static credentials were found */
+    char creds_source[64]; /* "options", "environment", "profile default" (for messages) */
+    char missing_why[600]; /* why no static credentials were found */
     /* For the credential chain, which runs at the first request when no
      * static credentials were found (s3_cred_chain.c). */
     char *cred_file, *conf_file;
     int profile_explicit;
-    int region_defaulted;      /* no region was set anywhere (us-east-1 assumed) */
-    const char *deferred_to;   /* the provider that will fetch ("IMDS", ...) or NULL */
+    int region_defaulted;    /* no region was set anywhere (us-east-1 assumed) */
+    const char *deferred_to; /* the provider that will fetch ("IMDS", ...) or NULL */
 };
 
 /* Fills out from explicit > environment > ~/.aws files (docs/store.md).
@@ -74,8 +74,8 @@ void hx_s3_settings_reset(struct hx_s3_settings *s);
 /* Reads `key` of section `section` ("default", "profile x", or "x") of an
  * INI file; subkey non-NULL reads a nested "s3 =" block entry. Returns a
  * copy in *out (NULL if absent). Missing file: HOIST_OK with *out NULL. */
-HOIST_NODISCARD hx_status hx_s3_ini_get(const char *path, const char *section, const char *key,
-                                        const char *subkey, char **out);
+HOIST_NODISCARD hx_status hx_s3_ini_get(const char *path, const char *section, const char *key, const char *subkey,
+                                        char **out);
 
 /* ---- client ------------------------------------------------------------- */
 
@@ -88,8 +88,8 @@ struct hx_s3 {
     struct hx_s3_cred_cache *cred_cache; /* else: the process-wide temporary credentials */
     struct hx_s3_creds *role_source;     /* with a role: the static credentials that assume it */
     uint64_t key_generation;             /* the credentials signing_key was derived from */
-    char *scheme_host;  /* "http://127.0.0.1:8333" */
-    char *host;         /* host[:port] for the Host header */
+    char *scheme_host;                   /* "http://127.0.0.1:8333" */
+    char *host;                          /* host[:port] for the Host header */
     pthread_mutex_t key_lock;
     char key_date[9];
     uint8_t signing_key[32];
@@ -102,7 +102,7 @@ void hx_s3_creds_source(struct hx_s3 *s3, char *out, size_t cap);
 void hx_s3_cleanup(struct hx_s3 *s3);
 
 struct hx_s3_header {
-    const char *name;  /* lowercase */
+    const char *name; /* lowercase */
     const char *value;
 };
 
@@ -136,8 +136,7 @@ void hx_s3_body_checksum_header(const struct hx_s3 *s3, const uint8_t *data, uin
  * sink (Create, Complete and List answer into req->body). upload_id is the
  * one Create returned (its <UploadId>). */
 HOIST_NODISCARD hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                                   const char *key, const char *content_type,
-                                                   const char *meta_header);
+                                                   const char *key, const char *content_type, const char *meta_header);
 /* crc32c: the part's CRC32C in base64 (hx_crc_base64); the server checks it. */
 HOIST_NODISCARD hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
                                                  const char *key, const char *upload_id, int number,
@@ -154,8 +153,8 @@ HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(const struct hx_s3 *s3, struct 
  * for its SHA-256 (kept alive too). if_none_match: fail with 412 when the
  * key exists. A 200 may still carry an <Error>: check req->body. */
 HOIST_NODISCARD hx_status hx_s3_mpu_complete_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                                     const char *key, const char *upload_id,
-                                                     const struct hx_buf *xml, char sha[65], int if_none_match);
+                                                     const char *key, const char *upload_id, const struct hx_buf *xml,
+                                                     char sha[65], int if_none_match);
 HOIST_NODISCARD hx_status hx_s3_mpu_abort_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
                                                   const char *key, const char *upload_id);
 /* One page of ListMultipartUploads under prefix (markers NULL for the first). */
@@ -176,13 +175,12 @@ HOIST_NODISCARD hx_status hx_s3_copy_request(struct hx_s3 *s3, struct hx_net_req
  * header (may be NULL), the SSE settings, no checksum algorithm (copied
  * parts carry none of ours). */
 HOIST_NODISCARD hx_status hx_s3_copy_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                                    const char *key, const char *content_type,
-                                                    const char *meta_header);
+                                                    const char *key, const char *content_type, const char *meta_header);
 /* UploadPartCopy of bytes [first, last] of the source as part `number`. */
 HOIST_NODISCARD hx_status hx_s3_copy_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
                                                   const char *key, const char *upload_id, int number,
-                                                  const char *src_bucket, const char *src_key,
-                                                  const char *src_etag, uint64_t first, uint64_t last);
+                                                  const char *src_bucket, const char *src_key, const char *src_etag,
+                                                  uint64_t first, uint64_t last);
 
 /* ---- SigV4 (AWS docs "Signature Version 4 for Amazon S3") --------------- */
 
@@ -190,19 +188,19 @@ HOIST_NODISCARD hx_status hx_s3_copy_part_request(struct hx_s3 *s3, struct hx_ne
  * sorted by name, and including host and x-amz-date. amz_date is
  * "YYYYMMDDTHHMMSSZ". signing_key: 32 bytes from hx_s3_signing_key. */
 HOIST_NODISCARD hx_status hx_s3_sigv4_authorization(const char *method, const char *canonical_uri,
-                                                    const char *canonical_query,
-                                                    const struct hx_s3_header *headers, size_t n,
-                                                    const char *payload_hash, const char *amz_date,
+                                                    const char *canonical_query, const struct hx_s3_header *headers,
+                                                    size_t n, const char *payload_hash, const char *amz_date,
                                                     const char *region, const char *access_key,
                                                     const uint8_t signing_key[32], struct hx_buf *out);
 void hx_s3_signing_key(const char *secret, const char *date8, const char *region, uint8_t out[32]);
 /* The same for any service (STS signs AssumeRole with "sts"). */
 void hx_s3_sigv4_key(const char *secret, const char *date8, const char *region, const char *service, uint8_t out[32]);
-HOIST_NODISCARD hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method, const char *canonical_uri,
-                                                 const char *canonical_query, const struct hx_s3_header *headers,
-                                                 size_t n, const char *payload_hash, const char *amz_date,
-                                                 const char *region, const char *access_key,
-                                                 const uint8_t signing_key[32], struct hx_buf *out);
+HOIST_NODISCARD hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method,
+                                                        const char *canonical_uri, const char *canonical_query,
+                                                        const struct hx_s3_header *headers, size_t n,
+                                                        const char *payload_hash, const char *amz_date,
+                                                        const char *region, const char *access_key,
+                                                        const uint8_t signing_key[32], struct hx_buf *out);
 
 void hx_sha256_hex(const void *data, size_t n, char out[65]);
 void hx_md5_base64(const void *data, size_t n, char out[25]);
@@ -219,7 +217,7 @@ HOIST_NODISCARD hx_status hx_s3_url_decode(struct hx_buf *out, const char *s, si
 /* ---- XML responses (expat; no DTDs or entities; bounded depth) --------- */
 
 struct hx_s3_list_item {
-    char *key;    /* decoded */
+    char *key; /* decoded */
     uint64_t size;
     int64_t last_modified;
     char *etag;
@@ -233,8 +231,7 @@ struct hx_s3_list_page {
 };
 /* Parses a ListObjectsV2 result; url_encoded when encoding-type=url was sent.
  * Appends to page (items from earlier pages are kept). */
-HOIST_NODISCARD hx_status hx_s3_parse_list(const char *xml, size_t len, int url_encoded,
-                                           struct hx_s3_list_page *page);
+HOIST_NODISCARD hx_status hx_s3_parse_list(const char *xml, size_t len, int url_encoded, struct hx_s3_list_page *page);
 void hx_s3_list_page_reset(struct hx_s3_list_page *page);
 
 /* ListMultipartUploads: the uploads started and neither completed nor
@@ -291,8 +288,8 @@ enum hx_s3_outcome { HX_S3_OK, HX_S3_RETRY, HX_S3_FAIL };
  * happened, naming url, with the S3 code and message and, on a wrong-region
  * answer, the bucket's region (from the response attached with
  * hx_s3_resp_attach). */
-enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, const char *url,
-                                  hx_status *st, char **err);
+enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, const char *url, hx_status *st,
+                                  char **err);
 
 /* ---- responses ---------------------------------------------------------- */
 

@@ -176,8 +176,8 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
     }
     int ckm = ck ? hx_s3_checksum_parse(ck) : HX_S3_CK_WHEN_SUPPORTED;
     if (ckm < 0) {
-        hx_status e = hx_error(HOIST_ERR_INVALID_ARG,
-                               "checksum setting '%s' is not when_supported, when_required or always", ck);
+        hx_status e =
+            hx_error(HOIST_ERR_INVALID_ARG, "checksum setting '%s' is not when_supported, when_required or always", ck);
         hx_free(v);
         return e;
     }
@@ -187,8 +187,8 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
     HX_TRY(set_str(&out->role_arn, ex->role_arn));
     HX_TRY(set_str(&out->sse, ex->sse));
     HX_TRY(set_str(&out->sse_kms_key_id, ex->sse_kms_key_id));
-    HX_FAIL_IF(out->sse_kms_key_id && (out->sse == NULL || strncmp(out->sse, "aws:kms", 7) != 0),
-               HOIST_ERR_INVALID_ARG, "a KMS key id needs sse \"aws:kms\" (or \"aws:kms:dsse\")");
+    HX_FAIL_IF(out->sse_kms_key_id && (out->sse == NULL || strncmp(out->sse, "aws:kms", 7) != 0), HOIST_ERR_INVALID_ARG,
+               "a KMS key id needs sse \"aws:kms\" (or \"aws:kms:dsse\")");
 
     out->anonymous = ex->no_sign == 1;
     out->profile_explicit = profile_explicit;
@@ -206,8 +206,7 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
         struct hx_s3_cred_value cv;
         memset(&cv, 0, sizeof cv);
         enum hx_cred_found found = HX_CRED_NONE;
-        HX_TRY(hx_s3_cred_chain_run(&in, &cv, &found, &out->deferred_to, out->missing_why,
-                                    sizeof out->missing_why));
+        HX_TRY(hx_s3_cred_chain_run(&in, &cv, &found, &out->deferred_to, out->missing_why, sizeof out->missing_why));
         if (found == HX_CRED_FOUND) {
             out->access_key = cv.access_key;
             out->secret_key = cv.secret_key;
@@ -315,8 +314,10 @@ static hx_status init_creds(struct hx_s3 *s3) {
     }
     if (set->region_defaulted && set->endpoint_is_aws && set->deferred_to && strcmp(set->deferred_to, "IMDS") == 0)
         HX_TRY(region_from_imds(set));
-    struct hx_s3_cred_input in = {set->profile, set->profile_explicit, set->cred_file, set->conf_file, set->region, 0,
-                                  set->role_arn, s3->role_source ? &s3->role_source->v : NULL};
+    struct hx_s3_cred_input in = {set->profile,   set->profile_explicit,
+                                  set->cred_file, set->conf_file,
+                                  set->region,    0,
+                                  set->role_arn,  s3->role_source ? &s3->role_source->v : NULL};
     return hx_s3_cred_cache_get(&in, &s3->cred_cache);
 }
 
@@ -348,8 +349,10 @@ hx_status hx_s3_creds_acquire(struct hx_s3 *s3, struct hx_s3_creds **out) {
     }
     const struct hx_s3_settings *set = &s3->set;
     HX_FAIL_IF(s3->cred_cache == NULL, HOIST_ERR_CREDENTIALS, "no S3 credentials found (%s)", set->missing_why);
-    struct hx_s3_cred_input in = {set->profile, set->profile_explicit, set->cred_file, set->conf_file, set->region, 0,
-                                  set->role_arn, s3->role_source ? &s3->role_source->v : NULL};
+    struct hx_s3_cred_input in = {set->profile,   set->profile_explicit,
+                                  set->cred_file, set->conf_file,
+                                  set->region,    0,
+                                  set->role_arn,  s3->role_source ? &s3->role_source->v : NULL};
     return hx_s3_cred_cache_acquire(s3->cred_cache, &in, out);
 }
 

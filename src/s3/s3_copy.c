@@ -47,8 +47,8 @@ hx_status hx_s3_copy_request(struct hx_s3 *s3, struct hx_net_req *req, const cha
     return st;
 }
 
-hx_status hx_s3_copy_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                    const char *key, const char *content_type, const char *meta_header) {
+hx_status hx_s3_copy_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
+                                    const char *content_type, const char *meta_header) {
     struct hx_s3_header h[1 + HX_S3_OBJECT_HEADERS];
     size_t nh = hx_s3_object_headers(s3, content_type, h);
     if (meta_header) h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", meta_header};

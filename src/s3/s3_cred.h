@@ -20,10 +20,10 @@
 /* What a provider is given: the profile and files settings resolved. */
 struct hx_s3_cred_input {
     const char *profile;
-    int profile_explicit;               /* the caller named it (not AWS_PROFILE) */
-    const char *cred_file, *conf_file;  /* NULL when HOME is unknown */
-    const char *region;                 /* never NULL */
-    int eager;                          /* settings time: no I/O, say HX_CRED_DEFER instead */
+    int profile_explicit;              /* the caller named it (not AWS_PROFILE) */
+    const char *cred_file, *conf_file; /* NULL when HOME is unknown */
+    const char *region;                /* never NULL */
+    int eager;                         /* settings time: no I/O, say HX_CRED_DEFER instead */
     /* With a role: AssumeRole on top, signed with source (static
      * credentials) or, when NULL, with what the chain finds. */
     const char *role_arn;
@@ -159,8 +159,8 @@ HOIST_NODISCARD hx_status hx_s3_sso_fetch(const struct hx_s3_cred_input *in, con
                                           struct hx_s3_cred_value *out);
 /* Container and IMDS fetches for credential_source (found = NONE when the
  * source is not configured). */
-HOIST_NODISCARD hx_status hx_s3_container_fetch(struct hx_s3_cred_value *out, enum hx_cred_found *found,
-                                                char *why, size_t why_cap);
+HOIST_NODISCARD hx_status hx_s3_container_fetch(struct hx_s3_cred_value *out, enum hx_cred_found *found, char *why,
+                                                size_t why_cap);
 HOIST_NODISCARD hx_status hx_s3_imds_fetch(struct hx_s3_cred_value *out, enum hx_cred_found *found, char *why,
                                            size_t why_cap);
 /* The instance's region from IMDS (*out NULL when IMDS is off or silent). */

@@ -54,11 +54,11 @@ struct hx_s3_cred_cache {
     char key[65]; /* SHA-256 of the configuration (never of a secret) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct hx_s3_creds *cur;    /* NULL until the first fetch */
-    uint64_t stale_generation;  /* cur is known expired (an ExpiredToken answer) */
-    double fetched_at;          /* wall clock of cur's fetch */
-    int refreshing;             /* one thread is running the chain */
-    double retry_after;         /* after a failure, no new attempt before this */
+    struct hx_s3_creds *cur;   /* NULL until the first fetch */
+    uint64_t stale_generation; /* cur is known expired (an ExpiredToken answer) */
+    double fetched_at;         /* wall clock of cur's fetch */
+    int refreshing;            /* one thread is running the chain */
+    double retry_after;        /* after a failure, no new attempt before this */
     hx_status fail_status;
     char fail_msg[768];
     uint64_t fetches;
@@ -78,16 +78,30 @@ static double wall_now(void) {
 /* What decides which credentials the chain finds, hashed: entries are
  * never keyed on a secret, and a rotation does not add an entry. */
 static hx_status config_key(const struct hx_s3_cred_input *in, char out[65]) {
-    static const char *const vars[] = {
-        "AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-        "AWS_EC2_METADATA_V1_DISABLED", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SSO", "HOME"};
+    static const char *const vars[] = {"AWS_ACCESS_KEY_ID",
+                                       "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                       "AWS_ROLE_ARN",
+                                       "AWS_ROLE_SESSION_NAME",
+                                       "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                       "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                                       "AWS_EC2_METADATA_DISABLED",
+                                       "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                                       "AWS_EC2_METADATA_V1_DISABLED",
+                                       "AWS_ENDPOINT_URL_STS",
+                                       "AWS_ENDPOINT_URL",
+                                       "AWS_ENDPOINT_URL_SSO",
+                                       "HOME"};
     struct hx_buf b;
     hx_buf_init(&b);
     /* a role's entry is per source identity: the access key id is not a secret */
-    const char *fixed[] = {in->profile, in->cred_file, in->conf_file, in->region, in->profile_explicit ? "1" : "0",
-                           in->role_arn, in->source ? in->source->access_key : NULL};
+    const char *fixed[] = {in->profile,
+                           in->cred_file,
+                           in->conf_file,
+                           in->region,
+                           in->profile_explicit ? "1" : "0",
+                           in->role_arn,
+                           in->source ? in->source->access_key : NULL};
     hx_status st = HOIST_OK;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && st == HOIST_OK; i++)
         st = hx_buf_append(&b, fixed[i] ? fixed[i] : "", (fixed[i] ? strlen(fixed[i]) : 0) + 1);
@@ -180,8 +194,10 @@ static hx_status fetch_role(const struct hx_s3_cred_input *in, struct hx_s3_cred
     char session[64];
     snprintf(session, sizeof session, "hoist-%lld", (long long)time(NULL));
     if (st == HOIST_OK) st = hx_s3_sts_assume_role(&lazy, &src, in->role_arn, session, NULL, out);
-    if (st == HOIST_OK) snprintf(out->source, sizeof out->source, "role %.50s", in->role_arn);
-    else if (st != HOIST_ERR_NOMEM) st = hx_error_prefix(HOIST_ERR_CREDENTIALS, "role option");
+    if (st == HOIST_OK)
+        snprintf(out->source, sizeof out->source, "role %.50s", in->role_arn);
+    else if (st != HOIST_ERR_NOMEM)
+        st = hx_error_prefix(HOIST_ERR_CREDENTIALS, "role option");
     hx_s3_cred_value_reset(&src);
     return st;
 }
@@ -219,8 +235,8 @@ hx_status hx_s3_cred_cache_acquire(struct hx_s3_cred_cache *e, const struct hx_s
         struct hx_s3_creds *c = e->cur;
         int fresh = c && c->generation != e->stale_generation;
         int usable = fresh && (c->v.expiration == 0 || now < (double)c->v.expiration - hard_margin(e));
-        if (usable && (c->v.expiration == 0 || now < (double)c->v.expiration - refresh_window(e) ||
-                       e->refreshing || now < e->retry_after)) {
+        if (usable && (c->v.expiration == 0 || now < (double)c->v.expiration - refresh_window(e) || e->refreshing ||
+                       now < e->retry_after)) {
             *out = take(c);
             break;
         }
@@ -256,8 +272,8 @@ hx_status hx_s3_cred_cache_acquire(struct hx_s3_cred_cache *e, const struct hx_s
         e->retry_after = wall_now() + (usable ? 30 : 5);
         if (usable) {
             /* the old credentials are still valid: keep signing with them */
-            HX_WARN("credentials: refresh failed, using the current ones until %lld: %s",
-                    (long long)c->v.expiration, hoist_errmsg());
+            HX_WARN("credentials: refresh failed, using the current ones until %lld: %s", (long long)c->v.expiration,
+                    hoist_errmsg());
             *out = take(c);
             break;
         }

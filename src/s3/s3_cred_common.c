@@ -144,8 +144,7 @@ hx_status hx_s3_cred_from_json(const char *text, size_t len, const struct hx_s3_
                                struct hx_s3_cred_value *out) {
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    HX_FAIL_IF(root == NULL, HOIST_ERR_CREDENTIALS, "%s: answer is not JSON (line %d: %s)", what, jerr.line,
-               jerr.text);
+    HX_FAIL_IF(root == NULL, HOIST_ERR_CREDENTIALS, "%s: answer is not JSON (line %d: %s)", what, jerr.line, jerr.text);
     json_t *obj = f->object ? json_object_get(root, f->object) : root;
     hx_status st = HOIST_OK;
     if (!json_is_object(obj)) {
@@ -163,15 +162,16 @@ hx_status hx_s3_cred_from_json(const char *text, size_t len, const struct hx_s3_
         if (!json_is_string(msg)) msg = json_object_get(obj, "message");
         st = hx_error(HOIST_ERR_CREDENTIALS, "%s: answer has no %s/%s%s%s%s%s%s", what, f->access_key, f->secret_key,
                       json_is_string(code) ? " (" : "", json_is_string(code) ? json_string_value(code) : "",
-                      json_is_string(msg) ? ": " : "", json_is_string(msg) ? json_string_value(msg) : "", json_is_string(code) ? ")" : "");
+                      json_is_string(msg) ? ": " : "", json_is_string(msg) ? json_string_value(msg) : "",
+                      json_is_string(code) ? ")" : "");
         goto done;
     }
     memset(out, 0, sizeof *out);
     out->access_key = hx_strdup(json_string_value(ak));
     out->secret_key = hx_strdup(json_string_value(sk));
     if (json_is_string(tok) && json_string_length(tok) > 0) out->session_token = hx_strdup(json_string_value(tok));
-    if (out->access_key == NULL || out->secret_key == NULL || (json_is_string(tok) && json_string_length(tok) > 0 &&
-                                                               out->session_token == NULL)) {
+    if (out->access_key == NULL || out->secret_key == NULL ||
+        (json_is_string(tok) && json_string_length(tok) > 0 && out->session_token == NULL)) {
         hx_s3_cred_value_reset(out);
         st = hx_error(HOIST_ERR_NOMEM, "out of memory");
         goto done;

@@ -20,16 +20,14 @@
  * Identity agents' link-local addresses (botocore _validate_allowed_url),
  * since the request carries a bearer token; https may go anywhere. */
 static int host_allowed(const char *host) {
-    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "169.254.170.2") == 0 ||
-        strcmp(host, "169.254.170.23") == 0)
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "169.254.170.2") == 0 || strcmp(host, "169.254.170.23") == 0)
         return 1;
     struct in_addr a4;
     if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
     struct in6_addr a6;
     static const uint8_t loop6[16] = {[15] = 1};
     static const uint8_t pod6[16] = {0xfd, 0x00, 0x0e, 0xc2, [15] = 0x23};
-    if (inet_pton(AF_INET6, host, &a6) == 1)
-        return memcmp(&a6, loop6, 16) == 0 || memcmp(&a6, pod6, 16) == 0;
+    if (inet_pton(AF_INET6, host, &a6) == 1) return memcmp(&a6, loop6, 16) == 0 || memcmp(&a6, pod6, 16) == 0;
     return 0;
 }
 
@@ -76,8 +74,8 @@ static hx_status auth_header(char **line) {
     const char *tok = NULL;
     if (file) {
         FILE *f = fopen(file, "r");
-        HX_FAIL_IF(f == NULL, HOIST_ERR_CREDENTIALS, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s",
-                   file, strerror(errno));
+        HX_FAIL_IF(f == NULL, HOIST_ERR_CREDENTIALS, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", file,
+                   strerror(errno));
         size_t n = fread(buf, 1, sizeof buf - 1, f);
         fclose(f);
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
@@ -96,8 +94,7 @@ static hx_status auth_header(char **line) {
     return st;
 }
 
-hx_status hx_s3_container_fetch(struct hx_s3_cred_value *out, enum hx_cred_found *found, char *why,
-                                size_t why_cap) {
+hx_status hx_s3_container_fetch(struct hx_s3_cred_value *out, enum hx_cred_found *found, char *why, size_t why_cap) {
     *found = HX_CRED_NONE;
     char *url = NULL;
     HX_TRY(hx_s3_container_url(&url));

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static hx_status env_load(const struct hx_s3_cred_input *in, struct hx_s3_cred_value *out,
-                          enum hx_cred_found *found, char *why, size_t why_cap) {
+static hx_status env_load(const struct hx_s3_cred_input *in, struct hx_s3_cred_value *out, enum hx_cred_found *found,
+                          char *why, size_t why_cap) {
     (void)in;
     *found = HX_CRED_NONE;
     const char *ak = hx_s3_env("AWS_ACCESS_KEY_ID"), *sk = hx_s3_env("AWS_SECRET_ACCESS_KEY");

@@ -148,8 +148,8 @@ hx_status hx_s3_imds_region(char **out) {
 /* In the chain a silent or absent IMDS is "not found", not an error: it is
  * the last provider, and botocore's InstanceMetadataProvider returns
  * nothing on failure. */
-static hx_status imds_load(const struct hx_s3_cred_input *in, struct hx_s3_cred_value *out,
-                           enum hx_cred_found *found, char *why, size_t why_cap) {
+static hx_status imds_load(const struct hx_s3_cred_input *in, struct hx_s3_cred_value *out, enum hx_cred_found *found,
+                           char *why, size_t why_cap) {
     if (in->eager) {
         *found = imds_disabled() ? HX_CRED_NONE : HX_CRED_DEFER;
         if (*found == HX_CRED_NONE) snprintf(why, why_cap, "IMDS disabled by AWS_EC2_METADATA_DISABLED");

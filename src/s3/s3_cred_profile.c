@@ -12,8 +12,8 @@
 #define MAX_ROLE_DEPTH 5
 
 struct prof {
-    char *role_arn, *source_profile, *credential_source, *web_identity_token_file, *role_session_name,
-        *external_id, *credential_process, *sso_session, *sso_account_id, *sso_role_name;
+    char *role_arn, *source_profile, *credential_source, *web_identity_token_file, *role_session_name, *external_id,
+        *credential_process, *sso_session, *sso_account_id, *sso_role_name;
     char *ak, *sk, *tok;
 };
 
@@ -28,11 +28,11 @@ static void prof_reset(struct prof *p) {
 
 static hx_status prof_read(const struct hx_s3_cred_input *in, const char *name, struct prof *p) {
     memset(p, 0, sizeof *p);
-    static const char *const keys[] = {"role_arn",        "source_profile",     "credential_source",
-                                       "web_identity_token_file", "role_session_name", "external_id",
-                                       "credential_process", "sso_session",    "sso_account_id",
-                                       "sso_role_name",   "aws_access_key_id",  "aws_secret_access_key",
-                                       "aws_session_token"};
+    static const char *const keys[] = {
+        "role_arn",          "source_profile", "credential_source",  "web_identity_token_file",
+        "role_session_name", "external_id",    "credential_process", "sso_session",
+        "sso_account_id",    "sso_role_name",  "aws_access_key_id",  "aws_secret_access_key",
+        "aws_session_token"};
     char **slots = (char **)p;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         hx_status st = hx_s3_profile_get(in->cred_file, in->conf_file, name, keys[i], NULL, 1, &slots[i]);
@@ -50,8 +50,8 @@ static hx_status static_keys(const struct prof *p, const char *name, struct hx_s
     return hx_s3_cred_value_copy(&v, out);
 }
 
-static hx_status resolve(const struct hx_s3_cred_input *in, const char *name, int depth,
-                         struct hx_s3_cred_value *out, enum hx_cred_found *found, char *why, size_t why_cap);
+static hx_status resolve(const struct hx_s3_cred_input *in, const char *name, int depth, struct hx_s3_cred_value *out,
+                         enum hx_cred_found *found, char *why, size_t why_cap);
 
 /* The credentials AssumeRole is signed with. */
 static hx_status role_source(const struct hx_s3_cred_input *in, const char *name, const struct prof *p, int depth,
@@ -109,8 +109,8 @@ static hx_status assume(const struct hx_s3_cred_input *in, const char *name, con
     return st;
 }
 
-static hx_status resolve(const struct hx_s3_cred_input *in, const char *name, int depth,
-                         struct hx_s3_cred_value *out, enum hx_cred_found *found, char *why, size_t why_cap) {
+static hx_status resolve(const struct hx_s3_cred_input *in, const char *name, int depth, struct hx_s3_cred_value *out,
+                         enum hx_cred_found *found, char *why, size_t why_cap) {
     *found = HX_CRED_NONE;
     struct prof p;
     HX_TRY(prof_read(in, name, &p));

@@ -84,7 +84,8 @@ static hx_status get_role_credentials(const struct sso_cfg *c, const char *token
     struct hx_buf url, body;
     hx_buf_init(&url);
     hx_buf_init(&body);
-    hx_status st = ep ? hx_buf_printf(&url, "%s", ep) : hx_buf_printf(&url, "https://portal.sso.%s.amazonaws.com", c->region);
+    hx_status st =
+        ep ? hx_buf_printf(&url, "%s", ep) : hx_buf_printf(&url, "https://portal.sso.%s.amazonaws.com", c->region);
     while (st == HOIST_OK && url.len > 0 && url.data[url.len - 1] == '/') url.data[--url.len] = '\0';
     if (st == HOIST_OK) st = hx_buf_printf(&url, "/federation/credentials?account_id=");
     if (st == HOIST_OK) st = hx_s3_uri_encode(&url, c->account, strlen(c->account), 0);
@@ -102,8 +103,8 @@ static hx_status get_role_credentials(const struct sso_cfg *c, const char *token
         st = hx_error(HOIST_ERR_CREDENTIALS, "SSO GetRoleCredentials at %s: HTTP %ld%s", url.data, status,
                       status == 401 || status == 403 ? " (run `aws sso login`)" : "");
     if (st == HOIST_OK) {
-        struct hx_s3_json_fields f = {"roleCredentials", "accessKeyId", "secretAccessKey", "sessionToken",
-                                      "expiration", 1};
+        struct hx_s3_json_fields f = {"roleCredentials", "accessKeyId", "secretAccessKey",
+                                      "sessionToken",    "expiration",  1};
         st = hx_s3_cred_from_json(body.data, body.len, &f, "SSO GetRoleCredentials", out);
     }
     if (auth) OPENSSL_cleanse(auth, strlen(auth));

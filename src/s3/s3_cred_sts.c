@@ -78,8 +78,8 @@ static hx_status parse_answer(const char *action, const char *url, long status, 
         hx_s3_parse_error(body->data, body->len, code, sizeof code, msg, sizeof msg);
         /* IDPCommunicationError is transient (botocore _retry.json). */
         *retryable = status >= 500 || strcmp(code, "IDPCommunicationError") == 0 || strcmp(code, "Throttling") == 0;
-        HX_FAIL(HOIST_ERR_CREDENTIALS, "STS %s at %s: HTTP %ld%s%s%s%s", action, url, status, code[0] ? " " : "",
-                code, msg[0] ? ": " : "", msg);
+        HX_FAIL(HOIST_ERR_CREDENTIALS, "STS %s at %s: HTTP %ld%s%s%s%s", action, url, status, code[0] ? " " : "", code,
+                msg[0] ? ": " : "", msg);
     }
     static const char *const names[4] = {"AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"};
     char *v[4] = {NULL, NULL, NULL, NULL};

@@ -42,13 +42,11 @@ size_t hx_s3_object_headers(const struct hx_s3 *s3, const char *content_type, st
     return n;
 }
 
-hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                   const char *key, const char *content_type,
-                                   const char *meta_header) {
+hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
+                                   const char *content_type, const char *meta_header) {
     struct hx_s3_header h[2 + HX_S3_OBJECT_HEADERS];
     size_t nh = hx_s3_object_headers(s3, content_type, h);
-    if (meta_header)
-        h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", meta_header};
+    if (meta_header) h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", meta_header};
     /* Parts then carry their CRC32C, which the server checks (BadDigest). */
     if (s3->set.checksum != HX_S3_CK_WHEN_REQUIRED)
         h[nh++] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC32C"};
@@ -60,9 +58,9 @@ hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, con
     return hx_s3_build_request(s3, req, "POST", bucket, key, "uploads=", EMPTY_SHA256, h, nh);
 }
 
-hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                 const char *key, const char *upload_id, int number,
-                                 const uint8_t *data, uint64_t len, const char *crc32c) {
+hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
+                                 const char *upload_id, int number, const uint8_t *data, uint64_t len,
+                                 const char *crc32c) {
     /* The part's CRC32C (declared at the create) guards the body, so the
      * payload goes UNSIGNED, without a SHA-256 on the I/O thread. */
     struct hx_s3_header h[1];
@@ -108,9 +106,8 @@ hx_status hx_s3_mpu_complete_xml(const struct hx_s3 *s3, struct hx_buf *out, con
     return hx_buf_append_str(out, "</CompleteMultipartUpload>");
 }
 
-hx_status hx_s3_mpu_complete_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                     const char *key, const char *upload_id,
-                                     const struct hx_buf *xml, char sha[65], int if_none_match) {
+hx_status hx_s3_mpu_complete_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
+                                     const char *upload_id, const struct hx_buf *xml, char sha[65], int if_none_match) {
     struct hx_s3_header h[2];
     size_t nh = 0;
     if (if_none_match) h[nh++] = (struct hx_s3_header){"if-none-match", "*"};
@@ -129,8 +126,8 @@ hx_status hx_s3_mpu_complete_request(struct hx_s3 *s3, struct hx_net_req *req, c
     return s;
 }
 
-hx_status hx_s3_mpu_abort_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                  const char *key, const char *upload_id) {
+hx_status hx_s3_mpu_abort_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
+                                  const char *upload_id) {
     struct hx_buf q;
     HX_TRY(upload_query(&q, "", upload_id));
     no_body(req);
@@ -139,9 +136,8 @@ hx_status hx_s3_mpu_abort_request(struct hx_s3 *s3, struct hx_net_req *req, cons
     return s;
 }
 
-hx_status hx_s3_mpu_list_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                 const char *prefix, const char *key_marker,
-                                 const char *upload_id_marker) {
+hx_status hx_s3_mpu_list_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *prefix,
+                                 const char *key_marker, const char *upload_id_marker) {
     /* Canonical query: parameters sorted by name, values encoded. */
     struct hx_buf q;
     hx_buf_init(&q);

@@ -74,23 +74,17 @@ hx_status hx_s3_transport_status(CURLcode code) {
     switch (code) {
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return HOIST_ERR_BAD_URL;
+    case CURLE_COULDNT_RESOLVE_HOST: return HOIST_ERR_BAD_URL;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
-        return HOIST_ERR_TLS;
-    case CURLE_OPERATION_TIMEDOUT:
-        return HOIST_ERR_S3_TIMEOUT;
-    case CURLE_OUT_OF_MEMORY:
-        return HOIST_ERR_NOMEM;
-    case CURLE_PARTIAL_FILE:
-        return HOIST_ERR_S3_BAD_RESPONSE;
-    default:
-        return HOIST_ERR_NET;
+    case CURLE_SSL_ISSUER_ERROR: return HOIST_ERR_TLS;
+    case CURLE_OPERATION_TIMEDOUT: return HOIST_ERR_S3_TIMEOUT;
+    case CURLE_OUT_OF_MEMORY: return HOIST_ERR_NOMEM;
+    case CURLE_PARTIAL_FILE: return HOIST_ERR_S3_BAD_RESPONSE;
+    default: return HOIST_ERR_NET;
     }
 }
 
@@ -122,8 +116,8 @@ static int expired_and_refreshable(const struct hx_net_req *req, const char *sco
     return 1;
 }
 
-enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, const char *url,
-                                  hx_status *st, char **err) {
+enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, const char *url, hx_status *st,
+                                  char **err) {
     *err = NULL;
     if (req->body_too_long) {
         *st = HOIST_ERR_S3_BAD_RESPONSE;
@@ -140,8 +134,8 @@ enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, c
     if (code != CURLE_OK) {
         if (hx_net_curl_transient(code) && hx_net_can_retry(req)) return HX_S3_RETRY;
         *st = hx_s3_transport_status(code);
-        *err = hx_asprintf("%s: %s%s%s%s", url, curl_easy_strerror(code),
-                           req->errbuf[0] ? ": " : "", req->errbuf, tries);
+        *err =
+            hx_asprintf("%s: %s%s%s%s", url, curl_easy_strerror(code), req->errbuf[0] ? ": " : "", req->errbuf, tries);
         return HX_S3_FAIL;
     }
     long http = req->resp.status;
@@ -155,11 +149,10 @@ enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, c
     char hint[96] = "";
     const struct hx_s3_resp *s3r = hx_s3_resp_of(req);
     if (s3r && s3r->bucket_region[0] && (http == 301 || http == 400))
-        snprintf(hint, sizeof hint,
-                 " (the bucket is in region %s: set AWS_REGION or the region option)",
+        snprintf(hint, sizeof hint, " (the bucket is in region %s: set AWS_REGION or the region option)",
                  s3r->bucket_region);
-    *err = hx_asprintf("%s: HTTP %ld%s%s%s%s%s%s", url, http, scode[0] ? " " : "", scode,
-                       msg[0] ? ": " : "", msg, hint, tries);
+    *err = hx_asprintf("%s: HTTP %ld%s%s%s%s%s%s", url, http, scode[0] ? " " : "", scode, msg[0] ? ": " : "", msg, hint,
+                       tries);
     return HX_S3_FAIL;
 }
 
@@ -171,11 +164,9 @@ enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, c
 hx_status hx_s3_metadata_header(const char *json, char **out) {
     *out = NULL;
     const char *s = json;
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
     size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-        n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r')) n--;
     HX_FAIL_IF(n < 2 || s[0] != '{' || s[n - 1] != '}', HOIST_ERR_INVALID_ARG,
                "metadata must be a JSON object ({...})");
     struct hx_buf b;
@@ -208,16 +199,14 @@ hx_status hx_s3_metadata_header(const char *json, char **out) {
             i += (size_t)extra;
             if (cp >= 0x10000) {
                 cp -= 0x10000;
-                st =
-                    hx_buf_printf(&b, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+                st = hx_buf_printf(&b, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
             } else {
                 st = hx_buf_printf(&b, "\\u%04x", cp);
             }
         }
     }
     if (st == HOIST_OK && b.len > 2048)
-        st = hx_error(HOIST_ERR_LIMIT, "metadata is %zu bytes; S3 allows 2 KB of user metadata",
-                      b.len);
+        st = hx_error(HOIST_ERR_LIMIT, "metadata is %zu bytes; S3 allows 2 KB of user metadata", b.len);
     if (st != HOIST_OK) {
         hx_buf_reset(&b);
         return st;

@@ -26,9 +26,7 @@ void hx_sha256_hex(const void *data, size_t n, char out[65]) {
     to_hex(d, 32, out);
 }
 
-static void base64(const uint8_t *in, size_t n, char *out) {
-    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-}
+static void base64(const uint8_t *in, size_t n, char *out) { EVP_EncodeBlock((unsigned char *)out, in, (int)n); }
 
 void hx_md5_base64(const void *data, size_t n, char out[25]) {
     uint8_t d[16];
@@ -71,14 +69,14 @@ hx_status hx_s3_sigv4_authorization(const char *method, const char *canonical_ur
                                     const struct hx_s3_header *headers, size_t n, const char *payload_hash,
                                     const char *amz_date, const char *region, const char *access_key,
                                     const uint8_t signing_key[32], struct hx_buf *out) {
-    return hx_s3_sigv4_authorization_for("s3", method, canonical_uri, canonical_query, headers, n, payload_hash, amz_date,
-                                  region, access_key, signing_key, out);
+    return hx_s3_sigv4_authorization_for("s3", method, canonical_uri, canonical_query, headers, n, payload_hash,
+                                         amz_date, region, access_key, signing_key, out);
 }
 
 hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method, const char *canonical_uri,
-                                 const char *canonical_query, const struct hx_s3_header *headers, size_t n,
-                                 const char *payload_hash, const char *amz_date, const char *region,
-                                 const char *access_key, const uint8_t signing_key[32], struct hx_buf *out) {
+                                        const char *canonical_query, const struct hx_s3_header *headers, size_t n,
+                                        const char *payload_hash, const char *amz_date, const char *region,
+                                        const char *access_key, const uint8_t signing_key[32], struct hx_buf *out) {
     struct hx_buf creq, signed_names;
     hx_buf_init(&creq);
     hx_buf_init(&signed_names);
@@ -255,8 +253,7 @@ static hx_status sign_request(struct hx_s3 *s3, const struct hx_s3_creds *creds,
     h[n++] = (struct hx_s3_header){"host", host_buf};
     h[n++] = (struct hx_s3_header){"x-amz-content-sha256", phash};
     h[n++] = (struct hx_s3_header){"x-amz-date", amz_date};
-    if (creds && creds->v.session_token)
-        h[n++] = (struct hx_s3_header){"x-amz-security-token", creds->v.session_token};
+    if (creds && creds->v.session_token) h[n++] = (struct hx_s3_header){"x-amz-security-token", creds->v.session_token};
     for (size_t i = 0; i < nextra; i++) h[n++] = extra[i];
     qsort(h, n, sizeof h[0], cmp_header);
 

@@ -262,8 +262,7 @@ static hx_status set_text(char **dst, const char *text, size_t len) {
     return HOIST_OK;
 }
 
-static hx_status uploads_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text,
-                              size_t len) {
+static hx_status uploads_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text, size_t len) {
     struct uploads_ctx *c = w->ctx;
     struct hx_s3_upload_page *p = c->page;
     if (text == NULL) {
@@ -413,8 +412,8 @@ static hx_status del_leaf(struct xml_walk *w, const char *parent, const char *na
         return HOIST_OK;
     }
     if (strcmp(parent, "Error") != 0) return HOIST_OK;
-    char **dst = strcmp(name, "Key") == 0 ? &c->cur.key
-                 : strcmp(name, "Code") == 0 ? &c->cur.code
+    char **dst = strcmp(name, "Key") == 0       ? &c->cur.key
+                 : strcmp(name, "Code") == 0    ? &c->cur.code
                  : strcmp(name, "Message") == 0 ? &c->cur.message
                                                 : NULL;
     if (dst) {
@@ -525,10 +524,9 @@ hx_status hx_s3_status_for(long http, const char *code) {
 }
 
 int hx_s3_transient(long http, const char *code) {
-    static const char *const transient[] = {"SlowDown",       "InternalError",        "RequestTimeout",
-                                            "ServiceUnavailable", "Throttling",       "ThrottlingException",
-                                            "ConditionalRequestConflict", "OperationAborted",
-                                            "PriorRequestNotComplete", "RequestThrottled",
+    static const char *const transient[] = {"SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable",
+                                            "Throttling", "ThrottlingException", "ConditionalRequestConflict",
+                                            "OperationAborted", "PriorRequestNotComplete", "RequestThrottled",
                                             /* the body was damaged on the way: sending it again fixes it */
                                             "BadDigest", "XAmzContentSHA256Mismatch"};
     if (code && code[0]) {
@@ -554,8 +552,8 @@ int64_t hx_s3_parse_iso8601(const char *s) {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     int y, mo, d, h, mi, se;
-    if (strlen(s) < 19 || !num(s, 4, &y) || s[4] != '-' || !num(s + 5, 2, &mo) || s[7] != '-' ||
-        !num(s + 8, 2, &d) || s[10] != 'T' || !num(s + 11, 2, &h) || !num(s + 14, 2, &mi) || !num(s + 17, 2, &se))
+    if (strlen(s) < 19 || !num(s, 4, &y) || s[4] != '-' || !num(s + 5, 2, &mo) || s[7] != '-' || !num(s + 8, 2, &d) ||
+        s[10] != 'T' || !num(s + 11, 2, &h) || !num(s + 14, 2, &mi) || !num(s + 17, 2, &se))
         return 0;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;

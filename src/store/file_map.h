@@ -15,7 +15,7 @@
 struct hx_file_map {
     const uint8_t *data; /* the file's bytes; a static "" for an empty file */
     size_t size;
-    void *base;          /* the mapping, NULL for an empty file */
+    void *base; /* the mapping, NULL for an empty file */
 };
 
 /* Maps the regular file at path (MAP_PRIVATE, read-only). Statuses:

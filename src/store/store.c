@@ -52,26 +52,19 @@ static hx_status copy_opt(char **dst, const char *v, const char *what) {
     return HOIST_OK;
 }
 
-hx_status hoist_store_config_set_str(struct hoist_store_config *c, enum hoist_store_option opt,
-                                     const char *v) {
+hx_status hoist_store_config_set_str(struct hoist_store_config *c, enum hoist_store_option opt, const char *v) {
     HX_FAIL_IF(c == NULL, HOIST_ERR_INVALID_ARG, "hoist_store_config_set_str: config is NULL");
     switch (opt) {
     case HOIST_STORE_ENDPOINT:
-        HX_FAIL_IF(v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0,
-                   HOIST_ERR_INVALID_ARG, "endpoint '%s' must start with http:// or https://", v);
+        HX_FAIL_IF(v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0, HOIST_ERR_INVALID_ARG,
+                   "endpoint '%s' must start with http:// or https://", v);
         return copy_opt(&c->endpoint, v, "endpoint");
-    case HOIST_STORE_REGION:
-        return copy_opt(&c->region, v, "region");
-    case HOIST_STORE_PROFILE:
-        return copy_opt(&c->profile, v, "profile");
-    case HOIST_STORE_ACCESS_KEY_ID:
-        return copy_opt(&c->access_key, v, "access key id");
-    case HOIST_STORE_SECRET_ACCESS_KEY:
-        return copy_opt(&c->secret_key, v, "secret access key");
-    case HOIST_STORE_SESSION_TOKEN:
-        return copy_opt(&c->session_token, v, "session token");
-    case HOIST_STORE_TMPDIR:
-        return copy_opt(&c->tmpdir, v, "tmpdir");
+    case HOIST_STORE_REGION: return copy_opt(&c->region, v, "region");
+    case HOIST_STORE_PROFILE: return copy_opt(&c->profile, v, "profile");
+    case HOIST_STORE_ACCESS_KEY_ID: return copy_opt(&c->access_key, v, "access key id");
+    case HOIST_STORE_SECRET_ACCESS_KEY: return copy_opt(&c->secret_key, v, "secret access key");
+    case HOIST_STORE_SESSION_TOKEN: return copy_opt(&c->session_token, v, "session token");
+    case HOIST_STORE_TMPDIR: return copy_opt(&c->tmpdir, v, "tmpdir");
     case HOIST_STORE_SSE:
         HX_FAIL_IF(v == NULL || (strcmp(v, "AES256") && strcmp(v, "aws:kms") && strcmp(v, "aws:kms:dsse")),
                    HOIST_ERR_INVALID_ARG, "sse must be \"AES256\", \"aws:kms\" or \"aws:kms:dsse\"");
@@ -84,28 +77,23 @@ hx_status hoist_store_config_set_str(struct hoist_store_config *c, enum hoist_st
         HX_FAIL_IF(v == NULL || strncmp(v, "arn:", 4) != 0, HOIST_ERR_INVALID_ARG,
                    "role must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
         return copy_opt(&c->role_arn, v, "role");
-    case HOIST_STORE_CA_BUNDLE:
-        return copy_opt(&c->ca_bundle, v, "ca bundle");
-    case HOIST_STORE_SSE_KMS_KEY_ID:
-        return copy_opt(&c->sse_kms_key_id, v, "sse kms key id");
+    case HOIST_STORE_CA_BUNDLE: return copy_opt(&c->ca_bundle, v, "ca bundle");
+    case HOIST_STORE_SSE_KMS_KEY_ID: return copy_opt(&c->sse_kms_key_id, v, "sse kms key id");
     case HOIST_STORE_ADDRESSING:
-        HX_FAIL_IF(v == NULL || (strcmp(v, "path") && strcmp(v, "virtual") && strcmp(v, "auto")),
-                   HOIST_ERR_INVALID_ARG, "addressing must be \"path\", \"virtual\" or \"auto\"");
+        HX_FAIL_IF(v == NULL || (strcmp(v, "path") && strcmp(v, "virtual") && strcmp(v, "auto")), HOIST_ERR_INVALID_ARG,
+                   "addressing must be \"path\", \"virtual\" or \"auto\"");
         return copy_opt(&c->addressing, v, "addressing");
-    default:
-        break;
+    default: break;
     }
     HX_FAIL(HOIST_ERR_INVALID_ARG, "store option %d does not take a string", (int)opt);
 }
 
-hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_store_option opt,
-                                     int64_t v) {
+hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_store_option opt, int64_t v) {
     HX_FAIL_IF(c == NULL, HOIST_ERR_INVALID_ARG, "hoist_store_config_set_int: config is NULL");
     switch (opt) {
     case HOIST_STORE_NO_SIGN_REQUEST:
     case HOIST_STORE_VERIFY_TLS:
-        HX_FAIL_IF(v != 0 && v != 1, HOIST_ERR_INVALID_ARG, "option %d takes 0 or 1, not %lld",
-                   (int)opt, (long long)v);
+        HX_FAIL_IF(v != 0 && v != 1, HOIST_ERR_INVALID_ARG, "option %d takes 0 or 1, not %lld", (int)opt, (long long)v);
         if (opt == HOIST_STORE_NO_SIGN_REQUEST)
             c->no_sign = (int)v;
         else
@@ -117,8 +105,8 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
         c->inject_failures = (int)v;
         return HOIST_OK;
     case HOIST_STORE_CONCURRENCY:
-        HX_FAIL_IF(v < 0 || v > 4096, HOIST_ERR_INVALID_ARG,
-                   "concurrency must be 0 (auto) to 4096, not %lld", (long long)v);
+        HX_FAIL_IF(v < 0 || v > 4096, HOIST_ERR_INVALID_ARG, "concurrency must be 0 (auto) to 4096, not %lld",
+                   (long long)v);
         c->concurrency = v;
         return HOIST_OK;
     case HOIST_STORE_PART_SIZE:
@@ -127,21 +115,19 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
         c->part_size = v;
         return HOIST_OK;
     case HOIST_STORE_MAX_RETRIES:
-        HX_FAIL_IF(v < 0 || v > 100, HOIST_ERR_INVALID_ARG,
-                   "max retries must be 0 to 100, not %lld", (long long)v);
+        HX_FAIL_IF(v < 0 || v > 100, HOIST_ERR_INVALID_ARG, "max retries must be 0 to 100, not %lld", (long long)v);
         c->max_retries = v;
         return HOIST_OK;
     case HOIST_STORE_STALL_TIMEOUT:
     case HOIST_STORE_CONNECT_TIMEOUT:
-        HX_FAIL_IF(v < 1 || v > 3600, HOIST_ERR_INVALID_ARG,
-                   "timeouts must be 1 to 3600 seconds, not %lld", (long long)v);
+        HX_FAIL_IF(v < 1 || v > 3600, HOIST_ERR_INVALID_ARG, "timeouts must be 1 to 3600 seconds, not %lld",
+                   (long long)v);
         if (opt == HOIST_STORE_STALL_TIMEOUT)
             c->stall_timeout = v;
         else
             c->connect_timeout = v;
         return HOIST_OK;
-    default:
-        break;
+    default: break;
     }
     HX_FAIL(HOIST_ERR_INVALID_ARG, "store option %d does not take an integer", (int)opt);
 }
@@ -168,8 +154,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
     if (cfg == NULL) {
         memset(&empty, 0, sizeof empty);
         empty.no_sign = empty.verify_tls = -1;
-        empty.concurrency = empty.part_size = empty.max_retries = empty.stall_timeout =
-            empty.connect_timeout = -1;
+        empty.concurrency = empty.part_size = empty.max_retries = empty.stall_timeout = empty.connect_timeout = -1;
         cfg = &empty;
     }
     struct hoist_store *st = hx_calloc(1, sizeof *st);
@@ -217,8 +202,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
     }
     struct hx_net_config nc = {
-        .concurrency = st->concurrency > st->small_put_concurrency ? st->concurrency
-                                                                   : st->small_put_concurrency,
+        .concurrency = st->concurrency > st->small_put_concurrency ? st->concurrency : st->small_put_concurrency,
         .connect_timeout_s = cfg->connect_timeout > 0 ? (int)cfg->connect_timeout : 10,
         .stall_timeout_s = cfg->stall_timeout > 0 ? (int)cfg->stall_timeout : 30,
         .max_retries = cfg->max_retries >= 0 ? (int)cfg->max_retries : 10,
@@ -261,8 +245,7 @@ void hoist_store_get_stats(struct hoist_store *st, struct hoist_store_stats *out
 
 /* Backends in the order they run within one call: local files first (they
  * finish synchronously), then the event-loop backends. */
-static const struct hx_store_backend *const backends[] = {&hx_store_file_backend,
-                                                          &hx_store_s3_backend};
+static const struct hx_store_backend *const backends[] = {&hx_store_file_backend, &hx_store_s3_backend};
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
 /* The parsed URLs of one call and which schemes occur in it. */
@@ -274,16 +257,15 @@ struct batch {
 
 static void batch_reset(struct batch *b) {
     if (b->urls)
-        for (size_t i = 0; i < b->n; i++)
-            hx_url_reset(&b->urls[i]);
+        for (size_t i = 0; i < b->n; i++) hx_url_reset(&b->urls[i]);
     hx_free(b->urls);
     memset(b, 0, sizeof *b);
 }
 
 /* Parses url i, found at base + i * stride (an item's url field) or at
  * urls[i]. On a bad URL, *bad is its index and nothing is kept. */
-static hx_status batch_parse(struct batch *b, const char *const *urls, const void *base,
-                             size_t stride, size_t n, size_t *bad) {
+static hx_status batch_parse(struct batch *b, const char *const *urls, const void *base, size_t stride, size_t n,
+                             size_t *bad) {
     memset(b, 0, sizeof *b);
     b->urls = hx_calloc(n ? n : 1, sizeof *b->urls);
     HX_FAIL_IF(b->urls == NULL, HOIST_ERR_NOMEM, "out of memory");
@@ -302,9 +284,7 @@ static hx_status batch_parse(struct batch *b, const char *const *urls, const voi
     return HOIST_OK;
 }
 
-static int batch_has(const struct batch *b, const struct hx_store_backend *be) {
-    return (b->kinds >> be->kind) & 1;
-}
+static int batch_has(const struct batch *b, const struct hx_store_backend *be) { return (b->kinds >> be->kind) & 1; }
 
 /* A URL that names a bucket rather than an object (s3://b or s3://b/). */
 static int names_container(const struct hx_url *u) { return u->key != NULL && u->key[0] == '\0'; }
@@ -314,8 +294,7 @@ static int names_container(const struct hx_url *u) { return u->key != NULL && u-
 struct item_fields {
     size_t stride, status, error;
 };
-#define ITEM_FIELDS(type)                                                                          \
-    ((struct item_fields){sizeof(type), offsetof(type, status), offsetof(type, error)})
+#define ITEM_FIELDS(type) ((struct item_fields){sizeof(type), offsetof(type, status), offsetof(type, error)})
 
 static void item_fail(void *items, struct item_fields f, size_t i, hx_status s) {
     char *it = (char *)items + i * f.stride;
@@ -331,9 +310,7 @@ static hx_status items_result(const void *items, struct item_fields f, size_t n,
         const char *it = (const char *)items + i * f.stride;
         hx_status is = *(const enum hoist_status *)(it + f.status);
         if (is == HOIST_OK) continue;
-        if ((is == HOIST_ERR_S3_NO_SUCH_KEY || is == HOIST_ERR_NOT_FOUND) &&
-            (flags & HOIST_RETURN_MISSING))
-            continue;
+        if ((is == HOIST_ERR_S3_NO_SUCH_KEY || is == HOIST_ERR_NOT_FOUND) && (flags & HOIST_RETURN_MISSING)) continue;
         if (is == HOIST_ERR_EXISTS && (flags & HOIST_NO_OVERWRITE)) continue;
         const char *err = *(char *const *)(it + f.error);
         return hx_error(is, "%s", err ? err : hoist_strerror(is));
@@ -344,26 +321,23 @@ static hx_status items_result(const void *items, struct item_fields f, size_t n,
 
 static hx_status check_get_item(const struct hoist_get_item *it, size_t i) {
     HX_FAIL_IF(it->url == NULL, HOIST_ERR_INVALID_ARG, "get_many: item %zu has no URL", i);
-    HX_FAIL_IF(it->dest == HOIST_DEST_FILE && (it->path == NULL || !it->path[0]),
-               HOIST_ERR_INVALID_ARG, "%s: file destination without a path", it->url);
-    HX_FAIL_IF(it->dest == HOIST_DEST_BUFFER && it->buffer == NULL && it->buffer_size > 0,
-               HOIST_ERR_INVALID_ARG, "%s: buffer destination without a buffer", it->url);
-    HX_FAIL_IF(it->dest != HOIST_DEST_ALLOC && it->dest != HOIST_DEST_BUFFER &&
-                   it->dest != HOIST_DEST_FILE,
+    HX_FAIL_IF(it->dest == HOIST_DEST_FILE && (it->path == NULL || !it->path[0]), HOIST_ERR_INVALID_ARG,
+               "%s: file destination without a path", it->url);
+    HX_FAIL_IF(it->dest == HOIST_DEST_BUFFER && it->buffer == NULL && it->buffer_size > 0, HOIST_ERR_INVALID_ARG,
+               "%s: buffer destination without a buffer", it->url);
+    HX_FAIL_IF(it->dest != HOIST_DEST_ALLOC && it->dest != HOIST_DEST_BUFFER && it->dest != HOIST_DEST_FILE,
                HOIST_ERR_INVALID_ARG, "%s: unknown destination %d", it->url, (int)it->dest);
-    HX_FAIL_IF(it->offset < 0 || (it->length < 0 && it->length != -1) ||
-                   (it->suffix && it->length <= 0),
-               HOIST_ERR_INVALID_ARG, "%s: bad range (offset %lld, length %lld%s)", it->url,
-               (long long)it->offset, (long long)it->length, it->suffix ? ", suffix" : "");
+    HX_FAIL_IF(it->offset < 0 || (it->length < 0 && it->length != -1) || (it->suffix && it->length <= 0),
+               HOIST_ERR_INVALID_ARG, "%s: bad range (offset %lld, length %lld%s)", it->url, (long long)it->offset,
+               (long long)it->length, it->suffix ? ", suffix" : "");
     return HOIST_OK;
 }
 
 /* ---- public many-at-once calls ------------------------------------------------- */
 
-hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *items, size_t n,
-                               unsigned flags, hoist_progress_fn progress, void *userdata) {
-    HX_FAIL_IF(st == NULL || (items == NULL && n > 0), HOIST_ERR_INVALID_ARG,
-               "get_many: NULL argument");
+hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *items, size_t n, unsigned flags,
+                               hoist_progress_fn progress, void *userdata) {
+    HX_FAIL_IF(st == NULL || (items == NULL && n > 0), HOIST_ERR_INVALID_ARG, "get_many: NULL argument");
     if (n == 0) {
         hx_error_clear();
         return HOIST_OK;
@@ -386,25 +360,22 @@ hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *it
         return s;
     }
     for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
-        if (batch_has(&b, backends[k]))
-            s = backends[k]->get_many(st, items, n, b.urls, flags, progress, userdata);
+        if (batch_has(&b, backends[k])) s = backends[k]->get_many(st, items, n, b.urls, flags, progress, userdata);
     batch_reset(&b);
     if (s != HOIST_OK) return s;
     if (progress) {
         /* The final report: everything is done, so its answer cannot cancel. */
         struct hoist_progress p = {.struct_size = sizeof p, .objects_done = n, .objects_total = n};
-        for (size_t i = 0; i < n; i++)
-            p.bytes_done += items[i].size;
+        for (size_t i = 0; i < n; i++) p.bytes_done += items[i].size;
         p.bytes_total = p.bytes_done;
         (void)progress(&p, userdata);
     }
     return items_result(items, ITEM_FIELDS(struct hoist_get_item), n, flags & HOIST_RETURN_MISSING);
 }
 
-hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *items, size_t n,
-                               unsigned flags, hoist_progress_fn progress, void *userdata) {
-    HX_FAIL_IF(st == NULL || (items == NULL && n > 0), HOIST_ERR_INVALID_ARG,
-               "put_many: NULL argument");
+hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *items, size_t n, unsigned flags,
+                               hoist_progress_fn progress, void *userdata) {
+    HX_FAIL_IF(st == NULL || (items == NULL && n > 0), HOIST_ERR_INVALID_ARG, "put_many: NULL argument");
     if (n == 0) {
         hx_error_clear();
         return HOIST_OK;
@@ -413,8 +384,8 @@ hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *it
         items[i].status = HOIST_OK;
         items[i].error = NULL;
         HX_FAIL_IF(items[i].url == NULL, HOIST_ERR_INVALID_ARG, "put_many: item %zu has no URL", i);
-        HX_FAIL_IF(items[i].data == NULL && items[i].path == NULL && items[i].size > 0,
-                   HOIST_ERR_INVALID_ARG, "%s: neither data nor a path to upload", items[i].url);
+        HX_FAIL_IF(items[i].data == NULL && items[i].path == NULL && items[i].size > 0, HOIST_ERR_INVALID_ARG,
+                   "%s: neither data nor a path to upload", items[i].url);
     }
     struct batch b;
     size_t bad = 0;
@@ -430,17 +401,14 @@ hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *it
         b.urls[i].kind = HX_URL_DONE;
     }
     for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
-        if (batch_has(&b, backends[k]))
-            s = backends[k]->put_many(st, items, n, b.urls, flags, progress, userdata);
+        if (batch_has(&b, backends[k])) s = backends[k]->put_many(st, items, n, b.urls, flags, progress, userdata);
     batch_reset(&b);
     if (s != HOIST_OK) return s;
     return items_result(items, ITEM_FIELDS(struct hoist_put_item), n, flags & HOIST_NO_OVERWRITE);
 }
 
-hx_status hoist_store_info_many(struct hoist_store *st, struct hoist_info_item *items, size_t n,
-                                unsigned flags) {
-    HX_FAIL_IF(st == NULL || (items == NULL && n > 0), HOIST_ERR_INVALID_ARG,
-               "info_many: NULL argument");
+hx_status hoist_store_info_many(struct hoist_store *st, struct hoist_info_item *items, size_t n, unsigned flags) {
+    HX_FAIL_IF(st == NULL || (items == NULL && n > 0), HOIST_ERR_INVALID_ARG, "info_many: NULL argument");
     if (n == 0) {
         hx_error_clear();
         return HOIST_OK;
@@ -449,8 +417,7 @@ hx_status hoist_store_info_many(struct hoist_store *st, struct hoist_info_item *
         items[i].status = HOIST_OK;
         items[i].error = NULL;
         memset(&items[i].info, 0, sizeof items[i].info);
-        HX_FAIL_IF(items[i].url == NULL, HOIST_ERR_INVALID_ARG, "info_many: item %zu has no URL",
-                   i);
+        HX_FAIL_IF(items[i].url == NULL, HOIST_ERR_INVALID_ARG, "info_many: item %zu has no URL", i);
     }
     struct batch b;
     size_t bad = 0;
@@ -463,22 +430,19 @@ hx_status hoist_store_info_many(struct hoist_store *st, struct hoist_info_item *
         if (batch_has(&b, backends[k])) s = backends[k]->info_many(st, items, n, b.urls);
     batch_reset(&b);
     if (s != HOIST_OK) return s;
-    return items_result(items, ITEM_FIELDS(struct hoist_info_item), n,
-                        flags & HOIST_RETURN_MISSING);
+    return items_result(items, ITEM_FIELDS(struct hoist_info_item), n, flags & HOIST_RETURN_MISSING);
 }
 
 /* Concatenates the per-prefix listings into out, in prefix order. */
 static hx_status join_lists(struct hoist_list *per, size_t n, struct hoist_list *out) {
     size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += per[i].count;
+    for (size_t i = 0; i < n; i++) total += per[i].count;
     if (total > 0) {
         out->entries = hx_malloc(total * sizeof *out->entries);
         HX_FAIL_IF(out->entries == NULL, HOIST_ERR_NOMEM, "out of memory listing");
     }
     for (size_t i = 0; i < n; i++) {
-        if (per[i].count)
-            memcpy(out->entries + out->count, per[i].entries, per[i].count * sizeof *out->entries);
+        if (per[i].count) memcpy(out->entries + out->count, per[i].entries, per[i].count * sizeof *out->entries);
         out->count += per[i].count;
         hx_free(per[i].entries);
         per[i].entries = NULL;
@@ -487,10 +451,9 @@ static hx_status join_lists(struct hoist_list *per, size_t n, struct hoist_list 
     return HOIST_OK;
 }
 
-hx_status hoist_store_list(struct hoist_store *st, const char *const *prefixes, size_t n,
-                           int recursive, struct hoist_list *out) {
-    HX_FAIL_IF(st == NULL || out == NULL || (prefixes == NULL && n > 0), HOIST_ERR_INVALID_ARG,
-               "list: NULL argument");
+hx_status hoist_store_list(struct hoist_store *st, const char *const *prefixes, size_t n, int recursive,
+                           struct hoist_list *out) {
+    HX_FAIL_IF(st == NULL || out == NULL || (prefixes == NULL && n > 0), HOIST_ERR_INVALID_ARG, "list: NULL argument");
     memset(out, 0, sizeof *out);
     struct batch b;
     size_t bad = 0;
@@ -502,11 +465,9 @@ hx_status hoist_store_list(struct hoist_store *st, const char *const *prefixes, 
     }
     hx_status s = HOIST_OK;
     for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
-        if (batch_has(&b, backends[k]))
-            s = backends[k]->list(st, prefixes, n, b.urls, recursive, per);
+        if (batch_has(&b, backends[k])) s = backends[k]->list(st, prefixes, n, b.urls, recursive, per);
     if (s == HOIST_OK) s = join_lists(per, n, out);
-    for (size_t i = 0; i < n; i++)
-        hoist_store_list_reset(&per[i]);
+    for (size_t i = 0; i < n; i++) hoist_store_list_reset(&per[i]);
     hx_free(per);
     batch_reset(&b);
     if (s == HOIST_OK) hx_error_clear();
@@ -514,8 +475,7 @@ hx_status hoist_store_list(struct hoist_store *st, const char *const *prefixes, 
 }
 
 hx_status hoist_store_delete_many(struct hoist_store *st, const char *const *urls_in, size_t n) {
-    HX_FAIL_IF(st == NULL || (urls_in == NULL && n > 0), HOIST_ERR_INVALID_ARG,
-               "delete_many: NULL argument");
+    HX_FAIL_IF(st == NULL || (urls_in == NULL && n > 0), HOIST_ERR_INVALID_ARG, "delete_many: NULL argument");
     struct batch b;
     size_t bad = 0;
     HX_TRY(batch_parse(&b, urls_in, NULL, 0, n, &bad));
@@ -523,8 +483,7 @@ hx_status hoist_store_delete_many(struct hoist_store *st, const char *const *url
     /* Checked before anything is deleted, so a bad URL deletes nothing. */
     for (size_t i = 0; i < n && s == HOIST_OK; i++)
         if (names_container(&b.urls[i]))
-            s = hx_error(HOIST_ERR_BAD_URL, "%s: no key to delete (use bucket_delete for buckets)",
-                         urls_in[i]);
+            s = hx_error(HOIST_ERR_BAD_URL, "%s: no key to delete (use bucket_delete for buckets)", urls_in[i]);
     for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
         if (batch_has(&b, backends[k])) s = backends[k]->delete_many(st, urls_in, n, b.urls);
     batch_reset(&b);
@@ -551,9 +510,5 @@ static hx_status bucket_op(struct hoist_store *st, const char *url, int create) 
     return s;
 }
 
-hx_status hoist_store_bucket_create(struct hoist_store *st, const char *url) {
-    return bucket_op(st, url, 1);
-}
-hx_status hoist_store_bucket_delete(struct hoist_store *st, const char *url) {
-    return bucket_op(st, url, 0);
-}
+hx_status hoist_store_bucket_create(struct hoist_store *st, const char *url) { return bucket_op(st, url, 1); }
+hx_status hoist_store_bucket_delete(struct hoist_store *st, const char *url) { return bucket_op(st, url, 0); }

@@ -30,8 +30,7 @@ HOIST_NODISCARD hx_status hx_store_safe_join(const char *dir, const char *key, c
 
 /* Starts an upload of url; *upload_id (hx_free) names it in the other calls.
  * content_type and metadata_json (a JSON object, as in put_many) may be NULL. */
-HOIST_NODISCARD hx_status hx_store_multipart_create(struct hoist_store *st, const char *url,
-                                                    const char *content_type,
+HOIST_NODISCARD hx_status hx_store_multipart_create(struct hoist_store *st, const char *url, const char *content_type,
                                                     const char *metadata_json, char **upload_id);
 
 /* One part: "in" fields are read, "out" written. */
@@ -48,22 +47,17 @@ struct hx_store_part {
  * request). Returns HOIST_OK when all arrived, else the first failure (every
  * part's status says which); HOIST_ERR_CANCELLED when progress asked. */
 HOIST_NODISCARD hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *url,
-                                                          const char *upload_id,
-                                                          struct hx_store_part *parts, size_t n,
-                                                          hoist_progress_fn progress,
-                                                          void *userdata);
+                                                          const char *upload_id, struct hx_store_part *parts, size_t n,
+                                                          hoist_progress_fn progress, void *userdata);
 
 /* Makes the object visible from parts (all of them, ascending numbers, as
  * uploaded). flags: HOIST_NO_OVERWRITE fails with HOIST_ERR_EXISTS when the
  * key exists (If-None-Match; the upload is then still pending: abort it). */
-HOIST_NODISCARD hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url,
-                                                      const char *upload_id,
-                                                      const struct hx_store_part *parts, size_t n,
-                                                      unsigned flags);
+HOIST_NODISCARD hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, const char *upload_id,
+                                                      const struct hx_store_part *parts, size_t n, unsigned flags);
 
 /* Drops an upload and its parts. An upload that no longer exists is not an error. */
-HOIST_NODISCARD hx_status hx_store_multipart_abort(struct hoist_store *st, const char *url,
-                                                   const char *upload_id);
+HOIST_NODISCARD hx_status hx_store_multipart_abort(struct hoist_store *st, const char *url, const char *upload_id);
 
 /* Uploads started under prefix_url (s3://bucket[/prefix], a plain key
  * prefix: not only a directory) and neither completed nor aborted. */

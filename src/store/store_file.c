@@ -47,8 +47,8 @@ static hx_status stat_info(int fd, const char *url, struct hoist_object_info *in
 static hx_status open_read(const char *path, const char *url, int *fd) {
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     if (*fd < 0)
-        HX_FAIL(errno == ENOENT || errno == ENOTDIR ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO,
-                "%s: cannot open: %s", url, strerror(errno));
+        HX_FAIL(errno == ENOENT || errno == ENOTDIR ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO, "%s: cannot open: %s", url,
+                strerror(errno));
     return HOIST_OK;
 }
 
@@ -69,8 +69,7 @@ static hx_status write_all(int fd, const void *src, uint64_t len, const char *pa
     while (done < len) {
         ssize_t w = write(fd, (const char *)src + done, (size_t)(len - done));
         if (w < 0 && errno == EINTR) continue;
-        HX_FAIL_IF(w <= 0, HOIST_ERR_IO, "%s: write failed: %s", path,
-                   strerror(w < 0 ? errno : ENOSPC));
+        HX_FAIL_IF(w <= 0, HOIST_ERR_IO, "%s: write failed: %s", path, strerror(w < 0 ? errno : ENOSPC));
         done += (uint64_t)w;
     }
     return HOIST_OK;
@@ -82,8 +81,7 @@ static hx_status copy_range(int in, int out, uint64_t off, uint64_t len, const c
     while (done < len) {
         ssize_t r = copy_file_range(in, &ioff, out, NULL, (size_t)(len - done), 0);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0 &&
-            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+        if (r < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
             char buf[1 << 16];
             while (done < len) {
                 size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
@@ -93,8 +91,7 @@ static hx_status copy_range(int in, int out, uint64_t off, uint64_t len, const c
             }
             return HOIST_OK;
         }
-        HX_FAIL_IF(r <= 0, HOIST_ERR_IO, "%s: copy failed: %s", url,
-                   r < 0 ? strerror(errno) : "file shrank");
+        HX_FAIL_IF(r <= 0, HOIST_ERR_IO, "%s: copy failed: %s", url, r < 0 ? strerror(errno) : "file shrank");
         done += (uint64_t)r;
     }
     return HOIST_OK;
@@ -112,8 +109,7 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
         } else {
             start = (uint64_t)it->offset;
             if (start > total || (start == total && total > 0 && it->offset > 0))
-                s = hx_error(HOIST_ERR_S3_INVALID_RANGE,
-                             "%s: offset %llu is past the end (%llu bytes)", it->url,
+                s = hx_error(HOIST_ERR_S3_INVALID_RANGE, "%s: offset %llu is past the end (%llu bytes)", it->url,
                              (unsigned long long)start, (unsigned long long)total);
             else if (it->length >= 0 && start + (uint64_t)it->length < total)
                 end = start + (uint64_t)it->length;
@@ -124,8 +120,7 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
         switch (it->dest) {
         case HOIST_DEST_ALLOC: {
             uint8_t *m = hx_malloc(len ? len : 1);
-            s = m ? pread_all(fd, m, len, start, it->url)
-                  : hx_error(HOIST_ERR_NOMEM, "%s: out of memory", it->url);
+            s = m ? pread_all(fd, m, len, start, it->url) : hx_error(HOIST_ERR_NOMEM, "%s: out of memory", it->url);
             if (s == HOIST_OK)
                 it->data = m;
             else
@@ -134,8 +129,8 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
         }
         case HOIST_DEST_BUFFER:
             if (len > it->buffer_size)
-                s = hx_error(HOIST_ERR_LIMIT, "%s: %llu bytes do not fit the %zu-byte buffer",
-                             it->url, (unsigned long long)len, it->buffer_size);
+                s = hx_error(HOIST_ERR_LIMIT, "%s: %llu bytes do not fit the %zu-byte buffer", it->url,
+                             (unsigned long long)len, it->buffer_size);
             else
                 s = pread_all(fd, it->buffer, len, start, it->url);
             if (s == HOIST_OK) it->data = it->buffer;
@@ -201,8 +196,7 @@ static hx_status file_put(struct hoist_put_item *it, const struct hx_url *u, uns
         /* link() fails with EEXIST if the name appeared meanwhile: atomic. */
         if (fchmod(out, 0644) != 0 || link(tmp, u->path) != 0)
             s = errno == EEXIST ? hx_error(HOIST_ERR_EXISTS, "%s: exists; not overwritten", it->url)
-                                : hx_error(HOIST_ERR_IO, "%s: cannot link into place: %s", it->url,
-                                           strerror(errno));
+                                : hx_error(HOIST_ERR_IO, "%s: cannot link into place: %s", it->url, strerror(errno));
         unlink(tmp);
     } else if (s == HOIST_OK) {
         s = hx_store_commit_temp(out, tmp, u->path);
@@ -247,8 +241,7 @@ static hx_status walk_dir(struct walk *w, const char *dir) {
     struct dirent *e;
     while (s == HOIST_OK && (e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (strstr(e->d_name, ".hoist-") != NULL && e->d_name[0] == '.')
-            continue; /* our temp files */
+        if (strstr(e->d_name, ".hoist-") != NULL && e->d_name[0] == '.') continue; /* our temp files */
         char *p = hx_asprintf("%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
         if (p == NULL) {
             s = hx_error(HOIST_ERR_NOMEM, "out of memory");
@@ -280,12 +273,10 @@ static hx_status walk_dir(struct walk *w, const char *dir) {
 }
 
 static int cmp_entry(const void *a, const void *b) {
-    return strcmp(((const struct hoist_list_entry *)a)->url,
-                  ((const struct hoist_list_entry *)b)->url);
+    return strcmp(((const struct hoist_list_entry *)a)->url, ((const struct hoist_list_entry *)b)->url);
 }
 
-static hx_status list_one(const char *prefix_url, const struct hx_url *u, int recursive,
-                          struct hoist_list *out) {
+static hx_status list_one(const char *prefix_url, const struct hx_url *u, int recursive, struct hoist_list *out) {
     struct walk w = {.out = out,
                      .prefix_url = prefix_url,
                      .url_base = strncmp(prefix_url, "file://", 7) == 0 ? "file://" : "",
@@ -300,50 +291,44 @@ static hx_status list_one(const char *prefix_url, const struct hx_url *u, int re
 }
 
 static hx_status delete_one(const struct hx_url *u, const char *url) {
-    if (unlink(u->path) != 0 && errno != ENOENT)
-        HX_FAIL(HOIST_ERR_IO, "%s: cannot delete: %s", url, strerror(errno));
+    if (unlink(u->path) != 0 && errno != ENOENT) HX_FAIL(HOIST_ERR_IO, "%s: cannot delete: %s", url, strerror(errno));
     return HOIST_OK;
 }
 
 /* ---- the backend table entry: batches handled one item at a time ---------- */
 
-static hx_status file_get_many(struct hoist_store *st, struct hoist_get_item *items, size_t n,
-                               struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
-                               void *userdata) {
+static hx_status file_get_many(struct hoist_store *st, struct hoist_get_item *items, size_t n, struct hx_url *urls,
+                               unsigned flags, hoist_progress_fn progress, void *userdata) {
     (void)st, (void)flags, (void)progress, (void)userdata;
     for (size_t i = 0; i < n; i++)
         if (urls[i].kind == HX_URL_FILE) get_one(&items[i], &urls[i]);
     return HOIST_OK;
 }
 
-static hx_status file_put_many(struct hoist_store *st, struct hoist_put_item *items, size_t n,
-                               struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
-                               void *userdata) {
+static hx_status file_put_many(struct hoist_store *st, struct hoist_put_item *items, size_t n, struct hx_url *urls,
+                               unsigned flags, hoist_progress_fn progress, void *userdata) {
     (void)st, (void)progress, (void)userdata;
     for (size_t i = 0; i < n; i++)
         if (urls[i].kind == HX_URL_FILE) put_one(&items[i], &urls[i], flags);
     return HOIST_OK;
 }
 
-static hx_status file_info_many(struct hoist_store *st, struct hoist_info_item *items, size_t n,
-                                struct hx_url *urls) {
+static hx_status file_info_many(struct hoist_store *st, struct hoist_info_item *items, size_t n, struct hx_url *urls) {
     (void)st;
     for (size_t i = 0; i < n; i++)
         if (urls[i].kind == HX_URL_FILE) info_one(&items[i], &urls[i]);
     return HOIST_OK;
 }
 
-static hx_status file_list_many(struct hoist_store *st, const char *const *prefixes, size_t n,
-                                struct hx_url *urls, int recursive, struct hoist_list *per) {
+static hx_status file_list_many(struct hoist_store *st, const char *const *prefixes, size_t n, struct hx_url *urls,
+                                int recursive, struct hoist_list *per) {
     (void)st;
     for (size_t i = 0; i < n; i++)
-        if (urls[i].kind == HX_URL_FILE)
-            HX_TRY(list_one(prefixes[i], &urls[i], recursive, &per[i]));
+        if (urls[i].kind == HX_URL_FILE) HX_TRY(list_one(prefixes[i], &urls[i], recursive, &per[i]));
     return HOIST_OK;
 }
 
-static hx_status file_delete_many(struct hoist_store *st, const char *const *urls_in, size_t n,
-                                  struct hx_url *urls) {
+static hx_status file_delete_many(struct hoist_store *st, const char *const *urls_in, size_t n, struct hx_url *urls) {
     (void)st;
     for (size_t i = 0; i < n; i++)
         if (urls[i].kind == HX_URL_FILE) HX_TRY(delete_one(&urls[i], urls_in[i]));

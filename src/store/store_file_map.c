@@ -14,7 +14,8 @@ hx_status hx_file_map_open(const char *path, struct hx_file_map *map) {
     HX_FAIL_IF(!path || !map, HOIST_ERR_INVALID_ARG, "hx_file_map_open: NULL argument");
     *map = (struct hx_file_map){(const uint8_t *)"", 0, NULL};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) HX_FAIL(errno == ENOENT ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0)
+        HX_FAIL(errno == ENOENT ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;

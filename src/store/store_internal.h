@@ -20,8 +20,8 @@
 #define HX_STORE_MAX_KEY 1024
 
 struct hoist_store_config {
-    char *endpoint, *region, *profile, *access_key, *secret_key, *session_token, *addressing,
-        *tmpdir, *sse, *sse_kms_key_id, *ca_bundle, *checksum, *role_arn;
+    char *endpoint, *region, *profile, *access_key, *secret_key, *session_token, *addressing, *tmpdir, *sse,
+        *sse_kms_key_id, *ca_bundle, *checksum, *role_arn;
     int no_sign;                                                                 /* -1 unset */
     int verify_tls;                                                              /* -1 unset */
     int64_t concurrency, part_size, max_retries, stall_timeout, connect_timeout; /* -1 unset */
@@ -66,12 +66,7 @@ void hx_prefault_init(struct hx_prefault *pf);
 void hx_prefault_push(struct hx_prefault *pf, struct hx_prefault_item *it, void *ptr, size_t len);
 void hx_prefault_stop(struct hx_prefault *pf);
 
-enum hx_url_kind {
-    HX_URL_S3 = 0,
-    HX_URL_FILE = 1,
-    HX_URL_DONE = 2 /* already answered */,
-    HX_URL_NKINDS = 3
-};
+enum hx_url_kind { HX_URL_S3 = 0, HX_URL_FILE = 1, HX_URL_DONE = 2 /* already answered */, HX_URL_NKINDS = 3 };
 
 struct hx_url {
     enum hx_url_kind kind;
@@ -108,19 +103,19 @@ char *hx_store_errdup(void);
  * (cancelled, out of memory, a listing or delete that failed). */
 struct hx_store_backend {
     enum hx_url_kind kind;
-    HOIST_NODISCARD hx_status (*get_many)(struct hoist_store *st, struct hoist_get_item *items,
-                                          size_t n, struct hx_url *urls, unsigned flags,
-                                          hoist_progress_fn progress, void *userdata);
-    HOIST_NODISCARD hx_status (*put_many)(struct hoist_store *st, struct hoist_put_item *items,
-                                          size_t n, struct hx_url *urls, unsigned flags,
-                                          hoist_progress_fn progress, void *userdata);
-    HOIST_NODISCARD hx_status (*info_many)(struct hoist_store *st, struct hoist_info_item *items,
-                                           size_t n, struct hx_url *urls);
+    HOIST_NODISCARD hx_status (*get_many)(struct hoist_store *st, struct hoist_get_item *items, size_t n,
+                                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
+                                          void *userdata);
+    HOIST_NODISCARD hx_status (*put_many)(struct hoist_store *st, struct hoist_put_item *items, size_t n,
+                                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
+                                          void *userdata);
+    HOIST_NODISCARD hx_status (*info_many)(struct hoist_store *st, struct hoist_info_item *items, size_t n,
+                                           struct hx_url *urls);
     /* Fills per[i] for each of its prefixes i (others are left alone). */
     HOIST_NODISCARD hx_status (*list)(struct hoist_store *st, const char *const *prefixes, size_t n,
                                       struct hx_url *urls, int recursive, struct hoist_list *per);
-    HOIST_NODISCARD hx_status (*delete_many)(struct hoist_store *st, const char *const *urls_in,
-                                             size_t n, struct hx_url *urls);
+    HOIST_NODISCARD hx_status (*delete_many)(struct hoist_store *st, const char *const *urls_in, size_t n,
+                                             struct hx_url *urls);
     /* NULL when the scheme has no buckets. u is a URL with an empty key. */
     HOIST_NODISCARD hx_status (*bucket)(struct hoist_store *st, const struct hx_url *u, int create);
 };
@@ -129,8 +124,7 @@ extern const struct hx_store_backend hx_store_s3_backend;   /* store_s3_*.c */
 extern const struct hx_store_backend hx_store_file_backend; /* store_file.c */
 
 /* Appends one entry to a list (copies strings). */
-HOIST_NODISCARD hx_status hx_store_list_push(struct hoist_list *list, size_t *cap, const char *url,
-                                             const char *prefix, uint64_t size, int64_t mtime,
-                                             const char *etag, int is_prefix);
+HOIST_NODISCARD hx_status hx_store_list_push(struct hoist_list *list, size_t *cap, const char *url, const char *prefix,
+                                             uint64_t size, int64_t mtime, const char *etag, int is_prefix);
 
 #endif /* HOIST_STORE_INTERNAL_H */

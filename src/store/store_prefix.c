@@ -107,16 +107,14 @@ static hx_status fetch_files(struct hoist_store *st, struct hoist_prefix_files *
     return s;
 }
 
-hx_status hoist_store_get_prefix(struct hoist_store *st, const char *prefix_url,
-                                 const char *dest_dir, unsigned flags, hoist_progress_fn progress,
-                                 void *userdata, struct hoist_prefix_files *out) {
+hx_status hoist_store_get_prefix(struct hoist_store *st, const char *prefix_url, const char *dest_dir, unsigned flags,
+                                 hoist_progress_fn progress, void *userdata, struct hoist_prefix_files *out) {
     struct hoist_prefix_files mine = {0};
     struct hoist_prefix_files *res = out ? out : &mine;
     if (out) memset(out, 0, sizeof *out);
     HX_FAIL_IF(st == NULL || prefix_url == NULL || dest_dir == NULL, HOIST_ERR_INVALID_ARG,
                "get_prefix: NULL argument");
-    HX_FAIL_IF(dest_dir[0] == '\0', HOIST_ERR_INVALID_ARG,
-               "%s: get_prefix needs a destination directory", prefix_url);
+    HX_FAIL_IF(dest_dir[0] == '\0', HOIST_ERR_INVALID_ARG, "%s: get_prefix needs a destination directory", prefix_url);
     HX_FAIL_IF(flags & ~HOIST_NO_OVERWRITE, HOIST_ERR_INVALID_ARG, "get_prefix: unknown flags 0x%x",
                flags & ~HOIST_NO_OVERWRITE);
     char *prefix = directory_prefix(prefix_url);

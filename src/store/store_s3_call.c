@@ -17,8 +17,8 @@ static int call_tick(struct hx_net_loop *loop, void *ud) {
     return c->progress(&c->prog, c->userdata);
 }
 
-hx_status hx_store_s3_call_init(struct hx_store_call *c, struct hoist_store *st,
-                                hoist_progress_fn progress, void *userdata) {
+hx_status hx_store_s3_call_init(struct hx_store_call *c, struct hoist_store *st, hoist_progress_fn progress,
+                                void *userdata) {
     memset(c, 0, sizeof *c);
     c->st = st;
     c->progress = progress;
@@ -34,16 +34,14 @@ hx_status hx_store_s3_call_init(struct hx_store_call *c, struct hoist_store *st,
 
 char *hx_store_s3_dup_or_null(const char *s) { return s && s[0] ? hx_strdup(s) : NULL; }
 
-void hx_store_s3_fill_info(struct hoist_object_info *info, const char *url,
-                           const struct hx_net_resp *r, const struct hx_s3_resp *s3r,
-                           uint64_t size) {
+void hx_store_s3_fill_info(struct hoist_object_info *info, const char *url, const struct hx_net_resp *r,
+                           const struct hx_s3_resp *s3r, uint64_t size) {
     hoist_store_object_info_reset(info);
     info->url = hx_strdup(url);
     info->size = size;
     info->etag = hx_store_s3_dup_or_null(r->etag);
     info->content_type = hx_store_s3_dup_or_null(r->content_type);
-    info->metadata_json =
-        s3r->meta_json.len ? hx_strndup(s3r->meta_json.data, s3r->meta_json.len) : NULL;
+    info->metadata_json = s3r->meta_json.len ? hx_strndup(s3r->meta_json.data, s3r->meta_json.len) : NULL;
     info->last_modified = r->last_modified[0] ? hx_s3_parse_http_date(r->last_modified) : 0;
     info->encryption = hx_store_s3_dup_or_null(s3r->sse);
 }

@@ -33,25 +33,22 @@ HOIST_NODISCARD hx_status hx_store_s3_call_init(struct hx_store_call *c, struct 
 /* A copy of s, or NULL when s is NULL or empty. */
 char *hx_store_s3_dup_or_null(const char *s);
 /* Fills info from a GET/HEAD response (HTTP and S3 headers). */
-void hx_store_s3_fill_info(struct hoist_object_info *info, const char *url,
-                           const struct hx_net_resp *r, const struct hx_s3_resp *s3r,
-                           uint64_t size);
+void hx_store_s3_fill_info(struct hoist_object_info *info, const char *url, const struct hx_net_resp *r,
+                           const struct hx_s3_resp *s3r, uint64_t size);
 
 /* The operations of hx_store_s3_backend (see struct hx_store_backend). */
-HOIST_NODISCARD hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items,
-                                          size_t n, struct hx_url *urls, unsigned flags,
-                                          hoist_progress_fn progress, void *userdata);
-HOIST_NODISCARD hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items,
-                                          size_t n, struct hx_url *urls, unsigned flags,
-                                          hoist_progress_fn progress, void *userdata);
-HOIST_NODISCARD hx_status hx_store_s3_info(struct hoist_store *st, struct hoist_info_item *items,
-                                           size_t n, struct hx_url *urls);
-HOIST_NODISCARD hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes,
-                                           size_t n, struct hx_url *urls, int recursive,
-                                           struct hoist_list *per);
-HOIST_NODISCARD hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in,
-                                             size_t n, struct hx_url *urls);
-HOIST_NODISCARD hx_status hx_store_s3_bucket(struct hoist_store *st, const struct hx_url *u,
-                                             int create);
+HOIST_NODISCARD hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, size_t n,
+                                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
+                                          void *userdata);
+HOIST_NODISCARD hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, size_t n,
+                                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
+                                          void *userdata);
+HOIST_NODISCARD hx_status hx_store_s3_info(struct hoist_store *st, struct hoist_info_item *items, size_t n,
+                                           struct hx_url *urls);
+HOIST_NODISCARD hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, size_t n,
+                                           struct hx_url *urls, int recursive, struct hoist_list *per);
+HOIST_NODISCARD hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in, size_t n,
+                                             struct hx_url *urls);
+HOIST_NODISCARD hx_status hx_store_s3_bucket(struct hoist_store *st, const struct hx_url *u, int create);
 
 #endif /* HOIST_STORE_S3_CALL_H */

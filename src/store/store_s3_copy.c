@@ -60,8 +60,7 @@ static hx_status cobj_prepare(struct hx_net_req *req) {
     case CP_HEAD:
         req->sink = HX_SINK_NONE;
         return hx_s3_build_request(s3, req, "HEAD", o->src.bucket, o->src.key, NULL, NULL, NULL, 0);
-    case CP_COPY:
-        return hx_s3_copy_request(s3, req, o->dst.bucket, o->dst.key, o->src.bucket, o->src.key, o->etag);
+    case CP_COPY: return hx_s3_copy_request(s3, req, o->dst.bucket, o->dst.key, o->src.bucket, o->src.key, o->etag);
     case CP_CREATE:
         /* once sent, the upload exists and must be aborted on failure */
         req->must_finish = 1;
@@ -71,8 +70,7 @@ static hx_status cobj_prepare(struct hx_net_req *req) {
     case CP_ABORT:
         req->must_finish = 1;
         return hx_s3_mpu_abort_request(s3, req, o->dst.bucket, o->dst.key, o->upload_id);
-    default:
-        return hx_error(HOIST_ERR_INTERNAL, "copy: no request in this phase");
+    default: return hx_error(HOIST_ERR_INTERNAL, "copy: no request in this phase");
     }
 }
 
@@ -206,18 +204,15 @@ static enum hx_net_action cobj_done(struct hx_net_req *req, CURLcode code) {
         return HX_NET_DONE;
     }
     switch (o->phase) {
-    case CP_HEAD:
-        return after_head(o);
-    case CP_CREATE:
-        return after_create(o);
+    case CP_HEAD: return after_head(o);
+    case CP_CREATE: return after_create(o);
     case CP_COPY:
     case CP_COMPLETE:
         o->item->status = HOIST_OK;
         o->c->prog.objects_done++;
         o->phase = CP_DONE;
         return HX_NET_DONE;
-    default:
-        return HX_NET_DONE;
+    default: return HX_NET_DONE;
     }
 }
 
@@ -294,8 +289,8 @@ static hx_status parse_pair(struct cobj *o) {
     HX_TRY(hx_store_parse_url(it->dst_url, &o->dst));
     HX_FAIL_IF(o->src.kind != HX_URL_S3 || o->dst.kind != HX_URL_S3, HOIST_ERR_INVALID_ARG,
                "%s -> %s: server-side copy needs two s3:// URLs", it->src_url, it->dst_url);
-    HX_FAIL_IF(!o->src.key[0] || !o->dst.key[0], HOIST_ERR_BAD_URL, "%s -> %s: both URLs need a key",
-               it->src_url, it->dst_url);
+    HX_FAIL_IF(!o->src.key[0] || !o->dst.key[0], HOIST_ERR_BAD_URL, "%s -> %s: both URLs need a key", it->src_url,
+               it->dst_url);
     return HOIST_OK;
 }
 

@@ -62,8 +62,7 @@ static hx_status gpart_prepare(struct hx_net_req *req) {
         range[0] = '\0';
     } else if (!p->is_probe || o->known) {
         uint64_t last = p->len ? p->off + p->len - 1 : p->off;
-        snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)p->off,
-                 (unsigned long long)last);
+        snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)p->off, (unsigned long long)last);
     } else if (o->item->suffix) {
         snprintf(range, sizeof range, "bytes=-%lld", (long long)o->item->length);
     } else {
@@ -79,8 +78,7 @@ static hx_status gpart_prepare(struct hx_net_req *req) {
     if (p->is_probe && o->c->st->s3.set.checksum != HX_S3_CK_WHEN_REQUIRED)
         h[nh++] = (struct hx_s3_header){"x-amz-checksum-mode", "ENABLED"};
     else if (o->etag[0])
-        h[nh++] =
-            (struct hx_s3_header){"if-match", o->etag}; /* the object must not change under us */
+        h[nh++] = (struct hx_s3_header){"if-match", o->etag}; /* the object must not change under us */
     req->sink = o->mem ? HX_SINK_MEM : o->fd >= 0 ? HX_SINK_FD : HX_SINK_NONE;
     if (!p->is_probe) {
         req->sink_mem = o->mem;
@@ -90,8 +88,7 @@ static hx_status gpart_prepare(struct hx_net_req *req) {
         req->sink_skip = 0;
         req->sink_lenient = 0;
     }
-    return hx_s3_build_request(&o->c->st->s3, req, "GET", o->u->bucket, o->u->key, NULL, NULL, h,
-                               nh);
+    return hx_s3_build_request(&o->c->st->s3, req, "GET", o->u->bucket, o->u->key, NULL, NULL, h, nh);
 }
 
 static hx_status gobj_allocate(struct gobj *o) {
@@ -99,15 +96,13 @@ static hx_status gobj_allocate(struct gobj *o) {
     switch (it->dest) {
     case HOIST_DEST_ALLOC:
         o->mem = hx_malloc_huge(o->len ? o->len : 1);
-        HX_FAIL_IF(o->mem == NULL, HOIST_ERR_NOMEM, "out of memory for %llu bytes",
-                   (unsigned long long)o->len);
+        HX_FAIL_IF(o->mem == NULL, HOIST_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)o->len);
         /* the pages are faulted in ahead of the writes, off this thread */
         if (o->c->pf) hx_prefault_push(o->c->pf, &o->pfi, o->mem, (size_t)o->len);
         return HOIST_OK;
     case HOIST_DEST_BUFFER:
-        HX_FAIL_IF(o->len > it->buffer_size, HOIST_ERR_LIMIT,
-                   "%llu bytes do not fit the %zu-byte buffer", (unsigned long long)o->len,
-                   it->buffer_size);
+        HX_FAIL_IF(o->len > it->buffer_size, HOIST_ERR_LIMIT, "%llu bytes do not fit the %zu-byte buffer",
+                   (unsigned long long)o->len, it->buffer_size);
         o->mem = it->buffer;
         if (o->mem == NULL) o->mem = (uint8_t *)""; /* 0 bytes into a NULL, 0-size buffer */
         return HOIST_OK;
@@ -155,8 +150,8 @@ static hx_status gpart_headers(struct hx_net_req *req);
 /* After the probe: the probe keeps the first part (or the whole body); the
  * rest of [start, end) is planned as ranged parts written at their offsets
  * and queued at the front. */
-static hx_status plan_parts(struct gobj *o, struct gpart *p, const struct hx_net_resp *r,
-                            uint64_t start, uint64_t end) {
+static hx_status plan_parts(struct gobj *o, struct gpart *p, const struct hx_net_resp *r, uint64_t start,
+                            uint64_t end) {
     p->off = start;
     if (o->whole_body) {
         p->len = o->len;
@@ -195,15 +190,13 @@ static hx_status gpart_headers(struct hx_net_req *req) {
     struct gobj *o = p->obj;
     const struct hx_net_resp *r = &req->resp;
     if (!p->is_probe) {
-        HX_FAIL_IF(r->status != 206 || (uint64_t)r->range_start != p->off,
-                   HOIST_ERR_S3_BAD_RESPONSE,
-                   "ranged GET of bytes %llu.. answered with HTTP %ld from byte %lld",
-                   (unsigned long long)p->off, r->status, (long long)r->range_start);
+        HX_FAIL_IF(r->status != 206 || (uint64_t)r->range_start != p->off, HOIST_ERR_S3_BAD_RESPONSE,
+                   "ranged GET of bytes %llu.. answered with HTTP %ld from byte %lld", (unsigned long long)p->off,
+                   r->status, (long long)r->range_start);
         return HOIST_OK;
     }
     if (o->known) {
-        HX_FAIL_IF(o->etag[0] && r->etag[0] && strcmp(o->etag, r->etag) != 0,
-                   HOIST_ERR_S3_PRECONDITION,
+        HX_FAIL_IF(o->etag[0] && r->etag[0] && strcmp(o->etag, r->etag) != 0, HOIST_ERR_S3_PRECONDITION,
                    "the object changed during the download (ETag %s, was %s)", r->etag, o->etag);
     } else {
         struct hoist_get_item *it = o->item;
@@ -219,14 +212,13 @@ static hx_status gpart_headers(struct hx_net_req *req) {
             } else {
                 start = (uint64_t)it->offset;
                 HX_FAIL_IF((uint64_t)r->range_start != start, HOIST_ERR_S3_BAD_RESPONSE,
-                           "asked for bytes from %llu, got them from %lld",
-                           (unsigned long long)start, (long long)r->range_start);
+                           "asked for bytes from %llu, got them from %lld", (unsigned long long)start,
+                           (long long)r->range_start);
                 end = it->length < 0 ? total : start + (uint64_t)it->length;
                 if (end > total) end = total;
             }
         } else {
-            HX_FAIL_IF(r->content_length < 0, HOIST_ERR_S3_BAD_RESPONSE,
-                       "response without a Content-Length");
+            HX_FAIL_IF(r->content_length < 0, HOIST_ERR_S3_BAD_RESPONSE, "response without a Content-Length");
             total = (uint64_t)r->content_length;
             int whole_obj = it->offset == 0 && it->length < 0 && !it->suffix;
             gobj_sized(o); /* not waiting itself */
@@ -238,9 +230,8 @@ static hx_status gpart_headers(struct hx_net_req *req) {
                 end = total;
             } else {
                 start = (uint64_t)it->offset;
-                HX_FAIL_IF(start > total, HOIST_ERR_S3_INVALID_RANGE,
-                           "offset %llu is past the end (%llu bytes)", (unsigned long long)start,
-                           (unsigned long long)total);
+                HX_FAIL_IF(start > total, HOIST_ERR_S3_INVALID_RANGE, "offset %llu is past the end (%llu bytes)",
+                           (unsigned long long)start, (unsigned long long)total);
                 end = it->length < 0 ? total : start + (uint64_t)it->length;
                 if (end > total) end = total;
             }
@@ -327,8 +318,8 @@ static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code) {
             if (hx_net_can_retry(req)) return HX_NET_RETRY;
             out = HX_S3_FAIL;
             st = HOIST_ERR_S3_BAD_RESPONSE;
-            err = hx_asprintf("%s: body of %llu bytes, expected %llu", it->url,
-                              (unsigned long long)req->stored, (unsigned long long)req->sink_cap);
+            err = hx_asprintf("%s: body of %llu bytes, expected %llu", it->url, (unsigned long long)req->stored,
+                              (unsigned long long)req->sink_cap);
         } else if (req->crc_kind) {
             char got[9];
             hx_crc_base64(req->crc, got);
@@ -362,8 +353,7 @@ static void gobj_cleanup(struct gobj *o, int cancelled) {
         o->fd = -1;
         if (o->tmp_path) unlink(o->tmp_path); /* nothing partial stays visible */
         it->status = o->failed ? o->status : HOIST_ERR_CANCELLED;
-        if (o->failed && o->status == HOIST_ERR_CANCELLED && !cancelled)
-            it->status = HOIST_ERR_INTERNAL;
+        if (o->failed && o->status == HOIST_ERR_CANCELLED && !cancelled) it->status = HOIST_ERR_INTERNAL;
         it->error = o->err ? o->err : hx_asprintf("%s: %s", it->url, hoist_strerror(it->status));
         o->err = NULL;
         it->data = NULL;
@@ -381,9 +371,8 @@ static void gobj_cleanup(struct gobj *o, int cancelled) {
     hx_free(o->parts);
 }
 
-hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, size_t n,
-                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
-                          void *userdata) {
+hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, size_t n, struct hx_url *urls,
+                          unsigned flags, hoist_progress_fn progress, void *userdata) {
     (void)flags;
     struct hx_store_call c;
     HX_TRY(hx_store_s3_call_init(&c, st, progress, userdata));
@@ -429,7 +418,6 @@ hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, 
         if (objs[i].item) gobj_cleanup(&objs[i], cancelled);
     hx_free(objs);
     if (s != HOIST_OK)
-        return hx_error(s, "get_many: %s",
-                        cancelled ? "cancelled by the progress callback" : hoist_errmsg());
+        return hx_error(s, "get_many: %s", cancelled ? "cancelled by the progress callback" : hoist_errmsg());
     return HOIST_OK;
 }

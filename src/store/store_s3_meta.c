@@ -24,8 +24,7 @@ struct iobj {
 static hx_status iobj_prepare(struct hx_net_req *req) {
     struct iobj *o = (struct iobj *)req;
     req->sink = HX_SINK_NONE;
-    return hx_s3_build_request(&o->st->s3, req, "HEAD", o->u->bucket, o->u->key, NULL, NULL, NULL,
-                               0);
+    return hx_s3_build_request(&o->st->s3, req, "HEAD", o->u->bucket, o->u->key, NULL, NULL, NULL, 0);
 }
 
 static enum hx_net_action iobj_done(struct hx_net_req *req, CURLcode code) {
@@ -45,8 +44,7 @@ static enum hx_net_action iobj_done(struct hx_net_req *req, CURLcode code) {
     return HX_NET_DONE;
 }
 
-hx_status hx_store_s3_info(struct hoist_store *st, struct hoist_info_item *items, size_t n,
-                           struct hx_url *urls) {
+hx_status hx_store_s3_info(struct hoist_store *st, struct hoist_info_item *items, size_t n, struct hx_url *urls) {
     struct hx_store_call c;
     HX_TRY(hx_store_s3_call_init(&c, st, NULL, NULL));
     struct iobj *objs = hx_calloc(n, sizeof *objs);
@@ -110,13 +108,11 @@ static hx_status lobj_prepare(struct hx_net_req *req) {
         if (s == HOIST_OK) s = hx_buf_append_str(&q, "&");
     }
     if (s == HOIST_OK && !o->recursive) s = hx_buf_append_str(&q, "delimiter=%2F&");
-    if (s == HOIST_OK)
-        s = hx_buf_append_str(&q, "encoding-type=url&list-type=2&max-keys=1000&prefix=");
+    if (s == HOIST_OK) s = hx_buf_append_str(&q, "encoding-type=url&list-type=2&max-keys=1000&prefix=");
     if (s == HOIST_OK) s = hx_s3_uri_encode(&q, o->prefix, strlen(o->prefix), 0);
     req->sink = HX_SINK_BUF;
     req->body_cap = XML_BODY_CAP;
-    if (s == HOIST_OK)
-        s = hx_s3_build_request(&o->st->s3, req, "GET", o->u->bucket, NULL, q.data, NULL, NULL, 0);
+    if (s == HOIST_OK) s = hx_s3_build_request(&o->st->s3, req, "GET", o->u->bucket, NULL, q.data, NULL, NULL, 0);
     hx_buf_reset(&q);
     return s;
 }
@@ -149,12 +145,11 @@ static enum hx_net_action lobj_done(struct hx_net_req *req, CURLcode code) {
 }
 
 static int cmp_item(const void *a, const void *b) {
-    return strcmp(((const struct hx_s3_list_item *)a)->key,
-                  ((const struct hx_s3_list_item *)b)->key);
+    return strcmp(((const struct hx_s3_list_item *)a)->key, ((const struct hx_s3_list_item *)b)->key);
 }
 
-hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, size_t n,
-                           struct hx_url *urls, int recursive, struct hoist_list *per) {
+hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, size_t n, struct hx_url *urls,
+                           int recursive, struct hoist_list *per) {
     struct hx_store_call c;
     HX_TRY(hx_store_s3_call_init(&c, st, NULL, NULL));
     struct lobj *objs = hx_calloc(n, sizeof *objs);
@@ -174,9 +169,7 @@ hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, 
          * "log/..." and never "log_other/..." */
         const char *k = urls[i].key;
         size_t kl = strlen(k);
-        o->prefix = kl == 0            ? hx_strdup("")
-                    : k[kl - 1] == '/' ? hx_strdup(k)
-                                       : hx_asprintf("%s/", k);
+        o->prefix = kl == 0 ? hx_strdup("") : k[kl - 1] == '/' ? hx_strdup(k) : hx_asprintf("%s/", k);
         if (o->prefix == NULL) {
             s = hx_error(HOIST_ERR_NOMEM, "out of memory");
             break;
@@ -206,8 +199,8 @@ hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, 
             url.len = 0;
             s = hx_buf_printf(&url, "s3://%s/%s", o->u->bucket, it->key);
             if (s == HOIST_OK)
-                s = hx_store_list_push(&per[i], &cap, url.data, o->prefix_url, it->size,
-                                       it->last_modified, it->etag, it->is_prefix);
+                s = hx_store_list_push(&per[i], &cap, url.data, o->prefix_url, it->size, it->last_modified, it->etag,
+                                       it->is_prefix);
         }
     }
     hx_buf_reset(&url);
@@ -242,8 +235,7 @@ static hx_status dbatch_prepare(struct hx_net_req *req) {
     struct dbatch *b = (struct dbatch *)req;
     if (b->key) {
         req->sink = HX_SINK_NONE;
-        return hx_s3_build_request(&b->st->s3, req, "DELETE", b->bucket, b->key, NULL, NULL, NULL,
-                                   0);
+        return hx_s3_build_request(&b->st->s3, req, "DELETE", b->bucket, b->key, NULL, NULL, NULL, 0);
     }
     /* S3 requires Content-MD5 (or a checksum header) on DeleteObjects. */
     struct hx_s3_header h[2] = {{"content-md5", b->md5}, {"content-type", "application/xml"}};
@@ -288,16 +280,14 @@ static enum hx_net_action dbatch_done(struct hx_net_req *req, CURLcode code) {
             break;
         }
         b->status = hx_s3_status_for(0, code_s);
-        b->err = hx_asprintf("s3://%s/%s: delete failed: %s: %s", b->bucket,
-                             errs[i].key ? errs[i].key : "?", code_s,
+        b->err = hx_asprintf("s3://%s/%s: delete failed: %s: %s", b->bucket, errs[i].key ? errs[i].key : "?", code_s,
                              errs[i].message ? errs[i].message : "");
     }
     hx_s3_delete_errors_free(errs, ne);
     return retry ? HX_NET_RETRY : HX_NET_DONE;
 }
 
-hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in, size_t n,
-                             struct hx_url *urls) {
+hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in, size_t n, struct hx_url *urls) {
     struct hx_store_call c;
     HX_TRY(hx_store_s3_call_init(&c, st, NULL, NULL));
     size_t cap = n / 1000 + n + 1, nb = 0;
@@ -379,8 +369,7 @@ struct bop {
 static hx_status bop_prepare(struct hx_net_req *req) {
     struct bop *b = (struct bop *)req;
     req->sink = HX_SINK_NONE;
-    if (!b->create)
-        return hx_s3_build_request(&b->st->s3, req, "DELETE", b->bucket, NULL, NULL, NULL, NULL, 0);
+    if (!b->create) return hx_s3_build_request(&b->st->s3, req, "DELETE", b->bucket, NULL, NULL, NULL, NULL, 0);
     req->has_body = 1;
     req->body_data = (const uint8_t *)(b->body.data ? b->body.data : "");
     req->body_len = b->body.len;
@@ -425,8 +414,7 @@ hx_status hx_store_s3_bucket(struct hoist_store *st, const struct hx_url *u, int
     hx_net_loop_submit(&c.loop, &b.req, 0);
     s = hx_net_loop_run(&c.loop);
     hx_net_loop_cleanup(&c.loop);
-    if (s == HOIST_OK && b.status != HOIST_OK)
-        s = hx_error(b.status, "%s", b.err ? b.err : hoist_strerror(b.status));
+    if (s == HOIST_OK && b.status != HOIST_OK) s = hx_error(b.status, "%s", b.err ? b.err : hoist_strerror(b.status));
     hx_free(b.err);
     hx_buf_reset(&b.body);
     hx_net_req_cleanup(&b.req);

@@ -40,19 +40,17 @@ static hx_status mreq_prepare(struct hx_net_req *req) {
     struct hx_s3 *s3 = &m->c->st->s3;
     const struct hx_url *u = &m->t->u;
     switch (m->kind) {
-    case M_CREATE:
-        return hx_s3_mpu_create_request(s3, req, u->bucket, u->key, m->content_type, m->meta);
+    case M_CREATE: return hx_s3_mpu_create_request(s3, req, u->bucket, u->key, m->content_type, m->meta);
     case M_PART: {
         struct hx_store_part *p = m->part;
         if (p->crc32c[0] == '\0') hx_crc_base64(hx_crc32c_update(0, p->data, p->size), p->crc32c);
-        return hx_s3_mpu_part_request(s3, req, u->bucket, u->key, m->t->upload_id, p->number,
-                                      p->data, p->size, p->crc32c);
+        return hx_s3_mpu_part_request(s3, req, u->bucket, u->key, m->t->upload_id, p->number, p->data, p->size,
+                                      p->crc32c);
     }
     case M_COMPLETE:
-        return hx_s3_mpu_complete_request(s3, req, u->bucket, u->key, m->t->upload_id, m->xml,
-                                          m->sha, m->if_none_match);
-    case M_ABORT:
-        return hx_s3_mpu_abort_request(s3, req, u->bucket, u->key, m->t->upload_id);
+        return hx_s3_mpu_complete_request(s3, req, u->bucket, u->key, m->t->upload_id, m->xml, m->sha,
+                                          m->if_none_match);
+    case M_ABORT: return hx_s3_mpu_abort_request(s3, req, u->bucket, u->key, m->t->upload_id);
     case M_LIST:
         return hx_s3_mpu_list_request(s3, req, u->bucket, u->key, m->page->next_key_marker,
                                       m->page->next_upload_id_marker);
@@ -73,8 +71,7 @@ static enum hx_net_action mreq_ok(struct mreq *m) {
     switch (m->kind) {
     case M_CREATE: {
         hx_status s = hx_s3_xml_find(req->body.data, req->body.len, "UploadId", &m->upload_id);
-        if (s != HOIST_OK)
-            mreq_fail(m, s, hx_asprintf("%s: starting the upload: %s", url, hoist_errmsg()));
+        if (s != HOIST_OK) mreq_fail(m, s, hx_asprintf("%s: starting the upload: %s", url, hoist_errmsg()));
         break;
     }
     case M_PART:
@@ -85,15 +82,13 @@ static enum hx_net_action mreq_ok(struct mreq *m) {
         break;
     case M_COMPLETE:
         /* CompleteMultipartUpload can fail after a 200 with an <Error> body. */
-        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
-                              sizeof msg)) {
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg)) {
             if (hx_s3_transient(500, scode) && hx_net_can_retry(req)) return HX_NET_RETRY;
             mreq_fail(m, hx_s3_status_for(500, scode),
                       hx_asprintf("%s: completing the upload: %s: %s", url, scode, msg));
         }
         break;
-    case M_ABORT:
-        break;
+    case M_ABORT: break;
     case M_LIST: {
         hx_status s = hx_s3_parse_uploads(req->body.data, req->body.len, 1, m->page);
         if (s != HOIST_OK) {
@@ -129,8 +124,7 @@ static enum hx_net_action mreq_done(struct hx_net_req *req, CURLcode code) {
     return mreq_ok(m);
 }
 
-static void mreq_init(struct mreq *m, struct hx_store_call *c, const struct mtarget *t,
-                      enum mkind kind) {
+static void mreq_init(struct mreq *m, struct hx_store_call *c, const struct mtarget *t, enum mkind kind) {
     memset(m, 0, sizeof *m);
     m->c = c;
     m->t = t;
@@ -149,8 +143,7 @@ static void mreq_cleanup(struct mreq *m) {
     hx_free(m->err);
 }
 
-static hx_status target_parse(struct mtarget *t, const char *url, const char *upload_id,
-                              int need_key) {
+static hx_status target_parse(struct mtarget *t, const char *url, const char *upload_id, int need_key) {
     memset(t, 0, sizeof *t);
     HX_FAIL_IF(url == NULL, HOIST_ERR_INVALID_ARG, "multipart: NULL URL");
     HX_TRY(hx_store_parse_url(url, &t->u));
@@ -173,32 +166,28 @@ static hx_status target_parse(struct mtarget *t, const char *url, const char *up
 /* Runs the n requests of one call; the first request failure (in order) is
  * the call's status, with its message. */
 static hx_status run_requests(struct hx_store_call *c, struct mreq *reqs, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        hx_net_loop_submit(&c->loop, &reqs[i].req, 0);
+    for (size_t i = 0; i < n; i++) hx_net_loop_submit(&c->loop, &reqs[i].req, 0);
     hx_status s = hx_net_loop_run(&c->loop);
     hx_net_loop_cleanup(&c->loop);
     if (s != HOIST_OK)
         return hx_error(s, "%s",
-                        s == HOIST_ERR_CANCELLED ? "multipart: cancelled by the progress callback"
-                                                 : hoist_errmsg());
+                        s == HOIST_ERR_CANCELLED ? "multipart: cancelled by the progress callback" : hoist_errmsg());
     for (size_t i = 0; i < n; i++)
         if (reqs[i].status != HOIST_OK) return hx_error(reqs[i].status, "%s", reqs[i].err);
     return HOIST_OK;
 }
 
 /* One request of one kind; *m is cleaned up by the caller. */
-static hx_status run_one(struct hoist_store *st, struct mreq *m, const struct mtarget *t,
-                         enum mkind kind, struct hx_store_call *c) {
+static hx_status run_one(struct hoist_store *st, struct mreq *m, const struct mtarget *t, enum mkind kind,
+                         struct hx_store_call *c) {
     HX_TRY(hx_store_s3_call_init(c, st, NULL, NULL));
     mreq_init(m, c, t, kind);
     return HOIST_OK;
 }
 
-hx_status hx_store_multipart_create(struct hoist_store *st, const char *url,
-                                    const char *content_type, const char *metadata_json,
-                                    char **upload_id) {
-    HX_FAIL_IF(st == NULL || upload_id == NULL, HOIST_ERR_INVALID_ARG,
-               "multipart_create: NULL argument");
+hx_status hx_store_multipart_create(struct hoist_store *st, const char *url, const char *content_type,
+                                    const char *metadata_json, char **upload_id) {
+    HX_FAIL_IF(st == NULL || upload_id == NULL, HOIST_ERR_INVALID_ARG, "multipart_create: NULL argument");
     *upload_id = NULL;
     struct mtarget t;
     HX_TRY(target_parse(&t, url, NULL, 1));
@@ -225,9 +214,9 @@ hx_status hx_store_multipart_create(struct hoist_store *st, const char *url,
     return s;
 }
 
-hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *url,
-                                          const char *upload_id, struct hx_store_part *parts,
-                                          size_t n, hoist_progress_fn progress, void *userdata) {
+hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *url, const char *upload_id,
+                                          struct hx_store_part *parts, size_t n, hoist_progress_fn progress,
+                                          void *userdata) {
     HX_FAIL_IF(st == NULL || upload_id == NULL || (parts == NULL && n > 0), HOIST_ERR_INVALID_ARG,
                "multipart_upload_parts: NULL argument");
     for (size_t i = 0; i < n; i++) {
@@ -235,10 +224,9 @@ hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *ur
         parts[i].error = NULL;
         parts[i].etag[0] = parts[i].crc32c[0] = '\0';
         HX_FAIL_IF(parts[i].number < 1 || parts[i].number > 10000, HOIST_ERR_INVALID_ARG,
-                   "%s: part number %d is outside 1..10000", url ? url : "multipart",
-                   parts[i].number);
-        HX_FAIL_IF(parts[i].data == NULL && parts[i].size > 0, HOIST_ERR_INVALID_ARG,
-                   "%s: part %d has no data", url ? url : "multipart", parts[i].number);
+                   "%s: part number %d is outside 1..10000", url ? url : "multipart", parts[i].number);
+        HX_FAIL_IF(parts[i].data == NULL && parts[i].size > 0, HOIST_ERR_INVALID_ARG, "%s: part %d has no data",
+                   url ? url : "multipart", parts[i].number);
     }
     if (n == 0) return HOIST_OK;
     struct mtarget t;
@@ -274,9 +262,8 @@ hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *ur
     return s;
 }
 
-hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url,
-                                      const char *upload_id, const struct hx_store_part *parts,
-                                      size_t n, unsigned flags) {
+hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, const char *upload_id,
+                                      const struct hx_store_part *parts, size_t n, unsigned flags) {
     HX_FAIL_IF(st == NULL || upload_id == NULL || parts == NULL || n == 0, HOIST_ERR_INVALID_ARG,
                "multipart_complete: NULL argument or no parts");
     struct mtarget t;
@@ -287,8 +274,7 @@ hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url,
     hx_status s = refs ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n && s == HOIST_OK; i++) {
         if (parts[i].etag[0] == '\0' || (i > 0 && parts[i].number <= parts[i - 1].number))
-            s = hx_error(HOIST_ERR_INVALID_ARG,
-                         "%s: part %zu (number %d) has no ETag or is out of order", url, i,
+            s = hx_error(HOIST_ERR_INVALID_ARG, "%s: part %zu (number %d) has no ETag or is out of order", url, i,
                          parts[i].number);
         refs[i] = (struct hx_s3_part_ref){parts[i].number, parts[i].etag, parts[i].crc32c};
     }
@@ -311,8 +297,7 @@ hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url,
 }
 
 hx_status hx_store_multipart_abort(struct hoist_store *st, const char *url, const char *upload_id) {
-    HX_FAIL_IF(st == NULL || upload_id == NULL, HOIST_ERR_INVALID_ARG,
-               "multipart_abort: NULL argument");
+    HX_FAIL_IF(st == NULL || upload_id == NULL, HOIST_ERR_INVALID_ARG, "multipart_abort: NULL argument");
     struct mtarget t;
     HX_TRY(target_parse(&t, url, upload_id, 1));
     struct hx_store_call c;
@@ -354,10 +339,9 @@ static hx_status pending_from_page(const struct mtarget *t, const struct hx_s3_u
     return HOIST_OK;
 }
 
-hx_status hx_store_multipart_list(struct hoist_store *st, const char *prefix_url,
-                                  struct hx_store_pending_upload **out, size_t *n) {
-    HX_FAIL_IF(st == NULL || out == NULL || n == NULL, HOIST_ERR_INVALID_ARG,
-               "multipart_list: NULL argument");
+hx_status hx_store_multipart_list(struct hoist_store *st, const char *prefix_url, struct hx_store_pending_upload **out,
+                                  size_t *n) {
+    HX_FAIL_IF(st == NULL || out == NULL || n == NULL, HOIST_ERR_INVALID_ARG, "multipart_list: NULL argument");
     *out = NULL;
     *n = 0;
     struct mtarget t;

@@ -72,14 +72,13 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
     if (p->number > 0) {
         if (o->failed) return HOIST_ERR_CANCELLED;
         if (p->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->data + p->off, p->len), p->crc);
-        return hx_s3_mpu_part_request(s3, req, o->u->bucket, o->u->key, o->upload_id, p->number,
-                                      o->data + p->off, p->len, p->crc);
+        return hx_s3_mpu_part_request(s3, req, o->u->bucket, o->u->key, o->upload_id, p->number, o->data + p->off,
+                                      p->len, p->crc);
     }
     const char *ctype = o->item->content_type;
     switch (o->phase) {
     case PH_HEAD:
-    case PH_VERIFY:
-        return hx_s3_build_request(s3, req, "HEAD", o->u->bucket, o->u->key, NULL, NULL, NULL, 0);
+    case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", o->u->bucket, o->u->key, NULL, NULL, NULL, 0);
     case PH_PUT:
         /* The CRC32C header alone protects the body: the server rejects a
          * body that does not match it (BadDigest), so the payload is sent
@@ -88,8 +87,7 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
          * hardware CRC32C on the one I/O thread, taken from the transfer. */
         if (o->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->data, o->size), o->crc);
         nh += hx_s3_object_headers(s3, ctype, h + nh);
-        if (o->meta)
-            h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", o->meta};
+        if (o->meta) h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", o->meta};
         if (no_overwrite(o)) h[nh++] = (struct hx_s3_header){"if-none-match", "*"};
         char md5[25];
         hx_s3_body_checksum_header(s3, o->data, o->size, o->crc, md5, &h[nh++]);
@@ -103,12 +101,10 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
         req->must_finish = 1;
         return hx_s3_mpu_create_request(s3, req, o->u->bucket, o->u->key, ctype, o->meta);
     case PH_COMPLETE:
-        return hx_s3_mpu_complete_request(s3, req, o->u->bucket, o->u->key, o->upload_id, &o->xml,
-                                          p->sha, no_overwrite(o));
-    case PH_ABORT:
-        return hx_s3_mpu_abort_request(s3, req, o->u->bucket, o->u->key, o->upload_id);
-    default:
-        break;
+        return hx_s3_mpu_complete_request(s3, req, o->u->bucket, o->u->key, o->upload_id, &o->xml, p->sha,
+                                          no_overwrite(o));
+    case PH_ABORT: return hx_s3_mpu_abort_request(s3, req, o->u->bucket, o->u->key, o->upload_id);
+    default: break;
     }
     HX_FAIL(HOIST_ERR_INTERNAL, "put: request in phase %d", (int)o->phase);
 }
@@ -186,8 +182,7 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
         /* best effort: the upload is gone either way unless the server is down */
         enum hx_s3_outcome out = hx_s3_classify(req, code, url, &st, &err);
         if (out == HX_S3_RETRY) return HX_NET_RETRY;
-        if (out == HX_S3_FAIL)
-            HX_WARN("%s: could not abort the multipart upload: %s", url, err ? err : "");
+        if (out == HX_S3_FAIL) HX_WARN("%s: could not abort the multipart upload: %s", url, err ? err : "");
         hx_free(err);
         hx_free(o->upload_id);
         o->upload_id = NULL;
@@ -217,10 +212,8 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
         enum hx_s3_outcome vout = hx_s3_classify(req, code, url, &st, &err);
         if (vout == HX_S3_RETRY) return HX_NET_RETRY;
         hx_free(err);
-        pobj_fail(
-            o, HOIST_ERR_S3_OTHER,
-            hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there",
-                        url));
+        pobj_fail(o, HOIST_ERR_S3_OTHER,
+                  hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there", url));
         return HX_NET_DONE;
     }
     enum hx_s3_outcome out = hx_s3_classify(req, code, url, &st, &err);
@@ -229,8 +222,7 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
         /* A retried CompleteMultipartUpload answers NoSuchUpload when the
          * first attempt completed but its answer was lost: check the object. */
         char scode[64], msg[8];
-        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
-                              sizeof msg) &&
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg) &&
             strcmp(scode, "NoSuchUpload") == 0) {
             hx_free(err);
             pobj_next(o, PH_VERIFY);
@@ -240,8 +232,7 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
     if (out == HX_S3_OK && p->number == 0 && o->phase == PH_COMPLETE) {
         /* CompleteMultipartUpload can fail after a 200 with an <Error> body. */
         char scode[64], msg[256];
-        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg,
-                              sizeof msg)) {
+        if (hx_s3_parse_error(req->body.data, req->body.len, scode, sizeof scode, msg, sizeof msg)) {
             if (hx_s3_transient(500, scode) && hx_net_can_retry(req)) return HX_NET_RETRY;
             out = HX_S3_FAIL;
             st = hx_s3_status_for(500, scode);
@@ -270,9 +261,7 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
     }
     switch (o->phase) {
     case PH_PUT:
-    case PH_COMPLETE:
-        pobj_success(o);
-        break;
+    case PH_COMPLETE: pobj_success(o); break;
     case PH_INIT: {
         req->must_finish = 0;
         hx_status s = hx_s3_xml_find(req->body.data, req->body.len, "UploadId", &o->upload_id);
@@ -284,10 +273,7 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
             o->phase = PH_PARTS;
         break;
     }
-    default:
-        pobj_fail(o, HOIST_ERR_INTERNAL,
-                  hx_asprintf("%s: unexpected phase %d", url, (int)o->phase));
-        break;
+    default: pobj_fail(o, HOIST_ERR_INTERNAL, hx_asprintf("%s: unexpected phase %d", url, (int)o->phase)); break;
     }
     return HX_NET_DONE;
 }
@@ -301,8 +287,8 @@ static hx_status pobj_source(struct pobj *o) {
     }
     int fd = open(it->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        HX_FAIL(errno == ENOENT ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO,
-                "%s: cannot open the local file: %s", it->path, strerror(errno));
+        HX_FAIL(errno == ENOENT ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO, "%s: cannot open the local file: %s", it->path,
+                strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
@@ -330,9 +316,8 @@ static int header_safe(const char *s) {
     return 1;
 }
 
-hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, size_t n,
-                          struct hx_url *urls, unsigned flags, hoist_progress_fn progress,
-                          void *userdata) {
+hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, size_t n, struct hx_url *urls,
+                          unsigned flags, hoist_progress_fn progress, void *userdata) {
     struct hx_store_call c;
     HX_TRY(hx_store_s3_call_init(&c, st, progress, userdata));
     c.upload = 1;
@@ -357,8 +342,7 @@ hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, 
         o->main.req.sink_fd = -1;
         c.prog.objects_total++;
         hx_status s = pobj_source(o);
-        if (s == HOIST_OK && items[i].metadata_json)
-            s = hx_s3_metadata_header(items[i].metadata_json, &o->meta);
+        if (s == HOIST_OK && items[i].metadata_json) s = hx_s3_metadata_header(items[i].metadata_json, &o->meta);
         if (s == HOIST_OK && items[i].content_type && !header_safe(items[i].content_type))
             s = hx_error(HOIST_ERR_INVALID_ARG, "content type has a control character");
         if (s != HOIST_OK) {
@@ -375,8 +359,7 @@ hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, 
     /* Mostly small objects: each request is a server round trip, not a
      * bandwidth share, so more of them in flight (docs/store.md). */
     if (c.prog.objects_total > (uint64_t)st->concurrency &&
-        c.prog.bytes_total / (c.prog.objects_total ? c.prog.objects_total : 1) <
-            ((uint64_t)1 << 20))
+        c.prog.bytes_total / (c.prog.objects_total ? c.prog.objects_total : 1) < ((uint64_t)1 << 20))
         c.loop.concurrency = st->small_put_concurrency;
     hx_status s = hx_net_loop_run(&c.loop);
     int cancelled = s == HOIST_ERR_CANCELLED;
@@ -404,11 +387,8 @@ hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, 
         struct pobj *o = &objs[i];
         if (o->item == NULL) continue;
         if (!o->done) {
-            o->item->status =
-                o->failed && o->status != HOIST_ERR_CANCELLED ? o->status : HOIST_ERR_CANCELLED;
-            o->item->error =
-                o->err ? o->err
-                       : hx_asprintf("%s: %s", o->item->url, hoist_strerror(o->item->status));
+            o->item->status = o->failed && o->status != HOIST_ERR_CANCELLED ? o->status : HOIST_ERR_CANCELLED;
+            o->item->error = o->err ? o->err : hx_asprintf("%s: %s", o->item->url, hoist_strerror(o->item->status));
             o->err = NULL;
         }
         hx_free(o->err);
@@ -426,7 +406,6 @@ hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, 
     }
     hx_free(objs);
     if (s != HOIST_OK)
-        return hx_error(s, "put_many: %s",
-                        cancelled ? "cancelled by the progress callback" : "event loop failed");
+        return hx_error(s, "put_many: %s", cancelled ? "cancelled by the progress callback" : "event loop failed");
     return HOIST_OK;
 }

@@ -63,9 +63,8 @@ void hoist_store_list_reset(struct hoist_list *list) {
     list->count = 0;
 }
 
-hx_status hx_store_list_push(struct hoist_list *list, size_t *cap, const char *url,
-                             const char *prefix, uint64_t size, int64_t mtime, const char *etag,
-                             int is_prefix) {
+hx_status hx_store_list_push(struct hoist_list *list, size_t *cap, const char *url, const char *prefix, uint64_t size,
+                             int64_t mtime, const char *etag, int is_prefix) {
     if (list->count == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
         struct hoist_list_entry *e = hx_realloc(list->entries, nc * sizeof *e);
@@ -115,12 +114,12 @@ hx_status hx_store_parse_url(const char *url, struct hx_url *out) {
         HX_FAIL_IF(blen == 0, HOIST_ERR_BAD_URL, "%s: no bucket name", url);
         for (size_t i = 0; i < blen; i++) {
             unsigned char c = (unsigned char)b[i];
-            HX_FAIL_IF(c <= 0x20 || c == '?' || c == '#' || c == '\\' || c >= 0x7f,
-                       HOIST_ERR_BAD_URL, "%s: bad character in bucket name", url);
+            HX_FAIL_IF(c <= 0x20 || c == '?' || c == '#' || c == '\\' || c >= 0x7f, HOIST_ERR_BAD_URL,
+                       "%s: bad character in bucket name", url);
         }
         const char *key = slash ? slash + 1 : "";
-        HX_FAIL_IF(strlen(key) > HX_STORE_MAX_KEY, HOIST_ERR_BAD_URL,
-                   "%.100s...: key longer than %d bytes", url, HX_STORE_MAX_KEY);
+        HX_FAIL_IF(strlen(key) > HX_STORE_MAX_KEY, HOIST_ERR_BAD_URL, "%.100s...: key longer than %d bytes", url,
+                   HX_STORE_MAX_KEY);
         size_t klen = strlen(key);
         out->buf = hx_malloc(blen + klen + 2);
         HX_FAIL_IF(out->buf == NULL, HOIST_ERR_NOMEM, "out of memory");
@@ -135,22 +134,19 @@ hx_status hx_store_parse_url(const char *url, struct hx_url *out) {
     if (strncmp(url, "file://", 7) == 0) {
         path = url + 7;
         if (strncmp(path, "localhost/", 10) == 0) path += 9;
-        HX_FAIL_IF(path[0] != '/', HOIST_ERR_BAD_URL,
-                   "%s: file URLs need an absolute path (file:///dir/x)", url);
+        HX_FAIL_IF(path[0] != '/', HOIST_ERR_BAD_URL, "%s: file URLs need an absolute path (file:///dir/x)", url);
         /* A file:// URL names a place the caller chose, but it may come from
          * a listing or config: refuse climbing out with ".." segments. */
         for (const char *s = path + 1;;) {
             const char *e = strchr(s, '/');
             size_t n = e ? (size_t)(e - s) : strlen(s);
             if (n == 2 && s[0] == '.' && s[1] == '.')
-                HX_FAIL(HOIST_ERR_UNSAFE_KEY, "%s: '..' segments are not allowed in file URLs",
-                        url);
+                HX_FAIL(HOIST_ERR_UNSAFE_KEY, "%s: '..' segments are not allowed in file URLs", url);
             if (e == NULL) break;
             s = e + 1;
         }
     } else if (strstr(url, "://") != NULL) {
-        HX_FAIL(HOIST_ERR_BAD_URL, "%s: unsupported scheme (use s3://, file:// or a local path)",
-                url);
+        HX_FAIL(HOIST_ERR_BAD_URL, "%s: unsupported scheme (use s3://, file:// or a local path)", url);
     }
     out->kind = HX_URL_FILE;
     out->buf = hx_strdup(path);
@@ -162,10 +158,9 @@ hx_status hx_store_parse_url(const char *url, struct hx_url *out) {
 hx_status hx_store_safe_join(const char *dir, const char *key, char **out) {
     *out = NULL;
     HX_FAIL_IF(dir == NULL || key == NULL, HOIST_ERR_INVALID_ARG, "safe_join: NULL argument");
-    HX_FAIL_IF(key[0] == '\0', HOIST_ERR_UNSAFE_KEY,
-               "unsafe key: an empty key names no file under '%s'", dir);
-    HX_FAIL_IF(key[0] == '/', HOIST_ERR_UNSAFE_KEY,
-               "unsafe key: '%.200s' would write outside '%s' (absolute)", key, dir);
+    HX_FAIL_IF(key[0] == '\0', HOIST_ERR_UNSAFE_KEY, "unsafe key: an empty key names no file under '%s'", dir);
+    HX_FAIL_IF(key[0] == '/', HOIST_ERR_UNSAFE_KEY, "unsafe key: '%.200s' would write outside '%s' (absolute)", key,
+               dir);
     for (const char *s = key;;) {
         const char *e = strchr(s, '/');
         size_t n = e ? (size_t)(e - s) : strlen(s);
@@ -178,8 +173,7 @@ hx_status hx_store_safe_join(const char *dir, const char *key, char **out) {
         s = e + 1;
     }
     size_t dl = strlen(dir);
-    while (dl > 1 && dir[dl - 1] == '/')
-        dl--;
+    while (dl > 1 && dir[dl - 1] == '/') dl--;
     *out = hx_asprintf("%.*s/%s", (int)dl, dir, key);
     HX_FAIL_IF(*out == NULL, HOIST_ERR_NOMEM, "out of memory");
     return HOIST_OK;
@@ -192,8 +186,7 @@ hx_status hx_store_make_parents(const char *path) {
         if (*s != '/') continue;
         *s = '\0';
         if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            hx_status st =
-                hx_error(HOIST_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
+            hx_status st = hx_error(HOIST_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
             hx_free(p);
             return st;
         }
@@ -228,8 +221,7 @@ hx_status hx_store_temp_for(const char *path, int *fd, char **tmp_path) {
     HX_FAIL_IF(t == NULL, HOIST_ERR_NOMEM, "out of memory");
     int f = mkostemp(t, O_CLOEXEC);
     if (f < 0) {
-        hx_status st = hx_error(HOIST_ERR_IO, "%s: cannot create a temp file next to it: %s", path,
-                                strerror(errno));
+        hx_status st = hx_error(HOIST_ERR_IO, "%s: cannot create a temp file next to it: %s", path, strerror(errno));
         hx_free(t);
         return st;
     }
@@ -241,8 +233,7 @@ hx_status hx_store_temp_for(const char *path, int *fd, char **tmp_path) {
 hx_status hx_store_commit_temp(int fd, const char *tmp_path, const char *path) {
     if (fchmod(fd, file_mode()) != 0 || rename(tmp_path, path) != 0) {
         hx_status st =
-            hx_error(HOIST_ERR_IO, "%s: cannot move the finished download into place: %s", path,
-                     strerror(errno));
+            hx_error(HOIST_ERR_IO, "%s: cannot move the finished download into place: %s", path, strerror(errno));
         unlink(tmp_path);
         return st;
     }

@@ -355,9 +355,7 @@ hx_status hx_buf_append(struct hx_buf *buf, const void *data, size_t len) {
     return HOIST_OK;
 }
 
-hx_status hx_buf_append_str(struct hx_buf *buf, const char *s) {
-    return hx_buf_append(buf, s, strlen(s));
-}
+hx_status hx_buf_append_str(struct hx_buf *buf, const char *s) { return hx_buf_append(buf, s, strlen(s)); }
 
 hx_status hx_buf_printf(struct hx_buf *buf, const char *fmt, ...) {
     va_list ap, ap2;

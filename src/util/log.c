@@ -46,8 +46,7 @@ void hx_log(enum hoist_log_level level, const char *fmt, ...) {
     char line[2048];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    int n = snprintf(line, sizeof line, "hoist %s [%ld.%03ld]: ", names[level], (long)ts.tv_sec,
-                     ts.tv_nsec / 1000000);
+    int n = snprintf(line, sizeof line, "hoist %s [%ld.%03ld]: ", names[level], (long)ts.tv_sec, ts.tv_nsec / 1000000);
     if (n < 0) return;
     va_list ap;
     va_start(ap, fmt);

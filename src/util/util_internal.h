@@ -45,17 +45,17 @@ void hx_error_clear(void);
 /* Copies the thread's message into buf (for streams that keep their own). */
 void hx_error_copy(char *buf, size_t cap);
 
-#define HX_TRY(expr)                                                                               \
-    do {                                                                                           \
-        hx_status hx_try_status_ = (expr);                                                         \
-        if (HX_UNLIKELY(hx_try_status_ != HOIST_OK)) return hx_try_status_;                        \
+#define HX_TRY(expr)                                                                                                   \
+    do {                                                                                                               \
+        hx_status hx_try_status_ = (expr);                                                                             \
+        if (HX_UNLIKELY(hx_try_status_ != HOIST_OK)) return hx_try_status_;                                            \
     } while (0)
 
 #define HX_FAIL(code, ...) return hx_error((code), __VA_ARGS__)
 
-#define HX_FAIL_IF(cond, code, ...)                                                                \
-    do {                                                                                           \
-        if (HX_UNLIKELY(cond)) return hx_error((code), __VA_ARGS__);                               \
+#define HX_FAIL_IF(cond, code, ...)                                                                                    \
+    do {                                                                                                               \
+        if (HX_UNLIKELY(cond)) return hx_error((code), __VA_ARGS__);                                                   \
     } while (0)
 
 /* ---- allocation -------------------------------------------------------- */
@@ -85,12 +85,8 @@ void *hx_malloc_huge(size_t size);
 void hx_alloc_fail_after(uint64_t n);
 
 /* Overflow-checked size arithmetic; false on overflow. */
-static inline bool hx_mul_size(size_t a, size_t b, size_t *out) {
-    return !__builtin_mul_overflow(a, b, out);
-}
-static inline bool hx_add_size(size_t a, size_t b, size_t *out) {
-    return !__builtin_add_overflow(a, b, out);
-}
+static inline bool hx_mul_size(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
+static inline bool hx_add_size(size_t a, size_t b, size_t *out) { return !__builtin_add_overflow(a, b, out); }
 
 /* ---- growable byte buffer -------------------------------------------- */
 

@@ -106,7 +106,6 @@ static void test_schema_copy_alloc_failures(void) {
     }
 }
 
-
 int main(void) {
     RUN(test_schema_build_copy);
     RUN(test_array_and_bitmap);

@@ -101,10 +101,14 @@ static void test_alloc_failures(void) {
         hx_status s = hx_arrow_array_nulls(&st, 100, &out);
         if (s == HOIST_OK) out.release(&out);
         hx_status s2 = hx_arrow_array_const_fixed(&v, 8, 3, &cols[0]);
-        if (s2 == HOIST_OK) s2 = hx_arrow_array_const_fixed(&v, 8, 3, &cols[1]);
-        else cols[1].release = NULL;
-        if (s2 == HOIST_OK) s2 = hx_arrow_array_struct(cols, 2, 3, &out);
-        else if (cols[0].release) cols[0].release(&cols[0]);
+        if (s2 == HOIST_OK)
+            s2 = hx_arrow_array_const_fixed(&v, 8, 3, &cols[1]);
+        else
+            cols[1].release = NULL;
+        if (s2 == HOIST_OK)
+            s2 = hx_arrow_array_struct(cols, 2, 3, &out);
+        else if (cols[0].release)
+            cols[0].release(&cols[0]);
         hx_alloc_fail_after(0);
         CHECK(s == HOIST_OK || s == HOIST_ERR_NOMEM);
         CHECK(s2 == HOIST_OK || s2 == HOIST_ERR_NOMEM);

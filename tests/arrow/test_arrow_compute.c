@@ -14,8 +14,8 @@ static void mark_release(struct ArrowArray *a) {
 }
 
 static struct ArrowArray borrowed(int64_t len, int64_t nulls, int nbuf, const void **bufs) {
-    struct ArrowArray a = {.length = len, .null_count = nulls, .n_buffers = nbuf, .buffers = bufs,
-                           .release = mark_release};
+    struct ArrowArray a = {
+        .length = len, .null_count = nulls, .n_buffers = nbuf, .buffers = bufs, .release = mark_release};
     return a;
 }
 

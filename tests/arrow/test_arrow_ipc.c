@@ -47,8 +47,10 @@ static void strings(struct ArrowArray *a, const char *const *vals, int64_t n, bo
     CHECK_EQ_INT(hx_arrow_array_alloc_buffer(a, 2, total, (void **)&data), HOIST_OK);
     size_t pos = 0;
     for (int64_t i = 0; i <= n; i++) {
-        if (large) ((int64_t *)off)[i] = (int64_t)pos;
-        else ((int32_t *)off)[i] = (int32_t)pos;
+        if (large)
+            ((int64_t *)off)[i] = (int64_t)pos;
+        else
+            ((int32_t *)off)[i] = (int32_t)pos;
         if (i == n) break;
         if (!vals[i]) continue;
         valid[0] |= (uint8_t)(1u << i);
@@ -251,11 +253,11 @@ static void test_alloc_failures(const char *path) {
     remove(path);
 }
 
-#define RUN_WITH(fn, arg)                                                                          \
-    do {                                                                                           \
-        int before_ = th_failures;                                                                 \
-        fn(arg);                                                                                   \
-        fprintf(stderr, "%s %s\n", th_failures == before_ ? "ok  " : "FAIL", #fn);                 \
+#define RUN_WITH(fn, arg)                                                                                              \
+    do {                                                                                                               \
+        int before_ = th_failures;                                                                                     \
+        fn(arg);                                                                                                       \
+        fprintf(stderr, "%s %s\n", th_failures == before_ ? "ok  " : "FAIL", #fn);                                     \
     } while (0)
 
 int main(int argc, char **argv) {

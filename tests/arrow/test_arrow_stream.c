@@ -48,7 +48,6 @@ static void test_stream(void) {
     CHECK(s.release == NULL);
 }
 
-
 static void make_batch(struct ArrowArray *b, int64_t v) {
     struct ArrowArray cols[2];
     CHECK_EQ_INT(hx_arrow_array_const_fixed(&v, 8, 3, &cols[0]), HOIST_OK);
@@ -127,7 +126,7 @@ static void test_shared_stream(void) {
     CHECK_EQ_INT(atomic_load(&o.refs), 2);
     struct ArrowArray v0, v1;
     CHECK_EQ_INT(s.get_next(&s, &v0), 0);
-    CHECK_EQ_INT(atomic_load(&o.refs), 3); /* one per batch, not per node */
+    CHECK_EQ_INT(atomic_load(&o.refs), 3);                                     /* one per batch, not per node */
     CHECK(v0.children[0]->buffers[1] == o.batches[0].children[0]->buffers[1]); /* zero copy */
     CHECK(v0.children[0] != o.batches[0].children[0]);
     CHECK_EQ_INT(s.get_next(&s, &v1), 0);

@@ -26,8 +26,7 @@ static void render_value(struct hx_buf *o, const char *fmt, const struct ArrowAr
     else if (!strcmp(fmt, "tdD"))
         used(hx_buf_printf(o, "%d", ((const int32_t *)a->buffers[1])[i]));
     else if (!strcmp(fmt, "b"))
-        used(hx_buf_append_str(o, (((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "T"
-                                                                                            : "F"));
+        used(hx_buf_append_str(o, (((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "T" : "F"));
     else if (!strcmp(fmt, "u")) {
         const int32_t *off = a->buffers[1];
         used(hx_buf_append(o, "'", 1));
@@ -97,15 +96,14 @@ static struct hoist_csv_options *opts(const char *spec, ...) {
 }
 
 /* Reads text with options; returns the rendering or NULL with *st set. */
-static char *read_text(const char *text, size_t len, const struct hoist_csv_options *o,
-                       enum hoist_status *st) {
+static char *read_text(const char *text, size_t len, const struct hoist_csv_options *o, enum hoist_status *st) {
     struct ArrowArrayStream s;
     *st = hoist_csv_read_memory(text, len, o, &s, NULL);
     return *st == HOIST_OK ? render_stream(&s) : NULL;
 }
 
-static char *read_stream_pieces(const char *text, size_t len, size_t piece,
-                                const struct hoist_csv_options *o, enum hoist_status *st) {
+static char *read_stream_pieces(const char *text, size_t len, size_t piece, const struct hoist_csv_options *o,
+                                enum hoist_status *st) {
     struct hoist_csv_reader *rd;
     if ((*st = hoist_csv_reader_new(o, &rd)) != HOIST_OK) return NULL;
     struct hx_buf rows;
@@ -161,8 +159,7 @@ static void test_dialects(void) {
     expect("a,b\nNA,\n1,\n", NULL, "a:l,b:n,|<null>,<null>,|1,<null>,");
     expect("a,b\nNA,\n1,x\n", NULL, "a:l,b:u,|<null>,'',|1,'x',");
     expect("a,b\nNA,\n1,x\n", opts("n", 1), "a:l,b:u,|<null>,<null>,|1,'x',");
-    expect("t,d,f\n2020-01-01T00:00:01.5Z,1970-01-02,1e3\n", NULL,
-           "t:tsu:UTC,d:tdD,f:g,|1577836801500000,1,1000,");
+    expect("t,d,f\n2020-01-01T00:00:01.5Z,1970-01-02,1e3\n", NULL, "t:tsu:UTC,d:tdD,f:g,|1577836801500000,1,1000,");
     expect("b\ntrue\nFALSE\n\n", NULL, "b:b,|T,|F,");
     expect("a,b\n'x,y',1\n", opts("q", '\''), "a:u,b:l,|'x,y',1,");
 }
@@ -186,8 +183,7 @@ static void test_every_split_point(void) {
         hoist_csv_options_free(o);
         for (size_t block = 1; want && block <= len; block++)
             for (int threads = 1; threads <= 3; threads += 2) {
-                o = esc ? opts("eDbt", '\\', 0, (int)block, threads)
-                        : opts("bt", (int)block, threads);
+                o = esc ? opts("eDbt", '\\', 0, (int)block, threads) : opts("bt", (int)block, threads);
                 char *got = read_text(text, len, o, &st);
                 CHECK_STR(got, want);
                 hx_free(got);
@@ -200,8 +196,8 @@ static void test_every_split_point(void) {
     }
 }
 
-static void expect_fail(const char *text, size_t len, struct hoist_csv_options *o,
-                        enum hoist_status want, const char *msg) {
+static void expect_fail(const char *text, size_t len, struct hoist_csv_options *o, enum hoist_status want,
+                        const char *msg) {
     enum hoist_status st;
     char *got = read_text(text, len, o, &st);
     CHECK(got == NULL);
@@ -212,14 +208,10 @@ static void expect_fail(const char *text, size_t len, struct hoist_csv_options *
 }
 
 static void test_bad_input(void) {
-    expect_fail("a,b\n1,2\n3\n", 10, NULL, HOIST_ERR_CSV_PARSE,
-                "line 3, column 2: expected 2 fields, found 1");
-    expect_fail("a,b\n1,2\n3,\"x\n", 13, opts("b", 3), HOIST_ERR_CSV_PARSE,
-                "line 3: unterminated quoted field");
-    expect_fail("a\nx\n\xc3\x28\n", 7, NULL, HOIST_ERR_CSV_PARSE,
-                "line 3, column 1 ('a'): invalid UTF-8");
-    expect_fail("a\nx\n\xed\xa0\x80\n", 8, NULL, HOIST_ERR_CSV_PARSE,
-                "invalid UTF-8"); /* a surrogate */
+    expect_fail("a,b\n1,2\n3\n", 10, NULL, HOIST_ERR_CSV_PARSE, "line 3, column 2: expected 2 fields, found 1");
+    expect_fail("a,b\n1,2\n3,\"x\n", 13, opts("b", 3), HOIST_ERR_CSV_PARSE, "line 3: unterminated quoted field");
+    expect_fail("a\nx\n\xc3\x28\n", 7, NULL, HOIST_ERR_CSV_PARSE, "line 3, column 1 ('a'): invalid UTF-8");
+    expect_fail("a\nx\n\xed\xa0\x80\n", 8, NULL, HOIST_ERR_CSV_PARSE, "invalid UTF-8"); /* a surrogate */
     struct hoist_csv_options *o = opts("");
     CHECK_EQ_INT(hoist_csv_options_set_column_type(o, "a", "date32"), HOIST_OK);
     expect_fail("a\n2020-01-01\n2020-02-30\n", 23, o, HOIST_ERR_CSV_PARSE,
@@ -286,13 +278,10 @@ static void test_values(void) {
     CHECK(!hx_csv_parse_float64((const uint8_t *)".", 1, &d));
     CHECK(hx_csv_parse_date32((const uint8_t *)"2000-02-29", 10, &day) && day == 11016);
     CHECK(!hx_csv_parse_date32((const uint8_t *)"1900-02-29", 10, &day));
-    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01T01:00:00+01:00", 25, &i, &z) &&
-          i == 0 && z);
-    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1969-12-31 23:59:59.999999", 26, &i, &z) &&
-          i == -1 && !z);
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01T01:00:00+01:00", 25, &i, &z) && i == 0 && z);
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1969-12-31 23:59:59.999999", 26, &i, &z) && i == -1 && !z);
     CHECK(!hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:00.0000001", 27, &i, &z));
-    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:00.0000010", 27, &i, &z) &&
-          i == 1);
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:00.0000010", 27, &i, &z) && i == 1);
     CHECK(hx_csv_utf8_valid((const uint8_t *)"\xf0\x9f\x98\x80 ok", 7));
     CHECK(!hx_csv_utf8_valid((const uint8_t *)"\xc0\x80", 2));         /* overlong */
     CHECK(!hx_csv_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
@@ -303,8 +292,7 @@ static void test_values(void) {
  * streaming read until one succeeds: each failure is NOMEM (never a crash or
  * a wrong answer) and, under ASan, leaks nothing. */
 static void test_alloc_failures(void) {
-    static const char text[] =
-        "a,b,c\n1,\"x\ny\",2020-01-01\n2,\"q\"\"\",\n3,z,2020-01-02 10:00\n4.5,w,x\n";
+    static const char text[] = "a,b,c\n1,\"x\ny\",2020-01-01\n2,\"q\"\"\",\n3,z,2020-01-02 10:00\n4.5,w,x\n";
     size_t len = sizeof text - 1;
     enum hoist_status st;
     struct hoist_csv_options *o = opts("bt", 8, 3);
@@ -314,15 +302,13 @@ static void test_alloc_failures(void) {
         int ok = 0;
         for (uint64_t k = 1; k < 5000 && !ok; k++) {
             hx_alloc_fail_after(k);
-            char *got =
-                stream ? read_stream_pieces(text, len, 5, o, &st) : read_text(text, len, o, &st);
+            char *got = stream ? read_stream_pieces(text, len, 5, o, &st) : read_text(text, len, o, &st);
             hx_alloc_fail_after(0);
             if (st == HOIST_OK) {
                 CHECK_STR(got, want);
                 ok = 1;
             } else if (st != HOIST_ERR_NOMEM) {
-                fprintf(stderr, "allocation %llu: status %d: %s\n", (unsigned long long)k, st,
-                        hoist_errmsg());
+                fprintf(stderr, "allocation %llu: status %d: %s\n", (unsigned long long)k, st, hoist_errmsg());
                 CHECK_EQ_INT(st, HOIST_ERR_NOMEM);
             }
             hx_free(got);

@@ -54,8 +54,7 @@ static int64_t read_sum(const char *path, enum hoist_status *st, int64_t *rows) 
         struct ArrowArray b;
         if (s.get_next(&s, &b) != 0 || !b.release) break;
         const int64_t *v = b.children[0]->buffers[1];
-        for (int64_t i = 0; i < b.length; i++)
-            sum += v[i];
+        for (int64_t i = 0; i < b.length; i++) sum += v[i];
         *rows += b.length;
         b.release(&b);
     }
@@ -85,8 +84,7 @@ static void test_formats_agree(void) {
 
     size_t cap = text_len + 1024, half = text_len / 2;
     uint8_t *gz = hx_malloc(2 * cap);
-    size_t n1 = gzip_into(text, half, gz, cap),
-           n2 = gzip_into(text + half, text_len - half, gz + n1, cap);
+    size_t n1 = gzip_into(text, half, gz, cap), n2 = gzip_into(text + half, text_len - half, gz + n1, cap);
     char *gzp = write_file("t.csv.gz", gz, n1 + n2);
     CHECK_EQ_INT(read_sum(gzp, &st, &rows), want);
     CHECK_EQ_INT(rows, 3000);
@@ -125,8 +123,7 @@ static void test_formats_agree(void) {
                 CHECK_EQ_INT(got, want);
                 ok = 1;
             } else if (st != HOIST_ERR_NOMEM) {
-                fprintf(stderr, "allocation %llu: status %d: %s\n", (unsigned long long)fail, st,
-                        hoist_errmsg());
+                fprintf(stderr, "allocation %llu: status %d: %s\n", (unsigned long long)fail, st, hoist_errmsg());
                 CHECK_EQ_INT(st, HOIST_ERR_NOMEM);
             }
         }

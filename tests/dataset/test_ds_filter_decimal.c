@@ -20,8 +20,7 @@ static void test_format(void) {
     CHECK_EQ_INT(s, -2);
     CHECK(hx_ds_decimal_format("d:9,2,32", &p, &s, &b) && b == 32);
     CHECK(hx_ds_decimal_format("d:18,3,64", &p, &s, &b) && b == 64);
-    const char *bad[] = {"d",     "d:",     "d:9",    "d:9,", "d:9,2,100",
-                         "d:0,2", "d:77,2", "d:9,2x", "g",    "d:9,2,128,1"};
+    const char *bad[] = {"d", "d:", "d:9", "d:9,", "d:9,2,100", "d:0,2", "d:77,2", "d:9,2x", "g", "d:9,2,128,1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (hx_ds_decimal_format(bad[i], &p, &s, &b)) fprintf(stderr, "accepted %s\n", bad[i]);
         CHECK(!hx_ds_decimal_format(bad[i], &p, &s, &b));
@@ -83,8 +82,7 @@ static void check_eval_cases(const struct ArrowArray *col, const char *fmt, int6
         uint8_t keep[8];
         CHECK_EQ_INT(hx_ds_filter_eval(f, cols, fmts, NULL, nrows, keep), HOIST_OK);
         char got[9];
-        for (int64_t k = 0; k < nrows; k++)
-            got[k] = keep[k] ? '1' : '0';
+        for (int64_t k = 0; k < nrows; k++) got[k] = keep[k] ? '1' : '0';
         got[nrows] = '\0';
         if (strcmp(got, cases[i].want)) fprintf(stderr, "%s: %s\n", label, cases[i].expr);
         CHECK_STR(got, cases[i].want);
@@ -185,15 +183,12 @@ static void test_eval_256_wide(void) {
     uint64_t v[5][4];
     memset(v, 0, sizeof v);
     v[0][0] = 1;
-    for (int i = 0; i < 40; i++)
-        mul10_add(v[0], 0);
+    for (int i = 0; i < 40; i++) mul10_add(v[0], 0);
     memcpy(v[1], v[0], sizeof v[1]);
     negate(v[1]);
     v[2][0] = 1234567;
-    for (int i = 0; i < 69; i++)
-        mul10_add(v[2], 0);
-    for (int i = 0; i < 76; i++)
-        mul10_add(v[3], 9);
+    for (int i = 0; i < 69; i++) mul10_add(v[2], 0);
+    for (int i = 0; i < 76; i++) mul10_add(v[3], 9);
     v[4][0] = 5;
     const void *bufs[2] = {NULL, v};
     struct ArrowArray a = {.length = 5, .null_count = 0, .n_buffers = 2, .buffers = bufs};
@@ -274,12 +269,9 @@ static void test_prune(void) {
         const char *expr;
         bool may;
     } cases[] = {
-        {"x > 12.345", false}, {"x >= 12.34", true},
-        {"x = 12.345", false}, {"x = 12.3", true},
-        {"x < 12", false},     {"x <= 12", true},
-        {"x < 12.001", true},  {"x IN (11.999, 12.341)", false},
-        {"x IN (12.1)", true}, {"x IS NULL", false},
-        {"x != 12.345", true},
+        {"x > 12.345", false}, {"x >= 12.34", true}, {"x = 12.345", false}, {"x = 12.3", true},
+        {"x < 12", false},     {"x <= 12", true},    {"x < 12.001", true},  {"x IN (11.999, 12.341)", false},
+        {"x IN (12.1)", true}, {"x IS NULL", false}, {"x != 12.345", true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct ds_filter *f = NULL;

@@ -14,11 +14,12 @@ static hx_status parse(const char *text, struct ds_manifest **m) {
 
 static void test_valid(void) {
     struct ds_manifest *m = NULL;
-    const char *t = "{\"format\": \"hoist-manifest\", \"version\": 1, \"write_id\": \"w1\","
-                    " \"files\": [{\"path\": \"month=11/part-w1-1.parquet\", \"rows\": 3, \"bytes\": 4567,"
-                    " \"partition\": {\"month\": \"11\"}},"
-                    " {\"path\": \"month=10/part-w1-0.parquet\"}],"
-                    " \"rows\": 3, \"schema\": [{\"name\": \"fare\", \"type\": \"double\"}], \"lineage\": {\"sql\": \"x\"}}";
+    const char *t =
+        "{\"format\": \"hoist-manifest\", \"version\": 1, \"write_id\": \"w1\","
+        " \"files\": [{\"path\": \"month=11/part-w1-1.parquet\", \"rows\": 3, \"bytes\": 4567,"
+        " \"partition\": {\"month\": \"11\"}},"
+        " {\"path\": \"month=10/part-w1-0.parquet\"}],"
+        " \"rows\": 3, \"schema\": [{\"name\": \"fare\", \"type\": \"double\"}], \"lineage\": {\"sql\": \"x\"}}";
     CHECK_EQ_INT(parse(t, &m), HOIST_OK);
     CHECK(m != NULL);
     if (!m) return;
@@ -38,8 +39,8 @@ static void test_valid(void) {
 /* Markers that are not hoist manifests: the load lists the prefix as before. */
 static void test_not_a_manifest(void) {
     const char *texts[] = {
-        "",                                                    /* Spark, Hadoop */
-        "\n",                                                  /* a newline only */
+        "",   /* Spark, Hadoop */
+        "\n", /* a newline only */
         "not json at all",
         "[1, 2, 3]",
         "{\"name\": \"org.apache.hadoop.fs.s3a.commit.files.SuccessData/1\", \"filenames\": [\"/x\"]}",
@@ -77,11 +78,9 @@ static void test_hostile(void) {
     expect_reject(HM "\"files\":[{\"path\":\"a.parquet\",\"bytes\":-1}]}", HOIST_ERR_UNSUPPORTED, "'bytes'");
     expect_reject("{\"format\":\"hoist-manifest\",\"version\":99999999999999999999999,\"files\":[]}",
                   HOIST_ERR_UNSUPPORTED, "not a valid hoist manifest");
-    expect_reject("{\"format\":\"hoist-manifest\",\"version\":2,\"files\":[]}", HOIST_ERR_UNSUPPORTED,
-                  "version 2");
+    expect_reject("{\"format\":\"hoist-manifest\",\"version\":2,\"files\":[]}", HOIST_ERR_UNSUPPORTED, "version 2");
     /* wrong types */
-    expect_reject("{\"format\":\"hoist-manifest\",\"version\":\"1\",\"files\":[]}", HOIST_ERR_UNSUPPORTED,
-                  "'version'");
+    expect_reject("{\"format\":\"hoist-manifest\",\"version\":\"1\",\"files\":[]}", HOIST_ERR_UNSUPPORTED, "'version'");
     expect_reject(HM "\"files\":{\"path\":\"a.parquet\"}}", HOIST_ERR_UNSUPPORTED, "'files' is not a list");
     expect_reject(HM "\"files\":\"a.parquet\"}", HOIST_ERR_UNSUPPORTED, "'files' is not a list");
     expect_reject(HM "\"version\":1}", HOIST_ERR_UNSUPPORTED, "not a valid hoist manifest"); /* duplicate key */
@@ -94,8 +93,9 @@ static void test_hostile(void) {
     /* broken JSON that says it is a hoist manifest fails rather than being ignored */
     expect_reject(HM "\"files\":[{\"path\":\"a.parquet\"}", HOIST_ERR_UNSUPPORTED, "line 1");
     /* unsafe paths */
-    const char *unsafe[] = {"../x.parquet", "a/../../x.parquet", "a/..", "/etc/passwd", "./a.parquet",
-                            "a//b.parquet", "", "s3://other/x.parquet", "a/\\u0001.parquet"};
+    const char *unsafe[] = {"../x.parquet",     "a/../../x.parquet", "a/..", "/etc/passwd",
+                            "./a.parquet",      "a//b.parquet",      "",     "s3://other/x.parquet",
+                            "a/\\u0001.parquet"};
     for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++) {
         char text[256];
         snprintf(text, sizeof text, HM "\"files\":[{\"path\":\"ok.parquet\"},{\"path\":\"%s\"}]}", unsafe[i]);
@@ -139,14 +139,13 @@ static void test_deep_nesting(void) {
 static void test_resolve(void) {
     struct ds_manifest *m = NULL;
     CHECK_EQ_INT(parse(HM "\"files\":[{\"path\":\"k=2/b.parquet\",\"bytes\":10},{\"path\":\"k=1/a.parquet\","
-                          "\"bytes\":20}]}", &m),
+                          "\"bytes\":20}]}",
+                       &m),
                  HOIST_OK);
     if (!m) return;
     struct hoist_list_entry e[] = {
-        {.url = "s3://b/d/k=1/", .is_prefix = 1},
-        {.url = "s3://b/d/k=1/a.parquet", .size = 200},
-        {.url = "s3://b/d/k=1/stray.parquet", .size = 300},
-        {.url = "s3://b/d/k=2/b.parquet", .size = 0},
+        {.url = "s3://b/d/k=1/", .is_prefix = 1},           {.url = "s3://b/d/k=1/a.parquet", .size = 200},
+        {.url = "s3://b/d/k=1/stray.parquet", .size = 300}, {.url = "s3://b/d/k=2/b.parquet", .size = 0},
         {.url = "s3://b/d/_SUCCESS", .size = 90},
     };
     struct hoist_list list = {e, sizeof e / sizeof e[0]};
@@ -164,8 +163,7 @@ static void test_resolve(void) {
     }
     /* a listed file that is gone */
     list.count = 3;
-    CHECK_EQ_INT(hx_ds_manifest_resolve(m, "s3://b/d/_SUCCESS", "s3://b/d", &list, &urls, &sizes),
-                 HOIST_ERR_NOT_FOUND);
+    CHECK_EQ_INT(hx_ds_manifest_resolve(m, "s3://b/d/_SUCCESS", "s3://b/d", &list, &urls, &sizes), HOIST_ERR_NOT_FOUND);
     CHECK(urls == NULL && sizes == NULL);
     CHECK_CONTAINS(hoist_errmsg(), "s3://b/d/_SUCCESS lists k=2/b.parquet, which is missing");
     hx_ds_manifest_free(m);

@@ -85,7 +85,10 @@ static void test_bind(void) {
     const char *names[] = {"i", "f", "s", "d", "ts", "b"};
     const char *fmts[] = {"l", "g", "u", "tdD", "tsu:", "b"};
     struct ds_filter *f = NULL;
-    CHECK_EQ_INT(hx_ds_filter_parse("i > 1.5 AND f < 2 AND s = 'x' AND d >= '2024-01-02' AND ts < '2024-01-01 00:00:01' AND b = TRUE", &f), HOIST_OK);
+    CHECK_EQ_INT(
+        hx_ds_filter_parse(
+            "i > 1.5 AND f < 2 AND s = 'x' AND d >= '2024-01-02' AND ts < '2024-01-01 00:00:01' AND b = TRUE", &f),
+        HOIST_OK);
     CHECK_EQ_INT(hx_ds_filter_bind(f, names, fmts, 6), HOIST_OK);
     hx_ds_filter_free(f);
 
@@ -231,7 +234,8 @@ static void test_hive(void) {
     CHECK_STR(kv[1].key, "month");
     CHECK_STR(kv[1].value, "01");
     hx_ds_kv_free(kv, n);
-    CHECK_EQ_INT(hx_ds_parse_hive("s3://b/t/city=New%20York/k=__HIVE_DEFAULT_PARTITION__/x=1.parquet", &kv, &n), HOIST_OK);
+    CHECK_EQ_INT(hx_ds_parse_hive("s3://b/t/city=New%20York/k=__HIVE_DEFAULT_PARTITION__/x=1.parquet", &kv, &n),
+                 HOIST_OK);
     CHECK_EQ_INT(n, 2);
     CHECK_STR(kv[0].value, "New York");
     CHECK(kv[1].value == NULL);
@@ -330,7 +334,7 @@ static void test_shards(void) {
     CHECK(mx == 100);
     size_t of2[8];
     hx_ds_shard_assign(bytes, 8, 3, of2);
-    CHECK(memcmp(of, of2, sizeof of) == 0); /* deterministic */
+    CHECK(memcmp(of, of2, sizeof of) == 0);               /* deterministic */
     CHECK_EQ_INT(hx_ds_shard_assign(bytes, 2, 5, of), 2); /* fewer units than shards */
     CHECK_EQ_INT(hx_ds_shard_assign(bytes, 0, 5, of), 0);
 }

@@ -11,8 +11,7 @@
 static void test_backoff(void) {
     for (int attempt = 1; attempt <= 12; attempt++) {
         double cap = 0.05;
-        for (int i = 0; i < attempt && cap < 20; i++)
-            cap *= 2;
+        for (int i = 0; i < attempt && cap < 20; i++) cap *= 2;
         if (cap > 20) cap = 20;
         double mx = 0;
         for (int k = 0; k < 200; k++) {
@@ -45,11 +44,8 @@ static void test_crc32c(void) {
 }
 
 static void test_empty_loop(void) {
-    struct hx_net_config cfg = {.concurrency = 4,
-                                .connect_timeout_s = 1,
-                                .stall_timeout_s = 1,
-                                .max_retries = 1,
-                                .verify_tls = 1};
+    struct hx_net_config cfg = {
+        .concurrency = 4, .connect_timeout_s = 1, .stall_timeout_s = 1, .max_retries = 1, .verify_tls = 1};
     struct hx_net *net;
     CHECK_EQ_INT(hx_net_new(&cfg, &net), HOIST_OK);
     struct hx_net_loop loop;
@@ -75,8 +71,7 @@ static hx_status collect(void *ctx, const char *name, size_t nlen, const char *v
     CHECK(nlen > 0 && memchr(name, ':', nlen) == NULL);
     CHECK(vlen == 0 || (value[0] != ' ' && value[vlen - 1] != '\n' && value[vlen - 1] != '\r'));
     if (nlen == 14 && strncasecmp(name, "content-length", 14) == 0) s->content_length_seen = 1;
-    if (++s->headers == s->fail_on)
-        return hx_error(HOIST_ERR_LIMIT, "hook refused header %d", s->headers);
+    if (++s->headers == s->fail_on) return hx_error(HOIST_ERR_LIMIT, "hook refused header %d", s->headers);
     return HOIST_OK;
 }
 
@@ -121,16 +116,12 @@ static void run_one(struct hx_net *net, struct hreq *h, struct seen *s) {
 
 static void test_header_hook(void) {
     const char *ep = getenv("AWS_ENDPOINT_URL");
-    if (getenv("HOIST_TEST_S3") == NULL || strcmp(getenv("HOIST_TEST_S3"), "1") != 0 ||
-        ep == NULL) {
+    if (getenv("HOIST_TEST_S3") == NULL || strcmp(getenv("HOIST_TEST_S3"), "1") != 0 || ep == NULL) {
         fprintf(stderr, "  (skipped: HOIST_TEST_S3 is not 1 or AWS_ENDPOINT_URL unset)\n");
         return;
     }
-    struct hx_net_config cfg = {.concurrency = 2,
-                                .connect_timeout_s = 5,
-                                .stall_timeout_s = 5,
-                                .max_retries = 0,
-                                .verify_tls = 1};
+    struct hx_net_config cfg = {
+        .concurrency = 2, .connect_timeout_s = 5, .stall_timeout_s = 5, .max_retries = 0, .verify_tls = 1};
     struct hx_net *net;
     CHECK_EQ_INT(hx_net_new(&cfg, &net), HOIST_OK);
     struct hreq h = {.url = ep};

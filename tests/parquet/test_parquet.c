@@ -45,7 +45,7 @@ static void test_thrift_fields(void) {
 static void test_thrift_skip_and_malformed(void) {
     /* list<struct{1: map<i32,binary>{1:"x"}, 2: list<bool>[t,f], 3: double}> */
     const uint8_t d[] = {0x1c, 0x1b, 0x01, 0x58, 0x02, 0x01, 'x', 0x19, 0x21, 0x01, 0x02,
-                         0x17, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x00};
+                         0x17, 0,    0,    0,    0,    0,    0,   0xf0, 0x3f, 0x00};
     struct hx_tc tc;
     hx_tc_init(&tc, d, sizeof d);
     CHECK_EQ_INT(hx_tc_skip(&tc, HX_TC_LIST), HOIST_OK);
@@ -82,8 +82,8 @@ static void test_thrift_skip_and_malformed(void) {
 
 static void test_page_header(void) {
     /* PageHeader{1: DATA_PAGE(0), 2: 10, 3: 8, 4: crc 5, 5: DataPageHeader{1: 3, 2: PLAIN, 3: RLE, 4: RLE}} */
-    const uint8_t d[] = {0x15, 0x00, 0x15, 0x14, 0x15, 0x10, 0x15, 0x0a, 0x1c, 0x15, 0x06,
-                         0x15, 0x00, 0x15, 0x06, 0x15, 0x06, 0x00, 0x00};
+    const uint8_t d[] = {0x15, 0x00, 0x15, 0x14, 0x15, 0x10, 0x15, 0x0a, 0x1c, 0x15,
+                         0x06, 0x15, 0x00, 0x15, 0x06, 0x15, 0x06, 0x00, 0x00};
     struct hx_pq_page_header h;
     size_t hl;
     CHECK_EQ_INT(hx_pq_parse_page_header(d, sizeof d, &h, &hl), HOIST_OK);
@@ -146,9 +146,9 @@ static void test_schema_mapping(void) {
     CHECK_EQ_INT(hoist_pq_file_num_fields(f), 11);
     struct ArrowSchema s;
     CHECK_EQ_INT(hoist_pq_file_schema(f, 0, &s), HOIST_OK);
-    const char *want[][2] = {{"id", "i"}, {"bool_col", "b"}, {"tinyint_col", "i"}, {"bigint_col", "l"},
-                             {"float_col", "f"}, {"double_col", "g"}, {"date_string_col", "z"},
-                             {"timestamp_col", "tsn:"}};
+    const char *want[][2] = {
+        {"id", "i"},        {"bool_col", "b"},   {"tinyint_col", "i"},     {"bigint_col", "l"},
+        {"float_col", "f"}, {"double_col", "g"}, {"date_string_col", "z"}, {"timestamp_col", "tsn:"}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         int k = hoist_pq_file_field_index(f, want[i][0]);
         CHECK(k >= 0);
@@ -357,19 +357,27 @@ static void decode_all(const uint8_t *buf, size_t n, unsigned flags) {
 
 static void test_mutations(void) {
     const char *files[] = {
-        "parquet-testing/data/alltypes_plain.parquet", "parquet-testing/data/nested_lists.snappy.parquet",
-        "parquet-testing/data/nested_maps.snappy.parquet", "parquet-testing/data/datapage_v2.snappy.parquet",
-        "parquet-testing/data/delta_length_byte_array.parquet", "parquet-testing/data/nullable.impala.parquet",
-        "parquet-testing/data/rle_boolean_encoding.parquet", "parquet-testing/data/byte_array_decimal.parquet",
-        "parquet-testing/data/repeated_no_annotation.parquet", "parquet-testing/data/list_columns.parquet",
-        "parquet-testing/data/fixed_length_decimal.parquet", "parquet-testing/data/int96_from_spark.parquet",
+        "parquet-testing/data/alltypes_plain.parquet",
+        "parquet-testing/data/nested_lists.snappy.parquet",
+        "parquet-testing/data/nested_maps.snappy.parquet",
+        "parquet-testing/data/datapage_v2.snappy.parquet",
+        "parquet-testing/data/delta_length_byte_array.parquet",
+        "parquet-testing/data/nullable.impala.parquet",
+        "parquet-testing/data/rle_boolean_encoding.parquet",
+        "parquet-testing/data/byte_array_decimal.parquet",
+        "parquet-testing/data/repeated_no_annotation.parquet",
+        "parquet-testing/data/list_columns.parquet",
+        "parquet-testing/data/fixed_length_decimal.parquet",
+        "parquet-testing/data/int96_from_spark.parquet",
         "parquet-testing/data/delta_encoding_optional_column.parquet",
-        "parquet-testing/data/byte_stream_split.zstd.parquet", "parquet-testing/data/old_list_structure.parquet",
+        "parquet-testing/data/byte_stream_split.zstd.parquet",
+        "parquet-testing/data/old_list_structure.parquet",
     };
     int runs = 0;
     /* HOIST_PQ_MUTANTS raises the count for a longer local hunt. */
     int mutants_per_file = getenv("HOIST_PQ_MUTANTS") ? (int)strtol(getenv("HOIST_PQ_MUTANTS"), NULL, 10) : 400;
-    if (getenv("HOIST_PQ_SEED")) rng_state ^= (uint64_t)strtoull(getenv("HOIST_PQ_SEED"), NULL, 10) * 0x2545f4914f6cdd1dull;
+    if (getenv("HOIST_PQ_SEED"))
+        rng_state ^= (uint64_t)strtoull(getenv("HOIST_PQ_SEED"), NULL, 10) * 0x2545f4914f6cdd1dull;
     for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
         char *p = path_of(files[fi]);
         FILE *fp = fopen(p, "rb");

@@ -57,9 +57,7 @@ static void put_uvarint(struct bytes *b, uint64_t v) {
     }
     put_byte(b, (uint8_t)v);
 }
-static void put_zigzag(struct bytes *b, int64_t v) {
-    put_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
+static void put_zigzag(struct bytes *b, int64_t v) { put_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
 /* Reference bit packer: LSB-first, one bit at a time (Encodings.md). */
 static void ref_pack(struct bytes *b, const uint64_t *v, size_t n, int w) {
@@ -466,7 +464,7 @@ static void test_delta_corrupt(void) {
         uint64_t block, mbs;
         const char *msg;
     } bad[] = {{100, 4, "multiple of 128"}, {0, 1, "multiple of 128"}, {128, 0, "miniblocks"},
-               {128, 3, "miniblocks"},      {128, 8, "miniblocks"},     {1ull << 40, 1, "multiple of 128"}};
+               {128, 3, "miniblocks"},      {128, 8, "miniblocks"},    {1ull << 40, 1, "multiple of 128"}};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         b = (struct bytes){0};
         put_uvarint(&b, bad[k].block);
@@ -761,11 +759,16 @@ static void test_codecs(void) {
         enum hx_pq_codec codec;
         int variant;
         const char *name;
-    } cases[] = {{HX_PQ_UNCOMPRESSED, 0, "uncompressed"}, {HX_PQ_SNAPPY, 0, "snappy"},
-                 {HX_PQ_GZIP, 0, "gzip"},                 {HX_PQ_GZIP, 1, "gzip 2 members"},
-                 {HX_PQ_GZIP, 2, "zlib"},                 {HX_PQ_ZSTD, 0, "zstd"},
-                 {HX_PQ_BROTLI, 0, "brotli"},             {HX_PQ_LZ4_RAW, 0, "lz4_raw"},
-                 {HX_PQ_LZ4, 1, "lz4 hadoop"},            {HX_PQ_LZ4, 0, "lz4 raw block"}};
+    } cases[] = {{HX_PQ_UNCOMPRESSED, 0, "uncompressed"},
+                 {HX_PQ_SNAPPY, 0, "snappy"},
+                 {HX_PQ_GZIP, 0, "gzip"},
+                 {HX_PQ_GZIP, 1, "gzip 2 members"},
+                 {HX_PQ_GZIP, 2, "zlib"},
+                 {HX_PQ_ZSTD, 0, "zstd"},
+                 {HX_PQ_BROTLI, 0, "brotli"},
+                 {HX_PQ_LZ4_RAW, 0, "lz4_raw"},
+                 {HX_PQ_LZ4, 1, "lz4 hadoop"},
+                 {HX_PQ_LZ4, 0, "lz4 raw block"}};
     static const size_t sizes[] = {1, 100, 70000};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         size_t n = sizes[s];

@@ -93,12 +93,12 @@ static int same_row(const char *fmt, const struct ArrowArray *x, int64_t i, cons
     if (fmt[0] == 'u' || fmt[0] == 'z') {
         const int32_t *oa = x->buffers[1], *ob = y->buffers[1];
         int32_t la = oa[i + 1] - oa[i], lb = ob[j + 1] - ob[j];
-        return la == lb && memcmp((const uint8_t *)x->buffers[2] + oa[i], (const uint8_t *)y->buffers[2] + ob[j],
-                                  (size_t)la) == 0;
+        return la == lb &&
+               memcmp((const uint8_t *)x->buffers[2] + oa[i], (const uint8_t *)y->buffers[2] + ob[j], (size_t)la) == 0;
     }
     size_t w = fmt[0] == 'i' || fmt[0] == 'f' ? 4 : fmt[0] == 'c' || fmt[0] == 'C' ? 1 : fmt[0] == 's' ? 2 : 8;
-    return memcmp((const uint8_t *)x->buffers[1] + w * (size_t)i, (const uint8_t *)y->buffers[1] + w * (size_t)j,
-                  w) == 0;
+    return memcmp((const uint8_t *)x->buffers[1] + w * (size_t)i, (const uint8_t *)y->buffers[1] + w * (size_t)j, w) ==
+           0;
 }
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -343,8 +343,10 @@ static void test_corrupt_index(void) {
             struct ArrowArray a;
             st = hoist_pq_decode_field_rows(f, idx, 0, field, &(struct hoist_pq_bytes){0, b.data, b.size}, 1, sel, k, 0,
                                             &a);
-            if (st == HOIST_OK) a.release(&a);
-            else bad_status += st != HOIST_ERR_PARQUET_CORRUPT && st != HOIST_ERR_INVALID_ARG;
+            if (st == HOIST_OK)
+                a.release(&a);
+            else
+                bad_status += st != HOIST_ERR_PARQUET_CORRUPT && st != HOIST_ERR_INVALID_ARG;
         }
         hoist_pq_page_index_free(idx);
     }
@@ -409,8 +411,10 @@ static void test_alloc_failures(void) {
         }
         hx_alloc_fail_after(0);
         hoist_pq_page_index_free(idx);
-        if (st == HOIST_OK) succeeded = 1;
-        else bad += st != HOIST_ERR_NOMEM;
+        if (st == HOIST_OK)
+            succeeded = 1;
+        else
+            bad += st != HOIST_ERR_NOMEM;
     }
     CHECK(succeeded);
     CHECK_EQ_INT(bad, 0);

@@ -7,10 +7,16 @@
 /* bytes of a flat fixed-width Arrow format, 0 otherwise */
 static int width_of(const char *fmt) {
     switch (fmt[0]) {
-    case 'c': case 'C': return fmt[1] ? 0 : 1;
-    case 's': case 'S': return 2;
-    case 'i': case 'I': case 'f': return 4;
-    case 'l': case 'L': case 'g': return 8;
+    case 'c':
+    case 'C': return fmt[1] ? 0 : 1;
+    case 's':
+    case 'S': return 2;
+    case 'i':
+    case 'I':
+    case 'f': return 4;
+    case 'l':
+    case 'L':
+    case 'g': return 8;
     default: return 0;
     }
 }

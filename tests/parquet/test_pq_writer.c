@@ -62,8 +62,10 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
     uint8_t *vv = buf(v, 0, (size_t)(n + 7) / 8);
     double *vd = buf(v, 1, (size_t)n * 8);
     for (int64_t i = 0; i < n; i++) {
-        if (v_null(i)) v->null_count++;
-        else set_bit(vv, i), vd[i] = (double)i / 4 - 100;
+        if (v_null(i))
+            v->null_count++;
+        else
+            set_bit(vv, i), vd[i] = (double)i / 4 - 100;
     }
 
     CHECK_EQ_INT(hx_array_init(s, n, 3, 0), HOIST_OK);
@@ -73,8 +75,10 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
     so[0] = 0;
     for (int64_t i = 0; i < n; i++) {
         int len = 0;
-        if (s_null(i)) s->null_count++;
-        else set_bit(sv, i), len = snprintf(sd + so[i], 8, "s%d", (int)(i % 7));
+        if (s_null(i))
+            s->null_count++;
+        else
+            set_bit(sv, i), len = snprintf(sd + so[i], 8, "s%d", (int)(i % 7));
         so[i + 1] = so[i] + len;
     }
 
@@ -84,8 +88,10 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
     lo[0] = 0;
     for (int64_t i = 0; i < n; i++) {
         int k = 0;
-        if (l_null(i)) l->null_count++;
-        else set_bit(lv, i), k = (int)(i % 4);
+        if (l_null(i))
+            l->null_count++;
+        else
+            set_bit(lv, i), k = (int)(i % 4);
         lo[i + 1] = lo[i] + k;
     }
     struct ArrowArray *le = l->children[0];
@@ -93,15 +99,19 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
     uint8_t *lev = buf(le, 0, (size_t)(lo[n] + 7) / 8);
     int32_t *led = buf(le, 1, (size_t)lo[n] * 4);
     for (int32_t j = 0; j < lo[n]; j++) {
-        if (j % 5 == 2) le->null_count++;
-        else set_bit(lev, j), led[j] = j * 3;
+        if (j % 5 == 2)
+            le->null_count++;
+        else
+            set_bit(lev, j), led[j] = j * 3;
     }
 
     CHECK_EQ_INT(hx_array_init(st, n, 1, 1), HOIST_OK);
     uint8_t *stv = buf(st, 0, (size_t)(n + 7) / 8);
     for (int64_t i = 0; i < n; i++) {
-        if (st_null(i)) st->null_count++;
-        else set_bit(stv, i);
+        if (st_null(i))
+            st->null_count++;
+        else
+            set_bit(stv, i);
     }
     CHECK_EQ_INT(hx_array_init(st->children[0], n, 2, 0), HOIST_OK);
     int32_t *sta = buf(st->children[0], 1, (size_t)n * 4);
@@ -113,8 +123,10 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
     uint8_t *dv = buf(d, 0, (size_t)(n + 7) / 8);
     int16_t *di = buf(d, 1, (size_t)n * 2);
     for (int64_t i = 0; i < n; i++) {
-        if (d_null(i)) d->null_count++;
-        else set_bit(dv, i), di[i] = (int16_t)(i % 3);
+        if (d_null(i))
+            d->null_count++;
+        else
+            set_bit(dv, i), di[i] = (int16_t)(i % 3);
     }
     CHECK_EQ_INT(hx_array_alloc_dictionary(d), HOIST_OK);
     CHECK_EQ_INT(hx_array_init(d->dictionary, 3, 3, 0), HOIST_OK);
@@ -159,9 +171,7 @@ static hx_status write_table(const struct ArrowSchema *schema, const struct Arro
 
 /* ---- checking what the reader gives back --------------------------------------- */
 
-static int bit(const void *bits, int64_t i) {
-    return !bits || ((((const uint8_t *)bits)[i >> 3] >> (i & 7)) & 1);
-}
+static int bit(const void *bits, int64_t i) { return !bits || ((((const uint8_t *)bits)[i >> 3] >> (i & 7)) & 1); }
 
 static void check_batch(const struct ArrowArray *b, int64_t row0) {
     CHECK_EQ_INT(b->n_children, 6);
@@ -191,7 +201,8 @@ static void check_batch(const struct ArrowArray *b, int64_t row0) {
             int64_t k = l->offset + r;
             if (o[k + 1] - o[k] != i % 4) bad++, fprintf(stderr, "l length %lld\n", (long long)i);
         }
-        if (bit(st->buffers[0], st->offset + r) == st_null(i)) bad++, fprintf(stderr, "st validity %lld\n", (long long)i);
+        if (bit(st->buffers[0], st->offset + r) == st_null(i))
+            bad++, fprintf(stderr, "st validity %lld\n", (long long)i);
         if (!st_null(i) && ((const int32_t *)st->children[0]->buffers[1])[st->children[0]->offset + r] != i % 100)
             bad++, fprintf(stderr, "st.a value %lld\n", (long long)i);
         /* read back as a dictionary array (ARROW:schema) or as strings */
@@ -203,7 +214,8 @@ static void check_batch(const struct ArrowArray *b, int64_t row0) {
             if (d->dictionary) k = ((const int32_t *)d->buffers[1])[k] + dv->offset;
             const int32_t *o = dv->buffers[1];
             const char *want = d_words[i % 3];
-            if (o[k + 1] - o[k] != (int32_t)strlen(want) || memcmp((const char *)dv->buffers[2] + o[k], want, strlen(want)))
+            if (o[k + 1] - o[k] != (int32_t)strlen(want) ||
+                memcmp((const char *)dv->buffers[2] + o[k], want, strlen(want)))
                 bad++, fprintf(stderr, "d value %lld\n", (long long)i);
         }
     }
@@ -214,7 +226,8 @@ static void check_batch(const struct ArrowArray *b, int64_t row0) {
     for (int64_t i = 0; i < row0; i++) first += l_null(i) ? 0 : i % 4;
     for (int64_t e = lo[l->offset]; e < lo[l->offset + b->length] && bad < 5; e++) {
         int64_t j = first + e - lo[l->offset];
-        if (bit(le->buffers[0], le->offset + e) == (j % 5 == 2)) bad++, fprintf(stderr, "element validity %lld\n", (long long)j);
+        if (bit(le->buffers[0], le->offset + e) == (j % 5 == 2))
+            bad++, fprintf(stderr, "element validity %lld\n", (long long)j);
         else if (j % 5 != 2 && ((const int32_t *)le->buffers[1])[le->offset + e] != j * 3)
             bad++, fprintf(stderr, "element value %lld\n", (long long)j);
     }
@@ -261,8 +274,9 @@ static void test_roundtrip(void) {
         const char *codec;
         int version, dict, threads;
         int64_t rg_rows, page;
-    } cases[] = {{"snappy", 1, 1, 1, 1000, 1 << 20}, {"zstd:5", 2, 1, 3, 700, 512}, {"none", 1, 0, 3, 100000, 300},
-                 {"gzip", 2, 0, 1, 2500, 4096},      {"lz4_raw", 1, 1, 2, 999, 100}, {"brotli", 2, 1, 2, 1200, 1 << 20}};
+    } cases[] = {{"snappy", 1, 1, 1, 1000, 1 << 20}, {"zstd:5", 2, 1, 3, 700, 512},
+                 {"none", 1, 0, 3, 100000, 300},     {"gzip", 2, 0, 1, 2500, 4096},
+                 {"lz4_raw", 1, 1, 2, 999, 100},     {"brotli", 2, 1, 2, 1200, 1 << 20}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         struct hoist_pq_write_options *o = NULL;
         CHECK_EQ_INT(hoist_pq_write_options_new(&o), HOIST_OK);
@@ -486,7 +500,8 @@ static void test_page_index_read_by_hoist(void) {
         for (int64_t k = 0; k < a.length; k++) {
             int64_t i = rg0 + (k < 50 ? 100 + k : 400 + k - 50);
             const int32_t *lo = a.buffers[1];
-            int valid = !a.buffers[0] || ((((const uint8_t *)a.buffers[0])[(a.offset + k) >> 3] >> ((a.offset + k) & 7)) & 1);
+            int valid =
+                !a.buffers[0] || ((((const uint8_t *)a.buffers[0])[(a.offset + k) >> 3] >> ((a.offset + k) & 7)) & 1);
             if (valid == l_null(i) || (valid && lo[a.offset + k + 1] - lo[a.offset + k] != i % 4)) bad++;
         }
         CHECK_EQ_INT(bad, 0);

@@ -23,27 +23,22 @@ static void test_sigv4_aws_example(void) {
     hx_s3_signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20130524", "us-east-1", key);
     struct hx_buf out;
     hx_buf_init(&out);
-    CHECK_EQ_INT(hx_s3_sigv4_authorization("GET", "/test.txt", "", h, 4, EMPTY_SHA,
-                                           "20130524T000000Z", "us-east-1", "AKIAIOSFODNN7EXAMPLE",
-                                           key, &out),
+    CHECK_EQ_INT(hx_s3_sigv4_authorization("GET", "/test.txt", "", h, 4, EMPTY_SHA, "20130524T000000Z", "us-east-1",
+                                           "AKIAIOSFODNN7EXAMPLE", key, &out),
                  HOIST_OK);
-    CHECK_STR(
-        out.data,
-        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
-        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
-        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+    CHECK_STR(out.data, "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+                        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+                        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
     /* AWS docs, ListObjects example: GET /?max-keys=2&prefix=J */
     struct hx_s3_header h2[] = {
         {"host", "examplebucket.s3.amazonaws.com"},
         {"x-amz-content-sha256", EMPTY_SHA},
         {"x-amz-date", "20130524T000000Z"},
     };
-    CHECK_EQ_INT(hx_s3_sigv4_authorization("GET", "/", "max-keys=2&prefix=J", h2, 3, EMPTY_SHA,
-                                           "20130524T000000Z", "us-east-1", "AKIAIOSFODNN7EXAMPLE",
-                                           key, &out),
+    CHECK_EQ_INT(hx_s3_sigv4_authorization("GET", "/", "max-keys=2&prefix=J", h2, 3, EMPTY_SHA, "20130524T000000Z",
+                                           "us-east-1", "AKIAIOSFODNN7EXAMPLE", key, &out),
                  HOIST_OK);
-    CHECK_CONTAINS(out.data,
-                   "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
+    CHECK_CONTAINS(out.data, "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
     hx_buf_reset(&out);
 }
 
@@ -95,20 +90,19 @@ static void test_hashes(void) {
     CHECK_EQ_INT(hx_crc32c_update(c, "56789", 5), 0xE3069283u);
 }
 
-static const char *list_xml =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>"
-    "<Prefix>log%2F</Prefix><KeyCount>3</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</"
-    "IsTruncated>"
-    "<NextContinuationToken>tok/+=</NextContinuationToken><EncodingType>url</EncodingType>"
-    "<Contents><Key>log%2Fa+b.txt</Key><LastModified>2009-10-12T17:50:30.000Z</LastModified>"
-    "<ETag>&quot;abc&quot;</ETag><Size>434234</Size><StorageClass>STANDARD</StorageClass></"
-    "Contents>"
-    "<Contents><Key>log%2F%C3%A9t%C3%A9%25</Key><LastModified>2009-10-12T17:50:31.000Z</"
-    "LastModified>"
-    "<ETag>&quot;def&quot;</ETag><Size>0</Size></Contents>"
-    "<CommonPrefixes><Prefix>log%2Fsub%2F</Prefix></CommonPrefixes>"
-    "</ListBucketResult>";
+static const char *list_xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                              "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>"
+                              "<Prefix>log%2F</Prefix><KeyCount>3</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</"
+                              "IsTruncated>"
+                              "<NextContinuationToken>tok/+=</NextContinuationToken><EncodingType>url</EncodingType>"
+                              "<Contents><Key>log%2Fa+b.txt</Key><LastModified>2009-10-12T17:50:30.000Z</LastModified>"
+                              "<ETag>&quot;abc&quot;</ETag><Size>434234</Size><StorageClass>STANDARD</StorageClass></"
+                              "Contents>"
+                              "<Contents><Key>log%2F%C3%A9t%C3%A9%25</Key><LastModified>2009-10-12T17:50:31.000Z</"
+                              "LastModified>"
+                              "<ETag>&quot;def&quot;</ETag><Size>0</Size></Contents>"
+                              "<CommonPrefixes><Prefix>log%2Fsub%2F</Prefix></CommonPrefixes>"
+                              "</ListBucketResult>";
 
 static void test_xml_list(void) {
     struct hx_s3_list_page p;
@@ -131,8 +125,7 @@ static void test_xml_list(void) {
     const char *bad = "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>";
     CHECK_EQ_INT(hx_s3_parse_list(bad, strlen(bad), 1, &p), HOIST_ERR_S3_BAD_RESPONSE);
     hx_s3_list_page_reset(&p);
-    const char *badsize =
-        "<ListBucketResult><Contents><Key>a</Key><Size>12x</Size></Contents></ListBucketResult>";
+    const char *badsize = "<ListBucketResult><Contents><Key>a</Key><Size>12x</Size></Contents></ListBucketResult>";
     CHECK_EQ_INT(hx_s3_parse_list(badsize, strlen(badsize), 1, &p), HOIST_ERR_S3_BAD_RESPONSE);
     hx_s3_list_page_reset(&p);
 }
@@ -140,21 +133,18 @@ static void test_xml_list(void) {
 static void test_xml_hostile(void) {
     struct hx_s3_list_page p;
     memset(&p, 0, sizeof p);
-    const char *laughs =
-        "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
-        "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>"
-        "<ListBucketResult><Contents><Key>&lol2;</Key></Contents></ListBucketResult>";
+    const char *laughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+                         "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>"
+                         "<ListBucketResult><Contents><Key>&lol2;</Key></Contents></ListBucketResult>";
     CHECK_EQ_INT(hx_s3_parse_list(laughs, strlen(laughs), 0, &p), HOIST_ERR_S3_BAD_RESPONSE);
     CHECK_CONTAINS(hoist_errmsg(), "DOCTYPE");
     hx_s3_list_page_reset(&p);
-    const char *ext =
-        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
-        "<ListBucketResult><Contents><Key>&e;</Key></Contents></ListBucketResult>";
+    const char *ext = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
+                      "<ListBucketResult><Contents><Key>&e;</Key></Contents></ListBucketResult>";
     CHECK_EQ_INT(hx_s3_parse_list(ext, strlen(ext), 0, &p), HOIST_ERR_S3_BAD_RESPONSE);
     hx_s3_list_page_reset(&p);
     char deep[4096];
-    for (int i = 0; i < 100; i++)
-        memcpy(deep + 3 * i, "<a>", 3);
+    for (int i = 0; i < 100; i++) memcpy(deep + 3 * i, "<a>", 3);
     deep[300] = '\0';
     CHECK_EQ_INT(hx_s3_parse_list(deep, strlen(deep), 0, &p), HOIST_ERR_S3_BAD_RESPONSE);
     CHECK_CONTAINS(hoist_errmsg(), "deep");
@@ -168,8 +158,7 @@ static void test_xml_hostile(void) {
     /* huge text node */
     size_t big = 200 * 1024;
     char *doc = malloc(big + 100);
-    const char *head = "<ListBucketResult><Contents><Key>",
-               *tail = "</Key></Contents></ListBucketResult>";
+    const char *head = "<ListBucketResult><Contents><Key>", *tail = "</Key></Contents></ListBucketResult>";
     size_t at = strlen(head);
     memcpy(doc, head, at);
     memset(doc + at, 'x', big);
@@ -196,9 +185,8 @@ static void test_xml_error_and_find(void) {
     CHECK_STR(id, "VXBsb2Fk+/=");
     hoist_free(id);
     CHECK_EQ_INT(hx_s3_xml_find("<a/>", 4, "UploadId", &id), HOIST_ERR_S3_BAD_RESPONSE);
-    const char *del =
-        "<DeleteResult><Deleted><Key>a</Key></Deleted><Error><Key>b</Key><Code>AccessDenied</Code>"
-        "<Message>no</Message></Error></DeleteResult>";
+    const char *del = "<DeleteResult><Deleted><Key>a</Key></Deleted><Error><Key>b</Key><Code>AccessDenied</Code>"
+                      "<Message>no</Message></Error></DeleteResult>";
     struct hx_s3_delete_error *errs;
     size_t ne;
     CHECK_EQ_INT(hx_s3_parse_delete(del, strlen(del), &errs, &ne), HOIST_OK);
@@ -258,8 +246,7 @@ static void clear_env(void) {
                           "AWS_ENDPOINT_URL_S3",      "AWS_PROFILE",
                           "METAFLOW_S3_ENDPOINT_URL", "AWS_SHARED_CREDENTIALS_FILE",
                           "AWS_CONFIG_FILE"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        unsetenv(vars[i]);
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
 }
 
 static void test_settings(void) {
@@ -269,15 +256,13 @@ static void test_settings(void) {
     snprintf(path, sizeof path, "%s/.aws", tmp_home);
     mkdir(path, 0700);
     snprintf(path, sizeof path, "%s/.aws/credentials", tmp_home);
-    write_file(
-        path, "[default]\naws_access_key_id = DEFAULTKEY\naws_secret_access_key = defaultsecret\n\n"
-              "# comment\n[other]\naws_access_key_id=OTHERKEY\naws_secret_access_key=othersecret\n"
-              "aws_session_token = othertoken\n");
+    write_file(path, "[default]\naws_access_key_id = DEFAULTKEY\naws_secret_access_key = defaultsecret\n\n"
+                     "# comment\n[other]\naws_access_key_id=OTHERKEY\naws_secret_access_key=othersecret\n"
+                     "aws_session_token = othertoken\n");
     snprintf(path, sizeof path, "%s/.aws/config", tmp_home);
-    write_file(path,
-               "[default]\nregion = eu-west-1\n\n[profile other]\nregion = ap-south-1\ns3 =\n"
-               "  endpoint_url = http://127.0.0.1:9999\n  addressing_style = path\n"
-               "[profile ep]\nendpoint_url = https://minio.example:9000/\nregion=us-west-2\n");
+    write_file(path, "[default]\nregion = eu-west-1\n\n[profile other]\nregion = ap-south-1\ns3 =\n"
+                     "  endpoint_url = http://127.0.0.1:9999\n  addressing_style = path\n"
+                     "[profile ep]\nendpoint_url = https://minio.example:9000/\nregion=us-west-2\n");
     clear_env();
     setenv("HOME", tmp_home, 1);
 
@@ -331,10 +316,8 @@ static void test_settings(void) {
     setenv("AWS_ENDPOINT_URL", "http://generic:1", 1);
 
     /* explicit options beat everything; an explicit profile beats env creds */
-    struct hx_s3_explicit ex2 = {.access_key = "OPTKEY",
-                                 .secret_key = "optsecret",
-                                 .endpoint = "http://opt:4",
-                                 .region = "sa-east-1"};
+    struct hx_s3_explicit ex2 = {
+        .access_key = "OPTKEY", .secret_key = "optsecret", .endpoint = "http://opt:4", .region = "sa-east-1"};
     CHECK_EQ_INT(hx_s3_settings_resolve(&ex2, &s), HOIST_OK);
     CHECK_STR(s.access_key, "OPTKEY");
     CHECK_STR(s.endpoint, "http://opt:4");
@@ -365,17 +348,14 @@ static void test_settings(void) {
     CHECK_EQ_INT(hx_s3_init(&s3, &ex), HOIST_OK);
     struct hx_net_req req;
     memset(&req, 0, sizeof req);
-    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "b", "k", NULL, NULL, NULL, 0),
-                 HOIST_ERR_CREDENTIALS);
+    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "b", "k", NULL, NULL, NULL, 0), HOIST_ERR_CREDENTIALS);
     hx_s3_cleanup(&s3);
     struct hx_s3_explicit anon = {.no_sign = 1};
     CHECK_EQ_INT(hx_s3_init(&s3, &anon), HOIST_OK);
-    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "b", "a b/c", NULL, NULL, NULL, 0),
-                 HOIST_OK);
+    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "b", "a b/c", NULL, NULL, NULL, 0), HOIST_OK);
     CHECK_STR(req.url.data, "https://minio.example:9000/b/a%20b/c");
     int has_auth = 0;
-    for (struct curl_slist *l = req.headers; l; l = l->next)
-        has_auth |= strncmp(l->data, "Authorization", 13) == 0;
+    for (struct curl_slist *l = req.headers; l; l = l->next) has_auth |= strncmp(l->data, "Authorization", 13) == 0;
     CHECK(!has_auth);
     hx_net_req_cleanup(&req);
     hx_s3_cleanup(&s3);
@@ -391,18 +371,14 @@ static void test_settings(void) {
 
 static void test_build_request(void) {
     clear_env();
-    struct hx_s3_explicit ex = {.access_key = "AKID",
-                                .secret_key = "SECRETVALUE",
-                                .session_token = "TOKENVALUE",
-                                .region = "us-east-1"};
+    struct hx_s3_explicit ex = {
+        .access_key = "AKID", .secret_key = "SECRETVALUE", .session_token = "TOKENVALUE", .region = "us-east-1"};
     struct hx_s3 s3;
     CHECK_EQ_INT(hx_s3_init(&s3, &ex), HOIST_OK);
     struct hx_net_req req;
     memset(&req, 0, sizeof req);
     struct hx_s3_header h[] = {{"range", "bytes=0-9"}};
-    CHECK_EQ_INT(
-        hx_s3_build_request(&s3, &req, "GET", "mybucket", "dir/k ey#?.txt", NULL, NULL, h, 1),
-        HOIST_OK);
+    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "mybucket", "dir/k ey#?.txt", NULL, NULL, h, 1), HOIST_OK);
     /* AWS endpoint + DNS-safe bucket: virtual-hosted */
     CHECK_STR(req.url.data, "https://mybucket.s3.us-east-1.amazonaws.com/dir/k%20ey%23%3F.txt");
     int saw_token = 0, saw_secret = 0, saw_auth = 0;
@@ -411,16 +387,12 @@ static void test_build_request(void) {
         saw_secret |= strstr(l->data, "SECRETVALUE") != NULL;
         if (strncmp(l->data, "Authorization: ", 15) == 0) {
             saw_auth = 1;
-            CHECK_CONTAINS(
-                l->data,
-                "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date;x-amz-security-token");
+            CHECK_CONTAINS(l->data, "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date;x-amz-security-token");
         }
     }
     CHECK(saw_token && saw_auth && !saw_secret);
     /* dotted bucket: path style */
-    CHECK_EQ_INT(
-        hx_s3_build_request(&s3, &req, "GET", "my.bucket", "k", "list-type=2", NULL, NULL, 0),
-        HOIST_OK);
+    CHECK_EQ_INT(hx_s3_build_request(&s3, &req, "GET", "my.bucket", "k", "list-type=2", NULL, NULL, 0), HOIST_OK);
     CHECK_STR(req.url.data, "https://s3.us-east-1.amazonaws.com/my.bucket/k?list-type=2");
     hx_net_req_cleanup(&req);
     hx_s3_cleanup(&s3);
@@ -501,25 +473,22 @@ static void test_resp_headers(void) {
 /* ListMultipartUploads pages: keys URL-decoded, markers for the next page,
  * and a truncated page without a marker refused. */
 static void test_xml_uploads(void) {
-    const char *xml =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListMultipartUploadsResult><Bucket>b</Bucket>"
-        "<IsTruncated>true</IsTruncated><NextKeyMarker>a%20b</NextKeyMarker>"
-        "<NextUploadIdMarker>U2</NextUploadIdMarker>"
-        "<Upload><Key>a%20b</Key><UploadId>U1</UploadId><Initiated>2026-01-02T03:04:05.000Z</"
-        "Initiated></Upload>"
-        "<Upload><Key>c</Key><UploadId>U2</UploadId></Upload></ListMultipartUploadsResult>";
+    const char *xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListMultipartUploadsResult><Bucket>b</Bucket>"
+                      "<IsTruncated>true</IsTruncated><NextKeyMarker>a%20b</NextKeyMarker>"
+                      "<NextUploadIdMarker>U2</NextUploadIdMarker>"
+                      "<Upload><Key>a%20b</Key><UploadId>U1</UploadId><Initiated>2026-01-02T03:04:05.000Z</"
+                      "Initiated></Upload>"
+                      "<Upload><Key>c</Key><UploadId>U2</UploadId></Upload></ListMultipartUploadsResult>";
     struct hx_s3_upload_page page;
     memset(&page, 0, sizeof page);
     CHECK_EQ_INT(hx_s3_parse_uploads(xml, strlen(xml), 1, &page), HOIST_OK);
     CHECK_EQ_INT(page.count, 2);
-    CHECK(page.count == 2 && strcmp(page.items[0].key, "a b") == 0 &&
-          strcmp(page.items[0].upload_id, "U1") == 0);
+    CHECK(page.count == 2 && strcmp(page.items[0].key, "a b") == 0 && strcmp(page.items[0].upload_id, "U1") == 0);
     CHECK(page.count == 2 && page.items[0].initiated == 1767323045 && page.items[1].initiated == 0);
     CHECK(page.is_truncated && strcmp(page.next_key_marker, "a b") == 0);
     CHECK(strcmp(page.next_upload_id_marker, "U2") == 0);
     hx_s3_upload_page_reset(&page);
-    const char *bad =
-        "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated></ListMultipartUploadsResult>";
+    const char *bad = "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated></ListMultipartUploadsResult>";
     CHECK_EQ_INT(hx_s3_parse_uploads(bad, strlen(bad), 1, &page), HOIST_ERR_S3_BAD_RESPONSE);
     hx_s3_upload_page_reset(&page);
     const char *nokey = "<ListMultipartUploadsResult><Upload><UploadId>U</UploadId></Upload></"

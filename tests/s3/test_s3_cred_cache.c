@@ -282,10 +282,18 @@ static void test_role_option(void) {
 int main(void) {
     char home[256];
     snprintf(home, sizeof home, "/tmp/hoist-cred-cache-%d", (int)getpid());
-    const char *unset[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                           "AWS_ENDPOINT_URL", "METAFLOW_S3_ENDPOINT_URL", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                           "AWS_EC2_METADATA_DISABLED", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"};
+    const char *unset[] = {"AWS_ACCESS_KEY_ID",
+                           "AWS_SECRET_ACCESS_KEY",
+                           "AWS_SESSION_TOKEN",
+                           "AWS_PROFILE",
+                           "AWS_ENDPOINT_URL",
+                           "METAFLOW_S3_ENDPOINT_URL",
+                           "AWS_WEB_IDENTITY_TOKEN_FILE",
+                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                           "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                           "AWS_EC2_METADATA_DISABLED",
+                           "AWS_SHARED_CREDENTIALS_FILE",
+                           "AWS_CONFIG_FILE"};
     for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++) unsetenv(unset[i]);
     setenv("HOME", home, 1);
     signal(SIGPIPE, SIG_IGN);

@@ -186,7 +186,7 @@ static void test_prefault(void) {
     memset(small, 0x5a, 4096);
     struct hx_prefault_item ia, ib, is;
     hx_prefault_init(&pf);
-    hx_prefault_push(&pf, &ia, a, n);       /* already written: must stay as is */
+    hx_prefault_push(&pf, &ia, a, n);        /* already written: must stay as is */
     hx_prefault_push(&pf, &is, small, 4096); /* too small: skipped */
     hx_prefault_push(&pf, &ib, b, n);
     /* write b while the helper may be populating it */
@@ -234,7 +234,7 @@ static void test_crc32c_long(void) {
         x = x * 1103515245u + 12345u;
         buf[i] = (uint8_t)(x >> 16);
     }
-    size_t lens[] = {0, 1, 7, 8, 9, 24575, 24576, 24577, 24576 + 8, 2 * 24576 - 1, 2 * 24576, 2 * 24576 + 13,
+    size_t lens[] = {0,           1, 7, 8, 9, 24575, 24576, 24577, 24576 + 8, 2 * 24576 - 1, 2 * 24576, 2 * 24576 + 13,
                      3 * 8192 * 3};
     int bad = 0;
     for (size_t li = 0; li < sizeof lens / sizeof *lens; li++)

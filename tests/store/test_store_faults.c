@@ -28,9 +28,15 @@ static int start_relay(int idx, const char *rate) {
     snprintf(stats, sizeof stats, "%s/relay%d.stats", tmpdir, idx);
     /* The always-failing relay never passes a request through untouched:
      * a "corrupt" draw leaves bodies without a checksum intact. */
-    const char *argv[] = {"python3", "tests/store/fault_relay.py", "--upstream", hostport, "--rate", rate, "--stall",
-                          "4", "--seed", idx ? "2" : "1", "--stats", stats, "--kinds",
-                          idx ? "slowdown,slowdown,cut,cut,stall" : "slowdown,slowdown,cut,cut,stall,corrupt", NULL};
+    const char *argv[] = {
+        "python3",    "tests/store/fault_relay.py",
+        "--upstream", hostport,
+        "--rate",     rate,
+        "--stall",    "4",
+        "--seed",     idx ? "2" : "1",
+        "--stats",    stats,
+        "--kinds",    idx ? "slowdown,slowdown,cut,cut,stall" : "slowdown,slowdown,cut,cut,stall,corrupt",
+        NULL};
     relay_port[idx] = stu_spawn_port(argv, &relay_pid[idx]);
     return relay_port[idx];
 }
@@ -265,8 +271,7 @@ static void test_always_failing(void) {
 }
 
 int main(void) {
-    if (!th_s3_enabled())
-        TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
+    if (!th_s3_enabled()) TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
     signal(SIGPIPE, SIG_IGN);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hoist-faults-%d", (int)getpid());
     mkdir(tmpdir, 0700);

@@ -29,11 +29,9 @@ static void test_create_parts_complete(void) {
     snprintf(prefix, sizeof prefix, "%s/mp/", burl);
     size_t n1 = (size_t)5 << 20, n2 = 12345;
     uint8_t *data = malloc(n1 + n2);
-    for (size_t i = 0; i < n1 + n2; i++)
-        data[i] = (uint8_t)(i * 31 + (i >> 13));
+    for (size_t i = 0; i < n1 + n2; i++) data[i] = (uint8_t)(i * 31 + (i >> 13));
     char *id = NULL;
-    CHECK_EQ_INT(hx_store_multipart_create(store, url, "application/x-test", "{\"k\": \"v\"}", &id),
-                 HOIST_OK);
+    CHECK_EQ_INT(hx_store_multipart_create(store, url, "application/x-test", "{\"k\": \"v\"}", &id), HOIST_OK);
     CHECK(id != NULL && id[0] != '\0');
     if (id == NULL) return;
     CHECK(pending_has(prefix, url, id));
@@ -90,28 +88,21 @@ static void test_abort_and_pending(void) {
 
 static void test_arguments(void) {
     char *id = NULL;
-    CHECK_EQ_INT(hx_store_multipart_create(store, "file:///tmp/x", NULL, NULL, &id),
-                 HOIST_ERR_UNSUPPORTED);
+    CHECK_EQ_INT(hx_store_multipart_create(store, "file:///tmp/x", NULL, NULL, &id), HOIST_ERR_UNSUPPORTED);
     CHECK_EQ_INT(hx_store_multipart_create(store, burl, NULL, NULL, &id), HOIST_ERR_BAD_URL);
-    CHECK_EQ_INT(hx_store_multipart_create(store, "s3://b/k", NULL, "not json", &id),
-                 HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_create(store, "s3://b/k", NULL, "not json", &id), HOIST_ERR_INVALID_ARG);
     CHECK(id == NULL);
     struct hx_store_part p = {.number = 0, .data = "x", .size = 1};
-    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, "s3://b/k", "id", &p, 1, NULL, NULL),
-                 HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, "s3://b/k", "id", &p, 1, NULL, NULL), HOIST_ERR_INVALID_ARG);
     p.number = 10001;
-    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, "s3://b/k", "id", &p, 1, NULL, NULL),
-                 HOIST_ERR_INVALID_ARG);
-    CHECK_EQ_INT(hx_store_multipart_complete(store, "s3://b/k", "id", &p, 0, 0),
-                 HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, "s3://b/k", "id", &p, 1, NULL, NULL), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_complete(store, "s3://b/k", "id", &p, 0, 0), HOIST_ERR_INVALID_ARG);
     struct hx_store_part noetag = {.number = 1};
-    CHECK_EQ_INT(hx_store_multipart_complete(store, "s3://b/k", "id", &noetag, 1, 0),
-                 HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_complete(store, "s3://b/k", "id", &noetag, 1, 0), HOIST_ERR_INVALID_ARG);
 }
 
 int main(void) {
-    if (!th_s3_enabled())
-        TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
+    if (!th_s3_enabled()) TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
     stu_bucket_url(burl, sizeof burl, "hoist-mpu");
     store = stu_store_with_bucket(burl);
     if (!store) return 1;

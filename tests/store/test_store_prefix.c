@@ -79,8 +79,7 @@ static void test_join_path(void) {
  * directory URL, under which the tree is written. */
 static void check_prefix_download(struct hoist_store *st, const char *base, const char *tag) {
     char url[600], dest[400];
-    const char *keys[] = {"t/top.txt", "t/nested/deeper/leaf.txt", "t/unicodé/日本 ファイル.txt",
-                          "t_other/no.txt"};
+    const char *keys[] = {"t/top.txt", "t/nested/deeper/leaf.txt", "t/unicodé/日本 ファイル.txt", "t_other/no.txt"};
     for (size_t i = 0; i < 4; i++) {
         snprintf(url, sizeof url, "%s/%s", base, keys[i]);
         put_text(st, url, keys[i]);
@@ -115,8 +114,7 @@ static void check_prefix_download(struct hoist_store *st, const char *base, cons
         fputs("mine", f);
         fclose(f);
     }
-    CHECK_EQ_INT(hoist_store_get_prefix(st, url, dest, HOIST_NO_OVERWRITE, NULL, NULL, &files),
-                 HOIST_OK);
+    CHECK_EQ_INT(hoist_store_get_prefix(st, url, dest, HOIST_NO_OVERWRITE, NULL, NULL, &files), HOIST_OK);
     CHECK_EQ_INT(files.count, 3);
     size_t skipped = 0;
     for (size_t i = 0; i < files.count; i++)
@@ -143,8 +141,7 @@ static void check_prefix_download(struct hoist_store *st, const char *base, cons
     CHECK_EQ_INT(count_files(dest), 0);
 
     CHECK_EQ_INT(hoist_store_get_prefix(st, url, "", 0, NULL, NULL, &files), HOIST_ERR_INVALID_ARG);
-    CHECK_EQ_INT(hoist_store_get_prefix(st, url, dest, 0x80, NULL, NULL, &files),
-                 HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hoist_store_get_prefix(st, url, dest, 0x80, NULL, NULL, &files), HOIST_ERR_INVALID_ARG);
 }
 
 static void test_file_prefix(void) {
@@ -208,14 +205,12 @@ static void test_s3_prefix(void) {
 /* Starts hostile_listing.py listing `keys`; returns its port (or -1). */
 static int start_hostile(const char *const *keys, size_t n, pid_t *pid) {
     const char *argv[16] = {"python3", "tests/store/hostile_listing.py"};
-    for (size_t i = 0; i < n && i < 12; i++)
-        argv[2 + i] = keys[i];
+    for (size_t i = 0; i < n && i < 12; i++) argv[2 + i] = keys[i];
     return stu_spawn_port(argv, pid);
 }
 
 static void test_hostile_keys(void) {
-    const char *hostile[] = {"../x", "a/../../x", "/abs/evil", "a//b",
-                             "./x",  "x/.",       "x/..",      "sub/../../esc"};
+    const char *hostile[] = {"../x", "a/../../x", "/abs/evil", "a//b", "./x", "x/.", "x/..", "sub/../../esc"};
     for (size_t h = 0; h < sizeof hostile / sizeof hostile[0]; h++) {
         const char *keys[2] = {"good.txt", hostile[h]};
         pid_t pid;
@@ -237,8 +232,7 @@ static void test_hostile_keys(void) {
         char dest[400];
         snprintf(dest, sizeof dest, "%s/hostile%zu/a/b/dest", tmpdir, h);
         struct hoist_prefix_files files;
-        CHECK_EQ_INT(hoist_store_get_prefix(st, "s3://b/", dest, 0, NULL, NULL, &files),
-                     HOIST_ERR_UNSAFE_KEY);
+        CHECK_EQ_INT(hoist_store_get_prefix(st, "s3://b/", dest, 0, NULL, NULL, &files), HOIST_ERR_UNSAFE_KEY);
         CHECK_CONTAINS(hoist_errmsg(), "unsafe key");
         CHECK_CONTAINS(hoist_errmsg(), hostile[h]);
         CHECK_EQ_INT(files.count, 0);

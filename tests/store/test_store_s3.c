@@ -58,7 +58,8 @@ static void roundtrip(size_t n, uint32_t seed) {
     CHECK(b.data == buf && b.size == n && memcmp(buf, data, n) == 0);
     hoist_store_get_item_reset(&b);
     if (n > 0) {
-        struct hoist_get_item s = {.url = u, .length = -1, .dest = HOIST_DEST_BUFFER, .buffer = buf, .buffer_size = n - 1};
+        struct hoist_get_item s = {
+            .url = u, .length = -1, .dest = HOIST_DEST_BUFFER, .buffer = buf, .buffer_size = n - 1};
         CHECK_EQ_INT(hoist_store_get_many(store, &s, 1, 0, NULL, NULL), HOIST_ERR_LIMIT);
         CHECK_CONTAINS(s.error, key);
         hoist_store_get_item_reset(&s);
@@ -170,7 +171,8 @@ static void test_listing_semantics(void) {
     struct hoist_list l;
     CHECK_EQ_INT(hoist_store_list(store, prefs, 2, 1, &l), HOIST_OK);
     CHECK_EQ_INT(l.count, 6);
-    for (size_t i = 0; i < l.count; i++) CHECK(strstr(l.entries[i].url, "log_other") == NULL && strstr(l.entries[i].url, "logx") == NULL);
+    for (size_t i = 0; i < l.count; i++)
+        CHECK(strstr(l.entries[i].url, "log_other") == NULL && strstr(l.entries[i].url, "logx") == NULL);
     if (l.count == 6) {
         CHECK_STR(l.entries[0].prefix, p1);
         CHECK_STR(l.entries[3].prefix, p2);
@@ -297,7 +299,10 @@ static void test_ranges_and_missing(void) {
 
 static void test_metadata_and_no_overwrite(void) {
     char *u = url_of("meta/obj.json");
-    struct hoist_put_item p = {.url = u, .data = "{}", .size = 2, .content_type = "application/json",
+    struct hoist_put_item p = {.url = u,
+                               .data = "{}",
+                               .size = 2,
+                               .content_type = "application/json",
                                .metadata_json = "{\"a\": 1, \"name\": \"caf\xc3\xa9\"}"};
     CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_OK);
     hoist_store_put_item_reset(&p);
@@ -345,9 +350,10 @@ static int run_boto3(const char *py, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(stmts, sizeof stmts, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd,
-             "%s -c 'import boto3,json,os,sys; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);%s'",
-             py, stmts);
+    snprintf(
+        cmd, sizeof cmd,
+        "%s -c 'import boto3,json,os,sys; s3=boto3.client(\"s3\",endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]);%s'",
+        py, stmts);
     return system(cmd);
 }
 
@@ -370,7 +376,10 @@ static void test_metaflow_interop(void) {
     CHECK_STR(i.info.content_type, "text/x-mf");
     hoist_store_info_item_reset(&i);
     char *u2 = url_of("mf/from-hoist");
-    struct hoist_put_item p = {.url = u2, .data = "xyz", .size = 3, .content_type = "text/x-h",
+    struct hoist_put_item p = {.url = u2,
+                               .data = "xyz",
+                               .size = 3,
+                               .content_type = "text/x-h",
                                .metadata_json = "{\"k\": [1, 2], \"s\": \"\xc3\xa9\"}"};
     CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_OK);
     hoist_store_put_item_reset(&p);
@@ -465,7 +474,8 @@ static void test_multipart_and_cancel(void) {
     fwrite(data, 1, n, f);
     fclose(f);
     char *u = url_of("mp/from-file");
-    struct hoist_put_item p = {.url = u, .path = path, .content_type = "application/x-test", .metadata_json = "{\"k\":\"v\"}"};
+    struct hoist_put_item p = {
+        .url = u, .path = path, .content_type = "application/x-test", .metadata_json = "{\"k\":\"v\"}"};
     CHECK_EQ_INT(hoist_store_put_many(store, &p, 1, 0, NULL, NULL), HOIST_OK);
     hoist_store_put_item_reset(&p);
     struct hoist_get_item g = {.url = u, .length = -1};
@@ -606,8 +616,8 @@ static uint64_t requests_now(struct hoist_store *s) {
     return st.requests;
 }
 
-static void get_plan_run(int64_t concurrency, int64_t part_size, char **urls, uint8_t **want, size_t *sizes,
-                         size_t k, uint64_t *requests) {
+static void get_plan_run(int64_t concurrency, int64_t part_size, char **urls, uint8_t **want, size_t *sizes, size_t k,
+                         uint64_t *requests) {
     struct hoist_store_config *cfg = NULL;
     struct hoist_store *s = NULL;
     CHECK_EQ_INT(hoist_store_config_new(&cfg), HOIST_OK);
@@ -700,8 +710,7 @@ static void test_stats(void) {
 }
 
 int main(void) {
-    if (!th_s3_enabled())
-        TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
+    if (!th_s3_enabled()) TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
     snprintf(bucket, sizeof bucket, "hoist-store-%d-%ld", (int)getpid(), (long)(hx_now() * 1000) % 100000);
     snprintf(burl, sizeof burl, "s3://%s", bucket);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hoist-store-test-%d", (int)getpid());

@@ -42,8 +42,10 @@ static void test_default_allocator(void) {
         if (!p) continue;
         if (sizes[i] >= 4 * MIB) CHECK_EQ_INT((uintptr_t)p % (2 * MIB), 0);
         CHECK(pattern_ok(p, sizes[i]));
-        if (i % 2) hoist_free(p); /* the public way DEST_ALLOC memory is released */
-        else hx_free(p);
+        if (i % 2)
+            hoist_free(p); /* the public way DEST_ALLOC memory is released */
+        else
+            hx_free(p);
     }
 }
 

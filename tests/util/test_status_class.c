@@ -83,7 +83,7 @@ static void test_table_covers_every_status(void) {
 
 static void test_unknown_status_is_internal(void) {
     CHECK_EQ_INT(hoist_status_class((enum hoist_status)12345), HOIST_CLASS_INTERNAL);
-    CHECK_EQ_INT(hoist_status_class((enum hoist_status)-1), HOIST_CLASS_INTERNAL);
+    CHECK_EQ_INT(hoist_status_class((enum hoist_status) - 1), HOIST_CLASS_INTERNAL);
     CHECK_EQ_INT(hoist_status_class((enum hoist_status)99), HOIST_CLASS_INTERNAL);
 }
 
@@ -93,7 +93,7 @@ static void test_class_names(void) {
     CHECK_STR(hoist_status_class_name(HOIST_CLASS_TRANSIENT), "transient");
     CHECK_STR(hoist_status_class_name(HOIST_CLASS_REMOTE), "remote");
     CHECK_STR(hoist_status_class_name((enum hoist_status_class)N_CLASSES), "unknown");
-    CHECK_STR(hoist_status_class_name((enum hoist_status_class)-1), "unknown");
+    CHECK_STR(hoist_status_class_name((enum hoist_status_class) - 1), "unknown");
     /* names are distinct, and every class is used by some status */
     for (int c = 0; c < N_CLASSES; c++) {
         const char *name = hoist_status_class_name((enum hoist_status_class)c);
