@@ -2,12 +2,10 @@
 writer tests: a pyarrow table goes in through the Arrow C stream interface,
 the file's bytes come back through the sink callback."""
 import ctypes
-import os
-import pathlib
 
 import pyarrow as pa
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from hoist_lib import HoistError, open_lib  # noqa: F401 (tests catch HoistError here)
 
 OPT = {name: i + 1 for i, name in enumerate(
     ["compression", "row_group_rows", "row_group_bytes", "page_bytes", "dict_page_bytes", "dictionary",
@@ -16,21 +14,13 @@ OPT = {name: i + 1 for i, name in enumerate(
 SINK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 
 
-class HoistError(Exception):
-    def __init__(self, status, message):
-        super().__init__(f"[{status}] {message}")
-        self.status = status
-
-
 _LIB = None
 
 
 def lib():
     global _LIB
     if _LIB is None:
-        cli = os.environ.get("HOIST_CLI") or str(ROOT / "build" / "hoist")
-        L = ctypes.CDLL(str(pathlib.Path(cli).parent / "libhoist.so"))
-        L.hoist_errmsg.restype = ctypes.c_char_p
+        L = open_lib()
         L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
         L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
         L.hoist_pq_write_options_set_column_str.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
