@@ -139,6 +139,19 @@ class ProcessCPU:
         return {self.name + "_cpu_s": round(t1 - self._t0, 3)}
 
 
+def result_line(m) -> dict:
+    """The JSON object a tool prints as its last "{" line (from the tail of
+    its stdout that the measurement kept); {} when there is none."""
+    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return {}
+    return {}
+
+
 def _median_run(runs):
     """The run whose wall time is the median (the lower middle one for an even count)."""
     order = sorted(runs, key=lambda m: m.wall_s)

@@ -9,21 +9,21 @@ import shutil
 import subprocess
 import sys
 
-from harness import ROOT, Job
+from harness import ROOT, Job, result_line
 
 TOOLS = ROOT / "bench" / "tools"
 PEERS = ("pyarrow", "polars", "duckdb", "daft")
 
 
-def result_line(m) -> dict:
-    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return {}
-    return {}
+def prepare_input(ctx, *args) -> dict | None:
+    """Runs tools/write_prepare.py with args; returns the description of the
+    input it prints last, or None after noting that preparation failed."""
+    prep = subprocess.run([ctx.python, str(TOOLS / "write_prepare.py"), *args],
+                          stdout=subprocess.PIPE, text=True, timeout=7200)
+    if prep.returncode != 0:
+        ctx.note("input preparation failed (exit %d); nothing measured" % prep.returncode)
+        return None
+    return json.loads(prep.stdout.strip().splitlines()[-1])
 
 
 def peer_python(ctx) -> str:

@@ -29,7 +29,7 @@ import json
 import os
 import subprocess
 
-from harness import ROOT
+from harness import ROOT, result_line
 
 TOOLS = ROOT / "bench" / "tools"
 WORKLOADS = {"all": "a_all_columns", "two": "b_two_columns", "two_filtered": "c_two_columns_filtered"}
@@ -39,18 +39,6 @@ FILTER = "passenger_count > 1"
 
 # --------------------------------------------------------------------------
 # run
-
-def _result(m):
-    """The JSON line a tool prints last."""
-    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return {}
-    return {}
-
 
 def run(ctx):
     env_keys = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
@@ -102,7 +90,7 @@ def run(ctx):
         ]
         for tool, argv in tools:
             m = ctx.measure(tool, workload, argv, bytes=b, objects=len(files), env=env, repeat=repeat)
-            r = _result(m)
+            r = result_line(m)
             if r:
                 m.rows = r["rows"]
                 m.extra["table_bytes"] = r["table_bytes"]
@@ -125,7 +113,7 @@ def run(ctx):
                          "downloads from extensions.duckdb.org on first use; this machine is offline and no "
                          "copy is installed (%s)" % duck_reason)
             else:
-                r = _result(m)
+                r = result_line(m)
                 if r:
                     m.rows = r["rows"]
                     m.extra["table_bytes"] = r["table_bytes"]

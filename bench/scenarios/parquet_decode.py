@@ -37,21 +37,10 @@ import os
 import subprocess
 import sys
 
-from harness import ROOT, Measurement
+from harness import ROOT, Measurement, result_line
 
 TOOLS = ROOT / "bench" / "tools"
 PEERS = ("pyarrow", "polars", "duckdb")
-
-
-def _result(m):
-    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return {}
-    return {}
 
 
 def run(ctx):
@@ -86,7 +75,7 @@ def run(ctx):
                     env["POLARS_MAX_THREADS"] = "1"
                 m = ctx.measure(tool, cold, [py, str(TOOLS / ("pq_decode_%s.py" % tool)), path, threads, repeats],
                                 bytes=f["size"], env=env, repeat=1 if ctx.quick else 2)
-                r = _result(m)
+                r = result_line(m)
                 if not m.ok or not r:
                     continue
                 m.extra["process_wall_s"] = round(m.wall_s, 4)
