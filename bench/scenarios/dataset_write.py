@@ -47,7 +47,8 @@ import time
 from urllib.parse import urlparse
 
 from harness import ProcessCPU
-from scenarios._write_common import PEERS, TOOLS, envs, peer_python, prepare_input, remove, selected, summarize, write_job
+from scenarios._write_common import (PEERS, TOOLS, envs, peer_python, prepare_input, remove, selected, summarize,
+                                     write_job)
 
 BUCKET = "hoist-bench-write"
 
