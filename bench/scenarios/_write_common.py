@@ -15,17 +15,6 @@ TOOLS = ROOT / "bench" / "tools"
 PEERS = ("pyarrow", "polars", "duckdb", "daft")
 
 
-def prepare_input(ctx, *args) -> dict | None:
-    """Runs tools/write_prepare.py with args; returns the description of the
-    input it prints last, or None after noting that preparation failed."""
-    prep = subprocess.run([ctx.python, str(TOOLS / "write_prepare.py"), *args],
-                          stdout=subprocess.PIPE, text=True, timeout=7200)
-    if prep.returncode != 0:
-        ctx.note("input preparation failed (exit %d); nothing measured" % prep.returncode)
-        return None
-    return json.loads(prep.stdout.strip().splitlines()[-1])
-
-
 def peer_python(ctx) -> str:
     """The peers run in .venv-bench (scripts/setup-deps --bench): daft and the
     DuckDB httpfs wheel pin versions the test environment must not take."""

@@ -25,11 +25,10 @@ peak RSS / table size.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
-from harness import ROOT, result_line
+from harness import ROOT, result_line, run_prepare
 
 TOOLS = ROOT / "bench" / "tools"
 WORKLOADS = {"all": "a_all_columns", "two": "b_two_columns", "two_filtered": "c_two_columns_filtered"}
@@ -47,12 +46,9 @@ def run(ctx):
         return
     # Everything that needs pyarrow/boto3 runs in a child: a measured child's
     # peak RSS starts at the harness's own high-water mark (vfork + exec).
-    prep = subprocess.run([ctx.python, str(TOOLS / "prepare_taxi.py")] + (["--quick"] if ctx.quick else []),
-                          stdout=subprocess.PIPE, text=True, timeout=7200)
-    if prep.returncode != 0:
-        ctx.note("dataset preparation failed (exit %d); nothing measured" % prep.returncode)
+    info = run_prepare(ctx, "prepare_taxi.py", ["--quick"] if ctx.quick else [], "dataset")
+    if info is None:
         return
-    info = json.loads(prep.stdout.strip().splitlines()[-1])
     url, nbytes = info["url"], info["bytes"]
     files = range(info["files"])
     ctx.note("dataset %s: %d files, %.2f GiB, %d rows, 12 monthly partitions, 18 columns"

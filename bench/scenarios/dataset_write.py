@@ -46,8 +46,8 @@ import os
 import time
 from urllib.parse import urlparse
 
-from harness import ProcessCPU
-from scenarios._write_common import (PEERS, TOOLS, envs, peer_python, prepare_input, remove, selected, summarize,
+from harness import ProcessCPU, run_prepare
+from scenarios._write_common import (PEERS, TOOLS, envs, peer_python, remove, selected, summarize,
                                      write_job)
 
 BUCKET = "hoist-bench-write"
@@ -71,7 +71,7 @@ def run(ctx):
     rounds = int(os.environ.get("HOIST_BENCH_ROUNDS") or 3)
     small = os.environ.get("HOIST_BENCH_WRITE_ROWS")
     src = ["--dataset-rows", small] if small else ["--dataset", "quick" if ctx.quick else "full"]
-    info = prepare_input(ctx, *src, "--bucket", BUCKET)
+    info = run_prepare(ctx, "write_prepare.py", [*src, "--bucket", BUCKET], "input")
     if info is None:
         return
     ctx.note("input: taxi dataset as one table, %d rows, %d columns (month included), %.0f MiB in Arrow%s; "

@@ -42,7 +42,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scenarios._write_common import PEERS, TOOLS, envs, peer_python, prepare_input, selected, summarize, write_job
+from harness import run_prepare
+from scenarios._write_common import PEERS, TOOLS, envs, peer_python, selected, summarize, write_job
 
 SHM = Path("/dev/shm") / ("hoist-bench-pqw-%d" % os.getuid())
 COMPRESSIONS = ("snappy", "zstd:3")
@@ -51,7 +52,7 @@ COMPRESSIONS = ("snappy", "zstd:3")
 def run(ctx):
     rows = int(os.environ.get("HOIST_BENCH_WRITE_ROWS") or (2_000_000 if ctx.quick else 10_000_000))
     rounds = int(os.environ.get("HOIST_BENCH_ROUNDS") or 3)
-    info = prepare_input(ctx, "--taxi", str(rows))
+    info = run_prepare(ctx, "write_prepare.py", ["--taxi", str(rows)], "input")
     if info is None:
         return
     ctx.note("input: taxi table, %d rows, %d columns, %.0f MiB in Arrow, read from %s into memory by each tool"
