@@ -24,6 +24,20 @@ def open_lib():
     return L
 
 
+def binding(declare):
+    """A lib() that opens the library on first use and runs declare(L) on it
+    once: importing a binding needs no build, only calling it does."""
+    cache = []
+
+    def lib():
+        if not cache:
+            L = open_lib()
+            declare(L)
+            cache.append(L)
+        return cache[0]
+    return lib
+
+
 class ArrowArrayStream(ctypes.Structure):
     _fields_ = [("get_schema", ctypes.c_void_p), ("get_next", ctypes.c_void_p),
                 ("get_last_error", ctypes.c_void_p), ("release", ctypes.c_void_p),

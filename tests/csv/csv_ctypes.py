@@ -5,7 +5,7 @@ import ctypes
 
 import pyarrow as pa
 
-from hoist_lib import ArrowArray, ArrowArrayStream, ArrowSchema, HoistError, open_lib
+from hoist_lib import ArrowArray, ArrowArrayStream, ArrowSchema, HoistError, binding
 
 OPT = dict(delimiter=1, quote=2, escape=3, double_quote=4, header=5, comment=6, skip_bad_rows=7,
            threads=8, strings_can_be_null=9, block_size=10)
@@ -17,33 +17,28 @@ class Stats(ctypes.Structure):
                 ("bad_lines", ctypes.c_uint64 * 8)]
 
 
-_LIB = None
+def _declare(L):
+    L.hoist_csv_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_csv_options_set_strings.argtypes = [ctypes.c_void_p, ctypes.c_int,
+                                                ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t]
+    L.hoist_csv_options_set_column_type.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    L.hoist_csv_options_free.argtypes = [ctypes.c_void_p]
+    L.hoist_csv_read_memory.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
+                                        ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
+    L.hoist_csv_read_file.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ArrowArrayStream),
+                                      ctypes.POINTER(Stats)]
+    L.hoist_csv_read_url.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p,
+                                     ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
+    L.hoist_csv_reader_new.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+    L.hoist_csv_reader_feed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+    L.hoist_csv_reader_finish.argtypes = [ctypes.c_void_p]
+    L.hoist_csv_reader_schema.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowSchema)]
+    L.hoist_csv_reader_next.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowArray)]
+    L.hoist_csv_reader_get_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats)]
+    L.hoist_csv_reader_free.argtypes = [ctypes.c_void_p]
 
 
-def lib():
-    global _LIB
-    if _LIB is None:
-        L = open_lib()
-        L.hoist_csv_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_csv_options_set_strings.argtypes = [ctypes.c_void_p, ctypes.c_int,
-                                                    ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t]
-        L.hoist_csv_options_set_column_type.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-        L.hoist_csv_options_free.argtypes = [ctypes.c_void_p]
-        L.hoist_csv_read_memory.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
-                                            ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
-        L.hoist_csv_read_file.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ArrowArrayStream),
-                                          ctypes.POINTER(Stats)]
-        L.hoist_csv_read_url.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p,
-                                         ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
-        L.hoist_csv_reader_new.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
-        L.hoist_csv_reader_feed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-        L.hoist_csv_reader_finish.argtypes = [ctypes.c_void_p]
-        L.hoist_csv_reader_schema.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowSchema)]
-        L.hoist_csv_reader_next.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowArray)]
-        L.hoist_csv_reader_get_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats)]
-        L.hoist_csv_reader_free.argtypes = [ctypes.c_void_p]
-        _LIB = L
-    return _LIB
+lib = binding(_declare)
 
 
 def _check(status):

@@ -5,7 +5,7 @@ import ctypes
 
 import pyarrow as pa
 
-from hoist_lib import HoistError, open_lib  # noqa: F401 (tests catch HoistError here)
+from hoist_lib import HoistError, binding  # noqa: F401 (tests catch HoistError here)
 
 OPT = {name: i + 1 for i, name in enumerate(
     ["compression", "row_group_rows", "row_group_bytes", "page_bytes", "dict_page_bytes", "dictionary",
@@ -14,27 +14,22 @@ OPT = {name: i + 1 for i, name in enumerate(
 SINK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 
 
-_LIB = None
+def _declare(L):
+    L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+    L.hoist_pq_write_options_set_column_str.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
+                                                        ctypes.c_char_p]
+    L.hoist_pq_write_options_set_column_int.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
+                                                        ctypes.c_int64]
+    L.hoist_pq_write_options_set_column_encoding.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    L.hoist_pq_write_options_set_column_bloom_filter.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                                                 ctypes.c_double, ctypes.c_int64]
+    L.hoist_pq_write_options_add_metadata.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
+    L.hoist_pq_write_stream.argtypes = [ctypes.c_void_p, ctypes.c_void_p, SINK, ctypes.c_void_p]
 
 
-def lib():
-    global _LIB
-    if _LIB is None:
-        L = open_lib()
-        L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
-        L.hoist_pq_write_options_set_column_str.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
-                                                            ctypes.c_char_p]
-        L.hoist_pq_write_options_set_column_int.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
-                                                            ctypes.c_int64]
-        L.hoist_pq_write_options_set_column_encoding.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-        L.hoist_pq_write_options_set_column_bloom_filter.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
-                                                                     ctypes.c_double, ctypes.c_int64]
-        L.hoist_pq_write_options_add_metadata.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-        L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
-        L.hoist_pq_write_stream.argtypes = [ctypes.c_void_p, ctypes.c_void_p, SINK, ctypes.c_void_p]
-        _LIB = L
-    return _LIB
+lib = binding(_declare)
 
 
 def _check(status):

@@ -4,7 +4,7 @@ import ctypes
 
 import pyarrow as pa
 
-from hoist_lib import HoistError, open_lib  # noqa: F401 (tests catch HoistError here)
+from hoist_lib import HoistError, binding  # noqa: F401 (tests catch HoistError here)
 
 WOPT = {"max_rows_per_file": 1, "max_bytes_per_file": 2, "existing": 3, "name_template": 4,
         "keep_partition_columns": 5, "memory_limit": 6, "max_open_files": 7, "lineage_json": 8, "manifest": 9}
@@ -13,33 +13,28 @@ PQOPT = {"compression": 1, "row_group_rows": 2, "row_group_bytes": 3}
 PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 
-_LIB = None
+def _declare(L):
+    L.hoist_write_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_write_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+    L.hoist_write_config_set_partition_by.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p),
+                                                      ctypes.c_size_t]
+    L.hoist_write_config_set_parquet_options.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    L.hoist_write_config_set_progress.argtypes = [ctypes.c_void_p, PROGRESS, ctypes.c_void_p]
+    L.hoist_write_config_free.argtypes = [ctypes.c_void_p]
+    L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+    L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
+    L.hoist_store_new.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    L.hoist_store_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+    L.hoist_store_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_store_config_free.argtypes = [ctypes.c_void_p]
+    L.hoist_store_free.argtypes = [ctypes.c_void_p]
+    L.hoist_write_dataset.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.POINTER(ctypes.c_void_p)]
+    L.hoist_free.argtypes = [ctypes.c_void_p]
 
 
-def lib():
-    global _LIB
-    if _LIB is None:
-        L = open_lib()
-        L.hoist_write_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_write_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
-        L.hoist_write_config_set_partition_by.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p),
-                                                          ctypes.c_size_t]
-        L.hoist_write_config_set_parquet_options.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        L.hoist_write_config_set_progress.argtypes = [ctypes.c_void_p, PROGRESS, ctypes.c_void_p]
-        L.hoist_write_config_free.argtypes = [ctypes.c_void_p]
-        L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
-        L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
-        L.hoist_store_new.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        L.hoist_store_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
-        L.hoist_store_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_store_config_free.argtypes = [ctypes.c_void_p]
-        L.hoist_store_free.argtypes = [ctypes.c_void_p]
-        L.hoist_write_dataset.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
-                                          ctypes.POINTER(ctypes.c_void_p)]
-        L.hoist_free.argtypes = [ctypes.c_void_p]
-        _LIB = L
-    return _LIB
+lib = binding(_declare)
 
 
 def _check(status):
