@@ -139,6 +139,30 @@ class ProcessCPU:
         return {self.name + "_cpu_s": round(t1 - self._t0, 3)}
 
 
+def result_line(m) -> dict:
+    """The JSON object a tool prints as its last "{" line (from the tail of
+    its stdout that the measurement kept); {} when there is none."""
+    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return {}
+    return {}
+
+
+def run_prepare(ctx, script: str, args: Sequence[str], what: str):
+    """Runs bench/tools/<script> with args (unmeasured); returns the JSON it
+    prints on its last line, or None after noting that preparing `what` failed."""
+    prep = subprocess.run([ctx.python, str(ROOT / "bench" / "tools" / script), *args],
+                          stdout=subprocess.PIPE, text=True, timeout=7200)
+    if prep.returncode != 0:
+        ctx.note("%s preparation failed (exit %d); nothing measured" % (what, prep.returncode))
+        return None
+    return json.loads(prep.stdout.strip().splitlines()[-1])
+
+
 def _median_run(runs):
     """The run whose wall time is the median (the lower middle one for an even count)."""
     order = sorted(runs, key=lambda m: m.wall_s)

@@ -94,6 +94,18 @@ static inline uint64_t th_xorshift(uint64_t *state) {
     return *state;
 }
 
+/* Fills p with n bytes of a xorshift32 sequence from seed: incompressible
+ * bodies that differ by seed, so a byte from the wrong object or offset shows. */
+static inline void th_fill_bytes(uint8_t *p, size_t n, uint32_t seed) {
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (uint8_t)x;
+    }
+}
+
 /* Whether the tests that need the local S3 server should run (HOIST_TEST_S3=1). */
 static inline int th_s3_enabled(void) {
     const char *v = getenv("HOIST_TEST_S3");

@@ -9,21 +9,10 @@ import shutil
 import subprocess
 import sys
 
-from harness import ROOT, Job
+from harness import ROOT, Job, result_line
 
 TOOLS = ROOT / "bench" / "tools"
 PEERS = ("pyarrow", "polars", "duckdb", "daft")
-
-
-def result_line(m) -> dict:
-    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return {}
-    return {}
 
 
 def peer_python(ctx) -> str:

@@ -25,11 +25,10 @@ peak RSS / table size.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
-from harness import ROOT
+from harness import ROOT, result_line, run_prepare
 
 TOOLS = ROOT / "bench" / "tools"
 WORKLOADS = {"all": "a_all_columns", "two": "b_two_columns", "two_filtered": "c_two_columns_filtered"}
@@ -40,18 +39,6 @@ FILTER = "passenger_count > 1"
 # --------------------------------------------------------------------------
 # run
 
-def _result(m):
-    """The JSON line a tool prints last."""
-    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return {}
-    return {}
-
-
 def run(ctx):
     env_keys = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
     if not all(os.environ.get(k) for k in env_keys):
@@ -59,12 +46,9 @@ def run(ctx):
         return
     # Everything that needs pyarrow/boto3 runs in a child: a measured child's
     # peak RSS starts at the harness's own high-water mark (vfork + exec).
-    prep = subprocess.run([ctx.python, str(TOOLS / "prepare_taxi.py")] + (["--quick"] if ctx.quick else []),
-                          stdout=subprocess.PIPE, text=True, timeout=7200)
-    if prep.returncode != 0:
-        ctx.note("dataset preparation failed (exit %d); nothing measured" % prep.returncode)
+    info = run_prepare(ctx, "prepare_taxi.py", ["--quick"] if ctx.quick else [], "dataset")
+    if info is None:
         return
-    info = json.loads(prep.stdout.strip().splitlines()[-1])
     url, nbytes = info["url"], info["bytes"]
     files = range(info["files"])
     ctx.note("dataset %s: %d files, %.2f GiB, %d rows, 12 monthly partitions, 18 columns"
@@ -102,7 +86,7 @@ def run(ctx):
         ]
         for tool, argv in tools:
             m = ctx.measure(tool, workload, argv, bytes=b, objects=len(files), env=env, repeat=repeat)
-            r = _result(m)
+            r = result_line(m)
             if r:
                 m.rows = r["rows"]
                 m.extra["table_bytes"] = r["table_bytes"]
@@ -125,7 +109,7 @@ def run(ctx):
                          "downloads from extensions.duckdb.org on first use; this machine is offline and no "
                          "copy is installed (%s)" % duck_reason)
             else:
-                r = _result(m)
+                r = result_line(m)
                 if r:
                     m.rows = r["rows"]
                     m.extra["table_bytes"] = r["table_bytes"]

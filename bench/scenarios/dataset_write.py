@@ -42,14 +42,13 @@ run interleaved, HOIST_BENCH_ROUNDS rounds (default 3): medians with
 """
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import time
 from urllib.parse import urlparse
 
-from harness import ProcessCPU
-from scenarios._write_common import PEERS, TOOLS, envs, peer_python, remove, selected, summarize, write_job
+from harness import ProcessCPU, run_prepare
+from scenarios._write_common import (PEERS, TOOLS, envs, peer_python, remove, selected, summarize,
+                                     write_job)
 
 BUCKET = "hoist-bench-write"
 
@@ -72,12 +71,9 @@ def run(ctx):
     rounds = int(os.environ.get("HOIST_BENCH_ROUNDS") or 3)
     small = os.environ.get("HOIST_BENCH_WRITE_ROWS")
     src = ["--dataset-rows", small] if small else ["--dataset", "quick" if ctx.quick else "full"]
-    prep = subprocess.run([ctx.python, str(TOOLS / "write_prepare.py"), *src, "--bucket", BUCKET],
-                          stdout=subprocess.PIPE, text=True, timeout=7200)
-    if prep.returncode != 0:
-        ctx.note("input preparation failed (exit %d); nothing measured" % prep.returncode)
+    info = run_prepare(ctx, "write_prepare.py", [*src, "--bucket", BUCKET], "input")
+    if info is None:
         return
-    info = json.loads(prep.stdout.strip().splitlines()[-1])
     ctx.note("input: taxi dataset as one table, %d rows, %d columns (month included), %.0f MiB in Arrow%s; "
              "written partitioned by month (12 partitions)"
              % (info["rows"], info["columns"], info["table_bytes"] / 2**20,

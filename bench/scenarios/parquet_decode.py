@@ -32,35 +32,19 @@ PYTHONPATH (to measure a development build of the extension).
 """
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 
-from harness import ROOT, Measurement
+from harness import ROOT, Measurement, result_line, run_prepare
 
 TOOLS = ROOT / "bench" / "tools"
 PEERS = ("pyarrow", "polars", "duckdb")
 
 
-def _result(m):
-    for line in reversed(m.extra.get("stdout_tail", "").splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return {}
-    return {}
-
-
 def run(ctx):
-    prep = subprocess.run([ctx.python, str(TOOLS / "pq_prepare.py")] + (["--quick"] if ctx.quick else []),
-                          stdout=subprocess.PIPE, text=True, timeout=7200)
-    if prep.returncode != 0:
-        ctx.note("data preparation failed (exit %d); nothing measured" % prep.returncode)
+    files = run_prepare(ctx, "pq_prepare.py", ["--quick"] if ctx.quick else [], "data")
+    if files is None:
         return
-    files = json.loads(prep.stdout.strip().splitlines()[-1])
     for name, f in files.items():
         ctx.note("%s: %s, %d rows, %d columns, %d row groups, %.0f MiB on disk, %.0f MiB uncompressed pages"
                  % (name, os.path.basename(f["path"]), f["rows"], f["columns"], f["row_groups"],
@@ -86,7 +70,7 @@ def run(ctx):
                     env["POLARS_MAX_THREADS"] = "1"
                 m = ctx.measure(tool, cold, [py, str(TOOLS / ("pq_decode_%s.py" % tool)), path, threads, repeats],
                                 bytes=f["size"], env=env, repeat=1 if ctx.quick else 2)
-                r = _result(m)
+                r = result_line(m)
                 if not m.ok or not r:
                     continue
                 m.extra["process_wall_s"] = round(m.wall_s, 4)

@@ -39,11 +39,10 @@ fastest peer and its file size against pyarrow's.
 """
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from pathlib import Path
 
+from harness import run_prepare
 from scenarios._write_common import PEERS, TOOLS, envs, peer_python, selected, summarize, write_job
 
 SHM = Path("/dev/shm") / ("hoist-bench-pqw-%d" % os.getuid())
@@ -53,12 +52,9 @@ COMPRESSIONS = ("snappy", "zstd:3")
 def run(ctx):
     rows = int(os.environ.get("HOIST_BENCH_WRITE_ROWS") or (2_000_000 if ctx.quick else 10_000_000))
     rounds = int(os.environ.get("HOIST_BENCH_ROUNDS") or 3)
-    prep = subprocess.run([ctx.python, str(TOOLS / "write_prepare.py"), "--taxi", str(rows)],
-                          stdout=subprocess.PIPE, text=True, timeout=7200)
-    if prep.returncode != 0:
-        ctx.note("input preparation failed (exit %d); nothing measured" % prep.returncode)
+    info = run_prepare(ctx, "write_prepare.py", ["--taxi", str(rows)], "input")
+    if info is None:
         return
-    info = json.loads(prep.stdout.strip().splitlines()[-1])
     ctx.note("input: taxi table, %d rows, %d columns, %.0f MiB in Arrow, read from %s into memory by each tool"
              % (info["rows"], info["columns"], info["table_bytes"] / 2**20, os.path.basename(info["path"])))
     ctx.note("%d interleaved rounds; figures are medians, [min, max] over the rounds" % rounds)

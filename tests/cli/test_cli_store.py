@@ -353,18 +353,6 @@ def test_cp_recursive_empty_prefix_is_an_error(hoist_cli, bucket, tmp_dir):
 # ---- hostile keys (moto stores keys SeaweedFS refuses) ---------------------
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    if os.environ.get("HOIST_TEST_S3") != "1":
-        pytest.skip("S3 integration tests run under `make test` (HOIST_TEST_S3=1)")
-    server = pytest.importorskip("moto.server", reason="moto[server] (python/requirements-test.txt)")
-    srv = server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    srv.start()
-    host, port = srv.get_host_and_port()
-    yield f"http://{host}:{port}"
-    srv.stop()
-
-
 @pytest.mark.parametrize("key", ["a/../../evil", "p/../../../tmp-evil", "/abs/evil", "a//evil",
                                  "./evil", "x/./evil", "x/.."])
 def test_cp_recursive_refuses_hostile_keys(hoist_cli, moto_endpoint, tmp_dir, key):

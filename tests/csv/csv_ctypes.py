@@ -2,35 +2,14 @@
 the Python package): read_memory / read_file / a streaming reader, each
 returning a pyarrow.Table (through the Arrow C stream interface)."""
 import ctypes
-import os
-import pathlib
 
 import pyarrow as pa
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from hoist_lib import ArrowArray, ArrowArrayStream, ArrowSchema, HoistError, binding
 
 OPT = dict(delimiter=1, quote=2, escape=3, double_quote=4, header=5, comment=6, skip_bad_rows=7,
            threads=8, strings_can_be_null=9, block_size=10)
 LIST = dict(null_values=1, true_values=2, false_values=3, columns=4, column_names=5)
-
-
-class ArrowArrayStream(ctypes.Structure):
-    _fields_ = [("get_schema", ctypes.c_void_p), ("get_next", ctypes.c_void_p),
-                ("get_last_error", ctypes.c_void_p), ("release", ctypes.c_void_p),
-                ("private_data", ctypes.c_void_p)]
-
-
-class ArrowArray(ctypes.Structure):
-    _fields_ = [("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64),
-                ("n_buffers", ctypes.c_int64), ("n_children", ctypes.c_int64), ("buffers", ctypes.c_void_p),
-                ("children", ctypes.c_void_p), ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p),
-                ("private_data", ctypes.c_void_p)]
-
-
-class ArrowSchema(ctypes.Structure):
-    _fields_ = [("format", ctypes.c_char_p), ("name", ctypes.c_char_p), ("metadata", ctypes.c_char_p),
-                ("flags", ctypes.c_int64), ("n_children", ctypes.c_int64), ("children", ctypes.c_void_p),
-                ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p)]
 
 
 class Stats(ctypes.Structure):
@@ -38,42 +17,28 @@ class Stats(ctypes.Structure):
                 ("bad_lines", ctypes.c_uint64 * 8)]
 
 
-class HoistError(Exception):
-    def __init__(self, status, message):
-        super().__init__(f"[{status}] {message}")
-        self.status = status
-        self.message = message
+def _declare(L):
+    L.hoist_csv_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_csv_options_set_strings.argtypes = [ctypes.c_void_p, ctypes.c_int,
+                                                ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t]
+    L.hoist_csv_options_set_column_type.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    L.hoist_csv_options_free.argtypes = [ctypes.c_void_p]
+    L.hoist_csv_read_memory.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
+                                        ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
+    L.hoist_csv_read_file.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ArrowArrayStream),
+                                      ctypes.POINTER(Stats)]
+    L.hoist_csv_read_url.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p,
+                                     ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
+    L.hoist_csv_reader_new.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+    L.hoist_csv_reader_feed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+    L.hoist_csv_reader_finish.argtypes = [ctypes.c_void_p]
+    L.hoist_csv_reader_schema.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowSchema)]
+    L.hoist_csv_reader_next.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowArray)]
+    L.hoist_csv_reader_get_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats)]
+    L.hoist_csv_reader_free.argtypes = [ctypes.c_void_p]
 
 
-_LIB = None
-
-
-def lib():
-    global _LIB
-    if _LIB is None:
-        cli = os.environ.get("HOIST_CLI") or str(ROOT / "build" / "hoist")
-        L = ctypes.CDLL(str(pathlib.Path(cli).parent / "libhoist.so"))
-        L.hoist_errmsg.restype = ctypes.c_char_p
-        L.hoist_csv_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_csv_options_set_strings.argtypes = [ctypes.c_void_p, ctypes.c_int,
-                                                    ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t]
-        L.hoist_csv_options_set_column_type.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-        L.hoist_csv_options_free.argtypes = [ctypes.c_void_p]
-        L.hoist_csv_read_memory.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
-                                            ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
-        L.hoist_csv_read_file.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ArrowArrayStream),
-                                          ctypes.POINTER(Stats)]
-        L.hoist_csv_read_url.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p,
-                                         ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
-        L.hoist_csv_reader_new.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
-        L.hoist_csv_reader_feed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-        L.hoist_csv_reader_finish.argtypes = [ctypes.c_void_p]
-        L.hoist_csv_reader_schema.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowSchema)]
-        L.hoist_csv_reader_next.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowArray)]
-        L.hoist_csv_reader_get_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats)]
-        L.hoist_csv_reader_free.argtypes = [ctypes.c_void_p]
-        _LIB = L
-    return _LIB
+lib = binding(_declare)
 
 
 def _check(status):

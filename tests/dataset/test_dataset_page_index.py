@@ -7,20 +7,17 @@ import os
 import pathlib
 import re
 import sys
-import uuid
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import hoist_ctypes as hc  # noqa: E402
-
-from conftest import run_cli  # noqa: E402
+from conftest import run_cli, temp_bucket  # noqa: E402
 
 HOIST_ERR_PARQUET_CORRUPT = 200
 T0 = datetime.datetime(2024, 1, 1)
@@ -62,28 +59,10 @@ def write(fs, path, table, page_index=True, **kw):
 
 
 @pytest.fixture(scope="module")
-def s3fs(s3_env):
-    scheme, host = s3_env["AWS_ENDPOINT_URL"].split("://")
-    return pafs.S3FileSystem(endpoint_override=host, scheme=scheme, access_key=s3_env["AWS_ACCESS_KEY_ID"],
-                             secret_key=s3_env["AWS_SECRET_ACCESS_KEY"], region=s3_env["AWS_REGION"])
-
-
-@pytest.fixture(scope="module")
 def mbucket(s3_env):
     """One bucket for the module: the datasets take a few seconds to write."""
-    import boto3
-    s3 = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"])
-    name = "t-pi-" + uuid.uuid4().hex[:12]
-    s3.create_bucket(Bucket=name)
-    yield name
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-        objs = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if objs:
-            s3.delete_objects(Bucket=name, Delete={"Objects": objs})
-    try:
-        s3.delete_bucket(Bucket=name)
-    except Exception:
-        pass
+    with temp_bucket(s3_env, "t-pi-") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")

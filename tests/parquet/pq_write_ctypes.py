@@ -2,12 +2,10 @@
 writer tests: a pyarrow table goes in through the Arrow C stream interface,
 the file's bytes come back through the sink callback."""
 import ctypes
-import os
-import pathlib
 
 import pyarrow as pa
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from hoist_lib import HoistError, binding  # noqa: F401 (tests catch HoistError here)
 
 OPT = {name: i + 1 for i, name in enumerate(
     ["compression", "row_group_rows", "row_group_bytes", "page_bytes", "dict_page_bytes", "dictionary",
@@ -16,35 +14,22 @@ OPT = {name: i + 1 for i, name in enumerate(
 SINK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 
 
-class HoistError(Exception):
-    def __init__(self, status, message):
-        super().__init__(f"[{status}] {message}")
-        self.status = status
+def _declare(L):
+    L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+    L.hoist_pq_write_options_set_column_str.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
+                                                        ctypes.c_char_p]
+    L.hoist_pq_write_options_set_column_int.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
+                                                        ctypes.c_int64]
+    L.hoist_pq_write_options_set_column_encoding.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    L.hoist_pq_write_options_set_column_bloom_filter.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                                                 ctypes.c_double, ctypes.c_int64]
+    L.hoist_pq_write_options_add_metadata.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
+    L.hoist_pq_write_stream.argtypes = [ctypes.c_void_p, ctypes.c_void_p, SINK, ctypes.c_void_p]
 
 
-_LIB = None
-
-
-def lib():
-    global _LIB
-    if _LIB is None:
-        cli = os.environ.get("HOIST_CLI") or str(ROOT / "build" / "hoist")
-        L = ctypes.CDLL(str(pathlib.Path(cli).parent / "libhoist.so"))
-        L.hoist_errmsg.restype = ctypes.c_char_p
-        L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
-        L.hoist_pq_write_options_set_column_str.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
-                                                            ctypes.c_char_p]
-        L.hoist_pq_write_options_set_column_int.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
-                                                            ctypes.c_int64]
-        L.hoist_pq_write_options_set_column_encoding.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-        L.hoist_pq_write_options_set_column_bloom_filter.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
-                                                                     ctypes.c_double, ctypes.c_int64]
-        L.hoist_pq_write_options_add_metadata.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-        L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
-        L.hoist_pq_write_stream.argtypes = [ctypes.c_void_p, ctypes.c_void_p, SINK, ctypes.c_void_p]
-        _LIB = L
-    return _LIB
+lib = binding(_declare)
 
 
 def _check(status):

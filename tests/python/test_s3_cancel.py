@@ -1,7 +1,6 @@
 """Ctrl-C during a hoist.S3 transfer: the call stops promptly with
 KeyboardInterrupt and leaves no temp files; and the GIL is free during I/O."""
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -9,6 +8,7 @@ import time
 
 import pytest
 
+from conftest import interrupt_after_start
 from hoist import S3, S3GetObject
 
 SCRIPT = r"""
@@ -41,14 +41,7 @@ def test_ctrl_c_cancels_promptly(op, bucket, tmp_path):
         s3.put("big", os.urandom(16 << 20))
     tmproot = tmp_path / "tmp"
     tmproot.mkdir()
-    p = subprocess.Popen([sys.executable, "-c", SCRIPT, root, str(tmproot), op], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "started"
-    time.sleep(0.7)
-    t_sig = time.perf_counter()
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=60)
-    elapsed = time.perf_counter() - t_sig
+    p, out, err, elapsed = interrupt_after_start([SCRIPT, root, str(tmproot), op], 0.7)
     print("%s: exit %d %.3f s after SIGINT; %s" % (op, p.returncode, elapsed, out.strip()))
     assert "finished" not in out, "the transfer ended before the signal: make it longer"
     assert p.returncode == 3, err[-2000:]

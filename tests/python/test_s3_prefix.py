@@ -1,7 +1,6 @@
 """Recursive downloads into a directory: hoist.S3.download_prefix and the
 extension's Store.get_prefix (both hoist_store_get_prefix) against the local
 S3 server, and hostile keys (which SeaweedFS refuses to store) through moto."""
-import os
 import pathlib
 import uuid
 
@@ -62,18 +61,6 @@ def test_store_get_prefix_tuples(root, tmp_path):
         assert rows == [(root + "/x/y.txt", str(tmp_path / "o" / "y.txt"), 2, 0, None)]
         rows = store.get_prefix(root + "/x/", str(tmp_path / "o"), _hoist.NO_OVERWRITE)
         assert rows[0][3] == _hoist.ERR_EXISTS and "not overwritten" in rows[0][4]
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    if os.environ.get("HOIST_TEST_S3") != "1":
-        pytest.skip("S3 integration tests run under `make test` (HOIST_TEST_S3=1)")
-    server = pytest.importorskip("moto.server", reason="moto[server] (python/requirements-test.txt)")
-    srv = server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    srv.start()
-    host, port = srv.get_host_and_port()
-    yield f"http://{host}:{port}"
-    srv.stop()
 
 
 @pytest.mark.parametrize("key", ["a/../../evil", "../evil", "/abs/evil", "a//evil", "./evil", "x/.."])

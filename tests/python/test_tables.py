@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import hoist
+from conftest import interrupt_after_start
 from hoist import features
 
 # --------------------------------------------------------------------------
@@ -545,11 +546,6 @@ except KeyboardInterrupt:
 
 
 def test_ctrl_c_cancels_load_table_promptly(bucket, tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
-
     import boto3
     import numpy as np
     import pyarrow.parquet as pq
@@ -565,14 +561,7 @@ def test_ctrl_c_cancels_load_table_promptly(bucket, tmp_path):
     for i in range(40):
         s3.put_object(Bucket=bucket, Key=f"cancel/part-{i:02d}.parquet", Body=body)
         urls.append(f"s3://{bucket}/cancel/part-{i:02d}.parquet")
-    p = subprocess.Popen([sys.executable, "-c", CANCEL_SCRIPT, *urls], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "started"
-    time.sleep(1.0)
-    t_sig = time.perf_counter()
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=60)
-    elapsed = time.perf_counter() - t_sig
+    p, out, err, elapsed = interrupt_after_start([CANCEL_SCRIPT, *urls], 1.0)
     print("exit %d %.3f s after SIGINT; %s" % (p.returncode, elapsed, out.strip()))
     assert "finished" not in out, "the load ended before the signal: make it longer"
     assert p.returncode == 3, err[-2000:]

@@ -22,11 +22,11 @@ import time
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
 import hoist
+from conftest import pending_uploads
 
 # --------------------------------------------------------------------------
 # data
@@ -97,28 +97,11 @@ def by_id(t):
     return t.cast(schema).sort_by("id")
 
 
-@pytest.fixture()
-def s3(s3_env):
-    import boto3
-    return boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"])
-
-
-@pytest.fixture()
-def s3fs(s3_env):
-    host = s3_env["AWS_ENDPOINT_URL"].split("://", 1)[1]
-    return pafs.S3FileSystem(endpoint_override=host, scheme="http", access_key=s3_env["AWS_ACCESS_KEY_ID"],
-                             secret_key=s3_env["AWS_SECRET_ACCESS_KEY"], region=s3_env["AWS_REGION"])
-
-
 def keys(s3, bucket, prefix=""):
     out = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         out += [o["Key"] for o in page.get("Contents", [])]
     return sorted(out)
-
-
-def pending_uploads(s3, bucket):
-    return s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
 
 
 def files_under(root):

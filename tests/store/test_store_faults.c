@@ -72,16 +72,6 @@ static struct hoist_store *relay_store_with(int idx, int retries, int concurrenc
 /* 8 MiB parts: the 20 MiB objects go as ranged GETs and multipart uploads */
 static struct hoist_store *relay_store(int idx, int retries) { return relay_store_with(idx, retries, 16, 8 << 20); }
 
-static void fill(uint8_t *p, size_t n, uint32_t seed) {
-    uint32_t x = seed * 2654435761u + 7;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (uint8_t)(x >> 3);
-    }
-}
-
 enum { NOBJ = 40 };
 static uint8_t *bodies[NOBJ];
 static size_t sizes[NOBJ];
@@ -290,7 +280,7 @@ int main(void) {
     for (int i = 0; i < NOBJ; i++) {
         sizes[i] = obj_size(i);
         bodies[i] = malloc(sizes[i] ? sizes[i] : 1);
-        fill(bodies[i], sizes[i], (uint32_t)i + 1);
+        th_fill_bytes(bodies[i], sizes[i], (uint32_t)i + 1);
         urls[i] = hx_asprintf("%s/src/%02d", burl, i);
         p[i] = (struct hoist_put_item){.url = urls[i], .data = bodies[i], .size = sizes[i]};
     }

@@ -16,16 +16,6 @@ static char bucket[64];
 static char burl[80];
 static char tmpdir[256];
 
-static void fill(uint8_t *p, size_t n, uint32_t seed) {
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (uint8_t)x;
-    }
-}
-
 static char *url_of(const char *key) { return hx_asprintf("%s/%s", burl, key); }
 
 static enum hoist_status put_mem(const char *key, const void *data, size_t n, unsigned flags) {
@@ -39,7 +29,7 @@ static enum hoist_status put_mem(const char *key, const void *data, size_t n, un
 
 static void roundtrip(size_t n, uint32_t seed) {
     uint8_t *data = malloc(n ? n : 1);
-    fill(data, n, seed);
+    th_fill_bytes(data, n, seed);
     char key[64];
     snprintf(key, sizeof key, "rt/size-%zu", n);
     CHECK_EQ_INT(put_mem(key, data, n, 0), HOIST_OK);
@@ -100,7 +90,7 @@ static void test_many_small(void) {
     struct hoist_get_item *g = calloc(N, sizeof *g);
     char **urls = calloc(N, sizeof *urls);
     uint8_t *data = malloc((size_t)N * 100);
-    fill(data, (size_t)N * 100, 9);
+    th_fill_bytes(data, (size_t)N * 100, 9);
     for (int i = 0; i < N; i++) {
         char key[64];
         snprintf(key, sizeof key, "many/obj-%05d", i);
@@ -246,7 +236,7 @@ static void test_unicode_and_odd_keys(void) {
 static void test_ranges_and_missing(void) {
     size_t n = 20u << 20;
     uint8_t *data = malloc(n);
-    fill(data, n, 77);
+    th_fill_bytes(data, n, 77);
     CHECK_EQ_INT(put_mem("range/obj", data, n, 0), HOIST_OK);
     char *u = url_of("range/obj");
     char *missing = url_of("range/nope");
@@ -398,7 +388,7 @@ static void test_conditional_put(void) {
      * first), for a single PUT and for CompleteMultipartUpload. */
     size_t n = 20u << 20;
     uint8_t *big = malloc(n);
-    fill(big, n, 11);
+    th_fill_bytes(big, n, 11);
     char *u = url_of("cond/small"), *ub = url_of("cond/big");
     CHECK_EQ_INT(put_mem("cond/small", "first", 5, 0), HOIST_OK);
     CHECK_EQ_INT(put_mem("cond/big", "first", 5, 0), HOIST_OK);
@@ -466,7 +456,7 @@ int count_uploads(void) {
 static void test_multipart_and_cancel(void) {
     size_t n = 40u << 20;
     uint8_t *data = malloc(n);
-    fill(data, n, 5);
+    th_fill_bytes(data, n, 5);
     /* from a file */
     char path[400];
     snprintf(path, sizeof path, "%s/upload.bin", tmpdir);
@@ -572,7 +562,7 @@ static void *thread_main(void *arg) {
         char key[64];
         snprintf(key, sizeof key, "threads/t%d/%02d", job->id, i);
         urls[i] = url_of(key);
-        fill(bodies[i], sizeof bodies[i], (uint32_t)(job->id * 1000 + i));
+        th_fill_bytes(bodies[i], sizeof bodies[i], (uint32_t)(job->id * 1000 + i));
         p[i] = (struct hoist_put_item){.url = urls[i], .data = bodies[i], .size = sizeof bodies[i]};
         g[i] = (struct hoist_get_item){.url = urls[i], .length = -1};
     }
@@ -649,7 +639,7 @@ static void test_large_get_plan(void) {
     char *urls[K];
     for (size_t i = 0; i < K; i++) {
         want[i] = malloc(sizes[i]);
-        fill(want[i], sizes[i], 100 + (uint32_t)i);
+        th_fill_bytes(want[i], sizes[i], 100 + (uint32_t)i);
         char key[64];
         snprintf(key, sizeof key, "plan/obj-%zu", i);
         CHECK_EQ_INT(put_mem(key, want[i], sizes[i], 0), HOIST_OK);

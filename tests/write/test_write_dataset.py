@@ -15,13 +15,12 @@ import uuid
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import write_ctypes as wc  # noqa: E402
-from conftest import run_cli  # noqa: E402
+from conftest import pending_uploads, run_cli  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -42,28 +41,11 @@ def hidden_left(root):
     return [p for p in root.rglob(".*") if p.is_file()]
 
 
-@pytest.fixture()
-def s3(s3_env):
-    import boto3
-    return boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"])
-
-
-@pytest.fixture()
-def s3fs(s3_env):
-    host = s3_env["AWS_ENDPOINT_URL"].split("://", 1)[1]
-    return pafs.S3FileSystem(endpoint_override=host, scheme="http", access_key=s3_env["AWS_ACCESS_KEY_ID"],
-                             secret_key=s3_env["AWS_SECRET_ACCESS_KEY"], region=s3_env["AWS_REGION"])
-
-
 def s3_keys(s3, bucket, prefix=""):
     keys = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys += [o["Key"] for o in page.get("Contents", [])]
     return keys
-
-
-def pending_uploads(s3, bucket):
-    return s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
 
 
 def sample_table(n=3000):

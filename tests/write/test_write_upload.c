@@ -13,16 +13,6 @@
 static struct hoist_store *store;
 static char root[256]; /* file:// dir or s3://bucket */
 
-static void fill(uint8_t *p, size_t n, uint32_t seed) {
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (uint8_t)x;
-    }
-}
-
 static size_t pending_count(const char *prefix) {
     struct hoist_list l;
     if (hx_upload_list_pending(store, prefix, &l) != HOIST_OK) {
@@ -68,7 +58,7 @@ static void commit_and_abort(const char *dir, size_t size, uint64_t part_size) {
     CHECK_EQ_INT(hx_uploader_new(store, root, &cfg, &up), HOIST_OK);
     if (up == NULL) return;
     uint8_t *data = malloc(size ? size : 1);
-    fill(data, size, (uint32_t)size);
+    th_fill_bytes(data, size, (uint32_t)size);
     char *ua = hx_asprintf("%s/%s/a-%zu.bin", root, dir, size);
     char *ub = hx_asprintf("%s/%s/b-%zu.bin", root, dir, size);
     char *prefix = hx_asprintf("%s/%s/", root, dir);
@@ -130,7 +120,7 @@ static void test_free_aborts(void) {
     if (up == NULL) return;
     size_t size = (11 << 20) + 5;
     uint8_t *data = malloc(size);
-    fill(data, size, 7);
+    th_fill_bytes(data, size, 7);
     char *urls[6];
     for (int i = 0; i < 6; i++) {
         urls[i] = hx_asprintf("%s/freed/k=%d/part.bin", root, i);
@@ -194,7 +184,7 @@ static void test_many_small(void) {
  * failure (ASan's leak check covers memory). */
 static void test_alloc_failures(void) {
     uint8_t data[3000];
-    fill(data, sizeof data, 3);
+    th_fill_bytes(data, sizeof data, 3);
     char *prefix = hx_asprintf("%s/afail/", root);
     int ok_seen = 0;
     for (uint64_t n = 1; n < 400 && !ok_seen; n++) {

@@ -1,12 +1,10 @@
 """ctypes binding of hoist_write_dataset for the dataset-writer tests: a
 pyarrow table or reader goes in through the Arrow C stream interface."""
 import ctypes
-import os
-import pathlib
 
 import pyarrow as pa
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from hoist_lib import HoistError, binding  # noqa: F401 (tests catch HoistError here)
 
 WOPT = {"max_rows_per_file": 1, "max_bytes_per_file": 2, "existing": 3, "name_template": 4,
         "keep_partition_columns": 5, "memory_limit": 6, "max_open_files": 7, "lineage_json": 8, "manifest": 9}
@@ -15,41 +13,28 @@ PQOPT = {"compression": 1, "row_group_rows": 2, "row_group_bytes": 3}
 PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 
-class HoistError(Exception):
-    def __init__(self, status, message):
-        super().__init__(f"[{status}] {message}")
-        self.status = status
+def _declare(L):
+    L.hoist_write_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_write_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+    L.hoist_write_config_set_partition_by.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p),
+                                                      ctypes.c_size_t]
+    L.hoist_write_config_set_parquet_options.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    L.hoist_write_config_set_progress.argtypes = [ctypes.c_void_p, PROGRESS, ctypes.c_void_p]
+    L.hoist_write_config_free.argtypes = [ctypes.c_void_p]
+    L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+    L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
+    L.hoist_store_new.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    L.hoist_store_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+    L.hoist_store_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
+    L.hoist_store_config_free.argtypes = [ctypes.c_void_p]
+    L.hoist_store_free.argtypes = [ctypes.c_void_p]
+    L.hoist_write_dataset.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.POINTER(ctypes.c_void_p)]
+    L.hoist_free.argtypes = [ctypes.c_void_p]
 
 
-_LIB = None
-
-
-def lib():
-    global _LIB
-    if _LIB is None:
-        cli = os.environ.get("HOIST_CLI") or str(ROOT / "build" / "hoist")
-        L = ctypes.CDLL(str(pathlib.Path(cli).parent / "libhoist.so"))
-        L.hoist_errmsg.restype = ctypes.c_char_p
-        L.hoist_write_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_write_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
-        L.hoist_write_config_set_partition_by.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p),
-                                                          ctypes.c_size_t]
-        L.hoist_write_config_set_parquet_options.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        L.hoist_write_config_set_progress.argtypes = [ctypes.c_void_p, PROGRESS, ctypes.c_void_p]
-        L.hoist_write_config_free.argtypes = [ctypes.c_void_p]
-        L.hoist_pq_write_options_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
-        L.hoist_pq_write_options_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_pq_write_options_free.argtypes = [ctypes.c_void_p]
-        L.hoist_store_new.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        L.hoist_store_config_set_str.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
-        L.hoist_store_config_set_int.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int64]
-        L.hoist_store_config_free.argtypes = [ctypes.c_void_p]
-        L.hoist_store_free.argtypes = [ctypes.c_void_p]
-        L.hoist_write_dataset.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
-                                          ctypes.POINTER(ctypes.c_void_p)]
-        L.hoist_free.argtypes = [ctypes.c_void_p]
-        _LIB = L
-    return _LIB
+lib = binding(_declare)
 
 
 def _check(status):
