@@ -67,7 +67,9 @@ void *hx_abuf_detach(struct hx_abuf *b);
 
 /* ---- arrays (arrow.c) --------------------------------------------------------- */
 
-#define HX_ARRAY_MAX_BUFFERS 3
+/* Validity, values/offsets/views, data, and for a view array the sizes of its
+ * one data buffer. */
+#define HX_ARRAY_MAX_BUFFERS 4
 
 /* Makes *a an array with n_buffers NULL buffers and n_children zeroed
  * children (release == NULL) for the caller to fill. */

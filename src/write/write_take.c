@@ -143,6 +143,52 @@ static hx_status take_binary(const struct ArrowArray *in, int big, const int64_t
     return HOIST_OK;
 }
 
+/* Binary and string views (Columnar.md "Variable-size Binary View Layout",
+ * what polars hands out): the 16-byte views are taken, and the bytes of the
+ * views longer than 12 (kept outside the view) are copied into one new data
+ * buffer, so the output owns everything it references. Null rows get an empty
+ * view: their input views need not point anywhere valid. */
+static hx_status take_view(const struct ArrowArray *in, const int64_t *idx, int64_t n, struct ArrowArray *out) {
+    const uint8_t *views = in->buffers[1], *valid = in->buffers[0];
+    const int64_t nvar = in->n_buffers - 3; /* validity, views, data buffers..., their sizes */
+    const int64_t *sizes = in->buffers[in->n_buffers - 1];
+    uint64_t total = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t j = idx[k] + in->offset;
+        int32_t len;
+        memcpy(&len, views + 16 * j, 4);
+        if ((!valid || (valid[j >> 3] >> (j & 7) & 1)) && len > 12) total += (uint64_t)len;
+    }
+    HX_FAIL_IF(total > INT32_MAX, HOIST_ERR_LIMIT, "a partition's strings exceed 2 GiB in one batch");
+    uint8_t *vout = NULL, *dst = NULL;
+    int64_t *sizes_out = NULL;
+    HX_TRY(alloc_buf(out, 1, (size_t)(n ? n : 1) * 16, (void **)&vout));
+    HX_TRY(alloc_buf(out, 2, (size_t)(total ? total : 1), (void **)&dst));
+    HX_TRY(alloc_buf(out, 3, sizeof *sizes_out, (void **)&sizes_out));
+    uint32_t pos = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t j = idx[k] + in->offset;
+        uint8_t *v = vout + 16 * k;
+        memset(v, 0, 16);
+        if (valid && !(valid[j >> 3] >> (j & 7) & 1)) continue;
+        memcpy(v, views + 16 * j, 16);
+        int32_t len, bi, off;
+        memcpy(&len, v, 4);
+        if (len <= 12) continue;
+        memcpy(&bi, v + 8, 4);
+        memcpy(&off, v + 12, 4);
+        HX_FAIL_IF(bi < 0 || bi >= nvar || off < 0 || (int64_t)off + len > sizes[bi], HOIST_ERR_ARROW_INVALID,
+                   "a string view points outside its data buffers");
+        memcpy(dst + pos, (const uint8_t *)in->buffers[2 + bi] + off, (size_t)len);
+        const int32_t zero = 0, at = (int32_t)pos;
+        memcpy(v + 8, &zero, 4);
+        memcpy(v + 12, &at, 4);
+        pos += (uint32_t)len;
+    }
+    sizes_out[0] = (int64_t)total;
+    return HOIST_OK;
+}
+
 /* Lists: new offsets, and the child taken at every element of the rows. */
 static hx_status take_list(const struct ArrowArray *in, const struct ArrowSchema *s, int big, int64_t fixed,
                            const int64_t *idx, int64_t n, struct ArrowArray *out) {
@@ -202,6 +248,8 @@ static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema 
         nbuf = 2;
     else if (strcmp(f, "u") == 0 || strcmp(f, "z") == 0 || (big = strcmp(f, "U") == 0 || strcmp(f, "Z") == 0))
         nbuf = 3;
+    else if (strcmp(f, "vu") == 0 || strcmp(f, "vz") == 0)
+        nbuf = 4; /* validity, views, one data buffer, its size */
     else if (strcmp(f, "+s") == 0)
         nchild = s->n_children;
     else if (strcmp(f, "+l") == 0 || strcmp(f, "+m") == 0 || (big = strcmp(f, "+L") == 0))
@@ -211,7 +259,7 @@ static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema 
     else
         HX_FAIL(HOIST_ERR_ARROW_TYPE, "column '%s': splitting rows of type '%s' is not supported",
                 s->name ? s->name : "", f);
-    HX_FAIL_IF(in->n_children < nchild || in->n_buffers < nbuf, HOIST_ERR_ARROW_INVALID,
+    HX_FAIL_IF(in->n_children < nchild || in->n_buffers < (nbuf == 4 ? 3 : nbuf), HOIST_ERR_ARROW_INVALID,
                "column '%s': array does not match its type '%s'", s->name ? s->name : "", f);
     HX_TRY(hx_array_init(out, n, nbuf, nchild));
     hx_status st = HOIST_OK;
@@ -236,6 +284,8 @@ static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema 
         st = take_fixed(in, w, idx, n, out);
     } else if (st == HOIST_OK && nbuf == 3) {
         st = take_binary(in, big, idx, n, out);
+    } else if (st == HOIST_OK && nbuf == 4) {
+        st = take_view(in, idx, n, out);
     } else if (st == HOIST_OK && strcmp(f, "+s") == 0) {
         int64_t *cidx = hx_malloc((size_t)(n ? n : 1) * sizeof *cidx);
         if (cidx == NULL) st = hx_error(HOIST_ERR_NOMEM, "out of memory splitting a batch");
