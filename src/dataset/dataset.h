@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util_internal.h"
+
 /* ---- Hive partitions and keys ----------------------------------------- */
 
 struct ds_kv {
@@ -45,5 +47,29 @@ bool hx_ds_parse_int64(const char *s, size_t len, int64_t *out);
 bool hx_ds_parse_date(const char *s, size_t len, int64_t *days);
 /* "YYYY-MM-DD[ T]HH:MM:SS[.fraction]" or a date -> microseconds since epoch (UTC). */
 bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us);
+
+/* ---- the writer's _SUCCESS manifest (ds_manifest.c; the writer reads a previous one with it too)
+ * --------------------- A directory whose `_SUCCESS` parses as {"format": "hoist-manifest", "version": 1, "files":
+ * [{"path", "bytes"}, ...]} holds exactly the listed files (docs/datasets.md). */
+#define DS_MANIFEST_NAME "_SUCCESS"
+/* A manifest lists about 200 bytes per file: 256 MiB is over a million. */
+#define DS_MANIFEST_MAX_BYTES (256u * 1024u * 1024u)
+
+struct ds_manifest_file {
+    char *path;    /* relative to the manifest's directory, checked safe */
+    int64_t bytes; /* -1: not given */
+};
+struct ds_manifest {
+    struct ds_manifest_file *files; /* in the manifest's order */
+    size_t nfiles;
+};
+
+/* Parses a `_SUCCESS` object's bytes (url names it in messages). *out =
+ * NULL with HOIST_OK when it is not a hoist manifest (empty, or other
+ * content). A hoist manifest that is malformed or of another version:
+ * HOIST_ERR_UNSUPPORTED; a path that is absolute or leaves the directory:
+ * HOIST_ERR_UNSAFE_KEY. */
+HOIST_NODISCARD hx_status hx_ds_manifest_parse(const void *data, size_t len, const char *url, struct ds_manifest **out);
+void hx_ds_manifest_free(struct ds_manifest *m);
 
 #endif /* HOIST_DATASET_H */

@@ -205,30 +205,7 @@ char *hx_ds_format_rg_selection(const char *url, const int *rgs, size_t n);
 uint64_t hx_ds_mix64(uint64_t x);
 uint64_t hx_ds_hash_str(const char *s, size_t len);
 
-/* ---- the writer's _SUCCESS manifest (ds_manifest.c) ---------------------
- * A directory whose `_SUCCESS` parses as {"format": "hoist-manifest",
- * "version": 1, "files": [{"path", "bytes"}, ...]} holds exactly the listed
- * files (docs/datasets.md). */
-#define DS_MANIFEST_NAME "_SUCCESS"
-/* A manifest lists about 200 bytes per file: 256 MiB is over a million. */
-#define DS_MANIFEST_MAX_BYTES (256u * 1024u * 1024u)
-
-struct ds_manifest_file {
-    char *path;    /* relative to the manifest's directory, checked safe */
-    int64_t bytes; /* -1: not given */
-};
-struct ds_manifest {
-    struct ds_manifest_file *files; /* in the manifest's order */
-    size_t nfiles;
-};
-
-/* Parses a `_SUCCESS` object's bytes (url names it in messages). *out =
- * NULL with HOIST_OK when it is not a hoist manifest (empty, or other
- * content). A hoist manifest that is malformed or of another version:
- * HOIST_ERR_UNSUPPORTED; a path that is absolute or leaves the directory:
- * HOIST_ERR_UNSAFE_KEY. */
-HOIST_NODISCARD hx_status hx_ds_manifest_parse(const void *data, size_t len, const char *url, struct ds_manifest **out);
-void hx_ds_manifest_free(struct ds_manifest *m);
+/* ---- the _SUCCESS manifest: parsing is in dataset.h ------------------- */
 /* Joins each listed path to dir and finds it in the listing (recursive,
  * under dir): *urls (owned, m->nfiles of them, manifest order) and *sizes
  * (the listing's size, else the manifest's bytes, else 0 = unknown). A file

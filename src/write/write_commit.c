@@ -38,14 +38,13 @@ static hx_status read_old_manifest(struct hx_job *j, const char *url) {
     struct hoist_get_item g = {.url = url, .length = -1};
     hx_status s = hoist_store_get_many(j->st, &g, 1, HOIST_RETURN_MISSING, NULL, NULL);
     if (s == HOIST_OK && g.status == HOIST_OK && g.size > 0) {
-        char **paths = NULL;
-        size_t n = 0;
-        if (hx_write_manifest_paths(g.data, (size_t)g.size, &paths, &n) == HOIST_OK) {
+        /* The reader's parser decides what counts as a hoist manifest. */
+        struct ds_manifest *m = NULL;
+        if (hx_ds_manifest_parse(g.data, (size_t)g.size, url, &m) == HOIST_OK && m != NULL) {
             j->old_manifest = hx_strndup(g.data, (size_t)g.size);
             if (j->old_manifest == NULL) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
-            for (size_t i = 0; i < n; i++) hx_free(paths[i]);
-            hx_free(paths);
         }
+        hx_ds_manifest_free(m);
     } else if (s != HOIST_OK) {
         s = hx_error(s, "%s", g.error ? g.error : hoist_errmsg());
     }

@@ -12,6 +12,7 @@
 #define HOIST_WRITE_INTERNAL_H
 
 #include "arrow.h"
+#include "dataset.h" /* the _SUCCESS manifest parser the reader uses */
 #include "store.h"
 #include "store_upload.h"
 #include "util_internal.h"
@@ -158,9 +159,6 @@ struct hx_manifest_in {
 };
 /* The manifest JSON (hx_free). */
 HOIST_NODISCARD hx_status hx_write_manifest(const struct hx_manifest_in *in, char **out);
-/* Relative paths listed by a manifest (*paths: hx_free each and the array).
- * Not a hoist manifest: HOIST_ERR_INVALID_ARG. */
-HOIST_NODISCARD hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths, size_t *n);
 /* A JSON object? (for HOIST_WRITE_LINEAGE_JSON) */
 HOIST_NODISCARD hx_status hx_write_check_json_object(const char *json);
 /* Arrow format string to a readable type name ("int64", "string", ...). */

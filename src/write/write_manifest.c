@@ -162,37 +162,3 @@ hx_status hx_write_manifest(const struct hx_manifest_in *in, char **out) {
     HX_FAIL_IF(*out == NULL, HOIST_ERR_NOMEM, "out of memory writing the manifest");
     return HOIST_OK;
 }
-
-hx_status hx_write_manifest_paths(const char *json, size_t len, char ***paths, size_t *n) {
-    *paths = NULL;
-    *n = 0;
-    json_t *m = json_loadb(json, len, 0, NULL);
-    json_t *files = m ? json_object_get(m, "files") : NULL;
-    if (m == NULL || !json_is_string(json_object_get(m, "format")) ||
-        strcmp(json_string_value(json_object_get(m, "format")), "hoist-manifest") != 0 || !json_is_array(files)) {
-        json_decref(m);
-        HX_FAIL(HOIST_ERR_INVALID_ARG, "not a hoist manifest");
-    }
-    size_t cnt = json_array_size(files);
-    char **out = hx_calloc(cnt ? cnt : 1, sizeof *out);
-    hx_status st = out ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
-    size_t k = 0;
-    for (size_t i = 0; st == HOIST_OK && i < cnt; i++) {
-        const char *p = json_string_value(json_object_get(json_array_get(files, i), "path"));
-        if (p == NULL) continue;
-        out[k] = hx_strdup(p);
-        if (out[k] == NULL)
-            st = hx_error(HOIST_ERR_NOMEM, "out of memory");
-        else
-            k++;
-    }
-    json_decref(m);
-    if (st != HOIST_OK) {
-        for (size_t i = 0; i < k; i++) hx_free(out[i]);
-        hx_free(out);
-        return st;
-    }
-    *paths = out;
-    *n = k;
-    return HOIST_OK;
-}
