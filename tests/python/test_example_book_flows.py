@@ -1,0 +1,145 @@
+"""The seeds' other flows in examples/ — S3BenchmarkFlow, ParquetBenchmarkFlow and
+TaxiPlotterFlow — run end to end on Metaflow's local runtime against the local S3
+server, on a small taxi-like dataset made by scripts/gen-taxi.py; their artifacts
+are read back with Metaflow's client and checked against what pyarrow computes."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+
+import hoist
+
+from conftest import ROOT
+
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def taxi(tmp_path_factory, s3_env):
+    """A 4-month taxi-like dataset (~3 MB) on local disk and under s3://<bucket>/taxi/."""
+    import boto3
+
+    from conftest import temp_bucket
+
+    data = tmp_path_factory.mktemp("taxi")
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-taxi.py"), str(data), "--size", "3M",
+                    "--months", "4", "--files-per-month", "2", "--row-group-rows", "8192"],
+                   check=True, capture_output=True)
+    s3 = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"])
+    with temp_bucket(s3_env) as bucket:
+        for dirpath, _, names in os.walk(data):
+            for n in names:
+                p = os.path.join(dirpath, n)
+                s3.upload_file(p, bucket, "taxi/" + os.path.relpath(p, data))
+        yield data, "s3://%s/taxi/" % bucket
+
+
+def run_flow(tmp_path, script, *args):
+    """Runs examples/<script> with Metaflow's local datastore and metadata under tmp_path;
+    returns (workdir, env, output)."""
+    work = tmp_path / "run"
+    work.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.update({
+        "METAFLOW_DEFAULT_DATASTORE": "local",
+        "METAFLOW_DEFAULT_METADATA": "local",
+        "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(work),
+        "METAFLOW_USER": "hoist-test",
+        "USERNAME": "hoist-test",
+        "HOME": str(work),
+        "MPLBACKEND": "Agg",
+        # the child imports the same hoist as this test, and the examples' helper modules
+        "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(hoist.__file__)), str(EXAMPLES),
+                                       env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    })
+    p = subprocess.run([sys.executable, str(EXAMPLES / script), "--no-pylint", "run", *args],
+                       cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-4000:]
+    return work, env, out
+
+
+def artifacts(work, env, flow, names):
+    """{step: {name: [value per task]}} of the flow's latest run, read with Metaflow's client
+    in a child process."""
+    probe = ("import pickle, sys\n"
+             "from metaflow import Flow, namespace\n"
+             "namespace(None)\n"
+             "r = Flow(%r).latest_run\n"
+             "assert r.successful\n"
+             "out = {}\n"
+             "for step in r:\n"
+             "    for task in step:\n"
+             "        for n in %r:\n"
+             "            if n in task: out.setdefault(step.id, {}).setdefault(n, []).append(task[n].data)\n"
+             "sys.stdout.buffer.write(pickle.dumps(out))\n" % (flow, list(names)))
+    import pickle
+    p = subprocess.run([sys.executable, "-c", probe], cwd=work, env=env, capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr.decode()[-3000:]
+    return pickle.loads(p.stdout)
+
+
+def test_s3_benchmark_flow(taxi, tmp_path):
+    data, url = taxi
+    work, env, out = run_flow(tmp_path, "s3benchmark.py", "--url", url, "--num_files", "5")
+    assert "Reading 5 objects" in out
+    assert "S3->local throughput" in out and "S3->memory throughput" in out
+    a = artifacts(work, env, "S3BenchmarkFlow", ["num_files", "read_gb", "stats"])["start"]
+    files = sorted(str(p) for p in data.rglob("*.parquet"))[:5]
+    assert a["num_files"] == [5]
+    # the bytes read equal the five objects' sizes (listing order is by key, like sorted paths)
+    expect = sum(os.path.getsize(f) for f in sorted(files, key=lambda p: os.path.relpath(p, data)))
+    assert round(a["read_gb"][0] * 1024**3) == expect
+    assert {"downloading", "reading", "in_memory"} <= set(a["stats"][0])
+
+
+def test_s3_benchmark_flow_local_dir(taxi, tmp_path):
+    data, _ = taxi
+    month = data / "month=1"
+    work, env, out = run_flow(tmp_path, "s3benchmark.py", "--local_dir", str(month))
+    assert "Reading 2 objects" in out
+    a = artifacts(work, env, "S3BenchmarkFlow", ["read_gb"])["start"]
+    assert round(a["read_gb"][0] * 1024**3) == sum(p.stat().st_size for p in month.iterdir())
+
+
+def test_parquet_benchmark_flow(taxi, tmp_path):
+    data, url = taxi
+    key = "month=2/part-1.parquet"
+    work, env, out = run_flow(tmp_path, "parquet_benchmark.py", "--url", url + key, "--max-workers", "1")
+    rows = pq.read_metadata(data / key).num_rows
+    a = artifacts(work, env, "ParquetBenchmarkFlow", ["rows", "results", "sizes"])
+    assert a["start"]["rows"] == [rows]
+    res = a["join"]["results"][0]
+    assert set(res) == {"load_csv", "load_parquet", "load_pandas", "load_hoist", "load_hoist_csv"}
+    for name, r in res.items():
+        assert r["ms"] >= 0 and r["peak_mib"] > 10, (name, r)  # a Python process is tens of MiB
+        assert name in out
+    # the CSV the start step wrote holds the same rows as the Parquet file
+    sizes = a["start"]["sizes"][0]
+    assert sizes["taxi.csv"] > sizes["taxi.parquet"]
+
+
+def test_taxi_plotter_flow(taxi, tmp_path):
+    data, url = taxi
+    png = tmp_path / "taxi.png"
+    work, env, out = run_flow(tmp_path, "taxi_plotter.py", "--data", url, "--num_shards", "3", "--png", str(png))
+    assert "Processing 8 Parquet files in 3 shards" in out
+    t = pads.dataset(str(data), partitioning="hive").to_table(
+        columns=["pickup_latitude", "passenger_count"])
+    expect = int(np.count_nonzero(t["passenger_count"].to_numpy(zero_copy_only=False) > 1))
+    a = artifacts(work, env, "TaxiPlotterFlow", ["num_points", "image", "num_rows_after", "num_rows_before"])
+    assert a["join"]["num_points"] == [expect]
+    assert sum(a["preprocess_data"]["num_rows_after"]) == expect
+    assert sum(a["preprocess_data"]["num_rows_before"]) == t.num_rows
+    img = a["join"]["image"][0]
+    assert img[:8] == b"\x89PNG\r\n\x1a\n" and png.read_bytes() == img
+    from PIL import Image
+    import io
+    im = Image.open(io.BytesIO(img))
+    assert im.size == (1000, 1000)
+    # points were drawn: not every pixel is the white background
+    assert np.asarray(im.convert("L")).min() < 255
