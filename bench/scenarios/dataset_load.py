@@ -14,7 +14,10 @@ harness: wall, CPU-s, peak RSS): hoist CLI (`hoist load`), hoist Python
 (`hoist.load_table`), the seeds' recipe (seed 002: metaflow.S3.get_many to temp
 files + ThreadPoolExecutor of pq.read_table(use_threads=False) +
 concat_tables), pyarrow.dataset over pyarrow's S3FileSystem,
-polars.scan_parquet over s3://, and duckdb + httpfs when it can be loaded.
+polars.scan_parquet over s3://, and in .venv-bench (scripts/setup-deps --bench,
+pins that must not move the test environment): daft.read_parquet over s3://
+and duckdb read_parquet with the httpfs extension of the duckdb-ext-httpfs
+wheel (LOADed from its path; nothing is downloaded).
 
 `bytes` (hence Gbit/s) is what the workload logically needs from storage:
 the whole dataset for (a); the compressed column chunks of the projected
@@ -28,7 +31,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-from harness import ROOT, result_line, run_prepare
+from harness import ROOT, Job, result_line, run_prepare
+from scenarios._write_common import peer_python, selected
 
 TOOLS = ROOT / "bench" / "tools"
 WORKLOADS = {"all": "a_all_columns", "two": "b_two_columns", "two_filtered": "c_two_columns_filtered"}
@@ -67,11 +71,20 @@ def run(ctx):
     subprocess.run([py, str(TOOLS / "load_pyarrow_dataset.py"), url, "all"], env={**os.environ, **env},
                    capture_output=True, timeout=3600)
 
-    repeat = 1 if ctx.quick else 2
-    duck_reason = None
+    rounds = int(os.environ.get("HOIST_BENCH_ROUNDS", "3"))
+    peer_py = peer_python(ctx)
+
+    def read_result(m, _round):
+        r = result_line(m)
+        if r:
+            m.rows = r["rows"]
+            m.extra["table_bytes"] = r["table_bytes"]
+            m.extra["columns"] = r["columns"]
+            if "bytes_fetched" in r:
+                m.extra["bytes_fetched"] = r["bytes_fetched"]
+
     for wl, workload in WORKLOADS.items():
         b = nbytes[wl]
-        table_bytes = None
         cli = [ctx.hoist, "load", url]
         if wl != "all":
             cli += ["--columns", ",".join(TWO)]
@@ -83,38 +96,23 @@ def run(ctx):
             ("seeds-recipe (metaflow.S3)", [py, str(TOOLS / "load_seeds_recipe.py"), url, wl]),
             ("pyarrow.dataset", [py, str(TOOLS / "load_pyarrow_dataset.py"), url, wl]),
             ("polars", [py, str(TOOLS / "load_polars.py"), url, wl]),
+            ("daft", [peer_py, str(TOOLS / "load_daft.py"), url, wl]),
+            ("duckdb+httpfs", [peer_py, str(TOOLS / "load_duckdb.py"), url, wl]),
         ]
-        for tool, argv in tools:
-            m = ctx.measure(tool, workload, argv, bytes=b, objects=len(files), env=env, repeat=repeat)
-            r = result_line(m)
-            if r:
-                m.rows = r["rows"]
-                m.extra["table_bytes"] = r["table_bytes"]
-                m.extra["columns"] = r["columns"]
-                if tool == "hoist":
-                    table_bytes = r["table_bytes"]
-                    m.extra["bytes_fetched"] = r.get("bytes_fetched")
+        # Interleaved (ABCD ABCD ...), medians over the rounds: a slow moment of the
+        # machine hits every tool alike instead of one.
+        jobs = [Job(tool, workload, argv, env=env, bytes=b, objects=len(files), after=read_result)
+                for tool, argv in tools if selected(tool)]
+        ctx.measure_interleaved(jobs, rounds=rounds)
+        table_bytes = next((m.extra.get("table_bytes") for m in ctx.measurements
+                            if m.workload == workload and m.tool == "hoist" and m.ok), None)
         for m in ctx.measurements:
             if m.workload == workload and m.ok:
                 tb = m.extra.get("table_bytes") or table_bytes
                 if tb:
                     m.extra["peak_rss_over_table"] = round(m.peak_rss_mib * 2**20 / tb, 3)
-        if duck_reason is None:
-            m = ctx.measure("duckdb+httpfs", workload, [py, str(TOOLS / "load_duckdb.py"), url, wl], bytes=b,
-                            objects=len(files), env=env, repeat=repeat, check=False)
-            if not m.ok:
-                duck_reason = m.note
-                ctx.measurements.remove(m)
-                ctx.note("duckdb: not measured: its S3 support is the httpfs extension, which duckdb "
-                         "downloads from extensions.duckdb.org on first use; this machine is offline and no "
-                         "copy is installed (%s)" % duck_reason)
-            else:
-                r = result_line(m)
-                if r:
-                    m.rows = r["rows"]
-                    m.extra["table_bytes"] = r["table_bytes"]
-        ctx.compare(workload, ours="hoist")
-        ctx.compare(workload, ours="hoist-cli")
+        ctx.compare_interleaved(workload, ours="hoist")
+        ctx.compare_interleaved(workload, ours="hoist-cli")
         rows = {m.tool: m.rows for m in ctx.measurements if m.workload == workload and m.ok and m.rows}
         if len(set(rows.values())) > 1:
             ctx.note("row counts differ on %s: %s" % (workload, rows))
