@@ -13,7 +13,8 @@ its own: hoist (`hoist.read_parquet(bytes, threads=1|0)` + `pyarrow.table`,
 zero copy), pyarrow (`pq.read_table(BufferReader, use_threads=False|True)`),
 polars (`pl.read_parquet(BytesIO)`, POLARS_MAX_THREADS=1 for single) and
 duckdb (`SELECT *` from the file on /dev/shm to an Arrow table, `SET
-threads=1` for single).
+threads=1` for single) and daft (`daft.read_parquet(path).to_arrow()` of the
+/dev/shm copy, native runner with num_threads=1 for single; from .venv-bench).
 
 Each child reads the file into memory, then times only the decode, repeated
 in-process (the table released in between). Two workloads per file and
@@ -36,9 +37,11 @@ import os
 import sys
 
 from harness import ROOT, Measurement, result_line, run_prepare
+from scenarios._write_common import peer_python
 
 TOOLS = ROOT / "bench" / "tools"
-PEERS = ("pyarrow", "polars", "duckdb")
+PEERS = ("pyarrow", "polars", "duckdb", "daft")
+SHM_TOOLS = ("duckdb", "daft")  # they read files, not bytes: given the tmpfs copy
 
 
 def run(ctx):
@@ -59,16 +62,18 @@ def run(ctx):
     ctx.note("baseline RSS of a Python process with pyarrow and hoist imported: %.0f MiB" % base.peak_rss_mib)
 
     repeats = "3"
+    daft_py = peer_python(ctx)
     for name, f in files.items():
         for threads, label in (("1", "1 thread"), ("0", "all cores")):
             cold, warm = "%s, %s, cold" % (name, label), "%s, %s, warm" % (name, label)
             for tool in ("hoist",) + PEERS:
-                path = f["shm_path"] if tool == "duckdb" else f["path"]
+                path = f["shm_path"] if tool in SHM_TOOLS else f["path"]
                 # numpy's OpenBLAS threads spin after import and would count in CPU-s
                 env = {"PYTHONPATH": hoist_pp if tool == "hoist" else peer_pp, "OPENBLAS_NUM_THREADS": "1"}
                 if tool == "polars" and threads == "1":
                     env["POLARS_MAX_THREADS"] = "1"
-                m = ctx.measure(tool, cold, [py, str(TOOLS / ("pq_decode_%s.py" % tool)), path, threads, repeats],
+                tool_py = daft_py if tool == "daft" else py
+                m = ctx.measure(tool, cold, [tool_py, str(TOOLS / ("pq_decode_%s.py" % tool)), path, threads, repeats],
                                 bytes=f["size"], env=env, repeat=1 if ctx.quick else 2)
                 r = result_line(m)
                 if not m.ok or not r:
