@@ -10,6 +10,8 @@ Tools, each a child process the harness measures (wall, CPU, peak RSS):
             tmpfs dir under /dev/shm -- memory, like the others' buffers
   awscrt    awscrt.s3.S3Client (bench/tools/crt_s3_bench.py), into memory
   boto3     s3transfer TransferManager, 32 threads (bench/tools/boto3_s3_bench.py)
+  obstore   Rust object_store via obstore, 32 requests in flight, into memory
+            (bench/tools/obstore_s3_bench.py, from .venv-bench)
   metaflow  metaflow.S3 get_many/put_many, METAFLOW_TEMPDIR on tmpfs
 Every get reads the objects hoist's put wrote; every put writes its own prefix.
 Then the large objects are served by nginx (static files on tmpfs, loopback)
@@ -30,6 +32,7 @@ import uuid
 from pathlib import Path
 
 from harness import ROOT
+from scenarios._write_common import peer_python
 
 MiB = 2**20
 KiB = 2**10
@@ -135,13 +138,15 @@ def _put_all(ctx, s3, bucket, name, count, size, total, label, w_put, src, drive
              [s5cmd, "--endpoint-url", endpoint, "cp", f"{files}/*", f"s3://{bucket}/{name}/s5cmd/"],
              total, count)
     shutil.rmtree(files)
-    for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py")):
-        _measure(ctx, tool, w_put, [py, str(tools_dir / script), "put",
+    for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py"),
+                         ("obstore", "obstore_s3_bench.py")):
+        tool_py = peer_python(ctx) if tool == "obstore" else py
+        _measure(ctx, tool, w_put, [tool_py, str(tools_dir / script), "put",
                                     f"s3://{bucket}/{name}/{tool}/", str(count), str(size)], total, count)
     _measure(ctx, "metaflow.S3", w_put, [py, str(tools_dir / "metaflow_s3_bench.py"), "put",
                                          f"s3://{bucket}/{name}/metaflow/", str(count), str(size)],
              total, count, env=mf_env)
-    for tool in ("s5cmd", "awscrt", "boto3", "metaflow"):
+    for tool in ("s5cmd", "awscrt", "boto3", "obstore", "metaflow"):
         _delete_prefix(s3, bucket, f"{name}/{tool}/")
     ctx.compare(w_put)
 
@@ -220,8 +225,10 @@ def run(ctx):
                 dl.rename(nginx_root / bucket / name / "hoist")
             else:
                 shutil.rmtree(dl)
-            for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py")):
-                _measure(ctx, tool, w_get, [py, str(tools_dir / script), "get", src, str(count), str(size)],
+            for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py"),
+                                 ("obstore", "obstore_s3_bench.py")):
+                tool_py = peer_python(ctx) if tool == "obstore" else py
+                _measure(ctx, tool, w_get, [tool_py, str(tools_dir / script), "get", src, str(count), str(size)],
                          total, count)
             _measure(ctx, "metaflow.S3", w_get, [py, str(tools_dir / "metaflow_s3_bench.py"), "get", src,
                                                  str(count), str(size)], total, count, env=mf_env)
