@@ -11,11 +11,8 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-import hoist
-
 from conftest import ROOT
-
-EXAMPLES = ROOT / "examples"
+from flow_runner import artifacts, run_example
 
 
 @pytest.fixture(scope="module")
@@ -39,48 +36,9 @@ def taxi(tmp_path_factory, s3_env):
 
 
 def run_flow(tmp_path, script, *args):
-    """Runs examples/<script> with Metaflow's local datastore and metadata under tmp_path;
-    returns (workdir, env, output)."""
     work = tmp_path / "run"
-    work.mkdir(exist_ok=True)
-    env = dict(os.environ)
-    env.update({
-        "METAFLOW_DEFAULT_DATASTORE": "local",
-        "METAFLOW_DEFAULT_METADATA": "local",
-        "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(work),
-        "METAFLOW_USER": "hoist-test",
-        "USERNAME": "hoist-test",
-        "HOME": str(work),
-        "MPLBACKEND": "Agg",
-        # the child imports the same hoist as this test, and the examples' helper modules
-        "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(hoist.__file__)), str(EXAMPLES),
-                                       env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    })
-    p = subprocess.run([sys.executable, str(EXAMPLES / script), "--no-pylint", "run", *args],
-                       cwd=work, env=env, capture_output=True, text=True, timeout=600)
-    out = p.stdout + p.stderr
-    assert p.returncode == 0, out[-4000:]
+    env, out = run_example(work, script, *args)
     return work, env, out
-
-
-def artifacts(work, env, flow, names):
-    """{step: {name: [value per task]}} of the flow's latest run, read with Metaflow's client
-    in a child process."""
-    probe = ("import pickle, sys\n"
-             "from metaflow import Flow, namespace\n"
-             "namespace(None)\n"
-             "r = Flow(%r).latest_run\n"
-             "assert r.successful\n"
-             "out = {}\n"
-             "for step in r:\n"
-             "    for task in step:\n"
-             "        for n in %r:\n"
-             "            if n in task: out.setdefault(step.id, {}).setdefault(n, []).append(task[n].data)\n"
-             "sys.stdout.buffer.write(pickle.dumps(out))\n" % (flow, list(names)))
-    import pickle
-    p = subprocess.run([sys.executable, "-c", probe], cwd=work, env=env, capture_output=True, timeout=120)
-    assert p.returncode == 0, p.stderr.decode()[-3000:]
-    return pickle.loads(p.stdout)
 
 
 def test_s3_benchmark_flow(taxi, tmp_path):

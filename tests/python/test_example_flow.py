@@ -9,9 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import hoist
 
-from conftest import ROOT
+from flow_runner import run_example
 
 SLOPE, INTERCEPT = 2.2, 2.5
 
@@ -49,27 +48,9 @@ def test_taxi_regression_flow_runs_locally(bucket, tmp_path):
             s3.upload_file(p, bucket, "taxi/" + os.path.relpath(p, data))
 
     work = tmp_path / "run"
-    work.mkdir()
-    env = dict(os.environ)
-    env.update({
-        "METAFLOW_DEFAULT_DATASTORE": "local",
-        "METAFLOW_DEFAULT_METADATA": "local",
-        "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(work),
-        "METAFLOW_USER": "hoist-test",
-        "USERNAME": "hoist-test",
-        "HOME": str(work),
-        "MPLBACKEND": "Agg",
-        # the child imports the same hoist as this test
-        "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(hoist.__file__)),
-                                       env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    })
-    flow = str(ROOT / "examples" / "taxi_regression.py")
     png = work / "plot.png"
-    p = subprocess.run([sys.executable, flow, "--no-pylint", "run", "--data", "s3://%s/taxi/" % bucket,
-                        "--num_shards", "3", "--sample", "0.5", "--seed", "3", "--plot", str(png)],
-                       cwd=work, env=env, capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    out = p.stdout + p.stderr
+    env, out = run_example(work, "taxi_regression.py", "--data", "s3://%s/taxi/" % bucket, "--num_shards", "3",
+                           "--sample", "0.5", "--seed", "3", "--plot", str(png))
     assert "Processing 6 Parquet files in 3 shards" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

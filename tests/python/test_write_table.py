@@ -621,7 +621,7 @@ def test_ctrl_c_mid_write_leaves_nothing(request, tmp_path, where):
 
 
 def test_taxi_loader_flow_writes_under_the_run(s3, bucket, tmp_path):
-    from conftest import ROOT
+    from flow_runner import run_example
 
     t = taxi(6000)
     src = tmp_path / "src"
@@ -630,22 +630,8 @@ def test_taxi_loader_flow_writes_under_the_run(s3, bucket, tmp_path):
         part = t.filter(pa.compute.equal(t["month"], m)).drop_columns(["month"])
         pq.write_table(part, src / ("month=%d" % m) / "data.parquet")
         s3.upload_file(str(src / ("month=%d" % m) / "data.parquet"), bucket, "taxi/month=%d/data.parquet" % m)
-    work = tmp_path / "run"
-    work.mkdir()
-    env = dict(os.environ)
-    env.update({
-        "METAFLOW_DEFAULT_DATASTORE": "local", "METAFLOW_DEFAULT_METADATA": "local",
-        "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(work), "METAFLOW_USER": "hoist-test",
-        "USERNAME": "hoist-test", "HOME": str(work),
-        "METAFLOW_DATATOOLS_S3ROOT": "s3://%s/metaflow/data" % bucket,
-        "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(hoist.__file__)),
-                                       env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    })
-    p = subprocess.run([sys.executable, str(ROOT / "examples" / "taxi_loader.py"), "--no-pylint", "run",
-                        "--data", "s3://%s/taxi/" % bucket], cwd=work, env=env, capture_output=True, text=True,
-                       timeout=600)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    out = p.stdout + p.stderr
+    _, out = run_example(tmp_path / "run", "taxi_loader.py", "--data", "s3://%s/taxi/" % bucket,
+                         METAFLOW_DATATOOLS_S3ROOT="s3://%s/metaflow/data" % bucket)
     assert "Read back 6000 rows" in out
     written = [k for k in keys(s3, bucket, "metaflow/data/TaxiDataLoader/")]
     run_ids = {k.split("/")[3] for k in written}
