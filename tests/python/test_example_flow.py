@@ -9,7 +9,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-
 from flow_runner import run_example
 
 SLOPE, INTERCEPT = 2.2, 2.5
