@@ -7,7 +7,6 @@ import sys
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from flow_runner import run_example
 
