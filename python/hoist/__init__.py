@@ -40,4 +40,6 @@ __all__ += ["S3", "S3Object", "S3GetObject", "S3PutObject", "RangeInfo", "HoistE
 
 # Writing tables (docs/python.md "Writing tables").
 from .write import WriteResult, write_dataset, write_table  # noqa: E402
+from . import iceberg  # noqa: E402  (pyiceberg itself is imported on use)
+__all__ += ["iceberg"]
 __all__ += ["write_table", "write_dataset", "WriteResult"]

@@ -290,9 +290,26 @@ def _urls(url_or_urls: Any) -> List[str]:
     return urls
 
 
+class _EmptyIcebergScan(Exception):
+    """An Iceberg scan that selects no data files (load_table returns an empty table)."""
+
+
+def _is_iceberg(obj: Any) -> bool:
+    return (type(obj).__module__ or "").startswith("pyiceberg.")
+
+
 def _open(url_or_urls: Any, columns: Optional[Sequence[str]], filter: Optional[str], sample: Any,
           seed: int, limit: Optional[int], memory_limit: Union[int, str, None], threads: Optional[int],
           **options: Any) -> "_hoist.Dataset":
+    if _is_iceberg(url_or_urls):
+        # pyiceberg plans (snapshot, manifests, pruning); hoist loads the files. Their columns
+        # are in the files (Iceberg's partition values too): paths are not Hive partitions.
+        from .iceberg import plan_files
+
+        url_or_urls = plan_files(url_or_urls, columns, filter)
+        if not url_or_urls:
+            raise _EmptyIcebergScan()
+        options["hive"] = False
     urls = _urls(url_or_urls)
     if isinstance(columns, str):
         columns = [columns]
@@ -338,8 +355,10 @@ def load_table(url_or_urls: Union[str, Sequence[str], Shard], columns: Optional[
 
     ``url_or_urls``: a prefix (``s3://bucket/taxi/``, ``file:///data/taxi/``, a
     local directory), a file URL, a glob (``s3://b/t/*.parquet``), a list of
-    those, or a ``Shard`` from ``hoist.shards``. Hive directories
-    (``month=3/``) become typed partition columns.
+    those, a ``Shard`` from ``hoist.shards``, or an Apache Iceberg table or scan of
+    pyiceberg's (``catalog.load_table("db.t")``: pyiceberg plans the files, hoist loads
+    them; see ``hoist.iceberg``). Hive directories (``month=3/``) become typed partition
+    columns.
 
     ``columns``: names to load (partition columns included); only their
     column chunks are downloaded. ``filter``: an expression such as
@@ -354,9 +373,14 @@ def load_table(url_or_urls: Union[str, Sequence[str], Shard], columns: Optional[
     subclasses carrying hoist's message (``DatasetValueError`` for a bad
     filter or column, ``DatasetNotFoundError`` for a missing prefix).
     """
-    ds = _open(url_or_urls, columns, filter, sample, seed, limit, memory_limit, threads, skip_bad=skip_bad,
-               hive=hive, partition_types=partition_types, endpoint=endpoint, region=region, profile=profile,
-               concurrency=concurrency)
+    try:
+        ds = _open(url_or_urls, columns, filter, sample, seed, limit, memory_limit, threads, skip_bad=skip_bad,
+                   hive=hive, partition_types=partition_types, endpoint=endpoint, region=region, profile=profile,
+                   concurrency=concurrency)
+    except _EmptyIcebergScan:
+        from .iceberg import projected_schema
+
+        return Table.from_arrow(projected_schema(url_or_urls, columns).empty_table())
     try:
         data = ds.load()
         stats = ds.stats()
@@ -421,7 +445,13 @@ def scan(url_or_urls: Union[str, Sequence[str], Shard], columns: Optional[Sequen
     the batches you keep). Takes the same keyword options as ``load_table``."""
     seed = options.pop("seed", 0)
     limit = options.pop("limit", None)
-    return Scanner(_open(url_or_urls, columns, filter, sample, seed, limit, memory_limit, threads, **options))
+    try:
+        return Scanner(_open(url_or_urls, columns, filter, sample, seed, limit, memory_limit, threads, **options))
+    except _EmptyIcebergScan:
+        from .exceptions import DatasetNotFoundError
+
+        raise DatasetNotFoundError("the Iceberg scan selects no data files (an empty table, or the filter "
+                                   "pruned every file): nothing to stream") from None
 
 
 def shards(url: Union[str, Sequence[str]], n: int, columns: Optional[Sequence[str]] = None,
@@ -439,7 +469,10 @@ def shards(url: Union[str, Sequence[str]], n: int, columns: Optional[Sequence[st
         raise TypeError("n: expected an int, got %s" % type(n).__name__)
     if n < 1:
         raise ValueError("n: the number of shards must be >= 1, got %d" % n)
-    ds = _open(url, columns, filter, None, 0, None, None, None, **options)
+    try:
+        ds = _open(url, columns, filter, None, 0, None, None, None, **options)
+    except _EmptyIcebergScan:
+        return []
     try:
         parts = ds.shards(n, split_row_groups=bool(split_row_groups))
     finally:

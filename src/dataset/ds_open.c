@@ -543,6 +543,10 @@ static hx_status setup_partitions(struct hoist_dataset *ds) {
     for (size_t fi = 0; st == HOIST_OK && fi < ds->nfiles; fi++) {
         st = hx_ds_parse_hive(ds->files[fi].url, &kvs[fi], &nkv[fi]);
         for (size_t k = 0; st == HOIST_OK && k < nkv[fi]; k++) {
+            /* A key that is also a column of the files is not a partition column: the files'
+             * own values are authoritative (a write with keep_partition_columns, an Iceberg
+             * table's files); their statistics still prune row groups. */
+            if (col_index(ds, kvs[fi][k].key) >= 0) continue;
             size_t j;
             for (j = 0; j < ds->npkeys; j++)
                 if (!strcmp(ds->pkeys[j], kvs[fi][k].key)) break;
@@ -576,12 +580,6 @@ static hx_status setup_partitions(struct hoist_dataset *ds) {
     }
     size_t cap = ds->ncols;
     for (size_t j = 0; st == HOIST_OK && j < ds->npkeys; j++) {
-        if (col_index(ds, ds->pkeys[j]) >= 0) {
-            st = hx_error(HOIST_ERR_SCHEMA_MISMATCH,
-                          "partition key '%s' (in the path of %s) is also a column in the files", ds->pkeys[j],
-                          ds->files[0].url);
-            break;
-        }
         for (size_t fi = 0; fi < ds->nfiles; fi++) vals[fi] = ds->files[fi].pvalues[j];
         enum ds_ptype t = hx_ds_infer_ptype(vals, ds->nfiles);
         for (size_t o = 0; o < ds->cfg.nptypes; o++)
