@@ -6,7 +6,8 @@ reading what the one before wrote, and prints each flow's wall time and the byte
 
   TaxiDataLoader     re-lays the demo's taxi dataset as nyc_taxi/month=M/ under the run's
                      S3 prefix (hoist.scan -> S3(run=self).write_table, all or nothing,
-                     with a _SUCCESS manifest recording the source)
+                     with a _SUCCESS manifest recording the source) and registers it as the
+                     Iceberg table taxi.nyc_taxi in demo-out/catalog.db (the seeds use Glue)
   TaxiPlotterFlow    shards the loaded table over a foreach, loads 3 columns with the filter
                      pushed down, draws the pickups with datashader
   TaxiRegressionFlow shards it again, loads 2 columns, fits amount ~ distance
@@ -75,16 +76,18 @@ def main():
     os.environ.update({k: v for k, v in flow_env().items() if k.startswith("METAFLOW_")})
     import hoist
 
-    secs = run("taxi_loader.py", "--data", src)
-    a = latest("TaxiDataLoader", "s3_prefix", "rows", "paths")
+    catalog = "sqlite:///%s" % (OUT / "catalog.db")
+    secs = run("taxi_loader.py", "--data", src, "--catalog", catalog)
+    a = latest("TaxiDataLoader", "s3_prefix", "rows", "paths", "snapshot_id")
     prefix = a["s3_prefix"]
     with hoist.S3() as s3:
         manifest = s3.get(prefix.rstrip("/") + "/_SUCCESS").blob
     (OUT / "nyc_taxi_SUCCESS.json").write_bytes(manifest)
     m = json.loads(manifest)
     written = sum(f["bytes"] for f in m["files"])
-    print("-- TaxiDataLoader    %6.1f s  wrote %d rows, %d files, %.0f MiB under %s (manifest: demo-out/nyc_taxi_SUCCESS.json)"
-          % (secs, a["rows"], len(a["paths"]), written / 2**20, prefix))
+    print("-- TaxiDataLoader    %6.1f s  wrote %d rows, %d files, %.0f MiB under %s (manifest: demo-out/nyc_taxi_SUCCESS.json);"
+          " registered as Iceberg table taxi.nyc_taxi, snapshot %d (demo-out/catalog.db)"
+          % (secs, a["rows"], len(a["paths"]), written / 2**20, prefix, a["snapshot_id"]))
 
     png = OUT / "taxi_plot.png"
     secs = run("taxi_plotter.py", "--data", prefix, "--png", str(png))

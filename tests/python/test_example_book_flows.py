@@ -11,6 +11,8 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
+import hoist
+
 from conftest import ROOT
 from flow_runner import artifacts, run_example
 
@@ -35,9 +37,9 @@ def taxi(tmp_path_factory, s3_env):
         yield data, "s3://%s/taxi/" % bucket
 
 
-def run_flow(tmp_path, script, *args):
+def run_flow(tmp_path, script, *args, **extra_env):
     work = tmp_path / "run"
-    env, out = run_example(work, script, *args)
+    env, out = run_example(work, script, *args, **extra_env)
     return work, env, out
 
 
@@ -101,3 +103,24 @@ def test_taxi_plotter_flow(taxi, tmp_path):
     assert im.size == (1000, 1000)
     # points were drawn: not every pixel is the white background
     assert np.asarray(im.convert("L")).min() < 255
+
+
+def test_taxi_loader_registers_in_an_iceberg_catalog(taxi, tmp_path):
+    """The seeds register the loaded table in Glue; here --catalog registers it in an Iceberg
+    SqlCatalog (SQLite): the table holds exactly the written files and reads back whole."""
+    data, url = taxi
+    bucket = url.split("/")[2]
+    db = tmp_path / "catalog.db"
+    work, env, out = run_flow(tmp_path, "taxi_loader.py", "--data", url, "--catalog", "sqlite:///%s" % db,
+                              METAFLOW_DATATOOLS_S3ROOT="s3://%s/metaflow" % bucket)
+    assert "Registered taxi.nyc_taxi" in out
+    a = artifacts(work, env, "TaxiDataLoader", ["paths", "rows", "snapshot_id"])["start"]
+    cat = hoist.iceberg.catalog("sqlite:///%s" % db)
+    table = cat.load_table("taxi.nyc_taxi")
+    assert table.current_snapshot().snapshot_id == a["snapshot_id"][0]
+    assert sorted(f["file_path"] for f in table.inspect.files().to_pylist()) == sorted(a["paths"][0])
+    expect = pads.dataset(str(data), partitioning="hive").to_table()
+    got = hoist.load_table(table).to_pyarrow()
+    assert got.num_rows == expect.num_rows == a["rows"][0]
+    assert sorted(got.column_names) == sorted(expect.column_names)
+    assert sorted(got["month"].to_pylist()) == sorted(expect["month"].to_pylist())
