@@ -41,3 +41,7 @@ __all__ += ["S3", "S3Object", "S3GetObject", "S3PutObject", "RangeInfo", "HoistE
 # Writing tables (docs/python.md "Writing tables").
 from .write import WriteResult, write_dataset, write_table  # noqa: E402
 __all__ += ["write_table", "write_dataset", "WriteResult"]
+
+# SQL over datasets on DuckDB, CTAS (docs/sql.md); duckdb is imported on first use.
+from .sql import CTASResult, SQLError, ctas, sql  # noqa: E402
+__all__ += ["sql", "ctas", "SQLError", "CTASResult"]
