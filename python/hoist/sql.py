@@ -148,6 +148,9 @@ class _Translator:
         if t == "BOOLEAN" and isinstance(v, bool):
             return "TRUE" if v else "FALSE"
         if t in _INTEGER_TYPES and isinstance(v, int) and not isinstance(v, bool):
+            # hoist 0.x reads integer literals as int64: a larger one (UBIGINT) matched no row.
+            if not -(1 << 63) <= v < (1 << 63):
+                raise _Untranslatable(lit)
             return str(v)
         if t in _FLOAT_TYPES and isinstance(v, float) and v == v and abs(v) != float("inf"):
             return repr(v)  # the shortest text that reads back as the same double
@@ -185,10 +188,10 @@ class _Scans:
         self.lock = threading.Lock()
         self.entries: List[Dict[str, Any]] = []
 
-    def add(self, table: str, kind: str, columns: Optional[List[str]], filter: Optional[str], scanner: Any) -> None:
+    def add(self, table: str, kind: str, columns: Optional[List[str]], filters: List[str], scanner: Any) -> None:
         with self.lock:
-            self.entries.append({"table": table, "kind": kind, "columns": columns, "filter": filter,
-                                 "_scanner": scanner})
+            self.entries.append({"table": table, "kind": kind, "columns": columns,
+                                 "filter": " AND ".join(filters) or None, "filters": filters, "_scanner": scanner})
 
     def finish(self) -> List[Dict[str, Any]]:
         out = []
@@ -225,7 +228,7 @@ def _make_dataset_class() -> type:
             except BaseException:
                 probe.close()
                 raise
-            scans.add(name, "schema", None, None, probe)
+            scans.add(name, "schema", None, [], probe)
             pads.InMemoryDataset.__init__(self, schema.empty_table())
             self.obj = self  # duckdb._sources.Source keeps the object it wraps here
             self._name = name
@@ -252,9 +255,9 @@ def _make_dataset_class() -> type:
         def stream(self, columns: Optional[Sequence[int]], filters: Sequence[Any]) -> Tuple[Any, bool]:
             names = self._arrow_schema.names
             chosen = None if columns is None or len(columns) == 0 else [names[i] for i in columns]
-            text = " AND ".join(self._translator.translate(f) for f in filters) or None
-            sc = scan(self._urls, columns=chosen, filter=text, **self._options)
-            self._scans.add(self._name, "scan", chosen, text, sc)
+            pushed = [self._translator.translate(f) for f in filters]
+            sc = scan(self._urls, columns=chosen, filter=" AND ".join(pushed) or None, **self._options)
+            self._scans.add(self._name, "scan", chosen, pushed, sc)
             return sc.__arrow_c_stream__(), chosen is not None
 
         # -- pyarrow.dataset.Dataset, for a duckdb without duckdb._sources --------
@@ -265,7 +268,7 @@ def _make_dataset_class() -> type:
             # hoist; all columns are loaded then so that it can be evaluated.
             chosen = list(columns) if columns is not None and filter is None else None
             sc = scan(self._urls, columns=chosen, **self._options)
-            self._scans.add(self._name, "scan", chosen, None, sc)
+            self._scans.add(self._name, "scan", chosen, [], sc)
             reader = pa.RecordBatchReader.from_stream(sc)
             return pads.Scanner.from_batches(reader, columns=list(columns) if columns is not None else None,
                                              filter=filter)
