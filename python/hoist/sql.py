@@ -325,6 +325,7 @@ class _Query:
         # Only the tables given are visible: without this DuckDB would also resolve names
         # to Python variables of the calling frames.
         self.con.execute("SET python_enable_replacements = false")
+        self.con.execute("SET enable_progress_bar = false")  # a library prints nothing
         if threads:
             self.con.execute("SET threads = %d" % int(threads))
         scan_options = {k: v for k, v in options.items() if k in _SCAN_OPTIONS and v is not None}
