@@ -45,3 +45,5 @@ __all__ += ["write_table", "write_dataset", "WriteResult"]
 # SQL over datasets on DuckDB, CTAS (docs/sql.md); duckdb is imported on first use.
 from .sql import CTASResult, SQLError, ctas, sql  # noqa: E402
 __all__ += ["sql", "ctas", "SQLError", "CTASResult"]
+from . import iceberg  # noqa: E402  (imports pyiceberg only when used)
+__all__ += ["iceberg"]

@@ -307,6 +307,11 @@ def _check_tables(tables: Any) -> Dict[str, Any]:
     return out
 
 
+def _is_iceberg(src: Any) -> bool:
+    """A pyiceberg Table (duck-typed: pyiceberg is imported only by those who use it)."""
+    return type(src).__module__.startswith("pyiceberg.") and hasattr(src, "scan") and hasattr(src, "metadata")
+
+
 def _is_url(src: Any) -> bool:
     return isinstance(src, str) or (isinstance(src, list) and all(isinstance(u, str) for u in src))
 
@@ -333,7 +338,16 @@ class _Query:
         self._keep = []
         try:
             for name, src in tables.items():
-                obj = cls(name, src, scan_options, self.scans) if _is_url(src) else src
+                if _is_iceberg(src):
+                    # pyiceberg plans the snapshot's files; hoist reads them (no Hive
+                    # directories: Iceberg keeps partition values in the files and metadata)
+                    from .iceberg import data_files
+
+                    obj = cls(name, data_files(src), dict(scan_options, hive=False), self.scans)
+                elif _is_url(src):
+                    obj = cls(name, src, scan_options, self.scans)
+                else:
+                    obj = src
                 self._keep.append(obj)
                 self.con.register(name, obj)
         except BaseException:
@@ -389,8 +403,8 @@ def sql(query: str, tables: Optional[Mapping[str, Any]] = None, *, threads: Opti
     """Runs a DuckDB SQL query over hoist datasets and returns the result as a ``hoist.Table``.
 
     ``tables``: {name: source}; a source is a URL, path or glob, or a list of them (what
-    ``load_table`` takes), read by hoist with each scan's columns and filters pushed into
-    the loader; any other Arrow object DuckDB can scan (a ``hoist.Table``, a pyarrow Table)
+    ``load_table`` takes), or a pyiceberg Table (its current snapshot's files), read by
+    hoist with each scan's columns and filters pushed into the loader; any other Arrow object DuckDB can scan (a ``hoist.Table``, a pyarrow Table)
     is registered as it is. Store settings (``endpoint``, ``region``, ``profile``,
     ``concurrency``, ``memory_limit``, ``skip_bad``, ``hive``, ``partition_types``) apply to
     every table. ``threads``: DuckDB's threads (default: all cores).
@@ -512,6 +526,11 @@ def ctas(query: str, output: str, *, tables: Optional[Mapping[str, Any]] = None,
     duckdb = _duckdb()
     t0 = time.monotonic()
     inputs = [_snapshot(n, s, store_opts) for n, s in tables.items() if _is_url(s)]
+    for n, s in tables.items():
+        if _is_iceberg(s):
+            snap = s.current_snapshot()
+            inputs.append({"table": n, "iceberg": ".".join(s.name()), "metadata_location": s.metadata_location,
+                           "snapshot_id": snap.snapshot_id if snap is not None else None})
     t1 = time.monotonic()
     q = _Query(query, tables, dict(scan_opts, **store_opts), threads)
     t2 = time.monotonic()
