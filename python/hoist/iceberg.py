@@ -21,7 +21,7 @@ from .exceptions import HoistError
 from .table import Table, load_table as _load_table, scan as _scan
 from .write import WriteResult
 
-__all__ = ["register", "load_table", "data_files", "IcebergError"]
+__all__ = ["register", "replace", "load_table", "data_files", "IcebergError"]
 
 
 class IcebergError(HoistError):
@@ -51,8 +51,8 @@ def _dataset_paths(dataset: Any, options: Dict[str, Any]) -> List[str]:
 
 
 def register(catalog: Any, identifier: str, dataset: Any, partition_by: Union[str, Sequence[str], None] = None, *,
-             properties: Optional[Dict[str, str]] = None, endpoint: Optional[str] = None,
-             region: Optional[str] = None, profile: Optional[str] = None) -> Any:
+             properties: Optional[Dict[str, str]] = None, snapshot_properties: Optional[Dict[str, str]] = None,
+             endpoint: Optional[str] = None, region: Optional[str] = None, profile: Optional[str] = None) -> Any:
     """Creates the Iceberg table ``identifier`` ("namespace.name") in ``catalog`` over the
     files of a hoist-written dataset, without copying them, and returns the pyiceberg Table.
 
@@ -85,7 +85,51 @@ def register(catalog: Any, identifier: str, dataset: Any, partition_by: Union[st
             with txn.update_spec() as spec:
                 for col in partition_by:
                     spec.add_identity(col)
-        txn.add_files(paths, snapshot_properties={"hoist.source": json.dumps(str(getattr(dataset, "url", dataset)))})
+        props = {"hoist.source": str(getattr(dataset, "url", dataset))}
+        props.update(snapshot_properties or {})
+        txn.add_files(paths, snapshot_properties=props)
+    return catalog.load_table(identifier)
+
+
+def replace(catalog: Any, identifier: str, dataset: Any, partition_by: Union[str, Sequence[str], None] = None, *,
+            snapshot_properties: Optional[Dict[str, str]] = None, endpoint: Optional[str] = None,
+            region: Optional[str] = None, profile: Optional[str] = None) -> Any:
+    """CREATE OR REPLACE: registers the dataset's files as the table's new contents. A new
+    table is created as ``register`` does; an existing one gets one transaction that widens
+    its schema by name to the files' (``union_by_name``), sets the partition spec to
+    ``partition_by``, drops every current file (metadata only) and adds the new ones, so
+    readers of the current snapshot see the old rows or the new, never a mix. The old
+    snapshots stay for time travel until they are expired. Returns the pyiceberg Table."""
+    if not catalog.table_exists(identifier):
+        return register(catalog, identifier, dataset, partition_by, snapshot_properties=snapshot_properties,
+                        endpoint=endpoint, region=region, profile=profile)
+    from pyiceberg.expressions import AlwaysTrue
+
+    options = {k: v for k, v in (("endpoint", endpoint), ("region", region), ("profile", profile)) if v}
+    paths = _dataset_paths(dataset, options)
+    if isinstance(partition_by, str):
+        partition_by = [partition_by]
+    partition_by = list(partition_by or [])
+    sc = _scan(paths[0], hive=False, **options) if paths else None
+    schema = sc.schema if sc is not None else None
+    if sc is not None:
+        sc.close()
+    table = catalog.load_table(identifier)
+    props = dict(snapshot_properties or {})
+    with table.transaction() as txn:
+        if schema is not None:
+            with txn.update_schema() as us:
+                us.union_by_name(schema)
+        current = [f.name for f in table.spec().fields]
+        if current != partition_by:
+            with txn.update_spec() as spec:
+                for name in current:
+                    spec.remove_field(name)
+                for col in partition_by:
+                    spec.add_identity(col)
+        txn.delete(AlwaysTrue(), snapshot_properties=props)
+        if paths:
+            txn.add_files(paths, snapshot_properties=props)
     return catalog.load_table(identifier)
 
 

@@ -441,7 +441,7 @@ class CTASResult(WriteResult):
     its own ``_SUCCESS`` manifest if it has one), ``timings`` (seconds) and ``scans``
     (what each scan fetched). ``sql`` and ``inputs`` are also in the manifest's lineage."""
 
-    __slots__ = ("sql", "inputs", "timings", "scans")
+    __slots__ = ("sql", "inputs", "timings", "scans", "iceberg")
 
     def __init__(self, base: WriteResult, sql_text: str, inputs: List[Dict[str, Any]], timings: Dict[str, float],
                  scans: Dict[str, Any]):
@@ -450,6 +450,7 @@ class CTASResult(WriteResult):
         self.inputs = inputs
         self.timings = timings
         self.scans = scans
+        self.iceberg = None
 
     def __repr__(self) -> str:
         return "hoist.CTASResult(%s: %d files, %d rows, %d bytes, write_id=%s)" % (
@@ -504,6 +505,7 @@ def _snapshot(name: str, src: Any, options: Dict[str, Any]) -> Dict[str, Any]:
 
 def ctas(query: str, output: str, *, tables: Optional[Mapping[str, Any]] = None,
          partition_by: Union[str, Sequence[str], None] = None, lineage: Optional[Mapping[str, Any]] = None,
+         catalog: Any = None, table: Optional[str] = None,
          threads: Optional[int] = None, endpoint: Optional[str] = None, region: Optional[str] = None,
          profile: Optional[str] = None, **options: Any) -> CTASResult:
     """CREATE TABLE AS SELECT: runs ``query`` as ``hoist.sql`` does and writes its result
@@ -515,7 +517,17 @@ def ctas(query: str, output: str, *, tables: Optional[Mapping[str, Any]] = None,
     ``row_group_size``, ``max_rows_per_file``, ...) go to ``write_table``; the store
     settings (``endpoint``, ``region``, ``profile``, ...) to both the reads and the write.
     ``lineage``: extra JSON fields for the manifest, next to ``sql`` and ``inputs``.
+
+    With ``catalog`` (a pyiceberg Catalog) and ``table`` ("namespace.name"), the written
+    files then become the Iceberg table's contents (``hoist.iceberg.replace``: created, or
+    replaced in one transaction), partitioned by identity on ``partition_by``; the files
+    keep the partition columns, as Iceberg needs. If that commit fails, the files written
+    are deleted. ``CTASResult.iceberg`` is then the pyiceberg Table.
     Returns a ``CTASResult``."""
+    if (catalog is None) != (table is None):
+        raise TypeError("ctas: catalog= and table= go together (an Iceberg table to create or replace)")
+    if catalog is not None:
+        options.setdefault("keep_partition_columns", True)
     store_opts = dict(endpoint=endpoint, region=region, profile=profile)
     scan_opts = {k: options.pop(k) for k in list(options) if k in _SCAN_OPTIONS and k not in _STORE_OPTIONS}
     for k in [k for k in options if k in _STORE_OPTIONS]:
@@ -550,5 +562,24 @@ def ctas(query: str, output: str, *, tables: Optional[Mapping[str, Any]] = None,
     finally:
         scans = q.close()
     t3 = time.monotonic()
-    timings = {"snapshot": t1 - t0, "bind": t2 - t1, "query_and_write": t3 - t2, "total": t3 - t0}
-    return CTASResult(res, query, inputs, timings, _scan_totals(scans))
+    timings = {"snapshot": t1 - t0, "bind": t2 - t1, "query_and_write": t3 - t2}
+    iceberg_table = None
+    if catalog is not None:
+        from .iceberg import replace
+
+        try:
+            iceberg_table = replace(catalog, table, res, partition_by,
+                                    snapshot_properties={"hoist.sql": query, "hoist.write_id": res.write_id},
+                                    **store_opts)
+        except BaseException:
+            # the dataset was only ever meant as the table's contents: leave nothing behind
+            from .s3 import _store_for
+
+            store = _store_for({k: v for k, v in store_opts.items() if v is not None})
+            store.delete_many(res.paths + [res.url.rstrip("/") + "/_SUCCESS"])
+            raise
+        timings["catalog_commit"] = time.monotonic() - t3
+    timings["total"] = time.monotonic() - t0
+    out = CTASResult(res, query, inputs, timings, _scan_totals(scans))
+    out.iceberg = iceberg_table
+    return out
