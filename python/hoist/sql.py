@@ -356,7 +356,7 @@ class _Query:
 
     def error(self, e: Exception) -> SQLError:
         msg = str(e)
-        if "does not exist" in msg and ("Table" in msg or "table" in msg):
+        if "Table with name" in msg and "does not exist" in msg:
             known = ", ".join(sorted(self.tables)) or "none (pass tables={name: URL})"
             msg += "\nknown tables: %s" % known
         return SQLError("%s\nin query: %s" % (msg, self.query.strip()), self.query)
@@ -391,9 +391,9 @@ def _scan_totals(scans: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 def _split_options(options: Dict[str, Any]) -> Dict[str, Any]:
     for k in options:
-        if k not in _SCAN_OPTIONS and k not in ("credentials", "no_sign_request", "verify_tls", "part_size",
-                                                "max_retries", "connect_timeout", "stall_timeout", "addressing"):
-            raise TypeError("unexpected keyword argument %r" % k)
+        if k not in _SCAN_OPTIONS:
+            raise TypeError("sql() got an unexpected keyword argument %r (the loader's settings: %s)"
+                            % (k, ", ".join(_SCAN_OPTIONS)))
     return options
 
 
@@ -404,10 +404,10 @@ def sql(query: str, tables: Optional[Mapping[str, Any]] = None, *, threads: Opti
 
     ``tables``: {name: source}; a source is a URL, path or glob, or a list of them (what
     ``load_table`` takes), or a pyiceberg Table (its current snapshot's files), read by
-    hoist with each scan's columns and filters pushed into the loader; any other Arrow object DuckDB can scan (a ``hoist.Table``, a pyarrow Table)
-    is registered as it is. Store settings (``endpoint``, ``region``, ``profile``,
-    ``concurrency``, ``memory_limit``, ``skip_bad``, ``hive``, ``partition_types``) apply to
-    every table. ``threads``: DuckDB's threads (default: all cores).
+    hoist with each scan's columns and filters pushed into the loader; any other Arrow
+    object DuckDB can scan (a ``hoist.Table``, a pyarrow Table) is registered as it is.
+    Store and loader settings (``endpoint``, ``region``, ``profile``, ``concurrency``,
+    ``memory_limit``, ``skip_bad``, ``hive``, ``partition_types``) apply to every table. ``threads``: DuckDB's threads (default: all cores).
 
     ``load_stats`` of the result: what the scans cost (``bytes_fetched``, ``requests``,
     ``files``, ``row_groups_pruned``; ``scans`` lists each scan's columns, hoist filter and

@@ -5,11 +5,9 @@ with DuckDB; errors carry DuckDB's message, the query and the known tables; CTAS
 manifest with the SQL and the inputs' ETags, read back by hoist and pyarrow, all or nothing
 (a failing query, the fault relay)."""
 import json
-import pathlib
 import subprocess
 import sys
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
