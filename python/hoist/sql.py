@@ -307,6 +307,18 @@ def _check_tables(tables: Any) -> Dict[str, Any]:
     return out
 
 
+def _resolve_iceberg(tables: Dict[str, Any], catalog: Any) -> Dict[str, Any]:
+    """``iceberg://ns.name`` sources become the catalog's pyiceberg Tables."""
+    out = {}
+    for name, src in tables.items():
+        if isinstance(src, str) and src.startswith("iceberg://"):
+            if catalog is None:
+                raise ValueError("tables[%r]: %s needs catalog= (a pyiceberg Catalog)" % (name, src))
+            src = catalog.load_table(src[len("iceberg://"):])
+        out[name] = src
+    return out
+
+
 def _is_iceberg(src: Any) -> bool:
     """A pyiceberg Table (duck-typed: pyiceberg is imported only by those who use it)."""
     return type(src).__module__.startswith("pyiceberg.") and hasattr(src, "scan") and hasattr(src, "metadata")
@@ -397,7 +409,8 @@ def _split_options(options: Dict[str, Any]) -> Dict[str, Any]:
     return options
 
 
-def sql(query: str, tables: Optional[Mapping[str, Any]] = None, *, threads: Optional[int] = None,
+def sql(query: str, tables: Optional[Mapping[str, Any]] = None, *, catalog: Any = None,
+        threads: Optional[int] = None,
         endpoint: Optional[str] = None, region: Optional[str] = None, profile: Optional[str] = None,
         **options: Any) -> Table:
     """Runs a DuckDB SQL query over hoist datasets and returns the result as a ``hoist.Table``.
@@ -406,6 +419,7 @@ def sql(query: str, tables: Optional[Mapping[str, Any]] = None, *, threads: Opti
     ``load_table`` takes), or a pyiceberg Table (its current snapshot's files), read by
     hoist with each scan's columns and filters pushed into the loader; any other Arrow
     object DuckDB can scan (a ``hoist.Table``, a pyarrow Table) is registered as it is.
+    ``"iceberg://namespace.name"`` names a table of ``catalog`` (a pyiceberg Catalog).
     Store and loader settings (``endpoint``, ``region``, ``profile``, ``concurrency``,
     ``memory_limit``, ``skip_bad``, ``hive``, ``partition_types``) apply to every table. ``threads``: DuckDB's threads (default: all cores).
 
@@ -414,7 +428,7 @@ def sql(query: str, tables: Optional[Mapping[str, Any]] = None, *, threads: Opti
     statistics). Errors raise ``hoist.SQLError`` with DuckDB's message and the query.
     """
     options = _split_options(dict(options, endpoint=endpoint, region=region, profile=profile))
-    q = _Query(query, _check_tables(tables), options, threads)
+    q = _Query(query, _resolve_iceberg(_check_tables(tables), catalog), options, threads)
     duckdb = _duckdb()
     t0 = time.monotonic()
     try:
@@ -534,7 +548,7 @@ def ctas(query: str, output: str, *, tables: Optional[Mapping[str, Any]] = None,
         store_opts[k] = options.pop(k)
     if lineage is not None and not isinstance(lineage, Mapping):
         raise TypeError("lineage: expected a dict, got %s" % type(lineage).__name__)
-    tables = _check_tables(tables)
+    tables = _resolve_iceberg(_check_tables(tables), catalog)
     duckdb = _duckdb()
     t0 = time.monotonic()
     inputs = [_snapshot(n, s, store_opts) for n, s in tables.items() if _is_url(s)]

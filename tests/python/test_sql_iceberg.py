@@ -100,6 +100,12 @@ def test_sql_over_an_iceberg_table(catalog, bucket):
     assert t.to_pyarrow().to_pylist() == [{"month": m, "n": int((months == m).sum())} for m in (2, 3)]
     (s,) = [s for s in t.load_stats["scans"] if s["kind"] == "scan"]
     assert s["filters"] == ['("month" >= 2)'] and s["columns"] == ["month"]
+    # the same table named by URL in the catalog
+    t2 = hoist.sql("SELECT count(*) AS n FROM trips WHERE month = 1", tables={"trips": "iceberg://db.trips"},
+                   catalog=catalog)
+    assert t2.to_pyarrow().to_pylist() == [{"n": int((months == 1).sum())}]
+    with pytest.raises(ValueError, match="needs catalog="):
+        hoist.sql("SELECT 1", tables={"trips": "iceberg://db.trips"})
     # CTAS records the snapshot it read
     out = hoist.ctas("SELECT * FROM trips WHERE month = 1", "s3://%s/ctas/" % bucket, tables={"trips": tab})
     (inp,) = out.inputs
