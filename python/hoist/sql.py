@@ -171,13 +171,14 @@ class _Translator:
 # A hoist dataset as a DuckDB table.
 
 
-def _source_base() -> type:
+def _source_bases() -> Tuple[type, ...]:
+    """duckdb 2.0's scan source class, or nothing on a duckdb without it."""
     try:
         from duckdb._sources import ArrowScanSource
 
-        return ArrowScanSource
+        return (ArrowScanSource,)
     except ImportError:
-        return object
+        return ()
 
 
 class _Scans:
@@ -210,9 +211,7 @@ class _Scans:
 def _make_dataset_class() -> type:
     import pyarrow.dataset as pads
 
-    base = _source_base()
-
-    class HoistTable(base, pads.InMemoryDataset):  # type: ignore[misc, valid-type]
+    class HoistTable(*_source_bases(), pads.InMemoryDataset):  # type: ignore[misc]
         """One table of a query: a ``pyarrow.dataset.Dataset`` (what DuckDB's entry points
         accept) with no rows of its own, and a DuckDB scan source that opens a hoist scan
         with the columns and filters each scan needs."""

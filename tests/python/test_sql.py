@@ -338,3 +338,21 @@ def test_ctas_all_or_nothing_under_faults(taxi_s3, taxi_local, s3_env, seed, ret
             assert rows(hoist.load_table("s3://%s/out/" % ob)) == rows(direct(ETL, taxi_local))
         else:
             assert keys == []
+
+
+def test_plain_dataset_path_without_duckdb_sources(taxi_local, monkeypatch):
+    """Without duckdb._sources (another duckdb release) the table is still a pyarrow Dataset:
+    DuckDB calls scanner(columns=, filter=); columns reach hoist, pyarrow filters exactly."""
+    hsql = sys.modules["hoist.sql"]  # the module (hoist.sql is also the function)
+    monkeypatch.setattr(hsql, "_source_bases", lambda: ())
+    monkeypatch.setattr(hsql, "_DATASET_CLASS", None)
+    q = "SELECT vendor_id, trip_distance FROM nyc_taxi WHERE passenger_count > 4 AND month = 3"
+    t = hoist.sql(q, tables={"nyc_taxi": str(taxi_local)})
+    assert rows(t) == rows(direct(q, taxi_local))
+    (s,) = scans_of(t)
+    assert s["columns"] is None and s["filters"] == []  # a pyarrow filter: every column, filtered by pyarrow
+    q = "SELECT round(sum(total_amount), 2) AS s FROM nyc_taxi"
+    t = hoist.sql(q, tables={"nyc_taxi": str(taxi_local)})
+    assert rows(t) == rows(direct(q, taxi_local))
+    (s,) = scans_of(t)
+    assert s["columns"] == ["total_amount"]
