@@ -96,7 +96,8 @@ static int run_sql(int argc, char **argv) {
 
 static const struct cli_command cli_cmd_sql = {
     "sql", "run SQL over datasets (DuckDB; needs Python)",
-    "usage: hoist sql QUERY --table NAME=URL [--table ...] [--output URL [--partition-by COL,...]]\n"
+    "usage: hoist sql QUERY --table NAME=URL [--table ...] [--output URL [--partition-by COL,...]\n"
+    "                 [--existing error|overwrite|append]]\n"
     "                 [--format table|csv|json] [--endpoint URL] [--region R] [--profile P]\n\n"
     "Runs QUERY on an embedded DuckDB over hoist datasets, each scan's columns and filters pushed\n"
     "into hoist's loader. With --output, writes the result as a dataset (CTAS, all or nothing) and\n"
