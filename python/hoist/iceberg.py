@@ -149,7 +149,7 @@ def data_files(table: Any, filter: Optional[str] = None, snapshot_id: Optional[i
             raise IcebergError("%s: %s has %d delete file(s); hoist does not apply Iceberg deletes yet (read it "
                                "with pyiceberg's to_arrow())" % (".".join(table.name()), task.file.file_path,
                                                                  len(task.delete_files)))
-        if str(task.file.file_format).upper().find("PARQUET") < 0:
+        if "PARQUET" not in str(task.file.file_format).upper():
             raise IcebergError("%s: %s is %s; hoist reads Parquet data files" % (
                 ".".join(table.name()), task.file.file_path, task.file.file_format))
         out.append(task.file.file_path)
