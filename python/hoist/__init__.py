@@ -40,6 +40,10 @@ __all__ += ["S3", "S3Object", "S3GetObject", "S3PutObject", "RangeInfo", "HoistE
 
 # Writing tables (docs/python.md "Writing tables").
 from .write import WriteResult, write_dataset, write_table  # noqa: E402
-from . import iceberg  # noqa: E402  (pyiceberg itself is imported on use)
-__all__ += ["iceberg"]
 __all__ += ["write_table", "write_dataset", "WriteResult"]
+
+# SQL over datasets on DuckDB, CTAS (docs/sql.md); duckdb is imported on first use.
+from .sql import CTASResult, SQLError, ctas, sql  # noqa: E402
+__all__ += ["sql", "ctas", "SQLError", "CTASResult"]
+from . import iceberg  # noqa: E402  (imports pyiceberg only when used)
+__all__ += ["iceberg"]

@@ -14,17 +14,36 @@ Reading: pyiceberg plans the scan (snapshot, manifests, partition and column-bou
 hoist fetches and decodes the planned files with its own projection, row-group/page pruning and
 filter. Tables whose scan carries delete files (merge-on-read deletes) are refused with a clear
 error, as are tables whose columns were renamed after files were written (hoist reads columns by
-name, Iceberg by field id). Everything here needs the ``pyiceberg`` package (``hoist[iceberg]``).
+name, Iceberg by field id). Everything here needs the ``pyiceberg`` package (``hoist[iceberg]``). ``hoist.ctas(...,
+catalog=, table=)`` writes a query's result and makes it an Iceberg table through ``replace``.
 """
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .exceptions import AlreadyExistsError, InvalidInputError, UnsupportedError
+from .exceptions import AlreadyExistsError, HoistError, InvalidInputError, UnsupportedError
 
-__all__ = ["catalog", "register", "plan_files", "projected_schema", "is_iceberg"]
+__all__ = ["catalog", "register", "replace", "plan_files", "data_files", "load_table", "projected_schema",
+           "is_iceberg", "IcebergError"]
+
+
+class IcebergError(HoistError):
+    """An Iceberg table hoist cannot register or read as asked; the message says which and why.
+    Each is also the matching family (InvalidInputError, UnsupportedError, AlreadyExistsError)."""
+
+
+class _IcebergInvalid(IcebergError, InvalidInputError):
+    pass
+
+
+class _IcebergUnsupported(IcebergError, UnsupportedError):
+    pass
+
+
+class _IcebergExists(IcebergError, AlreadyExistsError):
+    pass
 
 
 def _pyiceberg():
@@ -86,111 +105,115 @@ def catalog(uri: Optional[str] = None, *, name: str = "hoist", warehouse: Option
 # register: a hoist-written dataset becomes an Iceberg table without rewriting a byte
 
 
-def _manifest_of(source: Any) -> Tuple[str, Mapping[str, Any]]:
-    """(dataset base URL, manifest dict) of a WriteResult, a manifest dict with a base URL, or
-    the URL of a dataset directory holding hoist's _SUCCESS manifest."""
+def _manifest_of(source: Any, options: Dict[str, Any]) -> Tuple[str, Optional[Mapping[str, Any]], List[str]]:
+    """(description, manifest or None, file URLs) of a WriteResult, the URL of a dataset
+    directory holding hoist's _SUCCESS manifest (read with the store settings), or a list of
+    file URLs (no manifest: nothing to check the files against)."""
     from .write import WriteResult
 
     if isinstance(source, WriteResult):
-        return source._base, source.manifest
-    if isinstance(source, str):
-        from . import S3
-        from .exceptions import NotFoundError
+        return source.url, source.manifest, list(source.paths)
+    if isinstance(source, (list, tuple)):
+        urls = [str(u) for u in source]
+        if not urls:
+            raise _IcebergInvalid("register: no files given")
+        return urls[0], None, urls
+    if not isinstance(source, str):
+        raise TypeError("register: source must be a hoist.WriteResult, the URL of a hoist-written dataset or a list "
+                        "of file URLs, got %s" % type(source).__name__)
+    from .sql import _read_small
 
-        base = source.rstrip("/")
-        try:
-            if base.startswith("s3://"):
-                with S3() as s3:
-                    raw = s3.get(base + "/_SUCCESS").blob
-            else:
-                path = base[len("file://"):] if base.startswith("file://") else base
-                with open(os.path.join(path, "_SUCCESS"), "rb") as f:
-                    raw = f.read()
-        except (NotFoundError, FileNotFoundError) as e:
-            raise InvalidInputError("register: %s has no _SUCCESS manifest: only complete hoist writes can be "
-                                    "registered (%s)" % (source, e)) from e
-        try:
-            manifest = json.loads(raw)
-        except ValueError as e:
-            raise InvalidInputError("register: %s/_SUCCESS is not a hoist manifest: %s" % (base, e)) from e
-        if not isinstance(manifest, dict) or manifest.get("format") != "hoist-manifest":
-            raise InvalidInputError("register: %s/_SUCCESS is not a hoist manifest (an empty marker of "
-                                    "another writer?)" % base)
-        return base, manifest
-    raise TypeError("register: source must be a hoist.WriteResult or the URL of a hoist-written dataset, got %s"
-                    % type(source).__name__)
-
-
-def _file_urls(base: str, manifest: Mapping[str, Any]) -> List[str]:
-    files = manifest.get("files") or []
-    if not files:
-        raise InvalidInputError("register: %s: the manifest lists no files" % base)
-    if base.endswith(".parquet"):  # a single-file write: the manifest lists the file itself
-        return [base]
-    root = base if "://" in base else "file://" + os.path.abspath(base)
-    return [root.rstrip("/") + "/" + f["path"] for f in files]
+    base = source.rstrip("/")
+    url = base if "://" in base else "file://" + os.path.abspath(base)
+    try:
+        raw = _read_small(url + "/_SUCCESS", options)
+    except (HoistError, OSError) as e:
+        raise _IcebergInvalid("register: %s has no _SUCCESS manifest: only complete hoist writes can be registered "
+                              "(%s)" % (source, e)) from None
+    try:
+        manifest = json.loads(raw)
+    except ValueError as e:
+        raise _IcebergInvalid("register: %s/_SUCCESS is not a hoist manifest: %s" % (base, e)) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != "hoist-manifest":
+        raise _IcebergInvalid("register: %s/_SUCCESS is not a hoist manifest (an empty marker of another writer?)"
+                              % base)
+    return source, manifest, [url + "/" + f["path"] for f in manifest.get("files") or []]
 
 
-def _arrow_schema(tbl_io: Any, url: str):
-    """The Arrow schema of one data file, read through pyiceberg's FileIO (the same reader
-    add_files uses, so what is checked here is what it will see)."""
-    import pyarrow.parquet as pq
+def _arrow_schema(url: str, options: Dict[str, Any]):
+    """The Arrow schema of one data file, as hoist reads its footer (no Hive keys: the files
+    hold every column Iceberg will know)."""
+    from .table import scan
 
-    with tbl_io.new_input(url).open() as f:
-        return pq.read_schema(f)
+    sc = scan(url, hive=False, **options)
+    try:
+        return sc.schema
+    finally:
+        sc.close()
 
 
-def register(cat: Any, identifier: str, source: Any, *, partition_by: Optional[Sequence[str]] = None,
-             replace: bool = False, snapshot_properties: Optional[Mapping[str, str]] = None):
+def register(cat: Any, identifier: str, source: Any, partition_by: Union[str, Sequence[str], None] = None, *,
+             replace: bool = False, properties: Optional[Dict[str, str]] = None,
+             snapshot_properties: Optional[Mapping[str, str]] = None, endpoint: Optional[str] = None,
+             region: Optional[str] = None, profile: Optional[str] = None):
     """Registers a complete hoist write as the Iceberg table ``identifier`` ("namespace.name")
     of catalog ``cat`` and returns the pyiceberg ``Table``.
 
-    ``source``: the ``WriteResult`` of ``hoist.write_table``/``write_dataset``/``hoist.ctas``, or
-    the URL of a dataset directory holding hoist's ``_SUCCESS`` manifest. Exactly the files the
-    manifest lists are added (pyiceberg ``add_files``: nothing is copied or rewritten); the
-    schema comes from the files, the partition spec is identity on ``partition_by`` (default:
-    the write's own ``partition_by``). Iceberg reads each file's partition value from the
-    file's column statistics, so the write must have kept its partition columns
+    ``source``: the ``WriteResult`` of ``hoist.write_table``/``write_dataset``/``hoist.ctas``,
+    the URL of a dataset directory holding hoist's ``_SUCCESS`` manifest, or a list of file
+    URLs. Exactly those files are added (pyiceberg ``add_files``: nothing is copied or
+    rewritten); the schema comes from the files, the partition spec is identity on
+    ``partition_by`` (default: the write's own). Iceberg reads each file's partition value from
+    the file's column statistics, so the write must have kept its partition columns
     (``keep_partition_columns=True``); otherwise this raises before touching the catalog.
 
-    A new table is created in one catalog commit (create + spec + files). An existing one is
-    refused unless ``replace=True``, which swaps its data for these files in one commit
-    (readers of the current snapshot see the old files or the new, never a mix; time travel
-    keeps the old). The snapshot records the write id and the write's lineage.
+    A new table is created in one catalog commit (create + spec + files; the namespace is
+    created if missing). An existing one is refused unless ``replace=True`` (or ``replace()``),
+    which in one commit widens the schema by name to the files', sets the partition spec,
+    drops every current file (metadata only) and adds the new ones: readers of the current
+    snapshot see the old rows or the new, never a mix, and time travel keeps the old. The
+    snapshot records the source, the write id and the write's lineage. ``endpoint``,
+    ``region``, ``profile``: the store settings hoist reads the manifest and footer with.
     """
     _pyiceberg()
     from pyiceberg.exceptions import NoSuchTableError
-    from pyiceberg.expressions import AlwaysTrue
 
     if not isinstance(identifier, str) or "." not in identifier:
-        raise InvalidInputError("register: identifier must be 'namespace.table', got %r" % (identifier,))
-    base, manifest = _manifest_of(source)
-    urls = _file_urls(base, manifest)
-    cols = list(partition_by) if partition_by is not None else list(manifest.get("partition_by") or [])
-    kept = bool((manifest.get("options") or {}).get("keep_partition_columns"))
-    if cols and not kept and not base.endswith(".parquet"):
-        raise InvalidInputError(
+        raise _IcebergInvalid("register: identifier must be 'namespace.table', got %r" % (identifier,))
+    options = {k: v for k, v in (("endpoint", endpoint), ("region", region), ("profile", profile)) if v}
+    what, manifest, urls = _manifest_of(source, options)
+    if not urls:
+        raise _IcebergInvalid("register: %s: no files to register" % what)
+    if isinstance(partition_by, str):
+        partition_by = [partition_by]
+    written_by = list((manifest or {}).get("partition_by") or [])
+    cols = list(partition_by) if partition_by is not None else written_by
+    kept = bool(((manifest or {}).get("options") or {}).get("keep_partition_columns"))
+    if any(c in written_by for c in cols) and not kept:
+        raise _IcebergInvalid(
             "register: %s: the files do not hold the partition column(s) %s (written with "
             "keep_partition_columns=False); Iceberg's add_files reads each file's partition value from the "
-            "file's own statistics: write with keep_partition_columns=True" % (base, ", ".join(cols)))
-    props = {"hoist.write_id": str(manifest.get("write_id", ""))}
-    if manifest.get("lineage"):
-        props["hoist.lineage"] = json.dumps(manifest["lineage"], sort_keys=True)
+            "file's own statistics: write with keep_partition_columns=True" % (what, ", ".join(cols)))
+    schema = _arrow_schema(urls[0], options)
+    missing = [c for c in cols if c not in schema.names]
+    if missing:
+        raise _IcebergInvalid("register: %s: partition column(s) %s are not in the files (columns: %s); write the "
+                              "dataset with keep_partition_columns=True so Iceberg can read each file's partition "
+                              "value" % (urls[0], ", ".join(missing), ", ".join(schema.names)))
+    props = {"hoist.source": str(what)}
+    if manifest is not None:
+        props["hoist.write_id"] = str(manifest.get("write_id", ""))
+        if manifest.get("lineage"):
+            props["hoist.lineage"] = json.dumps(manifest["lineage"], sort_keys=True)
     props.update(snapshot_properties or {})
 
-    namespace = identifier.rsplit(".", 1)[0]
-    cat.create_namespace_if_not_exists(namespace)
+    cat.create_namespace_if_not_exists(identifier.rsplit(".", 1)[0])
     try:
         table = cat.load_table(identifier)
     except NoSuchTableError:
         table = None
-    schema = _arrow_schema(table.io if table is not None else cat._load_file_io(location=urls[0]), urls[0])
-    missing = [c for c in cols if c not in schema.names]
-    if missing:
-        raise InvalidInputError("register: %s: partition column(s) %s are not in the files' schema (%s)"
-                                % (urls[0], ", ".join(missing), ", ".join(schema.names)))
     if table is None:
-        txn = cat.create_table_transaction(identifier, schema=schema)
+        txn = cat.create_table_transaction(identifier, schema=schema, properties=properties or {})
         if cols:
             with txn.update_spec() as spec:
                 for c in cols:
@@ -199,14 +222,30 @@ def register(cat: Any, identifier: str, source: Any, *, partition_by: Optional[S
         txn.commit_transaction()
         return cat.load_table(identifier)
     if not replace:
-        raise AlreadyExistsError("register: the Iceberg table %s already exists (replace=True swaps its data "
-                                 "for this write's files in one commit)" % identifier)
+        raise _IcebergExists("register: the Iceberg table %s already exists (replace=True swaps its data for these "
+                             "files in one commit)" % identifier)
+    from pyiceberg.expressions import AlwaysTrue
+
     with table.transaction() as txn:
         with txn.update_schema() as upd:
             upd.union_by_name(schema)
+        current = [f.name for f in table.spec().fields]
+        if current != cols:
+            with txn.update_spec() as spec:
+                for name in current:
+                    spec.remove_field(name)
+                for c in cols:
+                    spec.add_identity(c)
         txn.delete(AlwaysTrue(), snapshot_properties=props)
         txn.add_files(urls, snapshot_properties=props)
     return cat.load_table(identifier)
+
+
+def replace(cat: Any, identifier: str, source: Any, partition_by: Union[str, Sequence[str], None] = None,
+            **kwargs: Any):
+    """CREATE OR REPLACE: ``register(..., replace=True)`` — the table is created, or its data
+    swapped for ``source``'s files in one commit. Returns the pyiceberg Table."""
+    return register(cat, identifier, source, partition_by, replace=True, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,9 +281,23 @@ def _check_renames(table: Any) -> None:
         for field in schema.fields:
             old = names.setdefault(field.field_id, field.name)
             if old != field.name:
-                raise UnsupportedError("Iceberg table %s: column %r was renamed to %r; hoist reads columns by "
+                raise _IcebergUnsupported("Iceberg table %s: column %r was renamed to %r; hoist reads columns by "
                                        "name and does not map renamed columns yet (read it with pyiceberg, or "
                                        "rewrite the table)" % (".".join(table.name()), old, field.name))
+
+
+def data_files(table: Any, filter: Optional[str] = None, snapshot_id: Optional[int] = None) -> List[str]:
+    """The data file URLs pyiceberg plans for a scan of ``table`` (see ``plan_files``)."""
+    return plan_files(table, None, filter, snapshot_id)
+
+
+def load_table(table: Any, columns: Optional[Sequence[str]] = None, filter: Optional[str] = None,
+               snapshot_id: Optional[int] = None, **options: Any):
+    """``hoist.load_table`` of an Iceberg table at its current snapshot or ``snapshot_id``."""
+    from .table import load_table as _load_table
+
+    src = table.scan(snapshot_id=snapshot_id) if snapshot_id is not None else table
+    return _load_table(src, columns=columns, filter=filter, **options)
 
 
 def plan_files(table_or_scan: Any, columns: Optional[Sequence[str]] = None, filter: Optional[str] = None,
@@ -263,7 +316,7 @@ def plan_files(table_or_scan: Any, columns: Optional[Sequence[str]] = None, filt
     else:  # a DataScan the caller built (its own filter, snapshot, ref)
         scan = table_or_scan
         if snapshot_id is not None:
-            raise InvalidInputError("snapshot_id: give it to table.scan(), not with a DataScan")
+            raise _IcebergInvalid("snapshot_id: give it to table.scan(), not with a DataScan")
         scan = scan.filter(_row_filter(filter))
         table = None
     if table is not None:
@@ -271,14 +324,14 @@ def plan_files(table_or_scan: Any, columns: Optional[Sequence[str]] = None, filt
     tasks = list(scan.plan_files())
     with_deletes = [t for t in tasks if t.delete_files]
     if with_deletes:
-        raise UnsupportedError(
+        raise _IcebergUnsupported(
             "Iceberg scan: %d of %d data files carry delete files (merge-on-read deletes, e.g. %s); hoist does not "
             "apply Iceberg deletes yet: compact the table (rewrite its data files) or read it with pyiceberg"
             % (len(with_deletes), len(tasks), with_deletes[0].file.file_path))
     for t in tasks:
         fmt = str(getattr(t.file.file_format, "value", t.file.file_format)).upper()
         if fmt != "PARQUET":
-            raise UnsupportedError("Iceberg scan: %s is %s; hoist reads Parquet data files" % (t.file.file_path, fmt))
+            raise _IcebergUnsupported("Iceberg scan: %s is %s; hoist reads Parquet data files" % (t.file.file_path, fmt))
     return [t.file.file_path for t in tasks]
 
 

@@ -1,8 +1,11 @@
 /* hoist: command-line entry point and subcommand dispatch. */
 #include "cli_internal.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern const struct cli_command cli_cmd_version;
 extern const struct cli_command cli_cmd_ls;
@@ -16,10 +19,11 @@ extern const struct cli_command cli_cmd_load;
 extern const struct cli_command cli_cmd_schema;
 extern const struct cli_command cli_cmd_head;
 extern const struct cli_command cli_cmd_convert;
+static const struct cli_command cli_cmd_sql;
 
 const struct cli_command *const cli_commands[] = {
-    &cli_cmd_version, &cli_cmd_ls,   &cli_cmd_cp,     &cli_cmd_cat,  &cli_cmd_info,    &cli_cmd_rm, &cli_cmd_mb,
-    &cli_cmd_rb,      &cli_cmd_load, &cli_cmd_schema, &cli_cmd_head, &cli_cmd_convert, NULL,
+    &cli_cmd_version, &cli_cmd_ls,   &cli_cmd_cp,     &cli_cmd_cat,  &cli_cmd_info,    &cli_cmd_rm,  &cli_cmd_mb,
+    &cli_cmd_rb,      &cli_cmd_load, &cli_cmd_schema, &cli_cmd_head, &cli_cmd_convert, &cli_cmd_sql, NULL,
 };
 
 static void print_help(FILE *out) {
@@ -66,6 +70,40 @@ static int run_version(int argc, char **argv) {
 const struct cli_command cli_cmd_version = {
     "version", "print the version", "usage: hoist version\n\nPrints hoist's version (same as 'hoist --version').\n",
     run_version};
+
+/* SQL runs on DuckDB's Python package (python/hoist/sql.py); the C CLI embeds no Python
+ * and no DuckDB, so `hoist sql ...` becomes `python3 -m hoist sql ...` (docs/sql.md). The
+ * interpreter is $HOIST_PYTHON when set, so a virtualenv's python can be named. */
+static int run_sql(int argc, char **argv) {
+    const char *python = getenv("HOIST_PYTHON");
+    if (!python || !*python) python = "python3";
+    char **args = calloc((size_t)argc + 4, sizeof *args);
+    if (!args) return cli_fail(HOIST_ERR_NOMEM);
+    args[0] = (char *)python;
+    args[1] = "-m";
+    args[2] = "hoist";
+    for (int i = 0; i < argc; i++) args[3 + i] = argv[i]; /* argv[0] is "sql" */
+    fflush(stdout);
+    execvp(python, args);
+    int err = errno;
+    free(args);
+    fprintf(stderr,
+            "hoist: sql: cannot run %s (%s); 'hoist sql' needs Python with the hoist and duckdb packages "
+            "(pip install hoist duckdb), found on PATH or named by HOIST_PYTHON\n",
+            python, strerror(err));
+    return CLI_FAIL;
+}
+
+static const struct cli_command cli_cmd_sql = {
+    "sql", "run SQL over datasets (DuckDB; needs Python)",
+    "usage: hoist sql QUERY --table NAME=URL [--table ...] [--output URL [--partition-by COL,...]\n"
+    "                 [--existing error|overwrite|append]]\n"
+    "                 [--format table|csv|json] [--endpoint URL] [--region R] [--profile P]\n\n"
+    "Runs QUERY on an embedded DuckDB over hoist datasets, each scan's columns and filters pushed\n"
+    "into hoist's loader. With --output, writes the result as a dataset (CTAS, all or nothing) and\n"
+    "prints its manifest. Runs `$HOIST_PYTHON -m hoist sql` (default python3), which needs the\n"
+    "hoist and duckdb Python packages. See docs/sql.md.\n",
+    run_sql};
 
 int main(int argc, char **argv) {
     if (argc < 2) {
