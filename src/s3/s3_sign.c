@@ -73,6 +73,23 @@ hx_status hx_s3_sigv4_authorization(const char *method, const char *canonical_ur
                                          amz_date, region, access_key, signing_key, out);
 }
 
+/* A header value as the canonical request has it (AWS "Create a canonical
+ * request": Trimall, i.e. no leading or trailing blanks and each run of
+ * blanks inside as one space). The server canonicalizes what it received
+ * this way, so a value sent with "x  y" must be signed as "x y"; the value
+ * on the wire stays as the caller gave it. */
+static hx_status append_trimall(struct hx_buf *out, const char *v) {
+    while (*v == ' ' || *v == '\t') v++;
+    while (*v) {
+        size_t word = strcspn(v, " \t");
+        HX_TRY(hx_buf_append(out, v, word));
+        v += word;
+        while (*v == ' ' || *v == '\t') v++;
+        if (*v) HX_TRY(hx_buf_append(out, " ", 1));
+    }
+    return HOIST_OK;
+}
+
 hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method, const char *canonical_uri,
                                         const char *canonical_query, const struct hx_s3_header *headers, size_t n,
                                         const char *payload_hash, const char *amz_date, const char *region,
@@ -83,7 +100,9 @@ hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method,
     hx_status st = HOIST_OK;
     st = hx_buf_printf(&creq, "%s\n%s\n%s\n", method, canonical_uri, canonical_query ? canonical_query : "");
     for (size_t i = 0; st == HOIST_OK && i < n; i++) {
-        st = hx_buf_printf(&creq, "%s:%s\n", headers[i].name, headers[i].value);
+        st = hx_buf_printf(&creq, "%s:", headers[i].name);
+        if (st == HOIST_OK) st = append_trimall(&creq, headers[i].value);
+        if (st == HOIST_OK) st = hx_buf_append(&creq, "\n", 1);
         if (st == HOIST_OK) st = hx_buf_printf(&signed_names, i ? ";%s" : "%s", headers[i].name);
     }
     if (st == HOIST_OK) st = hx_buf_printf(&creq, "\n%s\n%s", signed_names.data ? signed_names.data : "", payload_hash);
