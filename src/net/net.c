@@ -645,6 +645,7 @@ static void start(struct hx_net_loop *loop, struct hx_net_req *req) {
      * transfer with CURLE_OPERATION_TIMEDOUT, which is then retried. */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)cfg->stall_timeout_s);
+    req->started = hx_now(); /* the slower-than-min_rate deadline (enforce_min_rate) */
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
@@ -709,6 +710,48 @@ static void finish(struct hx_net_loop *loop, struct hx_net_req *req, CURLcode co
     if (act == HX_NET_RETRY && !loop->cancelled) schedule_retry(loop, req);
 }
 
+/* The bytes a request is sized to move: its body, and what its sink takes.
+ * Only client-side sizes count: a server's Content-Length cannot buy a
+ * trickle more time. */
+static uint64_t planned_bytes(const struct hx_net_req *req) {
+    uint64_t n = req->has_body || req->body_len ? req->body_len : 0;
+    switch (req->sink) {
+    case HX_SINK_MEM:
+    case HX_SINK_FD: n += req->sink_skip + req->sink_cap; break;
+    case HX_SINK_BUF: n += req->body_cap; break;
+    case HX_SINK_NONE: break;
+    }
+    return n;
+}
+
+/* The stall rule (curl's low-speed limit: under 1 byte/s for stall_timeout)
+ * lets a server that sends 2 bytes a second hold a request forever. So each
+ * attempt also has a deadline: stall_timeout (time to connect and for the
+ * server to start answering) plus its planned bytes at min_rate; past it,
+ * the attempt fails as a timeout, which is retried like a stall. Server-side
+ * work that answers late but small (CompleteMultipartUpload, CopyObject
+ * sending blanks) is sized by its body cap, so it keeps minutes. */
+static void enforce_min_rate(struct hx_net_loop *loop) {
+    const struct hx_net_config *cfg = &loop->net->cfg;
+    if (cfg->min_rate <= 0 || loop->running == 0) return;
+    double now = hx_now();
+    for (int i = 0; i < loop->running;) {
+        struct hx_net_req *req = loop->active[i];
+        uint64_t planned = planned_bytes(req);
+        double limit = cfg->stall_timeout_s + (double)planned / (double)cfg->min_rate;
+        if (now - req->started <= limit) {
+            i++;
+            continue;
+        }
+        snprintf(req->errbuf, sizeof req->errbuf,
+                 "slower than the minimum transfer rate of %lld bytes/s: %llu bytes received, %llu sent in %.1f s "
+                 "(the limit for %llu bytes is %.1f s: stall timeout + bytes / minimum rate)",
+                 (long long)cfg->min_rate, (unsigned long long)req->received, (unsigned long long)req->sent,
+                 now - req->started, (unsigned long long)planned, limit);
+        finish(loop, req, CURLE_OPERATION_TIMEDOUT); /* moves the last active request to i */
+    }
+}
+
 static double promote_waiting(struct hx_net_loop *loop) {
     double now = hx_now(), next = -1;
     struct hx_net_req **pp = &loop->waiting;
@@ -747,6 +790,7 @@ hx_status hx_net_loop_run(struct hx_net_loop *loop) {
             break;
         }
         finish_completed(loop);
+        enforce_min_rate(loop);
         if (loop->tick && loop->tick(loop, loop->tick_data)) {
             loop->cancelled = 1;
             drop_running(loop, 1);

@@ -211,7 +211,8 @@ void hx_crc_base64(uint32_t crc, char out[9]);
  * appending to out. Every other byte, UTF-8 included, becomes %XX. */
 HOIST_NODISCARD hx_status hx_s3_uri_encode(struct hx_buf *out, const char *s, size_t n, int keep_slash);
 /* Decodes %XX (and '+' as space when plus_space) into out (NUL-terminated).
- * A bad escape is HOIST_ERR_S3_BAD_RESPONSE. */
+ * A bad escape, or %00 (a key is a C string: the NUL would cut it short),
+ * is HOIST_ERR_S3_BAD_RESPONSE with a message quoting s. */
 HOIST_NODISCARD hx_status hx_s3_url_decode(struct hx_buf *out, const char *s, size_t n, int plus_space);
 
 /* ---- XML responses (expat; no DTDs or entities; bounded depth) --------- */

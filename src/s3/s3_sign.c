@@ -165,11 +165,17 @@ static int hexval(char c) {
 hx_status hx_s3_url_decode(struct hx_buf *out, const char *s, size_t n, int plus_space) {
     HX_TRY(hx_buf_reserve(out, n));
     char *p = out->data + out->len;
+    /* the key as the server sent it, for messages (at most 200 bytes) */
+    int shown = n > 200 ? 200 : (int)n;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            if (i + 2 >= n) HX_FAIL(HOIST_ERR_S3_BAD_RESPONSE, "bad %%-escape in a listed key");
-            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-            if (h < 0 || l < 0) HX_FAIL(HOIST_ERR_S3_BAD_RESPONSE, "bad %%-escape in a listed key");
+            int h = i + 2 < n ? hexval(s[i + 1]) : -1, l = i + 2 < n ? hexval(s[i + 2]) : -1;
+            HX_FAIL_IF(h < 0 || l < 0, HOIST_ERR_S3_BAD_RESPONSE, "listed key '%.*s': bad %%-escape", shown, s);
+            /* Keys are C strings here: "a%00/b" would become "a", another
+             * object's name, which a later delete or copy would act on. */
+            HX_FAIL_IF(h == 0 && l == 0, HOIST_ERR_S3_BAD_RESPONSE,
+                       "listed key '%.*s' has an encoded NUL byte (%%00): refused, hoist keys cannot hold one", shown,
+                       s);
             *p++ = (char)(h * 16 + l);
             i += 2;
         } else if (plus_space && s[i] == '+') {

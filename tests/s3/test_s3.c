@@ -101,6 +101,26 @@ static void test_encoding(void) {
     d.len = 0;
     CHECK_EQ_INT(hx_s3_url_decode(&d, "a+b", 3, 1), HOIST_OK);
     CHECK_STR(d.data, "a b");
+    /* an encoded NUL would cut the key short ("evil/a%00/b" -> "evil/a") */
+    d.len = 0;
+    CHECK_EQ_INT(hx_s3_url_decode(&d, "evil/a%00/b", 11, 1), HOIST_ERR_S3_BAD_RESPONSE);
+    CHECK_CONTAINS(hoist_errmsg(), "'evil/a%00/b' has an encoded NUL byte");
+    d.len = 0;
+    CHECK_EQ_INT(hx_s3_url_decode(&d, "a%01", 4, 1), HOIST_OK);
+    /* the same in a listing and an upload listing */
+    struct hx_s3_list_page lp;
+    memset(&lp, 0, sizeof lp);
+    const char *lx = "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>evil/a%00/b</Key><Size>1</Size>"
+                     "</Contents></ListBucketResult>";
+    CHECK_EQ_INT(hx_s3_parse_list(lx, strlen(lx), 1, &lp), HOIST_ERR_S3_BAD_RESPONSE);
+    CHECK_EQ_INT(lp.count, 0);
+    hx_s3_list_page_reset(&lp);
+    struct hx_s3_upload_page up;
+    memset(&up, 0, sizeof up);
+    const char *ux = "<ListMultipartUploadsResult><Upload><Key>a%00</Key><UploadId>u</UploadId></Upload>"
+                     "</ListMultipartUploadsResult>";
+    CHECK_EQ_INT(hx_s3_parse_uploads(ux, strlen(ux), 1, &up), HOIST_ERR_S3_BAD_RESPONSE);
+    hx_s3_upload_page_reset(&up);
     /* a 1024-byte key encodes without truncation */
     char key[1025];
     memset(key, 'k', 1024);
