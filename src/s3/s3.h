@@ -69,6 +69,9 @@ struct hx_s3_settings {
  * first S3 request fails with HOIST_ERR_CREDENTIALS instead. A bad endpoint
  * or unreadable profile is an error. */
 HOIST_NODISCARD hx_status hx_s3_settings_resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings *out);
+/* 1 when r can be a region: one hostname label (letters, digits, inner '-',
+ * 1 to 63 bytes). It goes into hostnames and the signing scope. */
+int hx_s3_region_valid(const char *r);
 void hx_s3_settings_reset(struct hx_s3_settings *s);
 
 /* Reads `key` of section `section` ("default", "profile x", or "x") of an

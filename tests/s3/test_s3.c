@@ -425,6 +425,67 @@ static void test_settings(void) {
     clear_env();
 }
 
+/* Issue 12: a region is checked before it goes into a hostname; profile
+ * lines longer than 4,095 bytes (session tokens) are read whole (fgets cut
+ * them and read the tail as a line of its own). */
+static void test_settings_limits(void) {
+    char dir[300], path[400];
+    snprintf(dir, sizeof dir, "/tmp/hoist-s3-limits-%d", (int)getpid());
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/credentials", dir);
+    size_t tl = 10000;
+    char *token = malloc(tl + 1);
+    for (size_t i = 0; i < tl; i++) token[i] = (char)('A' + i % 26);
+    token[tl] = '\0';
+    /* the cut used to land on "x = y" inside the token: a key of its own */
+    memcpy(token + 4095, "region=evil", 11);
+    char *text = malloc(tl + 200);
+    snprintf(text, tl + 200, "[default]\naws_access_key_id = K\naws_secret_access_key = S\naws_session_token = %s\n",
+             token);
+    write_file(path, text);
+    clear_env();
+    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
+    snprintf(path, sizeof path, "%s/config", dir);
+    write_file(path, "[default]\n");
+    setenv("AWS_CONFIG_FILE", path, 1);
+    struct hx_s3_settings s;
+    struct hx_s3_explicit ex = {0};
+    CHECK_EQ_INT(hx_s3_settings_resolve(&ex, &s), HOIST_OK);
+    CHECK(s.session_token != NULL && strlen(s.session_token) == tl);
+    CHECK(s.session_token != NULL && strcmp(s.session_token, token) == 0);
+    CHECK_STR(s.region, "us-east-1");
+    hx_s3_settings_reset(&s);
+
+    const char *bad[] = {"us-east-1/x",
+                         "evil.com#",
+                         "a b",
+                         "",
+                         "-us",
+                         "us-",
+                         "eu_west_1",
+                         "us-east-1.attacker.net",
+                         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct hx_s3_explicit e = {.region = bad[i]};
+        CHECK_EQ_INT(hx_s3_settings_resolve(&e, &s), HOIST_ERR_INVALID_ARG);
+        CHECK_CONTAINS(hoist_errmsg(), "is not a region name");
+    }
+    setenv("AWS_REGION", "us-east-1@evil", 1);
+    CHECK_EQ_INT(hx_s3_settings_resolve(&ex, &s), HOIST_ERR_INVALID_ARG);
+    unsetenv("AWS_REGION");
+    const char *good[] = {"us-east-1", "cn-north-1", "us-gov-west-1", "eu-isoe-west-1", "garage", "RegionOne"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct hx_s3_explicit e = {.region = good[i]};
+        CHECK_EQ_INT(hx_s3_settings_resolve(&e, &s), HOIST_OK);
+        CHECK_STR(s.region, good[i]);
+        hx_s3_settings_reset(&s);
+    }
+    clear_env();
+    th_remove_tree(dir);
+    free(token);
+    free(text);
+}
+
 static void test_build_request(void) {
     clear_env();
     struct hx_s3_explicit ex = {
@@ -563,6 +624,7 @@ int main(void) {
     RUN(test_xml_error_and_find);
     RUN(test_error_mapping);
     RUN(test_settings);
+    RUN(test_settings_limits);
     RUN(test_build_request);
     RUN(test_transport_and_classify);
     RUN(test_resp_headers);
