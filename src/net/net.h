@@ -27,8 +27,9 @@ struct hx_net_config {
     int concurrency;        /* requests in flight per loop (>= 1) */
     int connect_timeout_s;  /* TCP+TLS connect */
     int stall_timeout_s;    /* no bytes for this long: the transfer fails (then retried) */
-    int64_t min_rate;       /* bytes/s: a request gets stall_timeout_s + (bytes it is sized to move) / min_rate
-                               seconds, then fails as a timeout (then retried); 0: no such limit */
+    int64_t min_rate;       /* bytes/s: an attempt gets stall_timeout_s + (its request body + 64 KiB for the
+                               response head + a 2xx body landing in memory or a file) / min_rate seconds,
+                               then fails as a timeout (then retried); XML bodies are exempt; 0: no limit */
     int max_retries;        /* attempts after the first */
     int verify_tls;         /* 0 disables certificate checks (explicit option only) */
     const char *ca_file;    /* PEM bundle to trust instead of the system's, or NULL (borrowed: outlives the net) */
