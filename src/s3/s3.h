@@ -255,6 +255,23 @@ HOIST_NODISCARD hx_status hx_s3_parse_uploads(const char *xml, size_t len, int u
                                               struct hx_s3_upload_page *page);
 void hx_s3_upload_page_reset(struct hx_s3_upload_page *page);
 
+/* Follows a paginated listing's markers (continuation token, or key and
+ * upload-id markers) and stops one that does not advance: a marker the
+ * server already gave (the same one again, or a cycle A -> B -> A) would be
+ * listed forever. Brent's cycle detection: O(1) memory however long the
+ * listing; a cycle of L pages is seen within about 2L pages.
+ * Zero-initialise; hx_s3_pager_reset frees. */
+struct hx_s3_pager {
+    char *mark; /* the marker of page 2^k */
+    uint64_t pages, since_mark, power;
+};
+/* Records the marker that asks for the next page. A repeat is
+ * HOIST_ERR_S3_BAD_RESPONSE with a message naming `what` (the listing's URL),
+ * the marker and `name`, what the marker is called ("continuation token"). */
+HOIST_NODISCARD hx_status hx_s3_pager_next(struct hx_s3_pager *p, const char *what, const char *name,
+                                           const char *marker);
+void hx_s3_pager_reset(struct hx_s3_pager *p);
+
 /* From an <Error> document: Code and Message (truncated to their caps).
  * Returns 1 when the document is an S3 error. */
 int hx_s3_parse_error(const char *xml, size_t len, char *code, size_t code_cap, char *msg, size_t msg_cap);

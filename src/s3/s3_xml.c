@@ -405,6 +405,28 @@ void hx_s3_upload_page_reset(struct hx_s3_upload_page *page) {
     memset(page, 0, sizeof *page);
 }
 
+hx_status hx_s3_pager_next(struct hx_s3_pager *p, const char *what, const char *name, const char *marker) {
+    p->pages++;
+    HX_FAIL_IF(p->mark && strcmp(marker, p->mark) == 0, HOIST_ERR_S3_BAD_RESPONSE,
+               "%s: the server repeated %s '%.60s' after %llu pages: the listing does not advance (a server bug), "
+               "stopped",
+               what, name, marker, (unsigned long long)p->pages);
+    if (++p->since_mark >= p->power) {
+        char *m = hx_strdup(marker);
+        HX_FAIL_IF(m == NULL, HOIST_ERR_NOMEM, "%s: out of memory listing", what);
+        hx_free(p->mark);
+        p->mark = m;
+        p->power = p->power ? p->power * 2 : 2;
+        p->since_mark = 0;
+    }
+    return HOIST_OK;
+}
+
+void hx_s3_pager_reset(struct hx_s3_pager *p) {
+    hx_free(p->mark);
+    memset(p, 0, sizeof *p);
+}
+
 /* ---- errors and single elements ---------------------------------------- */
 
 struct find_ctx {

@@ -91,13 +91,7 @@ struct lobj {
     char *prefix; /* key prefix: "" or ends with '/' */
     int recursive;
     char *token;
-    /* Brent's cycle detection over the continuation tokens: a token the
-     * server already gave (the same one again, or a loop A -> B -> A) would
-     * be listed forever. `mark` is the token of step 2^k; a repeat of it
-     * within the next 2^k pages ends the listing. O(1) memory however long
-     * the listing; a cycle of length L is seen within about 2L pages. */
-    char *mark;
-    uint64_t pages, since_mark, power;
+    struct hx_s3_pager pager; /* stops a listing whose tokens repeat */
     struct hx_s3_list_page page;
     hx_status status;
     char *err;
@@ -141,29 +135,16 @@ static enum hx_net_action lobj_done(struct hx_net_req *req, CURLcode code) {
         o->err = hx_asprintf("%s: %s", o->prefix_url, hoist_errmsg());
         return HX_NET_DONE;
     }
-    o->pages++;
     if (o->page.is_truncated) {
-        if (o->mark && strcmp(o->page.next_token, o->mark) == 0) {
-            o->status = HOIST_ERR_S3_BAD_RESPONSE;
-            o->err = hx_asprintf("%s: the server repeated continuation token '%.60s' after %llu pages: the listing "
-                                 "does not advance (a server bug), stopped",
-                                 o->prefix_url, o->mark, (unsigned long long)o->pages);
+        st = hx_s3_pager_next(&o->pager, o->prefix_url, "continuation token", o->page.next_token);
+        if (st != HOIST_OK) {
+            o->status = st;
+            o->err = hx_strdup(hoist_errmsg());
             return HX_NET_DONE;
         }
         hx_free(o->token);
         o->token = o->page.next_token;
         o->page.next_token = NULL;
-        if (++o->since_mark >= o->power) {
-            hx_free(o->mark);
-            o->mark = hx_strdup(o->token);
-            if (o->mark == NULL) {
-                o->status = HOIST_ERR_NOMEM;
-                o->err = hx_asprintf("%s: out of memory listing", o->prefix_url);
-                return HX_NET_DONE;
-            }
-            o->power = o->power ? o->power * 2 : 2;
-            o->since_mark = 0;
-        }
         req->attempt = 0;
         hx_net_loop_submit(req->loop, req, 1);
     }
@@ -236,7 +217,7 @@ hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, 
         hx_s3_list_page_reset(&objs[i].page);
         hx_free(objs[i].prefix);
         hx_free(objs[i].token);
-        hx_free(objs[i].mark);
+        hx_s3_pager_reset(&objs[i].pager);
         hx_free(objs[i].err);
     }
     hx_free(objs);

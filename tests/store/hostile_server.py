@@ -3,15 +3,19 @@
 can and a real one (SeaweedFS) never does, for the loopback tests of the
 s3:// backend's protocol checks (test_store_hostile.c).
 
-Usage: hostile_server.py MODE   prints "PORT <n>" once listening; runs until
-killed. Every response carries X-Requests: the requests served so far
+Usage: hostile_server.py MODE [KEY...]   prints "PORT <n>" once listening;
+runs until killed. Every response carries X-Requests: the requests served so far
 (the listing modes stop looping after MAX_PAGES pages, so a client without
 a guard ends, with duplicates, instead of hanging the test).
 
 Modes:
-  token-repeat  every listing page is truncated and names the same
-                continuation token
-  token-cycle   the tokens go A -> B -> C -> A ...
+  keys          lists the KEYs given (under the prefix asked for), keys a real
+                server refuses to store ("../x", "a//b", "/abs"), and serves
+                "DATA" for any object GET (test_store_prefix.c)
+  token-repeat  every listing page (ListObjectsV2 and ListMultipartUploads)
+                is truncated and names the same continuation token (key
+                and upload-id markers)
+  token-cycle   the tokens (markers) go A -> B -> C -> A ...
   nul-key       one listing page with "evil/a" and "evil/a%00/b" (url-encoded)
   trickle       object GETs: 200 with a 60-byte body sent at 2 bytes/s
   range-wrap    ranged GETs: 206 whose Content-Range total (10) is smaller than
@@ -25,6 +29,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODE = sys.argv[1]
+KEYS = sys.argv[2:]
 MAX_PAGES = 200
 COUNT = [0]
 
@@ -61,6 +66,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def listing(self, q):
         token = q.get("continuation-token", [""])[0]
+        if MODE == "keys":
+            prefix = q.get("prefix", [""])[0]
+            keys = [urllib.parse.quote(k, safe="/") for k in KEYS if k.startswith(prefix)]
+            self.send(200, page(keys, False, ""), ctype="application/xml")
+            return
         if MODE == "nul-key":
             self.send(200, page(["evil/a", "evil/a%00/b"], False, ""), ctype="application/xml")
             return
@@ -73,14 +83,32 @@ class Handler(BaseHTTPRequestHandler):
         # the page count rides in a key so a client that loops sees duplicates
         self.send(200, page(["k%d" % (COUNT[0] % 3)], not last, nxt), ctype="application/xml")
 
+    def uploads(self, q):
+        n = q.get("key-marker", [""])[0]
+        n = int(n[1:]) if n[1:].isdigit() else 0
+        nxt = "k9" if MODE == "token-repeat" else "k%d" % ((n + 1) % 3)
+        last = COUNT[0] >= MAX_PAGES
+        body = ('<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>b</Bucket>'
+                "<IsTruncated>%s</IsTruncated><NextKeyMarker>%s</NextKeyMarker>"
+                "<NextUploadIdMarker>u</NextUploadIdMarker><Upload><Key>p/%s</Key><UploadId>u%d</UploadId>"
+                "</Upload></ListMultipartUploadsResult>"
+                % ("false" if last else "true", nxt, nxt, COUNT[0])).encode()
+        self.send(200, body, ctype="application/xml")
+
     def do_GET(self):
         COUNT[0] += 1
         path, _, query = self.path.partition("?")
-        q = urllib.parse.parse_qs(query)
+        q = urllib.parse.parse_qs(query, keep_blank_values=True)
+        if "uploads" in q:
+            self.uploads(q)
+            return
         if "list-type" in q:
             self.listing(q)
             return
         rng = self.headers.get("Range", "")
+        if MODE == "keys":
+            self.send(200, b"DATA")
+            return
         if MODE == "trickle":
             body = b"x" * 60
             self.head(200, len(body))

@@ -72,6 +72,16 @@ static void test_repeated_token(void) {
         fprintf(stderr, "  %s\n", hoist_errmsg());
         CHECK(requests(s) < 20);
         hoist_store_list_reset(&l);
+        /* ListMultipartUploads: the same with its key and upload-id markers */
+        uint64_t before = requests(s);
+        struct hx_store_pending_upload *ups = NULL;
+        size_t nup = 0;
+        CHECK_EQ_INT(hx_store_multipart_list(s, "s3://b/p/", &ups, &nup), HOIST_ERR_S3_BAD_RESPONSE);
+        CHECK_CONTAINS(hoist_errmsg(), "s3://b/p/");
+        CHECK_CONTAINS(hoist_errmsg(), "markers");
+        fprintf(stderr, "  %s\n", hoist_errmsg());
+        CHECK(requests(s) - before < 20);
+        hx_store_pending_uploads_free(ups, nup);
         stop_server(s);
     }
 }
