@@ -18,11 +18,14 @@ Modes:
   token-cycle   the tokens (markers) go A -> B -> C -> A ...
   nul-key       one listing page with "evil/a" and "evil/a%00/b" (url-encoded)
   trickle       object GETs: 200 with a 60-byte body sent at 2 bytes/s
+  slow-reader   object PUTs: the body is read at 2 KiB/s (small socket
+                buffers), for at most 20 s, then the connection is closed
   range-wrap    ranged GETs: 206 whose Content-Range total (10) is smaller than
                 the requested start; a plain GET is a 10-byte object
   suffix-big    suffix GETs (bytes=-N): 206 with 100*N bytes
                 ("bytes 0-(100N-1)/100N"), more than was asked for
 """
+import socket
 import sys
 import time
 import urllib.parse
@@ -137,13 +140,40 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.send(404, b"")
 
+    def do_PUT(self):
+        COUNT[0] += 1
+        if MODE != "slow-reader":
+            self.send(501, b"")
+            return
+        left = int(self.headers.get("Content-Length", "0"))
+        t0 = time.time()
+        while left > 0 and time.time() - t0 < 20:
+            try:
+                got = self.rfile.read(min(2048, left))
+            except OSError:
+                return
+            if not got:
+                return
+            left -= len(got)
+            time.sleep(1)
+        self.close_connection = True
+        if left == 0:
+            self.send(200, b"", [("ETag", '"e"')])
+
     def do_HEAD(self):
         COUNT[0] += 1
         self.head(200, 10)
 
 
+class Server(ThreadingHTTPServer):
+    def server_bind(self):
+        # small receive buffers, so a slow reader slows the sender at once
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        super().server_bind()
+
+
 def main():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = Server(("127.0.0.1", 0), Handler)
     print("PORT %d" % srv.server_address[1], flush=True)
     srv.serve_forever()
 

@@ -123,6 +123,29 @@ static void test_trickle(void) {
     stop_server(s);
 }
 
+/* The deadline covers a request body too: a server reading an 8 MiB body at
+ * 2 KiB/s is stopped at 2 s + 8 MiB / 4 MiB/s. (Here the stall rule would
+ * also fire, a few seconds later: the kernel's send buffer absorbs 2 MiB,
+ * then wakes the sender only when much of it drained, so the sender sees
+ * no progress; this test checks the deadline counts the body.) */
+static void test_slow_reader(void) {
+    struct hoist_store *s = hostile_store("slow-reader", 0, 2, (int64_t)4 << 20);
+    if (s == NULL) return;
+    size_t n = (size_t)8 << 20;
+    uint8_t *body = calloc(1, n);
+    struct hoist_put_item p = {.url = "s3://b/up", .data = body, .size = n};
+    double t0 = hx_now();
+    CHECK_EQ_INT(hoist_store_put_many(s, &p, 1, 0, NULL, NULL), HOIST_ERR_S3_TIMEOUT);
+    double took = hx_now() - t0;
+    CHECK_EQ_INT(p.status, HOIST_ERR_S3_TIMEOUT);
+    CHECK_CONTAINS(p.error, "minimum transfer rate");
+    fprintf(stderr, "  %s (%.1f s)\n", p.error ? p.error : "", took);
+    CHECK(took < 10);
+    hoist_store_put_item_reset(&p);
+    free(body);
+    stop_server(s);
+}
+
 /* Content-Range must answer the range asked for. "bytes 1000-1099/10": the
  * total is smaller than the start (the length used to wrap around). */
 static void test_range_total_before_start(void) {
@@ -163,6 +186,7 @@ int main(void) {
     RUN(test_repeated_token);
     RUN(test_nul_key);
     RUN(test_trickle);
+    RUN(test_slow_reader);
     RUN(test_range_total_before_start);
     RUN(test_suffix_larger_than_asked);
     TEST_MAIN_END();
