@@ -285,8 +285,11 @@ enum hoist_store_option {
                                    reject them), "always" (a whole download must come with a checksum) */
     HOIST_STORE_ROLE_ARN = 20,  /* str: assume this IAM role (STS AssumeRole) with the credentials found
                                    otherwise; refreshed before expiry (metaflow.S3's role=) */
-    HOIST_STORE_INJECT_FAILURES = 21 /* int 0..100: tests: that % of first attempts fail (before sending) and
-                                        are retried (metaflow.S3's inject_failure_rate); default 0 */
+    HOIST_STORE_INJECT_FAILURES = 21, /* int 0..100: tests: that % of first attempts fail (before sending) and
+                                         are retried (metaflow.S3's inject_failure_rate); default 0 */
+    HOIST_STORE_MIN_RATE = 22         /* int: bytes/s, default 4096; 0 = no limit. Each request attempt must end within
+                                         STALL_TIMEOUT + (bytes it moves) / MIN_RATE seconds, else it fails as a
+                                         timeout and is retried (so a server trickling bytes cannot hold it forever) */
 };
 
 /* Config: a bag of options; unset options come from the environment and

@@ -286,7 +286,7 @@ def _write_options(max_rows_per_file: Any, max_bytes_per_file: Any, existing: An
 
 
 _STORE_STR = ("endpoint", "region", "profile", "addressing")
-_STORE_INT = ("concurrency", "part_size", "max_retries", "connect_timeout", "stall_timeout")
+_STORE_INT = ("concurrency", "part_size", "max_retries", "connect_timeout", "stall_timeout", "min_rate")
 _STORE_BOOL = ("no_sign_request", "verify_tls")
 
 
@@ -368,7 +368,7 @@ def write_table(data: Any, url: Union[str, "os.PathLike[str]"], *,
     Store settings as for ``load_table``: ``endpoint``, ``region``,
     ``profile``, ``concurrency``, ``credentials=(key_id, secret[, token])``,
     ``no_sign_request``, ``verify_tls``, ``part_size``, ``max_retries``,
-    ``connect_timeout``, ``stall_timeout``, ``addressing``.
+    ``connect_timeout``, ``stall_timeout``, ``min_rate`` (bytes/s; docs/store.md, Limits), ``addressing``.
 
     The GIL is released while writing. All or nothing: on an error or
     Ctrl-C (KeyboardInterrupt) no object, file or pending multipart upload

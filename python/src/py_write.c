@@ -76,6 +76,7 @@ static const struct opt_name store_options[] = {
     {"part_size", HOIST_STORE_PART_SIZE},
     {"max_retries", HOIST_STORE_MAX_RETRIES},
     {"stall_timeout", HOIST_STORE_STALL_TIMEOUT},
+    {"min_rate", HOIST_STORE_MIN_RATE},
     {"connect_timeout", HOIST_STORE_CONNECT_TIMEOUT},
     {"addressing", HOIST_STORE_ADDRESSING},
     {NULL, 0},

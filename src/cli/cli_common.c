@@ -250,13 +250,10 @@ void cli_error_line(const char *what, enum hoist_status status, const char *msg,
     if (what && *what && !strstr(msg, what)) fprintf(stderr, "%s: ", what);
     for (const char *p = msg; *p; p++) putc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
     /* A hint by the kind of failure (hoist_status_class), said once here for
-     * every command. */
-    if (hoist_status_class(status) == HOIST_CLASS_ACCESS && !strstr(msg, "credentials")) {
-        if (status == HOIST_ERR_S3_BAD_SIGNATURE)
-            fputs(" (check the credentials: the access key id or secret key is wrong)", stderr);
-        else if (status == HOIST_ERR_S3_ACCESS_DENIED)
-            fputs(" (access denied: check the credentials and the bucket policy)", stderr);
-    }
+     * every command. A refused signature gets none here: its message says
+     * which of its causes the server's code points to (s3_resp.c). */
+    if (status == HOIST_ERR_S3_ACCESS_DENIED && !strstr(msg, "credentials"))
+        fputs(" (access denied: check the credentials and the bucket policy)", stderr);
     if (extra) fputs(extra, stderr);
     putc('\n', stderr);
 }

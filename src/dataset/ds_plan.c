@@ -27,13 +27,16 @@ static int hexval(char c) {
     return -1;
 }
 
-/* Hive escapes special characters in values as %XX (and Spark does too). */
+/* Hive escapes special characters in values as %XX (and Spark does too).
+ * "%00" stays as it is: decoded, the NUL would end the C string and
+ * "a%00b" would read as partition value "a" (issue 12). */
 static char *percent_decode(const char *s, size_t len) {
     char *r = hx_malloc(len + 1);
     if (!r) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0 &&
+            (hexval(s[i + 1]) | hexval(s[i + 2])) != 0) {
             r[k++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else {

@@ -645,6 +645,7 @@ static void start(struct hx_net_loop *loop, struct hx_net_req *req) {
      * transfer with CURLE_OPERATION_TIMEDOUT, which is then retried. */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)cfg->stall_timeout_s);
+    req->started = hx_now(); /* the slower-than-min_rate deadline (enforce_min_rate) */
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
@@ -709,6 +710,54 @@ static void finish(struct hx_net_loop *loop, struct hx_net_req *req, CURLcode co
     if (act == HX_NET_RETRY && !loop->cancelled) schedule_retry(loop, req);
 }
 
+/* Allowance for a response's status line and headers, in bytes. */
+#define HEAD_ALLOWANCE (64 * 1024)
+
+/* The bytes an attempt is held to at min_rate so far, or -1 when the
+ * deadline does not apply. Counted: the request body while it is being
+ * sent, then the response head, then a 2xx body that lands in memory or a
+ * file (sized by the client: sink_skip + sink_cap, never the server's
+ * Content-Length, which cannot buy a trickle more time). Not counted: an
+ * XML body (HX_SINK_BUF) or a discarded one, because S3 answers long
+ * server-side work (CompleteMultipartUpload, CopyObject) with a 200 and
+ * then blanks, slowly, for minutes; the stall rule still covers those. */
+static int64_t planned_bytes(const struct hx_net_req *req) {
+    uint64_t n = req->body_len;
+    if (req->sent < req->body_len) return (int64_t)n;
+    n += HEAD_ALLOWANCE;
+    if (!req->resp.headers_done) return (int64_t)n;
+    if (req->resp.status < 200 || req->resp.status >= 300) return -1;
+    if (req->sink != HX_SINK_MEM && req->sink != HX_SINK_FD) return -1;
+    return (int64_t)(n + req->sink_skip + req->sink_cap);
+}
+
+/* The stall rule (curl's low-speed limit: under 1 byte/s for stall_timeout)
+ * lets a server that sends 2 bytes a second hold a request forever. So an
+ * attempt also has a deadline: stall_timeout (to connect and for the server
+ * to start answering) plus its planned bytes at min_rate, counted from its
+ * start; past it, the attempt fails as a timeout, which is retried like a
+ * stall. */
+static void enforce_min_rate(struct hx_net_loop *loop) {
+    const struct hx_net_config *cfg = &loop->net->cfg;
+    if (cfg->min_rate <= 0 || loop->running == 0) return;
+    double now = hx_now();
+    for (int i = 0; i < loop->running;) {
+        struct hx_net_req *req = loop->active[i];
+        int64_t planned = planned_bytes(req);
+        double limit = cfg->stall_timeout_s + (double)planned / (double)cfg->min_rate;
+        if (planned < 0 || now - req->started <= limit) {
+            i++;
+            continue;
+        }
+        snprintf(req->errbuf, sizeof req->errbuf,
+                 "slower than the minimum transfer rate of %lld bytes/s: %llu bytes sent, %llu received in %.1f s "
+                 "(the limit for %lld bytes is %.1f s: stall timeout + bytes / minimum rate)",
+                 (long long)cfg->min_rate, (unsigned long long)req->sent, (unsigned long long)req->received,
+                 now - req->started, (long long)planned, limit);
+        finish(loop, req, CURLE_OPERATION_TIMEDOUT); /* moves the last active request to i */
+    }
+}
+
 static double promote_waiting(struct hx_net_loop *loop) {
     double now = hx_now(), next = -1;
     struct hx_net_req **pp = &loop->waiting;
@@ -747,6 +796,7 @@ hx_status hx_net_loop_run(struct hx_net_loop *loop) {
             break;
         }
         finish_completed(loop);
+        enforce_min_rate(loop);
         if (loop->tick && loop->tick(loop, loop->tick_data)) {
             loop->cancelled = 1;
             drop_running(loop, 1);

@@ -27,6 +27,9 @@ struct hx_net_config {
     int concurrency;        /* requests in flight per loop (>= 1) */
     int connect_timeout_s;  /* TCP+TLS connect */
     int stall_timeout_s;    /* no bytes for this long: the transfer fails (then retried) */
+    int64_t min_rate;       /* bytes/s: an attempt gets stall_timeout_s + (its request body + 64 KiB for the
+                               response head + a 2xx body landing in memory or a file) / min_rate seconds,
+                               then fails as a timeout (then retried); XML bodies are exempt; 0: no limit */
     int max_retries;        /* attempts after the first */
     int verify_tls;         /* 0 disables certificate checks (explicit option only) */
     const char *ca_file;    /* PEM bundle to trust instead of the system's, or NULL (borrowed: outlives the net) */
@@ -145,6 +148,7 @@ struct hx_net_req {
     struct hx_net_loop *loop;
     struct hx_net_req *next;
     double not_before;
+    double started; /* when this attempt started (the min_rate deadline counts from it) */
     CURL *easy;
     char errbuf[CURL_ERROR_SIZE];
 };

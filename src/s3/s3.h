@@ -69,6 +69,9 @@ struct hx_s3_settings {
  * first S3 request fails with HOIST_ERR_CREDENTIALS instead. A bad endpoint
  * or unreadable profile is an error. */
 HOIST_NODISCARD hx_status hx_s3_settings_resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings *out);
+/* 1 when r can be a region: one hostname label (letters, digits, inner '-',
+ * 1 to 63 bytes). It goes into hostnames and the signing scope. */
+int hx_s3_region_valid(const char *r);
 void hx_s3_settings_reset(struct hx_s3_settings *s);
 
 /* Reads `key` of section `section` ("default", "profile x", or "x") of an
@@ -211,7 +214,8 @@ void hx_crc_base64(uint32_t crc, char out[9]);
  * appending to out. Every other byte, UTF-8 included, becomes %XX. */
 HOIST_NODISCARD hx_status hx_s3_uri_encode(struct hx_buf *out, const char *s, size_t n, int keep_slash);
 /* Decodes %XX (and '+' as space when plus_space) into out (NUL-terminated).
- * A bad escape is HOIST_ERR_S3_BAD_RESPONSE. */
+ * A bad escape, or %00 (a key is a C string: the NUL would cut it short),
+ * is HOIST_ERR_S3_BAD_RESPONSE with a message quoting s. */
 HOIST_NODISCARD hx_status hx_s3_url_decode(struct hx_buf *out, const char *s, size_t n, int plus_space);
 
 /* ---- XML responses (expat; no DTDs or entities; bounded depth) --------- */
@@ -250,6 +254,23 @@ struct hx_s3_upload_page {
 HOIST_NODISCARD hx_status hx_s3_parse_uploads(const char *xml, size_t len, int url_encoded,
                                               struct hx_s3_upload_page *page);
 void hx_s3_upload_page_reset(struct hx_s3_upload_page *page);
+
+/* Follows a paginated listing's markers (continuation token, or key and
+ * upload-id markers) and stops one that does not advance: a marker the
+ * server already gave (the same one again, or a cycle A -> B -> A) would be
+ * listed forever. Brent's cycle detection: O(1) memory however long the
+ * listing; a cycle of L pages is seen within about 2L pages.
+ * Zero-initialise; hx_s3_pager_reset frees. */
+struct hx_s3_pager {
+    char *mark; /* the marker of page 2^k */
+    uint64_t pages, since_mark, power;
+};
+/* Records the marker that asks for the next page. A repeat is
+ * HOIST_ERR_S3_BAD_RESPONSE with a message naming `what` (the listing's URL),
+ * the marker and `name`, what the marker is called ("continuation token"). */
+HOIST_NODISCARD hx_status hx_s3_pager_next(struct hx_s3_pager *p, const char *what, const char *name,
+                                           const char *marker);
+void hx_s3_pager_reset(struct hx_s3_pager *p);
 
 /* From an <Error> document: Code and Message (truncated to their caps).
  * Returns 1 when the document is an S3 error. */

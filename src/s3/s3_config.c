@@ -28,16 +28,30 @@ hx_status hx_s3_ini_get(const char *path, const char *section, const char *key, 
         if (errno == ENOENT || errno == ENOTDIR) return HOIST_OK;
         HX_FAIL(HOIST_ERR_CREDENTIALS, "%s: cannot read: %s", path, strerror(errno));
     }
-    char line[4096];
+    /* The whole file at once, so a line of any length (a session token is
+     * often longer than 4 KiB) is read whole: fgets into a fixed buffer cut
+     * it silently and read its tail as a line of its own. */
+    const size_t cap = (size_t)1 << 20;
+    char *text = hx_malloc(cap + 1);
+    if (text == NULL) {
+        fclose(f);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading %s", path);
+    }
+    size_t len = fread(text, 1, cap + 1, f);
+    int read_error = ferror(f);
+    fclose(f);
+    if (read_error || len > cap) {
+        hx_free(text);
+        HX_FAIL(HOIST_ERR_CREDENTIALS,
+                read_error ? "%s: cannot read it" : "%s: larger than 1 MiB, refusing to parse it", path);
+    }
+    text[len] = '\0';
     int in_section = 0, in_block = 0;
     hx_status st = HOIST_OK;
-    size_t total = 0;
-    while (fgets(line, sizeof line, f)) {
-        total += strlen(line);
-        if (total > (1u << 20)) {
-            st = hx_error(HOIST_ERR_CREDENTIALS, "%s: larger than 1 MiB, refusing to parse it", path);
-            break;
-        }
+    for (char *line = text, *next; line < text + len; line = next) {
+        char *nl = memchr(line, '\n', (size_t)(text + len - line));
+        next = nl ? nl + 1 : text + len;
+        if (nl) *nl = '\0';
         int indented = line[0] == ' ' || line[0] == '\t';
         char *s = trim(line);
         if (*s == '\0' || *s == '#' || *s == ';') continue;
@@ -70,7 +84,8 @@ hx_status hx_s3_ini_get(const char *path, const char *section, const char *key, 
             }
         }
     }
-    fclose(f);
+    OPENSSL_cleanse(text, len); /* credentials files hold secrets */
+    hx_free(text);
     if (st != HOIST_OK) {
         hx_free(*out);
         *out = NULL;
@@ -79,6 +94,20 @@ hx_status hx_s3_ini_get(const char *path, const char *section, const char *key, 
 }
 
 static const char *env(const char *name) { return hx_s3_env(name); }
+
+/* A region becomes a DNS label (s3.<region>.amazonaws.com, the STS host),
+ * part of the signature's credential scope ("date/region/s3/...", where a
+ * '/' would shift the fields) and text in CreateBucket's XML body. So it
+ * must be one hostname label: letters, digits and inner '-', at most 63
+ * (botocore's validate_region_name, so what the AWS CLI accepts works here
+ * too). Anything else is refused before it reaches a URL. */
+int hx_s3_region_valid(const char *r) {
+    size_t n = strlen(r);
+    if (n == 0 || n > 63 || r[0] == '-' || r[n - 1] == '-') return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)r[i]) && r[i] != '-') return 0;
+    return 1;
+}
 
 int hx_s3_checksum_parse(const char *s) {
     if (strcasecmp(s, "when_supported") == 0) return HX_S3_CK_WHEN_SUPPORTED;
@@ -168,6 +197,9 @@ static hx_status resolve(const struct hx_s3_explicit *ex, struct hx_s3_settings 
     }
     out->region_defaulted = out->region == NULL;
     HX_TRY(set_str(&out->region, "us-east-1"));
+    HX_FAIL_IF(!hx_s3_region_valid(out->region), HOIST_ERR_INVALID_ARG,
+               "region '%.80s' is not a region name (letters, digits and '-', at most 63, as in us-east-1)",
+               out->region);
 
     const char *ck = ex->checksum ? ex->checksum : env("AWS_REQUEST_CHECKSUM_CALCULATION");
     if (ck == NULL) {
@@ -284,6 +316,10 @@ static hx_status region_from_imds(struct hx_s3_settings *set) {
     memcpy(region, imds_region, sizeof region);
     pthread_mutex_unlock(&imds_region_mu);
     if (region[0] == '\0') return HOIST_OK;
+    if (!hx_s3_region_valid(region)) {
+        HX_WARN("IMDS gave region '%.31s', not a region name: keeping us-east-1", region);
+        return HOIST_OK;
+    }
     char *r = hx_strdup(region);
     char *ep = hx_asprintf("https://s3.%s.amazonaws.com", region);
     if (r == NULL || ep == NULL) {

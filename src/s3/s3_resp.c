@@ -116,6 +116,25 @@ static int expired_and_refreshable(const struct hx_net_req *req, const char *sco
     return 1;
 }
 
+/* What an authentication failure says about its cause. The server's words
+ * for SignatureDoesNotMatch ("Check your key and signing method") cover two
+ * different faults: a secret key that does not belong to the access key id,
+ * and a request whose signed parts differ between the two ends (a header a
+ * proxy rewrote, or one the client and the server canonicalized
+ * differently). The server cannot tell them apart, so neither can we:
+ * name both rather than blame the credentials. */
+static const char *auth_hint(const char *scode) {
+    if (strcmp(scode, "SignatureDoesNotMatch") == 0)
+        return " (the server computed a different request signature: either the secret key does not match the "
+               "access key id, or a signed header or the URL was changed on the way, e.g. by a proxy)";
+    if (strcmp(scode, "InvalidAccessKeyId") == 0) return " (the server does not know this access key id)";
+    if (strcmp(scode, "RequestTimeTooSkewed") == 0)
+        return " (this machine's clock differs from the server's by more than 15 minutes)";
+    if (strcmp(scode, "ExpiredToken") == 0 || strcmp(scode, "TokenRefreshRequired") == 0)
+        return " (the session token has expired: get new temporary credentials)";
+    return "";
+}
+
 enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, const char *url, hx_status *st,
                                   char **err) {
     *err = NULL;
@@ -146,11 +165,13 @@ enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, c
     if (hx_net_can_retry(req) && expired_and_refreshable(req, scode)) return HX_S3_RETRY;
     *st = hx_s3_status_for(http, scode);
     if (scode[0] == '\0' && http == 404) snprintf(scode, sizeof scode, "NoSuchKey");
-    char hint[96] = "";
+    char hint[200] = "";
     const struct hx_s3_resp *s3r = hx_s3_resp_of(req);
     if (s3r && s3r->bucket_region[0] && (http == 301 || http == 400))
         snprintf(hint, sizeof hint, " (the bucket is in region %s: set AWS_REGION or the region option)",
                  s3r->bucket_region);
+    else
+        snprintf(hint, sizeof hint, "%s", auth_hint(scode));
     *err = hx_asprintf("%s: HTTP %ld%s%s%s%s%s%s", url, http, scode[0] ? " " : "", scode, msg[0] ? ": " : "", msg, hint,
                        tries);
     return HX_S3_FAIL;

@@ -73,6 +73,23 @@ hx_status hx_s3_sigv4_authorization(const char *method, const char *canonical_ur
                                          amz_date, region, access_key, signing_key, out);
 }
 
+/* A header value as the canonical request has it (AWS "Create a canonical
+ * request": Trimall, i.e. no leading or trailing blanks and each run of
+ * blanks inside as one space). The server canonicalizes what it received
+ * this way, so a value sent with "x  y" must be signed as "x y"; the value
+ * on the wire stays as the caller gave it. */
+static hx_status append_trimall(struct hx_buf *out, const char *v) {
+    while (*v == ' ' || *v == '\t') v++;
+    while (*v) {
+        size_t word = strcspn(v, " \t");
+        HX_TRY(hx_buf_append(out, v, word));
+        v += word;
+        while (*v == ' ' || *v == '\t') v++;
+        if (*v) HX_TRY(hx_buf_append(out, " ", 1));
+    }
+    return HOIST_OK;
+}
+
 hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method, const char *canonical_uri,
                                         const char *canonical_query, const struct hx_s3_header *headers, size_t n,
                                         const char *payload_hash, const char *amz_date, const char *region,
@@ -83,7 +100,9 @@ hx_status hx_s3_sigv4_authorization_for(const char *service, const char *method,
     hx_status st = HOIST_OK;
     st = hx_buf_printf(&creq, "%s\n%s\n%s\n", method, canonical_uri, canonical_query ? canonical_query : "");
     for (size_t i = 0; st == HOIST_OK && i < n; i++) {
-        st = hx_buf_printf(&creq, "%s:%s\n", headers[i].name, headers[i].value);
+        st = hx_buf_printf(&creq, "%s:", headers[i].name);
+        if (st == HOIST_OK) st = append_trimall(&creq, headers[i].value);
+        if (st == HOIST_OK) st = hx_buf_append(&creq, "\n", 1);
         if (st == HOIST_OK) st = hx_buf_printf(&signed_names, i ? ";%s" : "%s", headers[i].name);
     }
     if (st == HOIST_OK) st = hx_buf_printf(&creq, "\n%s\n%s", signed_names.data ? signed_names.data : "", payload_hash);
@@ -146,11 +165,17 @@ static int hexval(char c) {
 hx_status hx_s3_url_decode(struct hx_buf *out, const char *s, size_t n, int plus_space) {
     HX_TRY(hx_buf_reserve(out, n));
     char *p = out->data + out->len;
+    /* the key as the server sent it, for messages (at most 200 bytes) */
+    int shown = n > 200 ? 200 : (int)n;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            if (i + 2 >= n) HX_FAIL(HOIST_ERR_S3_BAD_RESPONSE, "bad %%-escape in a listed key");
-            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-            if (h < 0 || l < 0) HX_FAIL(HOIST_ERR_S3_BAD_RESPONSE, "bad %%-escape in a listed key");
+            int h = i + 2 < n ? hexval(s[i + 1]) : -1, l = i + 2 < n ? hexval(s[i + 2]) : -1;
+            HX_FAIL_IF(h < 0 || l < 0, HOIST_ERR_S3_BAD_RESPONSE, "listed key '%.*s': bad %%-escape", shown, s);
+            /* Keys are C strings here: "a%00/b" would become "a", another
+             * object's name, which a later delete or copy would act on. */
+            HX_FAIL_IF(h == 0 && l == 0, HOIST_ERR_S3_BAD_RESPONSE,
+                       "listed key '%.*s' has an encoded NUL byte (%%00): refused, hoist keys cannot hold one", shown,
+                       s);
             *p++ = (char)(h * 16 + l);
             i += 2;
         } else if (plus_space && s[i] == '+') {

@@ -5,6 +5,7 @@
 #include "s3.h"
 
 #include <expat.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -136,192 +137,294 @@ static hx_status xml_walk(const char *xml, size_t len, xml_leaf_fn leaf, void *c
     return st;
 }
 
-/* ---- ListObjectsV2 ----------------------------------------------------- */
+/* ---- listings: ListObjectsV2 and ListMultipartUploads --------------------
+ * Both answers are one walk: a root element holding IsTruncated and the
+ * marker of the next page, and repeated entry elements whose children fill
+ * one entry (keys URL-encoded when encoding-type=url was sent). A shape
+ * table says where each child's text goes; the walk is written once. */
 
-struct list_ctx {
-    struct hx_s3_list_page *page;
-    int url_encoded;
-    struct hx_s3_list_item cur;
-    int have_key;
+enum field_kind {
+    F_KEY,  /* char *: decoded when the listing is URL-encoded */
+    F_TEXT, /* char *: as sent */
+    F_SIZE, /* uint64_t: decimal */
+    F_TIME, /* int64_t: ISO 8601 */
+    F_TRUE  /* int: 1 for "true" */
 };
 
-static hx_status decode_key(struct list_ctx *c, const char *text, size_t len, char **out) {
-    struct hx_buf b;
-    hx_buf_init(&b);
-    hx_status st = c->url_encoded ? hx_s3_url_decode(&b, text, len, 1) : hx_buf_append(&b, text, len);
-    if (st != HOIST_OK) {
-        hx_buf_reset(&b);
-        return st;
-    }
-    hx_free(*out);
-    *out = hx_buf_detach(&b);
-    HX_FAIL_IF(*out == NULL, HOIST_ERR_NOMEM, "out of memory");
-    return HOIST_OK;
+struct list_field {
+    const char *parent, *name;
+    enum field_kind kind;
+    int in_page; /* a field of the page (offset into it), else of the current entry */
+    size_t at;
+};
+
+union list_entry {
+    struct hx_s3_list_item object;
+    struct hx_s3_upload upload;
+};
+
+struct list_shape {
+    const char *what;     /* for messages */
+    const char *entry[2]; /* elements that hold one entry; kind = the index */
+    const struct list_field *fields;
+    size_t nfields;
+    size_t truncated_at, marker_at; /* page: IsTruncated, and the marker a truncated page must have */
+    const char *marker_name;
+    /* Appends the entry to the page, taking what it holds, or says what it lacks. */
+    hx_status (*push)(void *page, union list_entry *e, int kind);
+    void (*entry_free)(union list_entry *e);
+};
+
+struct list_ctx {
+    const struct list_shape *shape;
+    void *page;
+    int url_encoded;
+    union list_entry cur;
+};
+
+static void *grow(void *items, size_t *cap, size_t elem) {
+    size_t n = *cap ? *cap * 2 : 256;
+    void *p = hx_realloc(items, n * elem);
+    if (p) *cap = n;
+    return p;
 }
 
-static hx_status push_item(struct hx_s3_list_page *p, struct hx_s3_list_item *it) {
-    if (p->count == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 256;
-        struct hx_s3_list_item *n = hx_realloc(p->items, cap * sizeof *n);
-        HX_FAIL_IF(n == NULL, HOIST_ERR_NOMEM, "out of memory listing");
-        p->items = n;
-        p->cap = cap;
-    }
-    p->items[p->count++] = *it;
-    memset(it, 0, sizeof *it);
-    return HOIST_OK;
+static char *get_str(const char *slot) {
+    char *v;
+    memcpy(&v, slot, sizeof v);
+    return v;
 }
 
-static void item_free(struct hx_s3_list_item *it) {
-    hx_free(it->key);
-    hx_free(it->etag);
-    memset(it, 0, sizeof *it);
+static void set_str(char *slot, char *v) {
+    hx_free(get_str(slot));
+    memcpy(slot, &v, sizeof v);
+}
+
+/* Fields are reached by offset, so values go through memcpy (no
+ * assumption about the slot's alignment or type beyond its size). */
+static hx_status set_field(const struct list_ctx *c, const struct list_field *f, char *slot, const char *text,
+                           size_t len) {
+    switch (f->kind) {
+    case F_KEY:
+    case F_TEXT: {
+        char *v;
+        if (f->kind == F_KEY && c->url_encoded) {
+            struct hx_buf b;
+            hx_buf_init(&b);
+            hx_status st = hx_s3_url_decode(&b, text, len, 1);
+            if (st != HOIST_OK) {
+                hx_buf_reset(&b);
+                return st;
+            }
+            v = hx_buf_detach(&b);
+        } else {
+            v = hx_strndup(text, len);
+        }
+        HX_FAIL_IF(v == NULL, HOIST_ERR_NOMEM, "out of memory");
+        set_str(slot, v);
+        return HOIST_OK;
+    }
+    case F_SIZE: {
+        char *end;
+        uint64_t v = strtoull(text, &end, 10);
+        HX_FAIL_IF(end == text || *end || text[0] == '-', HOIST_ERR_S3_BAD_RESPONSE, "%s: bad <%s> '%.40s'",
+                   c->shape->what, f->name, text);
+        memcpy(slot, &v, sizeof v);
+        return HOIST_OK;
+    }
+    case F_TIME: {
+        int64_t v = hx_s3_parse_iso8601(text);
+        memcpy(slot, &v, sizeof v);
+        return HOIST_OK;
+    }
+    case F_TRUE: {
+        int v = strcmp(text, "true") == 0;
+        memcpy(slot, &v, sizeof v);
+        return HOIST_OK;
+    }
+    }
+    return HOIST_OK;
 }
 
 static hx_status list_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text, size_t len) {
     struct list_ctx *c = w->ctx;
+    const struct list_shape *sh = c->shape;
     if (text == NULL) {
-        if ((strcmp(name, "Contents") == 0 || strcmp(name, "CommonPrefixes") == 0)) {
-            if (c->cur.key == NULL) {
-                item_free(&c->cur);
-                return hx_error(HOIST_ERR_S3_BAD_RESPONSE, "listing: an entry without a key");
-            }
-            c->cur.is_prefix = strcmp(name, "CommonPrefixes") == 0;
-            return push_item(c->page, &c->cur);
+        for (int k = 0; k < 2; k++) {
+            if (sh->entry[k] == NULL || strcmp(name, sh->entry[k]) != 0) continue;
+            hx_status st = sh->push(c->page, &c->cur, k);
+            if (st != HOIST_OK) sh->entry_free(&c->cur);
+            return st;
         }
         return HOIST_OK;
     }
-    if (strcmp(parent, "Contents") == 0) {
-        if (strcmp(name, "Key") == 0) return decode_key(c, text, len, &c->cur.key);
-        if (strcmp(name, "Size") == 0) {
-            char *end;
-            unsigned long long v = strtoull(text, &end, 10);
-            if (end == text || *end) return hx_error(HOIST_ERR_S3_BAD_RESPONSE, "listing: bad <Size> '%.40s'", text);
-            c->cur.size = v;
-        } else if (strcmp(name, "LastModified") == 0) {
-            c->cur.last_modified = hx_s3_parse_iso8601(text);
-        } else if (strcmp(name, "ETag") == 0) {
-            hx_free(c->cur.etag);
-            c->cur.etag = hx_strndup(text, len);
-            HX_FAIL_IF(c->cur.etag == NULL, HOIST_ERR_NOMEM, "out of memory");
-        }
-    } else if (strcmp(parent, "CommonPrefixes") == 0 && strcmp(name, "Prefix") == 0) {
-        return decode_key(c, text, len, &c->cur.key);
-    } else if (strcmp(parent, "ListBucketResult") == 0) {
-        if (strcmp(name, "IsTruncated") == 0) {
-            c->page->is_truncated = strcmp(text, "true") == 0;
-        } else if (strcmp(name, "NextContinuationToken") == 0) {
-            hx_free(c->page->next_token);
-            c->page->next_token = hx_strndup(text, len);
-            HX_FAIL_IF(c->page->next_token == NULL, HOIST_ERR_NOMEM, "out of memory");
-        }
+    for (size_t i = 0; i < sh->nfields; i++) {
+        const struct list_field *f = &sh->fields[i];
+        if (strcmp(name, f->name) != 0 || strcmp(parent, f->parent) != 0) continue;
+        char *base = f->in_page ? (char *)c->page : (char *)&c->cur;
+        return set_field(c, f, base + f->at, text, len);
     }
     return HOIST_OK;
 }
 
-hx_status hx_s3_parse_list(const char *xml, size_t len, int url_encoded, struct hx_s3_list_page *page) {
+/* Parses one page into `page` (entries appended; its own fields reset). */
+static hx_status parse_listing(const struct list_shape *sh, const char *xml, size_t len, int url_encoded, void *page) {
     struct list_ctx c;
     memset(&c, 0, sizeof c);
+    c.shape = sh;
     c.page = page;
     c.url_encoded = url_encoded;
-    page->is_truncated = 0;
-    hx_free(page->next_token);
-    page->next_token = NULL;
-    hx_status st = xml_walk(xml, len, list_leaf, &c, "listing");
-    item_free(&c.cur);
-    if (st == HOIST_OK && page->is_truncated && (page->next_token == NULL || page->next_token[0] == '\0'))
-        st = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "listing: truncated page without a continuation token");
+    for (size_t i = 0; i < sh->nfields; i++) {
+        const struct list_field *f = &sh->fields[i];
+        if (f->in_page && (f->kind == F_KEY || f->kind == F_TEXT)) set_str((char *)page + f->at, NULL);
+    }
+    int no = 0;
+    memcpy((char *)page + sh->truncated_at, &no, sizeof no);
+    hx_status st = xml_walk(xml, len, list_leaf, &c, sh->what);
+    sh->entry_free(&c.cur);
+    int truncated;
+    memcpy(&truncated, (char *)page + sh->truncated_at, sizeof truncated);
+    const char *marker = get_str((char *)page + sh->marker_at);
+    if (st == HOIST_OK && truncated && (marker == NULL || marker[0] == '\0'))
+        st = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: truncated page without a %s", sh->what, sh->marker_name);
     return st;
+}
+
+static void object_free(union list_entry *e) {
+    hx_free(e->object.key);
+    hx_free(e->object.etag);
+    memset(&e->object, 0, sizeof e->object);
+}
+
+static hx_status push_object(void *page, union list_entry *e, int kind) {
+    struct hx_s3_list_page *p = page;
+    HX_FAIL_IF(e->object.key == NULL, HOIST_ERR_S3_BAD_RESPONSE, "listing: an entry without a key");
+    if (p->count == p->cap) {
+        struct hx_s3_list_item *n = grow(p->items, &p->cap, sizeof *n);
+        HX_FAIL_IF(n == NULL, HOIST_ERR_NOMEM, "out of memory listing");
+        p->items = n;
+    }
+    e->object.is_prefix = kind == 1; /* a CommonPrefixes entry */
+    p->items[p->count++] = e->object;
+    memset(&e->object, 0, sizeof e->object);
+    return HOIST_OK;
+}
+
+#define OBJ(f) offsetof(struct hx_s3_list_item, f)
+#define LPAGE(f) offsetof(struct hx_s3_list_page, f)
+static const struct list_field object_fields[] = {
+    {"Contents", "Key", F_KEY, 0, OBJ(key)},
+    {"Contents", "Size", F_SIZE, 0, OBJ(size)},
+    {"Contents", "LastModified", F_TIME, 0, OBJ(last_modified)},
+    {"Contents", "ETag", F_TEXT, 0, OBJ(etag)},
+    {"CommonPrefixes", "Prefix", F_KEY, 0, OBJ(key)},
+    {"ListBucketResult", "IsTruncated", F_TRUE, 1, LPAGE(is_truncated)},
+    {"ListBucketResult", "NextContinuationToken", F_TEXT, 1, LPAGE(next_token)},
+};
+static const struct list_shape object_shape = {
+    .what = "listing",
+    .entry = {"Contents", "CommonPrefixes"},
+    .fields = object_fields,
+    .nfields = sizeof object_fields / sizeof object_fields[0],
+    .truncated_at = LPAGE(is_truncated),
+    .marker_at = LPAGE(next_token),
+    .marker_name = "continuation token",
+    .push = push_object,
+    .entry_free = object_free,
+};
+
+hx_status hx_s3_parse_list(const char *xml, size_t len, int url_encoded, struct hx_s3_list_page *page) {
+    return parse_listing(&object_shape, xml, len, url_encoded, page);
 }
 
 void hx_s3_list_page_reset(struct hx_s3_list_page *page) {
-    for (size_t i = 0; i < page->count; i++) item_free(&page->items[i]);
+    for (size_t i = 0; i < page->count; i++) {
+        union list_entry e = {.object = page->items[i]};
+        object_free(&e);
+    }
     hx_free(page->items);
     hx_free(page->next_token);
     memset(page, 0, sizeof *page);
 }
 
-/* ---- ListMultipartUploads ------------------------------------------------ */
+static void upload_free(union list_entry *e) {
+    hx_free(e->upload.key);
+    hx_free(e->upload.upload_id);
+    memset(&e->upload, 0, sizeof e->upload);
+}
 
-struct uploads_ctx {
-    struct hx_s3_upload_page *page;
-    int url_encoded;
-    struct hx_s3_upload cur;
+static hx_status push_upload(void *page, union list_entry *e, int kind) {
+    (void)kind;
+    struct hx_s3_upload_page *p = page;
+    HX_FAIL_IF(e->upload.key == NULL || e->upload.upload_id == NULL, HOIST_ERR_S3_BAD_RESPONSE,
+               "upload listing: an upload without a key or UploadId");
+    if (p->count == p->cap) {
+        struct hx_s3_upload *n = grow(p->items, &p->cap, sizeof *n);
+        HX_FAIL_IF(n == NULL, HOIST_ERR_NOMEM, "out of memory listing uploads");
+        p->items = n;
+    }
+    p->items[p->count++] = e->upload;
+    memset(&e->upload, 0, sizeof e->upload);
+    return HOIST_OK;
+}
+
+#define UPL(f) offsetof(struct hx_s3_upload, f)
+#define UPAGE(f) offsetof(struct hx_s3_upload_page, f)
+static const struct list_field upload_fields[] = {
+    {"Upload", "Key", F_KEY, 0, UPL(key)},
+    {"Upload", "UploadId", F_TEXT, 0, UPL(upload_id)},
+    {"Upload", "Initiated", F_TIME, 0, UPL(initiated)},
+    {"ListMultipartUploadsResult", "IsTruncated", F_TRUE, 1, UPAGE(is_truncated)},
+    {"ListMultipartUploadsResult", "NextKeyMarker", F_KEY, 1, UPAGE(next_key_marker)},
+    {"ListMultipartUploadsResult", "NextUploadIdMarker", F_TEXT, 1, UPAGE(next_upload_id_marker)},
+};
+static const struct list_shape upload_shape = {
+    .what = "upload listing",
+    .entry = {"Upload", NULL},
+    .fields = upload_fields,
+    .nfields = sizeof upload_fields / sizeof upload_fields[0],
+    .truncated_at = UPAGE(is_truncated),
+    .marker_at = UPAGE(next_key_marker),
+    .marker_name = "NextKeyMarker",
+    .push = push_upload,
+    .entry_free = upload_free,
 };
 
-static void upload_free(struct hx_s3_upload *u) {
-    hx_free(u->key);
-    hx_free(u->upload_id);
-    memset(u, 0, sizeof *u);
-}
-
-static hx_status set_text(char **dst, const char *text, size_t len) {
-    hx_free(*dst);
-    *dst = hx_strndup(text, len);
-    HX_FAIL_IF(*dst == NULL, HOIST_ERR_NOMEM, "out of memory");
-    return HOIST_OK;
-}
-
-static hx_status uploads_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text, size_t len) {
-    struct uploads_ctx *c = w->ctx;
-    struct hx_s3_upload_page *p = c->page;
-    if (text == NULL) {
-        if (strcmp(name, "Upload") != 0) return HOIST_OK;
-        if (c->cur.key == NULL || c->cur.upload_id == NULL) {
-            upload_free(&c->cur);
-            return hx_error(HOIST_ERR_S3_BAD_RESPONSE, "upload listing: an upload without a key or UploadId");
-        }
-        if (p->count == p->cap) {
-            size_t cap = p->cap ? p->cap * 2 : 64;
-            struct hx_s3_upload *n = hx_realloc(p->items, cap * sizeof *n);
-            HX_FAIL_IF(n == NULL, HOIST_ERR_NOMEM, "out of memory listing uploads");
-            p->items = n;
-            p->cap = cap;
-        }
-        p->items[p->count++] = c->cur;
-        memset(&c->cur, 0, sizeof c->cur);
-        return HOIST_OK;
-    }
-    if (strcmp(parent, "Upload") == 0) {
-        if (strcmp(name, "Key") == 0) {
-            struct list_ctx lc = {.url_encoded = c->url_encoded};
-            return decode_key(&lc, text, len, &c->cur.key);
-        }
-        if (strcmp(name, "UploadId") == 0) return set_text(&c->cur.upload_id, text, len);
-        if (strcmp(name, "Initiated") == 0) c->cur.initiated = hx_s3_parse_iso8601(text);
-    } else if (strcmp(parent, "ListMultipartUploadsResult") == 0) {
-        if (strcmp(name, "IsTruncated") == 0) p->is_truncated = strcmp(text, "true") == 0;
-        if (strcmp(name, "NextKeyMarker") == 0) {
-            struct list_ctx lc = {.url_encoded = c->url_encoded};
-            return decode_key(&lc, text, len, &p->next_key_marker);
-        }
-        if (strcmp(name, "NextUploadIdMarker") == 0) return set_text(&p->next_upload_id_marker, text, len);
-    }
-    return HOIST_OK;
-}
-
 hx_status hx_s3_parse_uploads(const char *xml, size_t len, int url_encoded, struct hx_s3_upload_page *page) {
-    struct uploads_ctx c;
-    memset(&c, 0, sizeof c);
-    c.page = page;
-    c.url_encoded = url_encoded;
-    page->is_truncated = 0;
-    hx_free(page->next_key_marker);
-    hx_free(page->next_upload_id_marker);
-    page->next_key_marker = page->next_upload_id_marker = NULL;
-    hx_status st = xml_walk(xml, len, uploads_leaf, &c, "upload listing");
-    upload_free(&c.cur);
-    if (st == HOIST_OK && page->is_truncated && (page->next_key_marker == NULL || page->next_key_marker[0] == '\0'))
-        st = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "upload listing: truncated page without a NextKeyMarker");
-    return st;
+    return parse_listing(&upload_shape, xml, len, url_encoded, page);
 }
 
 void hx_s3_upload_page_reset(struct hx_s3_upload_page *page) {
-    for (size_t i = 0; i < page->count; i++) upload_free(&page->items[i]);
+    for (size_t i = 0; i < page->count; i++) {
+        union list_entry e = {.upload = page->items[i]};
+        upload_free(&e);
+    }
     hx_free(page->items);
     hx_free(page->next_key_marker);
     hx_free(page->next_upload_id_marker);
     memset(page, 0, sizeof *page);
+}
+
+hx_status hx_s3_pager_next(struct hx_s3_pager *p, const char *what, const char *name, const char *marker) {
+    p->pages++;
+    HX_FAIL_IF(p->mark && strcmp(marker, p->mark) == 0, HOIST_ERR_S3_BAD_RESPONSE,
+               "%s: the server repeated %s '%.60s' after %llu pages: the listing does not advance (a server bug), "
+               "stopped",
+               what, name, marker, (unsigned long long)p->pages);
+    if (++p->since_mark >= p->power) {
+        char *m = hx_strdup(marker);
+        HX_FAIL_IF(m == NULL, HOIST_ERR_NOMEM, "%s: out of memory listing", what);
+        hx_free(p->mark);
+        p->mark = m;
+        p->power = p->power ? p->power * 2 : 2;
+        p->since_mark = 0;
+    }
+    return HOIST_OK;
+}
+
+void hx_s3_pager_reset(struct hx_s3_pager *p) {
+    hx_free(p->mark);
+    memset(p, 0, sizeof *p);
 }
 
 /* ---- errors and single elements ---------------------------------------- */

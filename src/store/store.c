@@ -19,6 +19,7 @@ hx_status hoist_store_config_new(struct hoist_store_config **out) {
     HX_FAIL_IF(c == NULL, HOIST_ERR_NOMEM, "out of memory");
     c->no_sign = c->verify_tls = -1;
     c->concurrency = c->part_size = c->max_retries = c->stall_timeout = c->connect_timeout = -1;
+    c->min_rate = -1;
     *out = c;
     return HOIST_OK;
 }
@@ -127,6 +128,11 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
         else
             c->connect_timeout = v;
         return HOIST_OK;
+    case HOIST_STORE_MIN_RATE:
+        HX_FAIL_IF(v < 0 || v > ((int64_t)1 << 40), HOIST_ERR_INVALID_ARG,
+                   "minimum rate must be 0 (no limit) to 1 TiB/s (in bytes/s), not %lld", (long long)v);
+        c->min_rate = v;
+        return HOIST_OK;
     default: break;
     }
     HX_FAIL(HOIST_ERR_INVALID_ARG, "store option %d does not take an integer", (int)opt);
@@ -142,6 +148,11 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
  * keeps this many in flight (docs/store.md, Performance). */
 #define SMALL_PUT_CONCURRENCY 128
 #define DEFAULT_PART_SIZE ((uint64_t)8 << 20)
+/* Minimum transfer rate per request (docs/store.md, Limits): 4 KiB/s gives
+ * an 8 MiB part 30 s + 34 min. Low, so that many connections sharing a slow
+ * link (128 small PUTs on 4 Mbit/s) still pass; a trickling server no
+ * longer holds a request forever. */
+#define DEFAULT_MIN_RATE 4096
 /* Fewer, larger upload parts cost the server less per byte (measured on
  * SeaweedFS: 16 MiB parts beat 8 MiB ones by ~10%); objects up to twice
  * this go as one PUT. */
@@ -155,6 +166,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         memset(&empty, 0, sizeof empty);
         empty.no_sign = empty.verify_tls = -1;
         empty.concurrency = empty.part_size = empty.max_retries = empty.stall_timeout = empty.connect_timeout = -1;
+        empty.min_rate = -1;
         cfg = &empty;
     }
     struct hoist_store *st = hx_calloc(1, sizeof *st);
@@ -205,6 +217,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         .concurrency = st->concurrency > st->small_put_concurrency ? st->concurrency : st->small_put_concurrency,
         .connect_timeout_s = cfg->connect_timeout > 0 ? (int)cfg->connect_timeout : 10,
         .stall_timeout_s = cfg->stall_timeout > 0 ? (int)cfg->stall_timeout : 30,
+        .min_rate = cfg->min_rate >= 0 ? cfg->min_rate : DEFAULT_MIN_RATE,
         .max_retries = cfg->max_retries >= 0 ? (int)cfg->max_retries : 10,
         .verify_tls = cfg->verify_tls != 0,
         .ca_file = st->ca_bundle,

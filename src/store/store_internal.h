@@ -25,6 +25,7 @@ struct hoist_store_config {
     int no_sign;                                                                 /* -1 unset */
     int verify_tls;                                                              /* -1 unset */
     int64_t concurrency, part_size, max_retries, stall_timeout, connect_timeout; /* -1 unset */
+    int64_t min_rate;                                                            /* -1 unset */
     int inject_failures;                                                         /* 0..100 */
 };
 

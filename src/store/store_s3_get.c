@@ -19,6 +19,7 @@ struct gpart {
     struct gobj *obj;
     uint64_t off, len; /* object byte range of this request (probe: once known) */
     int is_probe;
+    char range[64]; /* the Range header sent ("" for none), what a 206 must answer */
 };
 
 struct gobj {
@@ -74,6 +75,7 @@ static hx_status gpart_prepare(struct hx_net_req *req) {
     }
     struct hx_s3_header h[3];
     size_t nh = 0;
+    memcpy(p->range, range, sizeof p->range);
     if (range[0]) h[nh++] = (struct hx_s3_header){"range", range};
     if (p->is_probe && o->c->st->s3.set.checksum != HX_S3_CK_WHEN_REQUIRED)
         h[nh++] = (struct hx_s3_header){"x-amz-checksum-mode", "ENABLED"};
@@ -185,14 +187,48 @@ static hx_status plan_parts(struct gobj *o, struct gpart *p, const struct hx_net
     return HOIST_OK;
 }
 
+/* A 206 must answer the range it was asked (RFC 9110 14.4, 15.3.7): its
+ * Content-Range names a total, first <= last < total; a range "first-last"
+ * is answered from byte first up to last or the object's end; a suffix
+ * "-n" with the object's last min(n, total) bytes. Sizes, offsets and
+ * allocations are derived from these numbers, so a server that answers
+ * something else (a total below the start would wrap the length; a suffix
+ * larger than asked would size the destination from the server's claim)
+ * is refused here, before any of it is used. */
+static hx_status check_content_range(const struct gpart *p, const struct hx_net_resp *r) {
+    const char *asked = p->range[0] ? p->range : "(no Range)";
+    HX_FAIL_IF(r->range_start < 0 || r->range_end < r->range_start || r->range_total < 0 ||
+                   r->range_end >= r->range_total,
+               HOIST_ERR_S3_BAD_RESPONSE, "HTTP 206 to %s without a usable Content-Range (bytes %lld-%lld/%lld)", asked,
+               (long long)r->range_start, (long long)r->range_end, (long long)r->range_total);
+    uint64_t first = (uint64_t)r->range_start, last = (uint64_t)r->range_end, total = (uint64_t)r->range_total;
+    unsigned long long a = 0, b = UINT64_MAX;
+    int ok;
+    if (sscanf(p->range, "bytes=-%llu", &a) == 1) {
+        uint64_t n = a < total ? a : total;
+        ok = last == total - 1 && last - first + 1 == n;
+    } else {
+        if (p->range[0] && sscanf(p->range, "bytes=%llu-%llu", &a, &b) != 2) b = UINT64_MAX;
+        uint64_t want_last = b < total - 1 ? b : total - 1;
+        ok = first == a && last == want_last;
+    }
+    HX_FAIL_IF(!ok, HOIST_ERR_S3_BAD_RESPONSE,
+               "asked for %s, the server answered Content-Range bytes %llu-%llu/%llu (not that range)", asked,
+               (unsigned long long)first, (unsigned long long)last, (unsigned long long)total);
+    return HOIST_OK;
+}
+
 static hx_status gpart_headers(struct hx_net_req *req) {
     struct gpart *p = (struct gpart *)req;
     struct gobj *o = p->obj;
     const struct hx_net_resp *r = &req->resp;
+    if (r->status == 206) HX_TRY(check_content_range(p, r));
     if (!p->is_probe) {
-        HX_FAIL_IF(r->status != 206 || (uint64_t)r->range_start != p->off, HOIST_ERR_S3_BAD_RESPONSE,
-                   "ranged GET of bytes %llu.. answered with HTTP %ld from byte %lld", (unsigned long long)p->off,
-                   r->status, (long long)r->range_start);
+        HX_FAIL_IF(r->status != 206, HOIST_ERR_S3_BAD_RESPONSE, "ranged GET (%s) answered with HTTP %ld", p->range,
+                   r->status);
+        HX_FAIL_IF((uint64_t)r->range_total != o->total, HOIST_ERR_S3_BAD_RESPONSE,
+                   "the object's size changed during the download (%lld bytes, was %llu)", (long long)r->range_total,
+                   (unsigned long long)o->total);
         return HOIST_OK;
     }
     if (o->known) {
@@ -202,10 +238,8 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         struct hoist_get_item *it = o->item;
         uint64_t total, start, end;
         if (r->status == 206) {
-            HX_FAIL_IF(r->range_total < 0 || r->range_start < 0, HOIST_ERR_S3_BAD_RESPONSE,
-                       "HTTP 206 without a usable Content-Range");
-            total = (uint64_t)r->range_total;
-            o->ps = o->c->st->part_size; /* the probe's range was fixed when it was sent */
+            total = (uint64_t)r->range_total; /* check_content_range: first <= last < total */
+            o->ps = o->c->st->part_size;      /* the probe's range was fixed when it was sent */
             if (it->suffix) {
                 start = (uint64_t)r->range_start;
                 end = total;

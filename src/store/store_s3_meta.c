@@ -91,6 +91,7 @@ struct lobj {
     char *prefix; /* key prefix: "" or ends with '/' */
     int recursive;
     char *token;
+    struct hx_s3_pager pager; /* stops a listing whose tokens repeat */
     struct hx_s3_list_page page;
     hx_status status;
     char *err;
@@ -135,6 +136,12 @@ static enum hx_net_action lobj_done(struct hx_net_req *req, CURLcode code) {
         return HX_NET_DONE;
     }
     if (o->page.is_truncated) {
+        st = hx_s3_pager_next(&o->pager, o->prefix_url, "continuation token", o->page.next_token);
+        if (st != HOIST_OK) {
+            o->status = st;
+            o->err = hx_strdup(hoist_errmsg());
+            return HX_NET_DONE;
+        }
         hx_free(o->token);
         o->token = o->page.next_token;
         o->page.next_token = NULL;
@@ -210,6 +217,7 @@ hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, 
         hx_s3_list_page_reset(&objs[i].page);
         hx_free(objs[i].prefix);
         hx_free(objs[i].token);
+        hx_s3_pager_reset(&objs[i].pager);
         hx_free(objs[i].err);
     }
     hx_free(objs);

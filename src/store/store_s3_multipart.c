@@ -29,6 +29,7 @@ struct mreq {
     int if_none_match;               /* M_COMPLETE */
     char sha[65];                    /* M_COMPLETE */
     struct hx_s3_upload_page *page;  /* M_LIST: pages accumulate here */
+    struct hx_s3_pager pager;        /* M_LIST: stops markers that repeat */
     /* outputs */
     char *upload_id; /* M_CREATE */
     hx_status status;
@@ -91,6 +92,18 @@ static enum hx_net_action mreq_ok(struct mreq *m) {
     case M_ABORT: break;
     case M_LIST: {
         hx_status s = hx_s3_parse_uploads(req->body.data, req->body.len, 1, m->page);
+        if (s == HOIST_OK && m->page->is_truncated) {
+            /* a key can have many uploads: the pair is what must advance */
+            char *pair = hx_asprintf("%s %s", m->page->next_key_marker,
+                                     m->page->next_upload_id_marker ? m->page->next_upload_id_marker : "");
+            s = pair ? hx_s3_pager_next(&m->pager, url, "the key and upload-id markers", pair)
+                     : hx_error(HOIST_ERR_NOMEM, "out of memory");
+            hx_free(pair);
+            if (s != HOIST_OK) {
+                mreq_fail(m, s, hx_strdup(hoist_errmsg()));
+                break;
+            }
+        }
         if (s != HOIST_OK) {
             mreq_fail(m, s, hx_asprintf("%s: %s", url, hoist_errmsg()));
         } else if (m->page->is_truncated) {
@@ -138,6 +151,7 @@ static void mreq_init(struct mreq *m, struct hx_store_call *c, const struct mtar
 
 static void mreq_cleanup(struct mreq *m) {
     hx_net_req_cleanup(&m->req);
+    hx_s3_pager_reset(&m->pager);
     hx_s3_resp_cleanup(&m->s3r);
     hx_free(m->upload_id);
     hx_free(m->err);

@@ -28,7 +28,7 @@ const char *hoist_strerror(enum hoist_status status) {
     case HOIST_ERR_S3_NO_SUCH_KEY: return "no such key";
     case HOIST_ERR_S3_NO_SUCH_BUCKET: return "no such bucket";
     case HOIST_ERR_S3_ACCESS_DENIED: return "access denied";
-    case HOIST_ERR_S3_BAD_SIGNATURE: return "bad credentials (signature or access key rejected)";
+    case HOIST_ERR_S3_BAD_SIGNATURE: return "authentication refused (signature, access key or token)";
     case HOIST_ERR_S3_INVALID_RANGE: return "invalid range";
     case HOIST_ERR_S3_SLOW_DOWN: return "server asked to slow down";
     case HOIST_ERR_S3_SERVER: return "server error";

@@ -240,6 +240,11 @@ static void test_hive(void) {
     CHECK_STR(kv[0].value, "New York");
     CHECK(kv[1].value == NULL);
     hx_ds_kv_free(kv, n);
+    /* an escaped NUL is kept as written, not decoded into a cut value */
+    CHECK_EQ_INT(hx_ds_parse_hive("s3://b/t/city=a%00b/x.parquet", &kv, &n), HOIST_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK_STR(kv[0].value, "a%00b");
+    hx_ds_kv_free(kv, n);
     /* the bucket is not a partition; the file name is not either */
     CHECK_EQ_INT(hx_ds_parse_hive("s3://a=b/c/d=e.parquet", &kv, &n), HOIST_OK);
     CHECK_EQ_INT(n, 0);

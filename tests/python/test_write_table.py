@@ -642,3 +642,16 @@ def test_taxi_loader_flow_writes_under_the_run(s3, bucket, tmp_path):
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "_SUCCESS")["Body"].read())
     assert manifest["lineage"]["source"] == "s3://%s/taxi/" % bucket
     assert manifest["rows"] == 6000 and not pending_uploads(s3, bucket)
+
+
+def test_min_rate_store_option(s3, bucket):
+    """min_rate (bytes/s, docs/store.md Limits) reaches the store: range
+    checked, and a write with a minimum rate set completes."""
+    t = taxi(1000)
+    with pytest.raises(ValueError):
+        hoist.write_table(t, "s3://%s/mr/bad/" % bucket, min_rate=-1)
+    with pytest.raises(hoist.DatasetError) as e:
+        hoist.write_table(t, "s3://%s/mr/bad/" % bucket, min_rate=1 << 41)
+    assert "minimum rate" in str(e.value)
+    res = hoist.write_table(t, "s3://%s/mr/ok/" % bucket, min_rate=1 << 20)
+    assert res.paths

@@ -42,6 +42,42 @@ static void test_sigv4_aws_example(void) {
     hx_buf_reset(&out);
 }
 
+/* Header values are signed as SigV4's canonical form has them: trimmed,
+ * each run of blanks one space ("x  y" used to be signed verbatim and
+ * refused with SignatureDoesNotMatch). The signature is botocore's
+ * (S3SigV4Auth) for the same request. */
+static void test_sigv4_header_blanks(void) {
+    struct hx_s3_header h[] = {
+        {"content-type", "text/plain;  charset=utf-8"},
+        {"host", "examplebucket.s3.amazonaws.com"},
+        {"x-amz-content-sha256", EMPTY_SHA},
+        {"x-amz-date", "20261202T095123Z"},
+        {"x-amz-meta-a", "  x  y\tz "},
+    };
+    uint8_t key[32];
+    hx_s3_signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20261202", "us-east-1", key);
+    struct hx_buf out;
+    hx_buf_init(&out);
+    CHECK_EQ_INT(hx_s3_sigv4_authorization("PUT", "/k", "", h, 5, EMPTY_SHA, "20261202T095123Z", "us-east-1",
+                                           "AKIAIOSFODNN7EXAMPLE", key, &out),
+                 HOIST_OK);
+    CHECK_CONTAINS(out.data, "SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-a, "
+                             "Signature=7ed6b05505e0b44c54bac6cb4297848fe71ed77755bda0c2de295657e54c76ec");
+    /* the collapsed values sign the same */
+    struct hx_s3_header c[5];
+    memcpy(c, h, sizeof h);
+    c[0].value = "text/plain; charset=utf-8";
+    c[4].value = "x y z";
+    struct hx_buf out2;
+    hx_buf_init(&out2);
+    CHECK_EQ_INT(hx_s3_sigv4_authorization("PUT", "/k", "", c, 5, EMPTY_SHA, "20261202T095123Z", "us-east-1",
+                                           "AKIAIOSFODNN7EXAMPLE", key, &out2),
+                 HOIST_OK);
+    CHECK_STR(out.data, out2.data);
+    hx_buf_reset(&out);
+    hx_buf_reset(&out2);
+}
+
 static void test_encoding(void) {
     struct hx_buf b;
     hx_buf_init(&b);
@@ -65,6 +101,26 @@ static void test_encoding(void) {
     d.len = 0;
     CHECK_EQ_INT(hx_s3_url_decode(&d, "a+b", 3, 1), HOIST_OK);
     CHECK_STR(d.data, "a b");
+    /* an encoded NUL would cut the key short ("evil/a%00/b" -> "evil/a") */
+    d.len = 0;
+    CHECK_EQ_INT(hx_s3_url_decode(&d, "evil/a%00/b", 11, 1), HOIST_ERR_S3_BAD_RESPONSE);
+    CHECK_CONTAINS(hoist_errmsg(), "'evil/a%00/b' has an encoded NUL byte");
+    d.len = 0;
+    CHECK_EQ_INT(hx_s3_url_decode(&d, "a%01", 4, 1), HOIST_OK);
+    /* the same in a listing and an upload listing */
+    struct hx_s3_list_page lp;
+    memset(&lp, 0, sizeof lp);
+    const char *lx = "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>evil/a%00/b</Key><Size>1</Size>"
+                     "</Contents></ListBucketResult>";
+    CHECK_EQ_INT(hx_s3_parse_list(lx, strlen(lx), 1, &lp), HOIST_ERR_S3_BAD_RESPONSE);
+    CHECK_EQ_INT(lp.count, 0);
+    hx_s3_list_page_reset(&lp);
+    struct hx_s3_upload_page up;
+    memset(&up, 0, sizeof up);
+    const char *ux = "<ListMultipartUploadsResult><Upload><Key>a%00</Key><UploadId>u</UploadId></Upload>"
+                     "</ListMultipartUploadsResult>";
+    CHECK_EQ_INT(hx_s3_parse_uploads(ux, strlen(ux), 1, &up), HOIST_ERR_S3_BAD_RESPONSE);
+    hx_s3_upload_page_reset(&up);
     /* a 1024-byte key encodes without truncation */
     char key[1025];
     memset(key, 'k', 1024);
@@ -369,6 +425,67 @@ static void test_settings(void) {
     clear_env();
 }
 
+/* Issue 12: a region is checked before it goes into a hostname; profile
+ * lines longer than 4,095 bytes (session tokens) are read whole (fgets cut
+ * them and read the tail as a line of its own). */
+static void test_settings_limits(void) {
+    char dir[300], path[400];
+    snprintf(dir, sizeof dir, "/tmp/hoist-s3-limits-%d", (int)getpid());
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/credentials", dir);
+    size_t tl = 10000;
+    char *token = malloc(tl + 1);
+    for (size_t i = 0; i < tl; i++) token[i] = (char)('A' + i % 26);
+    token[tl] = '\0';
+    /* the cut used to land on "x = y" inside the token: a key of its own */
+    memcpy(token + 4095, "region=evil", 11);
+    char *text = malloc(tl + 200);
+    snprintf(text, tl + 200, "[default]\naws_access_key_id = K\naws_secret_access_key = S\naws_session_token = %s\n",
+             token);
+    write_file(path, text);
+    clear_env();
+    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
+    snprintf(path, sizeof path, "%s/config", dir);
+    write_file(path, "[default]\n");
+    setenv("AWS_CONFIG_FILE", path, 1);
+    struct hx_s3_settings s;
+    struct hx_s3_explicit ex = {0};
+    CHECK_EQ_INT(hx_s3_settings_resolve(&ex, &s), HOIST_OK);
+    CHECK(s.session_token != NULL && strlen(s.session_token) == tl);
+    CHECK(s.session_token != NULL && strcmp(s.session_token, token) == 0);
+    CHECK_STR(s.region, "us-east-1");
+    hx_s3_settings_reset(&s);
+
+    const char *bad[] = {"us-east-1/x",
+                         "evil.com#",
+                         "a b",
+                         "",
+                         "-us",
+                         "us-",
+                         "eu_west_1",
+                         "us-east-1.attacker.net",
+                         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct hx_s3_explicit e = {.region = bad[i]};
+        CHECK_EQ_INT(hx_s3_settings_resolve(&e, &s), HOIST_ERR_INVALID_ARG);
+        CHECK_CONTAINS(hoist_errmsg(), "is not a region name");
+    }
+    setenv("AWS_REGION", "us-east-1@evil", 1);
+    CHECK_EQ_INT(hx_s3_settings_resolve(&ex, &s), HOIST_ERR_INVALID_ARG);
+    unsetenv("AWS_REGION");
+    const char *good[] = {"us-east-1", "cn-north-1", "us-gov-west-1", "eu-isoe-west-1", "garage", "RegionOne"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct hx_s3_explicit e = {.region = good[i]};
+        CHECK_EQ_INT(hx_s3_settings_resolve(&e, &s), HOIST_OK);
+        CHECK_STR(s.region, good[i]);
+        hx_s3_settings_reset(&s);
+    }
+    clear_env();
+    th_remove_tree(dir);
+    free(token);
+    free(text);
+}
+
 static void test_build_request(void) {
     clear_env();
     struct hx_s3_explicit ex = {
@@ -499,6 +616,7 @@ static void test_xml_uploads(void) {
 
 int main(void) {
     RUN(test_sigv4_aws_example);
+    RUN(test_sigv4_header_blanks);
     RUN(test_encoding);
     RUN(test_hashes);
     RUN(test_xml_list);
@@ -506,6 +624,7 @@ int main(void) {
     RUN(test_xml_error_and_find);
     RUN(test_error_mapping);
     RUN(test_settings);
+    RUN(test_settings_limits);
     RUN(test_build_request);
     RUN(test_transport_and_classify);
     RUN(test_resp_headers);

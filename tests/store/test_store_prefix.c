@@ -1,7 +1,7 @@
 /* Tests of hoist_store_get_prefix and hoist_store_join_path: file://
  * prefixes always; the local S3 server with HOIST_TEST_S3=1; hostile keys a
  * real server refuses to store through a scripted endpoint
- * (hostile_listing.py) that lists them anyway. */
+ * (hostile_server.py keys) that lists them anyway. */
 #include "store_internal.h"
 #include "test_store_util.h"
 
@@ -202,10 +202,10 @@ static void test_s3_prefix(void) {
     hoist_store_free(st);
 }
 
-/* Starts hostile_listing.py listing `keys`; returns its port (or -1). */
+/* Starts hostile_server.py listing `keys`; returns its port (or -1). */
 static int start_hostile(const char *const *keys, size_t n, pid_t *pid) {
-    const char *argv[16] = {"python3", "tests/store/hostile_listing.py"};
-    for (size_t i = 0; i < n && i < 12; i++) argv[2 + i] = keys[i];
+    const char *argv[16] = {"python3", "tests/store/hostile_server.py", "keys"};
+    for (size_t i = 0; i < n && i < 12; i++) argv[3 + i] = keys[i];
     return stu_spawn_port(argv, pid);
 }
 

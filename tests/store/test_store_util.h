@@ -1,6 +1,6 @@
 /* test_store_util.h — what the store tests share: a bucket name no other
  * run uses, emptying a bucket, the Python that has boto3, and starting a
- * scripted endpoint (fault_relay.py, hostile_listing.py) that announces its
+ * scripted endpoint (fault_relay.py, hostile_server.py) that announces its
  * port. */
 #ifndef HOIST_TEST_STORE_UTIL_H
 #define HOIST_TEST_STORE_UTIL_H
