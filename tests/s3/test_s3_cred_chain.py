@@ -170,6 +170,98 @@ def test_container_http_host_not_allowed(hoist_cli, fresh, base_env):
     assert "not allowed over http" in p.stderr and "example.com" in p.stderr
 
 
+ECS_HOST = "169.254.170.2"
+
+
+def _pump(a, b):
+    import select
+    socks = [a, b]
+    try:
+        while True:
+            r, _, _ = select.select(socks, [], [], 30)
+            if not r:
+                return
+            for s in r:
+                data = s.recv(65536)
+                if not data:
+                    return
+                (b if s is a else a).sendall(data)
+    except OSError:
+        pass
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def ecs_endpoint(standin):
+    """The ECS agent's address for real: 169.254.170.2/32 on the loopback
+    interface (root only; removed afterwards) and port 80 there forwarded to
+    the stand-in, so AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is resolved by
+    hoist exactly as on ECS and AWS Batch."""
+    import shutil
+    import socket
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to put 169.254.170.2 on the loopback interface")
+    have = ECS_HOST in subprocess.run(["ip", "-4", "addr", "show", "dev", "lo"], capture_output=True,
+                                      text=True).stdout
+    if not have:
+        p = subprocess.run(["ip", "addr", "add", ECS_HOST + "/32", "dev", "lo"], capture_output=True, text=True)
+        if p.returncode != 0:
+            pytest.skip("cannot add 169.254.170.2 to lo: " + p.stderr.strip())
+    try:
+        lsock = socket.create_server((ECS_HOST, 80))
+    except OSError as e:
+        if not have:
+            subprocess.run(["ip", "addr", "del", ECS_HOST + "/32", "dev", "lo"])
+        pytest.skip(f"cannot listen on {ECS_HOST}:80: {e}")
+    up_host, up_port = standin["standin"].split("://")[1].rsplit(":", 1)
+    stop = []
+
+    def accept():
+        import threading
+        while not stop:
+            try:
+                c, _ = lsock.accept()
+            except OSError:
+                return
+            u = socket.create_connection((up_host, int(up_port)))
+            threading.Thread(target=_pump, args=(c, u), daemon=True).start()
+
+    import threading
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield ECS_HOST
+    stop.append(1)
+    lsock.close()
+    if not have:
+        subprocess.run(["ip", "addr", "del", ECS_HOST + "/32", "dev", "lo"], check=True)
+
+
+def test_container_relative_uri(hoist_cli, fresh, base_env, ecs_endpoint):
+    """ECS / AWS Batch: only a relative URI, resolved against 169.254.170.2, no token."""
+    post(fresh, "/_config", {"container_token": None})
+    env = dict(base_env, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI="/container/creds")
+    p = ls_ok(hoist_cli, env, fresh)
+    assert counts(fresh)["counts"] == {"container": 1}
+    assert "container endpoint http://169.254.170.2/container/creds" in p.stderr
+    assert "found by container" in p.stderr
+
+
+def test_container_relative_uri_with_token_file(hoist_cli, fresh, base_env, ecs_endpoint, tmp_path):
+    """botocore sends the authorization token with a relative URI too; the
+    file is read on every fetch (a new process sees a rotated token)."""
+    tok = tmp_path / "token"
+    tok.write_text("stale-token-0\n")
+    env = dict(base_env, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI="/container/creds",
+               AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=str(tok))
+    p = hoist(hoist_cli, env, "ls", f"s3://{fresh['bucket']}/")
+    assert p.returncode != 0 and "HTTP 403" in p.stderr and "stale-token-0" not in p.stderr
+    tok.write_text(fresh["container_token"] + "\n")
+    ls_ok(hoist_cli, env, fresh, fresh["container_token"])
+    assert counts(fresh)["counts"] == {"container": 2}
+
+
 # ---- STS: web identity and assume role --------------------------------------------
 
 
