@@ -1,6 +1,7 @@
 """Full-object checksums on download, end to end against moto's S3 (which
 stores and returns CRC64NVME, CRC32 and full-object or composite multipart
-checksums the way S3 does, computing CRC64NVME with the AWS CRT): objects are
+checksums the way S3 does, computing CRC64NVME with the AWS CRT) and against
+the local SeaweedFS (which keeps CRC64NVME and FULL_OBJECT ones): objects are
 written by boto3 with each kind, read back by the hoist CLI, in one GET or in
 several ranged GETs whose CRCs hoist joins; a relay in front of moto flips one
 byte of a chosen answer to show a mismatch is caught (and retried when the
@@ -88,24 +89,24 @@ def relay(moto_endpoint):
     r.server.shutdown()
 
 
-def hoist_get(hoist_cli, endpoint, key, out, *extra):
-    env = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL_S3": "", "AWS_ENDPOINT_URL": "", "METAFLOW_S3_ENDPOINT_URL": "", "HOIST_LOG": "debug"}
-    return run_cli(hoist_cli, "cp", "--endpoint", endpoint, *extra, f"s3://cksums/{key}", str(out), env=env)
+def hoist_get(hoist_cli, endpoint, key, out, *extra, bucket="cksums", env=None):
+    env = env or {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1"}
+    env = dict(env, AWS_ENDPOINT_URL_S3="", AWS_ENDPOINT_URL="", METAFLOW_S3_ENDPOINT_URL="", HOIST_LOG="debug")
+    return run_cli(hoist_cli, "cp", "--endpoint", endpoint, *extra, f"s3://{bucket}/{key}", str(out), env=env)
 
 
-def put_multipart(s3, key, data, part, algorithm, ctype):
+def put_multipart(s3, key, data, part, algorithm, ctype, bucket="cksums"):
     """A multipart upload with per-part checksums of `algorithm` and the
     object checksum type `ctype` (FULL_OBJECT or COMPOSITE)."""
-    up = s3.create_multipart_upload(Bucket="cksums", Key=key, ChecksumAlgorithm=algorithm, ChecksumType=ctype)
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm=algorithm, ChecksumType=ctype)
     parts = []
     for i, off in enumerate(range(0, len(data), part)):
-        r = s3.upload_part(Bucket="cksums", Key=key, UploadId=up["UploadId"], PartNumber=i + 1,
+        r = s3.upload_part(Bucket=bucket, Key=key, UploadId=up["UploadId"], PartNumber=i + 1,
                            Body=data[off:off + part], ChecksumAlgorithm=algorithm)
         field = "Checksum" + algorithm
         parts.append({"PartNumber": i + 1, "ETag": r["ETag"], field: r[field]})
-    s3.complete_multipart_upload(Bucket="cksums", Key=key, UploadId=up["UploadId"], MultipartUpload={"Parts": parts})
-    head = s3.head_object(Bucket="cksums", Key=key, ChecksumMode="ENABLED")
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up["UploadId"], MultipartUpload={"Parts": parts})
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     return head
 
 
@@ -184,3 +185,29 @@ def test_ranged_reads_are_not_checked(hoist_cli, moto, moto_endpoint, tmp_path):
                 "s3://cksums/r.bin", env=env)
     assert p.returncode == 0, p.stderr_text
     assert p.stdout == data[10:20]
+
+
+def test_seaweedfs_crc64nvme(hoist_cli, s3_env, bucket, s3, tmp_path):
+    """The same on the local SeaweedFS: a CRC64NVME single put and a
+    FULL_OBJECT CRC64NVME multipart object, read in one GET and in four
+    ranged GETs, verified ("always"); a flipped byte in a ranged answer is
+    caught."""
+    small, big = os.urandom(200_000), os.urandom(13 * MiB)
+    s3.put_object(Bucket=bucket, Key="one.bin", Body=small, ChecksumAlgorithm="CRC64NVME")
+    head = put_multipart(s3, "full.bin", big, 5 * MiB, "CRC64NVME", "FULL_OBJECT", bucket=bucket)
+    assert head["ChecksumType"] == "FULL_OBJECT"
+    env = dict(s3_env)
+    ep = env.pop("AWS_ENDPOINT_URL")
+    for key, data in (("one.bin", small), ("full.bin", big)):
+        out = tmp_path / key
+        ok(hoist_get(hoist_cli, ep, key, out, "--checksum", "always", "--part-size", "4M", bucket=bucket, env=env))
+        assert out.read_bytes() == data
+    relay = CorruptingRelay(ep)
+    try:
+        relay.status, relay.flips = 206, 1
+        p = hoist_get(hoist_cli, relay.url, "full.bin", tmp_path / "bad.bin", "--part-size", "4M", bucket=bucket,
+                      env=env)
+        assert relay.flipped == 1 and p.returncode != 0
+        assert "CRC64NVME checksum mismatch over the object's 4 ranged GETs" in p.stderr_text, p.stderr_text
+    finally:
+        relay.server.shutdown()
