@@ -944,7 +944,7 @@ class S3:
             data = self._value(value, "key_objs[%d] value" % i) if value is not None else None
             url = self._url(key)
             if value is None and path is not None:
-                items.append(self._file_item(url, path, ct, meta))
+                items.append(self._file_item(key, path, ct, meta))
             elif value is None:
                 raise S3InvalidObject("key_objs[%d] (%s): no value to upload" % (i, url))
             else:
@@ -952,14 +952,14 @@ class S3:
             keys.append(key)
         return self._put_items(items, keys, overwrite)
 
-    @staticmethod
-    def _file_item(url: str, path: Any, ct: Optional[str], meta: Optional[str]) -> tuple:
+    def _file_item(self, key: Any, path: Any, ct: Optional[str], meta: Optional[str]) -> tuple:
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError("path for %s must be a str or path, not %s" % (url, type(path).__name__))
+            raise TypeError("path for %r must be a str or path, not %s" % (key, type(path).__name__))
         real = os.path.realpath(os.fspath(path))
         if not os.path.isfile(real):
             raise S3NotFound("Local file not found: %s" % os.fspath(path))
-        return (url, None, real, ct, meta)
+        # metaflow checks the local file before the URL
+        return (self._url(key), None, real, ct, meta)
 
     def put_files(self, key_paths: Iterable[Union[Tuple[str, str], S3PutObject]],
                   overwrite: bool = True) -> List[Tuple[str, str]]:
@@ -988,7 +988,7 @@ class S3:
                 ct, meta = None, None
             if path is None:
                 raise S3InvalidObject("key_paths[%d]: no path given" % i)
-            items.append(self._file_item(self._url(key), path, ct, meta))
+            items.append(self._file_item(key, path, ct, meta))
             keys.append(key)
         return self._put_items(items, keys, overwrite)
 
