@@ -944,7 +944,7 @@ class S3:
             data = self._value(value, "key_objs[%d] value" % i) if value is not None else None
             url = self._url(key)
             if value is None and path is not None:
-                items.append(self._file_item(url, path, ct, meta))
+                items.append(self._file_item(key, path, ct, meta))
             elif value is None:
                 raise S3InvalidObject("key_objs[%d] (%s): no value to upload" % (i, url))
             else:
@@ -952,14 +952,14 @@ class S3:
             keys.append(key)
         return self._put_items(items, keys, overwrite)
 
-    @staticmethod
-    def _file_item(url: str, path: Any, ct: Optional[str], meta: Optional[str]) -> tuple:
+    def _file_item(self, key: Any, path: Any, ct: Optional[str], meta: Optional[str]) -> tuple:
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError("path for %s must be a str or path, not %s" % (url, type(path).__name__))
+            raise TypeError("path for %r must be a str or path, not %s" % (key, type(path).__name__))
         real = os.path.realpath(os.fspath(path))
         if not os.path.isfile(real):
             raise S3NotFound("Local file not found: %s" % os.fspath(path))
-        return (url, None, real, ct, meta)
+        # metaflow checks the local file before the URL
+        return (self._url(key), None, real, ct, meta)
 
     def put_files(self, key_paths: Iterable[Union[Tuple[str, str], S3PutObject]],
                   overwrite: bool = True) -> List[Tuple[str, str]]:
@@ -988,11 +988,71 @@ class S3:
                 ct, meta = None, None
             if path is None:
                 raise S3InvalidObject("key_paths[%d]: no path given" % i)
-            items.append(self._file_item(self._url(key), path, ct, meta))
+            items.append(self._file_item(key, path, ct, meta))
             keys.append(key)
         return self._put_items(items, keys, overwrite)
 
     # -- hoist extras ----------------------------------------------------------
+
+    def _copy_url(self, key: Any, what: str) -> str:
+        """A copy's end: a key under the root, or a full s3:// URL with or
+        without a root (copies often cross prefixes; metaflow.S3 has no copy
+        whose rule this would have to follow)."""
+        if isinstance(key, bytes):
+            key = key.decode("utf-8")
+        if not isinstance(key, str):
+            raise TypeError("%s must be a str key or s3:// URL, not %s" % (what, type(key).__name__))
+        if key.startswith("s3://"):
+            parsed = urlparse(key, allow_fragments=False)
+            if not parsed.netloc or not parsed.path or parsed.path == "/":
+                raise S3URLError("%s %r: a full URL is s3://bucket/key" % (what, key))
+            return key
+        return self._url(key)
+
+    def copy(self, src: str, dst: str) -> str:
+        """Copies one object inside S3 (a hoist extra) and returns the destination URL.
+
+        The store copies the bytes itself (CopyObject, or UploadPartCopy ranges
+        in parallel for objects larger than the part size): nothing passes
+        through this process, whatever the size. Content type and metadata are
+        kept; this client's ``encryption`` applies to the copy. Both ends are
+        on this client's endpoint.
+
+        Args:
+            src, dst: keys under the root, or full s3:// URLs.
+
+        Raises:
+            MetaflowS3NotFound: the source does not exist.
+            MetaflowS3AccessDenied: reading the source or writing the destination is denied.
+        """
+        return self.copy_many([(src, dst)])[0][1]
+
+    def copy_many(self, src_dsts: Iterable[Tuple[str, str]]) -> List[Tuple[str, str]]:
+        """Copies many objects inside S3 concurrently (see :meth:`copy`).
+
+        Args:
+            src_dsts: (src, dst) pairs of keys under the root or full s3:// URLs.
+
+        Returns:
+            (src_url, dst_url) of each copy, in input order. The first failed
+            copy raises (the others have been carried out).
+        """
+        if isinstance(src_dsts, (str, bytes)):
+            raise TypeError("src_dsts must be an iterable of (src, dst) pairs, not a single %s"
+                            % type(src_dsts).__name__)
+        srcs, dsts = [], []
+        for i, pair in enumerate(src_dsts):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError("src_dsts[%d] must be a (src, dst) pair" % i)
+            srcs.append(self._copy_url(pair[0], "src_dsts[%d] source" % i))
+            dsts.append(self._copy_url(pair[1], "src_dsts[%d] destination" % i))
+        if not srcs:
+            return []
+        res = self._store().copy_many(srcs, dsts)
+        for src, (status, error, _size) in zip(srcs, res):
+            if status != 0:
+                raise _item_error(status, error, src)
+        return list(zip(srcs, dsts))
 
     def delete_many(self, keys: Iterable[str]) -> None:
         """Deletes objects (a hoist extra; metaflow.S3 has no delete). Missing keys are fine."""

@@ -780,6 +780,72 @@ static PyObject *store_delete_many(StoreObject *self, PyObject *urls_obj) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(store_copy_many_doc, "copy_many(srcs, dsts) -> list of (status, error, size)\n\n"
+                                  "Server-side copy of each srcs[i] to dsts[i] (s3:// URLs on this client's\n"
+                                  "endpoint): no byte passes through this process. Ctrl-C cancels.");
+
+static PyObject *store_copy_many(StoreObject *self, PyObject *args) {
+    PyObject *srcs_obj, *dsts_obj, *ts = NULL, *td = NULL, *result = NULL;
+    if (!PyArg_ParseTuple(args, "OO", &srcs_obj, &dsts_obj)) return NULL;
+    if (store_check(self) < 0) return NULL;
+    Py_ssize_t n = 0, nd = 0;
+    const char **srcs = utf8_array(srcs_obj, "srcs", &ts, &n);
+    if (srcs == NULL) return NULL;
+    const char **dsts = utf8_array(dsts_obj, "dsts", &td, &nd);
+    struct hoist_copy_item *items = NULL;
+    if (dsts == NULL) goto out;
+    if (nd != n) {
+        PyErr_Format(PyExc_ValueError, "%zd sources but %zd destinations", n, nd);
+        goto out;
+    }
+    items = PyMem_Calloc((size_t)(n ? n : 1), sizeof *items);
+    if (items == NULL) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        items[i].src_url = srcs[i];
+        items[i].dst_url = dsts[i];
+    }
+    if (n > 0) {
+        struct cancel_state cs;
+        cancel_state_init(&cs);
+        enum hoist_status st;
+        char msg[2048] = "";
+        struct hoist_store *store = store_enter(self);
+        if (store == NULL) goto out;
+        Py_BEGIN_ALLOW_THREADS st = hoist_store_copy_many(store, items, (size_t)n, 0, progress_check_signals, &cs);
+        if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
+        Py_END_ALLOW_THREADS store_leave(self);
+        if (cancel_state_restore(&cs)) goto out;
+        if (st != HOIST_OK) {
+            raise_status(st, msg);
+            goto out;
+        }
+    }
+    result = PyList_New(n);
+    for (Py_ssize_t i = 0; result && i < n; i++) {
+        PyObject *error = text_or_none(items[i].error);
+        PyObject *tup =
+            error ? Py_BuildValue("(iNK)", (int)items[i].status, error, (unsigned long long)items[i].size) : NULL;
+        if (tup == NULL) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, i, tup);
+    }
+out:
+    if (items) {
+        for (Py_ssize_t i = 0; i < n; i++) hoist_store_copy_item_reset(&items[i]);
+        PyMem_Free(items);
+    }
+    PyMem_Free(srcs);
+    PyMem_Free(dsts);
+    Py_XDECREF(ts);
+    Py_XDECREF(td);
+    return result;
+}
+
 static PyObject *bucket_op(StoreObject *self, PyObject *arg, int create) {
     if (store_check(self) < 0) return NULL;
     if (!PyUnicode_Check(arg)) {
@@ -843,6 +909,7 @@ static PyMethodDef store_methods[] = {
     {"list", (PyCFunction)(void (*)(void))store_list, METH_VARARGS | METH_KEYWORDS, store_list_doc},
     {"get_prefix", (PyCFunction)(void (*)(void))store_get_prefix, METH_VARARGS | METH_KEYWORDS, store_get_prefix_doc},
     {"delete_many", (PyCFunction)store_delete_many, METH_O, "delete_many(urls): missing objects are not an error."},
+    {"copy_many", (PyCFunction)store_copy_many, METH_VARARGS, store_copy_many_doc},
     {"bucket_create", (PyCFunction)store_bucket_create, METH_O, "bucket_create('s3://name')"},
     {"bucket_delete", (PyCFunction)store_bucket_delete, METH_O, "bucket_delete('s3://name')"},
     {"stats", (PyCFunction)store_stats, METH_NOARGS, "Transfer counters since the client was created."},

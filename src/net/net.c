@@ -434,10 +434,12 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
             done += (size_t)w;
         }
     }
-    if (req->crc_kind == 1)
-        req->crc = hx_crc32c_update(req->crc, src, len);
-    else if (req->crc_kind == 2)
-        req->crc = libdeflate_crc32(req->crc, src, len); /* PCLMUL: 2.6x zlib's crc32 here */
+    if (req->crc_kind == HX_CRC_32C)
+        req->crc = hx_crc32c_update((uint32_t)req->crc, src, len);
+    else if (req->crc_kind == HX_CRC_32)
+        req->crc = libdeflate_crc32((uint32_t)req->crc, src, len); /* PCLMUL: 2.6x zlib's crc32 here */
+    else if (req->crc_kind == HX_CRC_64NVME)
+        req->crc = hx_crc64nvme_update(req->crc, src, len);
     req->stored += len;
     if (req->sink_stop_at_cap && req->stored == req->sink_cap) {
         /* The rest of this body is fetched by other ranged requests. */

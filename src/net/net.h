@@ -126,8 +126,8 @@ struct hx_net_req {
     uint64_t sent;        /* request body bytes handed to libcurl this attempt */
 
     /* CRC of the stored bytes, when on_headers asked for it (crc_kind). */
-    int crc_kind; /* 0 none, 1 CRC32C, 2 CRC32 */
-    uint32_t crc;
+    int crc_kind; /* enum hx_crc_kind: 0 none, 1 CRC32C, 2 CRC32, 3 CRC64NVME */
+    uint64_t crc;
 
     struct hx_net_resp resp;
     hx_status abort_status; /* set when prepare or a callback aborted the transfer */

@@ -207,6 +207,23 @@ HOIST_NODISCARD hx_status hx_s3_sigv4_authorization_for(const char *service, con
 
 void hx_sha256_hex(const void *data, size_t n, char out[65]);
 void hx_md5_base64(const void *data, size_t n, char out[25]);
+/* ---- full-object checksums (s3_checksum.c) ---------------------------- */
+
+struct hx_s3_resp;
+
+/* The checksum a whole-object GET or HEAD answer lets a client verify: the
+ * first of x-amz-checksum-crc64nvme, -crc32c, -crc32 present (botocore's
+ * priority among the ones hoist computes) that is a full-object value.
+ * COMPOSITE values (a checksum of the part checksums, shown with a "-N"
+ * suffix) cannot be checked from the bytes alone and are skipped, as
+ * botocore skips them. Returns an enum hx_crc_kind (HX_CRC_NONE when there
+ * is nothing to verify, also for a malformed value) and sets *want. */
+int hx_s3_full_checksum(const struct hx_s3_resp *r, uint64_t *want);
+/* The algorithm's S3 name ("CRC64NVME") and a value in the header's format
+ * (base64 of the big-endian digest) for messages. */
+const char *hx_s3_checksum_name(int kind);
+void hx_s3_checksum_base64(int kind, uint64_t value, char out[16]);
+
 /* Base64 of a 32-bit big-endian value (x-amz-checksum-crc32c format). */
 void hx_crc_base64(uint32_t crc, char out[9]);
 
@@ -316,9 +333,10 @@ enum hx_s3_outcome hx_s3_classify(const struct hx_net_req *req, CURLcode code, c
 
 /* The S3 headers of a response, read through the net request's header hook. */
 struct hx_s3_resp {
-    char checksum_crc32c[16];
-    char checksum_crc32[16];
-    char checksum_type[24];
+    char checksum_crc32c[24]; /* base64, "-N" after a COMPOSITE one */
+    char checksum_crc32[24];
+    char checksum_crc64nvme[24];
+    char checksum_type[24];  /* FULL_OBJECT or COMPOSITE */
     char request_id[64];     /* x-amz-request-id */
     char bucket_region[32];  /* x-amz-bucket-region (on a wrong-region 301) */
     char sse[24];            /* x-amz-server-side-encryption */

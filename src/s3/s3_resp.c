@@ -37,6 +37,8 @@ hx_status hx_s3_resp_header(void *ctx, const char *name, size_t nlen, const char
         copy_field(r->checksum_crc32c, sizeof r->checksum_crc32c, v, n);
     } else if (named(name, nlen, "x-amz-checksum-crc32")) {
         copy_field(r->checksum_crc32, sizeof r->checksum_crc32, v, n);
+    } else if (named(name, nlen, "x-amz-checksum-crc64nvme")) {
+        copy_field(r->checksum_crc64nvme, sizeof r->checksum_crc64nvme, v, n);
     } else if (named(name, nlen, "x-amz-checksum-type")) {
         copy_field(r->checksum_type, sizeof r->checksum_type, v, n);
     } else if (named(name, nlen, "x-amz-bucket-region")) {

@@ -18,6 +18,7 @@ struct gpart {
     struct hx_s3_resp s3r; /* its S3 headers */
     struct gobj *obj;
     uint64_t off, len; /* object byte range of this request (probe: once known) */
+    uint64_t crc;      /* CRC of its bytes, once done (the object has a full-object checksum) */
     int is_probe;
     char range[64]; /* the Range header sent ("" for none), what a 206 must answer */
 };
@@ -35,6 +36,8 @@ struct gobj {
     struct gpart *parts; /* parts after the probe */
     int nparts, left;
     char etag[136];
+    int crc_kind;      /* the object's full-object checksum to verify (enum hx_crc_kind), or 0 */
+    uint64_t crc_want; /* its value */
     hx_status status;
     char *err;
     struct hx_prefault_item pfi;
@@ -229,6 +232,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         HX_FAIL_IF((uint64_t)r->range_total != o->total, HOIST_ERR_S3_BAD_RESPONSE,
                    "the object's size changed during the download (%lld bytes, was %llu)", (long long)r->range_total,
                    (unsigned long long)o->total);
+        req->crc_kind = o->crc_kind;
         return HOIST_OK;
     }
     if (o->known) {
@@ -278,6 +282,15 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         o->known = 1;
         gobj_sized(o);
         hx_store_s3_fill_info(&it->info, it->url, r, &p->s3r, total);
+        /* A download of the whole object is checked against the stored
+         * full-object checksum, however many ranged GETs fetch it: only a
+         * plain GET's answer carries one (a ranged answer never does). */
+        if (r->status == 200 && start == 0 && end == total) o->crc_kind = hx_s3_full_checksum(&p->s3r, &o->crc_want);
+        HX_FAIL_IF(r->status == 200 && start == 0 && end == total && o->crc_kind == HX_CRC_NONE &&
+                       o->c->st->s3.set.checksum == HX_S3_CK_ALWAYS,
+                   HOIST_ERR_S3_BAD_RESPONSE,
+                   "no full-object CRC64NVME/CRC32C/CRC32 to verify (checksum mode \"always\"; the object was "
+                   "uploaded without one, or in parts with a COMPOSITE checksum)");
         o->c->prog.bytes_total += o->len;
         HX_TRY(plan_parts(o, p, r, start, end));
     }
@@ -297,22 +310,19 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         req->sink_lenient = 0;
         req->sink_stop_at_cap = r->status == 200; /* a plain GET of a large object */
     }
-    /* Verify a stored full-object checksum when this response carries the
-     * whole object (COMPOSITE multipart checksums end in "-N": skip those). */
-    int whole = o->start == 0 && o->len == o->total && p->len == o->len;
-    const struct hx_s3_resp *s3r = &p->s3r;
-    if (whole && strcmp(s3r->checksum_type, "COMPOSITE") != 0) {
-        if (s3r->checksum_crc32c[0] && !strchr(s3r->checksum_crc32c, '-'))
-            req->crc_kind = 1;
-        else if (s3r->checksum_crc32[0] && !strchr(s3r->checksum_crc32, '-'))
-            req->crc_kind = 2;
-    }
-    /* a ranged answer (206) never carries the object's checksum */
-    HX_FAIL_IF(whole && r->status == 200 && req->crc_kind == 0 && o->c->st->s3.set.checksum == HX_S3_CK_ALWAYS,
-               HOIST_ERR_S3_BAD_RESPONSE,
-               "no whole-object CRC32C/CRC32 to verify (checksum mode \"always\"; the object was uploaded "
-               "without one, or in parts with a COMPOSITE checksum)");
+    req->crc_kind = o->crc_kind; /* each part's CRC, joined at the end (check_crc) */
     return HOIST_OK;
+}
+
+/* The CRC of the whole object from its requests' CRCs (the probe's range
+ * comes first, the parts follow in order); 1 when it matches the stored one. */
+static int check_crc(struct gobj *o, char *got, char *want) {
+    uint64_t crc = o->probe.crc;
+    for (int i = 0; i < o->nparts; i++) crc = hx_crc_combine(o->crc_kind, crc, o->parts[i].crc, o->parts[i].len);
+    if (crc == o->crc_want) return 1;
+    hx_s3_checksum_base64(o->crc_kind, crc, got);
+    hx_s3_checksum_base64(o->crc_kind, o->crc_want, want);
+    return 0;
 }
 
 static void gobj_finish(struct gobj *o) {
@@ -354,16 +364,17 @@ static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code) {
             st = HOIST_ERR_S3_BAD_RESPONSE;
             err = hx_asprintf("%s: body of %llu bytes, expected %llu", it->url, (unsigned long long)req->stored,
                               (unsigned long long)req->sink_cap);
-        } else if (req->crc_kind) {
-            char got[9];
-            hx_crc_base64(req->crc, got);
-            const char *want = req->crc_kind == 1 ? p->s3r.checksum_crc32c : p->s3r.checksum_crc32;
-            if (strcmp(got, want) != 0) {
+        } else if (o->crc_kind) {
+            p->crc = req->crc;
+            char got[16], want[16];
+            /* One request for the whole object: a mismatch is retried; over
+             * several, the joined CRC is checked when the last one is done. */
+            if (o->nparts == 0 && !check_crc(o, got, want)) {
                 if (hx_net_can_retry(req)) return HX_NET_RETRY;
                 out = HX_S3_FAIL;
                 st = HOIST_ERR_S3_BAD_RESPONSE;
                 err = hx_asprintf("%s: %s checksum mismatch (got %s, object has %s)", it->url,
-                                  req->crc_kind == 1 ? "CRC32C" : "CRC32", got, want);
+                                  hx_s3_checksum_name(o->crc_kind), got, want);
             }
         }
     }
@@ -373,6 +384,13 @@ static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code) {
         gobj_sized(o);
     } else {
         o->left--;
+    }
+    if (o->left == 0 && !o->failed && o->known && o->crc_kind && o->nparts > 0) {
+        char got[16], want[16];
+        if (!check_crc(o, got, want))
+            gobj_fail(o, HOIST_ERR_S3_BAD_RESPONSE,
+                      hx_asprintf("%s: %s checksum mismatch over the object's %d ranged GETs (got %s, object has %s)",
+                                  it->url, hx_s3_checksum_name(o->crc_kind), o->nparts + 1, got, want));
     }
     if (o->left == 0 && !o->failed && o->known) gobj_finish(o);
     return HX_NET_DONE;

@@ -105,6 +105,19 @@ HOIST_NODISCARD hx_status hx_buf_printf(struct hx_buf *buf, const char *fmt, ...
 /* Gives the buffer's memory (NUL-terminated) to the caller; the buf is reset. */
 char *hx_buf_detach(struct hx_buf *buf);
 
+/* ---- CRCs (crc.c) --------------------------------------------------------- */
+
+/* The CRCs of S3's flexible checksums; also the values of hx_net_req.crc_kind. */
+enum hx_crc_kind { HX_CRC_NONE = 0, HX_CRC_32C = 1, HX_CRC_32 = 2, HX_CRC_64NVME = 3 };
+
+/* CRC-64/NVME (S3's CRC64NVME) of data, continuing from crc (0 to start). */
+uint64_t hx_crc64nvme_update(uint64_t crc, const void *data, size_t n);
+/* The same by the portable table alone (tests compare the two paths). */
+uint64_t hx_crc64nvme_update_table(uint64_t crc, const void *data, size_t n);
+/* The CRC of A||B from crc_a = CRC(A), crc_b = CRC(B) and B's length, for
+ * kind HX_CRC_32C, HX_CRC_32 or HX_CRC_64NVME (0 for any other kind). */
+uint64_t hx_crc_combine(int kind, uint64_t crc_a, uint64_t crc_b, uint64_t len_b);
+
 /* ---- logging ------------------------------------------------------------ */
 
 void hx_log(enum hoist_log_level level, const char *fmt, ...) HX_PRINTF(2, 3);

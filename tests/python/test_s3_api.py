@@ -473,3 +473,26 @@ def test_threads_share_one_client(s3):
     with ThreadPoolExecutor(8) as ex:
         out = list(ex.map(lambda i: s3.get("th/%d" % i, into_memory=True).text, range(40)))
     assert out == [str(i) for i in range(40)]
+
+
+def test_checks_without_a_root_come_in_metaflows_order(tmp_path):
+    """metaflow.S3 checks the value (put, put_many) or the local file
+    (put_files) before the URL, so without a root a bad value or a missing
+    file is reported as such, not as a URL error (metaflow's own
+    test_put_exceptions, which runs without any S3 server)."""
+    from hoist import MetaflowS3NotFound, MetaflowS3URLException
+    with S3() as s3:
+        with pytest.raises(MetaflowS3InvalidObject):
+            s3.put_many([("a", 1)])
+        with pytest.raises(MetaflowS3InvalidObject):
+            s3.put("a", 1)
+        with pytest.raises(MetaflowS3NotFound):
+            s3.put_files([("a", str(tmp_path / "non-existent"))])
+        with pytest.raises(MetaflowS3NotFound):
+            s3.put_files([hoist.S3PutObject("a", path=str(tmp_path / "non-existent"))])
+        f = tmp_path / "exists"
+        f.write_text("x")
+        with pytest.raises(MetaflowS3URLException):
+            s3.put_files([("a", str(f))])
+        with pytest.raises(MetaflowS3URLException):
+            s3.put_many([("foo", "bar")])

@@ -90,6 +90,10 @@ class State:
         self.expires_in = None
         self.container_token = "container-auth-token-91b2"
         self.sso_token = "sso-access-token-55c1"
+        # the OIDC client registration and refresh token `aws sso login` caches
+        self.oidc_client = ["oidc-client-id-7e", "oidc-client-secret-3f0a"]
+        self.sso_refresh_token = "sso-refresh-token-a1"
+        self.sso_refreshes = 0
         self.web_identity_token = "eyJ-web-identity-token-0d9e"
         self.delay = 0.0
         self.issued = []  # access key ids handed out, in order
@@ -177,6 +181,8 @@ def make_handler(state):
                 if form.get("Action") == ["AssumeRoleWithWebIdentity"]:
                     return self.web_identity(form)
                 return self.sts_error("InvalidAction", "only AssumeRoleWithWebIdentity here")
+            if self.path == "/token":
+                return self.oidc_create_token(body)
             if self.path == "/_config":
                 cfg = json.loads(body or b"{}")
                 with state.lock:
@@ -192,8 +198,33 @@ def make_handler(state):
                     state.issued = []
                     state.secrets = []
                     state.expired = set()
+                    state.sso_token = "sso-access-token-55c1"
+                    state.sso_refresh_token = "sso-refresh-token-a1"
                 return self.send(200, "{}")
             self.send(404, "not found")
+
+        def oidc_create_token(self, body):
+            """SSO OIDC CreateToken, grant type refresh_token (unsigned JSON;
+            OAuth error codes as the service answers them). Hands out a new
+            access token (the portal accepts only it from then on) and a new
+            refresh token."""
+            state.count("oidc")
+            if self.headers.get("Authorization"):
+                return self.send(400, json.dumps({"error": "invalid_request"}), "application/json")
+            req = json.loads(body or b"{}")
+            if req.get("grantType") != "refresh_token":
+                return self.send(400, json.dumps({"error": "unsupported_grant_type"}), "application/json")
+            if [req.get("clientId"), req.get("clientSecret")] != state.oidc_client:
+                return self.send(401, json.dumps({"error": "invalid_client"}), "application/json")
+            if req.get("refreshToken") != state.sso_refresh_token:
+                return self.send(400, json.dumps({"error": "invalid_grant"}), "application/json")
+            with state.lock:
+                state.sso_refreshes += 1
+                state.sso_token = "sso-access-token-r%d" % state.sso_refreshes
+                state.sso_refresh_token = "sso-refresh-token-r%d" % state.sso_refreshes
+                state.secrets += [state.sso_token, state.sso_refresh_token]
+            self.send(200, json.dumps({"accessToken": state.sso_token, "tokenType": "Bearer", "expiresIn": 28800,
+                                       "refreshToken": state.sso_refresh_token}), "application/json")
 
         def imds(self, path):
             # IMDSv2 only: no token, no answer (like an instance with

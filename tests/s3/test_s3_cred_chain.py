@@ -170,6 +170,98 @@ def test_container_http_host_not_allowed(hoist_cli, fresh, base_env):
     assert "not allowed over http" in p.stderr and "example.com" in p.stderr
 
 
+ECS_HOST = "169.254.170.2"
+
+
+def _pump(a, b):
+    import select
+    socks = [a, b]
+    try:
+        while True:
+            r, _, _ = select.select(socks, [], [], 30)
+            if not r:
+                return
+            for s in r:
+                data = s.recv(65536)
+                if not data:
+                    return
+                (b if s is a else a).sendall(data)
+    except OSError:
+        pass
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def ecs_endpoint(standin):
+    """The ECS agent's address for real: 169.254.170.2/32 on the loopback
+    interface (root only; removed afterwards) and port 80 there forwarded to
+    the stand-in, so AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is resolved by
+    hoist exactly as on ECS and AWS Batch."""
+    import shutil
+    import socket
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to put 169.254.170.2 on the loopback interface")
+    have = ECS_HOST in subprocess.run(["ip", "-4", "addr", "show", "dev", "lo"], capture_output=True,
+                                      text=True).stdout
+    if not have:
+        p = subprocess.run(["ip", "addr", "add", ECS_HOST + "/32", "dev", "lo"], capture_output=True, text=True)
+        if p.returncode != 0:
+            pytest.skip("cannot add 169.254.170.2 to lo: " + p.stderr.strip())
+    try:
+        lsock = socket.create_server((ECS_HOST, 80))
+    except OSError as e:
+        if not have:
+            subprocess.run(["ip", "addr", "del", ECS_HOST + "/32", "dev", "lo"])
+        pytest.skip(f"cannot listen on {ECS_HOST}:80: {e}")
+    up_host, up_port = standin["standin"].split("://")[1].rsplit(":", 1)
+    stop = []
+
+    def accept():
+        import threading
+        while not stop:
+            try:
+                c, _ = lsock.accept()
+            except OSError:
+                return
+            u = socket.create_connection((up_host, int(up_port)))
+            threading.Thread(target=_pump, args=(c, u), daemon=True).start()
+
+    import threading
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield ECS_HOST
+    stop.append(1)
+    lsock.close()
+    if not have:
+        subprocess.run(["ip", "addr", "del", ECS_HOST + "/32", "dev", "lo"], check=True)
+
+
+def test_container_relative_uri(hoist_cli, fresh, base_env, ecs_endpoint):
+    """ECS / AWS Batch: only a relative URI, resolved against 169.254.170.2, no token."""
+    post(fresh, "/_config", {"container_token": None})
+    env = dict(base_env, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI="/container/creds")
+    p = ls_ok(hoist_cli, env, fresh)
+    assert counts(fresh)["counts"] == {"container": 1}
+    assert "container endpoint http://169.254.170.2/container/creds" in p.stderr
+    assert "found by container" in p.stderr
+
+
+def test_container_relative_uri_with_token_file(hoist_cli, fresh, base_env, ecs_endpoint, tmp_path):
+    """botocore sends the authorization token with a relative URI too; the
+    file is read on every fetch (a new process sees a rotated token)."""
+    tok = tmp_path / "token"
+    tok.write_text("stale-token-0\n")
+    env = dict(base_env, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI="/container/creds",
+               AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=str(tok))
+    p = hoist(hoist_cli, env, "ls", f"s3://{fresh['bucket']}/")
+    assert p.returncode != 0 and "HTTP 403" in p.stderr and "stale-token-0" not in p.stderr
+    tok.write_text(fresh["container_token"] + "\n")
+    ls_ok(hoist_cli, env, fresh, fresh["container_token"])
+    assert counts(fresh)["counts"] == {"container": 2}
+
+
 # ---- STS: web identity and assume role --------------------------------------------
 
 
@@ -295,7 +387,7 @@ def test_credential_process_failure(hoist_cli, fresh, base_env, tmp_path):
 # ---- SSO ------------------------------------------------------------------------
 
 
-def write_sso(env, fresh, expires):
+def write_sso(env, fresh, expires, refresh=None):
     write_aws_files(env, "", """\
         [profile dev]
         sso_session = corp
@@ -308,9 +400,12 @@ def write_sso(env, fresh, expires):
     cache = pathlib.Path(env["HOME"]) / ".aws" / "sso" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha1(b"corp").hexdigest() + ".json"
-    (cache / name).write_text(json.dumps({
-        "startUrl": "https://corp.awsapps.com/start", "region": "us-east-1",
-        "accessToken": fresh["sso_token"], "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+    doc = {"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1",
+           "accessToken": fresh["sso_token"], "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if refresh:
+        doc.update(refresh)
+    (cache / name).write_text(json.dumps(doc))
+    return cache / name
 
 
 def test_sso_token_cache(hoist_cli, fresh, base_env):
@@ -327,6 +422,71 @@ def test_sso_expired_token(hoist_cli, fresh, base_env):
     p = hoist(hoist_cli, env, "ls", f"s3://{fresh['bucket']}/")
     assert p.returncode != 0 and "aws sso login" in p.stderr and "profile credentials" in p.stderr
     assert counts(fresh)["counts"] == {}
+
+
+def sso_refresh_fields(refresh_token="sso-refresh-token-a1", registration_days=30):
+    """What `aws sso login` caches for a refresh (the stand-in's registration)."""
+    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=registration_days)
+    return {"refreshToken": refresh_token, "clientId": "oidc-client-id-7e", "clientSecret": "oidc-client-secret-3f0a",
+            "registrationExpiresAt": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+SSO_SECRETS = ("sso-refresh-token-a1", "oidc-client-secret-3f0a")
+
+
+@pytest.mark.parametrize("left_min", [5, -30])
+def test_sso_token_refreshed(hoist_cli, fresh, base_env, left_min):
+    """A token with less than 15 minutes left (botocore's window), or one that
+    has expired, is refreshed with CreateToken; the portal then accepts only
+    the new token, and the cache file holds it (and the new refresh token)
+    for the next process, written privately, keeping its other fields."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    path = write_sso(base_env, fresh, now + datetime.timedelta(minutes=left_min), sso_refresh_fields())
+    env = dict(base_env, AWS_PROFILE="dev", AWS_ENDPOINT_URL_SSO=fresh["standin"],
+               AWS_ENDPOINT_URL_SSO_OIDC=fresh["standin"])
+    p = ls_ok(hoist_cli, env, fresh, fresh["sso_token"], *SSO_SECRETS)
+    assert counts(fresh)["counts"] == {"oidc": 1, "sso": 1}
+    doc = json.loads(path.read_text())
+    assert doc["accessToken"].startswith("sso-access-token-r") and doc["refreshToken"].startswith("sso-refresh-token-r")
+    exp = datetime.datetime.strptime(doc["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    assert abs((exp - now).total_seconds() - 28800) < 120
+    assert doc["clientId"] == "oidc-client-id-7e" and doc["startUrl"] == "https://corp.awsapps.com/start"
+    assert (path.stat().st_mode & 0o777) == 0o600
+    assert [f for f in path.parent.iterdir() if f != path] == []  # no temp file left
+    assert "refreshed" in p.stderr
+    # the next process finds the fresh token: no refresh
+    post(fresh, "/_reset", {})
+    post(fresh, "/_config", {"sso_token": doc["accessToken"]})
+    ls_ok(hoist_cli, env, fresh, doc["accessToken"], doc["refreshToken"], *SSO_SECRETS)
+    assert counts(fresh)["counts"] == {"sso": 1}
+
+
+def test_sso_refresh_fails_but_token_still_valid(hoist_cli, fresh, base_env):
+    """botocore keeps a still-valid token when the refresh fails."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    path = write_sso(base_env, fresh, now + datetime.timedelta(minutes=5), sso_refresh_fields("revoked"))
+    before = path.read_text()
+    env = dict(base_env, AWS_PROFILE="dev", AWS_ENDPOINT_URL_SSO=fresh["standin"],
+               AWS_ENDPOINT_URL_SSO_OIDC=fresh["standin"])
+    p = ls_ok(hoist_cli, env, fresh, "revoked", *SSO_SECRETS)
+    assert counts(fresh)["counts"] == {"oidc": 1, "sso": 1}
+    assert "invalid_grant" in p.stderr and path.read_text() == before
+
+
+@pytest.mark.parametrize("why,fields", [
+    ("invalid_grant", sso_refresh_fields("revoked")),
+    ("registration", sso_refresh_fields(registration_days=-1)),
+    ("no refreshToken", None),
+])
+def test_sso_expired_and_not_refreshable(hoist_cli, fresh, base_env, why, fields):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    write_sso(base_env, fresh, now - datetime.timedelta(minutes=1), fields)
+    env = dict(base_env, AWS_PROFILE="dev", AWS_ENDPOINT_URL_SSO=fresh["standin"],
+               AWS_ENDPOINT_URL_SSO_OIDC=fresh["standin"])
+    p = hoist(hoist_cli, env, "ls", f"s3://{fresh['bucket']}/")
+    assert p.returncode != 0 and why in p.stderr and "aws sso login" in p.stderr, p.stderr
+    assert counts(fresh)["counts"] == ({"oidc": 1} if why == "invalid_grant" else {})
+    assert_no_secret(p, [fresh["sso_token"], *SSO_SECRETS])
 
 
 # ---- order ----------------------------------------------------------------------
