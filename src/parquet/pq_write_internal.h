@@ -318,7 +318,7 @@ struct hx_pqw_dict {
 };
 void hx_pqw_dict_free(struct hx_pqw_dict *d);
 /* Builds the dictionary of a chunk's values; *ok = 0 when its PLAIN size
- * passes limit. */
+ * passes limit, or when its first values show that it would. */
 HOIST_NODISCARD hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
                                             int64_t limit, struct hx_pqw_dict *d, int *ok);
 /* *rank (hx_free) gets each entry's position in the column's sort order, -1 for NaN. */

@@ -257,6 +257,26 @@ def test_dictionary_falls_back_to_plain():
     assert read(b).equals(t)
 
 
+def test_dictionary_judged_from_first_values():
+    """The dictionary is given up after its first 16,384 values when they
+    show more distinct values than a dictionary under the limit (1 MiB) could
+    hold; a column whose dictionary fits is not given up on, even when its
+    first values are mostly distinct."""
+    rng = np.random.default_rng(7)
+    n = 300_000
+    fits = rng.integers(0, 60_000, n) * 7919  # ~60,000 distinct int64: a 480 kB dictionary
+    first_unique = np.concatenate([np.arange(16_384), np.arange(n - 16_384) % 16_384]) * 3
+    t = pa.table({"fits": pa.array(fits, pa.int64()), "first_unique": pa.array(first_unique, pa.int64()),
+                  "unique": pa.array([f"u{i}" for i in range(n)])})
+    b = write(t)
+    md = pq.ParquetFile(io.BytesIO(b)).metadata.row_group(0)
+    assert "RLE_DICTIONARY" in md.column(0).encodings
+    # all of its first values differ: judged hopeless, though 16,384 entries would fit
+    assert "RLE_DICTIONARY" not in md.column(1).encodings
+    assert "RLE_DICTIONARY" not in md.column(2).encodings
+    assert read(b).equals(t)
+
+
 def nested_table(n=500, seed=2):
     rng = np.random.default_rng(seed)
 
