@@ -538,9 +538,18 @@ static hx_status s3_finish(struct hx_upload *u) {
         }
     }
     if (o->buf.len > 0 || o->nparts == 0) HX_TRY(ship_part(o));
-    wait_parts(o);
     hx_buf_reset(&o->buf);
-    /* Only the ETags and checksums are needed from here on. */
+    /* The last parts are not awaited here: the caller goes on to encode its
+     * next file while they upload (the memory budget in ship_part bounds
+     * what is in flight); commit waits for them. A part that already
+     * failed is reported now. */
+    return first_failure(o);
+}
+
+/* Waits for o's parts still in flight; only their ETags and checksums are
+ * needed from then on. */
+static hx_status settle_parts(struct s3_upload *o) {
+    wait_parts(o);
     for (int i = 0; i < o->nparts; i++) hx_net_req_cleanup(&o->parts[i]->req);
     return first_failure(o);
 }
@@ -568,7 +577,8 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
         if (o->held)
             puts[np++] = o;
         else {
-            s = complete_xml(o);
+            s = settle_parts(o);
+            if (s == HOIST_OK) s = complete_xml(o);
             completes[nc++] = o;
         }
     }
