@@ -356,16 +356,12 @@ static hx_status write_batch(struct hoist_pq_writer *w, const struct ArrowArray 
         int64_t take = n - row;
         if (take > w->o->row_group_rows - w->rg_rows) take = w->o->row_group_rows - w->rg_rows;
         if (take > SLICE_ROWS) take = SLICE_ROWS;
-        /* this batch's rows that will land in the current row group */
-        int64_t expect =
-            w->rg_rows + (n - row < w->o->row_group_rows - w->rg_rows ? n - row : w->o->row_group_rows - w->rg_rows);
         if (!w->cur) HX_TRY(begin_row_group(w));
         for (int i = 0; i < w->s.nleaves; i++) {
             w->tasks[i].batch = batch;
             w->tasks[i].row0 = row;
             w->tasks[i].nrows = take;
             w->tasks[i].st = HOIST_OK;
-            w->enc[i].expect_rows = expect;
         }
         HX_TRY(run_all(w, run_shred));
         w->rg_rows += take;

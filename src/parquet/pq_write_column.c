@@ -570,8 +570,10 @@ static hx_status dict_lookup(const struct hx_pqw_encode_cfg *cfg, const struct h
         ce->idx = x;
         ce->idx_cap = cap;
     }
+    /* the chunk's values, at most: as many as the row group's rows (more
+     * for a nested leaf, which has at least as many as it has shown) */
     int64_t expect = ce->dict.seen + (b->n_values - ce->hashed);
-    if (expect < ce->expect_rows) expect = ce->expect_rows;
+    if (expect < cfg->o->row_group_rows) expect = cfg->o->row_group_rows;
     int64_t taken;
     HX_TRY(hx_pqw_dict_add(leaf, b, ce->hashed, b->n_values, cfg->o->dict_page_bytes, expect, &ce->dict,
                            ce->idx + ce->hashed, &taken));

@@ -404,12 +404,11 @@ struct hx_pqw_colenc {
     uint32_t *idx; /* entry numbers of the leaf buffer's values [0, hashed) */
     size_t idx_cap;
     int64_t hashed;
-    int32_t *rank;       /* PQW_DICT_ARROW: entry order, for page statistics */
-    int dict_pages;      /* data pages encoded with the dictionary */
-    int64_t rows;        /* rows in pages so far */
-    int64_t expect_rows; /* rows the chunk will likely hold (set by the writer; judges dictionaries) */
-    int64_t raw_bytes;   /* shredded bytes of the chunk (the row group size limit counts these) */
-    uint32_t *bloom;     /* bitset words, or NULL */
+    int32_t *rank;     /* PQW_DICT_ARROW: entry order, for page statistics */
+    int dict_pages;    /* data pages encoded with the dictionary */
+    int64_t rows;      /* rows in pages so far */
+    int64_t raw_bytes; /* shredded bytes of the chunk (the row group size limit counts these) */
+    uint32_t *bloom;   /* bitset words, or NULL */
     size_t bloom_bytes;
 };
 /* Starts a chunk into out (its bytes buffer, if any, is reused). */

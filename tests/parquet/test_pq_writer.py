@@ -268,13 +268,15 @@ def test_dictionary_judged_from_first_values():
     first_unique = np.concatenate([np.arange(16_384), np.arange(n - 16_384) % 16_384]) * 3
     t = pa.table({"fits": pa.array(fits, pa.int64()), "first_unique": pa.array(first_unique, pa.int64()),
                   "unique": pa.array([f"u{i}" for i in range(n)])})
-    b = write(t)
-    md = pq.ParquetFile(io.BytesIO(b)).metadata.row_group(0)
-    assert "RLE_DICTIONARY" in md.column(0).encodings
-    # all of its first values differ: judged hopeless, though 16,384 entries would fit
-    assert "RLE_DICTIONARY" not in md.column(1).encodings
-    assert "RLE_DICTIONARY" not in md.column(2).encodings
-    assert read(b).equals(t)
+    # one batch, and small batches (the judgement must not depend on how rows arrive)
+    for data in (t, pa.RecordBatchReader.from_batches(t.schema, t.to_batches(max_chunksize=5_000))):
+        b = write(data)
+        md = pq.ParquetFile(io.BytesIO(b)).metadata.row_group(0)
+        assert "RLE_DICTIONARY" in md.column(0).encodings
+        # all of its first values differ: judged hopeless, though 16,384 entries would fit
+        assert "RLE_DICTIONARY" not in md.column(1).encodings
+        assert "RLE_DICTIONARY" not in md.column(2).encodings
+        assert read(b).equals(t)
 
 
 def nested_table(n=500, seed=2):
