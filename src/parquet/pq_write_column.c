@@ -669,7 +669,10 @@ hx_status hx_pqw_colenc_feed(const struct hx_pqw_encode_cfg *cfg, const struct h
     }
     e.value_enc = e.use_dict ? PQE_RLE_DICTIONARY : value_encoding(leaf);
     int64_t ul = 0, uv = 0, ur = 0;
-    if (st == HOIST_OK) st = pages(&e, final, ce->rows, &ul, &uv, &ur);
+    /* a dictionary still on trial: its values wait (it is judged as value
+     * HX_PQW_DICT_SETTLED + 1 is looked up) */
+    int hold = !final && ce->dict_state == PQW_DICT_BUILD && ce->dict.seen <= HX_PQW_DICT_SETTLED;
+    if (st == HOIST_OK && !hold) st = pages(&e, final, ce->rows, &ul, &uv, &ur);
     if (st == HOIST_OK) {
         hx_pqw_leafbuf_drop_front(b, ul, uv, ur);
         if (ce->dict_state == PQW_DICT_BUILD) {

@@ -11,8 +11,10 @@
 #include <math.h>
 #include <string.h>
 
-/* Values hashed before the dictionary's prospects are judged (a page's
- * worth at Arrow C++'s 20,000 rows per page). */
+/* Values hashed when the dictionary's prospects are judged: early, and
+ * again (HX_PQW_DICT_SETTLED) on a larger sample, which tells a column just
+ * short of unique from one whose dictionary fits; the chunk encoder holds
+ * its pages back until then. */
 enum { PROBE_VALUES = 16384 };
 
 /* After the first `seen` of n values gave `distinct` entries of
@@ -191,7 +193,9 @@ static hx_status add_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t v0,
     const uint8_t *v = b->vals.data;
     int64_t i = v0;
     for (; i < v1; i++, d->seen++) {
-        if (d->seen == PROBE_VALUES && dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit)) break;
+        if ((d->seen == PROBE_VALUES || d->seen == HX_PQW_DICT_SETTLED) &&
+            dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit))
+            break;
         uint64_t x = load_w(v + (size_t)i * w, w);
         size_t mask = d->kcap - 1, h = hash_w(x) & mask;
         uint32_t e;
@@ -221,7 +225,9 @@ hx_status hx_pqw_dict_add(const struct hx_pqw_leaf *leaf, const struct hx_pqw_le
     if (!d->slots) HX_TRY(dict_grow(d));
     int64_t i = v0;
     for (; i < v1; i++, d->seen++) {
-        if (d->seen == PROBE_VALUES && dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit)) break;
+        if ((d->seen == PROBE_VALUES || d->seen == HX_PQW_DICT_SETTLED) &&
+            dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit))
+            break;
         size_t len;
         const uint8_t *p = hx_pqw_value_at(b, ba, w, (uint32_t)i, &len);
         uint64_t hash = hash_bytes(p, len);

@@ -325,6 +325,10 @@ struct hx_pqw_dict {
 void hx_pqw_dict_free(struct hx_pqw_dict *d);
 /* Empties the dictionary for the leaf's next chunk (keeps small tables). */
 void hx_pqw_dict_clear(struct hx_pqw_dict *d);
+/* Values a chunk's dictionary is judged on last; its pages wait until then
+ * (a page given to a dictionary that is then dropped stays dictionary-
+ * encoded, larger than PLAIN for a near-unique column). */
+#define HX_PQW_DICT_SETTLED 65536
 /* Looks up values [v0, v1) of b (adding new entries), their entry numbers
  * into idx[0 .. v1 - v0). *taken: how many were looked up before the
  * dictionary passed limit, or before its first values (n_chunk values in
