@@ -1,11 +1,12 @@
 /*
- * pq_write.c — the Parquet writer object: batches are shredded into per-leaf
- * buffers (one task per leaf), full row groups are encoded (one task per
- * column chunk) and emitted to the sink in schema order, and close writes
- * the page indexes and the footer (parquet-format README "File format";
- * layout as Arrow C++: all ColumnIndexes, then all OffsetIndexes, then
- * FileMetaData). Tasks run on the writer's worker pool; since each chunk is
- * encoded alone and emitted in order, the bytes do not depend on threads.
+ * pq_write.c — the Parquet writer object: each slice of a batch is shredded
+ * and encoded into pages of its row group's column chunks (one task per
+ * leaf), full row groups are finished (one task per column chunk) and
+ * emitted to the sink in schema order, and close writes the page indexes
+ * and the footer (parquet-format README "File format"; layout as Arrow
+ * C++: all ColumnIndexes, then all OffsetIndexes, then FileMetaData).
+ * Tasks run on the writer's worker pool; since each chunk is encoded alone
+ * and emitted in order, the bytes do not depend on threads.
  */
 #include "pq_write_internal.h"
 
@@ -25,8 +26,7 @@ struct task {
     struct hoist_pq_writer *w;
     int leaf;
     const struct ArrowArray *batch;
-    int64_t row0, nrows, expect_rows;
-    struct hx_pqw_chunk *chunk; /* encode tasks */
+    int64_t row0, nrows;
     hx_status st;
     char msg[512];
 };
@@ -42,7 +42,9 @@ struct hoist_pq_writer {
     struct hx_pool *shared; /* or a caller's (hx_pqw_writer_use_pool) */
     struct hx_task_group *group;
     struct task *tasks;
-    struct hx_pqw_leafbuf *bufs;
+    struct hx_pqw_leafbuf *bufs; /* per leaf: rows shredded, not yet in pages */
+    struct hx_pqw_colenc *enc;   /* per leaf: its chunk of the current row group */
+    struct hx_pqw_chunk *cur;    /* the current row group's chunks, NULL before its first rows */
     /* Encoding scratch (page buffers, dictionary table and indices) goes
      * to whichever task runs, not to a leaf: a row group touches one set
      * per running task instead of one per leaf, and fresh memory's page
@@ -77,13 +79,6 @@ static hx_status emit(struct hoist_pq_writer *w, const void *data, size_t len) {
 
 /* ---- tasks ------------------------------------------------------------------- */
 
-static void run_shred(void *arg) {
-    struct task *t = arg;
-    struct hoist_pq_writer *w = t->w;
-    t->st = hx_pqw_shred(&w->s, &w->s.leaves[t->leaf], t->batch, t->row0, t->nrows, t->expect_rows, &w->bufs[t->leaf]);
-    if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
-}
-
 /* There are as many scratch slots as tasks, so one is always free. */
 static struct hx_pqw_scratch *scratch_take(struct hoist_pq_writer *w) {
     pthread_mutex_lock(&w->scratch_mu);
@@ -98,16 +93,31 @@ static void scratch_give(struct hoist_pq_writer *w, struct hx_pqw_scratch *s) {
     pthread_mutex_unlock(&w->scratch_mu);
 }
 
-static void run_encode(void *arg) {
-    struct task *t = arg;
+static void encode(struct task *t, int final) {
     struct hoist_pq_writer *w = t->w;
     struct hx_pqw_encode_cfg cfg = {w->o, PAGE_ROWS};
     struct hx_pqw_scratch *scr = scratch_take(w);
-    scr->bytes = w->chunk_bytes[t->leaf]; /* moved into the chunk */
-    memset(&w->chunk_bytes[t->leaf], 0, sizeof w->chunk_bytes[t->leaf]);
-    t->st = hx_pqw_encode_chunk(&cfg, &w->s.leaves[t->leaf], &w->bufs[t->leaf], scr, t->chunk);
-    if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
+    t->st = hx_pqw_colenc_feed(&cfg, &w->s.leaves[t->leaf], &w->enc[t->leaf], &w->bufs[t->leaf], scr, final);
     scratch_give(w, scr);
+}
+
+/* A slice of a batch into the leaf's pages. */
+static void run_shred(void *arg) {
+    struct task *t = arg;
+    struct hoist_pq_writer *w = t->w;
+    struct hx_pqw_leafbuf *b = &w->bufs[t->leaf];
+    uint64_t before = hx_pqw_leafbuf_bytes(b);
+    t->st = hx_pqw_shred(&w->s, &w->s.leaves[t->leaf], t->batch, t->row0, t->nrows, b);
+    w->enc[t->leaf].raw_bytes += (int64_t)(hx_pqw_leafbuf_bytes(b) - before);
+    if (t->st == HOIST_OK) encode(t, 0);
+    if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
+}
+
+/* The leaf's last rows of the row group, and its chunk's end. */
+static void run_finish(void *arg) {
+    struct task *t = arg;
+    encode(t, 1);
+    if (t->st != HOIST_OK) hx_error_copy(t->msg, sizeof t->msg);
 }
 
 /* Runs fn over every leaf's task, on the pool when there is one; the first
@@ -145,6 +155,26 @@ static void rg_free(struct row_group *rg, int nleaves) {
     rg->chunks = NULL;
 }
 
+static void cur_free(struct hoist_pq_writer *w) {
+    if (!w->cur) return;
+    for (int i = 0; i < w->s.nleaves; i++) hx_pqw_chunk_reset(&w->cur[i]);
+    hx_free(w->cur);
+    w->cur = NULL;
+}
+
+/* Starts the row group's chunks (each leaf's last bytes buffer reused). */
+static hx_status begin_row_group(struct hoist_pq_writer *w) {
+    int n = w->s.nleaves;
+    w->cur = hx_calloc((size_t)n, sizeof *w->cur);
+    if (!w->cur) HX_FAIL(HOIST_ERR_NOMEM, "out of memory encoding a row group");
+    for (int i = 0; i < n; i++) {
+        hx_pqw_colenc_begin(&w->enc[i], &w->s.leaves[i], &w->cur[i]);
+        w->cur[i].bytes = w->chunk_bytes[i];
+        memset(&w->chunk_bytes[i], 0, sizeof w->chunk_bytes[i]);
+    }
+    return HOIST_OK;
+}
+
 static hx_status flush_row_group(struct hoist_pq_writer *w) {
     if (w->rg_rows == 0) return HOIST_OK;
     if (w->written == 0) HX_TRY(emit(w, "PAR1", 4));
@@ -156,21 +186,21 @@ static hx_status flush_row_group(struct hoist_pq_writer *w) {
         w->rgs = r;
         w->rg_cap = nc;
     }
+    for (int i = 0; i < n; i++) w->tasks[i].st = HOIST_OK;
+    HX_TRY(run_all(w, run_finish));
     struct row_group *rg = &w->rgs[w->nrgs];
     memset(rg, 0, sizeof *rg);
-    rg->chunks = hx_calloc((size_t)n, sizeof *rg->chunks);
-    if (!rg->chunks) HX_FAIL(HOIST_ERR_NOMEM, "out of memory encoding a row group");
-    for (int i = 0; i < n; i++) {
-        w->tasks[i].chunk = &rg->chunks[i];
-        w->tasks[i].st = HOIST_OK;
-    }
-    hx_status st = run_all(w, run_encode);
+    rg->chunks = w->cur;
+    w->cur = NULL;
     rg->num_rows = w->rg_rows;
     rg->file_offset = (int64_t)w->written;
+    hx_status st = HOIST_OK;
     for (int i = 0; st == HOIST_OK && i < n; i++) {
         struct hx_pqw_chunk *c = &rg->chunks[i];
         int64_t base = (int64_t)w->written;
-        st = emit(w, c->bytes.data, c->bytes.len);
+        st = emit(w, c->dict_page.data, c->dict_page.len);
+        if (st == HOIST_OK) st = emit(w, c->bytes.data, c->bytes.len);
+        hx_buf_reset(&c->dict_page);
         if (c->dict_offset >= 0) c->dict_offset += base;
         c->data_offset += base;
         for (size_t p = 0; p < c->npages; p++) c->pages[p].offset += base;
@@ -212,8 +242,18 @@ void hx_pqw_writer_use_pool(struct hoist_pq_writer *w, struct hx_pool *pool) {
 uint64_t hoist_pq_writer_buffered_bytes(const struct hoist_pq_writer *w) {
     if (!w) return 0;
     uint64_t n = 0;
-    for (int i = 0; i < w->s.nleaves; i++) n += hx_pqw_leafbuf_bytes(&w->bufs[i]);
+    for (int i = 0; i < w->s.nleaves; i++) {
+        n += hx_pqw_leafbuf_bytes(&w->bufs[i]);
+        if (w->cur) n += w->cur[i].bytes.len + w->cur[i].dict_page.len;
+    }
     return n;
+}
+
+/* Shredded bytes of the current row group (what row_group_bytes limits). */
+static uint64_t row_group_raw_bytes(const struct hoist_pq_writer *w) {
+    int64_t n = 0;
+    for (int i = 0; i < w->s.nleaves; i++) n += w->enc[i].raw_bytes;
+    return n > 0 ? (uint64_t)n : 0;
 }
 
 uint64_t hoist_pq_writer_bytes_written(const struct hoist_pq_writer *w) { return w ? w->written : 0; }
@@ -228,6 +268,10 @@ void hoist_pq_writer_free(struct hoist_pq_writer *w) {
     hx_pool_free(w->pool);
     for (int i = 0; i < w->nrgs; i++) rg_free(&w->rgs[i], w->s.nleaves);
     hx_free(w->rgs);
+    cur_free(w);
+    if (w->enc)
+        for (int i = 0; i < w->s.nleaves; i++) hx_pqw_colenc_free(&w->enc[i]);
+    hx_free(w->enc);
     if (w->bufs)
         for (int i = 0; i < w->s.nleaves; i++) hx_pqw_leafbuf_reset(&w->bufs[i]);
     hx_free(w->bufs);
@@ -257,11 +301,12 @@ static hx_status writer_init(struct hoist_pq_writer *w, const struct ArrowSchema
     HX_TRY(hx_pqw_schema_build(&w->schema, w->o, &w->s));
     int n = w->s.nleaves;
     w->bufs = hx_calloc((size_t)n, sizeof *w->bufs);
+    w->enc = hx_calloc((size_t)n, sizeof *w->enc);
     w->tasks = hx_calloc((size_t)n, sizeof *w->tasks);
     w->scratch = hx_calloc((size_t)n, sizeof *w->scratch);
     w->idle = hx_calloc((size_t)n, sizeof *w->idle);
     w->chunk_bytes = hx_calloc((size_t)n, sizeof *w->chunk_bytes);
-    if (!w->bufs || !w->tasks || !w->scratch || !w->idle || !w->chunk_bytes)
+    if (!w->bufs || !w->enc || !w->tasks || !w->scratch || !w->idle || !w->chunk_bytes)
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory creating a Parquet writer");
     HX_FAIL_IF(pthread_mutex_init(&w->scratch_mu, NULL) != 0, HOIST_ERR_INTERNAL,
                "cannot create a Parquet writer's mutex");
@@ -311,20 +356,17 @@ static hx_status write_batch(struct hoist_pq_writer *w, const struct ArrowArray 
         int64_t take = n - row;
         if (take > w->o->row_group_rows - w->rg_rows) take = w->o->row_group_rows - w->rg_rows;
         if (take > SLICE_ROWS) take = SLICE_ROWS;
-        /* this batch's rows that will land in the current row group */
-        int64_t expect =
-            w->rg_rows + (n - row < w->o->row_group_rows - w->rg_rows ? n - row : w->o->row_group_rows - w->rg_rows);
+        if (!w->cur) HX_TRY(begin_row_group(w));
         for (int i = 0; i < w->s.nleaves; i++) {
             w->tasks[i].batch = batch;
             w->tasks[i].row0 = row;
             w->tasks[i].nrows = take;
-            w->tasks[i].expect_rows = expect;
             w->tasks[i].st = HOIST_OK;
         }
         HX_TRY(run_all(w, run_shred));
         w->rg_rows += take;
         row += take;
-        if (w->rg_rows >= w->o->row_group_rows || hoist_pq_writer_buffered_bytes(w) >= (uint64_t)w->o->row_group_bytes)
+        if (w->rg_rows >= w->o->row_group_rows || row_group_raw_bytes(w) >= (uint64_t)w->o->row_group_bytes)
             HX_TRY(flush_row_group(w));
     }
     return HOIST_OK;

@@ -32,23 +32,28 @@ static void insert(uint32_t *words, size_t nblocks, uint64_t h) {
     for (int i = 0; i < 8; i++) w[i] |= 1u << ((key * salt[i]) >> 27);
 }
 
-hx_status hx_pqw_bloom_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *vals, struct hx_buf *out) {
-    size_t bytes = bloom_bytes(leaf->opt.bloom_ndv, leaf->opt.bloom_fpp);
+hx_status hx_pqw_bloom_new(const struct hx_pqw_leaf *leaf, uint32_t **words, size_t *bytes) {
+    *bytes = bloom_bytes(leaf->opt.bloom_ndv, leaf->opt.bloom_fpp);
+    *words = hx_calloc(*bytes / 4, 4);
+    if (!*words) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a %zu-byte bloom filter", *bytes);
+    return HOIST_OK;
+}
+
+void hx_pqw_bloom_add(const struct hx_pqw_leaf *leaf, uint32_t *words, size_t bytes, const struct hx_pqw_leafbuf *vals,
+                      int64_t v0, int64_t v1) {
     size_t nblocks = bytes / 32;
-    uint32_t *words = hx_calloc(bytes / 4, 4);
-    if (!words) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a %zu-byte bloom filter", bytes);
     const struct hx_pqw_node *n = leaf->node;
     if (n->ptype == PQT_BYTE_ARRAY) {
         const int64_t *off = (const int64_t *)(const void *)vals->offs.data;
-        for (int64_t i = 0; i < vals->n_values; i++)
+        for (int64_t i = v0; i < v1; i++)
             insert(words, nblocks, XXH64(vals->vals.data + off[i], (size_t)(off[i + 1] - off[i]), 0));
     } else {
-        size_t w = n->ptype == PQT_FLBA                             ? (size_t)n->type_length
-                   : n->ptype == PQT_INT32 || n->ptype == PQT_FLOAT ? 4
-                                                                    : 8;
-        for (int64_t i = 0; i < vals->n_values; i++)
-            insert(words, nblocks, XXH64(vals->vals.data + (size_t)i * w, w, 0));
+        size_t w = hx_pqw_value_width(n);
+        for (int64_t i = v0; i < v1; i++) insert(words, nblocks, XXH64(vals->vals.data + (size_t)i * w, w, 0));
     }
+}
+
+hx_status hx_pqw_bloom_write(const uint32_t *words, size_t bytes, struct hx_buf *out) {
     struct hx_tw t;
     hx_tw_init(&t, out);
     hx_tw_i32(&t, 1, (int32_t)bytes);
@@ -66,6 +71,5 @@ hx_status hx_pqw_bloom_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw
     hx_tw_struct_end(&t);
     hx_status st = hx_tw_finish(&t);
     if (st == HOIST_OK) st = hx_buf_append(out, words, bytes); /* little-endian words */
-    hx_free(words);
     return st;
 }

@@ -1,11 +1,14 @@
 /*
- * pq_write_column.c — one leaf's row group data into a column chunk: an
- * optional dictionary page, then data pages (v1 or v2) cut at row
- * boundaries near the target size, each with its levels, values, header,
- * statistics and offset-index entry. The chunk is built in memory with
- * offsets relative to its start; the writer rebases them when it emits the
- * bytes (as Arrow C++ does in buffered row-group mode). Deterministic: the
- * bytes depend only on the data and the options, never on threads.
+ * pq_write_column.c — one leaf's rows into a column chunk, page by page as
+ * they arrive: data pages (v1 or v2) cut at row boundaries near the target
+ * size, each with its levels, values, header, statistics and offset-index
+ * entry, and at the chunk's end an optional dictionary page (placed before
+ * the data pages). Only the encoded pages and the rest of an unfinished
+ * page are held, never the row group's values (as Arrow C++'s column
+ * writers). The chunk is built in memory with offsets relative to its
+ * start; the writer rebases them when it emits the bytes. Deterministic:
+ * the bytes depend only on the data, its batches and the options, never
+ * on threads.
  */
 #include "pq_write_internal.h"
 
@@ -13,6 +16,7 @@
 
 void hx_pqw_chunk_reset(struct hx_pqw_chunk *c) {
     hx_buf_reset(&c->bytes);
+    hx_buf_reset(&c->dict_page);
     hx_buf_reset(&c->bloom);
     hx_pqw_stats_reset(&c->stats);
     for (size_t i = 0; i < c->npages; i++) {
@@ -28,39 +32,39 @@ void hx_pqw_chunk_reset(struct hx_pqw_chunk *c) {
 struct enc {
     const struct hx_pqw_encode_cfg *cfg;
     const struct hx_pqw_leaf *leaf;
-    const struct hx_pqw_leafbuf *b;
+    const struct hx_pqw_leafbuf *b; /* the values paged: the leaf buffer or gathered */
     struct hx_pqw_chunk *out;
+    struct hx_pqw_colenc *ce;
     struct hx_pqw_compressor comp;
-    struct hx_pqw_dict dict;
     int use_dict, dict_bits;
     int value_enc; /* PQE_* of data pages */
     size_t width;  /* fixed-width value bytes */
     struct hx_buf body, levels, comp_buf, header;
-    size_t page_cap;
-    /* Arrow dictionary kept as it came: entries in b->dict, indices in
-     * b->idx (borrowed by dict.idx); rank[] orders entries for statistics
-     * (also of built byte-array dictionaries: page bounds by comparing
-     * ranks, not the bytes of every value) */
+    /* entry numbers of b's values: the built dictionary's (ce->idx) or an
+     * Arrow dictionary's (b->idx, entries in b->dict, ordered by rank[]
+     * for page statistics) */
+    const uint32_t *idx;
     int arrow_dict;
-    int32_t *rank;
-    struct hx_pqw_leafbuf gathered; /* a dictionary-mode buffer made plain */
+    struct hx_pqw_leafbuf gathered; /* an Arrow dictionary buffer made plain */
 };
 
 static const uint8_t *entry_at(const struct enc *e, uint32_t i, size_t *len) {
     int ba = e->leaf->node->ptype == PQT_BYTE_ARRAY;
     if (e->arrow_dict) return hx_pqw_value_at(e->b->dict, ba, e->width, i, len);
-    return hx_pqw_value_at(e->b, ba, e->width, e->dict.entry_val[i], len);
+    return hx_pqw_value_at(&e->ce->dict.entries, ba, e->width, i, len);
 }
 
-/* Page bounds of values [v0, v1). */
+/* Page bounds of values [v0, v1): an Arrow dictionary's by comparing the
+ * ranks of its entries, others from the values. */
 static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw_stats *out) {
-    if (!e->rank) return hx_pqw_stats_compute(e->leaf, e->b, v0, v1, out);
+    const int32_t *rank = e->arrow_dict ? e->ce->rank : NULL;
+    if (!rank) return hx_pqw_stats_compute(e->leaf, e->b, v0, v1, out);
     if (v1 <= v0 || e->leaf->node->order == SO_NONE) return HOIST_OK;
     int32_t lo = -1, hi = -1;
     uint32_t lo_e = 0, hi_e = 0;
     for (int64_t i = v0; i < v1; i++) {
-        uint32_t x = e->dict.idx[i];
-        int32_t r = e->rank[x];
+        uint32_t x = e->idx[i];
+        int32_t r = rank[x];
         if (r < 0) {
             out->nan_count++;
             continue;
@@ -73,8 +77,7 @@ static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw
         return HOIST_OK;
     }
     struct hx_pqw_stats a = {0}, b = {0};
-    const struct hx_pqw_leafbuf *vals = e->arrow_dict ? e->b->dict : e->b;
-    if (!e->arrow_dict) lo_e = e->dict.entry_val[lo_e], hi_e = e->dict.entry_val[hi_e];
+    const struct hx_pqw_leafbuf *vals = e->b->dict;
     hx_status st = hx_pqw_stats_compute(e->leaf, vals, lo_e, lo_e + 1, &a);
     if (st == HOIST_OK) st = hx_pqw_stats_compute(e->leaf, vals, hi_e, hi_e + 1, &b);
     if (st == HOIST_OK) {
@@ -173,7 +176,7 @@ static hx_status encode_values(struct enc *e, int64_t v0, int64_t v1, struct hx_
     case PQE_RLE_DICTIONARY: {
         uint8_t bw = (uint8_t)e->dict_bits;
         HX_TRY(hx_buf_append(out, &bw, 1));
-        return hx_rle_encode_u32(e->dict.idx + v0, n, e->dict_bits, out);
+        return hx_rle_encode_u32(e->idx + v0, n, e->dict_bits, out);
     }
     case PQE_DELTA_BINARY_PACKED:
         if (e->leaf->node->ptype == PQT_INT32)
@@ -190,10 +193,11 @@ static hx_status encode_values(struct enc *e, int64_t v0, int64_t v1, struct hx_
     }
 }
 
-static hx_status emit_page(struct enc *e, const uint8_t *body, size_t body_len, int64_t uncompressed_len) {
+static hx_status emit_page(struct enc *e, struct hx_buf *to, const uint8_t *body, size_t body_len,
+                           int64_t uncompressed_len) {
     struct hx_pqw_chunk *c = e->out;
-    HX_TRY(hx_buf_append(&c->bytes, e->header.data, e->header.len));
-    HX_TRY(hx_buf_append(&c->bytes, body, body_len));
+    HX_TRY(hx_buf_append(to, e->header.data, e->header.len));
+    HX_TRY(hx_buf_append(to, body, body_len));
     c->total_compressed += (int64_t)(e->header.len + body_len);
     c->total_uncompressed += (int64_t)e->header.len + uncompressed_len;
     return HOIST_OK;
@@ -217,8 +221,9 @@ static hx_status page_header(struct enc *e, int type, int64_t ulen, int64_t clen
 
 static hx_status dictionary_page(struct enc *e) {
     int ba = e->leaf->node->ptype == PQT_BYTE_ARRAY;
+    size_t n = e->arrow_dict ? (size_t)e->b->dict->n_values : e->ce->dict.n;
     e->body.len = 0;
-    for (size_t i = 0; i < e->dict.n; i++) {
+    for (size_t i = 0; i < n; i++) {
         size_t len;
         const uint8_t *p = entry_at(e, (uint32_t)i, &len);
         if (ba) {
@@ -233,24 +238,24 @@ static hx_status dictionary_page(struct enc *e) {
     HX_TRY(page_header(e, PQP_DICTIONARY, (int64_t)e->body.len, (int64_t)e->comp_buf.len,
                        (const uint8_t *)e->comp_buf.data, e->comp_buf.len, &w));
     hx_tw_struct_begin(&w, 7);
-    hx_tw_i32(&w, 1, (int32_t)e->dict.n);
+    hx_tw_i32(&w, 1, (int32_t)n);
     hx_tw_i32(&w, 2, PQE_PLAIN);
     hx_tw_struct_end(&w);
     HX_TRY(hx_tw_finish(&w));
-    e->out->dict_offset = (int64_t)e->out->bytes.len;
+    e->out->dict_offset = 0; /* before the data pages, which move up at the chunk's end */
     e->out->n_dict_pages = 1;
     e->out->encodings |= 1u << PQE_PLAIN;
-    return emit_page(e, (const uint8_t *)e->comp_buf.data, e->comp_buf.len, (int64_t)e->body.len);
+    return emit_page(e, &e->out->dict_page, (const uint8_t *)e->comp_buf.data, e->comp_buf.len, (int64_t)e->body.len);
 }
 
 static hx_status add_page_entry(struct enc *e, struct hx_pqw_page *pg) {
     struct hx_pqw_chunk *c = e->out;
-    if (c->npages == e->page_cap) {
-        size_t nc = e->page_cap ? e->page_cap * 2 : 16;
+    if (c->npages == c->page_cap) {
+        size_t nc = c->page_cap ? c->page_cap * 2 : 16;
         struct hx_pqw_page *p = hx_realloc(c->pages, nc * sizeof *p);
         if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory recording pages");
         c->pages = p;
-        e->page_cap = nc;
+        c->page_cap = nc;
     }
     c->pages[c->npages++] = *pg;
     return HOIST_OK;
@@ -343,7 +348,7 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
         if (leaf->node->ptype == PQT_BYTE_ARRAY && e->arrow_dict) {
             for (int64_t i = v0; i < v1; i++) {
                 size_t len;
-                entry_at(e, e->dict.idx[i], &len);
+                entry_at(e, e->idx[i], &len);
                 pg.unencoded_ba_bytes += (int64_t)len;
             }
         } else if (leaf->node->ptype == PQT_BYTE_ARRAY) {
@@ -351,7 +356,7 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
             pg.unencoded_ba_bytes = off[v1] - off[v0];
         }
         if (e->out->data_offset < 0) e->out->data_offset = pg.offset;
-        s = emit_page(e, page, plen, ulen);
+        s = emit_page(e, &e->out->bytes, page, plen, ulen);
     }
     if (s == HOIST_OK) {
         /* the ColumnIndex keeps the page's bounds */
@@ -368,6 +373,9 @@ static hx_status data_page(struct enc *e, int64_t l0, int64_t l1, int64_t v0, in
     if (s == HOIST_OK) {
         e->out->n_data_pages_by_enc[e->value_enc]++;
         e->out->encodings |= 1u << e->value_enc;
+        e->out->num_values += (int64_t)nlev;
+        e->ce->dict_pages += e->use_dict;
+        if (e->ce->bloom && !e->arrow_dict) hx_pqw_bloom_add(leaf, e->ce->bloom, e->ce->bloom_bytes, b, v0, v1);
     }
     return s;
 }
@@ -385,7 +393,10 @@ static int64_t value_bits(const struct enc *e, int64_t v) {
     }
 }
 
-static hx_status pages(struct enc *e) {
+/* Cuts b into pages and encodes them. Unless final, a last page that is
+ * not full stays for the rows still to come: *used_* say how much was
+ * paged. rows0: the chunk's rows before b's first. */
+static hx_status pages(struct enc *e, int final, int64_t rows0, int64_t *used_l, int64_t *used_v, int64_t *used_r) {
     const struct hx_pqw_leafbuf *b = e->b;
     const uint16_t *rep = e->leaf->max_rep ? (const uint16_t *)(const void *)b->rep.data : NULL;
     const uint16_t *def = e->leaf->max_def && !b->def_all_max ? (const uint16_t *)(const void *)b->def.data : NULL;
@@ -394,6 +405,7 @@ static hx_status pages(struct enc *e) {
     int64_t l = 0, v = 0, row = 0;
     int fixed_bits = e->use_dict || e->leaf->node->ptype != PQT_BYTE_ARRAY;
     int64_t fb = fixed_bits ? value_bits(e, 0) : 0;
+    *used_l = *used_v = *used_r = 0;
     if (!rep && fixed_bits) {
         /* one level per row and a known size per value: count, don't add */
         int64_t kmax = (limit + fb - 1) / fb;
@@ -406,7 +418,9 @@ static hx_status pages(struct enc *e) {
                 for (; l < end && k < kmax; l++) k += def[l] == max_def;
             }
             v += k;
-            HX_TRY(data_page(e, l0, l, v0, v, l0, l - l0));
+            if (!final && k < kmax && l - l0 < max_rows) break; /* not full: wait for more rows */
+            HX_TRY(data_page(e, l0, l, v0, v, rows0 + l0, l - l0));
+            *used_l = *used_r = l, *used_v = v;
         }
         return HOIST_OK;
     }
@@ -423,8 +437,11 @@ static hx_status pages(struct enc *e) {
             }
             l++;
         }
-        HX_TRY(data_page(e, l0, l, v0, v, r0, rows));
+        /* b ends at a row boundary: the page is full if that row closed it */
+        if (!final && l == b->n_levels && !(bits >= limit || rows >= max_rows)) break;
+        HX_TRY(data_page(e, l0, l, v0, v, rows0 + r0, rows));
         row += rows;
+        *used_l = l, *used_v = v, *used_r = row;
     }
     return HOIST_OK;
 }
@@ -444,147 +461,233 @@ void hx_pqw_scratch_free(struct hx_pqw_scratch *s) {
     hx_buf_reset(&s->levels);
     hx_buf_reset(&s->comp_buf);
     hx_buf_reset(&s->header);
-    hx_buf_reset(&s->bytes);
-    hx_free(s->idx);
-    hx_free(s->keys);
-    hx_free(s->kslots);
     hx_pqw_compressor_free(&s->comp);
     memset(s, 0, sizeof *s);
 }
 
-/* The dictionary's index array from the scratch (grown as needed). */
-static hx_status lend_indices(struct hx_pqw_scratch *scr, int64_t n, struct hx_pqw_dict *d) {
-    if (scr->idx_cap < (size_t)n) {
-        hx_free(scr->idx);
-        scr->idx_cap = 0;
-        if (!(scr->idx = hx_malloc((size_t)n * sizeof *scr->idx)))
-            HX_FAIL(HOIST_ERR_NOMEM, "out of memory for %lld dictionary indices", (long long)n);
-        scr->idx_cap = (size_t)n;
-    }
-    d->idx = scr->idx;
-    return HOIST_OK;
-}
-
-hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
-                              const struct hx_pqw_leafbuf *b, struct hx_pqw_scratch *scr, struct hx_pqw_chunk *out) {
-    struct enc e;
-    memset(&e, 0, sizeof e);
-    e.cfg = cfg;
-    e.leaf = leaf;
-    e.b = b;
-    e.out = out;
+void hx_pqw_colenc_begin(struct hx_pqw_colenc *e, const struct hx_pqw_leaf *leaf, struct hx_pqw_chunk *out) {
     memset(out, 0, sizeof *out);
     out->dict_offset = -1;
     out->data_offset = -1;
     out->codec = leaf->opt.codec;
-    out->num_values = b->n_levels;
     out->column_index_ok = 1;
     out->encodings = 1u << PQE_RLE;
     out->unencoded_ba_bytes = leaf->node->ptype == PQT_BYTE_ARRAY ? 0 : -1;
+    e->out = out;
+    e->dict_state = PQW_DICT_UNDECIDED;
+    e->hashed = 0;
+    e->dict_pages = 0;
+    e->rows = 0;
+    e->raw_bytes = 0;
+}
+
+void hx_pqw_colenc_free(struct hx_pqw_colenc *e) {
+    hx_pqw_dict_free(&e->dict);
+    hx_free(e->idx);
+    hx_free(e->rank);
+    hx_free(e->bloom);
+    memset(e, 0, sizeof *e);
+}
+
+/* The encoder of one call: the scratch's buffers and compression contexts,
+ * moved in (and back out by enc_close). */
+static void enc_open(struct enc *e, const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
+                     struct hx_pqw_colenc *ce, const struct hx_pqw_leafbuf *b, struct hx_pqw_scratch *scr) {
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    e->leaf = leaf;
+    e->b = b;
+    e->out = ce->out;
+    e->ce = ce;
     int pt = leaf->node->ptype;
-    e.width = pt == PQT_FLBA                       ? (size_t)leaf->node->type_length
-              : pt == PQT_INT32 || pt == PQT_FLOAT ? 4
-              : pt == PQT_BOOLEAN                  ? 1
-                                                   : 8;
-    /* a context made for an earlier chunk serves this one: zstd takes the
+    e->width = pt == PQT_FLBA                       ? (size_t)leaf->node->type_length
+               : pt == PQT_INT32 || pt == PQT_FLOAT ? 4
+               : pt == PQT_BOOLEAN                  ? 1
+                                                    : 8;
+    /* a context made for an earlier call serves this one: zstd takes the
      * level per call; a libdeflate compressor is made for one level */
-    hx_pqw_compressor_init(&e.comp, leaf->opt.codec, leaf->opt.level);
-    e.comp.zstd = scr->comp.zstd;
+    hx_pqw_compressor_init(&e->comp, leaf->opt.codec, leaf->opt.level);
+    e->comp.zstd = scr->comp.zstd;
     if (scr->comp.level == leaf->opt.level)
-        e.comp.deflate = scr->comp.deflate;
+        e->comp.deflate = scr->comp.deflate;
     else if (scr->comp.deflate)
         hx_pqw_compressor_free(&(struct hx_pqw_compressor){.deflate = scr->comp.deflate});
     memset(&scr->comp, 0, sizeof scr->comp);
-    /* the scratch's buffers, moved in and back out */
-    e.body = scr->body;
-    e.levels = scr->levels;
-    e.comp_buf = scr->comp_buf;
-    e.header = scr->header;
-    out->bytes = scr->bytes;
-    out->bytes.len = 0;
-    memset(&scr->bytes, 0, sizeof scr->bytes);
-    e.value_enc = value_encoding(leaf);
-    hx_status st = HOIST_OK;
+    e->body = scr->body;
+    e->levels = scr->levels;
+    e->comp_buf = scr->comp_buf;
+    e->header = scr->header;
+}
+
+static void enc_close(struct enc *e, struct hx_pqw_scratch *scr) {
+    memset(&e->gathered.def, 0, sizeof e->gathered.def); /* borrowed from the leaf buffer */
+    memset(&e->gathered.rep, 0, sizeof e->gathered.rep);
+    hx_pqw_leafbuf_reset(&e->gathered);
+    scr->comp = e->comp;
+    scr->body = e->body;
+    scr->levels = e->levels;
+    scr->comp_buf = e->comp_buf;
+    scr->header = e->header;
+}
+
+/* The chunk's encoding, decided by its first values: the input's Arrow
+ * dictionary when it fits, a dictionary built here when the leaf wants
+ * one, else the leaf's value encoding. */
+static hx_status decide(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf, struct hx_pqw_colenc *ce,
+                        const struct hx_pqw_leafbuf *b) {
     if (b->dict_mode) {
-        int ba = pt == PQT_BYTE_ARRAY;
+        int ba = leaf->node->ptype == PQT_BYTE_ARRAY;
         int64_t plain = (int64_t)b->dict->vals.len + (ba ? 4 * b->dict->n_values : 0);
         if (plain <= cfg->o->dict_page_bytes && b->dict->n_values > 0 && b->dict->n_values <= INT32_MAX) {
-            e.arrow_dict = 1;
-            e.use_dict = 1;
-            e.value_enc = PQE_RLE_DICTIONARY;
-            e.dict.n = (size_t)b->dict->n_values;
-            e.dict.idx = (uint32_t *)(void *)b->idx.data;
-            e.dict_bits = e.dict.n > 1 ? hx_bit_width(e.dict.n - 1) : 1;
-            st = hx_pqw_dict_rank(leaf, b->dict, &e.rank);
-            if (st == HOIST_OK) st = dictionary_page(&e);
+            HX_TRY(hx_pqw_dict_rank(leaf, b->dict, &ce->rank));
+            ce->dict_state = PQW_DICT_ARROW;
         } else {
-            /* too large a dictionary: plain values, then as any other chunk */
-            st = hx_pqw_leafbuf_gather(leaf, b, &e.gathered);
-            /* levels stay the leaf buffer's (borrowed, dropped before reset) */
-            e.gathered.def = b->def;
-            e.gathered.def_all_max = b->def_all_max;
-            e.gathered.rep = b->rep;
-            e.gathered.n_levels = b->n_levels;
-            e.gathered.n_rows = b->n_rows;
-            e.b = b = &e.gathered;
+            ce->dict_state = PQW_DICT_OFF; /* too large a dictionary: plain values */
         }
-    }
-    if (st == HOIST_OK && !e.arrow_dict && leaf->opt.dictionary && b->n_values > 0) {
-        int ok = 0;
-        st = lend_indices(scr, b->n_values, &e.dict);
-        e.dict.keys = scr->keys, e.dict.kslots = scr->kslots, e.dict.kcap = scr->kcap;
-        scr->keys = NULL, scr->kslots = NULL, scr->kcap = 0;
-        if (st == HOIST_OK) st = hx_pqw_dict_build(leaf, b, cfg->o->dict_page_bytes, &e.dict, &ok);
-        scr->keys = e.dict.keys, scr->kslots = e.dict.kslots, scr->kcap = e.dict.kcap; /* taken back */
-        e.dict.keys = NULL, e.dict.kslots = NULL, e.dict.kcap = 0;
-        if (st == HOIST_OK && ok) {
-            e.use_dict = 1;
-            e.value_enc = PQE_RLE_DICTIONARY;
-            e.dict_bits = e.dict.n > 1 ? hx_bit_width(e.dict.n - 1) : 1;
-            if (pt == PQT_BYTE_ARRAY && cfg->o->statistics) st = hx_pqw_dict_rank_built(leaf, b, &e.dict, &e.rank);
-            if (st == HOIST_OK) st = dictionary_page(&e);
-        }
-    }
-    if (st == HOIST_OK) st = pages(&e);
-    if (st == HOIST_OK && out->npages == 0) st = data_page(&e, 0, 0, 0, 0, 0, 0);
-    if (st == HOIST_OK && leaf->opt.bloom_fpp > 0)
-        st = hx_pqw_bloom_build(leaf, e.arrow_dict ? b->dict : b, &out->bloom);
-    e.dict.idx = NULL; /* borrowed from the leaf buffer or the scratch */
-    hx_pqw_dict_free(&e.dict);
-    hx_free(e.rank);
-    memset(&e.gathered.def, 0, sizeof e.gathered.def);
-    memset(&e.gathered.rep, 0, sizeof e.gathered.rep);
-    hx_pqw_leafbuf_reset(&e.gathered);
-    scr->comp = e.comp; /* its contexts, for the next chunk */
-    scr->body = e.body;
-    scr->levels = e.levels;
-    scr->comp_buf = e.comp_buf;
-    scr->header = e.header;
-    if (st == HOIST_OK) {
-        out->stats.null_count = 0;
-        for (size_t i = 0; i < out->npages; i++) out->stats.null_count += out->pages[i].null_count;
-        if (!cfg->o->statistics) out->column_index_ok = 0;
-        /* boundary order over non-null pages (PageIndex.md; AC-PI DetermineBoundaryOrder) */
-        int asc = 1, desc = 1;
-        const struct hx_pqw_page *prev = NULL;
-        for (size_t i = 0; i < out->npages; i++) {
-            const struct hx_pqw_page *p = &out->pages[i];
-            if (p->null_page || !p->min) continue;
-            if (prev) {
-                enum hx_pqw_order o = leaf->node->order;
-                if (hx_pqw_compare(o, p->min, p->min_len, prev->min, prev->min_len) < 0 ||
-                    hx_pqw_compare(o, p->max, p->max_len, prev->max, prev->max_len) < 0)
-                    asc = 0;
-                if (hx_pqw_compare(o, p->min, p->min_len, prev->min, prev->min_len) > 0 ||
-                    hx_pqw_compare(o, p->max, p->max_len, prev->max, prev->max_len) > 0)
-                    desc = 0;
-            }
-            prev = p;
-        }
-        out->boundary_order = leaf->node->order == SO_NONE ? 0 : asc ? 1 : desc ? 2 : 0;
     } else {
-        st = hx_error_prefix(st, "column '%s'", leaf->dotted);
+        ce->dict_state = leaf->opt.dictionary ? PQW_DICT_BUILD : PQW_DICT_OFF;
     }
+    if (leaf->opt.bloom_fpp > 0 && !ce->bloom) HX_TRY(hx_pqw_bloom_new(leaf, &ce->bloom, &ce->bloom_bytes));
+    return HOIST_OK;
+}
+
+/* The dictionary ends (passed its limit, or the input's changed): its
+ * pages stay and the rest of the chunk is plain, or, when no page used it
+ * yet, the whole chunk is plain. */
+static void dict_end(struct hx_pqw_colenc *ce) {
+    ce->dict_state = ce->dict_pages > 0 ? PQW_DICT_DONE : PQW_DICT_OFF;
+    if (ce->dict_state == PQW_DICT_OFF) hx_pqw_dict_clear(&ce->dict);
+    ce->hashed = 0;
+}
+
+/* Looks up b's values not yet in the dictionary. */
+static hx_status dict_lookup(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
+                             struct hx_pqw_colenc *ce, const struct hx_pqw_leafbuf *b) {
+    if (ce->idx_cap < (size_t)b->n_values) {
+        size_t cap = (size_t)b->n_values + (size_t)b->n_values / 2;
+        uint32_t *x = hx_realloc(ce->idx, cap * sizeof *x);
+        if (!x) HX_FAIL(HOIST_ERR_NOMEM, "out of memory for %lld dictionary indices", (long long)b->n_values);
+        ce->idx = x;
+        ce->idx_cap = cap;
+    }
+    /* the chunk's values, at most: as many as the row group's rows (more
+     * for a nested leaf, which has at least as many as it has shown) */
+    int64_t expect = ce->dict.seen + (b->n_values - ce->hashed);
+    if (expect < cfg->o->row_group_rows) expect = cfg->o->row_group_rows;
+    int64_t taken;
+    HX_TRY(hx_pqw_dict_add(leaf, b, ce->hashed, b->n_values, cfg->o->dict_page_bytes, expect, &ce->dict,
+                           ce->idx + ce->hashed, &taken));
+    ce->hashed += taken;
+    if (ce->hashed < b->n_values) dict_end(ce);
+    return HOIST_OK;
+}
+
+/* The chunk's end: an empty chunk's one page, the dictionary page, the
+ * bloom filter, null count and boundary order. */
+static hx_status chunk_end(struct enc *e) {
+    struct hx_pqw_colenc *ce = e->ce;
+    struct hx_pqw_chunk *out = e->out;
+    const struct hx_pqw_leaf *leaf = e->leaf;
+    const struct hoist_pq_write_options *o = e->cfg->o;
+    if (out->npages == 0) HX_TRY(data_page(e, 0, 0, 0, 0, ce->rows, 0));
+    if (ce->dict_pages > 0) {
+        e->arrow_dict = ce->dict_state == PQW_DICT_ARROW || (ce->dict_state == PQW_DICT_DONE && ce->rank);
+        HX_TRY(dictionary_page(e));
+        /* the data pages follow the dictionary page */
+        int64_t shift = (int64_t)out->dict_page.len;
+        out->data_offset += shift;
+        for (size_t i = 0; i < out->npages; i++) out->pages[i].offset += shift;
+        if (ce->bloom && e->arrow_dict)
+            hx_pqw_bloom_add(leaf, ce->bloom, ce->bloom_bytes, e->b->dict, 0, e->b->dict->n_values);
+    }
+    if (ce->bloom) HX_TRY(hx_pqw_bloom_write(ce->bloom, ce->bloom_bytes, &out->bloom));
+    out->stats.null_count = 0;
+    for (size_t i = 0; i < out->npages; i++) out->stats.null_count += out->pages[i].null_count;
+    if (!o->statistics) out->column_index_ok = 0;
+    /* boundary order over non-null pages (PageIndex.md; AC-PI DetermineBoundaryOrder) */
+    int asc = 1, desc = 1;
+    const struct hx_pqw_page *prev = NULL;
+    for (size_t i = 0; i < out->npages; i++) {
+        const struct hx_pqw_page *p = &out->pages[i];
+        if (p->null_page || !p->min) continue;
+        if (prev) {
+            enum hx_pqw_order ord = leaf->node->order;
+            if (hx_pqw_compare(ord, p->min, p->min_len, prev->min, prev->min_len) < 0 ||
+                hx_pqw_compare(ord, p->max, p->max_len, prev->max, prev->max_len) < 0)
+                asc = 0;
+            if (hx_pqw_compare(ord, p->min, p->min_len, prev->min, prev->min_len) > 0 ||
+                hx_pqw_compare(ord, p->max, p->max_len, prev->max, prev->max_len) > 0)
+                desc = 0;
+        }
+        prev = p;
+    }
+    out->boundary_order = leaf->node->order == SO_NONE ? 0 : asc ? 1 : desc ? 2 : 0;
+    return HOIST_OK;
+}
+
+/* Ready for the leaf's next chunk (the dictionary's small tables stay). */
+static void colenc_reset(struct hx_pqw_colenc *ce) {
+    hx_pqw_dict_clear(&ce->dict);
+    hx_free(ce->rank);
+    ce->rank = NULL;
+    if (ce->bloom) memset(ce->bloom, 0, ce->bloom_bytes);
+    ce->dict_state = PQW_DICT_UNDECIDED;
+    ce->hashed = 0;
+    ce->dict_pages = 0;
+    ce->rows = 0;
+}
+
+hx_status hx_pqw_colenc_feed(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
+                             struct hx_pqw_colenc *ce, struct hx_pqw_leafbuf *b, struct hx_pqw_scratch *scr,
+                             int final) {
+    hx_status st = HOIST_OK;
+    if (ce->dict_state == PQW_DICT_UNDECIDED && (b->n_levels > 0 || final)) st = decide(cfg, leaf, ce, b);
+    /* an Arrow dictionary that changed within the row group: plain from here */
+    if (st == HOIST_OK && ce->dict_state == PQW_DICT_ARROW && !b->dict_mode) dict_end(ce);
+    if (st == HOIST_OK && ce->dict_state == PQW_DICT_BUILD) st = dict_lookup(cfg, leaf, ce, b);
+    struct enc e;
+    enc_open(&e, cfg, leaf, ce, b, scr);
+    if (st == HOIST_OK && b->dict_mode && ce->dict_state != PQW_DICT_ARROW) {
+        /* an Arrow dictionary written as plain values: gather them */
+        st = hx_pqw_leafbuf_gather(leaf, b, &e.gathered);
+        /* levels stay the leaf buffer's (borrowed, dropped before reset) */
+        e.gathered.def = b->def;
+        e.gathered.def_all_max = b->def_all_max;
+        e.gathered.rep = b->rep;
+        e.gathered.n_levels = b->n_levels;
+        e.gathered.n_rows = b->n_rows;
+        e.b = &e.gathered;
+    }
+    if (ce->dict_state == PQW_DICT_ARROW) {
+        e.arrow_dict = e.use_dict = 1;
+        e.idx = (const uint32_t *)(const void *)b->idx.data;
+        e.dict_bits = b->dict->n_values > 1 ? hx_bit_width((uint64_t)b->dict->n_values - 1) : 1;
+    } else if (ce->dict_state == PQW_DICT_BUILD && ce->dict.n > 0) {
+        e.use_dict = 1;
+        e.idx = ce->idx;
+        e.dict_bits = ce->dict.n > 1 ? hx_bit_width(ce->dict.n - 1) : 1;
+    }
+    e.value_enc = e.use_dict ? PQE_RLE_DICTIONARY : value_encoding(leaf);
+    int64_t ul = 0, uv = 0, ur = 0;
+    /* a dictionary still on trial: its values wait (it is judged as value
+     * HX_PQW_DICT_SETTLED + 1 is looked up) */
+    int hold = !final && ce->dict_state == PQW_DICT_BUILD && ce->dict.seen <= HX_PQW_DICT_SETTLED;
+    if (st == HOIST_OK && !hold) st = pages(&e, final, ce->rows, &ul, &uv, &ur);
+    if (st == HOIST_OK) {
+        hx_pqw_leafbuf_drop_front(b, ul, uv, ur);
+        if (ce->dict_state == PQW_DICT_BUILD) {
+            memmove(ce->idx, ce->idx + uv, (size_t)(ce->hashed - uv) * sizeof *ce->idx);
+            ce->hashed -= uv;
+        }
+        ce->rows += ur;
+    }
+    if (st == HOIST_OK && final) {
+        e.b = b; /* the Arrow dictionary's entries, if any, for its page */
+        st = chunk_end(&e);
+    }
+    enc_close(&e, scr);
+    if (final && st == HOIST_OK) colenc_reset(ce);
+    if (st != HOIST_OK) st = hx_error_prefix(st, "column '%s'", leaf->dotted);
     return st;
 }
 

@@ -2,19 +2,66 @@
  * pq_write_dict.c — dictionaries for RLE_DICTIONARY chunks (Encodings.md
  * "Dictionary Encoding"): the chunk's distinct values in first-seen order
  * with an index per value, abandoned once their PLAIN size passes the
- * limit (the chunk is then written PLAIN, as DuckDB decides per row group),
- * and the value order of an Arrow dictionary's entries for statistics.
+ * limit (the chunk is then written PLAIN, as DuckDB decides per row group)
+ * or as soon as a first sample of values shows it would, and the value
+ * order of an Arrow dictionary's entries for statistics.
  */
 #include "pq_write_internal.h"
 
+#include <math.h>
 #include <string.h>
+
+/* Values hashed when the dictionary's prospects are judged: early, and
+ * again (HX_PQW_DICT_SETTLED) on a larger sample, which tells a column just
+ * short of unique from one whose dictionary fits; the chunk encoder holds
+ * its pages back until then. */
+enum { PROBE_VALUES = 16384 };
+
+/* After the first `seen` of n values gave `distinct` entries of
+ * `entry_bytes` PLAIN bytes: is a dictionary under limit out of reach?
+ * Hashing a high-cardinality column to the limit only to drop the work
+ * cost ~13 % of an encode. Drawing `seen` values uniformly from D distinct
+ * ones is expected to show D (1 - exp(-seen / D)) of them, which grows with
+ * D; so when more show than a D of 1.5x the limit's worth of entries would
+ * show, the column holds more than that and the dictionary cannot fit.
+ * Skewed data shows fewer distinct values than uniform, so the test errs
+ * towards trying the dictionary (the slow path of before, never a worse
+ * file). Deterministic: the data alone decides. */
+static int dict_hopeless(int64_t seen, size_t distinct, int64_t entry_bytes, int64_t n, int64_t limit) {
+    if (distinct == 0 || seen <= 0) return 0;
+    double avg = (double)entry_bytes / (double)distinct;
+    double d = 1.5 * (double)limit / avg; /* entries that would pass the limit with room to spare */
+    if (d >= (double)n) return 0;         /* not that many values in the chunk */
+    return (double)distinct > d * (1.0 - exp(-(double)seen / d));
+}
 
 void hx_pqw_dict_free(struct hx_pqw_dict *d) {
     hx_free(d->keys);
     hx_free(d->kslots);
     hx_free(d->slots);
-    hx_free(d->entry_val);
-    hx_free(d->idx);
+    hx_pqw_leafbuf_reset(&d->entries);
+    memset(d, 0, sizeof *d);
+}
+
+/* Tables up to this many slots stay for the leaf's next chunk (the common
+ * small dictionary); larger ones are freed, so a row group of many
+ * high-cardinality leaves does not keep a table per leaf. */
+enum { KEEP_SLOTS = 1 << 14 };
+
+void hx_pqw_dict_clear(struct hx_pqw_dict *d) {
+    if (d->kcap > KEEP_SLOTS || d->cap > KEEP_SLOTS) {
+        hx_free(d->keys);
+        hx_free(d->kslots);
+        hx_free(d->slots);
+        d->keys = NULL, d->kslots = NULL, d->slots = NULL;
+        d->kcap = d->cap = 0;
+    }
+    if (d->kslots) memset(d->kslots, 0, d->kcap * sizeof *d->kslots);
+    if (d->slots) memset(d->slots, 0, d->cap * sizeof *d->slots);
+    hx_pqw_leafbuf_clear(&d->entries);
+    d->n = 0;
+    d->plain_bytes = 0;
+    d->seen = 0;
 }
 
 /* murmur3's 64-bit finalizer: every input bit reaches the low bits the
@@ -94,102 +141,93 @@ static hx_status dict_grow(struct hx_pqw_dict *d) {
     return HOIST_OK;
 }
 
-static hx_status entry_add(struct hx_pqw_dict *d, uint32_t value_index) {
-    if (d->n == d->entry_cap) {
-        size_t nc = d->entry_cap ? d->entry_cap * 2 : 256;
-        uint32_t *ev = hx_realloc(d->entry_val, nc * sizeof *ev);
-        if (!ev) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
-        d->entry_val = ev;
-        d->entry_cap = nc;
+/* Appends a new entry's bytes (byte arrays with their end offset). */
+static hx_status entry_add(struct hx_pqw_dict *d, int ba, const uint8_t *p, size_t len) {
+    struct hx_pqw_leafbuf *e = &d->entries;
+    if (ba && e->offs.len == 0) {
+        HX_TRY(hx_abuf_reserve(&e->offs, 8));
+        memset(e->offs.data, 0, 8);
+        e->offs.len = 8;
     }
-    d->entry_val[d->n++] = value_index;
+    HX_TRY(hx_abuf_reserve(&e->vals, len));
+    memcpy(e->vals.data + e->vals.len, p, len);
+    e->vals.len += len;
+    if (ba) {
+        HX_TRY(hx_abuf_reserve(&e->offs, 8));
+        int64_t end = (int64_t)e->vals.len;
+        memcpy(e->offs.data + e->offs.len, &end, 8);
+        e->offs.len += 8;
+    }
+    e->n_values++;
+    d->n++;
+    return HOIST_OK;
+}
+
+static hx_status ktable_grow(struct hx_pqw_dict *d) {
+    size_t cap = d->kcap ? d->kcap * 2 : 1024;
+    uint64_t *nk = hx_malloc(cap * sizeof *nk);
+    uint32_t *ns = hx_calloc(cap, sizeof *ns);
+    if (!nk || !ns) {
+        hx_free(nk);
+        hx_free(ns);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+    }
+    for (size_t k = 0; k < d->kcap; k++) {
+        if (!d->kslots[k]) continue;
+        size_t g = hash_w(d->keys[k]) & (cap - 1);
+        while (ns[g]) g = (g + 1) & (cap - 1);
+        ns[g] = d->kslots[k];
+        nk[g] = d->keys[k];
+    }
+    hx_free(d->keys);
+    hx_free(d->kslots);
+    d->keys = nk, d->kslots = ns, d->kcap = cap;
     return HOIST_OK;
 }
 
 /* 4- and 8-byte values compared as integers (bit patterns, so -0.0 and
  * +0.0 stay distinct as PLAIN requires). */
-static hx_status dict_build_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t limit, struct hx_pqw_dict *d,
-                                  int *ok) {
-    /* keys kept in the table: a probe touches one cache line, not three;
-     * the table is the caller's from the last chunk when it lent one */
-    size_t cap = d->kcap;
-    uint64_t *keys = d->keys;
-    uint32_t *slots = d->kslots;
-    if (cap < 1024 || !keys || !slots) {
-        hx_free(keys);
-        hx_free(slots);
-        cap = 1024;
-        keys = hx_malloc(cap * sizeof *keys);
-        slots = hx_calloc(cap, sizeof *slots);
-    } else {
-        memset(slots, 0, cap * sizeof *slots);
-    }
-    hx_status st = keys && slots ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory building a dictionary");
+static hx_status add_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t v0, int64_t v1, int64_t limit,
+                           int64_t n_chunk, struct hx_pqw_dict *d, uint32_t *idx, int64_t *taken) {
+    if (!d->kslots) HX_TRY(ktable_grow(d));
     const uint8_t *v = b->vals.data;
-    int64_t i = 0;
-    for (; st == HOIST_OK && i < b->n_values; i++) {
+    int64_t i = v0;
+    for (; i < v1; i++, d->seen++) {
+        if ((d->seen == PROBE_VALUES || d->seen == HX_PQW_DICT_SETTLED) &&
+            dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit))
+            break;
         uint64_t x = load_w(v + (size_t)i * w, w);
-        size_t h = hash_w(x) & (cap - 1);
+        size_t mask = d->kcap - 1, h = hash_w(x) & mask;
         uint32_t e;
-        while ((e = slots[h]) != 0 && keys[h] != x) h = (h + 1) & (cap - 1);
+        while ((e = d->kslots[h]) != 0 && d->keys[h] != x) h = (h + 1) & mask;
         if (!e) {
+            if (d->plain_bytes + (int64_t)w > limit) break;
+            HX_TRY(entry_add(d, 0, v + (size_t)i * w, w));
             d->plain_bytes += (int64_t)w;
-            if (d->plain_bytes > limit) break;
-            st = entry_add(d, (uint32_t)i);
-            if (st != HOIST_OK) break;
             e = (uint32_t)d->n;
-            slots[h] = e;
-            keys[h] = x;
-            if (d->n * 2 > cap) {
-                size_t nc = cap * 2;
-                uint64_t *nk = hx_malloc(nc * sizeof *nk);
-                uint32_t *ns = hx_calloc(nc, sizeof *ns);
-                if (!nk || !ns) {
-                    hx_free(nk);
-                    hx_free(ns);
-                    st = hx_error(HOIST_ERR_NOMEM, "out of memory building a dictionary");
-                    break;
-                }
-                for (size_t k = 0; k < cap; k++) {
-                    if (!slots[k]) continue;
-                    size_t g = hash_w(keys[k]) & (nc - 1);
-                    while (ns[g]) g = (g + 1) & (nc - 1);
-                    ns[g] = slots[k];
-                    nk[g] = keys[k];
-                }
-                hx_free(keys);
-                hx_free(slots);
-                keys = nk, slots = ns, cap = nc;
-            }
+            d->kslots[h] = e;
+            d->keys[h] = x;
+            if (d->n * 2 > d->kcap) HX_TRY(ktable_grow(d));
         }
-        d->idx[i] = e - 1;
+        idx[i - v0] = e - 1;
     }
-    if (!keys || !slots) {
-        hx_free(keys);
-        hx_free(slots);
-        keys = NULL, slots = NULL, cap = 0;
-    }
-    d->keys = keys, d->kslots = slots, d->kcap = cap;
-    *ok = st == HOIST_OK && i == b->n_values;
-    return st;
+    *taken = i - v0;
+    return HOIST_OK;
 }
 
-/* Builds the chunk's dictionary; *ok = 0 when it passes the size limit
- * (the chunk is then written PLAIN). */
-hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int64_t limit,
-                            struct hx_pqw_dict *d, int *ok) {
+hx_status hx_pqw_dict_add(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int64_t v0, int64_t v1,
+                          int64_t limit, int64_t n_chunk, struct hx_pqw_dict *d, uint32_t *idx, int64_t *taken) {
     int ba = leaf->node->ptype == PQT_BYTE_ARRAY;
-    size_t w = ba                                                                 ? 0
-               : leaf->node->ptype == PQT_FLBA                                    ? (size_t)leaf->node->type_length
-               : leaf->node->ptype == PQT_INT32 || leaf->node->ptype == PQT_FLOAT ? 4
-                                                                                  : 8;
-    *ok = 0;
-    if (b->n_values > UINT32_MAX - 1) return HOIST_OK;
-    if (!d->idx) d->idx = hx_malloc((size_t)(b->n_values ? b->n_values : 1) * sizeof *d->idx);
-    if (!d->idx) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
-    if (!ba && (w == 4 || w == 8)) return dict_build_fixed(b, w, limit, d, ok);
-    HX_TRY(dict_grow(d));
-    for (int64_t i = 0; i < b->n_values; i++) {
+    size_t w = hx_pqw_value_width(leaf->node);
+    *taken = 0;
+    if (d->seen + (v1 - v0) > (int64_t)UINT32_MAX - 1) return HOIST_OK;
+    if (!ba && (w == 4 || w == 8)) return add_fixed(b, w, v0, v1, limit, n_chunk, d, idx, taken);
+    if (!d->slots) HX_TRY(dict_grow(d));
+    int64_t i = v0;
+    for (; i < v1; i++, d->seen++) {
+        if ((d->seen == PROBE_VALUES || d->seen == HX_PQW_DICT_SETTLED) &&
+            dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit))
+            break;
         size_t len;
         const uint8_t *p = hx_pqw_value_at(b, ba, w, (uint32_t)i, &len);
         uint64_t hash = hash_bytes(p, len);
@@ -199,24 +237,25 @@ hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_
             if (d->slots[h].hash == hash && d->slots[h].len == len) {
                 if (len <= 8) break;
                 size_t l2;
-                const uint8_t *q = hx_pqw_value_at(b, ba, w, d->entry_val[e - 1], &l2);
+                const uint8_t *q = hx_pqw_value_at(&d->entries, ba, w, e - 1, &l2);
                 if (memcmp(p, q, len) == 0) break;
             }
             h = (h + 1) & (d->cap - 1);
         }
         if (!e) {
-            d->plain_bytes += (int64_t)len + (ba ? 4 : 0);
-            if (d->plain_bytes > limit) return HOIST_OK;
+            int64_t add = (int64_t)len + (ba ? 4 : 0);
+            if (d->plain_bytes + add > limit) break;
             HX_FAIL_IF(len > UINT32_MAX, HOIST_ERR_LIMIT,
                        "column '%s': a value of %zu bytes is too long for a dictionary", leaf->dotted, len);
-            HX_TRY(entry_add(d, (uint32_t)i));
+            HX_TRY(entry_add(d, ba, p, len));
+            d->plain_bytes += add;
             e = (uint32_t)d->n;
             d->slots[h] = (struct hx_pqw_dslot){hash, e, (uint32_t)len};
             if (d->n * 2 > d->cap) HX_TRY(dict_grow(d));
         }
-        d->idx[i] = e - 1;
+        idx[i - v0] = e - 1;
     }
-    *ok = 1;
+    *taken = i - v0;
     return HOIST_OK;
 }
 
@@ -292,9 +331,4 @@ static hx_status rank_entries(const struct hx_pqw_leaf *leaf, const struct hx_pq
 
 hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries, int32_t **out) {
     return rank_entries(leaf, entries, NULL, (size_t)entries->n_values, out);
-}
-
-hx_status hx_pqw_dict_rank_built(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
-                                 const struct hx_pqw_dict *d, int32_t **out) {
-    return rank_entries(leaf, b, d->entry_val, d->n, out);
 }

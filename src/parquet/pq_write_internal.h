@@ -206,9 +206,10 @@ void hx_pqw_schema_write(const struct hx_pqw_schema *s, struct hx_tw *w);
 
 /* ---- shredding (pq_write_shred.c) ------------------------------------------- */
 
-/* One leaf's levels and values for the current row group, in physical form:
- * fixed-width values back to back (booleans one byte each), byte arrays as
- * int64 offsets + bytes. */
+/* One leaf's levels and values not yet encoded into pages (the rows of the
+ * batch being written and the rest of a page begun earlier), in physical
+ * form: fixed-width values back to back (booleans one byte each), byte
+ * arrays as int64 offsets + bytes. */
 struct hx_pqw_leafbuf {
     struct hx_abuf def, rep; /* uint16 levels (only when max_def / max_rep > 0) */
     struct hx_abuf vals;     /* fixed-width values, or byte-array bytes */
@@ -232,11 +233,13 @@ struct hx_pqw_leafbuf {
 void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b); /* frees */
 void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b); /* keeps memory */
 uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b);
+/* Drops the first levels, values and rows (encoded into pages), keeping
+ * the rest at the front; an Arrow dictionary stays. */
+void hx_pqw_leafbuf_drop_front(struct hx_pqw_leafbuf *b, int64_t levels, int64_t values, int64_t rows);
 /* Appends rows [row0, row0 + nrows) of batch (a struct array of the schema)
- * for one leaf. expect_rows: rows the buffer will likely hold before the
- * row group ends, to size it once rather than grow it by copies. */
+ * for one leaf. */
 HOIST_NODISCARD hx_status hx_pqw_shred(const struct hx_pqw_schema *s, const struct hx_pqw_leaf *leaf,
-                                       const struct ArrowArray *batch, int64_t row0, int64_t nrows, int64_t expect_rows,
+                                       const struct ArrowArray *batch, int64_t row0, int64_t nrows,
                                        struct hx_pqw_leafbuf *out);
 /* Values of a dictionary-mode buffer gathered into plain values (out must
  * be empty). */
@@ -303,30 +306,39 @@ struct hx_pqw_dslot {
     uint32_t len;
 };
 
+/* A column chunk's dictionary, grown as its pages are encoded: the
+ * distinct values in first-seen order (copies: the values they came from
+ * leave once paged) and a hash table over them. */
 struct hx_pqw_dict {
     struct hx_pqw_dslot *slots; /* byte arrays and other widths */
     size_t cap;
-    uint32_t *entry_val; /* entry -> index of its first value in the leaf buffer */
-    size_t n, entry_cap;
-    uint32_t *idx; /* per value */
-    int64_t plain_bytes;
-    /* 4/8-byte values: the hash table, which a caller may lend (and take
-     * back, perhaps regrown) to keep it from chunk to chunk */
+    struct hx_pqw_leafbuf entries; /* entry i = value i */
+    size_t n;
+    int64_t plain_bytes; /* PLAIN size of the entries */
+    int64_t seen;        /* values looked up so far in this chunk */
+    /* 4/8-byte values: keys kept in the table, so a probe touches one
+     * cache line, not three */
     uint64_t *keys;
     uint32_t *kslots;
     size_t kcap;
 };
 void hx_pqw_dict_free(struct hx_pqw_dict *d);
-/* Builds the dictionary of a chunk's values; *ok = 0 when its PLAIN size
- * passes limit. */
-HOIST_NODISCARD hx_status hx_pqw_dict_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
-                                            int64_t limit, struct hx_pqw_dict *d, int *ok);
+/* Empties the dictionary for the leaf's next chunk (keeps small tables). */
+void hx_pqw_dict_clear(struct hx_pqw_dict *d);
+/* Values a chunk's dictionary is judged on last; its pages wait until then
+ * (a page given to a dictionary that is then dropped stays dictionary-
+ * encoded, larger than PLAIN for a near-unique column). */
+#define HX_PQW_DICT_SETTLED 65536
+/* Looks up values [v0, v1) of b (adding new entries), their entry numbers
+ * into idx[0 .. v1 - v0). *taken: how many were looked up before the
+ * dictionary passed limit, or before its first values (n_chunk values in
+ * the chunk at most) showed that it would; the dictionary ends there. */
+HOIST_NODISCARD hx_status hx_pqw_dict_add(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int64_t v0,
+                                          int64_t v1, int64_t limit, int64_t n_chunk, struct hx_pqw_dict *d,
+                                          uint32_t *idx, int64_t *taken);
 /* *rank (hx_free) gets each entry's position in the column's sort order, -1 for NaN. */
 HOIST_NODISCARD hx_status hx_pqw_dict_rank(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries,
                                            int32_t **rank);
-/* The same for a dictionary built over the values of b. */
-HOIST_NODISCARD hx_status hx_pqw_dict_rank_built(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
-                                                 const struct hx_pqw_dict *d, int32_t **rank);
 
 /* ---- column chunk encoder (pq_write_column.c) ------------------------------- */
 
@@ -342,7 +354,8 @@ struct hx_pqw_page {
 };
 
 struct hx_pqw_chunk {
-    struct hx_buf bytes;
+    struct hx_buf bytes;     /* the data pages */
+    struct hx_buf dict_page; /* header + body, emitted before bytes; empty: none */
     int64_t num_values;
     int64_t total_uncompressed, total_compressed;
     int64_t dict_offset; /* -1 none; relative until emitted */
@@ -353,7 +366,7 @@ struct hx_pqw_chunk {
     int n_data_pages_by_enc[10];
     struct hx_pqw_stats stats;
     struct hx_pqw_page *pages;
-    size_t npages;
+    size_t npages, page_cap;
     int column_index_ok;
     int boundary_order;
     int64_t unencoded_ba_bytes; /* -1 when not byte array */
@@ -368,26 +381,49 @@ struct hx_pqw_encode_cfg {
     int64_t page_rows; /* row limit per data page */
 };
 
-/* Buffers an encoding task keeps from one chunk to the next (the writer
+/* Buffers an encoding task keeps from one call to the next (the writer
  * hands one to each running task, whatever its leaf): fresh memory per
- * chunk costs page faults that rival the encoding. bytes is the chunk
- * output buffer of the leaf being encoded, lent in by the writer. */
+ * call costs page faults that rival the encoding. */
 struct hx_pqw_scratch {
     struct hx_buf body, levels, comp_buf, header;
-    struct hx_buf bytes; /* lent to the chunk, given back once emitted */
-    uint32_t *idx;       /* dictionary indices */
-    size_t idx_cap;
-    uint64_t *keys; /* dictionary hash table (struct hx_pqw_dict) */
-    uint32_t *kslots;
-    size_t kcap;
-    struct hx_pqw_compressor comp; /* contexts kept from chunk to chunk */
+    struct hx_pqw_compressor comp; /* contexts kept from call to call */
 };
 void hx_pqw_scratch_free(struct hx_pqw_scratch *s);
 
-/* Encodes one leaf's row group data into pages. */
-HOIST_NODISCARD hx_status hx_pqw_encode_chunk(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
-                                              const struct hx_pqw_leafbuf *b, struct hx_pqw_scratch *scratch,
-                                              struct hx_pqw_chunk *out);
+/* One leaf's column chunk while its row group is written: pages are
+ * encoded as rows arrive (a row group is never held whole), the
+ * dictionary grows with them, and what a page needs at the chunk's end
+ * (the dictionary page, the bloom filter) is kept here. */
+enum hx_pqw_dict_state {
+    PQW_DICT_UNDECIDED, /* no values seen yet */
+    PQW_DICT_BUILD,     /* building the chunk's dictionary */
+    PQW_DICT_DONE,      /* dictionary full: its pages stay, later ones PLAIN (Arrow C++'s fallback) */
+    PQW_DICT_ARROW,     /* the input's Arrow dictionary, kept as it came */
+    PQW_DICT_OFF        /* PLAIN (or the leaf's encoding) throughout */
+};
+struct hx_pqw_colenc {
+    struct hx_pqw_chunk *out;
+    enum hx_pqw_dict_state dict_state;
+    struct hx_pqw_dict dict;
+    uint32_t *idx; /* entry numbers of the leaf buffer's values [0, hashed) */
+    size_t idx_cap;
+    int64_t hashed;
+    int32_t *rank;     /* PQW_DICT_ARROW: entry order, for page statistics */
+    int dict_pages;    /* data pages encoded with the dictionary */
+    int64_t rows;      /* rows in pages so far */
+    int64_t raw_bytes; /* shredded bytes of the chunk (the row group size limit counts these) */
+    uint32_t *bloom;   /* bitset words, or NULL */
+    size_t bloom_bytes;
+};
+/* Starts a chunk into out (its bytes buffer, if any, is reused). */
+void hx_pqw_colenc_begin(struct hx_pqw_colenc *e, const struct hx_pqw_leaf *leaf, struct hx_pqw_chunk *out);
+/* Encodes the complete pages of b and drops them from b. final: every
+ * row, then the chunk's end (dictionary page, bloom filter, null count,
+ * boundary order); the chunk stays in out and e is ready for the next. */
+HOIST_NODISCARD hx_status hx_pqw_colenc_feed(const struct hx_pqw_encode_cfg *cfg, const struct hx_pqw_leaf *leaf,
+                                             struct hx_pqw_colenc *e, struct hx_pqw_leafbuf *b,
+                                             struct hx_pqw_scratch *scratch, int final);
+void hx_pqw_colenc_free(struct hx_pqw_colenc *e);
 /* Serializes the page index structures of an emitted chunk. */
 HOIST_NODISCARD hx_status hx_pqw_column_index(const struct hx_pqw_chunk *c, const struct hx_pqw_leaf *leaf,
                                               struct hx_buf *out);
@@ -395,9 +431,14 @@ HOIST_NODISCARD hx_status hx_pqw_offset_index(const struct hx_pqw_chunk *c, stru
 
 /* ---- bloom filters (pq_write_bloom.c) ---------------------------------------- */
 
-/* BloomFilterHeader + bitset over every value of vals (plain form). */
-HOIST_NODISCARD hx_status hx_pqw_bloom_build(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *vals,
-                                             struct hx_buf *out);
+/* A chunk's split-block bloom filter, filled page by page: *words (hx_free)
+ * gets a zeroed bitset of *bytes sized from the leaf's options. */
+HOIST_NODISCARD hx_status hx_pqw_bloom_new(const struct hx_pqw_leaf *leaf, uint32_t **words, size_t *bytes);
+/* Adds values [v0, v1) of b (plain form). */
+void hx_pqw_bloom_add(const struct hx_pqw_leaf *leaf, uint32_t *words, size_t bytes, const struct hx_pqw_leafbuf *b,
+                      int64_t v0, int64_t v1);
+/* BloomFilterHeader + the bitset. */
+HOIST_NODISCARD hx_status hx_pqw_bloom_write(const uint32_t *words, size_t bytes, struct hx_buf *out);
 
 /* ---- the writer (pq_write.c) ---------------------------------------------------- */
 

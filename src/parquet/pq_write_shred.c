@@ -35,6 +35,39 @@ void hx_pqw_leafbuf_clear(struct hx_pqw_leafbuf *b) {
     if (b->dict) hx_pqw_leafbuf_clear(b->dict);
 }
 
+void hx_pqw_leafbuf_drop_front(struct hx_pqw_leafbuf *b, int64_t levels, int64_t values, int64_t rows) {
+    if (levels == 0 && values == 0) return;
+    size_t dl = (size_t)levels * 2;
+    if (b->def.len) {
+        memmove(b->def.data, b->def.data + dl, b->def.len - dl);
+        b->def.len -= dl;
+    }
+    if (b->rep.len) {
+        memmove(b->rep.data, b->rep.data + dl, b->rep.len - dl);
+        b->rep.len -= dl;
+    }
+    size_t keep = (size_t)(b->n_values - values);
+    if (b->dict_mode) {
+        memmove(b->idx.data, b->idx.data + (size_t)values * 4, keep * 4);
+        b->idx.len = keep * 4;
+    } else if (b->offs.len) {
+        /* byte arrays: the bytes of the values kept, offsets rebased */
+        int64_t *off = (int64_t *)(void *)b->offs.data;
+        int64_t start = off[values];
+        memmove(b->vals.data, b->vals.data + start, b->vals.len - (size_t)start);
+        b->vals.len -= (size_t)start;
+        for (size_t i = 0; i <= keep; i++) off[i] = off[(size_t)values + i] - start;
+        b->offs.len = (keep + 1) * 8;
+    } else if (b->n_values > 0) {
+        size_t w = b->vals.len / (size_t)b->n_values;
+        memmove(b->vals.data, b->vals.data + (size_t)values * w, keep * w);
+        b->vals.len = keep * w;
+    }
+    b->n_levels -= levels;
+    b->n_values -= values;
+    b->n_rows -= rows;
+}
+
 uint64_t hx_pqw_leafbuf_bytes(const struct hx_pqw_leafbuf *b) {
     return (b->def_all_max ? (uint64_t)b->n_levels * 2 : b->def.len) + b->rep.len + b->vals.len + b->offs.len +
            b->idx.len + (b->dict ? hx_pqw_leafbuf_bytes(b->dict) : 0);
@@ -544,11 +577,11 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
     return HOIST_OK;
 }
 
-/* Flat columns know their size per row: one allocation for the row group. */
-static hx_status presize(const struct hx_pqw_leaf *leaf, int64_t expect_rows, struct hx_pqw_leafbuf *out) {
+/* Flat columns know their size per row: one allocation for the rows added. */
+static hx_status presize(const struct hx_pqw_leaf *leaf, int64_t nrows, struct hx_pqw_leafbuf *out) {
     const struct hx_pqw_node *n = leaf->node;
-    if (leaf->max_rep > 0 || expect_rows <= out->n_rows) return HOIST_OK;
-    size_t more = (size_t)(expect_rows - out->n_rows);
+    if (leaf->max_rep > 0 || nrows <= 0) return HOIST_OK;
+    size_t more = (size_t)nrows;
     if (leaf->max_def > 0) HX_TRY(hx_abuf_reserve(&out->def, more * 2));
     if (n->dict_index_bytes || n->conv == WC_NULL) return HOIST_OK;
     if (n->ptype == PQT_BYTE_ARRAY) return hx_abuf_reserve(&out->offs, more * 8);
@@ -556,8 +589,8 @@ static hx_status presize(const struct hx_pqw_leaf *leaf, int64_t expect_rows, st
 }
 
 hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf *leaf, const struct ArrowArray *batch,
-                       int64_t row0, int64_t nrows, int64_t expect_rows, struct hx_pqw_leafbuf *out) {
-    HX_TRY(presize(leaf, expect_rows, out));
+                       int64_t row0, int64_t nrows, struct hx_pqw_leafbuf *out) {
+    HX_TRY(presize(leaf, nrows, out));
     struct shred s;
     s.leaf = leaf;
     s.b = out;

@@ -53,8 +53,10 @@ uint64_t hx_uploader_uploaded(const struct hx_uploader *up);
  * visible at url until commit. */
 HOIST_NODISCARD hx_status hx_upload_open(struct hx_uploader *up, const char *url, struct hx_upload **out);
 HOIST_NODISCARD hx_status hx_upload_write(struct hx_upload *u, const void *data, size_t len);
-/* All bytes written reach the store (or are held in memory when the whole
- * object is smaller than a part); the object is still invisible. */
+/* All bytes written are sent (or held in memory when the whole object is
+ * smaller than a part); the object is still invisible. The last parts may
+ * still be in flight: the caller can go on with its next object while they
+ * upload, and commit waits for them (and reports their failure). */
 HOIST_NODISCARD hx_status hx_upload_finish(struct hx_upload *u);
 /* Publishes n finished uploads (of one uploader) concurrently. On failure
  * some may be committed: hx_upload_committed() says which. */

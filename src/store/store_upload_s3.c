@@ -1,18 +1,19 @@
 /* Streamed uploads to s3:// : multipart parts sent from an I/O thread while
  * the caller keeps writing; the object appears only at CompleteMultipartUpload
  * (or at the one PUT of a body smaller than a part, held in memory until the
- * commit). */
+ * commit). The requests are the s3 layer's (hx_s3_mpu_*_request, shared with
+ * put_many); this file owns when they are sent: parts while the caller
+ * encodes, every commit together. Listing and aborting orphans are the
+ * store's one-shot multipart calls (hx_store_multipart_list/abort). */
 #include "store_upload_backend.h"
 
-#include <expat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_PARTS 10000 /* S3 limit */
 
-enum phase { PH_IDLE, PH_INIT, PH_PUT, PH_COMPLETE, PH_VERIFY, PH_ABORT, PH_LIST };
+enum phase { PH_IDLE, PH_INIT, PH_PUT, PH_COMPLETE, PH_VERIFY, PH_ABORT };
 
 /* The I/O thread and what the caller's thread shares with it (under mu). */
 struct s3_io {
@@ -57,7 +58,7 @@ struct s3_upload {
     hx_status status; /* first part failure; under mu */
     char *err;
     struct hx_buf xml;
-    char sha[65], crc[9];
+    char sha[65], crc[9], md5[25];
 };
 
 static struct s3_io *io_of(const struct hx_upload *u) { return u->up->impl; }
@@ -176,33 +177,15 @@ static int classify(struct hx_net_req *req, CURLcode code, const char *url, hx_s
     return o == HX_S3_OK ? 0 : o == HX_S3_RETRY ? 1 : -1;
 }
 
-static hx_status upload_id_query(const struct s3_upload *o, const char *before, struct hx_buf *q) {
-    HX_TRY(hx_buf_append_str(q, before));
-    HX_TRY(hx_buf_append_str(q, "uploadId="));
-    return hx_s3_uri_encode(q, o->upload_id, strlen(o->upload_id), 0);
-}
-
 static hx_status part_prepare(struct hx_net_req *req) {
     struct s3_part *p = req->owner;
     struct s3_upload *o = p->o;
     if (o->aborting) HX_FAIL(HOIST_ERR_CANCELLED, "the upload is being aborted");
     /* The part's CRC32C (declared at the initiate) guards the body, so the
-     * payload goes unsigned, as store_s3.c's puts do. */
+     * payload goes unsigned, as store_s3_put.c's parts do. */
     if (p->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, p->data, p->len), p->crc);
-    struct hx_s3_header h[1] = {{"x-amz-checksum-crc32c", p->crc}};
-    struct hx_buf q;
-    hx_buf_init(&q);
-    char num[32];
-    snprintf(num, sizeof num, "partNumber=%d&", p->number);
-    hx_status s = upload_id_query(o, num, &q);
-    req->sink = HX_SINK_NONE;
-    req->has_body = 1;
-    req->body_data = p->len ? p->data : (const uint8_t *)"";
-    req->body_len = p->len;
-    if (s == HOIST_OK)
-        s = hx_s3_build_request(&o->base.up->st->s3, req, "PUT", o->base.u.bucket, o->base.u.key, q.data, NULL, h, 1);
-    hx_buf_reset(&q);
-    return s;
+    return hx_s3_mpu_part_request(&o->base.up->st->s3, req, o->base.u.bucket, o->base.u.key, o->upload_id, p->number,
+                                  p->data, p->len, p->crc);
 }
 
 static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
@@ -240,15 +223,13 @@ static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
 }
 
 static hx_status complete_xml(struct s3_upload *o) {
-    o->xml.len = 0;
-    HX_TRY(hx_buf_append_str(&o->xml, "<CompleteMultipartUpload>"));
-    for (int i = 0; i < o->nparts; i++) {
-        struct s3_part *p = o->parts[i];
-        HX_TRY(hx_buf_printf(&o->xml, "<Part><PartNumber>%d</PartNumber><ETag>", p->number));
-        HX_TRY(hx_s3_xml_escape(&o->xml, p->etag));
-        HX_TRY(hx_buf_printf(&o->xml, "</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part>", p->crc));
-    }
-    return hx_buf_append_str(&o->xml, "</CompleteMultipartUpload>");
+    struct hx_s3_part_ref *refs = hx_calloc(o->nparts ? (size_t)o->nparts : 1, sizeof *refs);
+    HX_FAIL_IF(refs == NULL, HOIST_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < o->nparts; i++)
+        refs[i] = (struct hx_s3_part_ref){o->parts[i]->number, o->parts[i]->etag, o->parts[i]->crc};
+    hx_status s = hx_s3_mpu_complete_xml(&o->base.up->st->s3, &o->xml, refs, (size_t)o->nparts);
+    hx_free(refs);
+    return s;
 }
 
 static hx_status main_prepare(struct hx_net_req *req) {
@@ -259,45 +240,26 @@ static hx_status main_prepare(struct hx_net_req *req) {
     req->has_body = 0;
     req->body_data = NULL;
     req->body_len = 0;
-    struct hx_s3_header h[2];
     switch (o->phase) {
     case PH_INIT:
         /* Once sent, an initiate creates an upload that must be aborted. */
         req->must_finish = 1;
-        h[0] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC32C"};
-        req->sink = HX_SINK_BUF;
-        req->body_cap = 1 << 16;
-        req->has_body = 1;
-        req->body_data = (const uint8_t *)"";
-        return hx_s3_build_request(s3, req, "POST", b, k, "uploads=", EMPTY_SHA256, h, 1);
-    case PH_PUT:
+        return hx_s3_mpu_create_request(s3, req, b, k, NULL, NULL);
+    case PH_PUT: {
+        /* a PutObject as store_s3_put.c sends one: the object headers
+         * (type, encryption) and the body's checksum, payload unsigned */
+        struct hx_s3_header h[HX_S3_OBJECT_HEADERS + 1];
+        size_t nh = hx_s3_object_headers(s3, NULL, h);
         if (o->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->buf.data, o->buf.len), o->crc);
-        h[0] = (struct hx_s3_header){"x-amz-checksum-crc32c", o->crc};
+        hx_s3_body_checksum_header(s3, (const uint8_t *)o->buf.data, o->buf.len, o->crc, o->md5, &h[nh++]);
         req->has_body = 1;
         req->body_data = o->buf.len ? (const uint8_t *)o->buf.data : (const uint8_t *)"";
         req->body_len = o->buf.len;
-        return hx_s3_build_request(s3, req, "PUT", b, k, NULL, NULL, h, 1);
-    case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", b, k, NULL, NULL, NULL, 0);
-    case PH_COMPLETE:
-    case PH_ABORT: {
-        struct hx_buf q;
-        hx_buf_init(&q);
-        hx_status s = upload_id_query(o, "", &q);
-        if (s == HOIST_OK && o->phase == PH_COMPLETE) {
-            hx_sha256_hex(o->xml.data, o->xml.len, o->sha);
-            h[0] = (struct hx_s3_header){"content-type", "application/xml"};
-            req->sink = HX_SINK_BUF;
-            req->body_cap = 1 << 16;
-            req->has_body = 1;
-            req->body_data = (const uint8_t *)o->xml.data;
-            req->body_len = o->xml.len;
-            s = hx_s3_build_request(s3, req, "POST", b, k, q.data, o->sha, h, 1);
-        } else if (s == HOIST_OK) {
-            s = hx_s3_build_request(s3, req, "DELETE", b, k, q.data, NULL, NULL, 0);
-        }
-        hx_buf_reset(&q);
-        return s;
+        return hx_s3_build_request(s3, req, "PUT", b, k, NULL, NULL, h, nh);
     }
+    case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", b, k, NULL, NULL, NULL, 0);
+    case PH_COMPLETE: return hx_s3_mpu_complete_request(s3, req, b, k, o->upload_id, &o->xml, o->sha, 0);
+    case PH_ABORT: return hx_s3_mpu_abort_request(s3, req, b, k, o->upload_id);
     default: break;
     }
     HX_FAIL(HOIST_ERR_INTERNAL, "%s: upload request in phase %d", o->base.url, (int)o->phase);
@@ -576,9 +538,18 @@ static hx_status s3_finish(struct hx_upload *u) {
         }
     }
     if (o->buf.len > 0 || o->nparts == 0) HX_TRY(ship_part(o));
-    wait_parts(o);
     hx_buf_reset(&o->buf);
-    /* Only the ETags and checksums are needed from here on. */
+    /* The last parts are not awaited here: the caller goes on to encode its
+     * next file while they upload (the memory budget in ship_part bounds
+     * what is in flight); commit waits for them. A part that already
+     * failed is reported now. */
+    return first_failure(o);
+}
+
+/* Waits for o's parts still in flight; only their ETags and checksums are
+ * needed from then on. */
+static hx_status settle_parts(struct s3_upload *o) {
+    wait_parts(o);
     for (int i = 0; i < o->nparts; i++) hx_net_req_cleanup(&o->parts[i]->req);
     return first_failure(o);
 }
@@ -606,7 +577,8 @@ static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
         if (o->held)
             puts[np++] = o;
         else {
-            s = complete_xml(o);
+            s = settle_parts(o);
+            if (s == HOIST_OK) s = complete_xml(o);
             completes[nc++] = o;
         }
     }
@@ -695,177 +667,23 @@ static uint64_t s3_unsent(const struct hx_upload *u) {
     return o->held ? 0 : o->buf.len;
 }
 
-/* ---- pending uploads (ListMultipartUploads) ------------------------------ */
-
-struct lmu_ctx {
-    struct hx_buf text;
-    int depth, in_upload;
-    char *key, *upload_id, *next_key, *next_id;
-    int truncated;
-    struct hoist_list *out;
-    size_t *cap;
-    const char *bucket;
-    hx_status st;
-};
-
-static void XMLCALL lmu_start(void *ud, const XML_Char *name, const XML_Char **attrs) {
-    struct lmu_ctx *c = ud;
-    c->depth++;
-    c->text.len = 0;
-    if (strcmp(name, "Upload") == 0) c->in_upload = 1;
-}
-
-static void XMLCALL lmu_chars(void *ud, const XML_Char *s, int len) {
-    struct lmu_ctx *c = ud;
-    if (c->st == HOIST_OK && c->text.len < 4096) c->st = hx_buf_append(&c->text, s, (size_t)len);
-}
-
-static void set_text(struct lmu_ctx *c, char **dst) {
-    hx_free(*dst);
-    *dst = hx_strndup(c->text.data ? c->text.data : "", c->text.len);
-    if (*dst == NULL && c->st == HOIST_OK) c->st = hx_error(HOIST_ERR_NOMEM, "out of memory");
-}
-
-static void XMLCALL lmu_end(void *ud, const XML_Char *name) {
-    struct lmu_ctx *c = ud;
-    c->depth--;
-    if (c->in_upload && strcmp(name, "Key") == 0)
-        set_text(c, &c->key);
-    else if (c->in_upload && strcmp(name, "UploadId") == 0)
-        set_text(c, &c->upload_id);
-    else if (strcmp(name, "NextKeyMarker") == 0)
-        set_text(c, &c->next_key);
-    else if (strcmp(name, "NextUploadIdMarker") == 0)
-        set_text(c, &c->next_id);
-    else if (strcmp(name, "IsTruncated") == 0)
-        c->truncated = c->text.len == 4 && memcmp(c->text.data, "true", 4) == 0;
-    else if (strcmp(name, "Upload") == 0) {
-        c->in_upload = 0;
-        if (c->key && c->upload_id && c->st == HOIST_OK) {
-            char *url = hx_asprintf("s3://%s/%s", c->bucket, c->key);
-            c->st = url ? hx_store_list_push(c->out, c->cap, url, c->bucket, 0, 0, c->upload_id, 0)
-                        : hx_error(HOIST_ERR_NOMEM, "out of memory");
-            hx_free(url);
-        }
-    }
-    c->text.len = 0;
-}
-
-struct lmu_req {
-    struct hx_net_req req;
-    struct hoist_store *st;
-    const char *bucket, *prefix, *key, *key_marker, *id_marker;
-    int list; /* 1 list, 0 abort */
-};
-
-static hx_status lmu_prepare(struct hx_net_req *req) {
-    struct lmu_req *l = req->owner;
-    struct hx_buf q;
-    hx_buf_init(&q);
-    hx_status s = HOIST_OK;
-    if (l->list) {
-        /* canonical order: key-marker, prefix, upload-id-marker, uploads */
-        if (l->key_marker) {
-            s = hx_buf_append_str(&q, "key-marker=");
-            if (s == HOIST_OK) s = hx_s3_uri_encode(&q, l->key_marker, strlen(l->key_marker), 0);
-            if (s == HOIST_OK) s = hx_buf_append_str(&q, "&");
-        }
-        if (s == HOIST_OK) s = hx_buf_append_str(&q, "prefix=");
-        if (s == HOIST_OK) s = hx_s3_uri_encode(&q, l->prefix, strlen(l->prefix), 0);
-        if (s == HOIST_OK && l->id_marker) {
-            s = hx_buf_append_str(&q, "&upload-id-marker=");
-            if (s == HOIST_OK) s = hx_s3_uri_encode(&q, l->id_marker, strlen(l->id_marker), 0);
-        }
-        if (s == HOIST_OK) s = hx_buf_append_str(&q, "&uploads=");
-        req->sink = HX_SINK_BUF;
-        req->body_cap = (size_t)16 << 20;
-        if (s == HOIST_OK) s = hx_s3_build_request(&l->st->s3, req, "GET", l->bucket, NULL, q.data, NULL, NULL, 0);
-    } else {
-        s = hx_buf_append_str(&q, "uploadId=");
-        if (s == HOIST_OK) s = hx_s3_uri_encode(&q, l->id_marker, strlen(l->id_marker), 0);
-        req->sink = HX_SINK_NONE;
-        if (s == HOIST_OK) s = hx_s3_build_request(&l->st->s3, req, "DELETE", l->bucket, l->key, q.data, NULL, NULL, 0);
-    }
-    hx_buf_reset(&q);
-    return s;
-}
-
-static enum hx_net_action lmu_done(struct hx_net_req *req, CURLcode code) {
-    struct lmu_req *l = req->owner;
-    hx_status st;
-    char *err;
-    int out = classify(req, code, l->bucket, &st, &err);
-    if (out > 0) return HX_NET_RETRY;
-    if (out < 0 && !(l->list == 0 && req->resp.status == 404)) {
-        hx_status e = hx_error(st, "%s", err ? err : hoist_strerror(st));
-        (void)e;
-        req->abort_status = st;
-    }
-    hx_free(err);
-    return HX_NET_DONE;
-}
-
-/* Runs one request on a loop of its own (cleanup calls, not the fast path). */
-static hx_status run_one(struct lmu_req *l) {
-    struct hx_net_loop loop;
-    HX_TRY(hx_net_loop_init(&loop, l->st->net));
-    memset(&l->req, 0, sizeof l->req);
-    l->req.owner = l;
-    l->req.prepare = lmu_prepare;
-    l->req.on_done = lmu_done;
-    l->req.sink_fd = -1;
-    hx_net_loop_submit(&loop, &l->req, 0);
-    hx_status s = hx_net_loop_run(&loop);
-    hx_net_loop_cleanup(&loop);
-    if (s == HOIST_OK) s = l->req.abort_status;
-    return s;
-}
+/* ---- pending uploads ------------------------------------------------------ */
 
 static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url, const struct hx_url *pu,
                                  struct hoist_list *out) {
-    size_t cap = 0;
-    struct lmu_ctx c = {.out = out, .cap = &cap, .bucket = pu->bucket};
-    hx_buf_init(&c.text);
-    struct lmu_req l = {.st = st, .bucket = pu->bucket, .prefix = pu->key, .list = 1};
+    struct hx_store_pending_upload *pending = NULL;
+    size_t n = 0, cap = 0;
+    HX_TRY(hx_store_multipart_list(st, prefix_url, &pending, &n));
     hx_status s = HOIST_OK;
-    for (int page = 0; page < 100000 && s == HOIST_OK; page++) {
-        s = run_one(&l);
-        if (s == HOIST_OK) {
-            XML_Parser p = XML_ParserCreate(NULL);
-            if (p == NULL)
-                s = hx_error(HOIST_ERR_NOMEM, "out of memory");
-            else {
-                XML_SetUserData(p, &c);
-                XML_SetElementHandler(p, lmu_start, lmu_end);
-                XML_SetCharacterDataHandler(p, lmu_chars);
-                c.truncated = 0;
-                if (XML_Parse(p, l.req.body.data ? l.req.body.data : "", (int)l.req.body.len, 1) != XML_STATUS_OK)
-                    s = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: ListMultipartUploads: bad XML", prefix_url);
-                XML_ParserFree(p);
-                if (s == HOIST_OK) s = c.st;
-            }
-        }
-        hx_net_req_cleanup(&l.req);
-        if (s != HOIST_OK || !c.truncated || c.next_key == NULL) break;
-        l.key_marker = c.next_key;
-        l.id_marker = c.next_id;
-    }
-    hx_free(c.key);
-    hx_free(c.upload_id);
-    hx_free(c.next_key);
-    hx_free(c.next_id);
-    hx_buf_reset(&c.text);
+    for (size_t i = 0; i < n && s == HOIST_OK; i++)
+        s = hx_store_list_push(out, &cap, pending[i].url, pu->bucket, 0, 0, pending[i].upload_id, 0);
+    hx_store_pending_uploads_free(pending, n);
     return s;
 }
 
 static hx_status s3_abort_pending(struct hoist_store *st, const struct hoist_list_entry *e) {
-    struct hx_url u;
-    HX_TRY(hx_store_parse_url(e->url, &u));
-    struct lmu_req l = {.st = st, .bucket = u.bucket, .key = u.key, .id_marker = e->etag, .list = 0};
-    hx_status s = e->etag ? run_one(&l) : hx_error(HOIST_ERR_INVALID_ARG, "%s: no upload id", e->url);
-    hx_net_req_cleanup(&l.req);
-    hx_url_reset(&u);
-    return s;
+    HX_FAIL_IF(e->etag == NULL, HOIST_ERR_INVALID_ARG, "%s: no upload id", e->url);
+    return hx_store_multipart_abort(st, e->url, e->etag);
 }
 
 const struct hx_upload_ops hx_upload_s3_ops = {

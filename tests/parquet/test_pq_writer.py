@@ -257,6 +257,31 @@ def test_dictionary_falls_back_to_plain():
     assert read(b).equals(t)
 
 
+def test_dictionary_judged_from_first_values():
+    """The dictionary is given up after its first 16,384 (or 65,536) values
+    when they show more distinct values than a dictionary under the limit
+    (1 MiB) could hold; a column whose dictionary fits is not given up on,
+    even when its first values are mostly distinct."""
+    rng = np.random.default_rng(7)
+    n = 300_000
+    fits = rng.integers(0, 60_000, n) * 7919  # ~60,000 distinct int64: a 480 kB dictionary
+    first_unique = np.concatenate([np.arange(16_384), np.arange(n - 16_384) % 16_384]) * 3
+    near_unique = np.arange(n) * 20 // 21  # 95 % distinct: passes the first look, not the second
+    t = pa.table({"fits": pa.array(fits, pa.int64()), "first_unique": pa.array(first_unique, pa.int64()),
+                  "unique": pa.array([f"u{i}" for i in range(n)]), "near_unique": pa.array(near_unique)})
+    # one batch, and small batches (the judgement must not depend on how rows arrive)
+    for data in (t, pa.RecordBatchReader.from_batches(t.schema, t.to_batches(max_chunksize=5_000))):
+        b = write(data)
+        md = pq.ParquetFile(io.BytesIO(b)).metadata.row_group(0)
+        assert "RLE_DICTIONARY" in md.column(0).encodings
+        # all of its first values differ: judged hopeless, though 16,384 entries would fit
+        assert "RLE_DICTIONARY" not in md.column(1).encodings
+        assert "RLE_DICTIONARY" not in md.column(2).encodings
+        # judged again at 65,536 values, before any page used the dictionary: all PLAIN
+        assert "RLE_DICTIONARY" not in md.column(3).encodings
+        assert read(b).equals(t)
+
+
 def nested_table(n=500, seed=2):
     rng = np.random.default_rng(seed)
 
