@@ -800,6 +800,23 @@ hoist_dataset_config_set_store_config(struct hoist_dataset_config *cfg, const st
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_progress(struct hoist_dataset_config *cfg,
                                                                               hoist_progress_fn fn, void *userdata);
 
+/* The files' format: HOIST_DATASET_PARQUET (default) or HOIST_DATASET_CSV.
+ * CSV files (plain, gzip, zstd or bzip2, by magic bytes) share the schema
+ * inferred from the head of the first file (dialect, header, column types;
+ * every later file is read with those types, as pyarrow.dataset does);
+ * partitions, projection, filter, sample, limit and shards work as for
+ * Parquet, with one unit per file (shards are whole files, stats count
+ * files as row groups). docs/csv.md has the details. */
+enum hoist_dataset_format { HOIST_DATASET_PARQUET = 0, HOIST_DATASET_CSV = 1 };
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_format(struct hoist_dataset_config *cfg,
+                                                                            int format);
+/* CSV dialect and type options for a CSV dataset (copied; NULL = defaults).
+ * Its column list is ignored (use set_columns); a column type set here
+ * overrides the inferred one. */
+struct hoist_csv_options;
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_csv_options(struct hoist_dataset_config *cfg,
+                                                                                 const struct hoist_csv_options *opts);
+
 /* Opens a dataset: lists, reads footers, unifies schemas, resolves and prunes
  * by the filter. urls: n >= 1 entries, each a prefix (ending in '/' or a
  * directory), a file URL, or a glob (* ? [..] in the key). A file URL may end
@@ -1034,12 +1051,13 @@ struct hoist_csv_stats {
  * On success *out is a stream over batches already in memory (struct arrays,
  * one per chunk, in input order; no batch when there are no rows) that owns
  * its memory; get_schema gives the columns. opts may be NULL (defaults).
- * stats may be NULL. Statuses: HOIST_ERR_CSV_PARSE, HOIST_ERR_COLUMN_NOT_FOUND,
- * HOIST_ERR_NOMEM, HOIST_ERR_INVALID_ARG. */
+ * stats may be NULL; stats_size is sizeof *stats (only that many bytes are
+ * written, so the struct can grow without breaking older programs). Statuses: HOIST_ERR_CSV_PARSE,
+ * HOIST_ERR_COLUMN_NOT_FOUND, HOIST_ERR_NOMEM, HOIST_ERR_INVALID_ARG. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_memory(const void *data, size_t len,
                                                                   const struct hoist_csv_options *opts,
                                                                   struct ArrowArrayStream *out,
-                                                                  struct hoist_csv_stats *stats);
+                                                                  struct hoist_csv_stats *stats, size_t stats_size);
 
 /* Reads a local CSV file: plain (mapped), gzip or zstd (by magic bytes,
  * decompressed as a stream, so memory is the result plus a few blocks).
@@ -1047,7 +1065,7 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_memory(const void *da
  * inference rule applies). Adds HOIST_ERR_NOT_FOUND, HOIST_ERR_IO. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *opts,
                                                                 struct ArrowArrayStream *out,
-                                                                struct hoist_csv_stats *stats);
+                                                                struct hoist_csv_stats *stats, size_t stats_size);
 
 /* Reads a CSV object through a store: s3://bucket/key (a local path or
  * file:// URL goes to hoist_csv_read_file). The object is fetched in 8 MiB
@@ -1061,7 +1079,7 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_file(const char *path
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_url(struct hoist_store *store, const char *url,
                                                                const struct hoist_csv_options *opts,
                                                                struct ArrowArrayStream *out,
-                                                               struct hoist_csv_stats *stats);
+                                                               struct hoist_csv_stats *stats, size_t stats_size);
 
 /* Streaming: feed the text in blocks of any size (split anywhere, even
  * inside a field), take batches as they are ready. The reader gathers
@@ -1089,7 +1107,10 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_schema(struct hoist
  * out->release NULL when none is ready: after finish that is the end. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_next(struct hoist_csv_reader *reader,
                                                                   struct ArrowArray *out);
-HOIST_API void hoist_csv_reader_get_stats(const struct hoist_csv_reader *reader, struct hoist_csv_stats *out);
+/* Fills the first `size` bytes of *out (pass sizeof *out), so the struct can
+ * grow without breaking programs built against an older header. */
+HOIST_API void hoist_csv_reader_get_stats(const struct hoist_csv_reader *reader, struct hoist_csv_stats *out,
+                                          size_t size);
 
 /* ======================================================================
  * EXPERIMENTAL API (zstd's ZSTD_STATIC_LINKING_ONLY pattern).

@@ -1,7 +1,8 @@
 /* _hoist.read_csv: parse a CSV file or S3 object (plain, gzip or zstd; the
  * store comes from the environment) with the GIL released and hand the batches back as an
  * 'arrow_array_stream' capsule, which hoist.csv wraps in a hoist.Table (TableData.from_stream takes
- * the batches without copying). Options arrive already normalised by python/hoist/csv.py. */
+ * the batches without copying); _hoist.csv_options: the same options as a capsule for a CSV dataset
+ * (_hoist.Dataset's csv=). Options arrive already normalised by python/hoist/csv.py. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -59,8 +60,9 @@ static int set_list(struct hoist_csv_options *o, enum hoist_csv_list which, PyOb
     return 0;
 }
 
-static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
-    (void)self;
+/* The reader options of read_csv / csv_options from their keywords (after
+ * `lead` leading positional arguments, which the caller parses). */
+static struct hoist_csv_options *options_from(PyObject *args, PyObject *kwargs, const char **path) {
     static char *kwlist[] = {"path",
                              "delimiter",
                              "quote",
@@ -78,18 +80,18 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
                              "strings_can_be_null",
                              "threads",
                              NULL};
-    const char *path;
     int delimiter = -1, quote = '"', escape = 0, double_quote = 1, header = -1, comment = 0;
     int skip_bad = 0, strings_null = 0, threads = 0;
     PyObject *nulls = Py_None, *trues = Py_None, *falses = Py_None, *columns = Py_None, *names = Py_None,
              *types = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|iiiiiiOOOOOOiii", kwlist, &path, &delimiter, &quote, &escape,
-                                     &double_quote, &header, &comment, &nulls, &trues, &falses, &columns, &names,
-                                     &types, &skip_bad, &strings_null, &threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, path ? "s|iiiiiiOOOOOOiii" : "|siiiiiiOOOOOOiii", kwlist,
+                                     path ? path : &(const char *){NULL}, &delimiter, &quote, &escape, &double_quote,
+                                     &header, &comment, &nulls, &trues, &falses, &columns, &names, &types, &skip_bad,
+                                     &strings_null, &threads))
         return NULL;
     struct hoist_csv_options *o;
     enum hoist_status st = hoist_csv_options_new(&o);
-    if (st != HOIST_OK) return raise_status(st);
+    if (st != HOIST_OK) return (void *)raise_status(st);
     const struct {
         enum hoist_csv_option opt;
         int value;
@@ -102,7 +104,7 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
         st = hoist_csv_options_set_int(o, ints[i].opt, ints[i].value);
     if (st != HOIST_OK) {
         hoist_csv_options_free(o);
-        return raise_status(st);
+        return (void *)raise_status(st);
     }
     if (set_list(o, HOIST_CSV_NULL_VALUES, nulls) || set_list(o, HOIST_CSV_TRUE_VALUES, trues) ||
         set_list(o, HOIST_CSV_FALSE_VALUES, falses) || set_list(o, HOIST_CSV_COLUMNS, columns) ||
@@ -119,16 +121,42 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
         }
         if ((st = hoist_csv_options_set_column_type(o, n, t)) != HOIST_OK) {
             hoist_csv_options_free(o);
-            return raise_status(st);
+            return (void *)raise_status(st);
         }
     }
+    return o;
+}
+
+static void options_capsule_free(PyObject *cap) {
+    struct hoist_csv_options *o = PyCapsule_GetPointer(cap, "hoist.csv_options");
+    if (!o) PyErr_Clear();
+    hoist_csv_options_free(o);
+}
+
+/* csv_options(**kw) -> a 'hoist.csv_options' capsule, which _hoist.Dataset
+ * takes as its csv= argument (format CSV). */
+static PyObject *py_csv_options(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    struct hoist_csv_options *o = options_from(args, kwargs, NULL);
+    if (!o) return NULL;
+    PyObject *cap = PyCapsule_New(o, "hoist.csv_options", options_capsule_free);
+    if (!cap) hoist_csv_options_free(o);
+    return cap;
+}
+
+static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    const char *path;
+    struct hoist_csv_options *o = options_from(args, kwargs, &path);
+    if (!o) return NULL;
+    enum hoist_status st;
     struct ArrowArrayStream *s = PyMem_RawCalloc(1, sizeof *s);
     if (!s) {
         hoist_csv_options_free(o);
         return PyErr_NoMemory();
     }
     struct hoist_csv_stats stats;
-    Py_BEGIN_ALLOW_THREADS st = hoist_csv_read_url(NULL, path, o, s, &stats);
+    Py_BEGIN_ALLOW_THREADS st = hoist_csv_read_url(NULL, path, o, s, &stats, sizeof stats);
     Py_END_ALLOW_THREADS hoist_csv_options_free(o);
     if (st != HOIST_OK) {
         PyMem_RawFree(s);
@@ -160,6 +188,8 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
 static PyMethodDef csv_methods[] = {
     {"read_csv", (PyCFunction)(void (*)(void))py_read_csv, METH_VARARGS | METH_KEYWORDS,
      "read_csv(path, ...) -> (arrow_array_stream capsule, stats dict); see hoist.read_csv."},
+    {"csv_options", (PyCFunction)(void (*)(void))py_csv_options, METH_VARARGS | METH_KEYWORDS,
+     "csv_options(...) -> CSV reader options for Dataset(format=1, csv=...); see hoist.load_table."},
     {NULL, NULL, 0, NULL},
 };
 

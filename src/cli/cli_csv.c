@@ -1,5 +1,7 @@
 /* cli_csv.c — hoist load / schema / head on a CSV file or object (plain,
- * .gz or .zst; local or s3://), through the public CSV API only.
+ * .gz, .zst or .bz2; local or s3://), through the public CSV API only; on a
+ * directory, prefix or glob of CSV files (or with --filter/--limit), through
+ * the dataset API with format CSV (Hive partitions, projection, filter).
  * cli_dataset.c hands a command over when the URL looks like CSV or
  * --format csv is given. */
 #include "cli_internal.h"
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 struct csv_opts {
     struct cli_store_opts store;
@@ -17,6 +20,10 @@ struct csv_opts {
     struct hoist_csv_options *o;
     int64_t rows;
     bool quiet;
+    /* the dataset route: a directory, prefix or glob of CSV files, or a filter/limit */
+    const char *columns, *filter;
+    int64_t limit;
+    bool no_hive;
 };
 
 static bool has_suffix(const char *s, const char *suffix) {
@@ -45,7 +52,8 @@ bool cli_csv_wants(int argc, char **argv) {
             url = a;
         }
     }
-    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz", ".tsv.zst"};
+    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".csv.bz2",
+                                       ".tsv", ".tsv.gz", ".tsv.zst", ".tsv.bz2"};
     for (size_t k = 0; url && k < sizeof exts / sizeof exts[0]; k++)
         if (has_suffix(url, exts[k])) return true;
     return false;
@@ -103,6 +111,7 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
     memset(c, 0, sizeof *c);
     c->cmd = cmd;
     c->rows = 10;
+    c->limit = -1;
     if (hoist_csv_options_new(&c->o) != HOIST_OK) return cli_fail(HOIST_ERR_NOMEM);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -132,7 +141,17 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
             st = hoist_csv_options_set_int(c->o, HOIST_CSV_HEADER, a[2] == 'h');
         } else if ((r = cli_opt_value(cmd, "--columns", argc, argv, &i, &v)) != 0) {
             if (r < 0) return CLI_USAGE;
+            c->columns = v;
             st = set_list(c->o, HOIST_CSV_COLUMNS, v);
+        } else if ((r = cli_opt_value(cmd, "--filter", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            c->filter = v;
+        } else if ((r = cli_opt_value(cmd, "--limit", argc, argv, &i, &v)) != 0) {
+            char *end = NULL;
+            c->limit = r < 0 ? -1 : strtoll(v, &end, 10);
+            if (c->limit < 0 || !end || *end) return cli_usage_error(cmd, "--limit: a row count");
+        } else if (!strcmp(a, "--no-hive")) {
+            c->no_hive = true;
         } else if ((r = cli_opt_value(cmd, "--null-values", argc, argv, &i, &v)) != 0) {
             if (r < 0) return CLI_USAGE;
             st = set_list(c->o, HOIST_CSV_NULL_VALUES, v);
@@ -167,12 +186,68 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
     return CLI_OK;
 }
 
-/* A local file, or an object through a store made from the options. */
+/* A directory, prefix or glob (many files), or a filter/limit: the dataset route. */
+static bool wants_dataset(const struct csv_opts *c) {
+    if (c->filter || c->limit >= 0 || c->no_hive) return true;
+    const char *k = strstr(c->path, "://");
+    k = k ? k + 3 : c->path;
+    if (strpbrk(k, "*?[") || c->path[strlen(c->path) - 1] == '/') return true;
+    struct stat sb;
+    const char *local = strncmp(c->path, "file://", 7) ? c->path : c->path + 7;
+    return !strstr(c->path, "://") || !strncmp(c->path, "file://", 7) ? stat(local, &sb) == 0 && S_ISDIR(sb.st_mode)
+                                                                      : false;
+}
+
+static enum hoist_status set_columns(struct hoist_dataset_config *cfg, const char *text) {
+    char *copy = strdup(text), *save = NULL;
+    const char **v = calloc(strlen(text) + 1, sizeof *v);
+    size_t n = 0;
+    enum hoist_status st = HOIST_ERR_NOMEM;
+    if (copy && v) {
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) v[n++] = t;
+        st = hoist_dataset_config_set_columns(cfg, v, n);
+    }
+    free(copy);
+    free(v);
+    return st;
+}
+
+static enum hoist_status read_dataset(const struct csv_opts *c, struct hoist_store *store, struct ArrowArrayStream *s,
+                                      struct hoist_csv_stats *stats) {
+    struct hoist_dataset_config *cfg = NULL;
+    struct hoist_dataset *ds = NULL;
+    enum hoist_status st = hoist_dataset_config_new(&cfg);
+    if (st == HOIST_OK) st = hoist_dataset_config_set_format(cfg, HOIST_DATASET_CSV);
+    if (st == HOIST_OK) st = hoist_dataset_config_set_csv_options(cfg, c->o);
+    if (st == HOIST_OK && c->columns) st = set_columns(cfg, c->columns);
+    if (st == HOIST_OK && c->filter) st = hoist_dataset_config_set_filter(cfg, c->filter);
+    if (st == HOIST_OK && c->limit >= 0) st = hoist_dataset_config_set_limit(cfg, c->limit);
+    if (st == HOIST_OK && c->no_hive) st = hoist_dataset_config_set_hive(cfg, 0);
+    const char *urls[1] = {c->path};
+    if (st == HOIST_OK) st = hoist_dataset_open(store, urls, 1, cfg, &ds);
+    if (st == HOIST_OK) st = hoist_dataset_load(ds, s);
+    if (st == HOIST_OK && stats) {
+        struct hoist_dataset_stats ds_stats;
+        hoist_dataset_get_stats(ds, &ds_stats, sizeof ds_stats);
+        memset(stats, 0, sizeof *stats);
+        stats->rows = ds_stats.rows;
+        stats->bytes = ds_stats.bytes_fetched;
+    }
+    hoist_dataset_close(ds);
+    hoist_dataset_config_free(cfg);
+    return st;
+}
+
+/* A local file, or an object through a store made from the options; many
+ * files (or a filter) through the dataset API. */
 static enum hoist_status read_csv(const struct csv_opts *c, struct ArrowArrayStream *s, struct hoist_csv_stats *stats) {
     struct hoist_store *store = NULL;
     enum hoist_status st = HOIST_OK;
     if (strstr(c->path, "://") && strncmp(c->path, "file://", 7)) st = cli_store_open(&c->store, &store);
-    if (st == HOIST_OK) st = hoist_csv_read_url(store, c->path, c->o, s, stats);
+    if (st == HOIST_OK && wants_dataset(c))
+        st = read_dataset(c, store, s, stats);
+    else if (st == HOIST_OK)
+        st = hoist_csv_read_url(store, c->path, c->o, s, stats, stats ? sizeof *stats : 0);
     hoist_store_free(store);
     return st;
 }
@@ -201,7 +276,9 @@ static char *cell(const char *fmt, const struct ArrowArray *a, int64_t i) {
         return strndup((const char *)a->buffers[2] + off[i], n > 40 ? 40 : n);
     }
     if (fmt[0] == 'b') return strdup((((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "true" : "false");
+    buf[0] = '\0';
     if (fmt[0] == 'l') snprintf(buf, sizeof buf, "%" PRId64, ((const int64_t *)a->buffers[1])[i]);
+    if (fmt[0] == 'i') snprintf(buf, sizeof buf, "%" PRId32, ((const int32_t *)a->buffers[1])[i]); /* partitions */
     if (fmt[0] == 'g') {
         double d = ((const double *)a->buffers[1])[i];
         snprintf(buf, sizeof buf, "%.15g", d);
@@ -232,7 +309,8 @@ static const char *type_text(const char *f) {
     static const char *const m[][2] = {{"n", "null"},     {"b", "bool"},
                                        {"l", "int64"},    {"g", "double"},
                                        {"tdD", "date32"}, {"tsu:", "timestamp[us]"},
-                                       {"u", "string"},   {"tsu:UTC", "timestamp[us, tz=UTC]"}};
+                                       {"u", "string"},   {"tsu:UTC", "timestamp[us, tz=UTC]"},
+                                       {"i", "int32"}};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (!strcmp(f, m[i][0])) return m[i][1];
     return f;
@@ -246,7 +324,7 @@ static uint64_t array_bytes(const char *fmt, const struct ArrowArray *a) {
     uint64_t n = (uint64_t)a->length, b = a->null_count ? (n + 7) / 8 : 0;
     if (fmt[0] == 'u') return b + 4 * (n + 1) + (uint64_t)((const int32_t *)a->buffers[1])[n];
     if (fmt[0] == 'b') return b + (n + 7) / 8;
-    if (fmt[0] == 't' && fmt[1] == 'd') return b + 4 * n;
+    if ((fmt[0] == 't' && fmt[1] == 'd') || fmt[0] == 'i') return b + 4 * n;
     return fmt[0] == 'n' ? 0 : b + 8 * n;
 }
 
@@ -338,7 +416,8 @@ static int run_csv_head(struct csv_opts *c) {
     for (int64_t r = 0; width && r < nrows; r++) {
         for (int64_t k = 0; k < ncols; k++) {
             const char *t = cells[r * ncols + k];
-            bool num = sc.children[k]->format[0] == 'l' || sc.children[k]->format[0] == 'g';
+            char f0 = sc.children[k]->format[0];
+            bool num = f0 == 'l' || f0 == 'g' || f0 == 'i';
             printf(num ? "%s%*s" : "%s%-*s", k ? "  " : "", (int)width[k], t ? t : "null");
             free(cells[r * ncols + k]);
         }

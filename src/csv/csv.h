@@ -26,6 +26,27 @@ HOIST_NODISCARD hx_status hx_csv_read_named(const void *data, size_t len, const 
                                             const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
                                             struct hoist_csv_stats *stats);
 
+/* Copies the first `size` bytes of *src (zeros when src is NULL) to dst
+ * (NULL-safe): the stats getters' ABI rule. */
+void hx_csv_stats_out(const struct hoist_csv_stats *src, struct hoist_csv_stats *dst, size_t size);
+
+/* A deep copy of options (NULL: the defaults); free with hoist_csv_options_free. */
+HOIST_NODISCARD hx_status hx_csv_options_clone(const struct hoist_csv_options *src, struct hoist_csv_options **out);
+
+/* The dialect a started reader settled on (sniffed or given): the
+ * delimiter byte and whether the first row was a header. False before the
+ * reader has started. */
+bool hx_csv_reader_dialect(const struct hoist_csv_reader *rd, int *delimiter, bool *header);
+
+/* Infers the schema (and the dialect, see hx_csv_reader_dialect) from the
+ * first bytes of an input, data[0, len): final says whether that is all of
+ * it; otherwise the last, cut row is left out, as the streaming reader does.
+ * Types are inferred over every row of data (their parse is thrown away).
+ * HOIST_ERR_CSV_PARSE when non-final data holds no complete row. */
+HOIST_NODISCARD hx_status hx_csv_infer_head(const void *data, size_t len, bool final, const char *name,
+                                            const struct hoist_csv_options *opts, struct ArrowSchema *schema,
+                                            int *delimiter, bool *header);
+
 /* hoist_csv_reader_new with a name for messages (copied; may be NULL). */
 HOIST_NODISCARD hx_status hx_csv_reader_new_named(const struct hoist_csv_options *opts, const char *name,
                                                   struct hoist_csv_reader **out);

@@ -255,6 +255,7 @@ struct hoist_csv_reader {
     struct hx_pool *pool;
 
     bool started;     /* dialect, header and columns settled */
+    bool header;      /* the first row was a header (settled) */
     bool types_known; /* after the first job: later values must fit */
     size_t ncols;     /* fields per row */
     char **names;     /* ncols column names */

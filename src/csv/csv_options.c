@@ -276,3 +276,16 @@ bool hx_csv_words_match(const struct hx_csv_words *w, const uint8_t *s, size_t n
     }
     return false;
 }
+
+hx_status hx_csv_options_clone(const struct hoist_csv_options *src, struct hoist_csv_options **out) {
+    *out = NULL;
+    struct hoist_csv_options *o = hx_calloc(1, sizeof *o);
+    if (!o) HX_FAIL(HOIST_ERR_NOMEM, "CSV options: out of memory");
+    hx_status st = hx_csv_options_copy(src, o);
+    if (st != HOIST_OK) {
+        hoist_csv_options_free(o);
+        return st;
+    }
+    *out = o;
+    return HOIST_OK;
+}

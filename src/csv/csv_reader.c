@@ -193,6 +193,7 @@ static hx_status settle(struct hoist_csv_reader *rd, const uint8_t *data, size_t
     hx_free(row0);
     HX_TRY(st);
     *data_start = header ? next : p0;
+    rd->header = header;
     *ready = true;
     return HOIST_OK;
 }
