@@ -1008,7 +1008,9 @@ enum hoist_csv_option {
     HOIST_CSV_SKIP_BAD_ROWS = 7,       /* int 0/1: leave bad rows out instead of failing */
     HOIST_CSV_THREADS = 8,             /* int: worker threads, 0 = all cores (default) */
     HOIST_CSV_STRINGS_CAN_BE_NULL = 9, /* int 0/1: null strings make nulls in string columns too */
-    HOIST_CSV_BLOCK_SIZE = 10          /* int: bytes per parse chunk (one batch each); 0 = 1 MiB */
+    HOIST_CSV_BLOCK_SIZE = 10,         /* int: bytes per parse chunk (one batch each); 0 = 1 MiB */
+    HOIST_CSV_QUOTE_STRINGS = 11       /* writer, int 0/1: quote every string value and header name, as
+                                          pyarrow does (default 0: only values that need it, RFC 4180) */
 };
 
 enum hoist_csv_list {
@@ -1111,6 +1113,43 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_next(struct hoist_c
  * grow without breaking programs built against an older header. */
 HOIST_API void hoist_csv_reader_get_stats(const struct hoist_csv_reader *reader, struct hoist_csv_stats *out,
                                           size_t size);
+
+/* ---- writing CSV ----------------------------------------------------------
+ * Arrow record batches to CSV text (RFC 4180): a header row of the column
+ * names (unless HOIST_CSV_HEADER is 0), fields separated by
+ * HOIST_CSV_DELIMITER (',' when unset), a field holding the delimiter, the
+ * quote, CR or LF quoted with HOIST_CSV_QUOTE (quotes doubled; with quoting
+ * off such a value is HOIST_ERR_INVALID_ARG), LF after each row, nulls as
+ * the first HOIST_CSV_NULL_VALUES string (default empty; a string value
+ * equal to it is quoted). Values as pyarrow's CSV writer writes them, so
+ * pyarrow.csv reads them back equal: integers, shortest round-trip floats
+ * (nan, inf), true/false, dates YYYY-MM-DD, times and timestamps ISO 8601
+ * with the unit's fraction digits ("2020-01-01 10:00:00.250000", "Z" when
+ * the type has a zone: values are UTC), decimals with their scale; strings
+ * and binaries as their bytes; dictionary arrays as their values. Nested
+ * types: HOIST_ERR_UNSUPPORTED. The other reader options are ignored. */
+struct hoist_csv_writer;
+/* schema: a struct "+s" of the columns (borrowed; copied). opts may be NULL. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_writer_new(const struct hoist_csv_options *opts,
+                                                                 const struct ArrowSchema *schema,
+                                                                 struct hoist_csv_writer **out);
+HOIST_API void hoist_csv_writer_free(struct hoist_csv_writer *writer);
+/* Formats one batch (borrowed; a struct array of the schema) and, on the
+ * first call, the header before it; batch NULL: the header alone (for a
+ * table without rows). *text / *len: the text, owned by the writer and
+ * valid until its next call. */
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_csv_writer_write(struct hoist_csv_writer *writer, const struct ArrowArray *batch, const void **text, size_t *len);
+/* Writes every batch of `stream` (consumed and released) as one CSV file or
+ * object at url: a local path, file:// or s3://bucket/key, through a
+ * streamed upload (S3 multipart parts sent while later batches are
+ * formatted; a hidden temp file renamed at the end locally), so memory is
+ * a few parts and nothing is visible at url unless the whole stream was
+ * written. store: borrowed, or NULL for one from the environment. *rows
+ * (may be NULL) gets the rows written. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_write_url(struct hoist_store *store, const char *url,
+                                                                struct ArrowArrayStream *stream,
+                                                                const struct hoist_csv_options *opts, int64_t *rows);
 
 /* ======================================================================
  * EXPERIMENTAL API (zstd's ZSTD_STATIC_LINKING_ONLY pattern).

@@ -15,7 +15,7 @@ from . import _hoist
 from ._hoist import CsvError
 from .table import Table
 
-__all__ = ["read_csv", "CsvError"]
+__all__ = ["read_csv", "write_csv", "CsvError"]
 
 
 def _byte(name: str, value: Optional[str], none: int) -> int:
@@ -104,3 +104,28 @@ def _dataset_options(options: Optional[Mapping[str, Any]]) -> Any:
             raise TypeError("csv: unexpected option %r (read_csv's keywords, without columns)" % (k,))
         o[k] = v
     return _hoist.csv_options(**_option_kwargs(**o))
+
+
+def write_csv(data: Any, url: Union[str, "os.PathLike[str]"], *, delimiter: str = ",", quote: Optional[str] = '"',
+              header: bool = True, null_string: str = "", quote_strings: bool = False) -> int:
+    """Write an Arrow table or stream as one CSV file or S3 object; returns the rows written.
+
+    data: anything with ``__arrow_c_stream__`` (a pyarrow Table or
+    RecordBatchReader, a polars DataFrame, a hoist.Table, hoist.scan(...)),
+    consumed once. url: a local path, file:// URL or s3://bucket/key; the text
+    is uploaded while it is made (S3 multipart parts, or a temp file renamed
+    at the end), and nothing appears at url unless the whole stream was
+    written. RFC 4180 quoting with ``quote`` (None: no quoting; a value that
+    needs it then raises); ``quote_strings=True`` quotes every string as
+    pyarrow does. Nulls are written as ``null_string``. Dates, times and
+    timestamps are ISO 8601, decimals keep their scale; pyarrow.csv reads the
+    text back to equal values (docs/csv.md).
+    """
+    from .write import _stream_capsule
+
+    if not isinstance(null_string, str):
+        raise TypeError("null_string must be a str")
+    kw = _option_kwargs(**dict(_DEFAULTS, delimiter=delimiter, quote=quote, header=bool(header),
+                               null_values=[null_string]))
+    opts = _hoist.csv_options(**kw, quote_strings=int(bool(quote_strings)))
+    return int(_hoist.write_csv(_stream_capsule(data), os.fspath(url), opts))

@@ -70,6 +70,7 @@ struct hoist_csv_options {
     int comment; /* 0: none */
     int skip_bad_rows;
     int strings_can_be_null;
+    int quote_strings; /* writer: quote every string and header name (pyarrow's style) */
     unsigned threads;
     size_t chunk_size; /* 0: automatic */
     size_t block_size; /* streaming: bytes buffered before a parse; 0: automatic */

@@ -186,6 +186,7 @@ hx_status hoist_csv_options_set_int(struct hoist_csv_options *o, enum hoist_csv_
     case HOIST_CSV_DOUBLE_QUOTE: return set_flag(&o->double_quote, v, "double_quote");
     case HOIST_CSV_SKIP_BAD_ROWS: return set_flag(&o->skip_bad_rows, v, "skip_bad_rows");
     case HOIST_CSV_STRINGS_CAN_BE_NULL: return set_flag(&o->strings_can_be_null, v, "strings_can_be_null");
+    case HOIST_CSV_QUOTE_STRINGS: return set_flag(&o->quote_strings, v, "quote_strings");
     case HOIST_CSV_HEADER:
         HX_FAIL_IF(v < -1 || v > 1, HOIST_ERR_INVALID_ARG, "CSV options: header must be -1, 0 or 1");
         o->header = (int)v;
