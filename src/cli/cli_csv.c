@@ -24,6 +24,9 @@ struct csv_opts {
     const char *columns, *filter;
     int64_t limit;
     bool no_hive;
+    /* load --output: Parquet (file or dataset, with the write options), .csv or .arrow */
+    const char *output;
+    struct cli_write_opts write;
 };
 
 static bool has_suffix(const char *s, const char *suffix) {
@@ -33,8 +36,9 @@ static bool has_suffix(const char *s, const char *suffix) {
 
 /* Options that take no value, of the dataset commands and of CSV. */
 static bool is_flag(const char *a) {
-    static const char *const flags[] = {"--skip-bad", "--skip-bad-rows", "--no-hive",         "-q", "--quiet",
-                                        "--header",   "--no-header",     "--no-sign-request", "-h", "--help"};
+    static const char *const flags[] = {"--skip-bad", "--skip-bad-rows", "--no-hive",     "-q",
+                                        "--quiet",    "--header",        "--no-header",   "--no-sign-request",
+                                        "-h",         "--help",          "--no-manifest", "--keep-partition-columns"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (!strcmp(a, flags[i])) return true;
     return strchr(a, '=') != NULL; /* --name=value */
@@ -119,6 +123,11 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
         enum hoist_status st = HOIST_OK;
         if ((r = cli_store_opts_parse(cmd, &c->store, argc, argv, &i)) != 0) {
             if (r < 0) return CLI_USAGE;
+        } else if (!strcmp(cmd, "load") && (r = cli_write_opts_parse(cmd, &c->write, argc, argv, &i)) != 0) {
+            if (r < 0) return CLI_USAGE;
+        } else if (!strcmp(cmd, "load") && (r = cli_opt_value(cmd, "--output", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            c->output = v;
         } else if ((r = cli_opt_value(cmd, "--format", argc, argv, &i, &v)) != 0) {
             if (r < 0 || strcmp(v, "csv")) return cli_usage_error(cmd, "--format: only 'csv' is read here");
         } else if ((r = cli_opt_value(cmd, "--delimiter", argc, argv, &i, &v)) != 0) {
@@ -188,7 +197,7 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
 
 /* A directory, prefix or glob (many files), or a filter/limit: the dataset route. */
 static bool wants_dataset(const struct csv_opts *c) {
-    if (c->filter || c->limit >= 0 || c->no_hive) return true;
+    if (c->filter || c->limit >= 0 || c->no_hive || c->output) return true;
     const char *k = strstr(c->path, "://");
     k = k ? k + 3 : c->path;
     if (strpbrk(k, "*?[") || c->path[strlen(c->path) - 1] == '/') return true;
@@ -212,10 +221,10 @@ static enum hoist_status set_columns(struct hoist_dataset_config *cfg, const cha
     return st;
 }
 
-static enum hoist_status read_dataset(const struct csv_opts *c, struct hoist_store *store, struct ArrowArrayStream *s,
-                                      struct hoist_csv_stats *stats) {
+/* Opens the CSV dataset of c->path with c's options. */
+static enum hoist_status open_csv_dataset(const struct csv_opts *c, struct hoist_store *store,
+                                          struct hoist_dataset **ds) {
     struct hoist_dataset_config *cfg = NULL;
-    struct hoist_dataset *ds = NULL;
     enum hoist_status st = hoist_dataset_config_new(&cfg);
     if (st == HOIST_OK) st = hoist_dataset_config_set_format(cfg, HOIST_DATASET_CSV);
     if (st == HOIST_OK) st = hoist_dataset_config_set_csv_options(cfg, c->o);
@@ -224,7 +233,45 @@ static enum hoist_status read_dataset(const struct csv_opts *c, struct hoist_sto
     if (st == HOIST_OK && c->limit >= 0) st = hoist_dataset_config_set_limit(cfg, c->limit);
     if (st == HOIST_OK && c->no_hive) st = hoist_dataset_config_set_hive(cfg, 0);
     const char *urls[1] = {c->path};
-    if (st == HOIST_OK) st = hoist_dataset_open(store, urls, 1, cfg, &ds);
+    if (st == HOIST_OK) st = hoist_dataset_open(store, urls, 1, cfg, ds);
+    hoist_dataset_config_free(cfg);
+    return st;
+}
+
+/* load --output: the scan streams into the Parquet writer (file or
+ * partitioned dataset), a CSV file/object or an Arrow IPC file; memory is
+ * bounded by the scan's and the writer's budgets, not by the data. */
+static int run_csv_output(struct csv_opts *c) {
+    struct hoist_store *store = NULL;
+    struct hoist_dataset *ds = NULL;
+    struct ArrowArrayStream s = {0};
+    enum hoist_status st = cli_store_open(&c->store, &store);
+    if (st == HOIST_OK) st = open_csv_dataset(c, store, &ds);
+    if (st == HOIST_OK) st = hoist_dataset_scan(ds, &s);
+    int rc = CLI_OK;
+    if (st != HOIST_OK) {
+        rc = cli_fail_on(st, c->path);
+    } else if (has_suffix(c->output, ".csv")) {
+        st = hoist_csv_write_url(store, c->output, &s, c->o, NULL);
+        rc = st == HOIST_OK ? CLI_OK : cli_fail_on(st, c->output);
+    } else if (has_suffix(c->output, ".arrow")) {
+        st = hoist_arrow_ipc_write_file(c->output, &s);
+        rc = st == HOIST_OK ? CLI_OK : cli_fail_on(st, c->output);
+    } else {
+        struct cli_progress bar;
+        cli_progress_init(&bar, "load");
+        rc = cli_write_stream(&c->write, store, &s, c->output, &bar, c->quiet);
+    }
+    if (s.release) s.release(&s);
+    hoist_dataset_close(ds);
+    hoist_store_free(store);
+    return rc;
+}
+
+static enum hoist_status read_dataset(const struct csv_opts *c, struct hoist_store *store, struct ArrowArrayStream *s,
+                                      struct hoist_csv_stats *stats) {
+    struct hoist_dataset *ds = NULL;
+    enum hoist_status st = open_csv_dataset(c, store, &ds);
     if (st == HOIST_OK) st = hoist_dataset_load(ds, s);
     if (st == HOIST_OK && stats) {
         struct hoist_dataset_stats ds_stats;
@@ -234,7 +281,6 @@ static enum hoist_status read_dataset(const struct csv_opts *c, struct hoist_sto
         stats->bytes = ds_stats.bytes_fetched;
     }
     hoist_dataset_close(ds);
-    hoist_dataset_config_free(cfg);
     return st;
 }
 
@@ -436,6 +482,8 @@ int cli_csv_run(int argc, char **argv) {
     if (rc == CLI_OK) {
         if (!strcmp(argv[0], "schema"))
             rc = run_csv_schema(&c);
+        else if (c.output)
+            rc = run_csv_output(&c);
         else if (!strcmp(argv[0], "head"))
             rc = run_csv_head(&c);
         else
@@ -443,4 +491,33 @@ int cli_csv_run(int argc, char **argv) {
     }
     hoist_csv_options_free(c.o);
     return rc;
+}
+
+/* ---- convert's input-format dispatch --------------------------------------------- */
+
+static bool csv_name(const char *url) {
+    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".csv.bz2",
+                                       ".tsv", ".tsv.gz", ".tsv.zst", ".tsv.bz2"};
+    for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++)
+        if (has_suffix(url, exts[k])) return true;
+    return false;
+}
+
+enum hoist_status cli_csv_dataset_config(const char *const *srcs, size_t n, const char *format,
+                                         struct hoist_dataset_config **cfg) {
+    *cfg = NULL;
+    bool csv = format && !strcmp(format, "csv");
+    if (format && !csv && strcmp(format, "parquet")) return HOIST_ERR_INVALID_ARG;
+    for (size_t i = 0; !format && i < n; i++) {
+        csv = csv_name(srcs[i]);
+        if (!csv) break;
+    }
+    if (!csv) return HOIST_OK;
+    enum hoist_status st = hoist_dataset_config_new(cfg);
+    if (st == HOIST_OK) st = hoist_dataset_config_set_format(*cfg, HOIST_DATASET_CSV);
+    if (st != HOIST_OK) {
+        hoist_dataset_config_free(*cfg);
+        *cfg = NULL;
+    }
+    return st;
 }
