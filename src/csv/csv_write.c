@@ -54,18 +54,6 @@ static bool is_valid(const struct ArrowArray *a, int64_t j) {
     return !v || a->null_count == 0 || ((v[j >> 3] >> (j & 7)) & 1);
 }
 
-static void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d) {
-    /* H. Hinnant's civil_from_days (days since 1970-01-01, proleptic Gregorian) */
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    unsigned doe = (unsigned)(days - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t unit_per_second(char u) { return u == 's' ? 1 : u == 'm' ? 1000 : u == 'u' ? 1000000 : 1000000000; }
 
 static int unit_digits(char u) { return u == 's' ? 0 : u == 'm' ? 3 : u == 'u' ? 6 : 9; }
@@ -227,7 +215,7 @@ static void value_text(const struct ArrowSchema *s, const struct ArrowArray *a, 
         if (f[2] == 'm' && ((const int64_t *)v)[j] % 86400000 < 0) days--;
         int64_t y;
         unsigned m, d;
-        civil_from_days(days, &y, &m, &d);
+        hx_civil_from_days(days, &y, &m, &d);
         snprintf(buf, cap, "%04" PRId64 "-%02u-%02u", y, m, d);
         return;
     }
@@ -250,7 +238,7 @@ static void value_text(const struct ArrowSchema *s, const struct ArrowArray *a, 
         }
         int64_t y;
         unsigned m, d;
-        civil_from_days(days, &y, &m, &d);
+        hx_civil_from_days(days, &y, &m, &d);
         int n = snprintf(buf, cap, "%04" PRId64 "-%02u-%02u ", y, m, d);
         n += clock_text(buf + n, cap - (size_t)n, rem, frac, unit);
         if (f[4] && (size_t)n + 1 < cap) snprintf(buf + n, cap - (size_t)n, "Z"); /* stored as UTC */
