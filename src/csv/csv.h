@@ -47,6 +47,20 @@ HOIST_NODISCARD hx_status hx_csv_infer_head(const void *data, size_t len, bool f
                                             const struct hoist_csv_options *opts, struct ArrowSchema *schema,
                                             int *delimiter, bool *header);
 
+/* A row filter the reader applies while it converts each chunk, so the
+ * other columns of rows it drops are never converted: the filter columns
+ * (projected indexes cols[0..n)) are converted first, then fn(ud, arrays,
+ * rows, keep) gets the chunk's column arrays (indexed like the projection;
+ * only the filter columns are filled) and writes keep[r] = 1 for each of
+ * the `rows` rows to keep. fn runs on the reader's workers, for different
+ * chunks at once; a failure it returns (with a message set) fails the read.
+ * The filter applies only when every projected column has a set type and
+ * skip_bad_rows is off (no widening or dropped row can redo a chunk); else
+ * it is ignored and the caller filters the batches. cols is copied. */
+typedef hx_status (*hx_csv_row_filter_fn)(void *ud, const struct ArrowArray *arrays, int64_t rows, uint8_t *keep);
+HOIST_NODISCARD hx_status hx_csv_reader_set_row_filter(struct hoist_csv_reader *rd, const size_t *cols, size_t n,
+                                                       hx_csv_row_filter_fn fn, void *ud);
+
 /* hoist_csv_reader_new with a name for messages (copied; may be NULL). */
 HOIST_NODISCARD hx_status hx_csv_reader_new_named(const struct hoist_csv_options *opts, const char *name,
                                                   struct hoist_csv_reader **out);

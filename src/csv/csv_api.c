@@ -60,6 +60,7 @@ void hoist_csv_reader_free(struct hoist_csv_reader *rd) {
     hx_free(rd->explicit_type);
     hx_buf_reset(&rd->buf);
     hx_free(rd->failed_msg);
+    hx_free(rd->filter_cols);
     hx_free(rd->name);
     hx_csv_options_reset(&rd->opts);
     hx_free(rd);
@@ -272,4 +273,18 @@ hx_status hx_csv_infer_head(const void *data, size_t len, bool final, const char
     if (st == HOIST_OK) (void)hx_csv_reader_dialect(rd, delimiter, header);
     hoist_csv_reader_free(rd);
     return st;
+}
+
+hx_status hx_csv_reader_set_row_filter(struct hoist_csv_reader *rd, const size_t *cols, size_t n,
+                                       hx_csv_row_filter_fn fn, void *ud) {
+    HX_FAIL_IF(rd->started, HOIST_ERR_INVALID_ARG, "hx_csv_reader_set_row_filter: the reader has started");
+    size_t *c = hx_malloc((n ? n : 1) * sizeof *c);
+    if (!c) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", hx_csv_reader_name(rd));
+    if (n) memcpy(c, cols, n * sizeof *c);
+    hx_free(rd->filter_cols);
+    rd->filter_cols = c;
+    rd->nfilter_cols = n;
+    rd->filter_fn = fn;
+    rd->filter_ud = ud;
+    return HOIST_OK;
 }

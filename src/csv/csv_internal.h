@@ -220,8 +220,10 @@ struct hx_csv_chunk {
     size_t cap_rows;
     struct hx_csv_field *fields; /* nrows x nproj, offsets relative to start */
     uint32_t *row_off;           /* each row's first byte, relative to start */
-    uint8_t *dropped;            /* rows left out at conversion (skip_bad_rows) */
+    uint8_t *dropped;            /* rows left out at conversion (skip_bad_rows, then the row filter) */
     int64_t ndropped;
+    int64_t nfiltered; /* rows the row filter dropped (marked in dropped too) */
+    bool filtered;     /* the row filter ran on this chunk */
     /* lexing outcome: HOIST_OK, or the failure at err_pos (a row start) */
     hx_status st;
     size_t err_pos;
@@ -278,6 +280,13 @@ struct hoist_csv_reader {
     struct ArrowArray *queue;
     size_t qhead, qlen, qcap;
     struct hoist_csv_stats stats;
+
+    /* the row filter (hx_csv_reader_set_row_filter) */
+    hx_csv_row_filter_fn filter_fn;
+    void *filter_ud;
+    size_t *filter_cols;
+    size_t nfilter_cols;
+    bool filter_active; /* set types everywhere, no skip_bad_rows (settled with the columns) */
 };
 
 /* csv_chunk.c: lexes rows of [ch->start, ...) until one starts at or after

@@ -4,10 +4,13 @@
  * ranges fetched ahead of the parse, hx_ds_csv_fetch), each through a
  * byte sink (gzip/zstd/bzip2) into a streaming CSV reader that converts
  * only the needed columns, with the dataset's types set, in parallel
- * chunks on its pool. Each batch the reader makes is filtered and sampled
- * at once, before the next chunk is parsed, so rows the filter drops never
- * pile up; partition columns are added and the batch is queued for the
- * consumer under the memory budget (backpressure stops the producer).
+ * chunks on its pool. The filter runs inside each chunk's conversion
+ * (hx_csv_reader_set_row_filter): the filter columns are converted first
+ * and the other columns only for the rows it keeps. Each batch is then
+ * sampled (and filtered again when the codec could not: a sample needs the
+ * rows' numbers in the file), partition columns are added and the batch is
+ * queued for the consumer under the memory budget (backpressure stops the
+ * producer).
  */
 #include "ds_csv_internal.h"
 #include "file_map.h"
@@ -39,7 +42,8 @@ struct cscan {
     const struct ds_file *f;
     int64_t file_row;
     struct hoist_csv_reader *rd;
-    int *batch_col; /* per needed column: its child in the reader's batches, -1 = not from the file */
+    int *batch_col;  /* per needed column: its child in the reader's batches, -1 = not from the file */
+    bool *in_filter; /* per needed column: the filter names it */
     uint64_t fetched, output_bytes;
     size_t units_done;
     double t0;
@@ -200,8 +204,35 @@ static const char *type_name(const char *format) {
     return NULL;
 }
 
+/* The filter on one chunk's converted filter columns, on a reader worker:
+ * partition columns as constants, the rest of the needed columns absent
+ * (the filter does not name them). */
+static hx_status chunk_filter(void *ud, const struct ArrowArray *arrays, int64_t rows, uint8_t *keep) {
+    struct cscan *s = ud;
+    struct hoist_dataset *ds = s->ds;
+    const struct ArrowArray **cols = hx_calloc(ds->nneed + 1, sizeof *cols);
+    struct ArrowArray *consts = hx_calloc(ds->nneed + 1, sizeof *consts);
+    hx_status st = cols && consts ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == HOIST_OK && i < ds->nneed; i++) {
+        const struct ds_col *c = &ds->cols[ds->need[i]];
+        if (!s->in_filter[i]) continue;
+        if (c->partition) {
+            st = hx_ds_array_const(c->ptype, s->f->pvalues[c->pidx], rows, &consts[i]);
+            cols[i] = &consts[i];
+        } else if (s->batch_col[i] >= 0) {
+            cols[i] = &arrays[s->batch_col[i]];
+        }
+    }
+    if (st == HOIST_OK) st = hx_ds_filter_eval(ds->filter, cols, ds->need_formats, ds->need_dict_formats, rows, keep);
+    for (size_t i = 0; consts && i < ds->nneed; i++)
+        if (consts[i].release) consts[i].release(&consts[i]);
+    hx_free(consts);
+    hx_free(cols);
+    return st;
+}
+
 /* The reader for file f: the dataset's dialect, the needed columns only,
- * each with the dataset's type. */
+ * each with the dataset's type, and the filter inside its chunks. */
 static hx_status open_reader(struct cscan *s) {
     struct hoist_dataset *ds = s->ds;
     const struct ds_file *f = s->f;
@@ -227,6 +258,14 @@ static hx_status open_reader(struct cscan *s) {
     if (st == HOIST_OK) st = hoist_csv_options_set_int(o, HOIST_CSV_HEADER, ds->csv_header);
     if (st == HOIST_OK && ds->cfg.threads) st = hoist_csv_options_set_int(o, HOIST_CSV_THREADS, ds->cfg.threads);
     if (st == HOIST_OK) st = hx_csv_reader_new_named(o, f->url, &s->rd);
+    if (st == HOIST_OK && ds->filter && ds->cfg.sample >= 1.0) {
+        size_t *fcols = hx_calloc(ds->nneed + 1, sizeof *fcols), nf = 0;
+        if (!fcols) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; fcols && i < ds->nneed; i++)
+            if (s->in_filter[i] && s->batch_col[i] >= 0) fcols[nf++] = (size_t)s->batch_col[i];
+        if (st == HOIST_OK) st = hx_csv_reader_set_row_filter(s->rd, fcols, nf, chunk_filter, s);
+        hx_free(fcols);
+    }
     hx_free(names);
     hoist_csv_options_free(o);
     return st;
@@ -355,6 +394,7 @@ static void cscan_destroy(struct cscan *s) {
     hx_free(s->q);
     hx_free(s->qbytes_of);
     hx_free(s->batch_col);
+    hx_free(s->in_filter);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     hx_ds_unref(ds);
@@ -374,7 +414,11 @@ static hx_status cscan_start(struct hoist_dataset *ds, struct cscan **out) {
     s->budget = ds->cfg.memory_limit ? ds->cfg.memory_limit : DEFAULT_BUDGET;
     s->t0 = hx_now();
     s->batch_col = hx_calloc(ds->nneed + 1, sizeof *s->batch_col);
-    if (!s->batch_col) {
+    s->in_filter = hx_calloc(ds->nneed + 1, sizeof *s->in_filter);
+    for (size_t i = 0; s->in_filter && ds->filter && i < ds->nneed; i++)
+        for (size_t k = 0; k < ds->filter->ncolumns; k++)
+            if (!strcmp(ds->filter->columns[k], ds->cols[ds->need[i]].name)) s->in_filter[i] = true;
+    if (!s->batch_col || !s->in_filter) {
         cscan_destroy(s);
         return hx_error(HOIST_ERR_NOMEM, "out of memory");
     }
