@@ -13,7 +13,8 @@ Workloads, each tool a child process (this file run as a script) so peak
 RSS is its own; the CSV is read warm from the page cache:
 - "seeds flow": `for row in csv.reader(f)` (the book's loop), `list(csv.reader)`
   (the book's ~17 GB of Python objects), pandas `read_parquet`, pyarrow
-  `pq.read_table`, `hoist.load_table` of the Parquet, `hoist.read_csv` of the CSV.
+  `pq.read_table`, "hoist" = `hoist.load_table` of the Parquet (the ratios),
+  and `hoist.read_csv` of the CSV.
 - "CSV -> Arrow, all cores" / "1 thread" (plain) and "gzip, all cores":
   hoist.read_csv vs pyarrow.csv.read_csv, polars.read_csv, duckdb read_csv.
 Every child prints {"rows", "table_bytes"}; rows must agree. The book's
@@ -59,9 +60,9 @@ def run(ctx):
     csv, gz, pq = files["csv"], files["gz"], files["parquet"]
     repeat = 1 if ctx.quick else 2
 
-    def tool(name, workload, path, threads="0", nbytes=0, extra_env=None):
+    def tool(name, workload, path, threads="0", nbytes=0, extra_env=None, label=None):
         e = dict(env, **(extra_env or {}))
-        m = ctx.measure(name, workload, me + [name, path, threads], bytes=nbytes, env=e, repeat=repeat)
+        m = ctx.measure(label or name, workload, me + [name, path, threads], bytes=nbytes, env=e, repeat=repeat)
         r = result_line(m)
         if m.ok and r:
             m.rows = r["rows"]
@@ -72,11 +73,21 @@ def run(ctx):
                 ctx.note("%s on %s: %d rows, expected %d" % (name, workload, r["rows"], files["rows"]))
         return m
 
+    base = ctx.measure("python + imports", "baseline", [ctx.python, "-c", "import pyarrow, pandas, polars, duckdb, hoist"],
+                       env=env)
+    ctx.note("CPU-s include starting Python and importing the tool (a process importing pyarrow, pandas, polars, "
+             "duckdb and hoist: %.2f CPU-s, %.0f MiB); on a shared machine wall time is noisy, CPU-s steadier"
+             % (base.cpu_s, base.peak_rss_mib))
+    # The seeds' flow: hoist (its Parquet load) against the book's contenders,
+    # and hoist's CSV read next to them.
     flow = "seeds flow"
-    for name, path, n in (("csv_loop", csv, files["csv_bytes"]), ("csv_list", csv, files["csv_bytes"]),
-                          ("pandas_parquet", pq, files["pq_bytes"]), ("pyarrow_parquet", pq, files["pq_bytes"]),
-                          ("hoist_parquet", pq, files["pq_bytes"]), ("hoist", csv, files["csv_bytes"])):
-        tool(name, flow, path, nbytes=n)
+    for name, label, path, n in (("csv_loop", "csv.reader loop (CSV)", csv, files["csv_bytes"]),
+                                 ("csv_list", "list(csv.reader) (CSV)", csv, files["csv_bytes"]),
+                                 ("pandas_parquet", "pandas read_parquet", pq, files["pq_bytes"]),
+                                 ("pyarrow_parquet", "pyarrow read_table", pq, files["pq_bytes"]),
+                                 ("hoist_parquet", "hoist", pq, files["pq_bytes"]),
+                                 ("hoist", "hoist read_csv (CSV)", csv, files["csv_bytes"])):
+        tool(name, flow, path, nbytes=n, label=label)
     ctx.compare(flow)
 
     for workload, path, n, threads in (("CSV -> Arrow, all cores", csv, files["csv_bytes"], "0"),
