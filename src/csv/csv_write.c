@@ -20,6 +20,7 @@ struct hoist_csv_writer {
     struct ArrowSchema schema; /* a copy: struct of the columns */
     uint8_t delim, quote;
     bool header, header_done, quote_strings;
+    bool at_start; /* nothing written yet: a leading BOM would be taken for the file's */
     char *null_str;
     size_t null_len;
     struct hx_buf out;
@@ -259,6 +260,9 @@ static hx_status put_field(struct hoist_csv_writer *w, const char *s, size_t n, 
     }
     /* a string spelled like the null string would read back as null */
     if (!quote && is_string && n == w->null_len && memcmp(s, w->null_str, n) == 0) quote = true;
+    /* readers drop a UTF-8 BOM that starts the text: keep a value's own */
+    if (!quote && w->at_start && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) quote = true;
+    w->at_start = false;
     if (!quote) return hx_buf_append(&w->out, s, n);
     HX_FAIL_IF(!w->quote, HOIST_ERR_INVALID_ARG,
                "CSV writer: a value needs quoting (holds '%c', a line break or "
@@ -332,6 +336,7 @@ hx_status hoist_csv_writer_new(const struct hoist_csv_options *opts, const struc
     hx_status st = w ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "CSV writer: out of memory");
     if (st == HOIST_OK) {
         hx_buf_init(&w->out);
+        w->at_start = true;
         w->delim = o.delimiter < 0 ? ',' : (uint8_t)o.delimiter;
         w->quote = (uint8_t)o.quote;
         w->header = o.header != 0;
