@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct sink first = {0};
     char **names = NULL;
     int64_t ncols = 0;
-    enum hoist_status rc = hoist_csv_read_memory(text, len, o, &st, NULL);
+    enum hoist_status rc = hoist_csv_read_memory(text, len, o, &st, NULL, 0);
     if (rc == HOIST_OK)
         drain(&st, &first, &names, &ncols);
     else if (rc != HOIST_ERR_CSV_PARSE && rc != HOIST_ERR_COLUMN_NOT_FOUND && rc != HOIST_ERR_LIMIT)
@@ -137,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (int64_t c = 0; c < ncols; c++)
             if (hoist_csv_options_set_column_type(o, names[c], "string") != HOIST_OK) abort();
         if (k < 2) {
-            rc = hoist_csv_read_memory(text, len, o, &st, NULL);
+            rc = hoist_csv_read_memory(text, len, o, &st, NULL, 0);
             if (rc == HOIST_OK) drain(&st, &out[k], NULL, NULL);
         } else {
             struct hoist_csv_reader *rd;

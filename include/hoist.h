@@ -803,6 +803,23 @@ hoist_dataset_config_set_store_config(struct hoist_dataset_config *cfg, const st
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_progress(struct hoist_dataset_config *cfg,
                                                                               hoist_progress_fn fn, void *userdata);
 
+/* The files' format: HOIST_DATASET_PARQUET (default) or HOIST_DATASET_CSV.
+ * CSV files (plain, gzip, zstd or bzip2, by magic bytes) share the schema
+ * inferred from the head of the first file (dialect, header, column types;
+ * every later file is read with those types, as pyarrow.dataset does);
+ * partitions, projection, filter, sample, limit and shards work as for
+ * Parquet, with one unit per file (shards are whole files, stats count
+ * files as row groups). docs/csv.md has the details. */
+enum hoist_dataset_format { HOIST_DATASET_PARQUET = 0, HOIST_DATASET_CSV = 1 };
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_format(struct hoist_dataset_config *cfg,
+                                                                            int format);
+/* CSV dialect and type options for a CSV dataset (copied; NULL = defaults).
+ * Its column list is ignored (use set_columns); a column type set here
+ * overrides the inferred one. */
+struct hoist_csv_options;
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_csv_options(struct hoist_dataset_config *cfg,
+                                                                                 const struct hoist_csv_options *opts);
+
 /* Opens a dataset: lists, reads footers, unifies schemas, resolves and prunes
  * by the filter. urls: n >= 1 entries, each a prefix (ending in '/' or a
  * directory), a file URL, or a glob (* ? [..] in the key). A file URL may end
@@ -994,7 +1011,9 @@ enum hoist_csv_option {
     HOIST_CSV_SKIP_BAD_ROWS = 7,       /* int 0/1: leave bad rows out instead of failing */
     HOIST_CSV_THREADS = 8,             /* int: worker threads, 0 = all cores (default) */
     HOIST_CSV_STRINGS_CAN_BE_NULL = 9, /* int 0/1: null strings make nulls in string columns too */
-    HOIST_CSV_BLOCK_SIZE = 10          /* int: bytes per parse chunk (one batch each); 0 = 1 MiB */
+    HOIST_CSV_BLOCK_SIZE = 10,         /* int: bytes per parse chunk (one batch each); 0 = 1 MiB */
+    HOIST_CSV_QUOTE_STRINGS = 11       /* writer, int 0/1: quote every string value and header name, as
+                                          pyarrow does (default 0: only values that need it, RFC 4180) */
 };
 
 enum hoist_csv_list {
@@ -1037,12 +1056,13 @@ struct hoist_csv_stats {
  * On success *out is a stream over batches already in memory (struct arrays,
  * one per chunk, in input order; no batch when there are no rows) that owns
  * its memory; get_schema gives the columns. opts may be NULL (defaults).
- * stats may be NULL. Statuses: HOIST_ERR_CSV_PARSE, HOIST_ERR_COLUMN_NOT_FOUND,
- * HOIST_ERR_NOMEM, HOIST_ERR_INVALID_ARG. */
+ * stats may be NULL; stats_size is sizeof *stats (only that many bytes are
+ * written, so the struct can grow without breaking older programs). Statuses: HOIST_ERR_CSV_PARSE,
+ * HOIST_ERR_COLUMN_NOT_FOUND, HOIST_ERR_NOMEM, HOIST_ERR_INVALID_ARG. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_memory(const void *data, size_t len,
                                                                   const struct hoist_csv_options *opts,
                                                                   struct ArrowArrayStream *out,
-                                                                  struct hoist_csv_stats *stats);
+                                                                  struct hoist_csv_stats *stats, size_t stats_size);
 
 /* Reads a local CSV file: plain (mapped), gzip or zstd (by magic bytes,
  * decompressed as a stream, so memory is the result plus a few blocks).
@@ -1050,7 +1070,7 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_memory(const void *da
  * inference rule applies). Adds HOIST_ERR_NOT_FOUND, HOIST_ERR_IO. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *opts,
                                                                 struct ArrowArrayStream *out,
-                                                                struct hoist_csv_stats *stats);
+                                                                struct hoist_csv_stats *stats, size_t stats_size);
 
 /* Reads a CSV object through a store: s3://bucket/key (a local path or
  * file:// URL goes to hoist_csv_read_file). The object is fetched in 8 MiB
@@ -1064,7 +1084,7 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_file(const char *path
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_read_url(struct hoist_store *store, const char *url,
                                                                const struct hoist_csv_options *opts,
                                                                struct ArrowArrayStream *out,
-                                                               struct hoist_csv_stats *stats);
+                                                               struct hoist_csv_stats *stats, size_t stats_size);
 
 /* Streaming: feed the text in blocks of any size (split anywhere, even
  * inside a field), take batches as they are ready. The reader gathers
@@ -1092,7 +1112,47 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_schema(struct hoist
  * out->release NULL when none is ready: after finish that is the end. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_reader_next(struct hoist_csv_reader *reader,
                                                                   struct ArrowArray *out);
-HOIST_API void hoist_csv_reader_get_stats(const struct hoist_csv_reader *reader, struct hoist_csv_stats *out);
+/* Fills the first `size` bytes of *out (pass sizeof *out), so the struct can
+ * grow without breaking programs built against an older header. */
+HOIST_API void hoist_csv_reader_get_stats(const struct hoist_csv_reader *reader, struct hoist_csv_stats *out,
+                                          size_t size);
+
+/* ---- writing CSV ----------------------------------------------------------
+ * Arrow record batches to CSV text (RFC 4180): a header row of the column
+ * names (unless HOIST_CSV_HEADER is 0), fields separated by
+ * HOIST_CSV_DELIMITER (',' when unset), a field holding the delimiter, the
+ * quote, CR or LF quoted with HOIST_CSV_QUOTE (quotes doubled; with quoting
+ * off such a value is HOIST_ERR_INVALID_ARG), LF after each row, nulls as
+ * the first HOIST_CSV_NULL_VALUES string (default empty; a string value
+ * equal to it is quoted). Values as pyarrow's CSV writer writes them, so
+ * pyarrow.csv reads them back equal: integers, shortest round-trip floats
+ * (nan, inf), true/false, dates YYYY-MM-DD, times and timestamps ISO 8601
+ * with the unit's fraction digits ("2020-01-01 10:00:00.250000", "Z" when
+ * the type has a zone: values are UTC), decimals with their scale; strings
+ * and binaries as their bytes; dictionary arrays as their values. Nested
+ * types: HOIST_ERR_UNSUPPORTED. The other reader options are ignored. */
+struct hoist_csv_writer;
+/* schema: a struct "+s" of the columns (borrowed; copied). opts may be NULL. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_writer_new(const struct hoist_csv_options *opts,
+                                                                 const struct ArrowSchema *schema,
+                                                                 struct hoist_csv_writer **out);
+HOIST_API void hoist_csv_writer_free(struct hoist_csv_writer *writer);
+/* Formats one batch (borrowed; a struct array of the schema) and, on the
+ * first call, the header before it; batch NULL: the header alone (for a
+ * table without rows). *text / *len: the text, owned by the writer and
+ * valid until its next call. */
+HOIST_API HOIST_NODISCARD enum hoist_status
+hoist_csv_writer_write(struct hoist_csv_writer *writer, const struct ArrowArray *batch, const void **text, size_t *len);
+/* Writes every batch of `stream` (consumed and released) as one CSV file or
+ * object at url: a local path, file:// or s3://bucket/key, through a
+ * streamed upload (S3 multipart parts sent while later batches are
+ * formatted; a hidden temp file renamed at the end locally), so memory is
+ * a few parts and nothing is visible at url unless the whole stream was
+ * written. store: borrowed, or NULL for one from the environment. *rows
+ * (may be NULL) gets the rows written. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_csv_write_url(struct hoist_store *store, const char *url,
+                                                                struct ArrowArrayStream *stream,
+                                                                const struct hoist_csv_options *opts, int64_t *rows);
 
 /* ======================================================================
  * EXPERIMENTAL API (zstd's ZSTD_STATIC_LINKING_ONLY pattern).

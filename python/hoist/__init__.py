@@ -16,8 +16,8 @@ __all__ += ["Table", "Shard", "Scanner", "load_table", "scan", "shards", "featur
             "DatasetValueError", "DatasetNotFoundError", "DatasetPermissionError", "DatasetExistsError"]
 from .parquet import ParquetError, ParquetTable, read_parquet  # noqa: E402
 __all__ += ["read_parquet", "ParquetTable", "ParquetError"]
-from .csv import CsvError, read_csv  # noqa: E402
-__all__ += ["read_csv", "CsvError"]
+from .csv import CsvError, read_csv, write_csv  # noqa: E402
+__all__ += ["read_csv", "write_csv", "CsvError"]
 
 # Object store: the metaflow.S3 API (docs/python.md "hoist.S3").
 from .exceptions import (AccessDeniedError, AlreadyExistsError, CorruptDataError,  # noqa: E402

@@ -335,6 +335,19 @@ def _open(url_or_urls: Any, columns: Optional[Sequence[str]], filter: Optional[s
         kw["sample"] = float(sample)
     if limit is not None:
         kw["limit"] = limit
+    fmt = options.pop("format", None)
+    csv_opts = options.pop("csv", None)
+    if fmt is None:
+        fmt = "csv" if csv_opts is not None or all(_looks_like_csv(u) for u in urls) else "parquet"
+    if fmt not in ("parquet", "csv"):
+        raise ValueError("format: 'parquet' or 'csv', got %r" % (fmt,))
+    if fmt == "csv":
+        from .csv import _dataset_options
+
+        kw["format"] = 1
+        kw["csv"] = _dataset_options(csv_opts)
+    elif csv_opts is not None:
+        raise ValueError("csv: CSV options need format='csv'")
     known = {"skip_bad", "hive", "partition_types", "endpoint", "region", "profile", "concurrency"}
     for k, v in options.items():
         if k not in known:
@@ -344,14 +357,24 @@ def _open(url_or_urls: Any, columns: Optional[Sequence[str]], filter: Optional[s
     return _hoist.Dataset(urls, **kw)
 
 
+def _looks_like_csv(url: str) -> bool:
+    u = url.lower().rstrip("*")  # a glob "x/*.csv*" too
+    for z in (".gz", ".gzip", ".zst", ".zstd", ".bz2"):
+        if u.endswith(z):
+            u = u[:-len(z)]
+            break
+    return u.endswith((".csv", ".tsv"))
+
+
 def load_table(url_or_urls: Union[str, Sequence[str], Shard], columns: Optional[Sequence[str]] = None,
                filter: Optional[str] = None, sample: Optional[float] = None,
                memory_limit: Union[int, str, None] = None, threads: Optional[int] = None, *,
                seed: int = 0, limit: Optional[int] = None, skip_bad: bool = False, hive: bool = True,
                partition_types: Optional[Dict[str, str]] = None, endpoint: Optional[str] = None,
                region: Optional[str] = None, profile: Optional[str] = None,
-               concurrency: Optional[int] = None) -> Table:
-    """Loads a Parquet dataset into a ``hoist.Table``.
+               concurrency: Optional[int] = None, format: Optional[str] = None,
+               csv: Optional[Dict[str, Any]] = None) -> Table:
+    """Loads a Parquet (or CSV) dataset into a ``hoist.Table``.
 
     ``url_or_urls``: a prefix (``s3://bucket/taxi/``, ``file:///data/taxi/``, a
     local directory), a file URL, a glob (``s3://b/t/*.parquet``), a list of
@@ -372,11 +395,17 @@ def load_table(url_or_urls: Union[str, Sequence[str], Shard], columns: Optional[
     The GIL is released while loading. Errors raise ``hoist.DatasetError``
     subclasses carrying hoist's message (``DatasetValueError`` for a bad
     filter or column, ``DatasetNotFoundError`` for a missing prefix).
+
+    ``format``: ``"parquet"`` or ``"csv"``; None = CSV when every URL ends
+    in .csv/.tsv (optionally .gz/.zst/.bz2) or ``csv`` is given. CSV files
+    share the schema inferred from the head of the first one; ``csv``: the
+    dialect and type options of ``hoist.read_csv`` (``delimiter``,
+    ``header``, ``null_values``, ``column_types``, ...; docs/csv.md).
     """
     try:
         ds = _open(url_or_urls, columns, filter, sample, seed, limit, memory_limit, threads, skip_bad=skip_bad,
                    hive=hive, partition_types=partition_types, endpoint=endpoint, region=region, profile=profile,
-                   concurrency=concurrency)
+                   concurrency=concurrency, format=format, csv=csv)
     except _EmptyIcebergScan:
         from .iceberg import projected_schema
 

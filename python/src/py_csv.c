@@ -1,7 +1,8 @@
 /* _hoist.read_csv: parse a CSV file or S3 object (plain, gzip or zstd; the
  * store comes from the environment) with the GIL released and hand the batches back as an
  * 'arrow_array_stream' capsule, which hoist.csv wraps in a hoist.Table (TableData.from_stream takes
- * the batches without copying). Options arrive already normalised by python/hoist/csv.py. */
+ * the batches without copying); _hoist.csv_options: the same options as a capsule for a CSV dataset
+ * (_hoist.Dataset's csv=). Options arrive already normalised by python/hoist/csv.py. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -59,37 +60,28 @@ static int set_list(struct hoist_csv_options *o, enum hoist_csv_list which, PyOb
     return 0;
 }
 
-static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
-    (void)self;
-    static char *kwlist[] = {"path",
-                             "delimiter",
-                             "quote",
-                             "escape",
-                             "double_quote",
-                             "header",
-                             "comment",
-                             "null_values",
-                             "true_values",
-                             "false_values",
-                             "columns",
-                             "column_names",
-                             "column_types",
-                             "skip_bad_rows",
-                             "strings_can_be_null",
-                             "threads",
-                             NULL};
-    const char *path;
+/* The reader options of read_csv / csv_options from their keywords (after
+ * `lead` leading positional arguments, which the caller parses). */
+static struct hoist_csv_options *options_from(PyObject *args, PyObject *kwargs, const char **path) {
+    static char *kwlist[] = {"path",         "delimiter",     "quote",
+                             "escape",       "double_quote",  "header",
+                             "comment",      "null_values",   "true_values",
+                             "false_values", "columns",       "column_names",
+                             "column_types", "skip_bad_rows", "strings_can_be_null",
+                             "threads",      "quote_strings", NULL};
+    int quote_strings = 0;
     int delimiter = -1, quote = '"', escape = 0, double_quote = 1, header = -1, comment = 0;
     int skip_bad = 0, strings_null = 0, threads = 0;
     PyObject *nulls = Py_None, *trues = Py_None, *falses = Py_None, *columns = Py_None, *names = Py_None,
              *types = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|iiiiiiOOOOOOiii", kwlist, &path, &delimiter, &quote, &escape,
-                                     &double_quote, &header, &comment, &nulls, &trues, &falses, &columns, &names,
-                                     &types, &skip_bad, &strings_null, &threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, path ? "s|iiiiiiOOOOOOiiii" : "|siiiiiiOOOOOOiiii", kwlist,
+                                     path ? path : &(const char *){NULL}, &delimiter, &quote, &escape, &double_quote,
+                                     &header, &comment, &nulls, &trues, &falses, &columns, &names, &types, &skip_bad,
+                                     &strings_null, &threads, &quote_strings))
         return NULL;
     struct hoist_csv_options *o;
     enum hoist_status st = hoist_csv_options_new(&o);
-    if (st != HOIST_OK) return raise_status(st);
+    if (st != HOIST_OK) return (void *)raise_status(st);
     const struct {
         enum hoist_csv_option opt;
         int value;
@@ -97,12 +89,12 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
                 {HOIST_CSV_ESCAPE, escape},          {HOIST_CSV_DOUBLE_QUOTE, double_quote},
                 {HOIST_CSV_HEADER, header},          {HOIST_CSV_COMMENT, comment},
                 {HOIST_CSV_SKIP_BAD_ROWS, skip_bad}, {HOIST_CSV_STRINGS_CAN_BE_NULL, strings_null},
-                {HOIST_CSV_THREADS, threads}};
+                {HOIST_CSV_THREADS, threads},        {HOIST_CSV_QUOTE_STRINGS, quote_strings}};
     for (size_t i = 0; st == HOIST_OK && i < sizeof ints / sizeof ints[0]; i++)
         st = hoist_csv_options_set_int(o, ints[i].opt, ints[i].value);
     if (st != HOIST_OK) {
         hoist_csv_options_free(o);
-        return raise_status(st);
+        return (void *)raise_status(st);
     }
     if (set_list(o, HOIST_CSV_NULL_VALUES, nulls) || set_list(o, HOIST_CSV_TRUE_VALUES, trues) ||
         set_list(o, HOIST_CSV_FALSE_VALUES, falses) || set_list(o, HOIST_CSV_COLUMNS, columns) ||
@@ -119,16 +111,42 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
         }
         if ((st = hoist_csv_options_set_column_type(o, n, t)) != HOIST_OK) {
             hoist_csv_options_free(o);
-            return raise_status(st);
+            return (void *)raise_status(st);
         }
     }
+    return o;
+}
+
+static void options_capsule_free(PyObject *cap) {
+    struct hoist_csv_options *o = PyCapsule_GetPointer(cap, "hoist.csv_options");
+    if (!o) PyErr_Clear();
+    hoist_csv_options_free(o);
+}
+
+/* csv_options(**kw) -> a 'hoist.csv_options' capsule, which _hoist.Dataset
+ * takes as its csv= argument (format CSV). */
+static PyObject *py_csv_options(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    struct hoist_csv_options *o = options_from(args, kwargs, NULL);
+    if (!o) return NULL;
+    PyObject *cap = PyCapsule_New(o, "hoist.csv_options", options_capsule_free);
+    if (!cap) hoist_csv_options_free(o);
+    return cap;
+}
+
+static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    const char *path;
+    struct hoist_csv_options *o = options_from(args, kwargs, &path);
+    if (!o) return NULL;
+    enum hoist_status st;
     struct ArrowArrayStream *s = PyMem_RawCalloc(1, sizeof *s);
     if (!s) {
         hoist_csv_options_free(o);
         return PyErr_NoMemory();
     }
     struct hoist_csv_stats stats;
-    Py_BEGIN_ALLOW_THREADS st = hoist_csv_read_url(NULL, path, o, s, &stats);
+    Py_BEGIN_ALLOW_THREADS st = hoist_csv_read_url(NULL, path, o, s, &stats, sizeof stats);
     Py_END_ALLOW_THREADS hoist_csv_options_free(o);
     if (st != HOIST_OK) {
         PyMem_RawFree(s);
@@ -157,9 +175,41 @@ static PyObject *py_read_csv(PyObject *self, PyObject *args, PyObject *kwargs) {
     return Py_BuildValue("(NN)", cap, d);
 }
 
+/* write_csv(stream capsule, url, options capsule or None) -> rows written.
+ * The capsule's stream is moved out (the capsule keeps a released one) and
+ * written with the GIL released, as write_dataset does. */
+static PyObject *py_write_csv(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *capsule, *opts_obj;
+    const char *url;
+    if (!PyArg_ParseTuple(args, "OsO", &capsule, &url, &opts_obj)) return NULL;
+    if (!PyCapsule_IsValid(capsule, "arrow_array_stream")) {
+        PyErr_SetString(PyExc_TypeError, "data: expected an 'arrow_array_stream' PyCapsule");
+        return NULL;
+    }
+    const struct hoist_csv_options *o = NULL;
+    if (opts_obj != Py_None && !(o = PyCapsule_GetPointer(opts_obj, "hoist.csv_options"))) return NULL;
+    struct ArrowArrayStream *src = PyCapsule_GetPointer(capsule, "arrow_array_stream");
+    if (!src || !src->release) {
+        PyErr_SetString(PyExc_ValueError, "data: the Arrow stream was already consumed");
+        return NULL;
+    }
+    struct ArrowArrayStream s = *src;
+    src->release = NULL;
+    enum hoist_status st;
+    int64_t rows = 0;
+    Py_BEGIN_ALLOW_THREADS st = hoist_csv_write_url(NULL, url, &s, o, &rows);
+    Py_END_ALLOW_THREADS if (st != HOIST_OK) return raise_status(st);
+    return PyLong_FromLongLong((long long)rows);
+}
+
 static PyMethodDef csv_methods[] = {
+    {"write_csv", (PyCFunction)(void (*)(void))py_write_csv, METH_VARARGS,
+     "write_csv(stream capsule, url, options) -> rows; see hoist.write_csv."},
     {"read_csv", (PyCFunction)(void (*)(void))py_read_csv, METH_VARARGS | METH_KEYWORDS,
      "read_csv(path, ...) -> (arrow_array_stream capsule, stats dict); see hoist.read_csv."},
+    {"csv_options", (PyCFunction)(void (*)(void))py_csv_options, METH_VARARGS | METH_KEYWORDS,
+     "csv_options(...) -> CSV reader options for Dataset(format=1, csv=...); see hoist.load_table."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -570,10 +570,25 @@ static int set_store_settings(struct hoist_dataset_config *cfg, struct hoist_sto
 }
 
 static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
-    static char *kw[] = {
-        "urls",    "columns",     "filter", "sample",          "seed",         "limit",    "memory_limit",
-        "threads", "skip_bad",    "hive",   "partition_types", "decode_flags", "endpoint", "region",
-        "profile", "concurrency", NULL};
+    static char *kw[] = {"urls",
+                         "columns",
+                         "filter",
+                         "sample",
+                         "seed",
+                         "limit",
+                         "memory_limit",
+                         "threads",
+                         "skip_bad",
+                         "hive",
+                         "partition_types",
+                         "decode_flags",
+                         "endpoint",
+                         "region",
+                         "profile",
+                         "concurrency",
+                         "format",
+                         "csv",
+                         NULL};
     PyObject *urls_obj, *columns_obj = Py_None, *partition_types = Py_None;
     PyObject *endpoint = Py_None, *region = Py_None, *profile = Py_None;
     const char *filter = NULL;
@@ -581,10 +596,11 @@ static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
     unsigned long long seed = 0, memory_limit = 0;
     long long limit = -1, concurrency = 0;
     unsigned int threads = 0, decode_flags = 0;
-    int skip_bad = 0, hive = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OzdKLKIppOIOOOL", kw, &urls_obj, &columns_obj, &filter, &sample,
+    int skip_bad = 0, hive = 1, format = HOIST_DATASET_PARQUET;
+    PyObject *csv = Py_None; /* a 'hoist.csv_options' capsule (py_csv.c) */
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OzdKLKIppOIOOOLiO", kw, &urls_obj, &columns_obj, &filter, &sample,
                                      &seed, &limit, &memory_limit, &threads, &skip_bad, &hive, &partition_types,
-                                     &decode_flags, &endpoint, &region, &profile, &concurrency))
+                                     &decode_flags, &endpoint, &region, &profile, &concurrency, &format, &csv))
         return -1;
     if (self->ds) {
         PyErr_SetString(PyExc_RuntimeError, "Dataset is already open");
@@ -636,6 +652,12 @@ static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
     if (decode_flags && check_cfg(hoist_dataset_config_set_decode_flags(cfg, decode_flags), "decode_flags") < 0)
         goto done;
     if (partition_types != Py_None && set_partition_types(cfg, partition_types) < 0) goto done;
+    if (format != HOIST_DATASET_PARQUET && check_cfg(hoist_dataset_config_set_format(cfg, format), "format") < 0)
+        goto done;
+    if (csv != Py_None) {
+        const struct hoist_csv_options *co = PyCapsule_GetPointer(csv, "hoist.csv_options");
+        if (!co || check_cfg(hoist_dataset_config_set_csv_options(cfg, co), "csv") < 0) goto done;
+    }
     if ((endpoint != Py_None || region != Py_None || profile != Py_None || concurrency) &&
         set_store_settings(cfg, &scfg, endpoint, region, profile, concurrency) < 0)
         goto done;

@@ -1,5 +1,7 @@
 /* cli_csv.c — hoist load / schema / head on a CSV file or object (plain,
- * .gz or .zst; local or s3://), through the public CSV API only.
+ * .gz, .zst or .bz2; local or s3://), through the public CSV API only; on a
+ * directory, prefix or glob of CSV files (or with --filter/--limit), through
+ * the dataset API with format CSV (Hive partitions, projection, filter).
  * cli_dataset.c hands a command over when the URL looks like CSV or
  * --format csv is given. */
 #include "cli_internal.h"
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 struct csv_opts {
     struct cli_store_opts store;
@@ -17,6 +20,13 @@ struct csv_opts {
     struct hoist_csv_options *o;
     int64_t rows;
     bool quiet;
+    /* the dataset route: a directory, prefix or glob of CSV files, or a filter/limit */
+    const char *columns, *filter;
+    int64_t limit;
+    bool no_hive;
+    /* load --output: Parquet (file or dataset, with the write options), .csv or .arrow */
+    const char *output;
+    struct cli_write_opts write;
 };
 
 static bool has_suffix(const char *s, const char *suffix) {
@@ -26,8 +36,9 @@ static bool has_suffix(const char *s, const char *suffix) {
 
 /* Options that take no value, of the dataset commands and of CSV. */
 static bool is_flag(const char *a) {
-    static const char *const flags[] = {"--skip-bad", "--skip-bad-rows", "--no-hive",         "-q", "--quiet",
-                                        "--header",   "--no-header",     "--no-sign-request", "-h", "--help"};
+    static const char *const flags[] = {"--skip-bad", "--skip-bad-rows", "--no-hive",     "-q",
+                                        "--quiet",    "--header",        "--no-header",   "--no-sign-request",
+                                        "-h",         "--help",          "--no-manifest", "--keep-partition-columns"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (!strcmp(a, flags[i])) return true;
     return strchr(a, '=') != NULL; /* --name=value */
@@ -45,7 +56,8 @@ bool cli_csv_wants(int argc, char **argv) {
             url = a;
         }
     }
-    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz", ".tsv.zst"};
+    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".csv.bz2",
+                                       ".tsv", ".tsv.gz", ".tsv.zst", ".tsv.bz2"};
     for (size_t k = 0; url && k < sizeof exts / sizeof exts[0]; k++)
         if (has_suffix(url, exts[k])) return true;
     return false;
@@ -103,6 +115,7 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
     memset(c, 0, sizeof *c);
     c->cmd = cmd;
     c->rows = 10;
+    c->limit = -1;
     if (hoist_csv_options_new(&c->o) != HOIST_OK) return cli_fail(HOIST_ERR_NOMEM);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -110,6 +123,11 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
         enum hoist_status st = HOIST_OK;
         if ((r = cli_store_opts_parse(cmd, &c->store, argc, argv, &i)) != 0) {
             if (r < 0) return CLI_USAGE;
+        } else if (!strcmp(cmd, "load") && (r = cli_write_opts_parse(cmd, &c->write, argc, argv, &i)) != 0) {
+            if (r < 0) return CLI_USAGE;
+        } else if (!strcmp(cmd, "load") && (r = cli_opt_value(cmd, "--output", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            c->output = v;
         } else if ((r = cli_opt_value(cmd, "--format", argc, argv, &i, &v)) != 0) {
             if (r < 0 || strcmp(v, "csv")) return cli_usage_error(cmd, "--format: only 'csv' is read here");
         } else if ((r = cli_opt_value(cmd, "--delimiter", argc, argv, &i, &v)) != 0) {
@@ -132,7 +150,17 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
             st = hoist_csv_options_set_int(c->o, HOIST_CSV_HEADER, a[2] == 'h');
         } else if ((r = cli_opt_value(cmd, "--columns", argc, argv, &i, &v)) != 0) {
             if (r < 0) return CLI_USAGE;
+            c->columns = v;
             st = set_list(c->o, HOIST_CSV_COLUMNS, v);
+        } else if ((r = cli_opt_value(cmd, "--filter", argc, argv, &i, &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            c->filter = v;
+        } else if ((r = cli_opt_value(cmd, "--limit", argc, argv, &i, &v)) != 0) {
+            char *end = NULL;
+            c->limit = r < 0 ? -1 : strtoll(v, &end, 10);
+            if (c->limit < 0 || !end || *end) return cli_usage_error(cmd, "--limit: a row count");
+        } else if (!strcmp(a, "--no-hive")) {
+            c->no_hive = true;
         } else if ((r = cli_opt_value(cmd, "--null-values", argc, argv, &i, &v)) != 0) {
             if (r < 0) return CLI_USAGE;
             st = set_list(c->o, HOIST_CSV_NULL_VALUES, v);
@@ -167,12 +195,105 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
     return CLI_OK;
 }
 
-/* A local file, or an object through a store made from the options. */
+/* A directory, prefix or glob (many files), or a filter/limit: the dataset route. */
+static bool wants_dataset(const struct csv_opts *c) {
+    if (c->filter || c->limit >= 0 || c->no_hive || c->output) return true;
+    const char *k = strstr(c->path, "://");
+    k = k ? k + 3 : c->path;
+    if (strpbrk(k, "*?[") || c->path[strlen(c->path) - 1] == '/') return true;
+    struct stat sb;
+    const char *local = strncmp(c->path, "file://", 7) ? c->path : c->path + 7;
+    return !strstr(c->path, "://") || !strncmp(c->path, "file://", 7) ? stat(local, &sb) == 0 && S_ISDIR(sb.st_mode)
+                                                                      : false;
+}
+
+static enum hoist_status set_columns(struct hoist_dataset_config *cfg, const char *text) {
+    char *copy = strdup(text), *save = NULL;
+    const char **v = calloc(strlen(text) + 1, sizeof *v);
+    size_t n = 0;
+    enum hoist_status st = HOIST_ERR_NOMEM;
+    if (copy && v) {
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) v[n++] = t;
+        st = hoist_dataset_config_set_columns(cfg, v, n);
+    }
+    free(copy);
+    free(v);
+    return st;
+}
+
+/* Opens the CSV dataset of c->path with c's options. */
+static enum hoist_status open_csv_dataset(const struct csv_opts *c, struct hoist_store *store,
+                                          struct hoist_dataset **ds) {
+    struct hoist_dataset_config *cfg = NULL;
+    enum hoist_status st = hoist_dataset_config_new(&cfg);
+    if (st == HOIST_OK) st = hoist_dataset_config_set_format(cfg, HOIST_DATASET_CSV);
+    if (st == HOIST_OK) st = hoist_dataset_config_set_csv_options(cfg, c->o);
+    if (st == HOIST_OK && c->columns) st = set_columns(cfg, c->columns);
+    if (st == HOIST_OK && c->filter) st = hoist_dataset_config_set_filter(cfg, c->filter);
+    if (st == HOIST_OK && c->limit >= 0) st = hoist_dataset_config_set_limit(cfg, c->limit);
+    if (st == HOIST_OK && c->no_hive) st = hoist_dataset_config_set_hive(cfg, 0);
+    const char *urls[1] = {c->path};
+    if (st == HOIST_OK) st = hoist_dataset_open(store, urls, 1, cfg, ds);
+    hoist_dataset_config_free(cfg);
+    return st;
+}
+
+/* load --output: the scan streams into the Parquet writer (file or
+ * partitioned dataset), a CSV file/object or an Arrow IPC file; memory is
+ * bounded by the scan's and the writer's budgets, not by the data. */
+static int run_csv_output(struct csv_opts *c) {
+    struct hoist_store *store = NULL;
+    struct hoist_dataset *ds = NULL;
+    struct ArrowArrayStream s = {0};
+    enum hoist_status st = cli_store_open(&c->store, &store);
+    if (st == HOIST_OK) st = open_csv_dataset(c, store, &ds);
+    if (st == HOIST_OK) st = hoist_dataset_scan(ds, &s);
+    int rc = CLI_OK;
+    if (st != HOIST_OK) {
+        rc = cli_fail_on(st, c->path);
+    } else if (has_suffix(c->output, ".csv")) {
+        st = hoist_csv_write_url(store, c->output, &s, c->o, NULL);
+        rc = st == HOIST_OK ? CLI_OK : cli_fail_on(st, c->output);
+    } else if (has_suffix(c->output, ".arrow")) {
+        st = hoist_arrow_ipc_write_file(c->output, &s);
+        rc = st == HOIST_OK ? CLI_OK : cli_fail_on(st, c->output);
+    } else {
+        struct cli_progress bar;
+        cli_progress_init(&bar, "load");
+        rc = cli_write_stream(&c->write, store, &s, c->output, &bar, c->quiet);
+    }
+    if (s.release) s.release(&s);
+    hoist_dataset_close(ds);
+    hoist_store_free(store);
+    return rc;
+}
+
+static enum hoist_status read_dataset(const struct csv_opts *c, struct hoist_store *store, struct ArrowArrayStream *s,
+                                      struct hoist_csv_stats *stats) {
+    struct hoist_dataset *ds = NULL;
+    enum hoist_status st = open_csv_dataset(c, store, &ds);
+    if (st == HOIST_OK) st = hoist_dataset_load(ds, s);
+    if (st == HOIST_OK && stats) {
+        struct hoist_dataset_stats ds_stats;
+        hoist_dataset_get_stats(ds, &ds_stats, sizeof ds_stats);
+        memset(stats, 0, sizeof *stats);
+        stats->rows = ds_stats.rows;
+        stats->bytes = ds_stats.bytes_fetched;
+    }
+    hoist_dataset_close(ds);
+    return st;
+}
+
+/* A local file, or an object through a store made from the options; many
+ * files (or a filter) through the dataset API. */
 static enum hoist_status read_csv(const struct csv_opts *c, struct ArrowArrayStream *s, struct hoist_csv_stats *stats) {
     struct hoist_store *store = NULL;
     enum hoist_status st = HOIST_OK;
     if (strstr(c->path, "://") && strncmp(c->path, "file://", 7)) st = cli_store_open(&c->store, &store);
-    if (st == HOIST_OK) st = hoist_csv_read_url(store, c->path, c->o, s, stats);
+    if (st == HOIST_OK && wants_dataset(c))
+        st = read_dataset(c, store, s, stats);
+    else if (st == HOIST_OK)
+        st = hoist_csv_read_url(store, c->path, c->o, s, stats, stats ? sizeof *stats : 0);
     hoist_store_free(store);
     return st;
 }
@@ -201,7 +322,9 @@ static char *cell(const char *fmt, const struct ArrowArray *a, int64_t i) {
         return strndup((const char *)a->buffers[2] + off[i], n > 40 ? 40 : n);
     }
     if (fmt[0] == 'b') return strdup((((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "true" : "false");
+    buf[0] = '\0';
     if (fmt[0] == 'l') snprintf(buf, sizeof buf, "%" PRId64, ((const int64_t *)a->buffers[1])[i]);
+    if (fmt[0] == 'i') snprintf(buf, sizeof buf, "%" PRId32, ((const int32_t *)a->buffers[1])[i]); /* partitions */
     if (fmt[0] == 'g') {
         double d = ((const double *)a->buffers[1])[i];
         snprintf(buf, sizeof buf, "%.15g", d);
@@ -232,7 +355,8 @@ static const char *type_text(const char *f) {
     static const char *const m[][2] = {{"n", "null"},     {"b", "bool"},
                                        {"l", "int64"},    {"g", "double"},
                                        {"tdD", "date32"}, {"tsu:", "timestamp[us]"},
-                                       {"u", "string"},   {"tsu:UTC", "timestamp[us, tz=UTC]"}};
+                                       {"u", "string"},   {"tsu:UTC", "timestamp[us, tz=UTC]"},
+                                       {"i", "int32"}};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (!strcmp(f, m[i][0])) return m[i][1];
     return f;
@@ -246,7 +370,7 @@ static uint64_t array_bytes(const char *fmt, const struct ArrowArray *a) {
     uint64_t n = (uint64_t)a->length, b = a->null_count ? (n + 7) / 8 : 0;
     if (fmt[0] == 'u') return b + 4 * (n + 1) + (uint64_t)((const int32_t *)a->buffers[1])[n];
     if (fmt[0] == 'b') return b + (n + 7) / 8;
-    if (fmt[0] == 't' && fmt[1] == 'd') return b + 4 * n;
+    if ((fmt[0] == 't' && fmt[1] == 'd') || fmt[0] == 'i') return b + 4 * n;
     return fmt[0] == 'n' ? 0 : b + 8 * n;
 }
 
@@ -338,7 +462,8 @@ static int run_csv_head(struct csv_opts *c) {
     for (int64_t r = 0; width && r < nrows; r++) {
         for (int64_t k = 0; k < ncols; k++) {
             const char *t = cells[r * ncols + k];
-            bool num = sc.children[k]->format[0] == 'l' || sc.children[k]->format[0] == 'g';
+            char f0 = sc.children[k]->format[0];
+            bool num = f0 == 'l' || f0 == 'g' || f0 == 'i';
             printf(num ? "%s%*s" : "%s%-*s", k ? "  " : "", (int)width[k], t ? t : "null");
             free(cells[r * ncols + k]);
         }
@@ -357,6 +482,8 @@ int cli_csv_run(int argc, char **argv) {
     if (rc == CLI_OK) {
         if (!strcmp(argv[0], "schema"))
             rc = run_csv_schema(&c);
+        else if (c.output)
+            rc = run_csv_output(&c);
         else if (!strcmp(argv[0], "head"))
             rc = run_csv_head(&c);
         else
@@ -364,4 +491,33 @@ int cli_csv_run(int argc, char **argv) {
     }
     hoist_csv_options_free(c.o);
     return rc;
+}
+
+/* ---- convert's input-format dispatch --------------------------------------------- */
+
+static bool csv_name(const char *url) {
+    static const char *const exts[] = {".csv", ".csv.gz", ".csv.zst", ".csv.bz2",
+                                       ".tsv", ".tsv.gz", ".tsv.zst", ".tsv.bz2"};
+    for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++)
+        if (has_suffix(url, exts[k])) return true;
+    return false;
+}
+
+enum hoist_status cli_csv_dataset_config(const char *const *srcs, size_t n, const char *format,
+                                         struct hoist_dataset_config **cfg) {
+    *cfg = NULL;
+    bool csv = format && !strcmp(format, "csv");
+    if (format && !csv && strcmp(format, "parquet")) return HOIST_ERR_INVALID_ARG;
+    for (size_t i = 0; !format && i < n; i++) {
+        csv = csv_name(srcs[i]);
+        if (!csv) break;
+    }
+    if (!csv) return HOIST_OK;
+    enum hoist_status st = hoist_dataset_config_new(cfg);
+    if (st == HOIST_OK) st = hoist_dataset_config_set_format(*cfg, HOIST_DATASET_CSV);
+    if (st != HOIST_OK) {
+        hoist_dataset_config_free(*cfg);
+        *cfg = NULL;
+    }
+    return st;
 }

@@ -378,41 +378,6 @@ static bool format_cell(const struct ArrowSchema *s, const struct ArrowArray *a,
     return true;
 }
 
-/* ---- CSV output ----------------------------------------------------------------------- */
-
-static void csv_field(FILE *out, const char *s, size_t n) {
-    bool quote = false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') quote = true;
-    if (!quote) {
-        fwrite(s, 1, n, out);
-        return;
-    }
-    putc('"', out);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') putc('"', out);
-        putc(s[i], out);
-    }
-    putc('"', out);
-}
-
-static void csv_batch(FILE *out, const struct ArrowSchema *schema, const struct ArrowArray *b) {
-    char buf[128];
-    for (int64_t r = 0; r < b->length; r++) {
-        for (int64_t c = 0; c < schema->n_children; c++) {
-            if (c) putc(',', out);
-            const char *str;
-            size_t sl;
-            if (!format_cell(schema->children[c], b->children[c], r + b->offset, buf, sizeof buf, &str, &sl)) continue;
-            if (str)
-                csv_field(out, str, sl);
-            else
-                csv_field(out, buf, strlen(buf));
-        }
-        putc('\n', out);
-    }
-}
-
 /* ---- load ---------------------------------------------------------------------------- */
 
 static const char *dot_number(uint64_t v, char *buf, size_t cap) {
@@ -466,39 +431,40 @@ static bool ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Streams the batches to a CSV file (or stdout), header first, each batch
- * freed once written. A failed write removes the file. */
-static int write_csv(const char *path, bool to_stdout, const struct ArrowSchema *schema,
+/* CSV output is the library's CSV writer: to stdout batch by batch
+ * (hoist_csv_writer_*), to a file or object through hoist_csv_write_url (a
+ * streamed upload made visible only when complete). Consumes the stream. */
+static int write_csv(struct hoist_store *store, const char *path, bool to_stdout, const struct ArrowSchema *schema,
                      struct ArrowArrayStream *stream) {
-    FILE *out = to_stdout ? stdout : fopen(path, "wb");
-    if (!out) {
-        fprintf(stderr, "hoist: %s: %s\n", path, strerror(errno));
-        return CLI_FAIL;
+    if (!to_stdout) {
+        enum hoist_status st = hoist_csv_write_url(store, path, stream, NULL, NULL);
+        return st == HOIST_OK ? CLI_OK : cli_fail_on(st, path);
     }
+    struct hoist_csv_writer *w = NULL;
+    enum hoist_status st = hoist_csv_writer_new(NULL, schema, &w);
+    if (st != HOIST_OK) return cli_fail(st);
     int rc = CLI_OK;
-    for (int64_t c = 0; c < schema->n_children; c++) {
-        if (c) putc(',', out);
-        csv_field(out, schema->children[c]->name, strlen(schema->children[c]->name));
-    }
-    putc('\n', out);
-    while (rc == CLI_OK) {
+    for (bool first = true; rc == CLI_OK; first = false) {
         struct ArrowArray b;
-        int e = stream->get_next(stream, &b);
-        if (e) {
+        if (stream->get_next(stream, &b) != 0) {
             const char *m = stream->get_last_error(stream);
             fprintf(stderr, "hoist: %s\n", m ? m : "load failed");
             rc = CLI_FAIL;
             break;
         }
-        if (!b.release) break;
-        csv_batch(out, schema, &b);
-        b.release(&b);
+        if (!b.release && !first) break;
+        const void *text;
+        size_t len;
+        st = hoist_csv_writer_write(w, b.release ? &b : NULL, &text, &len);
+        bool end = !b.release;
+        if (b.release) b.release(&b);
+        if (st != HOIST_OK)
+            rc = cli_fail(st);
+        else if (len && fwrite(text, 1, len, stdout) != len)
+            rc = CLI_FAIL;
+        if (end) break;
     }
-    if (!to_stdout && fclose(out) != 0 && rc == CLI_OK) {
-        fprintf(stderr, "hoist: %s: %s\n", path, strerror(errno));
-        rc = CLI_FAIL;
-    }
-    if (rc != CLI_OK && !to_stdout) remove(path); /* never leave a partial file looking complete */
+    hoist_csv_writer_free(w);
     return rc;
 }
 
@@ -556,7 +522,7 @@ static int run_load(int argc, char **argv) {
              * choice of output is */
             if (st == HOIST_ERR_ARROW_TYPE) rc = CLI_USAGE;
         } else {
-            rc = write_csv(o.output, to_stdout, &schema, &stream);
+            rc = write_csv(store, o.output, to_stdout, &schema, &stream);
         }
     } else {
         /* The whole table in memory, as hoist.load_table makes it. */

@@ -164,5 +164,11 @@ int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, 
  * or a .csv/.tsv[.gz|.zst] path; run takes the command's argv. */
 bool cli_csv_wants(int argc, char **argv);
 int cli_csv_run(int argc, char **argv);
+/* The input-format dispatch of `convert` (cli_csv.c): SRC... are CSV when
+ * format is "csv", or format is NULL and every name ends in .csv/.tsv
+ * (optionally .gz/.zst/.bz2); then *cfg is a dataset config reading CSV
+ * (caller frees), else NULL. HOIST_ERR_INVALID_ARG for an unknown format. */
+enum hoist_status cli_csv_dataset_config(const char *const *srcs, size_t n, const char *format,
+                                         struct hoist_dataset_config **cfg);
 
 #endif

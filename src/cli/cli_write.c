@@ -191,6 +191,7 @@ static int run_convert(int argc, char **argv) {
     struct cli_store_opts so = {0};
     struct cli_write_opts wo = {0};
     bool quiet = false;
+    const char *format = NULL; /* input format: parquet (default), csv (or by SRC names) */
     /* SRC... DST: the sources form one dataset, as hoist_dataset_open takes them. */
     const char **args = calloc((size_t)argc, sizeof *args);
     size_t nargs = 0;
@@ -202,7 +203,9 @@ static int run_convert(int argc, char **argv) {
         if (r < 0) rc = CLI_USAGE;
         if (r != 0) continue;
         const char *a = argv[i];
-        if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+        if ((r = cli_opt_value("convert", "--format", argc, argv, &i, &format)) != 0) {
+            if (r < 0) rc = CLI_USAGE;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             quiet = true;
         else if (a[0] == '-' && a[1] != '\0')
             rc = cli_usage_error("convert", "unknown option '%s'", a);
@@ -218,8 +221,15 @@ static int run_convert(int argc, char **argv) {
     struct hoist_store *store = NULL;
     struct hoist_dataset *ds = NULL;
     struct ArrowArrayStream stream = {0};
-    enum hoist_status st = cli_store_open(&so, &store);
-    if (st == HOIST_OK) st = hoist_dataset_open(store, args, nargs - 1, NULL, &ds);
+    struct hoist_dataset_config *icfg = NULL; /* the input's format */
+    enum hoist_status st = cli_csv_dataset_config(args, nargs - 1, format, &icfg);
+    if (st == HOIST_ERR_INVALID_ARG) {
+        free(args);
+        return cli_usage_error("convert", "--format: parquet or csv, not '%s'", format);
+    }
+    if (st == HOIST_OK) st = cli_store_open(&so, &store);
+    if (st == HOIST_OK) st = hoist_dataset_open(store, args, nargs - 1, icfg, &ds);
+    hoist_dataset_config_free(icfg);
     if (st == HOIST_OK) st = hoist_dataset_scan(ds, &stream);
     if (st != HOIST_OK) {
         rc = cli_fail_on(st, nargs == 2 ? args[0] : NULL);
@@ -236,10 +246,10 @@ static int run_convert(int argc, char **argv) {
 }
 
 const struct cli_command cli_cmd_convert = {
-    "convert", "rewrite a Parquet file or dataset as Parquet (partitioned, recompressed)",
-    "usage: hoist convert SRC... DST [options]\n\n"
-    "Reads SRC (Parquet files, prefixes or globs: one dataset, as 'hoist load' reads it)\n"
-    "and writes DST:\n"
+    "convert", "rewrite a Parquet or CSV file or dataset as Parquet (partitioned, recompressed)",
+    "usage: hoist convert SRC... DST [--format parquet|csv] [options]\n\n"
+    "Reads SRC (Parquet files, prefixes or globs: one dataset, as 'hoist load' reads it;\n"
+    "CSV with --format csv or when every SRC ends in .csv/.tsv[.gz|.zst|.bz2]) and writes DST:\n"
     "a URL ending in .parquet is one file, anything else a dataset directory with\n"
     "Hive partitions and a _SUCCESS manifest. Nothing is visible until the whole\n"
     "write succeeded; Ctrl-C leaves nothing behind.\n\n" CLI_WRITE_OPTS_HELP

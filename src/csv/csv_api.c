@@ -60,6 +60,7 @@ void hoist_csv_reader_free(struct hoist_csv_reader *rd) {
     hx_free(rd->explicit_type);
     hx_buf_reset(&rd->buf);
     hx_free(rd->failed_msg);
+    hx_free(rd->filter_cols);
     hx_free(rd->name);
     hx_csv_options_reset(&rd->opts);
     hx_free(rd);
@@ -144,10 +145,15 @@ hx_status hoist_csv_reader_next(struct hoist_csv_reader *rd, struct ArrowArray *
     return HOIST_OK;
 }
 
-void hoist_csv_reader_get_stats(const struct hoist_csv_reader *rd, struct hoist_csv_stats *out) {
-    if (!out) return;
-    memset(out, 0, sizeof *out);
-    if (rd) *out = rd->stats;
+void hx_csv_stats_out(const struct hoist_csv_stats *src, struct hoist_csv_stats *dst, size_t size) {
+    if (!dst) return;
+    struct hoist_csv_stats s = {0};
+    if (src) s = *src;
+    memcpy(dst, &s, size < sizeof s ? size : sizeof s);
+}
+
+void hoist_csv_reader_get_stats(const struct hoist_csv_reader *rd, struct hoist_csv_stats *out, size_t size) {
+    hx_csv_stats_out(rd ? &rd->stats : NULL, out, size);
 }
 
 /* ---- one shot: batches in memory behind a stream ---------------------- */
@@ -235,8 +241,50 @@ hx_status hx_csv_read_named(const void *data, size_t len, const char *name, cons
 }
 
 hx_status hoist_csv_read_memory(const void *data, size_t len, const struct hoist_csv_options *opts,
-                                struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
-    hx_status st = hx_csv_read_named(data, len, NULL, opts, out, stats);
+                                struct ArrowArrayStream *out, struct hoist_csv_stats *stats, size_t stats_size) {
+    struct hoist_csv_stats full;
+    hx_status st = hx_csv_read_named(data, len, NULL, opts, out, &full);
     if (st == HOIST_OK) hx_error_clear();
+    hx_csv_stats_out(st == HOIST_OK ? &full : NULL, stats, stats_size);
     return st;
+}
+
+/* ---- heads: what a dataset learns from its first file ------------------- */
+
+bool hx_csv_reader_dialect(const struct hoist_csv_reader *rd, int *delimiter, bool *header) {
+    if (!rd || !rd->started) return false;
+    *delimiter = rd->d.delim;
+    *header = rd->header;
+    return true;
+}
+
+hx_status hx_csv_infer_head(const void *data, size_t len, bool final, const char *name,
+                            const struct hoist_csv_options *opts, struct ArrowSchema *schema, int *delimiter,
+                            bool *header) {
+    memset(schema, 0, sizeof *schema);
+    struct hoist_csv_reader *rd;
+    HX_TRY(hx_csv_reader_new_named(opts, name, &rd));
+    size_t consumed;
+    static const uint8_t empty[1];
+    hx_status st = hx_csv_run_job(rd, len ? data : empty, len, final, &consumed);
+    if (st == HOIST_OK && (!rd->started || !rd->types_known))
+        st = hx_error(HOIST_ERR_CSV_PARSE, "%s: the first %zu bytes hold no complete row", hx_csv_reader_name(rd), len);
+    if (st == HOIST_OK) st = build_schema(rd, schema);
+    if (st == HOIST_OK) (void)hx_csv_reader_dialect(rd, delimiter, header);
+    hoist_csv_reader_free(rd);
+    return st;
+}
+
+hx_status hx_csv_reader_set_row_filter(struct hoist_csv_reader *rd, const size_t *cols, size_t n,
+                                       hx_csv_row_filter_fn fn, void *ud) {
+    HX_FAIL_IF(rd->started, HOIST_ERR_INVALID_ARG, "hx_csv_reader_set_row_filter: the reader has started");
+    size_t *c = hx_malloc((n ? n : 1) * sizeof *c);
+    if (!c) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", hx_csv_reader_name(rd));
+    if (n) memcpy(c, cols, n * sizeof *c);
+    hx_free(rd->filter_cols);
+    rd->filter_cols = c;
+    rd->nfilter_cols = n;
+    rd->filter_fn = fn;
+    rd->filter_ud = ud;
+    return HOIST_OK;
 }

@@ -177,6 +177,48 @@ static enum col_result convert_one(const struct hx_csv_job *job, struct hx_csv_c
     }
 }
 
+/* The row filter on a chunk: its filter columns converted, the rows it
+ * drops marked in ch->dropped (so no other column converts them) and cut
+ * from the filter columns. */
+static bool run_row_filter(const struct hx_csv_job *job, struct hx_csv_chunk *ch, bool widen, struct hx_buf *scratch) {
+    const struct hoist_csv_reader *rd = job->rd;
+    ch->filtered = true;
+    for (size_t k = 0; k < rd->nfilter_cols; k++) {
+        size_t j = rd->filter_cols[k];
+        if (!ch->cols[j].release && convert_one(job, ch, j, widen, scratch) != COL_OK) return false;
+    }
+    int64_t rows = ch->nrows - ch->ndropped;
+    uint8_t *keep = hx_malloc(rows > 0 ? (size_t)rows : 1);
+    hx_status st = keep ? rd->filter_fn(rd->filter_ud, ch->cols, rows, keep) : HOIST_ERR_NOMEM;
+    int64_t kept = 0;
+    for (int64_t i = 0; st == HOIST_OK && i < rows; i++) kept += keep[i] != 0;
+    if (st == HOIST_OK && kept < rows && !ch->dropped && !(ch->dropped = hx_calloc((size_t)ch->nrows / 8 + 1, 1)))
+        st = HOIST_ERR_NOMEM;
+    if (st == HOIST_OK && kept < rows) {
+        /* keep[] counts the rows not dropped before; map it onto all rows */
+        for (int64_t r = 0, i = 0; r < ch->nrows; r++) {
+            if ((ch->dropped[r >> 3] >> (r & 7)) & 1) continue;
+            if (!keep[i++]) ch->dropped[r >> 3] |= (uint8_t)(1u << (r & 7));
+        }
+        ch->nfiltered = rows - kept;
+        for (size_t k = 0; st == HOIST_OK && k < rd->nfilter_cols; k++) {
+            size_t j = rd->filter_cols[k];
+            const struct ArrowSchema type = {.format = hx_csv_type_format(ch->types[j])};
+            struct ArrowArray cut;
+            st = hx_arrow_array_filter(&ch->cols[j], &type, keep, kept, &cut);
+            if (st == HOIST_OK) ch->cols[j] = cut;
+        }
+    }
+    hx_free(keep);
+    if (st == HOIST_OK) return true;
+    ch->cst = st;
+    if (st == HOIST_ERR_NOMEM && !keep)
+        snprintf(ch->cerr, sizeof ch->cerr, "out of memory");
+    else
+        copy_message(ch->cerr, sizeof ch->cerr);
+    return false;
+}
+
 void hx_csv_convert_chunk(const struct hx_csv_job *job, struct hx_csv_chunk *ch, bool widen,
                           const enum hx_csv_type *target) {
     const struct hoist_csv_reader *rd = job->rd;
@@ -200,6 +242,7 @@ void hx_csv_convert_chunk(const struct hx_csv_job *job, struct hx_csv_chunk *ch,
     }
     struct hx_buf scratch;
     hx_buf_init(&scratch);
+    if (rd->filter_active && !ch->filtered && !run_row_filter(job, ch, widen, &scratch)) goto out;
     for (bool again = true; again;) {
         again = false;
         for (size_t j = 0; j < nproj; j++) {

@@ -70,6 +70,7 @@ struct hoist_csv_options {
     int comment; /* 0: none */
     int skip_bad_rows;
     int strings_can_be_null;
+    int quote_strings; /* writer: quote every string and header name (pyarrow's style) */
     unsigned threads;
     size_t chunk_size; /* 0: automatic */
     size_t block_size; /* streaming: bytes buffered before a parse; 0: automatic */
@@ -219,8 +220,10 @@ struct hx_csv_chunk {
     size_t cap_rows;
     struct hx_csv_field *fields; /* nrows x nproj, offsets relative to start */
     uint32_t *row_off;           /* each row's first byte, relative to start */
-    uint8_t *dropped;            /* rows left out at conversion (skip_bad_rows) */
+    uint8_t *dropped;            /* rows left out at conversion (skip_bad_rows, then the row filter) */
     int64_t ndropped;
+    int64_t nfiltered; /* rows the row filter dropped (marked in dropped too) */
+    bool filtered;     /* the row filter ran on this chunk */
     /* lexing outcome: HOIST_OK, or the failure at err_pos (a row start) */
     hx_status st;
     size_t err_pos;
@@ -255,6 +258,7 @@ struct hoist_csv_reader {
     struct hx_pool *pool;
 
     bool started;     /* dialect, header and columns settled */
+    bool header;      /* the first row was a header (settled) */
     bool types_known; /* after the first job: later values must fit */
     size_t ncols;     /* fields per row */
     char **names;     /* ncols column names */
@@ -276,6 +280,13 @@ struct hoist_csv_reader {
     struct ArrowArray *queue;
     size_t qhead, qlen, qcap;
     struct hoist_csv_stats stats;
+
+    /* the row filter (hx_csv_reader_set_row_filter) */
+    hx_csv_row_filter_fn filter_fn;
+    void *filter_ud;
+    size_t *filter_cols;
+    size_t nfilter_cols;
+    bool filter_active; /* set types everywhere, no skip_bad_rows (settled with the columns) */
 };
 
 /* csv_chunk.c: lexes rows of [ch->start, ...) until one starts at or after

@@ -186,6 +186,7 @@ hx_status hoist_csv_options_set_int(struct hoist_csv_options *o, enum hoist_csv_
     case HOIST_CSV_DOUBLE_QUOTE: return set_flag(&o->double_quote, v, "double_quote");
     case HOIST_CSV_SKIP_BAD_ROWS: return set_flag(&o->skip_bad_rows, v, "skip_bad_rows");
     case HOIST_CSV_STRINGS_CAN_BE_NULL: return set_flag(&o->strings_can_be_null, v, "strings_can_be_null");
+    case HOIST_CSV_QUOTE_STRINGS: return set_flag(&o->quote_strings, v, "quote_strings");
     case HOIST_CSV_HEADER:
         HX_FAIL_IF(v < -1 || v > 1, HOIST_ERR_INVALID_ARG, "CSV options: header must be -1, 0 or 1");
         o->header = (int)v;
@@ -275,4 +276,17 @@ bool hx_csv_words_match(const struct hx_csv_words *w, const uint8_t *s, size_t n
         if (wl == n && memcmp(w->v[i], s, n) == 0) return true;
     }
     return false;
+}
+
+hx_status hx_csv_options_clone(const struct hoist_csv_options *src, struct hoist_csv_options **out) {
+    *out = NULL;
+    struct hoist_csv_options *o = hx_calloc(1, sizeof *o);
+    if (!o) HX_FAIL(HOIST_ERR_NOMEM, "CSV options: out of memory");
+    hx_status st = hx_csv_options_copy(src, o);
+    if (st != HOIST_OK) {
+        hoist_csv_options_free(o);
+        return st;
+    }
+    *out = o;
+    return HOIST_OK;
 }

@@ -187,7 +187,7 @@ static hx_status chunk_error(struct hoist_csv_reader *rd, const struct hx_csv_jo
 /* ---- output --------------------------------------------------------------- */
 
 static hx_status push_batch(struct hoist_csv_reader *rd, struct hx_csv_chunk *ch) {
-    int64_t n = ch->nrows - ch->ndropped;
+    int64_t n = ch->nrows - ch->ndropped - ch->nfiltered;
     if (n <= 0) return HOIST_OK;
     if (rd->qhead && rd->qlen == rd->qcap) { /* compact before growing */
         memmove(rd->queue, rd->queue + rd->qhead, (rd->qlen - rd->qhead) * sizeof *rd->queue);

@@ -193,6 +193,7 @@ static hx_status settle(struct hoist_csv_reader *rd, const uint8_t *data, size_t
     hx_free(row0);
     HX_TRY(st);
     *data_start = header ? next : p0;
+    rd->header = header;
     *ready = true;
     return HOIST_OK;
 }
@@ -232,6 +233,12 @@ static hx_status setup_columns(struct hoist_csv_reader *rd) {
         rd->types[rd->proj_map[c]] = o->types[i].type;
         rd->explicit_type[rd->proj_map[c]] = true;
     }
+    /* the row filter needs chunks that are converted once, as they are */
+    rd->filter_active = rd->filter_fn && !o->skip_bad_rows;
+    for (size_t j = 0; j < rd->nproj && rd->filter_active; j++) rd->filter_active = rd->explicit_type[j];
+    for (size_t k = 0; k < rd->nfilter_cols && rd->filter_active; k++)
+        HX_FAIL_IF(rd->filter_cols[k] >= rd->nproj, HOIST_ERR_INVALID_ARG, "%s: row filter column %zu of %zu",
+                   hx_csv_reader_name(rd), rd->filter_cols[k], rd->nproj);
     return HOIST_OK;
 }
 

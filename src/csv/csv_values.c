@@ -153,27 +153,9 @@ static bool digits(const uint8_t *s, size_t n, int *out) {
     return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (the era arithmetic
- * of Hinnant's "chrono-compatible low-level date algorithms"). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool parse_date(const uint8_t *s, int64_t *days) {
-    int y, m, d;
-    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' || !digits(s + 8, 2, &d)) return false;
-    static const uint8_t dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1) return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > dim[m - 1] + (m == 2 && leap)) return false;
-    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
-    return true;
-}
+/* The date part of a date or timestamp: util's parser (shared with the
+ * dataset layer's partition values and filter literals). */
+static bool parse_date(const uint8_t *s, int64_t *days) { return hx_parse_date((const char *)s, 10, days); }
 
 bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out) {
     trim(&s, &n);

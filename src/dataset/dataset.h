@@ -43,8 +43,7 @@ enum ds_ptype hx_ds_infer_ptype(const char *const *values, size_t n);
 /* Parses a value as the type; false if it does not parse. */
 bool hx_ds_parse_pvalue(const char *s, enum ds_ptype t, int64_t *out);
 bool hx_ds_parse_int64(const char *s, size_t len, int64_t *out);
-/* "YYYY-MM-DD" -> days since 1970-01-01. */
-bool hx_ds_parse_date(const char *s, size_t len, int64_t *days);
+/* (dates: hx_parse_date in util_internal.h, shared with the CSV codec) */
 /* "YYYY-MM-DD[ T]HH:MM:SS[.fraction]" or a date -> microseconds since epoch (UTC). */
 bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us);
 

@@ -45,6 +45,7 @@ void hoist_dataset_config_free(struct hoist_dataset_config *c) {
     hx_free(c->filter);
     for (size_t i = 0; i < c->nptypes; i++) hx_free(c->ptypes[i].column);
     hx_free(c->ptypes);
+    hoist_csv_options_free(c->csv);
     hx_free(c);
 }
 

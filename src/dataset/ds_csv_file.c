@@ -2,40 +2,24 @@
  * Arrow. The dataset layer joins the store (which maps a local file,
  * store_file_map.c, or fetches an object's ranges) and the CSV codec (which
  * parses bytes in memory and does no I/O). A plain local file is parsed in
- * place, in parallel; gzip (RFC 1952, several members allowed) and zstd
- * input, and every object fetched from a store (ranges downloading while
+ * place, in parallel; gzip (RFC 1952, several members allowed), zstd
+ * and bzip2 input, and every object fetched from a store (ranges downloading while
  * the previous ones parse), go block by block through the streaming reader,
  * so only a few blocks of text are held besides the result. */
-#include "csv.h"
+#include "ds_csv_internal.h"
 #include "file_map.h"
 
+#include <bzlib.h>
 #include <pthread.h>
 #include <string.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #define BLOCK ((size_t)1 << 20)
 #define RANGE ((uint64_t)8 << 20) /* bytes per ranged GET */
 #define RANGES_IN_FLIGHT 4
 
-/* ---- a byte sink: raw (maybe compressed) bytes in, text to the reader ---- */
+/* ---- a byte sink: raw (maybe compressed) bytes in, text out ------------- */
 
-enum sink_kind { SINK_UNKNOWN, SINK_PLAIN, SINK_GZIP, SINK_ZSTD };
-
-struct sink {
-    struct hoist_csv_reader *rd;
-    const char *name;
-    enum sink_kind kind;
-    uint8_t head[4]; /* first bytes, until the kind is known */
-    size_t nhead;
-    z_stream z;
-    bool z_live, z_ended;
-    ZSTD_DStream *zs;
-    size_t zs_last;
-    uint8_t *block;
-};
-
-static hx_status push_gzip(struct sink *s, const uint8_t *src, size_t n) {
+static hx_status push_gzip(struct hx_ds_sink *s, const uint8_t *src, size_t n) {
     hx_status st = HOIST_OK;
     while (st == HOIST_OK && n) {
         if (s->z_ended) { /* members follow one another (RFC 1952 section 2.2) */
@@ -55,7 +39,7 @@ static hx_status push_gzip(struct sink *s, const uint8_t *src, size_t n) {
             s->z_ended = true;
         else if (rc != Z_OK && !(rc == Z_BUF_ERROR && (used || got)))
             HX_FAIL(HOIST_ERR_IO, "%s: gzip data is corrupt (%s)", s->name, s->z.msg ? s->z.msg : "inflate failed");
-        if (got) st = hoist_csv_reader_feed(s->rd, s->block, got);
+        if (got) st = s->emit(s->ud, s->block, got);
     }
     /* output left inside zlib's window comes out with no more input */
     while (st == HOIST_OK && !s->z_ended) {
@@ -66,13 +50,13 @@ static hx_status push_gzip(struct sink *s, const uint8_t *src, size_t n) {
         int rc = inflate(&s->z, Z_NO_FLUSH);
         size_t got = BLOCK - s->z.avail_out;
         if (rc == Z_STREAM_END) s->z_ended = true;
-        if (got) st = hoist_csv_reader_feed(s->rd, s->block, got);
+        if (got) st = s->emit(s->ud, s->block, got);
         if (!got) break;
     }
     return st;
 }
 
-static hx_status push_zstd(struct sink *s, const uint8_t *src, size_t n) {
+static hx_status push_zstd(struct hx_ds_sink *s, const uint8_t *src, size_t n) {
     ZSTD_inBuffer in = {src, n, 0};
     hx_status st = HOIST_OK;
     while (st == HOIST_OK) {
@@ -80,24 +64,64 @@ static hx_status push_zstd(struct sink *s, const uint8_t *src, size_t n) {
         s->zs_last = ZSTD_decompressStream(s->zs, &out, &in);
         if (ZSTD_isError(s->zs_last))
             HX_FAIL(HOIST_ERR_IO, "%s: zstd data is corrupt (%s)", s->name, ZSTD_getErrorName(s->zs_last));
-        if (out.pos) st = hoist_csv_reader_feed(s->rd, s->block, out.pos);
+        if (out.pos) st = s->emit(s->ud, s->block, out.pos);
         if (in.pos == in.size && out.pos < out.size) break;
     }
     return st;
 }
 
-static enum sink_kind detect(const uint8_t *magic, size_t n) {
-    if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return SINK_GZIP;
-    if (n >= 4 && memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0) return SINK_ZSTD;
-    return SINK_PLAIN;
+/* bzip2 streams may be concatenated (what pbzip2 and lbzip2 write): a new
+ * one starts where the previous ended, as bzip2 -d reads them. */
+static hx_status push_bzip2(struct hx_ds_sink *s, const uint8_t *src, size_t n) {
+    bz_stream *bz = s->bz;
+    hx_status st = HOIST_OK;
+    for (;;) {
+        if (s->bz_ended) {
+            if (!n) return st;
+            BZ2_bzDecompressEnd(bz);
+            memset(bz, 0, sizeof *bz);
+            if (BZ2_bzDecompressInit(bz, 0, 0) != BZ_OK) HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start bzip2", s->name);
+            s->bz_ended = false;
+        }
+        unsigned in = n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+        bz->next_in = (char *)src;
+        bz->avail_in = in;
+        bz->next_out = (char *)s->block;
+        bz->avail_out = (unsigned)BLOCK;
+        int rc = BZ2_bzDecompress(bz);
+        size_t used = in - bz->avail_in, got = BLOCK - bz->avail_out;
+        src += used;
+        n -= used;
+        if (rc == BZ_STREAM_END)
+            s->bz_ended = true;
+        else if (rc != BZ_OK)
+            HX_FAIL(HOIST_ERR_IO, "%s: bzip2 data is corrupt (error %d)", s->name, rc);
+        if (got) HX_TRY(s->emit(s->ud, s->block, got));
+        if (!n && !got && !s->bz_ended) return st;
+    }
 }
 
-static hx_status sink_start(struct sink *s, const uint8_t *magic, size_t n) {
-    s->kind = detect(magic, n);
-    if (s->kind == SINK_PLAIN) return HOIST_OK;
-    if (s->kind == SINK_GZIP) {
+enum hx_ds_sink_kind hx_ds_sink_detect(const uint8_t *magic, size_t n) {
+    if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return HX_SINK_GZIP;
+    if (n >= 4 && memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0) return HX_SINK_ZSTD;
+    /* "BZh" + block size '1'..'9' */
+    if (n >= 4 && memcmp(magic, "BZh", 3) == 0 && magic[3] >= '1' && magic[3] <= '9') return HX_SINK_BZIP2;
+    return HX_SINK_PLAIN;
+}
+
+static hx_status sink_start(struct hx_ds_sink *s, const uint8_t *magic, size_t n) {
+    s->kind = hx_ds_sink_detect(magic, n);
+    if (s->kind == HX_SINK_PLAIN) return HOIST_OK;
+    if (s->kind == HX_SINK_GZIP) {
         if (inflateInit2(&s->z, 15 + 16) != Z_OK) HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start gzip", s->name);
         s->z_live = true;
+    } else if (s->kind == HX_SINK_BZIP2) {
+        if (!(s->bz = hx_calloc(1, sizeof(bz_stream)))) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", s->name);
+        if (BZ2_bzDecompressInit(s->bz, 0, 0) != BZ_OK) {
+            hx_free(s->bz);
+            s->bz = NULL;
+            HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start bzip2", s->name);
+        }
     } else if (!(s->zs = ZSTD_createDStream())) {
         HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start zstd", s->name);
     }
@@ -105,17 +129,17 @@ static hx_status sink_start(struct sink *s, const uint8_t *magic, size_t n) {
     return HOIST_OK;
 }
 
-static hx_status sink_push_known(struct sink *s, const uint8_t *data, size_t n) {
+static hx_status sink_push_known(struct hx_ds_sink *s, const uint8_t *data, size_t n) {
     switch (s->kind) {
-    case SINK_GZIP: return push_gzip(s, data, n);
-    case SINK_ZSTD: return push_zstd(s, data, n);
-    default: return hoist_csv_reader_feed(s->rd, data, n);
+    case HX_SINK_GZIP: return push_gzip(s, data, n);
+    case HX_SINK_ZSTD: return push_zstd(s, data, n);
+    case HX_SINK_BZIP2: return push_bzip2(s, data, n);
+    default: return n ? s->emit(s->ud, data, n) : HOIST_OK;
     }
 }
 
-/* Bytes in order, split anywhere; the first four decide the format. */
-static hx_status sink_push(struct sink *s, const uint8_t *data, size_t n) {
-    if (s->kind == SINK_UNKNOWN) {
+hx_status hx_ds_sink_push(struct hx_ds_sink *s, const uint8_t *data, size_t n) {
+    if (s->kind == HX_SINK_UNKNOWN) {
         while (s->nhead < sizeof s->head && n) {
             s->head[s->nhead++] = *data++;
             n--;
@@ -127,66 +151,96 @@ static hx_status sink_push(struct sink *s, const uint8_t *data, size_t n) {
     return n ? sink_push_known(s, data, n) : HOIST_OK;
 }
 
-static hx_status sink_end(struct sink *s) {
-    if (s->kind == SINK_UNKNOWN) { /* fewer than four bytes in all */
+hx_status hx_ds_sink_end(struct hx_ds_sink *s) {
+    if (s->kind == HX_SINK_UNKNOWN) { /* fewer than four bytes in all */
         HX_TRY(sink_start(s, s->head, s->nhead));
         HX_TRY(sink_push_known(s, s->head, s->nhead));
     }
-    HX_FAIL_IF(s->kind == SINK_GZIP && !s->z_ended, HOIST_ERR_IO, "%s: gzip data is truncated", s->name);
-    HX_FAIL_IF(s->kind == SINK_ZSTD && s->zs_last != 0, HOIST_ERR_IO, "%s: zstd data is truncated", s->name);
-    return hoist_csv_reader_finish(s->rd);
+    HX_FAIL_IF(s->kind == HX_SINK_GZIP && !s->z_ended, HOIST_ERR_IO, "%s: gzip data is truncated", s->name);
+    HX_FAIL_IF(s->kind == HX_SINK_ZSTD && s->zs_last != 0, HOIST_ERR_IO, "%s: zstd data is truncated", s->name);
+    HX_FAIL_IF(s->kind == HX_SINK_BZIP2 && !s->bz_ended, HOIST_ERR_IO, "%s: bzip2 data is truncated", s->name);
+    return HOIST_OK;
 }
 
-static void sink_free(struct sink *s) {
+void hx_ds_sink_free(struct hx_ds_sink *s) {
     if (s->z_live) inflateEnd(&s->z);
+    s->z_live = false;
     ZSTD_freeDStream(s->zs);
+    s->zs = NULL;
+    if (s->bz) BZ2_bzDecompressEnd(s->bz);
+    hx_free(s->bz);
+    s->bz = NULL;
     hx_free(s->block);
-    hoist_csv_reader_free(s->rd);
+    s->block = NULL;
+}
+
+/* ---- a sink feeding one CSV reader ------------------------------------------ */
+
+static hx_status feed_reader(void *ud, const uint8_t *text, size_t n) { return hoist_csv_reader_feed(ud, text, n); }
+
+struct rsink {
+    struct hx_ds_sink s;
+    struct hoist_csv_reader *rd;
+};
+
+static void rsink_free(struct rsink *r) {
+    hx_ds_sink_free(&r->s);
+    hoist_csv_reader_free(r->rd);
 }
 
 /* Finishes a read: the reader becomes the stream (or is freed on failure). */
-static hx_status sink_finish(struct sink *s, hx_status st, struct ArrowArrayStream *out,
-                             struct hoist_csv_stats *stats) {
-    if (st == HOIST_OK) st = sink_end(s);
-    struct hoist_csv_reader *rd = s->rd;
+static hx_status rsink_finish(struct rsink *r, hx_status st, struct ArrowArrayStream *out,
+                              struct hoist_csv_stats *stats) {
+    if (st == HOIST_OK) st = hx_ds_sink_end(&r->s);
+    if (st == HOIST_OK) st = hoist_csv_reader_finish(r->rd);
+    struct hoist_csv_reader *rd = r->rd;
     if (st == HOIST_OK) {
-        s->rd = NULL;
-        if (stats) hoist_csv_reader_get_stats(rd, stats);
+        r->rd = NULL;
+        if (stats) hoist_csv_reader_get_stats(rd, stats, sizeof *stats);
     }
-    sink_free(s);
+    rsink_free(r);
     if (st != HOIST_OK) return st;
     st = hx_csv_reader_into_stream(rd, out);
     if (st == HOIST_OK) hx_error_clear();
     return st;
 }
 
+static hx_status rsink_init(struct rsink *r, const char *name, const struct hoist_csv_options *opts) {
+    memset(r, 0, sizeof *r);
+    r->s.name = name;
+    r->s.emit = feed_reader;
+    HX_TRY(hx_csv_reader_new_named(opts, name, &r->rd));
+    r->s.ud = r->rd;
+    return HOIST_OK;
+}
+
 /* ---- local files ------------------------------------------------------- */
 
-hx_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
-                              struct hoist_csv_stats *stats) {
+static hx_status read_file(const char *path, const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
+                           struct hoist_csv_stats *stats) {
     HX_FAIL_IF(!path || !out, HOIST_ERR_INVALID_ARG, "hoist_csv_read_file: NULL argument");
     memset(out, 0, sizeof *out);
     if (stats) memset(stats, 0, sizeof *stats);
     struct hx_file_map map;
     HX_TRY(hx_file_map_open(path, &map));
     hx_status st;
-    if (detect(map.data, map.size) == SINK_PLAIN) {
+    if (hx_ds_sink_detect(map.data, map.size) == HX_SINK_PLAIN) {
         /* in place, in parallel, types sampled all through the file */
         st = hx_csv_read_named(map.data, map.size, path, opts, out, stats);
         hx_file_map_close(&map);
         if (st == HOIST_OK) hx_error_clear();
         return st;
     }
-    struct sink s = {.name = path};
-    st = hx_csv_reader_new_named(opts, path, &s.rd);
-    if (st == HOIST_OK) st = sink_push(&s, map.data, map.size);
+    struct rsink r;
+    st = rsink_init(&r, path, opts);
+    if (st == HOIST_OK) st = hx_ds_sink_push(&r.s, map.data, map.size);
     hx_file_map_close(&map);
-    return s.rd ? sink_finish(&s, st, out, stats) : st;
+    return r.rd ? rsink_finish(&r, st, out, stats) : st;
 }
 
 /* ---- objects in a store ------------------------------------------------- */
 
-static bool is_local(const char *url) { return !strstr(url, "://") || !strncmp(url, "file://", 7); }
+bool hx_ds_csv_is_local(const char *url) { return !strstr(url, "://") || !strncmp(url, "file://", 7); }
 
 /* One batch of ranges: RANGES_IN_FLIGHT ranged GETs issued together. */
 struct batch {
@@ -223,12 +277,12 @@ static void batch_reset(struct batch *b) {
 }
 
 /* Pushes a fetched batch into the sink, in order. */
-static hx_status batch_push(struct batch *b, const char *url, struct sink *s) {
+static hx_status batch_push(struct batch *b, const char *url, struct hx_ds_sink *s) {
     if (b->st != HOIST_OK) HX_FAIL(b->st, "%s", b->err);
     for (size_t i = 0; i < b->n; i++) {
         HX_FAIL_IF(b->items[i].size != (uint64_t)b->items[i].length, HOIST_ERR_S3_BAD_RESPONSE,
                    "%s: a range came back short (the object changed?)", url);
-        HX_TRY(sink_push(s, b->items[i].data, (size_t)b->items[i].size));
+        HX_TRY(hx_ds_sink_push(s, b->items[i].data, (size_t)b->items[i].size));
     }
     return HOIST_OK;
 }
@@ -236,7 +290,7 @@ static hx_status batch_push(struct batch *b, const char *url, struct sink *s) {
 /* Fetches the object in batches of ranges; the next batch downloads on a
  * thread of its own while this one parses the current one, so network and
  * parsing overlap with two batches (64 MiB) in memory. */
-static hx_status fetch_into(struct hoist_store *store, const char *url, uint64_t size, struct sink *s) {
+hx_status hx_ds_csv_fetch(struct hoist_store *store, const char *url, uint64_t size, struct hx_ds_sink *s) {
     struct batch *b = hx_calloc(2, sizeof *b);
     if (!b) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", url);
     uint64_t off = batch_prepare(&b[0], store, url, 0, size);
@@ -259,10 +313,10 @@ static hx_status fetch_into(struct hoist_store *store, const char *url, uint64_t
     return st;
 }
 
-hx_status hoist_csv_read_url(struct hoist_store *store, const char *url, const struct hoist_csv_options *opts,
-                             struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
+static hx_status read_url(struct hoist_store *store, const char *url, const struct hoist_csv_options *opts,
+                          struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
     HX_FAIL_IF(!url || !out, HOIST_ERR_INVALID_ARG, "hoist_csv_read_url: NULL argument");
-    if (is_local(url)) return hoist_csv_read_file(strncmp(url, "file://", 7) ? url : url + 7, opts, out, stats);
+    if (hx_ds_csv_is_local(url)) return read_file(strncmp(url, "file://", 7) ? url : url + 7, opts, out, stats);
     memset(out, 0, sizeof *out);
     if (stats) memset(stats, 0, sizeof *stats);
     struct hoist_store *own = NULL;
@@ -274,10 +328,26 @@ hx_status hoist_csv_read_url(struct hoist_store *store, const char *url, const s
     hx_status st = hoist_store_info_many(store, &info, 1, 0);
     uint64_t size = info.info.size;
     hoist_store_info_item_reset(&info);
-    struct sink s = {.name = url};
-    if (st == HOIST_OK) st = hx_csv_reader_new_named(opts, url, &s.rd);
-    if (st == HOIST_OK) st = fetch_into(store, url, size, &s);
-    st = s.rd ? sink_finish(&s, st, out, stats) : st;
+    struct rsink r = {0};
+    if (st == HOIST_OK) st = rsink_init(&r, url, opts);
+    if (st == HOIST_OK) st = hx_ds_csv_fetch(store, url, size, &r.s);
+    st = r.rd ? rsink_finish(&r, st, out, stats) : st;
     hoist_store_free(own);
+    return st;
+}
+
+hx_status hoist_csv_read_file(const char *path, const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
+                              struct hoist_csv_stats *stats, size_t stats_size) {
+    struct hoist_csv_stats full;
+    hx_status st = read_file(path, opts, out, &full);
+    hx_csv_stats_out(st == HOIST_OK ? &full : NULL, stats, stats_size);
+    return st;
+}
+
+hx_status hoist_csv_read_url(struct hoist_store *store, const char *url, const struct hoist_csv_options *opts,
+                             struct ArrowArrayStream *out, struct hoist_csv_stats *stats, size_t stats_size) {
+    struct hoist_csv_stats full;
+    hx_status st = read_url(store, url, opts, out, &full);
+    hx_csv_stats_out(st == HOIST_OK ? &full : NULL, stats, stats_size);
     return st;
 }

@@ -373,7 +373,7 @@ static hx_status parse_literal(struct parser *p, struct ds_lit *lit) {
         lit->s = unquote(p->s + p->t.pos, p->t.len, &lit->slen);
         if (!lit->s) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
         int64_t v;
-        if (date ? !hx_ds_parse_date(lit->s, lit->slen, &v) : !hx_ds_parse_timestamp_us(lit->s, lit->slen, &v))
+        if (date ? !hx_parse_date(lit->s, lit->slen, &v) : !hx_ds_parse_timestamp_us(lit->s, lit->slen, &v))
             return err_here(p, date ? "bad date (expected 'YYYY-MM-DD')" : "bad timestamp");
         lit->kind = date ? DS_L_DATE : DS_L_TIMESTAMP;
         lit->i = v;

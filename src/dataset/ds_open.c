@@ -5,7 +5,7 @@
  * needed columns and binding the filter, then handing over to ds_prune.c
  * for the plan. Also close, schema, stats and the skipped-files report.
  */
-#include "ds_open_internal.h"
+#include "ds_csv_internal.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -58,6 +58,7 @@ void hx_ds_unref(struct hoist_dataset *ds) {
     hx_free(ds->cfg.filter);
     for (size_t i = 0; i < ds->cfg.nptypes; i++) hx_free(ds->cfg.ptypes[i].column);
     hx_free(ds->cfg.ptypes);
+    hoist_csv_options_free(ds->cfg.csv);
     if (ds->own_store) hoist_store_free(ds->store);
     hx_buf_reset(&ds->skipped);
     pthread_mutex_destroy(&ds->mu);
@@ -77,12 +78,6 @@ void hx_ds_note_skipped(struct hoist_dataset *ds, const char *url, const char *w
 
 /* ---- listing ---------------------------------------------------------------------- */
 
-struct cand {
-    char *url;     /* may carry #rg */
-    uint64_t size; /* 0 = unknown (from the footer GET) */
-    bool listed;
-};
-
 static bool has_glob(const char *url) {
     const char *k = strstr(url, "://");
     k = k ? k + 3 : url;
@@ -96,10 +91,10 @@ static bool looks_like_file(const char *url) {
            (n > 3 && !strcmp(url + n - 3, ".pq"));
 }
 
-static hx_status cand_push(struct cand **v, size_t *n, size_t *cap, const char *url, uint64_t size, bool listed) {
+static hx_status cand_push(struct hx_ds_cand **v, size_t *n, size_t *cap, const char *url, uint64_t size, bool listed) {
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
-        struct cand *nv = hx_realloc(*v, nc * sizeof *nv);
+        struct hx_ds_cand *nv = hx_realloc(*v, nc * sizeof *nv);
         if (!nv) return hx_error(HOIST_ERR_NOMEM, "out of memory");
         *v = nv;
         *cap = nc;
@@ -117,7 +112,7 @@ static hx_status cand_push(struct cand **v, size_t *n, size_t *cap, const char *
  * manifest or it is a plain marker (empty, Spark's, another tool's): the
  * caller then takes the listing as it always has. */
 static hx_status expand_manifest(struct hoist_dataset *ds, const char *prefix, const struct hoist_list *list,
-                                 struct cand **v, size_t *n, size_t *cap, bool *used) {
+                                 struct hx_ds_cand **v, size_t *n, size_t *cap, bool *used) {
     *used = false;
     size_t plen = strlen(prefix);
     const struct hoist_list_entry *me = NULL;
@@ -153,8 +148,11 @@ static hx_status expand_manifest(struct hoist_dataset *ds, const char *prefix, c
     return st;
 }
 
-static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct cand **v, size_t *n, size_t *cap) {
-    if (looks_like_file(url) && !has_glob(url)) return cand_push(v, n, cap, url, 0, false);
+static hx_status expand_input(struct hoist_dataset *ds, const char *url, struct hx_ds_cand **v, size_t *n,
+                              size_t *cap) {
+    bool csv = ds->cfg.format == HOIST_DATASET_CSV;
+    if ((looks_like_file(url) || (csv && hx_ds_csv_looks_like_file(url))) && !has_glob(url))
+        return cand_push(v, n, cap, url, 0, false);
     char *prefix = NULL;
     const char *pattern = NULL;
     if (has_glob(url)) {
@@ -247,7 +245,7 @@ static void keep_page_index_bytes(struct hoist_dataset *ds, struct ds_file *f, c
 
 /* The file's size: from the GET's response, else the listing, else the end
  * of the range read. */
-static uint64_t footer_file_size(const struct hoist_get_item *g, const struct cand *c) {
+static uint64_t footer_file_size(const struct hoist_get_item *g, const struct hx_ds_cand *c) {
     return g->info.size ? g->info.size : (c->size ? c->size : g->range_start + g->size);
 }
 
@@ -273,7 +271,7 @@ static hx_status fetch_footer_tails(struct hoist_dataset *ds, struct hoist_get_i
 
 /* Second round, all at once, for footers larger than the guess: each such
  * item's data is replaced by an exact read of the whole footer. */
-static hx_status fetch_large_footers(struct hoist_dataset *ds, const struct cand *c, struct hoist_get_item *it,
+static hx_status fetch_large_footers(struct hoist_dataset *ds, const struct hx_ds_cand *c, struct hoist_get_item *it,
                                      size_t n) {
     struct hoist_get_item *x = hx_calloc(n ? n : 1, sizeof *x);
     size_t *xi = hx_calloc(n ? n : 1, sizeof *xi);
@@ -317,8 +315,8 @@ static hx_status fetch_large_footers(struct hoist_dataset *ds, const struct cand
 
 /* Parses one fetched footer into the next ds->files entry, taking *base and
  * *rgs on success. A bad file is skipped (skip_bad) or fails the open. */
-static hx_status add_file(struct hoist_dataset *ds, const struct cand *c, const struct hoist_get_item *g, char **base,
-                          int **rgs, size_t nrgs) {
+static hx_status add_file(struct hoist_dataset *ds, const struct hx_ds_cand *c, const struct hoist_get_item *g,
+                          char **base, int **rgs, size_t nrgs) {
     if (g->status != HOIST_OK) {
         hx_ds_note_skipped(ds, *base, g->error ? g->error : hoist_strerror(g->status));
         return HOIST_OK;
@@ -363,7 +361,7 @@ static hx_status add_file(struct hoist_dataset *ds, const struct cand *c, const 
 /* Reads the footer of every candidate: one suffix GET each, then exact reads
  * for footers larger than the guess. Parsed files land in ds->files; bad ones
  * are skipped (skip_bad) or fail the open. */
-static hx_status read_footer_chunk(struct hoist_dataset *ds, struct cand *c, size_t n) {
+static hx_status read_footer_chunk(struct hoist_dataset *ds, struct hx_ds_cand *c, size_t n) {
     struct hoist_get_item *it = hx_calloc(n ? n : 1, sizeof *it);
     size_t *base_len = hx_calloc(n ? n : 1, sizeof *base_len);
     char **base = hx_calloc(n ? n : 1, sizeof *base);
@@ -397,7 +395,7 @@ static hx_status read_footer_chunk(struct hoist_dataset *ds, struct cand *c, siz
     return st;
 }
 
-static hx_status read_footers(struct hoist_dataset *ds, struct cand *c, size_t n) {
+static hx_status read_footers(struct hoist_dataset *ds, struct hx_ds_cand *c, size_t n) {
     ds->files = hx_calloc(n ? n : 1, sizeof *ds->files);
     if (!ds->files) return hx_error(HOIST_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i += DS_FOOTER_CHUNK)
@@ -724,8 +722,10 @@ hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls,
         ds->cfg.columns = NULL;
         ds->cfg.filter = NULL;
         ds->cfg.ptypes = NULL;
+        ds->cfg.csv = NULL;
         ds->cfg.ncolumns = ds->cfg.nptypes = 0;
-        st = hx_ds_strv_copy((const char *const *)cfg->columns, cfg->ncolumns, &ds->cfg.columns);
+        if (cfg->csv) st = hx_csv_options_clone(cfg->csv, &ds->cfg.csv);
+        if (st == HOIST_OK) st = hx_ds_strv_copy((const char *const *)cfg->columns, cfg->ncolumns, &ds->cfg.columns);
         if (st == HOIST_OK) ds->cfg.ncolumns = cfg->ncolumns;
         if (st == HOIST_OK && cfg->filter && !(ds->cfg.filter = hx_strdup(cfg->filter)))
             st = hx_error(HOIST_ERR_NOMEM, "out of memory");
@@ -756,13 +756,14 @@ hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls,
     if (st == HOIST_OK) st = hx_pool_new(ds->cfg.threads, &ds->pool);
     const char *npi = getenv("HOIST_NO_PAGE_INDEX");
     ds->no_page_index = npi && *npi && strcmp(npi, "0") != 0;
-    struct cand *cands = NULL;
+    struct hx_ds_cand *cands = NULL;
     size_t ncand = 0, ccap = 0;
     double t0 = hx_now();
     for (size_t i = 0; st == HOIST_OK && i < n; i++) st = expand_input(ds, urls[i], &cands, &ncand, &ccap);
     double t1 = hx_now();
     ds->stats.list_seconds = t1 - t0;
-    if (st == HOIST_OK) st = read_footers(ds, cands, ncand);
+    bool csv = ds->cfg.format == HOIST_DATASET_CSV;
+    if (st == HOIST_OK) st = csv ? hx_ds_csv_open_files(ds, cands, ncand) : read_footers(ds, cands, ncand);
     ds->stats.footer_seconds = hx_now() - t1;
     for (size_t i = 0; i < ncand; i++) hx_free(cands[i].url);
     hx_free(cands);
@@ -772,8 +773,8 @@ hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls,
     if (st == HOIST_OK) st = col_map_all(&cols, ds);
     if (st == HOIST_OK) st = setup_columns(ds, &cols);
     hx_free(cols.slot);
-    if (st == HOIST_OK) st = hx_ds_plan_units(ds);
-    if (st == HOIST_OK) st = hx_ds_page_prune(ds);
+    if (st == HOIST_OK) st = csv ? hx_ds_csv_plan_units(ds) : hx_ds_plan_units(ds);
+    if (st == HOIST_OK && !csv) st = hx_ds_page_prune(ds);
     if (st != HOIST_OK) {
         hx_ds_unref(ds);
         return st;

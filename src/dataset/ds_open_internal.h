@@ -52,6 +52,8 @@ struct hoist_dataset_config {
     const struct hoist_store_config *store_cfg;
     hoist_progress_fn progress;
     void *progress_ud;
+    int format;                    /* enum hoist_dataset_format */
+    struct hoist_csv_options *csv; /* owned; NULL = defaults (format CSV only) */
 };
 
 /* String vectors of the config (NULL-safe; n = 0 gives *out = NULL). */
@@ -130,6 +132,9 @@ struct hoist_dataset {
     size_t files_dropped;   /* skipped (skip_bad) after their footer was read */
     uint64_t pi_kept_bytes; /* page index bytes kept from footer reads */
 
+    int csv_delimiter; /* CSV: the dialect settled on the first file */
+    bool csv_header;
+
     pthread_mutex_t mu; /* stats, skipped */
     struct hoist_dataset_stats stats;
     struct hx_buf skipped;
@@ -150,6 +155,8 @@ HOIST_NODISCARD hx_status hx_ds_output_schema(struct hoist_dataset *ds, struct A
 
 /* ---- planning and pruning (ds_prune.c) ------------------------------------- */
 
+/* Statistics of a partition value as a pruning input (rows rows). */
+void hx_ds_part_stats(const struct ds_col *c, const char *value, int64_t rows, struct ds_colstats *s);
 /* Lists the row groups to load as ds->units, leaving out those the filter
  * rules out by partition values and row-group statistics. */
 HOIST_NODISCARD hx_status hx_ds_plan_units(struct hoist_dataset *ds);

@@ -165,17 +165,6 @@ bool hx_ds_parse_int64(const char *s, size_t len, int64_t *out) {
     return true;
 }
 
-/* Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static bool digits(const char *s, size_t n, unsigned *out) {
     unsigned v = 0;
     for (size_t i = 0; i < n; i++) {
@@ -186,21 +175,9 @@ static bool digits(const char *s, size_t n, unsigned *out) {
     return true;
 }
 
-bool hx_ds_parse_date(const char *s, size_t len, int64_t *days) {
-    unsigned y, m, d;
-    if (len != 10 || s[4] != '-' || s[7] != '-') return false;
-    if (!digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d)) return false;
-    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (m == 2 && d == 29 && !leap) return false;
-    *days = days_from_civil(y, m, d);
-    return true;
-}
-
 bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us) {
     int64_t days;
-    if (len < 10 || !hx_ds_parse_date(s, 10, &days)) return false;
+    if (len < 10 || !hx_parse_date(s, 10, &days)) return false;
     int64_t v = days * 86400LL * 1000000LL;
     if (len == 10) {
         *us = v;
@@ -237,7 +214,7 @@ bool hx_ds_parse_pvalue(const char *s, enum ds_ptype t, int64_t *out) {
     switch (t) {
     case DS_PT_INT32: return hx_ds_parse_int64(s, len, out) && *out >= INT32_MIN && *out <= INT32_MAX;
     case DS_PT_INT64: return hx_ds_parse_int64(s, len, out);
-    case DS_PT_DATE32: return hx_ds_parse_date(s, len, out);
+    case DS_PT_DATE32: return hx_parse_date(s, len, out);
     default: return true;
     }
 }
@@ -254,7 +231,7 @@ enum ds_ptype hx_ds_infer_ptype(const char *const *values, size_t n) {
         } else {
             all_int = false;
         }
-        if (!hx_ds_parse_date(values[i], len, &v)) all_date = false;
+        if (!hx_parse_date(values[i], len, &v)) all_date = false;
     }
     if (!any) return DS_PT_STRING;
     if (all_int) return all_int32 ? DS_PT_INT32 : DS_PT_INT64;

@@ -10,8 +10,7 @@
 
 /* ---- row-group pruning ---------------------------------------------------------------- */
 
-/* Statistics of a partition value as a pruning input. */
-static void part_stats(const struct ds_col *c, const char *value, int64_t rows, struct ds_colstats *s) {
+void hx_ds_part_stats(const struct ds_col *c, const char *value, int64_t rows, struct ds_colstats *s) {
     memset(s, 0, sizeof *s);
     s->known = true;
     s->has_null_count = true;
@@ -88,7 +87,7 @@ static void rg_colstats(const struct hoist_dataset *ds, const struct ds_file *f,
         const struct ds_col *c = &ds->cols[ds->need[i]];
         struct hoist_pq_stats ps;
         if (c->partition) {
-            part_stats(c, f->pvalues[c->pidx], rows, &cs[i]);
+            hx_ds_part_stats(c, f->pvalues[c->pidx], rows, &cs[i]);
         } else if (f->field[i] < 0) {
             memset(&cs[i], 0, sizeof cs[i]);
             cs[i].known = cs[i].has_null_count = true;
@@ -124,7 +123,7 @@ hx_status hx_ds_plan_units(struct hoist_dataset *ds) {
             for (size_t i = 0; i < ds->nneed; i++) {
                 const struct ds_col *c = &ds->cols[ds->need[i]];
                 if (c->partition)
-                    part_stats(c, f->pvalues[c->pidx], 1, &cs[i]);
+                    hx_ds_part_stats(c, f->pvalues[c->pidx], 1, &cs[i]);
                 else
                     memset(&cs[i], 0, sizeof cs[i]);
             }

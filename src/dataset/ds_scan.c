@@ -25,7 +25,7 @@
  * struct scan is private to this file: the rest of the layer only sees the
  * streams.
  */
-#include "ds_open_internal.h"
+#include "ds_csv_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -724,6 +724,7 @@ static const struct hx_stream_ops scan_stream_ops = {scan_stream_schema, scan_st
 hx_status hoist_dataset_scan(struct hoist_dataset *ds, struct ArrowArrayStream *out) {
     HX_FAIL_IF(!ds || !out, HOIST_ERR_INVALID_ARG, "hoist_dataset_scan: NULL argument");
     memset(out, 0, sizeof *out);
+    if (ds->cfg.format == HOIST_DATASET_CSV) return hx_ds_csv_scan(ds, false, out);
     struct scan_stream *p = hx_calloc(1, sizeof *p);
     if (!p) return hx_error(HOIST_ERR_NOMEM, "out of memory");
     hx_status st = hx_ds_output_schema(ds, &p->schema);
@@ -743,6 +744,7 @@ hx_status hoist_dataset_scan(struct hoist_dataset *ds, struct ArrowArrayStream *
 hx_status hoist_dataset_load(struct hoist_dataset *ds, struct ArrowArrayStream *out) {
     HX_FAIL_IF(!ds || !out, HOIST_ERR_INVALID_ARG, "hoist_dataset_load: NULL argument");
     memset(out, 0, sizeof *out);
+    if (ds->cfg.format == HOIST_DATASET_CSV) return hx_ds_csv_scan(ds, true, out);
     struct ArrowSchema schema;
     HX_TRY(hx_ds_output_schema(ds, &schema));
     HX_TRY(hx_arrow_basic_stream_init(out, &schema));

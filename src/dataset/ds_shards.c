@@ -59,15 +59,19 @@ hx_status hoist_dataset_shards(struct hoist_dataset *ds, size_t n, unsigned flag
                     const struct ds_unit *pu = &ds->units[ufirst[v] + k];
                     rgs[nr++] = pu->rg;
                     sh[s].bytes += pu->bytes;
-                    /* Before the filter: page skipping is part of it. */
-                    sh[s].rows += hoist_pq_file_row_group_num_rows(ds->files[pu->file].pq, pu->rg);
+                    /* Before the filter: page skipping is part of it. A CSV
+                     * file's rows are not known before it is read (-1). */
+                    if (!ds->files[pu->file].pq)
+                        sh[s].rows = -1;
+                    else if (sh[s].rows >= 0)
+                        sh[s].rows += hoist_pq_file_row_group_num_rows(ds->files[pu->file].pq, pu->rg);
                 }
             }
             u = v;
             const struct ds_file *f = &ds->files[file];
             /* The selection is always written: pruned row groups must stay
              * out, and a file may later gain row groups. */
-            char *url = hx_ds_format_rg_selection(f->url, rgs, nr);
+            char *url = f->pq ? hx_ds_format_rg_selection(f->url, rgs, nr) : hx_strdup(f->url); /* CSV: whole files */
             if (!url) {
                 st = hx_error(HOIST_ERR_NOMEM, "out of memory");
                 break;

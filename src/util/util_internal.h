@@ -148,6 +148,15 @@ HOIST_NODISCARD hx_status hx_task_group_submit(struct hx_task_group *group, hx_t
 void hx_task_group_wait(struct hx_task_group *group);
 void hx_task_group_free(struct hx_task_group *group); /* waits first */
 
+/* ---- calendar dates (civil.c) -------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t hx_days_from_civil(int64_t y, unsigned m, unsigned d);
+void hx_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+/* "YYYY-MM-DD" (exactly len = 10 bytes, a real calendar day) -> days since
+ * 1970-01-01. The one date parser of the CSV codec and the dataset layer. */
+bool hx_parse_date(const char *s, size_t len, int64_t *days);
+
 /* ---- machine queries (sys.c) ------------------------------------------- */
 
 /* Number of online CPUs (at least 1). */

@@ -1,5 +1,7 @@
 """`hoist load --output x.csv` writes decimal and time-of-day cells as their
-values (they used to come out as the type's format string, "<d:9,2>")."""
+values (they used to come out as the type's format string, "<d:9,2>"), as
+pyarrow's CSV writer does (src/csv/csv_write.c): times carry the unit's
+digits of fraction even when zero."""
 import csv
 import decimal
 
@@ -14,7 +16,7 @@ D = decimal.Decimal
 def time_text(v, per):
     secs, frac = divmod(v, per)
     s = "%02d:%02d:%02d" % (secs // 3600, secs // 60 % 60, secs % 60)
-    if frac:
+    if per > 1:
         s += ".%0*d" % ({1000: 3, 1000000: 6, 1000000000: 9}[per], frac)
     return s
 

@@ -24,17 +24,17 @@ def _declare(L):
     L.hoist_csv_options_set_column_type.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
     L.hoist_csv_options_free.argtypes = [ctypes.c_void_p]
     L.hoist_csv_read_memory.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
-                                        ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
+                                        ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats), ctypes.c_size_t]
     L.hoist_csv_read_file.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ArrowArrayStream),
-                                      ctypes.POINTER(Stats)]
+                                      ctypes.POINTER(Stats), ctypes.c_size_t]
     L.hoist_csv_read_url.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p,
-                                     ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats)]
+                                     ctypes.POINTER(ArrowArrayStream), ctypes.POINTER(Stats), ctypes.c_size_t]
     L.hoist_csv_reader_new.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
     L.hoist_csv_reader_feed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
     L.hoist_csv_reader_finish.argtypes = [ctypes.c_void_p]
     L.hoist_csv_reader_schema.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowSchema)]
     L.hoist_csv_reader_next.argtypes = [ctypes.c_void_p, ctypes.POINTER(ArrowArray)]
-    L.hoist_csv_reader_get_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats)]
+    L.hoist_csv_reader_get_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats), ctypes.c_size_t]
     L.hoist_csv_reader_free.argtypes = [ctypes.c_void_p]
 
 
@@ -89,7 +89,7 @@ def read_memory(data, stats=None, **kw):
     s = ArrowArrayStream()
     st = Stats()
     try:
-        _check(L.hoist_csv_read_memory(data, len(data), o, ctypes.byref(s), ctypes.byref(st)))
+        _check(L.hoist_csv_read_memory(data, len(data), o, ctypes.byref(s), ctypes.byref(st), ctypes.sizeof(st)))
     finally:
         L.hoist_csv_options_free(o)
     if stats is not None:
@@ -103,7 +103,7 @@ def read_file(path, stats=None, **kw):
     s = ArrowArrayStream()
     st = Stats()
     try:
-        _check(L.hoist_csv_read_file(str(path).encode(), o, ctypes.byref(s), ctypes.byref(st)))
+        _check(L.hoist_csv_read_file(str(path).encode(), o, ctypes.byref(s), ctypes.byref(st), ctypes.sizeof(st)))
     finally:
         L.hoist_csv_options_free(o)
     if stats is not None:
@@ -118,7 +118,7 @@ def read_url(url, stats=None, **kw):
     s = ArrowArrayStream()
     st = Stats()
     try:
-        _check(L.hoist_csv_read_url(None, url.encode(), o, ctypes.byref(s), ctypes.byref(st)))
+        _check(L.hoist_csv_read_url(None, url.encode(), o, ctypes.byref(s), ctypes.byref(st), ctypes.sizeof(st)))
     finally:
         L.hoist_csv_options_free(o)
     if stats is not None:

@@ -98,7 +98,7 @@ static struct hoist_csv_options *opts(const char *spec, ...) {
 /* Reads text with options; returns the rendering or NULL with *st set. */
 static char *read_text(const char *text, size_t len, const struct hoist_csv_options *o, enum hoist_status *st) {
     struct ArrowArrayStream s;
-    *st = hoist_csv_read_memory(text, len, o, &s, NULL);
+    *st = hoist_csv_read_memory(text, len, o, &s, NULL, 0);
     return *st == HOIST_OK ? render_stream(&s) : NULL;
 }
 
@@ -225,7 +225,7 @@ static void test_bad_input(void) {
     struct ArrowArrayStream s;
     struct hoist_csv_stats stats;
     const char *bad = "a,b\n1,x\n2\n3,\xff\n4,y,z\n5,w\n";
-    CHECK_EQ_INT(hoist_csv_read_memory(bad, strlen(bad), o, &s, &stats), HOIST_OK);
+    CHECK_EQ_INT(hoist_csv_read_memory(bad, strlen(bad), o, &s, &stats, sizeof stats), HOIST_OK);
     char *got = render_stream(&s);
     CHECK_STR(got, "a:l,b:u,|1,'x',|5,'w',");
     CHECK_EQ_INT(stats.bad_rows, 3);

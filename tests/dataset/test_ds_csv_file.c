@@ -1,5 +1,5 @@
 /* Tests for src/dataset/ds_csv_file.c: hoist_csv_read_file on plain, gzip
- * (two members) and zstd files gives the same rows; truncated and corrupt
+ * (two members), zstd and bzip2 (two streams) files gives the same rows; truncated and corrupt
  * compressed files fail with HOIST_ERR_IO, a missing file with NOT_FOUND;
  * every allocation failed in turn on a compressed read is NOMEM and leaks
  * nothing (under ASan); the file is unmapped once the read returns. */
@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <unistd.h>
+#include <bzlib.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -45,7 +46,7 @@ static int64_t read_sum(const char *path, enum hoist_status *st, int64_t *rows) 
         return -1;
     }
     struct ArrowArrayStream s;
-    *st = hoist_csv_read_file(path, o, &s, NULL);
+    *st = hoist_csv_read_file(path, o, &s, NULL, 0);
     hoist_csv_options_free(o);
     if (*st != HOIST_OK) return -1;
     int64_t sum = 0;
@@ -107,13 +108,30 @@ static void test_formats_agree(void) {
     CHECK_EQ_INT(read_sum(zcut, &st, &rows), -1);
     CHECK_EQ_INT(st, HOIST_ERR_IO);
 
+    /* bzip2: two streams back to back (pbzip2's output), then cut short */
+    unsigned bcap = (unsigned)(text_len + text_len / 50 + 1200), b1 = bcap, b2 = bcap;
+    char *bz = hx_malloc(2 * (size_t)bcap);
+    CHECK_EQ_INT(BZ2_bzBuffToBuffCompress(bz, &b1, text, (unsigned)half, 9, 0, 0), BZ_OK);
+    CHECK_EQ_INT(BZ2_bzBuffToBuffCompress(bz + b1, &b2, text + half, (unsigned)(text_len - half), 9, 0, 0), BZ_OK);
+    char *bzp = write_file("t.csv.bz2", bz, (size_t)b1 + b2);
+    CHECK_EQ_INT(read_sum(bzp, &st, &rows), want);
+    CHECK_EQ_INT(rows, 3000);
+    char *bzcut = write_file("cut.csv.bz2", bz, (size_t)b1 + b2 - 7);
+    CHECK_EQ_INT(read_sum(bzcut, &st, &rows), -1);
+    CHECK_EQ_INT(st, HOIST_ERR_IO);
+    CHECK_CONTAINS(hoist_errmsg(), "bzip2 data is truncated");
+    bz[b1 + 60] ^= 0x55;
+    char *bzbad = write_file("bad.csv.bz2", bz, (size_t)b1 + b2);
+    CHECK_EQ_INT(read_sum(bzbad, &st, &rows), -1);
+    CHECK(st == HOIST_ERR_IO || st == HOIST_ERR_CSV_PARSE);
+
     char *missing = hx_asprintf("%s/missing.csv", dir);
     CHECK_EQ_INT(read_sum(missing, &st, &rows), -1);
     CHECK_EQ_INT(st, HOIST_ERR_NOT_FOUND);
 
     /* every allocation failed in turn on the compressed paths */
-    const char *paths[] = {gzp, zp};
-    for (int k = 0; k < 2; k++) {
+    const char *paths[] = {gzp, zp, bzp};
+    for (int k = 0; k < 3; k++) {
         int ok = 0;
         for (uint64_t fail = 1; fail < 100000 && !ok; fail++) {
             hx_alloc_fail_after(fail);
@@ -129,13 +147,14 @@ static void test_formats_agree(void) {
         }
         CHECK(ok);
     }
-    char *all[] = {plain, gzp, cut, bad, zp, zcut, missing};
+    char *all[] = {plain, gzp, cut, bad, zp, zcut, bzp, bzcut, bzbad, missing};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         unlink(all[i]);
         hx_free(all[i]);
     }
     hx_free(gz);
     hx_free(zs);
+    hx_free(bz);
 }
 
 int main(void) {

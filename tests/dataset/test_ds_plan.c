@@ -279,9 +279,9 @@ static void test_hive(void) {
     const char *mixed[] = {"1", "x"};
     CHECK_EQ_INT(hx_ds_infer_ptype(mixed, 2), DS_PT_STRING);
     int64_t d;
-    CHECK(hx_ds_parse_date("1970-01-02", 10, &d) && d == 1);
-    CHECK(hx_ds_parse_date("2000-03-01", 10, &d) && d == 11017);
-    CHECK(!hx_ds_parse_date("2023-02-29", 10, &d));
+    CHECK(hx_parse_date("1970-01-02", 10, &d) && d == 1);
+    CHECK(hx_parse_date("2000-03-01", 10, &d) && d == 11017);
+    CHECK(!hx_parse_date("2023-02-29", 10, &d));
     int64_t us;
     CHECK(hx_ds_parse_timestamp_us("1970-01-01 00:00:01.5", 21, &us) && us == 1500000);
     CHECK(hx_ds_parse_timestamp_us("1970-01-02T00:00:00Z", 20, &us) && us == 86400000000LL);
