@@ -1,6 +1,7 @@
 """The seeds' TaxiRegressionFlow, on hoist.
 
     python examples/taxi_regression.py run --data s3://my-bucket/taxi/
+    python examples/taxi_regression.py run --use_ctas_data True     # TaxiETLFlow's output
 
 start      lists the dataset and splits it into byte-balanced shards (hoist.shards)
 preprocess one foreach branch per shard: load only the two feature columns of
@@ -62,15 +63,23 @@ class TaxiRegressionFlow(FlowSpec):
                            help="Row filter pushed down to the loader ('' for none)")
     seed = Parameter("seed", default=-1, help="Sampling seed (-1: a fresh random sample)")
     plot = Parameter("plot", default="taxi_regression.png", help="Where to write the PNG ('' to skip)")
+    use_ctas = Parameter("use_ctas_data", help="Fit on TaxiETLFlow's CTAS output (its latest run's paths)",
+                         default=False)
 
     @step
     def start(self):
         import hoist
 
+        source = self.data
+        if self.use_ctas:
+            from metaflow import Flow
+
+            self.paths = list(Flow("TaxiETLFlow").latest_run.data.paths)
+            source = self.paths
         # Listing and footers only: the shards are balanced by the bytes of
         # the two columns the branches will fetch, and row groups the filter
         # rules out are not counted.
-        self.shards = hoist.shards(self.data, int(self.num_shards), columns=FIELDS,
+        self.shards = hoist.shards(source, int(self.num_shards), columns=FIELDS,
                                    filter=self.row_filter or None)
         files = sum(len(s) for s in self.shards)
         print("Processing %d Parquet files in %d shards (%.1f MB of the feature columns)"

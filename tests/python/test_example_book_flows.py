@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
@@ -124,3 +125,35 @@ def test_taxi_loader_registers_in_an_iceberg_catalog(taxi, tmp_path):
     assert got.num_rows == expect.num_rows == a["rows"][0]
     assert sorted(got.column_names) == sorted(expect.column_names)
     assert sorted(got["month"].to_pylist()) == sorted(expect["month"].to_pylist())
+
+
+def test_book_pipeline_end_to_end(taxi, tmp_path):
+    """Chapter 7 as one pipeline on one datastore: TaxiDataLoader -> TaxiETLFlow (CTAS on DuckDB
+    over hoist) -> TaxiPlotterFlow and TaxiRegressionFlow on the CTAS output (--use_ctas_data),
+    each flow finding the previous one's artifacts through Metaflow's client."""
+    data, url = taxi
+    bucket = url.split("/")[2]
+    root = {"METAFLOW_DATATOOLS_S3ROOT": "s3://%s/metaflow" % bucket}
+    run_flow(tmp_path, "taxi_loader.py", "--data", url, **root)
+    work, env, out = run_flow(tmp_path, "taxi_etl.py", **root)
+    etl = artifacts(work, env, "TaxiETLFlow", ["paths", "rows", "ctas"])["start"]
+    paths, rows = etl["paths"][0], etl["rows"][0]
+    t = pads.dataset(str(data), partitioning="hive").to_table(columns=["pickup_at", "passenger_count"])
+    hours = pc.hour(t["pickup_at"])
+    in_hours = pc.and_(pc.greater_equal(hours, 9), pc.less_equal(hours, 17))
+    assert rows == pc.sum(in_hours.cast("int64")).as_py()
+    assert etl["ctas"][0].startswith("CREATE TABLE mf_ctas_TaxiETLFlow_")
+
+    _, _, out = run_flow(tmp_path, "taxi_plotter.py", "--use_ctas_data", "True", "--num_shards", "2", **root)
+    plot = artifacts(work, env, "TaxiPlotterFlow", ["paths", "num_points"])
+    assert sorted(plot["start"]["paths"][0]) == sorted(paths)
+    kept = pc.and_(in_hours, pc.greater(t["passenger_count"], 1))
+    assert plot["join"]["num_points"] == [pc.sum(kept.cast("int64")).as_py()]
+
+    _, _, out = run_flow(tmp_path, "taxi_regression.py", "--use_ctas_data", "True", "--num_shards", "2",
+                         "--seed", "1", "--plot", "", **root)
+    reg = artifacts(work, env, "TaxiRegressionFlow", ["paths", "num_rows_loaded", "coef"])
+    assert sorted(reg["start"]["paths"][0]) == sorted(paths)
+    loaded = pc.and_(in_hours, pc.greater(t["passenger_count"], 0))
+    assert sum(reg["preprocess_data"]["num_rows_loaded"]) == pc.sum(loaded.cast("int64")).as_py()
+    assert reg["regress"]["coef"][0] > 0
