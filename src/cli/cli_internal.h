@@ -110,6 +110,46 @@ int cli_fail_on(enum hoist_status status, const char *what);
  * (e.g. a *_many item's `error`); extra (may be NULL) is appended. */
 void cli_error_line(const char *what, enum hoist_status status, const char *msg, const char *extra);
 
+/* ======================================================================
+ * Helpers of the object store commands (cli_store.c), shared with cp
+ * (cli_cp.c).
+ * ====================================================================== */
+
+/* A command's own flags for cli_parse_store_args; a table ends with {0}. */
+struct cli_flag {
+    char short_name;       /* 0: long only */
+    const char *long_name; /* "--recursive"; NULL: short only */
+    bool *set;             /* boolean flag, or NULL */
+    const char **value;    /* option taking a value, or NULL */
+};
+
+/* Parses flags, the common store options and up to max_pos positional
+ * arguments. Short boolean flags combine ("-rl"). Returns CLI_OK or
+ * CLI_USAGE (message printed). */
+int cli_parse_store_args(const char *cmd, int argc, char **argv, const struct cli_flag *flags,
+                         struct cli_store_opts *opts, const char **pos, int max_pos, int *npos);
+bool cli_is_s3(const char *url);
+/* The path of a file:// URL, or url itself (a plain path). */
+const char *cli_local_path(const char *url);
+bool cli_ends_with_slash(const char *s);
+/* "s3://bucket" or "s3://bucket/": the whole bucket. */
+bool cli_is_bucket_root(const char *url);
+bool cli_local_is_dir(const char *path);
+/* asprintf and calloc that exit(CLI_FAIL) when out of memory; free() the result. */
+char *cli_dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *cli_xcalloc(size_t n, size_t size);
+/* One line for a *_many call where `failed` of `total` items failed; the
+ * first failure (url, status, its message) stands for them. Returns CLI_FAIL. */
+int cli_report_item_failure(const char *url, enum hoist_status status, const char *error, size_t failed, size_t total);
+/* Opens a client with the command line's options; CLI_OK or the exit code. */
+int cli_open_store(const struct cli_store_opts *opts, struct hoist_store **store);
+/* CLI_USAGE (printed) for an empty URL or an unsupported scheme. */
+int cli_check_url(const char *cmd, const char *url);
+/* Lists everything under prefix into *out; CLI_OK or CLI_FAIL (printed). */
+int cli_list_prefix(struct hoist_store *store, const char *prefix, int recursive, struct hoist_list *out);
+/* Streams an object to stdout (cat, and cp SRC -). */
+int cli_cat_to_stdout(struct hoist_store *store, const char *url);
+
 /* Progress bar on stderr, drawn only when stderr is a terminal (and
  * HOIST_PROGRESS is not "0"), at most 10 times a second: bytes done/total,
  * objects done/total, rate and ETA. Silent otherwise, so pipes and logs stay
