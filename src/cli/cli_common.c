@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -275,6 +276,31 @@ int cli_fail_on(enum hoist_status status, const char *what) {
     return cli_exit_code(status);
 }
 
+/* ---- signals ------------------------------------------------------------- */
+
+/* SIGINT and SIGTERM only set a flag while a transfer runs: the transfer's
+ * progress callback sees it and cancels, the store then aborts its multipart
+ * uploads and removes its temp files, and the command exits 128 + signal. */
+static volatile sig_atomic_t caught_signal;
+
+static void on_signal(int sig) { caught_signal = sig; }
+
+void cli_signals_catch(struct cli_signals *s) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &s->old_int);
+    sigaction(SIGTERM, &sa, &s->old_term);
+}
+
+void cli_signals_restore(const struct cli_signals *s) {
+    sigaction(SIGINT, &s->old_int, NULL);
+    sigaction(SIGTERM, &s->old_term, NULL);
+}
+
+int cli_signal_caught(void) { return caught_signal; }
+
 /* ---- progress bar ------------------------------------------------------ */
 
 static int terminal_width(void) {
@@ -306,6 +332,7 @@ static void format_duration(double s, char *buf, size_t size) {
 
 int cli_progress_update(const struct hoist_progress *pr, void *userdata) {
     struct cli_progress *p = userdata;
+    if (caught_signal) return 1; /* cancel: the call cleans up, then we exit */
     if (!p || !p->enabled || !pr) return 0;
     double now = cli_now();
     bool finished = pr->objects_total && pr->objects_done >= pr->objects_total;

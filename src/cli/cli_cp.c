@@ -122,6 +122,10 @@ static void plan_free(struct copy_plan *p) {
     free(p->jobs);
 }
 
+/* True when a call ended because SIGINT/SIGTERM cancelled it: run_cp says so
+ * once, instead of a line about some cancelled item. */
+static bool interrupted(enum hoist_status st) { return st == HOIST_ERR_CANCELLED && cli_signal_caught(); }
+
 static void note_skipped(const char *dst) {
     fprintf(stderr, "hoist: %s: exists, not overwritten (--no-overwrite)\n", dst);
 }
@@ -156,7 +160,9 @@ static int copy_to_local(struct hoist_store *store, struct copy_plan *p) {
     enum hoist_status st = hoist_store_get_many(store, items, n, 0, cli_progress_update, &bar);
     cli_progress_finish(&bar);
     int rc = CLI_OK;
-    if (st != HOIST_OK) {
+    if (interrupted(st)) {
+        rc = CLI_CANCELLED;
+    } else if (st != HOIST_OK) {
         size_t failed = 0, first = n;
         for (size_t i = 0; i < n; i++)
             if (items[i].status != HOIST_OK) {
@@ -175,6 +181,7 @@ static int copy_to_local(struct hoist_store *store, struct copy_plan *p) {
 
 /* Reports a put_many outcome; skipped (existing) objects are not failures. */
 static int finish_puts(enum hoist_status st, struct hoist_put_item *items, size_t n) {
+    if (interrupted(st)) return CLI_CANCELLED;
     size_t failed = 0, first = n;
     for (size_t i = 0; i < n; i++) {
         if (items[i].status == HOIST_ERR_EXISTS) {
@@ -225,7 +232,9 @@ static int copy_server_side(struct hoist_store *store, struct copy_plan *p) {
     for (size_t i = 0; i < p->n; i++)
         if (items[i].status != HOIST_OK && failed++ == 0) first = i;
     int rc = CLI_OK;
-    if (first < p->n) {
+    if (interrupted(st)) {
+        rc = CLI_CANCELLED;
+    } else if (first < p->n) {
         /* the message names whichever side failed (the source's HEAD, the copy) */
         const struct hoist_copy_item *f = &items[first];
         const char *what = f->error && strstr(f->error, f->src_url) ? f->src_url : f->dst_url;
@@ -261,7 +270,9 @@ static int copy_s3_to_s3(struct hoist_store *store, struct copy_plan *p) {
         cli_progress_init(&bar, "cp (read)");
         enum hoist_status st = hoist_store_get_many(store, gets, n, 0, cli_progress_update, &bar);
         cli_progress_finish(&bar);
-        if (st != HOIST_OK) {
+        if (interrupted(st)) {
+            rc = CLI_CANCELLED;
+        } else if (st != HOIST_OK) {
             size_t failed = 0, first = n;
             for (size_t i = 0; i < n; i++)
                 if (gets[i].status != HOIST_OK) {
@@ -371,6 +382,11 @@ static int copy_prefix_to_local(struct hoist_store *store, const char *src, cons
         store, prefix, cli_local_path(dst), no_overwrite ? HOIST_NO_OVERWRITE : 0, cli_progress_update, &bar, &files);
     cli_progress_finish(&bar);
     int rc = CLI_OK;
+    if (interrupted(st)) {
+        hoist_store_prefix_files_reset(&files);
+        free(prefix);
+        return CLI_CANCELLED;
+    }
     size_t fetched = 0, failed = 0, first = files.count;
     const char *only = NULL; /* the URL when one object was fetched */
     for (size_t i = 0; i < files.count; i++) {
@@ -500,11 +516,20 @@ static int run_cp(int argc, char **argv) {
         hoist_store_free(store);
         return rc;
     }
+    struct cli_signals sigs;
+    cli_signals_catch(&sigs);
     if (recursive && !plan.dst_s3) {
         rc = copy_prefix_to_local(store, src, dst, no_overwrite);
     } else {
         rc = recursive ? plan_recursive(store, src, dst, &plan) : plan_single(store, src, dst, &plan);
         if (rc == CLI_OK) rc = run_plan(store, &plan);
+    }
+    cli_signals_restore(&sigs);
+    if (cli_signal_caught()) {
+        /* What finished before the signal stays; nothing partial does. */
+        fprintf(stderr, "hoist: cp: interrupted (%s); unfinished uploads aborted, partial files removed\n",
+                cli_signal_caught() == SIGTERM ? "SIGTERM" : "SIGINT");
+        rc = 128 + cli_signal_caught();
     }
     plan_free(&plan);
     hoist_store_free(store);

@@ -6,6 +6,7 @@
 #define HOIST_EXPERIMENTAL_API /* Arrow helpers (hoist.h, experimental tier) */
 #include "hoist.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -165,6 +166,18 @@ struct cli_progress {
 void cli_progress_init(struct cli_progress *p, const char *label);
 int cli_progress_update(const struct hoist_progress *progress, void *userdata);
 void cli_progress_finish(struct cli_progress *p);
+
+/* SIGINT/SIGTERM during a transfer: between catch and restore they only set
+ * a flag, which makes cli_progress_update (and any callback that asks
+ * cli_signal_caught) cancel the call; the store then aborts its uploads and
+ * removes its temp files, and the command exits 128 + the signal. */
+struct cli_signals {
+    struct sigaction old_int, old_term;
+};
+void cli_signals_catch(struct cli_signals *s);
+void cli_signals_restore(const struct cli_signals *s);
+/* The signal caught since the program started (SIGINT, SIGTERM), or 0. */
+int cli_signal_caught(void);
 
 /* Monotonic seconds. */
 double cli_now(void);

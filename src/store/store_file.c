@@ -75,15 +75,43 @@ static hx_status write_all(int fd, const void *src, uint64_t len, const char *pa
     return HOIST_OK;
 }
 
-static hx_status copy_range(int in, int out, uint64_t off, uint64_t len, const char *url) {
+/* A file:// call's progress: reported after each item and each chunk of a
+ * copy, so the caller's callback can cancel between them (Ctrl-C). */
+struct fcall {
+    hoist_progress_fn fn;
+    void *userdata;
+    struct hoist_progress p;
+    double last;
+    int cancelled;
+};
+
+static hx_status fcall_tick(struct fcall *c, uint64_t bytes, int force) {
+    if (c == NULL || c->fn == NULL) return HOIST_OK;
+    c->p.bytes_done += bytes;
+    if (c->cancelled) return HOIST_ERR_CANCELLED;
+    double now = hx_now();
+    if (!force && now - c->last < 0.05) return HOIST_OK;
+    c->last = now;
+    c->p.struct_size = sizeof c->p;
+    if (c->fn(&c->p, c->userdata) != 0) c->cancelled = 1;
+    return c->cancelled ? hx_error(HOIST_ERR_CANCELLED, "cancelled by the progress callback") : HOIST_OK;
+}
+
+/* One copy_file_range call at most this much, so a cancel is seen within it. */
+#define COPY_CHUNK ((uint64_t)64 << 20)
+
+static hx_status copy_range(int in, int out, uint64_t off, uint64_t len, const char *url, struct fcall *c) {
     loff_t ioff = (loff_t)off;
     uint64_t done = 0;
     while (done < len) {
-        ssize_t r = copy_file_range(in, &ioff, out, NULL, (size_t)(len - done), 0);
+        HX_TRY(fcall_tick(c, 0, 0));
+        uint64_t want = len - done < COPY_CHUNK ? len - done : COPY_CHUNK;
+        ssize_t r = copy_file_range(in, &ioff, out, NULL, (size_t)want, 0);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
             char buf[1 << 16];
             while (done < len) {
+                HX_TRY(fcall_tick(c, 0, 0));
                 size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
                 HX_TRY(pread_all(in, buf, want, off + done, url));
                 HX_TRY(write_all(out, buf, want, url));
@@ -97,7 +125,7 @@ static hx_status copy_range(int in, int out, uint64_t off, uint64_t len, const c
     return HOIST_OK;
 }
 
-static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
+static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u, struct fcall *c) {
     int fd;
     HX_TRY(open_read(u->path, it->url, &fd));
     hx_status s = stat_info(fd, it->url, &it->info);
@@ -140,7 +168,7 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
             char *tmp;
             s = hx_store_temp_for(it->path, &out, &tmp);
             if (s != HOIST_OK) break;
-            s = copy_range(fd, out, start, len, it->url);
+            s = copy_range(fd, out, start, len, it->url, c);
             if (s == HOIST_OK)
                 s = hx_store_commit_temp(out, tmp, it->path);
             else
@@ -159,15 +187,15 @@ static hx_status file_get(struct hoist_get_item *it, const struct hx_url *u) {
     return s;
 }
 
-static void get_one(struct hoist_get_item *it, const struct hx_url *u) {
-    hx_status s = file_get(it, u);
+static void get_one(struct hoist_get_item *it, const struct hx_url *u, struct fcall *c) {
+    hx_status s = file_get(it, u, c);
     if (s != HOIST_OK) {
         if (s != HOIST_ERR_NOT_FOUND) hoist_store_object_info_reset(&it->info);
         set_item_error(s, &it->status, &it->error);
     }
 }
 
-static hx_status file_put(struct hoist_put_item *it, const struct hx_url *u, unsigned flags) {
+static hx_status file_put(struct hoist_put_item *it, const struct hx_url *u, unsigned flags, struct fcall *c) {
     if ((flags & HOIST_NO_OVERWRITE) && access(u->path, F_OK) == 0)
         return hx_error(HOIST_ERR_EXISTS, "%s: exists; not overwritten", it->url);
     int out;
@@ -184,7 +212,7 @@ static hx_status file_put(struct hoist_put_item *it, const struct hx_url *u, uns
             if (fstat(in, &sb) != 0)
                 s = hx_error(HOIST_ERR_IO, "%s: stat failed: %s", it->path, strerror(errno));
             else
-                s = copy_range(in, out, 0, (uint64_t)sb.st_size, it->path);
+                s = copy_range(in, out, 0, (uint64_t)sb.st_size, it->path, c);
             close(in);
         }
     }
@@ -208,8 +236,8 @@ static hx_status file_put(struct hoist_put_item *it, const struct hx_url *u, uns
     return s;
 }
 
-static void put_one(struct hoist_put_item *it, const struct hx_url *u, unsigned flags) {
-    hx_status s = file_put(it, u, flags);
+static void put_one(struct hoist_put_item *it, const struct hx_url *u, unsigned flags, struct fcall *c) {
+    hx_status s = file_put(it, u, flags, c);
     if (s != HOIST_OK) set_item_error(s, &it->status, &it->error);
 }
 
@@ -297,19 +325,52 @@ static hx_status delete_one(const struct hx_url *u, const char *url) {
 
 /* ---- the backend table entry: batches handled one item at a time ---------- */
 
+/* Items left when the call was cancelled fail as cancelled, as on s3://. */
+static hx_status cancel_rest(enum hoist_status *status, char **error, size_t stride, size_t from, size_t n,
+                             const struct hx_url *urls) {
+    for (size_t i = from; i < n; i++) {
+        if (urls[i].kind != HX_URL_FILE) continue;
+        enum hoist_status *st = (enum hoist_status *)((char *)status + i * stride);
+        char **err = (char **)((char *)error + i * stride);
+        if (*st != HOIST_OK || *err != NULL) continue;
+        *st = HOIST_ERR_CANCELLED;
+        *err = hx_strdup("cancelled by the progress callback");
+    }
+    return hx_error(HOIST_ERR_CANCELLED, "cancelled by the progress callback");
+}
+
 static hx_status file_get_many(struct hoist_store *st, struct hoist_get_item *items, size_t n, struct hx_url *urls,
                                unsigned flags, hoist_progress_fn progress, void *userdata) {
-    (void)st, (void)flags, (void)progress, (void)userdata;
-    for (size_t i = 0; i < n; i++)
-        if (urls[i].kind == HX_URL_FILE) get_one(&items[i], &urls[i]);
+    (void)st, (void)flags;
+    struct fcall c = {.fn = progress, .userdata = userdata};
+    for (size_t i = 0; i < n; i++) c.p.objects_total += urls[i].kind == HX_URL_FILE;
+    for (size_t i = 0; i < n; i++) {
+        if (urls[i].kind != HX_URL_FILE) continue;
+        if (fcall_tick(&c, 0, 1) != HOIST_OK)
+            return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
+        get_one(&items[i], &urls[i], &c);
+        if (items[i].status == HOIST_ERR_CANCELLED)
+            return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
+        c.p.objects_done++;
+        c.p.bytes_done += items[i].size;
+    }
     return HOIST_OK;
 }
 
 static hx_status file_put_many(struct hoist_store *st, struct hoist_put_item *items, size_t n, struct hx_url *urls,
                                unsigned flags, hoist_progress_fn progress, void *userdata) {
-    (void)st, (void)progress, (void)userdata;
-    for (size_t i = 0; i < n; i++)
-        if (urls[i].kind == HX_URL_FILE) put_one(&items[i], &urls[i], flags);
+    (void)st;
+    struct fcall c = {.fn = progress, .userdata = userdata};
+    for (size_t i = 0; i < n; i++) c.p.objects_total += urls[i].kind == HX_URL_FILE;
+    for (size_t i = 0; i < n; i++) {
+        if (urls[i].kind != HX_URL_FILE) continue;
+        if (fcall_tick(&c, 0, 1) != HOIST_OK)
+            return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
+        put_one(&items[i], &urls[i], flags, &c);
+        if (items[i].status == HOIST_ERR_CANCELLED)
+            return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
+        c.p.objects_done++;
+    }
     return HOIST_OK;
 }
 
