@@ -285,8 +285,12 @@ enum hoist_store_option {
                                    reject them), "always" (a whole download must come with a checksum) */
     HOIST_STORE_ROLE_ARN = 20,  /* str: assume this IAM role (STS AssumeRole) with the credentials found
                                    otherwise; refreshed before expiry (metaflow.S3's role=) */
-    HOIST_STORE_INJECT_FAILURES = 21 /* int 0..100: tests: that % of first attempts fail (before sending) and
+    HOIST_STORE_INJECT_FAILURES = 21, /* int 0..100: tests: that % of first attempts fail (before sending) and
                                         are retried (metaflow.S3's inject_failure_rate); default 0 */
+    HOIST_STORE_FSYNC = 22,           /* int 0/1: fsync each local file written (and its directory) before it
+                                         counts as done; default 0 (the page cache flushes it later) */
+    HOIST_STORE_FOLLOW_SYMLINKS = 23  /* int 0/1: local listings follow symlinks (a link to a directory already
+                                         being walked is skipped: no loops); default 0: symlinks are skipped */
 };
 
 /* Config: a bag of options; unset options come from the environment and
@@ -351,7 +355,9 @@ HOIST_API void hoist_store_get_item_reset(struct hoist_get_item *item);
 
 /* Flags for the *_many calls. */
 #define HOIST_RETURN_MISSING 1u /* a missing object is reported in its item, not as a failure */
-#define HOIST_NO_OVERWRITE 2u   /* put: never replace an existing object (atomic If-None-Match) */
+#define HOIST_NO_OVERWRITE                                                                                             \
+    2u /* put: never replace an existing object (atomic If-None-Match); get into                                       \
+          files: never replace an existing file (atomic link()); HOIST_ERR_EXISTS */
 
 /* Fetches n objects (or ranges) concurrently; large ones are split into
  * ranged parts written at their offsets. Results stay in input order in the

@@ -72,6 +72,14 @@ int cli_store_opts_parse(const char *cmd, struct cli_store_opts *o, int argc, ch
         o->no_sign_request = true;
         return 1;
     }
+    if (strcmp(argv[*i], "--follow-symlinks") == 0) {
+        o->follow_symlinks = true;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--fsync") == 0) {
+        o->fsync = true;
+        return 1;
+    }
     if ((r = cli_opt_value(cmd, "--concurrency", argc, argv, i, &v)) != 0) {
         if (r < 0) return -1;
         if (parse_count(v, &o->concurrency) != 0 || o->concurrency > 100000) {
@@ -121,6 +129,9 @@ enum hoist_status cli_store_open(const struct cli_store_opts *o, struct hoist_st
     if (o->region && (st = hoist_store_config_set_str(cfg, HOIST_STORE_REGION, o->region)) != HOIST_OK) goto done;
     if (o->no_sign_request && (st = hoist_store_config_set_int(cfg, HOIST_STORE_NO_SIGN_REQUEST, 1)) != HOIST_OK)
         goto done;
+    if (o->follow_symlinks && (st = hoist_store_config_set_int(cfg, HOIST_STORE_FOLLOW_SYMLINKS, 1)) != HOIST_OK)
+        goto done;
+    if (o->fsync && (st = hoist_store_config_set_int(cfg, HOIST_STORE_FSYNC, 1)) != HOIST_OK) goto done;
     if (o->concurrency && (st = hoist_store_config_set_int(cfg, HOIST_STORE_CONCURRENCY, o->concurrency)) != HOIST_OK)
         goto done;
     if (o->part_size && (st = hoist_store_config_set_int(cfg, HOIST_STORE_PART_SIZE, o->part_size)) != HOIST_OK)

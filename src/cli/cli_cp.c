@@ -135,6 +135,8 @@ static int copy_to_local(struct hoist_store *store, struct copy_plan *p) {
     size_t n = 0;
     for (size_t i = 0; i < p->n; i++) {
         struct copy_job *j = &p->jobs[i];
+        /* an early skip only: the store's commit never replaces a file that
+         * appears meanwhile (HOIST_NO_OVERWRITE links it into place) */
         if (p->no_overwrite && local_exists(j->dst)) {
             j->skip = true;
             note_skipped(j->dst);
@@ -157,15 +159,18 @@ static int copy_to_local(struct hoist_store *store, struct copy_plan *p) {
     }
     struct cli_progress bar;
     cli_progress_init(&bar, "cp");
-    enum hoist_status st = hoist_store_get_many(store, items, n, 0, cli_progress_update, &bar);
+    enum hoist_status st =
+        hoist_store_get_many(store, items, n, p->no_overwrite ? HOIST_NO_OVERWRITE : 0, cli_progress_update, &bar);
     cli_progress_finish(&bar);
     int rc = CLI_OK;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].status == HOIST_ERR_EXISTS) note_skipped(items[i].path);
     if (interrupted(st)) {
         rc = CLI_CANCELLED;
     } else if (st != HOIST_OK) {
         size_t failed = 0, first = n;
         for (size_t i = 0; i < n; i++)
-            if (items[i].status != HOIST_OK) {
+            if (items[i].status != HOIST_OK && items[i].status != HOIST_ERR_EXISTS) {
                 failed++;
                 if (first == n) first = i;
             }

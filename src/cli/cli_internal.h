@@ -44,6 +44,8 @@ struct cli_store_opts {
     const char *profile;        /* --profile NAME */
     const char *region;         /* --region NAME */
     bool no_sign_request;       /* --no-sign-request */
+    bool follow_symlinks;       /* --follow-symlinks: local listings follow links (loops cut) */
+    bool fsync;                 /* --fsync: local files written are fsync'ed before rename */
     int64_t concurrency;        /* --concurrency N; 0 = automatic */
     int64_t part_size;          /* --part-size SIZE (8M, 64MiB, 1048576); 0 = automatic */
     const char *sse;            /* --sse AES256|aws:kms|aws:kms:dsse */
@@ -59,6 +61,8 @@ struct cli_store_opts {
     "  --profile NAME        ~/.aws profile (else AWS_PROFILE, 'default')\n"                                           \
     "  --region NAME         region (else AWS_REGION/AWS_DEFAULT_REGION, profile)\n"                                   \
     "  --no-sign-request     anonymous requests (public buckets)\n"                                                    \
+    "  --follow-symlinks     local directories: follow symlinks (default: skip them)\n"                                \
+    "  --fsync               local files written reach the disk before they appear\n"                                  \
     "  --concurrency N       requests in flight (default: automatic)\n"                                                \
     "  --part-size SIZE      bytes per ranged GET / upload part, e.g. 8M, 64MiB (default: auto)\n"                     \
     "  --sse ALG             server-side encryption of uploads: AES256, aws:kms, aws:kms:dsse\n"                       \

@@ -93,11 +93,17 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
     switch (opt) {
     case HOIST_STORE_NO_SIGN_REQUEST:
     case HOIST_STORE_VERIFY_TLS:
+    case HOIST_STORE_FSYNC:
+    case HOIST_STORE_FOLLOW_SYMLINKS:
         HX_FAIL_IF(v != 0 && v != 1, HOIST_ERR_INVALID_ARG, "option %d takes 0 or 1, not %lld", (int)opt, (long long)v);
         if (opt == HOIST_STORE_NO_SIGN_REQUEST)
             c->no_sign = (int)v;
-        else
+        else if (opt == HOIST_STORE_VERIFY_TLS)
             c->verify_tls = (int)v;
+        else if (opt == HOIST_STORE_FSYNC)
+            c->fsync = (int)v;
+        else
+            c->follow_symlinks = (int)v;
         return HOIST_OK;
     case HOIST_STORE_INJECT_FAILURES:
         HX_FAIL_IF(v < 0 || v > 100, HOIST_ERR_INVALID_ARG, "inject failures must be 0..100 (%%), not %lld",
@@ -179,6 +185,8 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         return s;
     }
     st->concurrency = cfg->concurrency > 0 ? (int)cfg->concurrency : DEFAULT_CONCURRENCY;
+    st->fsync = cfg->fsync == 1;
+    st->follow_symlinks = cfg->follow_symlinks == 1;
     st->small_put_concurrency = cfg->concurrency > 0 ? st->concurrency : SMALL_PUT_CONCURRENCY;
     st->part_size = cfg->part_size > 0 ? (uint64_t)cfg->part_size : DEFAULT_PART_SIZE;
     st->part_size_auto = cfg->part_size <= 0;
@@ -359,8 +367,14 @@ hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *it
         item_fail(items, ITEM_FIELDS(struct hoist_get_item), bad, s);
         return s;
     }
+    /* Files are written under these rules by whichever backend fetches them. */
+    struct hx_store_write_ctx saved, ctx = *hx_store_write_ctx_get();
+    ctx.flags = flags & HOIST_NO_OVERWRITE;
+    ctx.fsync = st->fsync;
+    hx_store_write_ctx_set(&saved, &ctx);
     for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
         if (batch_has(&b, backends[k])) s = backends[k]->get_many(st, items, n, b.urls, flags, progress, userdata);
+    hx_store_write_ctx_restore(&saved);
     batch_reset(&b);
     if (s != HOIST_OK) return s;
     if (progress) {
@@ -370,7 +384,8 @@ hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *it
         p.bytes_total = p.bytes_done;
         (void)progress(&p, userdata);
     }
-    return items_result(items, ITEM_FIELDS(struct hoist_get_item), n, flags & HOIST_RETURN_MISSING);
+    return items_result(items, ITEM_FIELDS(struct hoist_get_item), n,
+                        flags & (HOIST_RETURN_MISSING | HOIST_NO_OVERWRITE));
 }
 
 hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *items, size_t n, unsigned flags,
@@ -400,8 +415,11 @@ hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *it
                   hx_error(HOIST_ERR_BAD_URL, "%s: no key to write", items[i].url));
         b.urls[i].kind = HX_URL_DONE;
     }
+    struct hx_store_write_ctx saved, ctx = {.flags = flags & HOIST_NO_OVERWRITE, .fsync = st->fsync};
+    hx_store_write_ctx_set(&saved, &ctx);
     for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
         if (batch_has(&b, backends[k])) s = backends[k]->put_many(st, items, n, b.urls, flags, progress, userdata);
+    hx_store_write_ctx_restore(&saved);
     batch_reset(&b);
     if (s != HOIST_OK) return s;
     return items_result(items, ITEM_FIELDS(struct hoist_put_item), n, flags & HOIST_NO_OVERWRITE);

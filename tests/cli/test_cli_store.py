@@ -580,3 +580,40 @@ def test_progress_bar_only_on_a_terminal(hoist_cli, s3, bucket, tmp_dir):
     p = ok(run_cli(hoist_cli, "cp", "-r", f"s3://{bucket}/pb/", str(tmp_dir / "back")))
     assert p.stderr_text == ""
     assert len(list((tmp_dir / "back").iterdir())) == 20
+
+
+# ---- local trees with symlinks (issue 12, finding 9) -------------------------
+
+
+def test_ls_and_cp_local_tree_skip_symlinks(hoist_cli, bucket, s3, tmp_dir):
+    tree = tmp_dir / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.txt").write_text("a")
+    (tree / "sub" / "b.txt").write_text("b")
+    os.symlink(".", tree / "loop")         # walked forever before
+    os.symlink("/etc", tree / "etc")       # uploaded /etc before
+    p = ok(run_cli(hoist_cli, "ls", "-r", str(tree), timeout=60))
+    assert sorted(os.path.relpath(x, tree) for x in lines(p)) == ["a.txt", "sub/b.txt"]
+    ok(run_cli(hoist_cli, "cp", "-r", str(tree), f"s3://{bucket}/t/", timeout=60))
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+    assert keys == ["t/a.txt", "t/sub/b.txt"]
+    # Asked to follow: /etc's files are listed, the loop is cut at once.
+    p = ok(run_cli(hoist_cli, "ls", "-r", "--follow-symlinks", str(tree), timeout=60))
+    listed = lines(p)
+    assert any("/etc/" in x for x in listed)
+    assert not any("/loop/" in x for x in listed)
+
+
+def test_cp_no_overwrite_keeps_local_file_and_mode(hoist_cli, bucket, tmp_dir):
+    src = tmp_dir / "src.txt"
+    src.write_text("new")
+    dst = tmp_dir / "dst.txt"
+    ok(run_cli(hoist_cli, "cp", str(src), f"s3://{bucket}/k"))
+    dst.write_text("old")
+    os.chmod(dst, 0o600)
+    p = ok(run_cli(hoist_cli, "cp", "--no-overwrite", f"s3://{bucket}/k", str(dst)))
+    assert "not overwritten" in p.stderr_text
+    assert dst.read_text() == "old"
+    ok(run_cli(hoist_cli, "cp", "--fsync", f"s3://{bucket}/k", str(dst)))
+    assert dst.read_text() == "new"
+    assert os.stat(dst).st_mode & 0o7777 == 0o600  # overwriting keeps the mode
