@@ -255,12 +255,34 @@ void cli_json_string(FILE *out, const char *s) {
     putc('"', out);
 }
 
+void cli_put_safe(FILE *out, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        /* C0 controls and DEL; in UTF-8, C1 controls are C2 80..C2 9F (a
+         * terminal may read U+009B as CSI) */
+        int c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+        if (*p >= 0x20 && *p != 0x7f && !c1) {
+            putc(*p, out);
+            continue;
+        }
+        if (c1) p++;
+        char esc[5] = {'\\', 'x', hex[*p >> 4], hex[*p & 15], 0};
+        if (*p == '\n' || *p == '\t' || *p == '\r') esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r', esc[2] = 0;
+        fputs(esc, out);
+    }
+}
+
 void cli_error_line(const char *what, enum hoist_status status, const char *msg, const char *extra) {
     if (!msg || !*msg) msg = hoist_strerror(status);
     /* Messages keep to one line so a script can show or grep them. */
     fputs("hoist: ", stderr);
-    if (what && *what && !strstr(msg, what)) fprintf(stderr, "%s: ", what);
-    for (const char *p = msg; *p; p++) putc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
+    /* Keys may hold any byte: printed raw, an escape sequence in one would
+     * drive the terminal (clear it, retitle it, fake a prompt). */
+    if (what && *what && !strstr(msg, what)) {
+        cli_put_safe(stderr, what);
+        fputs(": ", stderr);
+    }
+    cli_put_safe(stderr, msg);
     /* A hint by the kind of failure (hoist_status_class), said once here for
      * every command. */
     if (hoist_status_class(status) == HOIST_CLASS_ACCESS && !strstr(msg, "credentials")) {

@@ -127,7 +127,9 @@ static void plan_free(struct copy_plan *p) {
 static bool interrupted(enum hoist_status st) { return st == HOIST_ERR_CANCELLED && cli_signal_caught(); }
 
 static void note_skipped(const char *dst) {
-    fprintf(stderr, "hoist: %s: exists, not overwritten (--no-overwrite)\n", dst);
+    fputs("hoist: ", stderr);
+    cli_put_safe(stderr, dst); /* a name from a key */
+    fputs(": exists, not overwritten (--no-overwrite)\n", stderr);
 }
 
 /* Downloads (s3 or local source) into local files, all in one get_many. */
@@ -441,7 +443,8 @@ static int plan_recursive(struct hoist_store *store, const char *src, const char
             free(ps);
         }
         if (!rel) {
-            fprintf(stderr, "hoist: %s: listed under %s but does not start with it\n", e->url, prefix);
+            cli_error_line(e->url, HOIST_ERR_S3_BAD_RESPONSE, "listed under the prefix but does not start with it",
+                           NULL);
             rc = CLI_FAIL;
             break;
         }

@@ -103,6 +103,11 @@ char *cli_format_time(int64_t unix_seconds, int iso, char *buf, size_t size);
  * control characters, '"' and '\\' are escaped; NULL writes null. */
 void cli_json_string(FILE *out, const char *s);
 
+/* Writes s with control characters escaped (\n, \t, \r, else \xHH; UTF-8
+ * C1 controls as \xHH of their code point): keys, paths and messages that
+ * reach a terminal cannot carry escape sequences, and a line stays a line. */
+void cli_put_safe(FILE *out, const char *s);
+
 /* The exit status for a failed call: CLI_USAGE for a bad command line or
  * expression, CLI_CANCELLED (130) for a cancelled one, else CLI_FAIL. */
 int cli_exit_code(enum hoist_status status);

@@ -164,12 +164,21 @@ int cli_list_prefix(struct hoist_store *store, const char *prefix, int recursive
     return CLI_OK;
 }
 
+/* One URL on its own line of stdout, control characters escaped
+ * (cli_put_safe): a key is any bytes, and a newline in one must not pass for
+ * two entries, nor an escape sequence reach the terminal. */
+static void print_url(const char *url) {
+    cli_put_safe(stdout, url);
+    putchar('\n');
+}
+
 static void print_entry_long(const struct hoist_list_entry *e) {
     char when[32];
     if (e->is_prefix)
-        printf("%-19s %12s  %s\n", "", "PRE", e->url);
+        printf("%-19s %12s  ", "", "PRE");
     else
-        printf("%-19s %12" PRIu64 "  %s\n", cli_format_time(e->last_modified, 0, when, sizeof when), e->size, e->url);
+        printf("%-19s %12" PRIu64 "  ", cli_format_time(e->last_modified, 0, when, sizeof when), e->size);
+    print_url(e->url);
 }
 
 static void print_entry_json(const struct hoist_list_entry *e) {
@@ -230,7 +239,7 @@ static int run_ls(int argc, char **argv) {
             else if (longfmt)
                 print_entry_long(&e);
             else
-                printf("%s\n", e.url);
+                print_url(e.url);
         }
         hoist_store_info_item_reset(&it);
     }
@@ -241,7 +250,7 @@ static int run_ls(int argc, char **argv) {
         else if (longfmt)
             print_entry_long(e);
         else
-            printf("%s\n", e->url);
+            print_url(e->url);
     }
     hoist_store_list_reset(&list);
     if (fflush(stdout) != 0) {
@@ -413,7 +422,8 @@ static int run_cat(int argc, char **argv) {
 
 static void print_info_text(const struct hoist_object_info *in, const char *url) {
     char when[32], human[32];
-    printf("url:           %s\n", in->url ? in->url : url);
+    fputs("url:           ", stdout);
+    print_url(in->url ? in->url : url);
     printf("size:          %" PRIu64 " (%s)\n", in->size, cli_format_size(in->size, human, sizeof human));
     printf("last_modified: %s\n", cli_format_time(in->last_modified, 1, when, sizeof when));
     printf("etag:          %s\n", in->etag ? in->etag : "-");

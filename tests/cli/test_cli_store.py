@@ -617,3 +617,26 @@ def test_cp_no_overwrite_keeps_local_file_and_mode(hoist_cli, bucket, tmp_dir):
     ok(run_cli(hoist_cli, "cp", "--fsync", f"s3://{bucket}/k", str(dst)))
     assert dst.read_text() == "new"
     assert os.stat(dst).st_mode & 0o7777 == 0o600  # overwriting keeps the mode
+
+
+def test_ls_and_errors_escape_control_characters(hoist_cli, moto_endpoint, tmp_dir):
+    # issue 12, finding 10: a key is any bytes; printed raw, "\x1b]0;pwned\x07"
+    # retitles the terminal (moto refuses "\n" in a key; \t stands for the rest).
+    import boto3
+    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+           "AWS_REGION": "us-east-1"}
+    c = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="x",
+                     aws_secret_access_key="x")
+    b = "esc-" + uuid.uuid4().hex[:8]
+    c.create_bucket(Bucket=b)
+    c.put_object(Bucket=b, Key="a\x1b]0;pwned\x07\tfake\u009b2J", Body=b"x")
+    for args in (["ls", f"s3://{b}/"], ["ls", "-l", f"s3://{b}/"]):
+        p = ok(run_cli(hoist_cli, *args, env=env))
+        out = p.stdout_text
+        assert "\x1b" not in out and "\x07" not in out and "\u009b" not in out, repr(out)
+        assert len(lines(p)) == 1, repr(out)
+        assert "a\\x1b]0;pwned\\x07\\tfake\\x9b2J" in out, repr(out)
+    # an error naming such a key: one escaped line
+    p = run_cli(hoist_cli, "cp", f"s3://{b}/zz\x1b[2Jmissing", str(tmp_dir / "x"), env=env)
+    err = one_error_line(p, "zz\\x1b[2Jmissing")
+    assert "\x1b" not in err
