@@ -640,3 +640,51 @@ def test_ls_and_errors_escape_control_characters(hoist_cli, moto_endpoint, tmp_d
     p = run_cli(hoist_cli, "cp", f"s3://{b}/zz\x1b[2Jmissing", str(tmp_dir / "x"), env=env)
     err = one_error_line(p, "zz\\x1b[2Jmissing")
     assert "\x1b" not in err
+
+
+# ---- upload sources opened lazily (issue 12, finding 4) ----------------------
+
+
+def test_cp_many_files_does_not_map_them_all(hoist_cli, s3, bucket, tmp_dir):
+    # Every source used to be mapped before the first request: > ~65,000 files
+    # hit vm.max_map_count. The process's mappings now stay bounded.
+    src = tmp_dir / "many"
+    src.mkdir()
+    n = 4000
+    for i in range(n):
+        (src / f"f{i:05d}").write_bytes(b"%05d" % i * 800)
+    p = subprocess.Popen([hoist_cli, "cp", "-r", "--concurrency", "4", str(src), f"s3://{bucket}/many/"],
+                         stderr=subprocess.PIPE)
+    peak = 0
+    while p.poll() is None:
+        try:
+            with open(f"/proc/{p.pid}/maps") as f:
+                peak = max(peak, sum(1 for _ in f))
+        except OSError:
+            break
+        time.sleep(0.01)
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    assert len(s3.list_objects_v2(Bucket=bucket, Prefix="many/", MaxKeys=1000)["Contents"]) == 1000
+    print("peak mappings:", peak)
+    assert 0 < peak < 1000, peak
+
+
+def test_cp_source_truncated_mid_upload_is_an_error(hoist_cli, s3, bucket, tmp_dir):
+    # A mapped source truncated under the upload killed the process (SIGBUS).
+    src = tmp_dir / "shrinks.bin"
+    with open(src, "wb") as f:
+        f.truncate(512 << 20)
+    p = subprocess.Popen([hoist_cli, "cp", "--part-size", "5M", "--concurrency", "1", str(src),
+                          f"s3://{bucket}/shrinks.bin"], stderr=subprocess.PIPE)
+    t0 = time.monotonic()
+    while not s3.list_multipart_uploads(Bucket=bucket).get("Uploads") and p.poll() is None:
+        assert time.monotonic() - t0 < 30
+        time.sleep(0.005)
+    assert p.poll() is None, "the upload ended before the truncation: make it longer"
+    os.truncate(src, 1 << 20)
+    _, err = p.communicate(timeout=120)
+    err = err.decode("utf-8", "replace")
+    assert p.returncode == 1, (p.returncode, err)
+    assert str(src) in err and "shrank" in err, err
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
