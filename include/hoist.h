@@ -447,6 +447,20 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list(struct hoist_store 
                                                              size_t n, int recursive, struct hoist_list *out);
 HOIST_API void hoist_store_list_reset(struct hoist_list *list);
 
+/* Streaming listing of one prefix (same semantics and order as
+ * hoist_store_list): entries come one at a time and only one page of them
+ * (1,000 on S3) is held, so memory does not grow with the number of keys.
+ * open does not request anything yet on S3; next fetches a page when the one
+ * in hand is used up. *entry is borrowed until the next next/close, and NULL
+ * at the end. A failed next can be retried or the iterator closed. A local
+ * directory is walked in one go at open. One thread at a time per iterator. */
+struct hoist_list_iter;
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list_open(struct hoist_store *store, const char *prefix,
+                                                                  int recursive, struct hoist_list_iter **out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list_next(struct hoist_list_iter *it,
+                                                                  const struct hoist_list_entry **entry);
+HOIST_API void hoist_store_list_close(struct hoist_list_iter *it);
+
 /* Deletes n objects (batched DeleteObjects on S3). Missing objects are not
  * an error. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_delete_many(struct hoist_store *store, const char *const *urls,

@@ -199,6 +199,15 @@ static void print_entry_json(const struct hoist_list_entry *e) {
     fputs("}\n", stdout);
 }
 
+static void print_entry(const struct hoist_list_entry *e, bool json, bool longfmt) {
+    if (json)
+        print_entry_json(e);
+    else if (longfmt)
+        print_entry_long(e);
+    else
+        print_url(e->url);
+}
+
 static int run_ls(int argc, char **argv) {
     bool recursive = false, longfmt = false, json = false;
     struct cli_store_opts opts = {0};
@@ -216,10 +225,22 @@ static int run_ls(int argc, char **argv) {
 
     struct hoist_store *store = NULL;
     if ((rc = cli_open_store(&opts, &store)) != CLI_OK) return rc;
-    struct hoist_list list;
-    if ((rc = cli_list_prefix(store, url, recursive, &list)) != CLI_OK) goto done;
+    /* Streamed: one page of entries in memory however many there are. */
+    struct hoist_list_iter *iter = NULL;
+    enum hoist_status lst = hoist_store_list_open(store, url, recursive, &iter);
+    size_t count = 0;
+    for (const struct hoist_list_entry *e = NULL; lst == HOIST_OK;) {
+        if ((lst = hoist_store_list_next(iter, &e)) != HOIST_OK || e == NULL) break;
+        count++;
+        print_entry(e, json, longfmt);
+    }
+    hoist_store_list_close(iter);
+    if (lst != HOIST_OK) {
+        rc = cli_fail_on(lst, url);
+        goto done;
+    }
 
-    if (list.count == 0 && !cli_ends_with_slash(url) && !cli_is_bucket_root(url)) {
+    if (count == 0 && !cli_ends_with_slash(url) && !cli_is_bucket_root(url)) {
         /* "ls s3://b/key" of an object (not a prefix) shows that object, as
          * ls(1) does for a file. */
         struct hoist_info_item it = {.url = url};
@@ -227,32 +248,19 @@ static int run_ls(int argc, char **argv) {
         if (st != HOIST_OK) {
             rc = cli_fail_on(st, url);
         } else if (it.status != HOIST_OK) {
-            fprintf(stderr, "hoist: %s: no such object or prefix\n", url);
+            fputs("hoist: ", stderr);
+            cli_put_safe(stderr, url);
+            fputs(": no such object or prefix\n", stderr);
             rc = CLI_FAIL;
         } else {
             struct hoist_list_entry e = {.url = it.info.url ? it.info.url : (char *)url,
                                          .size = it.info.size,
                                          .last_modified = it.info.last_modified,
                                          .etag = it.info.etag};
-            if (json)
-                print_entry_json(&e);
-            else if (longfmt)
-                print_entry_long(&e);
-            else
-                print_url(e.url);
+            print_entry(&e, json, longfmt);
         }
         hoist_store_info_item_reset(&it);
     }
-    for (size_t i = 0; i < list.count; i++) {
-        const struct hoist_list_entry *e = &list.entries[i];
-        if (json)
-            print_entry_json(e);
-        else if (longfmt)
-            print_entry_long(e);
-        else
-            print_url(e->url);
-    }
-    hoist_store_list_reset(&list);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "hoist: stdout: %s\n", strerror(errno));
         rc = CLI_FAIL;
@@ -496,22 +504,32 @@ static int run_info(int argc, char **argv) {
 
 /* ---- rm, mb, rb ------------------------------------------------------------- */
 
-/* Deletes everything under `url` (a prefix, or a whole bucket). */
+/* Keys per delete_many call of rm -r: one DeleteObjects request's worth. */
+#define RM_BATCH 1000
+
+/* Deletes everything under `url` (a prefix, or a whole bucket), streaming
+ * the listing: memory stays at one page and one batch of keys. Deleting
+ * behind the listing is safe: continuation tokens are positions in key
+ * order, not offsets. */
 static int remove_under(struct hoist_store *store, const char *url) {
-    struct hoist_list list;
-    int rc = cli_list_prefix(store, url, 1, &list);
-    if (rc != CLI_OK) return rc;
-    const char **urls = cli_xcalloc(list.count, sizeof *urls);
+    struct hoist_list_iter *iter = NULL;
+    enum hoist_status st = hoist_store_list_open(store, url, 1, &iter);
+    char **batch = cli_xcalloc(RM_BATCH, sizeof *batch);
     size_t n = 0;
-    for (size_t i = 0; i < list.count; i++)
-        if (!list.entries[i].is_prefix) urls[n++] = list.entries[i].url;
-    if (n > 0) {
-        enum hoist_status st = hoist_store_delete_many(store, urls, n);
-        if (st != HOIST_OK) rc = cli_fail_on(st, url);
+    for (const struct hoist_list_entry *e = NULL; st == HOIST_OK;) {
+        st = hoist_store_list_next(iter, &e);
+        if (st == HOIST_OK && e != NULL && !e->is_prefix) batch[n++] = cli_dup_printf("%s", e->url);
+        if (st == HOIST_OK && n > 0 && (n == RM_BATCH || e == NULL)) {
+            st = hoist_store_delete_many(store, (const char *const *)batch, n);
+            for (size_t i = 0; i < n; i++) free(batch[i]);
+            n = 0;
+        }
+        if (e == NULL) break;
     }
-    free(urls);
-    hoist_store_list_reset(&list);
-    return rc;
+    for (size_t i = 0; i < n; i++) free(batch[i]);
+    free(batch);
+    hoist_store_list_close(iter);
+    return st == HOIST_OK ? CLI_OK : cli_fail_on(st, url);
 }
 
 static int run_rm(int argc, char **argv) {

@@ -492,19 +492,32 @@ hx_status hoist_store_list(struct hoist_store *st, const char *const *prefixes, 
     return s;
 }
 
+/* delete_many works through its URLs this many at a time: 8 DeleteObjects
+ * requests of 1,000 keys in flight, and memory for 8,000 keys whatever n is
+ * (it used to hold per-key request state for all n at once). */
+#define DELETE_WINDOW 8000
+
 hx_status hoist_store_delete_many(struct hoist_store *st, const char *const *urls_in, size_t n) {
     HX_FAIL_IF(st == NULL || (urls_in == NULL && n > 0), HOIST_ERR_INVALID_ARG, "delete_many: NULL argument");
-    struct batch b;
-    size_t bad = 0;
-    HX_TRY(batch_parse(&b, urls_in, NULL, 0, n, &bad));
+    /* Every URL is checked before anything is deleted, so a bad URL deletes
+     * nothing; one parsed URL at a time. */
+    for (size_t i = 0; i < n; i++) {
+        struct hx_url u;
+        HX_TRY(hx_store_parse_url(urls_in[i], &u));
+        int bad = names_container(&u);
+        hx_url_reset(&u);
+        HX_FAIL_IF(bad, HOIST_ERR_BAD_URL, "%s: no key to delete (use bucket_delete for buckets)", urls_in[i]);
+    }
     hx_status s = HOIST_OK;
-    /* Checked before anything is deleted, so a bad URL deletes nothing. */
-    for (size_t i = 0; i < n && s == HOIST_OK; i++)
-        if (names_container(&b.urls[i]))
-            s = hx_error(HOIST_ERR_BAD_URL, "%s: no key to delete (use bucket_delete for buckets)", urls_in[i]);
-    for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
-        if (batch_has(&b, backends[k])) s = backends[k]->delete_many(st, urls_in, n, b.urls);
-    batch_reset(&b);
+    for (size_t start = 0; start < n && s == HOIST_OK; start += DELETE_WINDOW) {
+        size_t m = n - start < DELETE_WINDOW ? n - start : DELETE_WINDOW;
+        struct batch b;
+        size_t bad = 0;
+        s = batch_parse(&b, urls_in + start, NULL, 0, m, &bad);
+        for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
+            if (batch_has(&b, backends[k])) s = backends[k]->delete_many(st, urls_in + start, m, b.urls);
+        batch_reset(&b); /* a no-op after a failed parse */
+    }
     if (s == HOIST_OK) hx_error_clear();
     return s;
 }

@@ -134,6 +134,12 @@ struct hx_store_backend {
     /* Fills per[i] for each of its prefixes i (others are left alone). */
     HOIST_NODISCARD hx_status (*list)(struct hoist_store *st, const char *const *prefixes, size_t n,
                                       struct hx_url *urls, int recursive, struct hoist_list *per);
+    /* One page of a streaming listing (hoist_store_list_open) of u, appended
+     * to out, sorted. *token is NULL for the first page and is replaced by
+     * the next one's (NULL after the last). NULL: the backend lists in one go
+     * with `list` (file://: a local walk). */
+    HOIST_NODISCARD hx_status (*list_page)(struct hoist_store *st, const char *prefix_url, struct hx_url *u,
+                                           int recursive, char **token, struct hoist_list *out);
     HOIST_NODISCARD hx_status (*delete_many)(struct hoist_store *st, const char *const *urls_in, size_t n,
                                              struct hx_url *urls);
     /* NULL when the scheme has no buckets. u is a URL with an empty key. */
