@@ -153,6 +153,13 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
  * this go as one PUT. */
 #define DEFAULT_PUT_PART_SIZE ((uint64_t)16 << 20)
 
+/* get_many and put_many hand the backends this many items at a time, so the
+ * per-item transfer state (~1.6 KB an item on s3://) and the parsed URLs are
+ * bounded by the window, not by n (a call of 10 M items held ~16 GB). The
+ * pipeline drains once per window: with windows this long the pause is a
+ * few round trips in tens of thousands of requests. */
+#define ITEM_WINDOW 10000
+
 hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_store **out) {
     HX_FAIL_IF(out == NULL, HOIST_ERR_INVALID_ARG, "hoist_store_new: out is NULL");
     *out = NULL;
@@ -186,6 +193,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
     }
     st->concurrency = cfg->concurrency > 0 ? (int)cfg->concurrency : DEFAULT_CONCURRENCY;
     st->fsync = cfg->fsync == 1;
+    st->item_window = ITEM_WINDOW;
     st->follow_symlinks = cfg->follow_symlinks == 1;
     st->small_put_concurrency = cfg->concurrency > 0 ? st->concurrency : SMALL_PUT_CONCURRENCY;
     st->part_size = cfg->part_size > 0 ? (uint64_t)cfg->part_size : DEFAULT_PART_SIZE;
@@ -343,6 +351,94 @@ static hx_status check_get_item(const struct hoist_get_item *it, size_t i) {
 
 /* ---- public many-at-once calls ------------------------------------------------- */
 
+/* Progress across windows: each window's reports, offset by what earlier
+ * windows did, against the whole call's object count. */
+struct window_progress {
+    hoist_progress_fn fn;
+    void *userdata;
+    uint64_t objects_before, bytes_before, objects_total;
+    uint64_t window_bytes; /* the largest byte total the window reported */
+};
+
+static int window_progress_cb(const struct hoist_progress *p, void *ud) {
+    struct window_progress *w = ud;
+    struct hoist_progress q = *p;
+    if (p->bytes_total > w->window_bytes) w->window_bytes = p->bytes_total;
+    q.objects_done += w->objects_before;
+    q.objects_total = w->objects_total;
+    q.bytes_done += w->bytes_before;
+    q.bytes_total += w->bytes_before;
+    return w->fn(&q, w->userdata);
+}
+
+/* Runs the items in windows through the backends (put: 1, else get). A
+ * call-level failure (cancelled, out of memory) is given to every item that
+ * had not run yet. */
+static hx_status run_windows(struct hoist_store *st, void *items, struct item_fields f, size_t n, unsigned flags,
+                             hoist_progress_fn progress, void *userdata, int put) {
+    struct window_progress wp = {.fn = progress, .userdata = userdata, .objects_total = n};
+    hx_status s = HOIST_OK;
+    size_t start = 0;
+    size_t window = st->item_window ? st->item_window : ITEM_WINDOW;
+    for (; start < n && s == HOIST_OK; start += window) {
+        size_t m = n - start < window ? n - start : window;
+        char *first = (char *)items + start * f.stride;
+        struct batch b;
+        size_t bad = 0;
+        /* url is the first field of both item types */
+        s = batch_parse(&b, NULL, first, f.stride, m, &bad);
+        if (s != HOIST_OK) { /* out of memory: the URLs were checked */
+            for (size_t i = 0; i < m; i++) item_fail(first, f, i, s);
+            start += m;
+            break;
+        }
+        for (size_t i = 0; put && i < m; i++) {
+            if (!names_container(&b.urls[i])) continue;
+            item_fail(first, f, i,
+                      hx_error(HOIST_ERR_BAD_URL, "%s: no key to write", *(const char *const *)(first + i * f.stride)));
+            b.urls[i].kind = HX_URL_DONE;
+        }
+        wp.window_bytes = 0;
+        for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++) {
+            if (!batch_has(&b, backends[k])) continue;
+            hoist_progress_fn fn = progress ? window_progress_cb : NULL;
+            s = put ? backends[k]->put_many(st, (struct hoist_put_item *)(void *)first, m, b.urls, flags, fn, &wp)
+                    : backends[k]->get_many(st, (struct hoist_get_item *)(void *)first, m, b.urls, flags, fn, &wp);
+        }
+        batch_reset(&b);
+        uint64_t bytes = 0;
+        for (size_t i = 0; !put && i < m; i++) bytes += ((struct hoist_get_item *)(void *)first)[i].size;
+        wp.objects_before += m;
+        wp.bytes_before += bytes > wp.window_bytes ? bytes : wp.window_bytes;
+    }
+    if (s != HOIST_OK) {
+        char *msg = hx_store_errdup();
+        for (size_t i = start; i < n; i++) {
+            char *it = (char *)items + i * f.stride;
+            *(enum hoist_status *)(it + f.status) = s;
+            *(char **)(it + f.error) = hx_strdup(msg ? msg : hoist_strerror(s));
+        }
+        s = hx_error(s, "%s", msg ? msg : hoist_strerror(s));
+        hx_free(msg);
+    }
+    return s;
+}
+
+/* Every URL parsed before anything moves (one at a time: no memory per
+ * item), so a bad one fails the call with nothing done. */
+static hx_status check_urls(void *items, struct item_fields f, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        struct hx_url u;
+        hx_status s = hx_store_parse_url(*(const char *const *)((char *)items + i * f.stride), &u);
+        if (s != HOIST_OK) {
+            item_fail(items, f, i, s);
+            return s;
+        }
+        hx_url_reset(&u);
+    }
+    return HOIST_OK;
+}
+
 hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *items, size_t n, unsigned flags,
                                hoist_progress_fn progress, void *userdata) {
     HX_FAIL_IF(st == NULL || (items == NULL && n > 0), HOIST_ERR_INVALID_ARG, "get_many: NULL argument");
@@ -360,22 +456,14 @@ hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *it
         memset(&it->info, 0, sizeof it->info);
         HX_TRY(check_get_item(it, i));
     }
-    struct batch b;
-    size_t bad = 0;
-    hx_status s = batch_parse(&b, NULL, &items->url, sizeof *items, n, &bad);
-    if (s != HOIST_OK) {
-        item_fail(items, ITEM_FIELDS(struct hoist_get_item), bad, s);
-        return s;
-    }
+    HX_TRY(check_urls(items, ITEM_FIELDS(struct hoist_get_item), n));
     /* Files are written under these rules by whichever backend fetches them. */
     struct hx_store_write_ctx saved, ctx = *hx_store_write_ctx_get();
     ctx.flags = flags & HOIST_NO_OVERWRITE;
     ctx.fsync = st->fsync;
     hx_store_write_ctx_set(&saved, &ctx);
-    for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
-        if (batch_has(&b, backends[k])) s = backends[k]->get_many(st, items, n, b.urls, flags, progress, userdata);
+    hx_status s = run_windows(st, items, ITEM_FIELDS(struct hoist_get_item), n, flags, progress, userdata, 0);
     hx_store_write_ctx_restore(&saved);
-    batch_reset(&b);
     if (s != HOIST_OK) return s;
     if (progress) {
         /* The final report: everything is done, so its answer cannot cancel. */
@@ -402,25 +490,11 @@ hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *it
         HX_FAIL_IF(items[i].data == NULL && items[i].path == NULL && items[i].size > 0, HOIST_ERR_INVALID_ARG,
                    "%s: neither data nor a path to upload", items[i].url);
     }
-    struct batch b;
-    size_t bad = 0;
-    hx_status s = batch_parse(&b, NULL, &items->url, sizeof *items, n, &bad);
-    if (s != HOIST_OK) {
-        item_fail(items, ITEM_FIELDS(struct hoist_put_item), bad, s);
-        return s;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!names_container(&b.urls[i])) continue;
-        item_fail(items, ITEM_FIELDS(struct hoist_put_item), i,
-                  hx_error(HOIST_ERR_BAD_URL, "%s: no key to write", items[i].url));
-        b.urls[i].kind = HX_URL_DONE;
-    }
+    HX_TRY(check_urls(items, ITEM_FIELDS(struct hoist_put_item), n));
     struct hx_store_write_ctx saved, ctx = {.flags = flags & HOIST_NO_OVERWRITE, .fsync = st->fsync};
     hx_store_write_ctx_set(&saved, &ctx);
-    for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
-        if (batch_has(&b, backends[k])) s = backends[k]->put_many(st, items, n, b.urls, flags, progress, userdata);
+    hx_status s = run_windows(st, items, ITEM_FIELDS(struct hoist_put_item), n, flags, progress, userdata, 1);
     hx_store_write_ctx_restore(&saved);
-    batch_reset(&b);
     if (s != HOIST_OK) return s;
     return items_result(items, ITEM_FIELDS(struct hoist_put_item), n, flags & HOIST_NO_OVERWRITE);
 }

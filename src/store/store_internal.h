@@ -40,6 +40,7 @@ struct hoist_store {
     char *tmpdir;
     char *ca_bundle;     /* the net's CA file (NULL: the system's) */
     int fsync;           /* HOIST_STORE_FSYNC */
+    size_t item_window;  /* get_many/put_many items per backend call (store.c); tests lower it */
     int follow_symlinks; /* HOIST_STORE_FOLLOW_SYMLINKS */
     /* Learned: the server answered a conditional PUT with 412, so it honours
      * If-None-Match and no-overwrite needs no HEAD first. */
