@@ -86,12 +86,12 @@ struct fcall {
     int cancelled;
 };
 
-static hx_status fcall_tick(struct fcall *c, uint64_t bytes, int force) {
+/* At most every 50 ms, as on s3:// (store_s3_call.c). */
+static hx_status fcall_tick(struct fcall *c) {
     if (c == NULL || c->fn == NULL) return HOIST_OK;
-    c->p.bytes_done += bytes;
-    if (c->cancelled) return HOIST_ERR_CANCELLED;
+    if (c->cancelled) return hx_error(HOIST_ERR_CANCELLED, "cancelled by the progress callback");
     double now = hx_now();
-    if (!force && now - c->last < 0.05) return HOIST_OK;
+    if (now - c->last < 0.05) return HOIST_OK;
     c->last = now;
     c->p.struct_size = sizeof c->p;
     if (c->fn(&c->p, c->userdata) != 0) c->cancelled = 1;
@@ -105,14 +105,14 @@ static hx_status copy_range(int in, int out, uint64_t off, uint64_t len, const c
     loff_t ioff = (loff_t)off;
     uint64_t done = 0;
     while (done < len) {
-        HX_TRY(fcall_tick(c, 0, 0));
+        HX_TRY(fcall_tick(c));
         uint64_t want = len - done < COPY_CHUNK ? len - done : COPY_CHUNK;
         ssize_t r = copy_file_range(in, &ioff, out, NULL, (size_t)want, 0);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
             char buf[1 << 16];
             while (done < len) {
-                HX_TRY(fcall_tick(c, 0, 0));
+                HX_TRY(fcall_tick(c));
                 size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
                 HX_TRY(pread_all(in, buf, want, off + done, url));
                 HX_TRY(write_all(out, buf, want, url));
@@ -376,8 +376,7 @@ static hx_status file_get_many(struct hoist_store *st, struct hoist_get_item *it
     for (size_t i = 0; i < n; i++) c.p.objects_total += urls[i].kind == HX_URL_FILE;
     for (size_t i = 0; i < n; i++) {
         if (urls[i].kind != HX_URL_FILE) continue;
-        if (fcall_tick(&c, 0, 1) != HOIST_OK)
-            return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
+        if (fcall_tick(&c) != HOIST_OK) return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
         get_one(&items[i], &urls[i], &c);
         if (items[i].status == HOIST_ERR_CANCELLED)
             return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
@@ -394,8 +393,7 @@ static hx_status file_put_many(struct hoist_store *st, struct hoist_put_item *it
     for (size_t i = 0; i < n; i++) c.p.objects_total += urls[i].kind == HX_URL_FILE;
     for (size_t i = 0; i < n; i++) {
         if (urls[i].kind != HX_URL_FILE) continue;
-        if (fcall_tick(&c, 0, 1) != HOIST_OK)
-            return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
+        if (fcall_tick(&c) != HOIST_OK) return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
         put_one(&items[i], &urls[i], flags, &c);
         if (items[i].status == HOIST_ERR_CANCELLED)
             return cancel_rest(&items->status, &items->error, sizeof *items, i, n, urls);
