@@ -287,9 +287,13 @@ enum hoist_store_option {
                                    otherwise; refreshed before expiry (metaflow.S3's role=) */
     HOIST_STORE_INJECT_FAILURES = 21, /* int 0..100: tests: that % of first attempts fail (before sending) and
                                          are retried (metaflow.S3's inject_failure_rate); default 0 */
-    HOIST_STORE_MIN_RATE = 22         /* int: bytes/s, default 4096; 0 = no limit. Each request attempt must end within
+    HOIST_STORE_MIN_RATE = 22,        /* int: bytes/s, default 4096; 0 = no limit. Each request attempt must end within
                                          STALL_TIMEOUT + (bytes it moves) / MIN_RATE seconds, else it fails as a
                                          timeout and is retried (so a server trickling bytes cannot hold it forever) */
+    HOIST_STORE_FSYNC = 23,           /* int 0/1: fsync each local file written (and its directory) before it
+                                         counts as done; default 0 (the page cache flushes it later) */
+    HOIST_STORE_FOLLOW_SYMLINKS = 24  /* int 0/1: local listings follow symlinks (a link to a directory already
+                                         being walked is skipped: no loops); default 0: symlinks are skipped */
 };
 
 /* Config: a bag of options; unset options come from the environment and
@@ -354,7 +358,9 @@ HOIST_API void hoist_store_get_item_reset(struct hoist_get_item *item);
 
 /* Flags for the *_many calls. */
 #define HOIST_RETURN_MISSING 1u /* a missing object is reported in its item, not as a failure */
-#define HOIST_NO_OVERWRITE 2u   /* put: never replace an existing object (atomic If-None-Match) */
+#define HOIST_NO_OVERWRITE                                                                                             \
+    2u /* put: never replace an existing object (atomic If-None-Match); get into                                       \
+          files: never replace an existing file (atomic link()); HOIST_ERR_EXISTS */
 
 /* Fetches n objects (or ranges) concurrently; large ones are split into
  * ranged parts written at their offsets. Results stay in input order in the
@@ -443,6 +449,20 @@ struct hoist_list {
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list(struct hoist_store *store, const char *const *prefixes,
                                                              size_t n, int recursive, struct hoist_list *out);
 HOIST_API void hoist_store_list_reset(struct hoist_list *list);
+
+/* Streaming listing of one prefix (same semantics and order as
+ * hoist_store_list): entries come one at a time and only one page of them
+ * (1,000 on S3) is held, so memory does not grow with the number of keys.
+ * open does not request anything yet on S3; next fetches a page when the one
+ * in hand is used up. *entry is borrowed until the next next/close, and NULL
+ * at the end. A failed next can be retried or the iterator closed. A local
+ * directory is walked in one go at open. One thread at a time per iterator. */
+struct hoist_list_iter;
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list_open(struct hoist_store *store, const char *prefix,
+                                                                  int recursive, struct hoist_list_iter **out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_store_list_next(struct hoist_list_iter *it,
+                                                                  const struct hoist_list_entry **entry);
+HOIST_API void hoist_store_list_close(struct hoist_list_iter *it);
 
 /* Deletes n objects (batched DeleteObjects on S3). Missing objects are not
  * an error. */

@@ -5,7 +5,8 @@
  * Only the public API is used (STYLE.md: the Python extension sees hoist.h).
  * Every store call runs with the GIL released. Calls that take a progress
  * callback can be cancelled with Ctrl-C: the callback briefly takes the GIL
- * and runs the Python signal handlers (they only run on the main thread). */
+ * and runs the Python signal handlers (they only run on the main thread).
+ * SIGTERM with its default action cancels them the same way (py_interrupt.h). */
 
 #include "py_common.h" /* Python.h first, as the C API asks */
 
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "hoist.h"
+#include "py_interrupt.h" /* SIGTERM during a transfer */
 
 /* ---------------------------------------------------------------- errors */
 
@@ -90,6 +92,7 @@ static PyObject *buffer_new(void *data, uint64_t size) {
 
 struct cancel_state {
     PyObject *exc_type, *exc_value, *exc_tb; /* captured KeyboardInterrupt etc. */
+    struct hoist_py_sigint_guard term;       /* SIGTERM: py_interrupt.h */
     double next_check;                       /* monotonic seconds */
     int cancelled;
 };
@@ -105,7 +108,7 @@ static double monotonic_s(void) {
 static int progress_check_signals(const struct hoist_progress *progress, void *userdata) {
     (void)progress;
     struct cancel_state *st = userdata;
-    if (st->cancelled) return 1;
+    if (st->cancelled || hoist_py_sigint_pending()) return 1;
     double now = monotonic_s();
     if (now < st->next_check) return 0;
     st->next_check = now + 0.02;
@@ -120,14 +123,24 @@ static int progress_check_signals(const struct hoist_progress *progress, void *u
     return st->cancelled;
 }
 
+/* With the GIL, before the call. */
 static void cancel_state_init(struct cancel_state *st) {
     memset(st, 0, sizeof *st);
     st->next_check = 0.0;
+    hoist_py_sigterm_enter(&st->term);
 }
 
 /* With the GIL held after the call: if a signal handler raised, that
  * exception wins over the call's own status (the user asked to stop). */
 static int cancel_state_restore(struct cancel_state *st) {
+    if (hoist_py_sigint_leave(&st->term)) {
+        /* SIGTERM (SystemExit is set) ends the program whatever else happened. */
+        Py_XDECREF(st->exc_type);
+        Py_XDECREF(st->exc_value);
+        Py_XDECREF(st->exc_tb);
+        st->exc_type = st->exc_value = st->exc_tb = NULL;
+        return 1;
+    }
     if (st->exc_type == NULL) return 0;
     PyErr_Restore(st->exc_type, st->exc_value, st->exc_tb);
     st->exc_type = st->exc_value = st->exc_tb = NULL;
@@ -195,12 +208,12 @@ static void store_leave(StoreObject *self) {
 static int run_transfer(StoreObject *self, struct hoist_get_item *gets, struct hoist_put_item *puts, size_t n,
                         unsigned flags) {
     if (n == 0) return 0;
-    struct cancel_state cs;
-    cancel_state_init(&cs);
     enum hoist_status st;
     char msg[2048] = "";
     struct hoist_store *store = store_enter(self);
     if (store == NULL) return -1;
+    struct cancel_state cs;
+    cancel_state_init(&cs);
     Py_BEGIN_ALLOW_THREADS st = gets ? hoist_store_get_many(store, gets, n, flags, progress_check_signals, &cs)
                                      : hoist_store_put_many(store, puts, n, flags, progress_check_signals, &cs);
     if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -71,6 +72,14 @@ int cli_store_opts_parse(const char *cmd, struct cli_store_opts *o, int argc, ch
         o->no_sign_request = true;
         return 1;
     }
+    if (strcmp(argv[*i], "--follow-symlinks") == 0) {
+        o->follow_symlinks = true;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--fsync") == 0) {
+        o->fsync = true;
+        return 1;
+    }
     if ((r = cli_opt_value(cmd, "--concurrency", argc, argv, i, &v)) != 0) {
         if (r < 0) return -1;
         if (parse_count(v, &o->concurrency) != 0 || o->concurrency > 100000) {
@@ -120,6 +129,9 @@ enum hoist_status cli_store_open(const struct cli_store_opts *o, struct hoist_st
     if (o->region && (st = hoist_store_config_set_str(cfg, HOIST_STORE_REGION, o->region)) != HOIST_OK) goto done;
     if (o->no_sign_request && (st = hoist_store_config_set_int(cfg, HOIST_STORE_NO_SIGN_REQUEST, 1)) != HOIST_OK)
         goto done;
+    if (o->follow_symlinks && (st = hoist_store_config_set_int(cfg, HOIST_STORE_FOLLOW_SYMLINKS, 1)) != HOIST_OK)
+        goto done;
+    if (o->fsync && (st = hoist_store_config_set_int(cfg, HOIST_STORE_FSYNC, 1)) != HOIST_OK) goto done;
     if (o->concurrency && (st = hoist_store_config_set_int(cfg, HOIST_STORE_CONCURRENCY, o->concurrency)) != HOIST_OK)
         goto done;
     if (o->part_size && (st = hoist_store_config_set_int(cfg, HOIST_STORE_PART_SIZE, o->part_size)) != HOIST_OK)
@@ -243,12 +255,34 @@ void cli_json_string(FILE *out, const char *s) {
     putc('"', out);
 }
 
+void cli_put_safe(FILE *out, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        /* C0 controls and DEL; in UTF-8, C1 controls are C2 80..C2 9F (a
+         * terminal may read U+009B as CSI) */
+        int c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+        if (*p >= 0x20 && *p != 0x7f && !c1) {
+            putc(*p, out);
+            continue;
+        }
+        if (c1) p++;
+        char esc[5] = {'\\', 'x', hex[*p >> 4], hex[*p & 15], 0};
+        if (*p == '\n' || *p == '\t' || *p == '\r') esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r', esc[2] = 0;
+        fputs(esc, out);
+    }
+}
+
 void cli_error_line(const char *what, enum hoist_status status, const char *msg, const char *extra) {
     if (!msg || !*msg) msg = hoist_strerror(status);
     /* Messages keep to one line so a script can show or grep them. */
     fputs("hoist: ", stderr);
-    if (what && *what && !strstr(msg, what)) fprintf(stderr, "%s: ", what);
-    for (const char *p = msg; *p; p++) putc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
+    /* Keys may hold any byte: printed raw, an escape sequence in one would
+     * drive the terminal (clear it, retitle it, fake a prompt). */
+    if (what && *what && !strstr(msg, what)) {
+        cli_put_safe(stderr, what);
+        fputs(": ", stderr);
+    }
+    cli_put_safe(stderr, msg);
     /* A hint by the kind of failure (hoist_status_class), said once here for
      * every command. A refused signature gets none here: its message says
      * which of its causes the server's code points to (s3_resp.c). */
@@ -271,6 +305,31 @@ int cli_fail_on(enum hoist_status status, const char *what) {
     cli_error_line(what, status, hoist_errmsg(), NULL);
     return cli_exit_code(status);
 }
+
+/* ---- signals ------------------------------------------------------------- */
+
+/* SIGINT and SIGTERM only set a flag while a transfer runs: the transfer's
+ * progress callback sees it and cancels, the store then aborts its multipart
+ * uploads and removes its temp files, and the command exits 128 + signal. */
+static volatile sig_atomic_t caught_signal;
+
+static void on_signal(int sig) { caught_signal = sig; }
+
+void cli_signals_catch(struct cli_signals *s) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &s->old_int);
+    sigaction(SIGTERM, &sa, &s->old_term);
+}
+
+void cli_signals_restore(const struct cli_signals *s) {
+    sigaction(SIGINT, &s->old_int, NULL);
+    sigaction(SIGTERM, &s->old_term, NULL);
+}
+
+int cli_signal_caught(void) { return caught_signal; }
 
 /* ---- progress bar ------------------------------------------------------ */
 
@@ -303,6 +362,7 @@ static void format_duration(double s, char *buf, size_t size) {
 
 int cli_progress_update(const struct hoist_progress *pr, void *userdata) {
     struct cli_progress *p = userdata;
+    if (caught_signal) return 1; /* cancel: the call cleans up, then we exit */
     if (!p || !p->enabled || !pr) return 0;
     double now = cli_now();
     bool finished = pr->objects_total && pr->objects_done >= pr->objects_total;

@@ -6,6 +6,7 @@
 #define HOIST_EXPERIMENTAL_API /* Arrow helpers (hoist.h, experimental tier) */
 #include "hoist.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -43,6 +44,8 @@ struct cli_store_opts {
     const char *profile;        /* --profile NAME */
     const char *region;         /* --region NAME */
     bool no_sign_request;       /* --no-sign-request */
+    bool follow_symlinks;       /* --follow-symlinks: local listings follow links (loops cut) */
+    bool fsync;                 /* --fsync: local files written are fsync'ed before rename */
     int64_t concurrency;        /* --concurrency N; 0 = automatic */
     int64_t part_size;          /* --part-size SIZE (8M, 64MiB, 1048576); 0 = automatic */
     const char *sse;            /* --sse AES256|aws:kms|aws:kms:dsse */
@@ -58,6 +61,8 @@ struct cli_store_opts {
     "  --profile NAME        ~/.aws profile (else AWS_PROFILE, 'default')\n"                                           \
     "  --region NAME         region (else AWS_REGION/AWS_DEFAULT_REGION, profile)\n"                                   \
     "  --no-sign-request     anonymous requests (public buckets)\n"                                                    \
+    "  --follow-symlinks     local directories: follow symlinks (default: skip them)\n"                                \
+    "  --fsync               local files written reach the disk before they appear\n"                                  \
     "  --concurrency N       requests in flight (default: automatic)\n"                                                \
     "  --part-size SIZE      bytes per ranged GET / upload part, e.g. 8M, 64MiB (default: auto)\n"                     \
     "  --sse ALG             server-side encryption of uploads: AES256, aws:kms, aws:kms:dsse\n"                       \
@@ -98,6 +103,11 @@ char *cli_format_time(int64_t unix_seconds, int iso, char *buf, size_t size);
  * control characters, '"' and '\\' are escaped; NULL writes null. */
 void cli_json_string(FILE *out, const char *s);
 
+/* Writes s with control characters escaped (\n, \t, \r, else \xHH; UTF-8
+ * C1 controls as \xHH of their code point): keys, paths and messages that
+ * reach a terminal cannot carry escape sequences, and a line stays a line. */
+void cli_put_safe(FILE *out, const char *s);
+
 /* The exit status for a failed call: CLI_USAGE for a bad command line or
  * expression, CLI_CANCELLED (130) for a cancelled one, else CLI_FAIL. */
 int cli_exit_code(enum hoist_status status);
@@ -109,6 +119,46 @@ int cli_fail_on(enum hoist_status status, const char *what);
 /* The line cli_fail_on prints, for a message that is not hoist_errmsg()
  * (e.g. a *_many item's `error`); extra (may be NULL) is appended. */
 void cli_error_line(const char *what, enum hoist_status status, const char *msg, const char *extra);
+
+/* ======================================================================
+ * Helpers of the object store commands (cli_store.c), shared with cp
+ * (cli_cp.c).
+ * ====================================================================== */
+
+/* A command's own flags for cli_parse_store_args; a table ends with {0}. */
+struct cli_flag {
+    char short_name;       /* 0: long only */
+    const char *long_name; /* "--recursive"; NULL: short only */
+    bool *set;             /* boolean flag, or NULL */
+    const char **value;    /* option taking a value, or NULL */
+};
+
+/* Parses flags, the common store options and up to max_pos positional
+ * arguments. Short boolean flags combine ("-rl"). Returns CLI_OK or
+ * CLI_USAGE (message printed). */
+int cli_parse_store_args(const char *cmd, int argc, char **argv, const struct cli_flag *flags,
+                         struct cli_store_opts *opts, const char **pos, int max_pos, int *npos);
+bool cli_is_s3(const char *url);
+/* The path of a file:// URL, or url itself (a plain path). */
+const char *cli_local_path(const char *url);
+bool cli_ends_with_slash(const char *s);
+/* "s3://bucket" or "s3://bucket/": the whole bucket. */
+bool cli_is_bucket_root(const char *url);
+bool cli_local_is_dir(const char *path);
+/* asprintf and calloc that exit(CLI_FAIL) when out of memory; free() the result. */
+char *cli_dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *cli_xcalloc(size_t n, size_t size);
+/* One line for a *_many call where `failed` of `total` items failed; the
+ * first failure (url, status, its message) stands for them. Returns CLI_FAIL. */
+int cli_report_item_failure(const char *url, enum hoist_status status, const char *error, size_t failed, size_t total);
+/* Opens a client with the command line's options; CLI_OK or the exit code. */
+int cli_open_store(const struct cli_store_opts *opts, struct hoist_store **store);
+/* CLI_USAGE (printed) for an empty URL or an unsupported scheme. */
+int cli_check_url(const char *cmd, const char *url);
+/* Lists everything under prefix into *out; CLI_OK or CLI_FAIL (printed). */
+int cli_list_prefix(struct hoist_store *store, const char *prefix, int recursive, struct hoist_list *out);
+/* Streams an object to stdout (cat, and cp SRC -). */
+int cli_cat_to_stdout(struct hoist_store *store, const char *url);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal (and
  * HOIST_PROGRESS is not "0"), at most 10 times a second: bytes done/total,
@@ -125,6 +175,18 @@ struct cli_progress {
 void cli_progress_init(struct cli_progress *p, const char *label);
 int cli_progress_update(const struct hoist_progress *progress, void *userdata);
 void cli_progress_finish(struct cli_progress *p);
+
+/* SIGINT/SIGTERM during a transfer: between catch and restore they only set
+ * a flag, which makes cli_progress_update (and any callback that asks
+ * cli_signal_caught) cancel the call; the store then aborts its uploads and
+ * removes its temp files, and the command exits 128 + the signal. */
+struct cli_signals {
+    struct sigaction old_int, old_term;
+};
+void cli_signals_catch(struct cli_signals *s);
+void cli_signals_restore(const struct cli_signals *s);
+/* The signal caught since the program started (SIGINT, SIGTERM), or 0. */
+int cli_signal_caught(void);
 
 /* Monotonic seconds. */
 double cli_now(void);

@@ -5,13 +5,8 @@
 #include "cli_internal.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-
-static volatile sig_atomic_t caught_signal;
-
-static void on_signal(int sig) { caught_signal = sig; }
 
 struct write_progress {
     struct cli_progress *bar; /* NULL: someone else draws */
@@ -19,7 +14,7 @@ struct write_progress {
 
 static int write_progress_cb(const struct hoist_progress *p, void *ud) {
     struct write_progress *wp = ud;
-    if (caught_signal) return 1;
+    if (cli_signal_caught()) return 1;
     return wp->bar ? cli_progress_update(p, wp->bar) : 0;
 }
 
@@ -147,26 +142,21 @@ int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, 
     st = hoist_write_config_set_progress(cfg, write_progress_cb, &wp);
     /* Signals only set a flag: the write notices it after the batch in
      * hand, aborts its uploads and deletes what it committed. */
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct cli_signals sigs;
+    cli_signals_catch(&sigs);
     double t0 = cli_now();
     char *manifest = NULL;
     if (st == HOIST_OK)
         st = hoist_write_dataset(store, url, stream, cfg, &manifest);
     else
         stream->release(stream);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_signals_restore(&sigs);
     if (bar) cli_progress_finish(bar);
     hoist_write_config_free(cfg);
     int rc = CLI_OK;
-    if (st == HOIST_ERR_CANCELLED && caught_signal) {
+    if (st == HOIST_ERR_CANCELLED && cli_signal_caught()) {
         fprintf(stderr, "hoist: %s: interrupted; nothing was written\n", url);
-        rc = 128 + caught_signal;
+        rc = 128 + cli_signal_caught();
     } else if (st != HOIST_OK) {
         rc = cli_fail_on(st, url);
     } else if (!quiet) {

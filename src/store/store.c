@@ -94,11 +94,17 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
     switch (opt) {
     case HOIST_STORE_NO_SIGN_REQUEST:
     case HOIST_STORE_VERIFY_TLS:
+    case HOIST_STORE_FSYNC:
+    case HOIST_STORE_FOLLOW_SYMLINKS:
         HX_FAIL_IF(v != 0 && v != 1, HOIST_ERR_INVALID_ARG, "option %d takes 0 or 1, not %lld", (int)opt, (long long)v);
         if (opt == HOIST_STORE_NO_SIGN_REQUEST)
             c->no_sign = (int)v;
-        else
+        else if (opt == HOIST_STORE_VERIFY_TLS)
             c->verify_tls = (int)v;
+        else if (opt == HOIST_STORE_FSYNC)
+            c->fsync = (int)v;
+        else
+            c->follow_symlinks = (int)v;
         return HOIST_OK;
     case HOIST_STORE_INJECT_FAILURES:
         HX_FAIL_IF(v < 0 || v > 100, HOIST_ERR_INVALID_ARG, "inject failures must be 0..100 (%%), not %lld",
@@ -158,6 +164,13 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
  * this go as one PUT. */
 #define DEFAULT_PUT_PART_SIZE ((uint64_t)16 << 20)
 
+/* get_many and put_many hand the backends this many items at a time, so the
+ * per-item transfer state (~1.6 KB an item on s3://) and the parsed URLs are
+ * bounded by the window, not by n (a call of 10 M items held ~16 GB). The
+ * pipeline drains once per window: with windows this long the pause is a
+ * few round trips in tens of thousands of requests. */
+#define ITEM_WINDOW 10000
+
 hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_store **out) {
     HX_FAIL_IF(out == NULL, HOIST_ERR_INVALID_ARG, "hoist_store_new: out is NULL");
     *out = NULL;
@@ -191,6 +204,9 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
         return s;
     }
     st->concurrency = cfg->concurrency > 0 ? (int)cfg->concurrency : DEFAULT_CONCURRENCY;
+    st->fsync = cfg->fsync == 1;
+    st->item_window = ITEM_WINDOW;
+    st->follow_symlinks = cfg->follow_symlinks == 1;
     st->small_put_concurrency = cfg->concurrency > 0 ? st->concurrency : SMALL_PUT_CONCURRENCY;
     st->part_size = cfg->part_size > 0 ? (uint64_t)cfg->part_size : DEFAULT_PART_SIZE;
     st->part_size_auto = cfg->part_size <= 0;
@@ -348,6 +364,94 @@ static hx_status check_get_item(const struct hoist_get_item *it, size_t i) {
 
 /* ---- public many-at-once calls ------------------------------------------------- */
 
+/* Progress across windows: each window's reports, offset by what earlier
+ * windows did, against the whole call's object count. */
+struct window_progress {
+    hoist_progress_fn fn;
+    void *userdata;
+    uint64_t objects_before, bytes_before, objects_total;
+    uint64_t window_bytes; /* the largest byte total the window reported */
+};
+
+static int window_progress_cb(const struct hoist_progress *p, void *ud) {
+    struct window_progress *w = ud;
+    struct hoist_progress q = *p;
+    if (p->bytes_total > w->window_bytes) w->window_bytes = p->bytes_total;
+    q.objects_done += w->objects_before;
+    q.objects_total = w->objects_total;
+    q.bytes_done += w->bytes_before;
+    q.bytes_total += w->bytes_before;
+    return w->fn(&q, w->userdata);
+}
+
+/* Runs the items in windows through the backends (put: 1, else get). A
+ * call-level failure (cancelled, out of memory) is given to every item that
+ * had not run yet. */
+static hx_status run_windows(struct hoist_store *st, void *items, struct item_fields f, size_t n, unsigned flags,
+                             hoist_progress_fn progress, void *userdata, int put) {
+    struct window_progress wp = {.fn = progress, .userdata = userdata, .objects_total = n};
+    hx_status s = HOIST_OK;
+    size_t start = 0;
+    size_t window = st->item_window ? st->item_window : ITEM_WINDOW;
+    for (; start < n && s == HOIST_OK; start += window) {
+        size_t m = n - start < window ? n - start : window;
+        char *first = (char *)items + start * f.stride;
+        struct batch b;
+        size_t bad = 0;
+        /* url is the first field of both item types */
+        s = batch_parse(&b, NULL, first, f.stride, m, &bad);
+        if (s != HOIST_OK) { /* out of memory: the URLs were checked */
+            for (size_t i = 0; i < m; i++) item_fail(first, f, i, s);
+            start += m;
+            break;
+        }
+        for (size_t i = 0; put && i < m; i++) {
+            if (!names_container(&b.urls[i])) continue;
+            item_fail(first, f, i,
+                      hx_error(HOIST_ERR_BAD_URL, "%s: no key to write", *(const char *const *)(first + i * f.stride)));
+            b.urls[i].kind = HX_URL_DONE;
+        }
+        wp.window_bytes = 0;
+        for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++) {
+            if (!batch_has(&b, backends[k])) continue;
+            hoist_progress_fn fn = progress ? window_progress_cb : NULL;
+            s = put ? backends[k]->put_many(st, (struct hoist_put_item *)(void *)first, m, b.urls, flags, fn, &wp)
+                    : backends[k]->get_many(st, (struct hoist_get_item *)(void *)first, m, b.urls, flags, fn, &wp);
+        }
+        batch_reset(&b);
+        uint64_t bytes = 0;
+        for (size_t i = 0; !put && i < m; i++) bytes += ((struct hoist_get_item *)(void *)first)[i].size;
+        wp.objects_before += m;
+        wp.bytes_before += bytes > wp.window_bytes ? bytes : wp.window_bytes;
+    }
+    if (s != HOIST_OK) {
+        char *msg = hx_store_errdup();
+        for (size_t i = start; i < n; i++) {
+            char *it = (char *)items + i * f.stride;
+            *(enum hoist_status *)(it + f.status) = s;
+            *(char **)(it + f.error) = hx_strdup(msg ? msg : hoist_strerror(s));
+        }
+        s = hx_error(s, "%s", msg ? msg : hoist_strerror(s));
+        hx_free(msg);
+    }
+    return s;
+}
+
+/* Every URL parsed before anything moves (one at a time: no memory per
+ * item), so a bad one fails the call with nothing done. */
+static hx_status check_urls(void *items, struct item_fields f, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        struct hx_url u;
+        hx_status s = hx_store_parse_url(*(const char *const *)((char *)items + i * f.stride), &u);
+        if (s != HOIST_OK) {
+            item_fail(items, f, i, s);
+            return s;
+        }
+        hx_url_reset(&u);
+    }
+    return HOIST_OK;
+}
+
 hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *items, size_t n, unsigned flags,
                                hoist_progress_fn progress, void *userdata) {
     HX_FAIL_IF(st == NULL || (items == NULL && n > 0), HOIST_ERR_INVALID_ARG, "get_many: NULL argument");
@@ -365,16 +469,14 @@ hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *it
         memset(&it->info, 0, sizeof it->info);
         HX_TRY(check_get_item(it, i));
     }
-    struct batch b;
-    size_t bad = 0;
-    hx_status s = batch_parse(&b, NULL, &items->url, sizeof *items, n, &bad);
-    if (s != HOIST_OK) {
-        item_fail(items, ITEM_FIELDS(struct hoist_get_item), bad, s);
-        return s;
-    }
-    for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
-        if (batch_has(&b, backends[k])) s = backends[k]->get_many(st, items, n, b.urls, flags, progress, userdata);
-    batch_reset(&b);
+    HX_TRY(check_urls(items, ITEM_FIELDS(struct hoist_get_item), n));
+    /* Files are written under these rules by whichever backend fetches them. */
+    struct hx_store_write_ctx saved, ctx = *hx_store_write_ctx_get();
+    ctx.flags = flags & HOIST_NO_OVERWRITE;
+    ctx.fsync = st->fsync;
+    hx_store_write_ctx_set(&saved, &ctx);
+    hx_status s = run_windows(st, items, ITEM_FIELDS(struct hoist_get_item), n, flags, progress, userdata, 0);
+    hx_store_write_ctx_restore(&saved);
     if (s != HOIST_OK) return s;
     if (progress) {
         /* The final report: everything is done, so its answer cannot cancel. */
@@ -383,7 +485,8 @@ hx_status hoist_store_get_many(struct hoist_store *st, struct hoist_get_item *it
         p.bytes_total = p.bytes_done;
         (void)progress(&p, userdata);
     }
-    return items_result(items, ITEM_FIELDS(struct hoist_get_item), n, flags & HOIST_RETURN_MISSING);
+    return items_result(items, ITEM_FIELDS(struct hoist_get_item), n,
+                        flags & (HOIST_RETURN_MISSING | HOIST_NO_OVERWRITE));
 }
 
 hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *items, size_t n, unsigned flags,
@@ -400,22 +503,11 @@ hx_status hoist_store_put_many(struct hoist_store *st, struct hoist_put_item *it
         HX_FAIL_IF(items[i].data == NULL && items[i].path == NULL && items[i].size > 0, HOIST_ERR_INVALID_ARG,
                    "%s: neither data nor a path to upload", items[i].url);
     }
-    struct batch b;
-    size_t bad = 0;
-    hx_status s = batch_parse(&b, NULL, &items->url, sizeof *items, n, &bad);
-    if (s != HOIST_OK) {
-        item_fail(items, ITEM_FIELDS(struct hoist_put_item), bad, s);
-        return s;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!names_container(&b.urls[i])) continue;
-        item_fail(items, ITEM_FIELDS(struct hoist_put_item), i,
-                  hx_error(HOIST_ERR_BAD_URL, "%s: no key to write", items[i].url));
-        b.urls[i].kind = HX_URL_DONE;
-    }
-    for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
-        if (batch_has(&b, backends[k])) s = backends[k]->put_many(st, items, n, b.urls, flags, progress, userdata);
-    batch_reset(&b);
+    HX_TRY(check_urls(items, ITEM_FIELDS(struct hoist_put_item), n));
+    struct hx_store_write_ctx saved, ctx = {.flags = flags & HOIST_NO_OVERWRITE, .fsync = st->fsync};
+    hx_store_write_ctx_set(&saved, &ctx);
+    hx_status s = run_windows(st, items, ITEM_FIELDS(struct hoist_put_item), n, flags, progress, userdata, 1);
+    hx_store_write_ctx_restore(&saved);
     if (s != HOIST_OK) return s;
     return items_result(items, ITEM_FIELDS(struct hoist_put_item), n, flags & HOIST_NO_OVERWRITE);
 }
@@ -487,19 +579,32 @@ hx_status hoist_store_list(struct hoist_store *st, const char *const *prefixes, 
     return s;
 }
 
+/* delete_many works through its URLs this many at a time: 8 DeleteObjects
+ * requests of 1,000 keys in flight, and memory for 8,000 keys whatever n is
+ * (it used to hold per-key request state for all n at once). */
+#define DELETE_WINDOW 8000
+
 hx_status hoist_store_delete_many(struct hoist_store *st, const char *const *urls_in, size_t n) {
     HX_FAIL_IF(st == NULL || (urls_in == NULL && n > 0), HOIST_ERR_INVALID_ARG, "delete_many: NULL argument");
-    struct batch b;
-    size_t bad = 0;
-    HX_TRY(batch_parse(&b, urls_in, NULL, 0, n, &bad));
+    /* Every URL is checked before anything is deleted, so a bad URL deletes
+     * nothing; one parsed URL at a time. */
+    for (size_t i = 0; i < n; i++) {
+        struct hx_url u;
+        HX_TRY(hx_store_parse_url(urls_in[i], &u));
+        int bad = names_container(&u);
+        hx_url_reset(&u);
+        HX_FAIL_IF(bad, HOIST_ERR_BAD_URL, "%s: no key to delete (use bucket_delete for buckets)", urls_in[i]);
+    }
     hx_status s = HOIST_OK;
-    /* Checked before anything is deleted, so a bad URL deletes nothing. */
-    for (size_t i = 0; i < n && s == HOIST_OK; i++)
-        if (names_container(&b.urls[i]))
-            s = hx_error(HOIST_ERR_BAD_URL, "%s: no key to delete (use bucket_delete for buckets)", urls_in[i]);
-    for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
-        if (batch_has(&b, backends[k])) s = backends[k]->delete_many(st, urls_in, n, b.urls);
-    batch_reset(&b);
+    for (size_t start = 0; start < n && s == HOIST_OK; start += DELETE_WINDOW) {
+        size_t m = n - start < DELETE_WINDOW ? n - start : DELETE_WINDOW;
+        struct batch b;
+        size_t bad = 0;
+        s = batch_parse(&b, urls_in + start, NULL, 0, m, &bad);
+        for (size_t k = 0; k < NBACKENDS && s == HOIST_OK; k++)
+            if (batch_has(&b, backends[k])) s = backends[k]->delete_many(st, urls_in + start, m, b.urls);
+        batch_reset(&b); /* a no-op after a failed parse */
+    }
     if (s == HOIST_OK) hx_error_clear();
     return s;
 }

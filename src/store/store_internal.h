@@ -27,6 +27,7 @@ struct hoist_store_config {
     int64_t concurrency, part_size, max_retries, stall_timeout, connect_timeout; /* -1 unset */
     int64_t min_rate;                                                            /* -1 unset */
     int inject_failures;                                                         /* 0..100 */
+    int fsync, follow_symlinks;                                                  /* 0/1 */
 };
 
 struct hoist_store {
@@ -38,7 +39,10 @@ struct hoist_store {
     int part_size_auto;        /* not set by the caller: get_many may use longer parts */
     uint64_t put_part_size;    /* multipart part size floor */
     char *tmpdir;
-    char *ca_bundle; /* the net's CA file (NULL: the system's) */
+    char *ca_bundle;     /* the net's CA file (NULL: the system's) */
+    int fsync;           /* HOIST_STORE_FSYNC */
+    size_t item_window;  /* get_many/put_many items per backend call (store.c); tests lower it */
+    int follow_symlinks; /* HOIST_STORE_FOLLOW_SYMLINKS */
     /* Learned: the server answered a conditional PUT with 412, so it honours
      * If-None-Match and no-overwrite needs no HEAD first. */
     atomic_int inm_honored;
@@ -87,10 +91,27 @@ void hx_url_reset(struct hx_url *u);
 /* Creates every missing parent directory of path (mode 0777 & ~umask). */
 HOIST_NODISCARD hx_status hx_store_make_parents(const char *path);
 
-/* Temp file next to path (same directory, so rename is atomic); *fd is
+/* How local files are written on the calling thread (store_util.c): set by
+ * the public call (get_many: flags and fsync; get_prefix: the root), read by
+ * hx_store_temp_for/commit_temp in whichever backend writes the file. */
+struct hx_store_write_ctx {
+    const char *root; /* names below it came from keys: no symlink is followed there (NULL: none) */
+    unsigned flags;   /* HOIST_NO_OVERWRITE: commit with link(), never replacing a file */
+    int fsync;        /* fsync the file and its directory at commit */
+};
+void hx_store_write_ctx_set(struct hx_store_write_ctx *saved, const struct hx_store_write_ctx *now);
+const struct hx_store_write_ctx *hx_store_write_ctx_get(void);
+void hx_store_write_ctx_restore(const struct hx_store_write_ctx *saved);
+
+/* Temp file ".<name>.hoist-XXXXXX" next to path (same directory, so the
+ * rename is atomic), created 0666 & ~umask; parents are made (below the
+ * context's root without following symlinks: HOIST_ERR_UNSAFE_KEY). *fd is
  * open for writing and *tmp_path is hx_free'd by the caller. */
 HOIST_NODISCARD hx_status hx_store_temp_for(const char *path, int *fd, char **tmp_path);
-/* Gives a finished temp file its final mode and name. */
+/* Moves a finished temp file into place under the thread's write context:
+ * keeps an existing file's mode, fsyncs when asked, and with
+ * HOIST_NO_OVERWRITE links instead of renaming (HOIST_ERR_EXISTS when the
+ * name exists). The temp file is gone afterwards either way. */
 HOIST_NODISCARD hx_status hx_store_commit_temp(int fd, const char *tmp_path, const char *path);
 
 /* Copies a message for an item's `error` field (hoist_free'able). */
@@ -115,6 +136,12 @@ struct hx_store_backend {
     /* Fills per[i] for each of its prefixes i (others are left alone). */
     HOIST_NODISCARD hx_status (*list)(struct hoist_store *st, const char *const *prefixes, size_t n,
                                       struct hx_url *urls, int recursive, struct hoist_list *per);
+    /* One page of a streaming listing (hoist_store_list_open) of u, appended
+     * to out, sorted. *token is NULL for the first page and is replaced by
+     * the next one's (NULL after the last). NULL: the backend lists in one go
+     * with `list` (file://: a local walk). */
+    HOIST_NODISCARD hx_status (*list_page)(struct hoist_store *st, const char *prefix_url, struct hx_url *u,
+                                           int recursive, char **token, struct hoist_list *out);
     HOIST_NODISCARD hx_status (*delete_many)(struct hoist_store *st, const char *const *urls_in, size_t n,
                                              struct hx_url *urls);
     /* NULL when the scheme has no buckets. u is a URL with an empty key. */

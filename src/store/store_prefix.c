@@ -68,8 +68,8 @@ static hx_status plan_files(const struct hoist_list *list, const char *prefix, c
 
 /* Downloads the planned files that are not skipped; per-file outcomes go
  * into out. */
-static hx_status fetch_files(struct hoist_store *st, struct hoist_prefix_files *out, unsigned flags,
-                             hoist_progress_fn progress, void *userdata) {
+static hx_status fetch_files(struct hoist_store *st, const char *dest_dir, struct hoist_prefix_files *out,
+                             unsigned flags, hoist_progress_fn progress, void *userdata) {
     struct hoist_get_item *items = hx_calloc(out->count ? out->count : 1, sizeof *items);
     size_t *which = hx_calloc(out->count ? out->count : 1, sizeof *which);
     if (items == NULL || which == NULL) {
@@ -93,7 +93,13 @@ static hx_status fetch_files(struct hoist_store *st, struct hoist_prefix_files *
         which[n++] = i;
     }
     hx_status s = HOIST_OK;
-    if (n > 0) s = hoist_store_get_many(st, items, n, 0, progress, userdata);
+    /* Names below dest_dir come from keys: no symlink there is followed
+     * (store_util.c), and with no-overwrite the check above is only an early
+     * skip; the commit links the file in, atomically. */
+    struct hx_store_write_ctx saved, ctx = {.root = dest_dir};
+    hx_store_write_ctx_set(&saved, &ctx);
+    if (n > 0) s = hoist_store_get_many(st, items, n, flags & HOIST_NO_OVERWRITE, progress, userdata);
+    hx_store_write_ctx_restore(&saved);
     for (size_t k = 0; k < n; k++) {
         struct hoist_prefix_file *f = &out->files[which[k]];
         f->status = items[k].status;
@@ -127,7 +133,7 @@ hx_status hoist_store_get_prefix(struct hoist_store *st, const char *prefix_url,
         hoist_store_list_reset(&list);
     }
     if (s == HOIST_OK) {
-        s = fetch_files(st, res, flags, progress, userdata);
+        s = fetch_files(st, dest_dir, res, flags, progress, userdata);
     } else {
         /* Nothing was downloaded: no per-file outcomes to report. */
         hoist_store_prefix_files_reset(res);

@@ -52,6 +52,7 @@ const struct hx_store_backend hx_store_s3_backend = {
     .put_many = hx_store_s3_put,
     .info_many = hx_store_s3_info,
     .list = hx_store_s3_list,
+    .list_page = hx_store_s3_list_page,
     .delete_many = hx_store_s3_delete,
     .bucket = hx_store_s3_bucket,
 };

@@ -47,6 +47,9 @@ HOIST_NODISCARD hx_status hx_store_s3_info(struct hoist_store *st, struct hoist_
                                            struct hx_url *urls);
 HOIST_NODISCARD hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, size_t n,
                                            struct hx_url *urls, int recursive, struct hoist_list *per);
+/* The backend's list_page (store_internal.h): one ListObjectsV2 page. */
+HOIST_NODISCARD hx_status hx_store_s3_list_page(struct hoist_store *st, const char *prefix_url, struct hx_url *u,
+                                                int recursive, char **token, struct hoist_list *out);
 HOIST_NODISCARD hx_status hx_store_s3_delete(struct hoist_store *st, const char *const *urls_in, size_t n,
                                              struct hx_url *urls);
 HOIST_NODISCARD hx_status hx_store_s3_bucket(struct hoist_store *st, const struct hx_url *u, int create);

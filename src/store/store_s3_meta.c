@@ -90,6 +90,7 @@ struct lobj {
     struct hx_url *u;
     char *prefix; /* key prefix: "" or ends with '/' */
     int recursive;
+    int one_page; /* hx_store_s3_list_page: stop after this page */
     char *token;
     struct hx_s3_pager pager; /* stops a listing whose tokens repeat */
     struct hx_s3_list_page page;
@@ -135,7 +136,7 @@ static enum hx_net_action lobj_done(struct hx_net_req *req, CURLcode code) {
         o->err = hx_asprintf("%s: %s", o->prefix_url, hoist_errmsg());
         return HX_NET_DONE;
     }
-    if (o->page.is_truncated) {
+    if (o->page.is_truncated && !o->one_page) {
         st = hx_s3_pager_next(&o->pager, o->prefix_url, "continuation token", o->page.next_token);
         if (st != HOIST_OK) {
             o->status = st;
@@ -221,6 +222,64 @@ hx_status hx_store_s3_list(struct hoist_store *st, const char *const *prefixes, 
         hx_free(objs[i].err);
     }
     hx_free(objs);
+    return s;
+}
+
+hx_status hx_store_s3_list_page(struct hoist_store *st, const char *prefix_url, struct hx_url *u, int recursive,
+                                char **token, struct hoist_list *out) {
+    struct hx_store_call c;
+    HX_TRY(hx_store_s3_call_init(&c, st, NULL, NULL));
+    struct lobj o;
+    memset(&o, 0, sizeof o);
+    o.st = st;
+    o.u = u;
+    o.prefix_url = prefix_url;
+    o.recursive = recursive;
+    o.one_page = 1;
+    o.token = *token;
+    const char *k = u->key;
+    size_t kl = strlen(k);
+    o.prefix = kl == 0 ? hx_strdup("") : k[kl - 1] == '/' ? hx_strdup(k) : hx_asprintf("%s/", k);
+    hx_status s = o.prefix ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
+    if (s == HOIST_OK) {
+        o.req.owner = &o;
+        o.req.prepare = lobj_prepare;
+        hx_s3_resp_attach(&o.s3r, &o.req);
+        o.req.on_done = lobj_done;
+        o.req.sink_fd = -1;
+        hx_net_loop_submit(&c.loop, &o.req, 0);
+        s = hx_net_loop_run(&c.loop);
+    }
+    hx_net_loop_cleanup(&c.loop);
+    if (s == HOIST_OK && o.status != HOIST_OK) s = hx_error(o.status, "%s", o.err ? o.err : "listing failed");
+    /* The same token twice would list the same page forever. */
+    if (s == HOIST_OK && o.page.is_truncated &&
+        (o.page.next_token == NULL || (*token && strcmp(*token, o.page.next_token) == 0)))
+        s = hx_error(HOIST_ERR_S3_BAD_RESPONSE, "%s: the server repeated a continuation token", prefix_url);
+    hx_free(*token);
+    *token = NULL;
+    if (s == HOIST_OK && o.page.is_truncated) {
+        *token = o.page.next_token;
+        o.page.next_token = NULL;
+    }
+    if (s == HOIST_OK && o.page.count > 1) qsort(o.page.items, o.page.count, sizeof *o.page.items, cmp_item);
+    struct hx_buf url;
+    hx_buf_init(&url);
+    size_t cap = 0;
+    for (size_t k = 0; k < o.page.count && s == HOIST_OK; k++) {
+        struct hx_s3_list_item *it = &o.page.items[k];
+        url.len = 0;
+        s = hx_buf_printf(&url, "s3://%s/%s", u->bucket, it->key);
+        if (s == HOIST_OK)
+            s = hx_store_list_push(out, &cap, url.data, prefix_url, it->size, it->last_modified, it->etag,
+                                   it->is_prefix);
+    }
+    hx_buf_reset(&url);
+    hx_net_req_cleanup(&o.req);
+    hx_s3_resp_cleanup(&o.s3r);
+    hx_s3_list_page_reset(&o.page);
+    hx_free(o.prefix);
+    hx_free(o.err);
     return s;
 }
 

@@ -1,6 +1,16 @@
 /* The s3:// backend's put_many: one PUT for small objects, multipart uploads
  * (create, parts, complete, abort on failure) for large ones, and the
- * no-overwrite checks (If-None-Match, or HEAD first where it is ignored). */
+ * no-overwrite checks (If-None-Match, or HEAD first where it is ignored).
+ *
+ * A file source is only stat'ed up front; it is opened when its first body
+ * request starts and each body (a PUT, a part) is read with pread into a
+ * buffer held while that request is in flight (and its retries), then freed.
+ * So open files and buffers are bounded by the requests in flight, not by the
+ * number of objects (mapping every file up front hit vm.max_map_count at
+ * ~65,000 files), and a file truncated under the upload is an error naming
+ * it, where a mapping would have killed the process with SIGBUS. The cost is
+ * one copy from the page cache (memcpy speed) and, at most, concurrency x
+ * part size of buffers (docs/store.md, Limits). */
 #include "store_s3_call.h"
 
 #include <errno.h>
@@ -8,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +33,7 @@ struct ppart {
     char sha[65];
     char crc[9]; /* parts: base64 CRC32C of the part */
     char etag[136];
+    uint8_t *buf; /* a file source's body, read for this request (and its retries) */
 };
 
 struct pobj {
@@ -32,9 +42,10 @@ struct pobj {
     struct hx_url *u;
     struct hx_store_call *c;
     unsigned flags;
-    const uint8_t *data;
+    const uint8_t *data; /* an in-memory source, or NULL */
     uint64_t size;
-    void *map;
+    const char *path; /* a file source (the item's), read on demand */
+    int fd;           /* open while body requests are being prepared, else -1 */
     enum pphase phase;
     int failed, done;
     struct ppart *parts;
@@ -59,6 +70,49 @@ static void pobj_fail(struct pobj *o, hx_status st, char *err) {
 
 static int no_overwrite(const struct pobj *o) { return (o->flags & HOIST_NO_OVERWRITE) != 0; }
 
+/* The bytes [off, off + len) of the object's source: in place for memory, read
+ * into p->buf (once per request, kept for its retries) for a file. */
+static hx_status body_bytes(struct pobj *o, struct ppart *p, uint64_t off, uint64_t len, const uint8_t **out) {
+    if (o->path == NULL) {
+        *out = o->size ? o->data + off : (const uint8_t *)"";
+        return HOIST_OK;
+    }
+    if (p->buf == NULL) {
+        if (o->fd < 0 && (o->fd = open(o->path, O_RDONLY | O_CLOEXEC)) < 0)
+            HX_FAIL(errno == ENOENT ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO, "%s: cannot open the local file: %s", o->path,
+                    strerror(errno));
+        uint8_t *b = hx_malloc(len ? len : 1);
+        HX_FAIL_IF(b == NULL, HOIST_ERR_NOMEM, "%s: out of memory for a %llu-byte body", o->path,
+                   (unsigned long long)len);
+        for (uint64_t done = 0; done < len;) {
+            ssize_t r = pread(o->fd, b + done, (size_t)(len - done), (off_t)(off + done));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                int e = errno;
+                hx_free(b);
+                if (r < 0) HX_FAIL(HOIST_ERR_IO, "%s: read failed: %s", o->path, strerror(e));
+                HX_FAIL(HOIST_ERR_IO, "%s: the file shrank while uploading (%llu bytes when it started, %llu now)",
+                        o->path, (unsigned long long)o->size, (unsigned long long)(off + done));
+            }
+            done += (uint64_t)r;
+        }
+        p->buf = b;
+    }
+    *out = p->buf;
+    return HOIST_OK;
+}
+
+/* A request is over (not to be retried): its body buffer goes, and so does
+ * the file descriptor once the object needs no more bytes. */
+static void body_release(struct pobj *o, struct ppart *p) {
+    hx_free(p->buf);
+    p->buf = NULL;
+    if (o->fd >= 0 && (o->done || o->failed || o->phase >= PH_COMPLETE || (p->number == 0 && o->phase == PH_PUT))) {
+        close(o->fd);
+        o->fd = -1;
+    }
+}
+
 static hx_status ppart_prepare(struct hx_net_req *req) {
     struct ppart *p = (struct ppart *)req;
     struct pobj *o = p->obj;
@@ -71,30 +125,34 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
     req->body_len = 0;
     if (p->number > 0) {
         if (o->failed) return HOIST_ERR_CANCELLED;
-        if (p->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->data + p->off, p->len), p->crc);
-        return hx_s3_mpu_part_request(s3, req, o->u->bucket, o->u->key, o->upload_id, p->number, o->data + p->off,
-                                      p->len, p->crc);
+        const uint8_t *body;
+        HX_TRY(body_bytes(o, p, p->off, p->len, &body));
+        if (p->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, body, p->len), p->crc);
+        return hx_s3_mpu_part_request(s3, req, o->u->bucket, o->u->key, o->upload_id, p->number, body, p->len, p->crc);
     }
     const char *ctype = o->item->content_type;
     switch (o->phase) {
     case PH_HEAD:
     case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", o->u->bucket, o->u->key, NULL, NULL, NULL, 0);
-    case PH_PUT:
+    case PH_PUT: {
         /* The CRC32C header alone protects the body: the server rejects a
          * body that does not match it (BadDigest), so the payload is sent
          * UNSIGNED (the signature still covers every header, the checksum
          * included). SHA-256 of the body would cost ~10x the CPU of the
          * hardware CRC32C on the one I/O thread, taken from the transfer. */
-        if (o->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->data, o->size), o->crc);
+        const uint8_t *body;
+        HX_TRY(body_bytes(o, p, 0, o->size, &body));
+        if (o->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, body, o->size), o->crc);
         nh += hx_s3_object_headers(s3, ctype, h + nh);
         if (o->meta) h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", o->meta};
         if (no_overwrite(o)) h[nh++] = (struct hx_s3_header){"if-none-match", "*"};
         char md5[25];
-        hx_s3_body_checksum_header(s3, o->data, o->size, o->crc, md5, &h[nh++]);
+        hx_s3_body_checksum_header(s3, body, o->size, o->crc, md5, &h[nh++]);
         req->has_body = 1;
-        req->body_data = o->size ? o->data : (const uint8_t *)"";
+        req->body_data = body;
         req->body_len = o->size;
         return hx_s3_build_request(s3, req, "PUT", o->u->bucket, o->u->key, NULL, NULL, h, nh);
+    }
     case PH_INIT:
         /* Once sent, an initiate creates an upload we must be able to abort:
          * a cancel lets it finish to learn the UploadId. */
@@ -172,7 +230,7 @@ static hx_status complete_xml(struct pobj *o) {
     return s;
 }
 
-static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
+static enum hx_net_action ppart_finish(struct hx_net_req *req, CURLcode code) {
     struct ppart *p = (struct ppart *)req;
     struct pobj *o = p->obj;
     const char *url = o->item->url;
@@ -278,6 +336,13 @@ static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
     return HX_NET_DONE;
 }
 
+static enum hx_net_action ppart_done(struct hx_net_req *req, CURLcode code) {
+    struct ppart *p = (struct ppart *)req;
+    enum hx_net_action a = ppart_finish(req, code);
+    if (a != HX_NET_RETRY) body_release(p->obj, p);
+    return a;
+}
+
 static hx_status pobj_source(struct pobj *o) {
     struct hoist_put_item *it = o->item;
     if (it->data || it->path == NULL) {
@@ -285,28 +350,14 @@ static hx_status pobj_source(struct pobj *o) {
         o->size = it->size;
         return HOIST_OK;
     }
-    int fd = open(it->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    /* Only its size now: it is opened and read when its requests start. */
+    struct stat sb;
+    if (stat(it->path, &sb) != 0)
         HX_FAIL(errno == ENOENT ? HOIST_ERR_NOT_FOUND : HOIST_ERR_IO, "%s: cannot open the local file: %s", it->path,
                 strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        HX_FAIL(HOIST_ERR_IO, "%s: not a regular file", it->path);
-    }
+    HX_FAIL_IF(!S_ISREG(sb.st_mode), HOIST_ERR_IO, "%s: not a regular file", it->path);
     o->size = (uint64_t)sb.st_size;
-    if (o->size > 0) {
-        /* Upload straight from the page cache: no read buffer, no copy. */
-        void *m = mmap(NULL, (size_t)o->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            close(fd);
-            HX_FAIL(HOIST_ERR_IO, "%s: cannot map the file: %s", it->path, strerror(errno));
-        }
-        madvise(m, (size_t)o->size, MADV_SEQUENTIAL);
-        o->map = m;
-        o->data = m;
-    }
-    close(fd);
+    o->path = it->path;
     return HOIST_OK;
 }
 
@@ -340,6 +391,7 @@ hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, 
         hx_s3_resp_attach(&o->main.s3r, &o->main.req);
         o->main.req.on_done = ppart_done;
         o->main.req.sink_fd = -1;
+        o->fd = -1;
         c.prog.objects_total++;
         hx_status s = pobj_source(o);
         if (s == HOIST_OK && items[i].metadata_json) s = hx_s3_metadata_header(items[i].metadata_json, &o->meta);
@@ -395,10 +447,12 @@ hx_status hx_store_s3_put(struct hoist_store *st, struct hoist_put_item *items, 
         hx_free(o->meta);
         hx_free(o->upload_id);
         hx_buf_reset(&o->xml);
-        if (o->map) munmap(o->map, (size_t)o->size);
+        if (o->fd >= 0) close(o->fd);
+        hx_free(o->main.buf);
         hx_net_req_cleanup(&o->main.req);
         hx_s3_resp_cleanup(&o->main.s3r);
         for (int k = 0; k < o->nparts; k++) {
+            hx_free(o->parts[k].buf);
             hx_net_req_cleanup(&o->parts[k].req);
             hx_s3_resp_cleanup(&o->parts[k].s3r);
         }

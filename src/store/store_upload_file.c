@@ -97,20 +97,14 @@ static hx_status file_write(struct hx_upload *u, const void *data, size_t len) {
     return HOIST_OK;
 }
 
-static mode_t file_mode(void) {
-    mode_t old = umask(022);
-    umask(old);
-    return 0666 & ~old;
-}
-
 /* The descriptor is closed here, not at commit: a job may finish thousands of
  * files before it commits any. */
 static hx_status file_finish(struct hx_upload *u) {
     struct file_upload *f = (struct file_upload *)u;
     hx_status s = HOIST_OK;
     if (u->up->fsync && fsync(f->fd) != 0) s = hx_error(HOIST_ERR_IO, "%s: fsync: %s", u->u.path, strerror(errno));
-    if (s == HOIST_OK && fchmod(f->fd, file_mode()) != 0)
-        s = hx_error(HOIST_ERR_IO, "%s: chmod: %s", u->u.path, strerror(errno));
+    /* No chmod: hx_store_temp_for created the file 0666 & ~umask already
+     * (reading the umask means setting it, which races with other threads). */
     if (close(f->fd) != 0 && s == HOIST_OK) s = hx_error(HOIST_ERR_IO, "%s: close: %s", u->u.path, strerror(errno));
     f->fd = -1;
     return s;

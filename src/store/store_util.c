@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -196,46 +197,157 @@ hx_status hx_store_make_parents(const char *path) {
     return HOIST_OK;
 }
 
-static mode_t file_mode(void) {
-    static _Atomic int cached = -1;
-    int m = atomic_load(&cached);
-    if (m < 0) {
-        /* umask can only be read by setting it; do it once, early. */
-        mode_t old = umask(022);
-        umask(old);
-        m = (int)(0666 & ~old);
-        atomic_store(&cached, m);
+/* ---- writing local files --------------------------------------------------- */
+
+/* The calling thread's write context: every backend writes a downloaded file
+ * on the thread of the public call (its event loop runs there), so the call
+ * that knows the rules sets them here once instead of threading them through
+ * every backend's signature. */
+static _Thread_local struct hx_store_write_ctx write_ctx;
+
+void hx_store_write_ctx_set(struct hx_store_write_ctx *saved, const struct hx_store_write_ctx *now) {
+    *saved = write_ctx;
+    write_ctx = *now;
+}
+
+const struct hx_store_write_ctx *hx_store_write_ctx_get(void) { return &write_ctx; }
+
+void hx_store_write_ctx_restore(const struct hx_store_write_ctx *saved) { write_ctx = *saved; }
+
+/* The directory that will hold path, opened. Below the context's root (a
+ * directory whose names come from keys), every component is opened with
+ * O_NOFOLLOW, made if missing: a symlink planted there (`a -> /etc`) fails
+ * the write instead of redirecting it. Components above the root, or of a
+ * path without one, are the caller's choice and are followed. *leaf points
+ * into path. */
+static hx_status open_parent(const char *path, int *dfd_out, const char **leaf) {
+    *dfd_out = -1;
+    const char *slash = strrchr(path, '/');
+    *leaf = slash ? slash + 1 : path;
+    HX_FAIL_IF(**leaf == '\0', HOIST_ERR_INVALID_ARG, "%s: names a directory, not a file", path);
+    const char *root = write_ctx.root;
+    size_t rl = root ? strlen(root) : 0;
+    while (rl > 1 && root[rl - 1] == '/') rl--;
+    int under_root = root && rl > 0 && strncmp(path, root, rl) == 0 && path[rl] == '/';
+    if (!under_root) {
+        HX_TRY(hx_store_make_parents(path));
+        char *dir = slash == NULL   ? hx_strdup(".")
+                    : slash == path ? hx_strdup("/")
+                                    : hx_strndup(path, (size_t)(slash - path));
+        HX_FAIL_IF(dir == NULL, HOIST_ERR_NOMEM, "out of memory");
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        hx_status st =
+            fd < 0 ? hx_error(HOIST_ERR_IO, "%s: cannot open the directory: %s", dir, strerror(errno)) : HOIST_OK;
+        hx_free(dir);
+        *dfd_out = fd;
+        return st;
     }
-    return (mode_t)m;
+    /* The root itself is the caller's name: made if missing, followed. */
+    char *r = hx_strndup(path, rl + 1);
+    HX_FAIL_IF(r == NULL, HOIST_ERR_NOMEM, "out of memory");
+    hx_status st = hx_store_make_parents(r);
+    int dfd = st == HOIST_OK ? open(r, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (st == HOIST_OK && dfd < 0) st = hx_error(HOIST_ERR_IO, "%s: cannot open the directory: %s", r, strerror(errno));
+    hx_free(r);
+    for (const char *c = path + rl + 1; st == HOIST_OK && c < *leaf;) {
+        const char *e = strchr(c, '/');
+        char *name = hx_strndup(c, (size_t)(e - c));
+        if (name == NULL) {
+            st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            break;
+        }
+        /* mode 0777: the kernel applies the umask, as mkdir(1) does */
+        if (mkdirat(dfd, name, 0777) != 0 && errno != EEXIST)
+            st = hx_error(HOIST_ERR_IO, "%s: cannot create directory %s: %s", path, name, strerror(errno));
+        int next = st == HOIST_OK ? openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        if (st == HOIST_OK && next < 0)
+            st = errno == ELOOP || errno == ENOTDIR
+                     ? hx_error(HOIST_ERR_UNSAFE_KEY, "%s: '%s' is a symlink or not a directory: not followed", path,
+                                name)
+                     : hx_error(HOIST_ERR_IO, "%s: cannot open directory %s: %s", path, name, strerror(errno));
+        hx_free(name);
+        close(dfd);
+        dfd = next;
+        c = e + 1;
+    }
+    if (st != HOIST_OK && dfd >= 0) close(dfd);
+    *dfd_out = st == HOIST_OK ? dfd : -1;
+    return st;
 }
 
 hx_status hx_store_temp_for(const char *path, int *fd, char **tmp_path) {
     *fd = -1;
     *tmp_path = NULL;
-    (void)file_mode();
-    HX_TRY(hx_store_make_parents(path));
-    const char *slash = strrchr(path, '/');
-    int dl = slash ? (int)(slash - path + 1) : 0;
-    const char *leaf = slash ? slash + 1 : path;
-    char *t = hx_asprintf("%.*s.%.100s.hoist-XXXXXX", dl, path, leaf);
-    HX_FAIL_IF(t == NULL, HOIST_ERR_NOMEM, "out of memory");
-    int f = mkostemp(t, O_CLOEXEC);
-    if (f < 0) {
-        hx_status st = hx_error(HOIST_ERR_IO, "%s: cannot create a temp file next to it: %s", path, strerror(errno));
+    int dfd;
+    const char *leaf;
+    HX_TRY(open_parent(path, &dfd, &leaf));
+    int dl = (int)(leaf - path);
+    hx_status st = HOIST_OK;
+    char *t = NULL;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t r = 0;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint64_t)(hx_now() * 1e9) ^ (uint64_t)getpid() << 32;
+        hx_free(t);
+        t = hx_asprintf("%.*s.%.100s.hoist-%06llx", dl, path, leaf, (unsigned long long)(r & 0xffffff));
+        if (t == NULL) {
+            st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            break;
+        }
+        /* 0666: the kernel applies the umask, so the process umask is never
+         * read (reading it means setting it, which races with other threads). */
+        int f = openat(dfd, t + dl, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (f >= 0) {
+            *fd = f;
+            break;
+        }
+        if (errno != EEXIST) {
+            st = hx_error(HOIST_ERR_IO, "%s: cannot create a temp file next to it: %s", path, strerror(errno));
+            break;
+        }
+    }
+    close(dfd);
+    if (st == HOIST_OK && *fd < 0) st = hx_error(HOIST_ERR_IO, "%s: no free temp file name next to it", path);
+    if (st != HOIST_OK) {
         hx_free(t);
         return st;
     }
-    *fd = f;
     *tmp_path = t;
     return HOIST_OK;
 }
 
 hx_status hx_store_commit_temp(int fd, const char *tmp_path, const char *path) {
-    if (fchmod(fd, file_mode()) != 0 || rename(tmp_path, path) != 0) {
-        hx_status st =
-            hx_error(HOIST_ERR_IO, "%s: cannot move the finished download into place: %s", path, strerror(errno));
+    /* The parent is opened again the same way: a directory swapped for a
+     * symlink since the temp file was made is refused, and the rename is
+     * relative to the descriptor, so nothing can move under it. */
+    int dfd;
+    const char *leaf;
+    hx_status st = open_parent(path, &dfd, &leaf);
+    const char *tmp_leaf = strrchr(tmp_path, '/');
+    tmp_leaf = tmp_leaf ? tmp_leaf + 1 : tmp_path;
+    if (st != HOIST_OK) {
         unlink(tmp_path);
         return st;
     }
-    return HOIST_OK;
+    /* An existing file keeps its permissions (a 0600 file stays 0600). */
+    struct stat sb;
+    if (fstatat(dfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) && fchmod(fd, sb.st_mode & 07777) != 0)
+        st = hx_error(HOIST_ERR_IO, "%s: cannot keep the file's mode: %s", path, strerror(errno));
+    if (st == HOIST_OK && write_ctx.fsync && fsync(fd) != 0)
+        st = hx_error(HOIST_ERR_IO, "%s: fsync: %s", path, strerror(errno));
+    if (st == HOIST_OK && (write_ctx.flags & HOIST_NO_OVERWRITE)) {
+        /* linkat fails with EEXIST if the name exists, atomically: no check
+         * that another writer could slip in behind. */
+        if (linkat(dfd, tmp_leaf, dfd, leaf, 0) != 0)
+            st = errno == EEXIST ? hx_error(HOIST_ERR_EXISTS, "%s: exists, not overwritten", path)
+                                 : hx_error(HOIST_ERR_IO, "%s: cannot link into place: %s", path, strerror(errno));
+        unlinkat(dfd, tmp_leaf, 0);
+    } else if (st == HOIST_OK && renameat(dfd, tmp_leaf, dfd, leaf) != 0) {
+        st = hx_error(HOIST_ERR_IO, "%s: cannot move the finished file into place: %s", path, strerror(errno));
+    }
+    if (st != HOIST_OK) unlinkat(dfd, tmp_leaf, 0);
+    /* fsync of the directory makes the new name itself durable */
+    if (st == HOIST_OK && write_ctx.fsync && fsync(dfd) != 0)
+        st = hx_error(HOIST_ERR_IO, "%s: fsync of the directory: %s", path, strerror(errno));
+    close(dfd);
+    return st;
 }

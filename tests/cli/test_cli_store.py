@@ -580,3 +580,111 @@ def test_progress_bar_only_on_a_terminal(hoist_cli, s3, bucket, tmp_dir):
     p = ok(run_cli(hoist_cli, "cp", "-r", f"s3://{bucket}/pb/", str(tmp_dir / "back")))
     assert p.stderr_text == ""
     assert len(list((tmp_dir / "back").iterdir())) == 20
+
+
+# ---- local trees with symlinks (issue 12, finding 9) -------------------------
+
+
+def test_ls_and_cp_local_tree_skip_symlinks(hoist_cli, bucket, s3, tmp_dir):
+    tree = tmp_dir / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.txt").write_text("a")
+    (tree / "sub" / "b.txt").write_text("b")
+    os.symlink(".", tree / "loop")         # walked forever before
+    os.symlink("/etc", tree / "etc")       # uploaded /etc before
+    p = ok(run_cli(hoist_cli, "ls", "-r", str(tree), timeout=60))
+    assert sorted(os.path.relpath(x, tree) for x in lines(p)) == ["a.txt", "sub/b.txt"]
+    ok(run_cli(hoist_cli, "cp", "-r", str(tree), f"s3://{bucket}/t/", timeout=60))
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+    assert keys == ["t/a.txt", "t/sub/b.txt"]
+    # Asked to follow: /etc's files are listed, the loop is cut at once.
+    p = ok(run_cli(hoist_cli, "ls", "-r", "--follow-symlinks", str(tree), timeout=60))
+    listed = lines(p)
+    assert any("/etc/" in x for x in listed)
+    assert not any("/loop/" in x for x in listed)
+
+
+def test_cp_no_overwrite_keeps_local_file_and_mode(hoist_cli, bucket, tmp_dir):
+    src = tmp_dir / "src.txt"
+    src.write_text("new")
+    dst = tmp_dir / "dst.txt"
+    ok(run_cli(hoist_cli, "cp", str(src), f"s3://{bucket}/k"))
+    dst.write_text("old")
+    os.chmod(dst, 0o600)
+    p = ok(run_cli(hoist_cli, "cp", "--no-overwrite", f"s3://{bucket}/k", str(dst)))
+    assert "not overwritten" in p.stderr_text
+    assert dst.read_text() == "old"
+    ok(run_cli(hoist_cli, "cp", "--fsync", f"s3://{bucket}/k", str(dst)))
+    assert dst.read_text() == "new"
+    assert os.stat(dst).st_mode & 0o7777 == 0o600  # overwriting keeps the mode
+
+
+def test_ls_and_errors_escape_control_characters(hoist_cli, moto_endpoint, tmp_dir):
+    # issue 12, finding 10: a key is any bytes; printed raw, "\x1b]0;pwned\x07"
+    # retitles the terminal (moto refuses "\n" in a key; \t stands for the rest).
+    import boto3
+    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+           "AWS_REGION": "us-east-1"}
+    c = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="x",
+                     aws_secret_access_key="x")
+    b = "esc-" + uuid.uuid4().hex[:8]
+    c.create_bucket(Bucket=b)
+    c.put_object(Bucket=b, Key="a\x1b]0;pwned\x07\tfake\u009b2J", Body=b"x")
+    for args in (["ls", f"s3://{b}/"], ["ls", "-l", f"s3://{b}/"]):
+        p = ok(run_cli(hoist_cli, *args, env=env))
+        out = p.stdout_text
+        assert "\x1b" not in out and "\x07" not in out and "\u009b" not in out, repr(out)
+        assert len(lines(p)) == 1, repr(out)
+        assert "a\\x1b]0;pwned\\x07\\tfake\\x9b2J" in out, repr(out)
+    # an error naming such a key: one escaped line
+    p = run_cli(hoist_cli, "cp", f"s3://{b}/zz\x1b[2Jmissing", str(tmp_dir / "x"), env=env)
+    err = one_error_line(p, "zz\\x1b[2Jmissing")
+    assert "\x1b" not in err
+
+
+# ---- upload sources opened lazily (issue 12, finding 4) ----------------------
+
+
+def test_cp_many_files_does_not_map_them_all(hoist_cli, s3, bucket, tmp_dir):
+    # Every source used to be mapped before the first request: > ~65,000 files
+    # hit vm.max_map_count. The process's mappings now stay bounded.
+    src = tmp_dir / "many"
+    src.mkdir()
+    n = 4000
+    for i in range(n):
+        (src / f"f{i:05d}").write_bytes(b"%05d" % i * 800)
+    p = subprocess.Popen([hoist_cli, "cp", "-r", "--concurrency", "4", str(src), f"s3://{bucket}/many/"],
+                         stderr=subprocess.PIPE)
+    peak = 0
+    while p.poll() is None:
+        try:
+            with open(f"/proc/{p.pid}/maps") as f:
+                peak = max(peak, sum(1 for _ in f))
+        except OSError:
+            break
+        time.sleep(0.01)
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    assert len(s3.list_objects_v2(Bucket=bucket, Prefix="many/", MaxKeys=1000)["Contents"]) == 1000
+    print("peak mappings:", peak)
+    assert 0 < peak < 1000, peak
+
+
+def test_cp_source_truncated_mid_upload_is_an_error(hoist_cli, s3, bucket, tmp_dir):
+    # A mapped source truncated under the upload killed the process (SIGBUS).
+    src = tmp_dir / "shrinks.bin"
+    with open(src, "wb") as f:
+        f.truncate(512 << 20)
+    p = subprocess.Popen([hoist_cli, "cp", "--part-size", "5M", "--concurrency", "1", str(src),
+                          f"s3://{bucket}/shrinks.bin"], stderr=subprocess.PIPE)
+    t0 = time.monotonic()
+    while not s3.list_multipart_uploads(Bucket=bucket).get("Uploads") and p.poll() is None:
+        assert time.monotonic() - t0 < 30
+        time.sleep(0.005)
+    assert p.poll() is None, "the upload ended before the truncation: make it longer"
+    os.truncate(src, 1 << 20)
+    _, err = p.communicate(timeout=120)
+    err = err.decode("utf-8", "replace")
+    assert p.returncode == 1, (p.returncode, err)
+    assert str(src) in err and "shrank" in err, err
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

@@ -1,6 +1,7 @@
 """Ctrl-C during a hoist.S3 transfer: the call stops promptly with
 KeyboardInterrupt and leaves no temp files; and the GIL is free during I/O."""
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -105,3 +106,45 @@ def test_fork_child_gets_its_own_client(bucket, tmp_path):
         os.waitpid(pid, 0)
         assert data == b"parent"
         assert s3.get("k").text == "parent"
+
+
+TERM_SCRIPT = r"""
+import sys
+from hoist import S3, S3GetObject
+root, tmproot, op = sys.argv[1], sys.argv[2], sys.argv[3]
+with S3(s3root=root, tmproot=tmproot, concurrency=2) as s3:
+    if op == "get":
+        size = s3.info("big").size
+        print("started", flush=True)
+        s3.get_many([S3GetObject("big", i, size - i) for i in range(400)])
+    else:
+        body = memoryview(bytes(40 << 20))  # > 2 parts: multipart uploads
+        print("started", flush=True)
+        s3.put_many([("up/%d" % i, body) for i in range(400)])
+    print("finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("op", ["get", "put"])
+def test_sigterm_cancels_like_ctrl_c(op, bucket, tmp_path, s3_env):
+    # issue 12, finding 3: SIGTERM (Batch, Kubernetes) with its default action
+    # used to kill the interpreter mid-call, leaving multipart uploads and temp
+    # files; now the call cleans up and the program exits 143 via SystemExit.
+    import boto3
+    from conftest import pending_uploads
+    root = "s3://%s/term" % bucket
+    with S3(s3root=root, tmproot=str(tmp_path)) as s3:
+        s3.put("big", os.urandom(16 << 20))
+    tmproot = tmp_path / "tmp"
+    tmproot.mkdir()
+    p = subprocess.Popen([sys.executable, "-c", TERM_SCRIPT, root, str(tmproot), op], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "started"
+    time.sleep(0.7)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert "finished" not in out, "the transfer ended before the signal: make it longer"
+    assert p.returncode == 143, err[-2000:]
+    assert os.listdir(tmproot) == []
+    client = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"])
+    assert pending_uploads(client, bucket) == []
