@@ -40,6 +40,18 @@ HOIST_NODISCARD hx_status hx_schema_copy(const struct ArrowSchema *src, struct A
 /* A struct schema ("+s", empty name) owning the n children (moved). */
 HOIST_NODISCARD hx_status hx_arrow_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out);
 
+/* ---- format strings (arrow.c) ----------------------------------------------
+ * Time units as the C Data Interface spells them ('s', 'm', 'u', 'n' in
+ * "tts", "tsm:UTC", "tDn", ...), numbered like Schema.fbs TimeUnit so the
+ * IPC and ARROW:schema code can use the number as is. */
+enum { HX_UNIT_S = 0, HX_UNIT_MS = 1, HX_UNIT_US = 2, HX_UNIT_NS = 3 };
+/* The unit of a unit letter, or -1 when c is not one. */
+int hx_arrow_time_unit(char c);
+/* The letter of a unit (0..3), 0 otherwise. */
+char hx_arrow_time_unit_char(int unit);
+/* "s", "ms", "us", "ns" (unit 0..3), NULL otherwise. */
+const char *hx_arrow_time_unit_name(int unit);
+
 /* ---- schema metadata (arrow.c) ------------------------------------------------
  * C Data Interface layout: int32 count, then per pair int32 length + key
  * bytes, int32 length + value bytes. */

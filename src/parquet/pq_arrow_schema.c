@@ -132,8 +132,6 @@ static hx_status field_metadata(const struct fb *fb, size_t field, struct hx_pq_
     return HOIST_OK;
 }
 
-static const char unit_char[] = {'s', 'm', 'u', 'n'};
-
 static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, size_t field, int tt, size_t type,
                             struct hx_pq_anode *a) {
     const struct hx_pq_element *e = &f->elements[f->leaves[a->leaf].element];
@@ -169,7 +167,7 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
         if (e->type == PQT_INT64 && a->format[0] == 't' && a->format[1] == 's') {
             char have = a->format[2];
             int64_t k = 1;
-            if (have == unit_char[unit]) {
+            if (have == hx_arrow_time_unit_char(unit)) {
                 a->conv = CV_COPY;
             } else {
                 /* pyarrow keeps the stored unit (timestamp[s] reads back as ms) */
@@ -178,12 +176,12 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
             a->conv_k = k;
             /* A local (non-UTC-adjusted) Parquet timestamp keeps no zone. */
             int utc = strstr(a->format, ":UTC") != NULL;
-            snprintf(fmt, sizeof fmt, "ts%c:%.*s", unit_char[unit], utc ? (int)tzl : 0, tz);
+            snprintf(fmt, sizeof fmt, "ts%c:%.*s", hx_arrow_time_unit_char(unit), utc ? (int)tzl : 0, tz);
             HX_TRY(replace_format(&a->format, fmt));
         } else if (e->type == PQT_INT96) {
             static const int64_t div[] = {1000000000, 1000000, 1000, 1};
             a->conv_k = div[unit];
-            snprintf(fmt, sizeof fmt, "ts%c:%.*s", unit_char[unit], (int)tzl, tz);
+            snprintf(fmt, sizeof fmt, "ts%c:%.*s", hx_arrow_time_unit_char(unit), (int)tzl, tz);
             HX_TRY(replace_format(&a->format, fmt));
         }
         break;
@@ -191,7 +189,7 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
     case AT_DURATION: {
         int unit = (int)fb_int(fb, type, 0, 2, 1);
         if (unit >= 0 && unit <= 3 && e->type == PQT_INT64 && a->conv == CV_COPY) {
-            snprintf(fmt, sizeof fmt, "tD%c", unit_char[unit]);
+            snprintf(fmt, sizeof fmt, "tD%c", hx_arrow_time_unit_char(unit));
             HX_TRY(replace_format(&a->format, fmt));
         }
         break;
