@@ -1,7 +1,8 @@
 /* The ARROW:schema key-value entry: base64 of an Arrow IPC Message holding a
  * Schema flatbuffer (format/Schema.fbs, Message.fbs). Parsed by hand with a
  * bounds check on every read, then used to restore the Arrow types Parquet
- * cannot express (time zones, large and dictionary types, date64, durations),
+ * cannot express (time zones, large and dictionary types, date64, durations,
+ * views, list views, fixed-size lists, decimal32/64),
  * as Arrow C++ does in ApplyOriginalMetadata (cpp/src/parquet/arrow/schema.cc). */
 #include "parquet_internal.h"
 
@@ -98,7 +99,12 @@ enum {
     AT_DURATION = 18,
     AT_LARGE_BINARY = 19,
     AT_LARGE_UTF8 = 20,
-    AT_LARGE_LIST = 21
+    AT_LARGE_LIST = 21,
+    AT_BINARY_VIEW = 23,
+    AT_UTF8_VIEW = 24,
+    AT_LIST_VIEW = 25,
+    AT_LARGE_LIST_VIEW = 26,
+    AT_FIXED_SIZE_LIST = 16
 };
 
 static hx_status replace_format(char **dst, const char *fmt) {
@@ -150,6 +156,15 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
         if (a->conv == CV_BINARY) {
             a->large = 1;
             HX_TRY(replace_format(&a->format, tt == AT_LARGE_UTF8 ? "U" : "Z"));
+        }
+        break;
+    case AT_UTF8_VIEW:
+    case AT_BINARY_VIEW:
+        /* Views hold 32-bit offsets into one data buffer: a chunk that needed
+         * 64-bit offsets (over 2 GiB) stays large_string/large_binary. */
+        if (a->conv == CV_BINARY && !a->large) {
+            a->view = 1;
+            HX_TRY(replace_format(&a->format, tt == AT_UTF8_VIEW ? "vu" : "vz"));
         }
         break;
     case AT_UTF8:
@@ -207,9 +222,13 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
     case AT_DECIMAL: {
         int bw = (int)fb_int(fb, type, 2, 4, 128);
         int prec = (int)fb_int(fb, type, 0, 4, 0), scale = (int)fb_int(fb, type, 1, 4, 0);
-        if (bw == 256 && a->format[0] == 'd' && a->out_width == 16) {
-            snprintf(fmt, sizeof fmt, "d:%d,%d,256", prec, scale);
-            a->out_width = 32;
+        int is_dec = a->conv == CV_I32_DEC || a->conv == CV_I64_DEC || a->conv == CV_BE_DEC;
+        /* decimal32/64 only where every stored value fits (precision 9/18,
+         * as Schema.fbs bitWidth requires), else the reader's decimal128 */
+        int fits = (bw == 32 && prec <= 9) || (bw == 64 && prec <= 18) || bw == 256;
+        if (is_dec && fits && a->format[0] == 'd' && a->out_width == 16) {
+            snprintf(fmt, sizeof fmt, "d:%d,%d,%d", prec, scale, bw);
+            a->out_width = bw / 8;
             HX_TRY(replace_format(&a->format, fmt));
         }
         break;
@@ -221,6 +240,7 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
 
 static hx_status apply_field(const struct hoist_pq_file *f, const struct fb *fb, size_t field, struct hx_pq_anode *a,
                              int depth) {
+    char fmt[32];
     if (!field || depth > 64) return HOIST_OK;
     int tt = (int)(uint8_t)fb_int(fb, field, 2, 1, 0);
     size_t type = fb_ref(fb, field, 3);
@@ -236,12 +256,33 @@ static hx_status apply_field(const struct hoist_pq_file *f, const struct fb *fb,
             HX_TRY(apply_field(f, fb, fb_vec_table(fb, ch, i), &a->children[i], depth + 1));
         return HOIST_OK;
     case AN_LIST:
-        if ((tt != AT_LIST && tt != AT_LARGE_LIST) || nch != 1) return HOIST_OK;
-        if (tt == AT_LARGE_LIST) {
+        if (nch != 1) return HOIST_OK;
+        if (tt == AT_LARGE_LIST || tt == AT_LARGE_LIST_VIEW) {
             a->large = 1;
             HX_TRY(replace_format(&a->format, "+L"));
         }
-        return apply_field(f, fb, fb_vec_table(fb, ch, 0), &a->children[0], depth + 1);
+        if (tt == AT_LIST_VIEW || tt == AT_LARGE_LIST_VIEW) {
+            a->list_view = 1;
+            HX_TRY(replace_format(&a->format, tt == AT_LIST_VIEW ? "+vl" : "+vL"));
+        } else if (tt != AT_LIST && tt != AT_LARGE_LIST && tt != AT_FIXED_SIZE_LIST) {
+            return HOIST_OK;
+        }
+        HX_TRY(apply_field(f, fb, fb_vec_table(fb, ch, 0), &a->children[0], depth + 1));
+        /* Applied after the child, whose final layout decides: null entries
+         * of a fixed_size_list own `size` child slots that Parquet does not
+         * store, so they are padded with nulls after assembly, which is done
+         * for leaf children (not views, not read as dictionaries). A nested
+         * child keeps the list type. */
+        if (tt == AT_FIXED_SIZE_LIST) {
+            int64_t size = fb_int(fb, type, 0, 4, -1);
+            const struct hx_pq_anode *c = &a->children[0];
+            if (size > 0 && size <= INT32_MAX && c->kind == AN_LEAF && !c->view && !c->dict) {
+                a->fixed_size_list = (int)size;
+                snprintf(fmt, sizeof fmt, "+w:%d", (int)size);
+                HX_TRY(replace_format(&a->format, fmt));
+            }
+        }
+        return HOIST_OK;
     case AN_MAP:
         if (tt != AT_MAP || nch != 1) return HOIST_OK;
         if (fb_int(fb, type, 0, 1, 0)) a->flags |= ARROW_FLAG_MAP_KEYS_SORTED;

@@ -222,6 +222,163 @@ static hx_status finish_validity(struct ArrowArray *arr, struct hx_abuf *valid, 
     return HOIST_OK;
 }
 
+/* ---- layouts restored from ARROW:schema -------------------------------------
+ * Parquet stores these as plain lists and byte arrays; the reader assembles
+ * them that way and rebuilds the restored layout here (Columnar.md). */
+
+/* utf8/binary with int32 offsets -> views: up to 12 bytes inline, longer
+ * ones a 4-byte prefix, buffer 0 and their offset into the one data buffer
+ * (kept), whose size goes in the trailing variadic-sizes buffer. */
+static hx_status offsets_to_views(struct ArrowArray *out) {
+    int64_t n = out->length;
+    const int32_t *off = out->buffers[1];
+    const uint8_t *data = out->buffers[2];
+    uint8_t *views = hx_aligned_alloc((size_t)n * 16 + 16);
+    int64_t *sizes = hx_aligned_alloc(8);
+    if (!views || !sizes) {
+        hx_aligned_free(views);
+        hx_aligned_free(sizes);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a view array of %lld rows", (long long)n);
+    }
+    memset(views, 0, (size_t)n * 16 + 16);
+    for (int64_t i = 0; i < n; i++) {
+        int32_t at = off[i], len = off[i + 1] - off[i], buf = 0;
+        uint8_t *v = views + 16 * i;
+        memcpy(v, &len, 4);
+        if (len <= 12) {
+            if (len > 0) memcpy(v + 4, data + at, (size_t)len);
+        } else {
+            memcpy(v + 4, data + at, 4);
+            memcpy(v + 8, &buf, 4);
+            memcpy(v + 12, &at, 4);
+        }
+    }
+    sizes[0] = off[n];
+    hx_array_set_buffer(out, 1, views);
+    hx_array_set_buffer(out, 3, sizes);
+    out->n_buffers = 4;
+    return HOIST_OK;
+}
+
+/* list offsets (n + 1) -> list view offsets (the same buffer) and sizes. */
+static hx_status offsets_to_list_view(struct ArrowArray *out, int large) {
+    int64_t n = out->length;
+    const uint8_t *off = out->buffers[1];
+    size_t w = large ? 8 : 4;
+    uint8_t *sizes = hx_aligned_alloc((size_t)n * w + 8);
+    HX_FAIL_IF(!sizes, HOIST_ERR_NOMEM, "out of memory building a list view of %lld rows", (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        if (large) {
+            int64_t a, b;
+            memcpy(&a, off + 8 * i, 8);
+            memcpy(&b, off + 8 * i + 8, 8);
+            b -= a;
+            memcpy(sizes + 8 * i, &b, 8);
+        } else {
+            int32_t a, b;
+            memcpy(&a, off + 4 * i, 4);
+            memcpy(&b, off + 4 * i + 4, 4);
+            b -= a;
+            memcpy(sizes + 4 * i, &b, 4);
+        }
+    }
+    hx_array_set_buffer(out, 2, sizes);
+    out->n_buffers = 3;
+    return HOIST_OK;
+}
+
+/* A leaf child rebuilt with slot k taken from src[k] (-1: null), for the
+ * null entries of a fixed_size_list. */
+static hx_status take_leaf(const struct hx_pq_anode *c, int dict, struct ArrowArray *ch, const int64_t *src,
+                           int64_t m) {
+    if (c->conv == CV_NULL) {
+        ch->length = m;
+        ch->null_count = m;
+        return HOIST_OK;
+    }
+    int binary = c->conv == CV_BINARY && !dict, bits = c->conv == CV_BOOL && !dict;
+    size_t w = dict ? 4 : (size_t)c->out_width;
+    const uint8_t *ov = ch->buffers[0], *vals = ch->buffers[1];
+    struct ArrowArray nw;
+    HX_TRY(hx_array_init(&nw, m, binary ? 3 : 2, 0));
+    uint8_t *valid, *dst;
+    size_t data_len = 0;
+    hx_status st = hx_arrow_array_alloc_buffer(&nw, 0, (size_t)(m + 7) / 8, (void **)&valid);
+    if (binary) {
+        const int32_t *o = (const int32_t *)(const void *)vals;
+        for (int64_t k = 0; k < m; k++)
+            if (src[k] >= 0) data_len += (size_t)(o[src[k] + 1] - o[src[k]]);
+        uint8_t *data = NULL;
+        if (st == HOIST_OK) st = hx_arrow_array_alloc_buffer(&nw, 1, (size_t)(m + 1) * 4, (void **)&dst);
+        if (st == HOIST_OK) st = hx_arrow_array_alloc_buffer(&nw, 2, data_len, (void **)&data);
+        if (st == HOIST_OK) {
+            const uint8_t *bytes = ch->buffers[2];
+            int32_t at = 0, *no = (int32_t *)(void *)dst;
+            for (int64_t k = 0; k < m; k++) {
+                no[k] = at;
+                if (src[k] < 0) continue;
+                int32_t len = o[src[k] + 1] - o[src[k]];
+                memcpy(data + at, bytes + o[src[k]], (size_t)len);
+                at += len;
+            }
+            no[m] = at;
+        }
+    } else if (st == HOIST_OK) {
+        st = hx_arrow_array_alloc_buffer(&nw, 1, bits ? (size_t)(m + 7) / 8 : (size_t)m * w, (void **)&dst);
+        for (int64_t k = 0; st == HOIST_OK && k < m; k++) {
+            if (src[k] < 0) continue;
+            if (bits)
+                set_bit(dst, k, get_bit(vals, src[k]));
+            else
+                memcpy(dst + (size_t)k * w, vals + (size_t)src[k] * w, w);
+        }
+    }
+    if (st != HOIST_OK) {
+        nw.release(&nw);
+        return st;
+    }
+    for (int64_t k = 0; k < m; k++) set_bit(valid, k, src[k] >= 0 && (!ov || get_bit(ov, src[k])));
+    nw.null_count = hx_bitmap_count_nulls(valid, m);
+    nw.dictionary = ch->dictionary; /* moved: a dictionary leaf keeps its values */
+    ch->dictionary = NULL;
+    ch->release(ch);
+    *ch = nw;
+    return HOIST_OK;
+}
+
+/* list -> fixed_size_list: the offsets go; each entry must hold `size`
+ * values, and a null entry (no values in Parquet) gets `size` null slots. */
+static hx_status list_to_fixed(const struct hx_pq_anode *a, unsigned flags, struct ArrowArray *out) {
+    int64_t n = out->length, size = a->fixed_size_list, pad = 0;
+    const int32_t *off = out->buffers[1];
+    const uint8_t *valid = out->buffers[0];
+    for (int64_t i = 0; i < n; i++) {
+        int64_t len = (int64_t)off[i + 1] - off[i];
+        if (len == size) continue;
+        HX_FAIL_IF(len != 0 || !valid || get_bit(valid, i), HOIST_ERR_PARQUET_CORRUPT,
+                   "fixed_size_list<%lld> '%s': entry %lld has %lld values", (long long)size, a->name, (long long)i,
+                   (long long)len);
+        pad++;
+    }
+    if (pad) {
+        int64_t m = n * size;
+        int64_t *src = hx_malloc((size_t)m * sizeof *src);
+        HX_FAIL_IF(!src, HOIST_ERR_NOMEM, "out of memory padding fixed_size_list '%s'", a->name);
+        int64_t k = 0;
+        for (int64_t i = 0; i < n; i++) {
+            int real = off[i + 1] != off[i];
+            for (int64_t j = 0; j < size; j++) src[k++] = real ? off[i] + j : -1;
+        }
+        const struct hx_pq_anode *c = &a->children[0];
+        hx_status st = take_leaf(c, hx_pq_leaf_dict(c, flags), out->children[0], src, m);
+        hx_free(src);
+        HX_TRY(st);
+    }
+    hx_array_set_buffer(out, 1, NULL);
+    out->n_buffers = 1;
+    return HOIST_OK;
+}
+
 static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out, int *next) {
     struct nb *nb = &cx->nbs[idx];
     const struct hx_pq_anode *a = nb->a;
@@ -242,6 +399,7 @@ static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out
             hx_array_set_buffer(out, 1, hx_abuf_detach(&ld->offsets));
             if (!ld->data.data) HX_TRY(hx_abuf_reserve(&ld->data, 1));
             hx_array_set_buffer(out, 2, hx_abuf_detach(&ld->data));
+            if (a->view) HX_TRY(offsets_to_views(out));
         } else {
             if (!ld->values.data) HX_TRY(hx_abuf_reserve(&ld->values, 1));
             hx_array_set_buffer(out, 1, hx_abuf_detach(&ld->values));
@@ -269,6 +427,8 @@ static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out
         c = nx;
     }
     *next = c;
+    if (a->kind == AN_LIST && a->fixed_size_list > 0) return list_to_fixed(a, cx->flags, out);
+    if (a->kind == AN_LIST && a->list_view) return offsets_to_list_view(out, a->large);
     return HOIST_OK;
 }
 
