@@ -391,9 +391,19 @@ static int valid(const struct ArrowSchema *s, const struct ArrowArray *a, int64_
 
 static int64_t read_int(const uint8_t *p, int w) {
     if (w == 1) return (int8_t)p[0];
-    if (w == 2) return *(const int16_t *)(const void *)p;
-    if (w == 4) return *(const int32_t *)(const void *)p;
-    return *(const int64_t *)(const void *)p;
+    if (w == 2) {
+        int16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    if (w == 4) {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    int64_t v;
+    memcpy(&v, p, 8);
+    return v;
 }
 
 static const uint8_t *bytes_at(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, int64_t *len) {

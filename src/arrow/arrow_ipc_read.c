@@ -171,7 +171,9 @@ static hx_status type_format(struct ipc *r, const struct hx_fb *fb, int tt, size
                              size_t cap, int *nchildren) {
     *nchildren = 0;
     const char *f = NULL;
-    int unit = (int)hx_fb_int(fb, type, 0, 2, HX_UNIT_MS);
+    /* Schema.fbs defaults (flatbuffers omit a field equal to its default):
+     * Timestamp.unit SECOND, Date/Time/Duration.unit MILLISECOND */
+    int unit = (int)hx_fb_int(fb, type, 0, 2, tt == T_TIMESTAMP ? HX_UNIT_S : HX_UNIT_MS);
     switch (tt) {
     case T_NULL: f = "n"; break;
     case T_BOOL: f = "b"; break;
@@ -205,8 +207,9 @@ static hx_status type_format(struct ipc *r, const struct hx_fb *fb, int tt, size
     case T_DECIMAL: {
         int p = (int)hx_fb_int(fb, type, 0, 4, 0), s = (int)hx_fb_int(fb, type, 1, 4, 0);
         int bw = (int)hx_fb_int(fb, type, 2, 4, 128);
-        if (bw != 32 && bw != 64 && bw != 128 && bw != 256)
-            return INVALID("%s: field '%s': decimal of %d bits", r->name, name, bw);
+        int maxp = bw == 32 ? 9 : bw == 64 ? 18 : bw == 128 ? 38 : bw == 256 ? 76 : 0;
+        if (!maxp || p < 1 || p > maxp)
+            return INVALID("%s: field '%s': decimal of precision %d in %d bits", r->name, name, p, bw);
         if (bw == 128)
             snprintf(fmt, cap, "d:%d,%d", p, s);
         else
