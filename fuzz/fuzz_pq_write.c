@@ -152,12 +152,12 @@ static void gen_schema(struct gen *g, int depth, const char *name, int64_t flags
 /* ---- values ----------------------------------------------------------------- */
 
 static int fixed_width(const char *f) {
-    if (f[0] == 'w') return atoi(f + 2);
+    if (f[0] == 'w') return (int)strtol(f + 2, NULL, 10);
     if (f[0] == 'd') {
         const char *c = strrchr(f, ',');
         int n = 0;
         for (const char *q = f; *q; q++) n += *q == ',';
-        return n == 2 ? atoi(c + 1) / 8 : 16;
+        return n == 2 ? (int)strtol(c + 1, NULL, 10) / 8 : 16;
     }
     if (f[0] == 't') {
         if (f[1] == 'd') return f[2] == 'D' ? 4 : 8;
@@ -201,7 +201,7 @@ static void gen_fixed(struct gen *g, const char *f, int w, uint8_t *dst) {
     uint64_t r = g64(g);
     int64_t v = (int64_t)r;
     if (f[0] == 'd') {
-        int p = atoi(f + 2);
+        int p = (int)strtol(f + 2, NULL, 10);
         int64_t cap = pow10_cap(p);
         v = (int64_t)(r % (uint64_t)cap) * (r >> 63 ? -1 : 1);
         if (w == 4) {
@@ -286,7 +286,7 @@ static void gen_array(struct gen *g, const struct ArrowSchema *s, int64_t len, i
         if (is_struct) {
             for (int64_t i = 0; i < s->n_children; i++) gen_array(g, s->children[i], len, 1, a->children[i]);
         } else if (fsl) {
-            gen_array(g, s->children[0], len * atoi(f + 3), 1, a->children[0]);
+            gen_array(g, s->children[0], len * (int)strtol(f + 3, NULL, 10), 1, a->children[0]);
         } else if (f[1] == 'm') {
             /* map: entries non-null, keys non-null (Parquet requires them) */
             int64_t *sz = malloc((size_t)(len + 1) * sizeof *sz);
@@ -434,7 +434,7 @@ static void list_at(const struct ArrowSchema *s, const struct ArrowArray *a, int
     const char *f = s->format;
     int64_t k = a->offset + i;
     if (f[1] == 'w') {
-        int64_t size = atoi(f + 3);
+        int64_t size = (int)strtol(f + 3, NULL, 10);
         *start = k * size, *n = size;
     } else if (f[1] == 'v') {
         int large = f[2] == 'L';
