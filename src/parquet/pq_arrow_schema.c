@@ -197,15 +197,11 @@ static hx_status apply_field(const struct hoist_pq_file *f, const struct hx_fb *
             return HOIST_OK;
         }
         HX_TRY(apply_field(f, fb, hx_fb_vec_table(fb, ch, 0), &a->children[0], depth + 1));
-        /* Applied after the child, whose final layout decides: null entries
-         * of a fixed_size_list own `size` child slots that Parquet does not
-         * store, so they are padded with nulls after assembly, which is done
-         * for leaf children (not views, not read as dictionaries). A nested
-         * child keeps the list type. */
+        /* Null entries of a fixed_size_list own `size` child slots that
+         * Parquet does not store: pq_assemble.c pads them with nulls. */
         if (tt == AT_FIXED_SIZE_LIST) {
             int64_t size = hx_fb_int(fb, type, 0, 4, -1);
-            const struct hx_pq_anode *c = &a->children[0];
-            if (size > 0 && size <= INT32_MAX && c->kind == AN_LEAF && !c->view && !c->dict) {
+            if (size > 0 && size <= (1 << 20)) {
                 a->fixed_size_list = (int)size;
                 snprintf(fmt, sizeof fmt, "+w:%d", (int)size);
                 HX_TRY(replace_format(&a->format, fmt));

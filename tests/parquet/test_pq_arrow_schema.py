@@ -113,12 +113,37 @@ def test_fixed_size_list_wrong_length_is_corrupt():
         hoist.read_parquet(data)
 
 
-def test_nested_fixed_size_list_stays_a_list(tmp_path):
-    """A fixed_size_list whose child is itself nested keeps the list type in
-    hoist (padding nested children is not done); the values are pyarrow's."""
-    t = pa.table({"f": pa.array([[[1], [2, 3]], None, [None, [4]]], pa.list_(pa.list_(pa.int64()), 2))})
-    p = tmp_path / "nested.parquet"
-    pq.write_table(t, p)
-    got = pa.table(hoist.read_parquet(str(p)))
-    assert got.schema.field("f").type == pa.list_(pa.list_(pa.int64()))
-    assert got["f"].to_pylist() == pq.read_table(p)["f"].to_pylist()
+def test_fixed_size_list_of_any_child(tmp_path):
+    """A fixed_size_list's null entries own null child slots at any depth:
+    nested lists, structs, views, large strings, dictionaries, fixed-size
+    lists of fixed-size lists, maps — padded like pyarrow pads them."""
+    n = 40
+    t = pa.table({
+        "f_list": pa.array([None if i % 3 == 0 else [[i], None, [i, i + 1]][: 2] for i in range(n)],
+                           pa.list_(pa.list_(pa.int64()), 2)),
+        "f_struct": pa.array([None if i % 4 == 1 else [{"a": i, "b": str(i)}] * 3 for i in range(n)],
+                             pa.list_(pa.struct([("a", pa.int32()), ("b", pa.string())]), 3)),
+        "f_view": pa.array([None if i % 5 == 2 else [f"a long view value {i}", None] for i in range(n)],
+                           pa.list_(pa.string_view(), 2)),
+        "f_large": pa.array([None if i % 2 else ["x" * i, "y"] for i in range(n)], pa.list_(pa.large_string(), 2)),
+        "f_dict": pa.array([None if i % 6 == 0 else [f"k{i % 3}"] * 2 for i in range(n)],
+                           pa.list_(pa.dictionary(pa.int32(), pa.string()), 2)),
+        "f_f": pa.array([None if i % 7 == 0 else [[i, i], None] for i in range(n)],
+                        pa.list_(pa.list_(pa.int16(), 2), 2)),
+        "f_map": pa.array([None if i % 3 == 2 else [[("k", i)], []] for i in range(n)],
+                          pa.list_(pa.map_(pa.string(), pa.int64()), 2)),
+        "l_f": pa.array([None if i % 5 == 0 else [[i, -i]] * (i % 3) for i in range(n)],
+                        pa.list_(pa.list_(pa.int8(), 2))),
+    })
+    for writer in ("pyarrow", "hoist"):
+        p = tmp_path / f"{writer}.parquet"
+        if writer == "pyarrow":
+            pq.write_table(t, p)
+        else:
+            hoist.write_table(t, str(p), row_group_size=16)
+        _check(p)
+        got = pa.table(hoist.read_parquet(str(p)))
+        for name in t.column_names:
+            assert got[name].to_pylist() == t[name].to_pylist(), (writer, name)
+    got = pa.table(hoist.read_parquet(str(tmp_path / "hoist.parquet"), dictionary=True))
+    assert got["f_view"].to_pylist() == t["f_view"].to_pylist()
