@@ -405,8 +405,10 @@ static hx_status decompress(struct batch *b, const uint8_t *src, size_t n, uint8
 
 /* The next buffer of the body into buffer i of a: `want` bytes, or when
  * want is SIZE_MAX as many as it holds (*len). An empty buffer leaves it
- * NULL (*len 0). */
-static hx_status take_buffer(struct batch *b, struct ArrowArray *a, int i, size_t want, size_t *len) {
+ * NULL (*len 0); it is an error unless want is 0 or SIZE_MAX or the buffer
+ * is optional. */
+static hx_status take_buffer_opt(struct batch *b, struct ArrowArray *a, int i, size_t want, bool optional,
+                                 size_t *len) {
     struct ipc *r = b->r;
     if (b->buf_i >= b->nbufs) return INVALID("%s: record batch has fewer buffers than its fields need", r->name);
     const uint8_t *p = b->fb->b + b->bufs + 4 + (size_t)b->buf_i++ * 16;
@@ -418,7 +420,8 @@ static hx_status take_buffer(struct batch *b, struct ArrowArray *a, int i, size_
                        (long long)n, b->m->body_len);
     *len = 0;
     if (n == 0) {
-        if (want != SIZE_MAX && want > 0) return INVALID("%s: empty buffer where %zu bytes are needed", r->name, want);
+        if (!optional && want != SIZE_MAX && want > 0)
+            return INVALID("%s: empty buffer where %zu bytes are needed", r->name, want);
         return HOIST_OK;
     }
     const uint8_t *src = b->m->body + off;
@@ -457,14 +460,17 @@ static hx_status take_buffer(struct batch *b, struct ArrowArray *a, int i, size_
     return HOIST_OK;
 }
 
+static hx_status take_buffer(struct batch *b, struct ArrowArray *a, int i, size_t want, size_t *len) {
+    return take_buffer_opt(b, a, i, want, false, len);
+}
+
 static bool bit(const uint8_t *v, int64_t i) { return (v[i >> 3] >> (i & 7)) & 1; }
 
 /* Validity: an empty buffer means no nulls; null_count is recounted. */
 static hx_status take_validity(struct batch *b, struct ArrowArray *a, int64_t len, int64_t nulls) {
     size_t got;
-    HX_TRY(take_buffer(b, a, 0, nulls ? hx_arrow_bitmap_bytes(len) : SIZE_MAX, &got));
-    if (got && got < hx_arrow_bitmap_bytes(len))
-        return INVALID("%s: validity bitmap of %zu bytes for %lld values", b->r->name, got, (long long)len);
+    /* never more than the bitmap: a compressed buffer declaring more is not inflated past it */
+    HX_TRY(take_buffer_opt(b, a, 0, hx_arrow_bitmap_bytes(len), nulls == 0, &got));
     if (!got) hx_array_set_buffer(a, 0, NULL);
     a->null_count = got ? hx_bitmap_count_nulls(a->buffers[0], len) : 0;
     return HOIST_OK;
@@ -574,7 +580,8 @@ static hx_status read_views(struct batch *b, struct ArrowArray *a, int64_t len) 
 
 /* Dictionary indices of valid slots must name a dictionary entry; those
  * under nulls are made 0. */
-static hx_status check_indices(struct ipc *r, struct ArrowArray *a, int w, int64_t len, int64_t dict_len) {
+static hx_status check_indices(struct ipc *r, struct ArrowArray *a, int w, bool is_unsigned, int64_t len,
+                               int64_t dict_len) {
     uint8_t *p = hx_arrow_buffer(a, 1);
     for (int64_t i = 0; i < len; i++) {
         if (!valid_at(a, i)) {
@@ -582,10 +589,10 @@ static hx_status check_indices(struct ipc *r, struct ArrowArray *a, int w, int64
             continue;
         }
         int64_t k = 0;
-        if (w == 1) k = (int8_t)p[i];
-        if (w == 2) k = ((int16_t *)(void *)p)[i];
-        if (w == 4) k = ((int32_t *)(void *)p)[i];
-        if (w == 8) k = ((int64_t *)(void *)p)[i];
+        if (w == 1) k = is_unsigned ? (int64_t)p[i] : (int8_t)p[i];
+        if (w == 2) k = is_unsigned ? (int64_t)((uint16_t *)(void *)p)[i] : ((int16_t *)(void *)p)[i];
+        if (w == 4) k = is_unsigned ? (int64_t)((uint32_t *)(void *)p)[i] : ((int32_t *)(void *)p)[i];
+        if (w == 8) k = ((int64_t *)(void *)p)[i]; /* uint64 past INT64_MAX reads negative: out of range */
         if (k < 0 || k >= dict_len)
             return INVALID("%s: dictionary index %lld at %lld outside a dictionary of %lld", r->name, (long long)k,
                            (long long)i, (long long)dict_len);
@@ -666,7 +673,7 @@ static hx_status read_array(struct batch *b, const struct ArrowSchema *s, int de
         }
         HX_TRY(hx_array_alloc_dictionary(out));
         HX_TRY(read_dictionary(r, d, b->dict_nesting + 1, out->dictionary));
-        return check_indices(r, out, w, len, out->dictionary->length);
+        return check_indices(r, out, w, f[0] >= 'A' && f[0] <= 'Z', len, out->dictionary->length);
     }
     bool large;
     if (hx_arrow_format_is_binary(f, &large)) {

@@ -232,3 +232,11 @@ def test_convert_bad_ipc_exits_with_a_message(tmp_path):
     assert r.returncode != 0
     assert "bad.arrow" in r.stderr
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_unsigned_dictionary_indices_past_the_signed_range():
+    """uint8 indices above 127 name real entries (they were read as signed)."""
+    d = pa.DictionaryArray.from_arrays(pa.array([200, 0, None, 255], pa.uint8()), pa.array([f"v{i}" for i in range(256)]))
+    t = pa.table({"d": d})
+    got = hoist_read(_stream(t))
+    assert got["d"].to_pylist() == ["v200", "v0", None, "v255"]
