@@ -1230,6 +1230,21 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_stream_share(const struc
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_ipc_write_file(const char *path,
                                                                        struct ArrowArrayStream *stream);
 
+/* Reads an Arrow IPC file (Columnar.md "IPC File Format": .arrow, Feather
+ * v2) or stream ("IPC Streaming Format": .arrows, .ipc) into *out, a stream
+ * of record batches the caller releases. The whole input is read (or
+ * copied) now and the schema parsed; each batch owns its buffers (copied,
+ * and decompressed when written with LZ4_FRAME or ZSTD). Every type the
+ * Parquet writer takes, dictionaries included (replacement dictionaries of
+ * the stream format too). Malformed data: HOIST_ERR_ARROW_INVALID (checked
+ * with hostile input in mind: no batch handed out can make a consumer read
+ * out of bounds); unions, intervals, run-end encoding: HOIST_ERR_ARROW_TYPE;
+ * big-endian data, Feather v1 and delta dictionaries: HOIST_ERR_UNSUPPORTED.
+ * read_memory: data is borrowed for the call. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_ipc_read_file(const char *path, struct ArrowArrayStream *out);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_ipc_read_memory(const void *data, size_t size, const char *name,
+                                                                        struct ArrowArrayStream *out);
+
 #endif /* HOIST_EXPERIMENTAL_API */
 
 #ifdef __cplusplus

@@ -5,6 +5,22 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* ---- format strings ------------------------------------------------------ */
+
+static const char unit_chars[] = "smun";
+
+int hx_arrow_time_unit(char c) {
+    const char *u = c ? strchr(unit_chars, c) : NULL;
+    return u ? (int)(u - unit_chars) : -1;
+}
+
+char hx_arrow_time_unit_char(int unit) { return unit >= 0 && unit <= 3 ? unit_chars[unit] : 0; }
+
+const char *hx_arrow_time_unit_name(int unit) {
+    static const char *const names[] = {"s", "ms", "us", "ns"};
+    return unit >= 0 && unit <= 3 ? names[unit] : NULL;
+}
+
 /* ---- schemas ------------------------------------------------------------ */
 
 struct schema_priv {

@@ -3,8 +3,9 @@
  * dataset): Arrow C Data / C Stream plumbing in plain C (nanoarrow's ideas,
  * our own code). Schemas and their metadata, arrays with 64-byte aligned
  * buffers, builders for null/constant/struct columns, widening casts and row
- * filters, streams that keep their own error text, and the Arrow IPC file
- * writer. src/arrow is the only place that makes or walks these structs.
+ * filters, streams that keep their own error text, the Arrow IPC file
+ * writer and the IPC reader (file and stream formats) with its flatbuffer
+ * reader. src/arrow is the only place that makes or walks these structs.
  *
  * Ownership: every struct filled here gets a release callback that frees only
  * the struct's private data (its own strings, buffers, children, dictionary),
@@ -39,6 +40,18 @@ HOIST_NODISCARD hx_status hx_schema_set_metadata(struct ArrowSchema *s, const ch
 HOIST_NODISCARD hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst);
 /* A struct schema ("+s", empty name) owning the n children (moved). */
 HOIST_NODISCARD hx_status hx_arrow_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out);
+
+/* ---- format strings (arrow.c) ----------------------------------------------
+ * Time units as the C Data Interface spells them ('s', 'm', 'u', 'n' in
+ * "tts", "tsm:UTC", "tDn", ...), numbered like Schema.fbs TimeUnit so the
+ * IPC and ARROW:schema code can use the number as is. */
+enum { HX_UNIT_S = 0, HX_UNIT_MS = 1, HX_UNIT_US = 2, HX_UNIT_NS = 3 };
+/* The unit of a unit letter, or -1 when c is not one. */
+int hx_arrow_time_unit(char c);
+/* The letter of a unit (0..3), 0 otherwise. */
+char hx_arrow_time_unit_char(int unit);
+/* "s", "ms", "us", "ns" (unit 0..3), NULL otherwise. */
+const char *hx_arrow_time_unit_name(int unit);
 
 /* ---- schema metadata (arrow.c) ------------------------------------------------
  * C Data Interface layout: int32 count, then per pair int32 length + key
@@ -168,5 +181,40 @@ HOIST_NODISCARD hx_status hx_arrow_ipc_writer_write(struct hx_ipc_writer *w, con
 /* Writes the end-of-stream marker and the footer. */
 HOIST_NODISCARD hx_status hx_arrow_ipc_writer_finish(struct hx_ipc_writer *w);
 void hx_arrow_ipc_writer_free(struct hx_ipc_writer *w);
+
+/* ---- flatbuffers from untrusted bytes (arrow_flatbuf.c) ------------------------
+ * Positions are byte offsets into b; 0 means absent or invalid (no table can
+ * start at 0, where the root offset is). Every read is bounds-checked. */
+struct hx_fb {
+    const uint8_t *b;
+    size_t n;
+};
+/* The root table. */
+size_t hx_fb_root(const struct hx_fb *fb);
+/* Position of field i of the table at tab. */
+size_t hx_fb_field(const struct hx_fb *fb, size_t tab, int i);
+/* Scalar field i (size 1, 2, 4 or 8 bytes, signed), dflt when absent. */
+int64_t hx_fb_int(const struct hx_fb *fb, size_t tab, int i, int size, int64_t dflt);
+/* The table, vector or string that offset field i points to. */
+size_t hx_fb_ref(const struct hx_fb *fb, size_t tab, int i);
+/* The length of the vector at vec, whose len elements of elem_size bytes
+ * (4 for offsets to tables, 16 for IPC FieldNode/Buffer structs) lie inside
+ * the buffer; false when they do not. */
+bool hx_fb_vec(const struct hx_fb *fb, size_t vec, size_t elem_size, uint32_t *len);
+/* The table element i of a vector of tables (checked with hx_fb_vec). */
+size_t hx_fb_vec_table(const struct hx_fb *fb, size_t vec, uint32_t i);
+/* The bytes of the string at s. */
+bool hx_fb_str(const struct hx_fb *fb, size_t s, const char **str, uint32_t *len);
+
+/* ---- Arrow IPC reader (arrow_ipc_read.c) ---------------------------------------
+ * The file and the stream format, with LZ4_FRAME/ZSTD buffers. Takes data
+ * (hx_malloc'ed; freed by the stream, or here on failure). The schema is
+ * read now; batches on get_next, each owning copies of its buffers. A batch
+ * needing more than max_batch_bytes (0: no limit) of decoded buffers fails
+ * with HOIST_ERR_LIMIT. Malformed input: HOIST_ERR_ARROW_INVALID; unions,
+ * intervals, run-end encoding: HOIST_ERR_ARROW_TYPE; big-endian data, Feather
+ * v1, delta dictionaries: HOIST_ERR_UNSUPPORTED. */
+HOIST_NODISCARD hx_status hx_arrow_ipc_open(uint8_t *data, size_t size, const char *name, uint64_t max_batch_bytes,
+                                            struct ArrowArrayStream *out);
 
 #endif /* HOIST_ARROW_H */

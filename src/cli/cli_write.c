@@ -1,5 +1,6 @@
 /* cli_write.c — writing Parquet from the command line: the write options of
- * `hoist load --output <parquet target>`, and `hoist convert SRC DST`.
+ * `hoist load --output <parquet target>`, and `hoist convert SRC DST` (from
+ * Parquet datasets or an Arrow IPC file/stream).
  * Ctrl-C / SIGTERM cancel the write cleanly (nothing is left behind) and
  * exit with 128 + the signal number. Public API only (STYLE.md). */
 #include "cli_internal.h"
@@ -7,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct write_progress {
     struct cli_progress *bar; /* NULL: someone else draws */
@@ -177,6 +179,33 @@ int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, 
 
 /* ---- hoist convert ------------------------------------------------------------------- */
 
+static bool ends_with_ci(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* Arrow IPC sources go by their extension: .arrow/.feather (file format),
+ * .arrows/.ipc (stream format; the reader tells the two apart itself). */
+static bool is_ipc_source(const char *url) {
+    return ends_with_ci(url, ".arrow") || ends_with_ci(url, ".feather") || ends_with_ci(url, ".arrows") ||
+           ends_with_ci(url, ".ipc");
+}
+
+/* An Arrow IPC source as a stream: a local path is read directly, a URL
+ * (s3://, file://) fetched whole through the store first. */
+static enum hoist_status open_ipc(struct hoist_store *store, const char *src, struct ArrowArrayStream *out) {
+    if (!strstr(src, "://")) return hoist_arrow_ipc_read_file(src, out);
+    struct hoist_get_item item;
+    memset(&item, 0, sizeof item);
+    item.url = src;
+    item.length = -1;
+    item.dest = HOIST_DEST_ALLOC;
+    enum hoist_status st = hoist_store_get_many(store, &item, 1, 0, NULL, NULL);
+    if (st == HOIST_OK) st = hoist_arrow_ipc_read_memory(item.data, (size_t)item.size, src, out);
+    hoist_store_get_item_reset(&item);
+    return st;
+}
+
 static int run_convert(int argc, char **argv) {
     struct cli_store_opts so = {0};
     struct cli_write_opts wo = {0};
@@ -212,15 +241,22 @@ static int run_convert(int argc, char **argv) {
     struct hoist_dataset *ds = NULL;
     struct ArrowArrayStream stream = {0};
     struct hoist_dataset_config *icfg = NULL; /* the input's format */
-    enum hoist_status st = cli_csv_dataset_config(args, nargs - 1, format, &icfg);
-    if (st == HOIST_ERR_INVALID_ARG) {
-        free(args);
-        return cli_usage_error("convert", "--format: parquet or csv, not '%s'", format);
+    enum hoist_status st = HOIST_OK;
+    if (!(nargs == 2 && is_ipc_source(args[0]))) {
+        st = cli_csv_dataset_config(args, nargs - 1, format, &icfg);
+        if (st == HOIST_ERR_INVALID_ARG) {
+            free(args);
+            return cli_usage_error("convert", "--format: parquet or csv, not '%s'", format);
+        }
     }
     if (st == HOIST_OK) st = cli_store_open(&so, &store);
-    if (st == HOIST_OK) st = hoist_dataset_open(store, args, nargs - 1, icfg, &ds);
+    if (st == HOIST_OK && nargs == 2 && is_ipc_source(args[0])) {
+        st = open_ipc(store, args[0], &stream);
+    } else {
+        if (st == HOIST_OK) st = hoist_dataset_open(store, args, nargs - 1, icfg, &ds);
+        if (st == HOIST_OK) st = hoist_dataset_scan(ds, &stream);
+    }
     hoist_dataset_config_free(icfg);
-    if (st == HOIST_OK) st = hoist_dataset_scan(ds, &stream);
     if (st != HOIST_OK) {
         rc = cli_fail_on(st, nargs == 2 ? args[0] : NULL);
     } else {
@@ -236,10 +272,12 @@ static int run_convert(int argc, char **argv) {
 }
 
 const struct cli_command cli_cmd_convert = {
-    "convert", "rewrite a Parquet or CSV file or dataset as Parquet (partitioned, recompressed)",
+    "convert", "rewrite a Parquet or CSV file or dataset, or an Arrow IPC file, as Parquet",
     "usage: hoist convert SRC... DST [--format parquet|csv] [options]\n\n"
     "Reads SRC (Parquet files, prefixes or globs: one dataset, as 'hoist load' reads it;\n"
-    "CSV with --format csv or when every SRC ends in .csv/.tsv[.gz|.zst|.bz2]) and writes DST:\n"
+    "CSV with --format csv or when every SRC ends in .csv/.tsv[.gz|.zst|.bz2]; or one\n"
+    "Arrow IPC file: .arrow/.feather, or stream: .arrows/.ipc, LZ4/ZSTD buffers too)\n"
+    "and writes DST:\n"
     "a URL ending in .parquet is one file, anything else a dataset directory with\n"
     "Hive partitions and a _SUCCESS manifest. Nothing is visible until the whole\n"
     "write succeeded; Ctrl-C leaves nothing behind.\n\n" CLI_WRITE_OPTS_HELP

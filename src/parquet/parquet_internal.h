@@ -226,11 +226,16 @@ struct hx_pq_anode {
     struct hx_pq_anode *children;
     /* AN_LEAF */
     enum hx_conv conv;
-    int out_width;       /* bytes per value for fixed-width outputs */
-    int large;           /* CV_BINARY: 64-bit offsets */
-    int dict;            /* output is a dictionary array */
-    int64_t conv_k;      /* CV_I32_MUL/CV_*_DIV factor; CV_INT96 divisor from ns */
+    int out_width;  /* bytes per value for fixed-width outputs */
+    int large;      /* CV_BINARY: 64-bit offsets */
+    int dict;       /* output is a dictionary array */
+    int64_t conv_k; /* CV_I32_MUL/CV_*_DIV factor; CV_INT96 divisor from ns */
+    /* Arrow types Parquet has no form for, restored from ARROW:schema after
+     * assembly (pq_assemble.c): the leaf/list is decoded as usual, then
+     * rebuilt in the restored layout. */
     int fixed_size_list; /* AN_LIST: > 0 for fixed_size_list of this size */
+    int list_view;       /* AN_LIST: list_view (large: large_list_view) */
+    int view;            /* AN_LEAF CV_BINARY: binary_view / utf8_view */
 };
 
 struct hoist_pq_file {

@@ -1,84 +1,14 @@
 /* The ARROW:schema key-value entry: base64 of an Arrow IPC Message holding a
- * Schema flatbuffer (format/Schema.fbs, Message.fbs). Parsed by hand with a
- * bounds check on every read, then used to restore the Arrow types Parquet
- * cannot express (time zones, large and dictionary types, date64, durations),
- * as Arrow C++ does in ApplyOriginalMetadata (cpp/src/parquet/arrow/schema.cc). */
+ * Schema flatbuffer (format/Schema.fbs, Message.fbs). Read with the Arrow
+ * layer's bounds-checked flatbuffer reader (arrow_flatbuf.c), then used to
+ * restore the Arrow types Parquet cannot express (time zones, large and
+ * dictionary types, durations, views, list views, fixed-size lists,
+ * decimal32/64), as Arrow C++ does in ApplyOriginalMetadata
+ * (cpp/src/parquet/arrow/schema.cc). */
 #include "parquet_internal.h"
 
 #include <stdio.h>
 #include <string.h>
-
-struct fb {
-    const uint8_t *b;
-    size_t n;
-};
-
-static int fb_u32(const struct fb *fb, size_t pos, uint32_t *v) {
-    if (pos > fb->n || fb->n - pos < 4) return 0;
-    memcpy(v, fb->b + pos, 4);
-    return 1;
-}
-
-/* Position of field `i` of the table at `tab`, or 0 when absent/invalid. */
-static size_t fb_field(const struct fb *fb, size_t tab, int i) {
-    uint32_t so;
-    if (!fb_u32(fb, tab, &so)) return 0;
-    int64_t vt = (int64_t)tab - (int32_t)so;
-    if (vt < 0 || (uint64_t)vt + 4 > fb->n) return 0;
-    uint16_t vsize, off;
-    memcpy(&vsize, fb->b + vt, 2);
-    if ((size_t)(4 + 2 * i + 2) > vsize || (uint64_t)vt + vsize > fb->n) return 0;
-    memcpy(&off, fb->b + vt + 4 + 2 * i, 2);
-    if (off == 0 || tab + off >= fb->n) return 0;
-    return tab + off;
-}
-
-static int64_t fb_int(const struct fb *fb, size_t tab, int i, int size, int64_t dflt) {
-    size_t p = fb_field(fb, tab, i);
-    if (!p || fb->n - p < (size_t)size) return dflt;
-    if (size == 1) return (int8_t)fb->b[p];
-    if (size == 2) {
-        int16_t v;
-        memcpy(&v, fb->b + p, 2);
-        return v;
-    }
-    if (size == 4) {
-        int32_t v;
-        memcpy(&v, fb->b + p, 4);
-        return v;
-    }
-    int64_t v;
-    memcpy(&v, fb->b + p, 8);
-    return v;
-}
-
-/* Follows an offset field to a table/vector/string; 0 when absent. */
-static size_t fb_ref(const struct fb *fb, size_t tab, int i) {
-    size_t p = fb_field(fb, tab, i);
-    uint32_t off;
-    if (!p || !fb_u32(fb, p, &off)) return 0;
-    if ((uint64_t)p + off >= fb->n) return 0;
-    return p + off;
-}
-
-static int fb_vec(const struct fb *fb, size_t vec, uint32_t *len) {
-    if (!vec || !fb_u32(fb, vec, len)) return 0;
-    if ((uint64_t)*len * 4 > fb->n - vec - 4) return 0;
-    return 1;
-}
-
-static size_t fb_vec_table(const struct fb *fb, size_t vec, uint32_t i) {
-    size_t p = vec + 4 + (size_t)i * 4;
-    uint32_t off;
-    if (!fb_u32(fb, p, &off) || (uint64_t)p + off >= fb->n) return 0;
-    return p + off;
-}
-
-static int fb_str(const struct fb *fb, size_t s, const char **str, uint32_t *len) {
-    if (!s || !fb_u32(fb, s, len) || (uint64_t)*len > fb->n - s - 4) return 0;
-    *str = (const char *)fb->b + s + 4;
-    return 1;
-}
 
 enum {
     AT_NULL = 1,
@@ -98,7 +28,12 @@ enum {
     AT_DURATION = 18,
     AT_LARGE_BINARY = 19,
     AT_LARGE_UTF8 = 20,
-    AT_LARGE_LIST = 21
+    AT_LARGE_LIST = 21,
+    AT_BINARY_VIEW = 23,
+    AT_UTF8_VIEW = 24,
+    AT_LIST_VIEW = 25,
+    AT_LARGE_LIST_VIEW = 26,
+    AT_FIXED_SIZE_LIST = 16
 };
 
 static hx_status replace_format(char **dst, const char *fmt) {
@@ -109,18 +44,18 @@ static hx_status replace_format(char **dst, const char *fmt) {
     return HOIST_OK;
 }
 
-static hx_status field_metadata(const struct fb *fb, size_t field, struct hx_pq_anode *a) {
+static hx_status field_metadata(const struct hx_fb *fb, size_t field, struct hx_pq_anode *a) {
     uint32_t n;
-    size_t vec = fb_ref(fb, field, 6);
-    if (!fb_vec(fb, vec, &n) || n == 0) return HOIST_OK;
+    size_t vec = hx_fb_ref(fb, field, 6);
+    if (!hx_fb_vec(fb, vec, 4, &n) || n == 0) return HOIST_OK;
     struct hx_buf md = {0};
     HX_TRY(hx_metadata_begin(&md));
     for (uint32_t i = 0; i < n; i++) {
-        size_t kv = fb_vec_table(fb, vec, i);
+        size_t kv = hx_fb_vec_table(fb, vec, i);
         const char *k, *v;
         uint32_t kl, vl;
-        if (!kv || !fb_str(fb, fb_ref(fb, kv, 0), &k, &kl)) continue;
-        if (!fb_str(fb, fb_ref(fb, kv, 1), &v, &vl)) v = "", vl = 0;
+        if (!kv || !hx_fb_str(fb, hx_fb_ref(fb, kv, 0), &k, &kl)) continue;
+        if (!hx_fb_str(fb, hx_fb_ref(fb, kv, 1), &v, &vl)) v = "", vl = 0;
         hx_status st = hx_metadata_add(&md, k, kl, v, vl);
         if (st != HOIST_OK) {
             hx_buf_reset(&md);
@@ -132,13 +67,11 @@ static hx_status field_metadata(const struct fb *fb, size_t field, struct hx_pq_
     return HOIST_OK;
 }
 
-static const char unit_char[] = {'s', 'm', 'u', 'n'};
-
-static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, size_t field, int tt, size_t type,
+static hx_status apply_leaf(const struct hoist_pq_file *f, const struct hx_fb *fb, size_t field, int tt, size_t type,
                             struct hx_pq_anode *a) {
     const struct hx_pq_element *e = &f->elements[f->leaves[a->leaf].element];
     char fmt[300];
-    size_t dict = fb_ref(fb, field, 4);
+    size_t dict = hx_fb_ref(fb, field, 4);
     if (dict && e->type == PQT_BYTE_ARRAY && a->conv == CV_BINARY && !a->large && (tt == AT_UTF8 || tt == AT_BINARY)) {
         /* Arrow C++ reads dictionary columns back with int32 indices. */
         HX_TRY(replace_format(&a->dict_format, tt == AT_UTF8 ? "u" : "z"));
@@ -154,6 +87,15 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
             HX_TRY(replace_format(&a->format, tt == AT_LARGE_UTF8 ? "U" : "Z"));
         }
         break;
+    case AT_UTF8_VIEW:
+    case AT_BINARY_VIEW:
+        /* Views hold 32-bit offsets into one data buffer: a chunk that needed
+         * 64-bit offsets (over 2 GiB) stays large_string/large_binary. */
+        if (a->conv == CV_BINARY && !a->large) {
+            a->view = 1;
+            HX_TRY(replace_format(&a->format, tt == AT_UTF8_VIEW ? "vu" : "vz"));
+        }
+        break;
     case AT_UTF8:
     case AT_BINARY:
         /* keep 64-bit offsets chosen for a chunk over 2 GiB */
@@ -161,15 +103,15 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
             HX_TRY(replace_format(&a->format, tt == AT_UTF8 ? (a->large ? "U" : "u") : (a->large ? "Z" : "z")));
         break;
     case AT_TIMESTAMP: {
-        int unit = (int)fb_int(fb, type, 0, 2, 0);
+        int unit = (int)hx_fb_int(fb, type, 0, 2, 0);
         const char *tz = "";
         uint32_t tzl = 0;
-        if (!fb_str(fb, fb_ref(fb, type, 1), &tz, &tzl)) tz = "", tzl = 0;
+        if (!hx_fb_str(fb, hx_fb_ref(fb, type, 1), &tz, &tzl)) tz = "", tzl = 0;
         if (unit < 0 || unit > 3 || tzl > 255) break;
         if (e->type == PQT_INT64 && a->format[0] == 't' && a->format[1] == 's') {
             char have = a->format[2];
             int64_t k = 1;
-            if (have == unit_char[unit]) {
+            if (have == hx_arrow_time_unit_char(unit)) {
                 a->conv = CV_COPY;
             } else {
                 /* pyarrow keeps the stored unit (timestamp[s] reads back as ms) */
@@ -178,27 +120,27 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
             a->conv_k = k;
             /* A local (non-UTC-adjusted) Parquet timestamp keeps no zone. */
             int utc = strstr(a->format, ":UTC") != NULL;
-            snprintf(fmt, sizeof fmt, "ts%c:%.*s", unit_char[unit], utc ? (int)tzl : 0, tz);
+            snprintf(fmt, sizeof fmt, "ts%c:%.*s", hx_arrow_time_unit_char(unit), utc ? (int)tzl : 0, tz);
             HX_TRY(replace_format(&a->format, fmt));
         } else if (e->type == PQT_INT96) {
             static const int64_t div[] = {1000000000, 1000000, 1000, 1};
             a->conv_k = div[unit];
-            snprintf(fmt, sizeof fmt, "ts%c:%.*s", unit_char[unit], (int)tzl, tz);
+            snprintf(fmt, sizeof fmt, "ts%c:%.*s", hx_arrow_time_unit_char(unit), (int)tzl, tz);
             HX_TRY(replace_format(&a->format, fmt));
         }
         break;
     }
     case AT_DURATION: {
-        int unit = (int)fb_int(fb, type, 0, 2, 1);
+        int unit = (int)hx_fb_int(fb, type, 0, 2, 1);
         if (unit >= 0 && unit <= 3 && e->type == PQT_INT64 && a->conv == CV_COPY) {
-            snprintf(fmt, sizeof fmt, "tD%c", unit_char[unit]);
+            snprintf(fmt, sizeof fmt, "tD%c", hx_arrow_time_unit_char(unit));
             HX_TRY(replace_format(&a->format, fmt));
         }
         break;
     }
     case AT_INT: {
-        int bits = (int)fb_int(fb, type, 0, 4, 0);
-        int sign = (int)fb_int(fb, type, 1, 1, 0);
+        int bits = (int)hx_fb_int(fb, type, 0, 4, 0);
+        int sign = (int)hx_fb_int(fb, type, 1, 1, 0);
         if (bits == 32 && !sign && e->type == PQT_INT64 && strcmp(a->format, "l") == 0) {
             a->conv = CV_I64_I32;
             a->out_width = 4;
@@ -207,11 +149,15 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
         break;
     }
     case AT_DECIMAL: {
-        int bw = (int)fb_int(fb, type, 2, 4, 128);
-        int prec = (int)fb_int(fb, type, 0, 4, 0), scale = (int)fb_int(fb, type, 1, 4, 0);
-        if (bw == 256 && a->format[0] == 'd' && a->out_width == 16) {
-            snprintf(fmt, sizeof fmt, "d:%d,%d,256", prec, scale);
-            a->out_width = 32;
+        int bw = (int)hx_fb_int(fb, type, 2, 4, 128);
+        int prec = (int)hx_fb_int(fb, type, 0, 4, 0), scale = (int)hx_fb_int(fb, type, 1, 4, 0);
+        int is_dec = a->conv == CV_I32_DEC || a->conv == CV_I64_DEC || a->conv == CV_BE_DEC;
+        /* decimal32/64 only where every stored value fits (precision 9/18,
+         * as Schema.fbs bitWidth requires), else the reader's decimal128 */
+        int fits = (bw == 32 && prec <= 9) || (bw == 64 && prec <= 18) || bw == 256;
+        if (is_dec && fits && a->format[0] == 'd' && a->out_width == 16) {
+            snprintf(fmt, sizeof fmt, "d:%d,%d,%d", prec, scale, bw);
+            a->out_width = bw / 8;
             HX_TRY(replace_format(&a->format, fmt));
         }
         break;
@@ -221,38 +167,56 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct fb *fb, 
     return HOIST_OK;
 }
 
-static hx_status apply_field(const struct hoist_pq_file *f, const struct fb *fb, size_t field, struct hx_pq_anode *a,
+static hx_status apply_field(const struct hoist_pq_file *f, const struct hx_fb *fb, size_t field, struct hx_pq_anode *a,
                              int depth) {
+    char fmt[32];
     if (!field || depth > 64) return HOIST_OK;
-    int tt = (int)(uint8_t)fb_int(fb, field, 2, 1, 0);
-    size_t type = fb_ref(fb, field, 3);
+    int tt = (int)(uint8_t)hx_fb_int(fb, field, 2, 1, 0);
+    size_t type = hx_fb_ref(fb, field, 3);
     HX_TRY(field_metadata(fb, field, a));
     uint32_t nch = 0;
-    size_t ch = fb_ref(fb, field, 5);
-    if (ch && !fb_vec(fb, ch, &nch)) nch = 0;
+    size_t ch = hx_fb_ref(fb, field, 5);
+    if (ch && !hx_fb_vec(fb, ch, 4, &nch)) nch = 0;
     switch (a->kind) {
     case AN_LEAF: return apply_leaf(f, fb, field, tt, type, a);
     case AN_STRUCT:
         if (tt != AT_STRUCT || (int)nch != a->nchildren) return HOIST_OK;
         for (uint32_t i = 0; i < nch; i++)
-            HX_TRY(apply_field(f, fb, fb_vec_table(fb, ch, i), &a->children[i], depth + 1));
+            HX_TRY(apply_field(f, fb, hx_fb_vec_table(fb, ch, i), &a->children[i], depth + 1));
         return HOIST_OK;
     case AN_LIST:
-        if ((tt != AT_LIST && tt != AT_LARGE_LIST) || nch != 1) return HOIST_OK;
-        if (tt == AT_LARGE_LIST) {
+        if (nch != 1) return HOIST_OK;
+        if (tt == AT_LARGE_LIST || tt == AT_LARGE_LIST_VIEW) {
             a->large = 1;
             HX_TRY(replace_format(&a->format, "+L"));
         }
-        return apply_field(f, fb, fb_vec_table(fb, ch, 0), &a->children[0], depth + 1);
+        if (tt == AT_LIST_VIEW || tt == AT_LARGE_LIST_VIEW) {
+            a->list_view = 1;
+            HX_TRY(replace_format(&a->format, tt == AT_LIST_VIEW ? "+vl" : "+vL"));
+        } else if (tt != AT_LIST && tt != AT_LARGE_LIST && tt != AT_FIXED_SIZE_LIST) {
+            return HOIST_OK;
+        }
+        HX_TRY(apply_field(f, fb, hx_fb_vec_table(fb, ch, 0), &a->children[0], depth + 1));
+        /* Null entries of a fixed_size_list own `size` child slots that
+         * Parquet does not store: pq_assemble.c pads them with nulls. */
+        if (tt == AT_FIXED_SIZE_LIST) {
+            int64_t size = hx_fb_int(fb, type, 0, 4, -1);
+            if (size > 0 && size <= (1 << 20)) {
+                a->fixed_size_list = (int)size;
+                snprintf(fmt, sizeof fmt, "+w:%d", (int)size);
+                HX_TRY(replace_format(&a->format, fmt));
+            }
+        }
+        return HOIST_OK;
     case AN_MAP:
         if (tt != AT_MAP || nch != 1) return HOIST_OK;
-        if (fb_int(fb, type, 0, 1, 0)) a->flags |= ARROW_FLAG_MAP_KEYS_SORTED;
+        if (hx_fb_int(fb, type, 0, 1, 0)) a->flags |= ARROW_FLAG_MAP_KEYS_SORTED;
         {
             /* The entries struct keeps the writer's name (arrow-rs writes the map's own). */
-            size_t ent = fb_vec_table(fb, ch, 0);
+            size_t ent = hx_fb_vec_table(fb, ch, 0);
             const char *nm;
             uint32_t nl;
-            if (ent && fb_str(fb, fb_ref(fb, ent, 0), &nm, &nl)) {
+            if (ent && hx_fb_str(fb, hx_fb_ref(fb, ent, 0), &nm, &nl)) {
                 char *s = hx_strndup(nm, nl);
                 if (!s) HX_FAIL(HOIST_ERR_NOMEM, "out of memory applying ARROW:schema");
                 hx_free(a->children[0].name);
@@ -289,25 +253,22 @@ hx_status hx_pq_apply_arrow_schema(struct hoist_pq_file *f, const char *b64, siz
             buf[n++] = (uint8_t)(acc >> bits);
         }
     }
-    struct fb fb = {buf, n};
     size_t start = 0;
-    uint32_t w;
+    uint32_t w = 0;
     /* IPC framing: optional 0xFFFFFFFF continuation, then an int32 length. */
-    if (fb_u32(&fb, 0, &w) && w == 0xFFFFFFFFu)
-        start = 8;
-    else
-        start = 4;
+    if (n >= 4) memcpy(&w, buf, 4);
+    start = w == 0xFFFFFFFFu ? 8 : 4;
     hx_status st = HOIST_OK;
     if (start < n) {
-        struct fb msg = {buf + start, n - start};
-        uint32_t root;
-        if (fb_u32(&msg, 0, &root) && root < msg.n) {
-            size_t schema = fb_int(&msg, root, 1, 1, 0) == 1 ? fb_ref(&msg, root, 2) : 0;
+        struct hx_fb msg = {buf + start, n - start};
+        size_t root = hx_fb_root(&msg);
+        if (root) {
+            size_t schema = hx_fb_int(&msg, root, 1, 1, 0) == 1 ? hx_fb_ref(&msg, root, 2) : 0;
             uint32_t nf;
-            size_t fields = schema ? fb_ref(&msg, schema, 1) : 0;
-            if (fields && fb_vec(&msg, fields, &nf) && (int)nf == f->root.nchildren) {
+            size_t fields = schema ? hx_fb_ref(&msg, schema, 1) : 0;
+            if (fields && hx_fb_vec(&msg, fields, 4, &nf) && (int)nf == f->root.nchildren) {
                 for (uint32_t i = 0; i < nf && st == HOIST_OK; i++)
-                    st = apply_field(f, &msg, fb_vec_table(&msg, fields, i), &f->root.children[i], 1);
+                    st = apply_field(f, &msg, hx_fb_vec_table(&msg, fields, i), &f->root.children[i], 1);
             }
         }
     }

@@ -222,6 +222,263 @@ static hx_status finish_validity(struct ArrowArray *arr, struct hx_abuf *valid, 
     return HOIST_OK;
 }
 
+/* ---- layouts restored from ARROW:schema -------------------------------------
+ * Parquet stores these as plain lists and byte arrays; the reader assembles
+ * them that way and rebuilds the restored layout here (Columnar.md). */
+
+/* utf8/binary with int32 offsets -> views: up to 12 bytes inline, longer
+ * ones a 4-byte prefix, buffer 0 and their offset into the one data buffer
+ * (kept), whose size goes in the trailing variadic-sizes buffer. */
+static hx_status offsets_to_views(struct ArrowArray *out) {
+    int64_t n = out->length;
+    const int32_t *off = out->buffers[1];
+    const uint8_t *data = out->buffers[2];
+    uint8_t *views = hx_aligned_alloc((size_t)n * 16 + 16);
+    int64_t *sizes = hx_aligned_alloc(8);
+    if (!views || !sizes) {
+        hx_aligned_free(views);
+        hx_aligned_free(sizes);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a view array of %lld rows", (long long)n);
+    }
+    memset(views, 0, (size_t)n * 16 + 16);
+    for (int64_t i = 0; i < n; i++) {
+        int32_t at = off[i], len = off[i + 1] - off[i], buf = 0;
+        uint8_t *v = views + 16 * i;
+        memcpy(v, &len, 4);
+        if (len <= 12) {
+            if (len > 0) memcpy(v + 4, data + at, (size_t)len);
+        } else {
+            memcpy(v + 4, data + at, 4);
+            memcpy(v + 8, &buf, 4);
+            memcpy(v + 12, &at, 4);
+        }
+    }
+    sizes[0] = off[n];
+    hx_array_set_buffer(out, 1, views);
+    hx_array_set_buffer(out, 3, sizes);
+    out->n_buffers = 4;
+    return HOIST_OK;
+}
+
+/* list offsets (n + 1) -> list view offsets (the same buffer) and sizes. */
+static hx_status offsets_to_list_view(struct ArrowArray *out, int large) {
+    int64_t n = out->length;
+    const uint8_t *off = out->buffers[1];
+    size_t w = large ? 8 : 4;
+    uint8_t *sizes = hx_aligned_alloc((size_t)n * w + 8);
+    HX_FAIL_IF(!sizes, HOIST_ERR_NOMEM, "out of memory building a list view of %lld rows", (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        if (large) {
+            int64_t a, b;
+            memcpy(&a, off + 8 * i, 8);
+            memcpy(&b, off + 8 * i + 8, 8);
+            b -= a;
+            memcpy(sizes + 8 * i, &b, 8);
+        } else {
+            int32_t a, b;
+            memcpy(&a, off + 4 * i, 4);
+            memcpy(&b, off + 4 * i + 4, 4);
+            b -= a;
+            memcpy(sizes + 4 * i, &b, 4);
+        }
+    }
+    hx_array_set_buffer(out, 2, sizes);
+    out->n_buffers = 3;
+    return HOIST_OK;
+}
+
+/* Offset i of a 32- or 64-bit offsets buffer, and the store of one. */
+static int64_t off_get(const void *o, int large, int64_t i) {
+    return large ? ((const int64_t *)o)[i] : ((const int32_t *)o)[i];
+}
+static void off_put(void *o, int large, int64_t i, int64_t v) {
+    if (large)
+        ((int64_t *)o)[i] = v;
+    else
+        ((int32_t *)o)[i] = (int32_t)v;
+}
+
+static hx_status take_array(const struct hx_pq_anode *a, unsigned flags, struct ArrowArray *arr, const int64_t *src,
+                            int64_t m);
+
+/* Validity of slot k: src[k] >= 0 and that slot valid in old. */
+static hx_status take_validity(struct ArrowArray *nw, const struct ArrowArray *old, const int64_t *src, int64_t m) {
+    uint8_t *valid;
+    HX_TRY(hx_arrow_array_alloc_buffer(nw, 0, (size_t)(m + 7) / 8, (void **)&valid));
+    const uint8_t *ov = old->n_buffers > 0 ? old->buffers[0] : NULL;
+    for (int64_t k = 0; k < m; k++) set_bit(valid, k, src[k] >= 0 && (!ov || get_bit(ov, src[k])));
+    nw->null_count = hx_bitmap_count_nulls(valid, m);
+    return HOIST_OK;
+}
+
+/* Values of a leaf (fixed width, bits, dictionary indices, byte arrays with
+ * 32/64-bit offsets, views) for slots src[0..m). */
+static hx_status take_leaf_values(const struct hx_pq_anode *c, int dict, const struct ArrowArray *ch,
+                                  struct ArrowArray *nw, const int64_t *src, int64_t m) {
+    const uint8_t *vals = ch->buffers[1];
+    uint8_t *dst;
+    if (c->conv == CV_BINARY && !dict && c->view) {
+        const int64_t *sizes = ch->buffers[3];
+        uint8_t *data;
+        int64_t *nsizes;
+        HX_TRY(hx_arrow_array_alloc_buffer(nw, 1, (size_t)m * 16, (void **)&dst));
+        HX_TRY(hx_arrow_array_alloc_buffer(nw, 2, (size_t)sizes[0], (void **)&data));
+        HX_TRY(hx_arrow_array_alloc_buffer(nw, 3, 8, (void **)&nsizes));
+        if (sizes[0]) memcpy(data, ch->buffers[2], (size_t)sizes[0]);
+        *nsizes = sizes[0];
+        nw->n_buffers = 4;
+        for (int64_t k = 0; k < m; k++)
+            if (src[k] >= 0) memcpy(dst + 16 * k, vals + 16 * src[k], 16);
+        return HOIST_OK;
+    }
+    if (c->conv == CV_BINARY && !dict) {
+        int large = c->large;
+        size_t data_len = 0;
+        for (int64_t k = 0; k < m; k++)
+            if (src[k] >= 0) data_len += (size_t)(off_get(vals, large, src[k] + 1) - off_get(vals, large, src[k]));
+        uint8_t *data;
+        HX_TRY(hx_arrow_array_alloc_buffer(nw, 1, (size_t)(m + 1) * (large ? 8 : 4), (void **)&dst));
+        HX_TRY(hx_arrow_array_alloc_buffer(nw, 2, data_len, (void **)&data));
+        const uint8_t *bytes = ch->buffers[2];
+        int64_t at = 0;
+        for (int64_t k = 0; k < m; k++) {
+            off_put(dst, large, k, at);
+            if (src[k] < 0) continue;
+            int64_t o = off_get(vals, large, src[k]), len = off_get(vals, large, src[k] + 1) - o;
+            memcpy(data + at, bytes + o, (size_t)len);
+            at += len;
+        }
+        off_put(dst, large, m, at);
+        return HOIST_OK;
+    }
+    int bits = c->conv == CV_BOOL && !dict;
+    size_t w = dict ? 4 : (size_t)c->out_width;
+    HX_TRY(hx_arrow_array_alloc_buffer(nw, 1, bits ? (size_t)(m + 7) / 8 : (size_t)m * w, (void **)&dst));
+    for (int64_t k = 0; k < m; k++) {
+        if (src[k] < 0) continue;
+        if (bits)
+            set_bit(dst, k, get_bit(vals, src[k]));
+        else
+            memcpy(dst + (size_t)k * w, vals + (size_t)src[k] * w, w);
+    }
+    return HOIST_OK;
+}
+
+/* Child slots of list entries src[0..m) (-1: a null entry, no slots). */
+static hx_status list_child_src(const struct ArrowArray *arr, int large, const int64_t *src, int64_t m, int64_t **out,
+                                int64_t *out_len, void *new_offsets) {
+    int64_t total = 0;
+    for (int64_t k = 0; k < m; k++)
+        if (src[k] >= 0) total += off_get(arr->buffers[1], large, src[k] + 1) - off_get(arr->buffers[1], large, src[k]);
+    int64_t *cs = hx_malloc((size_t)(total + 1) * sizeof *cs);
+    HX_FAIL_IF(!cs, HOIST_ERR_NOMEM, "out of memory padding a fixed_size_list");
+    int64_t at = 0;
+    for (int64_t k = 0; k < m; k++) {
+        off_put(new_offsets, large, k, at);
+        if (src[k] < 0) continue;
+        for (int64_t j = off_get(arr->buffers[1], large, src[k]); j < off_get(arr->buffers[1], large, src[k] + 1); j++)
+            cs[at++] = j;
+    }
+    off_put(new_offsets, large, m, at);
+    *out = cs;
+    *out_len = total;
+    return HOIST_OK;
+}
+
+/* Rebuilds arr (as assembled and restored for anode a) with slot k taken
+ * from slot src[k], or null for -1: the null child slots a fixed_size_list
+ * entry owns, at any depth. */
+static hx_status take_array(const struct hx_pq_anode *a, unsigned flags, struct ArrowArray *arr, const int64_t *src,
+                            int64_t m) {
+    if (a->kind == AN_LEAF && a->conv == CV_NULL) {
+        arr->length = m;
+        arr->null_count = m;
+        return HOIST_OK;
+    }
+    int dict = a->kind == AN_LEAF && hx_pq_leaf_dict(a, flags);
+    struct ArrowArray nw;
+    int64_t nbuf = arr->n_buffers, nch = a->kind == AN_LEAF ? 0 : a->nchildren;
+    HX_TRY(hx_array_init(&nw, m, nbuf, nch));
+    hx_status st = take_validity(&nw, arr, src, m);
+    for (int64_t i = 0; i < nch; i++) { /* children move over, then are taken from */
+        *nw.children[i] = *arr->children[i];
+        arr->children[i]->release = NULL;
+    }
+    int64_t *cs = NULL, cn = 0;
+    if (st == HOIST_OK && a->kind == AN_LEAF) {
+        st = take_leaf_values(a, dict, arr, &nw, src, m);
+        nw.dictionary = arr->dictionary; /* moved: a dictionary leaf keeps its values */
+        arr->dictionary = NULL;
+    } else if (st == HOIST_OK && a->kind == AN_STRUCT) {
+        for (int i = 0; st == HOIST_OK && i < a->nchildren; i++)
+            st = take_array(&a->children[i], flags, nw.children[i], src, m);
+    } else if (st == HOIST_OK && a->fixed_size_list > 0) {
+        int64_t size = a->fixed_size_list;
+        cn = m * size;
+        cs = hx_malloc((size_t)(cn + 1) * sizeof *cs);
+        if (!cs) st = hx_error(HOIST_ERR_NOMEM, "out of memory padding a fixed_size_list");
+        for (int64_t k = 0; cs && k < m; k++)
+            for (int64_t j = 0; j < size; j++) cs[k * size + j] = src[k] >= 0 ? src[k] * size + j : -1;
+        if (st == HOIST_OK) st = take_array(&a->children[0], flags, nw.children[0], cs, cn);
+    } else if (st == HOIST_OK && a->list_view) { /* entries keep their ranges; the child stays */
+        size_t ow = a->large ? 8 : 4;
+        uint8_t *o, *z;
+        st = hx_arrow_array_alloc_buffer(&nw, 1, (size_t)m * ow, (void **)&o);
+        if (st == HOIST_OK) st = hx_arrow_array_alloc_buffer(&nw, 2, (size_t)m * ow, (void **)&z);
+        for (int64_t k = 0; st == HOIST_OK && k < m; k++) {
+            if (src[k] < 0) continue;
+            memcpy(o + (size_t)k * ow, (const uint8_t *)arr->buffers[1] + (size_t)src[k] * ow, ow);
+            memcpy(z + (size_t)k * ow, (const uint8_t *)arr->buffers[2] + (size_t)src[k] * ow, ow);
+        }
+    } else if (st == HOIST_OK) { /* list, large list, map */
+        uint8_t *o;
+        st = hx_arrow_array_alloc_buffer(&nw, 1, (size_t)(m + 1) * (a->large ? 8 : 4), (void **)&o);
+        if (st == HOIST_OK) st = list_child_src(arr, a->large, src, m, &cs, &cn, o);
+        if (st == HOIST_OK) st = take_array(&a->children[0], flags, nw.children[0], cs, cn);
+    }
+    hx_free(cs);
+    arr->release(arr);
+    if (st != HOIST_OK) {
+        nw.release(&nw);
+        memset(arr, 0, sizeof *arr);
+        return st;
+    }
+    *arr = nw;
+    return HOIST_OK;
+}
+
+/* list -> fixed_size_list: the offsets go; each entry must hold `size`
+ * values, and a null entry (no values in Parquet) gets `size` null slots. */
+static hx_status list_to_fixed(const struct hx_pq_anode *a, unsigned flags, struct ArrowArray *out) {
+    int64_t n = out->length, size = a->fixed_size_list, pad = 0;
+    const int32_t *off = out->buffers[1];
+    const uint8_t *valid = out->buffers[0];
+    for (int64_t i = 0; i < n; i++) {
+        int64_t len = (int64_t)off[i + 1] - off[i];
+        if (len == size) continue;
+        HX_FAIL_IF(len != 0 || !valid || get_bit(valid, i), HOIST_ERR_PARQUET_CORRUPT,
+                   "fixed_size_list<%lld> '%s': entry %lld has %lld values", (long long)size, a->name, (long long)i,
+                   (long long)len);
+        pad++;
+    }
+    if (pad) {
+        int64_t m = n * size;
+        int64_t *src = hx_malloc((size_t)m * sizeof *src);
+        HX_FAIL_IF(!src, HOIST_ERR_NOMEM, "out of memory padding fixed_size_list '%s'", a->name);
+        int64_t k = 0;
+        for (int64_t i = 0; i < n; i++) {
+            int real = off[i + 1] != off[i];
+            for (int64_t j = 0; j < size; j++) src[k++] = real ? off[i] + j : -1;
+        }
+        hx_status st = take_array(&a->children[0], flags, out->children[0], src, m);
+        hx_free(src);
+        HX_TRY(st);
+    }
+    hx_array_set_buffer(out, 1, NULL);
+    out->n_buffers = 1;
+    return HOIST_OK;
+}
+
 static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out, int *next) {
     struct nb *nb = &cx->nbs[idx];
     const struct hx_pq_anode *a = nb->a;
@@ -242,6 +499,7 @@ static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out
             hx_array_set_buffer(out, 1, hx_abuf_detach(&ld->offsets));
             if (!ld->data.data) HX_TRY(hx_abuf_reserve(&ld->data, 1));
             hx_array_set_buffer(out, 2, hx_abuf_detach(&ld->data));
+            if (a->view) HX_TRY(offsets_to_views(out));
         } else {
             if (!ld->values.data) HX_TRY(hx_abuf_reserve(&ld->values, 1));
             hx_array_set_buffer(out, 1, hx_abuf_detach(&ld->values));
@@ -269,6 +527,8 @@ static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out
         c = nx;
     }
     *next = c;
+    if (a->kind == AN_LIST && a->fixed_size_list > 0) return list_to_fixed(a, cx->flags, out);
+    if (a->kind == AN_LIST && a->list_view) return offsets_to_list_view(out, a->large);
     return HOIST_OK;
 }
 

@@ -685,8 +685,9 @@ hx_status hx_pq_anode_schema(const struct hx_pq_anode *n, unsigned flags, struct
         st = hx_pq_anode_schema(&n->children[i], flags, out->children[i]);
     if (st == HOIST_OK && n->kind == AN_LEAF && (n->dict || as_dict)) {
         st = hx_schema_alloc_dictionary(out);
-        if (st == HOIST_OK)
-            st = hx_schema_init(out->dictionary, as_dict ? n->format : n->dict_format, NULL, ARROW_FLAG_NULLABLE);
+        if (st == HOIST_OK) /* a view leaf read as a dictionary has plain utf8/binary values */
+            st = hx_schema_init(out->dictionary, as_dict ? n->format + (n->view ? 1 : 0) : n->dict_format, NULL,
+                                ARROW_FLAG_NULLABLE);
     }
     if (st != HOIST_OK) out->release(out);
     return st;

@@ -23,6 +23,11 @@ static hx_status grow(void **p, size_t *cap, size_t need) {
 /* ---- conversion of fixed physical values to the output form ------------- */
 
 static void store_dec_from_i64(uint8_t *dst, int64_t v, int width) {
+    if (width < 8) { /* decimal32 (precision <= 9 fits): the low bytes, little-endian */
+        int32_t v4 = (int32_t)v;
+        memcpy(dst, &v4, 4);
+        return;
+    }
     memcpy(dst, &v, 8);
     memset(dst + 8, v < 0 ? 0xff : 0, (size_t)width - 8);
 }

@@ -168,8 +168,6 @@ static void key_values(struct fbb *f, const char *md, size_t slot) {
     }
 }
 
-static int unit_of(char c) { return c == 's' ? 0 : c == 'm' ? 1 : c == 'u' ? 2 : c == 'n' ? 3 : -1; }
-
 /* The Type table of a format; returns the union tag (0 = unsupported). */
 static int type_table(struct fbb *f, const char *fmt, size_t *pos) {
     struct fbf t[3];
@@ -225,19 +223,19 @@ static int type_table(struct fbb *f, const char *fmt, size_t *pos) {
         t[n++] = scalar(0, 2, fmt[2] == 'D' ? 0 : 1);
     } else if (fmt[0] == 't' && fmt[1] == 't') {
         tag = T_TIME;
-        int u = unit_of(fmt[2]);
+        int u = hx_arrow_time_unit(fmt[2]);
         t[n++] = scalar(0, 2, (uint64_t)u);
         t[n++] = scalar(1, 4, u <= 1 ? 32 : 64);
     } else if (fmt[0] == 't' && fmt[1] == 's') {
         tag = T_TIMESTAMP;
-        t[n++] = scalar(0, 2, (uint64_t)unit_of(fmt[2]));
+        t[n++] = scalar(0, 2, (uint64_t)hx_arrow_time_unit(fmt[2]));
         if (fmt[3] == ':' && fmt[4]) {
             tz = fmt + 4;
             t[n++] = offset(1);
         }
     } else if (fmt[0] == 't' && fmt[1] == 'D') {
         tag = T_DURATION;
-        t[n++] = scalar(0, 2, (uint64_t)unit_of(fmt[2]));
+        t[n++] = scalar(0, 2, (uint64_t)hx_arrow_time_unit(fmt[2]));
     } else if (!strcmp(fmt, "+l")) {
         tag = T_LIST;
     } else if (!strcmp(fmt, "+L")) {

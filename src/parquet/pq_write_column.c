@@ -112,6 +112,7 @@ static hx_status plain_values(struct enc *e, int64_t v0, int64_t v1, struct hx_b
     const struct hx_pqw_leafbuf *b = e->b;
     size_t n = (size_t)(v1 - v0);
     int ptype = e->leaf->node->ptype;
+    if (n == 0) return HOIST_OK; /* a page of nulls: its value buffer may be NULL */
     if (ptype == PQT_BOOLEAN) return hx_plain_bool_encode(b->vals.data + v0, n, out);
     if (ptype != PQT_BYTE_ARRAY) return hx_buf_append(out, b->vals.data + (size_t)v0 * e->width, n * e->width);
     const int64_t *off = (const int64_t *)(const void *)b->offs.data;
@@ -169,6 +170,10 @@ static hx_status delta_byte_array(struct enc *e, int64_t v0, int64_t v1, struct 
     return st;
 }
 
+/* base + off, keeping NULL as is: a page of nulls has no value buffer, and
+ * NULL + 0 is undefined behaviour in C. */
+static const uint8_t *value_ptr(const uint8_t *base, size_t off) { return base ? base + off : base; }
+
 static hx_status encode_values(struct enc *e, int64_t v0, int64_t v1, struct hx_buf *out) {
     const struct hx_pqw_leafbuf *b = e->b;
     size_t n = (size_t)(v1 - v0);
@@ -176,19 +181,19 @@ static hx_status encode_values(struct enc *e, int64_t v0, int64_t v1, struct hx_
     case PQE_RLE_DICTIONARY: {
         uint8_t bw = (uint8_t)e->dict_bits;
         HX_TRY(hx_buf_append(out, &bw, 1));
-        return hx_rle_encode_u32(e->idx + v0, n, e->dict_bits, out);
+        return hx_rle_encode_u32(e->idx ? e->idx + v0 : NULL, n, e->dict_bits, out);
     }
     case PQE_DELTA_BINARY_PACKED:
         if (e->leaf->node->ptype == PQT_INT32)
-            return hx_delta_encode_i32((const int32_t *)(const void *)(b->vals.data + (size_t)v0 * 4), n, out);
-        return hx_delta_encode_i64((const int64_t *)(const void *)(b->vals.data + (size_t)v0 * 8), n, out);
+            return hx_delta_encode_i32((const int32_t *)(const void *)value_ptr(b->vals.data, (size_t)v0 * 4), n, out);
+        return hx_delta_encode_i64((const int64_t *)(const void *)value_ptr(b->vals.data, (size_t)v0 * 8), n, out);
     case PQE_DELTA_LENGTH_BYTE_ARRAY: {
         const int64_t *off = (const int64_t *)(const void *)b->offs.data;
         HX_TRY(delta_lengths(off, v0, v1, out));
-        return hx_buf_append(out, b->vals.data + off[v0], (size_t)(off[v1] - off[v0]));
+        return hx_buf_append(out, value_ptr(b->vals.data, (size_t)off[v0]), (size_t)(off[v1] - off[v0]));
     }
     case PQE_DELTA_BYTE_ARRAY: return delta_byte_array(e, v0, v1, out);
-    case PQE_BYTE_STREAM_SPLIT: return hx_bss_encode(b->vals.data + (size_t)v0 * e->width, n, e->width, out);
+    case PQE_BYTE_STREAM_SPLIT: return hx_bss_encode(value_ptr(b->vals.data, (size_t)v0 * e->width), n, e->width, out);
     default: return plain_values(e, v0, v1, out);
     }
 }

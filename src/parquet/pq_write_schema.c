@@ -63,11 +63,9 @@ static hx_status unsupported(const char *name, const char *fmt) {
 }
 
 static hx_status map_time(struct hx_pqw_node *n, const char *f) {
-    static const char units[] = "smun";
-    const char *u = strchr(units, f[2]);
-    if (!f[2] || !u) return unsupported(n->name, f);
-    int unit = (int)(u - units); /* 0 s, 1 ms, 2 us, 3 ns */
-    if (f[1] == 't') {           /* time32 s/ms, time64 us/ns */
+    int unit = hx_arrow_time_unit(f[2]); /* 0 s, 1 ms, 2 us, 3 ns */
+    if (unit < 0) return unsupported(n->name, f);
+    if (f[1] == 't') { /* time32 s/ms, time64 us/ns */
         if (f[3]) return unsupported(n->name, f);
         n->logical = PQL_TIME;
         n->lt_utc = 0; /* pyarrow's write_time_adjusted_to_utc default */

@@ -38,8 +38,9 @@ hx_status hx_write_type_name(const struct ArrowSchema *s, struct hx_buf *out) {
         return hx_buf_append_str(out, ">");
     }
     if (n) return hx_buf_append_str(out, n);
-    if (f[0] == 't' && f[1] == 's' && f[2] && f[3] == ':') {
-        const char *unit = f[2] == 's' ? "s" : f[2] == 'm' ? "ms" : f[2] == 'u' ? "us" : "ns";
+    const char *unit =
+        f[0] == 't' && f[1] == 's' && f[3] == ':' ? hx_arrow_time_unit_name(hx_arrow_time_unit(f[2])) : NULL;
+    if (unit) {
         return f[4] ? hx_buf_printf(out, "timestamp[%s, tz=%s]", unit, f + 4)
                     : hx_buf_printf(out, "timestamp[%s]", unit);
     }

@@ -29,7 +29,8 @@ hx_status hx_write_escape(struct hx_buf *out, const char *s, size_t n) {
 
 static int int_format(const char *f) { return f[1] == '\0' && strchr("cCsSiIlL", f[0]) != NULL; }
 
-static int string_format(const char *f) { return strcmp(f, "u") == 0 || strcmp(f, "U") == 0; }
+/* utf8, large utf8 and utf8 views (what polars hands out) */
+static int string_format(const char *f) { return strcmp(f, "u") == 0 || strcmp(f, "U") == 0 || strcmp(f, "vu") == 0; }
 
 hx_status hx_write_check_partition_type(const struct ArrowSchema *s) {
     const char *f = s->dictionary ? s->dictionary->format : s->format;
@@ -118,6 +119,19 @@ hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSche
     if (strcmp(f, "U") == 0) {
         const int64_t *o = a->buffers[1];
         return hx_buf_append(out, (const char *)a->buffers[2] + o[j], (size_t)(o[j + 1] - o[j]));
+    }
+    if (strcmp(f, "vu") == 0) {
+        /* Columnar.md "Variable-size Binary View Layout": 16-byte views, up
+         * to 12 bytes inline, else a prefix, a data buffer index and offset */
+        const uint8_t *v = (const uint8_t *)a->buffers[1] + 16 * j;
+        int32_t len, buf, off;
+        memcpy(&len, v, 4);
+        if (len <= 12) return hx_buf_append(out, (const char *)v + 4, (size_t)(len > 0 ? len : 0));
+        memcpy(&buf, v + 8, 4);
+        memcpy(&off, v + 12, 4);
+        HX_FAIL_IF(buf < 0 || buf >= a->n_buffers - 3, HOIST_ERR_ARROW_INVALID,
+                   "partition column '%s': view %lld names data buffer %d", s->name, (long long)row, buf);
+        return hx_buf_append(out, (const char *)a->buffers[2 + buf] + off, (size_t)len);
     }
     HX_FAIL(HOIST_ERR_ARROW_TYPE, "partition column '%s': type '%s'", s->name, f);
 }

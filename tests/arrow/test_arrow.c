@@ -106,7 +106,24 @@ static void test_schema_copy_alloc_failures(void) {
     }
 }
 
+/* One parser of the C Data Interface unit letters for the writer's schema,
+ * ARROW:schema and manifest code (they had three). */
+static void test_time_units(void) {
+    CHECK_EQ_INT(hx_arrow_time_unit('s'), HX_UNIT_S);
+    CHECK_EQ_INT(hx_arrow_time_unit('m'), HX_UNIT_MS);
+    CHECK_EQ_INT(hx_arrow_time_unit('u'), HX_UNIT_US);
+    CHECK_EQ_INT(hx_arrow_time_unit('n'), HX_UNIT_NS);
+    CHECK_EQ_INT(hx_arrow_time_unit('x'), -1);
+    CHECK_EQ_INT(hx_arrow_time_unit('\0'), -1); /* "ts" cut short */
+    for (int u = 0; u < 4; u++) CHECK_EQ_INT(hx_arrow_time_unit(hx_arrow_time_unit_char(u)), u);
+    CHECK_EQ_INT(hx_arrow_time_unit_char(4), 0);
+    CHECK_STR(hx_arrow_time_unit_name(HX_UNIT_MS), "ms");
+    CHECK_STR(hx_arrow_time_unit_name(HX_UNIT_NS), "ns");
+    CHECK(hx_arrow_time_unit_name(-1) == NULL);
+}
+
 int main(void) {
+    RUN(test_time_units);
     RUN(test_schema_build_copy);
     RUN(test_array_and_bitmap);
     RUN(test_abuf_growth);
