@@ -204,7 +204,12 @@ class DatasetCommit:
         template = "part-%s-%s-%s-{n}.parquet" % (self.write_id, task, secrets.token_hex(3))
         res = write_table(data, self.root + "/", partition_by=self.partition_by, existing="append",
                           manifest=False, name_template=template, **self.write_options, **self.store)
-        return dict(res.manifest)
+        m = dict(res.manifest)
+        # In append mode the C writer lists an old _SUCCESS's files in the
+        # manifest it returns; this task reports only its own.
+        mine = "part-%s-" % self.write_id
+        m["files"] = [f for f in m.get("files", []) if os.path.basename(f["path"]).startswith(mine)]
+        return m
 
     # -- driver: after every task succeeded ---------------------------------
     def _template(self, schema: Any) -> Dict[str, Any]:
@@ -280,7 +285,8 @@ class DatasetCommit:
 
     def _old_manifest(self, st: "_hoist.Store") -> Optional[Dict[str, Any]]:
         """The previous _SUCCESS (append/overwrite keep some of its files), or None."""
-        ((status, _err, data, _size, _start, _info),) = st.get_many([(self.root + "/_SUCCESS", 0, 0, False)], None, _hoist.RETURN_MISSING)
+        ((status, _err, data, _size, _start, _info),) = st.get_many(
+            [(self.root + "/_SUCCESS", 0, -1, False)], None, _hoist.RETURN_MISSING)
         if status != 0 or data is None:
             return None
         try:
