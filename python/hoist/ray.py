@@ -19,7 +19,6 @@ after all tasks succeeded; a failed job deletes what its tasks wrote
 """
 from __future__ import annotations
 
-import copy
 import functools
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 

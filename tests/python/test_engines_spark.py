@@ -117,7 +117,8 @@ def test_options_and_pushed_filters_reach_the_loader(spark, dataset, s3_env):
         assert got - fetched[name] < overhead + 0.25 * saved, (name, got, fetched, all_bytes)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="Spark 4.3 keeps the reader pushFilters produced in the DataFrame's "
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="Spark 4.3 keeps the reader pushFilters produced in the DataFrame's "
                    "relation: a later unfiltered query on the same DataFrame reads with the filter. This is why "
                    "hoist.spark.register leaves filter pushdown off by default; if this passes, Spark fixed it.")
 def test_pushed_filter_does_not_leak_into_later_queries(spark, dataset):
