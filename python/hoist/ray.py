@@ -247,12 +247,17 @@ class ParquetSink(Datasink):
     def write(self, blocks: Any, ctx: Any) -> Dict[str, Any]:
         import pyarrow as pa
 
-        tables = []
-        for b in blocks:
-            tables.append(b if isinstance(b, pa.Table) else pa.Table.from_pandas(b, preserve_index=False))
-        if not tables:
+        tables = (b if isinstance(b, pa.Table) else pa.Table.from_pandas(b, preserve_index=False) for b in blocks)
+        first = next(tables, None)
+        if first is None:
             return {}
-        data = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+
+        def batches():  # the task's blocks streamed into the writer, one at a time
+            yield from first.to_batches()
+            for t in tables:
+                yield from t.cast(first.schema).to_batches()
+
+        data = pa.RecordBatchReader.from_batches(first.schema, batches())
         return self._commit.write_part(data, "t%05d" % getattr(ctx, "task_idx", 0))
 
     def on_write_complete(self, write_result: Any) -> None:
