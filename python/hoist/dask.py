@@ -19,8 +19,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
 
-import dask
-import dask.dataframe as dd
+try:
+    import dask
+    import dask.dataframe as dd
+except ImportError as e:  # the optional extra is missing
+    raise ImportError("hoist.dask needs the dask extra: pip install 'hoist[dask]' (%s)" % e) from e
 
 from . import _engine
 from .table import Shard, load_table

@@ -22,9 +22,12 @@ from __future__ import annotations
 import functools
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-import ray.data
-from ray.data.block import BlockMetadata
-from ray.data.datasource import Datasink, Datasource, ReadTask
+try:
+    import ray.data
+    from ray.data.block import BlockMetadata
+    from ray.data.datasource import Datasink, Datasource, ReadTask
+except ImportError as e:  # the optional extra is missing
+    raise ImportError("hoist.ray needs the ray extra: pip install 'hoist[ray]' (%s)" % e) from e
 
 from . import _engine
 from .table import Shard, scan

@@ -45,8 +45,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, Iterator, List, Optional
 
-from pyspark.sql.datasource import (DataSource, DataSourceArrowWriter, DataSourceReader, InputPartition,
-                                    WriterCommitMessage)
+try:
+    from pyspark.sql.datasource import (DataSource, DataSourceArrowWriter, DataSourceReader, InputPartition,
+                                        WriterCommitMessage)
+except ImportError as e:  # the optional extra is missing
+    raise ImportError("hoist.spark needs the spark extra: pip install 'hoist[spark]' (%s)" % e) from e
 
 from . import _engine
 from .table import Shard, scan
