@@ -90,7 +90,7 @@ def run_ray(url, local, rounds):
             for wl, cols in (("all", None), ("two", TWO)):
                 measure("ray", "hoist", wl, r, lambda: hoist.ray.read_dataset(url, columns=cols).materialize().count())
                 measure("ray", "own", wl, r, lambda: ray.data.read_parquet(
-                    key, columns=cols, filesystem=s3fs(), partitioning="hive").materialize().count())
+                    key, columns=cols, filesystem=s3fs()).materialize().count())
     finally:
         ray.shutdown()
 
