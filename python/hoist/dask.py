@@ -32,11 +32,28 @@ __all__ = ["read_dataset", "to_dataset"]
 
 
 def _to_pandas(table: Any, dtype_backend: Optional[str]) -> Any:
-    if dtype_backend == "pyarrow":
-        import pandas as pd
+    import pandas as pd
 
+    if dtype_backend == "pyarrow":
         return table.to_pandas(types_mapper=pd.ArrowDtype)
+    if _pyarrow_strings():
+        # What Dask turns strings into anyway (its "string[pyarrow]"
+        # conversion): made here straight from the Arrow column, not through
+        # Python objects and back.
+        import pyarrow as pa
+
+        strings = pd.StringDtype("pyarrow")
+        return table.to_pandas(types_mapper=lambda t: strings if t in (pa.string(), pa.large_string()) else None)
     return table.to_pandas()
+
+
+def _pyarrow_strings() -> bool:
+    try:
+        from dask.dataframe.utils import pyarrow_strings_enabled
+
+        return bool(pyarrow_strings_enabled())
+    except ImportError:
+        return False
 
 
 class _ReadShard:
