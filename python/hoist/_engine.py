@@ -275,8 +275,8 @@ class DatasetCommit:
         if status != 0:
             from .exceptions import DatasetError
 
-            raise DatasetError("%s/_SUCCESS: the manifest could not be written: %s (the job's files are left "
-                               "in place, unlisted)" % (self.root, err), status=status)
+            raise DatasetError("%s/_SUCCESS: the manifest could not be written: %s (nothing is published; the "
+                               "engine's abort deletes the job's files)" % (self.root, err), status=status)
         # Published. The old objects of the replaced partitions go last, as
         # the C writer does: a failure here leaves extra, unlisted objects.
         if replaced:
