@@ -1,0 +1,174 @@
+"""One engine (ray | dask | spark) on a minimal local cluster, reading the
+taxi dataset with hoist's adapter and with the engine's own Parquet reader,
+all columns and two columns, interleaved (hoist, own, hoist, own, ...).
+
+Usage: engines_load.py ENGINE S3_URL LOCAL_PARQUET_DIR [--rounds N]
+
+Prints one JSON line per read: engine, reader, workload, round, read_s (the
+read alone, the cluster already up), rows, workers_peak_rss_mib (the largest
+sum of RSS over the driver's descendant processes -- the engine's workers,
+raylet/scheduler/JVM included -- sampled every 0.1 s during the read).
+
+The engines' own readers: ray.data.read_parquet and dask.dataframe.read_parquet
+over pyarrow's S3FileSystem on the same S3 URL; Spark's spark.read.parquet
+over LOCAL_PARQUET_DIR (the same files on local disk: s3a needs the
+hadoop-aws jar, which cannot be fetched offline), so Spark's own reader does
+no network I/O at all and the comparison favours it.
+"""
+import json
+import os
+import sys
+import threading
+import time
+
+import psutil
+
+TWO = ["trip_distance", "total_amount"]
+
+
+class RssSampler:
+    def __init__(self):
+        self.me = psutil.Process()
+        self.peak = 0
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            total = 0
+            try:
+                for p in self.me.children(recursive=True):
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            self.peak = max(self.peak, total)
+            time.sleep(0.1)
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *a):
+        self.stop.set()
+        self.t.join()
+
+
+def s3fs():
+    import pyarrow.fs as pafs
+
+    scheme, host = os.environ["AWS_ENDPOINT_URL"].split("://", 1)
+    return pafs.S3FileSystem(endpoint_override=host, scheme=scheme, region=os.environ.get("AWS_REGION", "us-east-1"))
+
+
+def measure(engine, reader, workload, rnd, fn, rows_of=None):
+    """Times fn() (the read); rows_of(fn's result), untimed, gives the rows
+    when counting them would be a second read."""
+    with RssSampler() as s:
+        t0 = time.perf_counter()
+        out = fn()
+        dt = time.perf_counter() - t0
+    rows = rows_of(out) if rows_of else out
+    print(json.dumps({"engine": engine, "reader": reader, "workload": workload, "round": rnd, "read_s": round(dt, 3),
+                      "rows": int(rows), "workers_peak_rss_mib": round(s.peak / 2**20, 1)}), flush=True)
+
+
+def run_ray(url, local, rounds):
+    import logging
+
+    import ray
+
+    import hoist.ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    key = url[len("s3://"):]
+
+    def own(cols):  # Ray 2.60's way to project (columns= is deprecated)
+        ds = ray.data.read_parquet(key, filesystem=s3fs())
+        return ds.select_columns(cols) if cols else ds
+
+    try:
+        for r in range(rounds):
+            for wl, cols in (("all", None), ("two", TWO)):
+                measure("ray", "hoist", wl, r, lambda: hoist.ray.read_dataset(url, columns=cols).materialize().count())
+                measure("ray", "own", wl, r, lambda: own(cols).materialize().count())
+    finally:
+        ray.shutdown()
+
+
+def run_dask(url, local, rounds):
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+
+    import hoist.dask
+
+    from distributed import wait
+
+    key = url[len("s3://"):]
+
+    def persisted(ddf):
+        # The partitions stay in the workers (as Ray's materialize keeps
+        # blocks in its object store): what is timed is the read, not a
+        # transfer of every row to the client.
+        p = client.persist(ddf)
+        wait(p)
+        return p
+
+    def rows(p):  # counted on the persisted partitions themselves (no new graph)
+        return sum(client.gather(client.map(len, client.futures_of(p))))
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as c, Client(c) as client:
+        for r in range(rounds):
+            for wl, cols in (("all", None), ("two", TWO)):
+                measure("dask", "hoist", wl, r, lambda: persisted(hoist.dask.read_dataset(url, columns=cols)),
+                        rows)
+                measure("dask", "own", wl, r, lambda: persisted(dd.read_parquet(key, columns=cols, filesystem=s3fs())),
+                        rows)
+
+
+def run_spark(url, local, rounds):
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    import hoist.spark
+
+    spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", "2g").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    hoist.spark.register(spark)
+    noop = "noop"  # Spark's no-op sink: every row is produced, nothing is kept
+    try:
+        for r in range(rounds):
+            for wl, cols in (("all", None), ("two", TWO)):
+                def ours():
+                    rd = spark.read.format("hoist")
+                    if cols:
+                        rd = rd.option("columns", ",".join(cols))
+                    df = rd.load(url)
+                    df.write.format(noop).mode("overwrite").save()
+                    return df
+
+                def own():
+                    df = spark.read.parquet(local)
+                    if cols:
+                        df = df.select(*cols)
+                    df.write.format(noop).mode("overwrite").save()
+                    return df
+
+                measure("spark", "hoist", wl, r, ours, lambda df: df.count())
+                measure("spark", "own (local files)", wl, r, own, lambda df: df.count())
+    finally:
+        spark.stop()
+
+
+def main():
+    engine, url, local = sys.argv[1:4]
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 1
+    {"ray": run_ray, "dask": run_dask, "spark": run_spark}[engine](url, local, rounds)
+
+
+if __name__ == "__main__":
+    main()
