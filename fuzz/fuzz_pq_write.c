@@ -81,7 +81,7 @@ enum {
 static void gen_schema(struct gen *g, int depth, const char *name, int64_t flags, struct ArrowSchema *s);
 
 static void one_child(struct gen *g, int depth, struct ArrowSchema *s, const char *child) {
-    must(hx_schema_alloc_children(s, 1));
+    must(hx_arrow_schema_alloc_children(s, 1));
     gen_schema(g, depth + 1, child, ARROW_FLAG_NULLABLE, s->children[0]);
 }
 
@@ -89,7 +89,7 @@ static void gen_schema(struct gen *g, int depth, const char *name, int64_t flags
     unsigned t = g8(g) % (depth >= MAX_DEPTH ? T_DICT + 1 : N_TYPES);
     char fmt[64];
     if (t < N_LEAF) {
-        must(hx_schema_init(s, leaf_formats[t], name, flags));
+        must(hx_arrow_schema_init(s, leaf_formats[t], name, flags));
         return;
     }
     switch (t) {
@@ -105,28 +105,28 @@ static void gen_schema(struct gen *g, int depth, const char *name, int64_t flags
         break;
     }
     case T_DICT:
-        must(hx_schema_init(s, g8(g) % 2 ? "i" : "c", name, flags));
-        must(hx_schema_alloc_dictionary(s));
-        must(hx_schema_init(s->dictionary, g8(g) % 2 ? "u" : "z", NULL, 0));
+        must(hx_arrow_schema_init(s, g8(g) % 2 ? "i" : "c", name, flags));
+        must(hx_arrow_schema_alloc_dictionary(s));
+        must(hx_arrow_schema_init(s->dictionary, g8(g) % 2 ? "u" : "z", NULL, 0));
         return;
     case T_LIST:
     case T_LARGE_LIST:
     case T_LIST_VIEW:
     case T_LARGE_LIST_VIEW: {
         static const char *const lf[] = {"+l", "+L", "+vl", "+vL"};
-        must(hx_schema_init(s, lf[t - T_LIST], name, flags));
+        must(hx_arrow_schema_init(s, lf[t - T_LIST], name, flags));
         one_child(g, depth, s, "item");
         return;
     }
     case T_FSL:
         snprintf(fmt, sizeof fmt, "+w:%u", 1 + g8(g) % 3);
-        must(hx_schema_init(s, fmt, name, flags));
+        must(hx_arrow_schema_init(s, fmt, name, flags));
         one_child(g, depth, s, "item");
         return;
     case T_STRUCT: {
         int n = 1 + (int)(g8(g) % 3);
-        must(hx_schema_init(s, "+s", name, flags));
-        must(hx_schema_alloc_children(s, n));
+        must(hx_arrow_schema_init(s, "+s", name, flags));
+        must(hx_arrow_schema_alloc_children(s, n));
         for (int i = 0; i < n; i++) {
             snprintf(fmt, sizeof fmt, "f%d", i);
             gen_schema(g, depth + 1, fmt, ARROW_FLAG_NULLABLE, s->children[i]);
@@ -134,17 +134,17 @@ static void gen_schema(struct gen *g, int depth, const char *name, int64_t flags
         return;
     }
     case T_MAP: {
-        must(hx_schema_init(s, "+m", name, flags));
-        must(hx_schema_alloc_children(s, 1));
+        must(hx_arrow_schema_init(s, "+m", name, flags));
+        must(hx_arrow_schema_alloc_children(s, 1));
         struct ArrowSchema *e = s->children[0];
-        must(hx_schema_init(e, "+s", "entries", 0));
-        must(hx_schema_alloc_children(e, 2));
-        must(hx_schema_init(e->children[0], g8(g) % 2 ? "u" : "i", "key", 0));
+        must(hx_arrow_schema_init(e, "+s", "entries", 0));
+        must(hx_arrow_schema_alloc_children(e, 2));
+        must(hx_arrow_schema_init(e->children[0], g8(g) % 2 ? "u" : "i", "key", 0));
         gen_schema(g, depth + 1, "value", ARROW_FLAG_NULLABLE, e->children[1]);
         return;
     }
     }
-    must(hx_schema_init(s, fmt, name, flags));
+    must(hx_arrow_schema_init(s, fmt, name, flags));
 }
 
 /* ---- values ----------------------------------------------------------------- */
@@ -185,7 +185,7 @@ static void gen_validity(struct gen *g, struct ArrowArray *a, int64_t len, int n
     uint8_t *v = buffer(a, 0, (size_t)(len + 7) / 8);
     for (int64_t i = 0; i < len; i++)
         if (mode == 2 ? i % 5 != 2 : mode == 3 ? g8(g) & 1 : 0) set(v, i);
-    a->null_count = hx_bitmap_count_nulls(v, len);
+    a->null_count = hx_arrow_bitmap_count_nulls(v, len);
 }
 
 static int64_t pow10_cap(int p) {
@@ -272,14 +272,14 @@ static void gen_array(struct gen *g, const struct ArrowSchema *s, int64_t len, i
     const char *f = s->format;
     nullable = nullable && (s->flags & ARROW_FLAG_NULLABLE);
     if (!strcmp(f, "n")) {
-        must(hx_array_init(a, len, 0, 0));
+        must(hx_arrow_array_init(a, len, 0, 0));
         a->null_count = len;
         return;
     }
     if (f[0] == '+') {
         int is_struct = f[1] == 's', fsl = f[1] == 'w';
         int nbuf = is_struct || fsl ? 1 : f[1] == 'v' ? 3 : 2;
-        must(hx_array_init(a, len, nbuf, s->n_children));
+        must(hx_arrow_array_init(a, len, nbuf, s->n_children));
         gen_validity(g, a, len, nullable);
         if (is_struct) {
             for (int64_t i = 0; i < s->n_children; i++) gen_array(g, s->children[i], len, 1, a->children[i]);
@@ -297,7 +297,7 @@ static void gen_array(struct gen *g, const struct ArrowSchema *s, int64_t len, i
             }
             free(sz);
             struct ArrowArray *e = a->children[0];
-            must(hx_array_init(e, total, 1, 2));
+            must(hx_arrow_array_init(e, total, 1, 2));
             gen_array(g, s->children[0]->children[0], total, 0, e->children[0]);
             gen_array(g, s->children[0]->children[1], total, 1, e->children[1]);
         } else {
@@ -308,19 +308,19 @@ static void gen_array(struct gen *g, const struct ArrowSchema *s, int64_t len, i
     if (s->dictionary) {
         int64_t dn = 1 + g8(g) % 8;
         int w = f[0] == 'c' ? 1 : 4;
-        must(hx_array_init(a, len, 2, 0));
+        must(hx_arrow_array_init(a, len, 2, 0));
         gen_validity(g, a, len, nullable);
         uint8_t *idx = buffer(a, 1, (size_t)len * (size_t)w);
         for (int64_t i = 0; i < len; i++) {
             int32_t k = (int32_t)(g8(g) % dn);
             memcpy(idx + i * w, &k, (size_t)w);
         }
-        must(hx_array_alloc_dictionary(a));
+        must(hx_arrow_array_alloc_dictionary(a));
         gen_array(g, s->dictionary, dn, 0, a->dictionary);
         return;
     }
     if (!strcmp(f, "b")) {
-        must(hx_array_init(a, len, 2, 0));
+        must(hx_arrow_array_init(a, len, 2, 0));
         gen_validity(g, a, len, nullable);
         uint8_t *v = buffer(a, 1, (size_t)(len + 7) / 8);
         for (int64_t i = 0; i < len; i++)
@@ -329,7 +329,7 @@ static void gen_array(struct gen *g, const struct ArrowSchema *s, int64_t len, i
     }
     int w = fixed_width(f);
     if (w) {
-        must(hx_array_init(a, len, 2, 0));
+        must(hx_arrow_array_init(a, len, 2, 0));
         gen_validity(g, a, len, nullable);
         uint8_t *v = buffer(a, 1, (size_t)len * (size_t)w);
         for (int64_t i = 0; i < len; i++) gen_fixed(g, f, w, v + (size_t)i * (size_t)w);
@@ -337,7 +337,7 @@ static void gen_array(struct gen *g, const struct ArrowSchema *s, int64_t len, i
     }
     /* binary, utf8 (bytes need not be UTF-8: the writer copies bytes), views */
     int view = f[0] == 'v', large = f[0] == 'Z' || f[0] == 'U';
-    must(hx_array_init(a, len, view ? 4 : 3, 0));
+    must(hx_arrow_array_init(a, len, view ? 4 : 3, 0));
     gen_validity(g, a, len, nullable);
     size_t cap = (size_t)len * 24 + 1, used = 0;
     uint8_t *data = buffer(a, 2, cap);
@@ -567,8 +567,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct gen g0 = {data, size, 0}, *g = &g0;
     struct ArrowSchema schema;
     int ncols = 1 + (int)(g8(g) % MAX_COLS);
-    must(hx_schema_init(&schema, "+s", "", 0));
-    must(hx_schema_alloc_children(&schema, ncols));
+    must(hx_arrow_schema_init(&schema, "+s", "", 0));
+    must(hx_arrow_schema_alloc_children(&schema, ncols));
     for (int c = 0; c < ncols; c++) {
         char name[8];
         snprintf(name, sizeof name, "c%d", c);
@@ -584,7 +584,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int64_t total = 0;
     for (int b = 0; b < nb; b++) {
         int64_t len = g8(g) % (MAX_ROWS + 1);
-        must(hx_array_init(&batches[b], len, 1, ncols));
+        must(hx_arrow_array_init(&batches[b], len, 1, ncols));
         for (int c = 0; c < ncols; c++) {
             int64_t skip = g8(g) % 3;
             gen_array(g, schema.children[c], len + skip, 1, batches[b].children[c]);

@@ -8,11 +8,15 @@ reading what the one before wrote, and prints each flow's wall time and the byte
                      S3 prefix (hoist.scan -> S3(run=self).write_table, all or nothing,
                      with a _SUCCESS manifest recording the source) and registers it as the
                      Iceberg table taxi.nyc_taxi in demo-out/catalog.db (the seeds use Glue)
-  TaxiPlotterFlow    shards the loaded table over a foreach, loads 3 columns with the filter
-                     pushed down, draws the pickups with datashader
+  TaxiETLFlow        runs the book's project SQL as CTAS on an embedded DuckDB over the table
+                     (hoist.metaflow.ctas: only the columns and rows the query needs are
+                     fetched; the result written all or nothing with the SQL in its manifest)
+  TaxiPlotterFlow    shards the CTAS output over a foreach (--use_ctas_data), loads 3 columns
+                     with the filter pushed down, draws the pickups with datashader
   TaxiRegressionFlow shards it again, loads 2 columns, fits amount ~ distance
 
-Outputs land in demo-out/: the two PNGs and the loader's _SUCCESS manifest (the lineage).
+Outputs land in demo-out/: the two PNGs and the loader's and the CTAS's _SUCCESS manifests
+(the lineage from raw data to results).
 Metaflow's local datastore and metadata live in demo-out/.metaflow.
 
     scripts/demo-pipeline.py s3://hoist/taxi/
@@ -89,15 +93,22 @@ def main():
           " registered as Iceberg table taxi.nyc_taxi, snapshot %d (demo-out/catalog.db)"
           % (secs, a["rows"], len(a["paths"]), written / 2**20, prefix, a["snapshot_id"]))
 
+    secs = run("taxi_etl.py", "--table", prefix)
+    a = latest("TaxiETLFlow", "rows", "paths", "manifest")
+    ctas_manifest = a["manifest"]
+    (OUT / "ctas_SUCCESS.json").write_text(json.dumps(ctas_manifest, indent=1))
+    print("-- TaxiETLFlow       %6.1f s  CTAS wrote %d rows, %d files, %.0f MiB (SQL and inputs in demo-out/ctas_SUCCESS.json)"
+          % (secs, a["rows"], len(a["paths"]), sum(f["bytes"] for f in ctas_manifest["files"]) / 2**20))
+
     png = OUT / "taxi_plot.png"
-    secs = run("taxi_plotter.py", "--data", prefix, "--png", str(png))
+    secs = run("taxi_plotter.py", "--use_ctas_data", "True", "--png", str(png))
     a = latest("TaxiPlotterFlow", "num_points", "shards")
     fetched = sum(s.nbytes for s in a["shards"])
     print("-- TaxiPlotterFlow   %6.1f s  %d shards, %.0f MiB of 3 columns fetched, %d pickups drawn -> demo-out/%s"
           % (secs, len(a["shards"]), fetched / 2**20, a["num_points"], png.name))
 
     png = OUT / "taxi_regression.png"
-    secs = run("taxi_regression.py", "--data", prefix, "--plot", str(png), "--num_shards", "4")
+    secs = run("taxi_regression.py", "--use_ctas_data", "True", "--plot", str(png), "--num_shards", "4")
     a = latest("TaxiRegressionFlow", "coef", "intercept", "num_rows_fitted", "shards")
     fetched = sum(s.nbytes for s in a["shards"])
     print("-- TaxiRegressionFlow %5.1f s  %.0f MiB of 2 columns fetched, fitted amount = %.2f * distance + %.2f "

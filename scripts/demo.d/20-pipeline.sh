@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# the seeds' pipeline on Metaflow's local runtime: load (re-lay as nyc_taxi/month=M/), plot, regress
+# the seeds' pipeline on Metaflow's local runtime: load + register (Iceberg), CTAS (DuckDB), plot, regress
 # Each flow of examples/ runs against the local S3 server and reads what the one before
 # wrote; outputs (PNGs, the lineage manifest) land in demo-out/.
 set -euo pipefail

@@ -53,7 +53,7 @@ static void schema_release(struct ArrowSchema *s) {
     s->release = NULL;
 }
 
-hx_status hx_schema_init(struct ArrowSchema *s, const char *format, const char *name, int64_t flags) {
+hx_status hx_arrow_schema_init(struct ArrowSchema *s, const char *format, const char *name, int64_t flags) {
     memset(s, 0, sizeof *s);
     struct schema_priv *p = hx_calloc(1, sizeof *p);
     if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow schema");
@@ -73,7 +73,7 @@ hx_status hx_schema_init(struct ArrowSchema *s, const char *format, const char *
     return HOIST_OK;
 }
 
-hx_status hx_schema_alloc_children(struct ArrowSchema *s, int64_t n) {
+hx_status hx_arrow_schema_alloc_children(struct ArrowSchema *s, int64_t n) {
     if (n <= 0) return HOIST_OK;
     s->children = hx_calloc((size_t)n, sizeof *s->children);
     if (!s->children) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow schema");
@@ -88,13 +88,13 @@ hx_status hx_schema_alloc_children(struct ArrowSchema *s, int64_t n) {
     return HOIST_OK;
 }
 
-hx_status hx_schema_alloc_dictionary(struct ArrowSchema *s) {
+hx_status hx_arrow_schema_alloc_dictionary(struct ArrowSchema *s) {
     s->dictionary = hx_calloc(1, sizeof *s->dictionary);
     if (!s->dictionary) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow schema");
     return HOIST_OK;
 }
 
-size_t hx_metadata_size(const char *blob) {
+size_t hx_arrow_metadata_size(const char *blob) {
     if (!blob) return 0;
     int32_t n, len;
     size_t off = 4;
@@ -108,7 +108,7 @@ size_t hx_metadata_size(const char *blob) {
     return off;
 }
 
-hx_status hx_schema_set_metadata(struct ArrowSchema *s, const char *blob, size_t len) {
+hx_status hx_arrow_schema_set_metadata(struct ArrowSchema *s, const char *blob, size_t len) {
     struct schema_priv *p = s->private_data;
     hx_free(p->metadata);
     p->metadata = NULL;
@@ -121,13 +121,13 @@ hx_status hx_schema_set_metadata(struct ArrowSchema *s, const char *blob, size_t
     return HOIST_OK;
 }
 
-hx_status hx_metadata_begin(struct hx_buf *buf) {
+hx_status hx_arrow_metadata_begin(struct hx_buf *buf) {
     int32_t zero = 0;
     buf->len = 0;
     return hx_buf_append(buf, &zero, 4);
 }
 
-hx_status hx_metadata_add(struct hx_buf *buf, const char *key, size_t klen, const char *val, size_t vlen) {
+hx_status hx_arrow_metadata_add(struct hx_buf *buf, const char *key, size_t klen, const char *val, size_t vlen) {
     if (klen > INT32_MAX || vlen > INT32_MAX) HX_FAIL(HOIST_ERR_LIMIT, "metadata entry too large");
     int32_t k = (int32_t)klen, v = (int32_t)vlen, n;
     HX_TRY(hx_buf_append(buf, &k, 4));
@@ -140,19 +140,19 @@ hx_status hx_metadata_add(struct hx_buf *buf, const char *key, size_t klen, cons
     return HOIST_OK;
 }
 
-hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
+hx_status hx_arrow_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
     if (!src->format) {
         memset(dst, 0, sizeof *dst);
         HX_FAIL(HOIST_ERR_ARROW_INVALID, "Arrow schema '%s' has no format string", src->name ? src->name : "");
     }
-    HX_TRY(hx_schema_init(dst, src->format, src->name, src->flags));
-    hx_status st = hx_schema_set_metadata(dst, src->metadata, hx_metadata_size(src->metadata));
-    if (st == HOIST_OK) st = hx_schema_alloc_children(dst, src->n_children);
+    HX_TRY(hx_arrow_schema_init(dst, src->format, src->name, src->flags));
+    hx_status st = hx_arrow_schema_set_metadata(dst, src->metadata, hx_arrow_metadata_size(src->metadata));
+    if (st == HOIST_OK) st = hx_arrow_schema_alloc_children(dst, src->n_children);
     for (int64_t i = 0; st == HOIST_OK && i < src->n_children; i++)
-        st = hx_schema_copy(src->children[i], dst->children[i]);
+        st = hx_arrow_schema_copy(src->children[i], dst->children[i]);
     if (st == HOIST_OK && src->dictionary) {
-        st = hx_schema_alloc_dictionary(dst);
-        if (st == HOIST_OK) st = hx_schema_copy(src->dictionary, dst->dictionary);
+        st = hx_arrow_schema_alloc_dictionary(dst);
+        if (st == HOIST_OK) st = hx_arrow_schema_copy(src->dictionary, dst->dictionary);
     }
     if (st != HOIST_OK) dst->release(dst);
     return st;
@@ -160,14 +160,14 @@ hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst)
 
 hx_status hoist_arrow_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *out) {
     HX_FAIL_IF(!src || !out, HOIST_ERR_INVALID_ARG, "hoist_arrow_schema_copy: NULL argument");
-    HX_TRY(hx_schema_copy(src, out));
+    HX_TRY(hx_arrow_schema_copy(src, out));
     hx_error_clear();
     return HOIST_OK;
 }
 
 hx_status hx_arrow_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out) {
-    hx_status st = hx_schema_init(out, "+s", "", 0);
-    if (st == HOIST_OK) st = hx_schema_alloc_children(out, (int64_t)n);
+    hx_status st = hx_arrow_schema_init(out, "+s", "", 0);
+    if (st == HOIST_OK) st = hx_arrow_schema_alloc_children(out, (int64_t)n);
     for (size_t i = 0; i < n; i++) {
         if (st == HOIST_OK) {
             *out->children[i] = children[i];
@@ -198,7 +198,7 @@ static void advise_huge(void *p, size_t len) {
 #endif
 }
 
-hx_status hx_abuf_reserve(struct hx_abuf *b, size_t extra) {
+hx_status hx_arrow_buf_reserve(struct hx_arrow_buf *b, size_t extra) {
     size_t need;
     if (!hx_add_size(b->len, extra, &need) || !hx_add_size(need, 64, &need))
         HX_FAIL(HOIST_ERR_LIMIT, "buffer size overflows");
@@ -223,14 +223,14 @@ hx_status hx_abuf_reserve(struct hx_abuf *b, size_t extra) {
     return HOIST_OK;
 }
 
-void hx_abuf_reset(struct hx_abuf *b) {
+void hx_arrow_buf_reset(struct hx_arrow_buf *b) {
     hx_aligned_free(b->data);
-    *b = (struct hx_abuf){0};
+    *b = (struct hx_arrow_buf){0};
 }
 
-void *hx_abuf_detach(struct hx_abuf *b) {
+void *hx_arrow_buf_detach(struct hx_arrow_buf *b) {
     void *p = b->data;
-    *b = (struct hx_abuf){0};
+    *b = (struct hx_arrow_buf){0};
     return p;
 }
 
@@ -260,7 +260,7 @@ static void array_release(struct ArrowArray *a) {
     a->release = NULL;
 }
 
-hx_status hx_array_init(struct ArrowArray *a, int64_t length, int64_t n_buffers, int64_t n_children) {
+hx_status hx_arrow_array_init(struct ArrowArray *a, int64_t length, int64_t n_buffers, int64_t n_children) {
     memset(a, 0, sizeof *a);
     if (n_buffers > HX_ARRAY_MAX_BUFFERS) HX_FAIL(HOIST_ERR_INTERNAL, "too many Arrow buffers");
     struct array_priv *p = hx_calloc(1, sizeof *p);
@@ -289,7 +289,7 @@ hx_status hx_array_init(struct ArrowArray *a, int64_t length, int64_t n_buffers,
     return HOIST_OK;
 }
 
-void hx_array_set_buffer(struct ArrowArray *a, int i, void *buf) {
+void hx_arrow_array_set_buffer(struct ArrowArray *a, int i, void *buf) {
     struct array_priv *p = a->private_data;
     hx_aligned_free(p->owned[i]);
     p->owned[i] = buf;
@@ -301,18 +301,18 @@ hx_status hx_arrow_array_alloc_buffer(struct ArrowArray *a, int i, size_t size, 
     void *p = hx_aligned_alloc(size);
     if (!p) HX_FAIL(HOIST_ERR_NOMEM, "out of memory allocating an Arrow buffer of %zu bytes", size);
     memset(p, 0, size);
-    hx_array_set_buffer(a, i, p);
+    hx_arrow_array_set_buffer(a, i, p);
     *data = p;
     return HOIST_OK;
 }
 
-hx_status hx_array_alloc_dictionary(struct ArrowArray *a) {
+hx_status hx_arrow_array_alloc_dictionary(struct ArrowArray *a) {
     a->dictionary = hx_calloc(1, sizeof *a->dictionary);
     if (!a->dictionary) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building an Arrow array");
     return HOIST_OK;
 }
 
-int64_t hx_bitmap_count_nulls(const uint8_t *bits, int64_t n) {
+int64_t hx_arrow_bitmap_count_nulls(const uint8_t *bits, int64_t n) {
     int64_t set = 0, i = 0;
     for (; i + 64 <= n; i += 64) {
         uint64_t w;

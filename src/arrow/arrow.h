@@ -27,17 +27,18 @@
 
 /* Makes *s a schema with copies of format and name (name may be NULL),
  * no children, no metadata. */
-HOIST_NODISCARD hx_status hx_schema_init(struct ArrowSchema *s, const char *format, const char *name, int64_t flags);
+HOIST_NODISCARD hx_status hx_arrow_schema_init(struct ArrowSchema *s, const char *format, const char *name,
+                                               int64_t flags);
 /* Gives s n children, each zeroed (release == NULL) for the caller to init.
  * A child left uninitialised makes the schema invalid; release still works. */
-HOIST_NODISCARD hx_status hx_schema_alloc_children(struct ArrowSchema *s, int64_t n);
+HOIST_NODISCARD hx_status hx_arrow_schema_alloc_children(struct ArrowSchema *s, int64_t n);
 /* Gives s an uninitialised dictionary schema to init. */
-HOIST_NODISCARD hx_status hx_schema_alloc_dictionary(struct ArrowSchema *s);
+HOIST_NODISCARD hx_status hx_arrow_schema_alloc_dictionary(struct ArrowSchema *s);
 /* Sets metadata from an already encoded blob (C Data Interface layout). */
-HOIST_NODISCARD hx_status hx_schema_set_metadata(struct ArrowSchema *s, const char *blob, size_t len);
+HOIST_NODISCARD hx_status hx_arrow_schema_set_metadata(struct ArrowSchema *s, const char *blob, size_t len);
 /* Deep copy (format, name, flags, metadata, children, dictionary). A NULL
  * format anywhere in src fails with HOIST_ERR_ARROW_INVALID. */
-HOIST_NODISCARD hx_status hx_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst);
+HOIST_NODISCARD hx_status hx_arrow_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst);
 /* A struct schema ("+s", empty name) owning the n children (moved). */
 HOIST_NODISCARD hx_status hx_arrow_schema_struct(struct ArrowSchema *children, size_t n, struct ArrowSchema *out);
 
@@ -58,25 +59,25 @@ const char *hx_arrow_time_unit_name(int unit);
  * bytes, int32 length + value bytes. */
 
 /* Byte size of an encoded metadata blob (0 for NULL). */
-size_t hx_metadata_size(const char *blob);
-/* Starts a blob in buf (count 0); hx_metadata_add appends pairs. */
-HOIST_NODISCARD hx_status hx_metadata_begin(struct hx_buf *buf);
-HOIST_NODISCARD hx_status hx_metadata_add(struct hx_buf *buf, const char *key, size_t klen, const char *val,
-                                          size_t vlen);
+size_t hx_arrow_metadata_size(const char *blob);
+/* Starts a blob in buf (count 0); hx_arrow_metadata_add appends pairs. */
+HOIST_NODISCARD hx_status hx_arrow_metadata_begin(struct hx_buf *buf);
+HOIST_NODISCARD hx_status hx_arrow_metadata_add(struct hx_buf *buf, const char *key, size_t klen, const char *val,
+                                                size_t vlen);
 
 /* ---- growable 64-byte aligned buffers (arrow.c) ---------------------------- */
 
-struct hx_abuf {
+struct hx_arrow_buf {
     uint8_t *data;
     size_t len;
     size_t cap;
 };
 /* Ensures room for `extra` more bytes past len (geometric growth). Capacity
  * always has 64 spare bytes so word-at-a-time loops may overrun by a word. */
-HOIST_NODISCARD hx_status hx_abuf_reserve(struct hx_abuf *b, size_t extra);
-void hx_abuf_reset(struct hx_abuf *b);
+HOIST_NODISCARD hx_status hx_arrow_buf_reserve(struct hx_arrow_buf *b, size_t extra);
+void hx_arrow_buf_reset(struct hx_arrow_buf *b);
 /* Hands the buffer to the caller (hx_aligned_free); b is reset. */
-void *hx_abuf_detach(struct hx_abuf *b);
+void *hx_arrow_buf_detach(struct hx_arrow_buf *b);
 
 /* ---- arrays (arrow.c) --------------------------------------------------------- */
 
@@ -86,16 +87,17 @@ void *hx_abuf_detach(struct hx_abuf *b);
 
 /* Makes *a an array with n_buffers NULL buffers and n_children zeroed
  * children (release == NULL) for the caller to fill. */
-HOIST_NODISCARD hx_status hx_array_init(struct ArrowArray *a, int64_t length, int64_t n_buffers, int64_t n_children);
+HOIST_NODISCARD hx_status hx_arrow_array_init(struct ArrowArray *a, int64_t length, int64_t n_buffers,
+                                              int64_t n_children);
 /* The array takes ownership of an hx_aligned_alloc block (may be NULL). */
-void hx_array_set_buffer(struct ArrowArray *a, int i, void *buf);
-/* Allocates buffer i of a (hx_array_init'ed) zeroed, size bytes (at least
+void hx_arrow_array_set_buffer(struct ArrowArray *a, int i, void *buf);
+/* Allocates buffer i of a (hx_arrow_array_init'ed) zeroed, size bytes (at least
  * one), and sets *data to it. */
 HOIST_NODISCARD hx_status hx_arrow_array_alloc_buffer(struct ArrowArray *a, int i, size_t size, void **data);
-HOIST_NODISCARD hx_status hx_array_alloc_dictionary(struct ArrowArray *a);
+HOIST_NODISCARD hx_status hx_arrow_array_alloc_dictionary(struct ArrowArray *a);
 
 /* Counts zero bits in the first n bits of a validity bitmap. */
-int64_t hx_bitmap_count_nulls(const uint8_t *bits, int64_t n);
+int64_t hx_arrow_bitmap_count_nulls(const uint8_t *bits, int64_t n);
 
 /* ---- builders (arrow_build.c) ------------------------------------------------- */
 
@@ -138,13 +140,14 @@ HOIST_NODISCARD hx_status hx_arrow_array_filter(struct ArrowArray *in, const str
 /* A producer behind an ArrowArrayStream. get_next fills out with a batch, or
  * leaves out->release NULL at the end. Failures set hx_error as usual; the
  * stream copies the message for get_last_error. */
-struct hx_stream_ops {
+struct hx_arrow_stream_ops {
     hx_status (*get_schema)(void *state, struct ArrowSchema *out);
     hx_status (*get_next)(void *state, struct ArrowArray *out);
     void (*free_state)(void *state);
 };
 /* Takes ownership of state (freed by free_state even when this fails). */
-HOIST_NODISCARD hx_status hx_stream_init(struct ArrowArrayStream *out, const struct hx_stream_ops *ops, void *state);
+HOIST_NODISCARD hx_status hx_arrow_stream_init(struct ArrowArrayStream *out, const struct hx_arrow_stream_ops *ops,
+                                               void *state);
 
 /* The basic array stream: batches owned by the stream, handed out (moved)
  * in order; get_schema gives copies of the schema. init takes the schema
@@ -170,41 +173,74 @@ HOIST_NODISCARD hx_status hx_arrow_stream_share(const struct ArrowSchema *schema
  * bool, null, (large) utf8/binary, dates, times, timestamps); nested and
  * dictionary columns fail with HOIST_ERR_ARROW_TYPE naming the column. */
 
-struct hx_ipc_writer;
+struct hx_arrow_ipc_writer;
 /* Writes the magic and the schema message of `schema` (a struct, one
  * column per child; borrowed until the writer is freed) to `out` (borrowed,
  * not closed). `name` labels error messages. */
 HOIST_NODISCARD hx_status hx_arrow_ipc_writer_new(FILE *out, const char *name, const struct ArrowSchema *schema,
-                                                  struct hx_ipc_writer **w);
+                                                  struct hx_arrow_ipc_writer **w);
 /* Appends one record batch (a struct array of the schema; borrowed). */
-HOIST_NODISCARD hx_status hx_arrow_ipc_writer_write(struct hx_ipc_writer *w, const struct ArrowArray *batch);
+HOIST_NODISCARD hx_status hx_arrow_ipc_writer_write(struct hx_arrow_ipc_writer *w, const struct ArrowArray *batch);
 /* Writes the end-of-stream marker and the footer. */
-HOIST_NODISCARD hx_status hx_arrow_ipc_writer_finish(struct hx_ipc_writer *w);
-void hx_arrow_ipc_writer_free(struct hx_ipc_writer *w);
+HOIST_NODISCARD hx_status hx_arrow_ipc_writer_finish(struct hx_arrow_ipc_writer *w);
+void hx_arrow_ipc_writer_free(struct hx_arrow_ipc_writer *w);
+
+/* ---- the Type union of Arrow's Schema.fbs --------------------------------------
+ * The tag of a Field's type in the flatbuffer schema, as the IPC reader and
+ * writer and the ARROW:schema of Parquet files spell it (values fixed by the
+ * format; 1 = Null ... 26 = LargeListView). */
+enum hx_arrow_fb_type {
+    HX_FBT_NULL = 1,
+    HX_FBT_INT,
+    HX_FBT_FLOAT,
+    HX_FBT_BINARY,
+    HX_FBT_UTF8,
+    HX_FBT_BOOL,
+    HX_FBT_DECIMAL,
+    HX_FBT_DATE,
+    HX_FBT_TIME,
+    HX_FBT_TIMESTAMP,
+    HX_FBT_INTERVAL,
+    HX_FBT_LIST,
+    HX_FBT_STRUCT,
+    HX_FBT_UNION,
+    HX_FBT_FSB,
+    HX_FBT_FSL,
+    HX_FBT_MAP,
+    HX_FBT_DURATION,
+    HX_FBT_LARGE_BINARY,
+    HX_FBT_LARGE_UTF8,
+    HX_FBT_LARGE_LIST,
+    HX_FBT_REE,
+    HX_FBT_BINARY_VIEW,
+    HX_FBT_UTF8_VIEW,
+    HX_FBT_LIST_VIEW,
+    HX_FBT_LARGE_LIST_VIEW
+};
 
 /* ---- flatbuffers from untrusted bytes (arrow_flatbuf.c) ------------------------
  * Positions are byte offsets into b; 0 means absent or invalid (no table can
  * start at 0, where the root offset is). Every read is bounds-checked. */
-struct hx_fb {
+struct hx_arrow_fb {
     const uint8_t *b;
     size_t n;
 };
 /* The root table. */
-size_t hx_fb_root(const struct hx_fb *fb);
+size_t hx_arrow_fb_root(const struct hx_arrow_fb *fb);
 /* Position of field i of the table at tab. */
-size_t hx_fb_field(const struct hx_fb *fb, size_t tab, int i);
+size_t hx_arrow_fb_field(const struct hx_arrow_fb *fb, size_t tab, int i);
 /* Scalar field i (size 1, 2, 4 or 8 bytes, signed), dflt when absent. */
-int64_t hx_fb_int(const struct hx_fb *fb, size_t tab, int i, int size, int64_t dflt);
+int64_t hx_arrow_fb_int(const struct hx_arrow_fb *fb, size_t tab, int i, int size, int64_t dflt);
 /* The table, vector or string that offset field i points to. */
-size_t hx_fb_ref(const struct hx_fb *fb, size_t tab, int i);
+size_t hx_arrow_fb_ref(const struct hx_arrow_fb *fb, size_t tab, int i);
 /* The length of the vector at vec, whose len elements of elem_size bytes
  * (4 for offsets to tables, 16 for IPC FieldNode/Buffer structs) lie inside
  * the buffer; false when they do not. */
-bool hx_fb_vec(const struct hx_fb *fb, size_t vec, size_t elem_size, uint32_t *len);
-/* The table element i of a vector of tables (checked with hx_fb_vec). */
-size_t hx_fb_vec_table(const struct hx_fb *fb, size_t vec, uint32_t i);
+bool hx_arrow_fb_vec(const struct hx_arrow_fb *fb, size_t vec, size_t elem_size, uint32_t *len);
+/* The table element i of a vector of tables (checked with hx_arrow_fb_vec). */
+size_t hx_arrow_fb_vec_table(const struct hx_arrow_fb *fb, size_t vec, uint32_t i);
 /* The bytes of the string at s. */
-bool hx_fb_str(const struct hx_fb *fb, size_t s, const char **str, uint32_t *len);
+bool hx_arrow_fb_str(const struct hx_arrow_fb *fb, size_t s, const char **str, uint32_t *len);
 
 /* ---- Arrow IPC reader (arrow_ipc_read.c) ---------------------------------------
  * The file and the stream format, with LZ4_FRAME/ZSTD buffers. Takes data

@@ -43,7 +43,7 @@ int hx_arrow_format_bits(const char *f) {
 
 hx_status hx_arrow_array_make(struct ArrowArray *out, int64_t length, int n_buffers, const size_t *sizes,
                               size_t n_children) {
-    HX_TRY(hx_array_init(out, length, n_buffers, (int64_t)n_children));
+    HX_TRY(hx_arrow_array_init(out, length, n_buffers, (int64_t)n_children));
     for (int i = 0; i < n_buffers; i++) {
         if (sizes[i] == HX_ARROW_NO_BUFFER) continue;
         void *data;
@@ -67,7 +67,7 @@ hx_status hx_arrow_array_nulls(const struct ArrowSchema *schema, int64_t length,
         size_t sz[2] = {hx_arrow_bitmap_bytes(length), (size_t)length * 8};
         HX_TRY(hx_arrow_array_make(out, length, 2, sz, 0));
         out->null_count = length;
-        hx_status st = hx_array_alloc_dictionary(out);
+        hx_status st = hx_arrow_array_alloc_dictionary(out);
         if (st == HOIST_OK) st = hx_arrow_array_nulls(schema->dictionary, 0, out->dictionary);
         if (st != HOIST_OK) out->release(out);
         return st;

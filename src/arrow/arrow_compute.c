@@ -265,7 +265,7 @@ static hx_status filter_dictionary(const struct ArrowArray *in, const struct Arr
     filter_validity(in, keep, out_len, out);
     compress_fixed(hx_arrow_buffer(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep, in->length,
                    w, out_len);
-    hx_status st = hx_array_alloc_dictionary(out);
+    hx_status st = hx_arrow_array_alloc_dictionary(out);
     uint8_t *all = hx_malloc(in->dictionary->length > 0 ? (size_t)in->dictionary->length : 1);
     if (st == HOIST_OK && !all) st = hx_error(HOIST_ERR_NOMEM, "out of memory filtering a dictionary array");
     if (st == HOIST_OK) {

@@ -16,7 +16,7 @@ int hx_arrow_format_bits(const char *format);
  * whether offsets are 64-bit. */
 bool hx_arrow_format_is_binary(const char *format, bool *large);
 
-/* Like hx_array_init, then allocates buffer i zeroed with sizes[i] bytes,
+/* Like hx_arrow_array_init, then allocates buffer i zeroed with sizes[i] bytes,
  * or leaves it NULL for HX_ARROW_NO_BUFFER (e.g. no validity bitmap). */
 #define HX_ARROW_NO_BUFFER ((size_t)-1)
 HOIST_NODISCARD hx_status hx_arrow_array_make(struct ArrowArray *out, int64_t length, int n_buffers,

@@ -229,7 +229,7 @@ struct ipc_block {
     int64_t body;
 };
 
-struct hx_ipc_writer {
+struct hx_arrow_ipc_writer {
     FILE *out;
     char *name;
     uint64_t pos;
@@ -238,14 +238,14 @@ struct hx_ipc_writer {
     const struct ArrowSchema *schema;
 };
 
-static hx_status write_bytes(struct hx_ipc_writer *w, const void *p, size_t n) {
+static hx_status write_bytes(struct hx_arrow_ipc_writer *w, const void *p, size_t n) {
     if (n && fwrite(p, 1, n, w->out) != n)
         HX_FAIL(HOIST_ERR_IO, "%s: writing the Arrow IPC file failed: %s", w->name, strerror(errno));
     w->pos += n;
     return HOIST_OK;
 }
 
-static hx_status write_zeros(struct hx_ipc_writer *w, size_t n) {
+static hx_status write_zeros(struct hx_arrow_ipc_writer *w, size_t n) {
     static const uint8_t zeros[8] = {0};
     return write_bytes(w, zeros, n);
 }
@@ -253,7 +253,7 @@ static hx_status write_zeros(struct hx_ipc_writer *w, size_t n) {
 /* Continuation marker, metadata length, the flatbuffer padded to 8 bytes
  * (Columnar.md "Encapsulated message format"); *meta_len is what a Block
  * records. */
-static hx_status write_message_header(struct hx_ipc_writer *w, const struct fbb *b, int32_t *meta_len) {
+static hx_status write_message_header(struct hx_arrow_ipc_writer *w, const struct fbb *b, int32_t *meta_len) {
     if (b->oom) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory building an Arrow IPC message", w->name);
     size_t fl = (b->len + 8 + 7) / 8 * 8 - 8;
     uint32_t head[2] = {0xFFFFFFFFu, (uint32_t)fl};
@@ -265,7 +265,7 @@ static hx_status write_message_header(struct hx_ipc_writer *w, const struct fbb 
 }
 
 hx_status hx_arrow_ipc_writer_new(FILE *out, const char *name, const struct ArrowSchema *schema,
-                                  struct hx_ipc_writer **wp) {
+                                  struct hx_arrow_ipc_writer **wp) {
     *wp = NULL;
     if (!name) name = "Arrow IPC file";
     HX_FAIL_IF(!schema->format || strcmp(schema->format, "+s") != 0, HOIST_ERR_ARROW_TYPE,
@@ -278,7 +278,7 @@ hx_status hx_arrow_ipc_writer_new(FILE *out, const char *name, const struct Arro
                     "%s: column '%s' has a type the IPC writer does not handle yet ('%s': nested or dictionary)", name,
                     c->name ? c->name : "", c->format);
     }
-    struct hx_ipc_writer *w = hx_calloc(1, sizeof *w);
+    struct hx_arrow_ipc_writer *w = hx_calloc(1, sizeof *w);
     if (w) w->name = hx_strdup(name);
     if (!w || !w->name) {
         hx_free(w);
@@ -312,16 +312,17 @@ struct ipc_buffer {
 /* The FieldNode and Buffers of one column of `len` rows (children may be
  * longer than their batch after a limit cut it), and where each buffer's
  * bytes are. */
-static hx_status column_layout(const struct hx_ipc_writer *w, const struct ArrowArray *a, const struct ArrowSchema *col,
-                               int64_t len, struct ipc_node *node, struct ipc_buffer *bufs, const uint8_t **src,
-                               size_t *nb, int64_t *body) {
+static hx_status column_layout(const struct hx_arrow_ipc_writer *w, const struct ArrowArray *a,
+                               const struct ArrowSchema *col, int64_t len, struct ipc_node *node,
+                               struct ipc_buffer *bufs, const uint8_t **src, size_t *nb, int64_t *body) {
     const char *f = col->format, *cname = col->name ? col->name : "";
     HX_FAIL_IF(a->offset != 0, HOIST_ERR_UNSUPPORTED, "%s: column '%s': sliced arrays are not supported", w->name,
                cname);
     node->length = len;
     node->nulls = 0;
     if (a->n_buffers > 0 && a->buffers[0] && a->null_count != 0) {
-        node->nulls = a->null_count > 0 && a->length == len ? a->null_count : hx_bitmap_count_nulls(a->buffers[0], len);
+        node->nulls =
+            a->null_count > 0 && a->length == len ? a->null_count : hx_arrow_bitmap_count_nulls(a->buffers[0], len);
     }
     int64_t sizes[3] = {node->nulls ? (len + 7) / 8 : 0, 0, 0};
     int n = 2;
@@ -352,8 +353,8 @@ static hx_status column_layout(const struct hx_ipc_writer *w, const struct Arrow
 }
 
 /* The RecordBatch message of a batch whose layout is known. */
-static hx_status write_batch_message(struct hx_ipc_writer *w, int64_t rows, const struct ipc_node *nodes, size_t ncols,
-                                     const struct ipc_buffer *bufs, const uint8_t *const *src, size_t nb,
+static hx_status write_batch_message(struct hx_arrow_ipc_writer *w, int64_t rows, const struct ipc_node *nodes,
+                                     size_t ncols, const struct ipc_buffer *bufs, const uint8_t *const *src, size_t nb,
                                      int64_t body) {
     struct fbb b = {0};
     size_t hslot = 0, nodes_slot = 0, bufs_slot = 0;
@@ -382,7 +383,7 @@ static hx_status write_batch_message(struct hx_ipc_writer *w, int64_t rows, cons
     return st;
 }
 
-hx_status hx_arrow_ipc_writer_write(struct hx_ipc_writer *w, const struct ArrowArray *batch) {
+hx_status hx_arrow_ipc_writer_write(struct hx_arrow_ipc_writer *w, const struct ArrowArray *batch) {
     size_t ncols = (size_t)w->schema->n_children;
     HX_FAIL_IF(batch->n_children != (int64_t)ncols, HOIST_ERR_ARROW_INVALID,
                "%s: a batch has %" PRId64 " columns, the schema %zu", w->name, batch->n_children, ncols);
@@ -402,7 +403,7 @@ hx_status hx_arrow_ipc_writer_write(struct hx_ipc_writer *w, const struct ArrowA
     return st;
 }
 
-hx_status hx_arrow_ipc_writer_finish(struct hx_ipc_writer *w) {
+hx_status hx_arrow_ipc_writer_finish(struct hx_arrow_ipc_writer *w) {
     uint32_t eos[2] = {0xFFFFFFFFu, 0};
     HX_TRY(write_bytes(w, eos, 8));
     struct fbb b = {0};
@@ -423,7 +424,7 @@ hx_status hx_arrow_ipc_writer_finish(struct hx_ipc_writer *w) {
     return st;
 }
 
-void hx_arrow_ipc_writer_free(struct hx_ipc_writer *w) {
+void hx_arrow_ipc_writer_free(struct hx_arrow_ipc_writer *w) {
     if (!w) return;
     hx_free(w->blocks);
     hx_free(w->name);
@@ -448,7 +449,7 @@ static hx_status write_stream(FILE *f, const char *path, struct ArrowArrayStream
     memset(&schema, 0, sizeof schema);
     int rc = stream->get_schema(stream, &schema);
     if (rc != 0) return stream_failure(stream, rc, path, "schema");
-    struct hx_ipc_writer *w = NULL;
+    struct hx_arrow_ipc_writer *w = NULL;
     hx_status st = hx_arrow_ipc_writer_new(f, path, &schema, &w);
     while (st == HOIST_OK) {
         struct ArrowArray b;

@@ -35,35 +35,6 @@
 
 /* Message.fbs MessageHeader and Schema.fbs Type union members */
 enum { MH_SCHEMA = 1, MH_DICTIONARY = 2, MH_RECORD_BATCH = 3 };
-enum {
-    T_NULL = 1,
-    T_INT,
-    T_FLOAT,
-    T_BINARY,
-    T_UTF8,
-    T_BOOL,
-    T_DECIMAL,
-    T_DATE,
-    T_TIME,
-    T_TIMESTAMP,
-    T_INTERVAL,
-    T_LIST,
-    T_STRUCT,
-    T_UNION,
-    T_FSB,
-    T_FSL,
-    T_MAP,
-    T_DURATION,
-    T_LARGE_BINARY,
-    T_LARGE_UTF8,
-    T_LARGE_LIST,
-    T_REE,
-    T_BINARY_VIEW,
-    T_UTF8_VIEW,
-    T_LIST_VIEW,
-    T_LARGE_LIST_VIEW
-};
-
 #define MAX_DEPTH 64
 #define MAX_DICT_NESTING 4
 
@@ -92,7 +63,7 @@ struct ipc {
 
 struct message {
     size_t start; /* position of the message's first byte (for dictionaries) */
-    struct hx_fb meta;
+    struct hx_arrow_fb meta;
     size_t header;
     int type;
     const uint8_t *body;
@@ -124,13 +95,13 @@ static hx_status read_message(struct ipc *r, size_t pos, struct message *m, size
     }
     if (len > r->end - pos)
         return INVALID("%s: message of %u bytes at byte %zu overruns the data", r->name, len, m->start);
-    m->meta = (struct hx_fb){r->data + pos, len};
+    m->meta = (struct hx_arrow_fb){r->data + pos, len};
     pos += len;
-    size_t root = hx_fb_root(&m->meta);
+    size_t root = hx_arrow_fb_root(&m->meta);
     if (!root) return INVALID("%s: message at byte %zu is not a flatbuffer", r->name, m->start);
-    m->type = (int)(uint8_t)hx_fb_int(&m->meta, root, 1, 1, 0);
-    m->header = hx_fb_ref(&m->meta, root, 2);
-    int64_t body_len = hx_fb_int(&m->meta, root, 3, 8, 0);
+    m->type = (int)(uint8_t)hx_arrow_fb_int(&m->meta, root, 1, 1, 0);
+    m->header = hx_arrow_fb_ref(&m->meta, root, 2);
+    int64_t body_len = hx_arrow_fb_int(&m->meta, root, 3, 8, 0);
     if (!m->header) return INVALID("%s: message at byte %zu has no header", r->name, m->start);
     if (body_len < 0 || (uint64_t)body_len > r->end - pos)
         return INVALID("%s: message body of %lld bytes at byte %zu overruns the data", r->name, (long long)body_len,
@@ -143,70 +114,70 @@ static hx_status read_message(struct ipc *r, size_t pos, struct message *m, size
 
 /* ---- schema ----------------------------------------------------------------------- */
 
-static hx_status copy_metadata(struct ipc *r, const struct hx_fb *fb, size_t vec, struct ArrowSchema *out) {
+static hx_status copy_metadata(struct ipc *r, const struct hx_arrow_fb *fb, size_t vec, struct ArrowSchema *out) {
     uint32_t n;
-    if (!vec || !hx_fb_vec(fb, vec, 4, &n) || n == 0) return HOIST_OK;
+    if (!vec || !hx_arrow_fb_vec(fb, vec, 4, &n) || n == 0) return HOIST_OK;
     struct hx_buf md = {0};
-    HX_TRY(hx_metadata_begin(&md));
+    HX_TRY(hx_arrow_metadata_begin(&md));
     hx_status st = HOIST_OK;
     for (uint32_t i = 0; i < n && st == HOIST_OK; i++) {
-        size_t kv = hx_fb_vec_table(fb, vec, i);
+        size_t kv = hx_arrow_fb_vec_table(fb, vec, i);
         const char *k, *v;
         uint32_t kl, vl;
-        if (!kv || !hx_fb_str(fb, hx_fb_ref(fb, kv, 0), &k, &kl)) {
+        if (!kv || !hx_arrow_fb_str(fb, hx_arrow_fb_ref(fb, kv, 0), &k, &kl)) {
             st = INVALID("%s: schema metadata entry %u has no key", r->name, i);
             break;
         }
-        if (!hx_fb_str(fb, hx_fb_ref(fb, kv, 1), &v, &vl)) v = "", vl = 0;
-        st = hx_metadata_add(&md, k, kl, v, vl);
+        if (!hx_arrow_fb_str(fb, hx_arrow_fb_ref(fb, kv, 1), &v, &vl)) v = "", vl = 0;
+        st = hx_arrow_metadata_add(&md, k, kl, v, vl);
     }
-    if (st == HOIST_OK) st = hx_schema_set_metadata(out, md.data, md.len);
+    if (st == HOIST_OK) st = hx_arrow_schema_set_metadata(out, md.data, md.len);
     hx_buf_reset(&md);
     return st;
 }
 
 /* The C Data Interface format of a Type table; *nchildren: how many child
  * fields the type needs (-1: any). */
-static hx_status type_format(struct ipc *r, const struct hx_fb *fb, int tt, size_t type, const char *name, char *fmt,
-                             size_t cap, int *nchildren) {
+static hx_status type_format(struct ipc *r, const struct hx_arrow_fb *fb, int tt, size_t type, const char *name,
+                             char *fmt, size_t cap, int *nchildren) {
     *nchildren = 0;
     const char *f = NULL;
     /* Schema.fbs defaults (flatbuffers omit a field equal to its default):
      * Timestamp.unit SECOND, Date/Time/Duration.unit MILLISECOND */
-    int unit = (int)hx_fb_int(fb, type, 0, 2, tt == T_TIMESTAMP ? HX_UNIT_S : HX_UNIT_MS);
+    int unit = (int)hx_arrow_fb_int(fb, type, 0, 2, tt == HX_FBT_TIMESTAMP ? HX_UNIT_S : HX_UNIT_MS);
     switch (tt) {
-    case T_NULL: f = "n"; break;
-    case T_BOOL: f = "b"; break;
-    case T_INT: {
-        int bits = (int)hx_fb_int(fb, type, 0, 4, 0), sign = (int)hx_fb_int(fb, type, 1, 1, 0);
+    case HX_FBT_NULL: f = "n"; break;
+    case HX_FBT_BOOL: f = "b"; break;
+    case HX_FBT_INT: {
+        int bits = (int)hx_arrow_fb_int(fb, type, 0, 4, 0), sign = (int)hx_arrow_fb_int(fb, type, 1, 1, 0);
         static const char s[] = "csil", u[] = "CSIL";
         int k = bits == 8 ? 0 : bits == 16 ? 1 : bits == 32 ? 2 : bits == 64 ? 3 : -1;
         if (k < 0) return INVALID("%s: field '%s': integer of %d bits", r->name, name, bits);
         snprintf(fmt, cap, "%c", sign ? s[k] : u[k]);
         return HOIST_OK;
     }
-    case T_FLOAT: {
-        int p = (int)hx_fb_int(fb, type, 0, 2, 0);
+    case HX_FBT_FLOAT: {
+        int p = (int)hx_arrow_fb_int(fb, type, 0, 2, 0);
         if (p < 0 || p > 2) return INVALID("%s: field '%s': floating point precision %d", r->name, name, p);
         f = p == 0 ? "e" : p == 1 ? "f" : "g";
         break;
     }
-    case T_BINARY: f = "z"; break;
-    case T_UTF8: f = "u"; break;
-    case T_LARGE_BINARY: f = "Z"; break;
-    case T_LARGE_UTF8: f = "U"; break;
-    case T_BINARY_VIEW: f = "vz"; break;
-    case T_UTF8_VIEW: f = "vu"; break;
-    case T_FSB: {
-        int64_t w = hx_fb_int(fb, type, 0, 4, 0);
+    case HX_FBT_BINARY: f = "z"; break;
+    case HX_FBT_UTF8: f = "u"; break;
+    case HX_FBT_LARGE_BINARY: f = "Z"; break;
+    case HX_FBT_LARGE_UTF8: f = "U"; break;
+    case HX_FBT_BINARY_VIEW: f = "vz"; break;
+    case HX_FBT_UTF8_VIEW: f = "vu"; break;
+    case HX_FBT_FSB: {
+        int64_t w = hx_arrow_fb_int(fb, type, 0, 4, 0);
         if (w <= 0 || w > (1 << 20))
             return INVALID("%s: field '%s': fixed_size_binary of %lld bytes", r->name, name, (long long)w);
         snprintf(fmt, cap, "w:%d", (int)w);
         return HOIST_OK;
     }
-    case T_DECIMAL: {
-        int p = (int)hx_fb_int(fb, type, 0, 4, 0), s = (int)hx_fb_int(fb, type, 1, 4, 0);
-        int bw = (int)hx_fb_int(fb, type, 2, 4, 128);
+    case HX_FBT_DECIMAL: {
+        int p = (int)hx_arrow_fb_int(fb, type, 0, 4, 0), s = (int)hx_arrow_fb_int(fb, type, 1, 4, 0);
+        int bw = (int)hx_arrow_fb_int(fb, type, 2, 4, 128);
         int maxp = bw == 32 ? 9 : bw == 64 ? 18 : bw == 128 ? 38 : bw == 256 ? 76 : 0;
         if (!maxp || p < 1 || p > maxp)
             return INVALID("%s: field '%s': decimal of precision %d in %d bits", r->name, name, p, bw);
@@ -216,39 +187,39 @@ static hx_status type_format(struct ipc *r, const struct hx_fb *fb, int tt, size
             snprintf(fmt, cap, "d:%d,%d,%d", p, s, bw);
         return HOIST_OK;
     }
-    case T_DATE: f = unit == 0 ? "tdD" : "tdm"; break; /* DateUnit: DAY 0, MILLISECOND 1 (the default) */
-    case T_TIME: {
-        int bits = (int)hx_fb_int(fb, type, 1, 4, 32);
+    case HX_FBT_DATE: f = unit == 0 ? "tdD" : "tdm"; break; /* DateUnit: DAY 0, MILLISECOND 1 (the default) */
+    case HX_FBT_TIME: {
+        int bits = (int)hx_arrow_fb_int(fb, type, 1, 4, 32);
         char u = hx_arrow_time_unit_char(unit);
         if (!u || (bits == 32) != (unit <= HX_UNIT_MS) || (bits != 32 && bits != 64))
             return INVALID("%s: field '%s': time of unit %d in %d bits", r->name, name, unit, bits);
         snprintf(fmt, cap, "tt%c", u);
         return HOIST_OK;
     }
-    case T_TIMESTAMP: {
+    case HX_FBT_TIMESTAMP: {
         char u = hx_arrow_time_unit_char(unit);
         const char *tz = "";
         uint32_t tzl = 0;
         if (!u) return INVALID("%s: field '%s': timestamp unit %d", r->name, name, unit);
-        if (!hx_fb_str(fb, hx_fb_ref(fb, type, 1), &tz, &tzl)) tz = "", tzl = 0;
+        if (!hx_arrow_fb_str(fb, hx_arrow_fb_ref(fb, type, 1), &tz, &tzl)) tz = "", tzl = 0;
         if (tzl > 200 || memchr(tz, 0, tzl)) return INVALID("%s: field '%s': bad time zone", r->name, name);
         snprintf(fmt, cap, "ts%c:%.*s", u, (int)tzl, tz);
         return HOIST_OK;
     }
-    case T_DURATION: {
+    case HX_FBT_DURATION: {
         char u = hx_arrow_time_unit_char(unit);
         if (!u) return INVALID("%s: field '%s': duration unit %d", r->name, name, unit);
         snprintf(fmt, cap, "tD%c", u);
         return HOIST_OK;
     }
-    case T_LIST: f = "+l", *nchildren = 1; break;
-    case T_LARGE_LIST: f = "+L", *nchildren = 1; break;
-    case T_LIST_VIEW: f = "+vl", *nchildren = 1; break;
-    case T_LARGE_LIST_VIEW: f = "+vL", *nchildren = 1; break;
-    case T_STRUCT: f = "+s", *nchildren = -1; break;
-    case T_MAP: f = "+m", *nchildren = 1; break;
-    case T_FSL: {
-        int64_t n = hx_fb_int(fb, type, 0, 4, -1);
+    case HX_FBT_LIST: f = "+l", *nchildren = 1; break;
+    case HX_FBT_LARGE_LIST: f = "+L", *nchildren = 1; break;
+    case HX_FBT_LIST_VIEW: f = "+vl", *nchildren = 1; break;
+    case HX_FBT_LARGE_LIST_VIEW: f = "+vL", *nchildren = 1; break;
+    case HX_FBT_STRUCT: f = "+s", *nchildren = -1; break;
+    case HX_FBT_MAP: f = "+m", *nchildren = 1; break;
+    case HX_FBT_FSL: {
+        int64_t n = hx_arrow_fb_int(fb, type, 0, 4, -1);
         if (n < 0 || n > (1 << 20)) /* bounded so lengths x size cannot overflow */
             return INVALID("%s: field '%s': fixed_size_list of %lld", r->name, name, (long long)n);
         snprintf(fmt, cap, "+w:%d", (int)n);
@@ -277,48 +248,50 @@ static hx_status add_dict(struct ipc *r, const struct ArrowSchema *field, int64_
     return HOIST_OK;
 }
 
-static hx_status read_field(struct ipc *r, const struct hx_fb *fb, size_t field, int depth, struct ArrowSchema *out) {
+static hx_status read_field(struct ipc *r, const struct hx_arrow_fb *fb, size_t field, int depth,
+                            struct ArrowSchema *out) {
     char fmt[256];
     const char *name = "";
     uint32_t nl = 0;
     if (!field) return INVALID("%s: schema field missing", r->name);
     if (depth > MAX_DEPTH) return INVALID("%s: schema nested deeper than %d", r->name, MAX_DEPTH);
-    if (!hx_fb_str(fb, hx_fb_ref(fb, field, 0), &name, &nl)) name = "", nl = 0;
+    if (!hx_arrow_fb_str(fb, hx_arrow_fb_ref(fb, field, 0), &name, &nl)) name = "", nl = 0;
     char *nm = hx_strndup(name, nl);
     if (!nm) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading %s", r->name);
-    int64_t flags = hx_fb_int(fb, field, 1, 1, 0) ? ARROW_FLAG_NULLABLE : 0;
-    int tt = (int)(uint8_t)hx_fb_int(fb, field, 2, 1, 0), want;
-    size_t dict = hx_fb_ref(fb, field, 4), ch = hx_fb_ref(fb, field, 5);
+    int64_t flags = hx_arrow_fb_int(fb, field, 1, 1, 0) ? ARROW_FLAG_NULLABLE : 0;
+    int tt = (int)(uint8_t)hx_arrow_fb_int(fb, field, 2, 1, 0), want;
+    size_t dict = hx_arrow_fb_ref(fb, field, 4), ch = hx_arrow_fb_ref(fb, field, 5);
     uint32_t nch = 0;
-    if (ch && !hx_fb_vec(fb, ch, 4, &nch)) nch = 0;
-    hx_status st = type_format(r, fb, tt, hx_fb_ref(fb, field, 3), nm, fmt, sizeof fmt, &want);
+    if (ch && !hx_arrow_fb_vec(fb, ch, 4, &nch)) nch = 0;
+    hx_status st = type_format(r, fb, tt, hx_arrow_fb_ref(fb, field, 3), nm, fmt, sizeof fmt, &want);
     if (st == HOIST_OK && want >= 0 && (int64_t)nch != want)
         st = INVALID("%s: field '%s' of type %s has %u children", r->name, nm, fmt, nch);
     struct ArrowSchema *vs = out; /* the schema node the type describes */
     if (st == HOIST_OK && dict) {
         /* DictionaryEncoding: id, indexType (Int; int32 when absent), isOrdered */
-        size_t it = hx_fb_ref(fb, dict, 1);
-        int bits = it ? (int)hx_fb_int(fb, it, 0, 4, 0) : 32, sign = it ? (int)hx_fb_int(fb, it, 1, 1, 0) : 1;
+        size_t it = hx_arrow_fb_ref(fb, dict, 1);
+        int bits = it ? (int)hx_arrow_fb_int(fb, it, 0, 4, 0) : 32,
+            sign = it ? (int)hx_arrow_fb_int(fb, it, 1, 1, 0) : 1;
         static const char s[] = "csil", u[] = "CSIL";
         int k = bits == 8 ? 0 : bits == 16 ? 1 : bits == 32 ? 2 : bits == 64 ? 3 : -1;
-        if (hx_fb_int(fb, dict, 2, 1, 0)) flags |= ARROW_FLAG_DICTIONARY_ORDERED;
+        if (hx_arrow_fb_int(fb, dict, 2, 1, 0)) flags |= ARROW_FLAG_DICTIONARY_ORDERED;
         char ifmt[2] = {k >= 0 ? (sign ? s[k] : u[k]) : 0, 0};
         if (k < 0) st = INVALID("%s: field '%s': dictionary indices of %d bits", r->name, nm, bits);
-        if (st == HOIST_OK) st = hx_schema_init(out, ifmt, nm, flags);
-        if (st == HOIST_OK) st = hx_schema_alloc_dictionary(out);
-        if (st == HOIST_OK) st = hx_schema_init(out->dictionary, fmt, NULL, ARROW_FLAG_NULLABLE);
-        if (st == HOIST_OK) st = add_dict(r, out, hx_fb_int(fb, dict, 0, 8, 0));
+        if (st == HOIST_OK) st = hx_arrow_schema_init(out, ifmt, nm, flags);
+        if (st == HOIST_OK) st = hx_arrow_schema_alloc_dictionary(out);
+        if (st == HOIST_OK) st = hx_arrow_schema_init(out->dictionary, fmt, NULL, ARROW_FLAG_NULLABLE);
+        if (st == HOIST_OK) st = add_dict(r, out, hx_arrow_fb_int(fb, dict, 0, 8, 0));
         vs = out->dictionary;
     } else if (st == HOIST_OK) {
-        st = hx_schema_init(out, fmt, nm, flags);
+        st = hx_arrow_schema_init(out, fmt, nm, flags);
     }
     hx_free(nm);
     if (st == HOIST_OK && !out->release) return st;
-    if (st == HOIST_OK) st = copy_metadata(r, fb, hx_fb_ref(fb, field, 6), out);
-    if (st == HOIST_OK && nch) st = hx_schema_alloc_children(vs, nch);
+    if (st == HOIST_OK) st = copy_metadata(r, fb, hx_arrow_fb_ref(fb, field, 6), out);
+    if (st == HOIST_OK && nch) st = hx_arrow_schema_alloc_children(vs, nch);
     for (uint32_t i = 0; st == HOIST_OK && i < nch; i++)
-        st = read_field(r, fb, hx_fb_vec_table(fb, ch, i), depth + 1, vs->children[i]);
-    if (st == HOIST_OK && tt == T_MAP) {
+        st = read_field(r, fb, hx_arrow_fb_vec_table(fb, ch, i), depth + 1, vs->children[i]);
+    if (st == HOIST_OK && tt == HX_FBT_MAP) {
         const struct ArrowSchema *e = vs->children[0];
         if (strcmp(e->format, "+s") != 0 || e->n_children != 2 || e->dictionary)
             st = INVALID("%s: map field '%s': entries are not a struct of key and value", r->name, out->name);
@@ -334,16 +307,17 @@ static hx_status read_schema(struct ipc *r) {
     if (eos) return INVALID("%s: no schema message", r->name);
     if (m.type != MH_SCHEMA) return INVALID("%s: the first message is not a schema (type %d)", r->name, m.type);
     r->pos = next;
-    if (hx_fb_int(&m.meta, m.header, 0, 2, 0) != 0)
+    if (hx_arrow_fb_int(&m.meta, m.header, 0, 2, 0) != 0)
         HX_FAIL(HOIST_ERR_UNSUPPORTED, "%s: big-endian Arrow IPC data is not supported", r->name);
-    size_t fields = hx_fb_ref(&m.meta, m.header, 1);
+    size_t fields = hx_arrow_fb_ref(&m.meta, m.header, 1);
     uint32_t n = 0;
-    if (fields && !hx_fb_vec(&m.meta, fields, 4, &n)) return INVALID("%s: schema fields overrun the message", r->name);
-    HX_TRY(hx_schema_init(&r->schema, "+s", "", 0));
-    HX_TRY(copy_metadata(r, &m.meta, hx_fb_ref(&m.meta, m.header, 2), &r->schema));
-    if (n) HX_TRY(hx_schema_alloc_children(&r->schema, n));
+    if (fields && !hx_arrow_fb_vec(&m.meta, fields, 4, &n))
+        return INVALID("%s: schema fields overrun the message", r->name);
+    HX_TRY(hx_arrow_schema_init(&r->schema, "+s", "", 0));
+    HX_TRY(copy_metadata(r, &m.meta, hx_arrow_fb_ref(&m.meta, m.header, 2), &r->schema));
+    if (n) HX_TRY(hx_arrow_schema_alloc_children(&r->schema, n));
     for (uint32_t i = 0; i < n; i++)
-        HX_TRY(read_field(r, &m.meta, hx_fb_vec_table(&m.meta, fields, i), 1, r->schema.children[i]));
+        HX_TRY(read_field(r, &m.meta, hx_arrow_fb_vec_table(&m.meta, fields, i), 1, r->schema.children[i]));
     return HOIST_OK;
 }
 
@@ -352,7 +326,7 @@ static hx_status read_schema(struct ipc *r) {
 struct batch {
     struct ipc *r;
     const struct message *m;
-    const struct hx_fb *fb;
+    const struct hx_arrow_fb *fb;
     size_t nodes, bufs, variadic;
     uint32_t nnodes, nbufs, nvariadic, node_i, buf_i, variadic_i;
     int codec; /* -1 none, 0 LZ4_FRAME, 1 ZSTD */
@@ -471,8 +445,8 @@ static hx_status take_validity(struct batch *b, struct ArrowArray *a, int64_t le
     size_t got;
     /* never more than the bitmap: a compressed buffer declaring more is not inflated past it */
     HX_TRY(take_buffer_opt(b, a, 0, hx_arrow_bitmap_bytes(len), nulls == 0, &got));
-    if (!got) hx_array_set_buffer(a, 0, NULL);
-    a->null_count = got ? hx_bitmap_count_nulls(a->buffers[0], len) : 0;
+    if (!got) hx_arrow_array_set_buffer(a, 0, NULL);
+    a->null_count = got ? hx_arrow_bitmap_count_nulls(a->buffers[0], len) : 0;
     return HOIST_OK;
 }
 
@@ -527,16 +501,16 @@ static hx_status read_views(struct batch *b, struct ArrowArray *a, int64_t len) 
     int64_t *starts = hx_calloc((size_t)k + 1, sizeof *starts);
     if (!starts) HX_FAIL(HOIST_ERR_NOMEM, "out of memory reading %s", r->name);
     struct ArrowArray tmp;
-    hx_status st = hx_array_init(&tmp, 0, 1, 0);
-    struct hx_abuf data = {0};
+    hx_status st = hx_arrow_array_init(&tmp, 0, 1, 0);
+    struct hx_arrow_buf data = {0};
     for (int64_t i = 0; st == HOIST_OK && i < k; i++) {
         st = take_buffer(b, &tmp, 0, SIZE_MAX, &got);
         starts[i] = (int64_t)data.len;
         if (st == HOIST_OK && data.len + got > INT32_MAX)
             st = hx_error(HOIST_ERR_LIMIT, "%s: view column with more than 2 GiB of data in one batch", r->name);
-        if (st == HOIST_OK) st = hx_abuf_reserve(&data, got);
+        if (st == HOIST_OK) st = hx_arrow_buf_reserve(&data, got);
         if (st == HOIST_OK && got) memcpy(data.data + data.len, tmp.buffers[0], got), data.len += got;
-        hx_array_set_buffer(&tmp, 0, NULL);
+        hx_arrow_array_set_buffer(&tmp, 0, NULL);
     }
     starts[k] = (int64_t)data.len;
     if (tmp.release) tmp.release(&tmp);
@@ -565,12 +539,12 @@ static hx_status read_views(struct batch *b, struct ArrowArray *a, int64_t len) 
     }
     hx_free(starts);
     int64_t total = (int64_t)data.len;
-    if (st == HOIST_OK && !data.data) st = hx_abuf_reserve(&data, 1);
+    if (st == HOIST_OK && !data.data) st = hx_arrow_buf_reserve(&data, 1);
     if (st != HOIST_OK) {
-        hx_abuf_reset(&data);
+        hx_arrow_buf_reset(&data);
         return st;
     }
-    hx_array_set_buffer(a, 2, hx_abuf_detach(&data));
+    hx_arrow_array_set_buffer(a, 2, hx_arrow_buf_detach(&data));
     a->n_buffers = 4;
     int64_t *sizes;
     HX_TRY(hx_arrow_array_alloc_buffer(a, 3, 8, (void **)&sizes));
@@ -625,14 +599,14 @@ static hx_status read_array(struct batch *b, const struct ArrowSchema *s, int de
     if (depth > MAX_DEPTH) return INVALID("%s: batch nested deeper than %d", r->name, MAX_DEPTH);
     HX_TRY(next_node(b, &len, &nulls));
     if (!strcmp(f, "n")) { /* the null type has no buffers */
-        HX_TRY(hx_array_init(out, len, 0, 0));
+        HX_TRY(hx_arrow_array_init(out, len, 0, 0));
         out->null_count = len;
         return HOIST_OK;
     }
     if (f[0] == '+') {
         bool list = f[1] == 'l' || f[1] == 'L' || f[1] == 'm', view = f[1] == 'v', fsl = f[1] == 'w';
         bool large = f[1] == 'L' || (view && f[2] == 'L');
-        HX_TRY(hx_array_init(out, len, list ? 2 : view ? 3 : 1, s->n_children));
+        HX_TRY(hx_arrow_array_init(out, len, list ? 2 : view ? 3 : 1, s->n_children));
         HX_TRY(take_validity(b, out, len, nulls));
         if (list) HX_TRY(take_offsets(b, out, len, large, s->name));
         if (view) {
@@ -664,20 +638,20 @@ static hx_status read_array(struct batch *b, const struct ArrowSchema *s, int de
         int w = hx_arrow_format_bits(f) / 8;
         const struct dict_ref *d = find_dict(r, s);
         if (!d || !d->msg) return INVALID("%s: field '%s' used before its dictionary", r->name, s->name ? s->name : "");
-        HX_TRY(hx_array_init(out, len, 2, 0));
+        HX_TRY(hx_arrow_array_init(out, len, 2, 0));
         HX_TRY(take_validity(b, out, len, nulls));
         HX_TRY(take_buffer(b, out, 1, (size_t)len * (size_t)w, &got));
         if (!got) {
             void *z;
             HX_TRY(hx_arrow_array_alloc_buffer(out, 1, 1, &z));
         }
-        HX_TRY(hx_array_alloc_dictionary(out));
+        HX_TRY(hx_arrow_array_alloc_dictionary(out));
         HX_TRY(read_dictionary(r, d, b->dict_nesting + 1, out->dictionary));
         return check_indices(r, out, w, f[0] >= 'A' && f[0] <= 'Z', len, out->dictionary->length);
     }
     bool large;
     if (hx_arrow_format_is_binary(f, &large)) {
-        HX_TRY(hx_array_init(out, len, 3, 0));
+        HX_TRY(hx_arrow_array_init(out, len, 3, 0));
         HX_TRY(take_validity(b, out, len, nulls));
         HX_TRY(take_offsets(b, out, len, large, s->name));
         int64_t end = offset_at(out->buffers[1], large, len);
@@ -689,13 +663,13 @@ static hx_status read_array(struct batch *b, const struct ArrowSchema *s, int de
         return HOIST_OK;
     }
     if (!strcmp(f, "vu") || !strcmp(f, "vz")) {
-        HX_TRY(hx_array_init(out, len, 2, 0));
+        HX_TRY(hx_arrow_array_init(out, len, 2, 0));
         HX_TRY(take_validity(b, out, len, nulls));
         return read_views(b, out, len);
     }
     int bits = hx_arrow_format_bits(f);
     if (bits <= 0) HX_FAIL(HOIST_ERR_ARROW_TYPE, "%s: field '%s': type %s", r->name, s->name ? s->name : "", f);
-    HX_TRY(hx_array_init(out, len, 2, 0));
+    HX_TRY(hx_arrow_array_init(out, len, 2, 0));
     HX_TRY(take_validity(b, out, len, nulls));
     size_t need = bits == 1 ? hx_arrow_bitmap_bytes(len) : (size_t)len * (size_t)(bits / 8);
     HX_TRY(take_buffer(b, out, 1, need, &got));
@@ -712,24 +686,25 @@ static hx_status read_batch(struct ipc *r, const struct message *m, size_t rb, c
                             struct ArrowArray *out) {
     struct batch b = {.r = r, .m = m, .fb = &m->meta, .codec = -1, .dict_nesting = nesting};
     b.budget = r->max_batch_bytes ? r->max_batch_bytes : UINT64_MAX;
-    int64_t len = hx_fb_int(&m->meta, rb, 0, 8, 0);
-    b.nodes = hx_fb_ref(&m->meta, rb, 1);
-    b.bufs = hx_fb_ref(&m->meta, rb, 2);
-    b.variadic = hx_fb_ref(&m->meta, rb, 4);
-    if ((b.nodes && !hx_fb_vec(&m->meta, b.nodes, 16, &b.nnodes)) ||
-        (b.bufs && !hx_fb_vec(&m->meta, b.bufs, 16, &b.nbufs)) ||
-        (b.variadic && !hx_fb_vec(&m->meta, b.variadic, 8, &b.nvariadic)))
+    int64_t len = hx_arrow_fb_int(&m->meta, rb, 0, 8, 0);
+    b.nodes = hx_arrow_fb_ref(&m->meta, rb, 1);
+    b.bufs = hx_arrow_fb_ref(&m->meta, rb, 2);
+    b.variadic = hx_arrow_fb_ref(&m->meta, rb, 4);
+    if ((b.nodes && !hx_arrow_fb_vec(&m->meta, b.nodes, 16, &b.nnodes)) ||
+        (b.bufs && !hx_arrow_fb_vec(&m->meta, b.bufs, 16, &b.nbufs)) ||
+        (b.variadic && !hx_arrow_fb_vec(&m->meta, b.variadic, 8, &b.nvariadic)))
         return INVALID("%s: record batch at byte %zu: vectors overrun the message", r->name, m->start);
-    size_t comp = hx_fb_ref(&m->meta, rb, 3);
+    size_t comp = hx_arrow_fb_ref(&m->meta, rb, 3);
     if (comp) {
-        int codec = (int)hx_fb_int(&m->meta, comp, 0, 1, 0), method = (int)hx_fb_int(&m->meta, comp, 1, 1, 0);
+        int codec = (int)hx_arrow_fb_int(&m->meta, comp, 0, 1, 0),
+            method = (int)hx_arrow_fb_int(&m->meta, comp, 1, 1, 0);
         if ((codec != 0 && codec != 1) || method != 0)
             HX_FAIL(HOIST_ERR_UNSUPPORTED, "%s: record batch compression %d (method %d) is not supported", r->name,
                     codec, method);
         b.codec = codec;
     }
     if (len < 0 || len > ((int64_t)1 << 40)) return INVALID("%s: record batch of %lld rows", r->name, (long long)len);
-    HX_TRY(hx_array_init(out, len, 1, s->n_children));
+    HX_TRY(hx_arrow_array_init(out, len, 1, s->n_children));
     hx_status st = HOIST_OK;
     for (int64_t i = 0; st == HOIST_OK && i < s->n_children; i++) {
         st = read_array(&b, s->children[i], 1, out->children[i]);
@@ -751,7 +726,7 @@ static hx_status read_dictionary(struct ipc *r, const struct dict_ref *d, int ne
     struct ArrowSchema *child = d->field->dictionary;
     struct ArrowSchema holder = {.format = "+s", .name = "", .n_children = 1, .children = &child};
     struct ArrowArray batch;
-    HX_TRY(read_batch(r, &m, hx_fb_ref(&m.meta, m.header, 1), &holder, nesting, &batch));
+    HX_TRY(read_batch(r, &m, hx_arrow_fb_ref(&m.meta, m.header, 1), &holder, nesting, &batch));
     /* move the column out of its batch */
     *out = *batch.children[0];
     batch.children[0]->release = NULL;
@@ -763,7 +738,7 @@ static hx_status read_dictionary(struct ipc *r, const struct dict_ref *d, int ne
 
 static hx_status ipc_get_schema(void *state, struct ArrowSchema *out) {
     struct ipc *r = state;
-    return hx_schema_copy(&r->schema, out);
+    return hx_arrow_schema_copy(&r->schema, out);
 }
 
 static hx_status ipc_get_next(void *state, struct ArrowArray *out) {
@@ -782,8 +757,8 @@ static hx_status ipc_get_next(void *state, struct ArrowArray *out) {
         if (m.type == MH_RECORD_BATCH) return read_batch(r, &m, m.header, &r->schema, 0, out);
         if (m.type != MH_DICTIONARY)
             return INVALID("%s: unexpected message of type %d at byte %zu", r->name, m.type, m.start);
-        int64_t id = hx_fb_int(&m.meta, m.header, 0, 8, 0);
-        if (hx_fb_int(&m.meta, m.header, 2, 1, 0))
+        int64_t id = hx_arrow_fb_int(&m.meta, m.header, 0, 8, 0);
+        if (hx_arrow_fb_int(&m.meta, m.header, 2, 1, 0))
             HX_FAIL(HOIST_ERR_UNSUPPORTED, "%s: delta dictionary batches are not supported", r->name);
         struct dict_ref *d = NULL;
         for (int i = 0; i < r->ndicts; i++)
@@ -810,7 +785,7 @@ static void ipc_free(void *state) {
     hx_free(r);
 }
 
-static const struct hx_stream_ops ipc_ops = {ipc_get_schema, ipc_get_next, ipc_free};
+static const struct hx_arrow_stream_ops ipc_ops = {ipc_get_schema, ipc_get_next, ipc_free};
 
 static const uint8_t file_magic[6] = {'A', 'R', 'R', 'O', 'W', '1'};
 
@@ -845,7 +820,7 @@ hx_status hx_arrow_ipc_open(uint8_t *data, size_t size, const char *name, uint64
         ipc_free(r);
         return st;
     }
-    return hx_stream_init(out, &ipc_ops, r);
+    return hx_arrow_stream_init(out, &ipc_ops, r);
 }
 
 hx_status hoist_arrow_ipc_read_memory(const void *data, size_t size, const char *name, struct ArrowArrayStream *out) {

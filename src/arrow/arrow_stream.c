@@ -11,7 +11,7 @@
 /* ---- the generic stream --------------------------------------------------- */
 
 struct stream_priv {
-    const struct hx_stream_ops *ops;
+    const struct hx_arrow_stream_ops *ops;
     void *state;
     char error[1024];
 };
@@ -59,7 +59,7 @@ static void stream_release(struct ArrowArrayStream *s) {
     s->release = NULL;
 }
 
-hx_status hx_stream_init(struct ArrowArrayStream *out, const struct hx_stream_ops *ops, void *state) {
+hx_status hx_arrow_stream_init(struct ArrowArrayStream *out, const struct hx_arrow_stream_ops *ops, void *state) {
     memset(out, 0, sizeof *out);
     struct stream_priv *p = hx_calloc(1, sizeof *p);
     if (!p) {
@@ -86,7 +86,7 @@ struct basic_state {
 
 static hx_status basic_get_schema(void *state, struct ArrowSchema *out) {
     struct basic_state *b = state;
-    return hx_schema_copy(&b->schema, out);
+    return hx_arrow_schema_copy(&b->schema, out);
 }
 
 static hx_status basic_get_next(void *state, struct ArrowArray *out) {
@@ -108,7 +108,7 @@ static void basic_free(void *state) {
     hx_free(b);
 }
 
-static const struct hx_stream_ops basic_ops = {basic_get_schema, basic_get_next, basic_free};
+static const struct hx_arrow_stream_ops basic_ops = {basic_get_schema, basic_get_next, basic_free};
 
 hx_status hx_arrow_basic_stream_init(struct ArrowArrayStream *out, struct ArrowSchema *schema) {
     struct basic_state *b = hx_calloc(1, sizeof *b);
@@ -119,7 +119,7 @@ hx_status hx_arrow_basic_stream_init(struct ArrowArrayStream *out, struct ArrowS
     }
     b->schema = *schema;
     schema->release = NULL;
-    return hx_stream_init(out, &basic_ops, b);
+    return hx_arrow_stream_init(out, &basic_ops, b);
 }
 
 hx_status hx_arrow_basic_stream_append(struct ArrowArrayStream *stream, struct ArrowArray *batch) {
@@ -243,7 +243,7 @@ struct share_state {
 
 static hx_status share_get_schema(void *state, struct ArrowSchema *out) {
     struct share_state *s = state;
-    return hx_schema_copy(s->schema, out);
+    return hx_arrow_schema_copy(s->schema, out);
 }
 
 static hx_status share_get_next(void *state, struct ArrowArray *out) {
@@ -268,7 +268,7 @@ static void share_free(void *state) {
     hx_free(s);
 }
 
-static const struct hx_stream_ops share_ops = {share_get_schema, share_get_next, share_free};
+static const struct hx_arrow_stream_ops share_ops = {share_get_schema, share_get_next, share_free};
 
 hx_status hx_arrow_stream_share(const struct ArrowSchema *schema, const struct ArrowArray *arrays, size_t n,
                                 void *owner, void (*owner_ref)(void *), void (*owner_unref)(void *),
@@ -283,7 +283,7 @@ hx_status hx_arrow_stream_share(const struct ArrowSchema *schema, const struct A
     s->n = n;
     s->owner = (struct share_owner){owner, owner_ref, owner_unref};
     owner_ref(owner);
-    return hx_stream_init(out, &share_ops, s);
+    return hx_arrow_stream_init(out, &share_ops, s);
 }
 
 /* ---- public entry points -------------------------------------------------------- */

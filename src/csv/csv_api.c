@@ -114,11 +114,11 @@ hx_status hoist_csv_reader_finish(struct hoist_csv_reader *rd) {
 }
 
 static hx_status build_schema(const struct hoist_csv_reader *rd, struct ArrowSchema *out) {
-    HX_TRY(hx_schema_init(out, "+s", "", 0));
-    hx_status st = hx_schema_alloc_children(out, (int64_t)rd->nproj);
+    HX_TRY(hx_arrow_schema_init(out, "+s", "", 0));
+    hx_status st = hx_arrow_schema_alloc_children(out, (int64_t)rd->nproj);
     for (size_t j = 0; st == HOIST_OK && j < rd->nproj; j++)
-        st = hx_schema_init(out->children[j], hx_csv_type_format(rd->types[j]), rd->names[rd->proj_cols[j]],
-                            ARROW_FLAG_NULLABLE);
+        st = hx_arrow_schema_init(out->children[j], hx_csv_type_format(rd->types[j]), rd->names[rd->proj_cols[j]],
+                                  ARROW_FLAG_NULLABLE);
     if (st != HOIST_OK) out->release(out);
     return st;
 }
@@ -166,7 +166,7 @@ struct mem_stream {
 
 static hx_status ms_schema(void *state, struct ArrowSchema *out) {
     struct mem_stream *m = state;
-    return hx_schema_copy(&m->schema, out);
+    return hx_arrow_schema_copy(&m->schema, out);
 }
 
 static hx_status ms_next(void *state, struct ArrowArray *out) {
@@ -188,14 +188,14 @@ static void ms_free(void *state) {
     hx_free(m);
 }
 
-static const struct hx_stream_ops mem_stream_ops = {ms_schema, ms_next, ms_free};
+static const struct hx_arrow_stream_ops mem_stream_ops = {ms_schema, ms_next, ms_free};
 
 /* ---- a finished reader behind a stream ------------------------------------ */
 
 static hx_status rs_schema(void *state, struct ArrowSchema *out) { return build_schema(state, out); }
 static hx_status rs_next(void *state, struct ArrowArray *out) { return hoist_csv_reader_next(state, out); }
 static void rs_free(void *state) { hoist_csv_reader_free(state); }
-static const struct hx_stream_ops reader_stream_ops = {rs_schema, rs_next, rs_free};
+static const struct hx_arrow_stream_ops reader_stream_ops = {rs_schema, rs_next, rs_free};
 
 hx_status hx_csv_reader_into_stream(struct hoist_csv_reader *rd, struct ArrowArrayStream *out) {
     if (!rd->finished || rd->failed || !rd->started) {
@@ -204,7 +204,7 @@ hx_status hx_csv_reader_into_stream(struct hoist_csv_reader *rd, struct ArrowArr
     }
     hx_pool_free(rd->pool); /* no more parsing: give the threads back */
     rd->pool = NULL;
-    return hx_stream_init(out, &reader_stream_ops, rd);
+    return hx_arrow_stream_init(out, &reader_stream_ops, rd);
 }
 
 hx_status hx_csv_read_named(const void *data, size_t len, const char *name, const struct hoist_csv_options *opts,
@@ -237,7 +237,7 @@ hx_status hx_csv_read_named(const void *data, size_t len, const char *name, cons
         ms_free(m);
         return st;
     }
-    return hx_stream_init(out, &mem_stream_ops, m);
+    return hx_arrow_stream_init(out, &mem_stream_ops, m);
 }
 
 hx_status hoist_csv_read_memory(const void *data, size_t len, const struct hoist_csv_options *opts,

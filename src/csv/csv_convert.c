@@ -13,13 +13,13 @@ static inline void bit_set(uint8_t *b, int64_t i) { b[i >> 3] |= (uint8_t)(1u <<
 struct colbufs {
     uint8_t *validity;
     uint8_t *values;
-    struct hx_abuf data;
+    struct hx_arrow_buf data;
 };
 
 static void colbufs_free(struct colbufs *b) {
     hx_aligned_free(b->validity);
     hx_aligned_free(b->values);
-    hx_abuf_reset(&b->data);
+    hx_arrow_buf_reset(&b->data);
 }
 
 static size_t value_width(enum hx_csv_type t) {
@@ -77,7 +77,7 @@ static inline bool put_value(const struct hx_csv_convert_ctx *cx, enum hx_csv_ty
             return false;
         }
         if (n) {
-            if ((*st = hx_abuf_reserve(&b->data, n)) != HOIST_OK) return false;
+            if ((*st = hx_arrow_buf_reserve(&b->data, n)) != HOIST_OK) return false;
             memcpy(b->data.data + b->data.len, s, n);
             b->data.len += n;
         }
@@ -97,7 +97,7 @@ static int64_t count_kept(const uint8_t *dropped, int64_t nrows) {
 
 static hx_status finish_array(enum hx_csv_type t, int64_t n, int64_t nulls, struct colbufs *b, struct ArrowArray *out) {
     int64_t nbuf = t == HX_CSV_NULL ? 0 : t == HX_CSV_STRING ? 3 : 2;
-    hx_status st = hx_array_init(out, n, nbuf, 0);
+    hx_status st = hx_arrow_array_init(out, n, nbuf, 0);
     if (st != HOIST_OK) {
         colbufs_free(b);
         return st;
@@ -108,18 +108,18 @@ static hx_status finish_array(enum hx_csv_type t, int64_t n, int64_t nulls, stru
         return HOIST_OK;
     }
     if (nulls)
-        hx_array_set_buffer(out, 0, b->validity);
+        hx_arrow_array_set_buffer(out, 0, b->validity);
     else
         hx_aligned_free(b->validity);
-    hx_array_set_buffer(out, 1, b->values);
+    hx_arrow_array_set_buffer(out, 1, b->values);
     if (t == HX_CSV_STRING) {
         /* an empty column still gets a data buffer: consumers may read it */
-        if (!b->data.data && hx_abuf_reserve(&b->data, 1) != HOIST_OK) {
+        if (!b->data.data && hx_arrow_buf_reserve(&b->data, 1) != HOIST_OK) {
             b->validity = b->values = NULL;
             out->release(out);
             HX_FAIL(HOIST_ERR_NOMEM, "out of memory converting a CSV column");
         }
-        hx_array_set_buffer(out, 2, hx_abuf_detach(&b->data));
+        hx_arrow_array_set_buffer(out, 2, hx_arrow_buf_detach(&b->data));
     }
     return HOIST_OK;
 }
@@ -186,7 +186,7 @@ hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8
         /* the raw lengths bound the text: one allocation, no regrowth */
         size_t total = 0;
         for (int64_t r = 0; r < nrows; r++) total += fields[(size_t)r * stride + j].len & HX_CSV_FIELD_MAXLEN;
-        if (total && hx_abuf_reserve(&b.data, total) != HOIST_OK) {
+        if (total && hx_arrow_buf_reserve(&b.data, total) != HOIST_OK) {
             colbufs_free(&b);
             HX_FAIL(HOIST_ERR_NOMEM, "out of memory converting a CSV column (%zu bytes of text)", total);
         }

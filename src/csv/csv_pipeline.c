@@ -202,7 +202,7 @@ static hx_status push_batch(struct hoist_csv_reader *rd, struct hx_csv_chunk *ch
         rd->qcap = cap;
     }
     struct ArrowArray *b = &rd->queue[rd->qlen];
-    HX_TRY(hx_array_init(b, n, 1, (int64_t)rd->nproj));
+    HX_TRY(hx_arrow_array_init(b, n, 1, (int64_t)rd->nproj));
     for (size_t j = 0; j < rd->nproj; j++) {
         *b->children[j] = ch->cols[j];
         ch->cols[j].release = NULL;

@@ -345,7 +345,7 @@ hx_status hoist_csv_writer_new(const struct hoist_csv_options *opts, const struc
         w->null_len = strlen(ns);
         if (!(w->null_str = hx_strdup(ns))) st = hx_error(HOIST_ERR_NOMEM, "CSV writer: out of memory");
     }
-    if (st == HOIST_OK) st = hx_schema_copy(schema, &w->schema);
+    if (st == HOIST_OK) st = hx_arrow_schema_copy(schema, &w->schema);
     for (size_t i = 0; st == HOIST_OK && i < w->null_len; i++)
         if ((uint8_t)w->null_str[i] == w->delim || w->null_str[i] == '\n' || w->null_str[i] == '\r' ||
             (w->quote && (uint8_t)w->null_str[i] == w->quote))

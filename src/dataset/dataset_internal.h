@@ -225,11 +225,11 @@ HOIST_NODISCARD hx_status hx_ds_manifest_resolve(const struct ds_manifest *m, co
 HOIST_NODISCARD hx_status hx_ds_array_const(enum ds_ptype t, const char *value, int64_t length, struct ArrowArray *out);
 
 HOIST_NODISCARD static inline hx_status hx_ds_schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
-    return hx_schema_copy(src, dst);
+    return hx_arrow_schema_copy(src, dst);
 }
 HOIST_NODISCARD static inline hx_status hx_ds_schema_leaf(const char *name, const char *format, int64_t flags,
                                                           struct ArrowSchema *out) {
-    return hx_schema_init(out, format, name, flags);
+    return hx_arrow_schema_init(out, format, name, flags);
 }
 HOIST_NODISCARD static inline hx_status hx_ds_schema_struct(struct ArrowSchema *children, size_t n,
                                                             struct ArrowSchema *out) {

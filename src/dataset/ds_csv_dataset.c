@@ -166,7 +166,7 @@ hx_status hx_ds_csv_open_files(struct hoist_dataset *ds, const struct hx_ds_cand
         }
         if (st != HOIST_OK) break;
         if (!(f->url = hx_strdup(c[i].url))) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
-        if (st == HOIST_OK) st = hx_schema_copy(&schema, &f->schema);
+        if (st == HOIST_OK) st = hx_arrow_schema_copy(&schema, &f->schema);
         if (st != HOIST_OK) {
             hx_free(f->url);
             f->url = NULL;
@@ -193,19 +193,9 @@ hx_status hx_ds_csv_plan_units(struct hoist_dataset *ds) {
     for (size_t fi = 0; fi < ds->nfiles; fi++) {
         const struct ds_file *f = &ds->files[fi];
         ds->stats.row_groups++;
-        if (ds->filter) {
-            /* Only partition values are known before the file is read. */
-            for (size_t i = 0; i < ds->nneed; i++) {
-                const struct ds_col *c = &ds->cols[ds->need[i]];
-                if (c->partition)
-                    hx_ds_part_stats(c, f->pvalues[c->pidx], 1, &cs[i]);
-                else
-                    memset(&cs[i], 0, sizeof cs[i]);
-            }
-            if (!hx_ds_filter_may_match(ds->filter, cs)) {
-                ds->stats.row_groups_pruned++;
-                continue;
-            }
+        if (!hx_ds_file_may_match(ds, f, cs)) {
+            ds->stats.row_groups_pruned++;
+            continue;
         }
         ds->units[ds->nunits++] = (struct ds_unit){.file = fi, .rg = -1, .bytes = f->size, .rows = -1};
     }

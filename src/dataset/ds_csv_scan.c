@@ -438,7 +438,7 @@ struct cscan_stream {
 
 static hx_status cs_schema(void *state, struct ArrowSchema *out) {
     struct cscan_stream *p = state;
-    return hx_schema_copy(&p->schema, out);
+    return hx_arrow_schema_copy(&p->schema, out);
 }
 
 static hx_status cs_next(void *state, struct ArrowArray *out) {
@@ -453,7 +453,7 @@ static void cs_free(void *state) {
     hx_free(p);
 }
 
-static const struct hx_stream_ops cscan_stream_ops = {cs_schema, cs_next, cs_free};
+static const struct hx_arrow_stream_ops cscan_stream_ops = {cs_schema, cs_next, cs_free};
 
 hx_status hx_ds_csv_scan(struct hoist_dataset *ds, bool load, struct ArrowArrayStream *out) {
     memset(out, 0, sizeof *out);
@@ -474,7 +474,7 @@ hx_status hx_ds_csv_scan(struct hoist_dataset *ds, bool load, struct ArrowArrayS
         }
         p->s = s;
         p->schema = schema;
-        HX_TRY(hx_stream_init(out, &cscan_stream_ops, p));
+        HX_TRY(hx_arrow_stream_init(out, &cscan_stream_ops, p));
         hx_error_clear();
         return HOIST_OK;
     }

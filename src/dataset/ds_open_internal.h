@@ -157,6 +157,9 @@ HOIST_NODISCARD hx_status hx_ds_output_schema(struct hoist_dataset *ds, struct A
 
 /* Statistics of a partition value as a pruning input (rows rows). */
 void hx_ds_part_stats(const struct ds_col *c, const char *value, int64_t rows, struct ds_colstats *s);
+/* Whether the filter may match file f knowing only its partition values (no
+ * filter: true). cs: scratch of ds->nneed entries. */
+bool hx_ds_file_may_match(const struct hoist_dataset *ds, const struct ds_file *f, struct ds_colstats *cs);
 /* Lists the row groups to load as ds->units, leaving out those the filter
  * rules out by partition values and row-group statistics. */
 HOIST_NODISCARD hx_status hx_ds_plan_units(struct hoist_dataset *ds);

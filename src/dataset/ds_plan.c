@@ -165,16 +165,6 @@ bool hx_ds_parse_int64(const char *s, size_t len, int64_t *out) {
     return true;
 }
 
-static bool digits(const char *s, size_t n, unsigned *out) {
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
 bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us) {
     int64_t days;
     if (len < 10 || !hx_parse_date(s, 10, &days)) return false;
@@ -185,10 +175,10 @@ bool hx_ds_parse_timestamp_us(const char *s, size_t len, int64_t *us) {
     }
     unsigned hh, mm, ss = 0;
     if (len < 16 || (s[10] != ' ' && s[10] != 'T') || s[13] != ':') return false;
-    if (!digits(s + 11, 2, &hh) || !digits(s + 14, 2, &mm)) return false;
+    if (!hx_parse_digits(s + 11, 2, &hh) || !hx_parse_digits(s + 14, 2, &mm)) return false;
     size_t i = 16;
     if (i < len && s[i] == ':') {
-        if (len < 19 || !digits(s + 17, 2, &ss)) return false;
+        if (len < 19 || !hx_parse_digits(s + 17, 2, &ss)) return false;
         i = 19;
     }
     int64_t frac = 0;

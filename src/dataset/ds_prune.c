@@ -33,6 +33,19 @@ void hx_ds_part_stats(const struct ds_col *c, const char *value, int64_t rows, s
     s->has_minmax = true;
 }
 
+bool hx_ds_file_may_match(const struct hoist_dataset *ds, const struct ds_file *f, struct ds_colstats *cs) {
+    if (!ds->filter) return true;
+    /* Before a file is read only its partition values are known. */
+    for (size_t i = 0; i < ds->nneed; i++) {
+        const struct ds_col *c = &ds->cols[ds->need[i]];
+        if (c->partition)
+            hx_ds_part_stats(c, f->pvalues[c->pidx], 1, &cs[i]);
+        else
+            memset(&cs[i], 0, sizeof cs[i]);
+    }
+    return hx_ds_filter_may_match(ds->filter, cs);
+}
+
 /* An integer-valued range (ints of any sign, booleans as 0/1). */
 static void set_int_range(struct ds_colstats *s, enum ds_vkind kind, __int128 lo, __int128 hi) {
     s->min.kind = s->max.kind = kind;
@@ -118,19 +131,9 @@ hx_status hx_ds_plan_units(struct hoist_dataset *ds) {
             f->rg_first_row[g + 1] = f->rg_first_row[g] + hoist_pq_file_row_group_num_rows(f->pq, g);
         size_t nsel = f->rg_sel ? f->nrg_sel : (size_t)nrg;
         ds->stats.row_groups += nsel;
-        /* File level: only partition values are known. */
-        if (ds->filter) {
-            for (size_t i = 0; i < ds->nneed; i++) {
-                const struct ds_col *c = &ds->cols[ds->need[i]];
-                if (c->partition)
-                    hx_ds_part_stats(c, f->pvalues[c->pidx], 1, &cs[i]);
-                else
-                    memset(&cs[i], 0, sizeof cs[i]);
-            }
-            if (!hx_ds_filter_may_match(ds->filter, cs)) {
-                ds->stats.row_groups_pruned += nsel;
-                continue;
-            }
+        if (!hx_ds_file_may_match(ds, f, cs)) {
+            ds->stats.row_groups_pruned += nsel;
+            continue;
         }
         for (size_t si = 0; si < nsel; si++) {
             int g = f->rg_sel ? f->rg_sel[si] : (int)si;

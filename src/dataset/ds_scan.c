@@ -704,7 +704,7 @@ struct scan_stream {
 
 static hx_status scan_stream_schema(void *state, struct ArrowSchema *out) {
     struct scan_stream *p = state;
-    return hx_schema_copy(&p->schema, out);
+    return hx_arrow_schema_copy(&p->schema, out);
 }
 
 static hx_status scan_stream_next(void *state, struct ArrowArray *out) {
@@ -719,7 +719,7 @@ static void scan_stream_free(void *state) {
     hx_free(p);
 }
 
-static const struct hx_stream_ops scan_stream_ops = {scan_stream_schema, scan_stream_next, scan_stream_free};
+static const struct hx_arrow_stream_ops scan_stream_ops = {scan_stream_schema, scan_stream_next, scan_stream_free};
 
 hx_status hoist_dataset_scan(struct hoist_dataset *ds, struct ArrowArrayStream *out) {
     HX_FAIL_IF(!ds || !out, HOIST_ERR_INVALID_ARG, "hoist_dataset_scan: NULL argument");
@@ -735,7 +735,7 @@ hx_status hoist_dataset_scan(struct hoist_dataset *ds, struct ArrowArrayStream *
         scan_stream_free(p);
         return st;
     }
-    HX_TRY(hx_stream_init(out, &scan_stream_ops, p));
+    HX_TRY(hx_arrow_stream_init(out, &scan_stream_ops, p));
     hx_error_clear();
     return HOIST_OK;
 }

@@ -306,18 +306,18 @@ HOIST_NODISCARD hx_status hx_pq_parse_page_header(const uint8_t *data, size_t le
 #define HX_PQ_FLAT_LEAF (1u << 24)
 struct hx_pq_leaf_data {
     int64_t n_levels;
-    uint16_t *def;          /* NULL when max_def == 0 */
-    uint16_t *rep;          /* NULL when max_rep == 0 */
-    int64_t n_values;       /* dense (non-null) values */
-    struct hx_abuf values;  /* fixed-width outputs; bools bit-packed; dict indices (int32) */
-    struct hx_abuf offsets; /* CV_BINARY (int32 or int64 per anode->large) */
-    struct hx_abuf data;    /* CV_BINARY bytes */
+    uint16_t *def;               /* NULL when max_def == 0 */
+    uint16_t *rep;               /* NULL when max_rep == 0 */
+    int64_t n_values;            /* dense (non-null) values */
+    struct hx_arrow_buf values;  /* fixed-width outputs; bools bit-packed; dict indices (int32) */
+    struct hx_arrow_buf offsets; /* CV_BINARY (int32 or int64 per anode->large) */
+    struct hx_arrow_buf data;    /* CV_BINARY bytes */
     /* HX_PQ_FLAT_LEAF: validity bits instead of def levels */
     int has_valid;
-    struct hx_abuf valid;
+    struct hx_arrow_buf valid;
     /* dictionary output */
     int64_t dict_n;
-    struct hx_abuf dict_offsets, dict_data;
+    struct hx_arrow_buf dict_offsets, dict_data;
 };
 void hx_pq_leaf_data_reset(struct hx_pq_leaf_data *d);
 /* Per-thread scratch kept between column chunks (page, indices, converted

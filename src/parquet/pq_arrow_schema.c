@@ -10,32 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-enum {
-    AT_NULL = 1,
-    AT_INT = 2,
-    AT_FLOAT = 3,
-    AT_BINARY = 4,
-    AT_UTF8 = 5,
-    AT_BOOL = 6,
-    AT_DECIMAL = 7,
-    AT_DATE = 8,
-    AT_TIME = 9,
-    AT_TIMESTAMP = 10,
-    AT_LIST = 12,
-    AT_STRUCT = 13,
-    AT_FSB = 15,
-    AT_MAP = 17,
-    AT_DURATION = 18,
-    AT_LARGE_BINARY = 19,
-    AT_LARGE_UTF8 = 20,
-    AT_LARGE_LIST = 21,
-    AT_BINARY_VIEW = 23,
-    AT_UTF8_VIEW = 24,
-    AT_LIST_VIEW = 25,
-    AT_LARGE_LIST_VIEW = 26,
-    AT_FIXED_SIZE_LIST = 16
-};
-
 static hx_status replace_format(char **dst, const char *fmt) {
     char *s = hx_strdup(fmt);
     if (!s) HX_FAIL(HOIST_ERR_NOMEM, "out of memory applying ARROW:schema");
@@ -44,19 +18,19 @@ static hx_status replace_format(char **dst, const char *fmt) {
     return HOIST_OK;
 }
 
-static hx_status field_metadata(const struct hx_fb *fb, size_t field, struct hx_pq_anode *a) {
+static hx_status field_metadata(const struct hx_arrow_fb *fb, size_t field, struct hx_pq_anode *a) {
     uint32_t n;
-    size_t vec = hx_fb_ref(fb, field, 6);
-    if (!hx_fb_vec(fb, vec, 4, &n) || n == 0) return HOIST_OK;
+    size_t vec = hx_arrow_fb_ref(fb, field, 6);
+    if (!hx_arrow_fb_vec(fb, vec, 4, &n) || n == 0) return HOIST_OK;
     struct hx_buf md = {0};
-    HX_TRY(hx_metadata_begin(&md));
+    HX_TRY(hx_arrow_metadata_begin(&md));
     for (uint32_t i = 0; i < n; i++) {
-        size_t kv = hx_fb_vec_table(fb, vec, i);
+        size_t kv = hx_arrow_fb_vec_table(fb, vec, i);
         const char *k, *v;
         uint32_t kl, vl;
-        if (!kv || !hx_fb_str(fb, hx_fb_ref(fb, kv, 0), &k, &kl)) continue;
-        if (!hx_fb_str(fb, hx_fb_ref(fb, kv, 1), &v, &vl)) v = "", vl = 0;
-        hx_status st = hx_metadata_add(&md, k, kl, v, vl);
+        if (!kv || !hx_arrow_fb_str(fb, hx_arrow_fb_ref(fb, kv, 0), &k, &kl)) continue;
+        if (!hx_arrow_fb_str(fb, hx_arrow_fb_ref(fb, kv, 1), &v, &vl)) v = "", vl = 0;
+        hx_status st = hx_arrow_metadata_add(&md, k, kl, v, vl);
         if (st != HOIST_OK) {
             hx_buf_reset(&md);
             return st;
@@ -67,46 +41,47 @@ static hx_status field_metadata(const struct hx_fb *fb, size_t field, struct hx_
     return HOIST_OK;
 }
 
-static hx_status apply_leaf(const struct hoist_pq_file *f, const struct hx_fb *fb, size_t field, int tt, size_t type,
-                            struct hx_pq_anode *a) {
+static hx_status apply_leaf(const struct hoist_pq_file *f, const struct hx_arrow_fb *fb, size_t field, int tt,
+                            size_t type, struct hx_pq_anode *a) {
     const struct hx_pq_element *e = &f->elements[f->leaves[a->leaf].element];
     char fmt[300];
-    size_t dict = hx_fb_ref(fb, field, 4);
-    if (dict && e->type == PQT_BYTE_ARRAY && a->conv == CV_BINARY && !a->large && (tt == AT_UTF8 || tt == AT_BINARY)) {
+    size_t dict = hx_arrow_fb_ref(fb, field, 4);
+    if (dict && e->type == PQT_BYTE_ARRAY && a->conv == CV_BINARY && !a->large &&
+        (tt == HX_FBT_UTF8 || tt == HX_FBT_BINARY)) {
         /* Arrow C++ reads dictionary columns back with int32 indices. */
-        HX_TRY(replace_format(&a->dict_format, tt == AT_UTF8 ? "u" : "z"));
+        HX_TRY(replace_format(&a->dict_format, tt == HX_FBT_UTF8 ? "u" : "z"));
         HX_TRY(replace_format(&a->format, "i"));
         a->dict = 1;
         return HOIST_OK;
     }
     switch (tt) {
-    case AT_LARGE_UTF8:
-    case AT_LARGE_BINARY:
+    case HX_FBT_LARGE_UTF8:
+    case HX_FBT_LARGE_BINARY:
         if (a->conv == CV_BINARY) {
             a->large = 1;
-            HX_TRY(replace_format(&a->format, tt == AT_LARGE_UTF8 ? "U" : "Z"));
+            HX_TRY(replace_format(&a->format, tt == HX_FBT_LARGE_UTF8 ? "U" : "Z"));
         }
         break;
-    case AT_UTF8_VIEW:
-    case AT_BINARY_VIEW:
+    case HX_FBT_UTF8_VIEW:
+    case HX_FBT_BINARY_VIEW:
         /* Views hold 32-bit offsets into one data buffer: a chunk that needed
          * 64-bit offsets (over 2 GiB) stays large_string/large_binary. */
         if (a->conv == CV_BINARY && !a->large) {
             a->view = 1;
-            HX_TRY(replace_format(&a->format, tt == AT_UTF8_VIEW ? "vu" : "vz"));
+            HX_TRY(replace_format(&a->format, tt == HX_FBT_UTF8_VIEW ? "vu" : "vz"));
         }
         break;
-    case AT_UTF8:
-    case AT_BINARY:
+    case HX_FBT_UTF8:
+    case HX_FBT_BINARY:
         /* keep 64-bit offsets chosen for a chunk over 2 GiB */
         if (a->conv == CV_BINARY)
-            HX_TRY(replace_format(&a->format, tt == AT_UTF8 ? (a->large ? "U" : "u") : (a->large ? "Z" : "z")));
+            HX_TRY(replace_format(&a->format, tt == HX_FBT_UTF8 ? (a->large ? "U" : "u") : (a->large ? "Z" : "z")));
         break;
-    case AT_TIMESTAMP: {
-        int unit = (int)hx_fb_int(fb, type, 0, 2, 0);
+    case HX_FBT_TIMESTAMP: {
+        int unit = (int)hx_arrow_fb_int(fb, type, 0, 2, 0);
         const char *tz = "";
         uint32_t tzl = 0;
-        if (!hx_fb_str(fb, hx_fb_ref(fb, type, 1), &tz, &tzl)) tz = "", tzl = 0;
+        if (!hx_arrow_fb_str(fb, hx_arrow_fb_ref(fb, type, 1), &tz, &tzl)) tz = "", tzl = 0;
         if (unit < 0 || unit > 3 || tzl > 255) break;
         if (e->type == PQT_INT64 && a->format[0] == 't' && a->format[1] == 's') {
             char have = a->format[2];
@@ -130,17 +105,17 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct hx_fb *f
         }
         break;
     }
-    case AT_DURATION: {
-        int unit = (int)hx_fb_int(fb, type, 0, 2, 1);
+    case HX_FBT_DURATION: {
+        int unit = (int)hx_arrow_fb_int(fb, type, 0, 2, 1);
         if (unit >= 0 && unit <= 3 && e->type == PQT_INT64 && a->conv == CV_COPY) {
             snprintf(fmt, sizeof fmt, "tD%c", hx_arrow_time_unit_char(unit));
             HX_TRY(replace_format(&a->format, fmt));
         }
         break;
     }
-    case AT_INT: {
-        int bits = (int)hx_fb_int(fb, type, 0, 4, 0);
-        int sign = (int)hx_fb_int(fb, type, 1, 1, 0);
+    case HX_FBT_INT: {
+        int bits = (int)hx_arrow_fb_int(fb, type, 0, 4, 0);
+        int sign = (int)hx_arrow_fb_int(fb, type, 1, 1, 0);
         if (bits == 32 && !sign && e->type == PQT_INT64 && strcmp(a->format, "l") == 0) {
             a->conv = CV_I64_I32;
             a->out_width = 4;
@@ -148,9 +123,9 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct hx_fb *f
         }
         break;
     }
-    case AT_DECIMAL: {
-        int bw = (int)hx_fb_int(fb, type, 2, 4, 128);
-        int prec = (int)hx_fb_int(fb, type, 0, 4, 0), scale = (int)hx_fb_int(fb, type, 1, 4, 0);
+    case HX_FBT_DECIMAL: {
+        int bw = (int)hx_arrow_fb_int(fb, type, 2, 4, 128);
+        int prec = (int)hx_arrow_fb_int(fb, type, 0, 4, 0), scale = (int)hx_arrow_fb_int(fb, type, 1, 4, 0);
         int is_dec = a->conv == CV_I32_DEC || a->conv == CV_I64_DEC || a->conv == CV_BE_DEC;
         /* decimal32/64 only where every stored value fits (precision 9/18,
          * as Schema.fbs bitWidth requires), else the reader's decimal128 */
@@ -167,40 +142,40 @@ static hx_status apply_leaf(const struct hoist_pq_file *f, const struct hx_fb *f
     return HOIST_OK;
 }
 
-static hx_status apply_field(const struct hoist_pq_file *f, const struct hx_fb *fb, size_t field, struct hx_pq_anode *a,
-                             int depth) {
+static hx_status apply_field(const struct hoist_pq_file *f, const struct hx_arrow_fb *fb, size_t field,
+                             struct hx_pq_anode *a, int depth) {
     char fmt[32];
     if (!field || depth > 64) return HOIST_OK;
-    int tt = (int)(uint8_t)hx_fb_int(fb, field, 2, 1, 0);
-    size_t type = hx_fb_ref(fb, field, 3);
+    int tt = (int)(uint8_t)hx_arrow_fb_int(fb, field, 2, 1, 0);
+    size_t type = hx_arrow_fb_ref(fb, field, 3);
     HX_TRY(field_metadata(fb, field, a));
     uint32_t nch = 0;
-    size_t ch = hx_fb_ref(fb, field, 5);
-    if (ch && !hx_fb_vec(fb, ch, 4, &nch)) nch = 0;
+    size_t ch = hx_arrow_fb_ref(fb, field, 5);
+    if (ch && !hx_arrow_fb_vec(fb, ch, 4, &nch)) nch = 0;
     switch (a->kind) {
     case AN_LEAF: return apply_leaf(f, fb, field, tt, type, a);
     case AN_STRUCT:
-        if (tt != AT_STRUCT || (int)nch != a->nchildren) return HOIST_OK;
+        if (tt != HX_FBT_STRUCT || (int)nch != a->nchildren) return HOIST_OK;
         for (uint32_t i = 0; i < nch; i++)
-            HX_TRY(apply_field(f, fb, hx_fb_vec_table(fb, ch, i), &a->children[i], depth + 1));
+            HX_TRY(apply_field(f, fb, hx_arrow_fb_vec_table(fb, ch, i), &a->children[i], depth + 1));
         return HOIST_OK;
     case AN_LIST:
         if (nch != 1) return HOIST_OK;
-        if (tt == AT_LARGE_LIST || tt == AT_LARGE_LIST_VIEW) {
+        if (tt == HX_FBT_LARGE_LIST || tt == HX_FBT_LARGE_LIST_VIEW) {
             a->large = 1;
             HX_TRY(replace_format(&a->format, "+L"));
         }
-        if (tt == AT_LIST_VIEW || tt == AT_LARGE_LIST_VIEW) {
+        if (tt == HX_FBT_LIST_VIEW || tt == HX_FBT_LARGE_LIST_VIEW) {
             a->list_view = 1;
-            HX_TRY(replace_format(&a->format, tt == AT_LIST_VIEW ? "+vl" : "+vL"));
-        } else if (tt != AT_LIST && tt != AT_LARGE_LIST && tt != AT_FIXED_SIZE_LIST) {
+            HX_TRY(replace_format(&a->format, tt == HX_FBT_LIST_VIEW ? "+vl" : "+vL"));
+        } else if (tt != HX_FBT_LIST && tt != HX_FBT_LARGE_LIST && tt != HX_FBT_FSL) {
             return HOIST_OK;
         }
-        HX_TRY(apply_field(f, fb, hx_fb_vec_table(fb, ch, 0), &a->children[0], depth + 1));
+        HX_TRY(apply_field(f, fb, hx_arrow_fb_vec_table(fb, ch, 0), &a->children[0], depth + 1));
         /* Null entries of a fixed_size_list own `size` child slots that
          * Parquet does not store: pq_assemble.c pads them with nulls. */
-        if (tt == AT_FIXED_SIZE_LIST) {
-            int64_t size = hx_fb_int(fb, type, 0, 4, -1);
+        if (tt == HX_FBT_FSL) {
+            int64_t size = hx_arrow_fb_int(fb, type, 0, 4, -1);
             if (size > 0 && size <= (1 << 20)) {
                 a->fixed_size_list = (int)size;
                 snprintf(fmt, sizeof fmt, "+w:%d", (int)size);
@@ -209,14 +184,14 @@ static hx_status apply_field(const struct hoist_pq_file *f, const struct hx_fb *
         }
         return HOIST_OK;
     case AN_MAP:
-        if (tt != AT_MAP || nch != 1) return HOIST_OK;
-        if (hx_fb_int(fb, type, 0, 1, 0)) a->flags |= ARROW_FLAG_MAP_KEYS_SORTED;
+        if (tt != HX_FBT_MAP || nch != 1) return HOIST_OK;
+        if (hx_arrow_fb_int(fb, type, 0, 1, 0)) a->flags |= ARROW_FLAG_MAP_KEYS_SORTED;
         {
             /* The entries struct keeps the writer's name (arrow-rs writes the map's own). */
-            size_t ent = hx_fb_vec_table(fb, ch, 0);
+            size_t ent = hx_arrow_fb_vec_table(fb, ch, 0);
             const char *nm;
             uint32_t nl;
-            if (ent && hx_fb_str(fb, hx_fb_ref(fb, ent, 0), &nm, &nl)) {
+            if (ent && hx_arrow_fb_str(fb, hx_arrow_fb_ref(fb, ent, 0), &nm, &nl)) {
                 char *s = hx_strndup(nm, nl);
                 if (!s) HX_FAIL(HOIST_ERR_NOMEM, "out of memory applying ARROW:schema");
                 hx_free(a->children[0].name);
@@ -260,15 +235,15 @@ hx_status hx_pq_apply_arrow_schema(struct hoist_pq_file *f, const char *b64, siz
     start = w == 0xFFFFFFFFu ? 8 : 4;
     hx_status st = HOIST_OK;
     if (start < n) {
-        struct hx_fb msg = {buf + start, n - start};
-        size_t root = hx_fb_root(&msg);
+        struct hx_arrow_fb msg = {buf + start, n - start};
+        size_t root = hx_arrow_fb_root(&msg);
         if (root) {
-            size_t schema = hx_fb_int(&msg, root, 1, 1, 0) == 1 ? hx_fb_ref(&msg, root, 2) : 0;
+            size_t schema = hx_arrow_fb_int(&msg, root, 1, 1, 0) == 1 ? hx_arrow_fb_ref(&msg, root, 2) : 0;
             uint32_t nf;
-            size_t fields = schema ? hx_fb_ref(&msg, schema, 1) : 0;
-            if (fields && hx_fb_vec(&msg, fields, 4, &nf) && (int)nf == f->root.nchildren) {
+            size_t fields = schema ? hx_arrow_fb_ref(&msg, schema, 1) : 0;
+            if (fields && hx_arrow_fb_vec(&msg, fields, 4, &nf) && (int)nf == f->root.nchildren) {
                 for (uint32_t i = 0; i < nf && st == HOIST_OK; i++)
-                    st = apply_field(f, &msg, hx_fb_vec_table(&msg, fields, i), &f->root.children[i], 1);
+                    st = apply_field(f, &msg, hx_arrow_fb_vec_table(&msg, fields, i), &f->root.children[i], 1);
             }
         }
     }

@@ -10,9 +10,9 @@
 struct nb {
     const struct hx_pq_anode *a;
     int parent;
-    struct hx_abuf valid; /* bitmap, NULL buffer = all valid */
-    struct hx_abuf offs;  /* lists/maps */
-    int64_t n;            /* slots */
+    struct hx_arrow_buf valid; /* bitmap, NULL buffer = all valid */
+    struct hx_arrow_buf offs;  /* lists/maps */
+    int64_t n;                 /* slots */
     int recorded;
 };
 
@@ -54,7 +54,7 @@ static int get_bit(const uint8_t *b, int64_t i) { return (b[i >> 3] >> (i & 7)) 
 /* Appends one end offset to a list or map node, in its offset width (once
  * per list record, hence inline). */
 static inline HX_ALWAYS_INLINE hx_status append_offset(struct nb *nb, int64_t o) {
-    HX_TRY(hx_abuf_reserve(&nb->offs, 8));
+    HX_TRY(hx_arrow_buf_reserve(&nb->offs, 8));
     if (nb->a->large)
         memcpy(nb->offs.data + nb->offs.len, &o, 8);
     else {
@@ -67,9 +67,9 @@ static inline HX_ALWAYS_INLINE hx_status append_offset(struct nb *nb, int64_t o)
 }
 
 /* Validity for n rows from def levels: bit = def >= threshold, eight at a time. */
-HX_VECTORIZE static hx_status bitmap_from_def(const uint16_t *def, int64_t n, int threshold, struct hx_abuf *out) {
+HX_VECTORIZE static hx_status bitmap_from_def(const uint16_t *def, int64_t n, int threshold, struct hx_arrow_buf *out) {
     size_t bytes = (size_t)(n + 7) / 8;
-    HX_TRY(hx_abuf_reserve(out, bytes));
+    HX_TRY(hx_arrow_buf_reserve(out, bytes));
     uint8_t *b = out->data;
     uint16_t t = (uint16_t)threshold;
     int64_t i = 0;
@@ -102,7 +102,7 @@ static hx_status walk_leaf(struct asm_ctx *cx, int leaf_nb) {
         rec[k] = !nb->recorded;
         if (rec[k] && nb->a->kind != AN_LEAF && nb->a->first_leaf != leaf->leaf) rec[k] = 0;
         if (rec[k] && (nb->a->kind == AN_LIST || nb->a->kind == AN_MAP)) {
-            HX_TRY(hx_abuf_reserve(&nb->offs, 8));
+            HX_TRY(hx_arrow_buf_reserve(&nb->offs, 8));
             nb->offs.len = 0;
         }
     }
@@ -116,7 +116,7 @@ static hx_status walk_leaf(struct asm_ctx *cx, int leaf_nb) {
             if (d < a->slot_def) break;
             if (rec[k]) {
                 if ((cnt[k] & 63) == 0) {
-                    HX_TRY(hx_abuf_reserve(&nb->valid, 8));
+                    HX_TRY(hx_arrow_buf_reserve(&nb->valid, 8));
                     memset(nb->valid.data + nb->valid.len, 0, 8);
                     nb->valid.len += 8;
                 }
@@ -149,7 +149,7 @@ static hx_status spread(const struct hx_pq_anode *a, int dict, struct hx_pq_leaf
     if (a->conv == CV_NULL) return HOIST_OK;
     if (a->conv == CV_BINARY && !dict) {
         size_t ow = a->large ? 8 : 4;
-        HX_TRY(hx_abuf_reserve(&ld->offsets, (size_t)(n + 1) * ow - ld->offsets.len));
+        HX_TRY(hx_arrow_buf_reserve(&ld->offsets, (size_t)(n + 1) * ow - ld->offsets.len));
         uint8_t *o = ld->offsets.data;
         if (ow == 8) {
             int64_t *O = (int64_t *)(void *)o;
@@ -170,7 +170,7 @@ static hx_status spread(const struct hx_pq_anode *a, int dict, struct hx_pq_leaf
         return HOIST_OK;
     }
     if (a->conv == CV_BOOL) {
-        HX_TRY(hx_abuf_reserve(&ld->values, (size_t)(n + 7) / 8 + 8));
+        HX_TRY(hx_arrow_buf_reserve(&ld->values, (size_t)(n + 7) / 8 + 8));
         uint8_t *b = ld->values.data;
         for (int64_t i = n - 1; i >= 0; i--) {
             int v = 0;
@@ -181,7 +181,7 @@ static hx_status spread(const struct hx_pq_anode *a, int dict, struct hx_pq_leaf
         return HOIST_OK;
     }
     size_t w = dict ? 4 : (size_t)a->out_width;
-    HX_TRY(hx_abuf_reserve(&ld->values, (size_t)n * w - ld->values.len));
+    HX_TRY(hx_arrow_buf_reserve(&ld->values, (size_t)n * w - ld->values.len));
     uint8_t *v = ld->values.data;
 #define SPREAD_T(T)                                                                                                    \
     do {                                                                                                               \
@@ -209,16 +209,16 @@ static hx_status spread(const struct hx_pq_anode *a, int dict, struct hx_pq_leaf
     return HOIST_OK;
 }
 
-static hx_status finish_validity(struct ArrowArray *arr, struct hx_abuf *valid, int64_t n) {
+static hx_status finish_validity(struct ArrowArray *arr, struct hx_arrow_buf *valid, int64_t n) {
     if (!valid->data) {
         arr->null_count = 0;
         return HOIST_OK;
     }
-    arr->null_count = hx_bitmap_count_nulls(valid->data, n);
+    arr->null_count = hx_arrow_bitmap_count_nulls(valid->data, n);
     if (arr->null_count == 0)
-        hx_abuf_reset(valid);
+        hx_arrow_buf_reset(valid);
     else
-        hx_array_set_buffer(arr, 0, hx_abuf_detach(valid));
+        hx_arrow_array_set_buffer(arr, 0, hx_arrow_buf_detach(valid));
     return HOIST_OK;
 }
 
@@ -254,8 +254,8 @@ static hx_status offsets_to_views(struct ArrowArray *out) {
         }
     }
     sizes[0] = off[n];
-    hx_array_set_buffer(out, 1, views);
-    hx_array_set_buffer(out, 3, sizes);
+    hx_arrow_array_set_buffer(out, 1, views);
+    hx_arrow_array_set_buffer(out, 3, sizes);
     out->n_buffers = 4;
     return HOIST_OK;
 }
@@ -282,7 +282,7 @@ static hx_status offsets_to_list_view(struct ArrowArray *out, int large) {
             memcpy(sizes + 4 * i, &b, 4);
         }
     }
-    hx_array_set_buffer(out, 2, sizes);
+    hx_arrow_array_set_buffer(out, 2, sizes);
     out->n_buffers = 3;
     return HOIST_OK;
 }
@@ -307,7 +307,7 @@ static hx_status take_validity(struct ArrowArray *nw, const struct ArrowArray *o
     HX_TRY(hx_arrow_array_alloc_buffer(nw, 0, (size_t)(m + 7) / 8, (void **)&valid));
     const uint8_t *ov = old->n_buffers > 0 ? old->buffers[0] : NULL;
     for (int64_t k = 0; k < m; k++) set_bit(valid, k, src[k] >= 0 && (!ov || get_bit(ov, src[k])));
-    nw->null_count = hx_bitmap_count_nulls(valid, m);
+    nw->null_count = hx_arrow_bitmap_count_nulls(valid, m);
     return HOIST_OK;
 }
 
@@ -398,7 +398,7 @@ static hx_status take_array(const struct hx_pq_anode *a, unsigned flags, struct 
     int dict = a->kind == AN_LEAF && hx_pq_leaf_dict(a, flags);
     struct ArrowArray nw;
     int64_t nbuf = arr->n_buffers, nch = a->kind == AN_LEAF ? 0 : a->nchildren;
-    HX_TRY(hx_array_init(&nw, m, nbuf, nch));
+    HX_TRY(hx_arrow_array_init(&nw, m, nbuf, nch));
     hx_status st = take_validity(&nw, arr, src, m);
     for (int64_t i = 0; i < nch; i++) { /* children move over, then are taken from */
         *nw.children[i] = *arr->children[i];
@@ -474,7 +474,7 @@ static hx_status list_to_fixed(const struct hx_pq_anode *a, unsigned flags, stru
         hx_free(src);
         HX_TRY(st);
     }
-    hx_array_set_buffer(out, 1, NULL);
+    hx_arrow_array_set_buffer(out, 1, NULL);
     out->n_buffers = 1;
     return HOIST_OK;
 }
@@ -487,36 +487,36 @@ static hx_status build_array(struct asm_ctx *cx, int idx, struct ArrowArray *out
     if (a->kind == AN_LEAF) {
         struct hx_pq_leaf_data *ld = &cx->leaves[a->leaf - cx->field->first_leaf];
         if (a->conv == CV_NULL) {
-            HX_TRY(hx_array_init(out, n, 0, 0));
+            HX_TRY(hx_arrow_array_init(out, n, 0, 0));
             out->null_count = n;
             return HOIST_OK;
         }
         int dict = hx_pq_leaf_dict(a, cx->flags);
         int nbuf = (a->conv == CV_BINARY && !dict) ? 3 : 2;
-        HX_TRY(hx_array_init(out, n, nbuf, 0));
+        HX_TRY(hx_arrow_array_init(out, n, nbuf, 0));
         HX_TRY(finish_validity(out, &nb->valid, n));
         if (nbuf == 3) {
-            hx_array_set_buffer(out, 1, hx_abuf_detach(&ld->offsets));
-            if (!ld->data.data) HX_TRY(hx_abuf_reserve(&ld->data, 1));
-            hx_array_set_buffer(out, 2, hx_abuf_detach(&ld->data));
+            hx_arrow_array_set_buffer(out, 1, hx_arrow_buf_detach(&ld->offsets));
+            if (!ld->data.data) HX_TRY(hx_arrow_buf_reserve(&ld->data, 1));
+            hx_arrow_array_set_buffer(out, 2, hx_arrow_buf_detach(&ld->data));
             if (a->view) HX_TRY(offsets_to_views(out));
         } else {
-            if (!ld->values.data) HX_TRY(hx_abuf_reserve(&ld->values, 1));
-            hx_array_set_buffer(out, 1, hx_abuf_detach(&ld->values));
+            if (!ld->values.data) HX_TRY(hx_arrow_buf_reserve(&ld->values, 1));
+            hx_arrow_array_set_buffer(out, 1, hx_arrow_buf_detach(&ld->values));
         }
         if (dict) {
-            HX_TRY(hx_array_alloc_dictionary(out));
-            HX_TRY(hx_array_init(out->dictionary, ld->dict_n, 3, 0));
-            if (!ld->dict_data.data) HX_TRY(hx_abuf_reserve(&ld->dict_data, 1));
-            hx_array_set_buffer(out->dictionary, 1, hx_abuf_detach(&ld->dict_offsets));
-            hx_array_set_buffer(out->dictionary, 2, hx_abuf_detach(&ld->dict_data));
+            HX_TRY(hx_arrow_array_alloc_dictionary(out));
+            HX_TRY(hx_arrow_array_init(out->dictionary, ld->dict_n, 3, 0));
+            if (!ld->dict_data.data) HX_TRY(hx_arrow_buf_reserve(&ld->dict_data, 1));
+            hx_arrow_array_set_buffer(out->dictionary, 1, hx_arrow_buf_detach(&ld->dict_offsets));
+            hx_arrow_array_set_buffer(out->dictionary, 2, hx_arrow_buf_detach(&ld->dict_data));
         }
         return HOIST_OK;
     }
     int is_list = a->kind == AN_LIST || a->kind == AN_MAP;
-    HX_TRY(hx_array_init(out, n, is_list ? 2 : 1, a->nchildren));
+    HX_TRY(hx_arrow_array_init(out, n, is_list ? 2 : 1, a->nchildren));
     HX_TRY(finish_validity(out, &nb->valid, n));
-    if (is_list) hx_array_set_buffer(out, 1, hx_abuf_detach(&nb->offs));
+    if (is_list) hx_arrow_array_set_buffer(out, 1, hx_arrow_buf_detach(&nb->offs));
     int c = idx + 1;
     for (int i = 0; i < a->nchildren; i++) {
         int nx;
@@ -559,7 +559,7 @@ hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode
                 if (all_valid) continue;
                 if (p->a->kind == AN_LEAF && ld->has_valid) {
                     p->valid = ld->valid;
-                    ld->valid = (struct hx_abuf){0};
+                    ld->valid = (struct hx_arrow_buf){0};
                 } else if (p->a->def > 0 && ld->def) {
                     st = bitmap_from_def(ld->def, rows, p->a->def, &p->valid);
                 }
@@ -572,7 +572,7 @@ hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode
         if (st != HOIST_OK) break;
         /* Leaf values to slots. */
         int64_t n = nb->n, valid_count = n;
-        if (nb->valid.data) valid_count = n - hx_bitmap_count_nulls(nb->valid.data, n);
+        if (nb->valid.data) valid_count = n - hx_arrow_bitmap_count_nulls(nb->valid.data, n);
         if (nb->a->conv != CV_NULL && valid_count != ld->n_values) {
             st = CORRUPT("column '%s': %lld values for %lld defined slots", nb->a->name, (long long)ld->n_values,
                          (long long)valid_count);
@@ -590,8 +590,8 @@ hx_status hx_pq_assemble(const struct hoist_pq_file *f, const struct hx_pq_anode
         if (st != HOIST_OK && out->release) out->release(out);
     }
     for (int i = 0; i < cx.nnb; i++) {
-        hx_abuf_reset(&cx.nbs[i].valid);
-        hx_abuf_reset(&cx.nbs[i].offs);
+        hx_arrow_buf_reset(&cx.nbs[i].valid);
+        hx_arrow_buf_reset(&cx.nbs[i].offs);
     }
     hx_free(cx.nbs);
     return st;

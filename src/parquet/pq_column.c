@@ -34,12 +34,12 @@ void hx_pq_scratch_free(struct hx_pq_scratch *s) {
 void hx_pq_leaf_data_reset(struct hx_pq_leaf_data *d) {
     hx_free(d->def);
     hx_free(d->rep);
-    hx_abuf_reset(&d->values);
-    hx_abuf_reset(&d->offsets);
-    hx_abuf_reset(&d->data);
-    hx_abuf_reset(&d->dict_offsets);
-    hx_abuf_reset(&d->valid);
-    hx_abuf_reset(&d->dict_data);
+    hx_arrow_buf_reset(&d->values);
+    hx_arrow_buf_reset(&d->offsets);
+    hx_arrow_buf_reset(&d->data);
+    hx_arrow_buf_reset(&d->dict_offsets);
+    hx_arrow_buf_reset(&d->valid);
+    hx_arrow_buf_reset(&d->dict_data);
     memset(d, 0, sizeof *d);
 }
 
@@ -132,7 +132,7 @@ static void set_bits(uint8_t *b, int64_t start, int64_t count, int v) {
 static hx_status def_to_bits(struct hx_pq_colctx *cx, const uint8_t *p, size_t len, size_t n, size_t *nn_out) {
     struct hx_pq_leaf_data *o = cx->out;
     int64_t bit = o->n_levels;
-    HX_TRY(hx_abuf_reserve(&o->valid, (size_t)((bit + (int64_t)n + 7) / 8) - o->valid.len + 8));
+    HX_TRY(hx_arrow_buf_reserve(&o->valid, (size_t)((bit + (int64_t)n + 7) / 8) - o->valid.len + 8));
     uint8_t *b = o->valid.data;
     uint32_t md = (uint32_t)cx->max_def;
     struct hx_rle_reader r;
@@ -316,7 +316,7 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
     } else if (flat_bits) {
         /* deprecated BIT_PACKED levels: scratch levels, then bits */
         HX_TRY(check_levels(def, n, cx->max_def, "definition"));
-        HX_TRY(hx_abuf_reserve(&o->valid, (size_t)((o->n_levels + (int64_t)n + 7) / 8) - o->valid.len + 8));
+        HX_TRY(hx_arrow_buf_reserve(&o->valid, (size_t)((o->n_levels + (int64_t)n + 7) / 8) - o->valid.len + 8));
         nn = 0;
         for (size_t i = 0; i < n; i++) {
             int v = def[i] == cx->max_def;
@@ -380,7 +380,7 @@ static hx_status presize_from_dict(struct hx_pq_colctx *cx, int64_t limit, size_
     uint64_t bound = (uint64_t)chunk_len * 64 + 65536, rows = (uint64_t)(limit > 0 ? limit : 0);
     uint64_t want = (rows < bound ? rows : bound) * mean;
     if (want > bound * 16) want = bound * 16;
-    if (want > o->data.cap) HX_TRY(hx_abuf_reserve(&o->data, (size_t)want - o->data.len));
+    if (want > o->data.cap) HX_TRY(hx_arrow_buf_reserve(&o->data, (size_t)want - o->data.len));
     return HOIST_OK;
 }
 
@@ -441,8 +441,8 @@ static hx_status presize_outputs(struct hx_pq_colctx *cx, size_t chunk_len, int6
     const struct hx_pq_anode *leaf = cx->a;
     struct hx_pq_leaf_data *out = cx->out;
     if (leaf->conv == CV_BINARY || leaf->dict) {
-        struct hx_abuf *ob = leaf->dict ? &out->dict_offsets : &out->offsets;
-        HX_TRY(hx_abuf_reserve(ob, 8));
+        struct hx_arrow_buf *ob = leaf->dict ? &out->dict_offsets : &out->offsets;
+        HX_TRY(hx_arrow_buf_reserve(ob, 8));
         memset(ob->data, 0, 8);
         ob->len = leaf->large ? 8 : 4;
     }
@@ -451,30 +451,30 @@ static hx_status presize_outputs(struct hx_pq_colctx *cx, size_t chunk_len, int6
     size_t want = (size_t)((uint64_t)limit < bound ? (uint64_t)limit : bound);
     size_t w = leaf->dict ? 4 : leaf->conv == CV_BOOL ? 1 : leaf->conv == CV_BINARY ? 0 : (size_t)leaf->out_width;
     if (w) {
-        HX_TRY(hx_abuf_reserve(&out->values, want * w));
+        HX_TRY(hx_arrow_buf_reserve(&out->values, want * w));
         prefault(out->values.data, want * w);
     }
     if (leaf->conv == CV_BINARY && !leaf->dict) {
-        HX_TRY(hx_abuf_reserve(&out->offsets, want * (leaf->large ? 8 : 4)));
+        HX_TRY(hx_arrow_buf_reserve(&out->offsets, want * (leaf->large ? 8 : 4)));
         prefault(out->offsets.data, want * (leaf->large ? 8 : 4));
         if (cx->c->total_uncompressed > 0)
-            HX_TRY(hx_abuf_reserve(
+            HX_TRY(hx_arrow_buf_reserve(
                 &out->data,
                 (size_t)((uint64_t)cx->c->total_uncompressed < bound ? (uint64_t)cx->c->total_uncompressed : bound)));
     }
     if (cx->max_def || cx->max_rep) HX_TRY(reserve_levels(cx, lvl_cap, want));
     if ((cx->flags & HX_PQ_FLAT_LEAF) && cx->max_def > 0 && cx->max_rep == 0)
-        HX_TRY(hx_abuf_reserve(&out->valid, want / 8 + 8));
+        HX_TRY(hx_arrow_buf_reserve(&out->valid, want / 8 + 8));
     return HOIST_OK;
 }
 
 /* A dictionary output's dictionary is the dictionary page itself. */
 static hx_status copy_dictionary_out(struct hx_pq_colctx *cx) {
     struct hx_pq_leaf_data *out = cx->out;
-    struct hx_abuf *dd = &out->dict_data, *dof = &out->dict_offsets;
+    struct hx_arrow_buf *dd = &out->dict_data, *dof = &out->dict_offsets;
     size_t total = (size_t)cx->dict_off[cx->dict_n];
-    HX_TRY(hx_abuf_reserve(dd, total));
-    HX_TRY(hx_abuf_reserve(dof, (size_t)cx->dict_n * 8));
+    HX_TRY(hx_arrow_buf_reserve(dd, total));
+    HX_TRY(hx_arrow_buf_reserve(dof, (size_t)cx->dict_n * 8));
     HX_FAIL_IF(total > INT32_MAX, HOIST_ERR_LIMIT, "dictionary over 2 GiB");
     memcpy(dd->data, cx->dict_bytes, total);
     dd->len = total;

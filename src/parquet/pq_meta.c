@@ -505,9 +505,9 @@ static hx_status leaf_type(struct hoist_pq_file *f, const struct hx_pq_element *
             a->out_width = e->type_length;
             if (lt == PQL_UUID && e->type_length == 16) {
                 struct hx_buf md = {0};
-                hx_status st = hx_metadata_begin(&md);
-                if (st == HOIST_OK) st = hx_metadata_add(&md, "ARROW:extension:name", 20, "arrow.uuid", 10);
-                if (st == HOIST_OK) st = hx_metadata_add(&md, "ARROW:extension:metadata", 24, "", 0);
+                hx_status st = hx_arrow_metadata_begin(&md);
+                if (st == HOIST_OK) st = hx_arrow_metadata_add(&md, "ARROW:extension:name", 20, "arrow.uuid", 10);
+                if (st == HOIST_OK) st = hx_arrow_metadata_add(&md, "ARROW:extension:metadata", 24, "", 0);
                 if (st != HOIST_OK) {
                     hx_buf_reset(&md);
                     return st;
@@ -678,16 +678,16 @@ void hx_pq_anode_free(struct hx_pq_anode *n) {
 
 hx_status hx_pq_anode_schema(const struct hx_pq_anode *n, unsigned flags, struct ArrowSchema *out) {
     int as_dict = n->kind == AN_LEAF && !n->dict && hx_pq_leaf_dict(n, flags);
-    HX_TRY(hx_schema_init(out, as_dict ? "i" : n->format, n->name, n->flags));
-    hx_status st = hx_schema_set_metadata(out, n->metadata, hx_metadata_size(n->metadata));
-    if (st == HOIST_OK && n->kind != AN_LEAF) st = hx_schema_alloc_children(out, n->nchildren);
+    HX_TRY(hx_arrow_schema_init(out, as_dict ? "i" : n->format, n->name, n->flags));
+    hx_status st = hx_arrow_schema_set_metadata(out, n->metadata, hx_arrow_metadata_size(n->metadata));
+    if (st == HOIST_OK && n->kind != AN_LEAF) st = hx_arrow_schema_alloc_children(out, n->nchildren);
     for (int i = 0; st == HOIST_OK && n->kind != AN_LEAF && i < n->nchildren; i++)
         st = hx_pq_anode_schema(&n->children[i], flags, out->children[i]);
     if (st == HOIST_OK && n->kind == AN_LEAF && (n->dict || as_dict)) {
-        st = hx_schema_alloc_dictionary(out);
+        st = hx_arrow_schema_alloc_dictionary(out);
         if (st == HOIST_OK) /* a view leaf read as a dictionary has plain utf8/binary values */
-            st = hx_schema_init(out->dictionary, as_dict ? n->format + (n->view ? 1 : 0) : n->dict_format, NULL,
-                                ARROW_FLAG_NULLABLE);
+            st = hx_arrow_schema_init(out->dictionary, as_dict ? n->format + (n->view ? 1 : 0) : n->dict_format, NULL,
+                                      ARROW_FLAG_NULLABLE);
     }
     if (st != HOIST_OK) out->release(out);
     return st;
@@ -728,8 +728,8 @@ static hx_status parse_kv(struct hx_tc *tc, int t, struct hoist_pq_file *f, stru
             *arrow_schema_len = vl;
             continue;
         }
-        if (md->len == 0) HX_TRY(hx_metadata_begin(md));
-        HX_TRY(hx_metadata_add(md, (const char *)k, kl, v ? (const char *)v : "", vl));
+        if (md->len == 0) HX_TRY(hx_arrow_metadata_begin(md));
+        HX_TRY(hx_arrow_metadata_add(md, (const char *)k, kl, v ? (const char *)v : "", vl));
     }
     (void)f;
     return HOIST_OK;

@@ -682,15 +682,15 @@ static hx_status cut_leaf(const struct hoist_pq_file *f, const struct hx_pq_anod
     hx_status st = HOIST_OK;
     if (d->def && !(o.def = hx_malloc((size_t)(nl ? nl : 1) * 2))) st = HOIST_ERR_NOMEM;
     if (d->rep && !(o.rep = hx_malloc((size_t)(nl ? nl : 1) * 2))) st = HOIST_ERR_NOMEM;
-    if (st == HOIST_OK && d->has_valid) st = hx_abuf_reserve(&o.valid, (size_t)(nl + 7) / 8 + 8);
+    if (st == HOIST_OK && d->has_valid) st = hx_arrow_buf_reserve(&o.valid, (size_t)(nl + 7) / 8 + 8);
     if (st == HOIST_OK && n->conv != CV_NULL) {
         if (binary) {
-            st = hx_abuf_reserve(&o.offsets, (size_t)(nv + 1) * ow);
-            if (st == HOIST_OK) st = hx_abuf_reserve(&o.data, (size_t)nbytes + 1);
+            st = hx_arrow_buf_reserve(&o.offsets, (size_t)(nv + 1) * ow);
+            if (st == HOIST_OK) st = hx_arrow_buf_reserve(&o.data, (size_t)nbytes + 1);
         } else if (n->conv == CV_BOOL && !dict) {
-            st = hx_abuf_reserve(&o.values, (size_t)(nv + 7) / 8 + 8);
+            st = hx_arrow_buf_reserve(&o.values, (size_t)(nv + 7) / 8 + 8);
         } else {
-            st = hx_abuf_reserve(&o.values, (size_t)nv * w + 1);
+            st = hx_arrow_buf_reserve(&o.values, (size_t)nv * w + 1);
         }
     }
     if (st != HOIST_OK) {
@@ -726,8 +726,8 @@ static hx_status cut_leaf(const struct hoist_pq_file *f, const struct hx_pq_anod
     o.dict_n = d->dict_n;
     o.dict_offsets = d->dict_offsets;
     o.dict_data = d->dict_data;
-    d->dict_offsets = (struct hx_abuf){0};
-    d->dict_data = (struct hx_abuf){0};
+    d->dict_offsets = (struct hx_arrow_buf){0};
+    d->dict_data = (struct hx_arrow_buf){0};
     hx_pq_leaf_data_reset(d);
     *d = o;
     return HOIST_OK;

@@ -94,9 +94,9 @@ int hoist_pq_file_field_index(const struct hoist_pq_file *f, const char *name) {
 
 static hx_status schema_of_fields(const struct hoist_pq_file *f, const int *fields, int n, unsigned flags,
                                   struct ArrowSchema *out) {
-    HX_TRY(hx_schema_init(out, "+s", "", 0));
-    hx_status st = hx_schema_set_metadata(out, f->schema_metadata, hx_metadata_size(f->schema_metadata));
-    if (st == HOIST_OK) st = hx_schema_alloc_children(out, n);
+    HX_TRY(hx_arrow_schema_init(out, "+s", "", 0));
+    hx_status st = hx_arrow_schema_set_metadata(out, f->schema_metadata, hx_arrow_metadata_size(f->schema_metadata));
+    if (st == HOIST_OK) st = hx_arrow_schema_alloc_children(out, n);
     for (int i = 0; st == HOIST_OK && i < n; i++)
         st = hx_pq_anode_schema(&f->root.children[fields[i]], flags, out->children[i]);
     if (st != HOIST_OK) out->release(out);
@@ -498,7 +498,7 @@ static hx_status batch_init(struct pq_stream *s, struct pq_batch *b, int k) {
     const struct hoist_pq_file *f = s->src->file;
     int rg = s->rgs[k];
     memset(b, 0, sizeof *b);
-    HX_TRY(hx_array_init(&b->arr, f->row_groups[rg].num_rows, 1, s->nfields));
+    HX_TRY(hx_arrow_array_init(&b->arr, f->row_groups[rg].num_rows, 1, s->nfields));
     b->tasks = hx_calloc((size_t)(s->nfields > 0 ? s->nfields : 1), sizeof *b->tasks);
     if (!b->tasks) {
         b->arr.release(&b->arr);
@@ -640,7 +640,7 @@ static void stream_free(void *state) {
     hx_free(s);
 }
 
-static const struct hx_stream_ops pq_stream_ops = {stream_schema, stream_next, stream_free};
+static const struct hx_arrow_stream_ops pq_stream_ops = {stream_schema, stream_next, stream_free};
 
 hx_status hoist_pq_reader_stream(struct hoist_pq_reader *r, const char *const *columns, size_t ncolumns,
                                  const int *row_groups, size_t nrow_groups, unsigned threads,
@@ -687,5 +687,5 @@ hx_status hoist_pq_reader_stream(struct hoist_pq_reader *r, const char *const *c
     }
     s->nfields = (int)nf;
     s->nrgs = (int)nr;
-    return hx_stream_init(out, &pq_stream_ops, s);
+    return hx_arrow_stream_init(out, &pq_stream_ops, s);
 }

@@ -280,9 +280,9 @@ static hx_status emit_binary(struct hx_pq_colctx *cx, const struct barr *b, int 
     struct hx_pq_leaf_data *o = cx->out;
     size_t total = 0;
     for (size_t i = 0; i < b->n; i++) total += plain ? barr_len_plain(b, i) : (size_t)(b->off[i + 1] - b->off[i]);
-    HX_TRY(hx_abuf_reserve(&o->data, total));
+    HX_TRY(hx_arrow_buf_reserve(&o->data, total));
     int large = cx->a->large;
-    HX_TRY(hx_abuf_reserve(&o->offsets, b->n * (large ? 8 : 4)));
+    HX_TRY(hx_arrow_buf_reserve(&o->offsets, b->n * (large ? 8 : 4)));
     HX_FAIL_IF(!large && o->data.len + total > INT32_MAX, HOIST_ERR_LIMIT,
                "more than 2 GiB of string data in one column chunk (not supported for 32-bit offsets)");
     const uint8_t *src = barr_data(b);
@@ -442,8 +442,8 @@ static hx_status gather_slots_streamed(struct hx_pq_colctx *cx, const uint8_t *p
     const int bw = p[0], large = cx->a->large;
     HX_FAIL_IF(bw > 32, HOIST_ERR_PARQUET_CORRUPT, "dictionary index bit width %d", bw);
     const int check = ((uint64_t)1 << bw) > (uint64_t)cx->dict_n;
-    HX_TRY(hx_abuf_reserve(&o->data, 16 * n));
-    HX_TRY(hx_abuf_reserve(&o->offsets, n * 8));
+    HX_TRY(hx_arrow_buf_reserve(&o->data, 16 * n));
+    HX_TRY(hx_arrow_buf_reserve(&o->offsets, n * 8));
     struct hx_rle_reader r;
     hx_rle_reader_init(&r, p + 1, len - 1, bw);
     uint32_t idx[256];
@@ -523,7 +523,7 @@ static hx_status dict_insert(struct hx_pq_colctx *cx, const struct barr *b, int 
     struct hx_pq_leaf_data *o = cx->out;
     const uint8_t *src = barr_data(b);
     if (!cx->ht) HX_TRY(ht_rebuild(cx, 1024));
-    HX_TRY(hx_abuf_reserve(&o->values, b->n * 4));
+    HX_TRY(hx_arrow_buf_reserve(&o->values, b->n * 4));
     for (size_t i = 0; i < b->n; i++) {
         size_t l = plain ? barr_len_plain(b, i) : (size_t)(b->off[i + 1] - b->off[i]);
         const uint8_t *v = src + b->off[i];
@@ -540,8 +540,8 @@ static hx_status dict_insert(struct hx_pq_colctx *cx, const struct barr *b, int 
         if (k < 0) {
             HX_FAIL_IF(o->dict_n >= INT32_MAX || o->dict_data.len + l > INT32_MAX, HOIST_ERR_LIMIT,
                        "dictionary over 2 GiB");
-            HX_TRY(hx_abuf_reserve(&o->dict_data, l));
-            HX_TRY(hx_abuf_reserve(&o->dict_offsets, 4));
+            HX_TRY(hx_arrow_buf_reserve(&o->dict_data, l));
+            HX_TRY(hx_arrow_buf_reserve(&o->dict_offsets, 4));
             memcpy(o->dict_data.data + o->dict_data.len, v, l);
             o->dict_data.len += l;
             int32_t end = (int32_t)o->dict_data.len;
@@ -560,7 +560,7 @@ static hx_status dict_insert(struct hx_pq_colctx *cx, const struct barr *b, int 
 /* ---- values of one page --------------------------------------------------- */
 
 static hx_status append_bits(struct hx_pq_leaf_data *o, const uint8_t *bits, size_t bit_off, size_t n) {
-    HX_TRY(hx_abuf_reserve(&o->values, (size_t)((o->n_values + (int64_t)n + 7) / 8) - o->values.len + 8));
+    HX_TRY(hx_arrow_buf_reserve(&o->values, (size_t)((o->n_values + (int64_t)n + 7) / 8) - o->values.len + 8));
     uint8_t *dst = o->values.data;
     size_t d = (size_t)o->n_values;
     for (size_t i = 0; i < n; i++) {
@@ -618,8 +618,8 @@ static hx_status gather_dict_binary(struct hx_pq_colctx *cx, size_t n) {
     int large = cx->a->large;
     HX_FAIL_IF(!large && o->data.len + total > INT32_MAX, HOIST_ERR_LIMIT,
                "more than 2 GiB of string data in one column chunk (not supported for 32-bit offsets)");
-    HX_TRY(hx_abuf_reserve(&o->data, total));
-    HX_TRY(hx_abuf_reserve(&o->offsets, n * 8));
+    HX_TRY(hx_arrow_buf_reserve(&o->data, total));
+    HX_TRY(hx_arrow_buf_reserve(&o->offsets, n * 8));
     uint8_t *dst = o->data.data + o->data.len;
     int64_t end = (int64_t)o->data.len;
     for (size_t i = 0; i < n; i++) {
@@ -648,7 +648,7 @@ static hx_status gather_dict_binary(struct hx_pq_colctx *cx, size_t n) {
 static hx_status gather_dict_fixed(struct hx_pq_colctx *cx, size_t n) {
     struct hx_pq_leaf_data *o = cx->out;
     size_t w = (size_t)cx->a->out_width;
-    HX_TRY(hx_abuf_reserve(&o->values, n * w));
+    HX_TRY(hx_arrow_buf_reserve(&o->values, n * w));
     uint8_t *dst = o->values.data + o->values.len;
     /* Narrow widths inline (indices checked by the caller): the kernel's
      * generic path costs a call per value. */
@@ -672,7 +672,7 @@ static hx_status decode_dict_values(struct hx_pq_colctx *cx, const uint8_t *p, s
         /* Fixed-width values: indices unpacked and gathered in one pass,
          * never written out as an index array. */
         size_t w = (size_t)a->out_width;
-        HX_TRY(hx_abuf_reserve(&o->values, n * w));
+        HX_TRY(hx_arrow_buf_reserve(&o->values, n * w));
         HX_TRY(hx_dict_decode_fixed(cx->dict_fixed, (size_t)cx->dict_n, w, p + 1, len - 1, p[0], n,
                                     o->values.data + o->values.len));
         o->values.len += n * w;
@@ -688,14 +688,14 @@ static hx_status decode_dict_values(struct hx_pq_colctx *cx, const uint8_t *p, s
         ((uint64_t)1 << p[0]) > (uint64_t)cx->dict_n)
         HX_TRY(check_indices(cx, n));
     if (a->dict) {
-        HX_TRY(hx_abuf_reserve(&o->values, n * 4));
+        HX_TRY(hx_arrow_buf_reserve(&o->values, n * 4));
         memcpy(o->values.data + o->values.len, cx->idx, n * 4);
         o->values.len += n * 4;
         return HOIST_OK;
     }
     if (a->conv == CV_BINARY && cx->dict_slots && (a->large || o->data.len + 16 * n <= INT32_MAX)) {
-        HX_TRY(hx_abuf_reserve(&o->data, 16 * n));
-        HX_TRY(hx_abuf_reserve(&o->offsets, n * 8));
+        HX_TRY(hx_arrow_buf_reserve(&o->data, 16 * n));
+        HX_TRY(hx_arrow_buf_reserve(&o->offsets, n * 8));
         gather_dict_slots(cx, n);
         return HOIST_OK;
     }
@@ -722,7 +722,7 @@ static hx_status decode_bool_values(struct hx_pq_colctx *cx, int enc, const uint
     HX_TRY(hx_pq_scratch_grow(&ip, &cx->idx_cap, (n ? n : 1) * sizeof(uint32_t)));
     cx->idx = ip;
     HX_TRY(hx_rle_decode_u32(p + 4, l32, 1, cx->idx, n, NULL));
-    HX_TRY(hx_abuf_reserve(&o->values, (size_t)((o->n_values + (int64_t)n + 7) / 8) - o->values.len + 8));
+    HX_TRY(hx_arrow_buf_reserve(&o->values, (size_t)((o->n_values + (int64_t)n + 7) / 8) - o->values.len + 8));
     size_t d = (size_t)o->n_values;
     for (size_t i = 0; i < n; i++) {
         if (cx->idx[i])
@@ -759,7 +759,7 @@ static hx_status decode_barr_values(struct hx_pq_colctx *cx, int enc, const uint
         } else if (a->conv == CV_BINARY) {
             st = emit_binary(cx, &b, plain);
         } else {
-            st = hx_abuf_reserve(&o->values, n * (size_t)a->out_width);
+            st = hx_arrow_buf_reserve(&o->values, n * (size_t)a->out_width);
             if (st == HOIST_OK) st = emit_barr_fixed(cx, &b, plain, o->values.data + o->values.len);
             if (st == HOIST_OK) o->values.len += n * (size_t)a->out_width;
         }
@@ -790,7 +790,7 @@ static hx_status decode_fixed_values(struct hx_pq_colctx *cx, int enc, const uin
     struct hx_pq_leaf_data *o = cx->out;
     int type = cx->e->type;
     size_t pw = (size_t)cx->phys_width, w = (size_t)cx->a->out_width;
-    HX_TRY(hx_abuf_reserve(&o->values, n * w));
+    HX_TRY(hx_arrow_buf_reserve(&o->values, n * w));
     uint8_t *dst = o->values.data + o->values.len;
     int direct = cx->a->conv == CV_COPY;
     uint8_t *tmp = dst;

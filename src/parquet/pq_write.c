@@ -297,7 +297,7 @@ static hx_status writer_init(struct hoist_pq_writer *w, const struct ArrowSchema
     } else {
         HX_TRY(hoist_pq_write_options_new(&w->o));
     }
-    HX_TRY(hx_schema_copy(schema, &w->schema));
+    HX_TRY(hx_arrow_schema_copy(schema, &w->schema));
     HX_TRY(hx_pqw_schema_build(&w->schema, w->o, &w->s));
     int n = w->s.nleaves;
     w->bufs = hx_calloc((size_t)n, sizeof *w->bufs);

@@ -18,35 +18,6 @@
 #include <string.h>
 
 /* Schema.fbs Type union members */
-enum {
-    T_NULL = 1,
-    T_INT,
-    T_FLOAT,
-    T_BINARY,
-    T_UTF8,
-    T_BOOL,
-    T_DECIMAL,
-    T_DATE,
-    T_TIME,
-    T_TIMESTAMP,
-    T_INTERVAL,
-    T_LIST,
-    T_STRUCT,
-    T_UNION,
-    T_FSB,
-    T_FSL,
-    T_MAP,
-    T_DURATION,
-    T_LARGE_BINARY,
-    T_LARGE_UTF8,
-    T_LARGE_LIST,
-    T_REE,
-    T_BINARY_VIEW,
-    T_UTF8_VIEW,
-    T_LIST_VIEW,
-    T_LARGE_LIST_VIEW
-};
-
 struct fbb {
     struct hx_buf b;
     hx_status st;
@@ -175,8 +146,8 @@ static int type_table(struct fbb *f, const char *fmt, size_t *pos) {
     const char *tz = NULL;
     if (fmt[0] && !fmt[1]) {
         switch (fmt[0]) {
-        case 'n': tag = T_NULL; break;
-        case 'b': tag = T_BOOL; break;
+        case 'n': tag = HX_FBT_NULL; break;
+        case 'b': tag = HX_FBT_BOOL; break;
         case 'c':
         case 'C':
         case 's':
@@ -187,7 +158,7 @@ static int type_table(struct fbb *f, const char *fmt, size_t *pos) {
         case 'L': {
             static const char ints[] = "cCsSiIlL";
             int k = (int)(strchr(ints, fmt[0]) - ints);
-            tag = T_INT;
+            tag = HX_FBT_INT;
             t[n++] = scalar(0, 4, (uint64_t)(8 << (k / 2)));
             t[n++] = scalar(1, 1, k % 2 == 0);
             break;
@@ -195,62 +166,62 @@ static int type_table(struct fbb *f, const char *fmt, size_t *pos) {
         case 'e':
         case 'f':
         case 'g':
-            tag = T_FLOAT;
+            tag = HX_FBT_FLOAT;
             t[n++] = scalar(0, 2, fmt[0] == 'e' ? 0 : fmt[0] == 'f' ? 1 : 2);
             break;
-        case 'z': tag = T_BINARY; break;
-        case 'Z': tag = T_LARGE_BINARY; break;
-        case 'u': tag = T_UTF8; break;
-        case 'U': tag = T_LARGE_UTF8; break;
+        case 'z': tag = HX_FBT_BINARY; break;
+        case 'Z': tag = HX_FBT_LARGE_BINARY; break;
+        case 'u': tag = HX_FBT_UTF8; break;
+        case 'U': tag = HX_FBT_LARGE_UTF8; break;
         default: return 0;
         }
     } else if (!strcmp(fmt, "vz") || !strcmp(fmt, "vu")) {
-        tag = fmt[1] == 'z' ? T_BINARY_VIEW : T_UTF8_VIEW;
+        tag = fmt[1] == 'z' ? HX_FBT_BINARY_VIEW : HX_FBT_UTF8_VIEW;
     } else if (fmt[0] == 'w' && fmt[1] == ':') {
-        tag = T_FSB;
+        tag = HX_FBT_FSB;
         t[n++] = scalar(0, 4, (uint64_t)strtol(fmt + 2, NULL, 10));
     } else if (fmt[0] == 'd' && fmt[1] == ':') {
         char *end;
         long p = strtol(fmt + 2, &end, 10), s = 0, bits = 128;
         if (*end == ',') s = strtol(end + 1, &end, 10);
         if (*end == ',') bits = strtol(end + 1, &end, 10);
-        tag = T_DECIMAL;
+        tag = HX_FBT_DECIMAL;
         t[n++] = scalar(0, 4, (uint64_t)(uint32_t)p);
         t[n++] = scalar(1, 4, (uint64_t)(uint32_t)s);
         t[n++] = scalar(2, 4, (uint64_t)bits);
     } else if (fmt[0] == 't' && fmt[1] == 'd') {
-        tag = T_DATE;
+        tag = HX_FBT_DATE;
         t[n++] = scalar(0, 2, fmt[2] == 'D' ? 0 : 1);
     } else if (fmt[0] == 't' && fmt[1] == 't') {
-        tag = T_TIME;
+        tag = HX_FBT_TIME;
         int u = hx_arrow_time_unit(fmt[2]);
         t[n++] = scalar(0, 2, (uint64_t)u);
         t[n++] = scalar(1, 4, u <= 1 ? 32 : 64);
     } else if (fmt[0] == 't' && fmt[1] == 's') {
-        tag = T_TIMESTAMP;
+        tag = HX_FBT_TIMESTAMP;
         t[n++] = scalar(0, 2, (uint64_t)hx_arrow_time_unit(fmt[2]));
         if (fmt[3] == ':' && fmt[4]) {
             tz = fmt + 4;
             t[n++] = offset(1);
         }
     } else if (fmt[0] == 't' && fmt[1] == 'D') {
-        tag = T_DURATION;
+        tag = HX_FBT_DURATION;
         t[n++] = scalar(0, 2, (uint64_t)hx_arrow_time_unit(fmt[2]));
     } else if (!strcmp(fmt, "+l")) {
-        tag = T_LIST;
+        tag = HX_FBT_LIST;
     } else if (!strcmp(fmt, "+L")) {
-        tag = T_LARGE_LIST;
+        tag = HX_FBT_LARGE_LIST;
     } else if (!strcmp(fmt, "+vl")) {
-        tag = T_LIST_VIEW;
+        tag = HX_FBT_LIST_VIEW;
     } else if (!strcmp(fmt, "+vL")) {
-        tag = T_LARGE_LIST_VIEW;
+        tag = HX_FBT_LARGE_LIST_VIEW;
     } else if (!strcmp(fmt, "+s")) {
-        tag = T_STRUCT;
+        tag = HX_FBT_STRUCT;
     } else if (fmt[0] == '+' && fmt[1] == 'w' && fmt[2] == ':') {
-        tag = T_FSL;
+        tag = HX_FBT_FSL;
         t[n++] = scalar(0, 4, (uint64_t)strtol(fmt + 3, NULL, 10));
     } else if (!strcmp(fmt, "+m")) {
-        tag = T_MAP;
+        tag = HX_FBT_MAP;
         t[n++] = scalar(0, 1, 0);
     } else {
         return 0;

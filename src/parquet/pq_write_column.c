@@ -680,7 +680,7 @@ hx_status hx_pqw_colenc_feed(const struct hx_pqw_encode_cfg *cfg, const struct h
     if (st == HOIST_OK && !hold) st = pages(&e, final, ce->rows, &ul, &uv, &ur);
     if (st == HOIST_OK) {
         hx_pqw_leafbuf_drop_front(b, ul, uv, ur);
-        if (ce->dict_state == PQW_DICT_BUILD) {
+        if (ce->dict_state == PQW_DICT_BUILD && uv > 0) { /* no values yet: no index array either */
             memmove(ce->idx, ce->idx + uv, (size_t)(ce->hashed - uv) * sizeof *ce->idx);
             ce->hashed -= uv;
         }

@@ -145,15 +145,15 @@ static hx_status dict_grow(struct hx_pqw_dict *d) {
 static hx_status entry_add(struct hx_pqw_dict *d, int ba, const uint8_t *p, size_t len) {
     struct hx_pqw_leafbuf *e = &d->entries;
     if (ba && e->offs.len == 0) {
-        HX_TRY(hx_abuf_reserve(&e->offs, 8));
+        HX_TRY(hx_arrow_buf_reserve(&e->offs, 8));
         memset(e->offs.data, 0, 8);
         e->offs.len = 8;
     }
-    HX_TRY(hx_abuf_reserve(&e->vals, len));
+    HX_TRY(hx_arrow_buf_reserve(&e->vals, len));
     memcpy(e->vals.data + e->vals.len, p, len);
     e->vals.len += len;
     if (ba) {
-        HX_TRY(hx_abuf_reserve(&e->offs, 8));
+        HX_TRY(hx_arrow_buf_reserve(&e->offs, 8));
         int64_t end = (int64_t)e->vals.len;
         memcpy(e->offs.data + e->offs.len, &end, 8);
         e->offs.len += 8;

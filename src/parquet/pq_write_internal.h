@@ -211,9 +211,9 @@ void hx_pqw_schema_write(const struct hx_pqw_schema *s, struct hx_tw *w);
  * form: fixed-width values back to back (booleans one byte each), byte
  * arrays as int64 offsets + bytes. */
 struct hx_pqw_leafbuf {
-    struct hx_abuf def, rep; /* uint16 levels (only when max_def / max_rep > 0) */
-    struct hx_abuf vals;     /* fixed-width values, or byte-array bytes */
-    struct hx_abuf offs;     /* byte arrays: int64 offsets, n_values + 1 */
+    struct hx_arrow_buf def, rep; /* uint16 levels (only when max_def / max_rep > 0) */
+    struct hx_arrow_buf vals;     /* fixed-width values, or byte-array bytes */
+    struct hx_arrow_buf offs;     /* byte arrays: int64 offsets, n_values + 1 */
     int64_t n_levels, n_values, n_rows;
     /* def_all_max: the definition levels are not stored because every one
      * so far is max_def (a flat column without nulls yet): writing 2 bytes
@@ -226,7 +226,7 @@ struct hx_pqw_leafbuf {
      * the converted dictionary values. A batch with another dictionary
      * turns the row group's data back into plain values (dict_off). */
     int dict_mode, dict_off;
-    struct hx_abuf idx;
+    struct hx_arrow_buf idx;
     struct hx_pqw_leafbuf *dict;
     const void *dict_seen[4]; /* buffers, offset, length of the dictionary matched in this batch */
 };

@@ -18,11 +18,11 @@ void hx_pqw_leafbuf_reset(struct hx_pqw_leafbuf *b) {
         hx_pqw_leafbuf_reset(b->dict);
         hx_free(b->dict);
     }
-    hx_abuf_reset(&b->idx);
-    hx_abuf_reset(&b->def);
-    hx_abuf_reset(&b->rep);
-    hx_abuf_reset(&b->vals);
-    hx_abuf_reset(&b->offs);
+    hx_arrow_buf_reset(&b->idx);
+    hx_arrow_buf_reset(&b->def);
+    hx_arrow_buf_reset(&b->rep);
+    hx_arrow_buf_reset(&b->vals);
+    hx_arrow_buf_reset(&b->offs);
     memset(b, 0, sizeof *b);
 }
 
@@ -47,20 +47,21 @@ void hx_pqw_leafbuf_drop_front(struct hx_pqw_leafbuf *b, int64_t levels, int64_t
         b->rep.len -= dl;
     }
     size_t keep = (size_t)(b->n_values - values);
+    /* (a buffer never written to has no memory: NULL must not reach memmove) */
     if (b->dict_mode) {
-        memmove(b->idx.data, b->idx.data + (size_t)values * 4, keep * 4);
+        if (b->idx.data) memmove(b->idx.data, b->idx.data + (size_t)values * 4, keep * 4);
         b->idx.len = keep * 4;
     } else if (b->offs.len) {
         /* byte arrays: the bytes of the values kept, offsets rebased */
         int64_t *off = (int64_t *)(void *)b->offs.data;
         int64_t start = off[values];
-        memmove(b->vals.data, b->vals.data + start, b->vals.len - (size_t)start);
+        if (b->vals.data) memmove(b->vals.data, b->vals.data + start, b->vals.len - (size_t)start);
         b->vals.len -= (size_t)start;
         for (size_t i = 0; i <= keep; i++) off[i] = off[(size_t)values + i] - start;
         b->offs.len = (keep + 1) * 8;
     } else if (b->n_values > 0) {
         size_t w = b->vals.len / (size_t)b->n_values;
-        memmove(b->vals.data, b->vals.data + (size_t)values * w, keep * w);
+        if (b->vals.data) memmove(b->vals.data, b->vals.data + (size_t)values * w, keep * w);
         b->vals.len = keep * w;
     }
     b->n_levels -= levels;
@@ -98,7 +99,7 @@ static hx_status nullable_violation(const struct hx_pqw_node *n) {
 static hx_status store_levels(struct hx_pqw_leafbuf *b, int max_def) {
     if (!b->def_all_max) return HOIST_OK;
     size_t n = (size_t)b->n_levels;
-    HX_TRY(hx_abuf_reserve(&b->def, n * 2));
+    HX_TRY(hx_arrow_buf_reserve(&b->def, n * 2));
     uint16_t *dl = (uint16_t *)(void *)b->def.data;
     for (size_t i = 0; i < n; i++) dl[i] = (uint16_t)max_def;
     b->def.len = n * 2;
@@ -109,13 +110,13 @@ static hx_status store_levels(struct hx_pqw_leafbuf *b, int max_def) {
 static hx_status push_level(struct shred *s, int rep, int def) {
     struct hx_pqw_leafbuf *b = s->b;
     if (s->has_def) {
-        HX_TRY(hx_abuf_reserve(&b->def, 2));
+        HX_TRY(hx_arrow_buf_reserve(&b->def, 2));
         uint16_t d = (uint16_t)def;
         memcpy(b->def.data + b->def.len, &d, 2);
         b->def.len += 2;
     }
     if (s->has_rep) {
-        HX_TRY(hx_abuf_reserve(&b->rep, 2));
+        HX_TRY(hx_arrow_buf_reserve(&b->rep, 2));
         uint16_t r = (uint16_t)rep;
         memcpy(b->rep.data + b->rep.len, &r, 2);
         b->rep.len += 2;
@@ -125,7 +126,7 @@ static hx_status push_level(struct shred *s, int rep, int def) {
 }
 
 static hx_status put_bytes(struct hx_pqw_leafbuf *b, const void *p, size_t n) {
-    HX_TRY(hx_abuf_reserve(&b->vals, n));
+    HX_TRY(hx_arrow_buf_reserve(&b->vals, n));
     memcpy(b->vals.data + b->vals.len, p, n);
     b->vals.len += n;
     return HOIST_OK;
@@ -133,7 +134,7 @@ static hx_status put_bytes(struct hx_pqw_leafbuf *b, const void *p, size_t n) {
 
 static hx_status put_binary(struct hx_pqw_leafbuf *b, const uint8_t *p, size_t n) {
     HX_TRY(put_bytes(b, p, n));
-    HX_TRY(hx_abuf_reserve(&b->offs, 8));
+    HX_TRY(hx_arrow_buf_reserve(&b->offs, 8));
     int64_t end = (int64_t)b->vals.len;
     memcpy(b->offs.data + b->offs.len, &end, 8);
     b->offs.len += 8;
@@ -266,7 +267,7 @@ static hx_status put_leaf(struct shred *s, const struct hx_pqw_node *n, const st
     HX_FAIL_IF(!d || idx < 0 || idx >= d->length, HOIST_ERR_INVALID_ARG,
                "field '%s': dictionary index %lld is out of range", n->name, (long long)idx);
     if (b->dict_mode) {
-        HX_TRY(hx_abuf_reserve(&b->idx, 4));
+        HX_TRY(hx_arrow_buf_reserve(&b->idx, 4));
         uint32_t x = (uint32_t)idx;
         memcpy(b->idx.data + b->idx.len, &x, 4);
         b->idx.len += 4;
@@ -288,7 +289,7 @@ static void init_offsets(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n) 
 /* The dictionary's values in physical form. */
 static hx_status convert_dictionary(const struct hx_pqw_node *n, const struct ArrowArray *d,
                                     struct hx_pqw_leafbuf *out) {
-    HX_TRY(hx_abuf_reserve(&out->offs, 8));
+    HX_TRY(hx_arrow_buf_reserve(&out->offs, 8));
     init_offsets(out, n);
     for (int64_t j = 0; j < d->length; j++) HX_TRY(put_value(out, n, d, j + d->offset));
     return HOIST_OK;
@@ -305,7 +306,7 @@ hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_
     const struct hx_pqw_node *n = leaf->node;
     const struct hx_pqw_leafbuf *d = b->dict;
     const uint32_t *ix = (const uint32_t *)(const void *)b->idx.data;
-    HX_TRY(hx_abuf_reserve(&out->offs, 8));
+    HX_TRY(hx_arrow_buf_reserve(&out->offs, 8));
     init_offsets(out, n);
     if (n->ptype == PQT_BYTE_ARRAY) {
         const int64_t *off = (const int64_t *)(const void *)d->offs.data;
@@ -313,7 +314,7 @@ hx_status hx_pqw_leafbuf_gather(const struct hx_pqw_leaf *leaf, const struct hx_
             HX_TRY(put_binary(out, d->vals.data + off[ix[i]], (size_t)(off[ix[i] + 1] - off[ix[i]])));
     } else {
         size_t w = d->n_values ? d->vals.len / (size_t)d->n_values : 0;
-        HX_TRY(hx_abuf_reserve(&out->vals, (size_t)b->n_values * w));
+        HX_TRY(hx_arrow_buf_reserve(&out->vals, (size_t)b->n_values * w));
         for (int64_t i = 0; i < b->n_values; i++)
             memcpy(out->vals.data + out->vals.len + (size_t)i * w, d->vals.data + (size_t)ix[i] * w, w);
         out->vals.len += (size_t)b->n_values * w;
@@ -365,8 +366,8 @@ plain:
             hx_pqw_leafbuf_reset(&vals);
             return gs;
         }
-        hx_abuf_reset(&b->vals);
-        hx_abuf_reset(&b->offs);
+        hx_arrow_buf_reset(&b->vals);
+        hx_arrow_buf_reset(&b->offs);
         b->vals = vals.vals;
         b->offs = vals.offs;
         b->idx.len = 0;
@@ -452,7 +453,7 @@ static int widen_flat(struct hx_pqw_leafbuf *b, const struct hx_pqw_node *n, con
     case WC_MUL64: break;
     default: return 0;
     }
-    if (hx_abuf_reserve(&b->vals, (size_t)nrows * w) != HOIST_OK) return 0; /* the slow path reports it */
+    if (hx_arrow_buf_reserve(&b->vals, (size_t)nrows * w) != HOIST_OK) return 0; /* the slow path reports it */
     uint8_t *dst = b->vals.data + b->vals.len;
     size_t m = (size_t)nrows;
     if (n->conv == WC_I8) {
@@ -512,7 +513,7 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
         b->def_all_max = 1; /* a present flat value's level is 1 = max_def */
     } else if (s->has_def) {
         HX_TRY(store_levels(b, s->leaf->max_def));
-        HX_TRY(hx_abuf_reserve(&b->def, (size_t)nrows * 2));
+        HX_TRY(hx_arrow_buf_reserve(&b->def, (size_t)nrows * 2));
         uint16_t *dl = (uint16_t *)(b->def.data + b->def.len);
         for (int64_t i = 0; i < nrows; i++)
             dl[i] = (uint16_t)(n->conv == WC_NULL ? 0 : !nulls || bit(a->buffers[0], j0 + i));
@@ -528,7 +529,7 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
     }
     if (n->conv == WC_COPY && !n->dict_index_bytes) {
         size_t w = (size_t)n->in_width;
-        HX_TRY(hx_abuf_reserve(&b->vals, (size_t)nrows * w));
+        HX_TRY(hx_arrow_buf_reserve(&b->vals, (size_t)nrows * w));
         const uint8_t *src = (const uint8_t *)a->buffers[1] + (size_t)j0 * w;
         uint8_t *dst = b->vals.data + b->vals.len;
         for (int64_t i = 0; i < nrows; i++) {
@@ -551,7 +552,7 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
             first = o[0], last = o[nrows];
         }
         HX_FAIL_IF(last < first, HOIST_ERR_INVALID_ARG, "field '%s': offsets decrease", n->name);
-        HX_TRY(hx_abuf_reserve(&b->offs, (size_t)nrows * 8));
+        HX_TRY(hx_arrow_buf_reserve(&b->offs, (size_t)nrows * 8));
         int64_t base = (int64_t)b->vals.len - first;
         int64_t *dst = (int64_t *)(void *)(b->offs.data + b->offs.len);
         for (int64_t i = 1; i <= nrows; i++) {
@@ -571,7 +572,7 @@ static hx_status shred_flat(struct shred *s, const struct hx_pqw_node *n, const 
     }
     if (!nulls && !n->dict_index_bytes && widen_flat(b, n, (const uint8_t *)a->buffers[1], j0, nrows)) return HOIST_OK;
     if (n->ptype != PQT_BYTE_ARRAY && n->ptype != PQT_BOOLEAN)
-        HX_TRY(hx_abuf_reserve(&b->vals, (size_t)nrows * (size_t)(n->ptype == PQT_FLBA ? n->type_length : 8)));
+        HX_TRY(hx_arrow_buf_reserve(&b->vals, (size_t)nrows * (size_t)(n->ptype == PQT_FLBA ? n->type_length : 8)));
     for (int64_t i = 0; i < nrows; i++)
         if (!nulls || bit(a->buffers[0], j0 + i)) HX_TRY(put_leaf(s, n, a, j0 + i));
     return HOIST_OK;
@@ -582,10 +583,10 @@ static hx_status presize(const struct hx_pqw_leaf *leaf, int64_t nrows, struct h
     const struct hx_pqw_node *n = leaf->node;
     if (leaf->max_rep > 0 || nrows <= 0) return HOIST_OK;
     size_t more = (size_t)nrows;
-    if (leaf->max_def > 0) HX_TRY(hx_abuf_reserve(&out->def, more * 2));
+    if (leaf->max_def > 0) HX_TRY(hx_arrow_buf_reserve(&out->def, more * 2));
     if (n->dict_index_bytes || n->conv == WC_NULL) return HOIST_OK;
-    if (n->ptype == PQT_BYTE_ARRAY) return hx_abuf_reserve(&out->offs, more * 8);
-    return hx_abuf_reserve(&out->vals, more * hx_pqw_value_width(n));
+    if (n->ptype == PQT_BYTE_ARRAY) return hx_arrow_buf_reserve(&out->offs, more * 8);
+    return hx_arrow_buf_reserve(&out->vals, more * hx_pqw_value_width(n));
 }
 
 hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf *leaf, const struct ArrowArray *batch,
@@ -610,7 +611,7 @@ hx_status hx_pqw_shred(const struct hx_pqw_schema *sc, const struct hx_pqw_leaf 
     }
     s.npath++;
     if (out->offs.len == 0 && leaf->node->ptype == PQT_BYTE_ARRAY) {
-        HX_TRY(hx_abuf_reserve(&out->offs, 8));
+        HX_TRY(hx_arrow_buf_reserve(&out->offs, 8));
         memset(out->offs.data, 0, 8);
         out->offs.len = 8;
     }

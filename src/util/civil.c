@@ -25,7 +25,7 @@ void hx_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d) {
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static bool digits(const char *s, size_t n, unsigned *out) {
+bool hx_parse_digits(const char *s, size_t n, unsigned *out) {
     unsigned v = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9') return false;
@@ -38,7 +38,7 @@ static bool digits(const char *s, size_t n, unsigned *out) {
 bool hx_parse_date(const char *s, size_t len, int64_t *days) {
     unsigned y, m, d;
     if (len != 10 || s[4] != '-' || s[7] != '-') return false;
-    if (!digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d)) return false;
+    if (!hx_parse_digits(s, 4, &y) || !hx_parse_digits(s + 5, 2, &m) || !hx_parse_digits(s + 8, 2, &d)) return false;
     static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap)) return false;

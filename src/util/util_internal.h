@@ -156,6 +156,8 @@ void hx_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 /* "YYYY-MM-DD" (exactly len = 10 bytes, a real calendar day) -> days since
  * 1970-01-01. The one date parser of the CSV codec and the dataset layer. */
 bool hx_parse_date(const char *s, size_t len, int64_t *days);
+/* The n ASCII digits at s as a number (no sign, no blanks); false on any other byte. */
+bool hx_parse_digits(const char *s, size_t n, unsigned *out);
 
 /* ---- machine queries (sys.c) ------------------------------------------- */
 

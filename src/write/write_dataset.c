@@ -449,9 +449,9 @@ static hx_status plan_columns(struct hx_job *j) {
     }
     HX_FAIL_IF(nf == 0, HOIST_ERR_INVALID_ARG, "%s: no columns left to write besides the partition columns", j->root);
     j->drop_columns = nf != s->n_children;
-    HX_TRY(hx_schema_init(&j->file_schema, "+s", "", 0));
-    HX_TRY(hx_schema_alloc_children(&j->file_schema, nf));
-    for (int64_t c = 0; c < nf; c++) HX_TRY(hx_schema_copy(s->children[j->fcols[c]], j->file_schema.children[c]));
+    HX_TRY(hx_arrow_schema_init(&j->file_schema, "+s", "", 0));
+    HX_TRY(hx_arrow_schema_alloc_children(&j->file_schema, nf));
+    for (int64_t c = 0; c < nf; c++) HX_TRY(hx_arrow_schema_copy(s->children[j->fcols[c]], j->file_schema.children[c]));
     return HOIST_OK;
 }
 

@@ -67,20 +67,6 @@ static int64_t int_at(const struct ArrowArray *a, const char *f, int64_t j, uint
     }
 }
 
-/* Civil date from days since 1970-01-01 (Howard Hinnant's days_from_civil,
- * inverted). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSchema *s, int64_t row, struct hx_buf *out,
                               int *is_null) {
     int64_t j = row + a->offset;
@@ -109,7 +95,7 @@ hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSche
     if (strcmp(f, "tdD") == 0) {
         int64_t y;
         unsigned m, d;
-        civil_from_days(((const int32_t *)a->buffers[1])[j], &y, &m, &d);
+        hx_civil_from_days(((const int32_t *)a->buffers[1])[j], &y, &m, &d);
         return hx_buf_printf(out, "%04lld-%02u-%02u", (long long)y, m, d);
     }
     if (strcmp(f, "u") == 0) {

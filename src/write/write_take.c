@@ -26,7 +26,7 @@ static hx_status alloc_buf(struct ArrowArray *a, int i, size_t size, void **p) {
     void *b = hx_aligned_alloc(size ? size : 1);
     HX_FAIL_IF(b == NULL, HOIST_ERR_NOMEM, "out of memory splitting a batch (%zu bytes)", size);
     memset(b, 0, size ? size : 1);
-    hx_array_set_buffer(a, i, b);
+    hx_arrow_array_set_buffer(a, i, b);
     *p = b;
     return HOIST_OK;
 }
@@ -261,7 +261,7 @@ static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema 
                 s->name ? s->name : "", f);
     HX_FAIL_IF(in->n_children < nchild || in->n_buffers < (nbuf == 4 ? 3 : nbuf), HOIST_ERR_ARROW_INVALID,
                "column '%s': array does not match its type '%s'", s->name ? s->name : "", f);
-    HX_TRY(hx_array_init(out, n, nbuf, nchild));
+    HX_TRY(hx_arrow_array_init(out, n, nbuf, nchild));
     hx_status st = HOIST_OK;
     if (nbuf == 0) {
         out->null_count = n;
@@ -277,7 +277,7 @@ static hx_status take_rec(const struct ArrowArray *in, const struct ArrowSchema 
         int64_t *all = st == HOIST_OK ? hx_malloc((size_t)(dn ? dn : 1) * sizeof *all) : NULL;
         if (st == HOIST_OK && all == NULL) st = hx_error(HOIST_ERR_NOMEM, "out of memory splitting a batch");
         for (int64_t i = 0; st == HOIST_OK && i < dn; i++) all[i] = i;
-        if (st == HOIST_OK) st = hx_array_alloc_dictionary(out);
+        if (st == HOIST_OK) st = hx_arrow_array_alloc_dictionary(out);
         if (st == HOIST_OK) st = take_rec(in->dictionary, s->dictionary, all, dn, out->dictionary);
         hx_free(all);
     } else if (st == HOIST_OK && w != 0) {

@@ -5,23 +5,23 @@
 
 static void test_schema_build_copy(void) {
     struct ArrowSchema s, c;
-    CHECK_EQ_INT(hx_schema_init(&s, "+s", "root", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(&s, 2), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s.children[0], "u", "name", ARROW_FLAG_NULLABLE), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s.children[1], "i", "dict", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_dictionary(s.children[1]), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s.children[1]->dictionary, "u", NULL, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(&s, "+s", "root", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(&s, 2), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s.children[0], "u", "name", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s.children[1], "i", "dict", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_dictionary(s.children[1]), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s.children[1]->dictionary, "u", NULL, 0), HOIST_OK);
     struct hx_buf md = {0};
-    CHECK_EQ_INT(hx_metadata_begin(&md), HOIST_OK);
-    CHECK_EQ_INT(hx_metadata_add(&md, "k", 1, "value", 5), HOIST_OK);
-    CHECK_EQ_INT(hx_metadata_add(&md, "empty", 5, "", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_set_metadata(&s, md.data, md.len), HOIST_OK);
-    CHECK_EQ_INT(hx_metadata_size(s.metadata), md.len);
+    CHECK_EQ_INT(hx_arrow_metadata_begin(&md), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_metadata_add(&md, "k", 1, "value", 5), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_metadata_add(&md, "empty", 5, "", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_set_metadata(&s, md.data, md.len), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_metadata_size(s.metadata), md.len);
     int32_t n;
     memcpy(&n, s.metadata, 4);
     CHECK_EQ_INT(n, 2);
     hx_buf_reset(&md);
-    CHECK_EQ_INT(hx_schema_copy(&s, &c), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_copy(&s, &c), HOIST_OK);
     s.release(&s);
     CHECK(s.release == NULL);
     CHECK_STR(c.format, "+s");
@@ -29,45 +29,45 @@ static void test_schema_build_copy(void) {
     CHECK_EQ_INT(c.children[0]->flags, ARROW_FLAG_NULLABLE);
     CHECK_STR(c.children[1]->dictionary->format, "u");
     CHECK(c.children[1]->dictionary->name == NULL);
-    CHECK_EQ_INT(hx_metadata_size(c.metadata), 4 + 4 + 1 + 4 + 5 + 4 + 5 + 4 + 0);
+    CHECK_EQ_INT(hx_arrow_metadata_size(c.metadata), 4 + 4 + 1 + 4 + 5 + 4 + 5 + 4 + 0);
     c.release(&c);
 }
 
 static void test_array_and_bitmap(void) {
     struct ArrowArray a;
-    CHECK_EQ_INT(hx_array_init(&a, 10, 2, 1), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(&a, 10, 2, 1), HOIST_OK);
     uint8_t *bits = hx_aligned_alloc(64);
     CHECK(((uintptr_t)bits & 63) == 0);
     memset(bits, 0, 64);
     bits[0] = 0xff;
     bits[1] = 0x01; /* 9 valid of 10 */
-    CHECK_EQ_INT(hx_bitmap_count_nulls(bits, 10), 1);
-    CHECK_EQ_INT(hx_bitmap_count_nulls(bits, 8), 0);
-    hx_array_set_buffer(&a, 0, bits);
+    CHECK_EQ_INT(hx_arrow_bitmap_count_nulls(bits, 10), 1);
+    CHECK_EQ_INT(hx_arrow_bitmap_count_nulls(bits, 8), 0);
+    hx_arrow_array_set_buffer(&a, 0, bits);
     CHECK(a.buffers[0] == bits);
     CHECK(a.children[0] != NULL && a.children[0]->release == NULL);
-    CHECK_EQ_INT(hx_array_init(a.children[0], 3, 0, 0), HOIST_OK);
-    CHECK_EQ_INT(hx_array_alloc_dictionary(&a), HOIST_OK);
-    CHECK_EQ_INT(hx_array_init(a.dictionary, 0, 3, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(a.children[0], 3, 0, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_alloc_dictionary(&a), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(a.dictionary, 0, 3, 0), HOIST_OK);
     a.release(&a);
     CHECK(a.release == NULL);
 }
 
 static void test_abuf_growth(void) {
-    struct hx_abuf b = {0};
+    struct hx_arrow_buf b = {0};
     for (int i = 0; i < 1000; i++) {
-        CHECK_EQ_INT(hx_abuf_reserve(&b, 7), HOIST_OK);
+        CHECK_EQ_INT(hx_arrow_buf_reserve(&b, 7), HOIST_OK);
         memset(b.data + b.len, i & 0xff, 7);
         b.len += 7;
     }
     CHECK(b.cap >= b.len + 64);
     CHECK(((uintptr_t)b.data & 63) == 0);
     CHECK_EQ_INT(b.data[7 * 999], 999 & 0xff);
-    void *p = hx_abuf_detach(&b);
+    void *p = hx_arrow_buf_detach(&b);
     CHECK(b.data == NULL && b.len == 0);
     hx_aligned_free(p);
-    CHECK_EQ_INT(hx_abuf_reserve(&b, SIZE_MAX - 10), HOIST_ERR_LIMIT);
-    hx_abuf_reset(&b);
+    CHECK_EQ_INT(hx_arrow_buf_reserve(&b, SIZE_MAX - 10), HOIST_ERR_LIMIT);
+    hx_arrow_buf_reset(&b);
 }
 
 static void test_alloc_failures(void) {
@@ -75,12 +75,12 @@ static void test_alloc_failures(void) {
     for (uint64_t n = 1; n < 40; n++) {
         struct ArrowSchema s;
         hx_alloc_fail_after(n);
-        hx_status st = hx_schema_init(&s, "+s", "r", 0);
+        hx_status st = hx_arrow_schema_init(&s, "+s", "r", 0);
         if (st == HOIST_OK) {
-            st = hx_schema_alloc_children(&s, 3);
-            for (int i = 0; st == HOIST_OK && i < 3; i++) st = hx_schema_init(s.children[i], "l", "c", 0);
+            st = hx_arrow_schema_alloc_children(&s, 3);
+            for (int i = 0; st == HOIST_OK && i < 3; i++) st = hx_arrow_schema_init(s.children[i], "l", "c", 0);
             struct ArrowSchema c;
-            if (st == HOIST_OK && hx_schema_copy(&s, &c) == HOIST_OK) c.release(&c);
+            if (st == HOIST_OK && hx_arrow_schema_copy(&s, &c) == HOIST_OK) c.release(&c);
             s.release(&s);
         }
         hx_alloc_fail_after(0);
@@ -95,7 +95,7 @@ static void test_schema_copy_alloc_failures(void) {
     for (uint64_t k = 1; k < 100; k++) {
         struct ArrowSchema out = {0};
         hx_alloc_fail_after(k);
-        hx_status s = hx_schema_copy(&st, &out);
+        hx_status s = hx_arrow_schema_copy(&st, &out);
         hx_alloc_fail_after(0);
         CHECK(s == HOIST_OK || s == HOIST_ERR_NOMEM);
         if (s == HOIST_OK) {

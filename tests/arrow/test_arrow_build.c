@@ -72,8 +72,8 @@ static void test_struct_and_bytes(void) {
     CHECK_EQ_INT(batch.n_children, 2);
     CHECK(batch.buffers[0] == NULL);
     struct ArrowSchema fields[2], schema;
-    CHECK_EQ_INT(hx_schema_init(&fields[0], "i", "x", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(&fields[1], "u", "s", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(&fields[0], "i", "x", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(&fields[1], "u", "s", ARROW_FLAG_NULLABLE), HOIST_OK);
     CHECK_EQ_INT(hx_arrow_schema_struct(fields, 2, &schema), HOIST_OK);
     CHECK(fields[0].release == NULL);
     CHECK_STR(schema.format, "+s");

@@ -16,15 +16,15 @@ static const char *const formats[] = {"i", "l", "g", "b", "u", "U", "tdD", "tsu:
 enum { NCOLS = 11 };
 
 static void make_schema(struct ArrowSchema *s) {
-    CHECK_EQ_INT(hx_schema_init(s, "+s", "", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(s, NCOLS), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s, "+s", "", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(s, NCOLS), HOIST_OK);
     for (int c = 0; c < NCOLS; c++)
-        CHECK_EQ_INT(hx_schema_init(s->children[c], formats[c], names[c], ARROW_FLAG_NULLABLE), HOIST_OK);
+        CHECK_EQ_INT(hx_arrow_schema_init(s->children[c], formats[c], names[c], ARROW_FLAG_NULLABLE), HOIST_OK);
 }
 
 /* A fixed-width column of n values; valid (bits) may be NULL. */
 static void fixed(struct ArrowArray *a, const void *values, size_t width, int64_t n, uint8_t valid) {
-    CHECK_EQ_INT(hx_array_init(a, n, 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(a, n, 2, 0), HOIST_OK);
     void *p;
     CHECK_EQ_INT(hx_arrow_array_alloc_buffer(a, 1, (size_t)n * width, &p), HOIST_OK);
     memcpy(p, values, (size_t)n * width);
@@ -32,12 +32,12 @@ static void fixed(struct ArrowArray *a, const void *values, size_t width, int64_
         uint8_t *v;
         CHECK_EQ_INT(hx_arrow_array_alloc_buffer(a, 0, 1, (void **)&v), HOIST_OK);
         *v = valid;
-        a->null_count = hx_bitmap_count_nulls(v, n);
+        a->null_count = hx_arrow_bitmap_count_nulls(v, n);
     }
 }
 
 static void strings(struct ArrowArray *a, const char *const *vals, int64_t n, bool large) {
-    CHECK_EQ_INT(hx_array_init(a, n, 3, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(a, n, 3, 0), HOIST_OK);
     size_t total = 0;
     for (int64_t i = 0; i < n; i++) total += vals[i] ? strlen(vals[i]) : 0;
     uint8_t *valid, *data;
@@ -57,14 +57,14 @@ static void strings(struct ArrowArray *a, const char *const *vals, int64_t n, bo
         memcpy(data + pos, vals[i], strlen(vals[i]));
         pos += strlen(vals[i]);
     }
-    a->null_count = hx_bitmap_count_nulls(valid, n);
+    a->null_count = hx_arrow_bitmap_count_nulls(valid, n);
 }
 
 /* Batch 0: 3 rows with nulls. Batch 1: 2 rows whose columns hold 3 (as a
  * --limit leaves them); the third row must not reach the file. */
 static void make_batch(struct ArrowArray *b, int which) {
     int64_t n = 3;
-    CHECK_EQ_INT(hx_array_init(b, which ? 2 : 3, 1, NCOLS), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(b, which ? 2 : 3, 1, NCOLS), HOIST_OK);
     struct ArrowArray **c = b->children;
     int32_t i32[2][3] = {{1, 0, 3}, {4, 5, 6}};
     int64_t i64[2][3] = {{10, 20, 30}, {40, 50, 60}};
@@ -86,7 +86,7 @@ static void make_batch(struct ArrowArray *b, int which) {
     fixed(c[6], days[which], 4, n, 0xff);
     fixed(c[7], us[which], 8, n, which ? 0xff : 0x03);
     fixed(c[8], ms[which], 4, n, 0xff);
-    CHECK_EQ_INT(hx_array_init(c[9], n, 0, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(c[9], n, 0, 0), HOIST_OK);
     c[9]->null_count = n;
     fixed(c[10], u8[which], 1, n, 0xff);
 }
@@ -172,12 +172,12 @@ static void write_types_file(const char *path) {
 static void test_refused_types(const char *path) {
     struct ArrowSchema schema;
     struct ArrowArrayStream stream;
-    CHECK_EQ_INT(hx_schema_init(&schema, "+s", "", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(&schema, 2), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(schema.children[0], "i", "ok", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(schema.children[1], "+l", "tags", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(schema.children[1], 1), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(schema.children[1]->children[0], "u", "item", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(&schema, "+s", "", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(&schema, 2), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(schema.children[0], "i", "ok", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(schema.children[1], "+l", "tags", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(schema.children[1], 1), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(schema.children[1]->children[0], "u", "item", 0), HOIST_OK);
     CHECK_EQ_INT(hoist_arrow_stream_from_arrays(&schema, NULL, 0, &stream), HOIST_OK);
     CHECK_EQ_INT(hoist_arrow_ipc_write_file(path, &stream), HOIST_ERR_ARROW_TYPE);
     CHECK_CONTAINS(hoist_errmsg(), "column 'tags'");
@@ -206,9 +206,9 @@ static hx_status failing_next(void *state, struct ArrowArray *out) {
 static void failing_free(void *state) { hx_free(state); }
 
 static void test_failing_stream(const char *path) {
-    static const struct hx_stream_ops ops = {failing_schema, failing_next, failing_free};
+    static const struct hx_arrow_stream_ops ops = {failing_schema, failing_next, failing_free};
     struct ArrowArrayStream stream;
-    CHECK_EQ_INT(hx_stream_init(&stream, &ops, hx_calloc(1, sizeof(struct failing))), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_stream_init(&stream, &ops, hx_calloc(1, sizeof(struct failing))), HOIST_OK);
     CHECK_EQ_INT(hoist_arrow_ipc_write_file(path, &stream), HOIST_ERR_IO);
     CHECK_CONTAINS(hoist_errmsg(), "x.parquet: row group 1: page header is bad");
     CHECK(access(path, F_OK) != 0);

@@ -78,22 +78,22 @@ static void test_pyarrow_seeds(void) {
 
 /* Columns i (int32 with a null) and u (utf8), three rows. */
 static void make_table(struct ArrowSchema *schema, struct ArrowArray *batch) {
-    CHECK_EQ_INT(hx_schema_init(schema, "+s", "", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(schema, 2), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(schema->children[0], "i", "i", ARROW_FLAG_NULLABLE), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(schema->children[1], "u", "u", ARROW_FLAG_NULLABLE), HOIST_OK);
-    CHECK_EQ_INT(hx_array_init(batch, 3, 1, 2), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(schema, "+s", "", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(schema, 2), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(schema->children[0], "i", "i", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(schema->children[1], "u", "u", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(batch, 3, 1, 2), HOIST_OK);
     struct ArrowArray *i = batch->children[0], *u = batch->children[1];
     uint8_t *valid;
     int32_t *v, *off;
     char *data;
-    CHECK_EQ_INT(hx_array_init(i, 3, 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(i, 3, 2, 0), HOIST_OK);
     CHECK_EQ_INT(hx_arrow_array_alloc_buffer(i, 0, 1, (void **)&valid), HOIST_OK);
     CHECK_EQ_INT(hx_arrow_array_alloc_buffer(i, 1, 12, (void **)&v), HOIST_OK);
     valid[0] = 0x5; /* row 1 null */
     v[0] = 7, v[2] = -9;
     i->null_count = 1;
-    CHECK_EQ_INT(hx_array_init(u, 3, 3, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(u, 3, 3, 0), HOIST_OK);
     CHECK_EQ_INT(hx_arrow_array_alloc_buffer(u, 1, 16, (void **)&off), HOIST_OK);
     CHECK_EQ_INT(hx_arrow_array_alloc_buffer(u, 2, 8, (void **)&data), HOIST_OK);
     memcpy(data, "abcdefgh", 8);

@@ -14,22 +14,22 @@ struct st_state {
 };
 static hx_status st_schema(void *state, struct ArrowSchema *out) {
     (void)state;
-    return hx_schema_init(out, "+s", "", 0);
+    return hx_arrow_schema_init(out, "+s", "", 0);
 }
 static hx_status st_next(void *state, struct ArrowArray *out) {
     struct st_state *s = state;
     if (++s->calls == s->fail_at) return hx_error(HOIST_ERR_PARQUET_CORRUPT, "batch %d is bad", s->calls);
     if (s->calls > 2) return HOIST_OK;
-    return hx_array_init(out, 0, 1, 0);
+    return hx_arrow_array_init(out, 0, 1, 0);
 }
 static void st_free(void *state) { hx_free(state); }
-static const struct hx_stream_ops ops = {st_schema, st_next, st_free};
+static const struct hx_arrow_stream_ops ops = {st_schema, st_next, st_free};
 
 static void test_stream(void) {
     struct ArrowArrayStream s;
     struct st_state *st = hx_calloc(1, sizeof *st);
     st->fail_at = 3;
-    CHECK_EQ_INT(hx_stream_init(&s, &ops, st), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_stream_init(&s, &ops, st), HOIST_OK);
     struct ArrowSchema sc;
     CHECK_EQ_INT(s.get_schema(&s, &sc), 0);
     sc.release(&sc);
@@ -57,8 +57,8 @@ static void make_batch(struct ArrowArray *b, int64_t v) {
 
 static void make_schema(struct ArrowSchema *s) {
     struct ArrowSchema f[2];
-    CHECK_EQ_INT(hx_schema_init(&f[0], "l", "v", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(&f[1], "u", "s", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(&f[0], "l", "v", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(&f[1], "u", "s", ARROW_FLAG_NULLABLE), HOIST_OK);
     CHECK_EQ_INT(hx_arrow_schema_struct(f, 2, s), HOIST_OK);
 }
 

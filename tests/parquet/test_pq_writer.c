@@ -19,7 +19,7 @@ enum { N = 2500 };
 static void *buf(struct ArrowArray *a, int i, size_t bytes) {
     void *p = hx_aligned_alloc(bytes ? bytes : 1);
     memset(p, 0, bytes ? bytes : 1);
-    hx_array_set_buffer(a, i, p);
+    hx_arrow_array_set_buffer(a, i, p);
     return p;
 }
 
@@ -33,32 +33,32 @@ static int d_null(int64_t i) { return i % 4 == 1; }
 static const char *const d_words[] = {"x", "yy", "zzz"};
 
 static void make_schema(struct ArrowSchema *s) {
-    CHECK_EQ_INT(hx_schema_init(s, "+s", NULL, 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(s, 6), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s->children[0], "l", "id", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s->children[1], "g", "v", ARROW_FLAG_NULLABLE), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s->children[2], "u", "s", ARROW_FLAG_NULLABLE), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s->children[3], "+l", "l", ARROW_FLAG_NULLABLE), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(s->children[3], 1), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s->children[3]->children[0], "i", "item", ARROW_FLAG_NULLABLE), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s->children[4], "+s", "st", ARROW_FLAG_NULLABLE), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(s->children[4], 1), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s->children[4]->children[0], "i", "a", 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s->children[5], "s", "d", ARROW_FLAG_NULLABLE), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_dictionary(s->children[5]), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(s->children[5]->dictionary, "u", NULL, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s, "+s", NULL, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(s, 6), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s->children[0], "l", "id", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s->children[1], "g", "v", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s->children[2], "u", "s", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s->children[3], "+l", "l", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(s->children[3], 1), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s->children[3]->children[0], "i", "item", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s->children[4], "+s", "st", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(s->children[4], 1), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s->children[4]->children[0], "i", "a", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s->children[5], "s", "d", ARROW_FLAG_NULLABLE), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_dictionary(s->children[5]), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(s->children[5]->dictionary, "u", NULL, 0), HOIST_OK);
 }
 
 /* rows [0, n) */
 static void make_batch(struct ArrowArray *b, int64_t n) {
-    CHECK_EQ_INT(hx_array_init(b, n, 1, 6), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(b, n, 1, 6), HOIST_OK);
     struct ArrowArray *id = b->children[0], *v = b->children[1], *s = b->children[2], *l = b->children[3],
                       *st = b->children[4];
-    CHECK_EQ_INT(hx_array_init(id, n, 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(id, n, 2, 0), HOIST_OK);
     int64_t *idv = buf(id, 1, (size_t)n * 8);
     for (int64_t i = 0; i < n; i++) idv[i] = i * 1000 - 7;
 
-    CHECK_EQ_INT(hx_array_init(v, n, 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(v, n, 2, 0), HOIST_OK);
     uint8_t *vv = buf(v, 0, (size_t)(n + 7) / 8);
     double *vd = buf(v, 1, (size_t)n * 8);
     for (int64_t i = 0; i < n; i++) {
@@ -68,7 +68,7 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
             set_bit(vv, i), vd[i] = (double)i / 4 - 100;
     }
 
-    CHECK_EQ_INT(hx_array_init(s, n, 3, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(s, n, 3, 0), HOIST_OK);
     uint8_t *sv = buf(s, 0, (size_t)(n + 7) / 8);
     int32_t *so = buf(s, 1, (size_t)(n + 1) * 4);
     char *sd = buf(s, 2, (size_t)n * 8);
@@ -82,7 +82,7 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
         so[i + 1] = so[i] + len;
     }
 
-    CHECK_EQ_INT(hx_array_init(l, n, 2, 1), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(l, n, 2, 1), HOIST_OK);
     uint8_t *lv = buf(l, 0, (size_t)(n + 7) / 8);
     int32_t *lo = buf(l, 1, (size_t)(n + 1) * 4);
     lo[0] = 0;
@@ -95,7 +95,7 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
         lo[i + 1] = lo[i] + k;
     }
     struct ArrowArray *le = l->children[0];
-    CHECK_EQ_INT(hx_array_init(le, lo[n], 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(le, lo[n], 2, 0), HOIST_OK);
     uint8_t *lev = buf(le, 0, (size_t)(lo[n] + 7) / 8);
     int32_t *led = buf(le, 1, (size_t)lo[n] * 4);
     for (int32_t j = 0; j < lo[n]; j++) {
@@ -105,7 +105,7 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
             set_bit(lev, j), led[j] = j * 3;
     }
 
-    CHECK_EQ_INT(hx_array_init(st, n, 1, 1), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(st, n, 1, 1), HOIST_OK);
     uint8_t *stv = buf(st, 0, (size_t)(n + 7) / 8);
     for (int64_t i = 0; i < n; i++) {
         if (st_null(i))
@@ -113,13 +113,13 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
         else
             set_bit(stv, i);
     }
-    CHECK_EQ_INT(hx_array_init(st->children[0], n, 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(st->children[0], n, 2, 0), HOIST_OK);
     int32_t *sta = buf(st->children[0], 1, (size_t)n * 4);
     for (int64_t i = 0; i < n; i++) sta[i] = (int32_t)(i % 100);
 
     /* an Arrow dictionary column: int16 indices into {"x", "yy", "zzz"} */
     struct ArrowArray *d = b->children[5];
-    CHECK_EQ_INT(hx_array_init(d, n, 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(d, n, 2, 0), HOIST_OK);
     uint8_t *dv = buf(d, 0, (size_t)(n + 7) / 8);
     int16_t *di = buf(d, 1, (size_t)n * 2);
     for (int64_t i = 0; i < n; i++) {
@@ -128,8 +128,8 @@ static void make_batch(struct ArrowArray *b, int64_t n) {
         else
             set_bit(dv, i), di[i] = (int16_t)(i % 3);
     }
-    CHECK_EQ_INT(hx_array_alloc_dictionary(d), HOIST_OK);
-    CHECK_EQ_INT(hx_array_init(d->dictionary, 3, 3, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_alloc_dictionary(d), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(d->dictionary, 3, 3, 0), HOIST_OK);
     int32_t *wo = buf(d->dictionary, 1, 16);
     char *wd = buf(d->dictionary, 2, 8);
     wo[0] = 0;
@@ -522,12 +522,12 @@ static void test_page_index_read_by_hoist(void) {
 static void test_memory_bounded_by_pages(void) {
     enum { ROWS = 200000, SLICE = 10000 };
     struct ArrowSchema schema;
-    CHECK_EQ_INT(hx_schema_init(&schema, "+s", NULL, 0), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_alloc_children(&schema, 1), HOIST_OK);
-    CHECK_EQ_INT(hx_schema_init(schema.children[0], "l", "x", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(&schema, "+s", NULL, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(&schema, 1), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(schema.children[0], "l", "x", 0), HOIST_OK);
     struct ArrowArray batch;
-    CHECK_EQ_INT(hx_array_init(&batch, ROWS, 1, 1), HOIST_OK);
-    CHECK_EQ_INT(hx_array_init(batch.children[0], ROWS, 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(&batch, ROWS, 1, 1), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(batch.children[0], ROWS, 2, 0), HOIST_OK);
     int64_t *x = buf(batch.children[0], 1, (size_t)ROWS * 8);
     for (int64_t i = 0; i < ROWS; i++) x[i] = (i * 7919) % 100;
     struct sink s = {{0}, 0};

@@ -20,11 +20,11 @@ struct gen {
 };
 
 static hx_status gen_schema(void *state, struct ArrowSchema *out) {
-    HX_TRY(hx_schema_init(out, "+s", "", 0));
-    hx_status s = hx_schema_alloc_children(out, 3);
-    if (s == HOIST_OK) s = hx_schema_init(out->children[0], "l", "k", 2);
-    if (s == HOIST_OK) s = hx_schema_init(out->children[1], "l", "x", 0);
-    if (s == HOIST_OK) s = hx_schema_init(out->children[2], "u", "s", 2);
+    HX_TRY(hx_arrow_schema_init(out, "+s", "", 0));
+    hx_status s = hx_arrow_schema_alloc_children(out, 3);
+    if (s == HOIST_OK) s = hx_arrow_schema_init(out->children[0], "l", "k", 2);
+    if (s == HOIST_OK) s = hx_arrow_schema_init(out->children[1], "l", "x", 0);
+    if (s == HOIST_OK) s = hx_arrow_schema_init(out->children[2], "u", "s", 2);
     if (s != HOIST_OK) out->release(out);
     return s;
 }
@@ -37,10 +37,10 @@ static hx_status gen_next(void *state, struct ArrowArray *out) {
     memset(out, 0, sizeof *out);
     if (g->next == BATCHES) return HOIST_OK;
     int b = g->next++;
-    HX_TRY(hx_array_init(out, ROWS, 1, 3));
-    hx_status s = hx_array_init(out->children[0], ROWS, 2, 0);
-    if (s == HOIST_OK) s = hx_array_init(out->children[1], ROWS, 2, 0);
-    if (s == HOIST_OK) s = hx_array_init(out->children[2], ROWS, 3, 0);
+    HX_TRY(hx_arrow_array_init(out, ROWS, 1, 3));
+    hx_status s = hx_arrow_array_init(out->children[0], ROWS, 2, 0);
+    if (s == HOIST_OK) s = hx_arrow_array_init(out->children[1], ROWS, 2, 0);
+    if (s == HOIST_OK) s = hx_arrow_array_init(out->children[2], ROWS, 3, 0);
     uint8_t *kv = s == HOIST_OK ? block(8) : NULL, *sv = s == HOIST_OK ? block(8) : NULL;
     int64_t *k = s == HOIST_OK ? block(ROWS * 8) : NULL, *x = s == HOIST_OK ? block(ROWS * 8) : NULL;
     int32_t *so = s == HOIST_OK ? block((ROWS + 1) * 4) : NULL;
@@ -73,24 +73,24 @@ static hx_status gen_next(void *state, struct ArrowArray *out) {
         }
         so[i + 1] = pos;
     }
-    hx_array_set_buffer(out->children[0], 0, kv);
-    hx_array_set_buffer(out->children[0], 1, k);
+    hx_arrow_array_set_buffer(out->children[0], 0, kv);
+    hx_arrow_array_set_buffer(out->children[0], 1, k);
     out->children[0]->null_count = kn;
-    hx_array_set_buffer(out->children[1], 1, x);
-    hx_array_set_buffer(out->children[2], 0, sv);
-    hx_array_set_buffer(out->children[2], 1, so);
-    hx_array_set_buffer(out->children[2], 2, sd);
+    hx_arrow_array_set_buffer(out->children[1], 1, x);
+    hx_arrow_array_set_buffer(out->children[2], 0, sv);
+    hx_arrow_array_set_buffer(out->children[2], 1, so);
+    hx_arrow_array_set_buffer(out->children[2], 2, sd);
     out->children[2]->null_count = sn;
     return HOIST_OK;
 }
 
 static void gen_free(void *state) { hx_free(state); }
 
-static const struct hx_stream_ops gen_ops = {gen_schema, gen_next, gen_free};
+static const struct hx_arrow_stream_ops gen_ops = {gen_schema, gen_next, gen_free};
 
 static int make_stream(struct ArrowArrayStream *s) {
     struct gen *g = hx_calloc(1, sizeof *g);
-    return g && hx_stream_init(s, &gen_ops, g) == HOIST_OK;
+    return g && hx_arrow_stream_init(s, &gen_ops, g) == HOIST_OK;
 }
 
 static struct hoist_write_config *config(void) {

@@ -441,7 +441,9 @@ def test_signal_mid_write_leaves_nothing(hoist_cli, tmp_path, sig, code, where, 
         dst = f"s3://{bucket}/sig/"
     else:
         dst = str(tmp_path / "sig") + "/"
-    p = subprocess.Popen([hoist_cli, "convert", str(src), dst, "--partition-by", "k", "--compression", "zstd",
+    # zstd level 19 encodes at a few MB/s, so the write is still running when the signal comes
+    # however fast the machine (at level 3 a quiet machine finished the 96 MB before it did).
+    p = subprocess.Popen([hoist_cli, "convert", str(src), dst, "--partition-by", "k", "--compression", "zstd:19",
                           "--max-rows-per-file", "300000", "-q"], stderr=subprocess.PIPE)
     time.sleep(1.0)
     p.send_signal(sig)
