@@ -30,7 +30,20 @@ def main():
     cat = hoist.iceberg.catalog(uri, warehouse="s3://%s/warehouse" % BUCKET)
     ident = "bench." + name
     stamp = CACHE / ("%s.%s.done" % (name, src["url"].replace("/", "_")))
-    if not (stamp.exists() and cat.table_exists(ident)):
+    from pyiceberg.exceptions import NoSuchTableError
+
+    usable = False
+    try:
+        cat.load_table(ident).inspect.files()
+        usable = True
+    except NoSuchTableError:
+        pass
+    except Exception:
+        # the catalog is local but the table's metadata lives on the server, which was
+        # reset since (scripts/s3-server keeps its data in a temp dir): start it afresh
+        (CACHE / "catalog.db").unlink()
+        cat = hoist.iceberg.catalog(uri, warehouse="s3://%s/warehouse" % BUCKET)
+    if not (stamp.exists() and usable):
         with hoist.S3() as s3:
             try:
                 s3.delete_many([o.url for o in s3.list_recursive(["s3://%s/%s/" % (BUCKET, name)])])

@@ -94,18 +94,48 @@ hx_status hx_arrow_schema_alloc_dictionary(struct ArrowSchema *s) {
     return HOIST_OK;
 }
 
+void hx_arrow_metadata_read_begin(struct hx_arrow_metadata_reader *r, const char *blob) {
+    r->p = blob ? blob + 4 : NULL;
+    r->left = 0;
+    if (blob) memcpy(&r->left, blob, 4);
+    if (r->left < 0) r->left = 0;
+}
+
+bool hx_arrow_metadata_read_next(struct hx_arrow_metadata_reader *r, struct hx_arrow_kv *kv) {
+    if (r->left <= 0) return false;
+    int32_t kl, vl;
+    memcpy(&kl, r->p, 4);
+    kv->key = r->p + 4;
+    memcpy(&vl, kv->key + kl, 4);
+    kv->value = kv->key + kl + 4;
+    kv->klen = (size_t)kl;
+    kv->vlen = (size_t)vl;
+    r->p = kv->value + vl;
+    r->left--;
+    return true;
+}
+
 size_t hx_arrow_metadata_size(const char *blob) {
     if (!blob) return 0;
-    int32_t n, len;
-    size_t off = 4;
-    memcpy(&n, blob, 4);
-    for (int32_t i = 0; i < n; i++) {
-        memcpy(&len, blob + off, 4);
-        off += 4 + (size_t)len;
-        memcpy(&len, blob + off, 4);
-        off += 4 + (size_t)len;
+    struct hx_arrow_metadata_reader r;
+    struct hx_arrow_kv kv;
+    hx_arrow_metadata_read_begin(&r, blob);
+    while (hx_arrow_metadata_read_next(&r, &kv)) {
     }
-    return off;
+    return (size_t)(r.p - blob);
+}
+
+const char *hx_arrow_metadata_find(const char *blob, const char *key, size_t *vlen) {
+    struct hx_arrow_metadata_reader r;
+    struct hx_arrow_kv kv;
+    size_t klen = strlen(key);
+    hx_arrow_metadata_read_begin(&r, blob);
+    while (hx_arrow_metadata_read_next(&r, &kv))
+        if (kv.klen == klen && memcmp(kv.key, key, klen) == 0) {
+            *vlen = kv.vlen;
+            return kv.value;
+        }
+    return NULL;
 }
 
 hx_status hx_arrow_schema_set_metadata(struct ArrowSchema *s, const char *blob, size_t len) {

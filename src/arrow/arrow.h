@@ -60,6 +60,23 @@ const char *hx_arrow_time_unit_name(int unit);
 
 /* Byte size of an encoded metadata blob (0 for NULL). */
 size_t hx_arrow_metadata_size(const char *blob);
+/* Reading a blob pair by pair (blobs come from a producer that follows the
+ * layout; NULL reads as empty):
+ *     struct hx_arrow_metadata_reader r;
+ *     hx_arrow_metadata_read_begin(&r, blob);   (r.left: the pair count)
+ *     while (hx_arrow_metadata_read_next(&r, &kv)) ... */
+struct hx_arrow_metadata_reader {
+    const char *p;
+    int32_t left;
+};
+struct hx_arrow_kv {
+    const char *key, *value; /* not NUL-terminated */
+    size_t klen, vlen;
+};
+void hx_arrow_metadata_read_begin(struct hx_arrow_metadata_reader *r, const char *blob);
+bool hx_arrow_metadata_read_next(struct hx_arrow_metadata_reader *r, struct hx_arrow_kv *kv);
+/* The value of key (vlen set), or NULL when the blob has no such key. */
+const char *hx_arrow_metadata_find(const char *blob, const char *key, size_t *vlen);
 /* Starts a blob in buf (count 0); hx_arrow_metadata_add appends pairs. */
 HOIST_NODISCARD hx_status hx_arrow_metadata_begin(struct hx_buf *buf);
 HOIST_NODISCARD hx_status hx_arrow_metadata_add(struct hx_buf *buf, const char *key, size_t klen, const char *val,

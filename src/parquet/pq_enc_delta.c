@@ -13,13 +13,7 @@ enum { BLOCK = 128, MINIBLOCKS = 4, MINI = BLOCK / MINIBLOCKS };
 
 static hx_status put_varint(struct hx_buf *out, uint64_t v) {
     uint8_t b[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        b[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    b[n++] = (uint8_t)v;
-    return hx_buf_append(out, b, n);
+    return hx_buf_append(out, b, hx_pqw_varint(b, v));
 }
 
 static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }

@@ -22,16 +22,6 @@ static uint8_t *grow(struct hx_buf *out, size_t n, hx_status *st) {
     return p;
 }
 
-static size_t put_varint(uint8_t *p, uint64_t v) {
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* Packs n (a multiple of 8, padded by the caller) values LSB-first,
  * storing 32 bits at a time: n * w / 8 bytes exactly, so every wide store
  * lands inside the output. */
@@ -73,7 +63,7 @@ static hx_status emit_literal(uint32_t *v, size_t n, int w, struct hx_buf *out) 
 static hx_status emit_run(uint32_t value, size_t count, int w, struct hx_buf *out) {
     hx_status st;
     uint8_t hdr[10];
-    size_t h = put_varint(hdr, (uint64_t)count << 1);
+    size_t h = hx_pqw_varint(hdr, (uint64_t)count << 1);
     size_t vb = ((size_t)w + 7) / 8;
     uint8_t *p = grow(out, h + vb, &st);
     if (!p) return st;

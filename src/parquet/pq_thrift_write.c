@@ -23,13 +23,7 @@ static void put_byte(struct hx_tw *w, uint8_t b) { put(w, &b, 1); }
 
 static void put_varint(struct hx_tw *w, uint64_t v) {
     uint8_t b[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        b[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    b[n++] = (uint8_t)v;
-    put(w, b, n);
+    put(w, b, hx_pqw_varint(b, v));
 }
 
 static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }

@@ -505,23 +505,13 @@ struct kv {
 };
 
 static hx_status write_kv(struct hoist_pq_writer *w, struct hx_tw *t, const char *arrow_schema) {
-    const char *md = w->schema.metadata;
-    int32_t nmd = 0;
-    if (md) memcpy(&nmd, md, 4);
-    if (nmd < 0) nmd = 0;
-    size_t cap = (size_t)nmd + w->o->nkv + 1, n = 0;
+    struct hx_arrow_metadata_reader r;
+    hx_arrow_metadata_read_begin(&r, w->schema.metadata);
+    size_t cap = (size_t)r.left + w->o->nkv + 1, n = 0;
     struct kv *kv = hx_malloc(cap * sizeof *kv);
     if (!kv) HX_FAIL(HOIST_ERR_NOMEM, "out of memory writing key-value metadata");
-    const char *p = md ? md + 4 : NULL;
-    for (int32_t i = 0; i < nmd; i++) {
-        int32_t kl, vl;
-        memcpy(&kl, p, 4);
-        const char *k = p + 4;
-        memcpy(&vl, k + kl, 4);
-        const char *v = k + kl + 4;
-        p = v + vl;
-        kv[n++] = (struct kv){k, v, (size_t)kl, (size_t)vl};
-    }
+    struct hx_arrow_kv e;
+    while (hx_arrow_metadata_read_next(&r, &e)) kv[n++] = (struct kv){e.key, e.value, e.klen, e.vlen};
     for (size_t i = 0; i < w->o->nkv; i++)
         kv[n++] =
             (struct kv){w->o->kv[2 * i], w->o->kv[2 * i + 1], strlen(w->o->kv[2 * i]), strlen(w->o->kv[2 * i + 1])};

@@ -118,24 +118,18 @@ static size_t find_slot(const struct fbf *fields, int n, int id) {
 
 /* Key-value metadata in the C Data Interface encoding as a vector of KeyValue. */
 static void key_values(struct fbb *f, const char *md, size_t slot) {
-    int32_t n;
-    memcpy(&n, md, 4);
-    size_t vec = offset_vector(f, (uint32_t)n);
+    struct hx_arrow_metadata_reader r;
+    struct hx_arrow_kv e;
+    hx_arrow_metadata_read_begin(&r, md);
+    size_t vec = offset_vector(f, (uint32_t)r.left);
     patch(f, slot, vec);
-    const char *p = md + 4;
-    for (int32_t i = 0; i < n && f->st == HOIST_OK; i++) {
-        int32_t kl, vl;
-        memcpy(&kl, p, 4);
-        const char *k = p + 4;
-        memcpy(&vl, k + kl, 4);
-        const char *v = k + kl + 4;
-        p = v + vl;
+    for (size_t i = 0; f->st == HOIST_OK && hx_arrow_metadata_read_next(&r, &e); i++) {
         struct fbf kv[2] = {offset(0), offset(1)};
         size_t t = table(f, kv, 2);
-        patch(f, vec + 4 + 4 * (size_t)i, t);
+        patch(f, vec + 4 + 4 * i, t);
         size_t ks = find_slot(kv, 2, 0), vs = find_slot(kv, 2, 1);
-        patch(f, ks, string(f, k, (size_t)kl));
-        patch(f, vs, string(f, v, (size_t)vl));
+        patch(f, ks, string(f, e.key, e.klen));
+        patch(f, vs, string(f, e.value, e.vlen));
     }
 }
 

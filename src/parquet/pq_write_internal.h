@@ -14,6 +14,18 @@
 
 #include "parquet_internal.h"
 
+/* ULEB128 varint of v into p (at most 10 bytes); returns its length. Thrift's
+ * compact protocol, RLE run headers and DELTA headers all use it. */
+static inline size_t hx_pqw_varint(uint8_t *p, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
 /* ---- Thrift compact protocol writer (thrift-compact-protocol.md) ---------- */
 
 #define HX_TW_MAX_DEPTH 16

@@ -200,41 +200,19 @@ static hx_status map_leaf(struct hx_pqw_node *n, const char *f) {
 static hx_status build(struct hx_pqw_schema *s, struct hx_pqw_node *n, const struct ArrowSchema *a, const char *name,
                        int parent_def, int parent_rep, int depth);
 
-/* Value of key in a C Data Interface metadata blob, or NULL. */
-static const char *metadata_find(const char *md, const char *key, int32_t *vlen) {
-    if (!md) return NULL;
-    int32_t n;
-    memcpy(&n, md, 4);
-    const char *p = md + 4;
-    size_t klen = strlen(key);
-    for (int32_t i = 0; i < n; i++) {
-        int32_t kl, vl;
-        memcpy(&kl, p, 4);
-        const char *k = p + 4;
-        memcpy(&vl, k + kl, 4);
-        const char *v = k + kl + 4;
-        p = v + vl;
-        if ((size_t)kl == klen && memcmp(k, key, klen) == 0) {
-            *vlen = vl;
-            return v;
-        }
-    }
-    return NULL;
-}
-
 /* Field metadata Parquet keeps: the field id (Iceberg's, Arrow C++
  * FieldIdFromMetadata) and the extension types with a Parquet logical type. */
 static void apply_metadata(struct hx_pqw_node *n, const char *md) {
-    int32_t vl;
-    const char *v = metadata_find(md, "PARQUET:field_id", &vl);
+    size_t vl;
+    const char *v = hx_arrow_metadata_find(md, "PARQUET:field_id", &vl);
     if (v && vl > 0 && vl < 16) {
         char num[16], *end;
-        memcpy(num, v, (size_t)vl);
+        memcpy(num, v, vl);
         num[vl] = 0;
         long id = strtol(num, &end, 10);
         if (!*end && id >= 0 && id <= INT32_MAX) n->has_field_id = 1, n->field_id = (int)id;
     }
-    v = metadata_find(md, "ARROW:extension:name", &vl);
+    v = hx_arrow_metadata_find(md, "ARROW:extension:name", &vl);
     if (!v || n->kind != PQW_LEAF) return;
     if (vl == 10 && !memcmp(v, "arrow.uuid", 10) && n->ptype == PQT_FLBA && n->type_length == 16) n->logical = PQL_UUID;
     if (vl == 10 && !memcmp(v, "arrow.json", 10) && n->ptype == PQT_BYTE_ARRAY)
