@@ -28,7 +28,9 @@ class TaxiETLFlow(FlowSpec):
 
             url = Flow("TaxiDataLoader").latest_successful_run.data.s3_prefix
         with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sql", "taxi_etl.sql")) as f:
-            res = ctas(self, f.read(), tables={"nyc_taxi": url})
+            # files of at most 2 M rows, so the plotting and regression flows have shards to
+            # spread over their foreach (Athena's CTAS writes many files as well)
+            res = ctas(self, f.read(), tables={"nyc_taxi": url}, max_rows_per_file=2_000_000)
         self.rows = res.rows
         self.manifest = res.manifest
         print("CTAS wrote %d rows in %d files (%.1f s, %d bytes read)"
