@@ -14,8 +14,9 @@ Reading: pyiceberg plans the scan (snapshot, manifests, partition and column-bou
 hoist fetches and decodes the planned files with its own projection, row-group/page pruning and
 filter. Tables whose scan carries delete files (merge-on-read deletes) are refused with a clear
 error, as are tables whose columns were renamed after files were written (hoist reads columns by
-name, Iceberg by field id). Everything here needs the ``pyiceberg`` package (``hoist[iceberg]``). ``hoist.ctas(...,
-catalog=, table=)`` writes a query's result and makes it an Iceberg table through ``replace``.
+name, Iceberg by field id). ``hoist.ctas(..., catalog=, table=)`` writes a query's result and
+makes it an Iceberg table through ``replace``. Everything here needs the ``pyiceberg`` package
+(``hoist[iceberg]``).
 """
 from __future__ import annotations
 
@@ -273,17 +274,17 @@ def _row_filter(filter: Optional[str]):
         return AlwaysTrue()
 
 
-def _check_renames(table: Any) -> None:
+def _check_renames(metadata: Any, name: str) -> None:
     """hoist reads columns by name; Iceberg maps them by field id. A field whose name changed
     between schemas would be read wrongly from older files: refuse instead."""
     names: Dict[int, str] = {}
-    for schema in table.metadata.schemas:
+    for schema in metadata.schemas:
         for field in schema.fields:
             old = names.setdefault(field.field_id, field.name)
             if old != field.name:
                 raise _IcebergUnsupported("Iceberg table %s: column %r was renamed to %r; hoist reads columns by "
-                                       "name and does not map renamed columns yet (read it with pyiceberg, or "
-                                       "rewrite the table)" % (".".join(table.name()), old, field.name))
+                                          "name and does not map renamed columns yet (read it with pyiceberg, or "
+                                          "rewrite the table)" % (name, old, field.name))
 
 
 def data_files(table: Any, filter: Optional[str] = None, snapshot_id: Optional[int] = None) -> List[str]:
@@ -307,21 +308,33 @@ def plan_files(table_or_scan: Any, columns: Optional[Sequence[str]] = None, filt
     _pyiceberg()
     if hasattr(table_or_scan, "scan"):  # a Table
         table = table_or_scan
-        kw: Dict[str, Any] = {"row_filter": _row_filter(filter)}
-        if columns is not None:
-            kw["selected_fields"] = tuple(columns)
-        if snapshot_id is not None:
-            kw["snapshot_id"] = snapshot_id
-        scan = table.scan(**kw)
+        name, metadata = ".".join(table.name()), table.metadata
+
+        def make_scan(row_filter):
+            kw: Dict[str, Any] = {"row_filter": row_filter}
+            if columns is not None:
+                kw["selected_fields"] = tuple(columns)
+            if snapshot_id is not None:
+                kw["snapshot_id"] = snapshot_id
+            return table.scan(**kw)
     else:  # a DataScan the caller built (its own filter, snapshot, ref)
-        scan = table_or_scan
         if snapshot_id is not None:
             raise _IcebergInvalid("snapshot_id: give it to table.scan(), not with a DataScan")
-        scan = scan.filter(_row_filter(filter))
-        table = None
-    if table is not None:
-        _check_renames(table)
-    tasks = list(scan.plan_files())
+        name, metadata = "(scan)", table_or_scan.table_metadata
+
+        def make_scan(row_filter):
+            return table_or_scan.filter(row_filter)
+    _check_renames(metadata, name)
+    try:
+        tasks = list(make_scan(_row_filter(filter)).plan_files())
+    except (ValueError, TypeError):
+        # pyiceberg could not bind the filter (a column it does not know, a literal of
+        # another type): plan without it; hoist applies the filter and reports such errors
+        if not filter:
+            raise
+        from pyiceberg.expressions import AlwaysTrue
+
+        tasks = list(make_scan(AlwaysTrue()).plan_files())
     with_deletes = [t for t in tasks if t.delete_files]
     if with_deletes:
         raise _IcebergUnsupported(
@@ -331,7 +344,8 @@ def plan_files(table_or_scan: Any, columns: Optional[Sequence[str]] = None, filt
     for t in tasks:
         fmt = str(getattr(t.file.file_format, "value", t.file.file_format)).upper()
         if fmt != "PARQUET":
-            raise _IcebergUnsupported("Iceberg scan: %s is %s; hoist reads Parquet data files" % (t.file.file_path, fmt))
+            raise _IcebergUnsupported("Iceberg scan: %s is %s; hoist reads Parquet data files"
+                                      % (t.file.file_path, fmt))
     return [t.file.file_path for t in tasks]
 
 

@@ -185,3 +185,17 @@ def test_tables_with_delete_files_are_refused(cat, bucket, s3):
     assert table.scan().to_arrow().num_rows == 9  # pyiceberg applies it
     with pytest.raises(hoist.UnsupportedError, match="1 of 1 data files carry delete files"):
         hoist.load_table(table)
+
+
+def test_filters_pyiceberg_cannot_bind_still_load(cat, bucket):
+    """A filter pyiceberg parses but cannot bind (a literal of another type, a column it does not
+    know) plans every file; hoist applies it and reports its own errors."""
+    t = taxi()
+    table = hoist.iceberg.register(cat, "db.nyc_taxi", write(bucket, t))
+    got = hoist.load_table(table, columns=["id"], filter="vendor = 'CMT' AND month > 1")
+    mask = pc.and_(pc.equal(t["vendor"], "CMT"), pc.greater(t["month"], 1))
+    assert sorted(got.to_pyarrow()["id"].to_pylist()) == sorted(t.filter(mask)["id"].to_pylist())
+    with pytest.raises(hoist.DatasetError, match="nope"):
+        hoist.load_table(table, filter="nope = 1")
+    with pytest.raises(hoist.DatasetError):
+        hoist.load_table(table, filter="month = 'x'")
