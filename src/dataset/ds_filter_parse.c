@@ -333,8 +333,18 @@ static hx_status parse_literal(struct parser *p, struct ds_lit *lit) {
             errno = 0;
             long long v = strtoll(buf, &end, 10);
             if (*end) return err_here(p, "bad number");
-            if (errno == ERANGE) {
-                /* Beyond int64: still a valid literal for a decimal(38)
+            unsigned long long u = 0;
+            if (errno == ERANGE && buf[0] != '-') {
+                /* Above int64 but within uint64: exact, for uint64 columns
+                 * (as a double, 2^63 + 1 would equal 2^63). */
+                errno = 0;
+                u = strtoull(buf, &end, 10);
+            }
+            if (errno == 0 && u) {
+                lit->kind = DS_L_INT;
+                lit->i = (__int128)u;
+            } else if (errno == ERANGE) {
+                /* Beyond 64 bits: still a valid literal for a decimal(38)
                  * column (bound from its text) or a float one. */
                 lit->kind = DS_L_FLOAT;
                 lit->d = strtod(buf, NULL);

@@ -566,3 +566,25 @@ def test_ctrl_c_cancels_load_table_promptly(bucket, tmp_path):
     assert "finished" not in out, "the load ended before the signal: make it longer"
     assert p.returncode == 3, err[-2000:]
     assert elapsed < 3.0
+
+
+# --------------------------------------------------------------------------
+# uint64 filters above int64 (a literal read as a double made 2^63 + 1 equal
+# 2^63 and 2^64 - 1 equal nothing)
+
+U64_FILTERS = [("==", 2**64 - 1), ("==", 2**64 - 2), (">", 2**64 - 2), (">=", 2**63), ("<", 2**63 + 1),
+               ("==", 2**63 + 1), ("!=", 2**63)]
+
+
+@pytest.mark.parametrize("op,value", U64_FILTERS)
+def test_uint64_filter_above_int64_is_exact(tmp_path, op, value):
+    vals = [0, 1, 2**63 - 1, 2**63, 2**63 + 1, 2**64 - 2, 2**64 - 1, None] * 3
+    path = tmp_path / "u64.parquet"
+    # Row groups of 8 rows each, plus a sorted one, so min/max pruning is exercised too.
+    tail = sorted(v for v in vals if v is not None)
+    pq.write_table(pa.table({"x": pa.array(vals + tail, pa.uint64())}), path, row_group_size=8)
+    got = pa.table(hoist.load_table(str(path), filter="x %s %d" % (op, value)))["x"].to_pylist()
+    ops = {"==": pc.equal, "!=": pc.not_equal, ">": pc.greater, ">=": pc.greater_equal, "<": pc.less}
+    ref = pq.read_table(path)
+    want = ref.filter(ops[op](ref["x"], pa.scalar(value, pa.uint64())))["x"].to_pylist()
+    assert got == want
