@@ -8,8 +8,8 @@
 #include <string.h>
 
 /* Rows: 0, 1, 2^63 - 1, 2^63, 2^63 + 1, 2^64 - 2, 2^64 - 1, null. */
-static const uint64_t k_vals[8] = {0, 1, INT64_MAX, (uint64_t)INT64_MAX + 1, (uint64_t)INT64_MAX + 2,
-                                   UINT64_MAX - 1, UINT64_MAX, 0};
+static const uint64_t k_vals[8] = {
+    0, 1, INT64_MAX, (uint64_t)INT64_MAX + 1, (uint64_t)INT64_MAX + 2, UINT64_MAX - 1, UINT64_MAX, 0};
 
 static const struct {
     const char *expr;
@@ -98,9 +98,9 @@ static void test_prune(void) {
         const char *expr;
         bool may;
     } cases[] = {
-        {"x = 9223372036854775808", false},  {"x = 9223372036854775809", true}, {"x > 18446744073709551614", false},
-        {"x >= 18446744073709551614", true}, {"x < 9223372036854775809", false},
-        {"x IN (9223372036854775808, 18446744073709551615)", false},
+        {"x = 9223372036854775808", false},  {"x = 9223372036854775809", true},
+        {"x > 18446744073709551614", false}, {"x >= 18446744073709551614", true},
+        {"x < 9223372036854775809", false},  {"x IN (9223372036854775808, 18446744073709551615)", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct ds_filter *f = NULL;
