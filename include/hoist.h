@@ -918,6 +918,9 @@ struct hoist_dataset_stats {
      * filter ruled out by the page index (not fetched, not decoded). */
     uint64_t pages_skipped;
     int64_t rows_skipped_by_page_index;
+    /* Files a filter on Hive keys ruled out by their paths alone: never
+     * opened, their footers not read (not in files or row_groups). */
+    uint64_t files_pruned;
 };
 /* Fills the first `size` bytes of *out (pass sizeof *out), so the struct can
  * grow without breaking programs built against an older header. */

@@ -60,8 +60,8 @@ class Table:
 
     @property
     def load_stats(self) -> Optional[Dict[str, Any]]:
-        """What loading cost, from the C loader: files, row_groups,
-        row_groups_pruned, pages_skipped, rows_skipped_by_page_index,
+        """What loading cost, from the C loader: files, files_pruned (by
+        partition values, never opened), row_groups, row_groups_pruned, pages_skipped, rows_skipped_by_page_index,
         dataset_bytes, bytes_fetched, requests, rows, output_bytes,
         peak_pipeline_bytes, list/footer/download/decode/scan seconds. None
         for a table made with ``from_arrow``."""

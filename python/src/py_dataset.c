@@ -800,7 +800,7 @@ static PyObject *dataset_stats(Dataset *self, PyObject *unused) {
     memset(&s, 0, sizeof s);
     hoist_dataset_get_stats(self->ds, &s, sizeof s);
     return Py_BuildValue(
-        "{sKsKsKsKsKsKsKsLsLsKsKsdsdsdsdsdsKsL}", "files", (unsigned long long)s.files, "files_skipped",
+        "{sKsKsKsKsKsKsKsLsLsKsKsdsdsdsdsdsKsLsK}", "files", (unsigned long long)s.files, "files_skipped",
         (unsigned long long)s.files_skipped, "row_groups", (unsigned long long)s.row_groups, "row_groups_pruned",
         (unsigned long long)s.row_groups_pruned, "dataset_bytes", (unsigned long long)s.dataset_bytes, "bytes_fetched",
         (unsigned long long)s.bytes_fetched, "requests", (unsigned long long)s.requests, "rows", (long long)s.rows,
@@ -808,7 +808,7 @@ static PyObject *dataset_stats(Dataset *self, PyObject *unused) {
         (unsigned long long)s.peak_pipeline_bytes, "list_seconds", s.list_seconds, "footer_seconds", s.footer_seconds,
         "download_seconds", s.download_seconds, "decode_seconds", s.decode_seconds, "scan_seconds", s.scan_seconds,
         "pages_skipped", (unsigned long long)s.pages_skipped, "rows_skipped_by_page_index",
-        (long long)s.rows_skipped_by_page_index);
+        (long long)s.rows_skipped_by_page_index, "files_pruned", (unsigned long long)s.files_pruned);
 }
 
 static PyObject *dataset_skipped(Dataset *self, PyObject *unused) {

@@ -406,6 +406,8 @@ static void print_summary(FILE *out, struct hoist_dataset *ds, double wall) {
     fprintf(out, "columns     %" PRId64 "\n", s.columns);
     fprintf(out, "files       %" PRIu64 " (%" PRIu64 " row groups, %" PRIu64 " pruned by the filter%s)\n", s.files,
             s.row_groups, s.row_groups_pruned, s.files_skipped ? ", some files skipped" : "");
+    if (s.files_pruned)
+        fprintf(out, "pruned      %" PRIu64 " files by their partition values (footers not read)\n", s.files_pruned);
     if (s.pages_skipped || s.rows_skipped_by_page_index)
         fprintf(out, "pages       %" PRIu64 " skipped by the page index (%s rows)\n", s.pages_skipped,
                 dot_number((uint64_t)s.rows_skipped_by_page_index, n1, sizeof n1));

@@ -126,6 +126,12 @@ enum ds_vkind hx_ds_format_vkind(const char *format);
 HOIST_NODISCARD hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const char *const *formats,
                                             size_t ncols);
 
+/* As hx_ds_filter_bind, but leaves that name other columns stay unbound: for
+ * pruning with what is known of some columns only (an unbound leaf may
+ * match). Such a filter must not be evaluated on arrays. */
+HOIST_NODISCARD hx_status hx_ds_filter_bind_some(struct ds_filter *f, const char *const *names,
+                                                 const char *const *formats, size_t ncols);
+
 /* What is known of one column over a set of rows, for pruning. */
 struct ds_colstats {
     bool known; /* false = nothing known: the column cannot prune */

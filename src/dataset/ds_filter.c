@@ -322,12 +322,14 @@ static hx_status bind_lit(const struct ds_filter *f, const struct ds_node *n, st
 
 /* col_of[k]: the bound column of f->columns[k], -1 if there is none. Walks
  * recurse no deeper than DS_FILTER_MAX_DEPTH (the parser's limit). */
-static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const int *col_of, const char *const *formats) {
+static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const int *col_of, const char *const *formats,
+                           bool strict) {
     if (!n) return HOIST_OK;
-    HX_TRY(bind_node(f, n->a, col_of, formats));
-    HX_TRY(bind_node(f, n->b, col_of, formats));
+    HX_TRY(bind_node(f, n->a, col_of, formats, strict));
+    HX_TRY(bind_node(f, n->b, col_of, formats, strict));
     if (!n->column) return HOIST_OK;
     int idx = n->fcol >= 0 && (size_t)n->fcol < f->ncolumns ? col_of[n->fcol] : -1;
+    if (idx < 0 && !strict) return HOIST_OK; /* stays -1: "may match" when pruning */
     if (idx < 0) {
         char what[300];
         snprintf(what, sizeof what, "unknown column '%s'", n->column);
@@ -338,7 +340,8 @@ static hx_status bind_node(struct ds_filter *f, struct ds_node *n, const int *co
     return HOIST_OK;
 }
 
-hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const char *const *formats, size_t ncols) {
+static hx_status bind_columns(struct ds_filter *f, const char *const *names, const char *const *formats, size_t ncols,
+                              bool strict) {
     /* Names are resolved once per distinct column, not once per leaf. */
     int *col_of = hx_malloc((f->ncolumns ? f->ncolumns : 1) * sizeof *col_of);
     if (!col_of) return hx_error(HOIST_ERR_NOMEM, "filter: out of memory");
@@ -350,9 +353,18 @@ hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const
                 break;
             }
     }
-    hx_status st = bind_node(f, f->root, col_of, formats);
+    hx_status st = bind_node(f, f->root, col_of, formats, strict);
     hx_free(col_of);
     return st;
+}
+
+hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const char *const *formats, size_t ncols) {
+    return bind_columns(f, names, formats, ncols, true);
+}
+
+hx_status hx_ds_filter_bind_some(struct ds_filter *f, const char *const *names, const char *const *formats,
+                                 size_t ncols) {
+    return bind_columns(f, names, formats, ncols, false);
 }
 
 /* ---- pruning --------------------------------------------------------------- */

@@ -404,6 +404,95 @@ static hx_status read_footers(struct hoist_dataset *ds, struct hx_ds_cand *c, si
     return HOIST_OK;
 }
 
+static void reset_files(struct hoist_dataset *ds) {
+    for (size_t i = 0; i < ds->nfiles; i++) file_reset(&ds->files[i], ds->npkeys);
+    hx_free(ds->files);
+    ds->files = NULL;
+    ds->nfiles = ds->files_dropped = 0;
+    ds->stats.files_skipped = ds->stats.dataset_bytes = 0;
+    hx_buf_reset(&ds->skipped);
+}
+
+static bool kept_files_have(const struct hoist_dataset *ds, const char *name) {
+    for (size_t i = 0; i < ds->nfiles; i++)
+        for (int64_t k = 0; k < ds->files[i].schema.n_children; k++)
+            if (!strcmp(ds->files[i].schema.children[k]->name, name)) return true;
+    return false;
+}
+
+/* A Hive key of some kept file's path (a partition column of the load). */
+static bool kept_paths_have(const struct hoist_dataset *ds, const char *name) {
+    bool found = false;
+    for (size_t i = 0; !found && i < ds->nfiles; i++) {
+        struct ds_kv *kv = NULL;
+        size_t nkv = 0;
+        if (hx_ds_parse_hive(ds->files[i].url, &kv, &nkv) != HOIST_OK) {
+            hx_error_clear();
+            return false;
+        }
+        for (size_t k = 0; k < nkv; k++) found = found || !strcmp(kv[k].key, name);
+        hx_ds_kv_free(kv, nkv);
+    }
+    return found;
+}
+
+/* Whether reading only the kept files' footers changes what the load means,
+ * so every footer must be read: a Hive key that decided is also a column of
+ * the files (the files' values are authoritative, not the path's), or a
+ * requested or filtered column is in none of the kept files (it may be a
+ * column of pruned files only: then it is all null here, not unknown). */
+static bool prefilter_changes_meaning(const struct hoist_dataset *ds, char *const *keys, size_t nkeys) {
+    for (size_t k = 0; k < nkeys; k++)
+        if (kept_files_have(ds, keys[k])) return true;
+    for (size_t c = 0; c < ds->cfg.ncolumns; c++)
+        if (!kept_files_have(ds, ds->cfg.columns[c]) && !kept_paths_have(ds, ds->cfg.columns[c])) return true;
+    struct ds_filter *f = NULL;
+    if (hx_ds_filter_parse(ds->cfg.filter, &f) != HOIST_OK) {
+        hx_error_clear();
+        return true;
+    }
+    bool missing = false;
+    for (size_t c = 0; !missing && c < f->ncolumns; c++)
+        missing = !kept_files_have(ds, f->columns[c]) && !kept_paths_have(ds, f->columns[c]);
+    hx_ds_filter_free(f);
+    return missing;
+}
+
+/* Reads the footers of the candidates a filter on Hive keys may match (all
+ * of them without one). A dataset of thousands of files filtered to one
+ * partition then costs that partition's footer GETs, not every file's.
+ * With nothing kept, the first candidate's footer still gives the schema. */
+static hx_status read_footers_prefiltered(struct hoist_dataset *ds, struct hx_ds_cand *c, size_t n) {
+    bool *keep = hx_calloc(n ? n : 1, sizeof *keep);
+    const char **urls = hx_calloc(n ? n : 1, sizeof *urls);
+    struct hx_ds_cand *kept = hx_calloc(n ? n : 1, sizeof *kept);
+    char **keys = NULL;
+    size_t nkeys = 0, nkept = 0;
+    hx_status st = keep && urls && kept ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == HOIST_OK && i < n; i++) urls[i] = c[i].url;
+    if (st == HOIST_OK) st = hx_ds_partition_prefilter(ds, urls, n, keep, &keys, &nkeys);
+    for (size_t i = 0; st == HOIST_OK && i < n; i++)
+        if (keep[i]) kept[nkept++] = c[i];
+    if (st == HOIST_OK && nkept == 0 && n > 0) kept[nkept++] = c[0];
+    if (st == HOIST_OK && nkept < n) {
+        st = read_footers(ds, kept, nkept);
+        if (st == HOIST_ERR_EMPTY_DATASET || (st == HOIST_OK && prefilter_changes_meaning(ds, keys, nkeys))) {
+            hx_error_clear();
+            reset_files(ds);
+            st = read_footers(ds, c, n);
+        } else if (st == HOIST_OK) {
+            ds->stats.files_pruned = n - nkept;
+        }
+    } else if (st == HOIST_OK) {
+        st = read_footers(ds, c, n);
+    }
+    hx_ds_strv_free(keys, nkeys);
+    hx_free(keep);
+    hx_free(urls);
+    hx_free(kept);
+    return st;
+}
+
 /* ---- schema ----------------------------------------------------------------------- */
 
 static hx_status add_col(struct hoist_dataset *ds, const char *name, const struct ArrowSchema *s, size_t file,
@@ -763,7 +852,7 @@ hx_status hoist_dataset_open(struct hoist_store *store, const char *const *urls,
     double t1 = hx_now();
     ds->stats.list_seconds = t1 - t0;
     bool csv = ds->cfg.format == HOIST_DATASET_CSV;
-    if (st == HOIST_OK) st = csv ? hx_ds_csv_open_files(ds, cands, ncand) : read_footers(ds, cands, ncand);
+    if (st == HOIST_OK) st = csv ? hx_ds_csv_open_files(ds, cands, ncand) : read_footers_prefiltered(ds, cands, ncand);
     ds->stats.footer_seconds = hx_now() - t1;
     for (size_t i = 0; i < ncand; i++) hx_free(cands[i].url);
     hx_free(cands);

@@ -160,6 +160,12 @@ void hx_ds_part_stats(const struct ds_col *c, const char *value, int64_t rows, s
 /* Whether the filter may match file f knowing only its partition values (no
  * filter: true). cs: scratch of ds->nneed entries. */
 bool hx_ds_file_may_match(const struct hoist_dataset *ds, const struct ds_file *f, struct ds_colstats *cs);
+/* Before any footer is read: keep[i] says whether the filter may match
+ * candidate urls[i] by its Hive partition values (all true without a filter
+ * on Hive keys). *keys (free with hx_ds_strv_free) lists the keys that
+ * decided, for the caller to check they are not file columns. */
+HOIST_NODISCARD hx_status hx_ds_partition_prefilter(const struct hoist_dataset *ds, const char *const *urls, size_t n,
+                                                    bool *keep, char ***keys, size_t *nkeys);
 /* Lists the row groups to load as ds->units, leaving out those the filter
  * rules out by partition values and row-group statistics. */
 HOIST_NODISCARD hx_status hx_ds_plan_units(struct hoist_dataset *ds);

@@ -46,6 +46,120 @@ bool hx_ds_file_may_match(const struct hoist_dataset *ds, const struct ds_file *
     return hx_ds_filter_may_match(ds->filter, cs);
 }
 
+/* ---- candidates, before their footers ----------------------------------------------- */
+
+static const char *const k_ptype_format[] = {"i", "l", "u", "tdD"};
+
+/* The Hive keys the filter names, their type over all candidates (as
+ * setup_partitions will infer it) and each candidate's values. */
+struct prefilter {
+    struct ds_kv **kvs;
+    size_t *nkv;
+    char **keys;
+    size_t nkeys;
+    const char **formats;
+    struct ds_col *cols;
+};
+
+static const char *kv_value(const struct ds_kv *kv, size_t n, const char *key) {
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(kv[k].key, key)) return kv[k].value;
+    return NULL;
+}
+
+/* Collects the filter's columns that are Hive keys of some candidate. False
+ * (and nothing to prune by) when a key's values do not all parse as its
+ * type: setup_partitions reports that once the footers are read. */
+static hx_status prefilter_keys(const struct hoist_dataset *ds, const struct ds_filter *f, size_t n,
+                                struct prefilter *p, bool *usable) {
+    *usable = false;
+    p->keys = hx_calloc(f->ncolumns ? f->ncolumns : 1, sizeof *p->keys);
+    p->formats = hx_calloc(f->ncolumns ? f->ncolumns : 1, sizeof *p->formats);
+    p->cols = hx_calloc(f->ncolumns ? f->ncolumns : 1, sizeof *p->cols);
+    const char **vals = hx_calloc(n, sizeof *vals);
+    hx_status st = p->keys && p->formats && p->cols && vals ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
+    bool ok = true;
+    for (size_t c = 0; st == HOIST_OK && ok && c < f->ncolumns; c++) {
+        bool present = false;
+        for (size_t i = 0; i < n; i++) {
+            vals[i] = kv_value(p->kvs[i], p->nkv[i], f->columns[c]);
+            for (size_t k = 0; !present && k < p->nkv[i]; k++) present = !strcmp(p->kvs[i][k].key, f->columns[c]);
+        }
+        if (!present) continue;
+        enum ds_ptype t = hx_ds_infer_ptype(vals, n);
+        for (size_t o = 0; o < ds->cfg.nptypes; o++)
+            if (!strcmp(ds->cfg.ptypes[o].column, f->columns[c])) t = ds->cfg.ptypes[o].type;
+        for (size_t i = 0; ok && i < n; i++) {
+            int64_t v;
+            ok = !vals[i] || hx_ds_parse_pvalue(vals[i], t, &v);
+        }
+        if (!(p->keys[p->nkeys] = hx_strdup(f->columns[c]))) {
+            st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+            break;
+        }
+        p->formats[p->nkeys] = k_ptype_format[t];
+        p->cols[p->nkeys].ptype = t;
+        p->nkeys++;
+    }
+    hx_free(vals);
+    *usable = st == HOIST_OK && ok && p->nkeys > 0;
+    return st;
+}
+
+hx_status hx_ds_partition_prefilter(const struct hoist_dataset *ds, const char *const *urls, size_t n, bool *keep,
+                                    char ***keys, size_t *nkeys) {
+    for (size_t i = 0; i < n; i++) keep[i] = true;
+    *keys = NULL;
+    *nkeys = 0;
+    if (!ds->cfg.hive || !ds->cfg.filter || n < 2) return HOIST_OK;
+    struct ds_filter *f = NULL;
+    if (hx_ds_filter_parse(ds->cfg.filter, &f) != HOIST_OK) {
+        hx_error_clear(); /* the open reports it, after the footers as always */
+        return HOIST_OK;
+    }
+    struct prefilter p = {.kvs = hx_calloc(n, sizeof *p.kvs), .nkv = hx_calloc(n, sizeof *p.nkv)};
+    hx_status st = p.kvs && p.nkv ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == HOIST_OK && i < n; i++) {
+        size_t base_len = 0, nrgs = 0;
+        int *rgs = NULL;
+        char *base = NULL;
+        st = hx_ds_parse_rg_selection(urls[i], &base_len, &rgs, &nrgs);
+        hx_free(rgs);
+        if (st == HOIST_OK && !(base = hx_strndup(urls[i], base_len))) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        if (st == HOIST_OK) st = hx_ds_parse_hive(base, &p.kvs[i], &p.nkv[i]);
+        hx_free(base);
+    }
+    bool usable = false;
+    if (st == HOIST_OK) st = prefilter_keys(ds, f, n, &p, &usable);
+    if (st == HOIST_OK && usable &&
+        hx_ds_filter_bind_some(f, (const char *const *)p.keys, p.formats, p.nkeys) != HOIST_OK) {
+        hx_error_clear(); /* a literal of another type: the open's bind reports it */
+        usable = false;
+    }
+    struct ds_colstats *cs = usable ? hx_calloc(p.nkeys, sizeof *cs) : NULL;
+    if (st == HOIST_OK && usable && !cs) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == HOIST_OK && usable && i < n; i++) {
+        for (size_t k = 0; k < p.nkeys; k++)
+            hx_ds_part_stats(&p.cols[k], kv_value(p.kvs[i], p.nkv[i], p.keys[k]), 1, &cs[k]);
+        keep[i] = hx_ds_filter_may_match(f, cs);
+    }
+    hx_free(cs);
+    for (size_t i = 0; p.kvs && p.nkv && i < n; i++) hx_ds_kv_free(p.kvs[i], p.nkv[i]);
+    hx_free(p.kvs);
+    hx_free(p.nkv);
+    hx_free(p.formats);
+    hx_free(p.cols);
+    hx_ds_filter_free(f);
+    if (st == HOIST_OK && usable) {
+        *keys = p.keys;
+        *nkeys = p.nkeys;
+    } else {
+        hx_ds_strv_free(p.keys, p.nkeys);
+        for (size_t i = 0; i < n; i++) keep[i] = true;
+    }
+    return st;
+}
+
 /* An integer-valued range (ints of any sign, booleans as 0/1). */
 static void set_int_range(struct ds_colstats *s, enum ds_vkind kind, __int128 lo, __int128 hi) {
     s->min.kind = s->max.kind = kind;

@@ -24,7 +24,8 @@ class Stats(ctypes.Structure):
                 ("output_bytes", ctypes.c_uint64), ("peak_pipeline_bytes", ctypes.c_uint64)] + \
                [(n, ctypes.c_double) for n in
                 ("list_seconds", "footer_seconds", "download_seconds", "decode_seconds", "scan_seconds")] + \
-               [("pages_skipped", ctypes.c_uint64), ("rows_skipped_by_page_index", ctypes.c_int64)]
+               [("pages_skipped", ctypes.c_uint64), ("rows_skipped_by_page_index", ctypes.c_int64),
+                ("files_pruned", ctypes.c_uint64)]
 
 
 class Shard(ctypes.Structure):
