@@ -159,6 +159,10 @@ extern const char *const hx_csv_default_falses[];
 
 bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out);
 bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out);
+/* csv_float.c: (neg ? -1 : 1)·w·10^q correctly rounded into *out when a
+ * 128-bit product decides it (w != 0); false (rare: a near-tie, subnormal,
+ * overflow, q out of range) leaves it to strtod. */
+bool hx_csv_eisel_lemire(uint64_t w, int64_t q, bool neg, double *out);
 bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out);
 /* ISO 8601 date, or date + 'T'/' ' + HH:MM[:SS[.fraction]] + optional zone
  * (Z, ±HH, ±HHMM, ±HH:MM). *zoned tells whether a zone was given; the value

@@ -10,6 +10,7 @@
 #include "file_map.h"
 
 #include <bzlib.h>
+#include <libdeflate.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -214,6 +215,59 @@ static hx_status rsink_init(struct rsink *r, const char *name, const struct hois
     return HOIST_OK;
 }
 
+/* ---- a mapped gzip file, decompressed whole ------------------------------ */
+
+/* A gzip file in memory is inflated by libdeflate, member after member
+ * (RFC 1952 section 2.2), into one buffer that is then parsed in place and
+ * in parallel like a plain file: libdeflate inflates about twice as fast as
+ * zlib, and the parse no longer waits on a single inflating thread. The
+ * text is held whole, so only when it fits GZIP_WHOLE_SHARE of the
+ * machine's memory; anything libdeflate rejects (corrupt, truncated, trailing
+ * garbage) goes the streaming zlib way, whose messages say what is wrong.
+ * False: not done this way (nothing allocated, no status set). */
+#define GZIP_WHOLE_SHARE 4 /* at most 1/4 of physical memory */
+
+bool hx_ds_gunzip_whole(const uint8_t *src, size_t n, uint8_t **text, size_t *len) {
+    if (n < 18) return false; /* header + trailer; let the stream path judge */
+    uint64_t limit = hx_total_memory() / GZIP_WHOLE_SHARE;
+    /* the last member's ISIZE (its size mod 2^32) sizes a one-member file
+     * exactly; more members, or a size past 4 GiB, grow the buffer */
+    uint32_t isize =
+        (uint32_t)src[n - 4] | (uint32_t)src[n - 3] << 8 | (uint32_t)src[n - 2] << 16 | (uint32_t)src[n - 1] << 24;
+    size_t cap = isize ? isize : n * 4;
+    if (!limit || cap > limit) return false;
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    uint8_t *buf = d ? hx_malloc(cap + 1) : NULL;
+    size_t in = 0, out = 0;
+    bool ok = buf != NULL;
+    while (ok && in < n) {
+        size_t used = 0, got = 0;
+        enum libdeflate_result r =
+            libdeflate_gzip_decompress_ex(d, src + in, n - in, buf + out, cap - out, &used, &got);
+        if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+            size_t grown = cap * 2;
+            uint8_t *b2 = grown <= limit ? hx_realloc(buf, grown + 1) : NULL;
+            ok = b2 != NULL;
+            if (ok) {
+                buf = b2;
+                cap = grown;
+            }
+            continue;
+        }
+        ok = r == LIBDEFLATE_SUCCESS;
+        in += used;
+        out += got;
+    }
+    if (d) libdeflate_free_decompressor(d);
+    if (!ok) {
+        hx_free(buf);
+        return false;
+    }
+    *text = buf;
+    *len = out;
+    return true;
+}
+
 /* ---- local files ------------------------------------------------------- */
 
 static hx_status read_file(const char *path, const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
@@ -230,6 +284,17 @@ static hx_status read_file(const char *path, const struct hoist_csv_options *opt
         hx_file_map_close(&map);
         if (st == HOIST_OK) hx_error_clear();
         return st;
+    }
+    if (hx_ds_sink_detect(map.data, map.size) == HX_SINK_GZIP) {
+        uint8_t *text;
+        size_t len;
+        if (hx_ds_gunzip_whole(map.data, map.size, &text, &len)) {
+            hx_file_map_close(&map);
+            st = hx_csv_read_named(text, len, path, opts, out, stats);
+            hx_free(text);
+            if (st == HOIST_OK) hx_error_clear();
+            return st;
+        }
     }
     struct rsink r;
     st = rsink_init(&r, path, opts);

@@ -4,6 +4,7 @@
  * every allocation failed in turn on a compressed read is NOMEM and leaks
  * nothing (under ASan); the file is unmapped once the read returns. */
 #include "test_harness.h"
+#include "ds_csv_internal.h"
 #include "util_internal.h"
 
 #include <stdint.h>
@@ -124,6 +125,33 @@ static void test_formats_agree(void) {
     char *bzbad = write_file("bad.csv.bz2", bz, (size_t)b1 + b2);
     CHECK_EQ_INT(read_sum(bzbad, &st, &rows), -1);
     CHECK(st == HOIST_ERR_IO || st == HOIST_ERR_CSV_PARSE);
+
+    /* the whole-file inflate: three members, the first larger than the
+     * last member's size (which sizes the buffer first), and an empty one */
+    {
+        size_t third = text_len / 3;
+        uint8_t *g3 = hx_malloc(3 * cap + 64);
+        size_t m1 = gzip_into(text, 2 * third, g3, cap);
+        size_t m2 = gzip_into("", 0, g3 + m1, 64);
+        size_t m3 = gzip_into(text + 2 * third, text_len - 2 * third, g3 + m1 + m2, cap);
+        uint8_t *out = NULL;
+        size_t olen = 0;
+        CHECK(hx_ds_gunzip_whole(g3, m1 + m2 + m3, &out, &olen));
+        CHECK(olen == text_len && out && memcmp(out, text, text_len) == 0);
+        hx_free(out);
+        CHECK(!hx_ds_gunzip_whole(g3, m1 + m2 + m3 - 9, &out, &olen)); /* cut: left to zlib */
+        memcpy(g3 + m1 + m2 + m3, "junk", 4);
+        CHECK(!hx_ds_gunzip_whole(g3, m1 + m2 + m3 + 4, &out, &olen)); /* trailing bytes */
+        char *g3p = write_file("t3.csv.gz", g3, m1 + m2 + m3 + 4);
+        CHECK_EQ_INT(read_sum(g3p, &st, &rows), -1); /* and zlib's reading of them fails */
+        CHECK_EQ_INT(st, HOIST_ERR_IO);
+        char *g3ok = write_file("t3ok.csv.gz", g3, m1 + m2 + m3);
+        CHECK_EQ_INT(read_sum(g3ok, &st, &rows), want);
+        CHECK_EQ_INT(rows, 3000);
+        hx_free(g3p);
+        hx_free(g3ok);
+        hx_free(g3);
+    }
 
     char *missing = hx_asprintf("%s/missing.csv", dir);
     CHECK_EQ_INT(read_sum(missing, &st, &rows), -1);
