@@ -158,10 +158,10 @@ bool hx_csv_eisel_lemire(uint64_t w, int64_t q, bool neg, double *out) {
     uint64_t mask = ((uint64_t)1 << shift) - 1, m = r2 >> shift;
     bool below_zero = (r2 & mask) == 0 && r1 == 0, below_ones = (r2 & mask) == mask && r1 == UINT64_MAX;
     if (!t->exact) {
-        if (below_ones) return false;              /* the error could carry into the kept bits */
-        if (below_zero && (m & 1)) return false;   /* a tie, or just above one */
+        if (below_ones) return false;                          /* the error could carry into the kept bits */
+        if (below_zero && (m & 1)) return false;               /* a tie, or just above one */
     } else if ((m & 1) && below_zero && r0 == 0 && !(m & 2)) { /* an exact tie, kept bits even */
-        m &= ~(uint64_t)1;                                        /* ... rounds down, to even */
+        m &= ~(uint64_t)1;                                     /* ... rounds down, to even */
     }
     m = (m + 1) >> 1; /* round half up (ties settled above) */
     /* the value is r·2^(exp2 + q - lz); r's top bit is bit 190 + upper */
@@ -189,6 +189,37 @@ static bool word_ci(const uint8_t *s, size_t n, const char *w) {
 static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* Eight ASCII digits at once (SWAR, little-endian loads): whether all of
+ * v's bytes are '0'..'9', and their value. A digit byte is 0x30..0x39: its
+ * high nibble is 3, and adding 6 keeps it 3 only up to '9'. */
+static inline bool eight_digits(uint64_t v) {
+    return ((v & 0xf0f0f0f0f0f0f0f0ull) | (((v + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) >> 4)) ==
+           0x3333333333333333ull;
+}
+static inline uint64_t eight_digits_value(uint64_t v) {
+    v -= 0x3030303030303030ull;
+    v = v * 10 + (v >> 8); /* pairs: byte 2k holds digits 2k, 2k+1 as a number 0..99 */
+    uint64_t a = (v & 0x000000ff000000ffull) * (100 + (1000000ull << 32));
+    uint64_t b = ((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32));
+    return (a + b) >> 32;
+}
+
+/* Accumulates the digits from p into *mant (wrapping; the caller counts
+ * them), eight at a time while eight are there; returns the first
+ * non-digit position. */
+static inline const uint8_t *digits_into(const uint8_t *p, const uint8_t *end, uint64_t *mant) {
+    uint64_t m = *mant, v;
+    while (end - p >= 8) {
+        memcpy(&v, p, 8);
+        if (!eight_digits(v)) break;
+        m = m * 100000000 + eight_digits_value(v);
+        p += 8;
+    }
+    while (p < end && is_digit(*p)) m = m * 10 + (unsigned)(*p++ - '0');
+    *mant = m;
+    return p;
+}
+
 /* Numbers may be padded with spaces or tabs (as pyarrow reads them). */
 static inline void trim(const uint8_t **s, size_t *n) {
     while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
@@ -196,7 +227,7 @@ static inline void trim(const uint8_t **s, size_t *n) {
 }
 
 bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
-    trim(&s, &n);
+    if (n && (s[0] <= ' ' || s[n - 1] <= ' ')) trim(&s, &n);
     size_t i = 0;
     bool neg = false;
     if (n && (s[0] == '-' || s[0] == '+')) {
@@ -220,11 +251,11 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
      * than 19 of them go to strtod, which then decides */
     const uint8_t *p = s + i, *end = s + n, *d0 = p;
     uint64_t mant = 0;
-    while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+    p = digits_into(p, end, &mant);
     size_t ndig = (size_t)(p - d0), nfrac = 0;
     if (p < end && *p == '.') {
         const uint8_t *f0 = ++p;
-        while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+        p = digits_into(p, end, &mant);
         nfrac = (size_t)(p - f0);
         ndig += nfrac;
     }

@@ -65,8 +65,48 @@ bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out) {
     return true;
 }
 
+/* n ASCII digits at s (n <= 4), or -1. */
+static inline int fixed_digits(const uint8_t *s, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9) return -1;
+        v = v * 10 + (int)d;
+    }
+    return v;
+}
+
+/* The shapes writers emit most, 'YYYY-MM-DD HH:MM:SS' and the same with
+ * '.ffffff' (pandas, pyarrow, DuckDB; 'T' or ' '), at fixed positions with
+ * no generic scanning; false sends anything else (or any doubt) to the
+ * general parser below, which accepts a superset with the same values. */
+static bool timestamp_fixed(const uint8_t *s, size_t n, int64_t *out) {
+    if ((n != 19 && n != 26) || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' ||
+        s[16] != ':' || (n == 26 && s[19] != '.'))
+        return false;
+    int y = fixed_digits(s, 4), mo = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2);
+    int hh = fixed_digits(s + 11, 2), mi = fixed_digits(s + 14, 2), ss = fixed_digits(s + 17, 2);
+    if ((y | mo | d | hh | mi | ss) < 0 || hh > 23 || mi > 59 || ss > 59) return false;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return false;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return false;
+    int64_t frac = 0;
+    if (n == 26) {
+        int a = fixed_digits(s + 20, 3), b = fixed_digits(s + 23, 3);
+        if ((a | b) < 0) return false;
+        frac = a * 1000 + b;
+    }
+    *out =
+        (hx_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)hh * 3600 + mi * 60 + ss) * 1000000 + frac;
+    return true;
+}
+
 bool hx_csv_parse_timestamp(const uint8_t *s, size_t n, int64_t *out, bool *zoned) {
     trim(&s, &n);
+    if (timestamp_fixed(s, n, out)) {
+        *zoned = false;
+        return true;
+    }
     int64_t days;
     if (n < 10 || !parse_date(s, &days)) return false;
     int64_t us = days * 86400 * 1000000;
