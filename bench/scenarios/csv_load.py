@@ -156,13 +156,11 @@ def read(tool: str, path: str, threads: int) -> dict:
         return {"rows": t.num_rows, "table_bytes": table_bytes(t)}
     if tool == "hoist_parquet":
         import hoist
-        import pyarrow as pa
-        t = pa.table(hoist.load_table(path, threads=threads or None))
+        t = hoist.load_table(path, threads=threads or None).to_pyarrow()
         return {"rows": t.num_rows, "table_bytes": table_bytes(t)}
     if tool == "hoist":
         import hoist
-        import pyarrow as pa
-        t = pa.table(hoist.read_csv(path, threads=threads))
+        t = hoist.read_csv(path, threads=threads).to_pyarrow()
         return {"rows": t.num_rows, "table_bytes": table_bytes(t)}
     if tool == "pyarrow":
         import pyarrow.csv as pcsv
