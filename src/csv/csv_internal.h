@@ -294,6 +294,10 @@ struct hoist_csv_reader {
     size_t qhead, qlen, qcap;
     struct hoist_csv_stats stats;
 
+    /* hx_csv_read_mapped: a parsed chunk's text may be paged out */
+    hx_csv_done_fn done_fn;
+    void *done_ud;
+
     /* the row filter (hx_csv_reader_set_row_filter) */
     hx_csv_row_filter_fn filter_fn;
     void *filter_ud;

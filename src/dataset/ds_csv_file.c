@@ -13,6 +13,7 @@
 #include <libdeflate.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define BLOCK ((size_t)1 << 20)
 #define RANGE ((uint64_t)8 << 20) /* bytes per ranged GET */
@@ -270,6 +271,19 @@ bool hx_ds_gunzip_whole(const uint8_t *src, size_t n, uint8_t **text, size_t *le
 
 /* ---- local files ------------------------------------------------------- */
 
+/* A parsed chunk's pages of a plain file's mapping leave this process's
+ * memory (MADV_DONTNEED on a private read-only file mapping drops the page
+ * table entries; the page cache keeps the data and a later read faults it
+ * back in), so the text does not add to peak RSS next to the table. Pages
+ * shared with a neighbouring chunk are kept. */
+static void drop_parsed(void *ud, size_t off, size_t len) {
+    const struct hx_file_map *map = ud;
+    uintptr_t page = (uintptr_t)hx_page_size(), a = (uintptr_t)map->data + off, b = a + len;
+    a = (a + page - 1) & ~(page - 1);
+    b &= ~(page - 1);
+    if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED); /* advice: failure only costs memory */
+}
+
 static hx_status read_file(const char *path, const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
                            struct hoist_csv_stats *stats) {
     HX_FAIL_IF(!path || !out, HOIST_ERR_INVALID_ARG, "hoist_csv_read_file: NULL argument");
@@ -280,7 +294,7 @@ static hx_status read_file(const char *path, const struct hoist_csv_options *opt
     hx_status st;
     if (hx_ds_sink_detect(map.data, map.size) == HX_SINK_PLAIN) {
         /* in place, in parallel, types sampled all through the file */
-        st = hx_csv_read_named(map.data, map.size, path, opts, out, stats);
+        st = hx_csv_read_mapped(map.data, map.size, path, opts, map.base ? drop_parsed : NULL, &map, out, stats);
         hx_file_map_close(&map);
         if (st == HOIST_OK) hx_error_clear();
         return st;
