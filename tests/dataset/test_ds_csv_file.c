@@ -237,11 +237,67 @@ static void test_mapped_pages_dropped(void) {
     hx_buf_reset(&b);
 }
 
+/* zstd text of several pipe blocks (4 MiB each) goes through the
+ * decompression thread: the same rows as from memory; a bad row near the
+ * end stops the parse with its line, and the producer, blocked on a full
+ * queue or not, is stopped and joined (ASan: nothing leaks). */
+static void test_pipe_blocks(void) {
+    struct hx_buf b;
+    hx_buf_init(&b);
+    bool built = hx_buf_append_str(&b, "a,b,c\n") == HOIST_OK;
+    for (int i = 0; i < 900000; i++) built &= hx_buf_printf(&b, "%d,%d,\"t%d\"\n", i, i % 7, i) == HOIST_OK;
+    CHECK(built);
+    CHECK(b.len > 3 * ((size_t)4 << 20));
+    size_t zcap = ZSTD_compressBound(b.len);
+    uint8_t *zs = hx_malloc(zcap);
+    size_t zn = ZSTD_compress(zs, zcap, b.data, b.len, 1);
+    CHECK(!ZSTD_isError(zn));
+    char *zp = write_file("big.csv.zst", zs, zn);
+    struct hoist_csv_options *o;
+    CHECK(hoist_csv_options_new(&o) == HOIST_OK);
+    CHECK(hoist_csv_options_set_int(o, HOIST_CSV_THREADS, 2) == HOIST_OK);
+    struct ArrowArrayStream s1, s2;
+    CHECK(hoist_csv_read_file(zp, o, &s1, NULL, 0) == HOIST_OK);
+    CHECK(hoist_csv_read_memory(b.data, b.len, o, &s2, NULL, 0) == HOIST_OK);
+    struct ArrowArray a;
+    int64_t rows = 0, sum = 0;
+    while (s1.get_next(&s1, &a) == 0 && a.release) {
+        for (int64_t i = 0; i < a.length; i++) sum += ((const int64_t *)a.children[0]->buffers[1])[i];
+        rows += a.length;
+        a.release(&a);
+    }
+    s1.release(&s1);
+    CHECK_EQ_INT(rows, 900000);
+    CHECK_EQ_INT(sum, (int64_t)900000 * 899999 / 2);
+    CHECK_EQ_INT(th_drain_stream(&s2), 900000);
+    s2.release(&s2);
+    /* a ragged row in the last block */
+    CHECK(hx_buf_append_str(&b, "1,2\n") == HOIST_OK);
+    for (int i = 0; i < 1000; i++) CHECK(hx_buf_append_str(&b, "1,2,x\n") == HOIST_OK);
+    zcap = ZSTD_compressBound(b.len);
+    uint8_t *zs2 = hx_realloc(zs, zcap);
+    CHECK(zs2 != NULL);
+    zs = zs2;
+    zn = ZSTD_compress(zs, zcap, b.data, b.len, 1);
+    char *bad = write_file("bad.csv.zst", zs, zn);
+    CHECK_EQ_INT(hoist_csv_read_file(bad, o, &s1, NULL, 0), HOIST_ERR_CSV_PARSE);
+    CHECK_CONTAINS(hoist_errmsg(), "line 900002");
+    CHECK_CONTAINS(hoist_errmsg(), "expected 3 fields, found 2");
+    hoist_csv_options_free(o);
+    unlink(zp);
+    unlink(bad);
+    hx_free(zp);
+    hx_free(bad);
+    hx_free(zs);
+    hx_buf_reset(&b);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     make_text();
     RUN(test_formats_agree);
     RUN(test_mapped_pages_dropped);
+    RUN(test_pipe_blocks);
     hx_free(text);
     rmdir(dir);
     TEST_MAIN_END();
