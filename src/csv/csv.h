@@ -26,6 +26,16 @@ HOIST_NODISCARD hx_status hx_csv_read_named(const void *data, size_t len, const 
                                             const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
                                             struct hoist_csv_stats *stats);
 
+/* hx_csv_read_named over bytes the caller can page in again (a file
+ * mapping): each chunk's text is handed to done(ud, off, len) once the
+ * chunk is parsed, so the caller may drop those pages (the reader may still
+ * read them again: to re-parse a chunk, or to quote a value in an error).
+ * done runs on the reader's workers, for several chunks at once. */
+typedef void (*hx_csv_done_fn)(void *ud, size_t off, size_t len);
+HOIST_NODISCARD hx_status hx_csv_read_mapped(const void *data, size_t len, const char *name,
+                                             const struct hoist_csv_options *opts, hx_csv_done_fn done, void *ud,
+                                             struct ArrowArrayStream *out, struct hoist_csv_stats *stats);
+
 /* Copies the first `size` bytes of *src (zeros when src is NULL) to dst
  * (NULL-safe): the stats getters' ABI rule. */
 void hx_csv_stats_out(const struct hoist_csv_stats *src, struct hoist_csv_stats *dst, size_t size);

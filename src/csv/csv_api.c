@@ -207,13 +207,16 @@ hx_status hx_csv_reader_into_stream(struct hoist_csv_reader *rd, struct ArrowArr
     return hx_arrow_stream_init(out, &reader_stream_ops, rd);
 }
 
-hx_status hx_csv_read_named(const void *data, size_t len, const char *name, const struct hoist_csv_options *opts,
-                            struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
+hx_status hx_csv_read_mapped(const void *data, size_t len, const char *name, const struct hoist_csv_options *opts,
+                             hx_csv_done_fn done, void *ud, struct ArrowArrayStream *out,
+                             struct hoist_csv_stats *stats) {
     HX_FAIL_IF(!out || (len && !data), HOIST_ERR_INVALID_ARG, "hoist_csv_read_memory: NULL argument");
     memset(out, 0, sizeof *out);
     if (stats) memset(stats, 0, sizeof *stats);
     struct hoist_csv_reader *rd;
     HX_TRY(hx_csv_reader_new_named(opts, name, &rd));
+    rd->done_fn = done;
+    rd->done_ud = ud;
     size_t consumed;
     static const uint8_t empty[1];
     hx_status st = hx_csv_run_job(rd, len ? data : empty, len, true, &consumed);
@@ -238,6 +241,11 @@ hx_status hx_csv_read_named(const void *data, size_t len, const char *name, cons
         return st;
     }
     return hx_arrow_stream_init(out, &mem_stream_ops, m);
+}
+
+hx_status hx_csv_read_named(const void *data, size_t len, const char *name, const struct hoist_csv_options *opts,
+                            struct ArrowArrayStream *out, struct hoist_csv_stats *stats) {
+    return hx_csv_read_mapped(data, len, name, opts, NULL, NULL, out, stats);
 }
 
 hx_status hoist_csv_read_memory(const void *data, size_t len, const struct hoist_csv_options *opts,

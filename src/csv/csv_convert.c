@@ -77,7 +77,9 @@ static inline bool put_value(const struct hx_csv_convert_ctx *cx, enum hx_csv_ty
             return false;
         }
         if (n) {
-            if ((*st = hx_arrow_buf_reserve(&b->data, n)) != HOIST_OK) return false;
+            /* reserved for the whole column up front: the call is the rare case */
+            if (b->data.len + n + 64 > b->data.cap && (*st = hx_arrow_buf_reserve(&b->data, n)) != HOIST_OK)
+                return false;
             memcpy(b->data.data + b->data.len, s, n);
             b->data.len += n;
         }
@@ -86,6 +88,12 @@ static inline bool put_value(const struct hx_csv_convert_ctx *cx, enum hx_csv_ty
     }
     default: return false;
     }
+}
+
+/* Eight bytes of a validity bitmap from a word, least significant bit
+ * first (Arrow's bit order) on any byte order. */
+static inline void store_bits(uint8_t *dst, uint64_t w, size_t nbytes) {
+    for (size_t i = 0; i < nbytes; i++) dst[i] = (uint8_t)(w >> (8 * i));
 }
 
 static int64_t count_kept(const uint8_t *dropped, int64_t nrows) {
@@ -138,8 +146,19 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
     bool nullable = t != HX_CSV_STRING || cx->strings_can_be_null;
     int64_t k = 0, nulls = 0;
     hx_status st = HOIST_OK;
+    uint64_t valid = 0; /* validity bits of rows k & ~63 .. k, stored every 64 rows */
+#define NEXT_ROW()                                                                                                     \
+    do {                                                                                                               \
+        if (!(++k & 63)) {                                                                                             \
+            store_bits(b->validity + ((k >> 6) - 1) * 8, valid, 8);                                                    \
+            valid = 0;                                                                                                 \
+        }                                                                                                              \
+    } while (0)
     for (int64_t r = 0; r < nrows; r++) {
         if (dropped && bit_get(dropped, r)) continue;
+        /* the text of a row a few ahead: a column pass over a chunk of text
+         * and its index outgrows L2, so these would miss */
+        if (r + 16 < nrows) __builtin_prefetch(base + fields[(size_t)(r + 16) * stride + j].off);
         struct hx_csv_field f = fields[(size_t)r * stride + j];
         const uint8_t *s = base + f.off;
         size_t len = f.len & HX_CSV_FIELD_MAXLEN;
@@ -156,7 +175,7 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
                 ((int64_t *)b->values)[k] = 0;
             else if (t == HX_CSV_DATE32)
                 ((int32_t *)b->values)[k] = 0;
-            k++;
+            NEXT_ROW();
             continue;
         }
         bool bad_utf8 = false;
@@ -168,9 +187,11 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
                 bad_utf8 ? HX_CSV_STRING : hx_csv_mask_best(hx_csv_value_types(cx->trues, cx->falses, s, len));
             return HOIST_ERR_CSV_PARSE;
         }
-        bit_set(b->validity, k);
-        k++;
+        valid |= (uint64_t)1 << (k & 63);
+        NEXT_ROW();
     }
+#undef NEXT_ROW
+    if (k & 63) store_bits(b->validity + (k >> 6) * 8, valid, (size_t)((k & 63) + 7) / 8);
     *nulls_out = nulls;
     return HOIST_OK;
 }

@@ -90,6 +90,7 @@ struct hx_csv_dialect {
     bool has_quote, has_escape, has_comment, double_quote;
     /* Bytes that end an unquoted run: the delimiter, CR, LF, the escape. */
     uint8_t stop[256];
+    bool simple; /* no escape, the quote is no stop: the fast row lexer applies */
 };
 void hx_csv_dialect_init(struct hx_csv_dialect *d, uint8_t delim, int quote, int escape, bool double_quote,
                          int comment);
@@ -118,6 +119,14 @@ enum hx_csv_row {
 enum hx_csv_row hx_csv_lex_row(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, bool final,
                                size_t base, const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields,
                                size_t *next);
+/* The two lexers behind hx_csv_lex_row (exposed for tests): the fast one,
+ * for d->simple dialects, takes a row only when it reads it exactly as the
+ * general one does (true), else leaves it (false; out may be scribbled). */
+bool hx_csv_lex_row_fast(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, size_t base,
+                         const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields, size_t *next);
+enum hx_csv_row hx_csv_lex_row_general(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p,
+                                       bool final, size_t base, const int *map, size_t cap, struct hx_csv_field *out,
+                                       size_t *nfields, size_t *next);
 /* Skips blank lines and comment lines from p; returns the first position of
  * a row, len at the end, or SIZE_MAX when a comment line is cut by the end
  * of non-final data. */
@@ -159,6 +168,10 @@ extern const char *const hx_csv_default_falses[];
 
 bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out);
 bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out);
+/* csv_float.c: (neg ? -1 : 1)·w·10^q correctly rounded into *out when a
+ * 128-bit product decides it (w != 0); false (rare: a near-tie, subnormal,
+ * overflow, q out of range) leaves it to strtod. */
+bool hx_csv_eisel_lemire(uint64_t w, int64_t q, bool neg, double *out);
 bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out);
 /* ISO 8601 date, or date + 'T'/' ' + HH:MM[:SS[.fraction]] + optional zone
  * (Z, ±HH, ±HHMM, ±HH:MM). *zoned tells whether a zone was given; the value
@@ -280,6 +293,10 @@ struct hoist_csv_reader {
     struct ArrowArray *queue;
     size_t qhead, qlen, qcap;
     struct hoist_csv_stats stats;
+
+    /* hx_csv_read_mapped: a parsed chunk's text may be paged out */
+    hx_csv_done_fn done_fn;
+    void *done_ud;
 
     /* the row filter (hx_csv_reader_set_row_filter) */
     hx_csv_row_filter_fn filter_fn;

@@ -26,6 +26,7 @@ void hx_csv_dialect_init(struct hx_csv_dialect *d, uint8_t delim, int quote, int
     d->stop['\n'] = 1;
     d->stop['\r'] = 1;
     if (d->has_escape) d->stop[d->escape] = 1;
+    d->simple = !d->has_escape && !(d->has_quote && d->stop[d->quote]);
 }
 
 /* Scans an unquoted run from p to the delimiter or line break; an escape
@@ -71,9 +72,113 @@ static inline bool scan_unquoted(const struct hx_csv_dialect *d, const uint8_t *
     return true;
 }
 
+/* ---- the fast row lexer ------------------------------------------------ */
+
+#if defined(__SSE2__)
+/* One 64-byte block from bp: bit i of *stops is set when data[bp + i] is
+ * the delimiter, CR or LF; of *quotes when it is the quote. */
+static inline void block_masks(const struct hx_csv_dialect *d, const uint8_t *data, size_t bp, uint64_t *stops,
+                               uint64_t *quotes) {
+    const __m128i vd = _mm_set1_epi8((char)d->delim), vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r'),
+                  vq = _mm_set1_epi8((char)d->quote);
+    uint64_t s = 0, q = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(data + bp + 16 * k));
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vn)), _mm_cmpeq_epi8(x, vr));
+        s |= (uint64_t)(unsigned)_mm_movemask_epi8(m) << (16 * k);
+        q |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vq)) << (16 * k);
+    }
+    *stops = s;
+    *quotes = d->has_quote ? q : 0;
+}
+
+/* The row at p for a dialect without escapes (d->simple), its fields found
+ * from 64-byte masks of stops and quotes instead of byte by byte. It takes
+ * only rows it reads exactly as the general lexer does: every field plain,
+ * or quoted with the closing quote right before a stop; whole 64-byte
+ * blocks inside the data. Anything else — a doubled quote, bytes after a
+ * closing quote, a row running into the last 64 bytes, a field too long
+ * for the index — returns false, and the general lexer reads the row (out
+ * may have been written meanwhile; it is overwritten). */
+bool hx_csv_lex_row_fast(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, size_t base,
+                         const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields, size_t *next) {
+    if (len < 64 || p > len - 64) return false;
+    size_t bp = p, nf = 0;
+    uint64_t stops, quotes;
+    block_masks(d, data, bp, &stops, &quotes);
+    for (;;) {
+        size_t vstart = p, vend;
+        if (p - bp >= 64) { /* the field starts past the block */
+            bp = p;
+            if (bp > len - 64) return false;
+            block_masks(d, data, bp, &stops, &quotes);
+        }
+        if (d->has_quote && data[p] == d->quote) {
+            /* the closing quote: the next quote bit after the opening one */
+            uint64_t q = (p - bp == 63) ? 0 : quotes & ~(((uint64_t)2 << (p - bp)) - 1);
+            while (!q) {
+                bp += 64;
+                if (bp > len - 64) return false;
+                block_masks(d, data, bp, &stops, &quotes);
+                q = quotes;
+            }
+            size_t close = bp + (size_t)__builtin_ctzll(q);
+            if (close + 1 >= len || !d->stop[data[close + 1]]) return false; /* doubled, or bytes follow */
+            vstart = p + 1;
+            vend = close;
+            p = close + 1;
+            if (p - bp >= 64) {
+                bp = p;
+                if (bp > len - 64) return false;
+                block_masks(d, data, bp, &stops, &quotes);
+            }
+        } else {
+            /* a quote inside an unquoted field is data: only stops end it */
+            uint64_t st = stops & ~(((uint64_t)1 << (p - bp)) - 1);
+            while (!st) {
+                bp += 64;
+                if (bp > len - 64) return false;
+                block_masks(d, data, bp, &stops, &quotes);
+                st = stops;
+            }
+            vend = bp + (size_t)__builtin_ctzll(st);
+            p = vend;
+        }
+        if (nf < cap && (!map || map[nf] >= 0)) {
+            if (vstart - base > UINT32_MAX || vend - vstart > HX_CSV_FIELD_MAXLEN) return false;
+            struct hx_csv_field *f = &out[map ? (size_t)map[nf] : nf];
+            f->off = (uint32_t)(vstart - base);
+            f->len = (uint32_t)(vend - vstart);
+        }
+        nf++;
+        uint8_t c = data[p++]; /* a stop: p < len, its block is inside the data */
+        if (c == d->delim) continue;
+        if (c == '\r' && p < len && data[p] == '\n') p++;
+        break;
+    }
+    *nfields = nf;
+    *next = p;
+    return true;
+}
+#else
+bool hx_csv_lex_row_fast(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, size_t base,
+                         const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields, size_t *next) {
+    return false; /* no SIMD: the general lexer reads every row */
+}
+#endif
+
 enum hx_csv_row hx_csv_lex_row(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, bool final,
                                size_t base, const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields,
                                size_t *next) {
+    if (d->simple && hx_csv_lex_row_fast(d, data, len, p, base, map, cap, out, nfields, next)) return HX_ROW_OK;
+    return hx_csv_lex_row_general(d, data, len, p, final, base, map, cap, out, nfields, next);
+}
+
+/* ---- the general row lexer --------------------------------------------- */
+
+enum hx_csv_row hx_csv_lex_row_general(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p,
+                                       bool final, size_t base, const int *map, size_t cap, struct hx_csv_field *out,
+                                       size_t *nfields, size_t *next) {
     size_t nf = 0;
     for (;;) {
         size_t vstart = p, vlen;

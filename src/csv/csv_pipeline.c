@@ -54,7 +54,10 @@ static void task_run(void *arg) {
     hx_csv_lex_chunk(t->job, ch);
     if (ch->st != HOIST_OK) return;
     hx_csv_convert_chunk(t->job, ch, !t->job->rd->types_known && !t->target, t->target);
-    if (ch->cst == HOIST_OK) drop_index(ch);
+    if (ch->cst != HOIST_OK) return;
+    drop_index(ch);
+    const struct hoist_csv_reader *rd = t->job->rd;
+    if (rd->done_fn && ch->end > ch->start) rd->done_fn(rd->done_ud, ch->start, ch->end - ch->start);
 }
 
 /* Runs task_run over the chunks flagged in `which` (NULL: all); a pool that

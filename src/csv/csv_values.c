@@ -4,9 +4,6 @@
  * pyarrow), so a value either converts exactly or widens its column. */
 #include "csv_internal.h"
 
-#include <locale.h>
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 static inline bool is_digit(uint8_t c) { return (unsigned)(c - '0') < 10; }
@@ -44,103 +41,6 @@ bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out) {
     return true;
 }
 
-/* ---- doubles --------------------------------------------------------- */
-
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-static void make_c_locale(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
-
-static bool word_ci(const uint8_t *s, size_t n, const char *w) {
-    if (strlen(w) != n) return false;
-    for (size_t i = 0; i < n; i++)
-        if ((s[i] | 0x20) != (uint8_t)w[i]) return false;
-    return true;
-}
-
-/* Exactly representable powers of ten: with a mantissa below 2^53 one
- * multiplication or division rounds once, so the result is the correctly
- * rounded value (Clinger's fast path). */
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-static bool strtod_exact(const uint8_t *s, size_t n, double *out) {
-    char small[128], *buf = small;
-    if (n >= sizeof small) {
-        buf = hx_malloc(n + 1);
-        if (!buf) return false;
-    }
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    pthread_once(&c_locale_once, make_c_locale);
-    char *end;
-    *out = c_locale ? strtod_l(buf, &end, c_locale) : strtod(buf, &end);
-    bool ok = end == buf + n;
-    if (buf != small) hx_free(buf);
-    return ok;
-}
-
-bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
-    trim(&s, &n);
-    size_t i = 0;
-    bool neg = false;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
-    if (i < n && !is_digit(s[i]) && s[i] != '.') {
-        const uint8_t *w = s + i;
-        size_t wn = n - i;
-        double v;
-        if (word_ci(w, wn, "inf") || word_ci(w, wn, "infinity"))
-            v = __builtin_inf();
-        else if (word_ci(w, wn, "nan"))
-            v = __builtin_nan("");
-        else
-            return false;
-        *out = neg ? -v : v;
-        return true;
-    }
-    /* digits accumulate unchecked (unsigned wrap-around is defined); more
-     * than 19 of them go to strtod, which then decides */
-    const uint8_t *p = s + i, *end = s + n, *d0 = p;
-    uint64_t mant = 0;
-    while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
-    size_t ndig = (size_t)(p - d0), nfrac = 0;
-    if (p < end && *p == '.') {
-        const uint8_t *f0 = ++p;
-        while (p < end && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
-        nfrac = (size_t)(p - f0);
-        ndig += nfrac;
-    }
-    if (ndig == 0) return false;
-    int64_t exp10 = 0;
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        bool eneg = false;
-        if (p < end && (*p == '-' || *p == '+')) eneg = *p++ == '-';
-        if (p == end) return false;
-        for (; p < end; p++) {
-            if (!is_digit(*p)) return false;
-            if (exp10 < 100000) exp10 = exp10 * 10 + (*p - '0');
-        }
-        if (eneg) exp10 = -exp10;
-    }
-    if (p != end) return false;
-    if (ndig > 19) return strtod_exact(s, n, out);
-    exp10 -= (int64_t)nfrac;
-    if (mant <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22) {
-        double v = (double)mant;
-        v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
-        *out = neg ? -v : v;
-        return true;
-    }
-    if (mant == 0) {
-        *out = neg ? -0.0 : 0.0;
-        return true;
-    }
-    return strtod_exact(s, n, out);
-}
-
 /* ---- dates and timestamps --------------------------------------------- */
 
 static bool digits(const uint8_t *s, size_t n, int *out) {
@@ -165,8 +65,48 @@ bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out) {
     return true;
 }
 
+/* n ASCII digits at s (n <= 4), or -1. */
+static inline int fixed_digits(const uint8_t *s, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9) return -1;
+        v = v * 10 + (int)d;
+    }
+    return v;
+}
+
+/* The shapes writers emit most, 'YYYY-MM-DD HH:MM:SS' and the same with
+ * '.ffffff' (pandas, pyarrow, DuckDB; 'T' or ' '), at fixed positions with
+ * no generic scanning; false sends anything else (or any doubt) to the
+ * general parser below, which accepts a superset with the same values. */
+static bool timestamp_fixed(const uint8_t *s, size_t n, int64_t *out) {
+    if ((n != 19 && n != 26) || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' ||
+        s[16] != ':' || (n == 26 && s[19] != '.'))
+        return false;
+    int y = fixed_digits(s, 4), mo = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2);
+    int hh = fixed_digits(s + 11, 2), mi = fixed_digits(s + 14, 2), ss = fixed_digits(s + 17, 2);
+    if ((y | mo | d | hh | mi | ss) < 0 || hh > 23 || mi > 59 || ss > 59) return false;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return false;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return false;
+    int64_t frac = 0;
+    if (n == 26) {
+        int a = fixed_digits(s + 20, 3), b = fixed_digits(s + 23, 3);
+        if ((a | b) < 0) return false;
+        frac = a * 1000 + b;
+    }
+    *out =
+        (hx_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)hh * 3600 + mi * 60 + ss) * 1000000 + frac;
+    return true;
+}
+
 bool hx_csv_parse_timestamp(const uint8_t *s, size_t n, int64_t *out, bool *zoned) {
     trim(&s, &n);
+    if (timestamp_fixed(s, n, out)) {
+        *zoned = false;
+        return true;
+    }
     int64_t days;
     if (n < 10 || !parse_date(s, &days)) return false;
     int64_t us = days * 86400 * 1000000;

@@ -47,6 +47,12 @@ HOIST_NODISCARD hx_status hx_ds_sink_push(struct hx_ds_sink *s, const uint8_t *d
 HOIST_NODISCARD hx_status hx_ds_sink_end(struct hx_ds_sink *s);
 void hx_ds_sink_free(struct hx_ds_sink *s);
 
+/* Inflates a whole gzip file in memory (every member) with libdeflate into
+ * *text (hx_free it), when its text fits a quarter of physical memory;
+ * false when it does not, or libdeflate rejects the data (the streaming
+ * sink then reads it and reports what is wrong). */
+bool hx_ds_gunzip_whole(const uint8_t *src, size_t n, uint8_t **text, size_t *len);
+
 /* Fetches [0, size) of an object in 8 MiB ranges into the sink, the next
  * ranges downloading on a thread of their own while the current ones go
  * through the sink. */

@@ -288,6 +288,103 @@ static void test_values(void) {
     CHECK(!hx_csv_utf8_valid((const uint8_t *)"ab\xe2\x82", 4));       /* cut short */
 }
 
+/* The fast row lexer against the general one: random text over an
+ * alphabet rich in delimiters, quotes and line breaks (long fields too, so
+ * rows cross 64-byte blocks), lexed from every position with both; when
+ * the fast one takes a row, fields, count and end must match exactly. It
+ * must also take most rows of ordinary CSV (else it is no fast path). */
+static void test_fast_lexer(void) {
+    uint64_t rng = 5;
+    enum { LEN = 4096, CAP = 64 };
+    static uint8_t text[LEN];
+    static const char alphabet[] = "ab1,,,\"\"\n\r x;";
+    int compared = 0, taken = 0, plain_taken = 0, plain_rows = 0;
+    for (int round = 0; round < 60; round++) {
+        bool plain = round % 3 == 0; /* ordinary CSV: quotes only around whole fields */
+        for (size_t i = 0; i < LEN; i++) {
+            if (plain) {
+                uint64_t r = th_xorshift(&rng) % 40;
+                text[i] = r < 30   ? (uint8_t)('a' + r % 26)
+                          : r < 36 ? (uint8_t)','
+                          : r < 38 ? (uint8_t)'\n'
+                                   : (uint8_t)'"';
+            } else {
+                uint64_t r = th_xorshift(&rng) % 50;
+                text[i] = r < sizeof alphabet - 1 ? (uint8_t)alphabet[r] : (uint8_t)('a' + r % 7); /* some long runs */
+            }
+        }
+        if (plain) /* balance quotes into whole quoted fields: "x" between stops */
+            for (size_t i = 1; i + 3 < LEN; i++)
+                if (text[i] == '"') {
+                    text[i] = text[i - 1] == ',' && text[i + 2] != '"' ? '"' : 'q';
+                    if (text[i] == '"') text[i + 2] = '"', text[i + 3] = ',', i += 3;
+                }
+        for (int q = 0; q < 2; q++) {
+            struct hx_csv_dialect d;
+            hx_csv_dialect_init(&d, (uint8_t)(round % 2 ? ';' : ','), q ? '"' : 0, 0, round % 4 != 1, 0);
+            CHECK(d.simple);
+            int map[CAP];
+            for (int k = 0; k < CAP; k++) map[k] = k % 3 == 2 ? -1 : k;
+            for (size_t p = 0; p < LEN; p++) {
+                struct hx_csv_field fa[CAP], fb[CAP];
+                memset(fa, 0xaa, sizeof fa);
+                memset(fb, 0xaa, sizeof fb);
+                size_t na = 0, nb = 0, ea = 0, eb = 0, base = p / 2, cap = p % 2 ? CAP : 5;
+                const int *m = p % 5 == 0 ? map : NULL;
+                bool fast = hx_csv_lex_row_fast(&d, text, LEN, p, base, m, cap, fa, &na, &ea);
+                enum hx_csv_row rs = hx_csv_lex_row_general(&d, text, LEN, p, true, base, m, cap, fb, &nb, &eb);
+                compared++;
+                if (plain && q) plain_rows++;
+                if (!fast) continue;
+                taken++;
+                if (plain && q) plain_taken++;
+                /* the same slots written alike, the others left as they were */
+                bool same = rs == HX_ROW_OK && na == nb && ea == eb && memcmp(fa, fb, sizeof fa) == 0;
+                if (!same) fprintf(stderr, "fast lexer differs at round %d, q %d, position %zu\n", round, q, p);
+                CHECK(same);
+            }
+        }
+    }
+    fprintf(stderr, "fast lexer took %d of %d rows (%d of %d plain)\n", taken, compared, plain_taken, plain_rows);
+    CHECK(plain_taken * 10 > plain_rows * 9);
+    CHECK(taken < compared); /* and left the odd ones to the general lexer */
+}
+
+/* The fixed-shape timestamp path ('YYYY-MM-DD HH:MM:SS[.ffffff]') agrees
+ * with the general parser: each random (often invalid) value is compared
+ * with itself lengthened so that only the general parser takes it ("0"
+ * more fraction, or ".0"), which must give the same verdict and value. */
+static void test_timestamp_fast_path(void) {
+    uint64_t rng = 11;
+    int agreed = 0, valid = 0;
+    for (int i = 0; i < 200000; i++) {
+        char s[40], longer[44];
+        int y = 1600 + (int)(th_xorshift(&rng) % 900), mo = (int)(th_xorshift(&rng) % 14);
+        int d = (int)(th_xorshift(&rng) % 33), hh = (int)(th_xorshift(&rng) % 25), mi = (int)(th_xorshift(&rng) % 61);
+        int ss = (int)(th_xorshift(&rng) % 61), us = (int)(th_xorshift(&rng) % 1000000);
+        bool frac = th_xorshift(&rng) & 1;
+        char sep = th_xorshift(&rng) & 1 ? 'T' : ' ';
+        if (frac)
+            snprintf(s, sizeof s, "%04d-%02d-%02d%c%02d:%02d:%02d.%06d", y, mo, d, sep, hh, mi, ss, us);
+        else
+            snprintf(s, sizeof s, "%04d-%02d-%02d%c%02d:%02d:%02d", y, mo, d, sep, hh, mi, ss);
+        /* a stray byte in the date or time (not where it would start a zone or padding) */
+        if (th_xorshift(&rng) % 8 == 0) s[th_xorshift(&rng) % 19] = "x9:/0."[th_xorshift(&rng) % 6];
+        snprintf(longer, sizeof longer, "%s%s", s, frac ? "0" : ".0");
+        int64_t a = 0, b = 0;
+        bool za = false, zb = false;
+        bool oka = hx_csv_parse_timestamp((const uint8_t *)s, strlen(s), &a, &za);
+        bool okb = hx_csv_parse_timestamp((const uint8_t *)longer, strlen(longer), &b, &zb);
+        if (oka == okb && (!oka || (a == b && !za && !zb)))
+            agreed++;
+        else if (agreed - i > -5)
+            fprintf(stderr, "'%s': %d %lld vs '%s': %d %lld\n", s, oka, (long long)a, longer, okb, (long long)b);
+        valid += oka;
+    }
+    CHECK_EQ_INT(agreed, 200000);
+    CHECK(valid > 50000 && valid < 150000); /* both verdicts were exercised */
+}
+
 /* Fails the 1st, 2nd, ... allocation of a threaded, chunked read and of a
  * streaming read until one succeeds: each failure is NOMEM (never a crash or
  * a wrong answer) and, under ASan, leaks nothing. */
@@ -321,6 +418,8 @@ static void test_alloc_failures(void) {
 
 int main(void) {
     RUN(test_values);
+    RUN(test_timestamp_fast_path);
+    RUN(test_fast_lexer);
     RUN(test_dialects);
     RUN(test_every_split_point);
     RUN(test_bad_input);

@@ -4,6 +4,7 @@
  * every allocation failed in turn on a compressed read is NOMEM and leaks
  * nothing (under ASan); the file is unmapped once the read returns. */
 #include "test_harness.h"
+#include "ds_csv_internal.h"
 #include "util_internal.h"
 
 #include <stdint.h>
@@ -125,6 +126,35 @@ static void test_formats_agree(void) {
     CHECK_EQ_INT(read_sum(bzbad, &st, &rows), -1);
     CHECK(st == HOIST_ERR_IO || st == HOIST_ERR_CSV_PARSE);
 
+    /* the whole-file inflate: three members, the first larger than the
+     * last member's size (which sizes the buffer first), and an empty one */
+    {
+        size_t third = text_len / 3;
+        uint8_t *g3 = hx_malloc(3 * cap + 64);
+        size_t m1 = gzip_into(text, 2 * third, g3, cap);
+        size_t m2 = gzip_into("", 0, g3 + m1, 64);
+        size_t m3 = gzip_into(text + 2 * third, text_len - 2 * third, g3 + m1 + m2, cap);
+        uint8_t *out = NULL;
+        size_t olen = 0;
+        CHECK(hx_ds_gunzip_whole(g3, m1 + m2 + m3, &out, &olen));
+        CHECK(olen == text_len && out && memcmp(out, text, text_len) == 0);
+        hx_free(out);
+        CHECK(!hx_ds_gunzip_whole(g3, m1 + m2 + m3 - 9, &out, &olen)); /* cut: left to zlib */
+        memcpy(g3 + m1 + m2 + m3, "junk", 4);
+        CHECK(!hx_ds_gunzip_whole(g3, m1 + m2 + m3 + 4, &out, &olen)); /* trailing bytes */
+        char *g3p = write_file("t3.csv.gz", g3, m1 + m2 + m3 + 4);
+        CHECK_EQ_INT(read_sum(g3p, &st, &rows), -1); /* and zlib's reading of them fails */
+        CHECK_EQ_INT(st, HOIST_ERR_IO);
+        char *g3ok = write_file("t3ok.csv.gz", g3, m1 + m2 + m3);
+        CHECK_EQ_INT(read_sum(g3ok, &st, &rows), want);
+        CHECK_EQ_INT(rows, 3000);
+        unlink(g3p);
+        unlink(g3ok);
+        hx_free(g3p);
+        hx_free(g3ok);
+        hx_free(g3);
+    }
+
     char *missing = hx_asprintf("%s/missing.csv", dir);
     CHECK_EQ_INT(read_sum(missing, &st, &rows), -1);
     CHECK_EQ_INT(st, HOIST_ERR_NOT_FOUND);
@@ -157,10 +187,117 @@ static void test_formats_agree(void) {
     hx_free(bz);
 }
 
+/* "rows|sum of a|sum of b|bytes of c" of a stream, or NULL. */
+static char *summary(struct ArrowArrayStream *s) {
+    int64_t rows = 0, sa = 0, sc = 0;
+    double sb = 0;
+    struct ArrowArray b;
+    while (s->get_next(s, &b) == 0 && b.release) {
+        const int64_t *a = b.children[0]->buffers[1];
+        const double *v = b.children[1]->buffers[1];
+        const int32_t *off = b.children[2]->buffers[1];
+        for (int64_t i = 0; i < b.length; i++) sa += a[i], sb += v[i];
+        sc += off[b.length] - off[0];
+        rows += b.length;
+        b.release(&b);
+    }
+    s->release(s);
+    return hx_asprintf("%lld|%lld|%.17g|%lld", (long long)rows, (long long)sa, sb, (long long)sc);
+}
+
+/* A plain file's parsed pages are dropped from the mapping as chunks
+ * finish (drop_parsed); chunks read again after that — the last rows widen
+ * column b from int64 to double, so every chunk is converted again, and
+ * quoted line breaks fool chunk starts — still read the right bytes: the
+ * file read equals the same bytes read from memory. */
+static void test_mapped_pages_dropped(void) {
+    struct hx_buf b;
+    hx_buf_init(&b);
+    CHECK(hx_buf_append_str(&b, "a,b,c\n") == HOIST_OK);
+    bool built = true;
+    for (int i = 0; i < 40000; i++)
+        built &= hx_buf_printf(&b, i < 39990 ? "%d,%d,\"s%d\n,x\"\n" : "%d,%d.5,\"s%d\"\n", i, i % 97, i) == HOIST_OK;
+    CHECK(built);
+    char *path = write_file("big.csv", b.data, b.len);
+    struct hoist_csv_options *o;
+    CHECK(hoist_csv_options_new(&o) == HOIST_OK);
+    CHECK(hoist_csv_options_set_int(o, HOIST_CSV_BLOCK_SIZE, 3 * 4096 + 17) == HOIST_OK);
+    CHECK(hoist_csv_options_set_int(o, HOIST_CSV_THREADS, 2) == HOIST_OK);
+    struct ArrowArrayStream s1, s2;
+    CHECK(hoist_csv_read_file(path, o, &s1, NULL, 0) == HOIST_OK);
+    CHECK(hoist_csv_read_memory(b.data, b.len, o, &s2, NULL, 0) == HOIST_OK);
+    char *got = summary(&s1), *want = summary(&s2);
+    CHECK_STR(got, want);
+    CHECK_CONTAINS(want, "40000|");
+    hx_free(got);
+    hx_free(want);
+    hoist_csv_options_free(o);
+    unlink(path);
+    hx_free(path);
+    hx_buf_reset(&b);
+}
+
+/* zstd text of several pipe blocks (4 MiB each) goes through the
+ * decompression thread: the same rows as from memory; a bad row near the
+ * end stops the parse with its line, and the producer, blocked on a full
+ * queue or not, is stopped and joined (ASan: nothing leaks). */
+static void test_pipe_blocks(void) {
+    struct hx_buf b;
+    hx_buf_init(&b);
+    bool built = hx_buf_append_str(&b, "a,b,c\n") == HOIST_OK;
+    for (int i = 0; i < 900000; i++) built &= hx_buf_printf(&b, "%d,%d,\"t%d\"\n", i, i % 7, i) == HOIST_OK;
+    CHECK(built);
+    CHECK(b.len > 3 * ((size_t)4 << 20));
+    size_t zcap = ZSTD_compressBound(b.len);
+    uint8_t *zs = hx_malloc(zcap);
+    size_t zn = ZSTD_compress(zs, zcap, b.data, b.len, 1);
+    CHECK(!ZSTD_isError(zn));
+    char *zp = write_file("big.csv.zst", zs, zn);
+    struct hoist_csv_options *o;
+    CHECK(hoist_csv_options_new(&o) == HOIST_OK);
+    CHECK(hoist_csv_options_set_int(o, HOIST_CSV_THREADS, 2) == HOIST_OK);
+    struct ArrowArrayStream s1, s2;
+    CHECK(hoist_csv_read_file(zp, o, &s1, NULL, 0) == HOIST_OK);
+    CHECK(hoist_csv_read_memory(b.data, b.len, o, &s2, NULL, 0) == HOIST_OK);
+    struct ArrowArray a;
+    int64_t rows = 0, sum = 0;
+    while (s1.get_next(&s1, &a) == 0 && a.release) {
+        for (int64_t i = 0; i < a.length; i++) sum += ((const int64_t *)a.children[0]->buffers[1])[i];
+        rows += a.length;
+        a.release(&a);
+    }
+    s1.release(&s1);
+    CHECK_EQ_INT(rows, 900000);
+    CHECK_EQ_INT(sum, (int64_t)900000 * 899999 / 2);
+    CHECK_EQ_INT(th_drain_stream(&s2), 900000);
+    s2.release(&s2);
+    /* a ragged row in the last block */
+    CHECK(hx_buf_append_str(&b, "1,2\n") == HOIST_OK);
+    for (int i = 0; i < 1000; i++) CHECK(hx_buf_append_str(&b, "1,2,x\n") == HOIST_OK);
+    zcap = ZSTD_compressBound(b.len);
+    uint8_t *zs2 = hx_realloc(zs, zcap);
+    CHECK(zs2 != NULL);
+    zs = zs2;
+    zn = ZSTD_compress(zs, zcap, b.data, b.len, 1);
+    char *bad = write_file("bad.csv.zst", zs, zn);
+    CHECK_EQ_INT(hoist_csv_read_file(bad, o, &s1, NULL, 0), HOIST_ERR_CSV_PARSE);
+    CHECK_CONTAINS(hoist_errmsg(), "line 900002");
+    CHECK_CONTAINS(hoist_errmsg(), "expected 3 fields, found 2");
+    hoist_csv_options_free(o);
+    unlink(zp);
+    unlink(bad);
+    hx_free(zp);
+    hx_free(bad);
+    hx_free(zs);
+    hx_buf_reset(&b);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     make_text();
     RUN(test_formats_agree);
+    RUN(test_mapped_pages_dropped);
+    RUN(test_pipe_blocks);
     hx_free(text);
     rmdir(dir);
     TEST_MAIN_END();

@@ -154,6 +154,23 @@ def test_pyarrow_imports_without_copy_and_twice():
     assert strings == [c["buffers"][2] for c in t.chunk_info("payment_type")]
 
 
+def test_to_pyarrow_does_not_import_pandas(tmp_path):
+    # pa.table(obj) imports pandas to ask whether obj is a DataFrame; to_pyarrow
+    # goes through the C stream and leaves pandas unloaded (a fresh process).
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1, 2, 3]}), path)
+    code = ("import sys, hoist\n"
+            "t = hoist.load_table(%r).to_pyarrow()\n"
+            "assert t.num_rows == 3 and t.column('a').to_pylist() == [1, 2, 3], t\n"
+            "print('pandas' in sys.modules)\n" % str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_views_keep_memory_alive_after_table_is_gone():
     t, parts = two_batch_table()
     expected = pa.concat_tables(parts)

@@ -1,0 +1,165 @@
+/* csv_float.c: decimal text to double, bit for bit as strtod_l in the C
+ * locale reads it — random decimals of every length and exponent through
+ * every path (Clinger, the 128-bit product, strtod), exact ties, the
+ * values next to the subnormal and overflow limits; and that the 128-bit
+ * path decides nearly every value it is given, so the fast path is real. */
+#include "csv_internal.h"
+#include "test_harness.h"
+
+#include <locale.h>
+#include <math.h>
+
+static locale_t c_loc;
+
+static double ref(const char *s) { return strtod_l(s, NULL, c_loc); }
+
+static bool same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+static int mismatches;
+
+static void check_text(const char *s) {
+    double got, want = ref(s);
+    bool ok = hx_csv_parse_float64((const uint8_t *)s, strlen(s), &got);
+    if (!ok || !same_bits(got, want)) {
+        if (mismatches++ < 20) fprintf(stderr, "'%s': got %.17g (ok %d), strtod %.17g\n", s, got, ok, want);
+        CHECK(ok && same_bits(got, want));
+    }
+}
+
+/* A random decimal: 1..maxdig digits, a point somewhere (or none), an
+ * exponent in [-emax, emax] (or none). */
+static void random_text(uint64_t *rng, int maxdig, int emax, char *out, size_t cap) {
+    int nd = 1 + (int)(th_xorshift(rng) % (uint64_t)maxdig), k = 0;
+    int point = (int)(th_xorshift(rng) % (uint64_t)(nd + 2)) - 1; /* -1: none */
+    if (th_xorshift(rng) & 1) out[k++] = '-';
+    for (int i = 0; i < nd; i++) {
+        if (i == point) out[k++] = '.';
+        int d = (int)(th_xorshift(rng) % 10);
+        if (i == 0 && d == 0 && (th_xorshift(rng) & 3)) d = 1 + (int)(th_xorshift(rng) % 9);
+        out[k++] = (char)('0' + d);
+    }
+    if (point == nd) out[k++] = '.';
+    out[k] = 0;
+    if (emax && (th_xorshift(rng) % 4)) {
+        int e = (int)(th_xorshift(rng) % (uint64_t)(2 * emax + 1)) - emax;
+        snprintf(out + k, cap - (size_t)k, "e%d", e);
+    }
+}
+
+static void test_random(void) {
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    char s[96];
+    static const int maxdig[] = {8, 15, 17, 19, 19, 25};
+    static const int emax[] = {0, 5, 25, 330, 400};
+    for (size_t a = 0; a < sizeof maxdig / sizeof *maxdig; a++)
+        for (size_t b = 0; b < sizeof emax / sizeof *emax; b++)
+            for (int i = 0; i < 40000; i++) {
+                random_text(&rng, maxdig[a], emax[b], s, sizeof s);
+                check_text(s);
+            }
+}
+
+/* Doubles printed with 17 significant digits (which round-trip), and the
+ * values one unit of the 17th digit either side: near-halfway inputs. */
+static void test_neighbours(void) {
+    uint64_t rng = 42;
+    char s[64];
+    for (int i = 0; i < 100000; i++) {
+        uint64_t bits = th_xorshift(&rng) & 0x7fffffffffffffffull;
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        if (!isfinite(d)) continue;
+        snprintf(s, sizeof s, "%.16e", d);
+        check_text(s);
+        /* the 17-digit mantissa as an integer: step it by one */
+        char *e = strchr(s, 'e');
+        int exp = atoi(e + 1);
+        long long m = 0;
+        for (const char *p = s; p < e; p++)
+            if (*p >= '0' && *p <= '9') m = m * 10 + (*p - '0');
+        snprintf(s, sizeof s, "%llde%d", m + 1, exp - 16);
+        check_text(s);
+        snprintf(s, sizeof s, "%llde%d", m - 1, exp - 16);
+        check_text(s);
+    }
+}
+
+static void test_edges(void) {
+    static const char *const cases[] = {
+        "9007199254740993",     /* 2^53 + 1: a tie, to even (down) */
+        "9007199254740995",     /* a tie, to even (up) */
+        "9007199254740993.0",   /* the same, exponent -1 */
+        "4503599627370496.5",   /* 2^52 + 1/2: a tie */
+        "4503599627370497.5",   /* a tie the other way */
+        "18446744073709551615", /* 2^64 - 1: 20 digits */
+        "1844674407370955161",  /* 19 digits */
+        "9999999999999999999",  /* 19 nines */
+        "40.701558338925125",   /* taxi-like latitudes: 17 digits */
+        "-73.95817639848934",
+        "2.2250738585072014e-308", /* smallest normal */
+        "2.2250738585072011e-308", /* just below: subnormal */
+        "4.9406564584124654e-324", /* smallest subnormal */
+        "1.7976931348623157e308",  /* largest */
+        "1.7976931348623158e308",  /* rounds to the largest */
+        "1.7976931348623159e308",  /* overflows */
+        "1e-342",
+        "1e-343",
+        "1e308",
+        "1e309",
+        "123456789e-350",
+        "1e23",
+        "8.5e-323",
+        "0.1",
+        "0.2",
+        "0.3",
+        "3.0e-7",
+        "7.2057594037927933e16",
+        "1.00000000000000011102230246251565404e0",
+        "2.00000000000000011102230246251565404e0",
+        " 1.5",
+        "1.5\t",
+        "  -0.000123456789012345  ",
+        "\t40.701558338925125",
+        "12345678.87654321 ",
+        "1234567.",
+        ".12345678",
+        "00000000000000000001",
+        "0.000000000000000000012345678901234567890",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_text(cases[i]);
+}
+
+/* The 128-bit path decides all but a sliver of 17–19 digit inputs; what it
+ * decides equals strtod. */
+static void test_fast_path_decides(void) {
+    uint64_t rng = 7;
+    int decided = 0, total = 0;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t w = th_xorshift(&rng) % 10000000000000000000ull;
+        if (w == 0) continue;
+        int q = (int)(th_xorshift(&rng) % 640) - 330;
+        char s[64];
+        snprintf(s, sizeof s, "%llue%d", (unsigned long long)w, q);
+        double want = ref(s), got;
+        if (want == 0 || isinf(want) || fabs(want) < 2.2250738585072014e-308) continue; /* strtod's ranges */
+        total++;
+        if (hx_csv_eisel_lemire(w, q, false, &got)) {
+            decided++;
+            if (!same_bits(got, want) && mismatches++ < 20)
+                fprintf(stderr, "%s: fast path %.17g, strtod %.17g\n", s, got, want);
+            CHECK(same_bits(got, want));
+        }
+    }
+    fprintf(stderr, "128-bit path decided %d of %d\n", decided, total);
+    CHECK(decided > total - total / 1000);
+}
+
+int main(void) {
+    c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    RUN(test_edges);
+    RUN(test_random);
+    RUN(test_neighbours);
+    RUN(test_fast_path_decides);
+    freelocale(c_loc);
+    TEST_MAIN_END();
+}
