@@ -1,6 +1,8 @@
-/* Which full-object checksum of an S3 answer a download can verify, and the
- * header format of checksum values (base64 of the big-endian digest). The
- * CRCs themselves are computed in util (crc.c) and, as bytes arrive, in net. */
+/* S3's flexible checksums above the CRC arithmetic: which stored checksum
+ * of an S3 answer a download can verify, the header format of values
+ * (base64 of the big-endian digest), the checksums of upload bodies, and
+ * when a store refuses the FULL_OBJECT type. The CRCs themselves are
+ * computed in util (crc.c) and, as bytes arrive, in net. */
 #include "s3.h"
 
 #include <string.h>
@@ -76,4 +78,20 @@ void hx_s3_checksum_base64(int kind, uint64_t value, char out[16]) {
         out[o++] = i + 2 < n ? B64[v & 63] : '=';
     }
     out[o] = '\0';
+}
+
+uint64_t hx_s3_body_crc(int kind, const void *data, uint64_t len, char b64[16]) {
+    const void *p = len ? data : "";
+    uint64_t v = kind == HX_CRC_64NVME ? hx_crc64nvme_update(0, p, (size_t)len) : hx_crc32c_update(0, p, (size_t)len);
+    if (b64) hx_s3_checksum_base64(kind == HX_CRC_64NVME ? HX_CRC_64NVME : HX_CRC_32C, v, b64);
+    return v;
+}
+
+int hx_s3_full_object_refused(const struct hx_net_req *req) {
+    long http = req->resp.status;
+    if (http != 400 && http != 501) return 0;
+    char code[64], msg[8];
+    if (!hx_s3_parse_error(req->body.data, req->body.len, code, sizeof code, msg, sizeof msg)) return http == 501;
+    return strcmp(code, "InvalidArgument") == 0 || strcmp(code, "InvalidRequest") == 0 ||
+           strcmp(code, "NotImplemented") == 0;
 }

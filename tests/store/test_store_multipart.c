@@ -31,23 +31,25 @@ static void test_create_parts_complete(void) {
     uint8_t *data = malloc(n1 + n2);
     for (size_t i = 0; i < n1 + n2; i++) data[i] = (uint8_t)(i * 31 + (i >> 13));
     char *id = NULL;
-    CHECK_EQ_INT(hx_store_multipart_create(store, url, "application/x-test", "{\"k\": \"v\"}", &id), HOIST_OK);
+    int ck = -1;
+    CHECK_EQ_INT(hx_store_multipart_create(store, url, "application/x-test", "{\"k\": \"v\"}", &id, &ck), HOIST_OK);
     CHECK(id != NULL && id[0] != '\0');
+    CHECK_EQ_INT(ck, HX_CRC_64NVME); /* SeaweedFS takes FULL_OBJECT CRC64NVME uploads */
     if (id == NULL) return;
     CHECK(pending_has(prefix, url, id));
     /* parts out of order in the array: numbers decide the layout */
     struct hx_store_part parts[2] = {{.number = 2, .data = data + n1, .size = n2},
                                      {.number = 1, .data = data, .size = n1}};
-    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, url, id, parts, 2, NULL, NULL), HOIST_OK);
+    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, url, id, ck, parts, 2, NULL, NULL), HOIST_OK);
     for (int i = 0; i < 2; i++) {
         CHECK_EQ_INT(parts[i].status, HOIST_OK);
-        CHECK(parts[i].etag[0] != '\0' && parts[i].crc32c[0] != '\0');
+        CHECK(parts[i].etag[0] != '\0' && strlen(parts[i].checksum) == 12); /* base64 of 8 bytes */
         CHECK(parts[i].error == NULL);
     }
     /* complete wants ascending numbers */
-    CHECK_EQ_INT(hx_store_multipart_complete(store, url, id, parts, 2, 0), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_complete(store, url, id, ck, parts, 2, 0), HOIST_ERR_INVALID_ARG);
     struct hx_store_part sorted[2] = {parts[1], parts[0]};
-    CHECK_EQ_INT(hx_store_multipart_complete(store, url, id, sorted, 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_store_multipart_complete(store, url, id, ck, sorted, 2, 0), HOIST_OK);
     CHECK(!pending_has(prefix, url, id));
     struct hoist_get_item g = {.url = url, .length = -1};
     CHECK_EQ_INT(hoist_store_get_many(store, &g, 1, 0, NULL, NULL), HOIST_OK);
@@ -56,6 +58,19 @@ static void test_create_parts_complete(void) {
     CHECK(g.info.content_type && strcmp(g.info.content_type, "application/x-test") == 0);
     CHECK(g.info.metadata_json && strstr(g.info.metadata_json, "\"k\"") != NULL);
     hoist_store_get_item_reset(&g);
+    /* the object has a FULL_OBJECT checksum (the parts' CRCs joined): a
+     * client in checksum mode "always" refuses a download it cannot verify */
+    struct hoist_store_config *cfg = NULL;
+    struct hoist_store *strict = NULL;
+    CHECK_EQ_INT(hoist_store_config_new(&cfg), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_config_set_str(cfg, HOIST_STORE_CHECKSUM, "always"), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_new(cfg, &strict), HOIST_OK);
+    struct hoist_get_item v = {.url = url, .length = -1};
+    CHECK_EQ_INT(hoist_store_get_many(strict, &v, 1, 0, NULL, NULL), HOIST_OK);
+    CHECK(v.data && v.size == n1 + n2 && memcmp(v.data, data, n1 + n2) == 0);
+    hoist_store_get_item_reset(&v);
+    hoist_store_free(strict);
+    hoist_store_config_free(cfg);
     hx_free(id);
     free(data);
 }
@@ -65,10 +80,11 @@ static void test_abort_and_pending(void) {
     snprintf(url, sizeof url, "%s/ab/x", burl);
     snprintf(prefix, sizeof prefix, "%s/ab", burl);
     char *id = NULL;
-    CHECK_EQ_INT(hx_store_multipart_create(store, url, NULL, NULL, &id), HOIST_OK);
+    int ck = -1;
+    CHECK_EQ_INT(hx_store_multipart_create(store, url, NULL, NULL, &id, &ck), HOIST_OK);
     if (id == NULL) return;
     struct hx_store_part p = {.number = 1, .data = "tiny", .size = 4};
-    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, url, id, &p, 1, NULL, NULL), HOIST_OK);
+    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, url, id, ck, &p, 1, NULL, NULL), HOIST_OK);
     CHECK(pending_has(prefix, url, id));
     CHECK(!pending_has(burl, url, "not-this-id"));
     CHECK_EQ_INT(hx_store_multipart_abort(store, url, id), HOIST_OK);
@@ -79,7 +95,7 @@ static void test_abort_and_pending(void) {
     CHECK_EQ_INT(it.status, HOIST_ERR_S3_NO_SUCH_KEY);
     hoist_store_info_item_reset(&it);
     /* parts of an aborted upload fail, naming the URL */
-    CHECK(hx_store_multipart_upload_parts(store, url, id, &p, 1, NULL, NULL) != HOIST_OK);
+    CHECK(hx_store_multipart_upload_parts(store, url, id, ck, &p, 1, NULL, NULL) != HOIST_OK);
     CHECK(p.status != HOIST_OK && p.error != NULL);
     CHECK_CONTAINS(p.error, url);
     hx_free(p.error);
@@ -88,17 +104,21 @@ static void test_abort_and_pending(void) {
 
 static void test_arguments(void) {
     char *id = NULL;
-    CHECK_EQ_INT(hx_store_multipart_create(store, "file:///tmp/x", NULL, NULL, &id), HOIST_ERR_UNSUPPORTED);
-    CHECK_EQ_INT(hx_store_multipart_create(store, burl, NULL, NULL, &id), HOIST_ERR_BAD_URL);
-    CHECK_EQ_INT(hx_store_multipart_create(store, "s3://b/k", NULL, "not json", &id), HOIST_ERR_INVALID_ARG);
+    int ck;
+    CHECK_EQ_INT(hx_store_multipart_create(store, "file:///tmp/x", NULL, NULL, &id, &ck), HOIST_ERR_UNSUPPORTED);
+    CHECK_EQ_INT(hx_store_multipart_create(store, burl, NULL, NULL, &id, &ck), HOIST_ERR_BAD_URL);
+    CHECK_EQ_INT(hx_store_multipart_create(store, "s3://b/k", NULL, "not json", &id, &ck), HOIST_ERR_INVALID_ARG);
     CHECK(id == NULL);
     struct hx_store_part p = {.number = 0, .data = "x", .size = 1};
-    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, "s3://b/k", "id", &p, 1, NULL, NULL), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, "s3://b/k", "id", HX_CRC_64NVME, &p, 1, NULL, NULL),
+                 HOIST_ERR_INVALID_ARG);
     p.number = 10001;
-    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, "s3://b/k", "id", &p, 1, NULL, NULL), HOIST_ERR_INVALID_ARG);
-    CHECK_EQ_INT(hx_store_multipart_complete(store, "s3://b/k", "id", &p, 0, 0), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_upload_parts(store, "s3://b/k", "id", HX_CRC_64NVME, &p, 1, NULL, NULL),
+                 HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_complete(store, "s3://b/k", "id", HX_CRC_64NVME, &p, 0, 0), HOIST_ERR_INVALID_ARG);
     struct hx_store_part noetag = {.number = 1};
-    CHECK_EQ_INT(hx_store_multipart_complete(store, "s3://b/k", "id", &noetag, 1, 0), HOIST_ERR_INVALID_ARG);
+    CHECK_EQ_INT(hx_store_multipart_complete(store, "s3://b/k", "id", HX_CRC_64NVME, &noetag, 1, 0),
+                 HOIST_ERR_INVALID_ARG);
 }
 
 int main(void) {
