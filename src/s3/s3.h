@@ -253,6 +253,31 @@ uint64_t hx_s3_body_crc(int kind, const void *data, uint64_t len, char b64[16]);
  * started again the older way (CRC32C, COMPOSITE). */
 int hx_s3_full_object_refused(const struct hx_net_req *req);
 
+/* A COMPOSITE checksum of a whole-object GET or HEAD answer: a CRC32C or
+ * CRC32 value with the "-N" suffix S3 gives a CRC of the N parts' CRCs
+ * (each part's CRC as big-endian bytes, in part order). Returns the kind
+ * (HX_CRC_NONE when there is none, or it is malformed), sets *want and
+ * *nparts (1..10000). Values without the suffix are not taken: moto marks
+ * COMPOSITE objects by type only, with values it computes with CRC32 for
+ * either algorithm. */
+int hx_s3_composite_checksum(const struct hx_s3_resp *r, uint64_t *want, int *nparts);
+/* GetObjectAttributes for ETag and ObjectParts (part sizes, 1,000 at a
+ * time after part number marker): what a COMPOSITE checksum needs to be
+ * checked. The answer goes into req->body. */
+HOIST_NODISCARD hx_status hx_s3_object_parts_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                     const char *key, int marker);
+/* One GetObjectAttributes answer: sizes[number - 1] for each listed part
+ * (numbers 1..cap; any other is HOIST_ERR_S3_BAD_RESPONSE). */
+struct hx_s3_object_parts {
+    char etag[136];   /* unquoted */
+    int parts_count;  /* <PartsCount>, 0 when absent (no ObjectParts: the store does not list them) */
+    int is_truncated; /* more after next_marker */
+    int next_marker;
+    int listed; /* parts in this answer */
+};
+HOIST_NODISCARD hx_status hx_s3_parse_object_parts(const char *xml, size_t len, uint64_t *sizes, int cap,
+                                                   struct hx_s3_object_parts *out);
+
 /* Base64 of a 32-bit big-endian value (x-amz-checksum-crc32c format). */
 void hx_crc_base64(uint32_t crc, char out[9]);
 

@@ -5,6 +5,8 @@
  * computed in util (crc.c) and, as bytes arrive, in net. */
 #include "s3.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -94,4 +96,40 @@ int hx_s3_full_object_refused(const struct hx_net_req *req) {
     if (!hx_s3_parse_error(req->body.data, req->body.len, code, sizeof code, msg, sizeof msg)) return http == 501;
     return strcmp(code, "InvalidArgument") == 0 || strcmp(code, "InvalidRequest") == 0 ||
            strcmp(code, "NotImplemented") == 0;
+}
+
+int hx_s3_composite_checksum(const struct hx_s3_resp *r, uint64_t *want, int *nparts) {
+    const char *vals[2] = {r->checksum_crc32c, r->checksum_crc32};
+    const int kinds[2] = {HX_CRC_32C, HX_CRC_32};
+    for (int i = 0; i < 2; i++) {
+        const char *dash = strchr(vals[i], '-');
+        if (dash == NULL || (size_t)(dash - vals[i]) != 8) continue;
+        char digest[9];
+        memcpy(digest, vals[i], 8);
+        digest[8] = '\0';
+        char *end;
+        unsigned long n = strtoul(dash + 1, &end, 10);
+        if (end == dash + 1 || *end || dash[1] == '0' || n < 1 || n > 10000) return HX_CRC_NONE;
+        if (!decode_digest(digest, 4, want)) return HX_CRC_NONE;
+        *nparts = (int)n;
+        return kinds[i];
+    }
+    return HX_CRC_NONE;
+}
+
+/* GetObjectAttributes answers are small: ~60 bytes a part, 1,000 parts. */
+#define ATTRS_XML_CAP ((size_t)1 << 20)
+
+hx_status hx_s3_object_parts_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
+                                     int marker) {
+    char m[16];
+    snprintf(m, sizeof m, "%d", marker);
+    struct hx_s3_header h[3] = {
+        {"x-amz-object-attributes", "ETag,ObjectParts"}, {"x-amz-max-parts", "1000"}, {"x-amz-part-number-marker", m}};
+    req->sink = HX_SINK_BUF;
+    req->body_cap = ATTRS_XML_CAP;
+    req->has_body = 0;
+    req->body_data = NULL;
+    req->body_len = 0;
+    return hx_s3_build_request(s3, req, "GET", bucket, key, "attributes=", NULL, h, marker > 0 ? 3 : 2);
 }
