@@ -615,7 +615,7 @@ static void start(struct hx_net_loop *loop, struct hx_net_req *req) {
         return;
     }
     if (inject_failure(loop, req)) {
-        snprintf(req->errbuf, sizeof req->errbuf, "injected failure");
+        snprintf(req->errbuf, sizeof req->errbuf, "injected failure (it failed on purpose, before sending)");
         if (req->on_done(req, CURLE_SEND_ERROR) == HX_NET_RETRY && !loop->cancelled) {
             schedule_retry(loop, req);
             req->not_before = hx_now(); /* nothing reached the server: no need to back off */
