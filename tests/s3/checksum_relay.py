@@ -13,7 +13,7 @@ with x-amz-checksum-type or x-amz-checksum-crc64nvme (or that algorithm
 declared) are refused, and "creates" counts CreateMultipartUploads by the
 algorithm they declared.
 
-Usage: checksum_relay.py --upstream 127.0.0.1:8333 [--reject all|full-object]
+Usage: checksum_relay.py --upstream 127.0.0.1:8333 [--reject all|full-object] [--until-killed]
 Prints "PORT <n>" once listening; answers GET /_count with the counters;
 runs until stdin closes.
 """
@@ -32,6 +32,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--reject", choices=("all", "full-object"), default="all")
+    ap.add_argument("--until-killed", action="store_true", help="run until killed, not until stdin closes")
     args = ap.parse_args()
     host, port = args.upstream.rsplit(":", 1)
     counts = {"rejected": 0, "md5_uploads": 0, "copies": 0, "get_bytes": 0, "creates": {}}
@@ -103,6 +104,8 @@ def main():
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print("PORT", server.server_address[1], flush=True)
+    if args.until_killed:
+        threading.Event().wait()
     sys.stdin.read()
 
 

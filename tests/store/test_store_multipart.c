@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static struct hoist_store *store;
@@ -121,6 +123,65 @@ static void test_arguments(void) {
                  HOIST_ERR_INVALID_ARG);
 }
 
+/* A store that refuses the FULL_OBJECT type and CRC64NVME (checksum_relay.py
+ * --reject full-object in front of the local server): create falls back to
+ * COMPOSITE CRC32C once, the client remembers it (the next create is one
+ * request), and the object completes and reads back. */
+static void test_full_object_refused(void) {
+    const char *ep = getenv("AWS_ENDPOINT_URL");
+    CHECK(ep != NULL && strncmp(ep, "http://", 7) == 0);
+    if (ep == NULL || strncmp(ep, "http://", 7) != 0) return;
+    const char *argv[] = {
+        "python3", "tests/s3/checksum_relay.py", "--upstream", ep + 7, "--reject", "full-object", "--until-killed",
+        NULL};
+    pid_t pid = 0;
+    int port = stu_spawn_port(argv, &pid);
+    CHECK(port > 0);
+    if (port <= 0) return;
+    char relay[64], url[200];
+    snprintf(relay, sizeof relay, "http://127.0.0.1:%d", port);
+    snprintf(url, sizeof url, "%s/refused/obj", burl);
+    struct hoist_store_config *cfg = NULL;
+    struct hoist_store *s = NULL;
+    CHECK_EQ_INT(hoist_store_config_new(&cfg), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_config_set_str(cfg, HOIST_STORE_ENDPOINT, relay), HOIST_OK);
+    CHECK_EQ_INT(hoist_store_new(cfg, &s), HOIST_OK);
+    hoist_store_config_free(cfg);
+    size_t n1 = (size_t)5 << 20, n2 = 999;
+    uint8_t *data = malloc(n1 + n2);
+    for (size_t i = 0; i < n1 + n2; i++) data[i] = (uint8_t)(i * 13 + (i >> 11));
+    struct hoist_store_stats before, after;
+    hoist_store_get_stats(s, &before, sizeof before);
+    char *id = NULL;
+    int ck = -1;
+    CHECK_EQ_INT(hx_store_multipart_create(s, url, NULL, NULL, &id, &ck), HOIST_OK);
+    hoist_store_get_stats(s, &after, sizeof after);
+    CHECK_EQ_INT(ck, HX_CRC_32C);
+    CHECK_EQ_INT(after.requests - before.requests, 2); /* refused, then the older way */
+    struct hx_store_part parts[2] = {{.number = 1, .data = data, .size = n1},
+                                     {.number = 2, .data = data + n1, .size = n2}};
+    CHECK_EQ_INT(hx_store_multipart_upload_parts(s, url, id, ck, parts, 2, NULL, NULL), HOIST_OK);
+    CHECK(strlen(parts[0].checksum) == 8 && strlen(parts[1].checksum) == 8); /* CRC32C */
+    CHECK_EQ_INT(hx_store_multipart_complete(s, url, id, ck, parts, 2, 0), HOIST_OK);
+    struct hoist_get_item g = {.url = url, .length = -1};
+    CHECK_EQ_INT(hoist_store_get_many(s, &g, 1, 0, NULL, NULL), HOIST_OK);
+    CHECK(g.data && g.size == n1 + n2 && memcmp(g.data, data, n1 + n2) == 0);
+    hoist_store_get_item_reset(&g);
+    hx_free(id);
+    /* remembered: the next upload starts the older way at once */
+    hoist_store_get_stats(s, &before, sizeof before);
+    CHECK_EQ_INT(hx_store_multipart_create(s, url, NULL, NULL, &id, &ck), HOIST_OK);
+    hoist_store_get_stats(s, &after, sizeof after);
+    CHECK_EQ_INT(ck, HX_CRC_32C);
+    CHECK_EQ_INT(after.requests - before.requests, 1);
+    if (id) CHECK_EQ_INT(hx_store_multipart_abort(s, url, id), HOIST_OK);
+    hx_free(id);
+    hoist_store_free(s);
+    free(data);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
 int main(void) {
     if (!th_s3_enabled()) TEST_SKIP("HOIST_TEST_S3 is not 1 (needs the local S3 server)");
     stu_bucket_url(burl, sizeof burl, "hoist-mpu");
@@ -128,6 +189,7 @@ int main(void) {
     if (!store) return 1;
     RUN(test_create_parts_complete);
     RUN(test_abort_and_pending);
+    RUN(test_full_object_refused);
     RUN(test_arguments);
     /* leave nothing behind: pending uploads, objects, the bucket */
     struct hx_store_pending_upload *up = NULL;
