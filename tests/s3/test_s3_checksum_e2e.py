@@ -349,3 +349,37 @@ def test_store_refusing_full_object_gets_composite(hoist_cli, s3_env, bucket, s3
     finally:
         relay.stdin.close()
         relay.wait(timeout=10)
+
+
+def test_streamed_write_to_store_refusing_full_object(s3_env, bucket, s3, tmp_path):
+    """The dataset writer's streamed multipart uploads (store_upload_s3.c)
+    fall back the same way: a Parquet file larger than a part is written
+    through a store that refuses FULL_OBJECT, stored COMPOSITE CRC32C, and
+    reads back the same."""
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+    hoist = pytest.importorskip("hoist")
+    pa = pytest.importorskip("pyarrow")
+    upstream = s3_env["AWS_ENDPOINT_URL"].split("://")[1]
+    relay = subprocess.Popen([sys.executable, RELAY, "--upstream", upstream, "--reject", "full-object"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    url = "http://127.0.0.1:" + relay.stdout.readline().split()[1]
+    try:
+        table = pa.table({"b": [os.urandom(1000) for _ in range(12_000)]})
+        # a 30 MiB budget and one open file: 5 MiB parts (write_dataset.c)
+        hoist.write_table(table, f"s3://{bucket}/ds/", compression=None, endpoint=url, memory_limit=30 * MiB,
+                          max_open_files=1)
+        c = json.loads(urllib.request.urlopen(url + "/_count", timeout=5).read())
+        assert c["rejected"] >= 1 and c["creates"].get("CRC32C", 0) >= 1 and "CRC64NVME" not in c["creates"], c
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="ds/")["Contents"]]
+        data_keys = [k for k in keys if k.endswith(".parquet")]
+        assert data_keys
+        head = s3.head_object(Bucket=bucket, Key=data_keys[0], ChecksumMode="ENABLED")
+        assert head["ChecksumType"] == "COMPOSITE" and "-" in head["ChecksumCRC32C"], head
+        back = hoist.load_table(f"s3://{bucket}/ds/", endpoint=s3_env["AWS_ENDPOINT_URL"])
+        assert pa.table(back).column("b").to_pylist() == table.column("b").to_pylist()
+    finally:
+        relay.stdin.close()
+        relay.wait(timeout=10)
