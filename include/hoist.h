@@ -279,8 +279,9 @@ enum hoist_store_option {
                                           "aws:kms:dsse" (default: none sent, the bucket's default applies) */
     HOIST_STORE_SSE_KMS_KEY_ID = 17,   /* str: KMS key id, ARN or alias for "aws:kms" (default: aws/s3) */
     HOIST_STORE_CA_BUNDLE = 18, /* str: PEM file of CAs to trust for https (default AWS_CA_BUNDLE, else the system's) */
-    HOIST_STORE_CHECKSUM = 19,  /* str: "when_supported" (default: CRC32C on uploads, checked on whole
-                                   downloads when the store has one), "when_required" (no
+    HOIST_STORE_CHECKSUM = 19,  /* str: "when_supported" (default: CRC32C on PUTs, CRC64NVME on parts with a
+                                   FULL_OBJECT object checksum, checked on whole downloads when the
+                                   store has one), "when_required" (no
                                    x-amz-checksum-* headers, Content-MD5 on uploads: for stores that
                                    reject them), "always" (a whole download must come with a checksum) */
     HOIST_STORE_ROLE_ARN = 20,  /* str: assume this IAM role (STS AssumeRole) with the credentials found

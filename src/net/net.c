@@ -590,10 +590,12 @@ static void schedule_retry(struct hx_net_loop *loop, struct hx_net_req *req) {
 
 /* Failure injection (metaflow.S3's inject_failure_rate): a first attempt
  * fails before anything is sent, so the retry machinery must absorb it and
- * no request is ever applied twice. */
+ * no request is ever applied twice. 100 % fails every attempt, as
+ * metaflow's rate 100 does (its test of exhausted retries). */
 static int inject_failure(const struct hx_net_loop *loop, const struct hx_net_req *req) {
     static _Thread_local uint64_t x;
     int pct = loop->net->cfg.inject_failure_pct;
+    if (pct >= 100) return 1;
     if (pct <= 0 || req->attempt > 0 || !hx_net_can_retry(req)) return 0;
     if (x == 0) x = (uint64_t)(uintptr_t)&x ^ (uint64_t)(hx_now() * 1e9) ^ 0x9e3779b97f4a7c15ull;
     x ^= x << 13;
@@ -613,8 +615,11 @@ static void start(struct hx_net_loop *loop, struct hx_net_req *req) {
         return;
     }
     if (inject_failure(loop, req)) {
-        snprintf(req->errbuf, sizeof req->errbuf, "injected failure");
-        if (req->on_done(req, CURLE_SEND_ERROR) == HX_NET_RETRY && !loop->cancelled) schedule_retry(loop, req);
+        snprintf(req->errbuf, sizeof req->errbuf, "injected failure (it failed on purpose, before sending)");
+        if (req->on_done(req, CURLE_SEND_ERROR) == HX_NET_RETRY && !loop->cancelled) {
+            schedule_retry(loop, req);
+            req->not_before = hx_now(); /* nothing reached the server: no need to back off */
+        }
         return;
     }
     CURL *e;

@@ -137,27 +137,47 @@ void hx_s3_body_checksum_header(const struct hx_s3 *s3, const uint8_t *data, uin
 /* Builders of one attempt of each multipart request: they set req's method,
  * URL, signed headers, body (borrowed: keep it alive for the transfer) and
  * sink (Create, Complete and List answer into req->body). upload_id is the
- * one Create returned (its <UploadId>). */
+ * one Create returned (its <UploadId>).
+ *
+ * checksum (an enum hx_crc_kind) is how the upload protects its parts and
+ * the object, chosen at Create and the same for its parts and Complete:
+ * HX_CRC_64NVME declares CRC64NVME with x-amz-checksum-type FULL_OBJECT
+ * (each part carries its CRC64NVME, Complete the whole object's, which the
+ * store keeps and returns on GET: downloads verify it); HX_CRC_32C declares
+ * CRC32C with the default COMPOSITE type (a store that refuses FULL_OBJECT);
+ * HX_CRC_NONE sends no x-amz-checksum-* (checksum mode when_required:
+ * parts carry Content-MD5). */
 HOIST_NODISCARD hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
-                                                   const char *key, const char *content_type, const char *meta_header);
-/* crc32c: the part's CRC32C in base64 (hx_crc_base64); the server checks it. */
+                                                   const char *key, const char *content_type, const char *meta_header,
+                                                   int checksum);
+/* value: the part's checksum in the header format (hx_s3_body_crc); the
+ * server checks the body against it (BadDigest). Unused for HX_CRC_NONE. */
 HOIST_NODISCARD hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
                                                  const char *key, const char *upload_id, int number,
-                                                 const uint8_t *data, uint64_t len, const char *crc32c);
+                                                 const uint8_t *data, uint64_t len, int checksum, const char *value);
 struct hx_s3_part_ref {
-    int number;         /* 1..10000, ascending */
-    const char *etag;   /* as UploadPart returned it */
-    const char *crc32c; /* base64 */
+    int number;           /* 1..10000, ascending */
+    const char *etag;     /* as UploadPart returned it */
+    const char *checksum; /* the part's checksum (header format), or NULL */
+    uint64_t crc;         /* its value (hx_s3_body_crc) */
+    uint64_t len;         /* the part's length */
 };
-/* The CompleteMultipartUpload document for parts (replaces out's text). */
-HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(const struct hx_s3 *s3, struct hx_buf *out,
-                                                 const struct hx_s3_part_ref *parts, size_t n);
+/* The CompleteMultipartUpload document for parts (replaces out's text),
+ * listing each part's checksum of kind checksum. For HX_CRC_64NVME it also
+ * joins the parts' CRCs in order (hx_crc_combine) into the whole object's,
+ * written to full (header format); full is "" otherwise. full may be NULL
+ * when checksum is not HX_CRC_64NVME. */
+HOIST_NODISCARD hx_status hx_s3_mpu_complete_xml(struct hx_buf *out, const struct hx_s3_part_ref *parts, size_t n,
+                                                 int checksum, char full[16]);
 /* xml: from hx_s3_mpu_complete_xml, kept alive for the transfer; sha: space
  * for its SHA-256 (kept alive too). if_none_match: fail with 412 when the
- * key exists. A 200 may still carry an <Error>: check req->body. */
+ * key exists. checksum/full: the upload's kind and, for a FULL_OBJECT one,
+ * the object's checksum (sent as x-amz-checksum-crc64nvme with
+ * x-amz-checksum-type FULL_OBJECT; the store refuses a mismatch). A 200 may
+ * still carry an <Error>: check req->body. */
 HOIST_NODISCARD hx_status hx_s3_mpu_complete_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
                                                      const char *key, const char *upload_id, const struct hx_buf *xml,
-                                                     char sha[65], int if_none_match);
+                                                     char sha[65], int if_none_match, int checksum, const char *full);
 HOIST_NODISCARD hx_status hx_s3_mpu_abort_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
                                                   const char *key, const char *upload_id);
 /* One page of ListMultipartUploads under prefix (markers NULL for the first). */
@@ -223,6 +243,40 @@ int hx_s3_full_checksum(const struct hx_s3_resp *r, uint64_t *want);
  * (base64 of the big-endian digest) for messages. */
 const char *hx_s3_checksum_name(int kind);
 void hx_s3_checksum_base64(int kind, uint64_t value, char out[16]);
+
+/* The checksum of an upload body of kind HX_CRC_32C or HX_CRC_64NVME: its
+ * value, and (b64 not NULL) the header text. */
+uint64_t hx_s3_body_crc(int kind, const void *data, uint64_t len, char b64[16]);
+/* Whether a failed CreateMultipartUpload answer is a store refusing the
+ * FULL_OBJECT checksum type or the CRC64NVME algorithm (HTTP 400 or 501 with
+ * InvalidArgument, InvalidRequest or NotImplemented), so the upload can be
+ * started again the older way (CRC32C, COMPOSITE). */
+int hx_s3_full_object_refused(const struct hx_net_req *req);
+
+/* A COMPOSITE checksum of a whole-object GET or HEAD answer: a CRC32C or
+ * CRC32 value with the "-N" suffix S3 gives a CRC of the N parts' CRCs
+ * (each part's CRC as big-endian bytes, in part order). Returns the kind
+ * (HX_CRC_NONE when there is none, or it is malformed), sets *want and
+ * *nparts (1..10000). Values without the suffix are not taken: moto marks
+ * COMPOSITE objects by type only, with values it computes with CRC32 for
+ * either algorithm. */
+int hx_s3_composite_checksum(const struct hx_s3_resp *r, uint64_t *want, int *nparts);
+/* GetObjectAttributes for ETag and ObjectParts (part sizes, 1,000 at a
+ * time after part number marker): what a COMPOSITE checksum needs to be
+ * checked. The answer goes into req->body. */
+HOIST_NODISCARD hx_status hx_s3_object_parts_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket,
+                                                     const char *key, int marker);
+/* One GetObjectAttributes answer: sizes[number - 1] for each listed part
+ * (numbers 1..cap; any other is HOIST_ERR_S3_BAD_RESPONSE). */
+struct hx_s3_object_parts {
+    char etag[136];   /* unquoted */
+    int parts_count;  /* <PartsCount>, 0 when absent (no ObjectParts: the store does not list them) */
+    int is_truncated; /* more after next_marker */
+    int next_marker;
+    int listed; /* parts in this answer */
+};
+HOIST_NODISCARD hx_status hx_s3_parse_object_parts(const char *xml, size_t len, uint64_t *sizes, int cap,
+                                                   struct hx_s3_object_parts *out);
 
 /* Base64 of a 32-bit big-endian value (x-amz-checksum-crc32c format). */
 void hx_crc_base64(uint32_t crc, char out[9]);

@@ -1,8 +1,12 @@
-/* Which full-object checksum of an S3 answer a download can verify, and the
- * header format of checksum values (base64 of the big-endian digest). The
- * CRCs themselves are computed in util (crc.c) and, as bytes arrive, in net. */
+/* S3's flexible checksums above the CRC arithmetic: which stored checksum
+ * of an S3 answer a download can verify, the header format of values
+ * (base64 of the big-endian digest), the checksums of upload bodies, and
+ * when a store refuses the FULL_OBJECT type. The CRCs themselves are
+ * computed in util (crc.c) and, as bytes arrive, in net. */
 #include "s3.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -76,4 +80,56 @@ void hx_s3_checksum_base64(int kind, uint64_t value, char out[16]) {
         out[o++] = i + 2 < n ? B64[v & 63] : '=';
     }
     out[o] = '\0';
+}
+
+uint64_t hx_s3_body_crc(int kind, const void *data, uint64_t len, char b64[16]) {
+    const void *p = len ? data : "";
+    uint64_t v = kind == HX_CRC_64NVME ? hx_crc64nvme_update(0, p, (size_t)len) : hx_crc32c_update(0, p, (size_t)len);
+    if (b64) hx_s3_checksum_base64(kind == HX_CRC_64NVME ? HX_CRC_64NVME : HX_CRC_32C, v, b64);
+    return v;
+}
+
+int hx_s3_full_object_refused(const struct hx_net_req *req) {
+    long http = req->resp.status;
+    if (http != 400 && http != 501) return 0;
+    char code[64], msg[8];
+    if (!hx_s3_parse_error(req->body.data, req->body.len, code, sizeof code, msg, sizeof msg)) return http == 501;
+    return strcmp(code, "InvalidArgument") == 0 || strcmp(code, "InvalidRequest") == 0 ||
+           strcmp(code, "NotImplemented") == 0;
+}
+
+int hx_s3_composite_checksum(const struct hx_s3_resp *r, uint64_t *want, int *nparts) {
+    const char *vals[2] = {r->checksum_crc32c, r->checksum_crc32};
+    const int kinds[2] = {HX_CRC_32C, HX_CRC_32};
+    for (int i = 0; i < 2; i++) {
+        const char *dash = strchr(vals[i], '-');
+        if (dash == NULL || (size_t)(dash - vals[i]) != 8) continue;
+        char digest[9];
+        memcpy(digest, vals[i], 8);
+        digest[8] = '\0';
+        char *end;
+        unsigned long n = strtoul(dash + 1, &end, 10);
+        if (end == dash + 1 || *end || dash[1] == '0' || n < 1 || n > 10000) return HX_CRC_NONE;
+        if (!decode_digest(digest, 4, want)) return HX_CRC_NONE;
+        *nparts = (int)n;
+        return kinds[i];
+    }
+    return HX_CRC_NONE;
+}
+
+/* GetObjectAttributes answers are small: ~60 bytes a part, 1,000 parts. */
+#define ATTRS_XML_CAP ((size_t)1 << 20)
+
+hx_status hx_s3_object_parts_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
+                                     int marker) {
+    char m[16];
+    snprintf(m, sizeof m, "%d", marker);
+    struct hx_s3_header h[3] = {
+        {"x-amz-object-attributes", "ETag,ObjectParts"}, {"x-amz-max-parts", "1000"}, {"x-amz-part-number-marker", m}};
+    req->sink = HX_SINK_BUF;
+    req->body_cap = ATTRS_XML_CAP;
+    req->has_body = 0;
+    req->body_data = NULL;
+    req->body_len = 0;
+    return hx_s3_build_request(s3, req, "GET", bucket, key, "attributes=", NULL, h, marker > 0 ? 3 : 2);
 }

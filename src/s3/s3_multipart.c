@@ -42,14 +42,27 @@ size_t hx_s3_object_headers(const struct hx_s3 *s3, const char *content_type, st
     return n;
 }
 
+/* The algorithm header and its name in a Complete document. */
+static const char *checksum_header(int checksum) {
+    return checksum == HX_CRC_64NVME ? "x-amz-checksum-crc64nvme" : "x-amz-checksum-crc32c";
+}
+
 hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
-                                   const char *content_type, const char *meta_header) {
-    struct hx_s3_header h[2 + HX_S3_OBJECT_HEADERS];
+                                   const char *content_type, const char *meta_header, int checksum) {
+    struct hx_s3_header h[3 + HX_S3_OBJECT_HEADERS];
     size_t nh = hx_s3_object_headers(s3, content_type, h);
     if (meta_header) h[nh++] = (struct hx_s3_header){"x-amz-meta-metaflow-user-attributes", meta_header};
-    /* Parts then carry their CRC32C, which the server checks (BadDigest). */
-    if (s3->set.checksum != HX_S3_CK_WHEN_REQUIRED)
+    /* Parts then carry their CRC, which the server checks (BadDigest). A
+     * FULL_OBJECT type makes the object's checksum the CRC of its bytes
+     * (S3 user guide, "Checking object integrity": CRC32, CRC32C and
+     * CRC64NVME can be full-object; CRC64NVME only is), which a download
+     * can verify; the default COMPOSITE one is a CRC of the parts' CRCs. */
+    if (checksum == HX_CRC_64NVME) {
+        h[nh++] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC64NVME"};
+        h[nh++] = (struct hx_s3_header){"x-amz-checksum-type", "FULL_OBJECT"};
+    } else if (checksum == HX_CRC_32C) {
         h[nh++] = (struct hx_s3_header){"x-amz-checksum-algorithm", "CRC32C"};
+    }
     no_body(req);
     req->sink = HX_SINK_BUF;
     req->body_cap = SMALL_XML_CAP;
@@ -59,13 +72,19 @@ hx_status hx_s3_mpu_create_request(struct hx_s3 *s3, struct hx_net_req *req, con
 }
 
 hx_status hx_s3_mpu_part_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
-                                 const char *upload_id, int number, const uint8_t *data, uint64_t len,
-                                 const char *crc32c) {
-    /* The part's CRC32C (declared at the create) guards the body, so the
+                                 const char *upload_id, int number, const uint8_t *data, uint64_t len, int checksum,
+                                 const char *value) {
+    /* The part's CRC (declared at the create) guards the body, so the
      * payload goes UNSIGNED, without a SHA-256 on the I/O thread. */
     struct hx_s3_header h[1];
     char md5[25];
-    hx_s3_body_checksum_header(s3, data, len, crc32c, md5, h);
+    if (checksum == HX_CRC_NONE) {
+        /* every S3 implementation checks Content-MD5 (BadDigest) */
+        hx_md5_base64(len ? data : (const uint8_t *)"", (size_t)len, md5);
+        h[0] = (struct hx_s3_header){"content-md5", md5};
+    } else {
+        h[0] = (struct hx_s3_header){checksum_header(checksum), value};
+    }
     char before[32];
     snprintf(before, sizeof before, "partNumber=%d&", number);
     struct hx_buf q;
@@ -90,28 +109,44 @@ void hx_s3_body_checksum_header(const struct hx_s3 *s3, const uint8_t *data, uin
     }
 }
 
-hx_status hx_s3_mpu_complete_xml(const struct hx_s3 *s3, struct hx_buf *out, const struct hx_s3_part_ref *parts,
-                                 size_t n) {
-    int with_crc = s3->set.checksum != HX_S3_CK_WHEN_REQUIRED;
+hx_status hx_s3_mpu_complete_xml(struct hx_buf *out, const struct hx_s3_part_ref *parts, size_t n, int checksum,
+                                 char full[16]) {
+    const char *elem = checksum == HX_CRC_64NVME ? "ChecksumCRC64NVME" : "ChecksumCRC32C";
+    uint64_t whole = 0;
+    int joined = checksum == HX_CRC_64NVME;
     out->len = 0;
     HX_TRY(hx_buf_append_str(out, "<CompleteMultipartUpload>"));
     for (size_t i = 0; i < n; i++) {
         HX_TRY(hx_buf_printf(out, "<Part><PartNumber>%d</PartNumber><ETag>", parts[i].number));
         HX_TRY(hx_s3_xml_escape(out, parts[i].etag));
-        if (with_crc && parts[i].crc32c)
-            HX_TRY(hx_buf_printf(out, "</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part>", parts[i].crc32c));
+        if (checksum != HX_CRC_NONE && parts[i].checksum)
+            HX_TRY(hx_buf_printf(out, "</ETag><%s>%s</%s></Part>", elem, parts[i].checksum, elem));
         else
             HX_TRY(hx_buf_append_str(out, "</ETag></Part>"));
+        /* CRC(A||B) from CRC(A), CRC(B) and |B|: the parts in order give
+         * the object's CRC without its bytes */
+        if (joined && parts[i].checksum == NULL) joined = 0;
+        if (joined) whole = i == 0 ? parts[i].crc : hx_crc_combine(checksum, whole, parts[i].crc, parts[i].len);
+    }
+    if (full) {
+        full[0] = '\0';
+        if (joined && n > 0) hx_s3_checksum_base64(checksum, whole, full);
     }
     return hx_buf_append_str(out, "</CompleteMultipartUpload>");
 }
 
 hx_status hx_s3_mpu_complete_request(struct hx_s3 *s3, struct hx_net_req *req, const char *bucket, const char *key,
-                                     const char *upload_id, const struct hx_buf *xml, char sha[65], int if_none_match) {
-    struct hx_s3_header h[2];
+                                     const char *upload_id, const struct hx_buf *xml, char sha[65], int if_none_match,
+                                     int checksum, const char *full) {
+    struct hx_s3_header h[4];
     size_t nh = 0;
     if (if_none_match) h[nh++] = (struct hx_s3_header){"if-none-match", "*"};
     h[nh++] = (struct hx_s3_header){"content-type", "application/xml"};
+    if (checksum == HX_CRC_64NVME && full && full[0]) {
+        /* the store compares it with what it joins from the parts (BadDigest) */
+        h[nh++] = (struct hx_s3_header){"x-amz-checksum-crc64nvme", full};
+        h[nh++] = (struct hx_s3_header){"x-amz-checksum-type", "FULL_OBJECT"};
+    }
     hx_sha256_hex(xml->data, xml->len, sha);
     struct hx_buf q;
     HX_TRY(upload_query(&q, "", upload_id));

@@ -692,3 +692,75 @@ int64_t hx_s3_parse_http_date(const char *s) {
     tm.tm_sec = se;
     return (int64_t)timegm(&tm);
 }
+
+/* ---- GetObjectAttributes (ETag, ObjectParts) ------------------------------ */
+
+struct parts_ctx {
+    uint64_t *sizes;
+    int cap;
+    struct hx_s3_object_parts *out;
+    long number; /* of the <Part> being read, -1 before its <PartNumber> */
+    uint64_t size;
+    int has_size;
+};
+
+static int parse_count(const char *text, long max, long *v) {
+    char *end;
+    long n = strtol(text, &end, 10);
+    if (end == text || *end || n < 0 || n > max) return 0;
+    *v = n;
+    return 1;
+}
+
+static hx_status parts_leaf(struct xml_walk *w, const char *parent, const char *name, const char *text, size_t len) {
+    struct parts_ctx *c = w->ctx;
+    long v;
+    if (text == NULL) {
+        if (strcmp(name, "Part") != 0) return HOIST_OK;
+        HX_FAIL_IF(c->number < 1 || c->number > c->cap || !c->has_size, HOIST_ERR_S3_BAD_RESPONSE,
+                   "GetObjectAttributes: a <Part> numbered %ld (of %d) or without a <Size>", c->number, c->cap);
+        c->sizes[c->number - 1] = c->size;
+        c->out->listed++;
+        c->number = -1;
+        c->has_size = 0;
+        return HOIST_OK;
+    }
+    if (strcmp(parent, "Part") == 0) {
+        if (strcmp(name, "PartNumber") == 0) {
+            HX_FAIL_IF(!parse_count(text, 10000, &c->number), HOIST_ERR_S3_BAD_RESPONSE,
+                       "GetObjectAttributes: bad <PartNumber> '%.40s'", text);
+        } else if (strcmp(name, "Size") == 0) {
+            char *end;
+            c->size = strtoull(text, &end, 10);
+            HX_FAIL_IF(end == text || *end || text[0] == '-', HOIST_ERR_S3_BAD_RESPONSE,
+                       "GetObjectAttributes: bad <Size> '%.40s'", text);
+            c->has_size = 1;
+        }
+    } else if (strcmp(parent, "ObjectParts") == 0) {
+        if (strcmp(name, "PartsCount") == 0 || strcmp(name, "TotalPartsCount") == 0) {
+            HX_FAIL_IF(!parse_count(text, 10000, &v), HOIST_ERR_S3_BAD_RESPONSE,
+                       "GetObjectAttributes: bad <%s> '%.40s'", name, text);
+            c->out->parts_count = (int)v;
+        } else if (strcmp(name, "IsTruncated") == 0) {
+            c->out->is_truncated = strcmp(text, "true") == 0;
+        } else if (strcmp(name, "NextPartNumberMarker") == 0) {
+            HX_FAIL_IF(!parse_count(text, 10000, &v), HOIST_ERR_S3_BAD_RESPONSE,
+                       "GetObjectAttributes: bad <NextPartNumberMarker> '%.40s'", text);
+            c->out->next_marker = (int)v;
+        }
+    } else if (strcmp(name, "ETag") == 0 && strcmp(parent, "GetObjectAttributesResponse") == 0) {
+        /* unquoted here, quoted in GET answers */
+        const char *s = text;
+        size_t n = len;
+        if (n >= 2 && s[0] == '"' && s[n - 1] == '"') s++, n -= 2;
+        snprintf(c->out->etag, sizeof c->out->etag, "%.*s", (int)n, s);
+    }
+    return HOIST_OK;
+}
+
+hx_status hx_s3_parse_object_parts(const char *xml, size_t len, uint64_t *sizes, int cap,
+                                   struct hx_s3_object_parts *out) {
+    memset(out, 0, sizeof *out);
+    struct parts_ctx c = {.sizes = sizes, .cap = cap, .out = out, .number = -1};
+    return xml_walk(xml, len, parts_leaf, &c, "GetObjectAttributes");
+}

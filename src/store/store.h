@@ -28,33 +28,40 @@ HOIST_NODISCARD hx_status hx_store_safe_join(const char *dir, const char *key, c
  * under the URL until complete succeeds; an upload neither completed nor
  * aborted keeps its parts (and their cost) on the server. */
 
-/* Starts an upload of url; *upload_id (hx_free) names it in the other calls.
- * content_type and metadata_json (a JSON object, as in put_many) may be NULL. */
+/* Starts an upload of url; *upload_id (hx_free) names it in the other calls,
+ * *checksum says how its parts and object are protected (an enum
+ * hx_crc_kind: FULL_OBJECT CRC64NVME, COMPOSITE CRC32C on a store that
+ * refuses that, none in checksum mode when_required): pass it to the other
+ * calls. content_type and metadata_json (a JSON object, as in put_many) may
+ * be NULL. */
 HOIST_NODISCARD hx_status hx_store_multipart_create(struct hoist_store *st, const char *url, const char *content_type,
-                                                    const char *metadata_json, char **upload_id);
+                                                    const char *metadata_json, char **upload_id, int *checksum);
 
 /* One part: "in" fields are read, "out" written. */
 struct hx_store_part {
-    int number;       /* in: 1..10000 */
-    const void *data; /* in: borrowed for the call */
-    uint64_t size;    /* in */
-    char etag[136];   /* out: what complete needs */
-    char crc32c[9];   /* out: base64 CRC32C (the server checked the body against it) */
-    hx_status status; /* out */
-    char *error;      /* out: message when status != OK (hx_free) */
+    int number;        /* in: 1..10000 */
+    const void *data;  /* in: borrowed for the call */
+    uint64_t size;     /* in */
+    char etag[136];    /* out: what complete needs */
+    char checksum[16]; /* out: the part's checksum, header format (the server checked the body against it) */
+    uint64_t crc;      /* out: its value */
+    hx_status status;  /* out */
+    char *error;       /* out: message when status != OK (hx_free) */
 };
 /* Uploads n parts of one upload concurrently (retried per part as any
  * request). Returns HOIST_OK when all arrived, else the first failure (every
  * part's status says which); HOIST_ERR_CANCELLED when progress asked. */
 HOIST_NODISCARD hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *url,
-                                                          const char *upload_id, struct hx_store_part *parts, size_t n,
+                                                          const char *upload_id, int checksum,
+                                                          struct hx_store_part *parts, size_t n,
                                                           hoist_progress_fn progress, void *userdata);
 
 /* Makes the object visible from parts (all of them, ascending numbers, as
  * uploaded). flags: HOIST_NO_OVERWRITE fails with HOIST_ERR_EXISTS when the
  * key exists (If-None-Match; the upload is then still pending: abort it). */
 HOIST_NODISCARD hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, const char *upload_id,
-                                                      const struct hx_store_part *parts, size_t n, unsigned flags);
+                                                      int checksum, const struct hx_store_part *parts, size_t n,
+                                                      unsigned flags);
 
 /* Drops an upload and its parts. An upload that no longer exists is not an error. */
 HOIST_NODISCARD hx_status hx_store_multipart_abort(struct hoist_store *st, const char *url, const char *upload_id);

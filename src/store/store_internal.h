@@ -46,7 +46,30 @@ struct hoist_store {
     /* Learned: the server answered a conditional PUT with 412, so it honours
      * If-None-Match and no-overwrite needs no HEAD first. */
     atomic_int inm_honored;
+    /* Learned: the store refused a CreateMultipartUpload with the FULL_OBJECT
+     * CRC64NVME checksum, so this client's uploads use COMPOSITE CRC32C. */
+    atomic_int full_object_refused;
 };
+
+/* How a new multipart upload is protected (an enum hx_crc_kind, see
+ * hx_s3_mpu_create_request): FULL_OBJECT CRC64NVME, or COMPOSITE CRC32C on
+ * a store that refused it, or nothing in checksum mode when_required. */
+static inline int hx_store_mpu_checksum(struct hoist_store *st) {
+    if (st->s3.set.checksum == HX_S3_CK_WHEN_REQUIRED) return HX_CRC_NONE;
+    return atomic_load(&st->full_object_refused) ? HX_CRC_32C : HX_CRC_64NVME;
+}
+
+/* After a failed CreateMultipartUpload sent with checksum: when the store
+ * refused the FULL_OBJECT CRC64NVME checksum, remembers that for the client
+ * (as inm_honored is learned, once) and returns the kind to start the upload
+ * again with; 0 when the failure is anything else. */
+static inline int hx_store_mpu_fallback(struct hoist_store *st, const struct hx_net_req *req, int checksum) {
+    if (checksum != HX_CRC_64NVME || !hx_s3_full_object_refused(req)) return 0;
+    if (!atomic_exchange(&st->full_object_refused, 1))
+        HX_WARN("the store refused FULL_OBJECT CRC64NVME multipart checksums; this client's uploads use COMPOSITE "
+                "CRC32C ones, which downloads verify only part by part where the store lists the parts");
+    return HX_CRC_32C;
+}
 
 /* Prefaults large destinations from a helper thread while the event loop
  * downloads into them (store_prefault.c). One per get_many call; the thread

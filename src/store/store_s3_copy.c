@@ -66,7 +66,8 @@ static hx_status cobj_prepare(struct hx_net_req *req) {
         req->must_finish = 1;
         return hx_s3_copy_create_request(s3, req, o->dst.bucket, o->dst.key, o->content_type, o->meta);
     case CP_COMPLETE:
-        return hx_s3_mpu_complete_request(s3, req, o->dst.bucket, o->dst.key, o->upload_id, &o->xml, o->sha, 0);
+        return hx_s3_mpu_complete_request(s3, req, o->dst.bucket, o->dst.key, o->upload_id, &o->xml, o->sha, 0,
+                                          HX_CRC_NONE, NULL);
     case CP_ABORT:
         req->must_finish = 1;
         return hx_s3_mpu_abort_request(s3, req, o->dst.bucket, o->dst.key, o->upload_id);
@@ -224,8 +225,8 @@ static void parts_finished(struct cobj *o) {
     struct hx_s3_part_ref *refs = hx_calloc((size_t)o->nparts, sizeof *refs);
     hx_status st = refs ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
     for (int i = 0; refs && i < o->nparts; i++)
-        refs[i] = (struct hx_s3_part_ref){o->parts[i].number, o->parts[i].etag, NULL};
-    if (st == HOIST_OK) st = hx_s3_mpu_complete_xml(&o->c->st->s3, &o->xml, refs, (size_t)o->nparts);
+        refs[i] = (struct hx_s3_part_ref){.number = o->parts[i].number, .etag = o->parts[i].etag};
+    if (st == HOIST_OK) st = hx_s3_mpu_complete_xml(&o->xml, refs, (size_t)o->nparts, HX_CRC_NONE, NULL);
     hx_free(refs);
     if (st != HOIST_OK) {
         fail_upload(o, st, hx_store_errdup());

@@ -1,6 +1,9 @@
 /* The s3:// backend's get_many: a probe GET per object learns its size, then
  * ranged part GETs land straight in the caller's buffer, an allocation or a
- * temp file that is renamed into place when the object is complete. */
+ * temp file that is renamed into place when the object is complete. A
+ * whole object is checked against its stored checksum: a full-object CRC
+ * from its requests' CRCs joined, a COMPOSITE one ("-N") from the CRCs of
+ * its stored parts, whose sizes GetObjectAttributes lists. */
 #include "store_s3_call.h"
 
 #include <errno.h>
@@ -18,9 +21,18 @@ struct gpart {
     struct hx_s3_resp s3r; /* its S3 headers */
     struct gobj *obj;
     uint64_t off, len; /* object byte range of this request (probe: once known) */
-    uint64_t crc;      /* CRC of its bytes, once done (the object has a full-object checksum) */
+    uint64_t crc;      /* CRC of its bytes, once done (the object has a checksum to verify) */
     int is_probe;
+    int s3part;     /* COMPOSITE: the stored part (0-based) its bytes belong to */
     char range[64]; /* the Range header sent ("" for none), what a 206 must answer */
+};
+
+/* The GetObjectAttributes request of an object with a COMPOSITE checksum. */
+struct gattr {
+    struct hx_net_req req; /* first */
+    struct hx_s3_resp s3r;
+    struct gobj *obj;
+    int marker; /* parts listed so far (the next page's part number marker) */
 };
 
 struct gobj {
@@ -38,10 +50,25 @@ struct gobj {
     char etag[136];
     int crc_kind;      /* the object's full-object checksum to verify (enum hx_crc_kind), or 0 */
     uint64_t crc_want; /* its value */
+    /* A COMPOSITE checksum (the CRC of the N stored parts' CRCs): the probe
+     * stops within part 1 (S3's parts but the last are at least 5 MiB), the
+     * part sizes are asked for (attr), and the rest is fetched in ranges
+     * that never cross a part's end, so every CRC belongs to one part. */
+    int comp_kind, comp_n;
+    uint64_t comp_want;
+    uint64_t *comp_sizes; /* comp_n sizes as listed, then each part's end offset */
+    struct gattr *attr;   /* the GetObjectAttributes request, while it runs */
+    int attr_busy;
     hx_status status;
     char *err;
     struct hx_prefault_item pfi;
 };
+
+/* S3's smallest part (all but the last): a COMPOSITE object's first 5 MiB
+ * are in its part 1 (S3 API: UploadPart). */
+#define HX_S3_MIN_PART ((uint64_t)5 << 20)
+
+static int gobj_crc_kind(const struct gobj *o) { return o->crc_kind ? o->crc_kind : o->comp_kind; }
 
 static void gobj_fail(struct gobj *o, hx_status st, char *err) {
     if (o->failed) {
@@ -151,42 +178,173 @@ static uint64_t whole_get_part_size(const struct gobj *o, uint64_t len) {
 }
 
 static hx_status gpart_headers(struct hx_net_req *req);
+static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code);
+
+/* Where the ranged GET starting at off ends: at most the part size on, never
+ * past end, nor (when a COMPOSITE checksum is checked) past the end of the
+ * stored part *part that holds off. */
+static uint64_t piece_end(const struct gobj *o, uint64_t off, uint64_t end, int *part) {
+    uint64_t stop = end - off > o->ps ? off + o->ps : end;
+    if (o->comp_kind && o->comp_sizes) {
+        while (*part < o->comp_n - 1 && o->comp_sizes[*part] <= off) (*part)++;
+        if (o->comp_sizes[*part] < stop) stop = o->comp_sizes[*part];
+    }
+    return stop;
+}
+
+/* Ranged GETs for [from, end), queued at the front: started objects finish
+ * first. */
+static hx_status plan_ranges(struct gobj *o, uint64_t from, uint64_t end) {
+    int np = 0, part = 0;
+    for (uint64_t off = from; off < end; np++) off = piece_end(o, off, end, &part);
+    if (np == 0) return HOIST_OK;
+    o->parts = hx_calloc((size_t)np, sizeof *o->parts);
+    HX_FAIL_IF(o->parts == NULL, HOIST_ERR_NOMEM, "out of memory");
+    o->nparts = np;
+    o->left += np;
+    part = 0;
+    for (int i = 0; i < np; i++) {
+        struct gpart *q = &o->parts[i];
+        q->obj = o;
+        q->off = i == 0 ? from : o->parts[i - 1].off + o->parts[i - 1].len;
+        q->len = piece_end(o, q->off, end, &part) - q->off;
+        q->s3part = part;
+        q->req.owner = q;
+        q->req.prepare = gpart_prepare;
+        hx_s3_resp_attach(&q->s3r, &q->req);
+        q->req.on_headers = gpart_headers;
+        q->req.on_done = gpart_done;
+        q->req.sink_fd = -1;
+    }
+    for (int i = np - 1; i >= 0; i--) hx_net_loop_submit(&o->c->loop, &o->parts[i].req, 1);
+    return HOIST_OK;
+}
 
 /* After the probe: the probe keeps the first part (or the whole body); the
- * rest of [start, end) is planned as ranged parts written at their offsets
- * and queued at the front. */
+ * rest of [start, end) is planned as ranged parts written at their offsets. */
 static hx_status plan_parts(struct gobj *o, struct gpart *p, const struct hx_net_resp *r, uint64_t start,
                             uint64_t end) {
     p->off = start;
     if (o->whole_body) {
         p->len = o->len;
-    } else {
-        uint64_t probe_end = r->status == 206 ? (uint64_t)r->range_end + 1 : o->ps;
-        if (probe_end > end) probe_end = end;
-        p->len = probe_end > start ? probe_end - start : 0;
-        uint64_t rest = o->len - p->len, ps = o->ps;
-        if (rest > 0) {
-            int np = (int)((rest + ps - 1) / ps);
-            o->parts = hx_calloc((size_t)np, sizeof *o->parts);
-            HX_FAIL_IF(o->parts == NULL, HOIST_ERR_NOMEM, "out of memory");
-            o->nparts = np;
-            o->left += np;
-            for (int i = np - 1; i >= 0; i--) {
-                struct gpart *q = &o->parts[i];
-                q->obj = o;
-                q->off = start + p->len + (uint64_t)i * ps;
-                q->len = i == np - 1 ? end - q->off : ps;
-                q->req.owner = q;
-                q->req.prepare = gpart_prepare;
-                hx_s3_resp_attach(&q->s3r, &q->req);
-                q->req.on_headers = gpart_headers;
-                q->req.on_done = p->req.on_done;
-                q->req.sink_fd = -1;
-                /* at the front: started objects finish first */
-                hx_net_loop_submit(&o->c->loop, &q->req, 1);
-            }
-        }
+        return HOIST_OK;
     }
+    uint64_t probe_end = r->status == 206 ? (uint64_t)r->range_end + 1 : o->ps;
+    if (probe_end > end) probe_end = end;
+    p->len = probe_end > start ? probe_end - start : 0;
+    return plan_ranges(o, start + p->len, end);
+}
+
+/* A GET's quoted ETag against GetObjectAttributes' unquoted one. */
+static int same_etag(const char *quoted, const char *bare) {
+    size_t n = strlen(bare), q = strlen(quoted);
+    if (q == n + 2 && quoted[0] == '"' && quoted[q - 1] == '"') return strncmp(quoted + 1, bare, n) == 0;
+    return strcmp(quoted, bare) == 0;
+}
+
+static hx_status gattr_prepare(struct hx_net_req *req) {
+    struct gattr *a = (struct gattr *)req;
+    struct gobj *o = a->obj;
+    if (o->failed) return HOIST_ERR_CANCELLED;
+    return hx_s3_object_parts_request(&o->c->st->s3, req, o->u->bucket, o->u->key, a->marker);
+}
+
+static void gobj_settle(struct gobj *o);
+
+/* Why the listed parts cannot check the COMPOSITE checksum (static text),
+ * or NULL; on NULL, comp_sizes become each part's end offset. */
+static const char *composite_plan(struct gobj *o) {
+    uint64_t at = 0;
+    for (int i = 0; i < o->comp_n; i++) {
+        if (o->comp_sizes[i] == 0 && i < o->comp_n - 1) return "a part is missing from the list, or empty";
+        if (o->comp_sizes[i] > o->total - at) return "the listed part sizes add up to more than the object's size";
+        at += o->comp_sizes[i];
+        o->comp_sizes[i] = at;
+    }
+    if (at != o->total) return "the listed part sizes do not add up to the object's size";
+    /* the probe's bytes must all be in part 1 (a store that allows parts
+     * under 5 MiB may break this) */
+    if (o->comp_sizes[0] < o->probe.len) return "its part 1 is shorter than 5 MiB";
+    return NULL;
+}
+
+static enum hx_net_action gattr_done(struct hx_net_req *req, CURLcode code) {
+    struct gattr *a = (struct gattr *)req;
+    struct gobj *o = a->obj;
+    const char *url = o->item->url;
+    hx_status st;
+    char *err = NULL;
+    enum hx_s3_outcome out = hx_s3_classify(req, code, url, &st, &err);
+    if (out == HX_S3_RETRY) return HX_NET_RETRY;
+    char why[320] = "";
+    struct hx_s3_object_parts page;
+    if (o->failed) {
+        /* nothing to plan */
+    } else if (out == HX_S3_FAIL) {
+        snprintf(why, sizeof why, "GetObjectAttributes failed: %s", err ? err : hoist_strerror(st));
+    } else if (hx_s3_parse_object_parts(req->body.data, req->body.len, o->comp_sizes, o->comp_n, &page) != HOIST_OK) {
+        snprintf(why, sizeof why, "%s", hoist_errmsg());
+    } else if (page.etag[0] && !same_etag(o->etag, page.etag)) {
+        gobj_fail(o, HOIST_ERR_S3_PRECONDITION,
+                  hx_asprintf("%s: the object changed during the download (ETag %s, was %s)", url, page.etag, o->etag));
+    } else if (page.parts_count != o->comp_n) {
+        if (page.parts_count == 0)
+            snprintf(why, sizeof why, "the store does not list the object's parts");
+        else
+            snprintf(why, sizeof why, "the store lists %d parts, the checksum says %d", page.parts_count, o->comp_n);
+    } else if (page.is_truncated) {
+        if (page.next_marker > a->marker && page.listed > 0) {
+            a->marker = page.next_marker; /* the next 1,000 */
+            req->attempt = 0;
+            hx_net_loop_submit(&o->c->loop, req, 1);
+            hx_free(err);
+            return HX_NET_DONE;
+        }
+        snprintf(why, sizeof why, "the part listing does not advance");
+    } else {
+        const char *bad = composite_plan(o);
+        if (bad) snprintf(why, sizeof why, "%s", bad);
+    }
+    hx_free(err);
+    if (!o->failed && why[0]) {
+        /* not verifiable here: the download goes on unchecked, as botocore's would */
+        HX_DEBUG("%s: its COMPOSITE %s checksum is not verified: %s", url, hx_s3_checksum_name(o->comp_kind), why);
+        o->comp_kind = HX_CRC_NONE;
+        if (o->c->st->s3.set.checksum == HX_S3_CK_ALWAYS)
+            gobj_fail(o, HOIST_ERR_S3_BAD_RESPONSE,
+                      hx_asprintf("%s: no checksum it can verify (checksum mode \"always\"): the COMPOSITE checksum "
+                                  "needs the part sizes, and %s",
+                                  url, why));
+    }
+    if (!o->failed) {
+        hx_status s = plan_ranges(o, o->probe.off + o->probe.len, o->start + o->len);
+        if (s != HOIST_OK) gobj_fail(o, s, hx_asprintf("%s: %s", url, hoist_errmsg()));
+    }
+    o->attr_busy = 0;
+    o->left--;
+    gobj_settle(o);
+    return HX_NET_DONE;
+}
+
+/* A whole object with a COMPOSITE checksum of N > 1 parts: the probe stops
+ * within part 1, and the rest waits for the part sizes. */
+static hx_status start_composite(struct gobj *o, struct gpart *p) {
+    o->whole_body = 0;
+    p->off = 0;
+    p->len = o->len < HX_S3_MIN_PART ? o->len : HX_S3_MIN_PART;
+    o->comp_sizes = hx_calloc((size_t)o->comp_n, sizeof *o->comp_sizes);
+    o->attr = hx_calloc(1, sizeof *o->attr);
+    HX_FAIL_IF(o->comp_sizes == NULL || o->attr == NULL, HOIST_ERR_NOMEM, "out of memory");
+    struct gattr *a = o->attr;
+    a->obj = o;
+    a->req.owner = a;
+    a->req.prepare = gattr_prepare;
+    hx_s3_resp_attach(&a->s3r, &a->req);
+    a->req.on_done = gattr_done;
+    a->req.sink_fd = -1;
+    o->attr_busy = 1;
+    o->left++;
+    hx_net_loop_submit(&o->c->loop, &a->req, 1);
     return HOIST_OK;
 }
 
@@ -232,7 +390,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         HX_FAIL_IF((uint64_t)r->range_total != o->total, HOIST_ERR_S3_BAD_RESPONSE,
                    "the object's size changed during the download (%lld bytes, was %llu)", (long long)r->range_total,
                    (unsigned long long)o->total);
-        req->crc_kind = o->crc_kind;
+        req->crc_kind = gobj_crc_kind(o);
         return HOIST_OK;
     }
     if (o->known) {
@@ -285,14 +443,20 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         /* A download of the whole object is checked against the stored
          * full-object checksum, however many ranged GETs fetch it: only a
          * plain GET's answer carries one (a ranged answer never does). */
-        if (r->status == 200 && start == 0 && end == total) o->crc_kind = hx_s3_full_checksum(&p->s3r, &o->crc_want);
-        HX_FAIL_IF(r->status == 200 && start == 0 && end == total && o->crc_kind == HX_CRC_NONE &&
+        if (r->status == 200 && start == 0 && end == total) {
+            o->crc_kind = hx_s3_full_checksum(&p->s3r, &o->crc_want);
+            if (o->crc_kind == HX_CRC_NONE) o->comp_kind = hx_s3_composite_checksum(&p->s3r, &o->comp_want, &o->comp_n);
+        }
+        HX_FAIL_IF(r->status == 200 && start == 0 && end == total && gobj_crc_kind(o) == HX_CRC_NONE &&
                        o->c->st->s3.set.checksum == HX_S3_CK_ALWAYS,
                    HOIST_ERR_S3_BAD_RESPONSE,
-                   "no full-object CRC64NVME/CRC32C/CRC32 to verify (checksum mode \"always\"; the object was "
-                   "uploaded without one, or in parts with a COMPOSITE checksum)");
+                   "no CRC64NVME/CRC32C/CRC32 checksum to verify (checksum mode \"always\"; the object was "
+                   "uploaded without one, or in parts with a COMPOSITE checksum without a \"-N\" part count)");
         o->c->prog.bytes_total += o->len;
-        HX_TRY(plan_parts(o, p, r, start, end));
+        if (o->comp_kind && o->comp_n > 1)
+            HX_TRY(start_composite(o, p));
+        else
+            HX_TRY(plan_parts(o, p, r, start, end));
     }
     req->sink = o->mem ? HX_SINK_MEM : HX_SINK_FD;
     req->sink_mem = o->mem;
@@ -310,7 +474,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
         req->sink_lenient = 0;
         req->sink_stop_at_cap = r->status == 200; /* a plain GET of a large object */
     }
-    req->crc_kind = o->crc_kind; /* each part's CRC, joined at the end (check_crc) */
+    req->crc_kind = gobj_crc_kind(o); /* each part's CRC, joined at the end (gobj_verify) */
     return HOIST_OK;
 }
 
@@ -323,6 +487,39 @@ static int check_crc(struct gobj *o, char *got, char *want) {
     hx_s3_checksum_base64(o->crc_kind, crc, got);
     hx_s3_checksum_base64(o->crc_kind, o->crc_want, want);
     return 0;
+}
+
+/* The running COMPOSITE value after one more part's CRC (its big-endian
+ * bytes: S3 user guide, "Checking object integrity", multipart uploads). */
+static uint64_t composite_add(int kind, uint64_t comp, uint64_t part_crc) {
+    uint8_t b[4] = {(uint8_t)(part_crc >> 24), (uint8_t)(part_crc >> 16), (uint8_t)(part_crc >> 8), (uint8_t)part_crc};
+    return hx_crc_update_small(kind, comp, b, sizeof b);
+}
+
+/* The COMPOSITE value from the requests' CRCs: the CRCs of one stored part's
+ * requests are joined (they never cross a part's end; the probe's bytes are
+ * part 1's; a part no request covers is empty, CRC 0), then the parts'
+ * CRCs are checksummed in order. */
+static int check_composite(struct gobj *o, char *got, char *want) {
+    int kind = o->comp_kind, i = 0;
+    uint64_t comp = 0;
+    for (int k = 0; k < o->comp_n; k++) {
+        uint64_t part = k == 0 ? o->probe.crc : 0;
+        for (; i < o->nparts && o->parts[i].s3part == k; i++)
+            part = hx_crc_combine(kind, part, o->parts[i].crc, o->parts[i].len);
+        comp = composite_add(kind, comp, part);
+    }
+    if (i == o->nparts && comp == o->comp_want) return 1;
+    char v[16];
+    hx_s3_checksum_base64(kind, comp, v);
+    snprintf(got, 24, "%s-%d", v, o->comp_n);
+    hx_s3_checksum_base64(kind, o->comp_want, v);
+    snprintf(want, 24, "%s-%d", v, o->comp_n);
+    return 0;
+}
+
+static int gobj_verify(struct gobj *o, char got[24], char want[24]) {
+    return o->crc_kind ? check_crc(o, got, want) : o->comp_kind ? check_composite(o, got, want) : 1;
 }
 
 static void gobj_finish(struct gobj *o) {
@@ -364,17 +561,17 @@ static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code) {
             st = HOIST_ERR_S3_BAD_RESPONSE;
             err = hx_asprintf("%s: body of %llu bytes, expected %llu", it->url, (unsigned long long)req->stored,
                               (unsigned long long)req->sink_cap);
-        } else if (o->crc_kind) {
+        } else if (gobj_crc_kind(o)) {
             p->crc = req->crc;
-            char got[16], want[16];
+            char got[24], want[24];
             /* One request for the whole object: a mismatch is retried; over
-             * several, the joined CRC is checked when the last one is done. */
-            if (o->nparts == 0 && !check_crc(o, got, want)) {
+             * several, the CRCs are joined when the last one is done. */
+            if (o->nparts == 0 && o->attr == NULL && !gobj_verify(o, got, want)) {
                 if (hx_net_can_retry(req)) return HX_NET_RETRY;
                 out = HX_S3_FAIL;
                 st = HOIST_ERR_S3_BAD_RESPONSE;
-                err = hx_asprintf("%s: %s checksum mismatch (got %s, object has %s)", it->url,
-                                  hx_s3_checksum_name(o->crc_kind), got, want);
+                err = hx_asprintf("%s: %s%s checksum mismatch (got %s, object has %s)", it->url,
+                                  hx_s3_checksum_name(gobj_crc_kind(o)), o->crc_kind ? "" : " COMPOSITE", got, want);
             }
         }
     }
@@ -385,15 +582,28 @@ static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code) {
     } else {
         o->left--;
     }
-    if (o->left == 0 && !o->failed && o->known && o->crc_kind && o->nparts > 0) {
-        char got[16], want[16];
-        if (!check_crc(o, got, want))
+    gobj_settle(o);
+    return HX_NET_DONE;
+}
+
+/* Once every request of o is over: the joined checksum, then the object. */
+static void gobj_settle(struct gobj *o) {
+    if (o->left != 0 || o->failed || !o->known) return;
+    char got[24], want[24];
+    if ((o->nparts > 0 || o->attr) && !gobj_verify(o, got, want)) {
+        if (o->crc_kind)
             gobj_fail(o, HOIST_ERR_S3_BAD_RESPONSE,
                       hx_asprintf("%s: %s checksum mismatch over the object's %d ranged GETs (got %s, object has %s)",
-                                  it->url, hx_s3_checksum_name(o->crc_kind), o->nparts + 1, got, want));
+                                  o->item->url, hx_s3_checksum_name(o->crc_kind), o->nparts + 1, got, want));
+        else
+            gobj_fail(o, HOIST_ERR_S3_BAD_RESPONSE,
+                      hx_asprintf("%s: %s COMPOSITE checksum mismatch over the object's %d parts, read in %d ranged "
+                                  "GETs (got %s, object has %s)",
+                                  o->item->url, hx_s3_checksum_name(o->comp_kind), o->comp_n, o->nparts + 1, got,
+                                  want));
+        return;
     }
-    if (o->left == 0 && !o->failed && o->known) gobj_finish(o);
-    return HX_NET_DONE;
+    gobj_finish(o);
 }
 
 static void gobj_cleanup(struct gobj *o, int cancelled) {
@@ -416,6 +626,12 @@ static void gobj_cleanup(struct gobj *o, int cancelled) {
     hx_free(o->tmp_path);
     hx_net_req_cleanup(&o->probe.req);
     hx_s3_resp_cleanup(&o->probe.s3r);
+    if (o->attr) {
+        hx_net_req_cleanup(&o->attr->req);
+        hx_s3_resp_cleanup(&o->attr->s3r);
+        hx_free(o->attr);
+    }
+    hx_free(o->comp_sizes);
     for (int i = 0; i < o->nparts; i++) {
         hx_net_req_cleanup(&o->parts[i].req);
         hx_s3_resp_cleanup(&o->parts[i].s3r);

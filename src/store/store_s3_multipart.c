@@ -27,6 +27,8 @@ struct mreq {
     struct hx_store_part *part;      /* M_PART */
     const struct hx_buf *xml;        /* M_COMPLETE */
     int if_none_match;               /* M_COMPLETE */
+    int checksum;                    /* the upload's (enum hx_crc_kind) */
+    char full[16];                   /* M_COMPLETE: the object's FULL_OBJECT checksum */
     char sha[65];                    /* M_COMPLETE */
     struct hx_s3_upload_page *page;  /* M_LIST: pages accumulate here */
     struct hx_s3_pager pager;        /* M_LIST: stops markers that repeat */
@@ -41,16 +43,17 @@ static hx_status mreq_prepare(struct hx_net_req *req) {
     struct hx_s3 *s3 = &m->c->st->s3;
     const struct hx_url *u = &m->t->u;
     switch (m->kind) {
-    case M_CREATE: return hx_s3_mpu_create_request(s3, req, u->bucket, u->key, m->content_type, m->meta);
+    case M_CREATE: return hx_s3_mpu_create_request(s3, req, u->bucket, u->key, m->content_type, m->meta, m->checksum);
     case M_PART: {
         struct hx_store_part *p = m->part;
-        if (p->crc32c[0] == '\0') hx_crc_base64(hx_crc32c_update(0, p->data, p->size), p->crc32c);
+        if (m->checksum != HX_CRC_NONE && p->checksum[0] == '\0')
+            p->crc = hx_s3_body_crc(m->checksum, p->data, p->size, p->checksum);
         return hx_s3_mpu_part_request(s3, req, u->bucket, u->key, m->t->upload_id, p->number, p->data, p->size,
-                                      p->crc32c);
+                                      m->checksum, p->checksum);
     }
     case M_COMPLETE:
-        return hx_s3_mpu_complete_request(s3, req, u->bucket, u->key, m->t->upload_id, m->xml, m->sha,
-                                          m->if_none_match);
+        return hx_s3_mpu_complete_request(s3, req, u->bucket, u->key, m->t->upload_id, m->xml, m->sha, m->if_none_match,
+                                          m->checksum, m->full);
     case M_ABORT: return hx_s3_mpu_abort_request(s3, req, u->bucket, u->key, m->t->upload_id);
     case M_LIST:
         return hx_s3_mpu_list_request(s3, req, u->bucket, u->key, m->page->next_key_marker,
@@ -120,6 +123,14 @@ static enum hx_net_action mreq_done(struct hx_net_req *req, CURLcode code) {
     struct mreq *m = (struct mreq *)req;
     long http = req->resp.status;
     if (code == CURLE_OK && req->abort_status == HOIST_OK && !req->body_too_long) {
+        int fallback = m->kind == M_CREATE ? hx_store_mpu_fallback(m->c->st, req, m->checksum) : 0;
+        if (fallback) {
+            /* a store that refuses FULL_OBJECT: once more the older way */
+            m->checksum = fallback;
+            req->attempt = 0;
+            hx_net_loop_submit(&m->c->loop, req, 0);
+            return HX_NET_DONE;
+        }
         if (m->kind == M_COMPLETE && http == 412 && m->if_none_match) {
             mreq_fail(m, HOIST_ERR_EXISTS, hx_asprintf("%s: exists; not overwritten", m->t->url));
             return HX_NET_DONE;
@@ -200,9 +211,11 @@ static hx_status run_one(struct hoist_store *st, struct mreq *m, const struct mt
 }
 
 hx_status hx_store_multipart_create(struct hoist_store *st, const char *url, const char *content_type,
-                                    const char *metadata_json, char **upload_id) {
-    HX_FAIL_IF(st == NULL || upload_id == NULL, HOIST_ERR_INVALID_ARG, "multipart_create: NULL argument");
+                                    const char *metadata_json, char **upload_id, int *checksum) {
+    HX_FAIL_IF(st == NULL || upload_id == NULL || checksum == NULL, HOIST_ERR_INVALID_ARG,
+               "multipart_create: NULL argument");
     *upload_id = NULL;
+    *checksum = HX_CRC_NONE;
     struct mtarget t;
     HX_TRY(target_parse(&t, url, NULL, 1));
     char *meta = NULL;
@@ -215,9 +228,11 @@ hx_status hx_store_multipart_create(struct hoist_store *st, const char *url, con
     if (s == HOIST_OK) {
         m.content_type = content_type;
         m.meta = meta;
+        m.checksum = hx_store_mpu_checksum(st);
         s = run_requests(&c, &m, 1);
     }
     if (s == HOIST_OK) {
+        *checksum = m.checksum;
         *upload_id = m.upload_id;
         m.upload_id = NULL;
         hx_error_clear();
@@ -228,7 +243,7 @@ hx_status hx_store_multipart_create(struct hoist_store *st, const char *url, con
     return s;
 }
 
-hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *url, const char *upload_id,
+hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *url, const char *upload_id, int checksum,
                                           struct hx_store_part *parts, size_t n, hoist_progress_fn progress,
                                           void *userdata) {
     HX_FAIL_IF(st == NULL || upload_id == NULL || (parts == NULL && n > 0), HOIST_ERR_INVALID_ARG,
@@ -236,7 +251,8 @@ hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *ur
     for (size_t i = 0; i < n; i++) {
         parts[i].status = HOIST_OK;
         parts[i].error = NULL;
-        parts[i].etag[0] = parts[i].crc32c[0] = '\0';
+        parts[i].etag[0] = parts[i].checksum[0] = '\0';
+        parts[i].crc = 0;
         HX_FAIL_IF(parts[i].number < 1 || parts[i].number > 10000, HOIST_ERR_INVALID_ARG,
                    "%s: part number %d is outside 1..10000", url ? url : "multipart", parts[i].number);
         HX_FAIL_IF(parts[i].data == NULL && parts[i].size > 0, HOIST_ERR_INVALID_ARG, "%s: part %d has no data",
@@ -258,6 +274,7 @@ hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *ur
         for (size_t i = 0; i < n; i++) {
             mreq_init(&reqs[i], &c, &t, M_PART);
             reqs[i].part = &parts[i];
+            reqs[i].checksum = checksum;
             c.prog.bytes_total += parts[i].size;
         }
         s = run_requests(&c, reqs, n);
@@ -276,7 +293,7 @@ hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *ur
     return s;
 }
 
-hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, const char *upload_id,
+hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, const char *upload_id, int checksum,
                                       const struct hx_store_part *parts, size_t n, unsigned flags) {
     HX_FAIL_IF(st == NULL || upload_id == NULL || parts == NULL || n == 0, HOIST_ERR_INVALID_ARG,
                "multipart_complete: NULL argument or no parts");
@@ -290,14 +307,18 @@ hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, c
         if (parts[i].etag[0] == '\0' || (i > 0 && parts[i].number <= parts[i - 1].number))
             s = hx_error(HOIST_ERR_INVALID_ARG, "%s: part %zu (number %d) has no ETag or is out of order", url, i,
                          parts[i].number);
-        refs[i] = (struct hx_s3_part_ref){parts[i].number, parts[i].etag, parts[i].crc32c};
+        refs[i] = (struct hx_s3_part_ref){parts[i].number, parts[i].etag,
+                                          parts[i].checksum[0] ? parts[i].checksum : NULL, parts[i].crc, parts[i].size};
     }
-    if (s == HOIST_OK) s = hx_s3_mpu_complete_xml(&st->s3, &xml, refs, n);
+    char full[16] = "";
+    if (s == HOIST_OK) s = hx_s3_mpu_complete_xml(&xml, refs, n, checksum, full);
     struct hx_store_call c;
     struct mreq m;
     memset(&m, 0, sizeof m);
     if (s == HOIST_OK) s = run_one(st, &m, &t, M_COMPLETE, &c);
     if (s == HOIST_OK) {
+        m.checksum = checksum;
+        memcpy(m.full, full, sizeof full);
         m.xml = &xml;
         m.if_none_match = (flags & HOIST_NO_OVERWRITE) != 0;
         s = run_requests(&c, &m, 1);

@@ -31,7 +31,8 @@ struct ppart {
     int number; /* 0 = the object's own request */
     uint64_t off, len;
     char sha[65];
-    char crc[9]; /* parts: base64 CRC32C of the part */
+    char crc[16];       /* parts: the part's checksum (header format) */
+    uint64_t crc_value; /* its value, joined into the object's at Complete */
     char etag[136];
     uint8_t *buf; /* a file source's body, read for this request (and its retries) */
 };
@@ -54,6 +55,8 @@ struct pobj {
     char *meta; /* header-safe metadata JSON */
     struct hx_buf xml;
     char crc[9];
+    int ck, ck_chosen; /* the multipart upload's checksum (enum hx_crc_kind), once chosen */
+    char full[16];     /* the object's FULL_OBJECT checksum, sent with Complete */
     hx_status status;
     char *err;
 };
@@ -127,8 +130,9 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
         if (o->failed) return HOIST_ERR_CANCELLED;
         const uint8_t *body;
         HX_TRY(body_bytes(o, p, p->off, p->len, &body));
-        if (p->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, body, p->len), p->crc);
-        return hx_s3_mpu_part_request(s3, req, o->u->bucket, o->u->key, o->upload_id, p->number, body, p->len, p->crc);
+        if (o->ck != HX_CRC_NONE && p->crc[0] == '\0') p->crc_value = hx_s3_body_crc(o->ck, body, p->len, p->crc);
+        return hx_s3_mpu_part_request(s3, req, o->u->bucket, o->u->key, o->upload_id, p->number, body, p->len, o->ck,
+                                      p->crc);
     }
     const char *ctype = o->item->content_type;
     switch (o->phase) {
@@ -157,10 +161,14 @@ static hx_status ppart_prepare(struct hx_net_req *req) {
         /* Once sent, an initiate creates an upload we must be able to abort:
          * a cancel lets it finish to learn the UploadId. */
         req->must_finish = 1;
-        return hx_s3_mpu_create_request(s3, req, o->u->bucket, o->u->key, ctype, o->meta);
+        if (!o->ck_chosen) {
+            o->ck = hx_store_mpu_checksum(o->c->st);
+            o->ck_chosen = 1;
+        }
+        return hx_s3_mpu_create_request(s3, req, o->u->bucket, o->u->key, ctype, o->meta, o->ck);
     case PH_COMPLETE:
         return hx_s3_mpu_complete_request(s3, req, o->u->bucket, o->u->key, o->upload_id, &o->xml, p->sha,
-                                          no_overwrite(o));
+                                          no_overwrite(o), o->ck, o->full);
     case PH_ABORT: return hx_s3_mpu_abort_request(s3, req, o->u->bucket, o->u->key, o->upload_id);
     default: break;
     }
@@ -224,8 +232,9 @@ static hx_status complete_xml(struct pobj *o) {
     struct hx_s3_part_ref *refs = hx_calloc((size_t)o->nparts, sizeof *refs);
     HX_FAIL_IF(refs == NULL, HOIST_ERR_NOMEM, "out of memory");
     for (int i = 0; i < o->nparts; i++)
-        refs[i] = (struct hx_s3_part_ref){o->parts[i].number, o->parts[i].etag, o->parts[i].crc};
-    hx_status s = hx_s3_mpu_complete_xml(&o->c->st->s3, &o->xml, refs, (size_t)o->nparts);
+        refs[i] = (struct hx_s3_part_ref){o->parts[i].number, o->parts[i].etag, o->parts[i].crc, o->parts[i].crc_value,
+                                          o->parts[i].len};
+    hx_status s = hx_s3_mpu_complete_xml(&o->xml, refs, (size_t)o->nparts, o->ck, o->full);
     hx_free(refs);
     return s;
 }
@@ -273,6 +282,15 @@ static enum hx_net_action ppart_finish(struct hx_net_req *req, CURLcode code) {
         pobj_fail(o, HOIST_ERR_S3_OTHER,
                   hx_asprintf("%s: the upload vanished (NoSuchUpload) and no complete object is there", url));
         return HX_NET_DONE;
+    }
+    if (p->number == 0 && o->phase == PH_INIT && code == CURLE_OK && req->abort_status == HOIST_OK) {
+        /* a store that refuses FULL_OBJECT: once more the older way */
+        int fallback = hx_store_mpu_fallback(o->c->st, req, o->ck);
+        if (fallback) {
+            o->ck = fallback;
+            pobj_next(o, PH_INIT);
+            return HX_NET_DONE;
+        }
     }
     enum hx_s3_outcome out = hx_s3_classify(req, code, url, &st, &err);
     if (out == HX_S3_RETRY) return HX_NET_RETRY;

@@ -38,7 +38,8 @@ struct s3_part {
     int number;
     uint8_t *data;
     size_t len;
-    char crc[9];
+    char crc[16];       /* its checksum, header format */
+    uint64_t crc_value; /* joined into the object's at Complete */
     char etag[136];
 };
 
@@ -59,6 +60,8 @@ struct s3_upload {
     char *err;
     struct hx_buf xml;
     char sha[65], crc[9], md5[25];
+    int ck, ck_chosen; /* the multipart upload's checksum (enum hx_crc_kind), once chosen */
+    char full[16];     /* the object's FULL_OBJECT checksum, sent with Complete */
 };
 
 static struct s3_io *io_of(const struct hx_upload *u) { return u->up->impl; }
@@ -181,11 +184,11 @@ static hx_status part_prepare(struct hx_net_req *req) {
     struct s3_part *p = req->owner;
     struct s3_upload *o = p->o;
     if (o->aborting) HX_FAIL(HOIST_ERR_CANCELLED, "the upload is being aborted");
-    /* The part's CRC32C (declared at the initiate) guards the body, so the
+    /* The part's CRC (declared at the initiate) guards the body, so the
      * payload goes unsigned, as store_s3_put.c's parts do. */
-    if (p->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, p->data, p->len), p->crc);
+    if (o->ck != HX_CRC_NONE && p->crc[0] == '\0') p->crc_value = hx_s3_body_crc(o->ck, p->data, p->len, p->crc);
     return hx_s3_mpu_part_request(&o->base.up->st->s3, req, o->base.u.bucket, o->base.u.key, o->upload_id, p->number,
-                                  p->data, p->len, p->crc);
+                                  p->data, p->len, o->ck, p->crc);
 }
 
 static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
@@ -226,8 +229,9 @@ static hx_status complete_xml(struct s3_upload *o) {
     struct hx_s3_part_ref *refs = hx_calloc(o->nparts ? (size_t)o->nparts : 1, sizeof *refs);
     HX_FAIL_IF(refs == NULL, HOIST_ERR_NOMEM, "out of memory");
     for (int i = 0; i < o->nparts; i++)
-        refs[i] = (struct hx_s3_part_ref){o->parts[i]->number, o->parts[i]->etag, o->parts[i]->crc};
-    hx_status s = hx_s3_mpu_complete_xml(&o->base.up->st->s3, &o->xml, refs, (size_t)o->nparts);
+        refs[i] = (struct hx_s3_part_ref){o->parts[i]->number, o->parts[i]->etag, o->parts[i]->crc,
+                                          o->parts[i]->crc_value, o->parts[i]->len};
+    hx_status s = hx_s3_mpu_complete_xml(&o->xml, refs, (size_t)o->nparts, o->ck, o->full);
     hx_free(refs);
     return s;
 }
@@ -244,7 +248,11 @@ static hx_status main_prepare(struct hx_net_req *req) {
     case PH_INIT:
         /* Once sent, an initiate creates an upload that must be aborted. */
         req->must_finish = 1;
-        return hx_s3_mpu_create_request(s3, req, b, k, NULL, NULL);
+        if (!o->ck_chosen) {
+            o->ck = hx_store_mpu_checksum(o->base.up->st);
+            o->ck_chosen = 1;
+        }
+        return hx_s3_mpu_create_request(s3, req, b, k, NULL, NULL, o->ck);
     case PH_PUT: {
         /* a PutObject as store_s3_put.c sends one: the object headers
          * (type, encryption) and the body's checksum, payload unsigned */
@@ -258,7 +266,8 @@ static hx_status main_prepare(struct hx_net_req *req) {
         return hx_s3_build_request(s3, req, "PUT", b, k, NULL, NULL, h, nh);
     }
     case PH_VERIFY: return hx_s3_build_request(s3, req, "HEAD", b, k, NULL, NULL, NULL, 0);
-    case PH_COMPLETE: return hx_s3_mpu_complete_request(s3, req, b, k, o->upload_id, &o->xml, o->sha, 0);
+    case PH_COMPLETE:
+        return hx_s3_mpu_complete_request(s3, req, b, k, o->upload_id, &o->xml, o->sha, 0, o->ck, o->full);
     case PH_ABORT: return hx_s3_mpu_abort_request(s3, req, b, k, o->upload_id);
     default: break;
     }
@@ -285,6 +294,14 @@ static int main_result(struct s3_upload *o, struct hx_net_req *req, CURLcode cod
     /* An initiate whose answer was lost may have created an upload we never
      * learn the id of: the job sweeps such orphans at its end. */
     if (o->phase == PH_INIT && (code != CURLE_OK || http >= 500)) atomic_store(&o->base.up->maybe_orphans, 1);
+    if (o->phase == PH_INIT && code == CURLE_OK && req->abort_status == HOIST_OK) {
+        /* a store that refuses FULL_OBJECT: once more the older way */
+        int fallback = hx_store_mpu_fallback(o->base.up->st, req, o->ck);
+        if (fallback) {
+            o->ck = fallback;
+            return 2;
+        }
+    }
     int out = classify(req, code, url, st, err);
     if (out > 0) return 1;
     if (o->phase == PH_ABORT) {

@@ -69,6 +69,23 @@ uint64_t hx_crc_combine(int kind, uint64_t crc_a, uint64_t crc_b, uint64_t len_b
     return mulmod(&P, xpow_mod(&P, 8, len_b), crc_a) ^ crc_b;
 }
 
+uint64_t hx_crc_update_small(int kind, uint64_t crc, const void *data, size_t n) {
+    uint64_t poly, mask;
+    switch (kind) {
+    case HX_CRC_32C: poly = POLY_CRC32C, mask = 0xFFFFFFFFull; break;
+    case HX_CRC_32: poly = POLY_CRC32, mask = 0xFFFFFFFFull; break;
+    case HX_CRC_64NVME: poly = POLY_CRC64NVME, mask = ~0ull; break;
+    default: return 0;
+    }
+    const uint8_t *p = data;
+    crc = ~crc & mask;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++) crc = crc & 1 ? (crc >> 1) ^ poly : crc >> 1;
+    }
+    return ~crc & mask;
+}
+
 /* ---- CRC-64/NVME --------------------------------------------------------- */
 
 static uint64_t crc64_table[8][256];

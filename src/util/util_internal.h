@@ -117,6 +117,9 @@ uint64_t hx_crc64nvme_update_table(uint64_t crc, const void *data, size_t n);
 /* The CRC of A||B from crc_a = CRC(A), crc_b = CRC(B) and B's length, for
  * kind HX_CRC_32C, HX_CRC_32 or HX_CRC_64NVME (0 for any other kind). */
 uint64_t hx_crc_combine(int kind, uint64_t crc_a, uint64_t crc_b, uint64_t len_b);
+/* Any of the three CRCs of a few bytes, bit by bit (a COMPOSITE checksum is
+ * the CRC of its parts' CRCs: at most 80 KB); continues from crc (0 to start). */
+uint64_t hx_crc_update_small(int kind, uint64_t crc, const void *data, size_t n);
 
 /* ---- logging ------------------------------------------------------------ */
 

@@ -7,7 +7,13 @@ forwarded unchanged (Host included, so signatures stay valid). It counts the
 uploads that came with Content-MD5, the server-side copy requests
 (x-amz-copy-source) and the object bytes that went out in GET answers.
 
-Usage: checksum_relay.py --upstream 127.0.0.1:8333
+With --reject full-object it plays an older store instead, one that takes
+CRC32C but not the FULL_OBJECT checksum type or CRC64NVME: only requests
+with x-amz-checksum-type or x-amz-checksum-crc64nvme (or that algorithm
+declared) are refused, and "creates" counts CreateMultipartUploads by the
+algorithm they declared.
+
+Usage: checksum_relay.py --upstream 127.0.0.1:8333 [--reject all|full-object] [--until-killed]
 Prints "PORT <n>" once listening; answers GET /_count with the counters;
 runs until stdin closes.
 """
@@ -25,9 +31,18 @@ REJECT = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidArgu
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--upstream", required=True)
+    ap.add_argument("--reject", choices=("all", "full-object"), default="all")
+    ap.add_argument("--until-killed", action="store_true", help="run until killed, not until stdin closes")
     args = ap.parse_args()
     host, port = args.upstream.rsplit(":", 1)
-    counts = {"rejected": 0, "md5_uploads": 0, "copies": 0, "get_bytes": 0}
+    counts = {"rejected": 0, "md5_uploads": 0, "copies": 0, "get_bytes": 0, "creates": {}}
+
+    def refused(headers):
+        names = [k.lower() for k in headers.keys()]
+        if args.reject == "all":
+            return any(k.startswith("x-amz-checksum") or k.startswith("x-amz-sdk-checksum") for k in names)
+        return ("x-amz-checksum-type" in names or "x-amz-checksum-crc64nvme" in names
+                or (headers.get("x-amz-checksum-algorithm") or "").upper() == "CRC64NVME")
     lock = threading.Lock()
 
     class Relay(BaseHTTPRequestHandler):
@@ -50,11 +65,14 @@ def main():
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else None
             names = [k.lower() for k in self.headers.keys()]
-            if any(k.startswith("x-amz-checksum") or k.startswith("x-amz-sdk-checksum") for k in names):
+            if refused(self.headers):
                 with lock:
                     counts["rejected"] += 1
                 return self.answer(400, REJECT)
             with lock:
+                if self.command == "POST" and self.path.endswith("?uploads="):
+                    alg = self.headers.get("x-amz-checksum-algorithm") or "none"
+                    counts["creates"][alg] = counts["creates"].get(alg, 0) + 1
                 if self.command == "PUT" and "content-md5" in names:
                     counts["md5_uploads"] += 1
                 if "x-amz-copy-source" in names:
@@ -86,6 +104,8 @@ def main():
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print("PORT", server.server_address[1], flush=True)
+    if args.until_killed:
+        threading.Event().wait()
     sys.stdin.read()
 
 

@@ -15,6 +15,8 @@ import pytest
 
 from conftest import run_cli
 
+RELAY = os.path.join(os.path.dirname(__file__), "checksum_relay.py")
+
 MiB = 1 << 20
 
 
@@ -161,10 +163,11 @@ def test_full_object_multipart_over_ranged_gets(hoist_cli, moto, moto_endpoint, 
     assert relay.flipped == 1 and p.returncode != 0 and "checksum mismatch" in p.stderr_text
 
 
-def test_composite_multipart_is_not_verified(hoist_cli, moto, moto_endpoint, tmp_path):
-    """A COMPOSITE checksum (of the parts' checksums, "-N") cannot be checked
-    from the bytes: the download works, and "always" says there is nothing
-    it can verify (botocore skips these too)."""
+def test_composite_multipart_is_not_verified_on_moto(hoist_cli, moto, moto_endpoint, tmp_path):
+    """moto answers a COMPOSITE object's checksum without the "-N" part
+    count S3 gives (and computes CRC32C ones with CRC32, and lists no
+    ObjectParts): hoist cannot check it there, the download works, and
+    "always" says there is nothing it can verify."""
     data = os.urandom(11 * MiB)
     head = put_multipart(moto, "comp.bin", data, 5 * MiB, "CRC32", "COMPOSITE")
     assert head["ChecksumType"] == "COMPOSITE"
@@ -211,3 +214,172 @@ def test_seaweedfs_crc64nvme(hoist_cli, s3_env, bucket, s3, tmp_path):
         assert "CRC64NVME checksum mismatch over the object's 4 ranged GETs" in p.stderr_text, p.stderr_text
     finally:
         relay.server.shutdown()
+
+
+def crc64nvme(data):
+    from awscrt import checksums
+    import base64
+    return base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode()
+
+
+def seaweed(s3_env):
+    env = dict(s3_env)
+    return env.pop("AWS_ENDPOINT_URL"), env
+
+
+@pytest.mark.parametrize("store", ["moto", "seaweedfs"])
+def test_hoist_multipart_is_full_object_and_verified(hoist_cli, moto, moto_endpoint, s3_env, s3, store, tmp_path):
+    """hoist's own multipart uploads store a FULL_OBJECT CRC64NVME (the
+    parts' CRCs joined) on both stores, so its downloads of them are
+    checked: in one GET, over ranged GETs, and a flipped byte is caught."""
+    pytest.importorskip("awscrt")
+    data = os.urandom(13 * MiB)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    if store == "moto":
+        ep, env, client, bkt = moto_endpoint, None, moto, "cksums"
+    else:
+        (ep, env), client = seaweed(s3_env), s3
+        bkt = "hoist-ck-full-%d" % os.getpid()
+        client.create_bucket(Bucket=bkt)
+    common = ["--endpoint", ep, "--part-size", "5M"]
+    p = run_cli(hoist_cli, "cp", *common, str(src), f"s3://{bkt}/hoist-mp.bin",
+                env=env or {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1"})
+    ok(p)
+    head = client.head_object(Bucket=bkt, Key="hoist-mp.bin", ChecksumMode="ENABLED")
+    assert head["ChecksumType"] == "FULL_OBJECT"
+    assert head["ChecksumCRC64NVME"] == crc64nvme(data)
+    assert head["ETag"].endswith('-3"')
+    out = tmp_path / "back.bin"
+    for ps in ("64M", "4M"):  # one GET; four ranged GETs joined
+        ok(hoist_get(hoist_cli, ep, "hoist-mp.bin", out, "--checksum", "always", "--part-size", ps, bucket=bkt,
+                     env=env))
+        assert out.read_bytes() == data
+    relay = CorruptingRelay(ep)
+    try:
+        # in a ranged answer: the joined CRC fails the object
+        relay.status, relay.flips, relay.flipped = 206, 1, 0
+        p = hoist_get(hoist_cli, relay.url, "hoist-mp.bin", tmp_path / "bad.bin", "--part-size", "4M", bucket=bkt,
+                      env=env)
+        assert relay.flipped == 1 and p.returncode != 0, p.stderr_text
+        assert "CRC64NVME checksum mismatch over the object's 4 ranged GETs" in p.stderr_text, p.stderr_text
+        assert not (tmp_path / "bad.bin").exists()
+        # in the one answer of a single GET: caught, and the retry reads it right
+        relay.status, relay.flips, relay.flipped = 200, 1, 0
+        ok(hoist_get(hoist_cli, relay.url, "hoist-mp.bin", out, "--part-size", "64M", bucket=bkt, env=env))
+        assert relay.flipped == 1 and out.read_bytes() == data
+    finally:
+        relay.server.shutdown()
+
+
+@pytest.mark.parametrize("algorithm,sizes", [("CRC32C", [5 * MiB, 5 * MiB, 3 * MiB]),
+                                             ("CRC32", [6 * MiB, 5 * MiB + 12345, 7 * MiB, 100])])
+def test_composite_verified_on_seaweedfs(hoist_cli, s3_env, bucket, s3, tmp_path, algorithm, sizes):
+    """A COMPOSITE checksum written by boto3 ("-N": the CRC of the parts'
+    CRCs) is checked when SeaweedFS lists the part sizes
+    (GetObjectAttributes): equal parts and unequal ones, in one GET plus
+    ranges cut at the parts' ends, whatever hoist's part size; a flipped
+    byte in a ranged answer or in the first answer is caught."""
+    data = os.urandom(sum(sizes))
+    parts, off = [], 0
+    for n in sizes:
+        parts.append(data[off:off + n])
+        off += n
+    key = f"comp-{algorithm}.bin"
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm=algorithm, ChecksumType="COMPOSITE")
+    refs = []
+    for i, part in enumerate(parts):
+        r = s3.upload_part(Bucket=bucket, Key=key, UploadId=up["UploadId"], PartNumber=i + 1, Body=part,
+                           ChecksumAlgorithm=algorithm)
+        refs.append({"PartNumber": i + 1, "ETag": r["ETag"], "Checksum" + algorithm: r["Checksum" + algorithm]})
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up["UploadId"], MultipartUpload={"Parts": refs})
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert head["ChecksumType"] == "COMPOSITE" and head["Checksum" + algorithm].endswith(f"-{len(sizes)}")
+    ep, env = seaweed(s3_env)
+    out = tmp_path / "c.bin"
+    for ps in ("64M", "4M", "1M"):
+        ok(hoist_get(hoist_cli, ep, key, out, "--checksum", "always", "--part-size", ps, bucket=bucket, env=env))
+        assert out.read_bytes() == data
+    relay = CorruptingRelay(ep)
+    try:
+        for status in (206, 200):
+            relay.status, relay.flips, relay.flipped = status, 1, 0
+            p = hoist_get(hoist_cli, relay.url, key, tmp_path / "bad.bin", "--part-size", "4M", bucket=bucket,
+                          env=env)
+            assert relay.flipped == 1 and p.returncode != 0, p.stderr_text
+            assert f"{algorithm} COMPOSITE checksum mismatch over the object's {len(sizes)} parts" in p.stderr_text, \
+                p.stderr_text
+            assert not (tmp_path / "bad.bin").exists()
+    finally:
+        relay.server.shutdown()
+
+
+def test_store_refusing_full_object_gets_composite(hoist_cli, s3_env, bucket, s3, tmp_path):
+    """A store that takes CRC32C but refuses the FULL_OBJECT type and
+    CRC64NVME (the relay plays one): the upload is started once more as
+    COMPOSITE CRC32C, and the client remembers it (its next upload goes
+    that way at once); hoist still verifies the result (COMPOSITE path)."""
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+    hoist = pytest.importorskip("hoist")
+    upstream = s3_env["AWS_ENDPOINT_URL"].split("://")[1]
+    relay = subprocess.Popen([sys.executable, RELAY, "--upstream", upstream, "--reject", "full-object"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    url = "http://127.0.0.1:" + relay.stdout.readline().split()[1]
+    counts = lambda: json.loads(urllib.request.urlopen(url + "/_count", timeout=5).read())  # noqa: E731
+    try:
+        a, b = os.urandom(12 * MiB), os.urandom(11 * MiB)
+        with hoist.S3(s3root=f"s3://{bucket}/", endpoint=url, part_size=5 * MiB,
+                      credentials=(s3_env["AWS_ACCESS_KEY_ID"], s3_env["AWS_SECRET_ACCESS_KEY"]),
+                      region=s3_env["AWS_REGION"], tmproot=str(tmp_path)) as client:
+            client.put("a.bin", a)
+            c = counts()
+            assert c["rejected"] == 1 and c["creates"] == {"CRC32C": 1}, c
+            client.put("b.bin", b)
+            c = counts()
+            assert c["rejected"] == 1 and c["creates"] == {"CRC32C": 2}, c
+        for key, data in (("a.bin", a), ("b.bin", b)):
+            head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+            assert head["ChecksumType"] == "COMPOSITE" and head["ChecksumCRC32C"].endswith("-3"), head
+            ep, env = seaweed(s3_env)
+            ok(hoist_get(hoist_cli, ep, key, tmp_path / key, "--checksum", "always", bucket=bucket, env=env))
+            assert (tmp_path / key).read_bytes() == data
+    finally:
+        relay.stdin.close()
+        relay.wait(timeout=10)
+
+
+def test_streamed_write_to_store_refusing_full_object(s3_env, bucket, s3, tmp_path):
+    """The dataset writer's streamed multipart uploads (store_upload_s3.c)
+    fall back the same way: a Parquet file larger than a part is written
+    through a store that refuses FULL_OBJECT, stored COMPOSITE CRC32C, and
+    reads back the same."""
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+    hoist = pytest.importorskip("hoist")
+    pa = pytest.importorskip("pyarrow")
+    upstream = s3_env["AWS_ENDPOINT_URL"].split("://")[1]
+    relay = subprocess.Popen([sys.executable, RELAY, "--upstream", upstream, "--reject", "full-object"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    url = "http://127.0.0.1:" + relay.stdout.readline().split()[1]
+    try:
+        table = pa.table({"b": [os.urandom(1000) for _ in range(12_000)]})
+        # a 30 MiB budget and one open file: 5 MiB parts (write_dataset.c)
+        hoist.write_table(table, f"s3://{bucket}/ds/", compression=None, endpoint=url, memory_limit=30 * MiB,
+                          max_open_files=1)
+        c = json.loads(urllib.request.urlopen(url + "/_count", timeout=5).read())
+        assert c["rejected"] >= 1 and c["creates"].get("CRC32C", 0) >= 1 and "CRC64NVME" not in c["creates"], c
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="ds/")["Contents"]]
+        data_keys = [k for k in keys if k.endswith(".parquet")]
+        assert data_keys
+        head = s3.head_object(Bucket=bucket, Key=data_keys[0], ChecksumMode="ENABLED")
+        assert head["ChecksumType"] == "COMPOSITE" and "-" in head["ChecksumCRC32C"], head
+        back = hoist.load_table(f"s3://{bucket}/ds/", endpoint=s3_env["AWS_ENDPOINT_URL"])
+        assert pa.table(back).column("b").to_pylist() == table.column("b").to_pylist()
+    finally:
+        relay.stdin.close()
+        relay.wait(timeout=10)

@@ -87,6 +87,25 @@ def test_inject_failure_rate(s3_env, bucket, rate):
         S3(inject_failure_rate=101)
 
 
+def test_inject_failure_rate_100_exhausts_retries(s3_env, bucket):
+    """Rate 100 fails every attempt, as metaflow's does (its suite's
+    test_put_many_exhausted_retries expects the call to fail); injected
+    failures are retried without backing off (nothing reached the server),
+    so exhausting the retries is quick."""
+    import time
+    from hoist import S3
+    from hoist.exceptions import MetaflowS3Exception
+    with S3(s3root=f"s3://{bucket}/inj100/", inject_failure_rate=100) as s3:
+        t0 = time.monotonic()
+        with pytest.raises(MetaflowS3Exception, match="injected failure"):
+            s3.put_many([("a", b"1"), ("b", b"2")])
+        with pytest.raises(MetaflowS3Exception, match="injected failure"):
+            s3.get("a")
+        assert time.monotonic() - t0 < 10
+    with S3(s3root=f"s3://{bucket}/inj100/") as s3:
+        assert not s3.info("a", return_missing=True).exists
+
+
 def test_put_checks_the_value_before_the_url(tmp_path):
     """metaflow raises MetaflowS3InvalidObject for a bad value even when the
     key is not a URL and there is no root (issue 14, section 3)."""

@@ -24,7 +24,11 @@ Modes:
                 the requested start; a plain GET is a 10-byte object
   suffix-big    suffix GETs (bytes=-N): 206 with 100*N bytes
                 ("bytes 0-(100N-1)/100N"), more than was asked for
+  composite-wrap  a 12 MiB object with a right COMPOSITE CRC32 ("-3", parts
+                of 5, 5 and 2 MiB), whose GetObjectAttributes lists part sizes
+                that add up to its size only modulo 2^64
 """
+import zlib
 import socket
 import sys
 import time
@@ -98,6 +102,33 @@ class Handler(BaseHTTPRequestHandler):
                 % ("false" if last else "true", nxt, nxt, COUNT[0])).encode()
         self.send(200, body, ctype="application/xml")
 
+    def composite(self, q, rng):
+        mib = 1 << 20
+        data = bytes(i % 251 for i in range(251)) * (12 * mib // 251 + 1)
+        data = data[:12 * mib]
+        if "attributes" in q:
+            sizes = [(1 << 64) - 3 * mib, 13 * mib, 2 * mib]  # sum = 12 MiB mod 2^64
+            parts = "".join("<Part><PartNumber>%d</PartNumber><Size>%d</Size></Part>" % (i + 1, n)
+                            for i, n in enumerate(sizes))
+            self.send(200, ("<GetObjectAttributesResponse><ETag>e</ETag><ObjectParts><PartsCount>3</PartsCount>"
+                            "<IsTruncated>false</IsTruncated>%s</ObjectParts></GetObjectAttributesResponse>"
+                            % parts).encode(), ctype="application/xml")
+            return
+        crcs = b"".join(zlib.crc32(data[a:a + 5 * mib]).to_bytes(4, "big") for a in (0, 5 * mib, 10 * mib))
+        import base64
+        extra = [("ETag", '"e"'), ("x-amz-checksum-type", "COMPOSITE"),
+                 ("x-amz-checksum-crc32", base64.b64encode(zlib.crc32(crcs).to_bytes(4, "big")).decode() + "-3")]
+        if rng.startswith("bytes="):
+            a, _, b = rng[6:].partition("-")
+            a, b = int(a), min(int(b), len(data) - 1)
+            self.send(206, data[a:b + 1], [("Content-Range", "bytes %d-%d/%d" % (a, b, len(data))), ("ETag", '"e"')])
+            return
+        self.head(200, len(data), extra)
+        try:
+            self.wfile.write(data)
+        except OSError:
+            pass
+
     def do_GET(self):
         COUNT[0] += 1
         path, _, query = self.path.partition("?")
@@ -109,6 +140,9 @@ class Handler(BaseHTTPRequestHandler):
             self.listing(q)
             return
         rng = self.headers.get("Range", "")
+        if MODE == "composite-wrap":
+            self.composite(q, rng)
+            return
         if MODE == "keys":
             self.send(200, b"DATA")
             return
