@@ -36,19 +36,18 @@ static PyObject *py_iceberg_plan(PyObject *self, PyObject *args, PyObject *kwarg
     struct hoist_store *store = NULL;
     struct hoist_iceberg_plan *plan = NULL;
     if (hoist_store_config_new(&sc) != HOIST_OK) return PyErr_NoMemory();
-    if (set_str(sc, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 || set_str(sc, HOIST_STORE_REGION, region, "region") < 0 ||
+    if (set_str(sc, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 ||
+        set_str(sc, HOIST_STORE_REGION, region, "region") < 0 ||
         set_str(sc, HOIST_STORE_PROFILE, profile, "profile") < 0) {
         hoist_store_config_free(sc);
         return NULL;
     }
     enum hoist_status st;
     char msg[2048] = "";
-    Py_BEGIN_ALLOW_THREADS
-    st = hoist_store_new(sc, &store);
+    Py_BEGIN_ALLOW_THREADS st = hoist_store_new(sc, &store);
     if (st == HOIST_OK) st = hoist_iceberg_plan_new(store, url, filter, snapshot_id, &plan);
     if (st != HOIST_OK) snprintf(msg, sizeof msg, "%s", hoist_errmsg());
-    Py_END_ALLOW_THREADS
-    hoist_store_config_free(sc);
+    Py_END_ALLOW_THREADS hoist_store_config_free(sc);
     if (st != HOIST_OK) {
         hoist_store_free(store);
         return hoist_py_raise(st, msg, "");
@@ -69,12 +68,11 @@ static PyObject *py_iceberg_plan(PyObject *self, PyObject *args, PyObject *kwarg
     struct hoist_iceberg_plan_stats s;
     hoist_iceberg_plan_get_stats(plan, &s, sizeof s);
     if (files)
-        stats = Py_BuildValue("{s:L,s:K,s:K,s:K,s:K,s:K,s:K}", "snapshot_id", (long long)s.snapshot_id, "manifests",
-                              (unsigned long long)s.manifests, "manifests_pruned", (unsigned long long)s.manifests_pruned,
-                              "data_files", (unsigned long long)s.data_files, "data_files_pruned",
-                              (unsigned long long)s.data_files_pruned, "delete_files",
-                              (unsigned long long)s.delete_files, "metadata_bytes",
-                              (unsigned long long)s.metadata_bytes);
+        stats = Py_BuildValue(
+            "{s:L,s:K,s:K,s:K,s:K,s:K,s:K}", "snapshot_id", (long long)s.snapshot_id, "manifests",
+            (unsigned long long)s.manifests, "manifests_pruned", (unsigned long long)s.manifests_pruned, "data_files",
+            (unsigned long long)s.data_files, "data_files_pruned", (unsigned long long)s.data_files_pruned,
+            "delete_files", (unsigned long long)s.delete_files, "metadata_bytes", (unsigned long long)s.metadata_bytes);
     if (files && stats) out = Py_BuildValue("(OsO)", files, hoist_iceberg_plan_schema_json(plan), stats);
     Py_XDECREF(files);
     Py_XDECREF(stats);

@@ -98,16 +98,18 @@ void hx_ice_file_stats(const struct ice_meta *m, const struct ice_spec *spec, co
             break;
         }
         if (s->known) continue;
-        int64_t values = e->record_count, nulls, nans = -1;
+        int64_t values = e->record_count, nulls, nans;
         (void)hx_ice_entry_count(e, "value_counts", f->id, &values);
         if (hx_ice_entry_count(e, "null_value_counts", f->id, &nulls) && values > 0 && nulls <= values) {
             s->known = s->has_null_count = true;
             s->null_count = nulls;
             s->num_values = values;
         }
-        /* spec: float bounds leave NaN out; only a file known to hold none
-         * may be pruned by them (NaN != x holds, x < NaN does not). */
-        if (is_float(f->type) && !(hx_ice_entry_count(e, "nan_value_counts", f->id, &nans) && nans == 0)) continue;
+        /* spec: float bounds leave NaN out. NaN fails every ordering
+         * comparison, so the bounds still prune <, <=, =, >, >= (pyiceberg
+         * does the same); they are used for != too, as the dataset layer uses
+         * Parquet's NaN-less statistics. A column of only NaN has no bounds. */
+        if (is_float(f->type) && hx_ice_entry_count(e, "nan_value_counts", f->id, &nans) && nans >= values) continue;
         const uint8_t *lo, *hi;
         size_t lo_len, hi_len;
         if (hx_ice_entry_bound(e, "lower_bounds", f->id, &lo, &lo_len) &&

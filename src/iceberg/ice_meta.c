@@ -61,13 +61,20 @@ static void set_type(struct ice_field *f, const json_t *type) {
         enum ice_type type;
         const char *format;
     } prim[] = {
-        {"boolean", ICE_T_BOOLEAN, "b"},        {"int", ICE_T_INT, "i"},
-        {"long", ICE_T_LONG, "l"},              {"float", ICE_T_FLOAT, "f"},
-        {"double", ICE_T_DOUBLE, "g"},          {"date", ICE_T_DATE, "tdD"},
-        {"time", ICE_T_TIME, "ttu"},            {"timestamp", ICE_T_TIMESTAMP, "tsu:"},
-        {"timestamptz", ICE_T_TIMESTAMPTZ, "tsu:UTC"}, {"timestamp_ns", ICE_T_TIMESTAMP_NS, "tsn:"},
-        {"timestamptz_ns", ICE_T_TIMESTAMPTZ_NS, "tsn:UTC"}, {"string", ICE_T_STRING, "u"},
-        {"binary", ICE_T_BINARY, "z"},          {"uuid", ICE_T_UUID, ""},
+        {"boolean", ICE_T_BOOLEAN, "b"},
+        {"int", ICE_T_INT, "i"},
+        {"long", ICE_T_LONG, "l"},
+        {"float", ICE_T_FLOAT, "f"},
+        {"double", ICE_T_DOUBLE, "g"},
+        {"date", ICE_T_DATE, "tdD"},
+        {"time", ICE_T_TIME, "ttu"},
+        {"timestamp", ICE_T_TIMESTAMP, "tsu:"},
+        {"timestamptz", ICE_T_TIMESTAMPTZ, "tsu:UTC"},
+        {"timestamp_ns", ICE_T_TIMESTAMP_NS, "tsn:"},
+        {"timestamptz_ns", ICE_T_TIMESTAMPTZ_NS, "tsn:UTC"},
+        {"string", ICE_T_STRING, "u"},
+        {"binary", ICE_T_BINARY, "z"},
+        {"uuid", ICE_T_UUID, ""},
     };
     for (size_t i = 0; i < sizeof prim / sizeof prim[0]; i++)
         if (strcmp(t, prim[i].name) == 0) {

@@ -212,9 +212,8 @@ static hx_status add_delete(struct hoist_iceberg_plan *plan, const struct ice_en
     return HOIST_OK;
 }
 
-static hx_status read_manifest(struct hoist_iceberg_plan *plan, const struct manifest *mf, const void *data,
-                               size_t len, const struct ds_filter *filter, struct ds_colstats *cs,
-                               uint8_t (*scratch)[16]) {
+static hx_status read_manifest(struct hoist_iceberg_plan *plan, const struct manifest *mf, const void *data, size_t len,
+                               const struct ds_filter *filter, struct ds_colstats *cs, uint8_t (*scratch)[16]) {
     struct ice_avro *r = NULL;
     HX_TRY(hx_ice_avro_open(data, len, mf->path, &r));
     const struct ice_spec *spec = hx_ice_meta_spec(plan->meta, mf->spec_id);
@@ -225,8 +224,10 @@ static hx_status read_manifest(struct hoist_iceberg_plan *plan, const struct man
         if ((st = hx_ice_avro_next_entry(r, &e, &eof)) != HOIST_OK || eof) break;
         if (e.status == 2) continue; /* DELETED: a removal, not a live file */
         if (e.content < 0 || e.content > 2) {
-            st = hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: %s has content %d (0 data, 1 position deletes, 2 equality "
-                          "deletes)", mf->path, e.path, e.content);
+            st = hx_error(HOIST_ERR_ICEBERG_CORRUPT,
+                          "%s: %s has content %d (0 data, 1 position deletes, 2 equality "
+                          "deletes)",
+                          mf->path, e.path, e.content);
             break;
         }
         /* Each entry says what it is: pyiceberg's fast_append (and so other
@@ -302,7 +303,8 @@ static hx_status plan_snapshot(struct hoist_iceberg_plan *plan, struct hoist_sto
     list_item.url = m->manifest_list;
     list_item.length = -1;
     if ((st = fetch(store, &list_item, 1, plan)) != HOIST_OK) goto done;
-    st = read_manifest_list(plan, list_item.data, list_item.size, m->manifest_list, filter, cs, &manifests, &nmanifests);
+    st =
+        read_manifest_list(plan, list_item.data, list_item.size, m->manifest_list, filter, cs, &manifests, &nmanifests);
     if (st != HOIST_OK || nmanifests == 0) goto done;
     items = hx_calloc(nmanifests, sizeof *items);
     if (!items) {
@@ -335,7 +337,7 @@ done:
 }
 
 hx_status hoist_iceberg_plan_new(struct hoist_store *store, const char *metadata_url, const char *filter,
-                                    int64_t snapshot_id, struct hoist_iceberg_plan **out) {
+                                 int64_t snapshot_id, struct hoist_iceberg_plan **out) {
     if (!out) return hx_error(HOIST_ERR_INVALID_ARG, "hoist_iceberg_plan_new: out is NULL");
     *out = NULL;
     if (!store || !metadata_url || !*metadata_url)

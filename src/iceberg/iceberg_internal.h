@@ -74,15 +74,15 @@ struct ice_spec {
 };
 
 struct ice_meta {
-    int format_version;              /* 1 or 2 */
-    struct ice_field *fields;        /* the read schema's top-level fields */
+    int format_version;       /* 1 or 2 */
+    struct ice_field *fields; /* the read schema's top-level fields */
     size_t nfields;
-    char *schema_json;               /* that schema as Iceberg JSON (for callers building Arrow schemas) */
+    char *schema_json; /* that schema as Iceberg JSON (for callers building Arrow schemas) */
     struct ice_spec *specs;
     size_t nspecs;
-    bool has_snapshot;               /* false: the table has no data (an empty plan) */
+    bool has_snapshot; /* false: the table has no data (an empty plan) */
     int64_t snapshot_id;
-    char *manifest_list;             /* the snapshot's manifest list location */
+    char *manifest_list; /* the snapshot's manifest list location */
 };
 
 /* Parses a table metadata file (url names it in messages) and selects the
@@ -109,8 +109,8 @@ struct ice_summary {
 struct ice_manifest_ref {
     const char *path; /* borrowed from the current record */
     int spec_id;
-    int content;          /* 0 data, 1 deletes (v1: 0) */
-    int64_t sequence_number; /* v1: 0 */
+    int content;                   /* 0 data, 1 deletes (v1: 0) */
+    int64_t sequence_number;       /* v1: 0 */
     struct ice_summary *summaries; /* one per partition field, in spec order (may be fewer) */
     size_t nsummaries;
 };
@@ -118,10 +118,10 @@ struct ice_manifest_ref {
 /* spec: manifest_entry and data_file. Map-valued metrics are kept as the
  * raw Avro arrays and looked up per field by ice_entry_metric_*. */
 struct ice_entry {
-    int status;           /* 0 EXISTING, 1 ADDED, 2 DELETED */
+    int status; /* 0 EXISTING, 1 ADDED, 2 DELETED */
     bool has_sequence_number;
     int64_t sequence_number;
-    int content;          /* 0 data, 1 position deletes, 2 equality deletes */
+    int content; /* 0 data, 1 position deletes, 2 equality deletes */
     const char *path;
     const char *format;
     int64_t record_count;
