@@ -128,7 +128,9 @@ class Table:
         """A ``pyarrow.Table`` over the same buffers (no copy)."""
         import pyarrow as pa
 
-        return pa.table(self)
+        # Not pa.table(self): it first asks whether self is a pandas DataFrame, which imports
+        # pandas (0.3-0.5 s, more than a small load takes) in a program that never uses it.
+        return pa.RecordBatchReader.from_stream(self).read_all()
 
     def to_pandas(self, **kwargs: Any):
         """A pandas DataFrame through pyarrow. ``kwargs`` go to

@@ -7,15 +7,39 @@
  * v1 lacks content and sequence numbers, which default to data and 0).
  *
  * avro-c reads from a FILE: the bytes fetched into memory are handed to it
- * through fmemopen. avro-c uses its own allocator (malloc), like jansson:
- * its failures come back as errors, and hoist's failure injection does not
- * reach it.
+ * through fmemopen. avro-c uses its own allocator, like jansson: its
+ * failures come back as errors, and hoist's failure injection does not reach
+ * it. That allocator is bounded (below): avro-c trusts the lengths it reads,
+ * so a corrupt block or string length would otherwise ask for up to 2^64
+ * bytes (the sanitizers abort on that; without them it may exhaust memory).
  */
 #include "iceberg_internal.h"
 
 #include <avro.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* No single allocation of a manifest's decoding comes near this: a block, a
+ * string or an array of a manifest is smaller than the file. */
+#define ICE_AVRO_MAX_ALLOC (256u * 1024u * 1024u)
+
+/* avro-c's allocator contract (allocation.h): nsize 0 frees, else realloc.
+ * Process-wide, set once; it frees and reallocates with the C library, as
+ * avro-c's default does, so memory from before it was set stays compatible. */
+static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return nsize > ICE_AVRO_MAX_ALLOC ? NULL : realloc(ptr, nsize);
+}
+
+static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
+static void set_allocator(void) { avro_set_allocator(bounded_alloc, NULL); }
 
 struct ice_avro {
     FILE *fp;
@@ -43,12 +67,64 @@ static hx_status corrupt(const struct ice_avro *r, const char *what) {
     return hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: Iceberg Avro file: %s", r->url, what);
 }
 
+/* The container header (spec: magic, then a map<bytes> of metadata holding
+ * "avro.schema" and "avro.codec", then the sync marker), decoded with avro-c
+ * before avro_file_reader_fp sees it: that function leaks what it allocated
+ * when the header is corrupt (avro-c 1.11 io.c file_read_header returns
+ * without freeing), while here every failure frees what it made. A header
+ * that passes decodes the same way inside avro_file_reader_fp. */
+static hx_status check_header(const void *data, size_t len, const char *url) {
+    hx_status st = HOIST_OK;
+    avro_reader_t rd = avro_reader_memory((const char *)data + 4, (int64_t)(len - 4));
+    avro_schema_t bytes = avro_schema_bytes();
+    avro_schema_t map = bytes ? avro_schema_map(bytes) : NULL;
+    avro_value_iface_t *iface = map ? avro_generic_class_from_schema(map) : NULL;
+    avro_value_t meta, v;
+    bool have_meta = iface && avro_generic_value_new(iface, &meta) == 0;
+    if (!rd || !have_meta) {
+        st = hx_error(HOIST_ERR_NOMEM, "%s: out of memory for the Avro header", url);
+    } else if (avro_value_read(rd, &meta) != 0) {
+        st = hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: Iceberg Avro file: a corrupt header: %s", url, avro_strerror());
+    } else {
+        const void *text = NULL;
+        size_t n = 0;
+        avro_schema_t schema = NULL;
+        avro_value_iface_t *cls = NULL;
+        if (avro_value_get_by_name(&meta, "avro.codec", &v, NULL) == 0 && avro_value_get_bytes(&v, &text, &n) == 0) {
+            static const char *const codecs[] = {"null", "deflate", "snappy", "lzma"};
+            bool known = false;
+            for (size_t i = 0; i < sizeof codecs / sizeof codecs[0]; i++)
+                known |= n == strlen(codecs[i]) && memcmp(text, codecs[i], n) == 0;
+            if (!known)
+                st = hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: Iceberg Avro file: unknown codec '%.*s'", url,
+                              (int)(n < 64 ? n : 64), (const char *)text);
+        }
+        if (st == HOIST_OK &&
+            (avro_value_get_by_name(&meta, "avro.schema", &v, NULL) != 0 || avro_value_get_bytes(&v, &text, &n) != 0))
+            st = hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: Iceberg Avro file: no avro.schema in the header", url);
+        if (st == HOIST_OK && avro_schema_from_json_length(text, n, &schema) != 0)
+            st = hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: Iceberg Avro file: a bad schema: %s", url, avro_strerror());
+        if (st == HOIST_OK && !(cls = avro_generic_class_from_schema(schema)))
+            st = hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: Iceberg Avro file: a bad schema: %s", url, avro_strerror());
+        if (cls) avro_value_iface_decref(cls);
+        if (schema) avro_schema_decref(schema);
+    }
+    if (have_meta) avro_value_decref(&meta);
+    if (iface) avro_value_iface_decref(iface);
+    if (map) avro_schema_decref(map);
+    if (bytes) avro_schema_decref(bytes);
+    if (rd) avro_reader_free(rd);
+    return st;
+}
+
 hx_status hx_ice_avro_open(const void *data, size_t len, const char *url, struct ice_avro **out) {
     *out = NULL;
     /* spec (Avro): an object container file starts with "Obj" 1 */
     if (len < 4 || memcmp(data, "Obj\x01", 4) != 0)
         return hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: not an Avro object container file (no \"Obj\\x01\" magic)",
                         url);
+    pthread_once(&alloc_once, set_allocator);
+    HX_TRY(check_header(data, len, url));
     struct ice_avro *r = hx_calloc(1, sizeof *r);
     if (!r || !(r->url = hx_strdup(url))) {
         hx_free(r);
@@ -66,13 +142,16 @@ hx_status hx_ice_avro_open(const void *data, size_t len, const char *url, struct
         hx_ice_avro_close(r);
         return st;
     }
+    /* get_writer_schema hands out a reference of its own (io.c increfs) */
     avro_schema_t schema = avro_file_reader_get_writer_schema(r->reader);
     if (!schema || !is_avro_record(schema)) {
+        if (schema) avro_schema_decref(schema);
         hx_status st = corrupt(r, "the records are not Avro records");
         hx_ice_avro_close(r);
         return st;
     }
     r->iface = avro_generic_class_from_schema(schema);
+    avro_schema_decref(schema); /* the class keeps its own reference */
     if (!r->iface || avro_generic_value_new(r->iface, &r->value) != 0) {
         hx_status st = corrupt(r, avro_strerror());
         hx_ice_avro_close(r);
