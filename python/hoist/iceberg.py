@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .exceptions import AlreadyExistsError, HoistError, InvalidInputError, UnsupportedError
 
-__all__ = ["catalog", "table", "register", "replace", "plan_files", "data_files", "load_table", "projected_schema",
+__all__ = ["catalog", "table", "snapshot_id", "register", "replace", "plan_files", "data_files", "load_table", "projected_schema",
            "is_iceberg", "Catalog", "IcebergTable", "IcebergError"]
 
 
@@ -464,6 +464,17 @@ def _check_renames(metadata: Any, name: str) -> None:
                 raise _IcebergUnsupported("Iceberg table %s: column %r was renamed to %r; hoist reads columns by "
                                           "name and does not map renamed columns yet (read it with pyiceberg, or "
                                           "rewrite the table)" % (name, old, field.name))
+
+
+def snapshot_id(table: Any, **options: Any) -> Optional[int]:
+    """The id of the table's current snapshot (None: no snapshot yet), for lineage."""
+    location = _native_location(table) if isinstance(table, IcebergTable) else None
+    if location is None:
+        snap = table.current_snapshot()
+        return snap.snapshot_id if snap is not None else None
+    options = dict(table.store_options, **{k: v for k, v in options.items() if v})
+    sid = _native_plan(location, "false", None, options)[2]["snapshot_id"]
+    return None if sid < 0 else sid
 
 
 def data_files(table: Any, filter: Optional[str] = None, snapshot_id: Optional[int] = None,
