@@ -3,7 +3,8 @@
  * the Python module use hoist.h only). Today that is the public
  * hoist_dataset_* API plus the Hive layout rules a writer must share with
  * the reader: how `key=value` path segments are parsed, which keys are
- * data, and how partition values are typed.
+ * data, and how partition values are typed; and the filter language with
+ * its pruning by column statistics (src/iceberg prunes manifests with it).
  *
  * Everything here is a pure function of its arguments (no I/O, no global
  * state), safe on any thread.

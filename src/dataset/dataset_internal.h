@@ -1,10 +1,8 @@
 /*
- * dataset_internal.h — the dataset layer's pure pieces: the filter
- * language, range and page planning, shard assignment, row-group
- * selections and the Arrow helpers. The Hive layout rules are in dataset.h
- * (layers above share them); the dataset object the stage files
- * (ds_open.c, ds_prune.c, ds_scan.c, ds_shards.c) share is in
- * ds_open_internal.h.
+ * dataset_internal.h — the dataset layer's pure pieces: filter
+ * evaluation on arrays (the language and pruning are in dataset.h), range and page planning, shard assignment,
+ * row-group selections and the Arrow helpers. The Hive layout rules are in dataset.h (layers above share them); the
+ * dataset object the stage files (ds_open.c, ds_prune.c, ds_scan.c, ds_shards.c) share is in ds_open_internal.h.
  *
  * It joins the store (I/O) and the Parquet reader (decode) through their
  * public functions only. The pieces here are pure functions of their inputs
