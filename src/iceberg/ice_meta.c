@@ -259,10 +259,12 @@ static hx_status parse_root(struct ice_meta *m, const json_t *root, const char *
             return hx_error(HOIST_ERR_NOT_FOUND, "%s: Iceberg table has no snapshot %lld", url, (long long)snapshot_id);
         if (!snap) return corrupt(url, "\"current-snapshot-id\" names no snapshot");
     }
-    /* The read schema: the snapshot's own (time travel reads the columns of
-     * then), else the current one. */
+    /* The read schema, as pyiceberg's scans choose it: a time-travel read
+     * uses the snapshot's own schema (the columns of then), a read of the
+     * current snapshot the table's current schema. */
     int64_t schema_id = -1;
-    if (!(snap && get_int(snap, "schema-id", &schema_id)) && !get_int(root, "current-schema-id", &schema_id))
+    if (!(snapshot_id >= 0 && snap && get_int(snap, "schema-id", &schema_id)) &&
+        !get_int(root, "current-schema-id", &schema_id))
         schema_id = -1;
     const json_t *schema = find_schema(root, schema_id);
     if (!schema) schema = json_object_get(root, "schema");
