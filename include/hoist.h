@@ -101,7 +101,10 @@ enum hoist_status {
     /* dataset: 500..599 */
     HOIST_ERR_SCHEMA_MISMATCH = 500, /* files of one dataset disagree on a column */
     HOIST_ERR_FILTER = 501,          /* a filter expression is invalid */
-    HOIST_ERR_EMPTY_DATASET = 502    /* a prefix holds no data files */
+    HOIST_ERR_EMPTY_DATASET = 502,   /* a prefix holds no data files */
+
+    /* Apache Iceberg tables (600-699) */
+    HOIST_ERR_ICEBERG_CORRUPT = 600 /* malformed table metadata, manifest list or manifest: the message names it */
 };
 
 /* Static, never-NULL text for a status (e.g. "out of memory"). */
@@ -1248,6 +1251,60 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_ipc_write_file(const cha
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_ipc_read_file(const char *path, struct ArrowArrayStream *out);
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_arrow_ipc_read_memory(const void *data, size_t size, const char *name,
                                                                         struct ArrowArrayStream *out);
+
+/* ======================================================================
+ * Apache Iceberg read planning (src/iceberg), experimental: which data files a read of an
+ * Iceberg table's snapshot must load, found from the table's metadata JSON,
+ * its manifest list and manifests (Iceberg table spec, format versions 1
+ * and 2) without a catalog library. The files are then loaded as a dataset
+ * (hoist_dataset_open with Hive keys off). docs/iceberg.md has the guide.
+ *
+ * Thread safety: a plan is built on the calling thread (its reads run on
+ * the store's event loop there); a finished plan is immutable.
+ * ====================================================================== */
+
+struct hoist_iceberg_plan;
+
+/* Plans a read of the table whose metadata file is metadata_url (s3:// or
+ * file://, read through store): the snapshot snapshot_id, or the current
+ * one when snapshot_id < 0; its live data files (manifest entries ADDED or
+ * EXISTING), pruned by identity partition values, partition summaries and
+ * column bounds/null counts against filter (hoist's filter language; NULL:
+ * no pruning; a filter that does not parse or bind to the table's schema
+ * prunes nothing, the load reports it). A table without snapshots gives an
+ * empty plan.
+ * Refused with HOIST_ERR_UNSUPPORTED: a planned data file that delete files
+ * apply to (merge-on-read), a data file that is not Parquet, a top-level
+ * column renamed between schemas (hoist reads columns by name), format
+ * versions other than 1 and 2. Malformed metadata or Avro:
+ * HOIST_ERR_ICEBERG_CORRUPT naming the file; store errors as the store
+ * reports them; an unknown snapshot_id: HOIST_ERR_NOT_FOUND.
+ * *out (hoist_iceberg_plan_free) is NULL on failure. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_iceberg_plan_new(struct hoist_store *store, const char *metadata_url,
+                                                                   const char *filter, int64_t snapshot_id,
+                                                                   struct hoist_iceberg_plan **out);
+HOIST_API void hoist_iceberg_plan_free(struct hoist_iceberg_plan *plan);
+
+HOIST_API size_t hoist_iceberg_plan_num_files(const struct hoist_iceberg_plan *plan);
+/* Data file i (< num_files, in manifest order): its location, rows and
+ * bytes. The path is borrowed from the plan. NULL when i is out of range. */
+HOIST_API const char *hoist_iceberg_plan_file(const struct hoist_iceberg_plan *plan, size_t i, int64_t *record_count,
+                                              int64_t *file_size);
+/* The schema the snapshot is read with, as Iceberg schema JSON (borrowed). */
+HOIST_API const char *hoist_iceberg_plan_schema_json(const struct hoist_iceberg_plan *plan);
+
+struct hoist_iceberg_plan_stats {
+    int64_t snapshot_id; /* -1: the table has no snapshot */
+    uint64_t manifests;  /* data and delete manifests in the snapshot */
+    uint64_t manifests_pruned;
+    uint64_t data_files; /* live data files in the manifests read */
+    uint64_t data_files_pruned;
+    uint64_t delete_files;   /* live delete files */
+    uint64_t metadata_bytes; /* metadata JSON + manifest list + manifests fetched */
+};
+/* Copies min(size, sizeof) bytes of the plan's counters (ABI-safe growth). */
+HOIST_API void hoist_iceberg_plan_get_stats(const struct hoist_iceberg_plan *plan, struct hoist_iceberg_plan_stats *out,
+                                            size_t size);
 
 #endif /* HOIST_EXPERIMENTAL_API */
 

@@ -9,13 +9,16 @@ Workloads as dataset_load's: (a) all columns; (b) trip_distance, total_amount; (
 with passenger_count > 1.
 
 Tools (child processes, interleaved over HOIST_BENCH_ROUNDS rounds, medians):
-  hoist      hoist.load_table(<pyiceberg Table>, columns=, filter=): pyiceberg plans, hoist loads
+  hoist      hoist.load_table(hoist.iceberg.table(<catalog URI>, ident), columns=, filter=): the
+             metadata file from the SQLite catalog (sqlite3), hoist's own planning (src/iceberg),
+             hoist loads; pyiceberg is not imported
   pyiceberg  table.scan(row_filter=, selected_fields=).to_arrow() (pyarrow reads the files)
   polars     pl.scan_iceberg(<pyiceberg Table>) + select/filter, collected
   duckdb     iceberg_scan('<metadata.json>') with the iceberg/avro/httpfs extensions of the
              duckdb-ext-* wheels (.venv-bench; nothing downloaded). duckdb reads the Iceberg
-             metadata itself; the others open the catalog (SQLAlchemy + the metadata JSON) and
-             plan with pyiceberg inside the measured process, as a user's job would.
+             metadata itself; pyiceberg and polars open the catalog with pyiceberg's SqlCatalog
+             (SQLAlchemy + the metadata JSON) and plan with pyiceberg inside the measured
+             process, as a user's job would; hoist reads the same catalog row and plans natively.
 """
 from __future__ import annotations
 

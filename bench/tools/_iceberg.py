@@ -12,6 +12,17 @@ def parse_args():
 
 
 def load_table(uri, ident):
-    import hoist
+    """The pyiceberg Table, through pyiceberg's own SqlCatalog (the peers do not import hoist):
+    the catalog name and the FileIO settings hoist.iceberg.catalog() gives it."""
+    import os
 
-    return hoist.iceberg.catalog(uri).load_table(ident)
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    props = {"uri": uri}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if endpoint:
+        props["s3.endpoint"] = endpoint
+    if region:
+        props["s3.region"] = region
+    return SqlCatalog("hoist", **props).load_table(ident)

@@ -307,19 +307,26 @@ def _check_tables(tables: Any) -> Dict[str, Any]:
 
 
 def _resolve_iceberg(tables: Dict[str, Any], catalog: Any) -> Dict[str, Any]:
-    """``iceberg://ns.name`` sources become the catalog's pyiceberg Tables."""
+    """``iceberg://ns.name`` sources become the catalog's tables: for a SQLite catalog
+    (``hoist.iceberg.catalog()``'s, a pyiceberg SqlCatalog on SQLite) hoist's own handle, read
+    without pyiceberg; for other catalogs the pyiceberg Table (``hoist.iceberg.table``)."""
     out = {}
     for name, src in tables.items():
         if isinstance(src, str) and src.startswith("iceberg://"):
             if catalog is None:
                 raise ValueError("tables[%r]: %s needs catalog= (a pyiceberg Catalog)" % (name, src))
-            src = catalog.load_table(src[len("iceberg://"):])
+            from .iceberg import table
+
+            src = table(catalog, src[len("iceberg://"):])
         out[name] = src
     return out
 
 
 def _is_iceberg(src: Any) -> bool:
-    """A pyiceberg Table (duck-typed: pyiceberg is imported only by those who use it)."""
+    """A pyiceberg Table or hoist's IcebergTable (duck-typed: pyiceberg is imported only by
+    those who use it)."""
+    if type(src).__module__ == "hoist.iceberg" and type(src).__name__ == "IcebergTable":
+        return True
     return type(src).__module__.startswith("pyiceberg.") and hasattr(src, "scan") and hasattr(src, "metadata")
 
 
@@ -350,11 +357,12 @@ class _Query:
         try:
             for name, src in tables.items():
                 if _is_iceberg(src):
-                    # pyiceberg plans the snapshot's files; hoist reads them (no Hive
+                    # hoist plans the snapshot's files (src/iceberg) and reads them (no Hive
                     # directories: Iceberg keeps partition values in the files and metadata)
                     from .iceberg import data_files
 
-                    obj = cls(name, data_files(src), dict(scan_options, hive=False), self.scans)
+                    store = {k: v for k, v in options.items() if k in _STORE_OPTIONS and v is not None}
+                    obj = cls(name, data_files(src, **store), dict(scan_options, hive=False), self.scans)
                 elif _is_url(src):
                     obj = cls(name, src, scan_options, self.scans)
                 else:
@@ -553,9 +561,10 @@ def ctas(query: str, output: str, *, tables: Optional[Mapping[str, Any]] = None,
     inputs = [_snapshot(n, s, store_opts) for n, s in tables.items() if _is_url(s)]
     for n, s in tables.items():
         if _is_iceberg(s):
-            snap = s.current_snapshot()
+            from .iceberg import snapshot_id
+
             inputs.append({"table": n, "iceberg": ".".join(s.name()), "metadata_location": s.metadata_location,
-                           "snapshot_id": snap.snapshot_id if snap is not None else None})
+                           "snapshot_id": snapshot_id(s, **store_opts)})
     t1 = time.monotonic()
     q = _Query(query, tables, dict(scan_opts, **store_opts), threads)
     t2 = time.monotonic()

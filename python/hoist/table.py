@@ -300,18 +300,26 @@ class _EmptyIcebergScan(Exception):
 
 
 def _is_iceberg(obj: Any) -> bool:
-    return (type(obj).__module__ or "").startswith("pyiceberg.")
+    """A pyiceberg Table/DataScan or hoist.iceberg's IcebergTable (hoist.iceberg is not imported
+    for the others: it is only needed once one is passed)."""
+    mod = type(obj).__module__ or ""
+    return mod.startswith("pyiceberg.") or (mod == "hoist.iceberg" and type(obj).__name__ == "IcebergTable")
 
 
 def _open(url_or_urls: Any, columns: Optional[Sequence[str]], filter: Optional[str], sample: Any,
           seed: int, limit: Optional[int], memory_limit: Union[int, str, None], threads: Optional[int],
           **options: Any) -> "_hoist.Dataset":
     if _is_iceberg(url_or_urls):
-        # pyiceberg plans (snapshot, manifests, pruning); hoist loads the files. Their columns
-        # are in the files (Iceberg's partition values too): paths are not Hive partitions.
+        # hoist plans the snapshot (src/iceberg; pyiceberg for a DataScan) and loads the files.
+        # Their columns are in the files (Iceberg's partition values too): paths are not Hive
+        # partitions. The metadata is read with the store settings of the load.
         from .iceberg import plan_files
 
-        url_or_urls = plan_files(url_or_urls, columns, filter)
+        for k, v in (getattr(url_or_urls, "store_options", None) or {}).items():
+            if options.get(k) is None:  # the catalog's endpoint/region, unless the call gives its own
+                options[k] = v
+        url_or_urls = plan_files(url_or_urls, columns, filter,
+                                 **{k: options.get(k) for k in ("endpoint", "region", "profile")})
         if not url_or_urls:
             raise _EmptyIcebergScan()
         options["hive"] = False
@@ -414,7 +422,8 @@ def load_table(url_or_urls: Union[str, Sequence[str], Shard], columns: Optional[
     except _EmptyIcebergScan:
         from .iceberg import projected_schema
 
-        return Table.from_arrow(projected_schema(url_or_urls, columns).empty_table())
+        return Table.from_arrow(projected_schema(url_or_urls, columns, endpoint=endpoint, region=region,
+                                                 profile=profile).empty_table())
     try:
         data = ds.load()
         stats = ds.stats()

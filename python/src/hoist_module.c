@@ -52,7 +52,7 @@ PyMODINIT_FUNC PyInit__hoist(void) {
     PyObject *m = PyModule_Create(&hoist_module);
     if (!m) return NULL;
     if (hoist_py_init_dataset(m) < 0 || hoist_py_init_parquet(m) < 0 || hoist_py_init_store(m) < 0 ||
-        hoist_py_init_write(m) < 0 || hoist_py_init_csv(m) < 0) {
+        hoist_py_init_write(m) < 0 || hoist_py_init_csv(m) < 0 || hoist_py_init_iceberg(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -17,6 +17,7 @@ int hoist_py_init_parquet(PyObject *m);
 int hoist_py_init_store(PyObject *m);
 int hoist_py_init_write(PyObject *m);
 int hoist_py_init_csv(PyObject *m);
+int hoist_py_init_iceberg(PyObject *m);
 
 /* Raises hoist.exceptions.from_status(status, msg, domain) and returns NULL.
  * `msg` is the text copied right after the failing call (hoist_errmsg is

@@ -1,10 +1,8 @@
 /*
- * dataset_internal.h — the dataset layer's pure pieces: the filter
- * language, range and page planning, shard assignment, row-group
- * selections and the Arrow helpers. The Hive layout rules are in dataset.h
- * (layers above share them); the dataset object the stage files
- * (ds_open.c, ds_prune.c, ds_scan.c, ds_shards.c) share is in
- * ds_open_internal.h.
+ * dataset_internal.h — the dataset layer's pure pieces: filter
+ * evaluation on arrays (the language and pruning are in dataset.h), range and page planning, shard assignment,
+ * row-group selections and the Arrow helpers. The Hive layout rules are in dataset.h (layers above share them); the
+ * dataset object the stage files (ds_open.c, ds_prune.c, ds_scan.c, ds_shards.c) share is in ds_open_internal.h.
  *
  * It joins the store (I/O) and the Parquet reader (decode) through their
  * public functions only. The pieces here are pure functions of their inputs
@@ -20,131 +18,8 @@
 #include "parquet.h"
 #include "util_internal.h"
 
-/* ---- values ------------------------------------------------------------
- * The filter compares column values with literals in one of five domains.
- * Integers (including dates, times and timestamps in their Arrow unit) are
- * compared as __int128 so uint64 and int64 mix without overflow; decimals
- * as 256-bit integers in the column's scale. */
-enum ds_vkind { DS_V_NONE = 0, DS_V_INT, DS_V_DOUBLE, DS_V_BYTES, DS_V_BOOL, DS_V_DECIMAL };
-
-/* DS_V_DECIMAL: an unscaled value in the column's scale, as a 256-bit two's
- * complement integer (least significant word first) so decimal32..256 share
- * one domain. A literal with more digits than the scale keeps its exact
- * position: dec_frac = 1 says it lies strictly between dec and dec + 1;
- * dec_inf = +1/-1 says it is beyond every decimal256 value. */
-struct ds_value {
-    enum ds_vkind kind;
-    __int128 i;       /* DS_V_INT, DS_V_BOOL (0/1) */
-    double d;         /* DS_V_DOUBLE */
-    const uint8_t *b; /* DS_V_BYTES (not owned) */
-    size_t blen;
-    uint64_t dec[4]; /* DS_V_DECIMAL */
-    int8_t dec_frac;
-    int8_t dec_inf;
-};
-
-/* Parses an Arrow decimal format "d:P,S[,BITS]" (BITS 32, 64, 128 (the
- * default) or 256). False for anything else. */
-bool hx_ds_decimal_format(const char *format, int *precision, int *scale, int *bits);
-/* A decimal's unscaled value into the DS_V_DECIMAL words (struct
- * ds_value.dec): from an integer, or from n (1..32) big-endian two's
- * complement bytes, as Parquet stores decimal statistics. */
-void hx_ds_decimal_from_i64(int64_t v, uint64_t w[4]);
-void hx_ds_decimal_from_be(const uint8_t *b, size_t n, uint64_t w[4]);
-
-/* ---- filter ------------------------------------------------------------ */
-
-enum ds_cmp { DS_EQ, DS_NE, DS_LT, DS_LE, DS_GT, DS_GE };
-
-enum ds_node_kind {
-    DS_N_AND,
-    DS_N_OR,
-    DS_N_NOT,     /* removed by hx_ds_filter_parse (pushed into the leaves) */
-    DS_N_CMP,     /* column op literal */
-    DS_N_IN,      /* column [NOT] IN (literals) */
-    DS_N_IS_NULL, /* column IS [NOT] NULL */
-    DS_N_CONST    /* TRUE / FALSE */
-};
-
-enum ds_lit_kind { DS_L_INT, DS_L_FLOAT, DS_L_STRING, DS_L_BOOL, DS_L_DATE, DS_L_TIMESTAMP };
-
-struct ds_lit {
-    enum ds_lit_kind kind;
-    __int128 i; /* INT (any value of int64 or uint64), BOOL */
-    double d;   /* FLOAT */
-    char *s;    /* STRING, DATE, TIMESTAMP text (owned) */
-    size_t slen;
-    int pos;           /* offset in the expression, for messages */
-    struct ds_value v; /* the literal in the column's domain (after bind) */
-};
-
-struct ds_node {
-    enum ds_node_kind kind;
-    struct ds_node *a, *b; /* AND/OR/NOT operands */
-    bool negate;           /* NOT IN, IS NOT NULL */
-    bool const_value;      /* DS_N_CONST */
-    enum ds_cmp op;
-    char *column;
-    int column_pos;
-    int col;    /* index into the bound column table, -1 before bind */
-    int fcol;   /* index into ds_filter.columns (leaves), -1 otherwise */
-    int height; /* operator levels below this node (0 = a leaf) */
-    struct ds_lit *lits;
-    size_t nlits;
-};
-
-struct ds_filter {
-    char *text;
-    struct ds_node *root;
-    char **columns; /* distinct column names referenced, in first-use order */
-    size_t ncolumns;
-};
-
-/* Limits that keep a generated or hostile expression from exhausting the
- * stack or memory (every tree walk recurses; the height is bounded): at most
- * this many levels of parentheses, NOT and AND/OR (a chain of n terms joined
- * by one operator counts as log2(n) levels, ds_filter_parse.c), and at most
- * this many terms and operators in all. docs/datasets.md documents them. */
-#define DS_FILTER_MAX_DEPTH 1000
-#define DS_FILTER_MAX_NODES 100000
-
-/* Parses expr. On a syntax error returns HOIST_ERR_FILTER with a message
- * that quotes the expression and puts a caret under the offending token;
- * an expression past the limits above fails the same way. */
-HOIST_NODISCARD hx_status hx_ds_filter_parse(const char *expr, struct ds_filter **out);
-void hx_ds_filter_free(struct ds_filter *f);
-/* HOIST_ERR_FILTER with "filter: what at position N", the expression and a
- * caret under [pos, pos + len): parse and bind errors look alike. */
-HOIST_NODISCARD hx_status hx_ds_filter_syntax_error(const char *expr, int pos, int len, const char *what);
-
-/* The value domain of an Arrow format string (dictionary arrays: pass the
- * dictionary's format). DS_V_NONE when the filter cannot compare it. */
-enum ds_vkind hx_ds_format_vkind(const char *format);
-
-/* Resolves column names to indexes (ncols names, with their Arrow formats)
- * and converts literals to each column's domain. Errors point at the token. */
-HOIST_NODISCARD hx_status hx_ds_filter_bind(struct ds_filter *f, const char *const *names, const char *const *formats,
-                                            size_t ncols);
-
-/* As hx_ds_filter_bind, but leaves that name other columns stay unbound: for
- * pruning with what is known of some columns only (an unbound leaf may
- * match). Such a filter must not be evaluated on arrays. */
-HOIST_NODISCARD hx_status hx_ds_filter_bind_some(struct ds_filter *f, const char *const *names,
-                                                 const char *const *formats, size_t ncols);
-
-/* What is known of one column over a set of rows, for pruning. */
-struct ds_colstats {
-    bool known; /* false = nothing known: the column cannot prune */
-    bool has_minmax;
-    struct ds_value min, max;
-    bool has_null_count;
-    int64_t null_count;
-    int64_t num_values;
-};
-
-/* False when no row described by stats[] (indexed like the bound columns)
- * can satisfy the filter; true when some may. */
-bool hx_ds_filter_may_match(const struct ds_filter *f, const struct ds_colstats *stats);
+/* (values, the filter language, binding and pruning by statistics are in
+ * dataset.h: the Iceberg planner prunes with them too) */
 
 /* Evaluates the filter over `length` rows. cols[i] / formats[i] are the
  * bound columns' arrays (NULL if the column is not loaded: then all null).

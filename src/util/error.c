@@ -53,6 +53,7 @@ const char *hoist_strerror(enum hoist_status status) {
     case HOIST_ERR_SCHEMA_MISMATCH: return "schema mismatch";
     case HOIST_ERR_FILTER: return "invalid filter";
     case HOIST_ERR_EMPTY_DATASET: return "empty dataset";
+    case HOIST_ERR_ICEBERG_CORRUPT: return "corrupt Iceberg metadata";
     }
     return "unknown status";
 }
@@ -81,6 +82,7 @@ enum hoist_status_class hoist_status_class(enum hoist_status status) {
     case HOIST_ERR_ARROW_INVALID:
     case HOIST_ERR_SCHEMA_MISMATCH: return HOIST_CLASS_INVALID_INPUT;
     case HOIST_ERR_PARQUET_CORRUPT:
+    case HOIST_ERR_ICEBERG_CORRUPT:
     case HOIST_ERR_PARQUET_CHECKSUM:
     case HOIST_ERR_PARQUET_NOT_PARQUET:
     case HOIST_ERR_CSV_PARSE:
