@@ -128,8 +128,8 @@ enum ds_lit_kind { DS_L_INT, DS_L_FLOAT, DS_L_STRING, DS_L_BOOL, DS_L_DATE, DS_L
 struct ds_lit {
     enum ds_lit_kind kind;
     __int128 i; /* INT (any value of int64 or uint64), BOOL */
-    double d;  /* FLOAT */
-    char *s;   /* STRING, DATE, TIMESTAMP text (owned) */
+    double d;   /* FLOAT */
+    char *s;    /* STRING, DATE, TIMESTAMP text (owned) */
     size_t slen;
     int pos;           /* offset in the expression, for messages */
     struct ds_value v; /* the literal in the column's domain (after bind) */
