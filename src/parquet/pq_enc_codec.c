@@ -47,9 +47,9 @@ static hx_status zstd_context(struct hx_pqw_compressor *c) {
     const struct {
         ZSTD_cParameter k;
         int v;
-    } set[] = {{ZSTD_c_compressionLevel, level},  {ZSTD_c_windowLog, (int)p.windowLog},
-               {ZSTD_c_chainLog, (int)p.chainLog}, {ZSTD_c_hashLog, (int)p.hashLog},
-               {ZSTD_c_searchLog, (int)p.searchLog}, {ZSTD_c_minMatch, (int)p.minMatch},
+    } set[] = {{ZSTD_c_compressionLevel, level},           {ZSTD_c_windowLog, (int)p.windowLog},
+               {ZSTD_c_chainLog, (int)p.chainLog},         {ZSTD_c_hashLog, (int)p.hashLog},
+               {ZSTD_c_searchLog, (int)p.searchLog},       {ZSTD_c_minMatch, (int)p.minMatch},
                {ZSTD_c_targetLength, (int)p.targetLength}, {ZSTD_c_strategy, (int)p.strategy}};
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         size_t r = ZSTD_CCtx_setParameter(c->zstd, set[i].k, set[i].v);
