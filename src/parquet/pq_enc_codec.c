@@ -40,9 +40,10 @@ static hx_status nomem(const char *what) {
  * 4-byte matches, which on high-entropy numbers (coordinates, timestamps)
  * is 5-7x slower than its 5-byte matches for 4-8 % smaller pages. zstd
  * still shrinks the window and tables to each page's size. */
-static hx_status zstd_context(struct hx_pqw_compressor *c) {
-    if (!(c->zstd = ZSTD_createCCtx())) return nomem("ZSTD");
-    int level = c->level < 0 ? 1 : c->level;
+static hx_status zstd_context(struct hx_pqw_compressor *c, int level) {
+    if (!c->zstd && !(c->zstd = ZSTD_createCCtx())) return nomem("ZSTD");
+    c->zstd_level = level;
+    ZSTD_CCtx_reset(c->zstd, ZSTD_reset_parameters);
     ZSTD_compressionParameters p = ZSTD_getCParams(level, 0, 0);
     const struct {
         ZSTD_cParameter k;
@@ -78,7 +79,8 @@ hx_status hx_pqw_compress(struct hx_pqw_compressor *c, const uint8_t *src, size_
         if (!got) HX_FAIL(HOIST_ERR_INTERNAL, "libdeflate failed to compress a %zu-byte page", len);
         break;
     case HX_PQ_ZSTD: {
-        if (!c->zstd) HX_TRY(zstd_context(c));
+        int level = c->level < 0 ? 1 : c->level;
+        if (!c->zstd || c->zstd_level != level) HX_TRY(zstd_context(c, level));
         cap = ZSTD_compressBound(len);
         HX_TRY(hx_buf_reserve(out, cap));
         got = ZSTD_compress2(c->zstd, out->data + out->len, cap, src, len);
