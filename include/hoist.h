@@ -964,7 +964,7 @@ enum hoist_write_option {
     HOIST_WRITE_EXISTING,               /* str: "error" (default), "overwrite", "append" */
     HOIST_WRITE_NAME_TEMPLATE,          /* str: default "part-{id}-{n}.parquet"; {id} = write id, {n} = file number */
     HOIST_WRITE_KEEP_PARTITION_COLUMNS, /* int 0/1, default 0 */
-    HOIST_WRITE_MEMORY_LIMIT,           /* int bytes; default min(RAM/4, 2 GiB) */
+    HOIST_WRITE_MEMORY_LIMIT,           /* int bytes; default 256 MiB, at most RAM/4 */
     HOIST_WRITE_MAX_OPEN_FILES,         /* int; default 64 */
     HOIST_WRITE_LINEAGE_JSON,           /* str: a JSON object stored as "lineage" in the manifest */
     HOIST_WRITE_MANIFEST                /* int 0/1, default 1: write _SUCCESS */

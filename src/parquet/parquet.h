@@ -125,4 +125,34 @@ typedef void (*hx_pq_release_fn)(void *ud);
 HOIST_NODISCARD hx_status hx_pq_reader_open_owned(const void *data, size_t size, const char *name, unsigned flags,
                                                   hx_pq_release_fn release, void *ud, struct hoist_pq_reader **out);
 
+/* A cap on the encoded bytes a writer holds for its current row group
+ * (hoist_pq_writer_buffered_bytes): once a slice of rows takes it there,
+ * the row group is finished and handed to the sink, on top of the
+ * row_group_rows / row_group_bytes limits. A writer of many files at once
+ * (the dataset writer) sets it from its memory budget so that each open
+ * file holds a bounded amount and its bytes reach the upload as they are
+ * produced, not at close. Checked after every slice of at most 64 Ki rows,
+ * so a row group may pass it by one slice's pages. 0 = no cap (default).
+ * May be changed between writes; the bytes written depend on it. */
+void hx_pq_writer_set_flush_bytes(struct hoist_pq_writer *w, uint64_t bytes);
+
+/* Makes the writer run its tasks on *pool, shared with other writers
+ * (the many files a dataset write has open): the first call makes the pool
+ * with this writer's thread count (HOIST_PQW_THREADS, 0 = all cores) and
+ * stores it in *pool, later calls reuse it. The caller frees the pool with
+ * hx_pool_free after every writer using it. Besides the threads, sharing
+ * keeps the encoders' buffers in the same few malloc arenas, where one
+ * file's freed row group serves the next; threads of their own per file
+ * spread them over many arenas that hold the memory. A one-thread writer
+ * keeps encoding inline (*pool untouched). The bytes do not change. */
+HOIST_NODISCARD hx_status hx_pq_writer_share_pool(struct hoist_pq_writer *w, struct hx_pool **pool);
+
+/* Gives back the memory a writer keeps between row groups for the next
+ * one (each leaf's chunk buffer, shredding buffers, dictionary tables,
+ * encoding scratch, the worker threads): for a file that may get no more
+ * rows for a while, e.g. one partition among many. Only between row
+ * groups (after a flush); otherwise does nothing. The next rows make them
+ * again; the bytes written do not change. */
+void hx_pq_writer_trim(struct hoist_pq_writer *w);
+
 #endif /* HOIST_PARQUET_H */

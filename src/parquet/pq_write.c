@@ -57,6 +57,7 @@ struct hoist_pq_writer {
     pthread_mutex_t scratch_mu;
     struct hx_buf *chunk_bytes; /* per leaf: its last chunk's buffer, for its next */
     int64_t rg_rows;            /* rows buffered for the current row group */
+    uint64_t flush_bytes;       /* hx_pq_writer_set_flush_bytes; 0 = none */
     int64_t num_rows;
     uint64_t written;
     struct row_group *rgs;
@@ -256,6 +257,32 @@ static uint64_t row_group_raw_bytes(const struct hoist_pq_writer *w) {
     return n > 0 ? (uint64_t)n : 0;
 }
 
+hx_status hx_pq_writer_share_pool(struct hoist_pq_writer *w, struct hx_pool **pool) {
+    if (w->nthreads <= 1) return HOIST_OK;
+    if (!*pool) HX_TRY(hx_pool_new(w->nthreads, pool));
+    hx_pqw_writer_use_pool(w, *pool);
+    return HOIST_OK;
+}
+
+void hx_pq_writer_trim(struct hoist_pq_writer *w) {
+    if (!w || w->cur || w->rg_rows > 0) return;
+    hx_task_group_free(w->group);
+    w->group = NULL;
+    hx_pool_free(w->pool);
+    w->pool = NULL;
+    for (int i = 0; i < w->s.nleaves; i++) {
+        hx_buf_reset(&w->chunk_bytes[i]);
+        hx_pqw_leafbuf_reset(&w->bufs[i]);
+        hx_pqw_colenc_free(&w->enc[i]);
+    }
+    for (int i = 0; i < w->nscratch; i++) hx_pqw_scratch_free(&w->scratch[i]);
+    w->nscratch = w->nidle = 0;
+}
+
+void hx_pq_writer_set_flush_bytes(struct hoist_pq_writer *w, uint64_t bytes) {
+    if (w) w->flush_bytes = bytes;
+}
+
 uint64_t hoist_pq_writer_bytes_written(const struct hoist_pq_writer *w) { return w ? w->written : 0; }
 int64_t hoist_pq_writer_num_rows(const struct hoist_pq_writer *w) { return w ? w->num_rows + w->rg_rows : 0; }
 int hoist_pq_writer_num_row_groups(const struct hoist_pq_writer *w) { return w ? w->nrgs : 0; }
@@ -366,7 +393,8 @@ static hx_status write_batch(struct hoist_pq_writer *w, const struct ArrowArray 
         HX_TRY(run_all(w, run_shred));
         w->rg_rows += take;
         row += take;
-        if (w->rg_rows >= w->o->row_group_rows || row_group_raw_bytes(w) >= (uint64_t)w->o->row_group_bytes)
+        if (w->rg_rows >= w->o->row_group_rows || row_group_raw_bytes(w) >= (uint64_t)w->o->row_group_bytes ||
+            (w->flush_bytes > 0 && hoist_pq_writer_buffered_bytes(w) >= w->flush_bytes))
             HX_TRY(flush_row_group(w));
     }
     return HOIST_OK;

@@ -509,10 +509,12 @@ static void enc_open(struct enc *e, const struct hx_pqw_encode_cfg *cfg, const s
                : pt == PQT_INT32 || pt == PQT_FLOAT ? 4
                : pt == PQT_BOOLEAN                  ? 1
                                                     : 8;
-    /* a context made for an earlier call serves this one: zstd takes the
-     * level per call; a libdeflate compressor is made for one level */
+    /* a context made for an earlier call serves this one: zstd's is set
+     * again when this leaf's level differs; a libdeflate compressor is
+     * made for one level */
     hx_pqw_compressor_init(&e->comp, leaf->opt.codec, leaf->opt.level);
     e->comp.zstd = scr->comp.zstd;
+    e->comp.zstd_level = scr->comp.zstd_level;
     if (scr->comp.level == leaf->opt.level)
         e->comp.deflate = scr->comp.deflate;
     else if (scr->comp.deflate)

@@ -83,8 +83,9 @@ HOIST_NODISCARD hx_status hx_bss_encode(const uint8_t *v, size_t n, size_t width
 struct hx_pqw_compressor {
     enum hx_pq_codec codec;
     int level;
-    void *zstd;    /* ZSTD_CCtx */
-    void *deflate; /* struct libdeflate_compressor */
+    void *zstd;     /* ZSTD_CCtx */
+    int zstd_level; /* the level zstd's parameters were set for (columns may differ) */
+    void *deflate;  /* struct libdeflate_compressor */
 };
 void hx_pqw_compressor_init(struct hx_pqw_compressor *c, enum hx_pq_codec codec, int level);
 void hx_pqw_compressor_free(struct hx_pqw_compressor *c);

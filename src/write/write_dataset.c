@@ -5,6 +5,8 @@
  * (write_commit.c) publishes the files when the stream is done. */
 #include "write_internal.h"
 
+#include "parquet.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -132,6 +134,7 @@ static hx_status open_file(struct hx_job *j, struct hx_wpart *p, struct hx_wfile
     if (s == HOIST_OK) s = hx_upload_open(j->up, url, &f->up);
     if (s == HOIST_OK) {
         s = hoist_pq_writer_new(&j->file_schema, j->cfg->pq, sink, f, &f->w);
+        if (s == HOIST_OK) s = hx_pq_writer_share_pool(f->w, &j->pool);
         if (s != HOIST_OK) s = hx_error_prefix(s, "%s", url);
     }
     hx_free(url);
@@ -171,7 +174,38 @@ static hx_status enforce_budget(struct hx_job *j) {
     return HOIST_OK;
 }
 
+/* Files the last batch did not write to give their row group to the
+ * upload and their encoder's memory back: input grouped by partition (a
+ * file per month, sorted) leaves each file idle for good after its run of
+ * rows, and its bytes should upload while the next partition encodes, not
+ * wait in memory for the budget or the close. A file idle for one batch
+ * ends a row group early only when the input alternates partitions from
+ * batch to batch; its row groups are then as long as its runs. */
+static hx_status flush_idle(struct hx_job *j) {
+    for (struct hx_wfile *f = j->lru_head; f; f = f->lru_next) {
+        if (!f->part || f->part->stamp == j->stamp) continue;
+        if (hoist_pq_writer_buffered_bytes(f->w) > 0) HX_TRY(hoist_pq_writer_flush(f->w));
+        hx_pq_writer_trim(f->w);
+    }
+    return HOIST_OK;
+}
+
 /* ---- writing rows --------------------------------------------------------- */
+
+/* The encoded bytes one open file may hold before its row group goes to
+ * the upload: the encoders' half of the budget shared by the files open
+ * now, and at least one part, so a flush always fills one. Without it a
+ * partition's row group (up to row_group_rows, often the whole file) would
+ * reach its upload only when complete: every upload would start at close
+ * and memory would hold whole files. */
+static uint64_t file_flush_bytes(const struct hx_job *j) {
+    uint64_t share = j->memory_limit / 2 / (uint64_t)(j->nopen > 0 ? j->nopen : 1);
+    uint64_t part = hx_uploader_part_size(j->up);
+    return share > part ? share : part;
+}
+
+/* A slice of a batch handed to the encoder, which only reads it. */
+static void borrowed_release(struct ArrowArray *a) { a->release = NULL; }
 
 /* rows idx[0..n) of the batch (all rows when idx is NULL) go to partition p,
  * rolling files over at max_rows_per_file / max_bytes_per_file. */
@@ -185,6 +219,7 @@ static hx_status write_rows(struct hx_job *j, struct hx_wpart *p, const struct A
         if (f == NULL) s = open_file(j, p, &f);
         if (s != HOIST_OK) break;
         lru_front(j, f);
+        hx_pq_writer_set_flush_bytes(f->w, file_flush_bytes(j));
         int64_t k = n;
         if (max_rows > 0 && k > max_rows - hoist_pq_writer_num_rows(f->w))
             k = max_rows - hoist_pq_writer_num_rows(f->w);
@@ -205,10 +240,23 @@ static hx_status write_rows(struct hx_job *j, struct hx_wpart *p, const struct A
             view.n_children = j->file_schema.n_children;
             view.children = j->view_children;
             view.release = NULL;
-            s = hx_write_take(&view, &j->file_schema, idx, k, &part);
-            if (s == HOIST_OK) {
-                s = hoist_pq_writer_write(f->w, &part);
-                part.release(&part);
+            int64_t run = 1;
+            while (run < k && idx[run] == idx[0] + run) run++;
+            if (run == k) {
+                /* Consecutive rows (a partition's run in grouped input, or
+                 * columns dropped from whole batches): a slice of the batch
+                 * (a struct's offset applies to its children), no copy. */
+                view.offset = batch->offset + idx[0];
+                view.length = k;
+                view.null_count = batch->null_count == 0 ? 0 : -1;
+                view.release = borrowed_release; /* the batch's owner releases it */
+                s = hoist_pq_writer_write(f->w, &view);
+            } else {
+                s = hx_write_take(&view, &j->file_schema, idx, k, &part);
+                if (s == HOIST_OK) {
+                    s = hoist_pq_writer_write(f->w, &part);
+                    part.release(&part);
+                }
             }
             idx += k;
         }
@@ -278,6 +326,18 @@ static hx_status write_partitioned(struct hx_job *j, const struct ArrowArray *ba
     hx_status s = HOIST_OK;
     j->stamp++;
     for (int64_t r = 0; r < n && s == HOIST_OK; r++) {
+        /* Runs of one partition (input sorted or grouped by it) cost one
+         * comparison per row, not a key's text, escape and lookup. */
+        if (r > 0) {
+            size_t c = 0;
+            while (c < np && hx_write_same_value(batch->children[j->pcols[c]], j->schema.children[j->pcols[c]],
+                                                 r - 1 + batch->offset, r + batch->offset))
+                c++;
+            if (c == np) {
+                group[r] = group[r - 1];
+                continue;
+            }
+        }
         key.len = 0;
         for (size_t c = 0; c < np && s == HOIST_OK; c++) {
             const struct ArrowSchema *cs = j->schema.children[j->pcols[c]];
@@ -384,6 +444,7 @@ hx_status hx_job_write_stream(struct hx_job *j, struct ArrowArrayStream *stream)
         if (s == HOIST_OK && batch.length > 0)
             s = only ? write_rows(j, only, &batch, NULL, batch.length) : write_partitioned(j, &batch);
         batch.release(&batch);
+        if (s == HOIST_OK && !only) s = flush_idle(j);
         if (s == HOIST_OK) s = enforce_budget(j);
         HX_TRY(s);
     }
@@ -477,9 +538,11 @@ static hx_status job_init(struct hx_job *j, struct hoist_store *st, const char *
         HX_FAIL(HOIST_ERR_ARROW_INVALID, "%s: reading the input's schema: %s", url, e ? e : "error");
     }
     HX_TRY(plan_columns(j));
+    /* The default budget is what keeps a write's memory flat: row groups
+     * and parts stream through it, so more only lets more wait in queues. */
     uint64_t ram = hx_total_memory();
-    uint64_t dflt = ram ? ram / 4 : (uint64_t)2 << 30;
-    if (dflt > (uint64_t)2 << 30) dflt = (uint64_t)2 << 30;
+    uint64_t dflt = ram ? ram / 4 : (uint64_t)HX_WRITE_DEFAULT_MEMORY;
+    if (dflt > (uint64_t)HX_WRITE_DEFAULT_MEMORY) dflt = (uint64_t)HX_WRITE_DEFAULT_MEMORY;
     j->memory_limit = cfg->memory_limit > 0 ? (uint64_t)cfg->memory_limit : dflt;
     j->max_open = cfg->max_open_files > 0 ? cfg->max_open_files : 64;
     /* Half the budget for uploads (parts in flight, small files held until
@@ -501,6 +564,7 @@ static void job_cleanup(struct hx_job *j) {
         hx_free(f);
     }
     hx_free(j->files);
+    hx_pool_free(j->pool);
     hx_uploader_free(j->up);
     hx_wpart_table_reset(&j->parts);
     if (j->schema.release) j->schema.release(&j->schema);

@@ -17,6 +17,9 @@
 #include "store_upload.h"
 #include "util_internal.h"
 
+/* The memory budget when none is set (at most a quarter of the RAM). */
+#define HX_WRITE_DEFAULT_MEMORY ((uint64_t)256 << 20)
+
 enum hx_write_existing { HX_EXISTING_ERROR = 0, HX_EXISTING_OVERWRITE = 1, HX_EXISTING_APPEND = 2 };
 
 struct hoist_write_config {
@@ -61,6 +64,13 @@ HOIST_NODISCARD hx_status hx_write_check_partition_type(const struct ArrowSchema
  * *is_null set for a null. */
 HOIST_NODISCARD hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSchema *s, int64_t row,
                                               struct hx_buf *out, int *is_null);
+
+/* 1 when rows r1 and r2 of column (a, s) certainly hold the same value
+ * (both null, equal bytes, equal dictionary indices), 0 when they differ
+ * or it cannot tell cheaply (views, dictionary values under two indices):
+ * consecutive rows of a partition skip the key's text. Rows as for
+ * hx_write_value_text. */
+int hx_write_same_value(const struct ArrowArray *a, const struct ArrowSchema *s, int64_t r1, int64_t r2);
 
 /* One partition: its relative directory ("k=v/k2=v2/", "" when none) and
  * its values (unescaped; NULL for null) for the manifest. */
@@ -117,6 +127,7 @@ struct hx_job {
     int drop_columns;
     char write_id[48];
     struct hx_uploader *up;
+    struct hx_pool *pool; /* the encoders' threads, shared by every file (hx_pq_writer_share_pool) */
     struct hx_wpart_table parts;
     uint64_t stamp;
     struct hx_wfile *lru_head, *lru_tail;

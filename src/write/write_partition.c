@@ -67,6 +67,37 @@ static int64_t int_at(const struct ArrowArray *a, const char *f, int64_t j, uint
     }
 }
 
+int hx_write_same_value(const struct ArrowArray *a, const struct ArrowSchema *s, int64_t r1, int64_t r2) {
+    int64_t i = r1 + a->offset, j = r2 + a->offset;
+    int v1 = is_valid(a, i), v2 = is_valid(a, j);
+    if (!v1 || !v2) return v1 == v2;
+    const char *f = s->format;
+    if (int_format(f)) {
+        /* a dictionary's indices: equal indices, equal values */
+        uint64_t u1 = 0, u2 = 0;
+        int uns;
+        int64_t x1 = int_at(a, f, i, &u1, &uns), x2 = int_at(a, f, j, &u2, &uns);
+        return uns ? u1 == u2 : x1 == x2;
+    }
+    if (s->dictionary) return 0;
+    if (strcmp(f, "b") == 0) {
+        const uint8_t *b = a->buffers[1];
+        return ((b[i >> 3] >> (i & 7)) & 1) == ((b[j >> 3] >> (j & 7)) & 1);
+    }
+    if (strcmp(f, "tdD") == 0) return ((const int32_t *)a->buffers[1])[i] == ((const int32_t *)a->buffers[1])[j];
+    if (strcmp(f, "u") == 0) {
+        const int32_t *o = a->buffers[1];
+        const char *d = a->buffers[2];
+        return o[i + 1] - o[i] == o[j + 1] - o[j] && memcmp(d + o[i], d + o[j], (size_t)(o[i + 1] - o[i])) == 0;
+    }
+    if (strcmp(f, "U") == 0) {
+        const int64_t *o = a->buffers[1];
+        const char *d = a->buffers[2];
+        return o[i + 1] - o[i] == o[j + 1] - o[j] && memcmp(d + o[i], d + o[j], (size_t)(o[i + 1] - o[i])) == 0;
+    }
+    return 0; /* views: the text decides */
+}
+
 hx_status hx_write_value_text(const struct ArrowArray *a, const struct ArrowSchema *s, int64_t row, struct hx_buf *out,
                               int *is_null) {
     int64_t j = row + a->offset;

@@ -665,3 +665,27 @@ def test_hoist_reader_reads_the_files(make, version):
     assert got.column_names == want.column_names
     for name in t.column_names:
         assert got[name].to_pylist() == want[name].to_pylist(), name
+
+
+def test_zstd_level_per_column_with_shared_context():
+    """One thread, so both columns' pages go through one zstd context: each
+    column is compressed at its own level, exactly as in a file of its own
+    (the context's parameters are set again when the level changes)."""
+    rng = np.random.default_rng(11)
+    words = np.array(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])
+    text = [" ".join(rng.choice(words, 6)) + " %d" % rng.integers(0, 1000) for _ in range(60_000)]
+    t = pa.table({"a": pa.array(text), "b": pa.array(text)})
+    plain = {"a": "plain", "b": "plain"}
+
+    def chunk_sizes(b):
+        rg = pq.ParquetFile(io.BytesIO(b)).metadata.row_group(0)
+        return [rg.column(i).total_compressed_size for i in range(rg.num_columns)]
+
+    both = chunk_sizes(write(t, encodings=plain, threads=1, compression="zstd:1",
+                             column={"b": {"compression": "zstd:19"}}))
+    alone_a = chunk_sizes(write(t.select(["a"]), encodings={"a": "plain"}, threads=1, compression="zstd:1"))
+    alone_b = chunk_sizes(write(t.select(["b"]), encodings={"b": "plain"}, threads=1, compression="zstd:19"))
+    assert both == alone_a + alone_b
+    assert both[1] < both[0]
+    assert pq.read_table(io.BytesIO(write(t, encodings=plain, threads=1, compression="zstd:1",
+                                          column={"b": {"compression": "zstd:19"}}))).equals(t)

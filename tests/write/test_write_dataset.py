@@ -304,6 +304,110 @@ def test_s3_cancel_leaves_nothing(s3, bucket):
     assert pending_uploads(s3, bucket) == []
 
 
+# ---- streaming: row groups reach their uploads while the stream goes on ------------
+
+
+def grouped_batches(parts, rows=60_000, seed=5):
+    """One batch per entry of parts (its partition key), incompressible
+    doubles: about 0.5 MB of Parquet per batch."""
+    rng = np.random.default_rng(seed)
+    x0 = 0
+    for k in parts:
+        yield pa.record_batch({"k": pa.array(np.full(rows, k), pa.int32()), "x": pa.array(np.arange(x0, x0 + rows)),
+                               "r": rng.random(rows)})
+        x0 += rows
+
+
+GROUPED_SCHEMA = pa.schema({"k": pa.int32(), "x": pa.int64(), "r": pa.float64()})
+
+
+def test_idle_file_ends_its_row_group(tmp_path):
+    """Input grouped by partition: a file the last batch did not write to
+    hands its row group on (before: a partition's rows stayed one row group
+    in memory until the file closed at the end of the stream)."""
+    parts = [1, 1, 2, 2, 1, 2]
+    m = json.loads(wc.write_dataset(pa.RecordBatchReader.from_batches(GROUPED_SCHEMA, grouped_batches(parts, 1000)),
+                                    f"file://{tmp_path}/out/", partition_by=["k"]))
+    groups = {}
+    for f in m["files"]:
+        md = pq.ParquetFile(tmp_path / "out" / f["path"]).metadata
+        groups[f["path"].split("/")[0]] = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
+    assert groups == {"k=1": [2000, 1000], "k=2": [2000, 1000]}
+    back = read_hive(tmp_path / "out")
+    assert sorted(back["x"].to_pylist()) == list(range(6000))
+
+
+def test_partition_runs_sliced_not_copied_match_pyarrow(tmp_path):
+    """Runs of one partition inside a batch are written as slices (with the
+    batch's offset), mixed rows by take; both read back as the input."""
+    n = 50_000
+    rng = np.random.default_rng(6)
+    k = np.sort(rng.integers(0, 4, n))
+    k[::97] = 9  # breaks runs: some groups are contiguous, 9's is not
+    t = pa.table({"k": pa.array(k, pa.int32()), "x": pa.array(np.arange(n)),
+                  "s": pa.array([f"v{i}" if i % 5 else None for i in range(n)])}).slice(7, n - 7)
+    wc.write_dataset(t, f"file://{tmp_path}/out/", partition_by=["k"], batch_rows=8192)
+    back = read_hive(tmp_path / "out")
+    assert sorted_rows(back.select(["x", "s"])) == sorted_rows(t.select(["x", "s"]))
+    assert sorted(back["k"].to_pylist()) == sorted(t["k"].to_pylist())
+
+
+def upload_parts_of(s3, bucket, prefix):
+    """{key: number of parts uploaded} of the pending multipart uploads under prefix."""
+    out = {}
+    for u in s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads", []):
+        parts = s3.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts", [])
+        out[u["Key"]] = len(parts)
+    return out
+
+
+def wait_for_parts(s3, bucket, prefix, key_part, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        seen = upload_parts_of(s3, bucket, prefix)
+        if any(key_part in k and n > 0 for k, n in seen.items()):
+            return seen
+        time.sleep(0.1)
+    return upload_parts_of(s3, bucket, prefix)
+
+
+def streaming_batches(s3, bucket, prefix, seen, fail=False):
+    """k=1's rows (about 7 MB of Parquet: more than a 5 MiB part), then
+    k=2's; while k=2's come, k=1's parts must reach the server."""
+    gen = grouped_batches([1] * 14 + [2] * 6)
+    for i, b in enumerate(gen):
+        if i == 16:
+            seen.update(wait_for_parts(s3, bucket, prefix, "k=1/"))
+            if fail:
+                raise RuntimeError("the input failed")
+        yield b
+
+
+def test_s3_parts_upload_before_the_stream_ends(s3, s3fs, bucket):
+    seen = {}
+    reader = pa.RecordBatchReader.from_batches(GROUPED_SCHEMA, streaming_batches(s3, bucket, "out/", seen))
+    m = json.loads(wc.write_dataset(reader, f"s3://{bucket}/out/", partition_by=["k"],
+                                    parquet={"compression": "none"}))
+    assert any("k=1/" in k and n > 0 for k, n in seen.items()), seen
+    assert not any("k=2/" in k and n > 1 for k, n in seen.items()), seen  # k=2 was still encoding
+    assert pending_uploads(s3, bucket) == []
+    assert sorted(s3_keys(s3, bucket)) == sorted(["out/_SUCCESS"] + ["out/" + f["path"] for f in m["files"]])
+    back = read_hive(f"{bucket}/out", s3fs)
+    assert sorted(back["x"].to_pylist()) == list(range(20 * 60_000))
+
+
+def test_s3_failure_after_streamed_parts_leaves_nothing(s3, bucket):
+    seen = {}
+    reader = pa.RecordBatchReader.from_batches(GROUPED_SCHEMA,
+                                               streaming_batches(s3, bucket, "out/", seen, fail=True))
+    with pytest.raises(wc.HoistError) as e:
+        wc.write_dataset(reader, f"s3://{bucket}/out/", partition_by=["k"], parquet={"compression": "none"})
+    assert "input" in str(e.value) or e.value.status != 0
+    assert any("k=1/" in k and n > 0 for k, n in seen.items()), seen  # parts were on the server
+    assert pending_uploads(s3, bucket) == []  # ListMultipartUploads: every upload aborted
+    assert s3_keys(s3, bucket) == []
+
+
 # ---- 10,000 partitions in bounded memory ----------------------------------------------
 
 
