@@ -7,7 +7,9 @@ Usage: engines_load.py ENGINE S3_URL LOCAL_PARQUET_DIR [--rounds N]
 Prints one JSON line per read: engine, reader, workload, round, read_s (the
 read alone, the cluster already up), rows, workers_peak_rss_mib (the largest
 sum of RSS over the driver's descendant processes -- the engine's workers,
-raylet/scheduler/JVM included -- sampled every 0.1 s during the read).
+raylet/scheduler/JVM included -- sampled every 0.1 s during the read),
+workers_cpu_s (user+system CPU those processes spent during the read) and
+driver_cpu_s (the driver's own, planning and scheduling included).
 
 The engines' own readers: ray.data.read_parquet and dask.dataframe.read_parquet
 over pyarrow's S3FileSystem on the same S3 URL; Spark's spark.read.parquet
@@ -26,34 +28,61 @@ import psutil
 TWO = ["trip_distance", "total_amount"]
 
 
-class RssSampler:
+class Sampler:
+    """Peak RSS and CPU-seconds of the driver's descendants during a read.
+
+    Every 0.1 s: the RSS of every descendant process (summed; the peak is
+    kept) and each one's user+system CPU time (the last value seen per
+    process). CPU of the read = for each process, its last value minus its
+    value at the start (0 for a process started during the read), plus the
+    driver's own. A process that exits between two samples loses at most
+    0.1 s of its CPU; the engines' workers live through the whole run."""
+
     def __init__(self):
         self.me = psutil.Process()
         self.peak = 0
+        self.start_cpu = {}
+        self.last_cpu = {}
         self.stop = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
 
-    def run(self):
-        while not self.stop.is_set():
-            total = 0
+    def sample(self):
+        total = 0
+        try:
+            kids = self.me.children(recursive=True)
+        except psutil.Error:
+            kids = []
+        for p in kids:
             try:
-                for p in self.me.children(recursive=True):
-                    try:
-                        total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
+                with p.oneshot():
+                    total += p.memory_info().rss
+                    c = p.cpu_times()
+                    self.last_cpu[(p.pid, p.create_time())] = c.user + c.system
             except psutil.Error:
                 pass
-            self.peak = max(self.peak, total)
+        self.peak = max(self.peak, total)
+
+    def run(self):
+        while not self.stop.is_set():
+            self.sample()
             time.sleep(0.1)
 
     def __enter__(self):
+        self.sample()
+        self.start_cpu = dict(self.last_cpu)
+        self.peak = 0
+        c = self.me.cpu_times()
+        self.driver0 = c.user + c.system
         self.t.start()
         return self
 
     def __exit__(self, *a):
         self.stop.set()
         self.t.join()
+        self.sample()
+        c = self.me.cpu_times()
+        self.driver_cpu = c.user + c.system - self.driver0
+        self.workers_cpu = sum(v - self.start_cpu.get(k, 0.0) for k, v in self.last_cpu.items())
 
 
 def s3fs():
@@ -66,13 +95,14 @@ def s3fs():
 def measure(engine, reader, workload, rnd, fn, rows_of=None):
     """Times fn() (the read); rows_of(fn's result), untimed, gives the rows
     when counting them would be a second read."""
-    with RssSampler() as s:
+    with Sampler() as s:
         t0 = time.perf_counter()
         out = fn()
         dt = time.perf_counter() - t0
     rows = rows_of(out) if rows_of else out
     print(json.dumps({"engine": engine, "reader": reader, "workload": workload, "round": rnd, "read_s": round(dt, 3),
-                      "rows": int(rows), "workers_peak_rss_mib": round(s.peak / 2**20, 1)}), flush=True)
+                      "rows": int(rows), "workers_peak_rss_mib": round(s.peak / 2**20, 1),
+                      "workers_cpu_s": round(s.workers_cpu, 2), "driver_cpu_s": round(s.driver_cpu, 2)}), flush=True)
 
 
 def run_ray(url, local, rounds):
