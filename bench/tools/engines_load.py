@@ -159,7 +159,76 @@ def run_dask(url, local, rounds):
                         rows)
 
 
+def floor_source(ipc_dir):
+    """A Python data source with no I/O and no decoding: each partition
+    memory-maps one Arrow IPC file (written, untimed, from hoist's scan of the
+    same shard: the same batches hoist's reader yields) and yields its
+    batches. What it costs is what Spark's Python data source API costs by
+    itself: the Python worker, the Arrow stream to the JVM, the JVM's rows."""
+    import glob
+
+    import pyarrow as pa
+    from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    files = sorted(glob.glob(os.path.join(ipc_dir, "*.arrow")))
+    with pa.memory_map(files[0]) as f:
+        schema = pa.ipc.open_file(f).schema
+
+    class Part(InputPartition):
+        def __init__(self, path):
+            self.path = path
+
+    class Reader(DataSourceReader):
+        def partitions(self):
+            return [Part(f) for f in files]
+
+        def read(self, part):
+            import pyarrow as pa
+
+            with pa.memory_map(part.path) as f:
+                r = pa.ipc.open_file(f)
+                for i in range(r.num_record_batches):
+                    yield r.get_batch(i)
+
+    class Floor(DataSource):
+        @classmethod
+        def name(cls):
+            return "hoist_bench_floor"
+
+        def schema(self):
+            return from_arrow_schema(schema, prefer_timestamp_ntz=True)
+
+        def reader(self, schema):
+            return Reader()
+
+    return Floor
+
+
+def write_floor_files(url, cols, ipc_dir, n):
+    """hoist's batches of each of the n shards the Spark reader plans, as
+    Arrow IPC files, cast to the Arrow form of the Spark schema (as the
+    reader casts them)."""
+    import shutil
+
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+    import hoist
+
+    shutil.rmtree(ipc_dir, ignore_errors=True)
+    os.makedirs(ipc_dir)
+    for i, sh in enumerate(hoist.shards(url, n, columns=cols)):
+        with hoist.scan(sh, columns=cols) as sc:
+            target = to_arrow_schema(from_arrow_schema(sc.schema, prefer_timestamp_ntz=True))
+            with pa.OSFile(os.path.join(ipc_dir, "%03d.arrow" % i), "wb") as f, pa.ipc.new_file(f, target) as w:
+                for b in sc:
+                    w.write_batch(b if b.schema.equals(target) else b.cast(target))
+
+
 def run_spark(url, local, rounds):
+    import tempfile
+
     os.environ["PYSPARK_PYTHON"] = sys.executable
     from pyspark.sql import SparkSession
 
@@ -170,6 +239,13 @@ def run_spark(url, local, rounds):
     spark.sparkContext.setLogLevel("ERROR")
     hoist.spark.register(spark)
     noop = "noop"  # Spark's no-op sink: every row is produced, nothing is kept
+    nshards = 2 * (os.cpu_count() or 1)  # what hoist.spark's reader asks for by default
+    tmp = tempfile.mkdtemp(prefix="hoist-spark-floor-")
+    floors = {}
+    for wl, cols in (("all", None), ("two", TWO)):
+        d = os.path.join(tmp, wl)
+        write_floor_files(url, cols, d, nshards)
+        floors[wl] = floor_source(d)
     try:
         for r in range(rounds):
             for wl, cols in (("all", None), ("two", TWO)):
@@ -188,10 +264,20 @@ def run_spark(url, local, rounds):
                     df.write.format(noop).mode("overwrite").save()
                     return df
 
+                def floor():
+                    spark.dataSource.register(floors[wl])
+                    df = spark.read.format("hoist_bench_floor").load()
+                    df.write.format(noop).mode("overwrite").save()
+                    return df
+
                 measure("spark", "hoist", wl, r, ours, lambda df: df.count())
                 measure("spark", "own (local files)", wl, r, own, lambda df: df.count())
+                measure("spark", "floor (Python source, batches from memory)", wl, r, floor, lambda df: df.count())
     finally:
         spark.stop()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
