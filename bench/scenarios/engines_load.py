@@ -44,7 +44,7 @@ def run(ctx):
     ctx.note("dataset %s: %d files, %.2f GiB, %d rows; Spark's own reader reads %s (local disk)"
              % (url, info["files"], info["size"] / 2**30, info["rows"], local))
     nbytes = {"all": info["bytes"]["all"], "two": info["bytes"]["two"]}
-    rounds = 1 if ctx.quick else 2
+    rounds = 2  # best of 2 even in a quick run: one round on a shared machine is mostly noise
     env = dict(os.environ, PYSPARK_PYTHON=ctx.python)
     for engine in ("ray", "dask", "spark"):
         p = subprocess.run([ctx.python, str(TOOL), engine, url, str(local), "--rounds", str(rounds)], env=env,
