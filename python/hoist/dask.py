@@ -31,20 +31,26 @@ from .table import Shard, load_table
 __all__ = ["read_dataset", "to_dataset"]
 
 
-def _to_pandas(table: Any, dtype_backend: Optional[str]) -> Any:
+def _to_pandas(table: Any, dtype_backend: Optional[str], pyarrow_strings: bool) -> Any:
+    """One partition's pandas frame. pyarrow_strings: string columns become
+    "string[pyarrow]" here, straight from the Arrow column (what Dask's
+    string conversion would make of them after a round trip through Python
+    objects; the client decides, see read_dataset)."""
     import pandas as pd
 
     if dtype_backend == "pyarrow":
-        return table.to_pandas(types_mapper=pd.ArrowDtype)
-    if _pyarrow_strings():
-        # What Dask turns strings into anyway (its "string[pyarrow]"
-        # conversion): made here straight from the Arrow column, not through
-        # Python objects and back.
+        return table.to_pandas(types_mapper=pd.ArrowDtype, self_destruct=True)
+    mapper = None
+    if pyarrow_strings:
         import pyarrow as pa
 
         strings = pd.StringDtype("pyarrow")
-        return table.to_pandas(types_mapper=lambda t: strings if t in (pa.string(), pa.large_string()) else None)
-    return table.to_pandas()
+        mapper = lambda t: strings if t in (pa.string(), pa.large_string()) else None  # noqa: E731
+    # self_destruct: each column's Arrow buffers are released as soon as it
+    # is converted, so the partition's peak is about one copy, not two. The
+    # NumPy columns stay copies (pyarrow's zero-copy columns are read-only,
+    # and a partition must be writable as Dask's own reader's are).
+    return table.to_pandas(types_mapper=mapper, self_destruct=True)
 
 
 def _pyarrow_strings() -> bool:
@@ -61,8 +67,9 @@ class _ReadShard:
     ``columns`` parameter is what makes Dask push projections into it."""
 
     def __init__(self, all_columns: List[str], filter: Optional[str], sample: Optional[float], seed: int,
-                 dtype_backend: Optional[str], store: Dict[str, Any]):
+                 dtype_backend: Optional[str], pyarrow_strings: bool, store: Dict[str, Any]):
         self.all_columns = all_columns
+        self.pyarrow_strings = pyarrow_strings
         self.filter = filter
         self.sample = sample
         self.seed = seed
@@ -75,7 +82,7 @@ class _ReadShard:
         # column and drop it.
         load = cols if cols else self.all_columns[:1]
         t = load_table(shard, columns=load, filter=self.filter, sample=self.sample, seed=self.seed, **self.store)
-        df = _to_pandas(t.to_pyarrow(), self.dtype_backend)
+        df = _to_pandas(t.to_pyarrow(), self.dtype_backend, self.pyarrow_strings)
         return df[cols] if not cols else df
 
 
@@ -98,9 +105,17 @@ def read_dataset(url: Any, columns: Optional[Sequence[str]] = None, filter: Opti
     if npartitions is None:
         npartitions = 4 * _threads()
     schema, shards = _engine.plan(url, columns, filter, npartitions, **store)
-    meta = _to_pandas(schema.empty_table(), dtype_backend)
-    fn = _ReadShard(list(schema.names), filter, sample, seed, dtype_backend, store)
-    return dd.from_map(fn, shards, meta=meta, label="hoist-read", enforce_metadata=False)
+    # The client's "dataframe.convert-string" setting decides, once, and the
+    # tasks apply it while converting. from_map is then told not to add its
+    # own conversion: that is a second pass over every partition, and a
+    # second layer of tasks that the scheduler may place on another worker
+    # than the read (a transfer of the whole partition; seen in the
+    # engines_load benchmark's task stream).
+    strings = dtype_backend != "pyarrow" and _pyarrow_strings()
+    meta = _to_pandas(schema.empty_table(), dtype_backend, strings)
+    fn = _ReadShard(list(schema.names), filter, sample, seed, dtype_backend, strings, store)
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_map(fn, shards, meta=meta, label="hoist-read", enforce_metadata=False)
 
 
 def _threads() -> int:

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 dd = pytest.importorskip("dask.dataframe")
+dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
 import hoist  # noqa: E402
@@ -48,6 +49,29 @@ def test_read_equals_load_table(client, dataset):
     assert list(f.columns) == ["id", "x"]
     assert len(f) == want.num_rows > 0
     assert f["x"].sum().compute() == pytest.approx(pa.compute.sum(want.to_pyarrow()["x"]).as_py())
+
+
+def test_one_task_per_partition_and_the_clients_string_setting(client, dataset):
+    # Dask's from_map adds a string-conversion layer; the partition function
+    # converts strings itself, so that layer (a second task per partition,
+    # which the scheduler may run on another worker: a transfer) is not
+    # added.
+    _, url, _ = dataset
+    ddf = hoist.dask.read_dataset(url)
+    graph = dict(ddf.optimize().__dask_graph__())
+    assert len(graph) == ddf.npartitions
+    assert all(k[0].startswith("hoist-read-") for k in graph)
+    with dask.config.set({"dataframe.convert-string": True}):
+        on = hoist.dask.read_dataset(url, columns=["s", "x"])
+    with dask.config.set({"dataframe.convert-string": False}):
+        off = hoist.dask.read_dataset(url, columns=["s", "x"])
+    # The client's setting holds on the workers, whatever theirs is.
+    for ddf in (on, off):
+        got = ddf.compute()
+        assert dict(got.dtypes) == dict(ddf.dtypes)
+    assert str(on.dtypes["s"]) == "string"
+    assert str(off.dtypes["s"]) != "string"
+    assert list(on["s"].compute()) == list(off["s"].compute())
 
 
 def test_projection_reaches_the_loader(client, dataset, s3_env):

@@ -60,6 +60,22 @@ def test_read_equals_load_table(ray_local, dataset):
     assert f.sum("x") == pytest.approx(pc.sum(want["x"]).as_py())
 
 
+def test_default_read_tasks_are_not_split(ray_local, dataset):
+    # Left to itself Ray sizes the read from its block-size targets (up to
+    # 200 tasks) and, when a datasource gives fewer tasks, slices each
+    # task's output into ceil(asked / tasks) blocks: on the benchmark's taxi
+    # dataset 216 objects from 24 shards. read_dataset asks for 4 per CPU,
+    # bounded by the shards, and gets one block per shard.
+    _, url, _ = dataset
+    ds = hoist.ray.read_dataset(url).materialize()
+    want = len(hoist.shards(url, 4 * 2, split_row_groups=True))
+    assert 1 < want <= 8
+    assert ds.num_blocks() == want
+    assert ds.count() == ROWS
+    # An explicit count is the caller's.
+    assert hoist.ray.read_dataset(url, override_num_blocks=3).materialize().num_blocks() == 3
+
+
 def test_pushdown_reaches_the_loader(ray_local, dataset, s3_env):
     _, url, _ = dataset
     relay = ByteRelay(s3_env["AWS_ENDPOINT_URL"])
