@@ -17,6 +17,7 @@ a failed job deletes what its tasks wrote (hoist._engine.DatasetCommit).
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict, List, Optional, Sequence
 
 try:
@@ -129,11 +130,63 @@ def _threads() -> int:
         return os.cpu_count() or 1
 
 
+# Write tasks running in this process (Dask's local schedulers), per write
+# id, and the write ids whose job failed: a task that starts after the
+# failure writes nothing, and the client deletes only once none is running.
+_local_cv = threading.Condition()
+_local_running: Dict[str, int] = {}
+_local_aborted: set = set()
+
+
 def _write_part(df: Any, commit: "_engine.DatasetCommit", index: int) -> Dict[str, Any]:
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    return commit.write_part(table, "p%05d" % index)
+    wid = commit.write_id
+    with _local_cv:
+        if wid in _local_aborted:
+            raise RuntimeError("hoist.dask: the write %s was aborted" % wid)
+        _local_running[wid] = _local_running.get(wid, 0) + 1
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        return commit.write_part(table, "p%05d" % index)
+    finally:
+        with _local_cv:
+            _local_running[wid] -= 1
+            if not _local_running[wid]:
+                del _local_running[wid]
+            _local_cv.notify_all()
+
+
+def _distributed_client() -> Any:
+    """The distributed Client dask.compute would use, or None (a local scheduler)."""
+    from dask.base import get_scheduler
+
+    sched = get_scheduler()
+    owner = getattr(sched, "__self__", None)  # Client.get, bound, when a client is the scheduler
+    return owner if owner is not None and hasattr(owner, "compute") and hasattr(owner, "gather") else None
+
+
+def _run_writes(tasks: List[Any], write_id: str) -> List[Any]:
+    """Computes the write tasks. When one fails, returns (raising its error)
+    only after no other task can still write: Dask never stops a task that
+    is running, and one finishing after the client deleted the job's files
+    would leave its file behind."""
+    client = _distributed_client()
+    if client is not None:
+        from distributed import wait
+        futures = client.compute(tasks)
+        try:
+            return client.gather(futures)
+        except BaseException:
+            wait(futures)  # every task finished or failed: nothing writes after this
+            raise
+    try:
+        return list(dask.compute(*tasks))
+    except BaseException:
+        with _local_cv:
+            _local_aborted.add(write_id)
+            _local_cv.wait_for(lambda: write_id not in _local_running)
+        raise
 
 
 def to_dataset(ddf: "dd.DataFrame", url: Any, partition_by: Optional[Sequence[str]] = None,
@@ -150,7 +203,7 @@ def to_dataset(ddf: "dd.DataFrame", url: Any, partition_by: Optional[Sequence[st
     commit = _engine.DatasetCommit(url, partition_by, existing, options, store).begin()
     tasks = [dask.delayed(_write_part)(part, commit, i) for i, part in enumerate(ddf.to_delayed())]
     try:
-        parts = dask.compute(*tasks)
+        parts = _run_writes(tasks, commit.write_id)
         schema = pa.Schema.from_pandas(ddf._meta, preserve_index=False)
         return commit.commit(list(parts), schema=schema)
     except BaseException:

@@ -133,6 +133,32 @@ def test_failed_write_leaves_nothing(client, dataset, s3):
     assert pending_uploads(s3, bucket) == []
 
 
+def _fail_first_others_slow(df):
+    # The partitions running beside the failing one are still running when
+    # the job fails (1 s in); their writes come 2 s after that.
+    if len(df) and df["id"].iloc[0] == 0:
+        time.sleep(1)
+        raise RuntimeError("injected failure in one partition")
+    time.sleep(3)
+    return df
+
+
+@pytest.mark.parametrize("scheduler", ["distributed", "threads"])
+def test_failed_write_waits_for_running_tasks(client, dataset, s3, scheduler):
+    # Dask does not stop a running task when another fails: the client must
+    # not delete the job's files until the last running task has written
+    # (or not started) -- before, that task's file was left behind.
+    bucket, url, _ = dataset
+    ddf = hoist.dask.read_dataset(url).map_partitions(_fail_first_others_slow)
+    out = "s3://%s/late-%s/" % (bucket, uuid.uuid4().hex[:8])
+    cfg = {"scheduler": "threads"} if scheduler == "threads" else {}
+    with dask.config.set(cfg), pytest.raises(RuntimeError, match="injected failure"):
+        hoist.dask.to_dataset(ddf, out)
+    time.sleep(4)  # a task the client did not wait for would have written by now
+    assert list_keys(s3, bucket, out.split("/", 3)[3]) == []
+    assert pending_uploads(s3, bucket) == []
+
+
 def test_killed_worker_is_retried(client, dataset, s3_env):
     _, url, table = dataset
     relay = ByteRelay(s3_env["AWS_ENDPOINT_URL"], delay_per_chunk=0.02)  # slow reads: a kill lands mid-read
