@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 /* ---- decimals --------------------------------------------------------------
@@ -369,6 +370,20 @@ hx_status hx_ds_filter_bind_some(struct ds_filter *f, const char *const *names, 
 
 /* ---- pruning --------------------------------------------------------------- */
 
+/* An integer against a double, exactly (a long double is no help: it has
+ * 64 bits of mantissa at best, none beyond double's under valgrind, and
+ * 2^64 - 2 must stay below 2^64). NaN compares as equal; callers handle it. */
+static int cmp_int_double(__int128 i, double d) {
+    if (d != d) return 0;
+    if (d >= 0x1p127) return -1;
+    if (d < -0x1p127) return 1;
+    double td = trunc(d);
+    __int128 t = (__int128)td; /* exact: |td| < 2^127 and integral */
+    if (i != t) return i < t ? -1 : 1;
+    double frac = d - td; /* exact: nonzero only when |d| < 2^52 */
+    return (frac < 0) - (frac > 0);
+}
+
 static int cmp_values(const struct ds_value *a, const struct ds_value *b) {
     if (a->kind == DS_V_DECIMAL && b->kind == DS_V_DECIMAL) return dec_cmp(a, b);
     if (a->kind == DS_V_BYTES || b->kind == DS_V_BYTES) {
@@ -377,11 +392,9 @@ static int cmp_values(const struct ds_value *a, const struct ds_value *b) {
         if (c) return c < 0 ? -1 : 1;
         return (a->blen > b->blen) - (a->blen < b->blen);
     }
-    if (a->kind == DS_V_DOUBLE || b->kind == DS_V_DOUBLE) {
-        long double x = a->kind == DS_V_DOUBLE ? (long double)a->d : (long double)a->i;
-        long double y = b->kind == DS_V_DOUBLE ? (long double)b->d : (long double)b->i;
-        return (x > y) - (x < y);
-    }
+    if (a->kind == DS_V_DOUBLE && b->kind == DS_V_DOUBLE) return (a->d > b->d) - (a->d < b->d);
+    if (a->kind == DS_V_DOUBLE) return -cmp_int_double(b->i, a->d);
+    if (b->kind == DS_V_DOUBLE) return cmp_int_double(a->i, b->d);
     return (a->i > b->i) - (a->i < b->i);
 }
 

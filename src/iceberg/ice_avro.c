@@ -102,8 +102,11 @@ static hx_status check_header(const void *data, size_t len, const char *url) {
         if (st == HOIST_OK &&
             (avro_value_get_by_name(&meta, "avro.schema", &v, NULL) != 0 || avro_value_get_bytes(&v, &text, &n) != 0))
             st = hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: Iceberg Avro file: no avro.schema in the header", url);
-        if (st == HOIST_OK && avro_schema_from_json_length(text, n, &schema) != 0)
+        if (st == HOIST_OK && avro_schema_from_json_length(text, n, &schema) != 0) {
+            /* avro-c 1.11 may leave *schema pointing at what it already freed */
+            schema = NULL;
             st = hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: Iceberg Avro file: a bad schema: %s", url, avro_strerror());
+        }
         if (st == HOIST_OK && !(cls = avro_generic_class_from_schema(schema)))
             st = hx_error(HOIST_ERR_ICEBERG_CORRUPT, "%s: Iceberg Avro file: a bad schema: %s", url, avro_strerror());
         if (cls) avro_value_iface_decref(cls);
