@@ -25,5 +25,10 @@ int hoist_py_init_iceberg(PyObject *m);
  * hoist_strerror. `domain` picks the class family: "s3", "dataset",
  * "parquet" or "" (python/hoist/exceptions.py). Needs the GIL. */
 PyObject *hoist_py_raise(int status, const char *msg, const char *domain);
+/* Sets a string store option from a Python argument: NULL or None leaves it
+ * unset; not a str is TypeError, a value the library refuses ValueError
+ * (naming argname). 0, or -1 with the exception set. (py_store.c) */
+int hoist_py_store_set_str(struct hoist_store_config *cfg, enum hoist_store_option opt, PyObject *v,
+                           const char *argname);
 
 #endif

@@ -498,21 +498,6 @@ fail:
     return NULL;
 }
 
-static int store_set_str(struct hoist_store_config *sc, enum hoist_store_option opt, PyObject *v, const char *argname) {
-    if (v == Py_None) return 0;
-    if (!PyUnicode_Check(v)) {
-        PyErr_Format(PyExc_TypeError, "%s: expected str, got %.100s", argname, Py_TYPE(v)->tp_name);
-        return -1;
-    }
-    const char *s = PyUnicode_AsUTF8(v);
-    if (!s) return -1;
-    if (hoist_store_config_set_str(sc, opt, s) != HOIST_OK) {
-        PyErr_Format(PyExc_ValueError, "%s: %s", argname, hoist_errmsg());
-        return -1;
-    }
-    return 0;
-}
-
 static int check_cfg(enum hoist_status st, const char *argname) {
     if (st == HOIST_OK) return 0;
     struct errcopy e;
@@ -558,9 +543,9 @@ static int set_store_settings(struct hoist_dataset_config *cfg, struct hoist_sto
         PyErr_NoMemory();
         return -1;
     }
-    if (store_set_str(*scfg, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 ||
-        store_set_str(*scfg, HOIST_STORE_REGION, region, "region") < 0 ||
-        store_set_str(*scfg, HOIST_STORE_PROFILE, profile, "profile") < 0)
+    if (hoist_py_store_set_str(*scfg, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 ||
+        hoist_py_store_set_str(*scfg, HOIST_STORE_REGION, region, "region") < 0 ||
+        hoist_py_store_set_str(*scfg, HOIST_STORE_PROFILE, profile, "profile") < 0)
         return -1;
     if (concurrency && hoist_store_config_set_int(*scfg, HOIST_STORE_CONCURRENCY, concurrency) != HOIST_OK) {
         PyErr_Format(PyExc_ValueError, "concurrency: %s", hoist_errmsg());

@@ -5,21 +5,6 @@
  */
 #include "py_common.h"
 
-static int set_str(struct hoist_store_config *sc, enum hoist_store_option opt, PyObject *v, const char *argname) {
-    if (v == NULL || v == Py_None) return 0;
-    if (!PyUnicode_Check(v)) {
-        PyErr_Format(PyExc_TypeError, "%s: expected str, got %.100s", argname, Py_TYPE(v)->tp_name);
-        return -1;
-    }
-    const char *s = PyUnicode_AsUTF8(v);
-    if (!s) return -1;
-    if (hoist_store_config_set_str(sc, opt, s) != HOIST_OK) {
-        PyErr_Format(PyExc_ValueError, "%s: %s", argname, hoist_errmsg());
-        return -1;
-    }
-    return 0;
-}
-
 /* iceberg_plan(metadata_url, filter=None, snapshot_id=-1, endpoint=None,
  * region=None, profile=None) -> (files, schema_json, stats): files a list of
  * (path, record_count, file_size). */
@@ -36,9 +21,9 @@ static PyObject *py_iceberg_plan(PyObject *self, PyObject *args, PyObject *kwarg
     struct hoist_store *store = NULL;
     struct hoist_iceberg_plan *plan = NULL;
     if (hoist_store_config_new(&sc) != HOIST_OK) return PyErr_NoMemory();
-    if (set_str(sc, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 ||
-        set_str(sc, HOIST_STORE_REGION, region, "region") < 0 ||
-        set_str(sc, HOIST_STORE_PROFILE, profile, "profile") < 0) {
+    if (hoist_py_store_set_str(sc, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 ||
+        hoist_py_store_set_str(sc, HOIST_STORE_REGION, region, "region") < 0 ||
+        hoist_py_store_set_str(sc, HOIST_STORE_PROFILE, profile, "profile") < 0) {
         hoist_store_config_free(sc);
         return NULL;
     }

@@ -226,7 +226,8 @@ static int run_transfer(StoreObject *self, struct hoist_get_item *gets, struct h
     return 0;
 }
 
-static int set_str_opt(struct hoist_store_config *cfg, enum hoist_store_option opt, PyObject *v, const char *argname) {
+int hoist_py_store_set_str(struct hoist_store_config *cfg, enum hoist_store_option opt, PyObject *v,
+                           const char *argname) {
     if (v == NULL || v == Py_None) return 0;
     if (!PyUnicode_Check(v)) {
         PyErr_Format(PyExc_TypeError, "%s must be a str, not %.100s", argname, Py_TYPE(v)->tp_name);
@@ -296,15 +297,15 @@ static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
         return -1;
     }
     int rc = -1;
-    if (set_str_opt(cfg, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 ||
-        set_str_opt(cfg, HOIST_STORE_REGION, region, "region") < 0 ||
-        set_str_opt(cfg, HOIST_STORE_PROFILE, profile, "profile") < 0 ||
-        set_str_opt(cfg, HOIST_STORE_ADDRESSING, addressing, "addressing") < 0 ||
-        set_str_opt(cfg, HOIST_STORE_TMPDIR, tmpdir, "tmpdir") < 0 ||
-        set_str_opt(cfg, HOIST_STORE_ROLE_ARN, role, "role") < 0 ||
-        set_str_opt(cfg, HOIST_STORE_SSE, sse, "encryption") < 0 ||
-        set_str_opt(cfg, HOIST_STORE_SSE_KMS_KEY_ID, sse_kms_key_id, "sse_kms_key_id") < 0 ||
-        set_str_opt(cfg, HOIST_STORE_CA_BUNDLE, ca_bundle, "verify (CA bundle)") < 0 ||
+    if (hoist_py_store_set_str(cfg, HOIST_STORE_ENDPOINT, endpoint, "endpoint") < 0 ||
+        hoist_py_store_set_str(cfg, HOIST_STORE_REGION, region, "region") < 0 ||
+        hoist_py_store_set_str(cfg, HOIST_STORE_PROFILE, profile, "profile") < 0 ||
+        hoist_py_store_set_str(cfg, HOIST_STORE_ADDRESSING, addressing, "addressing") < 0 ||
+        hoist_py_store_set_str(cfg, HOIST_STORE_TMPDIR, tmpdir, "tmpdir") < 0 ||
+        hoist_py_store_set_str(cfg, HOIST_STORE_ROLE_ARN, role, "role") < 0 ||
+        hoist_py_store_set_str(cfg, HOIST_STORE_SSE, sse, "encryption") < 0 ||
+        hoist_py_store_set_str(cfg, HOIST_STORE_SSE_KMS_KEY_ID, sse_kms_key_id, "sse_kms_key_id") < 0 ||
+        hoist_py_store_set_str(cfg, HOIST_STORE_CA_BUNDLE, ca_bundle, "verify (CA bundle)") < 0 ||
         set_int_opt(cfg, HOIST_STORE_NO_SIGN_REQUEST, no_sign, "no_sign_request", 1) < 0 ||
         set_int_opt(cfg, HOIST_STORE_VERIFY_TLS, verify, "verify_tls", 1) < 0 ||
         set_int_opt(cfg, HOIST_STORE_CONCURRENCY, concurrency, "concurrency", 0) < 0 ||
@@ -320,14 +321,14 @@ static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
                             "credentials must be a tuple (access_key_id, secret_access_key[, session_token])");
             goto done;
         }
-        if (set_str_opt(cfg, HOIST_STORE_ACCESS_KEY_ID, PyTuple_GET_ITEM(credentials, 0),
-                        "credentials[0] (access_key_id)") < 0 ||
-            set_str_opt(cfg, HOIST_STORE_SECRET_ACCESS_KEY, PyTuple_GET_ITEM(credentials, 1),
-                        "credentials[1] (secret_access_key)") < 0)
+        if (hoist_py_store_set_str(cfg, HOIST_STORE_ACCESS_KEY_ID, PyTuple_GET_ITEM(credentials, 0),
+                                   "credentials[0] (access_key_id)") < 0 ||
+            hoist_py_store_set_str(cfg, HOIST_STORE_SECRET_ACCESS_KEY, PyTuple_GET_ITEM(credentials, 1),
+                                   "credentials[1] (secret_access_key)") < 0)
             goto done;
         if (PyTuple_GET_SIZE(credentials) == 3 &&
-            set_str_opt(cfg, HOIST_STORE_SESSION_TOKEN, PyTuple_GET_ITEM(credentials, 2),
-                        "credentials[2] (session_token)") < 0)
+            hoist_py_store_set_str(cfg, HOIST_STORE_SESSION_TOKEN, PyTuple_GET_ITEM(credentials, 2),
+                                   "credentials[2] (session_token)") < 0)
             goto done;
     }
 

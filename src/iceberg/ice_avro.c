@@ -230,8 +230,8 @@ static bool member_string(const avro_value_t *rec, const char *name, const char 
     return true;
 }
 
-hx_status hx_ice_avro_next_manifest(struct ice_avro *r, struct ice_manifest_ref *out, bool *eof) {
-    memset(out, 0, sizeof *out);
+/* Reads the next record into r->value; *eof at the end of the file. */
+static hx_status read_record(struct ice_avro *r, bool *eof) {
     *eof = false;
     avro_value_reset(&r->value);
     int rc = avro_file_reader_read_value(r->reader, &r->value);
@@ -239,7 +239,13 @@ hx_status hx_ice_avro_next_manifest(struct ice_avro *r, struct ice_manifest_ref 
         *eof = true;
         return HOIST_OK;
     }
-    if (rc != 0) return corrupt(r, avro_strerror());
+    return rc == 0 ? HOIST_OK : corrupt(r, avro_strerror());
+}
+
+hx_status hx_ice_avro_next_manifest(struct ice_avro *r, struct ice_manifest_ref *out, bool *eof) {
+    memset(out, 0, sizeof *out);
+    hx_status rs = read_record(r, eof);
+    if (rs != HOIST_OK || *eof) return rs;
     int64_t spec_id = 0, content = 0;
     if (!member_string(&r->value, "manifest_path", &out->path)) return corrupt(r, "a manifest without manifest_path");
     if (!member_long(&r->value, "partition_spec_id", &spec_id) || spec_id < INT32_MIN || spec_id > INT32_MAX)
@@ -279,14 +285,8 @@ hx_status hx_ice_avro_next_manifest(struct ice_avro *r, struct ice_manifest_ref 
 
 hx_status hx_ice_avro_next_entry(struct ice_avro *r, struct ice_entry *out, bool *eof) {
     memset(out, 0, sizeof *out);
-    *eof = false;
-    avro_value_reset(&r->value);
-    int rc = avro_file_reader_read_value(r->reader, &r->value);
-    if (rc == EOF) {
-        *eof = true;
-        return HOIST_OK;
-    }
-    if (rc != 0) return corrupt(r, avro_strerror());
+    hx_status rs = read_record(r, eof);
+    if (rs != HOIST_OK || *eof) return rs;
     int64_t status, content = 0;
     if (!member_long(&r->value, "status", &status) || status < 0 || status > 2)
         return corrupt(r, "a manifest entry without a status of 0, 1 or 2");
