@@ -776,6 +776,13 @@ HOIST_API void hoist_dataset_config_free(struct hoist_dataset_config *cfg);
  * HOIST_ERR_COLUMN_NOT_FOUND. */
 HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_columns(struct hoist_dataset_config *cfg,
                                                                              const char *const *names, size_t n);
+/* on = 1: batches without columns, whose lengths count the rows the filter
+ * and sample keep (what `SELECT count(*)` needs; overrides set_columns).
+ * The scan fetches the least that gives those counts: nothing beyond the
+ * footers when the dataset has a Hive partition column, else the filter's
+ * columns, else the one file column with the fewest stored bytes. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_dataset_config_set_rows_only(struct hoist_dataset_config *cfg,
+                                                                               int on);
 /* A row filter, e.g. "passenger_count > 1 AND payment_type IN ('CRD', 'CSH')"
  * (NULL or "" clears it). Parsed here: bad syntax is HOIST_ERR_FILTER with a
  * message quoting the expression and pointing at the offending token. Columns

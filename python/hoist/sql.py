@@ -253,7 +253,8 @@ def _make_dataset_class() -> type:
 
         def stream(self, columns: Optional[Sequence[int]], filters: Sequence[Any]) -> Tuple[Any, bool]:
             names = self._arrow_schema.names
-            chosen = None if columns is None or len(columns) == 0 else [names[i] for i in columns]
+            # columns == []: batches of row counts only, from the least data hoist can read.
+            chosen = None if columns is None else [names[i] for i in columns]
             pushed = [self._translator.translate(f) for f in filters]
             sc = scan(self._urls, columns=chosen, filter=" AND ".join(pushed) or None, **self._options)
             self._scans.add(self._name, "scan", chosen, pushed, sc)

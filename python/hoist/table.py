@@ -397,7 +397,8 @@ def load_table(url_or_urls: Union[str, Sequence[str], Shard], columns: Optional[
     columns.
 
     ``columns``: names to load (partition columns included); only their
-    column chunks are downloaded. ``filter``: an expression such as
+    column chunks are downloaded. ``columns=[]`` loads no column, only the row
+    count of what the filter keeps (footers alone on a Hive-partitioned dataset). ``filter``: an expression such as
     ``"passenger_count > 1 AND payment_type IN ('CRD', 'CSH')"``, used to skip
     partitions and row groups and then applied to rows. ``sample``: keep each
     row with this probability (reproducible with ``seed``, however the data

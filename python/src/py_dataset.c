@@ -608,15 +608,13 @@ static int dataset_init(Dataset *self, PyObject *args, PyObject *kwargs) {
     if (columns_obj != Py_None) {
         cols = utf8_array(columns_obj, "columns", &cols_keep, &n_cols);
         if (!cols) goto done;
-        if (n_cols == 0) {
-            PyErr_SetString(PyExc_ValueError, "columns: an empty list selects nothing; use None for all columns");
-            goto done;
-        }
     }
     if (hoist_dataset_config_new(&cfg) != HOIST_OK) {
         PyErr_NoMemory();
         goto done;
     }
+    /* columns=[]: no columns, only the row counts (pyarrow's read_table(columns=[]) too) */
+    if (cols && n_cols == 0 && check_cfg(hoist_dataset_config_set_rows_only(cfg, 1), "columns") < 0) goto done;
     if (cols && check_cfg(hoist_dataset_config_set_columns(cfg, cols, (size_t)n_cols), "columns") < 0) goto done;
     if (filter && filter[0] && check_cfg(hoist_dataset_config_set_filter(cfg, filter), "filter") < 0) goto done;
     if (check_cfg(hoist_dataset_config_set_progress(cfg, hoist_py_cancel_on_sigint, NULL), "progress") < 0) goto done;

@@ -66,6 +66,13 @@ hx_status hoist_dataset_config_set_columns(struct hoist_dataset_config *c, const
     return HOIST_OK;
 }
 
+hx_status hoist_dataset_config_set_rows_only(struct hoist_dataset_config *c, int on) {
+    HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_rows_only: NULL config");
+    c->rows_only = on != 0;
+    hx_error_clear();
+    return HOIST_OK;
+}
+
 hx_status hoist_dataset_config_set_filter(struct hoist_dataset_config *c, const char *expr) {
     HX_FAIL_IF(!c, HOIST_ERR_INVALID_ARG, "set_filter: NULL config");
     char *copy = NULL;

@@ -444,7 +444,7 @@ static bool kept_paths_have(const struct hoist_dataset *ds, const char *name) {
 static bool prefilter_changes_meaning(const struct hoist_dataset *ds, char *const *keys, size_t nkeys) {
     for (size_t k = 0; k < nkeys; k++)
         if (kept_files_have(ds, keys[k])) return true;
-    for (size_t c = 0; c < ds->cfg.ncolumns; c++)
+    for (size_t c = 0; !ds->cfg.rows_only && c < ds->cfg.ncolumns; c++)
         if (!kept_files_have(ds, ds->cfg.columns[c]) && !kept_paths_have(ds, ds->cfg.columns[c])) return true;
     struct ds_filter *f = NULL;
     if (hx_ds_filter_parse(ds->cfg.filter, &f) != HOIST_OK) {
@@ -726,12 +726,48 @@ static hx_status map_file_fields(struct hoist_dataset *ds, const struct col_map 
     return st;
 }
 
+/* For a rows-only scan that needs no column for its filter: the column
+ * whose values cost least to get. A Hive partition column costs nothing
+ * (its values come from the paths); otherwise the file column with the
+ * fewest stored bytes over every row group, where footers tell them (CSV
+ * has no per-column sizes: its first column). */
+static hx_status cheapest_column(const struct hoist_dataset *ds, const struct col_map *m, size_t *out) {
+    *out = 0;
+    for (size_t i = 0; i < ds->ncols; i++)
+        if (ds->cols[i].partition) {
+            *out = i;
+            return HOIST_OK;
+        }
+    if (ds->ncols == 0 || ds->cfg.format == HOIST_DATASET_CSV) return HOIST_OK;
+    uint64_t *bytes = hx_calloc(ds->ncols, sizeof *bytes);
+    if (!bytes) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    hx_status st = HOIST_OK;
+    for (size_t fi = 0; fi < ds->nfiles && st == HOIST_OK; fi++) {
+        const struct ds_file *f = &ds->files[fi];
+        int nrg = f->pq ? hoist_pq_file_num_row_groups(f->pq) : 0;
+        for (int64_t k = 0; k < f->schema.n_children && st == HOIST_OK; k++) {
+            int ci = m->slot[col_map_slot(m, ds, f->schema.children[k]->name)];
+            for (int g = 0; ci >= 0 && g < nrg; g++) {
+                uint64_t off, len;
+                if ((st = hoist_pq_file_field_range(f->pq, g, (int)k, &off, &len)) != HOIST_OK) break;
+                bytes[ci] += len;
+            }
+        }
+    }
+    for (size_t i = 1; st == HOIST_OK && i < ds->ncols; i++)
+        if (bytes[i] < bytes[*out]) *out = i;
+    hx_free(bytes);
+    return st;
+}
+
 /* Chooses output and needed columns, binds the filter. */
 static hx_status setup_columns(struct hoist_dataset *ds, const struct col_map *m) {
-    size_t nout = ds->cfg.ncolumns ? ds->cfg.ncolumns : ds->ncols;
+    size_t nout = ds->cfg.rows_only ? 0 : ds->cfg.ncolumns ? ds->cfg.ncolumns : ds->ncols;
     ds->need = hx_calloc(ds->ncols + 1, sizeof *ds->need);
     if (!ds->need) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-    if (ds->cfg.ncolumns) {
+    if (ds->cfg.rows_only) {
+        /* nothing to output */
+    } else if (ds->cfg.ncolumns) {
         for (size_t i = 0; i < nout; i++) {
             int ci = m->slot[col_map_slot(m, ds, ds->cfg.columns[i])];
             if (ci < 0) {
@@ -762,6 +798,13 @@ static hx_status setup_columns(struct hoist_dataset *ds, const struct col_map *m
             ds->need[ds->nneed++] = (size_t)ci;
         }
         hx_free(have);
+    }
+    /* Row counts come from decoding a column: without any, a unit would
+     * have nothing to fetch or decode. */
+    if (ds->nneed == 0 && ds->ncols > 0) {
+        size_t ci;
+        HX_TRY(cheapest_column(ds, m, &ci));
+        ds->need[ds->nneed++] = ci;
     }
     ds->need_formats = hx_calloc(ds->nneed + 1, sizeof *ds->need_formats);
     ds->need_dict_formats = hx_calloc(ds->nneed + 1, sizeof *ds->need_dict_formats);

@@ -38,6 +38,7 @@ struct ptype_override {
 struct hoist_dataset_config {
     char **columns;
     size_t ncolumns;
+    bool rows_only;
     char *filter;
     double sample;
     uint64_t seed;
