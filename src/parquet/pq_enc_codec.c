@@ -71,7 +71,7 @@ hx_status hx_pqw_compress(struct hx_pqw_compressor *c, const uint8_t *src, size_
             HX_FAIL(HOIST_ERR_INTERNAL, "snappy failed to compress a %zu-byte page", len);
         break;
     case HX_PQ_GZIP:
-        if (!c->deflate && !(c->deflate = libdeflate_alloc_compressor(c->level < 0 ? 6 : c->level)))
+        if (!c->deflate && !(c->deflate = libdeflate_alloc_compressor(c->level == HX_PQW_LEVEL_DEFAULT ? 6 : c->level)))
             return nomem("GZIP");
         cap = libdeflate_gzip_compress_bound(c->deflate, len);
         HX_TRY(hx_buf_reserve(out, cap));
@@ -79,7 +79,7 @@ hx_status hx_pqw_compress(struct hx_pqw_compressor *c, const uint8_t *src, size_
         if (!got) HX_FAIL(HOIST_ERR_INTERNAL, "libdeflate failed to compress a %zu-byte page", len);
         break;
     case HX_PQ_ZSTD: {
-        int level = c->level < 0 ? 1 : c->level;
+        int level = c->level == HX_PQW_LEVEL_DEFAULT ? 1 : c->level;
         if (!c->zstd || c->zstd_level != level) HX_TRY(zstd_context(c, level));
         cap = ZSTD_compressBound(len);
         HX_TRY(hx_buf_reserve(out, cap));
@@ -101,8 +101,8 @@ hx_status hx_pqw_compress(struct hx_pqw_compressor *c, const uint8_t *src, size_
         if (cap == 0) cap = len + 1024;
         HX_TRY(hx_buf_reserve(out, cap));
         got = cap;
-        if (!BrotliEncoderCompress(c->level < 0 ? 8 : c->level, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, len, src,
-                                   &got, (uint8_t *)out->data + out->len))
+        if (!BrotliEncoderCompress(c->level == HX_PQW_LEVEL_DEFAULT ? 8 : c->level, BROTLI_DEFAULT_WINDOW,
+                                   BROTLI_MODE_GENERIC, len, src, &got, (uint8_t *)out->data + out->len))
             HX_FAIL(HOIST_ERR_INTERNAL, "brotli failed to compress a %zu-byte page", len);
         break;
     default: HX_FAIL(HOIST_ERR_UNSUPPORTED, "compression codec %d is not supported for writing", (int)c->codec);
@@ -126,7 +126,7 @@ hx_status hx_pqw_parse_codec(const char *s, enum hx_pq_codec *codec, int *level)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strlen(names[i].name) != nlen || strncasecmp(s, names[i].name, nlen) != 0) continue;
         *codec = names[i].codec;
-        *level = -1;
+        *level = HX_PQW_LEVEL_DEFAULT;
         if (colon) {
             char *end = NULL;
             long v = strtol(colon + 1, &end, 10);

@@ -14,6 +14,8 @@
 
 #include "parquet_internal.h"
 
+#include <limits.h>
+
 /* ULEB128 varint of v into p (at most 10 bytes); returns its length. Thrift's
  * compact protocol, RLE run headers and DELTA headers all use it. */
 static inline size_t hx_pqw_varint(uint8_t *p, uint64_t v) {
@@ -92,7 +94,11 @@ void hx_pqw_compressor_free(struct hx_pqw_compressor *c);
 /* Compresses src, appending to out. */
 HOIST_NODISCARD hx_status hx_pqw_compress(struct hx_pqw_compressor *c, const uint8_t *src, size_t len,
                                           struct hx_buf *out);
-/* Parses "zstd", "zstd:3", ...; level -1 = the codec's default. */
+/* The level a codec uses when none is given. Not -1: zstd's levels go down
+ * to -131072 ("zstd:-1" is its fastest-but-one setting, a level of its own). */
+#define HX_PQW_LEVEL_DEFAULT INT_MIN
+
+/* Parses "zstd", "zstd:3", ...; HX_PQW_LEVEL_DEFAULT = the codec's default. */
 HOIST_NODISCARD hx_status hx_pqw_parse_codec(const char *s, enum hx_pq_codec *codec, int *level);
 
 /* ---- options (pq_write_options.c) ------------------------------------------ */

@@ -12,7 +12,7 @@ hx_status hoist_pq_write_options_new(struct hoist_pq_write_options **out) {
     struct hoist_pq_write_options *o = hx_calloc(1, sizeof *o);
     if (!o) HX_FAIL(HOIST_ERR_NOMEM, "out of memory allocating Parquet write options");
     o->codec = HX_PQ_SNAPPY;
-    o->level = -1;
+    o->level = HX_PQW_LEVEL_DEFAULT;
     o->row_group_rows = 1048576;
     o->row_group_bytes = (int64_t)128 << 20;
     o->page_bytes = 1 << 20;
@@ -170,7 +170,7 @@ static hx_status column(struct hoist_pq_write_options *o, const char *path, stru
     memset(&c[o->ncols], 0, sizeof *c);
     if (!(c[o->ncols].path = hx_strdup(path))) HX_FAIL(HOIST_ERR_NOMEM, "out of memory adding column options");
     c[o->ncols].dictionary = -1;
-    c[o->ncols].level = -1;
+    c[o->ncols].level = HX_PQW_LEVEL_DEFAULT;
     *out = &c[o->ncols++];
     return HOIST_OK;
 }

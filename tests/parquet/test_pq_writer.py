@@ -667,6 +667,25 @@ def test_hoist_reader_reads_the_files(make, version):
         assert got[name].to_pylist() == want[name].to_pylist(), name
 
 
+def test_zstd_negative_levels_are_their_own():
+    """zstd's negative levels are faster settings of their own, not the default:
+    "zstd:-5" once compressed like plain "zstd" (level 1), because -1 stood for
+    "no level given". The default stays level 1 (Arrow C++'s)."""
+    rng = np.random.default_rng(5)
+    words = np.array(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])
+    text = [" ".join(rng.choice(words, 6)) + " %d" % rng.integers(0, 1000) for _ in range(40_000)]
+    t = pa.table({"a": pa.array(text)})
+    enc = {"a": "plain"}
+    default = write(t, encodings=enc, threads=1, compression="zstd")
+    level1 = write(t, encodings=enc, threads=1, compression="zstd:1")
+    fast = write(t, encodings=enc, threads=1, compression="zstd:-5")
+    faster = write(t, encodings=enc, threads=1, compression="zstd:-50")
+    assert default == level1
+    assert len(level1) < len(fast) < len(faster)
+    for b in (fast, faster):
+        assert pq.read_table(io.BytesIO(b)).equals(t)
+
+
 def test_zstd_level_per_column_with_shared_context():
     """One thread, so both columns' pages go through one zstd context: each
     column is compressed at its own level, exactly as in a file of its own
