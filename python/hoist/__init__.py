@@ -40,8 +40,8 @@ _export("sql", "sql", "ctas", "SQLError", "CTASResult")
 
 # Submodules that are public names themselves (iceberg imports pyiceberg only
 # when used), and those `import hoist` used to load, whose attribute access
-# (hoist.s3, hoist.table, ...) keeps working.
-_SUBMODULES = ("features", "iceberg", "exceptions", "table", "parquet", "csv", "s3", "write", "sql")
+# (hoist.s3, hoist.table, hoist._hoist, ...) keeps working.
+_SUBMODULES = ("features", "iceberg", "exceptions", "table", "parquet", "csv", "s3", "write", "sql", "_hoist")
 
 __all__ = ["__version__", "Table", "Shard", "Scanner", "load_table", "scan", "shards", "features"]
 __all__ += [n for n in _EXPORTS if n not in __all__]

@@ -66,3 +66,10 @@ def test_loading_a_submodule_first_keeps_the_public_function():
     # it on the package) before anything else used to be impossible.
     out = _run("from hoist.sql import ctas\nimport hoist\nprint(callable(hoist.sql), type(hoist.sql).__name__)")
     assert out.split() == ["True", "function"]
+
+
+def test_extension_reachable_as_attribute_in_a_fresh_process():
+    # hoist._hoist was always loaded by import hoist; code reaching it as an
+    # attribute (tests, tools) must still find it before any other use.
+    out = _run("import hoist\nprint(hoist._hoist.status_class(103))")
+    assert out.strip() == "not_found"
