@@ -9,8 +9,10 @@ Files (bench/tools/pq_prepare.py, generated once into bench/cache/pq_decode/):
     (18-bit indices) as a pandas/pyarrow user's file would be.
 
 Tools, each a child process (bench/tools/pq_decode_*.py) so that peak RSS is
-its own: hoist (`hoist.read_parquet(bytes, threads=1|0)` + `pyarrow.table`,
-zero copy), pyarrow (`pq.read_table(BufferReader, use_threads=False|True)`),
+its own: hoist (`hoist.read_parquet(bytes, threads=1|0)` imported zero copy
+with `pa.RecordBatchReader.from_stream(...).read_all()`; not `pa.table(obj)`,
+whose first call imports pandas -- 0.25-0.4 CPU-s that had been counted in
+hoist's cold decode alone until 2026-12-02), pyarrow (`pq.read_table(BufferReader, use_threads=False|True)`),
 polars (`pl.read_parquet(BytesIO)`, POLARS_MAX_THREADS=1 for single) and
 duckdb (`SELECT *` from the file on /dev/shm to an Arrow table, `SET
 threads=1` for single) and daft (`daft.read_parquet(path).to_arrow()` of the
