@@ -63,6 +63,13 @@ void hx_csv_lex_chunk(const struct hx_csv_job *job, struct hx_csv_chunk *ch) {
     const struct hx_csv_dialect *d = &rd->d;
     const uint8_t *data = job->data;
     size_t len = job->len, p = ch->start, nproj = rd->nproj;
+    /* every column in order: the lexer stores fields with no map lookup */
+    const int *map = rd->proj_map;
+    if (nproj == rd->ncols) {
+        size_t c = 0;
+        while (c < nproj && map[c] == (int)c) c++;
+        if (c == nproj) map = NULL;
+    }
     for (;;) {
         if (p >= ch->stop || p >= len) break;
         uint8_t c = data[p];
@@ -95,8 +102,7 @@ void hx_csv_lex_chunk(const struct hx_csv_job *job, struct hx_csv_chunk *ch) {
         }
         size_t nf = 0, next = len;
         struct hx_csv_field *row = nproj ? ch->fields + (size_t)ch->nrows * nproj : NULL;
-        enum hx_csv_row rs =
-            hx_csv_lex_row(d, data, len, p, job->final, ch->start, rd->proj_map, rd->ncols, row, &nf, &next);
+        enum hx_csv_row rs = hx_csv_lex_row(d, data, len, p, job->final, ch->start, map, rd->ncols, row, &nf, &next);
         if (rs == HX_ROW_INCOMPLETE) {
             ch->incomplete = true;
             break;

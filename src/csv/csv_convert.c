@@ -167,6 +167,20 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
             s = (const uint8_t *)scratch->data;
             len = scratch->len;
         }
+        /* the common case first: a number or time that converts is no null
+         * word when no null word converts (NaN excepted: "nan" is one) */
+        if (nullable &&
+            (t == HX_CSV_INT64 || t == HX_CSV_FLOAT64 || t == HX_CSV_DATE32 || t == HX_CSV_TIMESTAMP ||
+             t == HX_CSV_TIMESTAMP_UTC) &&
+            !cx->nulls->converts[t]) {
+            bool unused = false;
+            if (put_value(cx, t, s, len, b, k, &st, &unused) &&
+                (t != HX_CSV_FLOAT64 || ((double *)b->values)[k] == ((double *)b->values)[k])) {
+                valid |= (uint64_t)1 << (k & 63);
+                NEXT_ROW();
+                continue;
+            }
+        }
         if (nullable && hx_csv_words_has(cx->nulls, s, len)) {
             nulls++;
             if (t == HX_CSV_STRING)

@@ -153,6 +153,11 @@ struct hx_csv_words {
      * [0][0]); most values are rejected by this one lookup */
     uint8_t lenfirst[17][256];
     uint32_t wlen[HX_CSV_WORDS_FAST]; /* lengths of the first words */
+    /* [t]: some word converts to a value of type t (int64, date32, either
+     * timestamp; float64 counts only values that are not NaN). When none
+     * does, a value that converts to t is no word: conversion skips the
+     * lookup for it. */
+    bool converts[HX_CSV_NTYPES];
 };
 void hx_csv_words_init(struct hx_csv_words *w, const struct hx_csv_strlist *list, const char *const *defaults);
 bool hx_csv_words_match(const struct hx_csv_words *w, const uint8_t *s, size_t n);

@@ -97,12 +97,21 @@ static inline void block_masks(const struct hx_csv_dialect *d, const uint8_t *da
  * only rows it reads exactly as the general lexer does: every field plain,
  * or quoted with the closing quote right before a stop; whole 64-byte
  * blocks inside the data. Anything else — a doubled quote, bytes after a
- * closing quote, a row running into the last 64 bytes, a field too long
- * for the index — returns false, and the general lexer reads the row (out
- * may have been written meanwhile; it is overwritten). */
-bool hx_csv_lex_row_fast(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, size_t base,
-                         const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields, size_t *next) {
-    if (len < 64 || p > len - 64) return false;
+ * closing quote, a row running into the last 64 bytes, a row too long for
+ * the index — returns false, and the general lexer reads the row (out may
+ * have been written meanwhile; it is overwritten). Inlined twice, with and
+ * without a column map (mapped is a constant), so the common case (every
+ * column, in order) stores each field with no lookup. */
+#if defined(__GNUC__)
+#define LEX_INLINE inline __attribute__((always_inline))
+#else
+#define LEX_INLINE inline
+#endif
+static LEX_INLINE bool lex_row_fast(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p,
+                                    size_t base, const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields,
+                                    size_t *next, const bool mapped) {
+    if (len < 64 || p > len - 64 || p < base) return false;
+    const size_t row = p;
     size_t bp = p, nf = 0;
     uint64_t stops, quotes;
     block_masks(d, data, bp, &stops, &quotes);
@@ -144,9 +153,9 @@ bool hx_csv_lex_row_fast(const struct hx_csv_dialect *d, const uint8_t *data, si
             vend = bp + (size_t)__builtin_ctzll(st);
             p = vend;
         }
-        if (nf < cap && (!map || map[nf] >= 0)) {
-            if (vstart - base > UINT32_MAX || vend - vstart > HX_CSV_FIELD_MAXLEN) return false;
-            struct hx_csv_field *f = &out[map ? (size_t)map[nf] : nf];
+        /* offsets and lengths may wrap here: the whole row is checked below */
+        if (mapped ? nf < cap && map[nf] >= 0 : nf < cap) {
+            struct hx_csv_field *f = &out[mapped ? (size_t)map[nf] : nf];
             f->off = (uint32_t)(vstart - base);
             f->len = (uint32_t)(vend - vstart);
         }
@@ -156,9 +165,17 @@ bool hx_csv_lex_row_fast(const struct hx_csv_dialect *d, const uint8_t *data, si
         if (c == '\r' && p < len && data[p] == '\n') p++;
         break;
     }
+    /* every field lies in [row, p): when that fits the index, each one did */
+    if (p - base > UINT32_MAX || p - row > HX_CSV_FIELD_MAXLEN) return false;
     *nfields = nf;
     *next = p;
     return true;
+}
+
+bool hx_csv_lex_row_fast(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, size_t base,
+                         const int *map, size_t cap, struct hx_csv_field *out, size_t *nfields, size_t *next) {
+    return map ? lex_row_fast(d, data, len, p, base, map, cap, out, nfields, next, true)
+               : lex_row_fast(d, data, len, p, base, NULL, cap, out, nfields, next, false);
 }
 #else
 bool hx_csv_lex_row_fast(const struct hx_csv_dialect *d, const uint8_t *data, size_t len, size_t p, size_t base,

@@ -267,6 +267,16 @@ void hx_csv_words_init(struct hx_csv_words *w, const struct hx_csv_strlist *list
         size_t n = strlen(w->v[i]);
         if (i < HX_CSV_WORDS_FAST) w->wlen[i] = (uint32_t)n;
         w->lenfirst[n < 16 ? n : 16][(uint8_t)w->v[i][0]] = 1;
+        const uint8_t *t = (const uint8_t *)w->v[i];
+        int64_t iv;
+        int32_t dv;
+        double fv;
+        bool zoned;
+        w->converts[HX_CSV_INT64] |= hx_csv_parse_int64(t, n, &iv);
+        w->converts[HX_CSV_FLOAT64] |= hx_csv_parse_float64(t, n, &fv) && fv == fv;
+        w->converts[HX_CSV_DATE32] |= hx_csv_parse_date32(t, n, &dv);
+        if (hx_csv_parse_timestamp(t, n, &iv, &zoned))
+            w->converts[zoned ? HX_CSV_TIMESTAMP_UTC : HX_CSV_TIMESTAMP] = true;
     }
 }
 

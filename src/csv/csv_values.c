@@ -65,36 +65,62 @@ bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out) {
     return true;
 }
 
-/* n ASCII digits at s (n <= 4), or -1. */
-static inline int fixed_digits(const uint8_t *s, int n) {
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (d > 9) return -1;
-        v = v * 10 + (int)d;
-    }
+/* Fixed-position fields read a word at a time (SWAR, little-endian loads:
+ * byte i of a word is s[i]). */
+static inline uint64_t load8(const uint8_t *s) {
+    uint64_t v;
+    memcpy(&v, s, 8);
     return v;
 }
 
+/* Zero in each byte of w that is '0'..'9': the high nibble is 3 and stays
+ * 3 after adding 6. A carry out of a byte 0xfa..0xff adds one to the next
+ * byte, which can only turn a digit into a non-digit: a false "no" sends
+ * the value to the general parser, which decides it right. */
+static inline uint64_t nondigits(uint64_t w) {
+    return ((w & 0xf0f0f0f0f0f0f0f0ull) | (((w + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) >> 4)) ^
+           0x3333333333333333ull;
+}
+
+/* The digits of w under mask m (digit bytes, checked) as two-digit
+ * numbers: byte i of the result is 10·d[i] + d[i+1] when both are digits
+ * of m. Other bytes hold zeros, so nothing borrows or carries. */
+static inline uint64_t digit_pairs(uint64_t w, uint64_t m) {
+    uint64_t v = (w & m) - (0x3030303030303030ull & m);
+    return v * 10 + (v >> 8);
+}
+
+static inline unsigned byte_of(uint64_t w, int i) { return (unsigned)(w >> (8 * i)) & 0xff; }
+
 /* The shapes writers emit most, 'YYYY-MM-DD HH:MM:SS' and the same with
- * '.ffffff' (pandas, pyarrow, DuckDB; 'T' or ' '), at fixed positions with
- * no generic scanning; false sends anything else (or any doubt) to the
- * general parser below, which accepts a superset with the same values. */
+ * '.ffffff' (pandas, pyarrow, DuckDB; 'T' or ' '), checked and read as
+ * three or four words with no branch per character; false sends anything
+ * else (or any doubt) to the general parser below, which accepts a
+ * superset with the same values. */
 static bool timestamp_fixed(const uint8_t *s, size_t n, int64_t *out) {
-    if ((n != 19 && n != 26) || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' ||
-        s[16] != ':' || (n == 26 && s[19] != '.'))
+    if ((n != 19 && n != 26) || (s[10] != ' ' && s[10] != 'T')) return false;
+    /* a = s[0..8) "YYYY-MM-", b = s[8..16) "DD?HH:MM", c = s[11..19) "HH:MM:SS" */
+    const uint64_t a = load8(s), b = load8(s + 8), c = load8(s + 11);
+    const uint64_t am = 0x00ffff00ffffffffull, bm = 0xffff00ffff00ffffull, cm = 0xffff000000000000ull;
+    if ((nondigits(a) & am) | (nondigits(b) & bm) | (nondigits(c) & cm)) return false;
+    if ((a & 0xff0000ff00000000ull) != 0x2d00002d00000000ull || /* '-' at 4 and 7 */
+        (b & 0x0000ff0000000000ull) != 0x00003a0000000000ull || /* ':' at 13 */
+        (c & 0x0000ff0000000000ull) != 0x00003a0000000000ull)   /* ':' at 16 */
         return false;
-    int y = fixed_digits(s, 4), mo = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2);
-    int hh = fixed_digits(s + 11, 2), mi = fixed_digits(s + 14, 2), ss = fixed_digits(s + 17, 2);
-    if ((y | mo | d | hh | mi | ss) < 0 || hh > 23 || mi > 59 || ss > 59) return false;
+    const uint64_t pa = digit_pairs(a, am), pb = digit_pairs(b, bm), pc = digit_pairs(c, cm);
+    int y = (int)(byte_of(pa, 0) * 100 + byte_of(pa, 2)), mo = (int)byte_of(pa, 5), d = (int)byte_of(pb, 0);
+    int hh = (int)byte_of(pb, 3), mi = (int)byte_of(pb, 6), ss = (int)byte_of(pc, 6);
+    if (hh > 23 || mi > 59 || ss > 59) return false;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return false;
     if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return false;
     int64_t frac = 0;
     if (n == 26) {
-        int a = fixed_digits(s + 20, 3), b = fixed_digits(s + 23, 3);
-        if ((a | b) < 0) return false;
-        frac = a * 1000 + b;
+        /* f = s[18..26) "S.ffffff" */
+        const uint64_t f = load8(s + 18), fm = 0xffffffffffff0000ull;
+        if ((nondigits(f) & fm) || (f & 0xff00) != 0x2e00) return false;
+        const uint64_t pf = digit_pairs(f, fm);
+        frac = (int64_t)(byte_of(pf, 2) * 10000 + byte_of(pf, 4) * 100 + byte_of(pf, 6));
     }
     *out =
         (hx_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)hh * 3600 + mi * 60 + ss) * 1000000 + frac;

@@ -200,13 +200,15 @@ static hx_status reader_done(struct hoist_csv_reader *rd, hx_status st, struct A
 
 /* ---- decompression on a thread of its own --------------------------------- */
 
-/* Compressed input is inflated on a producer thread into 4 MiB blocks of
+/* Compressed input is inflated on a producer thread into 1 MiB blocks of
  * text while the calling thread parses the blocks before them (the reader
  * parses on its pool): decompression and parsing overlap, and memory holds
- * a few blocks, not the text. Two filled blocks may wait; the producer
- * waits for the parser beyond that. */
-#define PIPE_BLOCK ((size_t)4 << 20)
-#define PIPE_DEPTH 2
+ * a few blocks, not the text. Eight filled blocks may wait (as much as the
+ * reader gathers for one parse, so the producer keeps running while the
+ * parser works); the producer waits for the parser beyond that. Small
+ * blocks keep what waits small: 4 MiB ones held 16 MiB. */
+#define PIPE_BLOCK ((size_t)1 << 20)
+#define PIPE_DEPTH 8
 #define PIPE_BUFS (PIPE_DEPTH + 2) /* queued + the producer's + the parser's */
 
 typedef hx_status (*hx_ds_produce_fn)(void *arg, struct hx_ds_sink *s);
@@ -408,10 +410,21 @@ static void drop_parsed(void *ud, size_t off, size_t len) {
     if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED); /* advice: failure only costs memory */
 }
 
-/* A producer: the whole mapped file into the sink. */
+/* A producer: the whole mapped file into the sink, a slice at a time. The
+ * sink has consumed a slice when the push returns (its text went on in
+ * blocks), so the slice's pages are dropped then: read through once, the
+ * compressed bytes would otherwise stay resident next to the table (a
+ * 64 MiB .zst of a 170 MiB CSV kept peak RSS 90 MiB above the table). */
+#define MAP_SLICE ((size_t)8 << 20)
 static hx_status push_map(void *arg, struct hx_ds_sink *s) {
     const struct hx_file_map *map = arg;
-    return hx_ds_sink_push(s, map->data, map->size);
+    if (!map->base) return hx_ds_sink_push(s, map->data, map->size);
+    for (size_t off = 0; off < map->size; off += MAP_SLICE) {
+        size_t n = map->size - off < MAP_SLICE ? map->size - off : MAP_SLICE;
+        HX_TRY(hx_ds_sink_push(s, map->data + off, n));
+        drop_parsed((void *)map, off, n);
+    }
+    return HOIST_OK;
 }
 
 static hx_status read_file(const char *path, const struct hoist_csv_options *opts, struct ArrowArrayStream *out,
@@ -492,6 +505,8 @@ static hx_status batch_push(struct batch *b, const char *url, struct hx_ds_sink 
         HX_FAIL_IF(b->items[i].size != (uint64_t)b->items[i].length, HOIST_ERR_S3_BAD_RESPONSE,
                    "%s: a range came back short (the object changed?)", url);
         HX_TRY(hx_ds_sink_push(s, b->items[i].data, (size_t)b->items[i].size));
+        /* consumed: freed now, not with the batch, while the next batch downloads */
+        hoist_store_get_item_reset(&b->items[i]);
     }
     return HOIST_OK;
 }
