@@ -219,7 +219,6 @@ static inline uint64_t runs_of_8(uint64_t m) {
  * complete the last group, and the rest is an RLE run if 8 or more remain
  * (else the whole run stays literal). Runs stop at 2^30 values. */
 #define RLE_ENCODE(NAME, T, EQ)                                                                                        \
-    NEXT_RUN(T, EQ)                                                                                                    \
     hx_status NAME(const T *v, size_t n, int w, struct hx_buf *out) {                                                  \
         size_t i = 0, lit = 0;                                                                                         \
         while (i < n) {                                                                                                \
@@ -246,7 +245,11 @@ static inline uint64_t runs_of_8(uint64_t m) {
         return HOIST_OK;                                                                                               \
     }
 
+NEXT_RUN(uint16_t, eq_mask_scalar)
+NEXT_RUN(uint32_t, eq_mask_scalar)
 #ifdef __SSE2__
+NEXT_RUN(uint16_t, eq_mask_sse2)
+NEXT_RUN(uint32_t, eq_mask_sse2)
 RLE_ENCODE(hx_rle_encode_u16, uint16_t, eq_mask_sse2)
 RLE_ENCODE(hx_rle_encode_u32, uint32_t, eq_mask_sse2)
 #else
