@@ -17,9 +17,6 @@
  * its pages back until then. */
 enum { PROBE_VALUES = 16384 };
 
-/* Values hashed ahead of their probes. */
-enum { HASH_BATCH = 16 };
-
 /* After the first `seen` of n values gave `distinct` entries of
  * `entry_bytes` PLAIN bytes: is a dictionary under limit out of reach?
  * Hashing a high-cardinality column to the limit only to drop the work
@@ -39,6 +36,7 @@ static int dict_hopeless(int64_t seen, size_t distinct, int64_t entry_bytes, int
 }
 
 void hx_pqw_dict_free(struct hx_pqw_dict *d) {
+    hx_free(d->keys);
     hx_free(d->kslots);
     hx_free(d->slots);
     hx_pqw_leafbuf_reset(&d->entries);
@@ -52,9 +50,10 @@ enum { KEEP_SLOTS = 1 << 14 };
 
 void hx_pqw_dict_clear(struct hx_pqw_dict *d) {
     if (d->kcap > KEEP_SLOTS || d->cap > KEEP_SLOTS) {
+        hx_free(d->keys);
         hx_free(d->kslots);
         hx_free(d->slots);
-        d->kslots = NULL, d->slots = NULL;
+        d->keys = NULL, d->kslots = NULL, d->slots = NULL;
         d->kcap = d->cap = 0;
     }
     if (d->kslots) memset(d->kslots, 0, d->kcap * sizeof *d->kslots);
@@ -166,16 +165,23 @@ static hx_status entry_add(struct hx_pqw_dict *d, int ba, const uint8_t *p, size
 
 static hx_status ktable_grow(struct hx_pqw_dict *d) {
     size_t cap = d->kcap ? d->kcap * 2 : 1024;
-    struct hx_pqw_kslot *ns = hx_calloc(cap, sizeof *ns);
-    if (!ns) HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
-    for (size_t k = 0; k < d->kcap; k++) {
-        if (!d->kslots[k].entry) continue;
-        size_t g = hash_w(d->kslots[k].key) & (cap - 1);
-        while (ns[g].entry) g = (g + 1) & (cap - 1);
-        ns[g] = d->kslots[k];
+    uint64_t *nk = hx_malloc(cap * sizeof *nk);
+    uint32_t *ns = hx_calloc(cap, sizeof *ns);
+    if (!nk || !ns) {
+        hx_free(nk);
+        hx_free(ns);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory building a dictionary");
     }
+    for (size_t k = 0; k < d->kcap; k++) {
+        if (!d->kslots[k]) continue;
+        size_t g = hash_w(d->keys[k]) & (cap - 1);
+        while (ns[g]) g = (g + 1) & (cap - 1);
+        ns[g] = d->kslots[k];
+        nk[g] = d->keys[k];
+    }
+    hx_free(d->keys);
     hx_free(d->kslots);
-    d->kslots = ns, d->kcap = cap;
+    d->keys = nk, d->kslots = ns, d->kcap = cap;
     return HOIST_OK;
 }
 
@@ -186,75 +192,26 @@ static hx_status add_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t v0,
     if (!d->kslots) HX_TRY(ktable_grow(d));
     const uint8_t *v = b->vals.data;
     int64_t i = v0;
-    while (i < v1) {
-        /* a batch's hashes first, their slots prefetched: they do not
-         * depend on the table, so the multiplies and the cache misses of a
-         * large table overlap instead of each probe waiting on its own */
-        size_t nb = v1 - i < HASH_BATCH ? (size_t)(v1 - i) : HASH_BATCH;
-        uint64_t xs[HASH_BATCH];
-        size_t hs[HASH_BATCH];
-        for (size_t k = 0; k < nb; k++) {
-            xs[k] = load_w(v + (size_t)(i + (int64_t)k) * w, w);
-            hs[k] = hash_w(xs[k]);
-            __builtin_prefetch(&d->kslots[hs[k] & (d->kcap - 1)]);
+    for (; i < v1; i++, d->seen++) {
+        if ((d->seen == PROBE_VALUES || d->seen == HX_PQW_DICT_SETTLED) &&
+            dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit))
+            break;
+        uint64_t x = load_w(v + (size_t)i * w, w);
+        size_t mask = d->kcap - 1, h = hash_w(x) & mask;
+        uint32_t e;
+        while ((e = d->kslots[h]) != 0 && d->keys[h] != x) h = (h + 1) & mask;
+        if (!e) {
+            if (d->plain_bytes + (int64_t)w > limit) break;
+            HX_TRY(entry_add(d, 0, v + (size_t)i * w, w));
+            d->plain_bytes += (int64_t)w;
+            e = (uint32_t)d->n;
+            d->kslots[h] = e;
+            d->keys[h] = x;
+            if (d->n * 2 > d->kcap) HX_TRY(ktable_grow(d));
         }
-        for (size_t k = 0; k < nb; k++, i++, d->seen++) {
-            if ((d->seen == PROBE_VALUES || d->seen == HX_PQW_DICT_SETTLED) &&
-                dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit))
-                goto done;
-            uint64_t x = xs[k];
-            size_t mask = d->kcap - 1, h = hs[k] & mask;
-            uint32_t e;
-            while ((e = d->kslots[h].entry) != 0 && d->kslots[h].key != x) h = (h + 1) & mask;
-            if (!e) {
-                if (d->plain_bytes + (int64_t)w > limit) goto done;
-                HX_TRY(entry_add(d, 0, v + (size_t)i * w, w));
-                d->plain_bytes += (int64_t)w;
-                e = (uint32_t)d->n;
-                d->kslots[h] = (struct hx_pqw_kslot){x, e};
-                if (d->n * 2 > d->kcap) HX_TRY(ktable_grow(d));
-            }
-            idx[i - v0] = e - 1;
-        }
+        idx[i - v0] = e - 1;
     }
-done:
     *taken = i - v0;
-    return HOIST_OK;
-}
-
-/* One byte-array (or odd-width) value with its hash: its entry number in
- * *e, or UINT32_MAX when the dictionary stops here. */
-static hx_status add_one(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int ba, size_t w, int64_t i,
-                         uint64_t hash, int64_t limit, int64_t n_chunk, struct hx_pqw_dict *d, uint32_t *out) {
-    *out = UINT32_MAX;
-    if ((d->seen == PROBE_VALUES || d->seen == HX_PQW_DICT_SETTLED) &&
-        dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit))
-        return HOIST_OK;
-    size_t len;
-    const uint8_t *p = hx_pqw_value_at(b, ba, w, (uint32_t)i, &len);
-    size_t h = (size_t)hash & (d->cap - 1);
-    uint32_t e;
-    while ((e = d->slots[h].entry) != 0) {
-        if (d->slots[h].hash == hash && d->slots[h].len == len) {
-            if (len <= 8) break;
-            size_t l2;
-            const uint8_t *q = hx_pqw_value_at(&d->entries, ba, w, e - 1, &l2);
-            if (memcmp(p, q, len) == 0) break;
-        }
-        h = (h + 1) & (d->cap - 1);
-    }
-    if (!e) {
-        int64_t add = (int64_t)len + (ba ? 4 : 0);
-        if (d->plain_bytes + add > limit) return HOIST_OK;
-        HX_FAIL_IF(len > UINT32_MAX, HOIST_ERR_LIMIT, "column '%s': a value of %zu bytes is too long for a dictionary",
-                   leaf->dotted, len);
-        HX_TRY(entry_add(d, ba, p, len));
-        d->plain_bytes += add;
-        e = (uint32_t)d->n;
-        d->slots[h] = (struct hx_pqw_dslot){hash, e, (uint32_t)len};
-        if (d->n * 2 > d->cap) HX_TRY(dict_grow(d));
-    }
-    *out = e - 1;
     return HOIST_OK;
 }
 
@@ -267,22 +224,37 @@ hx_status hx_pqw_dict_add(const struct hx_pqw_leaf *leaf, const struct hx_pqw_le
     if (!ba && (w == 4 || w == 8)) return add_fixed(b, w, v0, v1, limit, n_chunk, d, idx, taken);
     if (!d->slots) HX_TRY(dict_grow(d));
     int64_t i = v0;
-    while (i < v1) {
-        size_t nb = v1 - i < HASH_BATCH ? (size_t)(v1 - i) : HASH_BATCH; /* as add_fixed */
-        uint64_t hs[HASH_BATCH];
-        for (size_t k = 0; k < nb; k++) {
-            size_t len;
-            const uint8_t *p = hx_pqw_value_at(b, ba, w, (uint32_t)(i + (int64_t)k), &len);
-            hs[k] = hash_bytes(p, len);
+    for (; i < v1; i++, d->seen++) {
+        if ((d->seen == PROBE_VALUES || d->seen == HX_PQW_DICT_SETTLED) &&
+            dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit))
+            break;
+        size_t len;
+        const uint8_t *p = hx_pqw_value_at(b, ba, w, (uint32_t)i, &len);
+        uint64_t hash = hash_bytes(p, len);
+        size_t h = (size_t)hash & (d->cap - 1);
+        uint32_t e;
+        while ((e = d->slots[h].entry) != 0) {
+            if (d->slots[h].hash == hash && d->slots[h].len == len) {
+                if (len <= 8) break;
+                size_t l2;
+                const uint8_t *q = hx_pqw_value_at(&d->entries, ba, w, e - 1, &l2);
+                if (memcmp(p, q, len) == 0) break;
+            }
+            h = (h + 1) & (d->cap - 1);
         }
-        for (size_t k = 0; k < nb; k++, i++, d->seen++) {
-            uint32_t e;
-            HX_TRY(add_one(leaf, b, ba, w, i, hs[k], limit, n_chunk, d, &e));
-            if (e == UINT32_MAX) goto done;
-            idx[i - v0] = e;
+        if (!e) {
+            int64_t add = (int64_t)len + (ba ? 4 : 0);
+            if (d->plain_bytes + add > limit) break;
+            HX_FAIL_IF(len > UINT32_MAX, HOIST_ERR_LIMIT,
+                       "column '%s': a value of %zu bytes is too long for a dictionary", leaf->dotted, len);
+            HX_TRY(entry_add(d, ba, p, len));
+            d->plain_bytes += add;
+            e = (uint32_t)d->n;
+            d->slots[h] = (struct hx_pqw_dslot){hash, e, (uint32_t)len};
+            if (d->n * 2 > d->cap) HX_TRY(dict_grow(d));
         }
+        idx[i - v0] = e - 1;
     }
-done:
     *taken = i - v0;
     return HOIST_OK;
 }

@@ -331,11 +331,6 @@ struct hx_pqw_dslot {
 /* A column chunk's dictionary, grown as its pages are encoded: the
  * distinct values in first-seen order (copies: the values they came from
  * leave once paged) and a hash table over them. */
-/* A slot of the 4/8-byte values' table: entry 0 = empty, else entry number + 1. */
-struct hx_pqw_kslot {
-    uint64_t key;
-    uint32_t entry;
-};
 struct hx_pqw_dict {
     struct hx_pqw_dslot *slots; /* byte arrays and other widths */
     size_t cap;
@@ -343,9 +338,10 @@ struct hx_pqw_dict {
     size_t n;
     int64_t plain_bytes; /* PLAIN size of the entries */
     int64_t seen;        /* values looked up so far in this chunk */
-    /* 4/8-byte values: keys kept in the table beside their entry numbers,
-     * so a probe touches one cache line */
-    struct hx_pqw_kslot *kslots;
+    /* 4/8-byte values: keys kept in the table, so a probe touches one
+     * cache line, not three */
+    uint64_t *keys;
+    uint32_t *kslots;
     size_t kcap;
 };
 void hx_pqw_dict_free(struct hx_pqw_dict *d);
