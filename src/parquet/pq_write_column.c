@@ -56,8 +56,47 @@ static const uint8_t *entry_at(const struct enc *e, uint32_t i, size_t *len) {
 
 /* Page bounds of values [v0, v1): an Arrow dictionary's by comparing the
  * ranks of its entries, others from the values. */
+/* A built dictionary's page: its bounds are those of the distinct entries
+ * it uses, marked in one pass over the indices (a store per value, no
+ * comparison), then compared once each. Worth it when the page has well
+ * more values than the dictionary entries; NaN entries need the count of
+ * NaN values, so a page using one is computed from its values. */
+static hx_status built_dict_page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw_stats *out, int *done) {
+    size_t nd = e->ce->dict.n;
+    *done = 0;
+    if (nd == 0 || (int64_t)nd * 2 > v1 - v0) return HOIST_OK;
+    uint8_t *used = hx_calloc(nd, 1);
+    uint32_t *which = hx_malloc(nd * sizeof *which);
+    if (!used || !which) {
+        hx_free(used);
+        hx_free(which);
+        HX_FAIL(HOIST_ERR_NOMEM, "out of memory computing page statistics");
+    }
+    const uint32_t *idx = e->idx;
+    for (int64_t i = v0; i < v1; i++) used[idx[i]] = 1;
+    size_t m = 0;
+    for (size_t k = 0; k < nd; k++)
+        if (used[k]) which[m++] = (uint32_t)k;
+    struct hx_pqw_stats s = {0};
+    hx_status st = hx_pqw_stats_compute_entries(e->leaf, &e->ce->dict.entries, which, m, &s);
+    hx_free(used);
+    hx_free(which);
+    if (st == HOIST_OK && s.nan_count == 0) {
+        *out = s;
+        *done = 1;
+    } else {
+        hx_pqw_stats_reset(&s);
+    }
+    return st;
+}
+
 static hx_status page_stats(struct enc *e, int64_t v0, int64_t v1, struct hx_pqw_stats *out) {
     const int32_t *rank = e->arrow_dict ? e->ce->rank : NULL;
+    if (!e->arrow_dict && e->use_dict) {
+        int done;
+        HX_TRY(built_dict_page_stats(e, v0, v1, out, &done));
+        if (done) return HOIST_OK;
+    }
     if (!rank) return hx_pqw_stats_compute(e->leaf, e->b, v0, v1, out);
     if (v1 <= v0 || e->leaf->node->order == SO_NONE) return HOIST_OK;
     int32_t lo = -1, hi = -1;

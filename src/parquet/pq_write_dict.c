@@ -114,17 +114,6 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n) {
     return hash_w(h ^ (h >> 32));
 }
 
-static inline uint64_t load_w(const uint8_t *p, size_t w) {
-    if (w == 4) {
-        uint32_t x;
-        memcpy(&x, p, 4);
-        return x;
-    }
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-
 static hx_status dict_grow(struct hx_pqw_dict *d) {
     size_t cap = d->cap ? d->cap * 2 : 1024;
     struct hx_pqw_dslot *s = hx_calloc(cap, sizeof *s);
@@ -186,34 +175,60 @@ static hx_status ktable_grow(struct hx_pqw_dict *d) {
 }
 
 /* 4- and 8-byte values compared as integers (bit patterns, so -0.0 and
- * +0.0 stay distinct as PLAIN requires). */
-static hx_status add_fixed(const struct hx_pqw_leafbuf *b, size_t w, int64_t v0, int64_t v1, int64_t limit,
-                           int64_t n_chunk, struct hx_pqw_dict *d, uint32_t *idx, int64_t *taken) {
-    if (!d->kslots) HX_TRY(ktable_grow(d));
-    const uint8_t *v = b->vals.data;
-    int64_t i = v0;
-    for (; i < v1; i++, d->seen++) {
-        if ((d->seen == PROBE_VALUES || d->seen == HX_PQW_DICT_SETTLED) &&
-            dict_hopeless(d->seen, d->n, d->plain_bytes, n_chunk, limit))
-            break;
-        uint64_t x = load_w(v + (size_t)i * w, w);
-        size_t mask = d->kcap - 1, h = hash_w(x) & mask;
-        uint32_t e;
-        while ((e = d->kslots[h]) != 0 && d->keys[h] != x) h = (h + 1) & mask;
-        if (!e) {
-            if (d->plain_bytes + (int64_t)w > limit) break;
-            HX_TRY(entry_add(d, 0, v + (size_t)i * w, w));
-            d->plain_bytes += (int64_t)w;
-            e = (uint32_t)d->n;
-            d->kslots[h] = e;
-            d->keys[h] = x;
-            if (d->n * 2 > d->kcap) HX_TRY(ktable_grow(d));
-        }
-        idx[i - v0] = e - 1;
+ * +0.0 stay distinct as PLAIN requires). One loop per width, and the
+ * checkpoints where the dictionary is judged split the values into
+ * stretches, so the per-value loop tests neither; the table's fields are
+ * held in locals (reloaded when it grows). */
+#define ADD_FIXED(W, T)                                                                                                \
+    static hx_status add_fixed_##W(const uint8_t *v, int64_t v0, int64_t v1, int64_t limit, int64_t n_chunk,           \
+                                   struct hx_pqw_dict *d, uint32_t *idx, int64_t *taken) {                             \
+        if (!d->kslots) HX_TRY(ktable_grow(d));                                                                        \
+        int64_t i = v0;                                                                                                \
+        while (i < v1) {                                                                                               \
+            int64_t s = d->seen;                                                                                       \
+            if ((s == PROBE_VALUES || s == HX_PQW_DICT_SETTLED) &&                                                     \
+                dict_hopeless(s, d->n, d->plain_bytes, n_chunk, limit))                                                \
+                break;                                                                                                 \
+            int64_t next = s < PROBE_VALUES          ? PROBE_VALUES                                                    \
+                           : s < HX_PQW_DICT_SETTLED ? HX_PQW_DICT_SETTLED                                             \
+                                                     : INT64_MAX;                                                      \
+            int64_t i0 = i, end = next - s < v1 - i ? i + (next - s) : v1;                                             \
+            size_t mask = d->kcap - 1;                                                                                 \
+            uint64_t *keys = d->keys;                                                                                  \
+            uint32_t *slots = d->kslots;                                                                               \
+            int full = 0;                                                                                              \
+            for (; i < end; i++) {                                                                                     \
+                T raw;                                                                                                 \
+                memcpy(&raw, v + (size_t)i * W, W);                                                                    \
+                uint64_t x = raw;                                                                                      \
+                size_t h = hash_w(x) & mask;                                                                           \
+                uint32_t e;                                                                                            \
+                while ((e = slots[h]) != 0 && keys[h] != x) h = (h + 1) & mask;                                        \
+                if (!e) {                                                                                              \
+                    if (d->plain_bytes + W > limit) {                                                                  \
+                        full = 1;                                                                                      \
+                        break;                                                                                         \
+                    }                                                                                                  \
+                    HX_TRY(entry_add(d, 0, v + (size_t)i * W, W));                                                     \
+                    d->plain_bytes += W;                                                                               \
+                    e = (uint32_t)d->n;                                                                                \
+                    slots[h] = e;                                                                                      \
+                    keys[h] = x;                                                                                       \
+                    if (d->n * 2 > d->kcap) {                                                                          \
+                        HX_TRY(ktable_grow(d));                                                                        \
+                        mask = d->kcap - 1, keys = d->keys, slots = d->kslots;                                         \
+                    }                                                                                                  \
+                }                                                                                                      \
+                idx[i - v0] = e - 1;                                                                                   \
+            }                                                                                                          \
+            d->seen = s + (i - i0);                                                                                    \
+            if (full) break;                                                                                           \
+        }                                                                                                              \
+        *taken = i - v0;                                                                                               \
+        return HOIST_OK;                                                                                               \
     }
-    *taken = i - v0;
-    return HOIST_OK;
-}
+ADD_FIXED(4, uint32_t)
+ADD_FIXED(8, uint64_t)
 
 hx_status hx_pqw_dict_add(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int64_t v0, int64_t v1,
                           int64_t limit, int64_t n_chunk, struct hx_pqw_dict *d, uint32_t *idx, int64_t *taken) {
@@ -221,7 +236,8 @@ hx_status hx_pqw_dict_add(const struct hx_pqw_leaf *leaf, const struct hx_pqw_le
     size_t w = hx_pqw_value_width(leaf->node);
     *taken = 0;
     if (d->seen + (v1 - v0) > (int64_t)UINT32_MAX - 1) return HOIST_OK;
-    if (!ba && (w == 4 || w == 8)) return add_fixed(b, w, v0, v1, limit, n_chunk, d, idx, taken);
+    if (!ba && w == 4) return add_fixed_4(b->vals.data, v0, v1, limit, n_chunk, d, idx, taken);
+    if (!ba && w == 8) return add_fixed_8(b->vals.data, v0, v1, limit, n_chunk, d, idx, taken);
     if (!d->slots) HX_TRY(dict_grow(d));
     int64_t i = v0;
     for (; i < v1; i++, d->seen++) {

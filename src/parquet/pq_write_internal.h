@@ -69,6 +69,10 @@ int hx_bit_width(uint64_t max);
  * bit-packed runs of up to 504 values (one-byte headers). */
 HOIST_NODISCARD hx_status hx_rle_encode_u16(const uint16_t *v, size_t n, int bit_width, struct hx_buf *out);
 HOIST_NODISCARD hx_status hx_rle_encode_u32(const uint32_t *v, size_t n, int bit_width, struct hx_buf *out);
+/* The same with the portable run search only (the above use SSE2 where the
+ * target has it); for the tests, which hold one to the other. */
+HOIST_NODISCARD hx_status hx_rle_encode_u16_portable(const uint16_t *v, size_t n, int bit_width, struct hx_buf *out);
+HOIST_NODISCARD hx_status hx_rle_encode_u32_portable(const uint32_t *v, size_t n, int bit_width, struct hx_buf *out);
 /* The same for n copies of value, without reading them. */
 HOIST_NODISCARD hx_status hx_rle_encode_repeat(uint32_t value, size_t n, int bit_width, struct hx_buf *out);
 /* PLAIN booleans: n one-byte 0/1 values bit-packed LSB-first. */
@@ -283,6 +287,11 @@ void hx_pqw_stats_reset(struct hx_pqw_stats *s);
 /* Bounds of values [v0, v1) of a leaf buffer in the leaf's sort order. */
 HOIST_NODISCARD hx_status hx_pqw_stats_compute(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b,
                                                int64_t v0, int64_t v1, struct hx_pqw_stats *out);
+/* Bounds of the entries which[0, m) of a dictionary's entries (no null
+ * count; nan_count counts entries, not values). */
+HOIST_NODISCARD hx_status hx_pqw_stats_compute_entries(const struct hx_pqw_leaf *leaf,
+                                                       const struct hx_pqw_leafbuf *entries, const uint32_t *which,
+                                                       size_t m, struct hx_pqw_stats *out);
 /* into += from (min of mins, max of maxes, null counts added). */
 HOIST_NODISCARD hx_status hx_pqw_stats_merge(enum hx_pqw_order order, struct hx_pqw_stats *into,
                                              const struct hx_pqw_stats *from);

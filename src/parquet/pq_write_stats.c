@@ -12,6 +12,10 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 void hx_pqw_stats_reset(struct hx_pqw_stats *s) {
     hx_free(s->min);
     hx_free(s->max);
@@ -156,18 +160,112 @@ static void fix_zero(enum hx_pqw_order o, uint8_t *mn, uint8_t *mx) {
     }
 }
 
-/* Fixed-width bounds: typed loops for the common orders. */
+/* Fixed-width bounds: typed loops for the common orders, four lanes so
+ * each comparison chain waits on its own lane's previous result rather
+ * than on every value before it (one chain is bound by the compare's
+ * latency). Equal values may come from any lane: for integers they are
+ * the same bytes, floats' zeros are settled by fix_zero. */
 #define MINMAX_LOOP(T)                                                                                                 \
     do {                                                                                                               \
         const T *x = (const T *)(const void *)base;                                                                    \
-        T lo = x[0], hi = x[0];                                                                                        \
-        for (int64_t i = 1; i < n; i++) {                                                                              \
-            if (x[i] < lo) lo = x[i];                                                                                  \
-            if (x[i] > hi) hi = x[i];                                                                                  \
+        T lo[4], hi[4];                                                                                                \
+        for (int k = 0; k < 4; k++) lo[k] = hi[k] = x[0];                                                              \
+        int64_t i = 0;                                                                                                 \
+        for (; i + 4 <= n; i += 4)                                                                                     \
+            for (int k = 0; k < 4; k++) {                                                                              \
+                T y = x[i + k];                                                                                        \
+                lo[k] = y < lo[k] ? y : lo[k];                                                                         \
+                hi[k] = y > hi[k] ? y : hi[k];                                                                         \
+            }                                                                                                          \
+        for (; i < n; i++) {                                                                                           \
+            lo[0] = x[i] < lo[0] ? x[i] : lo[0];                                                                       \
+            hi[0] = x[i] > hi[0] ? x[i] : hi[0];                                                                       \
         }                                                                                                              \
-        memcpy(mnb, &lo, sizeof lo);                                                                                   \
-        memcpy(mxb, &hi, sizeof hi);                                                                                   \
+        for (int k = 1; k < 4; k++) {                                                                                  \
+            if (lo[k] < lo[0]) lo[0] = lo[k];                                                                          \
+            if (hi[k] > hi[0]) hi[0] = hi[k];                                                                          \
+        }                                                                                                              \
+        memcpy(mnb, &lo[0], sizeof lo[0]);                                                                             \
+        memcpy(mxb, &hi[0], sizeof hi[0]);                                                                             \
     } while (0)
+
+/* Floats without NaN (NaN fails both comparisons, so it never wins), NaNs
+ * counted; lanes as MINMAX_LOOP. */
+#define FLOAT_LOOP(T, INF)                                                                                             \
+    do {                                                                                                               \
+        const T *x = (const T *)(const void *)base;                                                                    \
+        T lo[4] = {INF, INF, INF, INF}, hi[4] = {-INF, -INF, -INF, -INF};                                              \
+        int64_t nans[4] = {0, 0, 0, 0}, i = 0;                                                                         \
+        for (; i + 4 <= n; i += 4)                                                                                     \
+            for (int k = 0; k < 4; k++) {                                                                              \
+                T y = x[i + k];                                                                                        \
+                lo[k] = y < lo[k] ? y : lo[k];                                                                         \
+                hi[k] = y > hi[k] ? y : hi[k];                                                                         \
+                nans[k] += y != y;                                                                                     \
+            }                                                                                                          \
+        for (; i < n; i++) {                                                                                           \
+            lo[0] = x[i] < lo[0] ? x[i] : lo[0];                                                                       \
+            hi[0] = x[i] > hi[0] ? x[i] : hi[0];                                                                       \
+            nans[0] += x[i] != x[i];                                                                                   \
+        }                                                                                                              \
+        for (int k = 1; k < 4; k++) {                                                                                  \
+            if (lo[k] < lo[0]) lo[0] = lo[k];                                                                          \
+            if (hi[k] > hi[0]) hi[0] = hi[k];                                                                          \
+            nans[0] += nans[k];                                                                                        \
+        }                                                                                                              \
+        found = nans[0] < n;                                                                                           \
+        out->nan_count = nans[0];                                                                                      \
+        memcpy(mnb, &lo[0], sizeof lo[0]);                                                                             \
+        memcpy(mxb, &hi[0], sizeof hi[0]);                                                                             \
+    } while (0)
+
+/* Doubles without NaN as FLOAT_LOOP; with SSE2 (the x86-64 baseline) two
+ * per instruction: MINPD(x, lo) is x < lo ? x : lo, the same selection,
+ * so NaN never wins there either. Returns whether a non-NaN value exists. */
+static int double_bounds(const double *x, int64_t n, uint8_t *mnb, uint8_t *mxb, int64_t *nan_count) {
+    int found;
+#ifdef __SSE2__
+    __m128d lo0 = _mm_set1_pd(INFINITY), lo1 = lo0, hi0 = _mm_set1_pd(-INFINITY), hi1 = hi0;
+    __m128i nan0 = _mm_setzero_si128(), nan1 = nan0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
+        lo0 = _mm_min_pd(a, lo0);
+        lo1 = _mm_min_pd(b, lo1);
+        hi0 = _mm_max_pd(a, hi0);
+        hi1 = _mm_max_pd(b, hi1);
+        nan0 = _mm_sub_epi64(nan0, _mm_castpd_si128(_mm_cmpunord_pd(a, a))); /* all ones = -1 per NaN */
+        nan1 = _mm_sub_epi64(nan1, _mm_castpd_si128(_mm_cmpunord_pd(b, b)));
+    }
+    double l[4], h[4];
+    int64_t c[4];
+    _mm_storeu_pd(l, lo0), _mm_storeu_pd(l + 2, lo1), _mm_storeu_pd(h, hi0), _mm_storeu_pd(h + 2, hi1);
+    _mm_storeu_si128((__m128i *)(void *)c, nan0), _mm_storeu_si128((__m128i *)(void *)(c + 2), nan1);
+    double lo = l[0], hi = h[0];
+    int64_t nans = c[0] + c[1] + c[2] + c[3];
+    for (int k = 1; k < 4; k++) {
+        if (l[k] < lo) lo = l[k];
+        if (h[k] > hi) hi = h[k];
+    }
+    for (; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+        nans += x[i] != x[i];
+    }
+    found = nans < n;
+    *nan_count = nans;
+    memcpy(mnb, &lo, 8);
+    memcpy(mxb, &hi, 8);
+#else
+    const uint8_t *base = (const uint8_t *)x;
+    struct {
+        int64_t nan_count;
+    } o, *out = &o;
+    FLOAT_LOOP(double, (double)INFINITY);
+    *nan_count = o.nan_count;
+#endif
+    return found;
+}
 
 static hx_status fixed_bounds(const struct hx_pqw_leaf *leaf, const uint8_t *base, int64_t n, size_t w,
                               struct hx_pqw_stats *out) {
@@ -198,35 +296,11 @@ static hx_status fixed_bounds(const struct hx_pqw_leaf *leaf, const uint8_t *bas
     case SO_NONE: return HOIST_OK;
     case SO_FLOAT:
     case SO_DOUBLE: {
-        /* typed, NaN-skipping: NaN fails both comparisons, so it never wins */
         int found = 0;
-        if (o == SO_DOUBLE) {
-            const double *x = (const double *)(const void *)base;
-            double lo = INFINITY, hi = -INFINITY;
-            int64_t nan = 0;
-            for (int64_t i = 0; i < n; i++) {
-                if (x[i] < lo) lo = x[i];
-                if (x[i] > hi) hi = x[i];
-                nan += x[i] != x[i];
-            }
-            found = nan < n;
-            out->nan_count = nan;
-            memcpy(mnb, &lo, 8);
-            memcpy(mxb, &hi, 8);
-        } else {
-            const float *x = (const float *)(const void *)base;
-            float lo = INFINITY, hi = -INFINITY;
-            int64_t nan = 0;
-            for (int64_t i = 0; i < n; i++) {
-                if (x[i] < lo) lo = x[i];
-                if (x[i] > hi) hi = x[i];
-                nan += x[i] != x[i];
-            }
-            found = nan < n;
-            out->nan_count = nan;
-            memcpy(mnb, &lo, 4);
-            memcpy(mxb, &hi, 4);
-        }
+        if (o == SO_DOUBLE)
+            found = double_bounds((const double *)(const void *)base, n, mnb, mxb, &out->nan_count);
+        else
+            FLOAT_LOOP(float, INFINITY);
         if (!found) {
             out->all_nan = 1;
             return HOIST_OK;
@@ -316,6 +390,43 @@ hx_status hx_pqw_stats_compute(const struct hx_pqw_leaf *leaf, const struct hx_p
                : n->ptype == PQT_FLBA                           ? (size_t)n->type_length
                                                                 : 8;
     return fixed_bounds(leaf, b->vals.data + (size_t)v0 * w, v1 - v0, w, out);
+}
+
+hx_status hx_pqw_stats_compute_entries(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *entries,
+                                       const uint32_t *which, size_t m, struct hx_pqw_stats *out) {
+    const struct hx_pqw_node *n = leaf->node;
+    if (m == 0 || n->order == SO_NONE) return HOIST_OK;
+    if (n->ptype == PQT_BYTE_ARRAY) {
+        const int64_t *off = (const int64_t *)(const void *)entries->offs.data;
+        const uint8_t *d = entries->vals.data;
+        uint32_t mi = which[0], ma = which[0];
+        for (size_t k = 1; k < m; k++) {
+            uint32_t i = which[k];
+            const uint8_t *p = d + off[i];
+            size_t l = (size_t)(off[i + 1] - off[i]);
+            if (cmp_bytes(p, l, d + off[mi], (size_t)(off[mi + 1] - off[mi])) < 0) mi = i;
+            if (cmp_bytes(p, l, d + off[ma], (size_t)(off[ma + 1] - off[ma])) > 0) ma = i;
+        }
+        HX_TRY(set_bound(&out->min, &out->min_len, d + off[mi], (size_t)(off[mi + 1] - off[mi])));
+        HX_TRY(set_bound(&out->max, &out->max_len, d + off[ma], (size_t)(off[ma + 1] - off[ma])));
+        out->has_minmax = 1;
+        out->min_exact = out->max_exact = 1;
+        return truncate_bounds(out, n->logical == PQL_STRING);
+    }
+    /* fixed width: the entries gathered, then the typed loops */
+    size_t w = hx_pqw_value_width(n);
+    uint8_t *g = hx_malloc(m * w);
+    if (!g) HX_FAIL(HOIST_ERR_NOMEM, "out of memory computing statistics");
+    const uint8_t *e = entries->vals.data;
+    if (w == 8) /* the common widths with a constant size: a move, not a libc call per entry */
+        for (size_t k = 0; k < m; k++) memcpy(g + k * 8, e + (size_t)which[k] * 8, 8);
+    else if (w == 4)
+        for (size_t k = 0; k < m; k++) memcpy(g + k * 4, e + (size_t)which[k] * 4, 4);
+    else
+        for (size_t k = 0; k < m; k++) memcpy(g + k * w, e + (size_t)which[k] * w, w);
+    hx_status st = fixed_bounds(leaf, g, (int64_t)m, w, out);
+    hx_free(g);
+    return st;
 }
 
 hx_status hx_pqw_stats_merge(enum hx_pqw_order order, struct hx_pqw_stats *into, const struct hx_pqw_stats *from) {

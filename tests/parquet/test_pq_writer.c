@@ -515,6 +515,96 @@ static void test_page_index_read_by_hoist(void) {
     schema.release(&schema);
 }
 
+/* Pages of a dictionary built here take their bounds from the distinct
+ * entries they use: every page's min/max in the page index equal those of
+ * its own rows, over a dictionary of ~40 entries that pages of ~450 values
+ * use in part; NaN pages (bounds without NaN), -0.0 and +0.0 (min -0, max
+ * +0) and strings (unsigned bytes) included. */
+static double pb_double(int64_t i) {
+    int64_t blk = i / 1500;
+    if (blk == 2 && i % 11 == 0) return NAN;
+    if (blk == 4) return i % 2 ? -0.0 : 0.0 + (double)(i % 3);
+    if (blk == 5) return i % 2 ? 0.0 : -(double)(i % 5);
+    return (double)((i * 7) % 13) * 0.5 + (double)blk;
+}
+static const char *const pb_words[] = {"a", "b\xc3\xa9", "ab", "zz", "", "m", "\xff", "q0", "q1"};
+static const char *pb_word(int64_t i) { return pb_words[(i * 5 + i / 900) % (i / 2000 % 2 ? 9 : 4)]; }
+
+static void test_dictionary_page_bounds(void) {
+    enum { ROWS = 12000 };
+    struct ArrowSchema schema;
+    CHECK_EQ_INT(hx_arrow_schema_init(&schema, "+s", NULL, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_alloc_children(&schema, 2), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(schema.children[0], "g", "d", 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_schema_init(schema.children[1], "u", "s", 0), HOIST_OK);
+    struct ArrowArray batch;
+    CHECK_EQ_INT(hx_arrow_array_init(&batch, ROWS, 1, 2), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(batch.children[0], ROWS, 2, 0), HOIST_OK);
+    CHECK_EQ_INT(hx_arrow_array_init(batch.children[1], ROWS, 3, 0), HOIST_OK);
+    double *dv = buf(batch.children[0], 1, (size_t)ROWS * 8);
+    int32_t *so = buf(batch.children[1], 1, (size_t)(ROWS + 1) * 4);
+    char *sd = buf(batch.children[1], 2, (size_t)ROWS * 4);
+    for (int64_t i = 0; i < ROWS; i++) {
+        dv[i] = pb_double(i);
+        size_t l = strlen(pb_word(i));
+        memcpy(sd + so[i], pb_word(i), l);
+        so[i + 1] = so[i] + (int32_t)l;
+    }
+    struct hoist_pq_write_options *o = NULL;
+    CHECK_EQ_INT(hoist_pq_write_options_new(&o), HOIST_OK);
+    CHECK_EQ_INT(hoist_pq_write_options_set_int(o, HOIST_PQW_PAGE_BYTES, 400), HOIST_OK);
+    struct sink sk = {{0}, 0};
+    CHECK_EQ_INT(write_table(&schema, &batch, o, &sk), HOIST_OK);
+    struct hoist_pq_reader *r = NULL;
+    CHECK_EQ_INT(hoist_pq_reader_open_memory(sk.out.data, sk.out.len, "pb.parquet", 0, &r), HOIST_OK);
+    const struct hoist_pq_file *f = r ? hoist_pq_reader_file(r) : NULL;
+    struct hoist_pq_page_index *pi = NULL;
+    if (f) CHECK_EQ_INT(hoist_pq_page_index_new(f, sk.out.data, 0, sk.out.len, &pi), HOIST_OK);
+    size_t pages_seen = 0, bad = 0;
+    for (int col = 0; pi && col < 2; col++) {
+        const struct hoist_pq_page *pages = NULL;
+        size_t np = 0;
+        CHECK_EQ_INT(hoist_pq_page_index_pages(pi, 0, col, &pages, &np), HOIST_OK);
+        CHECK(np >= 10);
+        for (size_t p = 0; p < np; p++, pages_seen++) {
+            int64_t r0 = pages[p].first_row, r1 = r0 + pages[p].num_rows;
+            if (col == 0) {
+                double lo = INFINITY, hi = -INFINITY;
+                for (int64_t i = r0; i < r1; i++) {
+                    double x = dv[i];
+                    if (x < lo || (x == 0 && lo == 0 && signbit(x))) lo = x;
+                    if (x > hi || (x == 0 && hi == 0 && !signbit(x))) hi = x;
+                }
+                if (lo == 0) lo = -0.0;
+                if (hi == 0) hi = 0.0;
+                const struct hoist_pq_stats *st = &pages[p].stats;
+                if (st->kind != HOIST_PQ_STAT_DOUBLE || st->min_d != lo || st->max_d != hi ||
+                    signbit(st->min_d) != signbit(lo) || signbit(st->max_d) != signbit(hi))
+                    bad++;
+            } else {
+                const char *lo = NULL, *hi = NULL;
+                for (int64_t i = r0; i < r1; i++) {
+                    const char *w = pb_word(i);
+                    if (!lo || strcmp(w, lo) < 0) lo = w; /* strcmp compares as unsigned char */
+                    if (!hi || strcmp(w, hi) > 0) hi = w;
+                }
+                const struct hoist_pq_stats *st = &pages[p].stats;
+                if (st->min_b_len != strlen(lo) || memcmp(st->min_b, lo, st->min_b_len) != 0 ||
+                    st->max_b_len != strlen(hi) || memcmp(st->max_b, hi, st->max_b_len) != 0)
+                    bad++;
+            }
+        }
+    }
+    CHECK(pages_seen >= 20);
+    CHECK_EQ_INT(bad, 0);
+    hoist_pq_page_index_free(pi);
+    hoist_pq_reader_close(r);
+    hx_buf_reset(&sk.out);
+    hoist_pq_write_options_free(o);
+    batch.release(&batch);
+    schema.release(&schema);
+}
+
 /* Pages are encoded as rows arrive: while a row group fills, the writer
  * holds its encoded pages and at most a page of rows (or the values a
  * dictionary on trial waits for), not a copy of the row group's values
@@ -558,6 +648,7 @@ static void test_memory_bounded_by_pages(void) {
 int main(void) {
     RUN(test_memory_bounded_by_pages);
     RUN(test_page_index_read_by_hoist);
+    RUN(test_dictionary_page_bounds);
     RUN(test_roundtrip);
     RUN(test_threads_identical);
     RUN(test_allocation_failures);
