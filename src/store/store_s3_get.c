@@ -127,7 +127,12 @@ static hx_status gobj_allocate(struct gobj *o) {
     struct hoist_get_item *it = o->item;
     switch (it->dest) {
     case HOIST_DEST_ALLOC:
-        o->mem = hx_malloc_huge(o->len ? o->len : 1);
+        /* Small pages, not huge ones: where free memory is fragmented or
+         * handed back to a hypervisor (free page reporting), a huge page
+         * costs a compaction or a host fault per 4 KiB behind it. The 8 x 64
+         * MiB get spent 3x the CPU in zeroing huge pages (docs/store.md,
+         * Performance). */
+        o->mem = hx_malloc(o->len ? o->len : 1);
         HX_FAIL_IF(o->mem == NULL, HOIST_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)o->len);
         /* the pages are faulted in ahead of the writes, off this thread */
         if (o->c->pf) hx_prefault_push(o->c->pf, &o->pfi, o->mem, (size_t)o->len);
