@@ -120,6 +120,8 @@ struct hx_net_req {
     int sink_stop_at_cap; /* 1: end the transfer successfully once sink_cap bytes are stored */
     int stopped_early;    /* set when sink_stop_at_cap ended the transfer */
     size_t body_cap;      /* HX_SINK_BUF limit */
+    int big_body;         /* set by prepare: the 2xx body may be large, though its sink is settled only
+                             in on_headers (a GET that learns the size) */
     struct hx_buf body;   /* HX_SINK_BUF body, or the error body of a non-2xx */
     uint64_t received;    /* body bytes seen this attempt (including skipped) */
     uint64_t stored;      /* bytes written to the sink this attempt */

@@ -86,20 +86,24 @@ static hx_status gpart_prepare(struct hx_net_req *req) {
     if (o->failed) return HOIST_ERR_CANCELLED; /* the object already failed: skip */
     char range[64] = "";
     const struct hoist_get_item *it = o->item;
+    uint64_t expect = p->len; /* the body's size, as far as known */
     if (p->is_probe && !o->known && it->offset == 0 && it->length < 0 && !it->suffix) {
         /* A whole object: a plain GET, so the server can send the stored
          * checksum with it (none comes with a range). A large object is cut
          * after its first part; ranged parts fetch the rest. */
         range[0] = '\0';
+        expect = UINT64_MAX;
     } else if (!p->is_probe || o->known) {
         uint64_t last = p->len ? p->off + p->len - 1 : p->off;
         snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)p->off, (unsigned long long)last);
     } else if (o->item->suffix) {
         snprintf(range, sizeof range, "bytes=-%lld", (long long)o->item->length);
+        expect = (uint64_t)o->item->length;
     } else {
         uint64_t want = o->item->length < 0 ? o->c->st->part_size : (uint64_t)o->item->length;
         if (want > o->c->st->part_size) want = o->c->st->part_size;
         if (want == 0) want = 1;
+        expect = want;
         snprintf(range, sizeof range, "bytes=%lld-%llu", (long long)o->item->offset,
                  (unsigned long long)o->item->offset + want - 1);
     }
@@ -112,6 +116,9 @@ static hx_status gpart_prepare(struct hx_net_req *req) {
     else if (o->etag[0])
         h[nh++] = (struct hx_s3_header){"if-match", o->etag}; /* the object must not change under us */
     req->sink = o->mem ? HX_SINK_MEM : o->fd >= 0 ? HX_SINK_FD : HX_SINK_NONE;
+    /* a probe's sink comes with its headers: whether its body may be big is
+     * said here (a whole object's size is not known yet) */
+    req->big_body = p->is_probe && expect > (1u << 20);
     if (!p->is_probe) {
         req->sink_mem = o->mem;
         req->sink_fd = o->fd;
@@ -127,7 +134,12 @@ static hx_status gobj_allocate(struct gobj *o) {
     struct hoist_get_item *it = o->item;
     switch (it->dest) {
     case HOIST_DEST_ALLOC:
-        o->mem = hx_malloc_huge(o->len ? o->len : 1);
+        /* Small pages, not huge ones: where free memory is fragmented or
+         * handed back to a hypervisor (free page reporting), a huge page
+         * costs a compaction or a host fault per 4 KiB behind it. The 8 x 64
+         * MiB get spent 3x the CPU in zeroing huge pages (docs/store.md,
+         * Performance). */
+        o->mem = hx_malloc(o->len ? o->len : 1);
         HX_FAIL_IF(o->mem == NULL, HOIST_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)o->len);
         /* the pages are faulted in ahead of the writes, off this thread */
         if (o->c->pf) hx_prefault_push(o->c->pf, &o->pfi, o->mem, (size_t)o->len);

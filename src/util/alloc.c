@@ -290,33 +290,6 @@ void hx_aligned_free(void *ptr) {
     hx_free(((void **)ptr)[-1]);
 }
 
-/* A 64 MiB download into fresh memory costs 16k page faults (each zeroing
- * a page) on 4 KiB pages, 32 on huge pages. malloc's big blocks are mapped
- * at a page offset, so the first and last 2 MiB of each could never be huge;
- * aligned_alloc's blocks are plain malloc-family memory, so hx_free (and the
- * public hoist_free) still release them, and no header or cache is needed.
- * With user hooks installed the hooks serve it (they must see every block). */
-#define HX_HUGE ((size_t)2 << 20)
-
-void *hx_malloc_huge(size_t size) {
-    if (size < 2 * HX_HUGE) return hx_malloc(size);
-    if (current.malloc_fn != malloc || current.free_fn != free) {
-        /* the hooks' block: only its whole huge pages can take the hint */
-        char *p = hx_malloc(size);
-        uintptr_t a = ((uintptr_t)p + HX_HUGE - 1) & ~(uintptr_t)(HX_HUGE - 1);
-        uintptr_t e = ((uintptr_t)p + size) & ~(uintptr_t)(HX_HUGE - 1);
-        if (p && e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-        return p;
-    }
-    if (injected_failure()) return NULL;
-    size_t len;
-    if (!hx_add_size(size, HX_HUGE - 1, &len)) return NULL;
-    len &= ~(HX_HUGE - 1);
-    void *p = aligned_alloc(HX_HUGE, len);
-    if (p) (void)madvise(p, len, MADV_HUGEPAGE); /* a hint: "never" or an old kernel ignore it */
-    return p;
-}
-
 /* ---- growable buffer ---- */
 
 void hx_buf_init(struct hx_buf *buf) { *buf = (struct hx_buf){0}; }

@@ -12,7 +12,8 @@
  * method of Intel's "Fast CRC Computation for Generic Polynomials Using
  * PCLMULQDQ" (a download's CRC runs on the one I/O thread, where the table's
  * ~1 byte/cycle would cap it), with its constants derived at start-up from
- * the polynomial by the same arithmetic that joins CRCs. */
+ * the polynomial by the same arithmetic that joins CRCs; with AVX-512
+ * VPCLMULQDQ the same folding runs four lanes at once. */
 #include "util_internal.h"
 
 #include <pthread.h>
@@ -92,7 +93,8 @@ static uint64_t crc64_table[8][256];
 static pthread_once_t crc64_once = PTHREAD_ONCE_INIT;
 #ifdef HX_CRC_CLMUL
 static int crc64_clmul;        /* the CPU has PCLMULQDQ */
-static uint64_t crc64_fold[4]; /* x^191, x^127, x^575, x^511 mod P (see crc64_clmul_run) */
+static int crc64_vpclmul;      /* and AVX-512 with VPCLMULQDQ */
+static uint64_t crc64_fold[6]; /* x^191, x^127, x^575, x^511, x^2111, x^2047 mod P (see crc64_clmul_run) */
 #endif
 
 static void crc64_init(void) {
@@ -106,9 +108,10 @@ static void crc64_init(void) {
             crc64_table[t][i] = (crc64_table[t - 1][i] >> 8) ^ crc64_table[0][crc64_table[t - 1][i] & 0xff];
 #ifdef HX_CRC_CLMUL
     const struct crc_poly P = {POLY_CRC64NVME, 1ull << 63};
-    const uint64_t exps[4] = {191, 127, 575, 511};
-    for (int i = 0; i < 4; i++) crc64_fold[i] = xpow_mod(&P, 1, exps[i]);
+    const uint64_t exps[6] = {191, 127, 575, 511, 2111, 2047};
+    for (int i = 0; i < 6; i++) crc64_fold[i] = xpow_mod(&P, 1, exps[i]);
     crc64_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+    crc64_vpclmul = crc64_clmul && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq");
 #endif
 }
 
@@ -141,25 +144,14 @@ static uint64_t crc64_table_run(uint64_t crc, const uint8_t *p, size_t n) {
  * multiplier's latency, then joined. The register is XORed into the first
  * eight bytes; the last 128-bit value, congruent to the message so far,
  * goes through the table, then the tail. n >= 64. */
-__attribute__((target("pclmul,sse4.1"))) static uint64_t crc64_clmul_run(uint64_t crc, const uint8_t *p, size_t n) {
-    const __m128i k128 = _mm_set_epi64x((long long)crc64_fold[1], (long long)crc64_fold[0]);
-    const __m128i k512 = _mm_set_epi64x((long long)crc64_fold[3], (long long)crc64_fold[2]);
-    __m128i x0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), _mm_cvtsi64_si128((long long)crc));
-    __m128i x1 = _mm_loadu_si128((const __m128i *)(p + 16));
-    __m128i x2 = _mm_loadu_si128((const __m128i *)(p + 32));
-    __m128i x3 = _mm_loadu_si128((const __m128i *)(p + 48));
-    p += 64;
-    n -= 64;
 #define FOLD(x, k, next)                                                                                               \
     _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128((x), (k), 0x00), _mm_clmulepi64_si128((x), (k), 0x11)), (next))
-    while (n >= 64) {
-        x0 = FOLD(x0, k512, _mm_loadu_si128((const __m128i *)p));
-        x1 = FOLD(x1, k512, _mm_loadu_si128((const __m128i *)(p + 16)));
-        x2 = FOLD(x2, k512, _mm_loadu_si128((const __m128i *)(p + 32)));
-        x3 = FOLD(x3, k512, _mm_loadu_si128((const __m128i *)(p + 48)));
-        p += 64;
-        n -= 64;
-    }
+
+/* The end of a run: four 128-bit values x0..x3 (64 consecutive bytes' worth,
+ * x0 first) congruent to the message so far, then n more bytes at p. */
+__attribute__((target("pclmul,sse4.1"))) static uint64_t crc64_clmul_tail(__m128i x0, __m128i x1, __m128i x2,
+                                                                          __m128i x3, const uint8_t *p, size_t n) {
+    const __m128i k128 = _mm_set_epi64x((long long)crc64_fold[1], (long long)crc64_fold[0]);
     x1 = FOLD(x0, k128, x1);
     x2 = FOLD(x1, k128, x2);
     x3 = FOLD(x2, k128, x3);
@@ -168,17 +160,72 @@ __attribute__((target("pclmul,sse4.1"))) static uint64_t crc64_clmul_run(uint64_
         p += 16;
         n -= 16;
     }
-#undef FOLD
     uint8_t last[16];
     _mm_storeu_si128((__m128i *)last, x3);
     return crc64_table_run(crc64_table_run(0, last, 16), p, n);
 }
+
+__attribute__((target("pclmul,sse4.1"))) static uint64_t crc64_clmul_run(uint64_t crc, const uint8_t *p, size_t n) {
+    const __m128i k512 = _mm_set_epi64x((long long)crc64_fold[3], (long long)crc64_fold[2]);
+    __m128i x0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), _mm_cvtsi64_si128((long long)crc));
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(p + 16));
+    __m128i x2 = _mm_loadu_si128((const __m128i *)(p + 32));
+    __m128i x3 = _mm_loadu_si128((const __m128i *)(p + 48));
+    p += 64;
+    n -= 64;
+    while (n >= 64) {
+        x0 = FOLD(x0, k512, _mm_loadu_si128((const __m128i *)p));
+        x1 = FOLD(x1, k512, _mm_loadu_si128((const __m128i *)(p + 16)));
+        x2 = FOLD(x2, k512, _mm_loadu_si128((const __m128i *)(p + 32)));
+        x3 = FOLD(x3, k512, _mm_loadu_si128((const __m128i *)(p + 48)));
+        p += 64;
+        n -= 64;
+    }
+    return crc64_clmul_tail(x0, x1, x2, x3, p, n);
+}
+#undef FOLD
+
+/* The same folding four 128-bit lanes per instruction (AVX-512 VPCLMULQDQ):
+ * four 512-bit accumulators cover 256 bytes, each lane moved 2048 bits ahead
+ * (x^2111, x^2047); the four are then joined 512 bits at a time, which
+ * leaves the x0..x3 of the 128-bit method in the last one's lanes. The
+ * 128-bit loop was 6% of a checked download's CPU. n >= 256. */
+#define FOLDZ(x, k, next)                                                                                              \
+    _mm512_xor_si512(                                                                                                  \
+        _mm512_xor_si512(_mm512_clmulepi64_epi128((x), (k), 0x00), _mm512_clmulepi64_epi128((x), (k), 0x11)), (next))
+__attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1"))) static uint64_t
+crc64_vpclmul_run(uint64_t crc, const uint8_t *p, size_t n) {
+    const __m512i k2048 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)crc64_fold[5], (long long)crc64_fold[4]));
+    const __m512i k512 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)crc64_fold[3], (long long)crc64_fold[2]));
+    __m512i z0 = _mm512_xor_si512(_mm512_loadu_si512(p),
+                                  _mm512_inserti32x4(_mm512_setzero_si512(), _mm_cvtsi64_si128((long long)crc), 0));
+    __m512i z1 = _mm512_loadu_si512(p + 64);
+    __m512i z2 = _mm512_loadu_si512(p + 128);
+    __m512i z3 = _mm512_loadu_si512(p + 192);
+    p += 256;
+    n -= 256;
+    while (n >= 256) {
+        z0 = FOLDZ(z0, k2048, _mm512_loadu_si512(p));
+        z1 = FOLDZ(z1, k2048, _mm512_loadu_si512(p + 64));
+        z2 = FOLDZ(z2, k2048, _mm512_loadu_si512(p + 128));
+        z3 = FOLDZ(z3, k2048, _mm512_loadu_si512(p + 192));
+        p += 256;
+        n -= 256;
+    }
+    z1 = FOLDZ(z0, k512, z1);
+    z2 = FOLDZ(z1, k512, z2);
+    z3 = FOLDZ(z2, k512, z3);
+    return crc64_clmul_tail(_mm512_extracti32x4_epi32(z3, 0), _mm512_extracti32x4_epi32(z3, 1),
+                            _mm512_extracti32x4_epi32(z3, 2), _mm512_extracti32x4_epi32(z3, 3), p, n);
+}
+#undef FOLDZ
 #endif
 
 uint64_t hx_crc64nvme_update(uint64_t crc, const void *data, size_t n) {
     pthread_once(&crc64_once, crc64_init);
     const uint8_t *p = data;
 #ifdef HX_CRC_CLMUL
+    if (crc64_vpclmul && n >= 256) return ~crc64_vpclmul_run(~crc, p, n);
     if (crc64_clmul && n >= 64) return ~crc64_clmul_run(~crc, p, n);
 #endif
     return ~crc64_table_run(~crc, p, n);

@@ -74,11 +74,6 @@ void *hx_aligned_alloc(size_t size);
 void hx_aligned_free(void *ptr);
 /* Unmaps the large blocks alloc.c keeps for reuse (see there). */
 void hx_big_cache_trim(void);
-/* A block about to be written in full (a download destination): like
- * hx_malloc, freed with hx_free/hoist_free, but with the default allocator
- * a block of 4 MiB or more is 2 MiB-aligned and advised for transparent
- * huge pages. */
-void *hx_malloc_huge(size_t size);
 
 /* Test hook: make the Nth allocation from now fail (0 disables). Counts all
  * threads. Lets tests check every failure path frees what it took. */

@@ -60,6 +60,36 @@ static void test_crc64nvme_paths_agree(void) {
     CHECK(hx_crc64nvme_update(part, buf + 100, 500) == hx_crc64nvme_update_table(0, buf, 600));
 }
 
+/* The AVX-512 folding path (256-byte blocks, on CPUs with VPCLMULQDQ; the
+ * 128-bit one elsewhere) over long buffers against the table: every length
+ * from 256 to 1,300 bytes (one to five blocks and each tail), then lengths
+ * near 16 KiB (libcurl's write size) and 64 KiB, unaligned starts, and a CRC
+ * continued across calls of odd sizes. */
+static void test_crc64nvme_long_paths_agree(void) {
+    enum { N = (64 << 10) + 300 };
+    static uint8_t buf[N];
+    srand(12);
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)rand();
+    int bad = 0;
+    for (size_t off = 0; off < 3; off++)
+        for (size_t n = 256; n <= 1300; n++)
+            if (hx_crc64nvme_update(7, buf + off, n) != hx_crc64nvme_update_table(7, buf + off, n)) bad++;
+    const size_t lens[] = {16383, 16384, 16385, 65535, 65536, 65536 + 255, N - 3};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+        for (size_t off = 0; off < 3; off++)
+            if (hx_crc64nvme_update(0, buf + off, lens[i]) != hx_crc64nvme_update_table(0, buf + off, lens[i])) bad++;
+    CHECK_EQ_INT(bad, 0);
+    uint64_t c = 0;
+    size_t at = 0, step = 777;
+    while (at < N) {
+        size_t n = N - at < step ? N - at : step;
+        c = hx_crc64nvme_update(c, buf + at, n);
+        at += n;
+        step = step * 3 % 5000 + 1;
+    }
+    CHECK(c == hx_crc64nvme_update_table(0, buf, N));
+}
+
 static void test_combine(void) {
     size_t n = 100000;
     uint8_t *buf = malloc(n);
@@ -109,6 +139,7 @@ int main(void) {
     RUN(test_crc64nvme_vectors);
     RUN(test_update_small);
     RUN(test_crc64nvme_paths_agree);
+    RUN(test_crc64nvme_long_paths_agree);
     RUN(test_combine);
     TEST_MAIN_END();
 }
