@@ -39,8 +39,8 @@ __all__ += ["S3", "S3Object", "S3GetObject", "S3PutObject", "RangeInfo", "HoistE
             "MetaflowS3InvalidObject", "MetaflowS3InvalidRange"]
 
 # Writing tables (docs/python.md "Writing tables").
-from .write import WriteResult, write_dataset, write_table  # noqa: E402
-__all__ += ["write_table", "write_dataset", "WriteResult"]
+from .write import PendingWrite, WriteResult, abort_pending, commit_pending, write_dataset, write_table  # noqa: E402
+__all__ += ["write_table", "write_dataset", "WriteResult", "PendingWrite", "commit_pending", "abort_pending"]
 
 # SQL over datasets on DuckDB, CTAS (docs/sql.md); duckdb is imported on first use.
 from .sql import CTASResult, SQLError, ctas, sql  # noqa: E402

@@ -27,6 +27,10 @@ struct hx_uploader_config {
     uint64_t part_size;    /* S3 part size; 0 = the store's (clamped to 5 MiB .. 5 GiB) */
     uint64_t memory_limit; /* bytes in flight + small bodies held; 0 = 256 MiB */
     int fsync;             /* file://: fsync each file before it is renamed */
+    /* s3: start every multipart upload at open, not at the first part (a
+     * parked job's uploads are then on the server from the first byte on,
+     * where an abort's sweep finds them; small bodies are not held). */
+    int initiate_at_open;
 };
 
 struct hx_uploader;

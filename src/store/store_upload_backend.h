@@ -51,6 +51,7 @@ struct hx_uploader {
     enum hx_url_kind kind;
     uint64_t part_size, memory_limit;
     int fsync;
+    int initiate_at_open;
     _Atomic uint64_t buffered;
     _Atomic int maybe_orphans; /* see hx_uploader_maybe_orphans */
     _Atomic uint64_t uploaded; /* bytes the store accepted */

@@ -432,7 +432,18 @@ static hx_status s3_open(struct hx_upload *u) {
     o->main.prepare = main_prepare;
     o->main.on_done = main_done;
     o->main.sink_fd = -1;
-    return HOIST_OK;
+    if (!u->up->initiate_at_open) return HOIST_OK;
+    struct s3_upload *one[1] = {o};
+    hx_status s = run_main(one, 1, PH_INIT);
+    if (s != HOIST_OK) {
+        /* the caller frees u without release: nothing may stay behind */
+        hx_net_req_cleanup(&o->main);
+        hx_free(o->err);
+        o->err = NULL;
+        hx_free(o->upload_id);
+        o->upload_id = NULL;
+    }
+    return s;
 }
 
 static hx_status first_failure(struct s3_upload *o) {

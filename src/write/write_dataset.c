@@ -555,7 +555,8 @@ static hx_status job_init(struct hx_job *j, struct hoist_store *st, const char *
      * can fill one. */
     uint64_t part = j->memory_limit / 2 / (uint64_t)(j->max_open + 2);
     if (part > ((uint64_t)16 << 20)) part = (uint64_t)16 << 20;
-    struct hx_uploader_config ucfg = {.part_size = part, .memory_limit = j->memory_limit / 2};
+    struct hx_uploader_config ucfg = {
+        .part_size = part, .memory_limit = j->memory_limit / 2, .initiate_at_open = cfg->defer};
     return hx_uploader_new(st, j->root, &ucfg, &j->up);
 }
 

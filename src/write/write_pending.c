@@ -166,8 +166,8 @@ static hx_status parse_doc(struct pending_set *ps, const char *text, size_t k) {
     json_t *files = json_object_get(d, "files");
     HX_FAIL_IF(!format || strcmp(format, "hoist-pending") != 0 || !root || !id || !json_is_array(files),
                HOIST_ERR_INVALID_ARG, "%s: description %zu is not a hoist pending write", ps->root, k);
-    HX_FAIL_IF(strcmp(root, ps->root) != 0, HOIST_ERR_INVALID_ARG, "%s: description %zu was written under %s",
-               ps->root, k, root);
+    HX_FAIL_IF(strcmp(root, ps->root) != 0, HOIST_ERR_INVALID_ARG, "%s: description %zu was written under %s", ps->root,
+               k, root);
     if (ps->write_id == NULL) ps->write_id = id;
     HX_FAIL_IF(strcmp(id, ps->write_id) != 0, HOIST_ERR_INVALID_ARG,
                "%s: descriptions of two writes (%s and %s): one commit publishes one write id", ps->root, ps->write_id,
@@ -182,9 +182,9 @@ static hx_status parse_doc(struct pending_set *ps, const char *text, size_t k) {
         f->entry = json_array_get(files, i);
         f->rel = (char *)json_string_value(json_object_get(f->entry, "path"));
         ps->nfiles++;
-        HX_FAIL_IF(f->rel == NULL || !safe_path(f->rel) || strstr(f->rel, ps->write_id) == NULL,
-                   HOIST_ERR_UNSAFE_KEY, "%s: pending file '%s' is not a file of write %s under the root", ps->root,
-                   f->rel ? f->rel : "", ps->write_id);
+        HX_FAIL_IF(f->rel == NULL || !safe_path(f->rel) || strstr(f->rel, ps->write_id) == NULL, HOIST_ERR_UNSAFE_KEY,
+                   "%s: pending file '%s' is not a file of write %s under the root", ps->root, f->rel ? f->rel : "",
+                   ps->write_id);
         HX_TRY(parse_upload(ps, f, json_object_get(f->entry, "upload")));
     }
     return HOIST_OK;
