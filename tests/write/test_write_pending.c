@@ -351,6 +351,61 @@ static void test_append_lineage(void) {
     hx_free(url);
 }
 
+/* Every allocation failed in turn (file://): a deferred task write either
+ * succeeds or leaves nothing; a commit either publishes everything or
+ * fails, after which an abort leaves nothing. ASan checks the leaks. */
+static void test_alloc_failures(void) {
+    const char *stride_env = getenv("HOIST_TEST_ALLOC_STRIDE");
+    uint64_t stride = stride_env ? strtoull(stride_env, NULL, 10) : 1;
+    if (stride == 0) stride = 1;
+    int ok_seen = 0;
+    for (uint64_t n = 1; n < 5000 && !ok_seen; n += stride) {
+        char *url = new_url("af-task");
+        struct ArrowArrayStream st;
+        if (!make_stream(&st)) break;
+        struct hoist_write_config *c = task_config("w8-af", "ta");
+        char *desc = NULL;
+        hx_alloc_fail_after(n);
+        enum hoist_status s = hoist_write_dataset(store, url, &st, c, &desc);
+        hx_alloc_fail_after(0);
+        if (s == HOIST_OK) {
+            ok_seen = 1;
+            const char *d[1] = {desc};
+            CHECK_EQ_INT(hoist_write_abort_pending(store, url, NULL, d, 1), HOIST_OK);
+        }
+        CHECK_EQ_INT(visible(url), 0);
+        CHECK_EQ_INT(pending(url), 0);
+        hoist_free(desc);
+        hoist_write_config_free(c);
+        hx_free(url);
+    }
+    CHECK(ok_seen);
+    ok_seen = 0;
+    for (uint64_t n = 1; n < 5000 && !ok_seen; n += stride) {
+        char *url = new_url("af-commit");
+        char *a = task(url, "w9-af", "ta"), *b = task(url, "w9-af", "tb");
+        const char *all[2] = {a, b};
+        char *manifest = NULL;
+        hx_alloc_fail_after(n);
+        enum hoist_status s = hoist_write_commit_pending(store, url, all, 2, NULL, &manifest);
+        hx_alloc_fail_after(0);
+        if (s == HOIST_OK) {
+            ok_seen = 1;
+            CHECK_EQ_INT(visible(url), 13);
+        } else {
+            CHECK(manifest == NULL);
+            CHECK_EQ_INT(visible(url), 0);
+            CHECK_EQ_INT(hoist_write_abort_pending(store, url, "w9-af", all, 2), HOIST_OK);
+        }
+        CHECK_EQ_INT(pending(url), 0);
+        hoist_free(manifest);
+        hoist_free(a);
+        hoist_free(b);
+        hx_free(url);
+    }
+    CHECK(ok_seen);
+}
+
 static void run_all(void) {
     RUN(test_commit);
     RUN(test_abort_sweeps);
@@ -371,6 +426,7 @@ int main(void) {
     mkdir(dir, 0700);
     snprintf(root, sizeof root, "file://%s", dir);
     run_all();
+    RUN(test_alloc_failures);
     th_remove_tree(dir);
     if (th_s3_enabled()) {
         snprintf(root, sizeof root, "s3://hoist-pending-%d-%ld", (int)getpid(), (long)(hx_now() * 1000) % 100000);
