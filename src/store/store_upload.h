@@ -114,6 +114,10 @@ HOIST_NODISCARD hx_status hx_upload_park(struct hx_upload *u, struct hx_parked_u
 /* Publishes a parked upload (CompleteMultipartUpload, or the rename of the
  * temp file, which must be a hidden temp name next to the destination). */
 HOIST_NODISCARD hx_status hx_parked_upload_commit(struct hoist_store *st, const struct hx_parked_upload *p);
+/* Publishes n parked uploads, the S3 ones concurrently; committed[i] says
+ * which were (on failure some may be: the caller takes them back). */
+HOIST_NODISCARD hx_status hx_parked_upload_commit_many(struct hoist_store *st, const struct hx_parked_upload *p,
+                                                       size_t n, int *committed);
 /* Discards a parked upload; one already gone is not an error. */
 HOIST_NODISCARD hx_status hx_parked_upload_abort(struct hoist_store *st, const struct hx_parked_upload *p);
 /* file://: removes the empty directories between url's and root_url's

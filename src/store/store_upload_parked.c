@@ -67,6 +67,44 @@ hx_status hx_parked_upload_commit(struct hoist_store *st, const struct hx_parked
     return s;
 }
 
+hx_status hx_parked_upload_commit_many(struct hoist_store *st, const struct hx_parked_upload *p, size_t n,
+                                       int *committed) {
+    for (size_t i = 0; i < n; i++) committed[i] = 0;
+    struct hx_store_completion *s3 = hx_calloc(n ? n : 1, sizeof *s3);
+    size_t *which = hx_calloc(n ? n : 1, sizeof *which);
+    hx_status first = s3 && which ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
+    size_t ns3 = 0;
+    char why[1024] = "";
+    for (size_t i = 0; first == HOIST_OK && i < n; i++) {
+        if (p[i].url && strncmp(p[i].url, "s3://", 5) == 0) {
+            s3[ns3] = (struct hx_store_completion){.url = p[i].url,
+                                                   .upload_id = p[i].upload_id,
+                                                   .checksum = p[i].checksum,
+                                                   .parts = p[i].parts,
+                                                   .nparts = p[i].nparts};
+            which[ns3++] = i;
+            continue;
+        }
+        hx_status s = hx_parked_upload_commit(st, &p[i]); /* a rename: nothing to batch */
+        committed[i] = s == HOIST_OK;
+        if (s != HOIST_OK) {
+            first = s;
+            hx_error_copy(why, sizeof why);
+        }
+    }
+    if (first == HOIST_OK && ns3 > 0) {
+        first = hx_store_multipart_complete_many(st, s3, ns3);
+        if (first != HOIST_OK) hx_error_copy(why, sizeof why);
+    }
+    for (size_t k = 0; s3 && k < ns3; k++) {
+        committed[which[k]] = s3[k].status == HOIST_OK;
+        hx_free(s3[k].error);
+    }
+    hx_free(s3);
+    hx_free(which);
+    return first == HOIST_OK || why[0] == '\0' ? first : hx_error(first, "%s", why);
+}
+
 hx_status hx_parked_upload_abort(struct hoist_store *st, const struct hx_parked_upload *p) {
     HX_FAIL_IF(p->url == NULL || p->upload_id == NULL, HOIST_ERR_INVALID_ARG, "parked upload without url or id");
     struct hx_url dest, tmp;

@@ -406,6 +406,19 @@ static hx_status delete_replaced(struct hoist_store *st, struct pending_set *ps,
     return HOIST_OK;
 }
 
+/* Every upload completed (S3: all in flight together); f->done marks each. */
+static hx_status commit_files(struct hoist_store *st, struct pending_set *ps) {
+    struct hx_parked_upload *ups = hx_calloc(ps->nfiles + 1, sizeof *ups);
+    int *done = hx_calloc(ps->nfiles + 1, sizeof *done);
+    hx_status s = ups && done ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; s == HOIST_OK && i < ps->nfiles; i++) ups[i] = ps->files[i].up; /* views: ps owns them */
+    if (s == HOIST_OK) s = hx_parked_upload_commit_many(st, ups, ps->nfiles, done);
+    for (size_t i = 0; done && i < ps->nfiles; i++) ps->files[i].done = done[i];
+    hx_free(ups);
+    hx_free(done);
+    return s;
+}
+
 static hx_status commit_set(struct hoist_store *st, struct pending_set *ps, const struct hoist_write_config *cfg,
                             char **manifest_json) {
     json_t *old = NULL, *dirs = json_object();
@@ -421,10 +434,7 @@ static hx_status commit_set(struct hoist_store *st, struct pending_set *ps, cons
     hx_status s = cfg->existing != HX_EXISTING_ERROR ? read_old(st, ps->root, &old) : HOIST_OK;
     /* Made before anything is published: only the uploads can fail after. */
     if (s == HOIST_OK) s = make_manifest(ps, cfg, old, dirs, &text);
-    for (size_t i = 0; s == HOIST_OK && i < ps->nfiles; i++) {
-        s = hx_parked_upload_commit(st, &ps->files[i].up);
-        ps->files[i].done = s == HOIST_OK;
-    }
+    if (s == HOIST_OK) s = commit_files(st, ps);
     if (s == HOIST_OK && cfg->manifest) s = put_manifest(st, ps->root, text);
     if (s != HOIST_OK) {
         /* Nothing published: the completed files go, the others are aborted. */
