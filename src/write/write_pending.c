@@ -12,6 +12,7 @@
  * JSON with jansson, as write_manifest.c (results copied into hx_ memory). */
 #include "write_internal.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,19 @@ static void set_reset(struct pending_set *ps) {
     memset(ps, 0, sizeof *ps);
 }
 
+/* Does a file name carry the write id as a whole word? ("part-{id}-3.parquet";
+ * "job1" is not in "part-job10-3.parquet"): the characters around it are not
+ * letters or digits. */
+static int carries_id(const char *name, const char *id) {
+    size_t n = strlen(id);
+    for (const char *p = strstr(name, id); p; p = strstr(p + 1, id)) {
+        int before = p == name || !isalnum((unsigned char)p[-1]);
+        int after = !isalnum((unsigned char)p[n]);
+        if (before && after) return 1;
+    }
+    return 0;
+}
+
 /* A relative path that stays under the root: no empty, '.', '..' or hidden
  * component, no leading '/'. */
 static int safe_path(const char *p) {
@@ -182,7 +196,7 @@ static hx_status parse_doc(struct pending_set *ps, const char *text, size_t k) {
         f->entry = json_array_get(files, i);
         f->rel = (char *)json_string_value(json_object_get(f->entry, "path"));
         ps->nfiles++;
-        HX_FAIL_IF(f->rel == NULL || !safe_path(f->rel) || strstr(f->rel, ps->write_id) == NULL, HOIST_ERR_UNSAFE_KEY,
+        HX_FAIL_IF(f->rel == NULL || !safe_path(f->rel) || !carries_id(f->rel, ps->write_id), HOIST_ERR_UNSAFE_KEY,
                    "%s: pending file '%s' is not a file of write %s under the root", ps->root, f->rel ? f->rel : "",
                    ps->write_id);
         HX_TRY(parse_upload(ps, f, json_object_get(f->entry, "upload")));
@@ -215,7 +229,7 @@ static hx_status sweep(struct hoist_store *st, const char *root, const char *wri
     if (s == HOIST_ERR_NOT_FOUND) s = HOIST_OK;
     for (size_t i = 0; s == HOIST_OK && i < l.count; i++) {
         const char *leaf = strrchr(l.entries[i].url, '/');
-        if (strstr(leaf ? leaf + 1 : l.entries[i].url, write_id) == NULL) continue;
+        if (!carries_id(leaf ? leaf + 1 : l.entries[i].url, write_id)) continue;
         struct hoist_list one = {&l.entries[i], 1}; /* a view: l keeps ownership */
         hx_status a = hx_upload_abort_pending(st, &one);
         if (a == HOIST_OK)
@@ -391,7 +405,7 @@ static hx_status delete_replaced(struct hoist_store *st, struct pending_set *ps,
         const char *leaf = strrchr(rel, '/');
         leaf = leaf ? leaf + 1 : rel;
         if (l.entries[i].is_prefix || strncmp(l.entries[i].url, prefix, plen) != 0 || leaf[0] == '.' ||
-            strcmp(rel, "_SUCCESS") == 0 || strstr(leaf, ps->write_id) != NULL || !replaced(dirs, partitioned, rel))
+            strcmp(rel, "_SUCCESS") == 0 || carries_id(leaf, ps->write_id) || !replaced(dirs, partitioned, rel))
             continue;
         urls[n++] = l.entries[i].url;
     }
