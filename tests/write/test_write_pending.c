@@ -432,6 +432,19 @@ int main(void) {
         snprintf(root, sizeof root, "s3://hoist-pending-%d-%ld", (int)getpid(), (long)(hx_now() * 1000) % 100000);
         CHECK_EQ_INT(hoist_store_bucket_create(store, root), HOIST_OK);
         run_all();
+        /* leave nothing behind: the committed datasets, the bucket */
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "%s/", root);
+        const char *p[1] = {prefix};
+        struct hoist_list l;
+        CHECK_EQ_INT(hoist_store_list(store, p, 1, 1, &l), HOIST_OK);
+        const char **urls = calloc(l.count + 1, sizeof *urls);
+        for (size_t i = 0; i < l.count; i++) urls[i] = l.entries[i].url;
+        CHECK_EQ_INT(hoist_store_delete_many(store, urls, l.count), HOIST_OK);
+        free(urls);
+        hoist_store_list_reset(&l);
+        CHECK_EQ_INT(pending(root), 0);
+        CHECK_EQ_INT(hoist_store_bucket_delete(store, root), HOIST_OK);
     } else {
         fprintf(stderr, "s3 part skipped: HOIST_TEST_S3 is not 1\n");
     }
