@@ -974,7 +974,9 @@ enum hoist_write_option {
     HOIST_WRITE_MEMORY_LIMIT,           /* int bytes; default 256 MiB, at most RAM/4 */
     HOIST_WRITE_MAX_OPEN_FILES,         /* int; default 64 */
     HOIST_WRITE_LINEAGE_JSON,           /* str: a JSON object stored as "lineage" in the manifest */
-    HOIST_WRITE_MANIFEST                /* int 0/1, default 1: write _SUCCESS */
+    HOIST_WRITE_MANIFEST,               /* int 0/1, default 1: write _SUCCESS */
+    HOIST_WRITE_COMMIT,                 /* str: "now" (default) or "defer" (see hoist_write_commit_pending) */
+    HOIST_WRITE_ID                      /* str: the write id ({id}, 1..47 of A-Z a-z 0-9 . _ -); default a new one */
 };
 /* Bad values (unknown mode, template without {n} or with '/', negative
  * sizes, lineage that is not a JSON object): HOIST_ERR_INVALID_ARG. */
@@ -997,6 +999,48 @@ HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_dataset(struct hoist_sto
                                                                 struct ArrowArrayStream *stream,
                                                                 const struct hoist_write_config *cfg,
                                                                 char **manifest_json);
+
+/* Deferred commit: one dataset written by many tasks (processes, machines),
+ * published once by a driver. Each task calls hoist_write_dataset with
+ * HOIST_WRITE_COMMIT "defer" and the driver's HOIST_WRITE_ID (and a name
+ * template that keeps tasks apart, e.g. "part-{id}-<task>-{n}.parquet"):
+ * its files are written but nothing is completed (S3: every file stays an
+ * uncompleted multipart upload, a small one as a one-part upload; file://:
+ * a hidden temp file ".<name>.hoist-XXXXXX" beside its destination), no
+ * existing check is made (the driver makes it before starting tasks) and
+ * *manifest_json receives a pending description instead of a manifest: JSON
+ * with "format": "hoist-pending", the root, write id, schema, partitioning
+ * and, per file, its path, rows, bytes, row groups, partition values and
+ * "upload" (upload id, checksum kind, parts with ETags and checksums, or
+ * the temp file). It holds no credential. A task that fails leaves nothing
+ * (its own rollback); one that succeeds leaves uploads that only a commit
+ * can publish, so a task still running when the driver aborts can never
+ * make a file visible. Pending uploads live on the store, not in the task:
+ * the task process may exit. Not for a single .parquet URL.
+ *
+ * hoist_write_commit_pending completes every upload of the n descriptions
+ * (all of `url` and one write id) and writes one _SUCCESS listing all their
+ * files (cfg: HOIST_WRITE_EXISTING "append" keeps the old manifest's files,
+ * "overwrite" those outside the partitions written and deletes the replaced
+ * objects after publishing; HOIST_WRITE_LINEAGE_JSON; HOIST_WRITE_MANIFEST 0
+ * writes none; NULL cfg: defaults), then aborts any other pending upload of
+ * the write id under url (a lost task attempt). If a completion fails, the
+ * files already completed are deleted and the rest aborted: nothing is
+ * published. *manifest_json (if not NULL) receives the manifest.
+ *
+ * hoist_write_abort_pending aborts every upload the n descriptions list and
+ * then every pending upload under url whose name carries write_id (S3
+ * ListMultipartUploads; file:// hidden temp files), which catches tasks that
+ * died before reporting; empty partition directories of file:// go too.
+ * Best effort over all of them; returns the first failure. write_id NULL:
+ * the descriptions' own. */
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_commit_pending(struct hoist_store *store, const char *url,
+                                                                       const char *const *pending_json, size_t n,
+                                                                       const struct hoist_write_config *cfg,
+                                                                       char **manifest_json);
+HOIST_API HOIST_NODISCARD enum hoist_status hoist_write_abort_pending(struct hoist_store *store, const char *url,
+                                                                      const char *write_id,
+                                                                      const char *const *pending_json, size_t n);
 
 /* ======================================================================
  * CSV (src/csv; files and objects: src/dataset). CSV text to Arrow record

@@ -34,7 +34,7 @@ _export("exceptions", "HoistError", "S3Error", "S3NotFound", "S3BucketNotFound",
         "MetaflowS3Exception", "MetaflowS3NotFound", "MetaflowS3AccessDenied", "MetaflowS3URLException",
         "MetaflowS3InvalidObject", "MetaflowS3InvalidRange")
 # Writing tables (docs/python.md "Writing tables").
-_export("write", "write_table", "write_dataset", "WriteResult")
+_export("write", "write_table", "write_dataset", "WriteResult", "PendingWrite", "commit_pending", "abort_pending")
 # SQL over datasets on DuckDB, CTAS (docs/sql.md); duckdb is imported on first use.
 _export("sql", "sql", "ctas", "SQLError", "CTASResult")
 

@@ -3,18 +3,28 @@ planning a read (schema and shards from one open of the dataset), filter
 literals in hoist's filter language, and the commit protocol of a write made
 by many tasks.
 
-The multi-task commit (docs/scaling-out.md "Writing"):
+The multi-task commit (docs/scaling-out.md "Writing"), built on the C
+library's deferred commit (hoist_write_commit_pending, docs/write.md):
 
 1. ``begin`` (driver): a write id, and the ``existing`` check done once.
 2. ``write_part`` (each task, any process): ``hoist.write_table`` of the
-   task's data under the destination with ``manifest=False`` and file names
-   ``part-<write id>-<task>-<attempt>-<n>.parquet``; each task's own write is
-   all or nothing, and it returns its manifest (file list, rows, schema).
-3. ``commit`` (driver, after every task succeeded): one ``_SUCCESS`` listing
-   exactly the files of the successful attempts; files of the write id that
-   it does not list (a lost or retried attempt) are deleted.
-4. ``abort`` (driver, when the job failed): every object of the write id is
-   deleted; no ``_SUCCESS`` is written.
+   task's data under the destination with ``commit="defer"``, the driver's
+   write id and file names ``part-<write id>-<task>-<attempt>-<n>.parquet``.
+   Nothing is published: every file stays an uncompleted S3 multipart upload
+   (a hidden temp file locally). The task returns a ``hoist.PendingWrite``.
+3. ``commit`` (driver, after every task succeeded): ``hoist.commit_pending``
+   completes every reported upload and writes one ``_SUCCESS``; pending
+   uploads of the write id nobody reported (a lost or retried attempt) are
+   aborted.
+4. ``abort`` (driver, when the job failed): ``hoist.abort_pending`` aborts the
+   reported uploads and every pending upload of the write id under the
+   destination (ListMultipartUploads), so tasks that died unreported leave
+   nothing either. No ``_SUCCESS``, no object.
+
+Race-free by construction: a task never completes anything, so one still
+running when the driver aborts cannot make a file visible; its upload was
+aborted (it fails on its next part) or, started after the sweep, stays
+pending and invisible (see docs/scaling-out.md for the sweep of those).
 
 Readers that follow the manifest (hoist) see the old dataset or the new one,
 never a part. Credentials never travel in these objects: workers find them
@@ -25,11 +35,9 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import json
 import os
 import re
 import secrets
-import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -175,9 +183,6 @@ class DatasetCommit:
                 return []
             raise
 
-    def _rel(self, url: str) -> str:
-        return url[len(self.root) + 1:]
-
     # -- driver: before any task -------------------------------------------
     def begin(self) -> "DatasetCommit":
         from .exceptions import DatasetExistsError
@@ -192,117 +197,46 @@ class DatasetCommit:
         return self
 
     # -- each task -----------------------------------------------------------
-    def write_part(self, data: Any, task: Any) -> Dict[str, Any]:
-        """Writes one task's data (any Arrow stream producer); returns its
-        manifest (a small dict) for the driver."""
+    def write_part(self, data: Any, task: Any) -> "Any":
+        """Writes one task's data (any Arrow stream producer) without
+        publishing it; returns its ``hoist.PendingWrite`` for the driver."""
         from .write import write_table
 
         if self.write_id is None:
             raise RuntimeError("DatasetCommit.write_part before begin()")
         # The attempt tag keeps a retried task's files apart from the first
-        # attempt's, which may still be running or may have written some.
+        # attempt's, which may still be running or may have parked some.
         template = "part-%s-%s-%s-{n}.parquet" % (self.write_id, task, secrets.token_hex(3))
-        res = write_table(data, self.root + "/", partition_by=self.partition_by, existing="append",
-                          manifest=False, name_template=template, **self.write_options, **self.store)
-        m = dict(res.manifest)
-        # In append mode the C writer lists an old _SUCCESS's files in the
-        # manifest it returns; this task reports only its own.
-        mine = "part-%s-" % self.write_id
-        m["files"] = [f for f in m.get("files", []) if os.path.basename(f["path"]).startswith(mine)]
-        return m
+        opts = {k: v for k, v in self.write_options.items() if k != "lineage"}
+        return write_table(data, self.root + "/", partition_by=self.partition_by, commit="defer",
+                           write_id=self.write_id, name_template=template, **opts, **self.store)
 
     # -- driver: after every task succeeded ---------------------------------
-    def _template(self, schema: Any) -> Dict[str, Any]:
-        """A manifest without files for a job whose tasks wrote nothing: the
-        C writer's own, from an empty table of the schema."""
-        import pyarrow as pa
-
-        from .write import write_table
-
-        if schema is None:
-            schema = pa.schema([])
-        with tempfile.TemporaryDirectory(prefix="hoist-manifest-") as d:
-            res = write_table(schema.empty_table(), os.path.join(d, "t"), partition_by=self.partition_by,
-                              **{k: v for k, v in self.write_options.items() if k == "lineage"})
-            return dict(res.manifest)
-
-    def commit(self, parts: Sequence[Optional[Dict[str, Any]]], schema: Any = None) -> "Any":
+    def commit(self, parts: Sequence[Any], schema: Any = None) -> "Any":
         """Publishes the files the tasks reported (``parts``: their
         ``write_part`` results) with one ``_SUCCESS``; returns a
         ``hoist.WriteResult``."""
-        from .write import WriteResult
+        from .write import commit_pending, write_table
 
-        parts = [p for p in parts if p]
-        files: List[Dict[str, Any]] = []
-        for p in parts:
-            files.extend(p.get("files", []))
-        manifest = dict(parts[0]) if parts else self._template(schema)
-        st = self._client()
-        listed = {f["path"] for f in files}
-        mine = "part-%s-" % self.write_id
-        before = self._list(st)
-        # Files of this write that no successful attempt reported.
-        stray = [u for u in before if os.path.basename(u).startswith(mine) and self._rel(u) not in listed]
-        old = self._old_manifest(st) if self.existing != "error" else None
-        replaced: List[str] = []
-        written_dirs = {os.path.dirname(p) for p in listed}
-        if old is not None:
-            # append keeps every old file; overwrite those outside the
-            # partitions this job wrote (none, unpartitioned), as the C writer.
-            kept = [f for f in old.get("files", []) if self.existing == "append"
-                    or (self.partition_by and os.path.dirname(f["path"]) not in written_dirs)]
-            files = kept + files
-        if self.existing == "overwrite":
-            keep = {f["path"] for f in files}
-            for u in before:
-                rel = self._rel(u)
-                if rel == "_SUCCESS" or rel in keep or os.path.basename(u).startswith(mine):
-                    continue
-                if not self.partition_by or os.path.dirname(rel) in written_dirs:
-                    replaced.append(u)
-        manifest["write_id"] = self.write_id
-        manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        manifest["files"] = files
-        manifest["rows"] = sum(int(f.get("rows", 0)) for f in files)
-        manifest["bytes"] = sum(int(f.get("bytes", 0)) for f in files)
-        opts = dict(manifest.get("options", {}))
-        opts["existing"] = self.existing
-        manifest["options"] = opts
-        if stray:
-            st.delete_many(stray)
-        text = json.dumps(manifest, indent=1)
-        ((status, err),) = st.put_many([(self.root + "/_SUCCESS", text.encode(), None, "application/json", None)])
-        if status != 0:
-            from .exceptions import DatasetError
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            # No task reported: an empty table of the schema describes the
+            # dataset (a pending write with no file).
+            import pyarrow as pa
 
-            raise DatasetError("%s/_SUCCESS: the manifest could not be written: %s (nothing is published; the "
-                               "engine's abort deletes the job's files)" % (self.root, err), status=status)
-        # Published. The old objects of the replaced partitions go last, as
-        # the C writer does: a failure here leaves extra, unlisted objects.
-        if replaced:
-            st.delete_many(replaced)
-        return WriteResult(self.root, manifest)
-
-    def _old_manifest(self, st: "_hoist.Store") -> Optional[Dict[str, Any]]:
-        """The previous _SUCCESS (append/overwrite keep some of its files), or None."""
-        ((status, _err, data, _size, _start, _info),) = st.get_many(
-            [(self.root + "/_SUCCESS", 0, -1, False)], None, _hoist.RETURN_MISSING)
-        if status != 0 or data is None:
-            return None
-        try:
-            m = json.loads(bytes(memoryview(data)))
-        except ValueError:
-            return None
-        return m if isinstance(m, dict) and m.get("format") == "hoist-manifest" else None
+            if schema is None:
+                schema = pa.schema([])
+            parts = [write_table(schema.empty_table(), self.root + "/", partition_by=self.partition_by,
+                                 commit="defer", write_id=self.write_id, **self.store)]
+        return commit_pending(parts, self.root, existing=self.existing, lineage=self.write_options.get("lineage"),
+                              **self.store)
 
     # -- driver: the job failed ----------------------------------------------
-    def abort(self) -> int:
-        """Deletes every object of this write id; returns how many."""
+    def abort(self, parts: Sequence[Any] = ()) -> None:
+        """Discards the reported pending writes and every pending upload of
+        this write id under the destination."""
+        from .write import abort_pending
+
         if self.write_id is None:
-            return 0
-        st = self._client()
-        mine = "part-%s-" % self.write_id
-        doomed = [u for u in self._list(st) if os.path.basename(u).startswith(mine)]
-        if doomed:
-            st.delete_many(doomed)
-        return len(doomed)
+            return
+        abort_pending([p for p in parts if p is not None], self.root, write_id=self.write_id, **self.store)

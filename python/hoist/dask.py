@@ -11,9 +11,11 @@ build the graph), and a ``columns`` parameter so Dask's optimizer pushes
 column selections into hoist's loader. Dask has no predicate pushdown for
 ``from_map``: give the filter to ``read_dataset``.
 
-``to_dataset`` writes every partition with ``hoist.write_table`` in its task
-and commits once on the client after all tasks succeeded (one ``_SUCCESS``);
-a failed job deletes what its tasks wrote (hoist._engine.DatasetCommit).
+``to_dataset`` writes every partition with ``hoist.write_table(...,
+commit="defer")`` in its task (nothing published) and commits once on the
+client after all tasks succeeded (``hoist.commit_pending``: one
+``_SUCCESS``); a failed job aborts every pending upload of its write id
+(``hoist.abort_pending``; hoist._engine.DatasetCommit).
 """
 from __future__ import annotations
 
@@ -132,13 +134,14 @@ def _threads() -> int:
 
 # Write tasks running in this process (Dask's local schedulers), per write
 # id, and the write ids whose job failed: a task that starts after the
-# failure writes nothing, and the client deletes only once none is running.
+# failure writes nothing, and the client aborts only once none is running
+# (no task can then start an upload after the abort's sweep).
 _local_cv = threading.Condition()
 _local_running: Dict[str, int] = {}
 _local_aborted: set = set()
 
 
-def _write_part(df: Any, commit: "_engine.DatasetCommit", index: int) -> Dict[str, Any]:
+def _write_part(df: Any, commit: "_engine.DatasetCommit", index: int) -> Any:
     import pyarrow as pa
 
     wid = commit.write_id
@@ -195,8 +198,9 @@ def to_dataset(ddf: "dd.DataFrame", url: Any, partition_by: Optional[Sequence[st
     and returns the ``hoist.WriteResult``. Each partition is written by its
     own task (``hoist.write_table`` options: compression, row_group_size,
     ...; the index is not written); the client then commits once. ``existing``
-    as for ``hoist.write_table``. If any task fails, the files the others
-    wrote are deleted and the task's error is raised."""
+    as for ``hoist.write_table``. If any task fails, the uploads of the
+    others are aborted (none was ever visible) and the task's error is
+    raised."""
     import pyarrow as pa
 
     store = {k: options.pop(k) for k in list(options) if k in _engine.STORE_KEYS}

@@ -12,9 +12,15 @@ pushed into hoist when the installed Ray offers the hooks (2.5x: the
 datasource projection/predicate mixins; feature-detected) and the filter
 maps onto hoist's filter language; otherwise Ray applies them itself.
 
-The sink writes each task's blocks with ``hoist.write_table`` and commits
-once on the driver: one ``_SUCCESS`` listing every task's files, written
-after all tasks succeeded; a failed job deletes what its tasks wrote
+The sink writes each task's blocks with ``hoist.write_table(...,
+commit="defer")``: a task publishes nothing and returns a
+``hoist.PendingWrite``; the driver commits once (``hoist.commit_pending``:
+every upload completed, one ``_SUCCESS``) after all tasks succeeded. A failed
+job aborts the uploads by write id (``hoist.abort_pending``). Ray calls
+``on_write_failed`` without waiting for the other write tasks to stop
+(ray/data/dataset.py ``write_datasink``: the executor is shut down with
+``force=False``, which cancels running tasks without waiting for them;
+ray 2.60); a task still running then cannot publish anything
 (hoist._engine.DatasetCommit).
 """
 from __future__ import annotations
@@ -293,13 +299,13 @@ class ParquetSink(Datasink):
         self._schema = schema
         self._commit.begin()
 
-    def write(self, blocks: Any, ctx: Any) -> Dict[str, Any]:
+    def write(self, blocks: Any, ctx: Any) -> Any:
         import pyarrow as pa
 
         tables = (b if isinstance(b, pa.Table) else pa.Table.from_pandas(b, preserve_index=False) for b in blocks)
         first = next(tables, None)
         if first is None:
-            return {}
+            return None
 
         def batches():  # the task's blocks streamed into the writer, one at a time
             yield from first.to_batches()
@@ -314,6 +320,9 @@ class ParquetSink(Datasink):
         self.result = self._commit.commit(list(returns), schema=self._schema)
 
     def on_write_failed(self, error: Exception) -> None:
+        # Ray gives no task results here: the abort finds the job's pending
+        # uploads by write id (tasks may still be running: see the module
+        # comment).
         self._commit.abort()
 
     def get_name(self) -> str:

@@ -31,10 +31,14 @@ the columns in the ``columns`` option or the schema), push limits or
 aggregates, or read without the copy of every batch from the Python worker
 to the JVM.
 
-Writing: every task writes its rows with ``hoist.write_table`` (files named
-with the job's write id, no manifest) and returns its manifest; Spark's
-``commit`` (on the driver) writes the one ``_SUCCESS``, ``abort`` deletes
-what the tasks wrote (hoist._engine.DatasetCommit). Options:
+Writing: every task writes its rows with ``hoist.write_table(...,
+commit="defer")`` (files named with the job's write id; nothing published:
+uncompleted multipart uploads) and returns its ``hoist.PendingWrite`` in
+its commit message; Spark's ``commit`` (on the driver) completes every
+upload and writes the one ``_SUCCESS`` (``hoist.commit_pending``),
+``abort`` aborts the reported uploads and every pending upload of the write
+id (``hoist.abort_pending``), so a task still running when Spark aborts
+cannot make a file visible (hoist._engine.DatasetCommit). Options:
 ``partition_by`` (comma-separated), ``existing`` for append mode ("error"
 or "append", default "append"; Spark's overwrite mode replaces the
 partitions written), ``compression``, ``row_group_size``,
@@ -186,7 +190,7 @@ class HoistPushdownReader(HoistReader):
 
 @dataclasses.dataclass
 class _Written(WriterCommitMessage):
-    manifest: Dict[str, Any]
+    pending: Any  # a hoist.PendingWrite: no secret inside
 
 
 class HoistWriter(DataSourceArrowWriter):
@@ -211,11 +215,11 @@ class HoistWriter(DataSourceArrowWriter):
     def commit(self, messages: List[Optional[WriterCommitMessage]]) -> None:
         from pyspark.sql.pandas.types import to_arrow_schema
 
-        self.commit_.commit([m.manifest for m in messages if isinstance(m, _Written)],
+        self.commit_.commit([m.pending for m in messages if isinstance(m, _Written)],
                             schema=to_arrow_schema(self.spark_schema))
 
     def abort(self, messages: List[Optional[WriterCommitMessage]]) -> None:
-        self.commit_.abort()
+        self.commit_.abort([m.pending for m in messages if isinstance(m, _Written)])
 
 
 class HoistDataSource(DataSource):

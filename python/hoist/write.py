@@ -328,8 +328,9 @@ def write_table(data: Any, url: Union[str, "os.PathLike[str]"], *,
                 bloom_filter: Optional[Dict[str, Any]] = None, metadata: Optional[Dict[str, str]] = None,
                 lineage: Optional[Dict[str, Any]] = None,
                 progress: Union[None, bool, Callable[[int, int, int], Any]] = None,
+                commit: str = "now", write_id: Optional[str] = None,
                 endpoint: Optional[str] = None, region: Optional[str] = None, profile: Optional[str] = None,
-                **store_options: Any) -> WriteResult:
+                **store_options: Any) -> Any:
     """Writes an Arrow table or stream as Parquet and returns a ``WriteResult``.
 
     ``data``: anything with ``__arrow_c_stream__`` (a pyarrow Table or
@@ -360,6 +361,15 @@ def write_table(data: Any, url: Union[str, "os.PathLike[str]"], *,
     (anything under the destination), "overwrite" (replace the partitions
     written) or "append". ``lineage``: a JSON-serialisable dict stored in
     the manifest. ``manifest=False`` leaves ``_SUCCESS`` out.
+
+    ``commit="defer"`` (one task of a distributed write; docs/write.md,
+    "Deferred commit"): the files are written but none is published (S3:
+    uncompleted multipart uploads; local: hidden temp files), no existing
+    check is made, and a ``hoist.PendingWrite`` is returned instead of a
+    ``WriteResult``; ``hoist.commit_pending`` publishes the pending writes of
+    all tasks with one ``_SUCCESS``, ``hoist.abort_pending`` discards them.
+    ``write_id``: the id in the file names (``{id}``); tasks of one job
+    share the driver's.
 
     ``progress``: ``callable(rows, bytes_encoded, files_done)`` called on the
     writing thread after each batch (raising in it cancels the write and the
@@ -398,6 +408,11 @@ def write_table(data: Any, url: Union[str, "os.PathLike[str]"], *,
             for k, v in _check_mapping(metadata, "metadata").items()]
     write = _write_options(max_rows_per_file, max_bytes_per_file, existing, keep_partition_columns,
                            name_template, memory_limit, max_open_files, manifest, lineage)
+    if commit not in ("now", "defer"):
+        raise ValueError("commit: 'now' or 'defer', got %r" % (commit,))
+    write += [("commit", commit)]
+    if _check_str(write_id, "write_id") is not None:
+        write.append(("write_id", write_id))
     store = _store_options(dict(store_options, endpoint=endpoint, region=region, profile=profile))
     bar = None
     if progress is True:
@@ -412,6 +427,8 @@ def write_table(data: Any, url: Union[str, "os.PathLike[str]"], *,
     try:
         text = _hoist.write_dataset(stream, url, partition_by=partition_by, parquet=parquet, columns=columns,
                                     metadata=meta, write=write, store=store, progress=progress)
+        if commit == "defer":
+            return PendingWrite(text)
         result = WriteResult(url.rstrip("/"), json.loads(text))
     finally:
         if bar is not None:
@@ -421,3 +438,102 @@ def write_table(data: Any, url: Union[str, "os.PathLike[str]"], *,
 
 #: The same function, for code that reads better as "write a dataset".
 write_dataset = write_table
+
+
+class PendingWrite:
+    """What ``write_table(..., commit="defer")`` returns: the task's files,
+    written and not published, described as JSON (the C library's pending
+    description: upload ids, part ETags and checksums, rows, partition
+    values, schema). Small, picklable, and without any credential: a task
+    returns it to its driver, which passes every task's to
+    ``hoist.commit_pending`` or ``hoist.abort_pending``."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        #: The description (JSON text, "format": "hoist-pending").
+        self.text = text
+
+    def __getstate__(self) -> str:
+        return self.text
+
+    def __setstate__(self, state: str) -> None:
+        self.text = state
+
+    @property
+    def description(self) -> Dict[str, Any]:
+        """The description, parsed."""
+        return json.loads(self.text)
+
+    @property
+    def url(self) -> str:
+        return self.description["root"]
+
+    @property
+    def write_id(self) -> str:
+        return self.description["write_id"]
+
+    @property
+    def files(self) -> List[Dict[str, Any]]:
+        """Per file: ``path``, ``rows``, ``bytes``, ``row_groups``, ``partition``."""
+        return [{k: v for k, v in f.items() if k != "upload"} for f in self.description.get("files", [])]
+
+    @property
+    def rows(self) -> int:
+        return int(self.description.get("rows", 0))
+
+    def __repr__(self) -> str:
+        return "PendingWrite(%s, write_id=%s, %d file(s))" % (self.url, self.write_id, len(self.files))
+
+
+def _pending_texts(pending: Sequence[Any]) -> List[str]:
+    out = []
+    for p in pending:
+        if isinstance(p, PendingWrite):
+            out.append(p.text)
+        elif isinstance(p, str):
+            out.append(p)
+        else:
+            raise TypeError("pending: expected hoist.PendingWrite objects, got %s" % type(p).__name__)
+    return out
+
+
+def _dataset_url(url: Any) -> str:
+    if isinstance(url, os.PathLike):
+        url = os.fspath(url)
+    if not isinstance(url, str) or not url:
+        raise TypeError("url: expected an s3:// or file:// URL or a local path, got %r" % (url,))
+    if "://" not in url:
+        url = os.path.abspath(url)
+    return url.rstrip("/")
+
+
+def commit_pending(pending: Sequence[Any], url: Any, existing: str = "error", lineage: Optional[Dict[str, Any]] = None,
+                   manifest: bool = True, endpoint: Optional[str] = None, region: Optional[str] = None,
+                   profile: Optional[str] = None, **store_options: Any) -> WriteResult:
+    """Publishes the pending writes of every task (``PendingWrite`` objects
+    of one write id, all under ``url``) with one ``_SUCCESS``, all or
+    nothing: if a file cannot be completed, the ones already completed are
+    deleted and the rest aborted. ``existing``: "error" (checked by the
+    driver before the tasks start, not here), "append" (the old manifest's
+    files are kept) or "overwrite" (those of the partitions written are
+    replaced and deleted after publishing). Then any other pending upload of
+    the write id under ``url`` (a lost task attempt) is aborted. Returns a
+    ``WriteResult``."""
+    root = _dataset_url(url)
+    write = _write_options(None, None, existing, False, None, None, None, manifest, lineage)
+    store = _store_options(dict(store_options, endpoint=endpoint, region=region, profile=profile))
+    text = _hoist.commit_pending(root, _pending_texts(pending), write=write, store=store)
+    return WriteResult(root, json.loads(text))
+
+
+def abort_pending(pending: Sequence[Any], url: Any, write_id: Optional[str] = None, endpoint: Optional[str] = None,
+                  region: Optional[str] = None, profile: Optional[str] = None, **store_options: Any) -> None:
+    """Discards pending writes: every upload the ``PendingWrite`` objects
+    list, then every pending upload under ``url`` whose name carries
+    ``write_id`` (default: theirs) -- tasks that died before reporting.
+    Nothing is visible before or after. Raises the first failure after
+    trying everything."""
+    root = _dataset_url(url)
+    store = _store_options(dict(store_options, endpoint=endpoint, region=region, profile=profile))
+    _hoist.abort_pending(root, _check_str(write_id, "write_id"), _pending_texts(pending), store=store)

@@ -60,6 +60,8 @@ static const struct opt_name write_options[] = {
     {"max_open_files", HOIST_WRITE_MAX_OPEN_FILES},
     {"lineage", HOIST_WRITE_LINEAGE_JSON},
     {"manifest", HOIST_WRITE_MANIFEST},
+    {"commit", HOIST_WRITE_COMMIT},
+    {"write_id", HOIST_WRITE_ID},
     {NULL, 0},
 };
 
@@ -474,8 +476,111 @@ static PyObject *py_write_dataset(PyObject *self, PyObject *args, PyObject *kwar
     return out;
 }
 
+/* ---------------------------------------------------------------------- */
+/* commit_pending / abort_pending                                           */
+/* ---------------------------------------------------------------------- */
+
+/* The descriptions as C strings borrowed from the list's str items (the
+ * list is kept alive by the caller); NULL with an exception set. */
+static const char **pending_texts(PyObject *fast, size_t *n) {
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(fast);
+    const char **texts = PyMem_Calloc(k ? (size_t)k : 1, sizeof *texts);
+    if (!texts) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        texts[i] = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+        if (!texts[i]) {
+            if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "pending: item %zd is not a str", i);
+            PyMem_Free(texts);
+            return NULL;
+        }
+    }
+    *n = (size_t)k;
+    return texts;
+}
+
+/* Runs hoist_write_commit_pending (abort: write_id set or NULL, cfg NULL)
+ * with the GIL released. */
+static PyObject *run_pending(const char *url, PyObject *pending, PyObject *write, PyObject *store_opts,
+                             const char *write_id, int commit) {
+    PyObject *fast = PySequence_Fast(pending, "pending: expected a list of str");
+    if (!fast) return NULL;
+    size_t n = 0;
+    const char **texts = pending_texts(fast, &n);
+    struct hoist_write_config *cfg = NULL;
+    struct hoist_store_config *scfg = NULL;
+    struct hoist_store *store = NULL;
+    char *manifest = NULL;
+    char msg[1024] = "";
+    enum hoist_status st;
+    PyObject *out = NULL;
+    if (!texts) goto done;
+    if (hoist_write_config_new(&cfg) != HOIST_OK || hoist_store_config_new(&scfg) != HOIST_OK) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (apply_options(write, write_options, set_write, cfg, "write") < 0 ||
+        apply_options(store_opts, store_options, set_store, scfg, "store") < 0)
+        goto done;
+    Py_BEGIN_ALLOW_THREADS;
+    st = hoist_store_new(scfg, &store);
+    if (st == HOIST_OK)
+        st = commit ? hoist_write_commit_pending(store, url, texts, n, cfg, &manifest)
+                    : hoist_write_abort_pending(store, url, write_id, texts, n);
+    if (st != HOIST_OK) snprintf(msg, sizeof msg, "%s", hoist_errmsg());
+    hoist_store_free(store);
+    Py_END_ALLOW_THREADS;
+    if (st != HOIST_OK) {
+        raise_write_error(st, msg);
+    } else if (commit) {
+        out = PyUnicode_FromString(manifest ? manifest : "{}");
+    } else {
+        Py_INCREF(Py_None);
+        out = Py_None;
+    }
+    hoist_free(manifest);
+done:
+    hoist_write_config_free(cfg);
+    hoist_store_config_free(scfg);
+    PyMem_Free(texts);
+    Py_DECREF(fast);
+    return out;
+}
+
+PyDoc_STRVAR(commit_pending_doc, "commit_pending(url, pending, write=None, store=None) -> str\n\n"
+                                 "hoist_write_commit_pending of the pending descriptions (list of str) under url;\n"
+                                 "returns the manifest JSON. Use hoist.commit_pending.");
+
+static PyObject *py_commit_pending(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    static char *kw[] = {"url", "pending", "write", "store", NULL};
+    const char *url;
+    PyObject *pending, *write = Py_None, *store = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|OO", kw, &url, &pending, &write, &store)) return NULL;
+    return run_pending(url, pending, write, store, NULL, 1);
+}
+
+PyDoc_STRVAR(abort_pending_doc, "abort_pending(url, write_id, pending, store=None) -> None\n\n"
+                                "hoist_write_abort_pending: aborts the descriptions' uploads and every pending\n"
+                                "upload of write_id (str or None) under url. Use hoist.abort_pending.");
+
+static PyObject *py_abort_pending(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    static char *kw[] = {"url", "write_id", "pending", "store", NULL};
+    const char *url, *write_id;
+    PyObject *pending, *store = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "szO|O", kw, &url, &write_id, &pending, &store)) return NULL;
+    return run_pending(url, pending, Py_None, store, write_id, 0);
+}
+
 static PyMethodDef write_methods[] = {
     {"write_dataset", (PyCFunction)(void (*)(void))py_write_dataset, METH_VARARGS | METH_KEYWORDS, write_dataset_doc},
+    {"commit_pending", (PyCFunction)(void (*)(void))py_commit_pending, METH_VARARGS | METH_KEYWORDS,
+     commit_pending_doc},
+    {"abort_pending", (PyCFunction)(void (*)(void))py_abort_pending, METH_VARARGS | METH_KEYWORDS, abort_pending_doc},
     {NULL, NULL, 0, NULL},
 };
 

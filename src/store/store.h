@@ -63,6 +63,22 @@ HOIST_NODISCARD hx_status hx_store_multipart_complete(struct hoist_store *st, co
                                                       int checksum, const struct hx_store_part *parts, size_t n,
                                                       unsigned flags);
 
+/* One upload for hx_store_multipart_complete_many. */
+struct hx_store_completion {
+    const char *url;                   /* in */
+    const char *upload_id;             /* in */
+    int checksum;                      /* in: the upload's (enum hx_crc_kind) */
+    const struct hx_store_part *parts; /* in: every part, ascending numbers */
+    size_t nparts;                     /* in */
+    hx_status status;                  /* out */
+    char *error;                       /* out: message when status != OK (hx_free) */
+};
+/* Completes n uploads concurrently (a driver publishing a job's files at
+ * once). HOIST_OK when all were completed, else the first failure; each
+ * item's status says which. */
+HOIST_NODISCARD hx_status hx_store_multipart_complete_many(struct hoist_store *st, struct hx_store_completion *items,
+                                                           size_t n);
+
 /* Drops an upload and its parts. An upload that no longer exists is not an error. */
 HOIST_NODISCARD hx_status hx_store_multipart_abort(struct hoist_store *st, const char *url, const char *upload_id);
 

@@ -293,16 +293,13 @@ hx_status hx_store_multipart_upload_parts(struct hoist_store *st, const char *ur
     return s;
 }
 
-hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, const char *upload_id, int checksum,
-                                      const struct hx_store_part *parts, size_t n, unsigned flags) {
-    HX_FAIL_IF(st == NULL || upload_id == NULL || parts == NULL || n == 0, HOIST_ERR_INVALID_ARG,
-               "multipart_complete: NULL argument or no parts");
-    struct mtarget t;
-    HX_TRY(target_parse(&t, url, upload_id, 1));
-    struct hx_s3_part_ref *refs = hx_calloc(n, sizeof *refs);
-    struct hx_buf xml;
-    hx_buf_init(&xml);
-    hx_status s = refs ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
+/* The Complete body of one upload: parts checked (ETag, ascending), the
+ * object's FULL_OBJECT checksum into full. */
+static hx_status build_complete(const char *url, const struct hx_store_part *parts, size_t n, int checksum,
+                                struct hx_buf *xml, char full[16]) {
+    struct hx_s3_part_ref *refs = hx_calloc(n ? n : 1, sizeof *refs);
+    HX_FAIL_IF(refs == NULL, HOIST_ERR_NOMEM, "out of memory");
+    hx_status s = HOIST_OK;
     for (size_t i = 0; i < n && s == HOIST_OK; i++) {
         if (parts[i].etag[0] == '\0' || (i > 0 && parts[i].number <= parts[i - 1].number))
             s = hx_error(HOIST_ERR_INVALID_ARG, "%s: part %zu (number %d) has no ETag or is out of order", url, i,
@@ -310,8 +307,21 @@ hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, c
         refs[i] = (struct hx_s3_part_ref){parts[i].number, parts[i].etag,
                                           parts[i].checksum[0] ? parts[i].checksum : NULL, parts[i].crc, parts[i].size};
     }
+    if (s == HOIST_OK) s = hx_s3_mpu_complete_xml(xml, refs, n, checksum, full);
+    hx_free(refs);
+    return s;
+}
+
+hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, const char *upload_id, int checksum,
+                                      const struct hx_store_part *parts, size_t n, unsigned flags) {
+    HX_FAIL_IF(st == NULL || upload_id == NULL || parts == NULL || n == 0, HOIST_ERR_INVALID_ARG,
+               "multipart_complete: NULL argument or no parts");
+    struct mtarget t;
+    HX_TRY(target_parse(&t, url, upload_id, 1));
+    struct hx_buf xml;
+    hx_buf_init(&xml);
     char full[16] = "";
-    if (s == HOIST_OK) s = hx_s3_mpu_complete_xml(&xml, refs, n, checksum, full);
+    hx_status s = build_complete(url, parts, n, checksum, &xml, full);
     struct hx_store_call c;
     struct mreq m;
     memset(&m, 0, sizeof m);
@@ -325,10 +335,72 @@ hx_status hx_store_multipart_complete(struct hoist_store *st, const char *url, c
     }
     mreq_cleanup(&m);
     hx_buf_reset(&xml);
-    hx_free(refs);
     hx_url_reset(&t.u);
     if (s == HOIST_OK) hx_error_clear();
     return s;
+}
+
+hx_status hx_store_multipart_complete_many(struct hoist_store *st, struct hx_store_completion *items, size_t n) {
+    HX_FAIL_IF(st == NULL || (n > 0 && items == NULL), HOIST_ERR_INVALID_ARG, "multipart_complete_many: NULL argument");
+    if (n == 0) return HOIST_OK;
+    struct mtarget *t = hx_calloc(n, sizeof *t);
+    struct mreq *m = hx_calloc(n, sizeof *m);
+    struct hx_buf *xml = hx_calloc(n, sizeof *xml);
+    int *parsed = hx_calloc(n, sizeof *parsed);
+    hx_status s = t && m && xml && parsed ? HOIST_OK : hx_error(HOIST_ERR_NOMEM, "out of memory");
+    struct hx_store_call c;
+    int call = 0;
+    if (s == HOIST_OK) s = hx_store_s3_call_init(&c, st, NULL, NULL);
+    call = s == HOIST_OK;
+    for (size_t i = 0; i < n; i++) {
+        struct hx_store_completion *it = &items[i];
+        it->status = s;
+        it->error = NULL;
+        if (s != HOIST_OK) continue;
+        hx_buf_init(&xml[i]);
+        char full[16] = "";
+        hx_status e = it->upload_id && it->parts && it->nparts
+                          ? target_parse(&t[i], it->url, it->upload_id, 1)
+                          : hx_error(HOIST_ERR_INVALID_ARG, "%s: no upload id or no parts", it->url ? it->url : "");
+        parsed[i] = e == HOIST_OK;
+        if (e == HOIST_OK) e = build_complete(it->url, it->parts, it->nparts, it->checksum, &xml[i], full);
+        if (e != HOIST_OK) {
+            it->status = e;
+            it->error = hx_strdup(hoist_errmsg());
+            continue;
+        }
+        mreq_init(&m[i], &c, &t[i], M_COMPLETE);
+        m[i].checksum = it->checksum;
+        memcpy(m[i].full, full, sizeof full);
+        m[i].xml = &xml[i];
+        it->status = HOIST_ERR_INTERNAL; /* until its request says */
+        hx_net_loop_submit(&c.loop, &m[i].req, 0);
+    }
+    if (call) {
+        /* Every Complete in flight together: each is a round trip, not bandwidth. */
+        hx_status r = hx_net_loop_run(&c.loop);
+        hx_net_loop_cleanup(&c.loop);
+        for (size_t i = 0; i < n; i++) {
+            struct hx_store_completion *it = &items[i];
+            if (it->status != HOIST_ERR_INTERNAL) continue;
+            it->status = r != HOIST_OK ? r : m[i].status;
+            if (it->status != HOIST_OK) it->error = hx_strdup(m[i].err ? m[i].err : hoist_strerror(it->status));
+        }
+    }
+    hx_status first = s;
+    for (size_t i = 0; i < n && first == HOIST_OK; i++)
+        if (items[i].status != HOIST_OK) first = hx_error(items[i].status, "%s", items[i].error ? items[i].error : "");
+    for (size_t i = 0; m && i < n; i++) {
+        if (m[i].c) mreq_cleanup(&m[i]);
+        if (xml) hx_buf_reset(&xml[i]);
+        if (parsed && parsed[i]) hx_url_reset(&t[i].u);
+    }
+    hx_free(t);
+    hx_free(m);
+    hx_free(xml);
+    hx_free(parsed);
+    if (first == HOIST_OK) hx_error_clear();
+    return first;
 }
 
 hx_status hx_store_multipart_abort(struct hoist_store *st, const char *url, const char *upload_id) {

@@ -28,6 +28,7 @@ hx_status hx_uploader_new(struct hoist_store *st, const char *root_url, const st
     if (up->part_size > MAX_PART) up->part_size = MAX_PART;
     up->memory_limit = cfg && cfg->memory_limit ? cfg->memory_limit : (uint64_t)256 << 20;
     up->fsync = cfg ? cfg->fsync : 0;
+    up->initiate_at_open = cfg ? cfg->initiate_at_open : 0;
     hx_status s = up->ops->start(up);
     if (s != HOIST_OK) {
         hx_free(up);

@@ -27,6 +27,10 @@ struct hx_uploader_config {
     uint64_t part_size;    /* S3 part size; 0 = the store's (clamped to 5 MiB .. 5 GiB) */
     uint64_t memory_limit; /* bytes in flight + small bodies held; 0 = 256 MiB */
     int fsync;             /* file://: fsync each file before it is renamed */
+    /* s3: start every multipart upload at open, not at the first part (a
+     * parked job's uploads are then on the server from the first byte on,
+     * where an abort's sweep finds them; small bodies are not held). */
+    int initiate_at_open;
 };
 
 struct hx_uploader;
@@ -83,5 +87,42 @@ HOIST_NODISCARD hx_status hx_upload_list_pending(struct hoist_store *st, const c
 HOIST_NODISCARD hx_status hx_upload_abort_pending(struct hoist_store *st, const struct hoist_list *pending);
 /* Deletes committed objects (a failed job takes back what it published). */
 HOIST_NODISCARD hx_status hx_upload_delete(struct hoist_store *st, const char *const *urls, size_t n);
+
+/* ---- parked uploads: committed or aborted by another process ------------
+ *
+ * A finished upload can be parked instead of committed: every byte is on
+ * the store (a small body held in memory becomes a one-part multipart
+ * upload), nothing is visible, and what it takes to publish or discard it
+ * is handed out as plain data, so a process other than the writer (the
+ * driver of a distributed job) can commit or abort it after the writer has
+ * gone. Parking never publishes anything, so a writer that outlives an
+ * abort cannot make its object appear: an aborted upload cannot be
+ * completed (S3 answers NoSuchUpload), a removed temp file cannot be
+ * renamed. */
+struct hx_parked_upload {
+    char *url;                   /* the destination */
+    char *upload_id;             /* s3: the multipart upload id; file://: the hidden temp file's URL */
+    int checksum;                /* s3: the upload's enum hx_crc_kind */
+    struct hx_store_part *parts; /* s3: every part in order (data NULL, etag/checksum/crc/size set) */
+    size_t nparts;
+};
+void hx_parked_upload_reset(struct hx_parked_upload *p);
+/* Parks a finished upload (waits for its parts). On success free leaves it
+ * pending (hx_upload_abort still discards it); on failure it is still
+ * finished (free aborts it). */
+HOIST_NODISCARD hx_status hx_upload_park(struct hx_upload *u, struct hx_parked_upload *out);
+/* Publishes a parked upload (CompleteMultipartUpload, or the rename of the
+ * temp file, which must be a hidden temp name next to the destination). */
+HOIST_NODISCARD hx_status hx_parked_upload_commit(struct hoist_store *st, const struct hx_parked_upload *p);
+/* Publishes n parked uploads, the S3 ones concurrently; committed[i] says
+ * which were (on failure some may be: the caller takes them back). */
+HOIST_NODISCARD hx_status hx_parked_upload_commit_many(struct hoist_store *st, const struct hx_parked_upload *p,
+                                                       size_t n, int *committed);
+/* Discards a parked upload; one already gone is not an error. */
+HOIST_NODISCARD hx_status hx_parked_upload_abort(struct hoist_store *st, const struct hx_parked_upload *p);
+/* file://: removes the empty directories between url's and root_url's
+ * (exclusive), deepest first (a discarded write leaves no empty partition
+ * directory). Nothing for s3://. */
+void hx_upload_prune_dirs(const char *url, const char *root_url);
 
 #endif /* HOIST_STORE_UPLOAD_H */

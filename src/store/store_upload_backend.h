@@ -11,7 +11,9 @@
 
 /* ---- backends (store_upload_s3.c, store_upload_file.c) ------------------ */
 
-enum hx_upload_state { HX_UP_OPEN, HX_UP_FINISHED, HX_UP_COMMITTED, HX_UP_ABORTED };
+/* PARKED: handed out with hx_upload_park; free leaves it pending, an explicit
+ * abort still discards it (a writer taking back a half-parked job). */
+enum hx_upload_state { HX_UP_OPEN, HX_UP_FINISHED, HX_UP_COMMITTED, HX_UP_ABORTED, HX_UP_PARKED };
 
 struct hx_upload_ops {
     size_t upload_size; /* bytes of the backend's upload struct (embeds struct hx_upload first) */
@@ -27,6 +29,8 @@ struct hx_upload_ops {
     HOIST_NODISCARD hx_status (*list_pending)(struct hoist_store *st, const char *prefix_url, const struct hx_url *pu,
                                               struct hoist_list *out);
     HOIST_NODISCARD hx_status (*abort_pending)(struct hoist_store *st, const struct hoist_list_entry *e);
+    /* Fills out->upload_id/checksum/parts of a finished upload (url is set by the caller). */
+    HOIST_NODISCARD hx_status (*park)(struct hx_upload *u, struct hx_parked_upload *out);
 };
 
 extern const struct hx_upload_ops hx_upload_s3_ops;
@@ -47,6 +51,7 @@ struct hx_uploader {
     enum hx_url_kind kind;
     uint64_t part_size, memory_limit;
     int fsync;
+    int initiate_at_open;
     _Atomic uint64_t buffered;
     _Atomic int maybe_orphans; /* see hx_uploader_maybe_orphans */
     _Atomic uint64_t uploaded; /* bytes the store accepted */

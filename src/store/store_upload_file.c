@@ -196,6 +196,15 @@ static hx_status file_abort_pending(struct hoist_store *st, const struct hoist_l
     return s;
 }
 
+/* The temp file stays where it is; its URL is what a committer renames. */
+static hx_status file_park(struct hx_upload *u, struct hx_parked_upload *out) {
+    struct file_upload *f = (struct file_upload *)u;
+    HX_FAIL_IF(f->tmp == NULL, HOIST_ERR_INTERNAL, "%s: parked without a temp file", u->url);
+    out->upload_id = hx_asprintf("file://%s", f->tmp);
+    HX_FAIL_IF(out->upload_id == NULL, HOIST_ERR_NOMEM, "out of memory");
+    return HOIST_OK;
+}
+
 const struct hx_upload_ops hx_upload_file_ops = {
     .upload_size = sizeof(struct file_upload),
     .start = file_start,
@@ -209,4 +218,5 @@ const struct hx_upload_ops hx_upload_file_ops = {
     .unsent = file_unsent,
     .list_pending = file_list_pending,
     .abort_pending = file_abort_pending,
+    .park = file_park,
 };

@@ -432,7 +432,18 @@ static hx_status s3_open(struct hx_upload *u) {
     o->main.prepare = main_prepare;
     o->main.on_done = main_done;
     o->main.sink_fd = -1;
-    return HOIST_OK;
+    if (!u->up->initiate_at_open) return HOIST_OK;
+    struct s3_upload *one[1] = {o};
+    hx_status s = run_main(one, 1, PH_INIT);
+    if (s != HOIST_OK) {
+        /* the caller frees u without release: nothing may stay behind */
+        hx_net_req_cleanup(&o->main);
+        hx_free(o->err);
+        o->err = NULL;
+        hx_free(o->upload_id);
+        o->upload_id = NULL;
+    }
+    return s;
 }
 
 static hx_status first_failure(struct s3_upload *o) {
@@ -684,6 +695,40 @@ static uint64_t s3_unsent(const struct hx_upload *u) {
     return o->held ? 0 : o->buf.len;
 }
 
+/* ---- parking (store_upload.h: parked uploads) ------------------------------ */
+
+/* A body held for one PUT becomes a one-part multipart upload (S3 takes a
+ * last part of any size, so one part of 0..5 MiB is valid): a PUT cannot be
+ * prepared now and sent later by another process, a multipart upload can. */
+static hx_status s3_park(struct hx_upload *u, struct hx_parked_upload *out) {
+    struct s3_upload *o = (struct s3_upload *)u;
+    if (o->held) {
+        struct s3_io *io = io_of(u);
+        pthread_mutex_lock(&io->mu);
+        io->held -= o->buf.len; /* still counted in buffered until the part is sent */
+        pthread_mutex_unlock(&io->mu);
+        o->held = 0;
+        HX_TRY(ship_part(o));
+    }
+    HX_TRY(settle_parts(o));
+    HX_FAIL_IF(o->upload_id == NULL || o->nparts == 0, HOIST_ERR_INTERNAL, "%s: parked without an upload", u->url);
+    out->parts = hx_calloc((size_t)o->nparts, sizeof *out->parts);
+    out->upload_id = hx_strdup(o->upload_id);
+    HX_FAIL_IF(out->parts == NULL || out->upload_id == NULL, HOIST_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < o->nparts; i++) {
+        const struct s3_part *p = o->parts[i];
+        struct hx_store_part *q = &out->parts[i];
+        q->number = p->number;
+        snprintf(q->etag, sizeof q->etag, "%s", p->etag);
+        snprintf(q->checksum, sizeof q->checksum, "%s", p->crc);
+        q->crc = p->crc_value;
+        q->size = p->len;
+    }
+    out->nparts = (size_t)o->nparts;
+    out->checksum = o->ck;
+    return HOIST_OK;
+}
+
 /* ---- pending uploads ------------------------------------------------------ */
 
 static hx_status s3_list_pending(struct hoist_store *st, const char *prefix_url, const struct hx_url *pu,
@@ -716,4 +761,5 @@ const struct hx_upload_ops hx_upload_s3_ops = {
     .unsent = s3_unsent,
     .list_pending = s3_list_pending,
     .abort_pending = s3_abort_pending,
+    .park = s3_park,
 };

@@ -26,6 +26,7 @@ void hoist_write_config_free(struct hoist_write_config *c) {
     hoist_pq_write_options_free(c->pq);
     hx_free(c->name_template);
     hx_free(c->lineage_json);
+    hx_free(c->write_id);
     hx_free(c);
 }
 
@@ -95,6 +96,17 @@ hx_status hoist_write_config_set_str(struct hoist_write_config *c, enum hoist_wr
     case HOIST_WRITE_LINEAGE_JSON:
         if (v != NULL) HX_TRY(hx_write_check_json_object(v));
         return set_string(&c->lineage_json, v);
+    case HOIST_WRITE_COMMIT:
+        if (v == NULL || strcmp(v, "now") == 0)
+            c->defer = 0;
+        else if (strcmp(v, "defer") == 0)
+            c->defer = 1;
+        else
+            HX_FAIL(HOIST_ERR_INVALID_ARG, "commit: '%s' is not now or defer", v);
+        return HOIST_OK;
+    case HOIST_WRITE_ID:
+        if (v != NULL) HX_TRY(hx_write_check_id(v));
+        return set_string(&c->write_id, v);
     default: break;
     }
     HX_FAIL(HOIST_ERR_INVALID_ARG, "write option %d is not a string option", (int)opt);

@@ -531,7 +531,12 @@ static hx_status job_init(struct hx_job *j, struct hoist_store *st, const char *
     size_t n = strlen(j->root);
     while (n > 0 && j->root[n - 1] == '/') j->root[--n] = '\0';
     HX_FAIL_IF(n == 0, HOIST_ERR_BAD_URL, "'%s': no destination", url);
-    HX_TRY(new_write_id(j->write_id, sizeof j->write_id));
+    if (cfg->write_id)
+        snprintf(j->write_id, sizeof j->write_id, "%s", cfg->write_id);
+    else
+        HX_TRY(new_write_id(j->write_id, sizeof j->write_id));
+    HX_FAIL_IF(cfg->defer && j->single, HOIST_ERR_INVALID_ARG,
+               "%s: commit=defer writes a dataset directory, not one .parquet file", url);
     if (stream->get_schema(stream, &j->schema) != 0) {
         const char *e = stream->get_last_error ? stream->get_last_error(stream) : NULL;
         memset(&j->schema, 0, sizeof j->schema);
@@ -550,7 +555,8 @@ static hx_status job_init(struct hx_job *j, struct hoist_store *st, const char *
      * can fill one. */
     uint64_t part = j->memory_limit / 2 / (uint64_t)(j->max_open + 2);
     if (part > ((uint64_t)16 << 20)) part = (uint64_t)16 << 20;
-    struct hx_uploader_config ucfg = {.part_size = part, .memory_limit = j->memory_limit / 2};
+    struct hx_uploader_config ucfg = {
+        .part_size = part, .memory_limit = j->memory_limit / 2, .initiate_at_open = cfg->defer};
     return hx_uploader_new(st, j->root, &ucfg, &j->up);
 }
 
@@ -594,10 +600,11 @@ hx_status hoist_write_dataset(struct hoist_store *store, const char *url, struct
     struct hx_job j;
     memset(&j, 0, sizeof j);
     hx_status s = job_init(&j, store, url, stream, cfg);
-    if (s == HOIST_OK) s = hx_job_check_existing(&j);
+    /* defer: the driver checks what exists, once, before any task */
+    if (s == HOIST_OK && !cfg->defer) s = hx_job_check_existing(&j);
     if (s == HOIST_OK) s = hx_job_write_stream(&j, stream);
     stream->release(stream);
-    if (s == HOIST_OK) s = hx_job_commit(&j, manifest_json);
+    if (s == HOIST_OK) s = cfg->defer ? hx_job_defer(&j, manifest_json) : hx_job_commit(&j, manifest_json);
     if (s != HOIST_OK) {
         /* The rollback's own calls must not replace the cause. */
         char why[1024];
@@ -606,7 +613,9 @@ hx_status hoist_write_dataset(struct hoist_store *store, const char *url, struct
         hx_job_sweep_orphans(&j);
         s = hx_error(s, "%s", why);
     } else {
-        hx_job_sweep_orphans(&j);
+        /* defer: the parked uploads are this write's keys too; the driver's
+         * commit or abort sweeps the orphans */
+        if (!cfg->defer) hx_job_sweep_orphans(&j);
         hx_error_clear();
     }
     job_cleanup(&j);

@@ -34,6 +34,8 @@ struct hoist_write_config {
     int64_t max_open_files;
     char *lineage_json;
     int manifest;
+    int defer;      /* HOIST_WRITE_COMMIT "defer": park every file, return a pending description */
+    char *write_id; /* HOIST_WRITE_ID, or NULL: a new one per write */
     hoist_progress_fn progress;
     void *progress_ud;
 };
@@ -152,6 +154,14 @@ HOIST_NODISCARD hx_status hx_job_commit(struct hx_job *j, char **manifest_json);
 void hx_job_rollback(struct hx_job *j);
 /* Aborts pending uploads of this write's own keys it lost track of. */
 void hx_job_sweep_orphans(struct hx_job *j);
+
+/* ---- deferred commit (write_pending.c) ------------------------------------------ */
+
+/* A write id given with HOIST_WRITE_ID: 1..47 of [A-Za-z0-9._-]. */
+HOIST_NODISCARD hx_status hx_write_check_id(const char *id);
+/* commit = defer: parks every finished file and makes the pending JSON
+ * (*pending_json, hx_free) instead of committing. */
+HOIST_NODISCARD hx_status hx_job_defer(struct hx_job *j, char **pending_json);
 
 /* ---- manifest (write_manifest.c) --------------------------------------------- */
 

@@ -182,3 +182,80 @@ def test_killed_read_worker_is_retried(ray_local, dataset, s3_env):
     got = result["table"]
     assert got.num_rows == ROWS
     assert sorted_equal(got, table)
+
+
+def test_task_finishing_after_abort_leaves_nothing(ray_local, dataset, s3, tmp_path):
+    """Ray calls on_write_failed without waiting for the other write tasks
+    (ray/data/dataset.py write_datasink; the executor shuts down with
+    force=False, which cancels running tasks with a KeyboardInterrupt and
+    does not wait). Deterministic: one write task holds its stream open (its
+    file opened, its upload started) until the driver's on_write_failed has
+    run, ignoring the cancel as a task inside native code would, then
+    finishes. Its upload was aborted by the sweep: it can publish nothing,
+    and no object or pending multipart upload is left."""
+    bucket, url, _ = dataset
+    marks = str(tmp_path)
+    out = "s3://%s/late-%s/" % (bucket, uuid.uuid4().hex[:8])
+    sink = _SlowSink(out, marks)
+    ds = hoist.ray.read_dataset(url, override_num_blocks=2)
+    with pytest.raises(Exception, match="injected failure"):
+        ds.write_datasink(sink)
+    assert os.path.exists(os.path.join(marks, "aborted"))
+    if not _wait_for(marks, "slow-done", 120):
+        pytest.fail("the slow task never finished: the ordering was not exercised")
+    with open(os.path.join(marks, "slow-done")) as f:
+        outcome = f.read()
+    assert outcome.startswith("failed") and "NoSuchUpload" in outcome, outcome  # its upload was gone
+    assert list_keys(s3, bucket, out.split("/", 3)[3]) == []
+    assert pending_uploads(s3, bucket) == []
+
+
+def _wait_for(marks, name, seconds=60):
+    deadline = time.time() + seconds
+    while not os.path.exists(os.path.join(marks, name)) and time.time() < deadline:
+        try:
+            time.sleep(0.05)
+        except KeyboardInterrupt:  # Ray's cancel: ignored, as by a task stuck in native code
+            pass
+    return os.path.exists(os.path.join(marks, name))
+
+
+def _mark(marks, name, text=""):
+    with open(os.path.join(marks, name), "w") as f:
+        f.write(text)
+
+
+class _SlowSink(hoist.ray.ParquetSink):
+    """Task 0 fails once task 1 has started writing; task 1 waits for the
+    driver's abort, then finishes its write."""
+
+    def __init__(self, url, marks):
+        super().__init__(url)
+        self.marks = marks
+
+    def write(self, blocks, ctx):
+        task = getattr(ctx, "task_idx", 0)
+        if task == 0:
+            _wait_for(self.marks, "slow-started")
+            raise RuntimeError("injected failure")
+        tables = [b if isinstance(b, pa.Table) else pa.Table.from_pandas(b, preserve_index=False) for b in blocks]
+        whole = pa.concat_tables(tables)
+        half = max(1, whole.num_rows // 2)
+
+        def held():
+            yield whole.slice(0, half)
+            _mark(self.marks, "slow-started")  # the writer has its first rows: file open, upload started
+            _wait_for(self.marks, "aborted", 120)
+            yield whole.slice(half)
+
+        try:
+            res = super().write(held(), ctx)
+            _mark(self.marks, "slow-done", "ok")
+            return res
+        except BaseException as e:
+            _mark(self.marks, "slow-done", "failed: %r" % (e,))
+            raise
+
+    def on_write_failed(self, error):
+        super().on_write_failed(error)
+        _mark(self.marks, "aborted")

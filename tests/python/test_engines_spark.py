@@ -35,7 +35,10 @@ def spark(s3_env):
     session = (SparkSession.builder.master("local[2]").appName("hoist-engines-test")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "2").config("spark.driver.memory", "512m")
-               .config(hoist.spark.PUSHDOWN_CONF, "true").getOrCreate())
+               .config(hoist.spark.PUSHDOWN_CONF, "true")
+               # a cancelled task's Python worker is left to finish (default: killed
+               # after 2 s), as a task stuck in native code would be
+               .config("spark.python.task.killTimeout", "300s").getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session
@@ -176,5 +179,89 @@ def test_failed_write_leaves_nothing(spark, dataset, s3):
     df = spark.read.format("hoist").load(url).withColumn("id", boom("id"))
     with pytest.raises(Exception, match="injected failure"):
         df.write.format("hoist").mode("append").save(out)
+    assert list_keys(s3, bucket, out.split("/", 3)[3]) == []
+    assert pending_uploads(s3, bucket) == []
+
+
+def test_task_finishing_after_abort_leaves_nothing(spark, dataset, s3, tmp_path):
+    """The ordering that raced (issue 17): one task fails, Spark's driver runs
+    abort while another task is still writing, and that task then goes on
+    to finish its write. Deterministic: the slow task holds its stream open
+    (its file opened, its upload started) until the driver's abort has run,
+    then finishes. Its upload was aborted by the sweep, so it can publish
+    nothing: no object and no pending multipart upload is left."""
+    import hoist.spark
+
+    bucket, url, _ = dataset
+    marks = str(tmp_path)
+
+    def wait_for(name, seconds=60):
+        import time
+
+        deadline = time.time() + seconds
+        while not os.path.exists(os.path.join(marks, name)) and time.time() < deadline:
+            try:
+                time.sleep(0.05)
+            except KeyboardInterrupt:  # a task cancel: keep going, as a task stuck in C would
+                pass
+        return os.path.exists(os.path.join(marks, name))
+
+    def mark(name, text=""):
+        with open(os.path.join(marks, name), "w") as f:
+            f.write(text)
+
+    class SlowWriter(hoist.spark.HoistWriter):
+        def write(self, iterator):
+            from pyspark import TaskContext
+
+            part = TaskContext.get().partitionId()
+            if part == 0:
+                wait_for("slow-started")
+                raise RuntimeError("injected failure")
+
+            # All rows read up front: after the wait the write depends on
+            # the store alone, not on Spark's input of a cancelled task.
+            batches = list(iterator)
+
+            def held():
+                yield from batches[:1]
+                mark("slow-started")  # the writer has its first batch: file open, upload started
+                wait_for("aborted")
+                yield from batches[1:]
+
+            try:
+                out = super().write(held())
+                mark("slow-done", "ok")
+                return out
+            except BaseException as e:
+                mark("slow-done", "failed: %s" % e)
+                raise
+
+        def abort(self, messages):
+            super().abort(messages)
+            mark("aborted")
+
+    class SlowSource(hoist.spark.HoistDataSource):
+        @classmethod
+        def name(cls):
+            return "hoist_slow"
+
+        def writer(self, schema, overwrite):
+            return SlowWriter(hoist.spark._Options(self.options), schema, overwrite)
+
+    hoist.spark.register(spark)
+    spark.dataSource.register(SlowSource)
+    out = "s3://%s/late-%s/" % (bucket, uuid.uuid4().hex[:8])
+    df = spark.read.format("hoist").load(url).repartition(2)
+    with pytest.raises(Exception, match="injected failure"):
+        df.write.format("hoist_slow").mode("append").save(out)
+    assert os.path.exists(os.path.join(marks, "aborted"))
+    # The slow task finishes after the abort (unless Spark killed its worker).
+    if wait_for("slow-done", 60):
+        with open(os.path.join(marks, "slow-done")) as f:
+            outcome = f.read()
+        assert outcome.startswith("failed") and "NoSuchUpload" in outcome, outcome  # its upload was gone
+    else:
+        pytest.fail("the slow task never finished: Spark killed its worker, the ordering was not exercised")
     assert list_keys(s3, bucket, out.split("/", 3)[3]) == []
     assert pending_uploads(s3, bucket) == []

@@ -654,3 +654,36 @@ def test_min_rate_store_option(s3, bucket):
     assert "minimum rate" in str(e.value)
     res = hoist.write_table(t, "s3://%s/mr/ok/" % bucket, min_rate=1 << 20)
     assert res.paths
+
+
+def test_deferred_commit_on_s3(s3, bucket, s3_env):
+    """commit="defer" (one task of a distributed write): nothing is visible,
+    every file (small ones too) is a pending multipart upload, and the
+    PendingWrite that travels to the driver holds no credential. The driver's
+    commit publishes both tasks with one _SUCCESS; a second job's abort sweeps
+    a task that never reported."""
+    import pickle
+
+    url = "s3://%s/deferred/" % bucket
+    t = pa.table({"id": list(range(100)), "k": [i % 3 for i in range(100)]})
+    kw = dict(partition_by=["k"], commit="defer", write_id="job1-x")
+    a = hoist.write_table(t.slice(0, 50), url, name_template="part-{id}-a-{n}.parquet", **kw)
+    b = hoist.write_table(t.slice(50), url, name_template="part-{id}-b-{n}.parquet", **kw)
+    assert isinstance(a, hoist.PendingWrite) and a.write_id == "job1-x" and a.rows == 50
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+    assert len(pending_uploads(s3, bucket)) == 6
+    blob = pickle.dumps(a)
+    for secret in (s3_env["AWS_SECRET_ACCESS_KEY"], s3_env["AWS_ACCESS_KEY_ID"]):
+        assert secret not in a.text and secret.encode() not in blob
+    res = hoist.commit_pending([pickle.loads(blob), b], url, lineage={"job": 1})
+    assert res.rows == 100 and res.manifest["lineage"] == {"job": 1} and len(res.files) == 6
+    assert pending_uploads(s3, bucket) == []
+    assert sorted(hoist.load_table(url).to_pyarrow()["id"].to_pylist()) == list(range(100))
+    # a second job fails: one task reported, one never did
+    c = hoist.write_table(t, url, name_template="part-{id}-c-{n}.parquet", partition_by=["k"], commit="defer",
+                          write_id="job2-y")
+    hoist.write_table(t, url, name_template="part-{id}-d-{n}.parquet", partition_by=["k"], commit="defer",
+                      write_id="job2-y")
+    hoist.abort_pending([c], url)
+    assert pending_uploads(s3, bucket) == []
+    assert hoist.load_table(url).num_rows == 100  # the first job's data, untouched

@@ -104,6 +104,46 @@ static void test_abort_and_pending(void) {
     hx_free(id);
 }
 
+/* Many uploads completed at once: each item says how it went; one whose
+ * upload is gone fails alone, naming its URL, the others are published. */
+static void test_complete_many(void) {
+    enum { N = 5 };
+    char urls[N][200];
+    char *ids[N] = {0};
+    int ck[N];
+    struct hx_store_part parts[N];
+    struct hx_store_completion items[N];
+    char body[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(urls[i], sizeof urls[i], "%s/many/f%d", burl, i);
+        snprintf(body[i], sizeof body[i], "body %d", i);
+        CHECK_EQ_INT(hx_store_multipart_create(store, urls[i], NULL, NULL, &ids[i], &ck[i]), HOIST_OK);
+        parts[i] = (struct hx_store_part){.number = 1, .data = body[i], .size = strlen(body[i])};
+        CHECK_EQ_INT(hx_store_multipart_upload_parts(store, urls[i], ids[i], ck[i], &parts[i], 1, NULL, NULL),
+                     HOIST_OK);
+        items[i] = (struct hx_store_completion){
+            .url = urls[i], .upload_id = ids[i], .checksum = ck[i], .parts = &parts[i], .nparts = 1};
+    }
+    CHECK_EQ_INT(hx_store_multipart_abort(store, urls[2], ids[2]), HOIST_OK);
+    CHECK(hx_store_multipart_complete_many(store, items, N) != HOIST_OK);
+    CHECK_CONTAINS(hoist_errmsg(), "f2");
+    for (int i = 0; i < N; i++) {
+        struct hoist_get_item g = {.url = urls[i], .length = -1};
+        CHECK_EQ_INT(hoist_store_get_many(store, &g, 1, HOIST_RETURN_MISSING, NULL, NULL), HOIST_OK);
+        if (i == 2) {
+            CHECK(items[i].status != HOIST_OK && items[i].error != NULL);
+            CHECK_EQ_INT(g.status, HOIST_ERR_S3_NO_SUCH_KEY);
+        } else {
+            CHECK_EQ_INT(items[i].status, HOIST_OK);
+            CHECK(g.status == HOIST_OK && g.size == strlen(body[i]) && memcmp(g.data, body[i], g.size) == 0);
+        }
+        hoist_store_get_item_reset(&g);
+        hx_free(items[i].error);
+        hx_free(ids[i]);
+    }
+    CHECK_EQ_INT(hx_store_multipart_complete_many(store, NULL, 0), HOIST_OK);
+}
+
 static void test_arguments(void) {
     char *id = NULL;
     int ck;
@@ -190,6 +230,7 @@ int main(void) {
     RUN(test_create_parts_complete);
     RUN(test_abort_and_pending);
     RUN(test_full_object_refused);
+    RUN(test_complete_many);
     RUN(test_arguments);
     /* leave nothing behind: pending uploads, objects, the bucket */
     struct hx_store_pending_upload *up = NULL;
