@@ -135,6 +135,10 @@ struct hx_job {
     struct hx_wfile **files; /* every file started, in order */
     size_t nfiles, capfiles;
     uint64_t memory_limit, encoded;
+    /* The most bytes held at once (encoders' buffered pages plus the
+     * uploader's buffers, parts in flight and held bodies), sampled after
+     * every batch slice and every hand-over to an upload. */
+    uint64_t peak_buffered;
     struct hoist_progress prog;
     struct hoist_list existing; /* objects under root before the write */
     char *old_manifest;

@@ -321,6 +321,31 @@ def grouped_batches(parts, rows=60_000, seed=5):
 GROUPED_SCHEMA = pa.schema({"k": pa.int32(), "x": pa.int64(), "r": pa.float64()})
 
 
+def test_s3_held_bytes_reported_and_bounded(s3, s3fs, bucket):
+    """The writer reports the most bytes it held at once (the progress field
+    bytes_buffered_peak): encoded pages, upload buffers, parts in flight.
+    With the default budget (256 MiB) and two connections, parts in flight
+    are bounded by the connections: about two parts of 5 MiB in flight, one
+    filling per open file and the encoders' row groups of 64 Ki rows. Before,
+    parts waited in memory for a connection up to half the budget (here most
+    of the 61 MB written). A 16 MiB budget holds under 16 MiB."""
+    parts = [1] * 32 + [2] * 32
+    for budget, bound in ((None, 26 << 20), (16 << 20, 16 << 20)):
+        out = "out-%s/" % (budget or "default")
+        seen = {}
+        opts = {"memory_limit": budget} if budget else {}
+        m = json.loads(wc.write_dataset(pa.RecordBatchReader.from_batches(GROUPED_SCHEMA, grouped_batches(parts)),
+                                        f"s3://{bucket}/{out}", partition_by=["k"], progress=seen,
+                                        store_opts={"concurrency": 2},
+                                        parquet={"compression": "none", "row_group_rows": 65536}, **opts))
+        assert m["rows"] == 64 * 60_000
+        peak = seen["bytes_buffered_peak"]
+        assert 5 << 20 <= peak <= bound, (budget, peak)
+        back = read_hive(f"{bucket}/{out.rstrip('/')}", s3fs)
+        assert back.num_rows == 64 * 60_000
+    assert pending_uploads(s3, bucket) == []
+
+
 def test_idle_file_ends_its_row_group(tmp_path):
     """Input grouped by partition: a file the last batch did not write to
     hands its row group on (before: a partition's rows stayed one row group
