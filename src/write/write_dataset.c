@@ -195,16 +195,20 @@ static hx_status enforce_budget(struct hx_job *j) {
  * ends a row group early only when the input alternates partitions from
  * batch to batch; its row groups are then as long as its runs. */
 static hx_status flush_idle(struct hx_job *j) {
-    int trimmed = 0;
     for (struct hx_wfile *f = j->lru_head; f; f = f->lru_next) {
         if (!f->part || f->part->stamp == j->stamp) continue;
-        if (hoist_pq_writer_buffered_bytes(f->w) > 0) {
-            HX_TRY(hoist_pq_writer_flush(f->w));
-            trimmed = 1;
-        }
+        uint64_t held = hoist_pq_writer_buffered_bytes(f->w);
+        if (held > 0) HX_TRY(hoist_pq_writer_flush(f->w));
         hx_pq_writer_trim(f->w);
+        j->freed_since_trim += held;
     }
-    if (trimmed) hx_return_free_memory();
+    /* The trimmed encoders' memory back to the kernel, not left in
+     * malloc's arenas under the next partition's: once per 16 MiB of row
+     * groups handed on (a walk of the arenas each time). */
+    if (j->freed_since_trim >= ((uint64_t)16 << 20)) {
+        hx_return_free_memory();
+        j->freed_since_trim = 0;
+    }
     return HOIST_OK;
 }
 

@@ -139,6 +139,7 @@ struct hx_job {
      * uploader's buffers, parts in flight and held bodies), sampled after
      * every batch slice and every hand-over to an upload. */
     uint64_t peak_buffered;
+    uint64_t freed_since_trim; /* row-group bytes idle files handed on since the last hx_return_free_memory */
     struct hoist_progress prog;
     struct hoist_list existing; /* objects under root before the write */
     char *old_manifest;
