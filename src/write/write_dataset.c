@@ -188,18 +188,26 @@ static hx_status enforce_budget(struct hx_job *j) {
 }
 
 /* Files the batch about to be written does not write to give their row
- * group to the upload and their encoder's memory back: input grouped by partition (a
+ * group to the upload and their encoder's memory back (finish: the file is
+ * ended instead, see write_partitioned): input grouped by partition (a
  * file per month, sorted) leaves each file idle for good after its run of
  * rows, and its bytes should upload while the next partition encodes, not
  * wait in memory for the budget or the close. A file idle for one batch
  * ends a row group early only when the input alternates partitions from
  * batch to batch; its row groups are then as long as its runs. */
-static hx_status flush_idle(struct hx_job *j) {
-    for (struct hx_wfile *f = j->lru_head; f; f = f->lru_next) {
+static hx_status flush_idle(struct hx_job *j, int finish) {
+    struct hx_wfile *next;
+    for (struct hx_wfile *f = j->lru_head; f; f = next) {
+        next = f->lru_next;
         if (!f->part || f->part->stamp == j->stamp) continue;
         uint64_t held = hoist_pq_writer_buffered_bytes(f->w);
-        if (held > 0) HX_TRY(hoist_pq_writer_flush(f->w));
-        hx_pq_writer_trim(f->w);
+        if (finish) {
+            f->part->idle_closed = 1;
+            HX_TRY(close_file(j, f));
+        } else {
+            if (held > 0) HX_TRY(hoist_pq_writer_flush(f->w));
+            hx_pq_writer_trim(f->w);
+        }
         j->freed_since_trim += held;
     }
     /* The trimmed encoders' memory back to the kernel, not left in
@@ -404,8 +412,15 @@ static hx_status write_partitioned(struct hx_job *j, const struct ArrowArray *ba
     if (s == HOIST_OK && (start == NULL || order == NULL)) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
     /* Files this batch does not write to hand their row groups on before
      * its rows are encoded, so a finished month's pages upload while the
-     * next month's encoder fills, instead of both being held at once. */
-    if (s == HOIST_OK) s = flush_idle(j);
+     * next month's encoder fills, instead of both being held at once. A
+     * batch of one partition (input sorted by the partition columns) also
+     * finishes them: their last part (under 5 MiB, it cannot go before the
+     * footer) would otherwise wait in memory until the stream ends. A
+     * partition that comes back after that gets one more file, and from
+     * then on idle files are only flushed. */
+    for (int64_t g = 0; g < ngroups; g++)
+        if (groups[g]->idle_closed && groups[g]->open == NULL) j->runs_return = 1;
+    if (s == HOIST_OK) s = flush_idle(j, ngroups == 1 && !j->runs_return);
     if (s == HOIST_OK) {
         for (int64_t r = 0; r < n; r++) start[group[r] + 1]++;
         for (int64_t g = 0; g < ngroups; g++) start[g + 1] += start[g];

@@ -83,6 +83,7 @@ struct hx_wpart {
     struct hx_wfile *open; /* the open file, or NULL */
     uint64_t stamp;        /* batch that last saw it, and its group there */
     int64_t group;
+    int idle_closed; /* its file was finished as idle (flush_idle) */
 };
 
 /* Partition lookup by directory name (open addressing). */
@@ -139,6 +140,7 @@ struct hx_job {
      * uploader's buffers, parts in flight and held bodies), sampled after
      * every batch slice and every hand-over to an upload. */
     uint64_t peak_buffered;
+    int runs_return;           /* a partition came back after its file was finished as idle */
     uint64_t freed_since_trim; /* row-group bytes idle files handed on since the last hx_return_free_memory */
     struct hoist_progress prog;
     struct hoist_list existing; /* objects under root before the write */

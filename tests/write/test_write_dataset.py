@@ -347,19 +347,29 @@ def test_s3_held_bytes_reported_and_bounded(s3, s3fs, bucket):
 
 
 def test_idle_file_ends_its_row_group(tmp_path):
-    """Input grouped by partition: a file the last batch did not write to
+    """Input grouped by partition: a file the next batch does not write to
     hands its row group on (before: a partition's rows stayed one row group
-    in memory until the file closed at the end of the stream)."""
-    parts = [1, 1, 2, 2, 1, 2]
-    m = json.loads(wc.write_dataset(pa.RecordBatchReader.from_batches(GROUPED_SCHEMA, grouped_batches(parts, 1000)),
-                                    f"file://{tmp_path}/out/", partition_by=["k"]))
-    groups = {}
-    for f in m["files"]:
-        md = pq.ParquetFile(tmp_path / "out" / f["path"]).metadata
-        groups[f["path"].split("/")[0]] = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
-    assert groups == {"k=1": [2000, 1000], "k=2": [2000, 1000]}
-    back = read_hive(tmp_path / "out")
-    assert sorted(back["x"].to_pylist()) == list(range(6000))
+    in memory until the file closed at the end of the stream). When that
+    batch writes one partition only (input sorted by it) the idle file is
+    finished, its last part sent; once a finished partition comes back
+    (here k=1 in the fifth batch: one more file for it) idle files are only
+    flushed."""
+
+    def layout(parts, out):
+        m = json.loads(wc.write_dataset(pa.RecordBatchReader.from_batches(GROUPED_SCHEMA,
+                                                                          grouped_batches(parts, 1000)),
+                                        f"file://{tmp_path}/{out}/", partition_by=["k"]))
+        groups = {}
+        for f in m["files"]:
+            md = pq.ParquetFile(tmp_path / out / f["path"]).metadata
+            groups.setdefault(f["path"].split("/")[0], []).append(
+                [md.row_group(i).num_rows for i in range(md.num_row_groups)])
+        back = read_hive(tmp_path / out)
+        assert sorted(back["x"].to_pylist()) == list(range(1000 * len(parts)))
+        return groups
+
+    assert layout([1, 1, 2, 2, 1, 2], "alt") == {"k=1": [[2000], [1000]], "k=2": [[2000, 1000]]}
+    assert layout([1, 1, 2, 2, 3, 3], "sorted") == {"k=1": [[2000]], "k=2": [[2000]], "k=3": [[2000]]}
 
 
 def test_partition_runs_sliced_not_copied_match_pyarrow(tmp_path):
