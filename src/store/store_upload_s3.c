@@ -28,17 +28,23 @@ struct s3_io {
     hx_status broken;        /* the event loop failed: requests in it are lost */
     int want_concurrency;    /* applied by the I/O thread (it owns the loop) */
     uint64_t inflight, held; /* part bytes in flight; small bodies held */
+    /* Part-sized blocks of finished parts kept for the next ones (at most
+     * one per part that may be in flight): a new block costs a page fault
+     * per 4 KiB, and alloc.c's shared cache gives them up to the encoders'
+     * buffers. */
+    uint8_t *spare[16];
+    int nspare, maxspare;
     struct hx_uploader *up;
 };
 
 /* Bytes waiting for a part. A body grows geometrically in malloc'd memory
  * up to SMALL_BODY (thousands of small files may wait for the commit);
- * past that it moves into one part-sized block of hx_aligned_alloc's, which
- * is mapped directly and recycled through alloc.c's cache of big blocks.
- * Parts are freed by the I/O thread as their PUTs end: in malloc's arenas
- * such blocks (5-16 MiB, and realloc's doubling made them 8-32 MiB) stayed
- * resident after free, about 100 MiB of the peak RSS of a 500 MiB write;
- * cached blocks go back to the next parts or to the kernel. */
+ * past that it moves into one part-sized block of hx_aligned_alloc's
+ * (mapped directly), which the I/O thread keeps for the next part once the
+ * part's PUT ends (s3_io.spare). Before, parts were malloc'd (realloc's
+ * doubling made a 5 MiB part an 8 MiB block) and freed by the I/O thread
+ * into malloc's arenas, which kept them resident: part of the ~240 MiB the
+ * taxi write held over its input. */
 struct body {
     uint8_t *data;
     size_t len, cap;
@@ -58,12 +64,29 @@ static void body_reset(struct body *b) {
     *b = (struct body){0};
 }
 
+/* A part-sized block: a finished part's, or a new one. */
+static uint8_t *block_take(struct s3_io *io, uint64_t ps) {
+    uint8_t *d = NULL;
+    pthread_mutex_lock(&io->mu);
+    if (io->nspare > 0) d = io->spare[--io->nspare];
+    pthread_mutex_unlock(&io->mu);
+    return d ? d : hx_aligned_alloc((size_t)ps);
+}
+
+/* Keeps a finished part's block for the next part (caller holds mu); 0
+ * when the caller is to free it. */
+static int block_keep_locked(struct s3_io *io, uint8_t *d, int big) {
+    if (!big || d == NULL || io->nspare >= io->maxspare) return 0;
+    io->spare[io->nspare++] = d;
+    return 1;
+}
+
 /* Room for len more bytes, up to a part of ps bytes. */
-static hx_status body_reserve(struct body *b, size_t len, uint64_t ps) {
+static hx_status body_reserve(struct s3_io *io, struct body *b, size_t len, uint64_t ps) {
     size_t need = b->len + len;
     if (need <= b->cap) return HOIST_OK;
     if (need > SMALL_BODY && ps > SMALL_BODY) {
-        uint8_t *d = hx_aligned_alloc((size_t)ps);
+        uint8_t *d = block_take(io, ps);
         HX_FAIL_IF(d == NULL, HOIST_ERR_NOMEM, "out of memory for an upload part of %llu bytes",
                    (unsigned long long)ps);
         if (b->len) memcpy(d, b->data, b->len);
@@ -190,6 +213,8 @@ static hx_status s3_start(struct hx_uploader *up) {
         return s;
     }
     io->loop.concurrency = io->want_concurrency = up->st->concurrency;
+    uint64_t parts = up->max_inflight / up->part_size;
+    io->maxspare = parts < 16 ? (int)parts : 16;
     io->loop.tick = io_tick;
     io->loop.tick_data = io;
     pthread_mutex_init(&io->mu, NULL);
@@ -219,6 +244,7 @@ static void s3_stop(struct hx_uploader *up) {
     pthread_mutex_destroy(&io->mu);
     pthread_cond_destroy(&io->wake);
     pthread_cond_destroy(&io->done);
+    for (int i = 0; i < io->nspare; i++) hx_aligned_free(io->spare[i]);
     hx_free(io->inbox);
     hx_free(io);
 }
@@ -260,9 +286,9 @@ static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
             out = -1;
         }
     }
-    body_free(p->data, p->big);
-    p->data = NULL;
     pthread_mutex_lock(&io->mu);
+    uint8_t *drop = block_keep_locked(io, p->data, p->big) ? NULL : p->data;
+    p->data = NULL;
     if (out < 0 && o->status == HOIST_OK) {
         o->status = st;
         o->err = err;
@@ -274,6 +300,7 @@ static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
     atomic_fetch_sub(&o->base.up->buffered, p->len);
     pthread_cond_broadcast(&io->done);
     pthread_mutex_unlock(&io->mu);
+    body_free(drop, p->big);
     hx_free(err);
     return HX_NET_DONE;
 }
@@ -562,7 +589,7 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
     while (len > 0) {
         size_t room = (size_t)(ps - o->buf.len);
         size_t take = len < room ? len : room;
-        HX_TRY(body_reserve(&o->buf, take, ps));
+        HX_TRY(body_reserve(io_of(u), &o->buf, take, ps));
         memcpy(o->buf.data + o->buf.len, p, take);
         o->buf.len += take;
         hx_uploader_add_buffered(u->up, take);

@@ -8,9 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 static struct hoist_allocator current = {malloc, calloc, realloc, free};
 
@@ -263,13 +260,6 @@ void hx_big_cache_trim(void) {
     big_lock();
     while (big_n > 0) big_drop_locked(big_n - 1);
     pthread_mutex_unlock(&big_mu);
-}
-
-void hx_return_free_memory(void) {
-#if defined(__GLIBC__)
-    /* Only malloc's own free memory: a user allocator keeps its policy. */
-    if (current.malloc_fn == malloc && current.free_fn == free) (void)malloc_trim(0);
-#endif
 }
 
 void *hx_aligned_alloc(size_t size) {

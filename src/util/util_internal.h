@@ -74,15 +74,6 @@ void *hx_aligned_alloc(size_t size);
 void hx_aligned_free(void *ptr);
 /* Unmaps the large blocks alloc.c keeps for reuse (see there). */
 void hx_big_cache_trim(void);
-/* Gives the pages of memory freed to malloc back to the kernel (glibc's
- * malloc_trim; a no-op elsewhere and under a user allocator). glibc keeps
- * freed blocks of up to 32 MiB in its arenas, one per thread that
- * allocated, and returns only the top of each heap by itself: a job that
- * frees a phase's buffers (a finished file's encoder) calls this so the
- * next phase's memory does not come on top of them. Costs a walk of the
- * arenas (about a millisecond per 100 MiB): call it per phase, not per
- * allocation. */
-void hx_return_free_memory(void);
 /* A block about to be written in full (a download destination): like
  * hx_malloc, freed with hx_free/hoist_free, but with the default allocator
  * a block of 4 MiB or more is 2 MiB-aligned and advised for transparent

@@ -208,14 +208,6 @@ static hx_status flush_idle(struct hx_job *j, int finish) {
             if (held > 0) HX_TRY(hoist_pq_writer_flush(f->w));
             hx_pq_writer_trim(f->w);
         }
-        j->freed_since_trim += held;
-    }
-    /* The trimmed encoders' memory back to the kernel, not left in
-     * malloc's arenas under the next partition's: once per 16 MiB of row
-     * groups handed on (a walk of the arenas each time). */
-    if (j->freed_since_trim >= ((uint64_t)16 << 20)) {
-        hx_return_free_memory();
-        j->freed_since_trim = 0;
     }
     return HOIST_OK;
 }

@@ -140,8 +140,7 @@ struct hx_job {
      * uploader's buffers, parts in flight and held bodies), sampled after
      * every batch slice and every hand-over to an upload. */
     uint64_t peak_buffered;
-    int runs_return;           /* a partition came back after its file was finished as idle */
-    uint64_t freed_since_trim; /* row-group bytes idle files handed on since the last hx_return_free_memory */
+    int runs_return; /* a partition came back after its file was finished as idle */
     struct hoist_progress prog;
     struct hoist_list existing; /* objects under root before the write */
     char *old_manifest;
