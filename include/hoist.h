@@ -198,6 +198,10 @@ struct hoist_progress {
     uint64_t objects_total;
     int64_t rows_done;       /* writes: rows taken from the input stream (0 where not counted) */
     uint64_t bytes_uploaded; /* writes: bytes the store has accepted (0 where not counted) */
+    /* writes: the most bytes the writer has held at once so far (encoded
+     * pages not yet handed to an upload, upload buffers, parts in flight,
+     * small files held for the commit), what memory_limit bounds */
+    uint64_t bytes_buffered_peak;
 };
 #define HOIST_PROGRESS_HAS(p, field) ((p)->struct_size >= offsetof(struct hoist_progress, field) + sizeof((p)->field))
 typedef int (*hoist_progress_fn)(const struct hoist_progress *progress, void *userdata);

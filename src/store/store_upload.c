@@ -11,6 +11,14 @@ static const struct hx_upload_ops *ops_for(enum hx_url_kind kind) {
     return kind == HX_URL_S3 ? &hx_upload_s3_ops : &hx_upload_file_ops;
 }
 
+int hx_upload_parts_in_flight(const struct hoist_store *st) {
+    unsigned cpus = hx_cpu_count();
+    int n = cpus > 8 ? 16 : cpus < 2 ? 4 : (int)(2 * cpus);
+    if (n < 4) n = 4;
+    if (st->concurrency > 0 && st->concurrency < n) n = st->concurrency;
+    return n;
+}
+
 hx_status hx_uploader_new(struct hoist_store *st, const char *root_url, const struct hx_uploader_config *cfg,
                           struct hx_uploader **out) {
     *out = NULL;
@@ -27,6 +35,10 @@ hx_status hx_uploader_new(struct hoist_store *st, const char *root_url, const st
     if (up->part_size < MIN_PART) up->part_size = MIN_PART;
     if (up->part_size > MAX_PART) up->part_size = MAX_PART;
     up->memory_limit = cfg && cfg->memory_limit ? cfg->memory_limit : (uint64_t)256 << 20;
+    up->max_inflight =
+        cfg && cfg->max_inflight ? cfg->max_inflight : up->part_size * (uint64_t)hx_upload_parts_in_flight(st);
+    /* one part can always be in flight */
+    if (up->max_inflight < up->part_size) up->max_inflight = up->part_size;
     up->fsync = cfg ? cfg->fsync : 0;
     up->initiate_at_open = cfg ? cfg->initiate_at_open : 0;
     hx_status s = up->ops->start(up);
@@ -46,6 +58,14 @@ void hx_uploader_free(struct hx_uploader *up) {
 }
 
 uint64_t hx_uploader_buffered(const struct hx_uploader *up) { return atomic_load(&up->buffered); }
+uint64_t hx_uploader_buffered_peak(const struct hx_uploader *up) { return atomic_load(&up->buffered_peak); }
+
+void hx_uploader_add_buffered(struct hx_uploader *up, uint64_t n) {
+    uint64_t now = atomic_fetch_add(&up->buffered, n) + n;
+    uint64_t peak = atomic_load(&up->buffered_peak);
+    while (now > peak && !atomic_compare_exchange_weak(&up->buffered_peak, &peak, now)) {
+    }
+}
 uint64_t hx_uploader_part_size(const struct hx_uploader *up) { return up->part_size; }
 int hx_uploader_maybe_orphans(const struct hx_uploader *up) { return atomic_load(&up->maybe_orphans); }
 uint64_t hx_uploader_uploaded(const struct hx_uploader *up) { return atomic_load(&up->uploaded); }

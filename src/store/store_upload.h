@@ -26,12 +26,23 @@
 struct hx_uploader_config {
     uint64_t part_size;    /* S3 part size; 0 = the store's (clamped to 5 MiB .. 5 GiB) */
     uint64_t memory_limit; /* bytes in flight + small bodies held; 0 = 256 MiB */
-    int fsync;             /* file://: fsync each file before it is renamed */
+    /* Bytes of parts in flight at most (within memory_limit); 0 = the
+     * parts hx_upload_parts_in_flight() gives, times the part size. */
+    uint64_t max_inflight;
+    int fsync; /* file://: fsync each file before it is renamed */
     /* s3: start every multipart upload at open, not at the first part (a
      * parked job's uploads are then on the server from the first byte on,
      * where an abort's sweep finds them; small bodies are not held). */
     int initiate_at_open;
 };
+
+/* The parts an uploader keeps in flight by default: two per CPU (4 to 16),
+ * never more than the store's concurrency. Each part of 5 MiB or more
+ * keeps a connection busy (50-100 MB/s to S3), an encoding core makes about
+ * 150 MB/s of Parquet, and a part waiting for a connection only holds
+ * memory: more parts than the connections can send, or than the encoders
+ * can fill, add to the peak RSS and not to the speed. */
+int hx_upload_parts_in_flight(const struct hoist_store *st);
 
 struct hx_uploader;
 struct hx_upload;
@@ -41,8 +52,10 @@ HOIST_NODISCARD hx_status hx_uploader_new(struct hoist_store *st, const char *ro
                                           const struct hx_uploader_config *cfg, struct hx_uploader **out);
 /* Aborts every upload still open, then frees. Accepts NULL. */
 void hx_uploader_free(struct hx_uploader *up);
-/* Bytes the uploader holds right now (buffers, parts in flight, small bodies). */
+/* Bytes the uploader holds right now (buffers, parts in flight, small
+ * bodies), and the most it held at once so far. */
 uint64_t hx_uploader_buffered(const struct hx_uploader *up);
+uint64_t hx_uploader_buffered_peak(const struct hx_uploader *up);
 /* The part size in use (a write buffers at most this much per upload). */
 uint64_t hx_uploader_part_size(const struct hx_uploader *up);
 /* True when an S3 initiate lost its answer (cut connection, 5xx): the

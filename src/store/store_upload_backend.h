@@ -49,14 +49,18 @@ struct hx_uploader {
     const struct hx_upload_ops *ops;
     struct hoist_store *st;
     enum hx_url_kind kind;
-    uint64_t part_size, memory_limit;
+    uint64_t part_size, memory_limit, max_inflight;
     int fsync;
     int initiate_at_open;
     _Atomic uint64_t buffered;
+    _Atomic uint64_t buffered_peak;
     _Atomic int maybe_orphans; /* see hx_uploader_maybe_orphans */
     _Atomic uint64_t uploaded; /* bytes the store accepted */
     struct hx_upload *open;    /* uploads not yet freed */
     void *impl;                /* backend state */
 };
+
+/* buffered += n, keeping buffered_peak. */
+void hx_uploader_add_buffered(struct hx_uploader *up, uint64_t n);
 
 #endif /* HOIST_STORE_UPLOAD_BACKEND_H */

@@ -28,8 +28,83 @@ struct s3_io {
     hx_status broken;        /* the event loop failed: requests in it are lost */
     int want_concurrency;    /* applied by the I/O thread (it owns the loop) */
     uint64_t inflight, held; /* part bytes in flight; small bodies held */
+    /* Part-sized blocks of finished parts kept for the next ones (at most
+     * one per part that may be in flight): a new block costs a page fault
+     * per 4 KiB, and alloc.c's shared cache gives them up to the encoders'
+     * buffers. */
+    uint8_t *spare[16];
+    int nspare, maxspare;
     struct hx_uploader *up;
 };
+
+/* Bytes waiting for a part. A body grows geometrically in malloc'd memory
+ * up to SMALL_BODY (thousands of small files may wait for the commit);
+ * past that it moves into one part-sized block of hx_aligned_alloc's
+ * (mapped directly), which the I/O thread keeps for the next part once the
+ * part's PUT ends (s3_io.spare). Before, parts were malloc'd (realloc's
+ * doubling made a 5 MiB part an 8 MiB block) and freed by the I/O thread
+ * into malloc's arenas, which kept them resident: part of the ~240 MiB the
+ * taxi write held over its input. */
+struct body {
+    uint8_t *data;
+    size_t len, cap;
+    int big; /* data is hx_aligned_alloc's (free with hx_aligned_free) */
+};
+#define SMALL_BODY ((size_t)1 << 20)
+
+static void body_free(uint8_t *data, int big) {
+    if (big)
+        hx_aligned_free(data);
+    else
+        hx_free(data);
+}
+
+static void body_reset(struct body *b) {
+    body_free(b->data, b->big);
+    *b = (struct body){0};
+}
+
+/* A part-sized block: a finished part's, or a new one. */
+static uint8_t *block_take(struct s3_io *io, uint64_t ps) {
+    uint8_t *d = NULL;
+    pthread_mutex_lock(&io->mu);
+    if (io->nspare > 0) d = io->spare[--io->nspare];
+    pthread_mutex_unlock(&io->mu);
+    return d ? d : hx_aligned_alloc((size_t)ps);
+}
+
+/* Keeps a finished part's block for the next part (caller holds mu); 0
+ * when the caller is to free it. */
+static int block_keep_locked(struct s3_io *io, uint8_t *d, int big) {
+    if (!big || d == NULL || io->nspare >= io->maxspare) return 0;
+    io->spare[io->nspare++] = d;
+    return 1;
+}
+
+/* Room for len more bytes, up to a part of ps bytes. */
+static hx_status body_reserve(struct s3_io *io, struct body *b, size_t len, uint64_t ps) {
+    size_t need = b->len + len;
+    if (need <= b->cap) return HOIST_OK;
+    if (need > SMALL_BODY && ps > SMALL_BODY) {
+        uint8_t *d = block_take(io, ps);
+        HX_FAIL_IF(d == NULL, HOIST_ERR_NOMEM, "out of memory for an upload part of %llu bytes",
+                   (unsigned long long)ps);
+        if (b->len) memcpy(d, b->data, b->len);
+        body_free(b->data, b->big);
+        b->data = d;
+        b->cap = (size_t)ps;
+        b->big = 1;
+        return HOIST_OK;
+    }
+    size_t cap = b->cap ? b->cap * 2 : 4 << 10;
+    while (cap < need) cap *= 2;
+    if (cap > ps) cap = (size_t)ps;
+    uint8_t *d = hx_realloc(b->data, cap);
+    HX_FAIL_IF(d == NULL, HOIST_ERR_NOMEM, "out of memory growing an upload buffer to %zu bytes", cap);
+    b->data = d;
+    b->cap = cap;
+    return HOIST_OK;
+}
 
 struct s3_upload;
 struct s3_part {
@@ -38,6 +113,7 @@ struct s3_part {
     int number;
     uint8_t *data;
     size_t len;
+    int big;            /* data is hx_aligned_alloc's */
     char crc[16];       /* its checksum, header format */
     uint64_t crc_value; /* joined into the object's at Complete */
     char etag[136];
@@ -50,8 +126,8 @@ struct s3_upload {
     int main_busy;         /* under mu */
     hx_status main_status; /* under mu */
     char *upload_id;
-    struct hx_buf buf; /* bytes not yet in a part (or the whole small body) */
-    int held;          /* buf holds the whole object, counted in io->held */
+    struct body buf; /* bytes not yet in a part (or the whole small body) */
+    int held;        /* buf holds the whole object, counted in io->held */
     struct s3_part **parts;
     int nparts, capparts;
     int pending;      /* parts in flight; under mu */
@@ -137,6 +213,8 @@ static hx_status s3_start(struct hx_uploader *up) {
         return s;
     }
     io->loop.concurrency = io->want_concurrency = up->st->concurrency;
+    uint64_t parts = up->max_inflight / up->part_size;
+    io->maxspare = parts < 16 ? (int)parts : 16;
     io->loop.tick = io_tick;
     io->loop.tick_data = io;
     pthread_mutex_init(&io->mu, NULL);
@@ -166,6 +244,7 @@ static void s3_stop(struct hx_uploader *up) {
     pthread_mutex_destroy(&io->mu);
     pthread_cond_destroy(&io->wake);
     pthread_cond_destroy(&io->done);
+    for (int i = 0; i < io->nspare; i++) hx_aligned_free(io->spare[i]);
     hx_free(io->inbox);
     hx_free(io);
 }
@@ -207,9 +286,9 @@ static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
             out = -1;
         }
     }
-    hx_free(p->data);
-    p->data = NULL;
     pthread_mutex_lock(&io->mu);
+    uint8_t *drop = block_keep_locked(io, p->data, p->big) ? NULL : p->data;
+    p->data = NULL;
     if (out < 0 && o->status == HOIST_OK) {
         o->status = st;
         o->err = err;
@@ -221,6 +300,7 @@ static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
     atomic_fetch_sub(&o->base.up->buffered, p->len);
     pthread_cond_broadcast(&io->done);
     pthread_mutex_unlock(&io->mu);
+    body_free(drop, p->big);
     hx_free(err);
     return HX_NET_DONE;
 }
@@ -259,9 +339,9 @@ static hx_status main_prepare(struct hx_net_req *req) {
         struct hx_s3_header h[HX_S3_OBJECT_HEADERS + 1];
         size_t nh = hx_s3_object_headers(s3, NULL, h);
         if (o->crc[0] == '\0') hx_crc_base64(hx_crc32c_update(0, o->buf.data, o->buf.len), o->crc);
-        hx_s3_body_checksum_header(s3, (const uint8_t *)o->buf.data, o->buf.len, o->crc, o->md5, &h[nh++]);
+        hx_s3_body_checksum_header(s3, o->buf.data, o->buf.len, o->crc, o->md5, &h[nh++]);
         req->has_body = 1;
-        req->body_data = o->buf.len ? (const uint8_t *)o->buf.data : (const uint8_t *)"";
+        req->body_data = o->buf.len ? o->buf.data : (const uint8_t *)"";
         req->body_len = o->buf.len;
         return hx_s3_build_request(s3, req, "PUT", b, k, NULL, NULL, h, nh);
     }
@@ -426,7 +506,6 @@ static hx_status run_main(struct s3_upload *const *os, size_t n, enum phase ph) 
 
 static hx_status s3_open(struct hx_upload *u) {
     struct s3_upload *o = (struct s3_upload *)u;
-    hx_buf_init(&o->buf);
     hx_buf_init(&o->xml);
     o->main.owner = NULL;
     o->main.prepare = main_prepare;
@@ -480,8 +559,10 @@ static hx_status ship_part(struct s3_upload *o) {
     p->o = o;
     p->number = o->nparts + 1;
     p->len = o->buf.len;
-    p->data = (uint8_t *)hx_buf_detach(&o->buf);
-    if (p->data == NULL && p->len == 0) p->data = hx_malloc(1);
+    p->data = o->buf.data;
+    p->big = o->buf.big;
+    o->buf = (struct body){0};
+    if (p->data == NULL) p->data = hx_malloc(1); /* an empty object's one part */
     if (p->data == NULL) {
         hx_free(p);
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory");
@@ -492,7 +573,9 @@ static hx_status ship_part(struct s3_upload *o) {
     p->req.sink_fd = -1;
     o->parts[o->nparts++] = p;
     pthread_mutex_lock(&io->mu);
-    while (io->inflight > 0 && io->inflight + io->held + p->len > up->memory_limit && io->broken == HOIST_OK)
+    while (io->inflight > 0 &&
+           (io->inflight + io->held + p->len > up->memory_limit || io->inflight + p->len > up->max_inflight) &&
+           io->broken == HOIST_OK)
         pthread_cond_wait(&io->done, &io->mu);
     io->inflight += p->len;
     o->pending++;
@@ -501,7 +584,7 @@ static hx_status ship_part(struct s3_upload *o) {
         io->inflight -= p->len;
         o->pending--;
         atomic_fetch_sub(&up->buffered, p->len);
-        hx_free(p->data);
+        body_free(p->data, p->big);
         p->data = NULL;
         o->nparts--;
         hx_free(p);
@@ -517,15 +600,10 @@ static hx_status s3_write(struct hx_upload *u, const void *data, size_t len) {
     while (len > 0) {
         size_t room = (size_t)(ps - o->buf.len);
         size_t take = len < room ? len : room;
-        if (o->buf.cap < ps && o->buf.len + take > o->buf.cap) {
-            /* Grow geometrically up to one part: small objects stay small. */
-            size_t want = o->buf.cap ? o->buf.cap * 2 : 4 << 10;
-            while (want < o->buf.len + take) want *= 2;
-            if (want > ps) want = (size_t)ps;
-            HX_TRY(hx_buf_reserve(&o->buf, want - o->buf.len));
-        }
-        HX_TRY(hx_buf_append(&o->buf, p, take));
-        atomic_fetch_add(&u->up->buffered, take);
+        HX_TRY(body_reserve(io_of(u), &o->buf, take, ps));
+        memcpy(o->buf.data + o->buf.len, p, take);
+        o->buf.len += take;
+        hx_uploader_add_buffered(u->up, take);
         p += take;
         len -= take;
         if (o->buf.len == ps) HX_TRY(ship_part(o));
@@ -554,11 +632,21 @@ static hx_status s3_finish(struct hx_upload *u) {
         if (hold) {
             /* Thousands of small files may wait for the commit: keep only
              * their bytes, not the buffer's growth room. */
-            if (o->buf.cap > o->buf.len + 1) {
-                char *d = hx_realloc(o->buf.data, o->buf.len + 1);
+            if (o->buf.big) {
+                /* the block goes back to the cache for the next parts */
+                size_t n = o->buf.len;
+                uint8_t *d = hx_malloc(n);
+                if (d) {
+                    memcpy(d, o->buf.data, n);
+                    body_reset(&o->buf);
+                    o->buf.data = d;
+                    o->buf.len = o->buf.cap = n;
+                }
+            } else if (o->buf.cap > o->buf.len) {
+                uint8_t *d = hx_realloc(o->buf.data, o->buf.len ? o->buf.len : 1);
                 if (d) {
                     o->buf.data = d;
-                    o->buf.cap = o->buf.len + 1;
+                    o->buf.cap = o->buf.len;
                 }
             }
             o->held = 1;
@@ -566,7 +654,7 @@ static hx_status s3_finish(struct hx_upload *u) {
         }
     }
     if (o->buf.len > 0 || o->nparts == 0) HX_TRY(ship_part(o));
-    hx_buf_reset(&o->buf);
+    body_reset(&o->buf);
     /* The last parts are not awaited here: the caller goes on to encode its
      * next file while they upload (the memory budget in ship_part bounds
      * what is in flight); commit waits for them. A part that already
@@ -590,7 +678,7 @@ static void release_held(struct s3_upload *o) {
     pthread_mutex_unlock(&io->mu);
     atomic_fetch_sub(&o->base.up->buffered, o->buf.len);
     o->held = 0;
-    hx_buf_reset(&o->buf);
+    body_reset(&o->buf);
 }
 
 static hx_status s3_commit(struct hx_upload *const *us, size_t n) {
@@ -677,7 +765,7 @@ static void s3_release(struct hx_upload *u) {
     struct s3_upload *o = (struct s3_upload *)u;
     release_held(o);
     if (o->buf.len) atomic_fetch_sub(&u->up->buffered, o->buf.len);
-    hx_buf_reset(&o->buf);
+    body_reset(&o->buf);
     hx_buf_reset(&o->xml);
     for (int i = 0; i < o->nparts; i++) {
         hx_net_req_cleanup(&o->parts[i]->req);

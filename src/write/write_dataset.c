@@ -38,13 +38,26 @@ static void lru_front(struct hx_job *j, struct hx_wfile *f) {
     if (j->lru_tail == NULL) j->lru_tail = f;
 }
 
+/* Bytes held now: every open file's encoder plus the uploader. */
+static uint64_t held_bytes(const struct hx_job *j) {
+    uint64_t total = hx_uploader_buffered(j->up);
+    for (const struct hx_wfile *f = j->lru_head; f; f = f->lru_next) total += hoist_pq_writer_buffered_bytes(f->w);
+    return total;
+}
+
+static void note_held(struct hx_job *j) {
+    uint64_t now = held_bytes(j);
+    if (now > j->peak_buffered) j->peak_buffered = now;
+}
+
 static int sink(void *ud, const void *data, size_t len) {
     struct hx_wfile *f = ud;
     struct hx_job *j = f->job;
     hx_status s = hx_upload_write(f->up, data, len);
-    if (s == HOIST_OK)
+    if (s == HOIST_OK) {
         j->encoded += len;
-    else
+        note_held(j);
+    } else
         hx_error_copy(j->sink_error, sizeof j->sink_error); /* the encoder reports only the status */
     return (int)s;
 }
@@ -174,18 +187,27 @@ static hx_status enforce_budget(struct hx_job *j) {
     return HOIST_OK;
 }
 
-/* Files the last batch did not write to give their row group to the
- * upload and their encoder's memory back: input grouped by partition (a
+/* Files the batch about to be written does not write to give their row
+ * group to the upload and their encoder's memory back (finish: the file is
+ * ended instead, see write_partitioned): input grouped by partition (a
  * file per month, sorted) leaves each file idle for good after its run of
  * rows, and its bytes should upload while the next partition encodes, not
  * wait in memory for the budget or the close. A file idle for one batch
  * ends a row group early only when the input alternates partitions from
  * batch to batch; its row groups are then as long as its runs. */
-static hx_status flush_idle(struct hx_job *j) {
-    for (struct hx_wfile *f = j->lru_head; f; f = f->lru_next) {
+static hx_status flush_idle(struct hx_job *j, int finish) {
+    struct hx_wfile *next;
+    for (struct hx_wfile *f = j->lru_head; f; f = next) {
+        next = f->lru_next;
         if (!f->part || f->part->stamp == j->stamp) continue;
-        if (hoist_pq_writer_buffered_bytes(f->w) > 0) HX_TRY(hoist_pq_writer_flush(f->w));
-        hx_pq_writer_trim(f->w);
+        uint64_t held = hoist_pq_writer_buffered_bytes(f->w);
+        if (finish) {
+            f->part->idle_closed = 1;
+            HX_TRY(close_file(j, f));
+        } else {
+            if (held > 0) HX_TRY(hoist_pq_writer_flush(f->w));
+            hx_pq_writer_trim(f->w);
+        }
     }
     return HOIST_OK;
 }
@@ -265,6 +287,7 @@ static hx_status write_rows(struct hx_job *j, struct hx_wpart *p, const struct A
             break;
         }
         n -= k;
+        note_held(j);
         uint64_t size = hoist_pq_writer_bytes_written(f->w) + hoist_pq_writer_buffered_bytes(f->w);
         if ((max_rows > 0 && hoist_pq_writer_num_rows(f->w) >= max_rows) ||
             (!j->single && j->cfg->max_bytes_per_file > 0 && size >= (uint64_t)j->cfg->max_bytes_per_file))
@@ -379,6 +402,17 @@ static hx_status write_partitioned(struct hx_job *j, const struct ArrowArray *ba
     int64_t *start = s == HOIST_OK ? hx_calloc((size_t)ngroups + 1, sizeof *start) : NULL;
     int64_t *order = s == HOIST_OK ? hx_malloc((size_t)(n ? n : 1) * sizeof *order) : NULL;
     if (s == HOIST_OK && (start == NULL || order == NULL)) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
+    /* Files this batch does not write to hand their row groups on before
+     * its rows are encoded, so a finished month's pages upload while the
+     * next month's encoder fills, instead of both being held at once. A
+     * batch of one partition (input sorted by the partition columns) also
+     * finishes them: their last part (under 5 MiB, it cannot go before the
+     * footer) would otherwise wait in memory until the stream ends. A
+     * partition that comes back after that gets one more file, and from
+     * then on idle files are only flushed. */
+    for (int64_t g = 0; g < ngroups; g++)
+        if (groups[g]->idle_closed && groups[g]->open == NULL) j->runs_return = 1;
+    if (s == HOIST_OK) s = flush_idle(j, ngroups == 1 && !j->runs_return);
     if (s == HOIST_OK) {
         for (int64_t r = 0; r < n; r++) start[group[r] + 1]++;
         for (int64_t g = 0; g < ngroups; g++) start[g + 1] += start[g];
@@ -407,6 +441,7 @@ static hx_status progress(struct hx_job *j) {
     j->prog.struct_size = sizeof j->prog;
     j->prog.bytes_done = j->encoded;
     j->prog.bytes_uploaded = j->up ? hx_uploader_uploaded(j->up) : 0;
+    j->prog.bytes_buffered_peak = j->peak_buffered;
     if (j->cfg->progress && j->cfg->progress(&j->prog, j->cfg->progress_ud))
         HX_FAIL(HOIST_ERR_CANCELLED, "%s: write cancelled", j->root);
     return HOIST_OK;
@@ -444,7 +479,6 @@ hx_status hx_job_write_stream(struct hx_job *j, struct ArrowArrayStream *stream)
         if (s == HOIST_OK && batch.length > 0)
             s = only ? write_rows(j, only, &batch, NULL, batch.length) : write_partitioned(j, &batch);
         batch.release(&batch);
-        if (s == HOIST_OK && !only) s = flush_idle(j);
         if (s == HOIST_OK) s = enforce_budget(j);
         HX_TRY(s);
     }
@@ -455,6 +489,9 @@ hx_status hx_job_write_stream(struct hx_job *j, struct ArrowArrayStream *stream)
         HX_TRY(open_file(j, only, &f));
     }
     while (j->lru_head) HX_TRY(close_file(j, j->lru_head));
+    HX_DEBUG("%s: write: peak buffered %llu bytes (uploader's own peak %llu) of a %llu-byte budget", j->root,
+             (unsigned long long)j->peak_buffered, (unsigned long long)hx_uploader_buffered_peak(j->up),
+             (unsigned long long)j->memory_limit);
     return progress(j);
 }
 

@@ -85,6 +85,7 @@ struct hx_wpart {
     struct hx_wfile *open; /* the open file, or NULL */
     uint64_t stamp;        /* batch that last saw it, and its group there */
     int64_t group;
+    int idle_closed; /* its file was finished as idle (flush_idle) */
 };
 
 /* Partition lookup by directory name (open addressing). */
@@ -137,6 +138,11 @@ struct hx_job {
     struct hx_wfile **files; /* every file started, in order */
     size_t nfiles, capfiles;
     uint64_t memory_limit, encoded;
+    /* The most bytes held at once (encoders' buffered pages plus the
+     * uploader's buffers, parts in flight and held bodies), sampled after
+     * every batch slice and every hand-over to an upload. */
+    uint64_t peak_buffered;
+    int runs_return; /* a partition came back after its file was finished as idle */
     struct hoist_progress prog;
     struct hoist_list existing; /* objects under root before the write */
     char *old_manifest;

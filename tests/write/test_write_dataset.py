@@ -321,20 +321,55 @@ def grouped_batches(parts, rows=60_000, seed=5):
 GROUPED_SCHEMA = pa.schema({"k": pa.int32(), "x": pa.int64(), "r": pa.float64()})
 
 
+def test_s3_held_bytes_reported_and_bounded(s3, s3fs, bucket):
+    """The writer reports the most bytes it held at once (the progress field
+    bytes_buffered_peak): encoded pages, upload buffers, parts in flight.
+    With the default budget (256 MiB) and two connections, parts in flight
+    are bounded by the connections: about two parts of 5 MiB in flight, one
+    filling per open file and the encoders' row groups of 64 Ki rows. Before,
+    parts waited in memory for a connection up to half the budget (here most
+    of the 61 MB written). A 16 MiB budget holds under 16 MiB."""
+    parts = [1] * 32 + [2] * 32
+    for budget, bound in ((None, 26 << 20), (16 << 20, 16 << 20)):
+        out = "out-%s/" % (budget or "default")
+        seen = {}
+        opts = {"memory_limit": budget} if budget else {}
+        m = json.loads(wc.write_dataset(pa.RecordBatchReader.from_batches(GROUPED_SCHEMA, grouped_batches(parts)),
+                                        f"s3://{bucket}/{out}", partition_by=["k"], progress=seen,
+                                        store_opts={"concurrency": 2},
+                                        parquet={"compression": "none", "row_group_rows": 65536}, **opts))
+        assert m["rows"] == 64 * 60_000
+        peak = seen["bytes_buffered_peak"]
+        assert 5 << 20 <= peak <= bound, (budget, peak)
+        back = read_hive(f"{bucket}/{out.rstrip('/')}", s3fs)
+        assert back.num_rows == 64 * 60_000
+    assert pending_uploads(s3, bucket) == []
+
+
 def test_idle_file_ends_its_row_group(tmp_path):
-    """Input grouped by partition: a file the last batch did not write to
+    """Input grouped by partition: a file the next batch does not write to
     hands its row group on (before: a partition's rows stayed one row group
-    in memory until the file closed at the end of the stream)."""
-    parts = [1, 1, 2, 2, 1, 2]
-    m = json.loads(wc.write_dataset(pa.RecordBatchReader.from_batches(GROUPED_SCHEMA, grouped_batches(parts, 1000)),
-                                    f"file://{tmp_path}/out/", partition_by=["k"]))
-    groups = {}
-    for f in m["files"]:
-        md = pq.ParquetFile(tmp_path / "out" / f["path"]).metadata
-        groups[f["path"].split("/")[0]] = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
-    assert groups == {"k=1": [2000, 1000], "k=2": [2000, 1000]}
-    back = read_hive(tmp_path / "out")
-    assert sorted(back["x"].to_pylist()) == list(range(6000))
+    in memory until the file closed at the end of the stream). When that
+    batch writes one partition only (input sorted by it) the idle file is
+    finished, its last part sent; once a finished partition comes back
+    (here k=1 in the fifth batch: one more file for it) idle files are only
+    flushed."""
+
+    def layout(parts, out):
+        m = json.loads(wc.write_dataset(pa.RecordBatchReader.from_batches(GROUPED_SCHEMA,
+                                                                          grouped_batches(parts, 1000)),
+                                        f"file://{tmp_path}/{out}/", partition_by=["k"]))
+        groups = {}
+        for f in m["files"]:
+            md = pq.ParquetFile(tmp_path / out / f["path"]).metadata
+            groups.setdefault(f["path"].split("/")[0], []).append(
+                [md.row_group(i).num_rows for i in range(md.num_row_groups)])
+        back = read_hive(tmp_path / out)
+        assert sorted(back["x"].to_pylist()) == list(range(1000 * len(parts)))
+        return groups
+
+    assert layout([1, 1, 2, 2, 1, 2], "alt") == {"k=1": [[2000], [1000]], "k=2": [[2000, 1000]]}
+    assert layout([1, 1, 2, 2, 3, 3], "sorted") == {"k=1": [[2000]], "k=2": [[2000]], "k=3": [[2000]]}
 
 
 def test_partition_runs_sliced_not_copied_match_pyarrow(tmp_path):

@@ -42,13 +42,26 @@ def _check(status):
         raise HoistError(status, lib().hoist_errmsg().decode())
 
 
-STOREOPT = {"endpoint": 1, "max_retries": 11}
+STOREOPT = {"endpoint": 1, "concurrency": 9, "max_retries": 11}
+
+# struct hoist_progress: size_t struct_size, then these 8-byte fields in order
+PROGRESS_FIELDS = ("bytes_done", "bytes_total", "objects_done", "objects_total", "rows_done", "bytes_uploaded",
+                   "bytes_buffered_peak")
 
 
-def write_dataset(data, url, partition_by=(), cancel_after=None, parquet=None, store_opts=None, **opts):
+def _progress_fields(p):
+    words = ctypes.cast(p, ctypes.POINTER(ctypes.c_uint64))
+    size = words[0]
+    return {name: words[1 + i] for i, name in enumerate(PROGRESS_FIELDS) if size >= 8 * (2 + i)}
+
+
+def write_dataset(data, url, partition_by=(), cancel_after=None, parquet=None, store_opts=None, progress=None,
+                  **opts):
     """Writes a pyarrow Table / RecordBatchReader with hoist_write_dataset;
     returns the manifest text. cancel_after=N: the progress callback cancels
-    at its Nth call. parquet: encoder options, e.g. {"row_group_rows": 1000}."""
+    at its Nth call. parquet: encoder options, e.g. {"row_group_rows": 1000}.
+    progress: a dict updated with the fields of every progress report (the
+    last one's stay)."""
     L = lib()
     if isinstance(data, pa.Table):
         data = data.to_reader(max_chunksize=opts.pop("batch_rows", None))
@@ -60,11 +73,13 @@ def write_dataset(data, url, partition_by=(), cancel_after=None, parquet=None, s
     pq = ctypes.c_void_p()
     calls = [0]
 
-    def progress(_p, _ud):
+    def on_progress(p, _ud):
         calls[0] += 1
+        if progress is not None:
+            progress.update(_progress_fields(p))
         return 1 if cancel_after is not None and calls[0] >= cancel_after else 0
 
-    cb = PROGRESS(progress)
+    cb = PROGRESS(on_progress)
     try:
         scfg = ctypes.c_void_p()
         _check(L.hoist_store_config_new(ctypes.byref(scfg)))
