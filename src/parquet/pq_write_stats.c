@@ -365,6 +365,17 @@ static hx_status truncate_bounds(struct hx_pqw_stats *s, int utf8) {
     return HOIST_OK;
 }
 
+/* The bounds of a byte-array page once its smallest (mi) and largest (ma)
+ * values are found: copied, exact, then truncated as the spec allows. */
+static hx_status byte_array_bounds(const struct hx_pqw_node *n, const int64_t *off, const uint8_t *d, int64_t mi,
+                                   int64_t ma, struct hx_pqw_stats *out) {
+    HX_TRY(set_bound(&out->min, &out->min_len, d + off[mi], (size_t)(off[mi + 1] - off[mi])));
+    HX_TRY(set_bound(&out->max, &out->max_len, d + off[ma], (size_t)(off[ma + 1] - off[ma])));
+    out->has_minmax = 1;
+    out->min_exact = out->max_exact = 1;
+    return truncate_bounds(out, n->logical == PQL_STRING);
+}
+
 hx_status hx_pqw_stats_compute(const struct hx_pqw_leaf *leaf, const struct hx_pqw_leafbuf *b, int64_t v0, int64_t v1,
                                struct hx_pqw_stats *out) {
     const struct hx_pqw_node *n = leaf->node;
@@ -379,11 +390,7 @@ hx_status hx_pqw_stats_compute(const struct hx_pqw_leaf *leaf, const struct hx_p
             if (cmp_bytes(p, l, d + off[mi], (size_t)(off[mi + 1] - off[mi])) < 0) mi = i;
             if (cmp_bytes(p, l, d + off[ma], (size_t)(off[ma + 1] - off[ma])) > 0) ma = i;
         }
-        HX_TRY(set_bound(&out->min, &out->min_len, d + off[mi], (size_t)(off[mi + 1] - off[mi])));
-        HX_TRY(set_bound(&out->max, &out->max_len, d + off[ma], (size_t)(off[ma + 1] - off[ma])));
-        out->has_minmax = 1;
-        out->min_exact = out->max_exact = 1;
-        return truncate_bounds(out, n->logical == PQL_STRING);
+        return byte_array_bounds(n, off, d, mi, ma, out);
     }
     size_t w = n->ptype == PQT_BOOLEAN                          ? 1
                : n->ptype == PQT_INT32 || n->ptype == PQT_FLOAT ? 4
@@ -407,11 +414,7 @@ hx_status hx_pqw_stats_compute_entries(const struct hx_pqw_leaf *leaf, const str
             if (cmp_bytes(p, l, d + off[mi], (size_t)(off[mi + 1] - off[mi])) < 0) mi = i;
             if (cmp_bytes(p, l, d + off[ma], (size_t)(off[ma + 1] - off[ma])) > 0) ma = i;
         }
-        HX_TRY(set_bound(&out->min, &out->min_len, d + off[mi], (size_t)(off[mi + 1] - off[mi])));
-        HX_TRY(set_bound(&out->max, &out->max_len, d + off[ma], (size_t)(off[ma + 1] - off[ma])));
-        out->has_minmax = 1;
-        out->min_exact = out->max_exact = 1;
-        return truncate_bounds(out, n->logical == PQL_STRING);
+        return byte_array_bounds(n, off, d, mi, ma, out);
     }
     /* fixed width: the entries gathered, then the typed loops */
     size_t w = hx_pqw_value_width(n);
