@@ -74,6 +74,13 @@ class _Package(_types.ModuleType):
             value = getattr(value, name)
         super().__setattr__(name, value)
 
+    def __reduce__(self):
+        # Pickled by name, as pickle and cloudpickle do a plain module: their
+        # module reducers are looked up by exact type and miss this subclass,
+        # so an engine's task that refers to hoist (Spark, Ray, Dask pickle
+        # closures) could not be sent.
+        return (_importlib.import_module, (self.__name__,))
+
 
 _sys.modules[__name__].__class__ = _Package
 
@@ -94,5 +101,6 @@ if False:  # pragma: no cover
     from .s3 import S3, RangeInfo, S3GetObject, S3Object, S3PutObject  # noqa: F401
     from .sql import CTASResult, SQLError, ctas, sql  # noqa: F401
     from .table import Scanner, Shard, Table, load_table, scan, shards  # noqa: F401
-    from .write import WriteResult, write_dataset, write_table  # noqa: F401
+    from .write import (PendingWrite, WriteResult, abort_pending, commit_pending, write_dataset,  # noqa: F401
+                        write_table)
     __version__: str

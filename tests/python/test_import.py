@@ -1,4 +1,6 @@
 """The Python package imports and reports the C library's version."""
+import pytest
+
 import hoist
 
 
@@ -73,3 +75,19 @@ def test_extension_reachable_as_attribute_in_a_fresh_process():
     # attribute (tests, tools) must still find it before any other use.
     out = _run("import hoist\nprint(hoist._hoist.status_class(103))")
     assert out.strip() == "not_found"
+
+
+def test_package_pickles_by_name():
+    """Engines pickle task closures that refer to hoist (Spark with cloudpickle: "cannot
+    pickle '_Package' object" failed a Spark write before)."""
+    import pickle
+
+    import hoist
+
+    assert pickle.loads(pickle.dumps(hoist)) is hoist
+    cloudpickle = pytest.importorskip("cloudpickle")
+
+    def task():
+        return hoist.load_table
+
+    assert cloudpickle.loads(cloudpickle.dumps(task))() is hoist.load_table
