@@ -182,6 +182,8 @@ static hx_status parse_doc(struct pending_set *ps, const char *text, size_t k) {
                HOIST_ERR_INVALID_ARG, "%s: description %zu is not a hoist pending write", ps->root, k);
     HX_FAIL_IF(strcmp(root, ps->root) != 0, HOIST_ERR_INVALID_ARG, "%s: description %zu was written under %s", ps->root,
                k, root);
+    /* The id picks what a sweep aborts: only one a writer could have used. */
+    HX_TRY(hx_write_check_id(id));
     if (ps->write_id == NULL) ps->write_id = id;
     HX_FAIL_IF(strcmp(id, ps->write_id) != 0, HOIST_ERR_INVALID_ARG,
                "%s: descriptions of two writes (%s and %s): one commit publishes one write id", ps->root, ps->write_id,

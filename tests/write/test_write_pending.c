@@ -228,6 +228,15 @@ static void test_bad_descriptions(void) {
     CHECK_EQ_INT(hoist_write_commit_pending(store, elsewhere, aa, 1, NULL, NULL), HOIST_ERR_INVALID_ARG);
     CHECK_CONTAINS(hoist_errmsg(), "was written under");
     CHECK_EQ_INT(hoist_write_commit_pending(store, url, aa, 0, NULL, NULL), HOIST_ERR_INVALID_ARG);
+    /* a write id no writer could have used (it would choose what a sweep aborts) */
+    char *noid = hx_strdup(a);
+    char *q = noid ? strstr(noid, "\"write_id\":\"w5-bad\"") : NULL;
+    CHECK(q != NULL);
+    if (q) memmove(q + 12, q + 18, strlen(q + 18) + 1); /* "write_id":"" */
+    const char *ni[1] = {noid};
+    CHECK_EQ_INT(hoist_write_commit_pending(store, url, ni, 1, NULL, NULL), HOIST_ERR_INVALID_ARG);
+    CHECK_CONTAINS(hoist_errmsg(), "write id ''");
+    hx_free(noid);
     struct hoist_write_config *c = NULL;
     CHECK_EQ_INT(hoist_write_config_new(&c), HOIST_OK);
     CHECK_EQ_INT(hoist_write_config_set_str(c, HOIST_WRITE_ID, "a/b"), HOIST_ERR_INVALID_ARG);
