@@ -288,6 +288,7 @@ static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
     }
     pthread_mutex_lock(&io->mu);
     uint8_t *drop = block_keep_locked(io, p->data, p->big) ? NULL : p->data;
+    int big = p->big; /* p is the writer's to free once pending drops: not read after the unlock */
     p->data = NULL;
     if (out < 0 && o->status == HOIST_OK) {
         o->status = st;
@@ -300,7 +301,7 @@ static enum hx_net_action part_done(struct hx_net_req *req, CURLcode code) {
     atomic_fetch_sub(&o->base.up->buffered, p->len);
     pthread_cond_broadcast(&io->done);
     pthread_mutex_unlock(&io->mu);
-    body_free(drop, p->big);
+    body_free(drop, big);
     hx_free(err);
     return HX_NET_DONE;
 }
