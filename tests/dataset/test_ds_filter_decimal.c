@@ -4,6 +4,7 @@
  * with decimal min/max. */
 #include "dataset_internal.h"
 #include "test_harness.h"
+#include "test_ds_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,36 +62,7 @@ static void make_col(struct col *c, int bits) {
     c->a = (struct ArrowArray){.length = 8, .null_count = 1, .n_buffers = 2, .buffers = c->bufs};
 }
 
-/* A filter and the rows it keeps, one '0'/'1' a row. */
-struct eval_case {
-    const char *expr;
-    const char *want;
-};
-
-/* Parses, binds and evaluates every case against the one column `x` of
- * `nrows` rows (at most 8); `label` names the failing group on stderr. */
-static void check_eval_cases(const struct ArrowArray *col, const char *fmt, int64_t nrows,
-                             const struct eval_case *cases, size_t ncases, const char *label) {
-    const struct ArrowArray *cols[1] = {col};
-    const char *names[] = {"x"};
-    const char *fmts[] = {fmt};
-    for (size_t i = 0; i < ncases; i++) {
-        struct ds_filter *f = NULL;
-        CHECK_EQ_INT(hx_ds_filter_parse(cases[i].expr, &f), HOIST_OK);
-        if (!f) continue;
-        CHECK_EQ_INT(hx_ds_filter_bind(f, names, fmts, 1), HOIST_OK);
-        uint8_t keep[8];
-        CHECK_EQ_INT(hx_ds_filter_eval(f, cols, fmts, NULL, nrows, keep), HOIST_OK);
-        char got[9];
-        for (int64_t k = 0; k < nrows; k++) got[k] = keep[k] ? '1' : '0';
-        got[nrows] = '\0';
-        if (strcmp(got, cases[i].want)) fprintf(stderr, "%s: %s\n", label, cases[i].expr);
-        CHECK_STR(got, cases[i].want);
-        hx_ds_filter_free(f);
-    }
-}
-
-static const struct eval_case k_cases[] = {
+static const struct dsu_eval_case k_cases[] = {
     {"x > 12.345", "01000000"}, /* x >= 12.35 at scale 2 */
     {"x >= 12.345", "01000000"},
     {"x < 12.345", "10011111"},
@@ -131,7 +103,7 @@ static const struct eval_case k_cases[] = {
 static void run_cases(int bits, const char *fmt) {
     struct col c;
     make_col(&c, bits);
-    check_eval_cases(&c.a, fmt, 8, k_cases, sizeof k_cases / sizeof k_cases[0], fmt);
+    dsu_check_eval_cases(&c.a, fmt, 8, k_cases, sizeof k_cases / sizeof k_cases[0], fmt);
 }
 
 static void test_eval_widths(void) {
@@ -192,7 +164,7 @@ static void test_eval_256_wide(void) {
     v[4][0] = 5;
     const void *bufs[2] = {NULL, v};
     struct ArrowArray a = {.length = 5, .null_count = 0, .n_buffers = 2, .buffers = bufs};
-    static const struct eval_case cases[] = {
+    static const struct dsu_eval_case cases[] = {
         {"x = 1e40", "10000"},
         {"x = -1e40", "01000"},
         {"x > 1e40", "00110"},
@@ -207,7 +179,7 @@ static void test_eval_256_wide(void) {
         {"x >= 1e76", "00000"},
         {"x > 4.5", "10111"},
     };
-    check_eval_cases(&a, "d:76,0,256", 5, cases, sizeof cases / sizeof cases[0], "256");
+    dsu_check_eval_cases(&a, "d:76,0,256", 5, cases, sizeof cases / sizeof cases[0], "256");
 }
 
 /* decimal128 at precision 38: the extremes compare exactly. */
@@ -216,7 +188,7 @@ static void test_eval_128_extremes(void) {
     __int128 vals[3] = {e19 * e19 - 1, -(e19 * e19 - 1), 1};
     const void *bufs[2] = {NULL, vals};
     struct ArrowArray a = {.length = 3, .null_count = 0, .n_buffers = 2, .buffers = bufs};
-    static const struct eval_case cases[] = {
+    static const struct dsu_eval_case cases[] = {
         {"x = 99999999999999999999999999999999999999", "100"},
         {"x < 99999999999999999999999999999999999999", "011"},
         {"x = -99999999999999999999999999999999999999", "010"},
@@ -225,7 +197,7 @@ static void test_eval_128_extremes(void) {
         {"x > 1e38", "000"},
         {"x IN (1, 99999999999999999999999999999999999999)", "101"},
     };
-    check_eval_cases(&a, "d:38,0", 3, cases, sizeof cases / sizeof cases[0], "128");
+    dsu_check_eval_cases(&a, "d:38,0", 3, cases, sizeof cases / sizeof cases[0], "128");
 }
 
 /* A negative scale: unscaled 12 at scale -2 is 1200. */
@@ -233,9 +205,9 @@ static void test_negative_scale(void) {
     int32_t vals[3] = {12, 13, -12};
     const void *bufs[2] = {NULL, vals};
     struct ArrowArray a = {.length = 3, .null_count = 0, .n_buffers = 2, .buffers = bufs};
-    static const struct eval_case cases[] = {
+    static const struct dsu_eval_case cases[] = {
         {"x = 1200", "100"}, {"x > 1250", "010"}, {"x = 1250", "000"}, {"x < -1199.99", "001"}};
-    check_eval_cases(&a, "d:5,-2,32", 3, cases, sizeof cases / sizeof cases[0], "neg scale");
+    dsu_check_eval_cases(&a, "d:5,-2,32", 3, cases, sizeof cases / sizeof cases[0], "neg scale");
 }
 
 static void test_bind_errors(void) {

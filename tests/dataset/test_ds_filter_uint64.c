@@ -3,6 +3,7 @@
  * nothing), in evaluation and in pruning by min/max. */
 #include "dataset_internal.h"
 #include "test_harness.h"
+#include "test_ds_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,34 +12,7 @@
 static const uint64_t k_vals[8] = {
     0, 1, INT64_MAX, (uint64_t)INT64_MAX + 1, (uint64_t)INT64_MAX + 2, UINT64_MAX - 1, UINT64_MAX, 0};
 
-/* A filter and the rows it keeps, one '0'/'1' a row. */
-struct eval_case {
-    const char *expr;
-    const char *want;
-};
-
-/* Parses, binds and evaluates each case against the one column `x`
- * (format fmt, at most 8 rows). */
-static void check_cases(const struct ArrowArray *a, const char *fmt, const struct eval_case *cases, size_t ncases) {
-    const struct ArrowArray *cols[1] = {a};
-    const char *names[] = {"x"}, *fmts[] = {fmt};
-    for (size_t i = 0; i < ncases; i++) {
-        struct ds_filter *f = NULL;
-        CHECK_EQ_INT(hx_ds_filter_parse(cases[i].expr, &f), HOIST_OK);
-        if (!f) continue;
-        CHECK_EQ_INT(hx_ds_filter_bind(f, names, fmts, 1), HOIST_OK);
-        uint8_t keep[8];
-        CHECK_EQ_INT(hx_ds_filter_eval(f, cols, fmts, NULL, a->length, keep), HOIST_OK);
-        char got[9];
-        for (int64_t k = 0; k < a->length; k++) got[k] = keep[k] ? '1' : '0';
-        got[a->length] = '\0';
-        if (strcmp(got, cases[i].want)) fprintf(stderr, "%s: %s\n", fmt, cases[i].expr);
-        CHECK_STR(got, cases[i].want);
-        hx_ds_filter_free(f);
-    }
-}
-
-static const struct eval_case k_cases[] = {
+static const struct dsu_eval_case k_cases[] = {
     {"x = 18446744073709551615", "00000010"},
     {"x = 18446744073709551614", "00000100"},
     {"x > 18446744073709551614", "00000010"},
@@ -58,7 +32,7 @@ static void test_eval(void) {
     uint8_t valid = 0x7f;
     const void *bufs[2] = {&valid, k_vals};
     struct ArrowArray a = {.length = 8, .null_count = 1, .n_buffers = 2, .buffers = bufs};
-    check_cases(&a, "L", k_cases, sizeof k_cases / sizeof k_cases[0]);
+    dsu_check_eval_cases(&a, "L", a.length, k_cases, sizeof k_cases / sizeof k_cases[0], "L");
 }
 
 /* An int64 column against a literal above int64: nothing equals it, every
@@ -67,11 +41,11 @@ static void test_int64_column(void) {
     int64_t vals[3] = {INT64_MIN, -1, INT64_MAX};
     const void *bufs[2] = {NULL, vals};
     struct ArrowArray a = {.length = 3, .null_count = 0, .n_buffers = 2, .buffers = bufs};
-    static const struct eval_case cases[] = {{"x < 9223372036854775808", "111"},
-                                             {"x = 9223372036854775808", "000"},
-                                             {"x >= 9223372036854775808", "000"},
-                                             {"x != 18446744073709551615", "111"}};
-    check_cases(&a, "l", cases, sizeof cases / sizeof cases[0]);
+    static const struct dsu_eval_case cases[] = {{"x < 9223372036854775808", "111"},
+                                                 {"x = 9223372036854775808", "000"},
+                                                 {"x >= 9223372036854775808", "000"},
+                                                 {"x != 18446744073709551615", "111"}};
+    dsu_check_eval_cases(&a, "l", a.length, cases, sizeof cases / sizeof cases[0], "l");
 }
 
 /* Row-group pruning with uint64 min/max above int64 (as the Parquet reader
