@@ -31,8 +31,9 @@ def plot(doc: dict, png: Path):
             xerr = None
             if key == "wall_s" and all("wall_s_min" in m["extra"] for m in rows):
                 # interleaved rounds: the bar is the median, the whisker the min..max
-                xerr = [[m[key] - m["extra"]["wall_s_min"] for m in rows],
-                        [m["extra"]["wall_s_max"] - m[key] for m in rows]]
+                # (clamped: the median is rounded where min/max are not)
+                xerr = [[max(0.0, m[key] - m["extra"]["wall_s_min"]) for m in rows],
+                        [max(0.0, m["extra"]["wall_s_max"] - m[key]) for m in rows]]
             ax.barh(tools, [m[key] for m in rows], color=colors, xerr=xerr, capsize=3 if xerr else 0)
             ax.set_xlabel(label)
             if col == 0:

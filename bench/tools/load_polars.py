@@ -1,5 +1,6 @@
 """polars.scan_parquet over s3:// (object_store) with projection and filter
-pushed down by the lazy engine."""
+pushed down by the lazy engine. HOIST_BENCH_POLARS_ENGINE picks collect()'s
+engine: "auto" (polars >= 1.3x: the streaming engine) or "in-memory"."""
 import os
 
 import polars as pl
@@ -16,5 +17,5 @@ if workload in _common.FILTERED:
 cols = _common.COLUMNS[workload]
 if cols is not None:
     lf = lf.select(cols)
-df = lf.collect()
+df = lf.collect(engine=os.environ.get("HOIST_BENCH_POLARS_ENGINE", "auto"))
 _common.report(df.height, df.width, df.estimated_size())
