@@ -98,6 +98,18 @@ class Job:
     after: Optional[Callable[["Measurement", int], None]] = None
 
 
+def server_pid():
+    """The local S3 server's pid, from the state directory scripts/s3-server keeps."""
+    from urllib.parse import urlparse
+    port = urlparse(os.environ["AWS_ENDPOINT_URL"]).port or 80
+    state = os.environ.get("HOIST_S3_STATE") or os.path.join(os.environ.get("TMPDIR", "/tmp"), "hoist-s3-%d" % port)
+    try:
+        with open(os.path.join(state, "pid")) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
 class ProcessCPU:
     """A probe for ctx.measure_interleaved: CPU seconds (user + system) that
     another process (and its children), e.g. the S3 server, spent while a tool

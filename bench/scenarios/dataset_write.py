@@ -44,24 +44,12 @@ from __future__ import annotations
 
 import os
 import time
-from urllib.parse import urlparse
 
-from harness import ProcessCPU, run_prepare
+from harness import ProcessCPU, run_prepare, server_pid
 from scenarios._write_common import (PEERS, TOOLS, envs, peer_python, remove, selected, summarize,
                                      write_job)
 
 BUCKET = "hoist-bench-write"
-
-
-def server_pid():
-    """The local S3 server's pid, from the state directory scripts/s3-server keeps."""
-    port = urlparse(os.environ["AWS_ENDPOINT_URL"]).port or 80
-    state = os.environ.get("HOIST_S3_STATE") or os.path.join(os.environ.get("TMPDIR", "/tmp"), "hoist-s3-%d" % port)
-    try:
-        with open(os.path.join(state, "pid")) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def run(ctx):

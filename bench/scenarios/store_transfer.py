@@ -13,10 +13,15 @@ Tools, each a child process the harness measures (wall, CPU, peak RSS):
   obstore   Rust object_store via obstore, 32 requests in flight, into memory
             (bench/tools/obstore_s3_bench.py, from .venv-bench)
   metaflow  metaflow.S3 get_many/put_many, METAFLOW_TEMPDIR on tmpfs
-Every get reads the objects hoist's put wrote; every put writes its own prefix.
+Every get reads the same objects (uploaded by hoist's driver, unmeasured);
+every put writes a prefix of its own, fresh each round, deleted after it.
 Then the large objects are served by nginx (static files on tmpfs, loopback)
 and fetched by hoist's driver and by curl: the loopback ceiling with no S3
 server work in the way.
+Tools run interleaved (ABC ABC ...), HOIST_BENCH_ROUNDS rounds (default 3):
+medians with [min, max], ratios round by round; the S3 server's CPU seconds
+during each run are recorded beside the client's (extra.server_cpu_s,
+extra.server_cores) so that a server-bound workload shows as one.
 Each driver also times its transfer alone (process start and imports
 excluded); that figure is recorded in each measurement's extra["transfer_s"].
 """
@@ -31,7 +36,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import ROOT
+from harness import ROOT, Job, ProcessCPU, server_pid
 from scenarios._write_common import peer_python
 
 MiB = 2**20
@@ -48,14 +53,28 @@ def _transfer_seconds(m):
     return None
 
 
-def _measure(ctx, tool, workload, argv, total, count, env=None):
-    m = ctx.measure(tool, workload, argv, bytes=total, objects=count, env=env)
-    if m.ok:
-        t = _transfer_seconds(m)
-        if t:
-            m.extra["transfer_s"] = t
-            m.extra["transfer_gbit_s"] = round(total * 8 / 1e9 / t, 3)
-    return m
+def _job(tool, workload, argv, total, count, env=None, after=None):
+    """A Job for ctx.measure_interleaved whose after-step records the driver's
+    own transfer time (start-up excluded) and then runs `after` (clean-up)."""
+    def finish(m, r):
+        if m.ok:
+            t = _transfer_seconds(m)
+            if t:
+                m.extra["transfer_s"] = t
+                m.extra["transfer_gbit_s"] = round(total * 8 / 1e9 / t, 3)
+        if after is not None:
+            after(m, r)
+    return Job(tool, workload, argv, env=env, bytes=total, objects=count, after=finish)
+
+
+def _measure_all(ctx, jobs, rounds, probes, workload):
+    """Interleaved rounds (ABC ABC ...), medians; the S3 server's CPU seconds
+    during each run beside the client's, so a server-bound run shows as one."""
+    for m in ctx.measure_interleaved(jobs, rounds, probes=probes):
+        cpu = m.extra.get("server_cpu_s")
+        if m.ok and isinstance(cpu, (int, float)) and m.wall_s > 0:
+            m.extra["server_cores"] = round(cpu / m.wall_s, 2)
+    ctx.compare_interleaved(workload)
 
 
 def _free_port():
@@ -129,26 +148,37 @@ def _stop_nginx(work: Path):
             pass
 
 
-def _put_all(ctx, s3, bucket, name, count, size, total, label, w_put, src, driver, scratch, s5cmd, endpoint,
-             py, tools_dir, mf_env):
-    _measure(ctx, "hoist", w_put, [str(driver), "put", src, str(count), str(size)], total, count)
+def _put_all(ctx, s3, bucket, name, count, size, total, label, w_put, driver, scratch, s5cmd, endpoint,
+             py, tools_dir, mf_env, rounds, probes):
+    """Every tool uploads into a prefix of its own, fresh each round, deleted
+    (unmeasured) after the run."""
     files = scratch / f"{name}-files"
     _write_files(files, count, size)
-    _measure(ctx, "s5cmd", w_put,
-             [s5cmd, "--endpoint-url", endpoint, "cp", f"{files}/*", f"s3://{bucket}/{name}/s5cmd/"],
-             total, count)
-    shutil.rmtree(files)
+
+    def prefix(tool, r):
+        return f"{name}/put-{tool}-{r}/"
+
+    def cleanup(tool):
+        return lambda m, r: _delete_prefix(s3, bucket, prefix(tool, r))
+
+    jobs = [_job("hoist", w_put, lambda r: [str(driver), "put", f"s3://{bucket}/{prefix('hoist', r)}", str(count),
+                                            str(size)], total, count, after=cleanup("hoist")),
+            _job("s5cmd", w_put, lambda r: [s5cmd, "--endpoint-url", endpoint, "cp", f"{files}/*",
+                                            f"s3://{bucket}/{prefix('s5cmd', r)}"], total, count,
+                 after=cleanup("s5cmd"))]
     for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py"),
                          ("obstore", "obstore_s3_bench.py")):
         tool_py = peer_python(ctx) if tool == "obstore" else py
-        _measure(ctx, tool, w_put, [tool_py, str(tools_dir / script), "put",
-                                    f"s3://{bucket}/{name}/{tool}/", str(count), str(size)], total, count)
-    _measure(ctx, "metaflow.S3", w_put, [py, str(tools_dir / "metaflow_s3_bench.py"), "put",
-                                         f"s3://{bucket}/{name}/metaflow/", str(count), str(size)],
-             total, count, env=mf_env)
-    for tool in ("s5cmd", "awscrt", "boto3", "obstore", "metaflow"):
-        _delete_prefix(s3, bucket, f"{name}/{tool}/")
-    ctx.compare(w_put)
+        jobs.append(_job(tool, w_put, (lambda tool, script, tool_py: lambda r: [
+            tool_py, str(tools_dir / script), "put", f"s3://{bucket}/{prefix(tool, r)}", str(count), str(size)])(
+                tool, script, tool_py), total, count, after=cleanup(tool)))
+    jobs.append(_job("metaflow.S3", w_put, lambda r: [py, str(tools_dir / "metaflow_s3_bench.py"), "put",
+                                                      f"s3://{bucket}/{prefix('metaflow', r)}", str(count), str(size)],
+                     total, count, env=mf_env, after=cleanup("metaflow")))
+    try:
+        _measure_all(ctx, jobs, rounds, probes, w_put)
+    finally:
+        shutil.rmtree(files, ignore_errors=True)
 
 
 def run(ctx):
@@ -176,6 +206,11 @@ def run(ctx):
               "METAFLOW_DATATOOLS_S3ROOT": f"s3://{bucket}/metaflow-root",
               "METAFLOW_TEMPDIR": str(scratch / "metaflow-tmp")}
     (scratch / "metaflow-tmp").mkdir()
+    rounds = int(os.environ.get("HOIST_BENCH_ROUNDS") or 3)
+    pid = server_pid()
+    probes = [ProcessCPU(pid, "server")] if pid else []
+    ctx.note(f"{rounds} interleaved rounds; figures are medians, [min, max] over the rounds. extra.server_cpu_s "
+             f"is the S3 server's CPU during each run, extra.server_cores that over the wall time")
     ctx.note(f"local S3 server: SeaweedFS at {endpoint}; client and server share this machine's "
              f"{os.cpu_count()} cores, so the server's CPU limits everyone. s5cmd and metaflow write files: "
              f"their downloads land in (and s5cmd's uploads read from) tmpfs {SHM}.")
@@ -195,46 +230,48 @@ def run(ctx):
 
             # ---- put: each tool into its own prefix --------------------------------
             if "put" in ops:
-                _put_all(ctx, s3, bucket, name, count, size, total, label, w_put, src, driver, scratch,
-                         s5cmd, endpoint, py, tools_dir, mf_env)
+                _put_all(ctx, s3, bucket, name, count, size, total, label, w_put, driver, scratch,
+                         s5cmd, endpoint, py, tools_dir, mf_env, rounds, probes)
             else:
                 ctx.note(f"{name}: puts not measured in this run (STORE_TRANSFER_OPS={','.join(ops)})")
 
-            # ---- get: everyone reads what hoist wrote --------------------------------
-            # The server is shared (make test restarts it): make sure the objects
-            # are all there before timing reads of them.
+            # ---- get: everyone reads the same objects -------------------------------
+            # uploaded by hoist's driver, unmeasured (kept from an earlier run of
+            # STORE_TRANSFER_OPS=get when all there)
             have = sum(len(pg.get("Contents", [])) for pg in s3.get_paginator("list_objects_v2").paginate(
                 Bucket=bucket, Prefix=f"{name}/hoist/"))
             if have != count:
-                ctx.note(f"{name}: {have} of {count} objects were present before the gets (server restarted "
-                         f"or cleaned by someone else?); re-uploaded them, unmeasured")
-                try:
-                    s3.create_bucket(Bucket=bucket)
-                except Exception:
-                    pass
                 subprocess.run([str(driver), "put", src, str(count), str(size)], check=True,
                                capture_output=True)
-            _measure(ctx, "hoist", w_get, [str(driver), "get", src, str(count), str(size)], total, count)
-            dl = scratch / f"{name}-s5cmd"
-            dl.mkdir()
-            _measure(ctx, "s5cmd", w_get, [s5cmd, "--endpoint-url", endpoint, "cp", f"{src}*", f"{dl}/"],
-                     total, count)
-            if name == "large":
-                nginx_root = scratch / "www"
-                (nginx_root / bucket / name).mkdir(parents=True)
-                dl.rename(nginx_root / bucket / name / "hoist")
-            else:
-                shutil.rmtree(dl)
+            dls = scratch / f"{name}-s5cmd"
+
+            def s5cmd_get(r, dls=dls, src=src):
+                shutil.rmtree(dls, ignore_errors=True)
+                dls.mkdir()
+                return [s5cmd, "--endpoint-url", endpoint, "cp", f"{src}*", f"{dls}/"]
+
+            def fresh_metaflow_tmp(m, r):
+                shutil.rmtree(scratch / "metaflow-tmp", ignore_errors=True)
+                (scratch / "metaflow-tmp").mkdir()
+
+            jobs = [_job("hoist", w_get, [str(driver), "get", src, str(count), str(size)], total, count),
+                    _job("s5cmd", w_get, s5cmd_get, total, count,
+                         after=lambda m, r, dls=dls: shutil.rmtree(dls, ignore_errors=True))]
             for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py"),
                                  ("obstore", "obstore_s3_bench.py")):
                 tool_py = peer_python(ctx) if tool == "obstore" else py
-                _measure(ctx, tool, w_get, [tool_py, str(tools_dir / script), "get", src, str(count), str(size)],
-                         total, count)
-            _measure(ctx, "metaflow.S3", w_get, [py, str(tools_dir / "metaflow_s3_bench.py"), "get", src,
-                                                 str(count), str(size)], total, count, env=mf_env)
-            shutil.rmtree(scratch / "metaflow-tmp", ignore_errors=True)
-            (scratch / "metaflow-tmp").mkdir()
-            ctx.compare(w_get)
+                jobs.append(_job(tool, w_get, [tool_py, str(tools_dir / script), "get", src, str(count), str(size)],
+                                 total, count))
+            jobs.append(_job("metaflow.S3", w_get, [py, str(tools_dir / "metaflow_s3_bench.py"), "get", src,
+                                                    str(count), str(size)], total, count, env=mf_env,
+                             after=fresh_metaflow_tmp))
+            _measure_all(ctx, jobs, rounds, probes, w_get)
+            if name == "large":
+                # nginx serves the same objects: downloaded once more, unmeasured
+                nginx_root = scratch / "www"
+                (nginx_root / bucket / name).mkdir(parents=True)
+                subprocess.run(s5cmd_get(0), check=True, capture_output=True)
+                dls.rename(nginx_root / bucket / name / "hoist")
 
         # ---- the loopback ceiling: the same large objects from nginx ----------------
         name, count, size = workloads[0]
@@ -245,14 +282,13 @@ def run(ctx):
                 label = f"get {count}x{size // MiB}MiB from nginx"
                 ep = f"http://127.0.0.1:{port}"
                 src = f"s3://{bucket}/{name}/hoist/"
-                _measure(ctx, "hoist", label, [str(driver), "get", src, str(count), str(size),
-                                               "--endpoint", ep], count * size, count)
                 urls = [f"{ep}/{bucket}/{name}/hoist/obj-{i:06d}" for i in range(count)]
                 argv = ["curl", "-sS", "--fail", "-Z", "--parallel-max", "32"]
                 for u in urls:
                     argv += [u, "-o", "/dev/null"]
-                _measure(ctx, "curl (parallel)", label, argv, count * size, count)
-                ctx.compare(label)
+                _measure_all(ctx, [_job("hoist", label, [str(driver), "get", src, str(count), str(size),
+                                                         "--endpoint", ep], count * size, count),
+                                   _job("curl (parallel)", label, argv, count * size, count)], rounds, [], label)
                 ctx.note(f"nginx ({ep}) serves the large objects from tmpfs with sendfile: the GET path's "
                          f"loopback ceiling on this machine, with no S3 server work. curl discards the bytes "
                          f"(-o /dev/null); hoist's driver keeps them in memory.")
