@@ -96,6 +96,7 @@ class Job:
     bytes: int = 0
     objects: int = 0
     after: Optional[Callable[["Measurement", int], None]] = None
+    cwd: Optional[str] = None  # the child's working directory (metaflow.S3 makes its temp dirs there)
 
 
 def server_pid():
@@ -292,7 +293,7 @@ class Context:
                 argv = job.argv(r) if callable(job.argv) else job.argv
                 for p in probes:
                     p.start()
-                rc, wall, cpu, rss, out, err = run_measured(list(argv), env=job.env)
+                rc, wall, cpu, rss, out, err = run_measured(list(argv), env=job.env, cwd=job.cwd)
                 m = Measurement(job.tool, job.workload, wall, cpu, rss, job.bytes, job.objects)
                 for p in probes:
                     m.extra.update(p.stop())

@@ -9,7 +9,9 @@
    1,000), hoist.S3 vs metaflow.S3.
 
 Each tool is a child Python (bench/tools/s3_recipe.py, s3_many.py) measured
-by the harness; ratios are metaflow / hoist (> 1: hoist is faster).
+by the harness, the two interleaved over HOIST_BENCH_ROUNDS rounds (default
+3; medians with [min, max]); ratios are metaflow / hoist per round (> 1:
+hoist is faster).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import os
 import subprocess
 import uuid
 
-from harness import ROOT
+from harness import ROOT, Job
 
 TOOLS = ROOT / "bench" / "tools"
 
@@ -44,16 +46,20 @@ def run(ctx):
     ds = _last_json(prep.stdout)
     ctx.note("dataset %s: %d files, %.0f MB, %d rows" % (ds["url"], ds["files"], ds["size"] / 1e6, ds["rows"]))
 
-    repeat = 1 if ctx.quick else 2
-    wl = "seed002_recipe"
-    for impl in ("hoist", "metaflow"):
-        m = ctx.measure("hoist" if impl == "hoist" else "metaflow.S3", wl,
-                        [ctx.python, str(TOOLS / "s3_recipe.py"), impl, ds["url"]], bytes=ds["size"],
-                        objects=ds["files"], rows=ds["rows"], env=env, repeat=repeat, cwd="/tmp")
+    rounds = int(os.environ.get("HOIST_BENCH_ROUNDS") or 3)
+
+    def recipe_rows(m, _r):
         r = _last_json(m.extra.get("stdout_tail", ""))
         if m.ok and r.get("rows") != ds["rows"]:
-            ctx.note("%s: recipe returned %s rows, expected %d" % (impl, r.get("rows"), ds["rows"]))
-    ctx.compare(wl)
+            m.ok, m.note = False, "recipe returned %s rows, expected %d" % (r.get("rows"), ds["rows"])
+        m.rows = r.get("rows") or 0
+
+    wl = "seed002_recipe"
+    ctx.measure_interleaved([Job("hoist" if impl == "hoist" else "metaflow.S3", wl,
+                                 [ctx.python, str(TOOLS / "s3_recipe.py"), impl, ds["url"]], env=env,
+                                 bytes=ds["size"], objects=ds["files"], after=recipe_rows, cwd="/tmp")
+                             for impl in ("hoist", "metaflow")], rounds=rounds)
+    ctx.compare_interleaved(wl)
 
     n = 1000 if ctx.quick else 10000
     size = 16 << 10
@@ -64,13 +70,18 @@ def run(ctx):
     run_id = uuid.uuid4().hex[:8]
     for op in ("put", "get"):
         wl = "%s_many_%dx16KiB" % (op, n)
+        jobs = []
         for impl in ("hoist", "metaflow"):
-            # Puts go to a fresh prefix per tool; both tools then read the hoist-written one.
-            root = "s3://%s/%s/%s" % (bucket, run_id, impl if op == "put" else "hoist")
-            ctx.measure("hoist" if impl == "hoist" else "metaflow.S3", wl,
-                        [ctx.python, str(TOOLS / "s3_many.py"), impl, op, root, str(n), str(size)],
-                        bytes=n * size, objects=n, env=env, cwd="/tmp")
-        ctx.compare(wl)
+            # Puts go to a fresh prefix per tool and round; both tools then read
+            # the one hoist wrote in the first round.
+            def argv(r, impl=impl, op=op):
+                root = "s3://%s/%s/%s-%d" % (bucket, run_id, impl, r) if op == "put" else \
+                    "s3://%s/%s/hoist-0" % (bucket, run_id)
+                return [ctx.python, str(TOOLS / "s3_many.py"), impl, op, root, str(n), str(size)]
+            jobs.append(Job("hoist" if impl == "hoist" else "metaflow.S3", wl, argv, env=env, bytes=n * size,
+                            objects=n, cwd="/tmp"))
+        ctx.measure_interleaved(jobs, rounds=rounds)
+        ctx.compare_interleaved(wl)
     # Leave the server as we found it: the small objects are not reused between runs.
     subprocess.run([ctx.python, "-c", "import sys\nfrom hoist import S3\nwith S3() as s3:\n"
                     " s3.delete_many([o.url for o in s3.list_recursive([sys.argv[1]])])",
