@@ -7,7 +7,12 @@ plus the same rows as CSV for the CSV work to come. Generated once into
 bench/cache/ and uploaded once to s3://hoist-bench-taxi/taxi/.
 
 Workloads: (a) all columns; (b) trip_distance, total_amount; (c) those two
-with `passenger_count > 1`.
+with `passenger_count > 1`; (d) issue 13's overlap measure: the CLI's
+all-columns load against its two halves done alone (see measure_overlap).
+polars runs twice: collect()'s default engine (streaming, polars >= 1.3x)
+and its in-memory engine. The S3 server's CPU seconds during each run are
+recorded (extra.server_cpu_s, server_cores): client and server share the
+machine's cores, so a load that keeps the server busy is bound by it.
 
 Tools (each a child Python process from bench/tools/, measured by the
 harness: wall, CPU-s, peak RSS): hoist CLI (`hoist load`), hoist Python
@@ -34,7 +39,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness import ROOT, Job, result_line, run_prepare
+from harness import ROOT, Job, ProcessCPU, result_line, run_prepare, server_pid
 from scenarios._write_common import peer_python, selected
 
 TOOLS = ROOT / "bench" / "tools"
@@ -75,6 +80,10 @@ def run(ctx):
                    capture_output=True, timeout=3600)
 
     rounds = int(os.environ.get("HOIST_BENCH_ROUNDS", "3"))
+    # the S3 server's CPU during each run, beside the client's: on a machine
+    # they share, a load that keeps the server busy is bound by it
+    pid = server_pid()
+    probes = [ProcessCPU(pid, "server")] if pid else []
     peer_py = peer_python(ctx)
 
     def read_result(m, _round):
@@ -109,7 +118,10 @@ def run(ctx):
         jobs = [Job(t[0], workload, t[1], env={**env, **(t[2] if len(t) > 2 else {})}, bytes=b,
                     objects=len(files), after=read_result)
                 for t in tools if selected(t[0])]
-        ctx.measure_interleaved(jobs, rounds=rounds)
+        for m in ctx.measure_interleaved(jobs, rounds=rounds, probes=probes):
+            cpu = m.extra.get("server_cpu_s")
+            if m.ok and isinstance(cpu, (int, float)) and m.wall_s > 0:
+                m.extra["server_cores"] = round(cpu / m.wall_s, 2)
         table_bytes = next((m.extra.get("table_bytes") for m in ctx.measurements
                             if m.workload == workload and m.tool == "hoist" and m.ok), None)
         for m in ctx.measurements:
@@ -124,10 +136,10 @@ def run(ctx):
             ctx.note("row counts differ on %s: %s" % (workload, rows))
 
     if selected("hoist-cli"):
-        measure_overlap(ctx, url, nbytes["all"], len(files), env, rounds)
+        measure_overlap(ctx, url, nbytes["all"], len(files), env, rounds, probes)
 
 
-def measure_overlap(ctx, url, nbytes, nfiles, env, rounds):
+def measure_overlap(ctx, url, nbytes, nfiles, env, rounds, probes):
     """Issue 13's overlap measure: the all-columns load's wall time over the
     slower of its two halves done alone -- downloading the same objects
     (`hoist cp -r` into tmpfs, i.e. into memory) and decoding them
@@ -157,10 +169,14 @@ def measure_overlap(ctx, url, nbytes, nfiles, env, rounds):
                     objects=nfiles, after=drop_download),
                 Job("decode alone (hoist load of the tmpfs copy)", workload, [ctx.hoist, "load", str(local) + "/"],
                     env=env, bytes=nbytes, objects=nfiles)]
-        load, down, dec = ctx.measure_interleaved(jobs, rounds=rounds)
+        load, down, dec = ctx.measure_interleaved(jobs, rounds=rounds, probes=probes)
         if not (load.ok and down.ok and dec.ok):
             ctx.note("overlap not measured: a step failed")
             return
+        for m in (load, down, dec):
+            cpu = m.extra.get("server_cpu_s")
+            if isinstance(cpu, (int, float)) and m.wall_s > 0:
+                m.extra["server_cores"] = round(cpu / m.wall_s, 2)
         ratio = load.wall_s / max(down.wall_s, dec.wall_s)
         load.extra["overlap_ratio"] = round(ratio, 3)
         ctx.note("overlap (issue 13 target <= 1.1): load %.3f s / max(download alone %.3f s, decode alone %.3f s)"
