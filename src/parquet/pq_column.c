@@ -465,25 +465,37 @@ static hx_status presize_from_dict(struct hx_pq_colctx *cx, int64_t limit, size_
  * need (not the buffer's rounded-up capacity), so RSS is unchanged. Not:
  *  - a block reused from the allocator's cache: resident already, walking
  *    its pages again cost a third of a warm decode of a 300-column file;
- *  - a buffer given huge pages (HX_ARROW_HUGE_MIN): it faults once per
- *    2 MiB anyway, and populating holds the mm's lock for reading while
- *    the pages are zeroed, so another thread's mmap/munmap of its next
- *    buffer (the lock for writing) waited for all of it.
+ *  - the whole 2 MiB pages of a buffer given huge pages (arrow.c,
+ *    HX_ARROW_HUGE_MIN): they fault once per 2 MiB anyway, and populating
+ *    holds the mm's lock for reading while the pages are zeroed, so another
+ *    thread's mmap/munmap of its next buffer (the lock for writing) waited
+ *    for all of it. Its small-page head and tail still are.
  * In 512 KiB steps for the same reason: the lock is let go between them,
  * and a step's zeroing (0.3 ms here) is all a writer waits. */
-static void prefault(void *p, size_t len) {
+static void populate(uintptr_t a, uintptr_t e) {
 #ifdef MADV_POPULATE_WRITE
-    const uintptr_t pg = 4096, step = (uintptr_t)512 << 10;
-    if (len < 64 * pg || len + 64 >= HX_ARROW_HUGE_MIN || !hx_aligned_fresh(p)) return;
-    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + len) & ~(pg - 1);
+    const uintptr_t step = (uintptr_t)512 << 10;
     for (; a < e; a += step) {
         uintptr_t n = e - a < step ? e - a : step;
         if (madvise((void *)a, n, MADV_POPULATE_WRITE) != 0) break; /* advisory: older kernels say EINVAL */
     }
 #else
-    (void)p;
-    (void)len;
+    (void)a;
+    (void)e;
 #endif
+}
+
+static void prefault(void *p, size_t len) {
+    const uintptr_t pg = 4096, huge = (uintptr_t)2 << 20;
+    if (len < 64 * pg || !hx_aligned_fresh(p)) return;
+    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + len) & ~(pg - 1);
+    uintptr_t ha = ((uintptr_t)p + huge - 1) & ~(huge - 1), he = ((uintptr_t)p + len) & ~(huge - 1);
+    if (len + 64 < HX_ARROW_HUGE_MIN || he <= ha) {
+        populate(a, e);
+        return;
+    }
+    populate(a, ha);
+    populate(he, e);
 }
 
 /* The per-thread scratch is lent to the context for one chunk and handed

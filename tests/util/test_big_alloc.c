@@ -68,6 +68,29 @@ static void test_big_blocks(void) {
     hx_big_cache_trim();
 }
 
+/* A cached block mostly never touched (reserved big, filled little) counts
+ * as fresh again: its pages still want populating. */
+static void test_untouched_block_stays_fresh(void) {
+    hx_big_cache_trim();
+    uint8_t *a = hx_aligned_alloc(MIB);
+    CHECK(a != NULL);
+    a[0] = 1; /* one page of 257 resident */
+    hx_aligned_free(a);
+    uint8_t *b = hx_aligned_alloc(MIB);
+    CHECK(b != NULL);
+    if (BIG_PATH) CHECK(b == a);
+    CHECK(hx_aligned_fresh(b) == BIG_PATH);
+    int ok = 1;
+    fill_check(b, MIB, 5, &ok); /* now all resident: a reuse is not fresh */
+    CHECK(ok);
+    hx_aligned_free(b);
+    uint8_t *c = hx_aligned_alloc(MIB);
+    CHECK(c != NULL);
+    CHECK(!hx_aligned_fresh(c));
+    hx_aligned_free(c);
+    hx_big_cache_trim();
+}
+
 static int hook_mallocs, hook_frees;
 static void *hook_malloc(size_t n) {
     __atomic_add_fetch(&hook_mallocs, 1, __ATOMIC_RELAXED);
@@ -121,6 +144,7 @@ static void test_threads(void) {
 
 int main(void) {
     RUN(test_big_blocks);
+    RUN(test_untouched_block_stays_fresh);
     RUN(test_hooks_see_big_blocks);
     RUN(test_threads);
     TEST_MAIN_END();
