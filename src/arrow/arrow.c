@@ -219,7 +219,9 @@ hx_status hx_arrow_schema_struct(struct ArrowSchema *children, size_t n, struct 
 static void advise_huge(void *p, size_t len) {
 #ifdef MADV_HUGEPAGE
     const uintptr_t huge = (uintptr_t)2 << 20;
-    if (len < 4 * huge) return;
+    /* a reused block keeps its mapping's advice; asking again would only
+     * take the mm's lock for writing */
+    if (len < HX_ARROW_HUGE_MIN || !hx_aligned_fresh(p)) return;
     uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + len) & ~(huge - 1);
     if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
 #else

@@ -92,6 +92,9 @@ struct hx_arrow_buf {
 /* Ensures room for `extra` more bytes past len (geometric growth). Capacity
  * always has 64 spare bytes so word-at-a-time loops may overrun by a word. */
 HOIST_NODISCARD hx_status hx_arrow_buf_reserve(struct hx_arrow_buf *b, size_t extra);
+/* A fresh buffer reserved for at least this many bytes (len + extra + 64)
+ * is advised to use transparent huge pages over its whole 2 MiB pages. */
+#define HX_ARROW_HUGE_MIN ((size_t)8 << 20)
 void hx_arrow_buf_reset(struct hx_arrow_buf *b);
 /* Hands the buffer to the caller (hx_aligned_free); b is reset. */
 void *hx_arrow_buf_detach(struct hx_arrow_buf *b);

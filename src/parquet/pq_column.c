@@ -204,6 +204,69 @@ static hx_status decompress_to_scratch(struct hx_pq_colctx *cx, const uint8_t *s
     return HOIST_OK;
 }
 
+/* ---- values decompressed in place ---------------------------------------
+ *
+ * PLAIN values used as stored (CV_COPY) need no decoding: a page's bytes
+ * can be decompressed straight to the end of the output values instead of
+ * to scratch and then copied (a pass over every byte of the biggest columns
+ * of a typical file: timestamps and coordinates that dictionaries gave up
+ * on). A v1 page carries its definition levels in front of the values in
+ * the same compressed stream, so the page is decompressed `hdr` bytes before
+ * the end of the output, hdr being the previous page's level bytes (pages
+ * of a chunk without nulls have the same few); the hdr bytes of earlier
+ * values it overwrites are saved first and put back once the levels are
+ * read. If the levels turn out a different size, the values are moved to
+ * their place: correct, just the copy again. */
+#define IN_PLACE_MAX_HDR 64
+
+struct in_place {
+    size_t hdr;
+    uint8_t saved[IN_PLACE_MAX_HDR];
+};
+
+/* Whether the values of page h can be decompressed into the output; *hdr
+ * is where they are expected to start in the decompressed stream. */
+static int in_place_ok(const struct hx_pq_colctx *cx, const struct hx_pq_page_header *h, int v2, size_t *hdr) {
+    if (cx->c->codec == HX_PQ_UNCOMPRESSED || h->encoding != PQE_PLAIN || cx->a->conv != CV_COPY || cx->phys_width <= 0)
+        return 0;
+    if (v2 || (cx->max_def == 0 && cx->max_rep == 0)) {
+        *hdr = 0; /* no levels in the stream */
+        return 1;
+    }
+    /* v1: only flat leaves, whose RLE definition levels go straight to bits */
+    if (cx->max_rep != 0 || !(cx->flags & HX_PQ_FLAT_LEAF) || h->def_encoding == PQE_BIT_PACKED) return 0;
+    *hdr = cx->level_bytes;
+    return *hdr >= 4 && *hdr <= IN_PLACE_MAX_HDR && *hdr <= cx->out->values.len;
+}
+
+static hx_status decompress_in_place(struct hx_pq_colctx *cx, const uint8_t *src, size_t src_len, size_t dst_len,
+                                     struct in_place *ip, const uint8_t **out) {
+    struct hx_arrow_buf *v = &cx->out->values;
+    HX_TRY(hx_arrow_buf_reserve(v, dst_len));
+    uint8_t *at = v->data + v->len - ip->hdr;
+    memcpy(ip->saved, at, ip->hdr);
+    if (dst_len > 0) HX_TRY(hx_pq_decompress((enum hx_pq_codec)cx->c->codec, src, src_len, at, dst_len));
+    *out = at;
+    return HOIST_OK;
+}
+
+/* The page's nn values start at vals (vlen bytes to the stream's end): moved
+ * to the end of the output if they are not there, the overwritten bytes put
+ * back, and counted in. */
+static hx_status settle_in_place(struct hx_pq_colctx *cx, const struct in_place *ip, const uint8_t *vals, size_t vlen,
+                                 size_t nn) {
+    struct hx_arrow_buf *v = &cx->out->values;
+    uint8_t *dst = v->data + v->len;
+    size_t need;
+    HX_FAIL_IF(!hx_mul_size(nn, (size_t)cx->phys_width, &need) || need > vlen, HOIST_ERR_PARQUET_CORRUPT,
+               "PLAIN values: %zu values of %d bytes overrun the %zu-byte page", nn, cx->phys_width, vlen);
+    if (vals != dst) memmove(dst, vals, need);
+    memcpy(dst - ip->hdr, ip->saved, ip->hdr);
+    v->len += need;
+    cx->out->n_values += (int64_t)nn;
+    return HOIST_OK;
+}
+
 static hx_status reserve_levels(struct hx_pq_colctx *cx, size_t *cap, size_t need) {
     struct hx_pq_leaf_data *o = cx->out;
     if (need <= *cap) return HOIST_OK;
@@ -250,9 +313,13 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
     const uint8_t *vals;
     size_t vlen;
     size_t csize = (size_t)h->compressed_size, usize = (size_t)h->uncompressed_size;
+    struct in_place ip;
+    int in_place = in_place_ok(cx, h, v2, &ip.hdr);
     if (!v2) {
         const uint8_t *pg = raw;
-        if (cx->c->codec != HX_PQ_UNCOMPRESSED)
+        if (in_place)
+            HX_TRY(decompress_in_place(cx, raw, csize, usize, &ip, &pg));
+        else if (cx->c->codec != HX_PQ_UNCOMPRESSED)
             HX_TRY(decompress_to_scratch(cx, raw, csize, usize, &pg));
         else
             HX_FAIL_IF(usize != csize, HOIST_ERR_PARQUET_CORRUPT, "uncompressed page sizes differ (%zu vs %zu)", usize,
@@ -277,6 +344,7 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
         }
         vals = pg + pos;
         vlen = usize - pos;
+        cx->level_bytes = pos;
     } else {
         HX_FAIL_IF(h->def_len < 0 || h->rep_len < 0 || (size_t)h->def_len + (size_t)h->rep_len > csize,
                    HOIST_ERR_PARQUET_CORRUPT, "v2 level lengths (%d + %d) exceed the page (%zu)", (int)h->rep_len,
@@ -298,7 +366,11 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
         HX_FAIL_IF(usize < rl + dl, HOIST_ERR_PARQUET_CORRUPT, "v2 page uncompressed size below its levels");
         size_t vu = usize - rl - dl;
         int compressed = cx->c->codec != HX_PQ_UNCOMPRESSED && (h->is_compressed || cx->f->cpp_10353_bug);
-        if (compressed && vc > 0) {
+        in_place = in_place && compressed && vc > 0;
+        if (in_place) {
+            HX_TRY(decompress_in_place(cx, vraw, vc, vu, &ip, &vals));
+            vlen = vu;
+        } else if (compressed && vc > 0) {
             HX_TRY(decompress_to_scratch(cx, vraw, vc, vu, &vals));
             vlen = vu;
         } else {
@@ -331,7 +403,10 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
     }
     if (rep && o->n_levels == 0 && n > 0)
         HX_FAIL_IF(rep[0] != 0, HOIST_ERR_PARQUET_CORRUPT, "first repetition level is %u, not 0", rep[0]);
-    HX_TRY(hx_pq_decode_values(cx, h->encoding, vals, vlen, nn));
+    if (in_place)
+        HX_TRY(settle_in_place(cx, &ip, vals, vlen, nn));
+    else
+        HX_TRY(hx_pq_decode_values(cx, h->encoding, vals, vlen, nn));
     o->n_levels += (int64_t)n;
     return HOIST_OK;
 }
@@ -387,17 +462,40 @@ static hx_status presize_from_dict(struct hx_pq_colctx *cx, int64_t limit, size_
 /* Output buffers are fresh memory written once: populating their pages in
  * one call spares a fault (a trap, costly in a VM) per 4 KiB page, which
  * otherwise rivals the decoding itself. Only the bytes the declared counts
- * need (not the buffer's rounded-up capacity), so RSS is unchanged. */
-static void prefault(void *p, size_t len) {
+ * need (not the buffer's rounded-up capacity), so RSS is unchanged. Not:
+ *  - a block reused from the allocator's cache: resident already, walking
+ *    its pages again cost a third of a warm decode of a 300-column file;
+ *  - the whole 2 MiB pages of a buffer given huge pages (arrow.c,
+ *    HX_ARROW_HUGE_MIN): they fault once per 2 MiB anyway, and populating
+ *    holds the mm's lock for reading while the pages are zeroed, so another
+ *    thread's mmap/munmap of its next buffer (the lock for writing) waited
+ *    for all of it. Its small-page head and tail still are.
+ * In 512 KiB steps for the same reason: the lock is let go between them,
+ * and a step's zeroing (0.3 ms here) is all a writer waits. */
+static void populate(uintptr_t a, uintptr_t e) {
 #ifdef MADV_POPULATE_WRITE
-    const uintptr_t pg = 4096;
-    if (len < 64 * pg) return;
-    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + len) & ~(pg - 1);
-    if (e > a) (void)madvise((void *)a, e - a, MADV_POPULATE_WRITE); /* advisory: older kernels say EINVAL */
+    const uintptr_t step = (uintptr_t)512 << 10;
+    for (; a < e; a += step) {
+        uintptr_t n = e - a < step ? e - a : step;
+        if (madvise((void *)a, n, MADV_POPULATE_WRITE) != 0) break; /* advisory: older kernels say EINVAL */
+    }
 #else
-    (void)p;
-    (void)len;
+    (void)a;
+    (void)e;
 #endif
+}
+
+static void prefault(void *p, size_t len) {
+    const uintptr_t pg = 4096, huge = (uintptr_t)2 << 20;
+    if (len < 64 * pg || !hx_aligned_fresh(p)) return;
+    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + len) & ~(pg - 1);
+    uintptr_t ha = ((uintptr_t)p + huge - 1) & ~(huge - 1), he = ((uintptr_t)p + len) & ~(huge - 1);
+    if (len + 64 < HX_ARROW_HUGE_MIN || he <= ha) {
+        populate(a, e);
+        return;
+    }
+    populate(a, ha);
+    populate(he, e);
 }
 
 /* The per-thread scratch is lent to the context for one chunk and handed

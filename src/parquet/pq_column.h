@@ -34,6 +34,9 @@ struct hx_pq_colctx {
     size_t phys2_cap;
     uint8_t *dict_buf; /* holds dict_fixed when hx_pq_read_dictionary_direct fills it */
     size_t dict_buf_cap;
+    /* bytes of levels before the values in the last v1 page decompressed:
+     * where the next page's values are expected to start (pq_column.c) */
+    size_t level_bytes;
     /* dictionary, converted to the output representation */
     int have_dict;
     int64_t dict_n;

@@ -105,7 +105,9 @@ char *hx_asprintf(const char *fmt, ...) {
  * block comes from them.
  *
  * A mapped block starts HX_ALIGN bytes into its mapping; the word below the
- * returned pointer holds the mapping length with bit 0 set and the word
+ * returned pointer holds the mapping length with bit 0 set (bit 1 set too
+ * when the mapping is new or a cached one less than half resident:
+ * hx_aligned_fresh) and the word
  * below that a magic (a malloc'd block has its raw pointer and a zero
  * there). */
 #define HX_BIG_MIN ((size_t)256 << 10)
@@ -215,9 +217,13 @@ static void *big_alloc(size_t size) {
         size_t l = big_cache[i].len;
         if (l >= len && l / 2 <= len && (best == SIZE_MAX || l < big_cache[best].len)) best = i;
     }
+    uintptr_t fresh = 0;
     if (best != SIZE_MAX) {
         base = big_cache[best].base;
         len = big_cache[best].len;
+        /* mostly never touched (a buffer reserved big, filled little): as
+         * good as new for page advice */
+        if (big_cache[best].resident < len / 2) fresh = 2;
         big_bytes -= big_cache[best].resident;
         memmove(big_cache + best, big_cache + best + 1, (big_n - best - 1) * sizeof *big_cache);
         big_n--;
@@ -233,9 +239,10 @@ static void *big_alloc(size_t size) {
     if (!base) {
         base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (base == MAP_FAILED) return NULL;
+        fresh = 2;
     }
     uintptr_t *p = (uintptr_t *)(void *)((char *)base + HX_ALIGN);
-    p[-1] = (uintptr_t)len | 1;
+    p[-1] = (uintptr_t)len | fresh | 1;
     p[-2] = HX_BIG_MAGIC;
     return p;
 }
@@ -280,11 +287,16 @@ void *hx_aligned_alloc(size_t size) {
     return (void *)aligned;
 }
 
+bool hx_aligned_fresh(const void *ptr) {
+    const uintptr_t *p = ptr;
+    return ptr && p[-2] == HX_BIG_MAGIC && (p[-1] & 3) == 3;
+}
+
 void hx_aligned_free(void *ptr) {
     if (!ptr) return;
     const uintptr_t *p = ptr;
     if (p[-2] == HX_BIG_MAGIC && (p[-1] & 1)) {
-        big_free((char *)ptr - HX_ALIGN, (size_t)(p[-1] & ~(uintptr_t)1));
+        big_free((char *)ptr - HX_ALIGN, (size_t)(p[-1] & ~(uintptr_t)3));
         return;
     }
     hx_free(((void **)ptr)[-1]);

@@ -72,6 +72,12 @@ char *hx_asprintf(const char *fmt, ...) HX_PRINTF(1, 2);
  * 64-byte alignment). Free with hx_aligned_free only. */
 void *hx_aligned_alloc(size_t size);
 void hx_aligned_free(void *ptr);
+/* Whether ptr (from hx_aligned_alloc) is a large block mapped for this
+ * allocation (or reused from the cache with less than half of it
+ * resident); false for a block reused from the cache with its pages mostly
+ * resident, or a malloc'd one. Page advice (huge pages, prefaulting) pays
+ * only on fresh blocks. */
+bool hx_aligned_fresh(const void *ptr);
 /* Unmaps the large blocks alloc.c keeps for reuse (see there). */
 void hx_big_cache_trim(void);
 

@@ -31,6 +31,8 @@ static void test_big_blocks(void) {
     uint8_t *a = hx_aligned_alloc(MIB);
     CHECK(a != NULL);
     CHECK_EQ_INT((uintptr_t)a % 64, 0);
+    /* a new mapping is fresh (its pages worth advice), a reused one not */
+    CHECK(hx_aligned_fresh(a) == BIG_PATH);
     fill_check(a, MIB, 1, &ok);
     CHECK(ok);
     hx_aligned_free(a);
@@ -38,6 +40,7 @@ static void test_big_blocks(void) {
     uint8_t *b = hx_aligned_alloc(MIB - 100);
     CHECK(b != NULL);
     if (BIG_PATH) CHECK(b == a);
+    CHECK(!hx_aligned_fresh(b));
     fill_check(b, MIB - 100, 7, &ok);
     CHECK(ok);
     hx_aligned_free(b);
@@ -46,7 +49,7 @@ static void test_big_blocks(void) {
     CHECK(c != NULL);
     /* (its address may still equal b's: b is unmapped to make room, and the
      * kernel may hand the same range back; its mapped length tells) */
-    if (BIG_PATH) CHECK((((const uintptr_t *)(const void *)c)[-1] & ~(uintptr_t)1) < MIB);
+    if (BIG_PATH) CHECK((((const uintptr_t *)(const void *)c)[-1] & ~(uintptr_t)3) < MIB);
     hx_aligned_free(c);
     /* nor is one too small for the request reused */
     uint8_t *d = hx_aligned_alloc(4 * MIB);
@@ -59,8 +62,32 @@ static void test_big_blocks(void) {
     uint8_t *s = hx_aligned_alloc(100);
     CHECK(s != NULL);
     CHECK_EQ_INT((uintptr_t)s % 64, 0);
+    CHECK(!hx_aligned_fresh(s));
     hx_aligned_free(s);
     hx_aligned_free(NULL);
+    hx_big_cache_trim();
+}
+
+/* A cached block mostly never touched (reserved big, filled little) counts
+ * as fresh again: its pages still want populating. */
+static void test_untouched_block_stays_fresh(void) {
+    hx_big_cache_trim();
+    uint8_t *a = hx_aligned_alloc(MIB);
+    CHECK(a != NULL);
+    a[0] = 1; /* one page of 257 resident */
+    hx_aligned_free(a);
+    uint8_t *b = hx_aligned_alloc(MIB);
+    CHECK(b != NULL);
+    if (BIG_PATH) CHECK(b == a);
+    CHECK(hx_aligned_fresh(b) == BIG_PATH);
+    int ok = 1;
+    fill_check(b, MIB, 5, &ok); /* now all resident: a reuse is not fresh */
+    CHECK(ok);
+    hx_aligned_free(b);
+    uint8_t *c = hx_aligned_alloc(MIB);
+    CHECK(c != NULL);
+    CHECK(!hx_aligned_fresh(c));
+    hx_aligned_free(c);
     hx_big_cache_trim();
 }
 
@@ -117,6 +144,7 @@ static void test_threads(void) {
 
 int main(void) {
     RUN(test_big_blocks);
+    RUN(test_untouched_block_stays_fresh);
     RUN(test_hooks_see_big_blocks);
     RUN(test_threads);
     TEST_MAIN_END();
