@@ -17,13 +17,74 @@ static bool same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0
 
 static int mismatches;
 
+/* What may follow a field in a buffer: the padded parser reads these
+ * bytes and must not take them (digits, a point, a sign, an exponent). */
+static const char *const tails[] = {"", "0", "12345678", ".5", ",1.25\n", "e5", "-", " ", "\"", "99999999999999999"};
+static uint64_t tail_rng = 3;
+
 static void check_text(const char *s) {
     double got, want = ref(s);
-    bool ok = hx_csv_parse_float64((const uint8_t *)s, strlen(s), &got);
+    size_t n = strlen(s);
+    bool ok = hx_csv_parse_float64((const uint8_t *)s, n, &got);
     if (!ok || !same_bits(got, want)) {
         if (mismatches++ < 20) fprintf(stderr, "'%s': got %.17g (ok %d), strtod %.17g\n", s, got, ok, want);
         CHECK(ok && same_bits(got, want));
     }
+    /* the inline path, the field followed by other bytes (8 more readable) */
+    char buf[256];
+    const char *tail = tails[th_xorshift(&tail_rng) % (sizeof tails / sizeof *tails)];
+    if (n + strlen(tail) + 8 >= sizeof buf) return;
+    memset(buf, '7', sizeof buf);
+    memcpy(buf, s, n);
+    memcpy(buf + n, tail, strlen(tail));
+    double pgot = -1;
+    bool pok = hx_csv_parse_float64_padded((const uint8_t *)buf, n, &pgot);
+    if (!pok || !same_bits(pgot, want)) {
+        if (mismatches++ < 20)
+            fprintf(stderr, "padded '%s' + '%s': got %.17g (ok %d), strtod %.17g\n", s, tail, pgot, pok, want);
+        CHECK(pok && same_bits(pgot, want));
+    }
+}
+
+/* What neither parser takes, padded or not. */
+static void check_bad(const char *s) {
+    char buf[64];
+    size_t n = strlen(s);
+    memset(buf, '1', sizeof buf);
+    memcpy(buf, s, n);
+    double d;
+    CHECK(!hx_csv_parse_float64((const uint8_t *)s, n, &d));
+    CHECK(!hx_csv_parse_float64_padded((const uint8_t *)buf, n, &d));
+}
+
+/* Short decimals of every shape the inline path takes, each digit count
+ * either side of the point up to 20 (past the 19-digit limit), with
+ * leading zeros, signs and every tail: the word-at-a-time digit runs end at
+ * every byte of a word. */
+static void test_short_decimals(void) {
+    uint64_t rng = 11;
+    char s[64];
+    for (int a = 0; a <= 20; a++)
+        for (int b = -1; b <= 20; b++)
+            for (int rep = 0; rep < 200; rep++) {
+                int k = 0;
+                if (rep & 1) s[k++] = '-';
+                for (int i = 0; i < a; i++)
+                    s[k++] = (char)('0' + (rep % 7 == 0 && i == 0 ? 0 : th_xorshift(&rng) % 10));
+                if (b >= 0) {
+                    s[k++] = '.';
+                    for (int i = 0; i < b; i++) s[k++] = (char)('0' + th_xorshift(&rng) % 10);
+                }
+                s[k] = 0;
+                if (a + (b > 0 ? b : 0) == 0) {
+                    check_bad(s);
+                    continue;
+                }
+                check_text(s);
+            }
+    static const char *const bad[] = {"",   "-",   ".",    "-.",   "1.2.3", "1..2", "--1",
+                                      "1-", "12a", "1.5x", "0x10", "1e",    "1,5",  "١"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) check_bad(bad[i]);
 }
 
 /* A random decimal: 1..maxdig digits, a point somewhere (or none), an
@@ -157,6 +218,7 @@ static void test_fast_path_decides(void) {
 int main(void) {
     c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     RUN(test_edges);
+    RUN(test_short_decimals);
     RUN(test_random);
     RUN(test_neighbours);
     RUN(test_fast_path_decides);
