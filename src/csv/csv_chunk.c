@@ -153,9 +153,8 @@ static enum col_result convert_one(const struct hx_csv_job *job, struct hx_csv_c
     const struct hoist_csv_reader *rd = job->rd;
     for (;;) {
         struct hx_csv_convert_fail fail = {0};
-        hx_status st =
-            hx_csv_convert_column(&rd->cx, job->data + ch->start, job->len - ch->start, ch->fields, rd->nproj, j,
-                                  ch->nrows, ch->dropped, ch->types[j], scratch, &ch->cols[j], &fail);
+        hx_status st = hx_csv_convert_column(&rd->cx, job->data + ch->start, ch->fields, rd->nproj, j, ch->nrows,
+                                             ch->dropped, ch->types[j], scratch, &ch->cols[j], &fail);
         if (st == HOIST_OK) return COL_OK;
         if (st != HOIST_ERR_CSV_PARSE) {
             ch->cst = st;

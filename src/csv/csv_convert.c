@@ -50,12 +50,10 @@ static hx_status alloc_bufs(enum hx_csv_type t, int64_t n, struct colbufs *b) {
 
 /* Converts one non-null value; false when it does not fit t. */
 static inline bool put_value(const struct hx_csv_convert_ctx *cx, enum hx_csv_type t, const uint8_t *s, size_t n,
-                             bool padded, struct colbufs *b, int64_t k, hx_status *st, bool *bad_utf8) {
+                             struct colbufs *b, int64_t k, hx_status *st, bool *bad_utf8) {
     switch (t) {
     case HX_CSV_INT64: return hx_csv_parse_int64(s, n, (int64_t *)b->values + k);
-    case HX_CSV_FLOAT64:
-        return padded ? hx_csv_parse_float64_padded(s, n, (double *)b->values + k)
-                      : hx_csv_parse_float64(s, n, (double *)b->values + k);
+    case HX_CSV_FLOAT64: return hx_csv_parse_float64(s, n, (double *)b->values + k);
     case HX_CSV_DATE32: return hx_csv_parse_date32(s, n, (int32_t *)b->values + k);
     case HX_CSV_TIMESTAMP:
     case HX_CSV_TIMESTAMP_UTC: {
@@ -141,7 +139,7 @@ static hx_status finish_array(enum hx_csv_type t, int64_t n, int64_t nulls, stru
 #else
 #define ALWAYS_INLINE inline
 #endif
-static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx, const uint8_t *base, size_t avail,
+static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx, const uint8_t *base,
                                             const struct hx_csv_field *fields, size_t stride, size_t j, int64_t nrows,
                                             const uint8_t *dropped, const enum hx_csv_type t, struct hx_buf *scratch,
                                             struct colbufs *b, int64_t *nulls_out, struct hx_csv_convert_fail *fail) {
@@ -164,10 +162,7 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
         struct hx_csv_field f = fields[(size_t)r * stride + j];
         const uint8_t *s = base + f.off;
         size_t len = f.len & HX_CSV_FIELD_MAXLEN;
-        /* 8 bytes after the field are readable (in the text, or not: unescaped) */
-        bool padded = avail >= 8 && f.off + (size_t)len <= avail - 8;
         if (HX_UNLIKELY(f.len & HX_CSV_FIELD_RAW)) {
-            padded = false;
             if ((st = hx_csv_unescape(cx->d, s, len, scratch)) != HOIST_OK) return st;
             s = (const uint8_t *)scratch->data;
             len = scratch->len;
@@ -179,7 +174,7 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
              t == HX_CSV_TIMESTAMP_UTC) &&
             !cx->nulls->converts[t]) {
             bool unused = false;
-            if (put_value(cx, t, s, len, padded, b, k, &st, &unused) &&
+            if (put_value(cx, t, s, len, b, k, &st, &unused) &&
                 (t != HX_CSV_FLOAT64 || ((double *)b->values)[k] == ((double *)b->values)[k])) {
                 valid |= (uint64_t)1 << (k & 63);
                 NEXT_ROW();
@@ -198,7 +193,7 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
             continue;
         }
         bool bad_utf8 = false;
-        if (t == HX_CSV_NULL || !put_value(cx, t, s, len, padded, b, k, &st, &bad_utf8)) {
+        if (t == HX_CSV_NULL || !put_value(cx, t, s, len, b, k, &st, &bad_utf8)) {
             if (st != HOIST_OK) return st;
             fail->row = r;
             fail->bad_utf8 = bad_utf8;
@@ -215,7 +210,7 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
     return HOIST_OK;
 }
 
-hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8_t *base, size_t avail,
+hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8_t *base,
                                 const struct hx_csv_field *fields, size_t stride, size_t j, int64_t nrows,
                                 const uint8_t *dropped, enum hx_csv_type t, struct hx_buf *scratch,
                                 struct ArrowArray *out, struct hx_csv_convert_fail *fail) {
@@ -233,7 +228,7 @@ hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8
         ((int32_t *)b.values)[0] = 0;
     }
     hx_status st;
-#define CONVERT_AS(T) convert_rows(cx, base, avail, fields, stride, j, nrows, dropped, T, scratch, &b, &nulls, fail)
+#define CONVERT_AS(T) convert_rows(cx, base, fields, stride, j, nrows, dropped, T, scratch, &b, &nulls, fail)
     switch (t) {
     case HX_CSV_NULL: st = CONVERT_AS(HX_CSV_NULL); break;
     case HX_CSV_INT64: st = CONVERT_AS(HX_CSV_INT64); break;

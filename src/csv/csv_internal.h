@@ -23,7 +23,6 @@
 #include "arrow_internal.h"
 
 #include <stdbool.h>
-#include <string.h>
 
 /* ---- types ------------------------------------------------------------- */
 
@@ -174,95 +173,11 @@ extern const char *const hx_csv_default_falses[];
 
 bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out);
 bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out);
-/* The same value as hx_csv_parse_float64 for a field inside a larger
- * buffer: at least 8 bytes after s + n must be readable (they are read,
- * never used). The common shapes ([-]digits[.digits], up to 19 digits,
- * Clinger's exact case) are read inline, 8 digits per word with no branch
- * per digit; anything else goes to hx_csv_parse_float64. */
-static inline bool hx_csv_parse_float64_padded(const uint8_t *s, size_t n, double *out);
 /* csv_float.c: (neg ? -1 : 1)·w·10^q correctly rounded into *out when a
  * 128-bit product decides it (w != 0); false (rare: a near-tie, subnormal,
  * overflow, q out of range) leaves it to strtod. */
 bool hx_csv_eisel_lemire(uint64_t w, int64_t q, bool neg, double *out);
 bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out);
-
-/* ---- the inline float path --------------------------------------------- */
-
-/* Bit 7 of byte i is set when byte i of w (s[i], little-endian load) is no
- * ASCII digit. Exact for the lowest flagged byte: t + 0x76 carries out of a
- * byte only when that byte is flagged, and a carry moves only to later
- * bytes. With no byte flagged all eight are digits. */
-static inline uint64_t hx_csv_nondigit_bits(uint64_t w) {
-    uint64_t t = w ^ 0x3030303030303030ull;
-    return (t | (t + 0x7676767676767676ull)) & 0x8080808080808080ull;
-}
-
-/* The value of eight ASCII digits in w, the first one most significant. */
-static inline uint64_t hx_csv_eight_digits_value(uint64_t w) {
-    w -= 0x3030303030303030ull;
-    w = w * 10 + (w >> 8); /* byte 2k: the two digits 2k, 2k+1 as a number 0..99 */
-    uint64_t a = (w & 0x000000ff000000ffull) * (100 + (1000000ull << 32));
-    uint64_t b = ((w >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32));
-    return (a + b) >> 32;
-}
-
-/* Reads the run of digits at p (stopping at end) into *mant (wrapping; the
- * caller counts the digits): one load per 8 digits, the run's length from
- * the first non-digit bit. Needs 8 readable bytes at every p < end. */
-static inline const uint8_t *hx_csv_digit_run(const uint8_t *p, const uint8_t *end, uint64_t *mant) {
-    static const uint64_t pow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
-    uint64_t m = *mant;
-    while (p < end) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        uint64_t nd = hx_csv_nondigit_bits(w);
-        size_t k = nd ? (size_t)__builtin_ctzll(nd) >> 3 : 8, room = (size_t)(end - p);
-        if (k > room) k = room;
-        if (k == 8) {
-            m = m * 100000000u + hx_csv_eight_digits_value(w);
-            p += 8;
-            continue;
-        }
-        if (k) {
-            /* the k digits moved to the top bytes, '0's below them */
-            uint64_t v = w << (8 * (8 - k)) | 0x3030303030303030ull >> (8 * k);
-            m = m * pow10[k] + hx_csv_eight_digits_value(v);
-            p += k;
-        }
-        break;
-    }
-    *mant = m;
-    return p;
-}
-
-static inline bool hx_csv_parse_float64_padded(const uint8_t *s, size_t n, double *out) {
-    static const double exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    const uint8_t *p = s, *end = s + n;
-    bool neg = n && *p == '-';
-    p += neg;
-    const uint8_t *d0 = p;
-    uint64_t mant = 0;
-    p = hx_csv_digit_run(p, end, &mant);
-    size_t ndig = (size_t)(p - d0), nfrac = 0;
-    if (p < end && *p == '.') {
-        const uint8_t *f0 = ++p;
-        p = hx_csv_digit_run(p, end, &mant);
-        nfrac = (size_t)(p - f0);
-        ndig += nfrac;
-    }
-    if (HX_LIKELY(p == end && ndig - 1 < 19)) {
-        /* Clinger: mantissa and power of ten both exact doubles, one rounding */
-        if (HX_LIKELY(nfrac <= 22 && mant <= ((uint64_t)1 << 53))) {
-            double v = (double)mant / exact[nfrac];
-            *out = neg ? -v : v;
-            return true;
-        }
-        /* 17–19 digits (coordinates): the 128-bit product, when it decides */
-        if (mant && hx_csv_eisel_lemire(mant, -(int64_t)nfrac, neg, out)) return true;
-    }
-    return hx_csv_parse_float64(s, n, out);
-}
 /* ISO 8601 date, or date + 'T'/' ' + HH:MM[:SS[.fraction]] + optional zone
  * (Z, ±HH, ±HHMM, ±HH:MM). *zoned tells whether a zone was given; the value
  * is microseconds since the epoch, UTC when zoned. A fraction finer than a
@@ -300,12 +215,11 @@ struct hx_csv_convert_fail {
 };
 
 /* Converts column j of nrows token rows (fields[r * stride + j], offsets
- * relative to base; avail bytes are readable from base, so a parser may
- * load words past a field's end when 8 bytes follow it) to type t into
- * *out (an initialised-by-this-function Arrow array). Rows with dropped[r] set are left out. HOIST_OK, or
+ * relative to base) to type t into *out (an initialised-by-this-function
+ * Arrow array). Rows with dropped[r] set are left out. HOIST_OK, or
  * HOIST_ERR_CSV_PARSE with *fail filled (no message set, out untouched),
  * or HOIST_ERR_NOMEM / LIMIT. */
-HOIST_NODISCARD hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8_t *base, size_t avail,
+HOIST_NODISCARD hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8_t *base,
                                                 const struct hx_csv_field *fields, size_t stride, size_t j,
                                                 int64_t nrows, const uint8_t *dropped, enum hx_csv_type t,
                                                 struct hx_buf *scratch, struct ArrowArray *out,
