@@ -196,6 +196,36 @@ static void test_every_split_point(void) {
     }
 }
 
+/* Type sampling runs its windows (one per chunk start) as tasks on the
+ * pool: with many chunks and 1..4 threads the picked types and the values
+ * are the same, including a column whose only float, bool-looking text or
+ * date sits in a late window. */
+static void test_parallel_sampling(void) {
+    struct hx_buf text;
+    hx_buf_init(&text);
+    CHECK_EQ_INT(hx_buf_append(&text, "i,f,s,d\n", 8), HOIST_OK);
+    for (int r = 0; r < 400; r++) {
+        char row[96];
+        int n = snprintf(row, sizeof row, "%d,%s,%s,%s\n", r, r == 371 ? "2.5" : "7", r == 390 ? "true" : "x",
+                         r == 333 ? "" : "2021-03-04");
+        CHECK_EQ_INT(hx_buf_append(&text, row, (size_t)n), HOIST_OK);
+    }
+    enum hoist_status st;
+    char *want = read_text(text.data, text.len, NULL, &st);
+    CHECK_EQ_INT(st, HOIST_OK);
+    CHECK(want && strncmp(want, "i:l,f:g,s:u,d:tdD,|", 19) == 0);
+    for (int block = 64; want && block <= 4096; block *= 2)
+        for (int threads = 1; threads <= 4; threads++) {
+            struct hoist_csv_options *o = opts("bt", block, threads);
+            char *got = read_text(text.data, text.len, o, &st);
+            CHECK_STR(got, want);
+            hx_free(got);
+            hoist_csv_options_free(o);
+        }
+    hx_free(want);
+    hx_buf_reset(&text);
+}
+
 static void expect_fail(const char *text, size_t len, struct hoist_csv_options *o, enum hoist_status want,
                         const char *msg) {
     enum hoist_status st;
@@ -530,6 +560,7 @@ int main(void) {
     RUN(test_null_words_that_convert);
     RUN(test_dialects);
     RUN(test_every_split_point);
+    RUN(test_parallel_sampling);
     RUN(test_bad_input);
     RUN(test_options);
     RUN(test_alloc_failures);
