@@ -5,8 +5,8 @@
  *  1. cut the input; every chunk but the first starts speculatively after
  *     the first line break past its cut;
  *  2. types (first job): rows sampled at the head and at every chunk's start
- *     (so from all over the input, as DuckDB's sniffer samples), ANDed into
- *     a type mask per column;
+ *     (so from all over the input, as DuckDB's sniffer samples; the windows
+ *     in parallel), ANDed into a type mask per column;
  *  3. lex + convert all chunks in parallel, widening a column a value does
  *     not fit;
  *  4. verify in order that each chunk starts where the previous really
