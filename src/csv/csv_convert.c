@@ -6,6 +6,8 @@
 #include "csv_internal.h"
 
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static inline bool bit_get(const uint8_t *b, int64_t i) { return (b[i >> 3] >> (i & 7)) & 1; }
 static inline void bit_set(uint8_t *b, int64_t i) { b[i >> 3] |= (uint8_t)(1u << (i & 7)); }
@@ -34,6 +36,25 @@ static size_t value_width(enum hx_csv_type t) {
     }
 }
 
+/* Fresh column memory costs a page fault per 4 KiB page at its first
+ * write (a tenth of a read's CPU: 37k faults for a 133 MiB table). Asking
+ * the kernel to map a buffer's whole pages in one call does the same work
+ * without a trap per page; pages already mapped (reused memory) are only
+ * looked up. Kernels before 5.14 refuse the advice: then the faults stay. */
+static void prefault(void *p, size_t n) {
+#if defined(MADV_POPULATE_WRITE)
+    static long page;
+    if (!page) page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || n < 4 * (size_t)page) return;
+    uintptr_t lo = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~((uintptr_t)page - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 static hx_status alloc_bufs(enum hx_csv_type t, int64_t n, struct colbufs *b) {
     size_t bitmap = ((size_t)n + 7) / 8;
     b->validity = hx_aligned_alloc(bitmap ? bitmap : 1);
@@ -45,6 +66,7 @@ static hx_status alloc_bufs(enum hx_csv_type t, int64_t n, struct colbufs *b) {
     }
     memset(b->validity, 0, bitmap ? bitmap : 1);
     if (t == HX_CSV_BOOL) memset(b->values, 0, bitmap ? bitmap : 1);
+    if (t != HX_CSV_NULL) prefault(b->values, vbytes);
     return HOIST_OK;
 }
 
@@ -225,6 +247,7 @@ hx_status hx_csv_convert_column(const struct hx_csv_convert_ctx *cx, const uint8
             colbufs_free(&b);
             HX_FAIL(HOIST_ERR_NOMEM, "out of memory converting a CSV column (%zu bytes of text)", total);
         }
+        if (total) prefault(b.data.data, total);
         ((int32_t *)b.values)[0] = 0;
     }
     hx_status st;

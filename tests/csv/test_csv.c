@@ -196,6 +196,36 @@ static void test_every_split_point(void) {
     }
 }
 
+/* Type sampling runs its windows (one per chunk start) as tasks on the
+ * pool: with many chunks and 1..4 threads the picked types and the values
+ * are the same, including a column whose only float, bool-looking text or
+ * date sits in a late window. */
+static void test_parallel_sampling(void) {
+    struct hx_buf text;
+    hx_buf_init(&text);
+    CHECK_EQ_INT(hx_buf_append(&text, "i,f,s,d\n", 8), HOIST_OK);
+    for (int r = 0; r < 400; r++) {
+        char row[96];
+        int n = snprintf(row, sizeof row, "%d,%s,%s,%s\n", r, r == 371 ? "2.5" : "7", r == 390 ? "true" : "x",
+                         r == 333 ? "" : "2021-03-04");
+        CHECK_EQ_INT(hx_buf_append(&text, row, (size_t)n), HOIST_OK);
+    }
+    enum hoist_status st;
+    char *want = read_text(text.data, text.len, NULL, &st);
+    CHECK_EQ_INT(st, HOIST_OK);
+    CHECK(want && strncmp(want, "i:l,f:g,s:u,d:tdD,|", 19) == 0);
+    for (int block = 64; want && block <= 4096; block *= 2)
+        for (int threads = 1; threads <= 4; threads++) {
+            struct hoist_csv_options *o = opts("bt", block, threads);
+            char *got = read_text(text.data, text.len, o, &st);
+            CHECK_STR(got, want);
+            hx_free(got);
+            hoist_csv_options_free(o);
+        }
+    hx_free(want);
+    hx_buf_reset(&text);
+}
+
 static void expect_fail(const char *text, size_t len, struct hoist_csv_options *o, enum hoist_status want,
                         const char *msg) {
     enum hoist_status st;
@@ -350,6 +380,83 @@ static void test_fast_lexer(void) {
     CHECK(taken < compared); /* and left the odd ones to the general lexer */
 }
 
+/* The fast lexer's quoted spans carried across 64-byte blocks: rows of
+ * well-formed CSV whose quoted fields hold delimiters, LF, CR and CRLF and
+ * run 0..150 bytes (so the spans start, end and cross block boundaries at
+ * every offset), with CRLF or LF row ends, a few doubled quotes and stray
+ * quotes in unquoted fields. Lexed from every position by both lexers:
+ * when the fast one takes a row it must read it as the general one does,
+ * and it must take nearly every row start without doubled or stray quotes
+ * (else the carried spans would go untested). */
+static void test_fast_lexer_quoted_spans(void) {
+    uint64_t rng = 77;
+    enum { LEN = 1 << 15, CAP = 16 };
+    static uint8_t text[LEN];
+    static bool clean_start[LEN];
+    static const char inner[] = "abc,,\n\r;x y";
+    for (int round = 0; round < 6; round++) {
+        memset(clean_start, 0, sizeof clean_start);
+        size_t k = 0;
+        while (k < LEN - 400) {
+            size_t row = k;
+            bool clean = true;
+            int nf = 1 + (int)(th_xorshift(&rng) % 8);
+            for (int f = 0; f < nf; f++) {
+                if (f) text[k++] = ',';
+                uint64_t kind = th_xorshift(&rng) % 10;
+                size_t n = (size_t)(th_xorshift(&rng) % (th_xorshift(&rng) % 4 ? 12 : 150));
+                if (kind < 5) { /* quoted */
+                    text[k++] = '"';
+                    for (size_t i = 0; i < n; i++) {
+                        uint64_t r = th_xorshift(&rng) % 200;
+                        if (r == 0) { /* a doubled quote */
+                            text[k++] = '"';
+                            text[k++] = '"';
+                            clean = false;
+                        } else {
+                            text[k++] = (uint8_t)inner[r % (sizeof inner - 1)];
+                        }
+                    }
+                    text[k++] = '"';
+                } else {
+                    for (size_t i = 0; i < n; i++) text[k++] = (uint8_t)('a' + th_xorshift(&rng) % 26);
+                    if (n && th_xorshift(&rng) % 100 == 0) { /* a stray quote: literal for the general lexer */
+                        text[k - 1] = '"';
+                        clean = false;
+                    }
+                }
+            }
+            if (th_xorshift(&rng) & 1) text[k++] = '\r';
+            text[k++] = '\n';
+            clean_start[row] = clean;
+        }
+        while (k < LEN) text[k++] = 'z';
+        int clean_rows = 0, clean_taken = 0;
+        for (int q = 0; q < 2; q++) {
+            struct hx_csv_dialect d;
+            hx_csv_dialect_init(&d, ',', q ? '"' : 0, 0, round % 2 == 0, 0);
+            for (size_t p = 0; p + 64 < LEN - 400; p++) {
+                struct hx_csv_field fa[CAP], fb[CAP];
+                memset(fa, 0xaa, sizeof fa);
+                memset(fb, 0xaa, sizeof fb);
+                size_t na = 0, nb = 0, ea = 0, eb = 0, base = p - p % 3;
+                bool fast = hx_csv_lex_row_fast(&d, text, LEN, p, base, NULL, CAP, fa, &na, &ea);
+                enum hx_csv_row rs = hx_csv_lex_row_general(&d, text, LEN, p, true, base, NULL, CAP, fb, &nb, &eb);
+                if (q && clean_start[p] && eb + 64 <= LEN) {
+                    clean_rows++;
+                    clean_taken += fast;
+                }
+                if (!fast) continue;
+                bool same = rs == HX_ROW_OK && na == nb && ea == eb && memcmp(fa, fb, sizeof fa) == 0;
+                if (!same) fprintf(stderr, "fast lexer differs at round %d, q %d, position %zu\n", round, q, p);
+                CHECK(same);
+            }
+        }
+        CHECK(clean_rows > 100);
+        CHECK(clean_taken == clean_rows);
+    }
+}
+
 /* Conversion skips the null-word lookup for a value that converts when no
  * null word converts to that type (csv_convert.c): null words that are
  * numbers, times or dates still make nulls, and so does NaN among the
@@ -449,9 +556,11 @@ int main(void) {
     RUN(test_values);
     RUN(test_timestamp_fast_path);
     RUN(test_fast_lexer);
+    RUN(test_fast_lexer_quoted_spans);
     RUN(test_null_words_that_convert);
     RUN(test_dialects);
     RUN(test_every_split_point);
+    RUN(test_parallel_sampling);
     RUN(test_bad_input);
     RUN(test_options);
     RUN(test_alloc_failures);

@@ -26,6 +26,41 @@ static void check_text(const char *s) {
     }
 }
 
+/* What the parser refuses. */
+static void check_bad(const char *s) {
+    double d;
+    CHECK(!hx_csv_parse_float64((const uint8_t *)s, strlen(s), &d));
+}
+
+/* Short decimals, each digit count either side of the point up to 20
+ * (past the 19-digit limit of the 64-bit mantissa), with leading zeros and
+ * signs, and malformed shapes refused. */
+static void test_short_decimals(void) {
+    uint64_t rng = 11;
+    char s[64];
+    for (int a = 0; a <= 20; a++)
+        for (int b = -1; b <= 20; b++)
+            for (int rep = 0; rep < 200; rep++) {
+                int k = 0;
+                if (rep & 1) s[k++] = '-';
+                for (int i = 0; i < a; i++)
+                    s[k++] = (char)('0' + (rep % 7 == 0 && i == 0 ? 0 : th_xorshift(&rng) % 10));
+                if (b >= 0) {
+                    s[k++] = '.';
+                    for (int i = 0; i < b; i++) s[k++] = (char)('0' + th_xorshift(&rng) % 10);
+                }
+                s[k] = 0;
+                if (a + (b > 0 ? b : 0) == 0) {
+                    check_bad(s);
+                    continue;
+                }
+                check_text(s);
+            }
+    static const char *const bad[] = {"",   "-",   ".",    "-.",   "1.2.3", "1..2", "--1",
+                                      "1-", "12a", "1.5x", "0x10", "1e",    "1,5",  "١"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) check_bad(bad[i]);
+}
+
 /* A random decimal: 1..maxdig digits, a point somewhere (or none), an
  * exponent in [-emax, emax] (or none). */
 static void random_text(uint64_t *rng, int maxdig, int emax, char *out, size_t cap) {
@@ -157,6 +192,7 @@ static void test_fast_path_decides(void) {
 int main(void) {
     c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     RUN(test_edges);
+    RUN(test_short_decimals);
     RUN(test_random);
     RUN(test_neighbours);
     RUN(test_fast_path_decides);
