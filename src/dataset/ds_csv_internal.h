@@ -40,6 +40,9 @@ struct hx_ds_sink {
     bool z_live;
     bool member_start; /* gzip: the next byte starts a member (RFC 1952 section 2.2) */
     bool z_dirty;      /* zlib read a member since its last reset */
+    uint32_t z_crc;    /* the CRC-32 of zlib's member so far */
+    uint64_t z_size;   /* its text's size so far */
+    uint8_t z_tail[8]; /* the last bytes zlib read: the trailer when the member ends */
     struct libdeflate_decompressor *ld;
     bool ld_off; /* a member's text outgrew a block: zlib streams the rest */
     ZSTD_DStream *zs;

@@ -315,6 +315,14 @@ static void test_gzip_sink_members(void) {
     CHECK_EQ_INT(sink_run(bad, n1, 65536, 7, &c), HOIST_ERR_IO);
     CHECK_CONTAINS(hoist_errmsg(), "m.csv.gz: gzip data is corrupt (incorrect data check)");
     hx_buf_reset(&c.text);
+    memcpy(bad, one, n1);
+    bad[n1 - 4] ^= 0x01; /* ISIZE, the trailer's last four bytes; the trailer cut across pushes */
+    CHECK_EQ_INT(sink_run(bad, n1, 4099, 0, &c), HOIST_ERR_IO);
+    CHECK_CONTAINS(hoist_errmsg(), "m.csv.gz: gzip data is corrupt (incorrect length check)");
+    hx_buf_reset(&c.text);
+    CHECK_EQ_INT(sink_run(bad, n1, 1, 0, &c), HOIST_ERR_IO);
+    CHECK_CONTAINS(hoist_errmsg(), "m.csv.gz: gzip data is corrupt (incorrect length check)");
+    hx_buf_reset(&c.text);
     /* bytes after the last member that are no member */
     memcpy(bad, many, nm);
     memcpy(bad + nm, "trailing junk, not gzip at all..", 32);
