@@ -13,6 +13,9 @@
 #include "file_map.h"
 
 #include <bzlib.h>
+#ifdef HOIST_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 #include <libdeflate.h>
 #include <pthread.h>
 #include <string.h>
@@ -54,6 +57,7 @@ static bool inflate_member_whole(struct hx_ds_sink *s, const uint8_t *src, size_
     return r == LIBDEFLATE_SUCCESS;
 }
 
+#ifndef HOIST_HAVE_ISAL
 static uint32_t le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -97,9 +101,72 @@ static hx_status zlib_step(struct hx_ds_sink *s, const uint8_t *src, size_t n, s
     return got ? s->emit(s->ud, out, got) : HOIST_OK;
 }
 
+#endif
+
+#ifdef HOIST_HAVE_ISAL
+/* ISA-L's igzip inflates a stream over twice as fast as zlib (168 MiB of
+ * taxi CSV at gzip -1: ~0.25 s against ~0.57 s of one core), as fast as
+ * libdeflate but a block at a time; it checks each member's CRC-32 and size
+ * itself. It returns input it read past a member's end, so members follow
+ * one another as with zlib. */
+static const char *isal_why(int r) {
+    switch (r) {
+    case ISAL_INVALID_BLOCK: return "invalid block";
+    case ISAL_INVALID_SYMBOL: return "invalid symbol";
+    case ISAL_INVALID_LOOKBACK: return "invalid distance too far back";
+    case ISAL_INVALID_WRAPPER: return "incorrect header";
+    case ISAL_UNSUPPORTED_METHOD: return "unknown compression method";
+    case ISAL_INCORRECT_CHECKSUM: return "incorrect data or length check";
+    default: return "inflate failed";
+    }
+}
+
+static hx_status isal_step(struct hx_ds_sink *s, const uint8_t *src, size_t n, size_t *used) {
+    struct inflate_state *st = s->isal;
+    size_t cap;
+    uint8_t *out = text_out(s, &cap);
+    uint32_t in = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    st->next_in = (uint8_t *)src;
+    st->avail_in = in;
+    st->next_out = out;
+    st->avail_out = (uint32_t)cap;
+    int r = isal_inflate(st);
+    size_t got = cap - st->avail_out;
+    *used = in - st->avail_in;
+    if (r < 0) HX_FAIL(HOIST_ERR_IO, "%s: gzip data is corrupt (%s)", s->name, isal_why(r));
+    s->z_size += got;
+    if (st->block_state == ISAL_BLOCK_FINISH) s->member_start = true;
+    return got ? s->emit(s->ud, out, got) : HOIST_OK;
+}
+#endif
+
+/* The streaming inflater starts a member. */
+static hx_status member_begin(struct hx_ds_sink *s) {
+    s->member_start = false;
+    s->z_crc = 0;
+    s->z_size = 0;
+#ifdef HOIST_HAVE_ISAL
+    struct inflate_state *st = s->isal;
+    isal_inflate_reset(st);
+    st->crc_flag = ISAL_GZIP;
+#else
+    if (s->z_dirty && inflateReset(&s->z) != Z_OK) HX_FAIL(HOIST_ERR_IO, "%s: bad gzip member", s->name);
+    s->z_dirty = true;
+#endif
+    return HOIST_OK;
+}
+
+static hx_status member_step(struct hx_ds_sink *s, const uint8_t *src, size_t n, size_t *used) {
+#ifdef HOIST_HAVE_ISAL
+    return isal_step(s, src, n, used);
+#else
+    return zlib_step(s, src, n, used);
+#endif
+}
+
 /* Members follow one another (RFC 1952 section 2.2); each is inflated by
- * libdeflate when it fits (above) or streamed through zlib, whose state
- * carries a member across pushes. */
+ * libdeflate when it fits (above) or streamed (ISA-L, else zlib), the
+ * inflater's state carrying a member across pushes. */
 static hx_status push_gzip(struct hx_ds_sink *s, const uint8_t *src, size_t n) {
     while (n) {
         if (s->member_start) {
@@ -110,14 +177,10 @@ static hx_status push_gzip(struct hx_ds_sink *s, const uint8_t *src, size_t n) {
                 if (got) HX_TRY(s->emit(s->ud, s->block, got));
                 continue;
             }
-            if (s->z_dirty && inflateReset(&s->z) != Z_OK) HX_FAIL(HOIST_ERR_IO, "%s: bad gzip member", s->name);
-            s->member_start = false;
-            s->z_dirty = true;
-            s->z_crc = 0;
-            s->z_size = 0;
+            HX_TRY(member_begin(s));
         }
         size_t used;
-        HX_TRY(zlib_step(s, src, n, &used));
+        HX_TRY(member_step(s, src, n, &used));
         src += used;
         n -= used;
     }
@@ -125,7 +188,7 @@ static hx_status push_gzip(struct hx_ds_sink *s, const uint8_t *src, size_t n) {
     for (uint64_t before = UINT64_MAX; !s->member_start && s->z_size != before;) {
         before = s->z_size;
         size_t used;
-        HX_TRY(zlib_step(s, src, 0, &used));
+        HX_TRY(member_step(s, src, 0, &used));
     }
     return HOIST_OK;
 }
@@ -187,9 +250,15 @@ static hx_status sink_start(struct hx_ds_sink *s, const uint8_t *magic, size_t n
     s->kind = hx_ds_sink_detect(magic, n);
     if (s->kind == HX_SINK_PLAIN) return HOIST_OK;
     if (s->kind == HX_SINK_GZIP) {
+#ifdef HOIST_HAVE_ISAL
+        if (!(s->isal = hx_malloc(sizeof(struct inflate_state))))
+            HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start gzip", s->name);
+        isal_inflate_init(s->isal);
+#else
         if (inflateInit2(&s->z, 15 + 16) != Z_OK) HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start gzip", s->name);
         s->z_live = true;
         if (inflateValidate(&s->z, 0) != Z_OK) HX_FAIL(HOIST_ERR_NOMEM, "%s: cannot start gzip", s->name);
+#endif
         s->member_start = true;
     } else if (s->kind == HX_SINK_BZIP2) {
         if (!(s->bz = hx_calloc(1, sizeof(bz_stream)))) HX_FAIL(HOIST_ERR_NOMEM, "%s: out of memory", s->name);
@@ -249,6 +318,8 @@ void hx_ds_sink_free(struct hx_ds_sink *s) {
     s->z_live = false;
     if (s->ld) libdeflate_free_decompressor(s->ld);
     s->ld = NULL;
+    hx_free(s->isal);
+    s->isal = NULL;
     ZSTD_freeDStream(s->zs);
     s->zs = NULL;
     if (s->bz) BZ2_bzDecompressEnd(s->bz);

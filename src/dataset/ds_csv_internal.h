@@ -43,6 +43,7 @@ struct hx_ds_sink {
     uint32_t z_crc;    /* the CRC-32 of zlib's member so far */
     uint64_t z_size;   /* its text's size so far */
     uint8_t z_tail[8]; /* the last bytes zlib read: the trailer when the member ends */
+    void *isal;        /* ISA-L's inflate state, in its place when built with it */
     struct libdeflate_decompressor *ld;
     bool ld_off; /* a member's text outgrew a block: zlib streams the rest */
     ZSTD_DStream *zs;

@@ -84,8 +84,8 @@ def bad_files(data):
     return {
         "truncated": (one[:len(one) // 2], "gzip data is truncated"),
         "truncated_trailer": (many[:-5], "gzip data is truncated"),
-        "crc_small_member": (bytes(crc_small), "incorrect data check"),
-        "crc_one_member": (bytes(crc_big), "incorrect data check"),
+        "crc_small_member": (bytes(crc_small), "gzip data is corrupt (incorrect "),
+        "crc_one_member": (bytes(crc_big), "gzip data is corrupt (incorrect "),
         "trailing_junk": (many + b"not a gzip member at all", "gzip data is corrupt"),
     }
 
