@@ -13,6 +13,7 @@
 #include "csv.h"
 #include "ds_open_internal.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -22,16 +23,29 @@ enum hx_ds_sink_kind { HX_SINK_UNKNOWN, HX_SINK_PLAIN, HX_SINK_GZIP, HX_SINK_ZST
 
 /* Receives text in order, in pieces of any size; a failure stops the sink. */
 typedef hx_status (*hx_ds_text_fn)(void *ud, const uint8_t *text, size_t n);
+/* Optional: free space (*cap bytes, > 0) at the end of the consumer's own
+ * buffer, which a decompressor fills in place before emitting exactly that
+ * pointer (so the text is not copied once more); NULL: none to be had. */
+typedef uint8_t *(*hx_ds_room_fn)(void *ud, size_t *cap);
 
 struct hx_ds_sink {
     hx_ds_text_fn emit;
     void *ud;
+    hx_ds_room_fn room; /* may be NULL */
     const char *name;
     enum hx_ds_sink_kind kind;
     uint8_t head[4]; /* first bytes, until the kind is known */
     size_t nhead;
     z_stream z;
-    bool z_live, z_ended;
+    bool z_live;
+    bool member_start; /* gzip: the next byte starts a member (RFC 1952 section 2.2) */
+    bool z_dirty;      /* zlib read a member since its last reset */
+    uint32_t z_crc;    /* the CRC-32 of zlib's member so far */
+    uint64_t z_size;   /* its text's size so far */
+    uint8_t z_tail[8]; /* the last bytes zlib read: the trailer when the member ends */
+    void *isal;        /* ISA-L's inflate state, in its place when built with it */
+    struct libdeflate_decompressor *ld;
+    bool ld_off; /* a member's text outgrew a block: zlib streams the rest */
     ZSTD_DStream *zs;
     size_t zs_last;
     void *bz; /* bz_stream */
@@ -47,10 +61,11 @@ HOIST_NODISCARD hx_status hx_ds_sink_push(struct hx_ds_sink *s, const uint8_t *d
 HOIST_NODISCARD hx_status hx_ds_sink_end(struct hx_ds_sink *s);
 void hx_ds_sink_free(struct hx_ds_sink *s);
 
-/* Inflates a whole gzip file in memory (every member) with libdeflate into
- * *text (hx_free it), when its text fits a quarter of physical memory;
- * false when it does not, or libdeflate rejects the data (the streaming
- * sink then reads it and reports what is wrong). */
+/* Inflates a small gzip file in memory (every member) with libdeflate into
+ * *text (hx_free it), when its text is at most HX_DS_GUNZIP_WHOLE_MAX bytes;
+ * false when it is not, or libdeflate rejects the data (the streaming sink
+ * then reads it and reports what is wrong). */
+#define HX_DS_GUNZIP_WHOLE_MAX ((size_t)8 << 20)
 bool hx_ds_gunzip_whole(const uint8_t *src, size_t n, uint8_t **text, size_t *len);
 
 /* Fetches [0, size) of an object in 8 MiB ranges into the sink, the next
