@@ -19,6 +19,10 @@ and fetched by hoist's driver and by curl: the loopback ceiling with no S3
 server work in the way.
 Each driver also times its transfer alone (process start and imports
 excluded); that figure is recorded in each measurement's extra["transfer_s"].
+The tools of a workload run interleaved, ABCD ABCD ABCD (HOIST_BENCH_ROUNDS,
+default 3): figures are medians over the rounds, ratios are taken round by
+round (harness.measure_interleaved), and the S3 server's CPU during each run
+is recorded (extra["server_cpu_s"]), so a server-bound workload shows as one.
 """
 from __future__ import annotations
 
@@ -31,8 +35,9 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import ROOT
+from harness import ROOT, Job, ProcessCPU
 from scenarios._write_common import peer_python
+from scenarios.dataset_write import server_pid
 
 MiB = 2**20
 KiB = 2**10
@@ -48,14 +53,17 @@ def _transfer_seconds(m):
     return None
 
 
-def _measure(ctx, tool, workload, argv, total, count, env=None):
-    m = ctx.measure(tool, workload, argv, bytes=total, objects=count, env=env)
-    if m.ok:
-        t = _transfer_seconds(m)
+def _job(tool, workload, argv, total, count, env=None, cleanup=None):
+    """A tool's run for measure_interleaved; its own transfer time (from its
+    result line) goes into extra; cleanup(round) runs after each run."""
+    def after(m, r):
+        t = _transfer_seconds(m) if m.ok else None
         if t:
             m.extra["transfer_s"] = t
             m.extra["transfer_gbit_s"] = round(total * 8 / 1e9 / t, 3)
-    return m
+        if cleanup is not None:
+            cleanup(r)
+    return Job(tool, workload, argv, env=env, bytes=total, objects=count, after=after)
 
 
 def _free_port():
@@ -130,25 +138,26 @@ def _stop_nginx(work: Path):
 
 
 def _put_all(ctx, s3, bucket, name, count, size, total, label, w_put, src, driver, scratch, s5cmd, endpoint,
-             py, tools_dir, mf_env):
-    _measure(ctx, "hoist", w_put, [str(driver), "put", src, str(count), str(size)], total, count)
+             py, tools_dir, mf_env, rounds, probes):
     files = scratch / f"{name}-files"
     _write_files(files, count, size)
-    _measure(ctx, "s5cmd", w_put,
-             [s5cmd, "--endpoint-url", endpoint, "cp", f"{files}/*", f"s3://{bucket}/{name}/s5cmd/"],
-             total, count)
-    shutil.rmtree(files)
+    jobs = [_job("hoist", w_put, [str(driver), "put", src, str(count), str(size)], total, count),
+            _job("s5cmd", w_put,
+                 [s5cmd, "--endpoint-url", endpoint, "cp", f"{files}/*", f"s3://{bucket}/{name}/s5cmd/"],
+                 total, count)]
     for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py"),
                          ("obstore", "obstore_s3_bench.py")):
         tool_py = peer_python(ctx) if tool == "obstore" else py
-        _measure(ctx, tool, w_put, [tool_py, str(tools_dir / script), "put",
-                                    f"s3://{bucket}/{name}/{tool}/", str(count), str(size)], total, count)
-    _measure(ctx, "metaflow.S3", w_put, [py, str(tools_dir / "metaflow_s3_bench.py"), "put",
-                                         f"s3://{bucket}/{name}/metaflow/", str(count), str(size)],
-             total, count, env=mf_env)
+        jobs.append(_job(tool, w_put, [tool_py, str(tools_dir / script), "put",
+                                       f"s3://{bucket}/{name}/{tool}/", str(count), str(size)], total, count))
+    jobs.append(_job("metaflow.S3", w_put, [py, str(tools_dir / "metaflow_s3_bench.py"), "put",
+                                            f"s3://{bucket}/{name}/metaflow/", str(count), str(size)],
+                     total, count, env=mf_env))
+    ctx.measure_interleaved(jobs, rounds, probes=probes)
+    shutil.rmtree(files)
     for tool in ("s5cmd", "awscrt", "boto3", "obstore", "metaflow"):
         _delete_prefix(s3, bucket, f"{name}/{tool}/")
-    ctx.compare(w_put)
+    ctx.compare_interleaved(w_put)
 
 
 def run(ctx):
@@ -176,6 +185,11 @@ def run(ctx):
               "METAFLOW_DATATOOLS_S3ROOT": f"s3://{bucket}/metaflow-root",
               "METAFLOW_TEMPDIR": str(scratch / "metaflow-tmp")}
     (scratch / "metaflow-tmp").mkdir()
+    rounds = int(os.environ.get("HOIST_BENCH_ROUNDS") or 3)
+    pid = server_pid()
+    probes = [ProcessCPU(pid, "server")] if pid else []
+    ctx.note(f"{rounds} interleaved rounds per workload; figures are medians, ratios per round"
+             + ("" if probes else "; the S3 server's pid is unknown: its CPU is not recorded"))
     ctx.note(f"local S3 server: SeaweedFS at {endpoint}; client and server share this machine's "
              f"{os.cpu_count()} cores, so the server's CPU limits everyone. s5cmd and metaflow write files: "
              f"their downloads land in (and s5cmd's uploads read from) tmpfs {SHM}.")
@@ -196,7 +210,7 @@ def run(ctx):
             # ---- put: each tool into its own prefix --------------------------------
             if "put" in ops:
                 _put_all(ctx, s3, bucket, name, count, size, total, label, w_put, src, driver, scratch,
-                         s5cmd, endpoint, py, tools_dir, mf_env)
+                         s5cmd, endpoint, py, tools_dir, mf_env, rounds, probes)
             else:
                 ctx.note(f"{name}: puts not measured in this run (STORE_TRANSFER_OPS={','.join(ops)})")
 
@@ -214,27 +228,39 @@ def run(ctx):
                     pass
                 subprocess.run([str(driver), "put", src, str(count), str(size)], check=True,
                                capture_output=True)
-            _measure(ctx, "hoist", w_get, [str(driver), "get", src, str(count), str(size)], total, count)
-            dl = scratch / f"{name}-s5cmd"
-            dl.mkdir()
-            _measure(ctx, "s5cmd", w_get, [s5cmd, "--endpoint-url", endpoint, "cp", f"{src}*", f"{dl}/"],
-                     total, count)
-            if name == "large":
-                nginx_root = scratch / "www"
-                (nginx_root / bucket / name).mkdir(parents=True)
-                dl.rename(nginx_root / bucket / name / "hoist")
-            else:
-                shutil.rmtree(dl)
+            def s5cmd_dir(r, name=name):
+                return scratch / f"{name}-s5cmd-{r}"
+
+            def s5cmd_get(r, src=src, s5cmd_dir=s5cmd_dir):
+                s5cmd_dir(r).mkdir(parents=True, exist_ok=True)
+                return [s5cmd, "--endpoint-url", endpoint, "cp", f"{src}*", f"{s5cmd_dir(r)}/"]
+
+            def s5cmd_clean(r, name=name, s5cmd_dir=s5cmd_dir):
+                # the large objects of round 1 stay: nginx serves them below
+                if not (name == "large" and r == 0):
+                    shutil.rmtree(s5cmd_dir(r), ignore_errors=True)
+
+            def metaflow_clean(r):
+                shutil.rmtree(scratch / "metaflow-tmp", ignore_errors=True)
+                (scratch / "metaflow-tmp").mkdir()
+
+            jobs = [_job("hoist", w_get, [str(driver), "get", src, str(count), str(size)], total, count),
+                    _job("s5cmd", w_get, s5cmd_get, total, count, cleanup=s5cmd_clean)]
             for tool, script in (("awscrt", "crt_s3_bench.py"), ("boto3", "boto3_s3_bench.py"),
                                  ("obstore", "obstore_s3_bench.py")):
                 tool_py = peer_python(ctx) if tool == "obstore" else py
-                _measure(ctx, tool, w_get, [tool_py, str(tools_dir / script), "get", src, str(count), str(size)],
-                         total, count)
-            _measure(ctx, "metaflow.S3", w_get, [py, str(tools_dir / "metaflow_s3_bench.py"), "get", src,
-                                                 str(count), str(size)], total, count, env=mf_env)
-            shutil.rmtree(scratch / "metaflow-tmp", ignore_errors=True)
-            (scratch / "metaflow-tmp").mkdir()
-            ctx.compare(w_get)
+                jobs.append(_job(tool, w_get, [tool_py, str(tools_dir / script), "get", src, str(count), str(size)],
+                                 total, count))
+            jobs.append(_job("metaflow.S3", w_get, [py, str(tools_dir / "metaflow_s3_bench.py"), "get", src,
+                                                    str(count), str(size)], total, count, env=mf_env,
+                             cleanup=metaflow_clean))
+            ctx.measure_interleaved(jobs, rounds, probes=probes)
+            kept = s5cmd_dir(0)
+            if name == "large" and kept.is_dir() and len(list(kept.iterdir())) == count:
+                nginx_root = scratch / "www"
+                (nginx_root / bucket / name).mkdir(parents=True)
+                kept.rename(nginx_root / bucket / name / "hoist")
+            ctx.compare_interleaved(w_get)
 
         # ---- the loopback ceiling: the same large objects from nginx ----------------
         name, count, size = workloads[0]
@@ -245,14 +271,15 @@ def run(ctx):
                 label = f"get {count}x{size // MiB}MiB from nginx"
                 ep = f"http://127.0.0.1:{port}"
                 src = f"s3://{bucket}/{name}/hoist/"
-                _measure(ctx, "hoist", label, [str(driver), "get", src, str(count), str(size),
-                                               "--endpoint", ep], count * size, count)
                 urls = [f"{ep}/{bucket}/{name}/hoist/obj-{i:06d}" for i in range(count)]
                 argv = ["curl", "-sS", "--fail", "-Z", "--parallel-max", "32"]
                 for u in urls:
                     argv += [u, "-o", "/dev/null"]
-                _measure(ctx, "curl (parallel)", label, argv, count * size, count)
-                ctx.compare(label)
+                ctx.measure_interleaved([
+                    _job("hoist", label, [str(driver), "get", src, str(count), str(size), "--endpoint", ep],
+                         count * size, count),
+                    _job("curl (parallel)", label, argv, count * size, count)], rounds)
+                ctx.compare_interleaved(label)
                 ctx.note(f"nginx ({ep}) serves the large objects from tmpfs with sendfile: the GET path's "
                          f"loopback ceiling on this machine, with no S3 server work. curl discards the bytes "
                          f"(-o /dev/null); hoist's driver keeps them in memory.")
