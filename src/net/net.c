@@ -441,6 +441,8 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
     else if (req->crc_kind == HX_CRC_64NVME)
         req->crc = hx_crc64nvme_update(req->crc, src, len);
     req->stored += len;
+    /* the owner's look at the stream (it may lower sink_cap, not below stored) */
+    if (req->on_stored && req->stored >= req->on_stored_at) req->on_stored(req);
     if (req->sink_stop_at_cap && req->stored == req->sink_cap) {
         /* The rest of this body is fetched by other ranged requests. */
         req->stopped_early = 1;

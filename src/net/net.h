@@ -97,6 +97,7 @@ typedef hx_status (*hx_net_header_fn)(void *ctx, const char *name, size_t name_l
                                       size_t value_len);
 typedef hx_status (*hx_net_headers_fn)(struct hx_net_req *req);
 typedef enum hx_net_action (*hx_net_done_fn)(struct hx_net_req *req, CURLcode code);
+typedef void (*hx_net_stored_fn)(struct hx_net_req *req);
 
 struct hx_net_req {
     /* Set by prepare() before every attempt: method, url, headers. */
@@ -140,6 +141,12 @@ struct hx_net_req {
     hx_net_header_fn on_header_line; /* optional: every header, with header_ctx */
     void *header_ctx;
     hx_net_headers_fn on_headers; /* after the headers of a 2xx response */
+    /* Optional: once stored reaches on_stored_at (a MEM/FD sink), inside the
+     * write callback, so even a stream read whole in one libcurl call is
+     * seen midway. It may move on_stored_at on (or clear on_stored) and
+     * lower sink_cap to no less than stored. Set by the owner per attempt. */
+    hx_net_stored_fn on_stored;
+    uint64_t on_stored_at;
     hx_net_done_fn on_done;
     void *owner;
     int must_finish; /* on cancel, let this transfer complete (its on_done runs) */

@@ -154,6 +154,9 @@ hx_status hoist_store_config_set_int(struct hoist_store_config *c, enum hoist_st
  * keeps this many in flight (docs/store.md, Performance). */
 #define SMALL_PUT_CONCURRENCY 128
 #define DEFAULT_PART_SIZE ((uint64_t)8 << 20)
+/* The throughput one connection is taken to carry (the sizing rule above):
+ * get_many's target is concurrency x this. */
+#define CONN_RATE (0.4e9 / 8)
 /* Minimum transfer rate per request (docs/store.md, Limits): 4 KiB/s gives
  * an 8 MiB part 30 s + 34 min. Low, so that many connections sharing a slow
  * link (128 small PUTs on 4 Mbit/s) still pass; a trickling server no
@@ -210,6 +213,7 @@ hx_status hoist_store_new(const struct hoist_store_config *cfg, struct hoist_sto
     st->small_put_concurrency = cfg->concurrency > 0 ? st->concurrency : SMALL_PUT_CONCURRENCY;
     st->part_size = cfg->part_size > 0 ? (uint64_t)cfg->part_size : DEFAULT_PART_SIZE;
     st->part_size_auto = cfg->part_size <= 0;
+    st->conn_rate = CONN_RATE;
     /* S3 parts are at least 5 MiB except the last (qfacts). */
     st->put_part_size = cfg->part_size > 0 ? st->part_size : DEFAULT_PUT_PART_SIZE;
     if (st->put_part_size < ((uint64_t)5 << 20)) st->put_part_size = (uint64_t)5 << 20;

@@ -37,6 +37,9 @@ struct hoist_store {
     int small_put_concurrency; /* put_many of small objects (latency-bound); the net's maximum */
     uint64_t part_size;        /* ranged GET part size */
     int part_size_auto;        /* not set by the caller: get_many may use longer parts */
+    double conn_rate;          /* bytes/s one connection is taken to carry (DESIGN.md: 0.4 Gbit/s); get_many adds
+                                  streams to an object only while its stream is slower than needed to reach
+                                  concurrency x conn_rate (tests change it to force or forbid splits) */
     uint64_t put_part_size;    /* multipart part size floor */
     char *tmpdir;
     char *ca_bundle;     /* the net's CA file (NULL: the system's) */
@@ -73,12 +76,15 @@ static inline int hx_store_mpu_fallback(struct hoist_store *st, const struct hx_
 
 /* Prefaults large destinations from a helper thread while the event loop
  * downloads into them (store_prefault.c). One per get_many call; the thread
- * starts with the first pushed block. Items live in the caller's objects and
- * must stay valid until hx_prefault_stop, which joins the thread: call it
- * before freeing any pushed block. */
+ * starts with the first pushed range. A range is what one request writes,
+ * front to back; the thread populates the first `window` queued ranges in
+ * turn, a step of each, so it stays ahead of every writer at once instead of
+ * finishing one range while the others fault their pages in themselves.
+ * Items live in the caller's objects and must stay valid until
+ * hx_prefault_stop, which joins the thread: call it before freeing any
+ * pushed block. */
 struct hx_prefault_item {
-    void *ptr;
-    size_t len;
+    uintptr_t pos, end; /* the whole pages still to populate */
     struct hx_prefault_item *next;
 };
 struct hx_prefault {
@@ -86,12 +92,21 @@ struct hx_prefault {
     pthread_cond_t cv;
     pthread_t thread;
     struct hx_prefault_item *head, *tail;              /* guarded by mu */
+    struct hx_prefault_item *cursor, *cursor_prev;     /* the next range in turn, and the one before it */
+    int cursor_index;                                  /* cursor's place in the queue */
+    int window;                                        /* ranges populated in turn (the requests in flight) */
     int started, running, joinable, stop, unsupported; /* guarded by mu */
     atomic_int stop_fast;
     size_t page;
 };
-void hx_prefault_init(struct hx_prefault *pf);
+void hx_prefault_init(struct hx_prefault *pf, int window);
+/* Queues [ptr, ptr + len) (too small ones are ignored) and starts the thread. */
 void hx_prefault_push(struct hx_prefault *pf, struct hx_prefault_item *it, void *ptr, size_t len);
+/* The queueing and turn-taking behind push and the thread (for tests): queue
+ * links the range without starting a thread; take hands out the next step
+ * to populate, 0 when none is queued. Both with mu held. */
+int hx_prefault_queue(struct hx_prefault *pf, struct hx_prefault_item *it, void *ptr, size_t len);
+int hx_prefault_take(struct hx_prefault *pf, uintptr_t *at, size_t *len);
 void hx_prefault_stop(struct hx_prefault *pf);
 
 enum hx_url_kind { HX_URL_S3 = 0, HX_URL_FILE = 1, HX_URL_DONE = 2 /* already answered */, HX_URL_NKINDS = 3 };

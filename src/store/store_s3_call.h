@@ -30,6 +30,16 @@ struct hx_store_call {
 HOIST_NODISCARD hx_status hx_store_s3_call_init(struct hx_store_call *c, struct hoist_store *st,
                                                 hoist_progress_fn progress, void *userdata);
 
+/* get_many: into how many streams (the running one included) to cut the
+ * remaining `remaining` bytes of a whole-object GET whose stream carries
+ * stream_rate bytes/s, when `running` requests are in flight, `queued`
+ * (non-zero) wait for a connection and `pending` objects (this one included)
+ * are up for a split. Enough streams to reach concurrency x conn_rate at
+ * that rate, shared among the pending objects, none shorter than min_part;
+ * 1 while others wait or the connections already suffice. */
+int hx_store_s3_split_ways(double stream_rate, double conn_rate, int concurrency, int running, int queued, int pending,
+                           uint64_t remaining, uint64_t min_part);
+
 /* A copy of s, or NULL when s is NULL or empty. */
 char *hx_store_s3_dup_or_null(const char *s);
 /* Fills info from a GET/HEAD response (HTTP and S3 headers). */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,9 @@ struct gpart {
     uint64_t off, len; /* object byte range of this request (probe: once known) */
     uint64_t crc;      /* CRC of its bytes, once done (the object has a checksum to verify) */
     int is_probe;
-    int s3part;     /* COMPOSITE: the stored part (0-based) its bytes belong to */
-    char range[64]; /* the Range header sent ("" for none), what a 206 must answer */
+    int s3part;                  /* COMPOSITE: the stored part (0-based) its bytes belong to */
+    char range[64];              /* the Range header sent ("" for none), what a 206 must answer */
+    struct hx_prefault_item pfi; /* its range, prefaulted in a big HOIST_DEST_ALLOC block */
 };
 
 /* The GetObjectAttributes request of an object with a COMPOSITE checksum. */
@@ -61,7 +63,17 @@ struct gobj {
     int attr_busy;
     hx_status status;
     char *err;
-    struct hx_prefault_item pfi;
+    /* A whole-object GET read as one stream for now; whether to cut it into
+     * more is decided once its rate is known (probe_stored). */
+    int split_pending;
+    double split_t0; /* when its headers came */
+};
+
+/* get_many's call: the s3 call state, first (objects reach it by cast), and
+ * how many objects are up for a split. */
+struct gcall {
+    struct hx_store_call c;
+    int split_pending;
 };
 
 /* S3's smallest part (all but the last): a COMPOSITE object's first 5 MiB
@@ -141,8 +153,6 @@ static hx_status gobj_allocate(struct gobj *o) {
          * Performance). */
         o->mem = hx_malloc(o->len ? o->len : 1);
         HX_FAIL_IF(o->mem == NULL, HOIST_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)o->len);
-        /* the pages are faulted in ahead of the writes, off this thread */
-        if (o->c->pf) hx_prefault_push(o->c->pf, &o->pfi, o->mem, (size_t)o->len);
         return HOIST_OK;
     case HOIST_DEST_BUFFER:
         HX_FAIL_IF(o->len > it->buffer_size, HOIST_ERR_LIMIT, "%llu bytes do not fit the %zu-byte buffer",
@@ -170,13 +180,15 @@ static void gobj_sized(struct gobj *o) {
     }
 }
 
-/* Part size for a whole object of len bytes read by a plain GET. Every part
- * after the first costs a request and cuts the first GET short (its
- * connection is closed), which costs the server more than the bytes: so
- * while enough other objects wait to keep every connection busy, an object
- * is one stream (up to HX_GET_MAX_STREAM); only the last objects of a call,
- * or a few big ones, are split, into as many parts as there are idle
- * connections to share (never under the configured part size). */
+/* Part size for a whole object of len bytes read by a plain GET, decided at
+ * its headers (objects over HX_GET_MAX_STREAM; smaller ones decide later,
+ * from their rate: probe_stored). Every part after the first costs a
+ * request and cuts the first GET short (its connection is closed), which
+ * costs the server more than the bytes: so while enough other objects wait
+ * to keep every connection busy, an object is one stream (up to
+ * HX_GET_MAX_STREAM); only the last objects of a call, or a few big ones,
+ * are split, into as many parts as there are idle connections to share
+ * (never under the configured part size). */
 static uint64_t whole_get_part_size(const struct gobj *o, uint64_t len) {
     const struct hoist_store *st = o->c->st;
     if (!st->part_size_auto) return st->part_size;
@@ -191,6 +203,14 @@ static uint64_t whole_get_part_size(const struct gobj *o, uint64_t len) {
 
 static hx_status gpart_headers(struct hx_net_req *req);
 static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code);
+
+/* The pages of request p's range of an allocated block are faulted in ahead
+ * of its writes, off this thread, in the order the requests were planned
+ * (the order they start in). */
+static void gpart_prefault(struct gobj *o, struct gpart *p) {
+    if (o->c->pf && o->item->dest == HOIST_DEST_ALLOC && o->mem && p->len)
+        hx_prefault_push(o->c->pf, &p->pfi, o->mem + (p->off - o->start), (size_t)p->len);
+}
 
 /* Where the ranged GET starting at off ends: at most the part size on, never
  * past end, nor (when a COMPOSITE checksum is checked) past the end of the
@@ -227,6 +247,7 @@ static hx_status plan_ranges(struct gobj *o, uint64_t from, uint64_t end) {
         q->req.on_headers = gpart_headers;
         q->req.on_done = gpart_done;
         q->req.sink_fd = -1;
+        gpart_prefault(o, q);
     }
     for (int i = np - 1; i >= 0; i--) hx_net_loop_submit(&o->c->loop, &o->parts[i].req, 1);
     return HOIST_OK;
@@ -239,12 +260,86 @@ static hx_status plan_parts(struct gobj *o, struct gpart *p, const struct hx_net
     p->off = start;
     if (o->whole_body) {
         p->len = o->len;
+        gpart_prefault(o, p);
         return HOIST_OK;
     }
     uint64_t probe_end = r->status == 206 ? (uint64_t)r->range_end + 1 : o->ps;
     if (probe_end > end) probe_end = end;
     p->len = probe_end > start ? probe_end - start : 0;
+    gpart_prefault(o, p);
     return plan_ranges(o, start + p->len, end);
+}
+
+int hx_store_s3_split_ways(double stream_rate, double conn_rate, int concurrency, int running, int queued, int pending,
+                           uint64_t remaining, uint64_t min_part) {
+    if (queued || pending < 1 || min_part == 0 || remaining < 2 * min_part) return 1;
+    double want = concurrency; /* nothing came yet: as many as allowed */
+    if (stream_rate > 0) want = ceil(conn_rate * concurrency / stream_rate);
+    if (want > concurrency) want = concurrency;
+    int idle = (int)want - running;
+    if (idle <= 0) return 1;
+    uint64_t ways = 1 + (uint64_t)((idle + pending - 1) / pending);
+    if (ways > remaining / min_part) ways = remaining / min_part;
+    return (int)ways;
+}
+
+/* A whole-object stream's rate is taken after this many bytes, and again
+ * after as many more while it is not split. */
+#define SPLIT_SAMPLE_BYTES ((uint64_t)4 << 20)
+
+static void split_done(struct gobj *o) {
+    if (!o->split_pending) return;
+    o->split_pending = 0;
+    ((struct gcall *)o->c)->split_pending--;
+    o->probe.req.on_stored = NULL;
+}
+
+/* The rest of o's stream, from a little past what it has stored, becomes
+ * `ways` streams: the running GET now stops at `cut` (where its connection
+ * is closed), ranged GETs fetch the rest. */
+static void split_stream(struct gobj *o, int ways) {
+    struct gpart *p = &o->probe;
+    uint64_t at = p->req.stored, rest = o->len - at;
+    uint64_t ps = rest / (uint64_t)ways + (rest % (uint64_t)ways != 0);
+    uint64_t cut = at + ps;
+    o->ps = ps;
+    p->len = cut;
+    p->req.sink_cap = cut;
+    hx_status s = plan_ranges(o, o->start + cut, o->start + o->len);
+    if (s != HOIST_OK) gobj_fail(o, s, hx_asprintf("%s: %s", o->item->url, hoist_errmsg()));
+}
+
+/* Whole-object GETs of up to HX_GET_MAX_STREAM start as one stream each.
+ * Once a stream has run SPLIT_SAMPLE_BYTES, it gets more streams only if
+ * connections idle and one stream per running request is too slow for the
+ * throughput target (concurrency x conn_rate): on S3 a connection carries
+ * ~0.4 Gbit/s and splitting pays; from a fast local server one stream per
+ * object already saturates the machine and every cut costs server and
+ * client CPU (a closed connection, a request; 8 x 64 MiB from SeaweedFS on
+ * 2 cores: 49 requests cost the server 0.5-0.8 CPU-s, 10-26 requests
+ * 0.4-0.55). A stream not split is looked at again every
+ * SPLIT_SAMPLE_BYTES, so the last streams of a call still fill the
+ * connections the others leave idle. Runs inside the write callback, so a
+ * stream read whole in one libcurl call is still seen midway. */
+static void probe_stored(struct hx_net_req *req) {
+    struct gpart *p = (struct gpart *)req;
+    struct gobj *o = p->obj;
+    const struct hoist_store *st = o->c->st;
+    const struct hx_net_loop *loop = &o->c->loop;
+    uint64_t got = req->stored, rest = o->len - got;
+    req->on_stored_at = got + SPLIT_SAMPLE_BYTES;
+    if (!o->split_pending || o->failed || rest < 2 * st->part_size) {
+        split_done(o);
+        return;
+    }
+    double secs = hx_now() - o->split_t0;
+    int ways =
+        hx_store_s3_split_ways(secs > 0 ? (double)got / secs : 0, st->conn_rate, loop->concurrency, loop->running,
+                               loop->queue_head != NULL, ((struct gcall *)o->c)->split_pending, rest, st->part_size);
+    if (ways > 1) {
+        split_done(o);
+        split_stream(o, ways);
+    }
 }
 
 /* A GET's quoted ETag against GetObjectAttributes' unquoted one. */
@@ -344,6 +439,7 @@ static hx_status start_composite(struct gobj *o, struct gpart *p) {
     o->whole_body = 0;
     p->off = 0;
     p->len = o->len < HX_S3_MIN_PART ? o->len : HX_S3_MIN_PART;
+    gpart_prefault(o, p);
     o->comp_sizes = hx_calloc((size_t)o->comp_n, sizeof *o->comp_sizes);
     o->attr = hx_calloc(1, sizeof *o->attr);
     HX_FAIL_IF(o->comp_sizes == NULL || o->attr == NULL, HOIST_ERR_NOMEM, "out of memory");
@@ -395,6 +491,7 @@ static hx_status gpart_headers(struct hx_net_req *req) {
     struct gpart *p = (struct gpart *)req;
     struct gobj *o = p->obj;
     const struct hx_net_resp *r = &req->resp;
+    int defer = 0;
     if (r->status == 206) HX_TRY(check_content_range(p, r));
     if (!p->is_probe) {
         HX_FAIL_IF(r->status != 206, HOIST_ERR_S3_BAD_RESPONSE, "ranged GET (%s) answered with HTTP %ld", p->range,
@@ -430,8 +527,12 @@ static hx_status gpart_headers(struct hx_net_req *req) {
             total = (uint64_t)r->content_length;
             int whole_obj = it->offset == 0 && it->length < 0 && !it->suffix;
             gobj_sized(o); /* not waiting itself */
-            o->ps = whole_obj ? whole_get_part_size(o, total) : o->c->st->part_size;
-            o->whole_body = !(whole_obj && total > o->ps);
+            const struct hoist_store *st = o->c->st;
+            o->ps = whole_obj ? whole_get_part_size(o, total) : st->part_size;
+            /* up to HX_GET_MAX_STREAM: one stream, split later if its rate asks for it */
+            defer = whole_obj && st->part_size_auto && total >= 2 * st->part_size && total <= HX_GET_MAX_STREAM;
+            o->whole_body = !(whole_obj && total > o->ps) && !defer;
+            if (defer) o->ps = total; /* stops at its (lowered) cap, should it be split */
             if (it->suffix) {
                 uint64_t n = (uint64_t)it->length < total ? (uint64_t)it->length : total;
                 start = total - n;
@@ -465,10 +566,18 @@ static hx_status gpart_headers(struct hx_net_req *req) {
                    "no CRC64NVME/CRC32C/CRC32 checksum to verify (checksum mode \"always\"; the object was "
                    "uploaded without one, or in parts with a COMPOSITE checksum without a \"-N\" part count)");
         o->c->prog.bytes_total += o->len;
-        if (o->comp_kind && o->comp_n > 1)
+        if (o->comp_kind && o->comp_n > 1) {
             HX_TRY(start_composite(o, p));
-        else
+        } else {
             HX_TRY(plan_parts(o, p, r, start, end));
+            if (defer && o->nparts == 0) {
+                o->split_pending = 1;
+                o->split_t0 = hx_now();
+                ((struct gcall *)o->c)->split_pending++;
+                req->on_stored = probe_stored;
+                req->on_stored_at = SPLIT_SAMPLE_BYTES;
+            }
+        }
     }
     req->sink = o->mem ? HX_SINK_MEM : HX_SINK_FD;
     req->sink_mem = o->mem;
@@ -564,6 +673,7 @@ static enum hx_net_action gpart_done(struct hx_net_req *req, CURLcode code) {
     hx_status st;
     char *err;
     const struct hoist_get_item *it = o->item;
+    if (p->is_probe) split_done(o); /* a retry reads what is left as one stream */
     enum hx_s3_outcome out = hx_s3_classify(req, code, it->url, &st, &err);
     if (out == HX_S3_RETRY) return HX_NET_RETRY;
     if (out == HX_S3_OK) {
@@ -654,25 +764,26 @@ static void gobj_cleanup(struct gobj *o, int cancelled) {
 hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, size_t n, struct hx_url *urls,
                           unsigned flags, hoist_progress_fn progress, void *userdata) {
     (void)flags;
-    struct hx_store_call c;
-    HX_TRY(hx_store_s3_call_init(&c, st, progress, userdata));
+    struct gcall g;
+    g.split_pending = 0;
+    HX_TRY(hx_store_s3_call_init(&g.c, st, progress, userdata));
     struct hx_prefault pf;
-    hx_prefault_init(&pf);
-    c.pf = &pf;
+    hx_prefault_init(&pf, g.c.loop.concurrency); /* a range per request in flight */
+    g.c.pf = &pf;
     struct gobj *objs = hx_calloc(n, sizeof *objs);
     if (objs == NULL) {
         hx_prefault_stop(&pf);
-        hx_net_loop_cleanup(&c.loop);
+        hx_net_loop_cleanup(&g.c.loop);
         HX_FAIL(HOIST_ERR_NOMEM, "out of memory for %zu objects", n);
     }
     for (size_t i = 0; i < n; i++) {
         struct gobj *o = &objs[i];
         o->fd = -1;
         if (urls[i].kind != HX_URL_S3) continue;
-        c.prog.objects_total++;
+        g.c.prog.objects_total++;
         o->item = &items[i];
         o->u = &urls[i];
-        o->c = &c;
+        o->c = &g.c;
         o->left = 1;
         if (urls[i].key[0] == '\0') {
             gobj_fail(o, HOIST_ERR_BAD_URL, hx_asprintf("%s: no key to read", items[i].url));
@@ -687,12 +798,12 @@ hx_status hx_store_s3_get(struct hoist_store *st, struct hoist_get_item *items, 
         o->probe.req.on_done = gpart_done;
         o->probe.req.sink_fd = -1;
         o->sizing = 1;
-        c.sizing++;
-        hx_net_loop_submit(&c.loop, &o->probe.req, 0);
+        g.c.sizing++;
+        hx_net_loop_submit(&g.c.loop, &o->probe.req, 0);
     }
-    hx_status s = hx_net_loop_run(&c.loop);
+    hx_status s = hx_net_loop_run(&g.c.loop);
     int cancelled = s == HOIST_ERR_CANCELLED;
-    hx_net_loop_cleanup(&c.loop);
+    hx_net_loop_cleanup(&g.c.loop);
     hx_prefault_stop(&pf); /* before any pushed block can be freed */
     for (size_t i = 0; i < n; i++)
         if (objs[i].item) gobj_cleanup(&objs[i], cancelled);

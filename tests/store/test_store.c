@@ -1,6 +1,7 @@
 /* Unit tests of the store that need no server: config setters, URL
  * parsing, hostile keys, and the file:// backend behind the public API. */
 #include "store_internal.h"
+#include "store_s3_call.h"
 #include "test_store_util.h"
 
 #include <dirent.h>
@@ -175,7 +176,7 @@ static void test_file_backend(void) {
  * nothing pushed, and must ignore pushes after a stop. */
 static void test_prefault(void) {
     struct hx_prefault pf;
-    hx_prefault_init(&pf);
+    hx_prefault_init(&pf, 4);
     hx_prefault_stop(&pf); /* never started */
 
     size_t n = (9u << 20) + 333;
@@ -185,7 +186,7 @@ static void test_prefault(void) {
     for (size_t i = 0; i < n; i++) a[i] = (uint8_t)(i * 31 + 7);
     memset(small, 0x5a, 4096);
     struct hx_prefault_item ia, ib, is;
-    hx_prefault_init(&pf);
+    hx_prefault_init(&pf, 4);
     hx_prefault_push(&pf, &ia, a, n);        /* already written: must stay as is */
     hx_prefault_push(&pf, &is, small, 4096); /* too small: skipped */
     hx_prefault_push(&pf, &ib, b, n);
@@ -200,7 +201,7 @@ static void test_prefault(void) {
 
     /* after a stop, pushes are ignored (no thread is started again) */
     struct hx_prefault pf2;
-    hx_prefault_init(&pf2);
+    hx_prefault_init(&pf2, 4);
     pf2.stop = 1;
     hx_prefault_push(&pf2, &ia, a, n);
     CHECK_EQ_INT(pf2.started, 0);
@@ -209,6 +210,74 @@ static void test_prefault(void) {
     hx_free(a);
     hx_free(b);
     hx_free(small);
+}
+
+/* The prefaulter keeps ahead of every writer at once: it takes one 2 MiB
+ * step of each of the first `window` ranges in turn (a finished range
+ * makes room for the next), never the whole of one range while the others
+ * wait (the order until 2026-12-02: A0 A1 A2 B0 C0 C1 D0). Steps cover
+ * the whole pages inside each range exactly once. */
+static void test_prefault_turns(void) {
+    struct hx_prefault pf;
+    hx_prefault_init(&pf, 2);
+    const uintptr_t MiB = (uintptr_t)1 << 20, base = (uintptr_t)1 << 40; /* never touched: take only plans */
+    struct hx_prefault_item it[5];
+    uintptr_t start[4] = {base, base + 64 * MiB, base + 128 * MiB, base + 192 * MiB};
+    size_t len[4] = {6 * MiB, 4 * MiB, 4 * MiB + 100, 5 * MiB}; /* C ends inside a page; D's last step is 1 MiB */
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(hx_prefault_queue(&pf, &it[i], (void *)start[i], len[i]), 1);
+    CHECK_EQ_INT(hx_prefault_queue(&pf, &it[4], (void *)(base + 256 * MiB), 4 * MiB - 1), 0); /* too small */
+    /* window 2: A and B in turn; B done, C moves up beside A; A done, then
+     * C's last step beside D; then D alone */
+    const char *want = "A0 B0 A1 B1 C0 A2 C1 D0 D1 D2";
+    char got[64] = "";
+    uintptr_t at;
+    size_t n, sum[4] = {0};
+    int steps = 0;
+    while (hx_prefault_take(&pf, &at, &n) && steps < 20) {
+        int r = (int)((at - base) / (64 * MiB));
+        CHECK(r >= 0 && r < 4);
+        if (r < 0 || r >= 4) break;
+        CHECK_EQ_INT(at, start[r] + sum[r]);
+        CHECK(n > 0 && n <= 2 * MiB);
+        sum[r] += n;
+        size_t used = strlen(got);
+        snprintf(got + used, sizeof got - used, "%s%c%d", steps ? " " : "", 'A' + r,
+                 (int)((at - start[r]) / (2 * MiB)));
+        steps++;
+    }
+    CHECK_STR(got, want);
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(sum[i], len[i] & ~(size_t)4095);
+    CHECK(pf.head == NULL && pf.tail == NULL);
+    /* a range queued after the queue ran dry is taken at once */
+    CHECK_EQ_INT(hx_prefault_queue(&pf, &it[0], (void *)start[0], 4 * MiB), 1);
+    CHECK_EQ_INT(hx_prefault_take(&pf, &at, &n), 1);
+    CHECK_EQ_INT(at, start[0]);
+    CHECK_EQ_INT(hx_prefault_take(&pf, &at, &n), 1);
+    CHECK_EQ_INT(hx_prefault_take(&pf, &at, &n), 0);
+    hx_prefault_stop(&pf);
+}
+
+/* How many streams a whole-object GET becomes once its rate is known:
+ * enough for concurrency x conn_rate at that rate, shared among the
+ * objects up for a split, none shorter than the part size; one while
+ * other requests wait for a connection or the running ones suffice. */
+static void test_split_ways(void) {
+    const uint64_t MiB = 1u << 20, ps = 8 * MiB;
+    const double conn = 50e6; /* 0.4 Gbit/s */
+    /* 8 streams of 64 MiB at 50 MB/s each, 25 connections: 17 idle, 3 more each */
+    CHECK_EQ_INT(hx_store_s3_split_ways(50e6, conn, 25, 8, 0, 8, 60 * MiB, ps), 4);
+    /* a fast local server: 8 streams at 200 MB/s reach 25 x 50 MB/s already */
+    CHECK_EQ_INT(hx_store_s3_split_ways(200e6, conn, 25, 8, 0, 8, 60 * MiB, ps), 1);
+    /* ... but the last stream of a call, alone, gets company */
+    CHECK_EQ_INT(hx_store_s3_split_ways(200e6, conn, 25, 1, 0, 1, 60 * MiB, ps), 7);
+    /* requests wait for a connection: they will fill it */
+    CHECK_EQ_INT(hx_store_s3_split_ways(1e3, conn, 25, 25, 1, 8, 60 * MiB, ps), 1);
+    /* too little left to cut in two parts of at least the part size */
+    CHECK_EQ_INT(hx_store_s3_split_ways(1e3, conn, 25, 1, 0, 1, 2 * ps - 1, ps), 1);
+    CHECK_EQ_INT(hx_store_s3_split_ways(1e3, conn, 25, 1, 0, 1, 3 * ps + 5, ps), 3);
+    /* nothing arrived yet: as many as the connections allow */
+    CHECK_EQ_INT(hx_store_s3_split_ways(0, conn, 4, 1, 0, 1, 60 * MiB, ps), 4);
+    CHECK_EQ_INT(hx_store_s3_split_ways(50e6, conn, 25, 30, 0, 1, 60 * MiB, ps), 1); /* more running than wanted */
 }
 
 /* CRC32C as the download path computes it (three interleaved hardware
@@ -293,6 +362,8 @@ int main(void) {
     RUN(test_file_backend);
     RUN(test_alloc_failures);
     RUN(test_prefault);
+    RUN(test_prefault_turns);
+    RUN(test_split_ways);
     RUN(test_crc32c_long);
     th_remove_tree(dir);
     TEST_MAIN_END();

@@ -653,8 +653,8 @@ static uint64_t requests_now(struct hoist_store *s) {
     return st.requests;
 }
 
-static void get_plan_run(int64_t concurrency, int64_t part_size, char **urls, uint8_t **want, size_t *sizes, size_t k,
-                         uint64_t *requests) {
+static void get_plan_run_rate(int64_t concurrency, int64_t part_size, double conn_rate, char **urls, uint8_t **want,
+                              size_t *sizes, size_t k, uint64_t *requests) {
     struct hoist_store_config *cfg = NULL;
     struct hoist_store *s = NULL;
     CHECK_EQ_INT(hoist_store_config_new(&cfg), HOIST_OK);
@@ -663,6 +663,7 @@ static void get_plan_run(int64_t concurrency, int64_t part_size, char **urls, ui
     CHECK_EQ_INT(hoist_store_new(cfg, &s), HOIST_OK);
     hoist_store_config_free(cfg);
     if (s == NULL) return;
+    if (conn_rate > 0) s->conn_rate = conn_rate;
     struct hoist_get_item g[4];
     memset(g, 0, sizeof g);
     for (size_t i = 0; i < k; i++) g[i] = (struct hoist_get_item){.url = urls[i], .length = -1};
@@ -677,6 +678,38 @@ static void get_plan_run(int64_t concurrency, int64_t part_size, char **urls, ui
         hoist_store_get_item_reset(&g[i]);
     }
     hoist_store_free(s);
+}
+
+static void get_plan_run(int64_t concurrency, int64_t part_size, char **urls, uint8_t **want, size_t *sizes, size_t k,
+                         uint64_t *requests) {
+    get_plan_run_rate(concurrency, part_size, 0, urls, want, sizes, k, requests);
+}
+
+/* A whole object of 16-64 MiB starts as one stream and is split only once
+ * its rate says one stream per object falls short of concurrency x
+ * conn_rate (and connections idle): a stream faster than that stays one
+ * request; a slower one is cut mid-stream and the rest fetched in ranged
+ * GETs, byte-exact and checked against the object's full CRC32C (the
+ * joined CRCs of a probe cut after its headers, at a length not known
+ * when it started). */
+static void test_get_split_by_rate(void) {
+    size_t n = (40u << 20) + 4321;
+    uint8_t *want = malloc(n);
+    th_fill_bytes(want, n, 77);
+    uint64_t pps = store->put_part_size;
+    store->put_part_size = 64u << 20; /* one PUT: a full-object CRC32C, not a COMPOSITE one */
+    CHECK_EQ_INT(put_mem("plan/rate-40m", want, n, 0), HOIST_OK);
+    store->put_part_size = pps;
+    char *u = url_of("plan/rate-40m");
+    uint64_t req = 0;
+    /* every stream is fast enough (1 byte/s per connection is the target) */
+    get_plan_run_rate(8, 0, 1.0, &u, &want, &n, 1, &req);
+    CHECK_EQ_INT(req, 1);
+    /* no stream is (1 PB/s per connection): cut into as many as fit */
+    get_plan_run_rate(8, 0, 1e15, &u, &want, &n, 1, &req);
+    CHECK(req >= 2);
+    hx_free(u);
+    free(want);
 }
 
 static void test_large_get_plan(void) {
@@ -766,6 +799,7 @@ int main(void) {
     RUN(test_metaflow_interop);
     RUN(test_multipart_and_cancel);
     RUN(test_large_get_plan);
+    RUN(test_get_split_by_rate);
     RUN(test_crc32_verified);
     RUN(test_errors);
     RUN(test_threads);
