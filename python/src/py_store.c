@@ -203,27 +203,126 @@ static void store_leave(StoreObject *self) {
     Py_DECREF(self);
 }
 
-/* Runs get_many (gets != NULL) or put_many with the GIL released; Ctrl-C
- * cancels it. Returns 0, or -1 with the Python exception set. */
-static int run_transfer(StoreObject *self, struct hoist_get_item *gets, struct hoist_put_item *puts, size_t n,
-                        unsigned flags) {
-    if (n == 0) return 0;
+/* One libhoist call, run by store_call without the GIL: ctx holds its
+ * arguments; progress/userdata are what a cancellable call passes on (NULL
+ * otherwise). */
+typedef enum hoist_status (*store_call_fn)(struct hoist_store *store, void *ctx, hoist_progress_fn progress,
+                                           void *userdata);
+
+/* Runs call with the GIL released on self's client (store_enter/leave), or
+ * with store NULL when self is NULL (Store.__init__, making the client). A
+ * cancellable call gets a progress callback that Ctrl-C (and SIGTERM) stop,
+ * and then that exception wins over the call's status. Returns 0, or -1 with
+ * the Python exception set: the one hoist.exceptions maps the status to,
+ * with the message copied before anything else could call hoist. */
+static int store_call(StoreObject *self, store_call_fn call, void *ctx, int cancellable) {
+    struct hoist_store *store = NULL;
+    if (self != NULL && (store = store_enter(self)) == NULL) return -1;
+    struct cancel_state cs;
+    if (cancellable)
+        cancel_state_init(&cs);
+    else
+        memset(&cs, 0, sizeof cs);
     enum hoist_status st;
     char msg[2048] = "";
-    struct hoist_store *store = store_enter(self);
-    if (store == NULL) return -1;
-    struct cancel_state cs;
-    cancel_state_init(&cs);
-    Py_BEGIN_ALLOW_THREADS st = gets ? hoist_store_get_many(store, gets, n, flags, progress_check_signals, &cs)
-                                     : hoist_store_put_many(store, puts, n, flags, progress_check_signals, &cs);
+    Py_BEGIN_ALLOW_THREADS st = call(store, ctx, cancellable ? progress_check_signals : NULL, cancellable ? &cs : NULL);
     if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
-    Py_END_ALLOW_THREADS store_leave(self);
-    if (cancel_state_restore(&cs)) return -1;
+    Py_END_ALLOW_THREADS if (self != NULL) store_leave(self);
+    if (cancellable && cancel_state_restore(&cs)) return -1;
     if (st != HOIST_OK) {
         raise_status(st, msg);
         return -1;
     }
     return 0;
+}
+
+/* ---- the store calls as store_call_fn, each over its arguments */
+
+struct many_args {
+    void *items; /* the call's item array (for delete_many, its URLs) */
+    size_t n;
+    unsigned flags;
+};
+
+static enum hoist_status call_get_many(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    const struct many_args *a = ctx;
+    return hoist_store_get_many(s, a->items, a->n, a->flags, p, ud);
+}
+
+static enum hoist_status call_put_many(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    const struct many_args *a = ctx;
+    return hoist_store_put_many(s, a->items, a->n, a->flags, p, ud);
+}
+
+static enum hoist_status call_copy_many(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    const struct many_args *a = ctx;
+    return hoist_store_copy_many(s, a->items, a->n, a->flags, p, ud);
+}
+
+static enum hoist_status call_info_many(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    (void)p;
+    (void)ud;
+    const struct many_args *a = ctx;
+    return hoist_store_info_many(s, a->items, a->n, a->flags);
+}
+
+static enum hoist_status call_delete_many(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    (void)p;
+    (void)ud;
+    const struct many_args *a = ctx;
+    return hoist_store_delete_many(s, (const char *const *)a->items, a->n);
+}
+
+struct list_args {
+    const char *const *prefixes;
+    size_t n;
+    int recursive;
+    struct hoist_list *out;
+};
+
+static enum hoist_status call_list(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    (void)p;
+    (void)ud;
+    const struct list_args *a = ctx;
+    return hoist_store_list(s, a->prefixes, a->n, a->recursive, a->out);
+}
+
+struct prefix_args {
+    const char *prefix, *dest;
+    unsigned flags;
+    struct hoist_prefix_files *out;
+};
+
+static enum hoist_status call_get_prefix(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    const struct prefix_args *a = ctx;
+    return hoist_store_get_prefix(s, a->prefix, a->dest, a->flags, p, ud, a->out);
+}
+
+/* ctx: the bucket's URL */
+static enum hoist_status call_bucket_create(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    (void)p;
+    (void)ud;
+    return hoist_store_bucket_create(s, ctx);
+}
+
+static enum hoist_status call_bucket_delete(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    (void)p;
+    (void)ud;
+    return hoist_store_bucket_delete(s, ctx);
+}
+
+struct new_args {
+    const struct hoist_store_config *cfg;
+    struct hoist_store *out;
+};
+
+/* s is NULL: the client is being made. */
+static enum hoist_status call_store_new(struct hoist_store *s, void *ctx, hoist_progress_fn p, void *ud) {
+    (void)s;
+    (void)p;
+    (void)ud;
+    struct new_args *a = ctx;
+    return hoist_store_new(a->cfg, &a->out);
 }
 
 int hoist_py_store_set_str(struct hoist_store_config *cfg, enum hoist_store_option opt, PyObject *v,
@@ -332,15 +431,9 @@ static int store_init(StoreObject *self, PyObject *args, PyObject *kwds) {
             goto done;
     }
 
-    struct hoist_store *store = NULL;
-    char msg[1024] = "";
-    Py_BEGIN_ALLOW_THREADS st = hoist_store_new(cfg, &store);
-    if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
-    Py_END_ALLOW_THREADS if (st != HOIST_OK) {
-        raise_status(st, msg);
-        goto done;
-    }
-    self->store = store;
+    struct new_args made = {cfg, NULL};
+    if (store_call(NULL, call_store_new, &made, 0) < 0) goto done;
+    self->store = made.out;
     rc = 0;
 done:
     hoist_store_config_free(cfg);
@@ -444,7 +537,8 @@ static PyObject *store_get_many(StoreObject *self, PyObject *args, PyObject *kwd
         }
     }
 
-    if (run_transfer(self, gi, NULL, (size_t)n, flags) < 0) goto out;
+    struct many_args call = {gi, (size_t)n, flags};
+    if (n > 0 && store_call(self, call_get_many, &call, 1) < 0) goto out;
     result = PyList_New(n);
     if (result == NULL) goto out;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -558,7 +652,8 @@ static PyObject *store_put_many(StoreObject *self, PyObject *args, PyObject *kwd
         }
     }
 
-    if (run_transfer(self, NULL, pi, (size_t)n, flags) < 0) goto out;
+    struct many_args call = {pi, (size_t)n, flags};
+    if (n > 0 && store_call(self, call_put_many, &call, 1) < 0) goto out;
     result = PyList_New(n);
     if (result == NULL) goto out;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -634,19 +729,8 @@ static PyObject *store_info_many(StoreObject *self, PyObject *args, PyObject *kw
         goto out;
     }
     for (Py_ssize_t i = 0; i < n; i++) ii[i].url = urls[i];
-    enum hoist_status st = HOIST_OK;
-    char msg[2048] = "";
-    if (n > 0) {
-        struct hoist_store *store = store_enter(self);
-        if (store == NULL) goto out;
-        Py_BEGIN_ALLOW_THREADS st = hoist_store_info_many(store, ii, (size_t)n, flags);
-        if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
-        Py_END_ALLOW_THREADS store_leave(self);
-    }
-    if (st != HOIST_OK) {
-        raise_status(st, msg);
-        goto out;
-    }
+    struct many_args call = {ii, (size_t)n, flags};
+    if (n > 0 && store_call(self, call_info_many, &call, 0) < 0) goto out;
     result = PyList_New(n);
     if (result == NULL) goto out;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -691,20 +775,9 @@ static PyObject *store_list(StoreObject *self, PyObject *args, PyObject *kwds) {
     const char **prefixes = utf8_array(pref_obj, "prefixes", &t, &n);
     if (prefixes == NULL) return NULL;
     struct hoist_list lst = {0};
-    enum hoist_status st = HOIST_OK;
-    char msg[2048] = "";
     PyObject *result = NULL;
-    if (n > 0) {
-        struct hoist_store *store = store_enter(self);
-        if (store == NULL) goto out;
-        Py_BEGIN_ALLOW_THREADS st = hoist_store_list(store, prefixes, (size_t)n, recursive, &lst);
-        if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
-        Py_END_ALLOW_THREADS store_leave(self);
-    }
-    if (st != HOIST_OK) {
-        raise_status(st, msg);
-        goto out;
-    }
+    struct list_args call = {prefixes, (size_t)n, recursive, &lst};
+    if (n > 0 && store_call(self, call_list, &call, 0) < 0) goto out;
     result = PyList_New((Py_ssize_t)lst.count);
     if (result == NULL) goto out;
     for (size_t i = 0; i < lst.count; i++) {
@@ -739,23 +812,11 @@ static PyObject *store_get_prefix(StoreObject *self, PyObject *args, PyObject *k
     unsigned int flags = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "ss|I", kwlist, &prefix, &dest, &flags)) return NULL;
     if (store_check(self) < 0) return NULL;
-    struct hoist_store *store = store_enter(self);
-    if (store == NULL) return NULL;
-    struct cancel_state cs;
-    cancel_state_init(&cs);
     struct hoist_prefix_files files = {0};
-    enum hoist_status st;
-    char msg[2048] = "";
-    /* prefix and dest point into argument strings the caller keeps alive. */
-    Py_BEGIN_ALLOW_THREADS st = hoist_store_get_prefix(store, prefix, dest, flags, progress_check_signals, &cs, &files);
-    if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
-    Py_END_ALLOW_THREADS store_leave(self);
     PyObject *result = NULL;
-    if (cancel_state_restore(&cs)) goto out;
-    if (st != HOIST_OK) {
-        raise_status(st, msg);
-        goto out;
-    }
+    /* prefix and dest point into argument strings the caller keeps alive. */
+    struct prefix_args call = {prefix, dest, flags, &files};
+    if (store_call(self, call_get_prefix, &call, 1) < 0) goto out;
     result = PyList_New((Py_ssize_t)files.count);
     if (result == NULL) goto out;
     for (size_t i = 0; i < files.count; i++) {
@@ -779,18 +840,11 @@ static PyObject *store_delete_many(StoreObject *self, PyObject *urls_obj) {
     Py_ssize_t n = 0;
     const char **urls = utf8_array(urls_obj, "urls", &t, &n);
     if (urls == NULL) return NULL;
-    enum hoist_status st = HOIST_OK;
-    char msg[2048] = "";
-    struct hoist_store *store = n > 0 ? store_enter(self) : NULL;
-    if (store) {
-        Py_BEGIN_ALLOW_THREADS st = hoist_store_delete_many(store, urls, (size_t)n);
-        if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
-        Py_END_ALLOW_THREADS store_leave(self);
-    }
+    struct many_args call = {urls, (size_t)n, 0};
+    int rc = n > 0 ? store_call(self, call_delete_many, &call, 0) : 0;
     PyMem_Free(urls);
     Py_DECREF(t);
-    if (n > 0 && store == NULL) return NULL;
-    if (st != HOIST_OK) return raise_status(st, msg);
+    if (rc < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -821,22 +875,8 @@ static PyObject *store_copy_many(StoreObject *self, PyObject *args) {
         items[i].src_url = srcs[i];
         items[i].dst_url = dsts[i];
     }
-    if (n > 0) {
-        struct cancel_state cs;
-        cancel_state_init(&cs);
-        enum hoist_status st;
-        char msg[2048] = "";
-        struct hoist_store *store = store_enter(self);
-        if (store == NULL) goto out;
-        Py_BEGIN_ALLOW_THREADS st = hoist_store_copy_many(store, items, (size_t)n, 0, progress_check_signals, &cs);
-        if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
-        Py_END_ALLOW_THREADS store_leave(self);
-        if (cancel_state_restore(&cs)) goto out;
-        if (st != HOIST_OK) {
-            raise_status(st, msg);
-            goto out;
-        }
-    }
+    struct many_args call = {items, (size_t)n, 0};
+    if (n > 0 && store_call(self, call_copy_many, &call, 1) < 0) goto out;
     result = PyList_New(n);
     for (Py_ssize_t i = 0; result && i < n; i++) {
         PyObject *error = text_or_none(items[i].error);
@@ -868,16 +908,10 @@ static PyObject *bucket_op(StoreObject *self, PyObject *arg, int create) {
     }
     const char *url = PyUnicode_AsUTF8(arg);
     if (url == NULL) return NULL;
-    struct hoist_store *store = store_enter(self);
-    if (store == NULL) return NULL;
-    Py_INCREF(arg);
-    enum hoist_status st;
-    char msg[2048] = "";
-    Py_BEGIN_ALLOW_THREADS st = create ? hoist_store_bucket_create(store, url) : hoist_store_bucket_delete(store, url);
-    if (st != HOIST_OK) copy_errmsg(msg, sizeof msg);
-    Py_END_ALLOW_THREADS Py_DECREF(arg);
-    store_leave(self);
-    if (st != HOIST_OK) return raise_status(st, msg);
+    Py_INCREF(arg); /* url points into it while the GIL is released */
+    int rc = store_call(self, create ? call_bucket_create : call_bucket_delete, (void *)url, 0);
+    Py_DECREF(arg);
+    if (rc < 0) return NULL;
     Py_RETURN_NONE;
 }
 

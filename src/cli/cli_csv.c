@@ -26,6 +26,7 @@ struct csv_opts {
     bool no_hive;
     /* load --output: Parquet (file or dataset, with the write options), .csv or .arrow */
     const char *output;
+    enum cli_load_output output_kind;
     struct cli_write_opts write;
 };
 
@@ -114,6 +115,9 @@ static int byte_opt(const char *v) {
 static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
     memset(c, 0, sizeof *c);
     c->cmd = cmd;
+    /* Each command takes what its Parquet form takes (cli_dataset.c), so
+     * one help text is true of both. */
+    const bool load = !strcmp(cmd, "load"), head = !strcmp(cmd, "head");
     c->rows = 10;
     c->limit = -1;
     if (hoist_csv_options_new(&c->o) != HOIST_OK) return cli_fail(HOIST_ERR_NOMEM);
@@ -123,10 +127,10 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
         enum hoist_status st = HOIST_OK;
         if ((r = cli_store_opts_parse(cmd, &c->store, argc, argv, &i)) != 0) {
             if (r < 0) return CLI_USAGE;
-        } else if (!strcmp(cmd, "load") && (r = cli_write_opts_parse(cmd, &c->write, argc, argv, &i)) != 0) {
+        } else if (load && (r = cli_write_opts_parse(cmd, &c->write, argc, argv, &i)) != 0) {
             if (r < 0) return CLI_USAGE;
-        } else if (!strcmp(cmd, "load") && (r = cli_opt_value(cmd, "--output", argc, argv, &i, &v)) != 0) {
-            if (r < 0) return CLI_USAGE;
+        } else if (load && (r = cli_opt_value(cmd, "--output", argc, argv, &i, &v)) != 0) {
+            if (r < 0 || cli_load_output_check(v, &c->output_kind) != CLI_OK) return CLI_USAGE;
             c->output = v;
         } else if ((r = cli_opt_value(cmd, "--format", argc, argv, &i, &v)) != 0) {
             if (r < 0 || strcmp(v, "csv")) return cli_usage_error(cmd, "--format: only 'csv' is read here");
@@ -155,7 +159,7 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
         } else if ((r = cli_opt_value(cmd, "--filter", argc, argv, &i, &v)) != 0) {
             if (r < 0) return CLI_USAGE;
             c->filter = v;
-        } else if ((r = cli_opt_value(cmd, "--limit", argc, argv, &i, &v)) != 0) {
+        } else if (load && (r = cli_opt_value(cmd, "--limit", argc, argv, &i, &v)) != 0) {
             char *end = NULL;
             c->limit = r < 0 ? -1 : strtoll(v, &end, 10);
             if (c->limit < 0 || !end || *end) return cli_usage_error(cmd, "--limit: a row count");
@@ -175,9 +179,9 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
             st = hoist_csv_options_set_int(c->o, HOIST_CSV_THREADS, t);
         } else if (!strcmp(a, "--skip-bad") || !strcmp(a, "--skip-bad-rows")) {
             st = hoist_csv_options_set_int(c->o, HOIST_CSV_SKIP_BAD_ROWS, 1);
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+        } else if (load && (!strcmp(a, "-q") || !strcmp(a, "--quiet"))) {
             c->quiet = true;
-        } else if (!strcmp(a, "-n") || (r = cli_opt_value(cmd, "--rows", argc, argv, &i, &v)) != 0) {
+        } else if (head && (!strcmp(a, "-n") || (r = cli_opt_value(cmd, "--rows", argc, argv, &i, &v)) != 0)) {
             if (!strcmp(a, "-n")) v = i + 1 < argc ? argv[++i] : NULL;
             char *end = NULL;
             c->rows = v ? strtoll(v, &end, 10) : -1;
@@ -251,10 +255,9 @@ static int run_csv_output(struct csv_opts *c) {
     int rc = CLI_OK;
     if (st != HOIST_OK) {
         rc = cli_fail_on(st, c->path);
-    } else if (has_suffix(c->output, ".csv")) {
-        st = hoist_csv_write_url(store, c->output, &s, c->o, NULL);
-        rc = st == HOIST_OK ? CLI_OK : cli_fail_on(st, c->output);
-    } else if (has_suffix(c->output, ".arrow")) {
+    } else if (c->output_kind == CLI_LOAD_OUT_CSV || c->output_kind == CLI_LOAD_OUT_STDOUT) {
+        rc = cli_write_csv(store, c->output, c->o, &s);
+    } else if (c->output_kind == CLI_LOAD_OUT_ARROW) {
         st = hoist_arrow_ipc_write_file(c->output, &s);
         rc = st == HOIST_OK ? CLI_OK : cli_fail_on(st, c->output);
     } else {

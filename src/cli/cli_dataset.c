@@ -433,17 +433,41 @@ static bool ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+int cli_load_output_check(const char *output, enum cli_load_output *kind) {
+    if (cli_write_target(output))
+        *kind = CLI_LOAD_OUT_PARQUET;
+    else if (strcmp(output, "-") == 0)
+        *kind = CLI_LOAD_OUT_STDOUT;
+    else if (ends_with(output, ".csv"))
+        *kind = CLI_LOAD_OUT_CSV;
+    else if (ends_with(output, ".arrow"))
+        *kind = CLI_LOAD_OUT_ARROW;
+    else
+        return cli_usage_error("load",
+                               "--output '%s': write .csv, .arrow (Arrow IPC file), '-' (CSV), "
+                               ".parquet or a dataset directory ending in '/'",
+                               output);
+    return CLI_OK;
+}
+
 /* CSV output is the library's CSV writer: to stdout batch by batch
  * (hoist_csv_writer_*), to a file or object through hoist_csv_write_url (a
- * streamed upload made visible only when complete). Consumes the stream. */
-static int write_csv(struct hoist_store *store, const char *path, bool to_stdout, const struct ArrowSchema *schema,
-                     struct ArrowArrayStream *stream) {
-    if (!to_stdout) {
-        enum hoist_status st = hoist_csv_write_url(store, path, stream, NULL, NULL);
-        return st == HOIST_OK ? CLI_OK : cli_fail_on(st, path);
+ * streamed upload made visible only when complete). */
+int cli_write_csv(struct hoist_store *store, const char *url, const struct hoist_csv_options *opts,
+                  struct ArrowArrayStream *stream) {
+    if (strcmp(url, "-") != 0) {
+        enum hoist_status st = hoist_csv_write_url(store, url, stream, opts, NULL);
+        return st == HOIST_OK ? CLI_OK : cli_fail_on(st, url);
+    }
+    struct ArrowSchema schema = {0};
+    if (stream->get_schema(stream, &schema) != 0) {
+        const char *m = stream->get_last_error(stream);
+        fprintf(stderr, "hoist: %s\n", m ? m : "load failed");
+        return CLI_FAIL;
     }
     struct hoist_csv_writer *w = NULL;
-    enum hoist_status st = hoist_csv_writer_new(NULL, schema, &w);
+    enum hoist_status st = hoist_csv_writer_new(opts, &schema, &w);
+    schema.release(&schema);
     if (st != HOIST_OK) return cli_fail(st);
     int rc = CLI_OK;
     for (bool first = true; rc == CLI_OK; first = false) {
@@ -478,18 +502,10 @@ static int run_load(int argc, char **argv) {
         ds_opts_reset(&o);
         return rc;
     }
-    bool to_stdout = false, as_ipc = false;
-    bool as_parquet = o.output && cli_write_target(o.output);
-    if (o.output && !as_parquet) {
-        to_stdout = strcmp(o.output, "-") == 0;
-        if (!to_stdout && !ends_with(o.output, ".csv") && !ends_with(o.output, ".arrow")) {
-            ds_opts_reset(&o);
-            return cli_usage_error("load",
-                                   "--output '%s': write .csv, .arrow (Arrow IPC file), '-' (CSV), "
-                                   ".parquet or a dataset directory ending in '/'",
-                                   o.output);
-        }
-        as_ipc = !to_stdout && ends_with(o.output, ".arrow");
+    enum cli_load_output out = CLI_LOAD_OUT_PARQUET;
+    if (o.output && (rc = cli_load_output_check(o.output, &out)) != CLI_OK) {
+        ds_opts_reset(&o);
+        return rc;
     }
     double t0 = cli_now();
     struct hoist_store *store = NULL;
@@ -501,9 +517,8 @@ static int run_load(int argc, char **argv) {
         rc = ds_fail(st, o.url);
         goto done;
     }
-    struct ArrowSchema schema = {0};
     struct ArrowArrayStream stream = {0};
-    if (as_parquet) {
+    if (o.output && out == CLI_LOAD_OUT_PARQUET) {
         st = hoist_dataset_scan(ds, &stream);
         rc = st != HOIST_OK ? ds_fail(st, o.url) : cli_write_stream(&o.write, store, &stream, o.output, NULL, o.quiet);
         cli_progress_finish(&bar);
@@ -512,19 +527,18 @@ static int run_load(int argc, char **argv) {
     if (o.output) {
         /* Streamed: each batch is written and freed as it comes. */
         st = hoist_dataset_scan(ds, &stream);
-        if (st == HOIST_OK) st = hoist_dataset_schema(ds, &schema);
         if (st != HOIST_OK) {
             rc = ds_fail(st, o.url);
             goto done_stream;
         }
-        if (as_ipc) {
+        if (out == CLI_LOAD_OUT_ARROW) {
             st = hoist_arrow_ipc_write_file(o.output, &stream);
             if (st != HOIST_OK) rc = cli_fail(st);
             /* a column type the file cannot hold is a usage error, as the
              * choice of output is */
             if (st == HOIST_ERR_ARROW_TYPE) rc = CLI_USAGE;
         } else {
-            rc = write_csv(store, o.output, to_stdout, &schema, &stream);
+            rc = cli_write_csv(store, o.output, NULL, &stream);
         }
     } else {
         /* The whole table in memory, as hoist.load_table makes it. */
@@ -535,11 +549,10 @@ static int run_load(int argc, char **argv) {
         }
     }
     cli_progress_finish(&bar);
-    if (rc == CLI_OK && !o.quiet) print_summary(to_stdout ? stderr : stdout, ds, cli_now() - t0);
+    if (rc == CLI_OK && !o.quiet) print_summary(out == CLI_LOAD_OUT_STDOUT ? stderr : stdout, ds, cli_now() - t0);
 done_stream:
     cli_progress_finish(&bar);
     if (stream.release) stream.release(&stream);
-    if (schema.release) schema.release(&schema);
 done:
     hoist_dataset_close(ds);
     hoist_store_free(store);
@@ -714,41 +727,62 @@ done:
     "  --columns a,b         load only these columns (partition columns included)\n"                                   \
     "  --filter EXPR         keep rows where EXPR holds, e.g. \"passenger_count > 1 AND\n"                             \
     "                        payment_type IN ('CRD', 'CSH')\" (docs/datasets.md has the language)\n"                   \
-    "  --skip-bad            skip (and report) files that are not valid Parquet\n"                                     \
+    "  --skip-bad            Parquet: skip (and report) files that are not valid Parquet;\n"                           \
+    "                        CSV: skip rows that do not parse (also --skip-bad-rows)\n"                                \
     "  --no-hive             do not turn key=value/ directories into columns\n"                                        \
-    "  --partition-types T   override inferred partition types: month:string,day:date32\n"                             \
-    "  --memory SIZE         bytes in flight or waiting to decode (default 1/8 of RAM, max 256M)\n"                    \
-    "  --threads N           decoding threads (default: all cores)\n"
+    "  --partition-types T   override inferred partition types: month:string,day:date32 (Parquet)\n"                   \
+    "  --memory SIZE         bytes in flight or waiting to decode (default 1/8 of RAM, max 256M;\n"                    \
+    "                        Parquet)\n"                                                                               \
+    "  --threads N           decoding or parsing threads (default: all cores)\n"
+
+/* The CSV route (cli_csv.c): what makes an input CSV, and the dialect options. */
+#define DS_CSV_HELP                                                                                                    \
+    "CSV input: a URL ending in .csv or .tsv (plain, .gz, .zst or .bz2), or any file, directory,\n"                    \
+    "prefix or glob with --format csv (docs/csv.md):\n"                                                                \
+    "  --format csv          read URL as CSV whatever its name\n"                                                      \
+    "  --delimiter C         field separator, one character or \\t (default: sniffed)\n"                               \
+    "  --quote C|none        quote character (default \")\n"                                                           \
+    "  --escape C            escape character (default: none)\n"                                                       \
+    "  --comment C           skip lines starting with C\n"                                                             \
+    "  --header, --no-header the first row is, or is not, the column names (default: sniffed)\n"                       \
+    "  --types NAME:TYPE,... column types, e.g. id:int64,day:date32 (the others inferred)\n"                           \
+    "  --null-values A,B     the texts read as null (default: pyarrow's list)\n"
 
 const struct cli_command cli_cmd_load = {
-    "load", "load a Parquet dataset into Arrow and report what it took",
+    "load", "load a Parquet or CSV dataset into Arrow and report what it took",
     "usage: hoist load URL [--columns a,b] [--filter EXPR] [--sample P [--seed N]] [--limit N]\n"
-    "                      [--output FILE.arrow|FILE.csv|-|FILE.parquet|DIR/] [--skip-bad] [options]\n\n"
+    "                      [--output FILE.arrow|FILE.csv|-|FILE.parquet|DIR/] [--skip-bad] [options]\n"
+    "       hoist load CSV-URL [--format csv] [CSV options] [--columns a,b] [--filter EXPR] [--limit N]\n"
+    "                          [--output ...] [options]\n\n"
     "Loads the Parquet files under URL (a prefix s3://b/p/, file:///dir/ or a local directory;\n"
     "a glob such as s3://b/p/*.parquet; or one file) into Arrow, fetching only the needed\n"
     "column chunks, and prints a summary: rows, columns, bytes fetched vs the dataset's size,\n"
-    "Gbit/s, time in list/footers/download/decode and peak RSS.\n\n"
-    "  --sample P            keep each row with probability P (0 < P <= 1), reproducibly\n"
+    "Gbit/s, time in list/footers/download/decode and peak RSS. CSV input (below) is parsed\n"
+    "in parallel; its summary gives rows, bytes of CSV text, time and peak RSS.\n\n"
+    "  --sample P            keep each row with probability P (0 < P <= 1), reproducibly (Parquet)\n"
     "  --seed N              sample seed (default 0)\n"
     "  --limit N             at most N rows\n"
     "  --output FILE|-       stream the rows to FILE.arrow (Arrow IPC file), FILE.csv, or\n"
     "                        stdout as CSV (-); the summary then goes to stderr. FILE.parquet\n"
     "                        writes one Parquet file, DIR/ or s3://b/p/ a Parquet dataset\n"
     "                        (write options below, as in 'hoist convert')\n"
-    "  -q, --quiet           no summary\n" DS_COMMON_HELP CLI_WRITE_OPTS_HELP CLI_STORE_OPTS_HELP,
+    "  -q, --quiet           no summary\n" DS_COMMON_HELP "\n" DS_CSV_HELP "\n" CLI_WRITE_OPTS_HELP
+    "\n" CLI_STORE_OPTS_HELP,
     run_load};
 
 const struct cli_command cli_cmd_schema = {
-    "schema", "print a Parquet dataset's unified schema",
+    "schema", "print a Parquet or CSV dataset's unified schema",
     "usage: hoist schema URL [options]\n\n"
     "Reads every footer under URL and prints the unified schema (files disagreeing on a\n"
-    "column's type are an error naming both) with partition columns last.\n\n" DS_COMMON_HELP CLI_STORE_OPTS_HELP,
+    "column's type are an error naming both) with partition columns last. CSV input is\n"
+    "parsed and its inferred schema printed with the row count.\n\n" DS_COMMON_HELP "\n" DS_CSV_HELP
+    "\n" CLI_STORE_OPTS_HELP,
     run_schema};
 
 const struct cli_command cli_cmd_head = {
-    "head", "print the first rows of a Parquet dataset as a table",
+    "head", "print the first rows of a Parquet or CSV dataset as a table",
     "usage: hoist head URL [-n N] [--columns a,b] [--filter EXPR] [options]\n\n"
     "Prints the first N rows (default 10), in file order then row-group order, as an aligned\n"
     "table. Only the row groups needed are fetched.\n\n"
-    "  -n, --rows N          rows to print (default 10)\n" DS_COMMON_HELP CLI_STORE_OPTS_HELP,
+    "  -n, --rows N          rows to print (default 10)\n" DS_COMMON_HELP "\n" DS_CSV_HELP "\n" CLI_STORE_OPTS_HELP,
     run_head};

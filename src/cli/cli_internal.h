@@ -222,8 +222,19 @@ bool cli_write_target(const char *output);
  * the exit code: 128 + signal after Ctrl-C / SIGTERM (nothing left behind). */
 int cli_write_stream(const struct cli_write_opts *o, struct hoist_store *store, struct ArrowArrayStream *stream,
                      const char *url, struct cli_progress *bar, bool quiet);
-/* load/schema/head on a local CSV file (cli_csv.c): wanted for --format csv
- * or a .csv/.tsv[.gz|.zst] path; run takes the command's argv. */
+/* What `load --output X` writes, the same for Parquet and CSV input
+ * (cli_dataset.c): a Parquet file or dataset (cli_write_target), CSV on
+ * stdout ("-"), a .csv file or object, an .arrow (Arrow IPC) file. Any other
+ * name is a usage error (printed; CLI_USAGE), found before anything is read. */
+enum cli_load_output { CLI_LOAD_OUT_PARQUET, CLI_LOAD_OUT_STDOUT, CLI_LOAD_OUT_CSV, CLI_LOAD_OUT_ARROW };
+int cli_load_output_check(const char *output, enum cli_load_output *kind);
+/* Writes stream as CSV to url (local path, file:// or s3://; visible only
+ * when complete) or to stdout when url is "-"; opts (may be NULL) are the
+ * writer's. The caller releases the stream if it still has a release. */
+int cli_write_csv(struct hoist_store *store, const char *url, const struct hoist_csv_options *opts,
+                  struct ArrowArrayStream *stream);
+/* load/schema/head on CSV input (cli_csv.c): wanted for --format csv or a
+ * .csv/.tsv[.gz|.zst|.bz2] path; run takes the command's argv. */
 bool cli_csv_wants(int argc, char **argv);
 int cli_csv_run(int argc, char **argv);
 /* The input-format dispatch of `convert` (cli_csv.c): SRC... are CSV when

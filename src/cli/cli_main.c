@@ -98,11 +98,12 @@ static const struct cli_command cli_cmd_sql = {
     "sql", "run SQL over datasets (DuckDB; needs Python)",
     "usage: hoist sql QUERY --table NAME=URL [--table ...] [--output URL [--partition-by COL,...]\n"
     "                 [--existing error|overwrite|append]]\n"
-    "                 [--format table|csv|json] [--endpoint URL] [--region R] [--profile P]\n\n"
+    "                 [--format table|csv|json [--max-rows N]] [--endpoint URL] [--region R] [--profile P]\n\n"
     "Runs QUERY on an embedded DuckDB over hoist datasets, each scan's columns and filters pushed\n"
     "into hoist's loader. With --output, writes the result as a dataset (CTAS, all or nothing) and\n"
-    "prints its manifest. Runs `$HOIST_PYTHON -m hoist sql` (default python3), which needs the\n"
-    "hoist and duckdb Python packages. See docs/sql.md.\n",
+    "prints its manifest. --max-rows N: the rows --format table shows (default 40); -t and -o\n"
+    "are short for --table and --output. Runs `$HOIST_PYTHON -m hoist sql` (default python3),\n"
+    "which needs the hoist and duckdb Python packages. See docs/sql.md.\n",
     run_sql};
 
 int main(int argc, char **argv) {

@@ -281,6 +281,12 @@ void hoist_store_get_stats(struct hoist_store *st, struct hoist_store_stats *out
 static const struct hx_store_backend *const backends[] = {&hx_store_file_backend, &hx_store_s3_backend};
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
+const struct hx_store_backend *hx_store_backend_for(enum hx_url_kind kind) {
+    for (size_t k = 0; k < NBACKENDS; k++)
+        if (backends[k]->kind == kind) return backends[k];
+    return NULL;
+}
+
 /* The parsed URLs of one call and which schemes occur in it. */
 struct batch {
     struct hx_url *urls;
@@ -617,9 +623,7 @@ static hx_status bucket_op(struct hoist_store *st, const char *url, int create) 
     HX_FAIL_IF(st == NULL || url == NULL, HOIST_ERR_INVALID_ARG, "bucket: NULL argument");
     struct hx_url u;
     HX_TRY(hx_store_parse_url(url, &u));
-    const struct hx_store_backend *be = NULL;
-    for (size_t k = 0; k < NBACKENDS; k++)
-        if (backends[k]->kind == u.kind) be = backends[k];
+    const struct hx_store_backend *be = hx_store_backend_for(u.kind);
     hx_status s;
     if (be == NULL || be->bucket == NULL)
         s = hx_error(HOIST_ERR_BAD_URL, "%s: buckets are s3://name", url);

@@ -189,6 +189,9 @@ struct hx_store_backend {
 extern const struct hx_store_backend hx_store_s3_backend;   /* store_s3_*.c */
 extern const struct hx_store_backend hx_store_file_backend; /* store_file.c */
 
+/* The backend of a URL kind (store.c's table), or NULL (HX_URL_DONE). */
+const struct hx_store_backend *hx_store_backend_for(enum hx_url_kind kind);
+
 /* Appends one entry to a list (copies strings). */
 HOIST_NODISCARD hx_status hx_store_list_push(struct hoist_list *list, size_t *cap, const char *url, const char *prefix,
                                              uint64_t size, int64_t mtime, const char *etag, int is_prefix);

@@ -19,13 +19,6 @@ struct hoist_list_iter {
     int last_page;          /* no page after this one */
 };
 
-/* Backends by URL kind, for the iterator (store.c has the call order). */
-static const struct hx_store_backend *backend_for(enum hx_url_kind kind) {
-    if (kind == hx_store_s3_backend.kind) return &hx_store_s3_backend;
-    if (kind == hx_store_file_backend.kind) return &hx_store_file_backend;
-    return NULL;
-}
-
 hx_status hoist_store_list_open(struct hoist_store *st, const char *prefix, int recursive,
                                 struct hoist_list_iter **out) {
     HX_FAIL_IF(out == NULL, HOIST_ERR_INVALID_ARG, "list_open: out is NULL");
@@ -37,7 +30,7 @@ hx_status hoist_store_list_open(struct hoist_store *st, const char *prefix, int 
     it->recursive = recursive != 0;
     hx_status s = hx_store_parse_url(prefix, &it->u);
     if (s == HOIST_OK && (it->prefix_url = hx_strdup(prefix)) == NULL) s = hx_error(HOIST_ERR_NOMEM, "out of memory");
-    if (s == HOIST_OK && (it->be = backend_for(it->u.kind)) == NULL)
+    if (s == HOIST_OK && (it->be = hx_store_backend_for(it->u.kind)) == NULL)
         s = hx_error(HOIST_ERR_BAD_URL, "%s: cannot be listed", prefix);
     if (s == HOIST_OK && it->be->list_page == NULL) {
         /* One go: the backend's list of this one prefix. */

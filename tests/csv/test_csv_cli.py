@@ -51,3 +51,26 @@ def test_csv_output_value_is_not_csv_input(hoist_cli, tmp_path):
     p = run_cli(hoist_cli, "load", str(tmp_path / "nothing-here"), "--output", str(tmp_path / "x.csv"))
     assert p.returncode != 0
     assert "CSV file" not in p.stderr_text
+
+
+def test_output_targets_as_for_parquet(hoist_cli, tmp_path):
+    """CSV input takes the --output targets a Parquet load takes (cli_load_output_check):
+    '-' is CSV on stdout, in the input's dialect, and a name of no known kind is a
+    usage error (regression: both became a Parquet dataset directory of that name)."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a;b\n1;x\n2;y\n")
+    p = run_cli(hoist_cli, "load", str(path), "--delimiter", ";", "--output", "-")
+    assert p.returncode == 0, p.stderr_text
+    assert p.stdout_text == "a;b\n1;x\n2;y\n"
+    p = run_cli(hoist_cli, "load", str(path), "--output", str(tmp_path / "out.json"))
+    assert p.returncode == 2 and "--output" in p.stderr_text
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_options_of_one_command_only(hoist_cli, tmp_path):
+    """-n is head's, -q and --limit load's, as for Parquet input."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(DATA)
+    for args in (("load", "-n", "2"), ("schema", "-q"), ("head", "--limit", "1"), ("schema", "--output", "x.csv")):
+        p = run_cli(hoist_cli, args[0], str(path), *args[1:])
+        assert p.returncode == 2 and "unknown option" in p.stderr_text, args

@@ -133,3 +133,34 @@ def test_item_error_cut_inside_a_character_is_returned(tmp_path, pad):
     assert error.startswith("file://")
     (status, error, info), = store.info_many([url], flags=_hoist.RETURN_MISSING)
     assert status == _hoist.ERR_NOT_FOUND and info is None and error.startswith("file://")
+
+
+CLOSED_DURING_COPY = r"""
+import os, signal, time
+from hoist import _hoist
+store = _hoist.Store(endpoint="http://127.0.0.1:9")
+
+def srcs():
+    store.close()  # while copy_many converts its arguments
+    yield "s3://b/a"
+
+try:
+    store.copy_many(srcs(), ["s3://b/c"])
+except ValueError as e:
+    print("raised:", e, flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(10)
+print("survived SIGTERM", flush=True)
+"""
+
+
+def test_call_on_a_client_closed_by_its_arguments_leaves_sigterm_alone():
+    # copy_many used to take over SIGTERM (py_interrupt.h) before finding the
+    # client closed, and never gave it back: the process then ignored SIGTERM.
+    import signal
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-c", CLOSED_DURING_COPY], capture_output=True, text=True, timeout=60)
+    assert "raised: the hoist store client is closed" in p.stdout, p.stderr[-2000:]
+    assert "survived" not in p.stdout
+    assert p.returncode == -signal.SIGTERM

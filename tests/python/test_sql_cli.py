@@ -2,6 +2,8 @@
 with --output, DuckDB's errors with exit 2, and a clear error when Python is missing."""
 import json
 import os
+import re
+import subprocess
 import sys
 
 import pyarrow as pa
@@ -55,3 +57,15 @@ def test_errors(hoist_cli, data):
     p = run_cli(hoist_cli, "sql", "SELECT 1", env={"HOIST_PYTHON": "/nonexistent/python"})
     assert p.returncode == 1
     assert "needs Python with the hoist and duckdb packages" in p.stderr_text
+
+
+def test_help_names_every_option_of_the_python_parser(hoist_cli):
+    # `hoist sql --help` is the C CLI's text; the options are argparse's in
+    # python/hoist/__main__.py, so the two are compared here.
+    long_option = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
+    p = subprocess.run([sys.executable, "-m", "hoist", "sql", "--help"], capture_output=True, text=True,
+                       env={**os.environ, **env()}, check=True)
+    python_opts = set(long_option.findall(p.stdout)) - {"--help"}
+    assert {"--table", "--output", "--max-rows"} <= python_opts
+    c_help = run_cli(hoist_cli, "sql", "--help", check=True).stdout_text
+    assert python_opts - set(long_option.findall(c_help)) == set()
