@@ -300,6 +300,17 @@ static void test_values(void) {
     CHECK(hx_csv_parse_int64((const uint8_t *)"-9223372036854775808", 20, &i) && i == INT64_MIN);
     CHECK(!hx_csv_parse_int64((const uint8_t *)"9223372036854775808", 19, &i));
     CHECK(!hx_csv_parse_int64((const uint8_t *)"+1", 2, &i));
+    /* padding with spaces and tabs at either end is read past (as pyarrow
+     * does); other bytes below ' ' are not padding */
+    CHECK(hx_csv_parse_int64((const uint8_t *)" \t-12", 5, &i) && i == -12);
+    CHECK(hx_csv_parse_int64((const uint8_t *)"12\t ", 4, &i) && i == 12);
+    CHECK(hx_csv_parse_int64((const uint8_t *)" 7 ", 3, &i) && i == 7);
+    CHECK(!hx_csv_parse_int64((const uint8_t *)"12\x01", 3, &i));
+    CHECK(!hx_csv_parse_int64((const uint8_t *)"\r12", 3, &i));
+    CHECK(!hx_csv_parse_int64((const uint8_t *)" \t ", 3, &i));
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)" 1970-01-01 00:00:01\t", 21, &i, &z) && i == 1000000 && !z);
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"\t1970-01-01 00:00:00.000002 ", 28, &i, &z) && i == 2 && !z);
+    CHECK(!hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:01\x1f", 20, &i, &z));
     CHECK(hx_csv_parse_float64((const uint8_t *)"0.1", 3, &d) && d == 0.1);
     CHECK(hx_csv_parse_float64((const uint8_t *)"123456789012345678901234e-5", 27, &d) &&
           d == 1234567890123456789.01234);
