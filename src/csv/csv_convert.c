@@ -177,12 +177,14 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
     double *const doubles = (double *)b->values;
     int64_t k = 0, nulls = 0;
     hx_status st = HOIST_OK;
-    uint64_t valid = 0; /* validity bits of rows k & ~63 .. k, stored every 64 rows */
+    /* validity bits of rows k & ~63 .. k, stored every 64 rows: all set,
+     * a null clears its own, so a value costs no bit operation */
+    uint64_t valid = ~(uint64_t)0;
 #define NEXT_ROW()                                                                                                     \
     do {                                                                                                               \
         if (!(++k & 63)) {                                                                                             \
             store_bits(b->validity + ((k >> 6) - 1) * 8, valid, 8);                                                    \
-            valid = 0;                                                                                                 \
+            valid = ~(uint64_t)0;                                                                                      \
         }                                                                                                              \
     } while (0)
     const struct hx_csv_field *fp = fields + j; /* row r's field */
@@ -206,13 +208,13 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
              * branch here does not wait for the division's result */
             if (t == HX_CSV_FLOAT64 ? hx_csv_parse_float64_plain(s, len, doubles + k)
                                     : put_value(cx, t, s, len, b, k, &st, &unused)) {
-                valid |= (uint64_t)1 << (k & 63);
                 NEXT_ROW();
                 continue;
             }
         }
         if (nullable && hx_csv_words_has(cx->nulls, s, len)) {
             nulls++;
+            valid &= ~((uint64_t)1 << (k & 63));
             if (t == HX_CSV_STRING)
                 ((int32_t *)b->values)[k + 1] = (int32_t)b->data.len;
             else if (value_width(t) == 8)
@@ -231,11 +233,12 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
                 bad_utf8 ? HX_CSV_STRING : hx_csv_mask_best(hx_csv_value_types(cx->trues, cx->falses, s, len));
             return HOIST_ERR_CSV_PARSE;
         }
-        valid |= (uint64_t)1 << (k & 63);
         NEXT_ROW();
     }
 #undef NEXT_ROW
-    if (k & 63) store_bits(b->validity + (k >> 6) * 8, valid, (size_t)((k & 63) + 7) / 8);
+    /* the last word's bits past the column's end stay clear */
+    if (k & 63)
+        store_bits(b->validity + (k >> 6) * 8, valid & (((uint64_t)1 << (k & 63)) - 1), (size_t)((k & 63) + 7) / 8);
     *nulls_out = nulls;
     return HOIST_OK;
 }
