@@ -166,22 +166,35 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
                                             const uint8_t *dropped, const enum hx_csv_type t, struct hx_buf *scratch,
                                             struct colbufs *b, int64_t *nulls_out, struct hx_csv_convert_fail *fail) {
     bool nullable = t != HX_CSV_STRING || cx->strings_can_be_null;
+    /* the common case first: a number or time that converts is no null
+     * word when no null word converts (NaN excepted: "nan" is one). Loop
+     * invariants are read once here: stores into the column's bytes could
+     * alias them, so the compiler would load them again for every row. */
+    const bool convert_first = nullable &&
+                               (t == HX_CSV_INT64 || t == HX_CSV_FLOAT64 || t == HX_CSV_DATE32 ||
+                                t == HX_CSV_TIMESTAMP || t == HX_CSV_TIMESTAMP_UTC) &&
+                               !cx->nulls->converts[t];
+    double *const doubles = (double *)b->values;
     int64_t k = 0, nulls = 0;
     hx_status st = HOIST_OK;
-    uint64_t valid = 0; /* validity bits of rows k & ~63 .. k, stored every 64 rows */
+    /* validity bits of rows k & ~63 .. k, stored every 64 rows: all set,
+     * a null clears its own, so a value costs no bit operation */
+    uint64_t valid = ~(uint64_t)0;
 #define NEXT_ROW()                                                                                                     \
     do {                                                                                                               \
         if (!(++k & 63)) {                                                                                             \
             store_bits(b->validity + ((k >> 6) - 1) * 8, valid, 8);                                                    \
-            valid = 0;                                                                                                 \
+            valid = ~(uint64_t)0;                                                                                      \
         }                                                                                                              \
     } while (0)
-    for (int64_t r = 0; r < nrows; r++) {
+    const struct hx_csv_field *fp = fields + j; /* row r's field */
+    const size_t ahead = 16 * stride;
+    for (int64_t r = 0; r < nrows; r++, fp += stride) {
         if (dropped && bit_get(dropped, r)) continue;
         /* the text of a row a few ahead: a column pass over a chunk of text
          * and its index outgrows L2, so these would miss */
-        if (r + 16 < nrows) __builtin_prefetch(base + fields[(size_t)(r + 16) * stride + j].off);
-        struct hx_csv_field f = fields[(size_t)r * stride + j];
+        if (r + 16 < nrows) __builtin_prefetch(base + fp[ahead].off);
+        struct hx_csv_field f = *fp;
         const uint8_t *s = base + f.off;
         size_t len = f.len & HX_CSV_FIELD_MAXLEN;
         if (HX_UNLIKELY(f.len & HX_CSV_FIELD_RAW)) {
@@ -189,22 +202,19 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
             s = (const uint8_t *)scratch->data;
             len = scratch->len;
         }
-        /* the common case first: a number or time that converts is no null
-         * word when no null word converts (NaN excepted: "nan" is one) */
-        if (nullable &&
-            (t == HX_CSV_INT64 || t == HX_CSV_FLOAT64 || t == HX_CSV_DATE32 || t == HX_CSV_TIMESTAMP ||
-             t == HX_CSV_TIMESTAMP_UTC) &&
-            !cx->nulls->converts[t]) {
+        if (convert_first) {
             bool unused = false;
-            if (put_value(cx, t, s, len, b, k, &st, &unused) &&
-                (t != HX_CSV_FLOAT64 || ((double *)b->values)[k] == ((double *)b->values)[k])) {
-                valid |= (uint64_t)1 << (k & 63);
+            /* floats: the inline parser, whose values are never NaN, so the
+             * branch here does not wait for the division's result */
+            if (t == HX_CSV_FLOAT64 ? hx_csv_parse_float64_plain(s, len, doubles + k)
+                                    : put_value(cx, t, s, len, b, k, &st, &unused)) {
                 NEXT_ROW();
                 continue;
             }
         }
         if (nullable && hx_csv_words_has(cx->nulls, s, len)) {
             nulls++;
+            valid &= ~((uint64_t)1 << (k & 63));
             if (t == HX_CSV_STRING)
                 ((int32_t *)b->values)[k + 1] = (int32_t)b->data.len;
             else if (value_width(t) == 8)
@@ -223,11 +233,12 @@ static ALWAYS_INLINE hx_status convert_rows(const struct hx_csv_convert_ctx *cx,
                 bad_utf8 ? HX_CSV_STRING : hx_csv_mask_best(hx_csv_value_types(cx->trues, cx->falses, s, len));
             return HOIST_ERR_CSV_PARSE;
         }
-        valid |= (uint64_t)1 << (k & 63);
         NEXT_ROW();
     }
 #undef NEXT_ROW
-    if (k & 63) store_bits(b->validity + (k >> 6) * 8, valid, (size_t)((k & 63) + 7) / 8);
+    /* the last word's bits past the column's end stay clear */
+    if (k & 63)
+        store_bits(b->validity + (k >> 6) * 8, valid & (((uint64_t)1 << (k & 63)) - 1), (size_t)((k & 63) + 7) / 8);
     *nulls_out = nulls;
     return HOIST_OK;
 }

@@ -186,39 +186,8 @@ static bool word_ci(const uint8_t *s, size_t n, const char *w) {
 }
 
 /* Exactly representable powers of ten (Clinger's fast path). */
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-/* Eight ASCII digits at once (SWAR, little-endian loads): whether all of
- * v's bytes are '0'..'9', and their value. A digit byte is 0x30..0x39: its
- * high nibble is 3, and adding 6 keeps it 3 only up to '9'. */
-static inline bool eight_digits(uint64_t v) {
-    return ((v & 0xf0f0f0f0f0f0f0f0ull) | (((v + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) >> 4)) ==
-           0x3333333333333333ull;
-}
-static inline uint64_t eight_digits_value(uint64_t v) {
-    v -= 0x3030303030303030ull;
-    v = v * 10 + (v >> 8); /* pairs: byte 2k holds digits 2k, 2k+1 as a number 0..99 */
-    uint64_t a = (v & 0x000000ff000000ffull) * (100 + (1000000ull << 32));
-    uint64_t b = ((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32));
-    return (a + b) >> 32;
-}
-
-/* Accumulates the digits from p into *mant (wrapping; the caller counts
- * them), eight at a time while eight are there; returns the first
- * non-digit position. */
-static inline const uint8_t *digits_into(const uint8_t *p, const uint8_t *end, uint64_t *mant) {
-    uint64_t m = *mant, v;
-    while (end - p >= 8) {
-        memcpy(&v, p, 8);
-        if (!eight_digits(v)) break;
-        m = m * 100000000 + eight_digits_value(v);
-        p += 8;
-    }
-    while (p < end && is_digit(*p)) m = m * 10 + (unsigned)(*p++ - '0');
-    *mant = m;
-    return p;
-}
+const double hx_csv_pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Numbers may be padded with spaces or tabs (as pyarrow reads them). */
 static inline void trim(const uint8_t **s, size_t *n) {
@@ -251,11 +220,11 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
      * than 19 of them go to strtod, which then decides */
     const uint8_t *p = s + i, *end = s + n, *d0 = p;
     uint64_t mant = 0;
-    p = digits_into(p, end, &mant);
+    p = hx_csv_digits_into(p, end, &mant);
     size_t ndig = (size_t)(p - d0), nfrac = 0;
     if (p < end && *p == '.') {
         const uint8_t *f0 = ++p;
-        p = digits_into(p, end, &mant);
+        p = hx_csv_digits_into(p, end, &mant);
         nfrac = (size_t)(p - f0);
         ndig += nfrac;
     }
@@ -277,7 +246,7 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
     exp10 -= (int64_t)nfrac;
     if (mant <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22) {
         double v = (double)mant;
-        v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
+        v = exp10 < 0 ? v / hx_csv_pow10_exact[-exp10] : v * hx_csv_pow10_exact[exp10];
         *out = neg ? -v : v;
         return true;
     }

@@ -23,6 +23,7 @@
 #include "arrow_internal.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 /* ---- types ------------------------------------------------------------- */
 
@@ -177,6 +178,69 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out);
  * 128-bit product decides it (w != 0); false (rare: a near-tie, subnormal,
  * overflow, q out of range) leaves it to strtod. */
 bool hx_csv_eisel_lemire(uint64_t w, int64_t q, bool neg, double *out);
+/* The powers of ten 1e0..1e22, every one an exact double. */
+extern const double hx_csv_pow10_exact[23];
+
+/* Eight ASCII digits at once (SWAR, little-endian loads): whether all of
+ * v's bytes are '0'..'9', and their value. A digit byte is 0x30..0x39: its
+ * high nibble is 3, and adding 6 keeps it 3 only up to '9'. */
+static inline bool hx_csv_eight_digits(uint64_t v) {
+    return ((v & 0xf0f0f0f0f0f0f0f0ull) | (((v + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) >> 4)) ==
+           0x3333333333333333ull;
+}
+static inline uint64_t hx_csv_eight_digits_value(uint64_t v) {
+    v -= 0x3030303030303030ull;
+    v = v * 10 + (v >> 8); /* pairs: byte 2k holds digits 2k, 2k+1 as a number 0..99 */
+    uint64_t a = (v & 0x000000ff000000ffull) * (100 + (1000000ull << 32));
+    uint64_t b = ((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32));
+    return (a + b) >> 32;
+}
+
+/* Accumulates the digits from p into *mant (wrapping; the caller counts
+ * them), eight at a time while eight are there; returns the first
+ * non-digit position. */
+static inline const uint8_t *hx_csv_digits_into(const uint8_t *p, const uint8_t *end, uint64_t *mant) {
+    uint64_t m = *mant, v;
+    while (end - p >= 8) {
+        memcpy(&v, p, 8);
+        if (!hx_csv_eight_digits(v)) break;
+        m = m * 100000000 + hx_csv_eight_digits_value(v);
+        p += 8;
+    }
+    while (p < end && (unsigned)(*p - '0') < 10) m = m * 10 + (unsigned)(*p++ - '0');
+    *mant = m;
+    return p;
+}
+
+/* The shape most numbers in a float column have, inlined into conversion:
+ * [-]digits[.digits], at most 19 digits, nothing else (no '+', padding,
+ * exponent or word). It computes what hx_csv_parse_float64 computes for
+ * such text (the same paths: Clinger's exact division, else the 128-bit
+ * product) without the call and the checks for rarer shapes; false leaves
+ * the text to that parser, which then decides. A value it takes is finite,
+ * so never a NaN that could be a null word. */
+static inline bool hx_csv_parse_float64_plain(const uint8_t *s, size_t n, double *out) {
+    const uint8_t *p = s, *end = s + n;
+    bool neg = n && *p == '-';
+    p += neg;
+    uint64_t mant = 0;
+    const uint8_t *d0 = p;
+    p = hx_csv_digits_into(p, end, &mant);
+    size_t ndig = (size_t)(p - d0), nfrac = 0;
+    if (p < end && *p == '.') {
+        const uint8_t *f0 = ++p;
+        p = hx_csv_digits_into(p, end, &mant);
+        nfrac = (size_t)(p - f0);
+        ndig += nfrac;
+    }
+    if (p != end || ndig == 0 || ndig > 19) return false;
+    if (mant <= ((uint64_t)1 << 53) && nfrac <= 22) {
+        double v = (double)mant / hx_csv_pow10_exact[nfrac];
+        *out = neg ? -v : v;
+        return true;
+    }
+    return mant != 0 && hx_csv_eisel_lemire(mant, -(int64_t)nfrac, neg, out);
+}
 bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out);
 /* ISO 8601 date, or date + 'T'/' ' + HH:MM[:SS[.fraction]] + optional zone
  * (Z, ±HH, ±HHMM, ±HH:MM). *zoned tells whether a zone was given; the value

@@ -15,8 +15,13 @@ static inline void trim(const uint8_t **s, size_t *n) {
     while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
 }
 
+/* Most values have no padding: one test of the end bytes skips the loops. */
+static inline void trim_if_padded(const uint8_t **s, size_t *n) {
+    if (*n && ((*s)[0] <= ' ' || (*s)[*n - 1] <= ' ')) trim(s, n);
+}
+
 bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out) {
-    trim(&s, &n);
+    trim_if_padded(&s, &n);
     size_t i = 0;
     bool neg = false;
     if (n && s[0] == '-') { /* no '+': pyarrow reads "+1" as a double */
@@ -128,7 +133,7 @@ static bool timestamp_fixed(const uint8_t *s, size_t n, int64_t *out) {
 }
 
 bool hx_csv_parse_timestamp(const uint8_t *s, size_t n, int64_t *out, bool *zoned) {
-    trim(&s, &n);
+    trim_if_padded(&s, &n);
     if (timestamp_fixed(s, n, out)) {
         *zoned = false;
         return true;

@@ -300,6 +300,17 @@ static void test_values(void) {
     CHECK(hx_csv_parse_int64((const uint8_t *)"-9223372036854775808", 20, &i) && i == INT64_MIN);
     CHECK(!hx_csv_parse_int64((const uint8_t *)"9223372036854775808", 19, &i));
     CHECK(!hx_csv_parse_int64((const uint8_t *)"+1", 2, &i));
+    /* padding with spaces and tabs at either end is read past (as pyarrow
+     * does); other bytes below ' ' are not padding */
+    CHECK(hx_csv_parse_int64((const uint8_t *)" \t-12", 5, &i) && i == -12);
+    CHECK(hx_csv_parse_int64((const uint8_t *)"12\t ", 4, &i) && i == 12);
+    CHECK(hx_csv_parse_int64((const uint8_t *)" 7 ", 3, &i) && i == 7);
+    CHECK(!hx_csv_parse_int64((const uint8_t *)"12\x01", 3, &i));
+    CHECK(!hx_csv_parse_int64((const uint8_t *)"\r12", 3, &i));
+    CHECK(!hx_csv_parse_int64((const uint8_t *)" \t ", 3, &i));
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)" 1970-01-01 00:00:01\t", 21, &i, &z) && i == 1000000 && !z);
+    CHECK(hx_csv_parse_timestamp((const uint8_t *)"\t1970-01-01 00:00:00.000002 ", 28, &i, &z) && i == 2 && !z);
+    CHECK(!hx_csv_parse_timestamp((const uint8_t *)"1970-01-01 00:00:01\x1f", 20, &i, &z));
     CHECK(hx_csv_parse_float64((const uint8_t *)"0.1", 3, &d) && d == 0.1);
     CHECK(hx_csv_parse_float64((const uint8_t *)"123456789012345678901234e-5", 27, &d) &&
           d == 1234567890123456789.01234);
@@ -484,6 +495,57 @@ static void test_null_words_that_convert(void) {
     hoist_csv_options_free(o);
 }
 
+/* Validity bitmaps, bit for bit: nulls on either side of each 64-row word
+ * edge, a null-free column with no bitmap, bits past the last row clear;
+ * lengths around the word size, for every column type that takes nulls. */
+static void test_validity_bits(void) {
+    static const int64_t lens[] = {3, 63, 64, 65, 127, 128, 130, 200}; /* 1 or 2 rows: all null, type null */
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+        int64_t n = lens[li];
+        struct hx_buf t;
+        hx_buf_init(&t);
+        CHECK(hx_buf_append_str(&t, "i,f,s,none\n") == HOIST_OK);
+        for (int64_t r = 0; r < n; r++) {
+            bool null = r == 0 || r % 64 == 63 || r % 64 == 0 || r == n - 1 || r % 7 == 3;
+            if (null)
+                CHECK(hx_buf_append_str(&t, "NA,,x,1\n") == HOIST_OK);
+            else
+                CHECK(hx_buf_printf(&t, "%" PRId64 ",%" PRId64 ".5,x,1\n", r, r) == HOIST_OK);
+        }
+        for (int small = 0; small < 2; small++) { /* one chunk; chunks of ~40 rows */
+            struct hoist_csv_options *o = small ? opts("b", 1024) : opts("");
+            struct ArrowArrayStream st;
+            CHECK_EQ_INT(hoist_csv_read_memory(t.data, t.len, o, &st, NULL, 0), HOIST_OK);
+            struct ArrowArray b;
+            int64_t row0 = 0;
+            while (st.get_next(&st, &b) == 0 && b.release) {
+                for (int c = 0; c < 2; c++) { /* i and f: the same rows are null */
+                    const struct ArrowArray *a = b.children[c];
+                    const uint8_t *v = a->buffers[0];
+                    int64_t nulls = 0;
+                    CHECK(v != NULL);
+                    for (int64_t r = 0; v && r < a->length; r++) {
+                        int64_t fr = row0 + r;
+                        bool null = fr == 0 || fr % 64 == 63 || fr % 64 == 0 || fr == n - 1 || fr % 7 == 3;
+                        nulls += null;
+                        CHECK_EQ_INT((v[r >> 3] >> (r & 7)) & 1, !null);
+                    }
+                    CHECK_EQ_INT(a->null_count, nulls);
+                    if (v && (a->length & 7)) CHECK_EQ_INT(v[a->length >> 3] >> (a->length & 7), 0);
+                }
+                CHECK(b.children[3]->buffers[0] == NULL); /* no nulls: no bitmap */
+                CHECK_EQ_INT(b.children[3]->null_count, 0);
+                row0 += b.length;
+                b.release(&b);
+            }
+            CHECK_EQ_INT(row0, n);
+            st.release(&st);
+            hoist_csv_options_free(o);
+        }
+        hx_buf_reset(&t);
+    }
+}
+
 /* The fixed-shape timestamp path ('YYYY-MM-DD HH:MM:SS[.ffffff]') agrees
  * with the general parser: each random (often invalid) value is compared
  * with itself lengthened so that only the general parser takes it ("0"
@@ -558,6 +620,7 @@ int main(void) {
     RUN(test_fast_lexer);
     RUN(test_fast_lexer_quoted_spans);
     RUN(test_null_words_that_convert);
+    RUN(test_validity_bits);
     RUN(test_dialects);
     RUN(test_every_split_point);
     RUN(test_parallel_sampling);

@@ -2,7 +2,10 @@
  * locale reads it — random decimals of every length and exponent through
  * every path (Clinger, the 128-bit product, strtod), exact ties, the
  * values next to the subnormal and overflow limits; and that the 128-bit
- * path decides nearly every value it is given, so the fast path is real. */
+ * path decides nearly every value it is given, so the fast path is real.
+ * Every input also goes through hx_csv_parse_float64_plain (conversion's
+ * inline parser): what it takes reads the same, what the parser refuses it
+ * refuses too, and it takes nearly every short plain decimal. */
 #include "csv_internal.h"
 #include "test_harness.h"
 
@@ -16,6 +19,7 @@ static double ref(const char *s) { return strtod_l(s, NULL, c_loc); }
 static bool same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
 static int mismatches;
+static long plain_taken;
 
 static void check_text(const char *s) {
     double got, want = ref(s);
@@ -24,12 +28,20 @@ static void check_text(const char *s) {
         if (mismatches++ < 20) fprintf(stderr, "'%s': got %.17g (ok %d), strtod %.17g\n", s, got, ok, want);
         CHECK(ok && same_bits(got, want));
     }
+    double plain;
+    if (hx_csv_parse_float64_plain((const uint8_t *)s, strlen(s), &plain)) {
+        plain_taken++;
+        if (!same_bits(plain, want) && mismatches++ < 20)
+            fprintf(stderr, "'%s': plain %.17g, strtod %.17g\n", s, plain, want);
+        CHECK(same_bits(plain, want));
+    }
 }
 
 /* What the parser refuses. */
 static void check_bad(const char *s) {
     double d;
     CHECK(!hx_csv_parse_float64((const uint8_t *)s, strlen(s), &d));
+    CHECK(!hx_csv_parse_float64_plain((const uint8_t *)s, strlen(s), &d));
 }
 
 /* Short decimals, each digit count either side of the point up to 20
@@ -38,6 +50,7 @@ static void check_bad(const char *s) {
 static void test_short_decimals(void) {
     uint64_t rng = 11;
     char s[64];
+    long plain_shape = 0, taken_before = plain_taken;
     for (int a = 0; a <= 20; a++)
         for (int b = -1; b <= 20; b++)
             for (int rep = 0; rep < 200; rep++) {
@@ -55,10 +68,25 @@ static void test_short_decimals(void) {
                     continue;
                 }
                 check_text(s);
+                plain_shape += a + (b > 0 ? b : 0) <= 19;
             }
+    /* the plain parser takes every one of at most 19 digits but the few
+     * the 128-bit product leaves to strtod: mantissas past 2^53 whose
+     * value is exact, a tie it cannot tell (990280534151472.5) */
+    long taken = plain_taken - taken_before;
+    fprintf(stderr, "plain parser: took %ld of %ld short decimals\n", taken, plain_shape);
+    CHECK(taken <= plain_shape && taken * 1000 >= plain_shape * 995);
     static const char *const bad[] = {"",   "-",   ".",    "-.",   "1.2.3", "1..2", "--1",
                                       "1-", "12a", "1.5x", "0x10", "1e",    "1,5",  "١"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) check_bad(bad[i]);
+    /* shapes the parser reads and the plain one leaves to it */
+    static const char *const rare[] = {"+1.5",   " 2.5", "2.5 ", "1e5",
+                                       "1.5E-3", "inf",  "-nan", "12345678901234567890.5"};
+    for (size_t i = 0; i < sizeof rare / sizeof *rare; i++) {
+        double d;
+        CHECK(!hx_csv_parse_float64_plain((const uint8_t *)rare[i], strlen(rare[i]), &d));
+        CHECK(hx_csv_parse_float64((const uint8_t *)rare[i], strlen(rare[i]), &d));
+    }
 }
 
 /* A random decimal: 1..maxdig digits, a point somewhere (or none), an
