@@ -13,14 +13,6 @@
 
 #include "util_internal.h"
 
-/* Marks a hot loop the compiler should vectorise even at -O2 (GCC only:
- * clang vectorises at -O2 already). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define HX_VECTORIZE __attribute__((optimize("O3")))
-#else
-#define HX_VECTORIZE
-#endif
-
 /* For a small helper called once per value or run in a hot loop, where
  * the compiler's size heuristics would otherwise keep the call. */
 #if defined(__GNUC__)
