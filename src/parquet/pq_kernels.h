@@ -102,6 +102,11 @@ void hx_fill_fixed(uint8_t *out, const uint8_t *value, size_t width, size_t n);
 /* Largest of n values (0 when n == 0). */
 uint32_t hx_max_u32(const uint32_t *v, size_t n);
 
+/* Moves the v[i] whose keep[i] is 1 (keep bytes are 0 or 1) to the front
+ * of v, in order, in place; returns how many. The dictionary indices of a
+ * page decoded for a filter's kept rows (pq_values.c). */
+size_t hx_keep_u32(uint32_t *v, const uint8_t *keep, size_t n);
+
 /* RLE_DICTIONARY indices (the hybrid runs after the bit-width byte, as for
  * hx_rle_decode_u32) gathered straight into n fixed-width values: out[i] =
  * dict[index i]. Fused so the indices never reach memory: bit-packed runs go

@@ -849,15 +849,9 @@ static hx_status decode_kept_values(struct hx_pq_colctx *cx, int enc, const uint
     uint8_t *dst = o->values.data + o->values.len;
     if (enc == PQE_PLAIN_DICTIONARY || enc == PQE_RLE_DICTIONARY) {
         HX_TRY(read_indices(cx, p, len, n));
-        /* The kept indices move to the front (in place, branch-free: the
-         * write position j never passes i), then only those are gathered. */
+        /* The kept indices move to the front, then only those are gathered. */
         uint32_t *idx = cx->idx;
-        const uint8_t *vk = cx->vkeep;
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++) {
-            idx[j] = idx[i];
-            j += vk[i];
-        }
+        HX_FAIL_IF(hx_keep_u32(idx, cx->vkeep, n) != k, HOIST_ERR_INTERNAL, "kept-rows mask miscounted");
         /* b-bit indices cannot reach a dictionary of 2^b or more entries */
         if (((uint64_t)1 << p[0]) > (uint64_t)cx->dict_n)
             HX_TRY(hx_dict_gather(cx->dict_fixed, (size_t)cx->dict_n, w, idx, k, dst));
