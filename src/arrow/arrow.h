@@ -151,6 +151,10 @@ HOIST_NODISCARD hx_status hx_arrow_array_cast(struct ArrowArray *in, const char 
  * on success (and kept on failure). */
 HOIST_NODISCARD hx_status hx_arrow_array_filter(struct ArrowArray *in, const struct ArrowSchema *schema,
                                                 const uint8_t *keep, int64_t out_len, struct ArrowArray *out);
+/* Copies the n `w`-byte values of src whose keep byte is 1 (each keep[i] is
+ * 0 or 1, and out_len of them are 1) to dst, in order: the row filter's
+ * kernel, also used by the Parquet decoder to keep only a filter's rows. */
+void hx_arrow_keep_fixed(uint8_t *dst, const uint8_t *src, const uint8_t *keep, int64_t n, size_t w, int64_t out_len);
 
 /* ---- streams (arrow_stream.c) ---------------------------------------------------
  * Every stream made here keeps its own copy of the last error message for

@@ -193,43 +193,31 @@ static uint8_t *child_mask_lists(const struct ArrowArray *in, const uint8_t *kee
     return m;
 }
 
-/* Copies the kept fixed-width values. Branch-free (write every value, advance
- * by keep[i], which is 0 or 1): a filter keeps rows in no predictable
- * pattern, and a taken/not-taken branch per row costs more than the copy.
- * The write position stays below out_len, so the loop stops once every kept
- * value is out. */
-static void compress_fixed(uint8_t *dst, const uint8_t *src, const uint8_t *keep, int64_t n, size_t w,
-                           int64_t out_len) {
+/* Branch-free (write every value, advance by keep[i], which is 0 or 1): a
+ * filter keeps rows in no predictable pattern, and a taken/not-taken branch
+ * per row costs more than the copy. The write position stays below out_len,
+ * so the loop stops once every kept value is out. Values are moved with
+ * fixed-size memcpy (plain loads and stores): src may be a Parquet page,
+ * with no alignment. */
+void hx_arrow_keep_fixed(uint8_t *dst, const uint8_t *src, const uint8_t *keep, int64_t n, size_t w, int64_t out_len) {
     int64_t k = 0, i = 0;
+#define KEEP_LOOP(W)                                                                                                   \
+    for (; i < n && k < out_len; i++) {                                                                                \
+        memcpy(dst + (size_t)k * (W), src + (size_t)i * (W), (W));                                                     \
+        k += keep[i];                                                                                                  \
+    }                                                                                                                  \
+    break
     switch (w) {
-    case 1:
-        for (; i < n && k < out_len; i++) {
-            dst[k] = src[i];
-            k += keep[i];
-        }
-        break;
-    case 2:
-        for (; i < n && k < out_len; i++) {
-            ((uint16_t *)dst)[k] = ((const uint16_t *)src)[i];
-            k += keep[i];
-        }
-        break;
-    case 4:
-        for (; i < n && k < out_len; i++) {
-            ((uint32_t *)dst)[k] = ((const uint32_t *)src)[i];
-            k += keep[i];
-        }
-        break;
-    case 8:
-        for (; i < n && k < out_len; i++) {
-            ((uint64_t *)dst)[k] = ((const uint64_t *)src)[i];
-            k += keep[i];
-        }
-        break;
+    case 1: KEEP_LOOP(1);
+    case 2: KEEP_LOOP(2);
+    case 4: KEEP_LOOP(4);
+    case 8: KEEP_LOOP(8);
+    case 16: KEEP_LOOP(16);
     default:
         for (; i < n; i++)
             if (keep[i]) memcpy(dst + (size_t)(k++) * w, src + (size_t)i * w, w);
     }
+#undef KEEP_LOOP
 }
 
 /* Offsets of the kept rows of a binary or list array, rebased to 0, into
@@ -263,8 +251,8 @@ static hx_status filter_dictionary(const struct ArrowArray *in, const struct Arr
     size_t sz[2] = {vsz, (size_t)out_len * w};
     HX_TRY(hx_arrow_array_make(out, out_len, 2, sz, 0));
     filter_validity(in, keep, out_len, out);
-    compress_fixed(hx_arrow_buffer(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep, in->length,
-                   w, out_len);
+    hx_arrow_keep_fixed(hx_arrow_buffer(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep,
+                        in->length, w, out_len);
     hx_status st = hx_arrow_array_alloc_dictionary(out);
     uint8_t *all = hx_malloc(in->dictionary->length > 0 ? (size_t)in->dictionary->length : 1);
     if (st == HOIST_OK && !all) st = hx_error(HOIST_ERR_NOMEM, "out of memory filtering a dictionary array");
@@ -285,8 +273,8 @@ static hx_status filter_fixed(const struct ArrowArray *in, int bits, const uint8
     HX_TRY(hx_arrow_array_make(out, out_len, 2, sz, 0));
     filter_validity(in, keep, out_len, out);
     if (bits > 1) {
-        compress_fixed(hx_arrow_buffer(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep,
-                       in->length, w, out_len);
+        hx_arrow_keep_fixed(hx_arrow_buffer(out, 1), (const uint8_t *)in->buffers[1] + (size_t)in->offset * w, keep,
+                            in->length, w, out_len);
         return HOIST_OK;
     }
     const uint8_t *src = in->buffers[1];

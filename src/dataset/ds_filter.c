@@ -544,7 +544,8 @@ static void mask_nulls(const struct ArrowArray *a, int64_t len, uint8_t *res) {
         }
 }
 
-static bool eval_fast(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, int64_t len, uint8_t *res) {
+HX_VECTORIZE static bool eval_fast(const struct ds_node *n, const struct ArrowArray *a, const char *fmt, int64_t len,
+                                   uint8_t *res) {
     if (n->kind != DS_N_CMP) return false;
     const struct ds_value *lit = &n->lits[0].v;
     bool sign;
@@ -553,10 +554,27 @@ static bool eval_fast(const struct ds_node *n, const struct ArrowArray *a, const
         /* A literal outside the column's range still compares right once
          * both sides are int64. */
         int64_t x = (int64_t)lit->i;
+        /* In the column's own width when the literal fits it: the loop then
+         * vectorises without widening every value to 64 bits. */
         switch (w) {
-        case 1: CMP_LOOP(int8_t, (int64_t)x); break;
-        case 2: CMP_LOOP(int16_t, (int64_t)x); break;
-        case 4: CMP_LOOP(int32_t, (int64_t)x); break;
+        case 1:
+            if (x >= INT8_MIN && x <= INT8_MAX)
+                CMP_LOOP(int8_t, (int8_t)x);
+            else
+                CMP_LOOP(int8_t, (int64_t)x);
+            break;
+        case 2:
+            if (x >= INT16_MIN && x <= INT16_MAX)
+                CMP_LOOP(int16_t, (int16_t)x);
+            else
+                CMP_LOOP(int16_t, (int64_t)x);
+            break;
+        case 4:
+            if (x >= INT32_MIN && x <= INT32_MAX)
+                CMP_LOOP(int32_t, (int32_t)x);
+            else
+                CMP_LOOP(int32_t, (int64_t)x);
+            break;
         default: CMP_LOOP(int64_t, x); break;
         }
     } else if ((fmt[0] == 'g' || fmt[0] == 'f') && fmt[1] == '\0' && lit->kind == DS_V_DOUBLE) {
@@ -759,8 +777,9 @@ static hx_status eval_node(const struct ds_node *n, const struct ArrowArray *con
     return eval_leaf(n, cols[n->col], formats[n->col], dict_formats ? dict_formats[n->col] : NULL, len, res);
 }
 
-hx_status hx_ds_filter_eval(const struct ds_filter *f, const struct ArrowArray *const *cols, const char *const *formats,
-                            const char *const *dict_formats, int64_t length, uint8_t *keep) {
+HX_VECTORIZE hx_status hx_ds_filter_eval(const struct ds_filter *f, const struct ArrowArray *const *cols,
+                                         const char *const *formats, const char *const *dict_formats, int64_t length,
+                                         uint8_t *keep) {
     if (!f || !f->root) {
         memset(keep, 1, (size_t)length);
         return HOIST_OK;

@@ -62,6 +62,13 @@ struct unit_run {
     char *msg;
     struct ArrowArray batch;
     int64_t batch_rows;
+    /* Late materialisation (see late_col): set once the filter's columns
+     * are decoded; the other output columns are then decoded for the kept
+     * rows alone. */
+    bool late;
+    bool round2; /* the late columns' decoding is queued */
+    uint8_t *keep;
+    int64_t kept;
     uint64_t budget;      /* bytes reserved */
     uint64_t batch_bytes; /* decoded bytes waiting for the consumer (scan only) */
 };
@@ -77,6 +84,7 @@ struct scan {
     struct unit_run *u;
     size_t nunits;
     struct decode_task *tasks; /* nunits * (nneed + 1): one per column, then the guard */
+    bool *late_col;            /* per need column: decoded after the filter, for its kept rows (late_col()) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t next_fetch, next_emit;
@@ -191,6 +199,114 @@ static void release_arrays(struct hoist_dataset *ds, struct unit_run *r) {
     r->arrays = NULL;
 }
 
+/* Late materialisation: with a filter (and no sample), an output column
+ * the filter does not read is decoded only once the filter's columns are,
+ * and then for the rows the filter keeps alone (hx_pq_decode_field_kept):
+ * the rows it drops are never written out and copied again. Units the page
+ * index cut down decode their selected rows as before. */
+static bool unit_is_late(const struct scan *s, size_t ui) {
+    const struct hoist_dataset *ds = s->ds;
+    if (!s->late_col || ds->units[ui].sel) return false;
+    const struct ds_file *f = &ds->files[ds->units[ui].file];
+    for (size_t i = 0; i < ds->nout; i++)
+        if (s->late_col[i] && f->field[i] >= 0) return true;
+    return false;
+}
+
+static bool late_col(const struct scan *s, size_t ui, size_t i) {
+    const struct hoist_dataset *ds = s->ds;
+    return s->u[ui].late && s->late_col[i] && ds->files[ds->units[ui].file].field[i] >= 0;
+}
+
+static void mark_filter_cols(const struct ds_node *n, bool *uses, size_t nneed) {
+    if (!n) return;
+    if (n->col >= 0 && (size_t)n->col < nneed) uses[n->col] = true;
+    mark_filter_cols(n->a, uses, nneed);
+    mark_filter_cols(n->b, uses, nneed);
+}
+
+/* Column i of a unit as the batch has it: a partition or missing column
+ * made, a decoded one checked for its length and widened. */
+static hx_status settle_column(struct scan *s, size_t ui, size_t i, int64_t rows) {
+    struct hoist_dataset *ds = s->ds;
+    struct unit_run *r = &s->u[ui];
+    const struct ds_unit *u = &ds->units[ui];
+    const struct ds_file *f = &ds->files[u->file];
+    const struct ds_col *c = &ds->cols[ds->need[i]];
+    struct ArrowArray *a = &r->arrays[i];
+    if (c->partition) return hx_ds_array_const(c->ptype, f->pvalues[c->pidx], rows, a);
+    if (f->field[i] < 0) return hx_ds_array_nulls(&c->schema, rows, a);
+    if (a->length != rows)
+        return hx_error(HOIST_ERR_PARQUET_CORRUPT, "%s: row group %d, column '%s': %lld values, expected %lld", f->url,
+                        u->rg, c->name, (long long)a->length, (long long)rows);
+    const char *ff = f->schema.children[f->field[i]]->format;
+    if (strcmp(ff, c->format) != 0) {
+        struct ArrowArray w;
+        HX_TRY(hx_ds_array_cast(a, ff, c->format, &w));
+        *a = w;
+    }
+    return HOIST_OK;
+}
+
+/* Rows a keep mask (bytes 0 or 1) keeps: eight at a time, the product
+ * with 0x0101...01 adding a word's bytes into its top byte (at most 8, no
+ * carry). */
+static int64_t count_kept(const uint8_t *keep, int64_t n) {
+    int64_t k = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, keep + i, 8);
+        k += (int64_t)((w * 0x0101010101010101ull) >> 56);
+    }
+    for (; i < n; i++) k += keep[i];
+    return k;
+}
+
+/* The filter's (and the sample's) verdict on a unit's rows: *keep (caller
+ * frees) and how many it keeps. The columns the filter reads are settled. */
+static hx_status unit_keep(struct scan *s, size_t ui, uint8_t **keep_out, int64_t *kept_out) {
+    struct hoist_dataset *ds = s->ds;
+    struct unit_run *r = &s->u[ui];
+    const struct ds_unit *u = &ds->units[ui];
+    const struct ds_file *f = &ds->files[u->file];
+    int64_t rows = u->rows;
+    int64_t kept = 0;
+    uint8_t *keep = hx_malloc(rows > 0 ? (size_t)rows : 1);
+    if (!keep) return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    const struct ArrowArray **cols = hx_calloc(ds->nneed + 1, sizeof *cols);
+    if (!cols) {
+        hx_free(keep);
+        return hx_error(HOIST_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < ds->nneed; i++) cols[i] = &r->arrays[i];
+    hx_status st = hx_ds_filter_eval(ds->filter, cols, ds->need_formats, ds->need_dict_formats, rows, keep);
+    hx_free(cols);
+    if (st != HOIST_OK) {
+        hx_free(keep);
+        return hx_error_prefix(st, "%s: row group %d", f->url, u->rg);
+    }
+    if (ds->cfg.sample < 1.0) {
+        /* Row identity = (file, row number in the file), so a row is in or
+         * out of the sample however the dataset is split or scanned. */
+        uint64_t thr = ds->cfg.sample >= 1.0 ? UINT64_MAX : (uint64_t)(ds->cfg.sample * 18446744073709551616.0);
+        uint64_t base = hx_ds_mix64(f->hash ^ hx_ds_mix64(ds->cfg.seed));
+        int64_t first = f->rg_first_row[u->rg];
+        if (!u->sel) {
+            for (int64_t i = 0; i < rows; i++)
+                if (keep[i] && hx_ds_mix64(base + (uint64_t)(first + i)) >= thr) keep[i] = 0;
+        } else {
+            int64_t i = 0;
+            for (size_t k = 0; k < u->nsel; k++)
+                for (int64_t j = 0; j < u->sel[k].count && i < rows; j++, i++)
+                    if (keep[i] && hx_ds_mix64(base + (uint64_t)(first + u->sel[k].first + j)) >= thr) keep[i] = 0;
+        }
+    }
+    kept = count_kept(keep, rows);
+    *keep_out = keep;
+    *kept_out = kept;
+    return HOIST_OK;
+}
+
 /* Adds the columns not decoded from the file, widens, filters, samples and
  * builds the batch. Runs on a worker after the unit's last decode. */
 static hx_status finish_unit(struct scan *s, size_t ui) {
@@ -199,66 +315,39 @@ static hx_status finish_unit(struct scan *s, size_t ui) {
     const struct ds_unit *u = &ds->units[ui];
     const struct ds_file *f = &ds->files[u->file];
     int64_t rows = u->rows;
-    for (size_t i = 0; i < ds->nneed; i++) {
-        const struct ds_col *c = &ds->cols[ds->need[i]];
-        struct ArrowArray *a = &r->arrays[i];
-        if (c->partition) {
-            HX_TRY(hx_ds_array_const(c->ptype, f->pvalues[c->pidx], rows, a));
-        } else if (f->field[i] < 0) {
-            HX_TRY(hx_ds_array_nulls(&c->schema, rows, a));
-        } else {
-            if (a->length != rows)
-                return hx_error(HOIST_ERR_PARQUET_CORRUPT, "%s: row group %d, column '%s': %lld values, expected %lld",
-                                f->url, u->rg, c->name, (long long)a->length, (long long)rows);
-            const char *ff = f->schema.children[f->field[i]]->format;
-            if (strcmp(ff, c->format) != 0) {
-                struct ArrowArray w;
-                HX_TRY(hx_ds_array_cast(a, ff, c->format, &w));
-                *a = w;
-            }
-        }
-    }
     uint8_t *keep = NULL;
     int64_t kept = rows;
-    if (ds->filter || ds->cfg.sample < 1.0) {
-        keep = hx_malloc(rows > 0 ? (size_t)rows : 1);
-        if (!keep) return hx_error(HOIST_ERR_NOMEM, "out of memory");
-        const struct ArrowArray **cols = hx_calloc(ds->nneed + 1, sizeof *cols);
-        if (!cols) {
-            hx_free(keep);
-            return hx_error(HOIST_ERR_NOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < ds->nneed; i++) cols[i] = &r->arrays[i];
-        hx_status st = hx_ds_filter_eval(ds->filter, cols, ds->need_formats, ds->need_dict_formats, rows, keep);
-        hx_free(cols);
-        if (st != HOIST_OK) {
-            hx_free(keep);
-            return hx_error_prefix(st, "%s: row group %d", f->url, u->rg);
-        }
-        if (ds->cfg.sample < 1.0) {
-            /* Row identity = (file, row number in the file), so a row is in or
-             * out of the sample however the dataset is split or scanned. */
-            uint64_t thr = ds->cfg.sample >= 1.0 ? UINT64_MAX : (uint64_t)(ds->cfg.sample * 18446744073709551616.0);
-            uint64_t base = hx_ds_mix64(f->hash ^ hx_ds_mix64(ds->cfg.seed));
-            int64_t first = f->rg_first_row[u->rg];
-            if (!u->sel) {
-                for (int64_t i = 0; i < rows; i++)
-                    if (keep[i] && hx_ds_mix64(base + (uint64_t)(first + i)) >= thr) keep[i] = 0;
-            } else {
-                int64_t i = 0;
-                for (size_t k = 0; k < u->nsel; k++)
-                    for (int64_t j = 0; j < u->sel[k].count && i < rows; j++, i++)
-                        if (keep[i] && hx_ds_mix64(base + (uint64_t)(first + u->sel[k].first + j)) >= thr) keep[i] = 0;
+    if (r->late && r->kept == 0) {
+        /* No row kept: the late columns were never decoded, and an empty
+         * batch is left out of the stream anyway. */
+        hx_free(r->keep);
+        r->keep = NULL;
+        r->batch_rows = 0;
+        return HOIST_OK;
+    }
+    if (r->late) {
+        /* The filter ran between the two rounds of decoding (late_round). */
+        keep = r->keep;
+        kept = r->kept;
+        r->keep = NULL;
+        for (size_t i = 0; i < ds->nneed; i++) {
+            if (!late_col(s, ui, i)) continue;
+            hx_status st = settle_column(s, ui, i, kept);
+            if (st != HOIST_OK) {
+                hx_free(keep);
+                return st;
             }
         }
-        kept = 0;
-        for (int64_t i = 0; i < rows; i++) kept += keep[i];
+    } else {
+        for (size_t i = 0; i < ds->nneed; i++) HX_TRY(settle_column(s, ui, i, rows));
+        if (ds->filter || ds->cfg.sample < 1.0) HX_TRY(unit_keep(s, ui, &keep, &kept));
     }
     /* Filter-only columns are done with. */
     for (size_t i = ds->nout; i < ds->nneed; i++)
         if (r->arrays[i].release) r->arrays[i].release(&r->arrays[i]);
     if (keep && kept < rows) {
         for (size_t i = 0; i < ds->nout; i++) {
+            if (r->late && late_col(s, ui, i)) continue; /* decoded for the kept rows alone */
             struct ArrowArray o;
             hx_status st = hx_ds_array_filter(&r->arrays[i], &ds->cols[ds->need[i]].schema, keep, kept, &o);
             if (st != HOIST_OK) {
@@ -286,6 +375,43 @@ static double thread_cpu_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void decode_task_run(void *arg);
+
+/* The filter's columns of a late unit are decoded: settles them, runs the
+ * filter, and queues the late columns' decoding for the kept rows (their
+ * last task finishes the unit). False when the unit is to be finished now:
+ * a failure, a stopped scan, or no row kept. */
+static bool late_round(struct scan *s, size_t ui) {
+    struct hoist_dataset *ds = s->ds;
+    struct unit_run *r = &s->u[ui];
+    const struct ds_file *f = &ds->files[ds->units[ui].file];
+    r->round2 = true;
+    if (atomic_load(&r->failed) || s->stop) return false;
+    hx_status st = HOIST_OK;
+    for (size_t i = 0; i < ds->nneed && st == HOIST_OK; i++)
+        if (!late_col(s, ui, i)) st = settle_column(s, ui, i, ds->units[ui].rows);
+    if (st == HOIST_OK) st = unit_keep(s, ui, &r->keep, &r->kept);
+    if (st != HOIST_OK) {
+        r->status = st;
+        r->msg = hx_strdup(hoist_errmsg());
+        atomic_store(&r->failed, 1);
+        return false;
+    }
+    if (r->kept == 0) return false;
+    int n = 0;
+    for (size_t c = 0; c < ds->nneed; c++) n += late_col(s, ui, c);
+    /* Counted in full before the first is queued, so none can see zero early. */
+    atomic_store(&r->pending, n);
+    size_t stride = ds->nneed + 1;
+    for (size_t c = 0; c < ds->nneed; c++) {
+        if (!late_col(s, ui, c) || f->field[c] < 0) continue;
+        struct decode_task *t = &s->tasks[ui * stride + c];
+        *t = (struct decode_task){s, ui, c};
+        if (hx_task_group_submit(s->tg, decode_task_run, t) != HOIST_OK) decode_task_run(t);
+    }
+    return true;
+}
+
 static void decode_task_run(void *arg) {
     struct decode_task *t = arg;
     struct scan *s = t->s;
@@ -311,6 +437,7 @@ static void decode_task_run(void *arg) {
         }
     } else if (t->col != SIZE_MAX && !atomic_load(&r->failed) && !s->stop) {
         int field = f->field[t->col];
+        bool kept_only = late_col(s, t->unit, t->col);
         uint64_t off = 0, len = 0;
         hx_status st = hoist_pq_file_field_range(f->pq, u->rg, field, &off, &len);
         size_t k = 0;
@@ -318,7 +445,11 @@ static void decode_task_run(void *arg) {
                !(r->ranges[k].offset <= off && off + len <= r->ranges[k].offset + r->ranges[k].length))
             k++;
         if (st == HOIST_OK && k == r->nranges) st = hx_error(HOIST_ERR_INTERNAL, "%s: chunk not fetched", f->url);
-        if (st == HOIST_OK)
+        if (st == HOIST_OK && kept_only)
+            st = hx_pq_decode_field_kept(f->pq, u->rg, field, r->bufs[k], r->ranges[k].offset,
+                                         (size_t)r->ranges[k].length, ds->cfg.decode_flags, r->keep, r->kept,
+                                         &r->arrays[t->col]);
+        else if (st == HOIST_OK)
             st = hoist_pq_decode_field(f->pq, u->rg, field, r->bufs[k], r->ranges[k].offset,
                                        (size_t)r->ranges[k].length, ds->cfg.decode_flags, &r->arrays[t->col]);
         if (st != HOIST_OK && !atomic_exchange(&r->failed, 1)) {
@@ -328,7 +459,8 @@ static void decode_task_run(void *arg) {
     }
     atomic_fetch_add(&s->decode_ns, (uint64_t)((thread_cpu_now() - t0) * 1e9));
     if (atomic_fetch_sub(&r->pending, 1) != 1) return;
-    /* Last task of the unit. */
+    /* Last task of the unit, or of its first round. */
+    if (r->late && !r->round2 && late_round(s, t->unit)) return;
     unit_free_bytes(s, r);
     double t1 = thread_cpu_now();
     hx_status st = HOIST_OK;
@@ -341,6 +473,8 @@ static void decode_task_run(void *arg) {
         }
     }
     release_arrays(ds, r);
+    hx_free(r->keep);
+    r->keep = NULL;
     atomic_fetch_add(&s->decode_ns, (uint64_t)((thread_cpu_now() - t1) * 1e9));
     pthread_mutex_lock(&s->mu);
     if (atomic_load(&r->failed)) {
@@ -502,8 +636,9 @@ static void *fetcher_main(void *arg) {
             size_t ui = first + i;
             struct unit_run *r = &s->u[ui];
             const struct ds_file *f = &ds->files[ds->units[ui].file];
+            r->late = unit_is_late(s, ui);
             size_t nfields = 0;
-            for (size_t c = 0; c < ds->nneed; c++) nfields += f->field[c] >= 0;
+            for (size_t c = 0; c < ds->nneed; c++) nfields += f->field[c] >= 0 && !late_col(s, ui, c);
             r->state = U_DECODING;
             /* +1 is a guard so the count cannot reach zero before every task
              * is queued; the guard task drops it (and finishes the unit when
@@ -511,7 +646,7 @@ static void *fetcher_main(void *arg) {
             atomic_store(&r->pending, (int)nfields + 1);
             size_t stride = ds->nneed + 1;
             for (size_t c = 0; c <= ds->nneed; c++) {
-                if (c < ds->nneed && f->field[c] < 0) continue;
+                if (c < ds->nneed && (f->field[c] < 0 || late_col(s, ui, c))) continue;
                 struct decode_task *t = &s->tasks[ui * stride + c];
                 *t = (struct decode_task){s, ui, c == ds->nneed ? SIZE_MAX : c};
                 if (hx_task_group_submit(s->tg, decode_task_run, t) != HOIST_OK) decode_task_run(t);
@@ -562,9 +697,11 @@ static void scan_destroy(struct scan *s) {
         hx_free(r->caps);
         hx_free(r->ranges);
         release_arrays(ds, r);
+        hx_free(r->keep);
         if (r->batch.release) r->batch.release(&r->batch);
         hx_free(r->msg);
     }
+    hx_free(s->late_col);
     for (size_t i = 0; i < s->nspare; i++) hx_free(s->spare[i].p);
     hx_free(s->u);
     hx_free(s->tasks);
@@ -610,6 +747,24 @@ static hx_status scan_start(struct hoist_dataset *ds, size_t ahead_limit, bool c
     s->u = hx_calloc(s->nunits + 1, sizeof *s->u);
     s->tasks = hx_calloc((s->nunits + 1) * (ds->nneed + 1), sizeof *s->tasks);
     hx_status st = (!s->u || !s->tasks) ? hx_error(HOIST_ERR_NOMEM, "out of memory") : HOIST_OK;
+    if (st == HOIST_OK && ds->filter && ds->cfg.sample >= 1.0 && !getenv("HOIST_NO_LATE_DECODE")) {
+        bool *uses = hx_calloc(ds->nneed + 1, sizeof *uses);
+        s->late_col = hx_calloc(ds->nneed + 1, sizeof *s->late_col);
+        if (!uses || !s->late_col) st = hx_error(HOIST_ERR_NOMEM, "out of memory");
+        size_t nlate = 0;
+        if (st == HOIST_OK) {
+            mark_filter_cols(ds->filter->root, uses, ds->nneed);
+            for (size_t i = 0; i < ds->nout; i++) {
+                s->late_col[i] = !uses[i] && !ds->cols[ds->need[i]].partition;
+                nlate += s->late_col[i];
+            }
+        }
+        hx_free(uses);
+        if (nlate == 0) {
+            hx_free(s->late_col);
+            s->late_col = NULL;
+        }
+    }
     if (st == HOIST_OK) st = hx_task_group_new(ds->pool, &s->tg);
     if (st == HOIST_OK) {
         int nf = DS_FETCHERS;

@@ -112,6 +112,18 @@ hoist_pq_decode_field_rows(const struct hoist_pq_file *file, const struct hoist_
                            int field, const struct hoist_pq_bytes *parts, size_t nparts,
                            const struct hoist_pq_row_range *rows, size_t nrows, unsigned flags, struct ArrowArray *out);
 
+/* hoist_pq_decode_field for only the rows of the row group whose keep byte
+ * is 1 (keep has one 0/1 byte per row, kept of them 1; a filter's result):
+ * the output equals decoding every row and dropping the others. A flat
+ * column of fixed-width values (numbers, dates, timestamps, decimals from
+ * integers) is decoded for its kept rows alone, so a selective filter does
+ * not pay for writing out, and then copying, the rows it drops; any other
+ * field is decoded whole and then filtered. Safe to call concurrently. */
+HOIST_NODISCARD hx_status hx_pq_decode_field_kept(const struct hoist_pq_file *file, int row_group, int field,
+                                                  const void *bytes, uint64_t bytes_offset, size_t bytes_len,
+                                                  unsigned flags, const uint8_t *keep, int64_t kept,
+                                                  struct ArrowArray *out);
+
 /* Gives back bytes a reader owned (hx_pq_reader_open_owned). Runs once, on
  * whichever thread drops the last reference (the reader's close or the last
  * stream's release). */

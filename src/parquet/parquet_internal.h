@@ -348,6 +348,24 @@ struct hx_pq_page_span {
 HOIST_NODISCARD hx_status hx_pq_decode_leaf_pages(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
                                                   const struct hx_pq_page_span *pages, size_t npages, unsigned flags,
                                                   struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out);
+/* Whether hx_pq_decode_leaf_kept takes this leaf (with its dictionary
+ * output already settled by hx_pq_leaf_dict): a fixed-width output, not
+ * boolean, binary or dictionary, of a fixed-width physical type. */
+static inline int hx_pq_leaf_keepable(const struct hoist_pq_file *f, const struct hx_pq_anode *a) {
+    int t = f->elements[f->leaves[a->leaf].element].type;
+    return a->kind == AN_LEAF && !a->dict && a->conv != CV_BOOL && a->conv != CV_BINARY &&
+           (a->conv == CV_NULL || a->out_width > 0) && t != PQT_BOOLEAN && t != PQT_BYTE_ARRAY && t != PQT_FLBA;
+}
+/* hx_pq_decode_leaf for only the rows of the chunk whose keep byte is 1
+ * (keep has `rows` bytes, kept of them 1): the output is what decoding
+ * every row and then dropping the others would give, but values of rows
+ * not kept are never written out. Only a flat leaf (no repetition; with
+ * definition levels, HX_PQ_FLAT_LEAF in flags) that hx_pq_leaf_keepable
+ * accepts; others: HOIST_ERR_INTERNAL. */
+HOIST_NODISCARD hx_status hx_pq_decode_leaf_kept(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
+                                                 const uint8_t *chunk, size_t chunk_len, unsigned flags, int64_t rows,
+                                                 const uint8_t *keep, int64_t kept, struct hx_pq_scratch *scratch,
+                                                 struct hx_pq_leaf_data *out);
 /* Byte range of a leaf's chunk within the file (with PARQUET-816 padding
  * clipped to the file). */
 HOIST_NODISCARD hx_status hx_pq_chunk_range(const struct hoist_pq_file *f, int rg, int leaf, uint64_t *off,

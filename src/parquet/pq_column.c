@@ -286,6 +286,62 @@ static hx_status reserve_levels(struct hx_pq_colctx *cx, size_t *cap, size_t nee
     return HOIST_OK;
 }
 
+/* Rows a keep mask (bytes 0 or 1) keeps: eight at a time, the product
+ * with 0x0101...01 adding a word's bytes into its top byte (at most 8, no
+ * carry). */
+static size_t count_kept(const uint8_t *keep, size_t n) {
+    size_t k = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, keep + i, 8);
+        k += (size_t)((w * 0x0101010101010101ull) >> 56);
+    }
+    for (; i < n; i++) k += keep[i];
+    return k;
+}
+
+/* Kept-rows decoding (cx->keep): the page's n rows, whose validity bits the
+ * level decoding wrote at out->n_levels, are cut down to the kept ones (the
+ * bits compacted in place: the write position never passes the read one),
+ * and cx->vkeep becomes the mask over the page's nn values. Returns the
+ * number of kept rows in *kept. */
+static hx_status keep_page_rows(struct hx_pq_colctx *cx, size_t n, size_t nn, int has_bits, size_t *kept) {
+    struct hx_pq_leaf_data *o = cx->out;
+    const uint8_t *rk = cx->keep + cx->rows_seen;
+    int64_t at = o->n_levels;
+    size_t k = count_kept(rk, n);
+    if (nn == n) {
+        /* no nulls: values and rows line up */
+        cx->vkeep = rk;
+        cx->vkept = k;
+        if (has_bits) set_bits(o->valid.data, at, (int64_t)k, 1);
+    } else {
+        void *vb = cx->vkeep_buf;
+        HX_TRY(hx_pq_scratch_grow(&vb, &cx->vkeep_cap, nn ? nn : 1));
+        cx->vkeep_buf = vb;
+        uint8_t *b = o->valid.data;
+        size_t j = 0, kv = 0;
+        int64_t w = at;
+        for (size_t i = 0; i < n; i++) {
+            int64_t r = at + (int64_t)i;
+            int v = (b[r >> 3] >> (r & 7)) & 1;
+            if (v) {
+                cx->vkeep_buf[j++] = rk[i];
+                kv += rk[i];
+            }
+            if (rk[i]) {
+                set_bits(b, w, 1, v);
+                w++;
+            }
+        }
+        cx->vkeep = cx->vkeep_buf;
+        cx->vkept = kv;
+    }
+    if (has_bits) o->valid.len = (size_t)((at + (int64_t)k + 7) / 8);
+    *kept = k;
+    return HOIST_OK;
+}
+
 static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_header *h, const uint8_t *raw,
                            size_t *lvl_cap, int64_t limit) {
     struct hx_pq_leaf_data *o = cx->out;
@@ -293,8 +349,9 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
     HX_FAIL_IF(v2 ? !h->has_v2_header : !h->has_data_header, HOIST_ERR_PARQUET_CORRUPT, "data page without its header");
     HX_FAIL_IF(h->num_values < 0, HOIST_ERR_PARQUET_CORRUPT, "page with %d values", (int)h->num_values);
     size_t n = (size_t)h->num_values;
-    HX_FAIL_IF((int64_t)n > limit - o->n_levels, HOIST_ERR_PARQUET_CORRUPT,
-               "page has %zu values but only %lld remain in the column chunk", n, (long long)(limit - o->n_levels));
+    int64_t seen = cx->keep ? cx->rows_seen : o->n_levels;
+    HX_FAIL_IF((int64_t)n > limit - seen, HOIST_ERR_PARQUET_CORRUPT,
+               "page has %zu values but only %lld remain in the column chunk", n, (long long)(limit - seen));
     HX_TRY(reserve_levels(cx, lvl_cap, (size_t)o->n_levels + n));
     int flat_bits = (cx->flags & HX_PQ_FLAT_LEAF) && cx->max_def > 0 && cx->max_rep == 0;
     int flat_done = 0;
@@ -314,7 +371,8 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
     size_t vlen;
     size_t csize = (size_t)h->compressed_size, usize = (size_t)h->uncompressed_size;
     struct in_place ip;
-    int in_place = in_place_ok(cx, h, v2, &ip.hdr);
+    /* kept rows are picked from the page, which must stay where it is */
+    int in_place = !cx->keep && in_place_ok(cx, h, v2, &ip.hdr);
     if (!v2) {
         const uint8_t *pg = raw;
         if (in_place)
@@ -403,11 +461,17 @@ static hx_status data_page(struct hx_pq_colctx *cx, const struct hx_pq_page_head
     }
     if (rep && o->n_levels == 0 && n > 0)
         HX_FAIL_IF(rep[0] != 0, HOIST_ERR_PARQUET_CORRUPT, "first repetition level is %u, not 0", rep[0]);
+    size_t kept = n;
+    if (cx->keep) HX_TRY(keep_page_rows(cx, n, nn, flat_bits, &kept));
+    hx_status st;
     if (in_place)
-        HX_TRY(settle_in_place(cx, &ip, vals, vlen, nn));
+        st = settle_in_place(cx, &ip, vals, vlen, nn);
     else
-        HX_TRY(hx_pq_decode_values(cx, h->encoding, vals, vlen, nn));
-    o->n_levels += (int64_t)n;
+        st = hx_pq_decode_values(cx, h->encoding, vals, vlen, nn);
+    cx->vkeep = NULL;
+    HX_TRY(st);
+    o->n_levels += (int64_t)kept;
+    cx->rows_seen += (int64_t)n;
     return HOIST_OK;
 }
 
@@ -524,6 +588,8 @@ static void colctx_release(struct hx_pq_colctx *cx, struct hx_pq_scratch *scratc
         hx_free(cx->phys2);
         hx_free(cx->dict_buf);
     }
+    hx_free(cx->vkeep_buf);
+    hx_free(cx->sel_buf);
     hx_free(cx->dict_off);
     hx_free(cx->dict_bytes);
     hx_free(cx->dict_slots);
@@ -606,10 +672,12 @@ static hx_status dictionary_page(struct hx_pq_colctx *cx, const struct hx_pq_pag
 }
 
 /* Pages back to back in chunk, or (pages != NULL) the listed pages one per
- * entry: chunk_len then only bounds the presizing. */
+ * entry: chunk_len then only bounds the presizing. keep (chunk rows only,
+ * flat leaves): only the rows whose byte is 1, kept of them. */
 static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
                              const uint8_t *chunk, size_t chunk_len, const struct hx_pq_page_span *pages, size_t npages,
-                             unsigned flags, int64_t rows, struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out) {
+                             unsigned flags, int64_t rows, const uint8_t *keep, int64_t kept,
+                             struct hx_pq_scratch *scratch, struct hx_pq_leaf_data *out) {
     struct hx_pq_colctx cx = {0};
     scratch_lend(&cx, scratch);
     struct hx_pq_anode eff = *leaf;
@@ -624,15 +692,21 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
     cx.phys_width = phys_width(cx.e);
     cx.flags = flags;
     cx.out = out;
+    cx.keep = keep;
     memset(out, 0, sizeof *out);
     size_t pos = 0, lvl_cap = 0;
     int page_no = 0;
     int64_t limit = cx.max_rep == 0 ? rows : cx.c->num_values;
-    hx_status st = presize_outputs(&cx, chunk_len, limit, &lvl_cap);
+    hx_status st = HOIST_OK;
+    if (keep &&
+        (pages || cx.max_rep != 0 || (cx.max_def > 0 && !(flags & HX_PQ_FLAT_LEAF)) || !hx_pq_leaf_keepable(f, leaf)))
+        st = hx_error(HOIST_ERR_INTERNAL, "kept-rows decoding of a column it does not support");
+    if (st == HOIST_OK) st = presize_outputs(&cx, chunk_len, keep ? kept : limit, &lvl_cap);
     size_t next_span = 0, total_len = chunk_len; /* chunk_len is per entry from here on */
     int64_t span_levels = 0;
     if (pages) pos = chunk_len; /* the first entry is taken below */
-    while (st == HOIST_OK && (pages ? pos < chunk_len || next_span < npages : out->n_levels < limit)) {
+    while (st == HOIST_OK &&
+           (pages ? pos < chunk_len || next_span < npages : (keep ? cx.rows_seen : out->n_levels) < limit)) {
         if (pages && pos >= chunk_len) {
             if (next_span > 0 && (st = check_span(&cx, &pages[next_span - 1], span_levels)) != HOIST_OK) break;
             chunk = pages[next_span].data, chunk_len = pages[next_span].len;
@@ -642,7 +716,8 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
             continue;
         }
         if (pos >= chunk_len) {
-            st = CORRUPT("column chunk ends after %lld of %lld values", (long long)out->n_levels, (long long)limit);
+            st = CORRUPT("column chunk ends after %lld of %lld values",
+                         (long long)(keep ? cx.rows_seen : out->n_levels), (long long)limit);
             break;
         }
         struct hx_pq_page_header h;
@@ -688,6 +763,8 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
         st = hx_error_prefix(st, "page at offset %llu", (unsigned long long)pages[next_span - 1].offset);
     if (st == HOIST_OK && cx.max_def == 0 && cx.max_rep == 0 && out->n_values != out->n_levels)
         st = CORRUPT("%lld values for %lld rows", (long long)out->n_values, (long long)out->n_levels);
+    if (st == HOIST_OK && keep && out->n_levels != kept)
+        st = CORRUPT("%lld rows kept of the expected %lld", (long long)out->n_levels, (long long)kept);
     colctx_release(&cx, scratch);
     if (st != HOIST_OK) hx_pq_leaf_data_reset(out);
     return st;
@@ -696,7 +773,14 @@ static hx_status decode_leaf(const struct hoist_pq_file *f, int rg, const struct
 hx_status hx_pq_decode_leaf(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf, const uint8_t *chunk,
                             size_t chunk_len, unsigned flags, int64_t rows, struct hx_pq_scratch *scratch,
                             struct hx_pq_leaf_data *out) {
-    return decode_leaf(f, rg, leaf, chunk, chunk_len, NULL, 0, flags, rows, scratch, out);
+    return decode_leaf(f, rg, leaf, chunk, chunk_len, NULL, 0, flags, rows, NULL, 0, scratch, out);
+}
+
+hx_status hx_pq_decode_leaf_kept(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
+                                 const uint8_t *chunk, size_t chunk_len, unsigned flags, int64_t rows,
+                                 const uint8_t *keep, int64_t kept, struct hx_pq_scratch *scratch,
+                                 struct hx_pq_leaf_data *out) {
+    return decode_leaf(f, rg, leaf, chunk, chunk_len, NULL, 0, flags, rows, keep, kept, scratch, out);
 }
 
 hx_status hx_pq_decode_leaf_pages(const struct hoist_pq_file *f, int rg, const struct hx_pq_anode *leaf,
@@ -707,5 +791,5 @@ hx_status hx_pq_decode_leaf_pages(const struct hoist_pq_file *f, int rg, const s
     for (size_t i = 0; i < npages; i++) rows += pages[i].rows, bytes += pages[i].len;
     static const uint8_t none[1];
     static const struct hx_pq_page_span no_pages[1];
-    return decode_leaf(f, rg, leaf, none, bytes, pages ? pages : no_pages, npages, flags, rows, scratch, out);
+    return decode_leaf(f, rg, leaf, none, bytes, pages ? pages : no_pages, npages, flags, rows, NULL, 0, scratch, out);
 }

@@ -49,6 +49,18 @@ struct hx_pq_colctx {
     /* dictionary outputs of PLAIN pages: a hash set over the output dictionary */
     int32_t *ht;
     size_t ht_cap; /* power of two */
+    /* Decoding only kept rows (hx_pq_decode_leaf_kept): keep has one byte
+     * per row of the chunk, rows_seen counts the rows of the pages read so
+     * far (out->n_levels counts the kept ones), vkeep is the current page's
+     * mask over its non-null values and vkept how many it keeps. */
+    const uint8_t *keep;
+    int64_t rows_seen;
+    const uint8_t *vkeep;
+    size_t vkept;
+    uint8_t *vkeep_buf; /* vkeep of a page with nulls */
+    size_t vkeep_cap;
+    uint8_t *sel_buf; /* a page's values before the unkept ones are dropped */
+    size_t sel_cap;
 };
 
 /* pq_column.c: grows scratch whose contents need not survive growth (no copy). */

@@ -16,6 +16,57 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#ifdef __x86_64__
+#include <immintrin.h>
+#endif
+
+/* hx_keep_u32 eight at a time with AVX2: the eight keep bytes become a
+ * bit mask, which picks a permutation that packs the kept lanes to the
+ * front; the store writes eight lanes at the output position, which never
+ * passes the input one, so only lanes already loaded are overwritten. */
+static uint32_t keep_perm[256][8];
+static int keep_avx2;
+
+__attribute__((constructor)) static void keep_perm_init(void) {
+    __builtin_cpu_init();
+    keep_avx2 = __builtin_cpu_supports("avx2");
+    for (unsigned m = 0; m < 256; m++) {
+        unsigned k = 0;
+        for (unsigned b = 0; b < 8; b++)
+            if (m >> b & 1) keep_perm[m][k++] = b;
+        while (k < 8) keep_perm[m][k++] = 0;
+    }
+}
+
+#ifdef __x86_64__
+__attribute__((target("avx2"))) static size_t keep_u32_avx2(uint32_t *v, const uint8_t *keep, size_t n, size_t *done) {
+    size_t i = 0, j = 0;
+    for (; i + 8 <= n; i += 8) {
+        /* bytes 0/1 shifted to their top bit (no bit crosses a byte) */
+        unsigned m =
+            (unsigned)_mm_movemask_epi8(_mm_slli_epi64(_mm_loadl_epi64((const __m128i *)(keep + i)), 7)) & 0xff;
+        __m256i x = _mm256_loadu_si256((const __m256i *)(v + i));
+        __m256i p = _mm256_loadu_si256((const __m256i *)keep_perm[m]);
+        _mm256_storeu_si256((__m256i *)(v + j), _mm256_permutevar8x32_epi32(x, p));
+        j += (size_t)__builtin_popcount(m);
+    }
+    *done = i;
+    return j;
+}
+#endif
+
+size_t hx_keep_u32(uint32_t *v, const uint8_t *keep, size_t n) {
+    size_t i = 0, j = 0;
+#ifdef __x86_64__
+    if (keep_avx2) j = keep_u32_avx2(v, keep, n, &i);
+#endif
+    /* branch-free: the write position j never passes i */
+    for (; i < n; i++) {
+        v[j] = v[i];
+        j += keep[i];
+    }
+    return j;
+}
 
 HX_VECTORIZE uint32_t hx_max_u32(const uint32_t *v, size_t n) {
     uint32_t m = 0;

@@ -13,14 +13,6 @@
 
 #include "util_internal.h"
 
-/* Marks a hot loop the compiler should vectorise even at -O2 (GCC only:
- * clang vectorises at -O2 already). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define HX_VECTORIZE __attribute__((optimize("O3")))
-#else
-#define HX_VECTORIZE
-#endif
-
 /* For a small helper called once per value or run in a hot loop, where
  * the compiler's size heuristics would otherwise keep the call. */
 #if defined(__GNUC__)
@@ -109,6 +101,11 @@ void hx_fill_fixed(uint8_t *out, const uint8_t *value, size_t width, size_t n);
 
 /* Largest of n values (0 when n == 0). */
 uint32_t hx_max_u32(const uint32_t *v, size_t n);
+
+/* Moves the v[i] whose keep[i] is 1 (keep bytes are 0 or 1) to the front
+ * of v, in order, in place; returns how many. The dictionary indices of a
+ * page decoded for a filter's kept rows (pq_values.c). */
+size_t hx_keep_u32(uint32_t *v, const uint8_t *keep, size_t n);
 
 /* RLE_DICTIONARY indices (the hybrid runs after the bit-width byte, as for
  * hx_rle_decode_u32) gathered straight into n fixed-width values: out[i] =

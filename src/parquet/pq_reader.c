@@ -281,9 +281,11 @@ hx_status hx_pq_stats_convert(const struct hoist_pq_file *f, const struct hx_pq_
 
 /* ---- decoding ------------------------------------------------------------------ */
 
+/* keep (a flat field hx_pq_leaf_keepable takes, or NULL): only the rows
+ * whose byte is 1, kept of them. */
 static hx_status decode_field(const struct hoist_pq_file *f, int rg, int field, const uint8_t *bytes,
-                              uint64_t bytes_offset, size_t bytes_len, unsigned flags, struct hx_pq_scratch *scratch,
-                              struct ArrowArray *out) {
+                              uint64_t bytes_offset, size_t bytes_len, unsigned flags, const uint8_t *keep,
+                              int64_t kept, struct hx_pq_scratch *scratch, struct ArrowArray *out) {
     const struct hx_pq_anode *a = &f->root.children[field];
     int64_t rows = f->row_groups[rg].num_rows;
     struct hx_pq_leaf_data *ld = hx_calloc((size_t)(a->n_leaves > 0 ? a->n_leaves : 1), sizeof *ld);
@@ -314,11 +316,15 @@ static hx_status decode_field(const struct hoist_pq_file *f, int rg, int field, 
                 n = &n->children[k];
             }
             unsigned lf = flags | (n == a && f->leaves[leaf].max_rep == 0 ? HX_PQ_FLAT_LEAF : 0);
-            st = hx_pq_decode_leaf(f, rg, n, bytes + (off - bytes_offset), (size_t)len, lf, rows, scratch, &ld[i]);
+            if (keep)
+                st = hx_pq_decode_leaf_kept(f, rg, n, bytes + (off - bytes_offset), (size_t)len, lf, rows, keep, kept,
+                                            scratch, &ld[i]);
+            else
+                st = hx_pq_decode_leaf(f, rg, n, bytes + (off - bytes_offset), (size_t)len, lf, rows, scratch, &ld[i]);
         }
         if (st != HOIST_OK) st = hx_error_prefix(st, "%s: row group %d, column '%s'", f->name, rg, cname);
     }
-    return hx_pq_assemble_leaves(f, rg, a, ld, rows, flags, out, st);
+    return hx_pq_assemble_leaves(f, rg, a, ld, keep ? kept : rows, flags, out, st);
 }
 
 hx_status hoist_pq_decode_field(const struct hoist_pq_file *f, int rg, int field, const void *bytes,
@@ -327,7 +333,38 @@ hx_status hoist_pq_decode_field(const struct hoist_pq_file *f, int rg, int field
     memset(out, 0, sizeof *out);
     HX_TRY(check_rg_field(f, rg, field));
     HX_FAIL_IF(!bytes && bytes_len, HOIST_ERR_INVALID_ARG, "hoist_pq_decode_field: bytes is NULL");
-    return decode_field(f, rg, field, bytes, bytes_offset, bytes_len, flags, NULL, out);
+    return decode_field(f, rg, field, bytes, bytes_offset, bytes_len, flags, NULL, 0, NULL, out);
+}
+
+hx_status hx_pq_decode_field_kept(const struct hoist_pq_file *f, int rg, int field, const void *bytes,
+                                  uint64_t bytes_offset, size_t bytes_len, unsigned flags, const uint8_t *keep,
+                                  int64_t kept, struct ArrowArray *out) {
+    HX_FAIL_IF(!out || !keep, HOIST_ERR_INVALID_ARG, "hx_pq_decode_field_kept: NULL argument");
+    memset(out, 0, sizeof *out);
+    HX_TRY(check_rg_field(f, rg, field));
+    HX_FAIL_IF(!bytes && bytes_len, HOIST_ERR_INVALID_ARG, "hx_pq_decode_field_kept: bytes is NULL");
+    const struct hx_pq_anode *a = &f->root.children[field];
+    if (a->kind == AN_LEAF && f->leaves[a->leaf].max_rep == 0) {
+        struct hx_pq_anode eff = *a;
+        eff.dict = hx_pq_leaf_dict(a, flags);
+        if (hx_pq_leaf_keepable(f, &eff))
+            return decode_field(f, rg, field, bytes, bytes_offset, bytes_len, flags, keep, kept, NULL, out);
+    }
+    /* Any other field: every row, then the kept ones. */
+    struct ArrowArray all;
+    HX_TRY(decode_field(f, rg, field, bytes, bytes_offset, bytes_len, flags, NULL, 0, NULL, &all));
+    if (kept == all.length) {
+        *out = all;
+        return HOIST_OK;
+    }
+    struct ArrowSchema schema;
+    hx_status st = hx_pq_anode_schema(a, flags, &schema);
+    if (st == HOIST_OK) {
+        st = hx_arrow_array_filter(&all, &schema, keep, kept, out);
+        schema.release(&schema);
+    }
+    if (st != HOIST_OK) all.release(&all);
+    return st;
 }
 
 /* ---- readers ------------------------------------------------------------------------ */
@@ -476,7 +513,7 @@ static void scratch_put(struct pq_stream *s, struct hx_pq_scratch *sc) {
 static void run_field_task(void *arg) {
     struct field_task *t = arg;
     struct hx_pq_scratch *sc = scratch_get(t->s);
-    t->st = decode_field(t->f, t->rg, t->field, t->data, 0, t->size, t->flags, sc, t->out);
+    t->st = decode_field(t->f, t->rg, t->field, t->data, 0, t->size, t->flags, NULL, 0, sc, t->out);
     if (t->st != HOIST_OK) hx_error_copy(t->err, sizeof t->err);
     scratch_put(t->s, sc);
 }

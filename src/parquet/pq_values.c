@@ -784,14 +784,12 @@ static hx_status byte_stream_split_values(const uint8_t *p, size_t len, size_t p
     return st;
 }
 
-/* Fixed-width physical types: decoded straight into the output when no
- * conversion is needed, else into the phys scratch and converted. */
-static hx_status decode_fixed_values(struct hx_pq_colctx *cx, int enc, const uint8_t *p, size_t len, size_t n) {
-    struct hx_pq_leaf_data *o = cx->out;
+/* Fixed-width physical types, n values to dst: decoded straight there
+ * when no conversion is needed, else into the phys scratch and converted. */
+static hx_status decode_fixed_into(struct hx_pq_colctx *cx, int enc, const uint8_t *p, size_t len, size_t n,
+                                   uint8_t *dst) {
     int type = cx->e->type;
-    size_t pw = (size_t)cx->phys_width, w = (size_t)cx->a->out_width;
-    HX_TRY(hx_arrow_buf_reserve(&o->values, n * w));
-    uint8_t *dst = o->values.data + o->values.len;
+    size_t pw = (size_t)cx->phys_width;
     int direct = cx->a->conv == CV_COPY;
     uint8_t *tmp = dst;
     if (!direct) {
@@ -823,7 +821,55 @@ static hx_status decode_fixed_values(struct hx_pq_colctx *cx, int enc, const uin
     default: HX_FAIL(HOIST_ERR_PARQUET_UNSUPPORTED, "encoding %d is not supported for this column type", enc);
     }
     if (!direct) HX_TRY(convert_fixed(cx, tmp, n, dst));
+    return HOIST_OK;
+}
+
+static hx_status decode_fixed_values(struct hx_pq_colctx *cx, int enc, const uint8_t *p, size_t len, size_t n) {
+    struct hx_pq_leaf_data *o = cx->out;
+    size_t w = (size_t)cx->a->out_width;
+    HX_TRY(hx_arrow_buf_reserve(&o->values, n * w));
+    HX_TRY(decode_fixed_into(cx, enc, p, len, n, o->values.data + o->values.len));
     o->values.len += n * w;
+    return HOIST_OK;
+}
+
+/* The kept values of a page (hx_pq_decode_leaf_kept; cx->vkeep over its n
+ * values). Dictionary pages gather only the kept indices, PLAIN values used
+ * as stored are picked from the page, other encodings are decoded whole
+ * into scratch first. Only leaves hx_pq_leaf_keepable() accepts come here:
+ * fixed-width outputs of fixed-width physical types. */
+static hx_status decode_kept_values(struct hx_pq_colctx *cx, int enc, const uint8_t *p, size_t len, size_t n) {
+    struct hx_pq_leaf_data *o = cx->out;
+    const struct hx_pq_anode *a = cx->a;
+    size_t w = (size_t)a->out_width, k = cx->vkept;
+    HX_FAIL_IF(a->conv == CV_BINARY || a->conv == CV_BOOL || a->dict || w == 0, HOIST_ERR_INTERNAL,
+               "kept-rows decoding of a column it does not support");
+    if (k == 0) return HOIST_OK; /* none of the page's values is read */
+    HX_TRY(hx_arrow_buf_reserve(&o->values, k * w));
+    uint8_t *dst = o->values.data + o->values.len;
+    if (enc == PQE_PLAIN_DICTIONARY || enc == PQE_RLE_DICTIONARY) {
+        HX_TRY(read_indices(cx, p, len, n));
+        /* The kept indices move to the front, then only those are gathered. */
+        uint32_t *idx = cx->idx;
+        HX_FAIL_IF(hx_keep_u32(idx, cx->vkeep, n) != k, HOIST_ERR_INTERNAL, "kept-rows mask miscounted");
+        /* b-bit indices cannot reach a dictionary of 2^b or more entries */
+        if (((uint64_t)1 << p[0]) > (uint64_t)cx->dict_n)
+            HX_TRY(hx_dict_gather(cx->dict_fixed, (size_t)cx->dict_n, w, idx, k, dst));
+        else
+            hx_dict_gather_unchecked(cx->dict_fixed, w, idx, k, dst);
+    } else if (enc == PQE_PLAIN && a->conv == CV_COPY && (size_t)cx->phys_width == w) {
+        size_t need;
+        HX_FAIL_IF(!hx_mul_size(n, w, &need) || need > len, HOIST_ERR_PARQUET_CORRUPT,
+                   "PLAIN values: %zu values of %zu bytes overrun the %zu-byte page", n, w, len);
+        hx_arrow_keep_fixed(dst, p, cx->vkeep, (int64_t)n, w, (int64_t)k);
+    } else {
+        void *sb = cx->sel_buf;
+        HX_TRY(hx_pq_scratch_grow(&sb, &cx->sel_cap, (n ? n : 1) * w));
+        cx->sel_buf = sb;
+        HX_TRY(decode_fixed_into(cx, enc, p, len, n, cx->sel_buf));
+        hx_arrow_keep_fixed(dst, cx->sel_buf, cx->vkeep, (int64_t)n, w, (int64_t)k);
+    }
+    o->values.len += k * w;
     return HOIST_OK;
 }
 
@@ -831,7 +877,12 @@ hx_status hx_pq_decode_values(struct hx_pq_colctx *cx, int enc, const uint8_t *p
     const struct hx_pq_anode *a = cx->a;
     int type = cx->e->type;
     if (a->conv == CV_NULL) {
-        cx->out->n_values += (int64_t)n;
+        cx->out->n_values += (int64_t)(cx->vkeep ? cx->vkept : n);
+        return HOIST_OK;
+    }
+    if (cx->vkeep) {
+        HX_TRY(decode_kept_values(cx, enc, p, len, n));
+        cx->out->n_values += (int64_t)cx->vkept;
         return HOIST_OK;
     }
     if (enc == PQE_PLAIN_DICTIONARY || enc == PQE_RLE_DICTIONARY)

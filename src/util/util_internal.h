@@ -26,6 +26,14 @@
 #define HX_UNLIKELY(x) (x)
 #endif
 
+/* Marks a hot loop the compiler should vectorise even at -O2 (GCC only:
+ * clang vectorises at -O2 already). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HX_VECTORIZE __attribute__((optimize("O3")))
+#else
+#define HX_VECTORIZE
+#endif
+
 typedef enum hoist_status hx_status;
 
 /* ---- errors ---------------------------------------------------------- */

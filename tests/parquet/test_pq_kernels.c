@@ -76,6 +76,27 @@ static const char *last_msg(void) { return hoist_errmsg(); }
 
 /* ---- hx_unpack_u32 ---------------------------------------------------- */
 
+/* hx_keep_u32 (the AVX2 path and the scalar tail) against a plain loop:
+ * every length up to 70 and a long one, masks empty, full, sparse, dense. */
+static void test_keep_u32(void) {
+    uint64_t rng = 12345;
+    for (size_t n = 0; n <= 1000; n = n < 70 ? n + 1 : n == 70 ? 1000 : 1001) {
+        for (int dens = 0; dens <= 4; dens++) {
+            uint32_t v[1000], want[1000];
+            uint8_t keep[1000];
+            size_t k = 0;
+            for (size_t i = 0; i < n; i++) {
+                v[i] = (uint32_t)th_xorshift(&rng);
+                keep[i] = (uint8_t)(th_xorshift(&rng) % 4 < (uint64_t)dens);
+                if (keep[i]) want[k++] = v[i];
+            }
+            size_t got = hx_keep_u32(v, keep, n);
+            CHECK_EQ_INT((int)got, (int)k);
+            CHECK(memcmp(v, want, k * sizeof *v) == 0);
+        }
+    }
+}
+
 static void test_unpack_every_width(void) {
     static const size_t counts[] = {0, 1, 5, 8, 31, 32, 33, 64, 100, 1000, 4099};
     for (int w = 0; w <= 32; w++) {
@@ -860,6 +881,7 @@ static void test_codecs_threads(void) {
 }
 
 int main(void) {
+    RUN(test_keep_u32);
     RUN(test_unpack_every_width);
     RUN(test_rle_roundtrip);
     RUN(test_rle_boundaries);
