@@ -218,16 +218,10 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
     }
     /* digits accumulate unchecked (unsigned wrap-around is defined); more
      * than 19 of them go to strtod, which then decides */
-    const uint8_t *p = s + i, *end = s + n, *d0 = p;
+    const uint8_t *end = s + n;
     uint64_t mant = 0;
-    p = hx_csv_digits_into(p, end, &mant);
-    size_t ndig = (size_t)(p - d0), nfrac = 0;
-    if (p < end && *p == '.') {
-        const uint8_t *f0 = ++p;
-        p = hx_csv_digits_into(p, end, &mant);
-        nfrac = (size_t)(p - f0);
-        ndig += nfrac;
-    }
+    size_t ndig, nfrac;
+    const uint8_t *p = hx_csv_decimal_into(s + i, end, &mant, &ndig, &nfrac);
     if (ndig == 0) return false;
     int64_t exp10 = 0;
     if (p < end && (*p == 'e' || *p == 'E')) {

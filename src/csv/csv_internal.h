@@ -212,6 +212,24 @@ static inline const uint8_t *hx_csv_digits_into(const uint8_t *p, const uint8_t 
     return p;
 }
 
+/* digits[.digits] from p into *mant (unchecked past 19 digits), counting
+ * all digits in *ndig and those after the point in *nfrac; returns the
+ * first byte after them. */
+static inline const uint8_t *hx_csv_decimal_into(const uint8_t *p, const uint8_t *end, uint64_t *mant, size_t *ndig,
+                                                 size_t *nfrac) {
+    const uint8_t *d0 = p;
+    p = hx_csv_digits_into(p, end, mant);
+    *ndig = (size_t)(p - d0);
+    *nfrac = 0;
+    if (p < end && *p == '.') {
+        const uint8_t *f0 = ++p;
+        p = hx_csv_digits_into(p, end, mant);
+        *nfrac = (size_t)(p - f0);
+        *ndig += *nfrac;
+    }
+    return p;
+}
+
 /* The shape most numbers in a float column have, inlined into conversion:
  * [-]digits[.digits], at most 19 digits, nothing else (no '+', padding,
  * exponent or word). It computes what hx_csv_parse_float64 computes for
@@ -224,15 +242,8 @@ static inline bool hx_csv_parse_float64_plain(const uint8_t *s, size_t n, double
     bool neg = n && *p == '-';
     p += neg;
     uint64_t mant = 0;
-    const uint8_t *d0 = p;
-    p = hx_csv_digits_into(p, end, &mant);
-    size_t ndig = (size_t)(p - d0), nfrac = 0;
-    if (p < end && *p == '.') {
-        const uint8_t *f0 = ++p;
-        p = hx_csv_digits_into(p, end, &mant);
-        nfrac = (size_t)(p - f0);
-        ndig += nfrac;
-    }
+    size_t ndig, nfrac;
+    p = hx_csv_decimal_into(p, end, &mant, &ndig, &nfrac);
     if (p != end || ndig == 0 || ndig > 19) return false;
     if (mant <= ((uint64_t)1 << 53) && nfrac <= 22) {
         double v = (double)mant / hx_csv_pow10_exact[nfrac];

@@ -248,20 +248,6 @@ static hx_status settle_column(struct scan *s, size_t ui, size_t i, int64_t rows
     return HOIST_OK;
 }
 
-/* Rows a keep mask (bytes 0 or 1) keeps: eight at a time, the product
- * with 0x0101...01 adding a word's bytes into its top byte (at most 8, no
- * carry). */
-static int64_t count_kept(const uint8_t *keep, int64_t n) {
-    int64_t k = 0, i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, keep + i, 8);
-        k += (int64_t)((w * 0x0101010101010101ull) >> 56);
-    }
-    for (; i < n; i++) k += keep[i];
-    return k;
-}
-
 /* The filter's (and the sample's) verdict on a unit's rows: *keep (caller
  * frees) and how many it keeps. The columns the filter reads are settled. */
 static hx_status unit_keep(struct scan *s, size_t ui, uint8_t **keep_out, int64_t *kept_out) {
@@ -301,7 +287,7 @@ static hx_status unit_keep(struct scan *s, size_t ui, uint8_t **keep_out, int64_
                     if (keep[i] && hx_ds_mix64(base + (uint64_t)(first + u->sel[k].first + j)) >= thr) keep[i] = 0;
         }
     }
-    kept = count_kept(keep, rows);
+    kept = (int64_t)hx_count_kept(keep, (size_t)rows);
     *keep_out = keep;
     *kept_out = kept;
     return HOIST_OK;

@@ -286,20 +286,6 @@ static hx_status reserve_levels(struct hx_pq_colctx *cx, size_t *cap, size_t nee
     return HOIST_OK;
 }
 
-/* Rows a keep mask (bytes 0 or 1) keeps: eight at a time, the product
- * with 0x0101...01 adding a word's bytes into its top byte (at most 8, no
- * carry). */
-static size_t count_kept(const uint8_t *keep, size_t n) {
-    size_t k = 0, i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, keep + i, 8);
-        k += (size_t)((w * 0x0101010101010101ull) >> 56);
-    }
-    for (; i < n; i++) k += keep[i];
-    return k;
-}
-
 /* Kept-rows decoding (cx->keep): the page's n rows, whose validity bits the
  * level decoding wrote at out->n_levels, are cut down to the kept ones (the
  * bits compacted in place: the write position never passes the read one),
@@ -309,7 +295,7 @@ static hx_status keep_page_rows(struct hx_pq_colctx *cx, size_t n, size_t nn, in
     struct hx_pq_leaf_data *o = cx->out;
     const uint8_t *rk = cx->keep + cx->rows_seen;
     int64_t at = o->n_levels;
-    size_t k = count_kept(rk, n);
+    size_t k = hx_count_kept(rk, n);
     if (nn == n) {
         /* no nulls: values and rows line up */
         cx->vkeep = rk;

@@ -97,6 +97,20 @@ void hx_alloc_fail_after(uint64_t n);
 static inline bool hx_mul_size(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
 static inline bool hx_add_size(size_t a, size_t b, size_t *out) { return !__builtin_add_overflow(a, b, out); }
 
+/* Rows a keep mask (bytes 0 or 1) keeps: eight at a time, the product
+ * with 0x0101...01 adding a word's bytes into its top byte (at most 8, no
+ * carry). Used by the Parquet decoder and the dataset scan alike. */
+static inline size_t hx_count_kept(const uint8_t *keep, size_t n) {
+    size_t k = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, keep + i, 8);
+        k += (size_t)((w * 0x0101010101010101ull) >> 56);
+    }
+    for (; i < n; i++) k += keep[i];
+    return k;
+}
+
 /* ---- growable byte buffer -------------------------------------------- */
 
 struct hx_buf {
