@@ -182,7 +182,10 @@ static int parse(const char *cmd, int argc, char **argv, struct csv_opts *c) {
         } else if (load && (!strcmp(a, "-q") || !strcmp(a, "--quiet"))) {
             c->quiet = true;
         } else if (head && (!strcmp(a, "-n") || (r = cli_opt_value(cmd, "--rows", argc, argv, &i, &v)) != 0)) {
-            if (!strcmp(a, "-n")) v = i + 1 < argc ? argv[++i] : NULL;
+            if (!strcmp(a, "-n"))
+                v = i + 1 < argc ? argv[++i] : NULL;
+            else if (r < 0)
+                return CLI_USAGE; /* cli_opt_value said what is missing */
             char *end = NULL;
             c->rows = v ? strtoll(v, &end, 10) : -1;
             if (!v || c->rows < 0 || *end) return cli_usage_error(cmd, "-n: a row count");
@@ -301,70 +304,6 @@ static enum hoist_status read_csv(const struct csv_opts *c, struct ArrowArrayStr
     return st;
 }
 
-/* ---- cells -------------------------------------------------------------- */
-
-static void civil(int64_t days, int *y, unsigned *m, unsigned *d) {
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    unsigned doe = (unsigned)(days - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-/* One cell as text (NULL for null), strings cut at 40 bytes. */
-static char *cell(const char *fmt, const struct ArrowArray *a, int64_t i) {
-    const uint8_t *valid = a->n_buffers ? a->buffers[0] : NULL;
-    if (fmt[0] == 'n' || (valid && !((valid[i >> 3] >> (i & 7)) & 1))) return NULL;
-    char buf[64];
-    if (fmt[0] == 'u') {
-        const int32_t *off = a->buffers[1];
-        size_t n = (size_t)(off[i + 1] - off[i]);
-        return strndup((const char *)a->buffers[2] + off[i], n > 40 ? 40 : n);
-    }
-    if (fmt[0] == 'b') return strdup((((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1 ? "true" : "false");
-    buf[0] = '\0';
-    if (fmt[0] == 'l') snprintf(buf, sizeof buf, "%" PRId64, ((const int64_t *)a->buffers[1])[i]);
-    if (fmt[0] == 'i') snprintf(buf, sizeof buf, "%" PRId32, ((const int32_t *)a->buffers[1])[i]); /* partitions */
-    if (fmt[0] == 'g') {
-        double d = ((const double *)a->buffers[1])[i];
-        snprintf(buf, sizeof buf, "%.15g", d);
-        if (strtod(buf, NULL) != d) snprintf(buf, sizeof buf, "%.17g", d);
-    }
-    if (fmt[0] == 't' && fmt[1] == 'd') {
-        int y;
-        unsigned m, d;
-        civil(((const int32_t *)a->buffers[1])[i], &y, &m, &d);
-        snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
-    }
-    if (fmt[0] == 't' && fmt[1] == 's') {
-        int64_t us = ((const int64_t *)a->buffers[1])[i], day = us / 86400000000LL, rem = us % 86400000000LL;
-        if (rem < 0) rem += 86400000000LL, day--;
-        int y;
-        unsigned m, d;
-        civil(day, &y, &m, &d);
-        int64_t s = rem / 1000000, f = rem % 1000000;
-        int k = snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d", y, m, d, (int)(s / 3600), (int)(s / 60 % 60),
-                         (int)(s % 60));
-        if (f) k += snprintf(buf + k, sizeof buf - (size_t)k, ".%06d", (int)f);
-        if (fmt[4]) snprintf(buf + k, sizeof buf - (size_t)k, "Z");
-    }
-    return strdup(buf);
-}
-
-static const char *type_text(const char *f) {
-    static const char *const m[][2] = {{"n", "null"},     {"b", "bool"},
-                                       {"l", "int64"},    {"g", "double"},
-                                       {"tdD", "date32"}, {"tsu:", "timestamp[us]"},
-                                       {"u", "string"},   {"tsu:UTC", "timestamp[us, tz=UTC]"},
-                                       {"i", "int32"}};
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-        if (!strcmp(f, m[i][0])) return m[i][1];
-    return f;
-}
-
 /* ---- commands ------------------------------------------------------------------ */
 
 static int fail(const struct csv_opts *c, enum hoist_status st) { return cli_fail_on(st, c->path); }
@@ -426,8 +365,10 @@ static int run_csv_schema(struct csv_opts *c) {
     if (st != HOIST_OK) return fail(c, st);
     struct ArrowSchema sc;
     if (s.get_schema(&s, &sc) == 0) {
-        for (int64_t k = 0; k < sc.n_children; k++)
-            printf("%s: %s\n", sc.children[k]->name, type_text(sc.children[k]->format));
+        for (int64_t k = 0; k < sc.n_children; k++) {
+            char buf[96];
+            printf("%s: %s\n", sc.children[k]->name, cli_type_name(sc.children[k]->format, buf, sizeof buf));
+        }
         printf("-- CSV, %" PRId64 " rows\n", stats.rows);
         sc.release(&sc);
     }
@@ -444,39 +385,10 @@ static int run_csv_head(struct csv_opts *c) {
         s.release(&s);
         return cli_fail(HOIST_ERR_NOMEM);
     }
-    int64_t ncols = sc.n_children, nrows = 0;
-    char **cells = calloc((size_t)(c->rows * ncols) + 1, sizeof *cells);
-    size_t *width = calloc((size_t)ncols + 1, sizeof *width);
-    for (int64_t k = 0; width && k < ncols; k++) width[k] = strlen(sc.children[k]->name);
-    while (cells && width && nrows < c->rows) {
-        struct ArrowArray b;
-        if (s.get_next(&s, &b) != 0 || !b.release) break;
-        for (int64_t r = 0; r < b.length && nrows < c->rows; r++, nrows++)
-            for (int64_t k = 0; k < ncols; k++) {
-                char *t = cell(sc.children[k]->format, b.children[k], r);
-                cells[nrows * ncols + k] = t;
-                size_t w = t ? strlen(t) : 4;
-                if (w > width[k]) width[k] = w;
-            }
-        b.release(&b);
-    }
-    for (int64_t k = 0; width && k < ncols; k++) printf("%s%-*s", k ? "  " : "", (int)width[k], sc.children[k]->name);
-    putchar('\n');
-    for (int64_t r = 0; width && r < nrows; r++) {
-        for (int64_t k = 0; k < ncols; k++) {
-            const char *t = cells[r * ncols + k];
-            char f0 = sc.children[k]->format[0];
-            bool num = f0 == 'l' || f0 == 'g' || f0 == 'i';
-            printf(num ? "%s%*s" : "%s%-*s", k ? "  " : "", (int)width[k], t ? t : "null");
-            free(cells[r * ncols + k]);
-        }
-        putchar('\n');
-    }
-    free(cells);
-    free(width);
+    int rc = cli_print_head(&s, &sc, c->rows);
     sc.release(&sc);
     s.release(&s);
-    return CLI_OK;
+    return rc;
 }
 
 int cli_csv_run(int argc, char **argv) {

@@ -160,6 +160,14 @@ int cli_list_prefix(struct hoist_store *store, const char *prefix, int recursive
 /* Streams an object to stdout (cat, and cp SRC -). */
 int cli_cat_to_stdout(struct hoist_store *store, const char *url);
 
+/* Arrow data as text (cli_table.c), shared by Parquet and CSV inputs. */
+/* A type's name as pyarrow prints it ("timestamp[us, tz=UTC]"); buf holds
+ * the names that are built. */
+const char *cli_type_name(const char *format, char *buf, size_t cap);
+/* Prints the first max_rows rows of stream as an aligned table (strings cut
+ * at 40 bytes, numbers right-aligned, nulls as "null"); CLI_OK. */
+int cli_print_head(struct ArrowArrayStream *stream, const struct ArrowSchema *schema, int64_t max_rows);
+
 /* Progress bar on stderr, drawn only when stderr is a terminal (and
  * HOIST_PROGRESS is not "0"), at most 10 times a second: bytes done/total,
  * objects done/total, rate and ETA. Silent otherwise, so pipes and logs stay
