@@ -189,14 +189,8 @@ static bool word_ci(const uint8_t *s, size_t n, const char *w) {
 const double hx_csv_pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* Numbers may be padded with spaces or tabs (as pyarrow reads them). */
-static inline void trim(const uint8_t **s, size_t *n) {
-    while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
-}
-
 bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out) {
-    if (n && (s[0] <= ' ' || s[n - 1] <= ' ')) trim(&s, &n);
+    hx_csv_trim(&s, &n);
     size_t i = 0;
     bool neg = false;
     if (n && (s[0] == '-' || s[0] == '+')) {

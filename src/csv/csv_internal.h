@@ -178,6 +178,15 @@ bool hx_csv_parse_float64(const uint8_t *s, size_t n, double *out);
  * 128-bit product decides it (w != 0); false (rare: a near-tie, subnormal,
  * overflow, q out of range) leaves it to strtod. */
 bool hx_csv_eisel_lemire(uint64_t w, int64_t q, bool neg, double *out);
+/* Numbers, dates and times may be padded with spaces or tabs (as pyarrow
+ * reads them); text is never trimmed. Most values have no padding: one test
+ * of the end bytes skips the loops. */
+static inline void hx_csv_trim(const uint8_t **s, size_t *n) {
+    if (!*n || ((*s)[0] > ' ' && (*s)[*n - 1] > ' ')) return;
+    while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+}
+
 /* The powers of ten 1e0..1e22, every one an exact double. */
 extern const double hx_csv_pow10_exact[23];
 
@@ -245,12 +254,13 @@ static inline bool hx_csv_parse_float64_plain(const uint8_t *s, size_t n, double
     size_t ndig, nfrac;
     p = hx_csv_decimal_into(p, end, &mant, &ndig, &nfrac);
     if (p != end || ndig == 0 || ndig > 19) return false;
-    if (mant <= ((uint64_t)1 << 53) && nfrac <= 22) {
+    /* nfrac <= ndig <= 19: the power of ten is exact */
+    if (mant <= ((uint64_t)1 << 53)) {
         double v = (double)mant / hx_csv_pow10_exact[nfrac];
         *out = neg ? -v : v;
         return true;
     }
-    return mant != 0 && hx_csv_eisel_lemire(mant, -(int64_t)nfrac, neg, out);
+    return hx_csv_eisel_lemire(mant, -(int64_t)nfrac, neg, out);
 }
 bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out);
 /* ISO 8601 date, or date + 'T'/' ' + HH:MM[:SS[.fraction]] + optional zone

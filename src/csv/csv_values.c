@@ -1,27 +1,16 @@
 /* Text to values: integers, doubles, dates, ISO 8601 timestamps, UTF-8
  * checks, and the per-value type mask that inference ANDs over a column.
- * Each parser accepts the whole field or nothing (no trimming, like
- * pyarrow), so a value either converts exactly or widens its column. */
+ * Each parser accepts the whole field or nothing (past spaces or tabs
+ * around a number or time, hx_csv_trim, as pyarrow), so a value either
+ * converts exactly or widens its column. */
 #include "csv_internal.h"
 
 #include <string.h>
 
 static inline bool is_digit(uint8_t c) { return (unsigned)(c - '0') < 10; }
 
-/* Numbers, dates and times may be padded with spaces or tabs (as pyarrow
- * reads them); text is never trimmed. */
-static inline void trim(const uint8_t **s, size_t *n) {
-    while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
-}
-
-/* Most values have no padding: one test of the end bytes skips the loops. */
-static inline void trim_if_padded(const uint8_t **s, size_t *n) {
-    if (*n && ((*s)[0] <= ' ' || (*s)[*n - 1] <= ' ')) trim(s, n);
-}
-
 bool hx_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out) {
-    trim_if_padded(&s, &n);
+    hx_csv_trim(&s, &n);
     size_t i = 0;
     bool neg = false;
     if (n && s[0] == '-') { /* no '+': pyarrow reads "+1" as a double */
@@ -63,7 +52,7 @@ static bool digits(const uint8_t *s, size_t n, int *out) {
 static bool parse_date(const uint8_t *s, int64_t *days) { return hx_parse_date((const char *)s, 10, days); }
 
 bool hx_csv_parse_date32(const uint8_t *s, size_t n, int32_t *out) {
-    trim(&s, &n);
+    hx_csv_trim(&s, &n);
     int64_t days;
     if (n != 10 || !parse_date(s, &days)) return false;
     *out = (int32_t)days;
@@ -133,7 +122,7 @@ static bool timestamp_fixed(const uint8_t *s, size_t n, int64_t *out) {
 }
 
 bool hx_csv_parse_timestamp(const uint8_t *s, size_t n, int64_t *out, bool *zoned) {
-    trim_if_padded(&s, &n);
+    hx_csv_trim(&s, &n);
     if (timestamp_fixed(s, n, out)) {
         *zoned = false;
         return true;
@@ -238,7 +227,7 @@ unsigned hx_csv_value_types(const struct hx_csv_words *trues, const struct hx_cs
     if (hx_csv_words_has(trues, s, n) || hx_csv_words_has(falses, s, n)) m |= 1u << HX_CSV_BOOL;
     const uint8_t *full = s;
     size_t full_n = n;
-    trim(&s, &n);
+    hx_csv_trim(&s, &n);
     if (n == 0) return m;
     uint8_t c = s[0];
     if (is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'i' || c == 'I' || c == 'n' || c == 'N') {
